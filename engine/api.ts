@@ -1,0 +1,174 @@
+/**
+ * The engine facade: what the HTTP API, the CLI and tests call. Implemented by engine/engine.ts on
+ * PostgreSQL. Every mutating call is one transaction; ids are strings (UUIDs for instances, tasks,
+ * incidents and jobs).
+ */
+import type { Variables } from './nodes/types.ts';
+import type { ElementInstanceState, InstanceState } from './runtime/contract.ts';
+
+export interface DeployFile {
+  /** File name, used in error messages. */
+  name: string;
+  xml: string;
+}
+
+export interface DeployedProcess {
+  bpmnProcessId: string;
+  version: number;
+  definitionId: string;
+  /** false when identical XML was already deployed (no new version). */
+  created: boolean;
+}
+
+export interface DeploymentResult {
+  processes: DeployedProcess[];
+  /** Human-readable notes, e.g. task types no registered node handles (they wait for external workers). */
+  warnings: string[];
+}
+
+export interface ProcessDefinitionSummary {
+  definitionId: string;
+  bpmnProcessId: string;
+  version: number;
+  name?: string;
+  deployedAt: string;
+}
+
+export interface StartInstanceOptions {
+  businessKey?: string;
+  /** Pin a version; the latest when omitted. */
+  version?: number;
+  /** Start at a specific start event (message/timer start); the none start event when omitted. */
+  startEventId?: string;
+}
+
+export interface ElementInstanceView {
+  elementInstanceKey: string;
+  elementId: string;
+  elementType: string;
+  elementName?: string;
+  state: ElementInstanceState;
+  startedAt: string;
+  endedAt?: string;
+}
+
+export interface IncidentView {
+  id: string;
+  instanceId: string;
+  elementId: string;
+  elementInstanceKey: string;
+  jobId?: string;
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+  state: 'open' | 'resolved';
+  createdAt: string;
+  resolvedAt?: string;
+}
+
+export interface InstanceView {
+  instanceId: string;
+  bpmnProcessId: string;
+  version: number;
+  definitionId: string;
+  businessKey?: string;
+  state: InstanceState;
+  variables: Variables;
+  startedAt: string;
+  endedAt?: string;
+  /** Element instances in activation order. */
+  elements: ElementInstanceView[];
+  incidents: IncidentView[];
+}
+
+export interface InstanceFilter {
+  bpmnProcessId?: string;
+  state?: InstanceState;
+  businessKey?: string;
+  startedAfter?: Date;
+  startedBefore?: Date;
+  limit?: number;
+  offset?: number;
+}
+
+export interface UserTaskView {
+  id: string;
+  instanceId: string;
+  elementId: string;
+  elementInstanceKey: string;
+  name?: string;
+  assignee?: string;
+  candidateGroups?: string[];
+  formKey?: string;
+  state: 'open' | 'completed' | 'cancelled';
+  variables: Variables;
+  createdAt: string;
+  completedAt?: string;
+}
+
+export interface PublishMessage {
+  name: string;
+  correlationKey: string;
+  variables?: Variables;
+  /** How long an uncorrelated message is buffered for a subscription opened later. Default 0 (not buffered)? see docs. */
+  timeToLiveMs?: number;
+  messageId?: string;
+}
+
+export interface ActivateJobsRequest {
+  type: string;
+  worker: string;
+  maxJobs: number;
+  /** Lease length. */
+  lockMs: number;
+  /** Long-poll: wait up to this long for jobs to arrive (LISTEN/NOTIFY, polling as fallback). */
+  requestTimeoutMs?: number;
+}
+
+export interface ActivatedJob {
+  id: string;
+  type: string;
+  instanceId: string;
+  elementId: string;
+  elementInstanceKey: string;
+  bpmnProcessId: string;
+  attempt: number;
+  retries: number;
+  worker: string;
+  deadline: string;
+  headers: Record<string, string>;
+  variables: Variables;
+}
+
+/** Fencing: only the worker holding the current lease (same `worker`, same `attempt`) may finish a job. */
+export interface JobLease {
+  worker: string;
+  attempt?: number;
+}
+
+export interface Engine {
+  deploy(files: DeployFile[]): Promise<DeploymentResult>;
+  listProcesses(): Promise<ProcessDefinitionSummary[]>;
+  getProcessXml(definitionId: string): Promise<string | undefined>;
+
+  startInstance(bpmnProcessId: string, variables?: Variables, options?: StartInstanceOptions): Promise<{ instanceId: string }>;
+  getInstance(instanceId: string): Promise<InstanceView | undefined>;
+  listInstances(filter?: InstanceFilter): Promise<InstanceView[]>;
+  cancelInstance(instanceId: string): Promise<void>;
+
+  listUserTasks(filter?: { state?: UserTaskView['state']; instanceId?: string }): Promise<UserTaskView[]>;
+  completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<void>;
+
+  publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }>;
+
+  listIncidents(filter?: { state?: IncidentView['state']; instanceId?: string }): Promise<IncidentView[]>;
+  resolveIncident(incidentId: string): Promise<void>;
+
+  activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]>;
+  completeJob(jobId: string, lease: JobLease, variables?: Variables): Promise<void>;
+  failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number }): Promise<void>;
+  throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void>;
+  heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }>;
+
+  close(): Promise<void>;
+}

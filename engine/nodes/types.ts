@@ -1,0 +1,74 @@
+/**
+ * The contract between the engine and the nodes that carry out service tasks.
+ *
+ * The engine never imports Playwright or onnxruntime: `nodes/bot` and `nodes/decision` implement
+ * `NodeType` and are injected by name into the worker (temporal-style `Worker.create({ activities })`).
+ */
+import type { Knex } from 'knex';
+
+export type Variables = Record<string, unknown>;
+
+/** Minimal structured logger (pino satisfies it). Never log secrets. */
+export interface Logger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Named secrets (environment or secrets file). Values are injected at run time only. */
+export interface SecretStore {
+  get(name: string): string | undefined;
+  /** Every secret value known, so loggers / screenshots / recorders can mask them. */
+  values(): string[];
+}
+
+/** What a node receives besides its mapped input variables. */
+export interface NodeContext {
+  /** Aborted on boundary timer interruption, instance cancellation, lease loss, job timeout and shutdown. */
+  signal: AbortSignal;
+  logger: Logger;
+  instanceId: string;
+  elementId: string;
+  /** Id of the element instance (one activation of the element). */
+  elementInstanceId: string;
+  jobId: string;
+  /** 1 on the first try. */
+  attempt: number;
+  /** The full `zeebe:taskDefinition type`, e.g. `bot:credit-bureau` or `decision:loan`. */
+  taskType: string;
+  /** `zeebe:taskHeaders` of the element. */
+  headers: Record<string, string>;
+  secrets: SecretStore;
+  /** The engine's database, for audit rows (`decisions`, `bot_runs`). Not for process state. */
+  db: Knex;
+}
+
+/** What the engine tells a node type at deploy time about one element bound to it. */
+export interface NodeBinding {
+  elementId: string;
+  /** The full task type, e.g. `bot:credit-bureau`. */
+  taskType: string;
+  /** The part after `prefix:` (`credit-bureau`), or '' for an exact-name type such as `noop`. */
+  name: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * A node type. `name` is either an exact task type (`noop`, `http`, `fail`) or a prefix (`bot`,
+ * `decision`) that handles every task type `<prefix>:<anything>`.
+ *
+ * `run` returns output variables (merged per the element's output mapping), or throws:
+ * - `BpmnError` for a business outcome the BPMN can catch (not retried);
+ * - `OperonError` with `retryable: false` for input errors (incident at once);
+ * - anything else is a technical error, retried per `zeebe:taskDefinition retries`.
+ */
+export interface NodeType {
+  name: string;
+  /** Checks a binding at deploy time; throws an `OperonError` naming the element if it can never work. */
+  validate?(binding: NodeBinding): void | Promise<void>;
+  run(input: Variables, ctx: NodeContext): Promise<Variables | void>;
+  /** Releases browsers, sessions ... when the worker stops. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,85 @@
+/**
+ * The contract between the pure runtime (engine/runtime) and everything that drives it (the
+ * PostgreSQL store + workers in engine/store and engine/jobs, and the in-memory driver).
+ *
+ * A step is pure: `(graph, snapshot, event) -> { snapshot, effects }`. The driver persists the new
+ * snapshot and the effects in ONE transaction (outbox style), and only then runs effects that touch
+ * the outside world (node calls happen later, when a worker claims the job row).
+ *
+ * Everything here is plain JSON-serializable data. Element instance keys are deterministic
+ * (a per-instance sequence number kept in the snapshot), so a replay from a restored snapshot
+ * produces the same keys and history as an uninterrupted run.
+ */
+import type { Variables } from '../nodes/types.ts';
+
+/** Opaque to drivers: stored as jsonb in `process_instances.snapshot`, handed back unchanged. */
+export type InstanceSnapshot = { readonly __runtimeSnapshot: true } & Record<string, unknown>;
+
+export type InstanceState = 'active' | 'completed' | 'terminated';
+export type ElementInstanceState = 'active' | 'completed' | 'terminated';
+
+/** Where a wait belongs: the element instance that waits (a task, a catch event, a boundary event's host...). */
+export interface ElementRef {
+  /** Unique within the process instance (e.g. "7"). */
+  elementInstanceKey: string;
+  /** BPMN element id from the model. */
+  elementId: string;
+}
+
+/** Events fed into `step`. */
+export type RuntimeEvent =
+  | { type: 'job.completed'; elementInstanceKey: string; variables?: Variables }
+  /** A node threw a BpmnError: routed to an error boundary / event subprocess, or an incident. */
+  | { type: 'job.bpmnError'; elementInstanceKey: string; errorCode: string; errorMessage?: string; variables?: Variables }
+  | { type: 'userTask.completed'; elementInstanceKey: string; variables?: Variables }
+  /** A message correlated to an open subscription of this instance. */
+  | { type: 'message.correlated'; elementInstanceKey: string; messageName: string; variables?: Variables }
+  /** A timer row came due. `timerKey` is the key the runtime gave in `timer.schedule`. */
+  | { type: 'timer.fired'; timerKey: string }
+  /** Operator resolved an incident raised by the runtime itself (e.g. a gateway condition): retry that element. */
+  | { type: 'incident.resolved'; elementInstanceKey: string; variables?: Variables }
+  /** Operator cancelled the instance: every active element is terminated, waits are cancelled. */
+  | { type: 'instance.cancel' };
+
+/** Effects returned by `start` / `step`; the driver persists all of them with the snapshot. */
+export type Effect =
+  | { type: 'element.activated'; elementInstanceKey: string; elementId: string; elementType: string; elementName?: string; parentKey?: string; flowScopeKey?: string }
+  | { type: 'element.completed'; elementInstanceKey: string; elementId: string }
+  | { type: 'element.terminated'; elementInstanceKey: string; elementId: string }
+  /** A sequence flow was taken (history only). */
+  | { type: 'flow.taken'; flowId: string; sourceKey: string }
+  /** Create a job for a service-like task; `input` is the result of the element's input mapping. */
+  | { type: 'job.create'; elementInstanceKey: string; elementId: string; taskType: string; retries: number; headers: Record<string, string>; input: Variables }
+  | { type: 'job.cancel'; elementInstanceKey: string }
+  | { type: 'userTask.create'; elementInstanceKey: string; elementId: string; name?: string; assignee?: string; candidateGroups?: string[]; formKey?: string; input: Variables }
+  | { type: 'userTask.cancel'; elementInstanceKey: string }
+  /** `dueAt` is an ISO 8601 timestamp computed from `now`; `cycle` carries a remaining R/PT spec for repeating timers. */
+  | { type: 'timer.schedule'; timerKey: string; elementInstanceKey: string; elementId: string; dueAt: string; cycle?: string }
+  | { type: 'timer.cancel'; timerKey: string }
+  | { type: 'subscription.open'; elementInstanceKey: string; elementId: string; messageName: string; correlationKey: string }
+  | { type: 'subscription.close'; elementInstanceKey: string }
+  /** The runtime itself hit an error it cannot route (bad condition, uncaught BPMN error...). */
+  | { type: 'incident.raise'; elementInstanceKey: string; elementId: string; code: string; message: string; details?: Record<string, unknown> }
+  | { type: 'incident.resolve'; elementInstanceKey: string }
+  | { type: 'instance.completed' }
+  | { type: 'instance.terminated' };
+
+export interface StepResult {
+  snapshot: InstanceSnapshot;
+  effects: Effect[];
+  state: InstanceState;
+  /** Root-scope variables after the step (what `process_instances.variables` shows). */
+  variables: Variables;
+}
+
+export interface StepContext {
+  /** The clock of the step; timers are computed from it. Never read Date.now() inside the runtime. */
+  now: Date;
+}
+
+export interface StartOptions extends StepContext {
+  instanceId: string;
+  variables?: Variables;
+  /** Which start event fires; the none start event when omitted (message/timer starts name theirs). */
+  startEventId?: string;
+}

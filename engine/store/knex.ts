@@ -1,0 +1,54 @@
+import knexFactory, { type Knex } from 'knex';
+import { readdir } from 'node:fs/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+
+/** migrations/ at the repository root: numbered files `000001_name.ts`, never edited after they land. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+export interface CreateKnexOptions {
+  /** Pool size; a worker needs a few connections, tests one or two. */
+  poolMax?: number;
+  applicationName?: string;
+}
+
+/** A knex instance over node-postgres for the given connection string. */
+export function createKnex(connectionString: string, options: CreateKnexOptions = {}): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString, application_name: options.applicationName ?? 'operon' },
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    // Migrations are loaded through our own source so .ts files work under tsx without knex's loader.
+    migrations: { migrationSource: new DirectoryMigrationSource(MIGRATIONS_DIR), tableName: 'knex_migrations' },
+  });
+}
+
+interface MigrationModule {
+  up(knex: Knex): Promise<void>;
+  down?(knex: Knex): Promise<void>;
+}
+
+/** Lists `migrations/*.ts` in file-name order and imports each one. */
+class DirectoryMigrationSource implements Knex.MigrationSource<string> {
+  constructor(private readonly directory: string) {}
+
+  async getMigrations(): Promise<string[]> {
+    const files = await readdir(this.directory);
+    return files.filter((file) => /^\d{6}_[\w-]+\.ts$/.test(file)).sort();
+  }
+
+  getMigrationName(migration: string): string {
+    return migration;
+  }
+
+  async getMigration(migration: string): Promise<Knex.Migration> {
+    const module = (await import(pathToFileURL(join(this.directory, migration)).href)) as MigrationModule;
+    return { up: module.up, down: module.down ?? (async () => undefined) };
+  }
+}
+
+/** Applies every pending migration. Safe to run twice and from several processes (knex's lock table). */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest()) as [number, string[]];
+  return applied;
+}

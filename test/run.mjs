@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The README test command: every test/**/*.test.ts except test/long/ (soak, kill loops, full
+// training), run by node's own test runner through tsx. Pass directories or files to narrow it.
+// `--long` runs test/long/ instead.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const args = process.argv.slice(2);
+const long = args.includes('--long');
+const roots = args.filter((a) => !a.startsWith('--'));
+
+function collect(path, out) {
+  const stat = statSync(path);
+  if (stat.isFile()) {
+    if (path.endsWith('.test.ts')) out.push(path);
+    return out;
+  }
+  for (const entry of readdirSync(path).sort()) {
+    if (entry === 'node_modules' || entry === 'fixtures' || entry === 'support') continue;
+    const child = join(path, entry);
+    if (!long && relative(join(root, 'test'), child) === 'long') continue;
+    collect(child, out);
+  }
+  return out;
+}
+
+const starts = roots.length > 0 ? roots.map((r) => join(process.cwd(), r)) : [join(root, 'test', long ? 'long' : '')];
+const files = starts.flatMap((start) => collect(start, []));
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+
+const result = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files.map((f) => relative(process.cwd(), f))],
+  { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+);
+process.exit(result.status ?? 1);
