@@ -1,0 +1,131 @@
+/**
+ * ProcessGraph: the plain, typed, JSON-serializable form of one executable BPMN process.
+ *
+ * Produced once at deploy time by `parseDefinitions` (engine/model/index.ts), stored as jsonb by the
+ * store and handed to the pure runtime on every step. Nothing downstream touches moddle objects.
+ */
+
+/** Element kinds the runtime executes (the BPMN XML local name of the element). */
+export type ElementType =
+  | 'startEvent'
+  | 'endEvent'
+  | 'intermediateCatchEvent'
+  | 'intermediateThrowEvent'
+  | 'boundaryEvent'
+  | 'task'
+  | 'manualTask'
+  | 'serviceTask'
+  | 'sendTask'
+  | 'businessRuleTask'
+  | 'userTask'
+  | 'receiveTask'
+  | 'scriptTask'
+  | 'exclusiveGateway'
+  | 'parallelGateway'
+  | 'subProcess';
+
+/** The event definition of an event element; 'none' when it has none. */
+export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'terminate';
+
+/** A timer definition; `expression` is the raw text (ISO 8601, or FEEL when it starts with `=`). */
+export interface TimerDefinition {
+  kind: 'duration' | 'date' | 'cycle';
+  expression: string;
+}
+
+/** One zeebe:ioMapping entry: `target` is a variable name (or dotted path), `source` a FEEL expression (without the leading `=`). */
+export interface VariableMapping {
+  source: string;
+  target: string;
+}
+
+/** What a job-creating element needs: the zeebe:taskDefinition and zeebe:taskHeaders. */
+export interface JobDefinition {
+  /** zeebe:taskDefinition type (e.g. `bot:credit-bureau`, `noop`); FEEL (`=...`) is kept as written. */
+  taskType: string;
+  /** zeebe:taskDefinition retries; 3 when absent. */
+  retries: number;
+  headers: Record<string, string>;
+}
+
+export interface MessageDefinition {
+  /** Message name (FEEL `=...` names are kept as written and evaluated at activation). */
+  name: string;
+  /** zeebe:subscription correlationKey: FEEL expression without the leading `=` (absent on start events). */
+  correlationKey?: string;
+}
+
+export interface FlowElement {
+  id: string;
+  type: ElementType;
+  name?: string;
+  /** Id of the enclosing embedded subprocess; undefined at the process level. */
+  parentId?: string;
+  /** Incoming / outgoing sequence flow ids, in document order. */
+  incoming: string[];
+  outgoing: string[];
+  /** Events: which event definition. */
+  eventKind?: EventKind;
+  /** Exclusive gateway / activity default flow id. */
+  defaultFlow?: string;
+  /** Boundary event ids attached to this activity. */
+  boundaryEvents?: string[];
+  /** Boundary events: the host activity id, and whether it interrupts the host. */
+  attachedTo?: string;
+  cancelActivity?: boolean;
+  /** Service / send / business-rule tasks. */
+  job?: JobDefinition;
+  /** Message start, receive task, intermediate message catch, message boundary. */
+  message?: MessageDefinition;
+  /** Timer start, intermediate timer catch, timer boundary. */
+  timer?: TimerDefinition;
+  /** Error end event (thrown code) and error boundary (caught code; undefined = catch all). */
+  errorCode?: string;
+  /** Script task (zeebe:script): FEEL expression without leading `=`, and the variable that receives its result. */
+  script?: { expression: string; resultVariable: string };
+  /** User task (zeebe:assignmentDefinition / zeebe:formDefinition). */
+  userTask?: { assignee?: string; candidateGroups?: string[]; formKey?: string };
+  /** zeebe:ioMapping. */
+  inputs?: VariableMapping[];
+  outputs?: VariableMapping[];
+  /** Embedded subprocess: its none start event and the ids of its direct children. */
+  startEventId?: string;
+}
+
+export interface SequenceFlow {
+  id: string;
+  sourceId: string;
+  targetId: string;
+  name?: string;
+  /** FEEL condition without the leading `=`; only evaluated on exclusive gateways' outgoing flows. */
+  condition?: string;
+}
+
+export interface StartEventInfo {
+  elementId: string;
+  kind: 'none' | 'message' | 'timer';
+  messageName?: string;
+  timer?: TimerDefinition;
+}
+
+export interface ServiceTaskInfo {
+  elementId: string;
+  taskType: string;
+  retries: number;
+  headers: Record<string, string>;
+}
+
+/** One executable process, ready for the runtime. Plain JSON: safe to store as jsonb and reload. */
+export interface ProcessGraph {
+  /** Format version of this structure, so stored graphs can be migrated. */
+  graphVersion: 1;
+  bpmnProcessId: string;
+  name?: string;
+  /** Top-level start events (the process's own, not those inside subprocesses). */
+  startEvents: StartEventInfo[];
+  /** Every element that creates a job (service, send, business-rule tasks), for deploy-time node validation. */
+  serviceTasks: ServiceTaskInfo[];
+  /** Every flow element of the process (including nested ones) by id. */
+  elements: Record<string, FlowElement>;
+  flows: Record<string, SequenceFlow>;
+}
