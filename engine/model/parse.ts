@@ -1,11 +1,337 @@
-import type { ProcessGraph } from './graph.ts';
+import { BpmnModdle } from 'bpmn-moddle';
+import zeebeSchema from 'zeebe-bpmn-moddle/resources/zeebe.json' with { type: 'json' };
+import { OperonError } from '../errors.ts';
+import { feelSyntaxError, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
+import type { ElementType, EventKind, FlowElement, ProcessGraph, SequenceFlow, TimerDefinition, VariableMapping } from './graph.ts';
+import { timerSyntaxError } from './timer.ts';
+import { validateGraph } from './validate.ts';
+
+/** The part of a moddle object the model reads. */
+type ModdleElement = { $type: string; id?: string; name?: string; [key: string]: any };
+
+const moddle = new BpmnModdle({ zeebe: zeebeSchema });
+
+/** bpmn:Foo -> element type for every flow element Operon executes. */
+const EXECUTED: Record<string, ElementType> = {
+  'bpmn:StartEvent': 'startEvent',
+  'bpmn:EndEvent': 'endEvent',
+  'bpmn:IntermediateCatchEvent': 'intermediateCatchEvent',
+  'bpmn:IntermediateThrowEvent': 'intermediateThrowEvent',
+  'bpmn:BoundaryEvent': 'boundaryEvent',
+  'bpmn:Task': 'task',
+  'bpmn:ManualTask': 'manualTask',
+  'bpmn:ServiceTask': 'serviceTask',
+  'bpmn:SendTask': 'sendTask',
+  'bpmn:BusinessRuleTask': 'businessRuleTask',
+  'bpmn:UserTask': 'userTask',
+  'bpmn:ReceiveTask': 'receiveTask',
+  'bpmn:ScriptTask': 'scriptTask',
+  'bpmn:ExclusiveGateway': 'exclusiveGateway',
+  'bpmn:ParallelGateway': 'parallelGateway',
+  'bpmn:SubProcess': 'subProcess',
+};
+
+/** Flow elements that carry no behaviour (data references): skipped. */
+const IGNORED = new Set(['bpmn:DataObject', 'bpmn:DataObjectReference', 'bpmn:DataStoreReference']);
 
 /**
  * Parses a BPMN 2.0 file and returns every executable process in it as a validated ProcessGraph.
- * Throws OperonError OPERON_ERR_BPMN_PARSE | OPERON_ERR_BPMN_INVALID | OPERON_ERR_BPMN_UNSUPPORTED |
- * OPERON_ERR_FEEL_SYNTAX with `details.file` and (where one is to blame) `details.elementId`.
+ *
+ * Throws `OperonError` with `details.file`:
+ * - OPERON_ERR_BPMN_PARSE: malformed XML or XML that is not BPMN;
+ * - OPERON_ERR_BPMN_INVALID: duplicate ids, unresolved references, unknown elements, no start
+ *   event, missing bindings ... (`details.elementId`);
+ * - OPERON_ERR_BPMN_UNSUPPORTED: an element Operon does not execute (`details.elementId`, `details.elementType`);
+ * - OPERON_ERR_FEEL_SYNTAX: a condition / mapping / key that is not FEEL (`details.elementId`, `details.expression`).
  */
 export async function parseDefinitions(xml: string, fileName: string): Promise<ProcessGraph[]> {
-  void xml; void fileName;
-  throw new Error('not implemented yet');
+  let parsed: Awaited<ReturnType<BpmnModdle['fromXML']>>;
+  try {
+    parsed = await moddle.fromXML(xml, 'bpmn:Definitions');
+  } catch (error) {
+    throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: ${firstLine((error as Error).message)}`, {
+      details: { file: fileName, reason: (error as Error).message },
+      cause: error,
+    });
+  }
+  rejectWarnings(parsed.warnings, xml, fileName);
+  const definitions = parsed.rootElement as ModdleElement;
+  if (!definitions || definitions.$type !== 'bpmn:Definitions') {
+    throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: not a BPMN definitions document`, { details: { file: fileName } });
+  }
+  const processes = ((definitions.rootElements ?? []) as ModdleElement[]).filter((e) => e.$type === 'bpmn:Process');
+  const executable = processes.filter((p) => p.isExecutable !== false);
+  if (executable.length === 0) {
+    throw new OperonError('OPERON_ERR_BPMN_INVALID', `${fileName}: the file has no executable process`, {
+      details: { file: fileName, elementId: processes[0]?.id },
+    });
+  }
+  return executable.map((process) => {
+    const graph = buildGraph(process, fileName);
+    validateGraph(graph, fileName);
+    return graph;
+  });
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+/** bpmn-moddle is lenient: everything it merely warns about is an error for a deployment. */
+function rejectWarnings(warnings: Array<{ message: string; element?: ModdleElement; property?: string; value?: unknown }>, xml: string, file: string): void {
+  const warning = warnings[0];
+  if (!warning) return;
+  const duplicate = /duplicate ID <([^>]+)>/.exec(warning.message);
+  if (duplicate) {
+    throw new OperonError('OPERON_ERR_BPMN_INVALID', `${file}: duplicate element id "${duplicate[1]}"`, {
+      details: { file, elementId: duplicate[1], reason: 'duplicate id' },
+    });
+  }
+  const unresolved = /unresolved reference <([^>]+)>/.exec(warning.message);
+  if (unresolved) {
+    const elementId = warning.element?.id;
+    throw new OperonError('OPERON_ERR_BPMN_INVALID', `${file}: element "${elementId}" refers to "${unresolved[1]}", which does not exist`, {
+      details: { file, elementId, property: warning.property, reference: unresolved[1], reason: 'unresolved reference' },
+    });
+  }
+  const unknown = /unparsable content <([^>]+)>[\s\S]*?column: (\d+)[\s\S]*nested error: (.*)/.exec(warning.message);
+  const line = /line: (\d+)/.exec(warning.message);
+  const elementId = unknown ? idNear(xml, Number(line?.[1] ?? 0), Number(unknown[2])) : warning.element?.id;
+  throw new OperonError('OPERON_ERR_BPMN_INVALID', `${file}: ${firstLine(warning.message)}${unknown ? ` (${unknown[3]})` : ''}`, {
+    details: { file, elementId, elementType: unknown?.[1], reason: unknown?.[3] ?? warning.message },
+  });
+}
+
+/** The id attribute of the tag at a (0-based line, column) position saxen reports. */
+function idNear(xml: string, line: number, column: number): string | undefined {
+  const lines = xml.split('\n');
+  let offset = 0;
+  for (let i = 0; i < line && i < lines.length; i++) offset += lines[i]!.length + 1;
+  const start = xml.lastIndexOf('<', offset + column);
+  const end = xml.indexOf('>', start);
+  const tag = xml.slice(Math.max(0, start), end === -1 ? undefined : end);
+  return /\sid="([^"]*)"/.exec(tag)?.[1];
+}
+
+function buildGraph(process: ModdleElement, file: string): ProcessGraph {
+  const graph: ProcessGraph = {
+    graphVersion: 1,
+    bpmnProcessId: process.id!,
+    ...(process.name ? { name: process.name } : {}),
+    startEvents: [],
+    serviceTasks: [],
+    elements: {},
+    flows: {},
+  };
+  addScope(graph, process, undefined, file);
+  for (const element of Object.values(graph.elements)) {
+    if (element.type === 'startEvent' && element.parentId === undefined) {
+      const kind = element.eventKind === 'message' || element.eventKind === 'timer' ? element.eventKind : 'none';
+      graph.startEvents.push({
+        elementId: element.id,
+        kind,
+        ...(element.message ? { messageName: element.message.name } : {}),
+        ...(element.timer ? { timer: element.timer } : {}),
+      });
+    }
+    if (element.job) graph.serviceTasks.push({ elementId: element.id, ...element.job });
+  }
+  return graph;
+}
+
+function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | undefined, file: string): void {
+  rejectLoop(scope, file);
+  for (const child of (scope.flowElements ?? []) as ModdleElement[]) {
+    if (IGNORED.has(child.$type)) continue;
+    if (child.$type === 'bpmn:SequenceFlow') {
+      graph.flows[child.id!] = buildFlow(child, file);
+      continue;
+    }
+    const type = EXECUTED[child.$type];
+    if (!type || (type === 'subProcess' && (child.triggeredByEvent || child.$type !== 'bpmn:SubProcess'))) {
+      throw unsupported(file, child, child.triggeredByEvent ? 'event subprocess' : child.$type.replace('bpmn:', ''));
+    }
+    const element = buildElement(child, type, parentId, file);
+    graph.elements[element.id] = element;
+    if (type === 'subProcess') addScope(graph, child, child.id, file);
+  }
+  for (const flow of Object.values(graph.flows)) {
+    const source = graph.elements[flow.sourceId];
+    const target = graph.elements[flow.targetId];
+    if (source && !source.outgoing.includes(flow.id)) source.outgoing.push(flow.id);
+    if (target && !target.incoming.includes(flow.id)) target.incoming.push(flow.id);
+  }
+}
+
+function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
+  if (!flow.sourceRef || !flow.targetRef) {
+    throw invalid(file, flow.id, `sequence flow "${flow.id}" needs a source and a target`);
+  }
+  const result: SequenceFlow = { id: flow.id!, sourceId: flow.sourceRef.id, targetId: flow.targetRef.id };
+  if (flow.name) result.name = flow.name;
+  const body = flow.conditionExpression?.body as string | undefined;
+  if (body !== undefined && body.trim() !== '') {
+    result.condition = feel(file, flow.id!, body);
+  }
+  return result;
+}
+
+function buildElement(node: ModdleElement, type: ElementType, parentId: string | undefined, file: string): FlowElement {
+  const id = node.id!;
+  const element: FlowElement = { id, type, incoming: [], outgoing: [] };
+  if (node.name) element.name = node.name;
+  if (parentId) element.parentId = parentId;
+  if (node.default) element.defaultFlow = node.default.id;
+  rejectLoop(node, file);
+  if (node.isForCompensation) throw unsupported(file, node, 'compensation activity');
+
+  const extensions = (node.extensionElements?.values ?? []) as ModdleElement[];
+  const ext = (t: string) => extensions.find((e) => e.$type === t);
+
+  const io = ext('zeebe:IoMapping');
+  if (io) {
+    const inputs = mappings(file, id, io.inputParameters);
+    const outputs = mappings(file, id, io.outputParameters);
+    if (inputs.length) element.inputs = inputs;
+    if (outputs.length) element.outputs = outputs;
+  }
+
+  if (type.endsWith('Event')) {
+    const definitions = (node.eventDefinitions ?? []) as ModdleElement[];
+    if (definitions.length > 1) throw unsupported(file, node, 'multiple event definitions');
+    element.eventKind = eventKind(file, node, definitions[0]);
+    const definition = definitions[0];
+    if (element.eventKind === 'message') element.message = messageOf(file, node, definition!, type !== 'startEvent');
+    if (element.eventKind === 'timer') element.timer = timerOf(file, node, definition!);
+    if (element.eventKind === 'error') {
+      const code = definition!.errorRef?.errorCode as string | undefined;
+      if (code) element.errorCode = code;
+      else if (type === 'endEvent') throw invalid(file, id, `error end event "${id}" needs an error with an error code`);
+    }
+  }
+
+  const taskDefinition = ext('zeebe:TaskDefinition');
+  const isJobTask = type === 'serviceTask' || type === 'sendTask' || type === 'businessRuleTask' || (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script'));
+  if (isJobTask) {
+    if (type === 'businessRuleTask' && ext('zeebe:CalledDecision')) throw unsupported(file, node, 'DMN business rule task (zeebe:calledDecision)');
+    if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
+    const retriesText = (taskDefinition.retries ?? '3') as string;
+    const retries = Number(retriesText);
+    if (!Number.isInteger(retries) || retries < 0) {
+      throw invalid(file, id, `${type} "${id}" has retries "${retriesText}", which is not a whole number`);
+    }
+    const headers: Record<string, string> = {};
+    for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[]) headers[header.key] = header.value ?? '';
+    if (isFeelExpression(taskDefinition.type)) feel(file, id, taskDefinition.type);
+    element.job = { taskType: taskDefinition.type, retries, headers };
+  } else if (type === 'scriptTask') {
+    const script = ext('zeebe:Script');
+    if (!script?.expression || !script.resultVariable) {
+      throw invalid(file, id, `script task "${id}" needs a zeebe:script with an expression and a resultVariable (or a zeebe:taskDefinition)`);
+    }
+    element.script = { expression: feel(file, id, script.expression), resultVariable: script.resultVariable };
+  } else if (type === 'receiveTask') {
+    if (!node.messageRef) throw invalid(file, id, `receive task "${id}" needs a message`);
+    element.message = messageOf(file, node, node, true);
+  } else if (type === 'userTask') {
+    const assignment = ext('zeebe:AssignmentDefinition');
+    const form = ext('zeebe:FormDefinition');
+    const userTask: NonNullable<FlowElement['userTask']> = {};
+    if (assignment?.assignee) userTask.assignee = assignment.assignee;
+    if (assignment?.candidateGroups) userTask.candidateGroups = String(assignment.candidateGroups).split(',').map((g) => g.trim()).filter(Boolean);
+    const formKey = form?.formKey ?? form?.formId ?? ext('zeebe:UserTaskForm')?.id;
+    if (formKey) userTask.formKey = formKey;
+    element.userTask = userTask;
+  }
+
+  if (type === 'boundaryEvent') {
+    if (!node.attachedToRef) throw invalid(file, id, `boundary event "${id}" is not attached to an activity`);
+    element.attachedTo = node.attachedToRef.id;
+    element.cancelActivity = node.cancelActivity !== false;
+  }
+  return element;
+}
+
+function eventKind(file: string, node: ModdleElement, definition: ModdleElement | undefined): EventKind {
+  const type = EXECUTED[node.$type]!;
+  const kind: EventKind | undefined = !definition
+    ? 'none'
+    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate' } as Record<string, EventKind>)[definition.$type];
+  const allowed: Record<string, EventKind[]> = {
+    startEvent: ['none', 'message', 'timer'],
+    endEvent: ['none', 'terminate', 'error'],
+    intermediateCatchEvent: ['message', 'timer'],
+    intermediateThrowEvent: ['none'],
+    boundaryEvent: ['error', 'timer', 'message'],
+  };
+  if (!kind || !allowed[type]!.includes(kind)) {
+    const what = definition ? definition.$type.replace('bpmn:', '').replace('EventDefinition', '').toLowerCase() : 'none';
+    throw unsupported(file, node, `${what} ${type}`);
+  }
+  return kind;
+}
+
+function messageOf(file: string, node: ModdleElement, holder: ModdleElement, needsKey: boolean): FlowElement['message'] {
+  const message = holder.messageRef as ModdleElement | undefined;
+  if (!message?.name) throw invalid(file, node.id, `"${node.id}" needs a message with a name`);
+  const result: NonNullable<FlowElement['message']> = { name: message.name };
+  if (isFeelExpression(message.name)) feel(file, node.id!, message.name);
+  if (needsKey) {
+    const subscription = ((message.extensionElements?.values ?? []) as ModdleElement[]).find((e) => e.$type === 'zeebe:Subscription');
+    if (!subscription?.correlationKey) {
+      throw invalid(file, node.id, `"${node.id}" waits for message "${message.name}", which needs a zeebe:subscription correlationKey`);
+    }
+    result.correlationKey = feel(file, node.id!, subscription.correlationKey);
+  }
+  return result;
+}
+
+function timerOf(file: string, node: ModdleElement, definition: ModdleElement): TimerDefinition {
+  const pick = (['timeDuration', 'timeDate', 'timeCycle'] as const).find((k) => definition[k]?.body);
+  if (!pick) throw invalid(file, node.id, `timer "${node.id}" needs a duration, date or cycle`);
+  const kind = ({ timeDuration: 'duration', timeDate: 'date', timeCycle: 'cycle' } as const)[pick];
+  const expression = String(definition[pick].body).trim();
+  if (isFeelExpression(expression)) feel(file, node.id!, expression);
+  else {
+    const error = timerSyntaxError(kind, expression);
+    if (error) throw invalid(file, node.id, `timer "${node.id}": ${error}`);
+  }
+  return { kind, expression };
+}
+
+function mappings(file: string, elementId: string, parameters: ModdleElement[] | undefined): VariableMapping[] {
+  return (parameters ?? []).map((p) => {
+    if (!p.target) throw invalid(file, elementId, `"${elementId}" has a zeebe:ioMapping entry without a target`);
+    // A source without `=` is a static string value, as in Camunda 8.
+    const source = p.source === undefined || p.source === '' ? 'null' : isFeelExpression(p.source) ? feel(file, elementId, p.source) : JSON.stringify(p.source);
+    return { source, target: p.target };
+  });
+}
+
+/** Checks FEEL syntax at deploy time; returns the expression without `=`. */
+function feel(file: string, elementId: string, text: string): string {
+  const expression = stripFeelMarker(text);
+  const error = feelSyntaxError(expression);
+  if (error) {
+    throw new OperonError('OPERON_ERR_FEEL_SYNTAX', `${file}: "${elementId}" has an invalid FEEL expression "${expression}": ${error}`, {
+      details: { file, elementId, expression, reason: error },
+    });
+  }
+  return expression;
+}
+
+function rejectLoop(node: ModdleElement, file: string): void {
+  if (node.loopCharacteristics) {
+    throw unsupported(file, node, node.loopCharacteristics.$type === 'bpmn:MultiInstanceLoopCharacteristics' ? 'multi-instance activity' : 'loop activity');
+  }
+}
+
+export function invalid(file: string, elementId: string | undefined, message: string): OperonError {
+  return new OperonError('OPERON_ERR_BPMN_INVALID', `${file}: ${message}`, { details: { file, elementId } });
+}
+
+function unsupported(file: string, node: ModdleElement, what: string): OperonError {
+  return new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${file}: "${node.id}" is a ${what}, which Operon does not execute`, {
+    details: { file, elementId: node.id, elementType: node.$type.replace('bpmn:', '') , feature: what },
+  });
 }

@@ -1,0 +1,83 @@
+/**
+ * FEEL (via feelin) for everything the models express: gateway conditions, zeebe:ioMapping,
+ * script tasks, correlation keys and `=` timer expressions. Never eval / Function / vm.
+ *
+ * Expressions are evaluated on plain JSON data and their results are made plain JSON again, so a
+ * FEEL value can always be stored in a jsonb snapshot.
+ */
+import { evaluate, parseExpression } from 'feelin';
+
+/** The expression text without Camunda's leading `=` marker. */
+export function stripFeelMarker(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.startsWith('=') ? trimmed.slice(1).trim() : trimmed;
+}
+
+/** Is the text a FEEL expression in Camunda's notation (starts with `=`)? */
+export function isFeelExpression(text: string | undefined): text is string {
+  return typeof text === 'string' && text.trim().startsWith('=');
+}
+
+/** Returns a syntax error message, or undefined when `expression` (without `=`) parses as FEEL. */
+export function feelSyntaxError(expression: string): string | undefined {
+  if (expression.trim() === '') return 'empty expression';
+  try {
+    const tree = parseExpression(expression, {}, undefined);
+    let error: string | undefined;
+    tree.iterate({
+      enter(node) {
+        if (error === undefined && node.type.isError) error = `unexpected input at position ${node.from}`;
+        return error === undefined;
+      },
+    });
+    return error;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+export type FeelResult = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * Evaluates a FEEL expression (without `=`) against `context`. Never throws: a failure comes back
+ * as `{ ok: false, message }` for the runtime to turn into an incident.
+ */
+export function evaluateFeel(expression: string, context: Record<string, unknown>): FeelResult {
+  try {
+    const { value } = evaluate(expression, context);
+    return { ok: true, value: toJson(value) };
+  } catch (error) {
+    return { ok: false, message: (error as Error).message };
+  }
+}
+
+/** FEEL values (dates, durations, ranges, functions) -> plain JSON values. */
+export function toJson(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'bigint':
+      return Number(value);
+    case 'function':
+      return null;
+    case 'object': {
+      if (Array.isArray(value)) return value.map(toJson);
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        if (typeof (value as { iso?: unknown }).iso === 'string') return (value as { iso: string }).iso;
+        if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return toJson((value as { toJSON(): unknown }).toJSON());
+        const text = String(value);
+        return text === '[object Object]' ? null : text;
+      }
+      const out: Record<string, unknown> = {};
+      for (const [key, entry] of Object.entries(value)) out[key] = toJson(entry);
+      return out;
+    }
+    default:
+      return null;
+  }
+}

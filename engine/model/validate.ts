@@ -1,0 +1,64 @@
+import { OperonError } from '../errors.ts';
+import type { ElementType, FlowElement, ProcessGraph } from './graph.ts';
+
+const ACTIVITIES = new Set<ElementType>(['task', 'manualTask', 'serviceTask', 'sendTask', 'businessRuleTask', 'userTask', 'receiveTask', 'scriptTask', 'subProcess']);
+
+/** Is this element an activity (can carry boundary events, has a lifecycle of its own)? */
+export function isActivity(element: FlowElement): boolean {
+  return ACTIVITIES.has(element.type);
+}
+
+/**
+ * Structural rules bpmn-moddle does not check, and that the runtime relies on. Completes the graph
+ * (boundary lists, subprocess start events). Throws OPERON_ERR_BPMN_INVALID naming the element.
+ */
+export function validateGraph(graph: ProcessGraph, file: string): void {
+  const fail = (elementId: string, message: string, code: 'OPERON_ERR_BPMN_INVALID' | 'OPERON_ERR_BPMN_UNSUPPORTED' = 'OPERON_ERR_BPMN_INVALID') =>
+    new OperonError(code, `${file}: ${message}`, { details: { file, elementId } });
+
+  if (graph.startEvents.length === 0) {
+    throw fail(graph.bpmnProcessId, `process "${graph.bpmnProcessId}" has no start event`);
+  }
+  if (graph.startEvents.filter((s) => s.kind === 'none').length > 1) {
+    const second = graph.startEvents.filter((s) => s.kind === 'none')[1]!;
+    throw fail(second.elementId, `process "${graph.bpmnProcessId}" has more than one none start event`);
+  }
+
+  for (const flow of Object.values(graph.flows)) {
+    const source = graph.elements[flow.sourceId];
+    const target = graph.elements[flow.targetId];
+    if (!source || !target) throw fail(flow.id, `sequence flow "${flow.id}" connects to something that is not an executable flow element`);
+    if (source.parentId !== target.parentId) throw fail(flow.id, `sequence flow "${flow.id}" crosses a subprocess boundary`);
+    if (target.type === 'startEvent' || target.type === 'boundaryEvent') throw fail(flow.id, `sequence flow "${flow.id}" leads into ${target.type} "${target.id}"`);
+    if (source.type === 'endEvent') throw fail(flow.id, `sequence flow "${flow.id}" leaves end event "${source.id}"`);
+    if (flow.condition !== undefined && source.type !== 'exclusiveGateway') {
+      throw fail(flow.id, `sequence flow "${flow.id}" has a condition but does not leave an exclusive gateway`, 'OPERON_ERR_BPMN_UNSUPPORTED');
+    }
+  }
+
+  for (const element of Object.values(graph.elements)) {
+    if (element.type === 'boundaryEvent') {
+      const host = graph.elements[element.attachedTo!];
+      if (!host || !isActivity(host)) throw fail(element.id, `boundary event "${element.id}" must be attached to an activity`);
+      if (host.parentId !== element.parentId) throw fail(element.id, `boundary event "${element.id}" is not in the scope of its activity`);
+      if (element.eventKind === 'error' && element.cancelActivity === false) throw fail(element.id, `error boundary event "${element.id}" must interrupt`);
+      (host.boundaryEvents ??= []).push(element.id);
+    }
+    if (element.type === 'subProcess') {
+      const starts = Object.values(graph.elements).filter((e) => e.parentId === element.id && e.type === 'startEvent');
+      if (starts.length !== 1) throw fail(element.id, `subprocess "${element.id}" needs exactly one start event`);
+      if (starts[0]!.eventKind !== 'none') throw fail(starts[0]!.id, `the start event of subprocess "${element.id}" must be a none start event`, 'OPERON_ERR_BPMN_UNSUPPORTED');
+      element.startEventId = starts[0]!.id;
+    }
+    if (element.defaultFlow !== undefined && !element.outgoing.includes(element.defaultFlow)) {
+      throw fail(element.id, `the default flow of "${element.id}" is not one of its outgoing flows`);
+    }
+    if (element.type === 'exclusiveGateway' && element.outgoing.length > 1) {
+      for (const flowId of element.outgoing) {
+        if (flowId !== element.defaultFlow && graph.flows[flowId]!.condition === undefined) {
+          throw fail(flowId, `sequence flow "${flowId}" leaves exclusive gateway "${element.id}" without a condition and is not its default flow`);
+        }
+      }
+    }
+  }
+}
