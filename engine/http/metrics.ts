@@ -1,0 +1,95 @@
+/**
+ * Prometheus metrics for GET /metrics. Instance and incident counts are read from PostgreSQL at
+ * scrape time (so every engine process reports the same, whoever did the work); latencies are
+ * observed by this HTTP server.
+ */
+import type { Knex } from 'knex';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface HttpMetrics {
+  registry: Registry;
+  /** Time from receiving a webhook to answering it. */
+  webhookLatency: Histogram<'bpmn_process_id' | 'status'>;
+  /** An external worker took a job over HTTP (starts its latency clock). */
+  jobActivated(jobId: string, type: string): void;
+  /** An external worker reported a result for a job it took over HTTP. */
+  jobFinished(jobId: string, outcome: 'completed' | 'failed' | 'error'): void;
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const MAX_TRACKED_JOBS = 10_000;
+
+export function createMetrics(db: Knex, options: { defaultMetrics?: boolean } = {}): HttpMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'operon_' });
+
+  const countBy = async (sql: string): Promise<{ key: string; n: number }[]> => {
+    const result = (await db.raw(sql)) as { rows: { key: string; n: string }[] };
+    return result.rows.map((row) => ({ key: row.key, n: Number(row.n) }));
+  };
+
+  new Counter({
+    name: 'operon_instances_started_total',
+    help: 'Process instances started, by BPMN process id (read from process_instances)',
+    labelNames: ['bpmn_process_id'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await countBy(`SELECT d.bpmn_process_id AS key, count(*) AS n FROM process_instances i JOIN process_definitions d ON d.id = i.definition_id GROUP BY 1`)) {
+        this.inc({ bpmn_process_id: row.key }, row.n);
+      }
+    },
+  });
+  new Counter({
+    name: 'operon_instances_completed_total',
+    help: 'Process instances that reached an end event, by BPMN process id (read from process_instances)',
+    labelNames: ['bpmn_process_id'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await countBy(`SELECT d.bpmn_process_id AS key, count(*) AS n FROM process_instances i JOIN process_definitions d ON d.id = i.definition_id WHERE i.state = 'completed' GROUP BY 1`)) {
+        this.inc({ bpmn_process_id: row.key }, row.n);
+      }
+    },
+  });
+  new Gauge({
+    name: 'operon_open_incidents',
+    help: 'Open incidents (read from incidents)',
+    registers: [registry],
+    async collect() {
+      const [row] = await countBy(`SELECT 'all' AS key, count(*) AS n FROM incidents WHERE state = 'open'`);
+      this.set(row?.n ?? 0);
+    },
+  });
+
+  const webhookLatency = new Histogram({
+    name: 'operon_webhook_latency_seconds',
+    help: 'Time from receiving POST /webhooks/{bpmnProcessId} to answering it',
+    labelNames: ['bpmn_process_id', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const jobLatency = new Histogram({
+    name: 'operon_job_latency_seconds',
+    help: 'Time an external worker held a job: activation over HTTP to its complete/fail/error call',
+    labelNames: ['type', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+
+  const activations = new Map<string, { type: string; at: number }>();
+  return {
+    registry,
+    webhookLatency,
+    jobActivated(jobId, type) {
+      if (activations.size >= MAX_TRACKED_JOBS) activations.delete(activations.keys().next().value!);
+      activations.set(jobId, { type, at: performance.now() });
+    },
+    jobFinished(jobId, outcome) {
+      const activation = activations.get(jobId);
+      if (!activation) return;
+      activations.delete(jobId);
+      jobLatency.observe({ type: activation.type, outcome }, (performance.now() - activation.at) / 1000);
+    },
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * One way to declare a route: its zod schemas validate the request and are collected for the
+ * OpenAPI document, its `auth` and `consumes` are enforced in onRequest (before the body is read).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import type { z } from 'zod';
+import type { Engine } from '../api.ts';
+import { OperonError } from '../errors.ts';
+import { bearerToken, type ApiTokenVerifier } from './auth.ts';
+import { validationError } from './http-errors.ts';
+import type { HttpMetrics } from './metrics.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body exactly as received, for webhook signatures and idempotency hashes. */
+    rawBody?: string;
+    /** Set by the JSON parser instead of failing at once, so a webhook can check its signature first. */
+    jsonError?: Error;
+  }
+}
+
+export type Auth = 'bearer' | 'webhook' | 'none';
+
+export interface RouteResponse {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+}
+
+export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined> {
+  method: 'GET' | 'POST' | 'PUT';
+  /** fastify path syntax: /api/instances/:id */
+  url: string;
+  summary: string;
+  tag: string;
+  auth: Auth;
+  /** Media types a body may have; a request with a body of any other type gets 415. Default application/json. */
+  consumes?: string[];
+  body?: B;
+  /** Documents a body the handler reads itself (XML, multipart, webhook payloads). */
+  bodyDoc?: Record<string, { schema?: z.ZodType; description: string }>;
+  query?: Q;
+  params?: P;
+  headers?: Record<string, string>;
+  responses: Record<number, RouteResponse>;
+  handler(input: RouteInput<B, Q, P>): Promise<Reply>;
+}
+
+type Parsed<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+export interface RouteInput<B, Q, P> {
+  body: Parsed<B>;
+  query: Parsed<Q>;
+  params: Parsed<P>;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export interface Reply {
+  statusCode: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+export type AnyRouteSpec = RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+
+/** The declared routes, read by the OpenAPI generator. */
+export class RouteBook {
+  readonly routes: AnyRouteSpec[] = [];
+}
+
+export interface RouteContext {
+  app: FastifyInstance;
+  book: RouteBook;
+  tokens: ApiTokenVerifier;
+  engine: Engine;
+  db: Knex;
+  metrics: HttpMetrics;
+}
+
+function mediaType(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
+}
+
+function parse<S extends z.ZodType | undefined>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): Parsed<S> {
+  if (!schema) return undefined as Parsed<S>;
+  const result = schema.safeParse(value);
+  if (!result.success) throw validationError(where, result.error);
+  return result.data as Parsed<S>;
+}
+
+/** Registers a route on the app and in the book. */
+export function defineRoute<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined>(
+  context: RouteContext,
+  spec: RouteSpec<B, Q, P>,
+): void {
+  context.book.routes.push(spec as unknown as AnyRouteSpec);
+  const consumes = spec.consumes ?? ['application/json'];
+  context.app.route({
+    method: spec.method,
+    url: spec.url,
+    async onRequest(request) {
+      if (spec.auth === 'bearer') {
+        const tokenId = await context.tokens.verify(bearerToken(request.headers.authorization));
+        if (!tokenId) throw new OperonError('OPERON_ERR_UNAUTHORIZED', 'Send Authorization: Bearer <token> with a valid API token');
+      }
+      if (spec.method !== 'GET' && hasBody(request) && !consumes.includes(mediaType(request))) {
+        throw new OperonError('OPERON_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be one of ${consumes.join(', ')}`, {
+          details: { contentType: request.headers['content-type'] ?? null, accepted: consumes },
+        });
+      }
+    },
+    async handler(request, reply) {
+      if (spec.body && request.jsonError) {
+        throw new OperonError('OPERON_ERR_MALFORMED_JSON', `The request body is not valid JSON: ${request.jsonError.message}`);
+      }
+      const input: RouteInput<B, Q, P> = {
+        params: parse(spec.params, request.params, 'params') as Parsed<P>,
+        query: parse(spec.query, request.query, 'query') as Parsed<Q>,
+        body: parse(spec.body, request.body ?? {}, 'body') as Parsed<B>,
+        request,
+        reply,
+      };
+      const result = await spec.handler(input);
+      if (result.headers) reply.headers(result.headers);
+      return reply.status(result.statusCode).send(result.body);
+    },
+  });
+}

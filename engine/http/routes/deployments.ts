@@ -1,0 +1,88 @@
+/** Deployments, the process list and per-process webhook configuration. */
+import type { Engine, DeployFile } from '../../api.ts';
+import { OperonError } from '../../errors.ts';
+import type { FastifyRequest } from 'fastify';
+import { defineRoute, type RouteContext } from '../route.ts';
+import { DeploymentResponse, ProcessIdParams, ProcessList, WebhookConfigBody, WebhookConfigResponse } from '../schemas.ts';
+import { saveWebhookConfig, webhookModes } from '../webhook-config.ts';
+
+const XML_TYPES = ['application/xml', 'text/xml'];
+const MAX_FILES = 20;
+
+async function filesOf(request: FastifyRequest): Promise<DeployFile[]> {
+  if (!request.isMultipart()) {
+    const xml = typeof request.body === 'string' ? request.body : '';
+    if (xml.trim() === '') throw new OperonError('OPERON_ERR_VALIDATION', 'Send BPMN XML as the body (Content-Type: application/xml) or as multipart files', { details: { field: 'body' } });
+    return [{ name: (request.headers['x-file-name'] as string | undefined) ?? 'request.bpmn', xml }];
+  }
+  const files: DeployFile[] = [];
+  for await (const part of request.parts()) {
+    if (part.type !== 'file') continue;
+    files.push({ name: part.filename || part.fieldname, xml: (await part.toBuffer()).toString('utf8') });
+  }
+  if (files.length === 0) throw new OperonError('OPERON_ERR_VALIDATION', 'The multipart body holds no file', { details: { field: 'file' } });
+  return files;
+}
+
+/** Throws 404 unless at least one version of the process is deployed. */
+export async function requireProcess(engine: Engine, bpmnProcessId: string): Promise<void> {
+  const processes = await engine.listProcesses();
+  if (!processes.some((process) => process.bpmnProcessId === bpmnProcessId)) {
+    throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
+  }
+}
+
+export function deploymentRoutes(context: RouteContext): void {
+  const { engine } = context;
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/deployments',
+    summary: 'Deploy BPMN files: the XML as the body, or several files as multipart/form-data',
+    tag: 'deployments',
+    auth: 'bearer',
+    consumes: [...XML_TYPES, 'multipart/form-data'],
+    bodyDoc: {
+      'application/xml': { description: 'One BPMN 2.0 XML file' },
+      'multipart/form-data': { description: `Up to ${MAX_FILES} .bpmn files, any field names` },
+    },
+    responses: { 201: { description: 'Deployed (identical XML creates no new version: created=false)', schema: DeploymentResponse } },
+    async handler({ request }) {
+      const files = await filesOf(request);
+      const result = await engine.deploy(files);
+      request.log.info({ processes: result.processes.map((p) => `${p.bpmnProcessId}:${p.version}`) }, 'deployed');
+      return { statusCode: 201, body: result };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/processes',
+    summary: 'Deployed process definitions, every version',
+    tag: 'deployments',
+    auth: 'bearer',
+    responses: { 200: { description: 'Process definitions', schema: ProcessList } },
+    async handler() {
+      const [processes, modes] = await Promise.all([engine.listProcesses(), webhookModes(context.db)]);
+      return { statusCode: 200, body: { processes: processes.map((p) => ({ ...p, webhook: modes.get(p.bpmnProcessId) ?? 'none' })) } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'PUT',
+    url: '/api/processes/:bpmnProcessId/webhook',
+    summary: 'Configure how POST /webhooks/{bpmnProcessId} is authenticated: Standard Webhooks secret(s) or open',
+    tag: 'webhooks',
+    auth: 'bearer',
+    params: ProcessIdParams,
+    body: WebhookConfigBody,
+    responses: { 200: { description: 'The new configuration (secrets are never returned)', schema: WebhookConfigResponse } },
+    async handler({ params, body, request }) {
+      await requireProcess(engine, params.bpmnProcessId);
+      const secrets = 'secret' in body ? [body.secret] : 'secrets' in body ? body.secrets : [];
+      await saveWebhookConfig(context.db, params.bpmnProcessId, 'open' in body ? { mode: 'open' } : { mode: 'signed', secrets });
+      const mode = 'open' in body ? 'open' : 'signed';
+      request.log.info({ bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length }, 'webhook configured');
+      return { statusCode: 200, body: { bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length } };
+    },
+  });
+}

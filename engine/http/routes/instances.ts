@@ -1,0 +1,95 @@
+/** Process instances: list, inspect, start (idempotent), cancel. */
+import type { Knex } from 'knex';
+import { OperonError } from '../../errors.ts';
+import { requestHash, withIdempotencyKey } from '../idempotency.ts';
+import { defineRoute, type RouteContext } from '../route.ts';
+import { Instance, InstanceIdParams, InstanceList, InstanceListQuery, InstanceStarted, StartInstanceBody } from '../schemas.ts';
+
+let decisionsTable: Promise<boolean> | undefined;
+
+/** The decision log rows of one instance; empty when the decisions table does not exist. */
+async function decisionsOf(db: Knex, instanceId: string): Promise<Record<string, unknown>[]> {
+  decisionsTable ??= db.raw(`SELECT to_regclass('public.decisions') IS NOT NULL AS present`).then((r: { rows: { present: boolean }[] }) => r.rows[0]!.present);
+  if (!(await decisionsTable)) return [];
+  return (await db('decisions').where({ process_instance_id: instanceId }).orderBy('created_at')) as Record<string, unknown>[];
+}
+
+export function instanceRoutes(context: RouteContext): void {
+  const { engine, db } = context;
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/instances',
+    summary: 'Process instances, newest first, filtered by process, state, business key and start time',
+    tag: 'instances',
+    auth: 'bearer',
+    query: InstanceListQuery,
+    responses: { 200: { description: 'Instances', schema: InstanceList } },
+    async handler({ query }) {
+      const instances = await engine.listInstances({
+        bpmnProcessId: query.process,
+        state: query.state,
+        businessKey: query.businessKey,
+        startedAfter: query.startedAfter ? new Date(query.startedAfter) : undefined,
+        startedBefore: query.startedBefore ? new Date(query.startedBefore) : undefined,
+        limit: query.limit,
+        offset: query.offset,
+      });
+      return { statusCode: 200, body: { instances } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/instances/:id',
+    summary: 'One instance: state, variables, element instances, incidents and decisions',
+    tag: 'instances',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    responses: { 200: { description: 'The instance', schema: Instance } },
+    async handler({ params }) {
+      const instance = await engine.getInstance(params.id);
+      if (!instance) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process instance ${params.id}`, { details: { instanceId: params.id } });
+      return { statusCode: 200, body: { ...instance, decisions: await decisionsOf(db, params.id) } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/instances',
+    summary: 'Start an instance of the latest (or a pinned) version of a process',
+    tag: 'instances',
+    auth: 'bearer',
+    body: StartInstanceBody,
+    headers: { 'idempotency-key': 'Same key and body: the first response again, one instance; other body: 422; first still running: 409' },
+    responses: { 201: { description: 'Instance started', schema: InstanceStarted } },
+    async handler({ body, request }) {
+      const start = async () => {
+        const { instanceId } = await engine.startInstance(body.bpmnProcessId, body.variables ?? {}, { businessKey: body.businessKey, version: body.version });
+        request.log.info({ instanceId, bpmnProcessId: body.bpmnProcessId }, 'instance started');
+        return { statusCode: 201, body: { instanceId }, instanceId };
+      };
+      const key = request.headers['idempotency-key'];
+      if (typeof key !== 'string') return start();
+      if (key.length === 0 || key.length > 255) throw new OperonError('OPERON_ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 characters', { details: { field: 'headers.idempotency-key' } });
+      const result = await withIdempotencyKey(db, { scope: 'start', key, requestHash: requestHash('start', request.rawBody ?? '') }, start);
+      return { statusCode: result.statusCode, body: result.body, headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/instances/:id/cancel',
+    summary: 'Cancel an active instance: every active element is terminated, waits are cancelled',
+    tag: 'instances',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    responses: { 200: { description: 'The instance after cancellation', schema: Instance } },
+    async handler({ params, request }) {
+      await engine.cancelInstance(params.id);
+      request.log.info({ instanceId: params.id }, 'instance cancelled');
+      const instance = await engine.getInstance(params.id);
+      return { statusCode: 200, body: instance };
+    },
+  });
+}

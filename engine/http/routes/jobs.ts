@@ -1,0 +1,105 @@
+/**
+ * External job workers (any language): activate with a lease, then complete / fail / error /
+ * heartbeat carrying `worker` and the `attempt` from activation. The engine fences every call on
+ * that lease, exactly as for its own workers.
+ */
+import { defineRoute, type RouteContext } from '../route.ts';
+import { ActivateJobsBody, ActivateJobsResponse, CompleteJobBody, FailJobBody, HeartbeatBody, HeartbeatResponse, JobDone, JobErrorBody, JobIdParams } from '../schemas.ts';
+
+export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>): void {
+  const { engine, metrics } = context;
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/jobs/activate',
+    summary: 'Take up to maxJobs jobs of a type under a lease of lockMs; waits up to requestTimeoutMs when none are ready',
+    tag: 'jobs',
+    auth: 'bearer',
+    body: ActivateJobsBody,
+    responses: { 200: { description: 'Activated jobs (possibly none)', schema: ActivateJobsResponse } },
+    async handler({ body, request, reply }) {
+      const controller = new AbortController();
+      longPolls.add(controller);
+      // A worker that hangs up must not be handed jobs it will never see.
+      const onClose = () => {
+        if (!reply.raw.writableEnded) controller.abort();
+      };
+      reply.raw.once('close', onClose);
+      try {
+        const jobs = await engine.activateJobs(body, controller.signal);
+        for (const job of jobs) metrics.jobActivated(job.id, job.type);
+        if (jobs.length > 0) request.log.info({ jobs: jobs.map((j) => ({ jobId: j.id, instanceId: j.instanceId, elementId: j.elementId })), worker: body.worker }, 'jobs activated');
+        return { statusCode: 200, body: { jobs } };
+      } finally {
+        longPolls.delete(controller);
+        reply.raw.off('close', onClose);
+      }
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/jobs/:id/complete',
+    summary: 'Complete a job with output variables',
+    tag: 'jobs',
+    auth: 'bearer',
+    params: JobIdParams,
+    body: CompleteJobBody,
+    responses: { 200: { description: 'Completed', schema: JobDone } },
+    async handler({ params, body, request }) {
+      await engine.completeJob(params.id, { worker: body.worker, attempt: body.attempt }, body.variables ?? {});
+      metrics.jobFinished(params.id, 'completed');
+      request.log.info({ jobId: params.id, worker: body.worker }, 'job completed');
+      return { statusCode: 200, body: { jobId: params.id } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/jobs/:id/fail',
+    summary: 'Report a technical failure: retried after retryBackoffMs while retries remain, then an incident',
+    tag: 'jobs',
+    auth: 'bearer',
+    params: JobIdParams,
+    body: FailJobBody,
+    responses: { 200: { description: 'Failure recorded', schema: JobDone } },
+    async handler({ params, body, request }) {
+      await engine.failJob(params.id, { worker: body.worker, attempt: body.attempt }, { errorMessage: body.errorMessage, retries: body.retries, retryBackoffMs: body.retryBackoffMs });
+      metrics.jobFinished(params.id, 'failed');
+      request.log.info({ jobId: params.id, worker: body.worker, retries: body.retries }, 'job failed');
+      return { statusCode: 200, body: { jobId: params.id } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/jobs/:id/error',
+    summary: 'Throw a BPMN error (business outcome) caught by an error boundary event with the same errorCode',
+    tag: 'jobs',
+    auth: 'bearer',
+    params: JobIdParams,
+    body: JobErrorBody,
+    responses: { 200: { description: 'BPMN error thrown', schema: JobDone } },
+    async handler({ params, body, request }) {
+      await engine.throwJobError(params.id, { worker: body.worker, attempt: body.attempt }, { errorCode: body.errorCode, errorMessage: body.errorMessage, variables: body.variables });
+      metrics.jobFinished(params.id, 'error');
+      request.log.info({ jobId: params.id, worker: body.worker, errorCode: body.errorCode }, 'job threw BPMN error');
+      return { statusCode: 200, body: { jobId: params.id } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/jobs/:id/heartbeat',
+    summary: 'Extend the lease by lockMs from now',
+    tag: 'jobs',
+    auth: 'bearer',
+    params: JobIdParams,
+    body: HeartbeatBody,
+    responses: { 200: { description: 'New lease deadline', schema: HeartbeatResponse } },
+    async handler({ params, body }) {
+      const { deadline } = await engine.heartbeatJob(params.id, { worker: body.worker, attempt: body.attempt }, body.lockMs);
+      return { statusCode: 200, body: { jobId: params.id, deadline } };
+    },
+  });
+}

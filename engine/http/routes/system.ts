@@ -1,0 +1,50 @@
+/** Health, Prometheus metrics and the OpenAPI document (no token needed). */
+import { readFileSync } from 'node:fs';
+import { defineRoute, type RouteContext } from '../route.ts';
+import { buildOpenApi } from '../openapi.ts';
+import { Health } from '../schemas.ts';
+
+const packageVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export function systemRoutes(context: RouteContext): void {
+  const { db, metrics } = context;
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/healthz',
+    summary: 'Liveness and database reachability',
+    tag: 'system',
+    auth: 'none',
+    responses: { 200: { description: 'Healthy', schema: Health } },
+    async handler() {
+      await db.raw('SELECT 1');
+      return { statusCode: 200, body: { status: 'ok', database: 'ok' } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/metrics',
+    summary: 'Prometheus metrics: instances started/completed, open incidents, webhook and job latency',
+    tag: 'system',
+    auth: 'none',
+    responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+    async handler() {
+      return { statusCode: 200, body: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } };
+    },
+  });
+
+  let document: Record<string, unknown> | undefined;
+  defineRoute(context, {
+    method: 'GET',
+    url: '/openapi.json',
+    summary: 'This OpenAPI 3.1 document, generated from the schemas that validate requests',
+    tag: 'system',
+    auth: 'none',
+    responses: { 200: { description: 'OpenAPI document' } },
+    async handler() {
+      document ??= buildOpenApi(context.book, { version: packageVersion });
+      return { statusCode: 200, body: document };
+    },
+  });
+}

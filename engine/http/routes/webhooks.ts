@@ -1,0 +1,93 @@
+/**
+ * POST /webhooks/{bpmnProcessId}: another system starts a process instance. Checked in this order:
+ * process deployed (404), webhook configured (401), Standard Webhooks signature (401), JSON body
+ * (400), then Idempotency-Key / webhook-id deduplication, then one instance (202).
+ */
+import { OperonError } from '../../errors.ts';
+import { withIdempotencyKey, requestHash } from '../idempotency.ts';
+import { defineRoute, type RouteContext } from '../route.ts';
+import { InstanceStarted, ProcessIdParams, Variables } from '../schemas.ts';
+import { verifyWebhook } from '../signature.ts';
+import { loadWebhookConfig } from '../webhook-config.ts';
+import { validationError } from '../http-errors.ts';
+import { requireProcess } from './deployments.ts';
+
+const MAX_KEY_LENGTH = 255;
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function webhookRoutes(context: RouteContext): void {
+  const { engine, db, metrics } = context;
+  defineRoute(context, {
+    method: 'POST',
+    url: '/webhooks/:bpmnProcessId',
+    summary: 'Start an instance of the process; the JSON body becomes its variables',
+    tag: 'webhooks',
+    auth: 'webhook',
+    params: ProcessIdParams,
+    bodyDoc: { 'application/json': { schema: Variables, description: 'Start variables' } },
+    headers: {
+      'webhook-id': 'Standard Webhooks message id; a repeated id gets the first response and starts nothing',
+      'webhook-timestamp': 'Unix seconds; must be within 5 minutes of the server clock',
+      'webhook-signature': 'v1,<base64 HMAC-SHA256 of id.timestamp.body>; several space-separated signatures allowed',
+      'idempotency-key': 'Same key and body: the first response again; other body: 422; first still running: 409',
+    },
+    responses: { 202: { description: 'Instance started', schema: InstanceStarted } },
+    async handler({ params, request }) {
+      const startedAt = performance.now();
+      const { bpmnProcessId } = params;
+      let status = 500;
+      // Only deployed ids become label values, so random URLs cannot blow up the metric's cardinality.
+      let label = 'unknown';
+      try {
+        await requireProcess(engine, bpmnProcessId);
+        label = bpmnProcessId;
+        const config = await loadWebhookConfig(db, bpmnProcessId);
+        if (!config) {
+          throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `Webhooks for ${bpmnProcessId} are not configured: PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
+            details: { bpmnProcessId },
+          });
+        }
+        const rawBody = request.rawBody ?? '';
+        const webhookId = header(request.headers['webhook-id']);
+        if (config.mode === 'signed') {
+          const verdict = verifyWebhook(config.secrets, {
+            webhookId,
+            webhookTimestamp: header(request.headers['webhook-timestamp']),
+            webhookSignature: header(request.headers['webhook-signature']),
+          }, rawBody);
+          if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
+        }
+        if (request.jsonError) throw new OperonError('OPERON_ERR_MALFORMED_JSON', `The request body is not valid JSON: ${request.jsonError.message}`);
+        const parsed = Variables.safeParse(request.body ?? {});
+        if (!parsed.success) throw validationError('body', parsed.error);
+        const variables = parsed.data;
+
+        const idempotencyKey = header(request.headers['idempotency-key']);
+        const claim = idempotencyKey
+          ? { scope: `webhook:${bpmnProcessId}`, key: idempotencyKey }
+          : webhookId
+            ? { scope: `webhook-id:${bpmnProcessId}`, key: webhookId }
+            : undefined;
+        if (claim && (claim.key.length === 0 || claim.key.length > MAX_KEY_LENGTH)) {
+          throw new OperonError('OPERON_ERR_VALIDATION', `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`, { details: { field: 'headers.idempotency-key' } });
+        }
+        const start = async () => {
+          const { instanceId } = await engine.startInstance(bpmnProcessId, variables);
+          request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
+          return { statusCode: 202, body: { instanceId }, instanceId };
+        };
+        const result = claim ? await withIdempotencyKey(db, { ...claim, requestHash: requestHash('webhook', bpmnProcessId, rawBody) }, start) : { ...(await start()), replayed: false };
+        status = result.statusCode;
+        return { statusCode: result.statusCode, body: result.body, headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined };
+      } catch (error) {
+        status = (error as { statusCode?: number }).statusCode ?? 500;
+        throw error;
+      } finally {
+        metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
+      }
+    },
+  });
+}

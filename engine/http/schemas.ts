@@ -1,0 +1,196 @@
+/**
+ * Request and response schemas of the HTTP API. The same zod schemas validate requests
+ * (engine/http/route.ts) and generate /openapi.json (engine/http/openapi.ts).
+ */
+import { z } from 'zod';
+import { isWebhookSecret } from './signature.ts';
+
+export const Variables = z.record(z.string(), z.unknown()).meta({ description: 'Process variables as a JSON object' });
+const Id = z.guid();
+const IsoTime = z.string().meta({ description: 'ISO 8601 timestamp' });
+
+export const ErrorResponse = z
+  .object({ error: z.object({ code: z.string().meta({ description: 'An OPERON_ERR_* code, see docs/errors.md' }), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
+  .meta({ id: 'Error' });
+
+// --- deployments and processes
+export const DeploymentResponse = z
+  .object({
+    processes: z.array(z.object({ bpmnProcessId: z.string(), version: z.number().int(), definitionId: z.string(), created: z.boolean() })),
+    warnings: z.array(z.string()),
+  })
+  .meta({ id: 'Deployment' });
+
+export const ProcessSummary = z
+  .object({
+    definitionId: z.string(),
+    bpmnProcessId: z.string(),
+    version: z.number().int(),
+    name: z.string().optional(),
+    deployedAt: IsoTime,
+    webhook: z.enum(['signed', 'open', 'none']).meta({ description: 'How POST /webhooks/{bpmnProcessId} is authenticated; none = not accepted' }),
+  })
+  .meta({ id: 'ProcessDefinition' });
+export const ProcessList = z.object({ processes: z.array(ProcessSummary) });
+
+export const ProcessIdParams = z.object({ bpmnProcessId: z.string().min(1).max(255) });
+
+const WebhookSecret = z.string().refine(isWebhookSecret, { message: 'must be a Standard Webhooks secret: whsec_ followed by base64 of at least 16 bytes' });
+export const WebhookConfigBody = z
+  .union([
+    z.object({ secret: WebhookSecret }).strict(),
+    z.object({ secrets: z.array(WebhookSecret).min(1).max(10) }).strict(),
+    z.object({ open: z.literal(true) }).strict(),
+  ])
+  .meta({ id: 'WebhookConfig', description: '{ secret } or { secrets: [...] } (any of them signs; rotate by adding the new one first), or { open: true } to accept unsigned deliveries' });
+export const WebhookConfigResponse = z.object({ bpmnProcessId: z.string(), mode: z.enum(['signed', 'open']), secretCount: z.number().int() });
+
+export const InstanceStarted = z.object({ instanceId: Id }).meta({ id: 'InstanceStarted' });
+
+// --- instances
+export const InstanceState = z.enum(['active', 'completed', 'terminated']);
+export const InstanceIdParams = z.object({ id: Id });
+
+export const InstanceListQuery = z.object({
+  process: z.string().min(1).optional().meta({ description: 'BPMN process id' }),
+  state: InstanceState.optional(),
+  businessKey: z.string().min(1).optional(),
+  startedAfter: z.iso.datetime({ offset: true }).optional(),
+  startedBefore: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const StartInstanceBody = z
+  .object({
+    bpmnProcessId: z.string().min(1),
+    variables: Variables.optional(),
+    businessKey: z.string().min(1).max(255).optional(),
+    version: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+const ElementInstance = z.object({
+  elementInstanceKey: z.string(),
+  elementId: z.string(),
+  elementType: z.string(),
+  elementName: z.string().optional(),
+  state: z.enum(['active', 'completed', 'terminated']),
+  startedAt: IsoTime,
+  endedAt: IsoTime.optional(),
+});
+
+export const Incident = z
+  .object({
+    id: Id,
+    instanceId: Id,
+    elementId: z.string(),
+    elementInstanceKey: z.string(),
+    jobId: z.string().optional(),
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+    state: z.enum(['open', 'resolved']),
+    createdAt: IsoTime,
+    resolvedAt: IsoTime.optional(),
+  })
+  .meta({ id: 'Incident' });
+
+export const Decision = z.record(z.string(), z.unknown()).meta({ id: 'Decision', description: 'A row of the decision log (label, confidence, model version ...)' });
+
+export const Instance = z
+  .object({
+    instanceId: Id,
+    bpmnProcessId: z.string(),
+    version: z.number().int(),
+    definitionId: z.string(),
+    businessKey: z.string().optional(),
+    state: InstanceState,
+    variables: Variables,
+    startedAt: IsoTime,
+    endedAt: IsoTime.optional(),
+    elements: z.array(ElementInstance),
+    incidents: z.array(Incident),
+    decisions: z.array(Decision).optional(),
+  })
+  .meta({ id: 'Instance' });
+export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisions: true })) });
+
+// --- user tasks
+export const TaskListQuery = z.object({ state: z.enum(['open', 'completed', 'cancelled']).optional(), instanceId: Id.optional() });
+export const UserTask = z
+  .object({
+    id: Id,
+    instanceId: Id,
+    elementId: z.string(),
+    elementInstanceKey: z.string(),
+    name: z.string().optional(),
+    assignee: z.string().optional(),
+    candidateGroups: z.array(z.string()).optional(),
+    formKey: z.string().optional(),
+    state: z.enum(['open', 'completed', 'cancelled']),
+    variables: Variables,
+    createdAt: IsoTime,
+    completedAt: IsoTime.optional(),
+  })
+  .meta({ id: 'UserTask' });
+export const TaskList = z.object({ tasks: z.array(UserTask) });
+export const CompleteTaskBody = z.object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() }).strict();
+
+// --- messages
+export const PublishMessageBody = z
+  .object({
+    name: z.string().min(1),
+    correlationKey: z.string(),
+    variables: Variables.optional(),
+    timeToLiveMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional(),
+    messageId: z.string().min(1).max(255).optional(),
+  })
+  .strict();
+export const PublishMessageResponse = z.object({ correlated: z.boolean(), instanceId: Id.optional() });
+
+// --- incidents
+export const IncidentListQuery = z.object({ state: z.enum(['open', 'resolved']).optional(), instanceId: Id.optional() });
+export const IncidentList = z.object({ incidents: z.array(Incident) });
+export const IncidentResolved = z.object({ incidentId: Id, state: z.literal('resolved') });
+
+// --- external job workers
+export const ActivateJobsBody = z
+  .object({
+    type: z.string().min(1),
+    worker: z.string().min(1).max(255),
+    maxJobs: z.number().int().min(1).max(100).default(1),
+    lockMs: z.number().int().min(1000).max(24 * 3600 * 1000).default(60_000),
+    requestTimeoutMs: z.number().int().min(0).max(60_000).default(0).meta({ description: 'Long-poll: wait this long for jobs when none are ready' }),
+  })
+  .strict();
+export const ActivatedJob = z
+  .object({
+    id: Id,
+    type: z.string(),
+    instanceId: Id,
+    elementId: z.string(),
+    elementInstanceKey: z.string(),
+    bpmnProcessId: z.string(),
+    attempt: z.number().int(),
+    retries: z.number().int(),
+    worker: z.string(),
+    deadline: IsoTime,
+    headers: z.record(z.string(), z.string()),
+    variables: Variables,
+  })
+  .meta({ id: 'ActivatedJob' });
+export const ActivateJobsResponse = z.object({ jobs: z.array(ActivatedJob) });
+export const JobIdParams = z.object({ id: Id });
+
+const Lease = { worker: z.string().min(1).max(255), attempt: z.number().int().min(1).meta({ description: 'The attempt returned on activation (fencing)' }) };
+export const CompleteJobBody = z.object({ ...Lease, variables: Variables.optional() }).strict();
+export const FailJobBody = z
+  .object({ ...Lease, errorMessage: z.string().min(1).max(10_000), retries: z.number().int().min(0).optional(), retryBackoffMs: z.number().int().min(0).max(24 * 3600 * 1000).optional() })
+  .strict();
+export const JobErrorBody = z.object({ ...Lease, errorCode: z.string().min(1), errorMessage: z.string().max(10_000).optional(), variables: Variables.optional() }).strict();
+export const HeartbeatBody = z.object({ ...Lease, lockMs: z.number().int().min(1000).max(24 * 3600 * 1000).default(60_000) }).strict();
+export const JobDone = z.object({ jobId: Id });
+export const HeartbeatResponse = z.object({ jobId: Id, deadline: IsoTime });
+
+export const Health = z.object({ status: z.literal('ok'), database: z.literal('ok') });

@@ -1,0 +1,78 @@
+/**
+ * Standard Webhooks (https://www.standardwebhooks.com) signatures, pure functions.
+ *
+ * The signed content is `${webhookId}.${webhookTimestamp}.${rawBody}`, HMAC-SHA256 keyed with the
+ * base64-decoded part of a `whsec_...` secret, sent as `webhook-signature: v1,<base64>`. A header may
+ * carry several space-separated signatures and a process may have several secrets, so senders and
+ * receivers can rotate secrets without a window where deliveries fail.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const SECRET_PREFIX = 'whsec_';
+/** How far a webhook-timestamp may be from our clock, either way (replay window). */
+export const DEFAULT_TOLERANCE_SECONDS = 5 * 60;
+
+export interface WebhookHeaders {
+  webhookId?: string;
+  webhookTimestamp?: string;
+  webhookSignature?: string;
+}
+
+export type VerifyResult = { ok: true } | { ok: false; reason: 'missing-headers' | 'bad-timestamp' | 'stale-timestamp' | 'no-matching-signature' };
+
+/** True when `secret` is `whsec_` followed by base64 of at least 16 bytes (24 up to 64 recommended). */
+export function isWebhookSecret(secret: string): boolean {
+  if (!secret.startsWith(SECRET_PREFIX)) return false;
+  const encoded = secret.slice(SECRET_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return false;
+  return Buffer.from(encoded, 'base64').length >= 16;
+}
+
+/** A fresh `whsec_` secret (32 random bytes). */
+export function generateWebhookSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+function secretKey(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+}
+
+/** The `v1,<base64>` signature a sender puts into `webhook-signature`. */
+export function signWebhook(secret: string, webhookId: string, timestampSeconds: number | string, rawBody: string): string {
+  const mac = createHmac('sha256', secretKey(secret)).update(`${webhookId}.${timestampSeconds}.${rawBody}`).digest('base64');
+  return `v1,${mac}`;
+}
+
+/**
+ * Checks the Standard Webhooks headers of one delivery against every configured secret.
+ * Only `v1` signatures count; comparison is constant-time per candidate.
+ */
+export function verifyWebhook(
+  secrets: readonly string[],
+  headers: WebhookHeaders,
+  rawBody: string,
+  now: Date = new Date(),
+  toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
+): VerifyResult {
+  const { webhookId, webhookTimestamp, webhookSignature } = headers;
+  if (!webhookId || !webhookTimestamp || !webhookSignature) return { ok: false, reason: 'missing-headers' };
+  if (!/^\d{1,12}$/.test(webhookTimestamp)) return { ok: false, reason: 'bad-timestamp' };
+  const timestamp = Number(webhookTimestamp);
+  if (Math.abs(now.getTime() / 1000 - timestamp) > toleranceSeconds) return { ok: false, reason: 'stale-timestamp' };
+
+  const presented = webhookSignature
+    .split(' ')
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith('v1,'))
+    .map((part) => Buffer.from(part.slice(3), 'base64'));
+
+  let matched = false;
+  for (const secret of secrets) {
+    const expected = Buffer.from(signWebhook(secret, webhookId, webhookTimestamp, rawBody).slice(3), 'base64');
+    for (const candidate of presented) {
+      // Keep looping after a match so the time taken does not tell which secret or position matched.
+      if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = true;
+    }
+  }
+  return matched ? { ok: true } : { ok: false, reason: 'no-matching-signature' };
+}
