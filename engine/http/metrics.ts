@@ -35,7 +35,7 @@ export function createMetrics(db: Knex, options: { defaultMetrics?: boolean } = 
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await countBy(`SELECT d.bpmn_process_id AS key, count(*) AS n FROM process_instances i JOIN process_definitions d ON d.id = i.definition_id GROUP BY 1`)) {
+      for (const row of await countBy(`SELECT bpmn_process_id AS key, count(*) AS n FROM process_instances GROUP BY 1`)) {
         this.inc({ bpmn_process_id: row.key }, row.n);
       }
     },
@@ -47,7 +47,7 @@ export function createMetrics(db: Knex, options: { defaultMetrics?: boolean } = 
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await countBy(`SELECT d.bpmn_process_id AS key, count(*) AS n FROM process_instances i JOIN process_definitions d ON d.id = i.definition_id WHERE i.state = 'completed' GROUP BY 1`)) {
+      for (const row of await countBy(`SELECT bpmn_process_id AS key, count(*) AS n FROM process_instances WHERE state = 'completed' GROUP BY 1`)) {
         this.inc({ bpmn_process_id: row.key }, row.n);
       }
     },

@@ -1,5 +1,6 @@
 /** Deployments, the process list and per-process webhook configuration. */
-import type { Engine, DeployFile } from '../../api.ts';
+import type { Knex } from 'knex';
+import type { DeployFile } from '../../api.ts';
 import { OperonError } from '../../errors.ts';
 import type { FastifyRequest } from 'fastify';
 import { defineRoute, type RouteContext } from '../route.ts';
@@ -25,9 +26,9 @@ async function filesOf(request: FastifyRequest): Promise<DeployFile[]> {
 }
 
 /** Throws 404 unless at least one version of the process is deployed. */
-export async function requireProcess(engine: Engine, bpmnProcessId: string): Promise<void> {
-  const processes = await engine.listProcesses();
-  if (!processes.some((process) => process.bpmnProcessId === bpmnProcessId)) {
+export async function requireProcess(db: Knex, bpmnProcessId: string): Promise<void> {
+  const deployed = await db('process_definitions').where({ bpmn_process_id: bpmnProcessId }).first('id');
+  if (!deployed) {
     throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
   }
 }
@@ -77,7 +78,7 @@ export function deploymentRoutes(context: RouteContext): void {
     body: WebhookConfigBody,
     responses: { 200: { description: 'The new configuration (secrets are never returned)', schema: WebhookConfigResponse } },
     async handler({ params, body, request }) {
-      await requireProcess(engine, params.bpmnProcessId);
+      await requireProcess(context.db, params.bpmnProcessId);
       const secrets = 'secret' in body ? [body.secret] : 'secrets' in body ? body.secrets : [];
       await saveWebhookConfig(context.db, params.bpmnProcessId, 'open' in body ? { mode: 'open' } : { mode: 'signed', secrets });
       const mode = 'open' in body ? 'open' : 'signed';

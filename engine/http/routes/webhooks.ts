@@ -42,7 +42,7 @@ export function webhookRoutes(context: RouteContext): void {
       // Only deployed ids become label values, so random URLs cannot blow up the metric's cardinality.
       let label = 'unknown';
       try {
-        await requireProcess(engine, bpmnProcessId);
+        await requireProcess(db, bpmnProcessId);
         label = bpmnProcessId;
         const config = await loadWebhookConfig(db, bpmnProcessId);
         if (!config) {

@@ -1,0 +1,166 @@
+/**
+ * A small external job worker over the HTTP job API, for node code that runs outside the engine
+ * process (another machine, another team). Any language can do the same; docs/http.md shows the
+ * protocol and a Python worker.
+ *
+ * ```ts
+ * const worker = createWorker({ baseUrl: 'http://localhost:3000', token, type: 'send-invoice',
+ *   handler: async (job) => ({ invoiceSent: true }) });
+ * // later: await worker.stop();
+ * ```
+ */
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ActivatedJob } from '../api.ts';
+import type { Variables } from '../nodes/types.ts';
+
+/** Throw from a handler to raise a BPMN error (caught by an error boundary event with this code). */
+export class JobBpmnError extends Error {
+  constructor(
+    readonly errorCode: string,
+    message?: string,
+    readonly variables: Variables = {},
+  ) {
+    super(message ?? `BPMN error ${errorCode}`);
+    this.name = 'BpmnError';
+  }
+}
+
+export interface JobHelpers {
+  /** Aborted when the worker stops or a heartbeat finds the lease lost. */
+  signal: AbortSignal;
+  /** Extends the lease (lockMs from now); done automatically every lockMs/2 while the handler runs. */
+  heartbeat(): Promise<void>;
+}
+
+export interface CreateWorkerOptions {
+  /** Where the Operon API listens, e.g. http://localhost:3000 */
+  baseUrl: string;
+  /** API bearer token. */
+  token: string;
+  /** The zeebe:taskDefinition type this worker handles. */
+  type: string;
+  /** Returns output variables; throw JobBpmnError for a business error, anything else to fail (retried). */
+  handler(job: ActivatedJob, helpers: JobHelpers): Promise<Variables | void>;
+  /** Worker name shown in the jobs table; default `<host>:<pid>:<type>`. */
+  worker?: string;
+  /** Jobs handled at the same time (default 1). */
+  maxJobs?: number;
+  /** Lease length (default 60 s). */
+  lockMs?: number;
+  /** Long-poll length per activate call (default 20 s). */
+  requestTimeoutMs?: number;
+  /** Backoff before a retry after a failed attempt (default 1 s). */
+  retryBackoffMs?: number;
+  /** Called on errors the worker recovers from (network, lease lost); default: ignored. */
+  onError?(error: unknown): void;
+}
+
+export interface JobWorker {
+  /** Stops polling, aborts running handlers, and waits for them to settle. */
+  stop(): Promise<void>;
+  /** Jobs completed, failed and errored so far. */
+  readonly stats: { completed: number; failed: number; errored: number };
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function createWorker(options: CreateWorkerOptions): JobWorker {
+  const workerName = options.worker ?? `${hostname()}:${process.pid}:${options.type}`;
+  const maxJobs = options.maxJobs ?? 1;
+  const lockMs = options.lockMs ?? 60_000;
+  const stopping = new AbortController();
+  const running = new Set<Promise<void>>();
+  const stats = { completed: 0, failed: 0, errored: 0 };
+  const report = (error: unknown) => options.onError?.(error);
+
+  async function call<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+    const response = await fetch(new URL(path, options.baseUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+    const payload = (await response.json()) as { error?: { code: string; message: string } };
+    if (!response.ok) throw new HttpError(response.status, payload.error?.code ?? 'UNKNOWN', payload.error?.message ?? response.statusText);
+    return payload as T;
+  }
+
+  async function handle(job: ActivatedJob): Promise<void> {
+    const lease = { worker: workerName, attempt: job.attempt };
+    const jobAbort = new AbortController();
+    const onStop = () => jobAbort.abort();
+    stopping.signal.addEventListener('abort', onStop);
+    const heartbeat = async () => {
+      try {
+        await call(`/api/jobs/${job.id}/heartbeat`, { ...lease, lockMs });
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 409) jobAbort.abort();
+        throw error;
+      }
+    };
+    const timer = setInterval(() => heartbeat().catch(report), Math.max(500, lockMs / 2));
+    try {
+      const variables = await options.handler(job, { signal: jobAbort.signal, heartbeat });
+      clearInterval(timer);
+      await call(`/api/jobs/${job.id}/complete`, { ...lease, variables: variables ?? {} });
+      stats.completed++;
+    } catch (error) {
+      clearInterval(timer);
+      if (jobAbort.signal.aborted && stopping.signal.aborted) return; // the lease runs out and another worker takes the job
+      if (error instanceof JobBpmnError || (error as { name?: string }).name === 'BpmnError') {
+        const bpmnError = error as JobBpmnError;
+        await call(`/api/jobs/${job.id}/error`, { ...lease, errorCode: bpmnError.errorCode, errorMessage: bpmnError.message, variables: bpmnError.variables ?? {} }).catch(report);
+        stats.errored++;
+      } else {
+        const errorMessage = error instanceof Error ? error.message : String(error);
+        await call(`/api/jobs/${job.id}/fail`, { ...lease, errorMessage: errorMessage || 'failed', retries: Math.max(0, job.retries - 1), retryBackoffMs: options.retryBackoffMs ?? 1000 }).catch(report);
+        stats.failed++;
+      }
+    } finally {
+      stopping.signal.removeEventListener('abort', onStop);
+    }
+  }
+
+  async function poll(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      if (running.size >= maxJobs) {
+        await Promise.race(running);
+        continue;
+      }
+      try {
+        const { jobs } = await call<{ jobs: ActivatedJob[] }>(
+          '/api/jobs/activate',
+          { type: options.type, worker: workerName, maxJobs: maxJobs - running.size, lockMs, requestTimeoutMs: options.requestTimeoutMs ?? 20_000 },
+          stopping.signal,
+        );
+        for (const job of jobs) {
+          const task = handle(job).catch(report).finally(() => running.delete(task));
+          running.add(task);
+        }
+      } catch (error) {
+        if (stopping.signal.aborted) break;
+        report(error);
+        await sleep(1000, undefined, { signal: stopping.signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  const loop = poll();
+  return {
+    stats,
+    async stop() {
+      stopping.abort();
+      await loop;
+      await Promise.allSettled([...running]);
+    },
+  };
+}
