@@ -1,0 +1,15 @@
+import { openContext } from '../context.ts';
+import { numberFlag, type ParsedArgs } from '../args.ts';
+import { untilSignal } from '../signals.ts';
+
+/** `operon worker [--concurrency N] [--lock-ms MS]`: runs node types and timers against the database until SIGINT/SIGTERM. */
+export async function workerCommand(args: ParsedArgs): Promise<number> {
+  const context = await openContext({
+    logLevel: 'info',
+    worker: { concurrency: numberFlag(args, 'concurrency', 8), lockMs: numberFlag(args, 'lock-ms', 30_000), pollIntervalMs: numberFlag(args, 'poll-ms', 1_000) },
+  });
+  context.logger.info({ workerId: context.engine.worker?.workerId }, 'worker running; Ctrl-C stops it');
+  await untilSignal();
+  await context.close();
+  return 0;
+}

@@ -1,0 +1,84 @@
+/**
+ * The `operon` command line (bin/operon.js loads this file through tsx).
+ *
+ *   operon start | serve | worker | migrate | deploy FILE... | instances | db-url
+ *   operon run FILE.bpmn|PROCESS_ID [--vars JSON] [--timeout S] [--json]
+ *   operon decide MODEL --vars JSON [--json]   operon model ...
+ */
+import { isOperonError } from '../errors.ts';
+import { parseArgs } from './args.ts';
+
+const USAGE = `usage: operon <command>
+
+  start                      database, migrations, deploy processes/, HTTP API, workers
+  serve                      HTTP API only
+  worker                     run node types and timers against the database
+  migrate                    apply database migrations
+  deploy FILE...             deploy BPMN files
+  run FILE.bpmn|PROCESS_ID [--vars JSON] [--timeout S] [--json]
+                             start one instance and run it until it ends or waits
+  instances [--process ID] [--state S] [--json]
+  db-url                     print the database connection string (for psql)
+  decide MODEL --vars JSON [--json]
+  model ...                  decision model tools
+
+DATABASE_URL selects the database; without it an embedded PostgreSQL runs under .operon/.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const args = parseArgs(rest);
+  switch (command) {
+    case 'migrate':
+      return (await import('./commands/migrate.ts')).migrateCommand();
+    case 'deploy':
+      return (await import('./commands/deploy.ts')).deployCommand(args);
+    case 'run':
+      return (await import('./commands/run.ts')).runCommand(args);
+    case 'instances':
+      return (await import('./commands/instances.ts')).instancesCommand(args);
+    case 'worker':
+      return (await import('./commands/worker.ts')).workerCommand(args);
+    case 'db-url':
+      return (await import('./commands/db-url.ts')).dbUrlCommand();
+    case 'start':
+    case 'serve':
+      return (await import('./commands/start.ts')).startCommand(args, command);
+    case 'decide':
+    case 'model':
+      return decisionCli(command, rest);
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+    default:
+      console.error(`unknown command '${command}'\n\n${USAGE}`);
+      return 1;
+  }
+}
+
+/** `decide` and `model` belong to nodes/decision; they get the database URL in OPERON_DATABASE_URL. */
+async function decisionCli(command: string, rest: string[]): Promise<number> {
+  const { openDatabase } = await import('../db/database.ts');
+  const database = await openDatabase();
+  try {
+    process.env.OPERON_DATABASE_URL = database.url;
+    const { runDecisionCli } = (await import('../../nodes/decision/cli.ts' as string)) as { runDecisionCli(argv: string[]): Promise<number> };
+    return await runDecisionCli([command, ...rest]);
+  } finally {
+    await database.stop();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (isOperonError(error)) {
+      console.error(`error ${error.code}: ${error.message}${Object.keys(error.details).length ? ` ${JSON.stringify(error.details)}` : ''}`);
+    } else {
+      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    process.exit(1);
+  },
+);

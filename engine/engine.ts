@@ -1,0 +1,434 @@
+/**
+ * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) over the store, the pure
+ * runtime, the job table and the timers table.
+ *
+ * Every event an instance receives runs as ONE transaction: lock the instance row, load snapshot and
+ * graph, call the pure runtime, persist the new snapshot and every effect, commit; wake-ups go out
+ * as NOTIFY, delivered at commit. A failure inside a running instance becomes an incident row.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import type {
+  ActivateJobsRequest, ActivatedJob, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentView, InstanceFilter,
+  InstanceView, JobLease, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskView,
+} from './api.ts';
+import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
+import { parseDefinitions, type ProcessGraph } from './model/index.ts';
+import { NodeRegistry } from './nodes/registry.ts';
+import type { Logger, Variables } from './nodes/types.ts';
+import type { RuntimeEvent } from './runtime/contract.ts';
+import { GraphCache } from './store/graph-cache.ts';
+import type { DefinitionRow, IncidentRow, JobRow, SubscriptionRow, UserTaskRow } from './store/rows.ts';
+import { json } from './store/rows.ts';
+import { findDefinition, findDefinitionByProcessId } from './store/find-definition.ts';
+import { listDefinitions } from './store/list-definitions.ts';
+import { insertDefinition } from './store/insert-definition.ts';
+import { lockInstance } from './store/lock-instance.ts';
+import { stepInstance } from './store/step-instance.ts';
+import { createInstance } from './store/create-instance.ts';
+import { raiseEngineIncident } from './store/raise-engine-incident.ts';
+import { appendHistory } from './store/append-history.ts';
+import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
+import { scheduleStartEvents } from './store/schedule-start-events.ts';
+import { CHANNELS, notify } from './store/notify.ts';
+import { claimJobs } from './jobs/claim-jobs.ts';
+import { findJob } from './jobs/find-job.ts';
+import { updateFencedJob } from './jobs/fence-job.ts';
+import { heartbeatJob } from './jobs/heartbeat-job.ts';
+import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
+import { Notifications } from './jobs/notifications.ts';
+import { startWorker, type Worker, type WorkerOptions } from './worker.ts';
+
+export interface CreateEngineOptions {
+  db: Knex;
+  /** Node types run by this process's workers; also validates service tasks at deploy time. */
+  nodes?: NodeRegistry;
+  logger?: Logger;
+  /** Retry backoff for failed jobs (exponential). */
+  backoff?: BackoffPolicy;
+  /** Start the in-process worker (registered node types + timers). Off by default: `serve` only answers the API. */
+  worker?: boolean | WorkerOptions;
+}
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
+
+/** Creates the engine; call `close()` to stop its worker and LISTEN connection (the knex pool stays the caller's). */
+export function createEngine(options: CreateEngineOptions): PostgresEngine {
+  const engine = new PostgresEngine(options);
+  if (options.worker) engine.startWorker(options.worker === true ? {} : options.worker);
+  return engine;
+}
+
+export class PostgresEngine implements Engine {
+  readonly db: Knex;
+  readonly nodes: NodeRegistry;
+  readonly logger: Logger;
+  readonly graphs = new GraphCache();
+  readonly notifications: Notifications;
+  readonly backoff: BackoffPolicy;
+  #worker: Worker | undefined;
+
+  constructor(options: CreateEngineOptions) {
+    this.db = options.db;
+    this.nodes = options.nodes ?? new NodeRegistry();
+    this.logger = options.logger ?? silentLogger;
+    this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.notifications = new Notifications(this.db, this.logger);
+  }
+
+  /** Runs registered node types and fires timers in this process until `close()`. */
+  startWorker(options: WorkerOptions = {}): Worker {
+    if (this.#worker) return this.#worker;
+    this.#worker = startWorker(this, options);
+    return this.#worker;
+  }
+
+  get worker(): Worker | undefined {
+    return this.#worker;
+  }
+
+  // ---- deployment --------------------------------------------------------------------------
+
+  async deploy(files: DeployFile[]): Promise<DeploymentResult> {
+    const parsed: { file: DeployFile; hash: string; graphs: ProcessGraph[] }[] = [];
+    for (const file of files) {
+      const graphs = await parseDefinitions(file.xml, file.name);
+      parsed.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), graphs });
+    }
+    const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));
+    const now = new Date();
+    const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
+    await this.db.transaction(async (tx) => {
+      for (const { file, hash, graphs } of parsed) {
+        for (const graph of graphs) {
+          const { row, created } = await insertDefinition(tx, { bpmnProcessId: graph.bpmnProcessId, name: graph.name, resourceName: file.name, xml: file.xml, xmlHash: hash });
+          if (created) await scheduleStartEvents(tx, row, graph, now);
+          deployed.push({ process: { bpmnProcessId: row.bpmn_process_id, version: row.version, definitionId: row.id, created }, graph });
+        }
+      }
+    });
+    for (const { process, graph } of deployed) this.graphs.set(process.definitionId, graph);
+    this.logger.info({ processes: deployed.map((d) => d.process) }, 'deployed');
+    return { processes: deployed.map((d) => d.process), warnings };
+  }
+
+  /** Validates bound node types (an unknown bot or model fails the deployment) and lists unhandled task types. */
+  async #validateTaskTypes(graphs: ProcessGraph[]): Promise<string[]> {
+    const unhandled = new Map<string, string[]>();
+    for (const graph of graphs) {
+      for (const task of graph.serviceTasks) {
+        const node = this.nodes.resolve(task.taskType);
+        if (!node) {
+          unhandled.set(task.taskType, [...(unhandled.get(task.taskType) ?? []), `${graph.bpmnProcessId}/${task.elementId}`]);
+          continue;
+        }
+        await node.validate?.(NodeRegistry.binding(task.elementId, task.taskType, task.headers));
+      }
+    }
+    return [...unhandled].map(
+      ([type, elements]) => `Task type '${type}' (${elements.join(', ')}) has no registered node: its jobs wait for an external worker`,
+    );
+  }
+
+  async listProcesses(): Promise<ProcessDefinitionSummary[]> {
+    const rows = await listDefinitions(this.db);
+    return rows.map((row) => ({
+      definitionId: row.id,
+      bpmnProcessId: row.bpmn_process_id,
+      version: row.version,
+      ...(row.name ? { name: row.name } : {}),
+      deployedAt: row.deployed_at.toISOString(),
+    }));
+  }
+
+  async getProcessXml(definitionId: string): Promise<string | undefined> {
+    return (await findDefinition(this.db, definitionId))?.xml;
+  }
+
+  // ---- instances ---------------------------------------------------------------------------
+
+  async startInstance(bpmnProcessId: string, variables: Variables = {}, options: StartInstanceOptions = {}): Promise<{ instanceId: string }> {
+    const definition = await findDefinitionByProcessId(this.db, bpmnProcessId, options.version);
+    if (!definition) {
+      throw new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${bpmnProcessId}'${options.version ? ` version ${options.version}` : ''}`, {
+        details: { bpmnProcessId, version: options.version },
+      });
+    }
+    const instanceId = await this.db.transaction((tx) =>
+      createInstance(tx, this.graphs, definition, { variables, businessKey: options.businessKey, startEventId: options.startEventId, now: new Date() }),
+    );
+    return { instanceId };
+  }
+
+  getInstance(instanceId: string): Promise<InstanceView | undefined> {
+    return getInstanceView(this.db, instanceId);
+  }
+
+  listInstances(filter: InstanceFilter = {}): Promise<InstanceView[]> {
+    return listInstanceViews(this.db, filter);
+  }
+
+  async cancelInstance(instanceId: string): Promise<void> {
+    await this.db.transaction((tx) => stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()));
+  }
+
+  // ---- user tasks --------------------------------------------------------------------------
+
+  async listUserTasks(filter: { state?: UserTaskView['state']; instanceId?: string } = {}): Promise<UserTaskView[]> {
+    const query = this.db<UserTaskRow>('user_tasks').orderBy('created_at');
+    if (filter.state) query.where({ state: filter.state });
+    if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
+    const rows = await query;
+    return rows.map((row) => ({
+      id: row.id,
+      instanceId: row.process_instance_id,
+      elementId: row.element_id,
+      elementInstanceKey: row.element_instance_key,
+      ...(row.name ? { name: row.name } : {}),
+      ...(row.assignee ? { assignee: row.assignee } : {}),
+      ...(row.candidate_groups ? { candidateGroups: row.candidate_groups } : {}),
+      ...(row.form_key ? { formKey: row.form_key } : {}),
+      state: row.state,
+      variables: row.variables,
+      createdAt: row.created_at.toISOString(),
+      ...(row.completed_at ? { completedAt: row.completed_at.toISOString() } : {}),
+    }));
+  }
+
+  async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<void> {
+    const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
+    if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
+    await this.db.transaction(async (tx) => {
+      const instance = await lockInstance(tx, task.process_instance_id);
+      const updated = await tx('user_tasks')
+        .where({ id: taskId, state: 'open' })
+        .update({ state: 'completed', result: json(variables), completed_by: completedBy ?? null, completed_at: tx.fn.now() });
+      if (updated !== 1) throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
+      await stepInstance(tx, this.graphs, task.process_instance_id, { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables }, new Date(), instance);
+    });
+  }
+
+  // ---- messages ----------------------------------------------------------------------------
+
+  async publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }> {
+    const variables = message.variables ?? {};
+    for (let tries = 0; tries < 5; tries++) {
+      const subscription = await this.db<SubscriptionRow>('message_subscriptions')
+        .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
+        .whereNotNull('process_instance_id')
+        .orderBy('created_at')
+        .first();
+      if (!subscription) break;
+      const instanceId = await this.#correlate(subscription, message.name, variables);
+      if (instanceId) return { correlated: true, instanceId };
+    }
+    const startDefinition = await this.#messageStartDefinition(message.name);
+    if (startDefinition) {
+      const { definition, elementId } = startDefinition;
+      const instanceId = await this.db.transaction((tx) =>
+        createInstance(tx, this.graphs, definition, { variables, startEventId: elementId, businessKey: message.correlationKey || undefined, now: new Date() }),
+      );
+      return { correlated: true, instanceId };
+    }
+    const ttl = message.timeToLiveMs ?? 0;
+    if (ttl <= 0) return { correlated: false };
+    const id = randomUUID();
+    const inserted = await this.db('messages')
+      .insert({
+        id,
+        name: message.name,
+        correlation_key: message.correlationKey,
+        message_id: message.messageId ?? null,
+        variables: json(variables),
+        state: 'buffered',
+        expires_at: new Date(Date.now() + ttl),
+      })
+      .onConflict(this.db.raw(`(name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`))
+      .ignore()
+      .returning('id');
+    if (inserted.length === 0) return { correlated: false };
+    // A subscription may have opened while we buffered (its step looked before our insert committed).
+    const late = await this.db<SubscriptionRow>('message_subscriptions')
+      .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
+      .whereNotNull('process_instance_id')
+      .orderBy('created_at')
+      .first();
+    if (late) {
+      const instanceId = await this.#correlate(late, message.name, variables, id);
+      if (instanceId) return { correlated: true, instanceId };
+    }
+    return { correlated: false };
+  }
+
+  /** Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile. */
+  async #correlate(subscription: SubscriptionRow, name: string, variables: Variables, bufferedId?: string): Promise<string | undefined> {
+    return this.db.transaction(async (tx) => {
+      const instance = await lockInstance(tx, subscription.process_instance_id!);
+      if (!instance || instance.state !== 'active') return undefined;
+      const closed = await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).update({ state: 'closed', closed_at: tx.fn.now() });
+      if (closed !== 1) return undefined;
+      if (bufferedId) {
+        const taken = await tx('messages')
+          .where({ id: bufferedId, state: 'buffered' })
+          .update({ state: 'correlated', process_instance_id: instance.id, correlated_at: tx.fn.now() });
+        if (taken !== 1) return undefined;
+      }
+      const event: RuntimeEvent = { type: 'message.correlated', elementInstanceKey: subscription.element_instance_key!, messageName: name, variables };
+      await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
+      return instance.id;
+    });
+  }
+
+  async #messageStartDefinition(name: string): Promise<{ definition: DefinitionRow; elementId: string } | undefined> {
+    const subscription = await this.db<SubscriptionRow>('message_subscriptions')
+      .where({ state: 'open', message_name: name })
+      .whereNull('process_instance_id')
+      .orderBy('created_at', 'desc')
+      .first();
+    if (!subscription) return undefined;
+    const definition = await findDefinition(this.db, subscription.definition_id);
+    return definition ? { definition, elementId: subscription.element_id } : undefined;
+  }
+
+  // ---- incidents ---------------------------------------------------------------------------
+
+  async listIncidents(filter: { state?: IncidentView['state']; instanceId?: string } = {}): Promise<IncidentView[]> {
+    const query = this.db<IncidentRow>('incidents').orderBy('created_at');
+    if (filter.state) query.where({ state: filter.state });
+    if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
+    return (await query).map(toIncidentView);
+  }
+
+  async resolveIncident(incidentId: string): Promise<void> {
+    const incident = await this.db<IncidentRow>('incidents').where({ id: incidentId }).first();
+    if (!incident) throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, { details: { incidentId } });
+    await this.db.transaction(async (tx) => {
+      const instance = await lockInstance(tx, incident.process_instance_id);
+      const open = await tx<IncidentRow>('incidents').where({ id: incidentId, state: 'open' }).forUpdate().first();
+      if (!open) throw new OperonError('OPERON_ERR_CONFLICT', `Incident ${incidentId} is already resolved`, { details: { incidentId } });
+      await tx('incidents').where({ id: incidentId }).update({ state: 'resolved', resolved_at: tx.fn.now() });
+      await appendHistory(tx, [{ process_instance_id: open.process_instance_id, element_instance_key: open.element_instance_key, element_id: open.element_id, event_type: 'incident.resolved', payload: { incidentId } }]);
+      if (!instance || instance.state !== 'active') return;
+      if (open.job_id) {
+        // The job gets its retries back and is claimable at once.
+        const jobs = await tx<JobRow>('jobs')
+          .where({ id: open.job_id, state: 'failed' })
+          .update({ state: 'ready', retries: tx.raw('greatest(max_retries, 1)'), owner: null, lease_expires_at: null, run_at: tx.fn.now(), updated_at: tx.fn.now() })
+          .returning('*');
+        if (jobs[0]) await notify(tx, CHANNELS.jobs, jobs[0].type);
+        return;
+      }
+      const event = (open.retry_event as RuntimeEvent | null) ?? { type: 'incident.resolved', elementInstanceKey: open.element_instance_key };
+      await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
+    });
+  }
+
+  // ---- jobs --------------------------------------------------------------------------------
+
+  async activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]> {
+    const deadline = Date.now() + (request.requestTimeoutMs ?? 0);
+    for (;;) {
+      const jobs = await claimJobs(this.db, { types: [request.type], worker: request.worker, maxJobs: request.maxJobs, lockMs: request.lockMs });
+      if (jobs.length > 0 || Date.now() >= deadline || signal?.aborted) return jobs.map(toActivatedJob);
+      await this.notifications.wait(Math.min(1_000, deadline - Date.now()), (channel, payload) => channel === CHANNELS.jobs && payload === request.type, signal);
+    }
+  }
+
+  /** Leases jobs of the given node names (`noop`, `bot` = every `bot:*` type) for the in-process worker. */
+  claimNodeJobs(nodeNames: string[], worker: string, maxJobs: number, lockMs: number): Promise<JobRow[]> {
+    return claimJobs(this.db, { nodeNames, worker, maxJobs, lockMs });
+  }
+
+  async completeJob(jobId: string, lease: JobLease, variables: Variables = {}): Promise<void> {
+    await this.#finishJob(jobId, lease, { state: 'completed', ended_at: this.db.fn.now() }, (job) => ({
+      type: 'job.completed',
+      elementInstanceKey: job.element_instance_key,
+      variables,
+    }));
+  }
+
+  async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void> {
+    await this.#finishJob(
+      jobId,
+      lease,
+      { state: 'completed', error_message: `BPMN error ${error.errorCode}${error.errorMessage ? `: ${error.errorMessage}` : ''}`, ended_at: this.db.fn.now() },
+      (job) => ({ type: 'job.bpmnError', elementInstanceKey: job.element_instance_key, errorCode: error.errorCode, errorMessage: error.errorMessage, variables: error.variables }),
+    );
+  }
+
+  /**
+   * Fences the job (only the lease holder gets past this), then steps the instance. When the step
+   * itself fails, the job ends in an incident instead: the instance keeps its previous state, and
+   * resolving the incident runs the job again.
+   */
+  async #finishJob(jobId: string, lease: JobLease, changes: Record<string, unknown>, toEvent: (job: JobRow) => RuntimeEvent): Promise<void> {
+    const job = await findJob(this.db, jobId);
+    try {
+      await this.db.transaction(async (tx) => {
+        const instance = await lockInstance(tx, job.process_instance_id);
+        const fenced = await updateFencedJob(tx, jobId, lease, changes);
+        await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), new Date(), instance);
+      });
+    } catch (error) {
+      if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
+      this.logger.error({ err: error, jobId, instanceId: job.process_instance_id }, 'job result could not be applied; raising an incident');
+      await this.db.transaction(async (tx) => {
+        await lockInstance(tx, job.process_instance_id);
+        await updateFencedJob(tx, jobId, lease, { state: 'failed', retries: 0, error_message: error instanceof Error ? error.message : String(error) });
+        await raiseEngineIncident(tx, job.process_instance_id, { elementInstanceKey: job.element_instance_key, elementId: job.element_id }, error, undefined, jobId);
+      });
+    }
+  }
+
+  async failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number; code?: string }): Promise<void> {
+    const job = await findJob(this.db, jobId);
+    await this.db.transaction(async (tx) => {
+      await lockInstance(tx, job.process_instance_id);
+      const retries = Math.max(0, failure.retries ?? job.retries - 1);
+      if (retries > 0) {
+        const delay = failure.retryBackoffMs ?? retryDelayMs(this.backoff, job.attempt);
+        await updateFencedJob(tx, jobId, lease, {
+          state: 'ready', retries, owner: null, lease_expires_at: null, error_message: failure.errorMessage,
+          run_at: tx.raw(`now() + (? * interval '1 millisecond')`, [delay]),
+        });
+        await appendHistory(tx, [{ process_instance_id: job.process_instance_id, element_instance_key: job.element_instance_key, element_id: job.element_id, event_type: 'job.failed', payload: { jobId, attempt: job.attempt, retries, message: failure.errorMessage, retryInMs: delay } }]);
+        if (delay <= 0) await notify(tx, CHANNELS.jobs, job.type);
+        return;
+      }
+      await updateFencedJob(tx, jobId, lease, { state: 'failed', retries: 0, owner: null, lease_expires_at: null, error_message: failure.errorMessage });
+      const code: ErrorCode = failure.code && failure.code in ERROR_CODES ? (failure.code as ErrorCode) : 'OPERON_ERR_JOB_FAILED';
+      const error = new OperonError(code, failure.errorMessage, { details: { jobId, type: job.type, attempt: job.attempt } });
+      await raiseEngineIncident(tx, job.process_instance_id, { elementInstanceKey: job.element_instance_key, elementId: job.element_id }, error, undefined, jobId);
+    });
+  }
+
+  async heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }> {
+    const deadline = await heartbeatJob(this.db, jobId, lease, lockMs);
+    return { deadline: new Date(deadline).toISOString() };
+  }
+
+  async close(): Promise<void> {
+    await this.#worker?.stop();
+    this.#worker = undefined;
+    await this.notifications.close();
+  }
+}
+
+function toActivatedJob(job: JobRow): ActivatedJob {
+  return {
+    id: job.id,
+    type: job.type,
+    instanceId: job.process_instance_id,
+    elementId: job.element_id,
+    elementInstanceKey: job.element_instance_key,
+    bpmnProcessId: job.bpmn_process_id,
+    attempt: job.attempt,
+    retries: job.retries,
+    worker: job.owner!,
+    deadline: new Date(job.lease_expires_at!).toISOString(),
+    headers: job.headers,
+    variables: job.variables,
+  };
+}
+
+export { toActivatedJob };

@@ -1,0 +1,40 @@
+import type { Db, JobRow } from '../store/rows.ts';
+
+export interface ClaimRequest {
+  /** Exact task types to claim. */
+  types?: string[];
+  /** Node names: claims `name` and every `name:<anything>` type. */
+  nodeNames?: string[];
+  worker: string;
+  maxJobs: number;
+  lockMs: number;
+}
+
+/**
+ * Leases up to `maxJobs` claimable jobs: ready ones whose backoff has passed, and leased ones whose
+ * lease expired (their worker died). SKIP LOCKED lets many workers claim concurrently without
+ * waiting on each other; each claim increments `attempt`, which fences completion.
+ */
+export async function claimJobs(db: Db, request: ClaimRequest): Promise<JobRow[]> {
+  const types = request.types ?? [];
+  const names = request.nodeNames ?? [];
+  if (request.maxJobs <= 0 || (types.length === 0 && names.length === 0)) return [];
+  const { rows } = await db.raw(
+    `WITH claimable AS (
+       SELECT id FROM jobs
+       WHERE ((state = 'ready' AND run_at <= now()) OR (state = 'leased' AND lease_expires_at < now()))
+         AND (type = ANY(?::text[]) OR type = ANY(?::text[]) OR split_part(type, ':', 1) = ANY(?::text[]))
+       ORDER BY run_at, created_at
+       LIMIT ?
+       FOR UPDATE SKIP LOCKED
+     )
+     UPDATE jobs AS j
+        SET state = 'leased', owner = ?, attempt = j.attempt + 1,
+            lease_expires_at = now() + (? * interval '1 millisecond'), updated_at = now()
+       FROM claimable
+      WHERE j.id = claimable.id
+     RETURNING j.*`,
+    [types, names, names, request.maxJobs, request.worker, request.lockMs],
+  );
+  return rows as JobRow[];
+}

@@ -1,0 +1,108 @@
+/**
+ * One LISTEN connection per engine process, shared by the job worker, the timer loop and
+ * long-polling `activateJobs`. Notifications only shorten waits: every waiter also polls, so a
+ * dropped connection or a missed NOTIFY costs latency, never correctness.
+ */
+import type { Knex } from 'knex';
+import type pg from 'pg';
+import type { Logger } from '../nodes/types.ts';
+import { CHANNELS } from '../store/notify.ts';
+
+type Listener = (channel: string, payload: string) => void;
+
+export class Notifications {
+  readonly #db: Knex;
+  readonly #logger: Logger;
+  readonly #listeners = new Set<Listener>();
+  #client: pg.Client | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(db: Knex, logger: Logger) {
+    this.#db = db;
+    this.#logger = logger;
+  }
+
+  /** Subscribes; returns the unsubscribe function. Connects lazily on first use. */
+  on(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    void this.connect();
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Resolves after `ms`, or earlier when a notification passes `filter`, or when `signal` aborts.
+   * Never rejects.
+   */
+  wait(ms: number, filter: (channel: string, payload: string) => boolean, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      let off = () => {};
+      const done = () => {
+        clearTimeout(timer);
+        off();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      off = this.on((channel, payload) => {
+        if (filter(channel, payload)) done();
+      });
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  connect(): Promise<void> {
+    if (this.#closed || this.#client) return Promise.resolve();
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<void> {
+    try {
+      const client = (await (this.#db.client as { acquireRawConnection(): Promise<pg.Client> }).acquireRawConnection()) as pg.Client;
+      if (this.#closed) {
+        await client.end().catch(() => undefined);
+        return;
+      }
+      client.on('notification', (message) => {
+        for (const listener of [...this.#listeners]) listener(message.channel, message.payload ?? '');
+      });
+      client.on('error', (error) => this.#lost(client, error));
+      client.on('end', () => this.#lost(client));
+      for (const channel of Object.values(CHANNELS)) await client.query(`LISTEN ${channel}`);
+      this.#client = client;
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'LISTEN connection failed; polling until it is back');
+      this.#scheduleReconnect();
+    }
+  }
+
+  #lost(client: pg.Client, error?: unknown): void {
+    if (this.#client !== client) return;
+    this.#client = undefined;
+    if (this.#closed) return;
+    this.#logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      void this.connect();
+    }, 1_000);
+    this.#retry.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    await this.#connecting;
+    const client = this.#client;
+    this.#client = undefined;
+    this.#listeners.clear();
+    if (client) await client.end().catch(() => undefined);
+  }
+}

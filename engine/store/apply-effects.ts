@@ -1,0 +1,240 @@
+/**
+ * Writes the effects of one runtime step into the tables, inside the step's transaction (outbox
+ * style): nothing here talks to the outside world. Wake-ups go out as NOTIFY, which PostgreSQL
+ * delivers only at commit.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Effect, RuntimeEvent } from '../runtime/contract.ts';
+import type { Db, HistoryEntry, MessageRow } from './rows.ts';
+import { json } from './rows.ts';
+import { appendHistory } from './append-history.ts';
+import { CHANNELS, notify } from './notify.ts';
+
+export interface InstanceRef {
+  id: string;
+  definitionId: string;
+  bpmnProcessId: string;
+}
+
+/**
+ * Applies effects and returns follow-up events for the same instance (a buffered message that
+ * matches a subscription opened by this step), which the caller feeds into the next step of the
+ * same transaction.
+ */
+export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effect[], now: Date): Promise<RuntimeEvent[]> {
+  const history: HistoryEntry[] = [];
+  const followUps: RuntimeEvent[] = [];
+  const jobTypes = new Set<string>();
+  const ended = (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
+    history.push({ process_instance_id: instance.id, element_instance_key: key ?? null, element_id: elementId ?? null, event_type: event, payload: payload ?? null });
+  const activations: Record<string, unknown>[] = [];
+  const flushActivations = async () => {
+    if (activations.length > 0) await tx('element_instances').insert(activations.splice(0));
+  };
+
+  for (const effect of effects) {
+    if (effect.type !== 'element.activated') await flushActivations();
+    switch (effect.type) {
+      case 'element.activated':
+        activations.push({
+          process_instance_id: instance.id,
+          element_instance_key: effect.elementInstanceKey,
+          element_id: effect.elementId,
+          element_type: effect.elementType,
+          element_name: effect.elementName ?? null,
+          parent_key: effect.flowScopeKey ?? effect.parentKey ?? null,
+          state: 'active',
+          started_at: now,
+        });
+        ended('element.activated', effect.elementInstanceKey, effect.elementId, { elementType: effect.elementType });
+        break;
+      case 'element.completed':
+      case 'element.terminated': {
+        const state = effect.type === 'element.completed' ? 'completed' : 'terminated';
+        await tx('element_instances')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+          .update({ state, ended_at: now });
+        if (state === 'terminated') await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
+        ended(effect.type, effect.elementInstanceKey, effect.elementId);
+        break;
+      }
+      case 'flow.taken':
+        ended('flow.taken', effect.sourceKey, effect.flowId);
+        break;
+      case 'job.create': {
+        const id = randomUUID();
+        await tx('jobs').insert({
+          id,
+          process_instance_id: instance.id,
+          element_instance_key: effect.elementInstanceKey,
+          element_id: effect.elementId,
+          bpmn_process_id: instance.bpmnProcessId,
+          type: effect.taskType,
+          state: 'ready',
+          retries: effect.retries,
+          max_retries: effect.retries,
+          run_at: now,
+          headers: json(effect.headers),
+          variables: json(effect.input),
+        });
+        jobTypes.add(effect.taskType);
+        ended('job.created', effect.elementInstanceKey, effect.elementId, { jobId: id, type: effect.taskType });
+        break;
+      }
+      case 'job.cancel':
+        await cancelJobs(tx, instance.id, effect.elementInstanceKey, now);
+        ended('job.cancelled', effect.elementInstanceKey, undefined);
+        break;
+      case 'userTask.create': {
+        const id = randomUUID();
+        await tx('user_tasks').insert({
+          id,
+          process_instance_id: instance.id,
+          element_instance_key: effect.elementInstanceKey,
+          element_id: effect.elementId,
+          name: effect.name ?? null,
+          assignee: effect.assignee ?? null,
+          candidate_groups: effect.candidateGroups ?? null,
+          form_key: effect.formKey ?? null,
+          state: 'open',
+          variables: json(effect.input),
+          created_at: now,
+        });
+        ended('userTask.created', effect.elementInstanceKey, effect.elementId, { userTaskId: id });
+        break;
+      }
+      case 'userTask.cancel':
+        await tx('user_tasks')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey, state: 'open' })
+          .update({ state: 'cancelled', completed_at: now });
+        ended('userTask.cancelled', effect.elementInstanceKey, undefined);
+        break;
+      case 'timer.schedule':
+        await tx('timers').insert({
+          id: randomUUID(),
+          process_instance_id: instance.id,
+          definition_id: instance.definitionId,
+          timer_key: effect.timerKey,
+          element_instance_key: effect.elementInstanceKey,
+          element_id: effect.elementId,
+          due_at: new Date(effect.dueAt),
+          cycle: effect.cycle ?? null,
+          state: 'scheduled',
+        });
+        await notify(tx, CHANNELS.timers, effect.dueAt);
+        ended('timer.scheduled', effect.elementInstanceKey, effect.elementId, { timerKey: effect.timerKey, dueAt: effect.dueAt });
+        break;
+      case 'timer.cancel':
+        await tx('timers').where({ process_instance_id: instance.id, timer_key: effect.timerKey, state: 'scheduled' }).update({ state: 'cancelled' });
+        ended('timer.cancelled', undefined, undefined, { timerKey: effect.timerKey });
+        break;
+      case 'subscription.open': {
+        await tx('message_subscriptions').insert({
+          id: randomUUID(),
+          process_instance_id: instance.id,
+          definition_id: instance.definitionId,
+          element_instance_key: effect.elementInstanceKey,
+          element_id: effect.elementId,
+          message_name: effect.messageName,
+          correlation_key: effect.correlationKey,
+          state: 'open',
+        });
+        ended('subscription.opened', effect.elementInstanceKey, effect.elementId, { messageName: effect.messageName, correlationKey: effect.correlationKey });
+        const buffered = await takeBufferedMessage(tx, instance.id, effect.messageName, effect.correlationKey, now);
+        if (buffered) {
+          followUps.push({ type: 'message.correlated', elementInstanceKey: effect.elementInstanceKey, messageName: effect.messageName, variables: buffered.variables });
+        }
+        break;
+      }
+      case 'subscription.close':
+        await closeSubscriptions(tx, instance.id, effect.elementInstanceKey, now);
+        ended('subscription.closed', effect.elementInstanceKey, undefined);
+        break;
+      case 'incident.raise':
+        await tx('incidents').insert({
+          id: randomUUID(),
+          process_instance_id: instance.id,
+          element_instance_key: effect.elementInstanceKey,
+          element_id: effect.elementId,
+          code: effect.code,
+          message: effect.message,
+          details: effect.details ? json(effect.details) : null,
+          state: 'open',
+          created_at: now,
+        });
+        ended('incident.raised', effect.elementInstanceKey, effect.elementId, { code: effect.code, message: effect.message });
+        break;
+      case 'incident.resolve':
+        await tx('incidents')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey, state: 'open' })
+          .whereNull('job_id')
+          .update({ state: 'resolved', resolved_at: now });
+        ended('incident.resolved', effect.elementInstanceKey, undefined);
+        break;
+      case 'instance.completed':
+      case 'instance.terminated':
+        await closeInstanceWaits(tx, instance.id, now);
+        ended(effect.type, undefined, undefined);
+        break;
+    }
+  }
+  await flushActivations();
+  await appendHistory(tx, history);
+  for (const type of jobTypes) await notify(tx, CHANNELS.jobs, type);
+  return followUps;
+}
+
+async function cancelJobs(tx: Db, instanceId: string, elementInstanceKey: string, now: Date): Promise<void> {
+  const cancelled = await tx('jobs')
+    .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey })
+    .whereIn('state', ['ready', 'leased', 'failed'])
+    .update({ state: 'cancelled', ended_at: now, updated_at: now })
+    .returning(['id', 'state']);
+  for (const job of cancelled as { id: string }[]) {
+    await tx('incidents').where({ job_id: job.id, state: 'open' }).update({ state: 'resolved', resolved_at: now });
+    await notify(tx, CHANNELS.jobCancelled, job.id);
+  }
+}
+
+async function closeSubscriptions(tx: Db, instanceId: string, elementInstanceKey: string, now: Date): Promise<void> {
+  await tx('message_subscriptions')
+    .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' })
+    .update({ state: 'closed', closed_at: now });
+}
+
+/** A terminated task takes its job, user task and incidents with it. */
+async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey: string, now: Date): Promise<void> {
+  await cancelJobs(tx, instanceId, elementInstanceKey, now);
+  await tx('user_tasks').where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' }).update({ state: 'cancelled', completed_at: now });
+  await tx('incidents').where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' }).update({ state: 'resolved', resolved_at: now });
+}
+
+/** An ended instance waits on nothing: close whatever the runtime did not cancel explicitly. */
+export async function closeInstanceWaits(tx: Db, instanceId: string, now: Date): Promise<void> {
+  const jobs = await tx('jobs')
+    .where({ process_instance_id: instanceId })
+    .whereIn('state', ['ready', 'leased', 'failed'])
+    .update({ state: 'cancelled', ended_at: now, updated_at: now })
+    .returning('id');
+  for (const job of jobs as { id: string }[]) await notify(tx, CHANNELS.jobCancelled, job.id);
+  await tx('timers').where({ process_instance_id: instanceId, state: 'scheduled' }).update({ state: 'cancelled' });
+  await tx('message_subscriptions').where({ process_instance_id: instanceId, state: 'open' }).update({ state: 'closed', closed_at: now });
+  await tx('user_tasks').where({ process_instance_id: instanceId, state: 'open' }).update({ state: 'cancelled', completed_at: now });
+  await tx('incidents').where({ process_instance_id: instanceId, state: 'open' }).update({ state: 'resolved', resolved_at: now });
+  await tx('element_instances').where({ process_instance_id: instanceId, state: 'active' }).update({ state: 'terminated', ended_at: now });
+  await notify(tx, CHANNELS.instances, instanceId);
+}
+
+/** Takes the oldest unexpired buffered message for a subscription (SKIP LOCKED: one taker). */
+async function takeBufferedMessage(tx: Db, instanceId: string, name: string, correlationKey: string, now: Date): Promise<MessageRow | undefined> {
+  const message = await tx<MessageRow>('messages')
+    .where({ name, correlation_key: correlationKey, state: 'buffered' })
+    .andWhere('expires_at', '>', now)
+    .orderBy('created_at')
+    .forUpdate()
+    .skipLocked()
+    .first();
+  if (!message) return undefined;
+  await tx('messages').where({ id: message.id }).update({ state: 'correlated', process_instance_id: instanceId, correlated_at: now });
+  return message;
+}

@@ -1,0 +1,34 @@
+import { randomUUID } from 'node:crypto';
+import { startInstance } from '../runtime/index.ts';
+import type { Variables } from '../nodes/types.ts';
+import type { GraphCache } from './graph-cache.ts';
+import type { Db, DefinitionRow } from './rows.ts';
+import { insertInstance } from './insert-instance.ts';
+import { applyEffects } from './apply-effects.ts';
+import { appendHistory } from './append-history.ts';
+import { stepInstance } from './step-instance.ts';
+
+export interface CreateInstanceOptions {
+  variables?: Variables;
+  businessKey?: string;
+  startEventId?: string;
+  now: Date;
+}
+
+/** Starts an instance of a definition inside the caller's transaction: first step, rows, effects. */
+export async function createInstance(tx: Db, graphs: GraphCache, definition: DefinitionRow, options: CreateInstanceOptions): Promise<string> {
+  const graph = await graphs.get(tx, definition.id);
+  const instanceId = randomUUID();
+  const result = startInstance(graph, { instanceId, variables: options.variables ?? {}, startEventId: options.startEventId, now: options.now });
+  await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey }, result);
+  await appendHistory(tx, [
+    { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } },
+  ]);
+  const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
+  const followUps = await applyEffects(tx, ref, result.effects, options.now);
+  for (const event of followUps) {
+    const { result: next } = await stepInstance(tx, graphs, instanceId, event, options.now);
+    if (next.state !== 'active') break;
+  }
+  return instanceId;
+}

@@ -1,0 +1,37 @@
+import { OperonError } from '../errors.ts';
+import { parseDefinitions, type ProcessGraph } from '../model/index.ts';
+import { findDefinition } from './find-definition.ts';
+import type { Db } from './rows.ts';
+
+/**
+ * Parsed process graphs by definition id. Definitions never change after deployment, so an entry
+ * stays valid forever; the graph is re-parsed from the stored XML, so a newer parser never reads a
+ * stale serialized graph.
+ */
+export class GraphCache {
+  readonly #graphs = new Map<string, Promise<ProcessGraph>>();
+
+  get(db: Db, definitionId: string): Promise<ProcessGraph> {
+    let graph = this.#graphs.get(definitionId);
+    if (!graph) {
+      graph = this.#load(db, definitionId);
+      this.#graphs.set(definitionId, graph);
+      graph.catch(() => this.#graphs.delete(definitionId));
+    }
+    return graph;
+  }
+
+  /** Seeds the cache with graphs parsed during deployment. */
+  set(definitionId: string, graph: ProcessGraph): void {
+    this.#graphs.set(definitionId, Promise.resolve(graph));
+  }
+
+  async #load(db: Db, definitionId: string): Promise<ProcessGraph> {
+    const row = await findDefinition(db, definitionId);
+    if (!row) throw new OperonError('OPERON_ERR_NOT_FOUND', `Process definition ${definitionId} does not exist`, { details: { definitionId } });
+    const graphs = await parseDefinitions(row.xml, row.resource_name);
+    const graph = graphs.find((candidate) => candidate.bpmnProcessId === row.bpmn_process_id);
+    if (!graph) throw new OperonError('OPERON_ERR_NOT_FOUND', `Process ${row.bpmn_process_id} is missing from its deployed XML`, { details: { definitionId } });
+    return graph;
+  }
+}

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { Db, DefinitionRow } from './rows.ts';
+
+export interface NewDefinition {
+  bpmnProcessId: string;
+  name?: string;
+  resourceName: string;
+  xml: string;
+  xmlHash: string;
+}
+
+/**
+ * Inserts the next version of a process unless the latest version has the same XML hash.
+ * Holds a transaction-scoped advisory lock per process id so concurrent deployments number
+ * versions without gaps or duplicates. Must run inside a transaction.
+ */
+export async function insertDefinition(tx: Db, definition: NewDefinition): Promise<{ row: DefinitionRow; created: boolean }> {
+  await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`operon:deploy:${definition.bpmnProcessId}`]);
+  const latest = await tx<DefinitionRow>('process_definitions')
+    .where({ bpmn_process_id: definition.bpmnProcessId })
+    .orderBy('version', 'desc')
+    .first();
+  if (latest && latest.xml_hash === definition.xmlHash) return { row: latest, created: false };
+  const [row] = await tx<DefinitionRow>('process_definitions')
+    .insert({
+      id: randomUUID(),
+      bpmn_process_id: definition.bpmnProcessId,
+      version: (latest?.version ?? 0) + 1,
+      name: definition.name ?? null,
+      resource_name: definition.resourceName,
+      xml: definition.xml,
+      xml_hash: definition.xmlHash,
+    })
+    .returning('*');
+  return { row: row as DefinitionRow, created: true };
+}

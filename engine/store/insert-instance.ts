@@ -1,0 +1,26 @@
+import type { Db } from './rows.ts';
+import { json } from './rows.ts';
+import type { StepResult } from '../runtime/contract.ts';
+
+export interface NewInstance {
+  id: string;
+  definitionId: string;
+  bpmnProcessId: string;
+  version: number;
+  businessKey?: string;
+}
+
+/** Inserts a started instance with the runtime's first snapshot. */
+export async function insertInstance(tx: Db, instance: NewInstance, result: StepResult): Promise<void> {
+  await tx('process_instances').insert({
+    id: instance.id,
+    definition_id: instance.definitionId,
+    bpmn_process_id: instance.bpmnProcessId,
+    version: instance.version,
+    business_key: instance.businessKey ?? null,
+    state: result.state,
+    variables: json(result.variables),
+    snapshot: json(result.snapshot),
+    ended_at: result.state === 'active' ? null : tx.fn.now(),
+  });
+}

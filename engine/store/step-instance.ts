@@ -1,0 +1,57 @@
+/**
+ * The driver of one step: lock the instance, run the pure runtime, persist snapshot and effects.
+ * Always called inside a transaction; the caller commits.
+ */
+import { step } from '../runtime/index.ts';
+import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
+import { OperonError } from '../errors.ts';
+import type { GraphCache } from './graph-cache.ts';
+import type { Db, InstanceRow, HistoryEntry } from './rows.ts';
+import { lockInstance } from './lock-instance.ts';
+import { updateInstance } from './update-instance.ts';
+import { applyEffects } from './apply-effects.ts';
+import { appendHistory } from './append-history.ts';
+
+/** Guard against a runtime that keeps producing follow-up events. */
+const MAX_FOLLOW_UPS = 100;
+
+export interface StepOutcome {
+  instance: InstanceRow;
+  result: StepResult;
+}
+
+/**
+ * Feeds one event into a locked, active instance and persists the outcome, then any follow-up
+ * events (buffered messages matching a subscription this step opened).
+ */
+export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: string, event: RuntimeEvent, now: Date, lockedRow?: InstanceRow): Promise<StepOutcome> {
+  const instance = lockedRow ?? (await lockInstance(tx, instanceId));
+  if (!instance) throw new OperonError('OPERON_ERR_NOT_FOUND', `Process instance ${instanceId} does not exist`, { details: { instanceId } });
+  if (instance.state !== 'active') {
+    throw new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instanceId} is ${instance.state}`, { details: { instanceId, state: instance.state } });
+  }
+  const graph = await graphs.get(tx, instance.definition_id);
+  const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
+  let events: RuntimeEvent[] = [event];
+  let snapshot = instance.snapshot;
+  let result: StepResult | undefined;
+  for (let round = 0; events.length > 0 && round < MAX_FOLLOW_UPS; round++) {
+    const next = events.shift()!;
+    await appendHistory(tx, [eventHistory(instance.id, next)]);
+    result = step(graph, snapshot, next, { now });
+    snapshot = result.snapshot;
+    events.push(...(await applyEffects(tx, ref, result.effects, now)));
+    if (result.state !== 'active') events = [];
+  }
+  await updateInstance(tx, instance.id, result!);
+  return { instance, result: result! };
+}
+
+/** The event itself as a history row (what came in), before the effects (what it caused). */
+export function eventHistory(instanceId: string, event: RuntimeEvent): HistoryEntry {
+  const { type, ...rest } = event;
+  const key = 'elementInstanceKey' in event ? event.elementInstanceKey : null;
+  const payload: Record<string, unknown> = { ...rest };
+  delete payload.elementInstanceKey;
+  return { process_instance_id: instanceId, element_instance_key: key, event_type: `event.${type}`, payload: Object.keys(payload).length > 0 ? payload : null };
+}

@@ -1,0 +1,9 @@
+import type { NodeType } from '../../engine/nodes/types.ts';
+
+/** `noop`: completes at once with no output. For glue and tests. */
+export const noopNode: NodeType = {
+  name: 'noop',
+  async run() {
+    return {};
+  },
+};
