@@ -1,0 +1,59 @@
+/** Test harness: the real engine and the HTTP app on a fresh migrated database. */
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { createEngine, type PostgresEngine } from '../../../engine/engine.ts';
+import { buildApp } from '../../../engine/http/app.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
+
+export interface TestApi {
+  db: TestDatabase;
+  engine: PostgresEngine;
+  app: FastifyInstance;
+  token: string;
+  auth: { authorization: string };
+  close(): Promise<void>;
+}
+
+export function fixture(name: string): string {
+  return readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
+}
+
+export async function startTestApi(options: { bodyLimit?: number; poolMax?: number } = {}): Promise<TestApi> {
+  const db = await createTestDatabase({ poolMax: options.poolMax ?? 10 });
+  const engine = createEngine({ db: db.knex });
+  const token = `test_${randomBytes(16).toString('hex')}`;
+  const app = await buildApp({ engine, db: db.knex, apiToken: token, bodyLimit: options.bodyLimit ?? 256 * 1024, defaultMetrics: false });
+  return {
+    db,
+    engine,
+    app,
+    token,
+    auth: { authorization: `Bearer ${token}` },
+    async close() {
+      await app.close();
+      await engine.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Deploys fixture files through the API and returns the response body. */
+export async function deployFixtures(api: TestApi, ...names: string[]): Promise<{ processes: { bpmnProcessId: string; version: number }[] }> {
+  for (const name of names) {
+    const response = await api.app.inject({ method: 'POST', url: '/api/deployments', headers: { ...api.auth, 'content-type': 'application/xml' }, payload: fixture(name) });
+    if (response.statusCode !== 201) throw new Error(`deploy ${name}: ${response.statusCode} ${response.body}`);
+  }
+  return { processes: (await api.engine.listProcesses()).map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })) };
+}
+
+/** Polls until `check` returns a value (the engine's workers run asynchronously). */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
