@@ -40,8 +40,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const app = Fastify({
     bodyLimit,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    // Default request serializers log method, url and ids only, never headers (tokens, signatures).
-    disableRequestLogging: false,
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
 
