@@ -70,6 +70,12 @@ export interface StepResult {
   state: InstanceState;
   /** Root-scope variables after the step (what `process_instances.variables` shows). */
   variables: Variables;
+  /**
+   * Set when the event no longer matched the instance (e.g. a job completed after a boundary timer
+   * interrupted its task, or the instance already ended): the snapshot is unchanged and there are no
+   * effects. Drivers may report it (409) or drop the event.
+   */
+  ignored?: string;
 }
 
 export interface StepContext {

@@ -1,19 +1,161 @@
 /**
  * The pure token runtime: `startInstance` and `step` are `(graph, snapshot, event) -> { snapshot, effects }`.
+ * No I/O, no clock but `ctx.now`, no randomness: replaying the same events on a restored snapshot
+ * gives the same keys, snapshot and effects.
  */
+import { OperonError } from '../errors.ts';
 import type { ProcessGraph } from '../model/graph.ts';
+import type { Variables } from '../nodes/types.ts';
 import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
+import { Execution } from './execution.ts';
+import { nextElementLifecycle, nextInstanceLifecycle } from './lifecycle.ts';
+import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
+import { dueFromText } from './timers.ts';
 
 export type * from './contract.ts';
+export { computeTimerDue } from './timers.ts';
+export { ROOT_KEY } from './state.ts';
 
-/** Starts an instance at the none start event (or `options.startEventId`). Pure. */
-export function startInstance(graph: ProcessGraph, options: StartOptions): StepResult {
-  void graph; void options;
-  throw new Error('not implemented yet');
+/** Plain JSON copy: the runtime never shares objects with its caller. */
+function clone<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
 }
 
-/** Applies one event to a stored snapshot. Pure: never throws for runtime errors (they become incident effects). */
+/**
+ * Starts an instance at the none start event, or at `options.startEventId` (message and timer start
+ * events). Pure. Throws OperonError OPERON_ERR_NOT_FOUND when the start event does not exist.
+ */
+export function startInstance(graph: ProcessGraph, options: StartOptions): StepResult {
+  const start = options.startEventId
+    ? graph.startEvents.find((s) => s.elementId === options.startEventId)
+    : graph.startEvents.find((s) => s.kind === 'none');
+  if (!start) {
+    throw new OperonError('OPERON_ERR_NOT_FOUND', `process "${graph.bpmnProcessId}" has no ${options.startEventId ? `start event "${options.startEventId}"` : 'none start event'}`, {
+      details: { bpmnProcessId: graph.bpmnProcessId, elementId: options.startEventId },
+    });
+  }
+  const state: RuntimeState = {
+    __runtimeSnapshot: true,
+    v: 1,
+    instanceId: options.instanceId,
+    bpmnProcessId: graph.bpmnProcessId,
+    lifecycle: 'active',
+    seq: 0,
+    elements: { [ROOT_KEY]: { key: ROOT_KEY, elementId: graph.bpmnProcessId, flowScopeKey: ROOT_KEY, lifecycle: 'active', variables: clone(options.variables ?? {}), tokens: 0 } },
+    joins: {},
+    timers: {},
+  };
+  const x = new Execution(graph, state, options.now);
+  x.enqueue({ elementId: start.elementId, flowScopeKey: ROOT_KEY });
+  x.run();
+  return result(x);
+}
+
+/**
+ * Applies one event to a snapshot. Pure; runtime failures (bad conditions, uncaught BPMN errors,
+ * FEEL errors) never throw but come back as `incident.raise` effects. An event that no longer
+ * matches the instance (a job of an element that was interrupted meanwhile, a finished instance)
+ * changes nothing and comes back with `ignored` set.
+ */
 export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): StepResult {
-  void graph; void snapshot; void event; void ctx;
-  throw new Error('not implemented yet');
+  const state = clone(snapshot) as unknown as RuntimeState;
+  const x = new Execution(graph, state, ctx.now);
+  if (state.lifecycle !== 'active') return result(x, `the instance is ${state.lifecycle}`);
+  const ignored = apply(x, state, event);
+  if (ignored) return { ...result(x, ignored), snapshot };
+  x.run();
+  return result(x);
+}
+
+/** Returns why the event was ignored, or undefined when it was applied. */
+function apply(x: Execution, state: RuntimeState, event: RuntimeEvent): string | undefined {
+  if (event.type === 'instance.cancel') {
+    x.terminateChildren(ROOT_KEY);
+    const root = state.elements[ROOT_KEY]!;
+    root.lifecycle = nextElementLifecycle(root.lifecycle, 'TERMINATE');
+    state.lifecycle = nextInstanceLifecycle(state.lifecycle, 'TERMINATE');
+    x.effects.push({ type: 'instance.terminated' });
+    return undefined;
+  }
+  if (event.type === 'timer.fired') return fireTimer(x, state, event.timerKey);
+
+  const ei = state.elements[event.elementInstanceKey];
+  if (!ei || ei.key === ROOT_KEY) return `no active element instance ${event.elementInstanceKey}`;
+  const variables = clone((event as { variables?: Variables }).variables);
+  switch (event.type) {
+    case 'job.completed':
+    case 'job.bpmnError':
+      if (ei.wait !== 'job') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a job`;
+      delete ei.wait;
+      if (event.type === 'job.completed') x.complete(ei, variables);
+      else x.throwError(ei, event.errorCode, event.errorMessage, variables);
+      return undefined;
+    case 'userTask.completed':
+      if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
+      delete ei.wait;
+      x.complete(ei, variables);
+      return undefined;
+    case 'message.correlated':
+      return correlate(x, ei, event.messageName, variables);
+    case 'incident.resolved':
+      return resolveIncident(x, ei, variables);
+  }
+}
+
+function correlate(x: Execution, ei: ElementInstance, messageName: string, variables: Variables | undefined): string | undefined {
+  const element = x.element(ei);
+  if (ei.wait === 'message' && element.message && x.textValue(element.message.name, ei.key) === messageName) {
+    delete ei.wait;
+    x.complete(ei, variables);
+    return undefined;
+  }
+  for (const boundaryId of element.boundaryEvents ?? []) {
+    const boundary = x.graph.elements[boundaryId]!;
+    if (boundary.eventKind === 'message' && ei.subscribed && x.textValue(boundary.message!.name, ei.key) === messageName) {
+      x.triggerBoundary(ei, boundary, variables);
+      return undefined;
+    }
+  }
+  return `element instance ${ei.key} (${ei.elementId}) has no subscription for message "${messageName}"`;
+}
+
+function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string | undefined {
+  const timer = state.timers[timerKey];
+  const owner = timer && state.elements[timer.ownerKey];
+  if (!timer || !owner) return `no active timer ${timerKey}`;
+  delete state.timers[timerKey];
+  owner.timerKeys = owner.timerKeys?.filter((k) => k !== timerKey);
+  if (timer.elementId === owner.elementId) {
+    delete owner.wait;
+    x.complete(owner);
+    return undefined;
+  }
+  const boundary = x.graph.elements[timer.elementId]!;
+  if (boundary.cancelActivity === false && timer.cycle) {
+    const next = dueFromText('cycle', timer.cycle, x.now);
+    if (next.ok) x.scheduleTimer(owner, boundary, next);
+  }
+  x.triggerBoundary(owner, boundary);
+  return undefined;
+}
+
+function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables | undefined): string | undefined {
+  const incident = ei.incident;
+  if (!incident) return `element instance ${ei.key} (${ei.elementId}) has no open incident`;
+  delete ei.incident;
+  x.propagate(ei.key, variables);
+  if (incident.phase === 'complete') x.complete(ei, incident.result);
+  else x.guarded(ei, 'activate', () => x.runActivation(ei));
+  return undefined;
+}
+
+function result(x: Execution, ignored?: string): StepResult {
+  const state = x.state;
+  return {
+    snapshot: state as unknown as InstanceSnapshot,
+    effects: x.effects,
+    state: state.lifecycle,
+    variables: state.elements[ROOT_KEY]?.variables ?? {},
+    ...(ignored !== undefined ? { ignored } : {}),
+  };
 }

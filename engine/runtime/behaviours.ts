@@ -1,0 +1,109 @@
+/**
+ * What each BPMN element kind does once its instance is active. The generic lifecycle (input
+ * mappings, boundary events, output mappings, leaving over sequence flows) lives in execution.ts;
+ * a behaviour only decides when the element completes and which waits it opens.
+ */
+import type { ElementType, FlowElement } from '../model/graph.ts';
+import { ROOT_KEY, type ElementInstance } from './state.ts';
+import { IncidentSignal, type Execution } from './execution.ts';
+
+export type Behaviour = (x: Execution, ei: ElementInstance, element: FlowElement) => void;
+
+const passThrough: Behaviour = (x, ei) => x.complete(ei);
+
+const jobTask: Behaviour = (x, ei, element) => {
+  if (!element.job) return scriptTask(x, ei, element);
+  const job = element.job;
+  const taskType = x.textValue(job.taskType, ei.key);
+  ei.wait = 'job';
+  x.effects.push({ type: 'job.create', elementInstanceKey: ei.key, elementId: element.id, taskType, retries: job.retries, headers: job.headers, input: x.visibleVariables(ei.key) });
+};
+
+const scriptTask: Behaviour = (x, ei, element) => {
+  if (element.job) return jobTask(x, ei, element);
+  const script = element.script!;
+  const value = x.feel(script.expression, ei.key);
+  x.complete(ei, { [script.resultVariable]: value });
+};
+
+const userTask: Behaviour = (x, ei, element) => {
+  ei.wait = 'userTask';
+  const spec = element.userTask ?? {};
+  x.effects.push({
+    type: 'userTask.create',
+    elementInstanceKey: ei.key,
+    elementId: element.id,
+    ...(element.name !== undefined ? { name: element.name } : {}),
+    ...(spec.assignee !== undefined ? { assignee: x.textValue(spec.assignee, ei.key) } : {}),
+    ...(spec.candidateGroups !== undefined ? { candidateGroups: spec.candidateGroups } : {}),
+    ...(spec.formKey !== undefined ? { formKey: spec.formKey } : {}),
+    input: x.visibleVariables(ei.key),
+  });
+};
+
+const messageWait: Behaviour = (x, ei, element) => {
+  x.openSubscription(ei, element);
+  ei.wait = 'message';
+};
+
+const catchEvent: Behaviour = (x, ei, element) => {
+  if (element.eventKind === 'message') return messageWait(x, ei, element);
+  x.scheduleTimer(ei, element, x.timerDue(ei, element));
+  ei.wait = 'timer';
+};
+
+const endEvent: Behaviour = (x, ei, element) => {
+  if (element.eventKind === 'error') return x.throwError(ei, element.errorCode!);
+  if (element.eventKind === 'terminate') x.terminateChildren(ei.flowScopeKey, ei.key);
+  x.complete(ei);
+};
+
+const exclusiveGateway: Behaviour = (x, ei, element) => {
+  if (element.outgoing.length === 0) return x.complete(ei);
+  const context = x.visibleVariables(ei.key);
+  for (const flowId of element.outgoing) {
+    if (flowId === element.defaultFlow) continue;
+    const condition = x.graph.flows[flowId]!.condition;
+    if (condition === undefined) return x.complete(ei, undefined, [flowId]);
+    const value = x.feel(condition, ei.key, context);
+    if (typeof value !== 'boolean' && value !== null) {
+      throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `condition "${condition}" of sequence flow "${flowId}" gave ${JSON.stringify(value)}, expected a boolean`, { flowId, expression: condition });
+    }
+    if (value === null) {
+      throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `condition "${condition}" of sequence flow "${flowId}" gave null (a variable it uses may be missing), expected a boolean`, { flowId, expression: condition });
+    }
+    if (value) return x.complete(ei, undefined, [flowId]);
+  }
+  if (element.defaultFlow !== undefined) return x.complete(ei, undefined, [element.defaultFlow]);
+  throw new IncidentSignal('OPERON_ERR_NO_OUTGOING_FLOW', `no condition of exclusive gateway "${element.id}" is true and it has no default flow`, { flowIds: element.outgoing });
+};
+
+const subProcess: Behaviour = (x, ei, element) => {
+  if (ei.tokens !== undefined) return;
+  ei.tokens = 0;
+  x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key });
+};
+
+/** Boundary event instances complete right away; the host's step (triggerBoundary) drives them. */
+const boundaryEvent: Behaviour = () => {};
+
+export const activityBehaviours: Record<ElementType, Behaviour> = {
+  startEvent: passThrough,
+  intermediateThrowEvent: passThrough,
+  task: passThrough,
+  manualTask: passThrough,
+  parallelGateway: passThrough,
+  endEvent,
+  intermediateCatchEvent: catchEvent,
+  boundaryEvent,
+  serviceTask: jobTask,
+  sendTask: jobTask,
+  businessRuleTask: jobTask,
+  scriptTask,
+  userTask,
+  receiveTask: messageWait,
+  exclusiveGateway,
+  subProcess,
+};
+
+export { ROOT_KEY };

@@ -1,0 +1,399 @@
+/**
+ * One step of token semantics over a working copy of the snapshot.
+ *
+ * Tokens travel through a FIFO agenda, so a step never recurses deeply, however long the chain of
+ * pass-through elements or loop iterations between two wait states. Each scope (the process, an
+ * embedded subprocess instance) counts its tokens: child element instances, tokens in flight on a
+ * sequence flow and tokens waiting at a parallel join. A scope completes when its count drops to 0.
+ */
+import type { ErrorCode } from '../errors.ts';
+import { evaluateFeel, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
+import type { FlowElement, ProcessGraph } from '../model/graph.ts';
+import type { Variables } from '../nodes/types.ts';
+import type { Effect } from './contract.ts';
+import { nextElementLifecycle, nextInstanceLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
+import { ROOT_KEY, type ElementInstance, type IncidentPhase, type RuntimeState } from './state.ts';
+import { computeTimerDue, dueFromText } from './timers.ts';
+import { activityBehaviours } from './behaviours.ts';
+
+/** A token arriving at an element over a sequence flow (or at a start event, with no flow). */
+interface Arrival {
+  elementId: string;
+  flowScopeKey: string;
+  flowId?: string;
+}
+
+/** Thrown inside a behaviour to stop the element with an incident; caught by the step, never leaves it. */
+export class IncidentSignal {
+  constructor(
+    readonly code: ErrorCode,
+    readonly message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {}
+}
+
+export class Execution {
+  readonly effects: Effect[] = [];
+  private readonly agenda: Arrival[] = [];
+
+  constructor(
+    readonly graph: ProcessGraph,
+    readonly state: RuntimeState,
+    readonly now: Date,
+  ) {}
+
+  // ---------------------------------------------------------------- keys, scopes, variables
+
+  nextKey(): string {
+    this.state.seq += 1;
+    return String(this.state.seq);
+  }
+
+  element(ei: ElementInstance): FlowElement {
+    return this.graph.elements[ei.elementId]!;
+  }
+
+  scopeOf(ei: ElementInstance): ElementInstance {
+    return this.state.elements[ei.flowScopeKey]!;
+  }
+
+  /** Every variable visible from an element instance, inner scopes shadowing outer ones. */
+  visibleVariables(key: string): Variables {
+    const chain: Variables[] = [];
+    for (let ei: ElementInstance | undefined = this.state.elements[key]; ei; ei = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey]) {
+      if (ei.variables) chain.push(ei.variables);
+    }
+    if (chain.length === 1) return { ...chain[0] };
+    const out: Variables = {};
+    for (let i = chain.length - 1; i >= 0; i--) Object.assign(out, chain[i]);
+    return out;
+  }
+
+  /**
+   * Camunda 8 propagation: each variable is set in the nearest scope (from `key` outwards) that
+   * already defines it, otherwise in the process instance's root scope.
+   */
+  propagate(key: string, variables: Variables | undefined): void {
+    if (!variables) return;
+    for (const [name, value] of Object.entries(variables)) {
+      let target = this.state.elements[ROOT_KEY]!;
+      for (let ei: ElementInstance | undefined = this.state.elements[key]; ei && ei.key !== ROOT_KEY; ei = this.state.elements[ei.flowScopeKey]) {
+        if (ei.variables && Object.hasOwn(ei.variables, name)) {
+          target = ei;
+          break;
+        }
+      }
+      (target.variables ??= {})[name] = value;
+    }
+  }
+
+  /** Evaluates FEEL against the variables visible from `key`; a failure becomes an incident. */
+  feel(expression: string, key: string, context?: Variables): unknown {
+    const result = evaluateFeel(expression, context ?? this.visibleVariables(key));
+    if (!result.ok) throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `FEEL expression "${expression}" failed: ${result.message}`, { expression });
+    return result.value;
+  }
+
+  /** A text attribute that may be FEEL (`=...`) or a literal. */
+  textValue(text: string, key: string): string {
+    if (!isFeelExpression(text)) return text;
+    const value = this.feel(stripFeelMarker(text), key);
+    if (typeof value === 'string') return value;
+    if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+    throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `expression "${text}" gave ${JSON.stringify(value)}, expected a string`, { expression: text });
+  }
+
+  private lifecycle(ei: ElementInstance, event: ElementLifecycleEvent): void {
+    ei.lifecycle = nextElementLifecycle(ei.lifecycle, event);
+  }
+
+  // ---------------------------------------------------------------- token flow
+
+  /** Puts a token on the way to `elementId` inside the scope `flowScopeKey`. */
+  enqueue(arrival: Arrival): void {
+    this.state.elements[arrival.flowScopeKey]!.tokens! += 1;
+    this.agenda.push(arrival);
+  }
+
+  /** Moves every queued token until all of them wait or are consumed. */
+  run(): void {
+    for (let arrival = this.agenda.shift(); arrival; arrival = this.agenda.shift()) {
+      if (!this.state.elements[arrival.flowScopeKey]) continue; // its scope was terminated meanwhile
+      this.arrive(arrival);
+    }
+  }
+
+  private arrive(arrival: Arrival): void {
+    const element = this.graph.elements[arrival.elementId]!;
+    if (element.type === 'parallelGateway' && element.incoming.length > 1) {
+      this.arriveAtJoin(element, arrival);
+      return;
+    }
+    this.activate(element, arrival.flowScopeKey);
+  }
+
+  /** A parallel join fires when each incoming flow holds at least one token; extra tokens wait for the next firing. */
+  private arriveAtJoin(gateway: FlowElement, arrival: Arrival): void {
+    const joinKey = `${arrival.flowScopeKey}|${gateway.id}`;
+    const waiting = (this.state.joins[joinKey] ??= {});
+    const flowId = arrival.flowId ?? '';
+    waiting[flowId] = (waiting[flowId] ?? 0) + 1;
+    if (!gateway.incoming.every((id) => (waiting[id] ?? 0) > 0)) return;
+    for (const id of gateway.incoming) {
+      waiting[id]! -= 1;
+      if (waiting[id] === 0) delete waiting[id];
+    }
+    if (Object.keys(waiting).length === 0) delete this.state.joins[joinKey];
+    // The gateway instance replaces the merged tokens: one token stays counted for it.
+    this.state.elements[arrival.flowScopeKey]!.tokens! -= gateway.incoming.length - 1;
+    this.activate(gateway, arrival.flowScopeKey);
+  }
+
+  /** Creates an element instance for a token that is already counted in its scope. */
+  activate(element: FlowElement, flowScopeKey: string): ElementInstance {
+    const key = this.nextKey();
+    const ei: ElementInstance = { key, elementId: element.id, flowScopeKey, lifecycle: 'activating' };
+    this.state.elements[key] = ei;
+    this.effects.push({
+      type: 'element.activated',
+      elementInstanceKey: key,
+      elementId: element.id,
+      elementType: element.type,
+      ...(element.name !== undefined ? { elementName: element.name } : {}),
+      ...(flowScopeKey !== ROOT_KEY ? { parentKey: flowScopeKey, flowScopeKey } : {}),
+    });
+    this.guarded(ei, 'activate', () => this.runActivation(ei));
+    return ei;
+  }
+
+  /** Input mappings, boundary events, then the element's own behaviour. Re-run when an activation incident is resolved. */
+  runActivation(ei: ElementInstance): void {
+    const element = this.element(ei);
+    if (ei.lifecycle === 'activating') {
+      if (element.inputs) {
+        const context = this.visibleVariables(ei.flowScopeKey);
+        const locals: Variables = {};
+        for (const mapping of element.inputs) {
+          const value = this.feel(mapping.source, ei.key, context);
+          setPath(locals, mapping.target, value);
+          setPath(context, mapping.target, value);
+        }
+        ei.variables = locals;
+      }
+      this.lifecycle(ei, 'ACTIVATED');
+    }
+    if (element.boundaryEvents && ei.timerKeys === undefined && !ei.subscribed) this.openBoundaries(ei, element);
+    activityBehaviours[element.type](this, ei, element);
+  }
+
+  /** Runs one phase of an element; an IncidentSignal stops the element with an incident instead. */
+  guarded(ei: ElementInstance, phase: IncidentPhase, body: () => void): void {
+    try {
+      body();
+    } catch (signal) {
+      if (!(signal instanceof IncidentSignal)) throw signal;
+      // A retried activation opens its waits again.
+      if (phase === 'activate') this.closeWaits(ei);
+      this.raiseIncident(ei, phase, signal.code, signal.message, signal.details);
+    }
+  }
+
+  raiseIncident(ei: ElementInstance, phase: IncidentPhase, code: ErrorCode, message: string, details: Record<string, unknown> = {}, extra: Partial<NonNullable<ElementInstance['incident']>> = {}): void {
+    ei.incident = { code, phase, ...extra };
+    this.effects.push({ type: 'incident.raise', elementInstanceKey: ei.key, elementId: ei.elementId, code, message, details: { elementId: ei.elementId, ...details } });
+  }
+
+  /**
+   * Completes an element instance: result variables (from a job, user task, message, script) go
+   * through the output mappings, then the token leaves over `flowIds` (all outgoing flows by default).
+   */
+  complete(ei: ElementInstance, result?: Variables, flowIds?: string[]): void {
+    if (ei.lifecycle === 'active') this.lifecycle(ei, 'COMPLETE');
+    const element = this.element(ei);
+    this.guarded(ei, 'complete', () => {
+      if (element.outputs) {
+        const context = this.visibleVariables(ei.key);
+        if (result) Object.assign(context, result);
+        const outputs: Variables = {};
+        for (const mapping of element.outputs) setPath(outputs, mapping.target, this.feel(mapping.source, ei.key, context));
+        this.propagate(ei.flowScopeKey, outputs);
+      } else {
+        this.propagate(ei.key, result);
+      }
+      this.closeWaits(ei);
+      this.lifecycle(ei, 'COMPLETED');
+      delete this.state.elements[ei.key];
+      this.effects.push({ type: 'element.completed', elementInstanceKey: ei.key, elementId: ei.elementId });
+      const scopeKey = ei.flowScopeKey;
+      for (const flowId of flowIds ?? element.outgoing) {
+        this.effects.push({ type: 'flow.taken', flowId, sourceKey: ei.key });
+        this.enqueue({ elementId: this.graph.flows[flowId]!.targetId, flowScopeKey: scopeKey, flowId });
+      }
+      this.consumeToken(scopeKey);
+    });
+    if (ei.incident?.phase === 'complete') ei.incident.result = result;
+  }
+
+  /** One token of a scope is gone; an empty scope completes. */
+  consumeToken(scopeKey: string): void {
+    const scope = this.state.elements[scopeKey];
+    if (!scope) return;
+    scope.tokens! -= 1;
+    if (scope.tokens! > 0) return;
+    if (scopeKey === ROOT_KEY) {
+      if (this.state.lifecycle === 'active') this.completeInstance();
+    } else if (scope.lifecycle === 'active' || scope.lifecycle === 'completing') {
+      this.complete(scope);
+    }
+  }
+
+  completeInstance(): void {
+    this.state.lifecycle = nextInstanceLifecycle(this.state.lifecycle, 'COMPLETE');
+    this.effects.push({ type: 'instance.completed' });
+  }
+
+  // ---------------------------------------------------------------- waits and boundaries
+
+  scheduleTimer(owner: ElementInstance, eventElement: FlowElement, due: { dueAt: string; cycle?: string }): void {
+    const timerKey = `${owner.key}.${this.nextKey()}`;
+    this.state.timers[timerKey] = { ownerKey: owner.key, elementId: eventElement.id, ...(due.cycle ? { cycle: due.cycle } : {}) };
+    (owner.timerKeys ??= []).push(timerKey);
+    this.effects.push({ type: 'timer.schedule', timerKey, elementInstanceKey: owner.key, elementId: eventElement.id, dueAt: due.dueAt, ...(due.cycle ? { cycle: due.cycle } : {}) });
+  }
+
+  timerDue(ei: ElementInstance, eventElement: FlowElement): { dueAt: string; cycle?: string } {
+    const due = computeTimerDue(eventElement.timer!, this.now, this.visibleVariables(ei.key));
+    if (!due.ok) throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `timer of "${eventElement.id}": ${due.message}`, { expression: due.expression, timerElementId: eventElement.id });
+    return due;
+  }
+
+  openSubscription(ei: ElementInstance, eventElement: FlowElement): void {
+    const message = eventElement.message!;
+    const messageName = this.textValue(message.name, ei.key);
+    const key = this.feel(message.correlationKey!, ei.key);
+    if (key === null || key === undefined || typeof key === 'object') {
+      throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `correlation key "${message.correlationKey}" of "${eventElement.id}" gave ${JSON.stringify(key)}, expected a string or number`, { expression: message.correlationKey });
+    }
+    ei.subscribed = true;
+    this.effects.push({ type: 'subscription.open', elementInstanceKey: ei.key, elementId: eventElement.id, messageName, correlationKey: String(key) });
+  }
+
+  private openBoundaries(ei: ElementInstance, element: FlowElement): void {
+    const timers: Array<[FlowElement, { dueAt: string; cycle?: string }]> = [];
+    for (const boundaryId of element.boundaryEvents!) {
+      const boundary = this.graph.elements[boundaryId]!;
+      if (boundary.eventKind === 'timer') timers.push([boundary, this.timerDue(ei, boundary)]);
+    }
+    ei.timerKeys ??= [];
+    for (const [boundary, due] of timers) this.scheduleTimer(ei, boundary, due);
+    for (const boundaryId of element.boundaryEvents!) {
+      const boundary = this.graph.elements[boundaryId]!;
+      if (boundary.eventKind === 'message') this.openSubscription(ei, boundary);
+    }
+  }
+
+  /** Cancels whatever the element instance waits on: its job, user task, timers, subscriptions. */
+  closeWaits(ei: ElementInstance): void {
+    if (ei.wait === 'job') this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
+    if (ei.wait === 'userTask') this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
+    for (const timerKey of ei.timerKeys ?? []) {
+      if (!this.state.timers[timerKey]) continue;
+      delete this.state.timers[timerKey];
+      this.effects.push({ type: 'timer.cancel', timerKey });
+    }
+    if (ei.subscribed) this.effects.push({ type: 'subscription.close', elementInstanceKey: ei.key });
+    delete ei.wait;
+    delete ei.timerKeys;
+    delete ei.subscribed;
+  }
+
+  /** Terminates an element instance and everything inside it, without completing its scope. */
+  terminate(ei: ElementInstance): void {
+    if (ei.tokens !== undefined) {
+      for (const child of Object.values(this.state.elements)) {
+        if (child.flowScopeKey === ei.key && child.key !== ei.key && this.state.elements[child.key]) this.terminate(child);
+      }
+      for (const joinKey of Object.keys(this.state.joins)) {
+        if (joinKey.startsWith(`${ei.key}|`)) delete this.state.joins[joinKey];
+      }
+      ei.tokens = 0;
+    }
+    // Ongoing work must stop with the element: a job or user task of a completing element is already done.
+    if (ei.lifecycle === 'completing') delete ei.wait;
+    this.closeWaits(ei);
+    if (ei.incident) {
+      this.effects.push({ type: 'incident.resolve', elementInstanceKey: ei.key });
+      delete ei.incident;
+    }
+    this.lifecycle(ei, 'TERMINATE');
+    delete this.state.elements[ei.key];
+    this.effects.push({ type: 'element.terminated', elementInstanceKey: ei.key, elementId: ei.elementId });
+    const scope = this.state.elements[ei.flowScopeKey];
+    if (scope && ei.key !== ROOT_KEY) scope.tokens! -= 1;
+  }
+
+  /** Terminates every element instance of a scope (terminate end event, instance cancellation). */
+  terminateChildren(scopeKey: string, except?: string): void {
+    for (const child of Object.values(this.state.elements)) {
+      if (child.flowScopeKey === scopeKey && child.key !== scopeKey && child.key !== except && this.state.elements[child.key]) this.terminate(child);
+    }
+    for (const joinKey of Object.keys(this.state.joins)) {
+      if (joinKey.startsWith(`${scopeKey}|`)) {
+        const waiting = Object.values(this.state.joins[joinKey]!).reduce((a, b) => a + b, 0);
+        this.state.elements[scopeKey]!.tokens! -= waiting;
+        delete this.state.joins[joinKey];
+      }
+    }
+    // Tokens still in flight in this scope die with it.
+    for (let i = this.agenda.length - 1; i >= 0; i--) {
+      if (this.agenda[i]!.flowScopeKey === scopeKey) {
+        this.agenda.splice(i, 1);
+        this.state.elements[scopeKey]!.tokens! -= 1;
+      }
+    }
+  }
+
+  /**
+   * Triggers a boundary event of `host`: an interrupting one terminates the host first. The boundary
+   * event's instance then completes at once and its token continues in the host's scope.
+   */
+  triggerBoundary(host: ElementInstance, boundary: FlowElement, variables?: Variables): void {
+    const scopeKey = host.flowScopeKey;
+    this.state.elements[scopeKey]!.tokens! += 1;
+    if (boundary.cancelActivity !== false) this.terminate(host);
+    const ei = this.activate(boundary, scopeKey);
+    if (ei.incident || !this.state.elements[ei.key]) return;
+    this.complete(ei, variables);
+  }
+
+  /**
+   * A BPMN error thrown at `source` (a job task or an error end event): caught by the nearest error
+   * boundary event with that code (or a catch-all) on the source or an enclosing subprocess.
+   */
+  throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
+    for (let ei: ElementInstance | undefined = source; ei && ei.key !== ROOT_KEY; ei = this.state.elements[ei.flowScopeKey]) {
+      const boundaries = (this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!).filter((b) => b.eventKind === 'error');
+      const catcher = boundaries.find((b) => b.errorCode === errorCode) ?? boundaries.find((b) => b.errorCode === undefined);
+      if (catcher) {
+        this.triggerBoundary(ei, catcher, variables);
+        return;
+      }
+    }
+    this.raiseIncident(source, 'error', 'OPERON_ERR_UNCAUGHT_BPMN_ERROR', `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`, { errorCode, errorMessage }, { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) });
+  }
+}
+
+/** Sets `a.b.c` in a variables object (Camunda allows dotted mapping targets). */
+export function setPath(target: Variables, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (let i = 0; i < parts.length - 1; i++) {
+    const part = parts[i]!;
+    const next = node[part];
+    node[part] = typeof next === 'object' && next !== null && !Array.isArray(next) ? { ...(next as Variables) } : {};
+    node = node[part] as Variables;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+export { dueFromText };

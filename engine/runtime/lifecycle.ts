@@ -1,0 +1,64 @@
+/**
+ * Lifecycles of a process instance and of each element instance, as xstate v5 machines.
+ *
+ * BPMN token flow is not compiled into statechart states (joins on unstructured graphs cannot be
+ * expressed that way); xstate owns only the lifecycles. Transitions are computed with xstate's pure
+ * `transition(logic, snapshot, event)`. Neither machine has context or guards, so the result depends
+ * only on (state, event): it is computed once per pair and memoized, which keeps a step fast.
+ */
+import { createMachine, transition } from 'xstate';
+import { OperonError } from '../errors.ts';
+
+export type ElementLifecycle = 'activating' | 'active' | 'completing' | 'completed' | 'terminated';
+export type ElementLifecycleEvent = 'ACTIVATED' | 'COMPLETE' | 'COMPLETED' | 'TERMINATE';
+
+export const elementLifecycleMachine = createMachine({
+  id: 'elementInstance',
+  initial: 'activating',
+  states: {
+    activating: { on: { ACTIVATED: 'active', TERMINATE: 'terminated' } },
+    active: { on: { COMPLETE: 'completing', TERMINATE: 'terminated' } },
+    completing: { on: { COMPLETED: 'completed', TERMINATE: 'terminated' } },
+    completed: { type: 'final' },
+    terminated: { type: 'final' },
+  },
+});
+
+export type InstanceLifecycle = 'active' | 'completed' | 'terminated';
+export type InstanceLifecycleEvent = 'COMPLETE' | 'TERMINATE';
+
+export const instanceLifecycleMachine = createMachine({
+  id: 'processInstance',
+  initial: 'active',
+  states: {
+    active: { on: { COMPLETE: 'completed', TERMINATE: 'terminated' } },
+    completed: { type: 'final' },
+    terminated: { type: 'final' },
+  },
+});
+
+type AnyLifecycleMachine = typeof elementLifecycleMachine | typeof instanceLifecycleMachine;
+
+function memoized<S extends string, E extends string>(machine: AnyLifecycleMachine, kind: string) {
+  const table = new Map<string, S>();
+  return (from: S, event: E): S => {
+    const memoKey = `${from}|${event}`;
+    let next = table.get(memoKey);
+    if (next === undefined) {
+      const snapshot = machine.resolveState({ value: from, context: {} } as never);
+      const [after] = transition(machine as never, snapshot as never, { type: event } as never);
+      next = (after as { value: S }).value;
+      if (next === from) {
+        // An event the lifecycle does not accept is a runtime bug, not a model problem.
+        throw new OperonError('OPERON_ERR_INTERNAL', `${kind} lifecycle: ${event} is not allowed in state ${from}`);
+      }
+      table.set(memoKey, next);
+    }
+    return next;
+  };
+}
+
+/** Next lifecycle state of an element instance; throws on a transition the lifecycle forbids. */
+export const nextElementLifecycle = memoized<ElementLifecycle, ElementLifecycleEvent>(elementLifecycleMachine, 'element instance');
+/** Next lifecycle state of a process instance. */
+export const nextInstanceLifecycle = memoized<InstanceLifecycle, InstanceLifecycleEvent>(instanceLifecycleMachine, 'process instance');

@@ -1,0 +1,246 @@
+/**
+ * An in-memory driver for the pure runtime: runs one instance with job handlers, a fake clock,
+ * and methods for the outside world (user tasks, messages, incidents). For feature tests, property
+ * tests and the "Operon in memory" benchmark. No persistence: `restart()` round-trips the snapshot
+ * through JSON the way a database would, to check an instance resumes from any wait state.
+ */
+import { isBpmnError } from '../errors.ts';
+import type { ProcessGraph } from '../model/graph.ts';
+import type { Variables } from '../nodes/types.ts';
+import type { Effect, InstanceSnapshot, InstanceState, RuntimeEvent, StepResult } from './contract.ts';
+import { startInstance, step } from './index.ts';
+
+/** Carries out the jobs of one task type. Return output variables, or throw (BpmnError = business error). */
+export type JobHandler = (input: Variables, job: { elementId: string; elementInstanceKey: string; headers: Record<string, string>; attempt: number }) => Promise<Variables | void> | Variables | void;
+
+export interface InMemoryOptions {
+  variables?: Variables;
+  handlers?: Record<string, JobHandler>;
+  /** The fake clock's start; 2026-01-01T00:00:00Z by default. */
+  now?: Date;
+  instanceId?: string;
+  startEventId?: string;
+  /** Round-trip the snapshot through JSON after every step (checks that it is plain data). */
+  restartAtEveryStep?: boolean;
+}
+
+export interface OpenJob { elementInstanceKey: string; elementId: string; taskType: string; retries: number; headers: Record<string, string>; input: Variables }
+export interface OpenUserTask { elementInstanceKey: string; elementId: string; name?: string; input: Variables }
+export interface OpenSubscription { elementInstanceKey: string; elementId: string; messageName: string; correlationKey: string }
+export interface OpenTimer { timerKey: string; elementInstanceKey: string; elementId: string; dueAt: string }
+export interface OpenIncident { elementInstanceKey: string; elementId: string; code: string; message: string; details?: Record<string, unknown>; /** raised by this driver (job out of retries) rather than the runtime */ fromJob?: boolean }
+export interface ElementRecord { elementInstanceKey: string; elementId: string; elementType: string; state: 'active' | 'completed' | 'terminated' }
+
+export class InMemoryInstance {
+  snapshot!: InstanceSnapshot;
+  state: InstanceState = 'active';
+  variables: Variables = {};
+  /** Every effect, in order. */
+  readonly history: Effect[] = [];
+  /** Element instances in activation order. */
+  readonly elements: ElementRecord[] = [];
+  readonly jobs = new Map<string, OpenJob>();
+  readonly userTasks = new Map<string, OpenUserTask>();
+  readonly subscriptions: OpenSubscription[] = [];
+  readonly timers = new Map<string, OpenTimer>();
+  readonly incidents = new Map<string, OpenIncident>();
+  now: Date;
+  private readonly elementIndex = new Map<string, ElementRecord>();
+  private readonly pendingJobs: string[] = [];
+
+  constructor(
+    readonly graph: ProcessGraph,
+    private readonly options: InMemoryOptions,
+  ) {
+    this.now = options.now ?? new Date('2026-01-01T00:00:00Z');
+  }
+
+  /** Element ids that completed, in completion order. */
+  get completedElementIds(): string[] {
+    return this.history.flatMap((e) => (e.type === 'element.completed' ? [e.elementId] : []));
+  }
+
+  /** Starts the instance and runs it to its end or to a wait state. */
+  async start(): Promise<this> {
+    this.apply(startInstance(this.graph, { instanceId: this.options.instanceId ?? 'in-memory', variables: this.options.variables, startEventId: this.options.startEventId, now: this.now }));
+    await this.runJobs();
+    return this;
+  }
+
+  /** Feeds one event, then runs any jobs it created. Returns the step's result. */
+  async send(event: RuntimeEvent): Promise<StepResult> {
+    const result = step(this.graph, this.snapshot, event, { now: this.now });
+    this.apply(result);
+    await this.runJobs();
+    return result;
+  }
+
+  /** Simulates an engine restart: the snapshot survives only as JSON. */
+  restart(): this {
+    this.snapshot = JSON.parse(JSON.stringify(this.snapshot)) as InstanceSnapshot;
+    return this;
+  }
+
+  /** The open user task of an element (by element id or element instance key). */
+  userTask(elementIdOrKey: string): OpenUserTask | undefined {
+    return this.userTasks.get(elementIdOrKey) ?? [...this.userTasks.values()].find((t) => t.elementId === elementIdOrKey);
+  }
+
+  async completeUserTask(elementIdOrKey: string, variables?: Variables): Promise<StepResult> {
+    const task = this.userTask(elementIdOrKey);
+    if (!task) throw new Error(`no open user task ${elementIdOrKey}`);
+    return this.send({ type: 'userTask.completed', elementInstanceKey: task.elementInstanceKey, variables });
+  }
+
+  /** Completes an open job that no handler took (an "external worker"). */
+  async completeJob(elementIdOrKey: string, variables?: Variables): Promise<StepResult> {
+    const job = this.job(elementIdOrKey);
+    return this.send({ type: 'job.completed', elementInstanceKey: job.elementInstanceKey, variables });
+  }
+
+  async throwJobError(elementIdOrKey: string, errorCode: string, variables?: Variables): Promise<StepResult> {
+    const job = this.job(elementIdOrKey);
+    return this.send({ type: 'job.bpmnError', elementInstanceKey: job.elementInstanceKey, errorCode, variables });
+  }
+
+  /** Correlates a message to the first open subscription with that name and key. */
+  async publishMessage(name: string, correlationKey: string, variables?: Variables): Promise<boolean> {
+    const subscription = this.subscriptions.find((s) => s.messageName === name && s.correlationKey === correlationKey);
+    if (!subscription) return false;
+    await this.send({ type: 'message.correlated', elementInstanceKey: subscription.elementInstanceKey, messageName: name, variables });
+    return true;
+  }
+
+  /** Moves the fake clock forward and fires every timer that came due, earliest first. */
+  async advanceClock(ms: number): Promise<void> {
+    const until = this.now.getTime() + ms;
+    for (;;) {
+      const due = [...this.timers.values()].filter((t) => Date.parse(t.dueAt) <= until).sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt))[0];
+      if (!due) break;
+      this.now = new Date(Math.max(this.now.getTime(), Date.parse(due.dueAt)));
+      this.timers.delete(due.timerKey);
+      await this.send({ type: 'timer.fired', timerKey: due.timerKey });
+    }
+    this.now = new Date(until);
+  }
+
+  /** Resolves an open incident: retries the job (job incidents) or lets the runtime retry the element. */
+  async resolveIncident(elementIdOrKey: string, variables?: Variables): Promise<void> {
+    const incident = this.incidents.get(elementIdOrKey) ?? [...this.incidents.values()].find((i) => i.elementId === elementIdOrKey);
+    if (!incident) throw new Error(`no open incident ${elementIdOrKey}`);
+    this.incidents.delete(incident.elementInstanceKey);
+    if (incident.fromJob) {
+      const job = this.jobs.get(incident.elementInstanceKey)!;
+      job.retries = 1;
+      if (variables) Object.assign(job.input, variables);
+      this.pendingJobs.push(job.elementInstanceKey);
+      await this.runJobs();
+      return;
+    }
+    await this.send({ type: 'incident.resolved', elementInstanceKey: incident.elementInstanceKey, variables });
+  }
+
+  async cancel(): Promise<StepResult> {
+    return this.send({ type: 'instance.cancel' });
+  }
+
+  private job(elementIdOrKey: string): OpenJob {
+    const job = this.jobs.get(elementIdOrKey) ?? [...this.jobs.values()].find((j) => j.elementId === elementIdOrKey);
+    if (!job) throw new Error(`no open job ${elementIdOrKey}`);
+    return job;
+  }
+
+  private apply(result: StepResult): void {
+    this.snapshot = result.snapshot;
+    this.state = result.state;
+    this.variables = result.variables;
+    for (const effect of result.effects) {
+      this.history.push(effect);
+      switch (effect.type) {
+        case 'element.activated': {
+          const record: ElementRecord = { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, elementType: effect.elementType, state: 'active' };
+          this.elements.push(record);
+          this.elementIndex.set(effect.elementInstanceKey, record);
+          break;
+        }
+        case 'element.completed':
+        case 'element.terminated':
+          this.elementIndex.get(effect.elementInstanceKey)!.state = effect.type === 'element.completed' ? 'completed' : 'terminated';
+          break;
+        case 'job.create':
+          this.jobs.set(effect.elementInstanceKey, { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, taskType: effect.taskType, retries: effect.retries, headers: effect.headers, input: effect.input });
+          if (this.options.handlers?.[effect.taskType]) this.pendingJobs.push(effect.elementInstanceKey);
+          break;
+        case 'job.cancel':
+          this.jobs.delete(effect.elementInstanceKey);
+          break;
+        case 'userTask.create':
+          this.userTasks.set(effect.elementInstanceKey, { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, ...(effect.name !== undefined ? { name: effect.name } : {}), input: effect.input });
+          break;
+        case 'userTask.cancel':
+          this.userTasks.delete(effect.elementInstanceKey);
+          break;
+        case 'timer.schedule':
+          this.timers.set(effect.timerKey, { timerKey: effect.timerKey, elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, dueAt: effect.dueAt });
+          break;
+        case 'timer.cancel':
+          this.timers.delete(effect.timerKey);
+          break;
+        case 'subscription.open':
+          this.subscriptions.push({ elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, messageName: effect.messageName, correlationKey: effect.correlationKey });
+          break;
+        case 'subscription.close':
+          for (let i = this.subscriptions.length - 1; i >= 0; i--) if (this.subscriptions[i]!.elementInstanceKey === effect.elementInstanceKey) this.subscriptions.splice(i, 1);
+          break;
+        case 'incident.raise':
+          this.incidents.set(effect.elementInstanceKey, { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, code: effect.code, message: effect.message, ...(effect.details ? { details: effect.details } : {}) });
+          break;
+        case 'incident.resolve':
+          this.incidents.delete(effect.elementInstanceKey);
+          break;
+      }
+    }
+    // A completed job is done; the runtime only says job.cancel for jobs it abandons.
+    for (const [key] of this.jobs) if (this.elementIndex.get(key)?.state !== 'active') this.jobs.delete(key);
+    for (const [key] of this.userTasks) if (this.elementIndex.get(key)?.state !== 'active') this.userTasks.delete(key);
+    if (this.options.restartAtEveryStep) this.restart();
+  }
+
+  /** Runs jobs that have a handler, one at a time, in creation order. */
+  private async runJobs(): Promise<void> {
+    for (let key = this.pendingJobs.shift(); key !== undefined; key = this.pendingJobs.shift()) {
+      const job = this.jobs.get(key);
+      if (!job || this.state !== 'active') continue;
+      const handler = this.options.handlers![job.taskType]!;
+      let attempt = 0;
+      for (;;) {
+        attempt += 1;
+        try {
+          let output = handler(job.input, { elementId: job.elementId, elementInstanceKey: key, headers: job.headers, attempt });
+          if (output instanceof Promise) output = await output;
+          this.jobs.delete(key);
+          this.apply(step(this.graph, this.snapshot, { type: 'job.completed', elementInstanceKey: key, variables: output ?? undefined }, { now: this.now }));
+          break;
+        } catch (error) {
+          if (isBpmnError(error)) {
+            this.jobs.delete(key);
+            this.apply(step(this.graph, this.snapshot, { type: 'job.bpmnError', elementInstanceKey: key, errorCode: error.errorCode, errorMessage: error.message, variables: error.variables }, { now: this.now }));
+            break;
+          }
+          job.retries -= 1;
+          if (job.retries > 0) continue;
+          this.incidents.set(key, { elementInstanceKey: key, elementId: job.elementId, code: 'OPERON_ERR_JOB_FAILED', message: (error as Error).message, fromJob: true });
+          break;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Runs one instance of `graph` in memory to its end or to a wait state (user task, message, timer,
+ * a job without handler, an incident). Continue it with the returned instance's methods.
+ */
+export async function runInMemory(graph: ProcessGraph, options: InMemoryOptions = {}): Promise<InMemoryInstance> {
+  return new InMemoryInstance(graph, options).start();
+}

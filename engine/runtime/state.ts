@@ -1,0 +1,58 @@
+/**
+ * The runtime's snapshot: plain JSON, stored by drivers as jsonb and handed back unchanged.
+ */
+import type { Variables } from '../nodes/types.ts';
+import type { ElementLifecycle, InstanceLifecycle } from './lifecycle.ts';
+
+/** Key of the process instance's own scope (root variables, top-level tokens). */
+export const ROOT_KEY = '0';
+
+/** What an active element instance is waiting for (if anything). */
+export type Wait = 'job' | 'userTask' | 'message' | 'timer';
+
+/** The phase of an element instance an incident stopped; resolving the incident retries it. */
+export type IncidentPhase = 'activate' | 'complete' | 'error';
+
+export interface ElementInstance {
+  key: string;
+  elementId: string;
+  /** Element instance key of the enclosing scope (subprocess instance, or ROOT_KEY). */
+  flowScopeKey: string;
+  lifecycle: ElementLifecycle;
+  /** Local variables (input mappings, subprocess locals, result variables awaiting output mappings). */
+  variables?: Variables;
+  /** Scopes (root, subprocess): tokens inside: child element instances + tokens in flight + tokens waiting at joins. */
+  tokens?: number;
+  wait?: Wait;
+  /** Timer keys owned by this element instance (its own catch timer, its boundary timers). */
+  timerKeys?: string[];
+  /** True while message subscriptions (own or boundary) are open. */
+  subscribed?: boolean;
+  /** Open incident raised by the runtime itself. */
+  incident?: { code: string; phase: IncidentPhase; errorCode?: string; errorMessage?: string; result?: Variables };
+}
+
+export interface TimerWait {
+  /** The element instance that owns the timer (catch event, or the boundary's host). */
+  ownerKey: string;
+  /** The catch event or boundary event id. */
+  elementId: string;
+  /** Remaining cycle (`R2/PT1M`) for repeating non-interrupting boundary timers. */
+  cycle?: string;
+}
+
+export interface RuntimeState {
+  __runtimeSnapshot: true;
+  /** Snapshot format version. */
+  v: 1;
+  instanceId: string;
+  bpmnProcessId: string;
+  lifecycle: InstanceLifecycle;
+  /** Last element instance key handed out (keys are deterministic). */
+  seq: number;
+  /** Active element instances by key, including the process itself under ROOT_KEY. */
+  elements: Record<string, ElementInstance>;
+  /** Tokens waiting at parallel joins: `${flowScopeKey}|${gatewayId}` -> incoming flow id -> count. */
+  joins: Record<string, Record<string, number>>;
+  timers: Record<string, TimerWait>;
+}
