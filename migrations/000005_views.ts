@@ -1,7 +1,7 @@
 /**
  * Views for people who inspect Operon in SQL (psql, a BI tool, a read replica). They add to the
  * instance_overview and open_incidents views of 000001: what every instance waits on right now,
- * per-process statistics, and the decision log.
+ * per-process statistics, and the decision log over `decisions` (000002).
  */
 import type { Knex } from 'knex';
 
@@ -90,21 +90,36 @@ export async function up(knex: Knex): Promise<void> {
     last_started_at: 'Start of the newest instance.',
   });
 
-  // The decision log reads the audit table of the decision nodes (000002) when it is there.
-  const { rows } = (await knex.raw(`SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'decisions'`)) as { rows: { column_name: string }[] };
-  const columns = new Set(rows.map((row) => row.column_name));
-  const instanceColumn = ['process_instance_id', 'instance_id'].find((name) => columns.has(name));
-  if (instanceColumn) {
-    await knex.raw(`
-      CREATE VIEW decision_log AS
-        SELECT p.bpmn_process_id AS instance_bpmn_process_id, p.business_key AS instance_business_key, p.state AS instance_state, d.*
-        FROM decisions d JOIN process_instances p ON p.id = d.??`, [instanceColumn]);
-    await comment(knex, 'decision_log', 'Every decision a decision: node made (label, confidence, model version, reviewer), with the process and business key of its instance.', {
-      instance_bpmn_process_id: 'BPMN process id of the instance the decision belongs to.',
-      instance_business_key: 'Business key of that instance.',
-      instance_state: 'State of that instance now.',
-    });
-  }
+  await knex.raw(`
+    CREATE VIEW decision_log AS
+      SELECT d.created_at AS decided_at, d.id AS decision_id, d.process_instance_id, p.bpmn_process_id, p.business_key,
+        d.element_id, d.model_name, d.model_version, d.label, d.confidence, d.threshold, d.needs_review,
+        d.reviewed_label, d.reviewed_by, d.reviewed_at,
+        (d.reviewed_label IS NOT NULL AND d.reviewed_label <> d.label) AS overruled,
+        d.latency_ms, d.truncated, d.scores, d.inputs
+      FROM decisions d LEFT JOIN process_instances p ON p.id = d.process_instance_id`);
+  await comment(knex, 'decision_log', 'Every decision a decision: node (or operon decide) made, newest last, with the process and business key of its instance and whether a reviewer overruled it.', {
+    decided_at: 'When the decision was made.',
+    decision_id: 'Decision id (decisions.id).',
+    process_instance_id: 'The process instance; null for decisions made with operon decide.',
+    bpmn_process_id: 'BPMN process id of the instance.',
+    business_key: 'Business key of the instance.',
+    element_id: 'BPMN element id of the decision task.',
+    model_name: 'Model name (the part after decision:).',
+    model_version: 'Model version that decided.',
+    label: 'The chosen label.',
+    confidence: 'Probability of the chosen label, 0..1.',
+    threshold: 'Confidence threshold in force.',
+    needs_review: 'true when confidence was below the threshold and a person had to review.',
+    reviewed_label: 'The label the reviewer gave, if reviewed.',
+    reviewed_by: 'Who reviewed.',
+    reviewed_at: 'When it was reviewed.',
+    overruled: 'true when the reviewer chose another label than the model.',
+    latency_ms: 'Time to classify in milliseconds.',
+    truncated: 'true when over-long input text was cut.',
+    scores: 'Probability per label (JSON).',
+    inputs: 'Input variables the prompt was built from (JSON).',
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -96,7 +96,23 @@ export const Incident = z
   })
   .meta({ id: 'Incident' });
 
-export const Decision = z.record(z.string(), z.unknown()).meta({ id: 'Decision', description: 'A row of the decision log (label, confidence, model version ...)' });
+export const Decision = z
+  .object({
+    id: Id,
+    elementId: z.string().nullable(),
+    modelName: z.string(),
+    modelVersion: z.string(),
+    label: z.string(),
+    confidence: z.number(),
+    threshold: z.number(),
+    needsReview: z.boolean(),
+    scores: z.record(z.string(), z.number()),
+    reviewedLabel: z.string().optional(),
+    reviewedBy: z.string().optional(),
+    latencyMs: z.number(),
+    decidedAt: IsoTime,
+  })
+  .meta({ id: 'Decision', description: 'A decision a decision: task made for this instance (table decisions)' });
 
 export const Instance = z
   .object({

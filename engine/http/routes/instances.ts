@@ -5,13 +5,40 @@ import { requestHash, withIdempotencyKey } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { Instance, InstanceIdParams, InstanceList, InstanceListQuery, InstanceStarted, StartInstanceBody } from '../schemas.ts';
 
-let decisionsTable: Promise<boolean> | undefined;
+interface DecisionRow {
+  id: string;
+  element_id: string | null;
+  model_name: string;
+  model_version: string;
+  label: string;
+  confidence: number;
+  threshold: number;
+  needs_review: boolean;
+  scores: Record<string, number>;
+  reviewed_label: string | null;
+  reviewed_by: string | null;
+  latency_ms: number;
+  created_at: Date;
+}
 
-/** The decision log rows of one instance; empty when the decisions table does not exist. */
+/** The decision log rows of one instance (table `decisions`, written by decision nodes). */
 async function decisionsOf(db: Knex, instanceId: string): Promise<Record<string, unknown>[]> {
-  decisionsTable ??= db.raw(`SELECT to_regclass('public.decisions') IS NOT NULL AS present`).then((r: { rows: { present: boolean }[] }) => r.rows[0]!.present);
-  if (!(await decisionsTable)) return [];
-  return (await db('decisions').where({ process_instance_id: instanceId }).orderBy('created_at')) as Record<string, unknown>[];
+  const rows = (await db('decisions').where({ process_instance_id: instanceId }).orderBy('created_at')) as DecisionRow[];
+  return rows.map((row) => ({
+    id: row.id,
+    elementId: row.element_id,
+    modelName: row.model_name,
+    modelVersion: row.model_version,
+    label: row.label,
+    confidence: row.confidence,
+    threshold: row.threshold,
+    needsReview: row.needs_review,
+    scores: row.scores,
+    reviewedLabel: row.reviewed_label ?? undefined,
+    reviewedBy: row.reviewed_by ?? undefined,
+    latencyMs: row.latency_ms,
+    decidedAt: row.created_at.toISOString(),
+  }));
 }
 
 export function instanceRoutes(context: RouteContext): void {
