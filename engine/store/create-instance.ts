@@ -20,7 +20,7 @@ export async function createInstance(tx: Db, graphs: GraphCache, definition: Def
   const graph = await graphs.get(tx, definition.id);
   const instanceId = randomUUID();
   const result = startInstance(graph, { instanceId, variables: options.variables ?? {}, startEventId: options.startEventId, now: options.now });
-  await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey }, result);
+  await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey }, result, options.now);
   await appendHistory(tx, [
     { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } },
   ]);

@@ -11,7 +11,7 @@ export interface NewInstance {
 }
 
 /** Inserts a started instance with the runtime's first snapshot. */
-export async function insertInstance(tx: Db, instance: NewInstance, result: StepResult): Promise<void> {
+export async function insertInstance(tx: Db, instance: NewInstance, result: StepResult, now: Date): Promise<void> {
   await tx('process_instances').insert({
     id: instance.id,
     definition_id: instance.definitionId,
@@ -21,6 +21,8 @@ export async function insertInstance(tx: Db, instance: NewInstance, result: Step
     state: result.state,
     variables: json(result.variables),
     snapshot: json(result.snapshot),
-    ended_at: result.state === 'active' ? null : tx.fn.now(),
+    started_at: now,
+    updated_at: now,
+    ended_at: result.state === 'active' ? null : now,
   });
 }

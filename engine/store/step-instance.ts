@@ -43,7 +43,7 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
     events.push(...(await applyEffects(tx, ref, result.effects, now)));
     if (result.state !== 'active') events = [];
   }
-  await updateInstance(tx, instance.id, result!);
+  await updateInstance(tx, instance.id, result!, now);
   return { instance, result: result! };
 }
 

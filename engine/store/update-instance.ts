@@ -3,7 +3,7 @@ import { json } from './rows.ts';
 import type { StepResult } from '../runtime/contract.ts';
 
 /** Persists the result of one step on the (locked) instance row. */
-export async function updateInstance(tx: Db, instanceId: string, result: StepResult): Promise<void> {
+export async function updateInstance(tx: Db, instanceId: string, result: StepResult, now: Date): Promise<void> {
   await tx('process_instances')
     .where({ id: instanceId })
     .update({
@@ -11,7 +11,7 @@ export async function updateInstance(tx: Db, instanceId: string, result: StepRes
       variables: json(result.variables),
       snapshot: json(result.snapshot),
       row_version: tx.raw('row_version + 1'),
-      updated_at: tx.fn.now(),
-      ended_at: result.state === 'active' ? null : tx.fn.now(),
+      updated_at: now,
+      ended_at: result.state === 'active' ? null : now,
     });
 }
