@@ -49,8 +49,11 @@ export async function parseDefinitions(xml: string, fileName: string): Promise<P
   try {
     parsed = await moddle.fromXML(xml, 'bpmn:Definitions');
   } catch (error) {
-    throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: ${firstLine((error as Error).message)}`, {
-      details: { file: fileName, reason: (error as Error).message },
+    const message = (error as Error).message;
+    const line = /line: (\d+)/.exec(message);
+    const column = /column: (\d+)/.exec(message);
+    throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: ${firstLine(message)}${line ? ` (line ${Number(line[1]) + 1})` : ''}`, {
+      details: { file: fileName, reason: message, ...(line ? { line: Number(line[1]) + 1, column: Number(column?.[1] ?? 0) } : {}) },
       cause: error,
     });
   }

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { OperonError } from '../../engine/errors.ts';
+import { parseDefinitions } from '../../engine/model/index.ts';
+
+const read = (name: string) => readFileSync(new URL(`../fixtures/bpmn/${name}`, import.meta.url), 'utf8');
+
+describe('parseDefinitions: Camunda 8 models', () => {
+  it('turns a model into a plain graph with start events, job tasks, headers, retries and mappings', async () => {
+    const [graph, ...rest] = await parseDefinitions(read('loan-check.bpmn'), 'loan-check.bpmn');
+    assert.equal(rest.length, 0);
+    assert.equal(graph!.bpmnProcessId, 'loan-check');
+    assert.equal(graph!.name, 'Loan check');
+    assert.deepEqual(graph!.startEvents, [{ elementId: 'received', kind: 'none' }]);
+    assert.deepEqual(graph!.serviceTasks, [{ elementId: 'score', taskType: 'credit-score', retries: 5, headers: { bureau: 'acme' } }]);
+    const score = graph!.elements.score!;
+    assert.deepEqual(score.inputs, [{ source: 'applicant.income', target: 'income' }, { source: 'amount', target: 'requested' }]);
+    assert.deepEqual(score.outputs, [{ source: 'score', target: 'creditScore' }]);
+    assert.equal(graph!.elements.decide!.defaultFlow, 'toReject');
+    assert.equal(graph!.flows.toApprove!.condition, 'creditScore >= 600');
+    assert.deepEqual(graph!.elements.review!.userTask, { candidateGroups: ['underwriters'] });
+    assert.deepStrictEqual(JSON.parse(JSON.stringify(graph)), graph, 'the graph is plain JSON');
+  });
+
+  it('lists message and timer start events and skips non-executable processes', async () => {
+    const graphs = await parseDefinitions(read('start-events.bpmn'), 'start-events.bpmn');
+    assert.deepEqual(graphs.map((g) => g.bpmnProcessId), ['start-events']);
+    assert.deepEqual(graphs[0]!.startEvents, [
+      { elementId: 'byHand', kind: 'none' },
+      { elementId: 'byMessage', kind: 'message', messageName: 'order-placed' },
+      { elementId: 'nightly', kind: 'timer', timer: { kind: 'cycle', expression: 'R/P1D' } },
+    ]);
+  });
+
+  it('counts send and business-rule tasks with a task definition as job tasks, retries default 3', async () => {
+    const [graph] = await parseDefinitions(read('script-and-tasks.bpmn'), 'script-and-tasks.bpmn');
+    assert.deepEqual(graph!.serviceTasks, [
+      { elementId: 'send', taskType: 'mailer', retries: 3, headers: {} },
+      { elementId: 'rule', taskType: '="rules:" + ruleSet', retries: 1, headers: {} },
+    ]);
+    assert.deepEqual(graph!.elements.sum!.script, { expression: 'a + b', resultVariable: 'total' });
+  });
+
+  it('links boundary events to their host and subprocess children to their scope', async () => {
+    const [graph] = await parseDefinitions(read('errors.bpmn'), 'errors.bpmn');
+    assert.deepEqual(graph!.elements.check!.boundaryEvents, ['catchRejected']);
+    assert.equal(graph!.elements.catchRejected!.errorCode, 'REJECTED');
+    assert.equal(graph!.elements.catchAny!.errorCode, undefined);
+    assert.equal(graph!.elements.inner!.parentId, 'sub');
+    assert.equal(graph!.elements.sub!.startEventId, 'subStart');
+    assert.equal(graph!.elements.throwOops!.errorCode, 'OOPS');
+  });
+});
+
+describe('parseDefinitions: bad input names the file and the element', () => {
+  const cases: Array<[file: string, code: string, elementId: string | undefined]> = [
+    ['invalid/malformed.bpmn', 'OPERON_ERR_BPMN_PARSE', undefined],
+    ['invalid/not-bpmn.xml', 'OPERON_ERR_BPMN_PARSE', undefined],
+    ['invalid/no-start.bpmn', 'OPERON_ERR_BPMN_INVALID', 'no-start'],
+    ['invalid/duplicate-ids.bpmn', 'OPERON_ERR_BPMN_INVALID', 'work'],
+    ['invalid/unresolved-ref.bpmn', 'OPERON_ERR_BPMN_INVALID', 'toNowhere'],
+    ['invalid/unknown-element.bpmn', 'OPERON_ERR_BPMN_INVALID', 'wizard'],
+    ['invalid/bad-feel.bpmn', 'OPERON_ERR_FEEL_SYNTAX', 'badCondition'],
+    ['invalid/bad-mapping.bpmn', 'OPERON_ERR_FEEL_SYNTAX', 'call'],
+    ['invalid/unsupported.bpmn', 'OPERON_ERR_BPMN_UNSUPPORTED', 'either'],
+    ['invalid/missing-task-type.bpmn', 'OPERON_ERR_BPMN_INVALID', 'call'],
+  ];
+  for (const [file, code, elementId] of cases) {
+    it(`${file} -> ${code}${elementId ? ` naming ${elementId}` : ''}`, async () => {
+      await assert.rejects(parseDefinitions(read(file), file), (error: unknown) => {
+        assert.ok(error instanceof OperonError);
+        assert.equal(error.code, code);
+        assert.equal(error.details.file, file);
+        assert.equal(error.details.elementId, elementId);
+        assert.match(error.message, new RegExp(file.replace('.', '\\.')));
+        return true;
+      });
+    });
+  }
+
+  it('reports the line of malformed XML', async () => {
+    await assert.rejects(parseDefinitions(read('invalid/malformed.bpmn'), 'm.bpmn'), (error: OperonError) => error.details.line === 5);
+  });
+
+  it('rejects a gateway flow without condition that is not the default', async () => {
+    const xml = read('loan-check.bpmn').replace(' default="toReject"', '');
+    await assert.rejects(parseDefinitions(xml, 'x.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'toReject');
+  });
+
+  it('rejects a literal timer that is not ISO 8601', async () => {
+    const xml = read('timers.bpmn').replace('PT1H', 'one hour');
+    await assert.rejects(parseDefinitions(xml, 't.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'wait1h');
+  });
+
+  it('rejects a receive task whose message has no correlation key', async () => {
+    const xml = read('messages.bpmn').replace('<zeebe:subscription correlationKey="=orderId" />', '');
+    await assert.rejects(parseDefinitions(xml, 'm.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'waitPayment');
+  });
+
+  it('rejects multi-instance activities as unsupported', async () => {
+    const xml = read('parallel.bpmn').replace('<bpmn:serviceTask id="taskA">', '<bpmn:serviceTask id="taskA"><bpmn:multiInstanceLoopCharacteristics />');
+    await assert.rejects(parseDefinitions(xml, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA');
+  });
+});
