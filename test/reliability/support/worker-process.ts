@@ -1,0 +1,39 @@
+/**
+ * A worker in its own process, for reliability tests: `node --import tsx worker-process.ts URL ID`.
+ * Registers `test:work`, which takes WORK_MS milliseconds (honouring its AbortSignal), besides the
+ * built-in nodes. Prints `ready` once the worker runs. Lease and poll from LOCK_MS / POLL_MS.
+ */
+import { createKnex } from '../../../engine/store/knex.ts';
+import { createEngine } from '../../../engine/engine.ts';
+import { createNodeRegistry } from '../../../nodes/index.ts';
+import type { NodeType } from '../../../engine/nodes/types.ts';
+
+const [url, workerId] = process.argv.slice(2);
+const workMs = Number(process.env.WORK_MS ?? 10);
+const work: NodeType = {
+  name: 'test',
+  run: (_input, ctx) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve({ [`doneBy_${ctx.elementId}`]: workerId }), workMs);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(ctx.signal.reason);
+      });
+    }),
+};
+
+const knex = createKnex(url!, { poolMax: 6, applicationName: `operon-test-${workerId}` });
+const nodes = await createNodeRegistry({ extra: [work] });
+const engine = createEngine({
+  db: knex,
+  nodes,
+  worker: { workerId, concurrency: Number(process.env.CONCURRENCY ?? 8), lockMs: Number(process.env.LOCK_MS ?? 1_500), pollIntervalMs: Number(process.env.POLL_MS ?? 200) },
+});
+process.stdout.write('ready\n');
+const stop = async () => {
+  await engine.close();
+  await knex.destroy();
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
