@@ -32,10 +32,12 @@ export function assertPlainJson(instance: InMemoryInstance): void {
  * round-trip of the snapshot) after every step. Asserts both runs give the same history, state
  * and variables; returns the straight run for the "then" assertions.
  */
-export async function scenario(graph: ProcessGraph, options: InMemoryOptions, when: (instance: InMemoryInstance) => Promise<void> = async () => {}): Promise<InMemoryInstance> {
-  const straight = await new InMemoryInstance(graph, options).start();
+export async function scenario(graph: ProcessGraph, options: InMemoryOptions | (() => InMemoryOptions), when: (instance: InMemoryInstance) => Promise<void> = async () => {}): Promise<InMemoryInstance> {
+  // A function gives each run fresh handlers (handlers that count calls).
+  const fresh = typeof options === 'function' ? options : () => options;
+  const straight = await new InMemoryInstance(graph, fresh()).start();
   await when(straight);
-  const restarted = await new InMemoryInstance(graph, { ...options, restartAtEveryStep: true }).start();
+  const restarted = await new InMemoryInstance(graph, { ...fresh(), restartAtEveryStep: true }).start();
   assertPlainJson(restarted);
   await when(restarted);
   assertPlainJson(restarted);
