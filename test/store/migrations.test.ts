@@ -1,0 +1,52 @@
+/**
+ * The schema on a real PostgreSQL: migrating twice is harmless, every table and column people query
+ * is commented, history is append-only.
+ */
+import { after, before, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { migrateLatest } from '../../engine/store/knex.ts';
+
+const CORE_TABLES = ['process_definitions', 'process_instances', 'element_instances', 'jobs', 'timers', 'message_subscriptions', 'messages', 'incidents', 'user_tasks', 'history'];
+
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase();
+});
+after(async () => db?.drop());
+
+it('running the migrations again (twice, even concurrently) applies nothing and keeps the schema', async () => {
+  const before = await db.knex('knex_migrations').count<{ count: string }[]>('* as count');
+  const results = await Promise.all([migrateLatest(db.knex), migrateLatest(db.knex)]);
+  assert.deepEqual(results, [[], []]);
+  assert.deepEqual(await migrateLatest(db.knex), []);
+  const afterCount = await db.knex('knex_migrations').count<{ count: string }[]>('* as count');
+  assert.equal(afterCount[0]!.count, before[0]!.count);
+  for (const table of CORE_TABLES) assert.ok(await db.knex.schema.hasTable(table), table);
+});
+
+it('comments every core table and column', async () => {
+  const { rows } = await db.knex.raw(
+    `SELECT c.relname AS table_name, a.attname AS column_name, col_description(c.oid, a.attnum) AS comment, obj_description(c.oid, 'pg_class') AS table_comment
+       FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+      WHERE c.relname = ANY(?) AND a.attnum > 0 AND NOT a.attisdropped AND c.relnamespace = 'public'::regnamespace`,
+    [CORE_TABLES],
+  );
+  const missing = (rows as { table_name: string; column_name: string; comment: string | null; table_comment: string | null }[])
+    .filter((row) => !row.comment || !row.table_comment)
+    .map((row) => `${row.table_name}.${row.column_name}`);
+  assert.deepEqual(missing, []);
+  assert.ok(rows.length > 80);
+});
+
+it('keeps history append-only and instance states within active/completed/terminated', async () => {
+  const instanceId = randomUUID();
+  await db.knex('history').insert({ process_instance_id: instanceId, event_type: 'test.event' });
+  await assert.rejects(db.knex('history').where({ process_instance_id: instanceId }).update({ event_type: 'rewritten' }), /append-only/);
+  await db.knex('process_definitions').insert({ id: instanceId, bpmn_process_id: 'p', version: 1, resource_name: 'p.bpmn', xml: '<x/>', xml_hash: 'h' });
+  await assert.rejects(
+    db.knex('process_instances').insert({ id: randomUUID(), definition_id: instanceId, bpmn_process_id: 'p', version: 1, state: 'failed', snapshot: '{}' }),
+    /process_instances_state_check/,
+  );
+});
