@@ -60,7 +60,7 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
 export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): StepResult {
   const state = clone(snapshot) as unknown as RuntimeState;
   const x = new Execution(graph, state, ctx.now);
-  if (state.lifecycle !== 'active') return result(x, `the instance is ${state.lifecycle}`);
+  if (state.lifecycle !== 'active') return { ...result(x, `the instance is ${state.lifecycle}`), snapshot };
   const ignored = apply(x, state, event);
   if (ignored) return { ...result(x, ignored), snapshot };
   x.run();

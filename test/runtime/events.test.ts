@@ -17,7 +17,7 @@ describe('receive task and intermediate message catch (messages.bpmn)', () => {
     assert.equal(instance.state, 'completed');
     assert.deepEqual(instance.completedElementIds, ['start', 'waitPayment', 'shipped', 'end']);
     assert.deepEqual(instance.variables, { orderId: 42, amountPaid: 99.5, carrier: 'DHL' });
-    assert.equal(instance.variables.paid, undefined, 'with output mappings only the mapped variables reach the scope');
+    assert.equal((instance.variables as Record<string, unknown>).paid, undefined, 'with output mappings only the mapped variables reach the scope');
     assert.deepEqual(effectsOf(instance, 'subscription.close').map((c) => c.elementInstanceKey), ['2', '3']);
   });
 
