@@ -81,6 +81,11 @@ export interface StepResult {
 export interface StepContext {
   /** The clock of the step; timers are computed from it. Never read Date.now() inside the runtime. */
   now: Date;
+  /**
+   * Most element activations one step may make before its tokens stop with an
+   * OPERON_ERR_STEP_LIMIT incident (a loop without wait state). Default 50,000.
+   */
+  activationLimit?: number;
 }
 
 export interface StartOptions extends StepContext {

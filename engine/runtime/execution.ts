@@ -32,14 +32,19 @@ export class IncidentSignal {
   ) {}
 }
 
+/** Activations one step may make before the tokens stop with an incident (a loop without wait state). */
+export const STEP_ACTIVATION_LIMIT = 50_000;
+
 export class Execution {
   readonly effects: Effect[] = [];
   private readonly agenda: Arrival[] = [];
+  private activations = 0;
 
   constructor(
     readonly graph: ProcessGraph,
     readonly state: RuntimeState,
     readonly now: Date,
+    private readonly activationLimit = STEP_ACTIVATION_LIMIT,
   ) {}
 
   // ---------------------------------------------------------------- keys, scopes, variables
@@ -162,6 +167,11 @@ export class Execution {
       ...(element.name !== undefined ? { elementName: element.name } : {}),
       ...(flowScopeKey !== ROOT_KEY ? { parentKey: flowScopeKey, flowScopeKey } : {}),
     });
+    if (++this.activations > this.activationLimit) {
+      // The token is parked on its element: resolving the incident runs the activation in a fresh step.
+      this.raiseIncident(ei, 'activate', 'OPERON_ERR_STEP_LIMIT', `more than ${this.activationLimit} element activations in one step without a wait state; stopped at "${element.id}"`);
+      return ei;
+    }
     this.guarded(ei, 'activate', () => this.runActivation(ei));
     return ei;
   }

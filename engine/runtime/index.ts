@@ -45,7 +45,7 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
     joins: {},
     timers: {},
   };
-  const x = new Execution(graph, state, options.now);
+  const x = new Execution(graph, state, options.now, options.activationLimit);
   x.enqueue({ elementId: start.elementId, flowScopeKey: ROOT_KEY });
   x.run();
   return result(x);
@@ -59,7 +59,7 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
  */
 export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): StepResult {
   const state = clone(snapshot) as unknown as RuntimeState;
-  const x = new Execution(graph, state, ctx.now);
+  const x = new Execution(graph, state, ctx.now, ctx.activationLimit);
   if (state.lifecycle !== 'active') return { ...result(x, `the instance is ${state.lifecycle}`), snapshot };
   const ignored = apply(x, state, event);
   if (ignored) return { ...result(x, ignored), snapshot };

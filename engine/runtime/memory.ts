@@ -20,6 +20,8 @@ export interface InMemoryOptions {
   now?: Date;
   instanceId?: string;
   startEventId?: string;
+  /** Passed to every step (see StepContext.activationLimit). */
+  activationLimit?: number;
   /** Round-trip the snapshot through JSON after every step (checks that it is plain data). */
   restartAtEveryStep?: boolean;
 }
@@ -62,14 +64,14 @@ export class InMemoryInstance {
 
   /** Starts the instance and runs it to its end or to a wait state. */
   async start(): Promise<this> {
-    this.apply(startInstance(this.graph, { instanceId: this.options.instanceId ?? 'in-memory', variables: this.options.variables, startEventId: this.options.startEventId, now: this.now }));
+    this.apply(startInstance(this.graph, { instanceId: this.options.instanceId ?? 'in-memory', variables: this.options.variables, startEventId: this.options.startEventId, ...this.ctx() }));
     await this.runJobs();
     return this;
   }
 
   /** Feeds one event, then runs any jobs it created. Returns the step's result. */
   async send(event: RuntimeEvent): Promise<StepResult> {
-    const result = step(this.graph, this.snapshot, event, { now: this.now });
+    const result = step(this.graph, this.snapshot, event, this.ctx());
     this.apply(result);
     await this.runJobs();
     return result;
@@ -142,6 +144,10 @@ export class InMemoryInstance {
 
   async cancel(): Promise<StepResult> {
     return this.send({ type: 'instance.cancel' });
+  }
+
+  private ctx(): { now: Date; activationLimit?: number } {
+    return this.options.activationLimit === undefined ? { now: this.now } : { now: this.now, activationLimit: this.options.activationLimit };
   }
 
   private job(elementIdOrKey: string): OpenJob {
@@ -219,12 +225,12 @@ export class InMemoryInstance {
           let output = handler(job.input, { elementId: job.elementId, elementInstanceKey: key, headers: job.headers, attempt });
           if (output instanceof Promise) output = await output;
           this.jobs.delete(key);
-          this.apply(step(this.graph, this.snapshot, { type: 'job.completed', elementInstanceKey: key, variables: output ?? undefined }, { now: this.now }));
+          this.apply(step(this.graph, this.snapshot, { type: 'job.completed', elementInstanceKey: key, variables: output ?? undefined }, this.ctx()));
           break;
         } catch (error) {
           if (isBpmnError(error)) {
             this.jobs.delete(key);
-            this.apply(step(this.graph, this.snapshot, { type: 'job.bpmnError', elementInstanceKey: key, errorCode: error.errorCode, errorMessage: error.message, variables: error.variables }, { now: this.now }));
+            this.apply(step(this.graph, this.snapshot, { type: 'job.bpmnError', elementInstanceKey: key, errorCode: error.errorCode, errorMessage: error.message, variables: error.variables }, this.ctx()));
             break;
           }
           job.retries -= 1;

@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { effectsOf, fixture, scenario } from './scenario.ts';
+
+describe('a loop without a wait state', () => {
+  it('stops with OPERON_ERR_STEP_LIMIT instead of hanging; resolving lets the token go on', async () => {
+    const graph = structuredClone(await fixture('parallel-loop.bpmn'));
+    // No jobs in the loop, and a condition that never ends it.
+    for (const id of ['taskA', 'taskB']) {
+      graph.elements[id]!.type = 'task';
+      delete graph.elements[id]!.job;
+    }
+    graph.serviceTasks = [];
+    graph.flows.loop!.condition = 'round < 1000000';
+    const instance = await scenario(graph, { variables: { round: 0 }, activationLimit: 500 }, async (i) => {
+      assert.equal(i.state, 'active');
+      const [incident] = [...i.incidents.values()];
+      assert.equal(incident!.code, 'OPERON_ERR_STEP_LIMIT');
+      const roundBefore = i.variables.round as number;
+      assert.ok(roundBefore > 50);
+      // Every token in flight was parked (both parallel branches may be); resolve them all.
+      for (const open of [...i.incidents.values()]) await i.resolveIncident(open.elementInstanceKey);
+      assert.ok((i.variables.round as number) > roundBefore, 'the loop went on for another step');
+    });
+    assert.ok(effectsOf(instance, 'incident.raise').every((e) => e.code === 'OPERON_ERR_STEP_LIMIT'));
+    assert.ok(instance.incidents.size > 0, 'the second step hit the limit again');
+  });
+});
