@@ -1,0 +1,60 @@
+/**
+ * The two shipped decision domains: their labels, the verbalizer word the GPT writes after
+ * "decision:", and the prompt template that serializes a case. Training data and the runtime use
+ * the same template (it is copied into models/<name>/config.json at export).
+ */
+export interface DomainSpec {
+  name: 'loan' | 'order';
+  labels: string[];
+  /** The word the model is trained to write for each label (same order as labels). */
+  verbalizers: string[];
+  template: string;
+  /** Default confidence below which a decision needs review by a person. */
+  threshold: number;
+  /** Free-text variables: cut to `maxTextChars` (and flagged) before templating. */
+  textVariables: string[];
+  /** Variables the template needs, with what they mean (documentation and CLI help). */
+  variables: Record<string, string>;
+}
+
+export const LOAN: DomainSpec = {
+  name: 'loan',
+  labels: ['approve', 'reject', 'review'],
+  verbalizers: ['approve', 'reject', 'review'],
+  template:
+    'loan application. income {income} debts {debts} credit score {creditScore} amount {amount} term {termMonths} months employment {employment} purpose: {purpose} decision:',
+  threshold: 0.9,
+  textVariables: ['purpose'],
+  variables: {
+    income: 'yearly gross income (whole currency units, e.g. 52000)',
+    debts: 'outstanding debts (whole currency units)',
+    creditScore: 'credit bureau score, 300-850',
+    amount: 'requested loan amount',
+    termMonths: 'loan term in months',
+    employment: 'permanent | self-employed | contract | part-time | retired | student | unemployed',
+    purpose: "the applicant's own words on what the loan is for (free text)",
+  },
+};
+
+export const ORDER: DomainSpec = {
+  name: 'order',
+  labels: ['warehouse', 'courier', 'pickup'],
+  verbalizers: ['warehouse', 'courier', 'pickup'],
+  template:
+    'order. weight {weightKg} kg distance {distanceKm} km stock leeds {stock.leeds} bristol {stock.bristol} glasgow {stock.glasgow} deadline {deadlineHours} hours tier {customerTier} notes: {notes} decision:',
+  threshold: 0.9,
+  textVariables: ['notes'],
+  variables: {
+    weightKg: 'parcel weight in kg',
+    distanceKm: 'distance from the nearest warehouse to the customer in km',
+    'stock.leeds': 'units in stock at the Leeds depot (stock is an object { leeds, bristol, glasgow })',
+    'stock.bristol': 'units in stock at the Bristol depot',
+    'stock.glasgow': 'units in stock at the Glasgow depot',
+    deadlineHours: 'hours until the promised delivery deadline',
+    customerTier: 'standard | silver | gold | platinum',
+    notes: 'customer notes and delivery instructions (free text)',
+  },
+};
+
+export const DOMAINS = { loan: LOAN, order: ORDER } as const;
+export type DomainName = keyof typeof DOMAINS;

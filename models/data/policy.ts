@@ -1,0 +1,79 @@
+/**
+ * The written lending and routing policies that label the synthetic cases. A case's free text is
+ * classified into an *intent* by the generator that wrote it (the policy never reads the text
+ * itself), so labels are exact; `rulesOnly*` is the same policy blind to the text, the baseline the
+ * GPT must beat on text-dependent cases.
+ */
+
+export type LoanIntent = 'neutral' | 'prohibited' | 'uncertain' | 'secured';
+export type OrderIntent = 'neutral' | 'collect' | 'urgent' | 'bulky';
+
+export interface LoanCase {
+  income: number;
+  debts: number;
+  creditScore: number;
+  amount: number;
+  termMonths: number;
+  employment: string;
+  purpose: string;
+}
+
+export interface OrderCase {
+  weightKg: number;
+  distanceKm: number;
+  stock: { leeds: number; bristol: number; glasgow: number };
+  deadlineHours: number;
+  customerTier: string;
+  notes: string;
+}
+
+/**
+ * Lending policy, in order:
+ * 1. A prohibited purpose (gambling, betting, crypto speculation, repaying a payday loan) -> reject.
+ * 2. Credit score below 580, unemployed, or debts of 40000 or more -> reject.
+ * 3. A purpose that makes repayment uncertain (new business, income not started yet, tax arrears,
+ *    moving abroad) -> review.
+ * 4. Approve when score >= 680 (>= 620 if the loan is secured by collateral or a guarantor named in
+ *    the purpose), debts < 20000, amount <= 30000, term <= 60 months, income >= 25000 and
+ *    employment is permanent, contract or retired.
+ * 5. Otherwise -> review.
+ */
+export function loanPolicy(c: LoanCase, intent: LoanIntent): 'approve' | 'reject' | 'review' {
+  if (intent === 'prohibited') return 'reject';
+  if (c.creditScore < 580 || c.employment === 'unemployed' || c.debts >= 40000) return 'reject';
+  if (intent === 'uncertain') return 'review';
+  const minScore = intent === 'secured' ? 620 : 680;
+  const approvable =
+    c.creditScore >= minScore &&
+    c.debts < 20000 &&
+    c.amount <= 30000 &&
+    c.termMonths <= 60 &&
+    c.income >= 25000 &&
+    ['permanent', 'contract', 'retired'].includes(c.employment);
+  return approvable ? 'approve' : 'review';
+}
+
+/**
+ * Routing policy, in order:
+ * 1. No stock at any depot -> warehouse (back-order from the central warehouse).
+ * 2. The customer says they will collect -> pickup.
+ * 3. Heavier than 30 kg, or the notes ask for pallet / two-person / forklift handling -> warehouse.
+ * 4. Deadline within 24 hours -> courier.
+ * 5. The notes say it is urgent and the distance is at most 300 km -> courier.
+ * 6. Platinum customers with a deadline within 48 hours -> courier.
+ * 7. Otherwise -> warehouse (standard shipping).
+ */
+export function orderPolicy(c: OrderCase, intent: OrderIntent): 'warehouse' | 'courier' | 'pickup' {
+  const { leeds, bristol, glasgow } = c.stock;
+  if (leeds + bristol + glasgow === 0) return 'warehouse';
+  if (intent === 'collect') return 'pickup';
+  if (c.weightKg > 30 || intent === 'bulky') return 'warehouse';
+  if (c.deadlineHours <= 24) return 'courier';
+  if (intent === 'urgent' && c.distanceKm <= 300) return 'courier';
+  if (c.customerTier === 'platinum' && c.deadlineHours <= 48) return 'courier';
+  return 'warehouse';
+}
+
+/** The rules-only baseline: the same policy, reading the fields but not the text. */
+export const rulesOnlyLoan = (c: LoanCase) => loanPolicy(c, 'neutral');
+export const rulesOnlyOrder = (c: OrderCase) => orderPolicy(c, 'neutral');

@@ -1,0 +1,157 @@
+"""Exports a trained checkpoint to an Operon model folder:
+
+    /usr/bin/python3 models/gpt/export.py --domain loan [--checkpoint PATH] [--out models/loan]
+
+- model.onnx (opset 14; inputs input_ids, attention_mask [batch, sequence] int64; outputs
+  logits [batch, vocab] and hidden [batch, d_model] at the scoring position, the last real token);
+- tokenizer.json (copied from the tokenizer step);
+- config.json: labels, verbalizers and their token ids, prompt template, max length, calibration
+  (temperature scaling or content-free + temperature, whichever gives the lower validation ECE),
+  default threshold, validation metrics and the SHA-256 of the training data.
+"""
+import argparse, datetime, hashlib, json, math, os, shutil, sys
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import GPT, ExportWrapper  # noqa: E402
+from train import label_logits  # noqa: E402
+
+
+
+def ece(probs, targets, bins=15):
+    conf, pred = probs.max(dim=1)
+    correct = (pred == targets).float()
+    total = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        sel = (conf > lo) & (conf <= hi)
+        if sel.any():
+            total += sel.float().mean().item() * abs(conf[sel].mean().item() - correct[sel].mean().item())
+    return total
+
+
+def fit_temperature(logits, targets):
+    best = (float('inf'), 1.0)
+    for i in range(1, 301):
+        t = i / 50
+        nll = F.cross_entropy(logits / t, targets).item()
+        best = min(best, (nll, t))
+    return best[1]
+
+
+def pick_threshold(probs, targets, precision=0.997, floor=80):
+    """The lowest threshold whose automatically decided validation cases reach `precision`."""
+    conf, pred = probs.max(dim=1)
+    for i in range(floor, 100):
+        t = i / 100
+        sel = conf >= t
+        if sel.sum() >= 20 and (pred[sel] == targets[sel]).float().mean().item() >= precision:
+            return t
+    return 0.99
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument('--work', default='models/.work')
+    p.add_argument('--domain', required=True)
+    p.add_argument('--checkpoint')
+    p.add_argument('--out')
+    p.add_argument('--spec', help='domain spec JSON (labels, verbalizers, template ...), default WORK/DOMAIN/spec.json')
+    p.add_argument('--version', default=None)
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+    work = os.path.join(args.work, args.domain)
+    out = args.out or os.path.join('models', args.domain)
+    os.makedirs(out, exist_ok=True)
+    checkpoint = torch.load(args.checkpoint or os.path.join(work, 'checkpoints', 'model.pt'))
+    model = GPT(**checkpoint['model_config'])
+    model.load_state_dict(checkpoint['state_dict'])
+    model.eval()
+    with open(os.path.join(work, 'tokens.json')) as f:
+        tokens = json.load(f)
+    with open(args.spec or os.path.join(work, 'spec.json')) as f:
+        spec = json.load(f)
+    with open(os.path.join(work, 'val.ids.json')) as f:
+        val = json.load(f)
+    verbalizers, max_len = tokens['verbalizerIds'], model.config['max_len']
+
+    # Calibration on the validation split.
+    logits = label_logits(model, val, verbalizers, tokens['padId'], max_len)
+    targets = torch.tensor([r['policy'] for r in val])
+    cf_rows = [{'ids': ids, 'label': 0} for ids in tokens['contentFreeIds']]
+    cf = F.log_softmax(label_logits(model, cf_rows, verbalizers, tokens['padId'], max_len), dim=1).mean(dim=0)
+    candidates = {}
+    for method, z in (('none', logits), ('temperature', logits), ('content-free', logits - cf)):
+        t = 1.0 if method == 'none' else fit_temperature(z, targets)
+        probs = F.softmax(z / t, dim=1)
+        candidates[method] = {
+            'temperature': t,
+            'ece': ece(probs, targets),
+            'accuracy': (probs.argmax(1) == targets).float().mean().item(),
+            'probs': probs,
+        }
+    raw_probs = F.softmax(logits, dim=1)
+    best_acc = max(c['accuracy'] for c in candidates.values())
+    method = min((m for m, c in candidates.items() if c['accuracy'] >= best_acc - 0.005), key=lambda m: candidates[m]['ece'])
+    chosen = candidates[method]
+    threshold = pick_threshold(chosen['probs'], targets)
+
+    # ONNX export with dynamic batch and sequence axes.
+    onnx_path = os.path.join(out, 'model.onnx')
+    ids = torch.tensor([val[0]['ids'], val[1]['ids'][:len(val[0]['ids'])] + [0] * max(0, len(val[0]['ids']) - len(val[1]['ids']))])
+    mask = (ids != tokens['padId']).long()
+    torch.onnx.export(
+        ExportWrapper(model), (ids, mask), onnx_path, opset_version=14,
+        input_names=['input_ids', 'attention_mask'], output_names=['logits', 'hidden'],
+        dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}, 'hidden': {0: 'batch'}},
+    )
+    shutil.copyfile(os.path.join(work, 'tokenizer.json'), os.path.join(out, 'tokenizer.json'))
+    train_file = os.path.join(work, 'train.jsonl')
+    config = {
+        'name': args.domain,
+        'version': args.version or datetime.datetime.utcnow().strftime('%Y%m%d.%H%M'),
+        'format': 'operon-gpt',
+        'labels': spec['labels'],
+        'verbalizers': spec['verbalizers'],
+        'verbalizerIds': verbalizers,
+        'template': spec['template'],
+        'textVariables': spec['textVariables'],
+        'maxTextChars': spec.get('maxTextChars', 400),
+        'maxLength': max_len,
+        'threshold': threshold,
+        'padId': tokens['padId'],
+        'outputs': {'logits': 'logits', 'hidden': 'hidden'},
+        'calibration': {
+            'method': method,
+            'temperature': chosen['temperature'],
+            'contentFreeLogits': [round(x, 6) for x in cf.tolist()] if method == 'content-free' else None,
+        },
+        'metrics': {
+            'validation': {
+                'accuracy': round(chosen['accuracy'], 4),
+                'eceUncalibrated': round(ece(raw_probs, targets), 4),
+                'eceTemperature': round(candidates['temperature']['ece'], 4),
+                'eceContentFree': round(candidates['content-free']['ece'], 4),
+                'ece': round(chosen['ece'], 4),
+                'cases': len(val),
+            },
+        },
+        'architecture': checkpoint['model_config'],
+        'training': {'config': checkpoint['train_config'], 'history': checkpoint['history'], 'worldSize': checkpoint.get('world_size', 1)},
+        'trainingDataSha256': sha256(train_file) if os.path.exists(train_file) else None,
+    }
+    with open(os.path.join(out, 'config.json'), 'w') as f:
+        json.dump(config, f, indent=2)
+    print(json.dumps({'exported': out, 'calibration': method, 'temperature': chosen['temperature'], 'threshold': threshold, 'validation': config['metrics']['validation']}))
+
+
+if __name__ == '__main__':
+    main()

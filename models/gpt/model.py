@@ -1,0 +1,88 @@
+"""A small decoder-only transformer (GPT): learned positions, pre-LayerNorm blocks, causal
+self-attention written out with matmuls (exports cleanly to ONNX opset 14), tied input/output
+embeddings."""
+import math
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Block(nn.Module):
+    def __init__(self, d_model, n_head, dropout):
+        super().__init__()
+        self.n_head = n_head
+        self.ln1 = nn.LayerNorm(d_model)
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+        self.ln2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(), nn.Linear(4 * d_model, d_model))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, bias):
+        b, t, d = x.shape
+        h = self.n_head
+        q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
+        q = q.view(b, t, h, d // h).transpose(1, 2)
+        k = k.view(b, t, h, d // h).transpose(1, 2)
+        v = v.view(b, t, h, d // h).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h)) + bias
+        att = self.drop(F.softmax(att, dim=-1))
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + self.drop(self.proj(y))
+        return x + self.drop(self.mlp(self.ln2(x)))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab_size, max_len=128, n_layer=4, n_head=4, d_model=128, dropout=0.0):
+        super().__init__()
+        self.config = dict(vocab_size=vocab_size, max_len=max_len, n_layer=n_layer, n_head=n_head, d_model=d_model, dropout=dropout)
+        self.tok = nn.Embedding(vocab_size, d_model)
+        self.pos = nn.Embedding(max_len, d_model)
+        self.blocks = nn.ModuleList([Block(d_model, n_head, dropout) for _ in range(n_layer)])
+        self.ln_f = nn.LayerNorm(d_model)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def hidden_states(self, input_ids, attention_mask):
+        """Final (layer-normed) hidden states [B, T, D]. Causal attention that also ignores padding."""
+        b, t = input_ids.shape
+        positions = torch.arange(t, device=input_ids.device).unsqueeze(0)
+        x = self.tok(input_ids) + self.pos(positions)
+        causal = torch.tril(torch.ones(t, t, device=input_ids.device)).view(1, 1, t, t)
+        keys = attention_mask.to(x.dtype).view(b, 1, 1, t)
+        bias = (1.0 - causal * keys) * -1e4
+        for block in self.blocks:
+            x = block(x, bias)
+        return self.ln_f(x)
+
+    def forward(self, input_ids, attention_mask):
+        """Next-token logits at every position [B, T, V]."""
+        return self.hidden_states(input_ids, attention_mask) @ self.tok.weight.t()
+
+    def last(self, input_ids, attention_mask):
+        """Logits [B, V] and hidden state [B, D] at the last real token (right padding)."""
+        h = self.hidden_states(input_ids, attention_mask)
+        index = (attention_mask.sum(dim=1) - 1).long().clamp(min=0)
+        last = h[torch.arange(h.shape[0]), index]
+        return last @ self.tok.weight.t(), last
+
+
+class ExportWrapper(nn.Module):
+    """The ONNX graph: inputs input_ids, attention_mask -> logits [B, V] and hidden [B, D] at the
+    scoring position (the last real token)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        h = self.model.hidden_states(input_ids, attention_mask)
+        index = (attention_mask.sum(dim=1) - 1).clamp(min=0)
+        last = torch.gather(h, 1, index.view(-1, 1, 1).expand(-1, 1, h.shape[2])).squeeze(1)
+        return last @ self.model.tok.weight.t(), last

@@ -1,0 +1,155 @@
+"""Pretrains the GPT as a causal language model on serialized cases followed by their decision.
+
+    /usr/bin/python3 models/gpt/train.py --domain loan [--config models/train.config.json]
+        [--set steps=200 --set lr=1e-3] [--init CHECKPOINT] [--train-ids FILE] [--out CHECKPOINT]
+
+Under torchrun (WORLD_SIZE > 1) it trains data-parallel with DDP: gloo on CPU, nccl on GPU. Each
+rank reads its own shard of every batch; rank 0 evaluates and saves. `--init` fine-tunes from an
+existing checkpoint (e.g. on newly reviewed cases given by `--train-ids`).
+"""
+import argparse, json, math, os, random, sys, time
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model import GPT  # noqa: E402
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument('--work', default='models/.work')
+    p.add_argument('--domain', required=True)
+    p.add_argument('--config', default='models/train.config.json')
+    p.add_argument('--set', action='append', default=[], help='override a config key: key=value')
+    p.add_argument('--init', help='checkpoint to fine-tune from')
+    p.add_argument('--train-ids', help='encoded training cases (default WORK/DOMAIN/train.ids.json)')
+    p.add_argument('--out', help='checkpoint path (default WORK/DOMAIN/checkpoints/model.pt)')
+    p.add_argument('--metrics', help='write the final metrics as JSON here')
+    return p.parse_args(argv)
+
+
+def load_config(path, overrides):
+    with open(path) as f:
+        config = json.load(f)
+    for item in overrides:
+        key, value = item.split('=', 1)
+        config[key] = json.loads(value)
+    return config
+
+
+def batch_of(rows, verbalizers, eos_id, pad_id, max_len, label_weight, with_label=True):
+    """Right-padded input ids, attention mask, next-token targets and per-target loss weights."""
+    seqs = []
+    for r in rows:
+        ids = list(r['ids'])[-(max_len - 2):]
+        seqs.append(ids + [verbalizers[r['label']], eos_id] if with_label else ids)
+    t = max(len(s) for s in seqs)
+    input_ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), t), dtype=torch.long)
+    targets = torch.full((len(seqs), t), -100, dtype=torch.long)
+    weights = torch.ones((len(seqs), t))
+    for i, s in enumerate(seqs):
+        input_ids[i, :len(s)] = torch.tensor(s)
+        mask[i, :len(s)] = 1
+        targets[i, :len(s) - 1] = torch.tensor(s[1:])
+        if with_label:
+            weights[i, len(s) - 3] = label_weight  # the position that predicts the decision word
+    return input_ids, mask, targets, weights
+
+
+@torch.no_grad()
+def label_logits(model, rows, verbalizers, pad_id, max_len, batch=256):
+    """Logits of each label's verbalizer at the scoring position, [N, L]."""
+    model.eval()
+    out = []
+    for i in range(0, len(rows), batch):
+        ids, mask, _, _ = batch_of(rows[i:i + batch], verbalizers, 0, pad_id, max_len, 1.0, with_label=False)
+        logits, _ = model.last(ids, mask)
+        out.append(logits[:, verbalizers])
+    model.train()
+    return torch.cat(out)
+
+
+def accuracy(logits, rows, key='policy'):
+    pred = logits.argmax(dim=1)
+    return sum(int(p) == r[key] for p, r in zip(pred.tolist(), rows)) / max(1, len(rows))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = load_config(args.config, args.set)
+    world = int(os.environ.get('WORLD_SIZE', '1'))
+    rank = int(os.environ.get('RANK', '0'))
+    if world > 1:
+        dist.init_process_group(backend='nccl' if torch.cuda.is_available() else 'gloo')
+    torch.set_num_threads(int(config.get('threads', 2)))
+    torch.manual_seed(config['seed'])
+    random.seed(config['seed'])
+
+    work = os.path.join(args.work, args.domain)
+    with open(os.path.join(work, 'tokens.json')) as f:
+        tokens = json.load(f)
+    with open(args.train_ids or os.path.join(work, 'train.ids.json')) as f:
+        train = json.load(f)
+    with open(os.path.join(work, 'val.ids.json')) as f:
+        val = json.load(f)
+    verbalizers = tokens['verbalizerIds']
+
+    if args.init:
+        checkpoint = torch.load(args.init)
+        model = GPT(**checkpoint['model_config'])
+        model.load_state_dict(checkpoint['state_dict'])
+    else:
+        model = GPT(tokens['vocabSize'], config['maxLen'], config['nLayer'], config['nHead'], config['dModel'], config['dropout'])
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': config['weightDecay']}, {'params': no_decay, 'weight_decay': 0.0}], lr=config['lr'], betas=(0.9, 0.98))
+    steps, warmup = config['steps'], config['warmup']
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
+
+    rng = random.Random(config['seed'])
+    order, cursor = list(range(len(train))), len(train)
+    per_rank = config['batchSize'] // world
+    started, history = time.time(), []
+    for step in range(1, steps + 1):
+        if cursor + config['batchSize'] > len(order):
+            rng.shuffle(order)
+            cursor = 0
+        chosen = order[cursor:cursor + config['batchSize']]
+        cursor += config['batchSize']
+        rows = [train[i] for i in chosen[rank * per_rank:(rank + 1) * per_rank]]
+        ids, mask, targets, weights = batch_of(rows, verbalizers, tokens['eosId'], tokens['padId'], config['maxLen'], config['labelLossWeight'])
+        logits = net(ids, mask)
+        loss_each = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction='none')
+        w = weights.reshape(-1) * (targets.reshape(-1) != -100)
+        loss = (loss_each * w).sum() / w.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config['gradClip'])
+        opt.step()
+        sched.step()
+        if rank == 0 and (step % config['evalEvery'] == 0 or step == steps):
+            val_acc = accuracy(label_logits(model, val, verbalizers, tokens['padId'], config['maxLen']), val)
+            entry = {'step': step, 'loss': round(loss.item(), 4), 'val_accuracy': round(val_acc, 4), 'seconds': round(time.time() - started, 1)}
+            history.append(entry)
+            print(json.dumps(entry), flush=True)
+
+    if rank == 0:
+        out = args.out or os.path.join(work, 'checkpoints', 'model.pt')
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        torch.save({'model_config': model.config, 'state_dict': model.state_dict(), 'train_config': config, 'history': history, 'world_size': world}, out)
+        final = dict(history[-1], world_size=world, params=sum(p.numel() for p in model.parameters()), checkpoint=out)
+        if args.metrics:
+            with open(args.metrics, 'w') as f:
+                json.dump(final, f)
+        print(json.dumps({'final': final}), flush=True)
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+if __name__ == '__main__':
+    main()

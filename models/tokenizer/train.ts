@@ -1,0 +1,132 @@
+/**
+ * `npm run models:tokenizer` — trains a byte-pair-encoding tokenizer on a domain's training corpus
+ * (prompt + decision) and saves it as a HuggingFace tokenizer.json, then encodes every split to
+ * token ids for the PyTorch side (models/.work/<domain>/<split>.ids.json), so Python and Node use
+ * the very same tokenizer.
+ *
+ * Word splitting uses the `tokenizers` package's own normalizer and pre-tokenizers, so training
+ * and encoding agree by construction.
+ *
+ * Usage: tsx models/tokenizer/train.ts [--work DIR] [--domain loan|order|all] [--vocab N] [--out DIR]
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Tokenizer, digitsPreTokenizer, lowercase, punctuationPreTokenizer, sequencePreTokenizer, whitespaceSplitPreTokenizer } from 'tokenizers';
+import { DOMAINS, type DomainName } from '../data/domains.ts';
+import { renderPrompt } from '../../nodes/decision/prompt.ts';
+
+export const SPECIAL_TOKENS = ['<pad>', '<unk>', '<eos>'] as const;
+export const MAX_TEXT_CHARS = 400;
+
+const normalizer = lowercase();
+const preTokenizer = sequencePreTokenizer([whitespaceSplitPreTokenizer(), punctuationPreTokenizer('isolated'), digitsPreTokenizer(true)]);
+
+function words(text: string): string[] {
+  return preTokenizer.preTokenizeString(normalizer.normalizeString(text)).map(([w]) => w);
+}
+
+/** Learns `vocabSize` tokens by repeatedly merging the most frequent adjacent pair (ties by name). */
+export function trainBpe(texts: string[], vocabSize: number): { vocab: Record<string, number>; merges: string[] } {
+  const counts = new Map<string, number>();
+  for (const text of texts) for (const w of words(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  const alphabet = new Set<string>('abcdefghijklmnopqrstuvwxyz0123456789.,:;!?\'"()-/&%£$€@#+*'.split(''));
+  for (const w of counts.keys()) for (const ch of w) alphabet.add(ch);
+  const vocab: Record<string, number> = {};
+  for (const t of SPECIAL_TOKENS) vocab[t] = Object.keys(vocab).length;
+  for (const ch of [...alphabet].sort()) vocab[ch] = Object.keys(vocab).length;
+  const entries = [...counts.entries()].map(([w, n]) => ({ symbols: [...w], n }));
+  const merges: string[] = [];
+  while (Object.keys(vocab).length < vocabSize) {
+    const pairs = new Map<string, number>();
+    for (const { symbols, n } of entries)
+      for (let i = 0; i + 1 < symbols.length; i++) {
+        const key = `${symbols[i]} ${symbols[i + 1]}`;
+        pairs.set(key, (pairs.get(key) ?? 0) + n);
+      }
+    let best: string | undefined;
+    let bestN = 1;
+    for (const [key, n] of pairs) if (n > bestN || (n === bestN && best !== undefined && key < best)) [best, bestN] = [key, n];
+    if (!best) break;
+    const [a, b] = best.split(' ') as [string, string];
+    merges.push(best);
+    vocab[a + b] ??= Object.keys(vocab).length;
+    for (const entry of entries) {
+      const out: string[] = [];
+      for (let i = 0; i < entry.symbols.length; i++) {
+        if (entry.symbols[i] === a && entry.symbols[i + 1] === b) (out.push(a + b), i++);
+        else out.push(entry.symbols[i]!);
+      }
+      entry.symbols = out;
+    }
+  }
+  return { vocab, merges };
+}
+
+/** The tokenizer.json document (HuggingFace `tokenizers` format). */
+export function tokenizerJson(vocab: Record<string, number>, merges: string[]): object {
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: SPECIAL_TOKENS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    normalizer: { type: 'Lowercase' },
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Punctuation', behavior: 'Isolated' }, { type: 'Digits', individual_digits: true }],
+    },
+    post_processor: null,
+    decoder: null,
+    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
+  };
+}
+
+interface Row { vars: Record<string, unknown>; label: string; policyLabel: string; textDependent: boolean; intent: string; rulesLabel: string }
+const readJsonl = (file: string): Row[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+
+export async function buildTokenizer(work: string, domain: DomainName, vocabSize: number, outDir: string): Promise<void> {
+  const spec = DOMAINS[domain];
+  const dir = join(work, domain);
+  const render = (row: Row) => renderPrompt(spec.template, row.vars, { textVariables: spec.textVariables, maxTextChars: MAX_TEXT_CHARS }).prompt;
+  const train = readJsonl(join(dir, 'train.jsonl'));
+  const { vocab, merges } = trainBpe([...train.map((r) => `${render(r)} ${r.label}`), ...spec.verbalizers], vocabSize);
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, 'tokenizer.json');
+  writeFileSync(file, JSON.stringify(tokenizerJson(vocab, merges)));
+  const tokenizer = Tokenizer.fromFile(file);
+  const verbalizerIds: number[] = [];
+  for (const v of spec.verbalizers) {
+    const ids = (await tokenizer.encode(` ${v}`)).getIds();
+    if (ids.length !== 1) throw new Error(`verbalizer '${v}' is ${ids.length} tokens; raise the vocabulary size`);
+    verbalizerIds.push(ids[0]!);
+  }
+  for (const split of ['train', 'val', 'test', 'shifted']) {
+    const rows = readJsonl(join(dir, `${split}.jsonl`));
+    const encodings = await tokenizer.encodeBatch(rows.map(render));
+    const out = rows.map((row, i) => ({
+      ids: encodings[i]!.getIds(),
+      label: spec.labels.indexOf(row.label),
+      policy: spec.labels.indexOf(row.policyLabel),
+      rules: spec.labels.indexOf(row.rulesLabel),
+      textDependent: row.textDependent,
+    }));
+    writeFileSync(join(dir, `${split}.ids.json`), JSON.stringify(out));
+  }
+  writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, maxTextChars: MAX_TEXT_CHARS }, null, 2));
+  // Content-free inputs (Zhao et al. 2021): the template with every placeholder blank or "n/a".
+  const contentFree = await tokenizer.encodeBatch(['n/a', ''].map((filler) => spec.template.replace(/\{[^}]+\}/g, filler)));
+  writeFileSync(
+    join(dir, 'tokens.json'),
+    JSON.stringify({ vocabSize: Object.keys(vocab).length, padId: 0, unkId: 1, eosId: 2, verbalizerIds, labels: spec.labels, contentFreeIds: contentFree.map((e) => e.getIds()) }, null, 2),
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({ options: { work: { type: 'string', default: 'models/.work' }, domain: { type: 'string', default: 'all' }, vocab: { type: 'string', default: '1024' }, out: { type: 'string' } } });
+  const domains: DomainName[] = values.domain === 'all' ? ['loan', 'order'] : [values.domain as DomainName];
+  for (const domain of domains) {
+    const out = values.out ?? join(values.work!, domain);
+    await buildTokenizer(values.work!, domain, Number(values.vocab), out);
+    console.log(`${domain}: tokenizer.json -> ${out}`);
+  }
+}

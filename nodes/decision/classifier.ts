@@ -1,0 +1,118 @@
+/**
+ * Runs the model on prompts. Concurrent requests are gathered into one batch per inference call
+ * (micro-batching): while a batch runs, new prompts queue and go together in the next one.
+ * onnxruntime runs off the event loop, so the process stays responsive.
+ */
+import * as ort from 'onnxruntime-node';
+import type { DecisionModel } from './model.ts';
+
+export interface PromptFeatures {
+  /** Raw logits of each label's verbalizer token at the scoring position. */
+  labelLogits: number[];
+  /** Final hidden state at the scoring position, when the model exports it. */
+  hidden?: Float32Array;
+  /** All next-token logits at the scoring position (only when asked for: tests, diagnostics). */
+  logits?: Float32Array;
+  tokens: number;
+  /** Tokens were dropped to fit maxLength. */
+  truncated: boolean;
+}
+
+interface Pending {
+  prompt: string;
+  signal?: AbortSignal;
+  resolve(features: PromptFeatures): void;
+  reject(error: unknown): void;
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('The decision was aborted'), { name: 'AbortError' });
+}
+
+export class BatchingClassifier {
+  readonly #model: DecisionModel;
+  readonly #maxBatch: number;
+  #queue: Pending[] = [];
+  #running = false;
+
+  constructor(model: DecisionModel, options: { maxBatch?: number } = {}) {
+    this.#model = model;
+    this.#maxBatch = options.maxBatch ?? 64;
+  }
+
+  /** Features of one prompt; batched with whatever else is waiting. */
+  features(prompt: string, signal?: AbortSignal): Promise<PromptFeatures> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise((resolve, reject) => {
+      const pending: Pending = { prompt, signal, resolve, reject };
+      signal?.addEventListener('abort', () => reject(abortError(signal)), { once: true });
+      this.#queue.push(pending);
+      if (!this.#running) {
+        this.#running = true;
+        setImmediate(() => void this.#drain());
+      }
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch).filter((p) => !p.signal?.aborted);
+        if (batch.length === 0) continue;
+        try {
+          const results = await this.run(batch.map((p) => p.prompt));
+          batch.forEach((p, i) => p.resolve(results[i]!));
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** One inference call over the given prompts (right padding), bypassing the queue. */
+  async run(prompts: string[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
+    const model = this.#model;
+    const max = model.config.maxLength;
+    const encodings = await model.tokenizer.encodeBatch(prompts);
+    const rows = encodings.map((e) => {
+      const ids = e.getIds();
+      if (ids.length <= max) return { ids, truncated: false };
+      // Keep the case's head and the template's closing tokens ("decision:"): cut in between.
+      const keepTail = Math.min(model.suffixTokens, max - 1);
+      return { ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)], truncated: true };
+    });
+    const width = Math.max(1, ...rows.map((r) => r.ids.length));
+    const n = rows.length;
+    const inputIds = new BigInt64Array(n * width).fill(BigInt(model.padId));
+    const mask = new BigInt64Array(n * width);
+    rows.forEach((r, i) => r.ids.forEach((id, j) => ((inputIds[i * width + j] = BigInt(id)), (mask[i * width + j] = 1n))));
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', inputIds, [n, width]),
+      attention_mask: new ort.Tensor('int64', mask, [n, width]),
+    };
+    if (model.session.inputNames.includes('position_ids')) {
+      const positions = new BigInt64Array(n * width);
+      for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) positions[i * width + j] = BigInt(j);
+      feeds.position_ids = new ort.Tensor('int64', positions, [n, width]);
+    }
+    const outputs = await model.session.run(feeds);
+    const logits = outputs.logits!;
+    const data = logits.data as Float32Array;
+    const vocab = logits.dims[logits.dims.length - 1]!;
+    const hidden = outputs.hidden;
+    const d = hidden ? hidden.dims[1]! : 0;
+    return rows.map((r, i) => {
+      // 2-D logits come from our export (already at the scoring position); 3-D from Optimum exports.
+      const offset = logits.dims.length === 3 ? (i * width + r.ids.length - 1) * vocab : i * vocab;
+      return {
+        labelLogits: model.verbalizerIds.map((id) => data[offset + id]!),
+        hidden: hidden ? (hidden.data as Float32Array).slice(i * d, (i + 1) * d) : undefined,
+        logits: options.fullLogits ? data.slice(offset, offset + vocab) : undefined,
+        tokens: r.ids.length,
+        truncated: r.truncated,
+      };
+    });
+  }
+}

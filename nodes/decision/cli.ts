@@ -1,0 +1,141 @@
+/**
+ * `operon decide` and `operon model ...`, dispatched here by the engine's CLI with the full argv
+ * (`['decide', 'loan', '--vars', '{...}']`, `['model', 'list']` ...).
+ *
+ *   decide MODEL --vars JSON|@FILE [--json] [--threshold X]
+ *   model list [--json]
+ *   model eval MODEL [--file CASES.jsonl] [--json]
+ *   model train MODEL [--jsonl CASES.jsonl] [--json]     (reviewed decisions in the database by default)
+ *   model activate MODEL VERSION                          (a head version, or the base version to roll back)
+ *
+ * Common options: --models-dir DIR, --database-url URL (else OPERON_DATABASE_URL). `decide` uses
+ * the database when one is given: for the active head and to record the decision.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Knex } from 'knex';
+import { createKnex } from '../../engine/store/knex.ts';
+import { OperonError } from '../../engine/errors.ts';
+import { DecisionAgent, DEFAULT_MODELS_DIR, readLabelledCases, type LabelledCase } from './agent.ts';
+import { recordDecision } from './index.ts';
+
+const USAGE = `usage:
+  operon decide MODEL --vars JSON|@FILE [--json] [--threshold X]
+  operon model list [--json]
+  operon model eval MODEL [--file CASES.jsonl] [--json]
+  operon model train MODEL [--jsonl CASES.jsonl] [--json]
+  operon model activate MODEL VERSION
+options: --models-dir DIR  --database-url URL (default $OPERON_DATABASE_URL)`;
+
+const OPTIONS = {
+  vars: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  threshold: { type: 'string' },
+  file: { type: 'string' },
+  jsonl: { type: 'string' },
+  version: { type: 'string' },
+  'models-dir': { type: 'string' },
+  'database-url': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function usage(message?: string): number {
+  if (message) process.stderr.write(`${message}\n`);
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
+}
+
+function parseVars(text: string): Record<string, unknown> {
+  const json = text.startsWith('@') ? readFileSync(text.slice(1), 'utf8') : text;
+  try {
+    const vars = JSON.parse(json) as unknown;
+    if (vars && typeof vars === 'object' && !Array.isArray(vars)) return vars as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new OperonError('OPERON_ERR_VALIDATION', '--vars must be a JSON object', { details: { vars: text.slice(0, 200) } });
+}
+
+/** Runs one CLI command; resolves to the process exit code. */
+export async function runDecisionCli(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  } catch (error) {
+    return usage((error as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals.length === 0) return usage();
+  const modelsDir = resolve(values['models-dir'] ?? process.env.OPERON_MODELS_DIR ?? DEFAULT_MODELS_DIR);
+  const databaseUrl = values['database-url'] ?? process.env.OPERON_DATABASE_URL;
+  let db: Knex | undefined;
+  const database = () => (db ??= databaseUrl ? createKnex(databaseUrl, { poolMax: 2, applicationName: 'operon-model-cli' }) : undefined);
+  const print = (json: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+  try {
+    const [command, sub, ...rest] = positionals;
+    if (command === 'decide') {
+      if (!sub || !values.vars) return usage('decide needs MODEL and --vars');
+      const agent = await DecisionAgent.load(sub, { modelsDir, db: database() });
+      const vars = parseVars(values.vars);
+      const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+      const result = await agent.infer(vars, { threshold });
+      if (db) await recordDecision(db, agent.model, result, vars);
+      const { label, confidence, scores, modelVersion, needsReview } = result;
+      print({ label, confidence, scores, modelVersion, needsReview }, `${label} (confidence ${confidence.toFixed(3)}${needsReview ? ', needs review' : ''}) by ${sub} ${modelVersion}`);
+      return 0;
+    }
+    if (command !== 'model') return usage(`unknown command '${command}'`);
+    if (sub === 'list') {
+      const names = readdirSync(modelsDir, { withFileTypes: true })
+        .filter((e) => e.isDirectory() && existsSync(join(modelsDir, e.name, 'model.onnx')))
+        .map((e) => e.name)
+        .sort();
+      const models = [];
+      for (const name of names) {
+        const agent = await DecisionAgent.load(name, { modelsDir, db: database() });
+        models.push({ name, labels: agent.labels, threshold: agent.model.config.threshold, fileHash: agent.model.fileHash, versions: await agent.versions() });
+      }
+      print(models, models.map((m) => `${m.name}\t${m.labels.join('/')}\t${m.versions.map((v) => `${v.version}${v.active ? '*' : ''}`).join(' ')}`).join('\n'));
+      return 0;
+    }
+    const name = rest[0];
+    if (!name) return usage(`model ${sub ?? ''} needs MODEL`);
+    const agent = await DecisionAgent.load(name, { modelsDir, db: database() });
+    if (sub === 'eval') {
+      let cases: LabelledCase[];
+      if (values.file) cases = readLabelledCases(values.file);
+      else {
+        const { splits } = await import('../../models/eval.ts');
+        cases = splits(name as 'loan' | 'order').test;
+      }
+      const metrics = await agent.evaluate(cases);
+      print(metrics, `${name} ${metrics.version}: accuracy=${metrics.accuracy.toFixed(4)} ece=${metrics.ece.toFixed(4)} auto_rate=${metrics.autoRate.toFixed(4)} auto_precision=${metrics.autoPrecision.toFixed(4)} cases=${metrics.cases}`);
+      return 0;
+    }
+    if (sub === 'train') {
+      const cases = values.jsonl ? readLabelledCases(values.jsonl) : undefined;
+      const report = await agent.train({ cases, source: values.jsonl ? `file:${values.jsonl}` : 'database' });
+      print(report, `${report.promoted ? `promoted ${report.version}` : 'not promoted'}: ${report.reason}`);
+      return 0;
+    }
+    if (sub === 'activate') {
+      const version = values.version ?? rest[1];
+      if (!version) return usage('model activate needs MODEL VERSION');
+      await agent.activate(version);
+      print({ model: name, active: version }, `${name}: ${version} is active`);
+      return 0;
+    }
+    return usage(`unknown model command '${sub}'`);
+  } catch (error) {
+    const body = error instanceof OperonError ? error.toJSON() : { error: { code: 'OPERON_ERR_INTERNAL', message: (error as Error).message, details: {} } };
+    process.stderr.write(`${JSON.stringify(body)}\n`);
+    return 1;
+  } finally {
+    await db?.destroy();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.exitCode = await runDecisionCli(process.argv.slice(2));
+}

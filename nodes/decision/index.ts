@@ -1,0 +1,118 @@
+/**
+ * The `decision` node type: handles every service task `decision:<model>`. The model folder is
+ * checked at deploy time; at run time the case in the input variables becomes a prompt, the model
+ * classifies it, the decision is written to `decisions`, and the result goes back to the process:
+ * `{ [resultVariable]: { label, confidence, scores, modelVersion, needsReview, decisionId } }`.
+ *
+ * Task headers: `labels` (comma separated; must equal the model's), `threshold` (0..1),
+ * `prompt` (template override), `resultVariable` (default `decision`).
+ */
+import { resolve } from 'node:path';
+import type { Knex } from 'knex';
+import { OperonError } from '../../engine/errors.ts';
+import type { NodeBinding, NodeContext, NodeType, Variables } from '../../engine/nodes/types.ts';
+import { DecisionAgent, DEFAULT_MODELS_DIR, type DecisionResult } from './agent.ts';
+import { readModelConfig } from './model.ts';
+
+export { DecisionAgent, type DecisionResult } from './agent.ts';
+
+export interface DecisionNodeOptions {
+  /** Folder holding one sub-folder per model (default: models/ of this repository). */
+  modelsDir?: string;
+}
+
+interface DecisionSettings {
+  threshold?: number;
+  template?: string;
+  resultVariable: string;
+  labels?: string[];
+}
+
+/** Parses and checks the task headers against the model's labels. */
+export function decisionSettings(headers: Record<string, string>, modelLabels: string[], where: { elementId: string; model: string }): DecisionSettings {
+  const fail = (message: string) => new OperonError('OPERON_ERR_UNKNOWN_MODEL', `${where.elementId}: ${message}`, { details: where });
+  const labels = headers.labels?.split(',').map((l) => l.trim()).filter(Boolean);
+  if (labels && (labels.length !== modelLabels.length || [...labels].sort().join() !== [...modelLabels].sort().join())) {
+    throw fail(`labels '${labels.join(', ')}' do not match model '${where.model}' (${modelLabels.join(', ')})`);
+  }
+  let threshold: number | undefined;
+  if (headers.threshold !== undefined) {
+    threshold = Number(headers.threshold);
+    if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw fail(`threshold '${headers.threshold}' is not a number between 0 and 1`);
+  }
+  return { threshold, template: headers.prompt || undefined, resultVariable: headers.resultVariable || 'decision', labels };
+}
+
+/** Writes one audit row; returns its id. */
+export async function recordDecision(
+  db: Knex,
+  model: { name: string; fileHash: string },
+  result: DecisionResult,
+  inputs: Variables,
+  where: { instanceId?: string; elementId?: string; elementInstanceId?: string; jobId?: string } = {},
+): Promise<string> {
+  const uuid = (s?: string) => (s && /^[0-9a-f-]{36}$/i.test(s) ? s : null);
+  const [row] = (await db('decisions')
+    .insert({
+      process_instance_id: uuid(where.instanceId),
+      element_id: where.elementId ?? null,
+      element_instance_key: where.elementInstanceId ?? null,
+      job_id: uuid(where.jobId),
+      model_name: model.name,
+      model_version: result.modelVersion,
+      model_file_hash: model.fileHash,
+      prompt: result.prompt,
+      inputs: JSON.stringify(inputs),
+      scores: JSON.stringify(result.scores),
+      label: result.label,
+      confidence: result.confidence,
+      threshold: result.threshold,
+      needs_review: result.needsReview,
+      truncated: result.truncated,
+      truncated_fields: JSON.stringify(result.truncatedFields),
+      latency_ms: result.latencyMs,
+    })
+    .returning('id')) as { id: string }[];
+  return row!.id;
+}
+
+/** Stores a reviewer's answer for a decision (training data for the next head). */
+export async function recordReview(db: Knex, decisionId: string, label: string, reviewer: string): Promise<void> {
+  const updated = await db('decisions').where({ id: decisionId }).update({ reviewed_label: label, reviewed_by: reviewer, reviewed_at: db.fn.now() });
+  if (updated !== 1) throw new OperonError('OPERON_ERR_NOT_FOUND', `No decision ${decisionId}`, { details: { decisionId } });
+}
+
+export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType {
+  const modelsDir = resolve(options.modelsDir ?? DEFAULT_MODELS_DIR);
+  return {
+    name: 'decision',
+
+    async validate(binding: NodeBinding) {
+      const where = { elementId: binding.elementId, model: binding.name };
+      let labels: string[];
+      try {
+        labels = readModelConfig(resolve(modelsDir, binding.name), binding.name).labels;
+        // Loading builds the session once per process and proves model.onnx and tokenizer.json work.
+        await DecisionAgent.load(binding.name, { modelsDir });
+      } catch (error) {
+        const reason = error instanceof OperonError ? String(error.details.reason ?? error.message) : (error as Error).message;
+        throw new OperonError('OPERON_ERR_UNKNOWN_MODEL', `${binding.elementId}: decision model '${binding.name}' cannot be used: ${reason}`, { details: { ...where, reason }, cause: error });
+      }
+      decisionSettings(binding.headers, labels, where);
+    },
+
+    async run(input: Variables, ctx: NodeContext) {
+      const model = ctx.taskType.slice(ctx.taskType.indexOf(':') + 1);
+      const where = { elementId: ctx.elementId, model };
+      const agent = await DecisionAgent.load(model, { modelsDir, db: ctx.db }).catch((error: unknown) => {
+        throw error instanceof OperonError ? new OperonError(error.code, error.message, { details: { ...error.details, ...where }, retryable: false }) : error;
+      });
+      const settings = decisionSettings(ctx.headers, agent.labels, where);
+      const result = await agent.infer(input, { signal: ctx.signal, threshold: settings.threshold, template: settings.template });
+      const decisionId = await recordDecision(ctx.db, agent.model, result, input, ctx);
+      ctx.logger.info({ model, label: result.label, confidence: result.confidence, needsReview: result.needsReview, decisionId }, 'decision made');
+      const { label, confidence, scores, modelVersion, needsReview } = result;
+      return { [settings.resultVariable]: { label, confidence, scores, modelVersion, needsReview, decisionId } };
+    },
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * A model folder, loaded once per process: model.onnx + tokenizer.json + config.json.
+ *
+ * Two kinds of folders work:
+ * - `operon-gpt` (models/loan, models/order): our exported GPT, whose ONNX outputs are the logits
+ *   and final hidden state at the scoring position;
+ * - any HuggingFace causal LM exported by Optimum (`input_ids`, `attention_mask`[, `position_ids`]
+ *   -> `logits` [batch, sequence, vocab]) with its tokenizer.json, plus an `operon.json` holding
+ *   labels, verbalizers and the prompt template (config.json there is the HuggingFace one).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Tokenizer } from 'tokenizers';
+import { OperonError } from '../../engine/errors.ts';
+
+/** What config.json (or operon.json) says about a model. */
+export interface DecisionModelConfig {
+  name: string;
+  version: string;
+  format?: 'operon-gpt' | 'hf-causal-lm';
+  labels: string[];
+  /** Word the model writes for each label; the first token of ` <word>` is scored. */
+  verbalizers: string[];
+  template: string;
+  textVariables?: string[];
+  maxTextChars?: number;
+  maxLength: number;
+  threshold: number;
+  padId?: number;
+  calibration?: { method: string; temperature: number; contentFreeLogits?: number[] | null };
+  metrics?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface DecisionModel {
+  name: string;
+  dir: string;
+  config: DecisionModelConfig;
+  /** SHA-256 of model.onnx. */
+  fileHash: string;
+  session: ort.InferenceSession;
+  tokenizer: Tokenizer;
+  /** Token id scored for each label. */
+  verbalizerIds: number[];
+  /** Tokens at the end of the template (after its last placeholder) that truncation must keep. */
+  suffixTokens: number;
+  /** The ONNX graph has a `hidden` output (features for trained heads). */
+  hasHidden: boolean;
+  padId: number;
+}
+
+function unknownModel(name: string, reason: string, cause?: unknown): OperonError {
+  return new OperonError('OPERON_ERR_UNKNOWN_MODEL', `Decision model '${name}' cannot be loaded: ${reason}`, { details: { model: name, reason }, cause });
+}
+
+/** Only plain folder names: a model name comes from BPMN and must not walk the file system. */
+export function isModelName(name: string): boolean {
+  return /^[A-Za-z0-9][\w.-]*$/.test(name);
+}
+
+/** Reads and checks a model folder's files, without creating an inference session. */
+export function readModelConfig(dir: string, name: string): DecisionModelConfig {
+  if (!isModelName(name)) throw unknownModel(name, 'not a valid model name');
+  for (const file of ['model.onnx', 'tokenizer.json']) if (!existsSync(join(dir, file))) throw unknownModel(name, `${file} is missing in ${dir}`);
+  const configFile = existsSync(join(dir, 'operon.json')) ? 'operon.json' : 'config.json';
+  let config: DecisionModelConfig;
+  try {
+    config = JSON.parse(readFileSync(join(dir, configFile), 'utf8')) as DecisionModelConfig;
+  } catch (error) {
+    throw unknownModel(name, `${configFile} is missing or not JSON`, error);
+  }
+  const ok =
+    Array.isArray(config.labels) && config.labels.length >= 2 &&
+    Array.isArray(config.verbalizers) && config.verbalizers.length === config.labels.length &&
+    typeof config.template === 'string' && typeof config.maxLength === 'number';
+  if (!ok) throw unknownModel(name, `${configFile} lacks labels, verbalizers, template or maxLength`);
+  return { threshold: 0.9, version: '0', ...config, name };
+}
+
+export async function loadDecisionModel(dir: string, name: string, options: { threads?: number } = {}): Promise<DecisionModel> {
+  const config = readModelConfig(dir, name);
+  let session: ort.InferenceSession;
+  let tokenizer: Tokenizer;
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(join(dir, 'model.onnx'));
+    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: options.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  } catch (error) {
+    throw unknownModel(name, `model.onnx is corrupt: ${(error as Error).message}`, error);
+  }
+  try {
+    tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+  } catch (error) {
+    throw unknownModel(name, `tokenizer.json is corrupt: ${(error as Error).message}`, error);
+  }
+  if (!session.inputNames.includes('input_ids') || !session.inputNames.includes('attention_mask') || !session.outputNames.includes('logits')) {
+    throw unknownModel(name, 'model.onnx must take input_ids and attention_mask and return logits');
+  }
+  const verbalizerIds: number[] = [];
+  for (const word of config.verbalizers) {
+    const ids = (await tokenizer.encode(` ${word}`)).getIds();
+    if (ids.length === 0) throw unknownModel(name, `verbalizer '${word}' encodes to no token`);
+    verbalizerIds.push(ids[0]!);
+  }
+  if (new Set(verbalizerIds).size !== verbalizerIds.length) throw unknownModel(name, 'two labels share their first verbalizer token');
+  const tail = config.template.slice(config.template.lastIndexOf('}') + 1);
+  const suffixTokens = (await tokenizer.encode(tail)).getIds().length;
+  return {
+    name,
+    dir,
+    config,
+    fileHash: createHash('sha256').update(bytes).digest('hex'),
+    session,
+    tokenizer,
+    verbalizerIds,
+    suffixTokens,
+    hasHidden: session.outputNames.includes('hidden'),
+    padId: config.padId ?? 0,
+  };
+}

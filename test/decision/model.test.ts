@@ -1,0 +1,118 @@
+/**
+ * The committed models (models/loan, models/order) in the Node runtime: known cases, batching,
+ * calibrated scores, missing variables, truncation, abort, and deploy-time validation.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { createDecisionNode } from '../../nodes/decision/index.ts';
+import { OperonError } from '../../engine/errors.ts';
+
+const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', import.meta.url), 'utf8')) as Record<
+  'loan' | 'order',
+  { why: string; label: string; variables: Record<string, unknown> }[]
+>;
+
+for (const model of ['loan', 'order'] as const) {
+  describe(`committed model '${model}'`, () => {
+    for (const c of known[model]) {
+      test(`${c.why} -> ${c.label}`, async () => {
+        const agent = await DecisionAgent.load(model);
+        const result = await agent.infer(c.variables);
+        assert.equal(result.label, c.label);
+        assert.equal(result.modelVersion, agent.model.config.version);
+        const total = Object.values(result.scores).reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(total - 1) < 1e-4);
+        assert.deepEqual(Object.keys(result.scores).sort(), [...agent.labels].sort());
+        assert.equal(result.confidence, result.scores[result.label]);
+        assert.equal(result.needsReview, result.confidence < agent.model.config.threshold);
+      });
+    }
+
+    test('a batch of concurrent decisions gives the same answers as one at a time', async () => {
+      const agent = await DecisionAgent.load(model);
+      const cases = known[model].map((c) => c.variables);
+      const batched = await agent.inferBatch(cases);
+      for (const [i, variables] of cases.entries()) {
+        const alone = await agent.infer(variables);
+        assert.equal(batched[i]!.label, alone.label);
+        for (const label of agent.labels) assert.ok(Math.abs(batched[i]!.scores[label]! - alone.scores[label]!) < 1e-4);
+      }
+    });
+  });
+}
+
+describe('bad input', () => {
+  test('missing variables are named in an OPERON_ERR_MISSING_VARIABLES error that is not retried', async () => {
+    const agent = await DecisionAgent.load('loan');
+    const { purpose: _purpose, creditScore: _score, ...rest } = known.loan[0]!.variables;
+    await assert.rejects(agent.infer(rest), (error: OperonError) => {
+      assert.equal(error.code, 'OPERON_ERR_MISSING_VARIABLES');
+      assert.deepEqual(error.details.missing, ['creditScore', 'purpose']);
+      assert.equal(error.retryable, false);
+      return true;
+    });
+  });
+
+  test('over-long text is truncated and flagged, and still classified', async () => {
+    const agent = await DecisionAgent.load('loan');
+    const purpose = 'to pay off gambling debts ' + 'and some more words about my situation '.repeat(60);
+    const result = await agent.infer({ ...known.loan[0]!.variables, purpose });
+    assert.equal(result.truncated, true);
+    assert.ok(result.truncatedFields.includes('purpose'));
+    assert.ok(result.prompt.length < purpose.length);
+    assert.ok(agent.labels.includes(result.label));
+  });
+
+  test('an aborted signal rejects the decision', async () => {
+    const agent = await DecisionAgent.load('order');
+    const controller = new AbortController();
+    controller.abort(new Error('job cancelled'));
+    await assert.rejects(agent.infer(known.order[0]!.variables, { signal: controller.signal }), /job cancelled/);
+  });
+});
+
+describe('deploy-time validation of decision: tasks', () => {
+  const node = createDecisionNode();
+  const binding = (name: string, headers: Record<string, string> = {}) => ({ elementId: 'Decide_1', taskType: `decision:${name}`, name, headers });
+  const unknownModel = (model: string) => (error: OperonError) => {
+    assert.equal(error.code, 'OPERON_ERR_UNKNOWN_MODEL');
+    assert.equal(error.details.elementId, 'Decide_1');
+    assert.equal(error.details.model, model);
+    return true;
+  };
+
+  test('a shipped model with matching labels (any order), threshold and result variable is accepted', async () => {
+    await node.validate!(binding('loan', { labels: 'review, approve, reject', threshold: '0.8', resultVariable: 'loanDecision' }));
+    await node.validate!(binding('order'));
+  });
+
+  test('a model that does not exist fails, naming the element and model', async () => {
+    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('mortgage'))), unknownModel('mortgage'));
+    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('../models'))), unknownModel('../models'));
+  });
+
+  test('labels that do not match the model fail', async () => {
+    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('loan', { labels: 'yes,no' }))), unknownModel('loan'));
+    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('order', { threshold: '2' }))), unknownModel('order'));
+  });
+
+  test('a corrupt model.onnx or a missing tokenizer fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'operon-models-'));
+    const broken = createDecisionNode({ modelsDir: dir });
+    for (const name of ['corrupt', 'notokenizer']) {
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(join(dir, name));
+      copyFileSync(new URL('../../models/loan/config.json', import.meta.url), join(dir, name, 'config.json'));
+    }
+    writeFileSync(join(dir, 'corrupt', 'model.onnx'), 'this is not an onnx file');
+    copyFileSync(new URL('../../models/loan/tokenizer.json', import.meta.url), join(dir, 'corrupt', 'tokenizer.json'));
+    copyFileSync(new URL('../../models/loan/model.onnx', import.meta.url), join(dir, 'notokenizer', 'model.onnx'));
+    const fails = (model: string) => (error: OperonError) => (unknownModel(model)(error), assert.match(String(error.details.reason), model === 'corrupt' ? /corrupt/ : /tokenizer\.json is missing/), true);
+    await assert.rejects(Promise.resolve().then(() => broken.validate!(binding('corrupt'))), fails('corrupt'));
+    await assert.rejects(Promise.resolve().then(() => broken.validate!(binding('notokenizer'))), fails('notokenizer'));
+  });
+});

@@ -1,0 +1,47 @@
+/**
+ * Distributed data-parallel training with torchrun: 2 processes on this machine (gloo on CPU) train
+ * the tiny GPT together; then a single process fine-tunes from that checkpoint on new data.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
+
+const torchAvailable = await hasTorch();
+
+describe('torchrun DDP training', { skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx' }, () => {
+  let corpus: Awaited<ReturnType<typeof tinyCorpus>>;
+  before(async () => {
+    corpus = await tinyCorpus('loan');
+  });
+  after(() => corpus?.cleanup());
+
+  test('two gloo processes train one model; a later run fine-tunes from its checkpoint', async () => {
+    const { work } = corpus;
+    const ddpCheckpoint = join(work, 'ddp.pt');
+    const ddpMetrics = join(work, 'ddp.json');
+    const output = await python([
+      // --redirects/--tee 2: torch 1.13's launcher mis-parses its default "0" under Python 3.11.
+      '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '--redirects', '2', '--tee', '2',
+      'models/gpt/train.py', '--work', work, '--domain', 'loan', ...TINY_MODEL, '--set', 'steps=8', '--set', 'evalEvery=8',
+      '--out', ddpCheckpoint, '--metrics', ddpMetrics,
+    ]);
+    const metrics = JSON.parse(readFileSync(ddpMetrics, 'utf8'));
+    assert.equal(metrics.world_size, 2);
+    assert.equal(metrics.step, 8);
+    assert.ok(existsSync(ddpCheckpoint));
+    assert.match(output, /"final"/);
+
+    const fineTuned = join(work, 'fine-tuned.pt');
+    const fineMetrics = join(work, 'fine.json');
+    await python([
+      'models/gpt/train.py', '--work', work, '--domain', 'loan', ...TINY_MODEL, '--set', 'steps=4', '--set', 'evalEvery=4',
+      '--init', ddpCheckpoint, '--train-ids', join(work, 'loan', 'val.ids.json'), '--out', fineTuned, '--metrics', fineMetrics,
+    ]);
+    const fine = JSON.parse(readFileSync(fineMetrics, 'utf8'));
+    assert.equal(fine.world_size, 1);
+    assert.equal(fine.params, metrics.params, 'fine-tuning keeps the architecture of the checkpoint');
+    assert.ok(existsSync(fineTuned));
+  });
+});

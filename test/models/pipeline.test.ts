@@ -1,0 +1,71 @@
+/**
+ * The whole pipeline on a tiny corpus: generator -> tokenizer.json -> PyTorch GPT (a few steps) ->
+ * ONNX export -> the Node runtime computes the same logits and hidden state as PyTorch (1e-4).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Tokenizer } from 'tokenizers';
+import { loadDecisionModel } from '../../nodes/decision/model.ts';
+import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
+import { renderPrompt } from '../../nodes/decision/prompt.ts';
+import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
+
+const torchAvailable = await hasTorch();
+
+describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx' }, () => {
+  let corpus: Awaited<ReturnType<typeof tinyCorpus>>;
+  let reference: { ids: number[]; logits: number[]; hidden: number[] }[];
+  let modelDir: string;
+
+  before(async () => {
+    corpus = await tinyCorpus('order');
+    const { work } = corpus;
+    await python(['models/gpt/train.py', '--work', work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=12', '--set', 'evalEvery=12']);
+    modelDir = join(work, 'model');
+    await python(['models/gpt/export.py', '--work', work, '--domain', 'order', '--out', modelDir, '--version', 'tiny']);
+    reference = JSON.parse(await python(['models/gpt/logits.py', '--checkpoint', join(work, 'order', 'checkpoints', 'model.pt'), '--ids', join(work, 'order', 'val.ids.json'), '--limit', '8']));
+  });
+  after(() => corpus?.cleanup());
+
+  test('the exported folder has model.onnx, tokenizer.json and a config with labels, calibration and metrics', () => {
+    const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+    assert.deepEqual(config.labels, ['warehouse', 'courier', 'pickup']);
+    assert.equal(config.version, 'tiny');
+    assert.ok(['none', 'temperature', 'content-free'].includes(config.calibration.method));
+    assert.ok(config.calibration.temperature > 0);
+    assert.match(config.trainingDataSha256, /^[0-9a-f]{64}$/);
+    assert.equal(typeof config.metrics.validation.accuracy, 'number');
+  });
+
+  test('Node tokenizes prompts to the ids PyTorch trained on', async () => {
+    const tokenizer = Tokenizer.fromFile(join(modelDir, 'tokenizer.json'));
+    const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 8).map((l) => JSON.parse(l));
+    for (const [i, row] of rows.entries()) {
+      const { prompt } = renderPrompt(config.template, row.vars, { textVariables: config.textVariables, maxTextChars: config.maxTextChars });
+      assert.deepEqual((await tokenizer.encode(prompt)).getIds(), reference[i]!.ids);
+    }
+  });
+
+  test('ONNX in Node gives the same logits and hidden state as PyTorch, alone and in a padded batch', async () => {
+    const model = await loadDecisionModel(modelDir, 'order');
+    const config = model.config;
+    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 8).map((l) => JSON.parse(l));
+    const prompts = rows.map((row) => renderPrompt(config.template, row.vars, { textVariables: config.textVariables, maxTextChars: config.maxTextChars }).prompt);
+    const classifier = new BatchingClassifier(model);
+    const batched = await classifier.run(prompts, { fullLogits: true });
+    const alone = await classifier.run([prompts[3]!], { fullLogits: true });
+    assert.ok(new Set(reference.map((r) => r.ids.length)).size > 1, 'the batch mixes lengths, so padding is exercised');
+    let maxDiff = 0;
+    for (const [i, ref] of reference.entries()) {
+      const got = batched[i]!;
+      assert.equal(got.logits!.length, ref.logits.length);
+      for (let k = 0; k < ref.logits.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got.logits![k]! - ref.logits[k]!));
+      for (let k = 0; k < ref.hidden.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got.hidden![k]! - ref.hidden[k]!));
+    }
+    for (let k = 0; k < reference[3]!.logits.length; k++) maxDiff = Math.max(maxDiff, Math.abs(alone[0]!.logits![k]! - reference[3]!.logits[k]!));
+    assert.ok(maxDiff <= 1e-4, `largest difference ${maxDiff}`);
+  });
+});
