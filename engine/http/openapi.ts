@@ -5,20 +5,41 @@ import type { AnyRouteSpec, RouteBook } from './route.ts';
 
 type JsonSchema = Record<string, unknown>;
 
-function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
-  return rest;
+function toComponentRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toComponentRefs);
+  if (typeof value !== 'object' || value === null) return value;
+  const result: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value)) {
+    result[key] = key === '$ref' && typeof child === 'string' ? child.replace('#/$defs/', '#/components/schemas/') : toComponentRefs(child);
+  }
+  return result;
+}
+
+/**
+ * Converts zod schemas to JSON Schema; named schemas (zod `.meta({ id })`) are collected for
+ * components.schemas and referenced from there, because `#/$defs/...` would point at the document root.
+ */
+class SchemaConverter {
+  readonly components: Record<string, JsonSchema> = {};
+
+  convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+    const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+    for (const [id, definition] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
+      this.components[id] ??= toComponentRefs(definition) as JsonSchema;
+    }
+    return toComponentRefs(rest) as JsonSchema;
+  }
 }
 
 function openApiPath(url: string): string {
   return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function parameters(route: AnyRouteSpec): JsonSchema[] {
+function parameters(route: AnyRouteSpec, schemas: SchemaConverter): JsonSchema[] {
   const result: JsonSchema[] = [];
   for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
     if (!schema) continue;
-    const object = jsonSchema(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
+    const object = schemas.convert(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, property] of Object.entries(object.properties ?? {})) {
       result.push({ name, in: where, required: where === 'path' || (object.required ?? []).includes(name), schema: property });
     }
@@ -29,22 +50,23 @@ function parameters(route: AnyRouteSpec): JsonSchema[] {
   return result;
 }
 
-function requestBody(route: AnyRouteSpec): JsonSchema | undefined {
+function requestBody(route: AnyRouteSpec, schemas: SchemaConverter): JsonSchema | undefined {
   if (route.bodyDoc) {
     const content: Record<string, JsonSchema> = {};
     for (const [type, doc] of Object.entries(route.bodyDoc)) {
-      content[type] = { schema: doc.schema ? jsonSchema(doc.schema, 'input') : { type: 'string' }, ...(doc.schema ? {} : { description: doc.description }) };
+      content[type] = { schema: doc.schema ? schemas.convert(doc.schema, 'input') : { type: 'string' }, ...(doc.schema ? {} : { description: doc.description }) };
     }
     return { required: true, content };
   }
   if (!route.body) return undefined;
-  return { required: true, content: { 'application/json': { schema: jsonSchema(route.body, 'input') } } };
+  return { required: true, content: { 'application/json': { schema: schemas.convert(route.body, 'input') } } };
 }
 
 /** The OpenAPI document for every route in the book. */
 export function buildOpenApi(book: RouteBook, info: { version: string }): JsonSchema {
+  const schemas = new SchemaConverter();
   const paths: Record<string, Record<string, JsonSchema>> = {};
-  const errorSchema = jsonSchema(ErrorResponse, 'output');
+  const errorSchema = schemas.convert(ErrorResponse, 'output');
   for (const route of book.routes) {
     const path = openApiPath(route.url);
     const responses: Record<string, JsonSchema> = {};
@@ -52,17 +74,17 @@ export function buildOpenApi(book: RouteBook, info: { version: string }): JsonSc
       const type = response.contentType ?? 'application/json';
       responses[status] = {
         description: response.description,
-        ...(response.schema ? { content: { [type]: { schema: jsonSchema(response.schema, 'output') } } } : {}),
+        ...(response.schema ? { content: { [type]: { schema: schemas.convert(response.schema, 'output') } } } : {}),
       };
     }
     responses.default = { description: 'Error', content: { 'application/json': { schema: errorSchema } } };
-    const body = requestBody(route);
+    const body = requestBody(route, schemas);
     paths[path] ??= {};
     paths[path]![route.method.toLowerCase()] = {
       summary: route.summary,
       tags: [route.tag],
       ...(route.auth === 'bearer' ? { security: [{ bearer: [] }] } : { security: [] }),
-      parameters: parameters(route),
+      parameters: parameters(route, schemas),
       ...(body ? { requestBody: body } : {}),
       responses,
     };
@@ -70,7 +92,7 @@ export function buildOpenApi(book: RouteBook, info: { version: string }): JsonSc
   return {
     openapi: '3.1.0',
     info: { title: 'Operon API', version: info.version, description: 'BPMN workflow engine: deployments, webhooks, instances, user tasks, messages, incidents and external job workers. See docs/http.md.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: { schemas: schemas.components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,
   };

@@ -280,6 +280,14 @@ describe('system', () => {
     const activate = doc.paths['/api/jobs/activate'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(activate.required.sort(), ['type', 'worker']);
     assert.equal(activate.properties.maxJobs.maximum, 100);
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(refs.length > 0);
+    for (const ref of refs) {
+      assert.match(ref, /^#\/components\/schemas\//);
+      assert.ok(doc.components.schemas[ref.split('/').pop()!], `unresolved ${ref}`);
+    }
+    assert.equal(doc.paths['/api/instances/{id}'].get.parameters[0].in, 'path');
+    assert.deepEqual(doc.paths['/webhooks/{bpmnProcessId}'].post.security, []);
   });
 
   test('metrics and unknown routes', async () => {
