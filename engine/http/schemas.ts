@@ -45,6 +45,8 @@ export const WebhookConfigBody = z
   .meta({ id: 'WebhookConfig', description: '{ secret } or { secrets: [...] } (any of them signs; rotate by adding the new one first), or { open: true } to accept unsigned deliveries' });
 export const WebhookConfigResponse = z.object({ bpmnProcessId: z.string(), mode: z.enum(['signed', 'open']), secretCount: z.number().int() });
 
+export const WebhookQuery = z.object({ businessKey: z.string().min(1).max(255).optional().meta({ description: 'Business key of the new instance' }) });
+
 export const InstanceStarted = z.object({ instanceId: Id }).meta({ id: 'InstanceStarted' });
 
 // --- instances

@@ -149,10 +149,12 @@ describe('open webhooks and idempotency keys', () => {
     await api.app.inject({ method: 'PUT', url: '/api/processes/http-wait/webhook', headers: api.auth, payload: { open: true } });
   });
 
-  test('open webhook: no signature needed; empty body means no variables', async () => {
+  test('open webhook: no signature needed; empty body means no variables; ?businessKey= sets the key', async () => {
     const response = await api.app.inject({ method: 'POST', url: '/webhooks/http-wait' });
     assert.equal(response.statusCode, 202, response.body);
     assert.deepEqual((await api.engine.getInstance(json(response).instanceId))?.variables, {});
+    const keyed = await api.app.inject({ method: 'POST', url: '/webhooks/http-wait?businessKey=INV-9', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' });
+    assert.equal((await api.engine.getInstance(json(keyed).instanceId))?.businessKey, 'INV-9');
   });
 
   test('same key + same body -> same response; other body -> 422', async () => {

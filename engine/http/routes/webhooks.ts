@@ -6,7 +6,7 @@
 import { OperonError } from '../../errors.ts';
 import { withIdempotencyKey, requestHash } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
-import { InstanceStarted, ProcessIdParams, Variables } from '../schemas.ts';
+import { InstanceStarted, ProcessIdParams, Variables, WebhookQuery } from '../schemas.ts';
 import { verifyWebhook } from '../signature.ts';
 import { loadWebhookConfig } from '../webhook-config.ts';
 import { validationError } from '../http-errors.ts';
@@ -27,6 +27,7 @@ export function webhookRoutes(context: RouteContext): void {
     tag: 'webhooks',
     auth: 'webhook',
     params: ProcessIdParams,
+    query: WebhookQuery,
     bodyDoc: { 'application/json': { schema: Variables, description: 'Start variables' } },
     headers: {
       'webhook-id': 'Standard Webhooks message id; a repeated id gets the first response and starts nothing',
@@ -35,7 +36,7 @@ export function webhookRoutes(context: RouteContext): void {
       'idempotency-key': 'Same key and body: the first response again; other body: 422; first still running: 409',
     },
     responses: { 202: { description: 'Instance started', schema: InstanceStarted } },
-    async handler({ params, request }) {
+    async handler({ params, query, request }) {
       const startedAt = performance.now();
       const { bpmnProcessId } = params;
       let status = 500;
@@ -75,11 +76,11 @@ export function webhookRoutes(context: RouteContext): void {
           throw new OperonError('OPERON_ERR_VALIDATION', `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`, { details: { field: 'headers.idempotency-key' } });
         }
         const start = async () => {
-          const { instanceId } = await engine.startInstance(bpmnProcessId, variables);
+          const { instanceId } = await engine.startInstance(bpmnProcessId, variables, { businessKey: query.businessKey });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
           return { statusCode: 202, body: { instanceId }, instanceId };
         };
-        const result = claim ? await withIdempotencyKey(db, { ...claim, requestHash: requestHash('webhook', bpmnProcessId, rawBody) }, start) : { ...(await start()), replayed: false };
+        const result = claim ? await withIdempotencyKey(db, { ...claim, requestHash: requestHash('webhook', bpmnProcessId, query.businessKey ?? '', rawBody) }, start) : { ...(await start()), replayed: false };
         status = result.statusCode;
         return { statusCode: result.statusCode, body: result.body, headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined };
       } catch (error) {
