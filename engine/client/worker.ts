@@ -108,26 +108,30 @@ export function createWorker(options: CreateWorkerOptions): JobWorker {
       }
     };
     const timer = setInterval(() => heartbeat().catch(report), Math.max(500, lockMs / 2));
+    let result: { path: string; body: Record<string, unknown>; counter: keyof typeof stats } | undefined;
     try {
       const variables = await options.handler(job, { signal: jobAbort.signal, heartbeat });
-      clearInterval(timer);
-      await call(`/api/jobs/${job.id}/complete`, { ...lease, variables: variables ?? {} });
-      stats.completed++;
+      result = { path: 'complete', body: { variables: variables ?? {} }, counter: 'completed' };
     } catch (error) {
-      clearInterval(timer);
-      if (jobAbort.signal.aborted && stopping.signal.aborted) return; // the lease runs out and another worker takes the job
-      if (error instanceof JobBpmnError || (error as { name?: string }).name === 'BpmnError') {
-        const bpmnError = error as JobBpmnError;
-        await call(`/api/jobs/${job.id}/error`, { ...lease, errorCode: bpmnError.errorCode, errorMessage: bpmnError.message, variables: bpmnError.variables ?? {} }).catch(report);
-        stats.errored++;
-      } else {
-        const errorMessage = error instanceof Error ? error.message : String(error);
-        await call(`/api/jobs/${job.id}/fail`, { ...lease, errorMessage: errorMessage || 'failed', retries: Math.max(0, job.retries - 1), retryBackoffMs: options.retryBackoffMs ?? 1000 }).catch(report);
-        stats.failed++;
-      }
+      // Stopped mid-job: say nothing, the lease runs out and another worker takes the job.
+      if (!stopping.signal.aborted) result = outcomeOf(error, job);
     } finally {
+      clearInterval(timer);
       stopping.signal.removeEventListener('abort', onStop);
     }
+    if (!result) return;
+    // A 409 here means the lease was lost (another worker has the job now): report, never retry.
+    await call(`/api/jobs/${job.id}/${result.path}`, { ...lease, ...result.body });
+    stats[result.counter]++;
+  }
+
+  function outcomeOf(error: unknown, job: ActivatedJob): { path: string; body: Record<string, unknown>; counter: keyof typeof stats } {
+    if (error instanceof JobBpmnError || (error as { name?: string }).name === 'BpmnError') {
+      const bpmnError = error as JobBpmnError;
+      return { path: 'error', body: { errorCode: bpmnError.errorCode, errorMessage: bpmnError.message, variables: bpmnError.variables ?? {} }, counter: 'errored' };
+    }
+    const errorMessage = (error instanceof Error ? error.message : String(error)) || 'failed';
+    return { path: 'fail', body: { errorMessage, retries: Math.max(0, job.retries - 1), retryBackoffMs: options.retryBackoffMs ?? 1000 }, counter: 'failed' };
   }
 
   async function poll(): Promise<void> {
