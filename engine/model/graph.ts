@@ -21,6 +21,8 @@ export type ElementType =
   | 'receiveTask'
   | 'scriptTask'
   | 'exclusiveGateway'
+  | 'inclusiveGateway'
+  | 'eventBasedGateway'
   | 'parallelGateway'
   | 'subProcess';
 
@@ -97,7 +99,7 @@ export interface SequenceFlow {
   sourceId: string;
   targetId: string;
   name?: string;
-  /** FEEL condition without the leading `=`; only evaluated on exclusive gateways' outgoing flows. */
+  /** FEEL condition without the leading `=`; only on exclusive and inclusive gateways' outgoing flows. */
   condition?: string;
 }
 

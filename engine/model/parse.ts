@@ -27,6 +27,8 @@ const EXECUTED: Record<string, ElementType> = {
   'bpmn:ReceiveTask': 'receiveTask',
   'bpmn:ScriptTask': 'scriptTask',
   'bpmn:ExclusiveGateway': 'exclusiveGateway',
+  'bpmn:InclusiveGateway': 'inclusiveGateway',
+  'bpmn:EventBasedGateway': 'eventBasedGateway',
   'bpmn:ParallelGateway': 'parallelGateway',
   'bpmn:SubProcess': 'subProcess',
 };
@@ -190,6 +192,13 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
 
   const extensions = (node.extensionElements?.values ?? []) as ModdleElement[];
   const ext = (t: string) => extensions.find((e) => e.$type === t);
+
+  // Camunda runs listeners as jobs; skipping them silently would change what the process does.
+  const listeners = { 'zeebe:ExecutionListeners': 'element with execution listeners', 'zeebe:TaskListeners': 'user task with task listeners' };
+  for (const [extension, what] of Object.entries(listeners)) {
+    if (((ext(extension)?.listeners ?? []) as unknown[]).length > 0) throw unsupported(file, node, what);
+  }
+  if (type === 'eventBasedGateway' && node.instantiate) throw unsupported(file, node, 'instantiating event-based gateway');
 
   const io = ext('zeebe:IoMapping');
   if (io) {

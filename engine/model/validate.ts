@@ -31,8 +31,11 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
     if (source.parentId !== target.parentId) throw fail(flow.id, `sequence flow "${flow.id}" crosses a subprocess boundary`);
     if (target.type === 'startEvent' || target.type === 'boundaryEvent') throw fail(flow.id, `sequence flow "${flow.id}" leads into ${target.type} "${target.id}"`);
     if (source.type === 'endEvent') throw fail(flow.id, `sequence flow "${flow.id}" leaves end event "${source.id}"`);
-    if (flow.condition !== undefined && source.type !== 'exclusiveGateway') {
-      throw fail(flow.id, `sequence flow "${flow.id}" has a condition but does not leave an exclusive gateway`, 'OPERON_ERR_BPMN_UNSUPPORTED');
+    if (flow.condition !== undefined && source.type !== 'exclusiveGateway' && source.type !== 'inclusiveGateway') {
+      throw fail(flow.id, `sequence flow "${flow.id}" has a condition but does not leave an exclusive or inclusive gateway`, 'OPERON_ERR_BPMN_UNSUPPORTED');
+    }
+    if (source.type === 'eventBasedGateway' && !(target.type === 'intermediateCatchEvent' && target.incoming.length === 1)) {
+      throw fail(flow.id, `sequence flow "${flow.id}" leaves event-based gateway "${source.id}" but does not lead to a message or timer catch event that only it leads to`);
     }
   }
 
@@ -52,6 +55,9 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
     }
     if (element.defaultFlow !== undefined && !element.outgoing.includes(element.defaultFlow)) {
       throw fail(element.id, `the default flow of "${element.id}" is not one of its outgoing flows`);
+    }
+    if (element.type === 'eventBasedGateway' && element.outgoing.length < 2) {
+      throw fail(element.id, `event-based gateway "${element.id}" needs at least two outgoing flows`);
     }
     if (element.type === 'exclusiveGateway' && element.outgoing.length > 1) {
       for (const flowId of element.outgoing) {

@@ -58,6 +58,13 @@ const endEvent: Behaviour = (x, ei, element) => {
   x.complete(ei);
 };
 
+function booleanCondition(x: Execution, ei: ElementInstance, flowId: string, condition: string, context: Record<string, unknown>): boolean {
+  const value = x.feel(condition, ei.key, context);
+  if (typeof value === 'boolean') return value;
+  const why = value === null ? 'null (a variable it uses may be missing)' : JSON.stringify(value);
+  throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `condition "${condition}" of sequence flow "${flowId}" gave ${why}, expected a boolean`, { flowId, expression: condition });
+}
+
 const exclusiveGateway: Behaviour = (x, ei, element) => {
   if (element.outgoing.length === 0) return x.complete(ei);
   const context = x.visibleVariables(ei.key);
@@ -65,17 +72,36 @@ const exclusiveGateway: Behaviour = (x, ei, element) => {
     if (flowId === element.defaultFlow) continue;
     const condition = x.graph.flows[flowId]!.condition;
     if (condition === undefined) return x.complete(ei, undefined, [flowId]);
-    const value = x.feel(condition, ei.key, context);
-    if (typeof value !== 'boolean' && value !== null) {
-      throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `condition "${condition}" of sequence flow "${flowId}" gave ${JSON.stringify(value)}, expected a boolean`, { flowId, expression: condition });
-    }
-    if (value === null) {
-      throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `condition "${condition}" of sequence flow "${flowId}" gave null (a variable it uses may be missing), expected a boolean`, { flowId, expression: condition });
-    }
-    if (value) return x.complete(ei, undefined, [flowId]);
+    if (booleanCondition(x, ei, flowId, condition, context)) return x.complete(ei, undefined, [flowId]);
   }
   if (element.defaultFlow !== undefined) return x.complete(ei, undefined, [element.defaultFlow]);
   throw new IncidentSignal('OPERON_ERR_NO_OUTGOING_FLOW', `no condition of exclusive gateway "${element.id}" is true and it has no default flow`, { flowIds: element.outgoing });
+};
+
+/** Inclusive fork: every flow whose condition is true (a flow without one always), else the default flow. */
+const inclusiveGateway: Behaviour = (x, ei, element) => {
+  if (element.outgoing.length === 0) return x.complete(ei);
+  const context = x.visibleVariables(ei.key);
+  const taken: string[] = [];
+  for (const flowId of element.outgoing) {
+    if (flowId === element.defaultFlow) continue;
+    const condition = x.graph.flows[flowId]!.condition;
+    if (condition === undefined || booleanCondition(x, ei, flowId, condition, context)) taken.push(flowId);
+  }
+  if (taken.length === 0 && element.defaultFlow !== undefined) taken.push(element.defaultFlow);
+  if (taken.length === 0) {
+    throw new IncidentSignal('OPERON_ERR_NO_OUTGOING_FLOW', `no condition of inclusive gateway "${element.id}" is true and it has no default flow`, { flowIds: element.outgoing });
+  }
+  x.complete(ei, undefined, taken);
+};
+
+/** Event-based gateway: waits on every following catch event at once; the first to happen wins. */
+const eventBasedGateway: Behaviour = (x, ei, element) => {
+  const events = element.outgoing.map((id) => x.graph.elements[x.graph.flows[id]!.targetId]!);
+  const dues = events.map((event) => (event.eventKind === 'timer' ? x.timerDue(ei, event) : undefined));
+  ei.timerKeys ??= [];
+  events.forEach((event, i) => (event.eventKind === 'timer' ? x.scheduleTimer(ei, event, dues[i]!) : x.openSubscription(ei, event)));
+  ei.wait = 'event';
 };
 
 const subProcess: Behaviour = (x, ei, element) => {
@@ -103,6 +129,8 @@ export const activityBehaviours: Record<ElementType, Behaviour> = {
   userTask,
   receiveTask: messageWait,
   exclusiveGateway,
+  inclusiveGateway,
+  eventBasedGateway,
   subProcess,
 };
 

@@ -15,12 +15,15 @@ import { nextElementLifecycle, nextInstanceLifecycle, type ElementLifecycleEvent
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type RuntimeState } from './state.ts';
 import { computeTimerDue, dueFromText } from './timers.ts';
 import { activityBehaviours } from './behaviours.ts';
+import { fireInclusiveJoins } from './inclusive-join.ts';
 
 /** A token arriving at an element over a sequence flow (or at a start event, with no flow). */
 interface Arrival {
   elementId: string;
   flowScopeKey: string;
   flowId?: string;
+  /** The target event already happened (event-based gateway): it completes at once with these variables. */
+  trigger?: Variables;
 }
 
 /** Thrown inside a behaviour to stop the element with an incident; caught by the step, never leaves it. */
@@ -122,19 +125,44 @@ export class Execution {
 
   /** Moves every queued token until all of them wait or are consumed. */
   run(): void {
-    for (let arrival = this.agenda.shift(); arrival; arrival = this.agenda.shift()) {
-      if (!this.state.elements[arrival.flowScopeKey]) continue; // its scope was terminated meanwhile
-      this.arrive(arrival);
-    }
+    do {
+      for (let arrival = this.agenda.shift(); arrival; arrival = this.agenda.shift()) {
+        if (!this.state.elements[arrival.flowScopeKey]) continue; // its scope was terminated meanwhile
+        this.arrive(arrival);
+      }
+    } while (fireInclusiveJoins(this));
   }
 
   private arrive(arrival: Arrival): void {
     const element = this.graph.elements[arrival.elementId]!;
-    if (element.type === 'parallelGateway' && element.incoming.length > 1) {
+    if (element.incoming.length > 1 && element.type === 'parallelGateway') {
       this.arriveAtJoin(element, arrival);
       return;
     }
-    this.activate(element, arrival.flowScopeKey);
+    if (element.incoming.length > 1 && element.type === 'inclusiveGateway') {
+      // Whether it may fire depends on every other token of the scope: decided once the agenda is empty.
+      const waiting = (this.state.joins[`${arrival.flowScopeKey}|${element.id}`] ??= {});
+      waiting[arrival.flowId ?? ''] = (waiting[arrival.flowId ?? ''] ?? 0) + 1;
+      return;
+    }
+    this.activate(element, arrival.flowScopeKey, arrival.trigger);
+  }
+
+  /** Fires a join with one token from each incoming flow that holds one (parallel: all of them). */
+  fireJoin(gateway: FlowElement, flowScopeKey: string): void {
+    const joinKey = `${flowScopeKey}|${gateway.id}`;
+    const waiting = this.state.joins[joinKey]!;
+    let merged = 0;
+    for (const id of gateway.incoming) {
+      if (!waiting[id]) continue;
+      merged += 1;
+      waiting[id] -= 1;
+      if (waiting[id] === 0) delete waiting[id];
+    }
+    if (Object.keys(waiting).length === 0) delete this.state.joins[joinKey];
+    // The gateway instance replaces the merged tokens: one token stays counted for it.
+    this.state.elements[flowScopeKey]!.tokens! -= merged - 1;
+    this.activate(gateway, flowScopeKey);
   }
 
   /** A parallel join fires when each incoming flow holds at least one token; extra tokens wait for the next firing. */
@@ -143,21 +171,13 @@ export class Execution {
     const waiting = (this.state.joins[joinKey] ??= {});
     const flowId = arrival.flowId ?? '';
     waiting[flowId] = (waiting[flowId] ?? 0) + 1;
-    if (!gateway.incoming.every((id) => (waiting[id] ?? 0) > 0)) return;
-    for (const id of gateway.incoming) {
-      waiting[id]! -= 1;
-      if (waiting[id] === 0) delete waiting[id];
-    }
-    if (Object.keys(waiting).length === 0) delete this.state.joins[joinKey];
-    // The gateway instance replaces the merged tokens: one token stays counted for it.
-    this.state.elements[arrival.flowScopeKey]!.tokens! -= gateway.incoming.length - 1;
-    this.activate(gateway, arrival.flowScopeKey);
+    if (gateway.incoming.every((id) => (waiting[id] ?? 0) > 0)) this.fireJoin(gateway, arrival.flowScopeKey);
   }
 
   /** Creates an element instance for a token that is already counted in its scope. */
-  activate(element: FlowElement, flowScopeKey: string): ElementInstance {
+  activate(element: FlowElement, flowScopeKey: string, trigger?: Variables): ElementInstance {
     const key = this.nextKey();
-    const ei: ElementInstance = { key, elementId: element.id, flowScopeKey, lifecycle: 'activating' };
+    const ei: ElementInstance = { key, elementId: element.id, flowScopeKey, lifecycle: 'activating', ...(trigger ? { trigger } : {}) };
     this.state.elements[key] = ei;
     this.effects.push({
       type: 'element.activated',
@@ -192,6 +212,12 @@ export class Execution {
       }
       this.lifecycle(ei, 'ACTIVATED');
     }
+    if (ei.trigger) {
+      const variables = ei.trigger;
+      delete ei.trigger;
+      this.complete(ei, variables);
+      return;
+    }
     if (element.boundaryEvents && ei.timerKeys === undefined && !ei.subscribed) this.openBoundaries(ei, element);
     activityBehaviours[element.type](this, ei, element);
   }
@@ -217,7 +243,7 @@ export class Execution {
    * Completes an element instance: result variables (from a job, user task, message, script) go
    * through the output mappings, then the token leaves over `flowIds` (all outgoing flows by default).
    */
-  complete(ei: ElementInstance, result?: Variables, flowIds?: string[]): void {
+  complete(ei: ElementInstance, result?: Variables, flowIds?: string[], trigger?: Variables): void {
     if (ei.lifecycle === 'active') this.lifecycle(ei, 'COMPLETE');
     const element = this.element(ei);
     this.guarded(ei, 'complete', () => {
@@ -237,7 +263,7 @@ export class Execution {
       const scopeKey = ei.flowScopeKey;
       for (const flowId of flowIds ?? element.outgoing) {
         this.effects.push({ type: 'flow.taken', flowId, sourceKey: ei.key });
-        this.enqueue({ elementId: this.graph.flows[flowId]!.targetId, flowScopeKey: scopeKey, flowId });
+        this.enqueue({ elementId: this.graph.flows[flowId]!.targetId, flowScopeKey: scopeKey, flowId, ...(trigger ? { trigger } : {}) });
       }
       this.consumeToken(scopeKey);
     });
@@ -371,9 +397,14 @@ export class Execution {
     const scopeKey = host.flowScopeKey;
     this.state.elements[scopeKey]!.tokens! += 1;
     if (boundary.cancelActivity !== false) this.terminate(host);
-    const ei = this.activate(boundary, scopeKey);
-    if (ei.incident || !this.state.elements[ei.key]) return;
-    this.complete(ei, variables);
+    this.activate(boundary, scopeKey, variables ?? {});
+  }
+
+  /** One of the events after an event-based gateway happened: the gateway leaves towards it, the others are cancelled. */
+  triggerEventGateway(gateway: ElementInstance, eventElementId: string, variables?: Variables): void {
+    const flowId = this.element(gateway).outgoing.find((id) => this.graph.flows[id]!.targetId === eventElementId)!;
+    delete gateway.wait;
+    this.complete(gateway, undefined, [flowId], variables ?? {});
   }
 
   /**

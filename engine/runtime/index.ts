@@ -4,7 +4,7 @@
  * gives the same keys, snapshot and effects.
  */
 import { OperonError } from '../errors.ts';
-import type { ProcessGraph } from '../model/graph.ts';
+import type { FlowElement, ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
 import { Execution } from './execution.ts';
@@ -102,16 +102,34 @@ function apply(x: Execution, state: RuntimeState, event: RuntimeEvent): string |
   }
 }
 
+/** The message name an event waits for; undefined when a FEEL name cannot be evaluated now. */
+function messageNameOf(x: Execution, ei: ElementInstance, event: FlowElement): string | undefined {
+  try {
+    return x.textValue(event.message!.name, ei.key);
+  } catch {
+    return undefined;
+  }
+}
+
 function correlate(x: Execution, ei: ElementInstance, messageName: string, variables: Variables | undefined): string | undefined {
   const element = x.element(ei);
-  if (ei.wait === 'message' && element.message && x.textValue(element.message.name, ei.key) === messageName) {
+  if (ei.wait === 'event') {
+    for (const flowId of element.outgoing) {
+      const event = x.graph.elements[x.graph.flows[flowId]!.targetId]!;
+      if (event.eventKind === 'message' && messageNameOf(x, ei, event) === messageName) {
+        x.triggerEventGateway(ei, event.id, variables);
+        return undefined;
+      }
+    }
+  }
+  if (ei.wait === 'message' && element.message && messageNameOf(x, ei, element) === messageName) {
     delete ei.wait;
     x.complete(ei, variables);
     return undefined;
   }
   for (const boundaryId of element.boundaryEvents ?? []) {
     const boundary = x.graph.elements[boundaryId]!;
-    if (boundary.eventKind === 'message' && ei.subscribed && x.textValue(boundary.message!.name, ei.key) === messageName) {
+    if (boundary.eventKind === 'message' && ei.subscribed && messageNameOf(x, ei, boundary) === messageName) {
       x.triggerBoundary(ei, boundary, variables);
       return undefined;
     }
@@ -128,6 +146,10 @@ function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string 
   if (timer.elementId === owner.elementId) {
     delete owner.wait;
     x.complete(owner);
+    return undefined;
+  }
+  if (owner.wait === 'event') {
+    x.triggerEventGateway(owner, timer.elementId);
     return undefined;
   }
   const boundary = x.graph.elements[timer.elementId]!;

@@ -8,7 +8,7 @@ import type { ElementLifecycle, InstanceLifecycle } from './lifecycle.ts';
 export const ROOT_KEY = '0';
 
 /** What an active element instance is waiting for (if anything). */
-export type Wait = 'job' | 'userTask' | 'message' | 'timer';
+export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event';
 
 /** The phase of an element instance an incident stopped; resolving the incident retries it. */
 export type IncidentPhase = 'activate' | 'complete' | 'error';
@@ -28,6 +28,8 @@ export interface ElementInstance {
   timerKeys?: string[];
   /** True while message subscriptions (own or boundary) are open. */
   subscribed?: boolean;
+  /** Set on a catch event that was triggered before its activation (boundary event, event-based gateway target): it completes at once with these variables. */
+  trigger?: Variables;
   /** Open incident raised by the runtime itself. */
   incident?: { code: string; phase: IncidentPhase; errorCode?: string; errorMessage?: string; result?: Variables };
 }
@@ -52,7 +54,7 @@ export interface RuntimeState {
   seq: number;
   /** Active element instances by key, including the process itself under ROOT_KEY. */
   elements: Record<string, ElementInstance>;
-  /** Tokens waiting at parallel joins: `${flowScopeKey}|${gatewayId}` -> incoming flow id -> count. */
+  /** Tokens waiting at parallel and inclusive joins: `${flowScopeKey}|${gatewayId}` -> incoming flow id -> count. */
   joins: Record<string, Record<string, number>>;
   timers: Record<string, TimerWait>;
 }
