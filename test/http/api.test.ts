@@ -256,6 +256,15 @@ describe('user tasks, messages, jobs and incidents', () => {
     assert.equal(missing.statusCode, 404);
   });
 
+  test('a waiting activate call receives a job created while it waits', async () => {
+    const waiting = api.app.inject({ method: 'POST', url: '/api/jobs/activate', headers: api.auth, payload: { type: 'http-test-pack', worker: 'poller', maxJobs: 1, lockMs: 30_000, requestTimeoutMs: 30_000 } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { instanceId } = json(await api.app.inject({ method: 'POST', url: '/api/instances', headers: api.auth, payload: { bpmnProcessId: 'http-order', variables: { orderId: 'D-4' } } }));
+    const response = await waiting;
+    assert.equal(response.statusCode, 200);
+    assert.deepEqual(json(response).jobs.map((j: { instanceId: string }) => j.instanceId), [instanceId]);
+  });
+
   test('activate long-polls and returns empty when nothing arrives; bad bodies are 400', async () => {
     const empty = await api.app.inject({ method: 'POST', url: '/api/jobs/activate', headers: api.auth, payload: { type: 'nobody-has-this', worker: 'w', maxJobs: 1, lockMs: 5_000, requestTimeoutMs: 200 } });
     assert.equal(empty.statusCode, 200);

@@ -76,6 +76,12 @@ for (const [index, query] of queries.entries()) {
   });
 }
 
+test('GET /api/instances/{id} shows the decisions of the instance', async () => {
+  const [row] = await api.db.knex('decisions').where({ label: 'courier' }).select('process_instance_id');
+  const instance = await call('GET', `/api/instances/${row.process_instance_id}`);
+  assert.deepEqual(instance.decisions.map((d: { label: string; reviewedLabel: string; needsReview: boolean }) => [d.label, d.reviewedLabel, d.needsReview]), [['courier', 'warehouse', true]]);
+});
+
 test('the instance shows up where docs/sql.md says', async () => {
   const { rows } = (await api.db.knex.raw(`SELECT state, count(*)::int AS n FROM instance_overview WHERE bpmn_process_id = 'http-order' GROUP BY state ORDER BY state`)) as { rows: { state: string; n: number }[] };
   assert.deepEqual(rows, [{ state: 'active', n: 2 }, { state: 'completed', n: 2 }]);
