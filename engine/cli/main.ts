@@ -61,8 +61,11 @@ async function main(argv: string[]): Promise<number> {
 /** `decide` and `model` belong to nodes/decision; they get the database URL in OPERON_DATABASE_URL. */
 async function decisionCli(command: string, rest: string[]): Promise<number> {
   const { openDatabase } = await import('../db/database.ts');
+  const { createKnex, migrateLatest } = await import('../store/knex.ts');
   const database = await openDatabase();
   try {
+    const db = createKnex(database.url, { poolMax: 1 });
+    await migrateLatest(db).finally(() => db.destroy());
     process.env.OPERON_DATABASE_URL = database.url;
     const { runDecisionCli } = (await import('../../nodes/decision/cli.ts' as string)) as { runDecisionCli(argv: string[]): Promise<number> };
     return await runDecisionCli([command, ...rest]);

@@ -29,7 +29,13 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     let bpmnProcessId = target;
     if (target.endsWith('.bpmn') || target.endsWith('.xml') || existsSync(target)) {
       const deployment = await deployFiles(context.engine, [target]);
-      bpmnProcessId = deployment.processes[0]!.bpmnProcessId;
+      // A file may hold several processes (collaborations): run the first one a person could start.
+      const startable = [];
+      for (const process of deployment.processes) {
+        const graph = await context.engine.graphs.get(context.db, process.definitionId);
+        if (graph.startEvents.some((start) => start.kind === 'none')) startable.push(process);
+      }
+      bpmnProcessId = (startable[0] ?? deployment.processes[0]!).bpmnProcessId;
       for (const warning of deployment.warnings) context.logger.warn(warning);
     }
     const { instanceId } = await context.engine.startInstance(bpmnProcessId, variables);
