@@ -24,7 +24,7 @@ after(async () => {
 });
 
 async function operon(...args: string[]): Promise<string> {
-  const env = { ...process.env, LOG_LEVEL: 'error' };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' };
   delete env.DATABASE_URL;
   const { stdout } = await run(process.execPath, [BIN, ...args], { cwd, env, timeout: 120_000 });
   return stdout;
