@@ -9,6 +9,7 @@ import type { Engine } from '../api.ts';
 import { OperonError } from '../errors.ts';
 import { ApiTokenVerifier, ensureApiToken } from './auth.ts';
 import { toOperonError } from './http-errors.ts';
+import { deleteExpiredIdempotencyKeys } from './idempotency.ts';
 import { createMetrics } from './metrics.ts';
 import { RouteBook, type RouteContext } from './route.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
@@ -32,7 +33,11 @@ export interface BuildAppOptions {
   bodyLimit?: number;
   /** Collect node.js process metrics too (default true). */
   defaultMetrics?: boolean;
+  /** How long Idempotency-Keys and webhook-ids are remembered (default 24 h); swept hourly. */
+  idempotencyRetentionMs?: number;
 }
+
+export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
 
 /** The fastify app with every route registered and ready (not listening). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
@@ -88,6 +93,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('preClose', async () => {
     for (const controller of longPolls) controller.abort();
   });
+
+  const retentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
+  const sweep = setInterval(() => {
+    deleteExpiredIdempotencyKeys(options.db, retentionMs).catch((error) => app.log.warn({ err: error }, 'idempotency key sweep failed'));
+  }, 3600_000);
+  sweep.unref();
+  app.addHook('onClose', async () => clearInterval(sweep));
 
   const context: RouteContext = {
     app,

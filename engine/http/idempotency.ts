@@ -88,3 +88,13 @@ async function runClaimed(
     });
   return { statusCode: result.statusCode, body: result.body };
 }
+
+/**
+ * Forgets keys older than `retentionMs` (a repeat after that starts a new instance, as with any
+ * idempotency window). Also clears `in_flight` rows left by a server that died mid-request.
+ */
+export async function deleteExpiredIdempotencyKeys(db: Knex, retentionMs: number): Promise<number> {
+  return db('idempotency_keys')
+    .where('created_at', '<', db.raw(`now() - make_interval(secs => ?)`, [retentionMs / 1000]))
+    .delete();
+}

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWebhookSecret, signWebhook } from '../../engine/http/signature.ts';
+import { deleteExpiredIdempotencyKeys } from '../../engine/http/idempotency.ts';
 import { deployFixtures, startTestApi, type TestApi } from './support/api.ts';
 
 let api: TestApi;
@@ -221,6 +222,18 @@ describe('open webhooks and idempotency keys', () => {
     const failing = await api.app.inject({ method: 'POST', url: '/api/instances', headers: { ...api.auth, 'idempotency-key': 'start-2' }, payload: { bpmnProcessId: 'no-such-process' } });
     assert.equal(failing.statusCode, 404);
     assert.equal(await api.db.knex('idempotency_keys').where({ key: 'start-2' }).first(), undefined);
+  });
+
+  test('keys older than the retention window are forgotten, stuck in-flight ones too', async () => {
+    await api.db.knex('idempotency_keys').insert([
+      { scope: 'start', key: 'old-done', request_hash: 'x', state: 'completed', status_code: 201, response: '{}', created_at: api.db.knex.raw(`now() - interval '2 days'`) },
+      { scope: 'start', key: 'old-stuck', request_hash: 'x', state: 'in_flight', created_at: api.db.knex.raw(`now() - interval '2 days'`) },
+    ]);
+    const before = await api.db.knex('idempotency_keys').count<{ n: string }[]>('* as n');
+    assert.equal(await deleteExpiredIdempotencyKeys(api.db.knex, 24 * 3600 * 1000), 2);
+    const left = await api.db.knex('idempotency_keys').count<{ n: string }[]>('* as n');
+    assert.equal(Number(left[0]!.n), Number(before[0]!.n) - 2);
+    assert.ok(Number(left[0]!.n) > 0, 'recent keys stay');
   });
 
   test('webhook latency is measured per process', async () => {
