@@ -33,6 +33,7 @@ export const ProcessSummary = z
   .meta({ id: 'ProcessDefinition' });
 export const ProcessList = z.object({ processes: z.array(ProcessSummary) });
 
+export const DefinitionIdParams = z.object({ definitionId: Id });
 export const ProcessIdParams = z.object({ bpmnProcessId: z.string().min(1).max(255) });
 
 const WebhookSecret = z.string().refine(isWebhookSecret, { message: 'must be a Standard Webhooks secret: whsec_ followed by base64 of at least 16 bytes' });

@@ -110,6 +110,11 @@ describe('deployments', () => {
     const ping = json(response).processes.find((p: { bpmnProcessId: string }) => p.bpmnProcessId === 'http-ping');
     assert.equal(ping.webhook, 'none');
     assert.equal(ping.version, 1);
+    const xml = await api.app.inject({ method: 'GET', url: `/api/definitions/${ping.definitionId}/xml`, headers: api.auth });
+    assert.equal(xml.statusCode, 200);
+    assert.match(xml.headers['content-type'] as string, /application\/xml/);
+    assert.equal(xml.body, fixture('http-ping.bpmn'));
+    assert.equal((await api.app.inject({ method: 'GET', url: '/api/definitions/00000000-0000-4000-8000-000000000000/xml', headers: api.auth })).statusCode, 404);
   });
 });
 

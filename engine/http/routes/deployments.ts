@@ -4,7 +4,7 @@ import type { DeployFile } from '../../api.ts';
 import { OperonError } from '../../errors.ts';
 import type { FastifyRequest } from 'fastify';
 import { defineRoute, type RouteContext } from '../route.ts';
-import { DeploymentResponse, ProcessIdParams, ProcessList, WebhookConfigBody, WebhookConfigResponse } from '../schemas.ts';
+import { DefinitionIdParams, DeploymentResponse, ProcessIdParams, ProcessList, WebhookConfigBody, WebhookConfigResponse } from '../schemas.ts';
 import { saveWebhookConfig, webhookModes } from '../webhook-config.ts';
 
 const XML_TYPES = ['application/xml', 'text/xml'];
@@ -65,6 +65,21 @@ export function deploymentRoutes(context: RouteContext): void {
     async handler() {
       const [processes, modes] = await Promise.all([engine.listProcesses(), webhookModes(context.db)]);
       return { statusCode: 200, body: { processes: processes.map((p) => ({ ...p, webhook: modes.get(p.bpmnProcessId) ?? 'none' })) } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/definitions/:definitionId/xml',
+    summary: 'The deployed BPMN XML of one process version (for diagram viewers)',
+    tag: 'deployments',
+    auth: 'bearer',
+    params: DefinitionIdParams,
+    responses: { 200: { description: 'BPMN 2.0 XML', contentType: 'application/xml' } },
+    async handler({ params }) {
+      const xml = await engine.getProcessXml(params.definitionId);
+      if (xml === undefined) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process definition ${params.definitionId}`, { details: { definitionId: params.definitionId } });
+      return { statusCode: 200, body: xml, headers: { 'content-type': 'application/xml; charset=utf-8' } };
     },
   });
 
