@@ -11,7 +11,7 @@ let db: TestDatabase;
 before(async () => {
   db = await createTestDatabase();
   const setup = await openEngine(db.url, { worker: false });
-  await setup.engine.deploy([fixture('wait-states.bpmn'), fixture('boundaries.bpmn'), fixture('fork-join.bpmn')]);
+  await setup.engine.deploy([fixture('wait-states.bpmn'), fixture('boundaries.bpmn'), fixture('fork-join.bpmn'), fixture('reminders.bpmn')]);
   await setup.close();
 });
 after(async () => db?.drop());
@@ -103,6 +103,26 @@ describe('restart at every wait state', () => {
     const view = await waitForState(current.engine, instanceId, 'completed');
     assert.equal(view.elements.filter((element) => element.elementId === 'join').length, 1);
     assert.equal(view.variables.first, jobA!.elementId);
+    await current.close();
+  });
+
+  it('fires a non-interrupting boundary timer once after a restart and keeps the user task; resumes at a message catch event', async () => {
+    let current = await openEngine(db.url, { worker: false });
+    const { instanceId } = await current.engine.startInstance('reminders', { requestId: 'r-1', reminders: 0 });
+    await current.close();
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    current = await openEngine(db.url);
+    await waitFor(async () => (await current.engine.getInstance(instanceId))?.elements.find((e) => e.elementId === 'reminded'), 10_000, 'reminder path');
+    current = await restart(current, true);
+    const [task] = await current.engine.listUserTasks({ instanceId, state: 'open' });
+    assert.equal(task?.elementId, 'approve', 'a non-interrupting timer leaves the task open');
+    await current.engine.completeUserTask(task!.id, { approved: true });
+    current = await restart(current, true);
+    assert.deepEqual(await current.engine.publishMessage({ name: 'approval-acknowledged', correlationKey: 'r-1', variables: { ack: 'ok' } }), { correlated: true, instanceId });
+    const view = await waitForState(current.engine, instanceId, 'completed');
+    assert.deepEqual(path(view), ['start:completed', 'approve:completed', 'remindLater:completed', 'remind:completed', 'reminded:completed', 'awaitAck:completed', 'end:completed']);
+    assert.equal(view.variables.reminders, 1);
+    assert.equal(view.variables.ack, 'ok');
     await current.close();
   });
 });
