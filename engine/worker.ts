@@ -15,6 +15,7 @@ import { CHANNELS } from './store/notify.ts';
 import { fireDueTimers, nextTimerDue } from './timers/fire-due-timers.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { releaseJob } from './jobs/release-job.ts';
+import { ensureHistoryPartitions } from './store/history-partitions.ts';
 import type { PostgresEngine } from './engine.ts';
 
 export interface WorkerOptions {
@@ -165,9 +166,15 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
   }
 
   async function timerLoop(): Promise<void> {
+    let partitionsCheckedAt = 0;
     while (!stopping.signal.aborted) {
       let waitMs = pollMs;
       try {
+        if (Date.now() - partitionsCheckedAt > 3_600_000) {
+          partitionsCheckedAt = Date.now();
+          const created = await ensureHistoryPartitions(engine.db, new Date());
+          if (created.length > 0) logger.info({ partitions: created }, 'history partitions created');
+        }
         const fired = await fireDueTimers(engine.db, engine.graphs, logger);
         if (fired > 0) continue;
         await engine.db('messages').where({ state: 'buffered' }).andWhere('expires_at', '<', engine.db.fn.now()).update({ state: 'expired' });

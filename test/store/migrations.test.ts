@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { migrateLatest } from '../../engine/store/knex.ts';
+import { ensureHistoryPartitions } from '../../engine/store/history-partitions.ts';
 
 const CORE_TABLES = ['process_definitions', 'process_instances', 'element_instances', 'jobs', 'timers', 'message_subscriptions', 'messages', 'incidents', 'user_tasks', 'history'];
 
@@ -49,4 +50,17 @@ it('keeps history append-only and instance states within active/completed/termin
     db.knex('process_instances').insert({ id: randomUUID(), definition_id: instanceId, bpmn_process_id: 'p', version: 1, state: 'failed', snapshot: '{}' }),
     /process_instances_state_check/,
   );
+});
+
+it('partitions history by month: rows land in their month, stay append-only, and retention is a partition drop', async () => {
+  const created = await ensureHistoryPartitions(db.knex, new Date('2031-03-15T00:00:00Z'));
+  assert.deepEqual(created, ['history_2031_03', 'history_2031_04']);
+  assert.deepEqual(await ensureHistoryPartitions(db.knex, new Date('2031-03-15T00:00:00Z')), []);
+  const instanceId = randomUUID();
+  await db.knex('history').insert({ process_instance_id: instanceId, event_type: 'test.event', created_at: new Date('2031-03-20T00:00:00Z') });
+  const { rows } = await db.knex.raw('SELECT tableoid::regclass::text AS partition FROM history WHERE process_instance_id = ?', [instanceId]);
+  assert.deepEqual(rows, [{ partition: 'history_2031_03' }]);
+  await assert.rejects(db.knex('history').where({ process_instance_id: instanceId }).update({ event_type: 'rewritten' }), /append-only/);
+  await db.knex.raw('DROP TABLE history_2031_03');
+  assert.equal((await db.knex('history').where({ process_instance_id: instanceId })).length, 0);
 });
