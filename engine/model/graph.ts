@@ -57,6 +57,20 @@ export interface MessageDefinition {
   correlationKey?: string;
 }
 
+/** zeebe:loopCharacteristics of a multi-instance activity; FEEL expressions without the leading `=`. */
+export interface MultiInstanceDefinition {
+  sequential: boolean;
+  /** FEEL giving the list to iterate over: one inner instance per item. */
+  inputCollection: string;
+  /** Local variable of each inner instance holding its item. */
+  inputElement?: string;
+  /** Variable that receives the list of every inner instance's `outputElement`, in item order. */
+  outputCollection?: string;
+  outputElement?: string;
+  /** FEEL: when true after an inner instance completes, the others are terminated and the activity completes. */
+  completionCondition?: string;
+}
+
 export interface FlowElement {
   id: string;
   type: ElementType;
@@ -87,6 +101,8 @@ export interface FlowElement {
   script?: { expression: string; resultVariable: string };
   /** User task (zeebe:assignmentDefinition / zeebe:formDefinition). */
   userTask?: { assignee?: string; candidateGroups?: string[]; formKey?: string };
+  /** Multi-instance activity (its ioMapping applies to each inner instance). */
+  multiInstance?: MultiInstanceDefinition;
   /** zeebe:ioMapping. */
   inputs?: VariableMapping[];
   outputs?: VariableMapping[];

@@ -145,7 +145,6 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
 }
 
 function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | undefined, file: string): void {
-  rejectLoop(scope, file);
   for (const child of (scope.flowElements ?? []) as ModdleElement[]) {
     if (IGNORED.has(child.$type)) continue;
     if (child.$type === 'bpmn:SequenceFlow') {
@@ -187,7 +186,8 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
   if (node.name) element.name = node.name;
   if (parentId) element.parentId = parentId;
   if (node.default) element.defaultFlow = node.default.id;
-  rejectLoop(node, file);
+  const loop = loopOf(node, file);
+  if (loop) element.multiInstance = loop;
   if (node.isForCompensation) throw unsupported(file, node, 'compensation activity');
 
   const extensions = (node.extensionElements?.values ?? []) as ModdleElement[];
@@ -332,10 +332,21 @@ function feel(file: string, elementId: string, text: string): string {
   return expression;
 }
 
-function rejectLoop(node: ModdleElement, file: string): void {
-  if (node.loopCharacteristics) {
-    throw unsupported(file, node, node.loopCharacteristics.$type === 'bpmn:MultiInstanceLoopCharacteristics' ? 'multi-instance activity' : 'loop activity');
+function loopOf(node: ModdleElement, file: string): FlowElement['multiInstance'] {
+  const loop = node.loopCharacteristics as ModdleElement | undefined;
+  if (!loop) return undefined;
+  if (loop.$type !== 'bpmn:MultiInstanceLoopCharacteristics') throw unsupported(file, node, 'standard loop activity');
+  const zeebe = ((loop.extensionElements?.values ?? []) as ModdleElement[]).find((e) => e.$type === 'zeebe:LoopCharacteristics');
+  if (!zeebe?.inputCollection) {
+    throw invalid(file, node.id, `multi-instance activity "${node.id}" needs a zeebe:loopCharacteristics inputCollection`);
   }
+  const definition: NonNullable<FlowElement['multiInstance']> = { sequential: loop.isSequential === true, inputCollection: feel(file, node.id!, zeebe.inputCollection) };
+  if (zeebe.inputElement) definition.inputElement = zeebe.inputElement;
+  if (zeebe.outputCollection) definition.outputCollection = zeebe.outputCollection;
+  if (zeebe.outputElement) definition.outputElement = feel(file, node.id!, zeebe.outputElement);
+  const completion = loop.completionCondition?.body as string | undefined;
+  if (completion && completion.trim() !== '') definition.completionCondition = feel(file, node.id!, completion);
+  return definition;
 }
 
 export function invalid(file: string, elementId: string | undefined, message: string): OperonError {

@@ -24,6 +24,8 @@ interface Arrival {
   flowId?: string;
   /** The target event already happened (event-based gateway): it completes at once with these variables. */
   trigger?: Variables;
+  /** Starts the next inner instance of the multi-instance body `flowScopeKey`. */
+  nextLoopItem?: true;
 }
 
 /** Thrown inside a behaviour to stop the element with an incident; caught by the step, never leaves it. */
@@ -135,6 +137,10 @@ export class Execution {
 
   private arrive(arrival: Arrival): void {
     const element = this.graph.elements[arrival.elementId]!;
+    if (arrival.nextLoopItem) {
+      this.startInnerInstance(this.state.elements[arrival.flowScopeKey]!, element);
+      return;
+    }
     if (element.incoming.length > 1 && element.type === 'parallelGateway') {
       this.arriveAtJoin(element, arrival);
       return;
@@ -175,15 +181,19 @@ export class Execution {
   }
 
   /** Creates an element instance for a token that is already counted in its scope. */
-  activate(element: FlowElement, flowScopeKey: string, trigger?: Variables): ElementInstance {
+  activate(element: FlowElement, flowScopeKey: string, trigger?: Variables, inner?: { loopIndex: number; variables: Variables }): ElementInstance {
     const key = this.nextKey();
     const ei: ElementInstance = { key, elementId: element.id, flowScopeKey, lifecycle: 'activating', ...(trigger ? { trigger } : {}) };
+    if (inner) {
+      ei.loopIndex = inner.loopIndex;
+      ei.variables = inner.variables;
+    }
     this.state.elements[key] = ei;
     this.effects.push({
       type: 'element.activated',
       elementInstanceKey: key,
       elementId: element.id,
-      elementType: element.type,
+      elementType: element.multiInstance && !inner ? 'multiInstanceBody' : element.type,
       ...(element.name !== undefined ? { elementName: element.name } : {}),
       ...(flowScopeKey !== ROOT_KEY ? { parentKey: flowScopeKey, flowScopeKey } : {}),
     });
@@ -199,10 +209,12 @@ export class Execution {
   /** Input mappings, boundary events, then the element's own behaviour. Re-run when an activation incident is resolved. */
   runActivation(ei: ElementInstance): void {
     const element = this.element(ei);
+    // A multi-instance activity is a body (boundary events, the loop) around inner instances (mappings, behaviour).
+    const isBody = element.multiInstance !== undefined && ei.loopIndex === undefined;
     if (ei.lifecycle === 'activating') {
-      if (element.inputs) {
-        const context = this.visibleVariables(ei.flowScopeKey);
-        const locals: Variables = {};
+      if (element.inputs && !isBody) {
+        const context = { ...this.visibleVariables(ei.flowScopeKey), ...ei.variables };
+        const locals: Variables = { ...ei.variables };
         for (const mapping of element.inputs) {
           const value = this.feel(mapping.source, ei.key, context);
           setPath(locals, mapping.target, value);
@@ -218,8 +230,54 @@ export class Execution {
       this.complete(ei, variables);
       return;
     }
-    if (element.boundaryEvents && ei.timerKeys === undefined && !ei.subscribed) this.openBoundaries(ei, element);
+    if (element.boundaryEvents && ei.loopIndex === undefined && ei.timerKeys === undefined && !ei.subscribed) this.openBoundaries(ei, element);
+    if (isBody) return this.startMultiInstance(ei, element);
     activityBehaviours[element.type](this, ei, element);
+  }
+
+  private startMultiInstance(body: ElementInstance, element: FlowElement): void {
+    if (body.loop) return;
+    const definition = element.multiInstance!;
+    const items = this.feel(definition.inputCollection, body.key);
+    if (!Array.isArray(items)) {
+      throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `inputCollection "${definition.inputCollection}" of "${element.id}" gave ${JSON.stringify(items)}, expected a list`, { expression: definition.inputCollection });
+    }
+    body.loop = { items, next: 0, completed: 0 };
+    body.tokens = 0;
+    if (definition.outputCollection) body.variables = { [definition.outputCollection]: items.map(() => null) };
+    if (items.length === 0) return this.complete(body);
+    // Through the agenda, so a long sequential loop of instant tasks never recurses.
+    const first = definition.sequential ? 1 : items.length;
+    for (let i = 0; i < first; i++) this.enqueue({ elementId: element.id, flowScopeKey: body.key, nextLoopItem: true });
+  }
+
+  startInnerInstance(body: ElementInstance, element: FlowElement): void {
+    const definition = element.multiInstance!;
+    const loopIndex = body.loop!.next++;
+    const variables: Variables = { loopCounter: loopIndex + 1 };
+    if (definition.inputElement) variables[definition.inputElement] = body.loop!.items[loopIndex];
+    this.activate(element, body.key, undefined, { loopIndex, variables });
+  }
+
+  /** After an inner instance completed: collect its output, check the completion condition. */
+  private innerCompleted(inner: ElementInstance, element: FlowElement, result: Variables | undefined): void {
+    const definition = element.multiInstance!;
+    const body = this.state.elements[inner.flowScopeKey]!;
+    if (definition.outputCollection && definition.outputElement) {
+      const value = this.feel(definition.outputElement, inner.key, { ...this.visibleVariables(inner.key), ...result });
+      const collection = body.variables![definition.outputCollection] as unknown[];
+      collection[inner.loopIndex!] = value;
+    }
+    body.loop!.completed += 1;
+    if (definition.completionCondition) {
+      const active = Object.values(this.state.elements).filter((e) => e.flowScopeKey === body.key && e.key !== inner.key).length;
+      const context = { ...this.visibleVariables(inner.key), numberOfInstances: body.loop!.items.length, numberOfCompletedInstances: body.loop!.completed, numberOfActiveInstances: active };
+      const done = this.feel(definition.completionCondition, inner.key, context);
+      if (typeof done !== 'boolean') {
+        throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `completionCondition "${definition.completionCondition}" of "${element.id}" gave ${JSON.stringify(done)}, expected a boolean`, { expression: definition.completionCondition });
+      }
+      body.loop!.done = done;
+    }
   }
 
   /** Runs one phase of an element; an IncidentSignal stops the element with an incident instead. */
@@ -246,8 +304,13 @@ export class Execution {
   complete(ei: ElementInstance, result?: Variables, flowIds?: string[], trigger?: Variables): void {
     if (ei.lifecycle === 'active') this.lifecycle(ei, 'COMPLETE');
     const element = this.element(ei);
+    const isBody = ei.loop !== undefined;
+    const isInner = ei.loopIndex !== undefined;
     this.guarded(ei, 'complete', () => {
-      if (element.outputs) {
+      if (isBody) {
+        const collection = element.multiInstance!.outputCollection;
+        if (collection) this.propagate(ei.flowScopeKey, { [collection]: ei.variables![collection] });
+      } else if (element.outputs) {
         const context = this.visibleVariables(ei.key);
         if (result) Object.assign(context, result);
         const outputs: Variables = {};
@@ -256,12 +319,14 @@ export class Execution {
       } else {
         this.propagate(ei.key, result);
       }
+      if (isInner) this.innerCompleted(ei, element, result);
       this.closeWaits(ei);
       this.lifecycle(ei, 'COMPLETED');
       delete this.state.elements[ei.key];
       this.effects.push({ type: 'element.completed', elementInstanceKey: ei.key, elementId: ei.elementId });
       const scopeKey = ei.flowScopeKey;
-      for (const flowId of flowIds ?? element.outgoing) {
+      if (isInner && this.state.elements[scopeKey]!.loop!.done) this.terminateChildren(scopeKey);
+      for (const flowId of isInner ? [] : flowIds ?? element.outgoing) {
         this.effects.push({ type: 'flow.taken', flowId, sourceKey: ei.key });
         this.enqueue({ elementId: this.graph.flows[flowId]!.targetId, flowScopeKey: scopeKey, flowId, ...(trigger ? { trigger } : {}) });
       }
@@ -278,6 +343,8 @@ export class Execution {
     if (scope.tokens! > 0) return;
     if (scopeKey === ROOT_KEY) {
       if (this.state.lifecycle === 'active') this.completeInstance();
+    } else if (scope.loop && !scope.loop.done && scope.loop.next < scope.loop.items.length) {
+      this.enqueue({ elementId: scope.elementId, flowScopeKey: scope.key, nextLoopItem: true });
     } else if (scope.lifecycle === 'active' || scope.lifecycle === 'completing') {
       this.complete(scope);
     }
@@ -413,6 +480,8 @@ export class Execution {
    */
   throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
     for (let ei: ElementInstance | undefined = source; ei && ei.key !== ROOT_KEY; ei = this.state.elements[ei.flowScopeKey]) {
+      // An inner instance of a multi-instance activity has no boundary events: its body has them.
+      if (ei.loopIndex !== undefined) continue;
       const boundaries = (this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!).filter((b) => b.eventKind === 'error');
       const catcher = boundaries.find((b) => b.errorCode === errorCode) ?? boundaries.find((b) => b.errorCode === undefined);
       if (catcher) {

@@ -28,6 +28,10 @@ export interface ElementInstance {
   timerKeys?: string[];
   /** True while message subscriptions (own or boundary) are open. */
   subscribed?: boolean;
+  /** Multi-instance body: the items, how many inner instances were started, and whether the completion condition held. */
+  loop?: { items: unknown[]; next: number; completed: number; done?: boolean };
+  /** Inner instance of a multi-instance activity: the index of its item. */
+  loopIndex?: number;
   /** Set on a catch event that was triggered before its activation (boundary event, event-based gateway target): it completes at once with these variables. */
   trigger?: Variables;
   /** Open incident raised by the runtime itself. */

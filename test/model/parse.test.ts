@@ -98,8 +98,21 @@ describe('parseDefinitions: bad input names the file and the element', () => {
     await assert.rejects(parseDefinitions(xml, 'm.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'waitPayment');
   });
 
-  it('rejects multi-instance activities as unsupported', async () => {
-    const xml = read('parallel.bpmn').replace('<bpmn:serviceTask id="taskA">', '<bpmn:serviceTask id="taskA"><bpmn:multiInstanceLoopCharacteristics />');
+  it('rejects a multi-instance activity without inputCollection, and standard loops as unsupported', async () => {
+    const multi = read('parallel.bpmn').replace('<bpmn:serviceTask id="taskA">', '<bpmn:serviceTask id="taskA"><bpmn:multiInstanceLoopCharacteristics />');
+    await assert.rejects(parseDefinitions(multi, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'taskA');
+    const loop = read('parallel.bpmn').replace('<bpmn:serviceTask id="taskA">', '<bpmn:serviceTask id="taskA"><bpmn:standardLoopCharacteristics />');
+    await assert.rejects(parseDefinitions(loop, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA');
+  });
+
+  it('reads zeebe:loopCharacteristics of a multi-instance activity', async () => {
+    const [graph] = await parseDefinitions(read('multi-instance.bpmn'), 'mi.bpmn');
+    assert.deepEqual(graph!.elements.quote!.multiInstance, { sequential: false, inputCollection: 'carriers', inputElement: 'carrier', outputCollection: 'quotes', outputElement: '{carrier: carrierName, price: price}' });
+    assert.deepEqual(graph!.elements.approvals!.multiInstance, { sequential: true, inputCollection: 'approvers', inputElement: 'approver', completionCondition: 'rejected = true' });
+  });
+
+  it('rejects execution listeners (Camunda runs them as jobs)', async () => {
+    const xml = read('parallel.bpmn').replace('<zeebe:taskDefinition type="work-a" />', '<zeebe:taskDefinition type="work-a" /><zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit" /></zeebe:executionListeners>');
     await assert.rejects(parseDefinitions(xml, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA');
   });
 });
