@@ -179,7 +179,8 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         if (fired > 0) continue;
         await engine.db('messages').where({ state: 'buffered' }).andWhere('expires_at', '<', engine.db.fn.now()).update({ state: 'expired' });
         const next = await nextTimerDue(engine.db);
-        if (next) waitMs = Math.max(0, Math.min(pollMs, next.getTime() - Date.now()));
+        // At least a short pause: a due timer whose instance is busy is retried, not spun on.
+        if (next) waitMs = Math.max(25, Math.min(pollMs, next.getTime() - Date.now()));
       } catch (error) {
         if (!stopping.signal.aborted) logger.error({ err: error }, 'firing timers failed');
       }

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from '../nodes/types.ts';
 import type { GraphCache } from '../store/graph-cache.ts';
-import type { DefinitionRow, TimerRow } from '../store/rows.ts';
+import type { DefinitionRow, InstanceRow, TimerRow } from '../store/rows.ts';
 import { lockInstance } from '../store/lock-instance.ts';
 import { stepInstance } from '../store/step-instance.ts';
 import { createInstance } from '../store/create-instance.ts';
@@ -48,13 +48,18 @@ export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger
 async function fireTimer(db: Knex, graphs: GraphCache, timer: TimerRow): Promise<boolean> {
   return db.transaction(async (tx) => {
     const now = new Date();
-    const instance = timer.process_instance_id ? await lockInstance(tx, timer.process_instance_id) : undefined;
+    // SKIP LOCKED: an instance busy with another step (or another engine firing this very timer)
+    // is left for the next round instead of blocking this loop.
+    const instance = timer.process_instance_id
+      ? await tx<InstanceRow>('process_instances').where({ id: timer.process_instance_id }).forUpdate().skipLocked().first()
+      : undefined;
+    if (timer.process_instance_id && !instance) return false;
     const claimed = await tx<TimerRow>('timers').where({ id: timer.id, state: 'scheduled' }).forUpdate().skipLocked().first();
     if (!claimed) return false;
     await tx('timers').where({ id: timer.id }).update({ state: 'fired', fired_at: now });
     if (timer.process_instance_id) {
-      if (!instance || instance.state !== 'active') return true;
-      await stepInstance(tx, graphs, instance.id, { type: 'timer.fired', timerKey: timer.timer_key }, now, instance);
+      if (instance!.state !== 'active') return true;
+      await stepInstance(tx, graphs, instance!.id, { type: 'timer.fired', timerKey: timer.timer_key }, now, instance);
       return true;
     }
     // A timer start event: start an instance of its definition and schedule the next cycle.
