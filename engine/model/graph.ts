@@ -27,7 +27,7 @@ export type ElementType =
   | 'subProcess';
 
 /** The event definition of an event element; 'none' when it has none. */
-export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'terminate';
+export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'terminate' | 'link';
 
 /** A timer definition; `expression` is the raw text (ISO 8601, or FEEL when it starts with `=`). */
 export interface TimerDefinition {
@@ -97,6 +97,8 @@ export interface FlowElement {
   timer?: TimerDefinition;
   /** Error end event (thrown code) and error boundary (caught code; undefined = catch all). */
   errorCode?: string;
+  /** Link events: the link name; on a throw link, the id of the catch link it jumps to. */
+  link?: { name: string; targetId?: string };
   /** Script task (zeebe:script): FEEL expression without leading `=`, and the variable that receives its result. */
   script?: { expression: string; resultVariable: string };
   /** User task (zeebe:assignmentDefinition / zeebe:formDefinition). */

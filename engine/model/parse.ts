@@ -213,7 +213,13 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     if (definitions.length > 1) throw unsupported(file, node, 'multiple event definitions');
     element.eventKind = eventKind(file, node, definitions[0]);
     const definition = definitions[0];
-    if (element.eventKind === 'message') element.message = messageOf(file, node, definition!, type !== 'startEvent');
+    const throwsMessage = element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent');
+    if (throwsMessage && !ext('zeebe:TaskDefinition')) throw unsupported(file, node, 'message throw event without a zeebe:taskDefinition');
+    if (element.eventKind === 'message' && !throwsMessage) element.message = messageOf(file, node, definition!, type !== 'startEvent');
+    if (element.eventKind === 'link') {
+      if (!definition!.name) throw invalid(file, id, `link event "${id}" needs a link name`);
+      element.link = { name: definition!.name };
+    }
     if (element.eventKind === 'timer') element.timer = timerOf(file, node, definition!);
     if (element.eventKind === 'error') {
       const code = definition!.errorRef?.errorCode as string | undefined;
@@ -223,7 +229,9 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
   }
 
   const taskDefinition = ext('zeebe:TaskDefinition');
-  const isJobTask = type === 'serviceTask' || type === 'sendTask' || type === 'businessRuleTask' || (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script'));
+  // Camunda 8 runs message throw events like send tasks: as jobs.
+  const isJobTask = type === 'serviceTask' || type === 'sendTask' || type === 'businessRuleTask' || (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script')) ||
+    (element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent'));
   if (isJobTask) {
     if (type === 'businessRuleTask' && ext('zeebe:CalledDecision')) throw unsupported(file, node, 'DMN business rule task (zeebe:calledDecision)');
     if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
@@ -268,12 +276,12 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
   const type = EXECUTED[node.$type]!;
   const kind: EventKind | undefined = !definition
     ? 'none'
-    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate' } as Record<string, EventKind>)[definition.$type];
+    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link' } as Record<string, EventKind>)[definition.$type];
   const allowed: Record<string, EventKind[]> = {
     startEvent: ['none', 'message', 'timer'],
-    endEvent: ['none', 'terminate', 'error'],
-    intermediateCatchEvent: ['message', 'timer'],
-    intermediateThrowEvent: ['none'],
+    endEvent: ['none', 'terminate', 'error', 'message'],
+    intermediateCatchEvent: ['message', 'timer', 'link'],
+    intermediateThrowEvent: ['none', 'message', 'link'],
     boundaryEvent: ['error', 'timer', 'message'],
   };
   if (!kind || !allowed[type]!.includes(kind)) {

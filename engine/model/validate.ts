@@ -53,6 +53,14 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
       if (starts[0]!.eventKind !== 'none') throw fail(starts[0]!.id, `the start event of subprocess "${element.id}" must be a none start event`, 'OPERON_ERR_BPMN_UNSUPPORTED');
       element.startEventId = starts[0]!.id;
     }
+    if (element.link && element.type === 'intermediateThrowEvent') {
+      const targets = Object.values(graph.elements).filter((e) => e.type === 'intermediateCatchEvent' && e.link?.name === element.link!.name && e.parentId === element.parentId);
+      if (targets.length !== 1) throw fail(element.id, `link event "${element.id}" needs exactly one catching link event named "${element.link.name}" in its scope`);
+      element.link.targetId = targets[0]!.id;
+    }
+    if (element.link && element.type === 'intermediateCatchEvent' && element.incoming.length > 0) {
+      throw fail(element.id, `catching link event "${element.id}" cannot have incoming sequence flows`);
+    }
     if (element.defaultFlow !== undefined && !element.outgoing.includes(element.defaultFlow)) {
       throw fail(element.id, `the default flow of "${element.id}" is not one of its outgoing flows`);
     }

@@ -47,12 +47,21 @@ const messageWait: Behaviour = (x, ei, element) => {
 };
 
 const catchEvent: Behaviour = (x, ei, element) => {
+  if (element.eventKind === 'link') return x.complete(ei);
   if (element.eventKind === 'message') return messageWait(x, ei, element);
   x.scheduleTimer(ei, element, x.timerDue(ei, element));
   ei.wait = 'timer';
 };
 
+/** A throw link hands its token to the catching link event of the same name. */
+const throwEvent: Behaviour = (x, ei, element) => {
+  if (element.job) return jobTask(x, ei, element);
+  if (element.link) x.enqueue({ elementId: element.link.targetId!, flowScopeKey: ei.flowScopeKey });
+  x.complete(ei);
+};
+
 const endEvent: Behaviour = (x, ei, element) => {
+  if (element.job) return jobTask(x, ei, element);
   if (element.eventKind === 'error') return x.throwError(ei, element.errorCode!);
   if (element.eventKind === 'terminate') x.terminateChildren(ei.flowScopeKey, ei.key);
   x.complete(ei);
@@ -115,7 +124,7 @@ const boundaryEvent: Behaviour = () => {};
 
 export const activityBehaviours: Record<ElementType, Behaviour> = {
   startEvent: passThrough,
-  intermediateThrowEvent: passThrough,
+  intermediateThrowEvent: throwEvent,
   task: passThrough,
   manualTask: passThrough,
   parallelGateway: passThrough,

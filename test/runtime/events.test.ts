@@ -107,3 +107,22 @@ describe('instance cancellation', () => {
     assert.equal(instance.subscriptions.length, 0);
   });
 });
+
+describe('link events and message throw events (links-and-message-events.bpmn)', () => {
+  it('a throw link jumps to its catch link; message throw and end events run as jobs', async () => {
+    const calls: string[] = [];
+    const handlers = { notify: () => { calls.push('notify'); return { notified: true }; }, publish: () => { calls.push('publish'); } };
+    const instance = await scenario(await fixture('links-and-message-events.bpmn'), () => ({ handlers }));
+    assert.equal(instance.state, 'completed');
+    assert.deepEqual(instance.completedElementIds, ['start', 'goToPage2', 'page2', 'notify', 'published']);
+    assert.deepEqual(effectsOf(instance, 'job.create').map((j) => [j.elementId, j.taskType, j.retries]), [['notify', 'notify', 3], ['published', 'publish', 2]]);
+    assert.equal(instance.variables.notified, true);
+  });
+
+  it('a message throw event without a task definition is refused at deployment', async () => {
+    const { parseDefinitions } = await import('../../engine/model/index.ts');
+    const { readFileSync } = await import('node:fs');
+    const xml = readFileSync(new URL('../fixtures/bpmn/links-and-message-events.bpmn', import.meta.url), 'utf8').replace('<zeebe:taskDefinition type="notify" />', '');
+    await assert.rejects(parseDefinitions(xml, 'x.bpmn'), { code: 'OPERON_ERR_BPMN_UNSUPPORTED', details: { file: 'x.bpmn', elementId: 'notify', elementType: 'IntermediateThrowEvent', feature: 'message throw event without a zeebe:taskDefinition' } });
+  });
+});
