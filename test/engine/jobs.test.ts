@@ -26,6 +26,7 @@ before(async () => {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
+      if (request.url === '/slow') return; // never answers
       const parsed = JSON.parse(body || '{}') as { customer?: string };
       response.writeHead(200, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ greeting: `hello ${parsed.customer} via ${request.method}` }));
@@ -135,5 +136,26 @@ describe('jobs', () => {
     assert.equal(incident!.code, 'OPERON_ERR_NODE_INPUT');
     const failures = await current.knex('history').where({ process_instance_id: instanceId, event_type: 'job.failed' });
     assert.equal(failures.length, 0);
+  });
+
+  it('aborts an http call that takes longer than timeoutMs and raises an incident when retries run out', async () => {
+    const { instanceId } = await current.engine.startInstance('http-call', { endpoint: serverUrl.replace('/greet', '/slow'), name: 'Ada', timeoutMs: 100 });
+    const [incident] = await waitFor(async () => {
+      const open = await current.engine.listIncidents({ instanceId, state: 'open' });
+      return open.length > 0 ? open : undefined;
+    }, 10_000, 'incident');
+    assert.equal(incident!.code, 'OPERON_ERR_JOB_FAILED');
+    assert.match(incident!.message, /took longer than 100 ms/);
+  });
+
+  it('raises an incident for a BPMN error nothing catches', async () => {
+    const { instanceId } = await current.engine.startInstance('uncaught');
+    const [incident] = await waitFor(async () => {
+      const open = await current.engine.listIncidents({ instanceId, state: 'open' });
+      return open.length > 0 ? open : undefined;
+    }, 10_000, 'incident');
+    assert.equal(incident!.code, 'OPERON_ERR_UNCAUGHT_BPMN_ERROR');
+    assert.equal(incident!.elementId, 'refuse');
+    assert.equal((await current.engine.getInstance(instanceId))?.state, 'active');
   });
 });
