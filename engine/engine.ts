@@ -50,6 +50,12 @@ export interface CreateEngineOptions {
   worker?: boolean | WorkerOptions;
 }
 
+/** Task type prefixes Operon's own nodes provide: an element naming one that is not registered fails deployment. */
+const RESERVED_PREFIXES = {
+  bot: { code: 'OPERON_ERR_UNKNOWN_BOT', noun: 'bot' },
+  decision: { code: 'OPERON_ERR_UNKNOWN_MODEL', noun: 'model' },
+} as const;
+
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
 /** Creates the engine; call `close()` to stop its worker and LISTEN connection (the knex pool stays the caller's). */
@@ -118,6 +124,15 @@ export class PostgresEngine implements Engine {
     for (const graph of graphs) {
       for (const task of graph.serviceTasks) {
         const node = this.nodes.resolve(task.taskType);
+        const prefix = task.taskType.split(':')[0]!;
+        if (!node && task.taskType.includes(':') && prefix in RESERVED_PREFIXES) {
+          // bot: and decision: name something Operon itself must provide; with no such node nothing ever could run them.
+          const { code, noun } = RESERVED_PREFIXES[prefix as keyof typeof RESERVED_PREFIXES];
+          const name = task.taskType.slice(prefix.length + 1);
+          throw new OperonError(code, `${graph.bpmnProcessId}: task '${task.elementId}' names ${noun} '${name}', but no ${noun}s are registered`, {
+            details: { elementId: task.elementId, bpmnProcessId: graph.bpmnProcessId, taskType: task.taskType, [noun]: name },
+          });
+        }
         if (!node) {
           unhandled.set(task.taskType, [...(unhandled.get(task.taskType) ?? []), `${graph.bpmnProcessId}/${task.elementId}`]);
           continue;

@@ -68,6 +68,20 @@ describe('deploy', () => {
     assert.equal(await countDefinitions(), before, 'nothing half-deployed');
   });
 
+  it('fails a bot task when no bot node is registered at all', async () => {
+    const plain = await openEngine(db.url, { worker: false });
+    try {
+      await assert.rejects(plain.engine.deploy([fixture('bot-task.bpmn')]), (error: unknown) => {
+        assert.ok(error instanceof OperonError);
+        assert.equal(error.code, 'OPERON_ERR_UNKNOWN_BOT');
+        assert.equal(error.details.elementId, 'fillForm');
+        return true;
+      });
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('rejects malformed XML naming the file, deploying nothing of the batch', async () => {
     const before = await countDefinitions();
     await assert.rejects(current.engine.deploy([fixture('jobs.bpmn'), { name: 'broken.bpmn', xml: '<bpmn:definitions' }]), (error: unknown) => {
