@@ -32,6 +32,8 @@ export interface WorkerOptions {
   /** Run node types. Default true (false = timers only). */
   jobs?: boolean;
   secrets?: SecretStore;
+  /** Longest a node may run before its signal aborts and the job fails (retried); a `timeoutMs` task header overrides it. Default: no limit. */
+  jobTimeoutMs?: number;
   /** How long `stop()` waits for running nodes after aborting them. Default 5 s. */
   shutdownGraceMs?: number;
 }
@@ -53,7 +55,7 @@ export function environmentSecrets(env: NodeJS.ProcessEnv = process.env): Secret
 }
 
 class JobAbort extends Error {
-  constructor(readonly reason: 'lease-lost' | 'cancelled' | 'shutdown') {
+  constructor(readonly reason: 'lease-lost' | 'cancelled' | 'shutdown' | 'timeout') {
     super(`job aborted: ${reason}`);
     this.name = 'AbortError';
   }
@@ -84,6 +86,8 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         else jobLogger.warn({ err: error }, 'heartbeat failed');
       });
     }, Math.max(50, Math.floor(lockMs / 3)));
+    const timeoutMs = Number(job.headers.timeoutMs ?? options.jobTimeoutMs ?? 0);
+    const deadline = timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbort('timeout')), timeoutMs) : undefined;
     const node = engine.nodes.resolve(job.type)!;
     const ctx: NodeContext = {
       signal: controller.signal,
@@ -123,6 +127,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       jobLogger.warn({ err: error }, 'could not record the job result');
     } finally {
       clearInterval(heartbeat);
+      clearTimeout(deadline);
     }
   }
 
@@ -130,6 +135,11 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     const reason = controller.signal.reason;
     if (reason instanceof JobAbort && reason.reason === 'shutdown') {
       await releaseJob(engine.db, job.id, lease).catch(() => undefined);
+    }
+    if (reason instanceof JobAbort && reason.reason === 'timeout') {
+      await engine
+        .failJob(job.id, lease, { errorMessage: `${job.type} did not finish within ${Number(job.headers.timeoutMs ?? options.jobTimeoutMs)} ms` })
+        .catch((error) => jobLogger.warn({ err: error }, 'could not record the timeout'));
     }
     jobLogger.info({ reason: reason instanceof JobAbort ? reason.reason : String(reason) }, 'job aborted');
   }

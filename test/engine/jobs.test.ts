@@ -158,4 +158,25 @@ describe('jobs', () => {
     assert.equal(incident!.elementId, 'refuse');
     assert.equal((await current.engine.getInstance(instanceId))?.state, 'active');
   });
+
+  it('aborts a node that runs past the timeoutMs task header and retries the job', async () => {
+    let runs = 0;
+    let abortReason: unknown;
+    behaviour = (signal) =>
+      new Promise((resolve, reject) => {
+        runs++;
+        if (runs > 1) return resolve({ result: 'second try' });
+        signal.addEventListener('abort', () => {
+          abortReason = signal.reason;
+          reject(signal.reason);
+        });
+      });
+    const { instanceId } = await current.engine.startInstance('timed-job');
+    const view = await waitForState(current.engine, instanceId, 'completed');
+    assert.equal(view.variables.callResult, 'second try');
+    assert.match(String(abortReason), /timeout/);
+    const failures = await current.knex('history').where({ process_instance_id: instanceId, event_type: 'job.failed' });
+    assert.equal(failures.length, 1);
+    assert.match(failures[0].payload.message, /did not finish within 150 ms/);
+  });
 });
