@@ -108,8 +108,14 @@ export interface FlowElement {
   /** zeebe:ioMapping. */
   inputs?: VariableMapping[];
   outputs?: VariableMapping[];
-  /** Embedded subprocess: its none start event and the ids of its direct children. */
+  /** Embedded or event subprocess: its start event. */
   startEventId?: string;
+  /** Event subprocess (triggered by its error, message or timer start event, not by a sequence flow). */
+  triggeredByEvent?: boolean;
+  /** Start event of an event subprocess: does it interrupt its scope? */
+  interrupting?: boolean;
+  /** Embedded subprocess: the event subprocesses directly inside it. */
+  eventSubprocesses?: string[];
 }
 
 export interface SequenceFlow {
@@ -148,4 +154,6 @@ export interface ProcessGraph {
   /** Every flow element of the process (including nested ones) by id. */
   elements: Record<string, FlowElement>;
   flows: Record<string, SequenceFlow>;
+  /** Event subprocesses at the process level. */
+  eventSubprocesses?: string[];
 }

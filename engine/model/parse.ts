@@ -152,10 +152,8 @@ function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | 
       continue;
     }
     const type = EXECUTED[child.$type];
-    if (!type || (type === 'subProcess' && (child.triggeredByEvent || child.$type !== 'bpmn:SubProcess'))) {
-      throw unsupported(file, child, child.triggeredByEvent ? 'event subprocess' : child.$type.replace('bpmn:', ''));
-    }
-    const element = buildElement(child, type, parentId, file);
+    if (!type) throw unsupported(file, child, child.$type.replace('bpmn:', ''));
+    const element = buildElement(child, type, parentId, file, scope.triggeredByEvent === true);
     graph.elements[element.id] = element;
     if (type === 'subProcess') addScope(graph, child, child.id, file);
   }
@@ -180,7 +178,7 @@ function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
   return result;
 }
 
-function buildElement(node: ModdleElement, type: ElementType, parentId: string | undefined, file: string): FlowElement {
+function buildElement(node: ModdleElement, type: ElementType, parentId: string | undefined, file: string, inEventSubprocess: boolean): FlowElement {
   const id = node.id!;
   const element: FlowElement = { id, type, incoming: [], outgoing: [] };
   if (node.name) element.name = node.name;
@@ -212,10 +210,12 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     const definitions = (node.eventDefinitions ?? []) as ModdleElement[];
     if (definitions.length > 1) throw unsupported(file, node, 'multiple event definitions');
     element.eventKind = eventKind(file, node, definitions[0]);
+    if (type === 'startEvent' && inEventSubprocess) element.interrupting = node.isInterrupting !== false;
+    if (type === 'startEvent' && element.eventKind === 'error' && !inEventSubprocess) throw unsupported(file, node, 'error start event outside an event subprocess');
     const definition = definitions[0];
     const throwsMessage = element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent');
     if (throwsMessage && !ext('zeebe:TaskDefinition')) throw unsupported(file, node, 'message throw event without a zeebe:taskDefinition');
-    if (element.eventKind === 'message' && !throwsMessage) element.message = messageOf(file, node, definition!, type !== 'startEvent');
+    if (element.eventKind === 'message' && !throwsMessage) element.message = messageOf(file, node, definition!, type !== 'startEvent' || inEventSubprocess);
     if (element.eventKind === 'link') {
       if (!definition!.name) throw invalid(file, id, `link event "${id}" needs a link name`);
       element.link = { name: definition!.name };
@@ -264,6 +264,8 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     element.userTask = userTask;
   }
 
+  if (type === 'subProcess' && node.triggeredByEvent) element.triggeredByEvent = true;
+
   if (type === 'boundaryEvent') {
     if (!node.attachedToRef) throw invalid(file, id, `boundary event "${id}" is not attached to an activity`);
     element.attachedTo = node.attachedToRef.id;
@@ -278,7 +280,7 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
     ? 'none'
     : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link' } as Record<string, EventKind>)[definition.$type];
   const allowed: Record<string, EventKind[]> = {
-    startEvent: ['none', 'message', 'timer'],
+    startEvent: ['none', 'message', 'timer', 'error'],
     endEvent: ['none', 'terminate', 'error', 'message'],
     intermediateCatchEvent: ['message', 'timer', 'link'],
     intermediateThrowEvent: ['none', 'message', 'link'],

@@ -50,8 +50,18 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
     if (element.type === 'subProcess') {
       const starts = Object.values(graph.elements).filter((e) => e.parentId === element.id && e.type === 'startEvent');
       if (starts.length !== 1) throw fail(element.id, `subprocess "${element.id}" needs exactly one start event`);
-      if (starts[0]!.eventKind !== 'none') throw fail(starts[0]!.id, `the start event of subprocess "${element.id}" must be a none start event`, 'OPERON_ERR_BPMN_UNSUPPORTED');
-      element.startEventId = starts[0]!.id;
+      const start = starts[0]!;
+      if (element.triggeredByEvent) {
+        if (start.eventKind === 'none') throw fail(start.id, `the start event of event subprocess "${element.id}" needs an error, message or timer definition`);
+        if (element.incoming.length > 0 || element.outgoing.length > 0 || element.boundaryEvents) throw fail(element.id, `event subprocess "${element.id}" cannot have sequence flows or boundary events`);
+        if (element.multiInstance) throw fail(element.id, `event subprocess "${element.id}" cannot be multi-instance`, 'OPERON_ERR_BPMN_UNSUPPORTED');
+        if (start.eventKind === 'error' && start.interrupting === false) throw fail(start.id, `error start event "${start.id}" must interrupt`);
+        if (element.parentId === undefined) (graph.eventSubprocesses ??= []).push(element.id);
+        else (graph.elements[element.parentId]!.eventSubprocesses ??= []).push(element.id);
+      } else if (start.eventKind !== 'none') {
+        throw fail(start.id, `the start event of subprocess "${element.id}" must be a none start event`, 'OPERON_ERR_BPMN_UNSUPPORTED');
+      }
+      element.startEventId = start.id;
     }
     if (element.link && element.type === 'intermediateThrowEvent') {
       const targets = Object.values(graph.elements).filter((e) => e.type === 'intermediateCatchEvent' && e.link?.name === element.link!.name && e.parentId === element.parentId);

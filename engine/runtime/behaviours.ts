@@ -116,6 +116,9 @@ const eventBasedGateway: Behaviour = (x, ei, element) => {
 const subProcess: Behaviour = (x, ei, element) => {
   if (ei.tokens !== undefined) return;
   ei.tokens = 0;
+  // An event subprocess's start event is triggered by whoever activated it.
+  if (element.triggeredByEvent) return;
+  x.openEventSubprocesses(ei);
   x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key });
 };
 

@@ -351,6 +351,7 @@ export class Execution {
   }
 
   completeInstance(): void {
+    this.closeWaits(this.state.elements[ROOT_KEY]!);
     this.state.lifecycle = nextInstanceLifecycle(this.state.lifecycle, 'COMPLETE');
     this.effects.push({ type: 'instance.completed' });
   }
@@ -475,21 +476,68 @@ export class Execution {
   }
 
   /**
-   * A BPMN error thrown at `source` (a job task or an error end event): caught by the nearest error
-   * boundary event with that code (or a catch-all) on the source or an enclosing subprocess.
+   * A BPMN error thrown at `source` (a job task or an error end event): caught, from the inside
+   * out, by an error boundary event of the source or an enclosing subprocess, or by an error event
+   * subprocess of an enclosing scope, whichever comes first, matching the code before a catch-all.
    */
   throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
-    for (let ei: ElementInstance | undefined = source; ei && ei.key !== ROOT_KEY; ei = this.state.elements[ei.flowScopeKey]) {
+    const byCode = (events: FlowElement[]) => events.find((e) => e.errorCode === errorCode) ?? events.find((e) => e.errorCode === undefined);
+    for (let ei: ElementInstance | undefined = source; ei; ) {
       // An inner instance of a multi-instance activity has no boundary events: its body has them.
-      if (ei.loopIndex !== undefined) continue;
-      const boundaries = (this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!).filter((b) => b.eventKind === 'error');
-      const catcher = boundaries.find((b) => b.errorCode === errorCode) ?? boundaries.find((b) => b.errorCode === undefined);
-      if (catcher) {
-        this.triggerBoundary(ei, catcher, variables);
-        return;
+      if (ei.key !== ROOT_KEY && ei.loopIndex === undefined) {
+        const catcher = byCode((this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!).filter((b) => b.eventKind === 'error'));
+        if (catcher) return this.triggerBoundary(ei, catcher, variables);
       }
+      const scope: ElementInstance | undefined = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey];
+      if (!scope) break;
+      if (!scope.interrupted) {
+        const starts = this.eventSubprocessesOf(scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!).filter((s) => s.eventKind === 'error');
+        const start = byCode(starts);
+        if (start) return this.triggerEventSubprocess(scope, start, variables);
+      }
+      ei = scope;
     }
     this.raiseIncident(source, 'error', 'OPERON_ERR_UNCAUGHT_BPMN_ERROR', `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`, { errorCode, errorMessage }, { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) });
+  }
+
+  /** Event subprocesses directly inside a scope (the process, or an embedded subprocess instance). */
+  eventSubprocessesOf(scope: ElementInstance): string[] {
+    if (scope.key === ROOT_KEY) return this.graph.eventSubprocesses ?? [];
+    if (scope.loop) return [];
+    return this.element(scope).eventSubprocesses ?? [];
+  }
+
+  /** Opens the timers and message subscriptions of a scope's event subprocesses (their waits belong to the scope). */
+  openEventSubprocesses(scope: ElementInstance): void {
+    const starts = this.eventSubprocessesOf(scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!);
+    const dues = starts.map((start) => (start.eventKind === 'timer' ? this.timerDue(scope, start) : undefined));
+    starts.forEach((start, i) => {
+      if (start.eventKind === 'timer') this.scheduleTimer(scope, start, dues[i]!);
+      if (start.eventKind === 'message') this.openSubscription(scope, start);
+    });
+  }
+
+  /** Starts an event subprocess in `scope`; an interrupting one first terminates everything else in the scope. */
+  triggerEventSubprocess(scope: ElementInstance, start: FlowElement, variables?: Variables): void {
+    const eventSubprocess = this.graph.elements[start.parentId!]!;
+    if (start.interrupting !== false) {
+      this.terminateChildren(scope.key);
+      scope.interrupted = true;
+      // The scope's own boundary timers stay; only event subprocess timers end.
+      for (const timerKey of scope.timerKeys ?? []) {
+        const timer = this.state.timers[timerKey];
+        if (timer && this.graph.elements[timer.elementId]!.type === 'startEvent') {
+          delete this.state.timers[timerKey];
+          this.effects.push({ type: 'timer.cancel', timerKey });
+        }
+      }
+      scope.timerKeys = scope.timerKeys?.filter((k) => this.state.timers[k]);
+    }
+    scope.tokens! += 1;
+    const ei = this.activate(eventSubprocess, scope.key);
+    if (this.state.elements[ei.key] && ei.tokens !== undefined && !ei.incident) {
+      this.enqueue({ elementId: start.id, flowScopeKey: ei.key, trigger: variables ?? {} });
+    }
   }
 }
 

@@ -46,6 +46,8 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
     timers: {},
   };
   const x = new Execution(graph, state, options.now, options.activationLimit);
+  const root = state.elements[ROOT_KEY]!;
+  x.guarded(root, 'activate', () => x.openEventSubprocesses(root));
   x.enqueue({ elementId: start.elementId, flowScopeKey: ROOT_KEY });
   x.run();
   return result(x);
@@ -72,6 +74,7 @@ function apply(x: Execution, state: RuntimeState, event: RuntimeEvent): string |
   if (event.type === 'instance.cancel') {
     x.terminateChildren(ROOT_KEY);
     const root = state.elements[ROOT_KEY]!;
+    x.closeWaits(root);
     root.lifecycle = nextElementLifecycle(root.lifecycle, 'TERMINATE');
     state.lifecycle = nextInstanceLifecycle(state.lifecycle, 'TERMINATE');
     x.effects.push({ type: 'instance.terminated' });
@@ -80,7 +83,8 @@ function apply(x: Execution, state: RuntimeState, event: RuntimeEvent): string |
   if (event.type === 'timer.fired') return fireTimer(x, state, event.timerKey);
 
   const ei = state.elements[event.elementInstanceKey];
-  if (!ei || ei.key === ROOT_KEY) return `no active element instance ${event.elementInstanceKey}`;
+  // The process instance itself only waits for messages (event subprocesses) and its own incidents.
+  if (!ei || (ei.key === ROOT_KEY && event.type !== 'message.correlated' && event.type !== 'incident.resolved')) return `no active element instance ${event.elementInstanceKey}`;
   const variables = clone((event as { variables?: Variables }).variables);
   switch (event.type) {
     case 'job.completed':
@@ -112,7 +116,7 @@ function messageNameOf(x: Execution, ei: ElementInstance, event: FlowElement): s
 }
 
 function correlate(x: Execution, ei: ElementInstance, messageName: string, variables: Variables | undefined): string | undefined {
-  const element = x.element(ei);
+  const element = x.graph.elements[ei.elementId] ?? { id: ei.elementId, type: 'subProcess', incoming: [], outgoing: [] };
   if (ei.wait === 'event') {
     for (const flowId of element.outgoing) {
       const event = x.graph.elements[x.graph.flows[flowId]!.targetId]!;
@@ -127,7 +131,16 @@ function correlate(x: Execution, ei: ElementInstance, messageName: string, varia
     x.complete(ei, variables);
     return undefined;
   }
-  for (const boundaryId of element.boundaryEvents ?? []) {
+  if (ei.subscribed && !ei.interrupted && ei.tokens !== undefined) {
+    for (const id of x.eventSubprocessesOf(ei)) {
+      const start = x.graph.elements[x.graph.elements[id]!.startEventId!]!;
+      if (start.eventKind === 'message' && messageNameOf(x, ei, start) === messageName) {
+        x.triggerEventSubprocess(ei, start, variables);
+        return undefined;
+      }
+    }
+  }
+  for (const boundaryId of ei.key === ROOT_KEY ? [] : element.boundaryEvents ?? []) {
     const boundary = x.graph.elements[boundaryId]!;
     if (boundary.eventKind === 'message' && ei.subscribed && messageNameOf(x, ei, boundary) === messageName) {
       x.triggerBoundary(ei, boundary, variables);
@@ -152,12 +165,14 @@ function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string 
     x.triggerEventGateway(owner, timer.elementId);
     return undefined;
   }
-  const boundary = x.graph.elements[timer.elementId]!;
-  if (boundary.cancelActivity === false && timer.cycle) {
+  const event = x.graph.elements[timer.elementId]!;
+  const interrupting = event.type === 'startEvent' ? event.interrupting !== false : event.cancelActivity !== false;
+  if (!interrupting && timer.cycle) {
     const next = dueFromText('cycle', timer.cycle, x.now);
-    if (next.ok) x.scheduleTimer(owner, boundary, next);
+    if (next.ok) x.scheduleTimer(owner, event, next);
   }
-  x.triggerBoundary(owner, boundary);
+  if (event.type === 'startEvent') x.triggerEventSubprocess(owner, event);
+  else x.triggerBoundary(owner, event);
   return undefined;
 }
 
@@ -166,7 +181,8 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   if (!incident) return `element instance ${ei.key} (${ei.elementId}) has no open incident`;
   delete ei.incident;
   x.propagate(ei.key, variables);
-  if (incident.phase === 'complete') x.complete(ei, incident.result);
+  if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => x.openEventSubprocesses(ei));
+  else if (incident.phase === 'complete') x.complete(ei, incident.result);
   else x.guarded(ei, 'activate', () => x.runActivation(ei));
   return undefined;
 }

@@ -28,6 +28,8 @@ export interface ElementInstance {
   timerKeys?: string[];
   /** True while message subscriptions (own or boundary) are open. */
   subscribed?: boolean;
+  /** Scopes: an interrupting event subprocess runs here; the scope's other event subprocesses no longer start. */
+  interrupted?: boolean;
   /** Multi-instance body: the items, how many inner instances were started, and whether the completion condition held. */
   loop?: { items: unknown[]; next: number; completed: number; done?: boolean };
   /** Inner instance of a multi-instance activity: the index of its item. */
