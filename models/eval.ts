@@ -8,7 +8,7 @@
  * The last line is pooled over both models (latency: the slower model):
  * `accuracy=<x> shifted_accuracy=<x> ece=<x> auto_rate=<x> auto_precision=<x> p50_ms=<x> batch_per_s=<x>`
  *
- * Usage: tsx models/eval.ts [--model loan|order] [--json FILE] [--models-dir DIR]
+ * Usage: tsx models/eval.ts [--model loan|order] [--json FILE] [--write-cards] [--models-dir DIR]
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,7 @@ import { DecisionAgent, DEFAULT_MODELS_DIR, type LabelledCase } from '../nodes/d
 import { loadDecisionModel } from '../nodes/decision/model.ts';
 import { DEFAULT_GENERATE, generate } from './data/generate.ts';
 import type { DomainName } from './data/domains.ts';
+import { writeModelCard } from './card.ts';
 
 interface Row extends LabelledCase { textDependent: boolean; rulesLabel: string }
 
@@ -81,16 +82,18 @@ export async function evaluateModel(domain: DomainName, modelsDir: string) {
     p95Ms: percentile(latencies, 0.95),
     batchPerS,
     coldLoadMs,
+    params: agent.model.config.parameters as number | undefined,
   };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { model: { type: 'string' }, json: { type: 'string' }, 'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR } } });
+  const { values } = parseArgs({ options: { model: { type: 'string' }, json: { type: 'string' }, 'write-cards': { type: 'boolean', default: false }, 'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR } } });
   const domains: DomainName[] = values.model ? [values.model as DomainName] : ['loan', 'order'];
-  const results = [];
+  const results: Awaited<ReturnType<typeof evaluateModel>>[] = [];
   for (const domain of domains) {
     const r = await evaluateModel(domain, values['models-dir']!);
     results.push(r);
+    if (values['write-cards']) writeModelCard(values['models-dir']!, domain, r);
     console.log(
       `${domain} ${r.version}: test accuracy ${r.test.accuracy.toFixed(4)} (rules-only ${r.rulesOnlyAccuracy.toFixed(4)}), shifted ${r.shifted.accuracy.toFixed(4)}, ` +
         `text-dependent ${r.textDependent.modelAccuracy.toFixed(4)} vs rules-only ${r.textDependent.rulesOnlyAccuracy.toFixed(4)} (${r.textDependent.cases} cases), ` +

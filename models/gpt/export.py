@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT, ExportWrapper  # noqa: E402
+from model import GPT, ExportWrapper, OptimumStyleWrapper  # noqa: E402
 from train import label_logits  # noqa: E402
 
 
@@ -66,6 +66,8 @@ def main(argv=None):
     p.add_argument('--out')
     p.add_argument('--spec', help='domain spec JSON (labels, verbalizers, template ...), default WORK/DOMAIN/spec.json')
     p.add_argument('--version', default=None)
+    p.add_argument('--layout', choices=['operon', 'optimum'], default='operon',
+                   help='optimum: a HuggingFace-Optimum-style graph (logits for every position, position_ids input) with operon.json')
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     work = os.path.join(args.work, args.domain)
@@ -108,11 +110,19 @@ def main(argv=None):
     onnx_path = os.path.join(out, 'model.onnx')
     ids = torch.tensor([val[0]['ids'], val[1]['ids'][:len(val[0]['ids'])] + [0] * max(0, len(val[0]['ids']) - len(val[1]['ids']))])
     mask = (ids != tokens['padId']).long()
-    torch.onnx.export(
-        ExportWrapper(model), (ids, mask), onnx_path, opset_version=14,
-        input_names=['input_ids', 'attention_mask'], output_names=['logits', 'hidden'],
-        dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}, 'hidden': {0: 'batch'}},
-    )
+    if args.layout == 'optimum':
+        positions = torch.arange(ids.shape[1]).unsqueeze(0).expand(ids.shape[0], -1).contiguous()
+        torch.onnx.export(
+            OptimumStyleWrapper(model), (ids, mask, positions), onnx_path, opset_version=14,
+            input_names=['input_ids', 'attention_mask', 'position_ids'], output_names=['logits'],
+            dynamic_axes={n: {0: 'batch_size', 1: 'sequence_length'} for n in ('input_ids', 'attention_mask', 'position_ids', 'logits')},
+        )
+    else:
+        torch.onnx.export(
+            ExportWrapper(model), (ids, mask), onnx_path, opset_version=14,
+            input_names=['input_ids', 'attention_mask'], output_names=['logits', 'hidden'],
+            dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}, 'hidden': {0: 'batch'}},
+        )
     shutil.copyfile(os.path.join(work, 'tokenizer.json'), os.path.join(out, 'tokenizer.json'))
     train_file = os.path.join(work, 'train.jsonl')
     config = {
@@ -145,11 +155,22 @@ def main(argv=None):
             },
         },
         'architecture': checkpoint['model_config'],
+        'parameters': sum(p.numel() for p in model.parameters()),
         'training': {'config': checkpoint['train_config'], 'history': checkpoint['history'], 'worldSize': checkpoint.get('world_size', 1)},
         'trainingDataSha256': sha256(train_file) if os.path.exists(train_file) else None,
     }
-    with open(os.path.join(out, 'config.json'), 'w') as f:
-        json.dump(config, f, indent=2)
+    if args.layout == 'optimum':
+        # As in an Optimum folder: config.json is the HuggingFace one, Operon's settings go to operon.json.
+        config['format'] = 'hf-causal-lm'
+        for key in ('verbalizerIds', 'outputs', 'calibration'):
+            config.pop(key)
+        with open(os.path.join(out, 'config.json'), 'w') as f:
+            json.dump({'model_type': 'gpt2', 'vocab_size': model.config['vocab_size'], 'n_positions': max_len}, f, indent=2)
+        with open(os.path.join(out, 'operon.json'), 'w') as f:
+            json.dump(config, f, indent=2)
+    else:
+        with open(os.path.join(out, 'config.json'), 'w') as f:
+            json.dump(config, f, indent=2)
     print(json.dumps({'exported': out, 'calibration': method, 'temperature': chosen['temperature'], 'threshold': threshold, 'validation': config['metrics']['validation']}))
 
 

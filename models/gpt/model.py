@@ -49,10 +49,10 @@ class GPT(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def hidden_states(self, input_ids, attention_mask):
+    def hidden_states(self, input_ids, attention_mask, position_ids=None):
         """Final (layer-normed) hidden states [B, T, D]. Causal attention that also ignores padding."""
         b, t = input_ids.shape
-        positions = torch.arange(t, device=input_ids.device).unsqueeze(0)
+        positions = torch.arange(t, device=input_ids.device).unsqueeze(0) if position_ids is None else position_ids
         x = self.tok(input_ids) + self.pos(positions)
         causal = torch.tril(torch.ones(t, t, device=input_ids.device)).view(1, 1, t, t)
         keys = attention_mask.to(x.dtype).view(b, 1, 1, t)
@@ -86,3 +86,15 @@ class ExportWrapper(nn.Module):
         index = (attention_mask.sum(dim=1) - 1).clamp(min=0)
         last = torch.gather(h, 1, index.view(-1, 1, 1).expand(-1, 1, h.shape[2])).squeeze(1)
         return last @ self.model.tok.weight.t(), last
+
+
+class OptimumStyleWrapper(nn.Module):
+    """The graph a HuggingFace Optimum `text-generation` export has: input_ids, attention_mask,
+    position_ids -> logits [B, T, V]. Used to test that such folders work in Operon."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, position_ids):
+        return self.model.hidden_states(input_ids, attention_mask, position_ids) @ self.model.tok.weight.t()

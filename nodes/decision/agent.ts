@@ -88,6 +88,13 @@ export class DecisionAgent {
     return loaded;
   }
 
+  /** Stops every loaded model's inference worker (worker shutdown). */
+  static async closeAll(): Promise<void> {
+    const loaded = [...agents.values()];
+    agents.clear();
+    await Promise.allSettled(loaded.map(async (agent) => (await agent).model.session.close()));
+  }
+
   get name(): string {
     return this.model.name;
   }
@@ -125,12 +132,14 @@ export class DecisionAgent {
     const started = performance.now();
     const { prompt, truncatedFields } = this.prompt(variables, options.template);
     const [features, head] = await Promise.all([this.#classifier.features(prompt, options.signal), this.activeHead()]);
-    const scored = toScored(this.labels, this.#probabilities(features, head));
+    const probs = this.#probabilities(features, head);
+    const scored = toScored(this.labels, probs);
     const threshold = options.threshold ?? this.model.config.threshold;
     return {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,
-      needsReview: scored.confidence < threshold,
+      // Compared unrounded, so threshold 1 always asks a person.
+      needsReview: Math.max(...probs) < threshold,
       threshold,
       prompt,
       truncated: features.truncated || truncatedFields.length > 0,
@@ -212,7 +221,7 @@ export class DecisionAgent {
           base_version: this.baseVersion,
           base_file_hash: this.model.fileHash,
           head: JSON.stringify(head),
-          metrics: JSON.stringify({ heldOut: candidate, comparedWith: { version: comparedWith, ...current } }),
+          metrics: JSON.stringify({ heldOut: candidate, comparedWith: { ...current, version: comparedWith } }),
           training_cases: train.length,
           source: options.source ?? (options.cases ? 'cases' : 'database'),
         })

@@ -1,10 +1,10 @@
 /**
  * Runs the model on prompts. Concurrent requests are gathered into one batch per inference call
  * (micro-batching): while a batch runs, new prompts queue and go together in the next one.
- * onnxruntime runs off the event loop, so the process stays responsive.
+ * Inference runs in a worker thread (session.ts), so the event loop stays responsive.
  */
-import * as ort from 'onnxruntime-node';
 import type { DecisionModel } from './model.ts';
+import type { Int64Feed } from './session.ts';
 
 export interface PromptFeatures {
   /** Raw logits of each label's verbalizer token at the scoring position. */
@@ -88,18 +88,18 @@ export class BatchingClassifier {
     const inputIds = new BigInt64Array(n * width).fill(BigInt(model.padId));
     const mask = new BigInt64Array(n * width);
     rows.forEach((r, i) => r.ids.forEach((id, j) => ((inputIds[i * width + j] = BigInt(id)), (mask[i * width + j] = 1n))));
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', inputIds, [n, width]),
-      attention_mask: new ort.Tensor('int64', mask, [n, width]),
+    const feeds: Record<string, Int64Feed> = {
+      input_ids: { data: inputIds, dims: [n, width] },
+      attention_mask: { data: mask, dims: [n, width] },
     };
     if (model.session.inputNames.includes('position_ids')) {
       const positions = new BigInt64Array(n * width);
       for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) positions[i * width + j] = BigInt(j);
-      feeds.position_ids = new ort.Tensor('int64', positions, [n, width]);
+      feeds.position_ids = { data: positions, dims: [n, width] };
     }
     const outputs = await model.session.run(feeds);
     const logits = outputs.logits!;
-    const data = logits.data as Float32Array;
+    const data = logits.data;
     const vocab = logits.dims[logits.dims.length - 1]!;
     const hidden = outputs.hidden;
     const d = hidden ? hidden.dims[1]! : 0;
@@ -108,7 +108,7 @@ export class BatchingClassifier {
       const offset = logits.dims.length === 3 ? (i * width + r.ids.length - 1) * vocab : i * vocab;
       return {
         labelLogits: model.verbalizerIds.map((id) => data[offset + id]!),
-        hidden: hidden ? (hidden.data as Float32Array).slice(i * d, (i + 1) * d) : undefined,
+        hidden: hidden ? hidden.data.slice(i * d, (i + 1) * d) : undefined,
         logits: options.fullLogits ? data.slice(offset, offset + vocab) : undefined,
         tokens: r.ids.length,
         truncated: r.truncated,

@@ -114,5 +114,9 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
       const { label, confidence, scores, modelVersion, needsReview } = result;
       return { [settings.resultVariable]: { label, confidence, scores, modelVersion, needsReview, decisionId } };
     },
+
+    async close() {
+      await DecisionAgent.closeAll();
+    },
   };
 }

@@ -11,9 +11,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
 import { OperonError } from '../../engine/errors.ts';
+import { startSession, type ModelSession } from './session.ts';
 
 /** What config.json (or operon.json) says about a model. */
 export interface DecisionModelConfig {
@@ -40,7 +40,8 @@ export interface DecisionModel {
   config: DecisionModelConfig;
   /** SHA-256 of model.onnx. */
   fileHash: string;
-  session: ort.InferenceSession;
+  /** The ONNX session, in a worker thread. */
+  session: ModelSession;
   tokenizer: Tokenizer;
   /** Token id scored for each label. */
   verbalizerIds: number[];
@@ -76,26 +77,28 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
     Array.isArray(config.verbalizers) && config.verbalizers.length === config.labels.length &&
     typeof config.template === 'string' && typeof config.maxLength === 'number';
   if (!ok) throw unknownModel(name, `${configFile} lacks labels, verbalizers, template or maxLength`);
-  return { threshold: 0.9, version: '0', ...config, name };
+  return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
 export async function loadDecisionModel(dir: string, name: string, options: { threads?: number } = {}): Promise<DecisionModel> {
   const config = readModelConfig(dir, name);
-  let session: ort.InferenceSession;
+  let session: ModelSession;
   let tokenizer: Tokenizer;
   let bytes: Buffer;
   try {
     bytes = readFileSync(join(dir, 'model.onnx'));
-    session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: options.threads ?? 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    session = await startSession(join(dir, 'model.onnx'), { threads: options.threads });
   } catch (error) {
     throw unknownModel(name, `model.onnx is corrupt: ${(error as Error).message}`, error);
   }
   try {
     tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
   } catch (error) {
+    await session.close();
     throw unknownModel(name, `tokenizer.json is corrupt: ${(error as Error).message}`, error);
   }
   if (!session.inputNames.includes('input_ids') || !session.inputNames.includes('attention_mask') || !session.outputNames.includes('logits')) {
+    await session.close();
     throw unknownModel(name, 'model.onnx must take input_ids and attention_mask and return logits');
   }
   const verbalizerIds: number[] = [];

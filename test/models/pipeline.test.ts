@@ -25,6 +25,7 @@ describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'need
     await python(['models/gpt/train.py', '--work', work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=12', '--set', 'evalEvery=12']);
     modelDir = join(work, 'model');
     await python(['models/gpt/export.py', '--work', work, '--domain', 'order', '--out', modelDir, '--version', 'tiny']);
+    await python(['models/gpt/export.py', '--work', work, '--domain', 'order', '--out', join(work, 'optimum'), '--version', 'tiny-hf', '--layout', 'optimum']);
     reference = JSON.parse(await python(['models/gpt/logits.py', '--checkpoint', join(work, 'order', 'checkpoints', 'model.pt'), '--ids', join(work, 'order', 'val.ids.json'), '--limit', '8']));
   });
   after(() => corpus?.cleanup());
@@ -67,5 +68,20 @@ describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'need
     }
     for (let k = 0; k < reference[3]!.logits.length; k++) maxDiff = Math.max(maxDiff, Math.abs(alone[0]!.logits![k]! - reference[3]!.logits[k]!));
     assert.ok(maxDiff <= 1e-4, `largest difference ${maxDiff}`);
+  });
+
+  test('an Optimum-style folder (logits for every position, position_ids, operon.json) scores the same as the Operon export', async () => {
+    const operon = await loadDecisionModel(modelDir, 'order');
+    const optimum = await loadDecisionModel(join(corpus.work, 'optimum'), 'optimum');
+    assert.deepEqual([...optimum.session.inputNames].sort(), ['attention_mask', 'input_ids', 'position_ids']);
+    assert.equal(optimum.hasHidden, false);
+    assert.equal(optimum.config.format, 'hf-causal-lm');
+    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 8).map((l) => JSON.parse(l));
+    const prompts = rows.map((row) => renderPrompt(operon.config.template, row.vars, { textVariables: operon.config.textVariables }).prompt);
+    const a = await new BatchingClassifier(operon).run(prompts);
+    const b = await new BatchingClassifier(optimum).run(prompts);
+    for (const [i, row] of a.entries()) for (const [k, z] of row.labelLogits.entries()) assert.ok(Math.abs(z - b[i]!.labelLogits[k]!) < 1e-4);
+    await operon.session.close();
+    await optimum.session.close();
   });
 });

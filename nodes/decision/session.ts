@@ -1,0 +1,81 @@
+/**
+ * An ONNX inference session in a worker thread (see session-worker.mjs), so inference never blocks
+ * the event loop. The worker is unref'd while idle, so a loaded model does not keep a process alive.
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface Int64Feed {
+  data: BigInt64Array;
+  dims: number[];
+}
+
+export interface FloatOutput {
+  data: Float32Array;
+  dims: readonly number[];
+}
+
+export interface ModelSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(feeds: Record<string, Int64Feed>): Promise<Record<string, FloatOutput>>;
+  close(): Promise<void>;
+}
+
+type WorkerMessage =
+  | { type: 'ready'; inputNames: string[]; outputNames: string[] }
+  | { type: 'result'; id: number; outputs: Record<string, FloatOutput> }
+  | { type: 'error'; id: number; message: string };
+
+const WORKER_URL = new URL('./session-worker.mjs', import.meta.url);
+
+export function startSession(modelPath: string, options: { threads?: number } = {}): Promise<ModelSession> {
+  const worker = new Worker(WORKER_URL, { workerData: { modelPath, threads: options.threads ?? 1 }, execArgv: [] });
+  const pending = new Map<number, { resolve(outputs: Record<string, FloatOutput>): void; reject(error: Error): void }>();
+  let nextId = 1;
+  let closed = false;
+
+  const failAll = (error: Error) => {
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+
+  return new Promise<ModelSession>((resolve, reject) => {
+    worker.once('error', (error) => {
+      reject(error);
+      failAll(error);
+    });
+    worker.once('exit', (code) => {
+      if (!closed) failAll(new Error(`inference worker exited with code ${code}`));
+    });
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'ready') {
+        worker.unref();
+        resolve({
+          inputNames: message.inputNames,
+          outputNames: message.outputNames,
+          run(feeds) {
+            if (closed) return Promise.reject(new Error('the model session is closed'));
+            return new Promise((resolveRun, rejectRun) => {
+              const id = nextId++;
+              if (pending.size === 0) worker.ref();
+              pending.set(id, { resolve: resolveRun, reject: rejectRun });
+              worker.postMessage({ id, feeds }, Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer));
+            });
+          },
+          async close() {
+            closed = true;
+            failAll(new Error('the model session is closed'));
+            await worker.terminate();
+          },
+        });
+        return;
+      }
+      const waiting = pending.get(message.id);
+      if (!waiting) return;
+      pending.delete(message.id);
+      if (pending.size === 0) worker.unref();
+      if (message.type === 'result') waiting.resolve(message.outputs);
+      else waiting.reject(new Error(message.message));
+    });
+  });
+}
