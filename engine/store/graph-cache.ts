@@ -11,13 +11,22 @@ import type { Db } from './rows.ts';
 export class GraphCache {
   readonly #graphs = new Map<string, Promise<ProcessGraph>>();
 
-  get(db: Db, definitionId: string): Promise<ProcessGraph> {
-    let graph = this.#graphs.get(definitionId);
-    if (!graph) {
-      graph = this.#load(db, definitionId);
-      this.#graphs.set(definitionId, graph);
-      graph.catch(() => this.#graphs.delete(definitionId));
+  /** The graph of a definition, read through `db` (the caller's transaction) on a cache miss. */
+  async get(db: Db, definitionId: string): Promise<ProcessGraph> {
+    const shared = this.#graphs.get(definitionId);
+    if (shared) {
+      // Another caller's load runs on its own transaction; if that one failed, load on ours.
+      try {
+        return await shared;
+      } catch {
+        return this.get(db, definitionId);
+      }
     }
+    const graph = this.#load(db, definitionId);
+    this.#graphs.set(definitionId, graph);
+    graph.catch(() => {
+      if (this.#graphs.get(definitionId) === graph) this.#graphs.delete(definitionId);
+    });
     return graph;
   }
 
