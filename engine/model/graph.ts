@@ -24,7 +24,8 @@ export type ElementType =
   | 'inclusiveGateway'
   | 'eventBasedGateway'
   | 'parallelGateway'
-  | 'subProcess';
+  | 'subProcess'
+  | 'callActivity';
 
 /** The event definition of an event element; 'none' when it has none. */
 export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'terminate' | 'link';
@@ -105,6 +106,8 @@ export interface FlowElement {
   userTask?: { assignee?: string; candidateGroups?: string[]; formKey?: string };
   /** Multi-instance activity (its ioMapping applies to each inner instance). */
   multiInstance?: MultiInstanceDefinition;
+  /** Call activity (zeebe:calledElement): the process to start (FEEL when it starts with `=`) and which variables cross. */
+  calledElement?: { processId: string; propagateAllParentVariables: boolean; propagateAllChildVariables: boolean };
   /** zeebe:ioMapping. */
   inputs?: VariableMapping[];
   outputs?: VariableMapping[];

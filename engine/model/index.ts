@@ -2,4 +2,4 @@
  * The BPMN model: XML -> validated, plain ProcessGraph (see graph.ts).
  */
 export type * from './graph.ts';
-export { parseDefinitions } from './parse.ts';
+export { parseDefinitions, type ParseOptions } from './parse.ts';

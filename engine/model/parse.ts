@@ -31,6 +31,7 @@ const EXECUTED: Record<string, ElementType> = {
   'bpmn:EventBasedGateway': 'eventBasedGateway',
   'bpmn:ParallelGateway': 'parallelGateway',
   'bpmn:SubProcess': 'subProcess',
+  'bpmn:CallActivity': 'callActivity',
 };
 
 /** Flow elements that carry no behaviour (data references): skipped. */
@@ -46,7 +47,15 @@ const IGNORED = new Set(['bpmn:DataObject', 'bpmn:DataObjectReference', 'bpmn:Da
  * - OPERON_ERR_BPMN_UNSUPPORTED: an element Operon does not execute (`details.elementId`, `details.elementType`);
  * - OPERON_ERR_FEEL_SYNTAX: a condition / mapping / key that is not FEEL (`details.elementId`, `details.expression`).
  */
-export async function parseDefinitions(xml: string, fileName: string): Promise<ProcessGraph[]> {
+export interface ParseOptions {
+  /**
+   * Accept call activities. Off by default: a driver turns it on once it carries out the
+   * `childInstance.start` / `childInstance.cancel` effects and feeds `childInstance.completed` back.
+   */
+  callActivities?: boolean;
+}
+
+export async function parseDefinitions(xml: string, fileName: string, options: ParseOptions = {}): Promise<ProcessGraph[]> {
   let parsed: Awaited<ReturnType<BpmnModdle['fromXML']>>;
   try {
     parsed = await moddle.fromXML(xml, 'bpmn:Definitions');
@@ -74,6 +83,12 @@ export async function parseDefinitions(xml: string, fileName: string): Promise<P
   return executable.map((process) => {
     const graph = buildGraph(process, fileName);
     validateGraph(graph, fileName);
+    const callActivity = Object.values(graph.elements).find((e) => e.type === 'callActivity');
+    if (callActivity && !options.callActivities) {
+      throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${fileName}: "${callActivity.id}" is a call activity, which this engine does not run yet`, {
+        details: { file: fileName, elementId: callActivity.id, elementType: 'CallActivity', feature: 'call activity' },
+      });
+    }
     return graph;
   });
 }
@@ -265,6 +280,13 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
   }
 
   if (type === 'subProcess' && node.triggeredByEvent) element.triggeredByEvent = true;
+  if (type === 'callActivity') {
+    const called = ext('zeebe:CalledElement');
+    const processId = (called?.processId ?? called?.processIdExpression) as string | undefined;
+    if (!processId) throw invalid(file, id, `call activity "${id}" needs a zeebe:calledElement processId`);
+    if (isFeelExpression(processId)) feel(file, id, processId);
+    element.calledElement = { processId, propagateAllParentVariables: called!.propagateAllParentVariables !== false, propagateAllChildVariables: called!.propagateAllChildVariables !== false };
+  }
 
   if (type === 'boundaryEvent') {
     if (!node.attachedToRef) throw invalid(file, id, `boundary event "${id}" is not attached to an activity`);

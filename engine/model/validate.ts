@@ -1,7 +1,7 @@
 import { OperonError } from '../errors.ts';
 import type { ElementType, FlowElement, ProcessGraph } from './graph.ts';
 
-const ACTIVITIES = new Set<ElementType>(['task', 'manualTask', 'serviceTask', 'sendTask', 'businessRuleTask', 'userTask', 'receiveTask', 'scriptTask', 'subProcess']);
+const ACTIVITIES = new Set<ElementType>(['task', 'manualTask', 'serviceTask', 'sendTask', 'businessRuleTask', 'userTask', 'receiveTask', 'scriptTask', 'subProcess', 'callActivity']);
 
 /** Is this element an activity (can carry boundary events, has a lifecycle of its own)? */
 export function isActivity(element: FlowElement): boolean {

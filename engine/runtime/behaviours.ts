@@ -122,6 +122,15 @@ const subProcess: Behaviour = (x, ei, element) => {
   x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key });
 };
 
+/** Call activity: starts a child instance and waits for it to complete. */
+const callActivity: Behaviour = (x, ei, element) => {
+  const called = element.calledElement!;
+  const bpmnProcessId = x.textValue(called.processId, ei.key);
+  const variables = called.propagateAllParentVariables ? x.visibleVariables(ei.key) : { ...ei.variables };
+  ei.wait = 'childInstance';
+  x.effects.push({ type: 'childInstance.start', elementInstanceKey: ei.key, elementId: element.id, bpmnProcessId, variables });
+};
+
 /** Boundary event instances complete right away; the host's step (triggerBoundary) drives them. */
 const boundaryEvent: Behaviour = () => {};
 
@@ -144,6 +153,7 @@ export const activityBehaviours: Record<ElementType, Behaviour> = {
   inclusiveGateway,
   eventBasedGateway,
   subProcess,
+  callActivity,
 };
 
 export { ROOT_KEY };

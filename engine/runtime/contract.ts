@@ -38,6 +38,8 @@ export type RuntimeEvent =
   | { type: 'timer.fired'; timerKey: string }
   /** Operator resolved an incident raised by the runtime itself (e.g. a gateway condition): retry that element. */
   | { type: 'incident.resolved'; elementInstanceKey: string; variables?: Variables }
+  /** The child instance a call activity started (`childInstance.start`) completed; `variables` are its root variables. */
+  | { type: 'childInstance.completed'; elementInstanceKey: string; variables?: Variables }
   /** Operator cancelled the instance: every active element is terminated, waits are cancelled. */
   | { type: 'instance.cancel' };
 
@@ -58,6 +60,10 @@ export type Effect =
   | { type: 'timer.cancel'; timerKey: string }
   | { type: 'subscription.open'; elementInstanceKey: string; elementId: string; messageName: string; correlationKey: string }
   | { type: 'subscription.close'; elementInstanceKey: string }
+  /** A call activity starts an instance of `bpmnProcessId` (latest version) with `variables`; report its end as `childInstance.completed`. */
+  | { type: 'childInstance.start'; elementInstanceKey: string; elementId: string; bpmnProcessId: string; variables: Variables }
+  /** The call activity was terminated: cancel its child instance. */
+  | { type: 'childInstance.cancel'; elementInstanceKey: string }
   /** The runtime itself hit an error it cannot route (bad condition, uncaught BPMN error...). */
   | { type: 'incident.raise'; elementInstanceKey: string; elementId: string; code: string; message: string; details?: Record<string, unknown> }
   | { type: 'incident.resolve'; elementInstanceKey: string }

@@ -400,6 +400,7 @@ export class Execution {
   closeWaits(ei: ElementInstance): void {
     if (ei.wait === 'job') this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
     if (ei.wait === 'userTask') this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
+    if (ei.wait === 'childInstance') this.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
     for (const timerKey of ei.timerKeys ?? []) {
       if (!this.state.timers[timerKey]) continue;
       delete this.state.timers[timerKey];

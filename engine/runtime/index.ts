@@ -94,6 +94,11 @@ function apply(x: Execution, state: RuntimeState, event: RuntimeEvent): string |
       if (event.type === 'job.completed') x.complete(ei, variables);
       else x.throwError(ei, event.errorCode, event.errorMessage, variables);
       return undefined;
+    case 'childInstance.completed':
+      if (ei.wait !== 'childInstance') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
+      delete ei.wait;
+      x.complete(ei, x.element(ei).calledElement!.propagateAllChildVariables || x.element(ei).outputs ? variables : undefined);
+      return undefined;
     case 'userTask.completed':
       if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
       delete ei.wait;

@@ -24,6 +24,10 @@ export interface InMemoryOptions {
   activationLimit?: number;
   /** Round-trip the snapshot through JSON after every step (checks that it is plain data). */
   restartAtEveryStep?: boolean;
+  /** Processes call activities may start, by BPMN process id (parse them with `{ callActivities: true }`). */
+  processes?: Record<string, ProcessGraph>;
+  /** Called once when the instance completes (the in-memory driver uses it to resume a parent call activity). */
+  onCompleted?: (instance: InMemoryInstance) => Promise<void>;
 }
 
 export interface OpenJob { elementInstanceKey: string; elementId: string; taskType: string; retries: number; headers: Record<string, string>; input: Variables }
@@ -47,8 +51,12 @@ export class InMemoryInstance {
   readonly timers = new Map<string, OpenTimer>();
   readonly incidents = new Map<string, OpenIncident>();
   now: Date;
+  /** Child instances started by call activities, by the call activity's element instance key. */
+  readonly children = new Map<string, InMemoryInstance>();
   private readonly elementIndex = new Map<string, ElementRecord>();
   private readonly pendingJobs: string[] = [];
+  private readonly pendingChildren: Array<{ type: 'start'; key: string; bpmnProcessId: string; variables: Variables } | { type: 'cancel'; key: string }> = [];
+  private completionReported = false;
 
   constructor(
     readonly graph: ProcessGraph,
@@ -204,6 +212,12 @@ export class InMemoryInstance {
         case 'incident.resolve':
           this.incidents.delete(effect.elementInstanceKey);
           break;
+        case 'childInstance.start':
+          this.pendingChildren.push({ type: 'start', key: effect.elementInstanceKey, bpmnProcessId: effect.bpmnProcessId, variables: effect.variables });
+          break;
+        case 'childInstance.cancel':
+          this.pendingChildren.push({ type: 'cancel', key: effect.elementInstanceKey });
+          break;
       }
     }
     // A completed job is done; the runtime only says job.cancel for jobs it abandons.
@@ -212,8 +226,42 @@ export class InMemoryInstance {
     if (this.options.restartAtEveryStep) this.restart();
   }
 
-  /** Runs jobs that have a handler, one at a time, in creation order. */
+  /** Runs jobs that have a handler, one at a time, in creation order; starts and cancels child instances. */
   private async runJobs(): Promise<void> {
+    await this.runHandlers();
+    while (this.pendingChildren.length > 0) {
+      const next = this.pendingChildren.shift()!;
+      if (next.type === 'cancel') {
+        const child = this.children.get(next.key);
+        if (child?.state === 'active') await child.cancel();
+        continue;
+      }
+      const graph = this.options.processes?.[next.bpmnProcessId];
+      if (!graph) {
+        this.incidents.set(next.key, { elementInstanceKey: next.key, elementId: this.elementIndex.get(next.key)?.elementId ?? '', code: 'OPERON_ERR_NOT_FOUND', message: `no process "${next.bpmnProcessId}" for the call activity` });
+        continue;
+      }
+      const parentKey = next.key;
+      const child = new InMemoryInstance(graph, {
+        ...this.options,
+        variables: next.variables,
+        instanceId: `${this.options.instanceId ?? 'in-memory'}/${parentKey}`,
+        now: this.now,
+        startEventId: undefined,
+        onCompleted: async (done) => {
+          if (this.elementIndex.get(parentKey)?.state === 'active') await this.send({ type: 'childInstance.completed', elementInstanceKey: parentKey, variables: done.variables });
+        },
+      });
+      this.children.set(parentKey, child);
+      await child.start();
+    }
+    if (this.state === 'completed' && !this.completionReported) {
+      this.completionReported = true;
+      await this.options.onCompleted?.(this);
+    }
+  }
+
+  private async runHandlers(): Promise<void> {
     for (let key = this.pendingJobs.shift(); key !== undefined; key = this.pendingJobs.shift()) {
       const job = this.jobs.get(key);
       if (!job || this.state !== 'active') continue;

@@ -8,7 +8,7 @@ import type { ElementLifecycle, InstanceLifecycle } from './lifecycle.ts';
 export const ROOT_KEY = '0';
 
 /** What an active element instance is waiting for (if anything). */
-export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event';
+export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance';
 
 /** The phase of an element instance an incident stopped; resolving the incident retries it. */
 export type IncidentPhase = 'activate' | 'complete' | 'error';

@@ -102,7 +102,8 @@ describe('runtime robustness (property)', () => {
     await fc.assert(
       fc.asyncProperty(fc.nat(graphs.length - 1), variables, fc.array(action, { maxLength: 25 }), async (index, vars, actions) => {
         const handlers = { work: () => {}, 'credit-score': (input: Record<string, unknown>) => ({ score: (input.income as number) / 10 }), quote: () => { throw new BpmnError('NO_QUOTE'); } };
-        const instance = await new InMemoryInstance(graphs[index]!, { variables: vars, handlers: index % 2 === 0 ? handlers : {} }).start();
+        const processes = Object.fromEntries(graphs.map((g) => [g.bpmnProcessId, g]));
+        const instance = await new InMemoryInstance(graphs[index]!, { variables: vars, handlers: index % 2 === 0 ? handlers : {}, processes }).start();
         checkTokens(instance);
         for (const a of actions) {
           await act(instance, a);

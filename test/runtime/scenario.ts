@@ -14,7 +14,7 @@ export async function fixture(file: string, bpmnProcessId?: string): Promise<Pro
   let graphs = cache.get(file);
   if (!graphs) {
     const xml = readFileSync(new URL(`../fixtures/bpmn/${file}`, import.meta.url), 'utf8');
-    graphs = await parseDefinitions(xml, file);
+    graphs = await parseDefinitions(xml, file, { callActivities: true });
     cache.set(file, graphs);
   }
   const graph = bpmnProcessId ? graphs.find((g) => g.bpmnProcessId === bpmnProcessId) : graphs[0];

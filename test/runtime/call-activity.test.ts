@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseDefinitions } from '../../engine/model/index.ts';
+import { effectsOf, scenario, trail } from './scenario.ts';
+
+const xml = readFileSync(new URL('../fixtures/bpmn/call-activity.bpmn', import.meta.url), 'utf8');
+const load = async () => {
+  const [order, payment] = await parseDefinitions(xml, 'call-activity.bpmn', { callActivities: true });
+  return { order: order!, processes: { payment: payment! } };
+};
+
+describe('call activity (call-activity.bpmn)', () => {
+  it('is refused unless the driver says it runs child instances', async () => {
+    await assert.rejects(parseDefinitions(xml, 'call-activity.bpmn'), { code: 'OPERON_ERR_BPMN_UNSUPPORTED', details: { file: 'call-activity.bpmn', elementId: 'pay', elementType: 'CallActivity', feature: 'call activity' } });
+  });
+
+  it('starts the child with the parent variables and takes only the output mappings back', async () => {
+    const { order, processes } = await load();
+    const handlers = { charge: (input: Record<string, unknown>) => ({ receipt: `paid ${input.amount}`, cardFee: 1 }) };
+    const instance = await scenario(order, { variables: { price: 5, quantity: 3 }, handlers, processes });
+    assert.equal(instance.state, 'completed');
+    const [start] = effectsOf(instance, 'childInstance.start');
+    assert.equal(start!.bpmnProcessId, 'payment');
+    assert.deepEqual(start!.variables, { price: 5, quantity: 3, amount: 15 });
+    assert.deepEqual(instance.variables, { price: 5, quantity: 3, paymentReceipt: 'paid 15' });
+    const child = instance.children.get(start!.elementInstanceKey)!;
+    assert.equal(child.state, 'completed');
+    assert.deepEqual(trail(child), ['paymentStart:completed', 'charge:completed', 'paymentEnd:completed']);
+  });
+
+  it('waits while the child waits, and resumes when the child completes', async () => {
+    const { order, processes } = await load();
+    const instance = await scenario(order, { variables: { price: 1, quantity: 1 }, processes }, async (i) => {
+      const child = [...i.children.values()][0]!;
+      assert.equal(i.state, 'active');
+      await child.completeJob('charge', { receipt: 'r-1' });
+    });
+    assert.equal(instance.state, 'completed');
+    assert.equal(instance.variables.paymentReceipt, 'r-1');
+  });
+
+  it('an interrupting boundary on the call activity cancels the child instance', async () => {
+    const { order, processes } = await load();
+    const instance = await scenario(order, { variables: { price: 1, quantity: 1 }, processes }, async (i) => {
+      await i.advanceClock(24 * 3_600_000);
+    });
+    assert.equal(instance.completedElementIds.at(-1), 'unpaid');
+    assert.equal(effectsOf(instance, 'childInstance.cancel').length, 1);
+    assert.equal([...instance.children.values()][0]!.state, 'terminated');
+  });
+});
