@@ -6,6 +6,7 @@
 import type { ElementType, FlowElement } from '../model/graph.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 import { IncidentSignal, type Execution } from './execution.ts';
+import { openEventSubprocesses } from './event-subprocess.ts';
 
 export type Behaviour = (x: Execution, ei: ElementInstance, element: FlowElement) => void;
 
@@ -118,7 +119,7 @@ const subProcess: Behaviour = (x, ei, element) => {
   ei.tokens = 0;
   // An event subprocess's start event is triggered by whoever activated it.
   if (element.triggeredByEvent) return;
-  x.openEventSubprocesses(ei);
+  openEventSubprocesses(x, ei);
   x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key });
 };
 

@@ -16,6 +16,8 @@ import { ROOT_KEY, type ElementInstance, type IncidentPhase, type RuntimeState }
 import { computeTimerDue, dueFromText } from './timers.ts';
 import { activityBehaviours } from './behaviours.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
+import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
+import { eventSubprocessesOf, triggerEventSubprocess } from './event-subprocess.ts';
 
 /** A token arriving at an element over a sequence flow (or at a start event, with no flow). */
 interface Arrival {
@@ -138,7 +140,7 @@ export class Execution {
   private arrive(arrival: Arrival): void {
     const element = this.graph.elements[arrival.elementId]!;
     if (arrival.nextLoopItem) {
-      this.startInnerInstance(this.state.elements[arrival.flowScopeKey]!, element);
+      startInnerInstance(this, this.state.elements[arrival.flowScopeKey]!, element);
       return;
     }
     if (element.incoming.length > 1 && element.type === 'parallelGateway') {
@@ -231,53 +233,8 @@ export class Execution {
       return;
     }
     if (element.boundaryEvents && ei.loopIndex === undefined && ei.timerKeys === undefined && !ei.subscribed) this.openBoundaries(ei, element);
-    if (isBody) return this.startMultiInstance(ei, element);
+    if (isBody) return startMultiInstance(this, ei, element);
     activityBehaviours[element.type](this, ei, element);
-  }
-
-  private startMultiInstance(body: ElementInstance, element: FlowElement): void {
-    if (body.loop) return;
-    const definition = element.multiInstance!;
-    const items = this.feel(definition.inputCollection, body.key);
-    if (!Array.isArray(items)) {
-      throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `inputCollection "${definition.inputCollection}" of "${element.id}" gave ${JSON.stringify(items)}, expected a list`, { expression: definition.inputCollection });
-    }
-    body.loop = { items, next: 0, completed: 0 };
-    body.tokens = 0;
-    if (definition.outputCollection) body.variables = { [definition.outputCollection]: items.map(() => null) };
-    if (items.length === 0) return this.complete(body);
-    // Through the agenda, so a long sequential loop of instant tasks never recurses.
-    const first = definition.sequential ? 1 : items.length;
-    for (let i = 0; i < first; i++) this.enqueue({ elementId: element.id, flowScopeKey: body.key, nextLoopItem: true });
-  }
-
-  startInnerInstance(body: ElementInstance, element: FlowElement): void {
-    const definition = element.multiInstance!;
-    const loopIndex = body.loop!.next++;
-    const variables: Variables = { loopCounter: loopIndex + 1 };
-    if (definition.inputElement) variables[definition.inputElement] = body.loop!.items[loopIndex];
-    this.activate(element, body.key, undefined, { loopIndex, variables });
-  }
-
-  /** After an inner instance completed: collect its output, check the completion condition. */
-  private innerCompleted(inner: ElementInstance, element: FlowElement, result: Variables | undefined): void {
-    const definition = element.multiInstance!;
-    const body = this.state.elements[inner.flowScopeKey]!;
-    if (definition.outputCollection && definition.outputElement) {
-      const value = this.feel(definition.outputElement, inner.key, { ...this.visibleVariables(inner.key), ...result });
-      const collection = body.variables![definition.outputCollection] as unknown[];
-      collection[inner.loopIndex!] = value;
-    }
-    body.loop!.completed += 1;
-    if (definition.completionCondition) {
-      const active = Object.values(this.state.elements).filter((e) => e.flowScopeKey === body.key && e.key !== inner.key).length;
-      const context = { ...this.visibleVariables(inner.key), numberOfInstances: body.loop!.items.length, numberOfCompletedInstances: body.loop!.completed, numberOfActiveInstances: active };
-      const done = this.feel(definition.completionCondition, inner.key, context);
-      if (typeof done !== 'boolean') {
-        throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `completionCondition "${definition.completionCondition}" of "${element.id}" gave ${JSON.stringify(done)}, expected a boolean`, { expression: definition.completionCondition });
-      }
-      body.loop!.done = done;
-    }
   }
 
   /** Runs one phase of an element; an IncidentSignal stops the element with an incident instead. */
@@ -319,7 +276,7 @@ export class Execution {
       } else {
         this.propagate(ei.key, result);
       }
-      if (isInner) this.innerCompleted(ei, element, result);
+      if (isInner) innerCompleted(this, ei, element, result);
       this.closeWaits(ei);
       this.lifecycle(ei, 'COMPLETED');
       delete this.state.elements[ei.key];
@@ -492,53 +449,13 @@ export class Execution {
       const scope: ElementInstance | undefined = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey];
       if (!scope) break;
       if (!scope.interrupted) {
-        const starts = this.eventSubprocessesOf(scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!).filter((s) => s.eventKind === 'error');
+        const starts = eventSubprocessesOf(this, scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!).filter((s) => s.eventKind === 'error');
         const start = byCode(starts);
-        if (start) return this.triggerEventSubprocess(scope, start, variables);
+        if (start) return triggerEventSubprocess(this, scope, start, variables);
       }
       ei = scope;
     }
     this.raiseIncident(source, 'error', 'OPERON_ERR_UNCAUGHT_BPMN_ERROR', `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`, { errorCode, errorMessage }, { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) });
-  }
-
-  /** Event subprocesses directly inside a scope (the process, or an embedded subprocess instance). */
-  eventSubprocessesOf(scope: ElementInstance): string[] {
-    if (scope.key === ROOT_KEY) return this.graph.eventSubprocesses ?? [];
-    if (scope.loop) return [];
-    return this.element(scope).eventSubprocesses ?? [];
-  }
-
-  /** Opens the timers and message subscriptions of a scope's event subprocesses (their waits belong to the scope). */
-  openEventSubprocesses(scope: ElementInstance): void {
-    const starts = this.eventSubprocessesOf(scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!);
-    const dues = starts.map((start) => (start.eventKind === 'timer' ? this.timerDue(scope, start) : undefined));
-    starts.forEach((start, i) => {
-      if (start.eventKind === 'timer') this.scheduleTimer(scope, start, dues[i]!);
-      if (start.eventKind === 'message') this.openSubscription(scope, start);
-    });
-  }
-
-  /** Starts an event subprocess in `scope`; an interrupting one first terminates everything else in the scope. */
-  triggerEventSubprocess(scope: ElementInstance, start: FlowElement, variables?: Variables): void {
-    const eventSubprocess = this.graph.elements[start.parentId!]!;
-    if (start.interrupting !== false) {
-      this.terminateChildren(scope.key);
-      scope.interrupted = true;
-      // The scope's own boundary timers stay; only event subprocess timers end.
-      for (const timerKey of scope.timerKeys ?? []) {
-        const timer = this.state.timers[timerKey];
-        if (timer && this.graph.elements[timer.elementId]!.type === 'startEvent') {
-          delete this.state.timers[timerKey];
-          this.effects.push({ type: 'timer.cancel', timerKey });
-        }
-      }
-      scope.timerKeys = scope.timerKeys?.filter((k) => this.state.timers[k]);
-    }
-    scope.tokens! += 1;
-    const ei = this.activate(eventSubprocess, scope.key);
-    if (this.state.elements[ei.key] && ei.tokens !== undefined && !ei.incident) {
-      this.enqueue({ elementId: start.id, flowScopeKey: ei.key, trigger: variables ?? {} });
-    }
   }
 }
 

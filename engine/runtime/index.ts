@@ -11,6 +11,7 @@ import { Execution } from './execution.ts';
 import { nextElementLifecycle, nextInstanceLifecycle } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
 import { dueFromText } from './timers.ts';
+import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
 
 export type * from './contract.ts';
 export { computeTimerDue } from './timers.ts';
@@ -47,7 +48,7 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
   };
   const x = new Execution(graph, state, options.now, options.activationLimit);
   const root = state.elements[ROOT_KEY]!;
-  x.guarded(root, 'activate', () => x.openEventSubprocesses(root));
+  x.guarded(root, 'activate', () => openEventSubprocesses(x, root));
   x.enqueue({ elementId: start.elementId, flowScopeKey: ROOT_KEY });
   x.run();
   return result(x);
@@ -137,10 +138,10 @@ function correlate(x: Execution, ei: ElementInstance, messageName: string, varia
     return undefined;
   }
   if (ei.subscribed && !ei.interrupted && ei.tokens !== undefined) {
-    for (const id of x.eventSubprocessesOf(ei)) {
+    for (const id of eventSubprocessesOf(x, ei)) {
       const start = x.graph.elements[x.graph.elements[id]!.startEventId!]!;
       if (start.eventKind === 'message' && messageNameOf(x, ei, start) === messageName) {
-        x.triggerEventSubprocess(ei, start, variables);
+        triggerEventSubprocess(x, ei, start, variables);
         return undefined;
       }
     }
@@ -176,7 +177,7 @@ function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string 
     const next = dueFromText('cycle', timer.cycle, x.now);
     if (next.ok) x.scheduleTimer(owner, event, next);
   }
-  if (event.type === 'startEvent') x.triggerEventSubprocess(owner, event);
+  if (event.type === 'startEvent') triggerEventSubprocess(x, owner, event);
   else x.triggerBoundary(owner, event);
   return undefined;
 }
@@ -186,7 +187,7 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   if (!incident) return `element instance ${ei.key} (${ei.elementId}) has no open incident`;
   delete ei.incident;
   x.propagate(ei.key, variables);
-  if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => x.openEventSubprocesses(ei));
+  if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
   else if (incident.phase === 'complete') x.complete(ei, incident.result);
   else x.guarded(ei, 'activate', () => x.runActivation(ei));
   return undefined;

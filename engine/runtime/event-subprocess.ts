@@ -1,0 +1,48 @@
+/**
+ * Event subprocesses: their start events wait while the enclosing scope (the process or an
+ * embedded subprocess instance) is active; the waits belong to the scope's element instance.
+ */
+import type { FlowElement } from '../model/graph.ts';
+import type { Variables } from '../nodes/types.ts';
+import type { Execution } from './execution.ts';
+import { ROOT_KEY, type ElementInstance } from './state.ts';
+
+/** Event subprocesses directly inside a scope (the process, or an embedded subprocess instance). */
+export function eventSubprocessesOf(x: Execution, scope: ElementInstance): string[] {
+  if (scope.key === ROOT_KEY) return x.graph.eventSubprocesses ?? [];
+  if (scope.loop) return [];
+  return x.element(scope).eventSubprocesses ?? [];
+}
+
+/** Opens the timers and message subscriptions of a scope's event subprocesses (their waits belong to the scope). */
+export function openEventSubprocesses(x: Execution, scope: ElementInstance): void {
+  const starts = eventSubprocessesOf(x, scope).map((id) => x.graph.elements[x.graph.elements[id]!.startEventId!]!);
+  const dues = starts.map((start) => (start.eventKind === 'timer' ? x.timerDue(scope, start) : undefined));
+  starts.forEach((start, i) => {
+    if (start.eventKind === 'timer') x.scheduleTimer(scope, start, dues[i]!);
+    if (start.eventKind === 'message') x.openSubscription(scope, start);
+  });
+}
+
+/** Starts an event subprocess in `scope`; an interrupting one first terminates everything else in the scope. */
+export function triggerEventSubprocess(x: Execution, scope: ElementInstance, start: FlowElement, variables?: Variables): void {
+  const eventSubprocess = x.graph.elements[start.parentId!]!;
+  if (start.interrupting !== false) {
+    x.terminateChildren(scope.key);
+    scope.interrupted = true;
+    // The scope's own boundary timers stay; only event subprocess timers end.
+    for (const timerKey of scope.timerKeys ?? []) {
+      const timer = x.state.timers[timerKey];
+      if (timer && x.graph.elements[timer.elementId]!.type === 'startEvent') {
+        delete x.state.timers[timerKey];
+        x.effects.push({ type: 'timer.cancel', timerKey });
+      }
+    }
+    scope.timerKeys = scope.timerKeys?.filter((k) => x.state.timers[k]);
+  }
+  scope.tokens! += 1;
+  const ei = x.activate(eventSubprocess, scope.key);
+  if (x.state.elements[ei.key] && ei.tokens !== undefined && !ei.incident) {
+    x.enqueue({ elementId: start.id, flowScopeKey: ei.key, trigger: variables ?? {} });
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Multi-instance activities: a body element instance (boundary events, the loop over the input
+ * collection, the output collection) around one inner instance per item (mappings, behaviour).
+ */
+import type { FlowElement } from '../model/graph.ts';
+import type { Variables } from '../nodes/types.ts';
+import { IncidentSignal, type Execution } from './execution.ts';
+import type { ElementInstance } from './state.ts';
+
+/** Activates a multi-instance body: evaluates the input collection and queues the first inner instance(s). */
+export function startMultiInstance(x: Execution, body: ElementInstance, element: FlowElement): void {
+  if (body.loop) return;
+  const definition = element.multiInstance!;
+  const items = x.feel(definition.inputCollection, body.key);
+  if (!Array.isArray(items)) {
+    throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `inputCollection "${definition.inputCollection}" of "${element.id}" gave ${JSON.stringify(items)}, expected a list`, { expression: definition.inputCollection });
+  }
+  body.loop = { items, next: 0, completed: 0 };
+  body.tokens = 0;
+  if (definition.outputCollection) body.variables = { [definition.outputCollection]: items.map(() => null) };
+  if (items.length === 0) return x.complete(body);
+  // Through the agenda, so a long sequential loop of instant tasks never recurses.
+  const first = definition.sequential ? 1 : items.length;
+  for (let i = 0; i < first; i++) x.enqueue({ elementId: element.id, flowScopeKey: body.key, nextLoopItem: true });
+}
+
+/** Activates the inner instance for the next item, with `inputElement` and `loopCounter` as its locals. */
+export function startInnerInstance(x: Execution, body: ElementInstance, element: FlowElement): void {
+  const definition = element.multiInstance!;
+  const loopIndex = body.loop!.next++;
+  const variables: Variables = { loopCounter: loopIndex + 1 };
+  if (definition.inputElement) variables[definition.inputElement] = body.loop!.items[loopIndex];
+  x.activate(element, body.key, undefined, { loopIndex, variables });
+}
+
+/** After an inner instance completed: collect its output, check the completion condition. */
+export function innerCompleted(x: Execution, inner: ElementInstance, element: FlowElement, result: Variables | undefined): void {
+  const definition = element.multiInstance!;
+  const body = x.state.elements[inner.flowScopeKey]!;
+  if (definition.outputCollection && definition.outputElement) {
+    const value = x.feel(definition.outputElement, inner.key, { ...x.visibleVariables(inner.key), ...result });
+    const collection = body.variables![definition.outputCollection] as unknown[];
+    collection[inner.loopIndex!] = value;
+  }
+  body.loop!.completed += 1;
+  if (definition.completionCondition) {
+    const active = Object.values(x.state.elements).filter((e) => e.flowScopeKey === body.key && e.key !== inner.key).length;
+    const context = { ...x.visibleVariables(inner.key), numberOfInstances: body.loop!.items.length, numberOfCompletedInstances: body.loop!.completed, numberOfActiveInstances: active };
+    const done = x.feel(definition.completionCondition, inner.key, context);
+    if (typeof done !== 'boolean') {
+      throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `completionCondition "${definition.completionCondition}" of "${element.id}" gave ${JSON.stringify(done)}, expected a boolean`, { expression: definition.completionCondition });
+    }
+    body.loop!.done = done;
+  }
+}
