@@ -71,7 +71,13 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
   const nodeNames = engine.nodes.names();
   const running = new Map<string, { controller: AbortController; job: JobRow; done: Promise<void> }>();
   const stopping = new AbortController();
-  let wake: () => void = () => {};
+  // A finished job frees a slot; `wakeRequested` keeps a wake-up that arrives before the loop waits.
+  let wakeRequested = false;
+  let resolveWait: (() => void) | undefined;
+  const wake = () => {
+    wakeRequested = true;
+    resolveWait?.();
+  };
 
   const offNotifications = engine.notifications.on((channel, payload) => {
     if (channel === CHANNELS.jobCancelled) running.get(payload)?.controller.abort(new JobAbort('cancelled'));
@@ -166,12 +172,18 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         }
       }
       if (claimed > 0 && claimed === free) continue;
+      if (wakeRequested) {
+        wakeRequested = false;
+        continue;
+      }
       await new Promise<void>((resolve) => {
-        wake = resolve;
+        resolveWait = resolve;
         void engine.notifications
           .wait(pollMs, (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined, stopping.signal)
           .then(resolve);
       });
+      resolveWait = undefined;
+      wakeRequested = false;
     }
   }
 
