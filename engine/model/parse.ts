@@ -273,7 +273,14 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     const form = ext('zeebe:FormDefinition');
     const userTask: NonNullable<FlowElement['userTask']> = {};
     if (assignment?.assignee) userTask.assignee = assignment.assignee;
-    if (assignment?.candidateGroups) userTask.candidateGroups = String(assignment.candidateGroups).split(',').map((g) => g.trim()).filter(Boolean);
+    if (assignment?.candidateGroups) {
+      const groups = String(assignment.candidateGroups);
+      // A FEEL list (`=["a", "b"]`) is kept whole and evaluated when the task is created.
+      const isFeel = groups.trim().startsWith('=');
+      if (isFeel) feel(file, id, groups);
+      userTask.candidateGroups = isFeel ? [groups] : groups.split(',').map((g) => g.trim()).filter(Boolean);
+    }
+    if (assignment?.assignee && isFeelExpression(assignment.assignee)) feel(file, id, assignment.assignee);
     const formKey = form?.formKey ?? form?.formId ?? ext('zeebe:UserTaskForm')?.id;
     if (formKey) userTask.formKey = formKey;
     element.userTask = userTask;

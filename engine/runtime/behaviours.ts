@@ -3,6 +3,7 @@
  * mappings, boundary events, output mappings, leaving over sequence flows) lives in execution.ts;
  * a behaviour only decides when the element completes and which waits it opens.
  */
+import { isFeelExpression, stripFeelMarker } from '../feel/index.ts';
 import type { ElementType, FlowElement } from '../model/graph.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 import { IncidentSignal, type Execution } from './execution.ts';
@@ -36,11 +37,19 @@ const userTask: Behaviour = (x, ei, element) => {
     elementId: element.id,
     ...(element.name !== undefined ? { name: element.name } : {}),
     ...(spec.assignee !== undefined ? { assignee: x.textValue(spec.assignee, ei.key) } : {}),
-    ...(spec.candidateGroups !== undefined ? { candidateGroups: spec.candidateGroups } : {}),
+    ...(spec.candidateGroups !== undefined ? { candidateGroups: candidateGroups(x, ei, spec.candidateGroups) } : {}),
     ...(spec.formKey !== undefined ? { formKey: spec.formKey } : {}),
     input: x.visibleVariables(ei.key),
   });
 };
+
+function candidateGroups(x: Execution, ei: ElementInstance, groups: string[]): string[] {
+  if (groups.length !== 1 || !isFeelExpression(groups[0])) return groups;
+  const value = x.feel(stripFeelMarker(groups[0]), ei.key);
+  if (Array.isArray(value) && value.every((g) => typeof g === 'string')) return value;
+  if (typeof value === 'string') return value.split(',').map((g) => g.trim()).filter(Boolean);
+  throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `candidateGroups "${groups[0]}" gave ${JSON.stringify(value)}, expected a list of strings`, { expression: groups[0] });
+}
 
 const messageWait: Behaviour = (x, ei, element) => {
   x.openSubscription(ei, element);

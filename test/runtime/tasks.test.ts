@@ -137,3 +137,14 @@ describe('script, none, manual, throw, send and business-rule tasks (script-and-
     assert.equal(instance.state, 'active');
   });
 });
+
+describe('user task assignment', () => {
+  it('evaluates FEEL assignee and candidate groups when the task is created', async () => {
+    const graph = structuredClone(await fixture('loan-check.bpmn'));
+    graph.elements.review!.userTask = { assignee: '=applicant.owner', candidateGroups: ['=["risk", region]'] };
+    const instance = await scenario(graph, { variables: { applicant: { income: 5500, owner: 'kim' }, amount: 1, region: 'north' }, handlers: scoreBy(10) });
+    const [task] = effectsOf(instance, 'userTask.create');
+    assert.equal(task!.assignee, 'kim');
+    assert.deepEqual(task!.candidateGroups, ['risk', 'north']);
+  });
+});
