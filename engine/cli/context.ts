@@ -19,7 +19,7 @@ export interface CliContext {
 }
 
 export function createLogger(defaultLevel: string): pino.Logger {
-  return pino({ level: process.env.LOG_LEVEL ?? defaultLevel, base: { service: 'operon' } }, pino.destination(2));
+  return pino({ level: process.env.LOG_LEVEL ?? defaultLevel, base: { service: 'operon' } }, pino.destination({ dest: 2, sync: true }));
 }
 
 export async function openContext(options: { logLevel: string; worker?: WorkerOptions | false; poolMax?: number }): Promise<CliContext> {

@@ -74,14 +74,19 @@ async function decisionCli(command: string, rest: string[]): Promise<number> {
   }
 }
 
+/** Exits once stdout has flushed (a pipe is asynchronous: a large --json document would be cut short). */
+function exit(code: number): void {
+  process.stdout.write('', () => process.exit(code));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exit(code),
   (error: unknown) => {
     if (isOperonError(error)) {
       console.error(`error ${error.code}: ${error.message}${Object.keys(error.details).length ? ` ${JSON.stringify(error.details)}` : ''}`);
     } else {
       console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     }
-    process.exit(1);
+    exit(1);
   },
 );
