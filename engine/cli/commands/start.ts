@@ -39,9 +39,15 @@ export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): P
     if (mode === 'start' && !args.flags['no-deploy']) {
       const dir = resolve('processes');
       const files = (await readdir(dir).catch(() => [] as string[])).filter((file) => file.endsWith('.bpmn')).sort();
-      if (files.length > 0) {
-        const result = await deployFiles(context.engine, files.map((file) => join(dir, file)));
-        context.logger.info({ processes: result.processes, warnings: result.warnings }, 'deployed processes/');
+      // One deployment per file: a broken file is reported and skipped, the others still run.
+      for (const file of files) {
+        try {
+          const result = await deployFiles(context.engine, [join(dir, file)]);
+          context.logger.info({ file, processes: result.processes, warnings: result.warnings }, 'deployed');
+        } catch (error) {
+          context.logger.error({ file, err: error }, `could not deploy processes/${file}`);
+          process.stderr.write(`error: processes/${file} was not deployed: ${error instanceof Error ? error.message : String(error)}\n`);
+        }
       }
     }
     const port = numberFlag(args, 'port', Number(process.env.PORT ?? 3000));
