@@ -148,3 +148,12 @@ describe('user task assignment', () => {
     assert.deepEqual(task!.candidateGroups, ['risk', 'north']);
   });
 });
+
+describe('a file as Camunda Modeler saves it (modeler-export.bpmn)', () => {
+  it('parses collaboration, diagram, annotations and properties, and runs', async () => {
+    const instance = await scenario(await fixture('modeler-export.bpmn'), { variables: { customer: { firstName: 'Ada' } } });
+    assert.equal(instance.state, 'completed');
+    assert.equal(instance.variables.greeting, 'Hello, Ada!');
+    assert.deepEqual(instance.completedElementIds, ['StartEvent_1', 'Activity_greet', 'Event_done']);
+  });
+});
