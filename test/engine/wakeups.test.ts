@@ -11,7 +11,7 @@ let db: TestDatabase;
 before(async () => {
   db = await createTestDatabase();
   const setup = await openEngine(db.url, { worker: false });
-  await setup.engine.deploy([fixture('fork-join.bpmn')]);
+  await setup.engine.deploy([fixture('fork-join.bpmn'), fixture('jobs.bpmn')]);
   await setup.close();
 });
 after(async () => db?.drop());
@@ -39,5 +39,22 @@ it('a worker without a LISTEN connection finds jobs by polling', async () => {
     assert.equal(view.state, 'completed');
   } finally {
     await deaf.close();
+  }
+});
+
+it('a long-polling activateJobs returns as soon as a job of its type is created', async () => {
+  const api = await openEngine(db.url, { worker: false });
+  try {
+    const waiting = api.engine.activateJobs({ type: 'remote-worker', worker: 'poller', maxJobs: 5, lockMs: 10_000, requestTimeoutMs: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { instanceId } = await api.engine.startInstance('external');
+    const jobs = await waiting;
+    assert.equal(jobs.length, 1);
+    assert.equal(jobs[0]!.instanceId, instanceId);
+    assert.equal(jobs[0]!.worker, 'poller');
+    const none = await api.engine.activateJobs({ type: 'remote-worker', worker: 'poller', maxJobs: 5, lockMs: 10_000, requestTimeoutMs: 100 });
+    assert.deepEqual(none, []);
+  } finally {
+    await api.close();
   }
 });
