@@ -5,6 +5,7 @@
  */
 import { isFeelExpression, stripFeelMarker } from '../feel/index.ts';
 import type { ElementType, FlowElement } from '../model/graph.ts';
+import type { Variables } from '../nodes/types.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 import { IncidentSignal, type Execution } from './execution.ts';
 import { openEventSubprocesses } from './event-subprocess.ts';
@@ -18,7 +19,7 @@ const jobTask: Behaviour = (x, ei, element) => {
   const job = element.job;
   const taskType = x.textValue(job.taskType, ei.key);
   ei.wait = 'job';
-  x.effects.push({ type: 'job.create', elementInstanceKey: ei.key, elementId: element.id, taskType, retries: job.retries, headers: job.headers, input: x.visibleVariables(ei.key) });
+  x.effects.push({ type: 'job.create', elementInstanceKey: ei.key, elementId: element.id, taskType, retries: job.retries, headers: job.headers, input: x.variablesForEffect(ei.key) });
 };
 
 const scriptTask: Behaviour = (x, ei, element) => {
@@ -39,7 +40,7 @@ const userTask: Behaviour = (x, ei, element) => {
     ...(spec.assignee !== undefined ? { assignee: x.textValue(spec.assignee, ei.key) } : {}),
     ...(spec.candidateGroups !== undefined ? { candidateGroups: candidateGroups(x, ei, spec.candidateGroups) } : {}),
     ...(spec.formKey !== undefined ? { formKey: spec.formKey } : {}),
-    input: x.visibleVariables(ei.key),
+    input: x.variablesForEffect(ei.key),
   });
 };
 
@@ -136,7 +137,7 @@ const subProcess: Behaviour = (x, ei, element) => {
 const callActivity: Behaviour = (x, ei, element) => {
   const called = element.calledElement!;
   const bpmnProcessId = x.textValue(called.processId, ei.key);
-  const variables = called.propagateAllParentVariables ? x.visibleVariables(ei.key) : { ...ei.variables };
+  const variables = called.propagateAllParentVariables ? x.variablesForEffect(ei.key) : (JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables);
   ei.wait = 'childInstance';
   x.effects.push({ type: 'childInstance.start', elementInstanceKey: ei.key, elementId: element.id, bpmnProcessId, variables });
 };

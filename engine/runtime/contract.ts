@@ -74,7 +74,7 @@ export interface StepResult {
   snapshot: InstanceSnapshot;
   effects: Effect[];
   state: InstanceState;
-  /** Root-scope variables after the step (what `process_instances.variables` shows). */
+  /** Root-scope variables after the step (what `process_instances.variables` shows). Part of the snapshot: read, don't change. */
   variables: Variables;
   /**
    * Set when the event no longer matched the instance (e.g. a job completed after a boundary timer

@@ -3,8 +3,9 @@
  *
  * Tokens travel through a FIFO agenda, so a step never recurses deeply, however long the chain of
  * pass-through elements or loop iterations between two wait states. Each scope (the process, an
- * embedded subprocess instance) counts its tokens: child element instances, tokens in flight on a
- * sequence flow and tokens waiting at a parallel join. A scope completes when its count drops to 0.
+ * embedded or event subprocess instance, a multi-instance body) counts its tokens: child element
+ * instances, tokens in flight on a sequence flow and tokens waiting at a parallel or inclusive join.
+ * A scope completes when its count drops to 0.
  */
 import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
@@ -65,8 +66,9 @@ export class Execution {
     return this.graph.elements[ei.elementId]!;
   }
 
-  scopeOf(ei: ElementInstance): ElementInstance {
-    return this.state.elements[ei.flowScopeKey]!;
+  /** A copy of the visible variables for an effect: effects never share objects with the snapshot. */
+  variablesForEffect(key: string): Variables {
+    return JSON.parse(JSON.stringify(this.visibleVariables(key))) as Variables;
   }
 
   /** Every variable visible from an element instance, inner scopes shadowing outer ones. */

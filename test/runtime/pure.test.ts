@@ -54,3 +54,15 @@ describe('the runtime is pure', () => {
     assert.match(result.ignored!, /no subscription/);
   });
 });
+
+describe('effects never share objects with the snapshot', () => {
+  it('a handler that changes its input does not change the instance', async () => {
+    const { runInMemory } = await import('../../engine/runtime/memory.ts');
+    const graph = await fixture('loan-check.bpmn');
+    const instance = await runInMemory(graph, {
+      variables: { applicant: { income: 7000 }, amount: 1 },
+      handlers: { 'credit-score': (input) => { (input.applicant as { income: number }).income = -1; return { score: 700 }; } },
+    });
+    assert.deepEqual(instance.variables.applicant, { income: 7000 });
+  });
+});
