@@ -56,9 +56,18 @@ export type Effect =
   | { type: 'userTask.create'; elementInstanceKey: string; elementId: string; name?: string; assignee?: string; candidateGroups?: string[]; formKey?: string; input: Variables }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
   /** `dueAt` is an ISO 8601 timestamp computed from `now`; `cycle` carries a remaining R/PT spec for repeating timers. */
+  /** `elementId` is the timer event (catch, boundary or event subprocess start); `elementInstanceKey` the instance that owns the wait. */
   | { type: 'timer.schedule'; timerKey: string; elementInstanceKey: string; elementId: string; dueAt: string; cycle?: string }
   | { type: 'timer.cancel'; timerKey: string }
+  /**
+   * `elementInstanceKey` is the element instance that waits: a receive task / catch event, a task
+   * with message boundary events, an event-based gateway, or a scope (`"0"` = the process) with
+   * message event subprocesses; one key may hold several subscriptions (told apart by
+   * `messageName`, and `elementId` names the catching event). Correlate with `message.correlated`
+   * on that key and message name.
+   */
   | { type: 'subscription.open'; elementInstanceKey: string; elementId: string; messageName: string; correlationKey: string }
+  /** Closes every subscription of that element instance key. */
   | { type: 'subscription.close'; elementInstanceKey: string }
   /** A call activity starts an instance of `bpmnProcessId` (latest version) with `variables`; report its end as `childInstance.completed`. */
   | { type: 'childInstance.start'; elementInstanceKey: string; elementId: string; bpmnProcessId: string; variables: Variables }
