@@ -50,13 +50,16 @@ export type Effect =
   | { type: 'element.terminated'; elementInstanceKey: string; elementId: string }
   /** A sequence flow was taken (history only). */
   | { type: 'flow.taken'; flowId: string; sourceKey: string }
-  /** Create a job for a service-like task; `input` is the result of the element's input mapping. */
+  /** Create a job for a service-like task; `input` is every variable visible at the element, its input mappings included (as Camunda 8 hands a job all variables). */
   | { type: 'job.create'; elementInstanceKey: string; elementId: string; taskType: string; retries: number; headers: Record<string, string>; input: Variables }
   | { type: 'job.cancel'; elementInstanceKey: string }
   | { type: 'userTask.create'; elementInstanceKey: string; elementId: string; name?: string; assignee?: string; candidateGroups?: string[]; formKey?: string; input: Variables }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
-  /** `dueAt` is an ISO 8601 timestamp computed from `now`; `cycle` carries a remaining R/PT spec for repeating timers. */
-  /** `elementId` is the timer event (catch, boundary or event subprocess start); `elementInstanceKey` the instance that owns the wait. */
+  /**
+   * `dueAt` is an ISO 8601 timestamp computed from `now`; `cycle` carries a remaining R/PT spec for
+   * repeating timers. `elementId` is the timer event (catch, boundary or event subprocess start);
+   * `elementInstanceKey` the element instance that owns the wait.
+   */
   | { type: 'timer.schedule'; timerKey: string; elementInstanceKey: string; elementId: string; dueAt: string; cycle?: string }
   | { type: 'timer.cancel'; timerKey: string }
   /**
