@@ -1,0 +1,233 @@
+/**
+ * The few /api/ui routes the cockpit needs beyond the public API: per-element statistics for
+ * diagram overlays, an instance's history and bot runs, bot artifacts, a task's Camunda form,
+ * claiming a task, and completing a review task so the reviewer's answer reaches `decisions`.
+ * All take the API bearer token.
+ */
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { basename, resolve, sep } from 'node:path';
+import { z } from 'zod';
+import { OperonError } from '../errors.ts';
+import { defineRoute, type RouteContext } from '../http/route.ts';
+import { DefinitionIdParams, InstanceIdParams, UserTask, Variables } from '../http/schemas.ts';
+import { embeddedForm } from './forms.ts';
+import { prepareReview, type ReviewSettings } from './review.ts';
+
+export interface UiRouteOptions {
+  artifactsDir?: string;
+  reviewVariable: string;
+}
+
+const ElementStatistics = z.object({
+  elements: z.array(z.object({ elementId: z.string(), active: z.number().int(), completed: z.number().int(), terminated: z.number().int(), incidents: z.number().int() })),
+});
+const DefinitionStatistics = z.object({
+  definitions: z.array(z.object({ definitionId: z.string(), active: z.number().int(), completed: z.number().int(), terminated: z.number().int(), incidents: z.number().int() })),
+});
+const HistoryList = z.object({
+  events: z.array(z.object({ id: z.string(), elementId: z.string().nullable(), elementInstanceKey: z.string().nullable(), type: z.string(), payload: z.unknown(), at: z.string() })),
+});
+const BotRunList = z.object({ botRuns: z.array(z.record(z.string(), z.unknown())) });
+const ArtifactParams = z.object({ id: z.guid(), kind: z.enum(['screenshot', 'trace']) });
+const ClaimBody = z.object({ assignee: z.string().min(1).max(255).nullable() }).strict();
+const CompleteBody = z.object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() }).strict();
+const TaskForm = z.object({ formKey: z.string().nullable(), schema: z.record(z.string(), z.unknown()).nullable() });
+
+const count = (value: unknown) => Number(value ?? 0);
+
+export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
+  const { db, engine } = context;
+  const artifactsDir = resolve(options.artifactsDir ?? process.env.OPERON_ARTIFACTS_DIR ?? '.operon/artifacts');
+  const review: ReviewSettings = { variable: options.reviewVariable };
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/statistics',
+    summary: 'Instances per definition version by state, and open incidents (cockpit process list)',
+    tag: 'ui',
+    auth: 'bearer',
+    responses: { 200: { description: 'Counts per definition', schema: DefinitionStatistics } },
+    async handler() {
+      const [states, incidents] = await Promise.all([
+        db('process_instances').select('definition_id', 'state').count('* as n').groupBy('definition_id', 'state'),
+        db('incidents as i').join('process_instances as p', 'p.id', 'i.process_instance_id').where('i.state', 'open').select('p.definition_id').count('* as n').groupBy('p.definition_id'),
+      ]);
+      const byDefinition = new Map<string, { definitionId: string; active: number; completed: number; terminated: number; incidents: number }>();
+      const entry = (id: string) => byDefinition.get(id) ?? byDefinition.set(id, { definitionId: id, active: 0, completed: 0, terminated: 0, incidents: 0 }).get(id)!;
+      for (const row of states as { definition_id: string; state: 'active' | 'completed' | 'terminated'; n: unknown }[]) entry(row.definition_id)[row.state] = count(row.n);
+      for (const row of incidents as { definition_id: string; n: unknown }[]) entry(row.definition_id).incidents = count(row.n);
+      return { statusCode: 200, body: { definitions: [...byDefinition.values()] } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/definitions/:definitionId/statistics',
+    summary: 'Element instances per BPMN element of one definition version by state, and open incidents (diagram overlays)',
+    tag: 'ui',
+    auth: 'bearer',
+    params: DefinitionIdParams,
+    responses: { 200: { description: 'Counts per element', schema: ElementStatistics } },
+    async handler({ params }) {
+      const [states, incidents] = await Promise.all([
+        db('element_instances as e').join('process_instances as p', 'p.id', 'e.process_instance_id').where('p.definition_id', params.definitionId).select('e.element_id', 'e.state').count('* as n').groupBy('e.element_id', 'e.state'),
+        db('incidents as i').join('process_instances as p', 'p.id', 'i.process_instance_id').where({ 'p.definition_id': params.definitionId, 'i.state': 'open' }).select('i.element_id').count('* as n').groupBy('i.element_id'),
+      ]);
+      const byElement = new Map<string, { elementId: string; active: number; completed: number; terminated: number; incidents: number }>();
+      const entry = (id: string) => byElement.get(id) ?? byElement.set(id, { elementId: id, active: 0, completed: 0, terminated: 0, incidents: 0 }).get(id)!;
+      for (const row of states as { element_id: string; state: 'active' | 'completed' | 'terminated'; n: unknown }[]) entry(row.element_id)[row.state] = count(row.n);
+      for (const row of incidents as { element_id: string; n: unknown }[]) entry(row.element_id).incidents = count(row.n);
+      return { statusCode: 200, body: { elements: [...byElement.values()] } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/instances/:id/history',
+    summary: "An instance's history events, oldest first (at most 1,000)",
+    tag: 'ui',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    responses: { 200: { description: 'History events', schema: HistoryList } },
+    async handler({ params }) {
+      const rows = (await db('history').where({ process_instance_id: params.id }).orderBy('id').limit(1000)) as {
+        id: string | number; element_id: string | null; element_instance_key: string | null; event_type: string; payload: unknown; created_at: Date;
+      }[];
+      const events = rows.map((row) => ({ id: String(row.id), elementId: row.element_id, elementInstanceKey: row.element_instance_key, type: row.event_type, payload: row.payload ?? null, at: row.created_at.toISOString() }));
+      return { statusCode: 200, body: { events } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/instances/:id/bot-runs',
+    summary: "An instance's bot runs (duration, outcome, whether a screenshot and trace exist)",
+    tag: 'ui',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    responses: { 200: { description: 'Bot runs', schema: BotRunList } },
+    async handler({ params }) {
+      if (!(await db.schema.hasTable('bot_runs'))) return { statusCode: 200, body: { botRuns: [] } };
+      const rows = (await db('bot_runs').where({ process_instance_id: params.id }).orderBy('started_at')) as Record<string, unknown>[];
+      return { statusCode: 200, body: { botRuns: rows.map(toBotRunView) } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/bot-runs/:id/:kind',
+    summary: "A bot run's screenshot (PNG) or Playwright trace (zip), read only from the artifacts directory",
+    tag: 'ui',
+    auth: 'bearer',
+    params: ArtifactParams,
+    responses: { 200: { description: 'The file', contentType: 'application/octet-stream' } },
+    async handler({ params }) {
+      const notFound = () => new OperonError('OPERON_ERR_NOT_FOUND', `Bot run ${params.id} has no ${params.kind}`, { details: { botRunId: params.id, kind: params.kind } });
+      if (!(await db.schema.hasTable('bot_runs'))) throw notFound();
+      const row = (await db('bot_runs').where({ id: params.id }).first()) as Record<string, unknown> | undefined;
+      const stored = row ? artifactPath(row, params.kind) : undefined;
+      if (!stored) throw notFound();
+      const file = await insideArtifacts(artifactsDir, stored);
+      if (!file) throw notFound();
+      const type = params.kind === 'screenshot' ? 'image/png' : 'application/zip';
+      return { statusCode: 200, body: createReadStream(file), headers: { 'content-type': type, 'content-disposition': `attachment; filename="${basename(file).replace(/[^\w.-]/g, '_')}"` } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/tasks/:id/form',
+    summary: "A user task's Camunda form (zeebe:userTaskForm embedded in the process), or null schema when it has none",
+    tag: 'ui',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    responses: { 200: { description: 'The form-js schema', schema: TaskForm } },
+    async handler({ params }) {
+      const task = (await db('user_tasks as t').join('process_instances as p', 'p.id', 't.process_instance_id').where('t.id', params.id).select('t.form_key', 'p.definition_id').first()) as { form_key: string | null; definition_id: string } | undefined;
+      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      const schema = task.form_key ? await embeddedForm(db, task.definition_id, task.form_key) : undefined;
+      return { statusCode: 200, body: { formKey: task.form_key, schema: schema ?? null } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/ui/tasks/:id/claim',
+    summary: 'Claim an open user task for a person (assignee), or unclaim it with null',
+    tag: 'ui',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    body: ClaimBody,
+    responses: { 200: { description: 'The task', schema: UserTask } },
+    async handler({ params, body, request }) {
+      const updated = await db('user_tasks').where({ id: params.id, state: 'open' }).update({ assignee: body.assignee });
+      const task = (await engine.listUserTasks({})).find((t) => t.id === params.id);
+      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      if (updated !== 1) throw new OperonError('OPERON_ERR_CONFLICT', `User task ${params.id} is ${task.state}`, { details: { taskId: params.id, state: task.state } });
+      request.log.info({ instanceId: task.instanceId, taskId: task.id }, body.assignee ? 'user task claimed' : 'user task unclaimed');
+      return { statusCode: 200, body: task };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/ui/tasks/:id/complete',
+    summary: `Complete an open user task; when its variables hold the review variable (${options.reviewVariable}), the answer is stored as the reviewed label of the decision the task reviews`,
+    tag: 'ui',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    body: CompleteBody,
+    responses: { 200: { description: 'The completed task', schema: UserTask } },
+    async handler({ params, body, request }) {
+      const variables = body.variables ?? {};
+      const open = (await engine.listUserTasks({ state: 'open' })).find((t) => t.id === params.id);
+      const completedBy = body.completedBy ?? open?.assignee;
+      // Checked before completing, so a label the model does not know never completes the task.
+      const pending = open ? await prepareReview(db, open, variables, review) : undefined;
+      await engine.completeUserTask(params.id, variables, completedBy);
+      if (pending) await pending.record(completedBy ?? 'cockpit');
+      const task = (await engine.listUserTasks({})).find((t) => t.id === params.id);
+      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      request.log.info({ instanceId: task.instanceId, taskId: task.id, reviewed: Boolean(pending) }, 'user task completed');
+      return { statusCode: 200, body: task };
+    },
+  });
+}
+
+/** The bot_runs row as the cockpit shows it; artifact paths become flags (files are fetched by id). */
+function toBotRunView(row: Record<string, unknown>): Record<string, unknown> {
+  const time = (value: unknown) => (value instanceof Date ? value.toISOString() : (value ?? undefined));
+  const started = row.started_at instanceof Date ? row.started_at.getTime() : undefined;
+  const ended = (row.ended_at ?? row.finished_at) instanceof Date ? ((row.ended_at ?? row.finished_at) as Date).getTime() : undefined;
+  return {
+    id: row.id,
+    elementId: row.element_id ?? undefined,
+    bot: row.bot_name ?? row.bot ?? row.name ?? undefined,
+    attempt: row.attempt ?? undefined,
+    outcome: row.outcome ?? row.status ?? row.state ?? undefined,
+    error: row.error_message ?? row.error ?? undefined,
+    startedAt: time(row.started_at),
+    endedAt: time(row.ended_at ?? row.finished_at),
+    durationMs: row.duration_ms != null ? Number(row.duration_ms) : started !== undefined && ended !== undefined ? ended - started : undefined,
+    hasScreenshot: Boolean(artifactPath(row, 'screenshot')),
+    hasTrace: Boolean(artifactPath(row, 'trace')),
+  };
+}
+
+function artifactPath(row: Record<string, unknown>, kind: 'screenshot' | 'trace'): string | undefined {
+  const value = kind === 'screenshot' ? (row.screenshot_path ?? row.screenshot) : (row.trace_path ?? row.trace);
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** The real path of a stored artifact if, after resolving links, it is a file inside the artifacts directory. */
+async function insideArtifacts(artifactsDir: string, stored: string): Promise<string | undefined> {
+  try {
+    const root = await realpath(artifactsDir);
+    const file = await realpath(resolve(root, stored));
+    if (!file.startsWith(root + sep)) return undefined;
+    return (await stat(file)).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The cockpit in real headless Chromium against a real engine: sign in with the API token, find a
+ * loan application waiting at its review task on the diagram, review it from the inbox (the answer
+ * becomes the decision's reviewed label) and watch the instance end; an instance stuck on an
+ * incident shows it on the diagram, and Retry, once the credit bureau is back, lets it finish.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OperonError } from '../../engine/errors.ts';
+import type { NodeType } from '../../engine/nodes/types.ts';
+import { createDecisionNode } from '../../nodes/decision/index.ts';
+import { eventually, fixture, startCockpit, type Cockpit } from './support/cockpit.ts';
+
+/** A credit bureau that is down until the test brings it back. */
+const bureau = { online: false };
+const creditBureauNode: NodeType = {
+  name: 'credit-bureau',
+  async run(input) {
+    if (!bureau.online) throw new OperonError('OPERON_ERR_JOB_FAILED', 'credit bureau unreachable: connection refused', { retryable: false });
+    return { creditScore: Number(input.declaredScore ?? 700) };
+  },
+};
+
+const application = { applicantName: 'Ada Lovelace', income: 85000, debts: 3000, creditScore: 780, amount: 12000, termMonths: 36, employment: 'permanent', purpose: 'a new kitchen' };
+
+describe('cockpit and task inbox in the browser', () => {
+  let cockpit: Cockpit;
+  let loanInstanceId: string;
+  let creditInstanceId: string;
+
+  before(async () => {
+    cockpit = await startCockpit({ nodes: [createDecisionNode(), creditBureauNode] });
+    await cockpit.engine.deploy([
+      { name: 'loan-review.bpmn', xml: fixture('loan-review.bpmn') },
+      { name: 'credit-check.bpmn', xml: fixture('credit-check.bpmn') },
+    ]);
+    ({ instanceId: loanInstanceId } = await cockpit.engine.startInstance('loan-application', application, { businessKey: 'LOAN-1001' }));
+    ({ instanceId: creditInstanceId } = await cockpit.engine.startInstance('credit-check', { declaredScore: 690 }, { businessKey: 'CREDIT-7' }));
+    await eventually(async () => ((await cockpit.engine.listUserTasks({ state: 'open', instanceId: loanInstanceId })).length === 1 ? true : undefined));
+    await eventually(async () => ((await cockpit.engine.listIncidents({ state: 'open', instanceId: creditInstanceId })).length === 1 ? true : undefined));
+  });
+  after(async () => {
+    await cockpit?.close();
+  });
+
+  test('the token is asked once, a wrong one is refused, and it is never shown', async () => {
+    const { page, baseUrl, token } = cockpit;
+    await page.goto(`${baseUrl}/ui`);
+    await page.getByLabel('API token').fill('not-the-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not valid' }).waitFor();
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Processes' }).waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('operon.apiToken')), token);
+    assert.ok(!(await page.content()).includes(token), 'the token appears nowhere in the page');
+    await page.reload();
+    await page.getByRole('heading', { name: 'Processes' }).waitFor();
+  });
+
+  test('the process list shows versions and counts; the diagram shows where instances wait', async () => {
+    const { page } = cockpit;
+    const loanRow = page.locator('tr[data-process="loan-application"]');
+    await loanRow.waitFor();
+    assert.match(await loanRow.innerText(), /Loan application[\s\S]*v1/);
+    await loanRow.getByRole('link', { name: 'Loan application' }).click();
+    await page.locator('.diagram[data-loaded="true"]').waitFor();
+    // One active token at the review task, drawn as a badge on the diagram.
+    const badge = page.locator('.operon-badge-active[data-element-id="review"]');
+    await badge.waitFor();
+    assert.equal(await badge.innerText(), '1');
+    assert.equal(await page.locator('.djs-element[data-element-id="assess"]').count(), 1, 'the diagram drew the service task');
+    await cockpit.screenshot('cockpit-process');
+
+    await page.goto(`${cockpit.baseUrl}/ui/#/processes`);
+    const creditRow = page.locator('tr[data-process="credit-check"]');
+    await creditRow.locator('td.has-incidents').waitFor();
+    assert.equal(await creditRow.locator('td.has-incidents').innerText(), '1');
+  });
+
+  test('the loan application waits at the review task on its diagram, with the model decision', async () => {
+    const { page } = cockpit;
+    await page.getByRole('link', { name: 'Instances' }).click();
+    await page.getByLabel('Process').selectOption('loan-application');
+    await page.getByLabel('State').selectOption('active');
+    const row = page.locator(`tr[data-instance="${loanInstanceId}"]`);
+    await row.waitFor();
+    assert.match(await row.innerText(), /LOAN-1001[\s\S]*active[\s\S]*Review application/);
+    await row.getByRole('link').click();
+    await page.locator('.diagram[data-loaded="true"]').waitFor();
+    await page.locator('.djs-element.operon-active[data-element-id="review"]').waitFor();
+    assert.equal(await page.locator('.djs-element.operon-completed[data-element-id="assess"]').count(), 1, 'the decision task is on the completed path');
+    assert.equal(await page.locator('.djs-connection.operon-taken[data-element-id="toReview"]').count(), 1, 'the flow taken is marked');
+    assert.equal(await page.locator('.operon-badge-active[data-element-id="review"]').innerText(), '1');
+
+    const decision = (await cockpit.db.knex('decisions').where({ process_instance_id: loanInstanceId }).first()) as { label: string; model_version: string };
+    const decisionRow = page.locator('table.decisions tbody tr');
+    await decisionRow.waitFor();
+    const text = await decisionRow.innerText();
+    assert.ok(text.includes(decision.label) && text.includes(decision.model_version), text);
+    assert.match(text, /needs review/);
+    assert.match(text, /not reviewed/);
+    assert.match(await page.locator('table.variables').innerText(), /applicantName[\s\S]*Ada Lovelace/);
+    assert.match(await page.locator('.timeline').innerText(), /userTask\.created|element\.activated/);
+    await cockpit.screenshot('cockpit-instance-waiting');
+  });
+
+  test('the reviewer claims the task in the inbox, answers, and the instance reaches its end', async () => {
+    const { page } = cockpit;
+    await page.getByRole('link', { name: /Tasks/ }).click();
+    await page.locator(`.task-list li >> text=Review application`).click();
+    const card = page.locator('article.task');
+    await card.waitFor();
+    await card.getByLabel('Your name').fill('mia.reviewer');
+    await card.getByRole('button', { name: 'Claim' }).click();
+    await card.locator('.assignee', { hasText: 'mia.reviewer' }).waitFor();
+    const [task] = await cockpit.engine.listUserTasks({ state: 'open', instanceId: loanInstanceId });
+    assert.equal(task!.assignee, 'mia.reviewer');
+
+    // The case is the form: the application's fields, and the model's answer to confirm or overrule.
+    assert.equal(await card.getByLabel('applicantName').inputValue(), 'Ada Lovelace');
+    await card.getByLabel('approve').check();
+    await cockpit.screenshot('cockpit-inbox');
+    await card.getByRole('button', { name: 'Complete' }).click();
+
+    await page.waitForURL(`**/ui/#/instances/${loanInstanceId}`);
+    await page.locator('.instance-state .state-completed').waitFor();
+    await page.locator('.djs-element.operon-completed[data-element-id="decided"]').waitFor();
+    assert.equal(await page.locator('.djs-element.operon-active').count(), 0, 'no token left');
+    await page.locator('td.reviewed', { hasText: 'approve' }).waitFor();
+    assert.match(await page.locator('td.reviewed').innerText(), /approve[\s\S]*mia\.reviewer/);
+    await cockpit.screenshot('cockpit-instance-completed');
+
+    const decision = (await cockpit.db.knex('decisions').where({ process_instance_id: loanInstanceId }).first()) as { reviewed_label: string; reviewed_by: string };
+    assert.equal(decision.reviewed_label, 'approve');
+    assert.equal(decision.reviewed_by, 'mia.reviewer');
+    const instance = await cockpit.engine.getInstance(loanInstanceId);
+    assert.equal(instance!.state, 'completed');
+    assert.equal(instance!.variables.reviewedLabel, 'approve');
+  });
+
+  test('an incident shows on the diagram, and Retry resolves it once the bureau is back', async () => {
+    const { page } = cockpit;
+    await page.getByRole('link', { name: /Incidents/ }).click();
+    const row = page.locator('table.incidents tbody tr');
+    await row.waitFor();
+    assert.match(await row.innerText(), /bureau[\s\S]*credit bureau unreachable/);
+    await row.getByRole('link').click();
+
+    await page.locator('.diagram[data-loaded="true"]').waitFor();
+    await page.locator('.djs-element.operon-incident[data-element-id="bureau"]').waitFor();
+    assert.equal(await page.locator('.operon-badge-incident[data-element-id="bureau"]').innerText(), '1');
+    assert.match(await page.locator('.incident.card').innerText(), /credit bureau unreachable/);
+    await cockpit.screenshot('cockpit-incident');
+
+    bureau.online = true;
+    await page.locator('.incident.card').getByRole('button', { name: 'Retry' }).click();
+    await page.locator('.instance-state .state-completed').waitFor();
+    await page.locator('.djs-element.operon-completed[data-element-id="checked"]').waitFor();
+    assert.equal(await page.locator('.djs-element.operon-incident').count(), 0);
+    const instance = await cockpit.engine.getInstance(creditInstanceId);
+    assert.equal(instance!.state, 'completed');
+    assert.equal(instance!.variables.creditScore, 690);
+    assert.deepEqual(instance!.incidents.map((i) => i.state), ['resolved']);
+  });
+});
