@@ -28,7 +28,7 @@ export type ElementType =
   | 'callActivity';
 
 /** The event definition of an event element; 'none' when it has none. */
-export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'terminate' | 'link';
+export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'escalation' | 'terminate' | 'link';
 
 /** A timer definition; `expression` is the raw text (ISO 8601, or FEEL when it starts with `=`). */
 export interface TimerDefinition {
@@ -98,6 +98,8 @@ export interface FlowElement {
   timer?: TimerDefinition;
   /** Error end event (thrown code) and error boundary (caught code; undefined = catch all). */
   errorCode?: string;
+  /** Escalation throw events (thrown code) and escalation catch events (caught code; undefined = catch all). */
+  escalationCode?: string;
   /** Link events: the link name; on a throw link, the id of the catch link it jumps to. */
   link?: { name: string; targetId?: string };
   /** Script task (zeebe:script): FEEL expression without leading `=`, and the variable that receives its result. */

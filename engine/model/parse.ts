@@ -226,11 +226,16 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     if (definitions.length > 1) throw unsupported(file, node, 'multiple event definitions');
     element.eventKind = eventKind(file, node, definitions[0]);
     if (type === 'startEvent' && inEventSubprocess) element.interrupting = node.isInterrupting !== false;
-    if (type === 'startEvent' && element.eventKind === 'error' && !inEventSubprocess) throw unsupported(file, node, 'error start event outside an event subprocess');
+    if (type === 'startEvent' && (element.eventKind === 'error' || element.eventKind === 'escalation') && !inEventSubprocess) throw unsupported(file, node, `${element.eventKind} start event outside an event subprocess`);
     const definition = definitions[0];
     const throwsMessage = element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent');
     if (throwsMessage && !ext('zeebe:TaskDefinition')) throw unsupported(file, node, 'message throw event without a zeebe:taskDefinition');
     if (element.eventKind === 'message' && !throwsMessage) element.message = messageOf(file, node, definition!, type !== 'startEvent' || inEventSubprocess);
+    if (element.eventKind === 'escalation') {
+      const code = definition!.escalationRef?.escalationCode as string | undefined;
+      if (code) element.escalationCode = code;
+      else if (type === 'endEvent' || type === 'intermediateThrowEvent') throw invalid(file, id, `escalation event "${id}" needs an escalation with an escalation code`);
+    }
     if (element.eventKind === 'link') {
       if (!definition!.name) throw invalid(file, id, `link event "${id}" needs a link name`);
       element.link = { name: definition!.name };
@@ -307,13 +312,13 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
   const type = EXECUTED[node.$type]!;
   const kind: EventKind | undefined = !definition
     ? 'none'
-    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link' } as Record<string, EventKind>)[definition.$type];
+    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link', 'bpmn:EscalationEventDefinition': 'escalation' } as Record<string, EventKind>)[definition.$type];
   const allowed: Record<string, EventKind[]> = {
-    startEvent: ['none', 'message', 'timer', 'error'],
-    endEvent: ['none', 'terminate', 'error', 'message'],
+    startEvent: ['none', 'message', 'timer', 'error', 'escalation'],
+    endEvent: ['none', 'terminate', 'error', 'message', 'escalation'],
     intermediateCatchEvent: ['message', 'timer', 'link'],
-    intermediateThrowEvent: ['none', 'message', 'link'],
-    boundaryEvent: ['error', 'timer', 'message'],
+    intermediateThrowEvent: ['none', 'message', 'link', 'escalation'],
+    boundaryEvent: ['error', 'timer', 'message', 'escalation'],
   };
   if (!kind || !allowed[type]!.includes(kind)) {
     const what = definition ? definition.$type.replace('bpmn:', '').replace('EventDefinition', '').toLowerCase() : 'none';

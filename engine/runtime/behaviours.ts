@@ -67,6 +67,7 @@ const catchEvent: Behaviour = (x, ei, element) => {
 /** A throw link hands its token to the catching link event of the same name. */
 const throwEvent: Behaviour = (x, ei, element) => {
   if (element.job) return jobTask(x, ei, element);
+  if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
   if (element.link) x.enqueue({ elementId: element.link.targetId!, flowScopeKey: ei.flowScopeKey });
   x.complete(ei);
 };
@@ -74,6 +75,7 @@ const throwEvent: Behaviour = (x, ei, element) => {
 const endEvent: Behaviour = (x, ei, element) => {
   if (element.job) return jobTask(x, ei, element);
   if (element.eventKind === 'error') return x.throwError(ei, element.errorCode!);
+  if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
   if (element.eventKind === 'terminate') x.terminateChildren(ei.flowScopeKey, ei.key);
   x.complete(ei);
 };

@@ -436,27 +436,51 @@ export class Execution {
   }
 
   /**
-   * A BPMN error thrown at `source` (a job task or an error end event): caught, from the inside
-   * out, by an error boundary event of the source or an enclosing subprocess, or by an error event
-   * subprocess of an enclosing scope, whichever comes first, matching the code before a catch-all.
+   * Where a thrown error or escalation is caught: from the inside out, by a boundary event of the
+   * source or an enclosing subprocess, or by an event subprocess of an enclosing scope, whichever
+   * comes first, matching the code before a catch-all. Triggers the catcher; false if none.
    */
-  throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
-    const byCode = (events: FlowElement[]) => events.find((e) => e.errorCode === errorCode) ?? events.find((e) => e.errorCode === undefined);
+  private catchThrown(source: ElementInstance, kind: 'error' | 'escalation', code: string, variables?: Variables): boolean {
+    const codeOf = (e: FlowElement) => (kind === 'error' ? e.errorCode : e.escalationCode);
+    const byCode = (events: FlowElement[]) => {
+      const candidates = events.filter((e) => e.eventKind === kind);
+      return candidates.find((e) => codeOf(e) === code) ?? candidates.find((e) => codeOf(e) === undefined);
+    };
     for (let ei: ElementInstance | undefined = source; ei; ) {
       // An inner instance of a multi-instance activity has no boundary events: its body has them.
       if (ei.key !== ROOT_KEY && ei.loopIndex === undefined) {
-        const catcher = byCode((this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!).filter((b) => b.eventKind === 'error'));
-        if (catcher) return this.triggerBoundary(ei, catcher, variables);
+        const catcher = byCode((this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!));
+        if (catcher) {
+          this.triggerBoundary(ei, catcher, variables);
+          return true;
+        }
       }
       const scope: ElementInstance | undefined = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey];
       if (!scope) break;
       if (!scope.interrupted) {
-        const starts = eventSubprocessesOf(this, scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!).filter((s) => s.eventKind === 'error');
-        const start = byCode(starts);
-        if (start) return triggerEventSubprocess(this, scope, start, variables);
+        const start = byCode(eventSubprocessesOf(this, scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!));
+        if (start) {
+          triggerEventSubprocess(this, scope, start, variables);
+          return true;
+        }
       }
       ei = scope;
     }
+    return false;
+  }
+
+  /**
+   * An escalation thrown by an intermediate throw or end event. Uncaught, it is not an error (as in
+   * Camunda 8); a non-interrupting catch lets the thrower go on.
+   */
+  throwEscalation(source: ElementInstance, escalationCode: string): void {
+    this.catchThrown(source, 'escalation', escalationCode);
+    if (this.state.elements[source.key]) this.complete(source);
+  }
+
+  /** A BPMN error thrown at `source` (a job task or an error end event); uncaught, an incident on the source. */
+  throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
+    if (this.catchThrown(source, 'error', errorCode, variables)) return;
     this.raiseIncident(source, 'error', 'OPERON_ERR_UNCAUGHT_BPMN_ERROR', `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`, { errorCode, errorMessage }, { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) });
   }
 }

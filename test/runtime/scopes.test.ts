@@ -123,3 +123,36 @@ describe('message boundary events (boundary-messages.bpmn)', () => {
     assert.equal(instance.subscriptions.length, 0);
   });
 });
+
+describe('escalation events (escalation.bpmn)', () => {
+  it('a non-interrupting escalation boundary runs beside the subprocess, which goes on', async () => {
+    const instance = await scenario(await fixture('escalation.bpmn'), {}, async (i) => {
+      assert.deepEqual(trail(i).filter((t) => /onLate|notifyLate|lateEnd/.test(t)), ['onLate:completed', 'notifyLate:completed', 'lateEnd:completed']);
+      await i.completeJob('work');
+    });
+    assert.equal(instance.state, 'completed');
+    assert.ok(trail(instance).includes('raiseLate:completed'));
+    assert.ok(trail(instance).includes('sub:completed'));
+  });
+
+  it('an interrupting escalation boundary terminates the subprocess', async () => {
+    const graph = structuredClone(await fixture('escalation.bpmn'));
+    graph.elements.onLate!.cancelActivity = true;
+    const instance = await scenario(graph, {});
+    assert.equal(instance.state, 'completed');
+    assert.ok(trail(instance).includes('sub:terminated'));
+    assert.ok(trail(instance).includes('raiseLate:terminated'));
+    assert.deepEqual(effectsOf(instance, 'job.create'), []);
+  });
+
+  it('an escalation nobody catches is not an error: the thrower goes on', async () => {
+    const graph = structuredClone(await fixture('escalation.bpmn'));
+    graph.elements.onLate!.escalationCode = 'OTHER';
+    const instance = await scenario(graph, {}, async (i) => {
+      assert.equal(i.incidents.size, 0);
+      await i.completeJob('work');
+    });
+    assert.equal(instance.state, 'completed');
+    assert.ok(!trail(instance).some((t) => t.startsWith('onLate')));
+  });
+});
