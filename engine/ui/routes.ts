@@ -5,12 +5,12 @@
  * All take the API bearer token.
  */
 import { createReadStream } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
-import { basename, resolve, sep } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { z } from 'zod';
 import { OperonError } from '../errors.ts';
 import { defineRoute, type RouteContext } from '../http/route.ts';
 import { DefinitionIdParams, InstanceIdParams, UserTask, Variables } from '../http/schemas.ts';
+import { insideArtifacts } from './artifacts.ts';
 import { embeddedForm } from './forms.ts';
 import { prepareReview, type ReviewSettings } from './review.ts';
 
@@ -218,16 +218,4 @@ function toBotRunView(row: Record<string, unknown>): Record<string, unknown> {
 function artifactPath(row: Record<string, unknown>, kind: 'screenshot' | 'trace'): string | undefined {
   const value = kind === 'screenshot' ? (row.screenshot_path ?? row.screenshot) : (row.trace_path ?? row.trace);
   return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-/** The real path of a stored artifact if, after resolving links, it is a file inside the artifacts directory. */
-async function insideArtifacts(artifactsDir: string, stored: string): Promise<string | undefined> {
-  try {
-    const root = await realpath(artifactsDir);
-    const file = await realpath(resolve(root, stored));
-    if (!file.startsWith(root + sep)) return undefined;
-    return (await stat(file)).isFile() ? file : undefined;
-  } catch {
-    return undefined;
-  }
 }

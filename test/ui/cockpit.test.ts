@@ -33,6 +33,7 @@ describe('cockpit and task inbox in the browser', () => {
     await cockpit.engine.deploy([
       { name: 'loan-review.bpmn', xml: fixture('loan-review.bpmn') },
       { name: 'credit-check.bpmn', xml: fixture('credit-check.bpmn') },
+      { name: 'expense-form.bpmn', xml: fixture('expense-form.bpmn') },
     ]);
     ({ instanceId: loanInstanceId } = await cockpit.engine.startInstance('loan-application', application, { businessKey: 'LOAN-1001' }));
     ({ instanceId: creditInstanceId } = await cockpit.engine.startInstance('credit-check', { declaredScore: 690 }, { businessKey: 'CREDIT-7' }));
@@ -162,5 +163,29 @@ describe('cockpit and task inbox in the browser', () => {
     assert.equal(instance!.state, 'completed');
     assert.equal(instance!.variables.creditScore, 690);
     assert.deepEqual(instance!.incidents.map((i) => i.state), ['resolved']);
+  });
+
+  test('a task with a Camunda form (zeebe:formDefinition) is filled in with form-js', async () => {
+    const { page, engine } = cockpit;
+    const { instanceId } = await engine.startInstance('expense-approval', { employee: 'Sam Okafor', amount: 420 });
+    const task = await eventually(async () => (await engine.listUserTasks({ state: 'open', instanceId }))[0]);
+    await page.goto(`${cockpit.baseUrl}/ui/#/tasks/${task.id}`);
+    const card = page.locator('article.task');
+    await card.locator('.camunda-form .fjs-form').waitFor();
+    assert.equal(await card.getByLabel('Employee').inputValue(), 'Sam Okafor', 'the form shows the case variables');
+    await card.getByRole('button', { name: 'Complete' }).click();
+    await card.getByRole('alert').waitFor();
+    assert.equal((await engine.listUserTasks({ state: 'open', instanceId })).length, 1, 'an invalid form completes nothing');
+
+    await card.getByLabel('Approve the expense').check();
+    await card.getByLabel(/Comment/).fill('receipt attached');
+    await cockpit.screenshot('cockpit-form');
+    await card.getByRole('button', { name: 'Complete' }).click();
+    await page.waitForURL(`**/ui/#/instances/${instanceId}`);
+    await page.locator('.instance-state .state-completed').waitFor();
+    const instance = await engine.getInstance(instanceId);
+    assert.equal(instance!.state, 'completed');
+    assert.equal(instance!.variables.approved, true);
+    assert.equal(instance!.variables.approverComment, 'receipt attached');
   });
 });
