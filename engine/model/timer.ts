@@ -47,15 +47,18 @@ export interface IsoCycle {
   repetitions?: number;
   interval: string;
   duration: IsoDuration;
+  /** `R3/2026-01-01T09:00:00Z/PT1H`: the first firing. */
+  start?: Date;
 }
 
-/** Parses `R[n]/<duration>`. */
+/** Parses `R[n]/<duration>` and `R[n]/<start date>/<duration>`. */
 export function parseIsoCycle(text: string): IsoCycle | undefined {
-  const match = /^R(\d*)\/(P.+)$/.exec(text.trim());
+  const match = /^R(\d*)\/(?:([^/]+)\/)?(P[^/]+)$/.exec(text.trim());
   if (!match) return undefined;
-  const duration = parseIsoDuration(match[2]!);
-  if (!duration) return undefined;
-  return { repetitions: match[1] === '' ? undefined : Number(match[1]), interval: match[2]!, duration };
+  const duration = parseIsoDuration(match[3]!);
+  const start = match[2] === undefined ? undefined : parseIsoDate(match[2]);
+  if (!duration || (match[2] !== undefined && !start)) return undefined;
+  return { repetitions: match[1] === '' ? undefined : Number(match[1]), interval: match[3]!, duration, ...(start ? { start } : {}) };
 }
 
 /** Checks a literal (non-FEEL) timer expression; returns an error message or undefined. */

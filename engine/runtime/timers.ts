@@ -37,8 +37,16 @@ export function dueFromText(kind: TimerDefinition['kind'], text: string, now: Da
   }
   const cycle = parseIsoCycle(text);
   if (!cycle) return { ok: false, message: `not an ISO 8601 cycle: ${text}`, expression: text };
-  const dueAt = addIsoDuration(now, cycle.duration).toISOString();
-  if (cycle.repetitions === undefined) return { ok: true, dueAt, cycle: `R/${cycle.interval}` };
-  if (cycle.repetitions > 1) return { ok: true, dueAt, cycle: `R${cycle.repetitions - 1}/${cycle.interval}` };
+  let due = cycle.start ?? addIsoDuration(now, cycle.duration);
+  let repetitions = cycle.repetitions;
+  // A start date in the past: the first repetition still to come (a lapsed cycle fires once, now).
+  while (cycle.start && due < now && (repetitions === undefined || repetitions > 1)) {
+    due = addIsoDuration(due, cycle.duration);
+    if (repetitions !== undefined) repetitions -= 1;
+  }
+  if (due < now) due = now;
+  const dueAt = due.toISOString();
+  if (repetitions === undefined) return { ok: true, dueAt, cycle: `R/${cycle.interval}` };
+  if (repetitions > 1) return { ok: true, dueAt, cycle: `R${repetitions - 1}/${cycle.interval}` };
   return { ok: true, dueAt };
 }
