@@ -26,7 +26,12 @@ export function parseIsoDuration(text: string): IsoDuration | undefined {
 export function addIsoDuration(from: Date, duration: IsoDuration): Date {
   const date = new Date(from.getTime());
   if (duration.years || duration.months) {
+    // Like java.time: Jan 31 + P1M is the last day of February, not March 3.
+    const day = date.getUTCDate();
+    date.setUTCDate(1);
     date.setUTCMonth(date.getUTCMonth() + Math.trunc(duration.years * 12 + duration.months));
+    const lastDay = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate();
+    date.setUTCDate(Math.min(day, lastDay));
   }
   const ms = ((duration.weeks * 7 + duration.days) * 86_400 + duration.hours * 3_600 + duration.minutes * 60 + duration.seconds) * 1000;
   return new Date(date.getTime() + Math.round(ms));

@@ -8,6 +8,8 @@ const now = new Date('2026-03-10T08:00:00Z');
 describe('ISO 8601 timers', () => {
   it('adds durations with calendar months and weeks in UTC', () => {
     assert.equal(addIsoDuration(now, parseIsoDuration('P1M2DT3H')!).toISOString(), '2026-04-12T11:00:00.000Z');
+    assert.equal(addIsoDuration(new Date('2026-01-31T12:00:00Z'), parseIsoDuration('P1M')!).toISOString(), '2026-02-28T12:00:00.000Z');
+    assert.equal(addIsoDuration(new Date('2024-02-29T00:00:00Z'), parseIsoDuration('P1Y')!).toISOString(), '2025-02-28T00:00:00.000Z');
     assert.equal(addIsoDuration(now, parseIsoDuration('P2W')!).toISOString(), '2026-03-24T08:00:00.000Z');
     assert.equal(addIsoDuration(now, parseIsoDuration('PT0.5S')!).toISOString(), '2026-03-10T08:00:00.500Z');
     for (const bad of ['P', 'PT', '1H', 'P1H', 'soon']) assert.equal(parseIsoDuration(bad), undefined, bad);
