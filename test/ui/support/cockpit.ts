@@ -30,6 +30,9 @@ export interface Cockpit {
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
+/** The screenshots docs/ui.md shows, refreshed by running the browser test with OPERON_UI_DOCS_SCREENSHOTS=1. */
+const DOCS_SCREENSHOTS = new Set(['cockpit-process', 'cockpit-instance-waiting', 'cockpit-inbox', 'cockpit-incident']);
+
 export function fixture(name: string): string {
   return readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 }
@@ -64,7 +67,7 @@ export async function startCockpit(options: { nodes?: NodeType[]; artifactsDir?:
     async screenshot(name) {
       const path = join(shots, `${name}.png`);
       await page.screenshot({ path, fullPage: true });
-      if (process.env.OPERON_UI_DOCS_SCREENSHOTS === '1') await page.screenshot({ path: new URL(`../../../docs/img/${name}.png`, import.meta.url).pathname, fullPage: true });
+      if (process.env.OPERON_UI_DOCS_SCREENSHOTS === '1' && DOCS_SCREENSHOTS.has(name)) await page.screenshot({ path: new URL(`../../../docs/img/${name}.png`, import.meta.url).pathname, fullPage: true });
       return path;
     },
     async close() {

@@ -65,7 +65,8 @@ export function Diagram({ definitionId, decoration, onSelect }) {
   useEffect(() => {
     if (!onSelect || !loaded) return;
     const eventBus = viewer.current.get('eventBus');
-    const listener = (event) => onSelect(event.element.id);
+    // A click on the empty canvas (the process itself) clears the selection.
+    const listener = (event) => onSelect(event.element.parent ? event.element.id : undefined);
     eventBus.on('element.click', listener);
     return () => eventBus.off('element.click', listener);
   }, [loaded, onSelect]);

@@ -11,20 +11,31 @@ export const POLL_MS = 1500;
  */
 export function usePoll(load, deps = []) {
   const [state, setState] = useState({ data: undefined, error: undefined });
-  const [tick, setTick] = useState(0);
   const loadRef = useRef(load);
+  const refreshRef = useRef(() => {});
   loadRef.current = load;
   useEffect(() => {
     let stopped = false;
+    let loaded = false;
     let timer;
     const run = async () => {
+      // A hidden tab does not poll; it catches up on the next tick after it is shown again.
+      if (document.hidden && loaded) {
+        timer = setTimeout(run, POLL_MS);
+        return;
+      }
       try {
         const data = await loadRef.current();
+        loaded = true;
         if (!stopped) setState({ data, error: undefined });
       } catch (error) {
         if (!stopped) setState((previous) => ({ data: previous.data, error }));
       }
       if (!stopped) timer = setTimeout(run, POLL_MS);
+    };
+    refreshRef.current = () => {
+      clearTimeout(timer);
+      run();
     };
     setState({ data: undefined, error: undefined });
     run();
@@ -32,8 +43,8 @@ export function usePoll(load, deps = []) {
       stopped = true;
       clearTimeout(timer);
     };
-  }, [...deps, tick]);
-  return { ...state, refresh: () => setTick((n) => n + 1) };
+  }, deps);
+  return { ...state, refresh: () => refreshRef.current() };
 }
 
 export function formatTime(iso) {
