@@ -46,8 +46,10 @@ export interface VariableMapping {
 export interface JobDefinition {
   /** zeebe:taskDefinition type (e.g. `bot:credit-bureau`, `noop`); FEEL (`=...`) is kept as written. */
   taskType: string;
-  /** zeebe:taskDefinition retries; 3 when absent. */
+  /** zeebe:taskDefinition retries; 3 when absent (and the fallback when `retriesExpression` gives no number). */
   retries: number;
+  /** retries written as FEEL (`=...`, without the `=`), evaluated when the job is created. */
+  retriesExpression?: string;
   headers: Record<string, string>;
 }
 

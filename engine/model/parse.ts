@@ -154,7 +154,7 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
         ...(element.timer ? { timer: element.timer } : {}),
       });
     }
-    if (element.job) graph.serviceTasks.push({ elementId: element.id, ...element.job });
+    if (element.job) graph.serviceTasks.push({ elementId: element.id, taskType: element.job.taskType, retries: element.job.retries, headers: element.job.headers });
   }
   return graph;
 }
@@ -255,15 +255,16 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
   if (isJobTask) {
     if (type === 'businessRuleTask' && ext('zeebe:CalledDecision')) throw unsupported(file, node, 'DMN business rule task (zeebe:calledDecision)');
     if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
-    const retriesText = (taskDefinition.retries ?? '3') as string;
-    const retries = Number(retriesText);
+    const retriesText = String(taskDefinition.retries ?? '3');
+    const retriesExpression = isFeelExpression(retriesText) ? feel(file, id, retriesText) : undefined;
+    const retries = retriesExpression === undefined ? Number(retriesText) : 3;
     if (!Number.isInteger(retries) || retries < 0) {
       throw invalid(file, id, `${type} "${id}" has retries "${retriesText}", which is not a whole number`);
     }
     const headers: Record<string, string> = {};
     for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[]) headers[header.key] = header.value ?? '';
     if (isFeelExpression(taskDefinition.type)) feel(file, id, taskDefinition.type);
-    element.job = { taskType: taskDefinition.type, retries, headers };
+    element.job = { taskType: taskDefinition.type, retries, headers, ...(retriesExpression !== undefined ? { retriesExpression } : {}) };
   } else if (type === 'scriptTask') {
     const script = ext('zeebe:Script');
     if (!script?.expression || !script.resultVariable) {

@@ -18,8 +18,16 @@ const jobTask: Behaviour = (x, ei, element) => {
   if (!element.job) return scriptTask(x, ei, element);
   const job = element.job;
   const taskType = x.textValue(job.taskType, ei.key);
+  let retries = job.retries;
+  if (job.retriesExpression !== undefined) {
+    const value = x.feel(job.retriesExpression, ei.key);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `retries "=${job.retriesExpression}" of "${element.id}" gave ${JSON.stringify(value)}, expected a whole number`, { expression: job.retriesExpression });
+    }
+    retries = value;
+  }
   ei.wait = 'job';
-  x.effects.push({ type: 'job.create', elementInstanceKey: ei.key, elementId: element.id, taskType, retries: job.retries, headers: job.headers, input: x.variablesForEffect(ei.key) });
+  x.effects.push({ type: 'job.create', elementInstanceKey: ei.key, elementId: element.id, taskType, retries, headers: job.headers, input: x.variablesForEffect(ei.key) });
 };
 
 const scriptTask: Behaviour = (x, ei, element) => {

@@ -157,3 +157,15 @@ describe('a file as Camunda Modeler saves it (modeler-export.bpmn)', () => {
     assert.deepEqual(instance.completedElementIds, ['StartEvent_1', 'Activity_greet', 'Event_done']);
   });
 });
+
+describe('job retries as FEEL', () => {
+  it('evaluates =retries when the job is created', async () => {
+    const { parseDefinitions } = await import('../../engine/model/index.ts');
+    const { readFileSync } = await import('node:fs');
+    const xml = readFileSync(new URL('../fixtures/bpmn/loan-check.bpmn', import.meta.url), 'utf8').replace('retries="5"', 'retries="=maxTries + 1"');
+    const [graph] = await parseDefinitions(xml, 'loan-check.bpmn');
+    assert.equal(graph!.elements.score!.job!.retriesExpression, 'maxTries + 1');
+    const instance = await scenario(graph!, { variables: { applicant: { income: 1 }, amount: 1, maxTries: 6 } });
+    assert.equal(effectsOf(instance, 'job.create')[0]!.retries, 7);
+  });
+});
