@@ -87,6 +87,7 @@ describe('cockpit and task inbox in the browser', () => {
     const row = page.locator(`tr[data-instance="${loanInstanceId}"]`);
     await row.waitFor();
     assert.match(await row.innerText(), /LOAN-1001[\s\S]*active[\s\S]*Review application/);
+    await cockpit.screenshot('cockpit-instances');
     await row.getByRole('link').click();
     await page.locator('.diagram[data-loaded="true"]').waitFor();
     await page.locator('.djs-element.operon-active[data-element-id="review"]').waitFor();
@@ -128,6 +129,7 @@ describe('cockpit and task inbox in the browser', () => {
     await page.locator('.instance-state .state-completed').waitFor();
     await page.locator('.djs-element.operon-completed[data-element-id="decided"]').waitFor();
     assert.equal(await page.locator('.djs-element.operon-active').count(), 0, 'no token left');
+    assert.deepEqual(await page.locator('.djs-connection.operon-taken').evaluateAll((flows) => flows.map((f) => f.getAttribute('data-element-id')).sort()), ['toAssess', 'toDecided', 'toReview']);
     await page.locator('td.reviewed', { hasText: 'approve' }).waitFor();
     assert.match(await page.locator('td.reviewed').innerText(), /approve[\s\S]*mia\.reviewer/);
     await cockpit.screenshot('cockpit-instance-completed');
@@ -146,6 +148,7 @@ describe('cockpit and task inbox in the browser', () => {
     const row = page.locator('table.incidents tbody tr');
     await row.waitFor();
     assert.match(await row.innerText(), /bureau[\s\S]*credit bureau unreachable/);
+    await cockpit.screenshot('cockpit-incidents');
     await row.getByRole('link').click();
 
     await page.locator('.diagram[data-loaded="true"]').waitFor();

@@ -52,7 +52,12 @@ export function Diagram({ definitionId, decoration, onSelect }) {
       .then((xml) => viewer.current.importXML(xml))
       .then(() => {
         if (!current) return;
-        viewer.current.get('canvas').zoom('fit-viewport', 'auto');
+        const canvas = viewer.current.get('canvas');
+        canvas.zoom('fit-viewport', 'auto');
+        // fit-viewport never enlarges; small processes read better somewhat larger.
+        const { inner, outer } = canvas.viewbox();
+        const room = Math.min(outer.width / inner.width, outer.height / inner.height) * 0.85;
+        if (room > 1) canvas.zoom(Math.min(room, 1.4), 'auto');
         applied.current = { markers: [] };
         setLoaded(definitionId);
       })
