@@ -12,7 +12,7 @@ import { evaluateFeel, isFeelExpression, stripFeelMarker } from '../feel/index.t
 import type { FlowElement, ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { Effect } from './contract.ts';
-import { nextElementLifecycle, nextInstanceLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
+import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type RuntimeState } from './state.ts';
 import { computeTimerDue, dueFromText } from './timers.ts';
 import { activityBehaviours } from './behaviours.ts';
@@ -311,7 +311,8 @@ export class Execution {
 
   completeInstance(): void {
     this.closeWaits(this.state.elements[ROOT_KEY]!);
-    this.state.lifecycle = nextInstanceLifecycle(this.state.lifecycle, 'COMPLETE');
+    // The process instance machine moves to its final state from this (instance-machine.ts).
+    this.state.lifecycle = 'completed';
     this.effects.push({ type: 'instance.completed' });
   }
 

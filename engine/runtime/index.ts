@@ -1,26 +1,19 @@
 /**
- * The pure token runtime: `startInstance` and `step` are `(graph, snapshot, event) -> { snapshot, effects }`.
+ * The pure token runtime: `startInstance` and `step` are `(graph, snapshot, event) -> { snapshot, effects }`,
+ * computed with xstate's pure `transition` on the process instance machine (instance-machine.ts).
  * No I/O, no clock but `ctx.now`, no randomness: replaying the same events on a restored snapshot
  * gives the same keys, snapshot and effects.
  */
 import { OperonError } from '../errors.ts';
-import type { FlowElement, ProcessGraph } from '../model/graph.ts';
-import type { Variables } from '../nodes/types.ts';
+import type { ProcessGraph } from '../model/graph.ts';
 import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
-import { Execution } from './execution.ts';
-import { nextElementLifecycle, nextInstanceLifecycle } from './lifecycle.ts';
-import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
-import { dueFromText } from './timers.ts';
-import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
+import { clone } from './events.ts';
+import { runStep, type MachineStep } from './instance-machine.ts';
+import { ROOT_KEY, type RuntimeState } from './state.ts';
 
 export type * from './contract.ts';
 export { computeTimerDue } from './timers.ts';
 export { ROOT_KEY } from './state.ts';
-
-/** Plain JSON copy: the runtime never shares objects with its caller. */
-function clone<T>(value: T): T {
-  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
-}
 
 /**
  * Starts an instance at the none start event, or at `options.startEventId` (message and timer start
@@ -46,158 +39,26 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
     joins: {},
     timers: {},
   };
-  const x = new Execution(graph, state, options.now, options.activationLimit);
-  const root = state.elements[ROOT_KEY]!;
-  x.guarded(root, 'activate', () => openEventSubprocesses(x, root));
-  x.enqueue({ elementId: start.elementId, flowScopeKey: ROOT_KEY });
-  x.run();
-  return result(x);
+  return result(runStep(graph, state, { kind: 'start', startEventId: start.elementId }, options));
 }
 
 /**
  * Applies one event to a snapshot. Pure; runtime failures (bad conditions, uncaught BPMN errors,
  * FEEL errors) never throw but come back as `incident.raise` effects. An event that no longer
  * matches the instance (a job of an element that was interrupted meanwhile, a finished instance)
- * changes nothing and comes back with `ignored` set.
+ * changes nothing and comes back with `ignored` set and the snapshot given.
  */
 export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): StepResult {
-  const state = clone(snapshot) as unknown as RuntimeState;
-  const x = new Execution(graph, state, ctx.now, ctx.activationLimit);
-  if (state.lifecycle !== 'active') return { ...result(x, `the instance is ${state.lifecycle}`), snapshot };
-  const ignored = apply(x, state, event);
-  if (ignored) return { ...result(x, ignored), snapshot };
-  x.run();
-  return result(x);
+  const state = snapshot as unknown as RuntimeState;
+  if (state.lifecycle !== 'active') return result({ state, effects: [], ignored: `the instance is ${state.lifecycle}` });
+  const next = runStep(graph, state, { kind: 'event', event }, ctx);
+  return result(next.ignored === undefined ? next : { state, effects: [], ignored: next.ignored });
 }
 
-/** Returns why the event was ignored, or undefined when it was applied. */
-function apply(x: Execution, state: RuntimeState, event: RuntimeEvent): string | undefined {
-  if (event.type === 'instance.cancel') {
-    x.terminateChildren(ROOT_KEY);
-    const root = state.elements[ROOT_KEY]!;
-    x.closeWaits(root);
-    root.lifecycle = nextElementLifecycle(root.lifecycle, 'TERMINATE');
-    state.lifecycle = nextInstanceLifecycle(state.lifecycle, 'TERMINATE');
-    x.effects.push({ type: 'instance.terminated' });
-    return undefined;
-  }
-  if (event.type === 'timer.fired') return fireTimer(x, state, event.timerKey);
-
-  const ei = state.elements[event.elementInstanceKey];
-  // The process instance itself only waits for messages (event subprocesses) and its own incidents.
-  if (!ei || (ei.key === ROOT_KEY && event.type !== 'message.correlated' && event.type !== 'incident.resolved')) return `no active element instance ${event.elementInstanceKey}`;
-  const variables = clone((event as { variables?: Variables }).variables);
-  switch (event.type) {
-    case 'job.completed':
-    case 'job.bpmnError':
-      if (ei.wait !== 'job') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a job`;
-      delete ei.wait;
-      if (event.type === 'job.completed') x.complete(ei, variables);
-      else x.throwError(ei, event.errorCode, event.errorMessage, variables);
-      return undefined;
-    case 'childInstance.completed':
-      if (ei.wait !== 'childInstance') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
-      delete ei.wait;
-      x.complete(ei, x.element(ei).calledElement!.propagateAllChildVariables || x.element(ei).outputs ? variables : undefined);
-      return undefined;
-    case 'userTask.completed':
-      if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
-      delete ei.wait;
-      x.complete(ei, variables);
-      return undefined;
-    case 'message.correlated':
-      return correlate(x, ei, event.messageName, variables);
-    case 'incident.resolved':
-      return resolveIncident(x, ei, variables);
-  }
-}
-
-/** The message name an event waits for; undefined when a FEEL name cannot be evaluated now. */
-function messageNameOf(x: Execution, ei: ElementInstance, event: FlowElement): string | undefined {
-  try {
-    return x.textValue(event.message!.name, ei.key);
-  } catch {
-    return undefined;
-  }
-}
-
-function correlate(x: Execution, ei: ElementInstance, messageName: string, variables: Variables | undefined): string | undefined {
-  const element = x.graph.elements[ei.elementId] ?? { id: ei.elementId, type: 'subProcess', incoming: [], outgoing: [] };
-  if (ei.wait === 'event') {
-    for (const flowId of element.outgoing) {
-      const event = x.graph.elements[x.graph.flows[flowId]!.targetId]!;
-      if (event.eventKind === 'message' && messageNameOf(x, ei, event) === messageName) {
-        x.triggerEventGateway(ei, event.id, variables);
-        return undefined;
-      }
-    }
-  }
-  if (ei.wait === 'message' && element.message && messageNameOf(x, ei, element) === messageName) {
-    delete ei.wait;
-    x.complete(ei, variables);
-    return undefined;
-  }
-  if (ei.subscribed && !ei.interrupted && ei.tokens !== undefined) {
-    for (const id of eventSubprocessesOf(x, ei)) {
-      const start = x.graph.elements[x.graph.elements[id]!.startEventId!]!;
-      if (start.eventKind === 'message' && messageNameOf(x, ei, start) === messageName) {
-        triggerEventSubprocess(x, ei, start, variables);
-        return undefined;
-      }
-    }
-  }
-  for (const boundaryId of ei.key === ROOT_KEY ? [] : element.boundaryEvents ?? []) {
-    const boundary = x.graph.elements[boundaryId]!;
-    if (boundary.eventKind === 'message' && ei.subscribed && messageNameOf(x, ei, boundary) === messageName) {
-      x.triggerBoundary(ei, boundary, variables);
-      return undefined;
-    }
-  }
-  return `element instance ${ei.key} (${ei.elementId}) has no subscription for message "${messageName}"`;
-}
-
-function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string | undefined {
-  const timer = state.timers[timerKey];
-  const owner = timer && state.elements[timer.ownerKey];
-  if (!timer || !owner) return `no active timer ${timerKey}`;
-  delete state.timers[timerKey];
-  owner.timerKeys = owner.timerKeys?.filter((k) => k !== timerKey);
-  if (timer.elementId === owner.elementId) {
-    delete owner.wait;
-    x.complete(owner);
-    return undefined;
-  }
-  if (owner.wait === 'event') {
-    x.triggerEventGateway(owner, timer.elementId);
-    return undefined;
-  }
-  const event = x.graph.elements[timer.elementId]!;
-  const interrupting = event.type === 'startEvent' ? event.interrupting !== false : event.cancelActivity !== false;
-  if (!interrupting && timer.cycle) {
-    const next = dueFromText('cycle', timer.cycle, x.now);
-    if (next.ok) x.scheduleTimer(owner, event, next);
-  }
-  if (event.type === 'startEvent') triggerEventSubprocess(x, owner, event);
-  else x.triggerBoundary(owner, event);
-  return undefined;
-}
-
-function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables | undefined): string | undefined {
-  const incident = ei.incident;
-  if (!incident) return `element instance ${ei.key} (${ei.elementId}) has no open incident`;
-  delete ei.incident;
-  x.propagate(ei.key, variables);
-  if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
-  else if (incident.phase === 'complete') x.complete(ei, incident.result);
-  else x.guarded(ei, 'activate', () => x.runActivation(ei));
-  return undefined;
-}
-
-function result(x: Execution, ignored?: string): StepResult {
-  const state = x.state;
+function result({ state, effects, ignored }: MachineStep): StepResult {
   return {
     snapshot: state as unknown as InstanceSnapshot,
-    effects: x.effects,
+    effects,
     state: state.lifecycle,
     variables: state.elements[ROOT_KEY]?.variables ?? {},
     ...(ignored !== undefined ? { ignored } : {}),

@@ -1,10 +1,9 @@
 /**
- * Lifecycles of a process instance and of each element instance, as xstate v5 machines.
- *
- * BPMN token flow is not compiled into statechart states (joins on unstructured graphs cannot be
- * expressed that way); xstate owns only the lifecycles. Transitions are computed with xstate's pure
- * `transition(logic, snapshot, event)`. Neither machine has context or guards, so the result depends
- * only on (state, event): it is computed once per pair and memoized, which keeps a step fast.
+ * The lifecycle of each element instance as an xstate v5 machine (activating -> active ->
+ * completing -> completed, or terminated). Transitions are computed with xstate's pure
+ * `transition(logic, snapshot, event)`. The machine has no context or guards, so the result depends
+ * only on (state, event): it is computed once per pair and memoized, which keeps a step fast even
+ * with thousands of element instances.
  */
 import { createMachine, transition } from 'xstate';
 import { OperonError } from '../errors.ts';
@@ -24,22 +23,10 @@ export const elementLifecycleMachine = createMachine({
   },
 });
 
+/** The process instance's lifecycle: the states of the process instance machine (instance-machine.ts). */
 export type InstanceLifecycle = 'active' | 'completed' | 'terminated';
-export type InstanceLifecycleEvent = 'COMPLETE' | 'TERMINATE';
 
-export const instanceLifecycleMachine = createMachine({
-  id: 'processInstance',
-  initial: 'active',
-  states: {
-    active: { on: { COMPLETE: 'completed', TERMINATE: 'terminated' } },
-    completed: { type: 'final' },
-    terminated: { type: 'final' },
-  },
-});
-
-type AnyLifecycleMachine = typeof elementLifecycleMachine | typeof instanceLifecycleMachine;
-
-function memoized<S extends string, E extends string>(machine: AnyLifecycleMachine, kind: string) {
+function memoized<S extends string, E extends string>(machine: typeof elementLifecycleMachine, kind: string) {
   const table = new Map<string, S>();
   return (from: S, event: E): S => {
     const memoKey = `${from}|${event}`;
@@ -60,5 +47,3 @@ function memoized<S extends string, E extends string>(machine: AnyLifecycleMachi
 
 /** Next lifecycle state of an element instance; throws on a transition the lifecycle forbids. */
 export const nextElementLifecycle = memoized<ElementLifecycle, ElementLifecycleEvent>(elementLifecycleMachine, 'element instance');
-/** Next lifecycle state of a process instance. */
-export const nextInstanceLifecycle = memoized<InstanceLifecycle, InstanceLifecycleEvent>(instanceLifecycleMachine, 'process instance');
