@@ -195,27 +195,29 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   });
 }
 
-/** The bot_runs row as the cockpit shows it; artifact paths become flags (files are fetched by id). */
+/** A `bot_runs` row as the cockpit shows it; artifact paths become flags (the files are fetched by run id). */
 function toBotRunView(row: Record<string, unknown>): Record<string, unknown> {
-  const time = (value: unknown) => (value instanceof Date ? value.toISOString() : (value ?? undefined));
+  const time = (value: unknown) => (value instanceof Date ? value.toISOString() : undefined);
   const started = row.started_at instanceof Date ? row.started_at.getTime() : undefined;
-  const ended = (row.ended_at ?? row.finished_at) instanceof Date ? ((row.ended_at ?? row.finished_at) as Date).getTime() : undefined;
+  const finished = row.finished_at instanceof Date ? row.finished_at.getTime() : undefined;
   return {
     id: row.id,
     elementId: row.element_id ?? undefined,
-    bot: row.bot_name ?? row.bot ?? row.name ?? undefined,
+    bot: row.bot ?? undefined,
     attempt: row.attempt ?? undefined,
-    outcome: row.outcome ?? row.status ?? row.state ?? undefined,
-    error: row.error_message ?? row.error ?? undefined,
+    outcome: row.outcome ?? undefined,
+    errorCode: row.error_code ?? undefined,
+    error: row.error_message ?? undefined,
     startedAt: time(row.started_at),
-    endedAt: time(row.ended_at ?? row.finished_at),
-    durationMs: row.duration_ms != null ? Number(row.duration_ms) : started !== undefined && ended !== undefined ? ended - started : undefined,
+    finishedAt: time(row.finished_at),
+    durationMs: row.duration_ms != null ? Number(row.duration_ms) : started !== undefined && finished !== undefined ? finished - started : undefined,
+    blockedRequests: Array.isArray(row.blocked_requests) ? row.blocked_requests.length : 0,
     hasScreenshot: Boolean(artifactPath(row, 'screenshot')),
     hasTrace: Boolean(artifactPath(row, 'trace')),
   };
 }
 
 function artifactPath(row: Record<string, unknown>, kind: 'screenshot' | 'trace'): string | undefined {
-  const value = kind === 'screenshot' ? (row.screenshot_path ?? row.screenshot) : (row.trace_path ?? row.trace);
+  const value = kind === 'screenshot' ? row.screenshot_path : row.trace_path;
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }

@@ -6,6 +6,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { OperonError } from '../../engine/errors.ts';
 import type { NodeType } from '../../engine/nodes/types.ts';
 import { createDecisionNode } from '../../nodes/decision/index.ts';
@@ -27,9 +30,10 @@ describe('cockpit and task inbox in the browser', () => {
   let cockpit: Cockpit;
   let loanInstanceId: string;
   let creditInstanceId: string;
+  const artifactsDir = mkdtempSync(join(tmpdir(), 'operon-ui-artifacts-'));
 
   before(async () => {
-    cockpit = await startCockpit({ nodes: [createDecisionNode(), creditBureauNode] });
+    cockpit = await startCockpit({ nodes: [createDecisionNode(), creditBureauNode], artifactsDir });
     await cockpit.engine.deploy([
       { name: 'loan-review.bpmn', xml: fixture('loan-review.bpmn') },
       { name: 'credit-check.bpmn', xml: fixture('credit-check.bpmn') },
@@ -155,6 +159,29 @@ describe('cockpit and task inbox in the browser', () => {
     await page.locator('.djs-element.operon-incident[data-element-id="bureau"]').waitFor();
     assert.equal(await page.locator('.operon-badge-incident[data-element-id="bureau"]').innerText(), '1');
     assert.match(await page.locator('.incident.card').innerText(), /credit bureau unreachable/);
+
+    // The bot runner's audit row for the failed attempt, with its screenshot and trace in the artifacts directory.
+    mkdirSync(join(artifactsDir, 'run-1'));
+    await page.screenshot({ path: join(artifactsDir, 'run-1', 'failure.png') });
+    writeFileSync(join(artifactsDir, 'run-1', 'trace.zip'), Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'));
+    const startedAt = new Date(Date.now() - 2_400);
+    await cockpit.db.knex('bot_runs').insert({
+      process_instance_id: creditInstanceId, element_id: 'bureau', job_id: 'job-1', attempt: 1, bot: 'credit-bureau', started_at: startedAt, finished_at: new Date(startedAt.getTime() + 1_834),
+      duration_ms: 1_834, outcome: 'failed', error_code: 'OPERON_ERR_JOB_FAILED', error_message: 'credit bureau unreachable: connection refused',
+      screenshot_path: 'run-1/failure.png', trace_path: join(artifactsDir, 'run-1', 'trace.zip'),
+    });
+    const botRun = page.locator('table.bot-runs tbody tr');
+    await botRun.waitFor();
+    assert.match(await botRun.innerText(), /bureau[\s\S]*credit-bureau[\s\S]*failed[\s\S]*1\.8 s/);
+    await botRun.getByRole('button', { name: 'show screenshot' }).click();
+    const image = botRun.locator('img.screenshot');
+    await image.waitFor();
+    assert.ok((await image.evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth))) > 100, 'the screenshot is a real image');
+    const [download] = await Promise.all([page.waitForEvent('download'), botRun.getByRole('button', { name: 'download trace' }).click()]);
+    const saved = join(artifactsDir, 'downloaded.zip');
+    await download.saveAs(saved);
+    assert.deepEqual(readFileSync(saved), readFileSync(join(artifactsDir, 'run-1', 'trace.zip')));
+    assert.ok(statSync(saved).size > 0);
     await cockpit.screenshot('cockpit-incident');
 
     bureau.online = true;

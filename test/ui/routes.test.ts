@@ -23,8 +23,10 @@ describe('cockpit server', () => {
   const token = `ui_${randomBytes(12).toString('hex')}`;
   const auth = { authorization: `Bearer ${token}` };
   const json = (response: { body: string }) => JSON.parse(response.body);
+  const artifactsDir = mkdtempSync(join(tmpdir(), 'operon-artifacts-'));
 
   before(async () => {
+    process.env.OPERON_ARTIFACTS_DIR = artifactsDir;
     db = await createTestDatabase();
     engine = createEngine({ db: db.knex });
     app = await buildApp({ engine, db: db.knex, apiToken: token, defaultMetrics: false });
@@ -148,5 +150,37 @@ describe('cockpit server', () => {
     assert.equal(await insideArtifacts(root, 'run-1/link.png'), undefined, 'a link out of the directory');
     assert.equal(await insideArtifacts(root, 'run-1'), undefined, 'a directory');
     assert.equal(await insideArtifacts(root, 'run-1/missing.png'), undefined);
+  });
+
+  test("an instance's bot runs, and their artifacts served only from the artifacts directory", async () => {
+    const { instanceId } = await openTask({ employee: 'Di', amount: 1 });
+    mkdirSync(join(artifactsDir, 'run-2'));
+    writeFileSync(join(artifactsDir, 'run-2', 'shot.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    const outside = mkdtempSync(join(tmpdir(), 'operon-outside-'));
+    writeFileSync(join(outside, 'passwd'), 'root:x:0:0');
+    const run = { process_instance_id: instanceId, element_id: 'bureau', bot: 'credit-bureau', outcome: 'failed', duration_ms: 1200, blocked_requests: JSON.stringify([{ url: 'http://169.254.169.254/', reason: 'link-local' }]) };
+    const [inside, escaping] = (await db.knex('bot_runs').insert([
+      { ...run, screenshot_path: 'run-2/shot.png', trace_path: '../' + outside.split('/').pop() + '/passwd' },
+      { ...run, attempt: 2, outcome: 'succeeded', screenshot_path: join(outside, 'passwd'), trace_path: null },
+    ]).returning('id')) as { id: string }[];
+
+    const { botRuns } = json(await app.inject({ method: 'GET', url: `/api/ui/instances/${instanceId}/bot-runs`, headers: auth }));
+    assert.equal(botRuns.length, 2);
+    assert.equal(botRuns[0].bot, 'credit-bureau');
+    assert.equal(botRuns[0].durationMs, 1200);
+    assert.equal(botRuns[0].blockedRequests, 1);
+    assert.equal(botRuns[0].hasScreenshot, true);
+    assert.ok(!JSON.stringify(botRuns).includes(outside), 'paths are not shown');
+
+    const shot = await app.inject({ method: 'GET', url: `/api/ui/bot-runs/${inside!.id}/screenshot`, headers: auth });
+    assert.equal(shot.statusCode, 200);
+    assert.equal(shot.headers['content-type'], 'image/png');
+    assert.deepEqual(shot.rawPayload, Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    assert.equal((await app.inject({ method: 'GET', url: `/api/ui/bot-runs/${inside!.id}/screenshot` })).statusCode, 401);
+    for (const url of [`/api/ui/bot-runs/${inside!.id}/trace`, `/api/ui/bot-runs/${escaping!.id}/screenshot`, `/api/ui/bot-runs/${escaping!.id}/trace`, `/api/ui/bot-runs/${randomUUID()}/trace`]) {
+      const response = await app.inject({ method: 'GET', url, headers: auth });
+      assert.equal(response.statusCode, 404, url);
+      assert.ok(!response.body.includes('root:x'), url);
+    }
   });
 });

@@ -97,7 +97,9 @@ function BotRuns({ runs }) {
     <tbody>${runs.map((run) => html`
       <tr data-bot-run=${run.id}>
         <td>${run.elementId ?? ''}</td><td>${run.bot ?? ''}</td><td>${run.attempt ?? ''}</td>
-        <td><span class=${`state state-${run.outcome}`}>${run.outcome ?? ''}</span>${run.error ? html`<div class="message">${run.error}</div>` : null}</td>
+        <td><span class=${`state state-${run.outcome}`}>${run.outcome ?? ''}</span>${run.errorCode ? html` <code>${run.errorCode}</code>` : null}
+          ${run.error ? html`<div class="message">${run.error}</div>` : null}
+          ${run.blockedRequests ? html`<div class="message">${run.blockedRequests} request${run.blockedRequests > 1 ? 's' : ''} blocked by the egress policy</div>` : null}</td>
         <td>${formatDuration(run.durationMs)}</td><td>${formatTime(run.startedAt)}</td>
         <td>${run.hasScreenshot ? html`<${Screenshot} run=${run} />` : ''}</td>
         <td>${run.hasTrace ? html`<button class="link" onClick=${() => download(`/api/ui/bot-runs/${run.id}/trace`, `trace-${run.id}.zip`)}>download trace</button>` : ''}</td>
