@@ -160,7 +160,9 @@ describe('cockpit and task inbox in the browser', () => {
     assert.equal(await page.locator('.operon-badge-incident[data-element-id="bureau"]').innerText(), '1');
     assert.match(await page.locator('.incident.card').innerText(), /credit bureau unreachable/);
 
-    // The bot runner's audit row for the failed attempt, with its screenshot and trace in the artifacts directory.
+    // The bot runner's audit row for the failed attempt, with its screenshot and trace in the artifacts
+    // directory, written while the page is open: polling shows it without a reload.
+    await page.evaluate(() => Object.assign(window, { operonSamePage: true }));
     mkdirSync(join(artifactsDir, 'run-1'));
     await page.screenshot({ path: join(artifactsDir, 'run-1', 'failure.png') });
     writeFileSync(join(artifactsDir, 'run-1', 'trace.zip'), Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'));
@@ -172,6 +174,7 @@ describe('cockpit and task inbox in the browser', () => {
     });
     const botRun = page.locator('table.bot-runs tbody tr');
     await botRun.waitFor();
+    assert.equal(await page.evaluate(() => (window as unknown as { operonSamePage?: boolean }).operonSamePage), true, 'the page was not reloaded');
     assert.match(await botRun.innerText(), /bureau[\s\S]*credit-bureau[\s\S]*failed[\s\S]*1\.8 s/);
     await botRun.getByRole('button', { name: 'show screenshot' }).click();
     const image = botRun.locator('img.screenshot');
