@@ -28,6 +28,7 @@ import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { appendHistory } from './store/append-history.ts';
+import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
 import { scheduleStartEvents } from './store/schedule-start-events.ts';
 import { CHANNELS, notify } from './store/notify.ts';
@@ -219,6 +220,7 @@ export class PostgresEngine implements Engine {
         .where({ id: taskId, state: 'open' })
         .update({ state: 'completed', result: json(variables), completed_by: completedBy ?? null, completed_at: tx.fn.now() });
       if (updated !== 1) throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
+      await recordReviewedLabel(tx, task, variables, completedBy);
       await stepInstance(tx, this.graphs, task.process_instance_id, { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables }, new Date(), instance);
     });
   }

@@ -1,0 +1,27 @@
+/**
+ * A completed review task's answer as the decision's reviewed label, on every completion path (API,
+ * cockpit, embedding code): when the answer carries `reviewedLabel`, the decision the task shows
+ * (its `decisionId`, else the instance's latest) gets `reviewed_label`, `reviewed_by`, `reviewed_at`.
+ */
+import type { Knex } from 'knex';
+import type { Variables } from '../nodes/types.ts';
+import type { UserTaskRow } from './rows.ts';
+import { prepareReview } from '../ui/review.ts';
+
+/** The answer variable that holds the reviewer's label, and the one that names the reviewer. */
+export const REVIEWED_LABEL_VARIABLE = 'reviewedLabel';
+export const REVIEWER_VARIABLE = 'reviewer';
+
+/**
+ * Validates the label against the model's labels (OPERON_ERR_VALIDATION otherwise) and stores it in
+ * `tx`, so a refused label completes nothing. No-op when the answer has no `reviewedLabel` or the
+ * instance has no decision.
+ */
+export async function recordReviewedLabel(tx: Knex, task: UserTaskRow, answer: Variables, completedBy?: string): Promise<void> {
+  if (!(REVIEWED_LABEL_VARIABLE in answer)) return;
+  const view = { instanceId: task.process_instance_id, variables: (task.variables ?? {}) as Variables } as Parameters<typeof prepareReview>[1];
+  const pending = await prepareReview(tx, view, answer, { variable: REVIEWED_LABEL_VARIABLE });
+  if (!pending) return;
+  const named = answer[REVIEWER_VARIABLE];
+  await pending.record(typeof named === 'string' && named.length > 0 ? named : completedBy ?? 'api');
+}
