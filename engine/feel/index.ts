@@ -3,9 +3,11 @@
  * script tasks, correlation keys and `=` timer expressions. Never eval / Function / vm.
  *
  * Expressions are evaluated on plain JSON data and their results are made plain JSON again, so a
- * FEEL value can always be stored in a jsonb snapshot.
+ * FEEL value can always be stored in a jsonb snapshot. Expressions that iterate run under a time
+ * budget (budget.ts).
  */
 import { evaluate, parseExpression } from 'feelin';
+import { evaluateWithBudget, mayIterate } from './budget.ts';
 
 /** The expression text without Camunda's leading `=` marker. */
 export function stripFeelMarker(text: string): string {
@@ -43,6 +45,10 @@ export type FeelResult = { ok: true; value: unknown } | { ok: false; message: st
  * as `{ ok: false, message }` for the runtime to turn into an incident.
  */
 export function evaluateFeel(expression: string, context: Record<string, unknown>): FeelResult {
+  if (mayIterate(expression)) {
+    const result = evaluateWithBudget(expression, context);
+    return result.ok ? { ok: true, value: toJson(result.value) } : result;
+  }
   try {
     const { value } = evaluate(expression, context);
     return { ok: true, value: toJson(value) };
