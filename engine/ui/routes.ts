@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { z } from 'zod';
+import type { UserTaskView } from '../api.ts';
 import { OperonError } from '../errors.ts';
 import { defineRoute, type RouteContext } from '../http/route.ts';
 import { DefinitionIdParams, InstanceIdParams, UserTask, Variables } from '../http/schemas.ts';
@@ -40,6 +41,13 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   const { db, engine } = context;
   const artifactsDir = resolve(options.artifactsDir ?? process.env.OPERON_ARTIFACTS_DIR ?? '.operon/artifacts');
   const review: ReviewSettings = { variable: options.reviewVariable };
+
+  /** One task as the API shows it (listed per instance: tasks are keyed by instance). */
+  async function findTask(taskId: string): Promise<UserTaskView | undefined> {
+    const row = (await db('user_tasks').where({ id: taskId }).first('process_instance_id')) as { process_instance_id: string } | undefined;
+    if (!row) return undefined;
+    return (await engine.listUserTasks({ instanceId: row.process_instance_id })).find((task) => task.id === taskId);
+  }
 
   defineRoute(context, {
     method: 'GET',
@@ -162,7 +170,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     responses: { 200: { description: 'The task', schema: UserTask } },
     async handler({ params, body, request }) {
       const updated = await db('user_tasks').where({ id: params.id, state: 'open' }).update({ assignee: body.assignee });
-      const task = (await engine.listUserTasks({})).find((t) => t.id === params.id);
+      const task = await findTask(params.id);
       if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
       if (updated !== 1) throw new OperonError('OPERON_ERR_CONFLICT', `User task ${params.id} is ${task.state}`, { details: { taskId: params.id, state: task.state } });
       request.log.info({ instanceId: task.instanceId, taskId: task.id }, body.assignee ? 'user task claimed' : 'user task unclaimed');
@@ -181,13 +189,14 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     responses: { 200: { description: 'The completed task', schema: UserTask } },
     async handler({ params, body, request }) {
       const variables = body.variables ?? {};
-      const open = (await engine.listUserTasks({ state: 'open' })).find((t) => t.id === params.id);
+      const found = await findTask(params.id);
+      const open = found?.state === 'open' ? found : undefined;
       const completedBy = body.completedBy ?? open?.assignee;
       // Checked before completing, so a label the model does not know never completes the task.
       const pending = open ? await prepareReview(db, open, variables, review) : undefined;
       await engine.completeUserTask(params.id, variables, completedBy);
       if (pending) await pending.record(completedBy ?? 'cockpit');
-      const task = (await engine.listUserTasks({})).find((t) => t.id === params.id);
+      const task = await findTask(params.id);
       if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
       request.log.info({ instanceId: task.instanceId, taskId: task.id, reviewed: Boolean(pending) }, 'user task completed');
       return { statusCode: 200, body: task };
