@@ -121,17 +121,28 @@ export class InMemoryInstance {
     return true;
   }
 
-  /** Moves the fake clock forward and fires every timer that came due, earliest first. */
+  /** Moves the fake clock forward and fires every timer that came due, earliest first (child instances' too). */
   async advanceClock(ms: number): Promise<void> {
     const until = this.now.getTime() + ms;
     for (;;) {
-      const due = [...this.timers.values()].filter((t) => Date.parse(t.dueAt) <= until).sort((a, b) => Date.parse(a.dueAt) - Date.parse(b.dueAt))[0];
-      if (!due) break;
-      this.now = new Date(Math.max(this.now.getTime(), Date.parse(due.dueAt)));
-      this.timers.delete(due.timerKey);
-      await this.send({ type: 'timer.fired', timerKey: due.timerKey });
+      let next: { owner: InMemoryInstance; timer: OpenTimer } | undefined;
+      for (const owner of this.family()) {
+        for (const timer of owner.timers.values()) {
+          if (Date.parse(timer.dueAt) <= until && (!next || Date.parse(timer.dueAt) < Date.parse(next.timer.dueAt))) next = { owner, timer };
+        }
+      }
+      if (!next) break;
+      const at = new Date(Math.max(this.now.getTime(), Date.parse(next.timer.dueAt)));
+      for (const member of this.family()) member.now = at;
+      next.owner.timers.delete(next.timer.timerKey);
+      await next.owner.send({ type: 'timer.fired', timerKey: next.timer.timerKey });
     }
-    this.now = new Date(until);
+    for (const member of this.family()) member.now = new Date(until);
+  }
+
+  /** This instance and its active child instances, at any depth. */
+  private family(): InMemoryInstance[] {
+    return [this, ...[...this.children.values()].filter((c) => c.state === 'active').flatMap((c) => c.family())];
   }
 
   /** Resolves an open incident: retries the job (job incidents) or lets the runtime retry the element. */

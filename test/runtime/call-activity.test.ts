@@ -50,3 +50,22 @@ describe('call activity (call-activity.bpmn)', () => {
     assert.equal([...instance.children.values()][0]!.state, 'terminated');
   });
 });
+
+describe('call activity with timers in the child', () => {
+  it('advancing the parent clock fires the child timers too', async () => {
+    const { order, processes } = await load();
+    const child = structuredClone(processes.payment);
+    // Make the child wait an hour before charging.
+    child.elements.charge!.type = 'intermediateCatchEvent';
+    child.elements.charge!.eventKind = 'timer';
+    child.elements.charge!.timer = { kind: 'duration', expression: 'PT1H' };
+    delete child.elements.charge!.job;
+    const instance = await scenario(order, { variables: { price: 1, quantity: 1 }, processes: { payment: child } }, async (i) => {
+      await i.advanceClock(59 * 60_000);
+      assert.equal(i.state, 'active');
+      await i.advanceClock(60_000);
+    });
+    assert.equal(instance.state, 'completed');
+    assert.equal(instance.completedElementIds.at(-1), 'end');
+  });
+});
