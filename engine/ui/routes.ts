@@ -93,13 +93,13 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/ui/instances/:id/history',
-    summary: "An instance's history events, oldest first (at most 1,000)",
+    summary: "An instance's latest 1,000 history events, oldest first",
     tag: 'ui',
     auth: 'bearer',
     params: InstanceIdParams,
     responses: { 200: { description: 'History events', schema: HistoryList } },
     async handler({ params }) {
-      const rows = (await db('history').where({ process_instance_id: params.id }).orderBy('id').limit(1000)) as {
+      const rows = (await db('history').where({ process_instance_id: params.id }).orderBy('id', 'desc').limit(1000)).reverse() as {
         id: string | number; element_id: string | null; element_instance_key: string | null; event_type: string; payload: unknown; created_at: Date;
       }[];
       const events = rows.map((row) => ({ id: String(row.id), elementId: row.element_id, elementInstanceKey: row.element_instance_key, type: row.event_type, payload: row.payload ?? null, at: row.created_at.toISOString() }));
