@@ -116,3 +116,20 @@ describe('parseDefinitions: bad input names the file and the element', () => {
     await assert.rejects(parseDefinitions(xml, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA');
   });
 });
+
+describe('every fixture', () => {
+  it('parses to a graph that survives JSON unchanged (the store keeps it as jsonb)', async () => {
+    const { readdirSync } = await import('node:fs');
+    const files = readdirSync(new URL('../fixtures/bpmn/', import.meta.url)).filter((f) => f.endsWith('.bpmn'));
+    assert.ok(files.length >= 15);
+    for (const file of files) {
+      const graphs = await parseDefinitions(read(file), file, { callActivities: true });
+      for (const graph of graphs) {
+        assert.deepStrictEqual(JSON.parse(JSON.stringify(graph)), graph, file);
+        for (const element of Object.values(graph.elements)) {
+          for (const flowId of [...element.incoming, ...element.outgoing]) assert.ok(graph.flows[flowId], `${file}: ${element.id} -> ${flowId}`);
+        }
+      }
+    }
+  });
+});
