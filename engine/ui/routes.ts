@@ -16,7 +16,9 @@ import { embeddedForm } from './forms.ts';
 import { prepareReview, type ReviewSettings } from './review.ts';
 
 export interface UiRouteOptions {
+  /** Where bot artifacts live; default OPERON_ARTIFACTS_DIR, else .operon/artifacts. */
   artifactsDir?: string;
+  /** Variable of a completed task holding the reviewer's label. */
   reviewVariable: string;
 }
 
@@ -37,6 +39,7 @@ const TaskForm = z.object({ formKey: z.string().nullable(), schema: z.record(z.s
 
 const count = (value: unknown) => Number(value ?? 0);
 
+/** Declares the /api/ui routes (bearer token, listed in /openapi.json under the tag `ui`). */
 export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   const { db, engine } = context;
   const artifactsDir = resolve(options.artifactsDir ?? process.env.OPERON_ARTIFACTS_DIR ?? '.operon/artifacts');
