@@ -22,7 +22,15 @@ export function createLogger(defaultLevel: string): pino.Logger {
   return pino({ level: process.env.LOG_LEVEL ?? defaultLevel, base: { service: 'operon' } }, pino.destination({ dest: 2, sync: true }));
 }
 
-export async function openContext(options: { logLevel: string; worker?: WorkerOptions | false; poolMax?: number }): Promise<CliContext> {
+export interface OpenContextOptions {
+  logLevel: string;
+  worker?: WorkerOptions | false;
+  poolMax?: number;
+  /** What the workers run besides noop/http/fail (`operon start`: decision node, bots). */
+  nodes?: Record<string, unknown>;
+}
+
+export async function openContext(options: OpenContextOptions): Promise<CliContext> {
   const logger = createLogger(options.logLevel);
   const database = await openDatabase({ log: (line) => logger.debug({ postgres: line.trim() }) });
   const db = createKnex(database.url, { poolMax: options.poolMax ?? 10, applicationName: 'operon-cli' });
@@ -36,7 +44,7 @@ export async function openContext(options: { logLevel: string; worker?: WorkerOp
   }
   // Imported here so the node implementations (and whatever they load) stay out of commands that do not run them.
   const { createNodeRegistry } = await import('../../nodes/index.ts');
-  const nodes = await createNodeRegistry();
+  const nodes = await createNodeRegistry((options.nodes ?? {}) as Parameters<typeof createNodeRegistry>[0]);
   const engine = createEngine({ db, nodes, logger, worker: options.worker ?? false });
   return {
     url: database.url,

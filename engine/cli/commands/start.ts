@@ -1,62 +1,64 @@
-import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { openContext, type CliContext } from '../context.ts';
-import { numberFlag, type ParsedArgs } from '../args.ts';
-import { deployFiles } from './deploy.ts';
+import { numberFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { untilSignal } from '../signals.ts';
-
-async function listen(context: CliContext, port: number, apiToken: string): Promise<{ close(): Promise<void> } | undefined> {
-  let buildApp: ((options: { engine: CliContext['engine']; db: CliContext['db']; logger?: unknown; apiToken?: string }) => Promise<{ listen(o: { port: number; host: string }): Promise<string>; close(): Promise<void> }>) | undefined;
-  try {
-    ({ buildApp } = (await import('../../http/app.ts')) as never);
-  } catch (error) {
-    context.logger.warn({ err: error }, 'the HTTP API is not available in this build; running without it');
-    return undefined;
-  }
-  const app = await buildApp!({ engine: context.engine, db: context.db, logger: context.logger, apiToken });
-  const address = await app.listen({ port, host: process.env.HOST ?? '0.0.0.0' });
-  context.logger.info({ address }, 'HTTP API listening');
-  return app;
-}
-
-/** The API token: OPERON_API_TOKEN, or a fresh one printed once (the API keeps only its hash). */
-function apiToken(context: CliContext): string {
-  if (process.env.OPERON_API_TOKEN) return process.env.OPERON_API_TOKEN;
-  const token = `op_${randomBytes(24).toString('base64url')}`;
-  process.stdout.write(`API token (shown once): ${token}\n`);
-  context.logger.info('generated an API token; set OPERON_API_TOKEN to choose your own');
-  return token;
-}
+import { SAMPLE_APPLICATION, startStack, type Stack } from '../stack.ts';
 
 /**
- * `operon start`: database (embedded unless DATABASE_URL), migrations, deploy processes/*.bpmn,
- * HTTP API and workers. `operon serve`: the API only (workers run elsewhere).
+ * `operon start`: demo applications, database (embedded unless DATABASE_URL), migrations, the
+ * processes deployed (./processes, else the shipped ones) with their webhooks, the HTTP API and
+ * workers with the decision and bot nodes. `operon serve`: the API only (workers run elsewhere).
  */
 export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): Promise<number> {
-  const context = await openContext({ logLevel: 'info', worker: mode === 'start' && !args.flags['no-worker'] ? { concurrency: numberFlag(args, 'concurrency', 8) } : false });
+  const port = numberFlag(args, 'port', Number(process.env.PORT ?? 3000));
+  const stack = await startStack({
+    port,
+    host: process.env.HOST ?? '0.0.0.0',
+    demoAppsPort: numberFlag(args, 'demo-port', Number(process.env.DEMO_APPS_PORT ?? 3100)),
+    worker: mode === 'start' && !args.flags['no-worker'] ? { concurrency: numberFlag(args, 'concurrency', 8) } : false,
+    deploy: mode === 'start' && !args.flags['no-deploy'],
+    processesDir: stringFlag(args, 'processes'),
+  });
   try {
-    if (mode === 'start' && !args.flags['no-deploy']) {
-      const dir = resolve('processes');
-      const files = (await readdir(dir).catch(() => [] as string[])).filter((file) => file.endsWith('.bpmn')).sort();
-      // One deployment per file: a broken file is reported and skipped, the others still run.
-      for (const file of files) {
-        try {
-          const result = await deployFiles(context.engine, [join(dir, file)]);
-          context.logger.info({ file, processes: result.processes, warnings: result.warnings }, 'deployed');
-        } catch (error) {
-          context.logger.error({ file, err: error }, `could not deploy processes/${file}`);
-          process.stderr.write(`error: processes/${file} was not deployed: ${error instanceof Error ? error.message : String(error)}\n`);
-        }
-      }
-    }
-    const port = numberFlag(args, 'port', Number(process.env.PORT ?? 3000));
-    const app = await listen(context, port, apiToken(context));
-    context.logger.info({ database: context.url.replace(/:[^:@/]+@/, ':***@') }, `operon ${mode} running; Ctrl-C stops it`);
+    process.stdout.write(startBanner(stack));
+    stack.context.logger.info({ database: stack.context.url.replace(/:[^:@/]+@/, ':***@') }, `operon ${mode} running; Ctrl-C stops it`);
     await untilSignal();
-    await app?.close();
     return 0;
   } finally {
-    await context.close();
+    await stack.close();
   }
+}
+
+/** Where everything is, and a curl that starts a loan application. */
+export function startBanner(stack: Stack): string {
+  const db = stack.context.url.replace(/:[^:@/]+@/, ':***@');
+  const deployed = stack.deployed.map((d) => (d.error ? `${d.file} (NOT deployed: ${d.error.split('\n')[0]})` : d.processes.map((p) => `${p.bpmnProcessId} v${p.version}`).join(', '))).join('; ');
+  const hooks = stack.webhooks.map((w) => `${w.bpmnProcessId}: ${w.mode === 'kept' ? 'as configured before' : w.mode}`).join(', ');
+  const lines = [
+    '',
+    'Operon is running.',
+    `  API            ${stack.apiUrl}   (OpenAPI: ${stack.apiUrl}/openapi.json)`,
+    `  API token      ${stack.apiToken}${stack.tokenGenerated ? '   (generated, shown once; set OPERON_API_TOKEN to choose one)' : '   (from OPERON_API_TOKEN)'}`,
+    `  Cockpit        ${stack.apiUrl}/ui`,
+    `  Demo apps      ${stack.demoAppsUrl ?? 'not available'}`,
+    `  Database       ${db}   (psql "$(npx operon db-url)")`,
+    `  Processes      ${deployed || 'none'}`,
+    `  Webhooks       ${hooks || 'none configured'}`,
+    '',
+  ];
+  const loan = stack.deployed.some((d) => d.processes.some((p) => p.bpmnProcessId === 'loan-approval'));
+  const open = stack.webhooks.some((w) => w.bpmnProcessId === 'loan-approval' && w.mode === 'open');
+  if (loan && open) {
+    lines.push(
+      'Start a loan application:',
+      `curl -s -X POST ${stack.apiUrl}/webhooks/loan-approval -H 'Content-Type: application/json' -d '${JSON.stringify(SAMPLE_APPLICATION)}'`,
+      '',
+      'Then watch it:',
+      `  psql "$(npx operon db-url)" -c "SELECT id, bpmn_process_id, state, active_elements FROM instance_overview"`,
+      `  curl -s "${stack.apiUrl}/api/tasks?state=open" -H "Authorization: Bearer ${stack.apiToken}"`,
+      '',
+    );
+  } else if (loan) {
+    lines.push('The loan-approval webhook is signed: send Standard Webhooks signatures (docs/http.md#webhooks).', '');
+  }
+  lines.push('Ctrl-C stops everything.', '');
+  return lines.join('\n');
 }

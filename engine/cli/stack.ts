@@ -1,0 +1,164 @@
+/**
+ * Everything `operon start` (and `operon demo`) brings up in one process: the demo applications,
+ * the database with migrations, the shipped decision models and bots as nodes, the processes
+ * deployed, their webhooks configured, the HTTP API (with the cockpit at /ui) and the workers.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { openContext, type CliContext } from './context.ts';
+import { deployFiles } from './commands/deploy.ts';
+import type { WorkerOptions } from '../worker.ts';
+
+/** The repository's own processes/ folder: deployed when the working directory has none. */
+export const SHIPPED_PROCESSES_DIR = fileURLToPath(new URL('../../processes/', import.meta.url));
+
+/** Processes whose webhooks `operon start` configures (open, or signed with OPERON_WEBHOOK_SECRET). */
+export const SHIPPED_WEBHOOK_PROCESSES = ['loan-approval', 'order-routing'];
+
+export interface StackOptions {
+  port: number;
+  host: string;
+  /** Preferred port of the demo applications; a busy port falls back to a free one. */
+  demoAppsPort: number;
+  worker: WorkerOptions | false;
+  deploy: boolean;
+  /** Folder of .bpmn files; default: ./processes when it exists, else the shipped processes. */
+  processesDir?: string;
+  logLevel?: string;
+}
+
+export interface DeployedFile { file: string; processes: { bpmnProcessId: string; version: number }[]; error?: string }
+
+export interface Stack {
+  context: CliContext;
+  apiUrl: string;
+  apiToken: string;
+  /** True when the token was generated (shown once) rather than taken from OPERON_API_TOKEN. */
+  tokenGenerated: boolean;
+  demoAppsUrl?: string;
+  deployed: DeployedFile[];
+  webhooks: { bpmnProcessId: string; mode: 'open' | 'signed' | 'kept' }[];
+  close(): Promise<void>;
+}
+
+interface DemoApps { baseUrl: string; urls?: Record<string, string>; close(): Promise<void> }
+
+async function startDemoAppsIfShipped(port: number, context: { warn(message: string): void }): Promise<DemoApps | undefined> {
+  let start: ((options: { port: number }) => Promise<DemoApps>) | undefined;
+  try {
+    ({ startDemoApps: start } = (await import('../../processes/demo-apps/index.ts' as string)) as { startDemoApps: typeof start });
+  } catch (error) {
+    context.warn(`demo applications not available: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    return await start!({ port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    return start!({ port: 0 });
+  }
+}
+
+/** The .bpmn files to deploy: the folder given, else ./processes, else the shipped ones. */
+export async function processFiles(dir?: string): Promise<string[]> {
+  const folder = dir ? resolve(dir) : existsSync(resolve('processes')) ? resolve('processes') : SHIPPED_PROCESSES_DIR;
+  return (await readdir(folder).catch(() => [] as string[])).filter((file) => file.endsWith('.bpmn')).sort().map((file) => join(folder, file));
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const warnings: string[] = [];
+  const demoApps = await startDemoAppsIfShipped(options.demoAppsPort, { warn: (message) => warnings.push(message) });
+  let context: CliContext;
+  try {
+    context = await openContext({
+      logLevel: options.logLevel ?? 'info',
+      worker: options.worker,
+      nodes: { decision: true, ...(demoApps ? { bots: { baseUrl: demoApps.baseUrl } } : {}) },
+    });
+  } catch (error) {
+    await demoApps?.close();
+    throw error;
+  }
+  for (const warning of warnings) context.logger.warn(warning);
+  try {
+    const deployed: DeployedFile[] = [];
+    if (options.deploy) {
+      // One deployment per file: a broken file is reported and skipped, the others still run.
+      for (const path of await processFiles(options.processesDir)) {
+        const file = path.split('/').pop()!;
+        try {
+          const result = await deployFiles(context.engine, [path]);
+          deployed.push({ file, processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })) });
+          context.logger.info({ file, processes: result.processes, warnings: result.warnings }, 'deployed');
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          deployed.push({ file, processes: [], error: message });
+          context.logger.error({ file, err: error }, `could not deploy ${file}`);
+          process.stderr.write(`error: ${file} was not deployed: ${message}\n`);
+        }
+      }
+    }
+    const webhooks = await configureWebhooks(context, deployed);
+    const tokenGenerated = !process.env.OPERON_API_TOKEN;
+    const apiToken = process.env.OPERON_API_TOKEN ?? `op_${randomBytes(24).toString('base64url')}`;
+    const { buildApp } = await import('../http/app.ts');
+    const app = await buildApp({ engine: context.engine, db: context.db, logger: context.logger as never, apiToken });
+    await app.listen({ port: options.port, host: options.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    const apiUrl = `http://${options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host}:${port}`;
+    context.logger.info({ address: apiUrl }, 'HTTP API listening');
+    return {
+      context,
+      apiUrl,
+      apiToken,
+      tokenGenerated,
+      demoAppsUrl: demoApps?.baseUrl,
+      deployed,
+      webhooks,
+      async close() {
+        await app.close();
+        await context.close();
+        await demoApps?.close();
+      },
+    };
+  } catch (error) {
+    await context.close();
+    await demoApps?.close();
+    throw error;
+  }
+}
+
+/**
+ * The shipped processes' webhooks: a configuration someone made (PUT .../webhook) is kept; otherwise
+ * signed with OPERON_WEBHOOK_SECRET when set, else open so the printed curl works as pasted.
+ */
+async function configureWebhooks(context: CliContext, deployed: DeployedFile[]): Promise<Stack['webhooks']> {
+  const { loadWebhookConfig, saveWebhookConfig } = await import('../http/webhook-config.ts');
+  const ids = new Set(deployed.flatMap((d) => d.processes.map((p) => p.bpmnProcessId)));
+  const secret = process.env.OPERON_WEBHOOK_SECRET;
+  const result: Stack['webhooks'] = [];
+  for (const bpmnProcessId of SHIPPED_WEBHOOK_PROCESSES.filter((id) => ids.has(id))) {
+    if (await loadWebhookConfig(context.db, bpmnProcessId)) {
+      result.push({ bpmnProcessId, mode: 'kept' });
+      continue;
+    }
+    await saveWebhookConfig(context.db, bpmnProcessId, secret ? { mode: 'signed', secrets: [secret] } : { mode: 'open' });
+    result.push({ bpmnProcessId, mode: secret ? 'signed' : 'open' });
+  }
+  return result;
+}
+
+/** A realistic loan application for the printed curl and the README. */
+export const SAMPLE_APPLICATION = {
+  applicationId: 'APP-2026-0001',
+  applicantName: 'Maria Schneider',
+  income: 72000,
+  amount: 15000,
+  termMonths: 48,
+  employment: 'permanent',
+  purpose: 'a new kitchen for our flat',
+};
