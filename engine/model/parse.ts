@@ -130,7 +130,14 @@ function idNear(xml: string, line: number, column: number): string | undefined {
   const start = xml.lastIndexOf('<', offset + column);
   const end = xml.indexOf('>', start);
   const tag = xml.slice(Math.max(0, start), end === -1 ? undefined : end);
-  return /\sid="([^"]*)"/.exec(tag)?.[1];
+  const own = /\sid="([^"]*)"/.exec(tag)?.[1];
+  if (own !== undefined) return own;
+  // An extension element has no id: name the BPMN element it sits in.
+  let enclosing: string | undefined;
+  for (const match of xml.slice(0, Math.max(0, start)).matchAll(/<bpmn:\w+\b[^>]*?\sid="([^"]*)"[^>]*?(\/?)>/g)) {
+    enclosing = match[2] === '/' ? enclosing : match[1];
+  }
+  return enclosing;
 }
 
 function buildGraph(process: ModdleElement, file: string): ProcessGraph {

@@ -133,3 +133,10 @@ describe('every fixture', () => {
     }
   });
 });
+
+describe('unknown zeebe extension elements', () => {
+  it('are refused naming the element they sit in', async () => {
+    const xml = read('loan-check.bpmn').replace('<zeebe:taskDefinition type="credit-score" retries="5" />', '<zeebe:taskDefinition type="credit-score" retries="5" /><zeebe:futureThing a="1" />');
+    await assert.rejects(parseDefinitions(xml, 'x.bpmn'), { code: 'OPERON_ERR_BPMN_INVALID', details: { file: 'x.bpmn', elementId: 'score', elementType: 'zeebe:futureThing', reason: 'unknown type <zeebe:FutureThing>' } });
+  });
+});
