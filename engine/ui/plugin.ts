@@ -51,6 +51,13 @@ const CONTENT_SECURITY_POLICY = [
 export async function registerUi(app: FastifyInstance, options: UiOptions): Promise<void> {
   uiRoutes({ ...options.context, app }, { artifactsDir: options.artifactsDir, reviewVariable: options.reviewVariable ?? 'reviewedLabel' });
 
+  app.addHook('onListen', async function () {
+    const address = this.server.address();
+    if (!address || typeof address !== 'object') return;
+    const host = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(address.address) ? 'localhost' : address.address;
+    this.log.info({ url: `http://${host}:${address.port}/ui/` }, 'cockpit and task inbox at /ui (sign in with the API token)');
+  });
+
   await app.register(async (ui) => {
     ui.addHook('onSend', async (_request, reply, payload) => {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);

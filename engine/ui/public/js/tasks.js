@@ -110,7 +110,8 @@ function TaskCard({ task, onChanged }) {
   return html`
     <article class="task card" data-task=${task.id}>
       <h2>${task.name ?? task.elementId}</h2>
-      <p class="muted">Instance <a href=${`#/instances/${task.instanceId}`}><code>${shortId(task.instanceId)}</code></a> · element <code>${task.elementId}</code> · since ${formatTime(task.createdAt)}</p>
+      <p class="muted">Instance <a href=${`#/instances/${task.instanceId}`}><code>${shortId(task.instanceId)}</code></a> · element <code>${task.elementId}</code> · since ${formatTime(task.createdAt)}
+        ${task.candidateGroups?.length ? html` · for ${task.candidateGroups.join(', ')}` : null}</p>
       <div class="claim">
         <label>Your name <input name="userName" value=${userName} onInput=${(e) => { setUserName(e.target.value); session.setUserName(e.target.value); }} /></label>
         ${task.assignee ? html`<span class="assignee">Claimed by <strong>${task.assignee}</strong></span>` : html`<span class="muted">Unclaimed</span>`}
