@@ -184,7 +184,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/ui/tasks/:id/complete',
-    summary: `Complete an open user task; when its variables hold the review variable (${options.reviewVariable}), the answer is stored as the reviewed label of the decision the task reviews`,
+    summary: `Complete an open user task (completedBy defaults to the variable reviewer, then the assignee); when its variables hold the review variable (${options.reviewVariable}), the answer is stored as the reviewed label of the decision the task reviews`,
     tag: 'ui',
     auth: 'bearer',
     params: InstanceIdParams,
@@ -194,7 +194,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
       const variables = body.variables ?? {};
       const found = await findTask(params.id);
       const open = found?.state === 'open' ? found : undefined;
-      const completedBy = body.completedBy ?? open?.assignee;
+      const completedBy = body.completedBy ?? (typeof variables.reviewer === 'string' && variables.reviewer ? variables.reviewer : undefined) ?? open?.assignee;
       // Checked before completing, so a label the model does not know never completes the task.
       const pending = open ? await prepareReview(db, open, variables, review) : undefined;
       await engine.completeUserTask(params.id, variables, completedBy);

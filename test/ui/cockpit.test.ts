@@ -132,6 +132,7 @@ describe('cockpit and task inbox in the browser', () => {
 
     // The case is the form: the application's fields, and the model's answer to confirm or overrule.
     assert.equal(await card.getByLabel('applicantName').inputValue(), 'Ada Lovelace');
+    assert.equal(await card.locator('.review input[type=radio]').count(), 2, 'approve or reject: "review" is the question, not an answer');
     await card.getByLabel('approve').check();
     await cockpit.screenshot('cockpit-inbox');
     await card.getByRole('button', { name: 'Complete' }).click();
@@ -151,6 +152,7 @@ describe('cockpit and task inbox in the browser', () => {
     const instance = await cockpit.engine.getInstance(loanInstanceId);
     assert.equal(instance!.state, 'completed');
     assert.equal(instance!.variables.reviewedLabel, 'approve');
+    assert.equal(instance!.variables.reviewer, 'mia.reviewer');
   });
 
   test('an incident shows on the diagram, and Retry resolves it once the bureau is back', async () => {

@@ -43,7 +43,12 @@ function CamundaForm({ schema, variables, formRef }) {
   return html`<div class="camunda-form" ref=${container}></div><${ErrorNote} error=${error} />`;
 }
 
-function GeneratedForm({ variables, formRef }) {
+/** The labels a reviewer may answer with: the model's labels except `review` ("ask a person"), the question itself. */
+function answerLabels(decision) {
+  return Object.entries(decision.scores).filter(([label]) => label !== 'review').sort((a, b) => b[1] - a[1]);
+}
+
+function GeneratedForm({ variables, formRef, reviewer }) {
   const decisions = decisionsIn(variables);
   const decisionNames = new Set(decisions.map(([name]) => name));
   const fields = Object.entries(variables).filter(([name]) => !decisionNames.has(name)).sort(([a], [b]) => a.localeCompare(b));
@@ -51,7 +56,8 @@ function GeneratedForm({ variables, formRef }) {
   const [reviewedLabel, setReviewedLabel] = useState();
   formRef.current = () => {
     const errors = decisions.length > 0 && !reviewedLabel ? { reviewedLabel: ['Choose a label'] } : {};
-    return { data: { ...edits, ...(reviewedLabel ? { reviewedLabel } : {}) }, errors };
+    // The answer carries who gave it, as the review contract of the shipped processes asks.
+    return { data: { ...edits, ...(reviewedLabel ? { reviewedLabel, ...(reviewer ? { reviewer } : {}) } : {}) }, errors };
   };
   const edit = (name, value) => setEdits((previous) => ({ ...previous, [name]: value }));
   const input = (name, value) => {
@@ -68,7 +74,7 @@ function GeneratedForm({ variables, formRef }) {
     </fieldset>
     ${decisions.map(([name, decision]) => html`
       <fieldset class="review" data-decision=${decision.decisionId ?? name}><legend>Review: the model said <strong>${decision.label}</strong> (${percent(decision.confidence)})</legend>
-        ${Object.entries(decision.scores).sort((a, b) => b[1] - a[1]).map(([label, p]) => html`
+        ${answerLabels(decision).map(([label, p]) => html`
           <label class="choice"><input type="radio" name="reviewedLabel" value=${label} checked=${reviewedLabel === label}
             onChange=${() => setReviewedLabel(label)} /> ${label} <small>${percent(p)}</small></label>`)}
         ${decision.modelVersion ? html`<p class="muted">model ${decision.modelVersion}</p>` : null}
@@ -122,7 +128,7 @@ function TaskCard({ task, onChanged }) {
       <form onSubmit=${complete}>
         ${form === undefined ? html`<p class="loading">Loading the form…</p>`
           : form.schema ? html`<${CamundaForm} schema=${form.schema} variables=${task.variables} formRef=${formRef} />`
-          : html`<${GeneratedForm} key=${task.id} variables=${task.variables} formRef=${formRef} />`}
+          : html`<${GeneratedForm} key=${task.id} variables=${task.variables} formRef=${formRef} reviewer=${userName || task.assignee} />`}
         <${ErrorNote} error=${error} />
         <button type="submit" class="primary" disabled=${busy}>Complete</button>
       </form>
