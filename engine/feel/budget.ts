@@ -31,11 +31,11 @@ function budgetMs(): number {
 export type BudgetResult = { ok: true; value: unknown } | { ok: false; message: string };
 
 /** Evaluates in the worker; gives up after the budget. `context` must be plain JSON data. */
-export function evaluateWithBudget(expression: string, context: Record<string, unknown>): BudgetResult {
+export function evaluateWithBudget(expression: string, context: Record<string, unknown>, nowIso?: string): BudgetResult {
   const w = (current ??= startWorker());
   if (Atomics.wait(w.state, 1, 0, STARTUP_MS) === 'timed-out') return giveUp(w, 'the FEEL worker did not start');
   const answered = Atomics.load(w.state, 0);
-  w.worker.postMessage({ expression, context });
+  w.worker.postMessage({ expression, context, nowIso });
   const budget = budgetMs();
   const deadline = performance.now() + budget;
   while (Atomics.load(w.state, 0) === answered) {

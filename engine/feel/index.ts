@@ -6,7 +6,7 @@
  * FEEL value can always be stored in a jsonb snapshot. Expressions that iterate run under a time
  * budget (budget.ts).
  */
-import { evaluate, parseExpression } from 'feelin';
+import { date, dateAndTime, evaluate, parseExpression } from 'feelin';
 import { evaluateWithBudget, mayIterate } from './budget.ts';
 
 /** The expression text without Camunda's leading `=` marker. */
@@ -44,17 +44,28 @@ export type FeelResult = { ok: true; value: unknown } | { ok: false; message: st
  * Evaluates a FEEL expression (without `=`) against `context`. Never throws: a failure comes back
  * as `{ ok: false, message }` for the runtime to turn into an incident.
  */
-export function evaluateFeel(expression: string, context: Record<string, unknown>): FeelResult {
+export function evaluateFeel(expression: string, context: Record<string, unknown>, now?: Date): FeelResult {
   if (mayIterate(expression)) {
-    const result = evaluateWithBudget(expression, context);
+    const result = evaluateWithBudget(expression, context, now?.toISOString());
     return result.ok ? { ok: true, value: toJson(result.value) } : result;
   }
   try {
-    const { value } = evaluate(expression, context);
+    const { value } = evaluate(expression, now ? withClock(context, now.toISOString()) : context);
     return { ok: true, value: toJson(value) };
   } catch (error) {
     return { ok: false, message: (error as Error).message };
   }
+}
+
+/**
+ * FEEL's `now()` and `today()` answer with the step's clock, so an expression gives the same value
+ * when a step is replayed (the runtime never reads the machine's clock). A variable of that name wins.
+ */
+export function withClock(context: Record<string, unknown>, nowIso: string): Record<string, unknown> {
+  const clock: Record<string, unknown> = {};
+  if (!Object.hasOwn(context, 'now')) clock.now = () => dateAndTime(nowIso.replace(/\.\d{3}Z$/, 'Z'));
+  if (!Object.hasOwn(context, 'today')) clock.today = () => date(nowIso.slice(0, 10));
+  return { ...context, ...clock };
 }
 
 /** FEEL values (dates, durations, ranges, functions) -> plain JSON values. */

@@ -37,14 +37,47 @@ export function addIsoDuration(from: Date, duration: IsoDuration): Date {
   return new Date(date.getTime() + Math.round(ms));
 }
 
-/** Parses an ISO 8601 date-time; a value without an offset is read as UTC (never the host's zone). */
+/**
+ * Parses an ISO 8601 date-time. An offset (`Z`, `+02:00`) wins; otherwise a zone id
+ * (`2026-05-01T10:00:00@Europe/Berlin` as FEEL writes it, or `[Europe/Berlin]`) gives the local
+ * time's offset; a value with neither is read as UTC (never the host's zone).
+ */
 export function parseIsoDate(text: string): Date | undefined {
-  const trimmed = text.trim();
-  if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?(\[[^\]]+\])?$/.test(trimmed)) return undefined;
-  const withoutZoneId = trimmed.replace(/\[[^\]]+\]$/, '');
-  const hasOffset = /(Z|[+-]\d{2}:?\d{2})$/.test(withoutZoneId) && withoutZoneId.includes('T');
-  const ms = Date.parse(hasOffset ? withoutZoneId : withoutZoneId.includes('T') ? `${withoutZoneId}Z` : `${withoutZoneId}T00:00:00Z`);
-  return Number.isNaN(ms) ? undefined : new Date(ms);
+  const match = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?(?:@([\w/+-]+)|\[([\w/+-]+)\])?$/.exec(text.trim());
+  if (!match) return undefined;
+  const [, day, time = '00:00:00', offset, atZone, bracketZone] = match;
+  const local = `${day}T${time.length === 5 ? `${time}:00` : time}`;
+  const zone = atZone ?? bracketZone;
+  if (offset || !zone) {
+    const ms = Date.parse(`${local}${offset ? normalizeOffset(offset) : 'Z'}`);
+    return Number.isNaN(ms) ? undefined : new Date(ms);
+  }
+  return zonedToUtc(local, zone);
+}
+
+function normalizeOffset(offset: string): string {
+  return offset === 'Z' || offset.includes(':') ? offset : `${offset.slice(0, 3)}:${offset.slice(3)}`;
+}
+
+/** A wall-clock time in an IANA zone -> the instant (Intl knows the zone rules, DST included). */
+function zonedToUtc(local: string, zone: string): Date | undefined {
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  } catch {
+    return undefined;
+  }
+  const asUtc = Date.parse(`${local}Z`);
+  if (Number.isNaN(asUtc)) return undefined;
+  const offsetAt = (instant: number) => {
+    const parts = Object.fromEntries(format.formatToParts(new Date(instant)).map((p) => [p.type, p.value]));
+    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+    return wall - (instant - (instant % 1000));
+  };
+  // Twice: the offset at the guessed instant may differ from the one at the real instant (DST).
+  let instant = asUtc - offsetAt(asUtc);
+  instant = asUtc - offsetAt(instant);
+  return new Date(instant);
 }
 
 export interface IsoCycle {

@@ -103,7 +103,7 @@ export class Execution {
 
   /** Evaluates FEEL against the variables visible from `key`; a failure becomes an incident. */
   feel(expression: string, key: string, context?: Variables): unknown {
-    const result = evaluateFeel(expression, context ?? this.visibleVariables(key));
+    const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now);
     if (!result.ok) throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `FEEL expression "${expression}" failed: ${result.message}`, { expression });
     return result.value;
   }

@@ -15,7 +15,7 @@ export type TimerDue = { ok: true; dueAt: string; cycle?: string } | { ok: false
 export function computeTimerDue(timer: TimerDefinition, now: Date, variables: Record<string, unknown> = {}): TimerDue {
   let text = timer.expression;
   if (isFeelExpression(text)) {
-    const result = evaluateFeel(stripFeelMarker(text), variables);
+    const result = evaluateFeel(stripFeelMarker(text), variables, now);
     if (!result.ok) return { ok: false, message: result.message, expression: timer.expression };
     if (typeof result.value !== 'string') return { ok: false, message: `timer expression gave ${JSON.stringify(result.value)}, not an ISO 8601 ${timer.kind}`, expression: timer.expression };
     text = result.value;

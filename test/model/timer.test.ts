@@ -19,6 +19,10 @@ describe('ISO 8601 timers', () => {
     assert.equal(parseIsoDate('2026-05-01T10:00:00')!.toISOString(), '2026-05-01T10:00:00.000Z');
     assert.equal(parseIsoDate('2026-05-01T10:00:00+02:00')!.toISOString(), '2026-05-01T08:00:00.000Z');
     assert.equal(parseIsoDate('2026-05-01T10:00:00Z[Europe/Berlin]')!.toISOString(), '2026-05-01T10:00:00.000Z');
+    assert.equal(parseIsoDate('2026-05-01T10:00:00@Europe/Berlin')!.toISOString(), '2026-05-01T08:00:00.000Z', 'summer time');
+    assert.equal(parseIsoDate('2026-01-15T10:00:00[Europe/Berlin]')!.toISOString(), '2026-01-15T09:00:00.000Z', 'winter time');
+    assert.equal(parseIsoDate('2026-05-01')!.toISOString(), '2026-05-01T00:00:00.000Z');
+    assert.equal(parseIsoDate('2026-05-01T10:00:00@Nowhere/Special'), undefined);
     assert.equal(parseIsoDate('tomorrow'), undefined);
   });
 
@@ -35,5 +39,11 @@ describe('ISO 8601 timers', () => {
     assert.deepEqual(computeTimerDue({ kind: 'duration', expression: '="PT" + string(n) + "M"' }, now, { n: 30 }), { ok: true, dueAt: '2026-03-10T08:30:00.000Z' });
     assert.deepEqual(computeTimerDue({ kind: 'date', expression: '=due' }, now, { due: '2026-04-01T00:00:00Z' }), { ok: true, dueAt: '2026-04-01T00:00:00.000Z' });
     assert.equal(computeTimerDue({ kind: 'date', expression: '=due' }, now, {}).ok, false);
+    assert.deepEqual(computeTimerDue({ kind: 'date', expression: '=date and time("2026-04-01T10:00:00@Europe/Berlin")' }, now), { ok: true, dueAt: '2026-04-01T08:00:00.000Z' });
+  });
+
+  it('FEEL now() and today() answer with the step clock, not the machine clock', () => {
+    assert.deepEqual(computeTimerDue({ kind: 'date', expression: '=now() + duration("P1D")' }, now), { ok: true, dueAt: '2026-03-11T08:00:00.000Z' });
+    assert.deepEqual(computeTimerDue({ kind: 'date', expression: '=string(today()) + "T12:00:00Z"' }, now), { ok: true, dueAt: '2026-03-10T12:00:00.000Z' });
   });
 });

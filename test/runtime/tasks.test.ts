@@ -169,3 +169,12 @@ describe('job retries as FEEL', () => {
     assert.equal(effectsOf(instance, 'job.create')[0]!.retries, 7);
   });
 });
+
+describe('FEEL clock', () => {
+  it('now() in a script is the step clock, also in an iterating expression (worker)', async () => {
+    const graph = structuredClone(await fixture('script-and-tasks.bpmn'));
+    graph.elements.sum!.script!.expression = '{at: string(now()), days: for d in [1, 2] return string(today() + duration("P" + string(d) + "D"))}';
+    const instance = await scenario(graph, { now: new Date('2026-07-04T09:30:00Z'), variables: { ruleSet: 'x' } });
+    assert.deepEqual(instance.variables.total, { at: '2026-07-04T09:30:00Z', days: ['2026-07-05', '2026-07-06'] });
+  });
+});
