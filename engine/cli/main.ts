@@ -1,7 +1,7 @@
 /**
  * The `operon` command line (bin/operon.js loads this file through tsx).
  *
- *   operon start | serve | worker | migrate | deploy FILE... | instances | db-url
+ *   operon start | demo | serve | worker | migrate | deploy FILE... | instances | db-url
  *   operon run FILE.bpmn|PROCESS_ID [--vars JSON] [--timeout S] [--json]
  *   operon decide MODEL --vars JSON [--json]   operon model ...
  */
@@ -10,7 +10,9 @@ import { parseArgs } from './args.ts';
 
 const USAGE = `usage: operon <command>
 
-  start                      database, migrations, deploy processes/, HTTP API, workers
+  start                      database, migrations, deploy processes/, demo apps, HTTP API, workers
+  demo [--count N] [--url URL --token T]
+                             100 loan applications and orders through the shipped processes, with a summary
   serve                      HTTP API only
   worker                     run node types and timers against the database
   migrate                    apply database migrations
@@ -40,6 +42,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/worker.ts')).workerCommand(args);
     case 'db-url':
       return (await import('./commands/db-url.ts')).dbUrlCommand();
+    case 'demo':
+      return (await import('./commands/demo.ts')).demoCommand(args);
     case 'start':
     case 'serve':
       return (await import('./commands/start.ts')).startCommand(args, command);

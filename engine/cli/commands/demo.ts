@@ -1,0 +1,43 @@
+import { numberFlag, stringFlag, type ParsedArgs } from '../args.ts';
+import { startStack } from '../stack.ts';
+
+/**
+ * `operon demo [--count N] [--url URL --token T]`: 100 loan applications and 100 orders through
+ * the shipped processes, with a scripted clerk and carrier, then a summary. Against a running
+ * server with --url (and --token or OPERON_API_TOKEN); otherwise it starts its own, like `start`.
+ */
+export async function demoCommand(args: ParsedArgs): Promise<number> {
+  const { runDemo } = await import('../../../processes/demo/run.ts');
+  const { formatSummary } = await import('../../../processes/demo/summary.ts');
+  const count = numberFlag(args, 'count', 100);
+  const timeoutS = numberFlag(args, 'timeout', 900);
+  const url = stringFlag(args, 'url') ?? process.env.OPERON_URL;
+  if (url) {
+    const token = stringFlag(args, 'token') ?? process.env.OPERON_API_TOKEN;
+    if (!token) throw new Error('--url needs --token (or OPERON_API_TOKEN)');
+    const result = await runDemo({ apiUrl: url.replace(/\/$/, ''), token, count, timeoutS });
+    process.stdout.write(formatSummary(result.summary, result.seconds));
+    return 0;
+  }
+  const stack = await startStack({
+    port: numberFlag(args, 'port', 0),
+    host: '127.0.0.1',
+    demoAppsPort: numberFlag(args, 'demo-port', 0),
+    worker: { concurrency: numberFlag(args, 'concurrency', 8) },
+    deploy: true,
+    processesDir: stringFlag(args, 'processes'),
+    logLevel: process.env.LOG_LEVEL ?? 'warn',
+  });
+  try {
+    process.stderr.write(`Operon for the demo: ${stack.apiUrl} (cockpit ${stack.apiUrl}/ui, token ${stack.apiToken})\n`);
+    const botRunsByOutcome = async () => {
+      const rows = (await stack.context.db('bot_runs').select('outcome').count({ runs: '*' }).groupBy('outcome').catch(() => undefined)) as { outcome: string; runs: string }[] | undefined;
+      return rows ? Object.fromEntries(rows.map((r) => [r.outcome, Number(r.runs)])) : undefined;
+    };
+    const result = await runDemo({ apiUrl: stack.apiUrl, token: stack.apiToken, count, timeoutS, botRunsByOutcome });
+    process.stdout.write(formatSummary(result.summary, result.seconds));
+    return 0;
+  } finally {
+    await stack.close();
+  }
+}
