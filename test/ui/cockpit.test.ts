@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperonError } from '../../engine/errors.ts';
@@ -47,6 +47,7 @@ describe('cockpit and task inbox in the browser', () => {
   });
   after(async () => {
     await cockpit?.close();
+    rmSync(artifactsDir, { recursive: true, force: true });
   });
 
   test('the token is asked once, a wrong one is refused, and it is never shown', async () => {

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -36,6 +36,7 @@ describe('cockpit server', () => {
     await app?.close();
     await engine?.close();
     await db?.drop();
+    rmSync(artifactsDir, { recursive: true, force: true });
   });
 
   async function openTask(variables: Record<string, unknown>) {
@@ -150,6 +151,8 @@ describe('cockpit server', () => {
     assert.equal(await insideArtifacts(root, 'run-1/link.png'), undefined, 'a link out of the directory');
     assert.equal(await insideArtifacts(root, 'run-1'), undefined, 'a directory');
     assert.equal(await insideArtifacts(root, 'run-1/missing.png'), undefined);
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
   });
 
   test("an instance's bot runs, and their artifacts served only from the artifacts directory", async () => {
@@ -182,5 +185,6 @@ describe('cockpit server', () => {
       assert.equal(response.statusCode, 404, url);
       assert.ok(!response.body.includes('root:x'), url);
     }
+    rmSync(outside, { recursive: true, force: true });
   });
 });
