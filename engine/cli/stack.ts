@@ -155,7 +155,8 @@ async function configureWebhooks(context: CliContext, deployed: DeployedFile[]):
 /** A realistic loan application for the printed curl and the README. */
 export const SAMPLE_APPLICATION = {
   applicationId: 'APP-2026-0001',
-  applicantName: 'Maria Schneider',
+  applicantId: 'AP-10004',
+  applicantName: 'Thomas Müller',
   income: 72000,
   amount: 15000,
   termMonths: 48,

@@ -1,0 +1,173 @@
+/**
+ * Both shipped processes from webhook to end: the real demo applications operated by the real bots
+ * in Chromium, the real decision models, a real database, the HTTP API through fastify.inject().
+ * Covers the automatic path, the human review path (reviewed label stored on the decision), the
+ * escalation of an overdue review, the unknown applicant, delivery by message and late delivery.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { waitFor } from '../engine/support/harness.ts';
+import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
+import { buildApp } from '../../engine/http/app.ts';
+import { createNodeRegistry } from '../../nodes/index.ts';
+import type { NodeRegistry } from '../../engine/nodes/registry.ts';
+import type { InstanceView, UserTaskView } from '../../engine/api.ts';
+
+const TOKEN = 'e2e-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+let db: TestDatabase;
+let demoApps: { baseUrl: string; close(): Promise<void> };
+let nodes: NodeRegistry;
+let engine: PostgresEngine;
+let app: FastifyInstance;
+
+before(async () => {
+  db = await createTestDatabase({ poolMax: 10 });
+  const { startDemoApps } = await import('../../processes/demo-apps/index.ts');
+  demoApps = await startDemoApps({ port: 0 });
+  nodes = await createNodeRegistry({ decision: true, bots: { baseUrl: demoApps.baseUrl } } as never);
+  engine = createEngine({ db: db.knex, nodes, worker: { concurrency: 6, pollIntervalMs: 100, lockMs: 60_000 } });
+  app = await buildApp({ engine, db: db.knex, apiToken: TOKEN, defaultMetrics: false });
+  for (const file of ['loan-approval', 'order-routing']) {
+    const xml = await readFile(fileURLToPath(new URL(`../../processes/${file}.bpmn`, import.meta.url)), 'utf8');
+    const deployed = await app.inject({ method: 'POST', url: '/api/deployments', headers: { ...auth, 'content-type': 'application/xml' }, payload: xml });
+    assert.equal(deployed.statusCode, 201, deployed.body);
+    const webhook = await app.inject({ method: 'PUT', url: `/api/processes/${file}/webhook`, headers: auth, payload: { open: true } });
+    assert.equal(webhook.statusCode, 200, webhook.body);
+  }
+});
+
+after(async () => {
+  await app?.close();
+  await engine?.close();
+  await nodes?.close();
+  await demoApps?.close();
+  await db?.drop();
+});
+
+async function webhook(processId: string, variables: Record<string, unknown>): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: `/webhooks/${processId}`, payload: variables });
+  assert.equal(response.statusCode, 202, response.body);
+  return (response.json() as { instanceId: string }).instanceId;
+}
+
+async function instance(id: string): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
+  const response = await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: auth });
+  assert.equal(response.statusCode, 200, response.body);
+  return response.json();
+}
+
+async function ended(id: string, timeoutMs = 90_000): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
+  return waitFor(async () => {
+    const view = await instance(id);
+    if (view.incidents.length > 0) throw new Error(`instance ${id} has an incident: ${JSON.stringify(view.incidents)}`);
+    return view.state === 'active' ? undefined : view;
+  }, timeoutMs, `instance ${id} to end`);
+}
+
+async function openTask(instanceId: string, elementId: string): Promise<UserTaskView> {
+  return waitFor(async () => {
+    const response = await app.inject({ method: 'GET', url: `/api/tasks?state=open&instanceId=${instanceId}`, headers: auth });
+    const view = await instance(instanceId);
+    if (view.state !== 'active' || view.incidents.length > 0) throw new Error(`instance ${instanceId} will not reach ${elementId}: ${view.state} ${JSON.stringify(view.incidents)} ${completedPath(view).join(' ')}`);
+    return (response.json() as { tasks: UserTaskView[] }).tasks.find((task) => task.elementId === elementId);
+  }, 90_000, `an open ${elementId} task`);
+}
+
+const completedPath = (view: InstanceView) => view.elements.filter((e) => e.state === 'completed').map((e) => e.elementId);
+
+const strongApplication = { applicationId: 'APP-E2E-1', applicantId: 'AP-10004', applicantName: 'Thomas Müller', income: 72000, amount: 15000, termMonths: 48, employment: 'permanent', purpose: 'a new kitchen for our flat' };
+const borderlineApplication = { applicationId: 'APP-E2E-2', applicantId: 'AP-10002', applicantName: 'Jonas Weber', income: 38000, amount: 18000, termMonths: 36, employment: 'contract', purpose: 'covering rent until my next contract starts' };
+
+describe('loan approval', { concurrency: true }, () => {
+  it('a strong application is approved by the model and recorded in core banking', async () => {
+    const id = await webhook('loan-approval', strongApplication);
+    const view = await ended(id);
+    assert.equal(view.state, 'completed');
+    assert.deepEqual(completedPath(view), ['ApplicationReceived', 'CheckCredit', 'DecideLoan', 'DecisionGateway', 'MarkApproved', 'OutcomeKnown', 'RecordOutcome', 'ApplicationDecided']);
+    assert.equal(typeof view.variables.creditScore, 'number', 'the credit bureau bot read the score');
+    assert.equal(view.variables.outcome, 'approve');
+    assert.ok(view.variables.bookingReference, 'core banking returned a booking reference');
+    assert.equal(view.decisions[0]?.label, 'approve');
+    const row = await db.knex('process_instances').where({ id }).first('state');
+    assert.equal(row.state, 'completed');
+  });
+
+  it('a borderline application waits for a person; the answer becomes the decision\'s reviewed label', async () => {
+    const id = await webhook('loan-approval', borderlineApplication);
+    const task = await openTask(id, 'ReviewApplication');
+    assert.equal(task.name, 'Review loan application');
+    const refused = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: 'maybe', reviewer: 'alice@bank.example' } } });
+    assert.equal(refused.statusCode, 400, 'a label the model does not know is refused');
+    const done = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: 'reject', reviewer: 'alice@bank.example' } } });
+    assert.equal(done.statusCode, 200, done.body);
+    const view = await ended(id);
+    assert.ok(completedPath(view).includes('ReviewApplication') && completedPath(view).includes('RecordOutcome'));
+    assert.equal(view.variables.outcome, 'reject');
+    const decision = await db.knex('decisions').where({ process_instance_id: id, model_name: 'loan' }).first('reviewed_label', 'reviewed_by', 'reviewed_at');
+    assert.equal(decision.reviewed_label, 'reject');
+    assert.equal(decision.reviewed_by, 'alice@bank.example');
+    assert.ok(decision.reviewed_at);
+    assert.equal(view.decisions[0]?.reviewedLabel, 'reject');
+  });
+
+  it('a review not done before reviewDeadline escalates to a senior officer', async () => {
+    const id = await webhook('loan-approval', { ...borderlineApplication, applicationId: 'APP-E2E-3', reviewDeadline: 'PT1S' });
+    const task = await openTask(id, 'SeniorReview');
+    const done = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: 'approve', reviewer: 'bob@bank.example' } } });
+    assert.equal(done.statusCode, 200, done.body);
+    const view = await ended(id);
+    const review = view.elements.find((e) => e.elementId === 'ReviewApplication');
+    assert.equal(review?.state, 'terminated');
+    assert.ok(completedPath(view).includes('ReviewDeadlinePassed'));
+    assert.equal(view.variables.outcome, 'approve');
+    const decision = await db.knex('decisions').where({ process_instance_id: id }).first('reviewed_label');
+    assert.equal(decision.reviewed_label, 'approve');
+  });
+
+  it('an applicant the credit bureau does not know ends at "rejected: applicant unknown"', async () => {
+    const id = await webhook('loan-approval', { ...strongApplication, applicationId: 'APP-E2E-4', applicantId: undefined, applicantName: 'Greta Niemand' });
+    const view = await ended(id);
+    assert.equal(view.state, 'completed');
+    assert.deepEqual(completedPath(view), ['ApplicationReceived', 'ApplicantUnknown', 'RejectedApplicantUnknown']);
+    assert.equal(view.elements.find((e) => e.elementId === 'CheckCredit')?.state, 'terminated');
+  });
+});
+
+describe('order routing', { concurrency: true }, () => {
+  const order = { orderId: 'ORD-E2E-1', customerName: 'Anna Jansen', customerEmail: 'anna.jansen@example.com', sku: 'SKU-1004', quantity: 2, weightKg: 3.5, distanceKm: 40, deadlineHours: 48, customerTier: 'gold', notes: 'office closes at 5pm, deliver before' };
+
+  it('routes, books the carrier and notifies the customer in parallel, then ends when "delivered" arrives', async () => {
+    const id = await webhook('order-routing', order);
+    await waitFor(async () => {
+      const view = await instance(id);
+      if (view.incidents.length > 0) throw new Error(JSON.stringify(view.incidents));
+      return view.elements.some((e) => e.elementId === 'AwaitDelivery' && e.state === 'active');
+    }, 90_000, 'the order to wait for delivery');
+    const message = await app.inject({ method: 'POST', url: '/api/messages', headers: auth, payload: { name: 'delivered', correlationKey: order.orderId, variables: { deliveredAt: '2026-11-29T10:00:00Z' } } });
+    assert.equal(message.statusCode, 200, message.body);
+    assert.equal((message.json() as { correlated: boolean }).correlated, true);
+    const view = await ended(id);
+    const done = completedPath(view);
+    for (const step of ['CheckStock', 'RouteOrder', 'Fork', 'BookCarrier', 'NotifyCustomer', 'Join', 'AwaitDelivery', 'OrderDelivered']) assert.ok(done.includes(step), `${step} completed`);
+    assert.ok(['warehouse', 'courier', 'pickup'].includes((view.variables.routing as { label: string }).label));
+    assert.ok(view.variables.trackingNumber, 'the carrier bot returned a tracking number');
+    assert.match(String(view.variables.customerNotification), /ORD-E2E-1/);
+    assert.equal(view.variables.deliveredAt, '2026-11-29T10:00:00Z');
+  });
+
+  it('takes the late-delivery path when "delivered" does not arrive before deliveryDeadline', async () => {
+    const id = await webhook('order-routing', { ...order, orderId: 'ORD-E2E-2', deliveryDeadline: 'PT1S' });
+    const view = await ended(id);
+    assert.equal(view.state, 'completed');
+    assert.ok(completedPath(view).includes('LateDelivery'));
+    assert.equal(view.elements.find((e) => e.elementId === 'AwaitDelivery')?.state, 'terminated');
+    assert.equal(view.variables.lateDelivery, true);
+    const late = await app.inject({ method: 'POST', url: '/api/messages', headers: auth, payload: { name: 'delivered', correlationKey: 'ORD-E2E-2', timeToLiveMs: 0 } });
+    assert.equal((late.json() as { correlated: boolean }).correlated, false, 'nothing waits for it any more');
+  });
+});
