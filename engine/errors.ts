@@ -27,6 +27,10 @@ export const ERROR_CODES = {
   OPERON_ERR_MISSING_VARIABLES: { status: 422, message: 'Variables a node needs are missing' },
   OPERON_ERR_NODE_INPUT: { status: 422, message: 'A node rejected its input' },
   OPERON_ERR_NODE_TIMEOUT: { status: 504, message: 'A node did not finish within its time limit' },
+  OPERON_ERR_BOT_OUTPUT: { status: 500, message: 'A bot returned output that does not match its schema, or a secret value' },
+  OPERON_ERR_BOT_EGRESS_BLOCKED: { status: 422, message: 'A bot navigated to a host outside the egress policy and was stopped' },
+  OPERON_ERR_BOT_SECRET_MISSING: { status: 500, message: 'A secret a bot needs is not configured' },
+  OPERON_ERR_BROWSER_NOT_FOUND: { status: 500, message: 'No Chromium executable was found for bot nodes' },
   // registries
   OPERON_ERR_NODE_ALREADY_REGISTERED: { status: 500, message: 'A node type with this name is already registered' },
   OPERON_ERR_UNKNOWN_NODE_TYPE: { status: 500, message: 'No node type with this name is registered' },

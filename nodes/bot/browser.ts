@@ -1,0 +1,81 @@
+/**
+ * Finding and keeping one Chromium per worker process: discovery (configured path, Debian's
+ * /usr/bin/chromium, Playwright's managed browser), lazy launch, relaunch after a crash.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { OperonError } from '../../engine/errors.ts';
+
+/** Flags for a headless Chromium in a container: no sandbox (no user namespaces), no background traffic. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/**
+ * The Chromium to run: `configured` (option), `OPERON_CHROMIUM_PATH`, /usr/bin/chromium, then
+ * Playwright's managed browser. Throws OPERON_ERR_BROWSER_NOT_FOUND saying how to install one.
+ */
+export function discoverChromium(configured?: string, env: NodeJS.ProcessEnv = process.env, fallbacks: (string | undefined)[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', managedChromium()]): string {
+  const tried: string[] = [];
+  for (const candidate of [configured, env.OPERON_CHROMIUM_PATH, ...fallbacks]) {
+    if (!candidate) continue;
+    if (existsSync(candidate)) return candidate;
+    tried.push(candidate);
+  }
+  throw new OperonError(
+    'OPERON_ERR_BROWSER_NOT_FOUND',
+    `No Chromium found (tried ${tried.join(', ') || 'nothing'}). Install one with 'apt-get install chromium' or 'npx playwright install chromium', or set OPERON_CHROMIUM_PATH to the executable.`,
+    { details: { tried }, retryable: false },
+  );
+}
+
+function managedChromium(): string | undefined {
+  try {
+    return chromium.executablePath();
+  } catch {
+    return undefined;
+  }
+}
+
+/** One browser, launched on first use and again after it disconnects (crash, killed process). */
+export class BrowserHost {
+  #browser: Promise<Browser> | undefined;
+  #closed = false;
+  /** Launches so far; a relaunch after a crash adds one. */
+  launches = 0;
+
+  constructor(private readonly options: { executablePath?: string; headless?: boolean }) {}
+
+  /** Whether a browser is running (or starting). */
+  get started(): boolean {
+    return this.#browser !== undefined;
+  }
+
+  async browser(): Promise<Browser> {
+    if (this.#closed) throw new Error('The bot browser is closed (worker shutting down)');
+    if (!this.#browser) {
+      const executablePath = discoverChromium(this.options.executablePath);
+      const launching = chromium.launch({ executablePath, headless: this.options.headless ?? true, args: CHROMIUM_ARGS });
+      this.#browser = launching;
+      this.launches += 1;
+      const forget = () => {
+        if (this.#browser === launching) this.#browser = undefined;
+      };
+      launching.then((browser) => browser.on('disconnected', forget), forget);
+    }
+    return this.#browser;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const browser = await this.#browser?.catch(() => undefined);
+    this.#browser = undefined;
+    await browser?.close().catch(() => undefined);
+  }
+}

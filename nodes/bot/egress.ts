@@ -1,0 +1,97 @@
+/**
+ * Egress policy: a bot's browser context may only reach the configured hosts. Everything else —
+ * other hosts, file:, link-local addresses (cloud metadata at 169.254.169.254), redirects and
+ * subresources towards them — is refused and reported.
+ */
+import type { BrowserContext, Request, Route } from 'playwright-core';
+import { isIP } from 'node:net';
+
+export interface BlockedRequest {
+  url: string;
+  reason: string;
+  /** True when a page navigation (not a subresource) was refused. */
+  navigation: boolean;
+}
+
+/** Lower-cased `host:port` with the scheme's default port filled in; IPv6 hosts keep their brackets. */
+export function hostKey(url: URL): string {
+  const port = url.port || (url.protocol === 'https:' ? '443' : url.protocol === 'http:' ? '80' : '');
+  return `${url.hostname.toLowerCase()}:${port}`;
+}
+
+function isLinkLocal(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (isIP(host) === 4) return host.startsWith('169.254.');
+  if (isIP(host) === 6) return /^fe[89ab]/.test(host) || /^::ffff:169\.254\./.test(host) || /^::ffff:a9fe:/.test(host);
+  return false;
+}
+
+/**
+ * Decides one URL. `allowedHosts` holds `host:port` (exact) or `host` (any port). Link-local
+ * addresses are refused even when listed: no bot needs the metadata service.
+ */
+export function checkEgress(rawUrl: string, allowedHosts: readonly string[]): { allowed: true } | { allowed: false; reason: string } {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    return { allowed: false, reason: 'not a valid URL' };
+  }
+  if (url.protocol === 'data:' || url.protocol === 'blob:' || rawUrl === 'about:blank') return { allowed: true };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { allowed: false, reason: `scheme ${url.protocol} is not allowed` };
+  if (isLinkLocal(url.hostname)) return { allowed: false, reason: `link-local address ${url.hostname} is never allowed` };
+  const key = hostKey(url);
+  const host = url.hostname.toLowerCase();
+  if (allowedHosts.some((entry) => entry.toLowerCase() === key || entry.toLowerCase() === host)) return { allowed: true };
+  return { allowed: false, reason: `host ${key} is not an allowed host (${allowedHosts.join(', ') || 'none'})` };
+}
+
+/** The `host:port` of each http(s) URL, for the default policy (only the apps the bots operate). */
+export function hostsOf(urls: Iterable<string>): string[] {
+  return [...new Set([...urls].filter((u) => /^https?:/.test(u)).map((u) => hostKey(new URL(u))))];
+}
+
+/**
+ * Installs the policy on a context. Navigations are fetched without following redirects, so a
+ * redirect towards a refused host is stopped before the browser sends it (Playwright routes do not
+ * see redirect hops); a hop that still reaches a refused host is reported through `onViolation`,
+ * which stops the run.
+ */
+export async function installEgressPolicy(
+  context: BrowserContext,
+  allowedHosts: readonly string[],
+  onBlocked: (blocked: BlockedRequest) => void,
+  onViolation: (blocked: BlockedRequest) => void,
+): Promise<void> {
+  await context.route('**/*', async (route: Route) => {
+    const request = route.request();
+    const navigation = request.isNavigationRequest();
+    const verdict = checkEgress(request.url(), allowedHosts);
+    if (!verdict.allowed) {
+      onBlocked({ url: request.url(), reason: verdict.reason, navigation });
+      return route.abort('blockedbyclient').catch(() => undefined);
+    }
+    if (!navigation) return route.continue().catch(() => undefined);
+    let response;
+    try {
+      response = await route.fetch({ maxRedirects: 0 });
+    } catch {
+      return route.abort('failed').catch(() => undefined);
+    }
+    const location = response.status() >= 300 && response.status() < 400 ? response.headers()['location'] : undefined;
+    if (location) {
+      const target = new URL(location, request.url()).toString();
+      const next = checkEgress(target, allowedHosts);
+      if (!next.allowed) {
+        onBlocked({ url: target, reason: `redirect from ${request.url()}: ${next.reason}`, navigation });
+        return route.abort('blockedbyclient').catch(() => undefined);
+      }
+    }
+    return route.fulfill({ response }).catch(() => undefined);
+  });
+  context.on('request', (request: Request) => {
+    if (!request.redirectedFrom()) return;
+    const verdict = checkEgress(request.url(), allowedHosts);
+    if (!verdict.allowed) onViolation({ url: request.url(), reason: `redirect hop: ${verdict.reason}`, navigation: request.isNavigationRequest() });
+  });
+}
