@@ -31,7 +31,7 @@ import { appendHistory } from './store/append-history.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
 import { scheduleStartEvents } from './store/schedule-start-events.ts';
-import { CHANNELS, notify } from './store/notify.ts';
+import { CHANNELS, inTransaction, notify } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
 import { updateFencedJob } from './jobs/fence-job.ts';
@@ -105,7 +105,7 @@ export class PostgresEngine implements Engine {
     const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));
     const now = new Date();
     const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
-    await this.db.transaction(async (tx) => {
+    await inTransaction(this.db, async (tx) => {
       for (const { file, hash, graphs } of parsed) {
         for (const graph of graphs) {
           const { row, created } = await insertDefinition(tx, { bpmnProcessId: graph.bpmnProcessId, name: graph.name, resourceName: file.name, xml: file.xml, xmlHash: hash });
@@ -170,7 +170,7 @@ export class PostgresEngine implements Engine {
         details: { bpmnProcessId, version: options.version },
       });
     }
-    const instanceId = await this.db.transaction((tx) =>
+    const instanceId = await inTransaction(this.db, (tx) =>
       createInstance(tx, this.graphs, definition, { variables, businessKey: options.businessKey, startEventId: options.startEventId, now: new Date() }),
     );
     return { instanceId };
@@ -185,7 +185,7 @@ export class PostgresEngine implements Engine {
   }
 
   async cancelInstance(instanceId: string): Promise<void> {
-    await this.db.transaction((tx) => stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()));
+    await inTransaction(this.db, (tx) => stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()));
   }
 
   // ---- user tasks --------------------------------------------------------------------------
@@ -214,7 +214,7 @@ export class PostgresEngine implements Engine {
   async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<void> {
     const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
     if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    await this.db.transaction(async (tx) => {
+    await inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, task.process_instance_id);
       const updated = await tx('user_tasks')
         .where({ id: taskId, state: 'open' })
@@ -242,7 +242,7 @@ export class PostgresEngine implements Engine {
     const startDefinition = await this.#messageStartDefinition(message.name);
     if (startDefinition) {
       const { definition, elementId } = startDefinition;
-      const instanceId = await this.db.transaction((tx) =>
+      const instanceId = await inTransaction(this.db, (tx) =>
         createInstance(tx, this.graphs, definition, { variables, startEventId: elementId, businessKey: message.correlationKey || undefined, now: new Date() }),
       );
       return { correlated: true, instanceId };
@@ -279,7 +279,7 @@ export class PostgresEngine implements Engine {
 
   /** Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile. */
   async #correlate(subscription: SubscriptionRow, name: string, variables: Variables, bufferedId?: string): Promise<string | undefined> {
-    return this.db.transaction(async (tx) => {
+    return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, subscription.process_instance_id!);
       if (!instance || instance.state !== 'active') return undefined;
       const closed = await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).update({ state: 'closed', closed_at: tx.fn.now() });
@@ -319,7 +319,7 @@ export class PostgresEngine implements Engine {
   async resolveIncident(incidentId: string): Promise<void> {
     const incident = await this.db<IncidentRow>('incidents').where({ id: incidentId }).first();
     if (!incident) throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, { details: { incidentId } });
-    await this.db.transaction(async (tx) => {
+    await inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, incident.process_instance_id);
       const open = await tx<IncidentRow>('incidents').where({ id: incidentId, state: 'open' }).forUpdate().first();
       if (!open) throw new OperonError('OPERON_ERR_CONFLICT', `Incident ${incidentId} is already resolved`, { details: { incidentId } });
@@ -381,7 +381,7 @@ export class PostgresEngine implements Engine {
   async #finishJob(jobId: string, lease: JobLease, changes: Record<string, unknown>, toEvent: (job: JobRow) => RuntimeEvent): Promise<void> {
     const job = await findJob(this.db, jobId);
     try {
-      await this.db.transaction(async (tx) => {
+      await inTransaction(this.db, async (tx) => {
         const instance = await lockInstance(tx, job.process_instance_id);
         const fenced = await updateFencedJob(tx, jobId, lease, changes);
         await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), new Date(), instance);
@@ -389,7 +389,7 @@ export class PostgresEngine implements Engine {
     } catch (error) {
       if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
       this.logger.error({ err: error, jobId, instanceId: job.process_instance_id }, 'job result could not be applied; raising an incident');
-      await this.db.transaction(async (tx) => {
+      await inTransaction(this.db, async (tx) => {
         await lockInstance(tx, job.process_instance_id);
         await updateFencedJob(tx, jobId, lease, { state: 'failed', retries: 0, error_message: error instanceof Error ? error.message : String(error) });
         await raiseEngineIncident(tx, job.process_instance_id, { elementInstanceKey: job.element_instance_key, elementId: job.element_id }, error, undefined, jobId);
@@ -399,7 +399,7 @@ export class PostgresEngine implements Engine {
 
   async failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number; code?: string }): Promise<void> {
     const job = await findJob(this.db, jobId);
-    await this.db.transaction(async (tx) => {
+    await inTransaction(this.db, async (tx) => {
       await lockInstance(tx, job.process_instance_id);
       const retries = Math.max(0, failure.retries ?? job.retries - 1);
       if (retries > 0) {

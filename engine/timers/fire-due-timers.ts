@@ -17,7 +17,7 @@ import { createInstance } from '../store/create-instance.ts';
 import { findDefinition } from '../store/find-definition.ts';
 import { raiseEngineIncident } from '../store/raise-engine-incident.ts';
 import { nextCycle } from './start-timer.ts';
-import { CHANNELS, notify } from '../store/notify.ts';
+import { CHANNELS, inTransaction, notify } from '../store/notify.ts';
 import type { RuntimeEvent } from '../runtime/contract.ts';
 
 /** Fires up to `limit` due timers; returns how many fired. */
@@ -31,7 +31,7 @@ export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger
       logger.error({ err: error, timerId: timer.id, instanceId: timer.process_instance_id }, 'timer step failed; raising an incident');
       if (timer.process_instance_id) {
         const event: RuntimeEvent = { type: 'timer.fired', timerKey: timer.timer_key };
-        await db.transaction(async (tx) => {
+        await inTransaction(db, async (tx) => {
           const instance = await lockInstance(tx, timer.process_instance_id!);
           const claimed = await tx('timers').where({ id: timer.id, state: 'scheduled' }).update({ state: 'fired', fired_at: tx.fn.now() });
           if (!instance || claimed !== 1) return;
@@ -46,7 +46,7 @@ export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger
 }
 
 async function fireTimer(db: Knex, graphs: GraphCache, timer: TimerRow): Promise<boolean> {
-  return db.transaction(async (tx) => {
+  return inTransaction(db, async (tx) => {
     const now = new Date();
     // SKIP LOCKED: an instance busy with another step (or another engine firing this very timer)
     // is left for the next round instead of blocking this loop.

@@ -1,0 +1,144 @@
+/**
+ * `npm run bench:engine` — completed process instances per second on PostgreSQL, against
+ * `pgbench -N` on the same database in the same run, and against bpmn-engine in memory.
+ *
+ * The reference process is start -> service task (noop) -> exclusive gateway -> end. The bench
+ * process starts instances (engine.startInstance, `clients / 2` at a time) while worker processes
+ * (bench/worker-process.ts) run the jobs; an instance counts when its row says `completed`.
+ * Also reported: scaling with 1, 2 and 4 worker processes, and process sizes 5, 20 and 50.
+ *
+ * Usage: tsx bench/engine.ts [--count N] [--clients C] [--workers W] [--quick] [--only-main] [--json FILE]
+ * (`--only-main` skips the scaling and size runs.)
+ * Last line: `instances_per_s=<x> pgbench_tps=<y> ratio=<x/y>`.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Knex } from 'knex';
+import { createEngine } from '../engine/engine.ts';
+import { createNodeRegistry } from '../nodes/index.ts';
+import { parseDefinitions } from '../engine/model/index.ts';
+import { runInMemory } from '../engine/runtime/memory.ts';
+import { createBenchDatabase, processXml, round, runPgbench, startWorkerProcesses, stopProcesses, tasksIn } from './lib.ts';
+import { runBpmnEngine } from './peer.ts';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string' },
+    clients: { type: 'string', default: '8' },
+    workers: { type: 'string', default: '2' },
+    quick: { type: 'boolean', default: false },
+    'only-main': { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
+});
+const quick = values.quick;
+const count = Number(values.count ?? (quick ? 40 : 3000));
+const clients = Number(values.clients);
+const mainWorkers = Number(values.workers);
+
+interface EngineRun {
+  workers: number;
+  size: number;
+  instances: number;
+  seconds: number;
+  instancesPerSecond: number;
+  jobsPerSecond: number;
+}
+
+/** Starts `instances` instances of a deployed process and waits until all are completed. */
+async function runOnPostgres(db: Knex, url: string, options: { workers: number; size: number; instances: number }): Promise<EngineRun> {
+  const { workers, size, instances } = options;
+  const engine = createEngine({ db, nodes: await createNodeRegistry() });
+  const bpmnProcessId = `bench-${size}-${workers}w`;
+  await engine.deploy([{ name: `${bpmnProcessId}.bpmn`, xml: processXml(size, bpmnProcessId) }]);
+  // Worker concurrency totals `clients` across the pool, so pgbench gets the same client count.
+  const children = await startWorkerProcesses(workers, url, Math.max(1, Math.ceil(clients / workers)));
+  try {
+    const started = performance.now();
+    let next = 0;
+    const starters = Array.from({ length: Math.max(1, clients / 2) }, async () => {
+      while (next < instances) {
+        next++;
+        await engine.startInstance(bpmnProcessId, { big: true, n: next });
+      }
+    });
+    let done = 0;
+    const poll = (async () => {
+      while (done < instances) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const row = await db('process_instances').where({ bpmn_process_id: bpmnProcessId, state: 'completed' }).count({ n: '*' }).first();
+        done = Number(row?.n ?? 0);
+        if (performance.now() - started > 600_000) throw new Error('engine run did not finish in 10 minutes');
+      }
+    })();
+    await Promise.all([...starters, poll]);
+    const seconds = (performance.now() - started) / 1000;
+    return { workers, size, instances, seconds: round(seconds, 2), instancesPerSecond: round(instances / seconds), jobsPerSecond: round((instances * tasksIn(size)) / seconds) };
+  } finally {
+    await stopProcesses(children);
+    await engine.close();
+  }
+}
+
+/** Operon's pure runtime driven by the in-memory driver (engine/runtime/memory.ts), graph parsed once. */
+async function runOperonInMemory(size: number, instances: number): Promise<number> {
+  const [graph] = await parseDefinitions(processXml(size), 'bench.bpmn');
+  const handlers = { noop: () => ({}) };
+  for (let i = 0; i < 20; i++) await runInMemory(graph!, { handlers, variables: { big: true } });
+  const started = performance.now();
+  for (let i = 0; i < instances; i++) {
+    const instance = await runInMemory(graph!, { handlers, variables: { big: true, n: i }, instanceId: `i${i}` });
+    if (instance.state !== 'completed') throw new Error(`in-memory instance ended ${instance.state}`);
+  }
+  return instances / ((performance.now() - started) / 1000);
+}
+
+const database = await createBenchDatabase(Math.max(4, clients));
+const report: Record<string, unknown> = { date: new Date().toISOString(), count, clients };
+try {
+  const log = (line: string) => console.log(line);
+  // Warm-up: JIT, graph cache, table files.
+  await runOnPostgres(database.knex, database.url, { workers: 1, size: 4, instances: quick ? 10 : 200 });
+
+  const main = await runOnPostgres(database.knex, database.url, { workers: mainWorkers, size: 4, instances: count });
+  log(`engine size=4 workers=${mainWorkers} instances=${count} seconds=${main.seconds} instances_per_s=${main.instancesPerSecond}`);
+  const pgbenchTps = await runPgbench(database.url, clients, Math.max(quick ? 1 : 5, main.seconds));
+  log(`pgbench -N clients=${clients} seconds=${Math.max(quick ? 1 : 5, Math.round(main.seconds))} tps=${round(pgbenchTps)}`);
+  report.main = { ...main, pgbenchTps, ratio: main.instancesPerSecond / pgbenchTps };
+
+  const scaling: EngineRun[] = [];
+  for (const workers of values['only-main'] ? [] : [1, 2, 4]) {
+    const result = await runOnPostgres(database.knex, database.url, { workers, size: 4, instances: quick ? 20 : Math.round(count / 2) });
+    scaling.push(result);
+    log(`scaling workers=${workers} instances_per_s=${result.instancesPerSecond}`);
+  }
+  report.scaling = scaling;
+
+  const sizes: EngineRun[] = [];
+  for (const size of values['only-main'] ? [] : [5, 20, 50]) {
+    const instances = quick ? 5 : Math.max(50, Math.round(count / (tasksIn(size) * 2)));
+    const result = await runOnPostgres(database.knex, database.url, { workers: mainWorkers, size, instances });
+    sizes.push(result);
+    log(`size elements=${size} jobs_per_instance=${tasksIn(size)} instances_per_s=${result.instancesPerSecond} jobs_per_s=${result.jobsPerSecond}`);
+  }
+  report.sizes = sizes;
+
+  const peerCount = quick ? 20 : 1000;
+  const bpmnEnginePerSecond = await runBpmnEngine(processXml(4, 'bench-4', 'bpmn-engine'), peerCount);
+  const memoryPerSecond = await runOperonInMemory(4, quick ? 50 : 5000);
+  report.peer = {
+    bpmnEnginePerSecond,
+    operonMemoryPerSecond: memoryPerSecond,
+    operonPostgresPerSecond: main.instancesPerSecond,
+    memoryVsBpmnEngine: memoryPerSecond / bpmnEnginePerSecond,
+    postgresVsBpmnEngine: main.instancesPerSecond / bpmnEnginePerSecond,
+  };
+  log(
+    `peer bpmn_engine_per_s=${round(bpmnEnginePerSecond)} operon_memory_per_s=${round(memoryPerSecond)} operon_postgres_per_s=${main.instancesPerSecond} ` +
+      `memory_vs_bpmn_engine=${round(memoryPerSecond / bpmnEnginePerSecond, 2)} postgres_vs_bpmn_engine=${round(main.instancesPerSecond / bpmnEnginePerSecond, 2)}`,
+  );
+  if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
+  log(`instances_per_s=${main.instancesPerSecond} pgbench_tps=${round(pgbenchTps)} ratio=${round(main.instancesPerSecond / pgbenchTps, 3)}`);
+} finally {
+  await database.drop();
+}

@@ -1,0 +1,40 @@
+/**
+ * Every benchmark script runs end to end in its tiny `--quick` configuration and prints its result
+ * line, so the scripts do not rot. No timing is asserted: benchmark numbers are never test results.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const bench = (script: string, ...args: string[]) =>
+  run(process.execPath, ['--import', 'tsx', `bench/${script}`, '--quick', ...args], { timeout: 120_000, maxBuffer: 10 * 1024 * 1024 });
+
+test('bench/engine.ts ends with instances_per_s, pgbench_tps and their ratio', async () => {
+  const { stdout } = await bench('engine.ts', '--only-main');
+  const last = stdout.trim().split('\n').pop()!;
+  assert.match(last, /^instances_per_s=[\d.]+ pgbench_tps=[\d.]+ ratio=[\d.]+$/);
+  const [, perSecond, tps] = /instances_per_s=([\d.]+) pgbench_tps=([\d.]+)/.exec(last)!;
+  assert.ok(Number(perSecond) > 0 && Number(tps) > 0);
+  assert.match(stdout, /peer bpmn_engine_per_s=[\d.]+ operon_memory_per_s=[\d.]+/);
+});
+
+test('bench/webhooks.ts persists every accepted request', async () => {
+  const { stdout } = await bench('webhooks.ts', '--rate', '50', '--seconds', '1');
+  const last = stdout.trim().split('\n').pop()!;
+  const match = /accepted=(\d+) persisted=(\d+) all_persisted=(true|false)/.exec(last);
+  assert.ok(match, last);
+  assert.ok(Number(match[1]) > 0);
+  assert.equal(match[2], match[1]);
+});
+
+test('bench/pickup.ts reports pickup percentiles', async () => {
+  const { stdout } = await bench('pickup.ts', '--count', '5');
+  assert.match(stdout.trim().split('\n').pop()!, /^pickup_p50_ms=\d+ pickup_p99_ms=\d+ /);
+});
+
+test('bench/memory.ts reports the RSS waiting instances add', async () => {
+  const { stdout } = await bench('memory.ts', '--count', '20');
+  assert.match(stdout.trim().split('\n').pop()!, /^waiting_instances=20 rss_added_mb=-?[\d.]+ /);
+});
