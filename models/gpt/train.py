@@ -38,11 +38,24 @@ def load_config(path, overrides):
     return config
 
 
-def batch_of(rows, verbalizers, eos_id, pad_id, max_len, label_weight, with_label=True):
+def corrupt_text(row, vocab_size, p, rng):
+    """Replaces each free-text token with a random one with probability p, so the model reads the
+    text by meaning it can generalize and treats words it does not know as noise."""
+    ids = list(row['ids'])
+    if p <= 0 or 'text' not in row:
+        return ids
+    start, end = row['text']
+    for k in range(max(0, start), min(end, len(ids))):
+        if rng.random() < p:
+            ids[k] = rng.randrange(3, vocab_size)
+    return ids
+
+
+def batch_of(rows, verbalizers, eos_id, pad_id, max_len, label_weight, with_label=True, noise=None):
     """Right-padded input ids, attention mask, next-token targets and per-target loss weights."""
     seqs = []
     for r in rows:
-        ids = list(r['ids'])[-(max_len - 2):]
+        ids = (corrupt_text(r, *noise) if noise else list(r['ids']))[-(max_len - 2):]
         seqs.append(ids + [verbalizers[r['label']], eos_id] if with_label else ids)
     t = max(len(s) for s in seqs)
     input_ids = torch.full((len(seqs), t), pad_id, dtype=torch.long)
@@ -110,7 +123,8 @@ def main(argv=None):
     steps, warmup = config['steps'], config['warmup']
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
 
-    rng = random.Random(config['seed'])
+    rng = random.Random(config['seed'])  # same on every rank: ranks shuffle identically and take their shard
+    noise_rng = random.Random(config['seed'] * 1000 + rank + 1)
     order, cursor = list(range(len(train))), len(train)
     per_rank = config['batchSize'] // world
     started, history = time.time(), []
@@ -121,7 +135,8 @@ def main(argv=None):
         chosen = order[cursor:cursor + config['batchSize']]
         cursor += config['batchSize']
         rows = [train[i] for i in chosen[rank * per_rank:(rank + 1) * per_rank]]
-        ids, mask, targets, weights = batch_of(rows, verbalizers, tokens['eosId'], tokens['padId'], config['maxLen'], config['labelLossWeight'])
+        noise = (tokens['vocabSize'], config.get('textNoise', 0.0), noise_rng)
+        ids, mask, targets, weights = batch_of(rows, verbalizers, tokens['eosId'], tokens['padId'], config['maxLen'], config['labelLossWeight'], noise=noise)
         logits = net(ids, mask)
         loss_each = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100, reduction='none')
         w = weights.reshape(-1) * (targets.reshape(-1) != -100)

@@ -100,11 +100,16 @@ export async function buildTokenizer(work: string, domain: DomainName, vocabSize
     if (ids.length !== 1) throw new Error(`verbalizer '${v}' is ${ids.length} tokens; raise the vocabulary size`);
     verbalizerIds.push(ids[0]!);
   }
+  const suffixTokens = (await tokenizer.encode(spec.template.slice(spec.template.lastIndexOf('}') + 1))).getIds().length;
+  const withoutText = (row: Row) => render({ ...row, vars: { ...row.vars, ...Object.fromEntries(spec.textVariables.map((v) => [v, ''])) } });
   for (const split of ['train', 'val', 'test', 'shifted']) {
     const rows = readJsonl(join(dir, `${split}.jsonl`));
     const encodings = await tokenizer.encodeBatch(rows.map(render));
+    const bare = await tokenizer.encodeBatch(rows.map(withoutText));
     const out = rows.map((row, i) => ({
       ids: encodings[i]!.getIds(),
+      // Where the free text sits in `ids` (training may corrupt tokens there, never the fields).
+      text: [bare[i]!.getIds().length - suffixTokens, encodings[i]!.getIds().length - suffixTokens],
       label: spec.labels.indexOf(row.label),
       policy: spec.labels.indexOf(row.policyLabel),
       rules: spec.labels.indexOf(row.rulesLabel),

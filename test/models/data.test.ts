@@ -67,4 +67,11 @@ test('the tokenizer step writes a tokenizer.json that the tokenizers package loa
   const ids = JSON.parse(readFileSync(join(work, 'loan', 'val.ids.json'), 'utf8'));
   assert.equal(ids.length, 10);
   assert.ok(ids.every((row: { ids: number[] }) => row.ids.every((id) => id < tokens.vocabSize)));
+  // The free-text span: inside the prompt, non-empty, and it encodes exactly the purpose text.
+  const cases = readFileSync(join(work, 'loan', 'val.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  for (const [i, row] of (ids as { ids: number[]; text: [number, number] }[]).entries()) {
+    const [start, end] = row.text;
+    assert.ok(start > 0 && end > start && end < row.ids.length);
+    assert.deepEqual(row.ids.slice(start, end), (await tokenizer.encode(cases[i].vars.purpose)).getIds());
+  }
 });
