@@ -16,7 +16,7 @@ export function coreBankingApp(prefix: string, decisions: RecordedDecision[]) {
     const v = (name: string) => escape(values.get(name) ?? '');
     const option = (value: string, label: string) => `<option value="${value}"${values.get('decision') === value ? ' selected' : ''}>${label}</option>`;
     return page('Record credit decision', TITLE, `${errors(problems)}<form method="post" action="${prefix}/decisions">
-<label for="applicationId">Application number</label><input id="applicationId" name="applicationId" value="${v('applicationId')}" placeholder="LA-000000">
+<label for="applicationId">Application number</label><input id="applicationId" name="applicationId" value="${v('applicationId')}" placeholder="APP-2026-0001">
 <label for="decision">Decision</label><select id="decision" name="decision"><option value="">— choose —</option>${option('approve', 'Approve')}${option('reject', 'Reject')}${option('refer', 'Refer to credit committee')}</select>
 <label for="amount">Approved amount (EUR)</label><input id="amount" name="amount" value="${v('amount')}">
 <label for="reason">Reason</label><input id="reason" name="reason" size="60" value="${v('reason')}">
@@ -38,7 +38,7 @@ export function coreBankingApp(prefix: string, decisions: RecordedDecision[]) {
       const decision = f.get('decision') ?? '';
       const amountText = (f.get('amount') ?? '').trim();
       const reason = (f.get('reason') ?? '').trim();
-      if (!/^LA-\d{6}$/.test(applicationId)) problems.push('Application number must look like LA-123456.');
+      if (!/^[A-Z]{2,4}-[\dA-Z-]{4,20}$/.test(applicationId)) problems.push('Application number must look like APP-2026-0001.');
       if (!['approve', 'reject', 'refer'].includes(decision)) problems.push('Choose a decision.');
       const amount = amountText === '' ? null : Number(amountText);
       if (decision === 'approve' && (amount === null || !Number.isFinite(amount) || amount <= 0)) problems.push('Approved amount must be a positive number without separators.');

@@ -1,6 +1,7 @@
 /**
  * Credit bureau portal: sign in, search an applicant by ID or name, open the credit report (score and
- * open debts). Results and reports load after a short delay, like the real thing.
+ * open debts). Results and reports load after a short delay, like the real thing. `?broken=1` on a
+ * report page renders the score under another name, to test how a bot fails on a changed page.
  */
 import { applicants } from './data.ts';
 import { errors, escape, page } from './html.ts';
@@ -44,14 +45,17 @@ el.innerHTML=list.length?'<table id="applicants"><thead><tr><th>Applicant</th><t
     if (report) {
       const applicant = applicants.find((a) => a.id === report[1]);
       if (!applicant) return { status: 404, html: page('Not found', TITLE, '<p>No such applicant.</p>') };
+      // ?broken=1 renames the score field: how bots fail on a page that changed under them.
+      const broken = req.query.get('broken') === '1';
       const total = applicant.debts.reduce((sum, d) => sum + d.balance, 0);
       const body = `<dl><dt>Name</dt><dd data-field="name">${escape(applicant.name)}</dd><dt>Applicant ID</dt><dd data-field="id">${applicant.id}</dd></dl>
 <div id="report" aria-busy="true">Loading report…</div>
-<template id="report-body"><h2>Credit score</h2><p>Score: <strong data-field="score">${applicant.score}</strong> of 900</p>
+<template id="report-body"><h2>Credit score</h2><p>Score: <strong data-field="${broken ? 'score-v2' : 'score'}">${applicant.score}</strong> of 900</p>
 <h2>Open debts</h2>${applicant.debts.length
         ? `<table id="debts"><thead><tr><th>Creditor</th><th>Type</th><th>Balance (EUR)</th></tr></thead><tbody>${applicant.debts.map((d) => `<tr><td>${escape(d.creditor)}</td><td>${escape(d.kind)}</td><td class="balance">${d.balance.toLocaleString('en-US')}</td></tr>`).join('')}</tbody></table>`
         : '<p class="empty">No open debts.</p>'}
-<p>Total open debts: <strong data-field="total-debts">${total.toLocaleString('en-US')}</strong> EUR</p></template>`;
+<p>Total open debts: <strong data-field="total-debts">${total.toLocaleString('en-US')}</strong> EUR</p>
+<p>Bureau record: <span data-field="record">CB-${applicant.id.slice(3)}-${applicant.score}</span></p></template>`;
       const script = `setTimeout(()=>{const r=document.getElementById('report');r.replaceChildren(document.getElementById('report-body').content.cloneNode(true));r.removeAttribute('aria-busy')},${RENDER_DELAY_MS});`;
       return { html: page(`Credit report ${applicant.id}`, TITLE, body, script) };
     }

@@ -27,7 +27,9 @@ const products: [string, string][] = [
   ['SKU-1010', 'Footrest, adjustable'], ['SKU-1011', 'Acoustic panel'], ['SKU-1012', 'Coat stand'],
   ['SKU-1013', 'Paper shredder P-4'], ['SKU-1014', 'Document scanner'], ['SKU-1015', 'Wireless presenter'], ['SKU-1016', 'Drawer unit on wheels'],
 ];
-const warehouses = ['Rotterdam', 'Hamburg', 'Leipzig'];
+/** The depots, in table order (the warehouse-stock bot reports them as `stock.leeds` ...). */
+export const WAREHOUSES = ['Leeds', 'Bristol', 'Glasgow'] as const;
+const warehouses = WAREHOUSES;
 
 /** 48 rows: every product in every warehouse, quantities from a fixed formula (some sold out). */
 export const stock: StockRow[] = products.flatMap(([sku, description], p) =>

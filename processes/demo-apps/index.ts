@@ -3,7 +3,7 @@
  * office, a carrier booking portal and a warehouse stock screen, served by one HTTP server under
  * `/credit-bureau`, `/core-banking`, `/carrier` and `/warehouse`.
  *
- * Sign-in credentials are secrets by name (`OPERON_SECRET_<NAME>`, see docs/shipped-bots.md) with
+ * Sign-in credentials are secrets by name (`OPERON_SECRET_<NAME>`, see docs/bots.md) with
  * documented demo defaults, so the apps and the bots agree without configuration.
  */
 import { createServer } from 'node:http';
@@ -16,18 +16,18 @@ import { page } from './html.ts';
 import { readRequest, send, type Reply, type Request } from './http.ts';
 
 export { demoSecretDefaults, demoCredential } from './credentials.ts';
-export { applicants, stock } from './data.ts';
+export { applicants, stock, WAREHOUSES } from './data.ts';
 export type { RecordedDecision, Booking };
 
 /** Default port of `npm run demo-apps` (`DEMO_APPS_PORT`). */
 export const DEMO_APPS_PORT = 3100;
 
-/** Path of each app on the server, keyed by the shipped bot that operates it. */
+/** Path of each app on the server (shipped bots: credit-bureau, core-banking, carrier-booking, warehouse-stock). */
 export const DEMO_APP_PATHS = {
-  'credit-bureau': '/credit-bureau',
-  'core-banking': '/core-banking',
-  'carrier-booking': '/carrier',
-  'warehouse-stock': '/warehouse',
+  creditBureau: '/credit-bureau',
+  coreBanking: '/core-banking',
+  carrier: '/carrier',
+  warehouse: '/warehouse',
 } as const;
 
 export type DemoAppName = keyof typeof DEMO_APP_PATHS;
@@ -35,7 +35,7 @@ export type DemoAppName = keyof typeof DEMO_APP_PATHS;
 export interface DemoApps {
   /** Server root, e.g. `http://127.0.0.1:3100` (the bot node's `baseUrl`). */
   baseUrl: string;
-  /** Start page of each app, keyed by the shipped bot that operates it. */
+  /** Start page of each app. */
   urls: Record<DemoAppName, string>;
   /** What the bots entered (recorded decisions, booked shipments), for demos and tests. */
   state: { decisions: RecordedDecision[]; bookings: Booking[] };
@@ -46,10 +46,10 @@ export interface DemoApps {
 export async function startDemoApps(options: { port?: number; host?: string } = {}): Promise<DemoApps> {
   const state = { decisions: [] as RecordedDecision[], bookings: [] as Booking[] };
   const apps: [string, (req: Request) => Promise<Reply>][] = [
-    [DEMO_APP_PATHS['credit-bureau'], creditBureauApp(DEMO_APP_PATHS['credit-bureau'])],
-    [DEMO_APP_PATHS['core-banking'], coreBankingApp(DEMO_APP_PATHS['core-banking'], state.decisions)],
-    [DEMO_APP_PATHS['carrier-booking'], carrierApp(DEMO_APP_PATHS['carrier-booking'], state.bookings)],
-    [DEMO_APP_PATHS['warehouse-stock'], warehouseApp(DEMO_APP_PATHS['warehouse-stock'])],
+    [DEMO_APP_PATHS.creditBureau, creditBureauApp(DEMO_APP_PATHS.creditBureau)],
+    [DEMO_APP_PATHS.coreBanking, coreBankingApp(DEMO_APP_PATHS.coreBanking, state.decisions)],
+    [DEMO_APP_PATHS.carrier, carrierApp(DEMO_APP_PATHS.carrier, state.bookings)],
+    [DEMO_APP_PATHS.warehouse, warehouseApp(DEMO_APP_PATHS.warehouse)],
   ];
   const server = createServer(async (raw, res) => {
     try {
