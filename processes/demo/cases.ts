@@ -29,6 +29,10 @@ export interface Order {
   orderId: string;
   customerName: string;
   customerEmail: string;
+  street: string;
+  postcode: string;
+  city: string;
+  country: string;
   sku: string;
   quantity: number;
   weightKg: number;
@@ -94,6 +98,14 @@ const NOTES = [
   'office closes at 5pm, deliver before', 'fragile, glass parts', 'no rush, whenever convenient',
   'call me 30 minutes before arrival', 'can you ship it with the next regular truck', 'express please, the old one broke',
 ];
+const ADDRESSES = [
+  { street: 'Keizersgracht 12', postcode: '1015 CS', city: 'Amsterdam', country: 'NL' },
+  { street: 'Hauptstraße 5', postcode: '69117', city: 'Heidelberg', country: 'DE' },
+  { street: 'Schillerstraße 41', postcode: '04109', city: 'Leipzig', country: 'DE' },
+  { street: 'Coolsingel 40', postcode: '3011 AD', city: 'Rotterdam', country: 'NL' },
+  { street: 'Mönckebergstraße 7', postcode: '20095', city: 'Hamburg', country: 'DE' },
+  { street: 'Oudegracht 99', postcode: '3511 AE', city: 'Utrecht', country: 'NL' },
+] as const;
 const TIERS = ['standard', 'standard', 'silver', 'gold', 'platinum'] as const;
 
 /**
@@ -110,6 +122,7 @@ export function orders(count: number, seed = 7, lateDeadline = 'PT20S'): (Order 
       orderId: `ORD-${String(50001 + i)}`,
       customerName: `${first} ${last}`,
       customerEmail: `${first}.${last}@example.com`.toLowerCase(),
+      ...pick(random, ADDRESSES),
       sku: `SKU-${1001 + Math.floor(random() * 16)}`,
       quantity: between(random, 1, 6),
       weightKg: Math.round((0.3 + random() * 35) * 10) / 10,
