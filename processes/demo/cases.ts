@@ -29,10 +29,8 @@ export interface Order {
   orderId: string;
   customerName: string;
   customerEmail: string;
-  street: string;
-  postcode: string;
-  city: string;
-  country: string;
+  /** Delivery address, as the carrier portal wants it. */
+  destination: { street: string; postcode: string; city: string; country: string };
   sku: string;
   quantity: number;
   weightKg: number;
@@ -122,10 +120,10 @@ export function orders(count: number, seed = 7, lateDeadline = 'PT20S'): (Order 
       orderId: `ORD-${String(50001 + i)}`,
       customerName: `${first} ${last}`,
       customerEmail: `${first}.${last}@example.com`.toLowerCase(),
-      ...pick(random, ADDRESSES),
+      destination: { ...pick(random, ADDRESSES) },
       sku: `SKU-${1001 + Math.floor(random() * 16)}`,
       quantity: between(random, 1, 6),
-      weightKg: Math.round((0.3 + random() * 35) * 10) / 10,
+      weightKg: Math.round((0.3 + random() * 29.5) * 10) / 10,
       distanceKm: between(random, 2, 900),
       deadlineHours: pick(random, [4, 12, 24, 48, 72, 120] as const),
       customerTier: pick(random, TIERS),

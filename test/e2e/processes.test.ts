@@ -139,7 +139,7 @@ describe('loan approval', { concurrency: true }, () => {
 });
 
 describe('order routing', { concurrency: true }, () => {
-  const order = { orderId: 'ORD-E2E-1', customerName: 'Anna Jansen', customerEmail: 'anna.jansen@example.com', sku: 'SKU-1004', quantity: 2, weightKg: 3.5, distanceKm: 40, deadlineHours: 48, customerTier: 'gold', notes: 'office closes at 5pm, deliver before' };
+  const order = { orderId: 'ORD-E2E-1', customerName: 'Anna Jansen', customerEmail: 'anna.jansen@example.com', destination: { street: 'Keizersgracht 12', postcode: '1015 CS', city: 'Amsterdam', country: 'NL' }, sku: 'SKU-1004', quantity: 2, weightKg: 3.5, distanceKm: 40, deadlineHours: 48, customerTier: 'gold', notes: 'office closes at 5pm, deliver before' };
 
   it('routes, books the carrier and notifies the customer in parallel, then ends when "delivered" arrives', async () => {
     const id = await webhook('order-routing', order);
