@@ -14,6 +14,7 @@ import { waitFor } from '../engine/support/harness.ts';
 import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
 import { buildApp } from '../../engine/http/app.ts';
 import { createNodeRegistry } from '../../nodes/index.ts';
+import { shippedBotNode } from '../../processes/demo/nodes.ts';
 import type { NodeRegistry } from '../../engine/nodes/registry.ts';
 import type { InstanceView, UserTaskView } from '../../engine/api.ts';
 
@@ -29,7 +30,7 @@ before(async () => {
   db = await createTestDatabase({ poolMax: 10 });
   const { startDemoApps } = await import('../../processes/demo-apps/index.ts');
   demoApps = await startDemoApps({ port: 0 });
-  nodes = await createNodeRegistry({ decision: true, bots: { baseUrl: demoApps.baseUrl } } as never);
+  nodes = await createNodeRegistry({ decision: true, extra: [await shippedBotNode({ baseUrl: demoApps.baseUrl })] });
   engine = createEngine({ db: db.knex, nodes, worker: { concurrency: 6, pollIntervalMs: 100, lockMs: 60_000 } });
   app = await buildApp({ engine, db: db.knex, apiToken: TOKEN, defaultMetrics: false });
   for (const file of ['loan-approval', 'order-routing']) {
