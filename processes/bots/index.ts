@@ -1,5 +1,5 @@
 /**
- * The bots Operon ships, one per demo web application (processes/demo-apps). Fields: docs/bots.md.
+ * The bots Operon ships, one per demo web application (processes/demo-apps). Fields: docs/shipped-bots.md.
  */
 import type { BotDefinition } from '../../nodes/bot/define.ts';
 import { carrierBookingBot } from './carrier-booking.ts';

@@ -3,7 +3,7 @@
  * office, a carrier booking portal and a warehouse stock screen, served by one HTTP server under
  * `/credit-bureau`, `/core-banking`, `/carrier` and `/warehouse`.
  *
- * Sign-in credentials are secrets by name (`OPERON_SECRET_<NAME>`, see docs/bots.md) with
+ * Sign-in credentials are secrets by name (`OPERON_SECRET_<NAME>`, see docs/shipped-bots.md) with
  * documented demo defaults, so the apps and the bots agree without configuration.
  */
 import { createServer } from 'node:http';
