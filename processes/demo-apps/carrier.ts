@@ -1,7 +1,7 @@
 /**
  * Carrier booking portal: sign in, book a shipment pickup, read the tracking number. The server
  * refuses weekend pickups and heavy parcels outside the freight service, so bots must correct
- * the form and submit again.
+ * the form and submit again. Booking a reference again returns the first booking.
  */
 import { errors, escape, page } from './html.ts';
 import { RENDER_DELAY_MS, Sessions, type Reply, type Request } from './http.ts';
@@ -46,6 +46,9 @@ ${field('weightKg', 'Weight (kg)')}${field('pickupDate', 'Pickup date (YYYY-MM-D
       if (!/^\d{4}-\d{2}-\d{2}$/.test(get('pickupDate')) || Number.isNaN(pickup.getTime())) problems.push('Pickup date must be a date like 2026-05-04.');
       else if (pickup.getUTCDay() === 0 || pickup.getUTCDay() === 6) problems.push('Pickups are not possible on Saturdays or Sundays.');
       if (problems.length) return { status: 422, html: form(f, problems) };
+      // One shipment per reference: a bot retried after booking gets the first tracking number back.
+      const earlier = bookings.find((b) => b.reference === get('reference'));
+      if (earlier) return { redirect: `${prefix}/bookings/${earlier.trackingNumber}` };
       const trackingNumber = `SP${String(4_711_000_000 + bookings.length * 7919).padStart(10, '0')}DE`;
       bookings.push({ trackingNumber, reference: get('reference'), recipient: get('recipient'), postcode: get('postcode'), city: get('city'), country: get('country') || 'DE', weightKg, service: get('service'), pickupDate: get('pickupDate') });
       return { redirect: `${prefix}/bookings/${trackingNumber}` };

@@ -1,6 +1,7 @@
 /**
  * Core-banking back office: sign in and record a credit decision for a loan application. The form
  * validates on the server (application number format, amount for approvals, reason for rejections).
+ * An application already decided returns its first booking, so a retried bot cannot book twice.
  */
 import { errors, escape, page } from './html.ts';
 import { Sessions, type Reply, type Request } from './http.ts';
@@ -45,6 +46,9 @@ export function coreBankingApp(prefix: string, decisions: RecordedDecision[]) {
       if (decision !== 'approve' && amountText !== '') problems.push('Only approvals carry an amount.');
       if (decision !== 'approve' && reason.length < 5) problems.push('A reason is required for rejections and referrals.');
       if (problems.length) return { status: 422, html: form(f, problems) };
+      // One decision per application: a bot retried after submitting gets the first booking back.
+      const earlier = decisions.find((d) => d.applicationId === applicationId);
+      if (earlier) return { redirect: `${prefix}/decisions/${earlier.reference}` };
       const reference = `DEC-${String(700100 + decisions.length).padStart(6, '0')}`;
       decisions.push({ reference, applicationId, decision, amount, reason, recordedAt: new Date().toISOString() });
       return { redirect: `${prefix}/decisions/${reference}` };

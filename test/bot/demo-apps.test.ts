@@ -66,13 +66,15 @@ test('carrier form: a heavy parcel outside Freight and a weekend pickup are refu
   assert.match(booked.headers.get('location') ?? '', /\/carrier\/bookings\/SP\d+DE$/);
 });
 
-test('core banking refuses an approval without an amount, then records it with a reference', async () => {
+test('core banking refuses an approval without an amount, records it once with a reference', async () => {
   const cookie = await signIn('core-banking', 'CORE_BANKING');
   const post = (body: Record<string, string>) => fetch(`${apps.baseUrl}/core-banking/decisions`, { method: 'POST', redirect: 'manual', headers: { cookie }, body: new URLSearchParams(body) });
   assert.equal((await post({ applicationId: 'APP-2026-0001', decision: 'approve', amount: '' })).status, 422);
   const ok = await post({ applicationId: 'APP-2026-0001', decision: 'approve', amount: '12000' });
   assert.equal(ok.status, 303);
   assert.match(ok.headers.get('location') ?? '', /\/decisions\/DEC-\d+$/);
+  const again = await post({ applicationId: 'APP-2026-0001', decision: 'approve', amount: '12000' });
+  assert.equal(again.headers.get('location'), ok.headers.get('location'), 'a retried booking returns the first reference');
 });
 
 test('a path outside the four apps is 404', async () => {
