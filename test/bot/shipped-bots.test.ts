@@ -1,12 +1,14 @@
 /**
  * The shipped bots against the demo web applications, in real headless Chromium (one browser for the
  * file), through the bot node: every bot's happy path, its business errors, a form the carrier
- * refuses first, a broken page with a screenshot, and a BPMN with a bot:credit-bureau task run by
- * the real engine.
+ * refuses first, a broken page with a screenshot, a BPMN with a bot:credit-bureau task run by the
+ * real engine, and a canary credit-bureau password that must appear in no table, log or artifact.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -41,7 +43,11 @@ let db: TestDatabase;
 let apps: DemoApps;
 let node: NodeType;
 const artifactsDir = mkdtempSync(join(tmpdir(), 'operon-shipped-bots-'));
-const logger = pino({ level: 'silent' });
+/** The credit bureau's password for this file: the demo app and the bots both read it by name. */
+const CANARY = `canary-${randomUUID()}`;
+process.env.OPERON_SECRET_CREDIT_BUREAU_PASSWORD = CANARY;
+const logLines: string[] = [];
+const logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) }));
 const noSecrets = { get: () => undefined, values: () => [] };
 
 before(async () => {
@@ -49,7 +55,7 @@ before(async () => {
   node = createBotNode({
     bots: [...shippedBots, redesignedReportBot],
     baseUrl: apps.baseUrl,
-    secrets: createSecretStore({ env: {}, defaults: demoSecretDefaults }),
+    secrets: createSecretStore({ env: { OPERON_SECRET_CREDIT_BUREAU_PASSWORD: CANARY }, defaults: demoSecretDefaults }),
     artifactsDir,
     concurrency: 1,
     actionTimeoutMs: 3_000,
@@ -198,5 +204,23 @@ test('a BPMN service task bot:credit-bureau runs to completion on the real engin
     assert.equal(row.element_id, 'CheckCredit');
   } finally {
     await engine.close();
+  }
+});
+
+test('the canary password appears in no database table, log line or artifact file', async () => {
+  const tables = (await db.knex.raw(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows as { tablename: string }[];
+  assert.ok(tables.some((t) => t.tablename === 'bot_runs'));
+  for (const { tablename } of tables) {
+    const rows = (await db.knex.raw(`SELECT t::text AS row FROM ?? t`, [tablename])).rows as { row: string }[];
+    assert.ok(!rows.some((r) => r.row.includes(CANARY)), `canary in table ${tablename}`);
+  }
+  assert.ok(logLines.length > 0, 'the runs logged something');
+  assert.ok(!logLines.some((line) => line.includes(CANARY)), 'canary in a log line');
+  const files = readdirSync(artifactsDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+  assert.ok(files.some((f) => f.endsWith('.png')), 'a screenshot was kept');
+  assert.ok(files.some((f) => f.endsWith('.zip')), 'a trace was kept');
+  for (const file of files) {
+    const content = file.endsWith('.zip') ? execFileSync('unzip', ['-p', file], { maxBuffer: 256 * 1024 * 1024 }) : readFileSync(file);
+    assert.ok(!content.includes(CANARY), `canary in ${file}`);
   }
 });
