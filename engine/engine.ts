@@ -13,7 +13,8 @@ import type {
   InstanceView, JobLease, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
-import { parseDefinitions, type ProcessGraph } from './model/index.ts';
+import { type ProcessGraph } from './model/index.ts';
+import { parseDefinitionsSafely } from './model/safe-parse.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { Logger, Variables } from './nodes/types.ts';
 import type { RuntimeEvent } from './runtime/contract.ts';
@@ -99,7 +100,7 @@ export class PostgresEngine implements Engine {
   async deploy(files: DeployFile[]): Promise<DeploymentResult> {
     const parsed: { file: DeployFile; hash: string; graphs: ProcessGraph[] }[] = [];
     for (const file of files) {
-      const graphs = await parseDefinitions(file.xml, file.name);
+      const graphs = await parseDefinitionsSafely(file.xml, file.name);
       parsed.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), graphs });
     }
     const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));

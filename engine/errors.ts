@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   // deployment / model
   OPERON_ERR_BPMN_PARSE: { status: 400, message: 'The BPMN XML could not be parsed' },
   OPERON_ERR_BPMN_INVALID: { status: 400, message: 'The BPMN model is invalid' },
+  OPERON_ERR_BPMN_UNSAFE: { status: 400, message: 'The BPMN file was refused before parsing (declarations, control characters, reserved ids or size/depth/element limits)' },
   OPERON_ERR_BPMN_UNSUPPORTED: { status: 400, message: 'The BPMN model uses an element Operon does not execute' },
   OPERON_ERR_FEEL_SYNTAX: { status: 400, message: 'A FEEL expression has a syntax error' },
   OPERON_ERR_UNKNOWN_BOT: { status: 400, message: 'A bot: task names a bot that is not registered' },
