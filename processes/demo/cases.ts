@@ -59,12 +59,16 @@ const between = (random: () => number, low: number, high: number, step = 1) => l
 
 const PURPOSES = [
   'a new kitchen for our flat', 'buying a used car to get to work', 'consolidating two credit cards into one payment',
-  'solar panels and a heat pump for the house', 'our wedding in June', 'starting a small bakery with my sister',
-  'new roof after the storm damage', 'paying off gambling debts before the bank finds out', 'a holiday in the Maldives',
+  'solar panels and a heat pump for the house', 'our wedding in June', 'new roof after the storm damage',
   'university fees for my daughter', 'dental treatment not covered by insurance', 'furniture for our first home',
-  'an electric bike for commuting', 'covering rent until my next contract starts', 'refinancing my overdraft',
+  'an electric bike for commuting', 'renovating the bathroom',
 ];
-const EMPLOYMENT = ['permanent', 'permanent', 'permanent', 'self-employed', 'contract', 'part-time', 'retired', 'student', 'unemployed'] as const;
+/** About one application in seven has a purpose a credit officer frowns at. */
+const RISKY_PURPOSES = [
+  'paying off gambling debts before the bank finds out', 'a holiday in the Maldives', 'covering rent until my next contract starts',
+  'starting a small bakery with my sister', 'refinancing my overdraft',
+];
+const EMPLOYMENT = ['permanent', 'permanent', 'permanent', 'permanent', 'permanent', 'permanent', 'self-employed', 'contract', 'part-time', 'retired', 'student', 'unemployed'] as const;
 const UNKNOWN_NAMES = ['Karl Unbekannt', 'Greta Niemand', 'Otto Fremd', 'Ines Nowhere'];
 
 /** `count` loan applications; about one in twenty names an applicant the credit bureau does not know. */
@@ -74,16 +78,18 @@ export function loanApplications(count: number, seed = 42, applicants: readonly 
     const known = random() >= 0.05;
     const applicant = known ? pick(random, applicants) : undefined;
     const employment = pick(random, EMPLOYMENT);
-    const income = employment === 'student' ? between(random, 6000, 15000, 500) : employment === 'unemployed' ? between(random, 0, 9000, 500) : between(random, 22000, 140000, 1000);
+    const income = employment === 'student' ? between(random, 6000, 15000, 500) : employment === 'unemployed' ? between(random, 0, 9000, 500) : between(random, 30000, 140000, 1000);
+    // Most people ask for what they can carry: a tenth to a half of a year's income.
+    const amount = Math.max(1000, Math.round((income * (0.1 + random() * 0.4)) / 500) * 500);
     return {
       applicationId: `APP-2026-${String(i + 1).padStart(4, '0')}`,
       ...(applicant ? { applicantId: applicant.id } : {}),
       applicantName: applicant?.name ?? pick(random, UNKNOWN_NAMES),
       income,
-      amount: between(random, 1000, 60000, 500),
+      amount,
       termMonths: pick(random, [12, 24, 36, 48, 60, 84] as const),
       employment,
-      purpose: pick(random, PURPOSES),
+      purpose: random() < 0.15 ? pick(random, RISKY_PURPOSES) : pick(random, PURPOSES),
       reviewDeadline: 'PT24H',
     };
   });
