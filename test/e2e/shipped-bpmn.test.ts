@@ -42,3 +42,28 @@ for (const file of ['loan-approval', 'order-routing']) {
     assert.equal(shapes.size + edges.size, process.flowElements!.length, 'no diagram element without a model element');
   });
 }
+
+it('both open in bpmn-js (the modeler\'s renderer) in Chromium without warnings', { timeout: 60_000 }, async () => {
+  const { chromium } = await import('playwright-core');
+  const script = await readFile(fileURLToPath(new URL('../../node_modules/bpmn-js/dist/bpmn-modeler.production.min.js', import.meta.url)), 'utf8');
+  const browser = await chromium.launch({ executablePath: process.env.OPERON_CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage();
+    await page.setContent('<div id="canvas" style="width:1400px;height:700px"></div>');
+    await page.addScriptTag({ content: script });
+    for (const file of ['loan-approval', 'order-routing']) {
+      const xml = await readFile(fileURLToPath(new URL(`../../processes/${file}.bpmn`, import.meta.url)), 'utf8');
+      const result = await page.evaluate(async (text) => {
+        const modeler = new (window as unknown as { BpmnJS: new (o: object) => { importXML(x: string): Promise<{ warnings: unknown[] }>; get(name: string): { getAll(): { type: string }[] }; destroy(): void } }).BpmnJS({ container: '#canvas' });
+        const { warnings } = await modeler.importXML(text);
+        const rendered = modeler.get('elementRegistry').getAll().length;
+        modeler.destroy();
+        return { warnings: warnings.map(String), rendered };
+      }, xml);
+      assert.deepEqual(result.warnings, [], `${file}: no import warnings`);
+      assert.ok(result.rendered > 20, `${file}: the diagram is drawn (${result.rendered} elements)`);
+    }
+  } finally {
+    await browser.close();
+  }
+});
