@@ -1,12 +1,16 @@
 /**
  * A time budget for FEEL expressions that iterate (`for`, `some`, `every`): they run in a worker
  * thread while the caller waits synchronously (Atomics.wait) at most `OPERON_FEEL_BUDGET_MS`
- * (default 1000 ms). A runaway expression then becomes an incident instead of hanging the engine;
- * the worker is replaced. Expressions without iteration are bounded by their size and run inline.
+ * (default 1000 ms), and so do the regular-expression built-ins (matches, replace, split) and any
+ * expression over 2,000 characters. A runaway expression then becomes an incident instead of
+ * hanging the engine; the worker is replaced. Short expressions without these run inline.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 
-const ITERATION = /\b(for|some|every)\b/;
+// Regular-expression built-ins can backtrack catastrophically (ReDoS), so they count as iterating.
+const ITERATION = /\b(for|some|every|matches|replace|split)\b/;
+/** Longer expressions run in the worker too: feelin's parser is superlinear on deeply nested input. */
+const INLINE_MAX_CHARS = 2_000;
 /** Time a fresh worker may take to load feelin; not counted against an expression's budget. */
 const STARTUP_MS = 30_000;
 
@@ -20,6 +24,7 @@ let current: BudgetWorker | undefined;
 
 /** Does this expression need the budget (can it iterate)? String literals do not count. */
 export function mayIterate(expression: string): boolean {
+  if (expression.length > INLINE_MAX_CHARS) return true;
   return ITERATION.test(expression.replace(/"(?:[^"\\]|\\.)*"/g, '""'));
 }
 

@@ -62,11 +62,13 @@ function lineAt(xml: string, index: number): number {
  * reserved-id) and `details.file`. Not a validating XML parser: whatever passes still goes through
  * bpmn-moddle, which reports malformed XML.
  */
-export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmnLimits()): void {
+export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmnLimits()): { longestValue: number } {
   if (xml.length > limits.maxBytes) throw unsafe(file, 'size', `the file has ${xml.length} characters; the limit is ${limits.maxBytes}`, { limit: limits.maxBytes });
   const length = xml.length;
   let depth = 0;
   let elements = 0;
+  let longestValue = 0;
+  let textStart = 0;
   for (let i = 0; i < length; i++) {
     const c = xml.charCodeAt(i);
     if (c === 0) throw unsafe(file, 'nul', `U+0000 at line ${lineAt(xml, i)}`, { line: lineAt(xml, i) });
@@ -83,6 +85,7 @@ export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmn
       continue;
     }
     if (c !== 60 /* < */) continue;
+    longestValue = Math.max(longestValue, i - textStart);
     const next = xml.charCodeAt(i + 1);
     if (next === 33 /* ! */) {
       if (xml.startsWith('<!--', i)) {
@@ -107,6 +110,7 @@ export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmn
     }
     const closing = next === 47; /* / */
     const end = scanTag(xml, i, file, limits);
+    longestValue = Math.max(longestValue, end - i);
     if (closing) depth--;
     else if (xml.charCodeAt(end - 1) !== 47) {
       depth++;
@@ -116,7 +120,9 @@ export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmn
     if (elements > limits.maxElements) throw unsafe(file, 'elements', `the file has more than ${limits.maxElements} XML elements`, { limit: limits.maxElements });
     if (!closing) checkReservedText(xml, end + 1, file);
     i = end;
+    textStart = end + 1;
   }
+  return { longestValue };
 }
 
 /** `&#0;` or `&#xD800;` would smuggle U+0000 or a lone surrogate past the text checks. */
@@ -180,6 +186,9 @@ function checkReservedText(xml: string, from: number, file: string): void {
   if (RESERVED_IDS.has(text)) throw unsafe(file, 'reserved-id', `"${text}" cannot be an id or a reference (line ${lineAt(xml, from)})`, { elementId: text, line: lineAt(xml, from) });
 }
 
+/** Files whose every tag and text run is at most this long may parse on the calling thread. */
+const INLINE_VALUE_CHARS = 4096;
+
 // ---- parsing off the main thread ------------------------------------------------------------
 
 interface ParseReply {
@@ -237,14 +246,15 @@ function parseInWorker(xml: string, file: string, options: ParseOptions, timeout
 
 /**
  * parseDefinitions behind the hostile-input guard: the pre-scan, then bpmn-moddle on this thread
- * for small files or in a worker thread (with a time limit) for large ones. Same result and same
+ * for small files (no run of text over 4,096 characters) or in a worker thread (with a time limit)
+ * for the rest. Same result and same
  * errors as parseDefinitions, plus OPERON_ERR_BPMN_UNSAFE.
  */
 export async function parseDefinitionsSafely(xml: string, fileName: string, options: ParseOptions = {}): Promise<ProcessGraph[]> {
   const limits = bpmnLimits();
   if (xml.length <= limits.inlineBytes) {
-    prescanBpmn(xml, fileName, limits);
-    return parseDefinitions(xml, fileName, options);
+    // A long expression is slow to check even in a small file (feelin's parser is superlinear on deep nesting).
+    if (prescanBpmn(xml, fileName, limits).longestValue <= INLINE_VALUE_CHARS) return parseDefinitions(xml, fileName, options);
   }
   // Large files are scanned in the worker too: even the linear scan of 5 MiB takes tens of ms.
   if (xml.length > limits.maxBytes) prescanBpmn(xml, fileName, limits);
