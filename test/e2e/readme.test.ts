@@ -7,7 +7,7 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,16 @@ it('start prints a curl that starts a loan application, and the README\'s psql f
     const row = table.split('\n').find((line) => line.includes(answer.instanceId));
     assert.ok(row, `psql lists the instance:\n${table}`);
     assert.match(row, /loan-approval/);
+
+    // The "Inspect in SQL" queries, as written, against the same database.
+    const section = readme.slice(readme.indexOf('## Inspect in SQL'));
+    const queries = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(queries, 'the README has SQL queries');
+    await writeFile(join(cwd, 'readme.sql'), queries);
+    const { stdout: results } = await run('sh', ['-c', asInCheckout(`psql "$(npx operon db-url)" -v ON_ERROR_STOP=1 -f readme.sql`)], { cwd, env, timeout: 30_000 }).catch((error: { stderr?: string }) => {
+      throw new Error(`README queries failed: ${error.stderr}`);
+    });
+    assert.ok(results.includes(answer.instanceId), 'the first query lists the instance');
   } finally {
     child.kill('SIGTERM');
     const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000))]);
