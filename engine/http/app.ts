@@ -11,6 +11,7 @@ import { ApiTokenVerifier, ensureApiToken } from './auth.ts';
 import { toOperonError } from './http-errors.ts';
 import { deleteExpiredIdempotencyKeys } from './idempotency.ts';
 import { createMetrics } from './metrics.ts';
+import { registerRateLimits } from './rate-limit.ts';
 import { RouteBook, type RouteContext } from './route.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { instanceRoutes } from './routes/instances.ts';
@@ -62,6 +63,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     const error = new OperonError('OPERON_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`, { details: { method: request.method } });
     return reply.status(404).send(error.toJSON());
   });
+
+  registerRateLimits(app);
 
   // Refuse a declared oversize body before reading a byte of it (multipart bodies are streamed, so
   // fastify's own limit does not cover them).
