@@ -26,8 +26,24 @@ export interface OpenContextOptions {
   logLevel: string;
   worker?: WorkerOptions | false;
   poolMax?: number;
-  /** What the workers run besides noop/http/fail (`operon start`: decision node, bots). */
+  /** What the workers run besides noop/http/fail. */
   nodes?: Record<string, unknown>;
+  /**
+   * The decision models and the shipped bots, the bots pointed at `demoAppsUrl` (default
+   * DEMO_APPS_URL, else the demo apps' default http://127.0.0.1:3100). Also what deployments of
+   * `bot:`/`decision:` tasks are checked against.
+   */
+  shippedNodes?: boolean | { demoAppsUrl?: string };
+}
+
+/** The default address of the demo applications (`operon start` serves them there). */
+export const DEFAULT_DEMO_APPS_URL = 'http://127.0.0.1:3100';
+
+async function shippedNodeOptions(option: OpenContextOptions['shippedNodes']): Promise<Record<string, unknown>> {
+  if (!option) return {};
+  const baseUrl = (option === true ? undefined : option.demoAppsUrl) ?? process.env.DEMO_APPS_URL ?? DEFAULT_DEMO_APPS_URL;
+  const { shippedBotNode } = (await import('../../processes/demo/nodes.ts' as string)) as typeof import('../../processes/demo/nodes.ts');
+  return { decision: true, extra: [await shippedBotNode({ baseUrl })] };
 }
 
 export async function openContext(options: OpenContextOptions): Promise<CliContext> {
@@ -44,7 +60,7 @@ export async function openContext(options: OpenContextOptions): Promise<CliConte
   }
   // Imported here so the node implementations (and whatever they load) stay out of commands that do not run them.
   const { createNodeRegistry } = await import('../../nodes/index.ts');
-  const nodes = await createNodeRegistry((options.nodes ?? {}) as Parameters<typeof createNodeRegistry>[0]);
+  const nodes = await createNodeRegistry({ ...(await shippedNodeOptions(options.shippedNodes)), ...options.nodes } as Parameters<typeof createNodeRegistry>[0]);
   const engine = createEngine({ db, nodes, logger, worker: options.worker ?? false });
   return {
     url: database.url,

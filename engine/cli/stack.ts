@@ -62,12 +62,6 @@ async function startDemoAppsIfShipped(port: number, context: { warn(message: str
   }
 }
 
-/** The shipped bots (processes/bots) against the demo applications, loaded only here. */
-async function shippedBotNode(baseUrl: string) {
-  const { shippedBotNode: create } = await import('../../processes/demo/nodes.ts' as string) as typeof import('../../processes/demo/nodes.ts');
-  return create({ baseUrl });
-}
-
 /** The .bpmn files to deploy: the folder given, else ./processes, else the shipped ones. */
 export async function processFiles(dir?: string): Promise<string[]> {
   const folder = dir ? resolve(dir) : existsSync(resolve('processes')) ? resolve('processes') : SHIPPED_PROCESSES_DIR;
@@ -79,8 +73,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const demoApps = await startDemoAppsIfShipped(options.demoAppsPort, { warn: (message) => warnings.push(message) });
   let context: CliContext;
   try {
-    const extra = demoApps ? [await shippedBotNode(demoApps.baseUrl)] : [];
-    context = await openContext({ logLevel: options.logLevel ?? 'info', worker: options.worker, nodes: { decision: true, extra } });
+    context = await openContext({ logLevel: options.logLevel ?? 'info', worker: options.worker, shippedNodes: demoApps ? { demoAppsUrl: demoApps.baseUrl } : true });
   } catch (error) {
     await demoApps?.close();
     throw error;

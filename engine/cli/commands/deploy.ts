@@ -13,7 +13,7 @@ export async function deployFiles(engine: Engine, paths: string[]): Promise<Depl
 /** `operon deploy FILE...` */
 export async function deployCommand(args: ParsedArgs): Promise<number> {
   if (args.positionals.length === 0) throw new Error('usage: operon deploy FILE.bpmn...');
-  const context = await openContext({ logLevel: 'warn' });
+  const context = await openContext({ logLevel: 'warn', shippedNodes: true });
   try {
     const result = await deployFiles(context.engine, args.positionals);
     if (args.flags.json) {

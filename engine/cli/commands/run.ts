@@ -24,7 +24,7 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) throw new Error('--vars must be a JSON object');
   }
   const timeoutMs = numberFlag(args, 'timeout', 30) * 1000;
-  const context = await openContext({ logLevel: 'warn', worker: { concurrency: 8, lockMs: 30_000, pollIntervalMs: 200 } });
+  const context = await openContext({ logLevel: 'warn', shippedNodes: true, worker: { concurrency: 8, lockMs: 30_000, pollIntervalMs: 200 } });
   try {
     let bpmnProcessId = target;
     if (target.endsWith('.bpmn') || target.endsWith('.xml') || existsSync(target)) {

