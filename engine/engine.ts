@@ -357,8 +357,12 @@ export class PostgresEngine implements Engine {
     return claimJobs(this.db, { nodeNames, worker, maxJobs, lockMs });
   }
 
-  async completeJob(jobId: string, lease: JobLease, variables: Variables = {}): Promise<void> {
-    await this.#finishJob(jobId, lease, { state: 'completed', ended_at: this.db.fn.now() }, (job) => ({
+  /**
+   * `claimed`: the job row as this process claimed it, so the worker saves reading it again
+   * (only its instance id and element are used; the fenced update still decides).
+   */
+  async completeJob(jobId: string, lease: JobLease, variables: Variables = {}, claimed?: JobRow): Promise<void> {
+    await this.#finishJob(jobId, lease, { state: 'completed', ended_at: this.db.fn.now() }, claimed, (job) => ({
       type: 'job.completed',
       elementInstanceKey: job.element_instance_key,
       variables,
@@ -370,6 +374,7 @@ export class PostgresEngine implements Engine {
       jobId,
       lease,
       { state: 'completed', error_message: `BPMN error ${error.errorCode}${error.errorMessage ? `: ${error.errorMessage}` : ''}`, ended_at: this.db.fn.now() },
+      undefined,
       (job) => ({ type: 'job.bpmnError', elementInstanceKey: job.element_instance_key, errorCode: error.errorCode, errorMessage: error.errorMessage, variables: error.variables }),
     );
   }
@@ -379,8 +384,8 @@ export class PostgresEngine implements Engine {
    * itself fails, the job ends in an incident instead: the instance keeps its previous state, and
    * resolving the incident runs the job again.
    */
-  async #finishJob(jobId: string, lease: JobLease, changes: Record<string, unknown>, toEvent: (job: JobRow) => RuntimeEvent): Promise<void> {
-    const job = await findJob(this.db, jobId);
+  async #finishJob(jobId: string, lease: JobLease, changes: Record<string, unknown>, claimed: JobRow | undefined, toEvent: (job: JobRow) => RuntimeEvent): Promise<void> {
+    const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
     try {
       await inTransaction(this.db, async (tx) => {
         const instance = await lockInstance(tx, job.process_instance_id);

@@ -127,7 +127,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         return;
       }
       if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger);
-      await engine.completeJob(job.id, lease, output ?? {});
+      await engine.completeJob(job.id, lease, output ?? {}, job);
     } catch (error) {
       // Lease lost, instance cancelled meanwhile, or the database is away: the job row decides what happens next.
       jobLogger.warn({ err: error }, 'could not record the job result');

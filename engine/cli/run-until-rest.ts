@@ -14,7 +14,8 @@ export async function runUntilRest(engine: PostgresEngine, instanceId: string, t
     const instance = await engine.getInstance(instanceId);
     if (!instance) throw new Error(`instance ${instanceId} disappeared`);
     if (instance.state !== 'active' || Date.now() >= deadline.getTime()) return instance;
-    if (!(await hasWorkBefore(engine, instanceId, nodeNames, deadline))) return instance;
+    // Read again after finding no work: the instance may have moved on (or ended) between the two reads.
+    if (!(await hasWorkBefore(engine, instanceId, nodeNames, deadline))) return (await engine.getInstance(instanceId)) ?? instance;
     await engine.notifications.wait(Math.min(250, deadline.getTime() - Date.now()), (channel, payload) => channel === CHANNELS.instances && payload === instanceId);
   }
 }

@@ -7,8 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { Effect, RuntimeEvent } from '../runtime/contract.ts';
 import type { Db, HistoryEntry, MessageRow } from './rows.ts';
 import { json } from './rows.ts';
-import { appendHistory } from './append-history.ts';
+import { emptyStepRows, writeStepRows } from './write-step-rows.ts';
 import { CHANNELS, notify } from './notify.ts';
+
+/** Effects whose rows wait for the step's single write; any other effect writes them first. */
+const BATCHED = new Set<Effect['type']>(['element.activated', 'element.completed', 'element.terminated', 'flow.taken', 'job.create']);
 
 export interface InstanceRef {
   id: string;
@@ -21,22 +24,22 @@ export interface InstanceRef {
  * matches a subscription opened by this step), which the caller feeds into the next step of the
  * same transaction.
  */
-export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effect[], now: Date): Promise<RuntimeEvent[]> {
-  const history: HistoryEntry[] = [];
+export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effect[], now: Date, history: HistoryEntry[] = []): Promise<RuntimeEvent[]> {
   const followUps: RuntimeEvent[] = [];
   const jobTypes = new Set<string>();
+  // Element instance rows, jobs and history of the step go out in one statement (write-step-rows.ts),
+  // written early only when a following effect reads or updates those tables.
+  const rows = emptyStepRows(history);
   const ended = (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
-    history.push({ process_instance_id: instance.id, element_instance_key: key ?? null, element_id: elementId ?? null, event_type: event, payload: payload ?? null });
-  const activations: Record<string, unknown>[] = [];
-  const flushActivations = async () => {
-    if (activations.length > 0) await tx('element_instances').insert(activations.splice(0));
-  };
+    rows.history.push({ process_instance_id: instance.id, element_instance_key: key ?? null, element_id: elementId ?? null, event_type: event, payload: payload ?? null });
+  const activations = new Map<string, Record<string, unknown>>();
+  const flush = () => writeStepRows(tx, instance.id, now, rows).then(() => activations.clear());
 
   for (const effect of effects) {
-    if (effect.type !== 'element.activated') await flushActivations();
+    if (!BATCHED.has(effect.type)) await flush();
     switch (effect.type) {
-      case 'element.activated':
-        activations.push({
+      case 'element.activated': {
+        const activation = {
           process_instance_id: instance.id,
           element_instance_key: effect.elementInstanceKey,
           element_id: effect.elementId,
@@ -45,16 +48,23 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
           parent_key: effect.flowScopeKey ?? effect.parentKey ?? null,
           state: 'active',
           started_at: now,
-        });
+          ended_at: null as Date | null,
+        };
+        activations.set(effect.elementInstanceKey, activation);
+        rows.elementsActivated.push(activation);
         ended('element.activated', effect.elementInstanceKey, effect.elementId, { elementType: effect.elementType });
         break;
+      }
       case 'element.completed':
       case 'element.terminated': {
         const state = effect.type === 'element.completed' ? 'completed' : 'terminated';
-        await tx('element_instances')
-          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
-          .update({ state, ended_at: now });
-        if (state === 'terminated') await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
+        const activation = activations.get(effect.elementInstanceKey);
+        if (activation) Object.assign(activation, { state, ended_at: now });
+        else rows.elementsEnded.set(effect.elementInstanceKey, state);
+        if (state === 'terminated') {
+          await flush(); // its job may have been created in this very step
+          await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
+        }
         ended(effect.type, effect.elementInstanceKey, effect.elementId);
         break;
       }
@@ -63,7 +73,7 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
         break;
       case 'job.create': {
         const id = randomUUID();
-        await tx('jobs').insert({
+        rows.jobs.push({
           id,
           process_instance_id: instance.id,
           element_instance_key: effect.elementInstanceKey,
@@ -74,8 +84,8 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
           retries: effect.retries,
           max_retries: effect.retries,
           run_at: now,
-          headers: json(effect.headers),
-          variables: json(effect.input),
+          headers: effect.headers,
+          variables: effect.input,
         });
         jobTypes.add(effect.taskType);
         ended('job.created', effect.elementInstanceKey, effect.elementId, { jobId: id, type: effect.taskType });
@@ -178,8 +188,7 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
         break;
     }
   }
-  await flushActivations();
-  await appendHistory(tx, history);
+  await flush();
   for (const type of jobTypes) await notify(tx, CHANNELS.jobs, type);
   return followUps;
 }
@@ -211,17 +220,26 @@ async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey
 
 /** An ended instance waits on nothing: close whatever the runtime did not cancel explicitly. */
 export async function closeInstanceWaits(tx: Db, instanceId: string, now: Date): Promise<void> {
-  const jobs = await tx('jobs')
-    .where({ process_instance_id: instanceId })
-    .whereIn('state', ['ready', 'leased', 'failed'])
-    .update({ state: 'cancelled', ended_at: now, updated_at: now })
-    .returning('id');
-  for (const job of jobs as { id: string }[]) await notify(tx, CHANNELS.jobCancelled, job.id);
-  await tx('timers').where({ process_instance_id: instanceId, state: 'scheduled' }).update({ state: 'cancelled' });
-  await tx('message_subscriptions').where({ process_instance_id: instanceId, state: 'open' }).update({ state: 'closed', closed_at: now });
-  await tx('user_tasks').where({ process_instance_id: instanceId, state: 'open' }).update({ state: 'cancelled', completed_at: now });
-  await tx('incidents').where({ process_instance_id: instanceId, state: 'open' }).update({ state: 'resolved', resolved_at: now });
-  await tx('element_instances').where({ process_instance_id: instanceId, state: 'active' }).update({ state: 'terminated', ended_at: now });
+  // One round trip: every data-modifying CTE runs, whether or not the outer query reads it.
+  const { rows } = await tx.raw(
+    `WITH cancelled_jobs AS (
+       UPDATE jobs SET state = 'cancelled', ended_at = :now, updated_at = :now
+        WHERE process_instance_id = :id AND state IN ('ready', 'leased', 'failed') RETURNING id
+     ), cancelled_timers AS (
+       UPDATE timers SET state = 'cancelled' WHERE process_instance_id = :id AND state = 'scheduled' RETURNING 1
+     ), closed_subscriptions AS (
+       UPDATE message_subscriptions SET state = 'closed', closed_at = :now WHERE process_instance_id = :id AND state = 'open' RETURNING 1
+     ), cancelled_tasks AS (
+       UPDATE user_tasks SET state = 'cancelled', completed_at = :now WHERE process_instance_id = :id AND state = 'open' RETURNING 1
+     ), resolved_incidents AS (
+       UPDATE incidents SET state = 'resolved', resolved_at = :now WHERE process_instance_id = :id AND state = 'open' RETURNING 1
+     ), terminated_elements AS (
+       UPDATE element_instances SET state = 'terminated', ended_at = :now WHERE process_instance_id = :id AND state = 'active' RETURNING 1
+     )
+     SELECT id FROM cancelled_jobs`,
+    { id: instanceId, now },
+  );
+  for (const job of rows as { id: string }[]) await notify(tx, CHANNELS.jobCancelled, job.id);
   await notify(tx, CHANNELS.instances, instanceId);
 }
 

@@ -5,7 +5,6 @@ import type { GraphCache } from './graph-cache.ts';
 import type { Db, DefinitionRow } from './rows.ts';
 import { insertInstance } from './insert-instance.ts';
 import { applyEffects } from './apply-effects.ts';
-import { appendHistory } from './append-history.ts';
 import { stepInstance } from './step-instance.ts';
 
 export interface CreateInstanceOptions {
@@ -21,11 +20,9 @@ export async function createInstance(tx: Db, graphs: GraphCache, definition: Def
   const instanceId = randomUUID();
   const result = startInstance(graph, { instanceId, variables: options.variables ?? {}, startEventId: options.startEventId, now: options.now });
   await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey }, result, options.now);
-  await appendHistory(tx, [
-    { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } },
-  ]);
   const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
-  const followUps = await applyEffects(tx, ref, result.effects, options.now);
+  const started = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } };
+  const followUps = await applyEffects(tx, ref, result.effects, options.now, [started]);
   for (const event of followUps) {
     const { result: next } = await stepInstance(tx, graphs, instanceId, event, options.now);
     if (next.state !== 'active') break;

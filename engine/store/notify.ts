@@ -91,10 +91,8 @@ async function flush(db: Knex, batch: Pending): Promise<void> {
     payloads.push(value);
   }
   try {
-    await db.transaction(async (tx) => {
-      await tx.raw('SET LOCAL synchronous_commit = off');
-      await tx.raw('SELECT pg_notify(c, p) FROM unnest(?::text[], ?::text[]) AS n(c, p)', [channels, payloads]);
-    });
+    // One autocommit statement; set_config(..., true) lasts until its own commit.
+    await db.raw(`SELECT set_config('synchronous_commit', 'off', true), pg_notify(c, p) FROM unnest(?::text[], ?::text[]) AS n(c, p)`, [channels, payloads]);
   } catch {
     // Waiters poll: a notification that could not be sent costs latency only.
   }

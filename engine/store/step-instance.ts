@@ -10,7 +10,6 @@ import type { Db, InstanceRow, HistoryEntry } from './rows.ts';
 import { lockInstance } from './lock-instance.ts';
 import { updateInstance } from './update-instance.ts';
 import { applyEffects } from './apply-effects.ts';
-import { appendHistory } from './append-history.ts';
 
 /** Guard against a runtime that keeps producing follow-up events. */
 const MAX_FOLLOW_UPS = 100;
@@ -37,10 +36,10 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
   let result: StepResult | undefined;
   for (let round = 0; events.length > 0 && round < MAX_FOLLOW_UPS; round++) {
     const next = events.shift()!;
-    await appendHistory(tx, [eventHistory(instance.id, next)]);
     result = step(graph, snapshot, next, { now });
     snapshot = result.snapshot;
-    events.push(...(await applyEffects(tx, ref, result.effects, now)));
+    // The event's history row goes in the same insert as its effects' rows, ahead of them.
+    events.push(...(await applyEffects(tx, ref, result.effects, now, [eventHistory(instance.id, next)])));
     if (result.state !== 'active') events = [];
   }
   await updateInstance(tx, instance.id, result!, now);

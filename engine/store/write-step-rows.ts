@@ -1,0 +1,66 @@
+/**
+ * The plain rows one step writes (element instances activated and ended, jobs created, history),
+ * written in ONE statement: data-modifying CTEs over JSON record sets. A step's round trips are
+ * what its latency is made of on a busy machine; this saves three to five of them per step.
+ */
+import type { Db, HistoryEntry } from './rows.ts';
+
+export interface StepRows {
+  /** New element instance rows, in activation order (state already final when they ended in this step). */
+  elementsActivated: Record<string, unknown>[];
+  /** Endings of element instances activated in earlier steps. */
+  elementsEnded: Map<string, 'completed' | 'terminated'>;
+  jobs: Record<string, unknown>[];
+  history: HistoryEntry[];
+}
+
+export function emptyStepRows(history: HistoryEntry[] = []): StepRows {
+  return { elementsActivated: [], elementsEnded: new Map(), jobs: [], history };
+}
+
+/** Writes and empties `rows`; one round trip, none when there is nothing to write. */
+export async function writeStepRows(tx: Db, instanceId: string, now: Date, rows: StepRows): Promise<void> {
+  const parts: string[] = [];
+  const bindings: unknown[] = [];
+  if (rows.elementsActivated.length > 0) {
+    parts.push(`elements_activated AS (
+      INSERT INTO element_instances (process_instance_id, element_instance_key, element_id, element_type, element_name, parent_key, state, started_at, ended_at)
+      SELECT process_instance_id, element_instance_key, element_id, element_type, element_name, parent_key, state, started_at, ended_at
+        FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (process_instance_id uuid, element_instance_key text, element_id text, element_type text,
+               element_name text, parent_key text, state text, started_at timestamptz, ended_at timestamptz))
+             WITH ORDINALITY AS r(process_instance_id, element_instance_key, element_id, element_type, element_name, parent_key, state, started_at, ended_at, ord)
+       ORDER BY ord)`);
+    bindings.push(JSON.stringify(rows.elementsActivated));
+  }
+  if (rows.elementsEnded.size > 0) {
+    const keys = [...rows.elementsEnded.keys()];
+    parts.push(`elements_ended AS (
+      UPDATE element_instances AS e SET state = u.state, ended_at = ?
+        FROM unnest(?::text[], ?::text[]) AS u(key, state)
+       WHERE e.process_instance_id = ? AND e.element_instance_key = u.key)`);
+    bindings.push(now, keys, keys.map((key) => rows.elementsEnded.get(key)!), instanceId);
+  }
+  if (rows.jobs.length > 0) {
+    parts.push(`jobs_created AS (
+      INSERT INTO jobs (id, process_instance_id, element_instance_key, element_id, bpmn_process_id, type, state, retries, max_retries, run_at, headers, variables)
+      SELECT id, process_instance_id, element_instance_key, element_id, bpmn_process_id, type, state, retries, max_retries, run_at, headers, variables
+        FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, process_instance_id uuid, element_instance_key text, element_id text, bpmn_process_id text, type text,
+             state text, retries int, max_retries int, run_at timestamptz, headers jsonb, variables jsonb))`);
+    bindings.push(JSON.stringify(rows.jobs));
+  }
+  if (rows.history.length > 0) {
+    parts.push(`history_appended AS (
+      INSERT INTO history (process_instance_id, element_instance_key, element_id, event_type, payload)
+      SELECT process_instance_id, element_instance_key, element_id, event_type, payload
+        FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (process_instance_id uuid, element_instance_key text, element_id text, event_type text, payload jsonb))
+             WITH ORDINALITY AS r(process_instance_id, element_instance_key, element_id, event_type, payload, ord)
+       ORDER BY ord)`);
+    bindings.push(JSON.stringify(rows.history.map((entry) => ({ ...entry, element_instance_key: entry.element_instance_key ?? null, element_id: entry.element_id ?? null, payload: entry.payload ?? null }))));
+  }
+  rows.elementsActivated = [];
+  rows.elementsEnded = new Map();
+  rows.jobs = [];
+  rows.history = [];
+  if (parts.length === 0) return;
+  await tx.raw(`WITH ${parts.join(',\n')} SELECT 1`, bindings as never);
+}
