@@ -28,6 +28,7 @@ import { lockInstance } from './store/lock-instance.ts';
 import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
+import { isTransientDatabaseError } from './store/transient-error.ts';
 import { appendHistory } from './store/append-history.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
@@ -394,6 +395,8 @@ export class PostgresEngine implements Engine {
       });
     } catch (error) {
       if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
+      // The database went away mid-step: nothing was written; the lease expires and the job runs again.
+      if (isTransientDatabaseError(error)) throw error;
       this.logger.error({ err: error, jobId, instanceId: job.process_instance_id }, 'job result could not be applied; raising an incident');
       await inTransaction(this.db, async (tx) => {
         await lockInstance(tx, job.process_instance_id);

@@ -16,6 +16,7 @@ import { stepInstance } from '../store/step-instance.ts';
 import { createInstance } from '../store/create-instance.ts';
 import { findDefinition } from '../store/find-definition.ts';
 import { raiseEngineIncident } from '../store/raise-engine-incident.ts';
+import { isTransientDatabaseError } from '../store/transient-error.ts';
 import { nextCycle } from './start-timer.ts';
 import { CHANNELS, inTransaction, notify } from '../store/notify.ts';
 import type { RuntimeEvent } from '../runtime/contract.ts';
@@ -28,6 +29,8 @@ export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger
     try {
       if (await fireTimer(db, graphs, timer)) fired++;
     } catch (error) {
+      // The database went away mid-step: nothing was written; the timer stays due for the next round.
+      if (isTransientDatabaseError(error)) throw error;
       logger.error({ err: error, timerId: timer.id, instanceId: timer.process_instance_id }, 'timer step failed; raising an incident');
       if (timer.process_instance_id) {
         const event: RuntimeEvent = { type: 'timer.fired', timerKey: timer.timer_key };
