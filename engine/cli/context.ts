@@ -33,7 +33,7 @@ export interface OpenContextOptions {
    * DEMO_APPS_URL, else the demo apps' default http://127.0.0.1:3100). Also what deployments of
    * `bot:`/`decision:` tasks are checked against.
    */
-  shippedNodes?: boolean | { demoAppsUrl?: string };
+  shippedNodes?: boolean | { demoAppsUrl?: string; botConcurrency?: number };
 }
 
 /** The default address of the demo applications (`operon start` serves them there). */
@@ -43,7 +43,8 @@ async function shippedNodeOptions(option: OpenContextOptions['shippedNodes']): P
   if (!option) return {};
   const baseUrl = (option === true ? undefined : option.demoAppsUrl) ?? process.env.DEMO_APPS_URL ?? DEFAULT_DEMO_APPS_URL;
   const { shippedBotNode } = (await import('../../processes/demo/nodes.ts' as string)) as typeof import('../../processes/demo/nodes.ts');
-  return { decision: true, extra: [await shippedBotNode({ baseUrl })] };
+  const concurrency = option === true ? undefined : option.botConcurrency;
+  return { decision: true, extra: [await shippedBotNode({ baseUrl, ...(concurrency ? { concurrency } : {}) })] };
 }
 
 export async function openContext(options: OpenContextOptions): Promise<CliContext> {

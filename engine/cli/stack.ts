@@ -28,6 +28,8 @@ export interface StackOptions {
   /** Folder of .bpmn files; default: ./processes when it exists, else the shipped processes. */
   processesDir?: string;
   logLevel?: string;
+  /** Bot runs at once (browser contexts); default the bot node's. */
+  botConcurrency?: number;
 }
 
 export interface DeployedFile { file: string; processes: { bpmnProcessId: string; version: number }[]; error?: string }
@@ -73,7 +75,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const demoApps = await startDemoAppsIfShipped(options.demoAppsPort, { warn: (message) => warnings.push(message) });
   let context: CliContext;
   try {
-    context = await openContext({ logLevel: options.logLevel ?? 'info', worker: options.worker, shippedNodes: demoApps ? { demoAppsUrl: demoApps.baseUrl } : true });
+    context = await openContext({ logLevel: options.logLevel ?? 'info', worker: options.worker, shippedNodes: { ...(demoApps ? { demoAppsUrl: demoApps.baseUrl } : {}), botConcurrency: options.botConcurrency } });
   } catch (error) {
     await demoApps?.close();
     throw error;

@@ -27,6 +27,8 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
     deploy: true,
     processesDir: stringFlag(args, 'processes'),
     logLevel: process.env.LOG_LEVEL ?? 'warn',
+    // Bots are most of the work: let every worker slot drive a browser context.
+    botConcurrency: numberFlag(args, 'bot-concurrency', 8),
   });
   try {
     process.stderr.write(`Operon for the demo: ${stack.apiUrl} (cockpit ${stack.apiUrl}/ui, token ${stack.apiToken})\n`);
