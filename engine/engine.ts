@@ -29,6 +29,7 @@ import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { isTransientDatabaseError } from './store/transient-error.ts';
+import { lockCorrelation } from './store/lock-correlation.ts';
 import { appendHistory } from './store/append-history.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
@@ -252,19 +253,22 @@ export class PostgresEngine implements Engine {
     const ttl = message.timeToLiveMs ?? 0;
     if (ttl <= 0) return { correlated: false };
     const id = randomUUID();
-    const inserted = await this.db('messages')
-      .insert({
-        id,
-        name: message.name,
-        correlation_key: message.correlationKey,
-        message_id: message.messageId ?? null,
-        variables: json(variables),
-        state: 'buffered',
-        expires_at: new Date(Date.now() + ttl),
-      })
-      .onConflict(this.db.raw(`(name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`))
-      .ignore()
-      .returning('id');
+    const inserted = await inTransaction(this.db, async (tx) => {
+      await lockCorrelation(tx, message.name, message.correlationKey);
+      return tx('messages')
+        .insert({
+          id,
+          name: message.name,
+          correlation_key: message.correlationKey,
+          message_id: message.messageId ?? null,
+          variables: json(variables),
+          state: 'buffered',
+          expires_at: new Date(Date.now() + ttl),
+        })
+        .onConflict(this.db.raw(`(name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`))
+        .ignore()
+        .returning('id');
+    });
     if (inserted.length === 0) return { correlated: false };
     // A subscription may have opened while we buffered (its step looked before our insert committed).
     const late = await this.db<SubscriptionRow>('message_subscriptions')

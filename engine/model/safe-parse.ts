@@ -110,6 +110,7 @@ export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmn
     }
     const closing = next === 47; /* / */
     const end = scanTag(xml, i, file, limits);
+    if (end === -1) break;
     longestValue = Math.max(longestValue, end - i);
     if (closing) depth--;
     else if (xml.charCodeAt(end - 1) !== 47) {
@@ -149,7 +150,7 @@ function scanText(xml: string, from: number, to: number, file: string): void {
   }
 }
 
-/** Scans one tag from its `<` to its `>`: attribute lengths and reserved ids. Returns the index of `>`. */
+/** Scans one tag from its `<` to its `>`: attribute lengths and reserved ids. Returns the index of `>`, or -1 when the tag never ends. */
 function scanTag(xml: string, start: number, file: string, limits: BpmnLimits): number {
   let i = start + 1;
   const length = xml.length;
@@ -175,7 +176,8 @@ function scanTag(xml: string, start: number, file: string, limits: BpmnLimits): 
     if (c === 60 && i > start) break;
     i++;
   }
-  throw unsafe(file, 'malformed', `an unterminated tag at line ${lineAt(xml, start)}`, { line: lineAt(xml, start) });
+  // Malformed, not hostile: bpmn-moddle reports it as OPERON_ERR_BPMN_PARSE with its position.
+  return -1;
 }
 
 /** `<incoming>__proto__</incoming>` would resolve to Object.prototype in a plain-object id table. */

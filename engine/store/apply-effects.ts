@@ -9,6 +9,7 @@ import type { Db, HistoryEntry, MessageRow } from './rows.ts';
 import { json } from './rows.ts';
 import { emptyStepRows, writeStepRows } from './write-step-rows.ts';
 import { CHANNELS, notify } from './notify.ts';
+import { lockCorrelation } from './lock-correlation.ts';
 
 /** Effects whose rows wait for the step's single write; any other effect writes them first. */
 const BATCHED = new Set<Effect['type']>(['element.activated', 'element.completed', 'element.terminated', 'flow.taken', 'job.create']);
@@ -139,6 +140,7 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
         ended('timer.cancelled', undefined, undefined, { timerKey: effect.timerKey });
         break;
       case 'subscription.open': {
+        await lockCorrelation(tx, effect.messageName, effect.correlationKey);
         await tx('message_subscriptions').insert({
           id: randomUUID(),
           process_instance_id: instance.id,
