@@ -16,8 +16,7 @@ export interface Grammar { frames: Split; slots: Record<string, Split> }
 const s = (train: string[], shifted: string[] = []): Split => ({ train, shifted });
 
 const OBJECTS = s(
-  ['a second-hand toyota', 'a ford fiesta', 'an ikea kitchen', 'a new sofa from dfs', 'a new phone', 'a shed', 'a new washing machine', 'double glazing', 'a deposit on a flat', 'school uniforms', 'a gap year for my son', 'a family reunion', 'a new patio', 'braces for my daughter', 'a vw golf', 'a honda jazz', 'insulation for the loft', 'a new bed and mattress',
-   'a used car', 'a new kitchen', 'a bathroom renovation', 'a new roof', 'a new boiler', 'our wedding', 'a family holiday', 'new furniture', 'university fees', 'driving lessons', 'vet bills', 'dental work', 'new windows', 'the garden', 'solar panels', 'a new fence', 'a laptop for studying', 'moving house', 'a second hand van', 'home improvements', 'a piano for my son', 'christmas presents', 'carpets for the whole house'],
+  ['a used car', 'a new kitchen', 'a bathroom renovation', 'a new roof', 'a new boiler', 'our wedding', 'a family holiday', 'new furniture', 'university fees', 'driving lessons', 'vet bills', 'dental work', 'new windows', 'the garden', 'solar panels', 'a new fence', 'a laptop for studying', 'moving house', 'a second hand van', 'home improvements', 'a piano for my son', 'christmas presents', 'carpets for the whole house'],
   ['a caravan', 'a new bicycle', 'a conservatory', 'a loft conversion', 'an electric car', 'a hot tub'],
 );
 const PEOPLE = s(['father', 'mother', 'brother', 'sister', 'partner', 'wife', 'husband', 'uncle'], ['aunt', 'grandfather', 'employer']);
@@ -25,10 +24,10 @@ const PEOPLE = s(['father', 'mother', 'brother', 'sister', 'partner', 'wife', 'h
 export const LOAN_GRAMMAR: Record<LoanIntent, Grammar> = {
   neutral: {
     frames: s(
-      ['{object}', 'to pay for {object}', 'i need money for {object}', 'we are planning {object}', 'the loan is for {object}', 'paying for {object} and {object2}', 'consolidate my credit cards and pay for {object}', '{verbing} {object} for {reason}', '{verbing} {object}', 'i am {verbing} {object} because {reason}', '{object}; {object2} too', '{verbing} {object}, nothing risky'],
+      ['{object}', 'to pay for {object}', 'i need money for {object}', 'we are planning {object}', 'the loan is for {object}', 'paying for {object} and {object2}', 'consolidate my credit cards and pay for {object}'],
       ['funding {object} this year', 'it is for {object}, nothing else', 'covering the cost of {object} and {object2}', 'mostly {object}'],
     ),
-    slots: { object: OBJECTS, object2: OBJECTS, verbing: s(['buying', 'getting', 'paying for', 'replacing', 'fixing', 'financing', 'upgrading'], ['sorting out']), reason: s(['my commute', 'the family', 'work', 'the winter', 'our new baby', 'my studies', 'the old one broke'], ['my new job']) },
+    slots: { object: OBJECTS, object2: OBJECTS },
   },
   prohibited: {
     frames: s(
@@ -72,7 +71,7 @@ const DEPOTS = s(['the leeds depot', 'the bristol depot', 'the glasgow depot', '
 export const ORDER_GRAMMAR: Record<OrderIntent, Grammar> = {
   neutral: {
     frames: s(
-      ['{drop}', 'please {contact}', '{drop}, {contact}', 'gift wrap if possible', 'it is a present for my {person}', 'no notes', 'the gate code is {code}', 'flat on the {floor} floor, {drop}', 'please do not bend the box', '{relaxed}', '{relaxed}, {drop}', '{drop}. {relaxed}', 'it is {goods} for the {room}'],
+      ['{drop}', 'please {contact}', '{drop}, {contact}', 'gift wrap if possible', 'it is a present for my {person}', 'no notes', 'the gate code is {code}', 'flat on the {floor} floor, {drop}', 'please do not bend the box'],
       ['{contact} and {drop}', 'a present for my {person}, nice wrapping please', 'building code {code}. {drop}', 'fragile, handle with care, {contact}'],
     ),
     slots: {
@@ -80,21 +79,17 @@ export const ORDER_GRAMMAR: Record<OrderIntent, Grammar> = {
       contact: s(['call me before you arrive', 'ring the bell twice', 'knock loudly', 'text me when you are close'], ['phone ahead when you are near']),
       person: PEOPLE,
       code: s(['4821', '1234', '9071', '5550'], ['3318']),
-      relaxed: s(['no rush', 'not urgent', 'no hurry at all', 'whenever is fine', 'there is no rush, any day is fine', 'not in a hurry', 'take your time'], ['no rush at all, next week is fine']),
-      goods: s(['some tiles', 'a lamp', 'books', 'paint', 'a kettle', 'shoes', 'a printer cartridge', 'garden tools'], ['curtains']),
-      room: s(['kitchen', 'garden', 'office', 'bedroom'], ['hallway']),
       floor: s(['second', 'third', 'fourth'], ['fifth']),
     },
   },
   collect: {
     frames: s(
-      ['i will {collect} from {depot}', 'i live next to {depot} and can {collect}', 'no delivery, i will {collect} myself', 'click and collect please', 'hold it at {depot}, i will {collect}', 'i work near {depot} and will {collect}', 'collect in person from {depot}', "i'd rather {collect} myself from {city}", 'i can {collect} from {city} tomorrow', 'i will {collect} myself'],
+      ['i will {collect} from {depot}', 'i live next to {depot} and can {collect}', 'no delivery, i will {collect} myself', 'click and collect please', 'hold it at {depot}, i will {collect}', 'i work near {depot} and will {collect}', 'collect in person from {depot}'],
       ['my office is round the corner from {depot} so i will {collect}', 'do not send it, i can {collect} on my way home', 'store collection suits me, i will {collect}', 'keep it at {depot} and i will {collect}'],
     ),
     slots: {
-      collect: s(['collect it', 'pick it up', 'fetch it', 'come and get it', 'come and fetch it', 'grab it', 'swing by for it', 'pop in and collect it'], ['come for it']),
+      collect: s(['collect it', 'pick it up', 'fetch it', 'come and get it', 'grab it', 'swing by for it'], ['come for it']),
       depot: DEPOTS,
-      city: s(['leeds', 'bristol', 'glasgow', 'the leeds depot', 'your depot'], ['the glasgow site']),
     },
   },
   urgent: {
@@ -105,39 +100,19 @@ export const ORDER_GRAMMAR: Record<OrderIntent, Grammar> = {
     slots: {
       urgent: s(['urgent', 'very urgent', 'needed asap', 'time critical', 'critical', 'as fast as possible']),
       rush: s(['rush it', 'expedite', 'send it express', 'hurry']),
-      reason: s(['needed for a wedding tomorrow', 'the machine is down', 'our production line has stopped', 'the shop opens on friday', 'the event is this weekend', 'replacement part for a broken boiler', 'our printer is broken', 'we need the part for a repair'], ['the ceremony is the day after tomorrow', 'our only freezer has failed']),
+      reason: s(['needed for a wedding tomorrow', 'the machine is down', 'our production line has stopped', 'the shop opens on friday', 'the event is this weekend', 'replacement part for a broken boiler'], ['the ceremony is the day after tomorrow', 'our only freezer has failed']),
       drop: s(['leave it at the front door', 'leave it with a neighbour']),
     },
   },
   bulky: {
     frames: s(
-      ['needs a {bulky}', '{bulky} required', 'this is {size}, needs a {bulky}', 'deliver to the loading bay, {bulky}', '{size}, arrange freight', 'a pallet of {goods}, you will need a {bulky}', 'big pallet of {goods}'],
+      ['needs a {bulky}', '{bulky} required', 'this is {size}, needs a {bulky}', 'deliver to the loading bay, {bulky}', '{size}, arrange freight'],
       ['{size} so send it with a {bulky}', 'our dock can receive freight, it needs a {bulky}', 'it takes two people to carry this, {size}'],
     ),
     slots: {
       bulky: s(['pallet delivery', 'two person delivery', 'forklift to unload', 'lorry with a tail lift', 'pallet truck']),
       size: s(['a large crate', 'oversized', 'heavy goods', 'a very bulky item'], ['an enormous box']),
-      goods: s(['tiles', 'bricks', 'paving slabs', 'timber', 'cement bags', 'stock for the shop'], ['flooring']),
     },
-  },
-};
-
-const WORDS = ['the', 'a', 'my', 'our', 'new', 'old', 'family', 'house', 'week', 'month', 'year', 'friend', 'work', 'job', 'town', 'city', 'school', 'money', 'time', 'day', 'morning', 'evening', 'small', 'big', 'good', 'nice', 'happy', 'busy', 'kids', 'dog', 'garden', 'street', 'road', 'shop', 'office', 'weekend', 'summer', 'winter', 'spring', 'autumn', 'yesterday', 'today', 'tomorrow', 'recently', 'really', 'also', 'just', 'already', 'still', 'again', 'since', 'because', 'and', 'but', 'with', 'from', 'about', 'after', 'before', 'nurse', 'teacher', 'engineer', 'driver', 'manchester', 'london', 'york', 'cardiff', 'bank', 'account', 'salary', 'rent', 'mortgage', 'council', 'neighbour', 'parents', 'wedding', 'birthday', 'holiday', 'football', 'music', 'book', 'laptop', 'phone', 'coffee', 'tea', 'weather', 'rain', 'sun', 'parcel', 'box', 'order', 'website', 'advert', 'online', 'email', 'letter', 'form', 'question', 'answer', 'thanks', 'please', 'hope', 'think', 'know', 'need', 'want', 'like', 'said', 'told', 'asked', 'moved', 'started', 'finished', 'worked', 'lived'];
-
-/** Clauses that say nothing about the decision, mixed into any text (so unknown words read as neutral). */
-export const NEUTRAL_CLAUSES: Grammar = {
-  frames: s(
-    ['i have been with my bank for {n} years', 'i work as a {job} in {town}', 'we live in {town}', 'i saw your advert online', 'my {person} recommended you', 'i ordered from you last year too', 'this is my first time using you', 'i {verbed} here {when}', '{words}', '{words}', '{words} {words}'],
-    ['i am a {job} and have lived in {town} for {n} years', 'a friend told me about you', '{words} {words} {words}'],
-  ),
-  slots: {
-    n: s(['two', 'five', 'ten', 'twenty'], ['eleven']),
-    job: s(['nurse', 'teacher', 'engineer', 'driver', 'electrician', 'chef', 'cleaner', 'accountant'], ['pharmacist', 'plumber']),
-    town: s(['manchester', 'london', 'york', 'cardiff', 'leicester', 'norwich'], ['brighton', 'derby']),
-    person: PEOPLE,
-    verbed: s(['moved', 'started working', 'bought a house'], ['settled']),
-    when: s(['last year', 'recently', 'in the spring'], ['a while ago']),
-    words: { train: Array.from({ length: 300 }, (_, i) => [WORDS[i % WORDS.length], WORDS[(i * 7 + 3) % WORDS.length], WORDS[(i * 13 + 5) % WORDS.length]].join(' ')), shifted: [] },
   },
 };
 
@@ -152,12 +127,6 @@ export function writeText(grammar: Grammar, style: Style, random: () => number):
   const pick = (xs: string[]) => xs[Math.floor(random() * xs.length)]!;
   const values = (split: Split) => (style === 'shifted' && split.shifted.length ? [...split.train, ...split.shifted] : split.train);
   const frames = style === 'shifted' ? grammar.frames.shifted : grammar.frames.train;
-  const fill = (g: Grammar, frame: string) => frame.replace(/\{(\w+)\}/g, (_, slot: string) => pick(values(g.slots[slot]!)));
-  let body = fill(grammar, pick(frames));
-  const extra = random();
-  if (extra < 0.35) {
-    const clause = fill(NEUTRAL_CLAUSES, pick(style === 'shifted' ? [...NEUTRAL_CLAUSES.frames.train, ...NEUTRAL_CLAUSES.frames.shifted] : NEUTRAL_CLAUSES.frames.train));
-    body = extra < 0.175 ? `${clause}. ${body}` : `${body}. ${clause}`;
-  }
+  const body = pick(frames).replace(/\{(\w+)\}/g, (_, slot: string) => pick(values(grammar.slots[slot]!)));
   return `${pick(values(FILLERS.prefix))}${body}${pick(values(FILLERS.suffix))}`;
 }

@@ -198,8 +198,7 @@ export class DecisionAgent {
       this.labels,
       trainFeatures.map((f, i) => ({ base: calibratedLogits(f.labelLogits, this.model.config), hidden: f.hidden!, truth: this.#labelIndex(train[i]!.label) })),
     );
-    const candidateVersionStub = { version: 'candidate', head };
-    const candidate = await this.evaluate(heldOut, { head: candidateVersionStub });
+    const candidate = await this.evaluate(heldOut, { head: { version: 'candidate', head } });
     const current = await this.evaluate(heldOut, { head: active });
     const better = candidate.accuracy > current.accuracy;
     const report: TrainReport = {

@@ -80,6 +80,7 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
+/** Loads a model folder. Inference threads: `options.threads`, else OPERON_DECISION_THREADS, else 1. */
 export async function loadDecisionModel(dir: string, name: string, options: { threads?: number } = {}): Promise<DecisionModel> {
   const config = readModelConfig(dir, name);
   let session: ModelSession;
@@ -87,7 +88,7 @@ export async function loadDecisionModel(dir: string, name: string, options: { th
   let bytes: Buffer;
   try {
     bytes = readFileSync(join(dir, 'model.onnx'));
-    session = await startSession(join(dir, 'model.onnx'), { threads: options.threads });
+    session = await startSession(join(dir, 'model.onnx'), { threads: options.threads ?? (Number(process.env.OPERON_DECISION_THREADS) || 1) });
   } catch (error) {
     throw unknownModel(name, `model.onnx is corrupt: ${(error as Error).message}`, error);
   }
