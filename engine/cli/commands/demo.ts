@@ -1,5 +1,6 @@
 import { numberFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { startStack } from '../stack.ts';
+import { untilSignal } from '../signals.ts';
 
 /**
  * `operon demo [--count N] [--url URL --token T]`: 100 loan applications and 100 orders through
@@ -29,6 +30,15 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
     logLevel: process.env.LOG_LEVEL ?? 'warn',
     // Bots are most of the work: let every worker slot drive a browser context.
     botConcurrency: numberFlag(args, 'bot-concurrency', 8),
+  });
+  // Ctrl-C or SIGTERM mid-run: stop the workers and the database before leaving.
+  void untilSignal().then(async (signal) => {
+    process.stderr.write(`\n${signal}: stopping the demo\n`);
+    const code = signal === 'SIGINT' ? 130 : 143;
+    // A browser killed by the same signal can leave a node's close() waiting: leave after 10 s regardless.
+    setTimeout(() => process.exit(code), 10_000).unref();
+    await stack.close().catch(() => undefined);
+    process.exit(code);
   });
   try {
     process.stderr.write(`Operon for the demo: ${stack.apiUrl} (cockpit ${stack.apiUrl}/ui, token ${stack.apiToken})\n`);
