@@ -49,7 +49,9 @@ export async function terminateBackendsDuringRun(options: { instances: number; k
           ids.push((await engine.startInstance('work-fork-join', { n: i })).instanceId);
           break;
         } catch (error) {
-          if (attempt >= 10) throw error;
+          // As a webhook client would: retry after a pause (each failure also evicts one dead pooled connection).
+          if (attempt >= 50) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 20));
         }
       }
     }
