@@ -54,7 +54,7 @@ objects, people, fillers) that never occur in training. Training data SHA-256: \
 ${arch.n_layer} layers, ${arch.n_head} heads, width ${arch.d_model}, context ${arch.max_len}, ${e.params ?? '~0.9M'} parameters, tied embeddings.
 Causal-LM pretraining on \`prompt + decision word + <eos>\` with the loss on the decision word weighted
 ${training.config.labelLossWeight}x; AdamW (lr ${training.config.lr}, weight decay ${training.config.weightDecay}, warmup ${training.config.warmup}, cosine decay),
-batch ${training.config.batchSize}, gradient clipping ${training.config.gradClip}, ${last.step} steps${domain === 'loan' ? ' (a second phase fine-tuned from the first checkpoint)' : ''},
+batch ${training.config.batchSize}, gradient clipping ${training.config.gradClip}, ${last.step} steps,
 ${training.worldSize} process(es), about ${Math.round(last.seconds / 60)} min on 1–2 shared CPU cores (train.config.json).
 
 Classification scores the first token of each label word at the last prompt position (one forward
@@ -74,6 +74,11 @@ Default threshold ${config.threshold}: the lowest value whose automatic validati
 | decided automatically at threshold ${e.threshold} | ${f4(e.test.autoRate)} |
 | precision of automatic decisions | ${f4(e.test.autoPrecision)} |
 | shifted: auto rate / precision | ${f4(e.shifted.autoRate)} / ${f4(e.shifted.autoPrecision)} |
+
+## Natural-language cases
+${e.natural.cases} cases written by hand in everyday wording (test/decision/fixtures/natural-${domain}.jsonl,
+not used for training or tuning): **${e.natural.correct}/${e.natural.cases}** correct.
+${e.natural.misses.length ? `Misses:\n\n${e.natural.misses.map((m) => `- "${m.text}": expected ${m.expected}, got ${m.got} (confidence ${m.confidence.toFixed(3)})`).join('\n')}\n\nThe model learned the words of its corpus; rare wording (brand names, slang such as "bookies") can\nbe misread with high confidence. Route such cases to review by lowering automation (higher threshold),\nand train a head from the reviewers' answers.` : ''}
 
 ## Speed (this 2-core machine, shared with other work while measured)
 | measure | value |

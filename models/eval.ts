@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DecisionAgent, DEFAULT_MODELS_DIR, type LabelledCase } from '../nodes/decision/agent.ts';
+import { DecisionAgent, DEFAULT_MODELS_DIR, readLabelledCases, type LabelledCase } from '../nodes/decision/agent.ts';
+import { fileURLToPath } from 'node:url';
 import { loadDecisionModel } from '../nodes/decision/model.ts';
 import { DEFAULT_GENERATE, generate } from './data/generate.ts';
 import type { DomainName } from './data/domains.ts';
@@ -58,6 +59,12 @@ export async function evaluateModel(domain: DomainName, modelsDir: string) {
   const rulesAccuracy = textCases.filter((c) => c.rulesLabel === c.label).length / Math.max(1, textCases.length);
   const rulesAll = test.filter((c) => c.rulesLabel === c.label).length / test.length;
 
+  // Cases people wrote by hand (test/decision/fixtures/natural-<model>.jsonl): reported, not tuned on.
+  const naturalFile = fileURLToPath(new URL(`../test/decision/fixtures/natural-${domain}.jsonl`, import.meta.url));
+  const natural = existsSync(naturalFile) ? readLabelledCases(naturalFile) : [];
+  const naturalResults = await agent.inferBatch(natural.map((c) => c.variables));
+  const naturalMisses = natural.flatMap((c, i) => (naturalResults[i]!.label === c.label ? [] : [{ text: String(c.variables.purpose ?? c.variables.notes), expected: c.label, got: naturalResults[i]!.label, confidence: naturalResults[i]!.confidence }]));
+
   // Latency: one decision at a time; throughput: 2000 concurrent decisions (batched by the runtime).
   for (const c of test.slice(0, 20)) await agent.infer(c.variables);
   const latencies: number[] = [];
@@ -78,6 +85,7 @@ export async function evaluateModel(domain: DomainName, modelsDir: string) {
     shifted: shiftedMetrics,
     textDependent: { cases: textCases.length, modelAccuracy: textModel.accuracy, rulesOnlyAccuracy: rulesAccuracy },
     rulesOnlyAccuracy: rulesAll,
+    natural: { cases: natural.length, correct: natural.length - naturalMisses.length, misses: naturalMisses },
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
     batchPerS,
@@ -98,7 +106,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       `${domain} ${r.version}: test accuracy ${r.test.accuracy.toFixed(4)} (rules-only ${r.rulesOnlyAccuracy.toFixed(4)}), shifted ${r.shifted.accuracy.toFixed(4)}, ` +
         `text-dependent ${r.textDependent.modelAccuracy.toFixed(4)} vs rules-only ${r.textDependent.rulesOnlyAccuracy.toFixed(4)} (${r.textDependent.cases} cases), ` +
         `ECE ${r.test.ece.toFixed(4)}, threshold ${r.threshold}: auto ${r.test.autoRate.toFixed(4)} at precision ${r.test.autoPrecision.toFixed(4)}, ` +
-        `p50 ${r.p50Ms.toFixed(2)} ms p95 ${r.p95Ms.toFixed(2)} ms, batched ${r.batchPerS.toFixed(0)}/s, cold load ${r.coldLoadMs.toFixed(0)} ms`,
+        `hand-written ${r.natural.correct}/${r.natural.cases}, p50 ${r.p50Ms.toFixed(2)} ms p95 ${r.p95Ms.toFixed(2)} ms, batched ${r.batchPerS.toFixed(0)}/s, cold load ${r.coldLoadMs.toFixed(0)} ms`,
     );
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
