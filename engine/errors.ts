@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   OPERON_ERR_CONFLICT: { status: 409, message: 'The resource changed concurrently or is in a state that does not allow this' },
   OPERON_ERR_LEASE_LOST: { status: 409, message: 'The job lease is no longer held by this worker' },
   OPERON_ERR_INSTANCE_NOT_ACTIVE: { status: 409, message: 'The process instance is not active' },
+  OPERON_ERR_CHILD_TERMINATED: { status: 409, message: 'The child instance of a call activity was terminated while its parent waited for it' },
   // HTTP
   OPERON_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or invalid credentials' },
   OPERON_ERR_BAD_SIGNATURE: { status: 401, message: 'The webhook signature is missing, wrong or stale' },

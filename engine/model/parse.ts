@@ -49,8 +49,9 @@ const IGNORED = new Set(['bpmn:DataObject', 'bpmn:DataObjectReference', 'bpmn:Da
  */
 export interface ParseOptions {
   /**
-   * Accept call activities. Off by default: a driver turns it on once it carries out the
-   * `childInstance.start` / `childInstance.cancel` effects and feeds `childInstance.completed` back.
+   * Accept call activities (default true). A driver that does not carry out the
+   * `childInstance.start` / `childInstance.cancel` effects and feed `childInstance.completed` back
+   * passes `false` to refuse them at deployment.
    */
   callActivities?: boolean;
 }
@@ -84,8 +85,8 @@ export async function parseDefinitions(xml: string, fileName: string, options: P
     const graph = buildGraph(process, fileName);
     validateGraph(graph, fileName);
     const callActivity = Object.values(graph.elements).find((e) => e.type === 'callActivity');
-    if (callActivity && !options.callActivities) {
-      throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${fileName}: "${callActivity.id}" is a call activity, which this engine does not run yet`, {
+    if (callActivity && options.callActivities === false) {
+      throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${fileName}: "${callActivity.id}" is a call activity, which this driver does not run`, {
         details: { file: fileName, elementId: callActivity.id, elementType: 'CallActivity', feature: 'call activity' },
       });
     }

@@ -10,6 +10,7 @@ import { json } from './rows.ts';
 import { emptyStepRows, writeStepRows } from './write-step-rows.ts';
 import { CHANNELS, notify } from './notify.ts';
 import { lockCorrelation } from './lock-correlation.ts';
+import { handOverChildCancel, handOverChildStart } from './handovers.ts';
 
 /** Effects whose rows wait for the step's single write; any other effect writes them first. */
 const BATCHED = new Set<Effect['type']>(['element.activated', 'element.completed', 'element.terminated', 'flow.taken', 'job.create']);
@@ -182,6 +183,14 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
           .whereNull('job_id')
           .update({ state: 'resolved', resolved_at: now });
         ended('incident.resolved', effect.elementInstanceKey, undefined);
+        break;
+      case 'childInstance.start':
+        await handOverChildStart(tx, instance.id, effect);
+        ended('childInstance.requested', effect.elementInstanceKey, effect.elementId, { bpmnProcessId: effect.bpmnProcessId });
+        break;
+      case 'childInstance.cancel':
+        await handOverChildCancel(tx, instance.id, effect.elementInstanceKey);
+        ended('childInstance.cancelRequested', effect.elementInstanceKey, undefined);
         break;
       case 'instance.completed':
       case 'instance.terminated':

@@ -6,23 +6,30 @@ import type { Db, DefinitionRow } from './rows.ts';
 import { insertInstance } from './insert-instance.ts';
 import { applyEffects } from './apply-effects.ts';
 import { stepInstance } from './step-instance.ts';
+import { reportToParent } from './handovers.ts';
 
 export interface CreateInstanceOptions {
   variables?: Variables;
   businessKey?: string;
   startEventId?: string;
   now: Date;
+  /** The id to use (a call activity chooses its child's id up front); a new UUID otherwise. */
+  instanceId?: string;
+  /** For a child of a call activity: the calling instance and the call activity's element instance. */
+  parentInstanceId?: string;
+  parentElementInstanceKey?: string;
 }
 
 /** Starts an instance of a definition inside the caller's transaction: first step, rows, effects. */
 export async function createInstance(tx: Db, graphs: GraphCache, definition: DefinitionRow, options: CreateInstanceOptions): Promise<string> {
   const graph = await graphs.get(tx, definition.id);
-  const instanceId = randomUUID();
+  const instanceId = options.instanceId ?? randomUUID();
   const result = startInstance(graph, { instanceId, variables: options.variables ?? {}, startEventId: options.startEventId, now: options.now });
-  await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey }, result, options.now);
+  await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey, parentInstanceId: options.parentInstanceId, parentElementInstanceKey: options.parentElementInstanceKey }, result, options.now);
   const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
   const started = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } };
   const followUps = await applyEffects(tx, ref, result.effects, options.now, [started]);
+  if (result.state !== 'active') await reportToParent(tx, { id: instanceId, parent_instance_id: options.parentInstanceId, parent_element_instance_key: options.parentElementInstanceKey }, result);
   for (const event of followUps) {
     const { result: next } = await stepInstance(tx, graphs, instanceId, event, options.now);
     if (next.state !== 'active') break;

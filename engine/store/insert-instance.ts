@@ -8,6 +8,9 @@ export interface NewInstance {
   bpmnProcessId: string;
   version: number;
   businessKey?: string;
+  /** For a child of a call activity: the calling instance and the call activity's element instance. */
+  parentInstanceId?: string;
+  parentElementInstanceKey?: string;
 }
 
 /** Inserts a started instance with the runtime's first snapshot. */
@@ -18,6 +21,7 @@ export async function insertInstance(tx: Db, instance: NewInstance, result: Step
     bpmn_process_id: instance.bpmnProcessId,
     version: instance.version,
     business_key: instance.businessKey ?? null,
+    ...(instance.parentInstanceId ? { parent_instance_id: instance.parentInstanceId, parent_element_instance_key: instance.parentElementInstanceKey } : {}),
     state: result.state,
     variables: json(result.variables),
     snapshot: json(result.snapshot),

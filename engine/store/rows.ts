@@ -30,6 +30,9 @@ export interface InstanceRow {
   started_at: Date;
   updated_at: Date;
   ended_at: Date | null;
+  /** Set for an instance started by a call activity (migration 000006). */
+  parent_instance_id?: string | null;
+  parent_element_instance_key?: string | null;
 }
 
 export interface ElementInstanceRow {

@@ -10,6 +10,7 @@ import type { Db, InstanceRow, HistoryEntry } from './rows.ts';
 import { lockInstance } from './lock-instance.ts';
 import { updateInstance } from './update-instance.ts';
 import { applyEffects } from './apply-effects.ts';
+import { reportToParent } from './handovers.ts';
 
 /** Guard against a runtime that keeps producing follow-up events. */
 const MAX_FOLLOW_UPS = 100;
@@ -43,6 +44,7 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
     if (result.state !== 'active') events = [];
   }
   await updateInstance(tx, instance.id, result!, now);
+  if (result!.state !== 'active') await reportToParent(tx, instance, result!);
   return { instance, result: result! };
 }
 

@@ -18,13 +18,15 @@ import { findDefinition } from '../store/find-definition.ts';
 import { raiseEngineIncident } from '../store/raise-engine-incident.ts';
 import { isTransientDatabaseError } from '../store/transient-error.ts';
 import { nextCycle } from './start-timer.ts';
+import { deliverHandovers } from '../store/handovers.ts';
 import { CHANNELS, inTransaction, notify } from '../store/notify.ts';
 import type { RuntimeEvent } from '../runtime/contract.ts';
 
 /** Fires up to `limit` due timers; returns how many fired. */
 export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger, limit = 50): Promise<number> {
   const due = await db<TimerRow>('timers').where({ state: 'scheduled' }).andWhere('due_at', '<=', db.fn.now()).orderBy('due_at').limit(limit);
-  let fired = 0;
+  // Call activity handovers ride on this loop: they are due as soon as they are written.
+  let fired = await deliverHandovers(db, graphs, logger);
   for (const timer of due) {
     try {
       if (await fireTimer(db, graphs, timer)) fired++;
