@@ -4,6 +4,7 @@
 import { OperonError } from '../errors.ts';
 import type { TimerDefinition } from '../model/index.ts';
 import { addIsoDuration, parseIsoCycle, parseIsoDate, parseIsoDuration } from '../model/timer.ts';
+import { dueFromText } from '../runtime/timers.ts';
 
 export interface StartTimerSchedule {
   dueAt: Date;
@@ -36,9 +37,12 @@ export function firstStartTimer(timer: TimerDefinition, now: Date, elementId: st
     if (!duration) throw invalid();
     return { dueAt: addIsoDuration(now, duration) };
   }
-  const cycle = parseIsoCycle(text);
-  if (!cycle) throw invalid();
-  return nextCycle(text, now) ?? { dueAt: addIsoDuration(now, cycle.duration) };
+  // The runtime's rule, so a start date (`R3/2026-06-01T09:00:00Z/PT1H`) is honoured the same way
+  // as on catch events: first due at the start date; a start date in the past catches up to the next
+  // repetition still to come.
+  const due = dueFromText('cycle', text, now);
+  if (!due.ok) throw invalid();
+  return { dueAt: new Date(due.dueAt), ...(due.cycle ? { cycle: due.cycle } : {}) };
 }
 
 /** After a cycle timer fired at `now`: the next firing, or undefined when its repetitions are used up. */
