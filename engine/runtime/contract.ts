@@ -40,6 +40,12 @@ export type RuntimeEvent =
   | { type: 'incident.resolved'; elementInstanceKey: string; variables?: Variables }
   /** The child instance a call activity started (`childInstance.start`) completed; `variables` are its root variables. */
   | { type: 'childInstance.completed'; elementInstanceKey: string; variables?: Variables }
+  /**
+   * A BPMN error nobody caught inside the child instance: thrown again at the call activity (as in
+   * Camunda 8). Caught there, the call activity is left (and the child cancelled); uncaught, the call
+   * activity gets the incident, its child is cancelled, and resolving the incident calls the process again.
+   */
+  | { type: 'childInstance.bpmnError'; elementInstanceKey: string; errorCode: string; errorMessage?: string }
   /** Operator cancelled the instance: every active element is terminated, waits are cancelled. */
   | { type: 'instance.cancel' };
 

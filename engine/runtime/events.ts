@@ -45,6 +45,17 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
       delete ei.wait;
       x.complete(ei, x.element(ei).calledElement!.propagateAllChildVariables || x.element(ei).outputs ? variables : undefined);
       return undefined;
+    case 'childInstance.bpmnError': {
+      if (ei.wait !== 'childInstance') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
+      // The wait stays until the error is routed: a catching boundary terminates the call activity, which cancels the child.
+      x.throwError(ei, event.errorCode, event.errorMessage);
+      const uncaught = state.elements[ei.key];
+      if (uncaught?.wait === 'childInstance') {
+        delete uncaught.wait;
+        x.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
+      }
+      return undefined;
+    }
     case 'userTask.completed':
       if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
       delete ei.wait;

@@ -28,6 +28,8 @@ export interface InMemoryOptions {
   processes?: Record<string, ProcessGraph>;
   /** Called once when the instance completes (the in-memory driver uses it to resume a parent call activity). */
   onCompleted?: (instance: InMemoryInstance) => Promise<void>;
+  /** Called for each BPMN error nobody caught in this instance (the driver rethrows it at the parent call activity). */
+  onUncaughtBpmnError?: (error: { errorCode: string; errorMessage?: string }) => Promise<void>;
 }
 
 export interface OpenJob { elementInstanceKey: string; elementId: string; taskType: string; retries: number; headers: Record<string, string>; input: Variables }
@@ -57,6 +59,7 @@ export class InMemoryInstance {
   private readonly pendingJobs: string[] = [];
   private readonly pendingChildren: Array<{ type: 'start'; key: string; bpmnProcessId: string; variables: Variables } | { type: 'cancel'; key: string }> = [];
   private completionReported = false;
+  private readonly uncaughtErrors: Array<{ errorCode: string; errorMessage?: string }> = [];
 
   constructor(
     readonly graph: ProcessGraph,
@@ -219,6 +222,7 @@ export class InMemoryInstance {
           break;
         case 'incident.raise':
           this.incidents.set(effect.elementInstanceKey, { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, code: effect.code, message: effect.message, ...(effect.details ? { details: effect.details } : {}) });
+          if (effect.code === 'OPERON_ERR_UNCAUGHT_BPMN_ERROR' && this.options.onUncaughtBpmnError) this.uncaughtErrors.push(effect.details as { errorCode: string; errorMessage?: string });
           break;
         case 'incident.resolve':
           this.incidents.delete(effect.elementInstanceKey);
@@ -262,10 +266,14 @@ export class InMemoryInstance {
         onCompleted: async (done) => {
           if (this.elementIndex.get(parentKey)?.state === 'active') await this.send({ type: 'childInstance.completed', elementInstanceKey: parentKey, variables: done.variables });
         },
+        onUncaughtBpmnError: async (error) => {
+          if (this.elementIndex.get(parentKey)?.state === 'active') await this.send({ type: 'childInstance.bpmnError', elementInstanceKey: parentKey, errorCode: error.errorCode, ...(error.errorMessage !== undefined ? { errorMessage: error.errorMessage } : {}) });
+        },
       });
       this.children.set(parentKey, child);
       await child.start();
     }
+    while (this.uncaughtErrors.length > 0) await this.options.onUncaughtBpmnError?.(this.uncaughtErrors.shift()!);
     if (this.state === 'completed' && !this.completionReported) {
       this.completionReported = true;
       await this.options.onCompleted?.(this);

@@ -6,7 +6,7 @@ import type { Db, DefinitionRow } from './rows.ts';
 import { insertInstance } from './insert-instance.ts';
 import { applyEffects } from './apply-effects.ts';
 import { stepInstance } from './step-instance.ts';
-import { reportToParent } from './handovers.ts';
+import { reportToParent, reportUncaughtErrors } from './handovers.ts';
 
 export interface CreateInstanceOptions {
   variables?: Variables;
@@ -29,7 +29,8 @@ export async function createInstance(tx: Db, graphs: GraphCache, definition: Def
   const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
   const started = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } };
   const followUps = await applyEffects(tx, ref, result.effects, options.now, [started]);
-  if (result.state !== 'active') await reportToParent(tx, { id: instanceId, parent_instance_id: options.parentInstanceId, parent_element_instance_key: options.parentElementInstanceKey }, result);
+  await reportUncaughtErrors(tx, { id: instanceId, parent_instance_id: options.parentInstanceId, parent_element_instance_key: options.parentElementInstanceKey }, result.effects);
+  await reportToParent(tx, { id: instanceId, parent_instance_id: options.parentInstanceId, parent_element_instance_key: options.parentElementInstanceKey }, result);
   for (const event of followUps) {
     const { result: next } = await stepInstance(tx, graphs, instanceId, event, options.now);
     if (next.state !== 'active') break;

@@ -57,8 +57,22 @@ export async function handOverChildCancel(tx: Db, parentInstanceId: string, elem
   await insertHandover(tx, { process_instance_id: start.process_instance_id, kind: 'child.cancel', parent_instance_id: parentInstanceId, parent_element_instance_key: elementInstanceKey, payload: {} });
 }
 
+type ChildRef = { id: string; parent_instance_id?: string | null; parent_element_instance_key?: string | null };
+
+/** A BPMN error went uncaught in a child instance: its parent rethrows it at the call activity, in a step of its own. */
+export async function reportUncaughtErrors(tx: Db, child: ChildRef, effects: Effect[]): Promise<void> {
+  if (!child.parent_instance_id || !child.parent_element_instance_key) return;
+  for (const effect of effects) {
+    if (effect.type !== 'incident.raise' || effect.code !== 'OPERON_ERR_UNCAUGHT_BPMN_ERROR') continue;
+    const { errorCode, errorMessage } = (effect.details ?? {}) as { errorCode?: string; errorMessage?: string };
+    if (errorCode === undefined) continue;
+    const event = { type: 'childInstance.bpmnError', elementInstanceKey: child.parent_element_instance_key, errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) };
+    await insertHandover(tx, { process_instance_id: child.parent_instance_id, kind: 'event', parent_instance_id: null, parent_element_instance_key: null, payload: event });
+  }
+}
+
 /** A child instance ended: its parent learns it in a step of its own. */
-export async function reportToParent(tx: Db, child: { id: string; parent_instance_id?: string | null; parent_element_instance_key?: string | null }, result: StepResult): Promise<void> {
+export async function reportToParent(tx: Db, child: ChildRef, result: StepResult): Promise<void> {
   if (!child.parent_instance_id || !child.parent_element_instance_key || result.state === 'active') return;
   // A terminated child was cancelled by its parent (the call activity already ended) or by an
   // operator; in the second case the parent keeps waiting with an incident on the call activity.
@@ -119,7 +133,9 @@ async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow): Pro
     const event = handover.payload as { type: string; elementInstanceKey: string; childInstanceId?: string };
     if (event.type === 'childInstance.terminated') {
       const element = await tx('element_instances').where({ process_instance_id: instance.id, element_instance_key: event.elementInstanceKey, state: 'active' }).first('element_id');
-      if (element) {
+      // The parent cancelled this child itself (e.g. after an uncaught error): nothing to report.
+      const askedFor = await tx('instance_handovers').where({ kind: 'child.cancel', process_instance_id: event.childInstanceId }).first('id');
+      if (element && !askedFor) {
         const error = new OperonError('OPERON_ERR_CHILD_TERMINATED', `The child instance ${event.childInstanceId} of this call activity was terminated`, { details: { childInstanceId: event.childInstanceId } });
         await raiseEngineIncident(tx, instance.id, { elementInstanceKey: event.elementInstanceKey, elementId: element.element_id as string }, error, undefined);
       }

@@ -10,7 +10,7 @@ import type { Db, InstanceRow, HistoryEntry } from './rows.ts';
 import { lockInstance } from './lock-instance.ts';
 import { updateInstance } from './update-instance.ts';
 import { applyEffects } from './apply-effects.ts';
-import { reportToParent } from './handovers.ts';
+import { reportToParent, reportUncaughtErrors } from './handovers.ts';
 
 /** Guard against a runtime that keeps producing follow-up events. */
 const MAX_FOLLOW_UPS = 100;
@@ -41,6 +41,7 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
     snapshot = result.snapshot;
     // The event's history row goes in the same insert as its effects' rows, ahead of them.
     events.push(...(await applyEffects(tx, ref, result.effects, now, [eventHistory(instance.id, next)])));
+    if (instance.parent_instance_id) await reportUncaughtErrors(tx, instance, result.effects);
     if (result.state !== 'active') events = [];
   }
   await updateInstance(tx, instance.id, result!, now);

@@ -6,18 +6,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { NodeType } from '../../engine/nodes/types.ts';
+import { BpmnError } from '../../engine/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, path, waitFor, waitForState, type TestEngine } from './support/harness.ts';
 
 const bpmn = (name: string) => ({ name, xml: readFileSync(new URL(`../fixtures/bpmn/${name}`, import.meta.url), 'utf8') });
 const charge: NodeType = { name: 'charge', run: async (input) => ({ receipt: `paid ${input.amount}`, cardFee: 1 }) };
+const declineCard: NodeType = { name: 'card-charge', run: async () => { throw new BpmnError('CARD_DECLINED'); } };
 
 let db: TestDatabase;
 let current: TestEngine;
 before(async () => {
   db = await createTestDatabase();
-  current = await openEngine(db.url, { extraNodes: [charge] });
-  await current.engine.deploy([bpmn('call-activity.bpmn'), bpmn('call-activity-review.bpmn')]);
+  current = await openEngine(db.url, { extraNodes: [charge, declineCard] });
+  await current.engine.deploy([bpmn('call-activity.bpmn'), bpmn('call-activity-review.bpmn'), bpmn('call-activity-errors.bpmn')]);
 });
 after(async () => {
   await current?.close();
@@ -96,5 +98,15 @@ describe('call activity on PostgreSQL', () => {
     assert.equal(incident!.code, 'OPERON_ERR_NOT_FOUND');
     assert.equal(incident!.elementId, 'callReview');
     assert.equal((await childrenOf(instanceId)).length, 0);
+  });
+
+  it('a BPMN error nobody catches in the child is caught by an error boundary on the call activity', async () => {
+    const { instanceId } = await current.engine.startInstance('checkout', {});
+    const parent = await waitForState(current.engine, instanceId, 'completed');
+    assert.deepEqual(path(parent), ['checkoutStart:completed', 'callCharge:terminated', 'declined:completed', 'notPaid:completed']);
+    const [child] = await childrenOf(instanceId);
+    const childView = await waitForState(current.engine, child.id, 'terminated');
+    assert.deepEqual(path(childView), ['chargeStart:completed', 'chargeCard:terminated']);
+    assert.equal((await current.engine.listIncidents({ instanceId, state: 'open' })).length, 0);
   });
 });

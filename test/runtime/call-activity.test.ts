@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseDefinitions } from '../../engine/model/index.ts';
+import { BpmnError } from '../../engine/errors.ts';
 import { effectsOf, scenario, trail } from './scenario.ts';
 
 const xml = readFileSync(new URL('../fixtures/bpmn/call-activity.bpmn', import.meta.url), 'utf8');
@@ -67,5 +68,17 @@ describe('call activity with timers in the child', () => {
     });
     assert.equal(instance.state, 'completed');
     assert.equal(instance.completedElementIds.at(-1), 'end');
+  });
+});
+
+describe('call activity: a BPMN error nobody catches in the child (call-activity-errors.bpmn)', () => {
+  const errorsXml = readFileSync(new URL('../fixtures/bpmn/call-activity-errors.bpmn', import.meta.url), 'utf8');
+  it('is thrown again at the call activity and caught by its error boundary', async () => {
+    const [checkout, cardCharge] = await parseDefinitions(errorsXml, 'call-activity-errors.bpmn');
+    const handlers = { 'card-charge': () => { throw new BpmnError('CARD_DECLINED'); } };
+    const instance = await scenario(checkout!, { handlers, processes: { cardCharge: cardCharge! } });
+    assert.equal(instance.state, 'completed');
+    assert.deepEqual(trail(instance), ['checkoutStart:completed', 'callCharge:terminated', 'declined:completed', 'notPaid:completed']);
+    assert.equal([...instance.children.values()][0]!.state, 'terminated');
   });
 });
