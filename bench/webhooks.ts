@@ -99,7 +99,9 @@ try {
   const report = { rate, seconds, connections, baseline, operon: result, persisted, p99Ratio: result.p99 / Math.max(baseline.p99, 1) };
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
   console.log(`operon webhooks rate=${rate} seconds=${seconds} p50_ms=${result.p50} p90_ms=${result.p90} p99_ms=${result.p99} max_ms=${result.max} accepted=${result.accepted} rejected=${result.rejected} errors=${result.errors}`);
-  const allPersisted = persisted === result.accepted;
+  // Requests still in flight when autocannon stops (at most one per connection) may be persisted
+  // without their 202 being counted; none may be missing.
+  const allPersisted = persisted >= result.accepted && persisted <= result.accepted + connections;
   console.log(`webhook_p99_ms=${result.p99} bare_p99_ms=${baseline.p99} ratio=${round(report.p99Ratio, 2)} accepted=${result.accepted} persisted=${persisted} all_persisted=${allPersisted}`);
   if (!allPersisted) process.exitCode = 1;
 } finally {

@@ -16,6 +16,7 @@ import { fireDueTimers, nextTimerDue } from './timers/fire-due-timers.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { releaseJob } from './jobs/release-job.ts';
 import { ensureHistoryPartitions } from './store/history-partitions.ts';
+import { dropHistoryPartitions } from './store/drop-history-partitions.ts';
 import type { PostgresEngine } from './engine.ts';
 
 export interface WorkerOptions {
@@ -36,6 +37,11 @@ export interface WorkerOptions {
   jobTimeoutMs?: number;
   /** How long `stop()` waits for running nodes after aborting them. Default 5 s. */
   shutdownGraceMs?: number;
+  /**
+   * History retention in whole months (this month counts as one): the timer loop drops older
+   * monthly `history_YYYY_MM` partitions hourly. Default: keep everything (`OPERON_HISTORY_RETENTION_MONTHS`).
+   */
+  historyRetentionMonths?: number;
 }
 
 export interface Worker {
@@ -67,6 +73,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
   const lockMs = options.lockMs ?? 30_000;
   const pollMs = options.pollIntervalMs ?? 1_000;
   const secrets = options.secrets ?? environmentSecrets();
+  const retentionMonths = options.historyRetentionMonths ?? Number(process.env.OPERON_HISTORY_RETENTION_MONTHS ?? 0);
   const logger: Logger = engine.logger.child({ worker: workerId });
   const nodeNames = engine.nodes.names();
   const running = new Map<string, { controller: AbortController; job: JobRow; done: Promise<void> }>();
@@ -196,6 +203,10 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
           partitionsCheckedAt = Date.now();
           const created = await ensureHistoryPartitions(engine.db, new Date());
           if (created.length > 0) logger.info({ partitions: created }, 'history partitions created');
+          if (retentionMonths > 0) {
+            const dropped = await dropHistoryPartitions(engine.db, new Date(), retentionMonths);
+            if (dropped.length > 0) logger.info({ partitions: dropped }, 'history partitions dropped (retention)');
+          }
         }
         const fired = await fireDueTimers(engine.db, engine.graphs, logger);
         if (fired > 0) continue;

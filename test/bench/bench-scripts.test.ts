@@ -26,7 +26,7 @@ test('bench/webhooks.ts persists every accepted request', async () => {
   const match = /accepted=(\d+) persisted=(\d+) all_persisted=(true|false)/.exec(last);
   assert.ok(match, last);
   assert.ok(Number(match[1]) > 0);
-  assert.equal(match[2], match[1]);
+  assert.equal(match[3], 'true', last); // every 202 has its instance (in-flight requests at the end may add some)
 });
 
 test('bench/pickup.ts reports pickup percentiles', async () => {
