@@ -1,0 +1,157 @@
+/**
+ * The conformance cases: one small model per BPMN element (test/fixtures/bpmn/conformance, drawn
+ * the way Camunda Modeler writes them), the start variables, what happens while it runs, and what
+ * BPMN says must come out: the element completions in order and the final variables.
+ */
+import { readFileSync } from 'node:fs';
+import type { Variables } from '../../engine/nodes/types.ts';
+
+export interface ConformanceCase {
+  name: string;
+  /** File in test/fixtures/bpmn/conformance; the process id is the file name. */
+  process: string;
+  variables: Variables;
+  /** In memory only: what the outside world does while the instance waits. */
+  when?: { publish?: { name: string; correlationKey: string; variables?: Variables }; advanceMs?: number };
+  /** Element ids in the order they completed (element.completed), including multi-instance bodies and scopes. */
+  completed: string[];
+  /** Element ids that were terminated (in any order). */
+  terminated?: string[];
+  variables: Variables;
+  /** Also run on PostgreSQL through the engine and its worker. */
+  postgres: boolean;
+}
+
+export const conformanceXml = (process: string): string => readFileSync(new URL(`../fixtures/bpmn/conformance/${process}.bpmn`, import.meta.url), 'utf8');
+
+/** The job type the service-task fixture uses; its node returns a score of a tenth of the income. */
+export const SCORE_TASK = 'conformance-score';
+export const score = (input: Variables): Variables => ({ score: (input.income as number) / 10 });
+
+export const CASES: ConformanceCase[] = [
+  {
+    name: 'exclusive gateway takes the flow whose condition holds',
+    process: 'exclusive-gateway',
+    variables: { amount: 150 },
+    completed: ['StartEvent_1', 'Gateway_size', 'Activity_big', 'Gateway_merge', 'EndEvent_1'],
+    variables: { amount: 150, size: 'big' },
+    postgres: true,
+  },
+  {
+    name: 'exclusive gateway takes the default flow when no condition holds',
+    process: 'exclusive-gateway',
+    variables: { amount: 50 },
+    completed: ['StartEvent_1', 'Gateway_size', 'Activity_small', 'Gateway_merge', 'EndEvent_1'],
+    variables: { amount: 50, size: 'small' },
+    postgres: false,
+  },
+  {
+    name: 'parallel gateway forks both branches and joins once',
+    process: 'parallel-gateway',
+    variables: {},
+    completed: ['StartEvent_1', 'Gateway_fork', 'Activity_a', 'Activity_b', 'Gateway_join', 'Activity_sum', 'EndEvent_1'],
+    variables: { a: 1, b: 2, sum: 3 },
+    postgres: true,
+  },
+  {
+    name: 'inclusive gateway takes every flow whose condition holds and joins them',
+    process: 'inclusive-gateway',
+    variables: { channels: ['mail', 'sms'] },
+    completed: ['StartEvent_1', 'Gateway_fork', 'Activity_mail', 'Activity_sms', 'Gateway_join', 'EndEvent_1'],
+    variables: { channels: ['mail', 'sms'], mailed: true, texted: true },
+    postgres: true,
+  },
+  {
+    name: 'inclusive gateway takes the default flow when no condition holds; the join waits for nothing else',
+    process: 'inclusive-gateway',
+    variables: { channels: [] },
+    completed: ['StartEvent_1', 'Gateway_fork', 'Activity_none', 'Gateway_join', 'EndEvent_1'],
+    variables: { channels: [], nobody: true },
+    postgres: false,
+  },
+  {
+    name: 'service task: input mapping to the job, output mapping back',
+    process: 'service-task',
+    variables: { applicant: { income: 5000 } },
+    completed: ['StartEvent_1', 'Activity_score', 'EndEvent_1'],
+    variables: { applicant: { income: 5000 }, creditScore: 500 },
+    postgres: true,
+  },
+  {
+    name: 'error end event in a subprocess is caught by the error boundary on it',
+    process: 'embedded-subprocess-error',
+    variables: { amount: 200, limit: 100 },
+    completed: ['StartEvent_1', 'StartEvent_sub', 'Gateway_check', 'Event_limit', 'Activity_escalate', 'EndEvent_2'],
+    terminated: ['Activity_sub', 'EndEvent_limit'],
+    variables: { amount: 200, limit: 100, approver: 'manager' },
+    postgres: true,
+  },
+  {
+    name: 'embedded subprocess completes when its inner flow ends',
+    process: 'embedded-subprocess-error',
+    variables: { amount: 50, limit: 100 },
+    completed: ['StartEvent_1', 'StartEvent_sub', 'Gateway_check', 'EndEvent_sub', 'Activity_sub', 'EndEvent_1'],
+    variables: { amount: 50, limit: 100 },
+    postgres: false,
+  },
+  {
+    name: 'sequential multi-instance runs once per item and collects the outputs in order',
+    process: 'multi-instance',
+    variables: { lines: [{ qty: 2, price: 5 }, { qty: 1, price: 7 }] },
+    completed: ['StartEvent_1', 'Activity_price', 'Activity_price', 'Activity_price', 'Activity_total', 'EndEvent_1'],
+    variables: { lines: [{ qty: 2, price: 5 }, { qty: 1, price: 7 }], totals: [10, 7], orderTotal: 17, lineTotal: 7 },
+    // Without output mappings a script's result propagates to the process scope (Camunda 8): the last item's.
+    postgres: true,
+  },
+  {
+    name: 'link throw event continues at the catching link event',
+    process: 'link-events',
+    variables: {},
+    completed: ['StartEvent_1', 'Event_throw', 'Event_catch', 'Activity_after', 'EndEvent_1'],
+    variables: { route: 'linked' },
+    postgres: true,
+  },
+  {
+    name: 'terminate end event ends the instance and terminates the waiting task',
+    process: 'terminate-end',
+    variables: {},
+    completed: ['StartEvent_1', 'Gateway_fork', 'EndEvent_terminate'],
+    terminated: ['Activity_wait'],
+    variables: {},
+    postgres: true,
+  },
+  {
+    name: 'escalation caught by a non-interrupting boundary: both paths run',
+    process: 'escalation',
+    variables: {},
+    completed: ['StartEvent_1', 'StartEvent_sub', 'Event_notify', 'Event_late', 'Activity_notify', 'Activity_work', 'EndEvent_2', 'EndEvent_sub', 'Activity_sub', 'EndEvent_1'],
+    variables: { notified: true, work: 'done' },
+    postgres: true,
+  },
+  {
+    name: 'call activity runs the called process and maps its output back',
+    process: 'call-activity',
+    variables: { applicant: { income: 7000 } },
+    completed: ['StartEvent_1', 'Activity_call', 'EndEvent_1'],
+    variables: { applicant: { income: 7000 }, score: 700 },
+    postgres: true,
+  },
+  {
+    name: 'event-based gateway: the message wins the race',
+    process: 'timer-and-message',
+    variables: { orderId: 'o-1' },
+    when: { publish: { name: 'payment-received', correlationKey: 'o-1', variables: { paid: true } } },
+    completed: ['StartEvent_1', 'Gateway_race', 'Event_paid', 'EndEvent_paid'],
+    variables: { orderId: 'o-1', paid: true },
+    postgres: false,
+  },
+  {
+    name: 'event-based gateway: the timer wins the race',
+    process: 'timer-and-message',
+    variables: { orderId: 'o-2' },
+    when: { advanceMs: 3_600_000 },
+    completed: ['StartEvent_1', 'Gateway_race', 'Event_timeout', 'EndEvent_timeout'],
+    variables: { orderId: 'o-2' },
+    postgres: false,
+  },
+];
