@@ -4,7 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
 
@@ -43,5 +43,17 @@ describe('torchrun DDP training', { skip: torchAvailable ? false : 'needs /usr/b
     assert.equal(fine.world_size, 1);
     assert.equal(fine.params, metrics.params, 'fine-tuning keeps the architecture of the checkpoint');
     assert.ok(existsSync(fineTuned));
+  });
+
+  test('the sweep script trains one run per grid point and records them in a table', async () => {
+    const { work } = corpus;
+    const config = join(work, 'tiny.config.json');
+    const base = JSON.parse(readFileSync('models/train.config.json', 'utf8'));
+    writeFileSync(config, JSON.stringify({ ...base, nLayer: 1, nHead: 2, dModel: 32, maxLen: 96, batchSize: 16, threads: 1, warmup: 2 }));
+    const table = join(work, 'SWEEP.md');
+    await python(['models/gpt/sweep.py', '--work', work, '--domain', 'loan', '--config', config, '--steps', '3', '--grid', '{"lr": [0.001, 0.003]}', '--out', table]);
+    const rows = readFileSync(table, 'utf8').split('\n').filter((line) => /^\| 0\.00[13] \|/.test(line));
+    assert.equal(rows.length, 2);
+    for (const row of rows) assert.match(row, /^\| 0\.00[13] \| [01]\.\d+ \| [\d.]+ \| \d+ \| [\d.]+ \|$/);
   });
 });
