@@ -46,6 +46,12 @@ export type RuntimeEvent =
    * activity gets the incident, its child is cancelled, and resolving the incident calls the process again.
    */
   | { type: 'childInstance.bpmnError'; elementInstanceKey: string; errorCode: string; errorMessage?: string }
+  /**
+   * Operator moved tokens: `activate` puts a new token on each element id (in the process, or in the
+   * one active instance of its enclosing subprocess), then `terminate` ends each element instance key.
+   * A scope left without tokens completes. Refused (ignored, with the reason) when an id or key is unknown.
+   */
+  | { type: 'instance.modify'; activate?: string[]; terminate?: string[] }
   /** Operator cancelled the instance: every active element is terminated, waits are cancelled. */
   | { type: 'instance.cancel' };
 

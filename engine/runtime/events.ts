@@ -27,6 +27,7 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
     return undefined;
   }
   if (event.type === 'timer.fired') return fireTimer(x, state, event.timerKey);
+  if (event.type === 'instance.modify') return modifyInstance(x, state, event.activate ?? [], event.terminate ?? []);
 
   const ei = state.elements[event.elementInstanceKey];
   // The process instance itself only waits for messages (event subprocesses) and its own incidents.
@@ -146,5 +147,38 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
   else if (incident.phase === 'complete') x.complete(ei, incident.result);
   else x.guarded(ei, 'activate', () => x.runActivation(ei));
+  return undefined;
+}
+
+/** Operator token moves: validate everything first, so a refused modification changes nothing. */
+function modifyInstance(x: Execution, state: RuntimeState, activate: string[], terminate: string[]): string | undefined {
+  if (activate.length + terminate.length === 0) return 'nothing to activate or terminate';
+  const arrivals: Array<{ elementId: string; flowScopeKey: string }> = [];
+  for (const elementId of activate) {
+    const element = x.graph.elements[elementId];
+    if (!element || element.type === 'boundaryEvent' || (element.type === 'startEvent' && element.parentId)) return `cannot activate "${elementId}": no such element, or not one a token can be put on`;
+    const scopes = element.parentId ? Object.values(state.elements).filter((e) => e.elementId === element.parentId && e.tokens !== undefined && !terminate.includes(e.key)) : [state.elements[ROOT_KEY]!];
+    if (scopes.length !== 1) return `cannot activate "${elementId}": its subprocess "${element.parentId}" has ${scopes.length} active instances, not one`;
+    arrivals.push({ elementId, flowScopeKey: scopes[0]!.key });
+  }
+  for (const key of terminate) {
+    if (key === ROOT_KEY || !state.elements[key]) return `cannot terminate element instance ${key}: it is not active`;
+  }
+  for (const arrival of arrivals) x.enqueue(arrival);
+  const scopes = new Set<string>();
+  for (const key of terminate) {
+    const ei = state.elements[key];
+    if (!ei) continue; // inside a scope terminated just before
+    scopes.add(ei.flowScopeKey);
+    x.terminate(ei);
+  }
+  // A scope left without tokens completes, as if its last token had been consumed.
+  for (const scopeKey of scopes) {
+    const scope = state.elements[scopeKey];
+    if (scope && scope.tokens === 0) {
+      scope.tokens = 1;
+      x.consumeToken(scopeKey);
+    }
+  }
   return undefined;
 }
