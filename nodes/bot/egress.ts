@@ -62,7 +62,8 @@ export async function installEgressPolicy(
   allowedHosts: readonly string[],
   onBlocked: (blocked: BlockedRequest) => void,
   onViolation: (blocked: BlockedRequest) => void,
-): Promise<void> {
+): Promise<{ abortPending(): Promise<void> }> {
+  const pending = new Set<Route>();
   await context.route('**/*', async (route: Route) => {
     const request = route.request();
     const navigation = request.isNavigationRequest();
@@ -73,10 +74,13 @@ export async function installEgressPolicy(
     }
     if (!navigation) return route.continue().catch(() => undefined);
     let response;
+    pending.add(route);
     try {
       response = await route.fetch({ maxRedirects: 0 });
     } catch {
       return route.abort('failed').catch(() => undefined);
+    } finally {
+      pending.delete(route);
     }
     const location = response.status() >= 300 && response.status() < 400 ? response.headers()['location'] : undefined;
     if (location) {
@@ -94,4 +98,11 @@ export async function installEgressPolicy(
     const verdict = checkEgress(request.url(), allowedHosts);
     if (!verdict.allowed) onViolation({ url: request.url(), reason: `redirect hop: ${verdict.reason}`, navigation: request.isNavigationRequest() });
   });
+  return {
+    /** Fails navigations still waiting for their server, so a timed-out page settles for its screenshot. */
+    async abortPending() {
+      await Promise.all([...pending].map((route) => route.abort('timedout').catch(() => undefined)));
+      pending.clear();
+    },
+  };
 }

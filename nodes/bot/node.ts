@@ -140,6 +140,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
         let context: BrowserContext | undefined;
         let page: Page | undefined;
         let tracing = false;
+        let egress: { abortPending(): Promise<void> } | undefined;
 
         try {
           context = await newContext(host);
@@ -148,24 +149,29 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
             // A timeout keeps the page for the screenshot (closed right after); anything else closes at once.
             if (!(controller.signal.reason instanceof BotTimeout)) void current.close().catch(() => undefined);
           }, { once: true });
-          await installEgressPolicy(context, allowedHosts(ctx.headers), (b) => {
+          egress = await installEgressPolicy(context, allowedHosts(ctx.headers), (b) => {
             blocked.push(b);
             log.warn('egress policy blocked a request', { url: b.url, reason: b.reason });
           }, (b) => {
             blocked.push(b);
             controller.abort(new EgressViolation(`${b.url}: ${b.reason}`));
           });
+          const startTrace = () => current.tracing.start({ screenshots: true, snapshots: true, title: `${bot.name} ${runId}` });
           if (options.trace !== false) {
-            await context.tracing.start({ screenshots: true, snapshots: true, title: `${bot.name} ${runId}` });
-            await context.tracing.startChunk();
+            await startTrace();
             tracing = true;
           }
           page = await context.newPage();
           page.setDefaultTimeout(options.actionTimeoutMs ?? 10_000);
           const secrets: BotSecrets = {
             async use(step) {
-              // No trace while secrets are typed and submitted: neither the values nor the form post get in.
-              if (tracing) await current.tracing.stopChunk();
+              // Tracing is stopped (and what it had discarded) while secrets are typed and submitted:
+              // a paused chunk is not enough, the trace's network log spans chunks and keeps the form post.
+              if (tracing) {
+                await current.tracing.stop();
+                tracing = false;
+              }
+              const resume = options.trace !== false;
               const scopeFilled: [Locator, string][] = [];
               const valueOf = (name: string) => {
                 const value = secretValues.get(name);
@@ -188,7 +194,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
                   const still = await locator.inputValue({ timeout: 200 }).catch(() => undefined);
                   if (still === value) await locator.fill('', { timeout: 500 }).catch(() => undefined);
                 }
-                if (tracing && !controller.signal.aborted) await current.tracing.startChunk().catch(() => undefined);
+                if (resume && !controller.signal.aborted) tracing = await startTrace().then(() => true, () => false);
               }
             },
           };
@@ -221,6 +227,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
             await record('aborted', { errorMessage: mask(String((reason as Error)?.message ?? reason)) });
             throw caught;
           }
+          await egress?.abortPending();
           const artifacts = page && context ? await saveArtifacts(runDir, page, context, tracing, [...filled, page.locator(PASSWORD_FIELDS)]) : {};
           const where = [artifacts.screenshotPath && `screenshot: ${artifacts.screenshotPath}`, artifacts.tracePath && `trace: ${artifacts.tracePath}`].filter(Boolean).join(', ');
           const message = (text: string) => mask(`Bot '${bot.name}' ${text}${where ? ` (${where})` : ''}`);
@@ -243,7 +250,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
         } finally {
           clearTimeout(timer);
           ctx.signal.removeEventListener('abort', onOuterAbort);
-          await context?.close().catch(() => undefined);
+          if (context) await within(context.close(), 5_000, undefined);
         }
       }, ctx.signal);
     },
@@ -269,14 +276,20 @@ function firstLines(text: string): string {
   return text.split('\n').slice(0, 3).join(' ').replace(/\s+/g, ' ').trim();
 }
 
-/** Screenshot (secret fields masked) and the trace since the last secret step, in `runDir`. */
+/** Settles with `fallback` when `promise` takes longer than `ms` (a hung page must not hang the worker). */
+function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise.catch(() => fallback), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() => clearTimeout(timer));
+}
+
+/** Screenshot (secret fields masked) and the trace since the last secret step, in `runDir`. Each step is time-boxed. */
 async function saveArtifacts(runDir: string, page: Page, context: BrowserContext, tracing: boolean, masked: Locator[]): Promise<{ screenshotPath?: string; tracePath?: string }> {
   await mkdir(runDir, { recursive: true });
   const out: { screenshotPath?: string; tracePath?: string } = {};
   const screenshotPath = join(runDir, 'screenshot.png');
-  if (await page.screenshot({ path: screenshotPath, mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }).then(() => true, () => false)) out.screenshotPath = screenshotPath;
+  if (await within(page.screenshot({ path: screenshotPath, mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }).then(() => true), 3_500, false)) out.screenshotPath = screenshotPath;
   const tracePath = join(runDir, 'trace.zip');
-  if (tracing && (await context.tracing.stopChunk({ path: tracePath }).then(() => true, () => false))) out.tracePath = tracePath;
+  if (tracing && (await within(context.tracing.stop({ path: tracePath }).then(() => true), 5_000, false))) out.tracePath = tracePath;
   if (!out.screenshotPath && !out.tracePath) await rm(runDir, { recursive: true, force: true });
   return out;
 }
