@@ -4,6 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { DOMAINS, type DomainName } from './data/domains.ts';
 import { DEFAULT_GENERATE } from './data/generate.ts';
 import type { evaluateModel } from './eval.ts';
@@ -80,7 +81,7 @@ ${e.natural.cases} cases written by hand in everyday wording (test/decision/fixt
 not used for training or tuning): **${e.natural.correct}/${e.natural.cases}** correct.
 ${e.natural.misses.length ? `Misses:\n\n${e.natural.misses.map((m) => `- "${m.text}": expected ${m.expected}, got ${m.got} (confidence ${m.confidence.toFixed(3)})`).join('\n')}\n\nThe model learned the words of its corpus; rare wording (brand names, slang such as "bookies") can\nbe misread with high confidence. Route such cases to review by lowering automation (higher threshold),\nand train a head from the reviewers' answers.` : ''}
 
-## Speed (this 2-core machine, shared with other work while measured)
+## Speed (this 2-core machine, shared with other work: load average ${loadavg()[0].toFixed(1)} while measured)
 | measure | value |
 |---|---|
 | single decision p50 / p95 | ${e.p50Ms.toFixed(2)} ms / ${e.p95Ms.toFixed(2)} ms |
