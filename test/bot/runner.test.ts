@@ -151,7 +151,7 @@ describe('bot runner', () => {
     });
   });
   after(async () => {
-    await node?.close();
+    await node?.close?.();
     site?.server.close();
     outside?.server.close();
     await db?.drop();
