@@ -155,6 +155,12 @@ export interface Engine {
   getInstance(instanceId: string): Promise<InstanceView | undefined>;
   listInstances(filter?: InstanceFilter): Promise<InstanceView[]>;
   cancelInstance(instanceId: string): Promise<void>;
+  /**
+   * Operator token moves: put a token on each element id in `activate` (retry from an element,
+   * skip ahead), then terminate each element instance key in `terminate`. OPERON_ERR_VALIDATION
+   * (nothing changed) when an id or key does not fit the instance. See docs/bpmn.md.
+   */
+  modifyInstance?(instanceId: string, modification: { activate?: string[]; terminate?: string[] }): Promise<void>;
 
   listUserTasks(filter?: { state?: UserTaskView['state']; instanceId?: string }): Promise<UserTaskView[]>;
   completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<void>;

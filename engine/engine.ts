@@ -191,6 +191,15 @@ export class PostgresEngine implements Engine {
     await inTransaction(this.db, (tx) => stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()));
   }
 
+  async modifyInstance(instanceId: string, modification: { activate?: string[]; terminate?: string[] }): Promise<void> {
+    const event = { type: 'instance.modify' as const, activate: modification.activate ?? [], terminate: modification.terminate ?? [] };
+    await inTransaction(this.db, async (tx) => {
+      const { result } = await stepInstance(tx, this.graphs, instanceId, event, new Date());
+      // Throwing rolls the step back: a refused modification leaves no trace.
+      if (result.ignored) throw new OperonError('OPERON_ERR_VALIDATION', `Cannot modify instance ${instanceId}: ${result.ignored}`, { details: { instanceId, ...event } });
+    });
+  }
+
   // ---- user tasks --------------------------------------------------------------------------
 
   async listUserTasks(filter: { state?: UserTaskView['state']; instanceId?: string } = {}): Promise<UserTaskView[]> {

@@ -64,6 +64,14 @@ export const InstanceListQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+/** POST /api/instances/{id}/modify: element ids to put a token on, element instance keys to terminate. */
+export const ModifyInstanceBody = z
+  .object({
+    activate: z.array(z.string().min(1)).max(100).optional(),
+    terminate: z.array(z.string().min(1)).max(100).optional(),
+  })
+  .strict();
+
 export const StartInstanceBody = z
   .object({
     bpmnProcessId: z.string().min(1),

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { OperonError } from '../../errors.ts';
 import { requestHash, withIdempotencyKey } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
-import { Instance, InstanceIdParams, InstanceList, InstanceListQuery, InstanceStarted, StartInstanceBody } from '../schemas.ts';
+import { Instance, InstanceIdParams, InstanceList, InstanceListQuery, InstanceStarted, ModifyInstanceBody, StartInstanceBody } from '../schemas.ts';
 
 interface DecisionRow {
   id: string;
@@ -117,6 +117,23 @@ export function instanceRoutes(context: RouteContext): void {
       request.log.info({ instanceId: params.id }, 'instance cancelled');
       const instance = await engine.getInstance(params.id);
       return { statusCode: 200, body: instance };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/instances/:id/modify',
+    summary: 'Move tokens: activate element ids (retry from an element, skip ahead), terminate element instance keys',
+    tag: 'instances',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    body: ModifyInstanceBody,
+    responses: { 200: { description: 'The instance after the modification', schema: Instance } },
+    async handler({ params, body, request }) {
+      if (!engine.modifyInstance) throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support instance modification');
+      await engine.modifyInstance(params.id, body);
+      request.log.info({ instanceId: params.id, ...body }, 'instance modified');
+      return { statusCode: 200, body: await engine.getInstance(params.id) };
     },
   });
 }
