@@ -29,5 +29,11 @@ async function hasWorkBefore(engine: PostgresEngine, instanceId: string, nodeNam
     .first('id');
   if (job) return true;
   const timer = await db('timers').where({ process_instance_id: instanceId, state: 'scheduled' }).andWhere('due_at', '<=', deadline).first('id');
-  return Boolean(timer);
+  if (timer) return true;
+  // Call activities: a handover on its way to or from this instance, or an active child with work of its own.
+  const handover = await db('instance_handovers').where({ state: 'pending' }).where((q) => q.where('process_instance_id', instanceId).orWhere('parent_instance_id', instanceId)).first('id');
+  if (handover) return true;
+  const children: string[] = await db('process_instances').where({ parent_instance_id: instanceId, state: 'active' }).pluck('id');
+  for (const child of children) if (await hasWorkBefore(engine, child, nodeNames, deadline)) return true;
+  return false;
 }
