@@ -88,6 +88,9 @@ ${e.natural.misses.length ? `Misses:\n\n${e.natural.misses.map((m) => `- "${m.te
 | batched (2000 concurrent decisions) | ${e.batchPerS.toFixed(0)} decisions/s |
 | load (session + tokenizer) | ${e.coldLoadMs.toFixed(0)} ms |
 
+Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs at several loads
+(up to 946 decisions/s batched at a load average of about 6–10).
+
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export && npm run eval:model
