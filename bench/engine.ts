@@ -32,7 +32,7 @@ const { values } = parseArgs({
   },
 });
 const quick = values.quick;
-const count = Number(values.count ?? (quick ? 40 : 3000));
+const count = Number(values.count ?? (quick ? 20 : 3000));
 const clients = Number(values.clients);
 const mainWorkers = Number(values.workers);
 
@@ -98,9 +98,9 @@ const report: Record<string, unknown> = { date: new Date().toISOString(), count,
 try {
   const log = (line: string) => console.log(line);
   // Warm-up: JIT, graph cache, table files.
-  await runOnPostgres(database.knex, database.url, { workers: 1, size: 4, instances: quick ? 10 : 200 });
+  if (!quick) await runOnPostgres(database.knex, database.url, { workers: 1, size: 4, instances: 200 });
 
-  const main = await runOnPostgres(database.knex, database.url, { workers: mainWorkers, size: 4, instances: count });
+  const main = await runOnPostgres(database.knex, database.url, { workers: quick ? 1 : mainWorkers, size: 4, instances: count });
   log(`engine size=4 workers=${mainWorkers} instances=${count} seconds=${main.seconds} instances_per_s=${main.instancesPerSecond}`);
   const pgbenchTps = await runPgbench(database.url, clients, Math.max(quick ? 1 : 5, main.seconds));
   log(`pgbench -N clients=${clients} seconds=${Math.max(quick ? 1 : 5, Math.round(main.seconds))} tps=${round(pgbenchTps)}`);
@@ -123,7 +123,7 @@ try {
   }
   report.sizes = sizes;
 
-  const peerCount = quick ? 20 : 1000;
+  const peerCount = quick ? 10 : 1000;
   const bpmnEnginePerSecond = await runBpmnEngine(processXml(4, 'bench-4', 'bpmn-engine'), peerCount);
   const memoryPerSecond = await runOperonInMemory(4, quick ? 50 : 5000);
   report.peer = {

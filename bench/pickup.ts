@@ -84,7 +84,7 @@ try {
   const latencies = rows.filter((row) => committedAt.has(row.id)).map((row) => Math.max(0, Number(row.picked) - committedAt.get(row.id)!));
   // From the row's created_at (the start of the creating transaction): adds that transaction's commit (WAL flush) time.
   const fromCreatedAt = rows.map((row) => Number(row.picked) - Number(row.created));
-  const baseline = await notifyLatency(database.url, values.quick ? 20 : 200);
+  const baseline = await notifyLatency(database.url, values.quick ? 10 : 200);
   const report = {
     count,
     pickup: { p50: percentile(latencies, 0.5), p90: percentile(latencies, 0.9), p99: percentile(latencies, 0.99), max: Math.max(...latencies) },

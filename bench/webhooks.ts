@@ -88,7 +88,7 @@ try {
 
   const bare = await startServer({ BENCH_BARE: '1' });
   servers.push(bare.child);
-  await load(bare.port, '/webhooks/order'); // warm-up of autocannon itself
+  if (!values.quick) await load(bare.port, '/webhooks/order'); // warm-up of autocannon itself
   const baseline = await load(bare.port, '/webhooks/order');
   console.log(`bare fastify rate=${rate} p50_ms=${baseline.p50} p99_ms=${baseline.p99} accepted=${baseline.accepted}`);
 
