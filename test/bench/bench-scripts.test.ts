@@ -13,31 +13,31 @@ const bench = (script: string, ...args: string[]) =>
 
 // The scripts mostly wait (on PostgreSQL, child processes, timers): run them side by side.
 describe('bench scripts (--quick)', { concurrency: true }, () => {
-test('bench/engine.ts ends with instances_per_s, pgbench_tps and their ratio', async () => {
-  const { stdout } = await bench('engine.ts', '--only-main');
-  const last = stdout.trim().split('\n').pop()!;
-  assert.match(last, /^instances_per_s=[\d.]+ pgbench_tps=[\d.]+ ratio=[\d.]+$/);
-  const [, perSecond, tps] = /instances_per_s=([\d.]+) pgbench_tps=([\d.]+)/.exec(last)!;
-  assert.ok(Number(perSecond) > 0 && Number(tps) > 0);
-  assert.match(stdout, /peer bpmn_engine_per_s=[\d.]+ operon_memory_per_s=[\d.]+/);
-});
+  test('bench/engine.ts ends with instances_per_s, pgbench_tps and their ratio', async () => {
+    const { stdout } = await bench('engine.ts', '--only-main');
+    const last = stdout.trim().split('\n').pop()!;
+    assert.match(last, /^instances_per_s=[\d.]+ pgbench_tps=[\d.]+ ratio=[\d.]+$/);
+    const [, perSecond, tps] = /instances_per_s=([\d.]+) pgbench_tps=([\d.]+)/.exec(last)!;
+    assert.ok(Number(perSecond) > 0 && Number(tps) > 0);
+    assert.match(stdout, /peer bpmn_engine_per_s=[\d.]+ operon_memory_per_s=[\d.]+/);
+  });
 
-test('bench/webhooks.ts persists every accepted request', async () => {
-  const { stdout } = await bench('webhooks.ts', '--rate', '20', '--seconds', '3', '--connections', '4');
-  const last = stdout.trim().split('\n').pop()!;
-  const match = /accepted=(\d+) persisted=(\d+) all_persisted=(true|false)/.exec(last);
-  assert.ok(match, last);
-  assert.ok(Number(match[1]) > 0, last);
-  assert.equal(match[3], 'true', last); // every 202 has its instance (in-flight requests at the end may add some)
-});
+  test('bench/webhooks.ts persists every accepted request', async () => {
+    const { stdout } = await bench('webhooks.ts', '--rate', '20', '--seconds', '3', '--connections', '4');
+    const last = stdout.trim().split('\n').pop()!;
+    const match = /accepted=(\d+) persisted=(\d+) all_persisted=(true|false)/.exec(last);
+    assert.ok(match, last);
+    assert.ok(Number(match[1]) > 0, last);
+    assert.equal(match[3], 'true', last); // every 202 has its instance (in-flight requests at the end may add some)
+  });
 
-test('bench/pickup.ts reports pickup percentiles', async () => {
-  const { stdout } = await bench('pickup.ts', '--count', '5');
-  assert.match(stdout.trim().split('\n').pop()!, /^pickup_p50_ms=\d+ pickup_p99_ms=\d+ /);
-});
+  test('bench/pickup.ts reports pickup percentiles', async () => {
+    const { stdout } = await bench('pickup.ts', '--count', '5');
+    assert.match(stdout.trim().split('\n').pop()!, /^pickup_p50_ms=\d+ pickup_p99_ms=\d+ /);
+  });
 
-test('bench/memory.ts reports the RSS waiting instances add', async () => {
-  const { stdout } = await bench('memory.ts', '--count', '10');
-  assert.match(stdout.trim().split('\n').pop()!, /^waiting_instances=10 rss_added_mb=-?[\d.]+ /);
-});
+  test('bench/memory.ts reports the RSS waiting instances add', async () => {
+    const { stdout } = await bench('memory.ts', '--count', '10');
+    assert.match(stdout.trim().split('\n').pop()!, /^waiting_instances=10 rss_added_mb=-?[\d.]+ /);
+  });
 });
