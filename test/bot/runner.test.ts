@@ -286,7 +286,9 @@ describe('bot runner', () => {
     await assert.rejects(running);
     const [row] = await runsOf(c);
     assert.equal(row.outcome, 'aborted');
-    assert.equal((await node.browser.browser()).contexts().length, 0);
+    const browser = await node.browser.browser();
+    for (let i = 0; i < 50 && browser.contexts().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(browser.contexts().length, 0, 'the context is closed');
   });
 
   test('a business error is raised as a BpmnError and recorded', { timeout: 60_000 }, async () => {
