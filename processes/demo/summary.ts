@@ -86,7 +86,8 @@ export function formatSummary(summary: DemoSummary, seconds: number): string {
     ...(orders.unfinished ? [`  not finished      ${orders.unfinished}`] : []),
     `Bot failures        ${botFailures.incidents} incident(s)${Object.keys(botFailures.incidentsByStep).length ? ` ${JSON.stringify(botFailures.incidentsByStep)}` : ''}, ${botFailures.businessErrors} business error(s)${botFailures.runsByOutcome ? `; bot runs ${Object.entries(botFailures.runsByOutcome).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`,
     '',
-    'Time per step (ms)        runs    average        p95',
+    'Time per step (ms, activation to completion: waiting for a free worker and retries included)',
+    `  ${''.padEnd(48)} ${'runs'.padStart(5)} ${'average'.padStart(9)} ${'p95'.padStart(10)}`,
     ...summary.steps.map((s) => `  ${s.step.padEnd(48)} ${String(s.runs).padStart(5)} ${String(s.averageMs).padStart(9)} ${String(s.p95Ms).padStart(10)}`),
     '',
   ];
