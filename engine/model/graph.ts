@@ -28,7 +28,7 @@ export type ElementType =
   | 'callActivity';
 
 /** The event definition of an event element; 'none' when it has none. */
-export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'escalation' | 'terminate' | 'link';
+export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'escalation' | 'terminate' | 'link' | 'signal';
 
 /** A timer definition; `expression` is the raw text (ISO 8601, or FEEL when it starts with `=`). */
 export interface TimerDefinition {
@@ -110,6 +110,12 @@ export interface FlowElement {
   userTask?: { assignee?: string; candidateGroups?: string[]; formKey?: string };
   /** Multi-instance activity (its ioMapping applies to each inner instance). */
   multiInstance?: MultiInstanceDefinition;
+  /**
+   * Signal events. A catching one (start, intermediate catch, boundary) is a message wait on `signal:<name>` with
+   * a fixed correlation key, so a broadcast reaches every open subscription of that name; a throwing one has
+   * eventKind 'signal' and broadcasts.
+   */
+  signal?: { name: string };
   /** Call activity (zeebe:calledElement): the process to start (FEEL when it starts with `=`) and which variables cross. */
   calledElement?: { processId: string; propagateAllParentVariables: boolean; propagateAllChildVariables: boolean };
   /** zeebe:ioMapping. */

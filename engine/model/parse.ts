@@ -47,6 +47,10 @@ const IGNORED = new Set(['bpmn:DataObject', 'bpmn:DataObjectReference', 'bpmn:Da
  * - OPERON_ERR_BPMN_UNSUPPORTED: an element Operon does not execute (`details.elementId`, `details.elementType`);
  * - OPERON_ERR_FEEL_SYNTAX: a condition / mapping / key that is not FEEL (`details.elementId`, `details.expression`).
  */
+/** Signal subscriptions are message subscriptions named `signal:<name>` with this correlation key (FEEL). */
+export const SIGNAL_PREFIX = 'signal:';
+export const SIGNAL_CORRELATION_KEY = '"signal"';
+
 export interface ParseOptions {
   /**
    * Accept call activities (default true). A driver that does not carry out the
@@ -244,6 +248,16 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
       if (code) element.escalationCode = code;
       else if (type === 'endEvent' || type === 'intermediateThrowEvent') throw invalid(file, id, `escalation event "${id}" needs an escalation with an escalation code`);
     }
+    if (element.eventKind === 'signal') {
+      const name = definition!.signalRef?.name as string | undefined;
+      if (!name || isFeelExpression(name)) throw invalid(file, id, `signal event "${id}" needs a signal with a literal name`);
+      element.signal = { name };
+      // Catching: a message wait on the signal's subscription name with a fixed key (SIGNAL_CORRELATION_KEY).
+      if (type !== 'endEvent' && type !== 'intermediateThrowEvent') {
+        element.eventKind = 'message';
+        element.message = { name: `${SIGNAL_PREFIX}${name}`, correlationKey: SIGNAL_CORRELATION_KEY };
+      }
+    }
     if (element.eventKind === 'link') {
       if (!definition!.name) throw invalid(file, id, `link event "${id}" needs a link name`);
       element.link = { name: definition!.name };
@@ -321,13 +335,13 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
   const type = EXECUTED[node.$type]!;
   const kind: EventKind | undefined = !definition
     ? 'none'
-    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link', 'bpmn:EscalationEventDefinition': 'escalation' } as Record<string, EventKind>)[definition.$type];
+    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link', 'bpmn:EscalationEventDefinition': 'escalation', 'bpmn:SignalEventDefinition': 'signal' } as Record<string, EventKind>)[definition.$type];
   const allowed: Record<string, EventKind[]> = {
-    startEvent: ['none', 'message', 'timer', 'error', 'escalation'],
-    endEvent: ['none', 'terminate', 'error', 'message', 'escalation'],
-    intermediateCatchEvent: ['message', 'timer', 'link'],
-    intermediateThrowEvent: ['none', 'message', 'link', 'escalation'],
-    boundaryEvent: ['error', 'timer', 'message', 'escalation'],
+    startEvent: ['none', 'message', 'timer', 'error', 'escalation', 'signal'],
+    endEvent: ['none', 'terminate', 'error', 'message', 'escalation', 'signal'],
+    intermediateCatchEvent: ['message', 'timer', 'link', 'signal'],
+    intermediateThrowEvent: ['none', 'message', 'link', 'escalation', 'signal'],
+    boundaryEvent: ['error', 'timer', 'message', 'escalation', 'signal'],
   };
   if (!kind || !allowed[type]!.includes(kind)) {
     const what = definition ? definition.$type.replace('bpmn:', '').replace('EventDefinition', '').toLowerCase() : 'none';

@@ -76,6 +76,7 @@ const catchEvent: Behaviour = (x, ei, element) => {
 const throwEvent: Behaviour = (x, ei, element) => {
   if (element.job) return jobTask(x, ei, element);
   if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
+  if (element.eventKind === 'signal') broadcastSignal(x, ei, element);
   if (element.link) x.enqueue({ elementId: element.link.targetId!, flowScopeKey: ei.flowScopeKey });
   x.complete(ei);
 };
@@ -85,8 +86,14 @@ const endEvent: Behaviour = (x, ei, element) => {
   if (element.eventKind === 'error') return x.throwError(ei, element.errorCode!);
   if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
   if (element.eventKind === 'terminate') x.terminateChildren(ei.flowScopeKey, ei.key);
+  if (element.eventKind === 'signal') broadcastSignal(x, ei, element);
   x.complete(ei);
 };
+
+/** Signal throw: the effect names the signal; the thrower goes on at once (broadcast is fire-and-forget). */
+function broadcastSignal(x: Execution, ei: ElementInstance, element: FlowElement): void {
+  x.effects.push({ type: 'signal.broadcast', elementInstanceKey: ei.key, elementId: element.id, signalName: element.signal!.name, variables: JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables });
+}
 
 function booleanCondition(x: Execution, ei: ElementInstance, flowId: string, condition: string, context: Record<string, unknown>): boolean {
   const value = x.feel(condition, ei.key, context);

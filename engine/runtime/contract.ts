@@ -82,6 +82,12 @@ export type Effect =
    * on that key and message name.
    */
   | { type: 'subscription.open'; elementInstanceKey: string; elementId: string; messageName: string; correlationKey: string }
+  /**
+   * A signal throw or end event: every open subscription named `signal:<signalName>` (in any
+   * instance, and signal start events) receives `message.correlated` with `variables` (the throw
+   * event's input mappings). Drivers deliver it to each receiver in the receiver's own step.
+   */
+  | { type: 'signal.broadcast'; elementInstanceKey: string; elementId: string; signalName: string; variables: Variables }
   /** Closes every subscription of that element instance key. */
   | { type: 'subscription.close'; elementInstanceKey: string }
   /** A call activity starts an instance of `bpmnProcessId` (latest version) with `variables`; report its end as `childInstance.completed`. */

@@ -60,6 +60,7 @@ export class InMemoryInstance {
   private readonly pendingChildren: Array<{ type: 'start'; key: string; bpmnProcessId: string; variables: Variables } | { type: 'cancel'; key: string }> = [];
   private completionReported = false;
   private readonly uncaughtErrors: Array<{ errorCode: string; errorMessage?: string }> = [];
+  private readonly signals: Array<{ messageName: string; variables: Variables }> = [];
 
   constructor(
     readonly graph: ProcessGraph,
@@ -233,6 +234,9 @@ export class InMemoryInstance {
         case 'childInstance.cancel':
           this.pendingChildren.push({ type: 'cancel', key: effect.elementInstanceKey });
           break;
+        case 'signal.broadcast':
+          this.signals.push({ messageName: `signal:${effect.signalName}`, variables: effect.variables });
+          break;
       }
     }
     // A completed job is done; the runtime only says job.cancel for jobs it abandons.
@@ -274,6 +278,12 @@ export class InMemoryInstance {
       await child.start();
     }
     while (this.uncaughtErrors.length > 0) await this.options.onUncaughtBpmnError?.(this.uncaughtErrors.shift()!);
+    // A signal reaches every subscription open when it was thrown, in this instance and its children.
+    while (this.signals.length > 0) {
+      const signal = this.signals.shift()!;
+      const receivers = this.family().flatMap((instance) => instance.subscriptions.filter((s) => s.messageName === signal.messageName).map((s) => ({ instance, key: s.elementInstanceKey })));
+      for (const { instance, key } of receivers) await instance.send({ type: 'message.correlated', elementInstanceKey: key, messageName: signal.messageName, variables: signal.variables });
+    }
     if (this.state === 'completed' && !this.completionReported) {
       this.completionReported = true;
       await this.options.onCompleted?.(this);

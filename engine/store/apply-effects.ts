@@ -10,7 +10,7 @@ import { json } from './rows.ts';
 import { emptyStepRows, writeStepRows } from './write-step-rows.ts';
 import { CHANNELS, notify } from './notify.ts';
 import { lockCorrelation } from './lock-correlation.ts';
-import { handOverChildCancel, handOverChildStart } from './handovers.ts';
+import { broadcastSignal, handOverChildCancel, handOverChildStart } from './handovers.ts';
 
 /** Effects whose rows wait for the step's single write; any other effect writes them first. */
 const BATCHED = new Set<Effect['type']>(['element.activated', 'element.completed', 'element.terminated', 'flow.taken', 'job.create']);
@@ -192,6 +192,11 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
         await handOverChildCancel(tx, instance.id, effect.elementInstanceKey);
         ended('childInstance.cancelRequested', effect.elementInstanceKey, undefined);
         break;
+      case 'signal.broadcast': {
+        const receivers = await broadcastSignal(tx, effect.signalName, effect.variables);
+        ended('signal.broadcast', effect.elementInstanceKey, effect.elementId, { signalName: effect.signalName, receivers });
+        break;
+      }
       case 'instance.completed':
       case 'instance.terminated':
         await closeInstanceWaits(tx, instance.id, now);

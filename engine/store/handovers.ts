@@ -82,6 +82,25 @@ export async function reportToParent(tx: Db, child: ChildRef, result: StepResult
   await insertHandover(tx, { process_instance_id: child.parent_instance_id, kind: 'event', parent_instance_id: null, parent_element_instance_key: null, payload: event });
 }
 
+/**
+ * Broadcasts a signal: every open subscription named `signal:<name>` gets a `message.correlated`
+ * handover (its instance steps later, in its own transaction), and every deployed signal start event
+ * of that name a start handover. Reads other instances' subscriptions, writes only handover rows.
+ */
+export async function broadcastSignal(tx: Db, signalName: string, variables: Variables): Promise<number> {
+  const messageName = `signal:${signalName}`;
+  const subscriptions = await tx('message_subscriptions').where({ state: 'open', message_name: messageName }).orderBy('created_at').select('process_instance_id', 'definition_id', 'element_instance_key', 'element_id');
+  for (const s of subscriptions as Array<{ process_instance_id: string | null; definition_id: string; element_instance_key: string | null; element_id: string }>) {
+    if (s.process_instance_id) {
+      const event = { type: 'message.correlated', elementInstanceKey: s.element_instance_key, messageName, variables };
+      await insertHandover(tx, { process_instance_id: s.process_instance_id, kind: 'event', parent_instance_id: null, parent_element_instance_key: null, payload: event });
+    } else {
+      await insertHandover(tx, { process_instance_id: randomUUID(), kind: 'child.start', parent_instance_id: null, parent_element_instance_key: null, payload: { definitionId: s.definition_id, startEventId: s.element_id, variables } });
+    }
+  }
+  return subscriptions.length;
+}
+
 /** Carries out up to `limit` pending handovers, each in a transaction of its receiving instance; returns how many. */
 export async function deliverHandovers(db: Knex, graphs: GraphCache, logger: Logger, limit = 50): Promise<number> {
   const pending = await db<HandoverRow>('instance_handovers').where({ state: 'pending' }).orderBy('created_at').limit(limit);
@@ -113,14 +132,17 @@ async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow): Pro
     const claimed = await tx('instance_handovers').where({ id: handover.id, state: 'pending' }).update({ state: 'delivered', delivered_at: now });
     if (claimed !== 1) return false;
     if (handover.kind === 'child.start') {
-      const payload = handover.payload as { bpmnProcessId: string; variables: Variables };
-      const definition = await tx<DefinitionRow>('process_definitions').where({ bpmn_process_id: payload.bpmnProcessId }).orderBy('version', 'desc').first();
+      const payload = handover.payload as { bpmnProcessId?: string; definitionId?: string; startEventId?: string; variables: Variables };
+      // A signal start names its definition; a call activity the latest version of a process id.
+      const definition = payload.definitionId
+        ? await tx<DefinitionRow>('process_definitions').where({ id: payload.definitionId }).first()
+        : await tx<DefinitionRow>('process_definitions').where({ bpmn_process_id: payload.bpmnProcessId! }).orderBy('version', 'desc').first();
       if (!definition) throw new OperonError('OPERON_ERR_NOT_FOUND', `Call activity: no process "${payload.bpmnProcessId}" is deployed`, { details: { bpmnProcessId: payload.bpmnProcessId } });
       await createInstance(tx, graphs, definition, {
         instanceId: handover.process_instance_id,
         variables: payload.variables,
-        parentInstanceId: handover.parent_instance_id!,
-        parentElementInstanceKey: handover.parent_element_instance_key!,
+        ...(payload.startEventId ? { startEventId: payload.startEventId } : {}),
+        ...(handover.parent_instance_id ? { parentInstanceId: handover.parent_instance_id, parentElementInstanceKey: handover.parent_element_instance_key! } : {}),
         now,
       });
       return true;

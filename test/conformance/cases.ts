@@ -154,4 +154,12 @@ export const CASES: ConformanceCase[] = [
     variables: { orderId: 'o-2' },
     postgres: false,
   },
+  {
+    name: 'signal throw event is caught by a signal catch event waiting in the same instance',
+    process: 'signal-broadcast',
+    variables: {},
+    completed: ['StartEvent_1', 'Gateway_fork', 'Event_throw', 'Event_wait', 'Gateway_join', 'EndEvent_1'],
+    variables: { when: 'now' },
+    postgres: true,
+  },
 ];
