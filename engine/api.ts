@@ -161,6 +161,8 @@ export interface Engine {
    * (nothing changed) when an id or key does not fit the instance. See docs/bpmn.md.
    */
   modifyInstance?(instanceId: string, modification: { activate?: string[]; terminate?: string[] }): Promise<void>;
+  /** Broadcasts a signal to every waiting signal catch event and signal start event of that name; returns how many receivers it reached. */
+  broadcastSignal?(name: string, variables?: Variables): Promise<{ receivers: number }>;
 
   listUserTasks(filter?: { state?: UserTaskView['state']; instanceId?: string }): Promise<UserTaskView[]>;
   completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<void>;

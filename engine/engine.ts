@@ -25,6 +25,7 @@ import { findDefinition, findDefinitionByProcessId } from './store/find-definiti
 import { listDefinitions } from './store/list-definitions.ts';
 import { insertDefinition } from './store/insert-definition.ts';
 import { lockInstance } from './store/lock-instance.ts';
+import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
@@ -189,6 +190,10 @@ export class PostgresEngine implements Engine {
 
   async cancelInstance(instanceId: string): Promise<void> {
     await inTransaction(this.db, (tx) => stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()));
+  }
+
+  async broadcastSignal(name: string, variables: Variables = {}): Promise<{ receivers: number }> {
+    return inTransaction(this.db, async (tx) => ({ receivers: await broadcastSignal(tx, name, variables) }));
   }
 
   async modifyInstance(instanceId: string, modification: { activate?: string[]; terminate?: string[] }): Promise<void> {

@@ -165,6 +165,10 @@ export const TaskList = z.object({ tasks: z.array(UserTask) });
 export const CompleteTaskBody = z.object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() }).strict();
 
 // --- messages
+/** POST /api/signals. */
+export const BroadcastSignalBody = z.object({ name: z.string().min(1).max(255), variables: Variables.optional() }).strict();
+export const BroadcastSignalResponse = z.object({ receivers: z.number().int() });
+
 export const PublishMessageBody = z
   .object({
     name: z.string().min(1),

@@ -1,13 +1,14 @@
-/** Operator token moves over HTTP on PostgreSQL: POST /api/instances/{id}/modify. */
+/** Operator actions over HTTP on PostgreSQL: POST /api/instances/{id}/modify and POST /api/signals. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestApi, type TestApi } from '../http/support/api.ts';
 import { conformanceXml } from './cases.ts';
+import { deliverHandovers } from '../../engine/store/handovers.ts';
 
 let api: TestApi;
 before(async () => {
   api = await startTestApi();
-  await api.engine.deploy([{ name: 'service-task.bpmn', xml: conformanceXml('service-task') }]);
+  await api.engine.deploy(['service-task', 'signal-boundary'].map((p) => ({ name: `${p}.bpmn`, xml: conformanceXml(p) })));
 });
 after(async () => {
   await api?.close();
@@ -41,5 +42,20 @@ describe('POST /api/instances/{id}/modify', () => {
     assert.equal(response.statusCode, 400);
     assert.equal(JSON.parse(response.body).error.code, 'OPERON_ERR_VALIDATION');
     assert.deepEqual(await api.db.knex('process_instances').where({ id: instanceId }).first('row_version'), before);
+  });
+});
+
+describe('POST /api/signals', () => {
+  it('reaches every waiting signal boundary event; the instances leave over it in their own steps', async () => {
+    const { instanceId } = await api.engine.startInstance('signal-boundary', {});
+    const response = await api.app.inject({ method: 'POST', url: '/api/signals', headers: { ...api.auth, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'stop-all', variables: { reason: 'audit' } }) });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(JSON.parse(response.body), { receivers: 1 });
+    // No worker runs in this harness: carry the handover out the way a worker's timer loop does.
+    assert.equal(await deliverHandovers(api.db.knex, api.engine.graphs, { info() {}, warn() {}, error() {}, debug() {} } as never), 1);
+    const view = (await api.engine.getInstance(instanceId))!;
+    assert.equal(view.state, 'completed');
+    assert.equal(view.variables.reason, 'audit');
+    assert.equal(view.elements.at(-1)!.elementId, 'EndEvent_stopped');
   });
 });

@@ -1,6 +1,7 @@
 /** Messages and incidents: what an operator or another system feeds into running instances. */
 import { defineRoute, type RouteContext } from '../route.ts';
-import { IncidentList, IncidentListQuery, IncidentResolved, InstanceIdParams, PublishMessageBody, PublishMessageResponse } from '../schemas.ts';
+import { BroadcastSignalBody, BroadcastSignalResponse, IncidentList, IncidentListQuery, IncidentResolved, InstanceIdParams, PublishMessageBody, PublishMessageResponse } from '../schemas.ts';
+import { OperonError } from '../../errors.ts';
 
 export function messageAndIncidentRoutes(context: RouteContext): void {
   const { engine } = context;
@@ -16,6 +17,22 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     async handler({ body, request }) {
       const result = await engine.publishMessage(body);
       request.log.info({ messageName: body.name, correlated: result.correlated, instanceId: result.instanceId }, 'message published');
+      return { statusCode: 200, body: result };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/signals',
+    summary: 'Broadcast a signal to every waiting signal catch event and signal start event of that name (not buffered)',
+    tag: 'messages',
+    auth: 'bearer',
+    body: BroadcastSignalBody,
+    responses: { 200: { description: 'How many subscriptions and start events it reached', schema: BroadcastSignalResponse } },
+    async handler({ body, request }) {
+      if (!engine.broadcastSignal) throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support signals');
+      const result = await engine.broadcastSignal(body.name, body.variables ?? {});
+      request.log.info({ signalName: body.name, receivers: result.receivers }, 'signal broadcast');
       return { statusCode: 200, body: result };
     },
   });
