@@ -109,4 +109,16 @@ describe('call activity on PostgreSQL', () => {
     assert.deepEqual(path(childView), ['chargeStart:completed', 'chargeCard:terminated']);
     assert.equal((await current.engine.listIncidents({ instanceId, state: 'open' })).length, 0);
   });
+
+  it('survives an engine restart while the child waits: the parent resumes when the child completes', async () => {
+    const { instanceId } = await current.engine.startInstance('claim', { amount: 3, reviewProcess: 'review' });
+    const child = await waitForChild(instanceId);
+    await waitFor(async () => (await current.engine.listUserTasks({ instanceId: child.id, state: 'open' })).length === 1);
+    await current.close();
+    current = await openEngine(db.url, { extraNodes: [charge, declineCard] });
+    const [task] = await current.engine.listUserTasks({ instanceId: child.id, state: 'open' });
+    await current.engine.completeUserTask(task!.id, { approved: false });
+    const parent = await waitForState(current.engine, instanceId, 'completed');
+    assert.equal(parent.variables.approved, false);
+  });
 });
