@@ -17,7 +17,8 @@ export interface ConformanceCase {
   completed: string[];
   /** Element ids that were terminated (in any order). */
   terminated?: string[];
-  variables: Variables;
+  /** The process variables when the instance has ended. */
+  finalVariables: Variables;
   /** Also run on PostgreSQL through the engine and its worker. */
   postgres: boolean;
 }
@@ -34,7 +35,7 @@ export const CASES: ConformanceCase[] = [
     process: 'exclusive-gateway',
     variables: { amount: 150 },
     completed: ['StartEvent_1', 'Gateway_size', 'Activity_big', 'Gateway_merge', 'EndEvent_1'],
-    variables: { amount: 150, size: 'big' },
+    finalVariables: { amount: 150, size: 'big' },
     postgres: true,
   },
   {
@@ -42,7 +43,7 @@ export const CASES: ConformanceCase[] = [
     process: 'exclusive-gateway',
     variables: { amount: 50 },
     completed: ['StartEvent_1', 'Gateway_size', 'Activity_small', 'Gateway_merge', 'EndEvent_1'],
-    variables: { amount: 50, size: 'small' },
+    finalVariables: { amount: 50, size: 'small' },
     postgres: false,
   },
   {
@@ -50,7 +51,7 @@ export const CASES: ConformanceCase[] = [
     process: 'parallel-gateway',
     variables: {},
     completed: ['StartEvent_1', 'Gateway_fork', 'Activity_a', 'Activity_b', 'Gateway_join', 'Activity_sum', 'EndEvent_1'],
-    variables: { a: 1, b: 2, sum: 3 },
+    finalVariables: { a: 1, b: 2, sum: 3 },
     postgres: true,
   },
   {
@@ -58,7 +59,7 @@ export const CASES: ConformanceCase[] = [
     process: 'inclusive-gateway',
     variables: { channels: ['mail', 'sms'] },
     completed: ['StartEvent_1', 'Gateway_fork', 'Activity_mail', 'Activity_sms', 'Gateway_join', 'EndEvent_1'],
-    variables: { channels: ['mail', 'sms'], mailed: true, texted: true },
+    finalVariables: { channels: ['mail', 'sms'], mailed: true, texted: true },
     postgres: true,
   },
   {
@@ -66,7 +67,7 @@ export const CASES: ConformanceCase[] = [
     process: 'inclusive-gateway',
     variables: { channels: [] },
     completed: ['StartEvent_1', 'Gateway_fork', 'Activity_none', 'Gateway_join', 'EndEvent_1'],
-    variables: { channels: [], nobody: true },
+    finalVariables: { channels: [], nobody: true },
     postgres: false,
   },
   {
@@ -74,7 +75,7 @@ export const CASES: ConformanceCase[] = [
     process: 'service-task',
     variables: { applicant: { income: 5000 } },
     completed: ['StartEvent_1', 'Activity_score', 'EndEvent_1'],
-    variables: { applicant: { income: 5000 }, creditScore: 500 },
+    finalVariables: { applicant: { income: 5000 }, creditScore: 500 },
     postgres: true,
   },
   {
@@ -83,7 +84,7 @@ export const CASES: ConformanceCase[] = [
     variables: { amount: 200, limit: 100 },
     completed: ['StartEvent_1', 'StartEvent_sub', 'Gateway_check', 'Event_limit', 'Activity_escalate', 'EndEvent_2'],
     terminated: ['Activity_sub', 'EndEvent_limit'],
-    variables: { amount: 200, limit: 100, approver: 'manager' },
+    finalVariables: { amount: 200, limit: 100, approver: 'manager' },
     postgres: true,
   },
   {
@@ -91,7 +92,7 @@ export const CASES: ConformanceCase[] = [
     process: 'embedded-subprocess-error',
     variables: { amount: 50, limit: 100 },
     completed: ['StartEvent_1', 'StartEvent_sub', 'Gateway_check', 'EndEvent_sub', 'Activity_sub', 'EndEvent_1'],
-    variables: { amount: 50, limit: 100 },
+    finalVariables: { amount: 50, limit: 100 },
     postgres: false,
   },
   {
@@ -99,7 +100,7 @@ export const CASES: ConformanceCase[] = [
     process: 'multi-instance',
     variables: { lines: [{ qty: 2, price: 5 }, { qty: 1, price: 7 }] },
     completed: ['StartEvent_1', 'Activity_price', 'Activity_price', 'Activity_price', 'Activity_total', 'EndEvent_1'],
-    variables: { lines: [{ qty: 2, price: 5 }, { qty: 1, price: 7 }], totals: [10, 7], orderTotal: 17, lineTotal: 7 },
+    finalVariables: { lines: [{ qty: 2, price: 5 }, { qty: 1, price: 7 }], totals: [10, 7], orderTotal: 17, lineTotal: 7 },
     // Without output mappings a script's result propagates to the process scope (Camunda 8): the last item's.
     postgres: true,
   },
@@ -108,7 +109,7 @@ export const CASES: ConformanceCase[] = [
     process: 'link-events',
     variables: {},
     completed: ['StartEvent_1', 'Event_throw', 'Event_catch', 'Activity_after', 'EndEvent_1'],
-    variables: { route: 'linked' },
+    finalVariables: { route: 'linked' },
     postgres: true,
   },
   {
@@ -117,7 +118,7 @@ export const CASES: ConformanceCase[] = [
     variables: {},
     completed: ['StartEvent_1', 'Gateway_fork', 'EndEvent_terminate'],
     terminated: ['Activity_wait'],
-    variables: {},
+    finalVariables: {},
     postgres: true,
   },
   {
@@ -125,7 +126,7 @@ export const CASES: ConformanceCase[] = [
     process: 'escalation',
     variables: {},
     completed: ['StartEvent_1', 'StartEvent_sub', 'Event_notify', 'Event_late', 'Activity_notify', 'Activity_work', 'EndEvent_2', 'EndEvent_sub', 'Activity_sub', 'EndEvent_1'],
-    variables: { notified: true, work: 'done' },
+    finalVariables: { notified: true, work: 'done' },
     postgres: true,
   },
   {
@@ -133,7 +134,7 @@ export const CASES: ConformanceCase[] = [
     process: 'call-activity',
     variables: { applicant: { income: 7000 } },
     completed: ['StartEvent_1', 'Activity_call', 'EndEvent_1'],
-    variables: { applicant: { income: 7000 }, score: 700 },
+    finalVariables: { applicant: { income: 7000 }, score: 700 },
     postgres: true,
   },
   {
@@ -142,7 +143,7 @@ export const CASES: ConformanceCase[] = [
     variables: { orderId: 'o-1' },
     when: { publish: { name: 'payment-received', correlationKey: 'o-1', variables: { paid: true } } },
     completed: ['StartEvent_1', 'Gateway_race', 'Event_paid', 'EndEvent_paid'],
-    variables: { orderId: 'o-1', paid: true },
+    finalVariables: { orderId: 'o-1', paid: true },
     postgres: false,
   },
   {
@@ -151,7 +152,7 @@ export const CASES: ConformanceCase[] = [
     variables: { orderId: 'o-2' },
     when: { advanceMs: 3_600_000 },
     completed: ['StartEvent_1', 'Gateway_race', 'Event_timeout', 'EndEvent_timeout'],
-    variables: { orderId: 'o-2' },
+    finalVariables: { orderId: 'o-2' },
     postgres: false,
   },
   {
@@ -159,7 +160,7 @@ export const CASES: ConformanceCase[] = [
     process: 'signal-broadcast',
     variables: {},
     completed: ['StartEvent_1', 'Gateway_fork', 'Event_throw', 'Event_wait', 'Gateway_join', 'EndEvent_1'],
-    variables: { when: 'now' },
+    finalVariables: { when: 'now' },
     postgres: true,
   },
 ];
