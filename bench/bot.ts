@@ -6,7 +6,7 @@
  *
  *   nice npx tsx bench/bot.ts [jobs=20]
  */
-import { appendFileSync, existsSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -73,43 +73,40 @@ async function bare(): Promise<void> {
   await context.close();
 }
 
-const results: Record<string, number> = {};
-async function measure(label: string, job: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 3; i++) await job(); // warm-up
-  const times: number[] = [];
-  for (let i = 0; i < jobs; i++) {
-    const t = performance.now();
-    await job();
-    times.push(performance.now() - t);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  results[label] = median;
-  console.log(`${label.padEnd(28)} median ${median.toFixed(1)} ms  (min ${times[0]!.toFixed(1)}, max ${times[times.length - 1]!.toFixed(1)})`);
-  return median;
-}
-
 const artifactsDir = mkdtempSync(join(tmpdir(), 'operon-bench-'));
 const secrets = createSecretStore({ env: {}, defaults: { BENCH_PASSWORD: PASSWORD } });
 const traced = createBotNode({ bots: [bot], baseUrl: origin, artifactsDir, secrets, executablePath: discoverChromium() });
 const untraced = createBotNode({ bots: [bot], baseUrl: origin, artifactsDir, secrets, trace: false });
 
-// Interleave the sides so machine load hits both alike.
-const bareMs = await measure('bare Playwright', bare);
-const tracedMs = await measure('runner (trace on)', () => traced.run({ applicant: 'x' }, ctx()));
-const untracedMs = await measure('runner (trace off)', () => untraced.run({ applicant: 'x' }, ctx()));
-const bare2 = await measure('bare Playwright (again)', bare);
-const baseline = Math.min(bareMs, bare2);
+// The sides take turns job by job, so load from other processes on the machine hits them alike.
+const samples: Record<'bare' | 'traced' | 'untraced', number[]> = { bare: [], traced: [], untraced: [] };
+const sides = { bare, traced: () => traced.run({ applicant: 'x' }, ctx()), untraced: () => untraced.run({ applicant: 'x' }, ctx()) };
+for (let i = 0; i < jobs + 3; i++) {
+  for (const [side, job] of Object.entries(sides) as [keyof typeof sides, () => Promise<unknown>][]) {
+    const t = performance.now();
+    await job();
+    if (i >= 3) samples[side].push(performance.now() - t); // 3 warm-up rounds
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+for (const [side, xs] of Object.entries(samples)) console.log(`${side.padEnd(9)} median ${median(xs).toFixed(1)} ms (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})`);
+const baseline = median(samples.bare);
+const tracedMs = median(samples.traced);
+const untracedMs = median(samples.untraced);
 
 const line = `| ${new Date().toISOString().slice(0, 16)}Z | ${jobs} | ${baseline.toFixed(0)} | ${tracedMs.toFixed(0)} | ${(tracedMs / baseline).toFixed(2)}x | ${untracedMs.toFixed(0)} | ${(untracedMs / baseline).toFixed(2)}x |`;
 console.log(`ratio runner/bare: trace on ${(tracedMs / baseline).toFixed(2)}x, trace off ${(untracedMs / baseline).toFixed(2)}x`);
 const file = new URL('../BENCHMARKS.md', import.meta.url);
 if (!existsSync(file)) writeFileSync(file, '# Benchmarks\n');
-appendFileSync(file, `\n## Bot runner per-job cost (bench/bot.ts)\n\nMedian wall time per job (fresh context, sign in, open a page, read a value) on one shared Chromium; bare = the same steps as a plain Playwright script. Goal <= 1.2x.\n\n| when | jobs | bare ms | runner ms (trace on) | ratio | runner ms (trace off) | ratio |\n|---|---|---|---|---|---|---|\n${line}\n`);
+const heading = '## Bot runner per-job cost (bench/bot.ts)';
+if (!readFileSync(file, 'utf8').includes(heading)) {
+  appendFileSync(file, `\n${heading}\n\nMedian wall time per job (fresh context, sign in, open a page, read a value); bare = the same steps as a plain Playwright script. Goal <= 1.2x.\n\n| when | jobs | bare ms | runner ms (trace on) | ratio | runner ms (trace off) | ratio |\n|---|---|---|---|---|---|---|\n`);
+}
+// Rows go at the end of the file, which is this section's table while bots append last.
+appendFileSync(file, `${line}\n`);
 
 await traced.close?.();
 await untraced.close?.();
 await browser.close();
 await db.drop();
 server.close();
-void results;

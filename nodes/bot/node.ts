@@ -191,6 +191,8 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
               } finally {
                 for (const [locator, value] of scopeFilled) {
                   // A field still holding a secret would show up in the next trace snapshot.
+                  // count() does not wait: after the sign-in navigated away the field is simply gone.
+                  if ((await locator.count().catch(() => 0)) !== 1) continue;
                   const still = await locator.inputValue({ timeout: 200 }).catch(() => undefined);
                   if (still === value) await locator.fill('', { timeout: 500 }).catch(() => undefined);
                 }
