@@ -183,12 +183,12 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         wakeRequested = false;
         continue;
       }
-      await new Promise<void>((resolve) => {
-        resolveWait = resolve;
-        void engine.notifications
-          .wait(pollMs, (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined, stopping.signal)
-          .then(resolve);
-      });
+      // A wake-up (a finished job, shutdown) ends this wait through its own signal, so no
+      // notification wait, timer or listener outlives it.
+      const waitEnded = new AbortController();
+      resolveWait = () => waitEnded.abort();
+      if (stopping.signal.aborted) waitEnded.abort();
+      await engine.notifications.wait(pollMs, (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined, waitEnded.signal);
       resolveWait = undefined;
       wakeRequested = false;
     }
