@@ -28,7 +28,7 @@ export type ElementType =
   | 'callActivity';
 
 /** The event definition of an event element; 'none' when it has none. */
-export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'escalation' | 'terminate' | 'link' | 'signal';
+export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'escalation' | 'terminate' | 'link' | 'signal' | 'compensation';
 
 /** A timer definition; `expression` is the raw text (ISO 8601, or FEEL when it starts with `=`). */
 export interface TimerDefinition {
@@ -108,6 +108,15 @@ export interface FlowElement {
   script?: { expression: string; resultVariable: string };
   /** User task (zeebe:assignmentDefinition / zeebe:formDefinition). */
   userTask?: { assignee?: string; candidateGroups?: string[]; formKey?: string };
+  /**
+   * Compensation. On a compensation boundary event: the handler activity it is associated with
+   * (bpmn:association). On the activity it is attached to: the same handler id, copied by validation.
+   */
+  compensationHandler?: string;
+  /** A compensation handler (`isForCompensation="true"`): runs only when its activity is compensated. */
+  isForCompensation?: true;
+  /** Compensation throw / end event with an `activityRef`: compensate only that activity (otherwise the whole scope). */
+  compensateActivity?: string;
   /** Multi-instance activity (its ioMapping applies to each inner instance). */
   multiInstance?: MultiInstanceDefinition;
   /**

@@ -155,7 +155,9 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     elements: {},
     flows: {},
   };
-  addScope(graph, process, undefined, file);
+  const associations: Association[] = [];
+  addScope(graph, process, undefined, file, associations);
+  linkCompensationHandlers(graph, associations, file);
   for (const element of Object.values(graph.elements)) {
     if (element.type === 'startEvent' && element.parentId === undefined) {
       const kind = element.eventKind === 'message' || element.eventKind === 'timer' ? element.eventKind : 'none';
@@ -171,7 +173,15 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
   return graph;
 }
 
-function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | undefined, file: string): void {
+/** A bpmn:association between two elements (ids), from any scope's artifacts. */
+type Association = { id: string; sourceId: string; targetId: string };
+
+function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | undefined, file: string, associations: Association[]): void {
+  for (const artifact of (scope.artifacts ?? []) as ModdleElement[]) {
+    if (artifact.$type === 'bpmn:Association' && artifact.sourceRef?.id && artifact.targetRef?.id) {
+      associations.push({ id: artifact.id!, sourceId: artifact.sourceRef.id, targetId: artifact.targetRef.id });
+    }
+  }
   for (const child of (scope.flowElements ?? []) as ModdleElement[]) {
     if (IGNORED.has(child.$type)) continue;
     if (child.$type === 'bpmn:SequenceFlow') {
@@ -182,13 +192,32 @@ function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | 
     if (!type) throw unsupported(file, child, child.$type.replace('bpmn:', ''));
     const element = buildElement(child, type, parentId, file, scope.triggeredByEvent === true);
     graph.elements[element.id] = element;
-    if (type === 'subProcess') addScope(graph, child, child.id, file);
+    if (type === 'subProcess') addScope(graph, child, child.id, file, associations);
   }
   for (const flow of Object.values(graph.flows)) {
     const source = graph.elements[flow.sourceId];
     const target = graph.elements[flow.targetId];
     if (source && !source.outgoing.includes(flow.id)) source.outgoing.push(flow.id);
     if (target && !target.incoming.includes(flow.id)) target.incoming.push(flow.id);
+  }
+}
+
+/**
+ * A compensation boundary event is associated (either direction; Camunda Modeler draws boundary ->
+ * handler) with exactly one compensation handler: an activity with `isForCompensation="true"`.
+ */
+function linkCompensationHandlers(graph: ProcessGraph, associations: Association[], file: string): void {
+  const isBoundary = (id: string) => graph.elements[id]?.type === 'boundaryEvent' && graph.elements[id]!.eventKind === 'compensation';
+  const isHandler = (id: string) => graph.elements[id]?.isForCompensation === true;
+  for (const { sourceId, targetId } of associations) {
+    const [boundaryId, handlerId] = isBoundary(sourceId) ? [sourceId, targetId] : isBoundary(targetId) ? [targetId, sourceId] : [];
+    if (!boundaryId || !handlerId) continue;
+    const boundary = graph.elements[boundaryId]!;
+    if (!isHandler(handlerId)) throw invalid(file, boundaryId, `compensation boundary event "${boundaryId}" is associated with "${handlerId}", which is not an activity marked isForCompensation`);
+    if (boundary.compensationHandler !== undefined && boundary.compensationHandler !== handlerId) {
+      throw invalid(file, boundaryId, `compensation boundary event "${boundaryId}" is associated with two compensation handlers ("${boundary.compensationHandler}", "${handlerId}")`);
+    }
+    boundary.compensationHandler = handlerId;
   }
 }
 
@@ -213,7 +242,7 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
   if (node.default) element.defaultFlow = node.default.id;
   const loop = loopOf(node, file);
   if (loop) element.multiInstance = loop;
-  if (node.isForCompensation) throw unsupported(file, node, 'compensation activity');
+  if (node.isForCompensation) element.isForCompensation = true;
 
   const extensions = (node.extensionElements?.values ?? []) as ModdleElement[];
   const ext = (t: string) => extensions.find((e) => e.$type === t);
@@ -263,6 +292,8 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
       element.link = { name: definition!.name };
     }
     if (element.eventKind === 'timer') element.timer = timerOf(file, node, definition!);
+    // waitForCompletion is not read: as in Camunda 8, a compensation throw always waits for its handlers.
+    if (element.eventKind === 'compensation' && definition!.activityRef) element.compensateActivity = definition!.activityRef.id;
     if (element.eventKind === 'error') {
       const code = definition!.errorRef?.errorCode as string | undefined;
       if (code) element.errorCode = code;
@@ -335,13 +366,13 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
   const type = EXECUTED[node.$type]!;
   const kind: EventKind | undefined = !definition
     ? 'none'
-    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link', 'bpmn:EscalationEventDefinition': 'escalation', 'bpmn:SignalEventDefinition': 'signal' } as Record<string, EventKind>)[definition.$type];
+    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link', 'bpmn:EscalationEventDefinition': 'escalation', 'bpmn:SignalEventDefinition': 'signal', 'bpmn:CompensateEventDefinition': 'compensation' } as Record<string, EventKind>)[definition.$type];
   const allowed: Record<string, EventKind[]> = {
     startEvent: ['none', 'message', 'timer', 'error', 'escalation', 'signal'],
-    endEvent: ['none', 'terminate', 'error', 'message', 'escalation', 'signal'],
+    endEvent: ['none', 'terminate', 'error', 'message', 'escalation', 'signal', 'compensation'],
     intermediateCatchEvent: ['message', 'timer', 'link', 'signal'],
-    intermediateThrowEvent: ['none', 'message', 'link', 'escalation', 'signal'],
-    boundaryEvent: ['error', 'timer', 'message', 'escalation', 'signal'],
+    intermediateThrowEvent: ['none', 'message', 'link', 'escalation', 'signal', 'compensation'],
+    boundaryEvent: ['error', 'timer', 'message', 'escalation', 'signal', 'compensation'],
   };
   if (!kind || !allowed[type]!.includes(kind)) {
     const what = definition ? definition.$type.replace('bpmn:', '').replace('EventDefinition', '').toLowerCase() : 'none';

@@ -45,8 +45,10 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
       if (!host || !isActivity(host)) throw fail(element.id, `boundary event "${element.id}" must be attached to an activity`);
       if (host.parentId !== element.parentId) throw fail(element.id, `boundary event "${element.id}" is not in the scope of its activity`);
       if (element.eventKind === 'error' && element.cancelActivity === false) throw fail(element.id, `error boundary event "${element.id}" must interrupt`);
+      if (element.eventKind === 'compensation') linkCompensationBoundary(graph, element, host, fail);
       (host.boundaryEvents ??= []).push(element.id);
     }
+    if (element.compensateActivity !== undefined) checkActivityRef(graph, element, fail);
     if (element.type === 'subProcess') {
       const starts = Object.values(graph.elements).filter((e) => e.parentId === element.id && e.type === 'startEvent');
       if (starts.length !== 1) throw fail(element.id, `subprocess "${element.id}" needs exactly one start event`);
@@ -77,6 +79,7 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
     if (element.type === 'eventBasedGateway' && element.outgoing.length < 2) {
       throw fail(element.id, `event-based gateway "${element.id}" needs at least two outgoing flows`);
     }
+    if (element.isForCompensation) checkCompensationHandler(graph, element, fail);
     if (element.type === 'exclusiveGateway' && element.outgoing.length > 1) {
       for (const flowId of element.outgoing) {
         if (flowId !== element.defaultFlow && graph.flows[flowId]!.condition === undefined) {
@@ -84,5 +87,42 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
         }
       }
     }
+  }
+}
+
+type Fail = (elementId: string, message: string, code?: 'OPERON_ERR_BPMN_INVALID' | 'OPERON_ERR_BPMN_UNSUPPORTED') => OperonError;
+
+/** A compensation boundary event: no flows out, one handler in its scope; its activity learns the handler. */
+function linkCompensationBoundary(graph: ProcessGraph, boundary: FlowElement, host: FlowElement, fail: Fail): void {
+  const handlerId = boundary.compensationHandler;
+  if (handlerId === undefined) throw fail(boundary.id, `compensation boundary event "${boundary.id}" is not associated with a compensation handler (an activity marked isForCompensation)`);
+  if (boundary.outgoing.length > 0) throw fail(boundary.id, `compensation boundary event "${boundary.id}" cannot have outgoing sequence flows; it is associated with its handler`);
+  if (graph.elements[handlerId]!.parentId !== boundary.parentId) throw fail(handlerId, `compensation handler "${handlerId}" must be in the same scope as its boundary event "${boundary.id}"`);
+  if (host.compensationHandler !== undefined) throw fail(boundary.id, `activity "${host.id}" has more than one compensation boundary event`);
+  host.compensationHandler = handlerId;
+}
+
+/** A compensation handler runs only through compensation: no sequence flows, no boundary events, one instance. */
+function checkCompensationHandler(graph: ProcessGraph, handler: FlowElement, fail: Fail): void {
+  if (handler.incoming.length > 0 || handler.outgoing.length > 0) throw fail(handler.id, `compensation handler "${handler.id}" cannot have incoming or outgoing sequence flows`);
+  if (handler.triggeredByEvent) throw fail(handler.id, `event subprocess "${handler.id}" cannot be a compensation handler`);
+  if (handler.multiInstance) throw fail(handler.id, `compensation handler "${handler.id}" is multi-instance`, 'OPERON_ERR_BPMN_UNSUPPORTED');
+  const boundaries = Object.values(graph.elements).filter((e) => e.type === 'boundaryEvent');
+  if (boundaries.some((e) => e.attachedTo === handler.id)) throw fail(handler.id, `compensation handler "${handler.id}" cannot have boundary events`);
+  if (!boundaries.some((e) => e.eventKind === 'compensation' && e.compensationHandler === handler.id)) {
+    throw fail(handler.id, `compensation handler "${handler.id}" is not associated with any compensation boundary event`);
+  }
+}
+
+/**
+ * `activityRef` of a compensation throw or end event: an activity of the scope it compensates (its own
+ * scope, or, inside an event subprocess, the scope the event subprocess belongs to).
+ */
+function checkActivityRef(graph: ProcessGraph, event: FlowElement, fail: Fail): void {
+  const target = graph.elements[event.compensateActivity!];
+  const scope = event.parentId === undefined ? undefined : graph.elements[event.parentId];
+  const scopes = [event.parentId, ...(scope?.triggeredByEvent ? [scope.parentId] : [])];
+  if (!target || !isActivity(target) || target.isForCompensation || !scopes.includes(target.parentId)) {
+    throw fail(event.id, `compensation event "${event.id}" refers to "${event.compensateActivity}", which is not an activity in the scope it compensates`);
   }
 }

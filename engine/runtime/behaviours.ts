@@ -9,6 +9,7 @@ import type { Variables } from '../nodes/types.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 import { IncidentSignal, type Execution } from './execution.ts';
 import { openEventSubprocesses } from './event-subprocess.ts';
+import { throwCompensation } from './compensation.ts';
 
 export type Behaviour = (x: Execution, ei: ElementInstance, element: FlowElement) => void;
 
@@ -76,6 +77,7 @@ const catchEvent: Behaviour = (x, ei, element) => {
 const throwEvent: Behaviour = (x, ei, element) => {
   if (element.job) return jobTask(x, ei, element);
   if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
+  if (element.eventKind === 'compensation') return throwCompensation(x, ei, element);
   if (element.eventKind === 'signal') broadcastSignal(x, ei, element);
   if (element.link) x.enqueue({ elementId: element.link.targetId!, flowScopeKey: ei.flowScopeKey });
   x.complete(ei);
@@ -85,6 +87,7 @@ const endEvent: Behaviour = (x, ei, element) => {
   if (element.job) return jobTask(x, ei, element);
   if (element.eventKind === 'error') return x.throwError(ei, element.errorCode!);
   if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
+  if (element.eventKind === 'compensation') return throwCompensation(x, ei, element);
   if (element.eventKind === 'terminate') x.terminateChildren(ei.flowScopeKey, ei.key);
   if (element.eventKind === 'signal') broadcastSignal(x, ei, element);
   x.complete(ei);

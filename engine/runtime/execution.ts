@@ -19,6 +19,7 @@ import { activityBehaviours } from './behaviours.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
 import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
 import { eventSubprocessesOf, triggerEventSubprocess } from './event-subprocess.ts';
+import { handlerCompleted, recordCompensable } from './compensation.ts';
 
 /** A token arriving at an element over a sequence flow (or at a start event, with no flow). */
 interface Arrival {
@@ -29,6 +30,8 @@ interface Arrival {
   trigger?: Variables;
   /** Starts the next inner instance of the multi-instance body `flowScopeKey`. */
   nextLoopItem?: true;
+  /** Runs a compensation handler for the throw or end event `throwKey`, starting with these local variables. */
+  handlerOf?: { throwKey: string; variables?: Variables };
 }
 
 /** Thrown inside a behaviour to stop the element with an incident; caught by the step, never leaves it. */
@@ -155,7 +158,7 @@ export class Execution {
       waiting[arrival.flowId ?? ''] = (waiting[arrival.flowId ?? ''] ?? 0) + 1;
       return;
     }
-    this.activate(element, arrival.flowScopeKey, arrival.trigger);
+    this.activate(element, arrival.flowScopeKey, arrival.trigger, undefined, arrival.handlerOf);
   }
 
   /** Fires a join with one token from each incoming flow that holds one (parallel: all of them). */
@@ -185,12 +188,16 @@ export class Execution {
   }
 
   /** Creates an element instance for a token that is already counted in its scope. */
-  activate(element: FlowElement, flowScopeKey: string, trigger?: Variables, inner?: { loopIndex: number; variables: Variables }): ElementInstance {
+  activate(element: FlowElement, flowScopeKey: string, trigger?: Variables, inner?: { loopIndex: number; variables: Variables }, handlerOf?: Arrival['handlerOf']): ElementInstance {
     const key = this.nextKey();
     const ei: ElementInstance = { key, elementId: element.id, flowScopeKey, lifecycle: 'activating', ...(trigger ? { trigger } : {}) };
     if (inner) {
       ei.loopIndex = inner.loopIndex;
       ei.variables = inner.variables;
+    }
+    if (handlerOf) {
+      ei.compensates = handlerOf.throwKey;
+      if (handlerOf.variables) ei.variables = handlerOf.variables;
     }
     this.state.elements[key] = ei;
     this.effects.push({
@@ -281,6 +288,7 @@ export class Execution {
       if (isInner) innerCompleted(this, ei, element, result);
       this.closeWaits(ei);
       this.lifecycle(ei, 'COMPLETED');
+      recordCompensable(this, ei, element);
       delete this.state.elements[ei.key];
       this.effects.push({ type: 'element.completed', elementInstanceKey: ei.key, elementId: ei.elementId });
       const scopeKey = ei.flowScopeKey;
@@ -290,6 +298,7 @@ export class Execution {
         this.enqueue({ elementId: this.graph.flows[flowId]!.targetId, flowScopeKey: scopeKey, flowId, ...(trigger ? { trigger } : {}) });
       }
       this.consumeToken(scopeKey);
+      if (ei.compensates !== undefined) handlerCompleted(this, ei.compensates);
     });
     if (ei.incident?.phase === 'complete') ei.incident.result = result;
   }

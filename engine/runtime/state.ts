@@ -8,10 +8,29 @@ import type { ElementLifecycle, InstanceLifecycle } from './lifecycle.ts';
 export const ROOT_KEY = '0';
 
 /** What an active element instance is waiting for (if anything). */
-export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance';
+export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance' | 'compensation';
 
 /** The phase of an element instance an incident stopped; resolving the incident retries it. */
 export type IncidentPhase = 'activate' | 'complete' | 'error';
+
+/**
+ * A completed activity that can still be compensated, kept by the scope it completed in, in order
+ * of completion. An activity with a compensation boundary event names its `handlerId`; a completed
+ * subprocess (or multi-instance body) without one keeps the records of its own inner activities.
+ */
+export interface CompensableActivity {
+  elementId: string;
+  handlerId?: string;
+  inner?: CompensableActivity[];
+  /** The activity's local variables when it completed (input mappings, subprocess locals, loop item); its handler starts with them. */
+  variables?: Variables;
+}
+
+/** A handler still to run for a compensation throw or end event. */
+export interface CompensationTask {
+  handlerId: string;
+  variables?: Variables;
+}
 
 export interface ElementInstance {
   key: string;
@@ -36,6 +55,12 @@ export interface ElementInstance {
   loopIndex?: number;
   /** Set on a catch event that was triggered before its activation (boundary event, event-based gateway target): it completes at once with these variables. */
   trigger?: Variables;
+  /** Scopes: completed activities of this scope that can be compensated, in order of completion. */
+  compensable?: CompensableActivity[];
+  /** A compensation throw or end event waiting for its handlers: the scope they run in and the handlers still to run, in order. */
+  compensation?: { scopeKey: string; pending: CompensationTask[] };
+  /** A compensation handler instance: the key of the throw or end event that started it. */
+  compensates?: string;
   /** Open incident raised by the runtime itself. */
   incident?: { code: string; phase: IncidentPhase; errorCode?: string; errorMessage?: string; result?: Variables };
 }
