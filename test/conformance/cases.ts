@@ -29,6 +29,10 @@ export const conformanceXml = (process: string): string => readFileSync(new URL(
 export const SCORE_TASK = 'conformance-score';
 export const score = (input: Variables): Variables => ({ score: (input.income as number) / 10 });
 
+/** The job type of the compensation fixtures' service-task handlers: appends what it undid (`what`) to `undone`. */
+export const UNDO_TASK = 'conformance-undo';
+export const undo = (input: Variables): Variables => ({ undone: [...((input.undone as unknown[] | undefined) ?? []), input.what] });
+
 export const CASES: ConformanceCase[] = [
   {
     name: 'exclusive gateway takes the flow whose condition holds',
@@ -161,6 +165,60 @@ export const CASES: ConformanceCase[] = [
     variables: {},
     completed: ['StartEvent_1', 'Gateway_fork', 'Event_throw', 'Event_wait', 'Gateway_join', 'EndEvent_1'],
     finalVariables: { when: 'now' },
+    postgres: true,
+  },
+  {
+    name: 'compensation throw event: completed activities with a compensation boundary are undone in reverse order, the throw waits for the handler jobs',
+    process: 'compensation-throw',
+    variables: { amount: 30, undone: [] },
+    // Activity_notify has no compensation handler; the refund handler sees the charge's input-mapped `payment`.
+    completed: ['StartEvent_1', 'Activity_reserve', 'Activity_notify', 'Activity_charge', 'Activity_refund', 'Activity_release', 'Event_compensate', 'Activity_after', 'EndEvent_1'],
+    finalVariables: { amount: 30, undone: ['charge 30', 'reserve'], undoneCount: 2 },
+    postgres: true,
+  },
+  {
+    name: 'compensation end event undoes the completed activity, then ends',
+    process: 'compensation-end',
+    variables: { skip: false, undone: [] },
+    completed: ['StartEvent_1', 'Gateway_skip', 'Activity_ship', 'Activity_recall', 'EndEvent_compensate'],
+    finalVariables: { skip: false, undone: ['ship'] },
+    postgres: true,
+  },
+  {
+    name: 'compensation end event with nothing completed compensates nothing',
+    process: 'compensation-end',
+    variables: { skip: true, undone: [] },
+    completed: ['StartEvent_1', 'Gateway_skip', 'EndEvent_compensate'],
+    finalVariables: { skip: true, undone: [] },
+    postgres: true,
+  },
+  {
+    name: 'compensation with activityRef undoes only that activity; a later throw undoes only what is left',
+    process: 'compensation-activity-ref',
+    variables: { undone: [] },
+    completed: ['StartEvent_1', 'Activity_a', 'Activity_b', 'Activity_undoA', 'Event_compensateA', 'Activity_undoB', 'Event_compensateAll', 'EndEvent_1'],
+    finalVariables: { undone: ['a', 'b'] },
+    postgres: true,
+  },
+  {
+    name: 'compensation inside a subprocess undoes its activities; from outside, a completed subprocess is undone by its own handler or, without one, activity by activity',
+    process: 'compensation-subprocess',
+    variables: { undone: [] },
+    completed: [
+      'StartEvent_1', 'Activity_x', 'StartEvent_sub', 'Activity_a', 'Activity_b', 'Activity_undoB', 'Activity_undoA', 'Event_compensateInner', 'Activity_c', 'EndEvent_sub', 'Activity_sub',
+      'StartEvent_sub2', 'Activity_d', 'EndEvent_sub2', 'Activity_sub2', 'Activity_undoSub2', 'Activity_undoC', 'Activity_undoX', 'EndEvent_compensate',
+    ],
+    // Activity_undoC runs after Activity_sub completed and still sees its local `sub`; Activity_d is undone by Activity_sub2's handler.
+    finalVariables: { undone: ['b', 'a', 'sub2', 'c in first', 'x'] },
+    postgres: true,
+  },
+  {
+    name: 'compensation throw in an error event subprocess undoes the activities of the scope it interrupted',
+    process: 'compensation-event-subprocess',
+    variables: { undone: [] },
+    completed: ['StartEvent_1', 'Activity_reserve', 'StartEvent_error', 'Activity_release', 'Event_compensate', 'EndEvent_onFail', 'Activity_onFail'],
+    terminated: ['EndEvent_fail'],
+    finalVariables: { undone: ['reserve'] },
     postgres: true,
   },
 ];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDefinitions, type ProcessGraph } from '../../engine/model/index.ts';
 import { scenario } from '../runtime/scenario.ts';
-import { CASES, SCORE_TASK, conformanceXml, score } from './cases.ts';
+import { CASES, SCORE_TASK, UNDO_TASK, conformanceXml, score, undo } from './cases.ts';
 
 const graphs = new Map<string, ProcessGraph>();
 async function graph(process: string): Promise<ProcessGraph> {
@@ -15,7 +15,7 @@ describe('BPMN conformance in memory', () => {
   for (const c of CASES) {
     it(c.name, async () => {
       const processes = { 'service-task': await graph('service-task') };
-      const instance = await scenario(await graph(c.process), { variables: c.variables, handlers: { [SCORE_TASK]: score }, processes }, async (i) => {
+      const instance = await scenario(await graph(c.process), { variables: c.variables, handlers: { [SCORE_TASK]: score, [UNDO_TASK]: undo }, processes }, async (i) => {
         if (c.when?.publish) assert.ok(await i.publishMessage(c.when.publish.name, c.when.publish.correlationKey, c.when.publish.variables), 'message correlated');
         if (c.when?.advanceMs) await i.advanceClock(c.when.advanceMs);
       });
