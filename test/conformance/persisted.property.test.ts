@@ -1,6 +1,6 @@
 /**
- * Property on PostgreSQL: a random well-formed process (parallel, exclusive and inclusive gateways,
- * nested), deployed as BPMN XML and run by the engine with its jobs completed in a random order and
+ * Property on PostgreSQL: a random well-formed process (parallel, exclusive and inclusive gateways and
+ * loops, nested), deployed as BPMN XML and run by the engine with its jobs completed in a random order and
  * the engine closed and reopened at random points (every step reads the snapshot back from its
  * row), gives the same completions, in the same order, and the same variables as an uninterrupted
  * in-memory run; every join fires once per split, and the instance ends with no element left active.
@@ -13,7 +13,12 @@ import { InMemoryInstance } from '../../engine/runtime/memory.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, type TestEngine } from '../engine/support/harness.ts';
 
-type Block = { kind: 'task' } | { kind: 'seq'; blocks: Block[] } | { kind: 'par' | 'xor' | 'or'; branches: Block[]; picks: boolean[] };
+type Block =
+  | { kind: 'task' }
+  | { kind: 'seq'; blocks: Block[] }
+  | { kind: 'par' | 'xor' | 'or'; branches: Block[]; picks: boolean[] }
+  /** The body runs `times` times: an exclusive merge before it, a counter and an exclusive gateway looping back after it. */
+  | { kind: 'loop'; body: Block; times: number };
 
 const block: fc.Memo<Block> = fc.memo((depth) =>
   depth <= 1
@@ -27,15 +32,17 @@ const block: fc.Memo<Block> = fc.memo((depth) =>
             .tuple(fc.constantFrom('par' as const, 'xor' as const, 'or' as const), fc.array(block(depth - 1), { minLength: 2, maxLength: 3 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }))
             .map(([kind, branches, picks]): Block => ({ kind, branches, picks })),
         },
+        { weight: 1, arbitrary: fc.tuple(block(depth - 1), fc.integer({ min: 1, max: 2 })).map(([body, times]): Block => ({ kind: 'loop', body, times })) },
       ),
 );
 
-/** BPMN XML for a block-structured process with id `bpmnProcessId`; returns it and each split's join. */
-function toXml(root: Block, bpmnProcessId: string): { xml: string; joins: Array<{ split: string; join: string }> } {
+/** BPMN XML for a block-structured process with id `bpmnProcessId`; returns it, each split's join and each loop's entry and counter. */
+function toXml(root: Block, bpmnProcessId: string): { xml: string; joins: Array<{ split: string; join: string }>; loops: Array<{ init: string; count: string; times: number }> } {
   const parts: string[] = [];
   const joins: Array<{ split: string; join: string }> = [];
+  const loops: Array<{ init: string; count: string; times: number }> = [];
   let n = 0;
-  const connect = (from: string, to: string, condition?: boolean) => {
+  const connect = (from: string, to: string, condition?: boolean | string) => {
     const body = condition === undefined ? ' />' : `><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=${condition}</bpmn:conditionExpression></bpmn:sequenceFlow>`;
     parts.push(`<bpmn:sequenceFlow id="Flow_${++n}" sourceRef="${from}" targetRef="${to}"${body}`);
   };
@@ -44,6 +51,23 @@ function toXml(root: Block, bpmnProcessId: string): { xml: string; joins: Array<
       const id = `Activity_${++n}`;
       parts.push(`<bpmn:serviceTask id="${id}"><bpmn:extensionElements><zeebe:taskDefinition type="prop-work" /></bpmn:extensionElements></bpmn:serviceTask>`);
       return [id, id];
+    }
+    if (b.kind === 'loop') {
+      // The counter starts at 0 on each entry, so a loop inside another loop runs `times` again each round.
+      const counter = `loop_${++n}`;
+      const [init, merge, count, test, exit] = ['Activity', 'Gateway', 'Activity', 'Gateway', 'Event'].map((prefix) => `${prefix}_${++n}`) as [string, string, string, string, string];
+      const script = (id: string, expression: string) =>
+        `<bpmn:scriptTask id="${id}"><bpmn:extensionElements><zeebe:script expression="=${expression}" resultVariable="${counter}" /></bpmn:extensionElements></bpmn:scriptTask>`;
+      parts.push(script(init, '0'), `<bpmn:exclusiveGateway id="${merge}" />`, script(count, `${counter} + 1`), `<bpmn:exclusiveGateway id="${test}" />`, `<bpmn:intermediateThrowEvent id="${exit}" />`);
+      const [entry, last] = emit(b.body);
+      connect(init, merge);
+      connect(merge, entry);
+      connect(last, count);
+      connect(count, test);
+      connect(test, merge, `${counter} &lt; ${b.times}`);
+      connect(test, exit, `${counter} &gt;= ${b.times}`);
+      loops.push({ init, count, times: b.times });
+      return [init, exit];
     }
     if (b.kind === 'seq') {
       const emitted = b.blocks.map(emit);
@@ -74,7 +98,7 @@ function toXml(root: Block, bpmnProcessId: string): { xml: string; joins: Array<
     ${parts.join('\n    ')}
   </bpmn:process>
 </bpmn:definitions>`;
-  return { xml, joins };
+  return { xml, joins, loops };
 }
 
 const byKey = (a: string, b: string) => Number(a) - Number(b);
@@ -96,7 +120,7 @@ describe('persisted and restored at random points (property, PostgreSQL)', () =>
     await fc.assert(
       fc.asyncProperty(block(4), fc.array(fc.nat(5), { minLength: 1, maxLength: 8 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), async (root, order, restarts) => {
         const bpmnProcessId = `generated-${++runs}`;
-        const { xml, joins } = toXml(root, bpmnProcessId);
+        const { xml, joins, loops } = toXml(root, bpmnProcessId);
         const [graph] = await parseDefinitions(xml, `${bpmnProcessId}.bpmn`);
 
         // Uninterrupted, in memory: open jobs by element instance key (creation order).
@@ -131,8 +155,11 @@ describe('persisted and restored at random points (property, PostgreSQL)', () =>
         for (const { split, join } of joins) {
           assert.equal(completions.filter((id) => id === join).length, completions.filter((id) => id === split).length, `join ${join} fires once per activation of ${split}`);
         }
+        for (const { init, count, times } of loops) {
+          assert.equal(completions.filter((id) => id === count).length, times * completions.filter((id) => id === init).length, `loop ${init} runs its body ${times} times per entry`);
+        }
       }),
-      { numRuns: 12 },
+      { numRuns: 20 },
     );
   });
 });
