@@ -106,7 +106,7 @@ export const tasksIn = (size: number) => Math.ceil((size - 2) / 2);
 /** Starts `bench/worker-process.ts` children on `url`; resolves once each printed `ready`. */
 export async function startWorkerProcesses(count: number, url: string, concurrency: number, extraEnv: Record<string, string> = {}): Promise<ChildProcess[]> {
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/worker-process.ts'], {
+    spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--expose-gc', '--import', 'tsx', 'bench/worker-process.ts'], {
       env: { ...process.env, DATABASE_URL: url, BENCH_CONCURRENCY: String(concurrency), ...extraEnv },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     }),

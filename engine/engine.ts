@@ -21,7 +21,9 @@ import type { RuntimeEvent } from './runtime/contract.ts';
 import { GraphCache } from './store/graph-cache.ts';
 import type { DefinitionRow, IncidentRow, JobRow, SubscriptionRow, UserTaskRow } from './store/rows.ts';
 import { json } from './store/rows.ts';
-import { findDefinition, findDefinitionByProcessId } from './store/find-definition.ts';
+import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
+import { completeJobs, startInstances, type JobCompletion, type Settled } from './store/step-batch.ts';
+import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
 import { insertDefinition } from './store/insert-definition.ts';
 import { lockInstance } from './store/lock-instance.ts';
@@ -168,6 +170,16 @@ export class PostgresEngine implements Engine {
   // ---- instances ---------------------------------------------------------------------------
 
   async startInstance(bpmnProcessId: string, variables: Variables = {}, options: StartInstanceOptions = {}): Promise<{ instanceId: string }> {
+    if (options.version === undefined && options.startEventId === undefined) {
+      // The latest version from the none start event: concurrent starts commit together.
+      const instanceId = randomUUID();
+      await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey });
+      return { instanceId };
+    }
+    return this.#startOne(bpmnProcessId, variables, options);
+  }
+
+  async #startOne(bpmnProcessId: string, variables: Variables, options: StartInstanceOptions & { instanceId?: string }): Promise<{ instanceId: string }> {
     const definition = await findDefinitionByProcessId(this.db, bpmnProcessId, options.version);
     if (!definition) {
       throw new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${bpmnProcessId}'${options.version ? ` version ${options.version}` : ''}`, {
@@ -175,7 +187,7 @@ export class PostgresEngine implements Engine {
       });
     }
     const instanceId = await inTransaction(this.db, (tx) =>
-      createInstance(tx, this.graphs, definition, { variables, businessKey: options.businessKey, startEventId: options.startEventId, now: new Date() }),
+      createInstance(tx, this.graphs, definition, { variables, businessKey: options.businessKey, startEventId: options.startEventId, now: new Date(), instanceId: options.instanceId }),
     );
     return { instanceId };
   }
@@ -381,12 +393,69 @@ export class PostgresEngine implements Engine {
    * (only its instance id and element are used; the fenced update still decides).
    */
   async completeJob(jobId: string, lease: JobLease, variables: Variables = {}, claimed?: JobRow): Promise<void> {
-    await this.#finishJob(jobId, lease, { state: 'completed', ended_at: this.db.fn.now() }, claimed, (job) => ({
-      type: 'job.completed',
-      elementInstanceKey: job.element_instance_key,
-      variables,
-    }));
+    const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
+    await this.#completions.submit({ job, lease, variables });
   }
+
+  /**
+   * Completions committing together (group commit, engine/jobs/group-commit.ts). When the batch's
+   * transaction fails for a reason other than a lost connection, each completion is applied on its
+   * own, so that only the failing one turns into an incident.
+   */
+  /** Starts committing together; like completions, a failed batch is retried one start at a time. */
+  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string }>({
+    run: async (batch) => {
+      try {
+        return await inTransaction(this.db, async (tx) => {
+          const definitions = await findLatestDefinitions(tx, [...new Set(batch.map((start) => start.bpmnProcessId))]);
+          const found = batch.filter((start) => definitions.has(start.bpmnProcessId));
+          await startInstances(tx, this.graphs, found.map((start) => ({ ...start, definition: definitions.get(start.bpmnProcessId)! })), new Date());
+          return batch.map((start): Settled =>
+            definitions.has(start.bpmnProcessId)
+              ? { ok: true }
+              : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
+          );
+        });
+      } catch (error) {
+        if (isTransientDatabaseError(error)) throw error;
+        const settled: Settled[] = [];
+        for (const { instanceId, bpmnProcessId, variables, businessKey } of batch) {
+          try {
+            await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId });
+            settled.push({ ok: true });
+          } catch (single) {
+            settled.push({ ok: false, error: single instanceof Error ? single : new Error(String(single)) });
+          }
+        }
+        return settled;
+      }
+    },
+  });
+
+  readonly #completions = new GroupCommit<JobCompletion>({
+    key: (completion) => completion.job.process_instance_id,
+    run: async (batch) => {
+      try {
+        return await inTransaction(this.db, (tx) => completeJobs(tx, this.graphs, batch, new Date()));
+      } catch (error) {
+        if (isTransientDatabaseError(error)) throw error;
+        const settled: Settled[] = [];
+        for (const { job, lease, variables } of batch) {
+          try {
+            await this.#finishJob(job.id, lease, { state: 'completed', ended_at: this.db.fn.now() }, job as JobRow, (row) => ({
+              type: 'job.completed',
+              elementInstanceKey: row.element_instance_key,
+              variables,
+            }));
+            settled.push({ ok: true });
+          } catch (single) {
+            settled.push({ ok: false, error: single instanceof Error ? single : new Error(String(single)) });
+          }
+        }
+        return settled;
+      }
+    },
+  });
 
   async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void> {
     await this.#finishJob(

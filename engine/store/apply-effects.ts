@@ -7,18 +7,106 @@ import { randomUUID } from 'node:crypto';
 import type { Effect, RuntimeEvent } from '../runtime/contract.ts';
 import type { Db, HistoryEntry, MessageRow } from './rows.ts';
 import { json } from './rows.ts';
-import { emptyStepRows, writeStepRows } from './write-step-rows.ts';
+import { emptyStepRows, endedKey, writeStepRows, type StepRows } from './write-step-rows.ts';
 import { CHANNELS, notify } from './notify.ts';
 import { lockCorrelation } from './lock-correlation.ts';
 import { broadcastSignal, handOverChildCancel, handOverChildStart } from './handovers.ts';
 
-/** Effects whose rows wait for the step's single write; any other effect writes them first. */
-const BATCHED = new Set<Effect['type']>(['element.activated', 'element.completed', 'element.terminated', 'flow.taken', 'job.create']);
+/** Effects that only add rows to the step's single write (write-step-rows.ts); no other table is read. */
+const PLAIN = new Set<Effect['type']>(['element.activated', 'element.completed', 'element.terminated', 'flow.taken', 'job.create']);
 
 export interface InstanceRef {
   id: string;
   definitionId: string;
   bpmnProcessId: string;
+}
+
+/**
+ * Rows collected from plain effects, of one step or of several instances' steps written together
+ * (step-batch.ts), waiting for one `writeStepRows`.
+ */
+export interface PlainRows {
+  rows: StepRows;
+  /** Element instances activated in the rows not yet written, by `endedKey`: an ending in the same write updates the row to insert. */
+  activations: Map<string, Record<string, unknown>>;
+  /** Job types created: a wake-up for each goes out after commit. */
+  jobTypes: Set<string>;
+}
+
+export function emptyPlainRows(history: HistoryEntry[] = []): PlainRows {
+  return { rows: emptyStepRows(history), activations: new Map(), jobTypes: new Set() };
+}
+
+/** Writes the collected rows (one round trip) and empties them. */
+export async function writePlainRows(tx: Db, plain: PlainRows, now: Date): Promise<void> {
+  await writeStepRows(tx, now, plain.rows);
+  plain.activations.clear();
+}
+
+/** Whether `effect` only adds rows (`addPlainEffect` handles it completely, apart from a terminated element's waits). */
+export function isPlainEffect(effect: Effect): boolean {
+  return PLAIN.has(effect.type);
+}
+
+/** Adds the rows of a plain effect (see `isPlainEffect`) to `plain`. */
+export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: Effect, now: Date): void {
+  const { rows, activations } = plain;
+  const history = (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
+    rows.history.push({ process_instance_id: instance.id, element_instance_key: key ?? null, element_id: elementId ?? null, event_type: event, payload: payload ?? null });
+  switch (effect.type) {
+    case 'element.activated': {
+      const activation = {
+        process_instance_id: instance.id,
+        element_instance_key: effect.elementInstanceKey,
+        element_id: effect.elementId,
+        element_type: effect.elementType,
+        element_name: effect.elementName ?? null,
+        parent_key: effect.flowScopeKey ?? effect.parentKey ?? null,
+        state: 'active',
+        started_at: now,
+        ended_at: null as Date | null,
+      };
+      activations.set(endedKey(instance.id, effect.elementInstanceKey), activation);
+      rows.elementsActivated.push(activation);
+      history('element.activated', effect.elementInstanceKey, effect.elementId, { elementType: effect.elementType });
+      return;
+    }
+    case 'element.completed':
+    case 'element.terminated': {
+      const state = effect.type === 'element.completed' ? 'completed' : 'terminated';
+      const key = endedKey(instance.id, effect.elementInstanceKey);
+      const activation = activations.get(key);
+      if (activation) Object.assign(activation, { state, ended_at: now });
+      else rows.elementsEnded.set(key, { instanceId: instance.id, key: effect.elementInstanceKey, state });
+      history(effect.type, effect.elementInstanceKey, effect.elementId);
+      return;
+    }
+    case 'flow.taken':
+      history('flow.taken', effect.sourceKey, effect.flowId);
+      return;
+    case 'job.create': {
+      const id = randomUUID();
+      rows.jobs.push({
+        id,
+        process_instance_id: instance.id,
+        element_instance_key: effect.elementInstanceKey,
+        element_id: effect.elementId,
+        bpmn_process_id: instance.bpmnProcessId,
+        type: effect.taskType,
+        state: 'ready',
+        retries: effect.retries,
+        max_retries: effect.retries,
+        run_at: now,
+        headers: effect.headers,
+        variables: effect.input,
+      });
+      plain.jobTypes.add(effect.taskType);
+      history('job.created', effect.elementInstanceKey, effect.elementId, { jobId: id, type: effect.taskType });
+      return;
+    }
+    default:
+      throw new Error(`addPlainEffect: ${effect.type} is not a plain effect`);
+  }
 }
 
 /**
@@ -28,71 +116,25 @@ export interface InstanceRef {
  */
 export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effect[], now: Date, history: HistoryEntry[] = []): Promise<RuntimeEvent[]> {
   const followUps: RuntimeEvent[] = [];
-  const jobTypes = new Set<string>();
   // Element instance rows, jobs and history of the step go out in one statement (write-step-rows.ts),
   // written early only when a following effect reads or updates those tables.
-  const rows = emptyStepRows(history);
+  const plain = emptyPlainRows(history);
+  const rows = plain.rows;
   const ended = (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
     rows.history.push({ process_instance_id: instance.id, element_instance_key: key ?? null, element_id: elementId ?? null, event_type: event, payload: payload ?? null });
-  const activations = new Map<string, Record<string, unknown>>();
-  const flush = () => writeStepRows(tx, instance.id, now, rows).then(() => activations.clear());
+  const flush = () => writePlainRows(tx, plain, now);
 
   for (const effect of effects) {
-    if (!BATCHED.has(effect.type)) await flush();
+    if (isPlainEffect(effect)) {
+      addPlainEffect(plain, instance, effect, now);
+      if (effect.type === 'element.terminated') {
+        await flush(); // its job may have been created in this very step
+        await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
+      }
+      continue;
+    }
+    await flush();
     switch (effect.type) {
-      case 'element.activated': {
-        const activation = {
-          process_instance_id: instance.id,
-          element_instance_key: effect.elementInstanceKey,
-          element_id: effect.elementId,
-          element_type: effect.elementType,
-          element_name: effect.elementName ?? null,
-          parent_key: effect.flowScopeKey ?? effect.parentKey ?? null,
-          state: 'active',
-          started_at: now,
-          ended_at: null as Date | null,
-        };
-        activations.set(effect.elementInstanceKey, activation);
-        rows.elementsActivated.push(activation);
-        ended('element.activated', effect.elementInstanceKey, effect.elementId, { elementType: effect.elementType });
-        break;
-      }
-      case 'element.completed':
-      case 'element.terminated': {
-        const state = effect.type === 'element.completed' ? 'completed' : 'terminated';
-        const activation = activations.get(effect.elementInstanceKey);
-        if (activation) Object.assign(activation, { state, ended_at: now });
-        else rows.elementsEnded.set(effect.elementInstanceKey, state);
-        if (state === 'terminated') {
-          await flush(); // its job may have been created in this very step
-          await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
-        }
-        ended(effect.type, effect.elementInstanceKey, effect.elementId);
-        break;
-      }
-      case 'flow.taken':
-        ended('flow.taken', effect.sourceKey, effect.flowId);
-        break;
-      case 'job.create': {
-        const id = randomUUID();
-        rows.jobs.push({
-          id,
-          process_instance_id: instance.id,
-          element_instance_key: effect.elementInstanceKey,
-          element_id: effect.elementId,
-          bpmn_process_id: instance.bpmnProcessId,
-          type: effect.taskType,
-          state: 'ready',
-          retries: effect.retries,
-          max_retries: effect.retries,
-          run_at: now,
-          headers: effect.headers,
-          variables: effect.input,
-        });
-        jobTypes.add(effect.taskType);
-        ended('job.created', effect.elementInstanceKey, effect.elementId, { jobId: id, type: effect.taskType });
-        break;
-      }
       case 'job.cancel':
         await cancelJobs(tx, instance.id, effect.elementInstanceKey, now);
         ended('job.cancelled', effect.elementInstanceKey, undefined);
@@ -205,7 +247,7 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
     }
   }
   await flush();
-  for (const type of jobTypes) await notify(tx, CHANNELS.jobs, type);
+  for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
   return followUps;
 }
 
@@ -234,29 +276,31 @@ async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey
   await tx('incidents').where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' }).update({ state: 'resolved', resolved_at: now });
 }
 
-/** An ended instance waits on nothing: close whatever the runtime did not cancel explicitly. */
-export async function closeInstanceWaits(tx: Db, instanceId: string, now: Date): Promise<void> {
+/** An ended instance waits on nothing: close whatever the runtime did not cancel explicitly (several instances at once too). */
+export async function closeInstanceWaits(tx: Db, instanceIds: string | string[], now: Date): Promise<void> {
+  const ids = typeof instanceIds === 'string' ? [instanceIds] : instanceIds;
+  if (ids.length === 0) return;
   // One round trip: every data-modifying CTE runs, whether or not the outer query reads it.
   const { rows } = await tx.raw(
     `WITH cancelled_jobs AS (
        UPDATE jobs SET state = 'cancelled', ended_at = :now, updated_at = :now
-        WHERE process_instance_id = :id AND state IN ('ready', 'leased', 'failed') RETURNING id
+        WHERE process_instance_id = ANY(:ids::uuid[]) AND state IN ('ready', 'leased', 'failed') RETURNING id
      ), cancelled_timers AS (
-       UPDATE timers SET state = 'cancelled' WHERE process_instance_id = :id AND state = 'scheduled' RETURNING 1
+       UPDATE timers SET state = 'cancelled' WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'scheduled' RETURNING 1
      ), closed_subscriptions AS (
-       UPDATE message_subscriptions SET state = 'closed', closed_at = :now WHERE process_instance_id = :id AND state = 'open' RETURNING 1
+       UPDATE message_subscriptions SET state = 'closed', closed_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'open' RETURNING 1
      ), cancelled_tasks AS (
-       UPDATE user_tasks SET state = 'cancelled', completed_at = :now WHERE process_instance_id = :id AND state = 'open' RETURNING 1
+       UPDATE user_tasks SET state = 'cancelled', completed_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'open' RETURNING 1
      ), resolved_incidents AS (
-       UPDATE incidents SET state = 'resolved', resolved_at = :now WHERE process_instance_id = :id AND state = 'open' RETURNING 1
+       UPDATE incidents SET state = 'resolved', resolved_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'open' RETURNING 1
      ), terminated_elements AS (
-       UPDATE element_instances SET state = 'terminated', ended_at = :now WHERE process_instance_id = :id AND state = 'active' RETURNING 1
+       UPDATE element_instances SET state = 'terminated', ended_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'active' RETURNING 1
      )
      SELECT id FROM cancelled_jobs`,
-    { id: instanceId, now },
+    { ids, now },
   );
   for (const job of rows as { id: string }[]) await notify(tx, CHANNELS.jobCancelled, job.id);
-  await notify(tx, CHANNELS.instances, instanceId);
+  for (const id of ids) await notify(tx, CHANNELS.instances, id);
 }
 
 /** Takes the oldest unexpired buffered message for a subscription (SKIP LOCKED: one taker). */

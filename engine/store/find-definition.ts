@@ -11,3 +11,12 @@ export async function findDefinitionByProcessId(db: Db, bpmnProcessId: string, v
   if (version !== undefined) return query.andWhere({ version }).first();
   return query.orderBy('version', 'desc').first();
 }
+
+/** The latest version of each process (one query), by BPMN process id; missing ids are absent. */
+export async function findLatestDefinitions(db: Db, bpmnProcessIds: string[]): Promise<Map<string, DefinitionRow>> {
+  const { rows } = await db.raw(
+    `SELECT DISTINCT ON (bpmn_process_id) * FROM process_definitions WHERE bpmn_process_id = ANY(?::text[]) ORDER BY bpmn_process_id, version DESC`,
+    [bpmnProcessIds],
+  );
+  return new Map((rows as DefinitionRow[]).map((row) => [row.bpmn_process_id, row]));
+}

@@ -8,8 +8,8 @@ import type { Db, HistoryEntry } from './rows.ts';
 export interface StepRows {
   /** New element instance rows, in activation order (state already final when they ended in this step). */
   elementsActivated: Record<string, unknown>[];
-  /** Endings of element instances activated in earlier steps. */
-  elementsEnded: Map<string, 'completed' | 'terminated'>;
+  /** Endings of element instances activated in earlier steps, by `endedKey(instance, key)`. */
+  elementsEnded: Map<string, { instanceId: string; key: string; state: 'completed' | 'terminated' }>;
   jobs: Record<string, unknown>[];
   history: HistoryEntry[];
 }
@@ -18,8 +18,16 @@ export function emptyStepRows(history: HistoryEntry[] = []): StepRows {
   return { elementsActivated: [], elementsEnded: new Map(), jobs: [], history };
 }
 
-/** Writes and empties `rows`; one round trip, none when there is nothing to write. */
-export async function writeStepRows(tx: Db, instanceId: string, now: Date, rows: StepRows): Promise<void> {
+/** Element instance keys are unique within an instance; rows of several instances share one `StepRows`. */
+export function endedKey(instanceId: string, key: string): string {
+  return `${instanceId}/${key}`;
+}
+
+/**
+ * Writes and empties `rows` (of one step, or of several instances' steps written together); one
+ * round trip, none when there is nothing to write.
+ */
+export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<void> {
   const parts: string[] = [];
   const bindings: unknown[] = [];
   if (rows.elementsActivated.length > 0) {
@@ -33,12 +41,12 @@ export async function writeStepRows(tx: Db, instanceId: string, now: Date, rows:
     bindings.push(JSON.stringify(rows.elementsActivated));
   }
   if (rows.elementsEnded.size > 0) {
-    const keys = [...rows.elementsEnded.keys()];
+    const ended = [...rows.elementsEnded.values()];
     parts.push(`elements_ended AS (
       UPDATE element_instances AS e SET state = u.state, ended_at = ?
-        FROM unnest(?::text[], ?::text[]) AS u(key, state)
-       WHERE e.process_instance_id = ? AND e.element_instance_key = u.key)`);
-    bindings.push(now, keys, keys.map((key) => rows.elementsEnded.get(key)!), instanceId);
+        FROM unnest(?::uuid[], ?::text[], ?::text[]) AS u(instance_id, key, state)
+       WHERE e.process_instance_id = u.instance_id AND e.element_instance_key = u.key)`);
+    bindings.push(now, ended.map((row) => row.instanceId), ended.map((row) => row.key), ended.map((row) => row.state));
   }
   if (rows.jobs.length > 0) {
     parts.push(`jobs_created AS (

@@ -1,0 +1,86 @@
+/**
+ * Group commit for requests that each need a transaction (job completions, instance starts).
+ *
+ * A request that finds a free slot goes out at once, alone: no timer, no added latency when the
+ * engine is quiet. Requests that arrive while `maxInFlight` batches are committing wait, and the
+ * next free slot takes all of them (up to `maxBatch`) in one transaction: under load the round trips
+ * and the commit's WAL flush are shared, which is what PostgreSQL's own group commit does for
+ * concurrent transactions, one level up. Requests with the same `key` (the same instance) never
+ * share a batch; the later one waits for the next.
+ */
+import type { Settled } from '../store/step-batch.ts';
+
+export interface GroupCommitOptions<T> {
+  /** Runs one batch; returns one outcome per request, in order. A throw fails every request of the batch. */
+  run: (batch: T[]) => Promise<Settled[]>;
+  /** Requests that must not share a batch return the same key. */
+  key?: (request: T) => string;
+  /** Most requests per transaction. Default 64. */
+  maxBatch?: number;
+  /** Batches committing at the same time (each holds a pool connection). Default 2. */
+  maxInFlight?: number;
+}
+
+interface Waiting<T> {
+  request: T;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class GroupCommit<T> {
+  readonly #options: Required<Omit<GroupCommitOptions<T>, 'key'>> & Pick<GroupCommitOptions<T>, 'key'>;
+  #queue: Waiting<T>[] = [];
+  #inFlight = 0;
+
+  constructor(options: GroupCommitOptions<T>) {
+    this.#options = { maxBatch: 64, maxInFlight: 2, ...options };
+  }
+
+  /** Resolves when the request's transaction committed; rejects with the request's own error. */
+  submit(request: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#inFlight < this.#options.maxInFlight && this.#queue.length > 0) {
+      const batch = this.#take();
+      this.#inFlight++;
+      this.#options
+        .run(batch.map((waiting) => waiting.request))
+        .then(
+          (outcomes) => batch.forEach((waiting, index) => settle(waiting, outcomes[index] ?? { ok: false, error: new Error('no outcome for a batched request') })),
+          (error: unknown) => batch.forEach((waiting) => waiting.reject(error instanceof Error ? error : new Error(String(error)))),
+        )
+        .finally(() => {
+          this.#inFlight--;
+          this.#pump();
+        });
+    }
+  }
+
+  /** The oldest waiting requests with distinct keys, up to `maxBatch`; the rest keep their order. */
+  #take(): Waiting<T>[] {
+    const { key, maxBatch } = this.#options;
+    const batch: Waiting<T>[] = [];
+    const rest: Waiting<T>[] = [];
+    const keys = new Set<string>();
+    for (const waiting of this.#queue) {
+      const k = key?.(waiting.request);
+      if (batch.length >= maxBatch || (k !== undefined && keys.has(k))) rest.push(waiting);
+      else {
+        batch.push(waiting);
+        if (k !== undefined) keys.add(k);
+      }
+    }
+    this.#queue = rest;
+    return batch;
+  }
+}
+
+function settle<T>(waiting: Waiting<T>, outcome: Settled): void {
+  if (outcome.ok) waiting.resolve();
+  else waiting.reject(outcome.error);
+}

@@ -1,0 +1,195 @@
+/**
+ * Several instances' steps in one transaction: the group commit behind job completion and instance
+ * start under load (engine/jobs/group-commit.ts gathers the requests).
+ *
+ * Every instance still goes through exactly one pure runtime step whose snapshot and effects are
+ * persisted atomically; what the batch shares is the round trips. Instance rows are locked in id
+ * order (so two batches never deadlock on each other), jobs are fenced in one statement, and the
+ * steps whose effects are all plain rows (element instances, flows, jobs, history, instance end) are
+ * written together: about six statements for the whole batch instead of six per instance. A step
+ * with any other effect, or of a child instance, is persisted on its own by `stepInstance` /
+ * `createInstance` in the same transaction.
+ */
+import { startInstance, step } from '../runtime/index.ts';
+import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
+import type { Variables } from '../nodes/types.ts';
+import type { JobLease } from '../api.ts';
+import { OperonError } from '../errors.ts';
+import type { GraphCache } from './graph-cache.ts';
+import type { Db, DefinitionRow, HistoryEntry, InstanceRow, JobRow } from './rows.ts';
+import { addPlainEffect, closeInstanceWaits, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
+import { updateInstances } from './update-instance.ts';
+import { stepInstance, eventHistory } from './step-instance.ts';
+import { createInstance } from './create-instance.ts';
+import { CHANNELS, notify } from './notify.ts';
+
+/** A job completion to apply: the job (as claimed), the lease that claimed it, the node's output. */
+export interface JobCompletion {
+  job: Pick<JobRow, 'id' | 'process_instance_id'>;
+  lease: JobLease;
+  variables: Variables;
+}
+
+/** Per request: done, or the error that request alone gets (the others are unaffected). */
+export type Settled = { ok: true } | { ok: false; error: Error };
+
+/** Whether a step's result can join the batch's shared writes. */
+function isPlainStep(result: StepResult, instance: { parent_instance_id?: string | null }): boolean {
+  if (instance.parent_instance_id) return false; // reports to its parent: the single-instance path does that
+  return result.effects.every((effect) => isPlainEffect(effect) || effect.type === 'instance.completed');
+}
+
+/** Collects a plain step's rows; returns whether the instance ended. */
+function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult, now: Date): boolean {
+  let ended = false;
+  for (const effect of result.effects) {
+    if (effect.type === 'instance.completed') {
+      ended = true;
+      plain.rows.history.push({ process_instance_id: ref.id, element_instance_key: null, element_id: null, event_type: effect.type, payload: null });
+    } else addPlainEffect(plain, ref, effect, now);
+  }
+  return ended;
+}
+
+/**
+ * Completes jobs of distinct instances in the caller's transaction. Jobs whose lease is gone,
+ * or whose instance no longer exists or is not active, settle with the error the single-job path
+ * throws; their instances are left untouched.
+ */
+export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompletion[], now: Date): Promise<Settled[]> {
+  const settled: Settled[] = results.map(() => ({ ok: true }));
+  const instanceIds = [...new Set(results.map((result) => result.job.process_instance_id))].sort();
+  const { rows: lockedRows } = await tx.raw(`SELECT * FROM process_instances WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [instanceIds]);
+  const instances = new Map((lockedRows as InstanceRow[]).map((row) => [row.id, row]));
+
+  // Fence: only the lease holder's result counts, and only for an instance that is still running.
+  // As on the single-job path, a lost lease is reported before an ended instance.
+  const candidates: number[] = [];
+  for (const [index, result] of results.entries()) {
+    const instance = instances.get(result.job.process_instance_id);
+    if (instance?.state === 'active') {
+      candidates.push(index);
+      continue;
+    }
+    const lost = await leaseLost(tx, result);
+    if (lost) settled[index] = { ok: false, error: lost };
+    else if (!instance) {
+      settled[index] = { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `Process instance ${result.job.process_instance_id} does not exist`, { details: { instanceId: result.job.process_instance_id } }) };
+    } else {
+      settled[index] = { ok: false, error: new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instance.id} is ${instance.state}`, { details: { instanceId: instance.id, state: instance.state } }) };
+    }
+  }
+  const fenced = await fenceJobs(tx, candidates.map((index) => results[index]!));
+  for (const index of candidates) {
+    if (!fenced.has(results[index]!.job.id)) settled[index] = { ok: false, error: (await leaseLost(tx, results[index]!)) ?? new Error(`Job ${results[index]!.job.id} could not be fenced`) };
+  }
+
+  const plain = emptyPlainRows();
+  const updates: { instanceId: string; result: StepResult }[] = [];
+  const completed: string[] = [];
+  for (const index of candidates) {
+    const job = fenced.get(results[index]!.job.id);
+    if (!job) continue;
+    const instance = instances.get(job.process_instance_id)!;
+    const event: RuntimeEvent = { type: 'job.completed', elementInstanceKey: job.element_instance_key, variables: results[index]!.variables };
+    const graph = await graphs.get(tx, instance.definition_id);
+    const result = step(graph, instance.snapshot, event, { now });
+    if (!isPlainStep(result, instance)) {
+      // Flush what is collected so far, so the single-instance path reads a consistent database.
+      await writePlainRows(tx, plain, now);
+      await stepInstance(tx, graphs, instance.id, event, now, instance);
+      continue;
+    }
+    const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
+    plain.rows.history.push(eventHistory(instance.id, event));
+    if (collectPlainStep(plain, ref, result, now)) completed.push(instance.id);
+    updates.push({ instanceId: instance.id, result });
+  }
+  await writePlainRows(tx, plain, now);
+  await updateInstances(tx, updates, now);
+  await closeInstanceWaits(tx, completed, now);
+  for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
+  return settled;
+}
+
+/** Marks the jobs completed where their lease still holds (one statement); returns the updated rows by id. */
+async function fenceJobs(tx: Db, results: JobCompletion[]): Promise<Map<string, JobRow>> {
+  if (results.length === 0) return new Map();
+  const { rows } = await tx.raw(
+    `UPDATE jobs AS j SET state = 'completed', ended_at = now(), updated_at = now()
+       FROM unnest(?::uuid[], ?::text[], ?::int[]) AS f(id, owner, attempt)
+      WHERE j.id = f.id AND j.owner = f.owner AND j.state = 'leased' AND (f.attempt IS NULL OR j.attempt = f.attempt)
+      RETURNING j.*`,
+    [results.map((result) => result.job.id), results.map((result) => result.lease.worker), results.map((result) => result.lease.attempt ?? null)] as never,
+  );
+  return new Map((rows as JobRow[]).map((row) => [row.id, row]));
+}
+
+/** The error for a completion whose lease no longer holds the job; undefined while it does. */
+async function leaseLost(tx: Db, result: JobCompletion): Promise<OperonError | undefined> {
+  const current = await tx<JobRow>('jobs').where({ id: result.job.id }).first();
+  if (!current) return new OperonError('OPERON_ERR_NOT_FOUND', `Job ${result.job.id} does not exist`, { details: { jobId: result.job.id } });
+  const { worker, attempt } = result.lease;
+  if (current.state === 'leased' && current.owner === worker && (attempt === undefined || current.attempt === attempt)) return undefined;
+  return new OperonError('OPERON_ERR_LEASE_LOST', `Job ${result.job.id} is not leased by ${worker}${attempt !== undefined ? ` (attempt ${attempt})` : ''}`, {
+    details: { jobId: result.job.id, state: current.state, attempt: current.attempt },
+  });
+}
+
+/** One instance to start from a definition already looked up. */
+export interface StartRequest {
+  /** Chosen by the caller, so it can answer with it before the batch commits. */
+  instanceId: string;
+  definition: DefinitionRow;
+  variables: Variables;
+  businessKey?: string;
+}
+
+/** Starts instances (from their none start event) in the caller's transaction. */
+export async function startInstances(tx: Db, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<void> {
+  const plain = emptyPlainRows();
+  const inserts: Record<string, unknown>[] = [];
+  const completed: string[] = [];
+  // Instance rows first: the element instance, job and history rows reference them.
+  const flush = async () => {
+    if (inserts.length > 0) {
+      await tx.raw(
+        `INSERT INTO process_instances (id, definition_id, bpmn_process_id, version, business_key, state, variables, snapshot, started_at, updated_at, ended_at)
+         SELECT id, definition_id, bpmn_process_id, version, business_key, state, variables, snapshot, ?, ?, CASE WHEN ended THEN ?::timestamptz END
+           FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, definition_id uuid, bpmn_process_id text, version int, business_key text, state text,
+                variables jsonb, snapshot jsonb, ended boolean)`,
+        [now, now, now, JSON.stringify(inserts)],
+      );
+      inserts.length = 0;
+    }
+    await writePlainRows(tx, plain, now);
+  };
+  for (const request of requests) {
+    const { definition } = request;
+    const graph = await graphs.get(tx, definition.id);
+    const { instanceId } = request;
+    const result = startInstance(graph, { instanceId, variables: request.variables, now });
+    if (!isPlainStep(result, {})) {
+      await flush();
+      await createInstance(tx, graphs, definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId });
+      continue;
+    }
+    inserts.push({
+      id: instanceId,
+      definition_id: definition.id,
+      bpmn_process_id: definition.bpmn_process_id,
+      version: definition.version,
+      business_key: request.businessKey ?? null,
+      state: result.state,
+      variables: result.variables ?? null,
+      snapshot: result.snapshot,
+      ended: result.state !== 'active',
+    });
+    const started: HistoryEntry = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null } };
+    plain.rows.history.push(started);
+    if (collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now)) completed.push(instanceId);
+  }
+  await flush();
+  await closeInstanceWaits(tx, completed, now);
+  for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
+}
