@@ -59,6 +59,22 @@ describe('inclusive join on an unstructured graph (inclusive-unstructured.bpmn)'
   });
 });
 
+describe('inclusive join in a loop (inclusive-loop.bpmn)', () => {
+  it('does not wait for a token that could reach its empty flow only by the loop, as it can reach a filled one the same way', async () => {
+    const instance = await scenario(await fixture('inclusive-loop.bpmn'), { variables: { rounds: 0 } }, async (i) => {
+      await i.completeJob('taskA');
+      assert.equal(activations(i, 'join'), 1, 'taskC, still active, does not hold the join back');
+      await i.completeJob('taskC');
+      await i.completeJob('taskC');
+      await i.completeJob('taskA');
+    });
+    assert.equal(instance.state, 'completed');
+    assert.equal(activations(instance, 'join'), 2);
+    assert.equal(activations(instance, 'parJoin'), 2);
+    assert.equal(instance.variables.rounds, 2);
+  });
+});
+
 describe('event-based gateway (event-gateway.bpmn)', () => {
   it('a message first: takes the message path and cancels the timer', async () => {
     const instance = await scenario(await fixture('event-gateway.bpmn'), { variables: { requestId: 'r1' } }, async (i) => {
