@@ -4,6 +4,7 @@
 import type { FlowElement } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { RuntimeEvent } from './contract.ts';
+import { handlerCompleted } from './compensation.ts';
 import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
 import type { Execution } from './execution.ts';
 import { nextElementLifecycle } from './lifecycle.ts';
@@ -166,12 +167,16 @@ function modifyInstance(x: Execution, state: RuntimeState, activate: string[], t
   }
   for (const arrival of arrivals) x.enqueue(arrival);
   const scopes = new Set<string>();
+  const throwers = new Set<string>();
   for (const key of terminate) {
     const ei = state.elements[key];
     if (!ei) continue; // inside a scope terminated just before
     scopes.add(ei.flowScopeKey);
+    if (ei.compensates !== undefined) throwers.add(ei.compensates);
     x.terminate(ei);
   }
+  // A compensation handler the operator terminated is skipped: its throw event goes on with the next one (unless terminated too).
+  for (const throwKey of throwers) handlerCompleted(x, throwKey);
   // A scope left without tokens completes, as if its last token had been consumed.
   for (const scopeKey of scopes) {
     const scope = state.elements[scopeKey];

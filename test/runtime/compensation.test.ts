@@ -33,6 +33,25 @@ describe('compensation (compensation.bpmn)', () => {
     assert.deepEqual(instance.variables.undone, ['reserve']);
   });
 
+  it('a subprocess can be a compensation handler', async () => {
+    const instance = await scenario(await fixture('compensation.bpmn', 'subprocess-handler'), { variables: { undone: [] } });
+    assert.equal(instance.state, 'completed');
+    assert.deepEqual(instance.completedElementIds, ['sStart', 'deliver', 'takeBackStart', 'pickUp', 'takeBackEnd', 'takeBack', 'sCompensate']);
+    assert.deepEqual(instance.variables, { undone: ['deliver'] });
+  });
+
+  it('a handler the operator terminates is skipped: the next one starts, and after the last the throw event goes on', async () => {
+    const instance = await scenario(await fixture('conformance/compensation-throw.bpmn'), { variables: { amount: 12, undone: [] } }, async (i) => {
+      const key = (elementId: string) => [...i.jobs.values()].find((j) => j.elementId === elementId)!.elementInstanceKey;
+      await i.send({ type: 'instance.modify', terminate: [key('Activity_refund')] });
+      assert.deepEqual([...i.jobs.values()].map((j) => j.elementId), ['Activity_release']);
+      await i.send({ type: 'instance.modify', terminate: [key('Activity_release')] });
+    });
+    assert.equal(instance.state, 'completed');
+    assert.deepEqual(instance.elements.filter((e) => e.state === 'terminated').map((e) => e.elementId), ['Activity_refund', 'Activity_release']);
+    assert.deepEqual(instance.variables, { amount: 12, undone: [], undoneCount: 0 });
+  });
+
   it('the throw event waits while a service-task handler has its job; cancelling the instance terminates both', async () => {
     const graph = await fixture('conformance/compensation-throw.bpmn');
     const instance = await scenario(graph, { variables: { amount: 12, undone: [] } }, async (i) => {
