@@ -1,3 +1,4 @@
+import { ensureHistoryPartitions } from './history-partitions.ts';
 import knexFactory, { type Knex } from 'knex';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,5 +51,8 @@ class DirectoryMigrationSource implements Knex.MigrationSource<string> {
 /** Applies every pending migration. Safe to run twice and from several processes (knex's lock table). */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest()) as [number, string[]];
+  // Partitions for this month and the next exist before any worker runs, so a worker's hourly check
+  // only does DDL (which locks `history`) at the turn of a month.
+  await ensureHistoryPartitions(knex, new Date());
   return applied;
 }
