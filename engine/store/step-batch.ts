@@ -18,7 +18,6 @@ import { OperonError } from '../errors.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { Db, DefinitionRow, HistoryEntry, InstanceRow, JobRow } from './rows.ts';
 import { addPlainEffect, closeInstanceWaits, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
-import { updateInstances } from './update-instance.ts';
 import { stepInstance, eventHistory } from './step-instance.ts';
 import { createInstance } from './create-instance.ts';
 import { CHANNELS, notify } from './notify.ts';
@@ -58,16 +57,13 @@ function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult
  */
 export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompletion[], now: Date): Promise<Settled[]> {
   const settled: Settled[] = results.map(() => ({ ok: true }));
-  const instanceIds = [...new Set(results.map((result) => result.job.process_instance_id))].sort();
-  const { rows: lockedRows } = await tx.raw(`SELECT * FROM process_instances WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`, [instanceIds]);
-  const instances = new Map((lockedRows as InstanceRow[]).map((row) => [row.id, row]));
-
-  // Fence: only the lease holder's result counts, and only for an instance that is still running.
-  // As on the single-job path, a lost lease is reported before an ended instance.
+  const { instances, fenced } = await lockAndFence(tx, results);
+  // Only the lease holder's result counts, and only for an instance that is still running. As on
+  // the single-job path, a lost lease is reported before an ended instance.
   const candidates: number[] = [];
   for (const [index, result] of results.entries()) {
     const instance = instances.get(result.job.process_instance_id);
-    if (instance?.state === 'active') {
+    if (fenced.has(result.job.id)) {
       candidates.push(index);
       continue;
     }
@@ -79,18 +75,12 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
       settled[index] = { ok: false, error: new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instance.id} is ${instance.state}`, { details: { instanceId: instance.id, state: instance.state } }) };
     }
   }
-  const fenced = await fenceJobs(tx, candidates.map((index) => results[index]!));
-  for (const index of candidates) {
-    if (!fenced.has(results[index]!.job.id)) settled[index] = { ok: false, error: (await leaseLost(tx, results[index]!)) ?? new Error(`Job ${results[index]!.job.id} could not be fenced`) };
-  }
 
   const plain = emptyPlainRows();
-  const updates: { instanceId: string; result: StepResult }[] = [];
   const completed: string[] = [];
   for (const index of candidates) {
-    const job = fenced.get(results[index]!.job.id);
-    if (!job) continue;
-    const instance = instances.get(job.process_instance_id)!;
+    const job = fenced.get(results[index]!.job.id)!;
+    const instance = instances.get(results[index]!.job.process_instance_id)!;
     const event: RuntimeEvent = { type: 'job.completed', elementInstanceKey: job.element_instance_key, variables: results[index]!.variables };
     const graph = await graphs.get(tx, instance.definition_id);
     const result = step(graph, instance.snapshot, event, { now });
@@ -103,26 +93,46 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
     const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
     plain.rows.history.push(eventHistory(instance.id, event));
     if (collectPlainStep(plain, ref, result, now)) completed.push(instance.id);
-    updates.push({ instanceId: instance.id, result });
+    plain.rows.instancesUpdated.push({ id: instance.id, state: result.state, variables: result.variables ?? null, snapshot: result.snapshot });
   }
   await writePlainRows(tx, plain, now);
-  await updateInstances(tx, updates, now);
   await closeInstanceWaits(tx, completed, now);
   for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
   return settled;
 }
 
-/** Marks the jobs completed where their lease still holds (one statement); returns the updated rows by id. */
-async function fenceJobs(tx: Db, results: JobCompletion[]): Promise<Map<string, JobRow>> {
-  if (results.length === 0) return new Map();
+/**
+ * One round trip: locks the instances (in id order, so batches never deadlock on each other) and
+ * marks each job completed where its lease still holds and its instance is active.
+ */
+async function lockAndFence(tx: Db, results: JobCompletion[]): Promise<{ instances: Map<string, InstanceRow>; fenced: Map<string, Pick<JobRow, 'id' | 'element_instance_key'>> }> {
   const { rows } = await tx.raw(
-    `UPDATE jobs AS j SET state = 'completed', ended_at = now(), updated_at = now()
-       FROM unnest(?::uuid[], ?::text[], ?::int[]) AS f(id, owner, attempt)
-      WHERE j.id = f.id AND j.owner = f.owner AND j.state = 'leased' AND (f.attempt IS NULL OR j.attempt = f.attempt)
-      RETURNING j.*`,
-    [results.map((result) => result.job.id), results.map((result) => result.lease.worker), results.map((result) => result.lease.attempt ?? null)] as never,
+    `WITH locked AS MATERIALIZED (
+       SELECT * FROM process_instances WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE
+     ), fenced AS (
+       UPDATE jobs AS j SET state = 'completed', ended_at = now(), updated_at = now()
+         FROM unnest(?::uuid[], ?::text[], ?::int[]) AS f(id, owner, attempt), locked AS l
+        WHERE j.id = f.id AND j.owner = f.owner AND j.state = 'leased' AND (f.attempt IS NULL OR j.attempt = f.attempt)
+          AND l.id = j.process_instance_id AND l.state = 'active'
+        RETURNING j.id, j.element_instance_key
+     )
+     SELECT 'instance' AS kind, to_jsonb(locked) AS row FROM locked
+     UNION ALL
+     SELECT 'job', to_jsonb(fenced) FROM fenced`,
+    [
+      [...new Set(results.map((result) => result.job.process_instance_id))],
+      results.map((result) => result.job.id),
+      results.map((result) => result.lease.worker),
+      results.map((result) => result.lease.attempt ?? null),
+    ] as never,
   );
-  return new Map((rows as JobRow[]).map((row) => [row.id, row]));
+  const instances = new Map<string, InstanceRow>();
+  const fenced = new Map<string, Pick<JobRow, 'id' | 'element_instance_key'>>();
+  for (const { kind, row } of rows as { kind: string; row: Record<string, unknown> }[]) {
+    if (kind === 'instance') instances.set(row.id as string, row as unknown as InstanceRow);
+    else fenced.set(row.id as string, row as unknown as JobRow);
+  }
+  return { instances, fenced };
 }
 
 /** The error for a completion whose lease no longer holds the job; undefined while it does. */
@@ -148,22 +158,8 @@ export interface StartRequest {
 /** Starts instances (from their none start event) in the caller's transaction. */
 export async function startInstances(tx: Db, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<void> {
   const plain = emptyPlainRows();
-  const inserts: Record<string, unknown>[] = [];
   const completed: string[] = [];
-  // Instance rows first: the element instance, job and history rows reference them.
-  const flush = async () => {
-    if (inserts.length > 0) {
-      await tx.raw(
-        `INSERT INTO process_instances (id, definition_id, bpmn_process_id, version, business_key, state, variables, snapshot, started_at, updated_at, ended_at)
-         SELECT id, definition_id, bpmn_process_id, version, business_key, state, variables, snapshot, ?, ?, CASE WHEN ended THEN ?::timestamptz END
-           FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, definition_id uuid, bpmn_process_id text, version int, business_key text, state text,
-                variables jsonb, snapshot jsonb, ended boolean)`,
-        [now, now, now, JSON.stringify(inserts)],
-      );
-      inserts.length = 0;
-    }
-    await writePlainRows(tx, plain, now);
-  };
+  const flush = () => writePlainRows(tx, plain, now);
   for (const request of requests) {
     const { definition } = request;
     const graph = await graphs.get(tx, definition.id);
@@ -174,7 +170,7 @@ export async function startInstances(tx: Db, graphs: GraphCache, requests: Start
       await createInstance(tx, graphs, definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId });
       continue;
     }
-    inserts.push({
+    plain.rows.instancesInserted.push({
       id: instanceId,
       definition_id: definition.id,
       bpmn_process_id: definition.bpmn_process_id,
@@ -183,7 +179,6 @@ export async function startInstances(tx: Db, graphs: GraphCache, requests: Start
       state: result.state,
       variables: result.variables ?? null,
       snapshot: result.snapshot,
-      ended: result.state !== 'active',
     });
     const started: HistoryEntry = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null } };
     plain.rows.history.push(started);

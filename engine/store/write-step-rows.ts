@@ -5,7 +5,24 @@
  */
 import type { Db, HistoryEntry } from './rows.ts';
 
+/** A process instance row as a batch of steps writes it (step-batch.ts). */
+export interface InstanceWrite {
+  id: string;
+  state: string;
+  variables: unknown;
+  snapshot: unknown;
+  /** Only for a new instance. */
+  definition_id?: string;
+  bpmn_process_id?: string;
+  version?: number;
+  business_key?: string | null;
+}
+
 export interface StepRows {
+  /** New instances (started by a batch), written before the rows that reference them. */
+  instancesInserted: InstanceWrite[];
+  /** Instances whose step result replaces their state, variables and snapshot (row_version + 1). */
+  instancesUpdated: InstanceWrite[];
   /** New element instance rows, in activation order (state already final when they ended in this step). */
   elementsActivated: Record<string, unknown>[];
   /** Endings of element instances activated in earlier steps, by `endedKey(instance, key)`. */
@@ -15,7 +32,7 @@ export interface StepRows {
 }
 
 export function emptyStepRows(history: HistoryEntry[] = []): StepRows {
-  return { elementsActivated: [], elementsEnded: new Map(), jobs: [], history };
+  return { instancesInserted: [], instancesUpdated: [], elementsActivated: [], elementsEnded: new Map(), jobs: [], history };
 }
 
 /** Element instance keys are unique within an instance; rows of several instances share one `StepRows`. */
@@ -30,6 +47,23 @@ export function endedKey(instanceId: string, key: string): string {
 export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<void> {
   const parts: string[] = [];
   const bindings: unknown[] = [];
+  // Foreign keys are checked at the end of the statement, so new instances and their rows can go together.
+  if (rows.instancesInserted.length > 0) {
+    parts.push(`instances_inserted AS (
+      INSERT INTO process_instances (id, definition_id, bpmn_process_id, version, business_key, state, variables, snapshot, started_at, updated_at, ended_at)
+      SELECT id, definition_id, bpmn_process_id, version, business_key, state, variables, snapshot, ?, ?, CASE WHEN state <> 'active' THEN ?::timestamptz END
+        FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, definition_id uuid, bpmn_process_id text, version int, business_key text, state text, variables jsonb, snapshot jsonb))`);
+    bindings.push(now, now, now, JSON.stringify(rows.instancesInserted));
+  }
+  if (rows.instancesUpdated.length > 0) {
+    parts.push(`instances_updated AS (
+      UPDATE process_instances AS p
+         SET state = r.state, variables = r.variables, snapshot = r.snapshot, row_version = p.row_version + 1,
+             updated_at = ?, ended_at = CASE WHEN r.state = 'active' THEN NULL ELSE ?::timestamptz END
+        FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, state text, variables jsonb, snapshot jsonb)
+       WHERE p.id = r.id)`);
+    bindings.push(now, now, JSON.stringify(rows.instancesUpdated));
+  }
   if (rows.elementsActivated.length > 0) {
     parts.push(`elements_activated AS (
       INSERT INTO element_instances (process_instance_id, element_instance_key, element_id, element_type, element_name, parent_key, state, started_at, ended_at)
@@ -65,6 +99,8 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
        ORDER BY ord)`);
     bindings.push(JSON.stringify(rows.history.map((entry) => ({ ...entry, element_instance_key: entry.element_instance_key ?? null, element_id: entry.element_id ?? null, payload: entry.payload ?? null }))));
   }
+  rows.instancesInserted = [];
+  rows.instancesUpdated = [];
   rows.elementsActivated = [];
   rows.elementsEnded = new Map();
   rows.jobs = [];
