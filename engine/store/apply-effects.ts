@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Effect, RuntimeEvent } from '../runtime/contract.ts';
 import type { Db, HistoryEntry, MessageRow } from './rows.ts';
 import { json } from './rows.ts';
-import { emptyStepRows, endedKey, writeStepRows, type StepRows } from './write-step-rows.ts';
+import { emptyStepRows, endedKey, instanceEndParts, writeStepRows, type StepRows } from './write-step-rows.ts';
 import { CHANNELS, notify } from './notify.ts';
 import { lockCorrelation } from './lock-correlation.ts';
 import { broadcastSignal, handOverChildCancel, handOverChildStart } from './handovers.ts';
@@ -37,10 +37,12 @@ export function emptyPlainRows(history: HistoryEntry[] = []): PlainRows {
   return { rows: emptyStepRows(history), activations: new Map(), jobTypes: new Set() };
 }
 
-/** Writes the collected rows (one round trip) and empties them. */
+/** Writes the collected rows (one round trip) and empties them; wakes the workers of jobs cancelled because their instance ended. */
 export async function writePlainRows(tx: Db, plain: PlainRows, now: Date): Promise<void> {
-  await writeStepRows(tx, now, plain.rows);
+  const ended = plain.rows.instancesEnded;
+  const cancelled = await writeStepRows(tx, now, plain.rows);
   plain.activations.clear();
+  if (ended.length > 0) await notifyInstancesEnded(tx, ended, cancelled);
 }
 
 /** Whether `effect` only adds rows (`addPlainEffect` handles it completely, apart from a terminated element's waits). */
@@ -276,31 +278,18 @@ async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey
   await tx('incidents').where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' }).update({ state: 'resolved', resolved_at: now });
 }
 
-/** An ended instance waits on nothing: close whatever the runtime did not cancel explicitly (several instances at once too). */
-export async function closeInstanceWaits(tx: Db, instanceIds: string | string[], now: Date): Promise<void> {
-  const ids = typeof instanceIds === 'string' ? [instanceIds] : instanceIds;
-  if (ids.length === 0) return;
+/** An ended instance waits on nothing: close whatever the runtime did not cancel explicitly. */
+export async function closeInstanceWaits(tx: Db, instanceId: string, now: Date): Promise<void> {
   // One round trip: every data-modifying CTE runs, whether or not the outer query reads it.
-  const { rows } = await tx.raw(
-    `WITH cancelled_jobs AS (
-       UPDATE jobs SET state = 'cancelled', ended_at = :now, updated_at = :now
-        WHERE process_instance_id = ANY(:ids::uuid[]) AND state IN ('ready', 'leased', 'failed') RETURNING id
-     ), cancelled_timers AS (
-       UPDATE timers SET state = 'cancelled' WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'scheduled' RETURNING 1
-     ), closed_subscriptions AS (
-       UPDATE message_subscriptions SET state = 'closed', closed_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'open' RETURNING 1
-     ), cancelled_tasks AS (
-       UPDATE user_tasks SET state = 'cancelled', completed_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'open' RETURNING 1
-     ), resolved_incidents AS (
-       UPDATE incidents SET state = 'resolved', resolved_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'open' RETURNING 1
-     ), terminated_elements AS (
-       UPDATE element_instances SET state = 'terminated', ended_at = :now WHERE process_instance_id = ANY(:ids::uuid[]) AND state = 'active' RETURNING 1
-     )
-     SELECT id FROM cancelled_jobs`,
-    { ids, now },
-  );
-  for (const job of rows as { id: string }[]) await notify(tx, CHANNELS.jobCancelled, job.id);
-  for (const id of ids) await notify(tx, CHANNELS.instances, id);
+  const { parts, bindings } = instanceEndParts([instanceId], now);
+  const { rows } = await tx.raw(`WITH ${parts.join(',\n')} SELECT id FROM ended_jobs`, bindings as never);
+  await notifyInstancesEnded(tx, [instanceId], (rows as { id: string }[]).map((row) => row.id));
+}
+
+/** Wake-ups for ended instances: their cancelled jobs' workers, and whoever waits on the instances. */
+export async function notifyInstancesEnded(tx: Db, instanceIds: string[], cancelledJobIds: string[]): Promise<void> {
+  for (const id of cancelledJobIds) await notify(tx, CHANNELS.jobCancelled, id);
+  for (const id of instanceIds) await notify(tx, CHANNELS.instances, id);
 }
 
 /** Takes the oldest unexpired buffered message for a subscription (SKIP LOCKED: one taker). */

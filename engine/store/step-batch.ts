@@ -17,7 +17,7 @@ import type { JobLease } from '../api.ts';
 import { OperonError } from '../errors.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { Db, DefinitionRow, HistoryEntry, InstanceRow, JobRow } from './rows.ts';
-import { addPlainEffect, closeInstanceWaits, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
+import { addPlainEffect, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
 import { stepInstance, eventHistory } from './step-instance.ts';
 import { createInstance } from './create-instance.ts';
 import { CHANNELS, notify } from './notify.ts';
@@ -77,7 +77,6 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
   }
 
   const plain = emptyPlainRows();
-  const completed: string[] = [];
   for (const index of candidates) {
     const job = fenced.get(results[index]!.job.id)!;
     const instance = instances.get(results[index]!.job.process_instance_id)!;
@@ -92,11 +91,10 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
     }
     const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
     plain.rows.history.push(eventHistory(instance.id, event));
-    if (collectPlainStep(plain, ref, result, now)) completed.push(instance.id);
+    if (collectPlainStep(plain, ref, result, now)) plain.rows.instancesEnded.push(instance.id);
     plain.rows.instancesUpdated.push({ id: instance.id, state: result.state, variables: result.variables ?? null, snapshot: result.snapshot });
   }
   await writePlainRows(tx, plain, now);
-  await closeInstanceWaits(tx, completed, now);
   for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
   return settled;
 }
@@ -158,7 +156,6 @@ export interface StartRequest {
 /** Starts instances (from their none start event) in the caller's transaction. */
 export async function startInstances(tx: Db, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<void> {
   const plain = emptyPlainRows();
-  const completed: string[] = [];
   const flush = () => writePlainRows(tx, plain, now);
   for (const request of requests) {
     const { definition } = request;
@@ -182,9 +179,8 @@ export async function startInstances(tx: Db, graphs: GraphCache, requests: Start
     });
     const started: HistoryEntry = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null } };
     plain.rows.history.push(started);
-    if (collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now)) completed.push(instanceId);
+    if (collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now)) plain.rows.instancesEnded.push(instanceId);
   }
   await flush();
-  await closeInstanceWaits(tx, completed, now);
   for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
 }

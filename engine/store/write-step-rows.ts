@@ -23,6 +23,11 @@ export interface StepRows {
   instancesInserted: InstanceWrite[];
   /** Instances whose step result replaces their state, variables and snapshot (row_version + 1). */
   instancesUpdated: InstanceWrite[];
+  /**
+   * Instances that ended in these steps: whatever they still wait on is closed in the same
+   * statement (`instanceEndParts`), which returns the ids of the jobs it cancelled.
+   */
+  instancesEnded: string[];
   /** New element instance rows, in activation order (state already final when they ended in this step). */
   elementsActivated: Record<string, unknown>[];
   /** Endings of element instances activated in earlier steps, by `endedKey(instance, key)`. */
@@ -32,7 +37,7 @@ export interface StepRows {
 }
 
 export function emptyStepRows(history: HistoryEntry[] = []): StepRows {
-  return { instancesInserted: [], instancesUpdated: [], elementsActivated: [], elementsEnded: new Map(), jobs: [], history };
+  return { instancesInserted: [], instancesUpdated: [], instancesEnded: [], elementsActivated: [], elementsEnded: new Map(), jobs: [], history };
 }
 
 /** Element instance keys are unique within an instance; rows of several instances share one `StepRows`. */
@@ -41,10 +46,35 @@ export function endedKey(instanceId: string, key: string): string {
 }
 
 /**
- * Writes and empties `rows` (of one step, or of several instances' steps written together); one
- * round trip, none when there is nothing to write.
+ * CTEs that close what ended instances still wait on: jobs, timers, subscriptions, user tasks and
+ * incidents, and element instances left active, except `endedHere` ("instance/key" of element
+ * instances another CTE of the same statement ends: a row must not be updated twice in one
+ * statement). The cancelled jobs come back from the `ended_jobs` CTE.
  */
-export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<void> {
+export function instanceEndParts(instanceIds: string[], now: Date, endedHere: string[] = []): { parts: string[]; bindings: unknown[] } {
+  return {
+    parts: [
+      `ended_jobs AS (
+        UPDATE jobs SET state = 'cancelled', ended_at = ?, updated_at = ?
+         WHERE process_instance_id = ANY(?::uuid[]) AND state IN ('ready', 'leased', 'failed') RETURNING id)`,
+      `ended_timers AS (UPDATE timers SET state = 'cancelled' WHERE process_instance_id = ANY(?::uuid[]) AND state = 'scheduled')`,
+      `ended_subscriptions AS (UPDATE message_subscriptions SET state = 'closed', closed_at = ? WHERE process_instance_id = ANY(?::uuid[]) AND state = 'open')`,
+      `ended_tasks AS (UPDATE user_tasks SET state = 'cancelled', completed_at = ? WHERE process_instance_id = ANY(?::uuid[]) AND state = 'open')`,
+      `ended_incidents AS (UPDATE incidents SET state = 'resolved', resolved_at = ? WHERE process_instance_id = ANY(?::uuid[]) AND state = 'open')`,
+      `ended_elements AS (
+        UPDATE element_instances SET state = 'terminated', ended_at = ?
+         WHERE process_instance_id = ANY(?::uuid[]) AND state = 'active' AND (process_instance_id::text || '/' || element_instance_key) <> ALL(?::text[]))`,
+    ],
+    bindings: [now, now, instanceIds, instanceIds, now, instanceIds, now, instanceIds, now, instanceIds, now, instanceIds, endedHere],
+  };
+}
+
+/**
+ * Writes and empties `rows` (of one step, or of several instances' steps written together); one
+ * round trip, none when there is nothing to write. Returns the ids of jobs cancelled because their
+ * instance ended.
+ */
+export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<string[]> {
   const parts: string[] = [];
   const bindings: unknown[] = [];
   // Foreign keys are checked at the end of the statement, so new instances and their rows can go together.
@@ -99,12 +129,22 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
        ORDER BY ord)`);
     bindings.push(JSON.stringify(rows.history.map((entry) => ({ ...entry, element_instance_key: entry.element_instance_key ?? null, element_id: entry.element_id ?? null, payload: entry.payload ?? null }))));
   }
+  const ended = rows.instancesEnded;
+  if (ended.length > 0) {
+    const endedInstances = new Set(ended);
+    const endedHere = [...rows.elementsEnded.values()].filter((row) => endedInstances.has(row.instanceId)).map((row) => endedKey(row.instanceId, row.key));
+    const end = instanceEndParts(ended, now, endedHere);
+    parts.push(...end.parts);
+    bindings.push(...end.bindings);
+  }
   rows.instancesInserted = [];
   rows.instancesUpdated = [];
+  rows.instancesEnded = [];
   rows.elementsActivated = [];
   rows.elementsEnded = new Map();
   rows.jobs = [];
   rows.history = [];
-  if (parts.length === 0) return;
-  await tx.raw(`WITH ${parts.join(',\n')} SELECT 1`, bindings as never);
+  if (parts.length === 0) return [];
+  const { rows: cancelled } = await tx.raw(`WITH ${parts.join(',\n')} ${ended.length > 0 ? 'SELECT id FROM ended_jobs' : 'SELECT NULL AS id WHERE false'}`, bindings as never);
+  return (cancelled as { id: string }[]).map((row) => row.id);
 }
