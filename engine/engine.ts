@@ -379,7 +379,7 @@ export class PostgresEngine implements Engine {
     for (;;) {
       const jobs = await claimJobs(this.db, { types: [request.type], worker: request.worker, maxJobs: request.maxJobs, lockMs: request.lockMs });
       if (jobs.length > 0 || Date.now() >= deadline || signal?.aborted) return jobs.map(toActivatedJob);
-      await this.notifications.wait(Math.min(1_000, deadline - Date.now()), (channel, payload) => channel === CHANNELS.jobs && payload === request.type, signal);
+      await this.notifications.wait(Math.min(1_000, deadline - Date.now()), (channel, payload) => channel === CHANNELS.jobs && payload === request.type, signal, [CHANNELS.jobs]);
     }
   }
 

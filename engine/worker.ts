@@ -88,7 +88,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
 
   const offNotifications = engine.notifications.on((channel, payload) => {
     if (channel === CHANNELS.jobCancelled) running.get(payload)?.controller.abort(new JobAbort('cancelled'));
-  });
+  }, [CHANNELS.jobCancelled]);
 
   async function runJob(job: JobRow, controller: AbortController): Promise<void> {
     const lease = { worker: workerId, attempt: job.attempt };
@@ -188,7 +188,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       const waitEnded = new AbortController();
       resolveWait = () => waitEnded.abort();
       if (stopping.signal.aborted) waitEnded.abort();
-      await engine.notifications.wait(pollMs, (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined, waitEnded.signal);
+      await engine.notifications.wait(pollMs, (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined, waitEnded.signal, [CHANNELS.jobs]);
       resolveWait = undefined;
       wakeRequested = false;
     }
@@ -217,7 +217,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       } catch (error) {
         if (!stopping.signal.aborted) logger.error({ err: error }, 'firing timers failed');
       }
-      await engine.notifications.wait(waitMs, (channel, payload) => channel === CHANNELS.timers && Date.parse(payload) - Date.now() < waitMs, stopping.signal);
+      await engine.notifications.wait(waitMs, (channel, payload) => channel === CHANNELS.timers && Date.parse(payload) - Date.now() < waitMs, stopping.signal, [CHANNELS.timers]);
     }
   }
 

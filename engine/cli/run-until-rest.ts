@@ -16,7 +16,7 @@ export async function runUntilRest(engine: PostgresEngine, instanceId: string, t
     if (instance.state !== 'active' || Date.now() >= deadline.getTime()) return instance;
     // Read again after finding no work: the instance may have moved on (or ended) between the two reads.
     if (!(await hasWorkBefore(engine, instanceId, nodeNames, deadline))) return (await engine.getInstance(instanceId)) ?? instance;
-    await engine.notifications.wait(Math.min(250, deadline.getTime() - Date.now()), (channel, payload) => channel === CHANNELS.instances && payload === instanceId);
+    await engine.notifications.wait(Math.min(250, deadline.getTime() - Date.now()), (channel, payload) => channel === CHANNELS.instances && payload === instanceId, undefined, [CHANNELS.instances]);
   }
 }
 

@@ -10,10 +10,14 @@ import { CHANNELS } from '../store/notify.ts';
 
 type Listener = (channel: string, payload: string) => void;
 
+const ALL_CHANNELS: readonly string[] = Object.values(CHANNELS);
+
 export class Notifications {
   readonly #db: Knex;
   readonly #logger: Logger;
-  readonly #listeners = new Set<Listener>();
+  readonly #listeners = new Map<Listener, ReadonlySet<string>>();
+  /** Channels some listener asked for: LISTENed on the connection (never dropped again). */
+  readonly #channels = new Set<string>();
   #client: pg.Client | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
@@ -24,18 +28,30 @@ export class Notifications {
     this.#logger = logger;
   }
 
-  /** Subscribes; returns the unsubscribe function. Connects lazily on first use. */
-  on(listener: Listener): () => void {
-    this.#listeners.add(listener);
-    void this.connect();
-    return () => this.#listeners.delete(listener);
+  /**
+   * Subscribes to `channels` (default: all); returns the unsubscribe function. Connects lazily on
+   * first use, and LISTENs to a channel only once someone asks for it: a worker never hears about
+   * every instance that ends, which costs a wake-up per ended instance in every process.
+   */
+  on(listener: Listener, channels: readonly string[] = ALL_CHANNELS): () => void {
+    const wrapped: Listener = (channel, payload) => listener(channel, payload);
+    this.#listeners.set(wrapped, new Set(channels));
+    const fresh = channels.filter((channel) => !this.#channels.has(channel));
+    for (const channel of fresh) this.#channels.add(channel);
+    if (this.#client && fresh.length > 0) void this.#listen(this.#client, fresh);
+    else void this.connect();
+    return () => this.#listeners.delete(wrapped);
+  }
+
+  async #listen(client: pg.Client, channels: readonly string[]): Promise<void> {
+    for (const channel of channels) await client.query(`LISTEN ${channel}`).catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'LISTEN failed'));
   }
 
   /**
    * Resolves after `ms`, or earlier when a notification passes `filter`, or when `signal` aborts.
    * Never rejects.
    */
-  wait(ms: number, filter: (channel: string, payload: string) => boolean, signal?: AbortSignal): Promise<void> {
+  wait(ms: number, filter: (channel: string, payload: string) => boolean, signal?: AbortSignal, channels: readonly string[] = ALL_CHANNELS): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
       let off = () => {};
@@ -48,7 +64,7 @@ export class Notifications {
       const timer = setTimeout(done, Math.max(0, ms));
       off = this.on((channel, payload) => {
         if (filter(channel, payload)) done();
-      });
+      }, channels);
       signal?.addEventListener('abort', done, { once: true });
     });
   }
@@ -67,12 +83,16 @@ export class Notifications {
         return;
       }
       client.on('notification', (message) => {
-        for (const listener of [...this.#listeners]) listener(message.channel, message.payload ?? '');
+        for (const [listener, channels] of [...this.#listeners]) if (channels.has(message.channel)) listener(message.channel, message.payload ?? '');
       });
       client.on('error', (error) => this.#lost(client, error));
       client.on('end', () => this.#lost(client));
-      for (const channel of Object.values(CHANNELS)) await client.query(`LISTEN ${channel}`);
+      const listened = new Set(this.#channels);
+      for (const channel of listened) await client.query(`LISTEN ${channel}`);
       this.#client = client;
+      // Channels asked for while LISTEN ran above.
+      const late = [...this.#channels].filter((channel) => !listened.has(channel));
+      if (late.length > 0) await this.#listen(client, late);
     } catch (error) {
       this.#logger.warn({ err: error }, 'LISTEN connection failed; polling until it is back');
       this.#scheduleReconnect();
