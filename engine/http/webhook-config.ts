@@ -9,6 +9,21 @@ export async function loadWebhookConfig(db: Knex, bpmnProcessId: string): Promis
   return row.open ? { mode: 'open' } : { mode: 'signed', secrets: row.secrets };
 }
 
+/**
+ * What a webhook request needs to know about its process, in one round trip: whether any version is
+ * deployed, and its webhook configuration (undefined when none).
+ */
+export async function loadWebhookTarget(db: Knex, bpmnProcessId: string): Promise<{ deployed: boolean; config: WebhookConfig | undefined }> {
+  const { rows } = await db.raw(
+    `SELECT EXISTS (SELECT 1 FROM process_definitions WHERE bpmn_process_id = :id) AS deployed, w.open, w.secrets
+       FROM (SELECT 1) AS one LEFT JOIN webhook_configs AS w ON w.bpmn_process_id = :id`,
+    { id: bpmnProcessId },
+  );
+  const row = rows[0] as { deployed: boolean; open: boolean | null; secrets: string[] | null };
+  const config: WebhookConfig | undefined = row.open === null ? undefined : row.open ? { mode: 'open' } : { mode: 'signed', secrets: row.secrets ?? [] };
+  return { deployed: row.deployed, config };
+}
+
 /** Replaces the configuration of one process: either open or signed with the given secrets. */
 export async function saveWebhookConfig(db: Knex, bpmnProcessId: string, config: WebhookConfig): Promise<void> {
   const row = { bpmn_process_id: bpmnProcessId, open: config.mode === 'open', secrets: config.mode === 'signed' ? config.secrets : [], updated_at: db.fn.now() };

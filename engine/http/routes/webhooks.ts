@@ -8,9 +8,8 @@ import { withIdempotencyKey, requestHash } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { InstanceStarted, ProcessIdParams, Variables, WebhookQuery } from '../schemas.ts';
 import { verifyWebhook } from '../signature.ts';
-import { loadWebhookConfig } from '../webhook-config.ts';
+import { loadWebhookTarget } from '../webhook-config.ts';
 import { validationError } from '../http-errors.ts';
-import { requireProcess } from './deployments.ts';
 
 const MAX_KEY_LENGTH = 255;
 
@@ -43,9 +42,9 @@ export function webhookRoutes(context: RouteContext): void {
       // Only deployed ids become label values, so random URLs cannot blow up the metric's cardinality.
       let label = 'unknown';
       try {
-        await requireProcess(db, bpmnProcessId);
+        const { deployed, config } = await loadWebhookTarget(db, bpmnProcessId);
+        if (!deployed) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
         label = bpmnProcessId;
-        const config = await loadWebhookConfig(db, bpmnProcessId);
         if (!config) {
           throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `Webhooks for ${bpmnProcessId} are not configured: PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
             details: { bpmnProcessId },
