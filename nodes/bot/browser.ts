@@ -67,7 +67,10 @@ export class BrowserHost {
       const forget = () => {
         if (this.#browser === launching) this.#browser = undefined;
       };
-      launching.then((browser) => browser.on('disconnected', forget), forget);
+      launching.then((browser) => {
+        browser.on('disconnected', forget);
+        guardDisposedReplies(browser);
+      }, forget);
     }
     return this.#browser;
   }
@@ -78,4 +81,36 @@ export class BrowserHost {
     this.#browser = undefined;
     await browser?.close().catch(() => undefined);
   }
+}
+
+interface ClientConnection {
+  dispatch(message: { id?: number | string }): void;
+  _callbacks?: Map<number | string, { reject(error: Error): void }>;
+}
+
+const guarded = new WeakSet<object>();
+const NOT_BOUND = /^Object with guid \S+ was not bound in the connection$/;
+
+/**
+ * Playwright can answer a navigation that finished while its page was being closed (a job aborted
+ * mid-`goto`) with a Response object the client has already disposed. Decoding that answer throws
+ * inside Playwright's message loop: an uncaught exception that would end the worker process, and the
+ * call is never settled. This turns such an answer into a rejection of that one call, and drops an
+ * event that refers to a disposed object. Relies on Playwright's client connection internals; when
+ * they are missing it changes nothing.
+ */
+export function guardDisposedReplies(browser: Browser): void {
+  const connection = (browser as unknown as { _connection?: ClientConnection })._connection;
+  if (!connection || typeof connection.dispatch !== 'function' || !(connection._callbacks instanceof Map) || guarded.has(connection)) return;
+  guarded.add(connection);
+  const dispatch = connection.dispatch.bind(connection);
+  connection.dispatch = (message) => {
+    const callback = message?.id !== undefined ? connection._callbacks!.get(message.id) : undefined;
+    try {
+      dispatch(message);
+    } catch (error) {
+      if (!(error instanceof Error) || !NOT_BOUND.test(error.message)) throw error;
+      callback?.reject(new Error(`Target page, context or browser has been closed (${error.message})`));
+    }
+  };
 }

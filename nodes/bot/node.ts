@@ -289,7 +289,10 @@ async function saveArtifacts(runDir: string, page: Page, context: BrowserContext
   await mkdir(runDir, { recursive: true });
   const out: { screenshotPath?: string; tracePath?: string } = {};
   const screenshotPath = join(runDir, 'screenshot.png');
-  if (await within(page.screenshot({ path: screenshotPath, mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }).then(() => true), 3_500, false)) out.screenshotPath = screenshotPath;
+  // A page stuck in its own script (an endless loop, a memory bomb) cannot paint: a screenshot would
+  // only wait out its timeout while the page kept running (and allocating) past the job's timeout.
+  const responsive = await within(page.evaluate('1').then(() => true), 500, false);
+  if (responsive && await within(page.screenshot({ path: screenshotPath, mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }).then(() => true), 3_500, false)) out.screenshotPath = screenshotPath;
   const tracePath = join(runDir, 'trace.zip');
   if (tracing && (await within(context.tracing.stop({ path: tracePath }).then(() => true), 5_000, false))) out.tracePath = tracePath;
   if (!out.screenshotPath && !out.tracePath) await rm(runDir, { recursive: true, force: true });

@@ -1,0 +1,52 @@
+/**
+ * Counting a browser's processes from /proc: every descendant of a process (the test process, which
+ * launched Chromium) whose command name is Chromium's, so renderer, GPU, utility and zygote
+ * processes all count. Linux only.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  name: string;
+  rssKb: number;
+}
+
+function readProcesses(): ProcessEntry[] {
+  const entries: ProcessEntry[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // comm is in parentheses and may itself contain spaces or parentheses: split at the last ')'.
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      const status = readFileSync(`/proc/${name}/status`, 'utf8');
+      entries.push({
+        pid: Number(name),
+        ppid: Number(fields[1]),
+        name: stat.slice(stat.indexOf('(') + 1, close),
+        rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
+      });
+    } catch {
+      // The process ended while we read it.
+    }
+  }
+  return entries;
+}
+
+/** Chromium processes below `rootPid` (default: this process), with their resident memory. */
+export function browserProcesses(rootPid = process.pid): ProcessEntry[] {
+  const all = readProcesses();
+  const children = new Map<number, ProcessEntry[]>();
+  for (const entry of all) children.set(entry.ppid, [...(children.get(entry.ppid) ?? []), entry]);
+  const found: ProcessEntry[] = [];
+  const stack = [...(children.get(rootPid) ?? [])];
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    // Zombies (exited, not yet reaped) have no VmRSS line and are no longer running.
+    if (/chrom/i.test(entry.name) && entry.rssKb > 0) found.push(entry);
+    stack.push(...(children.get(entry.pid) ?? []));
+  }
+  return found;
+}
