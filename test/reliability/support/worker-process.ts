@@ -1,7 +1,8 @@
 /**
  * A worker in its own process, for reliability tests: `node --import tsx worker-process.ts URL ID`.
  * Registers `test:work`, which takes WORK_MS milliseconds (honouring its AbortSignal), besides the
- * built-in nodes. Prints `ready` once the worker runs. Lease and poll from LOCK_MS / POLL_MS.
+ * built-in nodes, and the `decision` node with the shipped models when DECISION=1. Prints `ready`
+ * once the worker runs. Lease and poll from LOCK_MS / POLL_MS.
  */
 import { createKnex } from '../../../engine/store/knex.ts';
 import { createEngine } from '../../../engine/engine.ts';
@@ -23,7 +24,7 @@ const work: NodeType = {
 };
 
 const knex = createKnex(url!, { poolMax: 6, applicationName: `operon-test-${workerId}` });
-const nodes = await createNodeRegistry({ extra: [work] });
+const nodes = await createNodeRegistry({ extra: [work], decision: process.env.DECISION === '1' });
 // OPERON_TEST_LOG=1: the engine's warnings and errors go to stderr (for debugging a failing test).
 const log = (level: string) => (obj: unknown, msg?: string) => process.stderr.write(`${level} ${msg ?? ''} ${JSON.stringify(obj, (_key, value) => (value instanceof Error ? value.message : value))}\n`);
 const stderrLogger: Logger = { debug() {}, info() {}, warn: log('warn'), error: log('error'), child: () => stderrLogger };
