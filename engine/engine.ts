@@ -406,16 +406,16 @@ export class PostgresEngine implements Engine {
   readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string }>({
     run: async (batch) => {
       try {
-        return await inTransaction(this.db, async (tx) => {
-          const definitions = await findLatestDefinitions(tx, [...new Set(batch.map((start) => start.bpmnProcessId))]);
-          const found = batch.filter((start) => definitions.has(start.bpmnProcessId));
-          await startInstances(tx, this.graphs, found.map((start) => ({ ...start, definition: definitions.get(start.bpmnProcessId)! })), new Date());
-          return batch.map((start): Settled =>
-            definitions.has(start.bpmnProcessId)
-              ? { ok: true }
-              : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
-          );
-        });
+        // Definitions never change once deployed: reading the latest outside the writing statement
+        // at worst starts the version that was latest a moment ago.
+        const definitions = await findLatestDefinitions(this.db, [...new Set(batch.map((start) => start.bpmnProcessId))]);
+        const found = batch.filter((start) => definitions.has(start.bpmnProcessId));
+        await startInstances(this.db, this.graphs, found.map((start) => ({ ...start, definition: definitions.get(start.bpmnProcessId)! })), new Date());
+        return batch.map((start): Settled =>
+          definitions.has(start.bpmnProcessId)
+            ? { ok: true }
+            : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
+        );
       } catch (error) {
         if (isTransientDatabaseError(error)) throw error;
         const settled: Settled[] = [];

@@ -59,6 +59,14 @@ export async function inTransaction<T>(db: Knex, work: (tx: Knex.Transaction) =>
   return result;
 }
 
+/** Sends wake-ups for work that committed outside `inTransaction` (a single autocommit statement). */
+export async function notifyAfterCommit(db: Knex, notifications: readonly (readonly [string, string])[]): Promise<void> {
+  if (notifications.length === 0) return;
+  const pending: Pending = new Map();
+  for (const [channel, payload] of notifications) add(pending, channel, payload);
+  await send(db, pending);
+}
+
 function add(pending: Pending, channel: string, payload: string): void {
   let payloads = pending.get(channel);
   if (!payloads) pending.set(channel, (payloads = new Set()));

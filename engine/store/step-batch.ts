@@ -20,7 +20,9 @@ import type { Db, DefinitionRow, HistoryEntry, InstanceRow, JobRow } from './row
 import { addPlainEffect, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
 import { stepInstance, eventHistory } from './step-instance.ts';
 import { createInstance } from './create-instance.ts';
-import { CHANNELS, notify } from './notify.ts';
+import { CHANNELS, inTransaction, notify, notifyAfterCommit } from './notify.ts';
+import { writeStepRows } from './write-step-rows.ts';
+import type { Knex } from 'knex';
 
 /** A job completion to apply: the job (as claimed), the lease that claimed it, the node's output. */
 export interface JobCompletion {
@@ -153,34 +155,58 @@ export interface StartRequest {
   businessKey?: string;
 }
 
-/** Starts instances (from their none start event) in the caller's transaction. */
-export async function startInstances(tx: Db, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<void> {
-  const plain = emptyPlainRows();
-  const flush = () => writePlainRows(tx, plain, now);
+/**
+ * Starts instances from their none start events. When every start only writes plain rows (the
+ * usual case), all of them go out as ONE statement, atomic on its own, without the BEGIN and
+ * COMMIT round trips of a transaction; otherwise they run in one transaction, each start that is
+ * not plain through `createInstance`.
+ */
+export async function startInstances(db: Knex, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<void> {
+  const computed: { request: StartRequest; result: StepResult }[] = [];
   for (const request of requests) {
-    const { definition } = request;
-    const graph = await graphs.get(tx, definition.id);
-    const { instanceId } = request;
-    const result = startInstance(graph, { instanceId, variables: request.variables, now });
-    if (!isPlainStep(result, {})) {
-      await flush();
-      await createInstance(tx, graphs, definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId });
-      continue;
-    }
-    plain.rows.instancesInserted.push({
-      id: instanceId,
-      definition_id: definition.id,
-      bpmn_process_id: definition.bpmn_process_id,
-      version: definition.version,
-      business_key: request.businessKey ?? null,
-      state: result.state,
-      variables: result.variables ?? null,
-      snapshot: result.snapshot,
-    });
-    const started: HistoryEntry = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null } };
-    plain.rows.history.push(started);
-    if (collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now)) plain.rows.instancesEnded.push(instanceId);
+    const graph = await graphs.get(db, request.definition.id);
+    computed.push({ request, result: startInstance(graph, { instanceId: request.instanceId, variables: request.variables, now }) });
   }
-  await flush();
-  for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
+  if (computed.every(({ result }) => isPlainStep(result, {}))) {
+    const plain = emptyPlainRows();
+    for (const { request, result } of computed) collectStart(plain, request, result, now);
+    const ended = plain.rows.instancesEnded;
+    const cancelled = await writeStepRows(db, now, plain.rows);
+    await notifyAfterCommit(db, [
+      ...[...plain.jobTypes].map((type) => [CHANNELS.jobs, type] as const),
+      ...cancelled.map((id) => [CHANNELS.jobCancelled, id] as const),
+      ...ended.map((id) => [CHANNELS.instances, id] as const),
+    ]);
+    return;
+  }
+  await inTransaction(db, async (tx) => {
+    const plain = emptyPlainRows();
+    for (const { request, result } of computed) {
+      if (isPlainStep(result, {})) {
+        collectStart(plain, request, result, now);
+        continue;
+      }
+      await writePlainRows(tx, plain, now);
+      await createInstance(tx, graphs, request.definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId: request.instanceId });
+    }
+    await writePlainRows(tx, plain, now);
+    for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
+  });
+}
+
+function collectStart(plain: PlainRows, request: StartRequest, result: StepResult, now: Date): void {
+  const { instanceId, definition } = request;
+  plain.rows.instancesInserted.push({
+    id: instanceId,
+    definition_id: definition.id,
+    bpmn_process_id: definition.bpmn_process_id,
+    version: definition.version,
+    business_key: request.businessKey ?? null,
+    state: result.state,
+    variables: result.variables ?? null,
+    snapshot: result.snapshot,
+  });
+  const started: HistoryEntry = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null } };
+  plain.rows.history.push(started);
+  if (collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now)) plain.rows.instancesEnded.push(instanceId);
 }
