@@ -2,7 +2,7 @@
  * The Operon HTTP API on fastify: `buildApp({ engine, db })` returns a ready app; the CLI calls
  * `listen` on it. Routes live in engine/http/routes, one file per resource; see docs/http.md.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Knex } from 'knex';
 import type { Engine } from '../api.ts';
@@ -48,6 +48,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     bodyLimit,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     return503OnClosing: true,
+    // Errors the router raises before any route runs (a path parameter over maxParamLength, a
+    // malformed URL) get the same error document as everything else.
+    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) => {
+      const operonError = toOperonError(error);
+      void reply.status(operonError.statusCode).send(operonError.toJSON());
+    },
   }) as unknown as FastifyInstance;
 
   const apiToken = options.apiToken ?? process.env.OPERON_API_TOKEN;
@@ -81,7 +87,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     request.rawBody = text;
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text, rejectPrototypeKeys));
+      done(null, JSON.parse(text, rejectUnsafeValues));
     } catch (error) {
       request.jsonError = error as Error;
       done(null, undefined);
@@ -126,9 +132,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-function rejectPrototypeKeys(key: string, value: unknown): unknown {
+function rejectUnsafeValues(key: string, value: unknown): unknown {
   // Same rule as fastify's default parser (secure-json-parse): these keys can poison prototypes later.
   if (key === '__proto__') throw new SyntaxError('the key "__proto__" is not allowed');
   if (key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value) throw new SyntaxError('the key "constructor.prototype" is not allowed');
+  // PostgreSQL's text and jsonb cannot hold U+0000: refused here, it would fail in a query (500).
+  if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) throw new SyntaxError('U+0000 is not allowed in a string (PostgreSQL cannot store it)');
   return value;
 }

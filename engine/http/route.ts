@@ -90,6 +90,15 @@ function hasBody(request: FastifyRequest): boolean {
 
 function parse<S extends z.ZodType | undefined>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): Parsed<S> {
   if (!schema) return undefined as Parsed<S>;
+  // PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than fail in a query (500).
+  // JSON bodies are checked by the app's JSON parser.
+  if (where !== 'body' && value && typeof value === 'object') {
+    for (const [key, field] of Object.entries(value)) {
+      if ([field].flat().some((item) => typeof item === 'string' && item.includes('\u0000'))) {
+        throw new OperonError('OPERON_ERR_VALIDATION', `${where}.${key}: U+0000 is not allowed`, { details: { field: `${where}.${key}` } });
+      }
+    }
+  }
   const result = schema.safeParse(value);
   if (!result.success) throw validationError(where, result.error);
   return result.data as Parsed<S>;

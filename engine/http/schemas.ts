@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { isWebhookSecret } from './signature.ts';
 
+/** Largest value of a PostgreSQL integer column: larger numbers would fail in the query (500) instead of a 400. */
+const PG_INTEGER_MAX = 2_147_483_647;
+
 export const Variables = z.record(z.string(), z.unknown()).meta({ description: 'Process variables as a JSON object' });
 const Id = z.guid();
 const IsoTime = z.string().meta({ description: 'ISO 8601 timestamp' });
@@ -61,7 +64,7 @@ export const InstanceListQuery = z.object({
   startedAfter: z.iso.datetime({ offset: true }).optional(),
   startedBefore: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: z.coerce.number().int().min(0).max(PG_INTEGER_MAX).default(0),
 });
 
 /** POST /api/instances/{id}/modify: element ids to put a token on, element instance keys to terminate. */
@@ -77,7 +80,7 @@ export const StartInstanceBody = z
     bpmnProcessId: z.string().min(1),
     variables: Variables.optional(),
     businessKey: z.string().min(1).max(255).optional(),
-    version: z.number().int().min(1).optional(),
+    version: z.number().int().min(1).max(PG_INTEGER_MAX).optional(),
   })
   .strict();
 
@@ -214,10 +217,10 @@ export const ActivatedJob = z
 export const ActivateJobsResponse = z.object({ jobs: z.array(ActivatedJob) });
 export const JobIdParams = z.object({ id: Id });
 
-const Lease = { worker: z.string().min(1).max(255), attempt: z.number().int().min(1).meta({ description: 'The attempt returned on activation (fencing)' }) };
+const Lease = { worker: z.string().min(1).max(255), attempt: z.number().int().min(1).max(PG_INTEGER_MAX).meta({ description: 'The attempt returned on activation (fencing)' }) };
 export const CompleteJobBody = z.object({ ...Lease, variables: Variables.optional() }).strict();
 export const FailJobBody = z
-  .object({ ...Lease, errorMessage: z.string().min(1).max(10_000), retries: z.number().int().min(0).optional(), retryBackoffMs: z.number().int().min(0).max(24 * 3600 * 1000).optional() })
+  .object({ ...Lease, errorMessage: z.string().min(1).max(10_000), retries: z.number().int().min(0).max(PG_INTEGER_MAX).optional(), retryBackoffMs: z.number().int().min(0).max(24 * 3600 * 1000).optional() })
   .strict();
 export const JobErrorBody = z.object({ ...Lease, errorCode: z.string().min(1), errorMessage: z.string().max(10_000).optional(), variables: Variables.optional() }).strict();
 export const HeartbeatBody = z.object({ ...Lease, lockMs: z.number().int().min(1000).max(24 * 3600 * 1000).default(60_000) }).strict();

@@ -17,9 +17,18 @@ async function filesOf(request: FastifyRequest): Promise<DeployFile[]> {
     return [{ name: (request.headers['x-file-name'] as string | undefined) ?? 'request.bpmn', xml }];
   }
   const files: DeployFile[] = [];
-  for await (const part of request.parts()) {
-    if (part.type !== 'file') continue;
-    files.push({ name: part.filename || part.fieldname, xml: (await part.toBuffer()).toString('utf8') });
+  try {
+    for await (const part of request.parts()) {
+      if (part.type !== 'file') continue;
+      files.push({ name: part.filename || part.fieldname, xml: (await part.toBuffer()).toString('utf8') });
+    }
+  } catch (error) {
+    // busboy's parse errors (a truncated or malformed body) carry no code: the client's fault, a 400.
+    // Limit errors carry fastify codes and keep their own mapping (413).
+    if (error instanceof Error && !('code' in error) && !('statusCode' in error)) {
+      throw new OperonError('OPERON_ERR_VALIDATION', `The multipart body is malformed: ${error.message}`, { details: { field: 'body' }, cause: error });
+    }
+    throw error;
   }
   if (files.length === 0) throw new OperonError('OPERON_ERR_VALIDATION', 'The multipart body holds no file', { details: { field: 'file' } });
   return files;
