@@ -1,20 +1,53 @@
 /**
- * `npm run bench:decision` — decision node speed on this machine, for both shipped models:
- * - cold load: a fresh process loading model.onnx + tokenizer.json and making its first decision;
- * - single decision latency (one at a time): p50 / p95;
- * - throughput with N concurrent decisions (the runtime batches them into one inference call);
- * - event-loop delay while 2000 decisions run (the loop must stay responsive).
+ * `npm run bench:decision` — decision node speed on this machine, against the bare onnxruntime call
+ * in the same command.
  *
- * Usage: tsx bench/decision.ts [--json FILE]
+ * For each shipped model (`--quick`: loan only):
+ * - cold load: a fresh process loading model.onnx + tokenizer.json and making its first decision;
+ * - agent (nodes/decision/agent.ts): single decision latency (one at a time) p50 / p95, and
+ *   decisions per second with N concurrent callers (the agent batches them, at most 64 a call);
+ * - bare: the same model.onnx and tokenizer.json through onnxruntime-node's InferenceSession (same
+ *   session options and intra-op threads) and the tokenizers package on the main thread, doing the
+ *   agent's work by hand: render the prompt, encodeBatch, truncate, right-pad, one run() per batch,
+ *   calibrated softmax over the label tokens. p50 one case at a time, and decisions per second in
+ *   batches of min(N, 64), the batch each concurrency gives the agent. Its labels are checked equal
+ *   to the agent's;
+ * - overhead = agent / bare time per decision (p50: latency ratio; throughput: bare/agent rate);
+ * - event-loop delay while the agent decides 2000 cases (the loop must stay responsive).
+ *
+ * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
+ * start -> `decision:loan` -> end, a worker process with concurrency 32; job latency p50 one at a
+ * time and under load, decisions per second with `--instances` started at once, against the bare
+ * batched rate (batch 32). The same process with a `noop` task shows the engine's own share:
+ * process_net_overhead = (1/process_per_s - 1/noop_per_s) / (1/bare_per_s), the time a decision
+ * adds to an instance in units of one bare batched decision.
+ *
+ * Usage: tsx bench/decision.ts [--quick] [--instances 500] [--json FILE]
+ * Last line: `agent_p50_ms=.. bare_p50_ms=.. p50_overhead=.. agent_per_s=.. bare_per_s=..
+ * throughput_overhead=.. process_per_s=.. process_job_p50_ms=.. process_vs_bare=..
+ * process_net_overhead=..` (loan model, concurrency / batch 32).
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { DecisionAgent } from '../nodes/decision/agent.ts';
+import * as ort from 'onnxruntime-node';
+import { Tokenizer } from 'tokenizers';
+import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
+import type { DecisionModelConfig } from '../nodes/decision/model.ts';
+import { renderPrompt } from '../nodes/decision/prompt.ts';
+import { calibratedLogits, softmax, toScored, type Scored } from '../nodes/decision/scoring.ts';
 import { makeCase, rng } from '../models/data/generate.ts';
+import { runDecisionProcess, type DecisionProcessResult } from './decision-process.ts';
+import { percentile, round } from './lib.ts';
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+type Case = Record<string, unknown>;
+
+/** The agent's default batch cap (BatchingClassifier maxBatch). */
+const MAX_BATCH = 64;
+/** Worker concurrency of the in-process run, and the batch size it is compared with. */
+const PROCESS_CONCURRENCY = 32;
 
 if (process.argv[2] === '--cold') {
   const started = performance.now();
@@ -25,41 +58,196 @@ if (process.argv[2] === '--cold') {
   process.exit(0);
 }
 
-const { values } = parseArgs({ options: { json: { type: 'string' } } });
-const report: Record<string, unknown> = {};
-for (const model of ['loan', 'order'] as const) {
+/**
+ * The bare call: what a script using onnxruntime-node and tokenizers directly does for the same
+ * decision. Mirrors nodes/decision/model.ts (session options, verbalizer and suffix tokens) and
+ * classifier.ts `run` (truncation, padding, position ids, label logits), without the queue, the
+ * worker thread, the active-head lookup or the result record.
+ */
+class BareDecision {
+  private constructor(
+    readonly config: DecisionModelConfig,
+    readonly session: ort.InferenceSession,
+    readonly tokenizer: Tokenizer,
+    readonly verbalizerIds: number[],
+    readonly suffixTokens: number,
+  ) {}
+
+  static async load(name: string): Promise<BareDecision> {
+    const dir = join(DEFAULT_MODELS_DIR, name);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as DecisionModelConfig;
+    const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
+      intraOpNumThreads: Number(process.env.OPERON_DECISION_THREADS) || 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    const tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
+    const verbalizerIds = await Promise.all(config.verbalizers.map(async (word) => (await tokenizer.encode(` ${word}`)).getIds()[0]!));
+    const suffixTokens = (await tokenizer.encode(config.template.slice(config.template.lastIndexOf('}') + 1))).getIds().length;
+    return new BareDecision(config, session, tokenizer, verbalizerIds, suffixTokens);
+  }
+
+  /** One run() over the cases. */
+  async decide(cases: Case[]): Promise<Scored[]> {
+    const { config } = this;
+    const prompts = cases.map((c) => renderPrompt(config.template, c, { textVariables: config.textVariables, maxTextChars: config.maxTextChars }).prompt);
+    const encodings = await this.tokenizer.encodeBatch(prompts);
+    const max = config.maxLength;
+    const rows = encodings.map((e) => {
+      const ids = e.getIds();
+      if (ids.length <= max) return ids;
+      const keepTail = Math.min(this.suffixTokens, max - 1);
+      return [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)];
+    });
+    const n = rows.length;
+    const width = Math.max(1, ...rows.map((r) => r.length));
+    const inputIds = new BigInt64Array(n * width).fill(BigInt(config.padId ?? 0));
+    const mask = new BigInt64Array(n * width);
+    rows.forEach((r, i) => r.forEach((id, j) => ((inputIds[i * width + j] = BigInt(id)), (mask[i * width + j] = 1n))));
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', inputIds, [n, width]),
+      attention_mask: new ort.Tensor('int64', mask, [n, width]),
+    };
+    if (this.session.inputNames.includes('position_ids')) {
+      const positions = new BigInt64Array(n * width);
+      for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) positions[i * width + j] = BigInt(j);
+      feeds.position_ids = new ort.Tensor('int64', positions, [n, width]);
+    }
+    const { logits } = await this.session.run(feeds);
+    const data = logits!.data as Float32Array;
+    const vocab = logits!.dims[logits!.dims.length - 1]!;
+    return rows.map((r, i) => {
+      const offset = logits!.dims.length === 3 ? (i * width + r.length - 1) * vocab : i * vocab;
+      const labelLogits = this.verbalizerIds.map((id) => data[offset + id]!);
+      return toScored(config.labels, softmax(calibratedLogits(labelLogits, config)));
+    });
+  }
+}
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, instances: { type: 'string' }, json: { type: 'string' } } });
+const quick = values.quick;
+const caseCount = quick ? 64 : 2000;
+const singleCount = quick ? 20 : 500;
+const concurrencies = quick ? [1, 8, PROCESS_CONCURRENCY] : [1, 8, PROCESS_CONCURRENCY, 64, 256];
+const log = (line: string) => console.log(line);
+
+/** Decisions per second of `decide` over all cases, `batch` at a time, one batch after another. */
+async function batchedRate(decide: (cases: Case[]) => Promise<unknown>, cases: Case[], batch: number): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < cases.length; i += batch) await decide(cases.slice(i, i + batch));
+  return cases.length / ((performance.now() - t) / 1000);
+}
+
+interface ModelReport {
+  coldLoadMs: number;
+  firstDecisionMs: number;
+  agent: { p50Ms: number; p95Ms: number; decisionsPerSecond: Record<string, number> };
+  bare: { p50Ms: number; p95Ms: number; decisionsPerSecond: Record<string, number>; sameLabels: boolean };
+  overhead: { p50: number; throughput: Record<string, number> };
+  eventLoopDelayMaxMs: number;
+}
+
+const report: { date: string; threads: number; models: Record<string, ModelReport>; process?: DecisionProcessResult & { bareBatchPerSecond: number; vsBare: number; netOverhead: number } } = {
+  date: new Date().toISOString(),
+  threads: Number(process.env.OPERON_DECISION_THREADS) || 1,
+  models: {},
+};
+const caseSets: Record<string, Case[]> = {};
+
+for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) {
   const cold = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'bench/decision.ts', '--cold', model], { encoding: 'utf8' }).trim().split('\n').pop()!);
   const agent = await DecisionAgent.load(model);
+  const bare = await BareDecision.load(model);
   const random = rng(99);
-  const cases = Array.from({ length: 2000 }, (_, i) => makeCase(model, random, 'train', 0, String(i)).vars);
-  for (const c of cases.slice(0, 50)) await agent.infer(c);
-  const single: number[] = [];
-  for (const c of cases.slice(0, 500)) {
-    const t = performance.now();
+  const cases = Array.from({ length: caseCount }, (_, i) => makeCase(model, random, 'train', 0, String(i)).vars as Case);
+  caseSets[model] = cases;
+
+  // Same answers, or the comparison means nothing.
+  const agentLabels = (await agent.inferBatch(cases.slice(0, 200))).map((r) => r.label);
+  const bareLabels: string[] = [];
+  for (let i = 0; i < Math.min(200, cases.length); i += MAX_BATCH) bareLabels.push(...(await bare.decide(cases.slice(i, Math.min(200, i + MAX_BATCH)))).map((r) => r.label));
+  const sameLabels = agentLabels.join() === bareLabels.join();
+  if (!sameLabels) throw new Error(`${model}: the bare baseline's labels differ from the agent's`);
+
+  for (const c of cases.slice(0, 50)) await agent.infer(c), await bare.decide([c]);
+  // Single decisions, agent and bare interleaved so both see the same machine load.
+  const agentSingle: number[] = [];
+  const bareSingle: number[] = [];
+  for (const c of cases.slice(0, singleCount)) {
+    let t = performance.now();
     await agent.infer(c);
-    single.push(performance.now() - t);
+    agentSingle.push(performance.now() - t);
+    t = performance.now();
+    await bare.decide([c]);
+    bareSingle.push(performance.now() - t);
   }
-  const throughput: Record<string, number> = {};
-  for (const concurrency of [1, 8, 32, 64, 256]) {
+
+  const agentRate: Record<string, number> = {};
+  const bareRate: Record<string, number> = {};
+  const throughputOverhead: Record<string, number> = {};
+  for (const concurrency of concurrencies) {
     const t = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (next < cases.length) await agent.infer(cases[next++]!);
-    }));
-    throughput[`concurrency_${concurrency}`] = Math.round(cases.length / ((performance.now() - t) / 1000));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < cases.length) await agent.infer(cases[next++]!);
+      }),
+    );
+    const agentPerSecond = cases.length / ((performance.now() - t) / 1000);
+    const barePerSecond = await batchedRate((batch) => bare.decide(batch), cases, Math.min(concurrency, MAX_BATCH));
+    agentRate[`concurrency_${concurrency}`] = Math.round(agentPerSecond);
+    bareRate[`batch_${Math.min(concurrency, MAX_BATCH)}`] = Math.round(barePerSecond);
+    throughputOverhead[`concurrency_${concurrency}`] = round(barePerSecond / agentPerSecond, 2);
+    log(`${model} concurrency=${concurrency} agent_per_s=${Math.round(agentPerSecond)} bare_batch=${Math.min(concurrency, MAX_BATCH)} bare_per_s=${Math.round(barePerSecond)} overhead=${round(barePerSecond / agentPerSecond, 2)}`);
   }
+
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   await agent.inferBatch(cases);
   loop.disable();
-  report[model] = {
+
+  const agentP50 = percentile(agentSingle, 0.5);
+  const bareP50 = percentile(bareSingle, 0.5);
+  report.models[model] = {
     coldLoadMs: Math.round(cold.loadMs),
-    firstDecisionMs: Math.round(cold.firstDecisionMs * 10) / 10,
-    p50Ms: Math.round(percentile(single, 0.5) * 100) / 100,
-    p95Ms: Math.round(percentile(single, 0.95) * 100) / 100,
-    decisionsPerSecond: throughput,
-    eventLoopDelayMaxMs: Math.round(loop.max / 1e5) / 10,
+    firstDecisionMs: round(cold.firstDecisionMs, 1),
+    agent: { p50Ms: round(agentP50, 2), p95Ms: round(percentile(agentSingle, 0.95), 2), decisionsPerSecond: agentRate },
+    bare: { p50Ms: round(bareP50, 2), p95Ms: round(percentile(bareSingle, 0.95), 2), decisionsPerSecond: bareRate, sameLabels },
+    overhead: { p50: round(agentP50 / bareP50, 2), throughput: throughputOverhead },
+    eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
   };
-  console.log(model, JSON.stringify(report[model]));
+  log(`${model} ${JSON.stringify(report.models[model])}`);
+  await bare.session.release();
 }
+// The process run's worker loads its own session; this process only starts instances.
+await DecisionAgent.closeAll();
+
+const bareBatch = (report.models.loan!.bare.decisionsPerSecond[`batch_${PROCESS_CONCURRENCY}`])!;
+const inProcess = await runDecisionProcess({
+  model: 'loan',
+  cases: caseSets.loan!,
+  latencyInstances: quick ? 5 : 100,
+  instances: Number(values.instances ?? (quick ? 40 : 500)),
+  concurrency: PROCESS_CONCURRENCY,
+  warmup: quick ? 5 : 40,
+});
+const processPerSecond = inProcess.throughput.instancesPerSecond;
+// What a decision adds to an instance beyond the engine's own cost (the noop process), per bare decision.
+const netOverhead = round((1 / processPerSecond - 1 / inProcess.noop.throughput.instancesPerSecond) * bareBatch, 2);
+report.process = { ...inProcess, bareBatchPerSecond: bareBatch, vsBare: round(processPerSecond / bareBatch, 3), netOverhead };
+const { latency, throughput, noop, batches } = inProcess;
+log(`process noop one_at_a_time job_p50_ms=${noop.latency.jobP50Ms} instance_p50_ms=${noop.latency.instanceP50Ms} | instances=${noop.throughput.instances} per_s=${noop.throughput.instancesPerSecond} job_p50_ms=${noop.throughput.jobP50Ms}`);
+log(
+  `process decision:loan concurrency=${PROCESS_CONCURRENCY} one_at_a_time job_p50_ms=${latency.jobP50Ms} job_p95_ms=${latency.jobP95Ms} infer_p50_ms=${latency.inferP50Ms} instance_p50_ms=${latency.instanceP50Ms} ` +
+    `| instances=${throughput.instances} seconds=${throughput.seconds} decisions_per_s=${processPerSecond} job_p50_ms=${throughput.jobP50Ms} job_p95_ms=${throughput.jobP95Ms} infer_p50_ms=${throughput.inferP50Ms} ` +
+    `inference_calls=${batches.calls} mean_batch=${batches.meanBatch} max_batch=${batches.maxBatch}`,
+);
 if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
+
+const loan = report.models.loan!;
+const headline = `concurrency_${PROCESS_CONCURRENCY}`;
+log(
+  `agent_p50_ms=${loan.agent.p50Ms} bare_p50_ms=${loan.bare.p50Ms} p50_overhead=${loan.overhead.p50} ` +
+    `agent_per_s=${loan.agent.decisionsPerSecond[headline]} bare_per_s=${bareBatch} throughput_overhead=${loan.overhead.throughput[headline]} ` +
+    `process_per_s=${processPerSecond} process_job_p50_ms=${latency.jobP50Ms} process_vs_bare=${report.process.vsBare} process_net_overhead=${netOverhead}`,
+);

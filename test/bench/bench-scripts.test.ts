@@ -36,6 +36,15 @@ describe('bench scripts (--quick)', { concurrency: true }, () => {
     assert.match(stdout.trim().split('\n').pop()!, /^pickup_p50_ms=\d+ pickup_p99_ms=\d+ /);
   });
 
+  test('bench/decision.ts compares the agent and the process with the bare onnxruntime call', async () => {
+    const { stdout } = await bench('decision.ts', '--instances', '20');
+    const last = stdout.trim().split('\n').pop()!;
+    const keys = ['agent_p50_ms', 'bare_p50_ms', 'p50_overhead', 'agent_per_s', 'bare_per_s', 'throughput_overhead', 'process_per_s', 'process_job_p50_ms', 'process_vs_bare', 'process_net_overhead'];
+    assert.match(last, new RegExp(`^${keys.map((key) => `${key}=-?[\\d.]+`).join(' ')}$`), last);
+    assert.match(stdout, /^process decision:loan concurrency=32 .* instances=20 /m);
+    assert.match(stdout, /"sameLabels":true/); // the bare baseline decides as the agent does
+  });
+
   test('bench/memory.ts reports the RSS waiting instances add', async () => {
     const { stdout } = await bench('memory.ts', '--count', '10');
     assert.match(stdout.trim().split('\n').pop()!, /^waiting_instances=10 rss_added_mb=-?[\d.]+ /);
