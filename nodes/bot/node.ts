@@ -141,27 +141,41 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
         let page: Page | undefined;
         let tracing = false;
         let egress: { abortPending(): Promise<void> } | undefined;
+        const stopped = new Promise<never>((_, reject) => {
+          const fail = () => reject(controller.signal.reason);
+          if (controller.signal.aborted) fail();
+          else controller.signal.addEventListener('abort', fail, { once: true });
+        });
+        stopped.catch(() => undefined);
+        // Setting up ends when the run is stopped too: a browser that does not answer (frozen, or
+        // swamped by hostile pages) must not hold the job past its timeout.
+        const untilStopped = <T>(step: Promise<T>) => Promise.race([step, stopped]);
 
         try {
-          context = await newContext(host);
+          const opening = newContext(host);
+          // A context that arrives after the run was stopped is closed here; nothing else would.
+          opening.then((late) => {
+            if (controller.signal.aborted && late !== context) void late.close().catch(() => undefined);
+          }, () => undefined);
+          context = await untilStopped(opening);
           const current = context;
           controller.signal.addEventListener('abort', () => {
             // A timeout keeps the page for the screenshot (closed right after); anything else closes at once.
             if (!(controller.signal.reason instanceof BotTimeout)) void current.close().catch(() => undefined);
           }, { once: true });
-          egress = await installEgressPolicy(context, allowedHosts(ctx.headers), (b) => {
+          egress = await untilStopped(installEgressPolicy(context, allowedHosts(ctx.headers), (b) => {
             blocked.push(b);
             log.warn('egress policy blocked a request', { url: b.url, reason: b.reason });
           }, (b) => {
             blocked.push(b);
             controller.abort(new EgressViolation(`${b.url}: ${b.reason}`));
-          });
+          }));
           const startTrace = () => current.tracing.start({ screenshots: true, snapshots: true, title: `${bot.name} ${runId}` });
           if (options.trace !== false) {
-            await startTrace();
+            await untilStopped(startTrace());
             tracing = true;
           }
-          page = await context.newPage();
+          page = await untilStopped(context.newPage());
           page.setDefaultTimeout(options.actionTimeoutMs ?? 10_000);
           const secrets: BotSecrets = {
             async use(step) {
@@ -200,11 +214,6 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
               }
             },
           };
-          const stopped = new Promise<never>((_, reject) => {
-            const fail = () => reject(controller.signal.reason);
-            if (controller.signal.aborted) fail();
-            else controller.signal.addEventListener('abort', fail, { once: true });
-          });
           const result = await Promise.race([
             bot.run({ page, input: parsed.data, secrets, log, signal: controller.signal, baseUrl: baseUrlOf(bot, ctx.headers) }),
             stopped,
@@ -229,7 +238,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
             await record('aborted', { errorMessage: mask(String((reason as Error)?.message ?? reason)) });
             throw caught;
           }
-          await egress?.abortPending();
+          await within(egress?.abortPending() ?? Promise.resolve(), 2_000, undefined);
           const artifacts = page && context ? await saveArtifacts(runDir, page, context, tracing, [...filled, page.locator(PASSWORD_FIELDS)]) : {};
           const where = [artifacts.screenshotPath && `screenshot: ${artifacts.screenshotPath}`, artifacts.tracePath && `trace: ${artifacts.tracePath}`].filter(Boolean).join(', ');
           const message = (text: string) => mask(`Bot '${bot.name}' ${text}${where ? ` (${where})` : ''}`);
