@@ -4,8 +4,9 @@
  * script, a window.open storm, a JS-heap memory bomb, an ArrayBuffer memory bomb, plus ordinary
  * pages in between. The bot waits without a limit of its own, so only the task's `timeoutMs`
  * stops it. Each hostile job must be stopped at its timeout and end as an incident (retries = 1),
- * each ordinary one must complete, the worker must stay healthy, and afterwards the number of
- * Chromium processes must come back to what it was after the first job.
+ * each ordinary one must complete, the worker must stay healthy, and afterwards Chromium's
+ * renderer processes must come back to what they were after the first job (the total may grow by
+ * at most two helper services Chromium starts lazily; they are reported by role).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -20,7 +21,7 @@ import { createNodeRegistry } from '../../../nodes/index.ts';
 import { createBotNode, defineBot } from '../../../nodes/bot/index.ts';
 import { createTestDatabase } from '../../support/db.ts';
 import { waitFor } from '../../engine/support/harness.ts';
-import { browserProcesses } from './processes.ts';
+import { browserProcesses, type ProcessEntry } from './processes.ts';
 
 /** The attack pages; `/ok` is the ordinary page a bot can finish. */
 export const PAGES: Record<string, string> = {
@@ -83,9 +84,13 @@ export interface HostilePagesResult {
   completed: number;
   outcomes: Record<string, number>;
   baselineProcesses: number;
+  baselineRenderers: number;
   peakProcesses: number;
   peakBrowserRssMb: number;
   processesAfter: number;
+  renderersAfter: number;
+  /** Chromium helper processes (not renderers) that started during the run and stayed. */
+  helpersStarted: string[];
   browserLaunches: number;
   seconds: number;
 }
@@ -129,7 +134,8 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
     const first = await start('/ok');
     await settle([first.instanceId]);
     assert.equal((await engine.getInstance(first.instanceId))?.state, 'completed', 'the warm-up job completes');
-    const baseline = await stableProcessCount();
+    await stableProcessCount();
+    const baseline = browserProcesses();
 
     const pages = Array.from({ length: options.jobs }, (_, i) => (i % 5 === 4 ? '/ok' : HOSTILE[i % 5]!));
     const ids: string[] = [];
@@ -162,21 +168,30 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
     await settle([last.instanceId]);
     assert.equal((await engine.getInstance(last.instanceId))?.state, 'completed', 'an ordinary job after the hostile ones');
 
-    // Renderers of closed contexts exit shortly after; wait for the count to come back, no longer than a minute.
+    // Renderers of closed contexts exit shortly after; wait for them, no longer than a minute. Chromium
+    // may also have started a helper service meanwhile (a utility process, not a page's): such
+    // processes are reported, renderers must be back to what they were.
+    const renderers = (entries: ProcessEntry[]) => entries.filter((entry) => entry.role === 'renderer').length;
+    const roles = (entries: ProcessEntry[]) => entries.map((entry) => entry.role).sort().join(', ');
     const after = await waitFor(async () => {
-      const count = browserProcesses().length;
-      return count <= baseline ? { count } : undefined;
-    }, 60_000, `the Chromium process count to come back to ${baseline} (now ${browserProcesses().length})`);
+      const now = browserProcesses();
+      return renderers(now) <= renderers(baseline) && now.length <= baseline.length + 2 ? now : undefined;
+    }, 60_000, `Chromium's processes to come back to [${roles(baseline)}] (now [${roles(browserProcesses())}])`);
+    const basePids = new Set(baseline.map((entry) => entry.pid));
+    const helpersStarted = after.filter((entry) => !basePids.has(entry.pid) && entry.role !== 'renderer').map((entry) => entry.role);
     return {
       jobs: ids.length,
       hostile: incidents.length,
       incidents: incidents.length,
       completed: rows.filter((row) => row.state === 'completed').length,
       outcomes,
-      baselineProcesses: baseline,
+      baselineProcesses: baseline.length,
+      baselineRenderers: renderers(baseline),
       peakProcesses,
       peakBrowserRssMb: Math.round(peakRssKb / 1024),
-      processesAfter: after.count,
+      processesAfter: after.length,
+      renderersAfter: renderers(after),
+      helpersStarted,
       browserLaunches: bot.browser.launches,
       seconds: Math.round((performance.now() - startedAt) / 100) / 10,
     };
@@ -191,14 +206,13 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
   }
 }
 
-/** The process count once it stopped changing (a second renderer may still be exiting after the warm-up). */
-async function stableProcessCount(): Promise<number> {
+/** Waits until the process count stops changing (a renderer may still be exiting after the warm-up). */
+async function stableProcessCount(): Promise<void> {
   let previous = -1;
   for (let i = 0; i < 20; i++) {
     const count = browserProcesses().length;
-    if (count === previous) return count;
+    if (count === previous) return;
     previous = count;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  return previous;
 }

@@ -5,11 +5,25 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-interface ProcessEntry {
+export interface ProcessEntry {
   pid: number;
   ppid: number;
   name: string;
   rssKb: number;
+  /** Chromium's role from the command line: `browser`, `renderer`, `zygote`, `gpu-process`, `utility:<service>`... */
+  role: string;
+}
+
+function roleOf(pid: string, name: string): string {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const type = args.find((arg) => arg.startsWith('--type='))?.slice('--type='.length);
+    const service = args.find((arg) => arg.startsWith('--utility-sub-type='))?.slice('--utility-sub-type='.length);
+    if (type) return service ? `${type}:${service}` : type;
+    return name === 'chromium' || name === 'chrome' ? 'browser' : name;
+  } catch {
+    return 'gone';
+  }
 }
 
 function readProcesses(): ProcessEntry[] {
@@ -27,6 +41,7 @@ function readProcesses(): ProcessEntry[] {
         ppid: Number(fields[1]),
         name: stat.slice(stat.indexOf('(') + 1, close),
         rssKb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0),
+        role: '',
       });
     } catch {
       // The process ended while we read it.
@@ -45,7 +60,7 @@ export function browserProcesses(rootPid = process.pid): ProcessEntry[] {
   while (stack.length > 0) {
     const entry = stack.pop()!;
     // Zombies (exited, not yet reaped) have no VmRSS line and are no longer running.
-    if (/chrom/i.test(entry.name) && entry.rssKb > 0) found.push(entry);
+    if (/chrom/i.test(entry.name) && entry.rssKb > 0) found.push({ ...entry, role: roleOf(String(entry.pid), entry.name) });
     stack.push(...(children.get(entry.pid) ?? []));
   }
   return found;
