@@ -36,6 +36,11 @@ async function untilAnswered<T>(probe: () => Promise<T | undefined | false>, tim
   });
 }
 
+/** The server is down on purpose: knex's console warnings about refused connections are expected noise. */
+function quiet(knex: Knex): void {
+  Object.assign((knex.client as { logger: object }).logger, { _warn: () => undefined, _error: () => undefined });
+}
+
 async function countCompleted(knex: Knex, ids: string[]): Promise<number> {
   const [row] = await knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
   return Number(row!.count);
@@ -49,7 +54,9 @@ export async function restartPostgresDuringRun(options: { instances: number; res
   let worker: ChildProcess | undefined;
   let startsRefused = 0;
   try {
+    quiet(knex);
     client = await openEngine(server.url, { worker: false });
+    quiet(client.knex);
     const api = client.engine;
     await api.deploy([fixture('work-fork-join.bpmn')]);
     const ids: string[] = [];
