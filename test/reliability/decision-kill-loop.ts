@@ -1,7 +1,8 @@
 /**
  * Shared body of the decision crash tests: fork/join instances whose two branches are real decision
  * nodes (`decision:loan` and `decision:order`, the shipped ONNX models), run by worker processes
- * that are SIGKILLed at random points and replaced, `kills` times, while instances keep arriving.
+ * that are SIGKILLed and replaced, `kills` times, while instances keep arriving: each kill comes a
+ * random `pauseMs` after a batch of starts and hits a worker holding leases when there is one.
  *
  * Checked from the rows: every instance completes once, every join fires once, every job result is
  * applied once; each decision task's result variable names a `decisions` row of that instance,
@@ -72,7 +73,13 @@ export async function killDecisionWorkersDuringRun(options: { instances: number;
     const startBatch = async () => {
       for (let i = 0; i < options.batch && ids.length < options.instances; i++) ids.push((await client.engine.startInstance('decision-fork-join', caseVariables(ids.length))).instanceId);
     };
-    workers.push(await spawnWorker(db.url, 'd-0', env), await spawnWorker(db.url, 'd-1', env));
+    const names = new Map<ChildProcess, string>();
+    const spawn = async (name: string) => {
+      const worker = await spawnWorker(db.url, name, env);
+      names.set(worker, name);
+      return worker;
+    };
+    workers.push(await spawn('d-0'), await spawn('d-1'));
     let generation = 2;
     let kills = 0;
     const remaining = async () => {
@@ -85,10 +92,15 @@ export async function killDecisionWorkersDuringRun(options: { instances: number;
       const [low, high] = options.pauseMs;
       await new Promise((resolve) => setTimeout(resolve, low + Math.random() * (high - low)));
       if (kills < options.kills) {
-        const victim = workers.splice(Math.floor(Math.random() * workers.length), 1)[0]!;
+        // Decisions take milliseconds: kill a worker that holds leases right now (a random one if none does),
+        // so the kill lands inside a job rather than on an idle worker.
+        const holders = (await client.knex('jobs').where({ state: 'leased' }).distinct('owner')).map((row) => row.owner as string);
+        const busy = workers.map((worker, i) => ({ worker, i })).filter(({ worker }) => holders.includes(names.get(worker)!));
+        const pick = busy.length > 0 ? busy[Math.floor(Math.random() * busy.length)]!.i : Math.floor(Math.random() * workers.length);
+        const victim = workers.splice(pick, 1)[0]!;
         victim.kill('SIGKILL');
         kills++;
-        workers.push(await spawnWorker(db.url, `d-${generation++}`, env));
+        workers.push(await spawn(`d-${generation++}`));
       }
       if (performance.now() - startedAt > 30 * 60_000) throw new Error(`not done after 30 minutes: ${await remaining()} instances left`);
     }
