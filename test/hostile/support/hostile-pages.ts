@@ -86,6 +86,7 @@ export interface HostilePagesResult {
   baselineProcesses: number;
   baselineRenderers: number;
   peakProcesses: number;
+  peakRenderers: number;
   peakBrowserRssMb: number;
   processesAfter: number;
   renderersAfter: number;
@@ -109,9 +110,11 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
   const startedAt = performance.now();
   let peakProcesses = 0;
   let peakRssKb = 0;
+  let peakRenderers = 0;
   const sampler = setInterval(() => {
     const processes = browserProcesses();
     peakProcesses = Math.max(peakProcesses, processes.length);
+    peakRenderers = Math.max(peakRenderers, processes.filter((entry) => entry.role === 'renderer').length);
     peakRssKb = Math.max(peakRssKb, processes.reduce((sum, entry) => sum + entry.rssKb, 0));
   }, 100);
   try {
@@ -177,6 +180,7 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
       const now = browserProcesses();
       return renderers(now) <= renderers(baseline) && now.length <= baseline.length + 2 ? now : undefined;
     }, 60_000, `Chromium's processes to come back to [${roles(baseline)}] (now [${roles(browserProcesses())}])`);
+    assert.ok(peakRenderers > 0, 'renderer processes were told apart while pages ran (else the check above proves nothing)');
     const basePids = new Set(baseline.map((entry) => entry.pid));
     const helpersStarted = after.filter((entry) => !basePids.has(entry.pid) && entry.role !== 'renderer').map((entry) => entry.role);
     return {
@@ -188,6 +192,7 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
       baselineProcesses: baseline.length,
       baselineRenderers: renderers(baseline),
       peakProcesses,
+      peakRenderers,
       peakBrowserRssMb: Math.round(peakRssKb / 1024),
       processesAfter: after.length,
       renderersAfter: renderers(after),

@@ -16,7 +16,8 @@ export interface ProcessEntry {
 
 function roleOf(pid: string, name: string): string {
   try {
-    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    // Chromium rewrites its command line into one space-separated string (setproctitle).
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
     const type = args.find((arg) => arg.startsWith('--type='))?.slice('--type='.length);
     const service = args.find((arg) => arg.startsWith('--utility-sub-type='))?.slice('--utility-sub-type='.length);
     if (type) return service ? `${type}:${service}` : type;
