@@ -7,9 +7,11 @@
  * Task headers: `labels` (comma separated; must equal the model's), `threshold` (0..1),
  * `prompt` (template override), `resultVariable` (default `decision`).
  */
+import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
+import { GroupCommit } from '../../engine/jobs/group-commit.ts';
 import type { NodeBinding, NodeContext, NodeType, Variables } from '../../engine/nodes/types.ts';
 import { DecisionAgent, DEFAULT_MODELS_DIR, type DecisionResult } from './agent.ts';
 import { readModelConfig } from './model.ts';
@@ -43,6 +45,40 @@ export function decisionSettings(headers: Record<string, string>, modelLabels: s
   return { threshold, template: headers.prompt || undefined, resultVariable: headers.resultVariable || 'decision', labels };
 }
 
+/**
+ * Audit rows of concurrent decisions go into `decisions` together (group commit, as the engine
+ * does for job completions): one multi-row INSERT per batch instead of one transaction each. A
+ * failed batch is retried row by row, so one bad row fails only its own decision.
+ */
+const auditWriters = new WeakMap<Knex, GroupCommit<Record<string, unknown>>>();
+
+function auditWriter(db: Knex): GroupCommit<Record<string, unknown>> {
+  let writer = auditWriters.get(db);
+  if (!writer) {
+    writer = new GroupCommit<Record<string, unknown>>({
+      run: async (rows) => {
+        try {
+          await db('decisions').insert(rows);
+          return rows.map(() => ({ ok: true as const }));
+        } catch {
+          const settled = [];
+          for (const row of rows) {
+            try {
+              await db('decisions').insert(row);
+              settled.push({ ok: true as const });
+            } catch (error) {
+              settled.push({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) });
+            }
+          }
+          return settled;
+        }
+      },
+    });
+    auditWriters.set(db, writer);
+  }
+  return writer;
+}
+
 /** Writes one audit row; returns its id. */
 export async function recordDecision(
   db: Knex,
@@ -52,28 +88,28 @@ export async function recordDecision(
   where: { instanceId?: string; elementId?: string; elementInstanceId?: string; jobId?: string } = {},
 ): Promise<string> {
   const uuid = (s?: string) => (s && /^[0-9a-f-]{36}$/i.test(s) ? s : null);
-  const [row] = (await db('decisions')
-    .insert({
-      process_instance_id: uuid(where.instanceId),
-      element_id: where.elementId ?? null,
-      element_instance_key: where.elementInstanceId ?? null,
-      job_id: uuid(where.jobId),
-      model_name: model.name,
-      model_version: result.modelVersion,
-      model_file_hash: model.fileHash,
-      prompt: result.prompt,
-      inputs: JSON.stringify(inputs),
-      scores: JSON.stringify(result.scores),
-      label: result.label,
-      confidence: result.confidence,
-      threshold: result.threshold,
-      needs_review: result.needsReview,
-      truncated: result.truncated,
-      truncated_fields: JSON.stringify(result.truncatedFields),
-      latency_ms: result.latencyMs,
-    })
-    .returning('id')) as { id: string }[];
-  return row!.id;
+  const id = randomUUID();
+  await auditWriter(db).submit({
+    id,
+    process_instance_id: uuid(where.instanceId),
+    element_id: where.elementId ?? null,
+    element_instance_key: where.elementInstanceId ?? null,
+    job_id: uuid(where.jobId),
+    model_name: model.name,
+    model_version: result.modelVersion,
+    model_file_hash: model.fileHash,
+    prompt: result.prompt,
+    inputs: JSON.stringify(inputs),
+    scores: JSON.stringify(result.scores),
+    label: result.label,
+    confidence: result.confidence,
+    threshold: result.threshold,
+    needs_review: result.needsReview,
+    truncated: result.truncated,
+    truncated_fields: JSON.stringify(result.truncatedFields),
+    latency_ms: result.latencyMs,
+  });
+  return id;
 }
 
 /** Stores a reviewer's answer for a decision (training data for the next head). */
