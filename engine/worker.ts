@@ -60,6 +60,9 @@ export function environmentSecrets(env: NodeJS.ProcessEnv = process.env): Secret
   return { get: (name) => secrets.get(name), values: () => [...secrets.values()] };
 }
 
+/** How long after `timeoutMs` the worker aborts a node that enforces its own timeout. */
+const BACKSTOP_GRACE_MS = 2_000;
+
 class JobAbort extends Error {
   constructor(readonly reason: 'lease-lost' | 'cancelled' | 'shutdown' | 'timeout') {
     super(`job aborted: ${reason}`);
@@ -100,8 +103,9 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       });
     }, Math.max(50, Math.floor(lockMs / 3)));
     const timeoutMs = Number(job.headers.timeoutMs ?? options.jobTimeoutMs ?? 0);
-    const deadline = timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbort('timeout')), timeoutMs) : undefined;
     const node = engine.nodes.resolve(job.type)!;
+    const backstopMs = node.enforcesTimeout ? BACKSTOP_GRACE_MS : 0;
+    const deadline = timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbort('timeout')), timeoutMs + backstopMs) : undefined;
     const ctx: NodeContext = {
       signal: controller.signal,
       logger: jobLogger,

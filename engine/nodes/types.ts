@@ -69,6 +69,11 @@ export interface NodeType {
   /** Checks a binding at deploy time; throws an `OperonError` naming the element if it can never work. */
   validate?(binding: NodeBinding): void | Promise<void>;
   run(input: Variables, ctx: NodeContext): Promise<Variables | void>;
+  /**
+   * The node stops itself at the job's `timeoutMs` header (and reports it with its own diagnostics,
+   * e.g. a bot's screenshot and trace); the worker's own deadline then only backs it up, 2 s later.
+   */
+  enforcesTimeout?: boolean;
   /** Releases browsers, sessions ... when the worker stops. */
   close?(): Promise<void>;
 }

@@ -83,6 +83,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
 
   return {
     name: 'bot',
+    enforcesTimeout: true,
     browser: host,
 
     validate(binding: NodeBinding) {

@@ -166,6 +166,8 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
     const outcomes = Object.fromEntries(runs.map((row) => [row.outcome as string, Number(row.count)]));
     assert.equal(Object.values(outcomes).reduce((a, b) => a + b, 0), ids.length, 'one bot run per job (retries = 1)');
     assert.equal(outcomes.succeeded, pages.filter((page) => page === '/ok').length);
+    // The bot stops itself at timeoutMs (the worker's deadline only backs it up), so its runs say why.
+    assert.ok((outcomes.timed_out ?? 0) > 0, `hostile runs are recorded as timed_out, not aborted: ${JSON.stringify(outcomes)}`);
 
     // Healthy afterwards: nothing running, no context left, the same worker completes an ordinary job.
     assert.equal(engine.worker?.running, 0);
