@@ -114,7 +114,7 @@ export class PostgresEngine implements Engine {
     await inTransaction(this.db, async (tx) => {
       for (const { file, hash, graphs } of parsed) {
         for (const graph of graphs) {
-          const { row, created } = await insertDefinition(tx, { bpmnProcessId: graph.bpmnProcessId, name: graph.name, resourceName: file.name, xml: file.xml, xmlHash: hash });
+          const { row, created } = await insertDefinition(tx, { bpmnProcessId: graph.bpmnProcessId, name: graph.name, resourceName: file.name, xml: file.xml, xmlHash: hash, versionTag: graph.versionTag });
           if (created) await scheduleStartEvents(tx, row, graph, now);
           deployed.push({ process: { bpmnProcessId: row.bpmn_process_id, version: row.version, definitionId: row.id, created }, graph });
         }

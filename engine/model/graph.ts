@@ -126,7 +126,7 @@ export interface FlowElement {
    */
   signal?: { name: string };
   /** Call activity (zeebe:calledElement): the process to start (FEEL when it starts with `=`) and which variables cross. */
-  calledElement?: { processId: string; propagateAllParentVariables: boolean; propagateAllChildVariables: boolean };
+  calledElement?: { processId: string; propagateAllParentVariables: boolean; propagateAllChildVariables: boolean; versionTag?: string };
   /** zeebe:ioMapping. */
   inputs?: VariableMapping[];
   outputs?: VariableMapping[];
@@ -169,6 +169,8 @@ export interface ProcessGraph {
   graphVersion: 1;
   bpmnProcessId: string;
   name?: string;
+  /** `zeebe:versionTag` of the process: call activities with `bindingType="versionTag"` pin it. */
+  versionTag?: string;
   /** Top-level start events (the process's own, not those inside subprocesses). */
   startEvents: StartEventInfo[];
   /** Every element that creates a job (service, send, business-rule tasks), for deploy-time node validation. */

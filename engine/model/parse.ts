@@ -145,11 +145,17 @@ function idNear(xml: string, line: number, column: number): string | undefined {
   return enclosing;
 }
 
+function versionTagOf(process: ModdleElement): { versionTag?: string } {
+  const tag = ((process.extensionElements?.values ?? []) as ModdleElement[]).find((e) => e.$type === 'zeebe:VersionTag')?.value as string | undefined;
+  return tag ? { versionTag: tag } : {};
+}
+
 function buildGraph(process: ModdleElement, file: string): ProcessGraph {
   const graph: ProcessGraph = {
     graphVersion: 1,
     bpmnProcessId: process.id!,
     ...(process.name ? { name: process.name } : {}),
+    ...versionTagOf(process),
     startEvents: [],
     serviceTasks: [],
     elements: {},
@@ -352,6 +358,16 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     if (!processId) throw invalid(file, id, `call activity "${id}" needs a zeebe:calledElement processId`);
     if (isFeelExpression(processId)) feel(file, id, processId);
     element.calledElement = { processId, propagateAllParentVariables: called!.propagateAllParentVariables !== false, propagateAllChildVariables: called!.propagateAllChildVariables !== false };
+    // Camunda 8.6+ binding: attributes newer than the zeebe moddle descriptor, which moddle keeps as
+    // plain properties of the element (or in $attrs).
+    const attrs = { ...((called!.$attrs ?? {}) as Record<string, string>), ...(called as unknown as Record<string, string>) };
+    const bindingType = attrs.bindingType ?? 'latest';
+    if (bindingType === 'versionTag') {
+      if (!attrs.versionTag) throw invalid(file, id, `call activity "${id}" has bindingType="versionTag" but no versionTag`);
+      element.calledElement.versionTag = attrs.versionTag;
+    } else if (bindingType !== 'latest') {
+      throw unsupported(file, node, `call activity binding "${bindingType}" (supported: latest, versionTag)`);
+    }
   }
 
   if (type === 'boundaryEvent') {

@@ -159,7 +159,7 @@ const callActivity: Behaviour = (x, ei, element) => {
   const bpmnProcessId = x.textValue(called.processId, ei.key);
   const variables = called.propagateAllParentVariables ? x.variablesForEffect(ei.key) : (JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables);
   ei.wait = 'childInstance';
-  x.effects.push({ type: 'childInstance.start', elementInstanceKey: ei.key, elementId: element.id, bpmnProcessId, variables });
+  x.effects.push({ type: 'childInstance.start', elementInstanceKey: ei.key, elementId: element.id, bpmnProcessId, ...(called.versionTag ? { versionTag: called.versionTag } : {}), variables });
 };
 
 /** Boundary event instances complete right away; the host's step (triggerBoundary) drives them. */

@@ -91,7 +91,8 @@ export type Effect =
   /** Closes every subscription of that element instance key. */
   | { type: 'subscription.close'; elementInstanceKey: string }
   /** A call activity starts an instance of `bpmnProcessId` (latest version) with `variables`; report its end as `childInstance.completed`. */
-  | { type: 'childInstance.start'; elementInstanceKey: string; elementId: string; bpmnProcessId: string; variables: Variables }
+  /** `versionTag`: start the latest version carrying that `zeebe:versionTag` (bindingType="versionTag"); otherwise the latest version. */
+  | { type: 'childInstance.start'; elementInstanceKey: string; elementId: string; bpmnProcessId: string; versionTag?: string; variables: Variables }
   /** The call activity was terminated: cancel its child instance. */
   | { type: 'childInstance.cancel'; elementInstanceKey: string }
   /** The runtime itself hit an error it cannot route (bad condition, uncaught BPMN error...). */

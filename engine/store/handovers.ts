@@ -41,7 +41,7 @@ export async function handOverChildStart(tx: Db, parentInstanceId: string, effec
     kind: 'child.start',
     parent_instance_id: parentInstanceId,
     parent_element_instance_key: effect.elementInstanceKey,
-    payload: { bpmnProcessId: effect.bpmnProcessId, elementId: effect.elementId, variables: effect.variables },
+    payload: { bpmnProcessId: effect.bpmnProcessId, elementId: effect.elementId, ...(effect.versionTag ? { versionTag: effect.versionTag } : {}), variables: effect.variables },
   });
 }
 
@@ -132,12 +132,19 @@ async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow): Pro
     const claimed = await tx('instance_handovers').where({ id: handover.id, state: 'pending' }).update({ state: 'delivered', delivered_at: now });
     if (claimed !== 1) return false;
     if (handover.kind === 'child.start') {
-      const payload = handover.payload as { bpmnProcessId?: string; definitionId?: string; startEventId?: string; variables: Variables };
-      // A signal start names its definition; a call activity the latest version of a process id.
+      const payload = handover.payload as { bpmnProcessId?: string; versionTag?: string; definitionId?: string; startEventId?: string; variables: Variables };
+      // A signal start names its definition; a call activity the latest version of a process id,
+      // or the latest one with its pinned version tag.
       const definition = payload.definitionId
         ? await tx<DefinitionRow>('process_definitions').where({ id: payload.definitionId }).first()
-        : await tx<DefinitionRow>('process_definitions').where({ bpmn_process_id: payload.bpmnProcessId! }).orderBy('version', 'desc').first();
-      if (!definition) throw new OperonError('OPERON_ERR_NOT_FOUND', `Call activity: no process "${payload.bpmnProcessId}" is deployed`, { details: { bpmnProcessId: payload.bpmnProcessId } });
+        : await tx<DefinitionRow>('process_definitions')
+            .where({ bpmn_process_id: payload.bpmnProcessId!, ...(payload.versionTag ? { version_tag: payload.versionTag } : {}) })
+            .orderBy('version', 'desc')
+            .first();
+      if (!definition) {
+        const what = payload.versionTag ? `"${payload.bpmnProcessId}" with version tag "${payload.versionTag}"` : `"${payload.bpmnProcessId}"`;
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `Call activity: no process ${what} is deployed`, { details: { bpmnProcessId: payload.bpmnProcessId, versionTag: payload.versionTag } });
+      }
       await createInstance(tx, graphs, definition, {
         instanceId: handover.process_instance_id,
         variables: payload.variables,

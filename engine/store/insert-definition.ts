@@ -7,6 +7,7 @@ export interface NewDefinition {
   resourceName: string;
   xml: string;
   xmlHash: string;
+  versionTag?: string;
 }
 
 /**
@@ -30,6 +31,7 @@ export async function insertDefinition(tx: Db, definition: NewDefinition): Promi
       resource_name: definition.resourceName,
       xml: definition.xml,
       xml_hash: definition.xmlHash,
+      version_tag: definition.versionTag ?? null,
     })
     .returning('*');
   return { row: row as DefinitionRow, created: true };

@@ -3,6 +3,6 @@ import type { Db, DefinitionRow } from './rows.ts';
 /** Every deployed version, newest first per process. */
 export async function listDefinitions(db: Db): Promise<Omit<DefinitionRow, 'xml'>[]> {
   return db<DefinitionRow>('process_definitions')
-    .select('id', 'bpmn_process_id', 'version', 'name', 'resource_name', 'xml_hash', 'deployed_at')
+    .select('id', 'bpmn_process_id', 'version', 'name', 'resource_name', 'xml_hash', 'version_tag', 'deployed_at')
     .orderBy([{ column: 'bpmn_process_id' }, { column: 'version', order: 'desc' }]);
 }

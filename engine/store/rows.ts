@@ -14,6 +14,7 @@ export interface DefinitionRow {
   resource_name: string;
   xml: string;
   xml_hash: string;
+  version_tag: string | null;
   deployed_at: Date;
 }
 

@@ -122,3 +122,56 @@ describe('call activity on PostgreSQL', () => {
     assert.equal(parent.variables.approved, false);
   });
 });
+
+describe('call activity version binding', () => {
+  const child = (tag: string | undefined, marker: string) => ({
+    name: `pinned-child-${marker}.bpmn`,
+    xml: `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-${marker}" targetNamespace="t">
+  <bpmn:process id="pinned-child" isExecutable="true">
+    ${tag ? `<bpmn:extensionElements><zeebe:versionTag value="${tag}" /></bpmn:extensionElements>` : ''}
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="mark"><bpmn:extensionElements><zeebe:script expression="=&quot;${marker}&quot;" resultVariable="ranVersion" /></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:scriptTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="mark" /><bpmn:sequenceFlow id="f2" sourceRef="mark" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>`,
+  });
+  const parent = (id: string, binding: string) => ({
+    name: `${id}.bpmn`,
+    xml: `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d-${id}" targetNamespace="t">
+  <bpmn:process id="${id}" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="call"><bpmn:extensionElements><zeebe:calledElement processId="pinned-child" propagateAllChildVariables="true" ${binding} /></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call" /><bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>`,
+  });
+
+  it('bindingType="versionTag" starts the latest version with that tag; the default starts the latest version', async () => {
+    await current.engine.deploy([child('1.0', 'v1')]);
+    await current.engine.deploy([child('1.0', 'v2')]);
+    await current.engine.deploy([child('2.0', 'v3')]);
+    await current.engine.deploy([parent('pinned-parent', 'bindingType="versionTag" versionTag="1.0"'), parent('latest-parent', '')]);
+    const pinned = await current.engine.startInstance('pinned-parent');
+    const latest = await current.engine.startInstance('latest-parent');
+    assert.equal((await waitForState(current.engine, pinned.instanceId, 'completed')).variables.ranVersion, 'v2', 'the newest version tagged 1.0');
+    assert.equal((await waitForState(current.engine, latest.instanceId, 'completed')).variables.ranVersion, 'v3');
+    const tags = await current.knex('process_definitions').where({ bpmn_process_id: 'pinned-child' }).orderBy('version').pluck('version_tag');
+    assert.deepEqual(tags, ['1.0', '1.0', '2.0']);
+  });
+
+  it('a version tag nobody deployed is an incident on the call activity; an unknown binding type fails deployment', async () => {
+    await current.engine.deploy([parent('missing-tag-parent', 'bindingType="versionTag" versionTag="9.9"')]);
+    const { instanceId } = await current.engine.startInstance('missing-tag-parent');
+    const incident = await waitFor(async () => (await current.engine.listIncidents({ instanceId }))[0]);
+    assert.equal(incident.elementId, 'call');
+    assert.match(incident.message, /version tag "9\.9"/);
+    await assert.rejects(current.engine.deploy([parent('deployment-parent', 'bindingType="deployment"')]), /binding "deployment"/);
+    await assert.rejects(current.engine.deploy([parent('no-tag-parent', 'bindingType="versionTag"')]), /no versionTag/);
+  });
+});
