@@ -397,64 +397,41 @@ export class PostgresEngine implements Engine {
     await this.#completions.submit({ job, lease, variables });
   }
 
+  /** Starts committing together; a failed batch is retried one start at a time. */
+  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string }>({
+    run: async (batch) => {
+      // Definitions never change once deployed: reading the latest outside the writing statement
+      // at worst starts the version that was latest a moment ago.
+      const definitions = await findLatestDefinitions(this.db, [...new Set(batch.map((start) => start.bpmnProcessId))]);
+      const found = batch.filter((start) => definitions.has(start.bpmnProcessId));
+      await startInstances(this.db, this.graphs, found.map((start) => ({ ...start, definition: definitions.get(start.bpmnProcessId)! })), new Date());
+      return batch.map((start): Settled =>
+        definitions.has(start.bpmnProcessId)
+          ? { ok: true }
+          : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
+      );
+    },
+    alone: async ({ instanceId, bpmnProcessId, variables, businessKey }) => {
+      await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId });
+    },
+    failsAll: isTransientDatabaseError,
+  });
+
   /**
    * Completions committing together (group commit, engine/jobs/group-commit.ts). When the batch's
    * transaction fails for a reason other than a lost connection, each completion is applied on its
    * own, so that only the failing one turns into an incident.
    */
-  /** Starts committing together; like completions, a failed batch is retried one start at a time. */
-  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string }>({
-    run: async (batch) => {
-      try {
-        // Definitions never change once deployed: reading the latest outside the writing statement
-        // at worst starts the version that was latest a moment ago.
-        const definitions = await findLatestDefinitions(this.db, [...new Set(batch.map((start) => start.bpmnProcessId))]);
-        const found = batch.filter((start) => definitions.has(start.bpmnProcessId));
-        await startInstances(this.db, this.graphs, found.map((start) => ({ ...start, definition: definitions.get(start.bpmnProcessId)! })), new Date());
-        return batch.map((start): Settled =>
-          definitions.has(start.bpmnProcessId)
-            ? { ok: true }
-            : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
-        );
-      } catch (error) {
-        if (isTransientDatabaseError(error)) throw error;
-        const settled: Settled[] = [];
-        for (const { instanceId, bpmnProcessId, variables, businessKey } of batch) {
-          try {
-            await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId });
-            settled.push({ ok: true });
-          } catch (single) {
-            settled.push({ ok: false, error: single instanceof Error ? single : new Error(String(single)) });
-          }
-        }
-        return settled;
-      }
-    },
-  });
-
   readonly #completions = new GroupCommit<JobCompletion>({
     key: (completion) => completion.job.process_instance_id,
-    run: async (batch) => {
-      try {
-        return await inTransaction(this.db, (tx) => completeJobs(tx, this.graphs, batch, new Date()));
-      } catch (error) {
-        if (isTransientDatabaseError(error)) throw error;
-        const settled: Settled[] = [];
-        for (const { job, lease, variables } of batch) {
-          try {
-            await this.#finishJob(job.id, lease, { state: 'completed', ended_at: this.db.fn.now() }, job as JobRow, (row) => ({
-              type: 'job.completed',
-              elementInstanceKey: row.element_instance_key,
-              variables,
-            }));
-            settled.push({ ok: true });
-          } catch (single) {
-            settled.push({ ok: false, error: single instanceof Error ? single : new Error(String(single)) });
-          }
-        }
-        return settled;
-      }
-    },
+    run: (batch) => inTransaction(this.db, (tx) => completeJobs(tx, this.graphs, batch, new Date())),
+    alone: ({ job, lease, variables }) =>
+      this.#finishJob(job.id, lease, { state: 'completed', ended_at: this.db.fn.now() }, job as JobRow, (row) => ({
+        type: 'job.completed',
+        elementInstanceKey: row.element_instance_key,
+        variables,
+      })),
+    failsAll: isTransientDatabaseError,
   });
 
   async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void> {

@@ -4,9 +4,16 @@ import type { Knex } from 'knex';
 export type WebhookConfig = { mode: 'open' } | { mode: 'signed'; secrets: string[] };
 
 export async function loadWebhookConfig(db: Knex, bpmnProcessId: string): Promise<WebhookConfig | undefined> {
-  const row = (await db('webhook_configs').where({ bpmn_process_id: bpmnProcessId }).first('open', 'secrets')) as { open: boolean; secrets: string[] } | undefined;
-  if (!row) return undefined;
-  return row.open ? { mode: 'open' } : { mode: 'signed', secrets: row.secrets };
+  const row = (await db('webhook_configs').where({ bpmn_process_id: bpmnProcessId }).first('open', 'secrets')) as ConfigRow | undefined;
+  return toConfig(row);
+}
+
+type ConfigRow = { open: boolean | null; secrets: string[] | null };
+
+/** A `webhook_configs` row (or the nulls of a LEFT JOIN that found none) as a configuration. */
+function toConfig(row: ConfigRow | undefined): WebhookConfig | undefined {
+  if (!row || row.open === null) return undefined;
+  return row.open ? { mode: 'open' } : { mode: 'signed', secrets: row.secrets ?? [] };
 }
 
 /**
@@ -19,9 +26,8 @@ export async function loadWebhookTarget(db: Knex, bpmnProcessId: string): Promis
        FROM (SELECT 1) AS one LEFT JOIN webhook_configs AS w ON w.bpmn_process_id = :id`,
     { id: bpmnProcessId },
   );
-  const row = rows[0] as { deployed: boolean; open: boolean | null; secrets: string[] | null };
-  const config: WebhookConfig | undefined = row.open === null ? undefined : row.open ? { mode: 'open' } : { mode: 'signed', secrets: row.secrets ?? [] };
-  return { deployed: row.deployed, config };
+  const row = rows[0] as ConfigRow & { deployed: boolean };
+  return { deployed: row.deployed, config: toConfig(row) };
 }
 
 /** Replaces the configuration of one process: either open or signed with the given secrets. */

@@ -11,12 +11,14 @@ export async function updateFencedJob(tx: Db, jobId: string, lease: JobLease, ch
   const query = tx<JobRow>('jobs').where({ id: jobId, owner: lease.worker, state: 'leased' });
   if (lease.attempt !== undefined) query.andWhere({ attempt: lease.attempt });
   const rows = (await query.update({ ...changes, updated_at: tx.fn.now() } as never).returning('*')) as JobRow[];
-  if (rows.length !== 1) {
-    const current = await tx<JobRow>('jobs').where({ id: jobId }).first();
-    if (!current) throw new OperonError('OPERON_ERR_NOT_FOUND', `Job ${jobId} does not exist`, { details: { jobId } });
-    throw new OperonError('OPERON_ERR_LEASE_LOST', `Job ${jobId} is not leased by ${lease.worker}${lease.attempt !== undefined ? ` (attempt ${lease.attempt})` : ''}`, {
-      details: { jobId, state: current.state, attempt: current.attempt },
-    });
-  }
+  if (rows.length !== 1) throw staleLeaseError(jobId, lease, await tx<JobRow>('jobs').where({ id: jobId }).first());
   return rows[0]!;
+}
+
+/** Why `lease` cannot act on the job: the job is gone, or someone else (or a later attempt) holds it. */
+export function staleLeaseError(jobId: string, lease: JobLease, current: JobRow | undefined): OperonError {
+  if (!current) return new OperonError('OPERON_ERR_NOT_FOUND', `Job ${jobId} does not exist`, { details: { jobId } });
+  return new OperonError('OPERON_ERR_LEASE_LOST', `Job ${jobId} is not leased by ${lease.worker}${lease.attempt !== undefined ? ` (attempt ${lease.attempt})` : ''}`, {
+    details: { jobId, state: current.state, attempt: current.attempt },
+  });
 }

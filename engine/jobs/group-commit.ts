@@ -11,8 +11,15 @@
 import type { Settled } from '../store/step-batch.ts';
 
 export interface GroupCommitOptions<T> {
-  /** Runs one batch; returns one outcome per request, in order. A throw fails every request of the batch. */
+  /** Runs one batch; returns one outcome per request, in order. A throw fails every request of the batch, unless `alone` is given. */
   run: (batch: T[]) => Promise<Settled[]>;
+  /**
+   * When a batch throws, each of its requests is carried out by this, one after another, so a
+   * request that cannot be done fails alone instead of taking its batch with it.
+   */
+  alone?: (request: T) => Promise<void>;
+  /** Errors that fail the whole batch even with `alone` (a lost connection: retrying one by one cannot help). */
+  failsAll?: (error: unknown) => boolean;
   /** Requests that must not share a batch return the same key. */
   key?: (request: T) => string;
   /** Most requests per transaction. Default 64. */
@@ -28,7 +35,7 @@ interface Waiting<T> {
 }
 
 export class GroupCommit<T> {
-  readonly #options: Required<Omit<GroupCommitOptions<T>, 'key'>> & Pick<GroupCommitOptions<T>, 'key'>;
+  readonly #options: Required<Pick<GroupCommitOptions<T>, 'run' | 'maxBatch' | 'maxInFlight'>> & GroupCommitOptions<T>;
   #queue: Waiting<T>[] = [];
   #inFlight = 0;
 
@@ -48,16 +55,34 @@ export class GroupCommit<T> {
     while (this.#inFlight < this.#options.maxInFlight && this.#queue.length > 0) {
       const batch = this.#take();
       this.#inFlight++;
-      this.#options
-        .run(batch.map((waiting) => waiting.request))
+      this.#run(batch.map((waiting) => waiting.request))
         .then(
           (outcomes) => batch.forEach((waiting, index) => settle(waiting, outcomes[index] ?? { ok: false, error: new Error('no outcome for a batched request') })),
-          (error: unknown) => batch.forEach((waiting) => waiting.reject(error instanceof Error ? error : new Error(String(error)))),
+          (error: unknown) => batch.forEach((waiting) => waiting.reject(toError(error))),
         )
         .finally(() => {
           this.#inFlight--;
           this.#pump();
         });
+    }
+  }
+
+  async #run(batch: T[]): Promise<Settled[]> {
+    const { run, alone, failsAll } = this.#options;
+    try {
+      return await run(batch);
+    } catch (error) {
+      if (!alone || failsAll?.(error)) throw error;
+      const settled: Settled[] = [];
+      for (const request of batch) {
+        try {
+          await alone(request);
+          settled.push({ ok: true });
+        } catch (single) {
+          settled.push({ ok: false, error: toError(single) });
+        }
+      }
+      return settled;
     }
   }
 
@@ -78,6 +103,10 @@ export class GroupCommit<T> {
     this.#queue = rest;
     return batch;
   }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function settle<T>(waiting: Waiting<T>, outcome: Settled): void {

@@ -34,13 +34,12 @@ export class Notifications {
    * every instance that ends, which costs a wake-up per ended instance in every process.
    */
   on(listener: Listener, channels: readonly string[] = ALL_CHANNELS): () => void {
-    const wrapped: Listener = (channel, payload) => listener(channel, payload);
-    this.#listeners.set(wrapped, new Set(channels));
+    this.#listeners.set(listener, new Set(channels));
     const fresh = channels.filter((channel) => !this.#channels.has(channel));
     for (const channel of fresh) this.#channels.add(channel);
     if (this.#client && fresh.length > 0) void this.#listen(this.#client, fresh);
     else void this.connect();
-    return () => this.#listeners.delete(wrapped);
+    return () => this.#listeners.delete(listener);
   }
 
   async #listen(client: pg.Client, channels: readonly string[]): Promise<void> {

@@ -37,11 +37,16 @@ export function emptyPlainRows(history: HistoryEntry[] = []): PlainRows {
   return { rows: emptyStepRows(history), activations: new Map(), jobTypes: new Set() };
 }
 
-/** Writes the collected rows (one round trip) and empties them; wakes the workers of jobs cancelled because their instance ended. */
+/**
+ * Writes the collected rows (one round trip) and empties them; asks for the wake-ups they call for
+ * (new jobs' types, and for ended instances their cancelled jobs and their waiters).
+ */
 export async function writePlainRows(tx: Db, plain: PlainRows, now: Date): Promise<void> {
   const ended = plain.rows.instancesEnded;
   const cancelled = await writeStepRows(tx, now, plain.rows);
   plain.activations.clear();
+  for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
+  plain.jobTypes.clear();
   if (ended.length > 0) await notifyInstancesEnded(tx, ended, cancelled);
 }
 
@@ -249,7 +254,6 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
     }
   }
   await flush();
-  for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
   return followUps;
 }
 

@@ -7,9 +7,8 @@ export async function findDefinition(db: Db, definitionId: string): Promise<Defi
 
 /** The latest version of a process, or the given version. */
 export async function findDefinitionByProcessId(db: Db, bpmnProcessId: string, version?: number): Promise<DefinitionRow | undefined> {
-  const query = db<DefinitionRow>('process_definitions').where({ bpmn_process_id: bpmnProcessId });
-  if (version !== undefined) return query.andWhere({ version }).first();
-  return query.orderBy('version', 'desc').first();
+  if (version === undefined) return (await findLatestDefinitions(db, [bpmnProcessId])).get(bpmnProcessId);
+  return db<DefinitionRow>('process_definitions').where({ bpmn_process_id: bpmnProcessId, version }).first();
 }
 
 /** The latest version of each process (one query), by BPMN process id; missing ids are absent. */

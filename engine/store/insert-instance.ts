@@ -1,6 +1,6 @@
 import type { Db } from './rows.ts';
-import { json } from './rows.ts';
 import type { StepResult } from '../runtime/contract.ts';
+import { emptyStepRows, writeStepRows } from './write-step-rows.ts';
 
 export interface NewInstance {
   id: string;
@@ -13,20 +13,20 @@ export interface NewInstance {
   parentElementInstanceKey?: string;
 }
 
-/** Inserts a started instance with the runtime's first snapshot. */
+/** Inserts a started instance with the runtime's first snapshot (the same write a batch of starts makes). */
 export async function insertInstance(tx: Db, instance: NewInstance, result: StepResult, now: Date): Promise<void> {
-  await tx('process_instances').insert({
+  const rows = emptyStepRows();
+  rows.instancesInserted.push({
     id: instance.id,
     definition_id: instance.definitionId,
     bpmn_process_id: instance.bpmnProcessId,
     version: instance.version,
     business_key: instance.businessKey ?? null,
-    ...(instance.parentInstanceId ? { parent_instance_id: instance.parentInstanceId, parent_element_instance_key: instance.parentElementInstanceKey } : {}),
+    parent_instance_id: instance.parentInstanceId ?? null,
+    parent_element_instance_key: instance.parentElementInstanceKey ?? null,
     state: result.state,
-    variables: json(result.variables),
-    snapshot: json(result.snapshot),
-    started_at: now,
-    updated_at: now,
-    ended_at: result.state === 'active' ? null : now,
+    variables: result.variables ?? null,
+    snapshot: result.snapshot,
   });
+  await writeStepRows(tx, now, rows);
 }

@@ -15,12 +15,13 @@ import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { JobLease } from '../api.ts';
 import { OperonError } from '../errors.ts';
+import { staleLeaseError } from '../jobs/fence-job.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { Db, DefinitionRow, HistoryEntry, InstanceRow, JobRow } from './rows.ts';
 import { addPlainEffect, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
-import { stepInstance, eventHistory } from './step-instance.ts';
+import { stepInstance, eventHistory, instanceNotActive, instanceNotFound } from './step-instance.ts';
 import { createInstance } from './create-instance.ts';
-import { CHANNELS, inTransaction, notify, notifyAfterCommit } from './notify.ts';
+import { CHANNELS, inTransaction, notifyAfterCommit } from './notify.ts';
 import { writeStepRows } from './write-step-rows.ts';
 import type { Knex } from 'knex';
 
@@ -40,16 +41,14 @@ function isPlainStep(result: StepResult, instance: { parent_instance_id?: string
   return result.effects.every((effect) => isPlainEffect(effect) || effect.type === 'instance.completed');
 }
 
-/** Collects a plain step's rows; returns whether the instance ended. */
-function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult, now: Date): boolean {
-  let ended = false;
+/** Collects a plain step's rows; an instance that completed joins `instancesEnded`. */
+function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult, now: Date): void {
   for (const effect of result.effects) {
     if (effect.type === 'instance.completed') {
-      ended = true;
+      plain.rows.instancesEnded.push(ref.id);
       plain.rows.history.push({ process_instance_id: ref.id, element_instance_key: null, element_id: null, event_type: effect.type, payload: null });
     } else addPlainEffect(plain, ref, effect, now);
   }
-  return ended;
 }
 
 /**
@@ -69,13 +68,8 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
       candidates.push(index);
       continue;
     }
-    const lost = await leaseLost(tx, result);
-    if (lost) settled[index] = { ok: false, error: lost };
-    else if (!instance) {
-      settled[index] = { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `Process instance ${result.job.process_instance_id} does not exist`, { details: { instanceId: result.job.process_instance_id } }) };
-    } else {
-      settled[index] = { ok: false, error: new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instance.id} is ${instance.state}`, { details: { instanceId: instance.id, state: instance.state } }) };
-    }
+    const error = (await leaseLost(tx, result)) ?? (instance ? instanceNotActive(instance) : instanceNotFound(result.job.process_instance_id));
+    settled[index] = { ok: false, error };
   }
 
   const plain = emptyPlainRows();
@@ -93,11 +87,10 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
     }
     const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
     plain.rows.history.push(eventHistory(instance.id, event));
-    if (collectPlainStep(plain, ref, result, now)) plain.rows.instancesEnded.push(instance.id);
+    collectPlainStep(plain, ref, result, now);
     plain.rows.instancesUpdated.push({ id: instance.id, state: result.state, variables: result.variables ?? null, snapshot: result.snapshot });
   }
   await writePlainRows(tx, plain, now);
-  for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
   return settled;
 }
 
@@ -138,12 +131,9 @@ async function lockAndFence(tx: Db, results: JobCompletion[]): Promise<{ instanc
 /** The error for a completion whose lease no longer holds the job; undefined while it does. */
 async function leaseLost(tx: Db, result: JobCompletion): Promise<OperonError | undefined> {
   const current = await tx<JobRow>('jobs').where({ id: result.job.id }).first();
-  if (!current) return new OperonError('OPERON_ERR_NOT_FOUND', `Job ${result.job.id} does not exist`, { details: { jobId: result.job.id } });
   const { worker, attempt } = result.lease;
-  if (current.state === 'leased' && current.owner === worker && (attempt === undefined || current.attempt === attempt)) return undefined;
-  return new OperonError('OPERON_ERR_LEASE_LOST', `Job ${result.job.id} is not leased by ${worker}${attempt !== undefined ? ` (attempt ${attempt})` : ''}`, {
-    details: { jobId: result.job.id, state: current.state, attempt: current.attempt },
-  });
+  if (current?.state === 'leased' && current.owner === worker && (attempt === undefined || current.attempt === attempt)) return undefined;
+  return staleLeaseError(result.job.id, result.lease, current);
 }
 
 /** One instance to start from a definition already looked up. */
@@ -190,7 +180,6 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
       await createInstance(tx, graphs, request.definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId: request.instanceId });
     }
     await writePlainRows(tx, plain, now);
-    for (const type of plain.jobTypes) await notify(tx, CHANNELS.jobs, type);
   });
 }
 
@@ -208,5 +197,5 @@ function collectStart(plain: PlainRows, request: StartRequest, result: StepResul
   });
   const started: HistoryEntry = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null } };
   plain.rows.history.push(started);
-  if (collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now)) plain.rows.instancesEnded.push(instanceId);
+  collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now);
 }

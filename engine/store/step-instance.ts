@@ -26,10 +26,8 @@ export interface StepOutcome {
  */
 export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: string, event: RuntimeEvent, now: Date, lockedRow?: InstanceRow): Promise<StepOutcome> {
   const instance = lockedRow ?? (await lockInstance(tx, instanceId));
-  if (!instance) throw new OperonError('OPERON_ERR_NOT_FOUND', `Process instance ${instanceId} does not exist`, { details: { instanceId } });
-  if (instance.state !== 'active') {
-    throw new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instanceId} is ${instance.state}`, { details: { instanceId, state: instance.state } });
-  }
+  if (!instance) throw instanceNotFound(instanceId);
+  if (instance.state !== 'active') throw instanceNotActive(instance);
   const graph = await graphs.get(tx, instance.definition_id);
   const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
   let events: RuntimeEvent[] = [event];
@@ -47,6 +45,14 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
   await updateInstance(tx, instance.id, result!, now);
   if (result!.state !== 'active') await reportToParent(tx, instance, result!);
   return { instance, result: result! };
+}
+
+export function instanceNotFound(instanceId: string): OperonError {
+  return new OperonError('OPERON_ERR_NOT_FOUND', `Process instance ${instanceId} does not exist`, { details: { instanceId } });
+}
+
+export function instanceNotActive(instance: Pick<InstanceRow, 'id' | 'state'>): OperonError {
+  return new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instance.id} is ${instance.state}`, { details: { instanceId: instance.id, state: instance.state } });
 }
 
 /** The event itself as a history row (what came in), before the effects (what it caused). */

@@ -57,21 +57,11 @@ function auditWriter(db: Knex): GroupCommit<Record<string, unknown>> {
   if (!writer) {
     writer = new GroupCommit<Record<string, unknown>>({
       run: async (rows) => {
-        try {
-          await db('decisions').insert(rows);
-          return rows.map(() => ({ ok: true as const }));
-        } catch {
-          const settled = [];
-          for (const row of rows) {
-            try {
-              await db('decisions').insert(row);
-              settled.push({ ok: true as const });
-            } catch (error) {
-              settled.push({ ok: false as const, error: error instanceof Error ? error : new Error(String(error)) });
-            }
-          }
-          return settled;
-        }
+        await db('decisions').insert(rows);
+        return rows.map(() => ({ ok: true as const }));
+      },
+      alone: async (row) => {
+        await db('decisions').insert(row);
       },
     });
     auditWriters.set(db, writer);
