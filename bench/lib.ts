@@ -104,9 +104,14 @@ export function processXml(size: number, id = `bench-${size}`, dialect: 'operon'
 export const tasksIn = (size: number) => Math.ceil((size - 2) / 2);
 
 /** Starts `bench/worker-process.ts` children on `url`; resolves once each printed `ready`. */
+/** Extra node flags for a spawned benchmark process from an environment variable (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
+export function nodeArgs(variable: string): string[] {
+  return process.env[variable]?.split(' ').filter(Boolean) ?? [];
+}
+
 export async function startWorkerProcesses(count: number, url: string, concurrency: number, extraEnv: Record<string, string> = {}): Promise<ChildProcess[]> {
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, [...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--expose-gc', '--import', 'tsx', 'bench/worker-process.ts'], {
+    spawn(process.execPath, [...nodeArgs('BENCH_WORKER_NODE_ARGS'), '--expose-gc', '--import', 'tsx', 'bench/worker-process.ts'], {
       env: { ...process.env, DATABASE_URL: url, BENCH_CONCURRENCY: String(concurrency), ...extraEnv },
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     }),

@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 import { saveWebhookConfig } from '../engine/http/webhook-config.ts';
 import { createEngine } from '../engine/engine.ts';
 import { createNodeRegistry } from '../nodes/index.ts';
-import { createBenchDatabase, processXml, round, stopProcesses } from './lib.ts';
+import { createBenchDatabase, nodeArgs, processXml, round, stopProcesses } from './lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,7 +29,7 @@ const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
 const connections = Number(values.connections);
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'bench/server-process.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs('BENCH_SERVER_NODE_ARGS'), '--import', 'tsx', 'bench/server-process.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {

@@ -4,9 +4,10 @@
  *
  * Every instance still goes through exactly one pure runtime step whose snapshot and effects are
  * persisted atomically; what the batch shares is the round trips. Instance rows are locked in id
- * order (so two batches never deadlock on each other), jobs are fenced in one statement, and the
+ * order (so two batches never deadlock on each other) and jobs fenced in the same statement, and the
  * steps whose effects are all plain rows (element instances, flows, jobs, history, instance end) are
- * written together: about six statements for the whole batch instead of six per instance. A step
+ * written together with their instance rows in one more: BEGIN, two statements and COMMIT for the
+ * whole batch (a batch of starts is a single statement). A step
  * with any other effect, or of a child instance, is persisted on its own by `stepInstance` /
  * `createInstance` in the same transaction.
  */
