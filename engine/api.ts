@@ -40,6 +40,11 @@ export interface StartInstanceOptions {
   version?: number;
   /** Start at a specific start event (message/timer start); the none start event when omitted. */
   startEventId?: string;
+  /**
+   * The latest version as the caller read it a moment ago (the webhook route reads it together with
+   * the webhook configuration): the start then skips its own lookup. Without `version` only.
+   */
+  latest?: { id: string; bpmn_process_id: string; version: number };
 }
 
 export interface ElementInstanceView {

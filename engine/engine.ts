@@ -19,7 +19,7 @@ import { NodeRegistry } from './nodes/registry.ts';
 import type { Logger, Variables } from './nodes/types.ts';
 import type { RuntimeEvent } from './runtime/contract.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type { DefinitionRow, IncidentRow, JobRow, SubscriptionRow, UserTaskRow } from './store/rows.ts';
+import type { DefinitionRef, DefinitionRow, IncidentRow, JobRow, SubscriptionRow, UserTaskRow } from './store/rows.ts';
 import { json } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
 import { completeJobs, startInstances, type JobCompletion, type Settled } from './store/step-batch.ts';
@@ -173,7 +173,8 @@ export class PostgresEngine implements Engine {
     if (options.version === undefined && options.startEventId === undefined) {
       // The latest version from the none start event: concurrent starts commit together.
       const instanceId = randomUUID();
-      await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey });
+      const latest = options.latest?.bpmn_process_id === bpmnProcessId ? options.latest : undefined;
+      await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest });
       return { instanceId };
     }
     return this.#startOne(bpmnProcessId, variables, options);
@@ -398,15 +399,18 @@ export class PostgresEngine implements Engine {
   }
 
   /** Starts committing together; a failed batch is retried one start at a time. */
-  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string }>({
+  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string; latest?: DefinitionRef }>({
     run: async (batch) => {
       // Definitions never change once deployed: reading the latest outside the writing statement
-      // at worst starts the version that was latest a moment ago.
-      const definitions = await findLatestDefinitions(this.db, [...new Set(batch.map((start) => start.bpmnProcessId))]);
-      const found = batch.filter((start) => definitions.has(start.bpmnProcessId));
-      await startInstances(this.db, this.graphs, found.map((start) => ({ ...start, definition: definitions.get(start.bpmnProcessId)! })), new Date());
+      // at worst starts the version that was latest a moment ago. Starts whose caller read it
+      // already (webhooks) save the batch that round trip.
+      const unknown = [...new Set(batch.filter((start) => !start.latest).map((start) => start.bpmnProcessId))];
+      const latest = unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
+      const definitionOf = (start: (typeof batch)[number]) => start.latest ?? latest.get(start.bpmnProcessId);
+      const found = batch.filter((start) => definitionOf(start));
+      await startInstances(this.db, this.graphs, found.map((start) => ({ ...start, definition: definitionOf(start)! })), new Date());
       return batch.map((start): Settled =>
-        definitions.has(start.bpmnProcessId)
+        definitionOf(start)
           ? { ok: true }
           : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
       );

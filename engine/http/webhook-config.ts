@@ -1,5 +1,6 @@
 /** Per-process webhook configuration (`webhook_configs`). */
 import type { Knex } from 'knex';
+import type { DefinitionRef } from '../store/rows.ts';
 
 export type WebhookConfig = { mode: 'open' } | { mode: 'signed'; secrets: string[] };
 
@@ -17,17 +18,20 @@ function toConfig(row: ConfigRow | undefined): WebhookConfig | undefined {
 }
 
 /**
- * What a webhook request needs to know about its process, in one round trip: whether any version is
- * deployed, and its webhook configuration (undefined when none).
+ * What a webhook request needs to know about its process, in one round trip: the latest deployed
+ * version (undefined when none is deployed), and its webhook configuration (undefined when none).
+ * The start hands the version on, so its batch need not look it up again.
  */
-export async function loadWebhookTarget(db: Knex, bpmnProcessId: string): Promise<{ deployed: boolean; config: WebhookConfig | undefined }> {
+export async function loadWebhookTarget(db: Knex, bpmnProcessId: string): Promise<{ latest: DefinitionRef | undefined; config: WebhookConfig | undefined }> {
   const { rows } = await db.raw(
-    `SELECT EXISTS (SELECT 1 FROM process_definitions WHERE bpmn_process_id = :id) AS deployed, w.open, w.secrets
-       FROM (SELECT 1) AS one LEFT JOIN webhook_configs AS w ON w.bpmn_process_id = :id`,
+    `SELECT d.id, d.version, w.open, w.secrets
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (SELECT id, version FROM process_definitions WHERE bpmn_process_id = :id ORDER BY version DESC LIMIT 1) AS d ON true
+       LEFT JOIN webhook_configs AS w ON w.bpmn_process_id = :id`,
     { id: bpmnProcessId },
   );
-  const row = rows[0] as ConfigRow & { deployed: boolean };
-  return { deployed: row.deployed, config: toConfig(row) };
+  const row = rows[0] as ConfigRow & { id: string | null; version: number | null };
+  return { latest: row.id === null ? undefined : { id: row.id, bpmn_process_id: bpmnProcessId, version: row.version! }, config: toConfig(row) };
 }
 
 /** Replaces the configuration of one process: either open or signed with the given secrets. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startInstance } from '../runtime/index.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { GraphCache } from './graph-cache.ts';
-import type { Db, DefinitionRow } from './rows.ts';
+import type { Db, DefinitionRef } from './rows.ts';
 import { insertInstance } from './insert-instance.ts';
 import { applyEffects } from './apply-effects.ts';
 import { stepInstance } from './step-instance.ts';
@@ -21,7 +21,7 @@ export interface CreateInstanceOptions {
 }
 
 /** Starts an instance of a definition inside the caller's transaction: first step, rows, effects. */
-export async function createInstance(tx: Db, graphs: GraphCache, definition: DefinitionRow, options: CreateInstanceOptions): Promise<string> {
+export async function createInstance(tx: Db, graphs: GraphCache, definition: DefinitionRef, options: CreateInstanceOptions): Promise<string> {
   const graph = await graphs.get(tx, definition.id);
   const instanceId = options.instanceId ?? randomUUID();
   const result = startInstance(graph, { instanceId, variables: options.variables ?? {}, startEventId: options.startEventId, now: options.now });

@@ -18,6 +18,9 @@ export interface DefinitionRow {
   deployed_at: Date;
 }
 
+/** What starting an instance needs of its definition (the graph comes from the cache by id). */
+export type DefinitionRef = Pick<DefinitionRow, 'id' | 'bpmn_process_id' | 'version'>;
+
 export interface InstanceRow {
   id: string;
   definition_id: string;

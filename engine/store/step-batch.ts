@@ -18,7 +18,7 @@ import type { JobLease } from '../api.ts';
 import { OperonError } from '../errors.ts';
 import { staleLeaseError } from '../jobs/fence-job.ts';
 import type { GraphCache } from './graph-cache.ts';
-import type { Db, DefinitionRow, HistoryEntry, InstanceRow, JobRow } from './rows.ts';
+import type { Db, DefinitionRef, HistoryEntry, InstanceRow, JobRow } from './rows.ts';
 import { addPlainEffect, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
 import { stepInstance, eventHistory, instanceNotActive, instanceNotFound } from './step-instance.ts';
 import { createInstance } from './create-instance.ts';
@@ -141,7 +141,7 @@ async function leaseLost(tx: Db, result: JobCompletion): Promise<OperonError | u
 export interface StartRequest {
   /** Chosen by the caller, so it can answer with it before the batch commits. */
   instanceId: string;
-  definition: DefinitionRow;
+  definition: DefinitionRef;
   variables: Variables;
   businessKey?: string;
 }

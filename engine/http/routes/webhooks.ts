@@ -42,8 +42,8 @@ export function webhookRoutes(context: RouteContext): void {
       // Only deployed ids become label values, so random URLs cannot blow up the metric's cardinality.
       let label = 'unknown';
       try {
-        const { deployed, config } = await loadWebhookTarget(db, bpmnProcessId);
-        if (!deployed) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
+        const { latest, config } = await loadWebhookTarget(db, bpmnProcessId);
+        if (!latest) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
         label = bpmnProcessId;
         if (!config) {
           throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `Webhooks for ${bpmnProcessId} are not configured: PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
@@ -75,7 +75,7 @@ export function webhookRoutes(context: RouteContext): void {
           throw new OperonError('OPERON_ERR_VALIDATION', `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`, { details: { field: 'headers.idempotency-key' } });
         }
         const start = async () => {
-          const { instanceId } = await engine.startInstance(bpmnProcessId, variables, { businessKey: query.businessKey });
+          const { instanceId } = await engine.startInstance(bpmnProcessId, variables, { businessKey: query.businessKey, latest });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
           return { statusCode: 202, body: { instanceId }, instanceId };
         };
