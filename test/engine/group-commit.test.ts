@@ -173,4 +173,19 @@ describe('group commit on PostgreSQL', () => {
     assert.equal(outcomes[1]!.status, 'rejected');
     assert.equal(((outcomes[1] as PromiseRejectedResult).reason as OperonError).code, 'OPERON_ERR_NOT_FOUND');
   });
+
+  it('a start that brings the latest version (as webhooks do) starts that one; a hint for another process is ignored', async () => {
+    const definitions = await current.knex('process_definitions').where({ bpmn_process_id: 'external' }).orderBy('version', 'desc').select('id', 'bpmn_process_id', 'version');
+    const latest = definitions[0]!;
+    const [hinted, foreign] = await Promise.all([
+      current.engine.startInstance('external', { n: 1 }, { latest }),
+      current.engine.startInstance('external', { n: 2 }, { latest: { id: latest.id, bpmn_process_id: 'some-other-process', version: 99 } }),
+    ]);
+    const rows = await current.knex('process_instances').whereIn('id', [hinted.instanceId, foreign.instanceId]).select('id', 'definition_id', 'version');
+    for (const row of rows) {
+      assert.equal(row.definition_id, latest.id);
+      assert.equal(row.version, latest.version);
+    }
+    assert.equal(rows.length, 2);
+  });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateWebhookSecret, signWebhook } from '../../engine/http/signature.ts';
 import { deleteExpiredIdempotencyKeys } from '../../engine/http/idempotency.ts';
-import { deployFixtures, startTestApi, type TestApi } from './support/api.ts';
+import { deployFixtures, fixture, startTestApi, type TestApi } from './support/api.ts';
 
 let api: TestApi;
 before(async () => {
@@ -156,6 +156,18 @@ describe('open webhooks and idempotency keys', () => {
     assert.deepEqual((await api.engine.getInstance(json(response).instanceId))?.variables, {});
     const keyed = await api.app.inject({ method: 'POST', url: '/webhooks/http-wait?businessKey=INV-9', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' });
     assert.equal((await api.engine.getInstance(json(keyed).instanceId))?.businessKey, 'INV-9');
+  });
+
+  test('a webhook starts the newest version right after it was deployed', async () => {
+    const redeploy = await api.app.inject({ method: 'POST', url: '/api/deployments', headers: { ...api.auth, 'content-type': 'application/xml' }, payload: `${fixture('http-wait.bpmn')}\n<!-- changed -->\n` });
+    assert.equal(redeploy.statusCode, 201, redeploy.body);
+    const newest = json(redeploy).processes.find((p: { bpmnProcessId: string }) => p.bpmnProcessId === 'http-wait');
+    assert.ok(newest.version >= 2, 'a new version was deployed');
+    const response = await api.app.inject({ method: 'POST', url: '/webhooks/http-wait' });
+    assert.equal(response.statusCode, 202, response.body);
+    const row = await api.db.knex('process_instances').where({ id: json(response).instanceId }).first();
+    assert.equal(row.version, newest.version);
+    assert.equal(row.definition_id, newest.definitionId);
   });
 
   test('same key + same body -> same response; other body -> 422', async () => {
