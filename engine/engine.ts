@@ -419,6 +419,7 @@ export class PostgresEngine implements Engine {
       await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId });
     },
     failsAll: isTransientDatabaseError,
+    maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)
   });
 
   /**
@@ -436,6 +437,7 @@ export class PostgresEngine implements Engine {
         variables,
       })),
     failsAll: isTransientDatabaseError,
+    maxInFlight: 2, // a second batch only when a full one waits: 1,550 -> 2,075 instances/s at 128 jobs in flight
   });
 
   async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void> {

@@ -41,6 +41,22 @@ describe('GroupCommit', () => {
     await Promise.all([first, ...rest]);
   });
 
+  it('a second batch goes out beside a committing one only when a full batch waits', async () => {
+    const { batches, run, releaseAll } = recorder();
+    const group = new GroupCommit<number>({ run, maxInFlight: 2, maxBatch: 3 });
+    const all = [group.submit(1)];
+    all.push(group.submit(2), group.submit(3));
+    assert.deepEqual(batches, [[1]], 'two waiting requests are not a full batch: they wait for the first');
+    all.push(group.submit(4));
+    assert.deepEqual(batches, [[1], [2, 3, 4]], 'a full batch waiting goes out beside the committing one');
+    all.push(group.submit(5));
+    await releaseAll();
+    assert.deepEqual(batches, [[1], [2, 3, 4], [5]]);
+    await releaseAll();
+    await releaseAll();
+    await Promise.all(all);
+  });
+
   it('never puts two requests with the same key in one batch, and keeps their order', async () => {
     const { batches, run, releaseAll } = recorder();
     const group = new GroupCommit<number>({ run, maxInFlight: 1, key: (n) => String(n % 2) });
