@@ -103,12 +103,12 @@ export function processXml(size: number, id = `bench-${size}`, dialect: 'operon'
 /** Number of service tasks (jobs) one instance of `processXml(size)` runs. */
 export const tasksIn = (size: number) => Math.ceil((size - 2) / 2);
 
-/** Starts `bench/worker-process.ts` children on `url`; resolves once each printed `ready`. */
 /** Extra node flags for a spawned benchmark process from an environment variable (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`). */
 export function nodeArgs(variable: string): string[] {
   return process.env[variable]?.split(' ').filter(Boolean) ?? [];
 }
 
+/** Starts `bench/worker-process.ts` children on `url`; resolves once each printed `ready`. */
 export async function startWorkerProcesses(count: number, url: string, concurrency: number, extraEnv: Record<string, string> = {}): Promise<ChildProcess[]> {
   const children = Array.from({ length: count }, () =>
     spawn(process.execPath, [...nodeArgs('BENCH_WORKER_NODE_ARGS'), '--expose-gc', '--import', 'tsx', 'bench/worker-process.ts'], {

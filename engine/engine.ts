@@ -406,11 +406,11 @@ export class PostgresEngine implements Engine {
       // already (webhooks) save the batch that round trip.
       const unknown = [...new Set(batch.filter((start) => !start.latest).map((start) => start.bpmnProcessId))];
       const latest = unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
-      const definitionOf = (start: (typeof batch)[number]) => start.latest ?? latest.get(start.bpmnProcessId);
-      const found = batch.filter((start) => definitionOf(start));
-      await startInstances(this.db, this.graphs, found.map((start) => ({ ...start, definition: definitionOf(start)! })), new Date());
-      return batch.map((start): Settled =>
-        definitionOf(start)
+      const definitions = batch.map((start) => start.latest ?? latest.get(start.bpmnProcessId));
+      const found = batch.flatMap((start, index) => (definitions[index] ? [{ ...start, definition: definitions[index] }] : []));
+      await startInstances(this.db, this.graphs, found, new Date());
+      return batch.map((start, index): Settled =>
+        definitions[index]
           ? { ok: true }
           : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
       );

@@ -135,9 +135,11 @@ async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow): Pro
       const payload = handover.payload as { bpmnProcessId?: string; versionTag?: string; definitionId?: string; startEventId?: string; variables: Variables };
       // A signal start names its definition; a call activity the latest version of a process id,
       // or the latest one with its pinned version tag.
+      // Only what createInstance needs (the graph comes from the cache by id), not the XML.
       const definition = payload.definitionId
-        ? await tx<DefinitionRow>('process_definitions').where({ id: payload.definitionId }).first()
+        ? await tx<DefinitionRow>('process_definitions').select('id', 'bpmn_process_id', 'version').where({ id: payload.definitionId }).first()
         : await tx<DefinitionRow>('process_definitions')
+            .select('id', 'bpmn_process_id', 'version')
             .where({ bpmn_process_id: payload.bpmnProcessId!, ...(payload.versionTag ? { version_tag: payload.versionTag } : {}) })
             .orderBy('version', 'desc')
             .first();
