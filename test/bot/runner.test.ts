@@ -264,18 +264,28 @@ describe('bot runner', () => {
   });
 
   test('a page that never loads hits the hard timeout: screenshot, context closed, retryable', { timeout: 60_000 }, async () => {
-    const c = ctx('visit', { headers: { timeoutMs: '1200' } });
-    await assert.rejects(node.run({ url: '/never' }, c), (e: OperonError) => {
-      assert.equal(e.code, 'OPERON_ERR_NODE_TIMEOUT');
-      assert.equal(e.retryable, true);
-      return true;
-    });
-    const [row] = await runsOf(c);
-    assert.equal(row.outcome, 'timed_out');
-    // Chromium cannot screenshot a page whose navigation never commits; the trace (with its screencast) is kept.
-    assert.ok((row.screenshot_path && existsSync(row.screenshot_path)) || (row.trace_path && existsSync(row.trace_path)), 'an artifact of the timed-out run');
-    const browser = await node.browser.browser();
-    assert.equal(browser.contexts().length, 0, 'the context is closed');
+    // The hard timeout also covers opening the context and starting the trace: 3 s leaves a loaded CI
+    // machine room for those, and a node whose navigation timeout is longer still makes sure it is the
+    // hard timeout that strikes, while the page is loading (checked below).
+    const patient = createBotNode({ bots: [visitBot], baseUrl: site.origin, artifactsDir, actionTimeoutMs: 30_000 });
+    try {
+      const c = ctx('visit', { headers: { timeoutMs: '3000' } });
+      const before = site.hits.filter((url) => url === '/never').length;
+      await assert.rejects(patient.run({ url: '/never' }, c), (e: OperonError) => {
+        assert.equal(e.code, 'OPERON_ERR_NODE_TIMEOUT');
+        assert.equal(e.retryable, true);
+        return true;
+      });
+      assert.equal(site.hits.filter((url) => url === '/never').length, before + 1, 'the timeout struck while the page was loading');
+      const [row] = await runsOf(c);
+      assert.equal(row.outcome, 'timed_out');
+      // Chromium cannot screenshot a page whose navigation never commits; the trace (with its screencast) is kept.
+      assert.ok((row.screenshot_path && existsSync(row.screenshot_path)) || (row.trace_path && existsSync(row.trace_path)), 'an artifact of the timed-out run');
+      const browser = await patient.browser.browser();
+      assert.equal(browser.contexts().length, 0, 'the context is closed');
+    } finally {
+      await patient.close?.();
+    }
   });
 
   test('aborting the job signal closes the context and records aborted', { timeout: 60_000 }, async () => {
