@@ -21,7 +21,7 @@ if (process.env.BENCH_BARE === '1') {
 } else {
   const db = createKnex(process.env.DATABASE_URL!, { poolMax: 10, applicationName: 'operon-bench-api' });
   const engine = createEngine({ db, nodes: await createNodeRegistry() });
-  const app = await buildApp({ engine, db, defaultMetrics: false });
+  const app = await buildApp({ engine, db, defaultMetrics: false, notifications: engine.notifications });
   await app.listen({ port: 0, host: '127.0.0.1' });
   port = (app.server.address() as { port: number }).port;
   close = async () => {

@@ -103,7 +103,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const tokenGenerated = !process.env.OPERON_API_TOKEN;
     const apiToken = process.env.OPERON_API_TOKEN ?? `op_${randomBytes(24).toString('base64url')}`;
     const { buildApp } = await import('../http/app.ts');
-    const app = await buildApp({ engine: context.engine, db: context.db, logger: context.logger as never, apiToken });
+    const app = await buildApp({ engine: context.engine, db: context.db, logger: context.logger as never, apiToken, notifications: context.engine.notifications });
     await app.listen({ port: options.port, host: options.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;

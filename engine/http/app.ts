@@ -13,6 +13,8 @@ import { deleteExpiredIdempotencyKeys } from './idempotency.ts';
 import { createMetrics } from './metrics.ts';
 import { registerRateLimits } from './rate-limit.ts';
 import { RouteBook, type RouteContext } from './route.ts';
+import { WebhookTargets } from './webhook-targets.ts';
+import { Notifications } from '../jobs/notifications.ts';
 import { deploymentRoutes } from './routes/deployments.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -37,6 +39,11 @@ export interface BuildAppOptions {
   defaultMetrics?: boolean;
   /** How long Idempotency-Keys and webhook-ids are remembered (default 24 h); swept hourly. */
   idempotencyRetentionMs?: number;
+  /**
+   * The process's LISTEN connection (the engine's `notifications`), over which cached webhook
+   * targets are invalidated. Without it the app opens its own, closed with the app.
+   */
+  notifications?: Notifications;
 }
 
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
@@ -111,6 +118,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));
 
+  const notifications = options.notifications ?? new Notifications(options.db, app.log);
+  const webhookTargets = new WebhookTargets(options.db, notifications);
+  app.addHook('onClose', async () => {
+    webhookTargets.close();
+    if (!options.notifications) await notifications.close();
+  });
+
   const context: RouteContext = {
     app,
     book: new RouteBook(),
@@ -118,6 +132,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     engine: options.engine,
     db: options.db,
     metrics: createMetrics(options.db, { defaultMetrics: options.defaultMetrics }),
+    webhookTargets,
   };
   deploymentRoutes(context);
   webhookRoutes(context);

@@ -10,6 +10,7 @@ import { OperonError } from '../errors.ts';
 import { bearerToken, type ApiTokenVerifier } from './auth.ts';
 import { validationError } from './http-errors.ts';
 import type { HttpMetrics } from './metrics.ts';
+import type { WebhookTargets } from './webhook-targets.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -77,6 +78,8 @@ export interface RouteContext {
   engine: Engine;
   db: Knex;
   metrics: HttpMetrics;
+  /** The webhook route's cached lookups; routes that change definitions or webhook configuration forget theirs. */
+  webhookTargets: WebhookTargets;
 }
 
 function mediaType(request: FastifyRequest): string {

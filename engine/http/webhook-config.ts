@@ -18,11 +18,17 @@ function toConfig(row: ConfigRow | undefined): WebhookConfig | undefined {
 }
 
 /**
- * What a webhook request needs to know about its process, in one round trip: the latest deployed
- * version (undefined when none is deployed), and its webhook configuration (undefined when none).
- * The start hands the version on, so its batch need not look it up again.
+ * What a webhook request needs to know about its process: the latest deployed version (undefined
+ * when none is deployed), and its webhook configuration (undefined when none). The start hands the
+ * version on, so its batch need not look it up again.
  */
-export async function loadWebhookTarget(db: Knex, bpmnProcessId: string): Promise<{ latest: DefinitionRef | undefined; config: WebhookConfig | undefined }> {
+export interface WebhookTarget {
+  latest: DefinitionRef | undefined;
+  config: WebhookConfig | undefined;
+}
+
+/** Reads a `WebhookTarget` in one round trip (cached by webhook-targets.ts). */
+export async function loadWebhookTarget(db: Knex, bpmnProcessId: string): Promise<WebhookTarget> {
   const { rows } = await db.raw(
     `SELECT d.id, d.version, w.open, w.secrets
        FROM (SELECT 1) AS one

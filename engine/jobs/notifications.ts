@@ -1,7 +1,9 @@
 /**
- * One LISTEN connection per engine process, shared by the job worker, the timer loop and
- * long-polling `activateJobs`. Notifications only shorten waits: every waiter also polls, so a
- * dropped connection or a missed NOTIFY costs latency, never correctness.
+ * One LISTEN connection per engine process, shared by the job worker, the timer loop,
+ * long-polling `activateJobs` and the webhook route's cache. For waiters, notifications only shorten
+ * waits: every waiter also polls, so a dropped connection or a missed NOTIFY costs latency, never
+ * correctness. A cache that is invalidated by notifications asks `listening()` first: it may only
+ * keep what it read while the LISTEN is in place, and only for as long as the same connection is.
  */
 import type { Knex } from 'knex';
 import type pg from 'pg';
@@ -18,6 +20,10 @@ export class Notifications {
   readonly #listeners = new Map<Listener, ReadonlySet<string>>();
   /** Channels some listener asked for: LISTENed on the connection (never dropped again). */
   readonly #channels = new Set<string>();
+  /** Channels whose LISTEN completed on the current connection (empty while there is none). */
+  readonly #active = new Set<string>();
+  /** Counts connections made and lost: nothing heard under one epoch covers another. */
+  #epoch = 0;
   #client: pg.Client | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
@@ -43,7 +49,21 @@ export class Notifications {
   }
 
   async #listen(client: pg.Client, channels: readonly string[]): Promise<void> {
-    for (const channel of channels) await client.query(`LISTEN ${channel}`).catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'LISTEN failed'));
+    for (const channel of channels) {
+      await client.query(`LISTEN ${channel}`).then(
+        () => client === this.#client && this.#active.add(channel),
+        (error: unknown) => this.#logger.warn({ err: error, channel }, 'LISTEN failed'),
+      );
+    }
+  }
+
+  /**
+   * The current connection's epoch while `channel` is LISTENed on it, else undefined (then
+   * notifications on it can be missed). Equal epochs before and after a read mean that every change
+   * committed after the read's snapshot will still be heard.
+   */
+  listening(channel: string): number | undefined {
+    return this.#client && this.#active.has(channel) ? this.#epoch : undefined;
   }
 
   /**
@@ -89,6 +109,8 @@ export class Notifications {
       const listened = new Set(this.#channels);
       for (const channel of listened) await client.query(`LISTEN ${channel}`);
       this.#client = client;
+      this.#epoch++;
+      for (const channel of listened) this.#active.add(channel);
       // Channels asked for while LISTEN ran above.
       const late = [...this.#channels].filter((channel) => !listened.has(channel));
       if (late.length > 0) await this.#listen(client, late);
@@ -101,6 +123,8 @@ export class Notifications {
   #lost(client: pg.Client, error?: unknown): void {
     if (this.#client !== client) return;
     this.#client = undefined;
+    this.#active.clear();
+    this.#epoch++;
     if (this.#closed) return;
     this.#logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
     this.#scheduleReconnect();
@@ -121,6 +145,8 @@ export class Notifications {
     await this.#connecting;
     const client = this.#client;
     this.#client = undefined;
+    this.#active.clear();
+    this.#epoch++;
     this.#listeners.clear();
     if (client) await client.end().catch(() => undefined);
   }

@@ -22,6 +22,11 @@ export const CHANNELS = {
   timers: 'operon_timers',
   /** Payload: instance id whose state changed (ended, or waits on something new). */
   instances: 'operon_instances',
+  /**
+   * Payload: the bpmn_process_id whose definitions or webhook configuration changed; empty after a
+   * TRUNCATE (everything changed). Sent by triggers (migrations/000008), whoever makes the change.
+   */
+  webhookTargets: 'operon_webhook_targets',
 } as const;
 
 type Pending = Map<string, Set<string>>;

@@ -59,6 +59,8 @@ export function deploymentRoutes(context: RouteContext): void {
     async handler({ request }) {
       const files = await filesOf(request);
       const result = await engine.deploy(files);
+      // Other processes hear of it from the database (webhook-targets.ts); this one must not wait for that.
+      for (const deployed of result.processes) context.webhookTargets.forget(deployed.bpmnProcessId);
       request.log.info({ processes: result.processes.map((p) => `${p.bpmnProcessId}:${p.version}`) }, 'deployed');
       return { statusCode: 201, body: result };
     },
@@ -105,6 +107,7 @@ export function deploymentRoutes(context: RouteContext): void {
       await requireProcess(context.db, params.bpmnProcessId);
       const secrets = 'secret' in body ? [body.secret] : 'secrets' in body ? body.secrets : [];
       await saveWebhookConfig(context.db, params.bpmnProcessId, 'open' in body ? { mode: 'open' } : { mode: 'signed', secrets });
+      context.webhookTargets.forget(params.bpmnProcessId);
       const mode = 'open' in body ? 'open' : 'signed';
       request.log.info({ bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length }, 'webhook configured');
       return { statusCode: 200, body: { bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length } };

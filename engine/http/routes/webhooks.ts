@@ -8,7 +8,6 @@ import { withIdempotencyKey, requestHash } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { InstanceStarted, ProcessIdParams, Variables, WebhookQuery } from '../schemas.ts';
 import { verifyWebhook } from '../signature.ts';
-import { loadWebhookTarget } from '../webhook-config.ts';
 import { validationError } from '../http-errors.ts';
 
 const MAX_KEY_LENGTH = 255;
@@ -18,7 +17,7 @@ function header(value: string | string[] | undefined): string | undefined {
 }
 
 export function webhookRoutes(context: RouteContext): void {
-  const { engine, db, metrics } = context;
+  const { engine, db, metrics, webhookTargets } = context;
   defineRoute(context, {
     method: 'POST',
     url: '/webhooks/:bpmnProcessId',
@@ -42,7 +41,7 @@ export function webhookRoutes(context: RouteContext): void {
       // Only deployed ids become label values, so random URLs cannot blow up the metric's cardinality.
       let label = 'unknown';
       try {
-        const { latest, config } = await loadWebhookTarget(db, bpmnProcessId);
+        const { latest, config } = await webhookTargets.get(bpmnProcessId);
         if (!latest) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
         label = bpmnProcessId;
         if (!config) {
