@@ -9,7 +9,11 @@
  *   (`jobs.created_at` -> `ended_at`) and of the instance (`started_at` -> `ended_at`), server clock;
  * - throughput: `instances` started at once (`concurrency` starters); completed instances (= decisions)
  *   per second from the first instance's start to the last one's end, and p50 job latency under
- *   that load (queueing included: most jobs wait behind the running ones).
+ *   that load (queueing included: most jobs wait behind the running ones). The starters run in this
+ *   process, on the same cores as the worker, the model and PostgreSQL;
+ * - backlog: the worker stopped while `instances` are started, then started again: instances per
+ *   second from the worker's start to the last end. What the worker itself (claim, node, completion,
+ *   the instance's next step) sustains, without the starts competing for the cores.
  *
  * The worker reports how many inference calls its session made and over how many rows, so the run
  * shows the batch size the engine's concurrent jobs actually reached.
@@ -28,8 +32,14 @@ export interface DecisionProcessResult extends Measured {
   concurrency: number;
   /** The same process with a `noop` task: what the engine costs without a model. */
   noop: Measured;
-  /** Inference calls the worker's session made during the decision throughput run, and rows per call. */
-  batches: { calls: number; meanBatch: number; maxBatch: number };
+  /** Inference calls the worker's session made during the decision throughput and backlog runs, and rows per call. */
+  batches: { throughput: BatchSummary; backlog: BatchSummary };
+}
+
+interface BatchSummary {
+  calls: number;
+  meanBatch: number;
+  maxBatch: number;
 }
 
 /** start -> service task of `taskType` -> end. */
@@ -72,8 +82,12 @@ async function runWorker(): Promise<void> {
   };
   const engine = createEngine({ db, nodes: await createNodeRegistry({ decision: true }), worker: { concurrency } });
   process.on('message', (message) => {
-    if (message === 'reset') Object.assign(stats, { calls: 0, rows: 0, maxBatch: 0 });
-    process.send?.({ ...stats });
+    void (async () => {
+      if (message === 'reset') Object.assign(stats, { calls: 0, rows: 0, maxBatch: 0 });
+      if (message === 'pause') await engine.stopWorker();
+      if (message === 'resume') engine.startWorker({ concurrency });
+      process.send?.({ ...stats, at: Date.now() });
+    })();
   });
   process.once('SIGTERM', () => {
     void engine
@@ -99,11 +113,16 @@ function startWorker(url: string, model: string, concurrency: number): Promise<C
   });
 }
 
-function ask(child: ChildProcess, message: 'stats' | 'reset'): Promise<BatchStats> {
+/** Sends a command to the worker child; it answers with its batch statistics and its clock once done. */
+function ask(child: ChildProcess, message: 'stats' | 'reset' | 'pause' | 'resume'): Promise<BatchStats & { at: number }> {
   return new Promise((resolve) => {
-    child.once('message', (stats) => resolve(stats as BatchStats));
+    child.once('message', (stats) => resolve(stats as BatchStats & { at: number }));
     child.send(message);
   });
+}
+
+function summary(stats: BatchStats): BatchSummary {
+  return { calls: stats.calls, meanBatch: round(stats.rows / Math.max(1, stats.calls), 1), maxBatch: stats.maxBatch };
 }
 
 /** Job and instance latencies (ms, server clock) and the first start / last end of these instances. */
@@ -112,7 +131,7 @@ async function measured(db: Knex, ids: string[]) {
     `SELECT extract(epoch FROM (j.ended_at - j.created_at)) * 1000 AS job_ms,
             extract(epoch FROM (i.ended_at - i.started_at)) * 1000 AS instance_ms,
             extract(epoch FROM i.started_at) * 1000 AS started, extract(epoch FROM i.ended_at) * 1000 AS ended,
-            (SELECT max(d.latency_ms) FROM decisions d WHERE d.job_id = j.id) AS infer_ms
+            (SELECT max(d.latency_ms) FROM decisions d WHERE d.process_instance_id = i.id AND d.job_id = j.id) AS infer_ms
        FROM process_instances i JOIN jobs j ON j.process_instance_id = i.id
       WHERE i.id = ANY(?) AND i.state = 'completed' AND j.state = 'completed'`,
     [ids],
@@ -126,6 +145,7 @@ async function measured(db: Knex, ids: string[]) {
     jobP95Ms: round(percentile(job, 0.95), 2),
     instanceP50Ms: round(percentile(rows.map((r) => Number(r.instance_ms)), 0.5), 2),
     seconds: (Math.max(...rows.map((r) => Number(r.ended))) - Math.min(...rows.map((r) => Number(r.started)))) / 1000,
+    lastEndedMs: Math.max(...rows.map((r) => Number(r.ended))),
   };
 }
 
@@ -138,15 +158,34 @@ interface Measured {
   /** `inferP50Ms`: the agent's own time per decision (`decisions.latency_ms`: batch wait + inference); null for noop. */
   latency: { instances: number; jobP50Ms: number; jobP95Ms: number; instanceP50Ms: number; inferP50Ms: number | null };
   throughput: { instances: number; seconds: number; instancesPerSecond: number; jobP50Ms: number; jobP95Ms: number; inferP50Ms: number | null };
+  backlog: { instances: number; seconds: number; instancesPerSecond: number; inferP50Ms: number | null };
 }
 
-/** Latency (one instance at a time) and throughput (`instances` started by `concurrency` starters) of one process. */
+/** Starts `instances` instances with `concurrency` starters; their ids. */
+async function startAll(start: () => Promise<string>, instances: number, concurrency: number): Promise<string[]> {
+  const ids: string[] = [];
+  let starting = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (starting < instances) {
+        starting++;
+        ids.push(await start());
+      }
+    }),
+  );
+  return ids;
+}
+
+/**
+ * Latency (one instance at a time), throughput (`instances` started by `concurrency` starters) and
+ * the backlog rate of one process; the worker's batch statistics of the last two.
+ */
 async function measureProcess(
   db: Knex,
+  worker: ChildProcess,
   start: () => Promise<string>,
   options: { latencyInstances: number; instances: number; concurrency: number; warmup: number },
-  throughputRun: { before?: () => Promise<unknown> } = {},
-): Promise<Measured> {
+): Promise<Measured & { batches: { throughput: BatchSummary; backlog: BatchSummary } }> {
   const warmup = await Promise.all(Array.from({ length: options.warmup }, start));
   await waitFor(() => allCompleted(db, warmup), 120_000);
 
@@ -158,19 +197,20 @@ async function measureProcess(
   }
   const latency = await measured(db, sequential);
 
-  await throughputRun.before?.();
-  const concurrent: string[] = [];
-  let starting = 0;
-  await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
-      while (starting < options.instances) {
-        starting++;
-        concurrent.push(await start());
-      }
-    }),
-  );
+  await ask(worker, 'reset');
+  const concurrent = await startAll(start, options.instances, options.concurrency);
   await waitFor(() => allCompleted(db, concurrent), 600_000, 50);
   const load = await measured(db, concurrent);
+  const throughputBatches = summary(await ask(worker, 'stats'));
+
+  await ask(worker, 'pause');
+  const waiting = await startAll(start, options.instances, options.concurrency);
+  await ask(worker, 'reset');
+  const resumedAt = (await ask(worker, 'resume')).at;
+  await waitFor(() => allCompleted(db, waiting), 600_000, 50);
+  const drained = await measured(db, waiting);
+  const backlogBatches = summary(await ask(worker, 'stats'));
+  const backlogSeconds = (drained.lastEndedMs - resumedAt) / 1000;
   return {
     latency: { instances: sequential.length, jobP50Ms: latency.jobP50Ms, jobP95Ms: latency.jobP95Ms, instanceP50Ms: latency.instanceP50Ms, inferP50Ms: latency.inferP50Ms },
     throughput: {
@@ -181,6 +221,8 @@ async function measureProcess(
       jobP95Ms: load.jobP95Ms,
       inferP50Ms: load.inferP50Ms,
     },
+    backlog: { instances: waiting.length, seconds: round(backlogSeconds, 2), instancesPerSecond: round(waiting.length / backlogSeconds), inferP50Ms: drained.inferP50Ms },
+    batches: { throughput: throughputBatches, backlog: backlogBatches },
   };
 }
 
@@ -206,16 +248,9 @@ export async function runDecisionProcess(options: { model: string; cases: Record
     await DecisionAgent.closeAll();
     worker = await startWorker(database.url, model, concurrency);
 
-    const noop = await measureProcess(database.knex, starter('bench-noop'), measureOptions);
-    const decision = await measureProcess(database.knex, starter(decisionProcess), measureOptions, { before: () => ask(worker!, 'reset') });
-    const stats = await ask(worker, 'stats');
-    return {
-      model,
-      concurrency,
-      ...decision,
-      noop,
-      batches: { calls: stats.calls, meanBatch: round(stats.rows / Math.max(1, stats.calls), 1), maxBatch: stats.maxBatch },
-    };
+    const { batches: _noopBatches, ...noop } = await measureProcess(database.knex, worker, starter('bench-noop'), measureOptions);
+    const decision = await measureProcess(database.knex, worker, starter(decisionProcess), measureOptions);
+    return { model, concurrency, ...decision, noop };
   } finally {
     if (worker) await stopProcesses([worker]);
     await engine.close();

@@ -148,7 +148,10 @@ interface ModelReport {
   eventLoopDelayMaxMs: number;
 }
 
-const report: { date: string; threads: number; models: Record<string, ModelReport>; process?: DecisionProcessResult & { bareBatchPerSecond: number; vsBare: number; netOverhead: number } } = {
+/** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
+type ProcessReport = DecisionProcessResult & { bareBatchPerSecond: number; vsBare: number; overhead: number; netOverhead: number; backlogOverhead: number; backlogNetOverhead: number };
+
+const report: { date: string; threads: number; models: Record<string, ModelReport>; process?: ProcessReport } = {
   date: new Date().toISOString(),
   threads: Number(process.env.OPERON_DECISION_THREADS) || 1,
   models: {},
@@ -233,15 +236,30 @@ const inProcess = await runDecisionProcess({
   warmup: quick ? 5 : 40,
 });
 const processPerSecond = inProcess.throughput.instancesPerSecond;
+const backlogPerSecond = inProcess.backlog.instancesPerSecond;
 // What a decision adds to an instance beyond the engine's own cost (the noop process), per bare decision.
 const netOverhead = round((1 / processPerSecond - 1 / inProcess.noop.throughput.instancesPerSecond) * bareBatch, 2);
-report.process = { ...inProcess, bareBatchPerSecond: bareBatch, vsBare: round(processPerSecond / bareBatch, 3), netOverhead };
-const { latency, throughput, noop, batches } = inProcess;
-log(`process noop one_at_a_time job_p50_ms=${noop.latency.jobP50Ms} instance_p50_ms=${noop.latency.instanceP50Ms} | instances=${noop.throughput.instances} per_s=${noop.throughput.instancesPerSecond} job_p50_ms=${noop.throughput.jobP50Ms}`);
+const backlogNetOverhead = round((1 / backlogPerSecond - 1 / inProcess.noop.backlog.instancesPerSecond) * bareBatch, 2);
+const processReport: ProcessReport = {
+  ...inProcess,
+  bareBatchPerSecond: bareBatch,
+  vsBare: round(processPerSecond / bareBatch, 3),
+  overhead: round(bareBatch / processPerSecond, 2),
+  netOverhead,
+  backlogOverhead: round(bareBatch / backlogPerSecond, 2),
+  backlogNetOverhead,
+};
+report.process = processReport;
+const { latency, throughput, backlog, noop, batches } = inProcess;
+log(
+  `process noop one_at_a_time job_p50_ms=${noop.latency.jobP50Ms} instance_p50_ms=${noop.latency.instanceP50Ms} | instances=${noop.throughput.instances} per_s=${noop.throughput.instancesPerSecond} job_p50_ms=${noop.throughput.jobP50Ms} ` +
+    `| backlog per_s=${noop.backlog.instancesPerSecond}`,
+);
 log(
   `process decision:loan concurrency=${PROCESS_CONCURRENCY} one_at_a_time job_p50_ms=${latency.jobP50Ms} job_p95_ms=${latency.jobP95Ms} infer_p50_ms=${latency.inferP50Ms} instance_p50_ms=${latency.instanceP50Ms} ` +
     `| instances=${throughput.instances} seconds=${throughput.seconds} decisions_per_s=${processPerSecond} job_p50_ms=${throughput.jobP50Ms} job_p95_ms=${throughput.jobP95Ms} infer_p50_ms=${throughput.inferP50Ms} ` +
-    `inference_calls=${batches.calls} mean_batch=${batches.meanBatch} max_batch=${batches.maxBatch}`,
+    `inference_calls=${batches.throughput.calls} mean_batch=${batches.throughput.meanBatch} max_batch=${batches.throughput.maxBatch} ` +
+    `| backlog seconds=${backlog.seconds} decisions_per_s=${backlogPerSecond} infer_p50_ms=${backlog.inferP50Ms} inference_calls=${batches.backlog.calls} mean_batch=${batches.backlog.meanBatch} max_batch=${batches.backlog.maxBatch}`,
 );
 if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
 
@@ -250,5 +268,6 @@ const headline = `concurrency_${PROCESS_CONCURRENCY}`;
 log(
   `agent_p50_ms=${loan.agent.p50Ms} bare_p50_ms=${loan.bare.p50Ms} p50_overhead=${loan.overhead.p50} ` +
     `agent_per_s=${loan.agent.decisionsPerSecond[headline]} bare_per_s=${bareBatch} throughput_overhead=${loan.overhead.throughput[headline]} ` +
-    `process_per_s=${processPerSecond} process_job_p50_ms=${latency.jobP50Ms} process_vs_bare=${report.process.vsBare} process_overhead=${round(bareBatch / processPerSecond, 2)} process_net_overhead=${netOverhead}`,
+    `process_per_s=${processPerSecond} process_job_p50_ms=${latency.jobP50Ms} process_vs_bare=${processReport.vsBare} process_overhead=${processReport.overhead} process_net_overhead=${netOverhead} ` +
+    `backlog_per_s=${backlogPerSecond} backlog_overhead=${processReport.backlogOverhead} backlog_net_overhead=${backlogNetOverhead}`,
 );

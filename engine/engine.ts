@@ -89,11 +89,18 @@ export class PostgresEngine implements Engine {
     this.notifications = new Notifications(this.db, this.logger);
   }
 
-  /** Runs registered node types and fires timers in this process until `close()`. */
+  /** Runs registered node types and fires timers in this process until `stopWorker()` or `close()`. */
   startWorker(options: WorkerOptions = {}): Worker {
     if (this.#worker) return this.#worker;
     this.#worker = startWorker(this, options);
     return this.#worker;
+  }
+
+  /** Stops the worker (running jobs are aborted after their grace period and retried elsewhere); `startWorker` starts a new one. */
+  async stopWorker(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    await worker?.stop();
   }
 
   get worker(): Worker | undefined {
@@ -504,8 +511,7 @@ export class PostgresEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    await this.#worker?.stop();
-    this.#worker = undefined;
+    await this.stopWorker();
     await this.notifications.close();
   }
 }

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { OperonError } from '../../engine/errors.ts';
 import type { NodeType } from '../../engine/nodes/types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { fixture, openEngine, path, waitFor, waitForState, type TestEngine } from './support/harness.ts';
+import { FAST_WORKER, fixture, openEngine, path, waitFor, waitForState, type TestEngine } from './support/harness.ts';
 
 /** `test:flaky`: behaviour chosen per test. */
 let behaviour: (signal: AbortSignal) => Promise<Record<string, unknown>> = async () => ({ result: 'ok' });
@@ -125,6 +125,22 @@ describe('jobs', () => {
     const view = await waitForState(current.engine, instanceId, 'completed');
     assert.equal(view.variables.httpStatus, 200);
     assert.equal(view.variables.greeting, 'hello Ada via POST');
+  });
+
+  it('a stopped worker takes no jobs; started again, it runs what waited', async () => {
+    behaviour = async () => ({ result: 'ok' });
+    await current.engine.stopWorker();
+    assert.equal(current.engine.worker, undefined);
+    try {
+      const { instanceId } = await current.engine.startInstance('flaky-job', {});
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const job = await current.knex('jobs').where({ process_instance_id: instanceId }).first('state');
+      assert.equal(job.state, 'ready', 'nobody took the job');
+      current.engine.startWorker(FAST_WORKER);
+      await waitForState(current.engine, instanceId, 'completed');
+    } finally {
+      current.engine.startWorker(FAST_WORKER);
+    }
   });
 
   it('raises an incident at once when a node rejects its input (no retries)', async () => {
