@@ -69,9 +69,28 @@ async function eventually(check: () => Promise<boolean>, ms = 5_000): Promise<vo
   }
 }
 
-/** Until the peer's LISTEN is in place nothing is kept: wait for it, then fill the cache. */
+/**
+ * Resolves once every notification committed before now has reached `notifications`: they arrive in
+ * commit order, so hearing a marker sent now means the earlier ones (a deployment's, a PUT's) were
+ * handled and cannot drop an entry read afterwards. Needs the LISTEN in place.
+ */
+async function drained(db: Knex, notifications: Notifications): Promise<void> {
+  await eventually(async () => notifications.listening(CHANNELS.webhookTargets) !== undefined);
+  const marker = `marker-${randomBytes(6).toString('hex')}`;
+  const heard = new Promise<void>((resolve) => {
+    const off = notifications.on((_channel, payload) => {
+      if (payload !== marker) return;
+      off();
+      resolve();
+    }, [CHANNELS.webhookTargets]);
+  });
+  await db.raw('SELECT pg_notify(?, ?)', [CHANNELS.webhookTargets, marker]);
+  await heard;
+}
+
+/** Until the peer's LISTEN is in place nothing is kept: wait for it and for earlier changes to be heard, then fill the cache. */
 async function warm(peer: Peer, headers?: Record<string, string>, body?: string): Promise<void> {
-  await eventually(async () => peer.engine.notifications.listening(CHANNELS.webhookTargets) !== undefined);
+  await drained(peer.knex, peer.engine.notifications);
   assert.equal((await post(peer.app, headers, body)).statusCode, 202);
 }
 
@@ -147,7 +166,7 @@ describe('without its LISTEN connection', () => {
   });
 
   test('a process reads the configuration for every request, and a lost connection forgets what was kept', async () => {
-    await eventually(async () => notifications.listening(CHANNELS.webhookTargets) !== undefined);
+    await drained(peer.knex, notifications);
     assert.equal((await post(peer.app)).statusCode, 202);
     const kept = peer.lookups();
     assert.equal((await post(peer.app)).statusCode, 202);
@@ -183,7 +202,7 @@ describe('WebhookTargets', () => {
     api.db.knex.on('query', count);
     const targets = new WebhookTargets(api.db.knex, api.engine.notifications);
     try {
-      await eventually(async () => api.engine.notifications.listening(CHANNELS.webhookTargets) !== undefined);
+      await drained(api.db.knex, api.engine.notifications);
       const reading = targets.get('http-ping');
       targets.forget('http-ping');
       assert.ok((await reading).latest, 'the overlapping read is still answered');
