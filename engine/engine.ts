@@ -96,7 +96,10 @@ export class PostgresEngine implements Engine {
     return this.#worker;
   }
 
-  /** Stops the worker (running jobs are aborted after their grace period and retried elsewhere); `startWorker` starts a new one. */
+  /**
+   * Stops the worker: running nodes are aborted and their jobs released for another worker (it waits
+   * up to `shutdownGraceMs` for them). `startWorker` starts a new one; the API works in between.
+   */
   async stopWorker(): Promise<void> {
     const worker = this.#worker;
     this.#worker = undefined;

@@ -20,7 +20,7 @@ import { CHANNELS } from '../store/notify.ts';
 import { loadWebhookTarget, type WebhookTarget } from './webhook-config.ts';
 
 /** An entry is read again after this long, notification or not. */
-export const MAX_AGE_MS = 30_000;
+const MAX_AGE_MS = 30_000;
 /** Entries only exist for deployed processes; past this many the cache starts over. */
 const MAX_ENTRIES = 10_000;
 
