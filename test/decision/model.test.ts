@@ -45,6 +45,39 @@ for (const model of ['loan', 'order'] as const) {
   });
 }
 
+describe('batching', () => {
+  test('a full batch waiting is handed to the session while one runs; at most two at a time, the rest waits', async () => {
+    const agent = await DecisionAgent.load('loan');
+    const session = agent.model.session;
+    const run = session.run.bind(session);
+    const calls: { rows: number; inFlight: number }[] = [];
+    let inFlight = 0;
+    session.run = async (feeds) => {
+      inFlight++;
+      calls.push({ rows: feeds.input_ids!.dims[0]!, inFlight });
+      try {
+        return await run(feeds);
+      } finally {
+        inFlight--;
+      }
+    };
+    try {
+      const cases = Array.from({ length: 3 * 64 + 10 }, (_, i) => known.loan[i % known.loan.length]!.variables);
+      const results = await agent.inferBatch(cases);
+      assert.equal(results.length, cases.length);
+      for (const [i, result] of results.entries()) assert.equal(result.label, known.loan[i % known.loan.length]!.label);
+      assert.deepEqual(calls.map((c) => c.rows), [64, 64, 64, 10]);
+      // Full batches went out while one ran (never a third), the partial one once nothing ran.
+      assert.deepEqual(calls.map((c) => c.inFlight), [1, 2, 2, 1]);
+      calls.length = 0;
+      await agent.inferBatch(cases.slice(0, 20));
+      assert.deepEqual(calls, [{ rows: 20, inFlight: 1 }], 'a partial batch goes alone');
+    } finally {
+      session.run = run;
+    }
+  });
+});
+
 describe('bad input', () => {
   test('missing variables are named in an OPERON_ERR_MISSING_VARIABLES error that is not retried', async () => {
     const agent = await DecisionAgent.load('loan');
