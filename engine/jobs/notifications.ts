@@ -108,9 +108,7 @@ export class Notifications {
       client.on('end', () => this.#lost(client));
       const listened = new Set(this.#channels);
       for (const channel of listened) await client.query(`LISTEN ${channel}`);
-      this.#client = client;
-      this.#epoch++;
-      for (const channel of listened) this.#active.add(channel);
+      this.#use(client, listened);
       // Channels asked for while LISTEN ran above.
       const late = [...this.#channels].filter((channel) => !listened.has(channel));
       if (late.length > 0) await this.#listen(client, late);
@@ -122,12 +120,18 @@ export class Notifications {
 
   #lost(client: pg.Client, error?: unknown): void {
     if (this.#client !== client) return;
-    this.#client = undefined;
-    this.#active.clear();
-    this.#epoch++;
+    this.#use(undefined);
     if (this.#closed) return;
     this.#logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
     this.#scheduleReconnect();
+  }
+
+  /** Makes `client` (or none) the connection, with `listened` active on it: a new epoch. */
+  #use(client: pg.Client | undefined, listened: Iterable<string> = []): void {
+    this.#client = client;
+    this.#active.clear();
+    for (const channel of listened) this.#active.add(channel);
+    this.#epoch++;
   }
 
   #scheduleReconnect(): void {
@@ -144,9 +148,7 @@ export class Notifications {
     clearTimeout(this.#retry);
     await this.#connecting;
     const client = this.#client;
-    this.#client = undefined;
-    this.#active.clear();
-    this.#epoch++;
+    this.#use(undefined);
     this.#listeners.clear();
     if (client) await client.end().catch(() => undefined);
   }
