@@ -68,15 +68,19 @@ const LITERALS: Record<string, unknown> = { true: true, false: false, null: null
 /**
  * The value of a bare variable name or a literal, without feelin: feelin parses the text again on
  * every evaluation (it has no compiled form), which cost about a sixth of a worker's CPU when every
- * gateway asked `=approved`. Same answers as feelin (a missing variable is null; a property test
- * compares the two); anything else returns undefined and goes to feelin.
+ * gateway asked `=approved`. Same answers as feelin (a missing variable is null, a variable named
+ * like a literal or keyword wins over it; a property test compares the two); anything else,
+ * a keyword the context lacks included, returns undefined and goes to feelin.
  */
 function evaluateSimple(expression: string, context: Record<string, unknown>): FeelResult | undefined {
-  if (expression.length > 64 || !SIMPLE.test(expression) || KEYWORDS.has(expression)) return undefined;
-  if (Object.hasOwn(LITERALS, expression)) return { ok: true, value: LITERALS[expression] };
+  if (expression.length > 64 || !SIMPLE.test(expression)) return undefined;
   const first = expression.charCodeAt(0);
   if (first === 45 || (first >= 48 && first <= 57)) return { ok: true, value: Number(expression) + 0 }; // + 0: no -0
-  return { ok: true, value: toJson(Object.hasOwn(context, expression) ? context[expression] : null) };
+  // feelin reads a word the context names as that variable, even `true` or `in`.
+  if (Object.hasOwn(context, expression)) return { ok: true, value: toJson(context[expression]) };
+  if (KEYWORDS.has(expression)) return undefined;
+  if (Object.hasOwn(LITERALS, expression)) return { ok: true, value: LITERALS[expression] };
+  return { ok: true, value: null };
 }
 
 /**
