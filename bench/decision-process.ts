@@ -75,10 +75,10 @@ async function runWorker(): Promise<void> {
   const stats: BatchStats = { calls: 0, rows: 0, maxBatch: 0 };
   const session = agent.model.session;
   const run = session.run.bind(session);
-  session.run = (feeds) => {
-    const rows = feeds.input_ids!.dims[0]!;
+  session.run = (runs) => {
+    const rows = runs.reduce((sum, feeds) => sum + feeds.input_ids!.dims[0]!, 0);
     stats.calls++, (stats.rows += rows), (stats.maxBatch = Math.max(stats.maxBatch, rows));
-    return run(feeds);
+    return run(runs);
   };
   const engine = createEngine({ db, nodes: await createNodeRegistry({ decision: true }), worker: { concurrency } });
   process.on('message', (message) => {

@@ -13,6 +13,9 @@
  *   batches of min(N, 64), the batch each concurrency gives the agent. Its labels are checked equal
  *   to the agent's;
  * - overhead = agent / bare time per decision (p50: latency ratio; throughput: bare/agent rate);
+ * - bare in runs: the bare call grouping each batch of 64 into runs of similar length by hand, as the
+ *   agent does (classifier.ts lengthRuns), against the agent at concurrency 128: how much of the
+ *   agent's rate is the grouping;
  * - event-loop delay while the agent decides 2000 cases (the loop must stay responsive).
  *
  * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
@@ -25,7 +28,7 @@
  *
  * Usage: tsx bench/decision.ts [--quick] [--instances 2000] [--json FILE]
  * Last line: `agent_p50_ms=.. bare_p50_ms=.. p50_overhead=.. agent_per_s=.. bare_per_s=..
- * throughput_overhead=.. process_per_s=.. process_job_p50_ms=.. process_vs_bare=..
+ * throughput_overhead=.. bare_in_runs_per_s=.. in_runs_overhead=.. process_per_s=.. process_job_p50_ms=.. process_vs_bare=..
  * process_overhead=.. process_net_overhead=..` (loan model; agent at concurrency 128, bare batch 64).
  */
 import { execFileSync } from 'node:child_process';
@@ -36,6 +39,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from 'tokenizers';
 import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
+import { lengthRuns, RUN_TOKENS } from '../nodes/decision/classifier.ts';
 import type { DecisionModelConfig } from '../nodes/decision/model.ts';
 import { renderPrompt } from '../nodes/decision/prompt.ts';
 import { calibratedLogits, softmax, toScored, type Scored } from '../nodes/decision/scoring.ts';
@@ -88,8 +92,8 @@ class BareDecision {
     return new BareDecision(config, session, tokenizer, verbalizerIds, suffixTokens);
   }
 
-  /** One run() over the cases. */
-  async decide(cases: Case[]): Promise<Scored[]> {
+  /** One run() over the cases; with `runTokens`, one run() per group of similar length, as the agent does (lengthRuns). */
+  async decide(cases: Case[], runTokens?: number): Promise<Scored[]> {
     const { config } = this;
     const prompts = cases.map((c) => renderPrompt(config.template, c, { textVariables: config.textVariables, maxTextChars: config.maxTextChars }).prompt);
     const encodings = await this.tokenizer.encodeBatch(prompts);
@@ -100,6 +104,14 @@ class BareDecision {
       const keepTail = Math.min(this.suffixTokens, max - 1);
       return [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)];
     });
+    if (runTokens === undefined) return this.#run(rows);
+    const scored: Scored[] = new Array(rows.length);
+    for (const run of lengthRuns(rows.map((r) => r.length), runTokens)) (await this.#run(run.map((i) => rows[i]!))).forEach((s, k) => (scored[run[k]!] = s));
+    return scored;
+  }
+
+  async #run(rows: number[][]): Promise<Scored[]> {
+    const { config } = this;
     const n = rows.length;
     const width = Math.max(1, ...rows.map((r) => r.length));
     const inputIds = new BigInt64Array(n * width).fill(BigInt(config.padId ?? 0));
@@ -143,8 +155,9 @@ interface ModelReport {
   coldLoadMs: number;
   firstDecisionMs: number;
   agent: { p50Ms: number; p95Ms: number; decisionsPerSecond: Record<string, number> };
-  bare: { p50Ms: number; p95Ms: number; decisionsPerSecond: Record<string, number>; sameLabels: boolean };
-  overhead: { p50: number; throughput: Record<string, number> };
+  bare: { p50Ms: number; p95Ms: number; decisionsPerSecond: Record<string, number>; inRunsPerSecond: number; sameLabels: boolean };
+  /** `inRuns`: against the bare call grouping each batch of 64 into runs of similar length as the agent does. */
+  overhead: { p50: number; throughput: Record<string, number>; inRuns: number };
   eventLoopDelayMaxMs: number;
 }
 
@@ -205,6 +218,11 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     log(`${model} concurrency=${concurrency} agent_per_s=${Math.round(agentPerSecond)} bare_batch=${Math.min(concurrency, MAX_BATCH)} bare_per_s=${Math.round(barePerSecond)} overhead=${round(barePerSecond / agentPerSecond, 2)}`);
   }
 
+  // The bare call doing the agent's grouping by hand, against the agent at the headline concurrency.
+  const bareInRuns = await batchedRate((batch) => bare.decide(batch, RUN_TOKENS), cases, MAX_BATCH);
+  const agentHeadline = agentRate[`concurrency_${PROCESS_CONCURRENCY}`]!;
+  log(`${model} bare_in_runs batch=${MAX_BATCH} run_tokens=${RUN_TOKENS} bare_per_s=${Math.round(bareInRuns)} agent_per_s=${agentHeadline} overhead=${round(bareInRuns / agentHeadline, 2)}`);
+
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   await agent.inferBatch(cases);
@@ -216,8 +234,8 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     coldLoadMs: Math.round(cold.loadMs),
     firstDecisionMs: round(cold.firstDecisionMs, 1),
     agent: { p50Ms: round(agentP50, 2), p95Ms: round(percentile(agentSingle, 0.95), 2), decisionsPerSecond: agentRate },
-    bare: { p50Ms: round(bareP50, 2), p95Ms: round(percentile(bareSingle, 0.95), 2), decisionsPerSecond: bareRate, sameLabels },
-    overhead: { p50: round(agentP50 / bareP50, 2), throughput: throughputOverhead },
+    bare: { p50Ms: round(bareP50, 2), p95Ms: round(percentile(bareSingle, 0.95), 2), decisionsPerSecond: bareRate, inRunsPerSecond: Math.round(bareInRuns), sameLabels },
+    overhead: { p50: round(agentP50 / bareP50, 2), throughput: throughputOverhead, inRuns: round(bareInRuns / agentHeadline, 2) },
     eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);
@@ -267,7 +285,7 @@ const loan = report.models.loan!;
 const headline = `concurrency_${PROCESS_CONCURRENCY}`;
 log(
   `agent_p50_ms=${loan.agent.p50Ms} bare_p50_ms=${loan.bare.p50Ms} p50_overhead=${loan.overhead.p50} ` +
-    `agent_per_s=${loan.agent.decisionsPerSecond[headline]} bare_per_s=${bareBatch} throughput_overhead=${loan.overhead.throughput[headline]} ` +
+    `agent_per_s=${loan.agent.decisionsPerSecond[headline]} bare_per_s=${bareBatch} throughput_overhead=${loan.overhead.throughput[headline]} bare_in_runs_per_s=${loan.bare.inRunsPerSecond} in_runs_overhead=${loan.overhead.inRuns} ` +
     `process_per_s=${processPerSecond} process_job_p50_ms=${latency.jobP50Ms} process_vs_bare=${processReport.vsBare} process_overhead=${processReport.overhead} process_net_overhead=${netOverhead} ` +
     `backlog_per_s=${backlogPerSecond} backlog_overhead=${processReport.backlogOverhead} backlog_net_overhead=${backlogNetOverhead}`,
 );

@@ -14,23 +14,27 @@ export interface FloatOutput {
   dims: readonly number[];
 }
 
+export type Feeds = Record<string, Int64Feed>;
+export type Outputs = Record<string, FloatOutput>;
+
 export interface ModelSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  run(feeds: Record<string, Int64Feed>): Promise<Record<string, FloatOutput>>;
+  /** Runs the model on each feed set, one after another in the worker thread (one message each way). */
+  run(runs: Feeds[]): Promise<Outputs[]>;
   close(): Promise<void>;
 }
 
 type WorkerMessage =
   | { type: 'ready'; inputNames: string[]; outputNames: string[] }
-  | { type: 'result'; id: number; outputs: Record<string, FloatOutput> }
+  | { type: 'result'; id: number; outputs: Outputs[] }
   | { type: 'error'; id: number; message: string };
 
 const WORKER_URL = new URL('./session-worker.mjs', import.meta.url);
 
 export function startSession(modelPath: string, options: { threads?: number } = {}): Promise<ModelSession> {
   const worker = new Worker(WORKER_URL, { workerData: { modelPath, threads: options.threads ?? 1 }, execArgv: [] });
-  const pending = new Map<number, { resolve(outputs: Record<string, FloatOutput>): void; reject(error: Error): void }>();
+  const pending = new Map<number, { resolve(outputs: Outputs[]): void; reject(error: Error): void }>();
   let nextId = 1;
   let closed = false;
 
@@ -53,13 +57,13 @@ export function startSession(modelPath: string, options: { threads?: number } = 
         resolve({
           inputNames: message.inputNames,
           outputNames: message.outputNames,
-          run(feeds) {
+          run(runs) {
             if (closed) return Promise.reject(new Error('the model session is closed'));
             return new Promise((resolveRun, rejectRun) => {
               const id = nextId++;
               if (pending.size === 0) worker.ref();
               pending.set(id, { resolve: resolveRun, reject: rejectRun });
-              worker.postMessage({ id, feeds }, Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer));
+              worker.postMessage({ id, runs }, runs.flatMap((feeds) => Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer)));
             });
           },
           async close() {

@@ -8,6 +8,8 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { lengthRuns } from '../../nodes/decision/classifier.ts';
+import { makeCase, rng } from '../../models/data/generate.ts';
 import { createDecisionNode } from '../../nodes/decision/index.ts';
 import { OperonError } from '../../engine/errors.ts';
 
@@ -52,11 +54,11 @@ describe('batching', () => {
     const run = session.run.bind(session);
     const calls: { rows: number; inFlight: number }[] = [];
     let inFlight = 0;
-    session.run = async (feeds) => {
+    session.run = async (runs) => {
       inFlight++;
-      calls.push({ rows: feeds.input_ids!.dims[0]!, inFlight });
+      calls.push({ rows: runs.reduce((sum, feeds) => sum + feeds.input_ids!.dims[0]!, 0), inFlight });
       try {
-        return await run(feeds);
+        return await run(runs);
       } finally {
         inFlight--;
       }
@@ -72,6 +74,45 @@ describe('batching', () => {
       calls.length = 0;
       await agent.inferBatch(cases.slice(0, 20));
       assert.deepEqual(calls, [{ rows: 20, inFlight: 1 }], 'a partial batch goes alone');
+    } finally {
+      session.run = run;
+    }
+  });
+});
+
+describe('runs of similar length', () => {
+  test('lengthRuns sorts rows by length and fills each run up to the token budget', () => {
+    assert.deepEqual(lengthRuns([50, 10, 30, 10, 40], 90), [[1, 3, 2], [4], [0]]);
+    assert.deepEqual(lengthRuns([50, 10, 30, 10, 40], 60), [[1, 3], [2], [4], [0]]);
+    assert.deepEqual(lengthRuns([100, 20], 60), [[1], [0]], 'a row longer than the budget runs alone');
+    assert.deepEqual(lengthRuns([], 60), []);
+  });
+
+  test('a batch of varied cases runs in sorted runs within the budget, each answer as when decided alone', async () => {
+    const agent = await DecisionAgent.load('loan');
+    const session = agent.model.session;
+    const run = session.run.bind(session);
+    const shapes: number[][][] = [];
+    session.run = async (runs) => {
+      shapes.push(runs.map((feeds) => [...feeds.input_ids!.dims]));
+      return run(runs);
+    };
+    try {
+      const random = rng(7);
+      const cases = Array.from({ length: 64 }, (_, i) => makeCase('loan', random, 'train', 0, String(i)).vars);
+      const batched = await agent.inferBatch(cases);
+      assert.equal(shapes.length, 1, 'one message for the batch');
+      const runs = shapes[0]!;
+      assert.ok(runs.length > 1, `${runs.length} runs`);
+      assert.equal(runs.reduce((sum, [n]) => sum + n!, 0), 64);
+      for (const [n, width] of runs) assert.ok(n! * width! <= 768 || n === 1, `${n} x ${width}`);
+      for (let k = 1; k < runs.length; k++) assert.ok(runs[k]![1]! >= runs[k - 1]![1]!, 'runs by length');
+      session.run = run;
+      for (const [i, variables] of cases.entries()) {
+        const alone = await agent.infer(variables);
+        assert.equal(batched[i]!.label, alone.label);
+        for (const label of agent.labels) assert.ok(Math.abs(batched[i]!.scores[label]! - alone.scores[label]!) < 1e-4, `case ${i} ${label}`);
+      }
     } finally {
       session.run = run;
     }
