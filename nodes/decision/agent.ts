@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
 import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
 import { trainHead } from './head.ts';
-import { loadDecisionModel, type DecisionModel } from './model.ts';
+import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt } from './prompt.ts';
 import { calibratedLogits, headLogits, qualityMetrics, softmax, toScored, type Head, type QualityMetrics, type Scored } from './scoring.ts';
 
@@ -92,7 +92,7 @@ export class DecisionAgent {
   static async closeAll(): Promise<void> {
     const loaded = [...agents.values()];
     agents.clear();
-    await Promise.allSettled(loaded.map(async (agent) => (await agent).model.session.close()));
+    await Promise.allSettled(loaded.map(async (agent) => closeDecisionModel((await agent).model)));
   }
 
   get name(): string {

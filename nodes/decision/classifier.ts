@@ -11,10 +11,11 @@
  * drained a backlog of decision jobs 5 % faster (four interleaved pairs, BENCHMARKS.md).
  *
  * Inside a batch, prompts of similar length run together (lengthRuns), in one message to the
- * worker thread.
+ * worker thread. A prompt that arrives alone while nothing runs goes to the model's session on this
+ * thread instead, while such runs stay within the inline budget (#isolatedSession).
  */
-import type { DecisionModel } from './model.ts';
-import type { Feeds } from './session.ts';
+import { inlineBudgetMs, type DecisionModel } from './model.ts';
+import type { Feeds, ModelSession } from './session.ts';
 
 export interface PromptFeatures {
   /** Raw logits of each label's verbalizer token at the scoring position. */
@@ -52,11 +53,15 @@ export class BatchingClassifier {
   #inFlight = 0;
   #scheduled = false;
   readonly #runTokens: number;
+  readonly #inlineBudgetMs: number;
+  /** Moving average of single-prompt runs (ms), wherever they ran; 0 until the first. */
+  #singleRunMs = 0;
 
-  constructor(model: DecisionModel, options: { maxBatch?: number; runTokens?: number } = {}) {
+  constructor(model: DecisionModel, options: { maxBatch?: number; runTokens?: number; inlineBudgetMs?: number } = {}) {
     this.#model = model;
     this.#maxBatch = options.maxBatch ?? 64;
     this.#runTokens = options.runTokens ?? RUN_TOKENS;
+    this.#inlineBudgetMs = options.inlineBudgetMs ?? inlineBudgetMs();
   }
 
   /** Features of one prompt; batched with whatever else is waiting. */
@@ -83,8 +88,9 @@ export class BatchingClassifier {
     while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT && (this.#inFlight === 0 || this.#queue.length >= this.#maxBatch)) {
       const batch = this.#queue.splice(0, this.#maxBatch).filter((p) => !p.signal?.aborted);
       if (batch.length === 0) continue;
+      const session = batch.length === 1 && this.#inFlight === 0 ? this.#isolatedSession() : this.#model.session;
       this.#inFlight++;
-      this.run(batch.map((p) => p.prompt))
+      this.#run(session, batch.map((p) => p.prompt))
         .then(
           (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
           (error: unknown) => batch.forEach((p) => p.reject(error)),
@@ -101,7 +107,23 @@ export class BatchingClassifier {
    * cut into runs of at most `runTokens` padded tokens (right padding), which the worker thread runs
    * back to back.
    */
-  async run(prompts: string[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
+  run(prompts: string[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
+    return this.#run(this.#model.session, prompts, options);
+  }
+
+  /**
+   * Where a lone prompt runs while nothing else does: on this thread when the model has a session
+   * here and a single prompt's run takes at most the inline budget. Handing it to the model thread
+   * and back cost two thread wake-ups, 0.3 ms of a 2-3 ms decision on a 2-core VM, whatever carried
+   * the signal (messages or Atomics); the price here is that one run blocks the event loop. Under
+   * load prompts gather while it runs and go to the model thread as a batch.
+   */
+  #isolatedSession(): ModelSession {
+    const { inline } = this.#model;
+    return inline && this.#inlineBudgetMs > 0 && this.#singleRunMs <= this.#inlineBudgetMs ? inline : this.#model.session;
+  }
+
+  async #run(session: ModelSession, prompts: string[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
     const model = this.#model;
     const max = model.config.maxLength;
     const encodings = await model.tokenizer.encodeBatch(prompts);
@@ -113,7 +135,13 @@ export class BatchingClassifier {
       return { ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)], truncated: true };
     });
     const runs = lengthRuns(rows.map((r) => r.ids.length), this.#runTokens);
-    const outputs = await model.session.run(runs.map((run) => this.#feeds(run.map((row) => rows[row]!.ids))));
+    const feeds = runs.map((run) => this.#feeds(run.map((row) => rows[row]!.ids)));
+    const started = performance.now();
+    const outputs = await session.run(feeds);
+    if (rows.length === 1) {
+      const ms = performance.now() - started;
+      this.#singleRunMs = this.#singleRunMs === 0 ? ms : 0.8 * this.#singleRunMs + 0.2 * ms;
+    }
     const features: PromptFeatures[] = new Array(rows.length);
     runs.forEach((run, k) => {
       const { logits, hidden } = outputs[k]!;

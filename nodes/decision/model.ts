@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { OperonError } from '../../engine/errors.ts';
-import { startSession, type ModelSession } from './session.ts';
+import { startInlineSession, startSession, type ModelSession } from './session.ts';
 
 /** What config.json (or operon.json) says about a model. */
 export interface DecisionModelConfig {
@@ -42,6 +42,8 @@ export interface DecisionModel {
   fileHash: string;
   /** The ONNX session, in a worker thread. */
   session: ModelSession;
+  /** The same model on the calling thread, for isolated decisions (classifier.ts); null when off or too big. */
+  inline: ModelSession | null;
   tokenizer: Tokenizer;
   /** Token id scored for each label. */
   verbalizerIds: number[];
@@ -80,35 +82,60 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
+/**
+ * The longest single-prompt run, in ms as measured, that may run on the calling thread: an
+ * isolated decision then skips the hand-off to the model thread and back (classifier.ts).
+ * `OPERON_DECISION_INLINE_MS`, default 5; 0 turns it off (no second session is loaded).
+ */
+export function inlineBudgetMs(): number {
+  const value = Number(process.env.OPERON_DECISION_INLINE_MS ?? 5);
+  return Number.isFinite(value) && value >= 0 ? value : 5;
+}
+
+/** Bigger models get no second session: it would hold a second copy of the weights. */
+const INLINE_MAX_BYTES = 32 * 1024 * 1024;
+
 /** Loads a model folder. Inference threads: `options.threads`, else OPERON_DECISION_THREADS, else 1. */
 export async function loadDecisionModel(dir: string, name: string, options: { threads?: number } = {}): Promise<DecisionModel> {
   const config = readModelConfig(dir, name);
-  let session: ModelSession;
-  let tokenizer: Tokenizer;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(join(dir, 'model.onnx'));
-    session = await startSession(join(dir, 'model.onnx'), { threads: options.threads ?? (Number(process.env.OPERON_DECISION_THREADS) || 1) });
-  } catch (error) {
-    throw unknownModel(name, `model.onnx is corrupt: ${(error as Error).message}`, error);
+  const path = join(dir, 'model.onnx');
+  const threads = options.threads ?? (Number(process.env.OPERON_DECISION_THREADS) || 1);
+  const bytes = readFileSync(path);
+  const [worker, inlineSession] = await Promise.allSettled([
+    startSession(path, { threads }),
+    inlineBudgetMs() > 0 && bytes.length <= INLINE_MAX_BYTES ? startInlineSession(path, { threads }) : Promise.resolve(null),
+  ]);
+  const inline = inlineSession.status === 'fulfilled' ? inlineSession.value : null;
+  const close = () => Promise.allSettled([worker.status === 'fulfilled' && worker.value.close(), inline?.close()]);
+  if (worker.status === 'rejected') {
+    await close();
+    throw unknownModel(name, `model.onnx is corrupt: ${(worker.reason as Error).message}`, worker.reason);
   }
+  const session = worker.value;
+  let tokenizer: Tokenizer;
   try {
     tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
   } catch (error) {
-    await session.close();
+    await close();
     throw unknownModel(name, `tokenizer.json is corrupt: ${(error as Error).message}`, error);
   }
   if (!session.inputNames.includes('input_ids') || !session.inputNames.includes('attention_mask') || !session.outputNames.includes('logits')) {
-    await session.close();
+    await close();
     throw unknownModel(name, 'model.onnx must take input_ids and attention_mask and return logits');
   }
   const verbalizerIds: number[] = [];
   for (const word of config.verbalizers) {
     const ids = (await tokenizer.encode(` ${word}`)).getIds();
-    if (ids.length === 0) throw unknownModel(name, `verbalizer '${word}' encodes to no token`);
+    if (ids.length === 0) {
+      await close();
+      throw unknownModel(name, `verbalizer '${word}' encodes to no token`);
+    }
     verbalizerIds.push(ids[0]!);
   }
-  if (new Set(verbalizerIds).size !== verbalizerIds.length) throw unknownModel(name, 'two labels share their first verbalizer token');
+  if (new Set(verbalizerIds).size !== verbalizerIds.length) {
+    await close();
+    throw unknownModel(name, 'two labels share their first verbalizer token');
+  }
   const tail = config.template.slice(config.template.lastIndexOf('}') + 1);
   const suffixTokens = (await tokenizer.encode(tail)).getIds().length;
   return {
@@ -117,10 +144,16 @@ export async function loadDecisionModel(dir: string, name: string, options: { th
     config,
     fileHash: createHash('sha256').update(bytes).digest('hex'),
     session,
+    inline,
     tokenizer,
     verbalizerIds,
     suffixTokens,
     hasHidden: session.outputNames.includes('hidden'),
     padId: config.padId ?? 0,
   };
+}
+
+/** Stops the model's sessions (worker thread and inline). */
+export async function closeDecisionModel(model: DecisionModel): Promise<void> {
+  await Promise.all([model.session.close(), model.inline?.close()]);
 }

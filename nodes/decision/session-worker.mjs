@@ -4,11 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 
-const session = await ort.InferenceSession.create(workerData.modelPath, {
-  intraOpNumThreads: workerData.threads,
-  interOpNumThreads: 1,
-  graphOptimizationLevel: 'all',
-});
+const session = await ort.InferenceSession.create(workerData.modelPath, workerData.options);
 parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
 
 async function answer(message) {

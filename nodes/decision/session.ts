@@ -1,8 +1,10 @@
 /**
  * An ONNX inference session in a worker thread (see session-worker.mjs), so inference never blocks
  * the event loop. The worker is unref'd while idle, so a loaded model does not keep a process alive.
+ * startInlineSession: the same model on the calling thread, for isolated decisions (classifier.ts).
  */
 import { Worker } from 'node:worker_threads';
+import type { InferenceSession } from 'onnxruntime-node';
 
 export interface Int64Feed {
   data: BigInt64Array;
@@ -20,7 +22,7 @@ export type Outputs = Record<string, FloatOutput>;
 export interface ModelSession {
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
-  /** Runs the model on each feed set, one after another in the worker thread (one message each way). */
+  /** Runs the model on each feed set, one after another (in the worker thread: one message each way). */
   run(runs: Feeds[]): Promise<Outputs[]>;
   close(): Promise<void>;
 }
@@ -32,8 +34,13 @@ type WorkerMessage =
 
 const WORKER_URL = new URL('./session-worker.mjs', import.meta.url);
 
+/** The same options for the worker thread's session and the inline one. */
+function sessionOptions(threads = 1): InferenceSession.SessionOptions {
+  return { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+}
+
 export function startSession(modelPath: string, options: { threads?: number } = {}): Promise<ModelSession> {
-  const worker = new Worker(WORKER_URL, { workerData: { modelPath, threads: options.threads ?? 1 }, execArgv: [] });
+  const worker = new Worker(WORKER_URL, { workerData: { modelPath, options: sessionOptions(options.threads) }, execArgv: [] });
   const pending = new Map<number, { resolve(outputs: Outputs[]): void; reject(error: Error): void }>();
   let nextId = 1;
   let closed = false;
@@ -82,4 +89,23 @@ export function startSession(modelPath: string, options: { threads?: number } = 
       else waiting.reject(new Error(message.message));
     });
   });
+}
+
+/** The model on the calling thread: each run blocks the event loop for as long as it takes. */
+export async function startInlineSession(modelPath: string, options: { threads?: number } = {}): Promise<ModelSession> {
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(modelPath, sessionOptions(options.threads));
+  return {
+    inputNames: session.inputNames,
+    outputNames: session.outputNames,
+    async run(runs) {
+      const results: Outputs[] = [];
+      for (const feeds of runs) {
+        const outputs = await session.run(Object.fromEntries(Object.entries(feeds).map(([name, { data, dims }]) => [name, new ort.Tensor('int64', data, dims)])));
+        results.push(Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, { data: tensor.data as Float32Array, dims: tensor.dims }])));
+      }
+      return results;
+    },
+    close: () => session.release(),
+  };
 }

@@ -8,7 +8,9 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
-import { lengthRuns } from '../../nodes/decision/classifier.ts';
+import { BatchingClassifier, lengthRuns } from '../../nodes/decision/classifier.ts';
+import { closeDecisionModel, loadDecisionModel } from '../../nodes/decision/model.ts';
+import type { ModelSession } from '../../nodes/decision/session.ts';
 import { makeCase, rng } from '../../models/data/generate.ts';
 import { createDecisionNode } from '../../nodes/decision/index.ts';
 import { OperonError } from '../../engine/errors.ts';
@@ -115,6 +117,68 @@ describe('runs of similar length', () => {
       }
     } finally {
       session.run = run;
+    }
+  });
+});
+
+describe('isolated decisions', () => {
+  /** Counts the prompts each of the model's sessions ran until `restore`. */
+  function count(session: ModelSession): { rows: number; restore(): void } {
+    const run = session.run.bind(session);
+    const counter = { rows: 0, restore: () => void (session.run = run) };
+    session.run = (runs) => ((counter.rows += runs.reduce((sum, feeds) => sum + feeds.input_ids!.dims[0]!, 0)), run(runs));
+    return counter;
+  }
+
+  test('a lone decision runs on the calling thread, with the answer the model thread gives; a batch goes to the model thread', async () => {
+    const agent = await DecisionAgent.load('loan');
+    const { model } = agent;
+    assert.ok(model.inline, 'the shipped model is small enough for a second session');
+    const prompt = agent.prompt(known.loan[0]!.variables).prompt;
+    const worker = count(model.session);
+    const inline = count(model.inline);
+    try {
+      const here = await new BatchingClassifier(model, { inlineBudgetMs: 5 }).features(prompt);
+      assert.deepEqual([inline.rows, worker.rows], [1, 0]);
+      const there = await new BatchingClassifier(model, { inlineBudgetMs: 0 }).features(prompt);
+      assert.deepEqual([inline.rows, worker.rows], [1, 1], 'budget 0: the model thread');
+      here.labelLogits.forEach((logit, i) => assert.ok(Math.abs(logit - there.labelLogits[i]!) < 1e-4, `${logit} vs ${there.labelLogits[i]}`));
+      const batch = new BatchingClassifier(model, { inlineBudgetMs: 5 });
+      await Promise.all(known.loan.slice(0, 3).map((c) => batch.features(agent.prompt(c.variables).prompt)));
+      assert.deepEqual([inline.rows, worker.rows], [1, 4], 'three together: the model thread');
+    } finally {
+      worker.restore();
+      inline.restore();
+    }
+  });
+
+  test('once a lone run takes longer than the budget, lone decisions go to the model thread', async () => {
+    const agent = await DecisionAgent.load('loan');
+    const { model } = agent;
+    const prompt = agent.prompt(known.loan[1]!.variables).prompt;
+    const worker = count(model.session);
+    const inline = count(model.inline!);
+    try {
+      const classifier = new BatchingClassifier(model, { inlineBudgetMs: 0.001 });
+      await classifier.features(prompt);
+      await classifier.features(prompt);
+      assert.deepEqual([inline.rows, worker.rows], [1, 1], 'the first run, unmeasured until then, ran inline; it took longer than 1 microsecond');
+    } finally {
+      worker.restore();
+      inline.restore();
+    }
+  });
+
+  test('OPERON_DECISION_INLINE_MS=0 loads no second session', async () => {
+    const before = process.env.OPERON_DECISION_INLINE_MS;
+    process.env.OPERON_DECISION_INLINE_MS = '0';
+    try {
+      const model = await loadDecisionModel(new URL('../../models/order/', import.meta.url).pathname, 'order');
+      assert.equal(model.inline, null);
+      await closeDecisionModel(model);
+    } finally {
+      if (before === undefined) delete process.env.OPERON_DECISION_INLINE_MS;
+      else process.env.OPERON_DECISION_INLINE_MS = before;
     }
   });
 });
