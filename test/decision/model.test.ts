@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { BatchingClassifier, lengthRuns } from '../../nodes/decision/classifier.ts';
 import { closeDecisionModel, loadDecisionModel } from '../../nodes/decision/model.ts';
-import type { ModelSession } from '../../nodes/decision/session.ts';
+import type { Feeds, ModelSession, Outputs } from '../../nodes/decision/session.ts';
 import { makeCase, rng } from '../../models/data/generate.ts';
 import { createDecisionNode } from '../../nodes/decision/index.ts';
 import { OperonError } from '../../engine/errors.ts';
@@ -19,6 +19,16 @@ const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', imp
   'loan' | 'order',
   { why: string; label: string; variables: Record<string, unknown> }[]
 >;
+
+/** Puts `around` between the session and its callers (it gets each batch's runs and the real run); returns the undo. */
+function aroundRun(session: ModelSession, around: (runs: Feeds[], run: ModelSession['run']) => Promise<Outputs[]>): () => void {
+  const run = session.run.bind(session);
+  session.run = (runs) => around(runs, run);
+  return () => void (session.run = run);
+}
+
+/** Prompts in a batch's runs. */
+const rowsOf = (runs: Feeds[]) => runs.reduce((sum, feeds) => sum + feeds.input_ids!.dims[0]!, 0);
 
 for (const model of ['loan', 'order'] as const) {
   describe(`committed model '${model}'`, () => {
@@ -52,19 +62,17 @@ for (const model of ['loan', 'order'] as const) {
 describe('batching', () => {
   test('a full batch waiting is handed to the session while one runs; at most two at a time, the rest waits', async () => {
     const agent = await DecisionAgent.load('loan');
-    const session = agent.model.session;
-    const run = session.run.bind(session);
     const calls: { rows: number; inFlight: number }[] = [];
     let inFlight = 0;
-    session.run = async (runs) => {
+    const restore = aroundRun(agent.model.session, async (runs, run) => {
       inFlight++;
-      calls.push({ rows: runs.reduce((sum, feeds) => sum + feeds.input_ids!.dims[0]!, 0), inFlight });
+      calls.push({ rows: rowsOf(runs), inFlight });
       try {
         return await run(runs);
       } finally {
         inFlight--;
       }
-    };
+    });
     try {
       const cases = Array.from({ length: 3 * 64 + 10 }, (_, i) => known.loan[i % known.loan.length]!.variables);
       const results = await agent.inferBatch(cases);
@@ -77,7 +85,7 @@ describe('batching', () => {
       await agent.inferBatch(cases.slice(0, 20));
       assert.deepEqual(calls, [{ rows: 20, inFlight: 1 }], 'a partial batch goes alone');
     } finally {
-      session.run = run;
+      restore();
     }
   });
 });
@@ -92,13 +100,11 @@ describe('runs of similar length', () => {
 
   test('a batch of varied cases runs in sorted runs within the budget, each answer as when decided alone', async () => {
     const agent = await DecisionAgent.load('loan');
-    const session = agent.model.session;
-    const run = session.run.bind(session);
     const shapes: number[][][] = [];
-    session.run = async (runs) => {
+    const restore = aroundRun(agent.model.session, (runs, run) => {
       shapes.push(runs.map((feeds) => [...feeds.input_ids!.dims]));
       return run(runs);
-    };
+    });
     try {
       const random = rng(7);
       const cases = Array.from({ length: 64 }, (_, i) => makeCase('loan', random, 'train', 0, String(i)).vars);
@@ -109,14 +115,14 @@ describe('runs of similar length', () => {
       assert.equal(runs.reduce((sum, [n]) => sum + n!, 0), 64);
       for (const [n, width] of runs) assert.ok(n! * width! <= 768 || n === 1, `${n} x ${width}`);
       for (let k = 1; k < runs.length; k++) assert.ok(runs[k]![1]! >= runs[k - 1]![1]!, 'runs by length');
-      session.run = run;
+      restore();
       for (const [i, variables] of cases.entries()) {
         const alone = await agent.infer(variables);
         assert.equal(batched[i]!.label, alone.label);
         for (const label of agent.labels) assert.ok(Math.abs(batched[i]!.scores[label]! - alone.scores[label]!) < 1e-4, `case ${i} ${label}`);
       }
     } finally {
-      session.run = run;
+      restore();
     }
   });
 });
@@ -124,9 +130,8 @@ describe('runs of similar length', () => {
 describe('isolated decisions', () => {
   /** Counts the prompts each of the model's sessions ran until `restore`. */
   function count(session: ModelSession): { rows: number; restore(): void } {
-    const run = session.run.bind(session);
-    const counter = { rows: 0, restore: () => void (session.run = run) };
-    session.run = (runs) => ((counter.rows += runs.reduce((sum, feeds) => sum + feeds.input_ids!.dims[0]!, 0)), run(runs));
+    const counter = { rows: 0, restore: () => {} };
+    counter.restore = aroundRun(session, (runs, run) => ((counter.rows += rowsOf(runs)), run(runs)));
     return counter;
   }
 
