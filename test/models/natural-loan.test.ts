@@ -1,7 +1,8 @@
 /**
  * The loan domain's hand-written data (issue #16): the natural test set is well formed, labelled by
  * the written policy, covers every intent and label, and shares no text with the generator's output
- * or with the hand-written training texts. Fast: no model is loaded.
+ * or with the hand-written training texts, which are well formed and distinct too. Fast: no model
+ * is loaded.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { loanPolicy } from '../../models/data/policy.ts';
 import { applicantFor, readDraft, STYLES } from '../../models/data/natural/label-loan.ts';
 
 const TEST_SET = 'models/data/natural/loan.test.jsonl';
+const TRAINING_TEXTS = 'models/data/handwritten/loan.jsonl';
 const INTENTS = ['neutral', 'prohibited', 'uncertain', 'secured'] as const;
 const LABELS = ['approve', 'reject', 'review'] as const;
 
@@ -31,6 +33,8 @@ const NaturalLoanCase = z.strictObject({
   style: z.enum(STYLES),
 });
 
+const HandwrittenLoanText = z.strictObject({ text: z.string().min(1), intent: z.enum(INTENTS), style: z.enum(STYLES) });
+
 function readJsonl(path: string): unknown[] {
   return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
 }
@@ -43,6 +47,21 @@ const natural = readJsonl(TEST_SET).map((row, i) => {
   assert.ok(parsed.success, `${TEST_SET} line ${i + 1}: ${parsed.error?.message}`);
   return parsed.data;
 });
+
+const handwritten = readJsonl(TRAINING_TEXTS).map((row, i) => {
+  const parsed = HandwrittenLoanText.safeParse(row);
+  assert.ok(parsed.success, `${TRAINING_TEXTS} line ${i + 1}: ${parsed.error?.message}`);
+  return parsed.data;
+});
+
+const words = (text: string) => new Set(normal(text).split(' '));
+
+/** Share of distinct words two texts have in common (Jaccard). */
+function overlap(x: Set<string>, y: Set<string>): number {
+  let shared = 0;
+  for (const word of x) if (y.has(word)) shared++;
+  return shared / (x.size + y.size - shared);
+}
 
 test('the natural loan test set: at least 300 well-formed cases with unique ids and purposes', () => {
   assert.ok(natural.length >= 300, `${natural.length} cases`);
@@ -76,4 +95,27 @@ test('no natural loan purpose is a text the synthetic generator writes, in eithe
   }
   const clashes = natural.filter((c) => generated.has(normal(c.vars.purpose))).map((c) => `${c.id}: ${c.vars.purpose}`);
   assert.deepEqual(clashes, []);
+});
+
+test('the hand-written loan training texts: at least 1000 distinct, well-formed texts in every intent, made from their draft', () => {
+  assert.ok(handwritten.length >= 1000, `${handwritten.length} texts`);
+  const texts = handwritten.map((t) => normal(t.text));
+  assert.equal(new Set(texts).size, texts.length, 'no text is repeated');
+  for (const intent of INTENTS) {
+    const share = handwritten.filter((t) => t.intent === intent).length / handwritten.length;
+    assert.ok(share >= 0.1, `intent ${intent}: ${share}`);
+  }
+  const draft = readDraft('models/data/handwritten/loan.draft.txt');
+  assert.deepEqual(handwritten, draft.map((line) => ({ text: line.purpose, intent: line.intent, style: line.style })));
+});
+
+test('no hand-written training text repeats or closely rephrases a natural test purpose', () => {
+  const testPurposes = new Set(natural.map((c) => normal(c.vars.purpose)));
+  assert.deepEqual(handwritten.filter((t) => testPurposes.has(normal(t.text))).map((t) => t.text), []);
+  const testWords = natural.map((c) => [c, words(c.vars.purpose)] as const);
+  const close = handwritten.flatMap((t) => {
+    const own = words(t.text);
+    return testWords.filter(([, other]) => overlap(own, other) >= 0.6).map(([c]) => `${t.text} ~ ${c.id}: ${c.vars.purpose}`);
+  });
+  assert.deepEqual(close, []);
 });
