@@ -1,7 +1,8 @@
 /**
  * The hand-written order data of issue #16: the natural test set (never trained on) is well formed,
  * labelled by the written routing policy, reproducible from its draft, covers every threshold, and
- * shares no note with the generator's text.
+ * shares no note with the generator's text; the hand-written training texts share no text, and no
+ * near-duplicate, with the test set.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,20 +33,32 @@ const NaturalCase = z.strictObject({
   style: Style,
 });
 type NaturalCase = z.infer<typeof NaturalCase>;
+const TrainingText = z.strictObject({ text: z.string().min(1).max(600), intent: Intent, style: Style });
+type TrainingText = z.infer<typeof TrainingText>;
 
 const natural: NaturalCase[] = jsonl('natural/order.test.jsonl').map((row) => NaturalCase.parse(row));
+const training: TrainingText[] = jsonl('handwritten/order.jsonl').map((row) => TrainingText.parse(row));
 const noteOf = (row: NaturalCase) => row.vars.notes;
-/** Same text for a reader: case, spacing and punctuation do not make a note new. */
+/** Same text for a reader: case, spacing, punctuation and emoji do not make a note new. */
 const normal = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+const words = (text: string) => new Set(normal(text).split(' ').filter(Boolean));
+/** Word-set overlap (Jaccard); 1 for the same words in any order. */
+function overlap(a: Set<string>, b: Set<string>): number {
+  let shared = 0;
+  for (const word of a) if (b.has(word)) shared++;
+  return shared / (a.size + b.size - shared || 1);
+}
 
+let sampled: Set<string> | undefined;
 /** Every note the order generator writes in 20k cases per style (train and shifted grammar). */
 function generatorNotes(): Set<string> {
-  const notes = new Set<string>();
+  if (sampled) return sampled;
+  sampled = new Set<string>();
   for (const style of ['train', 'shifted'] as const) {
     const random = rng(16);
-    for (let i = 0; i < 20000; i++) notes.add(normal(orderCase(random, style).vars.notes));
+    for (let i = 0; i < 20000; i++) sampled.add(normal(orderCase(random, style).vars.notes));
   }
-  return notes;
+  return sampled;
 }
 
 test('the natural order set has at least 300 cases that match the shared format, with unique ids and notes', () => {
@@ -146,4 +159,53 @@ test('the draft parser refuses unknown intents, styles and pins', () => {
   assert.deepEqual(parseDraft('# comment\n\nbulky plain w=31.5 s=0,2,0 :: two man lift'), [
     { intent: 'bulky', style: 'plain', pinned: { weightKg: 31.5, stock: { leeds: 0, bristol: 2, glasgow: 0 } }, notes: 'two man lift' },
   ]);
+});
+
+test('the hand-written training texts: at least 1,000 distinct notes in the shared format, as written in their draft', () => {
+  assert.ok(training.length >= 1000, `${training.length} texts`);
+  const draft = parseDraft(file('handwritten/order.draft.txt'));
+  assert.deepEqual(training, draft.map((line) => ({ text: line.notes, intent: line.intent, style: line.style })));
+  const seen = new Map<string, string>();
+  for (const row of training) {
+    const key = normal(row.text) || row.text;
+    assert.ok(!seen.has(key), `"${row.text}" repeats "${seen.get(key)}"`);
+    seen.set(key, row.text);
+  }
+});
+
+test('the training texts follow the same intent spread and cover the same styles as the test set', () => {
+  const share = (intent: string) => training.filter((row) => row.intent === intent).length / training.length;
+  assert.ok(share('neutral') > 0.4 && share('neutral') < 0.5, `neutral ${share('neutral')}`);
+  for (const intent of ['collect', 'urgent', 'bulky']) assert.ok(share(intent) > 0.15 && share(intent) < 0.22, `${intent} ${share(intent)}`);
+  const styles = new Set(training.map((row) => row.style));
+  for (const style of new Set(natural.map((row) => row.style))) assert.ok(styles.has(style), style);
+  assert.ok(training.filter((row) => row.text.length >= 300).length >= 10, 'long notes');
+});
+
+test('no training text is a test note, a near-duplicate of one, or a note the generator can write', () => {
+  const tests = natural.map((row) => ({ note: noteOf(row), words: words(noteOf(row)), key: normal(noteOf(row)) || noteOf(row) }));
+  const testKeys = new Set(tests.map((t) => t.key));
+  const generated = generatorNotes();
+  const problems: string[] = [];
+  for (const row of training) {
+    const key = normal(row.text) || row.text;
+    if (testKeys.has(key)) problems.push(`in the test set: ${row.text}`);
+    if (generated.has(normal(row.text))) problems.push(`generator text: ${row.text}`);
+    const own = words(row.text);
+    for (const t of tests) {
+      if (own.size > 0 && overlap(own, t.words) >= 0.7) problems.push(`near-duplicate: "${row.text}" ~ "${t.note}"`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+test('no two training texts are near-duplicates of each other', () => {
+  const sets = training.map((row) => words(row.text));
+  const close: string[] = [];
+  for (let i = 0; i < sets.length; i++) {
+    for (let j = i + 1; j < sets.length; j++) {
+      if (overlap(sets[i]!, sets[j]!) >= 0.75) close.push(`"${training[i]!.text}" ~ "${training[j]!.text}"`);
+    }
+  }
+  assert.deepEqual(close, []);
 });
