@@ -123,6 +123,12 @@ export class PostgresEngine implements Engine {
     return this.#worker;
   }
 
+  timerStartsDelayed(): number {
+    let total = 0;
+    for (const count of this.startRate.delayed().values()) total += count;
+    return total;
+  }
+
   // ---- deployment --------------------------------------------------------------------------
 
   async deploy(files: DeployFile[]): Promise<DeploymentResult> {

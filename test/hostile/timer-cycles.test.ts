@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
 import { createKnex } from '../../engine/store/knex.ts';
+import { buildApp } from '../../engine/http/app.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { startTestApi, type TestApi } from '../http/support/api.ts';
 import { FAST_WORKER, waitFor } from '../engine/support/harness.ts';
@@ -162,5 +163,13 @@ describe('the timer start rate per process', () => {
     const scheduled = await db.knex('timers').whereNull('process_instance_id').where({ state: 'scheduled' });
     assert.equal(scheduled.length, 1, 'the timer is still scheduled');
     assert.equal(scheduled[0].cycle, 'R/PT0.001S');
+    const app = await buildApp({ engine, db: db.knex, defaultMetrics: false, notifications: engine.notifications });
+    try {
+      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      const delayed = Number(/^operon_timer_starts_delayed_total (\d+)$/m.exec(metrics.body)?.[1]);
+      assert.ok(delayed >= 10, `operon_timer_starts_delayed_total counts the delayed starts (${delayed})`);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -42,3 +42,12 @@ export function catchCycleProcess(id: string, cycle: string): string {
     <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" />
   </bpmn:process></bpmn:definitions>`;
 }
+
+/** `id` with a none start event only: deploying it as a new version retires the start timers of earlier ones. */
+export function noneStartProcess(id: string): string {
+  return `${HEAD}<bpmn:process id="${id}" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f1</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end" />
+  </bpmn:process></bpmn:definitions>`;
+}
