@@ -61,7 +61,7 @@ export interface CreateEngineOptions {
    * Timer limits: the shortest cycle interval (`OPERON_TIMER_MIN_INTERVAL`, default 1 s) and the rate
    * of timer-started instances per process (`OPERON_TIMER_START_RATE`, default 50/s per engine process).
    */
-  timers?: Partial<TimerPolicy>;
+  timerLimits?: Partial<TimerPolicy>;
 }
 
 /** Task type prefixes Operon's own nodes provide: an element naming one that is not registered fails deployment. */
@@ -96,7 +96,7 @@ export class PostgresEngine implements Engine {
     this.nodes = options.nodes ?? new NodeRegistry();
     this.logger = options.logger ?? silentLogger;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
-    this.timerPolicy = resolveTimerPolicy(options.timers);
+    this.timerPolicy = resolveTimerPolicy(options.timerLimits);
     this.graphs = new GraphCache({ minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs });
     this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);

@@ -119,7 +119,7 @@ describe('a new version stops the start timer of the one before', () => {
     // Two engine processes on one database, each with its own pool; a 20 ms floor keeps firings back to back.
     for (let i = 0; i < 2; i++) {
       const knex = createKnex(db.url, { poolMax: 4, applicationName: `operon-test-engine-${i}` });
-      engines.push(createEngine({ db: knex, worker: FAST_WORKER, timers: { minCycleIntervalMs: 20, startsPerSecond: 1000 } }));
+      engines.push(createEngine({ db: knex, worker: FAST_WORKER, timerLimits: { minCycleIntervalMs: 20, startsPerSecond: 1000 } }));
     }
   });
   after(async () => {
@@ -140,11 +140,12 @@ describe('a new version stops the start timer of the one before', () => {
 describe('the timer start rate per process', () => {
   let db: TestDatabase;
   let engine: PostgresEngine;
-  const RATE = 5;
-  const BURST = 5;
+  // Low enough that even a busy machine fires the 1 ms cycle faster than this.
+  const RATE = 2;
+  const BURST = 2;
   before(async () => {
     db = await createTestDatabase();
-    engine = createEngine({ db: db.knex, worker: FAST_WORKER, timers: { minCycleIntervalMs: 1, startsPerSecond: RATE, startBurst: BURST } });
+    engine = createEngine({ db: db.knex, worker: FAST_WORKER, timerLimits: { minCycleIntervalMs: 1, startsPerSecond: RATE, startBurst: BURST } });
   });
   after(async () => {
     await engine?.close();
@@ -154,7 +155,7 @@ describe('the timer start rate per process', () => {
   it('a 1 ms cycle starts no more than burst + rate x elapsed instances; its timer is delayed, not dropped', async () => {
     const started = Date.now();
     await engine.deploy([{ name: 'flood.bpmn', xml: startTimerProcess('flood', 'R/PT0.001S') }]);
-    await waitFor(async () => (engine.startRate.delayed().get('flood') ?? 0) >= 10, 30_000, 'the limit to delay starts');
+    await waitFor(async () => (engine.startRate.delayed().get('flood') ?? 0) >= 5, 60_000, 'the limit to delay starts');
     const [row] = await db.knex('process_instances').where({ bpmn_process_id: 'flood' }).count<{ count: string }[]>('* as count');
     const elapsedS = (Date.now() - started) / 1000;
     const count = Number(row!.count);
@@ -167,7 +168,7 @@ describe('the timer start rate per process', () => {
     try {
       const metrics = await app.inject({ method: 'GET', url: '/metrics' });
       const delayed = Number(/^operon_timer_starts_delayed_total (\d+)$/m.exec(metrics.body)?.[1]);
-      assert.ok(delayed >= 10, `operon_timer_starts_delayed_total counts the delayed starts (${delayed})`);
+      assert.ok(delayed >= 5, `operon_timer_starts_delayed_total counts the delayed starts (${delayed})`);
     } finally {
       await app.close();
     }

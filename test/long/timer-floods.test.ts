@@ -32,7 +32,7 @@ interface Server {
 
 async function startServer(timers: Partial<TimerPolicy> = {}): Promise<Server> {
   const db = await createTestDatabase({ poolMax: 10 });
-  const engine = createEngine({ db: db.knex, worker: FAST_WORKER, timers });
+  const engine = createEngine({ db: db.knex, worker: FAST_WORKER, timerLimits: timers });
   const token = `test_${randomBytes(16).toString('hex')}`;
   const app = await buildApp({ engine, db: db.knex, apiToken: token, defaultMetrics: false, notifications: engine.notifications });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -138,7 +138,7 @@ before(async () => {
   raceDb = await createTestDatabase();
   for (let i = 0; i < 2; i++) {
     const knex = createKnex(raceDb.url, { poolMax: 4, applicationName: `operon-race-${i}` });
-    racers.push(createEngine({ db: knex, worker: FAST_WORKER, timers: { minCycleIntervalMs: 20, startsPerSecond: 1000 } }));
+    racers.push(createEngine({ db: knex, worker: FAST_WORKER, timerLimits: { minCycleIntervalMs: 20, startsPerSecond: 1000 } }));
   }
 });
 after(async () => {
