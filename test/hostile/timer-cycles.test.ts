@@ -137,6 +137,36 @@ describe('a new version stops the start timer of the one before', () => {
   });
 });
 
+describe('a start timer of a superseded version left scheduled (the database the finding left)', () => {
+  let db: TestDatabase;
+  let engine: PostgresEngine | undefined;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await engine?.close();
+    await db?.drop();
+  });
+
+  it('is cancelled when it comes due and starts nothing; the latest version keeps its timer', async () => {
+    const deployer = createEngine({ db: db.knex });
+    await deployer.deploy([{ name: 'leak.bpmn', xml: startTimerProcess('leak', 'R/PT1H', 'leak v1') }]);
+    await deployer.deploy([{ name: 'leak.bpmn', xml: startTimerProcess('leak', 'R/PT1H', 'leak v2') }]);
+    await deployer.close();
+    const v1 = await db.knex('process_definitions').where({ bpmn_process_id: 'leak', version: 1 }).first();
+    // What an engine without the deployment lock left behind: v1's timer scheduled, due now.
+    await db.knex('timers').where({ definition_id: v1.id }).update({ state: 'scheduled', due_at: db.knex.fn.now(), cycle: 'R/PT0S' });
+    engine = createEngine({ db: db.knex, worker: FAST_WORKER });
+    await waitFor(async () => (await db.knex('timers').where({ definition_id: v1.id, state: 'scheduled' })).length === 0, 30_000, 'the v1 timer to be retired');
+    const [instances] = await db.knex('process_instances').count<{ count: string }[]>('* as count');
+    assert.equal(Number(instances!.count), 0, 'no instance of v1');
+    const states = await db.knex('timers').where({ definition_id: v1.id }).pluck('state');
+    assert.deepEqual(states, ['cancelled']);
+    const v2Timers = await db.knex('timers as t').join('process_definitions as d', 'd.id', 't.definition_id').where({ 'd.version': 2, 't.state': 'scheduled' });
+    assert.equal(v2Timers.length, 1);
+  });
+});
+
 describe('the timer start rate per process', () => {
   let db: TestDatabase;
   let engine: PostgresEngine;
