@@ -97,7 +97,8 @@ export function parseIsoCycle(text: string): IsoCycle | undefined {
   const start = match[2] === undefined ? undefined : parseIsoDate(match[2]);
   const repetitions = match[1] === '' ? undefined : Number(match[1]);
   // A count past 2^53 would lose its digits on the way back to text (`R1e+21/...`) and end the cycle silently.
-  if (!duration || (match[2] !== undefined && !start) || (repetitions !== undefined && !Number.isSafeInteger(repetitions))) return undefined;
+  if (!duration || (match[2] !== undefined && !start)) return undefined;
+  if (repetitions !== undefined && !Number.isSafeInteger(repetitions)) return undefined;
   return { repetitions, interval: match[3]!, duration, ...(start ? { start } : {}) };
 }
 

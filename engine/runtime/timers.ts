@@ -17,7 +17,12 @@ export const DEFAULT_MIN_CYCLE_INTERVAL_MS = 1_000;
  * interval (with the remaining cycle in `cycle`, when it repeats). `=` expressions are FEEL,
  * evaluated against `variables`. Used by the runtime and by drivers that schedule timer start events.
  */
-export function computeTimerDue(timer: TimerDefinition, now: Date, variables: Record<string, unknown> = {}, minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS): TimerDue {
+export function computeTimerDue(
+  timer: TimerDefinition,
+  now: Date,
+  variables: Record<string, unknown> = {},
+  minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
+): TimerDue {
   let text = timer.expression;
   if (isFeelExpression(text)) {
     const result = evaluateFeel(stripFeelMarker(text), variables, now);
@@ -32,7 +37,12 @@ export function computeTimerDue(timer: TimerDefinition, now: Date, variables: Re
  * The next firing of a remaining cycle (`R3/PT1M` -> due in 1 minute, `R2/PT1M` left). A cycle whose
  * interval is shorter than `minCycleIntervalMs` is refused: it would start work as fast as the engine can.
  */
-export function dueFromText(kind: TimerDefinition['kind'], text: string, now: Date, minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS): TimerDue {
+export function dueFromText(
+  kind: TimerDefinition['kind'],
+  text: string,
+  now: Date,
+  minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
+): TimerDue {
   if (kind === 'duration') {
     const duration = parseIsoDuration(text);
     if (!duration) return { ok: false, message: `not an ISO 8601 duration: ${text}`, expression: text };

@@ -20,6 +20,7 @@ export async function lockDeployment(tx: Db, bpmnProcessId: string): Promise<voi
  * a deployment is under way and the timer should wait for the next round. Must run inside a transaction.
  */
 export async function tryLockStartEvents(tx: Db, bpmnProcessId: string): Promise<boolean> {
-  const result = (await tx.raw('SELECT pg_try_advisory_xact_lock_shared(hashtext(?)) AS locked', [key(bpmnProcessId)])) as { rows: { locked: boolean }[] };
+  const sql = 'SELECT pg_try_advisory_xact_lock_shared(hashtext(?)) AS locked';
+  const result = (await tx.raw(sql, [key(bpmnProcessId)])) as { rows: { locked: boolean }[] };
   return result.rows[0]?.locked === true;
 }

@@ -11,7 +11,13 @@ import { CHANNELS, notify } from './notify.ts';
  * lock: a start timer firing at the same time has either committed its next cycle's row (cancelled
  * here) or waits and then finds this newer version (fire-due-timers.ts).
  */
-export async function scheduleStartEvents(tx: Db, definition: DefinitionRow, graph: ProcessGraph, now: Date, minCycleIntervalMs?: number): Promise<void> {
+export async function scheduleStartEvents(
+  tx: Db,
+  definition: DefinitionRow,
+  graph: ProcessGraph,
+  now: Date,
+  minCycleIntervalMs?: number,
+): Promise<void> {
   const earlier = tx('process_definitions').select('id').where({ bpmn_process_id: definition.bpmn_process_id }).andWhereNot({ id: definition.id });
   await tx('timers').whereNull('process_instance_id').whereIn('definition_id', earlier.clone()).where({ state: 'scheduled' }).update({ state: 'cancelled' });
   await tx('message_subscriptions').whereNull('process_instance_id').whereIn('definition_id', earlier.clone()).where({ state: 'open' }).update({ state: 'closed', closed_at: now });

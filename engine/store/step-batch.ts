@@ -156,7 +156,8 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
   const computed: { request: StartRequest; result: StepResult }[] = [];
   for (const request of requests) {
     const graph = await graphs.get(db, request.definition.id);
-    computed.push({ request, result: startInstance(graph, { instanceId: request.instanceId, variables: request.variables, ...graphs.stepContext(now) }) });
+    const result = startInstance(graph, { instanceId: request.instanceId, variables: request.variables, ...graphs.stepContext(now) });
+    computed.push({ request, result });
   }
   if (computed.every(({ result }) => isPlainStep(result, {}))) {
     const plain = emptyPlainRows();

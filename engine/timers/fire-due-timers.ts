@@ -87,17 +87,33 @@ async function fireTimer(db: Knex, graphs: GraphCache, timer: TimerRow, logger: 
 }
 
 /** A timer start event: start an instance of its definition and schedule the next cycle. */
-async function fireStartTimer(tx: Db, graphs: GraphCache, timer: TimerRow, now: Date, logger: Logger, options: TimerFiringOptions): Promise<boolean> {
+async function fireStartTimer(
+  tx: Db,
+  graphs: GraphCache,
+  timer: TimerRow,
+  now: Date,
+  logger: Logger,
+  options: TimerFiringOptions,
+): Promise<boolean> {
   const definition = (await findDefinition(tx, timer.definition_id)) as DefinitionRow;
   const processId = definition.bpmn_process_id;
   // Lock before the timer row: a deployment takes this lock first and then updates timer rows.
   if (!(await tryLockStartEvents(tx, processId))) return false;
-  const claimed = await tx<TimerRow>('timers').where({ id: timer.id, state: 'scheduled' }).andWhere('due_at', '<=', now).forUpdate().skipLocked().first();
+  const claimed = await tx<TimerRow>('timers')
+    .where({ id: timer.id, state: 'scheduled' })
+    .andWhere('due_at', '<=', now)
+    .forUpdate()
+    .skipLocked()
+    .first();
   if (!claimed) return false;
-  const latest = await tx('process_definitions').where({ bpmn_process_id: processId }).max<{ version: number }>('version as version').first();
+  const latest = await tx('process_definitions')
+    .where({ bpmn_process_id: processId })
+    .max<{ version: number }>('version as version')
+    .first();
   if (latest?.version !== definition.version) {
     await tx('timers').where({ id: timer.id }).update({ state: 'cancelled' });
-    logger.info({ timerId: timer.id, bpmnProcessId: processId, version: definition.version, latestVersion: latest?.version }, 'start timer of a superseded version cancelled');
+    const superseded = { timerId: timer.id, bpmnProcessId: processId, version: definition.version, latestVersion: latest?.version };
+    logger.info(superseded, 'start timer of a superseded version cancelled');
     return false;
   }
   const waitMs = options.startRate?.take(processId, now.getTime()) ?? 0;
@@ -106,7 +122,9 @@ async function fireStartTimer(tx: Db, graphs: GraphCache, timer: TimerRow, now: 
     await tx('timers').where({ id: timer.id }).update({ due_at: dueAt });
     const delayed = options.startRate!.delayed().get(processId) ?? 0;
     if (delayed === 1 || delayed % 100 === 0) {
-      logger.warn({ bpmnProcessId: processId, elementId: timer.element_id, delayedStarts: delayed, startsPerSecond: options.startRate!.startsPerSecond }, 'timer starts over the rate limit; delayed');
+      const startsPerSecond = options.startRate!.startsPerSecond;
+      const over = { bpmnProcessId: processId, elementId: timer.element_id, delayedStarts: delayed, startsPerSecond };
+      logger.warn(over, 'timer starts over the rate limit; delayed');
     }
     return false;
   }

@@ -19,7 +19,12 @@ function literal(expression: string): string {
 }
 
 /** The first firing of a timer start event deployed at `now` (a cycle must repeat no faster than `minCycleIntervalMs`). */
-export function firstStartTimer(timer: TimerDefinition, now: Date, elementId: string, minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS): StartTimerSchedule {
+export function firstStartTimer(
+  timer: TimerDefinition,
+  now: Date,
+  elementId: string,
+  minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
+): StartTimerSchedule {
   const text = literal(timer.expression);
   const invalid = () =>
     new OperonError('OPERON_ERR_BPMN_INVALID', `Timer start event '${elementId}' has an invalid ${timer.kind}: ${timer.expression}`, {
@@ -53,7 +58,11 @@ export function firstStartTimer(timer: TimerDefinition, now: Date, elementId: st
  * A cycle stored before the minimum interval was raised (or before there was one) waits at least
  * `minCycleIntervalMs`, so it cannot start instances as fast as the engine loops.
  */
-export function nextCycle(cycleText: string, now: Date, minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS): StartTimerSchedule | undefined {
+export function nextCycle(
+  cycleText: string,
+  now: Date,
+  minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
+): StartTimerSchedule | undefined {
   const cycle = parseIsoCycle(cycleText);
   if (!cycle || cycle.repetitions === 0) return undefined;
   const remaining = cycle.repetitions === undefined ? undefined : cycle.repetitions - 1;

@@ -31,9 +31,12 @@ export function resolveTimerPolicy(options: Partial<TimerPolicy> = {}, env: Node
   const minCycleIntervalMs = options.minCycleIntervalMs ?? envDurationMs(env, 'OPERON_TIMER_MIN_INTERVAL') ?? DEFAULT_MIN_CYCLE_INTERVAL_MS;
   const startsPerSecond = options.startsPerSecond ?? envNumber(env, 'OPERON_TIMER_START_RATE') ?? DEFAULT_TIMER_STARTS_PER_SECOND;
   const startBurst = options.startBurst ?? Math.max(1, Math.ceil(startsPerSecond));
-  if (!(minCycleIntervalMs >= 1)) throw new OperonError('OPERON_ERR_VALIDATION', `the minimum timer interval must be at least 1 ms, got ${minCycleIntervalMs}`);
+  if (!(minCycleIntervalMs >= 1)) {
+    throw new OperonError('OPERON_ERR_VALIDATION', `the minimum timer interval must be at least 1 ms, got ${minCycleIntervalMs}`);
+  }
   if (!(startsPerSecond > 0) || !(startBurst >= 1)) {
-    throw new OperonError('OPERON_ERR_VALIDATION', `the timer start rate must be positive, got ${startsPerSecond}/s with a burst of ${startBurst}`);
+    const message = `the timer start rate must be positive, got ${startsPerSecond}/s with a burst of ${startBurst}`;
+    throw new OperonError('OPERON_ERR_VALIDATION', message);
   }
   return { minCycleIntervalMs, startsPerSecond, startBurst };
 }
@@ -52,7 +55,8 @@ function envDurationMs(env: NodeJS.ProcessEnv, name: string): number | undefined
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
   const duration = parseIsoDuration(text);
   if (!duration || duration.years || duration.months) {
-    throw new OperonError('OPERON_ERR_VALIDATION', `${name} must be an ISO 8601 duration without years or months (PT1S) or milliseconds, got '${text}'`);
+    const message = `${name} must be an ISO 8601 duration without years or months (PT1S) or milliseconds, got '${text}'`;
+    throw new OperonError('OPERON_ERR_VALIDATION', message);
   }
   return cycleIntervalMs(duration, new Date(0));
 }
@@ -79,10 +83,11 @@ export function checkTimerCycles(graph: ProcessGraph, minCycleIntervalMs: number
     if (!cycle) continue;
     const intervalMs = cycleIntervalMs(cycle.duration, cycle.start ?? now);
     if (intervalMs >= minCycleIntervalMs) continue;
-    throw new OperonError(
-      'OPERON_ERR_TIMER_CYCLE_TOO_SHORT',
-      `${graph.bpmnProcessId}: timer "${element.id}" repeats every ${intervalMs} ms (${timer.expression}); the minimum interval is ${minCycleIntervalMs} ms`,
-      { details: { bpmnProcessId: graph.bpmnProcessId, elementId: element.id, expression: timer.expression, intervalMs, minIntervalMs: minCycleIntervalMs } },
-    );
+    const message =
+      `${graph.bpmnProcessId}: timer "${element.id}" repeats every ${intervalMs} ms (${timer.expression}); ` +
+      `the minimum interval is ${minCycleIntervalMs} ms`;
+    const { bpmnProcessId } = graph;
+    const details = { bpmnProcessId, elementId: element.id, expression: timer.expression, intervalMs, minIntervalMs: minCycleIntervalMs };
+    throw new OperonError('OPERON_ERR_TIMER_CYCLE_TOO_SHORT', message, { details });
   }
 }

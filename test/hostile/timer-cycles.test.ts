@@ -105,7 +105,8 @@ describe('a cycle computed at run time below the minimum interval', () => {
 
   it('runs the same process with a legal interval', async () => {
     const { instanceId } = await engine.startInstance('remindEvery', { interval: 'PT1H' });
-    const timer = await waitFor(() => db.knex('timers').where({ process_instance_id: instanceId, state: 'scheduled' }).first(), 10_000, 'the timer');
+    const scheduled = () => db.knex('timers').where({ process_instance_id: instanceId, state: 'scheduled' }).first();
+    const timer = await waitFor(scheduled, 10_000, 'the timer');
     assert.equal(timer.cycle, 'R/PT1H');
     assert.equal(await db.knex('incidents').where({ process_instance_id: instanceId }).first(), undefined);
   });
@@ -130,7 +131,7 @@ describe('a new version stops the start timer of the one before', () => {
     await db?.drop();
   });
 
-  it('deploying v2 and v3 while two engines fire v1 every 20 ms: no earlier version starts an instance after its successor committed', async () => {
+  it('v2 and v3 deployed while two engines fire v1 every 20 ms: no version starts an instance after its successor committed', async () => {
     const result = await deployRace(engines[0]!, db.knex, { processId: 'ticker', cycle: 'R/PT0.02S', versions: 3 });
     assert.deepEqual([...result.final], [...result.frozen], 'instance counts of v1 and v2 did not move after the next deployment');
     assert.deepEqual(result.scheduledTimers, [{ version: 3, count: 1 }], 'one scheduled start timer, of the latest version');
@@ -157,12 +158,15 @@ describe('a start timer of a superseded version left scheduled (the database the
     // What an engine without the deployment lock left behind: v1's timer scheduled, due now.
     await db.knex('timers').where({ definition_id: v1.id }).update({ state: 'scheduled', due_at: db.knex.fn.now(), cycle: 'R/PT0S' });
     engine = createEngine({ db: db.knex, worker: FAST_WORKER });
-    await waitFor(async () => (await db.knex('timers').where({ definition_id: v1.id, state: 'scheduled' })).length === 0, 30_000, 'the v1 timer to be retired');
+    const retired = async () => (await db.knex('timers').where({ definition_id: v1.id, state: 'scheduled' })).length === 0;
+    await waitFor(retired, 30_000, 'the v1 timer to be retired');
     const [instances] = await db.knex('process_instances').count<{ count: string }[]>('* as count');
     assert.equal(Number(instances!.count), 0, 'no instance of v1');
     const states = await db.knex('timers').where({ definition_id: v1.id }).pluck('state');
     assert.deepEqual(states, ['cancelled']);
-    const v2Timers = await db.knex('timers as t').join('process_definitions as d', 'd.id', 't.definition_id').where({ 'd.version': 2, 't.state': 'scheduled' });
+    const v2Timers = await db.knex('timers as t')
+      .join('process_definitions as d', 'd.id', 't.definition_id')
+      .where({ 'd.version': 2, 't.state': 'scheduled' });
     assert.equal(v2Timers.length, 1);
   });
 });
@@ -175,7 +179,8 @@ describe('the timer start rate per process', () => {
   const BURST = 2;
   before(async () => {
     db = await createTestDatabase();
-    engine = createEngine({ db: db.knex, worker: FAST_WORKER, timerLimits: { minCycleIntervalMs: 1, startsPerSecond: RATE, startBurst: BURST } });
+    const timerLimits = { minCycleIntervalMs: 1, startsPerSecond: RATE, startBurst: BURST };
+    engine = createEngine({ db: db.knex, worker: FAST_WORKER, timerLimits });
   });
   after(async () => {
     await engine?.close();

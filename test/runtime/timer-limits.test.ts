@@ -11,6 +11,7 @@ import { resolveTimerPolicy } from '../../engine/timers/timer-policy.ts';
 import { parseIsoCycle } from '../../engine/model/timer.ts';
 
 const now = new Date('2026-05-01T08:00:00.250Z');
+const cycle = (expression: string) => computeTimerDue({ kind: 'cycle', expression }, now);
 
 describe('the minimum cycle interval', () => {
   it('refuses cycles below it, wherever the interval comes from', () => {
@@ -20,15 +21,17 @@ describe('the minimum cycle interval', () => {
       assert.equal(!due.ok && due.code, 'OPERON_ERR_TIMER_CYCLE_TOO_SHORT', expression);
     }
     assert.equal(computeTimerDue({ kind: 'cycle', expression: '="R/" + i' }, now, { i: 'PT0S' }).ok, false);
-    assert.equal(computeTimerDue({ kind: 'cycle', expression: '="R/" + i' }, now, { i: 'PT0S' }, 0).ok, true, 'a floor of 0 lets it through');
-    assert.throws(() => firstStartTimer({ kind: 'cycle', expression: 'R/PT0S' }, now, 'tick'), (error: { code?: string; details?: { elementId?: string } }) => {
-      return error.code === 'OPERON_ERR_TIMER_CYCLE_TOO_SHORT' && error.details?.elementId === 'tick';
-    });
+    const computed = { kind: 'cycle', expression: '="R/" + i' } as const;
+    assert.equal(computeTimerDue(computed, now, { i: 'PT0S' }, 0).ok, true, 'a floor of 0 lets it through');
+    const tooShort = (error: { code?: string; details?: { elementId?: string } }) =>
+      error.code === 'OPERON_ERR_TIMER_CYCLE_TOO_SHORT' && error.details?.elementId === 'tick';
+    assert.throws(() => firstStartTimer({ kind: 'cycle', expression: 'R/PT0S' }, now, 'tick'), tooShort);
   });
 
   it('leaves durations and dates alone: PT0S and a past date fire once, now', () => {
     assert.deepEqual(computeTimerDue({ kind: 'duration', expression: 'PT0S' }, now), { ok: true, dueAt: now.toISOString() });
-    assert.deepEqual(computeTimerDue({ kind: 'date', expression: '1970-01-01T00:00:00Z' }, now), { ok: true, dueAt: '1970-01-01T00:00:00.000Z' });
+    const past = computeTimerDue({ kind: 'date', expression: '1970-01-01T00:00:00Z' }, now);
+    assert.deepEqual(past, { ok: true, dueAt: '1970-01-01T00:00:00.000Z' });
   });
 
   it('a stored cycle below the floor is clamped when it fires again', () => {
@@ -40,14 +43,14 @@ describe('the minimum cycle interval', () => {
 
 describe('catching up a cycle whose start date is past', () => {
   it('jumps to the next repetition still to come without stepping through a billion of them', () => {
-    assert.deepEqual(computeTimerDue({ kind: 'cycle', expression: 'R/1970-01-01T00:00:00Z/PT1S' }, now), { ok: true, dueAt: '2026-05-01T08:00:01.000Z', cycle: 'R/PT1S' });
+    assert.deepEqual(cycle('R/1970-01-01T00:00:00Z/PT1S'), { ok: true, dueAt: '2026-05-01T08:00:01.000Z', cycle: 'R/PT1S' });
   });
 
   it('counts the repetitions it skipped', () => {
     // 10 repetitions from 07:59:55, one per second: 5 lapsed (to 08:00:00), the sixth at 08:00:01 is next, 4 after it.
-    assert.deepEqual(computeTimerDue({ kind: 'cycle', expression: 'R10/2026-05-01T07:59:55Z/PT1S' }, now), { ok: true, dueAt: '2026-05-01T08:00:01.000Z', cycle: 'R3/PT1S' });
-    assert.deepEqual(computeTimerDue({ kind: 'cycle', expression: 'R3/2026-01-01T00:00:00Z/PT1S' }, now), { ok: true, dueAt: now.toISOString() }, 'all lapsed: once, now');
-    assert.deepEqual(computeTimerDue({ kind: 'cycle', expression: 'R/2026-01-31T00:00:00Z/P1M' }, now), { ok: true, dueAt: '2026-05-28T00:00:00.000Z', cycle: 'R/P1M' });
+    assert.deepEqual(cycle('R10/2026-05-01T07:59:55Z/PT1S'), { ok: true, dueAt: '2026-05-01T08:00:01.000Z', cycle: 'R3/PT1S' });
+    assert.deepEqual(cycle('R3/2026-01-01T00:00:00Z/PT1S'), { ok: true, dueAt: now.toISOString() }, 'all lapsed: once, now');
+    assert.deepEqual(cycle('R/2026-01-31T00:00:00Z/P1M'), { ok: true, dueAt: '2026-05-28T00:00:00.000Z', cycle: 'R/P1M' });
   });
 
   it('refuses repetition counts that would lose digits', () => {
@@ -74,11 +77,18 @@ describe('the timer policy', () => {
     assert.equal(resolveTimerPolicy({}, { OPERON_TIMER_MIN_INTERVAL: 'PT0.2S' }).minCycleIntervalMs, 200);
     assert.equal(resolveTimerPolicy({}, { OPERON_TIMER_MIN_INTERVAL: '250' }).minCycleIntervalMs, 250);
     assert.equal(resolveTimerPolicy({ minCycleIntervalMs: 5 }, { OPERON_TIMER_MIN_INTERVAL: '250' }).minCycleIntervalMs, 5);
-    assert.deepEqual(resolveTimerPolicy({}, { OPERON_TIMER_START_RATE: '10' }), { minCycleIntervalMs: 1000, startsPerSecond: 10, startBurst: 10 });
+    const policy = resolveTimerPolicy({}, { OPERON_TIMER_START_RATE: '10' });
+    assert.deepEqual(policy, { minCycleIntervalMs: 1000, startsPerSecond: 10, startBurst: 10 });
   });
 
   it('refuses settings that would switch the limits off', () => {
-    for (const env of [{ OPERON_TIMER_MIN_INTERVAL: 'P1M' }, { OPERON_TIMER_MIN_INTERVAL: '0' }, { OPERON_TIMER_START_RATE: '0' }, { OPERON_TIMER_START_RATE: 'fast' }]) {
+    const settings = [
+      { OPERON_TIMER_MIN_INTERVAL: 'P1M' },
+      { OPERON_TIMER_MIN_INTERVAL: '0' },
+      { OPERON_TIMER_START_RATE: '0' },
+      { OPERON_TIMER_START_RATE: 'fast' },
+    ];
+    for (const env of settings) {
       assert.throws(() => resolveTimerPolicy({}, env), { code: 'OPERON_ERR_VALIDATION' }, JSON.stringify(env));
     }
   });

@@ -21,6 +21,16 @@ async function instancesByVersion(knex: Knex, processId: string): Promise<Map<nu
   return new Map(rows.map((row) => [Number(row.version), Number(row.n)]));
 }
 
+export interface DeployRaceOptions {
+  processId: string;
+  cycle: string;
+  versions: number;
+  firstVersion?: number;
+  warmUp?: number;
+  settle?: number;
+  timeoutMs?: number;
+}
+
 /**
  * Deploys versions `firstVersion`..`firstVersion + versions - 1` of `processId` through `deployer`,
  * each once the previous one has started at least `warmUp` instances, then waits until the last one has
@@ -29,7 +39,7 @@ async function instancesByVersion(knex: Knex, processId: string): Promise<Map<nu
 export async function deployRace(
   deployer: PostgresEngine,
   knex: Knex,
-  options: { processId: string; cycle: string; versions: number; firstVersion?: number; warmUp?: number; settle?: number; timeoutMs?: number },
+  options: DeployRaceOptions,
 ): Promise<DeployRaceResult> {
   const { processId, cycle, versions } = options;
   const first = options.firstVersion ?? 1;
@@ -37,16 +47,18 @@ export async function deployRace(
   const settle = options.settle ?? 10;
   const timeoutMs = options.timeoutMs ?? 60_000;
   const frozen = new Map<number, number>();
+  const countOf = async (version: number) => (await instancesByVersion(knex, processId)).get(version) ?? 0;
   for (let version = first; version < first + versions; version++) {
-    const result = await deployer.deploy([{ name: `${processId}.bpmn`, xml: startTimerProcess(processId, cycle, `${processId} v${version}`) }]);
+    const xml = startTimerProcess(processId, cycle, `${processId} v${version}`);
+    const result = await deployer.deploy([{ name: `${processId}.bpmn`, xml }]);
     if (result.processes[0]!.version !== version) throw new Error(`expected version ${version}, got ${result.processes[0]!.version}`);
     // The deployment has committed: from here on the previous version must not start anything.
     if (version > first || first > 1) frozen.set(version - 1, (await instancesByVersion(knex, processId)).get(version - 1) ?? 0);
-    await waitFor(async () => ((await instancesByVersion(knex, processId)).get(version) ?? 0) >= warmUp, timeoutMs, `version ${version} to fire`);
+    await waitFor(async () => (await countOf(version)) >= warmUp, timeoutMs, `version ${version} to fire`);
   }
   const last = first + versions - 1;
-  const lastCount = (await instancesByVersion(knex, processId)).get(last) ?? 0;
-  await waitFor(async () => ((await instancesByVersion(knex, processId)).get(last) ?? 0) >= lastCount + settle, timeoutMs, `version ${last} to keep firing`);
+  const lastCount = await countOf(last);
+  await waitFor(async () => (await countOf(last)) >= lastCount + settle, timeoutMs, `version ${last} to keep firing`);
   const counts = await instancesByVersion(knex, processId);
   const final = new Map([...frozen.keys()].map((version) => [version, counts.get(version) ?? 0]));
   const timers = await knex('timers as t')

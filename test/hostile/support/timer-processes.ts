@@ -23,7 +23,9 @@ export function boundaryCycleProcess(id: string, cycle: string): string {
   return `${HEAD}<bpmn:process id="${id}" isExecutable="true">
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="approve"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
-    <bpmn:boundaryEvent id="remind" attachedToRef="approve" cancelActivity="false"><bpmn:outgoing>f3</bpmn:outgoing>${timer('timeCycle', cycle)}</bpmn:boundaryEvent>
+    <bpmn:boundaryEvent id="remind" attachedToRef="approve" cancelActivity="false">
+      <bpmn:outgoing>f3</bpmn:outgoing>${timer('timeCycle', cycle)}
+    </bpmn:boundaryEvent>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
     <bpmn:endEvent id="reminded"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve" />
@@ -36,7 +38,9 @@ export function boundaryCycleProcess(id: string, cycle: string): string {
 export function catchCycleProcess(id: string, cycle: string): string {
   return `${HEAD}<bpmn:process id="${id}" isExecutable="true">
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:intermediateCatchEvent id="wait"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>${timer('timeCycle', cycle)}</bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="wait">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>${timer('timeCycle', cycle)}
+    </bpmn:intermediateCatchEvent>
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="wait" />
     <bpmn:sequenceFlow id="f2" sourceRef="wait" targetRef="end" />
