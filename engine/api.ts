@@ -153,6 +153,8 @@ export interface JobLease {
 
 export interface Engine {
   deploy(files: DeployFile[]): Promise<DeploymentResult>;
+  /** Timer starts this engine process delayed because their process was over its start rate, in all. */
+  timerStartsDelayed?(): number;
   listProcesses(): Promise<ProcessDefinitionSummary[]>;
   getProcessXml(definitionId: string): Promise<string | undefined>;
 

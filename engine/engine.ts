@@ -45,6 +45,8 @@ import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
 import { Notifications } from './jobs/notifications.ts';
 import { startWorker, type Worker, type WorkerOptions } from './worker.ts';
+import { checkTimerCycles, resolveTimerPolicy, type TimerPolicy } from './timers/timer-policy.ts';
+import { StartRateLimiter } from './timers/start-rate-limiter.ts';
 
 export interface CreateEngineOptions {
   db: Knex;
@@ -55,6 +57,11 @@ export interface CreateEngineOptions {
   backoff?: BackoffPolicy;
   /** Start the in-process worker (registered node types + timers). Off by default: `serve` only answers the API. */
   worker?: boolean | WorkerOptions;
+  /**
+   * Timer limits: the shortest cycle interval (`OPERON_TIMER_MIN_INTERVAL`, default 1 s) and the rate
+   * of timer-started instances per process (`OPERON_TIMER_START_RATE`, default 50/s per engine process).
+   */
+  timerLimits?: Partial<TimerPolicy>;
 }
 
 /** Task type prefixes Operon's own nodes provide: an element naming one that is not registered fails deployment. */
@@ -76,9 +83,12 @@ export class PostgresEngine implements Engine {
   readonly db: Knex;
   readonly nodes: NodeRegistry;
   readonly logger: Logger;
-  readonly graphs = new GraphCache();
+  readonly graphs: GraphCache;
   readonly notifications: Notifications;
   readonly backoff: BackoffPolicy;
+  readonly timerPolicy: TimerPolicy;
+  /** Delays timer start events of a process that start instances faster than the policy allows. */
+  readonly startRate: StartRateLimiter;
   #worker: Worker | undefined;
 
   constructor(options: CreateEngineOptions) {
@@ -86,6 +96,9 @@ export class PostgresEngine implements Engine {
     this.nodes = options.nodes ?? new NodeRegistry();
     this.logger = options.logger ?? silentLogger;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
+    this.timerPolicy = resolveTimerPolicy(options.timerLimits);
+    this.graphs = new GraphCache({ minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs });
+    this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);
   }
 
@@ -110,6 +123,12 @@ export class PostgresEngine implements Engine {
     return this.#worker;
   }
 
+  timerStartsDelayed(): number {
+    let total = 0;
+    for (const count of this.startRate.delayed().values()) total += count;
+    return total;
+  }
+
   // ---- deployment --------------------------------------------------------------------------
 
   async deploy(files: DeployFile[]): Promise<DeploymentResult> {
@@ -120,12 +139,13 @@ export class PostgresEngine implements Engine {
     }
     const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));
     const now = new Date();
+    for (const graph of parsed.flatMap((entry) => entry.graphs)) checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
     const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
     await inTransaction(this.db, async (tx) => {
       for (const { file, hash, graphs } of parsed) {
         for (const graph of graphs) {
           const { row, created } = await insertDefinition(tx, { bpmnProcessId: graph.bpmnProcessId, name: graph.name, resourceName: file.name, xml: file.xml, xmlHash: hash, versionTag: graph.versionTag });
-          if (created) await scheduleStartEvents(tx, row, graph, now);
+          if (created) await scheduleStartEvents(tx, row, graph, now, this.timerPolicy.minCycleIntervalMs);
           deployed.push({ process: { bpmnProcessId: row.bpmn_process_id, version: row.version, definitionId: row.id, created }, graph });
         }
       }

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   OPERON_ERR_FEEL_SYNTAX: { status: 400, message: 'A FEEL expression has a syntax error' },
   OPERON_ERR_UNKNOWN_BOT: { status: 400, message: 'A bot: task names a bot that is not registered' },
   OPERON_ERR_UNKNOWN_MODEL: { status: 400, message: 'A decision: task names a model that does not exist or cannot be loaded' },
+  OPERON_ERR_TIMER_CYCLE_TOO_SHORT: { status: 400, message: 'A timer cycle repeats more often than the minimum interval allows' },
   // runtime
   OPERON_ERR_FEEL_EVAL: { status: 422, message: 'A FEEL expression failed at run time' },
   OPERON_ERR_CONDITION_NOT_BOOLEAN: { status: 422, message: 'A gateway condition did not evaluate to a boolean' },

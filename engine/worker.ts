@@ -212,7 +212,8 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
             if (dropped.length > 0) logger.info({ partitions: dropped }, 'history partitions dropped (retention)');
           }
         }
-        const fired = await fireDueTimers(engine.db, engine.graphs, logger);
+        const firing = { minCycleIntervalMs: engine.timerPolicy.minCycleIntervalMs, startRate: engine.startRate };
+        const fired = await fireDueTimers(engine.db, engine.graphs, logger, firing);
         if (fired > 0) continue;
         await engine.db('messages').where({ state: 'buffered' }).andWhere('expires_at', '<', engine.db.fn.now()).update({ state: 'expired' });
         const next = await nextTimerDue(engine.db);

@@ -131,7 +131,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     tokens: new ApiTokenVerifier(options.db),
     engine: options.engine,
     db: options.db,
-    metrics: createMetrics(options.db, { defaultMetrics: options.defaultMetrics }),
+    metrics: createMetrics(options.db, {
+      defaultMetrics: options.defaultMetrics,
+      timerStartsDelayed: () => options.engine.timerStartsDelayed?.() ?? 0,
+    }),
     webhookTargets,
   };
   deploymentRoutes(context);

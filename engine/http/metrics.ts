@@ -19,7 +19,7 @@ export interface HttpMetrics {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const MAX_TRACKED_JOBS = 10_000;
 
-export function createMetrics(db: Knex, options: { defaultMetrics?: boolean } = {}): HttpMetrics {
+export function createMetrics(db: Knex, options: { defaultMetrics?: boolean; timerStartsDelayed?: () => number } = {}): HttpMetrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'operon_' });
 
@@ -59,6 +59,16 @@ export function createMetrics(db: Knex, options: { defaultMetrics?: boolean } = 
     async collect() {
       const [row] = await countBy(`SELECT 'all' AS key, count(*) AS n FROM incidents WHERE state = 'open'`);
       this.set(row?.n ?? 0);
+    },
+  });
+
+  new Counter({
+    name: 'operon_timer_starts_delayed_total',
+    help: 'Timer start events this engine process delayed because their process was over its start rate (OPERON_TIMER_START_RATE)',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(options.timerStartsDelayed?.() ?? 0);
     },
   });
 

@@ -95,8 +95,19 @@ export function parseIsoCycle(text: string): IsoCycle | undefined {
   if (!match) return undefined;
   const duration = parseIsoDuration(match[3]!);
   const start = match[2] === undefined ? undefined : parseIsoDate(match[2]);
+  const repetitions = match[1] === '' ? undefined : Number(match[1]);
+  // A count past 2^53 would lose its digits on the way back to text (`R1e+21/...`) and end the cycle silently.
   if (!duration || (match[2] !== undefined && !start)) return undefined;
-  return { repetitions: match[1] === '' ? undefined : Number(match[1]), interval: match[3]!, duration, ...(start ? { start } : {}) };
+  if (repetitions !== undefined && !Number.isSafeInteger(repetitions)) return undefined;
+  return { repetitions, interval: match[3]!, duration, ...(start ? { start } : {}) };
+}
+
+/**
+ * How long one interval of a cycle lasts when it starts at `from`, in milliseconds (calendar fields
+ * make it depend on the date; zero and negative durations give zero or less).
+ */
+export function cycleIntervalMs(duration: IsoDuration, from: Date): number {
+  return addIsoDuration(from, duration).getTime() - from.getTime();
 }
 
 /** Checks a literal (non-FEEL) timer expression; returns an error message or undefined. */

@@ -123,6 +123,11 @@ export interface StepContext {
    * OPERON_ERR_STEP_LIMIT incident (a loop without wait state). Default 50,000.
    */
   activationLimit?: number;
+  /**
+   * Shortest interval a timer cycle may repeat at; a cycle expression that evaluates to a shorter one
+   * raises an OPERON_ERR_TIMER_CYCLE_TOO_SHORT incident. Default 1 s.
+   */
+  minCycleIntervalMs?: number;
 }
 
 export interface StartOptions extends StepContext {

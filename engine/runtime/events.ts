@@ -132,7 +132,7 @@ function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string 
   const event = x.graph.elements[timer.elementId]!;
   const interrupting = event.type === 'startEvent' ? event.interrupting !== false : event.cancelActivity !== false;
   if (!interrupting && timer.cycle) {
-    const next = dueFromText('cycle', timer.cycle, x.now);
+    const next = dueFromText('cycle', timer.cycle, x.now, x.minCycleIntervalMs);
     if (next.ok) x.scheduleTimer(owner, event, next);
   }
   if (event.type === 'startEvent') triggerEventSubprocess(x, owner, event);

@@ -14,7 +14,7 @@ import type { Variables } from '../nodes/types.ts';
 import type { Effect } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type RuntimeState } from './state.ts';
-import { computeTimerDue, dueFromText } from './timers.ts';
+import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
 import { activityBehaviours } from './behaviours.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
 import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
@@ -56,6 +56,7 @@ export class Execution {
     readonly state: RuntimeState,
     readonly now: Date,
     private readonly activationLimit = STEP_ACTIVATION_LIMIT,
+    readonly minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
   ) {}
 
   // ---------------------------------------------------------------- keys, scopes, variables
@@ -335,8 +336,14 @@ export class Execution {
   }
 
   timerDue(ei: ElementInstance, eventElement: FlowElement): { dueAt: string; cycle?: string } {
-    const due = computeTimerDue(eventElement.timer!, this.now, this.visibleVariables(ei.key));
-    if (!due.ok) throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `timer of "${eventElement.id}": ${due.message}`, { expression: due.expression, timerElementId: eventElement.id });
+    const due = computeTimerDue(eventElement.timer!, this.now, this.visibleVariables(ei.key), this.minCycleIntervalMs);
+    if (!due.ok) {
+      throw new IncidentSignal(due.code ?? 'OPERON_ERR_FEEL_EVAL', `timer of "${eventElement.id}": ${due.message}`, {
+        expression: due.expression,
+        timerElementId: eventElement.id,
+        ...(due.code ? { minIntervalMs: this.minCycleIntervalMs } : {}),
+      });
+    }
     return due;
   }
 

@@ -24,7 +24,12 @@ export interface CreateInstanceOptions {
 export async function createInstance(tx: Db, graphs: GraphCache, definition: DefinitionRef, options: CreateInstanceOptions): Promise<string> {
   const graph = await graphs.get(tx, definition.id);
   const instanceId = options.instanceId ?? randomUUID();
-  const result = startInstance(graph, { instanceId, variables: options.variables ?? {}, startEventId: options.startEventId, now: options.now });
+  const result = startInstance(graph, {
+    instanceId,
+    variables: options.variables ?? {},
+    startEventId: options.startEventId,
+    ...graphs.stepContext(options.now),
+  });
   await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey, parentInstanceId: options.parentInstanceId, parentElementInstanceKey: options.parentElementInstanceKey }, result, options.now);
   const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
   const started = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } };

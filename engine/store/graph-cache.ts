@@ -2,14 +2,25 @@ import { OperonError } from '../errors.ts';
 import { parseDefinitions, type ProcessGraph } from '../model/index.ts';
 import { findDefinition } from './find-definition.ts';
 import type { Db } from './rows.ts';
+import type { StepContext } from '../runtime/contract.ts';
 
 /**
  * Parsed process graphs by definition id. Definitions never change after deployment, so an entry
  * stays valid forever; the graph is re-parsed from the stored XML, so a newer parser never reads a
  * stale serialized graph.
+ *
+ * It also carries the limits this engine's steps run under (`stepContext`), since every step
+ * reaches its graph through it.
  */
 export class GraphCache {
   readonly #graphs = new Map<string, Promise<ProcessGraph>>();
+
+  constructor(readonly limits: Omit<StepContext, 'now'> = {}) {}
+
+  /** The context of a step at `now` under this engine's limits. */
+  stepContext(now: Date): StepContext {
+    return { ...this.limits, now };
+  }
 
   /** The graph of a definition, read through `db` (the caller's transaction) on a cache miss. */
   async get(db: Db, definitionId: string): Promise<ProcessGraph> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, DefinitionRow } from './rows.ts';
+import { lockDeployment } from './lock-deployment.ts';
 
 export interface NewDefinition {
   bpmnProcessId: string;
@@ -12,11 +13,12 @@ export interface NewDefinition {
 
 /**
  * Inserts the next version of a process unless the latest version has the same XML hash.
- * Holds a transaction-scoped advisory lock per process id so concurrent deployments number
- * versions without gaps or duplicates. Must run inside a transaction.
+ * Holds the deployment lock of the process id (lock-deployment.ts) until the transaction ends, so
+ * concurrent deployments number versions without gaps or duplicates and no start timer of an
+ * earlier version fires while this one takes over. Must run inside a transaction.
  */
 export async function insertDefinition(tx: Db, definition: NewDefinition): Promise<{ row: DefinitionRow; created: boolean }> {
-  await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`operon:deploy:${definition.bpmnProcessId}`]);
+  await lockDeployment(tx, definition.bpmnProcessId);
   const latest = await tx<DefinitionRow>('process_definitions')
     .where({ bpmn_process_id: definition.bpmnProcessId })
     .orderBy('version', 'desc')

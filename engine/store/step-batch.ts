@@ -79,7 +79,7 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
     const instance = instances.get(results[index]!.job.process_instance_id)!;
     const event: RuntimeEvent = { type: 'job.completed', elementInstanceKey: job.element_instance_key, variables: results[index]!.variables };
     const graph = await graphs.get(tx, instance.definition_id);
-    const result = step(graph, instance.snapshot, event, { now });
+    const result = step(graph, instance.snapshot, event, graphs.stepContext(now));
     if (!isPlainStep(result, instance)) {
       // Flush what is collected so far, so the single-instance path reads a consistent database.
       await writePlainRows(tx, plain, now);
@@ -156,7 +156,8 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
   const computed: { request: StartRequest; result: StepResult }[] = [];
   for (const request of requests) {
     const graph = await graphs.get(db, request.definition.id);
-    computed.push({ request, result: startInstance(graph, { instanceId: request.instanceId, variables: request.variables, now }) });
+    const result = startInstance(graph, { instanceId: request.instanceId, variables: request.variables, ...graphs.stepContext(now) });
+    computed.push({ request, result });
   }
   if (computed.every(({ result }) => isPlainStep(result, {}))) {
     const plain = emptyPlainRows();

@@ -35,7 +35,7 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
   let result: StepResult | undefined;
   for (let round = 0; events.length > 0 && round < MAX_FOLLOW_UPS; round++) {
     const next = events.shift()!;
-    result = step(graph, snapshot, next, { now });
+    result = step(graph, snapshot, next, graphs.stepContext(now));
     snapshot = result.snapshot;
     // The event's history row goes in the same insert as its effects' rows, ahead of them.
     events.push(...(await applyEffects(tx, ref, result.effects, now, [eventHistory(instance.id, next)])));

@@ -4,7 +4,8 @@
 import { OperonError } from '../errors.ts';
 import type { TimerDefinition } from '../model/index.ts';
 import { addIsoDuration, parseIsoCycle, parseIsoDate, parseIsoDuration } from '../model/timer.ts';
-import { dueFromText } from '../runtime/timers.ts';
+import { DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from '../runtime/timers.ts';
+import { literalTimerText } from './timer-policy.ts';
 
 export interface StartTimerSchedule {
   dueAt: Date;
@@ -14,14 +15,16 @@ export interface StartTimerSchedule {
 
 /** A start timer's text: literal ISO 8601, or a FEEL string literal (`="PT1H"`); there are no variables before the start. */
 function literal(expression: string): string {
-  const text = expression.trim();
-  if (!text.startsWith('=')) return text;
-  const match = /^=\s*"([^"]*)"\s*$/.exec(text);
-  return match ? match[1]! : text;
+  return literalTimerText(expression) ?? expression.trim();
 }
 
-/** The first firing of a timer start event deployed at `now`. */
-export function firstStartTimer(timer: TimerDefinition, now: Date, elementId: string): StartTimerSchedule {
+/** The first firing of a timer start event deployed at `now` (a cycle must repeat no faster than `minCycleIntervalMs`). */
+export function firstStartTimer(
+  timer: TimerDefinition,
+  now: Date,
+  elementId: string,
+  minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
+): StartTimerSchedule {
   const text = literal(timer.expression);
   const invalid = () =>
     new OperonError('OPERON_ERR_BPMN_INVALID', `Timer start event '${elementId}' has an invalid ${timer.kind}: ${timer.expression}`, {
@@ -40,18 +43,32 @@ export function firstStartTimer(timer: TimerDefinition, now: Date, elementId: st
   // The runtime's rule, so a start date (`R3/2026-06-01T09:00:00Z/PT1H`) is honoured the same way
   // as on catch events: first due at the start date; a start date in the past catches up to the next
   // repetition still to come.
-  const due = dueFromText('cycle', text, now);
+  const due = dueFromText('cycle', text, now, minCycleIntervalMs);
+  if (!due.ok && due.code) {
+    throw new OperonError(due.code, `Timer start event '${elementId}': ${due.message}`, {
+      details: { elementId, expression: timer.expression, minIntervalMs: minCycleIntervalMs },
+    });
+  }
   if (!due.ok) throw invalid();
   return { dueAt: new Date(due.dueAt), ...(due.cycle ? { cycle: due.cycle } : {}) };
 }
 
-/** After a cycle timer fired at `now`: the next firing, or undefined when its repetitions are used up. */
-export function nextCycle(cycleText: string, now: Date): StartTimerSchedule | undefined {
+/**
+ * After a cycle timer fired at `now`: the next firing, or undefined when its repetitions are used up.
+ * A cycle stored before the minimum interval was raised (or before there was one) waits at least
+ * `minCycleIntervalMs`, so it cannot start instances as fast as the engine loops.
+ */
+export function nextCycle(
+  cycleText: string,
+  now: Date,
+  minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
+): StartTimerSchedule | undefined {
   const cycle = parseIsoCycle(cycleText);
   if (!cycle || cycle.repetitions === 0) return undefined;
   const remaining = cycle.repetitions === undefined ? undefined : cycle.repetitions - 1;
+  const dueAt = addIsoDuration(now, cycle.duration);
   return {
-    dueAt: addIsoDuration(now, cycle.duration),
+    dueAt: dueAt.getTime() - now.getTime() < minCycleIntervalMs ? new Date(now.getTime() + minCycleIntervalMs) : dueAt,
     cycle: remaining === undefined ? `R/${cycle.interval}` : remaining > 0 ? `R${remaining}/${cycle.interval}` : undefined,
   };
 }
