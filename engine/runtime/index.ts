@@ -5,6 +5,7 @@
  * gives the same keys, snapshot and effects.
  */
 import { OperonError } from '../errors.ts';
+import { FeelSession } from '../feel/index.ts';
 import type { ProcessGraph } from '../model/graph.ts';
 import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
 import { clone } from './events.ts';
@@ -53,6 +54,38 @@ export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: Run
   if (state.lifecycle !== 'active') return result({ state, effects: [], ignored: `the instance is ${state.lifecycle}` });
   const next = runStep(graph, state, { kind: 'event', event }, ctx);
   return result(next.ignored === undefined ? next : { state, effects: [], ignored: next.ignored });
+}
+
+/** Passes after which a step stops waiting for its FEEL answers asynchronously (a step is deterministic: it never needs many). */
+const MAX_PASSES = 32;
+/** A step that held the thread longer than this lets waiting I/O (other requests) in before its driver goes on. */
+const YIELD_AFTER_MS = 10;
+
+/**
+ * `step`, for drivers that can wait: an expression that runs long in the FEEL worker never holds the
+ * engine's thread. The step is computed in passes (FeelSession) and awaits each slow answer with
+ * the event loop free; the result is the one `step` gives.
+ */
+export function stepSettled(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): Promise<StepResult> {
+  return settle((feel) => step(graph, snapshot, event, { ...ctx, feel }));
+}
+
+/** `startInstance`, for drivers that can wait (see `stepSettled`). */
+export function startInstanceSettled(graph: ProcessGraph, options: StartOptions): Promise<StepResult> {
+  return settle((feel) => startInstance(graph, { ...options, feel }));
+}
+
+async function settle(compute: (feel: FeelSession | undefined) => StepResult): Promise<StepResult> {
+  const feel = new FeelSession();
+  for (let pass = 1; ; pass++) {
+    const started = performance.now();
+    const result = compute(pass <= MAX_PASSES ? feel : undefined);
+    if (!feel.pending || pass > MAX_PASSES) {
+      if (performance.now() - started > YIELD_AFTER_MS) await new Promise((resolve) => setImmediate(resolve));
+      return result;
+    }
+    await feel.settle();
+  }
 }
 
 function result({ state, effects, ignored }: MachineStep): StepResult {

@@ -7,7 +7,7 @@
 import { isBpmnError } from '../errors.ts';
 import type { ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
-import type { Effect, InstanceSnapshot, InstanceState, RuntimeEvent, StepResult } from './contract.ts';
+import type { Effect, InstanceSnapshot, InstanceState, RuntimeEvent, StepContext, StepResult } from './contract.ts';
 import { startInstance, step } from './index.ts';
 
 /** Carries out the jobs of one task type. Return output variables, or throw (BpmnError = business error). */
@@ -22,6 +22,8 @@ export interface InMemoryOptions {
   startEventId?: string;
   /** Passed to every step (see StepContext.activationLimit). */
   activationLimit?: number;
+  /** Passed to every step (see StepContext.stepBudgetMs). */
+  stepBudgetMs?: number;
   /** Round-trip the snapshot through JSON after every step (checks that it is plain data). */
   restartAtEveryStep?: boolean;
   /** Processes call activities may start, by BPMN process id (parse them with `{ callActivities: true }`). */
@@ -169,8 +171,9 @@ export class InMemoryInstance {
     return this.send({ type: 'instance.cancel' });
   }
 
-  private ctx(): { now: Date; activationLimit?: number } {
-    return this.options.activationLimit === undefined ? { now: this.now } : { now: this.now, activationLimit: this.options.activationLimit };
+  private ctx(): StepContext {
+    const { activationLimit, stepBudgetMs } = this.options;
+    return { now: this.now, ...(activationLimit === undefined ? {} : { activationLimit }), ...(stepBudgetMs === undefined ? {} : { stepBudgetMs }) };
   }
 
   private job(elementIdOrKey: string): OpenJob {

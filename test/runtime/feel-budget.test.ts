@@ -18,7 +18,7 @@ describe('FEEL under a time budget', () => {
     graph.elements.sum!.script!.expression = 'count(for i in 1..1000000000 return i)';
     const instance = await scenario(graph, { variables: { a: 1, b: 2 } });
     const [incident] = effectsOf(instance, 'incident.raise');
-    assert.equal(incident!.code, 'OPERON_ERR_FEEL_EVAL');
+    assert.equal(incident!.code, 'OPERON_ERR_FEEL_BUDGET');
     assert.equal(incident!.elementId, 'sum');
     assert.match(incident!.message, /time budget of 250 ms/);
     assert.equal(instance.state, 'active');
