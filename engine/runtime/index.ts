@@ -58,8 +58,8 @@ export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: Run
 
 /** Passes after which a step stops waiting for its FEEL answers asynchronously (a step is deterministic: it never needs many). */
 const MAX_PASSES = 32;
-/** A step that held the thread longer than this lets waiting I/O (other requests) in before its driver goes on. */
-const YIELD_AFTER_MS = 10;
+/** Engine-thread time after which a driver's steps let waiting I/O (other requests) in before the next pass. */
+const SLICE_MS = 20;
 
 /**
  * `step`, for drivers that can wait: an expression that runs long in the FEEL worker never holds the
@@ -78,14 +78,43 @@ export function startInstanceSettled(graph: ProcessGraph, options: StartOptions)
 async function settle(compute: (feel: FeelSession | undefined) => StepResult): Promise<StepResult> {
   const feel = new FeelSession();
   for (let pass = 1; ; pass++) {
-    const started = performance.now();
+    await yieldWhenSliceSpent();
     const result = compute(pass <= MAX_PASSES ? feel : undefined);
-    if (!feel.pending || pass > MAX_PASSES) {
-      if (performance.now() - started > YIELD_AFTER_MS) await new Promise((resolve) => setImmediate(resolve));
-      return result;
-    }
+    if (!feel.pending || pass > MAX_PASSES) return result;
     await feel.settle();
   }
+}
+
+let sliceStartedAt = performance.now();
+let turnScheduled = false;
+/** Steps waiting for a turn of the event loop: one goes on per turn. */
+const waitingForTurn: Array<() => void> = [];
+
+/**
+ * Steps of concurrent callers run one after another in promise callbacks, which never let the event
+ * loop turn: past `SLICE_MS` without a turn, wait for one. A setImmediate marks each turn, so a
+ * driver that awaits I/O between steps anyway pays nothing.
+ */
+async function yieldWhenSliceSpent(): Promise<void> {
+  if (!turnScheduled) {
+    turnScheduled = true;
+    setImmediate(() => {
+      sliceStartedAt = performance.now();
+      turnScheduled = false;
+    });
+  }
+  if (performance.now() - sliceStartedAt <= SLICE_MS) return;
+  await new Promise<void>((resolve) => {
+    waitingForTurn.push(resolve);
+    if (waitingForTurn.length === 1) setImmediate(releaseOne);
+  });
+}
+
+/** Lets one waiting step go on; the next one waits for the next turn (immediates queued now run after the I/O poll). */
+function releaseOne(): void {
+  sliceStartedAt = performance.now();
+  waitingForTurn.shift()?.();
+  if (waitingForTurn.length > 0) setImmediate(releaseOne);
 }
 
 function result({ state, effects, ignored }: MachineStep): StepResult {
