@@ -126,7 +126,7 @@ export interface StepContext {
   activationLimit?: number;
   /**
    * Most milliseconds of the engine's thread one step may take before its tokens stop with an
-   * OPERON_ERR_STEP_LIMIT incident. Default `OPERON_STEP_BUDGET_MS`, 250.
+   * OPERON_ERR_STEP_LIMIT incident. Default `OPERON_STEP_BUDGET_MS`, 500.
    */
   stepBudgetMs?: number;
   /**

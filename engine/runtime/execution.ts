@@ -51,10 +51,10 @@ export class IncidentSignal {
 /** Activations one step may make before the tokens stop with an incident (a loop without wait state). */
 export const STEP_ACTIVATION_LIMIT = 50_000;
 
-/** Engine-thread time one step may take, `OPERON_STEP_BUDGET_MS` (default 250 ms). */
+/** Engine-thread time one step may take, `OPERON_STEP_BUDGET_MS` (default 500 ms). */
 export function defaultStepBudgetMs(): number {
   const configured = Number(process.env.OPERON_STEP_BUDGET_MS);
-  return Number.isFinite(configured) && configured > 0 ? configured : 250;
+  return Number.isFinite(configured) && configured > 0 ? configured : 500;
 }
 
 /** How often (in activations) a step looks at its time budget: reading the clock costs more than an activation's bookkeeping. */

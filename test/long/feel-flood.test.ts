@@ -4,7 +4,7 @@
  * distinct items each (8 per process, all at once) and 8 more start the loop, over real HTTP against
  * the engine on real PostgreSQL, then every instance gets its incident, /healthz answers every
  * request throughout, and the test prints /healthz latency and event-loop delay for RELIABILITY.md.
- * Default budgets (OPERON_FEEL_BUDGET_MS 1000, OPERON_STEP_BUDGET_MS 250).
+ * Default budgets (OPERON_FEEL_BUDGET_MS 1000, OPERON_STEP_BUDGET_MS 500).
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
