@@ -80,6 +80,7 @@ export class Execution {
    */
   private readonly deadline: number;
   private readonly session: FeelSession | undefined;
+  private outOfTime = false;
 
   constructor(
     readonly graph: ProcessGraph,
@@ -254,7 +255,10 @@ export class Execution {
       this.raiseIncident(ei, 'activate', 'OPERON_ERR_STEP_LIMIT', `more than ${this.activationLimit} element activations in one step without a wait state; stopped at "${element.id}"`);
       return ei;
     }
-    if (this.activations % BUDGET_CHECK_EVERY === 0 && performance.now() > this.deadline) {
+    // Once past the budget every later activation stops too, as past the activation limit: the FEEL
+    // evaluations of a step computed again (FeelSession) then always begin with the same ones.
+    if (this.outOfTime || (this.activations % BUDGET_CHECK_EVERY === 0 && performance.now() > this.deadline)) {
+      this.outOfTime = true;
       this.raiseIncident(ei, 'activate', 'OPERON_ERR_STEP_LIMIT', `one step ran past its time budget of ${this.stepBudgetMs} ms without a wait state (${this.activations} element activations); stopped at "${element.id}"`, { activations: this.activations, stepBudgetMs: this.stepBudgetMs });
       return ei;
     }
