@@ -67,6 +67,8 @@ export function evaluateInWorker(expression: string, context: Record<string, unk
     if (Atomics.wait(w.state, 1, 0, STARTUP_MS) === 'timed-out') return finish(w, giveUp(w, 'the FEEL worker did not start'));
     return finish(w, waitSync(w, post(w, expression, context, nowIso), budgetMs())!);
   }
+  // The two late posts below read `context` after this returns: a pending answer ends the caller's
+  // pass at once (FeelSession), so nothing changes the context meanwhile.
   const w = idle.length > 0 ? idle.pop()! : busy < maxWorkers() ? startWorker() : undefined;
   if (!w) return { pending: true, settled: whenFree().then(() => settleInWorker(expression, context, nowIso)) };
   busy += 1;

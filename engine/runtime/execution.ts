@@ -181,7 +181,7 @@ export class Execution {
         if (!this.state.elements[arrival.flowScopeKey]) continue; // its scope was terminated meanwhile
         this.arrive(arrival);
       }
-    } while (fireInclusiveJoins(this));
+    } while (!this.abandoned && fireInclusiveJoins(this));
   }
 
   private arrive(arrival: Arrival): void {
