@@ -21,10 +21,11 @@ export const ERROR_CODES = {
   OPERON_ERR_TIMER_CYCLE_TOO_SHORT: { status: 400, message: 'A timer cycle repeats more often than the minimum interval allows' },
   // runtime
   OPERON_ERR_FEEL_EVAL: { status: 422, message: 'A FEEL expression failed at run time' },
+  OPERON_ERR_FEEL_BUDGET: { status: 422, message: 'A FEEL expression ran past its time budget (or its memory) and was stopped' },
   OPERON_ERR_CONDITION_NOT_BOOLEAN: { status: 422, message: 'A gateway condition did not evaluate to a boolean' },
   OPERON_ERR_NO_OUTGOING_FLOW: { status: 422, message: 'No outgoing sequence flow condition matched and there is no default flow' },
   OPERON_ERR_UNCAUGHT_BPMN_ERROR: { status: 422, message: 'A BPMN error was thrown and no boundary or event subprocess caught it' },
-  OPERON_ERR_STEP_LIMIT: { status: 422, message: 'One step activated too many elements without reaching a wait state (a loop without a wait?)' },
+  OPERON_ERR_STEP_LIMIT: { status: 422, message: 'One step activated too many elements, or ran too long, without reaching a wait state (a loop without a wait?)' },
   OPERON_ERR_JOB_FAILED: { status: 500, message: 'A job failed and has no retries left' },
   OPERON_ERR_MISSING_VARIABLES: { status: 422, message: 'Variables a node needs are missing' },
   OPERON_ERR_NODE_INPUT: { status: 422, message: 'A node rejected its input' },

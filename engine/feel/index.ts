@@ -3,11 +3,15 @@
  * script tasks, correlation keys and `=` timer expressions. Never eval / Function / vm.
  *
  * Expressions are evaluated on plain JSON data and their results are made plain JSON again, so a
- * FEEL value can always be stored in a jsonb snapshot. Expressions that iterate run under a time
- * budget (budget.ts).
+ * FEEL value can always be stored in a jsonb snapshot. Only expressions proven cheap run on the
+ * engine's thread (inline.ts); every other one runs in a worker under a time budget (budget.ts).
  */
 import { date, dateAndTime, evaluate, parseExpression } from 'feelin';
-import { evaluateWithBudget, mayIterate } from './budget.ts';
+import { evaluateInWorker } from './budget.ts';
+import { runsInline } from './inline.ts';
+import type { FeelSession } from './session.ts';
+
+export { FeelSession } from './session.ts';
 
 /** The expression text without Camunda's leading `=` marker. */
 export function stripFeelMarker(text: string): string {
@@ -38,18 +42,23 @@ export function feelSyntaxError(expression: string): string | undefined {
   }
 }
 
-export type FeelResult = { ok: true; value: unknown } | { ok: false; message: string };
+/** `overBudget`: the expression ran past `OPERON_FEEL_BUDGET_MS` and was stopped. */
+export type FeelResult = { ok: true; value: unknown } | { ok: false; message: string; overBudget?: true };
 
 /**
  * Evaluates a FEEL expression (without `=`) against `context`. Never throws: a failure comes back
- * as `{ ok: false, message }` for the runtime to turn into an incident.
+ * as `{ ok: false, message }` for the runtime to turn into an incident. With a `session` (a step
+ * driver's), the engine's thread waits only briefly for the worker (see FeelSession); without one
+ * it waits up to the budget.
  */
-export function evaluateFeel(expression: string, context: Record<string, unknown>, now?: Date): FeelResult {
+export function evaluateFeel(expression: string, context: Record<string, unknown>, now?: Date, session?: FeelSession): FeelResult {
   const simple = evaluateSimple(expression, context);
   if (simple) return simple;
-  if (mayIterate(expression)) {
-    const result = evaluateWithBudget(expression, context, now?.toISOString());
-    return result.ok ? { ok: true, value: toJson(result.value) } : result;
+  if (!runsInline(expression, context)) {
+    const nowIso = now?.toISOString();
+    const answer = session ? session.evaluate(expression, context, nowIso) : evaluateInWorker(expression, context, nowIso);
+    if ('pending' in answer) return { ok: false, message: 'the FEEL worker did not answer' }; // only with a session
+    return answer; // the worker made its value plain JSON
   }
   try {
     const { value } = evaluate(expression, now ? withClock(context, now.toISOString()) : context);

@@ -1,5 +1,5 @@
-// Evaluates FEEL expressions that may iterate (for / some / every) off the main thread, so the
-// caller can give up after its time budget. Plain JS: workers do not inherit a TypeScript loader.
+// Evaluates the FEEL expressions that are not proven cheap (inline.ts) off the engine's thread, so
+// the caller can give up after its time budget. Plain JS: workers do not inherit a TypeScript loader.
 // Protocol: state[0] = calls answered, state[1] = 1 once feelin is loaded; replies go to `port`.
 import { parentPort, workerData } from 'node:worker_threads';
 import { date, dateAndTime, evaluate } from 'feelin';
@@ -17,10 +17,40 @@ function withClock(context, nowIso) {
   return { ...context, ...clock };
 }
 
+// Same as toJson in index.ts: FEEL values (dates, durations, ranges, functions) -> plain JSON, here
+// so that the engine's thread gets data it can store as it is.
+function toJson(value) {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : null;
+    case 'bigint':
+      return Number(value);
+    case 'object': {
+      if (Array.isArray(value)) return value.map(toJson);
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        if (typeof value.iso === 'string') return value.iso;
+        if (typeof value.toJSON === 'function') return toJson(value.toJSON());
+        const text = String(value);
+        return text === '[object Object]' ? null : text;
+      }
+      const out = {};
+      for (const [key, entry] of Object.entries(value)) out[key] = toJson(entry);
+      return out;
+    }
+    default:
+      return null;
+  }
+}
+
 parentPort.on('message', ({ expression, context, nowIso }) => {
   let reply;
   try {
-    reply = { ok: true, value: evaluate(expression, withClock(context, nowIso)).value };
+    reply = { ok: true, value: toJson(evaluate(expression, withClock(context, nowIso)).value) };
   } catch (error) {
     reply = { ok: false, message: error instanceof Error ? error.message : String(error) };
   }

@@ -11,6 +11,7 @@
  * produces the same keys and history as an uninterrupted run.
  */
 import type { Variables } from '../nodes/types.ts';
+import type { FeelSession } from '../feel/index.ts';
 
 /** Opaque to drivers: stored as jsonb in `process_instances.snapshot`, handed back unchanged. */
 export type InstanceSnapshot = { readonly __runtimeSnapshot: true } & Record<string, unknown>;
@@ -128,6 +129,16 @@ export interface StepContext {
    * raises an OPERON_ERR_TIMER_CYCLE_TOO_SHORT incident. Default 1 s.
    */
   minCycleIntervalMs?: number;
+  /**
+   * Most milliseconds of the engine's thread one step may take before its tokens stop with an
+   * OPERON_ERR_STEP_LIMIT incident. Default `OPERON_STEP_BUDGET_MS`, 500.
+   */
+  stepBudgetMs?: number;
+  /**
+   * The driver's FEEL session (see `settleStep`): expressions that run in the worker then never hold
+   * the thread for long. Without one, the step waits for each answer up to its FEEL budget.
+   */
+  feel?: FeelSession;
 }
 
 export interface StartOptions extends StepContext {

@@ -8,7 +8,7 @@
  * A scope completes when its count drops to 0.
  */
 import type { ErrorCode } from '../errors.ts';
-import { evaluateFeel, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
+import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
 import type { FlowElement, ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { Effect } from './contract.ts';
@@ -20,6 +20,11 @@ import { fireInclusiveJoins } from './inclusive-join.ts';
 import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
 import { eventSubprocessesOf, triggerEventSubprocess } from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
+
+/** An expression as incident messages quote it: a hostile one may be long. */
+function clip(expression: string): string {
+  return expression.length > 200 ? `${expression.slice(0, 200)}…` : expression;
+}
 
 /** A token arriving at an element over a sequence flow (or at a start event, with no flow). */
 interface Arrival {
@@ -46,18 +51,57 @@ export class IncidentSignal {
 /** Activations one step may make before the tokens stop with an incident (a loop without wait state). */
 export const STEP_ACTIVATION_LIMIT = 50_000;
 
+/** Engine-thread time one step may take, `OPERON_STEP_BUDGET_MS` (default 500 ms). */
+export function defaultStepBudgetMs(): number {
+  const configured = Number(process.env.OPERON_STEP_BUDGET_MS);
+  return Number.isFinite(configured) && configured > 0 ? configured : 500;
+}
+
+/** How often (in activations) a step looks at its time budget: reading the clock costs more than an activation's bookkeeping. */
+const BUDGET_CHECK_EVERY = 16;
+
+/** What bounds one step besides its input: the FEEL session of its driver and its limits. */
+export interface ExecutionLimits {
+  activationLimit?: number;
+  stepBudgetMs?: number;
+  minCycleIntervalMs?: number;
+  feel?: FeelSession;
+}
+
 export class Execution {
   readonly effects: Effect[] = [];
   private readonly agenda: Arrival[] = [];
   private activations = 0;
+  private readonly activationLimit: number;
+  private readonly stepBudgetMs: number;
+  /** Shortest interval a timer cycle may repeat at (StepContext.minCycleIntervalMs). */
+  readonly minCycleIntervalMs: number;
+  /**
+   * The one input a step takes from the machine it runs on: a step that holds the engine's thread
+   * past its time budget stops with an incident (the element where it stopped), as it does at the
+   * activation limit, so that a loop without a wait state cannot stall the event loop.
+   */
+  private readonly deadline: number;
+  private readonly session: FeelSession | undefined;
+  private outOfTime = false;
 
   constructor(
     readonly graph: ProcessGraph,
     readonly state: RuntimeState,
     readonly now: Date,
-    private readonly activationLimit = STEP_ACTIVATION_LIMIT,
-    readonly minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
-  ) {}
+    limits: ExecutionLimits = {},
+  ) {
+    this.activationLimit = limits.activationLimit ?? STEP_ACTIVATION_LIMIT;
+    this.stepBudgetMs = limits.stepBudgetMs ?? defaultStepBudgetMs();
+    this.minCycleIntervalMs = limits.minCycleIntervalMs ?? DEFAULT_MIN_CYCLE_INTERVAL_MS;
+    this.deadline = performance.now() + this.stepBudgetMs;
+    this.session = limits.feel;
+  }
+
+  /** True once the step's FEEL session waits for a worker answer: this pass is void and ends early. */
+  get abandoned(): boolean {
+    return this.session?.pending === true;
+  }
 
   // ---------------------------------------------------------------- keys, scopes, variables
 
@@ -107,9 +151,10 @@ export class Execution {
 
   /** Evaluates FEEL against the variables visible from `key`; a failure becomes an incident. */
   feel(expression: string, key: string, context?: Variables): unknown {
-    const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now);
-    if (!result.ok) throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `FEEL expression "${expression}" failed: ${result.message}`, { expression });
-    return result.value;
+    const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now, this.session);
+    if (result.ok) return result.value;
+    if (result.overBudget) throw new IncidentSignal('OPERON_ERR_FEEL_BUDGET', `FEEL expression "${clip(expression)}" was stopped: ${result.message}`, { expression });
+    throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `FEEL expression "${clip(expression)}" failed: ${result.message}`, { expression });
   }
 
   /** A text attribute that may be FEEL (`=...`) or a literal. */
@@ -136,11 +181,11 @@ export class Execution {
   /** Moves every queued token until all of them wait or are consumed. */
   run(): void {
     do {
-      for (let arrival = this.agenda.shift(); arrival; arrival = this.agenda.shift()) {
+      for (let arrival = this.agenda.shift(); arrival && !this.abandoned; arrival = this.agenda.shift()) {
         if (!this.state.elements[arrival.flowScopeKey]) continue; // its scope was terminated meanwhile
         this.arrive(arrival);
       }
-    } while (fireInclusiveJoins(this));
+    } while (!this.abandoned && fireInclusiveJoins(this));
   }
 
   private arrive(arrival: Arrival): void {
@@ -212,6 +257,13 @@ export class Execution {
     if (++this.activations > this.activationLimit) {
       // The token is parked on its element: resolving the incident runs the activation in a fresh step.
       this.raiseIncident(ei, 'activate', 'OPERON_ERR_STEP_LIMIT', `more than ${this.activationLimit} element activations in one step without a wait state; stopped at "${element.id}"`);
+      return ei;
+    }
+    // Once past the budget every later activation stops too, as past the activation limit: the FEEL
+    // evaluations of a step computed again (FeelSession) then always begin with the same ones.
+    if (this.outOfTime || (this.activations % BUDGET_CHECK_EVERY === 0 && performance.now() > this.deadline)) {
+      this.outOfTime = true;
+      this.raiseIncident(ei, 'activate', 'OPERON_ERR_STEP_LIMIT', `one step ran past its time budget of ${this.stepBudgetMs} ms without a wait state (${this.activations} element activations); stopped at "${element.id}"`, { activations: this.activations, stepBudgetMs: this.stepBudgetMs });
       return ei;
     }
     this.guarded(ei, 'activate', () => this.runActivation(ei));
@@ -336,9 +388,10 @@ export class Execution {
   }
 
   timerDue(ei: ElementInstance, eventElement: FlowElement): { dueAt: string; cycle?: string } {
-    const due = computeTimerDue(eventElement.timer!, this.now, this.visibleVariables(ei.key), this.minCycleIntervalMs);
+    const due = computeTimerDue(eventElement.timer!, this.now, this.visibleVariables(ei.key), this.minCycleIntervalMs, this.session);
     if (!due.ok) {
-      throw new IncidentSignal(due.code ?? 'OPERON_ERR_FEEL_EVAL', `timer of "${eventElement.id}": ${due.message}`, {
+      const code = due.code ?? (due.overBudget ? 'OPERON_ERR_FEEL_BUDGET' : 'OPERON_ERR_FEEL_EVAL');
+      throw new IncidentSignal(code, `timer of "${eventElement.id}": ${due.message}`, {
         expression: due.expression,
         timerElementId: eventElement.id,
         ...(due.code ? { minIntervalMs: this.minCycleIntervalMs } : {}),

@@ -5,6 +5,7 @@
  * gives the same keys, snapshot and effects.
  */
 import { OperonError } from '../errors.ts';
+import { FeelSession } from '../feel/index.ts';
 import type { ProcessGraph } from '../model/graph.ts';
 import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
 import { clone } from './events.ts';
@@ -53,6 +54,67 @@ export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: Run
   if (state.lifecycle !== 'active') return result({ state, effects: [], ignored: `the instance is ${state.lifecycle}` });
   const next = runStep(graph, state, { kind: 'event', event }, ctx);
   return result(next.ignored === undefined ? next : { state, effects: [], ignored: next.ignored });
+}
+
+/** Passes after which a step stops waiting for its FEEL answers asynchronously (a step is deterministic: it never needs many). */
+const MAX_PASSES = 32;
+/** Engine-thread time after which a driver's steps let waiting I/O (other requests) in before the next pass. */
+const SLICE_MS = 20;
+
+/**
+ * `step`, for drivers that can wait: an expression that runs long in the FEEL worker never holds the
+ * engine's thread. The step is computed in passes (FeelSession) and awaits each slow answer with
+ * the event loop free; the result is the one `step` gives.
+ */
+export function stepSettled(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): Promise<StepResult> {
+  return settle((feel) => step(graph, snapshot, event, { ...ctx, feel }));
+}
+
+/** `startInstance`, for drivers that can wait (see `stepSettled`). */
+export function startInstanceSettled(graph: ProcessGraph, options: StartOptions): Promise<StepResult> {
+  return settle((feel) => startInstance(graph, { ...options, feel }));
+}
+
+async function settle(compute: (feel: FeelSession | undefined) => StepResult): Promise<StepResult> {
+  const feel = new FeelSession();
+  for (let pass = 1; ; pass++) {
+    await yieldWhenSliceSpent();
+    const result = compute(pass <= MAX_PASSES ? feel : undefined);
+    if (!feel.pending || pass > MAX_PASSES) return result;
+    await feel.settle();
+  }
+}
+
+let sliceStartedAt = performance.now();
+let turnScheduled = false;
+/** Steps waiting for a turn of the event loop: one goes on per turn. */
+const waitingForTurn: Array<() => void> = [];
+
+/**
+ * Steps of concurrent callers run one after another in promise callbacks, which never let the event
+ * loop turn: past `SLICE_MS` without a turn, wait for one. A setImmediate marks each turn, so a
+ * driver that awaits I/O between steps anyway pays nothing.
+ */
+async function yieldWhenSliceSpent(): Promise<void> {
+  if (!turnScheduled) {
+    turnScheduled = true;
+    setImmediate(() => {
+      sliceStartedAt = performance.now();
+      turnScheduled = false;
+    });
+  }
+  if (performance.now() - sliceStartedAt <= SLICE_MS) return;
+  await new Promise<void>((resolve) => {
+    waitingForTurn.push(resolve);
+    if (waitingForTurn.length === 1) setImmediate(releaseOne);
+  });
+}
+
+/** Lets one waiting step go on; the next one waits for the next turn (immediates queued now run after the I/O poll). */
+function releaseOne(): void {
+  sliceStartedAt = performance.now();
+  waitingForTurn.shift()?.();
+  if (waitingForTurn.length > 0) setImmediate(releaseOne);
 }
 
 function result({ state, effects, ignored }: MachineStep): StepResult {

@@ -50,7 +50,12 @@ export const processInstanceMachine = setup({
             const { graph, input, ctx } = event;
             // A fresh instance's context is already a private copy; a stored one is copied first.
             const working = input.kind === 'start' ? context : clone(context);
-            const x = new Execution(graph, working, ctx.now, ctx.activationLimit, ctx.minCycleIntervalMs);
+            const x = new Execution(graph, working, ctx.now, {
+              activationLimit: ctx.activationLimit,
+              stepBudgetMs: ctx.stepBudgetMs,
+              minCycleIntervalMs: ctx.minCycleIntervalMs,
+              feel: ctx.feel,
+            });
             if (input.kind === 'start') {
               const root = working.elements[ROOT_KEY]!;
               x.guarded(root, 'activate', () => openEventSubprocesses(x, root));

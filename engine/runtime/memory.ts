@@ -24,6 +24,8 @@ export interface InMemoryOptions {
   activationLimit?: number;
   /** Passed to every step (see StepContext.minCycleIntervalMs). */
   minCycleIntervalMs?: number;
+  /** Passed to every step (see StepContext.stepBudgetMs). */
+  stepBudgetMs?: number;
   /** Round-trip the snapshot through JSON after every step (checks that it is plain data). */
   restartAtEveryStep?: boolean;
   /** Processes call activities may start, by BPMN process id (parse them with `{ callActivities: true }`). */
@@ -172,11 +174,12 @@ export class InMemoryInstance {
   }
 
   private ctx(): StepContext {
-    const { activationLimit, minCycleIntervalMs } = this.options;
+    const { activationLimit, minCycleIntervalMs, stepBudgetMs } = this.options;
     return {
       now: this.now,
       ...(activationLimit === undefined ? {} : { activationLimit }),
       ...(minCycleIntervalMs === undefined ? {} : { minCycleIntervalMs }),
+      ...(stepBudgetMs === undefined ? {} : { stepBudgetMs }),
     };
   }
 

@@ -1,13 +1,13 @@
 /**
  * Timer due dates from timer definitions. Pure: `now` is the step's clock.
  */
-import { evaluateFeel, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
+import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
 import type { TimerDefinition } from '../model/graph.ts';
 import { addIsoDuration, cycleIntervalMs, parseIsoCycle, parseIsoDate, parseIsoDuration, type IsoCycle } from '../model/timer.ts';
 
 export type TimerDue =
   | { ok: true; dueAt: string; cycle?: string }
-  | { ok: false; message: string; expression: string; code?: 'OPERON_ERR_TIMER_CYCLE_TOO_SHORT' };
+  | { ok: false; message: string; expression: string; code?: 'OPERON_ERR_TIMER_CYCLE_TOO_SHORT'; overBudget?: true };
 
 /** The shortest interval a timer cycle may repeat at unless an engine sets another (`OPERON_TIMER_MIN_INTERVAL`). */
 export const DEFAULT_MIN_CYCLE_INTERVAL_MS = 1_000;
@@ -15,18 +15,20 @@ export const DEFAULT_MIN_CYCLE_INTERVAL_MS = 1_000;
 /**
  * When a timer is due, counted from `now`: a duration from now, a date as given, a cycle's first
  * interval (with the remaining cycle in `cycle`, when it repeats). `=` expressions are FEEL,
- * evaluated against `variables`. Used by the runtime and by drivers that schedule timer start events.
+ * evaluated against `variables` (within the step's FEEL session, when given). Used by the runtime and
+ * by drivers that schedule timer start events.
  */
 export function computeTimerDue(
   timer: TimerDefinition,
   now: Date,
   variables: Record<string, unknown> = {},
   minCycleIntervalMs = DEFAULT_MIN_CYCLE_INTERVAL_MS,
+  session?: FeelSession,
 ): TimerDue {
   let text = timer.expression;
   if (isFeelExpression(text)) {
-    const result = evaluateFeel(stripFeelMarker(text), variables, now);
-    if (!result.ok) return { ok: false, message: result.message, expression: timer.expression };
+    const result = evaluateFeel(stripFeelMarker(text), variables, now, session);
+    if (!result.ok) return { ok: false, message: result.message, expression: timer.expression, ...(result.overBudget ? { overBudget: true } : {}) };
     if (typeof result.value !== 'string') return { ok: false, message: `timer expression gave ${JSON.stringify(result.value)}, not an ISO 8601 ${timer.kind}`, expression: timer.expression };
     text = result.value;
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startInstance } from '../runtime/index.ts';
+import { startInstanceSettled, type StepResult } from '../runtime/index.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { Db, DefinitionRef } from './rows.ts';
@@ -18,18 +18,22 @@ export interface CreateInstanceOptions {
   /** For a child of a call activity: the calling instance and the call activity's element instance. */
   parentInstanceId?: string;
   parentElementInstanceKey?: string;
+  /** The first step, when the caller already computed it (same id, variables and clock). */
+  firstStep?: StepResult;
 }
 
 /** Starts an instance of a definition inside the caller's transaction: first step, rows, effects. */
 export async function createInstance(tx: Db, graphs: GraphCache, definition: DefinitionRef, options: CreateInstanceOptions): Promise<string> {
   const graph = await graphs.get(tx, definition.id);
   const instanceId = options.instanceId ?? randomUUID();
-  const result = startInstance(graph, {
-    instanceId,
-    variables: options.variables ?? {},
-    startEventId: options.startEventId,
-    ...graphs.stepContext(options.now),
-  });
+  const result =
+    options.firstStep ??
+    (await startInstanceSettled(graph, {
+      instanceId,
+      variables: options.variables ?? {},
+      startEventId: options.startEventId,
+      ...graphs.stepContext(options.now),
+    }));
   await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey, parentInstanceId: options.parentInstanceId, parentElementInstanceKey: options.parentElementInstanceKey }, result, options.now);
   const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
   const started = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } };

@@ -11,7 +11,7 @@
  * with any other effect, or of a child instance, is persisted on its own by `stepInstance` /
  * `createInstance` in the same transaction.
  */
-import { startInstance, step } from '../runtime/index.ts';
+import { startInstanceSettled, stepSettled } from '../runtime/index.ts';
 import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { JobLease } from '../api.ts';
@@ -79,11 +79,11 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
     const instance = instances.get(results[index]!.job.process_instance_id)!;
     const event: RuntimeEvent = { type: 'job.completed', elementInstanceKey: job.element_instance_key, variables: results[index]!.variables };
     const graph = await graphs.get(tx, instance.definition_id);
-    const result = step(graph, instance.snapshot, event, graphs.stepContext(now));
+    const result = await stepSettled(graph, instance.snapshot, event, graphs.stepContext(now));
     if (!isPlainStep(result, instance)) {
       // Flush what is collected so far, so the single-instance path reads a consistent database.
       await writePlainRows(tx, plain, now);
-      await stepInstance(tx, graphs, instance.id, event, now, instance);
+      await stepInstance(tx, graphs, instance.id, event, now, instance, result);
       continue;
     }
     const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
@@ -153,12 +153,14 @@ export interface StartRequest {
  * not plain through `createInstance`.
  */
 export async function startInstances(db: Knex, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<void> {
-  const computed: { request: StartRequest; result: StepResult }[] = [];
-  for (const request of requests) {
-    const graph = await graphs.get(db, request.definition.id);
-    const result = startInstance(graph, { instanceId: request.instanceId, variables: request.variables, ...graphs.stepContext(now) });
-    computed.push({ request, result });
-  }
+  // Side by side: a start waiting for a slow FEEL answer does not hold up the others of the batch.
+  const computed = await Promise.all(
+    requests.map(async (request) => {
+      const graph = await graphs.get(db, request.definition.id);
+      const options = { instanceId: request.instanceId, variables: request.variables, ...graphs.stepContext(now) };
+      return { request, result: await startInstanceSettled(graph, options) };
+    }),
+  );
   if (computed.every(({ result }) => isPlainStep(result, {}))) {
     const plain = emptyPlainRows();
     for (const { request, result } of computed) collectStart(plain, request, result, now);
@@ -179,7 +181,8 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
         continue;
       }
       await writePlainRows(tx, plain, now);
-      await createInstance(tx, graphs, request.definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId: request.instanceId });
+      // The step is already computed: a slow FEEL expression in it is not evaluated twice.
+      await createInstance(tx, graphs, request.definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId: request.instanceId, firstStep: result });
     }
     await writePlainRows(tx, plain, now);
   });

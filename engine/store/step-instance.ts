@@ -2,7 +2,7 @@
  * The driver of one step: lock the instance, run the pure runtime, persist snapshot and effects.
  * Always called inside a transaction; the caller commits.
  */
-import { step } from '../runtime/index.ts';
+import { stepSettled } from '../runtime/index.ts';
 import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
 import { OperonError } from '../errors.ts';
 import type { GraphCache } from './graph-cache.ts';
@@ -22,9 +22,10 @@ export interface StepOutcome {
 
 /**
  * Feeds one event into a locked, active instance and persists the outcome, then any follow-up
- * events (buffered messages matching a subscription this step opened).
+ * events (buffered messages matching a subscription this step opened). `computed`: the first
+ * event's step, when the caller already ran it on `lockedRow`.
  */
-export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: string, event: RuntimeEvent, now: Date, lockedRow?: InstanceRow): Promise<StepOutcome> {
+export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: string, event: RuntimeEvent, now: Date, lockedRow?: InstanceRow, computed?: StepResult): Promise<StepOutcome> {
   const instance = lockedRow ?? (await lockInstance(tx, instanceId));
   if (!instance) throw instanceNotFound(instanceId);
   if (instance.state !== 'active') throw instanceNotActive(instance);
@@ -35,7 +36,8 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
   let result: StepResult | undefined;
   for (let round = 0; events.length > 0 && round < MAX_FOLLOW_UPS; round++) {
     const next = events.shift()!;
-    result = step(graph, snapshot, next, graphs.stepContext(now));
+    // A step the caller computed on the locked row is not computed (its FEEL not evaluated) again.
+    result = round === 0 && computed ? computed : await stepSettled(graph, snapshot, next, graphs.stepContext(now));
     snapshot = result.snapshot;
     // The event's history row goes in the same insert as its effects' rows, ahead of them.
     events.push(...(await applyEffects(tx, ref, result.effects, now, [eventHistory(instance.id, next)])));

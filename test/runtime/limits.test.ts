@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { InMemoryInstance } from '../../engine/runtime/memory.ts';
 import { effectsOf, fixture, scenario } from './scenario.ts';
 
 describe('a loop without a wait state', () => {
@@ -12,7 +13,7 @@ describe('a loop without a wait state', () => {
     }
     graph.serviceTasks = [];
     graph.flows.loop!.condition = 'round < 1000000';
-    const instance = await scenario(graph, { variables: { round: 0 }, activationLimit: 500 }, async (i) => {
+    const instance = await scenario(graph, { variables: { round: 0 }, activationLimit: 500, stepBudgetMs: 600_000 }, async (i) => {
       assert.equal(i.state, 'active');
       const [incident] = [...i.incidents.values()];
       assert.equal(incident!.code, 'OPERON_ERR_STEP_LIMIT');
@@ -24,5 +25,22 @@ describe('a loop without a wait state', () => {
     });
     assert.ok(effectsOf(instance, 'incident.raise').every((e) => e.code === 'OPERON_ERR_STEP_LIMIT'));
     assert.ok(instance.incidents.size > 0, 'the second step hit the limit again');
+  });
+
+  it('stops with OPERON_ERR_STEP_LIMIT naming the element once a step passes its time budget, long before the activation limit', async () => {
+    const graph = structuredClone(await fixture('parallel-loop.bpmn'));
+    for (const id of ['taskA', 'taskB']) {
+      graph.elements[id]!.type = 'task';
+      delete graph.elements[id]!.job;
+    }
+    graph.serviceTasks = [];
+    graph.flows.loop!.condition = 'round < 1000000000';
+    // Not a scenario: where a time budget stops a step depends on the machine, so two runs differ.
+    const instance = await new InMemoryInstance(graph, { variables: { round: 0 }, activationLimit: 100_000_000, stepBudgetMs: 20 }).start();
+    const [incident] = effectsOf(instance, 'incident.raise');
+    assert.equal(incident!.code, 'OPERON_ERR_STEP_LIMIT');
+    assert.match(incident!.message, new RegExp(`time budget of 20 ms .*stopped at "${incident!.elementId}"`));
+    assert.ok((incident!.details!.activations as number) < 100_000_000);
+    assert.equal(instance.state, 'active');
   });
 });
