@@ -6,6 +6,7 @@
  */
 import { OperonError } from '../errors.ts';
 import type { ProcessGraph } from '../model/graph.ts';
+import { checkStartVariables } from '../model/start-variables.ts';
 import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
 import { clone } from './events.ts';
 import { runStep, type MachineStep } from './instance-machine.ts';
@@ -17,7 +18,8 @@ export { ROOT_KEY } from './state.ts';
 
 /**
  * Starts an instance at the none start event, or at `options.startEventId` (message and timer start
- * events). Pure. Throws OperonError OPERON_ERR_NOT_FOUND when the start event does not exist.
+ * events). Pure. Throws OperonError OPERON_ERR_NOT_FOUND when the start event does not exist, and
+ * OPERON_ERR_START_VARIABLES when the variables do not match what the start event declares.
  */
 export function startInstance(graph: ProcessGraph, options: StartOptions): StepResult {
   const start = options.startEventId
@@ -28,6 +30,7 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
       details: { bpmnProcessId: graph.bpmnProcessId, elementId: options.startEventId },
     });
   }
+  checkStartVariables(graph, start.elementId, options.variables ?? {});
   const state: RuntimeState = {
     __runtimeSnapshot: true,
     v: 1,
