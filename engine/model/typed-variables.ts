@@ -110,10 +110,10 @@ function typeOf(value: unknown): string {
 
 /** Checks one value; `undefined` and `null` count as absent. Null when the value is fine. */
 export function checkVariable(field: string, spec: VariableSpec, value: unknown, schema = variableSchema(spec)): VariableProblem | null {
-  const expected = describeSpec(spec);
-  if (value === undefined || value === null) return spec.optional ? null : { field, reason: 'is missing', expected };
+  if (value === undefined || value === null) return spec.optional ? null : { field, reason: 'is missing', expected: describeSpec(spec) };
   const parsed = schema.safeParse(value);
   if (parsed.success) return null;
+  const expected = describeSpec(spec);
   const issue = parsed.error.issues[0];
   const shown = typeof value === 'string' ? `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}` : typeOf(value) === 'number' ? String(value) : `a ${typeOf(value)}`;
   return { field, reason: `is ${shown}, not ${expected}${issue?.code === 'invalid_type' ? '' : ` (${issue?.message ?? 'invalid'})`}`, expected };

@@ -14,7 +14,7 @@ import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
 import { trainHead } from './head.ts';
 import { checkDecisionInputs, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
-import { renderPrompt, templateVariables, type TextSpan } from './prompt.ts';
+import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
 import { calibratedLogits, headLogits, qualityMetrics, softmax, toScored, type Head, type QualityMetrics, type Scored } from './scoring.ts';
 
 /** models/ at the repository root. */
@@ -84,6 +84,7 @@ export class DecisionAgent {
   readonly #classifier: BatchingClassifier;
   #db: Knex | undefined;
   #active: { head: ActiveHead | null; loadedAt: number } = { head: null, loadedAt: -Infinity };
+  readonly #renderOptionsByTemplate = new Map<string, RenderOptions>();
 
   private constructor(model: DecisionModel, db?: Knex) {
     this.model = model;
@@ -128,20 +129,37 @@ export class DecisionAgent {
    * variable that is not a declared number, enum ... is free text: cut first and guarded.
    */
   prompt(variables: Record<string, unknown>, template = this.model.config.template): CasePrompt {
-    const { config } = this.model;
-    const inputs = config.inputs;
+    const inputs = this.model.config.inputs;
     const reviewReasons = inputs ? checkDecisionInputs(this.name, inputs, variables) : [];
-    const textVariables = inputs
-      ? templateVariables(template).filter((name) => !inputs[name] || inputs[name].type === 'text')
-      : (config.textVariables ?? []);
-    const maxChars = Object.fromEntries(Object.entries(inputs ?? {}).flatMap(([name, spec]) => (spec.maxChars ? [[name, spec.maxChars]] : [])));
-    const enumValues = Object.values(inputs ?? {}).flatMap((spec) => spec.values ?? []);
-    const rendered = renderPrompt(template, variables, { textVariables: [...new Set([...textVariables, ...textInputs(inputs)])], maxTextChars: config.maxTextChars, maxChars, guardText: inputs !== undefined, enumValues });
+    const rendered = renderPrompt(template, variables, this.#renderOptions(template));
     if (rendered.missing.length > 0) {
       throw new OperonError('OPERON_ERR_MISSING_VARIABLES', `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`, { details: { model: this.name, missing: rendered.missing }, retryable: false });
     }
     for (const field of rendered.forged) reviewReasons.push(`${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`);
     return { prompt: rendered.prompt, textSpans: rendered.textSpans, truncatedFields: rendered.truncated, reviewReasons };
+  }
+
+  /** How a template is rendered for this model; the same for every case, so kept per template. */
+  #renderOptions(template: string): RenderOptions {
+    let options = this.#renderOptionsByTemplate.get(template);
+    if (!options) {
+      const { config } = this.model;
+      const inputs = config.inputs;
+      const textVariables = inputs
+        ? templateVariables(template).filter((name) => !inputs[name] || inputs[name].type === 'text')
+        : (config.textVariables ?? []);
+      options = {
+        textVariables: [...new Set([...textVariables, ...textInputs(inputs)])],
+        maxTextChars: config.maxTextChars,
+        maxChars: Object.fromEntries(Object.entries(inputs ?? {}).flatMap(([name, spec]) => (spec.maxChars ? [[name, spec.maxChars]] : []))),
+        guardText: inputs !== undefined,
+        enumValues: Object.values(inputs ?? {}).flatMap((spec) => spec.values ?? []),
+      };
+      // Templates come from task headers: a bounded cache, not one entry per string ever seen.
+      if (this.#renderOptionsByTemplate.size >= 64) this.#renderOptionsByTemplate.clear();
+      this.#renderOptionsByTemplate.set(template, options);
+    }
+    return options;
   }
 
   /** The active head (from the database, re-read at most every 5 s so CLI activations apply). */

@@ -64,7 +64,7 @@ export function checkDecisionInputs(model: string, inputs: DecisionInputs, varia
   for (const [field, spec] of Object.entries(inputs)) {
     const value = valueAt(variables, field);
     if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '' && spec.type === 'text')) continue;
-    const problem = checkVariable(field, { ...spec, optional: true }, value, schemaOf(spec));
+    const problem = checkVariable(field, spec, value, schemaOf(spec));
     if (problem) {
       throw new OperonError('OPERON_ERR_DECISION_INPUT', `Decision model '${model}': input '${field}' ${problem.reason}`, {
         details: { model, field, reason: problem.reason, expected: problem.expected },
