@@ -137,9 +137,9 @@ export class BatchingClassifier {
     const max = model.config.maxLength;
     const texts = prompts.map((p) => (typeof p === 'string' ? p : p.prompt));
     const encodings = await model.tokenizer.encodeBatch(texts);
-    const rows = encodings.map((e, i) => {
+    const rows = encodings.map((e, i): { ids: number[]; truncated: boolean; cutFields: string[]; prompt?: string } => {
       const ids = e.getIds();
-      if (ids.length <= max) return { ids, truncated: false, cutFields: [] as string[] };
+      if (ids.length <= max) return { ids, truncated: false, cutFields: [] };
       const input = prompts[i]!;
       const fitted = typeof input === 'string' ? null : fitToBudget(input.prompt, input.textSpans, ids, e.getOffsets(), max);
       if (fitted) return { ...fitted, truncated: true };
@@ -164,7 +164,7 @@ export class BatchingClassifier {
       const width = logits!.dims.length === 3 ? logits!.dims[1]! : 0;
       const d = hidden ? hidden.dims[1]! : 0;
       run.forEach((row, i) => {
-        const { ids, truncated, cutFields, prompt } = rows[row]! as { ids: number[]; truncated: boolean; cutFields: string[]; prompt?: string };
+        const { ids, truncated, cutFields, prompt } = rows[row]!;
         // 2-D logits come from our export (already at the scoring position); 3-D from Optimum exports.
         const offset = width > 0 ? (i * width + ids.length - 1) * vocab : i * vocab;
         features[row] = {
