@@ -69,13 +69,15 @@ before(async () => {
   worker = createEngine({ db: db.knex, nodes: workerNodes, worker: { concurrency: 4, pollIntervalMs: 50, lockMs: 60_000 } });
   app = await buildApp({ engine: api, db: db.knex, apiToken: TOKEN, defaultMetrics: false });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
-  const xml = await readFile(fileURLToPath(new URL('../../processes/loan-approval.bpmn', import.meta.url)), 'utf8');
-  for (const body of [xml, DIRECT]) {
+  const shipped = (name: string) => readFile(fileURLToPath(new URL(`../../processes/${name}.bpmn`, import.meta.url)), 'utf8');
+  for (const body of [await shipped('loan-approval'), await shipped('order-routing'), DIRECT]) {
     const deployed = await fetch(`${baseUrl}/api/deployments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/xml' }, body });
     assert.equal(deployed.status, 201, await deployed.text());
   }
-  const open = await fetch(`${baseUrl}/api/processes/loan-approval/webhook`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ open: true }) });
-  assert.equal(open.status, 200, await open.text());
+  for (const process of ['loan-approval', 'order-routing']) {
+    const open = await fetch(`${baseUrl}/api/processes/${process}/webhook`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ open: true }) });
+    assert.equal(open.status, 200, await open.text());
+  }
 });
 
 after(async () => {
@@ -154,6 +156,18 @@ describe('the income attack at the webhook', () => {
     assert.equal(await instancesOf('loan-approval'), 0, 'no refused start left an instance');
     // A valid application is accepted (its bot job waits: this test runs no bots).
     const accepted = await post('/webhooks/loan-approval', valid);
+    assert.equal(accepted.status, 202, await accepted.text());
+  });
+
+  test('order-routing declares its own start variables: stock is the bot\'s, not the caller\'s', async () => {
+    const order = { orderId: 'ORD-1', customerName: 'Anna Jansen', sku: 'SKU-1004', quantity: 2, weightKg: 3.5, distanceKm: 40, deadlineHours: 48, customerTier: 'gold', notes: 'office closes at 5pm' };
+    for (const [variables, field] of [[{ ...order, weightKg: '3.5 kg' }, 'weightKg'], [{ ...order, customerTier: 'diamond' }, 'customerTier'], [{ ...order, quantity: 0 }, 'quantity']] as const) {
+      const response = await post('/webhooks/order-routing', variables);
+      assert.equal(response.status, 400);
+      assert.equal(((await response.json()) as { error: { details: { field: string } } }).error.details.field, field);
+    }
+    assert.equal(await instancesOf('order-routing'), 0);
+    const accepted = await post('/webhooks/order-routing', order);
     assert.equal(accepted.status, 202, await accepted.text());
   });
 
