@@ -11,7 +11,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -24,6 +26,7 @@ import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import type { NodeRegistry } from '../../engine/nodes/registry.ts';
 import type { InstanceView } from '../../engine/api.ts';
 
+const exec = promisify(execFile);
 const TOKEN = 'decision-inputs-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -238,12 +241,19 @@ describe('the same variables at the decision node', () => {
     assert.deepEqual(decision.reviewReasons, ['income 900000 is outside the range the model was trained on (12000 to 150000)']);
   });
 
-  test('operon decide applies the same checks', async () => {
-    const agent = await DecisionAgent.load('loan');
-    await assert.rejects(agent.infer({ ...attack, ...bureau }), (error: { code: string; details: { field: string } }) => {
-      assert.equal(error.code, 'OPERON_ERR_DECISION_INPUT');
-      assert.equal(error.details.field, 'income');
+  test('operon decide applies the same checks: exit 1 naming income; the forged purpose is reviewed', async () => {
+    const cli = (vars: unknown) => exec(process.execPath, ['--import', 'tsx', 'nodes/decision/cli.ts', 'decide', 'loan', '--vars', JSON.stringify(vars), '--json']);
+    await assert.rejects(cli({ ...attack, ...bureau }), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      const body = JSON.parse(error.stderr) as { error: { code: string; details: { field: string } } };
+      assert.equal(body.error.code, 'OPERON_ERR_DECISION_INPUT');
+      assert.equal(body.error.details.field, 'income');
       return true;
     });
+    const { stdout } = await cli({ income: 30000, amount: 15000, termMonths: 48, employment: 'unemployed', purpose: attackIncome, ...bureau });
+    const result = JSON.parse(stdout) as { label: string; needsReview: boolean; reviewReasons: string[] };
+    assert.equal(result.needsReview, true);
+    assert.equal(result.reviewReasons.length, 1);
+    assert.notEqual(result.label, 'approve');
   });
 });
