@@ -13,7 +13,7 @@ import type {
   InstanceView, JobLease, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
-import { type ProcessGraph } from './model/index.ts';
+import { checkStartVariables, type ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely } from './model/safe-parse.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { Logger, Variables } from './nodes/types.ts';
@@ -437,13 +437,21 @@ export class PostgresEngine implements Engine {
       const unknown = [...new Set(batch.filter((start) => !start.latest).map((start) => start.bpmnProcessId))];
       const latest = unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
       const definitions = batch.map((start) => start.latest ?? latest.get(start.bpmnProcessId));
-      const found = batch.flatMap((start, index) => (definitions[index] ? [{ ...start, definition: definitions[index] }] : []));
+      // Start variables that do not match their declaration are refused here, one by one, so
+      // that they do not fail the batch they came with.
+      const refused = await Promise.all(batch.map(async (start, index): Promise<Error | undefined> => {
+        const definition = definitions[index];
+        if (!definition) return new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } });
+        try {
+          checkStartVariables(await this.graphs.get(this.db, definition.id), undefined, start.variables);
+          return undefined;
+        } catch (error) {
+          return error as Error;
+        }
+      }));
+      const found = batch.flatMap((start, index) => (refused[index] === undefined ? [{ ...start, definition: definitions[index]! }] : []));
       await startInstances(this.db, this.graphs, found, new Date());
-      return batch.map((start, index): Settled =>
-        definitions[index]
-          ? { ok: true }
-          : { ok: false, error: new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } }) },
-      );
+      return batch.map((_, index): Settled => (refused[index] === undefined ? { ok: true } : { ok: false, error: refused[index] }));
     },
     alone: async ({ instanceId, bpmnProcessId, variables, businessKey }) => {
       await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId });
@@ -506,7 +514,7 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  async failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number; code?: string }): Promise<void> {
+  async failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number; code?: string; details?: Record<string, unknown> }): Promise<void> {
     const job = await findJob(this.db, jobId);
     await inTransaction(this.db, async (tx) => {
       await lockInstance(tx, job.process_instance_id);
@@ -523,7 +531,8 @@ export class PostgresEngine implements Engine {
       }
       await updateFencedJob(tx, jobId, lease, { state: 'failed', retries: 0, owner: null, lease_expires_at: null, error_message: failure.errorMessage });
       const code: ErrorCode = failure.code && failure.code in ERROR_CODES ? (failure.code as ErrorCode) : 'OPERON_ERR_JOB_FAILED';
-      const error = new OperonError(code, failure.errorMessage, { details: { jobId, type: job.type, attempt: job.attempt } });
+      // The node's details (e.g. the offending `field`) go on the incident, next to the job's.
+      const error = new OperonError(code, failure.errorMessage, { details: { ...failure.details, jobId, type: job.type, attempt: job.attempt } });
       await raiseEngineIncident(tx, job.process_instance_id, { elementInstanceKey: job.element_instance_key, elementId: job.element_id }, error, undefined, jobId);
     });
   }

@@ -130,7 +130,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
           await engine.throwJobError(job.id, lease, { errorCode: bpmnError.errorCode, errorMessage: bpmnError.message, variables: bpmnError.variables });
         } else if (isOperonError(error) && !error.retryable) {
           jobLogger.warn({ err: error }, 'node rejected the job; raising an incident');
-          await engine.failJob(job.id, lease, { errorMessage: error.message, retries: 0, code: error.code });
+          await engine.failJob(job.id, lease, { errorMessage: error.message, retries: 0, code: error.code, details: error.details });
         } else {
           jobLogger.warn({ err: error }, 'node failed; will retry if retries remain');
           await engine.failJob(job.id, lease, { errorMessage: error instanceof Error ? error.message : String(error) });

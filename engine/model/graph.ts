@@ -5,6 +5,8 @@
  * store and handed to the pure runtime on every step. Nothing downstream touches moddle objects.
  */
 
+import type { VariableSpec } from './typed-variables.ts';
+
 /** Element kinds the runtime executes (the BPMN XML local name of the element). */
 export type ElementType =
   | 'startEvent'
@@ -138,6 +140,8 @@ export interface FlowElement {
   interrupting?: boolean;
   /** Embedded subprocess: the event subprocesses directly inside it. */
   eventSubprocesses?: string[];
+  /** A process's none or message start event: the start variables it declares (`operon:input:<name>` properties). */
+  startVariables?: Record<string, VariableSpec>;
 }
 
 export interface SequenceFlow {
@@ -154,6 +158,8 @@ export interface StartEventInfo {
   kind: 'none' | 'message' | 'timer';
   messageName?: string;
   timer?: TimerDefinition;
+  /** Declared start variables, checked before an instance is created (engine/model/start-variables.ts). */
+  variables?: Record<string, VariableSpec>;
 }
 
 export interface ServiceTaskInfo {

@@ -3,3 +3,5 @@
  */
 export type * from './graph.ts';
 export { parseDefinitions, type ParseOptions } from './parse.ts';
+export { checkStartVariables, START_VARIABLE_PREFIX } from './start-variables.ts';
+export type { VariableSpec, VariableType } from './typed-variables.ts';

@@ -3,6 +3,7 @@ import zeebeSchema from 'zeebe-bpmn-moddle/resources/zeebe.json' with { type: 'j
 import { OperonError } from '../errors.ts';
 import { feelSyntaxError, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
 import type { ElementType, EventKind, FlowElement, ProcessGraph, SequenceFlow, TimerDefinition, VariableMapping } from './graph.ts';
+import { startVariablesOf } from './start-variables.ts';
 import { timerSyntaxError } from './timer.ts';
 import { validateGraph } from './validate.ts';
 
@@ -172,6 +173,7 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
         kind,
         ...(element.message ? { messageName: element.message.name } : {}),
         ...(element.timer ? { timer: element.timer } : {}),
+        ...(element.startVariables ? { variables: element.startVariables } : {}),
       });
     }
     if (element.job) graph.serviceTasks.push({ elementId: element.id, taskType: element.job.taskType, retries: element.job.retries, headers: element.job.headers });
@@ -259,6 +261,16 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     if (((ext(extension)?.listeners ?? []) as unknown[]).length > 0) throw unsupported(file, node, what);
   }
   if (type === 'eventBasedGateway' && node.instantiate) throw unsupported(file, node, 'instantiating event-based gateway');
+
+  const properties = (ext('zeebe:Properties')?.properties ?? []) as { name?: string; value?: string }[];
+  const definitionType = ((node.eventDefinitions ?? []) as ModdleElement[])[0]?.$type;
+  const isProcessStart = type === 'startEvent' && parentId === undefined && (!definitionType || definitionType === 'bpmn:MessageEventDefinition');
+  try {
+    const startVariables = startVariablesOf(properties, isProcessStart ? 'start' : `${type} "${id}"`);
+    if (startVariables) element.startVariables = startVariables;
+  } catch (error) {
+    throw invalid(file, id, `"${id}": ${(error as Error).message}`);
+  }
 
   const io = ext('zeebe:IoMapping');
   if (io) {

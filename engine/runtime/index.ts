@@ -7,6 +7,7 @@
 import { OperonError } from '../errors.ts';
 import { FeelSession } from '../feel/index.ts';
 import type { ProcessGraph } from '../model/graph.ts';
+import { checkStartVariables } from '../model/start-variables.ts';
 import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
 import { clone } from './events.ts';
 import { runStep, type MachineStep } from './instance-machine.ts';
@@ -18,7 +19,8 @@ export { ROOT_KEY } from './state.ts';
 
 /**
  * Starts an instance at the none start event, or at `options.startEventId` (message and timer start
- * events). Pure. Throws OperonError OPERON_ERR_NOT_FOUND when the start event does not exist.
+ * events). Pure. Throws OperonError OPERON_ERR_NOT_FOUND when the start event does not exist, and
+ * OPERON_ERR_START_VARIABLES when the variables do not match what the start event declares.
  */
 export function startInstance(graph: ProcessGraph, options: StartOptions): StepResult {
   const start = options.startEventId
@@ -29,6 +31,7 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
       details: { bpmnProcessId: graph.bpmnProcessId, elementId: options.startEventId },
     });
   }
+  checkStartVariables(graph, start.elementId, options.variables ?? {});
   const state: RuntimeState = {
     __runtimeSnapshot: true,
     v: 1,

@@ -1,3 +1,5 @@
+import type { DecisionInputs } from '../../nodes/decision/inputs.ts';
+
 /**
  * The two shipped decision domains: their labels, the verbalizer word the GPT writes after
  * "decision:", and the prompt template that serializes a case. Training data and the runtime use
@@ -15,6 +17,12 @@ export interface DomainSpec {
   textVariables: string[];
   /** Variables the template needs, with what they mean (documentation and CLI help). */
   variables: Record<string, string>;
+  /**
+   * Declared inputs, copied into config.json at export: the valid range (min/max: outside it the
+   * decision is refused) and the range the generator below draws from (trainedMin/trainedMax:
+   * outside it the decision goes to review).
+   */
+  inputs: DecisionInputs;
 }
 
 export const LOAN: DomainSpec = {
@@ -33,6 +41,16 @@ export const LOAN: DomainSpec = {
     termMonths: 'loan term in months',
     employment: 'permanent | self-employed | contract | part-time | retired | student | unemployed',
     purpose: "the applicant's own words on what the loan is for (free text)",
+  },
+  inputs: {
+    income: { type: 'number', min: 0, max: 100_000_000, trainedMin: 12000, trainedMax: 150000 },
+    debts: { type: 'number', min: 0, max: 100_000_000, trainedMin: 0, trainedMax: 80000 },
+    // The bureau's scale goes to 900 (processes/demo-apps); training drew 450-850.
+    creditScore: { type: 'integer', min: 0, max: 900, trainedMin: 450, trainedMax: 850 },
+    amount: { type: 'number', min: 1, max: 100_000_000, trainedMin: 1000, trainedMax: 60000 },
+    termMonths: { type: 'integer', min: 1, max: 600, trainedMin: 12, trainedMax: 84 },
+    employment: { type: 'enum', values: ['permanent', 'self-employed', 'contract', 'part-time', 'retired', 'student', 'unemployed'] },
+    purpose: { type: 'text', maxChars: 400 },
   },
 };
 
@@ -53,6 +71,16 @@ export const ORDER: DomainSpec = {
     deadlineHours: 'hours until the promised delivery deadline',
     customerTier: 'standard | silver | gold | platinum',
     notes: 'customer notes and delivery instructions (free text)',
+  },
+  inputs: {
+    weightKg: { type: 'number', min: 0, max: 100_000, trainedMin: 0.5, trainedMax: 120 },
+    distanceKm: { type: 'number', min: 0, max: 40075, trainedMin: 2, trainedMax: 700 },
+    'stock.leeds': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60 },
+    'stock.bristol': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60 },
+    'stock.glasgow': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60 },
+    deadlineHours: { type: 'number', min: 0, max: 8760, trainedMin: 4, trainedMax: 168 },
+    customerTier: { type: 'enum', values: ['standard', 'silver', 'gold', 'platinum'] },
+    notes: { type: 'text', maxChars: 400 },
   },
 };
 

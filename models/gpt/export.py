@@ -133,6 +133,8 @@ def main(argv=None):
         'verbalizers': spec['verbalizers'],
         'verbalizerIds': verbalizers,
         'template': spec['template'],
+        # Declared input fields (types, ranges, enums, the range seen in training): nodes/decision/inputs.ts.
+        **({'inputs': spec['inputs']} if spec.get('inputs') else {}),
         'textVariables': spec['textVariables'],
         'maxTextChars': spec.get('maxTextChars', 400),
         'maxLength': max_len,

@@ -12,8 +12,9 @@ import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
 import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
 import { trainHead } from './head.ts';
+import { checkDecisionInputs, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
-import { renderPrompt } from './prompt.ts';
+import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
 import { calibratedLogits, headLogits, qualityMetrics, softmax, toScored, type Head, type QualityMetrics, type Scored } from './scoring.ts';
 
 /** models/ at the repository root. */
@@ -29,12 +30,28 @@ export interface InferOptions {
 
 export interface DecisionResult extends Scored {
   modelVersion: string;
+  /** Confidence below the threshold, or one of `reviewReasons`. */
   needsReview: boolean;
+  /** Why a person must look at this case whatever the confidence (odd inputs, text imitating fields). */
+  reviewReasons: string[];
   threshold: number;
+  /** The prompt the model read. */
   prompt: string;
+  /** Its length in tokens (at most the model's maxLength). */
+  tokens: number;
   truncated: boolean;
   truncatedFields: string[];
   latencyMs: number;
+}
+
+/** A case turned into a prompt: what the model reads and why it may need review. */
+export interface CasePrompt {
+  prompt: string;
+  /** Free-text values in `prompt`: the only parts the token budget cuts. */
+  textSpans: TextSpan[];
+  /** Text variables cut to their character limit. */
+  truncatedFields: string[];
+  reviewReasons: string[];
 }
 
 export interface LabelledCase {
@@ -67,6 +84,7 @@ export class DecisionAgent {
   readonly #classifier: BatchingClassifier;
   #db: Knex | undefined;
   #active: { head: ActiveHead | null; loadedAt: number } = { head: null, loadedAt: -Infinity };
+  readonly #renderOptionsByTemplate = new Map<string, RenderOptions>();
 
   private constructor(model: DecisionModel, db?: Knex) {
     this.model = model;
@@ -105,13 +123,43 @@ export class DecisionAgent {
     return this.model.config.version;
   }
 
-  /** The prompt for a case; throws OPERON_ERR_MISSING_VARIABLES naming what is missing. */
-  prompt(variables: Record<string, unknown>, template = this.model.config.template): { prompt: string; truncatedFields: string[] } {
-    const { prompt, missing, truncated } = renderPrompt(template, variables, { textVariables: this.model.config.textVariables, maxTextChars: this.model.config.maxTextChars });
-    if (missing.length > 0) {
-      throw new OperonError('OPERON_ERR_MISSING_VARIABLES', `Decision model '${this.name}' needs variables: ${missing.join(', ')}`, { details: { model: this.name, missing }, retryable: false });
+  /**
+   * The prompt for a case. Throws OPERON_ERR_DECISION_INPUT for a declared input that is malformed
+   * and OPERON_ERR_MISSING_VARIABLES naming what is missing. With declared inputs, every template
+   * variable that is not a declared number, enum ... is free text: cut first and guarded.
+   */
+  prompt(variables: Record<string, unknown>, template = this.model.config.template): CasePrompt {
+    const inputs = this.model.config.inputs;
+    const reviewReasons = inputs ? checkDecisionInputs(this.name, inputs, variables) : [];
+    const rendered = renderPrompt(template, variables, this.#renderOptions(template));
+    if (rendered.missing.length > 0) {
+      throw new OperonError('OPERON_ERR_MISSING_VARIABLES', `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`, { details: { model: this.name, missing: rendered.missing }, retryable: false });
     }
-    return { prompt, truncatedFields: truncated };
+    for (const field of rendered.forged) reviewReasons.push(`${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`);
+    return { prompt: rendered.prompt, textSpans: rendered.textSpans, truncatedFields: rendered.truncated, reviewReasons };
+  }
+
+  /** How a template is rendered for this model; the same for every case, so kept per template. */
+  #renderOptions(template: string): RenderOptions {
+    let options = this.#renderOptionsByTemplate.get(template);
+    if (!options) {
+      const { config } = this.model;
+      const inputs = config.inputs;
+      const textVariables = inputs
+        ? templateVariables(template).filter((name) => !inputs[name] || inputs[name].type === 'text')
+        : (config.textVariables ?? []);
+      options = {
+        textVariables: [...new Set([...textVariables, ...textInputs(inputs)])],
+        maxTextChars: config.maxTextChars,
+        maxChars: Object.fromEntries(Object.entries(inputs ?? {}).flatMap(([name, spec]) => (spec.maxChars ? [[name, spec.maxChars]] : []))),
+        guardText: inputs !== undefined,
+        enumValues: Object.values(inputs ?? {}).flatMap((spec) => spec.values ?? []),
+      };
+      // Templates come from task headers: a bounded cache, not one entry per string ever seen.
+      if (this.#renderOptionsByTemplate.size >= 64) this.#renderOptionsByTemplate.clear();
+      this.#renderOptionsByTemplate.set(template, options);
+    }
+    return options;
   }
 
   /** The active head (from the database, re-read at most every 5 s so CLI activations apply). */
@@ -130,20 +178,27 @@ export class DecisionAgent {
 
   async infer(variables: Record<string, unknown>, options: InferOptions = {}): Promise<DecisionResult> {
     const started = performance.now();
-    const { prompt, truncatedFields } = this.prompt(variables, options.template);
-    const [features, head] = await Promise.all([this.#classifier.features(prompt, options.signal), this.activeHead()]);
+    const rendered = this.prompt(variables, options.template);
+    const [features, head] = await Promise.all([this.#classifier.features(rendered, options.signal), this.activeHead()]);
     const probs = this.#probabilities(features, head);
     const scored = toScored(this.labels, probs);
     const threshold = options.threshold ?? this.model.config.threshold;
+    const reviewReasons = [...rendered.reviewReasons];
+    if (features.cutFields.includes('prompt') && this.model.config.inputs) {
+      reviewReasons.push(`the structured fields alone are longer than the model's context (${this.model.config.maxLength} tokens): the middle of the prompt was cut`);
+    }
+    const truncatedFields = [...new Set([...rendered.truncatedFields, ...features.cutFields])];
     return {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,
       // Compared unrounded, so threshold 1 always asks a person.
-      needsReview: Math.max(...probs) < threshold,
+      needsReview: Math.max(...probs) < threshold || reviewReasons.length > 0,
+      reviewReasons,
       threshold,
-      prompt,
+      prompt: features.prompt ?? rendered.prompt,
+      tokens: features.tokens,
       truncated: features.truncated || truncatedFields.length > 0,
-      truncatedFields: features.truncated ? [...truncatedFields, 'prompt'] : truncatedFields,
+      truncatedFields,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
     };
   }
@@ -168,7 +223,7 @@ export class DecisionAgent {
   }
 
   async #features(cases: LabelledCase[]): Promise<PromptFeatures[]> {
-    const prompts = cases.map((c) => this.prompt(c.variables).prompt);
+    const prompts = cases.map((c) => this.prompt(c.variables));
     const out: PromptFeatures[] = [];
     for (let i = 0; i < prompts.length; i += 256) out.push(...(await this.#classifier.run(prompts.slice(i, i + 256))));
     return out;

@@ -15,7 +15,12 @@
  * thread instead, while such runs stay within the inline budget (#isolatedSession).
  */
 import { inlineBudgetMs, type DecisionModel } from './model.ts';
+import type { TextSpan } from './prompt.ts';
 import type { Feeds, ModelSession } from './session.ts';
+import { fitToBudget } from './token-budget.ts';
+
+/** A prompt, or a rendered one whose free-text spans the token budget may cut. */
+export type PromptInput = string | { prompt: string; textSpans: TextSpan[] };
 
 export interface PromptFeatures {
   /** Raw logits of each label's verbalizer token at the scoring position. */
@@ -27,10 +32,14 @@ export interface PromptFeatures {
   tokens: number;
   /** Tokens were dropped to fit maxLength. */
   truncated: boolean;
+  /** Free-text variables cut to fit maxLength; when they were not enough, also 'prompt' (the middle was cut). */
+  cutFields: string[];
+  /** The prompt the model read, when tokens were dropped from free text. */
+  prompt?: string;
 }
 
 interface Pending {
-  prompt: string;
+  prompt: PromptInput;
   signal?: AbortSignal;
   resolve(features: PromptFeatures): void;
   reject(error: unknown): void;
@@ -65,7 +74,7 @@ export class BatchingClassifier {
   }
 
   /** Features of one prompt; batched with whatever else is waiting. */
-  features(prompt: string, signal?: AbortSignal): Promise<PromptFeatures> {
+  features(prompt: PromptInput, signal?: AbortSignal): Promise<PromptFeatures> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
       const pending: Pending = { prompt, signal, resolve, reject };
@@ -107,7 +116,7 @@ export class BatchingClassifier {
    * cut into runs of at most `runTokens` padded tokens (right padding), which the worker thread runs
    * back to back.
    */
-  run(prompts: string[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
+  run(prompts: PromptInput[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
     return this.#run(this.#model.session, prompts, options);
   }
 
@@ -123,16 +132,21 @@ export class BatchingClassifier {
     return inline && this.#inlineBudgetMs > 0 && this.#singleRunMs <= this.#inlineBudgetMs ? inline : this.#model.session;
   }
 
-  async #run(session: ModelSession, prompts: string[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
+  async #run(session: ModelSession, prompts: PromptInput[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
     const model = this.#model;
     const max = model.config.maxLength;
-    const encodings = await model.tokenizer.encodeBatch(prompts);
-    const rows = encodings.map((e) => {
+    const texts = prompts.map((p) => (typeof p === 'string' ? p : p.prompt));
+    const encodings = await model.tokenizer.encodeBatch(texts);
+    const rows = encodings.map((e, i): { ids: number[]; truncated: boolean; cutFields: string[]; prompt?: string } => {
       const ids = e.getIds();
-      if (ids.length <= max) return { ids, truncated: false };
-      // Keep the case's head and the template's closing tokens ("decision:"): cut in between.
+      if (ids.length <= max) return { ids, truncated: false, cutFields: [] };
+      const input = prompts[i]!;
+      const fitted = typeof input === 'string' ? null : fitToBudget(input.prompt, input.textSpans, ids, e.getOffsets(), max);
+      if (fitted) return { ...fitted, truncated: true };
+      // The structured part alone is too long: keep the case's head and the template's closing
+      // tokens ("decision:"), cut in between.
       const keepTail = Math.min(model.suffixTokens, max - 1);
-      return { ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)], truncated: true };
+      return { ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)], truncated: true, cutFields: ['prompt'] };
     });
     const runs = lengthRuns(rows.map((r) => r.ids.length), this.#runTokens);
     const feeds = runs.map((run) => this.#feeds(run.map((row) => rows[row]!.ids)));
@@ -150,7 +164,7 @@ export class BatchingClassifier {
       const width = logits!.dims.length === 3 ? logits!.dims[1]! : 0;
       const d = hidden ? hidden.dims[1]! : 0;
       run.forEach((row, i) => {
-        const { ids, truncated } = rows[row]!;
+        const { ids, truncated, cutFields, prompt } = rows[row]!;
         // 2-D logits come from our export (already at the scoring position); 3-D from Optimum exports.
         const offset = width > 0 ? (i * width + ids.length - 1) * vocab : i * vocab;
         features[row] = {
@@ -159,6 +173,8 @@ export class BatchingClassifier {
           logits: options.fullLogits ? data.slice(offset, offset + vocab) : undefined,
           tokens: ids.length,
           truncated,
+          cutFields,
+          ...(prompt !== undefined ? { prompt } : {}),
         };
       });
     });

@@ -81,8 +81,9 @@ export async function runDecisionCli(argv: string[]): Promise<number> {
       const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
       const result = await agent.infer(vars, { threshold });
       if (db) await recordDecision(db, agent.model, result, vars);
-      const { label, confidence, scores, modelVersion, needsReview } = result;
-      print({ label, confidence, scores, modelVersion, needsReview }, `${label} (confidence ${confidence.toFixed(3)}${needsReview ? ', needs review' : ''}) by ${sub} ${modelVersion}`);
+      const { label, confidence, scores, modelVersion, needsReview, reviewReasons } = result;
+      const why = reviewReasons.length > 0 ? `: ${reviewReasons.join('; ')}` : '';
+      print({ label, confidence, scores, modelVersion, needsReview, reviewReasons }, `${label} (confidence ${confidence.toFixed(3)}${needsReview ? `, needs review${why}` : ''}) by ${sub} ${modelVersion}`);
       return 0;
     }
     if (command !== 'model') return usage(`unknown command '${command}'`);

@@ -2,7 +2,9 @@
  * The `decision` node type: handles every service task `decision:<model>`. The model folder is
  * checked at deploy time; at run time the case in the input variables becomes a prompt, the model
  * classifies it, the decision is written to `decisions`, and the result goes back to the process:
- * `{ [resultVariable]: { label, confidence, scores, modelVersion, needsReview, decisionId } }`.
+ * `{ [resultVariable]: { label, confidence, scores, modelVersion, needsReview, reviewReasons, decisionId } }`.
+ * Declared model inputs (inputs.ts) are checked first: a malformed one is an incident
+ * (OPERON_ERR_DECISION_INPUT, `details.field`), an odd one sends the case to review with a reason.
  *
  * Task headers: `labels` (comma separated; must equal the model's), `threshold` (0..1),
  * `prompt` (template override), `resultVariable` (default `decision`).
@@ -136,9 +138,9 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
       const settings = decisionSettings(ctx.headers, agent.labels, where);
       const result = await agent.infer(input, { signal: ctx.signal, threshold: settings.threshold, template: settings.template });
       const decisionId = await recordDecision(ctx.db, agent.model, result, input, ctx);
-      ctx.logger.info({ model, label: result.label, confidence: result.confidence, needsReview: result.needsReview, decisionId }, 'decision made');
-      const { label, confidence, scores, modelVersion, needsReview } = result;
-      return { [settings.resultVariable]: { label, confidence, scores, modelVersion, needsReview, decisionId } };
+      ctx.logger.info({ model, label: result.label, confidence: result.confidence, needsReview: result.needsReview, reviewReasons: result.reviewReasons, decisionId }, 'decision made');
+      const { label, confidence, scores, modelVersion, needsReview, reviewReasons } = result;
+      return { [settings.resultVariable]: { label, confidence, scores, modelVersion, needsReview, reviewReasons, decisionId } };
     },
 
     async close() {

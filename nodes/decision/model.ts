@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { OperonError } from '../../engine/errors.ts';
+import { inputsError, type DecisionInputs } from './inputs.ts';
 import { startInlineSession, startSession, type ModelSession } from './session.ts';
 
 /** What config.json (or operon.json) says about a model. */
@@ -24,6 +25,11 @@ export interface DecisionModelConfig {
   /** Word the model writes for each label; the first token of ` <word>` is scored. */
   verbalizers: string[];
   template: string;
+  /**
+   * Declared input fields (inputs.ts): types, ranges, enums, and the range seen in training. Without
+   * it any value is rendered as it is; with it malformed values are refused and odd ones reviewed.
+   */
+  inputs?: DecisionInputs;
   textVariables?: string[];
   maxTextChars?: number;
   maxLength: number;
@@ -79,6 +85,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
     Array.isArray(config.verbalizers) && config.verbalizers.length === config.labels.length &&
     typeof config.template === 'string' && typeof config.maxLength === 'number';
   if (!ok) throw unknownModel(name, `${configFile} lacks labels, verbalizers, template or maxLength`);
+  const badInputs = inputsError(config.inputs);
+  if (badInputs) throw unknownModel(name, `${configFile}: ${badInputs}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 

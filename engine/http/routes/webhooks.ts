@@ -1,7 +1,8 @@
 /**
  * POST /webhooks/{bpmnProcessId}: another system starts a process instance. Checked in this order:
  * process deployed (404), webhook configured (401), Standard Webhooks signature (401), JSON body
- * (400), then Idempotency-Key / webhook-id deduplication, then one instance (202).
+ * (400), then Idempotency-Key / webhook-id deduplication, then the start variables the process
+ * declares (400 OPERON_ERR_START_VARIABLES, engine/model/start-variables.ts), then one instance (202).
  */
 import { OperonError } from '../../errors.ts';
 import { withIdempotencyKey, requestHash } from '../idempotency.ts';
