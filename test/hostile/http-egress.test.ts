@@ -18,7 +18,8 @@ import type { FastifyInstance } from 'fastify';
 import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
 import { buildApp } from '../../engine/http/app.ts';
 import { createNodeRegistry } from '../../nodes/index.ts';
-import type { Resolver } from '../../nodes/egress/policy.ts';
+import { createEgressPolicy, parseAllowList, type Resolver } from '../../nodes/egress/policy.ts';
+import { classifyAddress } from '../../nodes/egress/addresses.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { FAST_WORKER, waitFor } from '../engine/support/harness.ts';
 
@@ -244,5 +245,45 @@ describe('the operator\'s allow list', () => {
     assert.equal(received.at(-1)!.headers.authorization, 'Bearer partner-token');
     const hop = await completed(await start({ url: `http://${ALLOWED}:${port}/redirect?to=/after` }));
     assert.deepEqual(hop.variables.answer, { secret: 'internal-only', path: '/after' });
+  });
+});
+
+describe('address classification and allow entries (no connection)', () => {
+  test('every internal range is classified, in IPv4, IPv6 and IPv4-mapped form; public addresses are not', () => {
+    const cases: [string, string | undefined][] = [
+      ['127.0.0.1', 'loopback'], ['127.255.0.9', 'loopback'], ['::1', 'loopback'], ['::ffff:127.0.0.1', 'loopback'], ['[::ffff:7f00:1]', 'loopback'],
+      ['10.1.2.3', 'private'], ['172.16.0.1', 'private'], ['172.31.255.255', 'private'], ['192.168.1.1', 'private'], ['100.64.0.1', 'private'],
+      ['169.254.1.1', 'link-local'], ['fe80::1', 'link-local'], ['169.254.169.254', 'metadata'], ['fd00:ec2::254', 'metadata'],
+      ['::ffff:169.254.169.254', 'metadata'], ['0.0.0.0', 'unspecified'], ['::', 'unspecified'], ['224.0.0.1', 'multicast'], ['ff02::1', 'multicast'],
+      ['fc00::1', 'unique-local'], ['fd12:3456::1', 'unique-local'], ['64:ff9b::10.0.0.1', 'private'],
+      ['8.8.8.8', undefined], ['172.32.0.1', undefined], ['2001:db8::1', undefined], ['example.com', undefined],
+    ];
+    for (const [address, kind] of cases) assert.equal(classifyAddress(address), kind, address);
+  });
+
+  test('allow entries: host, host:port, IP, [IPv6]:port, CIDR; the metadata service stays refused even inside an allowed range', () => {
+    const policy = createEgressPolicy({ allow: parseAllowList('intranet.corp, 127.0.0.1:8080 [::1]:9000,10.0.0.0/8 169.254.0.0/16') });
+    const verdict = (url: string) => policy.checkUrl(new URL(url))?.reason;
+    assert.equal(verdict('http://127.0.0.1:8080/'), undefined);
+    assert.match(verdict('http://127.0.0.1:8081/') ?? '', /loopback/);
+    assert.equal(verdict('http://[::1]:9000/'), undefined);
+    assert.equal(verdict('http://10.20.30.40/'), undefined);
+    assert.match(verdict('http://192.168.0.1/') ?? '', /private/);
+    assert.equal(verdict('http://169.254.10.10/'), undefined);
+    assert.match(verdict('http://169.254.169.254/') ?? '', /metadata service \(never allowed\)/);
+    assert.match(verdict('ftp://intranet.corp/') ?? '', /scheme ftp: is not allowed/);
+    assert.throws(() => createEgressPolicy({ allow: ['http://x/'] }), /not a host, host:port, IP address or CIDR range/);
+  });
+
+  test('a name is judged by every address it resolves to, and an allowed name may resolve to internal addresses', async () => {
+    const resolveTo = (addresses: string[]): Resolver => (_hostname, _options, callback) => callback(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
+    const lookup = (allow: string[], addresses: string[], hostname: string) => new Promise<string>((resolve) => {
+      const fn = createEgressPolicy({ allow, resolver: resolveTo(addresses) }).lookupFor(new URL(`http://${hostname}/`));
+      fn(hostname, { all: true }, (error) => resolve(error ? error.message : 'allowed'));
+    });
+    assert.match(await lookup([], ['93.184.216.34', '10.0.0.5'], 'mixed.example'), /10\.0\.0\.5 is a private address \(mixed\.example resolved to it\)/);
+    assert.equal(await lookup([], ['93.184.216.34'], 'public.example'), 'allowed');
+    assert.equal(await lookup(['intranet.corp'], ['10.0.0.5'], 'intranet.corp'), 'allowed');
+    assert.match(await lookup(['intranet.corp'], ['169.254.169.254'], 'intranet.corp'), /metadata/);
   });
 });
