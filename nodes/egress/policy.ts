@@ -83,7 +83,7 @@ export function createEgressPolicy(options: EgressPolicyOptions = {}) {
     const name = hostname.toLowerCase().replace(/\.$/, '');
     if (isIP(name) === 0 && entries.some((entry) => entry.host === name && (!entry.port || entry.port === port))) return undefined;
     if (addressAllowed(address, port)) return undefined;
-    return `${address} is a ${kind} address${name !== address ? ` (${name} resolved to it)` : ''}, not on the allow list`;
+    return `${address} is ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} address${name !== address ? ` (${name} resolved to it)` : ''}, not on the allow list`;
   }
 
   return {

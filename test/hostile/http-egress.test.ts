@@ -151,7 +151,7 @@ describe('the http node refuses internal destinations by default', () => {
     const attacks: [string, RegExp][] = [
       [`http://localhost:${port}/secret`, /localhost.*loopback|loopback.*localhost/],
       [`http://127.0.0.1:${port}/secret`, /127\.0\.0\.1 is a loopback address/],
-      [`http://0.0.0.0:${port}/secret`, /0\.0\.0\.0 is a unspecified address/],
+      [`http://0.0.0.0:${port}/secret`, /0\.0\.0\.0 is an unspecified address/],
       [`http://2130706433:${port}/secret`, /127\.0\.0\.1 is a loopback address/],
       [`http://0x7f.0.0.1:${port}/secret`, /127\.0\.0\.1 is a loopback address/],
       [`http://[::1]:${port}/secret`, /::1 is a loopback address/],
