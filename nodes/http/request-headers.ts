@@ -14,6 +14,8 @@ const REFUSED_PREFIXES = ['proxy-', 'x-forwarded-', 'sec-'];
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** CR, LF and NUL would split or end a header line. */
 const LINE_BREAKING = /[\r\n\0]/;
+/** What node's HTTP client accepts in a value (tab, visible ASCII, Latin-1); anything else would throw when sending. */
+const NOT_SENDABLE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * The `headers` input as a plain object, or an OPERON_ERR_NODE_INPUT naming the header
@@ -32,6 +34,7 @@ export function requestHeaders(raw: unknown, elementId: string): Record<string, 
     if (REFUSED.has(lower) || REFUSED_PREFIXES.some((prefix) => lower.startsWith(prefix))) throw refuse('may not be set from input (the node sets it, or servers trust it for routing or identity)');
     const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
     if (LINE_BREAKING.test(text)) throw refuse('holds a line break or NUL');
+    if (NOT_SENDABLE.test(text)) throw refuse('holds a control character or a character outside Latin-1');
     headers[lower] = text;
   }
   return headers;

@@ -204,6 +204,7 @@ describe('the http node refuses internal destinations by default', () => {
       [{ headers: { 'Transfer-Encoding': 'chunked' } }, /request header 'Transfer-Encoding'/],
       [{ headers: { 'x-note': 'a\r\nX-Injected: 1' } }, /request header 'x-note' holds a line break/],
       [{ headers: { 'bad name': 'x' } }, /request header 'bad name' is not a valid header name/],
+      [{ headers: { 'x-note': 'caf\u00e9 \u2603' } }, /request header 'x-note' holds a control character/],
     ];
     for (const [variables, field] of cases) {
       const incident = await incidentOf(await start({ url: `http://${ALLOWED}:${port}/secret`, ...variables }));
