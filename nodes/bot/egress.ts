@@ -30,7 +30,10 @@ function isLinkLocal(hostname: string): boolean {
  * Every WebRTC entry point. Chromium's `--webrtc-ip-handling-policy=disable_non_proxied_udp` stops
  * STUN over UDP but still lets TURN over TCP connect anywhere, and a route never sees either.
  */
-const WEBRTC_GLOBALS = ['RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCIceCandidate', 'RTCSessionDescription', 'RTCRtpSender', 'RTCRtpReceiver', 'RTCRtpTransceiver', 'RTCIceTransport', 'RTCDtlsTransport', 'RTCSctpTransport', 'RTCCertificate'];
+const WEBRTC_GLOBALS = [
+  'RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCIceCandidate', 'RTCSessionDescription', 'RTCRtpSender',
+  'RTCRtpReceiver', 'RTCRtpTransceiver', 'RTCIceTransport', 'RTCDtlsTransport', 'RTCSctpTransport', 'RTCCertificate',
+];
 
 /**
  * Decides one URL. `allowedHosts` holds `host:port` (exact) or `host` (any port). Link-local

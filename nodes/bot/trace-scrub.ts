@@ -89,7 +89,9 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export async function scrubTrace(path: string): Promise<void> {
   const scrubbed = `${path}.scrubbed`;
   try {
-    const zip = await new Promise<ZipReader>((resolve, reject) => yauzl.open(path, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened))));
+    const zip = await new Promise<ZipReader>((resolve, reject) =>
+      yauzl.open(path, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened))),
+    );
     const writer = new yazl.ZipFile();
     const output = createWriteStream(scrubbed, { mode: 0o600 });
     const written = new Promise<void>((resolve, reject) => {

@@ -9,7 +9,11 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { classifyAddress, embeddedIpv4 } from './addresses.ts';
 
 /** A `dns.lookup` with `all: true`; tests inject one that maps made-up names to loopback. */
-export type Resolver = (hostname: string, options: LookupAllOptions, callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+export type Resolver = (
+  hostname: string,
+  options: LookupAllOptions,
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
 
 export interface EgressPolicyOptions {
   /**
@@ -49,7 +53,9 @@ function parseEntry(raw: string): AllowEntry {
     return { range };
   }
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  const hostPort = bracketed ? [bracketed[1]!, bracketed[2]] : isIP(entry) === 6 ? [entry, undefined] : /^([^:]+)(?::(\d+))?$/.exec(entry)?.slice(1);
+  const hostPort = bracketed ? [bracketed[1]!, bracketed[2]]
+    : isIP(entry) === 6 ? [entry, undefined]
+    : /^([^:]+)(?::(\d+))?$/.exec(entry)?.slice(1);
   if (!hostPort) throw new TypeError(`egress allow list: '${raw}' is not a host, host:port, IP address or CIDR range`);
   const [host, port] = hostPort as [string, string | undefined];
   const family = isIP(host);
@@ -83,7 +89,8 @@ export function createEgressPolicy(options: EgressPolicyOptions = {}) {
     const name = hostname.toLowerCase().replace(/\.$/, '');
     if (isIP(name) === 0 && entries.some((entry) => entry.host === name && (!entry.port || entry.port === port))) return undefined;
     if (addressAllowed(address, port)) return undefined;
-    return `${address} is ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} address${name !== address ? ` (${name} resolved to it)` : ''}, not on the allow list`;
+    const article = /^[aeiou]/.test(kind) ? 'an' : 'a';
+    return `${address} is ${article} ${kind} address${name !== address ? ` (${name} resolved to it)` : ''}, not on the allow list`;
   }
 
   return {
@@ -105,7 +112,8 @@ export function createEgressPolicy(options: EgressPolicyOptions = {}) {
      */
     lookupFor(url: URL): LookupFunction {
       const port = portOf(url);
-      return ((hostname: string, lookupOptions: { family?: number | string; hints?: number; all?: boolean }, callback: (...args: unknown[]) => void) => {
+      type LookupOptions = { family?: number | string; hints?: number; all?: boolean };
+      return ((hostname: string, lookupOptions: LookupOptions, callback: (...args: unknown[]) => void) => {
         const family = lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : Number(lookupOptions.family) || 0;
         resolver(hostname, { family, hints: lookupOptions.hints, all: true }, (error, addresses) => {
           if (error) return callback(error);

@@ -59,7 +59,9 @@ export async function exchange(request: OutgoingRequest, policy: EgressPolicy, l
     const headers = { ...current.headers };
     if (next.origin !== current.url.origin) for (const name of CREDENTIALS) delete headers[name];
     // As browsers and fetch do: 303 always, and 301/302 after a POST, become a GET without a body.
-    const toGet = response.status === 303 ? current.method !== 'HEAD' : (response.status === 301 || response.status === 302) && current.method === 'POST';
+    const toGet = response.status === 303
+      ? current.method !== 'HEAD'
+      : (response.status === 301 || response.status === 302) && current.method === 'POST';
     if (toGet) delete headers['content-type'];
     current = { method: toGet ? 'GET' : current.method, url: next, headers, body: toGet ? undefined : current.body };
   }

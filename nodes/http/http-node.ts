@@ -31,6 +31,23 @@ function inputError(message: string, field: string, elementId: string): OperonEr
   return new OperonError('OPERON_ERR_NODE_INPUT', `http: ${message}`, { retryable: false, details: { field, elementId } });
 }
 
+/** The incident for what the policy or a limit refused (not retried: the same input fails again), if it was that. */
+function refusal(error: unknown, method: string, elementId: string): OperonError | undefined {
+  if (error instanceof EgressDenied) {
+    const message = `http: ${method} to ${error.host} refused by the egress policy: ${error.reason}`;
+    return new OperonError('OPERON_ERR_HTTP_EGRESS_DENIED', message, { details: { elementId, host: error.host, reason: error.reason } });
+  }
+  if (error instanceof ResponseTooLarge) {
+    const message = `http: ${method} ${error.host}: response larger than ${error.limit} bytes, reading stopped`;
+    return new OperonError('OPERON_ERR_HTTP_RESPONSE_TOO_LARGE', message, { details: { elementId, host: error.host, limit: error.limit } });
+  }
+  if (error instanceof TooManyRedirects) {
+    const message = `http: ${method} ${error.host}: more than ${error.limit} redirects`;
+    return new OperonError('OPERON_ERR_HTTP_TOO_MANY_REDIRECTS', message, { details: { elementId, host: error.host, limit: error.limit } });
+  }
+  return undefined;
+}
+
 /**
  * `http`: calls `url` with `method` (default GET), `headers` and `body` (JSON-encoded unless a
  * string) and optional `timeoutMs` (default 30 s) from the mapped input; outputs `{ status, body }`
@@ -54,8 +71,12 @@ export function createHttpNode(options: HttpNodeOptions = {}): NodeType {
       } catch {
         url = undefined;
       }
-      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw inputError('input url must be an http(s) URL', 'url', elementId);
-      if ((url.username || url.password) && !options.allowUrlCredentials) throw inputError('input url may not carry credentials (user:password@)', 'url', elementId);
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+        throw inputError('input url must be an http(s) URL', 'url', elementId);
+      }
+      if ((url.username || url.password) && !options.allowUrlCredentials) {
+        throw inputError('input url may not carry credentials (user:password@)', 'url', elementId);
+      }
       const method = typeof input.method === 'string' ? input.method.toUpperCase() : 'GET';
       if (!METHODS.has(method)) throw inputError(`unsupported method ${method.slice(0, 16)}`, 'method', elementId);
       const headers = requestHeaders(input.headers, elementId);
@@ -70,19 +91,14 @@ export function createHttpNode(options: HttpNodeOptions = {}): NodeType {
       const host = url.host;
       let response;
       try {
-        response = await exchange({ method, url, headers, body }, policy, { maxResponseBytes, maxRedirects, signal: AbortSignal.any([ctx.signal, timeout]) });
+        const signal = AbortSignal.any([ctx.signal, timeout]);
+        response = await exchange({ method, url, headers, body }, policy, { maxResponseBytes, maxRedirects, signal });
       } catch (error) {
-        if (error instanceof EgressDenied) {
-          throw new OperonError('OPERON_ERR_HTTP_EGRESS_DENIED', `http: ${method} to ${error.host} refused by the egress policy: ${error.reason}`, { retryable: false, details: { elementId, host: error.host, reason: error.reason } });
-        }
-        if (error instanceof ResponseTooLarge) {
-          throw new OperonError('OPERON_ERR_HTTP_RESPONSE_TOO_LARGE', `http: ${method} ${error.host}: response larger than ${error.limit} bytes, reading stopped`, { retryable: false, details: { elementId, host: error.host, limit: error.limit } });
-        }
-        if (error instanceof TooManyRedirects) {
-          throw new OperonError('OPERON_ERR_HTTP_TOO_MANY_REDIRECTS', `http: ${method} ${error.host}: more than ${error.limit} redirects`, { retryable: false, details: { elementId, host: error.host, limit: error.limit } });
-        }
+        const refused = refusal(error, method, elementId);
+        if (refused) throw refused;
         if (timeout.aborted && !ctx.signal.aborted) {
-          throw new OperonError('OPERON_ERR_NODE_TIMEOUT', `http: ${method} ${host} took longer than ${timeoutMs} ms`, { retryable: true, details: { elementId, timeoutMs } });
+          const message = `http: ${method} ${host} took longer than ${timeoutMs} ms`;
+          throw new OperonError('OPERON_ERR_NODE_TIMEOUT', message, { retryable: true, details: { elementId, timeoutMs } });
         }
         throw new Error(`http: ${method} ${host} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       }

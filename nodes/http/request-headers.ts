@@ -25,13 +25,19 @@ export function requestHeaders(raw: unknown, elementId: string): Record<string, 
   const headers: Record<string, string> = {};
   if (raw === undefined || raw === null) return headers;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new OperonError('OPERON_ERR_NODE_INPUT', 'http: input headers must be an object of header names and values', { retryable: false, details: { field: 'headers', elementId } });
+    const message = 'http: input headers must be an object of header names and values';
+    throw new OperonError('OPERON_ERR_NODE_INPUT', message, { retryable: false, details: { field: 'headers', elementId } });
   }
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
-    const refuse = (why: string) => new OperonError('OPERON_ERR_NODE_INPUT', `http: request header '${name.slice(0, 64)}' ${why}`, { retryable: false, details: { field: `headers.${name.slice(0, 64)}`, elementId } });
+    const shown = name.slice(0, 64);
+    const details = { field: `headers.${shown}`, elementId };
+    const refuse = (why: string) =>
+      new OperonError('OPERON_ERR_NODE_INPUT', `http: request header '${shown}' ${why}`, { retryable: false, details });
     const lower = name.toLowerCase();
     if (!TOKEN.test(name)) throw refuse('is not a valid header name');
-    if (REFUSED.has(lower) || REFUSED_PREFIXES.some((prefix) => lower.startsWith(prefix))) throw refuse('may not be set from input (the node sets it, or servers trust it for routing or identity)');
+    if (REFUSED.has(lower) || REFUSED_PREFIXES.some((prefix) => lower.startsWith(prefix))) {
+      throw refuse('may not be set from input (the node sets it, or servers trust it for routing or identity)');
+    }
     const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
     if (LINE_BREAKING.test(text)) throw refuse('holds a line break or NUL');
     if (NOT_SENDABLE.test(text)) throw refuse('holds a control character or a character outside Latin-1');
