@@ -6,19 +6,21 @@ import { NodeRegistry } from '../engine/nodes/registry.ts';
 import type { NodeType } from '../engine/nodes/types.ts';
 import { noopNode } from './builtin/noop.ts';
 import { failNode } from './builtin/fail.ts';
-import { httpNode } from './http/http-node.ts';
+import { createHttpNode, type HttpNodeOptions } from './http/http-node.ts';
 
 export interface CreateNodeRegistryOptions {
   /** Extra node types (tests, custom glue). */
   extra?: NodeType[];
   /** Registers the `decision` node (`decision:<model>` tasks); `true` uses the shipped models/. */
   decision?: boolean | { modelsDir?: string };
+  /** Settings of the `http` node (allow list, response limit); default: from the environment (`OPERON_HTTP_ALLOW`). */
+  http?: HttpNodeOptions;
 }
 
 /** A registry with `noop`, `fail` and `http`, plus `options.extra`. */
 export async function createNodeRegistry(options: CreateNodeRegistryOptions = {}): Promise<NodeRegistry> {
   const registry = new NodeRegistry();
-  registry.register(noopNode).register(failNode).register(httpNode);
+  registry.register(noopNode).register(failNode).register(createHttpNode(options.http));
   if (options.decision) {
     // Loaded on demand: onnxruntime stays out of processes that run no decisions.
     const { createDecisionNode } = await import('./decision/index.ts');
@@ -28,4 +30,4 @@ export async function createNodeRegistry(options: CreateNodeRegistryOptions = {}
   return registry;
 }
 
-export { noopNode, failNode, httpNode };
+export { noopNode, failNode, createHttpNode, type HttpNodeOptions };

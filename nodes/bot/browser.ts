@@ -6,7 +6,10 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { OperonError } from '../../engine/errors.ts';
 
-/** Flags for a headless Chromium in a container: no sandbox (no user namespaces), no background traffic. */
+/**
+ * Flags for a headless Chromium in a container: no sandbox (no user namespaces), no background
+ * traffic, no UDP from WebRTC (the egress policy also removes WebRTC from pages).
+ */
 export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
@@ -15,6 +18,7 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--no-first-run',
   '--disable-quic',
+  '--webrtc-ip-handling-policy=disable_non_proxied_udp',
 ];
 
 /**

@@ -38,7 +38,7 @@ export interface BotRunContext<I> {
   log: BotLog;
   /** Aborted on timeout, cancellation and shutdown; the runner also closes the context then. */
   signal: AbortSignal;
-  /** Base URL of the application(s): node option `urls[name]`, then `baseUrl`, task header `url`, env `url.env`, `url.default`. */
+  /** Base URL of the application(s): node option `urls[name]`, then `baseUrl`, env `url.env`, DEMO_APPS_URL, `url.default` (never a task header). */
   baseUrl: string;
 }
 

@@ -1,10 +1,11 @@
 /**
  * Egress policy: a bot's browser context may only reach the configured hosts. Everything else —
- * other hosts, file:, link-local addresses (cloud metadata at 169.254.169.254), redirects and
- * subresources towards them — is refused and reported.
+ * other hosts, file:, link-local addresses (cloud metadata at 169.254.169.254), redirects,
+ * subresources and WebSockets towards them — is refused and reported; WebRTC, which would send
+ * UDP and TCP packets past any route, is removed from every page.
  */
-import type { BrowserContext, Request, Route } from 'playwright-core';
-import { isIP } from 'node:net';
+import type { BrowserContext, Request, Route, WebSocketRoute } from 'playwright-core';
+import { classifyAddress } from '../egress/addresses.ts';
 
 export interface BlockedRequest {
   url: string;
@@ -19,12 +20,20 @@ export function hostKey(url: URL): string {
   return `${url.hostname.toLowerCase()}:${port}`;
 }
 
+/** Link-local and metadata addresses (in any spelling, IPv4-mapped included): no bot needs them. */
 function isLinkLocal(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(host) === 4) return host.startsWith('169.254.');
-  if (isIP(host) === 6) return /^fe[89ab]/.test(host) || /^::ffff:169\.254\./.test(host) || /^::ffff:a9fe:/.test(host);
-  return false;
+  const kind = classifyAddress(hostname);
+  return kind === 'link-local' || kind === 'metadata';
 }
+
+/**
+ * Every WebRTC entry point. Chromium's `--webrtc-ip-handling-policy=disable_non_proxied_udp` stops
+ * STUN over UDP but still lets TURN over TCP connect anywhere, and a route never sees either.
+ */
+const WEBRTC_GLOBALS = [
+  'RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCIceCandidate', 'RTCSessionDescription', 'RTCRtpSender',
+  'RTCRtpReceiver', 'RTCRtpTransceiver', 'RTCIceTransport', 'RTCDtlsTransport', 'RTCSctpTransport', 'RTCCertificate',
+];
 
 /**
  * Decides one URL. `allowedHosts` holds `host:port` (exact) or `host` (any port). Link-local
@@ -64,6 +73,15 @@ export async function installEgressPolicy(
   onViolation: (blocked: BlockedRequest) => void,
 ): Promise<{ abortPending(): Promise<void> }> {
   const pending = new Set<Route>();
+  // Runs before any page script in every frame, popups and synchronously created iframes included.
+  await context.addInitScript(`for (const name of ${JSON.stringify(WEBRTC_GLOBALS)}) { try { delete globalThis[name]; } catch {} }`);
+  // WebSockets bypass context.route: they get their own route, decided like any other request.
+  await context.routeWebSocket(() => true, (socket: WebSocketRoute) => {
+    const verdict = checkEgress(socket.url().replace(/^ws(s?):/i, 'http$1:'), allowedHosts);
+    if (verdict.allowed) return socket.connectToServer();
+    onBlocked({ url: socket.url(), reason: verdict.reason, navigation: false });
+    return socket.close({ code: 1008, reason: 'blocked by the egress policy' });
+  });
   await context.route('**/*', async (route: Route) => {
     const request = route.request();
     const navigation = request.isNavigationRequest();

@@ -4,7 +4,7 @@
  * records every attempt in `bot_runs`, with a screenshot and a trace when it fails.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
@@ -16,6 +16,7 @@ import { hostsOf, installEgressPolicy, type BlockedRequest } from './egress.ts';
 import { Limiter } from './limiter.ts';
 import { recordBotRun, type BotRunOutcome } from './runs.ts';
 import { containsSecret, createSecretStore, maskSecrets } from './secrets.ts';
+import { scrubTrace } from './trace-scrub.ts';
 
 export interface BotNodeOptions {
   bots: BotDefinition[];
@@ -28,13 +29,17 @@ export interface BotNodeOptions {
   timeoutMs?: number;
   /** Playwright's default wait for one action or element. Default 10 s. */
   actionTimeoutMs?: number;
-  /** `host:port` (or `host`) a bot may reach. Default: the hosts of the bots' base URLs. */
+  /** `host:port` (or `host`) a bot may reach. Default: the hosts of the bots' base URLs (task headers never widen it). */
   allowedHosts?: string[];
-  /** Where failure screenshots and traces go. Default OPERON_ARTIFACTS_DIR, else .operon/artifacts. */
+  /** Where failure screenshots and traces go (directories 0700, files 0600). Default OPERON_ARTIFACTS_DIR, else .operon/artifacts. */
   artifactsDir?: string;
   /** Where bots' secrets come from first (then the job context's store). Default: environment + OPERON_SECRETS_FILE. */
   secrets?: SecretStore;
-  /** Base URL handed to every bot (e.g. the demo apps' root), unless `urls` names the bot. Default DEMO_APPS_URL. */
+  /**
+   * Base URL handed to every bot (e.g. the demo apps' root), unless `urls` names the bot. Default: the
+   * bot's `url.env` variable, DEMO_APPS_URL, the bot's `url.default`. Only code and the environment decide
+   * where a bot goes: a `url` task header is refused at deployment.
+   */
   baseUrl?: string;
   /** Base URL per bot name. */
   urls?: Record<string, string>;
@@ -66,12 +71,14 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
   const store = options.secrets ?? createSecretStore();
   const artifactsRoot = resolve(options.artifactsDir ?? process.env.OPERON_ARTIFACTS_DIR ?? '.operon/artifacts');
 
-  function baseUrlOf(bot: BotDefinition, headers: Record<string, string> = {}): string {
-    return options.urls?.[bot.name] ?? options.baseUrl ?? headers.url ?? (bot.url?.env ? process.env[bot.url.env] : undefined) ?? process.env.DEMO_APPS_URL ?? bot.url?.default ?? 'about:blank';
+  // Never from task headers or variables: a bot carries credentials, and whoever may move its base
+  // URL could have it type them into their own page.
+  function baseUrlOf(bot: BotDefinition): string {
+    return options.urls?.[bot.name] ?? options.baseUrl ?? (bot.url?.env ? process.env[bot.url.env] : undefined) ?? process.env.DEMO_APPS_URL ?? bot.url?.default ?? 'about:blank';
   }
 
-  function allowedHosts(headers?: Record<string, string>): string[] {
-    return options.allowedHosts ?? hostsOf(options.bots.map((bot) => baseUrlOf(bot, headers)));
+  function allowedHosts(): string[] {
+    return options.allowedHosts ?? hostsOf(options.bots.map((bot) => baseUrlOf(bot)));
   }
 
   function botOf(taskType: string, elementId: string): BotDefinition {
@@ -88,6 +95,9 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
 
     validate(binding: NodeBinding) {
       botOf(binding.taskType, binding.elementId);
+      if (binding.headers.url !== undefined) {
+        throw new OperonError('OPERON_ERR_BPMN_INVALID', `Task '${binding.elementId}': a bot's address is set where the bot node is created (createBotNode baseUrl or urls), not by a 'url' task header`, { details: { elementId: binding.elementId, header: 'url' } });
+      }
     },
 
     async run(rawInput: Variables, ctx: NodeContext): Promise<Variables> {
@@ -164,7 +174,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
             // A timeout keeps the page for the screenshot (closed right after); anything else closes at once.
             if (!(controller.signal.reason instanceof BotTimeout)) void current.close().catch(() => undefined);
           }, { once: true });
-          egress = await untilStopped(installEgressPolicy(context, allowedHosts(ctx.headers), (b) => {
+          egress = await untilStopped(installEgressPolicy(context, allowedHosts(), (b) => {
             blocked.push(b);
             log.warn('egress policy blocked a request', { url: b.url, reason: b.reason });
           }, (b) => {
@@ -216,7 +226,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
             },
           };
           const result = await Promise.race([
-            bot.run({ page, input: parsed.data, secrets, log, signal: controller.signal, baseUrl: baseUrlOf(bot, ctx.headers) }),
+            bot.run({ page, input: parsed.data, secrets, log, signal: controller.signal, baseUrl: baseUrlOf(bot) }),
             stopped,
           ]);
           const output = bot.output.safeParse(result);
@@ -273,13 +283,16 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
   };
 }
 
-/** A fresh context; when the browser died since the last run, relaunch once and try again. */
+/**
+ * A fresh context; when the browser died since the last run, relaunch once and try again. Service
+ * workers are blocked: their requests would not pass the context's routes (the egress policy).
+ */
 async function newContext(host: BrowserHost): Promise<BrowserContext> {
   try {
-    return await (await host.browser()).newContext();
+    return await (await host.browser()).newContext({ serviceWorkers: 'block' });
   } catch (error) {
     if (isOperonError(error)) throw error;
-    return (await host.browser()).newContext();
+    return (await host.browser()).newContext({ serviceWorkers: 'block' });
   }
 }
 
@@ -294,17 +307,28 @@ function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   return Promise.race([promise.catch(() => fallback), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() => clearTimeout(timer));
 }
 
-/** Screenshot (secret fields masked) and the trace since the last secret step, in `runDir`. Each step is time-boxed. */
+/**
+ * Screenshot (secret fields masked) and the trace since the last secret step (without cookies and
+ * credentials), in `runDir`, readable by the service user only. Each step is time-boxed.
+ */
 async function saveArtifacts(runDir: string, page: Page, context: BrowserContext, tracing: boolean, masked: Locator[]): Promise<{ screenshotPath?: string; tracePath?: string }> {
-  await mkdir(runDir, { recursive: true });
+  await mkdir(runDir, { recursive: true, mode: 0o700 });
+  // mkdir's mode is narrowed by the umask and ignored for a directory that exists already.
+  await chmod(runDir, 0o700);
   const out: { screenshotPath?: string; tracePath?: string } = {};
   const screenshotPath = join(runDir, 'screenshot.png');
   // A page stuck in its own script (an endless loop, a memory bomb) cannot paint: a screenshot would
   // only wait out its timeout while the page kept running (and allocating) past the job's timeout.
   const responsive = await within(page.evaluate('1').then(() => true), 500, false);
-  if (responsive && await within(page.screenshot({ path: screenshotPath, mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }).then(() => true), 3_500, false)) out.screenshotPath = screenshotPath;
+  const screenshot = responsive ? await within(page.screenshot({ mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }), 3_500, undefined) : undefined;
+  if (screenshot) {
+    await writeFile(screenshotPath, screenshot, { mode: 0o600 });
+    out.screenshotPath = screenshotPath;
+  }
   const tracePath = join(runDir, 'trace.zip');
-  if (tracing && (await within(context.tracing.stop({ path: tracePath }).then(() => true), 5_000, false))) out.tracePath = tracePath;
+  if (tracing && (await within(context.tracing.stop({ path: tracePath }).then(() => true), 5_000, false))) {
+    if (await scrubTrace(tracePath).then(() => true, () => false)) out.tracePath = tracePath;
+  }
   if (!out.screenshotPath && !out.tracePath) await rm(runDir, { recursive: true, force: true });
   return out;
 }

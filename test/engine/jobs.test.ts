@@ -20,7 +20,8 @@ let server: Server;
 let serverUrl = '';
 before(async () => {
   db = await createTestDatabase();
-  current = await openEngine(db.url, { extraNodes: [flaky] });
+  // The test server listens on loopback, which the http node's egress policy refuses unless allowed.
+  current = await openEngine(db.url, { extraNodes: [flaky], http: { allow: ['127.0.0.1'] } });
   await current.engine.deploy([fixture('jobs.bpmn')]);
   server = createServer((request, response) => {
     let body = '';

@@ -10,7 +10,7 @@ import { createEngine, type PostgresEngine } from '../../../engine/engine.ts';
 import type { NodeType } from '../../../engine/nodes/types.ts';
 import { createKnex } from '../../../engine/store/knex.ts';
 import type { WorkerOptions } from '../../../engine/worker.ts';
-import { createNodeRegistry } from '../../../nodes/index.ts';
+import { createNodeRegistry, type HttpNodeOptions } from '../../../nodes/index.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 
@@ -27,10 +27,13 @@ export interface TestEngine {
   close(): Promise<void>;
 }
 
-/** An engine with its own pool on `url`; `worker` false = API only (nothing runs jobs or timers). */
-export async function openEngine(url: string, options: { worker?: WorkerOptions | false; extraNodes?: NodeType[] } = {}): Promise<TestEngine> {
+/**
+ * An engine with its own pool on `url`; `worker` false = API only (nothing runs jobs or timers).
+ * `http` configures the http node (a test that calls a 127.0.0.1 server allows it explicitly).
+ */
+export async function openEngine(url: string, options: { worker?: WorkerOptions | false; extraNodes?: NodeType[]; http?: HttpNodeOptions } = {}): Promise<TestEngine> {
   const knex = createKnex(url, { poolMax: 5, applicationName: 'operon-test-engine' });
-  const nodes = await createNodeRegistry({ extra: options.extraNodes });
+  const nodes = await createNodeRegistry({ extra: options.extraNodes, http: options.http });
   const engine = createEngine({ db: knex, nodes, worker: options.worker === undefined ? FAST_WORKER : options.worker, backoff: { baseMs: 50, maxMs: 200 } });
   return {
     engine,
