@@ -1,7 +1,8 @@
 /**
  * POST /webhooks/{bpmnProcessId}: another system starts a process instance. Checked in this order:
- * process deployed (404), webhook configured (401), Standard Webhooks signature (401), JSON body
- * (400), then Idempotency-Key / webhook-id deduplication, then one instance (202).
+ * process deployed and webhook configured (one 401 for both, so that a caller without credentials
+ * cannot tell which process ids exist), Standard Webhooks signature on the raw bytes (401), then the
+ * JSON body is parsed (400), then Idempotency-Key / webhook-id deduplication, then one instance (202).
  */
 import { OperonError } from '../../errors.ts';
 import { withIdempotencyKey, requestHash } from '../idempotency.ts';
@@ -9,6 +10,7 @@ import { defineRoute, type RouteContext } from '../route.ts';
 import { InstanceStarted, ProcessIdParams, Variables, WebhookQuery } from '../schemas.ts';
 import { verifyWebhook } from '../signature.ts';
 import { validationError } from '../http-errors.ts';
+import { parseJsonBody } from '../json-body.ts';
 
 const MAX_KEY_LENGTH = 255;
 
@@ -38,18 +40,17 @@ export function webhookRoutes(context: RouteContext): void {
       const startedAt = performance.now();
       const { bpmnProcessId } = params;
       let status = 500;
-      // Only deployed ids become label values, so random URLs cannot blow up the metric's cardinality.
+      // Only ids with a webhook become label values, so random URLs cannot blow up the metric's cardinality.
       let label = 'unknown';
       try {
         const { latest, config } = await webhookTargets.get(bpmnProcessId);
-        if (!latest) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
-        label = bpmnProcessId;
-        if (!config) {
-          throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `Webhooks for ${bpmnProcessId} are not configured: PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
+        if (!latest || !config) {
+          throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `No webhook is configured for ${bpmnProcessId}: deploy the process, then PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
             details: { bpmnProcessId },
           });
         }
-        const rawBody = request.rawBody ?? '';
+        label = bpmnProcessId;
+        const rawBody = request.rawBody ?? Buffer.alloc(0);
         const webhookId = header(request.headers['webhook-id']);
         if (config.mode === 'signed') {
           const verdict = verifyWebhook(config.secrets, {
@@ -59,8 +60,7 @@ export function webhookRoutes(context: RouteContext): void {
           }, rawBody);
           if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
         }
-        if (request.jsonError) throw new OperonError('OPERON_ERR_MALFORMED_JSON', `The request body is not valid JSON: ${request.jsonError.message}`);
-        const parsed = Variables.safeParse(request.body ?? {});
+        const parsed = Variables.safeParse((await parseJsonBody(rawBody)) ?? {});
         if (!parsed.success) throw validationError('body', parsed.error);
         const variables = parsed.data;
 
