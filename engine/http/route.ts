@@ -53,6 +53,11 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   params?: P;
   headers?: Record<string, string>;
   responses: Record<number, RouteResponse>;
+  /**
+   * Runs after the headers arrived and before the body is read (fastify's preParsing): a request it
+   * refuses costs no body. The path parameters are not validated yet.
+   */
+  beforeBody?(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   handler(input: RouteInput<B, Q, P>): Promise<Reply>;
 }
 
@@ -140,6 +145,7 @@ export function defineRoute<B extends z.ZodType | undefined, Q extends z.ZodType
         });
       }
     },
+    ...(spec.beforeBody ? { preParsing: async (request: FastifyRequest, reply: FastifyReply) => spec.beforeBody!(request, reply) } : {}),
     async handler(request, reply) {
       const input: RouteInput<B, Q, P> = {
         params: parse(spec.params, request.params, 'params') as Parsed<P>,

@@ -54,6 +54,18 @@ export function signWebhook(secret: string, webhookId: string, timestampSeconds:
 }
 
 /**
+ * What can be checked before the body arrives: the three headers are there and the timestamp is
+ * within the tolerance. A delivery that fails here is refused without reading its body.
+ */
+export function checkWebhookHeaders(headers: WebhookHeaders, now: Date = new Date(), toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS): VerifyResult {
+  const { webhookId, webhookTimestamp, webhookSignature } = headers;
+  if (!webhookId || !webhookTimestamp || !webhookSignature) return { ok: false, reason: 'missing-headers' };
+  if (!/^\d{1,12}$/.test(webhookTimestamp)) return { ok: false, reason: 'bad-timestamp' };
+  if (Math.abs(now.getTime() / 1000 - Number(webhookTimestamp)) > toleranceSeconds) return { ok: false, reason: 'stale-timestamp' };
+  return { ok: true };
+}
+
+/**
  * Checks the Standard Webhooks headers of one delivery against every configured secret, on the
  * body's raw bytes (nothing of it is parsed before). Only `v1` signatures count; comparison is
  * constant-time per candidate.
@@ -65,11 +77,9 @@ export function verifyWebhook(
   now: Date = new Date(),
   toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
 ): VerifyResult {
-  const { webhookId, webhookTimestamp, webhookSignature } = headers;
-  if (!webhookId || !webhookTimestamp || !webhookSignature) return { ok: false, reason: 'missing-headers' };
-  if (!/^\d{1,12}$/.test(webhookTimestamp)) return { ok: false, reason: 'bad-timestamp' };
-  const timestamp = Number(webhookTimestamp);
-  if (Math.abs(now.getTime() / 1000 - timestamp) > toleranceSeconds) return { ok: false, reason: 'stale-timestamp' };
+  const headersChecked = checkWebhookHeaders(headers, now, toleranceSeconds);
+  if (!headersChecked.ok) return headersChecked;
+  const { webhookId, webhookTimestamp, webhookSignature } = headers as Required<WebhookHeaders>;
 
   const presented = webhookSignature
     .split(' ')

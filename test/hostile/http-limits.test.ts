@@ -58,7 +58,7 @@ function readResponse(response: IncomingMessage): Promise<RawResponse> {
  * in flight together. The last byte is held back: `heldBack` resolves once everything else is
  * written, and `finish()` sends it.
  */
-function streamedPost(served: Served, path: string, body: Buffer, headers: Record<string, string>): { response: Promise<RawResponse>; heldBack: Promise<void>; finish(): void } {
+function streamedPost(served: Served, path: string, body: Buffer, headers: Record<string, string>): { response: Promise<RawResponse>; heldBack: Promise<void>; finish(): void; abort(): void } {
   const req = httpRequest({ host: '127.0.0.1', port: served.port, path, method: 'POST', headers: { ...headers, 'content-length': String(body.length) } });
   const response = new Promise<RawResponse>((resolve, reject) => {
     req.on('response', (res) => readResponse(res).then(resolve, reject));
@@ -67,12 +67,12 @@ function streamedPost(served: Served, path: string, body: Buffer, headers: Recor
   const last = body.length - 1;
   const heldBack = (async () => {
     const piece = 256 * 1024;
-    for (let at = 0; at < last; at += piece) {
-      if (!req.write(body.subarray(at, Math.min(at + piece, last)))) await new Promise((resolve) => req.once('drain', resolve));
+    for (let at = 0; at < last && !req.destroyed; at += piece) {
+      if (!req.write(body.subarray(at, Math.min(at + piece, last)))) await new Promise((resolve) => { req.once('drain', resolve); req.once('close', resolve); });
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();
-  return { response, heldBack, finish: () => req.end(body.subarray(last)) };
+  return { response, heldBack, finish: () => req.end(body.subarray(last)), abort: () => req.destroy() };
 }
 
 describe('webhook bodies and JSON limits', () => {
@@ -88,9 +88,27 @@ describe('webhook bodies and JSON limits', () => {
   });
   after(async () => served?.api.close());
 
-  it('refuses unsigned 5 MB deep bodies to a signed webhook with 401 on the raw bytes; /healthz answers while 8 are in flight', async () => {
+  it('refuses an unsigned delivery to a signed webhook, or to an unknown id, before reading its 5 MB body', async () => {
     const deep = Buffer.alloc(FIVE_MB, '[');
-    const attacks = Array.from({ length: 8 }, () => streamedPost(served, '/webhooks/http-wait', deep, { 'content-type': 'application/json' }));
+    for (const [path, code] of [['/webhooks/http-wait', 'OPERON_ERR_BAD_SIGNATURE'], ['/webhooks/no-such-process', 'OPERON_ERR_WEBHOOK_NOT_CONFIGURED']]) {
+      const attack = streamedPost(served, path!, deep, { 'content-type': 'application/json' });
+      // finish() is never called: the answer comes while the body is still being sent.
+      const answer = await attack.response;
+      attack.abort();
+      assert.equal(answer.status, 401, answer.body);
+      assert.equal(JSON.parse(answer.body).error.code, code);
+    }
+  });
+
+  it('checks a signature on the raw bytes before parsing: 8 forged 5 MB deep deliveries get 401, /healthz answers while they are in flight', async () => {
+    const deep = Buffer.alloc(FIVE_MB, '[');
+    const forged = () => ({
+      'content-type': 'application/json',
+      'webhook-id': `msg_${randomBytes(6).toString('hex')}`,
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': `v1,${randomBytes(32).toString('base64')}`,
+    });
+    const attacks = Array.from({ length: 8 }, () => streamedPost(served, '/webhooks/http-wait', deep, forged()));
     let attacksAnswered = 0;
     for (const attack of attacks) void attack.response.then(() => attacksAnswered++, () => {});
     // Every attack has sent all but its last byte: eight 5 MB bodies are in flight.
@@ -98,14 +116,15 @@ describe('webhook bodies and JSON limits', () => {
     const health = await fetch(`${served.base}/healthz`);
     assert.equal(health.status, 200);
     assert.equal(attacksAnswered, 0, '/healthz answered while every attack was still in flight');
-    // All eight complete at once; /healthz asked at the same moment is answered too.
     for (const attack of attacks) attack.finish();
     const during = await fetch(`${served.base}/healthz`);
     assert.equal(during.status, 200);
-    const answers = await Promise.all(attacks.map((attack) => attack.response));
-    for (const answer of answers) {
+    for (const answer of await Promise.all(attacks.map((attack) => attack.response))) {
       assert.equal(answer.status, 401, answer.body);
-      assert.equal(JSON.parse(answer.body).error.code, 'OPERON_ERR_BAD_SIGNATURE');
+      // A parsed body would have been 400 OPERON_ERR_JSON_TOO_DEEP.
+      const { error } = JSON.parse(answer.body);
+      assert.equal(error.code, 'OPERON_ERR_BAD_SIGNATURE');
+      assert.equal(error.details.reason, 'no-matching-signature');
     }
     assert.equal(Number((await served.api.db.knex('process_instances').count<{ n: string }[]>('* as n'))[0]!.n), 0);
   });
