@@ -6,7 +6,6 @@
  * and no key may poison prototypes later. Each refusal is a 400 whose details name the field.
  */
 import { isUtf8 } from 'node:buffer';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { OperonError } from '../errors.ts';
 
 /** Deepest nesting of arrays and objects a JSON body may have. */
@@ -111,31 +110,54 @@ function checkValue(value: unknown, path: (string | number)[]): void {
   }
 }
 
-/** Bodies larger than this let other requests run between the passes (a 5 MB body costs about 100 ms in all). */
-const YIELD_ABOVE_BYTES = 64 * 1024;
+/** Bodies larger than this are read one at a time, a pass per turn of the event loop (a 5 MB body costs about 100 ms in all). */
+const LARGE_BODY_BYTES = 64 * 1024;
 
-/** A JSON body from its raw bytes, or undefined when it is empty; rejects with a 400 OperonError when it is refused. */
-export async function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
-  const large = raw.length > YIELD_ABOVE_BYTES;
+let largeBodyPasses: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `pass` after every pass queued before it and after a full turn of the event loop. Eight
+ * large bodies arriving together would otherwise each take their pass in the same turn, and a
+ * health check waiting on I/O would wait for all of them; this way it waits for one at a time.
+ */
+function inOwnTurn<T>(pass: () => T): Promise<T> {
+  const run = largeBodyPasses.then(() => new Promise((resolve) => setTimeout(resolve, 0))).then(pass);
+  largeBodyPasses = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * Runs one CPU-bound pass over a request body (decoding, parsing, a signature): at once for a small
+ * body, in its own turn of the event loop (see `inOwnTurn`) for a large one.
+ */
+export async function passOverBody<T>(raw: Buffer, pass: () => T): Promise<T> {
+  return raw.length > LARGE_BODY_BYTES ? inOwnTurn(pass) : pass();
+}
+
+function decode(raw: Buffer, maxDepth: number): string {
   if (!isUtf8(raw)) throw new OperonError('OPERON_ERR_MALFORMED_JSON', 'The request body is not valid UTF-8', { details: { field: 'body', reason: 'invalid-utf8' } });
   const depth = jsonDepth(raw, maxDepth);
   if (depth > maxDepth) {
     throw new OperonError('OPERON_ERR_JSON_TOO_DEEP', `The request body nests arrays and objects deeper than ${maxDepth} levels`, { details: { field: 'body', limit: maxDepth } });
   }
-  const text = raw.toString('utf8');
-  if (text.trim() === '') return undefined;
-  if (large) await nextTurn();
-  let value: unknown;
+  return raw.toString('utf8');
+}
+
+function parse(text: string): unknown {
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     throw new OperonError('OPERON_ERR_MALFORMED_JSON', `The request body is not valid JSON: ${(error as Error).message}`, { details: { field: 'body' }, cause: error });
   }
+}
+
+/** A JSON body from its raw bytes, or undefined when it is empty; rejects with a 400 OperonError when it is refused. */
+export async function parseJsonBody(raw: Buffer, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
+  const text = await passOverBody(raw, () => decode(raw, maxDepth));
+  if (text.trim() === '') return undefined;
+  const value = await passOverBody(raw, () => parse(text));
   // Without a \u escape the text cannot spell U+0000 or a surrogate (raw control characters are not
   // JSON and UTF-8 cannot encode surrogates), nor hide a prototype key: the walk is skipped.
-  if (MAY_HIDE_UNSAFE_TEXT.test(text)) {
-    if (large) await nextTurn();
-    checkValue(value, []);
-  }
+  if (MAY_HIDE_UNSAFE_TEXT.test(text)) await passOverBody(raw, () => checkValue(value, []));
   return value;
 }

@@ -54,8 +54,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   headers?: Record<string, string>;
   responses: Record<number, RouteResponse>;
   /**
-   * Runs after the headers arrived and before the body is read (fastify's preParsing): a request it
-   * refuses costs no body. The path parameters are not validated yet.
+   * Runs after the headers arrived and the path parameters were validated, before the body is read
+   * (fastify's preParsing): a request it refuses costs no body.
    */
   beforeBody?(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   handler(input: RouteInput<B, Q, P>): Promise<Reply>;
@@ -145,7 +145,14 @@ export function defineRoute<B extends z.ZodType | undefined, Q extends z.ZodType
         });
       }
     },
-    ...(spec.beforeBody ? { preParsing: async (request: FastifyRequest, reply: FastifyReply) => spec.beforeBody!(request, reply) } : {}),
+    ...(spec.beforeBody
+      ? {
+          preParsing: async (request: FastifyRequest, reply: FastifyReply) => {
+            parse(spec.params, request.params, 'params');
+            await spec.beforeBody!(request, reply);
+          },
+        }
+      : {}),
     async handler(request, reply) {
       const input: RouteInput<B, Q, P> = {
         params: parse(spec.params, request.params, 'params') as Parsed<P>,

@@ -68,7 +68,17 @@ function streamedPost(served: Served, path: string, body: Buffer, headers: Recor
   const heldBack = (async () => {
     const piece = 256 * 1024;
     for (let at = 0; at < last && !req.destroyed; at += piece) {
-      if (!req.write(body.subarray(at, Math.min(at + piece, last)))) await new Promise((resolve) => { req.once('drain', resolve); req.once('close', resolve); });
+      if (!req.write(body.subarray(at, Math.min(at + piece, last)))) {
+        await new Promise<void>((resolve) => {
+          const resume = () => {
+            req.off('drain', resume);
+            req.off('close', resume);
+            resolve();
+          };
+          req.on('drain', resume);
+          req.on('close', resume);
+        });
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
   })();

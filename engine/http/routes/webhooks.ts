@@ -15,7 +15,7 @@ import type { DefinitionRef } from '../../store/rows.ts';
 import { checkWebhookHeaders, verifyWebhook, type WebhookHeaders } from '../signature.ts';
 import type { WebhookConfig, WebhookTarget } from '../webhook-config.ts';
 import { validationError } from '../http-errors.ts';
-import { parseJsonBody } from '../json-body.ts';
+import { parseJsonBody, passOverBody } from '../json-body.ts';
 
 const MAX_KEY_LENGTH = 255;
 
@@ -86,7 +86,7 @@ export function webhookRoutes(context: RouteContext): void {
         const rawBody = request.rawBody ?? Buffer.alloc(0);
         const webhookId = header(request.headers['webhook-id']);
         if (config.mode === 'signed') {
-          const verdict = verifyWebhook(config.secrets, signatureHeaders(request), rawBody);
+          const verdict = await passOverBody(rawBody, () => verifyWebhook(config.secrets, signatureHeaders(request), rawBody));
           if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
         }
         const parsed = Variables.safeParse((await parseJsonBody(rawBody)) ?? {});
