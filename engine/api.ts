@@ -111,6 +111,26 @@ export interface UserTaskView {
   completedAt?: string;
 }
 
+/** A user task as the inbox lists it: everything but the variables (GET /api/tasks/{id} has those). */
+export type UserTaskSummary = Omit<UserTaskView, 'variables'>;
+
+/** One page of a list: at most `limit` rows after skipping `offset`; no bounds when omitted. */
+export interface Page {
+  limit?: number;
+  offset?: number;
+}
+
+export interface UserTaskFilter extends Page {
+  id?: string;
+  state?: UserTaskView['state'];
+  instanceId?: string;
+}
+
+export interface IncidentFilter extends Page {
+  state?: IncidentView['state'];
+  instanceId?: string;
+}
+
 export interface PublishMessage {
   name: string;
   correlationKey: string;
@@ -155,7 +175,8 @@ export interface Engine {
   deploy(files: DeployFile[]): Promise<DeploymentResult>;
   /** Timer starts this engine process delayed because their process was over its start rate, in all. */
   timerStartsDelayed?(): number;
-  listProcesses(): Promise<ProcessDefinitionSummary[]>;
+  /** Deployed versions, by process id then newest version first. */
+  listProcesses(page?: Page): Promise<ProcessDefinitionSummary[]>;
   getProcessXml(definitionId: string): Promise<string | undefined>;
 
   startInstance(bpmnProcessId: string, variables?: Variables, options?: StartInstanceOptions): Promise<{ instanceId: string }>;
@@ -171,12 +192,15 @@ export interface Engine {
   /** Broadcasts a signal to every waiting signal catch event and signal start event of that name; returns how many receivers it reached. */
   broadcastSignal?(name: string, variables?: Variables): Promise<{ receivers: number }>;
 
-  listUserTasks(filter?: { state?: UserTaskView['state']; instanceId?: string }): Promise<UserTaskView[]>;
+  /** User tasks, oldest first, with their variables. */
+  listUserTasks(filter?: UserTaskFilter): Promise<UserTaskView[]>;
+  /** The same tasks without reading their variables (the inbox: a page of these stays small). */
+  listUserTaskSummaries(filter?: UserTaskFilter): Promise<UserTaskSummary[]>;
   completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<void>;
 
   publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }>;
 
-  listIncidents(filter?: { state?: IncidentView['state']; instanceId?: string }): Promise<IncidentView[]>;
+  listIncidents(filter?: IncidentFilter): Promise<IncidentView[]>;
   resolveIncident(incidentId: string): Promise<void>;
 
   activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]>;

@@ -9,8 +9,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
-  ActivateJobsRequest, ActivatedJob, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentView, InstanceFilter,
-  InstanceView, JobLease, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskView,
+  ActivateJobsRequest, ActivatedJob, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
+  InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
 import { checkStartVariables, type ProcessGraph } from './model/index.ts';
@@ -25,6 +25,8 @@ import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from
 import { completeJobs, startInstances, type JobCompletion, type Settled } from './store/step-batch.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
+import { withPage } from './store/page.ts';
+import { USER_TASK_SUMMARY_COLUMNS, toUserTaskSummary } from './store/user-task-views.ts';
 import { insertDefinition } from './store/insert-definition.ts';
 import { lockInstance } from './store/lock-instance.ts';
 import { broadcastSignal } from './store/handovers.ts';
@@ -182,8 +184,8 @@ export class PostgresEngine implements Engine {
     );
   }
 
-  async listProcesses(): Promise<ProcessDefinitionSummary[]> {
-    const rows = await listDefinitions(this.db);
+  async listProcesses(page: Page = {}): Promise<ProcessDefinitionSummary[]> {
+    const rows = await listDefinitions(this.db, page);
     return rows.map((row) => ({
       definitionId: row.id,
       bpmnProcessId: row.bpmn_process_id,
@@ -250,25 +252,22 @@ export class PostgresEngine implements Engine {
 
   // ---- user tasks --------------------------------------------------------------------------
 
-  async listUserTasks(filter: { state?: UserTaskView['state']; instanceId?: string } = {}): Promise<UserTaskView[]> {
-    const query = this.db<UserTaskRow>('user_tasks').orderBy('created_at');
+  async listUserTasks(filter: UserTaskFilter = {}): Promise<UserTaskView[]> {
+    const rows = (await this.#userTaskQuery(filter).select('*')) as UserTaskRow[];
+    return rows.map((row) => ({ ...toUserTaskSummary(row), variables: row.variables }));
+  }
+
+  async listUserTaskSummaries(filter: UserTaskFilter = {}): Promise<UserTaskSummary[]> {
+    const rows = (await this.#userTaskQuery(filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
+    return rows.map(toUserTaskSummary);
+  }
+
+  #userTaskQuery(filter: UserTaskFilter): Knex.QueryBuilder {
+    const query = this.db<UserTaskRow>('user_tasks').orderBy([{ column: 'created_at' }, { column: 'id' }]);
+    if (filter.id) query.where({ id: filter.id });
     if (filter.state) query.where({ state: filter.state });
     if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
-    const rows = await query;
-    return rows.map((row) => ({
-      id: row.id,
-      instanceId: row.process_instance_id,
-      elementId: row.element_id,
-      elementInstanceKey: row.element_instance_key,
-      ...(row.name ? { name: row.name } : {}),
-      ...(row.assignee ? { assignee: row.assignee } : {}),
-      ...(row.candidate_groups ? { candidateGroups: row.candidate_groups } : {}),
-      ...(row.form_key ? { formKey: row.form_key } : {}),
-      state: row.state,
-      variables: row.variables,
-      createdAt: row.created_at.toISOString(),
-      ...(row.completed_at ? { completedAt: row.completed_at.toISOString() } : {}),
-    }));
+    return withPage(query, filter);
   }
 
   async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<void> {
@@ -372,11 +371,11 @@ export class PostgresEngine implements Engine {
 
   // ---- incidents ---------------------------------------------------------------------------
 
-  async listIncidents(filter: { state?: IncidentView['state']; instanceId?: string } = {}): Promise<IncidentView[]> {
-    const query = this.db<IncidentRow>('incidents').orderBy('created_at');
+  async listIncidents(filter: IncidentFilter = {}): Promise<IncidentView[]> {
+    const query = this.db<IncidentRow>('incidents').orderBy([{ column: 'created_at' }, { column: 'id' }]);
     if (filter.state) query.where({ state: filter.state });
     if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
-    return (await query).map(toIncidentView);
+    return ((await withPage(query, filter)) as IncidentRow[]).map(toIncidentView);
   }
 
   async resolveIncident(incidentId: string): Promise<void> {

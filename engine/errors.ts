@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   OPERON_ERR_VALIDATION: { status: 400, message: 'The request does not match its schema' },
   OPERON_ERR_START_VARIABLES: { status: 400, message: 'A start variable does not match what the process declares for it' },
   OPERON_ERR_MALFORMED_JSON: { status: 400, message: 'The request body is not valid JSON' },
+  OPERON_ERR_JSON_TOO_DEEP: { status: 400, message: 'The JSON body nests arrays and objects too deeply' },
   OPERON_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit' },
   OPERON_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported by this route' },
   OPERON_ERR_IDEMPOTENCY_MISMATCH: { status: 422, message: 'The Idempotency-Key was used before with a different request' },

@@ -2,7 +2,7 @@
  * The Operon HTTP API on fastify: `buildApp({ engine, db })` returns a ready app; the CLI calls
  * `listen` on it. Routes live in engine/http/routes, one file per resource; see docs/http.md.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { Knex } from 'knex';
 import type { Engine } from '../api.ts';
@@ -10,12 +10,13 @@ import { OperonError } from '../errors.ts';
 import { ApiTokenVerifier, ensureApiToken } from './auth.ts';
 import { toOperonError } from './http-errors.ts';
 import { deleteExpiredIdempotencyKeys } from './idempotency.ts';
+import { parseJsonBody } from './json-body.ts';
 import { createMetrics } from './metrics.ts';
 import { registerRateLimits } from './rate-limit.ts';
 import { RouteBook, type RouteContext } from './route.ts';
 import { WebhookTargets } from './webhook-targets.ts';
 import { Notifications } from '../jobs/notifications.ts';
-import { deploymentRoutes } from './routes/deployments.ts';
+import { MAX_DEPLOY_FILES, deploymentRoutes } from './routes/deployments.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { messageAndIncidentRoutes } from './routes/messages.ts';
@@ -25,6 +26,10 @@ import { webhookRoutes } from './routes/webhooks.ts';
 import { registerUi } from '../ui/plugin.ts';
 
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
+/** How long a client may take to send one whole request, headers and body (OPERON_REQUEST_TIMEOUT_MS). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** How long a client may take to send a request's headers. */
+const MAX_HEADERS_TIMEOUT_MS = 10_000;
 
 export interface BuildAppOptions {
   engine: Engine;
@@ -33,8 +38,18 @@ export interface BuildAppOptions {
   logger?: FastifyBaseLogger;
   /** A bearer token to accept (its hash is stored in api_tokens). Defaults to OPERON_API_TOKEN. */
   apiToken?: string;
-  /** Largest request body in bytes, also per multipart file. Larger bodies get 413 before they are read. */
+  /**
+   * Largest request body in bytes, also the total of a multipart deployment's files. A larger declared
+   * body gets 413 before it is read; a chunked one is cut off at the limit.
+   */
   bodyLimit?: number;
+  /**
+   * Time a client has to send a whole request (headers and body) before the connection is answered
+   * 408 and closed; default OPERON_REQUEST_TIMEOUT_MS or 30 s. Responses (a job long-poll) are not limited by it.
+   */
+  requestTimeoutMs?: number;
+  /** A bearer token that may read /metrics besides the API tokens; default OPERON_METRICS_TOKEN. */
+  metricsToken?: string;
   /** Collect node.js process metrics too (default true). */
   defaultMetrics?: boolean;
   /** How long Idempotency-Keys and webhook-ids are remembered (default 24 h); swept hourly. */
@@ -51,8 +66,12 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
 /** The fastify app with every route registered and ready (not listening). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const requestTimeout = options.requestTimeoutMs ?? positiveNumber(process.env.OPERON_REQUEST_TIMEOUT_MS) ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     bodyLimit,
+    requestTimeout,
+    // Node checks request deadlines on this interval (default 30 s, which would double the timeout).
+    http: { headersTimeout: Math.min(requestTimeout, MAX_HEADERS_TIMEOUT_MS), connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeout / 4)) },
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     return503OnClosing: true,
     // Errors the router raises before any route runs (a path parameter over maxParamLength, a
@@ -70,6 +89,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     const operonError = toOperonError(error);
     if (operonError.statusCode >= 500) request.log.error({ err: error, code: operonError.code }, 'request failed');
     else request.log.info({ code: operonError.code, statusCode: operonError.statusCode }, operonError.message);
+    // The rest of an oversize body is not read: the connection ends with the answer.
+    if (operonError.statusCode === 413) reply.header('connection', 'close');
     return reply.status(operonError.statusCode).send(operonError.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -89,22 +110,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body as string;
-    request.rawBody = text;
-    if (text.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text, rejectUnsafeValues));
-    } catch (error) {
-      request.jsonError = error as Error;
-      done(null, undefined);
-    }
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer) => {
+    request.rawBody = body;
+    // A webhook checks its signature on these bytes first, then parses them itself (routes/webhooks.ts).
+    if (request.routeOptions.config.auth === 'webhook') return undefined;
+    return parseJsonBody(body);
   });
-  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (request, body, done) => {
-    request.rawBody = body as string;
-    done(null, body);
-  });
-  await app.register(multipart, { limits: { fileSize: bodyLimit, files: 20, fields: 20, parts: 40 }, throwFileSizeLimit: true });
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  // Fields are not read; their size is kept small so that parts cannot carry megabytes around the file limit.
+  await app.register(multipart, { limits: { fileSize: bodyLimit, files: MAX_DEPLOY_FILES, fields: 20, fieldSize: 1024, parts: 40 }, throwFileSizeLimit: true });
 
   const longPolls = new Set<AbortController>();
   app.addHook('preClose', async () => {
@@ -136,6 +150,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       timerStartsDelayed: () => options.engine.timerStartsDelayed?.() ?? 0,
     }),
     webhookTargets,
+    bodyLimit,
+    metricsToken: options.metricsToken ?? (process.env.OPERON_METRICS_TOKEN || undefined),
   };
   deploymentRoutes(context);
   webhookRoutes(context);
@@ -150,11 +166,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-function rejectUnsafeValues(key: string, value: unknown): unknown {
-  // Same rule as fastify's default parser (secure-json-parse): these keys can poison prototypes later.
-  if (key === '__proto__') throw new SyntaxError('the key "__proto__" is not allowed');
-  if (key === 'constructor' && typeof value === 'object' && value !== null && 'prototype' in value) throw new SyntaxError('the key "constructor.prototype" is not allowed');
-  // PostgreSQL's text and jsonb cannot hold U+0000: refused here, it would fail in a query (500).
-  if (key.includes('\u0000') || (typeof value === 'string' && value.includes('\u0000'))) throw new SyntaxError('U+0000 is not allowed in a string (PostgreSQL cannot store it)');
-  return value;
+function positiveNumber(value: string | undefined): number | undefined {
+  const number = Number(value);
+  return value && Number.isFinite(number) && number > 0 ? number : undefined;
 }

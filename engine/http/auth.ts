@@ -29,6 +29,12 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+/** Constant-time comparison of a presented token with a configured one; false when either is missing. */
+export function sameToken(presented: string | undefined, expected: string | undefined): boolean {
+  if (!presented || !expected) return false;
+  return timingSafeEqual(Buffer.from(hashApiToken(presented), 'hex'), Buffer.from(hashApiToken(expected), 'hex'));
+}
+
 /** Checks bearer tokens against `api_tokens`, caching the hashes briefly so each request is not a query. */
 export class ApiTokenVerifier {
   private hashes: { id: string; hash: Buffer }[] = [];

@@ -21,7 +21,7 @@ export interface IdempotentResult extends StoredResponse {
 }
 
 /** SHA-256 over the parts that make two requests "the same request". */
-export function requestHash(...parts: string[]): string {
+export function requestHash(...parts: (string | Buffer)[]): string {
   const hash = createHash('sha256');
   for (const part of parts) hash.update(part).update('\u0000');
   return hash.digest('hex');

@@ -83,7 +83,7 @@ export function buildOpenApi(book: RouteBook, info: { version: string }): JsonSc
     paths[path]![route.method.toLowerCase()] = {
       summary: route.summary,
       tags: [route.tag],
-      ...(route.auth === 'bearer' ? { security: [{ bearer: [] }] } : { security: [] }),
+      ...(route.auth === 'bearer' || route.auth === 'metrics' ? { security: [{ bearer: [] }] } : { security: [] }),
       parameters: parameters(route, schemas),
       ...(body ? { requestBody: body } : {}),
       responses,

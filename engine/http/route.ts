@@ -7,21 +7,29 @@ import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { Engine } from '../api.ts';
 import { OperonError } from '../errors.ts';
-import { bearerToken, type ApiTokenVerifier } from './auth.ts';
+import { bearerToken, sameToken, type ApiTokenVerifier } from './auth.ts';
 import { validationError } from './http-errors.ts';
+import { requireStorableText } from './json-body.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { WebhookTargets } from './webhook-targets.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The body exactly as received, for webhook signatures and idempotency hashes. */
-    rawBody?: string;
-    /** Set by the JSON parser instead of failing at once, so a webhook can check its signature first. */
-    jsonError?: Error;
+    /** A JSON body's bytes exactly as received, for webhook signatures and idempotency hashes. */
+    rawBody?: Buffer;
+  }
+  interface FastifyContextConfig {
+    /** The route's `Auth`, read by the rate limiter and the JSON parser before the handler runs. */
+    auth?: Auth;
   }
 }
 
-export type Auth = 'bearer' | 'webhook' | 'none';
+/**
+ * Who may call a route: `bearer` an API token; `webhook` the process's webhook configuration,
+ * checked by the handler on the raw body before it is parsed (so the JSON parser leaves it alone);
+ * `metrics` an API token or OPERON_METRICS_TOKEN; `none` anyone.
+ */
+export type Auth = 'bearer' | 'webhook' | 'metrics' | 'none';
 
 export interface RouteResponse {
   description: string;
@@ -45,6 +53,11 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   params?: P;
   headers?: Record<string, string>;
   responses: Record<number, RouteResponse>;
+  /**
+   * Runs after the headers arrived and the path parameters were validated, before the body is read
+   * (fastify's preParsing): a request it refuses costs no body.
+   */
+  beforeBody?(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   handler(input: RouteInput<B, Q, P>): Promise<Reply>;
 }
 
@@ -80,6 +93,10 @@ export interface RouteContext {
   metrics: HttpMetrics;
   /** The webhook route's cached lookups; routes that change definitions or webhook configuration forget theirs. */
   webhookTargets: WebhookTargets;
+  /** Largest request body in bytes (also the total of a multipart deployment). */
+  bodyLimit: number;
+  /** A token that may read /metrics (besides the API tokens): OPERON_METRICS_TOKEN. */
+  metricsToken?: string;
 }
 
 function mediaType(request: FastifyRequest): string {
@@ -93,13 +110,11 @@ function hasBody(request: FastifyRequest): boolean {
 
 function parse<S extends z.ZodType | undefined>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): Parsed<S> {
   if (!schema) return undefined as Parsed<S>;
-  // PostgreSQL cannot store U+0000 in text or jsonb: refuse it here rather than fail in a query (500).
-  // JSON bodies are checked by the app's JSON parser.
+  // PostgreSQL cannot store U+0000 or a lone surrogate in text or jsonb: refused here rather than in a
+  // query (500). JSON bodies are checked by the JSON parser (json-body.ts).
   if (where !== 'body' && value && typeof value === 'object') {
     for (const [key, field] of Object.entries(value)) {
-      if ([field].flat().some((item) => typeof item === 'string' && item.includes('\u0000'))) {
-        throw new OperonError('OPERON_ERR_VALIDATION', `${where}.${key}: U+0000 is not allowed`, { details: { field: `${where}.${key}` } });
-      }
+      for (const item of [field].flat()) if (typeof item === 'string') requireStorableText(item, `${where}.${key}`);
     }
   }
   const result = schema.safeParse(value);
@@ -117,10 +132,12 @@ export function defineRoute<B extends z.ZodType | undefined, Q extends z.ZodType
   context.app.route({
     method: spec.method,
     url: spec.url,
+    config: { auth: spec.auth },
     async onRequest(request) {
-      if (spec.auth === 'bearer') {
-        const tokenId = await context.tokens.verify(bearerToken(request.headers.authorization));
-        if (!tokenId) throw new OperonError('OPERON_ERR_UNAUTHORIZED', 'Send Authorization: Bearer <token> with a valid API token');
+      if (spec.auth === 'bearer' || spec.auth === 'metrics') {
+        const token = bearerToken(request.headers.authorization);
+        const allowed = (spec.auth === 'metrics' && sameToken(token, context.metricsToken)) || (await context.tokens.verify(token)) !== undefined;
+        if (!allowed) throw new OperonError('OPERON_ERR_UNAUTHORIZED', 'Send Authorization: Bearer <token> with a valid API token');
       }
       if (spec.method !== 'GET' && hasBody(request) && !consumes.includes(mediaType(request))) {
         throw new OperonError('OPERON_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be one of ${consumes.join(', ')}`, {
@@ -128,10 +145,15 @@ export function defineRoute<B extends z.ZodType | undefined, Q extends z.ZodType
         });
       }
     },
+    ...(spec.beforeBody
+      ? {
+          preParsing: async (request: FastifyRequest, reply: FastifyReply) => {
+            parse(spec.params, request.params, 'params');
+            await spec.beforeBody!(request, reply);
+          },
+        }
+      : {}),
     async handler(request, reply) {
-      if (spec.body && request.jsonError) {
-        throw new OperonError('OPERON_ERR_MALFORMED_JSON', `The request body is not valid JSON: ${request.jsonError.message}`);
-      }
       const input: RouteInput<B, Q, P> = {
         params: parse(spec.params, request.params, 'params') as Parsed<P>,
         query: parse(spec.query, request.query, 'query') as Parsed<Q>,

@@ -3,7 +3,8 @@
  * (engine/http/route.ts) and generate /openapi.json (engine/http/openapi.ts).
  */
 import { z } from 'zod';
-import { isWebhookSecret } from './signature.ts';
+import { PageInfo, pageQuery } from './pagination.ts';
+import { WEBHOOK_SECRET_RULE, isWebhookSecret } from './signature.ts';
 
 /** Largest value of a PostgreSQL integer column: larger numbers would fail in the query (500) instead of a 400. */
 const PG_INTEGER_MAX = 2_147_483_647;
@@ -34,12 +35,13 @@ export const ProcessSummary = z
     webhook: z.enum(['signed', 'open', 'none']).meta({ description: 'How POST /webhooks/{bpmnProcessId} is authenticated; none = not accepted' }),
   })
   .meta({ id: 'ProcessDefinition' });
-export const ProcessList = z.object({ processes: z.array(ProcessSummary) });
+export const ProcessListQuery = z.object(pageQuery());
+export const ProcessList = z.object({ processes: z.array(ProcessSummary), page: PageInfo });
 
 export const DefinitionIdParams = z.object({ definitionId: Id });
 export const ProcessIdParams = z.object({ bpmnProcessId: z.string().min(1).max(255) });
 
-const WebhookSecret = z.string().refine(isWebhookSecret, { message: 'must be a Standard Webhooks secret: whsec_ followed by base64 of at least 16 bytes' });
+const WebhookSecret = z.string().refine(isWebhookSecret, { message: WEBHOOK_SECRET_RULE });
 export const WebhookConfigBody = z
   .union([
     z.object({ secret: WebhookSecret }).strict(),
@@ -63,8 +65,7 @@ export const InstanceListQuery = z.object({
   businessKey: z.string().min(1).optional(),
   startedAfter: z.iso.datetime({ offset: true }).optional(),
   startedBefore: z.iso.datetime({ offset: true }).optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  offset: z.coerce.number().int().min(0).max(PG_INTEGER_MAX).default(0),
+  ...pageQuery(50),
 });
 
 /** POST /api/instances/{id}/modify: element ids to put a token on, element instance keys to terminate. */
@@ -144,10 +145,10 @@ export const Instance = z
     decisions: z.array(Decision).optional(),
   })
   .meta({ id: 'Instance' });
-export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisions: true })) });
+export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisions: true })), page: PageInfo });
 
 // --- user tasks
-export const TaskListQuery = z.object({ state: z.enum(['open', 'completed', 'cancelled']).optional(), instanceId: Id.optional() });
+export const TaskListQuery = z.object({ state: z.enum(['open', 'completed', 'cancelled']).optional(), instanceId: Id.optional(), ...pageQuery() });
 export const UserTask = z
   .object({
     id: Id,
@@ -164,7 +165,8 @@ export const UserTask = z
     completedAt: IsoTime.optional(),
   })
   .meta({ id: 'UserTask' });
-export const TaskList = z.object({ tasks: z.array(UserTask) });
+export const UserTaskSummary = UserTask.omit({ variables: true }).meta({ id: 'UserTaskSummary', description: 'A user task without its variables (GET /api/tasks/{id} has them)' });
+export const TaskList = z.object({ tasks: z.array(UserTaskSummary), page: PageInfo });
 export const CompleteTaskBody = z.object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() }).strict();
 
 // --- messages
@@ -184,8 +186,8 @@ export const PublishMessageBody = z
 export const PublishMessageResponse = z.object({ correlated: z.boolean(), instanceId: Id.optional() });
 
 // --- incidents
-export const IncidentListQuery = z.object({ state: z.enum(['open', 'resolved']).optional(), instanceId: Id.optional() });
-export const IncidentList = z.object({ incidents: z.array(Incident) });
+export const IncidentListQuery = z.object({ state: z.enum(['open', 'resolved']).optional(), instanceId: Id.optional(), ...pageQuery() });
+export const IncidentList = z.object({ incidents: z.array(Incident), page: PageInfo });
 export const IncidentResolved = z.object({ incidentId: Id, state: z.literal('resolved') });
 
 // --- external job workers

@@ -20,12 +20,22 @@ export interface WebhookHeaders {
 
 export type VerifyResult = { ok: true } | { ok: false; reason: 'missing-headers' | 'bad-timestamp' | 'stale-timestamp' | 'no-matching-signature' };
 
-/** True when `secret` is `whsec_` followed by base64 of at least 16 bytes (24 up to 64 recommended). */
+/** Fewest different byte values a secret's key may have: 16 random bytes have about 15.5, all zeros have one. */
+export const MIN_DISTINCT_SECRET_BYTES = 8;
+
+/** What `isWebhookSecret` asks of a secret, as validation errors say it. */
+export const WEBHOOK_SECRET_RULE = `must be a Standard Webhooks secret: whsec_ followed by base64 of at least 16 random bytes (at least ${MIN_DISTINCT_SECRET_BYTES} different byte values; generate one with openssl rand -base64 32)`;
+
+/**
+ * True when `secret` is `whsec_` followed by base64 of at least 16 bytes (24 up to 64 recommended)
+ * that look random: a key of few distinct bytes (all zeros, a repeated character) is refused.
+ */
 export function isWebhookSecret(secret: string): boolean {
   if (!secret.startsWith(SECRET_PREFIX)) return false;
   const encoded = secret.slice(SECRET_PREFIX.length);
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return false;
-  return Buffer.from(encoded, 'base64').length >= 16;
+  const key = Buffer.from(encoded, 'base64');
+  return key.length >= 16 && new Set(key).size >= MIN_DISTINCT_SECRET_BYTES;
 }
 
 /** A fresh `whsec_` secret (32 random bytes). */
@@ -38,27 +48,38 @@ function secretKey(secret: string): Buffer {
 }
 
 /** The `v1,<base64>` signature a sender puts into `webhook-signature`. */
-export function signWebhook(secret: string, webhookId: string, timestampSeconds: number | string, rawBody: string): string {
-  const mac = createHmac('sha256', secretKey(secret)).update(`${webhookId}.${timestampSeconds}.${rawBody}`).digest('base64');
+export function signWebhook(secret: string, webhookId: string, timestampSeconds: number | string, rawBody: string | Buffer): string {
+  const mac = createHmac('sha256', secretKey(secret)).update(`${webhookId}.${timestampSeconds}.`).update(rawBody).digest('base64');
   return `v1,${mac}`;
 }
 
 /**
- * Checks the Standard Webhooks headers of one delivery against every configured secret.
- * Only `v1` signatures count; comparison is constant-time per candidate.
+ * What can be checked before the body arrives: the three headers are there and the timestamp is
+ * within the tolerance. A delivery that fails here is refused without reading its body.
+ */
+export function checkWebhookHeaders(headers: WebhookHeaders, now: Date = new Date(), toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS): VerifyResult {
+  const { webhookId, webhookTimestamp, webhookSignature } = headers;
+  if (!webhookId || !webhookTimestamp || !webhookSignature) return { ok: false, reason: 'missing-headers' };
+  if (!/^\d{1,12}$/.test(webhookTimestamp)) return { ok: false, reason: 'bad-timestamp' };
+  if (Math.abs(now.getTime() / 1000 - Number(webhookTimestamp)) > toleranceSeconds) return { ok: false, reason: 'stale-timestamp' };
+  return { ok: true };
+}
+
+/**
+ * Checks the Standard Webhooks headers of one delivery against every configured secret, on the
+ * body's raw bytes (nothing of it is parsed before). Only `v1` signatures count; comparison is
+ * constant-time per candidate.
  */
 export function verifyWebhook(
   secrets: readonly string[],
   headers: WebhookHeaders,
-  rawBody: string,
+  rawBody: string | Buffer,
   now: Date = new Date(),
   toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
 ): VerifyResult {
-  const { webhookId, webhookTimestamp, webhookSignature } = headers;
-  if (!webhookId || !webhookTimestamp || !webhookSignature) return { ok: false, reason: 'missing-headers' };
-  if (!/^\d{1,12}$/.test(webhookTimestamp)) return { ok: false, reason: 'bad-timestamp' };
-  const timestamp = Number(webhookTimestamp);
-  if (Math.abs(now.getTime() / 1000 - timestamp) > toleranceSeconds) return { ok: false, reason: 'stale-timestamp' };
+  const headersChecked = checkWebhookHeaders(headers, now, toleranceSeconds);
+  if (!headersChecked.ok) return headersChecked;
+  const { webhookId, webhookTimestamp, webhookSignature } = headers as Required<WebhookHeaders>;
 
   const presented = webhookSignature
     .split(' ')

@@ -46,8 +46,8 @@ export async function saveWebhookConfig(db: Knex, bpmnProcessId: string, config:
   await db('webhook_configs').insert(row).onConflict('bpmn_process_id').merge();
 }
 
-/** mode per process id, for listings (never the secrets). */
-export async function webhookModes(db: Knex): Promise<Map<string, 'open' | 'signed'>> {
-  const rows = (await db('webhook_configs').select('bpmn_process_id', 'open')) as { bpmn_process_id: string; open: boolean }[];
+/** mode per process id of `bpmnProcessIds`, for listings (never the secrets). */
+export async function webhookModes(db: Knex, bpmnProcessIds: string[]): Promise<Map<string, 'open' | 'signed'>> {
+  const rows = (await db('webhook_configs').whereIn('bpmn_process_id', bpmnProcessIds).select('bpmn_process_id', 'open')) as { bpmn_process_id: string; open: boolean }[];
   return new Map(rows.map((row) => [row.bpmn_process_id, row.open ? 'open' : 'signed']));
 }

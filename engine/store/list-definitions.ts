@@ -1,8 +1,11 @@
+import type { Page } from '../api.ts';
+import { withPage } from './page.ts';
 import type { Db, DefinitionRow } from './rows.ts';
 
 /** Every deployed version, newest first per process. */
-export async function listDefinitions(db: Db): Promise<Omit<DefinitionRow, 'xml'>[]> {
-  return db<DefinitionRow>('process_definitions')
+export async function listDefinitions(db: Db, page: Page = {}): Promise<Omit<DefinitionRow, 'xml'>[]> {
+  const query = db<DefinitionRow>('process_definitions')
     .select('id', 'bpmn_process_id', 'version', 'name', 'resource_name', 'xml_hash', 'version_tag', 'deployed_at')
     .orderBy([{ column: 'bpmn_process_id' }, { column: 'version', order: 'desc' }]);
+  return withPage(query, page);
 }

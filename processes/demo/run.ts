@@ -4,7 +4,7 @@
  * progress bar and returns the summary. Talks to Operon only over HTTP, so it works against any
  * running server.
  */
-import type { InstanceView, UserTaskView } from '../../engine/api.ts';
+import type { InstanceView, UserTaskSummary, UserTaskView } from '../../engine/api.ts';
 import { loanApplications, orders as makeOrders } from './cases.ts';
 import { clerkReview } from './clerk.ts';
 import { summarize, type DemoSummary } from './summary.ts';
@@ -89,9 +89,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const all = [...loanInstanceIds, ...orderInstanceIds];
   let openReviews = 0;
   while (Date.now() < deadline) {
-    const { tasks } = await api.call<{ tasks: UserTaskView[] }>('GET', '/api/tasks?state=open');
+    const { tasks } = await api.call<{ tasks: UserTaskSummary[] }>('GET', '/api/tasks?state=open&limit=500');
     const ours = tasks.filter((task) => loans.has(task.instanceId));
-    for (const task of ours) {
+    for (const summary of ours) {
+      // The inbox lists tasks without their variables; the task itself has them.
+      const task = await api.call<UserTaskView>('GET', `/api/tasks/${summary.id}`);
       await api.call('POST', `/api/tasks/${task.id}/complete`, { variables: clerkReview(task.variables) });
       clerkCompleted += 1;
     }
@@ -114,7 +116,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
   const views = await inBatches(all, 16, async (id) => finished.get(id) ?? api.call<InstanceView>('GET', `/api/instances/${id}`));
-  const { tasks } = await api.call<{ tasks: UserTaskView[] }>('GET', '/api/tasks?state=open');
+  const { tasks } = await api.call<{ tasks: UserTaskSummary[] }>('GET', '/api/tasks?state=open&limit=500');
   openReviews = tasks.filter((task) => loans.has(task.instanceId)).length;
   progress(bar(finished.size, all.length, `reviews done ${clerkCompleted}`), true);
   const summary = summarize(views.filter((v) => loans.has(v.instanceId)), views.filter((v) => !loans.has(v.instanceId)), clerkCompleted, openReviews, await options.botRunsByOutcome?.());

@@ -45,8 +45,8 @@ it('answers 429 with Retry-After once a webhook has used its burst; other webhoo
   const { error } = limited.json();
   assert.equal(error.code, 'OPERON_ERR_RATE_LIMITED');
   assert.equal(error.details.scope, 'webhook');
-  // Another process's webhook has its own bucket (404: not deployed, but not limited).
-  assert.equal((await api.app.inject({ method: 'POST', url: '/webhooks/other', payload: {} })).statusCode, 404);
+  // Another process's webhook has its own bucket (401: no webhook configured, but not limited).
+  assert.equal((await api.app.inject({ method: 'POST', url: '/webhooks/other', payload: {} })).statusCode, 401);
   // Only the 202s started instances.
   const count = await api.db.knex('process_instances').count<{ count: string }[]>('* as count');
   assert.equal(Number(count[0]!.count), 5);

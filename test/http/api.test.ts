@@ -30,7 +30,7 @@ async function countRows(table: string): Promise<number> {
 }
 
 describe('auth', () => {
-  test('/api routes need a valid bearer token; health, metrics and openapi do not', async () => {
+  test('/api routes and /metrics need a valid bearer token; health and openapi do not', async () => {
     for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: `Basic ${api.token}` }]) {
       const response = await api.app.inject({ method: 'GET', url: '/api/processes', headers });
       assert.equal(response.statusCode, 401);
@@ -39,6 +39,8 @@ describe('auth', () => {
     assert.equal((await api.app.inject({ method: 'GET', url: '/api/processes', headers: api.auth })).statusCode, 200);
     assert.equal((await api.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
     assert.equal((await api.app.inject({ method: 'GET', url: '/openapi.json' })).statusCode, 200);
+    assert.equal((await api.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401);
+    assert.equal((await api.app.inject({ method: 'GET', url: '/metrics', headers: api.auth })).statusCode, 200);
   });
 
   test('the token is stored only as a hash', async () => {
@@ -248,7 +250,7 @@ describe('user tasks, messages, jobs and incidents', () => {
     assert.equal(incidents[0].elementId, 'pack');
     assert.match(incidents[0].message, /printer jammed/);
 
-    const metrics = await api.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await api.app.inject({ method: 'GET', url: '/metrics', headers: api.auth });
     assert.match(metrics.body, /operon_open_incidents [1-9]/);
 
     const resolved = await api.app.inject({ method: 'POST', url: `/api/incidents/${incidents[0].id}/resolve`, headers: api.auth });
@@ -305,7 +307,7 @@ describe('system', () => {
   });
 
   test('metrics and unknown routes', async () => {
-    const metrics = await api.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await api.app.inject({ method: 'GET', url: '/metrics', headers: api.auth });
     assert.equal(metrics.statusCode, 200);
     assert.match(metrics.headers['content-type'] as string, /text\/plain/);
     assert.match(metrics.body, /operon_instances_started_total\{bpmn_process_id="http-order"\} [1-9]/);

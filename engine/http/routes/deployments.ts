@@ -4,25 +4,39 @@ import type { DeployFile } from '../../api.ts';
 import { OperonError } from '../../errors.ts';
 import type { FastifyRequest } from 'fastify';
 import { defineRoute, type RouteContext } from '../route.ts';
-import { DefinitionIdParams, DeploymentResponse, ProcessIdParams, ProcessList, WebhookConfigBody, WebhookConfigResponse } from '../schemas.ts';
+import { lookAhead, toPage } from '../pagination.ts';
+import { DefinitionIdParams, DeploymentResponse, ProcessIdParams, ProcessList, ProcessListQuery, WebhookConfigBody, WebhookConfigResponse } from '../schemas.ts';
 import { saveWebhookConfig, webhookModes } from '../webhook-config.ts';
 
 const XML_TYPES = ['application/xml', 'text/xml'];
-const MAX_FILES = 20;
+/** Most files one multipart deployment may hold. */
+export const MAX_DEPLOY_FILES = 20;
 
-async function filesOf(request: FastifyRequest): Promise<DeployFile[]> {
+/** The files of one deployment; multipart files may add up to `bodyLimit` bytes in all, however they are sent. */
+async function filesOf(request: FastifyRequest, bodyLimit: number): Promise<DeployFile[]> {
   if (!request.isMultipart()) {
     const xml = typeof request.body === 'string' ? request.body : '';
     if (xml.trim() === '') throw new OperonError('OPERON_ERR_VALIDATION', 'Send BPMN XML as the body (Content-Type: application/xml) or as multipart files', { details: { field: 'body' } });
     return [{ name: (request.headers['x-file-name'] as string | undefined) ?? 'request.bpmn', xml }];
   }
   const files: DeployFile[] = [];
+  let total = 0;
   try {
     for await (const part of request.parts()) {
       if (part.type !== 'file') continue;
-      files.push({ name: part.filename || part.fieldname, xml: (await part.toBuffer()).toString('utf8') });
+      const chunks: Buffer[] = [];
+      for await (const chunk of part.file as AsyncIterable<Buffer>) {
+        total += chunk.length;
+        if (total > bodyLimit) {
+          throw new OperonError('OPERON_ERR_PAYLOAD_TOO_LARGE', `The files of one deployment may add up to ${bodyLimit} bytes`, { details: { field: 'body', limit: bodyLimit } });
+        }
+        chunks.push(chunk);
+      }
+      if (part.file.truncated) throw new OperonError('OPERON_ERR_PAYLOAD_TOO_LARGE', `A file may hold at most ${bodyLimit} bytes`, { details: { field: part.fieldname, limit: bodyLimit } });
+      files.push({ name: part.filename || part.fieldname, xml: Buffer.concat(chunks).toString('utf8') });
     }
   } catch (error) {
+    if (error instanceof OperonError) throw error;
     // busboy's parse errors (a truncated or malformed body) carry no code: the client's fault, a 400.
     // Limit errors carry fastify codes and keep their own mapping (413).
     if (error instanceof Error && !('code' in error) && !('statusCode' in error)) {
@@ -53,11 +67,11 @@ export function deploymentRoutes(context: RouteContext): void {
     consumes: [...XML_TYPES, 'multipart/form-data'],
     bodyDoc: {
       'application/xml': { description: 'One BPMN 2.0 XML file' },
-      'multipart/form-data': { description: `Up to ${MAX_FILES} .bpmn files, any field names` },
+      'multipart/form-data': { description: `Up to ${MAX_DEPLOY_FILES} .bpmn files, any field names, at most the body limit (5 MB) in all` },
     },
     responses: { 201: { description: 'Deployed (identical XML creates no new version: created=false)', schema: DeploymentResponse } },
     async handler({ request }) {
-      const files = await filesOf(request);
+      const files = await filesOf(request, context.bodyLimit);
       const result = await engine.deploy(files);
       // Other processes hear of it from the database (webhook-targets.ts); this one must not wait for that.
       for (const deployed of result.processes) context.webhookTargets.forget(deployed.bpmnProcessId);
@@ -69,13 +83,16 @@ export function deploymentRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/processes',
-    summary: 'Deployed process definitions, every version',
+    summary: 'Deployed process definitions, every version (by process id, newest first), one page at a time',
     tag: 'deployments',
     auth: 'bearer',
-    responses: { 200: { description: 'Process definitions', schema: ProcessList } },
-    async handler() {
-      const [processes, modes] = await Promise.all([engine.listProcesses(), webhookModes(context.db)]);
-      return { statusCode: 200, body: { processes: processes.map((p) => ({ ...p, webhook: modes.get(p.bpmnProcessId) ?? 'none' })) } };
+    query: ProcessListQuery,
+    responses: { 200: { description: 'A page of process definitions', schema: ProcessList } },
+    async handler({ query }) {
+      const rows = await engine.listProcesses(lookAhead(query));
+      const { items, page } = toPage(rows, query);
+      const modes = await webhookModes(context.db, [...new Set(items.map((p) => p.bpmnProcessId))]);
+      return { statusCode: 200, body: { processes: items.map((p) => ({ ...p, webhook: modes.get(p.bpmnProcessId) ?? 'none' })), page } };
     },
   });
 

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { OperonError } from '../../errors.ts';
 import { requestHash, withIdempotencyKey } from '../idempotency.ts';
+import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { Instance, InstanceIdParams, InstanceList, InstanceListQuery, InstanceStarted, ModifyInstanceBody, StartInstanceBody } from '../schemas.ts';
 
@@ -47,7 +48,7 @@ export function instanceRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/instances',
-    summary: 'Process instances, newest first, filtered by process, state, business key and start time',
+    summary: 'Process instances, newest first, filtered by process, state, business key and start time, one page at a time',
     tag: 'instances',
     auth: 'bearer',
     query: InstanceListQuery,
@@ -59,10 +60,10 @@ export function instanceRoutes(context: RouteContext): void {
         businessKey: query.businessKey,
         startedAfter: query.startedAfter ? new Date(query.startedAfter) : undefined,
         startedBefore: query.startedBefore ? new Date(query.startedBefore) : undefined,
-        limit: query.limit,
-        offset: query.offset,
+        ...lookAhead(query),
       });
-      return { statusCode: 200, body: { instances } };
+      const { items, page } = toPage(instances, query);
+      return { statusCode: 200, body: { instances: items, page } };
     },
   });
 

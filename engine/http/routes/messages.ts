@@ -1,4 +1,5 @@
 /** Messages and incidents: what an operator or another system feeds into running instances. */
+import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { BroadcastSignalBody, BroadcastSignalResponse, IncidentList, IncidentListQuery, IncidentResolved, InstanceIdParams, PublishMessageBody, PublishMessageResponse } from '../schemas.ts';
 import { OperonError } from '../../errors.ts';
@@ -40,13 +41,15 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/incidents',
-    summary: 'Incidents, e.g. ?state=open',
+    summary: 'Incidents, oldest first, one page at a time; e.g. ?state=open',
     tag: 'incidents',
     auth: 'bearer',
     query: IncidentListQuery,
-    responses: { 200: { description: 'Incidents', schema: IncidentList } },
+    responses: { 200: { description: 'A page of incidents', schema: IncidentList } },
     async handler({ query }) {
-      return { statusCode: 200, body: { incidents: await engine.listIncidents({ state: query.state, instanceId: query.instanceId }) } };
+      const rows = await engine.listIncidents({ state: query.state, instanceId: query.instanceId, ...lookAhead(query) });
+      const { items, page } = toPage(rows, query);
+      return { statusCode: 200, body: { incidents: items, page } };
     },
   });
 

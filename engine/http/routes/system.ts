@@ -1,4 +1,4 @@
-/** Health, Prometheus metrics and the OpenAPI document (no token needed). */
+/** Health and the OpenAPI document (no token needed), Prometheus metrics (an API token or OPERON_METRICS_TOKEN). */
 import { readFileSync } from 'node:fs';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { buildOpenApi } from '../openapi.ts';
@@ -25,9 +25,9 @@ export function systemRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/metrics',
-    summary: 'Prometheus metrics: instances started/completed, open incidents, webhook and job latency',
+    summary: 'Prometheus metrics: instances started/completed, open incidents, webhook and job latency (bearer: an API token or OPERON_METRICS_TOKEN)',
     tag: 'system',
-    auth: 'none',
+    auth: 'metrics',
     responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
     async handler() {
       return { statusCode: 200, body: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } };

@@ -1,4 +1,5 @@
-/** User tasks: the inbox and completing a task. */
+/** User tasks: the inbox (a page of task summaries), one task with its variables, completing a task. */
+import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { CompleteTaskBody, InstanceIdParams, TaskList, TaskListQuery, UserTask } from '../schemas.ts';
 import { OperonError } from '../../errors.ts';
@@ -9,13 +10,30 @@ export function taskRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/tasks',
-    summary: 'User tasks, e.g. ?state=open for the inbox',
+    summary: 'User tasks, oldest first, without their variables, one page at a time; e.g. ?state=open for the inbox',
     tag: 'tasks',
     auth: 'bearer',
     query: TaskListQuery,
-    responses: { 200: { description: 'User tasks', schema: TaskList } },
+    responses: { 200: { description: 'A page of user tasks', schema: TaskList } },
     async handler({ query }) {
-      return { statusCode: 200, body: { tasks: await engine.listUserTasks({ state: query.state, instanceId: query.instanceId }) } };
+      const rows = await engine.listUserTaskSummaries({ state: query.state, instanceId: query.instanceId, ...lookAhead(query) });
+      const { items, page } = toPage(rows, query);
+      return { statusCode: 200, body: { tasks: items, page } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/tasks/:id',
+    summary: 'One user task with its variables',
+    tag: 'tasks',
+    auth: 'bearer',
+    params: InstanceIdParams,
+    responses: { 200: { description: 'The user task', schema: UserTask } },
+    async handler({ params }) {
+      const [task] = await engine.listUserTasks({ id: params.id });
+      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      return { statusCode: 200, body: task };
     },
   });
 
@@ -30,7 +48,7 @@ export function taskRoutes(context: RouteContext): void {
     responses: { 200: { description: 'The completed task', schema: UserTask } },
     async handler({ params, body, request }) {
       await engine.completeUserTask(params.id, body.variables ?? {}, body.completedBy);
-      const [task] = (await engine.listUserTasks({})).filter((t) => t.id === params.id);
+      const [task] = await engine.listUserTasks({ id: params.id });
       if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
       request.log.info({ instanceId: task.instanceId, taskId: task.id, elementId: task.elementId }, 'user task completed');
       return { statusCode: 200, body: task };

@@ -1,20 +1,44 @@
 /**
  * POST /webhooks/{bpmnProcessId}: another system starts a process instance. Checked in this order:
- * process deployed (404), webhook configured (401), Standard Webhooks signature (401), JSON body
- * (400), then Idempotency-Key / webhook-id deduplication, then the start variables the process
- * declares (400 OPERON_ERR_START_VARIABLES, engine/model/start-variables.ts), then one instance (202).
+ * before the body is read, process deployed and webhook configured (one 401 for both, so that a
+ * caller without credentials cannot tell which process ids exist) and, when signed, the signature
+ * headers present with a fresh timestamp (401); then the signature on the body's raw bytes (401);
+ * then the JSON body is parsed (400), then Idempotency-Key / webhook-id deduplication, then the
+ * start variables the process declares (400 OPERON_ERR_START_VARIABLES,
+ * engine/model/start-variables.ts), then one instance (202).
  */
 import { OperonError } from '../../errors.ts';
 import { withIdempotencyKey, requestHash } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { InstanceStarted, ProcessIdParams, Variables, WebhookQuery } from '../schemas.ts';
-import { verifyWebhook } from '../signature.ts';
+import type { FastifyRequest } from 'fastify';
+import type { DefinitionRef } from '../../store/rows.ts';
+import { checkWebhookHeaders, verifyWebhook, type WebhookHeaders } from '../signature.ts';
+import type { WebhookConfig, WebhookTarget } from '../webhook-config.ts';
 import { validationError } from '../http-errors.ts';
+import { parseJsonBody, passOverBody } from '../json-body.ts';
 
 const MAX_KEY_LENGTH = 255;
 
 function header(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+function signatureHeaders(request: FastifyRequest): WebhookHeaders {
+  return {
+    webhookId: header(request.headers['webhook-id']),
+    webhookTimestamp: header(request.headers['webhook-timestamp']),
+    webhookSignature: header(request.headers['webhook-signature']),
+  };
+}
+
+function configured(bpmnProcessId: string, { latest, config }: WebhookTarget): { latest: DefinitionRef; config: WebhookConfig } {
+  if (!latest || !config) {
+    throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `No webhook is configured for ${bpmnProcessId}: deploy the process, then PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
+      details: { bpmnProcessId },
+    });
+  }
+  return { latest, config };
 }
 
 export function webhookRoutes(context: RouteContext): void {
@@ -35,33 +59,38 @@ export function webhookRoutes(context: RouteContext): void {
       'idempotency-key': 'Same key and body: the first response again; other body: 422; first still running: 409',
     },
     responses: { 202: { description: 'Instance started', schema: InstanceStarted } },
+    async beforeBody(request) {
+      const startedAt = performance.now();
+      const { bpmnProcessId } = request.params as { bpmnProcessId: string };
+      let label = 'unknown';
+      try {
+        const { config } = configured(bpmnProcessId, await webhookTargets.get(bpmnProcessId));
+        label = bpmnProcessId;
+        const verdict = config.mode === 'signed' ? checkWebhookHeaders(signatureHeaders(request)) : { ok: true as const };
+        if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
+      } catch (error) {
+        // The body is never buffered or parsed: node discards what still arrives (within the request timeout).
+        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
+        throw error;
+      }
+    },
     async handler({ params, query, request }) {
       const startedAt = performance.now();
       const { bpmnProcessId } = params;
       let status = 500;
-      // Only deployed ids become label values, so random URLs cannot blow up the metric's cardinality.
+      // Only ids with a webhook become label values, so random URLs cannot blow up the metric's cardinality.
       let label = 'unknown';
       try {
-        const { latest, config } = await webhookTargets.get(bpmnProcessId);
-        if (!latest) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
+        const { latest, config } = configured(bpmnProcessId, await webhookTargets.get(bpmnProcessId));
         label = bpmnProcessId;
-        if (!config) {
-          throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `Webhooks for ${bpmnProcessId} are not configured: PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
-            details: { bpmnProcessId },
-          });
-        }
-        const rawBody = request.rawBody ?? '';
+        const rawBody = request.rawBody ?? Buffer.alloc(0);
         const webhookId = header(request.headers['webhook-id']);
         if (config.mode === 'signed') {
-          const verdict = verifyWebhook(config.secrets, {
-            webhookId,
-            webhookTimestamp: header(request.headers['webhook-timestamp']),
-            webhookSignature: header(request.headers['webhook-signature']),
-          }, rawBody);
+          const verdict = await passOverBody(rawBody, () => verifyWebhook(config.secrets, signatureHeaders(request), rawBody));
           if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
         }
-        if (request.jsonError) throw new OperonError('OPERON_ERR_MALFORMED_JSON', `The request body is not valid JSON: ${request.jsonError.message}`);
-        const parsed = Variables.safeParse(request.body ?? {});
+        const parsed = Variables.safeParse((await parseJsonBody(rawBody)) ?? {});
         if (!parsed.success) throw validationError('body', parsed.error);
         const variables = parsed.data;
 

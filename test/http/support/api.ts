@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createEngine, type PostgresEngine } from '../../../engine/engine.ts';
-import { buildApp } from '../../../engine/http/app.ts';
+import { buildApp, type BuildAppOptions } from '../../../engine/http/app.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
 
 export interface TestApi {
@@ -19,11 +19,21 @@ export function fixture(name: string): string {
   return readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 }
 
-export async function startTestApi(options: { bodyLimit?: number; poolMax?: number } = {}): Promise<TestApi> {
+export async function startTestApi(
+  options: { bodyLimit?: number; poolMax?: number } & Pick<BuildAppOptions, 'requestTimeoutMs' | 'metricsToken'> = {},
+): Promise<TestApi> {
   const db = await createTestDatabase({ poolMax: options.poolMax ?? 10 });
   const engine = createEngine({ db: db.knex });
   const token = `test_${randomBytes(16).toString('hex')}`;
-  const app = await buildApp({ engine, db: db.knex, apiToken: token, bodyLimit: options.bodyLimit ?? 256 * 1024, defaultMetrics: false });
+  const app = await buildApp({
+    engine,
+    db: db.knex,
+    apiToken: token,
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    defaultMetrics: false,
+    requestTimeoutMs: options.requestTimeoutMs,
+    metricsToken: options.metricsToken,
+  });
   return {
     db,
     engine,

@@ -24,7 +24,7 @@ export function RetryButton({ incident, onDone }) {
 
 export function IncidentList() {
   const [state, setState] = useState('open');
-  const { data, error, refresh } = usePoll(() => api(`/api/incidents?state=${state}`), [state]);
+  const { data, error, refresh } = usePoll(() => api(`/api/incidents?state=${state}&limit=500`), [state]);
   const incidents = data?.incidents ?? [];
   return html`
     <h1>Incidents</h1>

@@ -12,7 +12,7 @@ export function InstanceList({ query }) {
     const params = new URLSearchParams({ limit: '200' });
     if (process) params.set('process', process);
     if (state) params.set('state', state);
-    const [{ instances }, { processes }] = await Promise.all([api(`/api/instances?${params}`), api('/api/processes')]);
+    const [{ instances }, { processes }] = await Promise.all([api(`/api/instances?${params}`), api('/api/processes?limit=500')]);
     return { instances, processIds: [...new Set(processes.map((p) => p.bpmnProcessId))].sort() };
   }, [process, state]);
   const setFilter = (name, value) => {

@@ -4,7 +4,7 @@ import { api } from './api.js';
 import { Diagram } from './diagram.js';
 
 async function loadProcesses() {
-  const [{ processes }, { definitions }] = await Promise.all([api('/api/processes'), api('/api/ui/statistics')]);
+  const [{ processes }, { definitions }] = await Promise.all([api('/api/processes?limit=500'), api('/api/ui/statistics')]);
   const stats = new Map(definitions.map((d) => [d.definitionId, d]));
   const byProcess = new Map();
   for (const process of processes) {
@@ -41,7 +41,7 @@ export function ProcessList() {
 
 async function loadProcess(definitionId) {
   const [{ processes }, { elements }, { instances }] = await Promise.all([
-    api('/api/processes'),
+    api('/api/processes?limit=500'),
     api(`/api/ui/definitions/${definitionId}/statistics`),
     api(`/api/instances?limit=50&state=active`),
   ]);

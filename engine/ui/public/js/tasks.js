@@ -2,6 +2,9 @@
 import { html, useState, useEffect, useRef, usePoll, useLoad, formatTime, percent, ErrorNote, shortId, valueText } from './lib.js';
 import { api, session } from './api.js';
 
+/** Open tasks the inbox lists at once. */
+const INBOX_PAGE = 200;
+
 let formJsLoading;
 /** form-js is large; loaded only when a task has a Camunda form. */
 function loadFormJs() {
@@ -81,6 +84,16 @@ function GeneratedForm({ variables, formRef, reviewer }) {
       </fieldset>`)}`;
 }
 
+/** The inbox lists tasks without their variables: the card reads the whole task. */
+function TaskDetail({ taskId, listed, onChanged }) {
+  const { data: task, error } = useLoad(() => api(`/api/tasks/${taskId}`), [taskId]);
+  if (error) return html`<${ErrorNote} error=${error} />`;
+  if (!task) return html`<p class="loading">Loading the task…</p>`;
+  if (task.state !== 'open' || listed === null) return html`<p class="empty">This task is no longer open.</p>`;
+  // The polled summary carries claims made since the task was read.
+  return html`<${TaskCard} key=${task.id} task=${listed ? { ...listed, variables: task.variables } : task} onChanged=${onChanged} />`;
+}
+
 function TaskCard({ task, onChanged }) {
   const { data: form, error: formError } = useLoad(() => api(`/api/ui/tasks/${task.id}/form`), [task.id]);
   const [userName, setUserName] = useState(session.userName());
@@ -136,15 +149,18 @@ function TaskCard({ task, onChanged }) {
 }
 
 export function TaskInbox({ taskId }) {
-  const { data, error, refresh } = usePoll(() => api('/api/tasks?state=open'));
+  const { data, error, refresh } = usePoll(() => api(`/api/tasks?state=open&limit=${INBOX_PAGE}`));
   const tasks = data?.tasks ?? [];
   const selected = tasks.find((t) => t.id === taskId);
+  // null: the whole inbox is listed and the task is not in it (completed meanwhile); undefined: not known.
+  const listed = selected ?? (data && data.page?.nextOffset == null ? null : undefined);
   return html`
     <h1>Task inbox</h1>
     <${ErrorNote} error=${error} />
     <div class="inbox">
       <ul class="task-list">
         ${data && tasks.length === 0 ? html`<li class="empty">No open tasks.</li>` : null}
+        ${data?.page?.nextOffset != null ? html`<li class="empty">The oldest ${tasks.length} open tasks are shown.</li>` : null}
         ${tasks.map((task) => html`
           <li class=${task.id === taskId ? 'current' : ''} data-task=${task.id}>
             <a href=${`#/tasks/${task.id}`}><strong>${task.name ?? task.elementId}</strong>
@@ -153,9 +169,7 @@ export function TaskInbox({ taskId }) {
           </li>`)}
       </ul>
       <div class="task-detail">
-        ${selected ? html`<${TaskCard} key=${selected.id} task=${selected} onChanged=${refresh} />`
-          : taskId && data ? html`<p class="empty">This task is no longer open.</p>`
-          : html`<p class="empty">Pick a task.</p>`}
+        ${taskId ? html`<${TaskDetail} key=${taskId} taskId=${taskId} listed=${listed} onChanged=${refresh} />` : html`<p class="empty">Pick a task.</p>`}
       </div>
     </div>`;
 }
