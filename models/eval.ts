@@ -5,10 +5,18 @@
  * the rules-only baseline on text-dependent cases, single-decision latency, batched throughput and
  * cold load time. The splits are regenerated from the seed when models/.work is absent.
  *
- * The last line is pooled over both models (latency: the slower model):
- * `accuracy=<x> shifted_accuracy=<x> ece=<x> auto_rate=<x> auto_precision=<x> p50_ms=<x> batch_per_s=<x>`
+ * The natural test sets (models/data/natural/<domain>.test.jsonl, hand-written, never trained on;
+ * a domain without its file is skipped with a warning) give natural accuracy, the share of cases
+ * acted on without a person and the precision of those, and feed the behavioural suite
+ * (models/checklist.ts): flips under meaning-preserving perturbations, directional failures across
+ * policy thresholds and departures from the policy in number sweeps.
+ *
+ * The last line is pooled over both models (latency: the slower model; flips: the sum):
+ * `accuracy=<x> shifted_accuracy=<x> natural_accuracy=<x> natural_auto_rate=<x> natural_auto_precision=<x>
+ *  perturbation_flips=<n> ece=<x> p50_ms=<x> batch_per_s=<x>` (one line; n/a without natural files)
  *
  * Usage: tsx models/eval.ts [--model loan|order] [--json FILE] [--write-cards] [--models-dir DIR]
+ *        [--natural-dir DIR] [--seed N]
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +28,10 @@ import { loadDecisionModel } from '../nodes/decision/model.ts';
 import { DEFAULT_GENERATE, generate } from './data/generate.ts';
 import type { DomainName } from './data/domains.ts';
 import { writeModelCard } from './card.ts';
+import { decideAll, naturalMetrics, readNaturalCases, runChecklist } from './checklist.ts';
+
+/** Where the natural test sets live: models/data/natural/<domain>.test.jsonl. */
+export const DEFAULT_NATURAL_DIR = fileURLToPath(new URL('./data/natural/', import.meta.url));
 
 interface Row extends LabelledCase { textDependent: boolean; rulesLabel: string }
 
@@ -44,7 +56,24 @@ export function splits(domain: DomainName): { test: Row[]; shifted: Row[] } {
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
 
-export async function evaluateModel(domain: DomainName, modelsDir: string) {
+/** The natural test set of a domain with the checklist suite over it; null (and a warning) when its file is absent. */
+async function evaluateNatural(agent: DecisionAgent, domain: DomainName, naturalDir: string, seed: number) {
+  const file = join(naturalDir, `${domain}.test.jsonl`);
+  if (!existsSync(file)) {
+    process.stderr.write(`warning: ${file} is absent: natural metrics and the perturbation suite skip ${domain}\n`);
+    return null;
+  }
+  const cases = readNaturalCases(file);
+  const outcomes = await decideAll(agent, cases.map((c) => c.variables));
+  const metrics = naturalMetrics(domain, agent.labels, cases, outcomes);
+  if (metrics.policyMismatches.length > 0) {
+    process.stderr.write(`warning: ${metrics.policyMismatches.length} lines of ${file} have a policyLabel the policy does not give: ${metrics.policyMismatches.slice(0, 5).join(', ')}\n`);
+  }
+  const checklist = await runChecklist(agent, domain, cases, outcomes, { seed });
+  return { file, ...metrics, checklist };
+}
+
+export async function evaluateModel(domain: DomainName, modelsDir: string, options: { naturalDir?: string; seed?: number } = {}) {
   const coldStart = performance.now();
   await loadDecisionModel(resolve(modelsDir, domain), domain);
   const coldLoadMs = performance.now() - coldStart;
@@ -64,6 +93,8 @@ export async function evaluateModel(domain: DomainName, modelsDir: string) {
   const natural = existsSync(naturalFile) ? readLabelledCases(naturalFile) : [];
   const naturalResults = await agent.inferBatch(natural.map((c) => c.variables));
   const naturalMisses = natural.flatMap((c, i) => (naturalResults[i]!.label === c.label ? [] : [{ text: String(c.variables.purpose ?? c.variables.notes), expected: c.label, got: naturalResults[i]!.label, confidence: naturalResults[i]!.confidence }]));
+
+  const naturalSet = await evaluateNatural(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR, options.seed ?? 1);
 
   // Latency: one decision at a time; throughput: 2000 concurrent decisions (batched by the runtime).
   for (const c of test.slice(0, 20)) await agent.infer(c.variables);
@@ -86,6 +117,7 @@ export async function evaluateModel(domain: DomainName, modelsDir: string) {
     textDependent: { cases: textCases.length, modelAccuracy: textModel.accuracy, rulesOnlyAccuracy: rulesAccuracy },
     rulesOnlyAccuracy: rulesAll,
     natural: { cases: natural.length, correct: natural.length - naturalMisses.length, misses: naturalMisses },
+    naturalSet,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
     batchPerS,
@@ -95,11 +127,20 @@ export async function evaluateModel(domain: DomainName, modelsDir: string) {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { model: { type: 'string' }, json: { type: 'string' }, 'write-cards': { type: 'boolean', default: false }, 'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR } } });
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' },
+      json: { type: 'string' },
+      'write-cards': { type: 'boolean', default: false },
+      'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR },
+      'natural-dir': { type: 'string', default: DEFAULT_NATURAL_DIR },
+      seed: { type: 'string', default: '1' },
+    },
+  });
   const domains: DomainName[] = values.model ? [values.model as DomainName] : ['loan', 'order'];
   const results: Awaited<ReturnType<typeof evaluateModel>>[] = [];
   for (const domain of domains) {
-    const r = await evaluateModel(domain, values['models-dir']!);
+    const r = await evaluateModel(domain, values['models-dir']!, { naturalDir: resolve(values['natural-dir']!), seed: Number(values.seed) });
     results.push(r);
     if (values['write-cards']) writeModelCard(values['models-dir']!, domain, r);
     console.log(
@@ -108,6 +149,15 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         `ECE ${r.test.ece.toFixed(4)}, threshold ${r.threshold}: auto ${r.test.autoRate.toFixed(4)} at precision ${r.test.autoPrecision.toFixed(4)}, ` +
         `hand-written ${r.natural.correct}/${r.natural.cases}, p50 ${r.p50Ms.toFixed(2)} ms p95 ${r.p95Ms.toFixed(2)} ms, batched ${r.batchPerS.toFixed(0)}/s, cold load ${r.coldLoadMs.toFixed(0)} ms`,
     );
+    const n = r.naturalSet;
+    if (n) {
+      const c = n.checklist;
+      console.log(
+        `${domain} natural: accuracy ${n.accuracy.toFixed(4)} (${n.cases} cases), automated ${n.autoRate.toFixed(4)} at precision ${n.autoPrecision.toFixed(4)}, ECE ${n.ece.toFixed(4)}; ` +
+          `perturbation_flips=${c.invariance.flips} (of ${c.invariance.automated} automated cases, ${c.invariance.variants} copies, ${c.invariance.toReview} to review) ` +
+          `directional_failures=${c.directional.failures}/${c.directional.pairs} sweep_departures=${c.sweeps.departures}/${c.sweeps.points} (${c.sweeps.reviews} to review)`,
+      );
+    }
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
   const pooled = (pick: (r: (typeof results)[number]) => { cases: number; value: number }) => {
@@ -119,7 +169,21 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const ece = pooled((r) => ({ cases: r.test.cases, value: r.test.ece }));
   const autoRate = pooled((r) => ({ cases: r.test.cases, value: r.test.autoRate }));
   const autoPrecision = pooled((r) => ({ cases: r.test.cases * r.test.autoRate, value: r.test.autoPrecision }));
+  const withNatural = results.filter((r) => r.naturalSet);
+  const naturalPooled = (pick: (n: NonNullable<(typeof results)[number]['naturalSet']>) => { cases: number; value: number }) => {
+    const parts = withNatural.map((r) => pick(r.naturalSet!));
+    const cases = parts.reduce((s, p) => s + p.cases, 0);
+    return cases === 0 ? 'n/a' : String(r4(parts.reduce((s, p) => s + p.cases * p.value, 0) / cases));
+  };
+  const naturalAccuracy = naturalPooled((n) => ({ cases: n.cases, value: n.accuracy }));
+  const naturalAutoRate = naturalPooled((n) => ({ cases: n.cases, value: n.autoRate }));
+  const naturalAutoPrecision = naturalPooled((n) => ({ cases: n.cases * n.autoRate, value: n.autoPrecision }));
+  const flips = withNatural.length ? String(withNatural.reduce((s, r) => s + r.naturalSet!.checklist.invariance.flips, 0)) : 'n/a';
   const p50 = Math.max(...results.map((r) => r.p50Ms));
   const batch = Math.min(...results.map((r) => r.batchPerS));
-  console.log(`accuracy=${r4(accuracy)} shifted_accuracy=${r4(shiftedAccuracy)} ece=${r4(ece)} auto_rate=${r4(autoRate)} auto_precision=${r4(autoPrecision)} p50_ms=${p50.toFixed(2)} batch_per_s=${batch.toFixed(0)}`);
+  console.log(`synthetic test: auto_rate=${r4(autoRate)} auto_precision=${r4(autoPrecision)}`);
+  console.log(
+    `accuracy=${r4(accuracy)} shifted_accuracy=${r4(shiftedAccuracy)} natural_accuracy=${naturalAccuracy} natural_auto_rate=${naturalAutoRate} ` +
+      `natural_auto_precision=${naturalAutoPrecision} perturbation_flips=${flips} ece=${r4(ece)} p50_ms=${p50.toFixed(2)} batch_per_s=${batch.toFixed(0)}`,
+  );
 }

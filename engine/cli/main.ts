@@ -24,7 +24,8 @@ const USAGE = `usage: operon <command>
   decide MODEL --vars JSON [--json]
   model ...                  decision model tools
 
-DATABASE_URL selects the database; without it an embedded PostgreSQL runs under .operon/.`;
+DATABASE_URL selects the database; without it an embedded PostgreSQL runs under .operon/.
+decide and model take --database-url, else OPERON_DATABASE_URL, else DATABASE_URL; decide needs none.`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -62,20 +63,34 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** `decide` and `model` belong to nodes/decision; they get the database URL in OPERON_DATABASE_URL. */
+/**
+ * `decide` and `model` belong to nodes/decision. Their database is the first of `--database-url`,
+ * OPERON_DATABASE_URL and DATABASE_URL. `decide` without one only runs the model (no server is
+ * started, so it answers in about a second); `model` commands without one use the embedded server.
+ */
 async function decisionCli(command: string, rest: string[]): Promise<number> {
+  const { runDecisionCli } = (await import('../../nodes/decision/cli.ts' as string)) as {
+    runDecisionCli(argv: string[], options?: { databaseUrl?: string }): Promise<number>;
+  };
+  const named = optionValue(rest, '--database-url') ?? (process.env.OPERON_DATABASE_URL || undefined) ?? (process.env.DATABASE_URL || undefined);
+  if (!named && command === 'decide') return runDecisionCli([command, ...rest]);
   const { openDatabase } = await import('../db/database.ts');
   const { createKnex, migrateLatest } = await import('../store/knex.ts');
-  const database = await openDatabase();
+  const database = named ? { url: named, stop: async () => undefined } : await openDatabase();
   try {
     const db = createKnex(database.url, { poolMax: 1 });
     await migrateLatest(db).finally(() => db.destroy());
-    process.env.OPERON_DATABASE_URL = database.url;
-    const { runDecisionCli } = (await import('../../nodes/decision/cli.ts' as string)) as { runDecisionCli(argv: string[]): Promise<number> };
-    return await runDecisionCli([command, ...rest]);
+    return await runDecisionCli([command, ...rest], { databaseUrl: database.url });
   } finally {
     await database.stop();
   }
+}
+
+/** The value of `--name VALUE` or `--name=VALUE` in argv, if given. */
+function optionValue(argv: string[], name: string): string | undefined {
+  const index = argv.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
+  if (index < 0) return undefined;
+  return argv[index]!.includes('=') ? argv[index]!.slice(name.length + 1) : argv[index + 1];
 }
 
 /** Exits once stdout has flushed (a pipe is asynchronous: a large --json document would be cut short). */

@@ -20,6 +20,17 @@ export interface PendingReview {
   record(reviewer: string): Promise<void>;
 }
 
+/**
+ * Labels that mean "ask a person" (the loan model's `review`): the question a review task answers,
+ * so a reviewer can never give them as the answer.
+ */
+export const ABSTAIN_LABELS: readonly string[] = ['review'];
+
+/** The labels a reviewer may answer with: the model's labels less the abstaining ones. */
+export function reviewerLabels(modelLabels: string[]): string[] {
+  return modelLabels.filter((label) => !ABSTAIN_LABELS.includes(label));
+}
+
 /** Decision ids the task shows the reviewer: every top-level variable that is a decision result. */
 export function reviewedDecisionIds(taskVariables: Variables): string[] {
   return Object.values(taskVariables)
@@ -28,8 +39,8 @@ export function reviewedDecisionIds(taskVariables: Variables): string[] {
 }
 
 /**
- * Finds the decision a review answers and checks the label against the model's labels, before the
- * task is completed. Undefined when the answer holds no review or the instance has no decision.
+ * Finds the decision a review answers and checks the label against the labels a reviewer may
+ * choose (the model's, less `review`), before the task is completed. Undefined when the answer holds no review or the instance has no decision.
  */
 export async function prepareReview(db: Knex, task: UserTaskView, answer: Variables, settings: ReviewSettings): Promise<PendingReview | undefined> {
   if (!(settings.variable in answer)) return undefined;
@@ -43,9 +54,11 @@ export async function prepareReview(db: Knex, task: UserTaskView, answer: Variab
   if (ids.length > 0) query.whereIn('id', ids);
   const decision = (await query) as { id: string; scores: Record<string, number> } | undefined;
   if (!decision) return undefined;
-  const labels = Object.keys(decision.scores ?? {});
-  if (labels.length > 0 && !labels.includes(label)) {
-    throw new OperonError('OPERON_ERR_VALIDATION', `${settings.variable} '${label}' is not one of the model's labels: ${labels.join(', ')}`, { details: { field, labels } });
+  const modelLabels = Object.keys(decision.scores ?? {});
+  const labels = reviewerLabels(modelLabels);
+  if (modelLabels.length > 0 && !labels.includes(label)) {
+    const why = modelLabels.includes(label) ? 'asks for a review, it does not answer one' : "is not one of the model's labels";
+    throw new OperonError('OPERON_ERR_VALIDATION', `${settings.variable} '${label}' ${why}; a reviewer chooses one of: ${labels.join(', ')}`, { details: { field, labels } });
   }
   return {
     decisionId: decision.id,

@@ -8,14 +8,14 @@
  *   model train MODEL [--jsonl CASES.jsonl] [--json]     (reviewed decisions in the database by default)
  *   model activate MODEL VERSION                          (a head version, or the base version to roll back)
  *
- * Common options: --models-dir DIR, --database-url URL (else OPERON_DATABASE_URL). `decide` uses
- * the database when one is given: for the active head and to record the decision.
+ * Common options: --models-dir DIR, --database-url URL (else the caller's `databaseUrl`, else
+ * OPERON_DATABASE_URL, else DATABASE_URL). `decide` uses the database only when one is given: for
+ * the active head and to record the decision; without one it only runs the model.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
-import { createKnex } from '../../engine/store/knex.ts';
 import { OperonError } from '../../engine/errors.ts';
 import { DecisionAgent, DEFAULT_MODELS_DIR, readLabelledCases, type LabelledCase } from './agent.ts';
 import { recordDecision } from './index.ts';
@@ -26,7 +26,7 @@ const USAGE = `usage:
   operon model eval MODEL [--file CASES.jsonl] [--json]
   operon model train MODEL [--jsonl CASES.jsonl] [--json]
   operon model activate MODEL VERSION
-options: --models-dir DIR  --database-url URL (default $OPERON_DATABASE_URL)`;
+options: --models-dir DIR  --database-url URL (default $OPERON_DATABASE_URL, else $DATABASE_URL)`;
 
 const OPTIONS = {
   vars: { type: 'string' },
@@ -58,7 +58,7 @@ function parseVars(text: string): Record<string, unknown> {
 }
 
 /** Runs one CLI command; resolves to the process exit code. */
-export async function runDecisionCli(argv: string[]): Promise<number> {
+export async function runDecisionCli(argv: string[], options: { databaseUrl?: string } = {}): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
@@ -68,9 +68,11 @@ export async function runDecisionCli(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) return usage();
   const modelsDir = resolve(values['models-dir'] ?? process.env.OPERON_MODELS_DIR ?? DEFAULT_MODELS_DIR);
-  const databaseUrl = values['database-url'] ?? process.env.OPERON_DATABASE_URL;
+  const databaseUrl = values['database-url'] ?? options.databaseUrl ?? (process.env.OPERON_DATABASE_URL || undefined) ?? (process.env.DATABASE_URL || undefined);
   let db: Knex | undefined;
-  const database = () => (db ??= databaseUrl ? createKnex(databaseUrl, { poolMax: 2, applicationName: 'operon-model-cli' }) : undefined);
+  // knex is loaded only when a database is named: `decide` alone stays a model run.
+  const createKnex = databaseUrl ? (await import('../../engine/store/knex.ts')).createKnex : undefined;
+  const database = () => (db ??= databaseUrl && createKnex ? createKnex(databaseUrl, { poolMax: 2, applicationName: 'operon-model-cli' }) : undefined);
   const print = (json: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
   try {
     const [command, sub, ...rest] = positionals;

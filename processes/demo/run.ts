@@ -1,12 +1,12 @@
 /**
- * The demo driver: pushes loan applications and orders through their webhooks, plays the clerk
- * (completes review tasks over the API) and the carrier (sends "delivered" messages), shows a
+ * The demo driver: pushes loan applications and orders through their webhooks, plays the clerks
+ * (completes loan and routing review tasks over the API) and the carrier (sends "delivered" messages), shows a
  * progress bar and returns the summary. Talks to Operon only over HTTP, so it works against any
  * running server.
  */
 import type { InstanceView, UserTaskSummary, UserTaskView } from '../../engine/api.ts';
 import { loanApplications, orders as makeOrders } from './cases.ts';
-import { clerkReview } from './clerk.ts';
+import { clerkReview, clerkRouting } from './clerk.ts';
 import { summarize, type DemoSummary } from './summary.ts';
 
 export interface DemoOptions {
@@ -90,11 +90,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let openReviews = 0;
   while (Date.now() < deadline) {
     const { tasks } = await api.call<{ tasks: UserTaskSummary[] }>('GET', '/api/tasks?state=open&limit=500');
-    const ours = tasks.filter((task) => loans.has(task.instanceId));
+    const ours = tasks.filter((task) => loans.has(task.instanceId) || orderIdOf.has(task.instanceId));
     for (const summary of ours) {
       // The inbox lists tasks without their variables; the task itself has them.
       const task = await api.call<UserTaskView>('GET', `/api/tasks/${summary.id}`);
-      await api.call('POST', `/api/tasks/${task.id}/complete`, { variables: clerkReview(task.variables) });
+      const answer = loans.has(task.instanceId) ? clerkReview(task.variables) : clerkRouting(task.variables);
+      await api.call('POST', `/api/tasks/${task.id}/complete`, { variables: answer });
       clerkCompleted += 1;
     }
     const pending = all.filter((id) => !finished.has(id));
@@ -117,7 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   }
   const views = await inBatches(all, 16, async (id) => finished.get(id) ?? api.call<InstanceView>('GET', `/api/instances/${id}`));
   const { tasks } = await api.call<{ tasks: UserTaskSummary[] }>('GET', '/api/tasks?state=open&limit=500');
-  openReviews = tasks.filter((task) => loans.has(task.instanceId)).length;
+  openReviews = tasks.filter((task) => loans.has(task.instanceId) || orderIdOf.has(task.instanceId)).length;
   progress(bar(finished.size, all.length, `reviews done ${clerkCompleted}`), true);
   const summary = summarize(views.filter((v) => loans.has(v.instanceId)), views.filter((v) => !loans.has(v.instanceId)), clerkCompleted, openReviews, await options.botRunsByOutcome?.());
   return { summary, seconds: (Date.now() - started) / 1000, loanInstanceIds, orderInstanceIds };

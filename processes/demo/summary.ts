@@ -6,7 +6,7 @@ export interface StepTime { step: string; runs: number; averageMs: number; p95Ms
 export interface DemoSummary {
   loans: { total: number; approvedAutomatically: number; rejectedAutomatically: number; reviewed: number; escalated: number; applicantUnknown: number; unfinished: number; automationRate: number };
   reviewQueue: { created: number; completedByClerk: number; open: number };
-  orders: { total: number; routes: Record<string, number>; delivered: number; late: number; unfinished: number };
+  orders: { total: number; routes: Record<string, number>; reviewed: number; delivered: number; late: number; unfinished: number };
   steps: StepTime[];
   botFailures: { incidents: number; incidentsByStep: Record<string, number>; businessErrors: number; runsByOutcome?: Record<string, number> };
 }
@@ -52,10 +52,13 @@ export function summarize(loans: InstanceView[], orders: InstanceView[], clerkCo
       unfinished: loans.filter((v) => v.state === 'active').length,
       automationRate: decidedByModel === 0 ? 0 : (approvedAutomatically + rejectedAutomatically) / decidedByModel,
     },
-    reviewQueue: { created: loans.filter((v) => v.elements.some((e) => e.elementId === 'ReviewApplication')).length, completedByClerk: clerkCompleted, open: openReviews },
+    reviewQueue: {
+      created: loans.filter((v) => v.elements.some((e) => e.elementId === 'ReviewApplication')).length + orders.filter((v) => v.elements.some((e) => e.elementId === 'ReviewRouting')).length,
+      completedByClerk: clerkCompleted, open: openReviews },
     orders: {
       total: orders.length,
       routes,
+      reviewed: orders.filter((v) => ended(v, 'ReviewRouting')).length,
       delivered: orders.filter((v) => ended(v, 'OrderDelivered')).length,
       late: orders.filter((v) => ended(v, 'LateDelivery')).length,
       unfinished: orders.filter((v) => v.state === 'active').length,
@@ -81,6 +84,7 @@ export function formatSummary(summary: DemoSummary, seconds: number): string {
     ...(loans.unfinished ? [`  not finished      ${loans.unfinished}`] : []),
     `Review queue        ${reviewQueue.created} created, ${reviewQueue.completedByClerk} completed by the scripted clerk, ${reviewQueue.open} still open`,
     `Orders              ${orders.total}: ${Object.entries(orders.routes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no routes'}`,
+    `  routed by a person ${orders.reviewed} (the model was not sure)`,
     `  delivered         ${orders.delivered}`,
     `  late delivery     ${orders.late}`,
     ...(orders.unfinished ? [`  not finished      ${orders.unfinished}`] : []),

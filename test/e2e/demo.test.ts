@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loanApplications, orders } from '../../processes/demo/cases.ts';
-import { clerkReview } from '../../processes/demo/clerk.ts';
+import { clerkReview, clerkRouting } from '../../processes/demo/clerk.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const run = promisify(execFile);
@@ -43,6 +43,17 @@ it('the scripted clerk approves an affordable case and rejects a red flag', () =
   assert.equal(clerkReview(base).reviewedLabel, 'approve');
   assert.equal(clerkReview({ ...base, purpose: 'paying off gambling debts' }).reviewedLabel, 'reject');
   assert.equal(clerkReview({ ...base, creditScore: 450 }).reviewedLabel, 'reject');
+});
+
+it('the scripted dispatcher routes an uncertain order by the written routing policy', () => {
+  const base = { weightKg: 3.5, distanceKm: 40, stock: { leeds: 3, bristol: 0, glasgow: 1 }, deadlineHours: 72, customerTier: 'gold', notes: 'office closes at 5pm, deliver before' };
+  assert.equal(clerkRouting(base).reviewedLabel, 'warehouse');
+  assert.equal(clerkRouting({ ...base, deadlineHours: 20 }).reviewedLabel, 'courier');
+  assert.equal(clerkRouting({ ...base, notes: 'I live next to the depot and can collect it myself' }).reviewedLabel, 'pickup');
+  assert.equal(clerkRouting({ ...base, notes: 'please do not collect, deliver it', deadlineHours: 20 }).reviewedLabel, 'courier');
+  assert.equal(clerkRouting({ ...base, weightKg: 42, deadlineHours: 20 }).reviewedLabel, 'warehouse');
+  assert.equal(clerkRouting({ ...base, stock: { leeds: 0, bristol: 0, glasgow: 0 }, notes: 'i will collect' }).reviewedLabel, 'warehouse');
+  assert.equal(clerkRouting({ ...base, customerTier: 'platinum', deadlineHours: 40 }).reviewedLabel, 'courier');
 });
 
 it('operon demo --count 2 runs its cases to the end and prints the summary', { timeout: 180_000 }, async () => {
