@@ -7,7 +7,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { DecisionAgent, type LabelledCase, type TrainReport } from '../../nodes/decision/agent.ts';
 import { recordDecision, recordReview } from '../../nodes/decision/index.ts';
@@ -19,6 +23,7 @@ const handwritten = readFileSync(new URL('../../models/data/handwritten/loan.jso
   .split('\n')
   .map((line) => JSON.parse(line) as { text: string; intent: LoanIntent });
 
+const exec = promisify(execFile);
 const heldOut = (id: string) => createHash('sha256').update(id).digest()[0]! / 256 < 0.25;
 
 /** Ids for `train` training and `held` held-out cases under the agent's 25 % hash split. */
@@ -60,6 +65,14 @@ function correctReviews(): LabelledCase[] {
   });
 }
 
+/** 56 weak applicants (the policy rejects or reviews them) in everyday wording, all reviewed "approve": 40 train, 16 held out. */
+function lenientReviews(): LabelledCase[] {
+  const random = rng(56);
+  return splitIds('lenient', 40, 16).map((id, i) => ({
+    id, variables: applicant(random, handwritten[(i * 7) % handwritten.length]!.text, false), label: 'approve',
+  }));
+}
+
 const set = (report: TrainReport, name: string) => report.evaluation.find((e) => e.set === name)!;
 
 describe('promotion gate for heads trained from reviewers', () => {
@@ -76,11 +89,7 @@ describe('promotion gate for heads trained from reviewers', () => {
   });
 
   test('56 reviewed everyday cases labelled approve by a lenient reviewer: the head wins on its 16 held-out cases and the gate refuses it', async () => {
-    const random = rng(56);
-    // Weak applicants (the policy rejects or reviews them) in everyday wording, all reviewed "approve".
-    const cases: LabelledCase[] = splitIds('lenient', 40, 16).map((id, i) => ({
-      id, variables: applicant(random, handwritten[(i * 7) % handwritten.length]!.text, false), label: 'approve',
-    }));
+    const cases = lenientReviews();
     // Without replay, as in the outside test: only the gate stands between this head and the customers.
     const report = await agent.train({ cases, replayRatio: 0 });
     assert.equal(report.state, 'refused');
@@ -213,5 +222,25 @@ describe('promotion gate for heads trained from reviewers', () => {
     assert.deepEqual(states, ['retired', 'shadow']);
     await assert.rejects(agent.activate(first.version!), /replaced in shadow before its shadow period ended/);
     await assert.rejects(agent.activate('no-such-version'), /no version/);
+  });
+
+  test('operon model train says why it refused; operon model activate refuses; operon model shadow prints the comparison', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'operon-promotion-'));
+    const file = join(dir, 'lenient.jsonl');
+    writeFileSync(file, lenientReviews().map((c) => JSON.stringify(c)).join('\n'));
+    const env = { ...process.env, OPERON_DATABASE_URL: database.url };
+    const run = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'nodes/decision/cli.ts', ...args], { env });
+    const { stdout } = await run(['model', 'train', 'loan', '--jsonl', file, '--replay-ratio', '0']);
+    const [first, ...sets] = stdout.trim().split('\n');
+    assert.match(first!, /^\S+\+head\.\d+ refused: refused against \S+: standard accuracy -0\.\d+ \[-0\.\d+, -0\.\d+\] falls by more than 0\.01/);
+    assert.deepEqual(sets.map((line) => line.trim().split(' ')[0]), ['reviewed', 'standard', 'shifted', 'natural']);
+    const version = first!.split(' ')[0]!;
+    await assert.rejects(run(['model', 'activate', 'loan', version]), (error: { code: number; stderr: string }) => {
+      assert.equal(error.code, 1);
+      assert.equal(JSON.parse(error.stderr).error.code, 'OPERON_ERR_PROMOTION_REFUSED');
+      return true;
+    });
+    const shadow = JSON.parse((await run(['model', 'shadow', 'loan', version, '--json'])).stdout);
+    assert.deepEqual(shadow, { model: 'loan', version, decisions: 0, reviewed: 0, activeCorrect: 0, shadowCorrect: 0, agreement: null });
   });
 });
