@@ -103,7 +103,7 @@ export async function runDecisionCli(argv: string[]): Promise<number> {
         const agent = await DecisionAgent.load(name, { modelsDir, db: database() });
         models.push({ name, labels: agent.labels, threshold: agent.model.config.threshold, fileHash: agent.model.fileHash, versions: await agent.versions() });
       }
-      print(models, models.map((m) => `${m.name}\t${m.labels.join('/')}\t${m.versions.map((v) => `${v.version}${v.active ? '*' : ''}`).join(' ')}`).join('\n'));
+      print(models, models.map((m) => `${m.name}\t${m.labels.join('/')}\t${m.versions.map((v) => `${v.version}${v.active ? '*' : v.state === 'shadow' ? '(shadow)' : ''}`).join(' ')}`).join('\n'));
       return 0;
     }
     const name = rest[0];
