@@ -94,6 +94,8 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_SHADOW_DECISIONS = 200;
+
+const findingText = (f: GateFinding) => (f.kind === 'regression' ? f.message : `${f.message} (insufficient evidence)`);
 /**
  * Replay per reviewed case: with 400 correct reviews of everyday loan texts (test/decision/promotion.test.ts)
  * the standard split's accuracy moved by -0.010, -0.008 and -0.002 at ratios 1, 2 and 4.
@@ -187,6 +189,10 @@ export class DecisionAgent {
     return this.#live;
   }
 
+  #shadowScore(features: PromptFeatures, shadow: ActiveHead): ShadowScore {
+    return { ...toScored(this.labels, this.#probabilities(features, shadow)), version: shadow.version };
+  }
+
   #probabilities(features: PromptFeatures, head: ActiveHead | null): number[] {
     const base = calibratedLogits(features.labelLogits, this.model.config);
     return head && features.hidden ? softmax(headLogits(head.head, base, features.hidden)) : softmax(base);
@@ -203,7 +209,7 @@ export class DecisionAgent {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,
       // The same hidden state, one more linear layer: shadow scoring costs no second inference.
-      ...(shadow && features.hidden ? { shadow: { ...toScored(this.labels, this.#probabilities(features, shadow)), version: shadow.version } } : {}),
+      ...(shadow && features.hidden ? { shadow: this.#shadowScore(features, shadow) } : {}),
       // Compared unrounded, so threshold 1 always asks a person.
       needsReview: Math.max(...probs) < threshold,
       threshold,
@@ -269,12 +275,19 @@ export class DecisionAgent {
     if (train.length < 20 || heldOut.length < 10) {
       return { ...report, reason: `too few reviewed cases (${train.length} training, ${heldOut.length} held out; need 20 and 10)` };
     }
-    const replay = await replayCases(this.name, Math.min(MAX_REPLAY_CASES, Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length)));
+    const replayCount = Math.min(MAX_REPLAY_CASES, Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length));
+    const replay = await replayCases(this.name, replayCount);
     const fit = [...train, ...replay];
     const fitFeatures = await this.#features(fit);
-    const headCases: HeadCase[] = fitFeatures.map((f, i) => ({ base: calibratedLogits(f.labelLogits, this.model.config), hidden: f.hidden!, truth: this.#labelIndex(fit[i]!.label) }));
+    const headCases: HeadCase[] = fitFeatures.map((f, i) => ({
+      base: calibratedLogits(f.labelLogits, this.model.config),
+      hidden: f.hidden!,
+      truth: this.#labelIndex(fit[i]!.label),
+    }));
+    // The temperature is fitted on a fifth of the mix that the weights never see.
     const isCalibration = (i: number) => hashShare(`calibration:${fit[i]!.id ?? i}`) < 0.2;
-    const head = trainHead(this.labels, headCases.filter((_, i) => !isCalibration(i)), { calibration: headCases.filter((_, i) => isCalibration(i)) });
+    const calibration = headCases.filter((_, i) => isCalibration(i));
+    const head = trainHead(this.labels, headCases.filter((_, i) => !isCalibration(i)), { calibration });
 
     const threshold = this.model.config.threshold;
     const candidateHead = { version: 'candidate', head };
@@ -296,12 +309,14 @@ export class DecisionAgent {
     const reason =
       state === 'shadow'
         ? `passed the promotion gate against ${comparedWith}; it scores ${shadowDecisions} live decisions in shadow before it may be activated`
-        : `refused against ${comparedWith}: ${regressions.map((r) => (r.kind === 'regression' ? r.message : `${r.message} (insufficient evidence)`)).join('; ')}`;
+        : `refused against ${comparedWith}: ${regressions.map(findingText).join('; ')}`;
     const candidate = { ...qualityMetrics(reviewed.candidate, threshold), version: 'candidate' };
     const current = { ...qualityMetrics(reviewed.active, threshold), version: comparedWith };
     const version = await db.transaction(async (trx) => {
       // One head in shadow at a time: a newer candidate that passes replaces the one before.
-      if (state === 'shadow') await trx('decision_model_versions').where({ model_name: this.name, state: 'shadow' }).update({ state: 'retired' });
+      if (state === 'shadow') {
+        await trx('decision_model_versions').where({ model_name: this.name, state: 'shadow' }).update({ state: 'retired' });
+      }
       const [row] = (await trx('decision_model_versions')
         .insert({
           model_name: this.name,
@@ -310,7 +325,9 @@ export class DecisionAgent {
           base_file_hash: this.model.fileHash,
           head: JSON.stringify(head),
           metrics: JSON.stringify({ heldOut: candidate, comparedWith: current }),
-          evaluation: JSON.stringify({ comparedWith, threshold, temperature: head.temperature, replayCases: replay.length, sets: evaluation, regressions }),
+          evaluation: JSON.stringify({
+            comparedWith, threshold, temperature: head.temperature, replayCases: replay.length, sets: evaluation, regressions,
+          }),
           reason,
           training_cases: train.length,
           replay_cases: replay.length,
@@ -353,7 +370,9 @@ export class DecisionAgent {
     await db.transaction(async (trx) => {
       const isBase = version === this.baseVersion || version === 'base';
       const refuse = (reason: string) =>
-        new OperonError('OPERON_ERR_PROMOTION_REFUSED', `Version '${version}' of model '${this.name}' may not be activated: ${reason}`, { details: { model: this.name, version, reason } });
+        new OperonError('OPERON_ERR_PROMOTION_REFUSED', `Version '${version}' of model '${this.name}' may not be activated: ${reason}`, {
+          details: { model: this.name, version, reason },
+        });
       if (!isBase) {
         const row = (await trx('decision_model_versions').where({ model_name: this.name, version }).forUpdate().first()) as
           | { state: string; reason: string | null; activated_at: Date | null; shadow_decisions: number; shadow_reviews: number }
@@ -362,12 +381,15 @@ export class DecisionAgent {
         if (row.state === 'refused') throw refuse(`the promotion gate refused it (${row.reason ?? 'see evaluation'})`);
         if (row.state === 'retired' && !row.activated_at) throw refuse('it was replaced in shadow before its shadow period ended');
         if (row.state === 'shadow') {
-          const refusal = shadowRefusal(await this.#shadowComparison(trx, version), { decisions: row.shadow_decisions, reviews: row.shadow_reviews });
+          const required = { decisions: row.shadow_decisions, reviews: row.shadow_reviews };
+          const refusal = shadowRefusal(await this.#shadowComparison(trx, version), required);
           if (refusal) throw refuse(refusal);
         }
       }
       await trx('decision_model_versions').where({ model_name: this.name, state: 'active' }).update({ active: false, state: 'retired' });
-      if (!isBase) await trx('decision_model_versions').where({ model_name: this.name, version }).update({ active: true, state: 'active', activated_at: trx.fn.now() });
+      if (!isBase) {
+        await trx('decision_model_versions').where({ model_name: this.name, version }).update({ active: true, state: 'active', activated_at: trx.fn.now() });
+      }
     });
     this.#live.loadedAt = -Infinity;
   }

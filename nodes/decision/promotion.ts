@@ -78,7 +78,11 @@ const quantile = (sorted: number[], p: number) => sorted[Math.min(sorted.length 
  * Paired bootstrap: the same resampled cases are scored by both versions, so the interval is about
  * the difference between them, not about either's own sampling noise.
  */
-export function pairedBootstrap(candidate: readonly Outcome[], active: readonly Outcome[], options: GateOptions): Record<GateMetric, MetricComparison> {
+export function pairedBootstrap(
+  candidate: readonly Outcome[],
+  active: readonly Outcome[],
+  options: GateOptions,
+): Record<GateMetric, MetricComparison> {
   const n = candidate.length;
   const samples = options.samples ?? 1000;
   const random = rng(options.seed ?? 16);
@@ -101,7 +105,8 @@ export function pairedBootstrap(candidate: readonly Outcome[], active: readonly 
     keys.map((key) => {
       const sorted = diffs[key].sort((x, y) => x - y);
       const diff = point.candidate[key] - point.active[key];
-      return [key, { candidate: point.candidate[key], active: point.active[key], diff, lower: n ? quantile(sorted, 0.025) : diff, upper: n ? quantile(sorted, 0.975) : diff }];
+      const [lower, upper] = n ? [quantile(sorted, 0.025), quantile(sorted, 0.975)] : [diff, diff];
+      return [key, { candidate: point.candidate[key], active: point.active[key], diff, lower, upper }];
     }),
   ) as Record<GateMetric, MetricComparison>;
 }
@@ -114,25 +119,29 @@ const ci = (m: MetricComparison) => `${f(m.diff)} [${f(m.lower)}, ${f(m.upper)}]
  * rise, beyond the margins at the 95 % interval's worse end; on the standard split, a candidate
  * whose mean confidence rises while its accuracy falls is overconfident.
  */
-export function evaluateGuardSet(set: string, candidate: readonly Outcome[], active: readonly Outcome[], options: GateOptions): SetEvaluation {
+export function evaluateGuardSet(
+  set: string,
+  candidate: readonly Outcome[],
+  active: readonly Outcome[],
+  options: GateOptions,
+): SetEvaluation {
   const metrics = pairedBootstrap(candidate, active, options);
   const findings: GateFinding[] = [];
+  const finding = (metric: GateMetric, kind: GateFinding['kind'], message: string) => findings.push({ set, metric, kind, message });
   const mayNotFall = (metric: 'accuracy' | 'autoPrecision', words: string) => {
     const m = metrics[metric];
     const margin = MARGINS[metric];
-    if (m.diff < -margin) findings.push({ set, metric, kind: 'regression', message: `${set} ${words} ${ci(m)} falls by more than ${margin}` });
-    else if (m.lower < -margin) findings.push({ set, metric, kind: 'insufficient-evidence', message: `${set} ${words} ${ci(m)} may fall by more than ${margin}` });
+    if (m.diff < -margin) finding(metric, 'regression', `${set} ${words} ${ci(m)} falls by more than ${margin}`);
+    else if (m.lower < -margin) finding(metric, 'insufficient-evidence', `${set} ${words} ${ci(m)} may fall by more than ${margin}`);
   };
   mayNotFall('accuracy', 'accuracy');
   mayNotFall('autoPrecision', 'precision of automated answers');
   const ece = metrics.ece;
-  if (ece.diff > MARGINS.ece) findings.push({ set, metric: 'ece', kind: 'regression', message: `${set} ECE ${ci(ece)} rises by more than ${MARGINS.ece}` });
-  else if (ece.upper > MARGINS.ece) findings.push({ set, metric: 'ece', kind: 'insufficient-evidence', message: `${set} ECE ${ci(ece)} may rise by more than ${MARGINS.ece}` });
+  if (ece.diff > MARGINS.ece) finding('ece', 'regression', `${set} ECE ${ci(ece)} rises by more than ${MARGINS.ece}`);
+  else if (ece.upper > MARGINS.ece) finding('ece', 'insufficient-evidence', `${set} ECE ${ci(ece)} may rise by more than ${MARGINS.ece}`);
   if (set === 'standard' && metrics.meanConfidence.diff > 0 && metrics.accuracy.upper < 0) {
-    findings.push({
-      set, metric: 'meanConfidence', kind: 'regression',
-      message: `${set} overconfident: mean confidence ${ci(metrics.meanConfidence)} rises while accuracy ${ci(metrics.accuracy)} falls`,
-    });
+    const words = `mean confidence ${ci(metrics.meanConfidence)} rises while accuracy ${ci(metrics.accuracy)} falls`;
+    finding('meanConfidence', 'regression', `${set} overconfident: ${words}`);
   }
   return { set, cases: candidate.length, metrics, findings };
 }
@@ -140,19 +149,18 @@ export function evaluateGuardSet(set: string, candidate: readonly Outcome[], act
 /** The reviewed held-out cases: the candidate must answer more of them right than the active version. */
 export function evaluateReviewedSet(candidate: readonly Outcome[], active: readonly Outcome[], options: GateOptions): SetEvaluation {
   const metrics = pairedBootstrap(candidate, active, options);
-  const findings: GateFinding[] =
-    metrics.accuracy.diff > 0
-      ? []
-      : [{ set: 'reviewed', metric: 'accuracy', kind: 'regression', message: `reviewed held-out accuracy ${ci(metrics.accuracy)} does not beat the active version (${metrics.accuracy.active.toFixed(4)})` }];
+  const beaten = metrics.accuracy.active.toFixed(4);
+  const message = `reviewed held-out accuracy ${ci(metrics.accuracy)} does not beat the active version (${beaten})`;
+  const findings: GateFinding[] = metrics.accuracy.diff > 0 ? [] : [{ set: 'reviewed', metric: 'accuracy', kind: 'regression', message }];
   return { set: 'reviewed', cases: candidate.length, metrics, findings };
 }
 
 /** One line per set for the train report. */
 export function describeSet(e: SetEvaluation): string {
   const m = e.metrics;
-  return `${e.set} (${e.cases}): accuracy ${m.accuracy.candidate.toFixed(4)} vs ${m.accuracy.active.toFixed(4)} ${ci(m.accuracy)}, ` +
-    `auto precision ${m.autoPrecision.candidate.toFixed(4)} vs ${m.autoPrecision.active.toFixed(4)} ${ci(m.autoPrecision)}, ` +
-    `ECE ${m.ece.candidate.toFixed(4)} vs ${m.ece.active.toFixed(4)} ${ci(m.ece)}, mean confidence ${m.meanConfidence.candidate.toFixed(4)} vs ${m.meanConfidence.active.toFixed(4)}`;
+  const both = (c: MetricComparison) => `${c.candidate.toFixed(4)} vs ${c.active.toFixed(4)}`;
+  return `${e.set} (${e.cases}): accuracy ${both(m.accuracy)} ${ci(m.accuracy)}, ` +
+    `auto precision ${both(m.autoPrecision)} ${ci(m.autoPrecision)}, ECE ${both(m.ece)} ${ci(m.ece)}, mean confidence ${both(m.meanConfidence)}`;
 }
 
 /** A guard set: cases labelled by the written policy that reviewers' answers cannot change. */
@@ -229,7 +237,8 @@ export function shadowRefusal(c: ShadowComparison, required: { decisions: number
   if (c.decisions < required.decisions) return `shadow period not complete: ${c.decisions} of ${required.decisions} decisions scored`;
   if (c.reviewed < required.reviews) return `too few reviewed shadow decisions: ${c.reviewed} of ${required.reviews}`;
   if (c.shadowCorrect < c.activeCorrect) {
-    return `shadow answers regressed on reviewed decisions: ${c.shadowCorrect} of ${c.reviewed} right against ${c.activeCorrect} for the active version`;
+    const counts = `${c.shadowCorrect} of ${c.reviewed} right against ${c.activeCorrect} for the active version`;
+    return `shadow answers regressed on reviewed decisions: ${counts}`;
   }
   return null;
 }
