@@ -1,8 +1,10 @@
 /**
  * `DecisionAgent`: one model folder, loaded once per process, plus the classification heads trained
- * from reviewers' answers. `infer` / `inferBatch` decide, `evaluate` measures, `train` fits a new
- * head from reviewed decisions (database or JSONL) and registers it only if it beats the active
- * version on held-out cases; `activate` switches versions (rollback).
+ * from reviewers' answers. `infer` / `inferBatch` decide (and let a head in shadow score beside the
+ * active version), `evaluate` measures, `train` fits a new head from reviewed decisions (database or
+ * JSONL) mixed with replayed policy-labelled cases and puts it through the promotion gate
+ * (promotion.ts) into shadow or refuses it; `activate` switches versions after the shadow period,
+ * or rolls back.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,10 +13,14 @@ import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
 import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
-import { trainHead } from './head.ts';
+import { trainHead, type HeadCase } from './head.ts';
 import { checkDecisionInputs, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
+import {
+  defaultGuardSets, evaluateGuardSet, evaluateReviewedSet, replayCases, shadowRefusal,
+  type GateFinding, type GuardSet, type Outcome, type SetEvaluation, type ShadowComparison,
+} from './promotion.ts';
 import { calibratedLogits, headLogits, qualityMetrics, softmax, toScored, type Head, type QualityMetrics, type Scored } from './scoring.ts';
 
 /** models/ at the repository root. */
@@ -28,8 +34,15 @@ export interface InferOptions {
   template?: string;
 }
 
+/** What a head in shadow answered for a decision; it did not decide. */
+export interface ShadowScore extends Scored {
+  version: string;
+}
+
 export interface DecisionResult extends Scored {
   modelVersion: string;
+  /** The answer of the head in shadow, when one is. */
+  shadow?: ShadowScore;
   /** Confidence below the threshold, or one of `reviewReasons`. */
   needsReview: boolean;
   /** Why a person must look at this case whatever the confidence (odd inputs, text imitating fields). */
@@ -62,19 +75,60 @@ export interface LabelledCase {
 }
 
 export interface TrainReport {
+  /** True when the head passed the gate and entered its shadow period (it does not decide yet). */
   promoted: boolean;
+  /** shadow: passed the gate; refused: registered with the regressions found; null: no head was trained. */
+  state: 'shadow' | 'refused' | null;
   reason: string;
+  /** Every regression (or lack of evidence against one) the gate found; empty when promoted. */
+  regressions: GateFinding[];
   version: string | null;
   comparedWith: string;
   trainingCases: number;
+  replayCases: number;
   heldOutCases: number;
+  /** Reviewed held-out metrics of the candidate and of the active version. */
   candidate: QualityMetrics;
   active: QualityMetrics;
+  /** Per set: each metric of both versions, the difference and its 95 % paired bootstrap interval. */
+  evaluation: SetEvaluation[];
+  temperature: number | null;
+  shadowDecisions: number | null;
 }
+
+export interface TrainOptions {
+  cases?: LabelledCase[];
+  source?: string;
+  heldOutShare?: number;
+  /** Replayed policy-labelled synthetic cases per reviewed training case (default 4, at most MAX_REPLAY_CASES in all). */
+  replayRatio?: number;
+  /** Live decisions the head scores in shadow before it may be activated (default 200). */
+  shadowDecisions?: number;
+  /** Reviewed shadow decisions activation needs (default 20). */
+  shadowReviews?: number;
+  /** Guard sets the candidate may not regress on (default: the domain's standard, shifted and natural sets). */
+  guardSets?: GuardSet[];
+}
+
+export const DEFAULT_SHADOW_DECISIONS = 200;
+
+const findingText = (f: GateFinding) => (f.kind === 'regression' ? f.message : `${f.message} (insufficient evidence)`);
+/**
+ * Replay per reviewed case: with 400 correct reviews of everyday loan texts (test/decision/promotion.test.ts)
+ * the standard split's accuracy moved by -0.010, -0.008 and -0.002 at ratios 1, 2 and 4.
+ */
+export const DEFAULT_REPLAY_RATIO = 4;
+export const MAX_REPLAY_CASES = 20000;
+export const DEFAULT_SHADOW_REVIEWS = 20;
 
 interface ActiveHead {
   version: string;
   head: Head;
+}
+
+interface LiveHeads {
+  active: ActiveHead | null;
+  shadow: ActiveHead | null;
 }
 
 const agents = new Map<string, Promise<DecisionAgent>>();
@@ -83,7 +137,7 @@ export class DecisionAgent {
   readonly model: DecisionModel;
   readonly #classifier: BatchingClassifier;
   #db: Knex | undefined;
-  #active: { head: ActiveHead | null; loadedAt: number } = { head: null, loadedAt: -Infinity };
+  #live: LiveHeads & { loadedAt: number } = { active: null, shadow: null, loadedAt: -Infinity };
   readonly #renderOptionsByTemplate = new Map<string, RenderOptions>();
 
   private constructor(model: DecisionModel, db?: Knex) {
@@ -164,11 +218,27 @@ export class DecisionAgent {
 
   /** The active head (from the database, re-read at most every 5 s so CLI activations apply). */
   async activeHead(): Promise<ActiveHead | null> {
-    if (!this.#db || !this.model.hasHidden) return null;
-    if (Date.now() - this.#active.loadedAt < 5000) return this.#active.head;
-    const row = (await this.#db('decision_model_versions').where({ model_name: this.name, active: true, base_file_hash: this.model.fileHash }).first()) as { version: string; head: Head } | undefined;
-    this.#active = { head: row ? { version: row.version, head: row.head } : null, loadedAt: Date.now() };
-    return this.#active.head;
+    return (await this.#liveHeads()).active;
+  }
+
+  /** The active head and the head in shadow, read together. */
+  async #liveHeads(): Promise<LiveHeads> {
+    if (!this.#db || !this.model.hasHidden) return { active: null, shadow: null };
+    if (Date.now() - this.#live.loadedAt < 5000) return this.#live;
+    const rows = (await this.#db('decision_model_versions')
+      .where({ model_name: this.name, base_file_hash: this.model.fileHash })
+      .whereIn('state', ['active', 'shadow'])
+      .select('version', 'head', 'state')) as { version: string; head: Head; state: string }[];
+    const pick = (state: string) => {
+      const row = rows.find((r) => r.state === state);
+      return row ? { version: row.version, head: row.head } : null;
+    };
+    this.#live = { active: pick('active'), shadow: pick('shadow'), loadedAt: Date.now() };
+    return this.#live;
+  }
+
+  #shadowScore(features: PromptFeatures, shadow: ActiveHead): ShadowScore {
+    return { ...toScored(this.labels, this.#probabilities(features, shadow)), version: shadow.version };
   }
 
   #probabilities(features: PromptFeatures, head: ActiveHead | null): number[] {
@@ -179,7 +249,7 @@ export class DecisionAgent {
   async infer(variables: Record<string, unknown>, options: InferOptions = {}): Promise<DecisionResult> {
     const started = performance.now();
     const rendered = this.prompt(variables, options.template);
-    const [features, head] = await Promise.all([this.#classifier.features(rendered, options.signal), this.activeHead()]);
+    const [features, { active: head, shadow }] = await Promise.all([this.#classifier.features(rendered, options.signal), this.#liveHeads()]);
     const probs = this.#probabilities(features, head);
     const scored = toScored(this.labels, probs);
     const threshold = options.threshold ?? this.model.config.threshold;
@@ -191,6 +261,8 @@ export class DecisionAgent {
     return {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,
+      // The same hidden state, one more linear layer: shadow scoring costs no second inference.
+      ...(shadow && features.hidden ? { shadow: this.#shadowScore(features, shadow) } : {}),
       // Compared unrounded, so threshold 1 always asks a person.
       needsReview: Math.max(...probs) < threshold || reviewReasons.length > 0,
       reviewReasons,
@@ -230,44 +302,76 @@ export class DecisionAgent {
   }
 
   /**
-   * Trains a head from reviewed decisions (`source: 'database'`) or labelled cases, holds out a
-   * quarter (by a hash of each case's id), and registers + activates the head only when its
-   * held-out accuracy is strictly higher than the active version's.
+   * Trains a head from reviewed decisions (`source: 'database'`) or labelled cases and puts it
+   * through the promotion gate. A quarter of the reviewed cases (by a hash of each case's id) is held
+   * out; the rest, mixed with replayed policy-labelled synthetic cases, trains the head's weights on
+   * four fifths and its temperature on the fifth they never saw. The head is registered either way:
+   * `shadow` when it beats the active version on the reviewed held-out cases and regresses on none
+   * of the guard sets (promotion.ts), `refused` with the regressions otherwise. Nothing becomes
+   * active here; `activate` does that after the shadow period.
    */
-  async train(options: { cases?: LabelledCase[]; source?: string; heldOutShare?: number } = {}): Promise<TrainReport> {
+  async train(options: TrainOptions = {}): Promise<TrainReport> {
     const db = this.#requireDb();
     if (!this.model.hasHidden) throw new OperonError('OPERON_ERR_NODE_INPUT', `Model '${this.name}' exports no hidden state; heads need an operon-gpt model`, { details: { model: this.name } });
     const cases = options.cases ?? (await this.reviewedCases());
     const share = options.heldOutShare ?? 0.25;
-    const isHeldOut = (c: LabelledCase, i: number) => createHash('sha256').update(c.id ?? String(i)).digest()[0]! / 256 < share;
+    const hashShare = (key: string) => createHash('sha256').update(key).digest()[0]! / 256;
+    const isHeldOut = (c: LabelledCase, i: number) => hashShare(c.id ?? String(i)) < share;
     const train = cases.filter((c, i) => !isHeldOut(c, i));
     const heldOut = cases.filter((c, i) => isHeldOut(c, i));
     const active = await this.activeHead();
     const comparedWith = active?.version ?? this.baseVersion;
     const empty: QualityMetrics = { cases: 0, accuracy: 0, ece: 0, nll: 0, autoRate: 0, autoPrecision: 0 };
-    if (train.length < 20 || heldOut.length < 10) {
-      return { promoted: false, reason: `too few reviewed cases (${train.length} training, ${heldOut.length} held out; need 20 and 10)`, version: null, comparedWith, trainingCases: train.length, heldOutCases: heldOut.length, candidate: empty, active: empty };
-    }
-    const trainFeatures = await this.#features(train);
-    const head = trainHead(
-      this.labels,
-      trainFeatures.map((f, i) => ({ base: calibratedLogits(f.labelLogits, this.model.config), hidden: f.hidden!, truth: this.#labelIndex(train[i]!.label) })),
-    );
-    const candidate = await this.evaluate(heldOut, { head: { version: 'candidate', head } });
-    const current = await this.evaluate(heldOut, { head: active });
-    const better = candidate.accuracy > current.accuracy;
     const report: TrainReport = {
-      promoted: false,
-      reason: better ? '' : `held-out accuracy ${candidate.accuracy.toFixed(4)} does not beat ${comparedWith} (${current.accuracy.toFixed(4)})`,
-      version: null,
-      comparedWith,
-      trainingCases: train.length,
-      heldOutCases: heldOut.length,
-      candidate,
-      active: current,
+      promoted: false, state: null, reason: '', regressions: [], version: null, comparedWith,
+      trainingCases: train.length, replayCases: 0, heldOutCases: heldOut.length,
+      candidate: empty, active: empty, evaluation: [], temperature: null, shadowDecisions: null,
     };
-    if (!better) return report;
+    if (train.length < 20 || heldOut.length < 10) {
+      return { ...report, reason: `too few reviewed cases (${train.length} training, ${heldOut.length} held out; need 20 and 10)` };
+    }
+    const replayCount = Math.min(MAX_REPLAY_CASES, Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length));
+    const replay = await replayCases(this.name, replayCount);
+    const fit = [...train, ...replay];
+    const fitFeatures = await this.#features(fit);
+    const headCases: HeadCase[] = fitFeatures.map((f, i) => ({
+      base: calibratedLogits(f.labelLogits, this.model.config),
+      hidden: f.hidden!,
+      truth: this.#labelIndex(fit[i]!.label),
+    }));
+    // The temperature is fitted on a fifth of the mix that the weights never see.
+    const isCalibration = (i: number) => hashShare(`calibration:${fit[i]!.id ?? i}`) < 0.2;
+    const calibration = headCases.filter((_, i) => isCalibration(i));
+    const head = trainHead(this.labels, headCases.filter((_, i) => !isCalibration(i)), { calibration });
+
+    const threshold = this.model.config.threshold;
+    const candidateHead = { version: 'candidate', head };
+    const outcomes = async (set: LabelledCase[]) => {
+      const features = await this.#features(set);
+      const truth = set.map((c) => this.#labelIndex(c.label));
+      const score = (h: ActiveHead | null): Outcome[] => features.map((f, i) => ({ probs: this.#probabilities(f, h), truth: truth[i]! }));
+      return { candidate: score(candidateHead), active: score(active) };
+    };
+    const reviewed = await outcomes(heldOut);
+    const evaluation: SetEvaluation[] = [evaluateReviewedSet(reviewed.candidate, reviewed.active, { threshold })];
+    for (const set of options.guardSets ?? (await defaultGuardSets(this.name))) {
+      const o = await outcomes(set.cases);
+      evaluation.push(evaluateGuardSet(set.name, o.candidate, o.active, { threshold }));
+    }
+    const regressions = evaluation.flatMap((e) => e.findings);
+    const state = regressions.length === 0 ? 'shadow' : 'refused';
+    const shadowDecisions = options.shadowDecisions ?? DEFAULT_SHADOW_DECISIONS;
+    const reason =
+      state === 'shadow'
+        ? `passed the promotion gate against ${comparedWith}; it scores ${shadowDecisions} live decisions in shadow before it may be activated`
+        : `refused against ${comparedWith}: ${regressions.map(findingText).join('; ')}`;
+    const candidate = { ...qualityMetrics(reviewed.candidate, threshold), version: 'candidate' };
+    const current = { ...qualityMetrics(reviewed.active, threshold), version: comparedWith };
     const version = await db.transaction(async (trx) => {
+      // One head in shadow at a time: a newer candidate that passes replaces the one before.
+      if (state === 'shadow') {
+        await trx('decision_model_versions').where({ model_name: this.name, state: 'shadow' }).update({ state: 'retired' });
+      }
       const [row] = (await trx('decision_model_versions')
         .insert({
           model_name: this.name,
@@ -275,19 +379,29 @@ export class DecisionAgent {
           base_version: this.baseVersion,
           base_file_hash: this.model.fileHash,
           head: JSON.stringify(head),
-          metrics: JSON.stringify({ heldOut: candidate, comparedWith: { ...current, version: comparedWith } }),
+          metrics: JSON.stringify({ heldOut: candidate, comparedWith: current }),
+          evaluation: JSON.stringify({
+            comparedWith, threshold, temperature: head.temperature, replayCases: replay.length, sets: evaluation, regressions,
+          }),
+          reason,
           training_cases: train.length,
+          replay_cases: replay.length,
           source: options.source ?? (options.cases ? 'cases' : 'database'),
+          state,
+          shadow_decisions: state === 'shadow' ? shadowDecisions : null,
+          shadow_reviews: state === 'shadow' ? (options.shadowReviews ?? DEFAULT_SHADOW_REVIEWS) : null,
+          shadow_started_at: state === 'shadow' ? trx.fn.now() : null,
         })
         .returning('id')) as { id: number }[];
       const name = `${this.baseVersion}+head.${row!.id}`;
       await trx('decision_model_versions').where({ id: row!.id }).update({ version: name });
-      await trx('decision_model_versions').where({ model_name: this.name, active: true }).update({ active: false });
-      await trx('decision_model_versions').where({ id: row!.id }).update({ active: true, activated_at: trx.fn.now() });
       return name;
     });
-    this.#active.loadedAt = -Infinity;
-    return { ...report, promoted: true, reason: `held-out accuracy ${candidate.accuracy.toFixed(4)} beats ${comparedWith} (${current.accuracy.toFixed(4)})`, version };
+    this.#live.loadedAt = -Infinity;
+    return {
+      ...report, promoted: state === 'shadow', state, reason, regressions, version, replayCases: replay.length,
+      candidate, active: current, evaluation, temperature: head.temperature, shadowDecisions: state === 'shadow' ? shadowDecisions : null,
+    };
   }
 
   /** Reviewed decisions of this model: the prompt's inputs and the reviewer's label. */
@@ -300,31 +414,71 @@ export class DecisionAgent {
     return rows.map((r) => ({ id: r.id, variables: r.inputs, label: r.reviewed_label }));
   }
 
-  /** Makes `version` the one that decides: a head version, or the base version (rollback). */
+  /**
+   * Makes `version` the one that decides. The base version (or `base`) and a head that was active
+   * before may always be activated (rollback, roll forward). A head in shadow only when its shadow
+   * comparison allows (promotion.ts `shadowRefusal`); a refused head, or one replaced in shadow
+   * before it finished, never: OPERON_ERR_PROMOTION_REFUSED with the reason.
+   */
   async activate(version: string): Promise<void> {
     const db = this.#requireDb();
     await db.transaction(async (trx) => {
-      if (version !== this.baseVersion && version !== 'base') {
-        const row = await trx('decision_model_versions').where({ model_name: this.name, version }).first();
+      const isBase = version === this.baseVersion || version === 'base';
+      const refuse = (reason: string) =>
+        new OperonError('OPERON_ERR_PROMOTION_REFUSED', `Version '${version}' of model '${this.name}' may not be activated: ${reason}`, {
+          details: { model: this.name, version, reason },
+        });
+      if (!isBase) {
+        const row = (await trx('decision_model_versions').where({ model_name: this.name, version }).forUpdate().first()) as
+          | { state: string; reason: string | null; activated_at: Date | null; shadow_decisions: number; shadow_reviews: number }
+          | undefined;
         if (!row) throw new OperonError('OPERON_ERR_NOT_FOUND', `Model '${this.name}' has no version '${version}'`, { details: { model: this.name, version } });
+        if (row.state === 'refused') throw refuse(`the promotion gate refused it (${row.reason ?? 'see evaluation'})`);
+        if (row.state === 'retired' && !row.activated_at) throw refuse('it was replaced in shadow before its shadow period ended');
+        if (row.state === 'shadow') {
+          const required = { decisions: row.shadow_decisions, reviews: row.shadow_reviews };
+          const refusal = shadowRefusal(await this.#shadowComparison(trx, version), required);
+          if (refusal) throw refuse(refusal);
+        }
       }
-      await trx('decision_model_versions').where({ model_name: this.name, active: true }).update({ active: false });
-      if (version !== this.baseVersion && version !== 'base') {
-        await trx('decision_model_versions').where({ model_name: this.name, version }).update({ active: true, activated_at: trx.fn.now() });
+      await trx('decision_model_versions').where({ model_name: this.name, state: 'active' }).update({ active: false, state: 'retired' });
+      if (!isBase) {
+        await trx('decision_model_versions').where({ model_name: this.name, version }).update({ active: true, state: 'active', activated_at: trx.fn.now() });
       }
     });
-    this.#active.loadedAt = -Infinity;
+    this.#live.loadedAt = -Infinity;
   }
 
-  /** Registered versions: the base model and every head, with which one is active. */
-  async versions(): Promise<{ version: string; kind: 'base' | 'head'; active: boolean; createdAt?: string; metrics?: unknown }[]> {
+  /** How a head in shadow compares with the version that decides now (decision_shadow_comparison). */
+  async shadowComparison(version: string): Promise<ShadowComparison & { agreement: number | null }> {
+    return this.#shadowComparison(this.#requireDb(), version);
+  }
+
+  async #shadowComparison(db: Knex, version: string): Promise<ShadowComparison & { agreement: number | null }> {
+    const activeRow = (await db('decision_model_versions').where({ model_name: this.name, state: 'active' }).first()) as { version: string } | undefined;
+    const row = (await db('decision_shadow_comparison')
+      .where({ model_name: this.name, shadow_version: version, active_version: activeRow?.version ?? this.baseVersion })
+      .first()) as { decisions: number; reviewed: number; active_correct: number; shadow_correct: number; agreement: number } | undefined;
+    return {
+      decisions: row?.decisions ?? 0,
+      reviewed: row?.reviewed ?? 0,
+      activeCorrect: row?.active_correct ?? 0,
+      shadowCorrect: row?.shadow_correct ?? 0,
+      agreement: row?.agreement ?? null,
+    };
+  }
+
+  /** Registered versions: the base model and every head, with its state and which one is active. */
+  async versions(): Promise<{ version: string; kind: 'base' | 'head'; active: boolean; state: string; reason?: string | null; createdAt?: string; metrics?: unknown }[]> {
     const rows = this.#db
-      ? ((await this.#db('decision_model_versions').where({ model_name: this.name }).orderBy('id')) as { version: string; active: boolean; created_at: Date; metrics: unknown }[])
+      ? ((await this.#db('decision_model_versions').where({ model_name: this.name }).orderBy('id')) as {
+          version: string; active: boolean; state: string; reason: string | null; created_at: Date; metrics: unknown;
+        }[])
       : [];
     const anyActive = rows.some((r) => r.active);
     return [
-      { version: this.baseVersion, kind: 'base', active: !anyActive, metrics: this.model.config.metrics },
-      ...rows.map((r) => ({ version: r.version, kind: 'head' as const, active: r.active, createdAt: r.created_at.toISOString(), metrics: r.metrics })),
+      { version: this.baseVersion, kind: 'base', active: !anyActive, state: anyActive ? 'retired' : 'active', metrics: this.model.config.metrics },
+      ...rows.map((r) => ({ version: r.version, kind: 'head' as const, active: r.active, state: r.state, reason: r.reason, createdAt: r.created_at.toISOString(), metrics: r.metrics })),
     ];
   }
 

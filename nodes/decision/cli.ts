@@ -5,8 +5,11 @@
  *   decide MODEL --vars JSON|@FILE [--json] [--threshold X]
  *   model list [--json]
  *   model eval MODEL [--file CASES.jsonl] [--json]
- *   model train MODEL [--jsonl CASES.jsonl] [--json]     (reviewed decisions in the database by default)
- *   model activate MODEL VERSION                          (a head version, or the base version to roll back)
+ *   model train MODEL [--jsonl CASES.jsonl] [--json] [--shadow-decisions N] [--replay-ratio X]
+ *                                       (reviewed decisions in the database by default; the promotion gate decides
+ *                                        between shadow and refused, and the output says why)
+ *   model shadow MODEL VERSION [--json]                   (the head in shadow against the active version)
+ *   model activate MODEL VERSION                          (a head after its shadow period, or a rollback)
  *
  * Common options: --models-dir DIR, --database-url URL (else the caller's `databaseUrl`, else
  * OPERON_DATABASE_URL, else DATABASE_URL). `decide` uses the database only when one is given: for
@@ -19,12 +22,14 @@ import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
 import { DecisionAgent, DEFAULT_MODELS_DIR, readLabelledCases, type LabelledCase } from './agent.ts';
 import { recordDecision } from './index.ts';
+import { describeSet } from './promotion.ts';
 
 const USAGE = `usage:
   operon decide MODEL --vars JSON|@FILE [--json] [--threshold X]
   operon model list [--json]
   operon model eval MODEL [--file CASES.jsonl] [--json]
-  operon model train MODEL [--jsonl CASES.jsonl] [--json]
+  operon model train MODEL [--jsonl CASES.jsonl] [--json] [--shadow-decisions N] [--replay-ratio X]
+  operon model shadow MODEL VERSION [--json]
   operon model activate MODEL VERSION
 options: --models-dir DIR  --database-url URL (default $OPERON_DATABASE_URL, else $DATABASE_URL)`;
 
@@ -35,6 +40,8 @@ const OPTIONS = {
   file: { type: 'string' },
   jsonl: { type: 'string' },
   version: { type: 'string' },
+  'shadow-decisions': { type: 'string' },
+  'replay-ratio': { type: 'string' },
   'models-dir': { type: 'string' },
   'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -99,7 +106,7 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
         const agent = await DecisionAgent.load(name, { modelsDir, db: database() });
         models.push({ name, labels: agent.labels, threshold: agent.model.config.threshold, fileHash: agent.model.fileHash, versions: await agent.versions() });
       }
-      print(models, models.map((m) => `${m.name}\t${m.labels.join('/')}\t${m.versions.map((v) => `${v.version}${v.active ? '*' : ''}`).join(' ')}`).join('\n'));
+      print(models, models.map((m) => `${m.name}\t${m.labels.join('/')}\t${m.versions.map((v) => `${v.version}${v.active ? '*' : v.state === 'shadow' ? '(shadow)' : ''}`).join(' ')}`).join('\n'));
       return 0;
     }
     const name = rest[0];
@@ -118,8 +125,31 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
     }
     if (sub === 'train') {
       const cases = values.jsonl ? readLabelledCases(values.jsonl) : undefined;
-      const report = await agent.train({ cases, source: values.jsonl ? `file:${values.jsonl}` : 'database' });
-      print(report, `${report.promoted ? `promoted ${report.version}` : 'not promoted'}: ${report.reason}`);
+      const number = (flag: 'shadow-decisions' | 'replay-ratio') => {
+        if (values[flag] === undefined) return undefined;
+        const n = Number(values[flag]);
+        if (!Number.isFinite(n) || n < 0) throw new OperonError('OPERON_ERR_VALIDATION', `--${flag} must be a number >= 0`, { details: { [flag]: values[flag] } });
+        return n;
+      };
+      const report = await agent.train({
+        cases,
+        source: values.jsonl ? `file:${values.jsonl}` : 'database',
+        shadowDecisions: number('shadow-decisions'),
+        replayRatio: number('replay-ratio'),
+      });
+      const head = report.state === 'shadow' ? `${report.version} is in shadow` : report.version ? `${report.version} refused` : 'no head trained';
+      print(report, [`${head}: ${report.reason}`, ...report.evaluation.map((e) => `  ${describeSet(e)}`)].join('\n'));
+      return 0;
+    }
+    if (sub === 'shadow') {
+      const version = values.version ?? rest[1];
+      if (!version) return usage('model shadow needs MODEL VERSION');
+      const comparison = await agent.shadowComparison(version);
+      print(
+        { model: name, version, ...comparison },
+        `${name} ${version} in shadow: ${comparison.decisions} decisions, agreement ${comparison.agreement?.toFixed(4) ?? '-'}, ` +
+          `reviewed ${comparison.reviewed}: shadow right ${comparison.shadowCorrect}, active right ${comparison.activeCorrect}`,
+      );
       return 0;
     }
     if (sub === 'activate') {

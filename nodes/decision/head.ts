@@ -2,7 +2,10 @@
  * Training a classification head on the frozen GPT's features: a residual linear layer over the
  * standardized final hidden state, added to the base model's calibrated label logits. Starting at
  * zero it *is* the base model, so a head can only move away from the base where reviewers' answers
- * pull it. Full-batch Adam with L2; the temperature is then fitted on the training cases.
+ * pull it. Full-batch Adam with L2; the temperature is then fitted on calibration cases the weights
+ * never saw, never below TEMPERATURE_FLOOR: fitted on its own training cases a head that memorized
+ * them scores them all right, the log loss keeps falling as the temperature does, and every answer
+ * came out at confidence 1.000 (temperature 0.05, the grid's end).
  */
 import { headLogits, softmax, type Head } from './scoring.ts';
 
@@ -18,7 +21,12 @@ export interface HeadTrainingOptions {
   iterations?: number;
   learningRate?: number;
   l2?: number;
+  /** Cases held out from the weights, for the temperature (none: temperature 1, the base model's calibration). */
+  calibration?: HeadCase[];
 }
+
+/** The lowest temperature a head may get: below it a head is sharper than the calibrated base model allows. */
+export const TEMPERATURE_FLOOR = 0.75;
 
 export function trainHead(labels: string[], cases: HeadCase[], options: HeadTrainingOptions = {}): Head {
   const iterations = options.iterations ?? 300;
@@ -69,14 +77,15 @@ export function trainHead(labels: string[], cases: HeadCase[], options: HeadTrai
     mean,
     scale,
   };
-  head.temperature = fitTemperature(cases.map((c) => ({ logits: headLogits(head, c.base, c.hidden), truth: c.truth })));
+  const calibration = options.calibration ?? [];
+  head.temperature = calibration.length === 0 ? 1 : fitTemperature(calibration.map((c) => ({ logits: headLogits(head, c.base, c.hidden), truth: c.truth })));
   return head;
 }
 
-/** The temperature that minimizes log loss, by grid search over 0.05..5. */
+/** The temperature that minimizes log loss, by grid search over TEMPERATURE_FLOOR..5 in steps of 0.05. */
 export function fitTemperature(rows: { logits: number[]; truth: number }[]): number {
   let best = { nll: Infinity, t: 1 };
-  for (let k = 1; k <= 100; k++) {
+  for (let k = Math.round(TEMPERATURE_FLOOR * 20); k <= 100; k++) {
     const t = k / 20;
     let nll = 0;
     for (const r of rows) nll -= Math.log(Math.max(softmax(r.logits.map((z) => z / t))[r.truth]!, 1e-12));

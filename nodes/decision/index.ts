@@ -100,6 +100,10 @@ export async function recordDecision(
     truncated: result.truncated,
     truncated_fields: JSON.stringify(result.truncatedFields),
     latency_ms: result.latencyMs,
+    shadow_version: result.shadow?.version ?? null,
+    shadow_label: result.shadow?.label ?? null,
+    shadow_confidence: result.shadow?.confidence ?? null,
+    shadow_scores: result.shadow ? JSON.stringify(result.shadow.scores) : null,
   });
   return id;
 }
