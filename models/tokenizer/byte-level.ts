@@ -2,6 +2,9 @@
  * Byte-level BPE (the GPT-2 scheme): text is split GPT-2-style, each word's UTF-8 bytes are
  * mapped to 256 printable symbols, and merges are learned over those. Every byte is in the
  * vocabulary, so typos, brand names and emoji become several known tokens, never `<unk>`.
+ * Digits are then split one per token (after the byte mapping: splitting first would give every
+ * digit its own word-start marker), so 52000 and 52500 share their tokens and the model can
+ * learn magnitudes instead of memorizing chunks.
  *
  * The `tokenizers` package trains with its default trainer only (30,000 tokens), so we train
  * with it and keep the first merges: BPE learns merges in order, so a prefix of the list is
@@ -11,7 +14,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BPE, Tokenizer, byteLevelAlphabet, byteLevelPreTokenizer, lowercase, nfkcNormalizer, sequenceNormalizer } from 'tokenizers';
+import {
+  BPE, Tokenizer, byteLevelAlphabet, byteLevelPreTokenizer, digitsPreTokenizer, lowercase, nfkcNormalizer, sequenceNormalizer, sequencePreTokenizer,
+} from 'tokenizers';
 import { SPECIAL_TOKENS } from './special-tokens.ts';
 
 export interface ByteLevelOptions {
@@ -31,7 +36,10 @@ export function byteLevelJson(vocab: Record<string, number>, merges: [string, st
     padding: null,
     added_tokens: SPECIAL_TOKENS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
     normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] },
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [{ type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true }, { type: 'Digits', individual_digits: true }],
+    },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
@@ -41,7 +49,7 @@ export function byteLevelJson(vocab: Record<string, number>, merges: [string, st
 function learnedMerges(files: string[]): [string, string][] {
   const tokenizer = new Tokenizer(BPE.empty());
   tokenizer.setNormalizer(sequenceNormalizer([nfkcNormalizer(), lowercase()]));
-  tokenizer.setPreTokenizer(byteLevelPreTokenizer(true, true));
+  tokenizer.setPreTokenizer(sequencePreTokenizer([byteLevelPreTokenizer(true, true), digitsPreTokenizer(true)]));
   tokenizer.train(files);
   const dir = mkdtempSync(join(tmpdir(), 'operon-bpe-'));
   try {

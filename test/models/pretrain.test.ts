@@ -92,6 +92,8 @@ describe('pretraining on English, then fine-tuning', { skip: torchAvailable ? fa
     const ids = (await tokenizer.encode('Deliver to the wherehouse ASAP 🚚, naïve café')).getIds();
     assert.ok(!ids.includes(1), 'no <unk>');
     assert.equal(await tokenizer.decode(ids, true), ' deliver to the wherehouse asap 🚚, naïve café');
+    const pieces = (await tokenizer.encode('within 18 hours')).getTokens();
+    assert.deepEqual(pieces.slice(pieces.indexOf('1') - 1, pieces.indexOf('1') + 2), ['Ġ', '1', '8'], 'one token per digit');
     for (const word of [' warehouse', ' courier', ' pickup']) assert.equal((await tokenizer.encode(word)).getIds().length, 1, word);
     const meta = JSON.parse(readFileSync(join(work, 'corpus', 'english.ids.json'), 'utf8'));
     assert.equal(statSync(join(work, 'corpus', 'english.ids.bin')).size, 2 * meta.tokens);
