@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { DOMAINS, type DomainName } from './data/domains.ts';
 import { DEFAULT_GENERATE } from './data/generate.ts';
 import type { evaluateModel } from './eval.ts';
+import type { CorpusManifest } from './corpus/build.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
 const f4 = (x: number) => x.toFixed(4);
@@ -22,13 +23,13 @@ interface Pretraining {
 
 function pretrainingNote(p: Pretraining | null | undefined): string {
   if (!p) return 'No English pretraining: the weights start at random and learn from the task data only.';
-  const corpus = JSON.parse(readFileSync(new URL('./corpus/manifest.json', import.meta.url), 'utf8')) as {
-    total: { sha256: string }; sources: { name: string; package: string; version: string; licence: string }[];
-  };
+  const corpus = JSON.parse(readFileSync(new URL('./corpus/manifest.json', import.meta.url), 'utf8')) as CorpusManifest;
   const sources = corpus.sources.map((s) => `${s.package} ${s.version} (${s.licence})`).join('; ');
-  const same = corpus.total.sha256 === p.corpus_sha256 ? `models/corpus/manifest.json: ${sources}` : 'a corpus other than models/corpus/manifest.json';
-  return `Pretrained on English before the task (\`npm run models:pretrain\`): ${p.tokens_seen} tokens seen from a corpus of ${p.corpus_tokens} tokens,
-SHA-256 \`${p.corpus_sha256}\`, ${same}${p.final ? `; validation loss ${p.final.val_loss} after ${p.final.step} steps` : ''}.`;
+  const named =
+    corpus.total.sha256 === p.corpus_sha256 ? `models/corpus/manifest.json: ${sources}` : 'a corpus other than models/corpus/manifest.json';
+  const loss = p.final ? `; validation loss ${p.final.val_loss} after ${p.final.step} steps` : '';
+  return `Pretrained on English before the task (\`npm run models:pretrain\`): ${p.tokens_seen} tokens seen
+from a corpus of ${p.corpus_tokens} tokens, SHA-256 \`${p.corpus_sha256}\`, ${named}${loss}.`;
 }
 
 export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluation): void {
