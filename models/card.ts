@@ -14,14 +14,15 @@ type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
 const f4 = (x: number) => x.toFixed(4);
 
 /** What pretraining.* in config.json says about English pretraining (models/gpt/pretrain.py). */
-interface Pretraining {
+export interface Pretraining {
   corpus_sha256: string;
   corpus_tokens: number;
   tokens_seen: number;
   final?: { step: number; val_loss: number } | null;
 }
 
-function pretrainingNote(p: Pretraining | null | undefined): string {
+/** The model card's sentence on English pretraining (or its absence), from config.json's `pretraining`. */
+export function pretrainingNote(p: Pretraining | null | undefined): string {
   if (!p) return 'No English pretraining: the weights start at random and learn from the task data only.';
   const corpus = JSON.parse(readFileSync(new URL('./corpus/manifest.json', import.meta.url), 'utf8')) as CorpusManifest;
   const sources = corpus.sources.map((s) => `${s.package} ${s.version} (${s.licence})`).join('; ');

@@ -91,7 +91,11 @@ export function buildCorpus({ root, outDir, sources = ENGLISH_SOURCES, versionOf
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
-    options: { root: { type: 'string', default: '/' }, out: { type: 'string', default: 'models/.work/corpus' }, manifest: { type: 'string' } },
+    options: {
+      root: { type: 'string', default: '/' },
+      out: { type: 'string', default: 'models/.work/corpus' },
+      manifest: { type: 'string' },
+    },
   });
   const manifest = buildCorpus({ root: values.root!, outDir: values.out! });
   if (values.manifest) writeFileSync(values.manifest, `${JSON.stringify(manifest, null, 2)}\n`);

@@ -95,8 +95,9 @@ def main(argv=None):
             val = validation_loss(model, val_tokens, length, config['batchSize'], config['evalBatches'], device)
             elapsed = time.time() - started
             # CPU time is what a step costs on a shared machine, where wall time mostly measures the neighbours.
+            cpu = time.process_time() - cpu_started
             entry = {'step': step, 'loss': losses[-1], 'val_loss': round(val, 4), 'seconds': round(elapsed, 1),
-                     'ms_per_step': round(1000 * elapsed / step, 1), 'cpu_ms_per_step': round(1000 * (time.process_time() - cpu_started) / step, 1)}
+                     'ms_per_step': round(1000 * elapsed / step, 1), 'cpu_ms_per_step': round(1000 * cpu / step, 1)}
             history.append(entry)
             print(json.dumps(entry), flush=True)
 
@@ -106,8 +107,8 @@ def main(argv=None):
     torch.save({'kind': 'pretrained', 'model_config': model.config, 'state_dict': model.state_dict(), 'pretrain_config': config,
                 'history': history, 'tokenizer_sha256': meta['tokenizerSha256'], 'corpus_sha256': meta['corpusSha256'],
                 'corpus_tokens': meta['tokens'], 'tokens_seen': steps * config['batchSize'] * length}, out)
-    final = dict(history[-1], losses=losses, params=sum(p.numel() for p in model.parameters()), tokens_seen=steps * config['batchSize'] * length,
-                 corpus_tokens=meta['tokens'], device=str(device), checkpoint=out)
+    final = dict(history[-1], losses=losses, params=sum(p.numel() for p in model.parameters()),
+                 tokens_seen=steps * config['batchSize'] * length, corpus_tokens=meta['tokens'], device=str(device), checkpoint=out)
     if args.metrics:
         with open(args.metrics, 'w') as f:
             json.dump(final, f)

@@ -142,7 +142,8 @@ def main(argv=None):
         model = initial_model(checkpoint, tokens, config, os.path.join(work, 'tokenizer.json'))
         pretraining = checkpoint.get('pretraining')
         if checkpoint.get('kind') == 'pretrained':
-            pretraining = {key: checkpoint[key] for key in ('corpus_sha256', 'corpus_tokens', 'tokens_seen', 'tokenizer_sha256', 'pretrain_config')}
+            keys = ('corpus_sha256', 'corpus_tokens', 'tokens_seen', 'tokenizer_sha256', 'pretrain_config')
+            pretraining = {key: checkpoint[key] for key in keys}
             pretraining['final'] = checkpoint['history'][-1] if checkpoint['history'] else None
     else:
         model = GPT(tokens['vocabSize'], config['maxLen'], config['nLayer'], config['nHead'], config['dModel'], config['dropout'])
@@ -186,8 +187,8 @@ def main(argv=None):
     if rank == 0:
         out = args.out or os.path.join(work, 'checkpoints', 'model.pt')
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        torch.save({'model_config': model.config, 'state_dict': model.state_dict(), 'train_config': config, 'history': history, 'world_size': world,
-                    'pretraining': pretraining}, out)
+        torch.save({'model_config': model.config, 'state_dict': model.state_dict(), 'train_config': config, 'history': history,
+                    'world_size': world, 'pretraining': pretraining}, out)
         final = dict(history[-1], world_size=world, params=sum(p.numel() for p in model.parameters()), checkpoint=out)
         if args.metrics:
             with open(args.metrics, 'w') as f:

@@ -15,7 +15,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BPE, Tokenizer, byteLevelAlphabet, byteLevelPreTokenizer, digitsPreTokenizer, lowercase, nfkcNormalizer, sequenceNormalizer, sequencePreTokenizer,
+  BPE, Tokenizer, byteLevelAlphabet, byteLevelPreTokenizer, digitsPreTokenizer, lowercase, nfkcNormalizer, sequenceNormalizer,
+  sequencePreTokenizer,
 } from 'tokenizers';
 import { SPECIAL_TOKENS } from './special-tokens.ts';
 
@@ -34,15 +35,23 @@ export function byteLevelJson(vocab: Record<string, number>, merges: [string, st
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: SPECIAL_TOKENS.map((content, id) => ({
+      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    })),
     normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] },
     pre_tokenizer: {
       type: 'Sequence',
-      pretokenizers: [{ type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true }, { type: 'Digits', individual_digits: true }],
+      pretokenizers: [
+        { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+        { type: 'Digits', individual_digits: true },
+      ],
     },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, vocab, merges,
+    },
   };
 }
 

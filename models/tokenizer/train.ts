@@ -110,7 +110,9 @@ export interface BuildTokenizerOptions {
  * Writes OUT/tokenizer.json (a word-level BPE learned from the domain's training prompts, or a copy
  * of `tokenizerFile`) and encodes every split of WORK/DOMAIN with it.
  */
-export async function buildTokenizer(work: string, domain: DomainName, vocabSize: number, outDir: string, options: BuildTokenizerOptions = {}): Promise<void> {
+export async function buildTokenizer(
+  work: string, domain: DomainName, vocabSize: number, outDir: string, options: BuildTokenizerOptions = {},
+): Promise<void> {
   const spec = DOMAINS[domain];
   const dir = join(work, domain);
   const render = renderer(domain);
@@ -166,7 +168,9 @@ export interface ByteLevelBuild {
  * saves it as OUTDIR/tokenizer.json and, with a corpus, encodes it to OUTDIR/english.ids.bin.
  * Every domain's verbalizers are single tokens.
  */
-export async function buildByteLevel(work: string, domains: DomainName[], vocabSize: number, outDir: string, corpusFile?: string): Promise<ByteLevelBuild> {
+export async function buildByteLevel(
+  work: string, domains: DomainName[], vocabSize: number, outDir: string, corpusFile?: string,
+): Promise<ByteLevelBuild> {
   mkdirSync(outDir, { recursive: true });
   const taskFile = join(outDir, 'task.txt');
   writeFileSync(taskFile, domains.flatMap((d) => taskTexts(work, d)).join('\n'));
@@ -181,7 +185,8 @@ export async function buildByteLevel(work: string, domains: DomainName[], vocabS
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
     options: {
-      work: { type: 'string', default: 'models/.work' }, domain: { type: 'string', default: 'all' }, vocab: { type: 'string' }, out: { type: 'string' },
+      work: { type: 'string', default: 'models/.work' }, domain: { type: 'string', default: 'all' },
+      vocab: { type: 'string' }, out: { type: 'string' },
       'byte-level': { type: 'boolean', default: false }, corpus: { type: 'string' },
     },
   });

@@ -16,6 +16,7 @@ import { cleanDocuments, dedupKey, normalizeDocument } from '../../models/corpus
 import { ENGLISH_SOURCES, readGcide } from '../../models/corpus/sources.ts';
 import { generate } from '../../models/data/generate.ts';
 import { buildByteLevel, buildTokenizer } from '../../models/tokenizer/train.ts';
+import { pretrainingNote } from '../../models/card.ts';
 import { loadDecisionModel } from '../../nodes/decision/model.ts';
 import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
@@ -31,13 +32,15 @@ let work: string;
 let manifest: CorpusManifest;
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'operon-pretrain-'));
-  manifest = buildCorpus({ root: FIXTURE_ROOT, outDir: join(work, 'corpus'), sources: fixtureSources, versionOf: (pkg) => `fixture-${pkg}` });
+  const versionOf = (pkg: string) => `fixture-${pkg}`;
+  manifest = buildCorpus({ root: FIXTURE_ROOT, outDir: join(work, 'corpus'), sources: fixtureSources, versionOf });
 });
 after(() => rmSync(work, { recursive: true, force: true }));
 
 describe('English corpus builder', () => {
   test('normalization gives one plain line; deduplication ignores case, spacing and punctuation', () => {
-    assert.equal(normalizeDocument('  \u201cIt\u2019s  late\u201d \u2014 she said\u2026\n\tand left.\u0007 '), '"It\'s late" - she said... and left.');
+    const typographic = '  \u201cIt\u2019s  late\u201d \u2014 she said\u2026\n\tand left.\u0007 ';
+    assert.equal(normalizeDocument(typographic), '"It\'s late" - she said... and left.');
     const seen = new Set<string>();
     const kept = cleanDocuments(['A bank lends money.', 'a BANK lends money!', 'a  bank\nlends money', 'ok', '|||--- ### ---|||'], seen);
     assert.deepEqual(kept, ['A bank lends money.'], 'duplicates, a two-word line and ASCII art are dropped');
@@ -45,7 +48,9 @@ describe('English corpus builder', () => {
   });
 
   test('the GCIDE reader keeps definitions and drops headwords, etymologies and source tags', () => {
-    const documents = readGcide(`00-database-info\n   This file was converted\n\n${'Bank \\Bank\\, n. [Prob. fr. F. banc. Of German\n   origin.]\n   1. A mound of earth; as, a {bank} of clouds.\n      [1913 Webster]\n'}`);
+    const entry = ['Bank \\Bank\\, n. [Prob. fr. F. banc. Of German', '   origin.]', '   1. A mound of earth; as, a {bank} of clouds.',
+      '      [1913 Webster]', ''].join('\n');
+    const documents = readGcide(`00-database-info\n   This file was converted\n\n${entry}`);
     assert.deepEqual(documents, ['1. A mound of earth; as, a bank of clouds.']);
   });
 
@@ -72,14 +77,17 @@ describe('English corpus builder', () => {
   });
 
   test('a missing package is named with its apt-get command', () => {
-    assert.throws(() => buildCorpus({ root: join(work, 'nowhere'), outDir: join(work, 'none'), versionOf: () => 'x' }), /apt-get install -y wordnet-base/);
+    const build = () => buildCorpus({ root: join(work, 'nowhere'), outDir: join(work, 'none'), versionOf: () => 'x' });
+    assert.throws(build, /apt-get install -y wordnet-base/);
   });
 });
 
-describe('pretraining on English, then fine-tuning', { skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx' }, () => {
+const skip = torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx';
+
+describe('pretraining on English, then fine-tuning', { skip }, () => {
   const pretrained = () => join(work, 'corpus', 'pretrained.pt');
-  const PRETRAIN = ['--set', 'nLayer=2', '--set', 'nHead=2', '--set', 'dModel=32', '--set', 'maxLen=32', '--set', 'batchSize=8', '--set', 'lr=0.003',
-    '--set', 'warmup=2', '--set', 'valShare=0.1', '--set', 'evalBatches=2', '--set', 'threads=1'];
+  const PRETRAIN = ['nLayer=2', 'nHead=2', 'dModel=32', 'maxLen=32', 'batchSize=8', 'lr=0.003', 'warmup=2', 'valShare=0.1', 'evalBatches=2']
+    .concat('threads=1').flatMap((setting) => ['--set', setting]);
 
   before(async () => {
     generate({ out: work, seed: 5, sizes: { train: 300, val: 32, test: 8, shifted: 8 }, noise: 0.02, domains: ['order'] });
@@ -98,7 +106,8 @@ describe('pretraining on English, then fine-tuning', { skip: torchAvailable ? fa
     const meta = JSON.parse(readFileSync(join(work, 'corpus', 'english.ids.json'), 'utf8'));
     assert.equal(statSync(join(work, 'corpus', 'english.ids.bin')).size, 2 * meta.tokens);
     assert.equal(meta.documents, manifest.total.documents);
-    assert.equal(meta.tokenizerSha256, sha256(readFileSync(join(work, 'order', 'tokenizer.json'))), 'the task data uses the same tokenizer');
+    const taskTokenizer = readFileSync(join(work, 'order', 'tokenizer.json'));
+    assert.equal(meta.tokenizerSha256, sha256(taskTokenizer), 'the task data uses the same tokenizer');
   });
 
   test('pretraining runs: the loss is finite and falls, and the checkpoint is saved', async () => {
@@ -128,11 +137,16 @@ describe('pretraining on English, then fine-tuning', { skip: torchAvailable ? fa
     assert.equal(config.architecture.d_model, 32);
     assert.equal(config.pretraining.corpus_sha256, manifest.total.sha256, 'the exported config names the corpus it was pretrained on');
     assert.equal(config.parameters, fine.params);
+    const note = pretrainingNote(config.pretraining);
+    assert.match(note, new RegExp(`${manifest.total.sha256}\`, a corpus other than models/corpus/manifest.json`));
+    assert.match(pretrainingNote(undefined), /^No English pretraining/);
 
-    const reference = JSON.parse(await python(['models/gpt/logits.py', '--checkpoint', checkpoint, '--ids', join(work, 'order', 'val.ids.json'), '--limit', '4']));
+    const ids = join(work, 'order', 'val.ids.json');
+    const reference = JSON.parse(await python(['models/gpt/logits.py', '--checkpoint', checkpoint, '--ids', ids, '--limit', '4']));
     const model = await loadDecisionModel(modelDir, 'order');
     const rows = readFileSync(join(work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 4).map((l) => JSON.parse(l));
-    const prompts = rows.map((row) => renderPrompt(model.config.template, row.vars, { textVariables: model.config.textVariables, maxTextChars: model.config.maxTextChars }).prompt);
+    const { template, textVariables, maxTextChars } = model.config;
+    const prompts = rows.map((row) => renderPrompt(template, row.vars, { textVariables, maxTextChars }).prompt);
     const scored = await new BatchingClassifier(model).run(prompts, { fullLogits: true });
     for (const [i, row] of scored.entries()) {
       assert.equal(row.labelLogits.length, 3);
@@ -158,7 +172,8 @@ describe('pretraining on English, then fine-tuning', { skip: torchAvailable ? fa
     const other = await tinyCorpus('order');
     try {
       await assert.rejects(
-        python(['models/gpt/train.py', '--work', other.work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=1', '--init', pretrained()]),
+        python(['models/gpt/train.py', '--work', other.work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=1',
+          '--init', pretrained()]),
         /not the tokenizer the checkpoint was pretrained with/,
       );
     } finally {
