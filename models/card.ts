@@ -8,9 +8,30 @@ import { loadavg } from 'node:os';
 import { DOMAINS, type DomainName } from './data/domains.ts';
 import { DEFAULT_GENERATE } from './data/generate.ts';
 import type { evaluateModel } from './eval.ts';
+import type { CorpusManifest } from './corpus/build.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
 const f4 = (x: number) => x.toFixed(4);
+
+/** What pretraining.* in config.json says about English pretraining (models/gpt/pretrain.py). */
+export interface Pretraining {
+  corpus_sha256: string;
+  corpus_tokens: number;
+  tokens_seen: number;
+  final?: { step: number; val_loss: number } | null;
+}
+
+/** The model card's sentence on English pretraining (or its absence), from config.json's `pretraining`. */
+export function pretrainingNote(p: Pretraining | null | undefined): string {
+  if (!p) return 'No English pretraining: the weights start at random and learn from the task data only.';
+  const corpus = JSON.parse(readFileSync(new URL('./corpus/manifest.json', import.meta.url), 'utf8')) as CorpusManifest;
+  const sources = corpus.sources.map((s) => `${s.package} ${s.version} (${s.licence})`).join('; ');
+  const named =
+    corpus.total.sha256 === p.corpus_sha256 ? `models/corpus/manifest.json: ${sources}` : 'a corpus other than models/corpus/manifest.json';
+  const loss = p.final ? `; validation loss ${p.final.val_loss} after ${p.final.step} steps` : '';
+  return `Pretrained on English before the task (\`npm run models:pretrain\`): ${p.tokens_seen} tokens seen
+from a corpus of ${p.corpus_tokens} tokens, SHA-256 \`${p.corpus_sha256}\`, ${named}${loss}.`;
+}
 
 export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluation): void {
   const dir = join(modelsDir, domain);
@@ -21,7 +42,7 @@ export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluat
   const last = training.history[training.history.length - 1];
   const card = `# Model card: \`${domain}\` (version ${config.version})
 
-A decoder-only transformer (GPT) trained from scratch on synthetic ${domain === 'loan' ? 'loan applications' : 'orders'} serialized as text,
+A decoder-only transformer (GPT) ${config.pretraining ? 'pretrained on English text, then trained' : 'trained from scratch'} on synthetic ${domain === 'loan' ? 'loan applications' : 'orders'} serialized as text,
 followed by their decision. Operon's \`decision:${domain}\` service tasks use it to choose one of
 **${spec.labels.join(' / ')}** with a calibrated confidence; below the threshold the case goes to a person.
 
@@ -50,6 +71,8 @@ ${config.maxLength} tokens lose the end of the text; both are flagged in the dec
 ${DEFAULT_GENERATE.sizes.test} test / ${DEFAULT_GENERATE.sizes.shifted} shifted cases, label noise ${DEFAULT_GENERATE.noise} on the training split only.
 The free text comes from a grammar of sentence frames; the *shifted* split uses frames (and some
 objects, people, fillers) that never occur in training. Training data SHA-256: \`${config.trainingDataSha256}\`.
+
+${pretrainingNote(config.pretraining)}
 
 ## Model and training
 ${arch.n_layer} layers, ${arch.n_head} heads, width ${arch.d_model}, context ${arch.max_len}, ${e.params ?? '~0.9M'} parameters, tied embeddings.

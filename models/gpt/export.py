@@ -159,6 +159,7 @@ def main(argv=None):
         'architecture': checkpoint['model_config'],
         'parameters': sum(p.numel() for p in model.parameters()),
         'training': {'config': checkpoint['train_config'], 'history': checkpoint['history'], 'worldSize': checkpoint.get('world_size', 1)},
+        'pretraining': checkpoint.get('pretraining'),
         'trainingDataSha256': sha256(train_file) if os.path.exists(train_file) else None,
     }
     if args.layout == 'optimum':

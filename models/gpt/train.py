@@ -5,9 +5,11 @@
 
 Under torchrun (WORLD_SIZE > 1) it trains data-parallel with DDP: gloo on CPU, nccl on GPU. Each
 rank reads its own shard of every batch; rank 0 evaluates and saves. `--init` fine-tunes from an
-existing checkpoint (e.g. on newly reviewed cases given by `--train-ids`).
+existing checkpoint: a task checkpoint (e.g. on newly reviewed cases given by `--train-ids`) or
+one pretrained on English by pretrain.py, whose architecture is kept (nLayer, nHead, dModel of the
+config are ignored) and whose tokenizer must be the one that encoded the task data.
 """
-import argparse, json, math, os, random, sys, time
+import argparse, hashlib, json, math, os, random, sys, time
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
@@ -36,6 +38,31 @@ def load_config(path, overrides):
         key, value = item.split('=', 1)
         config[key] = json.loads(value)
     return config
+
+
+def initial_model(checkpoint, tokens, config, tokenizer_file):
+    """The model a run starts from: the checkpoint's weights, fitted to the task's vocabulary and
+    maxLen. New token rows and positions start like a fresh model's (normal, std 0.02)."""
+    model_config = dict(checkpoint['model_config'])
+    state = dict(checkpoint['state_dict'])
+    if checkpoint.get('kind') == 'pretrained':
+        with open(tokenizer_file, 'rb') as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        if sha != checkpoint['tokenizer_sha256']:
+            raise SystemExit(f'{tokenizer_file} is not the tokenizer the checkpoint was pretrained with: '
+                             'encode the task data with the corpus tokenizer (models/tokenizer/train.ts --byte-level)')
+        for key, size, name in (('tok.weight', tokens['vocabSize'], 'vocab_size'), ('pos.weight', config['maxLen'], 'max_len')):
+            old = state[key]
+            if size > old.shape[0]:
+                state[key] = torch.cat([old, torch.randn(size - old.shape[0], old.shape[1]) * 0.02])
+            elif name == 'max_len':
+                state[key] = old[:size]
+            elif size < old.shape[0]:
+                raise SystemExit(f'the task vocabulary ({size}) is smaller than the pretrained one ({old.shape[0]})')
+            model_config[name] = size
+    model = GPT(**model_config)
+    model.load_state_dict(state)
+    return model
 
 
 def corrupt_text(row, vocab_size, p, rng):
@@ -109,10 +136,15 @@ def main(argv=None):
         val = json.load(f)
     verbalizers = tokens['verbalizerIds']
 
+    pretraining = None
     if args.init:
         checkpoint = torch.load(args.init)
-        model = GPT(**checkpoint['model_config'])
-        model.load_state_dict(checkpoint['state_dict'])
+        model = initial_model(checkpoint, tokens, config, os.path.join(work, 'tokenizer.json'))
+        pretraining = checkpoint.get('pretraining')
+        if checkpoint.get('kind') == 'pretrained':
+            keys = ('corpus_sha256', 'corpus_tokens', 'tokens_seen', 'tokenizer_sha256', 'pretrain_config')
+            pretraining = {key: checkpoint[key] for key in keys}
+            pretraining['final'] = checkpoint['history'][-1] if checkpoint['history'] else None
     else:
         model = GPT(tokens['vocabSize'], config['maxLen'], config['nLayer'], config['nHead'], config['dModel'], config['dropout'])
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
@@ -155,7 +187,8 @@ def main(argv=None):
     if rank == 0:
         out = args.out or os.path.join(work, 'checkpoints', 'model.pt')
         os.makedirs(os.path.dirname(out), exist_ok=True)
-        torch.save({'model_config': model.config, 'state_dict': model.state_dict(), 'train_config': config, 'history': history, 'world_size': world}, out)
+        torch.save({'model_config': model.config, 'state_dict': model.state_dict(), 'train_config': config, 'history': history,
+                    'world_size': world, 'pretraining': pretraining}, out)
         final = dict(history[-1], world_size=world, params=sum(p.numel() for p in model.parameters()), checkpoint=out)
         if args.metrics:
             with open(args.metrics, 'w') as f:

@@ -7,16 +7,24 @@
  * Word splitting uses the `tokenizers` package's own normalizer and pre-tokenizers, so training
  * and encoding agree by construction.
  *
+ * With `--byte-level`, one byte-level BPE (models/tokenizer/byte-level.ts) is trained on the
+ * English corpus (WORK/corpus/english.txt, `npm run models:corpus`) plus both domains' training
+ * prompts, saved as WORK/corpus/tokenizer.json, the corpus is encoded for pretraining
+ * (WORK/corpus/english.ids.bin), and every domain's splits are encoded with that same tokenizer.
+ *
  * Usage: tsx models/tokenizer/train.ts [--work DIR] [--domain loan|order|all] [--vocab N] [--out DIR]
+ *          [--byte-level [--corpus FILE]]
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Tokenizer, digitsPreTokenizer, lowercase, punctuationPreTokenizer, sequencePreTokenizer, whitespaceSplitPreTokenizer } from 'tokenizers';
 import { DOMAINS, type DomainName } from '../data/domains.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
+import { encodeCorpus, trainByteLevel, type EncodedCorpus } from './byte-level.ts';
+import { SPECIAL_TOKENS } from './special-tokens.ts';
 
-export const SPECIAL_TOKENS = ['<pad>', '<unk>', '<eos>'] as const;
+export { SPECIAL_TOKENS };
 export const MAX_TEXT_CHARS = 400;
 
 const normalizer = lowercase();
@@ -84,15 +92,38 @@ export function tokenizerJson(vocab: Record<string, number>, merges: string[]): 
 interface Row { vars: Record<string, unknown>; label: string; policyLabel: string; textDependent: boolean; intent: string; rulesLabel: string }
 const readJsonl = (file: string): Row[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
 
-export async function buildTokenizer(work: string, domain: DomainName, vocabSize: number, outDir: string): Promise<void> {
+const renderer = (domain: DomainName) => (row: Row) =>
+  renderPrompt(DOMAINS[domain].template, row.vars, { textVariables: DOMAINS[domain].textVariables, maxTextChars: MAX_TEXT_CHARS }).prompt;
+
+/** A domain's training texts as the model reads them: each prompt followed by its decision. */
+export function taskTexts(work: string, domain: DomainName): string[] {
+  const render = renderer(domain);
+  return [...readJsonl(join(work, domain, 'train.jsonl')).map((r) => `${render(r)} ${r.label}`), ...DOMAINS[domain].verbalizers];
+}
+
+export interface BuildTokenizerOptions {
+  /** Use this tokenizer.json (e.g. the shared byte-level one) instead of training a word-level BPE. */
+  tokenizerFile?: string;
+}
+
+/**
+ * Writes OUT/tokenizer.json (a word-level BPE learned from the domain's training prompts, or a copy
+ * of `tokenizerFile`) and encodes every split of WORK/DOMAIN with it.
+ */
+export async function buildTokenizer(
+  work: string, domain: DomainName, vocabSize: number, outDir: string, options: BuildTokenizerOptions = {},
+): Promise<void> {
   const spec = DOMAINS[domain];
   const dir = join(work, domain);
-  const render = (row: Row) => renderPrompt(spec.template, row.vars, { textVariables: spec.textVariables, maxTextChars: MAX_TEXT_CHARS }).prompt;
-  const train = readJsonl(join(dir, 'train.jsonl'));
-  const { vocab, merges } = trainBpe([...train.map((r) => `${render(r)} ${r.label}`), ...spec.verbalizers], vocabSize);
+  const render = renderer(domain);
   mkdirSync(outDir, { recursive: true });
   const file = join(outDir, 'tokenizer.json');
-  writeFileSync(file, JSON.stringify(tokenizerJson(vocab, merges)));
+  if (options.tokenizerFile) {
+    if (options.tokenizerFile !== file) copyFileSync(options.tokenizerFile, file);
+  } else {
+    const { vocab, merges } = trainBpe(taskTexts(work, domain), vocabSize);
+    writeFileSync(file, JSON.stringify(tokenizerJson(vocab, merges)));
+  }
   const tokenizer = Tokenizer.fromFile(file);
   const verbalizerIds: number[] = [];
   for (const v of spec.verbalizers) {
@@ -122,16 +153,56 @@ export async function buildTokenizer(work: string, domain: DomainName, vocabSize
   const contentFree = await tokenizer.encodeBatch(['n/a', ''].map((filler) => spec.template.replace(/\{[^}]+\}/g, filler)));
   writeFileSync(
     join(dir, 'tokens.json'),
-    JSON.stringify({ vocabSize: Object.keys(vocab).length, padId: 0, unkId: 1, eosId: 2, verbalizerIds, labels: spec.labels, contentFreeIds: contentFree.map((e) => e.getIds()) }, null, 2),
+    JSON.stringify({ vocabSize: tokenizer.getVocabSize(true), padId: 0, unkId: 1, eosId: 2, verbalizerIds, labels: spec.labels, contentFreeIds: contentFree.map((e) => e.getIds()) }, null, 2),
   );
 }
 
+export interface ByteLevelBuild {
+  tokenizerFile: string;
+  /** Present when a corpus was given: its encoding for pretraining. */
+  corpus?: EncodedCorpus;
+}
+
+/**
+ * Trains the shared byte-level BPE on `corpusFile` (optional) plus the domains' training texts,
+ * saves it as OUTDIR/tokenizer.json and, with a corpus, encodes it to OUTDIR/english.ids.bin.
+ * Every domain's verbalizers are single tokens.
+ */
+export async function buildByteLevel(
+  work: string, domains: DomainName[], vocabSize: number, outDir: string, corpusFile?: string,
+): Promise<ByteLevelBuild> {
+  mkdirSync(outDir, { recursive: true });
+  const taskFile = join(outDir, 'task.txt');
+  writeFileSync(taskFile, domains.flatMap((d) => taskTexts(work, d)).join('\n'));
+  const singleTokens = domains.flatMap((d) => DOMAINS[d].verbalizers.map((v) => ` ${v}`));
+  const json = await trainByteLevel({ files: corpusFile ? [corpusFile, taskFile] : [taskFile], vocabSize, singleTokens });
+  const tokenizerFile = join(outDir, 'tokenizer.json');
+  writeFileSync(tokenizerFile, JSON.stringify(json));
+  const corpus = corpusFile ? await encodeCorpus(tokenizerFile, corpusFile, join(outDir, 'english.ids.bin')) : undefined;
+  return { tokenizerFile, corpus };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { work: { type: 'string', default: 'models/.work' }, domain: { type: 'string', default: 'all' }, vocab: { type: 'string', default: '1024' }, out: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      work: { type: 'string', default: 'models/.work' }, domain: { type: 'string', default: 'all' },
+      vocab: { type: 'string' }, out: { type: 'string' },
+      'byte-level': { type: 'boolean', default: false }, corpus: { type: 'string' },
+    },
+  });
+  const work = values.work!;
   const domains: DomainName[] = values.domain === 'all' ? ['loan', 'order'] : [values.domain as DomainName];
+  let tokenizerFile: string | undefined;
+  if (values['byte-level']) {
+    const corpusFile = values.corpus ?? join(work, 'corpus', 'english.txt');
+    if (!existsSync(corpusFile)) throw new Error(`${corpusFile} is missing: run npm run models:corpus first`);
+    const built = await buildByteLevel(work, domains, Number(values.vocab ?? 4096), join(work, 'corpus'), corpusFile);
+    tokenizerFile = built.tokenizerFile;
+    console.log(`byte-level tokenizer -> ${tokenizerFile}; corpus: ${built.corpus!.tokens} tokens in ${built.corpus!.documents} documents`);
+  }
   for (const domain of domains) {
-    const out = values.out ?? join(values.work!, domain);
-    await buildTokenizer(values.work!, domain, Number(values.vocab), out);
+    const out = values.out ?? join(work, domain);
+    await buildTokenizer(work, domain, Number(values.vocab ?? 1024), out, { tokenizerFile });
     console.log(`${domain}: tokenizer.json -> ${out}`);
   }
 }
