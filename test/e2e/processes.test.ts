@@ -81,7 +81,9 @@ async function openTask(instanceId: string, elementId: string, timeoutMs = BOUND
     const response = await app.inject({ method: 'GET', url: `/api/tasks?state=open&instanceId=${instanceId}`, headers: auth });
     const view = await instance(instanceId);
     if (view.state !== 'active' || view.incidents.length > 0) throw new Error(`instance ${instanceId} will not reach ${elementId}: ${view.state} ${JSON.stringify(view.incidents)} ${completedPath(view).join(' ')}`);
-    return (response.json() as { tasks: UserTaskView[] }).tasks.find((task) => task.elementId === elementId);
+    const listed = (response.json() as { tasks: { id: string; elementId: string }[] }).tasks.find((task) => task.elementId === elementId);
+    // The inbox lists tasks without their variables; the task itself has them.
+    return listed && ((await app.inject({ method: 'GET', url: `/api/tasks/${listed.id}`, headers: auth })).json() as UserTaskView);
   }, timeoutMs, `an open ${elementId} task`);
 }
 

@@ -199,9 +199,9 @@ describe('the timer start rate per process', () => {
     const scheduled = await db.knex('timers').whereNull('process_instance_id').where({ state: 'scheduled' });
     assert.equal(scheduled.length, 1, 'the timer is still scheduled');
     assert.equal(scheduled[0].cycle, 'R/PT0.001S');
-    const app = await buildApp({ engine, db: db.knex, defaultMetrics: false, notifications: engine.notifications });
+    const app = await buildApp({ engine, db: db.knex, defaultMetrics: false, notifications: engine.notifications, apiToken: 'op_timer_test' });
     try {
-      const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+      const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer op_timer_test' } });
       const delayed = Number(/^operon_timer_starts_delayed_total (\d+)$/m.exec(metrics.body)?.[1]);
       assert.ok(delayed >= 5, `operon_timer_starts_delayed_total counts the delayed starts (${delayed})`);
     } finally {
