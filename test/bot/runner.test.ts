@@ -264,12 +264,14 @@ describe('bot runner', () => {
   });
 
   test('a page that never loads hits the hard timeout: screenshot, context closed, retryable', { timeout: 60_000 }, async () => {
-    // The hard timeout also covers opening the context and starting the trace: 3 s leaves a loaded CI
-    // machine room for those, and a node whose navigation timeout is longer still makes sure it is the
-    // hard timeout that strikes, while the page is loading (checked below).
+    // The hard timeout also covers opening the context and starting the trace, so the browser is
+    // launched by a first run before the timed one, and 10 s leaves a loaded machine room for a context
+    // and a trace; a navigation timeout of 30 s still makes sure it is the hard timeout that strikes,
+    // while the page is loading (checked below).
     const patient = createBotNode({ bots: [visitBot], baseUrl: site.origin, artifactsDir, actionTimeoutMs: 30_000 });
     try {
-      const c = ctx('visit', { headers: { timeoutMs: '3000' } });
+      await patient.run({ url: '/home' }, ctx('visit')).catch(() => undefined);
+      const c = ctx('visit', { headers: { timeoutMs: '10000' } });
       const before = site.hits.filter((url) => url === '/never').length;
       await assert.rejects(patient.run({ url: '/never' }, c), (e: OperonError) => {
         assert.equal(e.code, 'OPERON_ERR_NODE_TIMEOUT');
