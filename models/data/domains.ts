@@ -75,9 +75,9 @@ export const ORDER: DomainSpec = {
   inputs: {
     weightKg: { type: 'number', min: 0, max: 100_000, trainedMin: 0.5, trainedMax: 120 },
     distanceKm: { type: 'number', min: 0, max: 40075, trainedMin: 2, trainedMax: 700 },
-    'stock.leeds': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60 },
-    'stock.bristol': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60 },
-    'stock.glasgow': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60 },
+    'stock.leeds': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60, clampToTrained: true },
+    'stock.bristol': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60, clampToTrained: true },
+    'stock.glasgow': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60, clampToTrained: true },
     deadlineHours: { type: 'number', min: 0, max: 8760, trainedMin: 4, trainedMax: 168 },
     customerTier: { type: 'enum', values: ['standard', 'silver', 'gold', 'platinum'] },
     notes: { type: 'text', maxChars: 400 },

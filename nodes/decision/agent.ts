@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
 import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
 import { trainHead, type HeadCase } from './head.ts';
-import { checkDecisionInputs, textInputs } from './inputs.ts';
+import { checkDecisionInputs, clampToTrained, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
 import {
@@ -185,7 +185,7 @@ export class DecisionAgent {
   prompt(variables: Record<string, unknown>, template = this.model.config.template): CasePrompt {
     const inputs = this.model.config.inputs;
     const reviewReasons = inputs ? checkDecisionInputs(this.name, inputs, variables) : [];
-    const rendered = renderPrompt(template, variables, this.#renderOptions(template));
+    const rendered = renderPrompt(template, inputs ? clampToTrained(inputs, variables) : variables, this.#renderOptions(template));
     if (rendered.missing.length > 0) {
       throw new OperonError('OPERON_ERR_MISSING_VARIABLES', `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`, { details: { model: this.name, missing: rendered.missing }, retryable: false });
     }

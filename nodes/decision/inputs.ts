@@ -5,7 +5,9 @@
  * - malformed (wrong type, a number sent as a string, outside `min`/`max`, not one of an enum's
  *   values) -> OPERON_ERR_DECISION_INPUT naming the field, not retryable: an incident;
  * - valid but outside what the model knows (`trainedMin`/`trainedMax`) -> the decision is made and
- *   goes to review, with the reason.
+ *   goes to review, with the reason; unless the input is declared `clampToTrained` (beyond the
+ *   trained range a value means to the policy what the bound means, e.g. stock counts): then the
+ *   prompt shows the bound and nothing is reviewed.
  *
  * A model without `inputs` keeps the old behaviour: any value is rendered as it is.
  */
@@ -18,6 +20,11 @@ export interface DecisionInputSpec extends VariableSpec {
   trainedMin?: number;
   /** Numbers above this were never seen in training: the decision goes to review. */
   trainedMax?: number;
+  /**
+   * Values beyond the trained range mean what the nearest bound means (a depot with 111 units has
+   * stock as one with 60 does): the prompt shows the bound instead of sending the case to review.
+   */
+  clampToTrained?: boolean;
 }
 
 export type DecisionInputs = Record<string, DecisionInputSpec>;
@@ -35,6 +42,9 @@ export function inputsError(inputs: unknown): string | null {
       if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || (spec.type !== 'number' && spec.type !== 'integer'))) {
         return `input '${field}': ${bound} must be a finite number on a number or integer input`;
       }
+    }
+    if (spec.clampToTrained !== undefined && (typeof spec.clampToTrained !== 'boolean' || (spec.clampToTrained && spec.trainedMin === undefined && spec.trainedMax === undefined))) {
+      return `input '${field}': clampToTrained must be a boolean, and needs trainedMin or trainedMax`;
     }
   }
   return null;
@@ -71,9 +81,30 @@ export function checkDecisionInputs(model: string, inputs: DecisionInputs, varia
         retryable: false,
       });
     }
-    if (typeof value === 'number' && ((spec.trainedMin !== undefined && value < spec.trainedMin) || (spec.trainedMax !== undefined && value > spec.trainedMax))) {
+    if (typeof value === 'number' && !spec.clampToTrained && ((spec.trainedMin !== undefined && value < spec.trainedMin) || (spec.trainedMax !== undefined && value > spec.trainedMax))) {
       reviewReasons.push(`${field} ${value} is outside the range the model was trained on (${spec.trainedMin ?? '-∞'} to ${spec.trainedMax ?? '∞'})`);
     }
   }
   return reviewReasons;
+}
+
+/**
+ * `variables` with every `clampToTrained` input beyond its trained range set to the bound (copied
+ * along the path; the caller's object is not changed). The same object when nothing is clamped.
+ */
+export function clampToTrained(inputs: DecisionInputs, variables: Record<string, unknown>): Record<string, unknown> {
+  let clamped = variables;
+  for (const [field, spec] of Object.entries(inputs)) {
+    if (!spec.clampToTrained) continue;
+    const value = valueAt(clamped, field);
+    if (typeof value !== 'number') continue;
+    const bounded = Math.min(spec.trainedMax ?? Infinity, Math.max(spec.trainedMin ?? -Infinity, value));
+    if (bounded !== value) clamped = withValueAt(clamped, field.split('.'), bounded);
+  }
+  return clamped;
+}
+
+function withValueAt(object: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+  const [key, ...rest] = path as [string, ...string[]];
+  return { ...object, [key]: rest.length === 0 ? value : withValueAt(object[key] as Record<string, unknown>, rest, value) };
 }

@@ -97,3 +97,16 @@ test('the budget cuts free text at word boundaries, counting code points the way
   assert.match(fitted.prompt, / decision:$/);
   assert.equal(fitToBudget(rendered.prompt, [], encoding.getIds(), encoding.getOffsets(), 128), null, 'no free text: nothing it may cut');
 });
+
+test('a clampToTrained input beyond its trained range is shown at the bound, not reviewed; others still are', async () => {
+  const order = await DecisionAgent.load('order');
+  const parcel = { weightKg: 3.5, distanceKm: 40, deadlineHours: 48, customerTier: 'gold', notes: 'office closes at 5pm' };
+  const plenty = await order.infer({ ...parcel, stock: { leeds: 65, bristol: 111, glasgow: 0 } });
+  assert.deepEqual(plenty.reviewReasons, []);
+  assert.match(plenty.prompt, /stock leeds 60 bristol 60 glasgow 0 /);
+  const within = await order.infer({ ...parcel, stock: { leeds: 60, bristol: 60, glasgow: 0 } });
+  assert.deepEqual(within.scores, plenty.scores, 'the same prompt, the same answer');
+  const far = await order.infer({ ...parcel, distanceKm: 900, stock: { leeds: 65, bristol: 111, glasgow: 0 } });
+  assert.equal(far.needsReview, true);
+  assert.deepEqual(far.reviewReasons, ['distanceKm 900 is outside the range the model was trained on (2 to 700)']);
+});
