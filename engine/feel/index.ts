@@ -6,7 +6,8 @@
  * FEEL value can always be stored in a jsonb snapshot. Only expressions proven cheap run on the
  * engine's thread (inline.ts); every other one runs in a worker under a time budget (budget.ts).
  */
-import { date, dateAndTime, evaluate, parseExpression } from 'feelin';
+import { evaluate, parseExpression } from 'feelin';
+import { toJson, withClock } from './values.mjs';
 import { evaluateInWorker } from './budget.ts';
 import { runsInline } from './inline.ts';
 import type { FeelSession } from './session.ts';
@@ -92,44 +93,4 @@ function evaluateSimple(expression: string, context: Record<string, unknown>): F
   return { ok: true, value: null };
 }
 
-/**
- * FEEL's `now()` and `today()` answer with the step's clock, so an expression gives the same value
- * when a step is replayed (the runtime never reads the machine's clock). A variable of that name wins.
- */
-export function withClock(context: Record<string, unknown>, nowIso: string): Record<string, unknown> {
-  const clock: Record<string, unknown> = {};
-  if (!Object.hasOwn(context, 'now')) clock.now = () => dateAndTime(nowIso.replace(/\.\d{3}Z$/, 'Z'));
-  if (!Object.hasOwn(context, 'today')) clock.today = () => date(nowIso.slice(0, 10));
-  return { ...context, ...clock };
-}
-
-/** FEEL values (dates, durations, ranges, functions) -> plain JSON values. */
-export function toJson(value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : null;
-    case 'bigint':
-      return Number(value);
-    case 'function':
-      return null;
-    case 'object': {
-      if (Array.isArray(value)) return value.map(toJson);
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        if (typeof (value as { iso?: unknown }).iso === 'string') return (value as { iso: string }).iso;
-        if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return toJson((value as { toJSON(): unknown }).toJSON());
-        const text = String(value);
-        return text === '[object Object]' ? null : text;
-      }
-      const out: Record<string, unknown> = {};
-      for (const [key, entry] of Object.entries(value)) out[key] = toJson(entry);
-      return out;
-    }
-    default:
-      return null;
-  }
-}
+export { toJson, withClock } from './values.mjs';
