@@ -1,5 +1,6 @@
 /** Health and the OpenAPI document (no token needed), Prometheus metrics (an API token or OPERON_METRICS_TOKEN). */
 import { readFileSync } from 'node:fs';
+import knex, { type Knex } from 'knex';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { buildOpenApi } from '../openapi.ts';
 import { Health } from '../schemas.ts';
@@ -8,6 +9,13 @@ const packageVersion = (JSON.parse(readFileSync(new URL('../../../package.json',
 
 export function systemRoutes(context: RouteContext): void {
   const { db, metrics } = context;
+  // /healthz asks the database on a connection of its own: a pool busy with work (a flood of starts
+  // waiting for connections) must not make a live server look dead, nor a dead database look alive.
+  let probe: Knex | undefined;
+  const healthProbe = () => (probe ??= knex({ client: 'pg', connection: db.client.config.connection, pool: { min: 0, max: 1 } }));
+  context.app.addHook('onClose', async () => {
+    await probe?.destroy();
+  });
 
   defineRoute(context, {
     method: 'GET',
@@ -17,7 +25,7 @@ export function systemRoutes(context: RouteContext): void {
     auth: 'none',
     responses: { 200: { description: 'Healthy', schema: Health } },
     async handler() {
-      await db.raw('SELECT 1');
+      await healthProbe().raw('SELECT 1');
       return { statusCode: 200, body: { status: 'ok', database: 'ok' } };
     },
   });
