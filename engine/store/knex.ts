@@ -64,11 +64,37 @@ class DirectoryMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
-/** Applies every pending migration. Safe to run twice and from several processes (knex's lock table). */
+/** The session-level advisory lock that orders migrations across processes. */
+const MIGRATION_LOCK = 'operon:migrations';
+
+/**
+ * Applies every pending migration. Safe to run twice and from several processes at once, on an empty
+ * database too: knex's own lock table is created by the first migration run, so two processes
+ * creating it together collide (`duplicate key ... pg_type_typname_nsp_index`). An advisory lock,
+ * held on a connection of its own for the whole run, lets one process migrate while the others wait
+ * and then find nothing to do.
+ */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest()) as [number, string[]];
-  // Partitions for this month and the next exist before any worker runs, so a worker's hourly check
-  // only does DDL (which locks `history`) at the turn of a month.
-  await ensureHistoryPartitions(knex, new Date());
-  return applied;
+  const locker = knexFactory({ client: 'pg', connection: knex.client.config.connection, pool: { min: 1, max: 1 } });
+  try {
+    return await withSessionLock(locker, async () => {
+      const [, applied] = (await knex.migrate.latest()) as [number, string[]];
+      // Partitions for this month and the next exist before any worker runs, so a worker's hourly check
+      // only does DDL (which locks `history`) at the turn of a month.
+      await ensureHistoryPartitions(knex, new Date());
+      return applied;
+    });
+  } finally {
+    await locker.destroy();
+  }
+}
+
+async function withSessionLock<T>(locker: Knex, run: () => Promise<T>): Promise<T> {
+  // The locker's pool holds exactly one connection, so lock and unlock happen on the same session.
+  await locker.raw('SELECT pg_advisory_lock(hashtext(?))', [MIGRATION_LOCK]);
+  try {
+    return await run();
+  } finally {
+    await locker.raw('SELECT pg_advisory_unlock(hashtext(?))', [MIGRATION_LOCK]);
+  }
 }

@@ -5,8 +5,14 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { migrateLatest } from '../../engine/store/knex.ts';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { admin, createTestDatabase, urlFor, type TestDatabase } from '../support/db.ts';
+import { createKnex, migrateLatest } from '../../engine/store/knex.ts';
+
+const createTestKnex = (url: string) => createKnex(url, { poolMax: 1, applicationName: 'operon-test' });
 import { ensureHistoryPartitions } from '../../engine/store/history-partitions.ts';
 
 const CORE_TABLES = ['process_definitions', 'process_instances', 'element_instances', 'jobs', 'timers', 'message_subscriptions', 'messages', 'incidents', 'user_tasks', 'history'];
@@ -25,6 +31,31 @@ it('running the migrations again (twice, even concurrently) applies nothing and 
   const afterCount = await db.knex('knex_migrations').count<{ count: string }[]>('* as count');
   assert.equal(afterCount[0]!.count, before[0]!.count);
   for (const table of CORE_TABLES) assert.ok(await db.knex.schema.hasTable(table), table);
+});
+
+it('four `operon migrate` processes on one empty database all succeed, and the schema is applied once', { timeout: 180_000 }, async () => {
+  const bin = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
+  // Six rounds: the collision on knex's own tables needs the processes to start together, which a
+  // single round does not always arrange; without the lock six rounds fail.
+  for (let round = 0; round < 6; round++) {
+    const name = `operon_test_${randomBytes(6).toString('hex')}`;
+    await admin((client) => client.query(`CREATE DATABASE ${name}`));
+    try {
+      const env = { ...process.env, DATABASE_URL: urlFor(name), OPERON_DATABASE_URL: urlFor(name) };
+      const runs = await Promise.allSettled([1, 2, 3, 4].map(() => promisify(execFile)(process.execPath, [bin, 'migrate'], { env, timeout: 120_000 })));
+      for (const run of runs) assert.equal(run.status, 'fulfilled', run.status === 'rejected' ? String(run.reason) : '');
+      const check = createTestKnex(urlFor(name));
+      try {
+        const applied = await check('knex_migrations').select('name');
+        assert.equal(applied.length, new Set(applied.map((row: { name: string }) => row.name)).size, 'each migration applied once');
+        for (const table of CORE_TABLES) assert.ok(await check.schema.hasTable(table), table);
+      } finally {
+        await check.destroy();
+      }
+    } finally {
+      await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    }
+  }
 });
 
 it('comments every core table and column', async () => {
