@@ -9,12 +9,14 @@
  * Usage: tsx models/data/generate.ts [--out DIR] [--seed N] [--train N] [--val N] [--test N]
  *        [--shifted N] [--noise P] [--domain loan|order|all]
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DOMAINS, type DomainName } from './domains.ts';
 import { loanPolicy, orderPolicy, type LoanCase, type LoanIntent, type OrderCase, type OrderIntent } from './policy.ts';
 import { LOAN_GRAMMAR, ORDER_GRAMMAR, writeText, type Style } from './texts.ts';
+import { perturbText, type PerturbationName } from './perturb.ts';
 
 /** mulberry32: a tiny seeded PRNG, so a seed reproduces the corpus exactly. */
 export function rng(seed: number): () => number {
@@ -40,38 +42,116 @@ function weighted<T extends string>(r: Rand, weights: Record<T, number>): T {
 
 export type { Style } from './texts.ts';
 
-export function loanCase(r: Rand, style: Style): { vars: LoanCase; intent: LoanIntent } {
+/** A value drawn log-uniformly between lo and hi: small amounts are as common, relatively, as large ones. */
+const logUniform = (r: Rand, lo: number, hi: number) => Math.exp(Math.log(lo) + r() * (Math.log(hi) - Math.log(lo)));
+
+/**
+ * A number as a customer or a form would write it: continuous over the range, rounded to a grain
+ * people use (to the unit most often, sometimes to tens, hundreds or thousands), never a grid.
+ */
+function amountLike(r: Rand, value: number, grains: readonly number[] = [1, 1, 1, 10, 100, 500, 1000]): number {
+  const grain = pick(r, grains);
+  return Math.max(grain === 1 ? 0 : grain, Math.round(value / grain) * grain);
+}
+const integer = (r: Rand, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+const tenths = (x: number) => Math.round(x * 10) / 10;
+
+/** Where a case's free text comes from: the grammar, or sentences people wrote (models/data/handwritten). */
+export interface TextSource {
+  /** The share of cases whose text is a hand-written sentence (0: grammar only). */
+  handwritten: number;
+  /** The hand-written fold to draw from: 'train' (4 in 5 sentences) or 'dev' (the fifth, never trained on). */
+  fold: 'train' | 'dev';
+  /** The share of grammar texts given one meaning-preserving edit (typo, casing, synonym, a harmless clause). */
+  noise: number;
+}
+const GRAMMAR_ONLY: TextSource = { handwritten: 0, fold: 'train', noise: 0 };
+
+function writeCaseText(domain: DomainName, intent: string, style: Style, r: Rand, source: TextSource): { text: string; handwritten: boolean } {
+  if (source.handwritten > 0 && r() < source.handwritten) {
+    const pool = handwrittenTexts(domain, source.fold)[intent];
+    if (pool && pool.length > 0) return { text: pick(r, pool), handwritten: true };
+  }
+  const grammar = (domain === 'loan' ? LOAN_GRAMMAR : ORDER_GRAMMAR) as Record<string, Parameters<typeof writeText>[0]>;
+  let text = writeText(grammar[intent]!, style, r);
+  if (source.noise > 0 && r() < source.noise) text = perturbText(text, domain, pick(r, TRAINING_EDITS), r) ?? text;
+  return { text, handwritten: false };
+}
+const TRAINING_EDITS: PerturbationName[] = ['typo-swap', 'typo-drop', 'typo-double', 'casing', 'synonym', 'harmless-clause'];
+
+export function loanCase(r: Rand, style: Style, source: TextSource = GRAMMAR_ONLY): { vars: LoanCase; intent: LoanIntent; handwritten: boolean } {
   const intent = weighted<LoanIntent>(r, { neutral: 0.55, prohibited: 0.13, uncertain: 0.14, secured: 0.18 });
-  // A mixture so that approvable, borderline and clearly bad applicants all occur often.
-  const strong = r() < 0.55;
+  // A mixture so that approvable, borderline and clearly bad applicants all occur often; every
+  // number is continuous, and one case in five sits close to a policy threshold.
+  const strong = r() < 0.6;
+  // One case in four puts one number close to its policy threshold.
+  const near = r() < 0.25 ? pick(r, ['income', 'debts', 'score', 'amount', 'term'] as const) : null;
+  const income = near === 'income' ? logUniform(r, 20000, 31000) : strong ? logUniform(r, 25000, 250000) : logUniform(r, 8000, 120000);
+  const debts = near === 'debts' ? logUniform(r, 14000, 45000) : r() < 0.25 ? 0 : strong ? logUniform(r, 100, 22000) : logUniform(r, 100, 95000);
+  const score = near === 'score' ? integer(r, 560, 700) : strong ? integer(r, 640, 850) : integer(r, 300, 790);
+  const amount = near === 'amount' ? logUniform(r, 22000, 40000) : strong ? logUniform(r, 500, 35000) : logUniform(r, 500, 150000);
+  const term =
+    near === 'term' ? integer(r, 48, 72)
+    : strong ? (r() < 0.7 ? pick(r, [12, 18, 24, 36, 48, 60, 60, 72]) : integer(r, 3, 72))
+    : r() < 0.6 ? pick(r, [12, 18, 24, 36, 48, 60, 72, 84]) : integer(r, 3, 120);
   const vars: LoanCase = {
-    income: strong ? between(r, 25000, 150000, 500) : between(r, 12000, 90000, 500),
-    debts: strong ? between(r, 0, 22000, 500) : between(r, 0, 80000, 500),
-    creditScore: strong ? between(r, 600, 850) : between(r, 450, 760),
-    amount: strong ? between(r, 1000, 32000, 500) : between(r, 1000, 60000, 500),
-    termMonths: pick(r, strong ? [12, 24, 36, 48, 60, 60, 72] : [12, 24, 36, 48, 60, 72, 84]),
+    income: amountLike(r, income),
+    debts: amountLike(r, debts),
+    creditScore: score,
+    amount: amountLike(r, amount, [1, 1, 10, 50, 100, 500, 1000]),
+    termMonths: term,
     employment: strong
-      ? pick(r, ['permanent', 'permanent', 'permanent', 'contract', 'retired', 'self-employed', 'part-time'])
+      ? pick(r, ['permanent', 'permanent', 'permanent', 'permanent', 'contract', 'retired', 'self-employed', 'part-time'])
       : pick(r, ['permanent', 'self-employed', 'contract', 'part-time', 'retired', 'student', 'unemployed']),
-    purpose: writeText(LOAN_GRAMMAR[intent], style, r),
+    purpose: '',
   };
-  return { vars, intent };
+  const text = writeCaseText('loan', intent, style, r, source);
+  vars.purpose = text.text;
+  return { vars, intent, handwritten: text.handwritten };
 }
 
-export function orderCase(r: Rand, style: Style): { vars: OrderCase; intent: OrderIntent } {
+export function orderCase(r: Rand, style: Style, source: TextSource = GRAMMAR_ONLY): { vars: OrderCase; intent: OrderIntent; handwritten: boolean } {
   const intent = weighted<OrderIntent>(r, { neutral: 0.5, collect: 0.2, urgent: 0.18, bulky: 0.12 });
-  const stockOf = () => (r() < 0.3 ? 0 : between(r, 1, 60));
+  const stockOf = () => (r() < 0.3 ? 0 : integer(r, 1, 60));
   const stock = r() < 0.06 ? { leeds: 0, bristol: 0, glasgow: 0 } : { leeds: stockOf(), bristol: stockOf(), glasgow: stockOf() };
   const heavy = r() < 0.25;
+  const weight = heavy ? logUniform(r, 20, 500) : logUniform(r, 0.1, 35);
+  const deadline = r() < 0.35 ? pick(r, [4, 8, 12, 24, 36, 48, 72, 96, 120, 168, 240]) : r() < 0.4 ? integer(r, 16, 56) : integer(r, 1, 336);
   const vars: OrderCase = {
-    weightKg: heavy ? between(r, 25, 120, 0.5) : between(r, 0.5, 35, 0.5),
-    distanceKm: between(r, 2, 700),
+    weightKg: weight < 10 && r() < 0.7 ? tenths(Math.max(0.1, weight)) : r() < 0.5 ? tenths(weight) : Math.max(1, Math.round(weight)),
+    distanceKm: integer(r, 1, 1000),
     stock,
-    deadlineHours: pick(r, [4, 8, 12, 24, 36, 48, 72, 96, 120, 168]),
+    deadlineHours: deadline,
     customerTier: pick(r, ['standard', 'standard', 'silver', 'gold', 'platinum']),
-    notes: writeText(ORDER_GRAMMAR[intent], style, r),
+    notes: '',
   };
-  return { vars, intent };
+  const text = writeCaseText('order', intent, style, r, source);
+  vars.notes = text.text;
+  return { vars, intent, handwritten: text.handwritten };
+}
+
+/** Hand-written sentences by intent, split into folds by a hash of the text (stable across edits to the file). */
+const handwrittenCache = new Map<string, Record<string, string[]>>();
+export function handwrittenTexts(domain: DomainName, fold: 'train' | 'dev'): Record<string, string[]> {
+  const key = `${domain}:${fold}`;
+  let out = handwrittenCache.get(key);
+  if (!out) {
+    out = {};
+    const file = fileURLToPath(new URL(`./handwritten/${domain}.jsonl`, import.meta.url));
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const row = JSON.parse(line) as { text: string; intent: string };
+      if ((fnv1a(row.text) % 5 === 0) !== (fold === 'dev')) continue;
+      (out[row.intent] ??= []).push(row.text);
+    }
+    handwrittenCache.set(key, out);
+  }
+  return out;
+}
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 export interface CaseRecord {
@@ -82,21 +162,36 @@ export interface CaseRecord {
   rulesLabel: string;
   intent: string;
   textDependent: boolean;
+  /** The text is a hand-written sentence (models/data/handwritten), not the grammar's. */
+  handwritten?: boolean;
 }
 
-export function makeCase(domain: DomainName, r: Rand, style: Style, noise: number, id: string): CaseRecord {
+export function makeCase(domain: DomainName, r: Rand, style: Style, noise: number, id: string, source: TextSource = GRAMMAR_ONLY): CaseRecord {
   const labels = DOMAINS[domain].labels;
-  let vars: Record<string, unknown>, intent: string, policyLabel: string, rulesLabel: string;
+  let vars: Record<string, unknown>, intent: string, policyLabel: string, rulesLabel: string, handwritten: boolean;
   if (domain === 'loan') {
-    const c = loanCase(r, style);
-    [vars, intent, policyLabel, rulesLabel] = [c.vars as unknown as Record<string, unknown>, c.intent, loanPolicy(c.vars, c.intent), loanPolicy(c.vars, 'neutral')];
+    const c = loanCase(r, style, source);
+    [vars, intent, policyLabel, rulesLabel, handwritten] = [c.vars as unknown as Record<string, unknown>, c.intent, loanPolicy(c.vars, c.intent), loanPolicy(c.vars, 'neutral'), c.handwritten];
   } else {
-    const c = orderCase(r, style);
-    [vars, intent, policyLabel, rulesLabel] = [c.vars as unknown as Record<string, unknown>, c.intent, orderPolicy(c.vars, c.intent), orderPolicy(c.vars, 'neutral')];
+    const c = orderCase(r, style, source);
+    [vars, intent, policyLabel, rulesLabel, handwritten] = [c.vars as unknown as Record<string, unknown>, c.intent, orderPolicy(c.vars, c.intent), orderPolicy(c.vars, 'neutral'), c.handwritten];
   }
   const label = noise > 0 && r() < noise ? pick(r, labels.filter((l) => l !== policyLabel)) : policyLabel;
-  return { id, vars, label, policyLabel, rulesLabel, intent, textDependent: policyLabel !== rulesLabel };
+  return { id, vars, label, policyLabel, rulesLabel, intent, textDependent: policyLabel !== rulesLabel, ...(handwritten ? { handwritten } : {}) };
 }
+
+/**
+ * Text sources per split. Training mixes the grammar (one text in three edited) with the train fold
+ * of the hand-written sentences; validation, which fits the calibration and the review threshold,
+ * draws half its texts from the dev fold nobody trained on; test and shifted stay grammar-only, so
+ * they measure what they always measured.
+ */
+export const SPLIT_TEXTS: Record<'train' | 'val' | 'test' | 'shifted', TextSource> = {
+  train: { handwritten: 0.45, fold: 'train', noise: 0.3 },
+  val: { handwritten: 0.5, fold: 'dev', noise: 0.3 },
+  test: GRAMMAR_ONLY,
+  shifted: GRAMMAR_ONLY,
+};
 
 export interface GenerateOptions {
   out: string;
@@ -114,7 +209,7 @@ export function generate(options: GenerateOptions): void {
     for (const split of ['train', 'val', 'test', 'shifted'] as const) {
       const lines: string[] = [];
       for (let i = 0; i < options.sizes[split]; i++) {
-        const record = makeCase(domain, r, split === 'shifted' ? 'shifted' : 'train', split === 'train' ? options.noise : 0, `${domain}-${split}-${i}`);
+        const record = makeCase(domain, r, split === 'shifted' ? 'shifted' : 'train', split === 'train' ? options.noise : 0, `${domain}-${split}-${i}`, SPLIT_TEXTS[split]);
         lines.push(JSON.stringify(record));
       }
       writeFileSync(join(dir, `${split}.jsonl`), lines.join('\n') + '\n');

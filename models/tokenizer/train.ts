@@ -89,7 +89,7 @@ export function tokenizerJson(vocab: Record<string, number>, merges: string[]): 
   };
 }
 
-interface Row { vars: Record<string, unknown>; label: string; policyLabel: string; textDependent: boolean; intent: string; rulesLabel: string }
+interface Row { vars: Record<string, unknown>; label: string; policyLabel: string; textDependent: boolean; intent: string; rulesLabel: string; handwritten?: boolean }
 const readJsonl = (file: string): Row[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
 
 const renderer = (domain: DomainName) => (row: Row) =>
@@ -145,6 +145,8 @@ export async function buildTokenizer(
       policy: spec.labels.indexOf(row.policyLabel),
       rules: spec.labels.indexOf(row.rulesLabel),
       textDependent: row.textDependent,
+      // A hand-written sentence: export.py picks the review threshold on these.
+      handwritten: row.handwritten === true,
     }));
     writeFileSync(join(dir, `${split}.ids.json`), JSON.stringify(out));
   }

@@ -14,6 +14,7 @@ import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
 import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
 import { trainHead, type HeadCase } from './head.ts';
+import { unfamiliarReason } from './familiarity.ts';
 import { checkDecisionInputs, clampToTrained, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
@@ -190,6 +191,14 @@ export class DecisionAgent {
       throw new OperonError('OPERON_ERR_MISSING_VARIABLES', `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`, { details: { model: this.name, missing: rendered.missing }, retryable: false });
     }
     for (const field of rendered.forged) reviewReasons.push(`${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`);
+    const { lexicon } = this.model;
+    if (lexicon) {
+      for (const name of this.#renderOptions(template).textVariables ?? []) {
+        const value = variables[name];
+        const reason = typeof value === 'string' ? unfamiliarReason(name, value, lexicon, this.model.config.familiarity) : null;
+        if (reason) reviewReasons.push(reason);
+      }
+    }
     return { prompt: rendered.prompt, textSpans: rendered.textSpans, truncatedFields: rendered.truncated, reviewReasons };
   }
 

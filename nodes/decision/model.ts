@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { Lexicon, type FamiliaritySettings } from './familiarity.ts';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { OperonError } from '../../engine/errors.ts';
@@ -36,6 +37,8 @@ export interface DecisionModelConfig {
   threshold: number;
   padId?: number;
   calibration?: { method: string; temperature: number; contentFreeLogits?: number[] | null };
+  /** When free text has too many words missing from lexicon.txt, the decision goes to review (familiarity.ts). */
+  familiarity?: FamiliaritySettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -58,6 +61,8 @@ export interface DecisionModel {
   /** The ONNX graph has a `hidden` output (features for trained heads). */
   hasHidden: boolean;
   padId: number;
+  /** The training texts' words (lexicon.txt); null when the folder has none. */
+  lexicon: Lexicon | null;
 }
 
 function unknownModel(name: string, reason: string, cause?: unknown): OperonError {
@@ -158,6 +163,7 @@ export async function loadDecisionModel(dir: string, name: string, options: { th
     suffixTokens,
     hasHidden: session.outputNames.includes('hidden'),
     padId: config.padId ?? 0,
+    lexicon: existsSync(join(dir, 'lexicon.txt')) ? Lexicon.parse(readFileSync(join(dir, 'lexicon.txt'), 'utf8')) : null,
   };
 }
 
