@@ -15,6 +15,7 @@ import { OperonError } from '../../engine/errors.ts';
 import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
 import { trainHead, type HeadCase } from './head.ts';
 import { unfamiliarReason } from './familiarity.ts';
+import { rewordings } from './consistency.ts';
 import { checkDecisionInputs, clampToTrained, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
@@ -267,6 +268,11 @@ export class DecisionAgent {
       reviewReasons.push(`the structured fields alone are longer than the model's context (${this.model.config.maxLength} tokens): the middle of the prompt was cut`);
     }
     const truncatedFields = [...new Set([...rendered.truncatedFields, ...features.cutFields])];
+    const automated = Math.max(...probs) >= threshold && reviewReasons.length === 0;
+    if (automated && this.model.config.consistency) {
+      const changed = await this.#inconsistentFields(variables, options, scored.label, head);
+      for (const field of changed) reviewReasons.push(`the answer changes when ${field} is slightly reworded (a typo, a courtesy clause or no punctuation)`);
+    }
     return {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,
@@ -282,6 +288,18 @@ export class DecisionAgent {
       truncatedFields,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
     };
+  }
+
+  /** Text fields whose reworded copies (consistency.ts) get another label than `label`. */
+  async #inconsistentFields(variables: Record<string, unknown>, options: InferOptions, label: string, head: ActiveHead | null): Promise<string[]> {
+    const copies = this.model.config.consistency?.copies ?? 0;
+    const checks = (this.#renderOptions(options.template ?? this.model.config.template).textVariables ?? []).flatMap((name) => {
+      const value = variables[name];
+      return typeof value === 'string' ? rewordings(value, copies).map((text) => ({ name, text })) : [];
+    });
+    const features = await Promise.all(checks.map((c) => this.#classifier.features(this.prompt({ ...variables, [c.name]: c.text }, options.template), options.signal)));
+    const changed = checks.filter((_, i) => toScored(this.labels, this.#probabilities(features[i]!, head)).label !== label).map((c) => c.name);
+    return [...new Set(changed)];
   }
 
   /** Decides many cases; they share inference batches. */

@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Lexicon, type FamiliaritySettings } from './familiarity.ts';
+import type { ConsistencySettings } from './consistency.ts';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { OperonError } from '../../engine/errors.ts';
@@ -39,6 +40,8 @@ export interface DecisionModelConfig {
   calibration?: { method: string; temperature: number; contentFreeLogits?: number[] | null };
   /** When free text has too many words missing from lexicon.txt, the decision goes to review (familiarity.ts). */
   familiarity?: FamiliaritySettings;
+  /** Automated answers are checked on reworded copies of the free text (consistency.ts). */
+  consistency?: ConsistencySettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }

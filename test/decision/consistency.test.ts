@@ -1,0 +1,53 @@
+/**
+ * The consistency signal: which rewordings are tried, and, on the shipped loan model over natural
+ * cases, that an automated answer goes to review exactly when a reworded copy gets another label.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { rewordings } from '../../nodes/decision/consistency.ts';
+import { readNaturalCases } from '../../models/checklist.ts';
+
+after(() => DecisionAgent.closeAll());
+
+test('rewordings: a typo in the longest word, a courtesy clause, no punctuation; never the text itself', () => {
+  assert.deepEqual(rewordings('Paying for my daughter\'s wedding.', 3), ['Paying for my dauhgter\'s wedding.', 'Paying for my daughter\'s wedding. Thanks.', "paying for my daughter's wedding"]);
+  assert.deepEqual(rewordings('new car', 3), ['new car, thanks'], 'no word of five letters, already plain');
+  assert.equal(rewordings('Paying for my daughter\'s wedding.', 1).length, 1);
+  assert.deepEqual(rewordings('', 3), []);
+});
+
+test('an automated answer goes to review exactly when a reworded copy is answered differently', async (t) => {
+  const models = mkdtempSync(join(tmpdir(), 'operon-consistency-'));
+  cpSync(fileURLToPath(new URL('../../models/loan/', import.meta.url)), join(models, 'loan'), { recursive: true });
+  const file = join(models, 'loan', 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...config, consistency: { copies: 3 } }));
+  const checked = await DecisionAgent.load('loan', { modelsDir: models });
+  const plain = await DecisionAgent.load('loan');
+  const cases = readNaturalCases(fileURLToPath(new URL('../../models/data/natural/loan.test.jsonl', import.meta.url))).slice(0, 60);
+  let automated = 0;
+  let flagged = 0;
+  for (const c of cases) {
+    const base = await plain.infer(c.variables);
+    const result = await checked.infer(c.variables);
+    assert.equal(result.label, base.label);
+    const inconsistent = result.reviewReasons.some((r) => r.startsWith('the answer changes when purpose is slightly reworded'));
+    if (base.needsReview) {
+      assert.ok(!inconsistent, 'answers that go to review anyway are not checked');
+      continue;
+    }
+    automated++;
+    const copies = await Promise.all(rewordings(String(c.variables.purpose), 3).map((purpose) => plain.infer({ ...c.variables, purpose })));
+    const differs = copies.some((copy) => copy.label !== base.label);
+    assert.equal(inconsistent, differs, `${c.id}: ${String(c.variables.purpose)}`);
+    assert.equal(result.needsReview, differs);
+    if (differs) flagged++;
+  }
+  assert.ok(automated > 0, 'some natural cases are automated');
+  t.diagnostic(`${automated} automated, ${flagged} sent to review by the consistency check`);
+});
