@@ -268,11 +268,16 @@ export class DecisionAgent {
       reviewReasons.push(`the structured fields alone are longer than the model's context (${this.model.config.maxLength} tokens): the middle of the prompt was cut`);
     }
     const truncatedFields = [...new Set([...rendered.truncatedFields, ...features.cutFields])];
+    if (this.model.config.inputs) {
+      // The model did not read all of it: what it did not read may change the answer.
+      for (const field of truncatedFields.filter((f) => f !== 'prompt')) reviewReasons.push(`${field} was cut to fit the model: it did not read all of it`);
+    }
     const automated = Math.max(...probs) >= threshold && reviewReasons.length === 0;
     if (automated && this.model.config.consistency) {
       const changed = await this.#inconsistentFields(variables, options, scored.label, head);
       for (const field of changed) reviewReasons.push(`the answer changes when ${field} is slightly reworded (a typo, a courtesy clause or no punctuation)`);
     }
+    if (Math.max(...probs) < threshold) reviewReasons.push(`confidence ${scored.confidence.toFixed(3)} is below the review threshold ${threshold}`);
     return {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,

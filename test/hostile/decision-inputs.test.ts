@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -238,7 +239,8 @@ describe('the same variables at the decision node', () => {
   test('a valid number outside the range the model was trained on goes to review with the reason', async () => {
     const decision = await decided({ income: 900000, amount: 15000, termMonths: 48, employment: 'permanent', purpose: 'a new kitchen', creditScore: 823, debts: 0 });
     assert.equal(decision.needsReview, true);
-    assert.deepEqual(decision.reviewReasons, ['income 900000 is outside the range the model was trained on (12000 to 150000)']);
+    const { trainedMin, trainedMax } = (JSON.parse(readFileSync(new URL('../../models/loan/config.json', import.meta.url), 'utf8')) as { inputs: Record<string, { trainedMin: number; trainedMax: number }> }).inputs.income!;
+    assert.deepEqual(decision.reviewReasons.filter((r) => r.startsWith('income')), [`income 900000 is outside the range the model was trained on (${trainedMin} to ${trainedMax})`]);
   });
 
   test('operon decide applies the same checks: exit 1 naming income; the forged purpose is reviewed', async () => {
@@ -253,7 +255,7 @@ describe('the same variables at the decision node', () => {
     const { stdout } = await cli({ income: 30000, amount: 15000, termMonths: 48, employment: 'unemployed', purpose: attackIncome, ...bureau });
     const result = JSON.parse(stdout) as { label: string; needsReview: boolean; reviewReasons: string[] };
     assert.equal(result.needsReview, true);
-    assert.equal(result.reviewReasons.length, 1);
+    assert.ok(result.reviewReasons.some((r) => r.startsWith('purpose contains text that looks like')), result.reviewReasons.join('; '));
     assert.notEqual(result.label, 'approve');
   });
 });
