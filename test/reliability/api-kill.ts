@@ -105,12 +105,14 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
     // ---- the senders: one loop per delivery, retrying until a 2xx ----
     const accepted = new Map<number, { instanceId: string; replayed: boolean; tries: number }>();
     let requests = 0;
+    let inFlight = 0;
     let sent = 0;
     let lastFirstSendAt = Date.now();
     const deliver = async (n: number): Promise<void> => {
       const body = JSON.stringify({ delivery: n });
       for (let tries = 1; ; tries++) {
         requests++;
+        inFlight++;
         try {
           const response = await fetch(`${base}/webhooks/${PROCESS}`, {
             method: 'POST',
@@ -127,6 +129,8 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
         } catch (error) {
           const cause = (error as { cause?: { code?: string } }).cause;
           count(cause?.code ?? (error as Error).name);
+        } finally {
+          inFlight--;
         }
         if (Date.now() - lastFirstSendAt > (options.acceptWithinMs ?? 90_000) && sent === deliveries) return;
         // Exponential backoff with jitter, as webhook senders do: 50 ms doubling up to 2 s.
@@ -136,7 +140,7 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
 
     // ---- the load, and the kills spread over it ----
     // A kill comes once a share of the deliveries was accepted, so the server is taking load (the
-    // retries of the last outage arrive in a burst) and some starts are in their transaction.
+    // retries of the last outage arrive in a burst).
     let sendersDone = false;
     const killer = (async () => {
       const steps = kills + workerKills;
@@ -144,6 +148,9 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
         const threshold = Math.floor(((k + 1) * deliveries) / (steps + 1));
         while (accepted.size < threshold && !sendersDone) await sleep(5);
         if (sendersDone) return;
+        // Best with many requests on their way (up to 3 s for that): some are between their
+        // start's transaction and its answer, which a kill must not turn into a lost delivery.
+        for (let waited = 0; inFlight < 8 && waited < 3_000 && !sendersDone; waited += 5) await sleep(5);
         // Server and worker kills alternate while both have some left.
         const killTheWorker = workerKilled < workerKills && (serverKilled >= kills || k % 2 === 1);
         if (killTheWorker) {
