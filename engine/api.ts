@@ -45,6 +45,12 @@ export interface StartInstanceOptions {
    * the webhook configuration): the start then skips its own lookup. Without `version` only.
    */
   latest?: { id: string; bpmn_process_id: string; version: number };
+  /**
+   * The caller's idempotency key (engine/store/idempotency-keys.ts): written in the transaction
+   * that starts the instance. When another start committed the same key first, nothing is started
+   * and the call rejects with `IdempotencyKeyTaken`.
+   */
+  idempotency?: { scope: string; key: string; requestHash: string; statusCode: number };
 }
 
 export interface ElementInstanceView {

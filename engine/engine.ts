@@ -32,6 +32,7 @@ import { lockInstance } from './store/lock-instance.ts';
 import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
+import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './store/idempotency-keys.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { isTransientDatabaseError } from './store/transient-error.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
@@ -206,7 +207,7 @@ export class PostgresEngine implements Engine {
       // The latest version from the none start event: concurrent starts commit together.
       const instanceId = randomUUID();
       const latest = options.latest?.bpmn_process_id === bpmnProcessId ? options.latest : undefined;
-      await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest });
+      await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest, idempotency: options.idempotency });
       return { instanceId };
     }
     return this.#startOne(bpmnProcessId, variables, options);
@@ -219,9 +220,12 @@ export class PostgresEngine implements Engine {
         details: { bpmnProcessId, version: options.version },
       });
     }
-    const instanceId = await inTransaction(this.db, (tx) =>
-      createInstance(tx, this.graphs, definition, { variables, businessKey: options.businessKey, startEventId: options.startEventId, now: new Date(), instanceId: options.instanceId }),
-    );
+    const instanceId = options.instanceId ?? randomUUID();
+    const { idempotency } = options;
+    await inTransaction(this.db, async (tx) => {
+      if (idempotency && (await claimIdempotencyKeys(tx, [{ instanceId, idempotency }])).size > 0) throw new IdempotencyKeyTaken(idempotency.scope, idempotency.key);
+      await createInstance(tx, this.graphs, definition, { variables, businessKey: options.businessKey, startEventId: options.startEventId, now: new Date(), instanceId });
+    });
     return { instanceId };
   }
 
@@ -427,8 +431,13 @@ export class PostgresEngine implements Engine {
     await this.#completions.submit({ job, lease, variables });
   }
 
-  /** Starts committing together; a failed batch is retried one start at a time. */
-  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string; latest?: DefinitionRef }>({
+  /**
+   * Starts committing together; a failed batch is retried one start at a time. A start's
+   * idempotency key is written in its batch's transaction; two starts with the same key never
+   * share a batch (the later one then finds the key taken).
+   */
+  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string; latest?: DefinitionRef; idempotency?: IdempotencyRecord }>({
+    key: (start) => (start.idempotency ? `${start.idempotency.scope}\u0000${start.idempotency.key}` : undefined),
     run: async (batch) => {
       // Definitions never change once deployed: reading the latest outside the writing statement
       // at worst starts the version that was latest a moment ago. Starts whose caller read it
@@ -449,11 +458,15 @@ export class PostgresEngine implements Engine {
         }
       }));
       const found = batch.flatMap((start, index) => (refused[index] === undefined ? [{ ...start, definition: definitions[index]! }] : []));
-      await startInstances(this.db, this.graphs, found, new Date());
-      return batch.map((_, index): Settled => (refused[index] === undefined ? { ok: true } : { ok: false, error: refused[index] }));
+      const taken = await startInstances(this.db, this.graphs, found, new Date());
+      return batch.map((start, index): Settled => {
+        if (refused[index] !== undefined) return { ok: false, error: refused[index] };
+        if (taken.has(start.instanceId)) return { ok: false, error: new IdempotencyKeyTaken(start.idempotency!.scope, start.idempotency!.key) };
+        return { ok: true };
+      });
     },
-    alone: async ({ instanceId, bpmnProcessId, variables, businessKey }) => {
-      await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId });
+    alone: async ({ instanceId, bpmnProcessId, variables, businessKey, idempotency }) => {
+      await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId, idempotency });
     },
     failsAll: isTransientDatabaseError,
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)

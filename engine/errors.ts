@@ -59,7 +59,7 @@ export const ERROR_CODES = {
   OPERON_ERR_PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is larger than the limit' },
   OPERON_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'The content type is not supported by this route' },
   OPERON_ERR_IDEMPOTENCY_MISMATCH: { status: 422, message: 'The Idempotency-Key was used before with a different request' },
-  OPERON_ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, message: 'A request with this Idempotency-Key is still being processed' },
+  OPERON_ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, message: 'The row of this Idempotency-Key was removed while the request ran; retry' },
   OPERON_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   OPERON_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

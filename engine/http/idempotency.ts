@@ -1,14 +1,18 @@
 /**
  * Idempotency keys (and webhook-id deduplication) on top of the `idempotency_keys` table.
  *
- * The first request with a key inserts an `in_flight` row (the primary key makes this a race-free
- * claim), runs, and stores its response. A repeat with the same request hash gets the stored
- * response; with another hash 422; while the first still runs 409. If the first request fails, its
- * row is deleted so nothing is left behind and the client may retry.
+ * The key row is written by the start itself, in the transaction that inserts the instance
+ * (engine/store/idempotency-keys.ts): either both exist or neither. So a request whose server
+ * died, or whose database went away, before its start committed left no trace and its retry
+ * starts the instance; one that died after the commit left both, and its retry gets the stored
+ * answer (same status, same `instanceId`). A repeat with the same request hash gets the stored
+ * response; with another hash 422. A repeat that arrives while the first is still committing
+ * waits for that transaction and then gets its response: there is no in-flight state to wait out.
  */
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { OperonError } from '../errors.ts';
+import { IdempotencyKeyTaken } from '../store/idempotency-keys.ts';
 
 export interface StoredResponse {
   statusCode: number;
@@ -18,6 +22,12 @@ export interface StoredResponse {
 export interface IdempotentResult extends StoredResponse {
   /** true when the response was stored by an earlier request with the same key. */
   replayed: boolean;
+}
+
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  requestHash: string;
 }
 
 /** SHA-256 over the parts that make two requests "the same request". */
@@ -34,64 +44,40 @@ interface KeyRow {
   response: unknown;
 }
 
-/**
- * Runs `execute` at most once per (scope, key). `execute` returns the response to store and the
- * instance it created (kept for people reading the table).
- */
-export async function withIdempotencyKey(
-  db: Knex,
-  claim: { scope: string; key: string; requestHash: string },
-  execute: () => Promise<StoredResponse & { instanceId?: string }>,
-): Promise<IdempotentResult> {
+/** The stored response for the key; 422 when it was used with another request; undefined when unused. */
+async function storedResponse(db: Knex, claim: IdempotencyClaim): Promise<StoredResponse | undefined> {
   const { scope, key } = claim;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const inserted = await db('idempotency_keys')
-      .insert({ scope, key, request_hash: claim.requestHash, state: 'in_flight' })
-      .onConflict(['scope', 'key'])
-      .ignore()
-      .returning('key');
-    if (inserted.length === 1) return { ...(await runClaimed(db, claim, execute)), replayed: false };
-
-    const row = (await db('idempotency_keys').where({ scope, key }).first('request_hash', 'state', 'status_code', 'response')) as KeyRow | undefined;
-    if (!row) continue; // the first request failed and released the key between our insert and select
-    if (row.request_hash !== claim.requestHash) {
-      throw new OperonError('OPERON_ERR_IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was used before with a different request', { details: { idempotencyKey: key } });
-    }
-    if (row.state === 'in_flight') {
-      throw new OperonError('OPERON_ERR_IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is still being processed; retry later', { details: { idempotencyKey: key } });
-    }
-    return { statusCode: row.status_code ?? 200, body: row.response, replayed: true };
+  const row = (await db('idempotency_keys').where({ scope, key }).first('request_hash', 'state', 'status_code', 'response')) as KeyRow | undefined;
+  if (!row || row.state !== 'completed') return undefined;
+  if (row.request_hash !== claim.requestHash) {
+    throw new OperonError('OPERON_ERR_IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was used before with a different request', { details: { idempotencyKey: key } });
   }
-  throw new OperonError('OPERON_ERR_IDEMPOTENCY_IN_FLIGHT', 'A request with this Idempotency-Key is being retried concurrently; retry later', { details: { idempotencyKey: key } });
+  return { statusCode: row.status_code ?? 200, body: row.response };
 }
 
-async function runClaimed(
-  db: Knex,
-  claim: { scope: string; key: string },
-  execute: () => Promise<StoredResponse & { instanceId?: string }>,
-): Promise<StoredResponse> {
-  let result: StoredResponse & { instanceId?: string };
-  try {
-    result = await execute();
-  } catch (error) {
-    await db('idempotency_keys').where({ scope: claim.scope, key: claim.key, state: 'in_flight' }).delete();
-    throw error;
+/**
+ * Runs `execute` at most once per (scope, key) and answers repeats with its response. `execute`
+ * must pass the claim to the start (`StartInstanceOptions.idempotency`), which writes the key row
+ * in its own transaction or rejects with `IdempotencyKeyTaken` when another request committed the
+ * key first; then that request's response is the answer.
+ */
+export async function withIdempotencyKey(db: Knex, claim: IdempotencyClaim, execute: (claim: IdempotencyClaim) => Promise<StoredResponse>): Promise<IdempotentResult> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const stored = await storedResponse(db, claim);
+    if (stored) return { ...stored, replayed: true };
+    try {
+      return { ...(await execute(claim)), replayed: false };
+    } catch (error) {
+      if (!(error instanceof IdempotencyKeyTaken)) throw error;
+      // Taken means committed: the next look finds the row (unless the retention sweep just removed it).
+    }
   }
-  await db('idempotency_keys')
-    .where({ scope: claim.scope, key: claim.key })
-    .update({
-      state: 'completed',
-      status_code: result.statusCode,
-      response: JSON.stringify(result.body),
-      instance_id: result.instanceId ?? null,
-      completed_at: db.fn.now(),
-    });
-  return { statusCode: result.statusCode, body: result.body };
+  throw new OperonError('OPERON_ERR_IDEMPOTENCY_IN_FLIGHT', 'The row of this Idempotency-Key was removed while the request ran (retention sweep); retry', { details: { idempotencyKey: claim.key } });
 }
 
 /**
  * Forgets keys older than `retentionMs` (a repeat after that starts a new instance, as with any
- * idempotency window). Also clears `in_flight` rows left by a server that died mid-request.
+ * idempotency window). Also clears `in_flight` rows written by servers before migration 000010.
  */
 export async function deleteExpiredIdempotencyKeys(db: Knex, retentionMs: number): Promise<number> {
   return db('idempotency_keys')

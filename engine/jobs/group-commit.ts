@@ -22,8 +22,8 @@ export interface GroupCommitOptions<T> {
   alone?: (request: T) => Promise<void>;
   /** Errors that fail the whole batch even with `alone` (a lost connection: retrying one by one cannot help). */
   failsAll?: (error: unknown) => boolean;
-  /** Requests that must not share a batch return the same key. */
-  key?: (request: T) => string;
+  /** Requests that must not share a batch return the same key; undefined: may share with any. */
+  key?: (request: T) => string | undefined;
   /** Most requests per transaction. Default 64. */
   maxBatch?: number;
   /**

@@ -24,6 +24,7 @@ import { stepInstance, eventHistory, instanceNotActive, instanceNotFound } from 
 import { createInstance } from './create-instance.ts';
 import { CHANNELS, inTransaction, notifyAfterCommit } from './notify.ts';
 import { writeStepRows } from './write-step-rows.ts';
+import { claimIdempotencyKeys, type IdempotencyRecord } from './idempotency-keys.ts';
 import type { Knex } from 'knex';
 
 /** A job completion to apply: the job (as claimed), the lease that claimed it, the node's output. */
@@ -144,15 +145,18 @@ export interface StartRequest {
   definition: DefinitionRef;
   variables: Variables;
   businessKey?: string;
+  /** The caller's Idempotency-Key: its row is written with the instance, in the same transaction. */
+  idempotency?: IdempotencyRecord;
 }
 
 /**
  * Starts instances from their none start events. When every start only writes plain rows (the
- * usual case), all of them go out as ONE statement, atomic on its own, without the BEGIN and
- * COMMIT round trips of a transaction; otherwise they run in one transaction, each start that is
- * not plain through `createInstance`.
+ * usual case) and none carries an idempotency key, all of them go out as ONE statement, atomic on
+ * its own, without the BEGIN and COMMIT round trips of a transaction; otherwise they run in one
+ * transaction, each start that is not plain through `createInstance`. Returns the instance ids
+ * that were not started because another start holds their idempotency key (store/idempotency-keys.ts).
  */
-export async function startInstances(db: Knex, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<void> {
+export async function startInstances(db: Knex, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<Set<string>> {
   // Side by side: a start waiting for a slow FEEL answer does not hold up the others of the batch.
   const computed = await Promise.all(
     requests.map(async (request) => {
@@ -161,7 +165,8 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
       return { request, result: await startInstanceSettled(graph, options) };
     }),
   );
-  if (computed.every(({ result }) => isPlainStep(result, {}))) {
+  const keyed = requests.flatMap(({ instanceId, idempotency }) => (idempotency ? [{ instanceId, idempotency }] : []));
+  if (keyed.length === 0 && computed.every(({ result }) => isPlainStep(result, {}))) {
     const plain = emptyPlainRows();
     for (const { request, result } of computed) collectStart(plain, request, result, now);
     const ended = plain.rows.instancesEnded;
@@ -171,11 +176,14 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
       ...cancelled.map((id) => [CHANNELS.jobCancelled, id] as const),
       ...ended.map((id) => [CHANNELS.instances, id] as const),
     ]);
-    return;
+    return new Set();
   }
-  await inTransaction(db, async (tx) => {
+  return inTransaction(db, async (tx) => {
+    // First the keys: a start whose key another start committed is left out of the writes.
+    const taken = await claimIdempotencyKeys(tx, keyed);
     const plain = emptyPlainRows();
     for (const { request, result } of computed) {
+      if (taken.has(request.instanceId)) continue;
       if (isPlainStep(result, {})) {
         collectStart(plain, request, result, now);
         continue;
@@ -185,6 +193,7 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
       await createInstance(tx, graphs, request.definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId: request.instanceId, firstStep: result });
     }
     await writePlainRows(tx, plain, now);
+    return taken;
   });
 }
 

@@ -1,7 +1,7 @@
 /** Process instances: list, inspect, start (idempotent), cancel. */
 import type { Knex } from 'knex';
 import { OperonError } from '../../errors.ts';
-import { requestHash, withIdempotencyKey } from '../idempotency.ts';
+import { requestHash, withIdempotencyKey, type IdempotencyClaim } from '../idempotency.ts';
 import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { Instance, InstanceIdParams, InstanceList, InstanceListQuery, InstanceStarted, ModifyInstanceBody, StartInstanceBody } from '../schemas.ts';
@@ -89,13 +89,15 @@ export function instanceRoutes(context: RouteContext): void {
     tag: 'instances',
     auth: 'bearer',
     body: StartInstanceBody,
-    headers: { 'idempotency-key': 'Same key and body: the first response again, one instance; other body: 422; first still running: 409' },
+    headers: { 'idempotency-key': 'Same key and body: the first response again, one instance (a repeat while the first still commits waits for it); other body: 422' },
     responses: { 201: { description: 'Instance started', schema: InstanceStarted } },
     async handler({ body, request }) {
-      const start = async () => {
-        const { instanceId } = await engine.startInstance(body.bpmnProcessId, body.variables ?? {}, { businessKey: body.businessKey, version: body.version });
+      // With a key, the key row commits in the instance's transaction (engine/store/idempotency-keys.ts).
+      const start = async (keyed?: IdempotencyClaim) => {
+        const idempotency = keyed && { ...keyed, statusCode: 201 };
+        const { instanceId } = await engine.startInstance(body.bpmnProcessId, body.variables ?? {}, { businessKey: body.businessKey, version: body.version, idempotency });
         request.log.info({ instanceId, bpmnProcessId: body.bpmnProcessId }, 'instance started');
-        return { statusCode: 201, body: { instanceId }, instanceId };
+        return { statusCode: 201, body: { instanceId } };
       };
       const key = request.headers['idempotency-key'];
       if (typeof key !== 'string') return start();

@@ -8,7 +8,7 @@
  * engine/model/start-variables.ts), then one instance (202).
  */
 import { OperonError } from '../../errors.ts';
-import { withIdempotencyKey, requestHash } from '../idempotency.ts';
+import { withIdempotencyKey, requestHash, type IdempotencyClaim } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { InstanceStarted, ProcessIdParams, Variables, WebhookQuery } from '../schemas.ts';
 import type { FastifyRequest } from 'fastify';
@@ -56,7 +56,7 @@ export function webhookRoutes(context: RouteContext): void {
       'webhook-id': 'Standard Webhooks message id; a repeated id gets the first response and starts nothing',
       'webhook-timestamp': 'Unix seconds; must be within 5 minutes of the server clock',
       'webhook-signature': 'v1,<base64 HMAC-SHA256 of id.timestamp.body>; several space-separated signatures allowed',
-      'idempotency-key': 'Same key and body: the first response again; other body: 422; first still running: 409',
+      'idempotency-key': 'Same key and body: the first response again (a repeat while the first still commits waits for it); other body: 422',
     },
     responses: { 202: { description: 'Instance started', schema: InstanceStarted } },
     async beforeBody(request) {
@@ -103,10 +103,12 @@ export function webhookRoutes(context: RouteContext): void {
         if (claim && (claim.key.length === 0 || claim.key.length > MAX_KEY_LENGTH)) {
           throw new OperonError('OPERON_ERR_VALIDATION', `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`, { details: { field: 'headers.idempotency-key' } });
         }
-        const start = async () => {
-          const { instanceId } = await engine.startInstance(bpmnProcessId, variables, { businessKey: query.businessKey, latest });
+        // With a key, the key row commits in the instance's transaction (engine/store/idempotency-keys.ts).
+        const start = async (keyed?: IdempotencyClaim) => {
+          const idempotency = keyed && { ...keyed, statusCode: 202 };
+          const { instanceId } = await engine.startInstance(bpmnProcessId, variables, { businessKey: query.businessKey, latest, idempotency });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
-          return { statusCode: 202, body: { instanceId }, instanceId };
+          return { statusCode: 202, body: { instanceId } };
         };
         const result = claim ? await withIdempotencyKey(db, { ...claim, requestHash: requestHash('webhook', bpmnProcessId, query.businessKey ?? '', rawBody) }, start) : { ...(await start()), replayed: false };
         status = result.statusCode;
