@@ -237,6 +237,13 @@ function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
   if (flow.name) result.name = flow.name;
   const body = flow.conditionExpression?.body as string | undefined;
   if (body !== undefined && body.trim() !== '') {
+    // Zeebe refuses a condition without `=` ("expected an expression but found a static value").
+    const text = body.trim();
+    if (!text.startsWith('=')) {
+      throw new OperonError('OPERON_ERR_FEEL_SYNTAX', `${file}: sequence flow "${flow.id}" has a condition that is not a FEEL expression (it must start with "="): "${text}"`, {
+        details: { file, elementId: flow.id, expression: text, reason: 'a condition must start with "="' },
+      });
+    }
     result.condition = feel(file, flow.id!, body);
   }
   return result;
