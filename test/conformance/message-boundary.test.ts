@@ -14,6 +14,8 @@ import { conformanceXml } from './cases.ts';
 const PROCESS = 'message-boundary-repeat';
 const COMPLETED = ['StartEvent_1', 'Event_reminder', 'Activity_count', 'EndEvent_reminded', 'Event_reminder', 'Activity_count', 'EndEvent_reminded', 'Event_reminder', 'Activity_count', 'EndEvent_reminded', 'Activity_review', 'EndEvent_1'];
 const FINAL = { orderId: 'o-7', reminded: ['first', 'second', 'third'] };
+/** The same for a non-interrupting message event subprocess while its scope (the process) is active. */
+const SUBPROCESS = 'message-event-subprocess-repeat';
 
 describe('non-interrupting message boundary event in memory', () => {
   it('correlates every message while the activity is active; none after it completed', async () => {
@@ -36,7 +38,7 @@ describe('non-interrupting message boundary event on PostgreSQL', () => {
   before(async () => {
     db = await createTestDatabase();
     current = await openEngine(db.url);
-    await current.engine.deploy([{ name: `${PROCESS}.bpmn`, xml: conformanceXml(PROCESS) }]);
+    await current.engine.deploy([PROCESS, SUBPROCESS].map((name) => ({ name: `${name}.bpmn`, xml: conformanceXml(name) })));
   });
   after(async () => {
     await current?.close();
@@ -57,5 +59,17 @@ describe('non-interrupting message boundary event on PostgreSQL', () => {
     const { note: _note, ...variables } = view.variables;
     assert.deepEqual(variables, FINAL);
     assert.equal(Number((await current.knex('message_subscriptions').where({ process_instance_id: instanceId, state: 'open' }).count<{ count: string }[]>('* as count'))[0]!.count), 0);
+  });
+
+  it('a non-interrupting message event subprocess starts for every message while its scope is active', async () => {
+    const { instanceId } = await current.engine.startInstance(SUBPROCESS, { orderId: 'o-8', notes: [] });
+    const task = await waitFor(async () => (await current.engine.listUserTasks({ instanceId, state: 'open' }))[0]);
+    for (const note of ['one', 'two']) {
+      assert.deepEqual(await current.engine.publishMessage({ name: 'note', correlationKey: 'o-8', variables: { note } }), { correlated: true, instanceId }, `message "${note}"`);
+    }
+    await current.engine.completeUserTask(task.id);
+    const view = await waitForState(current.engine, instanceId, 'completed');
+    assert.deepEqual(view.variables.notes, ['one', 'two']);
+    assert.deepEqual(await current.engine.publishMessage({ name: 'note', correlationKey: 'o-8', variables: { note: 'late' } }), { correlated: false });
   });
 });
