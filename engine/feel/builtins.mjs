@@ -21,6 +21,8 @@ function builtin(parameterNames, arity, body) {
 
 const isList = Array.isArray;
 const isString = (value) => typeof value === 'string';
+/** A FEEL context: a plain object (not a list, date, duration, range or function). */
+const isContext = (value) => value !== null && typeof value === 'object' && !isList(value) && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
 const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
 
 /** A failed `assert`: the evaluation fails, so the element gets an incident with `cause`. */
@@ -94,6 +96,23 @@ export const CAMUNDA_BUILTINS = Object.freeze({
     return Buffer.from(value, 'base64').toString('utf8');
   }),
   'last day of month': builtin(['date'], [1, 1], lastDayOfMonth),
+  // feelin's versions take one key; Camunda's also a list of keys, a path into nested contexts.
+  'get value': builtin(['context', 'key'], [2, 2], (context, key) => {
+    const path = isList(key) ? key : [key];
+    if (!isContext(context) || path.length === 0 || !path.every(isString)) return null;
+    let value = context;
+    for (const name of path) {
+      if (!isContext(value) || !Object.hasOwn(value, name)) return null;
+      value = value[name];
+    }
+    return value ?? null;
+  }),
+  'context put': builtin(['context', 'key', 'value'], [3, 3], (context, key, value) => {
+    const path = isList(key) ? key : [key];
+    if (!isContext(context) || path.length === 0 || !path.every(isString)) return null;
+    const put = (into, [name, ...rest]) => ({ ...into, [name]: rest.length === 0 ? value : put(isContext(into[name]) ? into[name] : {}, rest) });
+    return put(context, path);
+  }),
   // Camunda's AI-agent marker: outside an agent it is its value.
   fromAi: builtin(['value', 'description', 'type', 'schema', 'options'], [1, 5], (value) => value),
   [MULTIPLY]: builtin(['a', 'b'], [2, 2], multiply),

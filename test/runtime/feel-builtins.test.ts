@@ -105,6 +105,21 @@ describe('Camunda FEEL extension functions', () => {
     assert.equal(value('last day of month("2024-02-10")'), null);
   });
 
+  it('get value and context put, with one key (as feelin) or a list of keys (a path)', () => {
+    const order = { customer: { address: { city: 'Bonn' } }, total: 5 };
+    assert.equal(value('get value(order, "total")', { order }), 5);
+    assert.equal(value('get value(order, ["customer", "address", "city"])', { order }), 'Bonn');
+    assert.equal(value('get value(order, ["customer", "phone"])', { order }), null);
+    assert.equal(value('get value(order, "missing")', { order }), null);
+    assert.deepEqual(value('context put({a: 1}, "b", 2)'), { a: 1, b: 2 });
+    assert.deepEqual(value('context put(order, ["customer", "address", "zip"], "53111")', { order }), {
+      customer: { address: { city: 'Bonn', zip: '53111' } },
+      total: 5,
+    });
+    assert.deepEqual(value('context put({}, ["x", "y"], 1)'), { x: { y: 1 } });
+    assert.equal(value('context put(1, "a", 2)'), null);
+  });
+
   it('fromAi is its value outside an AI agent', () => {
     assert.equal(value('fromAi(x, "the amount")', { x: 7 }), 7);
   });
