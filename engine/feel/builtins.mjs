@@ -23,6 +23,9 @@ const isList = Array.isArray;
 const isString = (value) => typeof value === 'string';
 /** A FEEL context: a plain object (not a list, date, duration, range or function). */
 const isContext = (value) => value !== null && typeof value === 'object' && !isList(value) && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+/** Keys that would reach or replace an object's prototype: refused, as feelin refuses them. */
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const isPath = (path) => path.length > 0 && path.every((key) => isString(key) && !RESERVED_KEYS.has(key));
 const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
 
 /** A failed `assert`: the evaluation fails, so the element gets an incident with `cause`. */
@@ -99,7 +102,7 @@ export const CAMUNDA_BUILTINS = Object.freeze({
   // feelin's versions take one key; Camunda's also a list of keys, a path into nested contexts.
   'get value': builtin(['context', 'key'], [2, 2], (context, key) => {
     const path = isList(key) ? key : [key];
-    if (!isContext(context) || path.length === 0 || !path.every(isString)) return null;
+    if (!isContext(context) || !isPath(path)) return null;
     let value = context;
     for (const name of path) {
       if (!isContext(value) || !Object.hasOwn(value, name)) return null;
@@ -109,7 +112,7 @@ export const CAMUNDA_BUILTINS = Object.freeze({
   }),
   'context put': builtin(['context', 'key', 'value'], [3, 3], (context, key, value) => {
     const path = isList(key) ? key : [key];
-    if (!isContext(context) || path.length === 0 || !path.every(isString)) return null;
+    if (!isContext(context) || !isPath(path)) return null;
     const put = (into, [name, ...rest]) => ({ ...into, [name]: rest.length === 0 ? value : put(isContext(into[name]) ? into[name] : {}, rest) });
     return put(context, path);
   }),

@@ -118,6 +118,8 @@ describe('Camunda FEEL extension functions', () => {
     });
     assert.deepEqual(value('context put({}, ["x", "y"], 1)'), { x: { y: 1 } });
     assert.equal(value('context put(1, "a", 2)'), null);
+    assert.equal(value('context put({}, ["a", "__proto__"], {polluted: true})'), null);
+    assert.equal(value('get value({}, ["constructor"])'), null);
   });
 
   it('fromAi is its value outside an AI agent', () => {
