@@ -348,8 +348,14 @@ export class PostgresEngine implements Engine {
     return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, subscription.process_instance_id!);
       if (!instance || instance.state !== 'active') return undefined;
-      const closed = await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).update({ state: 'closed', closed_at: tx.fn.now() });
-      if (closed !== 1) return undefined;
+      // A non-interrupting boundary event or event subprocess start stays subscribed while its scope
+      // is active, as in Zeebe: every message correlates, not only the first. The step closes the
+      // subscription when the host ends (closeWaits); the instance lock orders concurrent messages.
+      const rearmed = this.#staysSubscribed(await this.graphs.get(tx, subscription.definition_id), subscription.element_id);
+      const open = rearmed
+        ? await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).first('id')
+        : (await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).update({ state: 'closed', closed_at: tx.fn.now() })) === 1;
+      if (!open) return undefined;
       if (bufferedId) {
         const taken = await tx('messages')
           .where({ id: bufferedId, state: 'buffered' })
@@ -360,6 +366,14 @@ export class PostgresEngine implements Engine {
       await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
       return instance.id;
     });
+  }
+
+  /** Is `elementId` a non-interrupting message boundary event or event subprocess start (subscribed until its scope ends)? */
+  #staysSubscribed(graph: ProcessGraph, elementId: string): boolean {
+    const element = graph.elements[elementId];
+    if (!element || element.eventKind !== 'message') return false;
+    if (element.type === 'boundaryEvent') return element.cancelActivity === false;
+    return element.type === 'startEvent' && element.parentId !== undefined && element.interrupting === false;
   }
 
   async #messageStartDefinition(name: string): Promise<{ definition: DefinitionRow; elementId: string } | undefined> {

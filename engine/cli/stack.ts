@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { openContext, type CliContext } from './context.ts';
 import { deployFiles } from './commands/deploy.ts';
+import { warmBpmnParser } from '../model/safe-parse.ts';
 import type { WorkerOptions } from '../worker.ts';
 
 /** The repository's own processes/ folder: deployed when the working directory has none. */
@@ -105,6 +106,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const { buildApp } = await import('../http/app.ts');
     const app = await buildApp({ engine: context.engine, db: context.db, logger: context.logger as never, apiToken, notifications: context.engine.notifications });
     await app.listen({ port: options.port, host: options.host });
+    // The thread large uploads are parsed in starts now, not on the first such upload.
+    warmBpmnParser();
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : options.port;
     const apiUrl = `http://${options.host === '0.0.0.0' || options.host === '::' ? 'localhost' : options.host}:${port}`;

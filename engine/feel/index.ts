@@ -6,8 +6,10 @@
  * FEEL value can always be stored in a jsonb snapshot. Only expressions proven cheap run on the
  * engine's thread (inline.ts); every other one runs in a worker under a time budget (budget.ts).
  */
-import { evaluate, parseExpression } from 'feelin';
+import { parseExpression } from 'feelin';
+import type { SyntaxNodeRef } from '@lezer/common';
 import { toJson, withClock } from './values.mjs';
+import { CAMUNDA_BUILTINS, evaluateCamunda } from './builtins.mjs';
 import { evaluateInWorker } from './budget.ts';
 import { runsInline } from './inline.ts';
 import type { FeelSession } from './session.ts';
@@ -29,11 +31,14 @@ export function isFeelExpression(text: string | undefined): text is string {
 export function feelSyntaxError(expression: string): string | undefined {
   if (expression.trim() === '') return 'empty expression';
   try {
-    const tree = parseExpression(expression, {}, undefined);
+    // With the built-ins' names: `get or else` parses as one name only when the parser knows it.
+    const tree = parseExpression(expression, CAMUNDA_BUILTINS, undefined);
     let error: string | undefined;
     tree.iterate({
       enter(node) {
-        if (error === undefined && node.type.isError) error = `unexpected input at position ${node.from}`;
+        if (error !== undefined) return false;
+        if (node.type.isError) error = `unexpected input at position ${node.from}`;
+        else error = notAnExpression(node, expression);
         return error === undefined;
       },
     });
@@ -41,6 +46,23 @@ export function feelSyntaxError(expression: string): string | undefined {
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/**
+ * What feelin's parser accepts but Camunda's FEEL (and so Zeebe at deployment) refuses: a unary test
+ * such as `= "large"` or `< 10` anywhere but right after `in` (`size = = "large"`, `= 5`), and a
+ * unary plus (`size ++ "large"`). feelin evaluates such text to null, which would fail every
+ * instance at run time instead of the deployment.
+ */
+function notAnExpression(node: SyntaxNodeRef, expression: string): string | undefined {
+  const first = node.node.firstChild;
+  if (node.name === 'SimplePositiveUnaryTest' && first?.name === 'CompareOp' && node.node.parent?.name !== 'PositiveUnaryTest') {
+    return `unexpected "${expression.slice(first.from, first.to)}" at position ${first.from}: a unary test is no expression`;
+  }
+  if (node.name === 'ArithmeticExpression' && first?.name === 'ArithOp' && expression.slice(first.from, first.to) === '+') {
+    return `unexpected "+" at position ${first.from}: FEEL has no unary plus`;
+  }
+  return undefined;
 }
 
 /** `overBudget`: the expression ran past `OPERON_FEEL_BUDGET_MS` and was stopped. */
@@ -62,7 +84,7 @@ export function evaluateFeel(expression: string, context: Record<string, unknown
     return answer; // the worker made its value plain JSON
   }
   try {
-    const { value } = evaluate(expression, now ? withClock(context, now.toISOString()) : context);
+    const { value } = evaluateCamunda(expression, now ? withClock(context, now.toISOString()) : context);
     return { ok: true, value: toJson(value) };
   } catch (error) {
     return { ok: false, message: (error as Error).message };

@@ -5,8 +5,8 @@
  * - the text is short and has no construct whose cost can grow faster than its input: no `for`,
  *   `some`, `every`, no filter (`list[condition]` runs the condition once per item), no context
  *   literal (its entries can double each other), no function definition, no regular expression
- *   (matches, replace, split) and no built-in that compares every item with every other
- *   (distinct values, union) or calls back (sort, list replace);
+ *   (matches, replace, split, extract) and no built-in that compares every item with every other
+ *   (distinct values, duplicate values, union) or calls back (sort, list replace);
  * - the variables it names hold little data (`INLINE_MAX_BYTES`), so even a linear pass is short.
  *
  * Everything else runs in the budgeted worker (budget.ts).
@@ -24,8 +24,8 @@ export const INLINE_MAX_BYTES = 16 * 1024;
  */
 const COSTLY = new RegExp(
   [
-    String.raw`\b(?:for|some|every|function|matches|replace|split|sort|union)\b`,
-    String.raw`\bdistinct\s+values\b`,
+    String.raw`\b(?:for|some|every|function|matches|replace|split|sort|union|extract)\b`,
+    String.raw`\b(?:distinct|duplicate)\s+values\b`,
     String.raw`\blist\s+replace\b`,
     // A context literal: its entries can refer to (and so double) each other.
     String.raw`\{`,

@@ -2,8 +2,8 @@
 // the caller can give up after its time budget. Plain JS: workers do not inherit a TypeScript loader.
 // Protocol: state[0] = calls answered, state[1] = 1 once feelin is loaded; replies go to `port`.
 import { parentPort, workerData } from 'node:worker_threads';
-import { evaluate } from 'feelin';
 import { toJson, withClock } from './values.mjs';
+import { evaluateCamunda } from './builtins.mjs';
 
 const { state, port } = workerData;
 Atomics.store(state, 1, 1);
@@ -12,7 +12,7 @@ Atomics.notify(state, 1);
 parentPort.on('message', ({ expression, context, nowIso }) => {
   let reply;
   try {
-    reply = { ok: true, value: toJson(evaluate(expression, withClock(context, nowIso)).value) };
+    reply = { ok: true, value: toJson(evaluateCamunda(expression, withClock(context, nowIso)).value) };
   } catch (error) {
     reply = { ok: false, message: error instanceof Error ? error.message : String(error) };
   }

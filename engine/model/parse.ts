@@ -74,7 +74,7 @@ export async function parseDefinitions(xml: string, fileName: string, options: P
       cause: error,
     });
   }
-  rejectWarnings(parsed.warnings, xml, fileName);
+  rejectWarnings(parsed.warnings, xml, fileName, (parsed as { elementsById?: Record<string, ModdleElement> }).elementsById ?? {});
   const definitions = parsed.rootElement as ModdleElement;
   if (!definitions || definitions.$type !== 'bpmn:Definitions') {
     throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: not a BPMN definitions document`, { details: { file: fileName } });
@@ -84,6 +84,12 @@ export async function parseDefinitions(xml: string, fileName: string, options: P
   if (executable.length === 0) {
     throw new OperonError('OPERON_ERR_BPMN_INVALID', `${fileName}: the file has no executable process`, {
       details: { file: fileName, elementId: processes[0]?.id },
+    });
+  }
+  const nameless = executable.find((p) => typeof p.id !== 'string' || p.id.trim() === '');
+  if (nameless) {
+    throw new OperonError('OPERON_ERR_BPMN_INVALID', `${fileName}: a process${nameless.name ? ` ("${nameless.name}")` : ''} has no id; every executable process needs one`, {
+      details: { file: fileName, elementId: undefined, reason: 'process without id' },
     });
   }
   return executable.map((process) => {
@@ -103,9 +109,21 @@ function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
 
-/** bpmn-moddle is lenient: everything it merely warns about is an error for a deployment. */
-function rejectWarnings(warnings: Array<{ message: string; element?: ModdleElement; property?: string; value?: unknown }>, xml: string, file: string): void {
-  const warning = warnings[0];
+type ModdleWarning = { message: string; element?: ModdleElement & { get?(name: string): unknown; set?(name: string, value: unknown): void }; property?: string; value?: unknown };
+
+/**
+ * bpmn-moddle is lenient: what it merely warns about is an error for a deployment, except what
+ * Zeebe accepts too:
+ * - the diagram (bpmndi): Zeebe ignores it, so a shape or plane naming an element or process that
+ *   was renamed or removed does not matter (and must not hide the model's real fault);
+ * - a reference written as a QName (`messageRef="tns:message-id"`): resolved by its local part;
+ * - an element of a known namespace (zeebe, bpmn) that the schema lacks, inside extensionElements:
+ *   BPMN allows any content there, and Operon ignores what it does not know;
+ * - an encoding declaration bpmn-moddle does not know (ISO-8859-1) on a file that is plain ASCII,
+ *   where every such encoding reads the same.
+ */
+function rejectWarnings(warnings: ModdleWarning[], xml: string, file: string, elementsById: Record<string, ModdleElement>): void {
+  const warning = warnings.find((w) => !isDiagramWarning(w) && !isExtensionContent(w, xml) && !isHarmlessEncoding(w, xml) && !resolveQualifiedReference(w, elementsById));
   if (!warning) return;
   const duplicate = /duplicate ID <([^>]+)>/.exec(warning.message);
   if (duplicate) {
@@ -126,6 +144,44 @@ function rejectWarnings(warnings: Array<{ message: string; element?: ModdleEleme
   throw new OperonError('OPERON_ERR_BPMN_INVALID', `${file}: ${firstLine(warning.message)}${unknown ? ` (${unknown[3]})` : ''}`, {
     details: { file, elementId, elementType: unknown?.[1], reason: unknown?.[3] ?? warning.message },
   });
+}
+
+function isDiagramWarning(warning: ModdleWarning): boolean {
+  return warning.element?.$type.startsWith('bpmndi:') === true || warning.property?.startsWith('bpmndi:') === true;
+}
+
+function isHarmlessEncoding(warning: ModdleWarning, xml: string): boolean {
+  return /unsupported document encoding/.test(warning.message) && /^[\x00-\x7f]*$/.test(xml);
+}
+
+/** `tns:message-id` -> the element `message-id`, set where bpmn-moddle left the reference unresolved. */
+function resolveQualifiedReference(warning: ModdleWarning, elementsById: Record<string, ModdleElement>): boolean {
+  const reference = /unresolved reference <([^>]+)>/.exec(warning.message)?.[1];
+  const local = reference?.includes(':') ? reference.slice(reference.indexOf(':') + 1) : undefined;
+  const target = local === undefined ? undefined : elementsById[local];
+  const { element, property } = warning;
+  if (!target || !element?.get || !element.set || !property) return false;
+  const current = element.get(property);
+  if (Array.isArray(current)) current.push(target);
+  else element.set(property, target);
+  return true;
+}
+
+/**
+ * An unknown element of a namespace bpmn-moddle knows, other than zeebe, somewhere inside an
+ * extensionElements. An unknown `zeebe:` element stays refused: it is a Camunda feature Operon does
+ * not know, and ignoring it could silently change what the process does.
+ */
+function isExtensionContent(warning: ModdleWarning, xml: string): boolean {
+  const unknown = /unparsable content <[^>]+>[\s\S]*?line: (\d+)[\s\S]*?column: (\d+)[\s\S]*nested error: unknown type <([^>]+)>/.exec(warning.message);
+  if (!unknown || unknown[3]!.startsWith('zeebe:')) return false;
+  const lines = xml.split('\n');
+  let offset = 0;
+  for (let i = 0; i < Number(unknown[1]) && i < lines.length; i++) offset += lines[i]!.length + 1;
+  const before = xml.slice(0, offset + Number(unknown[2]));
+  const opened = before.match(/<(?:[\w.-]+:)?extensionElements\b[^>]*?(?<!\/)>/g)?.length ?? 0;
+  const closed = before.match(/<\/(?:[\w.-]+:)?extensionElements\s*>/g)?.length ?? 0;
+  return opened > closed;
 }
 
 /** The id attribute of the tag at a (0-based line, column) position saxen reports. */
@@ -237,6 +293,13 @@ function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
   if (flow.name) result.name = flow.name;
   const body = flow.conditionExpression?.body as string | undefined;
   if (body !== undefined && body.trim() !== '') {
+    // Zeebe refuses a condition without `=` ("expected an expression but found a static value").
+    const text = body.trim();
+    if (!text.startsWith('=')) {
+      throw new OperonError('OPERON_ERR_FEEL_SYNTAX', `${file}: sequence flow "${flow.id}" has a condition that is not a FEEL expression (it must start with "="): "${text}"`, {
+        details: { file, elementId: flow.id, expression: text, reason: 'a condition must start with "="' },
+      });
+    }
     result.condition = feel(file, flow.id!, body);
   }
   return result;
