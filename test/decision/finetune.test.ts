@@ -7,12 +7,18 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DecisionAgent, readLabelledCases, type LabelledCase } from '../../nodes/decision/agent.ts';
 import { installFinetuned } from '../../nodes/decision/finetune.ts';
+import { recordDecision } from '../../nodes/decision/index.ts';
+import { createTestDatabase } from '../support/db.ts';
 import { hasTorch, python, tinyCorpus, TINY_MODEL } from '../models/tiny-corpus.ts';
 
 const torchAvailable = await hasTorch();
+const exec = promisify(execFile);
+const cli = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'nodes/decision/cli.ts', ...args], { maxBuffer: 64 * 1024 * 1024 });
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', { skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx' }, () => {
@@ -188,5 +194,42 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', { s
     assert.equal(JSON.parse(readFileSync(join(models, 'order', 'config.json'), 'utf8')).version, 'tiny+ft.new');
     assert.ok(existsSync(join(fresh, 'config.json')), 'the fine-tune output stays where it was written');
     assert.equal(existsSync(join(models, 'order.installing')), false);
+  });
+
+  test('operon model finetune MODEL fine-tunes from reviewed decisions in the database and prints the gate report', async () => {
+    const database = await createTestDatabase();
+    try {
+      for (const c of cases) {
+        const result = await agent.infer(c.variables);
+        const id = await recordDecision(database.knex, agent.model, result, c.variables);
+        await database.knex('decisions').where({ id }).update({ reviewed_label: c.label });
+      }
+      const out = join(corpus.work, 'cli', 'order');
+      const common = ['model', 'finetune', 'order', '--models-dir', modelsDir, '--database-url', database.url];
+      const { stdout } = await cli([...common, '--steps', '2', '--lora-rank', '2', '--lr', '0.001', '--batch-size', '4', '--threads', '1', '--replay-ratio', '0.5', '--out', out, '--json']);
+      const report = JSON.parse(stdout);
+      assert.equal(report.dir, out);
+      assert.equal(report.trainingCases + report.heldOutCases, cases.length, 'every reviewed decision is used');
+      assert.equal(report.replayCases, Math.round(0.5 * report.trainingCases));
+      assert.deepEqual(report.evaluation.map((e: { set: string }) => e.set), ['reviewed', 'standard', 'shifted', 'natural'], "the domain's guard sets");
+      assert.equal(report.installed, false);
+      const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+      assert.equal(config.finetune.hyperparameters.steps, 2);
+      assert.equal(config.finetune.hyperparameters.loraRank, 2);
+      assert.equal(config.finetune.hyperparameters.lr, 0.001);
+      assert.equal(config.finetune.hyperparameters.batchSize, 4);
+
+      for (const [flags, field] of [[['--lr=-1'], 'learningRate'], [['--lora-rank', '0'], 'loraRank'], [['--steps', 'many'], 'steps']] as const) {
+        await assert.rejects(cli([...common, ...flags]), (error: { code: number; stderr: string }) => {
+          assert.equal(error.code, 1);
+          const body = JSON.parse(error.stderr.trim().split('\n').at(-1)!);
+          assert.equal(body.error.code, 'OPERON_ERR_VALIDATION');
+          assert.equal(body.error.details.field, field);
+          return true;
+        });
+      }
+    } finally {
+      await database.drop();
+    }
   });
 });
