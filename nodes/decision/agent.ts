@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
@@ -476,6 +476,18 @@ export class DecisionAgent {
 
     const version = options.version ?? `${this.baseVersion}+ft.${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
     const out = resolve(options.out ?? join(dirname(this.model.dir), '.finetune', version, this.name));
+    if (out === this.model.dir || out.startsWith(this.model.dir + sep)) {
+      // Writing over the model's own folder would install the fine-tune before the gate saw it.
+      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: out must not be the model's own folder (${this.model.dir}); install a passing fine-tune with install`, {
+        details: { field: 'out', value: out },
+      });
+    }
+    // A folder fine-tuned into before may be loaded in this process: its files are about to change.
+    const stale = agents.get(out);
+    if (stale) {
+      agents.delete(out);
+      stale.then((a) => closeDecisionModel(a.model)).catch(() => undefined);
+    }
     const work = mkdtempSync(join(tmpdir(), 'operon-finetune-'));
     let result;
     try {

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DecisionAgent, readLabelledCases, type LabelledCase } from '../../nodes/decision/agent.ts';
+import { encodePrompts } from '../../nodes/decision/classifier.ts';
 import { installFinetuned } from '../../nodes/decision/finetune.ts';
 import { recordDecision } from '../../nodes/decision/index.ts';
 import { createTestDatabase } from '../support/db.ts';
@@ -49,6 +50,17 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', { s
     assert.ok(existsSync(join(modelsDir, 'order', 'weights.pt')));
   });
 
+  test('training cases are encoded as inference reads them: the long notes cut to the context by the token budget', async () => {
+    const rendered = agent.prompt(cases[0]!.variables);
+    const [encoded] = await encodePrompts(agent.model, [rendered]);
+    const decided = await agent.infer(cases[0]!.variables);
+    assert.equal(encoded!.ids.length, decided.tokens);
+    assert.ok(encoded!.ids.length <= agent.model.config.maxLength);
+    assert.deepEqual(encoded!.cutFields, ['notes']);
+    assert.equal(encoded!.prompt, decided.prompt);
+    assert.deepEqual((await agent.model.tokenizer.encode(decided.prompt)).getIds(), encoded!.ids, 'the cut prompt tokenizes to the ids trained on');
+  });
+
   test('bad hyperparameters, labels or inputs are a clear OPERON_ERR_VALIDATION before any subprocess starts', async () => {
     // A "python" that leaves a mark: if anything started the subprocess, the mark is there.
     const marker = join(corpus.work, 'started');
@@ -78,6 +90,7 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', { s
       await refused(() => agent.train(inputs, labels.slice(1)), 'labels', /48 inputs but 47 labels/);
       await refused(() => agent.train(inputs, labels.map((l, i) => (i === 3 ? 'approve' : l))), 'labels', /labels\[3\] "approve" is not a label of the model \(warehouse, courier, pickup\)/);
       await refused(() => agent.train([], []), 'inputs', /at least one case/);
+      await refused(() => agent.train(inputs, labels, { out: join(modelsDir, 'order') }), 'out', /must not be the model's own folder/);
       await refused(() => agent.train([...inputs.slice(1), 'text' as unknown as Record<string, unknown>], labels), 'inputs', /inputs\[47\] must be an object/);
       // A malformed declared input: the decision's own error, also before training.
       await assert.rejects(() => agent.train([{ ...inputs[0]!, weightKg: '12' }], [labels[0]!]), { code: 'OPERON_ERR_DECISION_INPUT' });
@@ -168,8 +181,12 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', { s
     const wrong = cases.map((c) => (c.label === 'pickup' ? 'warehouse' : 'pickup'));
     const report = await agent.train(inputs, wrong, {
       steps: 6, loraRank: 4, learningRate: 0.05, batchSize: 16, replayRatio: 0, threads: 1,
-      guardSets: [{ name: 'standard', cases: guard }], out: join(corpus.work, 'bad', 'order'), install: true,
+      // The folder of the test before: the gate must score the new files, not the agent loaded from the old ones.
+      guardSets: [{ name: 'standard', cases: guard }], out: join(corpus.work, 'finetuned', 'order'), install: true,
     });
+    assert.match(report.version, /^tiny\+ft\.\d{14}$/, 'the default version: base + UTC time');
+    const reloaded = await DecisionAgent.load('order', { dir: report.dir });
+    assert.equal((await reloaded.infer(cases[5]!.variables)).modelVersion, report.version, 'the folder written over was loaded afresh');
     assert.equal(report.state, 'refused');
     assert.equal(report.passed, false);
     assert.ok(report.regressions.length > 0);
