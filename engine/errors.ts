@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   OPERON_ERR_NOT_FOUND: { status: 404, message: 'The resource does not exist' },
   OPERON_ERR_CONFLICT: { status: 409, message: 'The resource changed concurrently or is in a state that does not allow this' },
   OPERON_ERR_PROMOTION_REFUSED: { status: 409, message: 'A decision model version may not be activated: the promotion gate refused it or its shadow period does not allow it yet' },
+  OPERON_ERR_FINETUNE_FAILED: { status: 500, message: 'Fine-tuning a decision model failed: the folder has no weights.pt, or the training process failed' },
   OPERON_ERR_LEASE_LOST: { status: 409, message: 'The job lease is no longer held by this worker' },
   OPERON_ERR_INSTANCE_NOT_ACTIVE: { status: 409, message: 'The process instance is not active' },
   OPERON_ERR_CHILD_TERMINATED: { status: 409, message: 'The child instance of a call activity was terminated while its parent waited for it' },

@@ -5,6 +5,7 @@
 - model.onnx (opset 14; inputs input_ids, attention_mask [batch, sequence] int64; outputs
   logits [batch, vocab] and hidden [batch, d_model] at the scoring position, the last real token);
 - tokenizer.json (copied from the tokenizer step);
+- weights.pt: the checkpoint's model_config and state_dict (what models/gpt/finetune.py starts from);
 - config.json: labels, verbalizers and their token ids, prompt template, max length, calibration
   (temperature scaling or content-free + temperature, whichever gives the lower validation ECE),
   default threshold, validation metrics and the SHA-256 of the training data.
@@ -78,6 +79,22 @@ def write_lexicon(train_file, text_variables, out_file):
     return len(words)
 
 
+def export_operon_onnx(model, ids, mask, path):
+    """The Operon graph (ExportWrapper) at opset 14 with dynamic batch and sequence axes; finetune.py
+    exports through the same function, so a fine-tuned folder has the same inputs and outputs."""
+    torch.onnx.export(
+        ExportWrapper(model), (ids, mask), path, opset_version=14,
+        input_names=['input_ids', 'attention_mask'], output_names=['logits', 'hidden'],
+        dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}, 'hidden': {0: 'batch'}},
+    )
+
+
+def save_weights(model, path, **extra):
+    """weights.pt: the architecture and the weights alone (no optimizer state, no training data), a
+    few MB, so the folder can be fine-tuned later (finetune.py) without the training checkpoint."""
+    torch.save({'model_config': model.config, 'state_dict': model.state_dict(), **extra}, path)
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, 'rb') as f:
@@ -146,11 +163,8 @@ def main(argv=None):
             dynamic_axes={n: {0: 'batch_size', 1: 'sequence_length'} for n in ('input_ids', 'attention_mask', 'position_ids', 'logits')},
         )
     else:
-        torch.onnx.export(
-            ExportWrapper(model), (ids, mask), onnx_path, opset_version=14,
-            input_names=['input_ids', 'attention_mask'], output_names=['logits', 'hidden'],
-            dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}, 'hidden': {0: 'batch'}},
-        )
+        export_operon_onnx(model, ids, mask, onnx_path)
+        save_weights(model, os.path.join(out, 'weights.pt'))
     shutil.copyfile(os.path.join(work, 'tokenizer.json'), os.path.join(out, 'tokenizer.json'))
     train_file = os.path.join(work, 'train.jsonl')
     lexicon_words = write_lexicon(train_file, spec['textVariables'], os.path.join(out, 'lexicon.txt')) if os.path.exists(train_file) else 0

@@ -4,15 +4,21 @@
  * active version), `evaluate` measures, `train` fits a new head from reviewed decisions (database or
  * JSONL) mixed with replayed policy-labelled cases and puts it through the promotion gate
  * (promotion.ts) into shadow or refuses it; `activate` switches versions after the shadow period,
- * or rolls back.
+ * or rolls back. `train(inputs, labels, options)` fine-tunes the GPT itself (LoRA, finetune.ts) into
+ * a new model folder and puts that through the same gate.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
-import { BatchingClassifier, type PromptFeatures } from './classifier.ts';
+import { BatchingClassifier, encodePrompts, type PromptFeatures } from './classifier.ts';
+import {
+  checkTrainingPairs, finetuneHyperparameters, installFinetuned, requireWeights, runFinetune,
+  type FinetuneOptions, type FinetuneReport,
+} from './finetune.ts';
 import { trainHead, type HeadCase } from './head.ts';
 import { unfamiliarReason } from './familiarity.ts';
 import { rewordings } from './consistency.ts';
@@ -148,9 +154,9 @@ export class DecisionAgent {
     this.#db = db;
   }
 
-  /** Loads a model folder (`<modelsDir>/<name>`); once per process and folder. */
-  static async load(name: string, options: { modelsDir?: string; db?: Knex } = {}): Promise<DecisionAgent> {
-    const dir = resolve(options.modelsDir ?? DEFAULT_MODELS_DIR, name);
+  /** Loads a model folder (`<modelsDir>/<name>`, or `dir` under that name); once per process and folder. */
+  static async load(name: string, options: { modelsDir?: string; dir?: string; db?: Knex } = {}): Promise<DecisionAgent> {
+    const dir = options.dir ? resolve(options.dir) : resolve(options.modelsDir ?? DEFAULT_MODELS_DIR, name);
     let agent = agents.get(dir);
     if (!agent) {
       agent = loadDecisionModel(dir, name).then((model) => new DecisionAgent(model));
@@ -326,6 +332,13 @@ export class DecisionAgent {
     return index;
   }
 
+  /** Each case scored by this version (the active head, or `head`; the base model with `head: null`). */
+  async outcomes(cases: LabelledCase[], options: { head?: ActiveHead | null } = {}): Promise<Outcome[]> {
+    const head = options.head === undefined ? await this.activeHead() : options.head;
+    const features = await this.#features(cases);
+    return features.map((f, i) => ({ probs: this.#probabilities(f, head), truth: this.#labelIndex(cases[i]!.label) }));
+  }
+
   async #features(cases: LabelledCase[]): Promise<PromptFeatures[]> {
     const prompts = cases.map((c) => this.prompt(c.variables));
     const out: PromptFeatures[] = [];
@@ -342,7 +355,18 @@ export class DecisionAgent {
    * of the guard sets (promotion.ts), `refused` with the regressions otherwise. Nothing becomes
    * active here; `activate` does that after the shadow period.
    */
-  async train(options: TrainOptions = {}): Promise<TrainReport> {
+  async train(options?: TrainOptions): Promise<TrainReport>;
+  /**
+   * Fine-tunes the GPT itself on `inputs` (template variables, as `infer` takes them) and their
+   * `labels`: see #finetune. Bad hyperparameters, labels or inputs are refused before anything runs.
+   */
+  async train(inputs: Record<string, unknown>[], labels: string[], options?: FinetuneOptions): Promise<FinetuneReport>;
+  async train(first: TrainOptions | Record<string, unknown>[] = {}, labels?: string[], options: FinetuneOptions = {}): Promise<TrainReport | FinetuneReport> {
+    if (Array.isArray(first)) return this.#finetune(first, labels as string[], options);
+    return this.#trainHead(first);
+  }
+
+  async #trainHead(options: TrainOptions): Promise<TrainReport> {
     const db = this.#requireDb();
     if (!this.model.hasHidden) throw new OperonError('OPERON_ERR_NODE_INPUT', `Model '${this.name}' exports no hidden state; heads need an operon-gpt model`, { details: { model: this.name } });
     const cases = options.cases ?? (await this.reviewedCases());
@@ -433,6 +457,112 @@ export class DecisionAgent {
     return {
       ...report, promoted: state === 'shadow', state, reason, regressions, version, replayCases: replay.length,
       candidate, active: current, evaluation, temperature: head.temperature, shadowDecisions: state === 'shadow' ? shadowDecisions : null,
+    };
+  }
+
+  /**
+   * Fine-tunes the GPT with LoRA (models/gpt/finetune.py) into a new folder. The cases are split as
+   * for heads: `heldOutShare` (a quarter) held out by a hash of each id for the gate; the rest,
+   * mixed with `replayRatio` replayed policy-labelled cases each, trains the adapters on four fifths
+   * and the temperature on the fifth they never saw. Every case is encoded here, with the prompt
+   * and the token budget of inference, so the model trains on exactly the ids it will read.
+   * The gate then scores the base and the fine-tuned folder (both without heads) on the same
+   * reviewed held-out cases and guard sets (promotion.ts): a regression refuses the folder, which
+   * stays where it was written and is not installed. With `install`, a passing folder replaces the
+   * model's own (installFinetuned); this process's agents keep the old one until they are loaded again.
+   */
+  async #finetune(inputs: Record<string, unknown>[], labels: string[], options: FinetuneOptions): Promise<FinetuneReport> {
+    const started = performance.now();
+    const architecture = this.model.config.architecture as { d_model?: number } | undefined;
+    const hyperparameters = finetuneHyperparameters(options, architecture?.d_model);
+    if (!Array.isArray(inputs)) throw new OperonError('OPERON_ERR_VALIDATION', 'Fine-tuning: inputs must be an array', { details: { field: 'inputs' } });
+    checkTrainingPairs(inputs, labels, this.labels);
+    if (options.ids && options.ids.length !== inputs.length) {
+      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: ${inputs.length} inputs but ${options.ids.length} ids`, { details: { field: 'ids', reason: 'length-mismatch' } });
+    }
+    requireWeights(this.model.dir, this.name);
+    const cases: LabelledCase[] = inputs.map((variables, i) => ({ id: options.ids?.[i] ?? String(i), variables, label: labels[i]! }));
+    // Every prompt is rendered before anything starts: a malformed input fails here.
+    for (const c of cases) this.prompt(c.variables);
+
+    const share = options.heldOutShare ?? 0.25;
+    const hashShare = (key: string) => createHash('sha256').update(key).digest()[0]! / 256;
+    const heldOut = cases.filter((c) => hashShare(c.id!) < share);
+    const train = cases.filter((c) => hashShare(c.id!) >= share);
+    const replayCount = Math.min(MAX_REPLAY_CASES, Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length));
+    const replay = await replayCases(this.name, replayCount);
+    const mix = [...train, ...replay];
+    const isCalibration = (c: LabelledCase, i: number) => hashShare(`calibration:${c.id ?? i}`) < 0.2;
+    const fit = mix.filter((c, i) => !isCalibration(c, i));
+    const calibration = mix.filter((c, i) => isCalibration(c, i));
+    if (fit.length === 0) throw new OperonError('OPERON_ERR_VALIDATION', 'Fine-tuning: no case is left to train on after the held-out split', { details: { field: 'inputs', cases: cases.length } });
+
+    const version = options.version ?? `${this.baseVersion}+ft.${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+    const out = resolve(options.out ?? join(dirname(this.model.dir), '.finetune', version, this.name));
+    if (out === this.model.dir || out.startsWith(this.model.dir + sep)) {
+      // Writing over the model's own folder would install the fine-tune before the gate saw it.
+      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: out must not be the model's own folder (${this.model.dir}); install a passing fine-tune with install`, {
+        details: { field: 'out', value: out },
+      });
+    }
+    // A folder fine-tuned into before may be loaded in this process: its files are about to change.
+    const stale = agents.get(out);
+    if (stale) {
+      agents.delete(out);
+      stale.then((a) => closeDecisionModel(a.model)).catch(() => undefined);
+    }
+    const work = mkdtempSync(join(tmpdir(), 'operon-finetune-'));
+    let result;
+    try {
+      const write = async (file: string, set: LabelledCase[]) => {
+        const encoded = await encodePrompts(this.model, set.map((c) => this.prompt(c.variables)));
+        writeFileSync(file, encoded.map((e, i) => `${JSON.stringify({ ids: e.ids, label: this.#labelIndex(set[i]!.label) })}\n`).join(''));
+        return file;
+      };
+      result = await runFinetune({
+        modelDir: this.model.dir,
+        trainFile: await write(join(work, 'train.jsonl'), fit),
+        heldOutFile: calibration.length > 0 ? await write(join(work, 'calibration.jsonl'), calibration) : null,
+        out, version, hyperparameters,
+        threads: options.threads ?? 2,
+        seed: options.seed ?? 1,
+        onProgress: options.onProgress,
+        signal: options.signal,
+      });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+
+    const candidate = await DecisionAgent.load(this.name, { dir: out });
+    const threshold = this.model.config.threshold;
+    const score = async (set: LabelledCase[]) => ({
+      finetuned: await candidate.outcomes(set, { head: null }),
+      base: await this.outcomes(set, { head: null }),
+    });
+    const reviewed = await score(heldOut);
+    const evaluation: SetEvaluation[] = [evaluateReviewedSet(reviewed.finetuned, reviewed.base, { threshold })];
+    for (const set of options.guardSets ?? (await defaultGuardSets(this.name))) {
+      const o = await score(set.cases);
+      evaluation.push(evaluateGuardSet(set.name, o.finetuned, o.base, { threshold }));
+    }
+    const regressions = evaluation.flatMap((e) => e.findings);
+    const passed = regressions.length === 0;
+    const reason = passed
+      ? `passed the promotion gate against ${this.baseVersion}${options.install ? '; installed' : ''}`
+      : `refused against ${this.baseVersion}: ${regressions.map(findingText).join('; ')}`;
+    let previousDir: string | null = null;
+    if (passed && options.install) {
+      previousDir = installFinetuned(this.model.dir, out);
+      agents.delete(this.model.dir);
+    }
+    return {
+      dir: out, version: result.final.version, baseVersion: this.baseVersion,
+      passed, state: passed ? 'passed' : 'refused', installed: previousDir !== null, previousDir, reason, regressions, evaluation,
+      heldOut: { base: qualityMetrics(reviewed.base, threshold), finetuned: qualityMetrics(reviewed.finetuned, threshold) },
+      trainingCases: train.length, replayCases: replay.length, calibrationCases: calibration.length, heldOutCases: heldOut.length,
+      hyperparameters, history: result.history,
+      trainableParameters: result.final.trainableParameters, parameters: result.final.parameters, temperature: result.final.temperature,
+      seconds: Math.round(performance.now() - started) / 1000,
     };
   }
 

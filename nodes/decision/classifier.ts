@@ -134,20 +134,7 @@ export class BatchingClassifier {
 
   async #run(session: ModelSession, prompts: PromptInput[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
     const model = this.#model;
-    const max = model.config.maxLength;
-    const texts = prompts.map((p) => (typeof p === 'string' ? p : p.prompt));
-    const encodings = await model.tokenizer.encodeBatch(texts);
-    const rows = encodings.map((e, i): { ids: number[]; truncated: boolean; cutFields: string[]; prompt?: string } => {
-      const ids = e.getIds();
-      if (ids.length <= max) return { ids, truncated: false, cutFields: [] };
-      const input = prompts[i]!;
-      const fitted = typeof input === 'string' ? null : fitToBudget(input.prompt, input.textSpans, ids, e.getOffsets(), max);
-      if (fitted) return { ...fitted, truncated: true };
-      // The structured part alone is too long: keep the case's head and the template's closing
-      // tokens ("decision:"), cut in between.
-      const keepTail = Math.min(model.suffixTokens, max - 1);
-      return { ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)], truncated: true, cutFields: ['prompt'] };
-    });
+    const rows = await encodePrompts(model, prompts);
     const runs = lengthRuns(rows.map((r) => r.ids.length), this.#runTokens);
     const feeds = runs.map((run) => this.#feeds(run.map((row) => rows[row]!.ids)));
     const started = performance.now();
@@ -200,6 +187,36 @@ export class BatchingClassifier {
     }
     return feeds;
   }
+}
+
+/** A prompt as the model reads it: token ids within maxLength, and what the budget cut. */
+export interface EncodedPrompt {
+  ids: number[];
+  truncated: boolean;
+  cutFields: string[];
+  prompt?: string;
+}
+
+/**
+ * Token ids of prompts as the model reads them: the tokenizer, then the token budget (free text cut
+ * first, token-budget.ts; else the middle of the prompt). Fine-tuning (finetune.ts) encodes its
+ * cases here too, so it trains on exactly the ids inference feeds the model.
+ */
+export async function encodePrompts(model: DecisionModel, prompts: PromptInput[]): Promise<EncodedPrompt[]> {
+  const max = model.config.maxLength;
+  const texts = prompts.map((p) => (typeof p === 'string' ? p : p.prompt));
+  const encodings = await model.tokenizer.encodeBatch(texts);
+  return encodings.map((e, i): EncodedPrompt => {
+    const ids = e.getIds();
+    if (ids.length <= max) return { ids, truncated: false, cutFields: [] };
+    const input = prompts[i]!;
+    const fitted = typeof input === 'string' ? null : fitToBudget(input.prompt, input.textSpans, ids, e.getOffsets(), max);
+    if (fitted) return { ...fitted, truncated: true };
+    // The structured part alone is too long: keep the case's head and the template's closing
+    // tokens ("decision:"), cut in between.
+    const keepTail = Math.min(model.suffixTokens, max - 1);
+    return { ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)], truncated: true, cutFields: ['prompt'] };
+  });
 }
 
 /**

@@ -8,6 +8,10 @@
  *   model train MODEL [--jsonl CASES.jsonl] [--json] [--shadow-decisions N] [--replay-ratio X]
  *                                       (reviewed decisions in the database by default; the promotion gate decides
  *                                        between shadow and refused, and the output says why)
+ *   model finetune MODEL [--steps N] [--lr X] [--weight-decay X] [--batch-size N] [--grad-clip X] [--lora-rank R]
+ *                        [--replay-ratio X] [--threads N] [--jsonl CASES.jsonl] [--out DIR] [--install] [--json]
+ *                                       (LoRA fine-tune of the GPT itself from reviewed decisions, through the
+ *                                        promotion gate; --install replaces the model's folder when it passes)
  *   model shadow MODEL VERSION [--json]                   (the head in shadow against the active version)
  *   model activate MODEL VERSION                          (a head after its shadow period, or a rollback)
  *
@@ -29,6 +33,8 @@ const USAGE = `usage:
   operon model list [--json]
   operon model eval MODEL [--file CASES.jsonl] [--json]
   operon model train MODEL [--jsonl CASES.jsonl] [--json] [--shadow-decisions N] [--replay-ratio X]
+  operon model finetune MODEL [--steps N] [--lr X] [--weight-decay X] [--batch-size N] [--grad-clip X] [--lora-rank R]
+                              [--replay-ratio X] [--threads N] [--jsonl CASES.jsonl] [--out DIR] [--install] [--json]
   operon model shadow MODEL VERSION [--json]
   operon model activate MODEL VERSION
 options: --models-dir DIR  --database-url URL (default $OPERON_DATABASE_URL, else $DATABASE_URL)`;
@@ -42,6 +48,15 @@ const OPTIONS = {
   version: { type: 'string' },
   'shadow-decisions': { type: 'string' },
   'replay-ratio': { type: 'string' },
+  steps: { type: 'string' },
+  lr: { type: 'string' },
+  'weight-decay': { type: 'string' },
+  'batch-size': { type: 'string' },
+  'grad-clip': { type: 'string' },
+  'lora-rank': { type: 'string' },
+  threads: { type: 'string' },
+  out: { type: 'string' },
+  install: { type: 'boolean', default: false },
   'models-dir': { type: 'string' },
   'database-url': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -139,6 +154,44 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
       });
       const head = report.state === 'shadow' ? `${report.version} is in shadow` : report.version ? `${report.version} refused` : 'no head trained';
       print(report, [`${head}: ${report.reason}`, ...report.evaluation.map((e) => `  ${describeSet(e)}`)].join('\n'));
+      return 0;
+    }
+    if (sub === 'finetune') {
+      // Numbers are passed on as given; DecisionAgent.train checks their ranges (OPERON_ERR_VALIDATION).
+      const number = (flag: 'steps' | 'lr' | 'weight-decay' | 'batch-size' | 'grad-clip' | 'lora-rank' | 'replay-ratio' | 'threads') => {
+        const text = values[flag];
+        if (text === undefined) return undefined;
+        const n = Number(text);
+        if (text.trim() === '' || !Number.isFinite(n)) throw new OperonError('OPERON_ERR_VALIDATION', `--${flag} must be a number`, { details: { field: flag, value: text } });
+        return n;
+      };
+      const cases = values.jsonl ? readLabelledCases(values.jsonl) : await agent.reviewedCases();
+      const report = await agent.train(cases.map((c) => c.variables), cases.map((c) => c.label), {
+        ids: cases.map((c, i) => c.id ?? String(i)),
+        steps: number('steps'),
+        learningRate: number('lr'),
+        weightDecay: number('weight-decay'),
+        batchSize: number('batch-size'),
+        gradClip: number('grad-clip'),
+        loraRank: number('lora-rank'),
+        replayRatio: number('replay-ratio'),
+        threads: number('threads'),
+        out: values.out,
+        install: values.install,
+        onProgress: values.json ? undefined : (line) => {
+          const p = line.progress as { step: number; loss: number; heldOut?: { accuracy: number } } | undefined;
+          if (p) process.stderr.write(`step ${p.step} loss ${p.loss}${p.heldOut ? ` calibration accuracy ${p.heldOut.accuracy}` : ''}\n`);
+        },
+      });
+      const verdict = report.installed ? `installed (the replaced folder is in ${report.previousDir})` : report.passed ? 'passed (not installed; --install to install)' : 'refused';
+      const h = report.heldOut;
+      print(report, [
+        `${name} ${report.version} in ${report.dir}: ${verdict}`,
+        `  ${report.reason}`,
+        `  reviewed held-out (${report.heldOutCases}): accuracy base ${h.base.accuracy.toFixed(4)} fine-tuned ${h.finetuned.accuracy.toFixed(4)}`,
+        `  trained on ${report.trainingCases} reviewed + ${report.replayCases} replayed cases, ${report.trainableParameters} LoRA parameters, ${report.seconds} s`,
+        ...report.evaluation.map((e) => `  ${describeSet(e)}`),
+      ].join('\n'));
       return 0;
     }
     if (sub === 'shadow') {
