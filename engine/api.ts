@@ -171,6 +171,11 @@ export interface JobLease {
   attempt?: number;
 }
 
+/** The answer to a call that may be a retry: `replayed` when an earlier call already did exactly this (its answer was lost); nothing changed. */
+export interface Applied {
+  replayed: boolean;
+}
+
 export interface Engine {
   deploy(files: DeployFile[]): Promise<DeploymentResult>;
   /** Timer starts this engine process delayed because their process was over its start rate, in all. */
@@ -196,7 +201,8 @@ export interface Engine {
   listUserTasks(filter?: UserTaskFilter): Promise<UserTaskView[]>;
   /** The same tasks without reading their variables (the inbox: a page of these stays small). */
   listUserTaskSummaries(filter?: UserTaskFilter): Promise<UserTaskSummary[]>;
-  completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<void>;
+  /** A retry by the same `completedBy` with the same variables answers `{ replayed: true }` and changes nothing. */
+  completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<Applied>;
 
   publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }>;
 
@@ -204,9 +210,10 @@ export interface Engine {
   resolveIncident(incidentId: string): Promise<void>;
 
   activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]>;
-  completeJob(jobId: string, lease: JobLease, variables?: Variables): Promise<void>;
+  /** A retry by the lease that already completed the job, with the same variables, answers `{ replayed: true }` and changes nothing. */
+  completeJob(jobId: string, lease: JobLease, variables?: Variables): Promise<Applied>;
   failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number }): Promise<void>;
-  throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void>;
+  throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<Applied>;
   heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }>;
 
   close(): Promise<void>;

@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
-  ActivateJobsRequest, ActivatedJob, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
+  ActivateJobsRequest, ActivatedJob, Applied, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
   InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
@@ -43,6 +43,7 @@ import { CHANNELS, inTransaction, notify } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
 import { updateFencedJob } from './jobs/fence-job.ts';
+import { bpmnErrorMessage, isAppliedOutcome, type JobOutcome } from './jobs/applied-result.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
 import { Notifications } from './jobs/notifications.ts';
@@ -270,17 +271,26 @@ export class PostgresEngine implements Engine {
     return withPage(query, filter);
   }
 
-  async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<void> {
+  async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<Applied> {
     const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
     if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    await inTransaction(this.db, async (tx) => {
+    return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, task.process_instance_id);
       const updated = await tx('user_tasks')
         .where({ id: taskId, state: 'open' })
         .update({ state: 'completed', result: json(variables), completed_by: completedBy ?? null, completed_at: tx.fn.now() });
-      if (updated !== 1) throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
+      if (updated !== 1) {
+        // The same person sending the same result again (a retry whose answer was lost) is told it is done.
+        const same = await tx('user_tasks')
+          .where({ id: taskId, state: 'completed', completed_by: completedBy ?? null })
+          .andWhere(tx.raw('result = ?::jsonb', [json(variables)]))
+          .first('id');
+        if (same) return { replayed: true };
+        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
+      }
       await recordReviewedLabel(tx, task, variables, completedBy);
       await stepInstance(tx, this.graphs, task.process_instance_id, { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables }, new Date(), instance);
+      return { replayed: false };
     });
   }
 
@@ -422,9 +432,23 @@ export class PostgresEngine implements Engine {
    * `claimed`: the job row as this process claimed it, so the worker saves reading it again
    * (only its instance id and element are used; the fenced update still decides).
    */
-  async completeJob(jobId: string, lease: JobLease, variables: Variables = {}, claimed?: JobRow): Promise<void> {
+  async completeJob(jobId: string, lease: JobLease, variables: Variables = {}, claimed?: JobRow): Promise<Applied> {
     const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
-    await this.#completions.submit({ job, lease, variables });
+    try {
+      await this.#completions.submit({ job, lease, variables });
+      return { replayed: false };
+    } catch (error) {
+      return this.#replayed(error, jobId, lease, { kind: 'completed', variables });
+    }
+  }
+
+  /**
+   * A worker retrying a call whose answer it lost finds its own result applied: that is a success
+   * (`replayed`), not a conflict. Anything else keeps its error.
+   */
+  async #replayed(error: unknown, jobId: string, lease: JobLease, outcome: JobOutcome): Promise<Applied> {
+    if (isOperonError(error) && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' && (await isAppliedOutcome(this.db, jobId, lease, outcome))) return { replayed: true };
+    throw error;
   }
 
   /** Starts committing together; a failed batch is retried one start at a time. */
@@ -477,14 +501,20 @@ export class PostgresEngine implements Engine {
     maxInFlight: 2, // a second batch only when a full one waits: 1,550 -> 2,075 instances/s at 128 jobs in flight
   });
 
-  async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void> {
-    await this.#finishJob(
-      jobId,
-      lease,
-      { state: 'completed', error_message: `BPMN error ${error.errorCode}${error.errorMessage ? `: ${error.errorMessage}` : ''}`, ended_at: this.db.fn.now() },
-      undefined,
-      (job) => ({ type: 'job.bpmnError', elementInstanceKey: job.element_instance_key, errorCode: error.errorCode, errorMessage: error.errorMessage, variables: error.variables }),
-    );
+  async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<Applied> {
+    const errorMessage = bpmnErrorMessage(error.errorCode, error.errorMessage);
+    try {
+      await this.#finishJob(
+        jobId,
+        lease,
+        { state: 'completed', error_message: errorMessage, ended_at: this.db.fn.now() },
+        undefined,
+        (job) => ({ type: 'job.bpmnError', elementInstanceKey: job.element_instance_key, errorCode: error.errorCode, errorMessage: error.errorMessage, variables: error.variables }),
+      );
+      return { replayed: false };
+    } catch (thrown) {
+      return this.#replayed(thrown, jobId, lease, { kind: 'bpmnError', errorMessage });
+    }
   }
 
   /**
@@ -501,7 +531,7 @@ export class PostgresEngine implements Engine {
         await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), new Date(), instance);
       });
     } catch (error) {
-      if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
+      if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_JOB_ALREADY_COMPLETED', 'OPERON_ERR_JOB_COMPLETED_BY_OTHER', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
       // The database went away mid-step: nothing was written; the lease expires and the job runs again.
       if (isTransientDatabaseError(error)) throw error;
       this.logger.error({ err: error, jobId, instanceId: job.process_instance_id }, 'job result could not be applied; raising an incident');

@@ -46,6 +46,8 @@ export const ERROR_CODES = {
   OPERON_ERR_CONFLICT: { status: 409, message: 'The resource changed concurrently or is in a state that does not allow this' },
   OPERON_ERR_PROMOTION_REFUSED: { status: 409, message: 'A decision model version may not be activated: the promotion gate refused it or its shadow period does not allow it yet' },
   OPERON_ERR_LEASE_LOST: { status: 409, message: 'The job lease is no longer held by this worker' },
+  OPERON_ERR_JOB_COMPLETED_BY_OTHER: { status: 409, message: 'The job was completed by another worker or attempt; this result was not applied' },
+  OPERON_ERR_JOB_ALREADY_COMPLETED: { status: 409, message: 'This worker and attempt already completed the job, with a different result' },
   OPERON_ERR_INSTANCE_NOT_ACTIVE: { status: 409, message: 'The process instance is not active' },
   OPERON_ERR_CHILD_TERMINATED: { status: 409, message: 'The child instance of a call activity was terminated while its parent waited for it' },
   // HTTP

@@ -98,7 +98,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     const jobLogger = logger.child({ jobId: job.id, instanceId: job.process_instance_id, elementId: job.element_id, attempt: job.attempt });
     const heartbeat = setInterval(() => {
       heartbeatJob(engine.db, job.id, lease, lockMs).catch((error) => {
-        if (isOperonError(error) && error.code === 'OPERON_ERR_LEASE_LOST') controller.abort(new JobAbort('lease-lost'));
+        if (isOperonError(error) && (error.code === 'OPERON_ERR_LEASE_LOST' || error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER')) controller.abort(new JobAbort('lease-lost'));
         else jobLogger.warn({ err: error }, 'heartbeat failed');
       });
     }, Math.max(50, Math.floor(lockMs / 3)));
