@@ -135,9 +135,18 @@ export interface PublishMessage {
   name: string;
   correlationKey: string;
   variables?: Variables;
-  /** How long an uncorrelated message is buffered for a subscription opened later. Default 0 (not buffered)? see docs. */
+  /** How long an uncorrelated message is buffered for a subscription opened later. Default 0 (not buffered). */
   timeToLiveMs?: number;
+  /** The publisher's id: a publish repeating it while it is remembered (at least its time to live, default 24 h) is a duplicate. */
   messageId?: string;
+}
+
+export interface PublishedMessage {
+  /** Reached an instance (a waiting subscription or a message start event). */
+  correlated: boolean;
+  instanceId?: string;
+  /** A repeat of a remembered `messageId`: the first publish's answer; nothing changed. */
+  duplicate?: true;
 }
 
 export interface ActivateJobsRequest {
@@ -204,7 +213,8 @@ export interface Engine {
   /** A retry by the same `completedBy` with the same variables answers `{ replayed: true }` and changes nothing. */
   completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<Applied>;
 
-  publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }>;
+  /** A `messageId` published before (and still remembered) answers what that publish did, with `duplicate: true`, and changes nothing. */
+  publishMessage(message: PublishMessage): Promise<PublishedMessage>;
 
   listIncidents(filter?: IncidentFilter): Promise<IncidentView[]>;
   resolveIncident(incidentId: string): Promise<void>;

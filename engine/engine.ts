@@ -10,7 +10,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
   ActivateJobsRequest, ActivatedJob, Applied, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
-  InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
+  InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishedMessage, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
 import { checkStartVariables, type ProcessGraph } from './model/index.ts';
@@ -35,6 +35,7 @@ import { createInstance } from './store/create-instance.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { isTransientDatabaseError } from './store/transient-error.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
+import { claimMessageId, findRememberedMessage, type MessageIdClaim, type MessageIdOutcome } from './store/remember-message-id.ts';
 import { appendHistory } from './store/append-history.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
@@ -65,7 +66,16 @@ export interface CreateEngineOptions {
    * of timer-started instances per process (`OPERON_TIMER_START_RATE`, default 50/s per engine process).
    */
   timerLimits?: Partial<TimerPolicy>;
+  /**
+   * How long a published `messageId` is remembered at least (longer when the message's time to
+   * live is longer): a publish repeating it meanwhile is a duplicate. Default
+   * `OPERON_MESSAGE_ID_RETENTION_MS` or 24 h.
+   */
+  messageIdRetentionMs?: number;
 }
+
+/** How long a published message id is remembered when neither the option nor the environment says. */
+export const DEFAULT_MESSAGE_ID_RETENTION_MS = 24 * 3600 * 1000;
 
 /** Task type prefixes Operon's own nodes provide: an element naming one that is not registered fails deployment. */
 const RESERVED_PREFIXES = {
@@ -92,6 +102,7 @@ export class PostgresEngine implements Engine {
   readonly timerPolicy: TimerPolicy;
   /** Delays timer start events of a process that start instances faster than the policy allows. */
   readonly startRate: StartRateLimiter;
+  readonly messageIdRetentionMs: number;
   #worker: Worker | undefined;
 
   constructor(options: CreateEngineOptions) {
@@ -103,6 +114,7 @@ export class PostgresEngine implements Engine {
     this.graphs = new GraphCache({ minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs });
     this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);
+    this.messageIdRetentionMs = options.messageIdRetentionMs ?? (Number(process.env.OPERON_MESSAGE_ID_RETENTION_MS) || DEFAULT_MESSAGE_ID_RETENTION_MS);
   }
 
   /** Runs registered node types and fires timers in this process until `stopWorker()` or `close()`. */
@@ -296,8 +308,25 @@ export class PostgresEngine implements Engine {
 
   // ---- messages ----------------------------------------------------------------------------
 
-  async publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }> {
+  async publishMessage(message: PublishMessage): Promise<PublishedMessage> {
     const variables = message.variables ?? {};
+    const ttl = message.timeToLiveMs ?? 0;
+    const claim = message.messageId ? { name: message.name, messageId: message.messageId, rememberMs: Math.max(ttl, this.messageIdRetentionMs) } : undefined;
+    // A sender's retry is answered from what the first publish did, before anything is looked up.
+    if (claim) {
+      const remembered = await findRememberedMessage(this.db, claim.name, claim.messageId);
+      if (remembered) return { ...remembered, duplicate: true };
+    }
+    try {
+      return await this.#publish(message, variables, ttl, claim);
+    } catch (error) {
+      if (!(error instanceof DuplicateMessage) || !claim) throw error;
+      // Another publish of the same id committed first: its work stands, ours was rolled back.
+      return { ...((await findRememberedMessage(this.db, claim.name, claim.messageId)) ?? { correlated: false }), duplicate: true };
+    }
+  }
+
+  async #publish(message: PublishMessage, variables: Variables, ttl: number, claim: MessageIdClaim | undefined): Promise<PublishedMessage> {
     for (let tries = 0; tries < 5; tries++) {
       const subscription = await this.db<SubscriptionRow>('message_subscriptions')
         .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
@@ -305,22 +334,28 @@ export class PostgresEngine implements Engine {
         .orderBy('created_at')
         .first();
       if (!subscription) break;
-      const instanceId = await this.#correlate(subscription, message.name, variables);
+      const instanceId = await this.#correlate(subscription, message.name, variables, undefined, claim);
       if (instanceId) return { correlated: true, instanceId };
     }
     const startDefinition = await this.#messageStartDefinition(message.name);
     if (startDefinition) {
       const { definition, elementId } = startDefinition;
-      const instanceId = await inTransaction(this.db, (tx) =>
-        createInstance(tx, this.graphs, definition, { variables, startEventId: elementId, businessKey: message.correlationKey || undefined, now: new Date() }),
-      );
+      const instanceId = await inTransaction(this.db, async (tx) => {
+        const id = await createInstance(tx, this.graphs, definition, { variables, startEventId: elementId, businessKey: message.correlationKey || undefined, now: new Date() });
+        await claimOrRollBack(tx, claim, { processInstanceId: id });
+        return id;
+      });
       return { correlated: true, instanceId };
     }
-    const ttl = message.timeToLiveMs ?? 0;
-    if (ttl <= 0) return { correlated: false };
+    if (ttl <= 0) {
+      // Dropped: remembered all the same, so that a retry does not reach a subscription opened since.
+      if (claim) await inTransaction(this.db, (tx) => claimOrRollBack(tx, claim, {}));
+      return { correlated: false };
+    }
     const id = randomUUID();
     const inserted = await inTransaction(this.db, async (tx) => {
       await lockCorrelation(tx, message.name, message.correlationKey);
+      await claimOrRollBack(tx, claim, { bufferedMessage: id });
       return tx('messages')
         .insert({
           id,
@@ -349,8 +384,11 @@ export class PostgresEngine implements Engine {
     return { correlated: false };
   }
 
-  /** Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile. */
-  async #correlate(subscription: SubscriptionRow, name: string, variables: Variables, bufferedId?: string): Promise<string | undefined> {
+  /**
+   * Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile.
+   * `claim`: the message's id, remembered in the same transaction (a duplicate rolls the correlation back).
+   */
+  async #correlate(subscription: SubscriptionRow, name: string, variables: Variables, bufferedId?: string, claim?: MessageIdClaim): Promise<string | undefined> {
     return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, subscription.process_instance_id!);
       if (!instance || instance.state !== 'active') return undefined;
@@ -362,6 +400,7 @@ export class PostgresEngine implements Engine {
           .update({ state: 'correlated', process_instance_id: instance.id, correlated_at: tx.fn.now() });
         if (taken !== 1) return undefined;
       }
+      await claimOrRollBack(tx, claim, { processInstanceId: instance.id });
       const event: RuntimeEvent = { type: 'message.correlated', elementInstanceKey: subscription.element_instance_key!, messageName: name, variables };
       await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
       return instance.id;
@@ -575,6 +614,13 @@ export class PostgresEngine implements Engine {
     await this.stopWorker();
     await this.notifications.close();
   }
+}
+
+/** Thrown inside a publish's transaction when its message id was remembered meanwhile: rolls the transaction back. */
+class DuplicateMessage extends Error {}
+
+async function claimOrRollBack(tx: Knex.Transaction, claim: MessageIdClaim | undefined, outcome: MessageIdOutcome): Promise<void> {
+  if (claim && !(await claimMessageId(tx, claim, outcome))) throw new DuplicateMessage(`message id ${claim.messageId} was published before`);
 }
 
 function toActivatedJob(job: JobRow): ActivatedJob {

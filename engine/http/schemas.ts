@@ -183,7 +183,11 @@ export const PublishMessageBody = z
     messageId: z.string().min(1).max(255).optional(),
   })
   .strict();
-export const PublishMessageResponse = z.object({ correlated: z.boolean(), instanceId: Id.optional() });
+export const PublishMessageResponse = z.object({
+  correlated: z.boolean(),
+  instanceId: Id.optional(),
+  duplicate: z.literal(true).optional().meta({ description: 'This messageId was published before: the first publish\'s answer; nothing changed' }),
+});
 
 // --- incidents
 export const IncidentListQuery = z.object({ state: z.enum(['open', 'resolved']).optional(), instanceId: Id.optional(), ...pageQuery() });
