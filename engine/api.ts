@@ -226,5 +226,14 @@ export interface Engine {
   throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<Applied>;
   heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }>;
 
+  /**
+   * Backpressure without a database round trip: throws a 503 OperonError (with
+   * `details.retryAfterSeconds`) when the database is known to be unreachable or, for `start`, when
+   * too many starts wait. Called before a request takes anything on.
+   */
+  admit?(work: 'start' | 'request'): void;
+  /** A request failed with this error: lets the engine notice a lost database at once. */
+  reportFailure?(error: unknown): void;
+
   close(): Promise<void>;
 }

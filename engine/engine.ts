@@ -34,6 +34,7 @@ import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { isTransientDatabaseError } from './store/transient-error.ts';
+import { DatabaseAvailability } from './store/database-availability.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
 import { claimMessageId, findRememberedMessage, type MessageIdClaim, type MessageIdOutcome } from './store/remember-message-id.ts';
 import { appendHistory } from './store/append-history.ts';
@@ -72,7 +73,17 @@ export interface CreateEngineOptions {
    * `OPERON_MESSAGE_ID_RETENTION_MS` or 24 h.
    */
   messageIdRetentionMs?: number;
+  /**
+   * Backpressure: how many starts may wait for their batch (or requests for a pool connection)
+   * before `admit('start')` refuses more with 503. Default `OPERON_START_QUEUE_LIMIT` or 1,000.
+   */
+  startQueueLimit?: number;
 }
+
+/** Starts (or connections) waiting before webhooks and POST /api/instances answer 503 OPERON_ERR_OVERLOADED. */
+export const DEFAULT_START_QUEUE_LIMIT = 1_000;
+/** A start still waiting after this long makes the engine check the database on a connection of its own. */
+const SLOW_START_MS = 1_000;
 
 /** How long a published message id is remembered when neither the option nor the environment says. */
 export const DEFAULT_MESSAGE_ID_RETENTION_MS = 24 * 3600 * 1000;
@@ -103,6 +114,9 @@ export class PostgresEngine implements Engine {
   /** Delays timer start events of a process that start instances faster than the policy allows. */
   readonly startRate: StartRateLimiter;
   readonly messageIdRetentionMs: number;
+  readonly startQueueLimit: number;
+  /** Whether PostgreSQL is reachable, as far as this process knows: the API's fast 503 when it is not. */
+  readonly availability: DatabaseAvailability;
   #worker: Worker | undefined;
 
   constructor(options: CreateEngineOptions) {
@@ -115,6 +129,44 @@ export class PostgresEngine implements Engine {
     this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);
     this.messageIdRetentionMs = options.messageIdRetentionMs ?? (Number(process.env.OPERON_MESSAGE_ID_RETENTION_MS) || DEFAULT_MESSAGE_ID_RETENTION_MS);
+    this.startQueueLimit = options.startQueueLimit ?? (Number(process.env.OPERON_START_QUEUE_LIMIT) || DEFAULT_START_QUEUE_LIMIT);
+    this.availability = new DatabaseAvailability({
+      connection: this.db.client.config.connection,
+      onChange: (available, error) => {
+        if (available) {
+          this.logger.info({}, 'database reachable again');
+          return;
+        }
+        // Starts still waiting for a batch never reached the database: tell their callers to retry.
+        const withdrawn = this.#starts.withdraw(databaseUnavailable());
+        this.logger.warn({ err: error, withdrawnStarts: withdrawn }, 'database unreachable: requests are answered 503 until it is back');
+      },
+    });
+  }
+
+  /**
+   * Backpressure, without a database round trip: throws 503 (`details.retryAfterSeconds`) when
+   * PostgreSQL is known to be unreachable (OPERON_ERR_DATABASE_UNAVAILABLE) or, for `start`, when
+   * more than `startQueueLimit` starts wait for their batch or requests for a pool connection
+   * (OPERON_ERR_OVERLOADED). The API calls it before it takes anything on (an Idempotency-Key
+   * included), so a refused request leaves nothing behind.
+   */
+  admit(work: 'start' | 'request'): void {
+    if (!this.availability.available) throw databaseUnavailable();
+    if (work !== 'start') return;
+    const queued = this.#starts.waiting;
+    const pool = (this.db.client as { pool?: { numPendingAcquires?(): number } }).pool;
+    const waitingForConnections = pool?.numPendingAcquires?.() ?? 0;
+    if (queued >= this.startQueueLimit || waitingForConnections >= this.startQueueLimit) {
+      throw new OperonError('OPERON_ERR_OVERLOADED', `Too much work waits for the database (${queued} starts, ${waitingForConnections} requests for a connection; the limit is ${this.startQueueLimit}); retry after 1 s`, {
+        details: { retryAfterSeconds: 1, queuedStarts: queued, waitingForConnections, limit: this.startQueueLimit },
+      });
+    }
+  }
+
+  /** A request failed: a lost database is noticed (and probed) at once. */
+  reportFailure(error: unknown): void {
+    this.availability.report(error);
   }
 
   /** Runs registered node types and fires timers in this process until `stopWorker()` or `close()`. */
@@ -219,7 +271,13 @@ export class PostgresEngine implements Engine {
       // The latest version from the none start event: concurrent starts commit together.
       const instanceId = randomUUID();
       const latest = options.latest?.bpmn_process_id === bpmnProcessId ? options.latest : undefined;
-      await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest });
+      // A start that waits this long may be waiting on a database that is gone: find out.
+      const slow = setTimeout(() => this.availability.suspect(), SLOW_START_MS);
+      try {
+        await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest });
+      } finally {
+        clearTimeout(slow);
+      }
       return { instanceId };
     }
     return this.#startOne(bpmnProcessId, variables, options);
@@ -611,9 +669,14 @@ export class PostgresEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    this.availability.close();
     await this.stopWorker();
     await this.notifications.close();
   }
+}
+
+function databaseUnavailable(): OperonError {
+  return new OperonError('OPERON_ERR_DATABASE_UNAVAILABLE', 'PostgreSQL cannot be reached; nothing was done, retry after 1 s', { details: { retryAfterSeconds: 1 }, retryable: true });
 }
 
 /** Thrown inside a publish's transaction when its message id was remembered meanwhile: rolls the transaction back. */

@@ -63,6 +63,8 @@ export const ERROR_CODES = {
   OPERON_ERR_IDEMPOTENCY_MISMATCH: { status: 422, message: 'The Idempotency-Key was used before with a different request' },
   OPERON_ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, message: 'A request with this Idempotency-Key is still being processed' },
   OPERON_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  OPERON_ERR_DATABASE_UNAVAILABLE: { status: 503, message: 'PostgreSQL cannot be reached; retry later' },
+  OPERON_ERR_OVERLOADED: { status: 503, message: 'Too much work waits for the database; retry later' },
   OPERON_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

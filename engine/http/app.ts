@@ -87,10 +87,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   app.setErrorHandler((error, request, reply) => {
     const operonError = toOperonError(error);
-    if (operonError.statusCode >= 500) request.log.error({ err: error, code: operonError.code }, 'request failed');
+    options.engine.reportFailure?.(error);
+    if (operonError.statusCode === 503) request.log.warn({ err: error, code: operonError.code }, operonError.message);
+    else if (operonError.statusCode >= 500) request.log.error({ err: error, code: operonError.code }, 'request failed');
     else request.log.info({ code: operonError.code, statusCode: operonError.statusCode }, operonError.message);
     // The rest of an oversize body is not read: the connection ends with the answer.
     if (operonError.statusCode === 413) reply.header('connection', 'close');
+    // Backpressure: the caller is told when to try again (rate limits set their own).
+    if (operonError.statusCode === 503) reply.header('retry-after', String(operonError.details.retryAfterSeconds ?? 1));
     return reply.status(operonError.statusCode).send(operonError.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -99,6 +103,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   registerRateLimits(app);
+
+  // While PostgreSQL is known to be unreachable, API and webhook requests are answered 503 before
+  // anything (authentication included) waits on it. /healthz and /metrics keep answering.
+  app.addHook('onRequest', async (request) => {
+    const path = request.url;
+    if (path.startsWith('/api/') || path.startsWith('/webhooks/')) options.engine.admit?.('request');
+  });
 
   // Refuse a declared oversize body before reading a byte of it (multipart bodies are streamed, so
   // fastify's own limit does not cover them).

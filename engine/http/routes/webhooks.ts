@@ -5,7 +5,8 @@
  * headers present with a fresh timestamp (401); then the signature on the body's raw bytes (401);
  * then the JSON body is parsed (400), then Idempotency-Key / webhook-id deduplication, then the
  * start variables the process declares (400 OPERON_ERR_START_VARIABLES,
- * engine/model/start-variables.ts), then one instance (202).
+ * engine/model/start-variables.ts), then one instance (202). While the database is unreachable or
+ * too many starts wait, 503 with Retry-After before the Idempotency-Key is claimed (engine.admit).
  */
 import { OperonError } from '../../errors.ts';
 import { withIdempotencyKey, requestHash } from '../idempotency.ts';
@@ -103,6 +104,8 @@ export function webhookRoutes(context: RouteContext): void {
         if (claim && (claim.key.length === 0 || claim.key.length > MAX_KEY_LENGTH)) {
           throw new OperonError('OPERON_ERR_VALIDATION', `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`, { details: { field: 'headers.idempotency-key' } });
         }
+        // Refused before the key is claimed, so a 503 leaves nothing behind for the retry to trip over.
+        engine.admit?.('start');
         const start = async () => {
           const { instanceId } = await engine.startInstance(bpmnProcessId, variables, { businessKey: query.businessKey, latest });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
