@@ -234,6 +234,8 @@ export interface Engine {
   admit?(work: 'start' | 'request'): void;
   /** A request failed with this error: lets the engine notice a lost database at once. */
   reportFailure?(error: unknown): void;
+  /** A request takes unusually long: the engine checks that the database still answers. */
+  suspectDatabase?(): void;
 
   close(): Promise<void>;
 }

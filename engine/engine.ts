@@ -169,6 +169,11 @@ export class PostgresEngine implements Engine {
     this.availability.report(error);
   }
 
+  /** A request takes unusually long: check the database on a connection of its own. */
+  suspectDatabase(): void {
+    this.availability.suspect();
+  }
+
   /** Runs registered node types and fires timers in this process until `stopWorker()` or `close()`. */
   startWorker(options: WorkerOptions = {}): Worker {
     if (this.#worker) return this.#worker;

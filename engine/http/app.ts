@@ -28,6 +28,8 @@ import { registerUi } from '../ui/plugin.ts';
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
 /** How long a client may take to send one whole request, headers and body (OPERON_REQUEST_TIMEOUT_MS). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** A request unanswered this long makes the engine check that PostgreSQL still answers. */
+const SLOW_REQUEST_MS = 1_000;
 /** How long a client may take to send a request's headers. */
 const MAX_HEADERS_TIMEOUT_MS = 10_000;
 
@@ -106,9 +108,21 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   // While PostgreSQL is known to be unreachable, API and webhook requests are answered 503 before
   // anything (authentication included) waits on it. /healthz and /metrics keep answering.
+  // A request still unanswered after a second may be waiting on a database that stopped answering
+  // without refusing (a network cut): the engine then checks on a connection of its own, and if
+  // it is gone the requests after it get the 503 above. Job long-polls wait on purpose.
+  const slowRequests = new WeakMap<FastifyRequest, NodeJS.Timeout>();
   app.addHook('onRequest', async (request) => {
     const path = request.url;
-    if (path.startsWith('/api/') || path.startsWith('/webhooks/')) options.engine.admit?.('request');
+    if (!path.startsWith('/api/') && !path.startsWith('/webhooks/')) return;
+    options.engine.admit?.('request');
+    if (options.engine.suspectDatabase && !path.startsWith('/api/jobs/activate')) {
+      const suspect = options.engine.suspectDatabase.bind(options.engine);
+      slowRequests.set(request, setTimeout(suspect, SLOW_REQUEST_MS).unref());
+    }
+  });
+  app.addHook('onResponse', async (request) => {
+    clearTimeout(slowRequests.get(request));
   });
 
   // Refuse a declared oversize body before reading a byte of it (multipart bodies are streamed, so

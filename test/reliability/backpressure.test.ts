@@ -1,19 +1,25 @@
 /**
- * Backpressure when PostgreSQL goes away for real: a private PostgreSQL (its own data directory and
- * port; the shared server is never touched) is shut down immediately under webhook load with
- * Idempotency-Keys, over real HTTP against a listening server. While it is down, webhooks and the
- * API answer 503 with Retry-After (never a 500, never a long wait); once it is back they answer 202
- * again by themselves, and every delivery that got a 2xx exists.
+ * Backpressure when PostgreSQL goes away for real, over real HTTP against a listening server with
+ * webhook deliveries arriving all the time (each with its Idempotency-Key, about 20 a second):
+ * - a private PostgreSQL (its own data directory and port; the shared server is never touched)
+ *   shut down immediately and started again: connections are refused;
+ * - a TCP proxy in front of the shared server goes silent and comes back: nothing is refused, the
+ *   database just stops answering (a firewall drop, a partition).
+ * While it is away, webhooks and the API answer 503 with Retry-After (never a 500), each request
+ * sent after the outage was noticed within 5 s; once it is back they answer 202 by themselves, and
+ * every delivery that got a 2xx has its instance.
  */
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Knex } from 'knex';
-import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
+import { createEngine } from '../../engine/engine.ts';
 import { buildApp } from '../../engine/http/app.ts';
 import { createKnex } from '../../engine/store/knex.ts';
-import { startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.ts';
+import { ADMIN_URL, createTestDatabase } from '../support/db.ts';
+import { startPrivatePostgres } from './support/private-postgres.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
 
 interface Delivery {
   key: string;
@@ -24,7 +30,7 @@ interface Delivery {
   ms: number;
 }
 
-/** The server is down on purpose: knex's console warnings about refused connections are expected noise. */
+/** The database is away on purpose: knex's console warnings about it are expected noise. */
 function quiet(knex: Knex): void {
   Object.assign((knex.client as { logger: object }).logger, { _warn: () => undefined, _error: () => undefined });
 }
@@ -39,20 +45,20 @@ async function until<T>(check: () => T | undefined | Promise<T | undefined>, tim
   }
 }
 
-it('PostgreSQL down: webhooks and the API answer 503 + Retry-After at once; every 2xx delivery exists once it is back', { timeout: 240_000 }, async () => {
-  let server: PrivatePostgres | undefined;
-  let knex: Knex | undefined;
-  let engine: PostgresEngine | undefined;
-  let app: Awaited<ReturnType<typeof buildApp>> | undefined;
-  let sending = true;
-  const senders: Promise<void>[] = [];
+/**
+ * Serves the API on `url`, sends deliveries without waiting for earlier answers, takes the database
+ * away and brings it back; checks the answers and that every 202 has its instance (read through
+ * `observer`, which the outage does not touch, or which is back by then).
+ */
+async function deliverThroughOutage(url: string, observer: () => Knex, outage: { takeAway(): Promise<void>; bringBack(): Promise<void> }): Promise<Record<string, unknown>> {
+  const knex = createKnex(url, { poolMax: 10, applicationName: 'operon-test-backpressure' });
+  quiet(knex);
+  const engine = createEngine({ db: knex });
+  const token = `test_${randomBytes(16).toString('hex')}`;
+  const app = await buildApp({ engine, db: knex, apiToken: token, defaultMetrics: false });
+  const inFlight = new Set<Promise<unknown>>();
+  let sender: NodeJS.Timeout | undefined;
   try {
-    server = await startPrivatePostgres();
-    knex = createKnex(server.url, { poolMax: 10, applicationName: 'operon-test-backpressure' });
-    quiet(knex);
-    engine = createEngine({ db: knex });
-    const token = `test_${randomBytes(16).toString('hex')}`;
-    app = await buildApp({ engine, db: knex, apiToken: token, defaultMetrics: false });
     const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     await engine.deploy([{ name: 'http-wait.bpmn', xml: readFileSync(new URL('../http/fixtures/http-wait.bpmn', import.meta.url), 'utf8') }]);
@@ -70,22 +76,19 @@ it('PostgreSQL down: webhooks and the API answer 503 + Retry-After at once; ever
       deliveries.push(delivery);
       return delivery;
     };
-    // Four senders, one delivery at a time each (a sender would retry a refused one with its key; here every refusal is counted instead).
-    for (let n = 0; n < 4; n++) {
-      senders.push((async () => {
-        while (sending) {
-          await deliver().catch(() => undefined);
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-      })());
-    }
+    // A sender does not wait for one delivery's answer before the next is due.
+    sender = setInterval(() => {
+      const delivery = deliver().catch((error: Error) => deliveries.push({ key: 'failed', status: 0, retryAfter: null, code: error.message, ms: 0 }));
+      inFlight.add(delivery);
+      void delivery.finally(() => inFlight.delete(delivery));
+    }, 50);
     await until(() => (deliveries.filter((d) => d.status === 202).length >= 20 ? true : undefined), 60_000, '20 accepted deliveries');
 
-    await server.crash();
+    await outage.takeAway();
     const outageFrom = deliveries.length;
-    await until(() => (deliveries.slice(outageFrom).some((d) => d.status === 503) ? true : undefined), 60_000, 'a 503 while PostgreSQL is down');
+    await until(() => (deliveries.slice(outageFrom).some((d) => d.status === 503) ? true : undefined), 60_000, 'a 503 while the database is away');
 
-    // Now it is known to be down: each request is refused at once, without waiting on the database.
+    // Now the outage is known: each request is refused at once, without waiting on the database.
     for (let n = 0; n < 5; n++) {
       const refused = await deliver();
       assert.equal(refused.status, 503, JSON.stringify(refused));
@@ -101,32 +104,62 @@ it('PostgreSQL down: webhooks and the API answer 503 + Retry-After at once; ever
       assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'OPERON_ERR_DATABASE_UNAVAILABLE');
       assert.ok(performance.now() - startedAt < 5_000);
     }
-    const health = await fetch(`${baseUrl}/healthz`);
-    assert.equal(health.status, 503, '/healthz says the database is away');
-    await health.arrayBuffer();
 
-    await server.start();
+    await outage.bringBack();
     const backFrom = deliveries.length;
     await until(() => (deliveries.slice(backFrom).filter((d) => d.status === 202).length >= 10 ? true : undefined), 120_000, 'deliveries accepted again');
-    sending = false;
-    await Promise.all(senders);
+    clearInterval(sender);
+    await Promise.all(inFlight);
 
     // Every answer was a 202 or a 503 with Retry-After: no 500, no other error.
     const others = deliveries.filter((d) => d.status !== 202 && !(d.status === 503 && d.retryAfter !== null));
     assert.deepEqual(others, [], 'only 202 and 503 + Retry-After');
     const accepted = deliveries.filter((d) => d.status === 202);
     const refused = deliveries.filter((d) => d.status === 503);
-    const rows = await knex('process_instances').whereIn('id', accepted.map((d) => d.instanceId!)).select('id', 'variables');
+    const rows = await observer()('process_instances').whereIn('id', accepted.map((d) => d.instanceId!)).select('id', 'variables');
     assert.equal(rows.length, accepted.length, 'every delivery that got a 202 has its instance');
     for (const row of rows) assert.equal(row.variables.key, accepted.find((d) => d.instanceId === row.id)!.key);
-    const slowest503 = Math.max(...refused.map((d) => d.ms));
-    console.log(`backpressure: ${JSON.stringify({ deliveries: deliveries.length, accepted: accepted.length, refused503: refused.length, slowest503Ms: Math.round(slowest503), codes: [...new Set(refused.map((d) => d.code))] })}`);
+    return {
+      deliveries: deliveries.length,
+      accepted: accepted.length,
+      refused503: refused.length,
+      slowest503Ms: Math.round(Math.max(...refused.map((d) => d.ms))),
+      slowest202Ms: Math.round(Math.max(...accepted.map((d) => d.ms))),
+      codes: [...new Set(refused.map((d) => d.code))],
+    };
   } finally {
-    sending = false;
-    await Promise.allSettled(senders);
-    await app?.close().catch(() => undefined);
-    await engine?.close().catch(() => undefined);
-    await knex?.destroy().catch(() => undefined);
-    await server?.destroy();
+    clearInterval(sender);
+    await Promise.allSettled(inFlight);
+    await app.close().catch(() => undefined);
+    await engine.close().catch(() => undefined);
+    await knex.destroy().catch(() => undefined);
+  }
+}
+
+it('PostgreSQL stopped (connections refused): 503 + Retry-After at once; every 2xx delivery exists once it is back', { timeout: 240_000 }, async () => {
+  const server = await startPrivatePostgres();
+  const observer = createKnex(server.url, { poolMax: 2, applicationName: 'operon-test-observer' });
+  quiet(observer);
+  try {
+    const result = await deliverThroughOutage(server.url, () => observer, { takeAway: () => server.crash(), bringBack: () => server.start() });
+    console.log(`backpressure, server stopped: ${JSON.stringify(result)}`);
+  } finally {
+    await observer.destroy();
+    await server.destroy();
+  }
+});
+
+it('the network to PostgreSQL goes silent (nothing refused): 503 + Retry-After once noticed; every 2xx delivery exists once it is back', { timeout: 240_000 }, async () => {
+  const db = await createTestDatabase({ poolMax: 2 });
+  const admin = new URL(ADMIN_URL);
+  const proxy = await startTcpProxy({ host: admin.hostname, port: Number(admin.port || 5432) });
+  const viaProxy = new URL(db.url);
+  viaProxy.host = `127.0.0.1:${proxy.port}`;
+  try {
+    const result = await deliverThroughOutage(viaProxy.toString(), () => db.knex, { takeAway: async () => proxy.cut(), bringBack: async () => proxy.heal() });
+    console.log(`backpressure, network silent: ${JSON.stringify(result)}`);
+  } finally {
+    await proxy.close();
+    await db.drop();
   }
 });
