@@ -5,7 +5,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { forgetMessageIds } from '../../engine/store/remember-message-id.ts';
 import { deployFixtures, eventually, startTestApi, type TestApi } from './support/api.ts';
+
+const ON_REFUND = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs-on-refund" targetNamespace="http://operon.dev/test">
+  <bpmn:message id="msgRefund" name="refund-requested" />
+  <bpmn:process id="on-refund" isExecutable="true">
+    <bpmn:startEvent id="requested"><bpmn:outgoing>f1</bpmn:outgoing><bpmn:messageEventDefinition messageRef="msgRefund" /></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="requested" targetRef="review" />
+    <bpmn:userTask id="review"><bpmn:incoming>f1</bpmn:incoming></bpmn:userTask>
+  </bpmn:process>
+</bpmn:definitions>`;
 
 let api: TestApi;
 let baseUrl: string;
@@ -84,10 +95,28 @@ describe('a repeated messageId', () => {
     assert.deepEqual(reused.body, { correlated: true, instanceId: waiting });
   });
 
+  test('after it started an instance (message start event): the retry starts no second one', async () => {
+    await api.engine.deploy([{ name: 'on-refund.bpmn', xml: ON_REFUND }]);
+    const started = await publish({ name: 'refund-requested', correlationKey: 'R-1', messageId: 'refund-1' });
+    assert.equal(started.body.correlated, true);
+    const retry = await publish({ name: 'refund-requested', correlationKey: 'R-1', messageId: 'refund-1' });
+    assert.deepEqual(retry.body, { correlated: true, instanceId: started.body.instanceId, duplicate: true });
+    assert.equal((await api.db.knex('process_instances').where({ bpmn_process_id: 'on-refund' })).length, 1);
+  });
+
   test('is remembered for its time to live when that is longer than the window', async () => {
     await publish({ correlationKey: 'I-5', messageId: 'pay-6', timeToLiveMs: 3 * 24 * 3600 * 1000 });
     const row = await api.db.knex('message_ids').where({ name: 'invoice-paid', message_id: 'pay-6' }).first();
     assert.ok(row.forget_at.getTime() - row.created_at.getTime() >= 3 * 24 * 3600 * 1000 - 1000);
+  });
+
+  test('the sweep forgets only ids whose time is up', async () => {
+    await publish({ correlationKey: 'I-6', messageId: 'pay-7' });
+    await publish({ correlationKey: 'I-6', messageId: 'pay-8' });
+    await api.db.knex('message_ids').where({ message_id: 'pay-7' }).update({ forget_at: api.db.knex.raw(`now() - interval '1 second'`) });
+    assert.ok((await forgetMessageIds(api.db.knex)) >= 1);
+    assert.equal(await api.db.knex('message_ids').where({ message_id: 'pay-7' }).first(), undefined);
+    assert.ok(await api.db.knex('message_ids').where({ message_id: 'pay-8' }).first());
   });
 
   test('published 20 times at once with three instances waiting: one correlation, 19 duplicates naming the same instance', async () => {
