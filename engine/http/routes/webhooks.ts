@@ -16,7 +16,7 @@ import type { FastifyRequest } from 'fastify';
 import type { DefinitionRef } from '../../store/rows.ts';
 import { checkWebhookHeaders, verifyWebhook, type WebhookHeaders } from '../signature.ts';
 import type { WebhookConfig, WebhookTarget } from '../webhook-config.ts';
-import { validationError } from '../http-errors.ts';
+import { toOperonError, validationError } from '../http-errors.ts';
 import { parseJsonBody, passOverBody } from '../json-body.ts';
 
 const MAX_KEY_LENGTH = 255;
@@ -71,7 +71,7 @@ export function webhookRoutes(context: RouteContext): void {
         if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
       } catch (error) {
         // The body is never buffered or parsed: node discards what still arrives (within the request timeout).
-        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        const status = toOperonError(error).statusCode;
         metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
         throw error;
       }
@@ -115,7 +115,7 @@ export function webhookRoutes(context: RouteContext): void {
         status = result.statusCode;
         return { statusCode: result.statusCode, body: result.body, headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined };
       } catch (error) {
-        status = (error as { statusCode?: number }).statusCode ?? 500;
+        status = toOperonError(error).statusCode;
         throw error;
       } finally {
         metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
