@@ -141,9 +141,18 @@ export interface PublishMessage {
   name: string;
   correlationKey: string;
   variables?: Variables;
-  /** How long an uncorrelated message is buffered for a subscription opened later. Default 0 (not buffered)? see docs. */
+  /** How long an uncorrelated message is buffered for a subscription opened later. Default 0 (not buffered). */
   timeToLiveMs?: number;
+  /** The publisher's id: a publish repeating it while it is remembered (at least its time to live, default 24 h) is a duplicate. */
   messageId?: string;
+}
+
+export interface PublishedMessage {
+  /** Reached an instance (a waiting subscription or a message start event). */
+  correlated: boolean;
+  instanceId?: string;
+  /** A repeat of a remembered `messageId`: the first publish's answer; nothing changed. */
+  duplicate?: true;
 }
 
 export interface ActivateJobsRequest {
@@ -177,6 +186,11 @@ export interface JobLease {
   attempt?: number;
 }
 
+/** The answer to a call that may be a retry: `replayed` when an earlier call already did exactly this (its answer was lost); nothing changed. */
+export interface Applied {
+  replayed: boolean;
+}
+
 export interface Engine {
   deploy(files: DeployFile[]): Promise<DeploymentResult>;
   /** Timer starts this engine process delayed because their process was over its start rate, in all. */
@@ -202,18 +216,32 @@ export interface Engine {
   listUserTasks(filter?: UserTaskFilter): Promise<UserTaskView[]>;
   /** The same tasks without reading their variables (the inbox: a page of these stays small). */
   listUserTaskSummaries(filter?: UserTaskFilter): Promise<UserTaskSummary[]>;
-  completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<void>;
+  /** A retry by the same `completedBy` with the same variables answers `{ replayed: true }` and changes nothing. */
+  completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<Applied>;
 
-  publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }>;
+  /** A `messageId` published before (and still remembered) answers what that publish did, with `duplicate: true`, and changes nothing. */
+  publishMessage(message: PublishMessage): Promise<PublishedMessage>;
 
   listIncidents(filter?: IncidentFilter): Promise<IncidentView[]>;
   resolveIncident(incidentId: string): Promise<void>;
 
   activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]>;
-  completeJob(jobId: string, lease: JobLease, variables?: Variables): Promise<void>;
+  /** A retry by the lease that already completed the job, with the same variables, answers `{ replayed: true }` and changes nothing. */
+  completeJob(jobId: string, lease: JobLease, variables?: Variables): Promise<Applied>;
   failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number }): Promise<void>;
-  throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void>;
+  throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<Applied>;
   heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }>;
+
+  /**
+   * Backpressure without a database round trip: throws a 503 OperonError (with
+   * `details.retryAfterSeconds`) when the database is known to be unreachable or, for `start`, when
+   * too many starts wait. Called before a request takes anything on.
+   */
+  admit?(work: 'start' | 'request'): void;
+  /** A request failed with this error: lets the engine notice a lost database at once. */
+  reportFailure?(error: unknown): void;
+  /** A request takes unusually long: the engine checks that the database still answers. */
+  suspectDatabase?(): void;
 
   close(): Promise<void>;
 }

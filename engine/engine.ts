@@ -9,8 +9,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
-  ActivateJobsRequest, ActivatedJob, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
-  InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
+  ActivateJobsRequest, ActivatedJob, Applied, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
+  InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishedMessage, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
 import { checkStartVariables, type ProcessGraph } from './model/index.ts';
@@ -35,7 +35,9 @@ import { createInstance } from './store/create-instance.ts';
 import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './store/idempotency-keys.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { isTransientDatabaseError } from './store/transient-error.ts';
+import { DatabaseAvailability } from './store/database-availability.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
+import { claimMessageId, findRememberedMessage, type MessageIdClaim, type MessageIdOutcome } from './store/remember-message-id.ts';
 import { appendHistory } from './store/append-history.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
@@ -44,6 +46,7 @@ import { CHANNELS, inTransaction, notify } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
 import { updateFencedJob } from './jobs/fence-job.ts';
+import { bpmnErrorMessage, isAppliedOutcome, type JobOutcome } from './jobs/applied-result.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
 import { Notifications } from './jobs/notifications.ts';
@@ -65,7 +68,26 @@ export interface CreateEngineOptions {
    * of timer-started instances per process (`OPERON_TIMER_START_RATE`, default 50/s per engine process).
    */
   timerLimits?: Partial<TimerPolicy>;
+  /**
+   * How long a published `messageId` is remembered at least (longer when the message's time to
+   * live is longer): a publish repeating it meanwhile is a duplicate. Default
+   * `OPERON_MESSAGE_ID_RETENTION_MS` or 24 h.
+   */
+  messageIdRetentionMs?: number;
+  /**
+   * Backpressure: how many starts may wait for their batch (or requests for a pool connection)
+   * before `admit('start')` refuses more with 503. Default `OPERON_START_QUEUE_LIMIT` or 1,000.
+   */
+  startQueueLimit?: number;
 }
+
+/** Starts (or connections) waiting before webhooks and POST /api/instances answer 503 OPERON_ERR_OVERLOADED. */
+export const DEFAULT_START_QUEUE_LIMIT = 1_000;
+/** A start still waiting after this long makes the engine check the database on a connection of its own. */
+const SLOW_START_MS = 1_000;
+
+/** How long a published message id is remembered when neither the option nor the environment says. */
+export const DEFAULT_MESSAGE_ID_RETENTION_MS = 24 * 3600 * 1000;
 
 /** Task type prefixes Operon's own nodes provide: an element naming one that is not registered fails deployment. */
 const RESERVED_PREFIXES = {
@@ -92,6 +114,10 @@ export class PostgresEngine implements Engine {
   readonly timerPolicy: TimerPolicy;
   /** Delays timer start events of a process that start instances faster than the policy allows. */
   readonly startRate: StartRateLimiter;
+  readonly messageIdRetentionMs: number;
+  readonly startQueueLimit: number;
+  /** Whether PostgreSQL is reachable, as far as this process knows: the API's fast 503 when it is not. */
+  readonly availability: DatabaseAvailability;
   #worker: Worker | undefined;
 
   constructor(options: CreateEngineOptions) {
@@ -103,6 +129,50 @@ export class PostgresEngine implements Engine {
     this.graphs = new GraphCache({ minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs });
     this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);
+    this.messageIdRetentionMs = options.messageIdRetentionMs ?? (Number(process.env.OPERON_MESSAGE_ID_RETENTION_MS) || DEFAULT_MESSAGE_ID_RETENTION_MS);
+    this.startQueueLimit = options.startQueueLimit ?? (Number(process.env.OPERON_START_QUEUE_LIMIT) || DEFAULT_START_QUEUE_LIMIT);
+    this.availability = new DatabaseAvailability({
+      connection: this.db.client.config.connection,
+      onChange: (available, error) => {
+        if (available) {
+          this.logger.info({}, 'database reachable again');
+          return;
+        }
+        // Starts still waiting for a batch never reached the database: tell their callers to retry.
+        const withdrawn = this.#starts.withdraw(databaseUnavailable());
+        this.logger.warn({ err: error, withdrawnStarts: withdrawn }, 'database unreachable: requests are answered 503 until it is back');
+      },
+    });
+  }
+
+  /**
+   * Backpressure, without a database round trip: throws 503 (`details.retryAfterSeconds`) when
+   * PostgreSQL is known to be unreachable (OPERON_ERR_DATABASE_UNAVAILABLE) or, for `start`, when
+   * more than `startQueueLimit` starts wait for their batch or requests for a pool connection
+   * (OPERON_ERR_OVERLOADED). The API calls it before it takes anything on (an Idempotency-Key
+   * included), so a refused request leaves nothing behind.
+   */
+  admit(work: 'start' | 'request'): void {
+    if (!this.availability.available) throw databaseUnavailable();
+    if (work !== 'start') return;
+    const queued = this.#starts.waiting;
+    const pool = (this.db.client as { pool?: { numPendingAcquires?(): number } }).pool;
+    const waitingForConnections = pool?.numPendingAcquires?.() ?? 0;
+    if (queued >= this.startQueueLimit || waitingForConnections >= this.startQueueLimit) {
+      throw new OperonError('OPERON_ERR_OVERLOADED', `Too much work waits for the database (${queued} starts, ${waitingForConnections} requests for a connection; the limit is ${this.startQueueLimit}); retry after 1 s`, {
+        details: { retryAfterSeconds: 1, queuedStarts: queued, waitingForConnections, limit: this.startQueueLimit },
+      });
+    }
+  }
+
+  /** A request failed: a lost database is noticed (and probed) at once. */
+  reportFailure(error: unknown): void {
+    this.availability.report(error);
+  }
+
+  /** A request takes unusually long: check the database on a connection of its own. */
+  suspectDatabase(): void {
+    this.availability.suspect();
   }
 
   /** Runs registered node types and fires timers in this process until `stopWorker()` or `close()`. */
@@ -207,7 +277,13 @@ export class PostgresEngine implements Engine {
       // The latest version from the none start event: concurrent starts commit together.
       const instanceId = randomUUID();
       const latest = options.latest?.bpmn_process_id === bpmnProcessId ? options.latest : undefined;
-      await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest, idempotency: options.idempotency });
+      // A start that waits this long may be waiting on a database that is gone: find out.
+      const slow = setTimeout(() => this.availability.suspect(), SLOW_START_MS);
+      try {
+        await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest, idempotency: options.idempotency });
+      } finally {
+        clearTimeout(slow);
+      }
       return { instanceId };
     }
     return this.#startOne(bpmnProcessId, variables, options);
@@ -274,24 +350,50 @@ export class PostgresEngine implements Engine {
     return withPage(query, filter);
   }
 
-  async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<void> {
+  async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<Applied> {
     const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
     if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    await inTransaction(this.db, async (tx) => {
+    return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, task.process_instance_id);
       const updated = await tx('user_tasks')
         .where({ id: taskId, state: 'open' })
         .update({ state: 'completed', result: json(variables), completed_by: completedBy ?? null, completed_at: tx.fn.now() });
-      if (updated !== 1) throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
+      if (updated !== 1) {
+        // The same person sending the same result again (a retry whose answer was lost) is told it is done.
+        const same = await tx('user_tasks')
+          .where({ id: taskId, state: 'completed', completed_by: completedBy ?? null })
+          .andWhere(tx.raw('result = ?::jsonb', [json(variables)]))
+          .first('id');
+        if (same) return { replayed: true };
+        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
+      }
       await recordReviewedLabel(tx, task, variables, completedBy);
       await stepInstance(tx, this.graphs, task.process_instance_id, { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables }, new Date(), instance);
+      return { replayed: false };
     });
   }
 
   // ---- messages ----------------------------------------------------------------------------
 
-  async publishMessage(message: PublishMessage): Promise<{ correlated: boolean; instanceId?: string }> {
+  async publishMessage(message: PublishMessage): Promise<PublishedMessage> {
     const variables = message.variables ?? {};
+    const ttl = message.timeToLiveMs ?? 0;
+    const claim = message.messageId ? { name: message.name, messageId: message.messageId, rememberMs: Math.max(ttl, this.messageIdRetentionMs) } : undefined;
+    // A sender's retry is answered from what the first publish did, before anything is looked up.
+    if (claim) {
+      const remembered = await findRememberedMessage(this.db, claim.name, claim.messageId);
+      if (remembered) return { ...remembered, duplicate: true };
+    }
+    try {
+      return await this.#publish(message, variables, ttl, claim);
+    } catch (error) {
+      if (!(error instanceof DuplicateMessage) || !claim) throw error;
+      // Another publish of the same id committed first: its work stands, ours was rolled back.
+      return { ...((await findRememberedMessage(this.db, claim.name, claim.messageId)) ?? { correlated: false }), duplicate: true };
+    }
+  }
+
+  async #publish(message: PublishMessage, variables: Variables, ttl: number, claim: MessageIdClaim | undefined): Promise<PublishedMessage> {
     for (let tries = 0; tries < 5; tries++) {
       const subscription = await this.db<SubscriptionRow>('message_subscriptions')
         .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
@@ -299,22 +401,28 @@ export class PostgresEngine implements Engine {
         .orderBy('created_at')
         .first();
       if (!subscription) break;
-      const instanceId = await this.#correlate(subscription, message.name, variables);
+      const instanceId = await this.#correlate(subscription, message.name, variables, undefined, claim);
       if (instanceId) return { correlated: true, instanceId };
     }
     const startDefinition = await this.#messageStartDefinition(message.name);
     if (startDefinition) {
       const { definition, elementId } = startDefinition;
-      const instanceId = await inTransaction(this.db, (tx) =>
-        createInstance(tx, this.graphs, definition, { variables, startEventId: elementId, businessKey: message.correlationKey || undefined, now: new Date() }),
-      );
+      const instanceId = await inTransaction(this.db, async (tx) => {
+        const id = await createInstance(tx, this.graphs, definition, { variables, startEventId: elementId, businessKey: message.correlationKey || undefined, now: new Date() });
+        await claimOrRollBack(tx, claim, { processInstanceId: id });
+        return id;
+      });
       return { correlated: true, instanceId };
     }
-    const ttl = message.timeToLiveMs ?? 0;
-    if (ttl <= 0) return { correlated: false };
+    if (ttl <= 0) {
+      // Dropped: remembered all the same, so that a retry does not reach a subscription opened since.
+      if (claim) await inTransaction(this.db, (tx) => claimOrRollBack(tx, claim, {}));
+      return { correlated: false };
+    }
     const id = randomUUID();
     const inserted = await inTransaction(this.db, async (tx) => {
       await lockCorrelation(tx, message.name, message.correlationKey);
+      await claimOrRollBack(tx, claim, { bufferedMessage: id });
       return tx('messages')
         .insert({
           id,
@@ -343,8 +451,11 @@ export class PostgresEngine implements Engine {
     return { correlated: false };
   }
 
-  /** Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile. */
-  async #correlate(subscription: SubscriptionRow, name: string, variables: Variables, bufferedId?: string): Promise<string | undefined> {
+  /**
+   * Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile.
+   * `claim`: the message's id, remembered in the same transaction (a duplicate rolls the correlation back).
+   */
+  async #correlate(subscription: SubscriptionRow, name: string, variables: Variables, bufferedId?: string, claim?: MessageIdClaim): Promise<string | undefined> {
     return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, subscription.process_instance_id!);
       if (!instance || instance.state !== 'active') return undefined;
@@ -362,6 +473,7 @@ export class PostgresEngine implements Engine {
           .update({ state: 'correlated', process_instance_id: instance.id, correlated_at: tx.fn.now() });
         if (taken !== 1) return undefined;
       }
+      await claimOrRollBack(tx, claim, { processInstanceId: instance.id });
       const event: RuntimeEvent = { type: 'message.correlated', elementInstanceKey: subscription.element_instance_key!, messageName: name, variables };
       await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
       return instance.id;
@@ -440,9 +552,23 @@ export class PostgresEngine implements Engine {
    * `claimed`: the job row as this process claimed it, so the worker saves reading it again
    * (only its instance id and element are used; the fenced update still decides).
    */
-  async completeJob(jobId: string, lease: JobLease, variables: Variables = {}, claimed?: JobRow): Promise<void> {
+  async completeJob(jobId: string, lease: JobLease, variables: Variables = {}, claimed?: JobRow): Promise<Applied> {
     const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
-    await this.#completions.submit({ job, lease, variables });
+    try {
+      await this.#completions.submit({ job, lease, variables });
+      return { replayed: false };
+    } catch (error) {
+      return this.#replayed(error, jobId, lease, { kind: 'completed', variables });
+    }
+  }
+
+  /**
+   * A worker retrying a call whose answer it lost finds its own result applied: that is a success
+   * (`replayed`), not a conflict. Anything else keeps its error.
+   */
+  async #replayed(error: unknown, jobId: string, lease: JobLease, outcome: JobOutcome): Promise<Applied> {
+    if (isOperonError(error) && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' && (await isAppliedOutcome(this.db, jobId, lease, outcome))) return { replayed: true };
+    throw error;
   }
 
   /**
@@ -504,14 +630,20 @@ export class PostgresEngine implements Engine {
     maxInFlight: 2, // a second batch only when a full one waits: 1,550 -> 2,075 instances/s at 128 jobs in flight
   });
 
-  async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<void> {
-    await this.#finishJob(
-      jobId,
-      lease,
-      { state: 'completed', error_message: `BPMN error ${error.errorCode}${error.errorMessage ? `: ${error.errorMessage}` : ''}`, ended_at: this.db.fn.now() },
-      undefined,
-      (job) => ({ type: 'job.bpmnError', elementInstanceKey: job.element_instance_key, errorCode: error.errorCode, errorMessage: error.errorMessage, variables: error.variables }),
-    );
+  async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<Applied> {
+    const errorMessage = bpmnErrorMessage(error.errorCode, error.errorMessage);
+    try {
+      await this.#finishJob(
+        jobId,
+        lease,
+        { state: 'completed', error_message: errorMessage, ended_at: this.db.fn.now() },
+        undefined,
+        (job) => ({ type: 'job.bpmnError', elementInstanceKey: job.element_instance_key, errorCode: error.errorCode, errorMessage: error.errorMessage, variables: error.variables }),
+      );
+      return { replayed: false };
+    } catch (thrown) {
+      return this.#replayed(thrown, jobId, lease, { kind: 'bpmnError', errorMessage });
+    }
   }
 
   /**
@@ -528,7 +660,7 @@ export class PostgresEngine implements Engine {
         await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), new Date(), instance);
       });
     } catch (error) {
-      if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
+      if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_JOB_ALREADY_COMPLETED', 'OPERON_ERR_JOB_COMPLETED_BY_OTHER', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
       // The database went away mid-step: nothing was written; the lease expires and the job runs again.
       if (isTransientDatabaseError(error)) throw error;
       this.logger.error({ err: error, jobId, instanceId: job.process_instance_id }, 'job result could not be applied; raising an incident');
@@ -569,9 +701,21 @@ export class PostgresEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    this.availability.close();
     await this.stopWorker();
     await this.notifications.close();
   }
+}
+
+function databaseUnavailable(): OperonError {
+  return new OperonError('OPERON_ERR_DATABASE_UNAVAILABLE', 'PostgreSQL cannot be reached; nothing was done, retry after 1 s', { details: { retryAfterSeconds: 1 }, retryable: true });
+}
+
+/** Thrown inside a publish's transaction when its message id was remembered meanwhile: rolls the transaction back. */
+class DuplicateMessage extends Error {}
+
+async function claimOrRollBack(tx: Knex.Transaction, claim: MessageIdClaim | undefined, outcome: MessageIdOutcome): Promise<void> {
+  if (claim && !(await claimMessageId(tx, claim, outcome))) throw new DuplicateMessage(`message id ${claim.messageId} was published before`);
 }
 
 function toActivatedJob(job: JobRow): ActivatedJob {

@@ -47,6 +47,8 @@ export const ERROR_CODES = {
   OPERON_ERR_PROMOTION_REFUSED: { status: 409, message: 'A decision model version may not be activated: the promotion gate refused it or its shadow period does not allow it yet' },
   OPERON_ERR_FINETUNE_FAILED: { status: 500, message: 'Fine-tuning a decision model failed: the folder has no weights.pt, or the training process failed' },
   OPERON_ERR_LEASE_LOST: { status: 409, message: 'The job lease is no longer held by this worker' },
+  OPERON_ERR_JOB_COMPLETED_BY_OTHER: { status: 409, message: 'The job was completed by another worker or attempt; this result was not applied' },
+  OPERON_ERR_JOB_ALREADY_COMPLETED: { status: 409, message: 'This worker and attempt already completed the job, with a different result' },
   OPERON_ERR_INSTANCE_NOT_ACTIVE: { status: 409, message: 'The process instance is not active' },
   OPERON_ERR_CHILD_TERMINATED: { status: 409, message: 'The child instance of a call activity was terminated while its parent waited for it' },
   // HTTP
@@ -62,6 +64,8 @@ export const ERROR_CODES = {
   OPERON_ERR_IDEMPOTENCY_MISMATCH: { status: 422, message: 'The Idempotency-Key was used before with a different request' },
   OPERON_ERR_IDEMPOTENCY_IN_FLIGHT: { status: 409, message: 'The row of this Idempotency-Key was removed while the request ran; retry' },
   OPERON_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
+  OPERON_ERR_DATABASE_UNAVAILABLE: { status: 503, message: 'PostgreSQL cannot be reached; retry later' },
+  OPERON_ERR_OVERLOADED: { status: 503, message: 'Too much work waits for the database; retry later' },
   OPERON_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -17,6 +17,7 @@ import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { releaseJob } from './jobs/release-job.ts';
 import { ensureHistoryPartitions } from './store/history-partitions.ts';
 import { dropHistoryPartitions } from './store/drop-history-partitions.ts';
+import { forgetMessageIds } from './store/remember-message-id.ts';
 import type { PostgresEngine } from './engine.ts';
 
 export interface WorkerOptions {
@@ -62,6 +63,8 @@ export function environmentSecrets(env: NodeJS.ProcessEnv = process.env): Secret
 
 /** How long after `timeoutMs` the worker aborts a node that enforces its own timeout. */
 const BACKSTOP_GRACE_MS = 2_000;
+/** How often the timer loop forgets message ids whose time is up (a lookup ignores them before that). */
+const MESSAGE_ID_SWEEP_MS = 60_000;
 
 class JobAbort extends Error {
   constructor(readonly reason: 'lease-lost' | 'cancelled' | 'shutdown' | 'timeout') {
@@ -98,7 +101,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     const jobLogger = logger.child({ jobId: job.id, instanceId: job.process_instance_id, elementId: job.element_id, attempt: job.attempt });
     const heartbeat = setInterval(() => {
       heartbeatJob(engine.db, job.id, lease, lockMs).catch((error) => {
-        if (isOperonError(error) && error.code === 'OPERON_ERR_LEASE_LOST') controller.abort(new JobAbort('lease-lost'));
+        if (isOperonError(error) && (error.code === 'OPERON_ERR_LEASE_LOST' || error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER')) controller.abort(new JobAbort('lease-lost'));
         else jobLogger.warn({ err: error }, 'heartbeat failed');
       });
     }, Math.max(50, Math.floor(lockMs / 3)));
@@ -200,6 +203,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
 
   async function timerLoop(): Promise<void> {
     let partitionsCheckedAt = 0;
+    let messageIdsSweptAt = 0;
     while (!stopping.signal.aborted) {
       let waitMs = pollMs;
       try {
@@ -216,6 +220,10 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         const fired = await fireDueTimers(engine.db, engine.graphs, logger, firing);
         if (fired > 0) continue;
         await engine.db('messages').where({ state: 'buffered' }).andWhere('expires_at', '<', engine.db.fn.now()).update({ state: 'expired' });
+        if (Date.now() - messageIdsSweptAt > MESSAGE_ID_SWEEP_MS) {
+          messageIdsSweptAt = Date.now();
+          await forgetMessageIds(engine.db);
+        }
         const next = await nextTimerDue(engine.db);
         // At least a short pause: a due timer whose instance is busy is retried, not spun on.
         if (next) waitMs = Math.max(25, Math.min(pollMs, next.getTime() - Date.now()));

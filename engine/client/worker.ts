@@ -68,10 +68,15 @@ class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** From a 503's or 429's Retry-After header. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
 }
+
+/** Most tries for reporting one job's result; the lease usually runs out sooner. */
+const RESULT_TRIES = 10;
 
 export function createWorker(options: CreateWorkerOptions): JobWorker {
   const workerName = options.worker ?? `${hostname()}:${process.pid}:${options.type}`;
@@ -90,8 +95,32 @@ export function createWorker(options: CreateWorkerOptions): JobWorker {
       signal,
     });
     const payload = (await response.json()) as { error?: { code: string; message: string } };
-    if (!response.ok) throw new HttpError(response.status, payload.error?.code ?? 'UNKNOWN', payload.error?.message ?? response.statusText);
+    if (!response.ok) {
+      const retryAfter = Number(response.headers.get('retry-after'));
+      throw new HttpError(response.status, payload.error?.code ?? 'UNKNOWN', payload.error?.message ?? response.statusText, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+    }
     return payload as T;
+  }
+
+  /**
+   * Sends a job's result until the engine answers it. Resending is safe: a result this lease already
+   * applied is answered 200 again (replayed), so a lost answer (a dropped connection, a 503 while
+   * the database is away) is simply asked again, after `Retry-After` when the server gave one. A
+   * 4xx (409: another lease has or completed the job) is final.
+   */
+  async function sendResult(path: string, body: unknown): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        await call(path, body);
+        return;
+      } catch (error) {
+        const answered = error instanceof HttpError && error.status < 500;
+        if (answered || tries >= RESULT_TRIES || stopping.signal.aborted) throw error;
+        report(error);
+        const waitMs = error instanceof HttpError && error.retryAfterSeconds ? error.retryAfterSeconds * 1000 : Math.min(250 * 2 ** tries, 5_000);
+        await sleep(waitMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+      }
+    }
   }
 
   async function handle(job: ActivatedJob): Promise<void> {
@@ -120,8 +149,8 @@ export function createWorker(options: CreateWorkerOptions): JobWorker {
       stopping.signal.removeEventListener('abort', onStop);
     }
     if (!result) return;
-    // A 409 here means the lease was lost (another worker has the job now): report, never retry.
-    await call(`/api/jobs/${job.id}/${result.path}`, { ...lease, ...result.body });
+    // A 409 here means the lease was lost (another worker has or completed the job): report, never retry.
+    await sendResult(`/api/jobs/${job.id}/${result.path}`, { ...lease, ...result.body });
     stats[result.counter]++;
   }
 

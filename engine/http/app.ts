@@ -28,6 +28,8 @@ import { registerUi } from '../ui/plugin.ts';
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
 /** How long a client may take to send one whole request, headers and body (OPERON_REQUEST_TIMEOUT_MS). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+/** A request unanswered this long makes the engine check that PostgreSQL still answers. */
+const SLOW_REQUEST_MS = 1_000;
 /** How long a client may take to send a request's headers. */
 const MAX_HEADERS_TIMEOUT_MS = 10_000;
 
@@ -87,10 +89,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   app.setErrorHandler((error, request, reply) => {
     const operonError = toOperonError(error);
-    if (operonError.statusCode >= 500) request.log.error({ err: error, code: operonError.code }, 'request failed');
+    options.engine.reportFailure?.(error);
+    if (operonError.statusCode === 503) request.log.warn({ err: error, code: operonError.code }, operonError.message);
+    else if (operonError.statusCode >= 500) request.log.error({ err: error, code: operonError.code }, 'request failed');
     else request.log.info({ code: operonError.code, statusCode: operonError.statusCode }, operonError.message);
     // The rest of an oversize body is not read: the connection ends with the answer.
     if (operonError.statusCode === 413) reply.header('connection', 'close');
+    // Backpressure: the caller is told when to try again (rate limits set their own).
+    if (operonError.statusCode === 503) reply.header('retry-after', String(operonError.details.retryAfterSeconds ?? 1));
     return reply.status(operonError.statusCode).send(operonError.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
@@ -99,6 +105,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   registerRateLimits(app);
+
+  // While PostgreSQL is known to be unreachable, API and webhook requests are answered 503 before
+  // anything (authentication included) waits on it. /healthz and /metrics keep answering.
+  // A request still unanswered after a second may be waiting on a database that stopped answering
+  // without refusing (a network cut): the engine then checks on a connection of its own, and if
+  // it is gone the requests after it get the 503 above. Job long-polls wait on purpose.
+  const slowRequests = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  app.addHook('onRequest', async (request) => {
+    const path = request.url;
+    if (!path.startsWith('/api/') && !path.startsWith('/webhooks/')) return;
+    options.engine.admit?.('request');
+    if (options.engine.suspectDatabase && !path.startsWith('/api/jobs/activate')) {
+      const suspect = options.engine.suspectDatabase.bind(options.engine);
+      slowRequests.set(request, setTimeout(suspect, SLOW_REQUEST_MS).unref());
+    }
+  });
+  app.addHook('onResponse', async (request) => {
+    clearTimeout(slowRequests.get(request));
+  });
 
   // Refuse a declared oversize body before reading a byte of it (multipart bodies are streamed, so
   // fastify's own limit does not cover them).

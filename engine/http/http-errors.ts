@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isOperonError, OperonError } from '../errors.ts';
+import { isTransientDatabaseError } from '../store/transient-error.ts';
 
 const FASTIFY_CODES: Record<string, OperonError['code']> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'OPERON_ERR_PAYLOAD_TOO_LARGE',
@@ -46,6 +47,12 @@ export function toOperonError(error: unknown): OperonError {
   if (statusCode === 415) return new OperonError('OPERON_ERR_UNSUPPORTED_MEDIA_TYPE', undefined, { cause: error });
   if (statusCode && statusCode >= 400 && statusCode < 500) {
     return new OperonError('OPERON_ERR_VALIDATION', (error as Error).message, { cause: error });
+  }
+  // The database went away (or the pool had no connection for it) mid-request: the transaction
+  // rolled back unless its commit was under way, so "retry" is the answer; with the same
+  // Idempotency-Key, messageId or job lease a retry cannot do the work twice.
+  if (isTransientDatabaseError(error)) {
+    return new OperonError('OPERON_ERR_DATABASE_UNAVAILABLE', 'PostgreSQL could not be reached while this request ran; retry after 1 s', { cause: error, details: { retryAfterSeconds: 1 }, retryable: true });
   }
   return new OperonError('OPERON_ERR_INTERNAL', undefined, { cause: error });
 }

@@ -183,7 +183,11 @@ export const PublishMessageBody = z
     messageId: z.string().min(1).max(255).optional(),
   })
   .strict();
-export const PublishMessageResponse = z.object({ correlated: z.boolean(), instanceId: Id.optional() });
+export const PublishMessageResponse = z.object({
+  correlated: z.boolean(),
+  instanceId: Id.optional(),
+  duplicate: z.literal(true).optional().meta({ description: 'This messageId was published before: the first publish\'s answer; nothing changed' }),
+});
 
 // --- incidents
 export const IncidentListQuery = z.object({ state: z.enum(['open', 'resolved']).optional(), instanceId: Id.optional(), ...pageQuery() });
@@ -226,7 +230,7 @@ export const FailJobBody = z
   .strict();
 export const JobErrorBody = z.object({ ...Lease, errorCode: z.string().min(1), errorMessage: z.string().max(10_000).optional(), variables: Variables.optional() }).strict();
 export const HeartbeatBody = z.object({ ...Lease, lockMs: z.number().int().min(1000).max(24 * 3600 * 1000).default(60_000) }).strict();
-export const JobDone = z.object({ jobId: Id });
+export const JobDone = z.object({ jobId: Id, replayed: z.literal(true).optional().meta({ description: 'Present on a retry that this worker and attempt had already applied: nothing changed' }) });
 export const HeartbeatResponse = z.object({ jobId: Id, deadline: IsoTime });
 
 export const Health = z.object({ status: z.literal('ok'), database: z.literal('ok') });

@@ -58,6 +58,22 @@ export class GroupCommit<T> {
     });
   }
 
+  /** Requests waiting for a batch (not those of a batch already committing). */
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Rejects every waiting request with `error`. They never reached the database, so their callers
+   * may be told "not done, retry": the backpressure answer when the database went away.
+   */
+  withdraw(error: Error): number {
+    const withdrawn = this.#queue;
+    this.#queue = [];
+    for (const waiting of withdrawn) waiting.reject(error);
+    return withdrawn.length;
+  }
+
   #pump(): void {
     const { maxInFlight, maxBatch } = this.#options;
     while (this.#queue.length > 0 && this.#inFlight < maxInFlight && (this.#inFlight === 0 || this.#queue.length >= maxBatch)) {

@@ -23,11 +23,19 @@ export interface CreateKnexOptions {
  */
 const RANDOM_PAGE_COST = '1.1';
 
+/** OPERON_DB_CONNECT_TIMEOUT_MS, default 10 s. */
+function connectTimeoutMs(): number {
+  return Number(process.env.OPERON_DB_CONNECT_TIMEOUT_MS) || 10_000;
+}
+
 /** A knex instance over node-postgres for the given connection string. */
 export function createKnex(connectionString: string, options: CreateKnexOptions = {}): Knex {
   return knexFactory({
     client: 'pg',
-    connection: { connectionString, application_name: options.applicationName ?? 'operon' },
+    // A server that does not answer at all (a network cut, not a refused connection) fails a new
+    // connection after this long instead of the OS's minutes; requests meanwhile get 503 from the
+    // availability probe (engine/store/database-availability.ts).
+    connection: { connectionString, application_name: options.applicationName ?? 'operon', connectionTimeoutMillis: connectTimeoutMs() },
     pool: {
       min: 0,
       max: options.poolMax ?? 10,

@@ -60,7 +60,9 @@ describe('jobs', () => {
     await current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' });
     const view = await waitForState(current.engine, instanceId, 'completed');
     assert.equal(view.variables.who, 'b');
-    await assert.rejects(current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST');
+    assert.deepEqual(await current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' }), { replayed: true }, 'a retry of the applied completion');
+    await assert.rejects(current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED');
+    await assert.rejects(current.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER');
   });
 
   it('retries a failing node with backoff, raises an incident when retries run out, and retries again on resolve', async () => {

@@ -1,6 +1,7 @@
 /** The TypeScript external worker client against the API listening on a real port. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { createWorker, JobBpmnError } from '../../engine/client/worker.ts';
 import { deployFixtures, eventually, startTestApi, type TestApi } from './support/api.ts';
 
@@ -59,4 +60,50 @@ test('createWorker completes jobs, throws BPMN errors and fails with retries', a
     await worker.stop();
   }
   assert.deepEqual(worker.stats, { completed: 1, failed: 1, errored: 1 });
+});
+
+test('createWorker sends a completion again when its answer is lost; the repeat is answered 200 (replayed) and applied once', async () => {
+  // Between worker and API: the first completion reaches the API, then its answer is thrown away
+  // with the connection, as a proxy restart or a network cut would.
+  let completions = 0;
+  const proxy = createServer(async (request, response) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const upstream = await fetch(new URL(request.url!, baseUrl), {
+      method: request.method,
+      headers: { authorization: request.headers.authorization ?? '', 'content-type': request.headers['content-type'] ?? 'application/json' },
+      body: request.method === 'POST' ? Buffer.concat(chunks) : undefined,
+    });
+    const body = await upstream.text();
+    if (request.url!.endsWith('/complete') && ++completions === 1) {
+      request.socket.destroy();
+      return;
+    }
+    response.writeHead(upstream.status, { 'content-type': 'application/json' }).end(body);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const { port } = proxy.address() as { port: number };
+  const errors: unknown[] = [];
+  const worker = createWorker({
+    baseUrl: `http://127.0.0.1:${port}`,
+    token: api.token,
+    type: 'http-test-pack',
+    requestTimeoutMs: 1_000,
+    onError: (error) => errors.push(error),
+    async handler() {
+      return { packedBy: 'lost-answer' };
+    },
+  });
+  try {
+    const { instanceId } = await api.engine.startInstance('http-order', { orderId: 'lost-answer' });
+    await eventually(async () => (worker.stats.completed === 1 ? true : undefined), 30_000);
+    assert.equal(completions, 2, 'sent twice: the first answer was lost');
+    assert.ok(errors.length >= 1, 'the lost answer was reported');
+    const [row] = await api.db.knex('history').where({ process_instance_id: instanceId, event_type: 'event.job.completed' }).count<{ count: string }[]>('* as count');
+    assert.equal(Number(row!.count), 1, 'applied once');
+    assert.equal((await api.engine.getInstance(instanceId))!.variables.packedBy, 'lost-answer');
+  } finally {
+    await worker.stop();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  }
 });

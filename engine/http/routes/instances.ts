@@ -99,6 +99,7 @@ export function instanceRoutes(context: RouteContext): void {
         request.log.info({ instanceId, bpmnProcessId: body.bpmnProcessId }, 'instance started');
         return { statusCode: 201, body: { instanceId } };
       };
+      engine.admit?.('start');
       const key = request.headers['idempotency-key'];
       if (typeof key !== 'string') return start();
       if (key.length === 0 || key.length > 255) throw new OperonError('OPERON_ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 characters', { details: { field: 'headers.idempotency-key' } });

@@ -3,8 +3,13 @@
  * heartbeat carrying `worker` and the `attempt` from activation. The engine fences every call on
  * that lease, exactly as for its own workers.
  */
-import { defineRoute, type RouteContext } from '../route.ts';
+import { defineRoute, type Reply, type RouteContext } from '../route.ts';
 import { ActivateJobsBody, ActivateJobsResponse, CompleteJobBody, FailJobBody, HeartbeatBody, HeartbeatResponse, JobDone, JobErrorBody, JobIdParams } from '../schemas.ts';
+
+/** A retried complete or error whose first call this lease already applied: the same 200, marked as a replay. */
+function replayedAnswer(jobId: string): Reply {
+  return { statusCode: 200, body: { jobId, replayed: true }, headers: { 'idempotent-replayed': 'true' } };
+}
 
 export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>): void {
   const { engine, metrics } = context;
@@ -40,14 +45,15 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
   defineRoute(context, {
     method: 'POST',
     url: '/api/jobs/:id/complete',
-    summary: 'Complete a job with output variables',
+    summary: 'Complete a job with output variables; the same call retried by the same worker and attempt answers 200 again (replayed) and changes nothing',
     tag: 'jobs',
     auth: 'bearer',
     params: JobIdParams,
     body: CompleteJobBody,
     responses: { 200: { description: 'Completed', schema: JobDone } },
     async handler({ params, body, request }) {
-      await engine.completeJob(params.id, { worker: body.worker, attempt: body.attempt }, body.variables ?? {});
+      const { replayed } = await engine.completeJob(params.id, { worker: body.worker, attempt: body.attempt }, body.variables ?? {});
+      if (replayed) return replayedAnswer(params.id);
       metrics.jobFinished(params.id, 'completed');
       request.log.info({ jobId: params.id, worker: body.worker }, 'job completed');
       return { statusCode: 200, body: { jobId: params.id } };
@@ -81,7 +87,8 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     body: JobErrorBody,
     responses: { 200: { description: 'BPMN error thrown', schema: JobDone } },
     async handler({ params, body, request }) {
-      await engine.throwJobError(params.id, { worker: body.worker, attempt: body.attempt }, { errorCode: body.errorCode, errorMessage: body.errorMessage, variables: body.variables });
+      const { replayed } = await engine.throwJobError(params.id, { worker: body.worker, attempt: body.attempt }, { errorCode: body.errorCode, errorMessage: body.errorMessage, variables: body.variables });
+      if (replayed) return replayedAnswer(params.id);
       metrics.jobFinished(params.id, 'error');
       request.log.info({ jobId: params.id, worker: body.worker, errorCode: body.errorCode }, 'job threw BPMN error');
       return { statusCode: 200, body: { jobId: params.id } };

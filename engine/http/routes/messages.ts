@@ -10,13 +10,14 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/messages',
-    summary: 'Publish a message; it correlates to a waiting subscription (name + correlation key) or is buffered for timeToLiveMs',
+    summary: 'Publish a message; it correlates to a waiting subscription (name + correlation key) or is buffered for timeToLiveMs. A messageId published before answers the first answer with duplicate: true and changes nothing',
     tag: 'messages',
     auth: 'bearer',
     body: PublishMessageBody,
     responses: { 200: { description: 'Whether the message reached an instance', schema: PublishMessageResponse } },
     async handler({ body, request }) {
       const result = await engine.publishMessage(body);
+      if (result.duplicate) return { statusCode: 200, body: result, headers: { 'idempotent-replayed': 'true' } };
       request.log.info({ messageName: body.name, correlated: result.correlated, instanceId: result.instanceId }, 'message published');
       return { statusCode: 200, body: result };
     },

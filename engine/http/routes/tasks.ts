@@ -40,16 +40,17 @@ export function taskRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/tasks/:id/complete',
-    summary: 'Complete an open user task; its variables flow into the instance',
+    summary: 'Complete an open user task; its variables flow into the instance. The same completion retried (same completedBy, same variables) answers 200 again and changes nothing',
     tag: 'tasks',
     auth: 'bearer',
     params: InstanceIdParams,
     body: CompleteTaskBody,
     responses: { 200: { description: 'The completed task', schema: UserTask } },
     async handler({ params, body, request }) {
-      await engine.completeUserTask(params.id, body.variables ?? {}, body.completedBy);
+      const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, body.completedBy);
       const [task] = await engine.listUserTasks({ id: params.id });
       if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      if (replayed) return { statusCode: 200, body: task, headers: { 'idempotent-replayed': 'true' } };
       request.log.info({ instanceId: task.instanceId, taskId: task.id, elementId: task.elementId }, 'user task completed');
       return { statusCode: 200, body: task };
     },

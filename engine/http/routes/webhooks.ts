@@ -5,7 +5,8 @@
  * headers present with a fresh timestamp (401); then the signature on the body's raw bytes (401);
  * then the JSON body is parsed (400), then Idempotency-Key / webhook-id deduplication, then the
  * start variables the process declares (400 OPERON_ERR_START_VARIABLES,
- * engine/model/start-variables.ts), then one instance (202).
+ * engine/model/start-variables.ts), then one instance (202). While the database is unreachable or
+ * too many starts wait, 503 with Retry-After before the Idempotency-Key is claimed (engine.admit).
  */
 import { OperonError } from '../../errors.ts';
 import { withIdempotencyKey, requestHash, type IdempotencyClaim } from '../idempotency.ts';
@@ -15,7 +16,7 @@ import type { FastifyRequest } from 'fastify';
 import type { DefinitionRef } from '../../store/rows.ts';
 import { checkWebhookHeaders, verifyWebhook, type WebhookHeaders } from '../signature.ts';
 import type { WebhookConfig, WebhookTarget } from '../webhook-config.ts';
-import { validationError } from '../http-errors.ts';
+import { toOperonError, validationError } from '../http-errors.ts';
 import { parseJsonBody, passOverBody } from '../json-body.ts';
 
 const MAX_KEY_LENGTH = 255;
@@ -70,7 +71,7 @@ export function webhookRoutes(context: RouteContext): void {
         if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
       } catch (error) {
         // The body is never buffered or parsed: node discards what still arrives (within the request timeout).
-        const status = (error as { statusCode?: number }).statusCode ?? 500;
+        const status = toOperonError(error).statusCode;
         metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
         throw error;
       }
@@ -103,6 +104,8 @@ export function webhookRoutes(context: RouteContext): void {
         if (claim && (claim.key.length === 0 || claim.key.length > MAX_KEY_LENGTH)) {
           throw new OperonError('OPERON_ERR_VALIDATION', `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`, { details: { field: 'headers.idempotency-key' } });
         }
+        // Refused before the key is claimed, so a 503 leaves nothing behind for the retry to trip over.
+        engine.admit?.('start');
         // With a key, the key row commits in the instance's transaction (engine/store/idempotency-keys.ts).
         const start = async (keyed?: IdempotencyClaim) => {
           const idempotency = keyed && { ...keyed, statusCode: 202 };
@@ -114,7 +117,7 @@ export function webhookRoutes(context: RouteContext): void {
         status = result.statusCode;
         return { statusCode: result.statusCode, body: result.body, headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined };
       } catch (error) {
-        status = (error as { statusCode?: number }).statusCode ?? 500;
+        status = toOperonError(error).statusCode;
         throw error;
       } finally {
         metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
