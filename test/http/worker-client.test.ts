@@ -24,6 +24,9 @@ test('createWorker completes jobs, throws BPMN errors and fails with retries', a
     type: 'http-test-pack',
     maxJobs: 2,
     requestTimeoutMs: 1_000,
+    // Short leases: a job the server hands to this worker's last long-poll while it stops (a race
+    // on a loaded machine) goes back to ready in seconds, not a minute, for the next test's worker.
+    lockMs: 5_000,
     async handler(job, { heartbeat }) {
       seen.push(String(job.variables.orderId));
       await heartbeat();
