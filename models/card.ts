@@ -50,8 +50,10 @@ followed by their decision. Operon's \`decision:${domain}\` service tasks use it
 - Demonstration and template for Operon decision nodes. It learned a *written synthetic policy*
   (models/data/policy.ts), not any real lending or logistics practice. Do not use it for real
   ${domain === 'loan' ? 'credit decisions' : 'routing'} without training on your own reviewed data.
-- It knows only the vocabulary of its training corpus (${config.architecture.vocab_size} BPE tokens); text in other
-  languages or about other topics is read as neutral.
+- It knows only the words of its training texts (${config.architecture.vocab_size} BPE tokens; \`lexicon.txt\` lists the
+  ${config.lexiconWords ?? '?'} word forms): a text made mostly of other words (another language, a topic it never saw) goes
+  to review, and so does an answer that changes when the text is slightly reworded (docs/decisions.md,
+  "Selective prediction").
 - ${domain === 'loan' ? 'The applicant name is not part of the prompt: the model cannot use it.' : 'Stock is read per depot (leeds, bristol, glasgow); other depots are not modelled.'}
 
 ## Input
@@ -69,8 +71,12 @@ ${config.maxLength} tokens lose the end of the text; both are flagged in the dec
 ## Training data
 \`npm run models:data\`: seed ${DEFAULT_GENERATE.seed}, ${DEFAULT_GENERATE.sizes.train} training / ${DEFAULT_GENERATE.sizes.val} validation /
 ${DEFAULT_GENERATE.sizes.test} test / ${DEFAULT_GENERATE.sizes.shifted} shifted cases, label noise ${DEFAULT_GENERATE.noise} on the training split only.
-The free text comes from a grammar of sentence frames; the *shifted* split uses frames (and some
-objects, people, fillers) that never occur in training. Training data SHA-256: \`${config.trainingDataSha256}\`.
+Every number is drawn continuously over a realistic range (one case in four near a policy threshold)
+and labelled by the policy from its exact value. The free text of 45% of training cases is a sentence
+written by hand (the train fold of models/data/handwritten/${domain}.jsonl), the rest comes from a grammar of
+sentence frames, a third of it with one edit (typo, casing, synonym, courtesy clause); validation takes
+half its texts from the dev fold nobody trained on. The test split is grammar-only; the *shifted* split
+uses frames (and some objects, people, fillers) that never occur in training. Training data SHA-256: \`${config.trainingDataSha256}\`.
 
 ${pretrainingNote(config.pretraining)}
 
@@ -85,7 +91,9 @@ Classification scores the first token of each label word at the last prompt posi
 pass). Calibration: **${config.calibration.method}** (temperature ${config.calibration.temperature}), chosen on the validation split
 by the lowest ECE among none / temperature / content-free + temperature (Zhao et al. 2021):
 ECE uncalibrated ${config.metrics.validation.eceUncalibrated}, temperature ${config.metrics.validation.eceTemperature}, content-free ${config.metrics.validation.eceContentFree}.
-Default threshold ${config.threshold}: the lowest value whose automatic validation decisions reach 99.7% precision (floor 0.8).
+Review settings (\`npm run models:tune-review\`, chosen on the validation cases with hand-written dev-fold text, never on the
+natural test set): threshold ${config.threshold}, unfamiliar words ${config.familiarity ? `${config.familiarity.minWords} words and ${config.familiarity.minShare * 100}% of the text` : 'off'},
+consistency ${config.consistency ? `${config.consistency.copies} reworded copies` : 'off'}${config.reviewTuning ? `; on those dev cases: ${config.reviewTuning.autoRate} automated at precision ${config.reviewTuning.autoPrecision} (target ${config.reviewTuning.precisionTarget})` : ''}.
 
 ## Quality (\`npm run eval:model\`, Node runtime, policy labels)
 | measure | value |
@@ -104,6 +112,7 @@ ${e.natural.cases} cases written by hand in everyday wording (test/decision/fixt
 not used for training or tuning): **${e.natural.correct}/${e.natural.cases}** correct.
 ${e.natural.misses.length ? `Misses:\n\n${e.natural.misses.map((m) => `- "${m.text}": expected ${m.expected}, got ${m.got} (confidence ${m.confidence.toFixed(3)})`).join('\n')}\n\nThe model learned the words of its corpus; rare wording (brand names, slang such as "bookies") can\nbe misread with high confidence. Route such cases to review by lowering automation (higher threshold),\nand train a head from the reviewers' answers.` : ''}
 
+${naturalSection(e)}
 ## Speed (this 2-core machine, shared with other work: load average ${loadavg()[0].toFixed(1)} while measured)
 | measure | value |
 |---|---|
@@ -116,8 +125,29 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 
 ## Reproduce
 \`\`\`
-npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export && npm run eval:model
+npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
+npm run models:tune-review -- --precision ${config.reviewTuning?.precisionTarget ?? 0.99} --write && npm run eval:model -- --write-cards
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);
+}
+
+/** The natural test set's numbers and the behavioural suite, when eval had the set. */
+function naturalSection(e: Evaluation): string {
+  const n = e.naturalSet;
+  if (!n) return '';
+  const c = n.checklist;
+  const styles = Object.entries(n.byStyle).sort(([a], [b]) => a.localeCompare(b))
+    .map(([style, m]) => `| ${style} | ${m.cases} | ${f4(m.accuracy)} | ${f4(m.autoRate)} | ${f4(m.autoPrecision)} |`).join('\n');
+  return `## Natural test set (models/data/natural, written by hand, never trained or tuned on)
+${n.cases} cases: accuracy **${f4(n.accuracy)}**, automated ${f4(n.autoRate)} at precision **${f4(n.autoPrecision)}**, ECE ${f4(n.ece)}.
+Behavioural suite: ${c.invariance.flips} flips of ${c.invariance.automated} automated cases under meaning-preserving perturbations
+(${c.invariance.variants} copies, ${c.invariance.toReview} sent to review instead); directional failures ${c.directional.failures} of ${c.directional.pairs} pairs;
+number sweeps: ${c.sweeps.departures} departures from the policy of ${c.sweeps.points} points (${c.sweeps.reviews} to review).
+
+| style | cases | accuracy | automated | precision of automated |
+|---|---|---|---|---|
+${styles}
+
+`;
 }

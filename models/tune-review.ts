@@ -19,8 +19,8 @@ import type { DomainName } from './data/domains.ts';
 interface Setting { threshold: number; familiarity: FamiliaritySettings | null; copies: number }
 interface Result extends Setting { cases: number; autoRate: number; autoPrecision: number }
 
-const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.94, 0.97, 0.99];
-const FAMILIARITY: (FamiliaritySettings | null)[] = [null, { minWords: 1, minShare: 0.1 }, { minWords: 2, minShare: 0.2 }, { minWords: 2, minShare: 0.34 }, { minWords: 3, minShare: 0.5 }];
+const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99];
+const FAMILIARITY: (FamiliaritySettings | null)[] = [{ minWords: 2, minShare: 0.2 }, { minWords: 2, minShare: 0.34 }, { minWords: 3, minShare: 0.5 }];
 const COPIES = [0, 3];
 
 export async function tune(domain: DomainName, work: string, modelsDir = DEFAULT_MODELS_DIR): Promise<Result[]> {
