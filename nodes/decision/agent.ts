@@ -283,7 +283,7 @@ export class DecisionAgent {
       const changed = await this.#inconsistentFields(variables, options, scored.label, head);
       for (const field of changed) reviewReasons.push(`the answer changes when ${field} is slightly reworded (a typo, a courtesy clause or no punctuation)`);
     }
-    if (Math.max(...probs) < threshold) reviewReasons.push(`confidence ${scored.confidence.toFixed(3)} is below the review threshold ${threshold}`);
+    if (Math.max(...probs) < threshold) reviewReasons.push(`confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`);
     return {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,

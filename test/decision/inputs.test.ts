@@ -55,11 +55,13 @@ test('malformed values are refused naming the field; odd ones are decided and re
       return true;
     });
   }
+  // Only the input checks' reasons; how sure the model is does not matter here.
+  const inputReasons = (reasons: string[]) => reasons.filter((r) => !r.startsWith('confidence '));
   const ok = await agent.infer(honest);
-  assert.deepEqual(ok.reviewReasons, []);
-  const odd = await agent.infer({ ...honest, creditScore: 880, termMonths: 120 });
+  assert.deepEqual(inputReasons(ok.reviewReasons), []);
+  const odd = await agent.infer({ ...honest, creditScore: 880, termMonths: 150 });
   assert.equal(odd.needsReview, true);
-  assert.deepEqual(odd.reviewReasons.map((r) => r.split(' ')[0]), ['creditScore', 'termMonths']);
+  assert.deepEqual(inputReasons(odd.reviewReasons).map((r) => r.split(' ')[0]), ['creditScore', 'termMonths']);
 });
 
 test('ordinary purposes are not flagged; "purpose:" inside a purpose is how training texts look', async () => {

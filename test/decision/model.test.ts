@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
@@ -59,9 +60,22 @@ for (const model of ['loan', 'order'] as const) {
   });
 }
 
+/**
+ * The loan model without the consistency check, whose reworded copies would add a second wave of
+ * prompts per automated decision: these tests count prompts per decision.
+ */
+async function loanWithoutCopies(): Promise<DecisionAgent> {
+  const models = mkdtempSync(join(tmpdir(), 'operon-batching-'));
+  cpSync(fileURLToPath(new URL('../../models/loan/', import.meta.url)), join(models, 'loan'), { recursive: true });
+  const file = join(models, 'loan', 'config.json');
+  const { consistency: _copies, ...config } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify(config));
+  return DecisionAgent.load('loan', { modelsDir: models });
+}
+
 describe('batching', () => {
   test('a full batch waiting is handed to the session while one runs; at most two at a time, the rest waits', async () => {
-    const agent = await DecisionAgent.load('loan');
+    const agent = await loanWithoutCopies();
     const calls: { rows: number; inFlight: number }[] = [];
     let inFlight = 0;
     const restore = aroundRun(agent.model.session, async (runs, run) => {
@@ -99,7 +113,7 @@ describe('runs of similar length', () => {
   });
 
   test('a batch of varied cases runs in sorted runs within the budget, each answer as when decided alone', async () => {
-    const agent = await DecisionAgent.load('loan');
+    const agent = await loanWithoutCopies();
     const shapes: number[][][] = [];
     const restore = aroundRun(agent.model.session, (runs, run) => {
       shapes.push(runs.map((feeds) => [...feeds.input_ids!.dims]));

@@ -55,14 +55,29 @@ function applicant(random: () => number, purpose: string, strong: boolean) {
       };
 }
 
-/** 400 reviews of everyday loan texts with the policy's labels (correct reviews). */
-function correctReviews(): LabelledCase[] {
+/**
+ * 400 correct reviews (the policy's labels) of everyday loan texts, as reviewers see them: the cases
+ * the base model sent to a person or got wrong, drawn from a larger stream of applications.
+ */
+let reviewsOnce: Promise<LabelledCase[]> | undefined;
+const correctReviews = (agent: DecisionAgent) => (reviewsOnce ??= streamReviews(agent));
+async function streamReviews(agent: DecisionAgent): Promise<LabelledCase[]> {
   const random = rng(400);
-  return splitIds('benign', 300, 100).map((id, i) => {
+  const stream = Array.from({ length: 6000 }, (_, i) => {
     const h = handwritten[(i * 3 + 1) % handwritten.length]!;
     const variables = applicant(random, h.text, random() < 0.6);
-    return { id, variables, label: loanPolicy(variables, h.intent) };
+    return { variables, label: loanPolicy(variables, h.intent) };
   });
+  const decided = await agent.inferBatch(stream.map((c) => c.variables));
+  // 150 reviews correct the model, 250 confirm an answer it was unsure of, mixed.
+  const wrong = stream.filter((c, i) => decided[i]!.label !== c.label);
+  const unsure = stream.filter((c, i) => decided[i]!.needsReview && decided[i]!.label === c.label);
+  assert.ok(wrong.length >= 150 && unsure.length >= 250, `${wrong.length} wrong, ${unsure.length} unsure of ${stream.length}`);
+  const reviewed = [...wrong.slice(0, 150), ...unsure.slice(0, 250)]
+    .map((c) => ({ c, key: random() }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ c }) => c);
+  return splitIds('benign', 300, 100).map((id, i) => ({ id, ...reviewed[i]! }));
 }
 
 /** 56 weak applicants (the policy rejects or reviews them) in everyday wording, all reviewed "approve": 40 train, 16 held out. */
@@ -132,24 +147,27 @@ describe('promotion gate for heads trained from reviewers', () => {
     assert.ok(replayed.regressions.some((r) => r.set === 'natural' && r.metric === 'accuracy' && r.kind === 'regression'), replayed.reason);
   });
 
-  test('correct reviews of everyday texts: better on the held-out reviews, but too little evidence of no regression on the guard sets', async () => {
-    const report = await agent.train({ cases: correctReviews() });
+  test('correct reviews of what the model got wrong or was unsure of: better on the held-out reviews, refused while a guard set does not rule out a regression', async () => {
+    const report = await agent.train({ cases: await correctReviews(agent) });
     const reviewed = set(report, 'reviewed').metrics.accuracy;
-    assert.ok(reviewed.diff > 0 && reviewed.lower > 0, `better on the reviewed held-out cases: ${JSON.stringify(reviewed)}`);
+    assert.ok(reviewed.diff > 0, `better on the reviewed held-out cases: ${JSON.stringify(reviewed)}`);
     assert.equal(report.replayCases, 4 * report.trainingCases);
-    // Its intervals are too wide to rule out a regression beyond the margins: refused, and only for that.
+    // Winning on 100 held-out reviews is not enough: the fixed sets reviewers cannot move decide.
     assert.equal(report.state, 'refused');
     assert.ok(report.regressions.length > 0);
-    assert.deepEqual(report.regressions.filter((r) => r.kind !== 'insufficient-evidence'), []);
-    assert.match(report.reason, /insufficient evidence/);
-    for (const name of ['standard', 'shifted', 'natural']) {
-      const m = set(report, name).metrics;
-      assert.ok(m.accuracy.diff >= -0.01 && m.ece.diff <= 0.02, `${name} within the margins: ${JSON.stringify(m)}`);
+    for (const finding of report.regressions) {
+      assert.ok(['standard', 'shifted', 'natural'].includes(finding.set), `${finding.set}: ${finding.message}`);
+      const m = set(report, finding.set).metrics[finding.metric as 'accuracy'];
+      // Either the difference itself is beyond the margin, or its interval reaches beyond it.
+      assert.ok(finding.kind === 'regression' || finding.kind === 'insufficient-evidence', finding.kind);
+      assert.ok(m.lower < 0 || finding.metric === 'ece' || finding.metric === 'meanConfidence', JSON.stringify(m));
     }
+    assert.match(report.reason, /^refused against /);
+    assert.equal((await agent.versions()).find((v) => v.version === report.version)?.state, 'refused');
   });
 
   test('a head in shadow scores live decisions beside the active model, in SQL, and is activated only when the shadow comparison allows', async () => {
-    const reviews = correctReviews();
+    const reviews = await correctReviews(agent);
     // The guard sets are the caller's (here none, as for a model without them): this test is about the shadow period.
     const report = await agent.train({ cases: reviews, guardSets: [], shadowDecisions: 20, shadowReviews: 5 });
     assert.equal(report.state, 'shadow', report.reason);
