@@ -1,3 +1,3 @@
 export type { Decision, DecisionTable, DmnModel, HitPolicy, Aggregation } from './model.ts';
-export { parseDmn } from './parse.ts';
+export { isDmnFile, parseDmn } from './parse.ts';
 export { evaluateDecision, evaluateTable, entryMatches, type DecisionResult, type EvaluatedDecision } from './evaluate.ts';

@@ -136,3 +136,11 @@ function rejectCycles(file: string, decisions: Decision[]): void {
   };
   for (const d of decisions) visit(d.id);
 }
+
+/** The root element's start tag: `definitions` with the DMN namespace (1.1 to 1.5) declared on it. */
+const DMN_ROOT = /^\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--[\s\S]*?-->\s*)*<(?:[\w.-]+:)?definitions\b[^>]*?\bxmlns(?::[\w.-]+)?\s*=\s*["'][^"']*omg\.org\/spec\/DMN\//;
+
+/** A `.dmn` file, by its name or (for a body sent without one) by its root element's namespace. */
+export function isDmnFile(file: { name: string; xml: string }): boolean {
+  return /\.dmn$/i.test(file.name) || DMN_ROOT.test(file.xml.slice(0, 4096));
+}
