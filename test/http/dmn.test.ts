@@ -144,6 +144,17 @@ describe('DMN decisions over the API', () => {
     const waiting = await settled(await start('missing', {}));
     assert.equal(waiting.incidents[0].code, 'OPERON_ERR_DMN_EVAL');
     assert.match(waiting.incidents[0].message, /"nowhere", which is not deployed/);
+
+    // Deploying the decision and resolving the incident evaluates it again.
+    const nowhere = discountDmn(10).replace(/"discount"/g, '"nowhere"').replace('id="pricing"', 'id="pricing2"');
+    assert.equal((await deploy({ 'nowhere.dmn': nowhere })).status, 201);
+    const resolved = await call('POST', `/api/incidents/${waiting.incidents[0].id}/resolve`, {});
+    assert.ok(resolved.status < 300, JSON.stringify(resolved.body));
+    const done = await eventually(async () => {
+      const { body } = await call('GET', `/api/instances/${waiting.instanceId}`);
+      return body.state === 'completed' ? body : undefined;
+    }, 30_000);
+    assert.equal(done.variables.x, null, 'no years or amount: no rule matched');
   });
 
   test('an invalid .dmn is refused with 400 and the offending element', async () => {
@@ -162,6 +173,7 @@ describe('DMN decisions over the API', () => {
     const response = await fetch(`${base}/api/deployments`, { method: 'POST', headers: { ...api.auth, 'content-type': 'application/xml' }, body: discountDmn(30) });
     const body = await response.json();
     assert.equal(response.status, 201, JSON.stringify(body));
-    assert.deepEqual(body.decisions.map((d: { version: number }) => d.version), [3, 3]);
+    // "level" is at 4: nowhere.dmn above deployed a decision with that id too (decision ids are global, as in Camunda).
+    assert.deepEqual(body.decisions.map((d: { decisionId: string; version: number }) => [d.decisionId, d.version]), [['level', 4], ['discount', 3]]);
   });
 });
