@@ -91,7 +91,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         try {
           const result = await deployFiles(context.engine, [path]);
           deployed.push({ file, processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })) });
-          context.logger.info({ file, processes: result.processes, warnings: result.warnings }, 'deployed');
+          context.logger.info({ file, processes: result.processes, decisions: result.decisions, warnings: result.warnings }, 'deployed');
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           deployed.push({ file, processes: [], error: message });
