@@ -1,8 +1,9 @@
 /**
  * DMN 1.3 evaluation as pure functions over a DmnModel: required decisions first (their results
  * join the context under the decision's id and name), then decision tables with every hit policy,
- * or literal expressions. FEEL runs through feelin with Camunda's built-ins, on the caller's thread:
- * decision tables are small, and their expressions are checked for syntax at deployment.
+ * or literal expressions. FEEL runs through feelin with Camunda's built-ins: expressions through
+ * the caller's evaluator when it gives one (the engine's budgeted FEEL), unary tests on the
+ * caller's thread (they are small, and checked for syntax at deployment).
  *
  * Result shapes follow Camunda 8: a single-hit table gives the output value (a context of the
  * outputs when there are several) or null when no rule matched; a multi-hit table gives a list
@@ -37,8 +38,21 @@ function failure(decisionId: string, message: string, details: Record<string, un
   return new OperonError('OPERON_ERR_DMN_EVAL', `decision "${decisionId}": ${message}`, { details: { decisionId, ...details } });
 }
 
-/** Evaluates `decisionId` of `model` on `variables`; `nowIso` is the clock FEEL's now()/today() read. */
-export function evaluateDecision(model: DmnModel, decisionId: string, variables: Context, nowIso?: string): DecisionResult {
+/**
+ * Evaluates one FEEL expression (not a unary test) to plain JSON; throws on failure. The engine
+ * passes its own, which runs expressions that are not proven cheap in the budgeted FEEL worker.
+ */
+export type FeelEvaluator = (expression: string, context: Context) => unknown;
+
+export interface EvaluateOptions {
+  /** The clock FEEL's now()/today() read (without `evaluate`). */
+  nowIso?: string;
+  evaluate?: FeelEvaluator;
+}
+
+/** Evaluates `decisionId` of `model` on `variables`. */
+export function evaluateDecision(model: DmnModel, decisionId: string, variables: Context, options: EvaluateOptions = {}): DecisionResult {
+  const { nowIso, evaluate } = options;
   const byId = new Map(model.decisions.map((d) => [d.id, d]));
   if (!byId.has(decisionId)) throw failure(decisionId, `no decision with this id in "${model.id}"`);
   const evaluated: EvaluatedDecision[] = [];
@@ -53,7 +67,8 @@ export function evaluateDecision(model: DmnModel, decisionId: string, variables:
       context[required.id] = value;
     }
     const clocked = nowIso ? withClock(context, nowIso) : context;
-    const one = decision.table ? evaluateTable(decision, decision.table, clocked) : evaluateLiteral(decision, clocked);
+    const feel: FeelEvaluator = evaluate ? (expression, ctx) => evaluate(expression, ctx === clocked ? context : ctx) : plainFeel;
+    const one = decision.table ? evaluateTable(decision, decision.table, clocked, feel) : evaluateLiteral(decision, clocked, feel);
     evaluated.push(one);
     results.set(decision.id, one.output);
     return one.output;
@@ -66,16 +81,20 @@ function named(decision: Decision): Pick<EvaluatedDecision, 'decisionId' | 'deci
   return { decisionId: decision.id, ...(decision.name ? { decisionName: decision.name } : {}) };
 }
 
-function feelValue(decision: Decision, expression: string, context: Context, what: string): unknown {
+const plainFeel: FeelEvaluator = (expression, context) => toJson(evaluateCamunda(expression, context).value);
+
+function feelValue(decision: Decision, feel: FeelEvaluator, expression: string, context: Context, what: string): unknown {
   try {
-    return toJson(evaluateCamunda(expression, context).value) ?? null;
+    return feel(expression, context) ?? null;
   } catch (error) {
+    // A budget stop keeps its own code: the expression was stopped, it did not fail.
+    if ((error as { code?: string }).code === 'OPERON_ERR_FEEL_BUDGET') throw error;
     throw failure(decision.id, `${what} "${expression}" failed: ${(error as Error).message}`, { expression });
   }
 }
 
-function evaluateLiteral(decision: Decision, context: Context): EvaluatedDecision {
-  const output = feelValue(decision, decision.literal!.expression, context, 'the literal expression');
+function evaluateLiteral(decision: Decision, context: Context, feel: FeelEvaluator): EvaluatedDecision {
+  const output = feelValue(decision, feel, decision.literal!.expression, context, 'the literal expression');
   return { ...named(decision), inputs: {}, matchedRuleIds: [], output };
 }
 
@@ -85,8 +104,8 @@ export function entryMatches(entry: string, value: unknown, context: Context): b
   return unaryTest(entry, { ...context, '?': value }).value === true;
 }
 
-export function evaluateTable(decision: Decision, table: DecisionTable, context: Context): EvaluatedDecision {
-  const inputValues = table.inputs.map((input) => feelValue(decision, input.expression, context, `input expression of "${input.id}"`));
+export function evaluateTable(decision: Decision, table: DecisionTable, context: Context, feel: FeelEvaluator = plainFeel): EvaluatedDecision {
+  const inputValues = table.inputs.map((input) => feelValue(decision, feel, input.expression, context, `input expression of "${input.id}"`));
   const inputs: Record<string, unknown> = {};
   table.inputs.forEach((input, i) => { inputs[input.label ?? input.id] = inputValues[i]; });
   const matched = table.rules.filter((rule) => rule.inputEntries.every((entry, i) => {
@@ -97,7 +116,7 @@ export function evaluateTable(decision: Decision, table: DecisionTable, context:
     }
   }));
   const outputsOf = (rule: (typeof matched)[number]): unknown => {
-    const values = rule.outputEntries.map((entry, i) => (entry === '' ? null : feelValue(decision, entry, context, `output entry of rule "${rule.id}" (${table.outputs[i].name})`)));
+    const values = rule.outputEntries.map((entry, i) => (entry === '' ? null : feelValue(decision, feel, entry, context, `output entry of rule "${rule.id}" (${table.outputs[i].name})`)));
     if (table.outputs.length === 1) return values[0];
     return Object.fromEntries(table.outputs.map((o, i) => [o.name, values[i]]));
   };

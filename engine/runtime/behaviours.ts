@@ -48,8 +48,13 @@ const businessRuleTask: Behaviour = (x, ei, element) => {
   if (found === null) throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}" calls the decision "${decisionId}", which is not deployed`, { decisionId });
   let result: DecisionResult;
   try {
-    result = evaluateDecision(found.model, decisionId, x.visibleVariables(ei.key), x.now.toISOString());
+    // Expressions run like every other FEEL of the step (the budgeted worker when not proven cheap).
+    result = evaluateDecision(found.model, decisionId, x.visibleVariables(ei.key), {
+      nowIso: x.now.toISOString(),
+      evaluate: (expression, context) => x.feel(expression, ei.key, context as Variables),
+    });
   } catch (error) {
+    if (error instanceof IncidentSignal) throw new IncidentSignal(error.code, `business rule task "${element.id}", decision "${decisionId}" (version ${found.version}): ${error.message}`, { ...error.details, decisionId, version: found.version });
     if (!isOperonError(error)) throw error;
     throw new IncidentSignal(error.code, `business rule task "${element.id}", ${error.message} (version ${found.version})`, { ...error.details, version: found.version });
   }

@@ -157,6 +157,26 @@ describe('DMN decisions over the API', () => {
     assert.equal(done.variables.x, null, 'no years or amount: no rule matched');
   });
 
+  test('literal expressions run through the budgeted FEEL worker: a runaway one is stopped with an incident', async () => {
+    const literal = (id: string, text: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="drg_${id}" name="L" namespace="x">
+  <decision id="${id}" name="${id}"><variable id="${id}_v" name="${id}" /><literalExpression id="${id}_e"><text>${text}</text></literalExpression></decision>
+</definitions>`;
+    const deployed = await deploy({
+      'sum.dmn': literal('triangle', 'sum(for i in 1..n return i)'),
+      'runaway.dmn': literal('runaway', 'count(for i in 1..100000000 return i)'),
+      'triangle.bpmn': processXml('triangle', 'triangle', 'total'),
+      'runaway.bpmn': processXml('runaway', 'runaway', 'total'),
+    });
+    assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
+    const sum = await settled(await start('triangle', { n: 4 }));
+    assert.equal(sum.variables.total, 10);
+    const runaway = await settled(await start('runaway', {}));
+    assert.equal(runaway.state, 'active');
+    assert.equal(runaway.incidents[0].code, 'OPERON_ERR_FEEL_BUDGET', JSON.stringify(runaway.incidents[0]));
+    assert.match(runaway.incidents[0].message, /decision "runaway"/);
+  });
+
   test('an invalid .dmn is refused with 400 and the offending element', async () => {
     const broken = discountDmn(10).replace('<text>&gt;= 5</text>', '<text>[1..</text>');
     const response = await deploy({ 'broken.dmn': broken });
