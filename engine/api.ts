@@ -24,6 +24,8 @@ export interface DeployedProcess {
 export interface DeployedDecision {
   decisionId: string;
   name?: string;
+  /** The decision's zeebe:versionTag, if any. */
+  versionTag?: string;
   version: number;
   decisionDefinitionId: string;
   /** false when identical XML was already deployed (no new version). */

@@ -226,8 +226,8 @@ export class PostgresEngine implements Engine {
     await inTransaction(this.db, async (tx) => {
       for (const { file, hash, model } of dmn) {
         for (const decision of model.decisions) {
-          const { row, created } = await insertDecisionDefinition(tx, { decisionId: decision.id, name: decision.name, drgId: model.id, resourceName: file.name, xml: file.xml, xmlHash: hash });
-          decisions.push({ decisionId: row.decision_id, ...(row.name ? { name: row.name } : {}), version: row.version, decisionDefinitionId: row.id, created });
+          const { row, created } = await insertDecisionDefinition(tx, { decisionId: decision.id, name: decision.name, versionTag: decision.versionTag, drgId: model.id, resourceName: file.name, xml: file.xml, xmlHash: hash });
+          decisions.push({ decisionId: row.decision_id, ...(row.name ? { name: row.name } : {}), ...(row.version_tag ? { versionTag: row.version_tag } : {}), version: row.version, decisionDefinitionId: row.id, created });
         }
       }
       for (const { file, hash, graphs } of parsed) {

@@ -17,6 +17,7 @@ export async function up(knex: Knex): Promise<void> {
       resource_name text NOT NULL,
       xml text NOT NULL,
       xml_hash text NOT NULL,
+      version_tag text,
       deployed_at timestamptz NOT NULL DEFAULT now(),
       UNIQUE (decision_id, version)
     );
@@ -29,6 +30,7 @@ export async function up(knex: Knex): Promise<void> {
     COMMENT ON COLUMN decision_definitions.resource_name IS 'File name the decision was deployed from.';
     COMMENT ON COLUMN decision_definitions.xml IS 'The deployed DMN XML (the whole file, with the decisions this one requires).';
     COMMENT ON COLUMN decision_definitions.xml_hash IS 'SHA-256 of the XML; a deployment with the same hash as the latest version is not a new version.';
+    COMMENT ON COLUMN decision_definitions.version_tag IS 'The decision''s zeebe:versionTag, if any; business rule tasks with bindingType="versionTag" call the newest version carrying theirs.';
     COMMENT ON COLUMN decision_definitions.deployed_at IS 'When this version was deployed.';
 
     CREATE TABLE decision_evaluations (

@@ -20,6 +20,8 @@ export interface DecisionTable {
 export interface Decision {
   id: string;
   name?: string;
+  /** zeebe:versionTag of the decision (Camunda 8.6+), for business rule tasks that bind by version tag. */
+  versionTag?: string;
   /** Ids of the decisions this one requires (informationRequirement/requiredDecision). */
   requires: string[];
   table?: DecisionTable;

@@ -54,7 +54,8 @@ function decisionOf(file: string, node: Element): Decision {
     .map((r) => r.requiredDecision?.href as string | undefined)
     .filter((href): href is string => typeof href === 'string')
     .map((href) => href.replace(/^#/, ''));
-  const decision: Decision = { id, ...(node.name ? { name: node.name } : {}), requires };
+  const versionTag = ((node.extensionElements?.values ?? []) as Element[]).find((e) => e.$type === 'zeebe:versionTag')?.value as string | undefined;
+  const decision: Decision = { id, ...(node.name ? { name: node.name } : {}), ...(versionTag ? { versionTag } : {}), requires };
   const logic = node.decisionLogic;
   if (logic?.$type === 'dmn:DecisionTable') decision.table = tableOf(file, id, logic);
   else if (logic?.$type === 'dmn:LiteralExpression') {

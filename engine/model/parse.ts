@@ -551,9 +551,9 @@ function unsupported(file: string, node: ModdleElement, what: string): OperonErr
 }
 
 /**
- * zeebe:calledDecision: the latest deployed version of the decision runs inline when the task is
- * reached. Bindings to a version (`deployment`, `versionTag`) are refused rather than run against
- * the wrong version.
+ * zeebe:calledDecision: the latest deployed version of the decision (or the newest carrying the
+ * task's versionTag) runs inline when the task is reached. `bindingType="deployment"` is refused
+ * rather than run against another version.
  */
 function calledDecisionOf(file: string, id: string, called: ModdleElement): NonNullable<FlowElement['calledDecision']> {
   const attrs = { ...((called.$attrs ?? {}) as Record<string, string>), ...(called as unknown as Record<string, string>) };
@@ -562,8 +562,12 @@ function calledDecisionOf(file: string, id: string, called: ModdleElement): NonN
   if (!decisionId || !resultVariable) throw invalid(file, id, `business rule task "${id}" needs a zeebe:calledDecision with a decisionId and a resultVariable`);
   if (isFeelExpression(decisionId)) feel(file, id, decisionId);
   const bindingType = attrs.bindingType ?? 'latest';
+  if (bindingType === 'versionTag') {
+    if (!attrs.versionTag) throw invalid(file, id, `business rule task "${id}" has bindingType="versionTag" but no versionTag`);
+    return { decisionId, resultVariable, versionTag: attrs.versionTag };
+  }
   if (bindingType !== 'latest') {
-    throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${file}: business rule task "${id}" binds its decision by "${bindingType}"; Operon calls the latest version (bindingType="latest")`, {
+    throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${file}: business rule task "${id}" binds its decision by "${bindingType}"; Operon calls the latest version (bindingType="latest") or the newest with a version tag (bindingType="versionTag")`, {
       details: { file, elementId: id, elementType: 'BusinessRuleTask', feature: `zeebe:calledDecision bindingType="${bindingType}"` },
     });
   }

@@ -43,9 +43,12 @@ const businessRuleTask: Behaviour = (x, ei, element) => {
   if (!called) return jobTask(x, ei, element);
   const decisionId = x.textValue(called.decisionId, ei.key);
   if (!x.decisions) throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}": this driver runs no DMN decisions`, { decisionId });
-  const found = x.decisions.find(decisionId);
+  const found = x.decisions.find(decisionId, called.versionTag);
   if (found === undefined) return; // not loaded yet: this pass is abandoned and runs again once it is
-  if (found === null) throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}" calls the decision "${decisionId}", which is not deployed`, { decisionId });
+  if (found === null) {
+    const what = called.versionTag === undefined ? 'which is not deployed' : `of which no version tagged "${called.versionTag}" is deployed`;
+    throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}" calls the decision "${decisionId}", ${what}`, { decisionId, ...(called.versionTag !== undefined ? { versionTag: called.versionTag } : {}) });
+  }
   let result: DecisionResult;
   try {
     // Expressions run like every other FEEL of the step (the budgeted worker when not proven cheap).

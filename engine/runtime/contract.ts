@@ -163,7 +163,8 @@ export interface LoadedDecision {
  * abandoned, `settle` loads it, and the step runs again).
  */
 export interface DecisionSource {
-  find(decisionId: string): LoadedDecision | null | undefined;
+  /** The newest version of the decision, or the newest carrying `versionTag`. */
+  find(decisionId: string, versionTag?: string): LoadedDecision | null | undefined;
   readonly pending: boolean;
   settle(): Promise<void>;
 }

@@ -22,6 +22,7 @@ export interface DecisionDefinitionRow {
   resource_name: string;
   xml: string;
   xml_hash: string;
+  version_tag: string | null;
   deployed_at: Date;
 }
 
@@ -32,6 +33,7 @@ export interface NewDecisionDefinition {
   resourceName: string;
   xml: string;
   xmlHash: string;
+  versionTag?: string;
 }
 
 /**
@@ -53,13 +55,15 @@ export async function insertDecisionDefinition(tx: Db, decision: NewDecisionDefi
       resource_name: decision.resourceName,
       xml: decision.xml,
       xml_hash: decision.xmlHash,
+      version_tag: decision.versionTag ?? null,
     })
     .returning('*');
   return { row: row as DecisionDefinitionRow, created: true };
 }
 
-export async function latestDecision(db: Db, decisionId: string): Promise<DecisionDefinitionRow | undefined> {
-  return db<DecisionDefinitionRow>('decision_definitions').where({ decision_id: decisionId }).orderBy('version', 'desc').first();
+/** The newest version of a decision, or the newest one carrying `versionTag`. */
+export async function latestDecision(db: Db, decisionId: string, versionTag?: string): Promise<DecisionDefinitionRow | undefined> {
+  return db<DecisionDefinitionRow>('decision_definitions').where({ decision_id: decisionId, ...(versionTag !== undefined ? { version_tag: versionTag } : {}) }).orderBy('version', 'desc').first();
 }
 
 /** Parsed models by decision definition id, shared by every step of this engine process. */
@@ -80,7 +84,8 @@ export class DmnModelCache {
 /** One step's view of the deployed decisions: the latest version of each, read through the step's transaction. */
 export class DecisionLoader implements DecisionSource {
   readonly #found = new Map<string, LoadedDecision | null>();
-  readonly #wanted = new Set<string>();
+  /** Wanted decisions by lookup key, with their version tag. */
+  readonly #wanted = new Map<string, { decisionId: string; versionTag?: string }>();
 
   constructor(private readonly db: Db, private readonly cache: DmnModelCache) {}
 
@@ -88,23 +93,24 @@ export class DecisionLoader implements DecisionSource {
     return this.#wanted.size > 0;
   }
 
-  find(decisionId: string): LoadedDecision | null | undefined {
-    if (this.#found.has(decisionId)) return this.#found.get(decisionId);
-    this.#wanted.add(decisionId);
+  find(decisionId: string, versionTag?: string): LoadedDecision | null | undefined {
+    const key = versionTag === undefined ? decisionId : `${decisionId}\u0000${versionTag}`;
+    if (this.#found.has(key)) return this.#found.get(key);
+    this.#wanted.set(key, { decisionId, ...(versionTag !== undefined ? { versionTag } : {}) });
     return undefined;
   }
 
   async settle(): Promise<void> {
     const wanted = [...this.#wanted];
     this.#wanted.clear();
-    for (const decisionId of wanted) {
-      const row = await latestDecision(this.db, decisionId);
+    for (const [key, { decisionId, versionTag }] of wanted) {
+      const row = await latestDecision(this.db, decisionId, versionTag);
       if (!row) {
-        this.#found.set(decisionId, null);
+        this.#found.set(key, null);
         continue;
       }
       const model = await this.cache.model(row);
-      this.#found.set(decisionId, { decisionDefinitionId: row.id, decisionId, version: row.version, model });
+      this.#found.set(key, { decisionDefinitionId: row.id, decisionId, version: row.version, model });
     }
   }
 }

@@ -27,6 +27,11 @@ describe('zeebe:calledDecision at deployment', () => {
     assert.equal(graph!.elements.rules!.job, undefined);
   });
 
+  it('binds to a version tag', async () => {
+    const [graph] = await parseDefinitions(bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="meal" bindingType="versionTag" versionTag="v2" />'), 'p.bpmn');
+    assert.deepEqual(graph!.elements.rules!.calledDecision, { decisionId: 'dish', resultVariable: 'meal', versionTag: 'v2' });
+  });
+
   it('keeps a business rule task with a task definition a job task', async () => {
     const [graph] = await parseDefinitions(bpmn('<zeebe:taskDefinition type="rules" />'), 'p.bpmn');
     assert.equal(graph!.elements.rules!.job?.taskType, 'rules');
@@ -45,6 +50,7 @@ describe('zeebe:calledDecision at deployment', () => {
     await refused(bpmn('<zeebe:calledDecision decisionId="dish" />'), 'OPERON_ERR_BPMN_INVALID', /decisionId and a resultVariable/);
     await refused(bpmn('<zeebe:calledDecision decisionId="= dish +" resultVariable="x" />'), 'OPERON_ERR_FEEL_SYNTAX', /./);
     await refused(bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="x" bindingType="deployment" />'), 'OPERON_ERR_BPMN_UNSUPPORTED', /bindingType="latest"/);
+    await refused(bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="x" bindingType="versionTag" />'), 'OPERON_ERR_BPMN_INVALID', /no versionTag/);
   });
 });
 
@@ -55,7 +61,7 @@ describe('a Camunda Modeler .dmn file', () => {
     assert.equal(isDmnFile({ name: 'request.bpmn', xml }), true);
     assert.equal(isDmnFile({ name: 'p.bpmn', xml: bpmn('') }), false);
     const model = await parseDmn(xml, 'camunda-modeler.dmn');
-    assert.deepEqual(model.decisions.map((d) => [d.id, d.requires]), [['Decision_dish', []]]);
+    assert.deepEqual(model.decisions.map((d) => [d.id, d.requires, d.versionTag]), [['Decision_dish', [], 'v1']]);
     assert.equal(evaluateDecision(model, 'Decision_dish', { season: 'Fall' }).output, 'Spareribs');
     assert.equal(evaluateDecision(model, 'Decision_dish', { season: 'Winter' }).output, null);
   });

@@ -177,6 +177,25 @@ describe('DMN decisions over the API', () => {
     assert.match(runaway.incidents[0].message, /decision "runaway"/);
   });
 
+  test('bindingType="versionTag" calls the newest version carrying the tag; no such version is an incident', async () => {
+    const tagged = (tag: string, text: string) => `<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="drg_tagged" name="T" namespace="x">
+  <decision id="tagged" name="tagged"><extensionElements><zeebe:versionTag value="${tag}" /></extensionElements><literalExpression id="tagged_e"><text>${text}</text></literalExpression></decision>
+</definitions>`;
+    const withTag = (id: string, tag: string) => processXml(id, 'tagged', 'answer').replace('resultVariable="answer"', `resultVariable="answer" bindingType="versionTag" versionTag="${tag}"`);
+    const first = await deploy({ 'tagged.dmn': tagged('v1', '"one"'), 'tag-v1.bpmn': withTag('tag-v1', 'v1'), 'tag-v9.bpmn': withTag('tag-v9', 'v9') });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.equal(first.body.decisions[0].versionTag, 'v1');
+    assert.equal((await deploy({ 'tagged.dmn': tagged('v2', '"two"') })).body.decisions[0].version, 2);
+    const v1 = await settled(await start('tag-v1', {}));
+    assert.equal(v1.variables.answer, 'one');
+    const row = await api.db.knex('decision_evaluations').where({ process_instance_id: v1.instanceId }).first();
+    assert.equal(row.version, 1);
+    const v9 = await settled(await start('tag-v9', {}));
+    assert.equal(v9.incidents[0].code, 'OPERON_ERR_DMN_EVAL');
+    assert.match(v9.incidents[0].message, /no version tagged "v9"/);
+  });
+
   test('an invalid .dmn is refused with 400 and the offending element', async () => {
     const broken = discountDmn(10).replace('<text>&gt;= 5</text>', '<text>[1..</text>');
     const response = await deploy({ 'broken.dmn': broken });
