@@ -28,7 +28,10 @@ export async function parseDmn(xml: string, file: string): Promise<DmnModel> {
   try {
     parsed = await moddle.fromXML(xml, 'dmn:Definitions');
   } catch (error) {
-    throw new OperonError('OPERON_ERR_DMN_PARSE', `${file}: ${(error as Error).message.split('\n')[0]}`, { details: { file, reason: (error as Error).message }, cause: error });
+    // dmn-moddle knows the DMN 1.3 namespace only; Camunda 7 era files (DMN 1.1, 1.2) fail as "not definitions".
+    const older = /omg\.org\/spec\/DMN\/(20151101|20180521)\/(dmn\.xsd|MODEL)/.test(xml.slice(0, 4096));
+    const hint = older ? ' (a DMN 1.1 or 1.2 file: open and save it in Camunda Modeler 5 to make it DMN 1.3)' : '';
+    throw new OperonError('OPERON_ERR_DMN_PARSE', `${file}: ${(error as Error).message.split('\n')[0]}${hint}`, { details: { file, reason: (error as Error).message }, cause: error });
   }
   const root = parsed.rootElement;
   if (!root || root.$type !== 'dmn:Definitions') throw new OperonError('OPERON_ERR_DMN_PARSE', `${file}: not a DMN definitions document`, { details: { file } });

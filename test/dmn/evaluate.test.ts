@@ -167,5 +167,7 @@ describe('DMN deployment checks', () => {
 
   it('refuses what is not DMN', async () => {
     await assert.rejects(parseDmn('<nope', 'x.dmn'), (error: OperonError) => error.code === 'OPERON_ERR_DMN_PARSE');
+    const dmn11 = '<definitions xmlns="http://www.omg.org/spec/DMN/20151101/dmn.xsd" id="a" name="a" namespace="x"><decision id="d" /></definitions>';
+    await assert.rejects(parseDmn(dmn11, 'old.dmn'), (error: OperonError) => error.code === 'OPERON_ERR_DMN_PARSE' && /DMN 1\.1 or 1\.2/.test(error.message));
   });
 });
