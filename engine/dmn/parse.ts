@@ -89,10 +89,9 @@ function tableOf(file: string, decisionId: string, node: Element): DecisionTable
     return { id: output.id as string, name: (output.name ?? output.label ?? `output${index + 1}`) as string, ...(output.label ? { label: output.label as string } : {}), ...(values ? { values } : {}) };
   });
   if (outputs.length === 0) throw invalid(file, tableId, `decision table "${tableId}" has no output`);
-  if (outputs.length > 1 && outputs.some((o) => !o.name || o.name.startsWith('output'))) {
-    const unnamed = ((node.output ?? []) as Element[]).find((o) => !o.name);
-    if (unnamed) throw invalid(file, unnamed.id ?? tableId, `output "${unnamed.id}" of "${tableId}" needs a name: the table has more than one output`);
-  }
+  // Several outputs make a context keyed by the output names: each needs one.
+  const unnamed = outputs.length > 1 ? ((node.output ?? []) as Element[]).find((o) => !o.name) : undefined;
+  if (unnamed) throw invalid(file, unnamed.id ?? tableId, `output "${unnamed.id}" of "${tableId}" needs a name: the table has more than one output`);
   if (aggregation && outputs.length > 1) throw invalid(file, tableId, `decision table "${tableId}" aggregates with ${aggregation} but has ${outputs.length} outputs`);
   const rules = ((node.rule ?? []) as Element[]).map((rule) => {
     const inputEntries = ((rule.inputEntry ?? []) as Element[]).map((e) => String(e.text ?? '').trim());
