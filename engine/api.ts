@@ -20,8 +20,22 @@ export interface DeployedProcess {
   created: boolean;
 }
 
+/** A DMN decision deployed from a `.dmn` file (one per dmn:decision of the file). */
+export interface DeployedDecision {
+  decisionId: string;
+  name?: string;
+  /** The decision's zeebe:versionTag, if any. */
+  versionTag?: string;
+  version: number;
+  decisionDefinitionId: string;
+  /** false when identical XML was already deployed (no new version). */
+  created: boolean;
+}
+
 export interface DeploymentResult {
   processes: DeployedProcess[];
+  /** DMN decisions of the deployment's `.dmn` files. */
+  decisions: DeployedDecision[];
   /** Human-readable notes, e.g. task types no registered node handles (they wait for external workers). */
   warnings: string[];
 }

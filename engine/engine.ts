@@ -9,12 +9,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
-  ActivateJobsRequest, ActivatedJob, Applied, DeployFile, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
+  ActivateJobsRequest, ActivatedJob, Applied, DeployFile, DeployedDecision, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
   InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishedMessage, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
 import { checkStartVariables, type ProcessGraph } from './model/index.ts';
-import { parseDefinitionsSafely } from './model/safe-parse.ts';
+import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
+import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
+import { insertDecisionDefinition } from './store/decision-definitions.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { Logger, Variables } from './nodes/types.ts';
 import type { RuntimeEvent } from './runtime/contract.ts';
@@ -206,7 +208,13 @@ export class PostgresEngine implements Engine {
 
   async deploy(files: DeployFile[]): Promise<DeploymentResult> {
     const parsed: { file: DeployFile; hash: string; graphs: ProcessGraph[] }[] = [];
+    const dmn: { file: DeployFile; hash: string; model: DmnModel }[] = [];
     for (const file of files) {
+      if (isDmnFile(file)) {
+        prescanBpmn(file.xml, file.name);
+        dmn.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), model: await parseDmn(file.xml, file.name) });
+        continue;
+      }
       const graphs = await parseDefinitionsSafely(file.xml, file.name);
       parsed.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), graphs });
     }
@@ -214,7 +222,14 @@ export class PostgresEngine implements Engine {
     const now = new Date();
     for (const graph of parsed.flatMap((entry) => entry.graphs)) checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
     const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
+    const decisions: DeployedDecision[] = [];
     await inTransaction(this.db, async (tx) => {
+      for (const { file, hash, model } of dmn) {
+        for (const decision of model.decisions) {
+          const { row, created } = await insertDecisionDefinition(tx, { decisionId: decision.id, name: decision.name, versionTag: decision.versionTag, drgId: model.id, resourceName: file.name, xml: file.xml, xmlHash: hash });
+          decisions.push({ decisionId: row.decision_id, ...(row.name ? { name: row.name } : {}), ...(row.version_tag ? { versionTag: row.version_tag } : {}), version: row.version, decisionDefinitionId: row.id, created });
+        }
+      }
       for (const { file, hash, graphs } of parsed) {
         for (const graph of graphs) {
           const { row, created } = await insertDefinition(tx, { bpmnProcessId: graph.bpmnProcessId, name: graph.name, resourceName: file.name, xml: file.xml, xmlHash: hash, versionTag: graph.versionTag });
@@ -224,8 +239,8 @@ export class PostgresEngine implements Engine {
       }
     });
     for (const { process, graph } of deployed) this.graphs.set(process.definitionId, graph);
-    this.logger.info({ processes: deployed.map((d) => d.process) }, 'deployed');
-    return { processes: deployed.map((d) => d.process), warnings };
+    this.logger.info({ processes: deployed.map((d) => d.process), decisions }, 'deployed');
+    return { processes: deployed.map((d) => d.process), decisions, warnings };
   }
 
   /** Validates bound node types (an unknown bot or model fails the deployment) and lists unhandled task types. */

@@ -65,10 +65,10 @@ async function startDemoAppsIfShipped(port: number, context: { warn(message: str
   }
 }
 
-/** The .bpmn files to deploy: the folder given, else ./processes, else the shipped ones. */
+/** The .bpmn and .dmn files to deploy: the folder given, else ./processes, else the shipped ones. */
 export async function processFiles(dir?: string): Promise<string[]> {
   const folder = dir ? resolve(dir) : existsSync(resolve('processes')) ? resolve('processes') : SHIPPED_PROCESSES_DIR;
-  return (await readdir(folder).catch(() => [] as string[])).filter((file) => file.endsWith('.bpmn')).sort().map((file) => join(folder, file));
+  return (await readdir(folder).catch(() => [] as string[])).filter((file) => file.endsWith('.bpmn') || file.endsWith('.dmn')).sort().map((file) => join(folder, file));
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -91,7 +91,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         try {
           const result = await deployFiles(context.engine, [path]);
           deployed.push({ file, processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })) });
-          context.logger.info({ file, processes: result.processes, warnings: result.warnings }, 'deployed');
+          context.logger.info({ file, processes: result.processes, decisions: result.decisions, warnings: result.warnings }, 'deployed');
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           deployed.push({ file, processes: [], error: message });

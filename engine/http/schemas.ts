@@ -21,6 +21,7 @@ export const ErrorResponse = z
 export const DeploymentResponse = z
   .object({
     processes: z.array(z.object({ bpmnProcessId: z.string(), version: z.number().int(), definitionId: z.string(), created: z.boolean() })),
+    decisions: z.array(z.object({ decisionId: z.string(), name: z.string().optional(), versionTag: z.string().optional(), version: z.number().int(), decisionDefinitionId: z.string(), created: z.boolean() })),
     warnings: z.array(z.string()),
   })
   .meta({ id: 'Deployment' });

@@ -108,6 +108,8 @@ export interface FlowElement {
   link?: { name: string; targetId?: string };
   /** Script task (zeebe:script): FEEL expression without leading `=`, and the variable that receives its result. */
   script?: { expression: string; resultVariable: string };
+  /** Business rule task (zeebe:calledDecision): the DMN decision id (FEEL when it starts with `=`) and the variable that receives its result. */
+  calledDecision?: { decisionId: string; resultVariable: string; versionTag?: string };
   /** User task (zeebe:assignmentDefinition / zeebe:formDefinition). */
   userTask?: { assignee?: string; candidateGroups?: string[]; formKey?: string };
   /**

@@ -384,10 +384,10 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
 
   const taskDefinition = ext('zeebe:TaskDefinition');
   // Camunda 8 runs message throw events like send tasks: as jobs.
-  const isJobTask = type === 'serviceTask' || type === 'sendTask' || type === 'businessRuleTask' || (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script')) ||
+  const calledDecision = type === 'businessRuleTask' ? ext('zeebe:CalledDecision') : undefined;
+  const isJobTask = type === 'serviceTask' || type === 'sendTask' || (type === 'businessRuleTask' && !calledDecision) || (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script')) ||
     (element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent'));
   if (isJobTask) {
-    if (type === 'businessRuleTask' && ext('zeebe:CalledDecision')) throw unsupported(file, node, 'DMN business rule task (zeebe:calledDecision)');
     if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
     const retriesText = String(taskDefinition.retries ?? '3');
     const retriesExpression = isFeelExpression(retriesText) ? feel(file, id, retriesText) : undefined;
@@ -399,6 +399,8 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[]) headers[header.key] = header.value ?? '';
     if (isFeelExpression(taskDefinition.type)) feel(file, id, taskDefinition.type);
     element.job = { taskType: taskDefinition.type, retries, headers, ...(retriesExpression !== undefined ? { retriesExpression } : {}) };
+  } else if (calledDecision) {
+    element.calledDecision = calledDecisionOf(file, id, calledDecision);
   } else if (type === 'scriptTask') {
     const script = ext('zeebe:Script');
     if (!script?.expression || !script.resultVariable) {
@@ -546,4 +548,28 @@ function unsupported(file: string, node: ModdleElement, what: string): OperonErr
   return new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${file}: "${node.id}" is a ${what}, which Operon does not execute`, {
     details: { file, elementId: node.id, elementType: node.$type.replace('bpmn:', '') , feature: what },
   });
+}
+
+/**
+ * zeebe:calledDecision: the latest deployed version of the decision (or the newest carrying the
+ * task's versionTag) runs inline when the task is reached. `bindingType="deployment"` is refused
+ * rather than run against another version.
+ */
+function calledDecisionOf(file: string, id: string, called: ModdleElement): NonNullable<FlowElement['calledDecision']> {
+  const attrs = { ...((called.$attrs ?? {}) as Record<string, string>), ...(called as unknown as Record<string, string>) };
+  const decisionId = called.decisionId as string | undefined;
+  const resultVariable = called.resultVariable as string | undefined;
+  if (!decisionId || !resultVariable) throw invalid(file, id, `business rule task "${id}" needs a zeebe:calledDecision with a decisionId and a resultVariable`);
+  if (isFeelExpression(decisionId)) feel(file, id, decisionId);
+  const bindingType = attrs.bindingType ?? 'latest';
+  if (bindingType === 'versionTag') {
+    if (!attrs.versionTag) throw invalid(file, id, `business rule task "${id}" has bindingType="versionTag" but no versionTag`);
+    return { decisionId, resultVariable, versionTag: attrs.versionTag };
+  }
+  if (bindingType !== 'latest') {
+    throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${file}: business rule task "${id}" binds its decision by "${bindingType}"; Operon calls the latest version (bindingType="latest") or the newest with a version tag (bindingType="versionTag")`, {
+      details: { file, elementId: id, elementType: 'BusinessRuleTask', feature: `zeebe:calledDecision bindingType="${bindingType}"` },
+    });
+  }
+  return { decisionId, resultVariable };
 }

@@ -4,6 +4,8 @@
  * a behaviour only decides when the element completes and which waits it opens.
  */
 import { isFeelExpression, stripFeelMarker } from '../feel/index.ts';
+import { evaluateDecision, type DecisionResult } from '../dmn/index.ts';
+import { isOperonError } from '../errors.ts';
 import type { ElementType, FlowElement } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
@@ -29,6 +31,42 @@ const jobTask: Behaviour = (x, ei, element) => {
   }
   ei.wait = 'job';
   x.effects.push({ type: 'job.create', elementInstanceKey: ei.key, elementId: element.id, taskType, retries, headers: job.headers, input: x.variablesForEffect(ei.key) });
+};
+
+/**
+ * A business rule task with zeebe:calledDecision evaluates the latest deployed version of the
+ * decision inline, like a script task: no rule matching is a null result, a hit policy violation, a
+ * failing expression or a decision that is not deployed is an incident.
+ */
+const businessRuleTask: Behaviour = (x, ei, element) => {
+  const called = element.calledDecision;
+  if (!called) return jobTask(x, ei, element);
+  const decisionId = x.textValue(called.decisionId, ei.key);
+  if (!x.decisions) throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}": this driver runs no DMN decisions`, { decisionId });
+  const found = x.decisions.find(decisionId, called.versionTag);
+  if (found === undefined) return; // not loaded yet: this pass is abandoned and runs again once it is
+  if (found === null) {
+    const what = called.versionTag === undefined ? 'which is not deployed' : `of which no version tagged "${called.versionTag}" is deployed`;
+    throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}" calls the decision "${decisionId}", ${what}`, { decisionId, ...(called.versionTag !== undefined ? { versionTag: called.versionTag } : {}) });
+  }
+  let result: DecisionResult;
+  try {
+    // Expressions run like every other FEEL of the step (the budgeted worker when not proven cheap).
+    result = evaluateDecision(found.model, decisionId, x.visibleVariables(ei.key), {
+      nowIso: x.now.toISOString(),
+      evaluate: (expression, context) => x.feel(expression, ei.key, context as Variables),
+    });
+  } catch (error) {
+    if (error instanceof IncidentSignal) throw new IncidentSignal(error.code, `business rule task "${element.id}", decision "${decisionId}" (version ${found.version}): ${error.message}`, { ...error.details, decisionId, version: found.version });
+    if (!isOperonError(error)) throw error;
+    throw new IncidentSignal(error.code, `business rule task "${element.id}", ${error.message} (version ${found.version})`, { ...error.details, version: found.version });
+  }
+  const own = result.evaluated[result.evaluated.length - 1]!;
+  x.effects.push({
+    type: 'decision.evaluated', elementInstanceKey: ei.key, elementId: element.id, decisionDefinitionId: found.decisionDefinitionId, decisionId, version: found.version,
+    inputs: own.inputs, matchedRuleIds: own.matchedRuleIds, output: result.output, evaluated: result.evaluated,
+  });
+  x.complete(ei, { [called.resultVariable]: result.output });
 };
 
 const scriptTask: Behaviour = (x, ei, element) => {
@@ -176,7 +214,7 @@ export const activityBehaviours: Record<ElementType, Behaviour> = {
   boundaryEvent,
   serviceTask: jobTask,
   sendTask: jobTask,
-  businessRuleTask: jobTask,
+  businessRuleTask,
   scriptTask,
   userTask,
   receiveTask: messageWait,

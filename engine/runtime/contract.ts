@@ -12,6 +12,7 @@
  */
 import type { Variables } from '../nodes/types.ts';
 import type { FeelSession } from '../feel/index.ts';
+import type { DmnModel, EvaluatedDecision } from '../dmn/index.ts';
 
 /** Opaque to drivers: stored as jsonb in `process_instances.snapshot`, handed back unchanged. */
 export type InstanceSnapshot = { readonly __runtimeSnapshot: true } & Record<string, unknown>;
@@ -97,6 +98,8 @@ export type Effect =
   /** The call activity was terminated: cancel its child instance. */
   | { type: 'childInstance.cancel'; elementInstanceKey: string }
   /** The runtime itself hit an error it cannot route (bad condition, uncaught BPMN error...). */
+  /** A business rule task evaluated a DMN decision (zeebe:calledDecision); one decision_evaluations row. */
+  | { type: 'decision.evaluated'; elementInstanceKey: string; elementId: string; decisionDefinitionId: string; decisionId: string; version: number; inputs: Record<string, unknown>; matchedRuleIds: string[]; output: unknown; evaluated: EvaluatedDecision[] }
   | { type: 'incident.raise'; elementInstanceKey: string; elementId: string; code: string; message: string; details?: Record<string, unknown> }
   | { type: 'incident.resolve'; elementInstanceKey: string }
   | { type: 'instance.completed' }
@@ -139,6 +142,31 @@ export interface StepContext {
    * the thread for long. Without one, the step waits for each answer up to its FEEL budget.
    */
   feel?: FeelSession;
+  /**
+   * The deployed DMN decisions, for business rule tasks with zeebe:calledDecision. Without one, such
+   * a task raises an OPERON_ERR_DMN_EVAL incident.
+   */
+  decisions?: DecisionSource;
+}
+
+/** A deployed decision version, parsed. */
+export interface LoadedDecision {
+  decisionDefinitionId: string;
+  decisionId: string;
+  version: number;
+  model: DmnModel;
+}
+
+/**
+ * The driver's deployed decisions, read in passes like FEEL answers: `find` answers a loaded
+ * decision, null when none is deployed, or undefined when it is not loaded yet (the pass is then
+ * abandoned, `settle` loads it, and the step runs again).
+ */
+export interface DecisionSource {
+  /** The newest version of the decision, or the newest carrying `versionTag`. */
+  find(decisionId: string, versionTag?: string): LoadedDecision | null | undefined;
+  readonly pending: boolean;
+  settle(): Promise<void>;
 }
 
 export interface StartOptions extends StepContext {

@@ -11,7 +11,7 @@ import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
 import type { FlowElement, ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
-import type { Effect } from './contract.ts';
+import type { DecisionSource, Effect } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type RuntimeState } from './state.ts';
 import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
@@ -66,6 +66,7 @@ export interface ExecutionLimits {
   stepBudgetMs?: number;
   minCycleIntervalMs?: number;
   feel?: FeelSession;
+  decisions?: DecisionSource;
 }
 
 export class Execution {
@@ -83,6 +84,8 @@ export class Execution {
    */
   private readonly deadline: number;
   private readonly session: FeelSession | undefined;
+  /** The driver's deployed decisions (business rule tasks with zeebe:calledDecision). */
+  readonly decisions: DecisionSource | undefined;
   private outOfTime = false;
 
   constructor(
@@ -96,11 +99,12 @@ export class Execution {
     this.minCycleIntervalMs = limits.minCycleIntervalMs ?? DEFAULT_MIN_CYCLE_INTERVAL_MS;
     this.deadline = performance.now() + this.stepBudgetMs;
     this.session = limits.feel;
+    this.decisions = limits.decisions;
   }
 
-  /** True once the step's FEEL session waits for a worker answer: this pass is void and ends early. */
+  /** True once the step's FEEL session waits for a worker answer, or a decision is not loaded yet: this pass is void and ends early. */
   get abandoned(): boolean {
-    return this.session?.pending === true;
+    return this.session?.pending === true || this.decisions?.pending === true;
   }
 
   // ---------------------------------------------------------------- keys, scopes, variables

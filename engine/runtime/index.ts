@@ -8,7 +8,7 @@ import { OperonError } from '../errors.ts';
 import { FeelSession } from '../feel/index.ts';
 import type { ProcessGraph } from '../model/graph.ts';
 import { checkStartVariables } from '../model/start-variables.ts';
-import type { InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
+import type { DecisionSource, InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
 import { clone } from './events.ts';
 import { runStep, type MachineStep } from './instance-machine.ts';
 import { ROOT_KEY, type RuntimeState } from './state.ts';
@@ -70,21 +70,23 @@ const SLICE_MS = 20;
  * the event loop free; the result is the one `step` gives.
  */
 export function stepSettled(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): Promise<StepResult> {
-  return settle((feel) => step(graph, snapshot, event, { ...ctx, feel }));
+  return settle((feel) => step(graph, snapshot, event, { ...ctx, feel }), ctx.decisions);
 }
 
 /** `startInstance`, for drivers that can wait (see `stepSettled`). */
 export function startInstanceSettled(graph: ProcessGraph, options: StartOptions): Promise<StepResult> {
-  return settle((feel) => startInstance(graph, { ...options, feel }));
+  return settle((feel) => startInstance(graph, { ...options, feel }), options.decisions);
 }
 
-async function settle(compute: (feel: FeelSession | undefined) => StepResult): Promise<StepResult> {
+async function settle(compute: (feel: FeelSession | undefined) => StepResult, decisions: DecisionSource | undefined): Promise<StepResult> {
   const feel = new FeelSession();
   for (let pass = 1; ; pass++) {
     await yieldWhenSliceSpent();
     const result = compute(pass <= MAX_PASSES ? feel : undefined);
-    if (!feel.pending || pass > MAX_PASSES) return result;
+    if ((!feel.pending && !decisions?.pending) || pass > MAX_PASSES) return result;
+    // Always rewinds the FEEL session, also when only a decision was missing.
     await feel.settle();
+    if (decisions?.pending) await decisions.settle();
   }
 }
 

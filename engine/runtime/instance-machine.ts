@@ -55,6 +55,7 @@ export const processInstanceMachine = setup({
               stepBudgetMs: ctx.stepBudgetMs,
               minCycleIntervalMs: ctx.minCycleIntervalMs,
               feel: ctx.feel,
+              decisions: ctx.decisions,
             });
             if (input.kind === 'start') {
               const root = working.elements[ROOT_KEY]!;

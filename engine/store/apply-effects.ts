@@ -212,6 +212,22 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
         await closeSubscriptions(tx, instance.id, effect.elementInstanceKey, now);
         ended('subscription.closed', effect.elementInstanceKey, undefined);
         break;
+      case 'decision.evaluated':
+        await tx('decision_evaluations').insert({
+          process_instance_id: instance.id,
+          element_instance_key: effect.elementInstanceKey,
+          element_id: effect.elementId,
+          decision_definition_id: effect.decisionDefinitionId,
+          decision_id: effect.decisionId,
+          version: effect.version,
+          inputs: json(effect.inputs),
+          matched_rule_ids: effect.matchedRuleIds,
+          output: json(effect.output),
+          evaluated: json(effect.evaluated),
+          evaluated_at: now,
+        });
+        ended('decision.evaluated', effect.elementInstanceKey, effect.elementId, { decisionId: effect.decisionId, version: effect.version, matchedRuleIds: effect.matchedRuleIds });
+        break;
       case 'incident.raise':
         await tx('incidents').insert({
           id: randomUUID(),

@@ -32,7 +32,7 @@ export async function createInstance(tx: Db, graphs: GraphCache, definition: Def
       instanceId,
       variables: options.variables ?? {},
       startEventId: options.startEventId,
-      ...graphs.stepContext(options.now),
+      ...graphs.stepContext(options.now, tx),
     }));
   await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey, parentInstanceId: options.parentInstanceId, parentElementInstanceKey: options.parentElementInstanceKey }, result, options.now);
   const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };

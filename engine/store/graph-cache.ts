@@ -3,6 +3,7 @@ import { parseDefinitions, type ProcessGraph } from '../model/index.ts';
 import { findDefinition } from './find-definition.ts';
 import type { Db } from './rows.ts';
 import type { StepContext } from '../runtime/contract.ts';
+import { DecisionLoader, DmnModelCache } from './decision-definitions.ts';
 
 /**
  * Parsed process graphs by definition id. Definitions never change after deployment, so an entry
@@ -17,9 +18,15 @@ export class GraphCache {
 
   constructor(readonly limits: Omit<StepContext, 'now'> = {}) {}
 
-  /** The context of a step at `now` under this engine's limits. */
-  stepContext(now: Date): StepContext {
-    return { ...this.limits, now };
+  /** Parsed DMN models of deployed decisions, by decision definition id. */
+  readonly dmnModels = new DmnModelCache();
+
+  /**
+   * The context of a step at `now` under this engine's limits. With `db` (the step's transaction),
+   * business rule tasks find their deployed decisions through it; call once per step.
+   */
+  stepContext(now: Date, db?: Db): StepContext {
+    return { ...this.limits, now, ...(db ? { decisions: new DecisionLoader(db, this.dmnModels) } : {}) };
   }
 
   /** The graph of a definition, read through `db` (the caller's transaction) on a cache miss. */

@@ -80,7 +80,7 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
     const instance = instances.get(results[index]!.job.process_instance_id)!;
     const event: RuntimeEvent = { type: 'job.completed', elementInstanceKey: job.element_instance_key, variables: results[index]!.variables };
     const graph = await graphs.get(tx, instance.definition_id);
-    const result = await stepSettled(graph, instance.snapshot, event, graphs.stepContext(now));
+    const result = await stepSettled(graph, instance.snapshot, event, graphs.stepContext(now, tx));
     if (!isPlainStep(result, instance)) {
       // Flush what is collected so far, so the single-instance path reads a consistent database.
       await writePlainRows(tx, plain, now);
@@ -161,7 +161,7 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
   const computed = await Promise.all(
     requests.map(async (request) => {
       const graph = await graphs.get(db, request.definition.id);
-      const options = { instanceId: request.instanceId, variables: request.variables, ...graphs.stepContext(now) };
+      const options = { instanceId: request.instanceId, variables: request.variables, ...graphs.stepContext(now, db) };
       return { request, result: await startInstanceSettled(graph, options) };
     }),
   );

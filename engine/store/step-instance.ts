@@ -37,7 +37,7 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
   for (let round = 0; events.length > 0 && round < MAX_FOLLOW_UPS; round++) {
     const next = events.shift()!;
     // A step the caller computed on the locked row is not computed (its FEEL not evaluated) again.
-    result = round === 0 && computed ? computed : await stepSettled(graph, snapshot, next, graphs.stepContext(now));
+    result = round === 0 && computed ? computed : await stepSettled(graph, snapshot, next, graphs.stepContext(now, tx));
     snapshot = result.snapshot;
     // The event's history row goes in the same insert as its effects' rows, ahead of them.
     events.push(...(await applyEffects(tx, ref, result.effects, now, [eventHistory(instance.id, next)])));

@@ -42,12 +42,13 @@ async function runOrder(orderId: string, outcome: 'complete' | 'fail' | 'wait'):
 
 before(async () => {
   api = await startTestApi();
-  await deployFixtures(api, 'http-order.bpmn', 'http-ping.bpmn');
+  await deployFixtures(api, 'http-order.bpmn', 'http-ping.bpmn', 'http-fee.dmn', 'http-fee.bpmn');
   await call('PUT', '/api/processes/http-order/webhook', { open: true });
   const done = [await runOrder('S-1', 'complete'), await runOrder('S-2', 'complete')];
   await runOrder('S-3', 'fail');
   await runOrder('S-4', 'wait');
   await call('POST', '/api/instances', { bpmnProcessId: 'http-ping' });
+  await call('POST', '/api/instances', { bpmnProcessId: 'http-fee', variables: { weight: 3 } });
   // The audit rows a decision: task writes (the decision node itself is tested in test/decision).
   await api.db.knex('decisions').insert([
     { process_instance_id: done[0], element_id: 'pack', model_name: 'order', model_version: '1', model_file_hash: 'a'.repeat(64), prompt: 'order S-1', inputs: { orderId: 'S-1' }, scores: { warehouse: 0.93, courier: 0.05, pickup: 0.02 }, label: 'warehouse', confidence: 0.93, threshold: 0.8, needs_review: false, latency_ms: 4.2 },

@@ -4,7 +4,7 @@ import type { DeploymentResult, Engine } from '../../api.ts';
 import { openContext } from '../context.ts';
 import type { ParsedArgs } from '../args.ts';
 
-/** Reads and deploys BPMN files in one deployment (all or nothing). */
+/** Reads and deploys BPMN and DMN files in one deployment (all or nothing). */
 export async function deployFiles(engine: Engine, paths: string[]): Promise<DeploymentResult> {
   const files = await Promise.all(paths.map(async (path) => ({ name: basename(path), xml: await readFile(path, 'utf8') })));
   return engine.deploy(files);
@@ -12,7 +12,7 @@ export async function deployFiles(engine: Engine, paths: string[]): Promise<Depl
 
 /** `operon deploy FILE...` */
 export async function deployCommand(args: ParsedArgs): Promise<number> {
-  if (args.positionals.length === 0) throw new Error('usage: operon deploy FILE.bpmn...');
+  if (args.positionals.length === 0) throw new Error('usage: operon deploy FILE.bpmn|FILE.dmn...');
   const context = await openContext({ logLevel: 'warn', shippedNodes: true });
   try {
     const result = await deployFiles(context.engine, args.positionals);
@@ -21,6 +21,9 @@ export async function deployCommand(args: ParsedArgs): Promise<number> {
     } else {
       for (const process of result.processes) {
         console.log(`${process.bpmnProcessId} version ${process.version}${process.created ? '' : ' (unchanged)'}  ${process.definitionId}`);
+      }
+      for (const decision of result.decisions) {
+        console.log(`decision ${decision.decisionId} version ${decision.version}${decision.created ? '' : ' (unchanged)'}  ${decision.decisionDefinitionId}`);
       }
       for (const warning of result.warnings) console.log(`warning: ${warning}`);
     }

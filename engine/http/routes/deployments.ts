@@ -61,13 +61,13 @@ export function deploymentRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/deployments',
-    summary: 'Deploy BPMN files: the XML as the body, or several files as multipart/form-data',
+    summary: 'Deploy BPMN and DMN files: the XML as the body, or several files as multipart/form-data',
     tag: 'deployments',
     auth: 'bearer',
     consumes: [...XML_TYPES, 'multipart/form-data'],
     bodyDoc: {
-      'application/xml': { description: 'One BPMN 2.0 XML file' },
-      'multipart/form-data': { description: `Up to ${MAX_DEPLOY_FILES} .bpmn files, any field names, at most the body limit (5 MB) in all` },
+      'application/xml': { description: 'One BPMN 2.0 or DMN 1.3 XML file (DMN is told by its namespace, or an X-File-Name ending in .dmn)' },
+      'multipart/form-data': { description: `Up to ${MAX_DEPLOY_FILES} .bpmn and .dmn files, any field names, at most the body limit (5 MB) in all` },
     },
     responses: { 201: { description: 'Deployed (identical XML creates no new version: created=false)', schema: DeploymentResponse } },
     async handler({ request }) {
