@@ -75,28 +75,59 @@ function hostLabel(connectionString: string): string {
   return /@([^/?]*)/.exec(connectionString)?.[1] ?? /\/\/([^/?]*)/.exec(connectionString)?.[1] ?? '?';
 }
 
+/** The pg dialect's internals that a host list replaces (knex 3: client.js, dialects/postgres). */
+interface PgDialectClient {
+  connectionSettings: pg.ClientConfig;
+  _acquireOnlyConnection(): Promise<pg.Client>;
+}
+
 /**
- * knex's `connection`: a fixed config for one host; for a host list, a provider knex calls before
- * each new pool connection (`expirationChecker` always true), so that once the primary is gone and
- * a standby promoted, new connections go to the new primary.
+ * With a host list, each new connection (pool or LISTEN) walks the hosts as libpq does with
+ * `target_session_attrs=read-write`: the host that answered last first, then the others in order;
+ * connect, `SHOW transaction_read_only`, keep the first that says `off`. Once the primary is gone
+ * and a standby promoted, connections to the old primary die and the new ones find the new
+ * primary; no engine process restarts. knex's `connection` is a provider that finds the read-write
+ * host too, so that the availability probe and the migration lock (which read it) follow it.
  */
-function connectionFor(connectionString: string, base: pg.ClientConfig): Knex.StaticConnectionConfig | Knex.ConnectionConfigProvider {
-  const hosts = splitHostList(connectionString);
-  if (!hosts) return { connectionString, ...base } as Knex.StaticConnectionConfig;
-  return async () => {
-    const host = await findReadWriteHost(hosts, Math.min(connectTimeoutMs(), 2_000));
-    return { connectionString: host, ...base, expirationChecker: () => true } as Knex.StaticConnectionConfig & { expirationChecker: () => boolean };
+function useHostList(knex: Knex, hosts: string[], base: pg.ClientConfig): void {
+  const client = knex.client as unknown as PgDialectClient;
+  const connectOne = client._acquireOnlyConnection.bind(client);
+  let preferred = hosts[0]!;
+  client._acquireOnlyConnection = async () => {
+    const failures: string[] = [];
+    for (const host of [preferred, ...hosts.filter((other) => other !== preferred)]) {
+      // connectOne reads connectionSettings synchronously, before its first await.
+      client.connectionSettings = { ...base, connectionString: host };
+      let connection: pg.Client | undefined;
+      try {
+        connection = await connectOne();
+        const { rows } = await connection.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
+        if (rows[0]?.transaction_read_only === 'off') {
+          preferred = host;
+          return connection;
+        }
+        failures.push(`${hostLabel(host)}: read-only`);
+      } catch (error) {
+        failures.push(`${hostLabel(host)}: ${(error as Error).message}`);
+      }
+      connection?.end().catch(() => undefined);
+    }
+    throw Object.assign(new Error(`no read-write PostgreSQL host among ${hosts.length} (${failures.join('; ')})`), { code: '08001' });
   };
 }
 
 /** A knex instance over node-postgres for the given connection string (one host, or a libpq-style host list). */
 export function createKnex(connectionString: string, options: CreateKnexOptions = {}): Knex {
-  return knexFactory({
+  const hosts = splitHostList(connectionString);
+  const base: pg.ClientConfig = { application_name: options.applicationName ?? 'operon', connectionTimeoutMillis: connectTimeoutMs() };
+  const knex = knexFactory({
     client: 'pg',
     // A server that does not answer at all (a network cut, not a refused connection) fails a new
     // connection after this long instead of the OS's minutes; requests meanwhile get 503 from the
     // availability probe (engine/store/database-availability.ts).
-    connection: connectionFor(connectionString, { application_name: options.applicationName ?? 'operon', connectionTimeoutMillis: connectTimeoutMs() }),
+    connection: hosts
+      ? ((async () => ({ ...base, connectionString: await findReadWriteHost(hosts, Math.min(connectTimeoutMs(), 2_000)) })) as Knex.AsyncConnectionConfigProvider)
+      : ({ ...base, connectionString } as Knex.StaticConnectionConfig),
     pool: {
       min: 0,
       max: options.poolMax ?? 10,
@@ -107,6 +138,8 @@ export function createKnex(connectionString: string, options: CreateKnexOptions 
     // Migrations are loaded through our own source so .ts files work under tsx without knex's loader.
     migrations: { migrationSource: new DirectoryMigrationSource(MIGRATIONS_DIR), tableName: 'knex_migrations' },
   });
+  if (hosts) useHostList(knex, hosts, base);
+  return knex;
 }
 
 interface MigrationModule {
