@@ -109,8 +109,14 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
     );
     await start(primaryDir);
     await pgTool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', standbyDir, '-X', 'stream', '-R']);
-    // Later lines of postgresql.auto.conf win: the standby's own port, and the name the primary waits for.
-    await appendFile(join(standbyDir, 'postgresql.auto.conf'), `port = ${standbyPort}\nprimary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=postgres application_name=${STANDBY_NAME}'\n`);
+    // Later lines of postgresql.auto.conf win: the standby's own port, the name the primary waits
+    // for, and no synchronous standby of its own. The base backup copied the primary's
+    // synchronous_standby_names; once promoted, with no standby behind it, every commit would wait
+    // for one forever (requests hang, the start queue fills: seen in the first run of this test).
+    await appendFile(
+      join(standbyDir, 'postgresql.auto.conf'),
+      `port = ${standbyPort}\nprimary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=postgres application_name=${STANDBY_NAME}'\nsynchronous_standby_names = ''\n`,
+    );
     await start(standbyDir);
     const primaryAdmin = `postgres://postgres@127.0.0.1:${primaryPort}/postgres`;
     await until(
