@@ -138,8 +138,9 @@ it('a synchronous standby promoted under webhook load: the same server and worke
     const failover = (async () => {
       while (accepted.size < DELIVERIES / 3 && !sendersDone) await sleep(5);
       for (let waited = 0; inFlight < 4 && waited < 3_000; waited += 5) await sleep(5);
-      crashedAt = performance.now();
       await pg.crashPrimary();
+      // Once pg_ctl has seen the postmaster gone: every later try needs the promoted standby.
+      crashedAt = performance.now();
       // A real failover takes a while to decide; here: once callers are being told 503 (or 30 s).
       await Promise.race([saw503, sleep(30_000)]);
       await pg.promoteStandby();
