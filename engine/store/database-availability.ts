@@ -13,8 +13,11 @@ import pg from 'pg';
 import { isTransientDatabaseError } from './transient-error.ts';
 
 export interface DatabaseAvailabilityOptions {
-  /** Connection settings (the knex pool's `connection`: a connection string or pg's config object). */
-  connection: string | pg.ClientConfig;
+  /**
+   * Connection settings (the knex pool's `connection`: a connection string, pg's config object, or
+   * the provider a host list uses, which picks the read-write host and is resolved for each probe).
+   */
+  connection: string | pg.ClientConfig | (() => Promise<pg.ClientConfig>);
   /** Connect + `SELECT 1` must finish within this long. Default 1,000 ms. */
   probeTimeoutMs?: number;
   /** While unavailable, probe this often. Default 500 ms. */
@@ -82,7 +85,14 @@ export class DatabaseAvailability {
   /** undefined when PostgreSQL answered `SELECT 1` in time, else why not. */
   async #probe(): Promise<unknown> {
     const { connection, probeTimeoutMs } = this.#options;
-    const config = typeof connection === 'string' ? { connectionString: connection } : connection;
+    let config: pg.ClientConfig;
+    try {
+      config = typeof connection === 'function' ? await connection() : typeof connection === 'string' ? { connectionString: connection } : connection;
+    } catch (error) {
+      return error ?? new Error('probe failed');
+    }
+    const { expirationChecker: _, ...settings } = config as pg.ClientConfig & { expirationChecker?: unknown };
+    config = settings;
     const client = new pg.Client({ ...config, application_name: 'operon-probe', connectionTimeoutMillis: probeTimeoutMs, query_timeout: probeTimeoutMs });
     client.on('error', () => undefined); // a connection dying after the probe is not this probe's concern
     try {

@@ -1,5 +1,6 @@
 import { ensureHistoryPartitions } from './history-partitions.ts';
 import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join } from 'node:path';
@@ -28,14 +29,105 @@ function connectTimeoutMs(): number {
   return Number(process.env.OPERON_DB_CONNECT_TIMEOUT_MS) || 10_000;
 }
 
-/** A knex instance over node-postgres for the given connection string. */
+/**
+ * The hosts of a multi-host connection string (`postgres://user@h1:5432,h2:5432/db?...`, libpq's
+ * form), each as a single-host connection string in the order given; undefined for a single host.
+ * node-postgres (its URL parser is WHATWG `URL`) rejects the multi-host form, so it is split here.
+ * `target_session_attrs` is dropped from each: with several hosts the engine always looks for the
+ * read-write one (it writes), whatever the parameter says.
+ */
+export function splitHostList(connectionString: string): string[] | undefined {
+  const match = /^(postgres(?:ql)?:\/\/)([^@/?]*@)?([^/?]*)(.*)$/.exec(connectionString);
+  if (!match || !match[3]!.includes(',')) return undefined;
+  const [, scheme, auth = '', hostPart, rest] = match;
+  const [path, query = ''] = rest!.split('?', 2) as [string, string?];
+  const params = query.split('&').filter((param) => param !== '' && !/^target_session_attrs=/.test(param));
+  const tail = path + (params.length > 0 ? `?${params.join('&')}` : '');
+  return hostPart!.split(',').filter((host) => host !== '').map((host) => `${scheme}${auth}${host}${tail}`);
+}
+
+/**
+ * The first host of `hosts` that accepts writes (`SHOW transaction_read_only` is `off`), tried in
+ * order with a short connect timeout. A standby (or a promoted standby's old primary brought back
+ * as one) answers `on` and is skipped. Throws a connection-class error (SQLSTATE 08001) when none
+ * does, which the engine treats as the database being unavailable (503 + Retry-After, retried).
+ */
+export async function findReadWriteHost(hosts: string[], timeoutMs: number): Promise<string> {
+  const failures: string[] = [];
+  for (const host of hosts) {
+    const client = new pg.Client({ connectionString: host, application_name: 'operon-host-check', connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
+      if (rows[0]?.transaction_read_only === 'off') return host;
+      failures.push(`${hostLabel(host)}: read-only`);
+    } catch (error) {
+      failures.push(`${hostLabel(host)}: ${(error as Error).message}`);
+    } finally {
+      client.end().catch(() => undefined);
+    }
+  }
+  throw Object.assign(new Error(`no read-write PostgreSQL host among ${hosts.length} (${failures.join('; ')})`), { code: '08001' });
+}
+
+function hostLabel(connectionString: string): string {
+  return /@([^/?]*)/.exec(connectionString)?.[1] ?? /\/\/([^/?]*)/.exec(connectionString)?.[1] ?? '?';
+}
+
+/** The pg dialect's internals that a host list replaces (knex 3: client.js, dialects/postgres). */
+interface PgDialectClient {
+  connectionSettings: pg.ClientConfig;
+  _acquireOnlyConnection(): Promise<pg.Client>;
+}
+
+/**
+ * With a host list, each new connection (pool or LISTEN) walks the hosts as libpq does with
+ * `target_session_attrs=read-write`: the host that answered last first, then the others in order;
+ * connect, `SHOW transaction_read_only`, keep the first that says `off`. Once the primary is gone
+ * and a standby promoted, connections to the old primary die and the new ones find the new
+ * primary; no engine process restarts. knex's `connection` is a provider that finds the read-write
+ * host too, so that the availability probe and the migration lock (which read it) follow it.
+ */
+function useHostList(knex: Knex, hosts: string[], base: pg.ClientConfig): void {
+  const client = knex.client as unknown as PgDialectClient;
+  const connectOne = client._acquireOnlyConnection.bind(client);
+  let preferred = hosts[0]!;
+  client._acquireOnlyConnection = async () => {
+    const failures: string[] = [];
+    for (const host of [preferred, ...hosts.filter((other) => other !== preferred)]) {
+      // connectOne reads connectionSettings synchronously, before its first await.
+      client.connectionSettings = { ...base, connectionString: host };
+      let connection: pg.Client | undefined;
+      try {
+        connection = await connectOne();
+        const { rows } = await connection.query<{ transaction_read_only: string }>('SHOW transaction_read_only');
+        if (rows[0]?.transaction_read_only === 'off') {
+          preferred = host;
+          return connection;
+        }
+        failures.push(`${hostLabel(host)}: read-only`);
+      } catch (error) {
+        failures.push(`${hostLabel(host)}: ${(error as Error).message}`);
+      }
+      connection?.end().catch(() => undefined);
+    }
+    throw Object.assign(new Error(`no read-write PostgreSQL host among ${hosts.length} (${failures.join('; ')})`), { code: '08001' });
+  };
+}
+
+/** A knex instance over node-postgres for the given connection string (one host, or a libpq-style host list). */
 export function createKnex(connectionString: string, options: CreateKnexOptions = {}): Knex {
-  return knexFactory({
+  const hosts = splitHostList(connectionString);
+  const base: pg.ClientConfig = { application_name: options.applicationName ?? 'operon', connectionTimeoutMillis: connectTimeoutMs() };
+  const knex = knexFactory({
     client: 'pg',
     // A server that does not answer at all (a network cut, not a refused connection) fails a new
     // connection after this long instead of the OS's minutes; requests meanwhile get 503 from the
     // availability probe (engine/store/database-availability.ts).
-    connection: { connectionString, application_name: options.applicationName ?? 'operon', connectionTimeoutMillis: connectTimeoutMs() },
+    connection: hosts
+      ? ((async () => ({ ...base, connectionString: await findReadWriteHost(hosts, Math.min(connectTimeoutMs(), 2_000)) })) as Knex.AsyncConnectionConfigProvider)
+      : ({ ...base, connectionString } as Knex.StaticConnectionConfig),
     pool: {
       min: 0,
       max: options.poolMax ?? 10,
@@ -46,6 +138,8 @@ export function createKnex(connectionString: string, options: CreateKnexOptions 
     // Migrations are loaded through our own source so .ts files work under tsx without knex's loader.
     migrations: { migrationSource: new DirectoryMigrationSource(MIGRATIONS_DIR), tableName: 'knex_migrations' },
   });
+  if (hosts) useHostList(knex, hosts, base);
+  return knex;
 }
 
 interface MigrationModule {
