@@ -278,7 +278,9 @@ describe('bot runner', () => {
         assert.equal(e.retryable, true);
         return true;
       });
-      assert.equal(site.hits.filter((url) => url === '/never').length, before + 1, 'the timeout struck while the page was loading');
+      // At least once: Chromium may send the request again on a new connection (a kept-alive socket
+      // the server closed meanwhile), which a loaded machine makes likely.
+      assert.ok(site.hits.filter((url) => url === '/never').length >= before + 1, 'the timeout struck while the page was loading');
       const [row] = await runsOf(c);
       assert.equal(row.outcome, 'timed_out');
       // Chromium cannot screenshot a page whose navigation never commits; the trace (with its screencast) is kept.
