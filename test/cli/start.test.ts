@@ -6,12 +6,12 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, waitFor, waitForState } from '../engine/support/harness.ts';
+import { freePort } from '../support/operon-server.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
 let db: TestDatabase;
@@ -28,14 +28,6 @@ after(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 it('serves the API, deploys processes/ and runs instances with its workers until SIGTERM', async () => {
   const port = await freePort();

@@ -8,11 +8,11 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../support/operon-server.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
@@ -26,14 +26,6 @@ after(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A README command line with `npx operon` spelled as the checkout's bin. */
 const asInCheckout = (command: string) => command.replaceAll('npx operon', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`);

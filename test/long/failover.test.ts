@@ -10,9 +10,8 @@
  * standby: `synchronous_standby_names`), and every instance completed exactly once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { it } from 'node:test';
 import type { Knex } from 'knex';
@@ -21,8 +20,8 @@ import { waitFor } from '../engine/support/harness.ts';
 import { assertEachCompletedOnce } from '../reliability/support/exactly-once.ts';
 import { startReplicatedPostgres } from '../reliability/support/replicated-postgres.ts';
 import { spawnWorker, stopWorker } from '../reliability/support/spawn.ts';
+import { freePort, startOperonServer, type OperonServer } from '../support/operon-server.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
 const BPMN = readFileSync(fileURLToPath(new URL('../engine/fixtures/work-fork-join.bpmn', import.meta.url)), 'utf8');
 const PROCESS = 'work-fork-join';
 const TOKEN = 'failover-token';
@@ -31,36 +30,7 @@ const PER_SECOND = 20;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
-/** `operon serve` on `port`; resolves once /healthz answers 200. */
-async function startServer(url: string, port: number): Promise<{ child: ChildProcess; exited: Promise<void>; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', DEMO_APPS_PORT: '0', OPERON_API_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await waitFor(
-    async () => {
-      if (gone) throw new Error(`operon serve exited before it answered: ${stderr}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.ok, () => false);
-    },
-    120_000,
-    'operon serve to answer /healthz',
-  );
-  return { child, exited, stderr: () => stderr };
-}
 
 /** The primary is down on purpose: knex's console warnings about refused connections are expected noise. */
 function quiet(knex: Knex): Knex {
@@ -73,13 +43,13 @@ it('a synchronous standby promoted under webhook load: the same server and worke
   const pg = await startReplicatedPostgres();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let server: OperonServer | undefined;
   let worker: ChildProcess | undefined;
   let knex: Knex | undefined;
   const outcomes: Record<string, number> = {};
   const count = (kind: string) => (outcomes[kind] = (outcomes[kind] ?? 0) + 1);
   try {
-    server = await startServer(pg.url, port);
+    server = await startOperonServer(pg.url, port, TOKEN);
     const pid = server.child.pid;
     const auth = { authorization: `Bearer ${TOKEN}` };
     const deployed = await fetch(`${base}/api/deployments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/xml' }, body: BPMN });

@@ -9,16 +9,15 @@
  * every instance must complete exactly once.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { createTestDatabase } from '../support/db.ts';
 import { waitFor } from '../engine/support/harness.ts';
 import { assertEachCompletedOnce } from './support/exactly-once.ts';
 import { spawnWorker, stopWorker } from './support/spawn.ts';
+import { freePort, startOperonServer } from '../support/operon-server.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
 const BPMN = readFileSync(fileURLToPath(new URL('../engine/fixtures/work-fork-join.bpmn', import.meta.url)), 'utf8');
 const PROCESS = 'work-fork-join';
 const TOKEN = 'api-kill-token';
@@ -50,36 +49,7 @@ export interface ApiKillResult {
   seconds: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
-/** `operon serve` on `port`; resolves once /healthz answers 200. */
-async function startServer(db: TestDatabase, port: number): Promise<{ child: ChildProcess; exited: Promise<void>; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', DEMO_APPS_PORT: '0', OPERON_API_TOKEN: TOKEN, LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr = (stderr + chunk).slice(-4_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  await waitFor(
-    async () => {
-      if (gone) throw new Error(`operon serve exited before it answered: ${stderr}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.ok, () => false);
-    },
-    120_000,
-    'operon serve to answer /healthz',
-  );
-  return { child, exited, stderr: () => stderr };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -90,7 +60,7 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
   const db = await createTestDatabase({ poolMax: 3 });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  let server = await startServer(db, port);
+  let server = await startOperonServer(db.url, port, TOKEN);
   let worker: ChildProcess | undefined;
   const outcomes: Record<string, number> = {};
   const count = (kind: string) => (outcomes[kind] = (outcomes[kind] ?? 0) + 1);
@@ -161,7 +131,7 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
           server.child.kill('SIGKILL');
           await server.exited;
           serverKilled++;
-          server = await startServer(db, port);
+          server = await startOperonServer(db.url, port, TOKEN);
         }
       }
     })();

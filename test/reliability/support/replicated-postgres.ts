@@ -9,12 +9,12 @@
  */
 import { execFile } from 'node:child_process';
 import { appendFile, chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { createKnex, migrateLatest } from '../../../engine/store/knex.ts';
+import { freePort } from '../../support/operon-server.ts';
 
 const run = promisify(execFile);
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -34,16 +34,6 @@ export interface ReplicatedPostgres {
   destroy(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A PostgreSQL binary, as the postgres user when this process is root. */
 async function pgTool(tool: string, args: string[]): Promise<string> {
