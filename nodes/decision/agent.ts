@@ -26,7 +26,7 @@ import { checkDecisionInputs, clampToTrained, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
 import {
-  defaultGuardSets, evaluateGuardSet, evaluateReviewedSet, replayCases, shadowRefusal,
+  defaultGuardSets, evaluateGateSets, replayCases, shadowRefusal,
   type GateFinding, type GuardSet, type Outcome, type SetEvaluation, type ShadowComparison,
 } from './promotion.ts';
 import { calibratedLogits, headLogits, qualityMetrics, softmax, toScored, type Head, type QualityMetrics, type Scored } from './scoring.ts';
@@ -409,11 +409,7 @@ export class DecisionAgent {
       return { candidate: score(candidateHead), active: score(active) };
     };
     const reviewed = await outcomes(heldOut);
-    const evaluation: SetEvaluation[] = [evaluateReviewedSet(reviewed.candidate, reviewed.active, { threshold })];
-    for (const set of options.guardSets ?? (await defaultGuardSets(this.name))) {
-      const o = await outcomes(set.cases);
-      evaluation.push(evaluateGuardSet(set.name, o.candidate, o.active, { threshold }));
-    }
+    const evaluation = await evaluateGateSets(reviewed, options.guardSets ?? (await defaultGuardSets(this.name)), outcomes, { threshold });
     const regressions = evaluation.flatMap((e) => e.findings);
     const state = regressions.length === 0 ? 'shadow' : 'refused';
     const shadowDecisions = options.shadowDecisions ?? DEFAULT_SHADOW_DECISIONS;
@@ -536,15 +532,11 @@ export class DecisionAgent {
     const candidate = await DecisionAgent.load(this.name, { dir: out });
     const threshold = this.model.config.threshold;
     const score = async (set: LabelledCase[]) => ({
-      finetuned: await candidate.outcomes(set, { head: null }),
-      base: await this.outcomes(set, { head: null }),
+      candidate: await candidate.outcomes(set, { head: null }),
+      active: await this.outcomes(set, { head: null }),
     });
     const reviewed = await score(heldOut);
-    const evaluation: SetEvaluation[] = [evaluateReviewedSet(reviewed.finetuned, reviewed.base, { threshold })];
-    for (const set of options.guardSets ?? (await defaultGuardSets(this.name))) {
-      const o = await score(set.cases);
-      evaluation.push(evaluateGuardSet(set.name, o.finetuned, o.base, { threshold }));
-    }
+    const evaluation = await evaluateGateSets(reviewed, options.guardSets ?? (await defaultGuardSets(this.name)), score, { threshold });
     const regressions = evaluation.flatMap((e) => e.findings);
     const passed = regressions.length === 0;
     const reason = passed
@@ -558,7 +550,7 @@ export class DecisionAgent {
     return {
       dir: out, version: result.final.version, baseVersion: this.baseVersion,
       passed, state: passed ? 'passed' : 'refused', installed: previousDir !== null, previousDir, reason, regressions, evaluation,
-      heldOut: { base: qualityMetrics(reviewed.base, threshold), finetuned: qualityMetrics(reviewed.finetuned, threshold) },
+      heldOut: { base: qualityMetrics(reviewed.active, threshold), finetuned: qualityMetrics(reviewed.candidate, threshold) },
       trainingCases: train.length, replayCases: replay.length, calibrationCases: calibration.length, heldOutCases: heldOut.length,
       hyperparameters, history: result.history,
       trainableParameters: result.final.trainableParameters, parameters: result.final.parameters, temperature: result.final.temperature,

@@ -155,6 +155,25 @@ export function evaluateReviewedSet(candidate: readonly Outcome[], active: reado
   return { set: 'reviewed', cases: candidate.length, metrics, findings };
 }
 
+/**
+ * Every set the gate looks at, in order: the reviewed held-out cases (already scored: the caller
+ * reports their metrics too), then each guard set, scored by the candidate and the active version
+ * on the same cases.
+ */
+export async function evaluateGateSets(
+  reviewed: { candidate: Outcome[]; active: Outcome[] },
+  guardSets: readonly GuardSet[],
+  score: (cases: LabelledCase[]) => Promise<{ candidate: Outcome[]; active: Outcome[] }>,
+  options: GateOptions,
+): Promise<SetEvaluation[]> {
+  const evaluation = [evaluateReviewedSet(reviewed.candidate, reviewed.active, options)];
+  for (const set of guardSets) {
+    const o = await score(set.cases);
+    evaluation.push(evaluateGuardSet(set.name, o.candidate, o.active, options));
+  }
+  return evaluation;
+}
+
 /** One line per set for the train report. */
 export function describeSet(e: SetEvaluation): string {
   const m = e.metrics;
