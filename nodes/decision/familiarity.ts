@@ -73,7 +73,7 @@ export class Lexicon {
 export function unfamiliarReason(field: string, text: string, lexicon: Lexicon, settings: FamiliaritySettings = DEFAULT_FAMILIARITY): string | null {
   const words = textWords(text);
   if (words.length === 0) return null;
-  const unknown = lexicon.unfamiliar(text);
+  const unknown = [...new Set(words)].filter((w) => !lexicon.knows(w));
   const count = words.filter((w) => unknown.includes(w)).length;
   if (count < settings.minWords || count / words.length < settings.minShare) return null;
   const shown = unknown.slice(0, 5).map((w) => `'${w}'`).join(', ');
