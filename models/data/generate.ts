@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { DOMAINS, type DomainName } from './domains.ts';
 import { loanPolicy, orderPolicy, type LoanCase, type LoanIntent, type OrderCase, type OrderIntent } from './policy.ts';
 import { LOAN_GRAMMAR, ORDER_GRAMMAR, writeText, type Style } from './texts.ts';
-import { perturbText, type PerturbationName } from './perturb.ts';
+import { hash, perturbText, type PerturbationName } from './perturb.ts';
 
 /** mulberry32: a tiny seeded PRNG, so a seed reproduces the corpus exactly. */
 export function rng(seed: number): () => number {
@@ -141,17 +141,12 @@ export function handwrittenTexts(domain: DomainName, fold: 'train' | 'dev'): Rec
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line.trim()) continue;
       const row = JSON.parse(line) as { text: string; intent: string };
-      if ((fnv1a(row.text) % 5 === 0) !== (fold === 'dev')) continue;
+      if ((hash(row.text) % 5 === 0) !== (fold === 'dev')) continue;
       (out[row.intent] ??= []).push(row.text);
     }
     handwrittenCache.set(key, out);
   }
   return out;
-}
-function fnv1a(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 export interface CaseRecord {

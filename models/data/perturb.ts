@@ -165,7 +165,7 @@ export function perturbText(text: string, domain: DomainName, name: Perturbation
 }
 
 /** A 32-bit hash of a string (FNV-1a), to seed each case's perturbations independently. */
-function hash(text: string): number {
+export function hash(text: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   return h >>> 0;
