@@ -7,7 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 const quick = process.argv.includes('--quick');
-const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
+const scripts = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+).scripts;
 const ours = ['bench:engine', 'bench:webhooks', 'bench:pickup', 'bench:memory'];
 // Benchmarks of other areas, run when present (they take no --quick unless they say so).
 const theirs = ['bench:decision', 'bench:bot'].filter((name) => scripts[name] && !quick);

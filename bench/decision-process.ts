@@ -69,7 +69,10 @@ interface BatchStats {
 async function runWorker(): Promise<void> {
   const model = process.env.BENCH_MODEL!;
   const concurrency = Number(process.env.BENCH_CONCURRENCY);
-  const db = createKnex(process.env.DATABASE_URL!, { poolMax: Math.min(concurrency, 10), applicationName: 'operon-bench-decision-worker' });
+  const db = createKnex(process.env.DATABASE_URL!, {
+    poolMax: Math.min(concurrency, 10),
+    applicationName: 'operon-bench-decision-worker',
+  });
   // Loaded before the worker starts (the decision node gets this same agent), so no job pays the cold load.
   const agent = await DecisionAgent.load(model);
   const stats: BatchStats = { calls: 0, rows: 0, maxBatch: 0 };
@@ -114,7 +117,10 @@ function startWorker(url: string, model: string, concurrency: number): Promise<C
 }
 
 /** Sends a command to the worker child; it answers with its batch statistics and its clock once done. */
-function ask(child: ChildProcess, message: 'stats' | 'reset' | 'pause' | 'resume'): Promise<BatchStats & { at: number }> {
+function ask(
+  child: ChildProcess,
+  message: 'stats' | 'reset' | 'pause' | 'resume',
+): Promise<BatchStats & { at: number }> {
   return new Promise((resolve) => {
     child.once('message', (stats) => resolve(stats as BatchStats & { at: number }));
     child.send(message);
@@ -136,14 +142,21 @@ async function measured(db: Knex, ids: string[]) {
       WHERE i.id = ANY(?) AND i.state = 'completed' AND j.state = 'completed'`,
     [ids],
   )) as { rows: { job_ms: string; instance_ms: string; started: string; ended: string; infer_ms: string | null }[] };
-  if (rows.length !== ids.length) throw new Error(`${ids.length - rows.length} of ${ids.length} decision instances did not complete`);
+  if (rows.length !== ids.length)
+    throw new Error(`${ids.length - rows.length} of ${ids.length} decision instances did not complete`);
   const job = rows.map((r) => Number(r.job_ms));
   const infer = rows.filter((r) => r.infer_ms !== null).map((r) => Number(r.infer_ms));
   return {
     inferP50Ms: infer.length > 0 ? round(percentile(infer, 0.5), 2) : null,
     jobP50Ms: round(percentile(job, 0.5), 2),
     jobP95Ms: round(percentile(job, 0.95), 2),
-    instanceP50Ms: round(percentile(rows.map((r) => Number(r.instance_ms)), 0.5), 2),
+    instanceP50Ms: round(
+      percentile(
+        rows.map((r) => Number(r.instance_ms)),
+        0.5,
+      ),
+      2,
+    ),
     seconds: (Math.max(...rows.map((r) => Number(r.ended))) - Math.min(...rows.map((r) => Number(r.started)))) / 1000,
     lastEndedMs: Math.max(...rows.map((r) => Number(r.ended))),
   };
@@ -159,14 +172,25 @@ async function noneActive(db: Knex, bpmnProcessId: string): Promise<boolean> {
 }
 
 async function allCompleted(db: Knex, ids: string[]): Promise<boolean> {
-  const row = (await db('process_instances').whereIn('id', ids).where({ state: 'completed' }).count({ n: '*' }).first()) as { n: string } | undefined;
+  const row = (await db('process_instances')
+    .whereIn('id', ids)
+    .where({ state: 'completed' })
+    .count({ n: '*' })
+    .first()) as { n: string } | undefined;
   return Number(row?.n ?? 0) === ids.length;
 }
 
 interface Measured {
   /** `inferP50Ms`: the agent's own time per decision (`decisions.latency_ms`: batch wait + inference); null for noop. */
   latency: { instances: number; jobP50Ms: number; jobP95Ms: number; instanceP50Ms: number; inferP50Ms: number | null };
-  throughput: { instances: number; seconds: number; instancesPerSecond: number; jobP50Ms: number; jobP95Ms: number; inferP50Ms: number | null };
+  throughput: {
+    instances: number;
+    seconds: number;
+    instancesPerSecond: number;
+    jobP50Ms: number;
+    jobP95Ms: number;
+    inferP50Ms: number | null;
+  };
   backlog: { instances: number; seconds: number; instancesPerSecond: number; inferP50Ms: number | null };
 }
 
@@ -222,7 +246,13 @@ async function measureProcess(
   const backlogBatches = summary(await ask(worker, 'stats'));
   const backlogSeconds = (drained.lastEndedMs - resumedAt) / 1000;
   return {
-    latency: { instances: sequential.length, jobP50Ms: latency.jobP50Ms, jobP95Ms: latency.jobP95Ms, instanceP50Ms: latency.instanceP50Ms, inferP50Ms: latency.inferP50Ms },
+    latency: {
+      instances: sequential.length,
+      jobP50Ms: latency.jobP50Ms,
+      jobP95Ms: latency.jobP95Ms,
+      instanceP50Ms: latency.instanceP50Ms,
+      inferP50Ms: latency.inferP50Ms,
+    },
     throughput: {
       instances: concurrent.length,
       seconds: round(load.seconds, 2),
@@ -231,7 +261,12 @@ async function measureProcess(
       jobP95Ms: load.jobP95Ms,
       inferP50Ms: load.inferP50Ms,
     },
-    backlog: { instances: waiting.length, seconds: round(backlogSeconds, 2), instancesPerSecond: round(waiting.length / backlogSeconds), inferP50Ms: drained.inferP50Ms },
+    backlog: {
+      instances: waiting.length,
+      seconds: round(backlogSeconds, 2),
+      instancesPerSecond: round(waiting.length / backlogSeconds),
+      inferP50Ms: drained.inferP50Ms,
+    },
     batches: { throughput: throughputBatches, backlog: backlogBatches },
   };
 }
@@ -240,14 +275,22 @@ async function measureProcess(
  * Deploys the decision process (and the same process with a `noop` task, the engine's own cost) on
  * a fresh database and measures both; `cases` are the start variables.
  */
-export async function runDecisionProcess(options: { model: string; cases: Record<string, unknown>[]; latencyInstances: number; instances: number; concurrency: number; warmup?: number }): Promise<DecisionProcessResult> {
+export async function runDecisionProcess(options: {
+  model: string;
+  cases: Record<string, unknown>[];
+  latencyInstances: number;
+  instances: number;
+  concurrency: number;
+  warmup?: number;
+}): Promise<DecisionProcessResult> {
   const { model, cases, concurrency } = options;
   const database = await createBenchDatabase(Math.max(4, concurrency));
   const engine = createEngine({ db: database.knex, nodes: await createNodeRegistry({ decision: true }) });
   const decisionProcess = `bench-decision-${model}`;
   let worker: ChildProcess | undefined;
   let n = 0;
-  const starter = (bpmnProcessId: string) => async () => (await engine.startInstance(bpmnProcessId, cases[n++ % cases.length]!)).instanceId;
+  const starter = (bpmnProcessId: string) => async () =>
+    (await engine.startInstance(bpmnProcessId, cases[n++ % cases.length]!)).instanceId;
   const measureOptions = { ...options, warmup: options.warmup ?? 20 };
   try {
     await engine.deploy([
@@ -258,8 +301,20 @@ export async function runDecisionProcess(options: { model: string; cases: Record
     await DecisionAgent.closeAll();
     worker = await startWorker(database.url, model, concurrency);
 
-    const { batches: _noopBatches, ...noop } = await measureProcess(database.knex, worker, 'bench-noop', starter('bench-noop'), measureOptions);
-    const decision = await measureProcess(database.knex, worker, decisionProcess, starter(decisionProcess), measureOptions);
+    const { batches: _noopBatches, ...noop } = await measureProcess(
+      database.knex,
+      worker,
+      'bench-noop',
+      starter('bench-noop'),
+      measureOptions,
+    );
+    const decision = await measureProcess(
+      database.knex,
+      worker,
+      decisionProcess,
+      starter(decisionProcess),
+      measureOptions,
+    );
     return { model, concurrency, ...decision, noop };
   } finally {
     if (worker) await stopProcesses([worker]);

@@ -87,15 +87,22 @@ class BareDecision {
       graphOptimizationLevel: 'all',
     });
     const tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
-    const verbalizerIds = await Promise.all(config.verbalizers.map(async (word) => (await tokenizer.encode(` ${word}`)).getIds()[0]!));
-    const suffixTokens = (await tokenizer.encode(config.template.slice(config.template.lastIndexOf('}') + 1))).getIds().length;
+    const verbalizerIds = await Promise.all(
+      config.verbalizers.map(async (word) => (await tokenizer.encode(` ${word}`)).getIds()[0]!),
+    );
+    const suffixTokens = (await tokenizer.encode(config.template.slice(config.template.lastIndexOf('}') + 1))).getIds()
+      .length;
     return new BareDecision(config, session, tokenizer, verbalizerIds, suffixTokens);
   }
 
   /** One run() over the cases; with `runTokens`, one run() per group of similar length, as the agent does (lengthRuns). */
   async decide(cases: Case[], runTokens?: number): Promise<Scored[]> {
     const { config } = this;
-    const prompts = cases.map((c) => renderPrompt(config.template, c, { textVariables: config.textVariables, maxTextChars: config.maxTextChars }).prompt);
+    const prompts = cases.map(
+      (c) =>
+        renderPrompt(config.template, c, { textVariables: config.textVariables, maxTextChars: config.maxTextChars })
+          .prompt,
+    );
     const encodings = await this.tokenizer.encodeBatch(prompts);
     const max = config.maxLength;
     const rows = encodings.map((e) => {
@@ -106,7 +113,11 @@ class BareDecision {
     });
     if (runTokens === undefined) return this.#run(rows);
     const scored: Scored[] = new Array(rows.length);
-    for (const run of lengthRuns(rows.map((r) => r.length), runTokens)) (await this.#run(run.map((i) => rows[i]!))).forEach((s, k) => (scored[run[k]!] = s));
+    for (const run of lengthRuns(
+      rows.map((r) => r.length),
+      runTokens,
+    ))
+      (await this.#run(run.map((i) => rows[i]!))).forEach((s, k) => (scored[run[k]!] = s));
     return scored;
   }
 
@@ -137,7 +148,9 @@ class BareDecision {
   }
 }
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, instances: { type: 'string' }, json: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, instances: { type: 'string' }, json: { type: 'string' } },
+});
 const quick = values.quick;
 const caseCount = quick ? 64 : 2000;
 const singleCount = quick ? 20 : 500;
@@ -156,14 +169,27 @@ interface ModelReport {
   firstDecisionMs: number;
   agent: { p50Ms: number; p95Ms: number; decisionsPerSecond: Record<string, number> };
   /** `decisionsPerSecond` by the agent's concurrency it was measured next to, in batches of min(concurrency, 64). */
-  bare: { p50Ms: number; p95Ms: number; decisionsPerSecond: Record<string, number>; inRunsPerSecond: number; sameLabels: boolean };
+  bare: {
+    p50Ms: number;
+    p95Ms: number;
+    decisionsPerSecond: Record<string, number>;
+    inRunsPerSecond: number;
+    sameLabels: boolean;
+  };
   /** `inRuns`: against the bare call grouping each batch of 64 into runs of similar length as the agent does. */
   overhead: { p50: number; throughput: Record<string, number>; inRuns: number };
   eventLoopDelayMaxMs: number;
 }
 
 /** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
-type ProcessReport = DecisionProcessResult & { bareBatchPerSecond: number; vsBare: number; overhead: number; netOverhead: number; backlogOverhead: number; backlogNetOverhead: number };
+type ProcessReport = DecisionProcessResult & {
+  bareBatchPerSecond: number;
+  vsBare: number;
+  overhead: number;
+  netOverhead: number;
+  backlogOverhead: number;
+  backlogNetOverhead: number;
+};
 
 const report: { date: string; threads: number; models: Record<string, ModelReport>; process?: ProcessReport } = {
   date: new Date().toISOString(),
@@ -173,17 +199,26 @@ const report: { date: string; threads: number; models: Record<string, ModelRepor
 const caseSets: Record<string, Case[]> = {};
 
 for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) {
-  const cold = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', 'bench/decision.ts', '--cold', model], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  const cold = JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', 'bench/decision.ts', '--cold', model], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .pop()!,
+  );
   const agent = await DecisionAgent.load(model);
   const bare = await BareDecision.load(model);
   const random = rng(99);
-  const cases = Array.from({ length: caseCount }, (_, i) => makeCase(model, random, 'train', 0, String(i)).vars as Case);
+  const cases = Array.from(
+    { length: caseCount },
+    (_, i) => makeCase(model, random, 'train', 0, String(i)).vars as Case,
+  );
   caseSets[model] = cases;
 
   // Same answers, or the comparison means nothing.
   const agentLabels = (await agent.inferBatch(cases.slice(0, 200))).map((r) => r.label);
   const bareLabels: string[] = [];
-  for (let i = 0; i < Math.min(200, cases.length); i += MAX_BATCH) bareLabels.push(...(await bare.decide(cases.slice(i, Math.min(200, i + MAX_BATCH)))).map((r) => r.label));
+  for (let i = 0; i < Math.min(200, cases.length); i += MAX_BATCH)
+    bareLabels.push(...(await bare.decide(cases.slice(i, Math.min(200, i + MAX_BATCH)))).map((r) => r.label));
   const sameLabels = agentLabels.join() === bareLabels.join();
   if (!sameLabels) throw new Error(`${model}: the bare baseline's labels differ from the agent's`);
 
@@ -217,13 +252,17 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     // Keyed like the agent's rate: concurrencies 64, 128 and 256 all compare with batches of 64, each measured next to its own agent run.
     bareRate[`concurrency_${concurrency}`] = Math.round(barePerSecond);
     throughputOverhead[`concurrency_${concurrency}`] = round(barePerSecond / agentPerSecond, 2);
-    log(`${model} concurrency=${concurrency} agent_per_s=${Math.round(agentPerSecond)} bare_batch=${Math.min(concurrency, MAX_BATCH)} bare_per_s=${Math.round(barePerSecond)} overhead=${round(barePerSecond / agentPerSecond, 2)}`);
+    log(
+      `${model} concurrency=${concurrency} agent_per_s=${Math.round(agentPerSecond)} bare_batch=${Math.min(concurrency, MAX_BATCH)} bare_per_s=${Math.round(barePerSecond)} overhead=${round(barePerSecond / agentPerSecond, 2)}`,
+    );
   }
 
   // The bare call doing the agent's grouping by hand, against the agent at the headline concurrency.
   const bareInRuns = await batchedRate((batch) => bare.decide(batch, RUN_TOKENS), cases, MAX_BATCH);
   const agentHeadline = agentRate[`concurrency_${PROCESS_CONCURRENCY}`]!;
-  log(`${model} bare_in_runs batch=${MAX_BATCH} run_tokens=${RUN_TOKENS} bare_per_s=${Math.round(bareInRuns)} agent_per_s=${agentHeadline} overhead=${round(bareInRuns / agentHeadline, 2)}`);
+  log(
+    `${model} bare_in_runs batch=${MAX_BATCH} run_tokens=${RUN_TOKENS} bare_per_s=${Math.round(bareInRuns)} agent_per_s=${agentHeadline} overhead=${round(bareInRuns / agentHeadline, 2)}`,
+  );
 
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
@@ -236,8 +275,18 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     coldLoadMs: Math.round(cold.loadMs),
     firstDecisionMs: round(cold.firstDecisionMs, 1),
     agent: { p50Ms: round(agentP50, 2), p95Ms: round(percentile(agentSingle, 0.95), 2), decisionsPerSecond: agentRate },
-    bare: { p50Ms: round(bareP50, 2), p95Ms: round(percentile(bareSingle, 0.95), 2), decisionsPerSecond: bareRate, inRunsPerSecond: Math.round(bareInRuns), sameLabels },
-    overhead: { p50: round(agentP50 / bareP50, 2), throughput: throughputOverhead, inRuns: round(bareInRuns / agentHeadline, 2) },
+    bare: {
+      p50Ms: round(bareP50, 2),
+      p95Ms: round(percentile(bareSingle, 0.95), 2),
+      decisionsPerSecond: bareRate,
+      inRunsPerSecond: Math.round(bareInRuns),
+      sameLabels,
+    },
+    overhead: {
+      p50: round(agentP50 / bareP50, 2),
+      throughput: throughputOverhead,
+      inRuns: round(bareInRuns / agentHeadline, 2),
+    },
     eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);
@@ -246,7 +295,7 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
 // The process run's worker loads its own session; this process only starts instances.
 await DecisionAgent.closeAll();
 
-const bareBatch = (report.models.loan!.bare.decisionsPerSecond[`concurrency_${PROCESS_CONCURRENCY}`])!;
+const bareBatch = report.models.loan!.bare.decisionsPerSecond[`concurrency_${PROCESS_CONCURRENCY}`]!;
 const inProcess = await runDecisionProcess({
   model: 'loan',
   cases: caseSets.loan!,

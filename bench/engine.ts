@@ -26,7 +26,15 @@ import { createEngine } from '../engine/engine.ts';
 import { createNodeRegistry } from '../nodes/index.ts';
 import { parseDefinitions } from '../engine/model/index.ts';
 import { runInMemory } from '../engine/runtime/memory.ts';
-import { createBenchDatabase, processXml, round, runPgbench, startWorkerProcesses, stopProcesses, tasksIn } from './lib.ts';
+import {
+  createBenchDatabase,
+  processXml,
+  round,
+  runPgbench,
+  startWorkerProcesses,
+  stopProcesses,
+  tasksIn,
+} from './lib.ts';
 import { runBpmnEngine } from './peer.ts';
 
 const { values } = parseArgs({
@@ -59,7 +67,11 @@ interface EngineRun {
 let runs = 0;
 
 /** Starts `instances` instances of a deployed process and waits until all are completed. */
-async function runOnPostgres(db: Knex, url: string, options: { workers: number; size: number; instances: number }): Promise<EngineRun> {
+async function runOnPostgres(
+  db: Knex,
+  url: string,
+  options: { workers: number; size: number; instances: number },
+): Promise<EngineRun> {
   const { workers, size, instances } = options;
   const engine = createEngine({ db, nodes: await createNodeRegistry() });
   // A process id of its own per run: completions are counted (and timed) by process id.
@@ -82,15 +94,28 @@ async function runOnPostgres(db: Knex, url: string, options: { workers: number; 
     const poll = (async () => {
       while (done < instances) {
         await new Promise((resolve) => setTimeout(resolve, 100));
-        const row = await db('process_instances').where({ bpmn_process_id: bpmnProcessId, state: 'completed' }).count({ n: '*' }).first();
+        const row = await db('process_instances')
+          .where({ bpmn_process_id: bpmnProcessId, state: 'completed' })
+          .count({ n: '*' })
+          .first();
         done = Number(row?.n ?? 0);
         if (Date.now() - startedAt > 600_000) throw new Error('engine run did not finish in 10 minutes');
       }
     })();
     await Promise.all([...starters, poll]);
-    const last = await db('process_instances').where({ bpmn_process_id: bpmnProcessId }).max({ at: 'ended_at' }).first();
+    const last = await db('process_instances')
+      .where({ bpmn_process_id: bpmnProcessId })
+      .max({ at: 'ended_at' })
+      .first();
     const seconds = (new Date(last!.at as string | Date).getTime() - startedAt) / 1000;
-    return { workers, size, instances, seconds: round(seconds, 2), instancesPerSecond: round(instances / seconds), jobsPerSecond: round((instances * tasksIn(size)) / seconds) };
+    return {
+      workers,
+      size,
+      instances,
+      seconds: round(seconds, 2),
+      instancesPerSecond: round(instances / seconds),
+      jobsPerSecond: round((instances * tasksIn(size)) / seconds),
+    };
   } finally {
     await stopProcesses(children);
     await engine.close();
@@ -117,18 +142,31 @@ try {
   // Warm-up: JIT, graph cache, table files.
   if (!quick) await runOnPostgres(database.knex, database.url, { workers: 1, size: 4, instances: 200 });
 
-  const main = await runOnPostgres(database.knex, database.url, { workers: quick ? 1 : mainWorkers, size: 4, instances: count });
-  log(`engine size=4 workers=${mainWorkers} in_flight=${inFlight} instances=${count} seconds=${main.seconds} instances_per_s=${main.instancesPerSecond}`);
+  const main = await runOnPostgres(database.knex, database.url, {
+    workers: quick ? 1 : mainWorkers,
+    size: 4,
+    instances: count,
+  });
+  log(
+    `engine size=4 workers=${mainWorkers} in_flight=${inFlight} instances=${count} seconds=${main.seconds} instances_per_s=${main.instancesPerSecond}`,
+  );
   const pgbenchSeconds = Math.max(quick ? 1 : 5, Math.round(main.seconds));
   const pgbenchRuns = [];
-  for (const c of quick ? [clients] : [clients, Math.max(1, clients / 2)]) pgbenchRuns.push({ clients: c, tps: await runPgbench(database.url, c, pgbenchSeconds) });
+  for (const c of quick ? [clients] : [clients, Math.max(1, clients / 2)])
+    pgbenchRuns.push({ clients: c, tps: await runPgbench(database.url, c, pgbenchSeconds) });
   const pgbenchTps = Math.max(...pgbenchRuns.map((run) => run.tps));
-  log(`pgbench -N seconds=${pgbenchSeconds} ${pgbenchRuns.map((run) => `clients=${run.clients} tps=${round(run.tps)}`).join(' ')} best_tps=${round(pgbenchTps)}`);
+  log(
+    `pgbench -N seconds=${pgbenchSeconds} ${pgbenchRuns.map((run) => `clients=${run.clients} tps=${round(run.tps)}`).join(' ')} best_tps=${round(pgbenchTps)}`,
+  );
   report.main = { ...main, inFlight, pgbenchRuns, pgbenchTps, ratio: main.instancesPerSecond / pgbenchTps };
 
   const scaling: EngineRun[] = [];
   for (const workers of values['only-main'] ? [] : [1, 2, 4]) {
-    const result = await runOnPostgres(database.knex, database.url, { workers, size: 4, instances: quick ? 20 : Math.round(count / 2) });
+    const result = await runOnPostgres(database.knex, database.url, {
+      workers,
+      size: 4,
+      instances: quick ? 20 : Math.round(count / 2),
+    });
     scaling.push(result);
     log(`scaling workers=${workers} instances_per_s=${result.instancesPerSecond}`);
   }
@@ -139,7 +177,9 @@ try {
     const instances = quick ? 5 : Math.max(50, Math.round(count / (tasksIn(size) * 2)));
     const result = await runOnPostgres(database.knex, database.url, { workers: mainWorkers, size, instances });
     sizes.push(result);
-    log(`size elements=${size} jobs_per_instance=${tasksIn(size)} instances_per_s=${result.instancesPerSecond} jobs_per_s=${result.jobsPerSecond}`);
+    log(
+      `size elements=${size} jobs_per_instance=${tasksIn(size)} instances_per_s=${result.instancesPerSecond} jobs_per_s=${result.jobsPerSecond}`,
+    );
   }
   report.sizes = sizes;
 
@@ -158,7 +198,9 @@ try {
       `memory_vs_bpmn_engine=${round(memoryPerSecond / bpmnEnginePerSecond, 2)} postgres_vs_bpmn_engine=${round(main.instancesPerSecond / bpmnEnginePerSecond, 2)}`,
   );
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
-  log(`instances_per_s=${main.instancesPerSecond} pgbench_tps=${round(pgbenchTps)} ratio=${round(main.instancesPerSecond / pgbenchTps, 3)}`);
+  log(
+    `instances_per_s=${main.instancesPerSecond} pgbench_tps=${round(pgbenchTps)} ratio=${round(main.instancesPerSecond / pgbenchTps, 3)}`,
+  );
 } finally {
   await database.drop();
 }

@@ -85,7 +85,9 @@ export function processXml(size: number, id = `bench-${size}`, dialect: 'operon'
     const to = ids[i + 1]!;
     if (from.startsWith('gateway')) {
       const condition = dialect === 'operon' ? '=big' : '${environment.variables.big}';
-      flows.push(`<bpmn:sequenceFlow id="${from}_yes" sourceRef="${from}" targetRef="${to}"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${condition}</bpmn:conditionExpression></bpmn:sequenceFlow>`);
+      flows.push(
+        `<bpmn:sequenceFlow id="${from}_yes" sourceRef="${from}" targetRef="${to}"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">${condition}</bpmn:conditionExpression></bpmn:sequenceFlow>`,
+      );
       flows.push(`<bpmn:sequenceFlow id="${from}_default" sourceRef="${from}" targetRef="${to}" />`);
     } else {
       flows.push(`<bpmn:sequenceFlow id="${from}_to_${to}" sourceRef="${from}" targetRef="${to}" />`);
@@ -109,12 +111,21 @@ export function nodeArgs(variable: string): string[] {
 }
 
 /** Starts `bench/worker-process.ts` children on `url`; resolves once each printed `ready`. */
-export async function startWorkerProcesses(count: number, url: string, concurrency: number, extraEnv: Record<string, string> = {}): Promise<ChildProcess[]> {
+export async function startWorkerProcesses(
+  count: number,
+  url: string,
+  concurrency: number,
+  extraEnv: Record<string, string> = {},
+): Promise<ChildProcess[]> {
   const children = Array.from({ length: count }, () =>
-    spawn(process.execPath, [...nodeArgs('BENCH_WORKER_NODE_ARGS'), '--expose-gc', '--import', 'tsx', 'bench/worker-process.ts'], {
-      env: { ...process.env, DATABASE_URL: url, BENCH_CONCURRENCY: String(concurrency), ...extraEnv },
-      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-    }),
+    spawn(
+      process.execPath,
+      [...nodeArgs('BENCH_WORKER_NODE_ARGS'), '--expose-gc', '--import', 'tsx', 'bench/worker-process.ts'],
+      {
+        env: { ...process.env, DATABASE_URL: url, BENCH_CONCURRENCY: String(concurrency), ...extraEnv },
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+      },
+    ),
   );
   await Promise.all(
     children.map(
@@ -158,7 +169,9 @@ export async function stopProcesses(children: ChildProcess[]): Promise<void> {
 export async function findPgbench(): Promise<string> {
   if (process.env.PGBENCH) return process.env.PGBENCH;
   try {
-    return (await run('sh', ['-c', 'command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1'])).stdout.trim().split('\n')[0]!;
+    return (await run('sh', ['-c', 'command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench | tail -1'])).stdout
+      .trim()
+      .split('\n')[0]!;
   } catch {
     throw new Error('pgbench not found: apt-get install postgresql-contrib (or set PGBENCH)');
   }
@@ -171,7 +184,17 @@ export async function findPgbench(): Promise<string> {
 export async function runPgbench(url: string, clients: number, seconds: number): Promise<number> {
   const pgbench = await findPgbench();
   await run(pgbench, ['-i', '-q', '-s', '1', url]);
-  const { stdout } = await run(pgbench, ['-N', '-n', '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(Math.max(1, Math.round(seconds))), url]);
+  const { stdout } = await run(pgbench, [
+    '-N',
+    '-n',
+    '-c',
+    String(clients),
+    '-j',
+    String(Math.min(clients, 2)),
+    '-T',
+    String(Math.max(1, Math.round(seconds))),
+    url,
+  ]);
   const match = /tps = ([\d.]+) \((?:without|excluding)/.exec(stdout) ?? /tps = ([\d.]+)/.exec(stdout);
   if (!match) throw new Error(`could not read pgbench output:\n${stdout}`);
   return Number(match[1]);

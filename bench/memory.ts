@@ -12,7 +12,9 @@ import { createEngine } from '../engine/engine.ts';
 import { createNodeRegistry } from '../nodes/index.ts';
 import { createBenchDatabase, round, startWorkerProcesses, stopProcesses, waitFor, workerRss } from './lib.ts';
 
-const { values } = parseArgs({ options: { count: { type: 'string' }, quick: { type: 'boolean', default: false }, json: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { count: { type: 'string' }, quick: { type: 'boolean', default: false }, json: { type: 'string' } },
+});
 const count = Number(values.count ?? (values.quick ? 200 : 10_000));
 
 const waitingXml = `<?xml version="1.0" encoding="UTF-8"?>
@@ -41,20 +43,39 @@ try {
     const before = await workerRss(worker!);
     let next = 0;
     const started = performance.now();
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (next < count) {
-        next++;
-        await engine.startInstance('review', { customer: `c-${next}`, amount: next });
-      }
-    }));
-    await waitFor(async () => Number((await database.knex('user_tasks').where({ state: 'open' }).count({ n: '*' }).first())?.n) === count + 1, 600_000, 200);
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < count) {
+          next++;
+          await engine.startInstance('review', { customer: `c-${next}`, amount: next });
+        }
+      }),
+    );
+    await waitFor(
+      async () =>
+        Number((await database.knex('user_tasks').where({ state: 'open' }).count({ n: '*' }).first())?.n) === count + 1,
+      600_000,
+      200,
+    );
     const seconds = (performance.now() - started) / 1000;
     const after = await workerRss(worker!);
     const addedMb = (after.rss - before.rss) / MB;
-    const report = { count, seconds: round(seconds, 1), rssBeforeMb: round(before.rss / MB), rssAfterMb: round(after.rss / MB), rssAddedMb: round(addedMb), heapBeforeMb: round(before.heapUsed / MB), heapAfterMb: round(after.heapUsed / MB) };
+    const report = {
+      count,
+      seconds: round(seconds, 1),
+      rssBeforeMb: round(before.rss / MB),
+      rssAfterMb: round(after.rss / MB),
+      rssAddedMb: round(addedMb),
+      heapBeforeMb: round(before.heapUsed / MB),
+      heapAfterMb: round(after.heapUsed / MB),
+    };
     if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
-    console.log(`worker rss_before_mb=${report.rssBeforeMb} rss_after_mb=${report.rssAfterMb} heap_before_mb=${report.heapBeforeMb} heap_after_mb=${report.heapAfterMb} (${count} instances, ${report.seconds} s)`);
-    console.log(`waiting_instances=${count} rss_added_mb=${report.rssAddedMb} per_instance_bytes=${Math.round((after.rss - before.rss) / count)}`);
+    console.log(
+      `worker rss_before_mb=${report.rssBeforeMb} rss_after_mb=${report.rssAfterMb} heap_before_mb=${report.heapBeforeMb} heap_after_mb=${report.heapAfterMb} (${count} instances, ${report.seconds} s)`,
+    );
+    console.log(
+      `waiting_instances=${count} rss_added_mb=${report.rssAddedMb} per_instance_bytes=${Math.round((after.rss - before.rss) / count)}`,
+    );
   } finally {
     await stopProcesses([worker!]);
     await engine.close();

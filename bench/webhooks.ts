@@ -29,7 +29,11 @@ const seconds = Number(values.seconds ?? (values.quick ? 2 : 10));
 const connections = Number(values.connections);
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [...nodeArgs('BENCH_SERVER_NODE_ARGS'), '--import', 'tsx', 'bench/server-process.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs('BENCH_SERVER_NODE_ARGS'), '--import', 'tsx', 'bench/server-process.ts'],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -100,17 +104,35 @@ try {
   if (!values.quick) {
     const cold = await load(operon.port, '/webhooks/order');
     warmUpAccepted = cold.accepted;
-    console.log(`operon warm-up (first ${seconds} s of a fresh server) p50_ms=${cold.p50} p99_ms=${cold.p99} max_ms=${cold.max} accepted=${cold.accepted}`);
+    console.log(
+      `operon warm-up (first ${seconds} s of a fresh server) p50_ms=${cold.p50} p99_ms=${cold.p99} max_ms=${cold.max} accepted=${cold.accepted}`,
+    );
   }
   const result = await load(operon.port, '/webhooks/order');
-  const persisted = Number((await database.knex('process_instances').where({ bpmn_process_id: 'order' }).count({ n: '*' }).first())?.n ?? 0) - warmUpAccepted;
-  const report = { rate, seconds, connections, baseline, operon: result, persisted, p99Ratio: result.p99 / Math.max(baseline.p99, 1) };
+  const persisted =
+    Number(
+      (await database.knex('process_instances').where({ bpmn_process_id: 'order' }).count({ n: '*' }).first())?.n ?? 0,
+    ) - warmUpAccepted;
+  const report = {
+    rate,
+    seconds,
+    connections,
+    baseline,
+    operon: result,
+    persisted,
+    p99Ratio: result.p99 / Math.max(baseline.p99, 1),
+  };
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
-  console.log(`operon webhooks rate=${rate} seconds=${seconds} p50_ms=${result.p50} p90_ms=${result.p90} p99_ms=${result.p99} max_ms=${result.max} accepted=${result.accepted} rejected=${result.rejected} errors=${result.errors}`);
+  console.log(
+    `operon webhooks rate=${rate} seconds=${seconds} p50_ms=${result.p50} p90_ms=${result.p90} p99_ms=${result.p99} max_ms=${result.max} accepted=${result.accepted} rejected=${result.rejected} errors=${result.errors}`,
+  );
   // Requests still in flight when autocannon stops (at most one per connection, per load run) may
   // be persisted without their 202 being counted; none may be missing.
-  const allPersisted = persisted >= result.accepted && persisted <= result.accepted + connections * (values.quick ? 1 : 2);
-  console.log(`webhook_p99_ms=${result.p99} bare_p99_ms=${baseline.p99} ratio=${round(report.p99Ratio, 2)} accepted=${result.accepted} persisted=${persisted} all_persisted=${allPersisted}`);
+  const allPersisted =
+    persisted >= result.accepted && persisted <= result.accepted + connections * (values.quick ? 1 : 2);
+  console.log(
+    `webhook_p99_ms=${result.p99} bare_p99_ms=${baseline.p99} ratio=${round(report.p99Ratio, 2)} accepted=${result.accepted} persisted=${persisted} all_persisted=${allPersisted}`,
+  );
   if (!allPersisted) process.exitCode = 1;
 } finally {
   await stopProcesses(servers);

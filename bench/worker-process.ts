@@ -9,11 +9,23 @@ import { createNodeRegistry } from '../nodes/index.ts';
 import type { NodeType } from '../engine/nodes/types.ts';
 
 /** `probe`: returns the wall-clock time the worker started it (pickup latency = that - job.created_at). */
-const probeNode: NodeType = { name: 'probe', async run() { return { pickedAt: Date.now() }; } };
+const probeNode: NodeType = {
+  name: 'probe',
+  async run() {
+    return { pickedAt: Date.now() };
+  },
+};
 
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
-const db = createKnex(process.env.DATABASE_URL!, { poolMax: Number(process.env.BENCH_POOL ?? Math.min(concurrency, 10)), applicationName: 'operon-bench-worker' });
-const engine = createEngine({ db, nodes: await createNodeRegistry({ extra: [probeNode] }), worker: { concurrency, pollIntervalMs: Number(process.env.BENCH_POLL_MS ?? 1000) } });
+const db = createKnex(process.env.DATABASE_URL!, {
+  poolMax: Number(process.env.BENCH_POOL ?? Math.min(concurrency, 10)),
+  applicationName: 'operon-bench-worker',
+});
+const engine = createEngine({
+  db,
+  nodes: await createNodeRegistry({ extra: [probeNode] }),
+  worker: { concurrency, pollIntervalMs: Number(process.env.BENCH_POLL_MS ?? 1000) },
+});
 process.stdout.write('ready\n');
 // The memory benchmark asks for this process's resident set size (after a full GC when exposed).
 process.on('message', (message) => {

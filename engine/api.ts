@@ -213,7 +213,11 @@ export interface Engine {
   listProcesses(page?: Page): Promise<ProcessDefinitionSummary[]>;
   getProcessXml(definitionId: string): Promise<string | undefined>;
 
-  startInstance(bpmnProcessId: string, variables?: Variables, options?: StartInstanceOptions): Promise<{ instanceId: string }>;
+  startInstance(
+    bpmnProcessId: string,
+    variables?: Variables,
+    options?: StartInstanceOptions,
+  ): Promise<{ instanceId: string }>;
   getInstance(instanceId: string): Promise<InstanceView | undefined>;
   listInstances(filter?: InstanceFilter): Promise<InstanceView[]>;
   cancelInstance(instanceId: string): Promise<void>;
@@ -242,8 +246,16 @@ export interface Engine {
   activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]>;
   /** A retry by the lease that already completed the job, with the same variables, answers `{ replayed: true }` and changes nothing. */
   completeJob(jobId: string, lease: JobLease, variables?: Variables): Promise<Applied>;
-  failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number }): Promise<void>;
-  throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<Applied>;
+  failJob(
+    jobId: string,
+    lease: JobLease,
+    failure: { errorMessage: string; retries?: number; retryBackoffMs?: number },
+  ): Promise<void>;
+  throwJobError(
+    jobId: string,
+    lease: JobLease,
+    error: { errorCode: string; errorMessage?: string; variables?: Variables },
+  ): Promise<Applied>;
   heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }>;
 
   /**

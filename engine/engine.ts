@@ -9,8 +9,27 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
-  ActivateJobsRequest, ActivatedJob, Applied, DeployFile, DeployedDecision, DeployedProcess, DeploymentResult, Engine, IncidentFilter, IncidentView, InstanceFilter,
-  InstanceView, JobLease, Page, ProcessDefinitionSummary, PublishedMessage, PublishMessage, StartInstanceOptions, UserTaskFilter, UserTaskSummary, UserTaskView,
+  ActivateJobsRequest,
+  ActivatedJob,
+  Applied,
+  DeployFile,
+  DeployedDecision,
+  DeployedProcess,
+  DeploymentResult,
+  Engine,
+  IncidentFilter,
+  IncidentView,
+  InstanceFilter,
+  InstanceView,
+  JobLease,
+  Page,
+  ProcessDefinitionSummary,
+  PublishedMessage,
+  PublishMessage,
+  StartInstanceOptions,
+  UserTaskFilter,
+  UserTaskSummary,
+  UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
 import { checkStartVariables, type ProcessGraph } from './model/index.ts';
@@ -39,7 +58,12 @@ import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { isTransientDatabaseError } from './store/transient-error.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
-import { claimMessageId, findRememberedMessage, type MessageIdClaim, type MessageIdOutcome } from './store/remember-message-id.ts';
+import {
+  claimMessageId,
+  findRememberedMessage,
+  type MessageIdClaim,
+  type MessageIdOutcome,
+} from './store/remember-message-id.ts';
 import { appendHistory } from './store/append-history.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
@@ -131,8 +155,11 @@ export class PostgresEngine implements Engine {
     this.graphs = new GraphCache({ minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs });
     this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);
-    this.messageIdRetentionMs = options.messageIdRetentionMs ?? (Number(process.env.OPERON_MESSAGE_ID_RETENTION_MS) || DEFAULT_MESSAGE_ID_RETENTION_MS);
-    this.startQueueLimit = options.startQueueLimit ?? (Number(process.env.OPERON_START_QUEUE_LIMIT) || DEFAULT_START_QUEUE_LIMIT);
+    this.messageIdRetentionMs =
+      options.messageIdRetentionMs ??
+      (Number(process.env.OPERON_MESSAGE_ID_RETENTION_MS) || DEFAULT_MESSAGE_ID_RETENTION_MS);
+    this.startQueueLimit =
+      options.startQueueLimit ?? (Number(process.env.OPERON_START_QUEUE_LIMIT) || DEFAULT_START_QUEUE_LIMIT);
     this.availability = new DatabaseAvailability({
       connection: this.db.client.config.connection,
       onChange: (available, error) => {
@@ -142,7 +169,10 @@ export class PostgresEngine implements Engine {
         }
         // Starts still waiting for a batch never reached the database: tell their callers to retry.
         const withdrawn = this.#starts.withdraw(databaseUnavailable());
-        this.logger.warn({ err: error, withdrawnStarts: withdrawn }, 'database unreachable: requests are answered 503 until it is back');
+        this.logger.warn(
+          { err: error, withdrawnStarts: withdrawn },
+          'database unreachable: requests are answered 503 until it is back',
+        );
       },
     });
   }
@@ -161,9 +191,13 @@ export class PostgresEngine implements Engine {
     const pool = (this.db.client as { pool?: { numPendingAcquires?(): number } }).pool;
     const waitingForConnections = pool?.numPendingAcquires?.() ?? 0;
     if (queued >= this.startQueueLimit || waitingForConnections >= this.startQueueLimit) {
-      throw new OperonError('OPERON_ERR_OVERLOADED', `Too much work waits for the database (${queued} starts, ${waitingForConnections} requests for a connection; the limit is ${this.startQueueLimit}); retry after 1 s`, {
-        details: { retryAfterSeconds: 1, queuedStarts: queued, waitingForConnections, limit: this.startQueueLimit },
-      });
+      throw new OperonError(
+        'OPERON_ERR_OVERLOADED',
+        `Too much work waits for the database (${queued} starts, ${waitingForConnections} requests for a connection; the limit is ${this.startQueueLimit}); retry after 1 s`,
+        {
+          details: { retryAfterSeconds: 1, queuedStarts: queued, waitingForConnections, limit: this.startQueueLimit },
+        },
+      );
     }
   }
 
@@ -212,7 +246,11 @@ export class PostgresEngine implements Engine {
     for (const file of files) {
       if (isDmnFile(file)) {
         prescanBpmn(file.xml, file.name);
-        dmn.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), model: await parseDmn(file.xml, file.name) });
+        dmn.push({
+          file,
+          hash: createHash('sha256').update(file.xml).digest('hex'),
+          model: await parseDmn(file.xml, file.name),
+        });
         continue;
       }
       const graphs = await parseDefinitionsSafely(file.xml, file.name);
@@ -220,21 +258,47 @@ export class PostgresEngine implements Engine {
     }
     const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));
     const now = new Date();
-    for (const graph of parsed.flatMap((entry) => entry.graphs)) checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
+    for (const graph of parsed.flatMap((entry) => entry.graphs))
+      checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
     const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
     const decisions: DeployedDecision[] = [];
     await inTransaction(this.db, async (tx) => {
       for (const { file, hash, model } of dmn) {
         for (const decision of model.decisions) {
-          const { row, created } = await insertDecisionDefinition(tx, { decisionId: decision.id, name: decision.name, versionTag: decision.versionTag, drgId: model.id, resourceName: file.name, xml: file.xml, xmlHash: hash });
-          decisions.push({ decisionId: row.decision_id, ...(row.name ? { name: row.name } : {}), ...(row.version_tag ? { versionTag: row.version_tag } : {}), version: row.version, decisionDefinitionId: row.id, created });
+          const { row, created } = await insertDecisionDefinition(tx, {
+            decisionId: decision.id,
+            name: decision.name,
+            versionTag: decision.versionTag,
+            drgId: model.id,
+            resourceName: file.name,
+            xml: file.xml,
+            xmlHash: hash,
+          });
+          decisions.push({
+            decisionId: row.decision_id,
+            ...(row.name ? { name: row.name } : {}),
+            ...(row.version_tag ? { versionTag: row.version_tag } : {}),
+            version: row.version,
+            decisionDefinitionId: row.id,
+            created,
+          });
         }
       }
       for (const { file, hash, graphs } of parsed) {
         for (const graph of graphs) {
-          const { row, created } = await insertDefinition(tx, { bpmnProcessId: graph.bpmnProcessId, name: graph.name, resourceName: file.name, xml: file.xml, xmlHash: hash, versionTag: graph.versionTag });
+          const { row, created } = await insertDefinition(tx, {
+            bpmnProcessId: graph.bpmnProcessId,
+            name: graph.name,
+            resourceName: file.name,
+            xml: file.xml,
+            xmlHash: hash,
+            versionTag: graph.versionTag,
+          });
           if (created) await scheduleStartEvents(tx, row, graph, now, this.timerPolicy.minCycleIntervalMs);
-          deployed.push({ process: { bpmnProcessId: row.bpmn_process_id, version: row.version, definitionId: row.id, created }, graph });
+          deployed.push({
+            process: { bpmnProcessId: row.bpmn_process_id, version: row.version, definitionId: row.id, created },
+            graph,
+          });
         }
       }
     });
@@ -254,19 +318,32 @@ export class PostgresEngine implements Engine {
           // bot: and decision: name something Operon itself must provide; with no such node nothing ever could run them.
           const { code, noun } = RESERVED_PREFIXES[prefix as keyof typeof RESERVED_PREFIXES];
           const name = task.taskType.slice(prefix.length + 1);
-          throw new OperonError(code, `${graph.bpmnProcessId}: task '${task.elementId}' names ${noun} '${name}', but no ${noun}s are registered`, {
-            details: { elementId: task.elementId, bpmnProcessId: graph.bpmnProcessId, taskType: task.taskType, [noun]: name },
-          });
+          throw new OperonError(
+            code,
+            `${graph.bpmnProcessId}: task '${task.elementId}' names ${noun} '${name}', but no ${noun}s are registered`,
+            {
+              details: {
+                elementId: task.elementId,
+                bpmnProcessId: graph.bpmnProcessId,
+                taskType: task.taskType,
+                [noun]: name,
+              },
+            },
+          );
         }
         if (!node) {
-          unhandled.set(task.taskType, [...(unhandled.get(task.taskType) ?? []), `${graph.bpmnProcessId}/${task.elementId}`]);
+          unhandled.set(task.taskType, [
+            ...(unhandled.get(task.taskType) ?? []),
+            `${graph.bpmnProcessId}/${task.elementId}`,
+          ]);
           continue;
         }
         await node.validate?.(NodeRegistry.binding(task.elementId, task.taskType, task.headers));
       }
     }
     return [...unhandled].map(
-      ([type, elements]) => `Task type '${type}' (${elements.join(', ')}) has no registered node: its jobs wait for an external worker`,
+      ([type, elements]) =>
+        `Task type '${type}' (${elements.join(', ')}) has no registered node: its jobs wait for an external worker`,
     );
   }
 
@@ -287,7 +364,11 @@ export class PostgresEngine implements Engine {
 
   // ---- instances ---------------------------------------------------------------------------
 
-  async startInstance(bpmnProcessId: string, variables: Variables = {}, options: StartInstanceOptions = {}): Promise<{ instanceId: string }> {
+  async startInstance(
+    bpmnProcessId: string,
+    variables: Variables = {},
+    options: StartInstanceOptions = {},
+  ): Promise<{ instanceId: string }> {
     if (options.version === undefined && options.startEventId === undefined) {
       // The latest version from the none start event: concurrent starts commit together.
       const instanceId = randomUUID();
@@ -295,7 +376,14 @@ export class PostgresEngine implements Engine {
       // A start that waits this long may be waiting on a database that is gone: find out.
       const slow = setTimeout(() => this.availability.suspect(), SLOW_START_MS);
       try {
-        await this.#starts.submit({ instanceId, bpmnProcessId, variables, businessKey: options.businessKey, latest, idempotency: options.idempotency });
+        await this.#starts.submit({
+          instanceId,
+          bpmnProcessId,
+          variables,
+          businessKey: options.businessKey,
+          latest,
+          idempotency: options.idempotency,
+        });
       } finally {
         clearTimeout(slow);
       }
@@ -304,18 +392,33 @@ export class PostgresEngine implements Engine {
     return this.#startOne(bpmnProcessId, variables, options);
   }
 
-  async #startOne(bpmnProcessId: string, variables: Variables, options: StartInstanceOptions & { instanceId?: string }): Promise<{ instanceId: string }> {
+  async #startOne(
+    bpmnProcessId: string,
+    variables: Variables,
+    options: StartInstanceOptions & { instanceId?: string },
+  ): Promise<{ instanceId: string }> {
     const definition = await findDefinitionByProcessId(this.db, bpmnProcessId, options.version);
     if (!definition) {
-      throw new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${bpmnProcessId}'${options.version ? ` version ${options.version}` : ''}`, {
-        details: { bpmnProcessId, version: options.version },
-      });
+      throw new OperonError(
+        'OPERON_ERR_NOT_FOUND',
+        `No deployed process '${bpmnProcessId}'${options.version ? ` version ${options.version}` : ''}`,
+        {
+          details: { bpmnProcessId, version: options.version },
+        },
+      );
     }
     const instanceId = options.instanceId ?? randomUUID();
     const { idempotency } = options;
     await inTransaction(this.db, async (tx) => {
-      if (idempotency && (await claimIdempotencyKeys(tx, [{ instanceId, idempotency }])).size > 0) throw new IdempotencyKeyTaken(idempotency.scope, idempotency.key);
-      await createInstance(tx, this.graphs, definition, { variables, businessKey: options.businessKey, startEventId: options.startEventId, now: new Date(), instanceId });
+      if (idempotency && (await claimIdempotencyKeys(tx, [{ instanceId, idempotency }])).size > 0)
+        throw new IdempotencyKeyTaken(idempotency.scope, idempotency.key);
+      await createInstance(tx, this.graphs, definition, {
+        variables,
+        businessKey: options.businessKey,
+        startEventId: options.startEventId,
+        now: new Date(),
+        instanceId,
+      });
     });
     return { instanceId };
   }
@@ -329,7 +432,9 @@ export class PostgresEngine implements Engine {
   }
 
   async cancelInstance(instanceId: string): Promise<void> {
-    await inTransaction(this.db, (tx) => stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()));
+    await inTransaction(this.db, (tx) =>
+      stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()),
+    );
   }
 
   async broadcastSignal(name: string, variables: Variables = {}): Promise<{ receivers: number }> {
@@ -337,11 +442,18 @@ export class PostgresEngine implements Engine {
   }
 
   async modifyInstance(instanceId: string, modification: { activate?: string[]; terminate?: string[] }): Promise<void> {
-    const event = { type: 'instance.modify' as const, activate: modification.activate ?? [], terminate: modification.terminate ?? [] };
+    const event = {
+      type: 'instance.modify' as const,
+      activate: modification.activate ?? [],
+      terminate: modification.terminate ?? [],
+    };
     await inTransaction(this.db, async (tx) => {
       const { result } = await stepInstance(tx, this.graphs, instanceId, event, new Date());
       // Throwing rolls the step back: a refused modification leaves no trace.
-      if (result.ignored) throw new OperonError('OPERON_ERR_VALIDATION', `Cannot modify instance ${instanceId}: ${result.ignored}`, { details: { instanceId, ...event } });
+      if (result.ignored)
+        throw new OperonError('OPERON_ERR_VALIDATION', `Cannot modify instance ${instanceId}: ${result.ignored}`, {
+          details: { instanceId, ...event },
+        });
     });
   }
 
@@ -367,12 +479,18 @@ export class PostgresEngine implements Engine {
 
   async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<Applied> {
     const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
-    if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
+    if (!task)
+      throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
     return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, task.process_instance_id);
       const updated = await tx('user_tasks')
         .where({ id: taskId, state: 'open' })
-        .update({ state: 'completed', result: json(variables), completed_by: completedBy ?? null, completed_at: tx.fn.now() });
+        .update({
+          state: 'completed',
+          result: json(variables),
+          completed_by: completedBy ?? null,
+          completed_at: tx.fn.now(),
+        });
       if (updated !== 1) {
         // The same person sending the same result again (a retry whose answer was lost) is told it is done.
         const same = await tx('user_tasks')
@@ -383,7 +501,14 @@ export class PostgresEngine implements Engine {
         throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
       }
       await recordReviewedLabel(tx, task, variables, completedBy);
-      await stepInstance(tx, this.graphs, task.process_instance_id, { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables }, new Date(), instance);
+      await stepInstance(
+        tx,
+        this.graphs,
+        task.process_instance_id,
+        { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables },
+        new Date(),
+        instance,
+      );
       return { replayed: false };
     });
   }
@@ -393,7 +518,9 @@ export class PostgresEngine implements Engine {
   async publishMessage(message: PublishMessage): Promise<PublishedMessage> {
     const variables = message.variables ?? {};
     const ttl = message.timeToLiveMs ?? 0;
-    const claim = message.messageId ? { name: message.name, messageId: message.messageId, rememberMs: Math.max(ttl, this.messageIdRetentionMs) } : undefined;
+    const claim = message.messageId
+      ? { name: message.name, messageId: message.messageId, rememberMs: Math.max(ttl, this.messageIdRetentionMs) }
+      : undefined;
     // A sender's retry is answered from what the first publish did, before anything is looked up.
     if (claim) {
       const remembered = await findRememberedMessage(this.db, claim.name, claim.messageId);
@@ -404,11 +531,19 @@ export class PostgresEngine implements Engine {
     } catch (error) {
       if (!(error instanceof DuplicateMessage) || !claim) throw error;
       // Another publish of the same id committed first: its work stands, ours was rolled back.
-      return { ...((await findRememberedMessage(this.db, claim.name, claim.messageId)) ?? { correlated: false }), duplicate: true };
+      return {
+        ...((await findRememberedMessage(this.db, claim.name, claim.messageId)) ?? { correlated: false }),
+        duplicate: true,
+      };
     }
   }
 
-  async #publish(message: PublishMessage, variables: Variables, ttl: number, claim: MessageIdClaim | undefined): Promise<PublishedMessage> {
+  async #publish(
+    message: PublishMessage,
+    variables: Variables,
+    ttl: number,
+    claim: MessageIdClaim | undefined,
+  ): Promise<PublishedMessage> {
     for (let tries = 0; tries < 5; tries++) {
       const subscription = await this.db<SubscriptionRow>('message_subscriptions')
         .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
@@ -423,7 +558,12 @@ export class PostgresEngine implements Engine {
     if (startDefinition) {
       const { definition, elementId } = startDefinition;
       const instanceId = await inTransaction(this.db, async (tx) => {
-        const id = await createInstance(tx, this.graphs, definition, { variables, startEventId: elementId, businessKey: message.correlationKey || undefined, now: new Date() });
+        const id = await createInstance(tx, this.graphs, definition, {
+          variables,
+          startEventId: elementId,
+          businessKey: message.correlationKey || undefined,
+          now: new Date(),
+        });
         await claimOrRollBack(tx, claim, { processInstanceId: id });
         return id;
       });
@@ -470,17 +610,28 @@ export class PostgresEngine implements Engine {
    * Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile.
    * `claim`: the message's id, remembered in the same transaction (a duplicate rolls the correlation back).
    */
-  async #correlate(subscription: SubscriptionRow, name: string, variables: Variables, bufferedId?: string, claim?: MessageIdClaim): Promise<string | undefined> {
+  async #correlate(
+    subscription: SubscriptionRow,
+    name: string,
+    variables: Variables,
+    bufferedId?: string,
+    claim?: MessageIdClaim,
+  ): Promise<string | undefined> {
     return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, subscription.process_instance_id!);
-      if (!instance || instance.state !== 'active') return undefined;
+      if (instance?.state !== 'active') return undefined;
       // A non-interrupting boundary event or event subprocess start stays subscribed while its scope
       // is active, as in Zeebe: every message correlates, not only the first. The step closes the
       // subscription when the host ends (closeWaits); the instance lock orders concurrent messages.
-      const rearmed = this.#staysSubscribed(await this.graphs.get(tx, subscription.definition_id), subscription.element_id);
+      const rearmed = this.#staysSubscribed(
+        await this.graphs.get(tx, subscription.definition_id),
+        subscription.element_id,
+      );
       const open = rearmed
         ? await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).first('id')
-        : (await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).update({ state: 'closed', closed_at: tx.fn.now() })) === 1;
+        : (await tx('message_subscriptions')
+            .where({ id: subscription.id, state: 'open' })
+            .update({ state: 'closed', closed_at: tx.fn.now() })) === 1;
       if (!open) return undefined;
       if (bufferedId) {
         const taken = await tx('messages')
@@ -489,7 +640,12 @@ export class PostgresEngine implements Engine {
         if (taken !== 1) return undefined;
       }
       await claimOrRollBack(tx, claim, { processInstanceId: instance.id });
-      const event: RuntimeEvent = { type: 'message.correlated', elementInstanceKey: subscription.element_instance_key!, messageName: name, variables };
+      const event: RuntimeEvent = {
+        type: 'message.correlated',
+        elementInstanceKey: subscription.element_instance_key!,
+        messageName: name,
+        variables,
+      };
       await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
       return instance.id;
     });
@@ -498,7 +654,7 @@ export class PostgresEngine implements Engine {
   /** Is `elementId` a non-interrupting message boundary event or event subprocess start (subscribed until its scope ends)? */
   #staysSubscribed(graph: ProcessGraph, elementId: string): boolean {
     const element = graph.elements[elementId];
-    if (!element || element.eventKind !== 'message') return false;
+    if (element?.eventKind !== 'message') return false;
     if (element.type === 'boundaryEvent') return element.cancelActivity === false;
     return element.type === 'startEvent' && element.parentId !== undefined && element.interrupting === false;
   }
@@ -525,24 +681,48 @@ export class PostgresEngine implements Engine {
 
   async resolveIncident(incidentId: string): Promise<void> {
     const incident = await this.db<IncidentRow>('incidents').where({ id: incidentId }).first();
-    if (!incident) throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, { details: { incidentId } });
+    if (!incident)
+      throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, {
+        details: { incidentId },
+      });
     await inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, incident.process_instance_id);
       const open = await tx<IncidentRow>('incidents').where({ id: incidentId, state: 'open' }).forUpdate().first();
-      if (!open) throw new OperonError('OPERON_ERR_CONFLICT', `Incident ${incidentId} is already resolved`, { details: { incidentId } });
+      if (!open)
+        throw new OperonError('OPERON_ERR_CONFLICT', `Incident ${incidentId} is already resolved`, {
+          details: { incidentId },
+        });
       await tx('incidents').where({ id: incidentId }).update({ state: 'resolved', resolved_at: tx.fn.now() });
-      await appendHistory(tx, [{ process_instance_id: open.process_instance_id, element_instance_key: open.element_instance_key, element_id: open.element_id, event_type: 'incident.resolved', payload: { incidentId } }]);
-      if (!instance || instance.state !== 'active') return;
+      await appendHistory(tx, [
+        {
+          process_instance_id: open.process_instance_id,
+          element_instance_key: open.element_instance_key,
+          element_id: open.element_id,
+          event_type: 'incident.resolved',
+          payload: { incidentId },
+        },
+      ]);
+      if (instance?.state !== 'active') return;
       if (open.job_id) {
         // The job gets its retries back and is claimable at once.
         const jobs = await tx<JobRow>('jobs')
           .where({ id: open.job_id, state: 'failed' })
-          .update({ state: 'ready', retries: tx.raw('greatest(max_retries, 1)'), owner: null, lease_expires_at: null, run_at: tx.fn.now(), updated_at: tx.fn.now() })
+          .update({
+            state: 'ready',
+            retries: tx.raw('greatest(max_retries, 1)'),
+            owner: null,
+            lease_expires_at: null,
+            run_at: tx.fn.now(),
+            updated_at: tx.fn.now(),
+          })
           .returning('*');
         if (jobs[0]) await notify(tx, CHANNELS.jobs, jobs[0].type);
         return;
       }
-      const event = (open.retry_event as RuntimeEvent | null) ?? { type: 'incident.resolved', elementInstanceKey: open.element_instance_key };
+      const event = (open.retry_event as RuntimeEvent | null) ?? {
+        type: 'incident.resolved',
+        elementInstanceKey: open.element_instance_key,
+      };
       await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
     });
   }
@@ -552,9 +732,19 @@ export class PostgresEngine implements Engine {
   async activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]> {
     const deadline = Date.now() + (request.requestTimeoutMs ?? 0);
     for (;;) {
-      const jobs = await claimJobs(this.db, { types: [request.type], worker: request.worker, maxJobs: request.maxJobs, lockMs: request.lockMs });
+      const jobs = await claimJobs(this.db, {
+        types: [request.type],
+        worker: request.worker,
+        maxJobs: request.maxJobs,
+        lockMs: request.lockMs,
+      });
       if (jobs.length > 0 || Date.now() >= deadline || signal?.aborted) return jobs.map(toActivatedJob);
-      await this.notifications.wait(Math.min(1_000, deadline - Date.now()), (channel, payload) => channel === CHANNELS.jobs && payload === request.type, signal, [CHANNELS.jobs]);
+      await this.notifications.wait(
+        Math.min(1_000, deadline - Date.now()),
+        (channel, payload) => channel === CHANNELS.jobs && payload === request.type,
+        signal,
+        [CHANNELS.jobs],
+      );
     }
   }
 
@@ -582,7 +772,12 @@ export class PostgresEngine implements Engine {
    * (`replayed`), not a conflict. Anything else keeps its error.
    */
   async #replayed(error: unknown, jobId: string, lease: JobLease, outcome: JobOutcome): Promise<Applied> {
-    if (isOperonError(error) && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' && (await isAppliedOutcome(this.db, jobId, lease, outcome))) return { replayed: true };
+    if (
+      isOperonError(error) &&
+      error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' &&
+      (await isAppliedOutcome(this.db, jobId, lease, outcome))
+    )
+      return { replayed: true };
     throw error;
   }
 
@@ -591,32 +786,48 @@ export class PostgresEngine implements Engine {
    * idempotency key is written in its batch's transaction; two starts with the same key never
    * share a batch (the later one then finds the key taken).
    */
-  readonly #starts = new GroupCommit<{ instanceId: string; bpmnProcessId: string; variables: Variables; businessKey?: string; latest?: DefinitionRef; idempotency?: IdempotencyRecord }>({
+  readonly #starts = new GroupCommit<{
+    instanceId: string;
+    bpmnProcessId: string;
+    variables: Variables;
+    businessKey?: string;
+    latest?: DefinitionRef;
+    idempotency?: IdempotencyRecord;
+  }>({
     key: (start) => (start.idempotency ? `${start.idempotency.scope}\u0000${start.idempotency.key}` : undefined),
     run: async (batch) => {
       // Definitions never change once deployed: reading the latest outside the writing statement
       // at worst starts the version that was latest a moment ago. Starts whose caller read it
       // already (webhooks) save the batch that round trip.
       const unknown = [...new Set(batch.filter((start) => !start.latest).map((start) => start.bpmnProcessId))];
-      const latest = unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
+      const latest =
+        unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
       const definitions = batch.map((start) => start.latest ?? latest.get(start.bpmnProcessId));
       // Start variables that do not match their declaration are refused here, one by one, so
       // that they do not fail the batch they came with.
-      const refused = await Promise.all(batch.map(async (start, index): Promise<Error | undefined> => {
-        const definition = definitions[index];
-        if (!definition) return new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, { details: { bpmnProcessId: start.bpmnProcessId } });
-        try {
-          checkStartVariables(await this.graphs.get(this.db, definition.id), undefined, start.variables);
-          return undefined;
-        } catch (error) {
-          return error as Error;
-        }
-      }));
-      const found = batch.flatMap((start, index) => (refused[index] === undefined ? [{ ...start, definition: definitions[index]! }] : []));
+      const refused = await Promise.all(
+        batch.map(async (start, index): Promise<Error | undefined> => {
+          const definition = definitions[index];
+          if (!definition)
+            return new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, {
+              details: { bpmnProcessId: start.bpmnProcessId },
+            });
+          try {
+            checkStartVariables(await this.graphs.get(this.db, definition.id), undefined, start.variables);
+            return undefined;
+          } catch (error) {
+            return error as Error;
+          }
+        }),
+      );
+      const found = batch.flatMap((start, index) =>
+        refused[index] === undefined ? [{ ...start, definition: definitions[index]! }] : [],
+      );
       const taken = await startInstances(this.db, this.graphs, found, new Date());
       return batch.map((start, index): Settled => {
         if (refused[index] !== undefined) return { ok: false, error: refused[index] };
-        if (taken.has(start.instanceId)) return { ok: false, error: new IdempotencyKeyTaken(start.idempotency!.scope, start.idempotency!.key) };
+        if (taken.has(start.instanceId))
+          return { ok: false, error: new IdempotencyKeyTaken(start.idempotency!.scope, start.idempotency!.key) };
         return { ok: true };
       });
     },
@@ -645,7 +856,11 @@ export class PostgresEngine implements Engine {
     maxInFlight: 2, // a second batch only when a full one waits: 1,550 -> 2,075 instances/s at 128 jobs in flight
   });
 
-  async throwJobError(jobId: string, lease: JobLease, error: { errorCode: string; errorMessage?: string; variables?: Variables }): Promise<Applied> {
+  async throwJobError(
+    jobId: string,
+    lease: JobLease,
+    error: { errorCode: string; errorMessage?: string; variables?: Variables },
+  ): Promise<Applied> {
     const errorMessage = bpmnErrorMessage(error.errorCode, error.errorMessage);
     try {
       await this.#finishJob(
@@ -653,7 +868,13 @@ export class PostgresEngine implements Engine {
         lease,
         { state: 'completed', error_message: errorMessage, ended_at: this.db.fn.now() },
         undefined,
-        (job) => ({ type: 'job.bpmnError', elementInstanceKey: job.element_instance_key, errorCode: error.errorCode, errorMessage: error.errorMessage, variables: error.variables }),
+        (job) => ({
+          type: 'job.bpmnError',
+          elementInstanceKey: job.element_instance_key,
+          errorCode: error.errorCode,
+          errorMessage: error.errorMessage,
+          variables: error.variables,
+        }),
       );
       return { replayed: false };
     } catch (thrown) {
@@ -666,7 +887,13 @@ export class PostgresEngine implements Engine {
    * itself fails, the job ends in an incident instead: the instance keeps its previous state, and
    * resolving the incident runs the job again.
    */
-  async #finishJob(jobId: string, lease: JobLease, changes: Record<string, unknown>, claimed: JobRow | undefined, toEvent: (job: JobRow) => RuntimeEvent): Promise<void> {
+  async #finishJob(
+    jobId: string,
+    lease: JobLease,
+    changes: Record<string, unknown>,
+    claimed: JobRow | undefined,
+    toEvent: (job: JobRow) => RuntimeEvent,
+  ): Promise<void> {
     const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
     try {
       await inTransaction(this.db, async (tx) => {
@@ -675,19 +902,53 @@ export class PostgresEngine implements Engine {
         await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), new Date(), instance);
       });
     } catch (error) {
-      if (isOperonError(error) && ['OPERON_ERR_LEASE_LOST', 'OPERON_ERR_JOB_ALREADY_COMPLETED', 'OPERON_ERR_JOB_COMPLETED_BY_OTHER', 'OPERON_ERR_NOT_FOUND', 'OPERON_ERR_INSTANCE_NOT_ACTIVE'].includes(error.code)) throw error;
+      if (
+        isOperonError(error) &&
+        [
+          'OPERON_ERR_LEASE_LOST',
+          'OPERON_ERR_JOB_ALREADY_COMPLETED',
+          'OPERON_ERR_JOB_COMPLETED_BY_OTHER',
+          'OPERON_ERR_NOT_FOUND',
+          'OPERON_ERR_INSTANCE_NOT_ACTIVE',
+        ].includes(error.code)
+      )
+        throw error;
       // The database went away mid-step: nothing was written; the lease expires and the job runs again.
       if (isTransientDatabaseError(error)) throw error;
-      this.logger.error({ err: error, jobId, instanceId: job.process_instance_id }, 'job result could not be applied; raising an incident');
+      this.logger.error(
+        { err: error, jobId, instanceId: job.process_instance_id },
+        'job result could not be applied; raising an incident',
+      );
       await inTransaction(this.db, async (tx) => {
         await lockInstance(tx, job.process_instance_id);
-        await updateFencedJob(tx, jobId, lease, { state: 'failed', retries: 0, error_message: error instanceof Error ? error.message : String(error) });
-        await raiseEngineIncident(tx, job.process_instance_id, { elementInstanceKey: job.element_instance_key, elementId: job.element_id }, error, undefined, jobId);
+        await updateFencedJob(tx, jobId, lease, {
+          state: 'failed',
+          retries: 0,
+          error_message: error instanceof Error ? error.message : String(error),
+        });
+        await raiseEngineIncident(
+          tx,
+          job.process_instance_id,
+          { elementInstanceKey: job.element_instance_key, elementId: job.element_id },
+          error,
+          undefined,
+          jobId,
+        );
       });
     }
   }
 
-  async failJob(jobId: string, lease: JobLease, failure: { errorMessage: string; retries?: number; retryBackoffMs?: number; code?: string; details?: Record<string, unknown> }): Promise<void> {
+  async failJob(
+    jobId: string,
+    lease: JobLease,
+    failure: {
+      errorMessage: string;
+      retries?: number;
+      retryBackoffMs?: number;
+      code?: string;
+      details?: Record<string, unknown>;
+    },
+  ): Promise<void> {
     const job = await findJob(this.db, jobId);
     await inTransaction(this.db, async (tx) => {
       await lockInstance(tx, job.process_instance_id);
@@ -695,18 +956,46 @@ export class PostgresEngine implements Engine {
       if (retries > 0) {
         const delay = failure.retryBackoffMs ?? retryDelayMs(this.backoff, job.attempt);
         await updateFencedJob(tx, jobId, lease, {
-          state: 'ready', retries, owner: null, lease_expires_at: null, error_message: failure.errorMessage,
+          state: 'ready',
+          retries,
+          owner: null,
+          lease_expires_at: null,
+          error_message: failure.errorMessage,
           run_at: tx.raw(`now() + (? * interval '1 millisecond')`, [delay]),
         });
-        await appendHistory(tx, [{ process_instance_id: job.process_instance_id, element_instance_key: job.element_instance_key, element_id: job.element_id, event_type: 'job.failed', payload: { jobId, attempt: job.attempt, retries, message: failure.errorMessage, retryInMs: delay } }]);
+        await appendHistory(tx, [
+          {
+            process_instance_id: job.process_instance_id,
+            element_instance_key: job.element_instance_key,
+            element_id: job.element_id,
+            event_type: 'job.failed',
+            payload: { jobId, attempt: job.attempt, retries, message: failure.errorMessage, retryInMs: delay },
+          },
+        ]);
         if (delay <= 0) await notify(tx, CHANNELS.jobs, job.type);
         return;
       }
-      await updateFencedJob(tx, jobId, lease, { state: 'failed', retries: 0, owner: null, lease_expires_at: null, error_message: failure.errorMessage });
-      const code: ErrorCode = failure.code && failure.code in ERROR_CODES ? (failure.code as ErrorCode) : 'OPERON_ERR_JOB_FAILED';
+      await updateFencedJob(tx, jobId, lease, {
+        state: 'failed',
+        retries: 0,
+        owner: null,
+        lease_expires_at: null,
+        error_message: failure.errorMessage,
+      });
+      const code: ErrorCode =
+        failure.code && failure.code in ERROR_CODES ? (failure.code as ErrorCode) : 'OPERON_ERR_JOB_FAILED';
       // The node's details (e.g. the offending `field`) go on the incident, next to the job's.
-      const error = new OperonError(code, failure.errorMessage, { details: { ...failure.details, jobId, type: job.type, attempt: job.attempt } });
-      await raiseEngineIncident(tx, job.process_instance_id, { elementInstanceKey: job.element_instance_key, elementId: job.element_id }, error, undefined, jobId);
+      const error = new OperonError(code, failure.errorMessage, {
+        details: { ...failure.details, jobId, type: job.type, attempt: job.attempt },
+      });
+      await raiseEngineIncident(
+        tx,
+        job.process_instance_id,
+        { elementInstanceKey: job.element_instance_key, elementId: job.element_id },
+        error,
+        undefined,
+        jobId,
+      );
     });
   }
 
@@ -723,14 +1012,23 @@ export class PostgresEngine implements Engine {
 }
 
 function databaseUnavailable(): OperonError {
-  return new OperonError('OPERON_ERR_DATABASE_UNAVAILABLE', 'PostgreSQL cannot be reached; nothing was done, retry after 1 s', { details: { retryAfterSeconds: 1 }, retryable: true });
+  return new OperonError(
+    'OPERON_ERR_DATABASE_UNAVAILABLE',
+    'PostgreSQL cannot be reached; nothing was done, retry after 1 s',
+    { details: { retryAfterSeconds: 1 }, retryable: true },
+  );
 }
 
 /** Thrown inside a publish's transaction when its message id was remembered meanwhile: rolls the transaction back. */
 class DuplicateMessage extends Error {}
 
-async function claimOrRollBack(tx: Knex.Transaction, claim: MessageIdClaim | undefined, outcome: MessageIdOutcome): Promise<void> {
-  if (claim && !(await claimMessageId(tx, claim, outcome))) throw new DuplicateMessage(`message id ${claim.messageId} was published before`);
+async function claimOrRollBack(
+  tx: Knex.Transaction,
+  claim: MessageIdClaim | undefined,
+  outcome: MessageIdOutcome,
+): Promise<void> {
+  if (claim && !(await claimMessageId(tx, claim, outcome)))
+    throw new DuplicateMessage(`message id ${claim.messageId} was published before`);
 }
 
 function toActivatedJob(job: JobRow): ActivatedJob {

@@ -8,7 +8,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { BpmnError, isBpmnError, isOperonError } from './errors.ts';
+import { type BpmnError, isBpmnError, isOperonError } from './errors.ts';
 import type { Logger, NodeContext, SecretStore } from './nodes/types.ts';
 import type { JobRow } from './store/rows.ts';
 import { CHANNELS } from './store/notify.ts';
@@ -56,7 +56,10 @@ export interface Worker {
 /** Secrets from `OPERON_SECRET_<NAME>` environment variables. */
 export function environmentSecrets(env: NodeJS.ProcessEnv = process.env): SecretStore {
   const prefix = 'OPERON_SECRET_';
-  const entries = Object.entries(env).filter(([key, value]) => key.startsWith(prefix) && value !== undefined) as [string, string][];
+  const entries = Object.entries(env).filter(([key, value]) => key.startsWith(prefix) && value !== undefined) as [
+    string,
+    string,
+  ][];
   const secrets = new Map(entries.map(([key, value]) => [key.slice(prefix.length), value]));
   return { get: (name) => secrets.get(name), values: () => [...secrets.values()] };
 }
@@ -92,23 +95,39 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     resolveWait?.();
   };
 
-  const offNotifications = engine.notifications.on((channel, payload) => {
-    if (channel === CHANNELS.jobCancelled) running.get(payload)?.controller.abort(new JobAbort('cancelled'));
-  }, [CHANNELS.jobCancelled]);
+  const offNotifications = engine.notifications.on(
+    (channel, payload) => {
+      if (channel === CHANNELS.jobCancelled) running.get(payload)?.controller.abort(new JobAbort('cancelled'));
+    },
+    [CHANNELS.jobCancelled],
+  );
 
   async function runJob(job: JobRow, controller: AbortController): Promise<void> {
     const lease = { worker: workerId, attempt: job.attempt };
-    const jobLogger = logger.child({ jobId: job.id, instanceId: job.process_instance_id, elementId: job.element_id, attempt: job.attempt });
-    const heartbeat = setInterval(() => {
-      heartbeatJob(engine.db, job.id, lease, lockMs).catch((error) => {
-        if (isOperonError(error) && (error.code === 'OPERON_ERR_LEASE_LOST' || error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER')) controller.abort(new JobAbort('lease-lost'));
-        else jobLogger.warn({ err: error }, 'heartbeat failed');
-      });
-    }, Math.max(50, Math.floor(lockMs / 3)));
+    const jobLogger = logger.child({
+      jobId: job.id,
+      instanceId: job.process_instance_id,
+      elementId: job.element_id,
+      attempt: job.attempt,
+    });
+    const heartbeat = setInterval(
+      () => {
+        heartbeatJob(engine.db, job.id, lease, lockMs).catch((error) => {
+          if (
+            isOperonError(error) &&
+            (error.code === 'OPERON_ERR_LEASE_LOST' || error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER')
+          )
+            controller.abort(new JobAbort('lease-lost'));
+          else jobLogger.warn({ err: error }, 'heartbeat failed');
+        });
+      },
+      Math.max(50, Math.floor(lockMs / 3)),
+    );
     const timeoutMs = Number(job.headers.timeoutMs ?? options.jobTimeoutMs ?? 0);
     const node = engine.nodes.resolve(job.type)!;
     const backstopMs = node.enforcesTimeout ? BACKSTOP_GRACE_MS : 0;
-    const deadline = timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbort('timeout')), timeoutMs + backstopMs) : undefined;
+    const deadline =
+      timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbort('timeout')), timeoutMs + backstopMs) : undefined;
     const ctx: NodeContext = {
       signal: controller.signal,
       logger: jobLogger,
@@ -130,10 +149,19 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger);
         if (isBpmnError(error)) {
           const bpmnError = error as BpmnError;
-          await engine.throwJobError(job.id, lease, { errorCode: bpmnError.errorCode, errorMessage: bpmnError.message, variables: bpmnError.variables });
+          await engine.throwJobError(job.id, lease, {
+            errorCode: bpmnError.errorCode,
+            errorMessage: bpmnError.message,
+            variables: bpmnError.variables,
+          });
         } else if (isOperonError(error) && !error.retryable) {
           jobLogger.warn({ err: error }, 'node rejected the job; raising an incident');
-          await engine.failJob(job.id, lease, { errorMessage: error.message, retries: 0, code: error.code, details: error.details });
+          await engine.failJob(job.id, lease, {
+            errorMessage: error.message,
+            retries: 0,
+            code: error.code,
+            details: error.details,
+          });
         } else {
           jobLogger.warn({ err: error }, 'node failed; will retry if retries remain');
           await engine.failJob(job.id, lease, { errorMessage: error instanceof Error ? error.message : String(error) });
@@ -151,14 +179,21 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     }
   }
 
-  async function afterAbort(job: JobRow, controller: AbortController, lease: { worker: string; attempt: number }, jobLogger: Logger): Promise<void> {
+  async function afterAbort(
+    job: JobRow,
+    controller: AbortController,
+    lease: { worker: string; attempt: number },
+    jobLogger: Logger,
+  ): Promise<void> {
     const reason = controller.signal.reason;
     if (reason instanceof JobAbort && reason.reason === 'shutdown') {
       await releaseJob(engine.db, job.id, lease).catch(() => undefined);
     }
     if (reason instanceof JobAbort && reason.reason === 'timeout') {
       await engine
-        .failJob(job.id, lease, { errorMessage: `${job.type} did not finish within ${Number(job.headers.timeoutMs ?? options.jobTimeoutMs)} ms` })
+        .failJob(job.id, lease, {
+          errorMessage: `${job.type} did not finish within ${Number(job.headers.timeoutMs ?? options.jobTimeoutMs)} ms`,
+        })
         .catch((error) => jobLogger.warn({ err: error }, 'could not record the timeout'));
     }
     jobLogger.info({ reason: reason instanceof JobAbort ? reason.reason : String(reason) }, 'job aborted');
@@ -195,7 +230,12 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       const waitEnded = new AbortController();
       resolveWait = () => waitEnded.abort();
       if (stopping.signal.aborted) waitEnded.abort();
-      await engine.notifications.wait(pollMs, (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined, waitEnded.signal, [CHANNELS.jobs]);
+      await engine.notifications.wait(
+        pollMs,
+        (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined,
+        waitEnded.signal,
+        [CHANNELS.jobs],
+      );
       resolveWait = undefined;
       wakeRequested = false;
     }
@@ -219,7 +259,11 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         const firing = { minCycleIntervalMs: engine.timerPolicy.minCycleIntervalMs, startRate: engine.startRate };
         const fired = await fireDueTimers(engine.db, engine.graphs, logger, firing);
         if (fired > 0) continue;
-        await engine.db('messages').where({ state: 'buffered' }).andWhere('expires_at', '<', engine.db.fn.now()).update({ state: 'expired' });
+        await engine
+          .db('messages')
+          .where({ state: 'buffered' })
+          .andWhere('expires_at', '<', engine.db.fn.now())
+          .update({ state: 'expired' });
         if (Date.now() - messageIdsSweptAt > MESSAGE_ID_SWEEP_MS) {
           messageIdsSweptAt = Date.now();
           await forgetMessageIds(engine.db);
@@ -230,7 +274,12 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       } catch (error) {
         if (!stopping.signal.aborted) logger.error({ err: error }, 'firing timers failed');
       }
-      await engine.notifications.wait(waitMs, (channel, payload) => channel === CHANNELS.timers && Date.parse(payload) - Date.now() < waitMs, stopping.signal, [CHANNELS.timers]);
+      await engine.notifications.wait(
+        waitMs,
+        (channel, payload) => channel === CHANNELS.timers && Date.parse(payload) - Date.now() < waitMs,
+        stopping.signal,
+        [CHANNELS.timers],
+      );
     }
   }
 

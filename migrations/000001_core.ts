@@ -62,7 +62,8 @@ const comments: Record<string, { table: string; columns: Record<string, string> 
       element_id: 'BPMN element id of the service task.',
       bpmn_process_id: 'Process id, for external workers.',
       type: 'zeebe:taskDefinition type, e.g. http, bot:credit-bureau, or a custom type for external workers.',
-      state: 'ready (claimable at run_at), leased (a worker holds it), completed, failed (no retries left: incident), cancelled.',
+      state:
+        'ready (claimable at run_at), leased (a worker holds it), completed, failed (no retries left: incident), cancelled.',
       retries: 'Retries left.',
       max_retries: 'zeebe:taskDefinition retries; resolving an incident gives the job this many again.',
       attempt: 'Incremented on every claim; completion is fenced on owner + attempt.',
@@ -94,7 +95,8 @@ const comments: Record<string, { table: string; columns: Record<string, string> 
     },
   },
   message_subscriptions: {
-    table: 'Open waits for a message: message catch events, receive tasks, message boundary events, message start events.',
+    table:
+      'Open waits for a message: message catch events, receive tasks, message boundary events, message start events.',
     columns: {
       id: 'Subscription id (UUID).',
       process_instance_id: 'The waiting process instance; NULL for a message start event.',
@@ -166,7 +168,8 @@ const comments: Record<string, { table: string; columns: Record<string, string> 
       process_instance_id: 'The process instance.',
       element_instance_key: 'The element instance, if the event concerns one.',
       element_id: 'BPMN element id or sequence flow id.',
-      event_type: 'What happened, e.g. instance.started, element.activated, flow.taken, job.completed, incident.raised.',
+      event_type:
+        'What happened, e.g. instance.started, element.activated, flow.taken, job.completed, incident.raised.',
       payload: 'Facts about the event (no secrets).',
       created_at: 'When it happened.',
     },
@@ -203,7 +206,9 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['state', 'started_at']);
     t.index(['business_key']);
   });
-  await knex.raw(`ALTER TABLE process_instances ADD CONSTRAINT process_instances_state_check CHECK (state IN ('active','completed','terminated'))`);
+  await knex.raw(
+    `ALTER TABLE process_instances ADD CONSTRAINT process_instances_state_check CHECK (state IN ('active','completed','terminated'))`,
+  );
 
   await knex.schema.createTable('element_instances', (t) => {
     t.uuid('process_instance_id').notNullable().references('process_instances.id').onDelete('CASCADE');
@@ -219,7 +224,9 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['process_instance_id', 'element_instance_key']);
     t.index(['process_instance_id', 'seq']);
   });
-  await knex.raw(`ALTER TABLE element_instances ADD CONSTRAINT element_instances_state_check CHECK (state IN ('active','completed','terminated'))`);
+  await knex.raw(
+    `ALTER TABLE element_instances ADD CONSTRAINT element_instances_state_check CHECK (state IN ('active','completed','terminated'))`,
+  );
 
   await knex.schema.createTable('jobs', (t) => {
     t.uuid('id').primary();
@@ -243,7 +250,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('ended_at', { useTz: true });
     t.index(['process_instance_id', 'element_instance_key']);
   });
-  await knex.raw(`ALTER TABLE jobs ADD CONSTRAINT jobs_state_check CHECK (state IN ('ready','leased','completed','failed','cancelled'))`);
+  await knex.raw(
+    `ALTER TABLE jobs ADD CONSTRAINT jobs_state_check CHECK (state IN ('ready','leased','completed','failed','cancelled'))`,
+  );
   await knex.raw(`CREATE INDEX jobs_claimable_idx ON jobs (type, run_at) WHERE state = 'ready'`);
   await knex.raw(`CREATE INDEX jobs_leased_idx ON jobs (lease_expires_at) WHERE state = 'leased'`);
 
@@ -261,7 +270,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('fired_at', { useTz: true });
     t.index(['process_instance_id', 'timer_key']);
   });
-  await knex.raw(`ALTER TABLE timers ADD CONSTRAINT timers_state_check CHECK (state IN ('scheduled','fired','cancelled'))`);
+  await knex.raw(
+    `ALTER TABLE timers ADD CONSTRAINT timers_state_check CHECK (state IN ('scheduled','fired','cancelled'))`,
+  );
   await knex.raw(`CREATE INDEX timers_due_idx ON timers (due_at) WHERE state = 'scheduled'`);
 
   await knex.schema.createTable('message_subscriptions', (t) => {
@@ -277,8 +288,12 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('closed_at', { useTz: true });
     t.index(['process_instance_id', 'element_instance_key']);
   });
-  await knex.raw(`ALTER TABLE message_subscriptions ADD CONSTRAINT message_subscriptions_state_check CHECK (state IN ('open','closed'))`);
-  await knex.raw(`CREATE INDEX message_subscriptions_open_idx ON message_subscriptions (message_name, correlation_key) WHERE state = 'open'`);
+  await knex.raw(
+    `ALTER TABLE message_subscriptions ADD CONSTRAINT message_subscriptions_state_check CHECK (state IN ('open','closed'))`,
+  );
+  await knex.raw(
+    `CREATE INDEX message_subscriptions_open_idx ON message_subscriptions (message_name, correlation_key) WHERE state = 'open'`,
+  );
 
   await knex.schema.createTable('messages', (t) => {
     t.uuid('id').primary();
@@ -292,9 +307,15 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('expires_at', { useTz: true }).notNullable();
     t.timestamp('correlated_at', { useTz: true });
   });
-  await knex.raw(`ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('buffered','correlated','expired'))`);
-  await knex.raw(`CREATE INDEX messages_buffered_idx ON messages (name, correlation_key, created_at) WHERE state = 'buffered'`);
-  await knex.raw(`CREATE UNIQUE INDEX messages_message_id_idx ON messages (name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`);
+  await knex.raw(
+    `ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('buffered','correlated','expired'))`,
+  );
+  await knex.raw(
+    `CREATE INDEX messages_buffered_idx ON messages (name, correlation_key, created_at) WHERE state = 'buffered'`,
+  );
+  await knex.raw(
+    `CREATE UNIQUE INDEX messages_message_id_idx ON messages (name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`,
+  );
 
   await knex.schema.createTable('incidents', (t) => {
     t.uuid('id').primary();
@@ -331,7 +352,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('completed_at', { useTz: true });
     t.index(['process_instance_id', 'element_instance_key']);
   });
-  await knex.raw(`ALTER TABLE user_tasks ADD CONSTRAINT user_tasks_state_check CHECK (state IN ('open','completed','cancelled'))`);
+  await knex.raw(
+    `ALTER TABLE user_tasks ADD CONSTRAINT user_tasks_state_check CHECK (state IN ('open','completed','cancelled'))`,
+  );
   await knex.raw(`CREATE INDEX user_tasks_open_idx ON user_tasks (created_at) WHERE state = 'open'`);
 
   await knex.raw(`
@@ -352,7 +375,9 @@ export async function up(knex: Knex): Promise<void> {
     BEGIN
       RAISE EXCEPTION 'history is append-only (drop a partition for retention)';
     END $$`);
-  await knex.raw(`CREATE TRIGGER history_append_only BEFORE UPDATE ON history FOR EACH ROW EXECUTE FUNCTION operon_history_append_only()`);
+  await knex.raw(
+    `CREATE TRIGGER history_append_only BEFORE UPDATE ON history FOR EACH ROW EXECUTE FUNCTION operon_history_append_only()`,
+  );
 
   for (const [table, { table: tableComment, columns }] of Object.entries(comments)) {
     await knex.raw(`COMMENT ON TABLE ?? IS ${quote(tableComment)}`, [table]);
@@ -366,7 +391,9 @@ export async function up(knex: Knex): Promise<void> {
       SELECT i.id, i.process_instance_id, p.bpmn_process_id, i.element_id, i.code, i.message, i.job_id, i.created_at
       FROM incidents i JOIN process_instances p ON p.id = i.process_instance_id
       WHERE i.state = 'open'`);
-  await knex.raw(`COMMENT ON VIEW open_incidents IS 'Incidents waiting for an operator, with the process they belong to.'`);
+  await knex.raw(
+    `COMMENT ON VIEW open_incidents IS 'Incidents waiting for an operator, with the process they belong to.'`,
+  );
   await knex.raw(`
     CREATE VIEW instance_overview AS
       SELECT p.id, p.bpmn_process_id, p.version, p.business_key, p.state, p.started_at, p.ended_at,
@@ -374,7 +401,9 @@ export async function up(knex: Knex): Promise<void> {
         (SELECT string_agg(e.element_id, ', ' ORDER BY e.seq) FROM element_instances e
           WHERE e.process_instance_id = p.id AND e.state = 'active') AS active_elements
       FROM process_instances p`);
-  await knex.raw(`COMMENT ON VIEW instance_overview IS 'One line per instance: state, open incident count and the elements it currently waits in.'`);
+  await knex.raw(
+    `COMMENT ON VIEW instance_overview IS 'One line per instance: state, open incident count and the elements it currently waits in.'`,
+  );
 }
 
 function quote(text: string): string {
@@ -383,7 +412,18 @@ function quote(text: string): string {
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP VIEW IF EXISTS instance_overview, open_incidents');
-  for (const table of ['history', 'user_tasks', 'incidents', 'messages', 'message_subscriptions', 'timers', 'jobs', 'element_instances', 'process_instances', 'process_definitions']) {
+  for (const table of [
+    'history',
+    'user_tasks',
+    'incidents',
+    'messages',
+    'message_subscriptions',
+    'timers',
+    'jobs',
+    'element_instances',
+    'process_instances',
+    'process_definitions',
+  ]) {
     await knex.schema.dropTableIfExists(table);
   }
   await knex.raw('DROP FUNCTION IF EXISTS operon_history_append_only()');

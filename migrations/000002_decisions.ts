@@ -13,7 +13,8 @@ function quote(text: string): string {
 
 const comments: Record<string, { table: string; columns: Record<string, string> }> = {
   decisions: {
-    table: 'Every classification made by a decision: node or `operon decide`, with its inputs, scores and the reviewer’s answer when a person reviewed it.',
+    table:
+      'Every classification made by a decision: node or `operon decide`, with its inputs, scores and the reviewer’s answer when a person reviewed it.',
     columns: {
       id: 'Decision id (returned to the process as decisionId).',
       process_instance_id: 'Process instance the decision was made for; null for CLI decisions.',
@@ -33,14 +34,16 @@ const comments: Record<string, { table: string; columns: Record<string, string> 
       truncated: 'True when over-long text was cut to fit the model.',
       truncated_fields: 'Names of the variables that were cut (JSON array).',
       latency_ms: 'Time to classify, in milliseconds (queueing + inference).',
-      reviewed_label: 'Label given by the person who reviewed the case; null until reviewed. Training data for new heads.',
+      reviewed_label:
+        'Label given by the person who reviewed the case; null until reviewed. Training data for new heads.',
       reviewed_by: 'Who reviewed the case.',
       reviewed_at: 'When the case was reviewed.',
       created_at: 'When the decision was made.',
     },
   },
   decision_model_versions: {
-    table: 'Classification heads trained on a frozen base model from reviewed decisions; at most one active per model. No active row means the base model decides.',
+    table:
+      'Classification heads trained on a frozen base model from reviewed decisions; at most one active per model. No active row means the base model decides.',
     columns: {
       id: 'Head number (the N in version base+head.N).',
       model_name: 'Model folder name.',
@@ -101,11 +104,14 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp('activated_at', { useTz: true });
   });
-  await knex.raw(`CREATE UNIQUE INDEX decision_model_versions_one_active ON decision_model_versions (model_name) WHERE active`);
+  await knex.raw(
+    `CREATE UNIQUE INDEX decision_model_versions_one_active ON decision_model_versions (model_name) WHERE active`,
+  );
 
   for (const [table, { table: tableComment, columns }] of Object.entries(comments)) {
     await knex.raw(`COMMENT ON TABLE ?? IS ${quote(tableComment)}`, [table]);
-    for (const [column, text] of Object.entries(columns)) await knex.raw(`COMMENT ON COLUMN ??.?? IS ${quote(text)}`, [table, column]);
+    for (const [column, text] of Object.entries(columns))
+      await knex.raw(`COMMENT ON COLUMN ??.?? IS ${quote(text)}`, [table, column]);
   }
 }
 

@@ -11,7 +11,8 @@ function quote(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-const table = 'Every run of a bot (one row per job attempt): which bot ran for which instance and element, how long it took, how it ended, the requests the egress policy blocked, and the artifacts kept when it failed.';
+const table =
+  'Every run of a bot (one row per job attempt): which bot ran for which instance and element, how long it took, how it ended, the requests the egress policy blocked, and the artifacts kept when it failed.';
 
 const columns: Record<string, string> = {
   id: 'Bot run id.',
@@ -24,11 +25,13 @@ const columns: Record<string, string> = {
   started_at: 'When the run started.',
   finished_at: 'When the run ended.',
   duration_ms: 'Run time in milliseconds, from start to end.',
-  outcome: 'How the run ended: succeeded, business_error (a BpmnError the process can catch), failed (technical or input error; technical ones are retried), timed_out (hard time limit, context closed), blocked (a page navigated to a host outside the egress policy) or aborted (the job was cancelled or the worker stopped).',
+  outcome:
+    'How the run ended: succeeded, business_error (a BpmnError the process can catch), failed (technical or input error; technical ones are retried), timed_out (hard time limit, context closed), blocked (a page navigated to a host outside the egress policy) or aborted (the job was cancelled or the worker stopped).',
   error_code: 'BPMN error code or OPERON_ERR_* code of a run that did not succeed; null otherwise.',
   error_message: 'Error message of a run that did not succeed (secret values masked); null otherwise.',
   screenshot_path: 'Path of the PNG screenshot taken when the run failed (secret fields masked); null when none.',
-  trace_path: 'Path of the Playwright trace (zip) of a failed run, viewable with npx playwright show-trace; null when none.',
+  trace_path:
+    'Path of the Playwright trace (zip) of a failed run, viewable with npx playwright show-trace; null when none.',
   blocked_requests: 'Requests the egress policy refused during the run (JSON array of { url, reason, navigation }).',
 };
 
@@ -53,9 +56,12 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['process_instance_id']);
     t.index(['bot', 'started_at']);
   });
-  await knex.raw(`ALTER TABLE bot_runs ADD CONSTRAINT bot_runs_outcome_check CHECK (outcome IN ('succeeded', 'business_error', 'failed', 'timed_out', 'blocked', 'aborted'))`);
+  await knex.raw(
+    `ALTER TABLE bot_runs ADD CONSTRAINT bot_runs_outcome_check CHECK (outcome IN ('succeeded', 'business_error', 'failed', 'timed_out', 'blocked', 'aborted'))`,
+  );
   await knex.raw(`COMMENT ON TABLE bot_runs IS ${quote(table)}`);
-  for (const [column, text] of Object.entries(columns)) await knex.raw(`COMMENT ON COLUMN bot_runs.?? IS ${quote(text)}`, [column]);
+  for (const [column, text] of Object.entries(columns))
+    await knex.raw(`COMMENT ON COLUMN bot_runs.?? IS ${quote(text)}`, [column]);
 }
 
 export async function down(knex: Knex): Promise<void> {

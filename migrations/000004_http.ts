@@ -60,5 +60,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('DROP TABLE IF EXISTS idempotency_keys; DROP TABLE IF EXISTS webhook_configs; DROP TABLE IF EXISTS api_tokens;');
+  await knex.raw(
+    'DROP TABLE IF EXISTS idempotency_keys; DROP TABLE IF EXISTS webhook_configs; DROP TABLE IF EXISTS api_tokens;',
+  );
 }

@@ -12,12 +12,16 @@ function quote(text: string): string {
 
 const columnComments: Record<string, Record<string, string>> = {
   decision_model_versions: {
-    state: 'refused: the promotion gate found a regression (see evaluation); shadow: scores live decisions beside the active version; active: decides; retired: was active or in shadow before.',
-    evaluation: 'The promotion gate: per set (reviewed held-out, standard, shifted, natural) accuracy, precision of automated answers, ECE and mean confidence of this head and of the version it was compared with, the difference and its 95% paired bootstrap interval, and the regressions found (JSON).',
+    state:
+      'refused: the promotion gate found a regression (see evaluation); shadow: scores live decisions beside the active version; active: decides; retired: was active or in shadow before.',
+    evaluation:
+      'The promotion gate: per set (reviewed held-out, standard, shifted, natural) accuracy, precision of automated answers, ECE and mean confidence of this head and of the version it was compared with, the difference and its 95% paired bootstrap interval, and the regressions found (JSON).',
     reason: 'Why the gate refused the head or let it into shadow, in words.',
-    replay_cases: 'Synthetic cases labelled by the written policy mixed into the training set, so the head does not forget.',
+    replay_cases:
+      'Synthetic cases labelled by the written policy mixed into the training set, so the head does not forget.',
     shadow_decisions: 'Live decisions the head must score in shadow before it may be activated.',
-    shadow_reviews: 'Reviewed decisions among those it needs, on which it may not answer worse than the active version.',
+    shadow_reviews:
+      'Reviewed decisions among those it needs, on which it may not answer worse than the active version.',
     shadow_started_at: 'When the head entered its shadow period.',
   },
   decisions: {
@@ -83,11 +87,17 @@ export async function up(knex: Knex): Promise<void> {
       GROUP BY d.model_name, d.shadow_version, v.state, d.model_version, v.shadow_decisions;
   `);
   for (const [table, columns] of Object.entries(columnComments)) {
-    for (const [column, text] of Object.entries(columns)) await knex.raw(`COMMENT ON COLUMN ??.?? IS ${quote(text)}`, [table, column]);
+    for (const [column, text] of Object.entries(columns))
+      await knex.raw(`COMMENT ON COLUMN ??.?? IS ${quote(text)}`, [table, column]);
   }
-  await knex.raw(`COMMENT ON VIEW decision_shadow_comparison IS ${quote('Heads in shadow against the version that decided, per head and active version: agreement, and accuracy against reviewers’ labels where decisions were reviewed. Activating a head in shadow needs this comparison.')}`);
-  for (const [column, text] of Object.entries(viewComments)) await knex.raw(`COMMENT ON COLUMN decision_shadow_comparison.?? IS ${quote(text)}`, [column]);
-  await knex.raw(`COMMENT ON COLUMN decision_model_versions.metrics IS ${quote('Held-out metrics of the head and of the version it was compared against (JSON); the full gate is in evaluation.')}`);
+  await knex.raw(
+    `COMMENT ON VIEW decision_shadow_comparison IS ${quote('Heads in shadow against the version that decided, per head and active version: agreement, and accuracy against reviewers’ labels where decisions were reviewed. Activating a head in shadow needs this comparison.')}`,
+  );
+  for (const [column, text] of Object.entries(viewComments))
+    await knex.raw(`COMMENT ON COLUMN decision_shadow_comparison.?? IS ${quote(text)}`, [column]);
+  await knex.raw(
+    `COMMENT ON COLUMN decision_model_versions.metrics IS ${quote('Held-out metrics of the head and of the version it was compared against (JSON); the full gate is in evaluation.')}`,
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -27,7 +27,9 @@ export function pretrainingNote(p: Pretraining | null | undefined): string {
   const corpus = JSON.parse(readFileSync(new URL('./corpus/manifest.json', import.meta.url), 'utf8')) as CorpusManifest;
   const sources = corpus.sources.map((s) => `${s.package} ${s.version} (${s.licence})`).join('; ');
   const named =
-    corpus.total.sha256 === p.corpus_sha256 ? `models/corpus/manifest.json: ${sources}` : 'a corpus other than models/corpus/manifest.json';
+    corpus.total.sha256 === p.corpus_sha256
+      ? `models/corpus/manifest.json: ${sources}`
+      : 'a corpus other than models/corpus/manifest.json';
   const loss = p.final ? `; validation loss ${p.final.val_loss} after ${p.final.step} steps` : '';
   return `Pretrained on English before the task (\`npm run models:pretrain\`): ${p.tokens_seen} tokens seen
 from a corpus of ${p.corpus_tokens} tokens, SHA-256 \`${p.corpus_sha256}\`, ${named}${loss}.`;
@@ -63,7 +65,9 @@ Prompt template (config.json \`template\`):
 ${config.template}
 \`\`\`
 
-${Object.entries(spec.variables).map(([k, v]) => `- \`${k}\`: ${v}`).join('\n')}
+${Object.entries(spec.variables)
+  .map(([k, v]) => `- \`${k}\`: ${v}`)
+  .join('\n')}
 
 Free text (\`${spec.textVariables.join('`, `')}\`) longer than ${config.maxTextChars} characters is cut, and prompts longer than
 ${config.maxLength} tokens lose the end of the text; both are flagged in the decision record.
@@ -137,8 +141,10 @@ function naturalSection(e: Evaluation): string {
   const n = e.naturalSet;
   if (!n) return '';
   const c = n.checklist;
-  const styles = Object.entries(n.byStyle).sort(([a], [b]) => a.localeCompare(b))
-    .map(([style, m]) => `| ${style} | ${m.cases} | ${f4(m.accuracy)} | ${f4(m.autoRate)} | ${f4(m.autoPrecision)} |`).join('\n');
+  const styles = Object.entries(n.byStyle)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([style, m]) => `| ${style} | ${m.cases} | ${f4(m.accuracy)} | ${f4(m.autoRate)} | ${f4(m.autoPrecision)} |`)
+    .join('\n');
   return `## Natural test set (models/data/natural, written by hand, never trained or tuned on)
 ${n.cases} cases: accuracy **${f4(n.accuracy)}**, automated ${f4(n.autoRate)} at precision **${f4(n.autoPrecision)}**, ECE ${f4(n.ece)}.
 Behavioural suite: ${c.invariance.flips} flips of ${c.invariance.automated} automated cases under meaning-preserving perturbations

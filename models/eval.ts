@@ -33,7 +33,10 @@ import { decideAll, naturalMetrics, readNaturalCases, runChecklist } from './che
 /** Where the natural test sets live: models/data/natural/<domain>.test.jsonl. */
 export const DEFAULT_NATURAL_DIR = fileURLToPath(new URL('./data/natural/', import.meta.url));
 
-interface Row extends LabelledCase { textDependent: boolean; rulesLabel: string }
+interface Row extends LabelledCase {
+  textDependent: boolean;
+  rulesLabel: string;
+}
 
 export function splits(domain: DomainName): { test: Row[]; shifted: Row[] } {
   let dir = join(DEFAULT_GENERATE.out, domain);
@@ -47,13 +50,26 @@ export function splits(domain: DomainName): { test: Row[]; shifted: Row[] } {
       .trim()
       .split('\n')
       .map((line) => {
-        const row = JSON.parse(line) as { id: string; vars: Record<string, unknown>; policyLabel: string; rulesLabel: string; textDependent: boolean };
-        return { id: row.id, variables: row.vars, label: row.policyLabel, rulesLabel: row.rulesLabel, textDependent: row.textDependent };
+        const row = JSON.parse(line) as {
+          id: string;
+          vars: Record<string, unknown>;
+          policyLabel: string;
+          rulesLabel: string;
+          textDependent: boolean;
+        };
+        return {
+          id: row.id,
+          variables: row.vars,
+          label: row.policyLabel,
+          rulesLabel: row.rulesLabel,
+          textDependent: row.textDependent,
+        };
       });
   return { test: read('test'), shifted: read('shifted') };
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const r4 = (x: number) => Math.round(x * 10000) / 10000;
 
 /** The natural test set of a domain with the checklist suite over it; null (and a warning) when its file is absent. */
@@ -64,16 +80,25 @@ async function evaluateNatural(agent: DecisionAgent, domain: DomainName, natural
     return null;
   }
   const cases = readNaturalCases(file);
-  const outcomes = await decideAll(agent, cases.map((c) => c.variables));
+  const outcomes = await decideAll(
+    agent,
+    cases.map((c) => c.variables),
+  );
   const metrics = naturalMetrics(domain, agent.labels, cases, outcomes);
   if (metrics.policyMismatches.length > 0) {
-    process.stderr.write(`warning: ${metrics.policyMismatches.length} lines of ${file} have a policyLabel the policy does not give: ${metrics.policyMismatches.slice(0, 5).join(', ')}\n`);
+    process.stderr.write(
+      `warning: ${metrics.policyMismatches.length} lines of ${file} have a policyLabel the policy does not give: ${metrics.policyMismatches.slice(0, 5).join(', ')}\n`,
+    );
   }
   const checklist = await runChecklist(agent, domain, cases, outcomes, { seed });
   return { file, ...metrics, checklist };
 }
 
-export async function evaluateModel(domain: DomainName, modelsDir: string, options: { naturalDir?: string; seed?: number } = {}) {
+export async function evaluateModel(
+  domain: DomainName,
+  modelsDir: string,
+  options: { naturalDir?: string; seed?: number } = {},
+) {
   const coldStart = performance.now();
   await loadDecisionModel(resolve(modelsDir, domain), domain);
   const coldLoadMs = performance.now() - coldStart;
@@ -92,7 +117,18 @@ export async function evaluateModel(domain: DomainName, modelsDir: string, optio
   const naturalFile = fileURLToPath(new URL(`../test/decision/fixtures/natural-${domain}.jsonl`, import.meta.url));
   const natural = existsSync(naturalFile) ? readLabelledCases(naturalFile) : [];
   const naturalResults = await agent.inferBatch(natural.map((c) => c.variables));
-  const naturalMisses = natural.flatMap((c, i) => (naturalResults[i]!.label === c.label ? [] : [{ text: String(c.variables.purpose ?? c.variables.notes), expected: c.label, got: naturalResults[i]!.label, confidence: naturalResults[i]!.confidence }]));
+  const naturalMisses = natural.flatMap((c, i) =>
+    naturalResults[i]!.label === c.label
+      ? []
+      : [
+          {
+            text: String(c.variables.purpose ?? c.variables.notes),
+            expected: c.label,
+            got: naturalResults[i]!.label,
+            confidence: naturalResults[i]!.confidence,
+          },
+        ],
+  );
 
   const naturalSet = await evaluateNatural(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR, options.seed ?? 1);
 
@@ -140,7 +176,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const domains: DomainName[] = values.model ? [values.model as DomainName] : ['loan', 'order'];
   const results: Awaited<ReturnType<typeof evaluateModel>>[] = [];
   for (const domain of domains) {
-    const r = await evaluateModel(domain, values['models-dir']!, { naturalDir: resolve(values['natural-dir']!), seed: Number(values.seed) });
+    const r = await evaluateModel(domain, values['models-dir']!, {
+      naturalDir: resolve(values['natural-dir']!),
+      seed: Number(values.seed),
+    });
     results.push(r);
     if (values['write-cards']) writeModelCard(values['models-dir']!, domain, r);
     console.log(
@@ -170,7 +209,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const autoRate = pooled((r) => ({ cases: r.test.cases, value: r.test.autoRate }));
   const autoPrecision = pooled((r) => ({ cases: r.test.cases * r.test.autoRate, value: r.test.autoPrecision }));
   const withNatural = results.filter((r) => r.naturalSet);
-  const naturalPooled = (pick: (n: NonNullable<(typeof results)[number]['naturalSet']>) => { cases: number; value: number }) => {
+  const naturalPooled = (
+    pick: (n: NonNullable<(typeof results)[number]['naturalSet']>) => { cases: number; value: number },
+  ) => {
     const parts = withNatural.map((r) => pick(r.naturalSet!));
     const cases = parts.reduce((s, p) => s + p.cases, 0);
     return cases === 0 ? 'n/a' : String(r4(parts.reduce((s, p) => s + p.cases * p.value, 0) / cases));
@@ -178,7 +219,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const naturalAccuracy = naturalPooled((n) => ({ cases: n.cases, value: n.accuracy }));
   const naturalAutoRate = naturalPooled((n) => ({ cases: n.cases, value: n.autoRate }));
   const naturalAutoPrecision = naturalPooled((n) => ({ cases: n.cases * n.autoRate, value: n.autoPrecision }));
-  const flips = withNatural.length ? String(withNatural.reduce((s, r) => s + r.naturalSet!.checklist.invariance.flips, 0)) : 'n/a';
+  const flips = withNatural.length
+    ? String(withNatural.reduce((s, r) => s + r.naturalSet!.checklist.invariance.flips, 0))
+    : 'n/a';
   const p50 = Math.max(...results.map((r) => r.p50Ms));
   const batch = Math.min(...results.map((r) => r.batchPerS));
   console.log(`synthetic test: auto_rate=${r4(autoRate)} auto_precision=${r4(autoPrecision)}`);

@@ -19,7 +19,10 @@ export interface CliContext {
 }
 
 export function createLogger(defaultLevel: string): pino.Logger {
-  return pino({ level: process.env.LOG_LEVEL ?? defaultLevel, base: { service: 'operon' } }, pino.destination({ dest: 2, sync: true }));
+  return pino(
+    { level: process.env.LOG_LEVEL ?? defaultLevel, base: { service: 'operon' } },
+    pino.destination({ dest: 2, sync: true }),
+  );
 }
 
 export interface OpenContextOptions {
@@ -41,8 +44,11 @@ export const DEFAULT_DEMO_APPS_URL = 'http://127.0.0.1:3100';
 
 async function shippedNodeOptions(option: OpenContextOptions['shippedNodes']): Promise<Record<string, unknown>> {
   if (!option) return {};
-  const baseUrl = (option === true ? undefined : option.demoAppsUrl) ?? process.env.DEMO_APPS_URL ?? DEFAULT_DEMO_APPS_URL;
-  const { shippedBotNode } = (await import('../../processes/demo/nodes.ts' as string)) as typeof import('../../processes/demo/nodes.ts');
+  const baseUrl =
+    (option === true ? undefined : option.demoAppsUrl) ?? process.env.DEMO_APPS_URL ?? DEFAULT_DEMO_APPS_URL;
+  const { shippedBotNode } = (await import(
+    '../../processes/demo/nodes.ts' as string
+  )) as typeof import('../../processes/demo/nodes.ts');
   const concurrency = option === true ? undefined : option.botConcurrency;
   return { decision: true, extra: [await shippedBotNode({ baseUrl, ...(concurrency ? { concurrency } : {}) })] };
 }
@@ -61,7 +67,10 @@ export async function openContext(options: OpenContextOptions): Promise<CliConte
   }
   // Imported here so the node implementations (and whatever they load) stay out of commands that do not run them.
   const { createNodeRegistry } = await import('../../nodes/index.ts');
-  const nodes = await createNodeRegistry({ ...(await shippedNodeOptions(options.shippedNodes)), ...options.nodes } as Parameters<typeof createNodeRegistry>[0]);
+  const nodes = await createNodeRegistry({
+    ...(await shippedNodeOptions(options.shippedNodes)),
+    ...options.nodes,
+  } as Parameters<typeof createNodeRegistry>[0]);
   const engine = createEngine({ db, nodes, logger, worker: options.worker ?? false });
   return {
     url: database.url,

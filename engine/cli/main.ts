@@ -72,7 +72,10 @@ async function decisionCli(command: string, rest: string[]): Promise<number> {
   const { runDecisionCli } = (await import('../../nodes/decision/cli.ts' as string)) as {
     runDecisionCli(argv: string[], options?: { databaseUrl?: string }): Promise<number>;
   };
-  const named = optionValue(rest, '--database-url') ?? (process.env.OPERON_DATABASE_URL || undefined) ?? (process.env.DATABASE_URL || undefined);
+  const named =
+    optionValue(rest, '--database-url') ??
+    (process.env.OPERON_DATABASE_URL || undefined) ??
+    (process.env.DATABASE_URL || undefined);
   if (!named && command === 'decide') return runDecisionCli([command, ...rest]);
   const { openDatabase } = await import('../db/database.ts');
   const { createKnex, migrateLatest } = await import('../store/knex.ts');
@@ -102,7 +105,9 @@ main(process.argv.slice(2)).then(
   (code) => exit(code),
   (error: unknown) => {
     if (isOperonError(error)) {
-      console.error(`error ${error.code}: ${error.message}${Object.keys(error.details).length ? ` ${JSON.stringify(error.details)}` : ''}`);
+      console.error(
+        `error ${error.code}: ${error.message}${Object.keys(error.details).length ? ` ${JSON.stringify(error.details)}` : ''}`,
+      );
     } else {
       console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -7,7 +7,11 @@ import type { InstanceView } from '../api.ts';
 import type { PostgresEngine } from '../engine.ts';
 import { CHANNELS } from '../store/notify.ts';
 
-export async function runUntilRest(engine: PostgresEngine, instanceId: string, timeoutMs: number): Promise<InstanceView> {
+export async function runUntilRest(
+  engine: PostgresEngine,
+  instanceId: string,
+  timeoutMs: number,
+): Promise<InstanceView> {
   const deadline = new Date(Date.now() + timeoutMs);
   const nodeNames = engine.nodes.names();
   for (;;) {
@@ -15,25 +19,46 @@ export async function runUntilRest(engine: PostgresEngine, instanceId: string, t
     if (!instance) throw new Error(`instance ${instanceId} disappeared`);
     if (instance.state !== 'active' || Date.now() >= deadline.getTime()) return instance;
     // Read again after finding no work: the instance may have moved on (or ended) between the two reads.
-    if (!(await hasWorkBefore(engine, instanceId, nodeNames, deadline))) return (await engine.getInstance(instanceId)) ?? instance;
-    await engine.notifications.wait(Math.min(250, deadline.getTime() - Date.now()), (channel, payload) => channel === CHANNELS.instances && payload === instanceId, undefined, [CHANNELS.instances]);
+    if (!(await hasWorkBefore(engine, instanceId, nodeNames, deadline)))
+      return (await engine.getInstance(instanceId)) ?? instance;
+    await engine.notifications.wait(
+      Math.min(250, deadline.getTime() - Date.now()),
+      (channel, payload) => channel === CHANNELS.instances && payload === instanceId,
+      undefined,
+      [CHANNELS.instances],
+    );
   }
 }
 
-async function hasWorkBefore(engine: PostgresEngine, instanceId: string, nodeNames: string[], deadline: Date): Promise<boolean> {
+async function hasWorkBefore(
+  engine: PostgresEngine,
+  instanceId: string,
+  nodeNames: string[],
+  deadline: Date,
+): Promise<boolean> {
   const db = engine.db;
   const job = await db('jobs')
     .where({ process_instance_id: instanceId })
-    .where((q) => q.where('state', 'leased').orWhere((r) => r.where('state', 'ready').andWhere('run_at', '<=', deadline)))
+    .where((q) =>
+      q.where('state', 'leased').orWhere((r) => r.where('state', 'ready').andWhere('run_at', '<=', deadline)),
+    )
     .where((q) => q.whereIn('type', nodeNames).orWhereRaw(`split_part(type, ':', 1) = ANY(?::text[])`, [nodeNames]))
     .first('id');
   if (job) return true;
-  const timer = await db('timers').where({ process_instance_id: instanceId, state: 'scheduled' }).andWhere('due_at', '<=', deadline).first('id');
+  const timer = await db('timers')
+    .where({ process_instance_id: instanceId, state: 'scheduled' })
+    .andWhere('due_at', '<=', deadline)
+    .first('id');
   if (timer) return true;
   // Call activities: a handover on its way to or from this instance, or an active child with work of its own.
-  const handover = await db('instance_handovers').where({ state: 'pending' }).where((q) => q.where('process_instance_id', instanceId).orWhere('parent_instance_id', instanceId)).first('id');
+  const handover = await db('instance_handovers')
+    .where({ state: 'pending' })
+    .where((q) => q.where('process_instance_id', instanceId).orWhere('parent_instance_id', instanceId))
+    .first('id');
   if (handover) return true;
-  const children: string[] = await db('process_instances').where({ parent_instance_id: instanceId, state: 'active' }).pluck('id');
+  const children: string[] = await db('process_instances')
+    .where({ parent_instance_id: instanceId, state: 'active' })
+    .pluck('id');
   for (const child of children) if (await hasWorkBefore(engine, child, nodeNames, deadline)) return true;
   return false;
 }

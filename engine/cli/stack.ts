@@ -33,7 +33,11 @@ export interface StackOptions {
   botConcurrency?: number;
 }
 
-export interface DeployedFile { file: string; processes: { bpmnProcessId: string; version: number }[]; error?: string }
+export interface DeployedFile {
+  file: string;
+  processes: { bpmnProcessId: string; version: number }[];
+  error?: string;
+}
 
 export interface Stack {
   context: CliContext;
@@ -47,12 +51,21 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-interface DemoApps { baseUrl: string; urls?: Record<string, string>; close(): Promise<void> }
+interface DemoApps {
+  baseUrl: string;
+  urls?: Record<string, string>;
+  close(): Promise<void>;
+}
 
-async function startDemoAppsIfShipped(port: number, context: { warn(message: string): void }): Promise<DemoApps | undefined> {
+async function startDemoAppsIfShipped(
+  port: number,
+  context: { warn(message: string): void },
+): Promise<DemoApps | undefined> {
   let start: ((options: { port: number }) => Promise<DemoApps>) | undefined;
   try {
-    ({ startDemoApps: start } = (await import('../../processes/demo-apps/index.ts' as string)) as { startDemoApps: typeof start });
+    ({ startDemoApps: start } = (await import('../../processes/demo-apps/index.ts' as string)) as {
+      startDemoApps: typeof start;
+    });
   } catch (error) {
     context.warn(`demo applications not available: ${(error as Error).message}`);
     return undefined;
@@ -68,7 +81,10 @@ async function startDemoAppsIfShipped(port: number, context: { warn(message: str
 /** The .bpmn and .dmn files to deploy: the folder given, else ./processes, else the shipped ones. */
 export async function processFiles(dir?: string): Promise<string[]> {
   const folder = dir ? resolve(dir) : existsSync(resolve('processes')) ? resolve('processes') : SHIPPED_PROCESSES_DIR;
-  return (await readdir(folder).catch(() => [] as string[])).filter((file) => file.endsWith('.bpmn') || file.endsWith('.dmn')).sort().map((file) => join(folder, file));
+  return (await readdir(folder).catch(() => [] as string[]))
+    .filter((file) => file.endsWith('.bpmn') || file.endsWith('.dmn'))
+    .sort()
+    .map((file) => join(folder, file));
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -76,7 +92,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const demoApps = await startDemoAppsIfShipped(options.demoAppsPort, { warn: (message) => warnings.push(message) });
   let context: CliContext;
   try {
-    context = await openContext({ logLevel: options.logLevel ?? 'info', worker: options.worker, shippedNodes: { ...(demoApps ? { demoAppsUrl: demoApps.baseUrl } : {}), botConcurrency: options.botConcurrency } });
+    context = await openContext({
+      logLevel: options.logLevel ?? 'info',
+      worker: options.worker,
+      shippedNodes: { ...(demoApps ? { demoAppsUrl: demoApps.baseUrl } : {}), botConcurrency: options.botConcurrency },
+    });
   } catch (error) {
     await demoApps?.close();
     throw error;
@@ -90,8 +110,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const file = path.split('/').pop()!;
         try {
           const result = await deployFiles(context.engine, [path]);
-          deployed.push({ file, processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })) });
-          context.logger.info({ file, processes: result.processes, decisions: result.decisions, warnings: result.warnings }, 'deployed');
+          deployed.push({
+            file,
+            processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })),
+          });
+          context.logger.info(
+            { file, processes: result.processes, decisions: result.decisions, warnings: result.warnings },
+            'deployed',
+          );
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           deployed.push({ file, processes: [], error: message });
@@ -104,7 +130,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const tokenGenerated = !process.env.OPERON_API_TOKEN;
     const apiToken = process.env.OPERON_API_TOKEN ?? `op_${randomBytes(24).toString('base64url')}`;
     const { buildApp } = await import('../http/app.ts');
-    const app = await buildApp({ engine: context.engine, db: context.db, logger: context.logger as never, apiToken, notifications: context.engine.notifications });
+    const app = await buildApp({
+      engine: context.engine,
+      db: context.db,
+      logger: context.logger as never,
+      apiToken,
+      notifications: context.engine.notifications,
+    });
     await app.listen({ port: options.port, host: options.host });
     // The thread large uploads are parsed in starts now, not on the first such upload.
     warmBpmnParser();
@@ -147,7 +179,11 @@ async function configureWebhooks(context: CliContext, deployed: DeployedFile[]):
       result.push({ bpmnProcessId, mode: 'kept' });
       continue;
     }
-    await saveWebhookConfig(context.db, bpmnProcessId, secret ? { mode: 'signed', secrets: [secret] } : { mode: 'open' });
+    await saveWebhookConfig(
+      context.db,
+      bpmnProcessId,
+      secret ? { mode: 'signed', secrets: [secret] } : { mode: 'open' },
+    );
     result.push({ bpmnProcessId, mode: secret ? 'signed' : 'open' });
   }
   return result;

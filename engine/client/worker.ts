@@ -97,7 +97,12 @@ export function createWorker(options: CreateWorkerOptions): JobWorker {
     const payload = (await response.json()) as { error?: { code: string; message: string } };
     if (!response.ok) {
       const retryAfter = Number(response.headers.get('retry-after'));
-      throw new HttpError(response.status, payload.error?.code ?? 'UNKNOWN', payload.error?.message ?? response.statusText, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+      throw new HttpError(
+        response.status,
+        payload.error?.code ?? 'UNKNOWN',
+        payload.error?.message ?? response.statusText,
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      );
     }
     return payload as T;
   }
@@ -117,7 +122,10 @@ export function createWorker(options: CreateWorkerOptions): JobWorker {
         const answered = error instanceof HttpError && error.status < 500;
         if (answered || tries >= RESULT_TRIES || stopping.signal.aborted) throw error;
         report(error);
-        const waitMs = error instanceof HttpError && error.retryAfterSeconds ? error.retryAfterSeconds * 1000 : Math.min(250 * 2 ** tries, 5_000);
+        const waitMs =
+          error instanceof HttpError && error.retryAfterSeconds
+            ? error.retryAfterSeconds * 1000
+            : Math.min(250 * 2 ** tries, 5_000);
         await sleep(waitMs, undefined, { signal: stopping.signal }).catch(() => undefined);
       }
     }
@@ -154,13 +162,24 @@ export function createWorker(options: CreateWorkerOptions): JobWorker {
     stats[result.counter]++;
   }
 
-  function outcomeOf(error: unknown, job: ActivatedJob): { path: string; body: Record<string, unknown>; counter: keyof typeof stats } {
+  function outcomeOf(
+    error: unknown,
+    job: ActivatedJob,
+  ): { path: string; body: Record<string, unknown>; counter: keyof typeof stats } {
     if (error instanceof JobBpmnError || (error as { name?: string }).name === 'BpmnError') {
       const bpmnError = error as JobBpmnError;
-      return { path: 'error', body: { errorCode: bpmnError.errorCode, errorMessage: bpmnError.message, variables: bpmnError.variables ?? {} }, counter: 'errored' };
+      return {
+        path: 'error',
+        body: { errorCode: bpmnError.errorCode, errorMessage: bpmnError.message, variables: bpmnError.variables ?? {} },
+        counter: 'errored',
+      };
     }
     const errorMessage = (error instanceof Error ? error.message : String(error)) || 'failed';
-    return { path: 'fail', body: { errorMessage, retries: Math.max(0, job.retries - 1), retryBackoffMs: options.retryBackoffMs ?? 1000 }, counter: 'failed' };
+    return {
+      path: 'fail',
+      body: { errorMessage, retries: Math.max(0, job.retries - 1), retryBackoffMs: options.retryBackoffMs ?? 1000 },
+      counter: 'failed',
+    };
   }
 
   async function poll(): Promise<void> {
@@ -172,11 +191,19 @@ export function createWorker(options: CreateWorkerOptions): JobWorker {
       try {
         const { jobs } = await call<{ jobs: ActivatedJob[] }>(
           '/api/jobs/activate',
-          { type: options.type, worker: workerName, maxJobs: maxJobs - running.size, lockMs, requestTimeoutMs: options.requestTimeoutMs ?? 20_000 },
+          {
+            type: options.type,
+            worker: workerName,
+            maxJobs: maxJobs - running.size,
+            lockMs,
+            requestTimeoutMs: options.requestTimeoutMs ?? 20_000,
+          },
           stopping.signal,
         );
         for (const job of jobs) {
-          const task = handle(job).catch(report).finally(() => running.delete(task));
+          const task = handle(job)
+            .catch(report)
+            .finally(() => running.delete(task));
           running.add(task);
         }
       } catch (error) {

@@ -76,7 +76,10 @@ async function freePort(): Promise<number> {
 }
 
 async function canLogIn(config: EmbeddedConfig): Promise<boolean> {
-  const client = new pg.Client({ connectionString: embeddedUrl({ ...config, database: 'postgres' }), connectionTimeoutMillis: 2_000 });
+  const client = new pg.Client({
+    connectionString: embeddedUrl({ ...config, database: 'postgres' }),
+    connectionTimeoutMillis: 2_000,
+  });
   try {
     await client.connect();
     return true;
@@ -104,14 +107,26 @@ async function letPostgresUserReach(dir: string, log?: (line: string) => void): 
 }
 
 /** Starts (or joins) the embedded database and makes sure the `operon` database exists. */
-export async function startEmbeddedPostgres(options: { dir?: string; log?: (line: string) => void } = {}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(
+  options: { dir?: string; log?: (line: string) => void } = {},
+): Promise<EmbeddedDatabase> {
   const dir = resolve(options.dir ?? DEFAULT_DIR);
   const dataDir = join(dir, 'pg');
   await mkdir(dir, { recursive: true });
   const stored = await readEmbeddedConfig(dir);
-  const config: EmbeddedConfig = stored ?? { port: 0, user: 'postgres', password: randomBytes(12).toString('hex'), database: 'operon' };
+  const config: EmbeddedConfig = stored ?? {
+    port: 0,
+    user: 'postgres',
+    password: randomBytes(12).toString('hex'),
+    database: 'operon',
+  };
 
-  if (stored && existsSync(join(dataDir, 'postmaster.pid')) && (await portAcceptsConnections(stored.port)) && (await canLogIn(stored))) {
+  if (
+    stored &&
+    existsSync(join(dataDir, 'postmaster.pid')) &&
+    (await portAcceptsConnections(stored.port)) &&
+    (await canLogIn(stored))
+  ) {
     return { url: embeddedUrl(stored), stop: async () => undefined };
   }
 

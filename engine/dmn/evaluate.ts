@@ -35,7 +35,9 @@ export interface DecisionResult {
 type Context = Record<string, unknown>;
 
 function failure(decisionId: string, message: string, details: Record<string, unknown> = {}): OperonError {
-  return new OperonError('OPERON_ERR_DMN_EVAL', `decision "${decisionId}": ${message}`, { details: { decisionId, ...details } });
+  return new OperonError('OPERON_ERR_DMN_EVAL', `decision "${decisionId}": ${message}`, {
+    details: { decisionId, ...details },
+  });
 }
 
 /**
@@ -51,7 +53,12 @@ export interface EvaluateOptions {
 }
 
 /** Evaluates `decisionId` of `model` on `variables`. */
-export function evaluateDecision(model: DmnModel, decisionId: string, variables: Context, options: EvaluateOptions = {}): DecisionResult {
+export function evaluateDecision(
+  model: DmnModel,
+  decisionId: string,
+  variables: Context,
+  options: EvaluateOptions = {},
+): DecisionResult {
   const { nowIso, evaluate } = options;
   const byId = new Map(model.decisions.map((d) => [d.id, d]));
   if (!byId.has(decisionId)) throw failure(decisionId, `no decision with this id in "${model.id}"`);
@@ -67,8 +74,12 @@ export function evaluateDecision(model: DmnModel, decisionId: string, variables:
       context[required.id] = value;
     }
     const clocked = nowIso ? withClock(context, nowIso) : context;
-    const feel: FeelEvaluator = evaluate ? (expression, ctx) => evaluate(expression, ctx === clocked ? context : ctx) : plainFeel;
-    const one = decision.table ? evaluateTable(decision, decision.table, clocked, feel) : evaluateLiteral(decision, clocked, feel);
+    const feel: FeelEvaluator = evaluate
+      ? (expression, ctx) => evaluate(expression, ctx === clocked ? context : ctx)
+      : plainFeel;
+    const one = decision.table
+      ? evaluateTable(decision, decision.table, clocked, feel)
+      : evaluateLiteral(decision, clocked, feel);
     evaluated.push(one);
     results.set(decision.id, one.output);
     return one.output;
@@ -83,7 +94,13 @@ function named(decision: Decision): Pick<EvaluatedDecision, 'decisionId' | 'deci
 
 const plainFeel: FeelEvaluator = (expression, context) => toJson(evaluateCamunda(expression, context).value);
 
-function feelValue(decision: Decision, feel: FeelEvaluator, expression: string, context: Context, what: string): unknown {
+function feelValue(
+  decision: Decision,
+  feel: FeelEvaluator,
+  expression: string,
+  context: Context,
+  what: string,
+): unknown {
   try {
     return feel(expression, context) ?? null;
   } catch (error) {
@@ -104,45 +121,95 @@ export function entryMatches(entry: string, value: unknown, context: Context): b
   return unaryTest(entry, { ...context, '?': value }).value === true;
 }
 
-export function evaluateTable(decision: Decision, table: DecisionTable, context: Context, feel: FeelEvaluator = plainFeel): EvaluatedDecision {
-  const inputValues = table.inputs.map((input) => feelValue(decision, feel, input.expression, context, `input expression of "${input.id}"`));
+export function evaluateTable(
+  decision: Decision,
+  table: DecisionTable,
+  context: Context,
+  feel: FeelEvaluator = plainFeel,
+): EvaluatedDecision {
+  const inputValues = table.inputs.map((input) =>
+    feelValue(decision, feel, input.expression, context, `input expression of "${input.id}"`),
+  );
   const inputs: Record<string, unknown> = {};
-  table.inputs.forEach((input, i) => { inputs[input.label ?? input.id] = inputValues[i]; });
-  const matched = table.rules.filter((rule) => rule.inputEntries.every((entry, i) => {
-    try {
-      return entryMatches(entry, inputValues[i], context);
-    } catch (error) {
-      throw failure(decision.id, `input entry "${entry}" of rule "${rule.id}" failed: ${(error as Error).message}`, { ruleId: rule.id, expression: entry });
-    }
-  }));
+  table.inputs.forEach((input, i) => {
+    inputs[input.label ?? input.id] = inputValues[i];
+  });
+  const matched = table.rules.filter((rule) =>
+    rule.inputEntries.every((entry, i) => {
+      try {
+        return entryMatches(entry, inputValues[i], context);
+      } catch (error) {
+        throw failure(decision.id, `input entry "${entry}" of rule "${rule.id}" failed: ${(error as Error).message}`, {
+          ruleId: rule.id,
+          expression: entry,
+        });
+      }
+    }),
+  );
   const outputsOf = (rule: (typeof matched)[number]): unknown => {
-    const values = rule.outputEntries.map((entry, i) => (entry === '' ? null : feelValue(decision, feel, entry, context, `output entry of rule "${rule.id}" (${table.outputs[i].name})`)));
+    const values = rule.outputEntries.map((entry, i) =>
+      entry === ''
+        ? null
+        : feelValue(decision, feel, entry, context, `output entry of rule "${rule.id}" (${table.outputs[i].name})`),
+    );
     if (table.outputs.length === 1) return values[0];
     return Object.fromEntries(table.outputs.map((o, i) => [o.name, values[i]]));
   };
   let hits = matched.map((rule) => ({ rule, output: outputsOf(rule) }));
-  const result = (output: unknown, ruleIds = hits.map((h) => h.rule.id)): EvaluatedDecision => ({ ...named(decision), inputs, matchedRuleIds: ruleIds, output });
+  const result = (output: unknown, ruleIds = hits.map((h) => h.rule.id)): EvaluatedDecision => ({
+    ...named(decision),
+    inputs,
+    matchedRuleIds: ruleIds,
+    output,
+  });
   switch (table.hitPolicy) {
     case 'UNIQUE':
-      if (hits.length > 1) throw failure(decision.id, `hit policy UNIQUE, but rules ${hits.map((h) => `"${h.rule.id}"`).join(', ')} all matched`, { ruleIds: hits.map((h) => h.rule.id) });
+      if (hits.length > 1)
+        throw failure(
+          decision.id,
+          `hit policy UNIQUE, but rules ${hits.map((h) => `"${h.rule.id}"`).join(', ')} all matched`,
+          { ruleIds: hits.map((h) => h.rule.id) },
+        );
       return result(hits[0]?.output ?? null);
     case 'FIRST':
-      return result(hits[0]?.output ?? null, hits.slice(0, 1).map((h) => h.rule.id));
+      return result(
+        hits[0]?.output ?? null,
+        hits.slice(0, 1).map((h) => h.rule.id),
+      );
     case 'ANY': {
       const distinct = new Set(hits.map((h) => JSON.stringify(h.output)));
-      if (distinct.size > 1) throw failure(decision.id, `hit policy ANY, but the matched rules ${hits.map((h) => `"${h.rule.id}"`).join(', ')} give different outputs`, { ruleIds: hits.map((h) => h.rule.id) });
+      if (distinct.size > 1)
+        throw failure(
+          decision.id,
+          `hit policy ANY, but the matched rules ${hits.map((h) => `"${h.rule.id}"`).join(', ')} give different outputs`,
+          { ruleIds: hits.map((h) => h.rule.id) },
+        );
       return result(hits[0]?.output ?? null);
     }
     case 'PRIORITY':
       hits = byPriority(table, hits);
-      return result(hits[0]?.output ?? null, hits.slice(0, 1).map((h) => h.rule.id));
+      return result(
+        hits[0]?.output ?? null,
+        hits.slice(0, 1).map((h) => h.rule.id),
+      );
     case 'OUTPUT ORDER':
       hits = byPriority(table, hits);
-      return result(hits.map((h) => h.output), hits.map((h) => h.rule.id));
+      return result(
+        hits.map((h) => h.output),
+        hits.map((h) => h.rule.id),
+      );
     case 'RULE ORDER':
       return result(hits.map((h) => h.output));
     case 'COLLECT':
-      return result(table.aggregation ? aggregate(decision, table.aggregation, hits.map((h) => h.output)) : hits.map((h) => h.output));
+      return result(
+        table.aggregation
+          ? aggregate(
+              decision,
+              table.aggregation,
+              hits.map((h) => h.output),
+            )
+          : hits.map((h) => h.output),
+      );
   }
 }
 
@@ -151,12 +218,13 @@ export function evaluateTable(decision: Decision, table: DecisionTable, context:
  * output, then to rule order). A value not in the list ranks after every listed one.
  */
 function byPriority<T extends { output: unknown }>(table: DecisionTable, hits: T[]): T[] {
-  const rank = (hit: T): number[] => table.outputs.map((output) => {
-    const value = table.outputs.length === 1 ? hit.output : (hit.output as Context)[output.name];
-    const listed = (output.values ?? []).map((text) => toJson(evaluateCamunda(text, {}).value));
-    const index = listed.findIndex((v) => JSON.stringify(v) === JSON.stringify(value));
-    return index === -1 ? listed.length : index;
-  });
+  const rank = (hit: T): number[] =>
+    table.outputs.map((output) => {
+      const value = table.outputs.length === 1 ? hit.output : (hit.output as Context)[output.name];
+      const listed = (output.values ?? []).map((text) => toJson(evaluateCamunda(text, {}).value));
+      const index = listed.findIndex((v) => JSON.stringify(v) === JSON.stringify(value));
+      return index === -1 ? listed.length : index;
+    });
   const ranked = hits.map((hit, order) => ({ hit, order, rank: rank(hit) }));
   ranked.sort((a, b) => {
     for (let i = 0; i < a.rank.length; i++) if (a.rank[i] !== b.rank[i]) return a.rank[i] - b.rank[i];
@@ -171,7 +239,10 @@ function aggregate(decision: Decision, aggregation: string, outputs: unknown[]):
   if (aggregation === 'COUNT') return values.length;
   if (values.length === 0) return null;
   if (values.some((v) => typeof v !== 'number')) {
-    throw failure(decision.id, `COLLECT ${aggregation} needs numbers, but the matched rules gave ${JSON.stringify(values)}`);
+    throw failure(
+      decision.id,
+      `COLLECT ${aggregation} needs numbers, but the matched rules gave ${JSON.stringify(values)}`,
+    );
   }
   const numbers = values as number[];
   if (aggregation === 'SUM') return numbers.reduce((a, b) => a + b, 0);

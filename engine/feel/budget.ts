@@ -26,9 +26,16 @@ export interface PendingAnswer {
 }
 
 /** Atomics.waitAsync (Node 16+), missing from the ES2022 lib typings. */
-const waitAsyncOn = (Atomics as unknown as {
-  waitAsync(array: Int32Array, index: number, value: number, timeoutMs: number): { async: false; value: string } | { async: true; value: Promise<string> };
-}).waitAsync;
+const waitAsyncOn = (
+  Atomics as unknown as {
+    waitAsync(
+      array: Int32Array,
+      index: number,
+      value: number,
+      timeoutMs: number,
+    ): { async: false; value: string } | { async: true; value: Promise<string> };
+  }
+).waitAsync;
 
 interface BudgetWorker {
   worker: Worker;
@@ -58,13 +65,19 @@ function maxWorkers(): number {
  * Evaluates `expression` on plain JSON `context` in a worker. With `syncWaitMs`, an answer that
  * takes longer (or a worker that is still starting, or none free) comes back pending.
  */
-export function evaluateInWorker(expression: string, context: Record<string, unknown>, nowIso: string | undefined, options: { syncWaitMs?: number } = {}): BudgetResult | PendingAnswer {
+export function evaluateInWorker(
+  expression: string,
+  context: Record<string, unknown>,
+  nowIso: string | undefined,
+  options: { syncWaitMs?: number } = {},
+): BudgetResult | PendingAnswer {
   const { syncWaitMs } = options;
   if (syncWaitMs === undefined) {
     // A caller without a step driver cannot wait asynchronously: it takes a thread even past the pool size.
     const w = idle.pop() ?? startWorker();
     busy += 1;
-    if (Atomics.wait(w.state, 1, 0, STARTUP_MS) === 'timed-out') return finish(w, giveUp(w, 'the FEEL worker did not start'));
+    if (Atomics.wait(w.state, 1, 0, STARTUP_MS) === 'timed-out')
+      return finish(w, giveUp(w, 'the FEEL worker did not start'));
     return finish(w, waitSync(w, post(w, expression, context, nowIso), budgetMs())!);
   }
   // The two late posts below read `context` after this returns: a pending answer ends the caller's
@@ -83,7 +96,11 @@ export function evaluateInWorker(expression: string, context: Record<string, unk
 }
 
 /** The same evaluation, waited for asynchronously whatever it takes (within the budget). */
-function settleInWorker(expression: string, context: Record<string, unknown>, nowIso: string | undefined): Promise<BudgetResult> {
+function settleInWorker(
+  expression: string,
+  context: Record<string, unknown>,
+  nowIso: string | undefined,
+): Promise<BudgetResult> {
   const answer = evaluateInWorker(expression, context, nowIso, { syncWaitMs: 0 });
   return 'pending' in answer ? answer.settled : Promise.resolve(answer);
 }
@@ -114,7 +131,11 @@ function waitSync(w: BudgetWorker, call: Call, waitMs: number, soft = false): Bu
 
 async function waitAsync(w: BudgetWorker, call: Call): Promise<BudgetResult> {
   while (Atomics.load(w.state, 0) === call.answered) {
-    if (!w.alive) return { ...giveUp(w, 'the FEEL worker stopped: the expression ran out of its 256 MB of memory'), overBudget: true };
+    if (!w.alive)
+      return {
+        ...giveUp(w, 'the FEEL worker stopped: the expression ran out of its 256 MB of memory'),
+        overBudget: true,
+      };
     const left = call.deadline - performance.now();
     if (left <= 0 || (await waitFor(w.state, 0, call.answered, left)) === 'timed-out') return overBudget(w);
   }
@@ -141,7 +162,10 @@ async function waitFor(state: Int32Array, index: number, value: number, timeoutM
 }
 
 function reply(w: BudgetWorker): BudgetResult {
-  return (receiveMessageOnPort(w.replies)?.message as BudgetResult | undefined) ?? giveUp(w, 'the FEEL worker gave no answer');
+  return (
+    (receiveMessageOnPort(w.replies)?.message as BudgetResult | undefined) ??
+    giveUp(w, 'the FEEL worker gave no answer')
+  );
 }
 
 function overBudget(w: BudgetWorker): BudgetResult {

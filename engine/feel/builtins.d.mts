@@ -2,5 +2,8 @@
 export class AssertionFailure extends Error {}
 export const CAMUNDA_BUILTINS: Readonly<Record<string, unknown>>;
 export function withBuiltins(context: Record<string, unknown>): Record<string, unknown>;
-export function evaluateCamunda(expression: string, context: Record<string, unknown>): { value: unknown; warnings: unknown[] };
+export function evaluateCamunda(
+  expression: string,
+  context: Record<string, unknown>,
+): { value: unknown; warnings: unknown[] };
 export function rewriteArithmetic(expression: string, context?: Record<string, unknown>): string;

@@ -22,7 +22,11 @@ function builtin(parameterNames, arity, body) {
 const isList = Array.isArray;
 const isString = (value) => typeof value === 'string';
 /** A FEEL context: a plain object (not a list, date, duration, range or function). */
-const isContext = (value) => value !== null && typeof value === 'object' && !isList(value) && (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+const isContext = (value) =>
+  value !== null &&
+  typeof value === 'object' &&
+  !isList(value) &&
+  (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
 /** Keys that would reach or replace an object's prototype: refused, as feelin refuses them. */
 const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const isPath = (path) => path.length > 0 && path.every((key) => isString(key) && !RESERVED_KEYS.has(key));
@@ -53,10 +57,14 @@ function lastDayOfMonth(value) {
 export const CAMUNDA_BUILTINS = Object.freeze({
   // Camunda 8.4+: null counts as not defined (so does a missing variable or context entry: null in feelin).
   'is defined': builtin(['value'], [1, 1], (value) => value !== null && value !== undefined),
-  'get or else': builtin(['value', 'default'], [2, 2], (value, fallback) => (value === null || value === undefined ? fallback : value)),
+  'get or else': builtin(['value', 'default'], [2, 2], (value, fallback) =>
+    value === null || value === undefined ? fallback : value,
+  ),
   assert: builtin(['value', 'condition', 'cause'], [2, 3], (value, condition, cause) => {
     if (condition === true) return value;
-    throw new AssertionFailure(cause === undefined || cause === null ? 'The condition is not fulfilled' : String(cause));
+    throw new AssertionFailure(
+      cause === undefined || cause === null ? 'The condition is not fulfilled' : String(cause),
+    );
   }),
   'is empty': builtin(['list'], [1, 1], (list) => (isList(list) ? list.length === 0 : null)),
   'is blank': builtin(['string'], [1, 1], (string) => (isString(string) ? string.trim() === '' : null)),
@@ -93,7 +101,9 @@ export const CAMUNDA_BUILTINS = Object.freeze({
   }),
   uuid: builtin([], [0, 0], () => randomUUID()),
   'random number': builtin([], [0, 0], () => Math.random()),
-  'to base64': builtin(['value'], [1, 1], (value) => (isString(value) ? Buffer.from(value, 'utf8').toString('base64') : null)),
+  'to base64': builtin(['value'], [1, 1], (value) =>
+    isString(value) ? Buffer.from(value, 'utf8').toString('base64') : null,
+  ),
   'from base64': builtin(['value'], [1, 1], (value) => {
     if (!isString(value) || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) return null;
     return Buffer.from(value, 'base64').toString('utf8');
@@ -113,7 +123,10 @@ export const CAMUNDA_BUILTINS = Object.freeze({
   'context put': builtin(['context', 'key', 'value'], [3, 3], (context, key, value) => {
     const path = isList(key) ? key : [key];
     if (!isContext(context) || !isPath(path)) return null;
-    const put = (into, [name, ...rest]) => ({ ...into, [name]: rest.length === 0 ? value : put(isContext(into[name]) ? into[name] : {}, rest) });
+    const put = (into, [name, ...rest]) => ({
+      ...into,
+      [name]: rest.length === 0 ? value : put(isContext(into[name]) ? into[name] : {}, rest),
+    });
     return put(context, path);
   }),
   // Camunda's AI-agent marker: outside an agent it is its value.
@@ -133,7 +146,15 @@ export function evaluateCamunda(expression, context) {
   return evaluate(rewriteArithmetic(expression, full), full);
 }
 
-const MS = { days: 86_400_000, hours: 3_600_000, minutes: 60_000, seconds: 1000, milliseconds: 1, microseconds: 0.001, nanoseconds: 0.000001 };
+const MS = {
+  days: 86_400_000,
+  hours: 3_600_000,
+  minutes: 60_000,
+  seconds: 1000,
+  milliseconds: 1,
+  microseconds: 0.001,
+  nanoseconds: 0.000001,
+};
 
 /** A days-and-time duration as milliseconds, a years-and-months one as months. */
 function magnitude(value) {
@@ -182,7 +203,8 @@ export function rewriteArithmetic(expression, context = CAMUNDA_BUILTINS) {
   if (!expression.includes('*') && !expression.includes('/')) return expression;
   // feelin parses a name with spaces as one name only when the context has it: such a context
   // can change the tree, so its rewrite is not shared with other contexts.
-  if (Object.keys(context).some((name) => /\s/.test(name) && !Object.hasOwn(CAMUNDA_BUILTINS, name))) return rewrite(expression, context);
+  if (Object.keys(context).some((name) => /\s/.test(name) && !Object.hasOwn(CAMUNDA_BUILTINS, name)))
+    return rewrite(expression, context);
   let result = rewritten.get(expression);
   if (result === undefined) {
     result = rewrite(expression, CAMUNDA_BUILTINS);

@@ -56,10 +56,18 @@ export function feelSyntaxError(expression: string): string | undefined {
  */
 function notAnExpression(node: SyntaxNodeRef, expression: string): string | undefined {
   const first = node.node.firstChild;
-  if (node.name === 'SimplePositiveUnaryTest' && first?.name === 'CompareOp' && node.node.parent?.name !== 'PositiveUnaryTest') {
+  if (
+    node.name === 'SimplePositiveUnaryTest' &&
+    first?.name === 'CompareOp' &&
+    node.node.parent?.name !== 'PositiveUnaryTest'
+  ) {
     return `unexpected "${expression.slice(first.from, first.to)}" at position ${first.from}: a unary test is no expression`;
   }
-  if (node.name === 'ArithmeticExpression' && first?.name === 'ArithOp' && expression.slice(first.from, first.to) === '+') {
+  if (
+    node.name === 'ArithmeticExpression' &&
+    first?.name === 'ArithOp' &&
+    expression.slice(first.from, first.to) === '+'
+  ) {
     return `unexpected "+" at position ${first.from}: FEEL has no unary plus`;
   }
   return undefined;
@@ -74,12 +82,19 @@ export type FeelResult = { ok: true; value: unknown } | { ok: false; message: st
  * driver's), the engine's thread waits only briefly for the worker (see FeelSession); without one
  * it waits up to the budget.
  */
-export function evaluateFeel(expression: string, context: Record<string, unknown>, now?: Date, session?: FeelSession): FeelResult {
+export function evaluateFeel(
+  expression: string,
+  context: Record<string, unknown>,
+  now?: Date,
+  session?: FeelSession,
+): FeelResult {
   const simple = evaluateSimple(expression, context);
   if (simple) return simple;
   if (!runsInline(expression, context)) {
     const nowIso = now?.toISOString();
-    const answer = session ? session.evaluate(expression, context, nowIso) : evaluateInWorker(expression, context, nowIso);
+    const answer = session
+      ? session.evaluate(expression, context, nowIso)
+      : evaluateInWorker(expression, context, nowIso);
     if ('pending' in answer) return { ok: false, message: 'the FEEL worker did not answer' }; // only with a session
     return answer; // the worker made its value plain JSON
   }
@@ -94,7 +109,25 @@ export function evaluateFeel(expression: string, context: Record<string, unknown
 /** A plain ASCII name, a boolean, null or a plain decimal number: what most conditions and mappings are (`=approved`, `=orderId`). */
 const SIMPLE = /^(?:[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?)$/;
 /** Words that are FEEL syntax, never variable names. */
-const KEYWORDS = new Set(['and', 'or', 'not', 'for', 'in', 'return', 'if', 'then', 'else', 'some', 'every', 'satisfies', 'instance', 'of', 'between', 'function', 'external']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'not',
+  'for',
+  'in',
+  'return',
+  'if',
+  'then',
+  'else',
+  'some',
+  'every',
+  'satisfies',
+  'instance',
+  'of',
+  'between',
+  'function',
+  'external',
+]);
 const LITERALS: Record<string, unknown> = { true: true, false: false, null: null };
 
 /**

@@ -68,12 +68,16 @@ export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
 /** The fastify app with every route registered and ready (not listening). */
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const requestTimeout = options.requestTimeoutMs ?? positiveNumber(process.env.OPERON_REQUEST_TIMEOUT_MS) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const requestTimeout =
+    options.requestTimeoutMs ?? positiveNumber(process.env.OPERON_REQUEST_TIMEOUT_MS) ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const app = Fastify({
     bodyLimit,
     requestTimeout,
     // Node checks request deadlines on this interval (default 30 s, which would double the timeout).
-    http: { headersTimeout: Math.min(requestTimeout, MAX_HEADERS_TIMEOUT_MS), connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeout / 4)) },
+    http: {
+      headersTimeout: Math.min(requestTimeout, MAX_HEADERS_TIMEOUT_MS),
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeout / 4)),
+    },
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     return503OnClosing: true,
     // Errors the router raises before any route runs (a path parameter over maxParamLength, a
@@ -100,7 +104,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return reply.status(operonError.statusCode).send(operonError.toJSON());
   });
   app.setNotFoundHandler((request, reply) => {
-    const error = new OperonError('OPERON_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`, { details: { method: request.method } });
+    const error = new OperonError('OPERON_ERR_NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}`, {
+      details: { method: request.method },
+    });
     return reply.status(404).send(error.toJSON());
   });
 
@@ -130,7 +136,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onRequest', async (request) => {
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > bodyLimit) {
-      throw new OperonError('OPERON_ERR_PAYLOAD_TOO_LARGE', `The body is ${length} bytes; the limit is ${bodyLimit}`, { details: { limit: bodyLimit } });
+      throw new OperonError('OPERON_ERR_PAYLOAD_TOO_LARGE', `The body is ${length} bytes; the limit is ${bodyLimit}`, {
+        details: { limit: bodyLimit },
+      });
     }
   });
 
@@ -141,9 +149,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     if (request.routeOptions.config.auth === 'webhook') return undefined;
     return parseJsonBody(body);
   });
-  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_request, body, done) =>
+    done(null, body),
+  );
   // Fields are not read; their size is kept small so that parts cannot carry megabytes around the file limit.
-  await app.register(multipart, { limits: { fileSize: bodyLimit, files: MAX_DEPLOY_FILES, fields: 20, fieldSize: 1024, parts: 40 }, throwFileSizeLimit: true });
+  await app.register(multipart, {
+    limits: { fileSize: bodyLimit, files: MAX_DEPLOY_FILES, fields: 20, fieldSize: 1024, parts: 40 },
+    throwFileSizeLimit: true,
+  });
 
   const longPolls = new Set<AbortController>();
   app.addHook('preClose', async () => {
@@ -152,7 +165,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const retentionMs = options.idempotencyRetentionMs ?? DEFAULT_IDEMPOTENCY_RETENTION_MS;
   const sweep = setInterval(() => {
-    deleteExpiredIdempotencyKeys(options.db, retentionMs).catch((error) => app.log.warn({ err: error }, 'idempotency key sweep failed'));
+    deleteExpiredIdempotencyKeys(options.db, retentionMs).catch((error) =>
+      app.log.warn({ err: error }, 'idempotency key sweep failed'),
+    );
   }, 3600_000);
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));

@@ -12,7 +12,10 @@ export function hashApiToken(token: string): string {
 
 /** Stores the hash of a token chosen by the operator (OPERON_API_TOKEN); harmless when already stored. */
 export async function ensureApiToken(db: Knex, token: string, name = 'default'): Promise<void> {
-  await db('api_tokens').insert({ name, token_hash: hashApiToken(token) }).onConflict('token_hash').ignore();
+  await db('api_tokens')
+    .insert({ name, token_hash: hashApiToken(token) })
+    .onConflict('token_hash')
+    .ignore();
 }
 
 /** Creates a new random token, stores its hash and returns the token (the only time it is seen). */

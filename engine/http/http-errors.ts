@@ -24,7 +24,10 @@ const FASTIFY_CODES: Record<string, OperonError['code']> = {
 
 /** Turns zod issues into a validation error whose details name the first offending field. */
 export function validationError(where: 'body' | 'query' | 'params' | 'headers', error: z.ZodError): OperonError {
-  const issues = error.issues.map((issue) => ({ field: [where, ...issue.path.map(String)].join('.'), message: issue.message }));
+  const issues = error.issues.map((issue) => ({
+    field: [where, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
   const first = issues[0];
   return new OperonError('OPERON_ERR_VALIDATION', first ? `${first.field}: ${first.message}` : `Invalid ${where}`, {
     details: { field: first?.field, issues },
@@ -52,7 +55,11 @@ export function toOperonError(error: unknown): OperonError {
   // rolled back unless its commit was under way, so "retry" is the answer; with the same
   // Idempotency-Key, messageId or job lease a retry cannot do the work twice.
   if (isTransientDatabaseError(error)) {
-    return new OperonError('OPERON_ERR_DATABASE_UNAVAILABLE', 'PostgreSQL could not be reached while this request ran; retry after 1 s', { cause: error, details: { retryAfterSeconds: 1 }, retryable: true });
+    return new OperonError(
+      'OPERON_ERR_DATABASE_UNAVAILABLE',
+      'PostgreSQL could not be reached while this request ran; retry after 1 s',
+      { cause: error, details: { retryAfterSeconds: 1 }, retryable: true },
+    );
   }
   return new OperonError('OPERON_ERR_INTERNAL', undefined, { cause: error });
 }

@@ -47,10 +47,16 @@ interface KeyRow {
 /** The stored response for the key; 422 when it was used with another request; undefined when unused. */
 async function storedResponse(db: Knex, claim: IdempotencyClaim): Promise<StoredResponse | undefined> {
   const { scope, key } = claim;
-  const row = (await db('idempotency_keys').where({ scope, key }).first('request_hash', 'state', 'status_code', 'response')) as KeyRow | undefined;
-  if (!row || row.state !== 'completed') return undefined;
+  const row = (await db('idempotency_keys')
+    .where({ scope, key })
+    .first('request_hash', 'state', 'status_code', 'response')) as KeyRow | undefined;
+  if (row?.state !== 'completed') return undefined;
   if (row.request_hash !== claim.requestHash) {
-    throw new OperonError('OPERON_ERR_IDEMPOTENCY_MISMATCH', 'This Idempotency-Key was used before with a different request', { details: { idempotencyKey: key } });
+    throw new OperonError(
+      'OPERON_ERR_IDEMPOTENCY_MISMATCH',
+      'This Idempotency-Key was used before with a different request',
+      { details: { idempotencyKey: key } },
+    );
   }
   return { statusCode: row.status_code ?? 200, body: row.response };
 }
@@ -61,7 +67,11 @@ async function storedResponse(db: Knex, claim: IdempotencyClaim): Promise<Stored
  * in its own transaction or rejects with `IdempotencyKeyTaken` when another request committed the
  * key first; then that request's response is the answer.
  */
-export async function withIdempotencyKey(db: Knex, claim: IdempotencyClaim, execute: (claim: IdempotencyClaim) => Promise<StoredResponse>): Promise<IdempotentResult> {
+export async function withIdempotencyKey(
+  db: Knex,
+  claim: IdempotencyClaim,
+  execute: (claim: IdempotencyClaim) => Promise<StoredResponse>,
+): Promise<IdempotentResult> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const stored = await storedResponse(db, claim);
     if (stored) return { ...stored, replayed: true };
@@ -72,7 +82,11 @@ export async function withIdempotencyKey(db: Knex, claim: IdempotencyClaim, exec
       // Taken means committed: the next look finds the row (unless the retention sweep just removed it).
     }
   }
-  throw new OperonError('OPERON_ERR_IDEMPOTENCY_IN_FLIGHT', 'The row of this Idempotency-Key was removed while the request ran (retention sweep); retry', { details: { idempotencyKey: claim.key } });
+  throw new OperonError(
+    'OPERON_ERR_IDEMPOTENCY_IN_FLIGHT',
+    'The row of this Idempotency-Key was removed while the request ran (retention sweep); retry',
+    { details: { idempotencyKey: claim.key } },
+  );
 }
 
 /**

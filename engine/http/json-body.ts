@@ -62,7 +62,8 @@ const MAY_HIDE_UNSAFE_TEXT = /\\u|__proto__|constructor/;
 /** Throws a 400 naming `field` when `text` cannot be stored. */
 export function requireStorableText(text: string, field: string): void {
   const reason = unstorableText(text);
-  if (reason) throw new OperonError('OPERON_ERR_VALIDATION', `${field}: ${REASONS[reason]}`, { details: { field, reason } });
+  if (reason)
+    throw new OperonError('OPERON_ERR_VALIDATION', `${field}: ${REASONS[reason]}`, { details: { field, reason } });
 }
 
 function fieldPath(path: readonly (string | number)[]): string {
@@ -76,7 +77,10 @@ function fieldPath(path: readonly (string | number)[]): string {
 
 function isPrototypeKey(key: string, entry: unknown): boolean {
   // Same rule as fastify's default parser (secure-json-parse): these keys can poison prototypes later.
-  return key === '__proto__' || (key === 'constructor' && entry !== null && typeof entry === 'object' && 'prototype' in entry);
+  return (
+    key === '__proto__' ||
+    (key === 'constructor' && entry !== null && typeof entry === 'object' && 'prototype' in entry)
+  );
 }
 
 /**
@@ -102,7 +106,9 @@ function checkValue(value: unknown, path: (string | number)[]): void {
     path.push(key);
     if (isPrototypeKey(key, entry)) {
       const field = fieldPath(path);
-      throw new OperonError('OPERON_ERR_VALIDATION', `${field}: the key "${key}" is not allowed`, { details: { field, reason: 'unsafe-key' } });
+      throw new OperonError('OPERON_ERR_VALIDATION', `${field}: the key "${key}" is not allowed`, {
+        details: { field, reason: 'unsafe-key' },
+      });
     }
     if (unstorableText(key)) requireStorableText(key, fieldPath(path));
     checkValue(entry, path);
@@ -135,10 +141,17 @@ export async function passOverBody<T>(raw: Buffer, pass: () => T): Promise<T> {
 }
 
 function decode(raw: Buffer, maxDepth: number): string {
-  if (!isUtf8(raw)) throw new OperonError('OPERON_ERR_MALFORMED_JSON', 'The request body is not valid UTF-8', { details: { field: 'body', reason: 'invalid-utf8' } });
+  if (!isUtf8(raw))
+    throw new OperonError('OPERON_ERR_MALFORMED_JSON', 'The request body is not valid UTF-8', {
+      details: { field: 'body', reason: 'invalid-utf8' },
+    });
   const depth = jsonDepth(raw, maxDepth);
   if (depth > maxDepth) {
-    throw new OperonError('OPERON_ERR_JSON_TOO_DEEP', `The request body nests arrays and objects deeper than ${maxDepth} levels`, { details: { field: 'body', limit: maxDepth } });
+    throw new OperonError(
+      'OPERON_ERR_JSON_TOO_DEEP',
+      `The request body nests arrays and objects deeper than ${maxDepth} levels`,
+      { details: { field: 'body', limit: maxDepth } },
+    );
   }
   return raw.toString('utf8');
 }
@@ -147,7 +160,11 @@ function parse(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new OperonError('OPERON_ERR_MALFORMED_JSON', `The request body is not valid JSON: ${(error as Error).message}`, { details: { field: 'body' }, cause: error });
+    throw new OperonError(
+      'OPERON_ERR_MALFORMED_JSON',
+      `The request body is not valid JSON: ${(error as Error).message}`,
+      { details: { field: 'body' }, cause: error },
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export interface HttpMetrics {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const MAX_TRACKED_JOBS = 10_000;
 
-export function createMetrics(db: Knex, options: { defaultMetrics?: boolean; timerStartsDelayed?: () => number } = {}): HttpMetrics {
+export function createMetrics(
+  db: Knex,
+  options: { defaultMetrics?: boolean; timerStartsDelayed?: () => number } = {},
+): HttpMetrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'operon_' });
 
@@ -35,7 +38,9 @@ export function createMetrics(db: Knex, options: { defaultMetrics?: boolean; tim
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await countBy(`SELECT bpmn_process_id AS key, count(*) AS n FROM process_instances GROUP BY 1`)) {
+      for (const row of await countBy(
+        `SELECT bpmn_process_id AS key, count(*) AS n FROM process_instances GROUP BY 1`,
+      )) {
         this.inc({ bpmn_process_id: row.key }, row.n);
       }
     },
@@ -47,7 +52,9 @@ export function createMetrics(db: Knex, options: { defaultMetrics?: boolean; tim
     registers: [registry],
     async collect() {
       this.reset();
-      for (const row of await countBy(`SELECT bpmn_process_id AS key, count(*) AS n FROM process_instances WHERE state = 'completed' GROUP BY 1`)) {
+      for (const row of await countBy(
+        `SELECT bpmn_process_id AS key, count(*) AS n FROM process_instances WHERE state = 'completed' GROUP BY 1`,
+      )) {
         this.inc({ bpmn_process_id: row.key }, row.n);
       }
     },

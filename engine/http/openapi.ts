@@ -10,7 +10,10 @@ function toComponentRefs(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const result: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value)) {
-    result[key] = key === '$ref' && typeof child === 'string' ? child.replace('#/$defs/', '#/components/schemas/') : toComponentRefs(child);
+    result[key] =
+      key === '$ref' && typeof child === 'string'
+        ? child.replace('#/$defs/', '#/components/schemas/')
+        : toComponentRefs(child);
   }
   return result;
 }
@@ -23,7 +26,11 @@ class SchemaConverter {
   readonly components: Record<string, JsonSchema> = {};
 
   convert(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-    const { $schema: _ignored, $defs, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
+    const {
+      $schema: _ignored,
+      $defs,
+      ...rest
+    } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as JsonSchema;
     for (const [id, definition] of Object.entries(($defs ?? {}) as Record<string, JsonSchema>)) {
       this.components[id] ??= toComponentRefs(definition) as JsonSchema;
     }
@@ -37,11 +44,19 @@ function openApiPath(url: string): string {
 
 function parameters(route: AnyRouteSpec, schemas: SchemaConverter): JsonSchema[] {
   const result: JsonSchema[] = [];
-  for (const [where, schema] of [['path', route.params], ['query', route.query]] as const) {
+  for (const [where, schema] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
     if (!schema) continue;
     const object = schemas.convert(schema, 'input') as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, property] of Object.entries(object.properties ?? {})) {
-      result.push({ name, in: where, required: where === 'path' || (object.required ?? []).includes(name), schema: property });
+      result.push({
+        name,
+        in: where,
+        required: where === 'path' || (object.required ?? []).includes(name),
+        schema: property,
+      });
     }
   }
   for (const [name, description] of Object.entries(route.headers ?? {})) {
@@ -54,7 +69,10 @@ function requestBody(route: AnyRouteSpec, schemas: SchemaConverter): JsonSchema 
   if (route.bodyDoc) {
     const content: Record<string, JsonSchema> = {};
     for (const [type, doc] of Object.entries(route.bodyDoc)) {
-      content[type] = { schema: doc.schema ? schemas.convert(doc.schema, 'input') : { type: 'string' }, ...(doc.schema ? {} : { description: doc.description }) };
+      content[type] = {
+        schema: doc.schema ? schemas.convert(doc.schema, 'input') : { type: 'string' },
+        ...(doc.schema ? {} : { description: doc.description }),
+      };
     }
     return { required: true, content };
   }
@@ -91,7 +109,12 @@ export function buildOpenApi(book: RouteBook, info: { version: string }): JsonSc
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Operon API', version: info.version, description: 'BPMN workflow engine: deployments, webhooks, instances, user tasks, messages, incidents and external job workers. See docs/http.md.' },
+    info: {
+      title: 'Operon API',
+      version: info.version,
+      description:
+        'BPMN workflow engine: deployments, webhooks, instances, user tasks, messages, incidents and external job workers. See docs/http.md.',
+    },
     components: { schemas: schemas.components, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
     paths,

@@ -15,8 +15,20 @@ const PG_INTEGER_MAX = 2_147_483_647;
 /** The `limit` and `offset` query parameters of a list route. */
 export function pageQuery(defaultLimit = DEFAULT_PAGE_SIZE) {
   return {
-    limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(defaultLimit).meta({ description: `Rows per page, at most ${MAX_PAGE_SIZE}` }),
-    offset: z.coerce.number().int().min(0).max(PG_INTEGER_MAX).default(0).meta({ description: 'Rows to skip: the previous page\'s page.nextOffset' }),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_PAGE_SIZE)
+      .default(defaultLimit)
+      .meta({ description: `Rows per page, at most ${MAX_PAGE_SIZE}` }),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(PG_INTEGER_MAX)
+      .default(0)
+      .meta({ description: "Rows to skip: the previous page's page.nextOffset" }),
   };
 }
 
@@ -24,7 +36,11 @@ export const PageInfo = z
   .object({
     limit: z.number().int(),
     offset: z.number().int(),
-    nextOffset: z.number().int().nullable().meta({ description: 'The offset of the next page; null when this is the last' }),
+    nextOffset: z
+      .number()
+      .int()
+      .nullable()
+      .meta({ description: 'The offset of the next page; null when this is the last' }),
   })
   .meta({ id: 'Page' });
 export type PageInfo = z.infer<typeof PageInfo>;
@@ -35,7 +51,11 @@ export function lookAhead(query: { limit: number; offset: number }): { limit: nu
 }
 
 /** Cuts rows read with `lookAhead` to one page within `maxBytes` of JSON. */
-export function toPage<T>(rows: T[], query: { limit: number; offset: number }, maxBytes = MAX_PAGE_BYTES): { items: T[]; page: PageInfo } {
+export function toPage<T>(
+  rows: T[],
+  query: { limit: number; offset: number },
+  maxBytes = MAX_PAGE_BYTES,
+): { items: T[]; page: PageInfo } {
   const items: T[] = [];
   let bytes = 0;
   for (const row of rows.slice(0, query.limit)) {
@@ -44,5 +64,8 @@ export function toPage<T>(rows: T[], query: { limit: number; offset: number }, m
     items.push(row);
   }
   const more = items.length < rows.length;
-  return { items, page: { limit: query.limit, offset: query.offset, nextOffset: more ? query.offset + items.length : null } };
+  return {
+    items,
+    page: { limit: query.limit, offset: query.offset, nextOffset: more ? query.offset + items.length : null },
+  };
 }

@@ -31,11 +31,19 @@ export interface RateLimits {
 /** Buckets kept at most; the least recently used goes first, so random keys cannot grow memory. */
 const MAX_BUCKETS = 10_000;
 
-function limitFromEnv(rateName: string, burstName: string, env: NodeJS.ProcessEnv, defaults: { perSecond: number; burst?: number } = { perSecond: 1000 }): RateLimit {
+function limitFromEnv(
+  rateName: string,
+  burstName: string,
+  env: NodeJS.ProcessEnv,
+  defaults: { perSecond: number; burst?: number } = { perSecond: 1000 },
+): RateLimit {
   const rate = env[rateName] === undefined || env[rateName] === '' ? defaults.perSecond : Number(env[rateName]);
   const perSecond = Number.isFinite(rate) && rate >= 0 ? rate : defaults.perSecond;
   const burst = Number(env[burstName]);
-  return { perSecond, burst: Number.isFinite(burst) && burst >= 1 ? burst : (defaults.burst ?? Math.max(1, perSecond * 2)) };
+  return {
+    perSecond,
+    burst: Number.isFinite(burst) && burst >= 1 ? burst : (defaults.burst ?? Math.max(1, perSecond * 2)),
+  };
 }
 
 /** The limits configured in the environment. */
@@ -43,7 +51,10 @@ export function rateLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): RateLim
   return {
     webhook: limitFromEnv('OPERON_WEBHOOK_RATE', 'OPERON_WEBHOOK_BURST', env),
     api: limitFromEnv('OPERON_API_RATE', 'OPERON_API_BURST', env),
-    authFailures: limitFromEnv('OPERON_AUTH_FAILURE_RATE', 'OPERON_AUTH_FAILURE_BURST', env, { perSecond: 1, burst: 20 }),
+    authFailures: limitFromEnv('OPERON_AUTH_FAILURE_RATE', 'OPERON_AUTH_FAILURE_BURST', env, {
+      perSecond: 1,
+      burst: 20,
+    }),
   };
 }
 
@@ -93,9 +104,15 @@ export class TokenBuckets {
 type Scope = 'webhook' | 'api' | 'unmatched' | 'auth-failures';
 
 /** The bucket a request counts against, from the route the router matched (so any spelling of a path counts the same). */
-function bucketOf(request: FastifyRequest, limits: RateLimits): { scope: Scope; key: string; limit: RateLimit } | undefined {
+function bucketOf(
+  request: FastifyRequest,
+  limits: RateLimits,
+): { scope: Scope; key: string; limit: RateLimit } | undefined {
   const route = request.routeOptions.url;
-  if (route === undefined) return limits.api.perSecond > 0 ? { scope: 'unmatched', key: `unmatched:${request.ip}`, limit: limits.api } : undefined;
+  if (route === undefined)
+    return limits.api.perSecond > 0
+      ? { scope: 'unmatched', key: `unmatched:${request.ip}`, limit: limits.api }
+      : undefined;
   if (request.routeOptions.config.auth === 'webhook' && limits.webhook.perSecond > 0) {
     const { bpmnProcessId } = request.params as { bpmnProcessId?: string };
     return { scope: 'webhook', key: `webhook:${bpmnProcessId ?? ''}`, limit: limits.webhook };
@@ -103,7 +120,11 @@ function bucketOf(request: FastifyRequest, limits: RateLimits): { scope: Scope; 
   if (route.startsWith('/api/') && limits.api.perSecond > 0) {
     // Keyed by the token's hash: the raw token is never kept. Bad tokens are held back by the failure bucket.
     const authorization = request.headers.authorization ?? '';
-    return { scope: 'api', key: `api:${createHash('sha256').update(authorization).digest('base64url')}`, limit: limits.api };
+    return {
+      scope: 'api',
+      key: `api:${createHash('sha256').update(authorization).digest('base64url')}`,
+      limit: limits.api,
+    };
   }
   return undefined;
 }
@@ -111,9 +132,13 @@ function bucketOf(request: FastifyRequest, limits: RateLimits): { scope: Scope; 
 function rateLimited(reply: FastifyReply, scope: Scope, limit: RateLimit, waitSeconds: number): OperonError {
   reply.header('retry-after', String(waitSeconds));
   const what = scope === 'auth-failures' ? 'failed authentications from this address' : 'requests';
-  return new OperonError('OPERON_ERR_RATE_LIMITED', `Too many ${what}: the limit is ${limit.perSecond}/s (burst ${limit.burst}); retry after ${waitSeconds} s`, {
-    details: { retryAfterSeconds: waitSeconds, perSecond: limit.perSecond, burst: limit.burst, scope },
-  });
+  return new OperonError(
+    'OPERON_ERR_RATE_LIMITED',
+    `Too many ${what}: the limit is ${limit.perSecond}/s (burst ${limit.burst}); retry after ${waitSeconds} s`,
+    {
+      details: { retryAfterSeconds: waitSeconds, perSecond: limit.perSecond, burst: limit.burst, scope },
+    },
+  );
 }
 
 /** Adds the hooks that enforce `limits` (default: from the environment). */

@@ -37,7 +37,11 @@ export interface RouteResponse {
   contentType?: string;
 }
 
-export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined> {
+export interface RouteSpec<
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+  P extends z.ZodType | undefined,
+> {
   method: 'GET' | 'POST' | 'PUT';
   /** fastify path syntax: /api/instances/:id */
   url: string;
@@ -108,7 +112,11 @@ function hasBody(request: FastifyRequest): boolean {
   return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
 }
 
-function parse<S extends z.ZodType | undefined>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): Parsed<S> {
+function parse<S extends z.ZodType | undefined>(
+  schema: S,
+  value: unknown,
+  where: 'body' | 'query' | 'params',
+): Parsed<S> {
   if (!schema) return undefined as Parsed<S>;
   // PostgreSQL cannot store U+0000 or a lone surrogate in text or jsonb: refused here rather than in a
   // query (500). JSON bodies are checked by the JSON parser (json-body.ts).
@@ -123,10 +131,11 @@ function parse<S extends z.ZodType | undefined>(schema: S, value: unknown, where
 }
 
 /** Registers a route on the app and in the book. */
-export function defineRoute<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined>(
-  context: RouteContext,
-  spec: RouteSpec<B, Q, P>,
-): void {
+export function defineRoute<
+  B extends z.ZodType | undefined,
+  Q extends z.ZodType | undefined,
+  P extends z.ZodType | undefined,
+>(context: RouteContext, spec: RouteSpec<B, Q, P>): void {
   context.book.routes.push(spec as unknown as AnyRouteSpec);
   const consumes = spec.consumes ?? ['application/json'];
   context.app.route({
@@ -136,13 +145,20 @@ export function defineRoute<B extends z.ZodType | undefined, Q extends z.ZodType
     async onRequest(request) {
       if (spec.auth === 'bearer' || spec.auth === 'metrics') {
         const token = bearerToken(request.headers.authorization);
-        const allowed = (spec.auth === 'metrics' && sameToken(token, context.metricsToken)) || (await context.tokens.verify(token)) !== undefined;
-        if (!allowed) throw new OperonError('OPERON_ERR_UNAUTHORIZED', 'Send Authorization: Bearer <token> with a valid API token');
+        const allowed =
+          (spec.auth === 'metrics' && sameToken(token, context.metricsToken)) ||
+          (await context.tokens.verify(token)) !== undefined;
+        if (!allowed)
+          throw new OperonError('OPERON_ERR_UNAUTHORIZED', 'Send Authorization: Bearer <token> with a valid API token');
       }
       if (spec.method !== 'GET' && hasBody(request) && !consumes.includes(mediaType(request))) {
-        throw new OperonError('OPERON_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type must be one of ${consumes.join(', ')}`, {
-          details: { contentType: request.headers['content-type'] ?? null, accepted: consumes },
-        });
+        throw new OperonError(
+          'OPERON_ERR_UNSUPPORTED_MEDIA_TYPE',
+          `Content-Type must be one of ${consumes.join(', ')}`,
+          {
+            details: { contentType: request.headers['content-type'] ?? null, accepted: consumes },
+          },
+        );
       }
     },
     ...(spec.beforeBody

@@ -14,14 +14,36 @@ const Id = z.guid();
 const IsoTime = z.string().meta({ description: 'ISO 8601 timestamp' });
 
 export const ErrorResponse = z
-  .object({ error: z.object({ code: z.string().meta({ description: 'An OPERON_ERR_* code, see docs/errors.md' }), message: z.string(), details: z.record(z.string(), z.unknown()) }) })
+  .object({
+    error: z.object({
+      code: z.string().meta({ description: 'An OPERON_ERR_* code, see docs/errors.md' }),
+      message: z.string(),
+      details: z.record(z.string(), z.unknown()),
+    }),
+  })
   .meta({ id: 'Error' });
 
 // --- deployments and processes
 export const DeploymentResponse = z
   .object({
-    processes: z.array(z.object({ bpmnProcessId: z.string(), version: z.number().int(), definitionId: z.string(), created: z.boolean() })),
-    decisions: z.array(z.object({ decisionId: z.string(), name: z.string().optional(), versionTag: z.string().optional(), version: z.number().int(), decisionDefinitionId: z.string(), created: z.boolean() })),
+    processes: z.array(
+      z.object({
+        bpmnProcessId: z.string(),
+        version: z.number().int(),
+        definitionId: z.string(),
+        created: z.boolean(),
+      }),
+    ),
+    decisions: z.array(
+      z.object({
+        decisionId: z.string(),
+        name: z.string().optional(),
+        versionTag: z.string().optional(),
+        version: z.number().int(),
+        decisionDefinitionId: z.string(),
+        created: z.boolean(),
+      }),
+    ),
     warnings: z.array(z.string()),
   })
   .meta({ id: 'Deployment' });
@@ -33,7 +55,9 @@ export const ProcessSummary = z
     version: z.number().int(),
     name: z.string().optional(),
     deployedAt: IsoTime,
-    webhook: z.enum(['signed', 'open', 'none']).meta({ description: 'How POST /webhooks/{bpmnProcessId} is authenticated; none = not accepted' }),
+    webhook: z
+      .enum(['signed', 'open', 'none'])
+      .meta({ description: 'How POST /webhooks/{bpmnProcessId} is authenticated; none = not accepted' }),
   })
   .meta({ id: 'ProcessDefinition' });
 export const ProcessListQuery = z.object(pageQuery());
@@ -49,10 +73,20 @@ export const WebhookConfigBody = z
     z.object({ secrets: z.array(WebhookSecret).min(1).max(10) }).strict(),
     z.object({ open: z.literal(true) }).strict(),
   ])
-  .meta({ id: 'WebhookConfig', description: '{ secret } or { secrets: [...] } (any of them signs; rotate by adding the new one first), or { open: true } to accept unsigned deliveries' });
-export const WebhookConfigResponse = z.object({ bpmnProcessId: z.string(), mode: z.enum(['signed', 'open']), secretCount: z.number().int() });
+  .meta({
+    id: 'WebhookConfig',
+    description:
+      '{ secret } or { secrets: [...] } (any of them signs; rotate by adding the new one first), or { open: true } to accept unsigned deliveries',
+  });
+export const WebhookConfigResponse = z.object({
+  bpmnProcessId: z.string(),
+  mode: z.enum(['signed', 'open']),
+  secretCount: z.number().int(),
+});
 
-export const WebhookQuery = z.object({ businessKey: z.string().min(1).max(255).optional().meta({ description: 'Business key of the new instance' }) });
+export const WebhookQuery = z.object({
+  businessKey: z.string().min(1).max(255).optional().meta({ description: 'Business key of the new instance' }),
+});
 
 export const InstanceStarted = z.object({ instanceId: Id }).meta({ id: 'InstanceStarted' });
 
@@ -149,7 +183,11 @@ export const Instance = z
 export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisions: true })), page: PageInfo });
 
 // --- user tasks
-export const TaskListQuery = z.object({ state: z.enum(['open', 'completed', 'cancelled']).optional(), instanceId: Id.optional(), ...pageQuery() });
+export const TaskListQuery = z.object({
+  state: z.enum(['open', 'completed', 'cancelled']).optional(),
+  instanceId: Id.optional(),
+  ...pageQuery(),
+});
 export const UserTask = z
   .object({
     id: Id,
@@ -166,13 +204,20 @@ export const UserTask = z
     completedAt: IsoTime.optional(),
   })
   .meta({ id: 'UserTask' });
-export const UserTaskSummary = UserTask.omit({ variables: true }).meta({ id: 'UserTaskSummary', description: 'A user task without its variables (GET /api/tasks/{id} has them)' });
+export const UserTaskSummary = UserTask.omit({ variables: true }).meta({
+  id: 'UserTaskSummary',
+  description: 'A user task without its variables (GET /api/tasks/{id} has them)',
+});
 export const TaskList = z.object({ tasks: z.array(UserTaskSummary), page: PageInfo });
-export const CompleteTaskBody = z.object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() }).strict();
+export const CompleteTaskBody = z
+  .object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() })
+  .strict();
 
 // --- messages
 /** POST /api/signals. */
-export const BroadcastSignalBody = z.object({ name: z.string().min(1).max(255), variables: Variables.optional() }).strict();
+export const BroadcastSignalBody = z
+  .object({ name: z.string().min(1).max(255), variables: Variables.optional() })
+  .strict();
 export const BroadcastSignalResponse = z.object({ receivers: z.number().int() });
 
 export const PublishMessageBody = z
@@ -180,18 +225,30 @@ export const PublishMessageBody = z
     name: z.string().min(1),
     correlationKey: z.string(),
     variables: Variables.optional(),
-    timeToLiveMs: z.number().int().min(0).max(7 * 24 * 3600 * 1000).optional(),
+    timeToLiveMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3600 * 1000)
+      .optional(),
     messageId: z.string().min(1).max(255).optional(),
   })
   .strict();
 export const PublishMessageResponse = z.object({
   correlated: z.boolean(),
   instanceId: Id.optional(),
-  duplicate: z.literal(true).optional().meta({ description: 'This messageId was published before: the first publish\'s answer; nothing changed' }),
+  duplicate: z
+    .literal(true)
+    .optional()
+    .meta({ description: "This messageId was published before: the first publish's answer; nothing changed" }),
 });
 
 // --- incidents
-export const IncidentListQuery = z.object({ state: z.enum(['open', 'resolved']).optional(), instanceId: Id.optional(), ...pageQuery() });
+export const IncidentListQuery = z.object({
+  state: z.enum(['open', 'resolved']).optional(),
+  instanceId: Id.optional(),
+  ...pageQuery(),
+});
 export const IncidentList = z.object({ incidents: z.array(Incident), page: PageInfo });
 export const IncidentResolved = z.object({ incidentId: Id, state: z.literal('resolved') });
 
@@ -201,8 +258,19 @@ export const ActivateJobsBody = z
     type: z.string().min(1),
     worker: z.string().min(1).max(255),
     maxJobs: z.number().int().min(1).max(100).default(1),
-    lockMs: z.number().int().min(1000).max(24 * 3600 * 1000).default(60_000),
-    requestTimeoutMs: z.number().int().min(0).max(60_000).default(0).meta({ description: 'Long-poll: wait this long for jobs when none are ready' }),
+    lockMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600 * 1000)
+      .default(60_000),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(0)
+      .meta({ description: 'Long-poll: wait this long for jobs when none are ready' }),
   })
   .strict();
 export const ActivatedJob = z
@@ -224,14 +292,55 @@ export const ActivatedJob = z
 export const ActivateJobsResponse = z.object({ jobs: z.array(ActivatedJob) });
 export const JobIdParams = z.object({ id: Id });
 
-const Lease = { worker: z.string().min(1).max(255), attempt: z.number().int().min(1).max(PG_INTEGER_MAX).meta({ description: 'The attempt returned on activation (fencing)' }) };
+const Lease = {
+  worker: z.string().min(1).max(255),
+  attempt: z
+    .number()
+    .int()
+    .min(1)
+    .max(PG_INTEGER_MAX)
+    .meta({ description: 'The attempt returned on activation (fencing)' }),
+};
 export const CompleteJobBody = z.object({ ...Lease, variables: Variables.optional() }).strict();
 export const FailJobBody = z
-  .object({ ...Lease, errorMessage: z.string().min(1).max(10_000), retries: z.number().int().min(0).max(PG_INTEGER_MAX).optional(), retryBackoffMs: z.number().int().min(0).max(24 * 3600 * 1000).optional() })
+  .object({
+    ...Lease,
+    errorMessage: z.string().min(1).max(10_000),
+    retries: z.number().int().min(0).max(PG_INTEGER_MAX).optional(),
+    retryBackoffMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600 * 1000)
+      .optional(),
+  })
   .strict();
-export const JobErrorBody = z.object({ ...Lease, errorCode: z.string().min(1), errorMessage: z.string().max(10_000).optional(), variables: Variables.optional() }).strict();
-export const HeartbeatBody = z.object({ ...Lease, lockMs: z.number().int().min(1000).max(24 * 3600 * 1000).default(60_000) }).strict();
-export const JobDone = z.object({ jobId: Id, replayed: z.literal(true).optional().meta({ description: 'Present on a retry that this worker and attempt had already applied: nothing changed' }) });
+export const JobErrorBody = z
+  .object({
+    ...Lease,
+    errorCode: z.string().min(1),
+    errorMessage: z.string().max(10_000).optional(),
+    variables: Variables.optional(),
+  })
+  .strict();
+export const HeartbeatBody = z
+  .object({
+    ...Lease,
+    lockMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600 * 1000)
+      .default(60_000),
+  })
+  .strict();
+export const JobDone = z.object({
+  jobId: Id,
+  replayed: z
+    .literal(true)
+    .optional()
+    .meta({ description: 'Present on a retry that this worker and attempt had already applied: nothing changed' }),
+});
 export const HeartbeatResponse = z.object({ jobId: Id, deadline: IsoTime });
 
 export const Health = z.object({ status: z.literal('ok'), database: z.literal('ok') });

@@ -18,7 +18,9 @@ export interface WebhookHeaders {
   webhookSignature?: string;
 }
 
-export type VerifyResult = { ok: true } | { ok: false; reason: 'missing-headers' | 'bad-timestamp' | 'stale-timestamp' | 'no-matching-signature' };
+export type VerifyResult =
+  | { ok: true }
+  | { ok: false; reason: 'missing-headers' | 'bad-timestamp' | 'stale-timestamp' | 'no-matching-signature' };
 
 /** Fewest different byte values a secret's key may have: 16 random bytes have about 15.5, all zeros have one. */
 export const MIN_DISTINCT_SECRET_BYTES = 8;
@@ -48,8 +50,16 @@ function secretKey(secret: string): Buffer {
 }
 
 /** The `v1,<base64>` signature a sender puts into `webhook-signature`. */
-export function signWebhook(secret: string, webhookId: string, timestampSeconds: number | string, rawBody: string | Buffer): string {
-  const mac = createHmac('sha256', secretKey(secret)).update(`${webhookId}.${timestampSeconds}.`).update(rawBody).digest('base64');
+export function signWebhook(
+  secret: string,
+  webhookId: string,
+  timestampSeconds: number | string,
+  rawBody: string | Buffer,
+): string {
+  const mac = createHmac('sha256', secretKey(secret))
+    .update(`${webhookId}.${timestampSeconds}.`)
+    .update(rawBody)
+    .digest('base64');
   return `v1,${mac}`;
 }
 
@@ -57,11 +67,16 @@ export function signWebhook(secret: string, webhookId: string, timestampSeconds:
  * What can be checked before the body arrives: the three headers are there and the timestamp is
  * within the tolerance. A delivery that fails here is refused without reading its body.
  */
-export function checkWebhookHeaders(headers: WebhookHeaders, now: Date = new Date(), toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS): VerifyResult {
+export function checkWebhookHeaders(
+  headers: WebhookHeaders,
+  now: Date = new Date(),
+  toleranceSeconds: number = DEFAULT_TOLERANCE_SECONDS,
+): VerifyResult {
   const { webhookId, webhookTimestamp, webhookSignature } = headers;
   if (!webhookId || !webhookTimestamp || !webhookSignature) return { ok: false, reason: 'missing-headers' };
   if (!/^\d{1,12}$/.test(webhookTimestamp)) return { ok: false, reason: 'bad-timestamp' };
-  if (Math.abs(now.getTime() / 1000 - Number(webhookTimestamp)) > toleranceSeconds) return { ok: false, reason: 'stale-timestamp' };
+  if (Math.abs(now.getTime() / 1000 - Number(webhookTimestamp)) > toleranceSeconds)
+    return { ok: false, reason: 'stale-timestamp' };
   return { ok: true };
 }
 

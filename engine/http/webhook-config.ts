@@ -5,7 +5,9 @@ import type { DefinitionRef } from '../store/rows.ts';
 export type WebhookConfig = { mode: 'open' } | { mode: 'signed'; secrets: string[] };
 
 export async function loadWebhookConfig(db: Knex, bpmnProcessId: string): Promise<WebhookConfig | undefined> {
-  const row = (await db('webhook_configs').where({ bpmn_process_id: bpmnProcessId }).first('open', 'secrets')) as ConfigRow | undefined;
+  const row = (await db('webhook_configs').where({ bpmn_process_id: bpmnProcessId }).first('open', 'secrets')) as
+    | ConfigRow
+    | undefined;
   return toConfig(row);
 }
 
@@ -37,17 +39,27 @@ export async function loadWebhookTarget(db: Knex, bpmnProcessId: string): Promis
     { id: bpmnProcessId },
   );
   const row = rows[0] as ConfigRow & { id: string | null; version: number | null };
-  return { latest: row.id === null ? undefined : { id: row.id, bpmn_process_id: bpmnProcessId, version: row.version! }, config: toConfig(row) };
+  return {
+    latest: row.id === null ? undefined : { id: row.id, bpmn_process_id: bpmnProcessId, version: row.version! },
+    config: toConfig(row),
+  };
 }
 
 /** Replaces the configuration of one process: either open or signed with the given secrets. */
 export async function saveWebhookConfig(db: Knex, bpmnProcessId: string, config: WebhookConfig): Promise<void> {
-  const row = { bpmn_process_id: bpmnProcessId, open: config.mode === 'open', secrets: config.mode === 'signed' ? config.secrets : [], updated_at: db.fn.now() };
+  const row = {
+    bpmn_process_id: bpmnProcessId,
+    open: config.mode === 'open',
+    secrets: config.mode === 'signed' ? config.secrets : [],
+    updated_at: db.fn.now(),
+  };
   await db('webhook_configs').insert(row).onConflict('bpmn_process_id').merge();
 }
 
 /** mode per process id of `bpmnProcessIds`, for listings (never the secrets). */
 export async function webhookModes(db: Knex, bpmnProcessIds: string[]): Promise<Map<string, 'open' | 'signed'>> {
-  const rows = (await db('webhook_configs').whereIn('bpmn_process_id', bpmnProcessIds).select('bpmn_process_id', 'open')) as { bpmn_process_id: string; open: boolean }[];
+  const rows = (await db('webhook_configs')
+    .whereIn('bpmn_process_id', bpmnProcessIds)
+    .select('bpmn_process_id', 'open')) as { bpmn_process_id: string; open: boolean }[];
   return new Map(rows.map((row) => [row.bpmn_process_id, row.open ? 'open' : 'signed']));
 }

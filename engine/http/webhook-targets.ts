@@ -47,12 +47,18 @@ export class WebhookTargets {
   async get(bpmnProcessId: string): Promise<WebhookTarget> {
     const epoch = this.#notifications.listening(CHANNELS.webhookTargets);
     const entry = this.#entries.get(bpmnProcessId);
-    if (entry && epoch !== undefined && entry.epoch === epoch && performance.now() - entry.readAt < MAX_AGE_MS) return entry.target;
+    if (entry && epoch !== undefined && entry.epoch === epoch && performance.now() - entry.readAt < MAX_AGE_MS)
+      return entry.target;
     const generation = this.#generation;
     const readAt = performance.now();
     const target = await loadWebhookTarget(this.#db, bpmnProcessId);
     // Unknown ids are not kept: random URLs must not fill the memory.
-    if (target.latest && epoch !== undefined && generation === this.#generation && this.#notifications.listening(CHANNELS.webhookTargets) === epoch) {
+    if (
+      target.latest &&
+      epoch !== undefined &&
+      generation === this.#generation &&
+      this.#notifications.listening(CHANNELS.webhookTargets) === epoch
+    ) {
       if (this.#entries.size >= MAX_ENTRIES) this.#entries.clear();
       this.#entries.set(bpmnProcessId, { target, epoch, readAt });
     } else if (entry) {

@@ -21,11 +21,15 @@ export function bpmnErrorMessage(errorCode: string, errorMessage?: string): stri
  */
 export async function isAppliedOutcome(db: Db, jobId: string, lease: JobLease, outcome: JobOutcome): Promise<boolean> {
   const job = await db<JobRow>('jobs').where({ id: jobId }).first();
-  if (!job || job.state !== 'completed' || !isLeaseOf(job, lease)) return false;
+  if (job?.state !== 'completed' || !isLeaseOf(job, lease)) return false;
   if (outcome.kind === 'bpmnError') return job.error_message === outcome.errorMessage;
   if (job.error_message !== null) return false; // ended by a BPMN error, not completed
   const applied = await db('history')
-    .where({ process_instance_id: job.process_instance_id, element_instance_key: job.element_instance_key, event_type: 'event.job.completed' })
+    .where({
+      process_instance_id: job.process_instance_id,
+      element_instance_key: job.element_instance_key,
+      event_type: 'event.job.completed',
+    })
     .orderBy('id', 'desc')
     .first(db.raw(`(payload -> 'variables') = ?::jsonb AS same`, [json(outcome.variables)]));
   return applied?.same === true;

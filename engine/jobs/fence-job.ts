@@ -7,7 +7,12 @@ import type { JobLease } from '../api.ts';
  * leased. Exactly one row must match; otherwise another worker took the job over (or it was
  * cancelled) and this worker's result is stale.
  */
-export async function updateFencedJob(tx: Db, jobId: string, lease: JobLease, changes: Record<string, unknown>): Promise<JobRow> {
+export async function updateFencedJob(
+  tx: Db,
+  jobId: string,
+  lease: JobLease,
+  changes: Record<string, unknown>,
+): Promise<JobRow> {
   const query = tx<JobRow>('jobs').where({ id: jobId, owner: lease.worker, state: 'leased' });
   if (lease.attempt !== undefined) query.andWhere({ attempt: lease.attempt });
   const rows = (await query.update({ ...changes, updated_at: tx.fn.now() } as never).returning('*')) as JobRow[];
@@ -33,14 +38,31 @@ export function staleLeaseError(jobId: string, lease: JobLease, current: JobRow 
   if (!current) return new OperonError('OPERON_ERR_NOT_FOUND', `Job ${jobId} does not exist`, { details: { jobId } });
   const details = { jobId, state: current.state, attempt: current.attempt };
   if (current.state === 'completed' && isLeaseOf(current, lease)) {
-    return new OperonError('OPERON_ERR_JOB_ALREADY_COMPLETED', `Job ${jobId} was already completed by ${lease.worker} (attempt ${current.attempt}) with a different result`, { details });
+    return new OperonError(
+      'OPERON_ERR_JOB_ALREADY_COMPLETED',
+      `Job ${jobId} was already completed by ${lease.worker} (attempt ${current.attempt}) with a different result`,
+      { details },
+    );
   }
   if (current.state === 'completed') {
-    return new OperonError('OPERON_ERR_JOB_COMPLETED_BY_OTHER', `Job ${jobId} was completed by another ${current.owner === lease.worker ? 'attempt' : 'worker'} (attempt ${current.attempt}); this result was not applied`, {
-      details: { ...details, completedBy: current.owner },
-    });
+    return new OperonError(
+      'OPERON_ERR_JOB_COMPLETED_BY_OTHER',
+      `Job ${jobId} was completed by another ${current.owner === lease.worker ? 'attempt' : 'worker'} (attempt ${current.attempt}); this result was not applied`,
+      {
+        details: { ...details, completedBy: current.owner },
+      },
+    );
   }
   const held = lease.attempt !== undefined ? ` (attempt ${lease.attempt})` : '';
-  const why = current.state === 'leased' ? `another lease holds it (attempt ${current.attempt})` : current.state === 'cancelled' ? 'it was cancelled (its element ended)' : current.state === 'failed' ? 'it failed' : 'its lease expired or it was failed for a retry';
-  return new OperonError('OPERON_ERR_LEASE_LOST', `Job ${jobId} is not leased by ${lease.worker}${held}: ${why}`, { details });
+  const why =
+    current.state === 'leased'
+      ? `another lease holds it (attempt ${current.attempt})`
+      : current.state === 'cancelled'
+        ? 'it was cancelled (its element ended)'
+        : current.state === 'failed'
+          ? 'it failed'
+          : 'its lease expired or it was failed for a retry';
+  return new OperonError('OPERON_ERR_LEASE_LOST', `Job ${jobId} is not leased by ${lease.worker}${held}: ${why}`, {
+    details,
+  });
 }

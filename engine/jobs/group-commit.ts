@@ -76,12 +76,19 @@ export class GroupCommit<T> {
 
   #pump(): void {
     const { maxInFlight, maxBatch } = this.#options;
-    while (this.#queue.length > 0 && this.#inFlight < maxInFlight && (this.#inFlight === 0 || this.#queue.length >= maxBatch)) {
+    while (
+      this.#queue.length > 0 &&
+      this.#inFlight < maxInFlight &&
+      (this.#inFlight === 0 || this.#queue.length >= maxBatch)
+    ) {
       const batch = this.#take();
       this.#inFlight++;
       this.#run(batch.map((waiting) => waiting.request))
         .then(
-          (outcomes) => batch.forEach((waiting, index) => settle(waiting, outcomes[index] ?? { ok: false, error: new Error('no outcome for a batched request') })),
+          (outcomes) =>
+            batch.forEach((waiting, index) =>
+              settle(waiting, outcomes[index] ?? { ok: false, error: new Error('no outcome for a batched request') }),
+            ),
           (error: unknown) => batch.forEach((waiting) => waiting.reject(toError(error))),
         )
         .finally(() => {

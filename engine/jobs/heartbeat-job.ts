@@ -4,6 +4,8 @@ import { updateFencedJob } from './fence-job.ts';
 
 /** Extends a held lease; throws OPERON_ERR_LEASE_LOST when the lease is gone. */
 export async function heartbeatJob(db: Db, jobId: string, lease: JobLease, lockMs: number): Promise<Date> {
-  const job = await updateFencedJob(db, jobId, lease, { lease_expires_at: db.raw(`now() + (? * interval '1 millisecond')`, [lockMs]) });
+  const job = await updateFencedJob(db, jobId, lease, {
+    lease_expires_at: db.raw(`now() + (? * interval '1 millisecond')`, [lockMs]),
+  });
   return job.lease_expires_at!;
 }

@@ -70,7 +70,12 @@ export class Notifications {
    * Resolves after `ms`, or earlier when a notification passes `filter`, or when `signal` aborts.
    * Never rejects.
    */
-  wait(ms: number, filter: (channel: string, payload: string) => boolean, signal?: AbortSignal, channels: readonly string[] = ALL_CHANNELS): Promise<void> {
+  wait(
+    ms: number,
+    filter: (channel: string, payload: string) => boolean,
+    signal?: AbortSignal,
+    channels: readonly string[] = ALL_CHANNELS,
+  ): Promise<void> {
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
       let off = () => {};
@@ -96,13 +101,16 @@ export class Notifications {
 
   async #connect(): Promise<void> {
     try {
-      const client = (await (this.#db.client as { acquireRawConnection(): Promise<pg.Client> }).acquireRawConnection()) as pg.Client;
+      const client = (await (
+        this.#db.client as { acquireRawConnection(): Promise<pg.Client> }
+      ).acquireRawConnection()) as pg.Client;
       if (this.#closed) {
         await client.end().catch(() => undefined);
         return;
       }
       client.on('notification', (message) => {
-        for (const [listener, channels] of [...this.#listeners]) if (channels.has(message.channel)) listener(message.channel, message.payload ?? '');
+        for (const [listener, channels] of [...this.#listeners])
+          if (channels.has(message.channel)) listener(message.channel, message.payload ?? '');
       });
       client.on('error', (error) => this.#lost(client, error));
       client.on('end', () => this.#lost(client));

@@ -30,7 +30,16 @@ export type ElementType =
   | 'callActivity';
 
 /** The event definition of an event element; 'none' when it has none. */
-export type EventKind = 'none' | 'message' | 'timer' | 'error' | 'escalation' | 'terminate' | 'link' | 'signal' | 'compensation';
+export type EventKind =
+  | 'none'
+  | 'message'
+  | 'timer'
+  | 'error'
+  | 'escalation'
+  | 'terminate'
+  | 'link'
+  | 'signal'
+  | 'compensation';
 
 /** A timer definition; `expression` is the raw text (ISO 8601, or FEEL when it starts with `=`). */
 export interface TimerDefinition {
@@ -130,7 +139,12 @@ export interface FlowElement {
    */
   signal?: { name: string };
   /** Call activity (zeebe:calledElement): the process to start (FEEL when it starts with `=`) and which variables cross. */
-  calledElement?: { processId: string; propagateAllParentVariables: boolean; propagateAllChildVariables: boolean; versionTag?: string };
+  calledElement?: {
+    processId: string;
+    propagateAllParentVariables: boolean;
+    propagateAllChildVariables: boolean;
+    versionTag?: string;
+  };
   /** zeebe:ioMapping. */
   inputs?: VariableMapping[];
   outputs?: VariableMapping[];

@@ -3,6 +3,12 @@
 declare module 'bpmn-moddle' {
   export class BpmnModdle {
     constructor(packages?: Record<string, unknown>, options?: Record<string, unknown>);
-    fromXML(xml: string, typeName?: string): Promise<{ rootElement: any; warnings: Array<{ message: string; element?: any; property?: string; value?: unknown; error?: Error }> }>;
+    fromXML(
+      xml: string,
+      typeName?: string,
+    ): Promise<{
+      rootElement: any;
+      warnings: Array<{ message: string; element?: any; property?: string; value?: unknown; error?: Error }>;
+    }>;
   }
 }

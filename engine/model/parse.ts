@@ -2,7 +2,15 @@ import { BpmnModdle } from 'bpmn-moddle';
 import zeebeSchema from 'zeebe-bpmn-moddle/resources/zeebe.json' with { type: 'json' };
 import { OperonError } from '../errors.ts';
 import { feelSyntaxError, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
-import type { ElementType, EventKind, FlowElement, ProcessGraph, SequenceFlow, TimerDefinition, VariableMapping } from './graph.ts';
+import type {
+  ElementType,
+  EventKind,
+  FlowElement,
+  ProcessGraph,
+  SequenceFlow,
+  TimerDefinition,
+  VariableMapping,
+} from './graph.ts';
 import { startVariablesOf } from './start-variables.ts';
 import { timerSyntaxError } from './timer.ts';
 import { validateGraph } from './validate.ts';
@@ -61,7 +69,11 @@ export interface ParseOptions {
   callActivities?: boolean;
 }
 
-export async function parseDefinitions(xml: string, fileName: string, options: ParseOptions = {}): Promise<ProcessGraph[]> {
+export async function parseDefinitions(
+  xml: string,
+  fileName: string,
+  options: ParseOptions = {},
+): Promise<ProcessGraph[]> {
   let parsed: Awaited<ReturnType<BpmnModdle['fromXML']>>;
   try {
     parsed = await moddle.fromXML(xml, 'bpmn:Definitions');
@@ -69,15 +81,30 @@ export async function parseDefinitions(xml: string, fileName: string, options: P
     const message = (error as Error).message;
     const line = /line: (\d+)/.exec(message);
     const column = /column: (\d+)/.exec(message);
-    throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: ${firstLine(message)}${line ? ` (line ${Number(line[1]) + 1})` : ''}`, {
-      details: { file: fileName, reason: message, ...(line ? { line: Number(line[1]) + 1, column: Number(column?.[1] ?? 0) } : {}) },
-      cause: error,
-    });
+    throw new OperonError(
+      'OPERON_ERR_BPMN_PARSE',
+      `${fileName}: ${firstLine(message)}${line ? ` (line ${Number(line[1]) + 1})` : ''}`,
+      {
+        details: {
+          file: fileName,
+          reason: message,
+          ...(line ? { line: Number(line[1]) + 1, column: Number(column?.[1] ?? 0) } : {}),
+        },
+        cause: error,
+      },
+    );
   }
-  rejectWarnings(parsed.warnings, xml, fileName, (parsed as { elementsById?: Record<string, ModdleElement> }).elementsById ?? {});
+  rejectWarnings(
+    parsed.warnings,
+    xml,
+    fileName,
+    (parsed as { elementsById?: Record<string, ModdleElement> }).elementsById ?? {},
+  );
   const definitions = parsed.rootElement as ModdleElement;
-  if (!definitions || definitions.$type !== 'bpmn:Definitions') {
-    throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: not a BPMN definitions document`, { details: { file: fileName } });
+  if (definitions?.$type !== 'bpmn:Definitions') {
+    throw new OperonError('OPERON_ERR_BPMN_PARSE', `${fileName}: not a BPMN definitions document`, {
+      details: { file: fileName },
+    });
   }
   const processes = ((definitions.rootElements ?? []) as ModdleElement[]).filter((e) => e.$type === 'bpmn:Process');
   const executable = processes.filter((p) => p.isExecutable !== false);
@@ -88,18 +115,31 @@ export async function parseDefinitions(xml: string, fileName: string, options: P
   }
   const nameless = executable.find((p) => typeof p.id !== 'string' || p.id.trim() === '');
   if (nameless) {
-    throw new OperonError('OPERON_ERR_BPMN_INVALID', `${fileName}: a process${nameless.name ? ` ("${nameless.name}")` : ''} has no id; every executable process needs one`, {
-      details: { file: fileName, elementId: undefined, reason: 'process without id' },
-    });
+    throw new OperonError(
+      'OPERON_ERR_BPMN_INVALID',
+      `${fileName}: a process${nameless.name ? ` ("${nameless.name}")` : ''} has no id; every executable process needs one`,
+      {
+        details: { file: fileName, elementId: undefined, reason: 'process without id' },
+      },
+    );
   }
   return executable.map((process) => {
     const graph = buildGraph(process, fileName);
     validateGraph(graph, fileName);
     const callActivity = Object.values(graph.elements).find((e) => e.type === 'callActivity');
     if (callActivity && options.callActivities === false) {
-      throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${fileName}: "${callActivity.id}" is a call activity, which this driver does not run`, {
-        details: { file: fileName, elementId: callActivity.id, elementType: 'CallActivity', feature: 'call activity' },
-      });
+      throw new OperonError(
+        'OPERON_ERR_BPMN_UNSUPPORTED',
+        `${fileName}: "${callActivity.id}" is a call activity, which this driver does not run`,
+        {
+          details: {
+            file: fileName,
+            elementId: callActivity.id,
+            elementType: 'CallActivity',
+            feature: 'call activity',
+          },
+        },
+      );
     }
     return graph;
   });
@@ -109,7 +149,12 @@ function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
 
-type ModdleWarning = { message: string; element?: ModdleElement & { get?(name: string): unknown; set?(name: string, value: unknown): void }; property?: string; value?: unknown };
+type ModdleWarning = {
+  message: string;
+  element?: ModdleElement & { get?(name: string): unknown; set?(name: string, value: unknown): void };
+  property?: string;
+  value?: unknown;
+};
 
 /**
  * bpmn-moddle is lenient: what it merely warns about is an error for a deployment, except what
@@ -122,8 +167,19 @@ type ModdleWarning = { message: string; element?: ModdleElement & { get?(name: s
  * - an encoding declaration bpmn-moddle does not know (ISO-8859-1) on a file that is plain ASCII,
  *   where every such encoding reads the same.
  */
-function rejectWarnings(warnings: ModdleWarning[], xml: string, file: string, elementsById: Record<string, ModdleElement>): void {
-  const warning = warnings.find((w) => !isDiagramWarning(w) && !isExtensionContent(w, xml) && !isHarmlessEncoding(w, xml) && !resolveQualifiedReference(w, elementsById));
+function rejectWarnings(
+  warnings: ModdleWarning[],
+  xml: string,
+  file: string,
+  elementsById: Record<string, ModdleElement>,
+): void {
+  const warning = warnings.find(
+    (w) =>
+      !isDiagramWarning(w) &&
+      !isExtensionContent(w, xml) &&
+      !isHarmlessEncoding(w, xml) &&
+      !resolveQualifiedReference(w, elementsById),
+  );
   if (!warning) return;
   const duplicate = /duplicate ID <([^>]+)>/.exec(warning.message);
   if (duplicate) {
@@ -134,16 +190,30 @@ function rejectWarnings(warnings: ModdleWarning[], xml: string, file: string, el
   const unresolved = /unresolved reference <([^>]+)>/.exec(warning.message);
   if (unresolved) {
     const elementId = warning.element?.id;
-    throw new OperonError('OPERON_ERR_BPMN_INVALID', `${file}: element "${elementId}" refers to "${unresolved[1]}", which does not exist`, {
-      details: { file, elementId, property: warning.property, reference: unresolved[1], reason: 'unresolved reference' },
-    });
+    throw new OperonError(
+      'OPERON_ERR_BPMN_INVALID',
+      `${file}: element "${elementId}" refers to "${unresolved[1]}", which does not exist`,
+      {
+        details: {
+          file,
+          elementId,
+          property: warning.property,
+          reference: unresolved[1],
+          reason: 'unresolved reference',
+        },
+      },
+    );
   }
   const unknown = /unparsable content <([^>]+)>[\s\S]*?column: (\d+)[\s\S]*nested error: (.*)/.exec(warning.message);
   const line = /line: (\d+)/.exec(warning.message);
   const elementId = unknown ? idNear(xml, Number(line?.[1] ?? 0), Number(unknown[2])) : warning.element?.id;
-  throw new OperonError('OPERON_ERR_BPMN_INVALID', `${file}: ${firstLine(warning.message)}${unknown ? ` (${unknown[3]})` : ''}`, {
-    details: { file, elementId, elementType: unknown?.[1], reason: unknown?.[3] ?? warning.message },
-  });
+  throw new OperonError(
+    'OPERON_ERR_BPMN_INVALID',
+    `${file}: ${firstLine(warning.message)}${unknown ? ` (${unknown[3]})` : ''}`,
+    {
+      details: { file, elementId, elementType: unknown?.[1], reason: unknown?.[3] ?? warning.message },
+    },
+  );
 }
 
 function isDiagramWarning(warning: ModdleWarning): boolean {
@@ -173,7 +243,10 @@ function resolveQualifiedReference(warning: ModdleWarning, elementsById: Record<
  * not know, and ignoring it could silently change what the process does.
  */
 function isExtensionContent(warning: ModdleWarning, xml: string): boolean {
-  const unknown = /unparsable content <[^>]+>[\s\S]*?line: (\d+)[\s\S]*?column: (\d+)[\s\S]*nested error: unknown type <([^>]+)>/.exec(warning.message);
+  const unknown =
+    /unparsable content <[^>]+>[\s\S]*?line: (\d+)[\s\S]*?column: (\d+)[\s\S]*nested error: unknown type <([^>]+)>/.exec(
+      warning.message,
+    );
   if (!unknown || unknown[3]!.startsWith('zeebe:')) return false;
   const lines = xml.split('\n');
   let offset = 0;
@@ -203,7 +276,8 @@ function idNear(xml: string, line: number, column: number): string | undefined {
 }
 
 function versionTagOf(process: ModdleElement): { versionTag?: string } {
-  const tag = ((process.extensionElements?.values ?? []) as ModdleElement[]).find((e) => e.$type === 'zeebe:VersionTag')?.value as string | undefined;
+  const tag = ((process.extensionElements?.values ?? []) as ModdleElement[]).find((e) => e.$type === 'zeebe:VersionTag')
+    ?.value as string | undefined;
   return tag ? { versionTag: tag } : {};
 }
 
@@ -232,7 +306,13 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
         ...(element.startVariables ? { variables: element.startVariables } : {}),
       });
     }
-    if (element.job) graph.serviceTasks.push({ elementId: element.id, taskType: element.job.taskType, retries: element.job.retries, headers: element.job.headers });
+    if (element.job)
+      graph.serviceTasks.push({
+        elementId: element.id,
+        taskType: element.job.taskType,
+        retries: element.job.retries,
+        headers: element.job.headers,
+      });
   }
   return graph;
 }
@@ -240,7 +320,13 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
 /** A bpmn:association between two elements (ids), from any scope's artifacts. */
 type Association = { id: string; sourceId: string; targetId: string };
 
-function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | undefined, file: string, associations: Association[]): void {
+function addScope(
+  graph: ProcessGraph,
+  scope: ModdleElement,
+  parentId: string | undefined,
+  file: string,
+  associations: Association[],
+): void {
   for (const artifact of (scope.artifacts ?? []) as ModdleElement[]) {
     if (artifact.$type === 'bpmn:Association' && artifact.sourceRef?.id && artifact.targetRef?.id) {
       associations.push({ id: artifact.id!, sourceId: artifact.sourceRef.id, targetId: artifact.targetRef.id });
@@ -271,15 +357,29 @@ function addScope(graph: ProcessGraph, scope: ModdleElement, parentId: string | 
  * handler) with exactly one compensation handler: an activity with `isForCompensation="true"`.
  */
 function linkCompensationHandlers(graph: ProcessGraph, associations: Association[], file: string): void {
-  const isBoundary = (id: string) => graph.elements[id]?.type === 'boundaryEvent' && graph.elements[id]!.eventKind === 'compensation';
+  const isBoundary = (id: string) =>
+    graph.elements[id]?.type === 'boundaryEvent' && graph.elements[id]!.eventKind === 'compensation';
   const isHandler = (id: string) => graph.elements[id]?.isForCompensation === true;
   for (const { sourceId, targetId } of associations) {
-    const [boundaryId, handlerId] = isBoundary(sourceId) ? [sourceId, targetId] : isBoundary(targetId) ? [targetId, sourceId] : [];
+    const [boundaryId, handlerId] = isBoundary(sourceId)
+      ? [sourceId, targetId]
+      : isBoundary(targetId)
+        ? [targetId, sourceId]
+        : [];
     if (!boundaryId || !handlerId) continue;
     const boundary = graph.elements[boundaryId]!;
-    if (!isHandler(handlerId)) throw invalid(file, boundaryId, `compensation boundary event "${boundaryId}" is associated with "${handlerId}", which is not an activity marked isForCompensation`);
+    if (!isHandler(handlerId))
+      throw invalid(
+        file,
+        boundaryId,
+        `compensation boundary event "${boundaryId}" is associated with "${handlerId}", which is not an activity marked isForCompensation`,
+      );
     if (boundary.compensationHandler !== undefined && boundary.compensationHandler !== handlerId) {
-      throw invalid(file, boundaryId, `compensation boundary event "${boundaryId}" is associated with two compensation handlers ("${boundary.compensationHandler}", "${handlerId}")`);
+      throw invalid(
+        file,
+        boundaryId,
+        `compensation boundary event "${boundaryId}" is associated with two compensation handlers ("${boundary.compensationHandler}", "${handlerId}")`,
+      );
     }
     boundary.compensationHandler = handlerId;
   }
@@ -296,16 +396,26 @@ function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
     // Zeebe refuses a condition without `=` ("expected an expression but found a static value").
     const text = body.trim();
     if (!text.startsWith('=')) {
-      throw new OperonError('OPERON_ERR_FEEL_SYNTAX', `${file}: sequence flow "${flow.id}" has a condition that is not a FEEL expression (it must start with "="): "${text}"`, {
-        details: { file, elementId: flow.id, expression: text, reason: 'a condition must start with "="' },
-      });
+      throw new OperonError(
+        'OPERON_ERR_FEEL_SYNTAX',
+        `${file}: sequence flow "${flow.id}" has a condition that is not a FEEL expression (it must start with "="): "${text}"`,
+        {
+          details: { file, elementId: flow.id, expression: text, reason: 'a condition must start with "="' },
+        },
+      );
     }
     result.condition = feel(file, flow.id!, body);
   }
   return result;
 }
 
-function buildElement(node: ModdleElement, type: ElementType, parentId: string | undefined, file: string, inEventSubprocess: boolean): FlowElement {
+function buildElement(
+  node: ModdleElement,
+  type: ElementType,
+  parentId: string | undefined,
+  file: string,
+  inEventSubprocess: boolean,
+): FlowElement {
   const id = node.id!;
   const element: FlowElement = { id, type, incoming: [], outgoing: [] };
   if (node.name) element.name = node.name;
@@ -319,15 +429,22 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
   const ext = (t: string) => extensions.find((e) => e.$type === t);
 
   // Camunda runs listeners as jobs; skipping them silently would change what the process does.
-  const listeners = { 'zeebe:ExecutionListeners': 'element with execution listeners', 'zeebe:TaskListeners': 'user task with task listeners' };
+  const listeners = {
+    'zeebe:ExecutionListeners': 'element with execution listeners',
+    'zeebe:TaskListeners': 'user task with task listeners',
+  };
   for (const [extension, what] of Object.entries(listeners)) {
     if (((ext(extension)?.listeners ?? []) as unknown[]).length > 0) throw unsupported(file, node, what);
   }
-  if (type === 'eventBasedGateway' && node.instantiate) throw unsupported(file, node, 'instantiating event-based gateway');
+  if (type === 'eventBasedGateway' && node.instantiate)
+    throw unsupported(file, node, 'instantiating event-based gateway');
 
   const properties = (ext('zeebe:Properties')?.properties ?? []) as { name?: string; value?: string }[];
   const definitionType = ((node.eventDefinitions ?? []) as ModdleElement[])[0]?.$type;
-  const isProcessStart = type === 'startEvent' && parentId === undefined && (!definitionType || definitionType === 'bpmn:MessageEventDefinition');
+  const isProcessStart =
+    type === 'startEvent' &&
+    parentId === undefined &&
+    (!definitionType || definitionType === 'bpmn:MessageEventDefinition');
   try {
     const startVariables = startVariablesOf(properties, isProcessStart ? 'start' : `${type} "${id}"`);
     if (startVariables) element.startVariables = startVariables;
@@ -348,19 +465,28 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     if (definitions.length > 1) throw unsupported(file, node, 'multiple event definitions');
     element.eventKind = eventKind(file, node, definitions[0]);
     if (type === 'startEvent' && inEventSubprocess) element.interrupting = node.isInterrupting !== false;
-    if (type === 'startEvent' && (element.eventKind === 'error' || element.eventKind === 'escalation') && !inEventSubprocess) throw unsupported(file, node, `${element.eventKind} start event outside an event subprocess`);
+    if (
+      type === 'startEvent' &&
+      (element.eventKind === 'error' || element.eventKind === 'escalation') &&
+      !inEventSubprocess
+    )
+      throw unsupported(file, node, `${element.eventKind} start event outside an event subprocess`);
     const definition = definitions[0];
     const throwsMessage = element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent');
-    if (throwsMessage && !ext('zeebe:TaskDefinition')) throw unsupported(file, node, 'message throw event without a zeebe:taskDefinition');
-    if (element.eventKind === 'message' && !throwsMessage) element.message = messageOf(file, node, definition!, type !== 'startEvent' || inEventSubprocess);
+    if (throwsMessage && !ext('zeebe:TaskDefinition'))
+      throw unsupported(file, node, 'message throw event without a zeebe:taskDefinition');
+    if (element.eventKind === 'message' && !throwsMessage)
+      element.message = messageOf(file, node, definition!, type !== 'startEvent' || inEventSubprocess);
     if (element.eventKind === 'escalation') {
       const code = definition!.escalationRef?.escalationCode as string | undefined;
       if (code) element.escalationCode = code;
-      else if (type === 'endEvent' || type === 'intermediateThrowEvent') throw invalid(file, id, `escalation event "${id}" needs an escalation with an escalation code`);
+      else if (type === 'endEvent' || type === 'intermediateThrowEvent')
+        throw invalid(file, id, `escalation event "${id}" needs an escalation with an escalation code`);
     }
     if (element.eventKind === 'signal') {
       const name = definition!.signalRef?.name as string | undefined;
-      if (!name || isFeelExpression(name)) throw invalid(file, id, `signal event "${id}" needs a signal with a literal name`);
+      if (!name || isFeelExpression(name))
+        throw invalid(file, id, `signal event "${id}" needs a signal with a literal name`);
       element.signal = { name };
       // Catching: a message wait on the signal's subscription name with a fixed key (SIGNAL_CORRELATION_KEY).
       if (type !== 'endEvent' && type !== 'intermediateThrowEvent') {
@@ -374,18 +500,24 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     }
     if (element.eventKind === 'timer') element.timer = timerOf(file, node, definition!);
     // waitForCompletion is not read: as in Camunda 8, a compensation throw always waits for its handlers.
-    if (element.eventKind === 'compensation' && definition!.activityRef) element.compensateActivity = definition!.activityRef.id;
+    if (element.eventKind === 'compensation' && definition!.activityRef)
+      element.compensateActivity = definition!.activityRef.id;
     if (element.eventKind === 'error') {
       const code = definition!.errorRef?.errorCode as string | undefined;
       if (code) element.errorCode = code;
-      else if (type === 'endEvent') throw invalid(file, id, `error end event "${id}" needs an error with an error code`);
+      else if (type === 'endEvent')
+        throw invalid(file, id, `error end event "${id}" needs an error with an error code`);
     }
   }
 
   const taskDefinition = ext('zeebe:TaskDefinition');
   // Camunda 8 runs message throw events like send tasks: as jobs.
   const calledDecision = type === 'businessRuleTask' ? ext('zeebe:CalledDecision') : undefined;
-  const isJobTask = type === 'serviceTask' || type === 'sendTask' || (type === 'businessRuleTask' && !calledDecision) || (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script')) ||
+  const isJobTask =
+    type === 'serviceTask' ||
+    type === 'sendTask' ||
+    (type === 'businessRuleTask' && !calledDecision) ||
+    (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script')) ||
     (element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent'));
   if (isJobTask) {
     if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
@@ -396,15 +528,25 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
       throw invalid(file, id, `${type} "${id}" has retries "${retriesText}", which is not a whole number`);
     }
     const headers: Record<string, string> = {};
-    for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[]) headers[header.key] = header.value ?? '';
+    for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[])
+      headers[header.key] = header.value ?? '';
     if (isFeelExpression(taskDefinition.type)) feel(file, id, taskDefinition.type);
-    element.job = { taskType: taskDefinition.type, retries, headers, ...(retriesExpression !== undefined ? { retriesExpression } : {}) };
+    element.job = {
+      taskType: taskDefinition.type,
+      retries,
+      headers,
+      ...(retriesExpression !== undefined ? { retriesExpression } : {}),
+    };
   } else if (calledDecision) {
     element.calledDecision = calledDecisionOf(file, id, calledDecision);
   } else if (type === 'scriptTask') {
     const script = ext('zeebe:Script');
     if (!script?.expression || !script.resultVariable) {
-      throw invalid(file, id, `script task "${id}" needs a zeebe:script with an expression and a resultVariable (or a zeebe:taskDefinition)`);
+      throw invalid(
+        file,
+        id,
+        `script task "${id}" needs a zeebe:script with an expression and a resultVariable (or a zeebe:taskDefinition)`,
+      );
     }
     element.script = { expression: feel(file, id, script.expression), resultVariable: script.resultVariable };
   } else if (type === 'receiveTask') {
@@ -420,7 +562,12 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
       // A FEEL list (`=["a", "b"]`) is kept whole and evaluated when the task is created.
       const isFeel = groups.trim().startsWith('=');
       if (isFeel) feel(file, id, groups);
-      userTask.candidateGroups = isFeel ? [groups] : groups.split(',').map((g) => g.trim()).filter(Boolean);
+      userTask.candidateGroups = isFeel
+        ? [groups]
+        : groups
+            .split(',')
+            .map((g) => g.trim())
+            .filter(Boolean);
     }
     if (assignment?.assignee && isFeelExpression(assignment.assignee)) feel(file, id, assignment.assignee);
     const formKey = form?.formKey ?? form?.formId ?? ext('zeebe:UserTaskForm')?.id;
@@ -434,13 +581,21 @@ function buildElement(node: ModdleElement, type: ElementType, parentId: string |
     const processId = (called?.processId ?? called?.processIdExpression) as string | undefined;
     if (!processId) throw invalid(file, id, `call activity "${id}" needs a zeebe:calledElement processId`);
     if (isFeelExpression(processId)) feel(file, id, processId);
-    element.calledElement = { processId, propagateAllParentVariables: called!.propagateAllParentVariables !== false, propagateAllChildVariables: called!.propagateAllChildVariables !== false };
+    element.calledElement = {
+      processId,
+      propagateAllParentVariables: called!.propagateAllParentVariables !== false,
+      propagateAllChildVariables: called!.propagateAllChildVariables !== false,
+    };
     // Camunda 8.6+ binding: attributes newer than the zeebe moddle descriptor, which moddle keeps as
     // plain properties of the element (or in $attrs).
-    const attrs = { ...((called!.$attrs ?? {}) as Record<string, string>), ...(called as unknown as Record<string, string>) };
+    const attrs = {
+      ...((called!.$attrs ?? {}) as Record<string, string>),
+      ...(called as unknown as Record<string, string>),
+    };
     const bindingType = attrs.bindingType ?? 'latest';
     if (bindingType === 'versionTag') {
-      if (!attrs.versionTag) throw invalid(file, id, `call activity "${id}" has bindingType="versionTag" but no versionTag`);
+      if (!attrs.versionTag)
+        throw invalid(file, id, `call activity "${id}" has bindingType="versionTag" but no versionTag`);
       element.calledElement.versionTag = attrs.versionTag;
     } else if (bindingType !== 'latest') {
       throw unsupported(file, node, `call activity binding "${bindingType}" (supported: latest, versionTag)`);
@@ -459,7 +614,18 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
   const type = EXECUTED[node.$type]!;
   const kind: EventKind | undefined = !definition
     ? 'none'
-    : ({ 'bpmn:MessageEventDefinition': 'message', 'bpmn:TimerEventDefinition': 'timer', 'bpmn:ErrorEventDefinition': 'error', 'bpmn:TerminateEventDefinition': 'terminate', 'bpmn:LinkEventDefinition': 'link', 'bpmn:EscalationEventDefinition': 'escalation', 'bpmn:SignalEventDefinition': 'signal', 'bpmn:CompensateEventDefinition': 'compensation' } as Record<string, EventKind>)[definition.$type];
+    : (
+        {
+          'bpmn:MessageEventDefinition': 'message',
+          'bpmn:TimerEventDefinition': 'timer',
+          'bpmn:ErrorEventDefinition': 'error',
+          'bpmn:TerminateEventDefinition': 'terminate',
+          'bpmn:LinkEventDefinition': 'link',
+          'bpmn:EscalationEventDefinition': 'escalation',
+          'bpmn:SignalEventDefinition': 'signal',
+          'bpmn:CompensateEventDefinition': 'compensation',
+        } as Record<string, EventKind>
+      )[definition.$type];
   const allowed: Record<string, EventKind[]> = {
     startEvent: ['none', 'message', 'timer', 'error', 'escalation', 'signal'],
     endEvent: ['none', 'terminate', 'error', 'message', 'escalation', 'signal', 'compensation'],
@@ -468,21 +634,34 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
     boundaryEvent: ['error', 'timer', 'message', 'escalation', 'signal', 'compensation'],
   };
   if (!kind || !allowed[type]!.includes(kind)) {
-    const what = definition ? definition.$type.replace('bpmn:', '').replace('EventDefinition', '').toLowerCase() : 'none';
+    const what = definition
+      ? definition.$type.replace('bpmn:', '').replace('EventDefinition', '').toLowerCase()
+      : 'none';
     throw unsupported(file, node, `${what} ${type}`);
   }
   return kind;
 }
 
-function messageOf(file: string, node: ModdleElement, holder: ModdleElement, needsKey: boolean): FlowElement['message'] {
+function messageOf(
+  file: string,
+  node: ModdleElement,
+  holder: ModdleElement,
+  needsKey: boolean,
+): FlowElement['message'] {
   const message = holder.messageRef as ModdleElement | undefined;
   if (!message?.name) throw invalid(file, node.id, `"${node.id}" needs a message with a name`);
   const result: NonNullable<FlowElement['message']> = { name: message.name };
   if (isFeelExpression(message.name)) feel(file, node.id!, message.name);
   if (needsKey) {
-    const subscription = ((message.extensionElements?.values ?? []) as ModdleElement[]).find((e) => e.$type === 'zeebe:Subscription');
+    const subscription = ((message.extensionElements?.values ?? []) as ModdleElement[]).find(
+      (e) => e.$type === 'zeebe:Subscription',
+    );
     if (!subscription?.correlationKey) {
-      throw invalid(file, node.id, `"${node.id}" waits for message "${message.name}", which needs a zeebe:subscription correlationKey`);
+      throw invalid(
+        file,
+        node.id,
+        `"${node.id}" waits for message "${message.name}", which needs a zeebe:subscription correlationKey`,
+      );
     }
     result.correlationKey = feel(file, node.id!, subscription.correlationKey);
   }
@@ -506,7 +685,12 @@ function mappings(file: string, elementId: string, parameters: ModdleElement[] |
   return (parameters ?? []).map((p) => {
     if (!p.target) throw invalid(file, elementId, `"${elementId}" has a zeebe:ioMapping entry without a target`);
     // A source without `=` is a static string value, as in Camunda 8.
-    const source = p.source === undefined || p.source === '' ? 'null' : isFeelExpression(p.source) ? feel(file, elementId, p.source) : JSON.stringify(p.source);
+    const source =
+      p.source === undefined || p.source === ''
+        ? 'null'
+        : isFeelExpression(p.source)
+          ? feel(file, elementId, p.source)
+          : JSON.stringify(p.source);
     return { source, target: p.target };
   });
 }
@@ -516,9 +700,13 @@ function feel(file: string, elementId: string, text: string): string {
   const expression = stripFeelMarker(text);
   const error = feelSyntaxError(expression);
   if (error) {
-    throw new OperonError('OPERON_ERR_FEEL_SYNTAX', `${file}: "${elementId}" has an invalid FEEL expression "${expression}": ${error}`, {
-      details: { file, elementId, expression, reason: error },
-    });
+    throw new OperonError(
+      'OPERON_ERR_FEEL_SYNTAX',
+      `${file}: "${elementId}" has an invalid FEEL expression "${expression}": ${error}`,
+      {
+        details: { file, elementId, expression, reason: error },
+      },
+    );
   }
   return expression;
 }
@@ -527,11 +715,20 @@ function loopOf(node: ModdleElement, file: string): FlowElement['multiInstance']
   const loop = node.loopCharacteristics as ModdleElement | undefined;
   if (!loop) return undefined;
   if (loop.$type !== 'bpmn:MultiInstanceLoopCharacteristics') throw unsupported(file, node, 'standard loop activity');
-  const zeebe = ((loop.extensionElements?.values ?? []) as ModdleElement[]).find((e) => e.$type === 'zeebe:LoopCharacteristics');
+  const zeebe = ((loop.extensionElements?.values ?? []) as ModdleElement[]).find(
+    (e) => e.$type === 'zeebe:LoopCharacteristics',
+  );
   if (!zeebe?.inputCollection) {
-    throw invalid(file, node.id, `multi-instance activity "${node.id}" needs a zeebe:loopCharacteristics inputCollection`);
+    throw invalid(
+      file,
+      node.id,
+      `multi-instance activity "${node.id}" needs a zeebe:loopCharacteristics inputCollection`,
+    );
   }
-  const definition: NonNullable<FlowElement['multiInstance']> = { sequential: loop.isSequential === true, inputCollection: feel(file, node.id!, zeebe.inputCollection) };
+  const definition: NonNullable<FlowElement['multiInstance']> = {
+    sequential: loop.isSequential === true,
+    inputCollection: feel(file, node.id!, zeebe.inputCollection),
+  };
   if (zeebe.inputElement) definition.inputElement = zeebe.inputElement;
   if (zeebe.outputCollection) definition.outputCollection = zeebe.outputCollection;
   if (zeebe.outputElement) definition.outputElement = feel(file, node.id!, zeebe.outputElement);
@@ -545,9 +742,13 @@ export function invalid(file: string, elementId: string | undefined, message: st
 }
 
 function unsupported(file: string, node: ModdleElement, what: string): OperonError {
-  return new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${file}: "${node.id}" is a ${what}, which Operon does not execute`, {
-    details: { file, elementId: node.id, elementType: node.$type.replace('bpmn:', '') , feature: what },
-  });
+  return new OperonError(
+    'OPERON_ERR_BPMN_UNSUPPORTED',
+    `${file}: "${node.id}" is a ${what}, which Operon does not execute`,
+    {
+      details: { file, elementId: node.id, elementType: node.$type.replace('bpmn:', ''), feature: what },
+    },
+  );
 }
 
 /**
@@ -556,20 +757,38 @@ function unsupported(file: string, node: ModdleElement, what: string): OperonErr
  * rather than run against another version.
  */
 function calledDecisionOf(file: string, id: string, called: ModdleElement): NonNullable<FlowElement['calledDecision']> {
-  const attrs = { ...((called.$attrs ?? {}) as Record<string, string>), ...(called as unknown as Record<string, string>) };
+  const attrs = {
+    ...((called.$attrs ?? {}) as Record<string, string>),
+    ...(called as unknown as Record<string, string>),
+  };
   const decisionId = called.decisionId as string | undefined;
   const resultVariable = called.resultVariable as string | undefined;
-  if (!decisionId || !resultVariable) throw invalid(file, id, `business rule task "${id}" needs a zeebe:calledDecision with a decisionId and a resultVariable`);
+  if (!decisionId || !resultVariable)
+    throw invalid(
+      file,
+      id,
+      `business rule task "${id}" needs a zeebe:calledDecision with a decisionId and a resultVariable`,
+    );
   if (isFeelExpression(decisionId)) feel(file, id, decisionId);
   const bindingType = attrs.bindingType ?? 'latest';
   if (bindingType === 'versionTag') {
-    if (!attrs.versionTag) throw invalid(file, id, `business rule task "${id}" has bindingType="versionTag" but no versionTag`);
+    if (!attrs.versionTag)
+      throw invalid(file, id, `business rule task "${id}" has bindingType="versionTag" but no versionTag`);
     return { decisionId, resultVariable, versionTag: attrs.versionTag };
   }
   if (bindingType !== 'latest') {
-    throw new OperonError('OPERON_ERR_BPMN_UNSUPPORTED', `${file}: business rule task "${id}" binds its decision by "${bindingType}"; Operon calls the latest version (bindingType="latest") or the newest with a version tag (bindingType="versionTag")`, {
-      details: { file, elementId: id, elementType: 'BusinessRuleTask', feature: `zeebe:calledDecision bindingType="${bindingType}"` },
-    });
+    throw new OperonError(
+      'OPERON_ERR_BPMN_UNSUPPORTED',
+      `${file}: business rule task "${id}" binds its decision by "${bindingType}"; Operon calls the latest version (bindingType="latest") or the newest with a version tag (bindingType="versionTag")`,
+      {
+        details: {
+          file,
+          elementId: id,
+          elementType: 'BusinessRuleTask',
+          feature: `zeebe:calledDecision bindingType="${bindingType}"`,
+        },
+      },
+    );
   }
   return { decisionId, resultVariable };
 }

@@ -17,6 +17,9 @@ parentPort.on('message', async ({ id, xml, file, options }) => {
     const graphs = await parseDefinitions(xml, file, options);
     parentPort.postMessage({ id, graphs });
   } catch (error) {
-    parentPort.postMessage({ id, error: { code: error?.code, message: error?.message ?? String(error), details: error?.details } });
+    parentPort.postMessage({
+      id,
+      error: { code: error?.code, message: error?.message ?? String(error), details: error?.details },
+    });
   }
 });

@@ -63,7 +63,10 @@ function lineAt(xml: string, index: number): number {
  * bpmn-moddle, which reports malformed XML.
  */
 export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmnLimits()): { longestValue: number } {
-  if (xml.length > limits.maxBytes) throw unsafe(file, 'size', `the file has ${xml.length} characters; the limit is ${limits.maxBytes}`, { limit: limits.maxBytes });
+  if (xml.length > limits.maxBytes)
+    throw unsafe(file, 'size', `the file has ${xml.length} characters; the limit is ${limits.maxBytes}`, {
+      limit: limits.maxBytes,
+    });
   const length = xml.length;
   let depth = 0;
   let elements = 0;
@@ -78,7 +81,9 @@ export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmn
         i++;
         continue;
       }
-      throw unsafe(file, 'lone-surrogate', `a lone UTF-16 surrogate at line ${lineAt(xml, i)}`, { line: lineAt(xml, i) });
+      throw unsafe(file, 'lone-surrogate', `a lone UTF-16 surrogate at line ${lineAt(xml, i)}`, {
+        line: lineAt(xml, i),
+      });
     }
     if (c === 38 /* & */) {
       checkCharReference(xml, i, file);
@@ -101,7 +106,12 @@ export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmn
         continue;
       }
       // <!DOCTYPE, <!ENTITY, <!ELEMENT ...: declarations are how XXE and billion laughs work; BPMN needs none.
-      throw unsafe(file, 'doctype', `XML declarations (<!DOCTYPE>, <!ENTITY>) are not accepted (line ${lineAt(xml, i)})`, { line: lineAt(xml, i) });
+      throw unsafe(
+        file,
+        'doctype',
+        `XML declarations (<!DOCTYPE>, <!ENTITY>) are not accepted (line ${lineAt(xml, i)})`,
+        { line: lineAt(xml, i) },
+      );
     }
     if (next === 63 /* ? */) {
       const end = xml.indexOf('?>', i + 2);
@@ -117,8 +127,14 @@ export function prescanBpmn(xml: string, file: string, limits: BpmnLimits = bpmn
       depth++;
       elements++;
     } else elements++;
-    if (depth > limits.maxDepth) throw unsafe(file, 'depth', `elements are nested deeper than ${limits.maxDepth} (line ${lineAt(xml, i)})`, { limit: limits.maxDepth });
-    if (elements > limits.maxElements) throw unsafe(file, 'elements', `the file has more than ${limits.maxElements} XML elements`, { limit: limits.maxElements });
+    if (depth > limits.maxDepth)
+      throw unsafe(file, 'depth', `elements are nested deeper than ${limits.maxDepth} (line ${lineAt(xml, i)})`, {
+        limit: limits.maxDepth,
+      });
+    if (elements > limits.maxElements)
+      throw unsafe(file, 'elements', `the file has more than ${limits.maxElements} XML elements`, {
+        limit: limits.maxElements,
+      });
     if (!closing) checkReservedText(xml, end + 1, file);
     i = end;
     textStart = end + 1;
@@ -133,7 +149,12 @@ function checkCharReference(xml: string, i: number, file: string): void {
   const ref = xml.slice(i + 2, end === -1 ? i + 12 : Math.min(end, i + 12));
   const code = ref[0] === 'x' || ref[0] === 'X' ? parseInt(ref.slice(1), 16) : parseInt(ref, 10);
   if (!(code > 0 && code <= 0x10ffff) || (code >= 0xd800 && code <= 0xdfff)) {
-    throw unsafe(file, 'char-reference', `the character reference &#${ref}; at line ${lineAt(xml, i)} names no allowed character`, { line: lineAt(xml, i) });
+    throw unsafe(
+      file,
+      'char-reference',
+      `the character reference &#${ref}; at line ${lineAt(xml, i)} names no allowed character`,
+      { line: lineAt(xml, i) },
+    );
   }
 }
 
@@ -145,7 +166,10 @@ function scanText(xml: string, from: number, to: number, file: string): void {
     if (c >= 0xd800 && c <= 0xdfff) {
       const next = xml.charCodeAt(i + 1);
       if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i++;
-      else throw unsafe(file, 'lone-surrogate', `a lone UTF-16 surrogate at line ${lineAt(xml, i)}`, { line: lineAt(xml, i) });
+      else
+        throw unsafe(file, 'lone-surrogate', `a lone UTF-16 surrogate at line ${lineAt(xml, i)}`, {
+          line: lineAt(xml, i),
+        });
     }
   }
 }
@@ -161,13 +185,29 @@ function scanTag(xml: string, start: number, file: string, limits: BpmnLimits): 
       const close = xml.indexOf(c === 34 ? '"' : "'", i + 1);
       const valueEnd = close === -1 ? length : close;
       if (valueEnd - i - 1 > limits.maxAttributeLength) {
-        throw unsafe(file, 'attribute', `an attribute value at line ${lineAt(xml, i)} is longer than ${limits.maxAttributeLength} characters`, { limit: limits.maxAttributeLength, line: lineAt(xml, i) });
+        throw unsafe(
+          file,
+          'attribute',
+          `an attribute value at line ${lineAt(xml, i)} is longer than ${limits.maxAttributeLength} characters`,
+          { limit: limits.maxAttributeLength, line: lineAt(xml, i) },
+        );
       }
       const name = /([\w:.-]+)\s*=\s*$/.exec(xml.slice(Math.max(start, i - 64), i))?.[1] ?? '';
       const local = name.includes(':') ? name.slice(name.indexOf(':') + 1) : name;
-      if (local === 'id' || local.endsWith('Ref') || local === 'default' || local === 'processId' || local === 'calledElement') {
+      if (
+        local === 'id' ||
+        local.endsWith('Ref') ||
+        local === 'default' ||
+        local === 'processId' ||
+        local === 'calledElement'
+      ) {
         const value = xml.slice(i + 1, valueEnd).trim();
-        if (RESERVED_IDS.has(value)) throw unsafe(file, 'reserved-id', `"${value}" cannot be an id or a reference (line ${lineAt(xml, i)})`, { elementId: value, attribute: name, line: lineAt(xml, i) });
+        if (RESERVED_IDS.has(value))
+          throw unsafe(file, 'reserved-id', `"${value}" cannot be an id or a reference (line ${lineAt(xml, i)})`, {
+            elementId: value,
+            attribute: name,
+            line: lineAt(xml, i),
+          });
       }
       scanText(xml, i + 1, valueEnd, file);
       i = valueEnd + 1;
@@ -185,7 +225,11 @@ function checkReservedText(xml: string, from: number, file: string): void {
   const end = xml.indexOf('<', from);
   if (end === -1 || end - from > 32) return;
   const text = xml.slice(from, end).trim();
-  if (RESERVED_IDS.has(text)) throw unsafe(file, 'reserved-id', `"${text}" cannot be an id or a reference (line ${lineAt(xml, from)})`, { elementId: text, line: lineAt(xml, from) });
+  if (RESERVED_IDS.has(text))
+    throw unsafe(file, 'reserved-id', `"${text}" cannot be an id or a reference (line ${lineAt(xml, from)})`, {
+      elementId: text,
+      line: lineAt(xml, from),
+    });
 }
 
 /** Files whose every tag and text run is at most this long may parse on the calling thread. */
@@ -224,7 +268,10 @@ function parserWorker(): ParserThread {
   if (parser) return parser;
   // OPERON_BPMN_PARSER_START_DELAY_MS (tests only): the thread waits that long before it takes work, as on a busy machine.
   const startDelayMs = fromEnv('OPERON_BPMN_PARSER_START_DELAY_MS', 0);
-  const worker = new Worker(new URL('./safe-parse-worker.mjs', import.meta.url), { resourceLimits: { maxOldGenerationSizeMb: 512 }, workerData: { startDelayMs } });
+  const worker = new Worker(new URL('./safe-parse-worker.mjs', import.meta.url), {
+    resourceLimits: { maxOldGenerationSizeMb: 512 },
+    workerData: { startDelayMs },
+  });
   worker.unref();
   const started: ParserThread = { worker, pending: new Map() };
   const settleAll = (message: string) => {
@@ -267,16 +314,24 @@ function parseInWorker(xml: string, file: string, options: ParseOptions, timeout
       reject(error);
     };
     // Until the worker begins this parse (starting up, or busy with an earlier one) only the startup limit runs.
-    let timer = setTimeout(() => abandon(unsafe(file, 'parser', `the BPMN parser did not begin within ${STARTUP_MS} ms`, { limit: STARTUP_MS })), STARTUP_MS);
+    let timer = setTimeout(
+      () =>
+        abandon(unsafe(file, 'parser', `the BPMN parser did not begin within ${STARTUP_MS} ms`, { limit: STARTUP_MS })),
+      STARTUP_MS,
+    );
     w.pending.set(id, (reply) => {
       clearTimeout(timer);
       if (reply.started) {
-        timer = setTimeout(() => abandon(unsafe(file, 'timeout', `parsing took longer than ${timeoutMs} ms`, { limit: timeoutMs })), timeoutMs);
+        timer = setTimeout(
+          () => abandon(unsafe(file, 'timeout', `parsing took longer than ${timeoutMs} ms`, { limit: timeoutMs })),
+          timeoutMs,
+        );
         return;
       }
       if (reply.graphs) return resolve(reply.graphs);
       const error = reply.error!;
-      if (error.code) return reject(new OperonError(error.code as OperonError['code'], error.message, { details: error.details }));
+      if (error.code)
+        return reject(new OperonError(error.code as OperonError['code'], error.message, { details: error.details }));
       reject(unsafe(file, 'parser', error.message));
     });
     w.worker.postMessage({ id, xml, file, options });
@@ -289,11 +344,16 @@ function parseInWorker(xml: string, file: string, options: ParseOptions, timeout
  * for the rest. Same result and same
  * errors as parseDefinitions, plus OPERON_ERR_BPMN_UNSAFE.
  */
-export async function parseDefinitionsSafely(xml: string, fileName: string, options: ParseOptions = {}): Promise<ProcessGraph[]> {
+export async function parseDefinitionsSafely(
+  xml: string,
+  fileName: string,
+  options: ParseOptions = {},
+): Promise<ProcessGraph[]> {
   const limits = bpmnLimits();
   if (xml.length <= limits.inlineBytes) {
     // A long expression is slow to check even in a small file (feelin's parser is superlinear on deep nesting).
-    if (prescanBpmn(xml, fileName, limits).longestValue <= INLINE_VALUE_CHARS) return parseDefinitions(xml, fileName, options);
+    if (prescanBpmn(xml, fileName, limits).longestValue <= INLINE_VALUE_CHARS)
+      return parseDefinitions(xml, fileName, options);
   }
   // Large files are scanned in the worker too: even the linear scan of 5 MiB takes tens of ms.
   if (xml.length > limits.maxBytes) prescanBpmn(xml, fileName, limits);

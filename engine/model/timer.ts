@@ -3,11 +3,17 @@
  * (`2026-01-01T10:00:00Z`) and cycles (`R3/PT10M`, `R/PT1H`). Pure: the clock is a parameter.
  */
 
-const DURATION = /^(-)?P(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/;
+const DURATION =
+  /^(-)?P(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/;
 
 export interface IsoDuration {
-  years: number; months: number; weeks: number; days: number;
-  hours: number; minutes: number; seconds: number;
+  years: number;
+  months: number;
+  weeks: number;
+  days: number;
+  hours: number;
+  minutes: number;
+  seconds: number;
 }
 
 /** Parses an ISO 8601 duration; undefined when it is not one. */
@@ -17,8 +23,13 @@ export function parseIsoDuration(text: string): IsoDuration | undefined {
   const num = (s: string | undefined) => (s === undefined ? 0 : Number(s.replace(',', '.')));
   const sign = match[1] ? -1 : 1;
   return {
-    years: sign * num(match[2]), months: sign * num(match[3]), weeks: sign * num(match[4]), days: sign * num(match[5]),
-    hours: sign * num(match[6]), minutes: sign * num(match[7]), seconds: sign * num(match[8]),
+    years: sign * num(match[2]),
+    months: sign * num(match[3]),
+    weeks: sign * num(match[4]),
+    days: sign * num(match[5]),
+    hours: sign * num(match[6]),
+    minutes: sign * num(match[7]),
+    seconds: sign * num(match[8]),
   };
 }
 
@@ -33,7 +44,12 @@ export function addIsoDuration(from: Date, duration: IsoDuration): Date {
     const lastDay = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 0)).getUTCDate();
     date.setUTCDate(Math.min(day, lastDay));
   }
-  const ms = ((duration.weeks * 7 + duration.days) * 86_400 + duration.hours * 3_600 + duration.minutes * 60 + duration.seconds) * 1000;
+  const ms =
+    ((duration.weeks * 7 + duration.days) * 86_400 +
+      duration.hours * 3_600 +
+      duration.minutes * 60 +
+      duration.seconds) *
+    1000;
   return new Date(date.getTime() + Math.round(ms));
 }
 
@@ -43,7 +59,10 @@ export function addIsoDuration(from: Date, duration: IsoDuration): Date {
  * time's offset; a value with neither is read as UTC (never the host's zone).
  */
 export function parseIsoDate(text: string): Date | undefined {
-  const match = /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?(?:@([\w/+-]+)|\[([\w/+-]+)\])?$/.exec(text.trim());
+  const match =
+    /^(\d{4}-\d{2}-\d{2})(?:T(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?(Z|[+-]\d{2}:?\d{2})?(?:@([\w/+-]+)|\[([\w/+-]+)\])?$/.exec(
+      text.trim(),
+    );
   if (!match) return undefined;
   const [, day, time = '00:00:00', offset, atZone, bracketZone] = match;
   const local = `${day}T${time.length === 5 ? `${time}:00` : time}`;
@@ -63,7 +82,16 @@ function normalizeOffset(offset: string): string {
 function zonedToUtc(local: string, zone: string): Date | undefined {
   let format: Intl.DateTimeFormat;
   try {
-    format = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    });
   } catch {
     return undefined;
   }
@@ -71,7 +99,14 @@ function zonedToUtc(local: string, zone: string): Date | undefined {
   if (Number.isNaN(asUtc)) return undefined;
   const offsetAt = (instant: number) => {
     const parts = Object.fromEntries(format.formatToParts(new Date(instant)).map((p) => [p.type, p.value]));
-    const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+    const wall = Date.UTC(
+      Number(parts.year),
+      Number(parts.month) - 1,
+      Number(parts.day),
+      Number(parts.hour),
+      Number(parts.minute),
+      Number(parts.second),
+    );
     return wall - (instant - (instant % 1000));
   };
   // Twice: the offset at the guessed instant may differ from the one at the real instant (DST).
@@ -112,6 +147,11 @@ export function cycleIntervalMs(duration: IsoDuration, from: Date): number {
 
 /** Checks a literal (non-FEEL) timer expression; returns an error message or undefined. */
 export function timerSyntaxError(kind: 'duration' | 'date' | 'cycle', expression: string): string | undefined {
-  const ok = kind === 'duration' ? parseIsoDuration(expression) : kind === 'date' ? parseIsoDate(expression) : parseIsoCycle(expression);
+  const ok =
+    kind === 'duration'
+      ? parseIsoDuration(expression)
+      : kind === 'date'
+        ? parseIsoDate(expression)
+        : parseIsoCycle(expression);
   return ok ? undefined : `not an ISO 8601 ${kind}: ${expression}`;
 }

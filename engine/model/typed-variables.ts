@@ -29,14 +29,25 @@ export function specError(spec: VariableSpec): string | null {
   if (!TYPES.includes(spec.type)) return `unknown type '${String(spec.type)}' (${TYPES.join(', ')})`;
   for (const bound of ['min', 'max', 'maxChars'] as const) {
     const value = spec[bound];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) return `${bound} must be a finite number`;
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value)))
+      return `${bound} must be a finite number`;
   }
-  if ((spec.min !== undefined || spec.max !== undefined) && spec.type !== 'number' && spec.type !== 'integer') return `min and max apply to number and integer only`;
-  if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) return `min ${spec.min} is above max ${spec.max}`;
-  if (spec.maxChars !== undefined && (spec.type !== 'string' && spec.type !== 'text' || spec.maxChars < 1 || !Number.isInteger(spec.maxChars))) {
+  if ((spec.min !== undefined || spec.max !== undefined) && spec.type !== 'number' && spec.type !== 'integer')
+    return `min and max apply to number and integer only`;
+  if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max)
+    return `min ${spec.min} is above max ${spec.max}`;
+  if (
+    spec.maxChars !== undefined &&
+    ((spec.type !== 'string' && spec.type !== 'text') || spec.maxChars < 1 || !Number.isInteger(spec.maxChars))
+  ) {
     return 'maxChars is a positive whole number and applies to string and text only';
   }
-  if (spec.type === 'enum' && (!Array.isArray(spec.values) || spec.values.length === 0 || spec.values.some((v) => typeof v !== 'string' || v === ''))) {
+  if (
+    spec.type === 'enum' &&
+    (!Array.isArray(spec.values) ||
+      spec.values.length === 0 ||
+      spec.values.some((v) => typeof v !== 'string' || v === ''))
+  ) {
     return 'an enum needs its values (value=a|b|c)';
   }
   if (spec.type !== 'enum' && spec.values !== undefined) return 'values apply to enum only';
@@ -54,7 +65,8 @@ export function parseVariableSpec(text: string): VariableSpec {
     const [key, value] = word.split('=', 2) as [string, string | undefined];
     if (word === 'optional') spec.optional = true;
     else if (spec.type === 'enum' && value === undefined && spec.values === undefined) spec.values = word.split('|');
-    else if ((key === 'min' || key === 'max' || key === 'maxChars') && value !== undefined && NUMBER.test(value)) spec[key] = Number(value);
+    else if ((key === 'min' || key === 'max' || key === 'maxChars') && value !== undefined && NUMBER.test(value))
+      spec[key] = Number(value);
     else throw new Error(`'${word}' is not min=N, max=N, maxChars=N, optional or an enum's a|b|c`);
   }
   const error = specError(spec);
@@ -109,14 +121,29 @@ function typeOf(value: unknown): string {
 }
 
 /** Checks one value; `undefined` and `null` count as absent. Null when the value is fine. */
-export function checkVariable(field: string, spec: VariableSpec, value: unknown, schema = variableSchema(spec)): VariableProblem | null {
-  if (value === undefined || value === null) return spec.optional ? null : { field, reason: 'is missing', expected: describeSpec(spec) };
+export function checkVariable(
+  field: string,
+  spec: VariableSpec,
+  value: unknown,
+  schema = variableSchema(spec),
+): VariableProblem | null {
+  if (value === undefined || value === null)
+    return spec.optional ? null : { field, reason: 'is missing', expected: describeSpec(spec) };
   const parsed = schema.safeParse(value);
   if (parsed.success) return null;
   const expected = describeSpec(spec);
   const issue = parsed.error.issues[0];
-  const shown = typeof value === 'string' ? `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}` : typeOf(value) === 'number' ? String(value) : `a ${typeOf(value)}`;
-  return { field, reason: `is ${shown}, not ${expected}${issue?.code === 'invalid_type' ? '' : ` (${issue?.message ?? 'invalid'})`}`, expected };
+  const shown =
+    typeof value === 'string'
+      ? `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`
+      : typeOf(value) === 'number'
+        ? String(value)
+        : `a ${typeOf(value)}`;
+  return {
+    field,
+    reason: `is ${shown}, not ${expected}${issue?.code === 'invalid_type' ? '' : ` (${issue?.message ?? 'invalid'})`}`,
+    expected,
+  };
 }
 
 /** Value at a dotted path (`stock.leeds`) of a variables object. */

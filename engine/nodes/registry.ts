@@ -10,7 +10,9 @@ export class NodeRegistry {
 
   register(node: NodeType): this {
     if (this.#nodes.has(node.name)) {
-      throw new OperonError('OPERON_ERR_NODE_ALREADY_REGISTERED', `Node type '${node.name}' is already registered`, { details: { name: node.name } });
+      throw new OperonError('OPERON_ERR_NODE_ALREADY_REGISTERED', `Node type '${node.name}' is already registered`, {
+        details: { name: node.name },
+      });
     }
     this.#nodes.set(node.name, node);
     return this;

@@ -25,12 +25,24 @@ const jobTask: Behaviour = (x, ei, element) => {
   if (job.retriesExpression !== undefined) {
     const value = x.feel(job.retriesExpression, ei.key);
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `retries "=${job.retriesExpression}" of "${element.id}" gave ${JSON.stringify(value)}, expected a whole number`, { expression: job.retriesExpression });
+      throw new IncidentSignal(
+        'OPERON_ERR_FEEL_EVAL',
+        `retries "=${job.retriesExpression}" of "${element.id}" gave ${JSON.stringify(value)}, expected a whole number`,
+        { expression: job.retriesExpression },
+      );
     }
     retries = value;
   }
   ei.wait = 'job';
-  x.effects.push({ type: 'job.create', elementInstanceKey: ei.key, elementId: element.id, taskType, retries, headers: job.headers, input: x.variablesForEffect(ei.key) });
+  x.effects.push({
+    type: 'job.create',
+    elementInstanceKey: ei.key,
+    elementId: element.id,
+    taskType,
+    retries,
+    headers: job.headers,
+    input: x.variablesForEffect(ei.key),
+  });
 };
 
 /**
@@ -42,12 +54,24 @@ const businessRuleTask: Behaviour = (x, ei, element) => {
   const called = element.calledDecision;
   if (!called) return jobTask(x, ei, element);
   const decisionId = x.textValue(called.decisionId, ei.key);
-  if (!x.decisions) throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}": this driver runs no DMN decisions`, { decisionId });
+  if (!x.decisions)
+    throw new IncidentSignal(
+      'OPERON_ERR_DMN_EVAL',
+      `business rule task "${element.id}": this driver runs no DMN decisions`,
+      { decisionId },
+    );
   const found = x.decisions.find(decisionId, called.versionTag);
   if (found === undefined) return; // not loaded yet: this pass is abandoned and runs again once it is
   if (found === null) {
-    const what = called.versionTag === undefined ? 'which is not deployed' : `of which no version tagged "${called.versionTag}" is deployed`;
-    throw new IncidentSignal('OPERON_ERR_DMN_EVAL', `business rule task "${element.id}" calls the decision "${decisionId}", ${what}`, { decisionId, ...(called.versionTag !== undefined ? { versionTag: called.versionTag } : {}) });
+    const what =
+      called.versionTag === undefined
+        ? 'which is not deployed'
+        : `of which no version tagged "${called.versionTag}" is deployed`;
+    throw new IncidentSignal(
+      'OPERON_ERR_DMN_EVAL',
+      `business rule task "${element.id}" calls the decision "${decisionId}", ${what}`,
+      { decisionId, ...(called.versionTag !== undefined ? { versionTag: called.versionTag } : {}) },
+    );
   }
   let result: DecisionResult;
   try {
@@ -57,14 +81,31 @@ const businessRuleTask: Behaviour = (x, ei, element) => {
       evaluate: (expression, context) => x.feel(expression, ei.key, context as Variables),
     });
   } catch (error) {
-    if (error instanceof IncidentSignal) throw new IncidentSignal(error.code, `business rule task "${element.id}", decision "${decisionId}" (version ${found.version}): ${error.message}`, { ...error.details, decisionId, version: found.version });
+    if (error instanceof IncidentSignal)
+      throw new IncidentSignal(
+        error.code,
+        `business rule task "${element.id}", decision "${decisionId}" (version ${found.version}): ${error.message}`,
+        { ...error.details, decisionId, version: found.version },
+      );
     if (!isOperonError(error)) throw error;
-    throw new IncidentSignal(error.code, `business rule task "${element.id}", ${error.message} (version ${found.version})`, { ...error.details, version: found.version });
+    throw new IncidentSignal(
+      error.code,
+      `business rule task "${element.id}", ${error.message} (version ${found.version})`,
+      { ...error.details, version: found.version },
+    );
   }
   const own = result.evaluated[result.evaluated.length - 1]!;
   x.effects.push({
-    type: 'decision.evaluated', elementInstanceKey: ei.key, elementId: element.id, decisionDefinitionId: found.decisionDefinitionId, decisionId, version: found.version,
-    inputs: own.inputs, matchedRuleIds: own.matchedRuleIds, output: result.output, evaluated: result.evaluated,
+    type: 'decision.evaluated',
+    elementInstanceKey: ei.key,
+    elementId: element.id,
+    decisionDefinitionId: found.decisionDefinitionId,
+    decisionId,
+    version: found.version,
+    inputs: own.inputs,
+    matchedRuleIds: own.matchedRuleIds,
+    output: result.output,
+    evaluated: result.evaluated,
   });
   x.complete(ei, { [called.resultVariable]: result.output });
 };
@@ -95,8 +136,16 @@ function candidateGroups(x: Execution, ei: ElementInstance, groups: string[]): s
   if (groups.length !== 1 || !isFeelExpression(groups[0])) return groups;
   const value = x.feel(stripFeelMarker(groups[0]), ei.key);
   if (Array.isArray(value) && value.every((g) => typeof g === 'string')) return value;
-  if (typeof value === 'string') return value.split(',').map((g) => g.trim()).filter(Boolean);
-  throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `candidateGroups "${groups[0]}" gave ${JSON.stringify(value)}, expected a list of strings`, { expression: groups[0] });
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean);
+  throw new IncidentSignal(
+    'OPERON_ERR_FEEL_EVAL',
+    `candidateGroups "${groups[0]}" gave ${JSON.stringify(value)}, expected a list of strings`,
+    { expression: groups[0] },
+  );
 }
 
 const messageWait: Behaviour = (x, ei, element) => {
@@ -133,14 +182,30 @@ const endEvent: Behaviour = (x, ei, element) => {
 
 /** Signal throw: the effect names the signal; the thrower goes on at once (broadcast is fire-and-forget). */
 function broadcastSignal(x: Execution, ei: ElementInstance, element: FlowElement): void {
-  x.effects.push({ type: 'signal.broadcast', elementInstanceKey: ei.key, elementId: element.id, signalName: element.signal!.name, variables: JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables });
+  x.effects.push({
+    type: 'signal.broadcast',
+    elementInstanceKey: ei.key,
+    elementId: element.id,
+    signalName: element.signal!.name,
+    variables: JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables,
+  });
 }
 
-function booleanCondition(x: Execution, ei: ElementInstance, flowId: string, condition: string, context: Record<string, unknown>): boolean {
+function booleanCondition(
+  x: Execution,
+  ei: ElementInstance,
+  flowId: string,
+  condition: string,
+  context: Record<string, unknown>,
+): boolean {
   const value = x.feel(condition, ei.key, context);
   if (typeof value === 'boolean') return value;
   const why = value === null ? 'null (a variable it uses may be missing)' : JSON.stringify(value);
-  throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `condition "${condition}" of sequence flow "${flowId}" gave ${why}, expected a boolean`, { flowId, expression: condition });
+  throw new IncidentSignal(
+    'OPERON_ERR_CONDITION_NOT_BOOLEAN',
+    `condition "${condition}" of sequence flow "${flowId}" gave ${why}, expected a boolean`,
+    { flowId, expression: condition },
+  );
 }
 
 const exclusiveGateway: Behaviour = (x, ei, element) => {
@@ -153,7 +218,11 @@ const exclusiveGateway: Behaviour = (x, ei, element) => {
     if (booleanCondition(x, ei, flowId, condition, context)) return x.complete(ei, undefined, [flowId]);
   }
   if (element.defaultFlow !== undefined) return x.complete(ei, undefined, [element.defaultFlow]);
-  throw new IncidentSignal('OPERON_ERR_NO_OUTGOING_FLOW', `no condition of exclusive gateway "${element.id}" is true and it has no default flow`, { flowIds: element.outgoing });
+  throw new IncidentSignal(
+    'OPERON_ERR_NO_OUTGOING_FLOW',
+    `no condition of exclusive gateway "${element.id}" is true and it has no default flow`,
+    { flowIds: element.outgoing },
+  );
 };
 
 /** Inclusive fork: every flow whose condition is true (a flow without one always), else the default flow. */
@@ -168,7 +237,11 @@ const inclusiveGateway: Behaviour = (x, ei, element) => {
   }
   if (taken.length === 0 && element.defaultFlow !== undefined) taken.push(element.defaultFlow);
   if (taken.length === 0) {
-    throw new IncidentSignal('OPERON_ERR_NO_OUTGOING_FLOW', `no condition of inclusive gateway "${element.id}" is true and it has no default flow`, { flowIds: element.outgoing });
+    throw new IncidentSignal(
+      'OPERON_ERR_NO_OUTGOING_FLOW',
+      `no condition of inclusive gateway "${element.id}" is true and it has no default flow`,
+      { flowIds: element.outgoing },
+    );
   }
   x.complete(ei, undefined, taken);
 };
@@ -178,7 +251,9 @@ const eventBasedGateway: Behaviour = (x, ei, element) => {
   const events = element.outgoing.map((id) => x.graph.elements[x.graph.flows[id]!.targetId]!);
   const dues = events.map((event) => (event.eventKind === 'timer' ? x.timerDue(ei, event) : undefined));
   ei.timerKeys ??= [];
-  events.forEach((event, i) => (event.eventKind === 'timer' ? x.scheduleTimer(ei, event, dues[i]!) : x.openSubscription(ei, event)));
+  events.forEach((event, i) =>
+    event.eventKind === 'timer' ? x.scheduleTimer(ei, event, dues[i]!) : x.openSubscription(ei, event),
+  );
   ei.wait = 'event';
 };
 
@@ -195,9 +270,18 @@ const subProcess: Behaviour = (x, ei, element) => {
 const callActivity: Behaviour = (x, ei, element) => {
   const called = element.calledElement!;
   const bpmnProcessId = x.textValue(called.processId, ei.key);
-  const variables = called.propagateAllParentVariables ? x.variablesForEffect(ei.key) : (JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables);
+  const variables = called.propagateAllParentVariables
+    ? x.variablesForEffect(ei.key)
+    : (JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables);
   ei.wait = 'childInstance';
-  x.effects.push({ type: 'childInstance.start', elementInstanceKey: ei.key, elementId: element.id, bpmnProcessId, ...(called.versionTag ? { versionTag: called.versionTag } : {}), variables });
+  x.effects.push({
+    type: 'childInstance.start',
+    elementInstanceKey: ei.key,
+    elementId: element.id,
+    bpmnProcessId,
+    ...(called.versionTag ? { versionTag: called.versionTag } : {}),
+    variables,
+  });
 };
 
 /** Boundary event instances complete right away; the host's step (triggerBoundary) drives them. */

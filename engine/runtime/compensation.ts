@@ -31,7 +31,8 @@ export function recordCompensable(x: Execution, ei: ElementInstance, element: Fl
   const isBody = ei.loop !== undefined;
   let record: CompensableActivity | undefined;
   // A multi-instance activity's handler undoes each inner instance: the inner instances carry it.
-  if (element.compensationHandler !== undefined && !isBody) record = { elementId: element.id, handlerId: element.compensationHandler };
+  if (element.compensationHandler !== undefined && !isBody)
+    record = { elementId: element.id, handlerId: element.compensationHandler };
   else if (ei.compensable && ei.compensable.length > 0) record = { elementId: element.id, inner: ei.compensable };
   if (!record) return;
   const variables = isBody ? undefined : copy(ei.variables);
@@ -47,7 +48,11 @@ function compensatedScope(x: Execution, ei: ElementInstance): ElementInstance {
 }
 
 /** Handlers of the records, in reverse order of completion, groups expanded; variables of enclosing groups first. */
-function handlersOf(records: CompensableActivity[], inherited: Variables | undefined, out: CompensationTask[]): CompensationTask[] {
+function handlersOf(
+  records: CompensableActivity[],
+  inherited: Variables | undefined,
+  out: CompensationTask[],
+): CompensationTask[] {
   for (let i = records.length - 1; i >= 0; i--) {
     const record = records[i]!;
     const variables = record.variables || inherited ? { ...inherited, ...record.variables } : undefined;
@@ -61,7 +66,10 @@ function handlersOf(records: CompensableActivity[], inherited: Variables | undef
 export function throwCompensation(x: Execution, ei: ElementInstance, element: FlowElement): void {
   const scope = compensatedScope(x, ei);
   const records = scope.compensable ?? [];
-  const taken = element.compensateActivity === undefined ? records : records.filter((r) => r.elementId === element.compensateActivity);
+  const taken =
+    element.compensateActivity === undefined
+      ? records
+      : records.filter((r) => r.elementId === element.compensateActivity);
   const kept = records.filter((r) => !taken.includes(r));
   if (kept.length > 0) scope.compensable = kept;
   else delete scope.compensable;
@@ -75,7 +83,11 @@ export function throwCompensation(x: Execution, ei: ElementInstance, element: Fl
 function startNextHandler(x: Execution, thrower: ElementInstance): void {
   const { scopeKey, pending } = thrower.compensation!;
   const task = pending.shift()!;
-  x.enqueue({ elementId: task.handlerId, flowScopeKey: scopeKey, handlerOf: { throwKey: thrower.key, ...(task.variables ? { variables: task.variables } : {}) } });
+  x.enqueue({
+    elementId: task.handlerId,
+    flowScopeKey: scopeKey,
+    handlerOf: { throwKey: thrower.key, ...(task.variables ? { variables: task.variables } : {}) },
+  });
 }
 
 /** A handler completed: the next one starts, or, after the last, the throw or end event completes. */

@@ -32,7 +32,13 @@ export interface ElementRef {
 export type RuntimeEvent =
   | { type: 'job.completed'; elementInstanceKey: string; variables?: Variables }
   /** A node threw a BpmnError: routed to an error boundary / event subprocess, or an incident. */
-  | { type: 'job.bpmnError'; elementInstanceKey: string; errorCode: string; errorMessage?: string; variables?: Variables }
+  | {
+      type: 'job.bpmnError';
+      elementInstanceKey: string;
+      errorCode: string;
+      errorMessage?: string;
+      variables?: Variables;
+    }
   | { type: 'userTask.completed'; elementInstanceKey: string; variables?: Variables }
   /** A message correlated to an open subscription of this instance. */
   | { type: 'message.correlated'; elementInstanceKey: string; messageName: string; variables?: Variables }
@@ -59,22 +65,54 @@ export type RuntimeEvent =
 
 /** Effects returned by `start` / `step`; the driver persists all of them with the snapshot. */
 export type Effect =
-  | { type: 'element.activated'; elementInstanceKey: string; elementId: string; elementType: string; elementName?: string; parentKey?: string; flowScopeKey?: string }
+  | {
+      type: 'element.activated';
+      elementInstanceKey: string;
+      elementId: string;
+      elementType: string;
+      elementName?: string;
+      parentKey?: string;
+      flowScopeKey?: string;
+    }
   | { type: 'element.completed'; elementInstanceKey: string; elementId: string }
   | { type: 'element.terminated'; elementInstanceKey: string; elementId: string }
   /** A sequence flow was taken (history only). */
   | { type: 'flow.taken'; flowId: string; sourceKey: string }
   /** Create a job for a service-like task; `input` is every variable visible at the element, its input mappings included (as Camunda 8 hands a job all variables). */
-  | { type: 'job.create'; elementInstanceKey: string; elementId: string; taskType: string; retries: number; headers: Record<string, string>; input: Variables }
+  | {
+      type: 'job.create';
+      elementInstanceKey: string;
+      elementId: string;
+      taskType: string;
+      retries: number;
+      headers: Record<string, string>;
+      input: Variables;
+    }
   | { type: 'job.cancel'; elementInstanceKey: string }
-  | { type: 'userTask.create'; elementInstanceKey: string; elementId: string; name?: string; assignee?: string; candidateGroups?: string[]; formKey?: string; input: Variables }
+  | {
+      type: 'userTask.create';
+      elementInstanceKey: string;
+      elementId: string;
+      name?: string;
+      assignee?: string;
+      candidateGroups?: string[];
+      formKey?: string;
+      input: Variables;
+    }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
   /**
    * `dueAt` is an ISO 8601 timestamp computed from `now`; `cycle` carries a remaining R/PT spec for
    * repeating timers. `elementId` is the timer event (catch, boundary or event subprocess start);
    * `elementInstanceKey` the element instance that owns the wait.
    */
-  | { type: 'timer.schedule'; timerKey: string; elementInstanceKey: string; elementId: string; dueAt: string; cycle?: string }
+  | {
+      type: 'timer.schedule';
+      timerKey: string;
+      elementInstanceKey: string;
+      elementId: string;
+      dueAt: string;
+      cycle?: string;
+    }
   | { type: 'timer.cancel'; timerKey: string }
   /**
    * `elementInstanceKey` is the element instance that waits: a receive task / catch event, a task
@@ -83,24 +121,61 @@ export type Effect =
    * `messageName`, and `elementId` names the catching event). Correlate with `message.correlated`
    * on that key and message name.
    */
-  | { type: 'subscription.open'; elementInstanceKey: string; elementId: string; messageName: string; correlationKey: string }
+  | {
+      type: 'subscription.open';
+      elementInstanceKey: string;
+      elementId: string;
+      messageName: string;
+      correlationKey: string;
+    }
   /**
    * A signal throw or end event: every open subscription named `signal:<signalName>` (in any
    * instance, and signal start events) receives `message.correlated` with `variables` (the throw
    * event's input mappings). Drivers deliver it to each receiver in the receiver's own step.
    */
-  | { type: 'signal.broadcast'; elementInstanceKey: string; elementId: string; signalName: string; variables: Variables }
+  | {
+      type: 'signal.broadcast';
+      elementInstanceKey: string;
+      elementId: string;
+      signalName: string;
+      variables: Variables;
+    }
   /** Closes every subscription of that element instance key. */
   | { type: 'subscription.close'; elementInstanceKey: string }
   /** A call activity starts an instance of `bpmnProcessId` (latest version) with `variables`; report its end as `childInstance.completed`. */
   /** `versionTag`: start the latest version carrying that `zeebe:versionTag` (bindingType="versionTag"); otherwise the latest version. */
-  | { type: 'childInstance.start'; elementInstanceKey: string; elementId: string; bpmnProcessId: string; versionTag?: string; variables: Variables }
+  | {
+      type: 'childInstance.start';
+      elementInstanceKey: string;
+      elementId: string;
+      bpmnProcessId: string;
+      versionTag?: string;
+      variables: Variables;
+    }
   /** The call activity was terminated: cancel its child instance. */
   | { type: 'childInstance.cancel'; elementInstanceKey: string }
   /** The runtime itself hit an error it cannot route (bad condition, uncaught BPMN error...). */
   /** A business rule task evaluated a DMN decision (zeebe:calledDecision); one decision_evaluations row. */
-  | { type: 'decision.evaluated'; elementInstanceKey: string; elementId: string; decisionDefinitionId: string; decisionId: string; version: number; inputs: Record<string, unknown>; matchedRuleIds: string[]; output: unknown; evaluated: EvaluatedDecision[] }
-  | { type: 'incident.raise'; elementInstanceKey: string; elementId: string; code: string; message: string; details?: Record<string, unknown> }
+  | {
+      type: 'decision.evaluated';
+      elementInstanceKey: string;
+      elementId: string;
+      decisionDefinitionId: string;
+      decisionId: string;
+      version: number;
+      inputs: Record<string, unknown>;
+      matchedRuleIds: string[];
+      output: unknown;
+      evaluated: EvaluatedDecision[];
+    }
+  | {
+      type: 'incident.raise';
+      elementInstanceKey: string;
+      elementId: string;
+      code: string;
+      message: string;
+      details?: Record<string, unknown>;
+    }
   | { type: 'incident.resolve'; elementInstanceKey: string }
   | { type: 'instance.completed' }
   | { type: 'instance.terminated' };

@@ -25,7 +25,12 @@ export function openEventSubprocesses(x: Execution, scope: ElementInstance): voi
 }
 
 /** Starts an event subprocess in `scope`; an interrupting one first terminates everything else in the scope. */
-export function triggerEventSubprocess(x: Execution, scope: ElementInstance, start: FlowElement, variables?: Variables): void {
+export function triggerEventSubprocess(
+  x: Execution,
+  scope: ElementInstance,
+  start: FlowElement,
+  variables?: Variables,
+): void {
   const eventSubprocess = x.graph.elements[start.parentId!]!;
   if (start.interrupting !== false) {
     x.terminateChildren(scope.key);

@@ -32,7 +32,8 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
 
   const ei = state.elements[event.elementInstanceKey];
   // The process instance itself only waits for messages (event subprocesses) and its own incidents.
-  if (!ei || (ei.key === ROOT_KEY && event.type !== 'message.correlated' && event.type !== 'incident.resolved')) return `no active element instance ${event.elementInstanceKey}`;
+  if (!ei || (ei.key === ROOT_KEY && event.type !== 'message.correlated' && event.type !== 'incident.resolved'))
+    return `no active element instance ${event.elementInstanceKey}`;
   const variables = clone((event as { variables?: Variables }).variables);
   switch (event.type) {
     case 'job.completed':
@@ -43,12 +44,17 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
       else x.throwError(ei, event.errorCode, event.errorMessage, variables);
       return undefined;
     case 'childInstance.completed':
-      if (ei.wait !== 'childInstance') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
+      if (ei.wait !== 'childInstance')
+        return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
       delete ei.wait;
-      x.complete(ei, x.element(ei).calledElement!.propagateAllChildVariables || x.element(ei).outputs ? variables : undefined);
+      x.complete(
+        ei,
+        x.element(ei).calledElement!.propagateAllChildVariables || x.element(ei).outputs ? variables : undefined,
+      );
       return undefined;
     case 'childInstance.bpmnError': {
-      if (ei.wait !== 'childInstance') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
+      if (ei.wait !== 'childInstance')
+        return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
       // The wait stays until the error is routed: a catching boundary terminates the call activity, which cancels the child.
       x.throwError(ei, event.errorCode, event.errorMessage);
       const uncaught = state.elements[ei.key];
@@ -79,8 +85,18 @@ function messageNameOf(x: Execution, ei: ElementInstance, event: FlowElement): s
   }
 }
 
-function correlate(x: Execution, ei: ElementInstance, messageName: string, variables: Variables | undefined): string | undefined {
-  const element = x.graph.elements[ei.elementId] ?? { id: ei.elementId, type: 'subProcess', incoming: [], outgoing: [] };
+function correlate(
+  x: Execution,
+  ei: ElementInstance,
+  messageName: string,
+  variables: Variables | undefined,
+): string | undefined {
+  const element = x.graph.elements[ei.elementId] ?? {
+    id: ei.elementId,
+    type: 'subProcess',
+    incoming: [],
+    outgoing: [],
+  };
   if (ei.wait === 'event') {
     for (const flowId of element.outgoing) {
       const event = x.graph.elements[x.graph.flows[flowId]!.targetId]!;
@@ -104,7 +120,7 @@ function correlate(x: Execution, ei: ElementInstance, messageName: string, varia
       }
     }
   }
-  for (const boundaryId of ei.key === ROOT_KEY ? [] : element.boundaryEvents ?? []) {
+  for (const boundaryId of ei.key === ROOT_KEY ? [] : (element.boundaryEvents ?? [])) {
     const boundary = x.graph.elements[boundaryId]!;
     if (boundary.eventKind === 'message' && ei.subscribed && messageNameOf(x, ei, boundary) === messageName) {
       x.triggerBoundary(ei, boundary, variables);
@@ -152,14 +168,25 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
 }
 
 /** Operator token moves: validate everything first, so a refused modification changes nothing. */
-function modifyInstance(x: Execution, state: RuntimeState, activate: string[], terminate: string[]): string | undefined {
+function modifyInstance(
+  x: Execution,
+  state: RuntimeState,
+  activate: string[],
+  terminate: string[],
+): string | undefined {
   if (activate.length + terminate.length === 0) return 'nothing to activate or terminate';
   const arrivals: Array<{ elementId: string; flowScopeKey: string }> = [];
   for (const elementId of activate) {
     const element = x.graph.elements[elementId];
-    if (!element || element.type === 'boundaryEvent' || (element.type === 'startEvent' && element.parentId)) return `cannot activate "${elementId}": no such element, or not one a token can be put on`;
-    const scopes = element.parentId ? Object.values(state.elements).filter((e) => e.elementId === element.parentId && e.tokens !== undefined && !terminate.includes(e.key)) : [state.elements[ROOT_KEY]!];
-    if (scopes.length !== 1) return `cannot activate "${elementId}": its subprocess "${element.parentId}" has ${scopes.length} active instances, not one`;
+    if (!element || element.type === 'boundaryEvent' || (element.type === 'startEvent' && element.parentId))
+      return `cannot activate "${elementId}": no such element, or not one a token can be put on`;
+    const scopes = element.parentId
+      ? Object.values(state.elements).filter(
+          (e) => e.elementId === element.parentId && e.tokens !== undefined && !terminate.includes(e.key),
+        )
+      : [state.elements[ROOT_KEY]!];
+    if (scopes.length !== 1)
+      return `cannot activate "${elementId}": its subprocess "${element.parentId}" has ${scopes.length} active instances, not one`;
     arrivals.push({ elementId, flowScopeKey: scopes[0]!.key });
   }
   for (const key of terminate) {

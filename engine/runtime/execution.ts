@@ -126,7 +126,11 @@ export class Execution {
   /** Every variable visible from an element instance, inner scopes shadowing outer ones. */
   visibleVariables(key: string): Variables {
     const chain: Variables[] = [];
-    for (let ei: ElementInstance | undefined = this.state.elements[key]; ei; ei = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey]) {
+    for (
+      let ei: ElementInstance | undefined = this.state.elements[key];
+      ei;
+      ei = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey]
+    ) {
       if (ei.variables) chain.push(ei.variables);
     }
     if (chain.length === 1) return { ...chain[0] };
@@ -143,7 +147,11 @@ export class Execution {
     if (!variables) return;
     for (const [name, value] of Object.entries(variables)) {
       let target = this.state.elements[ROOT_KEY]!;
-      for (let ei: ElementInstance | undefined = this.state.elements[key]; ei && ei.key !== ROOT_KEY; ei = this.state.elements[ei.flowScopeKey]) {
+      for (
+        let ei: ElementInstance | undefined = this.state.elements[key];
+        ei && ei.key !== ROOT_KEY;
+        ei = this.state.elements[ei.flowScopeKey]
+      ) {
         if (ei.variables && Object.hasOwn(ei.variables, name)) {
           target = ei;
           break;
@@ -157,8 +165,17 @@ export class Execution {
   feel(expression: string, key: string, context?: Variables): unknown {
     const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now, this.session);
     if (result.ok) return result.value;
-    if (result.overBudget) throw new IncidentSignal('OPERON_ERR_FEEL_BUDGET', `FEEL expression "${clip(expression)}" was stopped: ${result.message}`, { expression });
-    throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `FEEL expression "${clip(expression)}" failed: ${result.message}`, { expression });
+    if (result.overBudget)
+      throw new IncidentSignal(
+        'OPERON_ERR_FEEL_BUDGET',
+        `FEEL expression "${clip(expression)}" was stopped: ${result.message}`,
+        { expression },
+      );
+    throw new IncidentSignal(
+      'OPERON_ERR_FEEL_EVAL',
+      `FEEL expression "${clip(expression)}" failed: ${result.message}`,
+      { expression },
+    );
   }
 
   /** A text attribute that may be FEEL (`=...`) or a literal. */
@@ -167,7 +184,11 @@ export class Execution {
     const value = this.feel(stripFeelMarker(text), key);
     if (typeof value === 'string') return value;
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-    throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `expression "${text}" gave ${JSON.stringify(value)}, expected a string`, { expression: text });
+    throw new IncidentSignal(
+      'OPERON_ERR_FEEL_EVAL',
+      `expression "${text}" gave ${JSON.stringify(value)}, expected a string`,
+      { expression: text },
+    );
   }
 
   private lifecycle(ei: ElementInstance, event: ElementLifecycleEvent): void {
@@ -238,9 +259,21 @@ export class Execution {
   }
 
   /** Creates an element instance for a token that is already counted in its scope. */
-  activate(element: FlowElement, flowScopeKey: string, trigger?: Variables, inner?: { loopIndex: number; variables: Variables }, handlerOf?: Arrival['handlerOf']): ElementInstance {
+  activate(
+    element: FlowElement,
+    flowScopeKey: string,
+    trigger?: Variables,
+    inner?: { loopIndex: number; variables: Variables },
+    handlerOf?: Arrival['handlerOf'],
+  ): ElementInstance {
     const key = this.nextKey();
-    const ei: ElementInstance = { key, elementId: element.id, flowScopeKey, lifecycle: 'activating', ...(trigger ? { trigger } : {}) };
+    const ei: ElementInstance = {
+      key,
+      elementId: element.id,
+      flowScopeKey,
+      lifecycle: 'activating',
+      ...(trigger ? { trigger } : {}),
+    };
     if (inner) {
       ei.loopIndex = inner.loopIndex;
       ei.variables = inner.variables;
@@ -260,14 +293,25 @@ export class Execution {
     });
     if (++this.activations > this.activationLimit) {
       // The token is parked on its element: resolving the incident runs the activation in a fresh step.
-      this.raiseIncident(ei, 'activate', 'OPERON_ERR_STEP_LIMIT', `more than ${this.activationLimit} element activations in one step without a wait state; stopped at "${element.id}"`);
+      this.raiseIncident(
+        ei,
+        'activate',
+        'OPERON_ERR_STEP_LIMIT',
+        `more than ${this.activationLimit} element activations in one step without a wait state; stopped at "${element.id}"`,
+      );
       return ei;
     }
     // Once past the budget every later activation stops too, as past the activation limit: the FEEL
     // evaluations of a step computed again (FeelSession) then always begin with the same ones.
     if (this.outOfTime || (this.activations % BUDGET_CHECK_EVERY === 0 && performance.now() > this.deadline)) {
       this.outOfTime = true;
-      this.raiseIncident(ei, 'activate', 'OPERON_ERR_STEP_LIMIT', `one step ran past its time budget of ${this.stepBudgetMs} ms without a wait state (${this.activations} element activations); stopped at "${element.id}"`, { activations: this.activations, stepBudgetMs: this.stepBudgetMs });
+      this.raiseIncident(
+        ei,
+        'activate',
+        'OPERON_ERR_STEP_LIMIT',
+        `one step ran past its time budget of ${this.stepBudgetMs} ms without a wait state (${this.activations} element activations); stopped at "${element.id}"`,
+        { activations: this.activations, stepBudgetMs: this.stepBudgetMs },
+      );
       return ei;
     }
     this.guarded(ei, 'activate', () => this.runActivation(ei));
@@ -298,7 +342,8 @@ export class Execution {
       this.complete(ei, variables);
       return;
     }
-    if (element.boundaryEvents && ei.loopIndex === undefined && ei.timerKeys === undefined && !ei.subscribed) this.openBoundaries(ei, element);
+    if (element.boundaryEvents && ei.loopIndex === undefined && ei.timerKeys === undefined && !ei.subscribed)
+      this.openBoundaries(ei, element);
     if (isBody) return startMultiInstance(this, ei, element);
     activityBehaviours[element.type](this, ei, element);
   }
@@ -315,9 +360,23 @@ export class Execution {
     }
   }
 
-  raiseIncident(ei: ElementInstance, phase: IncidentPhase, code: ErrorCode, message: string, details: Record<string, unknown> = {}, extra: Partial<NonNullable<ElementInstance['incident']>> = {}): void {
+  raiseIncident(
+    ei: ElementInstance,
+    phase: IncidentPhase,
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    extra: Partial<NonNullable<ElementInstance['incident']>> = {},
+  ): void {
     ei.incident = { code, phase, ...extra };
-    this.effects.push({ type: 'incident.raise', elementInstanceKey: ei.key, elementId: ei.elementId, code, message, details: { elementId: ei.elementId, ...details } });
+    this.effects.push({
+      type: 'incident.raise',
+      elementInstanceKey: ei.key,
+      elementId: ei.elementId,
+      code,
+      message,
+      details: { elementId: ei.elementId, ...details },
+    });
   }
 
   /**
@@ -337,7 +396,8 @@ export class Execution {
         const context = this.visibleVariables(ei.key);
         if (result) Object.assign(context, result);
         const outputs: Variables = {};
-        for (const mapping of element.outputs) setPath(outputs, mapping.target, this.feel(mapping.source, ei.key, context));
+        for (const mapping of element.outputs)
+          setPath(outputs, mapping.target, this.feel(mapping.source, ei.key, context));
         this.propagate(ei.flowScopeKey, outputs);
       } else {
         this.propagate(ei.key, result);
@@ -350,9 +410,14 @@ export class Execution {
       this.effects.push({ type: 'element.completed', elementInstanceKey: ei.key, elementId: ei.elementId });
       const scopeKey = ei.flowScopeKey;
       if (isInner && this.state.elements[scopeKey]!.loop!.done) this.terminateChildren(scopeKey);
-      for (const flowId of isInner ? [] : flowIds ?? element.outgoing) {
+      for (const flowId of isInner ? [] : (flowIds ?? element.outgoing)) {
         this.effects.push({ type: 'flow.taken', flowId, sourceKey: ei.key });
-        this.enqueue({ elementId: this.graph.flows[flowId]!.targetId, flowScopeKey: scopeKey, flowId, ...(trigger ? { trigger } : {}) });
+        this.enqueue({
+          elementId: this.graph.flows[flowId]!.targetId,
+          flowScopeKey: scopeKey,
+          flowId,
+          ...(trigger ? { trigger } : {}),
+        });
       }
       this.consumeToken(scopeKey);
       if (ei.compensates !== undefined) handlerCompleted(this, ei.compensates);
@@ -386,13 +451,30 @@ export class Execution {
 
   scheduleTimer(owner: ElementInstance, eventElement: FlowElement, due: { dueAt: string; cycle?: string }): void {
     const timerKey = `${owner.key}.${this.nextKey()}`;
-    this.state.timers[timerKey] = { ownerKey: owner.key, elementId: eventElement.id, ...(due.cycle ? { cycle: due.cycle } : {}) };
+    this.state.timers[timerKey] = {
+      ownerKey: owner.key,
+      elementId: eventElement.id,
+      ...(due.cycle ? { cycle: due.cycle } : {}),
+    };
     (owner.timerKeys ??= []).push(timerKey);
-    this.effects.push({ type: 'timer.schedule', timerKey, elementInstanceKey: owner.key, elementId: eventElement.id, dueAt: due.dueAt, ...(due.cycle ? { cycle: due.cycle } : {}) });
+    this.effects.push({
+      type: 'timer.schedule',
+      timerKey,
+      elementInstanceKey: owner.key,
+      elementId: eventElement.id,
+      dueAt: due.dueAt,
+      ...(due.cycle ? { cycle: due.cycle } : {}),
+    });
   }
 
   timerDue(ei: ElementInstance, eventElement: FlowElement): { dueAt: string; cycle?: string } {
-    const due = computeTimerDue(eventElement.timer!, this.now, this.visibleVariables(ei.key), this.minCycleIntervalMs, this.session);
+    const due = computeTimerDue(
+      eventElement.timer!,
+      this.now,
+      this.visibleVariables(ei.key),
+      this.minCycleIntervalMs,
+      this.session,
+    );
     if (!due.ok) {
       const code = due.code ?? (due.overBudget ? 'OPERON_ERR_FEEL_BUDGET' : 'OPERON_ERR_FEEL_EVAL');
       throw new IncidentSignal(code, `timer of "${eventElement.id}": ${due.message}`, {
@@ -409,10 +491,20 @@ export class Execution {
     const messageName = this.textValue(message.name, ei.key);
     const key = this.feel(message.correlationKey!, ei.key);
     if (key === null || key === undefined || typeof key === 'object') {
-      throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `correlation key "${message.correlationKey}" of "${eventElement.id}" gave ${JSON.stringify(key)}, expected a string or number`, { expression: message.correlationKey });
+      throw new IncidentSignal(
+        'OPERON_ERR_FEEL_EVAL',
+        `correlation key "${message.correlationKey}" of "${eventElement.id}" gave ${JSON.stringify(key)}, expected a string or number`,
+        { expression: message.correlationKey },
+      );
     }
     ei.subscribed = true;
-    this.effects.push({ type: 'subscription.open', elementInstanceKey: ei.key, elementId: eventElement.id, messageName, correlationKey: String(key) });
+    this.effects.push({
+      type: 'subscription.open',
+      elementInstanceKey: ei.key,
+      elementId: eventElement.id,
+      messageName,
+      correlationKey: String(key),
+    });
   }
 
   private openBoundaries(ei: ElementInstance, element: FlowElement): void {
@@ -449,7 +541,8 @@ export class Execution {
   terminate(ei: ElementInstance): void {
     if (ei.tokens !== undefined) {
       for (const child of Object.values(this.state.elements)) {
-        if (child.flowScopeKey === ei.key && child.key !== ei.key && this.state.elements[child.key]) this.terminate(child);
+        if (child.flowScopeKey === ei.key && child.key !== ei.key && this.state.elements[child.key])
+          this.terminate(child);
       }
       for (const joinKey of Object.keys(this.state.joins)) {
         if (joinKey.startsWith(`${ei.key}|`)) delete this.state.joins[joinKey];
@@ -473,7 +566,13 @@ export class Execution {
   /** Terminates every element instance of a scope (terminate end event, instance cancellation). */
   terminateChildren(scopeKey: string, except?: string): void {
     for (const child of Object.values(this.state.elements)) {
-      if (child.flowScopeKey === scopeKey && child.key !== scopeKey && child.key !== except && this.state.elements[child.key]) this.terminate(child);
+      if (
+        child.flowScopeKey === scopeKey &&
+        child.key !== scopeKey &&
+        child.key !== except &&
+        this.state.elements[child.key]
+      )
+        this.terminate(child);
     }
     for (const joinKey of Object.keys(this.state.joins)) {
       if (joinKey.startsWith(`${scopeKey}|`)) {
@@ -514,7 +613,12 @@ export class Execution {
    * source or an enclosing subprocess, or by an event subprocess of an enclosing scope, whichever
    * comes first, matching the code before a catch-all. Triggers the catcher; false if none.
    */
-  private catchThrown(source: ElementInstance, kind: 'error' | 'escalation', code: string, variables?: Variables): boolean {
+  private catchThrown(
+    source: ElementInstance,
+    kind: 'error' | 'escalation',
+    code: string,
+    variables?: Variables,
+  ): boolean {
     const codeOf = (e: FlowElement) => (kind === 'error' ? e.errorCode : e.escalationCode);
     const byCode = (events: FlowElement[]) => {
       const candidates = events.filter((e) => e.eventKind === kind);
@@ -532,7 +636,9 @@ export class Execution {
       const scope: ElementInstance | undefined = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey];
       if (!scope) break;
       if (!scope.interrupted) {
-        const start = byCode(eventSubprocessesOf(this, scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!));
+        const start = byCode(
+          eventSubprocessesOf(this, scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!),
+        );
         if (start) {
           triggerEventSubprocess(this, scope, start, variables);
           return true;
@@ -555,7 +661,14 @@ export class Execution {
   /** A BPMN error thrown at `source` (a job task or an error end event); uncaught, an incident on the source. */
   throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
     if (this.catchThrown(source, 'error', errorCode, variables)) return;
-    this.raiseIncident(source, 'error', 'OPERON_ERR_UNCAUGHT_BPMN_ERROR', `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`, { errorCode, errorMessage }, { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) });
+    this.raiseIncident(
+      source,
+      'error',
+      'OPERON_ERR_UNCAUGHT_BPMN_ERROR',
+      `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`,
+      { errorCode, errorMessage },
+      { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) },
+    );
   }
 }
 

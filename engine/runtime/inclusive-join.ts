@@ -54,12 +54,17 @@ export function fireInclusiveJoins(x: Execution): boolean {
     if (emptyFlows.length > 0) {
       const filledFlows = gateway.incoming.filter((id) => waiting[id]);
       const positions: string[] = [];
-      for (const ei of Object.values(state.elements)) if (ei.flowScopeKey === scopeKey && ei.key !== scopeKey && ei.elementId !== gatewayId) positions.push(ei.elementId);
+      for (const ei of Object.values(state.elements))
+        if (ei.flowScopeKey === scopeKey && ei.key !== scopeKey && ei.elementId !== gatewayId)
+          positions.push(ei.elementId);
       for (const otherKey of Object.keys(state.joins)) {
-        if (otherKey !== joinKey && otherKey.startsWith(`${scopeKey}|`)) positions.push(otherKey.slice(scopeKey.length + 1));
+        if (otherKey !== joinKey && otherKey.startsWith(`${scopeKey}|`))
+          positions.push(otherKey.slice(scopeKey.length + 1));
       }
       const reaches = (position: string, flowId: string) => reachesFlow(graph, position, gatewayId, flowId);
-      const blocked = positions.some((p) => emptyFlows.some((flow) => reaches(p, flow)) && !filledFlows.some((flow) => reaches(p, flow)));
+      const blocked = positions.some(
+        (p) => emptyFlows.some((flow) => reaches(p, flow)) && !filledFlows.some((flow) => reaches(p, flow)),
+      );
       if (blocked) continue;
     }
     x.fireJoin(gateway, scopeKey);

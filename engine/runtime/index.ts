@@ -8,7 +8,14 @@ import { OperonError } from '../errors.ts';
 import { FeelSession } from '../feel/index.ts';
 import type { ProcessGraph } from '../model/graph.ts';
 import { checkStartVariables } from '../model/start-variables.ts';
-import type { DecisionSource, InstanceSnapshot, RuntimeEvent, StartOptions, StepContext, StepResult } from './contract.ts';
+import type {
+  DecisionSource,
+  InstanceSnapshot,
+  RuntimeEvent,
+  StartOptions,
+  StepContext,
+  StepResult,
+} from './contract.ts';
 import { clone } from './events.ts';
 import { runStep, type MachineStep } from './instance-machine.ts';
 import { ROOT_KEY, type RuntimeState } from './state.ts';
@@ -27,9 +34,13 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
     ? graph.startEvents.find((s) => s.elementId === options.startEventId)
     : graph.startEvents.find((s) => s.kind === 'none');
   if (!start) {
-    throw new OperonError('OPERON_ERR_NOT_FOUND', `process "${graph.bpmnProcessId}" has no ${options.startEventId ? `start event "${options.startEventId}"` : 'none start event'}`, {
-      details: { bpmnProcessId: graph.bpmnProcessId, elementId: options.startEventId },
-    });
+    throw new OperonError(
+      'OPERON_ERR_NOT_FOUND',
+      `process "${graph.bpmnProcessId}" has no ${options.startEventId ? `start event "${options.startEventId}"` : 'none start event'}`,
+      {
+        details: { bpmnProcessId: graph.bpmnProcessId, elementId: options.startEventId },
+      },
+    );
   }
   checkStartVariables(graph, start.elementId, options.variables ?? {});
   const state: RuntimeState = {
@@ -39,7 +50,16 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
     bpmnProcessId: graph.bpmnProcessId,
     lifecycle: 'active',
     seq: 0,
-    elements: { [ROOT_KEY]: { key: ROOT_KEY, elementId: graph.bpmnProcessId, flowScopeKey: ROOT_KEY, lifecycle: 'active', variables: clone(options.variables ?? {}), tokens: 0 } },
+    elements: {
+      [ROOT_KEY]: {
+        key: ROOT_KEY,
+        elementId: graph.bpmnProcessId,
+        flowScopeKey: ROOT_KEY,
+        lifecycle: 'active',
+        variables: clone(options.variables ?? {}),
+        tokens: 0,
+      },
+    },
     joins: {},
     timers: {},
   };
@@ -52,9 +72,15 @@ export function startInstance(graph: ProcessGraph, options: StartOptions): StepR
  * matches the instance (a job of an element that was interrupted meanwhile, a finished instance)
  * changes nothing and comes back with `ignored` set and the snapshot given.
  */
-export function step(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): StepResult {
+export function step(
+  graph: ProcessGraph,
+  snapshot: InstanceSnapshot,
+  event: RuntimeEvent,
+  ctx: StepContext,
+): StepResult {
   const state = snapshot as unknown as RuntimeState;
-  if (state.lifecycle !== 'active') return result({ state, effects: [], ignored: `the instance is ${state.lifecycle}` });
+  if (state.lifecycle !== 'active')
+    return result({ state, effects: [], ignored: `the instance is ${state.lifecycle}` });
   const next = runStep(graph, state, { kind: 'event', event }, ctx);
   return result(next.ignored === undefined ? next : { state, effects: [], ignored: next.ignored });
 }
@@ -69,7 +95,12 @@ const SLICE_MS = 20;
  * engine's thread. The step is computed in passes (FeelSession) and awaits each slow answer with
  * the event loop free; the result is the one `step` gives.
  */
-export function stepSettled(graph: ProcessGraph, snapshot: InstanceSnapshot, event: RuntimeEvent, ctx: StepContext): Promise<StepResult> {
+export function stepSettled(
+  graph: ProcessGraph,
+  snapshot: InstanceSnapshot,
+  event: RuntimeEvent,
+  ctx: StepContext,
+): Promise<StepResult> {
   return settle((feel) => step(graph, snapshot, event, { ...ctx, feel }), ctx.decisions);
 }
 
@@ -78,7 +109,10 @@ export function startInstanceSettled(graph: ProcessGraph, options: StartOptions)
   return settle((feel) => startInstance(graph, { ...options, feel }), options.decisions);
 }
 
-async function settle(compute: (feel: FeelSession | undefined) => StepResult, decisions: DecisionSource | undefined): Promise<StepResult> {
+async function settle(
+  compute: (feel: FeelSession | undefined) => StepResult,
+  decisions: DecisionSource | undefined,
+): Promise<StepResult> {
   const feel = new FeelSession();
   for (let pass = 1; ; pass++) {
     await yieldWhenSliceSpent();

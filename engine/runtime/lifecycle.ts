@@ -46,4 +46,7 @@ function memoized<S extends string, E extends string>(machine: typeof elementLif
 }
 
 /** Next lifecycle state of an element instance; throws on a transition the lifecycle forbids. */
-export const nextElementLifecycle = memoized<ElementLifecycle, ElementLifecycleEvent>(elementLifecycleMachine, 'element instance');
+export const nextElementLifecycle = memoized<ElementLifecycle, ElementLifecycleEvent>(
+  elementLifecycleMachine,
+  'element instance',
+);

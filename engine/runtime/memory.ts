@@ -11,7 +11,10 @@ import type { Effect, InstanceSnapshot, InstanceState, RuntimeEvent, StepContext
 import { startInstance, step } from './index.ts';
 
 /** Carries out the jobs of one task type. Return output variables, or throw (BpmnError = business error). */
-export type JobHandler = (input: Variables, job: { elementId: string; elementInstanceKey: string; headers: Record<string, string>; attempt: number }) => Promise<Variables | void> | Variables | void;
+export type JobHandler = (
+  input: Variables,
+  job: { elementId: string; elementInstanceKey: string; headers: Record<string, string>; attempt: number },
+) => Promise<Variables | void> | Variables | void;
 
 export interface InMemoryOptions {
   variables?: Variables;
@@ -36,12 +39,46 @@ export interface InMemoryOptions {
   onUncaughtBpmnError?: (error: { errorCode: string; errorMessage?: string }) => Promise<void>;
 }
 
-export interface OpenJob { elementInstanceKey: string; elementId: string; taskType: string; retries: number; headers: Record<string, string>; input: Variables }
-export interface OpenUserTask { elementInstanceKey: string; elementId: string; name?: string; input: Variables }
-export interface OpenSubscription { elementInstanceKey: string; elementId: string; messageName: string; correlationKey: string }
-export interface OpenTimer { timerKey: string; elementInstanceKey: string; elementId: string; dueAt: string }
-export interface OpenIncident { elementInstanceKey: string; elementId: string; code: string; message: string; details?: Record<string, unknown>; /** raised by this driver (job out of retries) rather than the runtime */ fromJob?: boolean }
-export interface ElementRecord { elementInstanceKey: string; elementId: string; elementType: string; state: 'active' | 'completed' | 'terminated' }
+export interface OpenJob {
+  elementInstanceKey: string;
+  elementId: string;
+  taskType: string;
+  retries: number;
+  headers: Record<string, string>;
+  input: Variables;
+}
+export interface OpenUserTask {
+  elementInstanceKey: string;
+  elementId: string;
+  name?: string;
+  input: Variables;
+}
+export interface OpenSubscription {
+  elementInstanceKey: string;
+  elementId: string;
+  messageName: string;
+  correlationKey: string;
+}
+export interface OpenTimer {
+  timerKey: string;
+  elementInstanceKey: string;
+  elementId: string;
+  dueAt: string;
+}
+export interface OpenIncident {
+  elementInstanceKey: string;
+  elementId: string;
+  code: string;
+  message: string;
+  details?: Record<string, unknown> /** raised by this driver (job out of retries) rather than the runtime */;
+  fromJob?: boolean;
+}
+export interface ElementRecord {
+  elementInstanceKey: string;
+  elementId: string;
+  elementType: string;
+  state: 'active' | 'completed' | 'terminated';
+}
 
 export class InMemoryInstance {
   snapshot!: InstanceSnapshot;
@@ -61,7 +98,9 @@ export class InMemoryInstance {
   readonly children = new Map<string, InMemoryInstance>();
   private readonly elementIndex = new Map<string, ElementRecord>();
   private readonly pendingJobs: string[] = [];
-  private readonly pendingChildren: Array<{ type: 'start'; key: string; bpmnProcessId: string; variables: Variables } | { type: 'cancel'; key: string }> = [];
+  private readonly pendingChildren: Array<
+    { type: 'start'; key: string; bpmnProcessId: string; variables: Variables } | { type: 'cancel'; key: string }
+  > = [];
   private completionReported = false;
   private readonly uncaughtErrors: Array<{ errorCode: string; errorMessage?: string }> = [];
   private readonly signals: Array<{ messageName: string; variables: Variables }> = [];
@@ -80,7 +119,14 @@ export class InMemoryInstance {
 
   /** Starts the instance and runs it to its end or to a wait state. */
   async start(): Promise<this> {
-    this.apply(startInstance(this.graph, { instanceId: this.options.instanceId ?? 'in-memory', variables: this.options.variables, startEventId: this.options.startEventId, ...this.ctx() }));
+    this.apply(
+      startInstance(this.graph, {
+        instanceId: this.options.instanceId ?? 'in-memory',
+        variables: this.options.variables,
+        startEventId: this.options.startEventId,
+        ...this.ctx(),
+      }),
+    );
     await this.runJobs();
     return this;
   }
@@ -101,7 +147,9 @@ export class InMemoryInstance {
 
   /** The open user task of an element (by element id or element instance key). */
   userTask(elementIdOrKey: string): OpenUserTask | undefined {
-    return this.userTasks.get(elementIdOrKey) ?? [...this.userTasks.values()].find((t) => t.elementId === elementIdOrKey);
+    return (
+      this.userTasks.get(elementIdOrKey) ?? [...this.userTasks.values()].find((t) => t.elementId === elementIdOrKey)
+    );
   }
 
   async completeUserTask(elementIdOrKey: string, variables?: Variables): Promise<StepResult> {
@@ -125,7 +173,12 @@ export class InMemoryInstance {
   async publishMessage(name: string, correlationKey: string, variables?: Variables): Promise<boolean> {
     const subscription = this.subscriptions.find((s) => s.messageName === name && s.correlationKey === correlationKey);
     if (!subscription) return false;
-    await this.send({ type: 'message.correlated', elementInstanceKey: subscription.elementInstanceKey, messageName: name, variables });
+    await this.send({
+      type: 'message.correlated',
+      elementInstanceKey: subscription.elementInstanceKey,
+      messageName: name,
+      variables,
+    });
     return true;
   }
 
@@ -136,7 +189,8 @@ export class InMemoryInstance {
       let next: { owner: InMemoryInstance; timer: OpenTimer } | undefined;
       for (const owner of this.family()) {
         for (const timer of owner.timers.values()) {
-          if (Date.parse(timer.dueAt) <= until && (!next || Date.parse(timer.dueAt) < Date.parse(next.timer.dueAt))) next = { owner, timer };
+          if (Date.parse(timer.dueAt) <= until && (!next || Date.parse(timer.dueAt) < Date.parse(next.timer.dueAt)))
+            next = { owner, timer };
         }
       }
       if (!next) break;
@@ -155,7 +209,8 @@ export class InMemoryInstance {
 
   /** Resolves an open incident: retries the job (job incidents) or lets the runtime retry the element. */
   async resolveIncident(elementIdOrKey: string, variables?: Variables): Promise<void> {
-    const incident = this.incidents.get(elementIdOrKey) ?? [...this.incidents.values()].find((i) => i.elementId === elementIdOrKey);
+    const incident =
+      this.incidents.get(elementIdOrKey) ?? [...this.incidents.values()].find((i) => i.elementId === elementIdOrKey);
     if (!incident) throw new Error(`no open incident ${elementIdOrKey}`);
     this.incidents.delete(incident.elementInstanceKey);
     if (incident.fromJob) {
@@ -197,49 +252,91 @@ export class InMemoryInstance {
       this.history.push(effect);
       switch (effect.type) {
         case 'element.activated': {
-          const record: ElementRecord = { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, elementType: effect.elementType, state: 'active' };
+          const record: ElementRecord = {
+            elementInstanceKey: effect.elementInstanceKey,
+            elementId: effect.elementId,
+            elementType: effect.elementType,
+            state: 'active',
+          };
           this.elements.push(record);
           this.elementIndex.set(effect.elementInstanceKey, record);
           break;
         }
         case 'element.completed':
         case 'element.terminated':
-          this.elementIndex.get(effect.elementInstanceKey)!.state = effect.type === 'element.completed' ? 'completed' : 'terminated';
+          this.elementIndex.get(effect.elementInstanceKey)!.state =
+            effect.type === 'element.completed' ? 'completed' : 'terminated';
           break;
         case 'job.create':
-          this.jobs.set(effect.elementInstanceKey, { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, taskType: effect.taskType, retries: effect.retries, headers: effect.headers, input: effect.input });
+          this.jobs.set(effect.elementInstanceKey, {
+            elementInstanceKey: effect.elementInstanceKey,
+            elementId: effect.elementId,
+            taskType: effect.taskType,
+            retries: effect.retries,
+            headers: effect.headers,
+            input: effect.input,
+          });
           if (this.options.handlers?.[effect.taskType]) this.pendingJobs.push(effect.elementInstanceKey);
           break;
         case 'job.cancel':
           this.jobs.delete(effect.elementInstanceKey);
           break;
         case 'userTask.create':
-          this.userTasks.set(effect.elementInstanceKey, { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, ...(effect.name !== undefined ? { name: effect.name } : {}), input: effect.input });
+          this.userTasks.set(effect.elementInstanceKey, {
+            elementInstanceKey: effect.elementInstanceKey,
+            elementId: effect.elementId,
+            ...(effect.name !== undefined ? { name: effect.name } : {}),
+            input: effect.input,
+          });
           break;
         case 'userTask.cancel':
           this.userTasks.delete(effect.elementInstanceKey);
           break;
         case 'timer.schedule':
-          this.timers.set(effect.timerKey, { timerKey: effect.timerKey, elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, dueAt: effect.dueAt });
+          this.timers.set(effect.timerKey, {
+            timerKey: effect.timerKey,
+            elementInstanceKey: effect.elementInstanceKey,
+            elementId: effect.elementId,
+            dueAt: effect.dueAt,
+          });
           break;
         case 'timer.cancel':
           this.timers.delete(effect.timerKey);
           break;
         case 'subscription.open':
-          this.subscriptions.push({ elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, messageName: effect.messageName, correlationKey: effect.correlationKey });
+          this.subscriptions.push({
+            elementInstanceKey: effect.elementInstanceKey,
+            elementId: effect.elementId,
+            messageName: effect.messageName,
+            correlationKey: effect.correlationKey,
+          });
           break;
         case 'subscription.close':
-          for (let i = this.subscriptions.length - 1; i >= 0; i--) if (this.subscriptions[i]!.elementInstanceKey === effect.elementInstanceKey) this.subscriptions.splice(i, 1);
+          for (let i = this.subscriptions.length - 1; i >= 0; i--)
+            if (this.subscriptions[i]!.elementInstanceKey === effect.elementInstanceKey)
+              this.subscriptions.splice(i, 1);
           break;
         case 'incident.raise':
-          this.incidents.set(effect.elementInstanceKey, { elementInstanceKey: effect.elementInstanceKey, elementId: effect.elementId, code: effect.code, message: effect.message, ...(effect.details ? { details: effect.details } : {}) });
-          if (effect.code === 'OPERON_ERR_UNCAUGHT_BPMN_ERROR' && this.options.onUncaughtBpmnError) this.uncaughtErrors.push(effect.details as { errorCode: string; errorMessage?: string });
+          this.incidents.set(effect.elementInstanceKey, {
+            elementInstanceKey: effect.elementInstanceKey,
+            elementId: effect.elementId,
+            code: effect.code,
+            message: effect.message,
+            ...(effect.details ? { details: effect.details } : {}),
+          });
+          if (effect.code === 'OPERON_ERR_UNCAUGHT_BPMN_ERROR' && this.options.onUncaughtBpmnError)
+            this.uncaughtErrors.push(effect.details as { errorCode: string; errorMessage?: string });
           break;
         case 'incident.resolve':
           this.incidents.delete(effect.elementInstanceKey);
           break;
         case 'childInstance.start':
-          this.pendingChildren.push({ type: 'start', key: effect.elementInstanceKey, bpmnProcessId: effect.bpmnProcessId, variables: effect.variables });
+          this.pendingChildren.push({
+            type: 'start',
+            key: effect.elementInstanceKey,
+            bpmnProcessId: effect.bpmnProcessId,
+            variables: effect.variables,
+          });
           break;
         case 'childInstance.cancel':
           this.pendingChildren.push({ type: 'cancel', key: effect.elementInstanceKey });
@@ -267,7 +364,12 @@ export class InMemoryInstance {
       }
       const graph = this.options.processes?.[next.bpmnProcessId];
       if (!graph) {
-        this.incidents.set(next.key, { elementInstanceKey: next.key, elementId: this.elementIndex.get(next.key)?.elementId ?? '', code: 'OPERON_ERR_NOT_FOUND', message: `no process "${next.bpmnProcessId}" for the call activity` });
+        this.incidents.set(next.key, {
+          elementInstanceKey: next.key,
+          elementId: this.elementIndex.get(next.key)?.elementId ?? '',
+          code: 'OPERON_ERR_NOT_FOUND',
+          message: `no process "${next.bpmnProcessId}" for the call activity`,
+        });
         continue;
       }
       const parentKey = next.key;
@@ -278,10 +380,21 @@ export class InMemoryInstance {
         now: this.now,
         startEventId: undefined,
         onCompleted: async (done) => {
-          if (this.elementIndex.get(parentKey)?.state === 'active') await this.send({ type: 'childInstance.completed', elementInstanceKey: parentKey, variables: done.variables });
+          if (this.elementIndex.get(parentKey)?.state === 'active')
+            await this.send({
+              type: 'childInstance.completed',
+              elementInstanceKey: parentKey,
+              variables: done.variables,
+            });
         },
         onUncaughtBpmnError: async (error) => {
-          if (this.elementIndex.get(parentKey)?.state === 'active') await this.send({ type: 'childInstance.bpmnError', elementInstanceKey: parentKey, errorCode: error.errorCode, ...(error.errorMessage !== undefined ? { errorMessage: error.errorMessage } : {}) });
+          if (this.elementIndex.get(parentKey)?.state === 'active')
+            await this.send({
+              type: 'childInstance.bpmnError',
+              elementInstanceKey: parentKey,
+              errorCode: error.errorCode,
+              ...(error.errorMessage !== undefined ? { errorMessage: error.errorMessage } : {}),
+            });
         },
       });
       this.children.set(parentKey, child);
@@ -291,8 +404,18 @@ export class InMemoryInstance {
     // A signal reaches every subscription open when it was thrown, in this instance and its children.
     while (this.signals.length > 0) {
       const signal = this.signals.shift()!;
-      const receivers = this.family().flatMap((instance) => instance.subscriptions.filter((s) => s.messageName === signal.messageName).map((s) => ({ instance, key: s.elementInstanceKey })));
-      for (const { instance, key } of receivers) await instance.send({ type: 'message.correlated', elementInstanceKey: key, messageName: signal.messageName, variables: signal.variables });
+      const receivers = this.family().flatMap((instance) =>
+        instance.subscriptions
+          .filter((s) => s.messageName === signal.messageName)
+          .map((s) => ({ instance, key: s.elementInstanceKey })),
+      );
+      for (const { instance, key } of receivers)
+        await instance.send({
+          type: 'message.correlated',
+          elementInstanceKey: key,
+          messageName: signal.messageName,
+          variables: signal.variables,
+        });
     }
     if (this.state === 'completed' && !this.completionReported) {
       this.completionReported = true;
@@ -309,20 +432,51 @@ export class InMemoryInstance {
       for (;;) {
         attempt += 1;
         try {
-          let output = handler(job.input, { elementId: job.elementId, elementInstanceKey: key, headers: job.headers, attempt });
+          let output = handler(job.input, {
+            elementId: job.elementId,
+            elementInstanceKey: key,
+            headers: job.headers,
+            attempt,
+          });
           if (output instanceof Promise) output = await output;
           this.jobs.delete(key);
-          this.apply(step(this.graph, this.snapshot, { type: 'job.completed', elementInstanceKey: key, variables: output ?? undefined }, this.ctx()));
+          this.apply(
+            step(
+              this.graph,
+              this.snapshot,
+              { type: 'job.completed', elementInstanceKey: key, variables: output ?? undefined },
+              this.ctx(),
+            ),
+          );
           break;
         } catch (error) {
           if (isBpmnError(error)) {
             this.jobs.delete(key);
-            this.apply(step(this.graph, this.snapshot, { type: 'job.bpmnError', elementInstanceKey: key, errorCode: error.errorCode, errorMessage: error.message, variables: error.variables }, this.ctx()));
+            this.apply(
+              step(
+                this.graph,
+                this.snapshot,
+                {
+                  type: 'job.bpmnError',
+                  elementInstanceKey: key,
+                  errorCode: error.errorCode,
+                  errorMessage: error.message,
+                  variables: error.variables,
+                },
+                this.ctx(),
+              ),
+            );
             break;
           }
           job.retries -= 1;
           if (job.retries > 0) continue;
-          this.incidents.set(key, { elementInstanceKey: key, elementId: job.elementId, code: 'OPERON_ERR_JOB_FAILED', message: (error as Error).message, fromJob: true });
+          this.incidents.set(key, {
+            elementInstanceKey: key,
+            elementId: job.elementId,
+            code: 'OPERON_ERR_JOB_FAILED',
+            message: (error as Error).message,
+            fromJob: true,
+          });
           break;
         }
       }

@@ -13,7 +13,11 @@ export function startMultiInstance(x: Execution, body: ElementInstance, element:
   const definition = element.multiInstance!;
   const items = x.feel(definition.inputCollection, body.key);
   if (!Array.isArray(items)) {
-    throw new IncidentSignal('OPERON_ERR_FEEL_EVAL', `inputCollection "${definition.inputCollection}" of "${element.id}" gave ${JSON.stringify(items)}, expected a list`, { expression: definition.inputCollection });
+    throw new IncidentSignal(
+      'OPERON_ERR_FEEL_EVAL',
+      `inputCollection "${definition.inputCollection}" of "${element.id}" gave ${JSON.stringify(items)}, expected a list`,
+      { expression: definition.inputCollection },
+    );
   }
   body.loop = { items, next: 0, completed: 0 };
   body.tokens = 0;
@@ -34,7 +38,12 @@ export function startInnerInstance(x: Execution, body: ElementInstance, element:
 }
 
 /** After an inner instance completed: collect its output, check the completion condition. */
-export function innerCompleted(x: Execution, inner: ElementInstance, element: FlowElement, result: Variables | undefined): void {
+export function innerCompleted(
+  x: Execution,
+  inner: ElementInstance,
+  element: FlowElement,
+  result: Variables | undefined,
+): void {
   const definition = element.multiInstance!;
   const body = x.state.elements[inner.flowScopeKey]!;
   if (definition.outputCollection && definition.outputElement) {
@@ -44,11 +53,22 @@ export function innerCompleted(x: Execution, inner: ElementInstance, element: Fl
   }
   body.loop!.completed += 1;
   if (definition.completionCondition) {
-    const active = Object.values(x.state.elements).filter((e) => e.flowScopeKey === body.key && e.key !== inner.key).length;
-    const context = { ...x.visibleVariables(inner.key), numberOfInstances: body.loop!.items.length, numberOfCompletedInstances: body.loop!.completed, numberOfActiveInstances: active };
+    const active = Object.values(x.state.elements).filter(
+      (e) => e.flowScopeKey === body.key && e.key !== inner.key,
+    ).length;
+    const context = {
+      ...x.visibleVariables(inner.key),
+      numberOfInstances: body.loop!.items.length,
+      numberOfCompletedInstances: body.loop!.completed,
+      numberOfActiveInstances: active,
+    };
     const done = x.feel(definition.completionCondition, inner.key, context);
     if (typeof done !== 'boolean') {
-      throw new IncidentSignal('OPERON_ERR_CONDITION_NOT_BOOLEAN', `completionCondition "${definition.completionCondition}" of "${element.id}" gave ${JSON.stringify(done)}, expected a boolean`, { expression: definition.completionCondition });
+      throw new IncidentSignal(
+        'OPERON_ERR_CONDITION_NOT_BOOLEAN',
+        `completionCondition "${definition.completionCondition}" of "${element.id}" gave ${JSON.stringify(done)}, expected a boolean`,
+        { expression: definition.completionCondition },
+      );
     }
     body.loop!.done = done;
   }

@@ -3,7 +3,14 @@
  */
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
 import type { TimerDefinition } from '../model/graph.ts';
-import { addIsoDuration, cycleIntervalMs, parseIsoCycle, parseIsoDate, parseIsoDuration, type IsoCycle } from '../model/timer.ts';
+import {
+  addIsoDuration,
+  cycleIntervalMs,
+  parseIsoCycle,
+  parseIsoDate,
+  parseIsoDuration,
+  type IsoCycle,
+} from '../model/timer.ts';
 
 export type TimerDue =
   | { ok: true; dueAt: string; cycle?: string }
@@ -28,8 +35,19 @@ export function computeTimerDue(
   let text = timer.expression;
   if (isFeelExpression(text)) {
     const result = evaluateFeel(stripFeelMarker(text), variables, now, session);
-    if (!result.ok) return { ok: false, message: result.message, expression: timer.expression, ...(result.overBudget ? { overBudget: true } : {}) };
-    if (typeof result.value !== 'string') return { ok: false, message: `timer expression gave ${JSON.stringify(result.value)}, not an ISO 8601 ${timer.kind}`, expression: timer.expression };
+    if (!result.ok)
+      return {
+        ok: false,
+        message: result.message,
+        expression: timer.expression,
+        ...(result.overBudget ? { overBudget: true } : {}),
+      };
+    if (typeof result.value !== 'string')
+      return {
+        ok: false,
+        message: `timer expression gave ${JSON.stringify(result.value)}, not an ISO 8601 ${timer.kind}`,
+        expression: timer.expression,
+      };
     text = result.value;
   }
   return dueFromText(timer.kind, text, now, minCycleIntervalMs);

@@ -13,7 +13,13 @@ import { lockCorrelation } from './lock-correlation.ts';
 import { broadcastSignal, handOverChildCancel, handOverChildStart } from './handovers.ts';
 
 /** Effects that only add rows to the step's single write (write-step-rows.ts); no other table is read. */
-const PLAIN = new Set<Effect['type']>(['element.activated', 'element.completed', 'element.terminated', 'flow.taken', 'job.create']);
+const PLAIN = new Set<Effect['type']>([
+  'element.activated',
+  'element.completed',
+  'element.terminated',
+  'flow.taken',
+  'job.create',
+]);
 
 export interface InstanceRef {
   id: string;
@@ -58,8 +64,19 @@ export function isPlainEffect(effect: Effect): boolean {
 /** Adds the rows of a plain effect (see `isPlainEffect`) to `plain`. */
 export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: Effect, now: Date): void {
   const { rows, activations } = plain;
-  const history = (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
-    rows.history.push({ process_instance_id: instance.id, element_instance_key: key ?? null, element_id: elementId ?? null, event_type: event, payload: payload ?? null });
+  const history = (
+    event: string,
+    key: string | undefined,
+    elementId: string | undefined,
+    payload?: Record<string, unknown>,
+  ) =>
+    rows.history.push({
+      process_instance_id: instance.id,
+      element_instance_key: key ?? null,
+      element_id: elementId ?? null,
+      event_type: event,
+      payload: payload ?? null,
+    });
   switch (effect.type) {
     case 'element.activated': {
       const activation = {
@@ -121,14 +138,31 @@ export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: 
  * matches a subscription opened by this step), which the caller feeds into the next step of the
  * same transaction.
  */
-export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effect[], now: Date, history: HistoryEntry[] = []): Promise<RuntimeEvent[]> {
+export async function applyEffects(
+  tx: Db,
+  instance: InstanceRef,
+  effects: Effect[],
+  now: Date,
+  history: HistoryEntry[] = [],
+): Promise<RuntimeEvent[]> {
   const followUps: RuntimeEvent[] = [];
   // Element instance rows, jobs and history of the step go out in one statement (write-step-rows.ts),
   // written early only when a following effect reads or updates those tables.
   const plain = emptyPlainRows(history);
   const rows = plain.rows;
-  const ended = (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
-    rows.history.push({ process_instance_id: instance.id, element_instance_key: key ?? null, element_id: elementId ?? null, event_type: event, payload: payload ?? null });
+  const ended = (
+    event: string,
+    key: string | undefined,
+    elementId: string | undefined,
+    payload?: Record<string, unknown>,
+  ) =>
+    rows.history.push({
+      process_instance_id: instance.id,
+      element_instance_key: key ?? null,
+      element_id: elementId ?? null,
+      event_type: event,
+      payload: payload ?? null,
+    });
   const flush = () => writePlainRows(tx, plain, now);
 
   for (const effect of effects) {
@@ -183,10 +217,15 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
           state: 'scheduled',
         });
         await notify(tx, CHANNELS.timers, effect.dueAt);
-        ended('timer.scheduled', effect.elementInstanceKey, effect.elementId, { timerKey: effect.timerKey, dueAt: effect.dueAt });
+        ended('timer.scheduled', effect.elementInstanceKey, effect.elementId, {
+          timerKey: effect.timerKey,
+          dueAt: effect.dueAt,
+        });
         break;
       case 'timer.cancel':
-        await tx('timers').where({ process_instance_id: instance.id, timer_key: effect.timerKey, state: 'scheduled' }).update({ state: 'cancelled' });
+        await tx('timers')
+          .where({ process_instance_id: instance.id, timer_key: effect.timerKey, state: 'scheduled' })
+          .update({ state: 'cancelled' });
         ended('timer.cancelled', undefined, undefined, { timerKey: effect.timerKey });
         break;
       case 'subscription.open': {
@@ -201,10 +240,18 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
           correlation_key: effect.correlationKey,
           state: 'open',
         });
-        ended('subscription.opened', effect.elementInstanceKey, effect.elementId, { messageName: effect.messageName, correlationKey: effect.correlationKey });
+        ended('subscription.opened', effect.elementInstanceKey, effect.elementId, {
+          messageName: effect.messageName,
+          correlationKey: effect.correlationKey,
+        });
         const buffered = await takeBufferedMessage(tx, instance.id, effect.messageName, effect.correlationKey, now);
         if (buffered) {
-          followUps.push({ type: 'message.correlated', elementInstanceKey: effect.elementInstanceKey, messageName: effect.messageName, variables: buffered.variables });
+          followUps.push({
+            type: 'message.correlated',
+            elementInstanceKey: effect.elementInstanceKey,
+            messageName: effect.messageName,
+            variables: buffered.variables,
+          });
         }
         break;
       }
@@ -226,7 +273,11 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
           evaluated: json(effect.evaluated),
           evaluated_at: now,
         });
-        ended('decision.evaluated', effect.elementInstanceKey, effect.elementId, { decisionId: effect.decisionId, version: effect.version, matchedRuleIds: effect.matchedRuleIds });
+        ended('decision.evaluated', effect.elementInstanceKey, effect.elementId, {
+          decisionId: effect.decisionId,
+          version: effect.version,
+          matchedRuleIds: effect.matchedRuleIds,
+        });
         break;
       case 'incident.raise':
         await tx('incidents').insert({
@@ -240,7 +291,10 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
           state: 'open',
           created_at: now,
         });
-        ended('incident.raised', effect.elementInstanceKey, effect.elementId, { code: effect.code, message: effect.message });
+        ended('incident.raised', effect.elementInstanceKey, effect.elementId, {
+          code: effect.code,
+          message: effect.message,
+        });
         break;
       case 'incident.resolve':
         await tx('incidents')
@@ -251,7 +305,9 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
         break;
       case 'childInstance.start':
         await handOverChildStart(tx, instance.id, effect);
-        ended('childInstance.requested', effect.elementInstanceKey, effect.elementId, { bpmnProcessId: effect.bpmnProcessId });
+        ended('childInstance.requested', effect.elementInstanceKey, effect.elementId, {
+          bpmnProcessId: effect.bpmnProcessId,
+        });
         break;
       case 'childInstance.cancel':
         await handOverChildCancel(tx, instance.id, effect.elementInstanceKey);
@@ -259,7 +315,10 @@ export async function applyEffects(tx: Db, instance: InstanceRef, effects: Effec
         break;
       case 'signal.broadcast': {
         const receivers = await broadcastSignal(tx, effect.signalName, effect.variables);
-        ended('signal.broadcast', effect.elementInstanceKey, effect.elementId, { signalName: effect.signalName, receivers });
+        ended('signal.broadcast', effect.elementInstanceKey, effect.elementId, {
+          signalName: effect.signalName,
+          receivers,
+        });
         break;
       }
       case 'instance.completed':
@@ -294,8 +353,12 @@ async function closeSubscriptions(tx: Db, instanceId: string, elementInstanceKey
 /** A terminated task takes its job, user task and incidents with it. */
 async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey: string, now: Date): Promise<void> {
   await cancelJobs(tx, instanceId, elementInstanceKey, now);
-  await tx('user_tasks').where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' }).update({ state: 'cancelled', completed_at: now });
-  await tx('incidents').where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' }).update({ state: 'resolved', resolved_at: now });
+  await tx('user_tasks')
+    .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' })
+    .update({ state: 'cancelled', completed_at: now });
+  await tx('incidents')
+    .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' })
+    .update({ state: 'resolved', resolved_at: now });
 }
 
 /** An ended instance waits on nothing: close whatever the runtime did not cancel explicitly. */
@@ -303,7 +366,11 @@ export async function closeInstanceWaits(tx: Db, instanceId: string, now: Date):
   // One round trip: every data-modifying CTE runs, whether or not the outer query reads it.
   const { parts, bindings } = instanceEndParts([instanceId], now);
   const { rows } = await tx.raw(`WITH ${parts.join(',\n')} SELECT id FROM ended_jobs`, bindings as never);
-  await notifyInstancesEnded(tx, [instanceId], (rows as { id: string }[]).map((row) => row.id));
+  await notifyInstancesEnded(
+    tx,
+    [instanceId],
+    (rows as { id: string }[]).map((row) => row.id),
+  );
 }
 
 /** Wake-ups for ended instances: their cancelled jobs' workers, and whoever waits on the instances. */
@@ -313,7 +380,13 @@ export async function notifyInstancesEnded(tx: Db, instanceIds: string[], cancel
 }
 
 /** Takes the oldest unexpired buffered message for a subscription (SKIP LOCKED: one taker). */
-async function takeBufferedMessage(tx: Db, instanceId: string, name: string, correlationKey: string, now: Date): Promise<MessageRow | undefined> {
+async function takeBufferedMessage(
+  tx: Db,
+  instanceId: string,
+  name: string,
+  correlationKey: string,
+  now: Date,
+): Promise<MessageRow | undefined> {
   const message = await tx<MessageRow>('messages')
     .where({ name, correlation_key: correlationKey, state: 'buffered' })
     .andWhere('expires_at', '>', now)
@@ -322,6 +395,8 @@ async function takeBufferedMessage(tx: Db, instanceId: string, name: string, cor
     .skipLocked()
     .first();
   if (!message) return undefined;
-  await tx('messages').where({ id: message.id }).update({ state: 'correlated', process_instance_id: instanceId, correlated_at: now });
+  await tx('messages')
+    .where({ id: message.id })
+    .update({ state: 'correlated', process_instance_id: instanceId, correlated_at: now });
   return message;
 }

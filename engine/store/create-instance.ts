@@ -23,7 +23,12 @@ export interface CreateInstanceOptions {
 }
 
 /** Starts an instance of a definition inside the caller's transaction: first step, rows, effects. */
-export async function createInstance(tx: Db, graphs: GraphCache, definition: DefinitionRef, options: CreateInstanceOptions): Promise<string> {
+export async function createInstance(
+  tx: Db,
+  graphs: GraphCache,
+  definition: DefinitionRef,
+  options: CreateInstanceOptions,
+): Promise<string> {
   const graph = await graphs.get(tx, definition.id);
   const instanceId = options.instanceId ?? randomUUID();
   const result =
@@ -34,12 +39,49 @@ export async function createInstance(tx: Db, graphs: GraphCache, definition: Def
       startEventId: options.startEventId,
       ...graphs.stepContext(options.now, tx),
     }));
-  await insertInstance(tx, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, version: definition.version, businessKey: options.businessKey, parentInstanceId: options.parentInstanceId, parentElementInstanceKey: options.parentElementInstanceKey }, result, options.now);
+  await insertInstance(
+    tx,
+    {
+      id: instanceId,
+      definitionId: definition.id,
+      bpmnProcessId: definition.bpmn_process_id,
+      version: definition.version,
+      businessKey: options.businessKey,
+      parentInstanceId: options.parentInstanceId,
+      parentElementInstanceKey: options.parentElementInstanceKey,
+    },
+    result,
+    options.now,
+  );
   const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
-  const started = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: options.startEventId ?? null } };
+  const started = {
+    process_instance_id: instanceId,
+    event_type: 'instance.started',
+    payload: {
+      bpmnProcessId: definition.bpmn_process_id,
+      version: definition.version,
+      startEventId: options.startEventId ?? null,
+    },
+  };
   const followUps = await applyEffects(tx, ref, result.effects, options.now, [started]);
-  await reportUncaughtErrors(tx, { id: instanceId, parent_instance_id: options.parentInstanceId, parent_element_instance_key: options.parentElementInstanceKey }, result.effects);
-  await reportToParent(tx, { id: instanceId, parent_instance_id: options.parentInstanceId, parent_element_instance_key: options.parentElementInstanceKey }, result);
+  await reportUncaughtErrors(
+    tx,
+    {
+      id: instanceId,
+      parent_instance_id: options.parentInstanceId,
+      parent_element_instance_key: options.parentElementInstanceKey,
+    },
+    result.effects,
+  );
+  await reportToParent(
+    tx,
+    {
+      id: instanceId,
+      parent_instance_id: options.parentInstanceId,
+      parent_element_instance_key: options.parentElementInstanceKey,
+    },
+    result,
+  );
   for (const event of followUps) {
     const { result: next } = await stepInstance(tx, graphs, instanceId, event, options.now);
     if (next.state !== 'active') break;

@@ -26,7 +26,8 @@ export interface DatabaseAvailabilityOptions {
 }
 
 export class DatabaseAvailability {
-  readonly #options: Required<Omit<DatabaseAvailabilityOptions, 'onChange'>> & Pick<DatabaseAvailabilityOptions, 'onChange'>;
+  readonly #options: Required<Omit<DatabaseAvailabilityOptions, 'onChange'>> &
+    Pick<DatabaseAvailabilityOptions, 'onChange'>;
   #available = true;
   #probing: Promise<void> | undefined;
   #retry: NodeJS.Timeout | undefined;
@@ -87,13 +88,23 @@ export class DatabaseAvailability {
     const { connection, probeTimeoutMs } = this.#options;
     let config: pg.ClientConfig;
     try {
-      config = typeof connection === 'function' ? await connection() : typeof connection === 'string' ? { connectionString: connection } : connection;
+      config =
+        typeof connection === 'function'
+          ? await connection()
+          : typeof connection === 'string'
+            ? { connectionString: connection }
+            : connection;
     } catch (error) {
       return error ?? new Error('probe failed');
     }
     const { expirationChecker: _, ...settings } = config as pg.ClientConfig & { expirationChecker?: unknown };
     config = settings;
-    const client = new pg.Client({ ...config, application_name: 'operon-probe', connectionTimeoutMillis: probeTimeoutMs, query_timeout: probeTimeoutMs });
+    const client = new pg.Client({
+      ...config,
+      application_name: 'operon-probe',
+      connectionTimeoutMillis: probeTimeoutMs,
+      query_timeout: probeTimeoutMs,
+    });
     client.on('error', () => undefined); // a connection dying after the probe is not this probe's concern
     try {
       await client.connect();

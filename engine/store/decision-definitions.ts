@@ -41,7 +41,10 @@ export interface NewDecisionDefinition {
  * the deployment lock of `dmn:<decisionId>` until the transaction ends, so concurrent deployments
  * number versions without gaps or duplicates. Must run inside a transaction.
  */
-export async function insertDecisionDefinition(tx: Db, decision: NewDecisionDefinition): Promise<{ row: DecisionDefinitionRow; created: boolean }> {
+export async function insertDecisionDefinition(
+  tx: Db,
+  decision: NewDecisionDefinition,
+): Promise<{ row: DecisionDefinitionRow; created: boolean }> {
   await lockDeployment(tx, `dmn:${decision.decisionId}`);
   const latest = await latestDecision(tx, decision.decisionId);
   if (latest && latest.xml_hash === decision.xmlHash) return { row: latest, created: false };
@@ -62,8 +65,15 @@ export async function insertDecisionDefinition(tx: Db, decision: NewDecisionDefi
 }
 
 /** The newest version of a decision, or the newest one carrying `versionTag`. */
-export async function latestDecision(db: Db, decisionId: string, versionTag?: string): Promise<DecisionDefinitionRow | undefined> {
-  return db<DecisionDefinitionRow>('decision_definitions').where({ decision_id: decisionId, ...(versionTag !== undefined ? { version_tag: versionTag } : {}) }).orderBy('version', 'desc').first();
+export async function latestDecision(
+  db: Db,
+  decisionId: string,
+  versionTag?: string,
+): Promise<DecisionDefinitionRow | undefined> {
+  return db<DecisionDefinitionRow>('decision_definitions')
+    .where({ decision_id: decisionId, ...(versionTag !== undefined ? { version_tag: versionTag } : {}) })
+    .orderBy('version', 'desc')
+    .first();
 }
 
 /** Parsed models by decision definition id, shared by every step of this engine process. */
@@ -87,7 +97,10 @@ export class DecisionLoader implements DecisionSource {
   /** Wanted decisions by lookup key, with their version tag. */
   readonly #wanted = new Map<string, { decisionId: string; versionTag?: string }>();
 
-  constructor(private readonly db: Db, private readonly cache: DmnModelCache) {}
+  constructor(
+    private readonly db: Db,
+    private readonly cache: DmnModelCache,
+  ) {}
 
   get pending(): boolean {
     return this.#wanted.size > 0;

@@ -8,7 +8,8 @@ import type { Db } from './rows.ts';
  * partitions dropped.
  */
 export async function dropHistoryPartitions(db: Db, now: Date, keepMonths: number): Promise<string[]> {
-  if (!Number.isInteger(keepMonths) || keepMonths < 1) throw new Error('keepMonths must be a whole number of months, at least 1');
+  if (!Number.isInteger(keepMonths) || keepMonths < 1)
+    throw new Error('keepMonths must be a whole number of months, at least 1');
   const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - (keepMonths - 1), 1));
   const { rows } = await db.raw(
     `SELECT c.relname AS name FROM pg_inherits i

@@ -6,9 +6,16 @@ export async function findDefinition(db: Db, definitionId: string): Promise<Defi
 }
 
 /** The latest version of a process, or the given version. */
-export async function findDefinitionByProcessId(db: Db, bpmnProcessId: string, version?: number): Promise<DefinitionRef | undefined> {
+export async function findDefinitionByProcessId(
+  db: Db,
+  bpmnProcessId: string,
+  version?: number,
+): Promise<DefinitionRef | undefined> {
   if (version === undefined) return (await findLatestDefinitions(db, [bpmnProcessId])).get(bpmnProcessId);
-  return db<DefinitionRow>('process_definitions').select('id', 'bpmn_process_id', 'version').where({ bpmn_process_id: bpmnProcessId, version }).first();
+  return db<DefinitionRow>('process_definitions')
+    .select('id', 'bpmn_process_id', 'version')
+    .where({ bpmn_process_id: bpmnProcessId, version })
+    .first();
 }
 
 /** The latest version of each process (one query), by BPMN process id; missing ids are absent. */

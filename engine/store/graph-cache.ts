@@ -55,10 +55,16 @@ export class GraphCache {
 
   async #load(db: Db, definitionId: string): Promise<ProcessGraph> {
     const row = await findDefinition(db, definitionId);
-    if (!row) throw new OperonError('OPERON_ERR_NOT_FOUND', `Process definition ${definitionId} does not exist`, { details: { definitionId } });
+    if (!row)
+      throw new OperonError('OPERON_ERR_NOT_FOUND', `Process definition ${definitionId} does not exist`, {
+        details: { definitionId },
+      });
     const graphs = await parseDefinitions(row.xml, row.resource_name);
     const graph = graphs.find((candidate) => candidate.bpmnProcessId === row.bpmn_process_id);
-    if (!graph) throw new OperonError('OPERON_ERR_NOT_FOUND', `Process ${row.bpmn_process_id} is missing from its deployed XML`, { details: { definitionId } });
+    if (!graph)
+      throw new OperonError('OPERON_ERR_NOT_FOUND', `Process ${row.bpmn_process_id} is missing from its deployed XML`, {
+        details: { definitionId },
+      });
     return graph;
   }
 }

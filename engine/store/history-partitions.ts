@@ -18,20 +18,30 @@ export async function ensureHistoryPartitions(db: Db, now: Date, monthsAhead = 1
     const to = monthStart(now, offset + 1);
     const name = `history_${from.getUTCFullYear()}_${String(from.getUTCMonth() + 1).padStart(2, '0')}`;
     try {
-      const didCreate = await (db as { transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> }).transaction(async (tx) => {
-        // CREATE ... PARTITION OF locks `history` against every step's insert until commit: should this
-        // process stall mid-transaction (SIGSTOP, a debugger), the server ends its session after 5 s
-        // instead of letting every engine wait; and waiting longer than 5 s for the lock gives up.
-        await tx.raw(`SELECT set_config('idle_in_transaction_session_timeout', '5s', true), set_config('lock_timeout', '5s', true)`);
-        // Serializes concurrent starters, so only one creates each partition.
-        await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['operon:history-partitions']);
-        const exists = await tx.raw('SELECT to_regclass(?) AS oid', [name]);
-        if (exists.rows[0].oid) return false;
-        // DDL takes no bind parameters; the bounds are ISO strings this function made.
-        await tx.raw(`CREATE TABLE ?? PARTITION OF history FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`, [name]);
-        await tx.raw(`COMMENT ON TABLE ?? IS 'history rows of ${name.slice(8).replace('_', '-')}; drop this table to delete that month'`, [name]);
-        return true;
-      });
+      const didCreate = await (db as { transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> }).transaction(
+        async (tx) => {
+          // CREATE ... PARTITION OF locks `history` against every step's insert until commit: should this
+          // process stall mid-transaction (SIGSTOP, a debugger), the server ends its session after 5 s
+          // instead of letting every engine wait; and waiting longer than 5 s for the lock gives up.
+          await tx.raw(
+            `SELECT set_config('idle_in_transaction_session_timeout', '5s', true), set_config('lock_timeout', '5s', true)`,
+          );
+          // Serializes concurrent starters, so only one creates each partition.
+          await tx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', ['operon:history-partitions']);
+          const exists = await tx.raw('SELECT to_regclass(?) AS oid', [name]);
+          if (exists.rows[0].oid) return false;
+          // DDL takes no bind parameters; the bounds are ISO strings this function made.
+          await tx.raw(
+            `CREATE TABLE ?? PARTITION OF history FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`,
+            [name],
+          );
+          await tx.raw(
+            `COMMENT ON TABLE ?? IS 'history rows of ${name.slice(8).replace('_', '-')}; drop this table to delete that month'`,
+            [name],
+          );
+          return true;
+        },
+      );
       if (didCreate) created.push(name);
     } catch (error) {
       void error;

@@ -24,7 +24,10 @@ export interface IdempotencyRecord {
 
 /** A start was not carried out: another start with the same key committed first. */
 export class IdempotencyKeyTaken extends Error {
-  constructor(readonly scope: string, readonly key: string) {
+  constructor(
+    readonly scope: string,
+    readonly key: string,
+  ) {
     super(`Idempotency key ${scope}/${key} belongs to an instance started by another request`);
     this.name = 'IdempotencyKeyTaken';
   }
@@ -36,10 +39,19 @@ export class IdempotencyKeyTaken extends Error {
  * (scope, key) order, so two transactions with overlapping keys wait for each other in the same
  * order and never deadlock. Two starts with the same key must not be in one call.
  */
-export async function claimIdempotencyKeys(tx: Db, starts: { instanceId: string; idempotency: IdempotencyRecord }[]): Promise<Set<string>> {
+export async function claimIdempotencyKeys(
+  tx: Db,
+  starts: { instanceId: string; idempotency: IdempotencyRecord }[],
+): Promise<Set<string>> {
   if (starts.length === 0) return new Set();
   const rows = starts
-    .map(({ instanceId, idempotency }) => ({ scope: idempotency.scope, key: idempotency.key, request_hash: idempotency.requestHash, status_code: idempotency.statusCode, instance_id: instanceId }))
+    .map(({ instanceId, idempotency }) => ({
+      scope: idempotency.scope,
+      key: idempotency.key,
+      request_hash: idempotency.requestHash,
+      status_code: idempotency.statusCode,
+      instance_id: instanceId,
+    }))
     .sort((a, b) => (a.scope === b.scope ? compare(a.key, b.key) : compare(a.scope, b.scope)));
   const { rows: inserted } = (await tx.raw(
     `INSERT INTO idempotency_keys (scope, key, request_hash, state, status_code, response, instance_id, completed_at)

@@ -17,7 +17,10 @@ export interface NewDefinition {
  * concurrent deployments number versions without gaps or duplicates and no start timer of an
  * earlier version fires while this one takes over. Must run inside a transaction.
  */
-export async function insertDefinition(tx: Db, definition: NewDefinition): Promise<{ row: DefinitionRow; created: boolean }> {
+export async function insertDefinition(
+  tx: Db,
+  definition: NewDefinition,
+): Promise<{ row: DefinitionRow; created: boolean }> {
   await lockDeployment(tx, definition.bpmnProcessId);
   const latest = await tx<DefinitionRow>('process_definitions')
     .where({ bpmn_process_id: definition.bpmnProcessId })

@@ -42,12 +42,28 @@ function toView(row: InstanceRow, elements: ElementInstanceRow[], incidents: Inc
   };
 }
 
-const INSTANCE_COLUMNS = ['id', 'definition_id', 'bpmn_process_id', 'version', 'business_key', 'state', 'variables', 'row_version', 'started_at', 'updated_at', 'ended_at'];
+const INSTANCE_COLUMNS = [
+  'id',
+  'definition_id',
+  'bpmn_process_id',
+  'version',
+  'business_key',
+  'state',
+  'variables',
+  'row_version',
+  'started_at',
+  'updated_at',
+  'ended_at',
+];
 
 /** One instance with its element instances (activation order) and incidents. */
 export async function getInstanceView(db: Db, instanceId: string): Promise<InstanceView | undefined> {
   // One snapshot for the three reads, so a step committing in between cannot pair old variables with new elements.
-  if (!db.isTransaction) return (db as Knex).transaction((tx) => getInstanceView(tx, instanceId), { isolationLevel: 'repeatable read', readOnly: true });
+  if (!db.isTransaction)
+    return (db as Knex).transaction((tx) => getInstanceView(tx, instanceId), {
+      isolationLevel: 'repeatable read',
+      readOnly: true,
+    });
   const row = await db<InstanceRow>('process_instances').select(INSTANCE_COLUMNS).where({ id: instanceId }).first();
   if (!row) return undefined;
   const [elements, incidents] = await Promise.all([
@@ -59,7 +75,11 @@ export async function getInstanceView(db: Db, instanceId: string): Promise<Insta
 
 /** Instances matching a filter, newest first, each with its elements and incidents. */
 export async function listInstanceViews(db: Db, filter: InstanceFilter): Promise<InstanceView[]> {
-  if (!db.isTransaction) return (db as Knex).transaction((tx) => listInstanceViews(tx, filter), { isolationLevel: 'repeatable read', readOnly: true });
+  if (!db.isTransaction)
+    return (db as Knex).transaction((tx) => listInstanceViews(tx, filter), {
+      isolationLevel: 'repeatable read',
+      readOnly: true,
+    });
   const query = db<InstanceRow>('process_instances').select(INSTANCE_COLUMNS).orderBy('started_at', 'desc');
   if (filter.bpmnProcessId) query.where({ bpmn_process_id: filter.bpmnProcessId });
   if (filter.state) query.where({ state: filter.state });

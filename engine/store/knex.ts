@@ -43,7 +43,10 @@ export function splitHostList(connectionString: string): string[] | undefined {
   const [path, query = ''] = rest!.split('?', 2) as [string, string?];
   const params = query.split('&').filter((param) => param !== '' && !/^target_session_attrs=/.test(param));
   const tail = path + (params.length > 0 ? `?${params.join('&')}` : '');
-  return hostPart!.split(',').filter((host) => host !== '').map((host) => `${scheme}${auth}${host}${tail}`);
+  return hostPart!
+    .split(',')
+    .filter((host) => host !== '')
+    .map((host) => `${scheme}${auth}${host}${tail}`);
 }
 
 /**
@@ -55,7 +58,12 @@ export function splitHostList(connectionString: string): string[] | undefined {
 export async function findReadWriteHost(hosts: string[], timeoutMs: number): Promise<string> {
   const failures: string[] = [];
   for (const host of hosts) {
-    const client = new pg.Client({ connectionString: host, application_name: 'operon-host-check', connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
+    const client = new pg.Client({
+      connectionString: host,
+      application_name: 'operon-host-check',
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -68,7 +76,9 @@ export async function findReadWriteHost(hosts: string[], timeoutMs: number): Pro
       client.end().catch(() => undefined);
     }
   }
-  throw Object.assign(new Error(`no read-write PostgreSQL host among ${hosts.length} (${failures.join('; ')})`), { code: '08001' });
+  throw Object.assign(new Error(`no read-write PostgreSQL host among ${hosts.length} (${failures.join('; ')})`), {
+    code: '08001',
+  });
 }
 
 function hostLabel(connectionString: string): string {
@@ -112,26 +122,37 @@ function useHostList(knex: Knex, hosts: string[], base: pg.ClientConfig): void {
       }
       connection?.end().catch(() => undefined);
     }
-    throw Object.assign(new Error(`no read-write PostgreSQL host among ${hosts.length} (${failures.join('; ')})`), { code: '08001' });
+    throw Object.assign(new Error(`no read-write PostgreSQL host among ${hosts.length} (${failures.join('; ')})`), {
+      code: '08001',
+    });
   };
 }
 
 /** A knex instance over node-postgres for the given connection string (one host, or a libpq-style host list). */
 export function createKnex(connectionString: string, options: CreateKnexOptions = {}): Knex {
   const hosts = splitHostList(connectionString);
-  const base: pg.ClientConfig = { application_name: options.applicationName ?? 'operon', connectionTimeoutMillis: connectTimeoutMs() };
+  const base: pg.ClientConfig = {
+    application_name: options.applicationName ?? 'operon',
+    connectionTimeoutMillis: connectTimeoutMs(),
+  };
   const knex = knexFactory({
     client: 'pg',
     // A server that does not answer at all (a network cut, not a refused connection) fails a new
     // connection after this long instead of the OS's minutes; requests meanwhile get 503 from the
     // availability probe (engine/store/database-availability.ts).
     connection: hosts
-      ? ((async () => ({ ...base, connectionString: await findReadWriteHost(hosts, Math.min(connectTimeoutMs(), 2_000)) })) as Knex.AsyncConnectionConfigProvider)
+      ? ((async () => ({
+          ...base,
+          connectionString: await findReadWriteHost(hosts, Math.min(connectTimeoutMs(), 2_000)),
+        })) as Knex.AsyncConnectionConfigProvider)
       : ({ ...base, connectionString } as Knex.StaticConnectionConfig),
     pool: {
       min: 0,
       max: options.poolMax ?? 10,
-      afterCreate: (connection: { query: (sql: string, done: (error?: Error) => void) => void }, done: (error: Error | undefined, connection: unknown) => void) => {
+      afterCreate: (
+        connection: { query: (sql: string, done: (error?: Error) => void) => void },
+        done: (error: Error | undefined, connection: unknown) => void,
+      ) => {
         connection.query(`SET random_page_cost = ${RANDOM_PAGE_COST}`, (error) => done(error, connection));
       },
     },

@@ -65,7 +65,10 @@ export async function inTransaction<T>(db: Knex, work: (tx: Knex.Transaction) =>
 }
 
 /** Sends wake-ups for work that committed outside `inTransaction` (a single autocommit statement). */
-export async function notifyAfterCommit(db: Knex, notifications: readonly (readonly [string, string])[]): Promise<void> {
+export async function notifyAfterCommit(
+  db: Knex,
+  notifications: readonly (readonly [string, string])[],
+): Promise<void> {
   if (notifications.length === 0) return;
   const pending: Pending = new Map();
   for (const [channel, payload] of notifications) add(pending, channel, payload);
@@ -99,13 +102,17 @@ async function send(db: Knex, pending: Pending): Promise<void> {
 async function flush(db: Knex, batch: Pending): Promise<void> {
   const channels: string[] = [];
   const payloads: string[] = [];
-  for (const [channel, values] of batch) for (const value of values) {
-    channels.push(channel);
-    payloads.push(value);
-  }
+  for (const [channel, values] of batch)
+    for (const value of values) {
+      channels.push(channel);
+      payloads.push(value);
+    }
   try {
     // One autocommit statement; set_config(..., true) lasts until its own commit.
-    await db.raw(`SELECT set_config('synchronous_commit', 'off', true), pg_notify(c, p) FROM unnest(?::text[], ?::text[]) AS n(c, p)`, [channels, payloads]);
+    await db.raw(
+      `SELECT set_config('synchronous_commit', 'off', true), pg_notify(c, p) FROM unnest(?::text[], ?::text[]) AS n(c, p)`,
+      [channels, payloads],
+    );
   } catch {
     // Waiters poll: a notification that could not be sent costs latency only.
   }

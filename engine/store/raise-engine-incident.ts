@@ -35,7 +35,13 @@ export async function raiseEngineIncident(
     state: 'open',
   });
   await appendHistory(tx, [
-    { process_instance_id: instanceId, element_instance_key: element.elementInstanceKey, element_id: element.elementId, event_type: 'incident.raised', payload: { code, message, incidentId: id } },
+    {
+      process_instance_id: instanceId,
+      element_instance_key: element.elementInstanceKey,
+      element_id: element.elementId,
+      event_type: 'incident.raised',
+      payload: { code, message, incidentId: id },
+    },
   ]);
   await notify(tx, CHANNELS.instances, instanceId);
   return id;

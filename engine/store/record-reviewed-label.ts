@@ -17,11 +17,18 @@ export const REVIEWER_VARIABLE = 'reviewer';
  * `tx`, so a refused label completes nothing. No-op when the answer has no `reviewedLabel` or the
  * instance has no decision.
  */
-export async function recordReviewedLabel(tx: Knex, task: UserTaskRow, answer: Variables, completedBy?: string): Promise<void> {
+export async function recordReviewedLabel(
+  tx: Knex,
+  task: UserTaskRow,
+  answer: Variables,
+  completedBy?: string,
+): Promise<void> {
   if (!(REVIEWED_LABEL_VARIABLE in answer)) return;
-  const view = { instanceId: task.process_instance_id, variables: (task.variables ?? {}) as Variables } as Parameters<typeof prepareReview>[1];
+  const view = { instanceId: task.process_instance_id, variables: (task.variables ?? {}) as Variables } as Parameters<
+    typeof prepareReview
+  >[1];
   const pending = await prepareReview(tx, view, answer, { variable: REVIEWED_LABEL_VARIABLE });
   if (!pending) return;
   const named = answer[REVIEWER_VARIABLE];
-  await pending.record(typeof named === 'string' && named.length > 0 ? named : completedBy ?? 'api');
+  await pending.record(typeof named === 'string' && named.length > 0 ? named : (completedBy ?? 'api'));
 }

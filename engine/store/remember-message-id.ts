@@ -43,13 +43,23 @@ export async function claimMessageId(tx: Db, claim: MessageIdClaim, outcome: Mes
             created_at = now(), forget_at = excluded.forget_at
       WHERE m.forget_at <= now()
      RETURNING m.name`,
-    [claim.name, claim.messageId, outcome.processInstanceId ?? null, outcome.bufferedMessage ?? null, claim.rememberMs / 1000],
+    [
+      claim.name,
+      claim.messageId,
+      outcome.processInstanceId ?? null,
+      outcome.bufferedMessage ?? null,
+      claim.rememberMs / 1000,
+    ],
   );
   return (rows as unknown[]).length === 1;
 }
 
 /** The remembered publish of this id, if any: a buffered message that was correlated later counts as correlated. */
-export async function findRememberedMessage(db: Db, name: string, messageId: string): Promise<RememberedMessage | undefined> {
+export async function findRememberedMessage(
+  db: Db,
+  name: string,
+  messageId: string,
+): Promise<RememberedMessage | undefined> {
   const { rows } = await db.raw(
     `SELECT coalesce(m.process_instance_id, b.process_instance_id) AS instance_id
        FROM message_ids m LEFT JOIN messages b ON b.id = m.buffered_message AND b.state = 'correlated'

@@ -18,9 +18,20 @@ export async function scheduleStartEvents(
   now: Date,
   minCycleIntervalMs?: number,
 ): Promise<void> {
-  const earlier = tx('process_definitions').select('id').where({ bpmn_process_id: definition.bpmn_process_id }).andWhereNot({ id: definition.id });
-  await tx('timers').whereNull('process_instance_id').whereIn('definition_id', earlier.clone()).where({ state: 'scheduled' }).update({ state: 'cancelled' });
-  await tx('message_subscriptions').whereNull('process_instance_id').whereIn('definition_id', earlier.clone()).where({ state: 'open' }).update({ state: 'closed', closed_at: now });
+  const earlier = tx('process_definitions')
+    .select('id')
+    .where({ bpmn_process_id: definition.bpmn_process_id })
+    .andWhereNot({ id: definition.id });
+  await tx('timers')
+    .whereNull('process_instance_id')
+    .whereIn('definition_id', earlier.clone())
+    .where({ state: 'scheduled' })
+    .update({ state: 'cancelled' });
+  await tx('message_subscriptions')
+    .whereNull('process_instance_id')
+    .whereIn('definition_id', earlier.clone())
+    .where({ state: 'open' })
+    .update({ state: 'closed', closed_at: now });
   for (const start of graph.startEvents) {
     if (start.kind === 'timer' && start.timer) {
       const schedule = firstStartTimer(start.timer, now, start.elementId, minCycleIntervalMs);

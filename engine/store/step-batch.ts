@@ -15,11 +15,18 @@ import { startInstanceSettled, stepSettled } from '../runtime/index.ts';
 import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { JobLease } from '../api.ts';
-import { OperonError } from '../errors.ts';
+import type { OperonError } from '../errors.ts';
 import { staleLeaseError } from '../jobs/fence-job.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { Db, DefinitionRef, HistoryEntry, InstanceRow, JobRow } from './rows.ts';
-import { addPlainEffect, emptyPlainRows, isPlainEffect, writePlainRows, type InstanceRef, type PlainRows } from './apply-effects.ts';
+import {
+  addPlainEffect,
+  emptyPlainRows,
+  isPlainEffect,
+  writePlainRows,
+  type InstanceRef,
+  type PlainRows,
+} from './apply-effects.ts';
 import { stepInstance, eventHistory, instanceNotActive, instanceNotFound } from './step-instance.ts';
 import { createInstance } from './create-instance.ts';
 import { CHANNELS, inTransaction, notifyAfterCommit } from './notify.ts';
@@ -48,7 +55,13 @@ function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult
   for (const effect of result.effects) {
     if (effect.type === 'instance.completed') {
       plain.rows.instancesEnded.push(ref.id);
-      plain.rows.history.push({ process_instance_id: ref.id, element_instance_key: null, element_id: null, event_type: effect.type, payload: null });
+      plain.rows.history.push({
+        process_instance_id: ref.id,
+        element_instance_key: null,
+        element_id: null,
+        event_type: effect.type,
+        payload: null,
+      });
     } else addPlainEffect(plain, ref, effect, now);
   }
 }
@@ -58,7 +71,12 @@ function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult
  * or whose instance no longer exists or is not active, settle with the error the single-job path
  * throws; their instances are left untouched.
  */
-export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompletion[], now: Date): Promise<Settled[]> {
+export async function completeJobs(
+  tx: Db,
+  graphs: GraphCache,
+  results: JobCompletion[],
+  now: Date,
+): Promise<Settled[]> {
   const settled: Settled[] = results.map(() => ({ ok: true }));
   const { instances, fenced } = await lockAndFence(tx, results);
   // Only the lease holder's result counts, and only for an instance that is still running. As on
@@ -70,7 +88,9 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
       candidates.push(index);
       continue;
     }
-    const error = (await leaseLost(tx, result)) ?? (instance ? instanceNotActive(instance) : instanceNotFound(result.job.process_instance_id));
+    const error =
+      (await leaseLost(tx, result)) ??
+      (instance ? instanceNotActive(instance) : instanceNotFound(result.job.process_instance_id));
     settled[index] = { ok: false, error };
   }
 
@@ -78,7 +98,11 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
   for (const index of candidates) {
     const job = fenced.get(results[index]!.job.id)!;
     const instance = instances.get(results[index]!.job.process_instance_id)!;
-    const event: RuntimeEvent = { type: 'job.completed', elementInstanceKey: job.element_instance_key, variables: results[index]!.variables };
+    const event: RuntimeEvent = {
+      type: 'job.completed',
+      elementInstanceKey: job.element_instance_key,
+      variables: results[index]!.variables,
+    };
     const graph = await graphs.get(tx, instance.definition_id);
     const result = await stepSettled(graph, instance.snapshot, event, graphs.stepContext(now, tx));
     if (!isPlainStep(result, instance)) {
@@ -90,7 +114,12 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
     const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
     plain.rows.history.push(eventHistory(instance.id, event));
     collectPlainStep(plain, ref, result, now);
-    plain.rows.instancesUpdated.push({ id: instance.id, state: result.state, variables: result.variables ?? null, snapshot: result.snapshot });
+    plain.rows.instancesUpdated.push({
+      id: instance.id,
+      state: result.state,
+      variables: result.variables ?? null,
+      snapshot: result.snapshot,
+    });
   }
   await writePlainRows(tx, plain, now);
   return settled;
@@ -100,7 +129,10 @@ export async function completeJobs(tx: Db, graphs: GraphCache, results: JobCompl
  * One round trip: locks the instances (in id order, so batches never deadlock on each other) and
  * marks each job completed where its lease still holds and its instance is active.
  */
-async function lockAndFence(tx: Db, results: JobCompletion[]): Promise<{ instances: Map<string, InstanceRow>; fenced: Map<string, Pick<JobRow, 'id' | 'element_instance_key'>> }> {
+async function lockAndFence(
+  tx: Db,
+  results: JobCompletion[],
+): Promise<{ instances: Map<string, InstanceRow>; fenced: Map<string, Pick<JobRow, 'id' | 'element_instance_key'>> }> {
   const { rows } = await tx.raw(
     `WITH locked AS MATERIALIZED (
        SELECT * FROM process_instances WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE
@@ -134,7 +166,8 @@ async function lockAndFence(tx: Db, results: JobCompletion[]): Promise<{ instanc
 async function leaseLost(tx: Db, result: JobCompletion): Promise<OperonError | undefined> {
   const current = await tx<JobRow>('jobs').where({ id: result.job.id }).first();
   const { worker, attempt } = result.lease;
-  if (current?.state === 'leased' && current.owner === worker && (attempt === undefined || current.attempt === attempt)) return undefined;
+  if (current?.state === 'leased' && current.owner === worker && (attempt === undefined || current.attempt === attempt))
+    return undefined;
   return staleLeaseError(result.job.id, result.lease, current);
 }
 
@@ -156,7 +189,12 @@ export interface StartRequest {
  * transaction, each start that is not plain through `createInstance`. Returns the instance ids
  * that were not started because another start holds their idempotency key (store/idempotency-keys.ts).
  */
-export async function startInstances(db: Knex, graphs: GraphCache, requests: StartRequest[], now: Date): Promise<Set<string>> {
+export async function startInstances(
+  db: Knex,
+  graphs: GraphCache,
+  requests: StartRequest[],
+  now: Date,
+): Promise<Set<string>> {
   // Side by side: a start waiting for a slow FEEL answer does not hold up the others of the batch.
   const computed = await Promise.all(
     requests.map(async (request) => {
@@ -190,7 +228,13 @@ export async function startInstances(db: Knex, graphs: GraphCache, requests: Sta
       }
       await writePlainRows(tx, plain, now);
       // The step is already computed: a slow FEEL expression in it is not evaluated twice.
-      await createInstance(tx, graphs, request.definition, { variables: request.variables, businessKey: request.businessKey, now, instanceId: request.instanceId, firstStep: result });
+      await createInstance(tx, graphs, request.definition, {
+        variables: request.variables,
+        businessKey: request.businessKey,
+        now,
+        instanceId: request.instanceId,
+        firstStep: result,
+      });
     }
     await writePlainRows(tx, plain, now);
     return taken;
@@ -209,7 +253,16 @@ function collectStart(plain: PlainRows, request: StartRequest, result: StepResul
     variables: result.variables ?? null,
     snapshot: result.snapshot,
   });
-  const started: HistoryEntry = { process_instance_id: instanceId, event_type: 'instance.started', payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null } };
+  const started: HistoryEntry = {
+    process_instance_id: instanceId,
+    event_type: 'instance.started',
+    payload: { bpmnProcessId: definition.bpmn_process_id, version: definition.version, startEventId: null },
+  };
   plain.rows.history.push(started);
-  collectPlainStep(plain, { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id }, result, now);
+  collectPlainStep(
+    plain,
+    { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id },
+    result,
+    now,
+  );
 }

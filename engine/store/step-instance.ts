@@ -25,7 +25,15 @@ export interface StepOutcome {
  * events (buffered messages matching a subscription this step opened). `computed`: the first
  * event's step, when the caller already ran it on `lockedRow`.
  */
-export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: string, event: RuntimeEvent, now: Date, lockedRow?: InstanceRow, computed?: StepResult): Promise<StepOutcome> {
+export async function stepInstance(
+  tx: Db,
+  graphs: GraphCache,
+  instanceId: string,
+  event: RuntimeEvent,
+  now: Date,
+  lockedRow?: InstanceRow,
+  computed?: StepResult,
+): Promise<StepOutcome> {
   const instance = lockedRow ?? (await lockInstance(tx, instanceId));
   if (!instance) throw instanceNotFound(instanceId);
   if (instance.state !== 'active') throw instanceNotActive(instance);
@@ -50,11 +58,15 @@ export async function stepInstance(tx: Db, graphs: GraphCache, instanceId: strin
 }
 
 export function instanceNotFound(instanceId: string): OperonError {
-  return new OperonError('OPERON_ERR_NOT_FOUND', `Process instance ${instanceId} does not exist`, { details: { instanceId } });
+  return new OperonError('OPERON_ERR_NOT_FOUND', `Process instance ${instanceId} does not exist`, {
+    details: { instanceId },
+  });
 }
 
 export function instanceNotActive(instance: Pick<InstanceRow, 'id' | 'state'>): OperonError {
-  return new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instance.id} is ${instance.state}`, { details: { instanceId: instance.id, state: instance.state } });
+  return new OperonError('OPERON_ERR_INSTANCE_NOT_ACTIVE', `Process instance ${instance.id} is ${instance.state}`, {
+    details: { instanceId: instance.id, state: instance.state },
+  });
 }
 
 /** The event itself as a history row (what came in), before the effects (what it caused). */
@@ -63,5 +75,10 @@ export function eventHistory(instanceId: string, event: RuntimeEvent): HistoryEn
   const key = 'elementInstanceKey' in event ? event.elementInstanceKey : null;
   const payload: Record<string, unknown> = { ...rest };
   delete payload.elementInstanceKey;
-  return { process_instance_id: instanceId, element_instance_key: key, event_type: `event.${type}`, payload: Object.keys(payload).length > 0 ? payload : null };
+  return {
+    process_instance_id: instanceId,
+    element_instance_key: key,
+    event_type: `event.${type}`,
+    payload: Object.keys(payload).length > 0 ? payload : null,
+  };
 }

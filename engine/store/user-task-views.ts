@@ -3,7 +3,17 @@ import type { UserTaskRow } from './rows.ts';
 
 /** The columns a `UserTaskSummary` needs: not the variables, which may be megabytes per task. */
 export const USER_TASK_SUMMARY_COLUMNS = [
-  'id', 'process_instance_id', 'element_id', 'element_instance_key', 'name', 'assignee', 'candidate_groups', 'form_key', 'state', 'created_at', 'completed_at',
+  'id',
+  'process_instance_id',
+  'element_id',
+  'element_instance_key',
+  'name',
+  'assignee',
+  'candidate_groups',
+  'form_key',
+  'state',
+  'created_at',
+  'completed_at',
 ] as const;
 
 export function toUserTaskSummary(row: Omit<UserTaskRow, 'variables' | 'result' | 'completed_by'>): UserTaskSummary {

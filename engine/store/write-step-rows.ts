@@ -40,7 +40,15 @@ export interface StepRows {
 }
 
 export function emptyStepRows(history: HistoryEntry[] = []): StepRows {
-  return { instancesInserted: [], instancesUpdated: [], instancesEnded: [], elementsActivated: [], elementsEnded: new Map(), jobs: [], history };
+  return {
+    instancesInserted: [],
+    instancesUpdated: [],
+    instancesEnded: [],
+    elementsActivated: [],
+    elementsEnded: new Map(),
+    jobs: [],
+    history,
+  };
 }
 
 /** Element instance keys are unique within an instance; rows of several instances share one `StepRows`. */
@@ -54,7 +62,11 @@ export function endedKey(instanceId: string, key: string): string {
  * instances another CTE of the same statement ends: a row must not be updated twice in one
  * statement). The cancelled jobs come back from the `ended_jobs` CTE.
  */
-export function instanceEndParts(instanceIds: string[], now: Date, endedHere: string[] = []): { parts: string[]; bindings: unknown[] } {
+export function instanceEndParts(
+  instanceIds: string[],
+  now: Date,
+  endedHere: string[] = [],
+): { parts: string[]; bindings: unknown[] } {
   return {
     parts: [
       `ended_jobs AS (
@@ -68,7 +80,21 @@ export function instanceEndParts(instanceIds: string[], now: Date, endedHere: st
         UPDATE element_instances SET state = 'terminated', ended_at = ?
          WHERE process_instance_id = ANY(?::uuid[]) AND state = 'active' AND (process_instance_id::text || '/' || element_instance_key) <> ALL(?::text[]))`,
     ],
-    bindings: [now, now, instanceIds, instanceIds, now, instanceIds, now, instanceIds, now, instanceIds, now, instanceIds, endedHere],
+    bindings: [
+      now,
+      now,
+      instanceIds,
+      instanceIds,
+      now,
+      instanceIds,
+      now,
+      instanceIds,
+      now,
+      instanceIds,
+      now,
+      instanceIds,
+      endedHere,
+    ],
   };
 }
 
@@ -114,7 +140,12 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
       UPDATE element_instances AS e SET state = u.state, ended_at = ?
         FROM unnest(?::uuid[], ?::text[], ?::text[]) AS u(instance_id, key, state)
        WHERE e.process_instance_id = u.instance_id AND e.element_instance_key = u.key)`);
-    bindings.push(now, ended.map((row) => row.instanceId), ended.map((row) => row.key), ended.map((row) => row.state));
+    bindings.push(
+      now,
+      ended.map((row) => row.instanceId),
+      ended.map((row) => row.key),
+      ended.map((row) => row.state),
+    );
   }
   if (rows.jobs.length > 0) {
     parts.push(`jobs_created AS (
@@ -131,12 +162,23 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
         FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (process_instance_id uuid, element_instance_key text, element_id text, event_type text, payload jsonb))
              WITH ORDINALITY AS r(process_instance_id, element_instance_key, element_id, event_type, payload, ord)
        ORDER BY ord)`);
-    bindings.push(JSON.stringify(rows.history.map((entry) => ({ ...entry, element_instance_key: entry.element_instance_key ?? null, element_id: entry.element_id ?? null, payload: entry.payload ?? null }))));
+    bindings.push(
+      JSON.stringify(
+        rows.history.map((entry) => ({
+          ...entry,
+          element_instance_key: entry.element_instance_key ?? null,
+          element_id: entry.element_id ?? null,
+          payload: entry.payload ?? null,
+        })),
+      ),
+    );
   }
   const ended = rows.instancesEnded;
   if (ended.length > 0) {
     const endedInstances = new Set(ended);
-    const endedHere = [...rows.elementsEnded.values()].filter((row) => endedInstances.has(row.instanceId)).map((row) => endedKey(row.instanceId, row.key));
+    const endedHere = [...rows.elementsEnded.values()]
+      .filter((row) => endedInstances.has(row.instanceId))
+      .map((row) => endedKey(row.instanceId, row.key));
     const end = instanceEndParts(ended, now, endedHere);
     parts.push(...end.parts);
     bindings.push(...end.bindings);
@@ -149,6 +191,9 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
   rows.jobs = [];
   rows.history = [];
   if (parts.length === 0) return [];
-  const { rows: cancelled } = await tx.raw(`WITH ${parts.join(',\n')} ${ended.length > 0 ? 'SELECT id FROM ended_jobs' : 'SELECT NULL AS id WHERE false'}`, bindings as never);
+  const { rows: cancelled } = await tx.raw(
+    `WITH ${parts.join(',\n')} ${ended.length > 0 ? 'SELECT id FROM ended_jobs' : 'SELECT NULL AS id WHERE false'}`,
+    bindings as never,
+  );
   return (cancelled as { id: string }[]).map((row) => row.id);
 }

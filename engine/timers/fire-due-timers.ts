@@ -41,9 +41,18 @@ import { CHANNELS, inTransaction, notify } from '../store/notify.ts';
 import type { RuntimeEvent } from '../runtime/contract.ts';
 
 /** Fires up to `limit` due timers; returns how many fired. */
-export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger, options: TimerFiringOptions = {}): Promise<number> {
+export async function fireDueTimers(
+  db: Knex,
+  graphs: GraphCache,
+  logger: Logger,
+  options: TimerFiringOptions = {},
+): Promise<number> {
   const limit = options.limit ?? 50;
-  const due = await db<TimerRow>('timers').where({ state: 'scheduled' }).andWhere('due_at', '<=', db.fn.now()).orderBy('due_at').limit(limit);
+  const due = await db<TimerRow>('timers')
+    .where({ state: 'scheduled' })
+    .andWhere('due_at', '<=', db.fn.now())
+    .orderBy('due_at')
+    .limit(limit);
   // Call activity handovers ride on this loop: they are due as soon as they are written.
   let fired = await deliverHandovers(db, graphs, logger);
   for (const timer of due) {
@@ -52,14 +61,25 @@ export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger
     } catch (error) {
       // The database went away mid-step: nothing was written; the timer stays due for the next round.
       if (isTransientDatabaseError(error)) throw error;
-      logger.error({ err: error, timerId: timer.id, instanceId: timer.process_instance_id }, 'timer step failed; raising an incident');
+      logger.error(
+        { err: error, timerId: timer.id, instanceId: timer.process_instance_id },
+        'timer step failed; raising an incident',
+      );
       if (timer.process_instance_id) {
         const event: RuntimeEvent = { type: 'timer.fired', timerKey: timer.timer_key };
         await inTransaction(db, async (tx) => {
           const instance = await lockInstance(tx, timer.process_instance_id!);
-          const claimed = await tx('timers').where({ id: timer.id, state: 'scheduled' }).update({ state: 'fired', fired_at: tx.fn.now() });
+          const claimed = await tx('timers')
+            .where({ id: timer.id, state: 'scheduled' })
+            .update({ state: 'fired', fired_at: tx.fn.now() });
           if (!instance || claimed !== 1) return;
-          await raiseEngineIncident(tx, instance.id, { elementInstanceKey: timer.element_instance_key ?? '', elementId: timer.element_id }, error, event);
+          await raiseEngineIncident(
+            tx,
+            instance.id,
+            { elementInstanceKey: timer.element_instance_key ?? '', elementId: timer.element_id },
+            error,
+            event,
+          );
         });
       } else {
         await db('timers').where({ id: timer.id, state: 'scheduled' }).update({ state: 'cancelled' });
@@ -69,15 +89,29 @@ export async function fireDueTimers(db: Knex, graphs: GraphCache, logger: Logger
   return fired;
 }
 
-async function fireTimer(db: Knex, graphs: GraphCache, timer: TimerRow, logger: Logger, options: TimerFiringOptions): Promise<boolean> {
+async function fireTimer(
+  db: Knex,
+  graphs: GraphCache,
+  timer: TimerRow,
+  logger: Logger,
+  options: TimerFiringOptions,
+): Promise<boolean> {
   return inTransaction(db, async (tx) => {
     const now = new Date();
     if (!timer.process_instance_id) return fireStartTimer(tx, graphs, timer, now, logger, options);
     // SKIP LOCKED: an instance busy with another step (or another engine firing this very timer)
     // is left for the next round instead of blocking this loop.
-    const instance = await tx<InstanceRow>('process_instances').where({ id: timer.process_instance_id }).forUpdate().skipLocked().first();
+    const instance = await tx<InstanceRow>('process_instances')
+      .where({ id: timer.process_instance_id })
+      .forUpdate()
+      .skipLocked()
+      .first();
     if (!instance) return false;
-    const claimed = await tx<TimerRow>('timers').where({ id: timer.id, state: 'scheduled' }).forUpdate().skipLocked().first();
+    const claimed = await tx<TimerRow>('timers')
+      .where({ id: timer.id, state: 'scheduled' })
+      .forUpdate()
+      .skipLocked()
+      .first();
     if (!claimed) return false;
     await tx('timers').where({ id: timer.id }).update({ state: 'fired', fired_at: now });
     if (instance.state !== 'active') return true;
@@ -112,7 +146,12 @@ async function fireStartTimer(
     .first();
   if (latest?.version !== definition.version) {
     await tx('timers').where({ id: timer.id }).update({ state: 'cancelled' });
-    const superseded = { timerId: timer.id, bpmnProcessId: processId, version: definition.version, latestVersion: latest?.version };
+    const superseded = {
+      timerId: timer.id,
+      bpmnProcessId: processId,
+      version: definition.version,
+      latestVersion: latest?.version,
+    };
     logger.info(superseded, 'start timer of a superseded version cancelled');
     return false;
   }
@@ -130,7 +169,9 @@ async function fireStartTimer(
   }
   await tx('timers').where({ id: timer.id }).update({ state: 'fired', fired_at: now });
   await createInstance(tx, graphs, definition, { startEventId: timer.element_id, now });
-  const next = timer.cycle ? nextCycle(timer.cycle, now, options.minCycleIntervalMs ?? DEFAULT_MIN_CYCLE_INTERVAL_MS) : undefined;
+  const next = timer.cycle
+    ? nextCycle(timer.cycle, now, options.minCycleIntervalMs ?? DEFAULT_MIN_CYCLE_INTERVAL_MS)
+    : undefined;
   if (next) {
     await tx('timers').insert({
       id: randomUUID(),

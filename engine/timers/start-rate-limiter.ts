@@ -15,7 +15,10 @@ export class StartRateLimiter {
   /** Takes a token for one start of `bpmnProcessId` at `nowMs`; returns 0, or how many ms until one is due. */
   take(bpmnProcessId: string, nowMs: number): number {
     const bucket = this.#buckets.get(bpmnProcessId) ?? { tokens: this.burst, at: nowMs };
-    bucket.tokens = Math.min(this.burst, bucket.tokens + (Math.max(0, nowMs - bucket.at) * this.startsPerSecond) / 1000);
+    bucket.tokens = Math.min(
+      this.burst,
+      bucket.tokens + (Math.max(0, nowMs - bucket.at) * this.startsPerSecond) / 1000,
+    );
     bucket.at = nowMs;
     this.#buckets.set(bpmnProcessId, bucket);
     if (bucket.tokens >= 1) {

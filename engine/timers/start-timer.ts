@@ -27,9 +27,13 @@ export function firstStartTimer(
 ): StartTimerSchedule {
   const text = literal(timer.expression);
   const invalid = () =>
-    new OperonError('OPERON_ERR_BPMN_INVALID', `Timer start event '${elementId}' has an invalid ${timer.kind}: ${timer.expression}`, {
-      details: { elementId, expression: timer.expression },
-    });
+    new OperonError(
+      'OPERON_ERR_BPMN_INVALID',
+      `Timer start event '${elementId}' has an invalid ${timer.kind}: ${timer.expression}`,
+      {
+        details: { elementId, expression: timer.expression },
+      },
+    );
   if (timer.kind === 'date') {
     const due = parseIsoDate(text);
     if (!due) throw invalid();
@@ -69,6 +73,7 @@ export function nextCycle(
   const dueAt = addIsoDuration(now, cycle.duration);
   return {
     dueAt: dueAt.getTime() - now.getTime() < minCycleIntervalMs ? new Date(now.getTime() + minCycleIntervalMs) : dueAt,
-    cycle: remaining === undefined ? `R/${cycle.interval}` : remaining > 0 ? `R${remaining}/${cycle.interval}` : undefined,
+    cycle:
+      remaining === undefined ? `R/${cycle.interval}` : remaining > 0 ? `R${remaining}/${cycle.interval}` : undefined,
   };
 }

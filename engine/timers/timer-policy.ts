@@ -27,12 +27,20 @@ export interface TimerPolicy {
  * The policy from explicit options, else the environment, else the defaults. Durations in the
  * environment are ISO 8601 (`PT1S`) or milliseconds (`1000`).
  */
-export function resolveTimerPolicy(options: Partial<TimerPolicy> = {}, env: NodeJS.ProcessEnv = process.env): TimerPolicy {
-  const minCycleIntervalMs = options.minCycleIntervalMs ?? envDurationMs(env, 'OPERON_TIMER_MIN_INTERVAL') ?? DEFAULT_MIN_CYCLE_INTERVAL_MS;
-  const startsPerSecond = options.startsPerSecond ?? envNumber(env, 'OPERON_TIMER_START_RATE') ?? DEFAULT_TIMER_STARTS_PER_SECOND;
+export function resolveTimerPolicy(
+  options: Partial<TimerPolicy> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): TimerPolicy {
+  const minCycleIntervalMs =
+    options.minCycleIntervalMs ?? envDurationMs(env, 'OPERON_TIMER_MIN_INTERVAL') ?? DEFAULT_MIN_CYCLE_INTERVAL_MS;
+  const startsPerSecond =
+    options.startsPerSecond ?? envNumber(env, 'OPERON_TIMER_START_RATE') ?? DEFAULT_TIMER_STARTS_PER_SECOND;
   const startBurst = options.startBurst ?? Math.max(1, Math.ceil(startsPerSecond));
   if (!(minCycleIntervalMs >= 1)) {
-    throw new OperonError('OPERON_ERR_VALIDATION', `the minimum timer interval must be at least 1 ms, got ${minCycleIntervalMs}`);
+    throw new OperonError(
+      'OPERON_ERR_VALIDATION',
+      `the minimum timer interval must be at least 1 ms, got ${minCycleIntervalMs}`,
+    );
   }
   if (!(startsPerSecond > 0) || !(startBurst >= 1)) {
     const message = `the timer start rate must be positive, got ${startsPerSecond}/s with a burst of ${startBurst}`;
@@ -45,7 +53,8 @@ function envNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const text = env[name]?.trim();
   if (!text) return undefined;
   const value = Number(text);
-  if (!Number.isFinite(value)) throw new OperonError('OPERON_ERR_VALIDATION', `${name} must be a number, got '${text}'`);
+  if (!Number.isFinite(value))
+    throw new OperonError('OPERON_ERR_VALIDATION', `${name} must be a number, got '${text}'`);
   return value;
 }
 
@@ -87,7 +96,13 @@ export function checkTimerCycles(graph: ProcessGraph, minCycleIntervalMs: number
       `${graph.bpmnProcessId}: timer "${element.id}" repeats every ${intervalMs} ms (${timer.expression}); ` +
       `the minimum interval is ${minCycleIntervalMs} ms`;
     const { bpmnProcessId } = graph;
-    const details = { bpmnProcessId, elementId: element.id, expression: timer.expression, intervalMs, minIntervalMs: minCycleIntervalMs };
+    const details = {
+      bpmnProcessId,
+      elementId: element.id,
+      expression: timer.expression,
+      intervalMs,
+      minIntervalMs: minCycleIntervalMs,
+    };
     throw new OperonError('OPERON_ERR_TIMER_CYCLE_TOO_SHORT', message, { details });
   }
 }

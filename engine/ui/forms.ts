@@ -9,7 +9,13 @@ import zeebeSchema from 'zeebe-bpmn-moddle/resources/zeebe.json' with { type: 'j
 const moddle = new BpmnModdle({ zeebe: zeebeSchema });
 const formsByDefinition = new Map<string, Promise<Map<string, Record<string, unknown>>>>();
 
-type Element = { $type: string; id?: string; body?: string; extensionElements?: { values?: Element[] }; rootElements?: Element[] };
+type Element = {
+  $type: string;
+  id?: string;
+  body?: string;
+  extensionElements?: { values?: Element[] };
+  rootElements?: Element[];
+};
 
 /** The form-js schemas embedded in a deployed definition, by userTaskForm id. Definitions never change, so this is cached. */
 async function formsOf(db: Knex, definitionId: string): Promise<Map<string, Record<string, unknown>>> {
@@ -31,7 +37,11 @@ async function formsOf(db: Knex, definitionId: string): Promise<Map<string, Reco
 }
 
 /** The form-js schema a user task's form key refers to, if the definition embeds it. */
-export async function embeddedForm(db: Knex, definitionId: string, formKey: string): Promise<Record<string, unknown> | undefined> {
+export async function embeddedForm(
+  db: Knex,
+  definitionId: string,
+  formKey: string,
+): Promise<Record<string, unknown> | undefined> {
   let forms = formsByDefinition.get(definitionId);
   if (!forms) {
     forms = formsOf(db, definitionId);

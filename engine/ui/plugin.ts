@@ -49,13 +49,19 @@ const CONTENT_SECURITY_POLICY = [
 
 /** Registers /ui (static cockpit) and the /api/ui/* routes it needs. */
 export async function registerUi(app: FastifyInstance, options: UiOptions): Promise<void> {
-  uiRoutes({ ...options.context, app }, { artifactsDir: options.artifactsDir, reviewVariable: options.reviewVariable ?? 'reviewedLabel' });
+  uiRoutes(
+    { ...options.context, app },
+    { artifactsDir: options.artifactsDir, reviewVariable: options.reviewVariable ?? 'reviewedLabel' },
+  );
 
   app.addHook('onListen', async function () {
     const address = this.server.address();
     if (!address || typeof address !== 'object') return;
     const host = ['0.0.0.0', '::', '127.0.0.1', '::1'].includes(address.address) ? 'localhost' : address.address;
-    this.log.info({ url: `http://${host}:${address.port}/ui/` }, 'cockpit and task inbox at /ui (sign in with the API token)');
+    this.log.info(
+      { url: `http://${host}:${address.port}/ui/` },
+      'cockpit and task inbox at /ui (sign in with the API token)',
+    );
   });
 
   await app.register(async (ui) => {
@@ -66,7 +72,13 @@ export async function registerUi(app: FastifyInstance, options: UiOptions): Prom
       return payload;
     });
     ui.get('/ui', async (_request, reply) => reply.redirect('/ui/'));
-    await ui.register(fastifyStatic, { root: publicDir, prefix: '/ui/', index: 'index.html', wildcard: true, cacheControl: false });
+    await ui.register(fastifyStatic, {
+      root: publicDir,
+      prefix: '/ui/',
+      index: 'index.html',
+      wildcard: true,
+      cacheControl: false,
+    });
     for (const [name, root] of Object.entries(vendorDirs())) {
       await ui.register(fastifyStatic, { root, prefix: `/ui/vendor/${name}/`, decorateReply: false, maxAge: 3600_000 });
     }

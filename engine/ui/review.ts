@@ -34,7 +34,11 @@ export function reviewerLabels(modelLabels: string[]): string[] {
 /** Decision ids the task shows the reviewer: every top-level variable that is a decision result. */
 export function reviewedDecisionIds(taskVariables: Variables): string[] {
   return Object.values(taskVariables)
-    .map((value) => (value && typeof value === 'object' && 'decisionId' in value ? (value as { decisionId: unknown }).decisionId : undefined))
+    .map((value) =>
+      value && typeof value === 'object' && 'decisionId' in value
+        ? (value as { decisionId: unknown }).decisionId
+        : undefined,
+    )
     .filter((id): id is string => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id));
 }
 
@@ -42,7 +46,12 @@ export function reviewedDecisionIds(taskVariables: Variables): string[] {
  * Finds the decision a review answers and checks the label against the labels a reviewer may
  * choose (the model's, less `review`), before the task is completed. Undefined when the answer holds no review or the instance has no decision.
  */
-export async function prepareReview(db: Knex, task: UserTaskView, answer: Variables, settings: ReviewSettings): Promise<PendingReview | undefined> {
+export async function prepareReview(
+  db: Knex,
+  task: UserTaskView,
+  answer: Variables,
+  settings: ReviewSettings,
+): Promise<PendingReview | undefined> {
   if (!(settings.variable in answer)) return undefined;
   const label = answer[settings.variable];
   const field = `body.variables.${settings.variable}`;
@@ -50,21 +59,32 @@ export async function prepareReview(db: Knex, task: UserTaskView, answer: Variab
     throw new OperonError('OPERON_ERR_VALIDATION', `${settings.variable} must be a label`, { details: { field } });
   }
   const ids = reviewedDecisionIds(task.variables);
-  const query = db('decisions').where({ process_instance_id: task.instanceId }).orderBy('created_at', 'desc').first('id', 'scores');
+  const query = db('decisions')
+    .where({ process_instance_id: task.instanceId })
+    .orderBy('created_at', 'desc')
+    .first('id', 'scores');
   if (ids.length > 0) query.whereIn('id', ids);
   const decision = (await query) as { id: string; scores: Record<string, number> } | undefined;
   if (!decision) return undefined;
   const modelLabels = Object.keys(decision.scores ?? {});
   const labels = reviewerLabels(modelLabels);
   if (modelLabels.length > 0 && !labels.includes(label)) {
-    const why = modelLabels.includes(label) ? 'asks for a review, it does not answer one' : "is not one of the model's labels";
-    throw new OperonError('OPERON_ERR_VALIDATION', `${settings.variable} '${label}' ${why}; a reviewer chooses one of: ${labels.join(', ')}`, { details: { field, labels } });
+    const why = modelLabels.includes(label)
+      ? 'asks for a review, it does not answer one'
+      : "is not one of the model's labels";
+    throw new OperonError(
+      'OPERON_ERR_VALIDATION',
+      `${settings.variable} '${label}' ${why}; a reviewer chooses one of: ${labels.join(', ')}`,
+      { details: { field, labels } },
+    );
   }
   return {
     decisionId: decision.id,
     label,
     async record(reviewer) {
-      await db('decisions').where({ id: decision.id }).update({ reviewed_label: label, reviewed_by: reviewer, reviewed_at: db.fn.now() });
+      await db('decisions')
+        .where({ id: decision.id })
+        .update({ reviewed_label: label, reviewed_by: reviewer, reviewed_at: db.fn.now() });
     },
   };
 }

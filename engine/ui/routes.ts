@@ -23,18 +23,45 @@ export interface UiRouteOptions {
 }
 
 const ElementStatistics = z.object({
-  elements: z.array(z.object({ elementId: z.string(), active: z.number().int(), completed: z.number().int(), terminated: z.number().int(), incidents: z.number().int() })),
+  elements: z.array(
+    z.object({
+      elementId: z.string(),
+      active: z.number().int(),
+      completed: z.number().int(),
+      terminated: z.number().int(),
+      incidents: z.number().int(),
+    }),
+  ),
 });
 const DefinitionStatistics = z.object({
-  definitions: z.array(z.object({ definitionId: z.string(), active: z.number().int(), completed: z.number().int(), terminated: z.number().int(), incidents: z.number().int() })),
+  definitions: z.array(
+    z.object({
+      definitionId: z.string(),
+      active: z.number().int(),
+      completed: z.number().int(),
+      terminated: z.number().int(),
+      incidents: z.number().int(),
+    }),
+  ),
 });
 const HistoryList = z.object({
-  events: z.array(z.object({ id: z.string(), elementId: z.string().nullable(), elementInstanceKey: z.string().nullable(), type: z.string(), payload: z.unknown(), at: z.string() })),
+  events: z.array(
+    z.object({
+      id: z.string(),
+      elementId: z.string().nullable(),
+      elementInstanceKey: z.string().nullable(),
+      type: z.string(),
+      payload: z.unknown(),
+      at: z.string(),
+    }),
+  ),
 });
 const BotRunList = z.object({ botRuns: z.array(z.record(z.string(), z.unknown())) });
 const ArtifactParams = z.object({ id: z.guid(), kind: z.enum(['screenshot', 'trace']) });
 const ClaimBody = z.object({ assignee: z.string().min(1).max(255).nullable() }).strict();
-const CompleteBody = z.object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() }).strict();
+const CompleteBody = z
+  .object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() })
+  .strict();
 const TaskForm = z.object({ formKey: z.string().nullable(), schema: z.record(z.string(), z.unknown()).nullable() });
 
 const count = (value: unknown) => Number(value ?? 0);
@@ -47,7 +74,9 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
 
   /** One task as the API shows it (listed per instance: tasks are keyed by instance). */
   async function findTask(taskId: string): Promise<UserTaskView | undefined> {
-    const row = (await db('user_tasks').where({ id: taskId }).first('process_instance_id')) as { process_instance_id: string } | undefined;
+    const row = (await db('user_tasks').where({ id: taskId }).first('process_instance_id')) as
+      | { process_instance_id: string }
+      | undefined;
     if (!row) return undefined;
     return (await engine.listUserTasks({ instanceId: row.process_instance_id })).find((task) => task.id === taskId);
   }
@@ -62,12 +91,24 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     async handler() {
       const [states, incidents] = await Promise.all([
         db('process_instances').select('definition_id', 'state').count('* as n').groupBy('definition_id', 'state'),
-        db('incidents as i').join('process_instances as p', 'p.id', 'i.process_instance_id').where('i.state', 'open').select('p.definition_id').count('* as n').groupBy('p.definition_id'),
+        db('incidents as i')
+          .join('process_instances as p', 'p.id', 'i.process_instance_id')
+          .where('i.state', 'open')
+          .select('p.definition_id')
+          .count('* as n')
+          .groupBy('p.definition_id'),
       ]);
-      const byDefinition = new Map<string, { definitionId: string; active: number; completed: number; terminated: number; incidents: number }>();
-      const entry = (id: string) => byDefinition.get(id) ?? byDefinition.set(id, { definitionId: id, active: 0, completed: 0, terminated: 0, incidents: 0 }).get(id)!;
-      for (const row of states as { definition_id: string; state: 'active' | 'completed' | 'terminated'; n: unknown }[]) entry(row.definition_id)[row.state] = count(row.n);
-      for (const row of incidents as { definition_id: string; n: unknown }[]) entry(row.definition_id).incidents = count(row.n);
+      const byDefinition = new Map<
+        string,
+        { definitionId: string; active: number; completed: number; terminated: number; incidents: number }
+      >();
+      const entry = (id: string) =>
+        byDefinition.get(id) ??
+        byDefinition.set(id, { definitionId: id, active: 0, completed: 0, terminated: 0, incidents: 0 }).get(id)!;
+      for (const row of states as { definition_id: string; state: 'active' | 'completed' | 'terminated'; n: unknown }[])
+        entry(row.definition_id)[row.state] = count(row.n);
+      for (const row of incidents as { definition_id: string; n: unknown }[])
+        entry(row.definition_id).incidents = count(row.n);
       return { statusCode: 200, body: { definitions: [...byDefinition.values()] } };
     },
   });
@@ -75,20 +116,38 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/ui/definitions/:definitionId/statistics',
-    summary: 'Element instances per BPMN element of one definition version by state, and open incidents (diagram overlays)',
+    summary:
+      'Element instances per BPMN element of one definition version by state, and open incidents (diagram overlays)',
     tag: 'ui',
     auth: 'bearer',
     params: DefinitionIdParams,
     responses: { 200: { description: 'Counts per element', schema: ElementStatistics } },
     async handler({ params }) {
       const [states, incidents] = await Promise.all([
-        db('element_instances as e').join('process_instances as p', 'p.id', 'e.process_instance_id').where('p.definition_id', params.definitionId).select('e.element_id', 'e.state').count('* as n').groupBy('e.element_id', 'e.state'),
-        db('incidents as i').join('process_instances as p', 'p.id', 'i.process_instance_id').where({ 'p.definition_id': params.definitionId, 'i.state': 'open' }).select('i.element_id').count('* as n').groupBy('i.element_id'),
+        db('element_instances as e')
+          .join('process_instances as p', 'p.id', 'e.process_instance_id')
+          .where('p.definition_id', params.definitionId)
+          .select('e.element_id', 'e.state')
+          .count('* as n')
+          .groupBy('e.element_id', 'e.state'),
+        db('incidents as i')
+          .join('process_instances as p', 'p.id', 'i.process_instance_id')
+          .where({ 'p.definition_id': params.definitionId, 'i.state': 'open' })
+          .select('i.element_id')
+          .count('* as n')
+          .groupBy('i.element_id'),
       ]);
-      const byElement = new Map<string, { elementId: string; active: number; completed: number; terminated: number; incidents: number }>();
-      const entry = (id: string) => byElement.get(id) ?? byElement.set(id, { elementId: id, active: 0, completed: 0, terminated: 0, incidents: 0 }).get(id)!;
-      for (const row of states as { element_id: string; state: 'active' | 'completed' | 'terminated'; n: unknown }[]) entry(row.element_id)[row.state] = count(row.n);
-      for (const row of incidents as { element_id: string; n: unknown }[]) entry(row.element_id).incidents = count(row.n);
+      const byElement = new Map<
+        string,
+        { elementId: string; active: number; completed: number; terminated: number; incidents: number }
+      >();
+      const entry = (id: string) =>
+        byElement.get(id) ??
+        byElement.set(id, { elementId: id, active: 0, completed: 0, terminated: 0, incidents: 0 }).get(id)!;
+      for (const row of states as { element_id: string; state: 'active' | 'completed' | 'terminated'; n: unknown }[])
+        entry(row.element_id)[row.state] = count(row.n);
+      for (const row of incidents as { element_id: string; n: unknown }[])
+        entry(row.element_id).incidents = count(row.n);
       return { statusCode: 200, body: { elements: [...byElement.values()] } };
     },
   });
@@ -102,10 +161,24 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     params: InstanceIdParams,
     responses: { 200: { description: 'History events', schema: HistoryList } },
     async handler({ params }) {
-      const rows = (await db('history').where({ process_instance_id: params.id }).orderBy('id', 'desc').limit(1000)).reverse() as {
-        id: string | number; element_id: string | null; element_instance_key: string | null; event_type: string; payload: unknown; created_at: Date;
+      const rows = (
+        await db('history').where({ process_instance_id: params.id }).orderBy('id', 'desc').limit(1000)
+      ).reverse() as {
+        id: string | number;
+        element_id: string | null;
+        element_instance_key: string | null;
+        event_type: string;
+        payload: unknown;
+        created_at: Date;
       }[];
-      const events = rows.map((row) => ({ id: String(row.id), elementId: row.element_id, elementInstanceKey: row.element_instance_key, type: row.event_type, payload: row.payload ?? null, at: row.created_at.toISOString() }));
+      const events = rows.map((row) => ({
+        id: String(row.id),
+        elementId: row.element_id,
+        elementInstanceKey: row.element_instance_key,
+        type: row.event_type,
+        payload: row.payload ?? null,
+        at: row.created_at.toISOString(),
+      }));
       return { statusCode: 200, body: { events } };
     },
   });
@@ -120,7 +193,10 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     responses: { 200: { description: 'Bot runs', schema: BotRunList } },
     async handler({ params }) {
       if (!(await db.schema.hasTable('bot_runs'))) return { statusCode: 200, body: { botRuns: [] } };
-      const rows = (await db('bot_runs').where({ process_instance_id: params.id }).orderBy('started_at')) as Record<string, unknown>[];
+      const rows = (await db('bot_runs').where({ process_instance_id: params.id }).orderBy('started_at')) as Record<
+        string,
+        unknown
+      >[];
       return { statusCode: 200, body: { botRuns: rows.map(toBotRunView) } };
     },
   });
@@ -134,7 +210,10 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     params: ArtifactParams,
     responses: { 200: { description: 'The file', contentType: 'application/octet-stream' } },
     async handler({ params }) {
-      const notFound = () => new OperonError('OPERON_ERR_NOT_FOUND', `Bot run ${params.id} has no ${params.kind}`, { details: { botRunId: params.id, kind: params.kind } });
+      const notFound = () =>
+        new OperonError('OPERON_ERR_NOT_FOUND', `Bot run ${params.id} has no ${params.kind}`, {
+          details: { botRunId: params.id, kind: params.kind },
+        });
       if (!(await db.schema.hasTable('bot_runs'))) throw notFound();
       const row = (await db('bot_runs').where({ id: params.id }).first()) as Record<string, unknown> | undefined;
       const stored = row ? artifactPath(row, params.kind) : undefined;
@@ -142,7 +221,14 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
       const file = await insideArtifacts(artifactsDir, stored);
       if (!file) throw notFound();
       const type = params.kind === 'screenshot' ? 'image/png' : 'application/zip';
-      return { statusCode: 200, body: createReadStream(file), headers: { 'content-type': type, 'content-disposition': `attachment; filename="${basename(file).replace(/[^\w.-]/g, '_')}"` } };
+      return {
+        statusCode: 200,
+        body: createReadStream(file),
+        headers: {
+          'content-type': type,
+          'content-disposition': `attachment; filename="${basename(file).replace(/[^\w.-]/g, '_')}"`,
+        },
+      };
     },
   });
 
@@ -155,8 +241,13 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     params: InstanceIdParams,
     responses: { 200: { description: 'The form-js schema', schema: TaskForm } },
     async handler({ params }) {
-      const task = (await db('user_tasks as t').join('process_instances as p', 'p.id', 't.process_instance_id').where('t.id', params.id).select('t.form_key', 'p.definition_id').first()) as { form_key: string | null; definition_id: string } | undefined;
-      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      const task = (await db('user_tasks as t')
+        .join('process_instances as p', 'p.id', 't.process_instance_id')
+        .where('t.id', params.id)
+        .select('t.form_key', 'p.definition_id')
+        .first()) as { form_key: string | null; definition_id: string } | undefined;
+      if (!task)
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
       const schema = task.form_key ? await embeddedForm(db, task.definition_id, task.form_key) : undefined;
       return { statusCode: 200, body: { formKey: task.form_key, schema: schema ?? null } };
     },
@@ -172,11 +263,20 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     body: ClaimBody,
     responses: { 200: { description: 'The task', schema: UserTask } },
     async handler({ params, body, request }) {
-      const updated = await db('user_tasks').where({ id: params.id, state: 'open' }).update({ assignee: body.assignee });
+      const updated = await db('user_tasks')
+        .where({ id: params.id, state: 'open' })
+        .update({ assignee: body.assignee });
       const task = await findTask(params.id);
-      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
-      if (updated !== 1) throw new OperonError('OPERON_ERR_CONFLICT', `User task ${params.id} is ${task.state}`, { details: { taskId: params.id, state: task.state } });
-      request.log.info({ instanceId: task.instanceId, taskId: task.id }, body.assignee ? 'user task claimed' : 'user task unclaimed');
+      if (!task)
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      if (updated !== 1)
+        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${params.id} is ${task.state}`, {
+          details: { taskId: params.id, state: task.state },
+        });
+      request.log.info(
+        { instanceId: task.instanceId, taskId: task.id },
+        body.assignee ? 'user task claimed' : 'user task unclaimed',
+      );
       return { statusCode: 200, body: task };
     },
   });
@@ -194,14 +294,21 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
       const variables = body.variables ?? {};
       const found = await findTask(params.id);
       const open = found?.state === 'open' ? found : undefined;
-      const completedBy = body.completedBy ?? (typeof variables.reviewer === 'string' && variables.reviewer ? variables.reviewer : undefined) ?? open?.assignee;
+      const completedBy =
+        body.completedBy ??
+        (typeof variables.reviewer === 'string' && variables.reviewer ? variables.reviewer : undefined) ??
+        open?.assignee;
       // Checked before completing, so a label the model does not know never completes the task.
       const pending = open ? await prepareReview(db, open, variables, review) : undefined;
       await engine.completeUserTask(params.id, variables, completedBy);
       if (pending) await pending.record(completedBy ?? 'cockpit');
       const task = await findTask(params.id);
-      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
-      request.log.info({ instanceId: task.instanceId, taskId: task.id, reviewed: Boolean(pending) }, 'user task completed');
+      if (!task)
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      request.log.info(
+        { instanceId: task.instanceId, taskId: task.id, reviewed: Boolean(pending) },
+        'user task completed',
+      );
       return { statusCode: 200, body: task };
     },
   });
@@ -222,7 +329,12 @@ function toBotRunView(row: Record<string, unknown>): Record<string, unknown> {
     error: row.error_message ?? undefined,
     startedAt: time(row.started_at),
     finishedAt: time(row.finished_at),
-    durationMs: row.duration_ms != null ? Number(row.duration_ms) : started !== undefined && finished !== undefined ? finished - started : undefined,
+    durationMs:
+      row.duration_ms != null
+        ? Number(row.duration_ms)
+        : started !== undefined && finished !== undefined
+          ? finished - started
+          : undefined,
     blockedRequests: Array.isArray(row.blocked_requests) ? row.blocked_requests.length : 0,
     hasScreenshot: Boolean(artifactPath(row, 'screenshot')),
     hasTrace: Boolean(artifactPath(row, 'trace')),

@@ -58,7 +58,12 @@ function readSourceFile(path: string): string {
 }
 
 /** Builds english.txt and its manifest in `outDir`; fails naming the package when one is missing. */
-export function buildCorpus({ root, outDir, sources = ENGLISH_SOURCES, versionOf = installedVersion }: BuildOptions): CorpusManifest {
+export function buildCorpus({
+  root,
+  outDir,
+  sources = ENGLISH_SOURCES,
+  versionOf = installedVersion,
+}: BuildOptions): CorpusManifest {
   const seen = new Set<string>();
   const entries: SourceEntry[] = [];
   const texts: string[] = [];
@@ -72,8 +77,14 @@ export function buildCorpus({ root, outDir, sources = ENGLISH_SOURCES, versionOf
     const text = documents.map((d) => `${d}\n`).join('');
     texts.push(text);
     entries.push({
-      name: source.name, package: source.package, version: versionOf(source.package), licence: source.licence, files: source.files,
-      documents: documents.length, bytes: Buffer.byteLength(text), sha256: sha256(text),
+      name: source.name,
+      package: source.package,
+      version: versionOf(source.package),
+      licence: source.licence,
+      files: source.files,
+      documents: documents.length,
+      bytes: Buffer.byteLength(text),
+      sha256: sha256(text),
     });
   }
   const corpus = texts.join('');
@@ -83,7 +94,11 @@ export function buildCorpus({ root, outDir, sources = ENGLISH_SOURCES, versionOf
     corpus: 'english.txt',
     format: 'UTF-8, one normalized document per line, deduplicated across sources (case and punctuation ignored)',
     sources: entries,
-    total: { documents: entries.reduce((n, e) => n + e.documents, 0), bytes: Buffer.byteLength(corpus), sha256: sha256(corpus) },
+    total: {
+      documents: entries.reduce((n, e) => n + e.documents, 0),
+      bytes: Buffer.byteLength(corpus),
+      sha256: sha256(corpus),
+    },
   };
   writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
@@ -99,6 +114,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   });
   const manifest = buildCorpus({ root: values.root!, outDir: values.out! });
   if (values.manifest) writeFileSync(values.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const s of manifest.sources) console.log(`${s.name} (${s.package} ${s.version}): ${s.documents} documents, ${s.bytes} bytes`);
-  console.log(`total: ${manifest.total.documents} documents, ${manifest.total.bytes} bytes, sha256 ${manifest.total.sha256}`);
+  for (const s of manifest.sources)
+    console.log(`${s.name} (${s.package} ${s.version}): ${s.documents} documents, ${s.bytes} bytes`);
+  console.log(
+    `total: ${manifest.total.documents} documents, ${manifest.total.bytes} bytes, sha256 ${manifest.total.sha256}`,
+  );
 }

@@ -15,7 +15,10 @@ export function normalizeDocument(text: string): string {
   let out = text.normalize('NFKC');
   for (const [pattern, replacement] of PUNCTUATION) out = out.replace(pattern, replacement);
   // eslint-disable-next-line no-control-regex
-  return out.replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, '').replace(/\s+/g, ' ').trim();
+  return out
+    .replace(/[\u0000-\u0008\u000e-\u001f\u007f]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** A document worth training on: at least three words, and mostly letters rather than art or tables. */
@@ -27,7 +30,10 @@ export function isProse(document: string): boolean {
 
 /** The key two documents share when they are the same text up to case, spacing and punctuation. */
 export function dedupKey(document: string): string {
-  return document.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+  return document
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
 }
 
 /**

@@ -70,7 +70,11 @@ export function readGcide(text: string): string[] {
       if (etymologyDepth > 0 || !line.includes(']')) continue;
       line = line.slice(line.lastIndexOf(']') + 1);
     }
-    const cleaned = line.trim().replace(/\[[^\]]{1,40}\]/g, '').replace(/[{}]/g, '').trim();
+    const cleaned = line
+      .trim()
+      .replace(/\[[^\]]{1,40}\]/g, '')
+      .replace(/[{}]/g, '')
+      .trim();
     if (cleaned) paragraph.push(cleaned);
   }
   flush();
@@ -79,13 +83,41 @@ export function readGcide(text: string): string[] {
 
 /** A fortune(6) file: quotations separated by lines holding only "%". */
 export function readFortunes(text: string): string[] {
-  return text.split(/^%$/m).map((fortune) => fortune.trim()).filter(Boolean);
+  return text
+    .split(/^%$/m)
+    .map((fortune) => fortune.trim())
+    .filter(Boolean);
 }
 
 const fortuneFiles = [
-  'computers', 'cookie', 'definitions', 'education', 'food', 'fortunes', 'goedel', 'humorists', 'kids', 'law', 'literature',
-  'love', 'magic', 'medicine', 'miscellaneous', 'news', 'paradoxum', 'people', 'pets', 'platitudes', 'politics', 'riddles',
-  'science', 'songs-poems', 'sports', 'tao', 'wisdom', 'work',
+  'computers',
+  'cookie',
+  'definitions',
+  'education',
+  'food',
+  'fortunes',
+  'goedel',
+  'humorists',
+  'kids',
+  'law',
+  'literature',
+  'love',
+  'magic',
+  'medicine',
+  'miscellaneous',
+  'news',
+  'paradoxum',
+  'people',
+  'pets',
+  'platitudes',
+  'politics',
+  'riddles',
+  'science',
+  'songs-poems',
+  'sports',
+  'tao',
+  'wisdom',
+  'work',
 ];
 
 /**

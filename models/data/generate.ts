@@ -32,7 +32,6 @@ export function rng(seed: number): () => number {
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-const between = (r: Rand, lo: number, hi: number, step = 1) => lo + step * Math.floor((r() * (hi - lo)) / step + 0.5);
 function weighted<T extends string>(r: Rand, weights: Record<T, number>): T {
   const entries = Object.entries(weights) as [T, number][];
   let x = r() * entries.reduce((s, [, w]) => s + w, 0);
@@ -67,7 +66,13 @@ export interface TextSource {
 }
 const GRAMMAR_ONLY: TextSource = { handwritten: 0, fold: 'train', noise: 0 };
 
-function writeCaseText(domain: DomainName, intent: string, style: Style, r: Rand, source: TextSource): { text: string; handwritten: boolean } {
+function writeCaseText(
+  domain: DomainName,
+  intent: string,
+  style: Style,
+  r: Rand,
+  source: TextSource,
+): { text: string; handwritten: boolean } {
   if (source.handwritten > 0 && r() < source.handwritten) {
     const pool = handwrittenTexts(domain, source.fold)[intent];
     if (pool && pool.length > 0) return { text: pick(r, pool), handwritten: true };
@@ -77,23 +82,53 @@ function writeCaseText(domain: DomainName, intent: string, style: Style, r: Rand
   if (source.noise > 0 && r() < source.noise) text = perturbText(text, domain, pick(r, TRAINING_EDITS), r) ?? text;
   return { text, handwritten: false };
 }
-const TRAINING_EDITS: PerturbationName[] = ['typo-swap', 'typo-drop', 'typo-double', 'casing', 'synonym', 'harmless-clause'];
+const TRAINING_EDITS: PerturbationName[] = [
+  'typo-swap',
+  'typo-drop',
+  'typo-double',
+  'casing',
+  'synonym',
+  'harmless-clause',
+];
 
-export function loanCase(r: Rand, style: Style, source: TextSource = GRAMMAR_ONLY): { vars: LoanCase; intent: LoanIntent; handwritten: boolean } {
+export function loanCase(
+  r: Rand,
+  style: Style,
+  source: TextSource = GRAMMAR_ONLY,
+): { vars: LoanCase; intent: LoanIntent; handwritten: boolean } {
   const intent = weighted<LoanIntent>(r, { neutral: 0.55, prohibited: 0.13, uncertain: 0.14, secured: 0.18 });
   // A mixture so that approvable, borderline and clearly bad applicants all occur often; every
   // number is continuous, and one case in five sits close to a policy threshold.
   const strong = r() < 0.6;
   // One case in four puts one number close to its policy threshold.
   const near = r() < 0.25 ? pick(r, ['income', 'debts', 'score', 'amount', 'term'] as const) : null;
-  const income = near === 'income' ? logUniform(r, 20000, 31000) : strong ? logUniform(r, 25000, 250000) : logUniform(r, 8000, 120000);
-  const debts = near === 'debts' ? logUniform(r, 14000, 45000) : r() < 0.25 ? 0 : strong ? logUniform(r, 100, 22000) : logUniform(r, 100, 95000);
+  const income =
+    near === 'income'
+      ? logUniform(r, 20000, 31000)
+      : strong
+        ? logUniform(r, 25000, 250000)
+        : logUniform(r, 8000, 120000);
+  const debts =
+    near === 'debts'
+      ? logUniform(r, 14000, 45000)
+      : r() < 0.25
+        ? 0
+        : strong
+          ? logUniform(r, 100, 22000)
+          : logUniform(r, 100, 95000);
   const score = near === 'score' ? integer(r, 560, 700) : strong ? integer(r, 640, 850) : integer(r, 300, 790);
-  const amount = near === 'amount' ? logUniform(r, 22000, 40000) : strong ? logUniform(r, 500, 35000) : logUniform(r, 500, 150000);
+  const amount =
+    near === 'amount' ? logUniform(r, 22000, 40000) : strong ? logUniform(r, 500, 35000) : logUniform(r, 500, 150000);
   const term =
-    near === 'term' ? integer(r, 48, 72)
-    : strong ? (r() < 0.7 ? pick(r, [12, 18, 24, 36, 48, 60, 60, 72]) : integer(r, 3, 72))
-    : r() < 0.6 ? pick(r, [12, 18, 24, 36, 48, 60, 72, 84]) : integer(r, 3, 120);
+    near === 'term'
+      ? integer(r, 48, 72)
+      : strong
+        ? r() < 0.7
+          ? pick(r, [12, 18, 24, 36, 48, 60, 60, 72])
+          : integer(r, 3, 72)
+        : r() < 0.6
+          ? pick(r, [12, 18, 24, 36, 48, 60, 72, 84])
+          : integer(r, 3, 120);
   const vars: LoanCase = {
     income: amountLike(r, income),
     debts: amountLike(r, debts),
@@ -101,7 +136,16 @@ export function loanCase(r: Rand, style: Style, source: TextSource = GRAMMAR_ONL
     amount: amountLike(r, amount, [1, 1, 10, 50, 100, 500, 1000]),
     termMonths: term,
     employment: strong
-      ? pick(r, ['permanent', 'permanent', 'permanent', 'permanent', 'contract', 'retired', 'self-employed', 'part-time'])
+      ? pick(r, [
+          'permanent',
+          'permanent',
+          'permanent',
+          'permanent',
+          'contract',
+          'retired',
+          'self-employed',
+          'part-time',
+        ])
       : pick(r, ['permanent', 'self-employed', 'contract', 'part-time', 'retired', 'student', 'unemployed']),
     purpose: '',
   };
@@ -110,15 +154,30 @@ export function loanCase(r: Rand, style: Style, source: TextSource = GRAMMAR_ONL
   return { vars, intent, handwritten: text.handwritten };
 }
 
-export function orderCase(r: Rand, style: Style, source: TextSource = GRAMMAR_ONLY): { vars: OrderCase; intent: OrderIntent; handwritten: boolean } {
+export function orderCase(
+  r: Rand,
+  style: Style,
+  source: TextSource = GRAMMAR_ONLY,
+): { vars: OrderCase; intent: OrderIntent; handwritten: boolean } {
   const intent = weighted<OrderIntent>(r, { neutral: 0.5, collect: 0.2, urgent: 0.18, bulky: 0.12 });
   const stockOf = () => (r() < 0.3 ? 0 : integer(r, 1, 60));
-  const stock = r() < 0.06 ? { leeds: 0, bristol: 0, glasgow: 0 } : { leeds: stockOf(), bristol: stockOf(), glasgow: stockOf() };
+  const stock =
+    r() < 0.06 ? { leeds: 0, bristol: 0, glasgow: 0 } : { leeds: stockOf(), bristol: stockOf(), glasgow: stockOf() };
   const heavy = r() < 0.25;
   const weight = heavy ? logUniform(r, 20, 500) : logUniform(r, 0.1, 35);
-  const deadline = r() < 0.35 ? pick(r, [4, 8, 12, 24, 36, 48, 72, 96, 120, 168, 240]) : r() < 0.4 ? integer(r, 16, 56) : integer(r, 1, 336);
+  const deadline =
+    r() < 0.35
+      ? pick(r, [4, 8, 12, 24, 36, 48, 72, 96, 120, 168, 240])
+      : r() < 0.4
+        ? integer(r, 16, 56)
+        : integer(r, 1, 336);
   const vars: OrderCase = {
-    weightKg: weight < 10 && r() < 0.7 ? tenths(Math.max(0.1, weight)) : r() < 0.5 ? tenths(weight) : Math.max(1, Math.round(weight)),
+    weightKg:
+      weight < 10 && r() < 0.7
+        ? tenths(Math.max(0.1, weight))
+        : r() < 0.5
+          ? tenths(weight)
+          : Math.max(1, Math.round(weight)),
     distanceKm: integer(r, 1, 1000),
     stock,
     deadlineHours: deadline,
@@ -161,18 +220,52 @@ export interface CaseRecord {
   handwritten?: boolean;
 }
 
-export function makeCase(domain: DomainName, r: Rand, style: Style, noise: number, id: string, source: TextSource = GRAMMAR_ONLY): CaseRecord {
+export function makeCase(
+  domain: DomainName,
+  r: Rand,
+  style: Style,
+  noise: number,
+  id: string,
+  source: TextSource = GRAMMAR_ONLY,
+): CaseRecord {
   const labels = DOMAINS[domain].labels;
   let vars: Record<string, unknown>, intent: string, policyLabel: string, rulesLabel: string, handwritten: boolean;
   if (domain === 'loan') {
     const c = loanCase(r, style, source);
-    [vars, intent, policyLabel, rulesLabel, handwritten] = [c.vars as unknown as Record<string, unknown>, c.intent, loanPolicy(c.vars, c.intent), loanPolicy(c.vars, 'neutral'), c.handwritten];
+    [vars, intent, policyLabel, rulesLabel, handwritten] = [
+      c.vars as unknown as Record<string, unknown>,
+      c.intent,
+      loanPolicy(c.vars, c.intent),
+      loanPolicy(c.vars, 'neutral'),
+      c.handwritten,
+    ];
   } else {
     const c = orderCase(r, style, source);
-    [vars, intent, policyLabel, rulesLabel, handwritten] = [c.vars as unknown as Record<string, unknown>, c.intent, orderPolicy(c.vars, c.intent), orderPolicy(c.vars, 'neutral'), c.handwritten];
+    [vars, intent, policyLabel, rulesLabel, handwritten] = [
+      c.vars as unknown as Record<string, unknown>,
+      c.intent,
+      orderPolicy(c.vars, c.intent),
+      orderPolicy(c.vars, 'neutral'),
+      c.handwritten,
+    ];
   }
-  const label = noise > 0 && r() < noise ? pick(r, labels.filter((l) => l !== policyLabel)) : policyLabel;
-  return { id, vars, label, policyLabel, rulesLabel, intent, textDependent: policyLabel !== rulesLabel, ...(handwritten ? { handwritten } : {}) };
+  const label =
+    noise > 0 && r() < noise
+      ? pick(
+          r,
+          labels.filter((l) => l !== policyLabel),
+        )
+      : policyLabel;
+  return {
+    id,
+    vars,
+    label,
+    policyLabel,
+    rulesLabel,
+    intent,
+    textDependent: policyLabel !== rulesLabel,
+    ...(handwritten ? { handwritten } : {}),
+  };
 }
 
 /**
@@ -204,10 +297,17 @@ export function generate(options: GenerateOptions): void {
     for (const split of ['train', 'val', 'test', 'shifted'] as const) {
       const lines: string[] = [];
       for (let i = 0; i < options.sizes[split]; i++) {
-        const record = makeCase(domain, r, split === 'shifted' ? 'shifted' : 'train', split === 'train' ? options.noise : 0, `${domain}-${split}-${i}`, SPLIT_TEXTS[split]);
+        const record = makeCase(
+          domain,
+          r,
+          split === 'shifted' ? 'shifted' : 'train',
+          split === 'train' ? options.noise : 0,
+          `${domain}-${split}-${i}`,
+          SPLIT_TEXTS[split],
+        );
         lines.push(JSON.stringify(record));
       }
-      writeFileSync(join(dir, `${split}.jsonl`), lines.join('\n') + '\n');
+      writeFileSync(join(dir, `${split}.jsonl`), `${lines.join('\n')}\n`);
     }
     writeFileSync(join(dir, 'generate.json'), JSON.stringify({ ...options, domain }, null, 2));
   }
@@ -239,7 +339,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   generate({
     out: values.out!,
     seed: Number(values.seed),
-    sizes: { train: Number(values.train), val: Number(values.val), test: Number(values.test), shifted: Number(values.shifted) },
+    sizes: {
+      train: Number(values.train),
+      val: Number(values.val),
+      test: Number(values.test),
+      shifted: Number(values.shifted),
+    },
     noise: Number(values.noise),
     domains,
   });

@@ -16,13 +16,57 @@ import type { DomainName } from './domains.ts';
 import { loanPolicy, orderPolicy, type LoanCase, type LoanIntent, type OrderCase, type OrderIntent } from './policy.ts';
 import { LOAN_GRAMMAR, ORDER_GRAMMAR, type Grammar } from './texts.ts';
 
-export type PerturbationName = 'typo-swap' | 'typo-drop' | 'typo-double' | 'casing' | 'synonym' | 'reorder' | 'harmless-clause';
-export const PERTURBATIONS: readonly PerturbationName[] = ['typo-swap', 'typo-drop', 'typo-double', 'casing', 'synonym', 'reorder', 'harmless-clause'];
+export type PerturbationName =
+  | 'typo-swap'
+  | 'typo-drop'
+  | 'typo-double'
+  | 'casing'
+  | 'synonym'
+  | 'reorder'
+  | 'harmless-clause';
+export const PERTURBATIONS: readonly PerturbationName[] = [
+  'typo-swap',
+  'typo-drop',
+  'typo-double',
+  'casing',
+  'synonym',
+  'reorder',
+  'harmless-clause',
+];
 
 /** The free-text variable of each domain. */
 export const TEXT_VARIABLE: Record<DomainName, 'purpose' | 'notes'> = { loan: 'purpose', order: 'notes' };
 
-const FILLER_WORDS = new Set(['a', 'an', 'the', 'my', 'our', 'your', 'to', 'of', 'on', 'in', 'it', 'is', 'for', 'and', 'own', 'new', 'next', 'very', 'as', 'from', 'with', 'this', 'that', 'after', 'so', 'we', 'i', 'me']);
+const FILLER_WORDS = new Set([
+  'a',
+  'an',
+  'the',
+  'my',
+  'our',
+  'your',
+  'to',
+  'of',
+  'on',
+  'in',
+  'it',
+  'is',
+  'for',
+  'and',
+  'own',
+  'new',
+  'next',
+  'very',
+  'as',
+  'from',
+  'with',
+  'this',
+  'that',
+  'after',
+  'so',
+  'we',
+  'i',
+  'me',
+]);
 
 /** The words of a grammar's decisive slots (the slot values that carry an intent), fillers removed. */
 function slotWords(grammar: Grammar, slots: string[]): string[] {
@@ -30,7 +74,13 @@ function slotWords(grammar: Grammar, slots: string[]): string[] {
     const split = grammar.slots[slot];
     return split ? [...split.train, ...split.shifted] : [];
   });
-  return [...new Set(words.flatMap((value) => value.toLowerCase().split(/[^a-z']+/)).filter((w) => w.length > 1 && !FILLER_WORDS.has(w)))].sort();
+  return [
+    ...new Set(
+      words
+        .flatMap((value) => value.toLowerCase().split(/[^a-z']+/))
+        .filter((w) => w.length > 1 && !FILLER_WORDS.has(w)),
+    ),
+  ].sort();
 }
 
 /**
@@ -41,20 +91,153 @@ function slotWords(grammar: Grammar, slots: string[]): string[] {
 export const DECISIVE_WORDS: { loan: Record<LoanIntent, string[]>; order: Record<OrderIntent, string[]> } = {
   loan: {
     neutral: [],
-    prohibited: [...slotWords(LOAN_GRAMMAR.prohibited, ['gamble', 'spec', 'debt']), 'gambl', 'bet', 'bookie', 'casino', 'poker', 'crypto', 'bitcoin', 'coin', 'forex', 'payday', 'lender', 'shark', 'loss', 'lost', 'win', 'invest', 'trading', 'speculat', 'repay', 'settle', 'owe'],
-    uncertain: [...slotWords(LOAN_GRAMMAR.uncertain, ['business', 'country']), 'business', 'startup', 'start', 'launch', 'job', 'income', 'employer', 'tax', 'arrears', 'legal', 'court', 'emigrat', 'abroad', 'overseas', 'relocat', 'moving', 'months'],
-    secured: [...slotWords(LOAN_GRAMMAR.secured, ['asset', 'person']), 'secur', 'guarant', 'collateral', 'backed', 'cosign', 'co-sign'],
+    prohibited: [
+      ...slotWords(LOAN_GRAMMAR.prohibited, ['gamble', 'spec', 'debt']),
+      'gambl',
+      'bet',
+      'bookie',
+      'casino',
+      'poker',
+      'crypto',
+      'bitcoin',
+      'coin',
+      'forex',
+      'payday',
+      'lender',
+      'shark',
+      'loss',
+      'lost',
+      'win',
+      'invest',
+      'trading',
+      'speculat',
+      'repay',
+      'settle',
+      'owe',
+    ],
+    uncertain: [
+      ...slotWords(LOAN_GRAMMAR.uncertain, ['business', 'country']),
+      'business',
+      'startup',
+      'start',
+      'launch',
+      'job',
+      'income',
+      'employer',
+      'tax',
+      'arrears',
+      'legal',
+      'court',
+      'emigrat',
+      'abroad',
+      'overseas',
+      'relocat',
+      'moving',
+      'months',
+    ],
+    secured: [
+      ...slotWords(LOAN_GRAMMAR.secured, ['asset', 'person']),
+      'secur',
+      'guarant',
+      'collateral',
+      'backed',
+      'cosign',
+      'co-sign',
+    ],
   },
   order: {
     neutral: [],
-    collect: [...slotWords(ORDER_GRAMMAR.collect, ['collect', 'depot']), 'collect', 'pick', 'pickup', 'fetch', 'grab', 'swing', 'depot', 'warehouse', 'store', 'counter', 'click', 'myself', 'person', 'deliver', 'delivery', 'send', 'leeds', 'bristol', 'glasgow'],
-    urgent: [...slotWords(ORDER_GRAMMAR.urgent, ['urgent', 'rush', 'reason']), 'urgent', 'asap', 'rush', 'expedit', 'express', 'hurry', 'quick', 'fast', 'critical', 'today', 'tonight', 'tomorrow', 'morning', 'hour', 'hrs', 'day', 'week', 'wait', 'soon', 'deadline'],
-    bulky: [...slotWords(ORDER_GRAMMAR.bulky, ['bulky', 'size']), 'pallet', 'forklift', 'freight', 'lorry', 'crate', 'heavy', 'bulky', 'oversize', 'two', 'people', 'carry', 'dock', 'bay', 'kg', 'tonne', 'ton'],
+    collect: [
+      ...slotWords(ORDER_GRAMMAR.collect, ['collect', 'depot']),
+      'collect',
+      'pick',
+      'pickup',
+      'fetch',
+      'grab',
+      'swing',
+      'depot',
+      'warehouse',
+      'store',
+      'counter',
+      'click',
+      'myself',
+      'person',
+      'deliver',
+      'delivery',
+      'send',
+      'leeds',
+      'bristol',
+      'glasgow',
+    ],
+    urgent: [
+      ...slotWords(ORDER_GRAMMAR.urgent, ['urgent', 'rush', 'reason']),
+      'urgent',
+      'asap',
+      'rush',
+      'expedit',
+      'express',
+      'hurry',
+      'quick',
+      'fast',
+      'critical',
+      'today',
+      'tonight',
+      'tomorrow',
+      'morning',
+      'hour',
+      'hrs',
+      'day',
+      'week',
+      'wait',
+      'soon',
+      'deadline',
+    ],
+    bulky: [
+      ...slotWords(ORDER_GRAMMAR.bulky, ['bulky', 'size']),
+      'pallet',
+      'forklift',
+      'freight',
+      'lorry',
+      'crate',
+      'heavy',
+      'bulky',
+      'oversize',
+      'two',
+      'people',
+      'carry',
+      'dock',
+      'bay',
+      'kg',
+      'tonne',
+      'ton',
+    ],
   },
 };
 
 /** Words that invert or qualify a statement: never touched in any domain. */
-const NEGATIONS = ['not', 'no', 'never', 'without', 'nothing', 'none', 'nor', "don't", 'dont', "won't", 'wont', "can't", 'cant', "isn't", 'isnt', "n't", 'instead', 'except', 'but', 'unless', 'only'];
+const NEGATIONS = [
+  'not',
+  'no',
+  'never',
+  'without',
+  'nothing',
+  'none',
+  'nor',
+  "don't",
+  'dont',
+  "won't",
+  'wont',
+  "can't",
+  'cant',
+  "isn't",
+  'isnt',
+  "n't",
+  'instead',
+  'except',
+  'but',
+  'unless',
+  'only',
+];
 
 const decisiveSets = new Map<DomainName, string[]>();
 function decisiveList(domain: DomainName): string[] {
@@ -76,18 +259,59 @@ export function isDecisive(word: string, domain: DomainName): boolean {
 
 /** Replacements that keep the meaning; applied only where neither side is decisive. */
 const SYNONYMS: Record<string, string> = {
-  hi: 'hello', hello: 'hi', hey: 'hello', thanks: 'cheers', cheers: 'thanks', please: 'kindly', need: 'require', want: 'would like',
-  buy: 'purchase', buying: 'purchasing', car: 'vehicle', money: 'funds', big: 'large', large: 'big', small: 'little', little: 'small',
-  leave: 'drop', door: 'entrance', neighbour: 'neighbor', neighbor: 'neighbour', holiday: 'vacation', wedding: 'marriage ceremony',
-  fix: 'repair', repair: 'fix', help: 'assist', also: 'as well', maybe: 'perhaps', perhaps: 'maybe', really: 'truly',
-  sofa: 'couch', couch: 'sofa', present: 'gift', gift: 'present', box: 'parcel', parcel: 'package', package: 'parcel', ring: 'call', call: 'phone',
+  hi: 'hello',
+  hello: 'hi',
+  hey: 'hello',
+  thanks: 'cheers',
+  cheers: 'thanks',
+  please: 'kindly',
+  need: 'require',
+  want: 'would like',
+  buy: 'purchase',
+  buying: 'purchasing',
+  car: 'vehicle',
+  money: 'funds',
+  big: 'large',
+  large: 'big',
+  small: 'little',
+  little: 'small',
+  leave: 'drop',
+  door: 'entrance',
+  neighbour: 'neighbor',
+  neighbor: 'neighbour',
+  holiday: 'vacation',
+  wedding: 'marriage ceremony',
+  fix: 'repair',
+  repair: 'fix',
+  help: 'assist',
+  also: 'as well',
+  maybe: 'perhaps',
+  perhaps: 'maybe',
+  really: 'truly',
+  sofa: 'couch',
+  couch: 'sofa',
+  present: 'gift',
+  gift: 'present',
+  box: 'parcel',
+  parcel: 'package',
+  package: 'parcel',
+  ring: 'call',
+  call: 'phone',
 };
 
 /** Closing clauses that change nothing about a case. */
-const HARMLESS_CLAUSES = ['thanks in advance', 'have a nice day', 'many thanks', 'kind regards', 'hope this helps', 'sent from my phone'];
+const HARMLESS_CLAUSES = [
+  'thanks in advance',
+  'have a nice day',
+  'many thanks',
+  'kind regards',
+  'hope this helps',
+  'sent from my phone',
+];
 
 /** Clause openers that tie a clause to the one before it: such texts are not reordered. */
-const CONNECTIVES = /^(but|and|so|because|though|although|except|unless|however|which|then|or|instead|otherwise|if|since|as)\b|\b(anymore|instead|no longer|either)\b/i;
+const CONNECTIVES =
+  /^(but|and|so|because|though|although|except|unless|however|which|then|or|instead|otherwise|if|since|as)\b|\b(anymore|instead|no longer|either)\b/i;
 
 type Random = () => number;
 const pickIndex = (random: Random, n: number) => Math.floor(random() * n);
@@ -97,10 +321,18 @@ function typoTargets(tokens: string[], domain: DomainName): number[] {
   return tokens.flatMap((token, i) => (/^[A-Za-z]{4,}[.,!?]?$/.test(token) && !isDecisive(token, domain) ? [i] : []));
 }
 
-function typo(text: string, domain: DomainName, random: Random, edit: (word: string, at: number) => string): string | null {
+function typo(
+  text: string,
+  domain: DomainName,
+  random: Random,
+  edit: (word: string, at: number) => string,
+): string | null {
   const tokens = text.split(/(\s+)/);
   // Odd indexes are the whitespace between words.
-  const targets = typoTargets(tokens.map((t, i) => (i % 2 === 0 ? t : '')), domain);
+  const targets = typoTargets(
+    tokens.map((t, i) => (i % 2 === 0 ? t : '')),
+    domain,
+  );
   if (targets.length === 0) return null;
   const index = targets[pickIndex(random, targets.length)]!;
   const token = tokens[index]!;
@@ -131,24 +363,40 @@ export function perturbText(text: string, domain: DomainName, name: Perturbation
       out = typo(text, domain, random, (w, at) => w.slice(0, at) + w[at] + w.slice(at));
       break;
     case 'casing':
-      out = text === text.toUpperCase() ? text.toLowerCase() : random() < 0.5 ? text.toUpperCase() : text.replace(/(^|\s)([a-z])/g, (_, space: string, c: string) => space + c.toUpperCase());
+      out =
+        text === text.toUpperCase()
+          ? text.toLowerCase()
+          : random() < 0.5
+            ? text.toUpperCase()
+            : text.replace(/(^|\s)([a-z])/g, (_, space: string, c: string) => space + c.toUpperCase());
       break;
     case 'synonym': {
       const tokens = text.split(/(\b)/);
       const candidates = tokens.flatMap((t, i) => {
         const replacement = SYNONYMS[t.toLowerCase()];
-        return replacement && replacement !== t.toLowerCase() && !isDecisive(t, domain) && !replacement.split(' ').some((w) => isDecisive(w, domain)) ? [i] : [];
+        return replacement &&
+          replacement !== t.toLowerCase() &&
+          !isDecisive(t, domain) &&
+          !replacement.split(' ').some((w) => isDecisive(w, domain))
+          ? [i]
+          : [];
       });
       if (candidates.length === 0) return null;
       const index = candidates[pickIndex(random, candidates.length)]!;
       const original = tokens[index]!;
       const replacement = SYNONYMS[original.toLowerCase()]!;
-      tokens[index] = original[0] === original[0]!.toUpperCase() ? replacement[0]!.toUpperCase() + replacement.slice(1) : replacement;
+      tokens[index] =
+        original[0] === original[0]!.toUpperCase() ? replacement[0]!.toUpperCase() + replacement.slice(1) : replacement;
       out = tokens.join('');
       break;
     }
     case 'reorder': {
-      const clauses = text.trim().replace(/[.!]+$/, '').split(/, |\. |; /).map((c) => c.trim()).filter(Boolean);
+      const clauses = text
+        .trim()
+        .replace(/[.!]+$/, '')
+        .split(/, |\. |; /)
+        .map((c) => c.trim())
+        .filter(Boolean);
       if (clauses.length < 2 || clauses.some((c) => CONNECTIVES.test(c))) return null;
       const shift = 1 + pickIndex(random, clauses.length - 1);
       out = [...clauses.slice(shift), ...clauses.slice(0, shift)].join(', ');
@@ -157,7 +405,9 @@ export function perturbText(text: string, domain: DomainName, name: Perturbation
     case 'harmless-clause': {
       const clause = HARMLESS_CLAUSES[pickIndex(random, HARMLESS_CLAUSES.length)]!;
       const trimmed = text.trimEnd();
-      out = /[.!?]$/.test(trimmed) ? `${trimmed} ${clause[0]!.toUpperCase()}${clause.slice(1)}` : `${trimmed}, ${clause}`;
+      out = /[.!?]$/.test(trimmed)
+        ? `${trimmed} ${clause[0]!.toUpperCase()}${clause.slice(1)}`
+        : `${trimmed}, ${clause}`;
       break;
     }
   }
@@ -172,7 +422,12 @@ export function hash(text: string): number {
 }
 
 /** Every applicable meaning-preserving perturbation of a text, each once; the same for the same seed and id. */
-export function perturbations(text: string, domain: DomainName, seed: number, id = text): { name: PerturbationName; text: string }[] {
+export function perturbations(
+  text: string,
+  domain: DomainName,
+  seed: number,
+  id = text,
+): { name: PerturbationName; text: string }[] {
   return PERTURBATIONS.flatMap((name) => {
     const out = perturbText(text, domain, name, rng(hash(`${seed}:${id}:${name}`)));
     return out === null ? [] : [{ name, text: out }];
@@ -180,7 +435,11 @@ export function perturbations(text: string, domain: DomainName, seed: number, id
 }
 
 /** One policy threshold: a field set just below and just above it (or to two values the policy treats differently). */
-export interface Threshold { variable: string; low: unknown; high: unknown }
+export interface Threshold {
+  variable: string;
+  low: unknown;
+  high: unknown;
+}
 
 /** The policy's thresholds (models/data/policy.ts), with values on either side. */
 export const THRESHOLDS: Record<DomainName, Threshold[]> = {
@@ -206,7 +465,9 @@ export const THRESHOLDS: Record<DomainName, Threshold[]> = {
 
 /** The written policy's label for a case of either domain. */
 export function policyLabel(domain: DomainName, vars: Record<string, unknown>, intent: string): string {
-  return domain === 'loan' ? loanPolicy(vars as unknown as LoanCase, intent as LoanIntent) : orderPolicy(vars as unknown as OrderCase, intent as OrderIntent);
+  return domain === 'loan'
+    ? loanPolicy(vars as unknown as LoanCase, intent as LoanIntent)
+    : orderPolicy(vars as unknown as OrderCase, intent as OrderIntent);
 }
 
 export interface DirectionalPair {
@@ -217,24 +478,53 @@ export interface DirectionalPair {
 }
 
 /** For each threshold where the policy answers the two sides differently: the case on either side. */
-export function directionalPairs(domain: DomainName, id: string, vars: Record<string, unknown>, intent: string): DirectionalPair[] {
+export function directionalPairs(
+  domain: DomainName,
+  id: string,
+  vars: Record<string, unknown>,
+  intent: string,
+): DirectionalPair[] {
   return THRESHOLDS[domain].flatMap((t) => {
     const low = { ...vars, [t.variable]: t.low };
     const high = { ...vars, [t.variable]: t.high };
     const labels = [policyLabel(domain, low, intent), policyLabel(domain, high, intent)] as const;
     if (labels[0] === labels[1]) return [];
-    return [{ id: `${id}:${t.variable}:${String(JSON.stringify(t.low))}-${String(JSON.stringify(t.high))}`, variable: t.variable, low: { vars: low, policyLabel: labels[0] }, high: { vars: high, policyLabel: labels[1] } }];
+    return [
+      {
+        id: `${id}:${t.variable}:${String(JSON.stringify(t.low))}-${String(JSON.stringify(t.high))}`,
+        variable: t.variable,
+        low: { vars: low, policyLabel: labels[0] },
+        high: { vars: high, policyLabel: labels[1] },
+      },
+    ];
   });
 }
 
-export interface SweepPoint { variable: string; value: number; vars: Record<string, unknown>; policyLabel: string }
+export interface SweepPoint {
+  variable: string;
+  value: number;
+  vars: Record<string, unknown>;
+  policyLabel: string;
+}
 
-const range = (from: number, to: number, step: number) => Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => Math.round((from + i * step) * 100) / 100);
+const range = (from: number, to: number, step: number) =>
+  Array.from({ length: Math.floor((to - from) / step) + 1 }, (_, i) => Math.round((from + i * step) * 100) / 100);
 
 /** A neutral case per domain and the ranges each numeric field is swept over (every threshold inside). */
-export const SWEEPS: Record<DomainName, { base: Record<string, unknown>; sweeps: { variable: string; values: number[]; with?: Record<string, unknown> }[] }> = {
+export const SWEEPS: Record<
+  DomainName,
+  { base: Record<string, unknown>; sweeps: { variable: string; values: number[]; with?: Record<string, unknown> }[] }
+> = {
   loan: {
-    base: { income: 58000, debts: 6000, creditScore: 720, amount: 14000, termMonths: 36, employment: 'permanent', purpose: 'a new kitchen for our flat' },
+    base: {
+      income: 58000,
+      debts: 6000,
+      creditScore: 720,
+      amount: 14000,
+      termMonths: 36,
+      employment: 'permanent',
+      purpose: 'a new kitchen for our flat',
+    },
     sweeps: [
       { variable: 'creditScore', values: range(300, 850, 10) },
       { variable: 'debts', values: range(0, 60000, 1000) },
@@ -244,7 +534,14 @@ export const SWEEPS: Record<DomainName, { base: Record<string, unknown>; sweeps:
     ],
   },
   order: {
-    base: { weightKg: 4.2, distanceKm: 120, stock: { leeds: 4, bristol: 2, glasgow: 0 }, deadlineHours: 72, customerTier: 'standard', notes: 'leave it at the front door' },
+    base: {
+      weightKg: 4.2,
+      distanceKm: 120,
+      stock: { leeds: 4, bristol: 2, glasgow: 0 },
+      deadlineHours: 72,
+      customerTier: 'standard',
+      notes: 'leave it at the front door',
+    },
     sweeps: [
       { variable: 'weightKg', values: range(0.5, 60, 0.5) },
       { variable: 'deadlineHours', values: range(1, 120, 1) },
@@ -260,7 +557,16 @@ export function sweepPoints(domain: DomainName): SweepPoint[] {
   return sweeps.flatMap(({ variable, values, with: extra }) =>
     values.map((value) => {
       const vars = { ...base, ...extra, [variable]: value };
-      return { variable: extra ? `${variable}(${Object.entries(extra).map(([k, v]) => `${k}=${String(v)}`).join(',')})` : variable, value, vars, policyLabel: policyLabel(domain, vars, 'neutral') };
+      return {
+        variable: extra
+          ? `${variable}(${Object.entries(extra)
+              .map(([k, v]) => `${k}=${String(v)}`)
+              .join(',')})`
+          : variable,
+        value,
+        vars,
+        policyLabel: policyLabel(domain, vars, 'neutral'),
+      };
     }),
   );
 }

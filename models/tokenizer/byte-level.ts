@@ -15,7 +15,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  BPE, Tokenizer, byteLevelAlphabet, byteLevelPreTokenizer, digitsPreTokenizer, lowercase, nfkcNormalizer, sequenceNormalizer,
+  BPE,
+  Tokenizer,
+  byteLevelAlphabet,
+  byteLevelPreTokenizer,
+  digitsPreTokenizer,
+  lowercase,
+  nfkcNormalizer,
+  sequenceNormalizer,
   sequencePreTokenizer,
 } from 'tokenizers';
 import { SPECIAL_TOKENS } from './special-tokens.ts';
@@ -36,7 +43,13 @@ export function byteLevelJson(vocab: Record<string, number>, merges: [string, st
     truncation: null,
     padding: null,
     added_tokens: SPECIAL_TOKENS.map((content, id) => ({
-      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] },
     pre_tokenizer: {
@@ -49,8 +62,15 @@ export function byteLevelJson(vocab: Record<string, number>, merges: [string, st
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: false, byte_fallback: false, vocab, merges,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges,
     },
   };
 }
@@ -63,7 +83,9 @@ function learnedMerges(files: string[]): [string, string][] {
   const dir = mkdtempSync(join(tmpdir(), 'operon-bpe-'));
   try {
     tokenizer.save(join(dir, 'tokenizer.json'));
-    const { model } = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { model: { merges: ([string, string] | string)[] } };
+    const { model } = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as {
+      model: { merges: ([string, string] | string)[] };
+    };
     return model.merges.map((m) => (typeof m === 'string' ? (m.split(' ') as [string, string]) : m));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -138,8 +160,13 @@ export async function encodeCorpus(tokenizerFile: string, corpusFile: string, ou
   writeFileSync(outFile, buffer);
   const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
   const meta: EncodedCorpus = {
-    tokens, documents: lines.length, vocabSize, eosId, dtype: 'uint16',
-    tokenizerSha256: sha(readFileSync(tokenizerFile)), corpusSha256: sha(text),
+    tokens,
+    documents: lines.length,
+    vocabSize,
+    eosId,
+    dtype: 'uint16',
+    tokenizerSha256: sha(readFileSync(tokenizerFile)),
+    corpusSha256: sha(text),
   };
   writeFileSync(outFile.replace(/\.bin$/, '.json'), `${JSON.stringify(meta, null, 2)}\n`);
   return meta;

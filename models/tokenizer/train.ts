@@ -18,7 +18,14 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Tokenizer, digitsPreTokenizer, lowercase, punctuationPreTokenizer, sequencePreTokenizer, whitespaceSplitPreTokenizer } from 'tokenizers';
+import {
+  Tokenizer,
+  digitsPreTokenizer,
+  lowercase,
+  punctuationPreTokenizer,
+  sequencePreTokenizer,
+  whitespaceSplitPreTokenizer,
+} from 'tokenizers';
 import { DOMAINS, type DomainName } from '../data/domains.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
 import { encodeCorpus, trainByteLevel, type EncodedCorpus } from './byte-level.ts';
@@ -28,7 +35,11 @@ export { SPECIAL_TOKENS };
 export const MAX_TEXT_CHARS = 400;
 
 const normalizer = lowercase();
-const preTokenizer = sequencePreTokenizer([whitespaceSplitPreTokenizer(), punctuationPreTokenizer('isolated'), digitsPreTokenizer(true)]);
+const preTokenizer = sequencePreTokenizer([
+  whitespaceSplitPreTokenizer(),
+  punctuationPreTokenizer('isolated'),
+  digitsPreTokenizer(true),
+]);
 
 function words(text: string): string[] {
   return preTokenizer.preTokenizeString(normalizer.normalizeString(text)).map(([w]) => w);
@@ -54,7 +65,8 @@ export function trainBpe(texts: string[], vocabSize: number): { vocab: Record<st
       }
     let best: string | undefined;
     let bestN = 1;
-    for (const [key, n] of pairs) if (n > bestN || (n === bestN && best !== undefined && key < best)) [best, bestN] = [key, n];
+    for (const [key, n] of pairs)
+      if (n > bestN || (n === bestN && best !== undefined && key < best)) [best, bestN] = [key, n];
     if (!best) break;
     const [a, b] = best.split(' ') as [string, string];
     merges.push(best);
@@ -62,7 +74,7 @@ export function trainBpe(texts: string[], vocabSize: number): { vocab: Record<st
     for (const entry of entries) {
       const out: string[] = [];
       for (let i = 0; i < entry.symbols.length; i++) {
-        if (entry.symbols[i] === a && entry.symbols[i + 1] === b) (out.push(a + b), i++);
+        if (entry.symbols[i] === a && entry.symbols[i + 1] === b) out.push(a + b), i++;
         else out.push(entry.symbols[i]!);
       }
       entry.symbols = out;
@@ -77,28 +89,68 @@ export function tokenizerJson(vocab: Record<string, number>, merges: string[]): 
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIAL_TOKENS.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: SPECIAL_TOKENS.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: { type: 'Lowercase' },
     pre_tokenizer: {
       type: 'Sequence',
-      pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Punctuation', behavior: 'Isolated' }, { type: 'Digits', individual_digits: true }],
+      pretokenizers: [
+        { type: 'WhitespaceSplit' },
+        { type: 'Punctuation', behavior: 'Isolated' },
+        { type: 'Digits', individual_digits: true },
+      ],
     },
     post_processor: null,
     decoder: null,
-    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges,
+    },
   };
 }
 
-interface Row { vars: Record<string, unknown>; label: string; policyLabel: string; textDependent: boolean; intent: string; rulesLabel: string; handwritten?: boolean }
-const readJsonl = (file: string): Row[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Row);
+interface Row {
+  vars: Record<string, unknown>;
+  label: string;
+  policyLabel: string;
+  textDependent: boolean;
+  intent: string;
+  rulesLabel: string;
+  handwritten?: boolean;
+}
+const readJsonl = (file: string): Row[] =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Row);
 
 const renderer = (domain: DomainName) => (row: Row) =>
-  renderPrompt(DOMAINS[domain].template, row.vars, { textVariables: DOMAINS[domain].textVariables, maxTextChars: MAX_TEXT_CHARS }).prompt;
+  renderPrompt(DOMAINS[domain].template, row.vars, {
+    textVariables: DOMAINS[domain].textVariables,
+    maxTextChars: MAX_TEXT_CHARS,
+  }).prompt;
 
 /** A domain's training texts as the model reads them: each prompt followed by its decision. */
 export function taskTexts(work: string, domain: DomainName): string[] {
   const render = renderer(domain);
-  return [...readJsonl(join(work, domain, 'train.jsonl')).map((r) => `${render(r)} ${r.label}`), ...DOMAINS[domain].verbalizers];
+  return [
+    ...readJsonl(join(work, domain, 'train.jsonl')).map((r) => `${render(r)} ${r.label}`),
+    ...DOMAINS[domain].verbalizers,
+  ];
 }
 
 export interface BuildTokenizerOptions {
@@ -111,7 +163,11 @@ export interface BuildTokenizerOptions {
  * of `tokenizerFile`) and encodes every split of WORK/DOMAIN with it.
  */
 export async function buildTokenizer(
-  work: string, domain: DomainName, vocabSize: number, outDir: string, options: BuildTokenizerOptions = {},
+  work: string,
+  domain: DomainName,
+  vocabSize: number,
+  outDir: string,
+  options: BuildTokenizerOptions = {},
 ): Promise<void> {
   const spec = DOMAINS[domain];
   const dir = join(work, domain);
@@ -131,8 +187,10 @@ export async function buildTokenizer(
     if (ids.length !== 1) throw new Error(`verbalizer '${v}' is ${ids.length} tokens; raise the vocabulary size`);
     verbalizerIds.push(ids[0]!);
   }
-  const suffixTokens = (await tokenizer.encode(spec.template.slice(spec.template.lastIndexOf('}') + 1))).getIds().length;
-  const withoutText = (row: Row) => render({ ...row, vars: { ...row.vars, ...Object.fromEntries(spec.textVariables.map((v) => [v, ''])) } });
+  const suffixTokens = (await tokenizer.encode(spec.template.slice(spec.template.lastIndexOf('}') + 1))).getIds()
+    .length;
+  const withoutText = (row: Row) =>
+    render({ ...row, vars: { ...row.vars, ...Object.fromEntries(spec.textVariables.map((v) => [v, ''])) } });
   for (const split of ['train', 'val', 'test', 'shifted']) {
     const rows = readJsonl(join(dir, `${split}.jsonl`));
     const encodings = await tokenizer.encodeBatch(rows.map(render));
@@ -152,10 +210,24 @@ export async function buildTokenizer(
   }
   writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, maxTextChars: MAX_TEXT_CHARS }, null, 2));
   // Content-free inputs (Zhao et al. 2021): the template with every placeholder blank or "n/a".
-  const contentFree = await tokenizer.encodeBatch(['n/a', ''].map((filler) => spec.template.replace(/\{[^}]+\}/g, filler)));
+  const contentFree = await tokenizer.encodeBatch(
+    ['n/a', ''].map((filler) => spec.template.replace(/\{[^}]+\}/g, filler)),
+  );
   writeFileSync(
     join(dir, 'tokens.json'),
-    JSON.stringify({ vocabSize: tokenizer.getVocabSize(true), padId: 0, unkId: 1, eosId: 2, verbalizerIds, labels: spec.labels, contentFreeIds: contentFree.map((e) => e.getIds()) }, null, 2),
+    JSON.stringify(
+      {
+        vocabSize: tokenizer.getVocabSize(true),
+        padId: 0,
+        unkId: 1,
+        eosId: 2,
+        verbalizerIds,
+        labels: spec.labels,
+        contentFreeIds: contentFree.map((e) => e.getIds()),
+      },
+      null,
+      2,
+    ),
   );
 }
 
@@ -171,25 +243,38 @@ export interface ByteLevelBuild {
  * Every domain's verbalizers are single tokens.
  */
 export async function buildByteLevel(
-  work: string, domains: DomainName[], vocabSize: number, outDir: string, corpusFile?: string,
+  work: string,
+  domains: DomainName[],
+  vocabSize: number,
+  outDir: string,
+  corpusFile?: string,
 ): Promise<ByteLevelBuild> {
   mkdirSync(outDir, { recursive: true });
   const taskFile = join(outDir, 'task.txt');
   writeFileSync(taskFile, domains.flatMap((d) => taskTexts(work, d)).join('\n'));
   const singleTokens = domains.flatMap((d) => DOMAINS[d].verbalizers.map((v) => ` ${v}`));
-  const json = await trainByteLevel({ files: corpusFile ? [corpusFile, taskFile] : [taskFile], vocabSize, singleTokens });
+  const json = await trainByteLevel({
+    files: corpusFile ? [corpusFile, taskFile] : [taskFile],
+    vocabSize,
+    singleTokens,
+  });
   const tokenizerFile = join(outDir, 'tokenizer.json');
   writeFileSync(tokenizerFile, JSON.stringify(json));
-  const corpus = corpusFile ? await encodeCorpus(tokenizerFile, corpusFile, join(outDir, 'english.ids.bin')) : undefined;
+  const corpus = corpusFile
+    ? await encodeCorpus(tokenizerFile, corpusFile, join(outDir, 'english.ids.bin'))
+    : undefined;
   return { tokenizerFile, corpus };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
     options: {
-      work: { type: 'string', default: 'models/.work' }, domain: { type: 'string', default: 'all' },
-      vocab: { type: 'string' }, out: { type: 'string' },
-      'byte-level': { type: 'boolean', default: false }, corpus: { type: 'string' },
+      work: { type: 'string', default: 'models/.work' },
+      domain: { type: 'string', default: 'all' },
+      vocab: { type: 'string' },
+      out: { type: 'string' },
+      'byte-level': { type: 'boolean', default: false },
+      corpus: { type: 'string' },
     },
   });
   const work = values.work!;
@@ -200,7 +285,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     if (!existsSync(corpusFile)) throw new Error(`${corpusFile} is missing: run npm run models:corpus first`);
     const built = await buildByteLevel(work, domains, Number(values.vocab ?? 4096), join(work, 'corpus'), corpusFile);
     tokenizerFile = built.tokenizerFile;
-    console.log(`byte-level tokenizer -> ${tokenizerFile}; corpus: ${built.corpus!.tokens} tokens in ${built.corpus!.documents} documents`);
+    console.log(
+      `byte-level tokenizer -> ${tokenizerFile}; corpus: ${built.corpus!.tokens} tokens in ${built.corpus!.documents} documents`,
+    );
   }
   for (const domain of domains) {
     const out = values.out ?? join(work, domain);

@@ -25,7 +25,11 @@ export const CHROMIUM_ARGS = [
  * The Chromium to run: `configured` (option), `OPERON_CHROMIUM_PATH`, /usr/bin/chromium, then
  * Playwright's managed browser. Throws OPERON_ERR_BROWSER_NOT_FOUND saying how to install one.
  */
-export function discoverChromium(configured?: string, env: NodeJS.ProcessEnv = process.env, fallbacks: (string | undefined)[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', managedChromium()]): string {
+export function discoverChromium(
+  configured?: string,
+  env: NodeJS.ProcessEnv = process.env,
+  fallbacks: (string | undefined)[] = ['/usr/bin/chromium', '/usr/bin/chromium-browser', managedChromium()],
+): string {
   const tried: string[] = [];
   for (const candidate of [configured, env.OPERON_CHROMIUM_PATH, ...fallbacks]) {
     if (!candidate) continue;
@@ -65,7 +69,11 @@ export class BrowserHost {
     if (this.#closed) throw new Error('The bot browser is closed (worker shutting down)');
     if (!this.#browser) {
       const executablePath = discoverChromium(this.options.executablePath);
-      const launching = chromium.launch({ executablePath, headless: this.options.headless ?? true, args: CHROMIUM_ARGS });
+      const launching = chromium.launch({
+        executablePath,
+        headless: this.options.headless ?? true,
+        args: CHROMIUM_ARGS,
+      });
       this.#browser = launching;
       this.launches += 1;
       const forget = () => {
@@ -105,7 +113,13 @@ const NOT_BOUND = /^Object with guid \S+ was not bound in the connection$/;
  */
 export function guardDisposedReplies(browser: Browser): void {
   const connection = (browser as unknown as { _connection?: ClientConnection })._connection;
-  if (!connection || typeof connection.dispatch !== 'function' || !(connection._callbacks instanceof Map) || guarded.has(connection)) return;
+  if (
+    !connection ||
+    typeof connection.dispatch !== 'function' ||
+    !(connection._callbacks instanceof Map) ||
+    guarded.has(connection)
+  )
+    return;
   guarded.add(connection);
   const dispatch = connection.dispatch.bind(connection);
   connection.dispatch = (message) => {

@@ -72,6 +72,7 @@ const BOT_NAME = /^[a-z][a-z0-9-]*$/;
  * });
  */
 export function defineBot<I, O>(definition: BotDefinition<I, O>): BotDefinition<I, O> {
-  if (!BOT_NAME.test(definition.name)) throw new TypeError(`Bot name '${definition.name}' must be lower-case letters, digits and dashes`);
+  if (!BOT_NAME.test(definition.name))
+    throw new TypeError(`Bot name '${definition.name}' must be lower-case letters, digits and dashes`);
   return Object.freeze({ ...definition, secrets: Object.freeze([...(definition.secrets ?? [])]) });
 }

@@ -31,15 +31,28 @@ function isLinkLocal(hostname: string): boolean {
  * STUN over UDP but still lets TURN over TCP connect anywhere, and a route never sees either.
  */
 const WEBRTC_GLOBALS = [
-  'RTCPeerConnection', 'webkitRTCPeerConnection', 'RTCDataChannel', 'RTCIceCandidate', 'RTCSessionDescription', 'RTCRtpSender',
-  'RTCRtpReceiver', 'RTCRtpTransceiver', 'RTCIceTransport', 'RTCDtlsTransport', 'RTCSctpTransport', 'RTCCertificate',
+  'RTCPeerConnection',
+  'webkitRTCPeerConnection',
+  'RTCDataChannel',
+  'RTCIceCandidate',
+  'RTCSessionDescription',
+  'RTCRtpSender',
+  'RTCRtpReceiver',
+  'RTCRtpTransceiver',
+  'RTCIceTransport',
+  'RTCDtlsTransport',
+  'RTCSctpTransport',
+  'RTCCertificate',
 ];
 
 /**
  * Decides one URL. `allowedHosts` holds `host:port` (exact) or `host` (any port). Link-local
  * addresses are refused even when listed: no bot needs the metadata service.
  */
-export function checkEgress(rawUrl: string, allowedHosts: readonly string[]): { allowed: true } | { allowed: false; reason: string } {
+export function checkEgress(
+  rawUrl: string,
+  allowedHosts: readonly string[],
+): { allowed: true } | { allowed: false; reason: string } {
   let url: URL;
   try {
     url = new URL(rawUrl);
@@ -47,11 +60,14 @@ export function checkEgress(rawUrl: string, allowedHosts: readonly string[]): { 
     return { allowed: false, reason: 'not a valid URL' };
   }
   if (url.protocol === 'data:' || url.protocol === 'blob:' || rawUrl === 'about:blank') return { allowed: true };
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { allowed: false, reason: `scheme ${url.protocol} is not allowed` };
-  if (isLinkLocal(url.hostname)) return { allowed: false, reason: `link-local address ${url.hostname} is never allowed` };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return { allowed: false, reason: `scheme ${url.protocol} is not allowed` };
+  if (isLinkLocal(url.hostname))
+    return { allowed: false, reason: `link-local address ${url.hostname} is never allowed` };
   const key = hostKey(url);
   const host = url.hostname.toLowerCase();
-  if (allowedHosts.some((entry) => entry.toLowerCase() === key || entry.toLowerCase() === host)) return { allowed: true };
+  if (allowedHosts.some((entry) => entry.toLowerCase() === key || entry.toLowerCase() === host))
+    return { allowed: true };
   return { allowed: false, reason: `host ${key} is not an allowed host (${allowedHosts.join(', ') || 'none'})` };
 }
 
@@ -74,14 +90,19 @@ export async function installEgressPolicy(
 ): Promise<{ abortPending(): Promise<void> }> {
   const pending = new Set<Route>();
   // Runs before any page script in every frame, popups and synchronously created iframes included.
-  await context.addInitScript(`for (const name of ${JSON.stringify(WEBRTC_GLOBALS)}) { try { delete globalThis[name]; } catch {} }`);
+  await context.addInitScript(
+    `for (const name of ${JSON.stringify(WEBRTC_GLOBALS)}) { try { delete globalThis[name]; } catch {} }`,
+  );
   // WebSockets bypass context.route: they get their own route, decided like any other request.
-  await context.routeWebSocket(() => true, (socket: WebSocketRoute) => {
-    const verdict = checkEgress(socket.url().replace(/^ws(s?):/i, 'http$1:'), allowedHosts);
-    if (verdict.allowed) return socket.connectToServer();
-    onBlocked({ url: socket.url(), reason: verdict.reason, navigation: false });
-    return socket.close({ code: 1008, reason: 'blocked by the egress policy' });
-  });
+  await context.routeWebSocket(
+    () => true,
+    (socket: WebSocketRoute) => {
+      const verdict = checkEgress(socket.url().replace(/^ws(s?):/i, 'http$1:'), allowedHosts);
+      if (verdict.allowed) return socket.connectToServer();
+      onBlocked({ url: socket.url(), reason: verdict.reason, navigation: false });
+      return socket.close({ code: 1008, reason: 'blocked by the egress policy' });
+    },
+  );
   await context.route('**/*', async (route: Route) => {
     const request = route.request();
     const navigation = request.isNavigationRequest();
@@ -100,7 +121,7 @@ export async function installEgressPolicy(
     } finally {
       pending.delete(route);
     }
-    const location = response.status() >= 300 && response.status() < 400 ? response.headers()['location'] : undefined;
+    const location = response.status() >= 300 && response.status() < 400 ? response.headers().location : undefined;
     if (location) {
       const target = new URL(location, request.url()).toString();
       const next = checkEgress(target, allowedHosts);
@@ -114,7 +135,12 @@ export async function installEgressPolicy(
   context.on('request', (request: Request) => {
     if (!request.redirectedFrom()) return;
     const verdict = checkEgress(request.url(), allowedHosts);
-    if (!verdict.allowed) onViolation({ url: request.url(), reason: `redirect hop: ${verdict.reason}`, navigation: request.isNavigationRequest() });
+    if (!verdict.allowed)
+      onViolation({
+        url: request.url(),
+        reason: `redirect hop: ${verdict.reason}`,
+        navigation: request.isNavigationRequest(),
+      });
   });
   return {
     /** Fails navigations still waiting for their server, so a timed-out page settles for its screenshot. */

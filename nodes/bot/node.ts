@@ -63,7 +63,10 @@ const PASSWORD_FIELDS = 'input[type=password]';
 export function createBotNode(options: BotNodeOptions): NodeType & { readonly browser: BrowserHost } {
   const bots = new Map<string, BotDefinition>();
   for (const bot of options.bots) {
-    if (bots.has(bot.name)) throw new OperonError('OPERON_ERR_NODE_ALREADY_REGISTERED', `Bot '${bot.name}' is registered twice`, { details: { bot: bot.name } });
+    if (bots.has(bot.name))
+      throw new OperonError('OPERON_ERR_NODE_ALREADY_REGISTERED', `Bot '${bot.name}' is registered twice`, {
+        details: { bot: bot.name },
+      });
     bots.set(bot.name, bot);
   }
   const host = new BrowserHost({ executablePath: options.executablePath, headless: options.headless });
@@ -74,7 +77,14 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
   // Never from task headers or variables: a bot carries credentials, and whoever may move its base
   // URL could have it type them into their own page.
   function baseUrlOf(bot: BotDefinition): string {
-    return options.urls?.[bot.name] ?? options.baseUrl ?? (bot.url?.env ? process.env[bot.url.env] : undefined) ?? process.env.DEMO_APPS_URL ?? bot.url?.default ?? 'about:blank';
+    return (
+      options.urls?.[bot.name] ??
+      options.baseUrl ??
+      (bot.url?.env ? process.env[bot.url.env] : undefined) ??
+      process.env.DEMO_APPS_URL ??
+      bot.url?.default ??
+      'about:blank'
+    );
   }
 
   function allowedHosts(): string[] {
@@ -84,7 +94,12 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
   function botOf(taskType: string, elementId: string): BotDefinition {
     const name = taskType.slice(taskType.indexOf(':') + 1);
     const bot = bots.get(name);
-    if (!bot) throw new OperonError('OPERON_ERR_UNKNOWN_BOT', `Task '${elementId}' names unknown bot '${name}' (registered: ${[...bots.keys()].join(', ') || 'none'})`, { details: { elementId, bot: name } });
+    if (!bot)
+      throw new OperonError(
+        'OPERON_ERR_UNKNOWN_BOT',
+        `Task '${elementId}' names unknown bot '${name}' (registered: ${[...bots.keys()].join(', ') || 'none'})`,
+        { details: { elementId, bot: name } },
+      );
     return bot;
   }
 
@@ -96,7 +111,11 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
     validate(binding: NodeBinding) {
       botOf(binding.taskType, binding.elementId);
       if (binding.headers.url !== undefined) {
-        throw new OperonError('OPERON_ERR_BPMN_INVALID', `Task '${binding.elementId}': a bot's address is set where the bot node is created (createBotNode baseUrl or urls), not by a 'url' task header`, { details: { elementId: binding.elementId, header: 'url' } });
+        throw new OperonError(
+          'OPERON_ERR_BPMN_INVALID',
+          `Task '${binding.elementId}': a bot's address is set where the bot node is created (createBotNode baseUrl or urls), not by a 'url' task header`,
+          { details: { elementId: binding.elementId, header: 'url' } },
+        );
       }
     },
 
@@ -106,10 +125,23 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
       const startedAt = new Date();
       const started = performance.now();
       const blocked: BlockedRequest[] = [];
-      const record = (outcome: BotRunOutcome, extra: { errorCode?: string; errorMessage?: string; screenshotPath?: string; tracePath?: string } = {}) =>
+      const record = (
+        outcome: BotRunOutcome,
+        extra: { errorCode?: string; errorMessage?: string; screenshotPath?: string; tracePath?: string } = {},
+      ) =>
         recordBotRun(ctx.db, {
-          id: runId, bot: bot.name, processInstanceId: ctx.instanceId, elementId: ctx.elementId, elementInstanceKey: ctx.elementInstanceId,
-          jobId: ctx.jobId, attempt: ctx.attempt, startedAt, durationMs: performance.now() - started, outcome, blockedRequests: blocked, ...extra,
+          id: runId,
+          bot: bot.name,
+          processInstanceId: ctx.instanceId,
+          elementId: ctx.elementId,
+          elementInstanceKey: ctx.elementInstanceId,
+          jobId: ctx.jobId,
+          attempt: ctx.attempt,
+          startedAt,
+          durationMs: performance.now() - started,
+          outcome,
+          blockedRequests: blocked,
+          ...extra,
         });
 
       // Input first: a bad input fails before any browser work.
@@ -117,7 +149,11 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         const field = issue.path.map(String).join('.') || '(input)';
-        const error = new OperonError('OPERON_ERR_NODE_INPUT', `Bot '${bot.name}' input field '${field}': ${issue.message}`, { details: { field, bot: bot.name, elementId: ctx.elementId }, retryable: false });
+        const error = new OperonError(
+          'OPERON_ERR_NODE_INPUT',
+          `Bot '${bot.name}' input field '${field}': ${issue.message}`,
+          { details: { field, bot: bot.name, elementId: ctx.elementId }, retryable: false },
+        );
         await record('failed', { errorCode: error.code, errorMessage: error.message });
         throw error;
       }
@@ -125,13 +161,18 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
       for (const name of bot.secrets ?? []) {
         const value = store.get(name) ?? ctx.secrets.get(name);
         if (!value) {
-          const error = new OperonError('OPERON_ERR_BOT_SECRET_MISSING', `Bot '${bot.name}' needs secret ${name}: set OPERON_SECRET_${name} (or ${name}) in the environment, or add it to the secrets file (OPERON_SECRETS_FILE)`, { details: { secret: name, bot: bot.name }, retryable: false });
+          const error = new OperonError(
+            'OPERON_ERR_BOT_SECRET_MISSING',
+            `Bot '${bot.name}' needs secret ${name}: set OPERON_SECRET_${name} (or ${name}) in the environment, or add it to the secrets file (OPERON_SECRETS_FILE)`,
+            { details: { secret: name, bot: bot.name }, retryable: false },
+          );
           await record('failed', { errorCode: error.code, errorMessage: error.message });
           throw error;
         }
         secretValues.set(name, value);
       }
-      const mask = (text: string) => maskSecrets(text, [...secretValues.values(), ...store.values(), ...ctx.secrets.values()]);
+      const mask = (text: string) =>
+        maskSecrets(text, [...secretValues.values(), ...store.values(), ...ctx.secrets.values()]);
       const logger = ctx.logger.child({ bot: bot.name, botRunId: runId });
       const maskFields = (fields?: Record<string, unknown>) => JSON.parse(mask(JSON.stringify(fields ?? {}))) as object;
       const log: BotLog = {
@@ -145,7 +186,8 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
         const onOuterAbort = () => controller.abort(ctx.signal.reason ?? new Error('aborted'));
         if (ctx.signal.aborted) onOuterAbort();
         ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
-        const timeoutMs = Number(ctx.headers.timeoutMs) > 0 ? Number(ctx.headers.timeoutMs) : (options.timeoutMs ?? 60_000);
+        const timeoutMs =
+          Number(ctx.headers.timeoutMs) > 0 ? Number(ctx.headers.timeoutMs) : (options.timeoutMs ?? 60_000);
         const timer = setTimeout(() => controller.abort(new BotTimeout(timeoutMs)), timeoutMs);
         const filled: Locator[] = [];
         let context: BrowserContext | undefined;
@@ -165,23 +207,38 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
         try {
           const opening = newContext(host);
           // A context that arrives after the run was stopped is closed here; nothing else would.
-          opening.then((late) => {
-            if (controller.signal.aborted && late !== context) void late.close().catch(() => undefined);
-          }, () => undefined);
+          opening.then(
+            (late) => {
+              if (controller.signal.aborted && late !== context) void late.close().catch(() => undefined);
+            },
+            () => undefined,
+          );
           context = await untilStopped(opening);
           const current = context;
-          controller.signal.addEventListener('abort', () => {
-            // A timeout keeps the page for the screenshot (closed right after); anything else closes at once.
-            if (!(controller.signal.reason instanceof BotTimeout)) void current.close().catch(() => undefined);
-          }, { once: true });
-          egress = await untilStopped(installEgressPolicy(context, allowedHosts(), (b) => {
-            blocked.push(b);
-            log.warn('egress policy blocked a request', { url: b.url, reason: b.reason });
-          }, (b) => {
-            blocked.push(b);
-            controller.abort(new EgressViolation(`${b.url}: ${b.reason}`));
-          }));
-          const startTrace = () => current.tracing.start({ screenshots: true, snapshots: true, title: `${bot.name} ${runId}` });
+          controller.signal.addEventListener(
+            'abort',
+            () => {
+              // A timeout keeps the page for the screenshot (closed right after); anything else closes at once.
+              if (!(controller.signal.reason instanceof BotTimeout)) void current.close().catch(() => undefined);
+            },
+            { once: true },
+          );
+          egress = await untilStopped(
+            installEgressPolicy(
+              context,
+              allowedHosts(),
+              (b) => {
+                blocked.push(b);
+                log.warn('egress policy blocked a request', { url: b.url, reason: b.reason });
+              },
+              (b) => {
+                blocked.push(b);
+                controller.abort(new EgressViolation(`${b.url}: ${b.reason}`));
+              },
+            ),
+          );
+          const startTrace = () =>
+            current.tracing.start({ screenshots: true, snapshots: true, title: `${bot.name} ${runId}` });
           if (options.trace !== false) {
             await untilStopped(startTrace());
             tracing = true;
@@ -200,7 +257,12 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
               const scopeFilled: [Locator, string][] = [];
               const valueOf = (name: string) => {
                 const value = secretValues.get(name);
-                if (value === undefined) throw new OperonError('OPERON_ERR_BOT_SECRET_MISSING', `Bot '${bot.name}' did not declare secret ${name}`, { details: { secret: name, bot: bot.name }, retryable: false });
+                if (value === undefined)
+                  throw new OperonError(
+                    'OPERON_ERR_BOT_SECRET_MISSING',
+                    `Bot '${bot.name}' did not declare secret ${name}`,
+                    { details: { secret: name, bot: bot.name }, retryable: false },
+                  );
                 return value;
               };
               try {
@@ -221,7 +283,11 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
                   const still = await locator.inputValue({ timeout: 200 }).catch(() => undefined);
                   if (still === value) await locator.fill('', { timeout: 500 }).catch(() => undefined);
                 }
-                if (resume && !controller.signal.aborted) tracing = await startTrace().then(() => true, () => false);
+                if (resume && !controller.signal.aborted)
+                  tracing = await startTrace().then(
+                    () => true,
+                    () => false,
+                  );
               }
             },
           };
@@ -232,17 +298,28 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
           const output = bot.output.safeParse(result);
           if (!output.success) {
             const issue = output.error.issues[0]!;
-            throw new OperonError('OPERON_ERR_BOT_OUTPUT', `Bot '${bot.name}' returned an invalid output field '${issue.path.map(String).join('.') || '(output)'}': ${issue.message}`, { details: { bot: bot.name, field: issue.path.map(String).join('.') }, retryable: false });
+            throw new OperonError(
+              'OPERON_ERR_BOT_OUTPUT',
+              `Bot '${bot.name}' returned an invalid output field '${issue.path.map(String).join('.') || '(output)'}': ${issue.message}`,
+              { details: { bot: bot.name, field: issue.path.map(String).join('.') }, retryable: false },
+            );
           }
           if (containsSecret(output.data, secretValues.values())) {
-            throw new OperonError('OPERON_ERR_BOT_OUTPUT', `Bot '${bot.name}' tried to return a secret value as output`, { details: { bot: bot.name }, retryable: false });
+            throw new OperonError(
+              'OPERON_ERR_BOT_OUTPUT',
+              `Bot '${bot.name}' tried to return a secret value as output`,
+              { details: { bot: bot.name }, retryable: false },
+            );
           }
           await record('succeeded');
           return output.data as Variables;
         } catch (caught) {
           const reason = controller.signal.aborted ? controller.signal.reason : caught;
           if (isBpmnError(caught) && !controller.signal.aborted) {
-            await record('business_error', { errorCode: (caught as BpmnError).errorCode, errorMessage: mask((caught as Error).message) });
+            await record('business_error', {
+              errorCode: (caught as BpmnError).errorCode,
+              errorMessage: mask((caught as Error).message),
+            });
             throw caught;
           }
           if (controller.signal.aborted && !(reason instanceof BotTimeout) && !(reason instanceof EgressViolation)) {
@@ -250,24 +327,48 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
             throw caught;
           }
           await within(egress?.abortPending() ?? Promise.resolve(), 2_000, undefined);
-          const artifacts = page && context ? await saveArtifacts(runDir, page, context, tracing, [...filled, page.locator(PASSWORD_FIELDS)]) : {};
-          const where = [artifacts.screenshotPath && `screenshot: ${artifacts.screenshotPath}`, artifacts.tracePath && `trace: ${artifacts.tracePath}`].filter(Boolean).join(', ');
+          const artifacts =
+            page && context
+              ? await saveArtifacts(runDir, page, context, tracing, [...filled, page.locator(PASSWORD_FIELDS)])
+              : {};
+          const where = [
+            artifacts.screenshotPath && `screenshot: ${artifacts.screenshotPath}`,
+            artifacts.tracePath && `trace: ${artifacts.tracePath}`,
+          ]
+            .filter(Boolean)
+            .join(', ');
           const message = (text: string) => mask(`Bot '${bot.name}' ${text}${where ? ` (${where})` : ''}`);
-          const navigationBlocked = blocked.find((b) => b.navigation) ?? (reason instanceof EgressViolation ? blocked[blocked.length - 1] : undefined);
+          const navigationBlocked =
+            blocked.find((b) => b.navigation) ??
+            (reason instanceof EgressViolation ? blocked[blocked.length - 1] : undefined);
           let error: Error;
           let outcome: BotRunOutcome = 'failed';
           if (navigationBlocked) {
             outcome = 'blocked';
-            error = new OperonError('OPERON_ERR_BOT_EGRESS_BLOCKED', message(`was stopped by the egress policy: ${navigationBlocked.url} (${navigationBlocked.reason})`), { details: { bot: bot.name, blocked, ...artifacts }, retryable: false });
+            error = new OperonError(
+              'OPERON_ERR_BOT_EGRESS_BLOCKED',
+              message(`was stopped by the egress policy: ${navigationBlocked.url} (${navigationBlocked.reason})`),
+              { details: { bot: bot.name, blocked, ...artifacts }, retryable: false },
+            );
           } else if (reason instanceof BotTimeout) {
             outcome = 'timed_out';
-            error = new OperonError('OPERON_ERR_NODE_TIMEOUT', message(`did not finish within ${reason.ms} ms`), { details: { bot: bot.name, timeoutMs: reason.ms, ...artifacts }, retryable: true });
+            error = new OperonError('OPERON_ERR_NODE_TIMEOUT', message(`did not finish within ${reason.ms} ms`), {
+              details: { bot: bot.name, timeoutMs: reason.ms, ...artifacts },
+              retryable: true,
+            });
           } else if (isOperonError(caught)) {
-            error = new OperonError(caught.code, message(caught.message.replace(`Bot '${bot.name}' `, '')), { details: { ...caught.details, ...artifacts }, retryable: caught.retryable });
+            error = new OperonError(caught.code, message(caught.message.replace(`Bot '${bot.name}' `, '')), {
+              details: { ...caught.details, ...artifacts },
+              retryable: caught.retryable,
+            });
           } else {
             error = new Error(message(`failed: ${firstLines((caught as Error)?.message ?? String(caught))}`));
           }
-          await record(outcome, { errorCode: isOperonError(error) ? error.code : undefined, errorMessage: error.message, ...artifacts });
+          await record(outcome, {
+            errorCode: isOperonError(error) ? error.code : undefined,
+            errorMessage: error.message,
+            ...artifacts,
+          });
           throw error;
         } finally {
           clearTimeout(timer);
@@ -304,14 +405,23 @@ function firstLines(text: string): string {
 /** Settles with `fallback` when `promise` takes longer than `ms` (a hung page must not hang the worker). */
 function within<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise.catch(() => fallback), new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise.catch(() => fallback),
+    new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
  * Screenshot (secret fields masked) and the trace since the last secret step (without cookies and
  * credentials), in `runDir`, readable by the service user only. Each step is time-boxed.
  */
-async function saveArtifacts(runDir: string, page: Page, context: BrowserContext, tracing: boolean, masked: Locator[]): Promise<{ screenshotPath?: string; tracePath?: string }> {
+async function saveArtifacts(
+  runDir: string,
+  page: Page,
+  context: BrowserContext,
+  tracing: boolean,
+  masked: Locator[],
+): Promise<{ screenshotPath?: string; tracePath?: string }> {
   await mkdir(runDir, { recursive: true, mode: 0o700 });
   // mkdir's mode is narrowed by the umask and ignored for a directory that exists already.
   await chmod(runDir, 0o700);
@@ -319,15 +429,38 @@ async function saveArtifacts(runDir: string, page: Page, context: BrowserContext
   const screenshotPath = join(runDir, 'screenshot.png');
   // A page stuck in its own script (an endless loop, a memory bomb) cannot paint: a screenshot would
   // only wait out its timeout while the page kept running (and allocating) past the job's timeout.
-  const responsive = await within(page.evaluate('1').then(() => true), 500, false);
-  const screenshot = responsive ? await within(page.screenshot({ mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }), 3_500, undefined) : undefined;
+  const responsive = await within(
+    page.evaluate('1').then(() => true),
+    500,
+    false,
+  );
+  const screenshot = responsive
+    ? await within(
+        page.screenshot({ mask: masked, maskColor: '#000000', timeout: 3_000, animations: 'disabled' }),
+        3_500,
+        undefined,
+      )
+    : undefined;
   if (screenshot) {
     await writeFile(screenshotPath, screenshot, { mode: 0o600 });
     out.screenshotPath = screenshotPath;
   }
   const tracePath = join(runDir, 'trace.zip');
-  if (tracing && (await within(context.tracing.stop({ path: tracePath }).then(() => true), 5_000, false))) {
-    if (await scrubTrace(tracePath).then(() => true, () => false)) out.tracePath = tracePath;
+  if (
+    tracing &&
+    (await within(
+      context.tracing.stop({ path: tracePath }).then(() => true),
+      5_000,
+      false,
+    ))
+  ) {
+    if (
+      await scrubTrace(tracePath).then(
+        () => true,
+        () => false,
+      )
+    )
+      out.tracePath = tracePath;
   }
   if (!out.screenshotPath && !out.tracePath) await rm(runDir, { recursive: true, force: true });
   return out;

@@ -20,7 +20,10 @@ export function parseSecretsFile(text: string): Record<string, string> {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
     const parsed = JSON.parse(trimmed) as Record<string, unknown>;
-    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+    return Object.fromEntries(Object.entries(parsed).filter(([, v]) => typeof v === 'string')) as Record<
+      string,
+      string
+    >;
   }
   const out: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {
@@ -28,7 +31,11 @@ export function parseSecretsFile(text: string): Record<string, string> {
     const match = /^\s*(?:export\s+)?([A-Za-z_][\w.-]*)\s*=\s*(.*?)\s*$/.exec(line);
     if (!match) continue;
     let value = match[2]!;
-    if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) value = value.slice(1, -1);
+    if (
+      value.length >= 2 &&
+      ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))
+    )
+      value = value.slice(1, -1);
     out[match[1]!] = value;
   }
   return out;
@@ -56,13 +63,15 @@ export function createSecretStore(options: SecretStoreOptions = {}): SecretStore
 /** Replaces every occurrence of every secret value by `***` (longest first, so overlapping values mask fully). */
 export function maskSecrets(text: string, values: Iterable<string>): string {
   let out = text;
-  for (const value of [...values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) out = out.replaceAll(value, MASK);
+  for (const value of [...values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length))
+    out = out.replaceAll(value, MASK);
   return out;
 }
 
 /** True when the JSON of `data` contains a secret value (outputs that would leak one are refused). */
 export function containsSecret(data: unknown, values: Iterable<string>): boolean {
   const json = JSON.stringify(data) ?? '';
-  for (const value of values) if (value.length >= 3 && (json.includes(value) || json.includes(JSON.stringify(value).slice(1, -1)))) return true;
+  for (const value of values)
+    if (value.length >= 3 && (json.includes(value) || json.includes(JSON.stringify(value).slice(1, -1)))) return true;
   return false;
 }

@@ -27,12 +27,25 @@ interface ZipWriter {
 
 // Playwright bundles the zip reader and writer its own trace files are made with (yauzl, yazl).
 const { yauzl, yazl } = createRequire(import.meta.url)('playwright-core/lib/utilsBundle') as {
-  yauzl: { open(path: string, options: { lazyEntries: boolean }, callback: (error: Error | null, zip: ZipReader) => void): void };
+  yauzl: {
+    open(
+      path: string,
+      options: { lazyEntries: boolean },
+      callback: (error: Error | null, zip: ZipReader) => void,
+    ): void;
+  };
   yazl: { ZipFile: new () => ZipWriter };
 };
 
 /** Header names whose values open a session or carry a credential. */
-const SENSITIVE_HEADERS = new Set(['cookie', 'set-cookie', 'authorization', 'proxy-authorization', 'x-csrf-token', 'x-xsrf-token']);
+const SENSITIVE_HEADERS = new Set([
+  'cookie',
+  'set-cookie',
+  'authorization',
+  'proxy-authorization',
+  'x-csrf-token',
+  'x-xsrf-token',
+]);
 /** Keys whose whole value is session state: HAR cookie lists, storage state, web storage. */
 const SESSION_KEYS = new Set(['cookies', 'storageState', 'localStorage', 'sessionStorage']);
 

@@ -6,9 +6,13 @@ export const failNode: NodeType = {
   name: 'fail',
   validate(binding) {
     if (!binding.headers.errorCode) {
-      throw new OperonError('OPERON_ERR_BPMN_INVALID', `Task '${binding.elementId}' of type fail needs an errorCode task header`, {
-        details: { elementId: binding.elementId, header: 'errorCode' },
-      });
+      throw new OperonError(
+        'OPERON_ERR_BPMN_INVALID',
+        `Task '${binding.elementId}' of type fail needs an errorCode task header`,
+        {
+          details: { elementId: binding.elementId, header: 'errorCode' },
+        },
+      );
     }
   },
   async run(_input, ctx) {

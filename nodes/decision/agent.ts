@@ -16,8 +16,13 @@ import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
 import { BatchingClassifier, encodePrompts, type PromptFeatures } from './classifier.ts';
 import {
-  checkTrainingPairs, finetuneHyperparameters, installFinetuned, requireWeights, runFinetune,
-  type FinetuneOptions, type FinetuneReport,
+  checkTrainingPairs,
+  finetuneHyperparameters,
+  installFinetuned,
+  requireWeights,
+  runFinetune,
+  type FinetuneOptions,
+  type FinetuneReport,
 } from './finetune.ts';
 import { trainHead, type HeadCase } from './head.ts';
 import { unfamiliarReason } from './familiarity.ts';
@@ -26,10 +31,26 @@ import { checkDecisionInputs, clampToTrained, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
 import {
-  defaultGuardSets, evaluateGateSets, replayCases, shadowRefusal,
-  type GateFinding, type GuardSet, type Outcome, type SetEvaluation, type ShadowComparison,
+  defaultGuardSets,
+  evaluateGateSets,
+  replayCases,
+  shadowRefusal,
+  type GateFinding,
+  type GuardSet,
+  type Outcome,
+  type SetEvaluation,
+  type ShadowComparison,
 } from './promotion.ts';
-import { calibratedLogits, headLogits, qualityMetrics, softmax, toScored, type Head, type QualityMetrics, type Scored } from './scoring.ts';
+import {
+  calibratedLogits,
+  headLogits,
+  qualityMetrics,
+  softmax,
+  toScored,
+  type Head,
+  type QualityMetrics,
+  type Scored,
+} from './scoring.ts';
 
 /** models/ at the repository root. */
 export const DEFAULT_MODELS_DIR = fileURLToPath(new URL('../../models/', import.meta.url));
@@ -155,7 +176,10 @@ export class DecisionAgent {
   }
 
   /** Loads a model folder (`<modelsDir>/<name>`, or `dir` under that name); once per process and folder. */
-  static async load(name: string, options: { modelsDir?: string; dir?: string; db?: Knex } = {}): Promise<DecisionAgent> {
+  static async load(
+    name: string,
+    options: { modelsDir?: string; dir?: string; db?: Knex } = {},
+  ): Promise<DecisionAgent> {
     const dir = options.dir ? resolve(options.dir) : resolve(options.modelsDir ?? DEFAULT_MODELS_DIR, name);
     let agent = agents.get(dir);
     if (!agent) {
@@ -193,20 +217,37 @@ export class DecisionAgent {
   prompt(variables: Record<string, unknown>, template = this.model.config.template): CasePrompt {
     const inputs = this.model.config.inputs;
     const reviewReasons = inputs ? checkDecisionInputs(this.name, inputs, variables) : [];
-    const rendered = renderPrompt(template, inputs ? clampToTrained(inputs, variables) : variables, this.#renderOptions(template));
+    const rendered = renderPrompt(
+      template,
+      inputs ? clampToTrained(inputs, variables) : variables,
+      this.#renderOptions(template),
+    );
     if (rendered.missing.length > 0) {
-      throw new OperonError('OPERON_ERR_MISSING_VARIABLES', `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`, { details: { model: this.name, missing: rendered.missing }, retryable: false });
+      throw new OperonError(
+        'OPERON_ERR_MISSING_VARIABLES',
+        `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`,
+        { details: { model: this.name, missing: rendered.missing }, retryable: false },
+      );
     }
-    for (const field of rendered.forged) reviewReasons.push(`${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`);
+    for (const field of rendered.forged)
+      reviewReasons.push(
+        `${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`,
+      );
     const { lexicon } = this.model;
     if (lexicon) {
       for (const name of this.#renderOptions(template).textVariables ?? []) {
         const value = variables[name];
-        const reason = typeof value === 'string' ? unfamiliarReason(name, value, lexicon, this.model.config.familiarity) : null;
+        const reason =
+          typeof value === 'string' ? unfamiliarReason(name, value, lexicon, this.model.config.familiarity) : null;
         if (reason) reviewReasons.push(reason);
       }
     }
-    return { prompt: rendered.prompt, textSpans: rendered.textSpans, truncatedFields: rendered.truncated, reviewReasons };
+    return {
+      prompt: rendered.prompt,
+      textSpans: rendered.textSpans,
+      truncatedFields: rendered.truncated,
+      reviewReasons,
+    };
   }
 
   /** How a template is rendered for this model; the same for every case, so kept per template. */
@@ -221,7 +262,9 @@ export class DecisionAgent {
       options = {
         textVariables: [...new Set([...textVariables, ...textInputs(inputs)])],
         maxTextChars: config.maxTextChars,
-        maxChars: Object.fromEntries(Object.entries(inputs ?? {}).flatMap(([name, spec]) => (spec.maxChars ? [[name, spec.maxChars]] : []))),
+        maxChars: Object.fromEntries(
+          Object.entries(inputs ?? {}).flatMap(([name, spec]) => (spec.maxChars ? [[name, spec.maxChars]] : [])),
+        ),
         guardText: inputs !== undefined,
         enumValues: Object.values(inputs ?? {}).flatMap((spec) => spec.values ?? []),
       };
@@ -265,25 +308,37 @@ export class DecisionAgent {
   async infer(variables: Record<string, unknown>, options: InferOptions = {}): Promise<DecisionResult> {
     const started = performance.now();
     const rendered = this.prompt(variables, options.template);
-    const [features, { active: head, shadow }] = await Promise.all([this.#classifier.features(rendered, options.signal), this.#liveHeads()]);
+    const [features, { active: head, shadow }] = await Promise.all([
+      this.#classifier.features(rendered, options.signal),
+      this.#liveHeads(),
+    ]);
     const probs = this.#probabilities(features, head);
     const scored = toScored(this.labels, probs);
     const threshold = options.threshold ?? this.model.config.threshold;
     const reviewReasons = [...rendered.reviewReasons];
     if (features.cutFields.includes('prompt') && this.model.config.inputs) {
-      reviewReasons.push(`the structured fields alone are longer than the model's context (${this.model.config.maxLength} tokens): the middle of the prompt was cut`);
+      reviewReasons.push(
+        `the structured fields alone are longer than the model's context (${this.model.config.maxLength} tokens): the middle of the prompt was cut`,
+      );
     }
     const truncatedFields = [...new Set([...rendered.truncatedFields, ...features.cutFields])];
     if (this.model.config.inputs) {
       // The model did not read all of it: what it did not read may change the answer.
-      for (const field of truncatedFields.filter((f) => f !== 'prompt')) reviewReasons.push(`${field} was cut to fit the model: it did not read all of it`);
+      for (const field of truncatedFields.filter((f) => f !== 'prompt'))
+        reviewReasons.push(`${field} was cut to fit the model: it did not read all of it`);
     }
     const automated = Math.max(...probs) >= threshold && reviewReasons.length === 0;
     if (automated && this.model.config.consistency) {
       const changed = await this.#inconsistentFields(variables, options, scored.label, head);
-      for (const field of changed) reviewReasons.push(`the answer changes when ${field} is slightly reworded (a typo, a courtesy clause or no punctuation)`);
+      for (const field of changed)
+        reviewReasons.push(
+          `the answer changes when ${field} is slightly reworded (a typo, a courtesy clause or no punctuation)`,
+        );
     }
-    if (Math.max(...probs) < threshold) reviewReasons.push(`confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`);
+    if (Math.max(...probs) < threshold)
+      reviewReasons.push(
+        `confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`,
+      );
     return {
       ...scored,
       modelVersion: head?.version ?? this.baseVersion,
@@ -302,14 +357,27 @@ export class DecisionAgent {
   }
 
   /** Text fields whose reworded copies (consistency.ts) get another label than `label`. */
-  async #inconsistentFields(variables: Record<string, unknown>, options: InferOptions, label: string, head: ActiveHead | null): Promise<string[]> {
+  async #inconsistentFields(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    label: string,
+    head: ActiveHead | null,
+  ): Promise<string[]> {
     const copies = this.model.config.consistency?.copies ?? 0;
-    const checks = (this.#renderOptions(options.template ?? this.model.config.template).textVariables ?? []).flatMap((name) => {
-      const value = variables[name];
-      return typeof value === 'string' ? rewordings(value, copies).map((text) => ({ name, text })) : [];
-    });
-    const features = await Promise.all(checks.map((c) => this.#classifier.features(this.prompt({ ...variables, [c.name]: c.text }, options.template), options.signal)));
-    const changed = checks.filter((_, i) => toScored(this.labels, this.#probabilities(features[i]!, head)).label !== label).map((c) => c.name);
+    const checks = (this.#renderOptions(options.template ?? this.model.config.template).textVariables ?? []).flatMap(
+      (name) => {
+        const value = variables[name];
+        return typeof value === 'string' ? rewordings(value, copies).map((text) => ({ name, text })) : [];
+      },
+    );
+    const features = await Promise.all(
+      checks.map((c) =>
+        this.#classifier.features(this.prompt({ ...variables, [c.name]: c.text }, options.template), options.signal),
+      ),
+    );
+    const changed = checks
+      .filter((_, i) => toScored(this.labels, this.#probabilities(features[i]!, head)).label !== label)
+      .map((c) => c.name);
     return [...new Set(changed)];
   }
 
@@ -319,16 +387,30 @@ export class DecisionAgent {
   }
 
   /** Quality of the active version (or of `head`, or of the base model with `head: null`) on labelled cases. */
-  async evaluate(cases: LabelledCase[], options: { threshold?: number; head?: ActiveHead | null } = {}): Promise<QualityMetrics & { version: string }> {
+  async evaluate(
+    cases: LabelledCase[],
+    options: { threshold?: number; head?: ActiveHead | null } = {},
+  ): Promise<QualityMetrics & { version: string }> {
     const head = options.head === undefined ? await this.activeHead() : options.head;
     const features = await this.#features(cases);
-    const results = features.map((f, i) => ({ probs: this.#probabilities(f, head), truth: this.#labelIndex(cases[i]!.label) }));
-    return { ...qualityMetrics(results, options.threshold ?? this.model.config.threshold), version: head?.version ?? this.baseVersion };
+    const results = features.map((f, i) => ({
+      probs: this.#probabilities(f, head),
+      truth: this.#labelIndex(cases[i]!.label),
+    }));
+    return {
+      ...qualityMetrics(results, options.threshold ?? this.model.config.threshold),
+      version: head?.version ?? this.baseVersion,
+    };
   }
 
   #labelIndex(label: string): number {
     const index = this.labels.indexOf(label);
-    if (index < 0) throw new OperonError('OPERON_ERR_NODE_INPUT', `'${label}' is not a label of model '${this.name}' (${this.labels.join(', ')})`, { details: { model: this.name, label } });
+    if (index < 0)
+      throw new OperonError(
+        'OPERON_ERR_NODE_INPUT',
+        `'${label}' is not a label of model '${this.name}' (${this.labels.join(', ')})`,
+        { details: { model: this.name, label } },
+      );
     return index;
   }
 
@@ -361,14 +443,23 @@ export class DecisionAgent {
    * `labels`: see #finetune. Bad hyperparameters, labels or inputs are refused before anything runs.
    */
   async train(inputs: Record<string, unknown>[], labels: string[], options?: FinetuneOptions): Promise<FinetuneReport>;
-  async train(first: TrainOptions | Record<string, unknown>[] = {}, labels?: string[], options: FinetuneOptions = {}): Promise<TrainReport | FinetuneReport> {
+  async train(
+    first: TrainOptions | Record<string, unknown>[] = {},
+    labels?: string[],
+    options: FinetuneOptions = {},
+  ): Promise<TrainReport | FinetuneReport> {
     if (Array.isArray(first)) return this.#finetune(first, labels as string[], options);
     return this.#trainHead(first);
   }
 
   async #trainHead(options: TrainOptions): Promise<TrainReport> {
     const db = this.#requireDb();
-    if (!this.model.hasHidden) throw new OperonError('OPERON_ERR_NODE_INPUT', `Model '${this.name}' exports no hidden state; heads need an operon-gpt model`, { details: { model: this.name } });
+    if (!this.model.hasHidden)
+      throw new OperonError(
+        'OPERON_ERR_NODE_INPUT',
+        `Model '${this.name}' exports no hidden state; heads need an operon-gpt model`,
+        { details: { model: this.name } },
+      );
     const cases = options.cases ?? (await this.reviewedCases());
     const share = options.heldOutShare ?? 0.25;
     const hashShare = (key: string) => createHash('sha256').update(key).digest()[0]! / 256;
@@ -379,14 +470,31 @@ export class DecisionAgent {
     const comparedWith = active?.version ?? this.baseVersion;
     const empty: QualityMetrics = { cases: 0, accuracy: 0, ece: 0, nll: 0, autoRate: 0, autoPrecision: 0 };
     const report: TrainReport = {
-      promoted: false, state: null, reason: '', regressions: [], version: null, comparedWith,
-      trainingCases: train.length, replayCases: 0, heldOutCases: heldOut.length,
-      candidate: empty, active: empty, evaluation: [], temperature: null, shadowDecisions: null,
+      promoted: false,
+      state: null,
+      reason: '',
+      regressions: [],
+      version: null,
+      comparedWith,
+      trainingCases: train.length,
+      replayCases: 0,
+      heldOutCases: heldOut.length,
+      candidate: empty,
+      active: empty,
+      evaluation: [],
+      temperature: null,
+      shadowDecisions: null,
     };
     if (train.length < 20 || heldOut.length < 10) {
-      return { ...report, reason: `too few reviewed cases (${train.length} training, ${heldOut.length} held out; need 20 and 10)` };
+      return {
+        ...report,
+        reason: `too few reviewed cases (${train.length} training, ${heldOut.length} held out; need 20 and 10)`,
+      };
     }
-    const replayCount = Math.min(MAX_REPLAY_CASES, Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length));
+    const replayCount = Math.min(
+      MAX_REPLAY_CASES,
+      Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length),
+    );
     const replay = await replayCases(this.name, replayCount);
     const fit = [...train, ...replay];
     const fitFeatures = await this.#features(fit);
@@ -398,18 +506,28 @@ export class DecisionAgent {
     // The temperature is fitted on a fifth of the mix that the weights never see.
     const isCalibration = (i: number) => hashShare(`calibration:${fit[i]!.id ?? i}`) < 0.2;
     const calibration = headCases.filter((_, i) => isCalibration(i));
-    const head = trainHead(this.labels, headCases.filter((_, i) => !isCalibration(i)), { calibration });
+    const head = trainHead(
+      this.labels,
+      headCases.filter((_, i) => !isCalibration(i)),
+      { calibration },
+    );
 
     const threshold = this.model.config.threshold;
     const candidateHead = { version: 'candidate', head };
     const outcomes = async (set: LabelledCase[]) => {
       const features = await this.#features(set);
       const truth = set.map((c) => this.#labelIndex(c.label));
-      const score = (h: ActiveHead | null): Outcome[] => features.map((f, i) => ({ probs: this.#probabilities(f, h), truth: truth[i]! }));
+      const score = (h: ActiveHead | null): Outcome[] =>
+        features.map((f, i) => ({ probs: this.#probabilities(f, h), truth: truth[i]! }));
       return { candidate: score(candidateHead), active: score(active) };
     };
     const reviewed = await outcomes(heldOut);
-    const evaluation = await evaluateGateSets(reviewed, options.guardSets ?? (await defaultGuardSets(this.name)), outcomes, { threshold });
+    const evaluation = await evaluateGateSets(
+      reviewed,
+      options.guardSets ?? (await defaultGuardSets(this.name)),
+      outcomes,
+      { threshold },
+    );
     const regressions = evaluation.flatMap((e) => e.findings);
     const state = regressions.length === 0 ? 'shadow' : 'refused';
     const shadowDecisions = options.shadowDecisions ?? DEFAULT_SHADOW_DECISIONS;
@@ -422,7 +540,9 @@ export class DecisionAgent {
     const version = await db.transaction(async (trx) => {
       // One head in shadow at a time: a newer candidate that passes replaces the one before.
       if (state === 'shadow') {
-        await trx('decision_model_versions').where({ model_name: this.name, state: 'shadow' }).update({ state: 'retired' });
+        await trx('decision_model_versions')
+          .where({ model_name: this.name, state: 'shadow' })
+          .update({ state: 'retired' });
       }
       const [row] = (await trx('decision_model_versions')
         .insert({
@@ -433,7 +553,12 @@ export class DecisionAgent {
           head: JSON.stringify(head),
           metrics: JSON.stringify({ heldOut: candidate, comparedWith: current }),
           evaluation: JSON.stringify({
-            comparedWith, threshold, temperature: head.temperature, replayCases: replay.length, sets: evaluation, regressions,
+            comparedWith,
+            threshold,
+            temperature: head.temperature,
+            replayCases: replay.length,
+            sets: evaluation,
+            regressions,
           }),
           reason,
           training_cases: train.length,
@@ -451,8 +576,18 @@ export class DecisionAgent {
     });
     this.#live.loadedAt = -Infinity;
     return {
-      ...report, promoted: state === 'shadow', state, reason, regressions, version, replayCases: replay.length,
-      candidate, active: current, evaluation, temperature: head.temperature, shadowDecisions: state === 'shadow' ? shadowDecisions : null,
+      ...report,
+      promoted: state === 'shadow',
+      state,
+      reason,
+      regressions,
+      version,
+      replayCases: replay.length,
+      candidate,
+      active: current,
+      evaluation,
+      temperature: head.temperature,
+      shadowDecisions: state === 'shadow' ? shadowDecisions : null,
     };
   }
 
@@ -467,17 +602,32 @@ export class DecisionAgent {
    * stays where it was written and is not installed. With `install`, a passing folder replaces the
    * model's own (installFinetuned); this process's agents keep the old one until they are loaded again.
    */
-  async #finetune(inputs: Record<string, unknown>[], labels: string[], options: FinetuneOptions): Promise<FinetuneReport> {
+  async #finetune(
+    inputs: Record<string, unknown>[],
+    labels: string[],
+    options: FinetuneOptions,
+  ): Promise<FinetuneReport> {
     const started = performance.now();
     const architecture = this.model.config.architecture as { d_model?: number } | undefined;
     const hyperparameters = finetuneHyperparameters(options, architecture?.d_model);
-    if (!Array.isArray(inputs)) throw new OperonError('OPERON_ERR_VALIDATION', 'Fine-tuning: inputs must be an array', { details: { field: 'inputs' } });
+    if (!Array.isArray(inputs))
+      throw new OperonError('OPERON_ERR_VALIDATION', 'Fine-tuning: inputs must be an array', {
+        details: { field: 'inputs' },
+      });
     checkTrainingPairs(inputs, labels, this.labels);
     if (options.ids && options.ids.length !== inputs.length) {
-      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: ${inputs.length} inputs but ${options.ids.length} ids`, { details: { field: 'ids', reason: 'length-mismatch' } });
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        `Fine-tuning: ${inputs.length} inputs but ${options.ids.length} ids`,
+        { details: { field: 'ids', reason: 'length-mismatch' } },
+      );
     }
     requireWeights(this.model.dir, this.name);
-    const cases: LabelledCase[] = inputs.map((variables, i) => ({ id: options.ids?.[i] ?? String(i), variables, label: labels[i]! }));
+    const cases: LabelledCase[] = inputs.map((variables, i) => ({
+      id: options.ids?.[i] ?? String(i),
+      variables,
+      label: labels[i]!,
+    }));
     // Every prompt is rendered before anything starts: a malformed input fails here.
     for (const c of cases) this.prompt(c.variables);
 
@@ -485,21 +635,34 @@ export class DecisionAgent {
     const hashShare = (key: string) => createHash('sha256').update(key).digest()[0]! / 256;
     const heldOut = cases.filter((c) => hashShare(c.id!) < share);
     const train = cases.filter((c) => hashShare(c.id!) >= share);
-    const replayCount = Math.min(MAX_REPLAY_CASES, Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length));
+    const replayCount = Math.min(
+      MAX_REPLAY_CASES,
+      Math.round((options.replayRatio ?? DEFAULT_REPLAY_RATIO) * train.length),
+    );
     const replay = await replayCases(this.name, replayCount);
     const mix = [...train, ...replay];
     const isCalibration = (c: LabelledCase, i: number) => hashShare(`calibration:${c.id ?? i}`) < 0.2;
     const fit = mix.filter((c, i) => !isCalibration(c, i));
     const calibration = mix.filter((c, i) => isCalibration(c, i));
-    if (fit.length === 0) throw new OperonError('OPERON_ERR_VALIDATION', 'Fine-tuning: no case is left to train on after the held-out split', { details: { field: 'inputs', cases: cases.length } });
+    if (fit.length === 0)
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        'Fine-tuning: no case is left to train on after the held-out split',
+        { details: { field: 'inputs', cases: cases.length } },
+      );
 
-    const version = options.version ?? `${this.baseVersion}+ft.${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
+    const version =
+      options.version ?? `${this.baseVersion}+ft.${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}`;
     const out = resolve(options.out ?? join(dirname(this.model.dir), '.finetune', version, this.name));
     if (out === this.model.dir || out.startsWith(this.model.dir + sep)) {
       // Writing over the model's own folder would install the fine-tune before the gate saw it.
-      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: out must not be the model's own folder (${this.model.dir}); install a passing fine-tune with install`, {
-        details: { field: 'out', value: out },
-      });
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        `Fine-tuning: out must not be the model's own folder (${this.model.dir}); install a passing fine-tune with install`,
+        {
+          details: { field: 'out', value: out },
+        },
+      );
     }
     // A folder fine-tuned into before may be loaded in this process: its files are about to change.
     const stale = agents.get(out);
@@ -511,15 +674,23 @@ export class DecisionAgent {
     let result;
     try {
       const write = async (file: string, set: LabelledCase[]) => {
-        const encoded = await encodePrompts(this.model, set.map((c) => this.prompt(c.variables)));
-        writeFileSync(file, encoded.map((e, i) => `${JSON.stringify({ ids: e.ids, label: this.#labelIndex(set[i]!.label) })}\n`).join(''));
+        const encoded = await encodePrompts(
+          this.model,
+          set.map((c) => this.prompt(c.variables)),
+        );
+        writeFileSync(
+          file,
+          encoded.map((e, i) => `${JSON.stringify({ ids: e.ids, label: this.#labelIndex(set[i]!.label) })}\n`).join(''),
+        );
         return file;
       };
       result = await runFinetune({
         modelDir: this.model.dir,
         trainFile: await write(join(work, 'train.jsonl'), fit),
         heldOutFile: calibration.length > 0 ? await write(join(work, 'calibration.jsonl'), calibration) : null,
-        out, version, hyperparameters,
+        out,
+        version,
+        hyperparameters,
         threads: options.threads ?? 2,
         seed: options.seed ?? 1,
         onProgress: options.onProgress,
@@ -536,7 +707,12 @@ export class DecisionAgent {
       active: await this.outcomes(set, { head: null }),
     });
     const reviewed = await score(heldOut);
-    const evaluation = await evaluateGateSets(reviewed, options.guardSets ?? (await defaultGuardSets(this.name)), score, { threshold });
+    const evaluation = await evaluateGateSets(
+      reviewed,
+      options.guardSets ?? (await defaultGuardSets(this.name)),
+      score,
+      { threshold },
+    );
     const regressions = evaluation.flatMap((e) => e.findings);
     const passed = regressions.length === 0;
     const reason = passed
@@ -548,12 +724,29 @@ export class DecisionAgent {
       agents.delete(this.model.dir);
     }
     return {
-      dir: out, version: result.final.version, baseVersion: this.baseVersion,
-      passed, state: passed ? 'passed' : 'refused', installed: previousDir !== null, previousDir, reason, regressions, evaluation,
-      heldOut: { base: qualityMetrics(reviewed.active, threshold), finetuned: qualityMetrics(reviewed.candidate, threshold) },
-      trainingCases: train.length, replayCases: replay.length, calibrationCases: calibration.length, heldOutCases: heldOut.length,
-      hyperparameters, history: result.history,
-      trainableParameters: result.final.trainableParameters, parameters: result.final.parameters, temperature: result.final.temperature,
+      dir: out,
+      version: result.final.version,
+      baseVersion: this.baseVersion,
+      passed,
+      state: passed ? 'passed' : 'refused',
+      installed: previousDir !== null,
+      previousDir,
+      reason,
+      regressions,
+      evaluation,
+      heldOut: {
+        base: qualityMetrics(reviewed.active, threshold),
+        finetuned: qualityMetrics(reviewed.candidate, threshold),
+      },
+      trainingCases: train.length,
+      replayCases: replay.length,
+      calibrationCases: calibration.length,
+      heldOutCases: heldOut.length,
+      hyperparameters,
+      history: result.history,
+      trainableParameters: result.final.trainableParameters,
+      parameters: result.final.parameters,
+      temperature: result.final.temperature,
       seconds: Math.round(performance.now() - started) / 1000,
     };
   }
@@ -564,7 +757,11 @@ export class DecisionAgent {
       .where({ model_name: this.name })
       .whereNotNull('reviewed_label')
       .orderBy('created_at')
-      .select('id', 'inputs', 'reviewed_label')) as { id: string; inputs: Record<string, unknown>; reviewed_label: string }[];
+      .select('id', 'inputs', 'reviewed_label')) as {
+      id: string;
+      inputs: Record<string, unknown>;
+      reviewed_label: string;
+    }[];
     return rows.map((r) => ({ id: r.id, variables: r.inputs, label: r.reviewed_label }));
   }
 
@@ -579,25 +776,46 @@ export class DecisionAgent {
     await db.transaction(async (trx) => {
       const isBase = version === this.baseVersion || version === 'base';
       const refuse = (reason: string) =>
-        new OperonError('OPERON_ERR_PROMOTION_REFUSED', `Version '${version}' of model '${this.name}' may not be activated: ${reason}`, {
-          details: { model: this.name, version, reason },
-        });
+        new OperonError(
+          'OPERON_ERR_PROMOTION_REFUSED',
+          `Version '${version}' of model '${this.name}' may not be activated: ${reason}`,
+          {
+            details: { model: this.name, version, reason },
+          },
+        );
       if (!isBase) {
-        const row = (await trx('decision_model_versions').where({ model_name: this.name, version }).forUpdate().first()) as
-          | { state: string; reason: string | null; activated_at: Date | null; shadow_decisions: number; shadow_reviews: number }
+        const row = (await trx('decision_model_versions')
+          .where({ model_name: this.name, version })
+          .forUpdate()
+          .first()) as
+          | {
+              state: string;
+              reason: string | null;
+              activated_at: Date | null;
+              shadow_decisions: number;
+              shadow_reviews: number;
+            }
           | undefined;
-        if (!row) throw new OperonError('OPERON_ERR_NOT_FOUND', `Model '${this.name}' has no version '${version}'`, { details: { model: this.name, version } });
+        if (!row)
+          throw new OperonError('OPERON_ERR_NOT_FOUND', `Model '${this.name}' has no version '${version}'`, {
+            details: { model: this.name, version },
+          });
         if (row.state === 'refused') throw refuse(`the promotion gate refused it (${row.reason ?? 'see evaluation'})`);
-        if (row.state === 'retired' && !row.activated_at) throw refuse('it was replaced in shadow before its shadow period ended');
+        if (row.state === 'retired' && !row.activated_at)
+          throw refuse('it was replaced in shadow before its shadow period ended');
         if (row.state === 'shadow') {
           const required = { decisions: row.shadow_decisions, reviews: row.shadow_reviews };
           const refusal = shadowRefusal(await this.#shadowComparison(trx, version), required);
           if (refusal) throw refuse(refusal);
         }
       }
-      await trx('decision_model_versions').where({ model_name: this.name, state: 'active' }).update({ active: false, state: 'retired' });
+      await trx('decision_model_versions')
+        .where({ model_name: this.name, state: 'active' })
+        .update({ active: false, state: 'retired' });
       if (!isBase) {
-        await trx('decision_model_versions').where({ model_name: this.name, version }).update({ active: true, state: 'active', activated_at: trx.fn.now() });
+        await trx('decision_model_versions')
+          .where({ model_name: this.name, version })
+          .update({ active: true, state: 'active', activated_at: trx.fn.now() });
       }
     });
     this.#live.loadedAt = -Infinity;
@@ -609,10 +827,14 @@ export class DecisionAgent {
   }
 
   async #shadowComparison(db: Knex, version: string): Promise<ShadowComparison & { agreement: number | null }> {
-    const activeRow = (await db('decision_model_versions').where({ model_name: this.name, state: 'active' }).first()) as { version: string } | undefined;
+    const activeRow = (await db('decision_model_versions').where({ model_name: this.name, state: 'active' }).first()) as
+      | { version: string }
+      | undefined;
     const row = (await db('decision_shadow_comparison')
       .where({ model_name: this.name, shadow_version: version, active_version: activeRow?.version ?? this.baseVersion })
-      .first()) as { decisions: number; reviewed: number; active_correct: number; shadow_correct: number; agreement: number } | undefined;
+      .first()) as
+      | { decisions: number; reviewed: number; active_correct: number; shadow_correct: number; agreement: number }
+      | undefined;
     return {
       decisions: row?.decisions ?? 0,
       reviewed: row?.reviewed ?? 0,
@@ -623,21 +845,53 @@ export class DecisionAgent {
   }
 
   /** Registered versions: the base model and every head, with its state and which one is active. */
-  async versions(): Promise<{ version: string; kind: 'base' | 'head'; active: boolean; state: string; reason?: string | null; createdAt?: string; metrics?: unknown }[]> {
+  async versions(): Promise<
+    {
+      version: string;
+      kind: 'base' | 'head';
+      active: boolean;
+      state: string;
+      reason?: string | null;
+      createdAt?: string;
+      metrics?: unknown;
+    }[]
+  > {
     const rows = this.#db
       ? ((await this.#db('decision_model_versions').where({ model_name: this.name }).orderBy('id')) as {
-          version: string; active: boolean; state: string; reason: string | null; created_at: Date; metrics: unknown;
+          version: string;
+          active: boolean;
+          state: string;
+          reason: string | null;
+          created_at: Date;
+          metrics: unknown;
         }[])
       : [];
     const anyActive = rows.some((r) => r.active);
     return [
-      { version: this.baseVersion, kind: 'base', active: !anyActive, state: anyActive ? 'retired' : 'active', metrics: this.model.config.metrics },
-      ...rows.map((r) => ({ version: r.version, kind: 'head' as const, active: r.active, state: r.state, reason: r.reason, createdAt: r.created_at.toISOString(), metrics: r.metrics })),
+      {
+        version: this.baseVersion,
+        kind: 'base',
+        active: !anyActive,
+        state: anyActive ? 'retired' : 'active',
+        metrics: this.model.config.metrics,
+      },
+      ...rows.map((r) => ({
+        version: r.version,
+        kind: 'head' as const,
+        active: r.active,
+        state: r.state,
+        reason: r.reason,
+        createdAt: r.created_at.toISOString(),
+        metrics: r.metrics,
+      })),
     ];
   }
 
   #requireDb(): Knex {
-    if (!this.#db) throw new OperonError('OPERON_ERR_NODE_INPUT', 'This needs a database (--database-url or OPERON_DATABASE_URL)', { details: { model: this.name } });
+    if (!this.#db)
+      throw new OperonError('OPERON_ERR_NODE_INPUT', 'This needs a database (--database-url or OPERON_DATABASE_URL)', {
+        details: { model: this.name },
+      });
     return this.#db;
   }
 }
@@ -648,8 +902,17 @@ export function readLabelledCases(file: string): LabelledCase[] {
     .split('\n')
     .filter((line) => line.trim())
     .map((line, i) => {
-      const row = JSON.parse(line) as { variables?: Record<string, unknown>; vars?: Record<string, unknown>; label?: string; policyLabel?: string; id?: string };
-      return { id: row.id ?? `${file}:${i}`, variables: (row.variables ?? row.vars)!, label: (row.policyLabel ?? row.label)! };
+      const row = JSON.parse(line) as {
+        variables?: Record<string, unknown>;
+        vars?: Record<string, unknown>;
+        label?: string;
+        policyLabel?: string;
+        id?: string;
+      };
+      return {
+        id: row.id ?? `${file}:${i}`,
+        variables: (row.variables ?? row.vars)!,
+        label: (row.policyLabel ?? row.label)!,
+      };
     });
 }
-

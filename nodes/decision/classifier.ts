@@ -46,7 +46,9 @@ interface Pending {
 }
 
 function abortError(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : Object.assign(new Error('The decision was aborted'), { name: 'AbortError' });
+  return signal.reason instanceof Error
+    ? signal.reason
+    : Object.assign(new Error('The decision was aborted'), { name: 'AbortError' });
 }
 
 /** A running batch and a full one queued behind it in the worker thread. */
@@ -94,12 +96,19 @@ export class BatchingClassifier {
   }
 
   #pump(): void {
-    while (this.#queue.length > 0 && this.#inFlight < MAX_IN_FLIGHT && (this.#inFlight === 0 || this.#queue.length >= this.#maxBatch)) {
+    while (
+      this.#queue.length > 0 &&
+      this.#inFlight < MAX_IN_FLIGHT &&
+      (this.#inFlight === 0 || this.#queue.length >= this.#maxBatch)
+    ) {
       const batch = this.#queue.splice(0, this.#maxBatch).filter((p) => !p.signal?.aborted);
       if (batch.length === 0) continue;
       const session = batch.length === 1 && this.#inFlight === 0 ? this.#isolatedSession() : this.#model.session;
       this.#inFlight++;
-      this.#run(session, batch.map((p) => p.prompt))
+      this.#run(
+        session,
+        batch.map((p) => p.prompt),
+      )
         .then(
           (results) => batch.forEach((p, i) => p.resolve(results[i]!)),
           (error: unknown) => batch.forEach((p) => p.reject(error)),
@@ -129,13 +138,22 @@ export class BatchingClassifier {
    */
   #isolatedSession(): ModelSession {
     const { inline } = this.#model;
-    return inline && this.#inlineBudgetMs > 0 && this.#singleRunMs <= this.#inlineBudgetMs ? inline : this.#model.session;
+    return inline && this.#inlineBudgetMs > 0 && this.#singleRunMs <= this.#inlineBudgetMs
+      ? inline
+      : this.#model.session;
   }
 
-  async #run(session: ModelSession, prompts: PromptInput[], options: { fullLogits?: boolean } = {}): Promise<PromptFeatures[]> {
+  async #run(
+    session: ModelSession,
+    prompts: PromptInput[],
+    options: { fullLogits?: boolean } = {},
+  ): Promise<PromptFeatures[]> {
     const model = this.#model;
     const rows = await encodePrompts(model, prompts);
-    const runs = lengthRuns(rows.map((r) => r.ids.length), this.#runTokens);
+    const runs = lengthRuns(
+      rows.map((r) => r.ids.length),
+      this.#runTokens,
+    );
     const feeds = runs.map((run) => this.#feeds(run.map((row) => rows[row]!.ids)));
     const started = performance.now();
     const outputs = await session.run(feeds);
@@ -210,12 +228,17 @@ export async function encodePrompts(model: DecisionModel, prompts: PromptInput[]
     const ids = e.getIds();
     if (ids.length <= max) return { ids, truncated: false, cutFields: [] };
     const input = prompts[i]!;
-    const fitted = typeof input === 'string' ? null : fitToBudget(input.prompt, input.textSpans, ids, e.getOffsets(), max);
+    const fitted =
+      typeof input === 'string' ? null : fitToBudget(input.prompt, input.textSpans, ids, e.getOffsets(), max);
     if (fitted) return { ...fitted, truncated: true };
     // The structured part alone is too long: keep the case's head and the template's closing
     // tokens ("decision:"), cut in between.
     const keepTail = Math.min(model.suffixTokens, max - 1);
-    return { ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)], truncated: true, cutFields: ['prompt'] };
+    return {
+      ids: [...ids.slice(0, max - keepTail), ...ids.slice(ids.length - keepTail)],
+      truncated: true,
+      cutFields: ['prompt'],
+    };
   });
 }
 

@@ -76,7 +76,9 @@ function parseVars(text: string): Record<string, unknown> {
   } catch {
     // reported below
   }
-  throw new OperonError('OPERON_ERR_VALIDATION', '--vars must be a JSON object', { details: { vars: text.slice(0, 200) } });
+  throw new OperonError('OPERON_ERR_VALIDATION', '--vars must be a JSON object', {
+    details: { vars: text.slice(0, 200) },
+  });
 }
 
 /** Runs one CLI command; resolves to the process exit code. */
@@ -90,12 +92,21 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
   const { values, positionals } = parsed;
   if (values.help || positionals.length === 0) return usage();
   const modelsDir = resolve(values['models-dir'] ?? process.env.OPERON_MODELS_DIR ?? DEFAULT_MODELS_DIR);
-  const databaseUrl = values['database-url'] ?? options.databaseUrl ?? (process.env.OPERON_DATABASE_URL || undefined) ?? (process.env.DATABASE_URL || undefined);
+  const databaseUrl =
+    values['database-url'] ??
+    options.databaseUrl ??
+    (process.env.OPERON_DATABASE_URL || undefined) ??
+    (process.env.DATABASE_URL || undefined);
   let db: Knex | undefined;
   // knex is loaded only when a database is named: `decide` alone stays a model run.
   const createKnex = databaseUrl ? (await import('../../engine/store/knex.ts')).createKnex : undefined;
-  const database = () => (db ??= databaseUrl && createKnex ? createKnex(databaseUrl, { poolMax: 2, applicationName: 'operon-model-cli' }) : undefined);
-  const print = (json: unknown, text: string) => process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
+  const database = () =>
+    (db ??=
+      databaseUrl && createKnex
+        ? createKnex(databaseUrl, { poolMax: 2, applicationName: 'operon-model-cli' })
+        : undefined);
+  const print = (json: unknown, text: string) =>
+    process.stdout.write(values.json ? `${JSON.stringify(json, null, 2)}\n` : `${text}\n`);
   try {
     const [command, sub, ...rest] = positionals;
     if (command === 'decide') {
@@ -107,7 +118,10 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
       if (db) await recordDecision(db, agent.model, result, vars);
       const { label, confidence, scores, modelVersion, needsReview, reviewReasons } = result;
       const why = reviewReasons.length > 0 ? `: ${reviewReasons.join('; ')}` : '';
-      print({ label, confidence, scores, modelVersion, needsReview, reviewReasons }, `${label} (confidence ${confidence.toFixed(3)}${needsReview ? `, needs review${why}` : ''}) by ${sub} ${modelVersion}`);
+      print(
+        { label, confidence, scores, modelVersion, needsReview, reviewReasons },
+        `${label} (confidence ${confidence.toFixed(3)}${needsReview ? `, needs review${why}` : ''}) by ${sub} ${modelVersion}`,
+      );
       return 0;
     }
     if (command !== 'model') return usage(`unknown command '${command}'`);
@@ -119,9 +133,23 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
       const models = [];
       for (const name of names) {
         const agent = await DecisionAgent.load(name, { modelsDir, db: database() });
-        models.push({ name, labels: agent.labels, threshold: agent.model.config.threshold, fileHash: agent.model.fileHash, versions: await agent.versions() });
+        models.push({
+          name,
+          labels: agent.labels,
+          threshold: agent.model.config.threshold,
+          fileHash: agent.model.fileHash,
+          versions: await agent.versions(),
+        });
       }
-      print(models, models.map((m) => `${m.name}\t${m.labels.join('/')}\t${m.versions.map((v) => `${v.version}${v.active ? '*' : v.state === 'shadow' ? '(shadow)' : ''}`).join(' ')}`).join('\n'));
+      print(
+        models,
+        models
+          .map(
+            (m) =>
+              `${m.name}\t${m.labels.join('/')}\t${m.versions.map((v) => `${v.version}${v.active ? '*' : v.state === 'shadow' ? '(shadow)' : ''}`).join(' ')}`,
+          )
+          .join('\n'),
+      );
       return 0;
     }
     const name = rest[0];
@@ -135,7 +163,10 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
         cases = splits(name as 'loan' | 'order').test;
       }
       const metrics = await agent.evaluate(cases);
-      print(metrics, `${name} ${metrics.version}: accuracy=${metrics.accuracy.toFixed(4)} ece=${metrics.ece.toFixed(4)} auto_rate=${metrics.autoRate.toFixed(4)} auto_precision=${metrics.autoPrecision.toFixed(4)} cases=${metrics.cases}`);
+      print(
+        metrics,
+        `${name} ${metrics.version}: accuracy=${metrics.accuracy.toFixed(4)} ece=${metrics.ece.toFixed(4)} auto_rate=${metrics.autoRate.toFixed(4)} auto_precision=${metrics.autoPrecision.toFixed(4)} cases=${metrics.cases}`,
+      );
       return 0;
     }
     if (sub === 'train') {
@@ -143,7 +174,10 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
       const number = (flag: 'shadow-decisions' | 'replay-ratio') => {
         if (values[flag] === undefined) return undefined;
         const n = Number(values[flag]);
-        if (!Number.isFinite(n) || n < 0) throw new OperonError('OPERON_ERR_VALIDATION', `--${flag} must be a number >= 0`, { details: { [flag]: values[flag] } });
+        if (!Number.isFinite(n) || n < 0)
+          throw new OperonError('OPERON_ERR_VALIDATION', `--${flag} must be a number >= 0`, {
+            details: { [flag]: values[flag] },
+          });
         return n;
       };
       const report = await agent.train({
@@ -152,46 +186,72 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
         shadowDecisions: number('shadow-decisions'),
         replayRatio: number('replay-ratio'),
       });
-      const head = report.state === 'shadow' ? `${report.version} is in shadow` : report.version ? `${report.version} refused` : 'no head trained';
+      const head =
+        report.state === 'shadow'
+          ? `${report.version} is in shadow`
+          : report.version
+            ? `${report.version} refused`
+            : 'no head trained';
       print(report, [`${head}: ${report.reason}`, ...report.evaluation.map((e) => `  ${describeSet(e)}`)].join('\n'));
       return 0;
     }
     if (sub === 'finetune') {
       // Numbers are passed on as given; DecisionAgent.train checks their ranges (OPERON_ERR_VALIDATION).
-      const number = (flag: 'steps' | 'lr' | 'weight-decay' | 'batch-size' | 'grad-clip' | 'lora-rank' | 'replay-ratio' | 'threads') => {
+      const number = (
+        flag: 'steps' | 'lr' | 'weight-decay' | 'batch-size' | 'grad-clip' | 'lora-rank' | 'replay-ratio' | 'threads',
+      ) => {
         const text = values[flag];
         if (text === undefined) return undefined;
         const n = Number(text);
-        if (text.trim() === '' || !Number.isFinite(n)) throw new OperonError('OPERON_ERR_VALIDATION', `--${flag} must be a number`, { details: { field: flag, value: text } });
+        if (text.trim() === '' || !Number.isFinite(n))
+          throw new OperonError('OPERON_ERR_VALIDATION', `--${flag} must be a number`, {
+            details: { field: flag, value: text },
+          });
         return n;
       };
       const cases = values.jsonl ? readLabelledCases(values.jsonl) : await agent.reviewedCases();
-      const report = await agent.train(cases.map((c) => c.variables), cases.map((c) => c.label), {
-        ids: cases.map((c, i) => c.id ?? String(i)),
-        steps: number('steps'),
-        learningRate: number('lr'),
-        weightDecay: number('weight-decay'),
-        batchSize: number('batch-size'),
-        gradClip: number('grad-clip'),
-        loraRank: number('lora-rank'),
-        replayRatio: number('replay-ratio'),
-        threads: number('threads'),
-        out: values.out,
-        install: values.install,
-        onProgress: values.json ? undefined : (line) => {
-          const p = line.progress as { step: number; loss: number; heldOut?: { accuracy: number } } | undefined;
-          if (p) process.stderr.write(`step ${p.step} loss ${p.loss}${p.heldOut ? ` calibration accuracy ${p.heldOut.accuracy}` : ''}\n`);
+      const report = await agent.train(
+        cases.map((c) => c.variables),
+        cases.map((c) => c.label),
+        {
+          ids: cases.map((c, i) => c.id ?? String(i)),
+          steps: number('steps'),
+          learningRate: number('lr'),
+          weightDecay: number('weight-decay'),
+          batchSize: number('batch-size'),
+          gradClip: number('grad-clip'),
+          loraRank: number('lora-rank'),
+          replayRatio: number('replay-ratio'),
+          threads: number('threads'),
+          out: values.out,
+          install: values.install,
+          onProgress: values.json
+            ? undefined
+            : (line) => {
+                const p = line.progress as { step: number; loss: number; heldOut?: { accuracy: number } } | undefined;
+                if (p)
+                  process.stderr.write(
+                    `step ${p.step} loss ${p.loss}${p.heldOut ? ` calibration accuracy ${p.heldOut.accuracy}` : ''}\n`,
+                  );
+              },
         },
-      });
-      const verdict = report.installed ? `installed (the replaced folder is in ${report.previousDir})` : report.passed ? 'passed (not installed; --install to install)' : 'refused';
+      );
+      const verdict = report.installed
+        ? `installed (the replaced folder is in ${report.previousDir})`
+        : report.passed
+          ? 'passed (not installed; --install to install)'
+          : 'refused';
       const h = report.heldOut;
-      print(report, [
-        `${name} ${report.version} in ${report.dir}: ${verdict}`,
-        `  ${report.reason}`,
-        `  reviewed held-out (${report.heldOutCases}): accuracy base ${h.base.accuracy.toFixed(4)} fine-tuned ${h.finetuned.accuracy.toFixed(4)}`,
-        `  trained on ${report.trainingCases} reviewed + ${report.replayCases} replayed cases, ${report.trainableParameters} LoRA parameters, ${report.seconds} s`,
-        ...report.evaluation.map((e) => `  ${describeSet(e)}`),
-      ].join('\n'));
+      print(
+        report,
+        [
+          `${name} ${report.version} in ${report.dir}: ${verdict}`,
+          `  ${report.reason}`,
+          `  reviewed held-out (${report.heldOutCases}): accuracy base ${h.base.accuracy.toFixed(4)} fine-tuned ${h.finetuned.accuracy.toFixed(4)}`,
+          `  trained on ${report.trainingCases} reviewed + ${report.replayCases} replayed cases, ${report.trainableParameters} LoRA parameters, ${report.seconds} s`,
+          ...report.evaluation.map((e) => `  ${describeSet(e)}`),
+        ].join('\n'),
+      );
       return 0;
     }
     if (sub === 'shadow') {
@@ -214,7 +274,10 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
     }
     return usage(`unknown model command '${sub}'`);
   } catch (error) {
-    const body = error instanceof OperonError ? error.toJSON() : { error: { code: 'OPERON_ERR_INTERNAL', message: (error as Error).message, details: {} } };
+    const body =
+      error instanceof OperonError
+        ? error.toJSON()
+        : { error: { code: 'OPERON_ERR_INTERNAL', message: (error as Error).message, details: {} } };
     process.stderr.write(`${JSON.stringify(body)}\n`);
     return 1;
   } finally {

@@ -24,7 +24,11 @@ export function rewordings(text: string, copies: number): string[] {
   }
   const trimmed = text.trimEnd();
   if (trimmed) out.push(/[.!?]$/.test(trimmed) ? `${trimmed} Thanks.` : `${trimmed}, thanks`);
-  const plain = text.toLowerCase().replace(/[^\p{L}\p{N}\s']/gu, ' ').replace(/\s+/g, ' ').trim();
+  const plain = text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s']/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (plain && plain !== text) out.push(plain);
   return [...new Set(out)].filter((t) => t !== text).slice(0, Math.max(0, Math.min(3, copies)));
 }

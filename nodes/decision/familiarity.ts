@@ -20,7 +20,14 @@ export const DEFAULT_FAMILIARITY: FamiliaritySettings = { minWords: 2, minShare:
 
 /** Words as the check sees them: lowercase letter runs (apostrophes kept inside), two letters or more. */
 export function textWords(text: string): string[] {
-  return text.toLowerCase().normalize('NFKD').replace(/[\u0300-\u036f]/g, '').match(/[a-z]+(?:'[a-z]+)*/g)?.filter((w) => w.length >= 2) ?? [];
+  return (
+    text
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .match(/[a-z]+(?:'[a-z]+)*/g)
+      ?.filter((w) => w.length >= 2) ?? []
+  );
 }
 
 function deletes(word: string): string[] {
@@ -50,7 +57,12 @@ export class Lexicon {
   }
 
   static parse(text: string): Lexicon {
-    return new Lexicon(text.split('\n').map((w) => w.trim()).filter(Boolean));
+    return new Lexicon(
+      text
+        .split('\n')
+        .map((w) => w.trim())
+        .filter(Boolean),
+    );
   }
 
   /** Known, or one edit from a known word of 4 letters or more (short words must match exactly). */
@@ -70,12 +82,20 @@ export class Lexicon {
 }
 
 /** A review reason when `text` has too many unfamiliar words, else null. */
-export function unfamiliarReason(field: string, text: string, lexicon: Lexicon, settings: FamiliaritySettings = DEFAULT_FAMILIARITY): string | null {
+export function unfamiliarReason(
+  field: string,
+  text: string,
+  lexicon: Lexicon,
+  settings: FamiliaritySettings = DEFAULT_FAMILIARITY,
+): string | null {
   const words = textWords(text);
   if (words.length === 0) return null;
   const unknown = [...new Set(words)].filter((w) => !lexicon.knows(w));
   const count = words.filter((w) => unknown.includes(w)).length;
   if (count < settings.minWords || count / words.length < settings.minShare) return null;
-  const shown = unknown.slice(0, 5).map((w) => `'${w}'`).join(', ');
+  const shown = unknown
+    .slice(0, 5)
+    .map((w) => `'${w}'`)
+    .join(', ');
   return `${field} has words the model was not trained on (${shown}${unknown.length > 5 ? ', ...' : ''}): ${count} of ${words.length} words`;
 }

@@ -59,7 +59,14 @@ export interface FinetuneOptions extends Partial<FinetuneHyperparameters> {
   signal?: AbortSignal;
 }
 
-export const FINETUNE_DEFAULTS = { learningRate: 5e-4, weightDecay: 0.01, batchSize: 16, gradClip: 1.0, steps: 100, loraRank: 8 } as const;
+export const FINETUNE_DEFAULTS = {
+  learningRate: 5e-4,
+  weightDecay: 0.01,
+  batchSize: 16,
+  gradClip: 1.0,
+  steps: 100,
+  loraRank: 8,
+} as const;
 
 /** One entry of the training history (every tenth of the steps and the last). */
 export interface FinetuneStep {
@@ -125,13 +132,28 @@ export function finetuneHyperparameters(options: FinetuneOptions, width: number 
   check('batchSize', h.batchSize, int(1, 4096), 'must be an integer from 1 to 4096');
   check('gradClip', h.gradClip, (n) => n > 0, 'must be a number > 0');
   check('steps', h.steps, int(1, 1_000_000), 'must be an integer from 1 to 1000000');
-  check('loraRank', h.loraRank, int(1, width ?? 4096), `must be an integer from 1 to ${width ?? 4096}${width ? ' (the model width)' : ''}`);
+  check(
+    'loraRank',
+    h.loraRank,
+    int(1, width ?? 4096),
+    `must be an integer from 1 to ${width ?? 4096}${width ? ' (the model width)' : ''}`,
+  );
   check('loraAlpha', loraAlpha, (n) => n > 0, 'must be a number > 0');
-  if (options.replayRatio !== undefined) check('replayRatio', options.replayRatio, (n) => n >= 0 && n <= 100, 'must be a number from 0 to 100');
-  if (options.heldOutShare !== undefined) check('heldOutShare', options.heldOutShare, (n) => n > 0 && n < 1, 'must be a number between 0 and 1');
+  if (options.replayRatio !== undefined)
+    check('replayRatio', options.replayRatio, (n) => n >= 0 && n <= 100, 'must be a number from 0 to 100');
+  if (options.heldOutShare !== undefined)
+    check('heldOutShare', options.heldOutShare, (n) => n > 0 && n < 1, 'must be a number between 0 and 1');
   if (options.threads !== undefined) check('threads', options.threads, int(1, 256), 'must be an integer from 1 to 256');
   if (options.seed !== undefined) check('seed', options.seed, int(0, 2 ** 31 - 1), 'must be a non-negative integer');
-  return { learningRate: h.learningRate, weightDecay: h.weightDecay, batchSize: h.batchSize, gradClip: h.gradClip, steps: h.steps, loraRank: h.loraRank, loraAlpha };
+  return {
+    learningRate: h.learningRate,
+    weightDecay: h.weightDecay,
+    batchSize: h.batchSize,
+    gradClip: h.gradClip,
+    steps: h.steps,
+    loraRank: h.loraRank,
+    loraAlpha,
+  };
 }
 
 function definedOnly(options: FinetuneOptions): Partial<FinetuneHyperparameters> {
@@ -150,14 +172,20 @@ export function checkTrainingPairs(inputs: unknown[], labels: unknown, modelLabe
   }
   inputs.forEach((input, index) => {
     if (!input || typeof input !== 'object' || Array.isArray(input)) {
-      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: inputs[${index}] must be an object of variables`, { details: { field: 'inputs', index } });
+      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: inputs[${index}] must be an object of variables`, {
+        details: { field: 'inputs', index },
+      });
     }
   });
   labels.forEach((label, index) => {
     if (typeof label !== 'string' || !modelLabels.includes(label)) {
-      throw new OperonError('OPERON_ERR_VALIDATION', `Fine-tuning: labels[${index}] ${JSON.stringify(label)} is not a label of the model (${modelLabels.join(', ')})`, {
-        details: { field: 'labels', index, label, expected: modelLabels },
-      });
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        `Fine-tuning: labels[${index}] ${JSON.stringify(label)} is not a label of the model (${modelLabels.join(', ')})`,
+        {
+          details: { field: 'labels', index, label, expected: modelLabels },
+        },
+      );
     }
   });
 }
@@ -166,9 +194,13 @@ export function checkTrainingPairs(inputs: unknown[], labels: unknown, modelLabe
 export function requireWeights(modelDir: string, name: string): string {
   const file = join(modelDir, 'weights.pt');
   if (!existsSync(file)) {
-    throw new OperonError('OPERON_ERR_FINETUNE_FAILED', `Model '${name}' has no weights.pt in ${modelDir}: re-export it with models/gpt/export.py, which writes the PyTorch weights beside model.onnx`, {
-      details: { model: name, reason: 'no-weights', dir: modelDir },
-    });
+    throw new OperonError(
+      'OPERON_ERR_FINETUNE_FAILED',
+      `Model '${name}' has no weights.pt in ${modelDir}: re-export it with models/gpt/export.py, which writes the PyTorch weights beside model.onnx`,
+      {
+        details: { model: name, reason: 'no-weights', dir: modelDir },
+      },
+    );
   }
   return file;
 }
@@ -188,17 +220,47 @@ export interface FinetuneRun {
 
 export interface FinetuneResult {
   history: FinetuneStep[];
-  final: Record<string, unknown> & { version: string; temperature: number; trainableParameters: number; parameters: number; seconds: number };
+  final: Record<string, unknown> & {
+    version: string;
+    temperature: number;
+    trainableParameters: number;
+    parameters: number;
+    seconds: number;
+  };
 }
 
 /** Runs models/gpt/finetune.py and collects its JSON lines; OPERON_ERR_FINETUNE_FAILED with its stderr when it fails. */
 export function runFinetune(run: FinetuneRun): Promise<FinetuneResult> {
   const h = run.hyperparameters;
   const args = [
-    FINETUNE_SCRIPT, '--model-dir', run.modelDir, '--train', run.trainFile, ...(run.heldOutFile ? ['--held-out', run.heldOutFile] : []),
-    '--out', run.out, '--version', run.version, '--lr', String(h.learningRate), '--weight-decay', String(h.weightDecay),
-    '--batch-size', String(h.batchSize), '--grad-clip', String(h.gradClip), '--steps', String(h.steps),
-    '--lora-rank', String(h.loraRank), '--lora-alpha', String(h.loraAlpha), '--threads', String(run.threads), '--seed', String(run.seed),
+    FINETUNE_SCRIPT,
+    '--model-dir',
+    run.modelDir,
+    '--train',
+    run.trainFile,
+    ...(run.heldOutFile ? ['--held-out', run.heldOutFile] : []),
+    '--out',
+    run.out,
+    '--version',
+    run.version,
+    '--lr',
+    String(h.learningRate),
+    '--weight-decay',
+    String(h.weightDecay),
+    '--batch-size',
+    String(h.batchSize),
+    '--grad-clip',
+    String(h.gradClip),
+    '--steps',
+    String(h.steps),
+    '--lora-rank',
+    String(h.loraRank),
+    '--lora-alpha',
+    String(h.loraAlpha),
+    '--threads',
+    String(run.threads),
+    '--seed',
+    String(run.seed),
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(pythonPath(), args, {
@@ -232,7 +294,8 @@ export function runFinetune(run: FinetuneRun): Promise<FinetuneResult> {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-8000)));
     const fail = (reason: string, extra: Record<string, unknown>, cause?: unknown) =>
       new OperonError('OPERON_ERR_FINETUNE_FAILED', `Fine-tuning ${basename(run.modelDir)} failed: ${reason}`, {
-        details: { reason: 'subprocess', ...extra, stderr: stderr.trim().split('\n').slice(-6).join('\n') }, cause,
+        details: { reason: 'subprocess', ...extra, stderr: stderr.trim().split('\n').slice(-6).join('\n') },
+        cause,
       });
     child.on('error', (error) => reject(fail(error.message, { python: pythonPath() }, error)));
     child.on('close', (code, signal) => {
@@ -253,7 +316,9 @@ export function installFinetuned(modelDir: string, newDir: string): string {
   const name = basename(modelDir);
   const oldVersion = (() => {
     try {
-      return String((JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown');
+      return String(
+        (JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as { version?: unknown }).version ?? 'unknown',
+      );
     } catch {
       return 'unknown';
     }

@@ -78,7 +78,10 @@ export function trainHead(labels: string[], cases: HeadCase[], options: HeadTrai
     scale,
   };
   const calibration = options.calibration ?? [];
-  head.temperature = calibration.length === 0 ? 1 : fitTemperature(calibration.map((c) => ({ logits: headLogits(head, c.base, c.hidden), truth: c.truth })));
+  head.temperature =
+    calibration.length === 0
+      ? 1
+      : fitTemperature(calibration.map((c) => ({ logits: headLogits(head, c.base, c.hidden), truth: c.truth })));
   return head;
 }
 

@@ -33,18 +33,35 @@ interface DecisionSettings {
 }
 
 /** Parses and checks the task headers against the model's labels. */
-export function decisionSettings(headers: Record<string, string>, modelLabels: string[], where: { elementId: string; model: string }): DecisionSettings {
-  const fail = (message: string) => new OperonError('OPERON_ERR_UNKNOWN_MODEL', `${where.elementId}: ${message}`, { details: where });
-  const labels = headers.labels?.split(',').map((l) => l.trim()).filter(Boolean);
-  if (labels && (labels.length !== modelLabels.length || [...labels].sort().join() !== [...modelLabels].sort().join())) {
+export function decisionSettings(
+  headers: Record<string, string>,
+  modelLabels: string[],
+  where: { elementId: string; model: string },
+): DecisionSettings {
+  const fail = (message: string) =>
+    new OperonError('OPERON_ERR_UNKNOWN_MODEL', `${where.elementId}: ${message}`, { details: where });
+  const labels = headers.labels
+    ?.split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  if (
+    labels &&
+    (labels.length !== modelLabels.length || [...labels].sort().join() !== [...modelLabels].sort().join())
+  ) {
     throw fail(`labels '${labels.join(', ')}' do not match model '${where.model}' (${modelLabels.join(', ')})`);
   }
   let threshold: number | undefined;
   if (headers.threshold !== undefined) {
     threshold = Number(headers.threshold);
-    if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1) throw fail(`threshold '${headers.threshold}' is not a number between 0 and 1`);
+    if (!Number.isFinite(threshold) || threshold < 0 || threshold > 1)
+      throw fail(`threshold '${headers.threshold}' is not a number between 0 and 1`);
   }
-  return { threshold, template: headers.prompt || undefined, resultVariable: headers.resultVariable || 'decision', labels };
+  return {
+    threshold,
+    template: headers.prompt || undefined,
+    resultVariable: headers.resultVariable || 'decision',
+    labels,
+  };
 }
 
 /**
@@ -110,8 +127,11 @@ export async function recordDecision(
 
 /** Stores a reviewer's answer for a decision (training data for the next head). */
 export async function recordReview(db: Knex, decisionId: string, label: string, reviewer: string): Promise<void> {
-  const updated = await db('decisions').where({ id: decisionId }).update({ reviewed_label: label, reviewed_by: reviewer, reviewed_at: db.fn.now() });
-  if (updated !== 1) throw new OperonError('OPERON_ERR_NOT_FOUND', `No decision ${decisionId}`, { details: { decisionId } });
+  const updated = await db('decisions')
+    .where({ id: decisionId })
+    .update({ reviewed_label: label, reviewed_by: reviewer, reviewed_at: db.fn.now() });
+  if (updated !== 1)
+    throw new OperonError('OPERON_ERR_NOT_FOUND', `No decision ${decisionId}`, { details: { decisionId } });
 }
 
 export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType {
@@ -127,8 +147,13 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
         // Loading builds the session once per process and proves model.onnx and tokenizer.json work.
         await DecisionAgent.load(binding.name, { modelsDir });
       } catch (error) {
-        const reason = error instanceof OperonError ? String(error.details.reason ?? error.message) : (error as Error).message;
-        throw new OperonError('OPERON_ERR_UNKNOWN_MODEL', `${binding.elementId}: decision model '${binding.name}' cannot be used: ${reason}`, { details: { ...where, reason }, cause: error });
+        const reason =
+          error instanceof OperonError ? String(error.details.reason ?? error.message) : (error as Error).message;
+        throw new OperonError(
+          'OPERON_ERR_UNKNOWN_MODEL',
+          `${binding.elementId}: decision model '${binding.name}' cannot be used: ${reason}`,
+          { details: { ...where, reason }, cause: error },
+        );
       }
       decisionSettings(binding.headers, labels, where);
     },
@@ -137,14 +162,32 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
       const model = ctx.taskType.slice(ctx.taskType.indexOf(':') + 1);
       const where = { elementId: ctx.elementId, model };
       const agent = await DecisionAgent.load(model, { modelsDir, db: ctx.db }).catch((error: unknown) => {
-        throw error instanceof OperonError ? new OperonError(error.code, error.message, { details: { ...error.details, ...where }, retryable: false }) : error;
+        throw error instanceof OperonError
+          ? new OperonError(error.code, error.message, { details: { ...error.details, ...where }, retryable: false })
+          : error;
       });
       const settings = decisionSettings(ctx.headers, agent.labels, where);
-      const result = await agent.infer(input, { signal: ctx.signal, threshold: settings.threshold, template: settings.template });
+      const result = await agent.infer(input, {
+        signal: ctx.signal,
+        threshold: settings.threshold,
+        template: settings.template,
+      });
       const decisionId = await recordDecision(ctx.db, agent.model, result, input, ctx);
-      ctx.logger.info({ model, label: result.label, confidence: result.confidence, needsReview: result.needsReview, reviewReasons: result.reviewReasons, decisionId }, 'decision made');
+      ctx.logger.info(
+        {
+          model,
+          label: result.label,
+          confidence: result.confidence,
+          needsReview: result.needsReview,
+          reviewReasons: result.reviewReasons,
+          decisionId,
+        },
+        'decision made',
+      );
       const { label, confidence, scores, modelVersion, needsReview, reviewReasons } = result;
-      return { [settings.resultVariable]: { label, confidence, scores, modelVersion, needsReview, reviewReasons, decisionId } };
+      return {
+        [settings.resultVariable]: { label, confidence, scores, modelVersion, needsReview, reviewReasons, decisionId },
+      };
     },
 
     async close() {

@@ -12,7 +12,13 @@
  * A model without `inputs` keeps the old behaviour: any value is rendered as it is.
  */
 import { OperonError } from '../../engine/errors.ts';
-import { checkVariable, specError, valueAt, variableSchema, type VariableSpec } from '../../engine/model/typed-variables.ts';
+import {
+  checkVariable,
+  specError,
+  valueAt,
+  variableSchema,
+  type VariableSpec,
+} from '../../engine/model/typed-variables.ts';
 
 /** One declared input: a typed variable plus the range seen in training. */
 export interface DecisionInputSpec extends VariableSpec {
@@ -32,18 +38,27 @@ export type DecisionInputs = Record<string, DecisionInputSpec>;
 /** Why a config's `inputs` is wrong; null when it is fine (or absent). */
 export function inputsError(inputs: unknown): string | null {
   if (inputs === undefined) return null;
-  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs)) return 'inputs must be an object of field declarations';
+  if (inputs === null || typeof inputs !== 'object' || Array.isArray(inputs))
+    return 'inputs must be an object of field declarations';
   for (const [field, spec] of Object.entries(inputs as Record<string, DecisionInputSpec>)) {
-    if (spec === null || typeof spec !== 'object') return `input '${field}' must be an object like { "type": "number" }`;
+    if (spec === null || typeof spec !== 'object')
+      return `input '${field}' must be an object like { "type": "number" }`;
     const error = specError(spec);
     if (error) return `input '${field}': ${error}`;
     for (const bound of ['trainedMin', 'trainedMax'] as const) {
       const value = spec[bound];
-      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value) || (spec.type !== 'number' && spec.type !== 'integer'))) {
+      if (
+        value !== undefined &&
+        (typeof value !== 'number' || !Number.isFinite(value) || (spec.type !== 'number' && spec.type !== 'integer'))
+      ) {
         return `input '${field}': ${bound} must be a finite number on a number or integer input`;
       }
     }
-    if (spec.clampToTrained !== undefined && (typeof spec.clampToTrained !== 'boolean' || (spec.clampToTrained && spec.trainedMin === undefined && spec.trainedMax === undefined))) {
+    if (
+      spec.clampToTrained !== undefined &&
+      (typeof spec.clampToTrained !== 'boolean' ||
+        (spec.clampToTrained && spec.trainedMin === undefined && spec.trainedMax === undefined))
+    ) {
       return `input '${field}': clampToTrained must be a boolean, and needs trainedMin or trainedMax`;
     }
   }
@@ -52,7 +67,9 @@ export function inputsError(inputs: unknown): string | null {
 
 /** Text inputs: free text, cut to fit (maxChars, then the token budget), never refused for length. */
 export function textInputs(inputs: DecisionInputs | undefined): string[] {
-  return Object.entries(inputs ?? {}).filter(([, spec]) => spec.type === 'text').map(([field]) => field);
+  return Object.entries(inputs ?? {})
+    .filter(([, spec]) => spec.type === 'text')
+    .map(([field]) => field);
 }
 
 const schemas = new WeakMap<DecisionInputSpec, ReturnType<typeof variableSchema>>();
@@ -60,7 +77,8 @@ const schemas = new WeakMap<DecisionInputSpec, ReturnType<typeof variableSchema>
 function schemaOf(spec: DecisionInputSpec) {
   let schema = schemas.get(spec);
   // Text longer than maxChars is cut by the prompt, not refused.
-  if (!schema) schemas.set(spec, (schema = variableSchema(spec.type === 'text' ? { ...spec, maxChars: undefined } : spec)));
+  if (!schema)
+    schemas.set(spec, (schema = variableSchema(spec.type === 'text' ? { ...spec, maxChars: undefined } : spec)));
   return schema;
 }
 
@@ -69,20 +87,40 @@ function schemaOf(spec: DecisionInputSpec) {
  * OPERON_ERR_MISSING_VARIABLES). Throws OPERON_ERR_DECISION_INPUT for a malformed value; returns
  * the reasons a valid case needs review.
  */
-export function checkDecisionInputs(model: string, inputs: DecisionInputs, variables: Record<string, unknown>): string[] {
+export function checkDecisionInputs(
+  model: string,
+  inputs: DecisionInputs,
+  variables: Record<string, unknown>,
+): string[] {
   const reviewReasons: string[] = [];
   for (const [field, spec] of Object.entries(inputs)) {
     const value = valueAt(variables, field);
-    if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '' && spec.type === 'text')) continue;
+    if (
+      value === undefined ||
+      value === null ||
+      (typeof value === 'string' && value.trim() === '' && spec.type === 'text')
+    )
+      continue;
     const problem = checkVariable(field, spec, value, schemaOf(spec));
     if (problem) {
-      throw new OperonError('OPERON_ERR_DECISION_INPUT', `Decision model '${model}': input '${field}' ${problem.reason}`, {
-        details: { model, field, reason: problem.reason, expected: problem.expected },
-        retryable: false,
-      });
+      throw new OperonError(
+        'OPERON_ERR_DECISION_INPUT',
+        `Decision model '${model}': input '${field}' ${problem.reason}`,
+        {
+          details: { model, field, reason: problem.reason, expected: problem.expected },
+          retryable: false,
+        },
+      );
     }
-    if (typeof value === 'number' && !spec.clampToTrained && ((spec.trainedMin !== undefined && value < spec.trainedMin) || (spec.trainedMax !== undefined && value > spec.trainedMax))) {
-      reviewReasons.push(`${field} ${value} is outside the range the model was trained on (${spec.trainedMin ?? '-∞'} to ${spec.trainedMax ?? '∞'})`);
+    if (
+      typeof value === 'number' &&
+      !spec.clampToTrained &&
+      ((spec.trainedMin !== undefined && value < spec.trainedMin) ||
+        (spec.trainedMax !== undefined && value > spec.trainedMax))
+    ) {
+      reviewReasons.push(
+        `${field} ${value} is outside the range the model was trained on (${spec.trainedMin ?? '-∞'} to ${spec.trainedMax ?? '∞'})`,
+      );
     }
   }
   return reviewReasons;
@@ -106,5 +144,8 @@ export function clampToTrained(inputs: DecisionInputs, variables: Record<string,
 
 function withValueAt(object: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
   const [key, ...rest] = path as [string, ...string[]];
-  return { ...object, [key]: rest.length === 0 ? value : withValueAt(object[key] as Record<string, unknown>, rest, value) };
+  return {
+    ...object,
+    [key]: rest.length === 0 ? value : withValueAt(object[key] as Record<string, unknown>, rest, value),
+  };
 }

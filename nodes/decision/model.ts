@@ -69,7 +69,10 @@ export interface DecisionModel {
 }
 
 function unknownModel(name: string, reason: string, cause?: unknown): OperonError {
-  return new OperonError('OPERON_ERR_UNKNOWN_MODEL', `Decision model '${name}' cannot be loaded: ${reason}`, { details: { model: name, reason }, cause });
+  return new OperonError('OPERON_ERR_UNKNOWN_MODEL', `Decision model '${name}' cannot be loaded: ${reason}`, {
+    details: { model: name, reason },
+    cause,
+  });
 }
 
 /** Only plain folder names: a model name comes from BPMN and must not walk the file system. */
@@ -80,7 +83,8 @@ export function isModelName(name: string): boolean {
 /** Reads and checks a model folder's files, without creating an inference session. */
 export function readModelConfig(dir: string, name: string): DecisionModelConfig {
   if (!isModelName(name)) throw unknownModel(name, 'not a valid model name');
-  for (const file of ['model.onnx', 'tokenizer.json']) if (!existsSync(join(dir, file))) throw unknownModel(name, `${file} is missing in ${dir}`);
+  for (const file of ['model.onnx', 'tokenizer.json'])
+    if (!existsSync(join(dir, file))) throw unknownModel(name, `${file} is missing in ${dir}`);
   const configFile = existsSync(join(dir, 'operon.json')) ? 'operon.json' : 'config.json';
   let config: DecisionModelConfig;
   try {
@@ -89,9 +93,12 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
     throw unknownModel(name, `${configFile} is missing or not JSON`, error);
   }
   const ok =
-    Array.isArray(config.labels) && config.labels.length >= 2 &&
-    Array.isArray(config.verbalizers) && config.verbalizers.length === config.labels.length &&
-    typeof config.template === 'string' && typeof config.maxLength === 'number';
+    Array.isArray(config.labels) &&
+    config.labels.length >= 2 &&
+    Array.isArray(config.verbalizers) &&
+    config.verbalizers.length === config.labels.length &&
+    typeof config.template === 'string' &&
+    typeof config.maxLength === 'number';
   if (!ok) throw unknownModel(name, `${configFile} lacks labels, verbalizers, template or maxLength`);
   const badInputs = inputsError(config.inputs);
   if (badInputs) throw unknownModel(name, `${configFile}: ${badInputs}`);
@@ -112,14 +119,20 @@ export function inlineBudgetMs(): number {
 const INLINE_MAX_BYTES = 32 * 1024 * 1024;
 
 /** Loads a model folder. Inference threads: `options.threads`, else OPERON_DECISION_THREADS, else 1. */
-export async function loadDecisionModel(dir: string, name: string, options: { threads?: number } = {}): Promise<DecisionModel> {
+export async function loadDecisionModel(
+  dir: string,
+  name: string,
+  options: { threads?: number } = {},
+): Promise<DecisionModel> {
   const config = readModelConfig(dir, name);
   const path = join(dir, 'model.onnx');
   const threads = options.threads ?? (Number(process.env.OPERON_DECISION_THREADS) || 1);
   const bytes = readFileSync(path);
   const [worker, inlineSession] = await Promise.allSettled([
     startSession(path, { threads }),
-    inlineBudgetMs() > 0 && bytes.length <= INLINE_MAX_BYTES ? startInlineSession(path, { threads }) : Promise.resolve(null),
+    inlineBudgetMs() > 0 && bytes.length <= INLINE_MAX_BYTES
+      ? startInlineSession(path, { threads })
+      : Promise.resolve(null),
   ]);
   const inline = inlineSession.status === 'fulfilled' ? inlineSession.value : null;
   const close = () => Promise.allSettled([worker.status === 'fulfilled' && worker.value.close(), inline?.close()]);
@@ -135,7 +148,11 @@ export async function loadDecisionModel(dir: string, name: string, options: { th
     await close();
     throw unknownModel(name, `tokenizer.json is corrupt: ${(error as Error).message}`, error);
   }
-  if (!session.inputNames.includes('input_ids') || !session.inputNames.includes('attention_mask') || !session.outputNames.includes('logits')) {
+  if (
+    !session.inputNames.includes('input_ids') ||
+    !session.inputNames.includes('attention_mask') ||
+    !session.outputNames.includes('logits')
+  ) {
     await close();
     throw unknownModel(name, 'model.onnx must take input_ids and attention_mask and return logits');
   }
@@ -166,7 +183,9 @@ export async function loadDecisionModel(dir: string, name: string, options: { th
     suffixTokens,
     hasHidden: session.outputNames.includes('hidden'),
     padId: config.padId ?? 0,
-    lexicon: existsSync(join(dir, 'lexicon.txt')) ? Lexicon.parse(readFileSync(join(dir, 'lexicon.txt'), 'utf8')) : null,
+    lexicon: existsSync(join(dir, 'lexicon.txt'))
+      ? Lexicon.parse(readFileSync(join(dir, 'lexicon.txt'), 'utf8'))
+      : null,
   };
 }
 

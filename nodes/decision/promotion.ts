@@ -69,10 +69,16 @@ function summary(outcomes: readonly Outcome[], threshold: number): Record<GateMe
   const q = qualityMetrics(outcomes as Outcome[], threshold);
   let confidence = 0;
   for (const o of outcomes) confidence += Math.max(...o.probs);
-  return { accuracy: q.accuracy, autoPrecision: q.autoPrecision, ece: q.ece, meanConfidence: confidence / Math.max(1, outcomes.length) };
+  return {
+    accuracy: q.accuracy,
+    autoPrecision: q.autoPrecision,
+    ece: q.ece,
+    meanConfidence: confidence / Math.max(1, outcomes.length),
+  };
 }
 
-const quantile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(p * (sorted.length - 1))))]!;
+const quantile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(p * (sorted.length - 1))))]!;
 
 /**
  * Paired bootstrap: the same resampled cases are scored by both versions, so the interval is about
@@ -127,18 +133,21 @@ export function evaluateGuardSet(
 ): SetEvaluation {
   const metrics = pairedBootstrap(candidate, active, options);
   const findings: GateFinding[] = [];
-  const finding = (metric: GateMetric, kind: GateFinding['kind'], message: string) => findings.push({ set, metric, kind, message });
+  const finding = (metric: GateMetric, kind: GateFinding['kind'], message: string) =>
+    findings.push({ set, metric, kind, message });
   const mayNotFall = (metric: 'accuracy' | 'autoPrecision', words: string) => {
     const m = metrics[metric];
     const margin = MARGINS[metric];
     if (m.diff < -margin) finding(metric, 'regression', `${set} ${words} ${ci(m)} falls by more than ${margin}`);
-    else if (m.lower < -margin) finding(metric, 'insufficient-evidence', `${set} ${words} ${ci(m)} may fall by more than ${margin}`);
+    else if (m.lower < -margin)
+      finding(metric, 'insufficient-evidence', `${set} ${words} ${ci(m)} may fall by more than ${margin}`);
   };
   mayNotFall('accuracy', 'accuracy');
   mayNotFall('autoPrecision', 'precision of automated answers');
   const ece = metrics.ece;
   if (ece.diff > MARGINS.ece) finding('ece', 'regression', `${set} ECE ${ci(ece)} rises by more than ${MARGINS.ece}`);
-  else if (ece.upper > MARGINS.ece) finding('ece', 'insufficient-evidence', `${set} ECE ${ci(ece)} may rise by more than ${MARGINS.ece}`);
+  else if (ece.upper > MARGINS.ece)
+    finding('ece', 'insufficient-evidence', `${set} ECE ${ci(ece)} may rise by more than ${MARGINS.ece}`);
   if (set === 'standard' && metrics.meanConfidence.diff > 0 && metrics.accuracy.upper < 0) {
     const words = `mean confidence ${ci(metrics.meanConfidence)} rises while accuracy ${ci(metrics.accuracy)} falls`;
     finding('meanConfidence', 'regression', `${set} overconfident: ${words}`);
@@ -147,11 +156,16 @@ export function evaluateGuardSet(
 }
 
 /** The reviewed held-out cases: the candidate must answer more of them right than the active version. */
-export function evaluateReviewedSet(candidate: readonly Outcome[], active: readonly Outcome[], options: GateOptions): SetEvaluation {
+export function evaluateReviewedSet(
+  candidate: readonly Outcome[],
+  active: readonly Outcome[],
+  options: GateOptions,
+): SetEvaluation {
   const metrics = pairedBootstrap(candidate, active, options);
   const beaten = metrics.accuracy.active.toFixed(4);
   const message = `reviewed held-out accuracy ${ci(metrics.accuracy)} does not beat the active version (${beaten})`;
-  const findings: GateFinding[] = metrics.accuracy.diff > 0 ? [] : [{ set: 'reviewed', metric: 'accuracy', kind: 'regression', message }];
+  const findings: GateFinding[] =
+    metrics.accuracy.diff > 0 ? [] : [{ set: 'reviewed', metric: 'accuracy', kind: 'regression', message }];
   return { set: 'reviewed', cases: candidate.length, metrics, findings };
 }
 
@@ -178,8 +192,10 @@ export async function evaluateGateSets(
 export function describeSet(e: SetEvaluation): string {
   const m = e.metrics;
   const both = (c: MetricComparison) => `${c.candidate.toFixed(4)} vs ${c.active.toFixed(4)}`;
-  return `${e.set} (${e.cases}): accuracy ${both(m.accuracy)} ${ci(m.accuracy)}, ` +
-    `auto precision ${both(m.autoPrecision)} ${ci(m.autoPrecision)}, ECE ${both(m.ece)} ${ci(m.ece)}, mean confidence ${both(m.meanConfidence)}`;
+  return (
+    `${e.set} (${e.cases}): accuracy ${both(m.accuracy)} ${ci(m.accuracy)}, ` +
+    `auto precision ${both(m.autoPrecision)} ${ci(m.autoPrecision)}, ECE ${both(m.ece)} ${ci(m.ece)}, mean confidence ${both(m.meanConfidence)}`
+  );
 }
 
 /** A guard set: cases labelled by the written policy that reviewers' answers cannot change. */
@@ -253,7 +269,8 @@ export interface ShadowComparison {
  * it answered at least as many right as the active version. Returns the reason it may not, or null.
  */
 export function shadowRefusal(c: ShadowComparison, required: { decisions: number; reviews: number }): string | null {
-  if (c.decisions < required.decisions) return `shadow period not complete: ${c.decisions} of ${required.decisions} decisions scored`;
+  if (c.decisions < required.decisions)
+    return `shadow period not complete: ${c.decisions} of ${required.decisions} decisions scored`;
   if (c.reviewed < required.reviews) return `too few reviewed shadow decisions: ${c.reviewed} of ${required.reviews}`;
   if (c.shadowCorrect < c.activeCorrect) {
     const counts = `${c.shadowCorrect} of ${c.reviewed} right against ${c.activeCorrect} for the active version`;

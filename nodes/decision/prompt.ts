@@ -86,7 +86,9 @@ function guardOf(template: string, textVariables: Set<string>, enumValues: strin
     const fields = [...labels].map(escape).join('|');
     guard = {
       cue: cues ? new RegExp(`\\b(${cues})\\s*:`, 'gi') : null,
-      forged: fields ? new RegExp(`\\b(${fields})\\s*[:=]?\\s*([-+]?\\d${values ? `|(${values})\\b` : ''})`, 'i') : null,
+      forged: fields
+        ? new RegExp(`\\b(${fields})\\s*[:=]?\\s*([-+]?\\d${values ? `|(${values})\\b` : ''})`, 'i')
+        : null,
     };
     if (guards.size > 100) guards.clear();
     guards.set(key, guard);
@@ -95,7 +97,11 @@ function guardOf(template: string, textVariables: Set<string>, enumValues: strin
 }
 
 /** Fills a template. Never throws: the caller decides what missing variables mean. */
-export function renderPrompt(template: string, variables: Record<string, unknown>, options: RenderOptions = {}): RenderedPrompt {
+export function renderPrompt(
+  template: string,
+  variables: Record<string, unknown>,
+  options: RenderOptions = {},
+): RenderedPrompt {
   const missing: string[] = [];
   const truncated: string[] = [];
   const forged: string[] = [];
@@ -124,7 +130,8 @@ export function renderPrompt(template: string, variables: Record<string, unknown
       if (!truncated.includes(path)) truncated.push(path);
     }
     if (guard) {
-      if ((guard.forged?.test(text) || (guard.cue && text.search(guard.cue) >= 0)) && !forged.includes(path)) forged.push(path);
+      if ((guard.forged?.test(text) || (guard.cue && text.search(guard.cue) >= 0)) && !forged.includes(path))
+        forged.push(path);
       if (guard.cue) text = text.replace(guard.cue, '$1');
     }
     textSpans.push({ name: path, start: prompt.length, end: prompt.length + text.length });

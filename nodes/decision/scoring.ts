@@ -15,7 +15,10 @@ export function softmax(z: readonly number[]): number[] {
  * Calibrated logits of the labels: content-free bias removed (Zhao et al. 2021) when the model's
  * calibration says so, then divided by the fitted temperature.
  */
-export function calibratedLogits(labelLogits: readonly number[], config: Pick<DecisionModelConfig, 'calibration'>): number[] {
+export function calibratedLogits(
+  labelLogits: readonly number[],
+  config: Pick<DecisionModelConfig, 'calibration'>,
+): number[] {
   const bias = config.calibration?.contentFreeLogits ?? null;
   const t = config.calibration?.temperature ?? 1;
   return labelLogits.map((z, i) => (z - (bias?.[i] ?? 0)) / t);
@@ -73,10 +76,16 @@ export interface QualityMetrics {
   autoPrecision: number;
 }
 
-export function qualityMetrics(results: { probs: readonly number[]; truth: number }[], threshold: number): QualityMetrics {
+export function qualityMetrics(
+  results: { probs: readonly number[]; truth: number }[],
+  threshold: number,
+): QualityMetrics {
   const n = results.length;
   const bins = Array.from({ length: 15 }, () => ({ n: 0, conf: 0, correct: 0 }));
-  let correct = 0, nll = 0, auto = 0, autoCorrect = 0;
+  let correct = 0,
+    nll = 0,
+    auto = 0,
+    autoCorrect = 0;
   for (const { probs, truth } of results) {
     let pred = 0;
     for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[pred]!) pred = i;
@@ -89,5 +98,12 @@ export function qualityMetrics(results: { probs: readonly number[]; truth: numbe
     if (conf >= threshold) auto++, (autoCorrect += ok);
   }
   const ece = bins.reduce((s, b) => (b.n ? s + (b.n / n) * Math.abs(b.conf / b.n - b.correct / b.n) : s), 0);
-  return { cases: n, accuracy: correct / n, ece, nll: nll / n, autoRate: auto / n, autoPrecision: auto ? autoCorrect / auto : 1 };
+  return {
+    cases: n,
+    accuracy: correct / n,
+    ece,
+    nll: nll / n,
+    autoRate: auto / n,
+    autoPrecision: auto ? autoCorrect / auto : 1,
+  };
 }

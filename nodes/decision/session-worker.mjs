@@ -25,7 +25,11 @@ async function answer(message) {
     }
     parentPort.postMessage({ type: 'result', id: message.id, outputs: results }, transfer);
   } catch (error) {
-    parentPort.postMessage({ type: 'error', id: message.id, message: error instanceof Error ? error.message : String(error) });
+    parentPort.postMessage({
+      type: 'error',
+      id: message.id,
+      message: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 

@@ -40,7 +40,10 @@ function sessionOptions(threads = 1): InferenceSession.SessionOptions {
 }
 
 export function startSession(modelPath: string, options: { threads?: number } = {}): Promise<ModelSession> {
-  const worker = new Worker(WORKER_URL, { workerData: { modelPath, options: sessionOptions(options.threads) }, execArgv: [] });
+  const worker = new Worker(WORKER_URL, {
+    workerData: { modelPath, options: sessionOptions(options.threads) },
+    execArgv: [],
+  });
   const pending = new Map<number, { resolve(outputs: Outputs[]): void; reject(error: Error): void }>();
   let nextId = 1;
   let closed = false;
@@ -70,7 +73,10 @@ export function startSession(modelPath: string, options: { threads?: number } = 
               const id = nextId++;
               if (pending.size === 0) worker.ref();
               pending.set(id, { resolve: resolveRun, reject: rejectRun });
-              worker.postMessage({ id, runs }, runs.flatMap((feeds) => Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer)));
+              worker.postMessage(
+                { id, runs },
+                runs.flatMap((feeds) => Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer)),
+              );
             });
           },
           async close() {
@@ -101,8 +107,19 @@ export async function startInlineSession(modelPath: string, options: { threads?:
     async run(runs) {
       const results: Outputs[] = [];
       for (const feeds of runs) {
-        const outputs = await session.run(Object.fromEntries(Object.entries(feeds).map(([name, { data, dims }]) => [name, new ort.Tensor('int64', data, dims)])));
-        results.push(Object.fromEntries(Object.entries(outputs).map(([name, tensor]) => [name, { data: tensor.data as Float32Array, dims: tensor.dims }])));
+        const outputs = await session.run(
+          Object.fromEntries(
+            Object.entries(feeds).map(([name, { data, dims }]) => [name, new ort.Tensor('int64', data, dims)]),
+          ),
+        );
+        results.push(
+          Object.fromEntries(
+            Object.entries(outputs).map(([name, tensor]) => [
+              name,
+              { data: tensor.data as Float32Array, dims: tensor.dims },
+            ]),
+          ),
+        );
       }
       return results;
     },

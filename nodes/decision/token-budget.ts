@@ -30,11 +30,19 @@ function codePointIndex(text: string): ((offset: number) => number) | null {
  * `max` tokens; cuts fall on word boundaries, so the returned prompt tokenizes to the returned ids.
  * Null when the free text alone cannot make room (the structured part is too long).
  */
-export function fitToBudget(prompt: string, spans: TextSpan[], ids: number[], offsets: number[][], max: number): FittedPrompt | null {
+export function fitToBudget(
+  prompt: string,
+  spans: TextSpan[],
+  ids: number[],
+  offsets: number[][],
+  max: number,
+): FittedPrompt | null {
   const toIndex = codePointIndex(prompt);
   const start = (token: number) => (toIndex ? toIndex(offsets[token]![0]) : offsets[token]![0]);
   const end = (token: number) => (toIndex ? toIndex(offsets[token]![1]) : offsets[token]![1]);
-  const tokensOf = spans.map((span) => ids.map((_, t) => t).filter((t) => start(t) >= span.start && end(t) <= span.end));
+  const tokensOf = spans.map((span) =>
+    ids.map((_, t) => t).filter((t) => start(t) >= span.start && end(t) <= span.end),
+  );
   const keep = tokensOf.map((tokens) => tokens.length);
   let overflow = ids.length - max;
   while (overflow > 0) {

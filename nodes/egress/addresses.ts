@@ -6,7 +6,14 @@ import { BlockList, isIP } from 'node:net';
 
 /** Why an address is internal. `metadata` is never reachable, not even through an allow list. */
 export type InternalAddressClass =
-  | 'metadata' | 'loopback' | 'private' | 'link-local' | 'unspecified' | 'multicast' | 'unique-local' | 'reserved';
+  | 'metadata'
+  | 'loopback'
+  | 'private'
+  | 'link-local'
+  | 'unspecified'
+  | 'multicast'
+  | 'unique-local'
+  | 'reserved';
 
 const RANGES: [InternalAddressClass, string, number, 'ipv4' | 'ipv6'][] = [
   ['metadata', '169.254.169.254', 32, 'ipv4'],

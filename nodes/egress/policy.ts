@@ -27,7 +27,10 @@ export interface EgressPolicyOptions {
 
 /** A destination the policy refused; `reason` says which rule. */
 export class EgressDenied extends Error {
-  constructor(readonly host: string, readonly reason: string) {
+  constructor(
+    readonly host: string,
+    readonly reason: string,
+  ) {
     super(`egress to ${host} refused: ${reason}`);
     this.name = 'EgressDenied';
   }
@@ -53,9 +56,11 @@ function parseEntry(raw: string): AllowEntry {
     return { range };
   }
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-  const hostPort = bracketed ? [bracketed[1]!, bracketed[2]]
-    : isIP(entry) === 6 ? [entry, undefined]
-    : /^([^:]+)(?::(\d+))?$/.exec(entry)?.slice(1);
+  const hostPort = bracketed
+    ? [bracketed[1]!, bracketed[2]]
+    : isIP(entry) === 6
+      ? [entry, undefined]
+      : /^([^:]+)(?::(\d+))?$/.exec(entry)?.slice(1);
   if (!hostPort) throw new TypeError(`egress allow list: '${raw}' is not a host, host:port, IP address or CIDR range`);
   const [host, port] = hostPort as [string, string | undefined];
   const family = isIP(host);
@@ -73,12 +78,18 @@ export function portOf(url: URL): string {
 /** The policy, with the operator's allow list. Throws a TypeError for an allow entry it cannot read. */
 export function createEgressPolicy(options: EgressPolicyOptions = {}) {
   const entries = (options.allow ?? []).map(parseEntry);
-  const resolver: Resolver = options.resolver ?? ((hostname, lookupOptions, callback) => dnsLookup(hostname, lookupOptions, callback));
+  const resolver: Resolver =
+    options.resolver ?? ((hostname, lookupOptions, callback) => dnsLookup(hostname, lookupOptions, callback));
 
   function addressAllowed(address: string, port: string): boolean {
     const v4 = embeddedIpv4(address);
-    return entries.some((entry) => entry.range && (!entry.port || entry.port === port) &&
-      (entry.range.check(address, isIP(address) === 4 ? 'ipv4' : 'ipv6') || (v4 !== undefined && entry.range.check(v4, 'ipv4'))));
+    return entries.some(
+      (entry) =>
+        entry.range &&
+        (!entry.port || entry.port === port) &&
+        (entry.range.check(address, isIP(address) === 4 ? 'ipv4' : 'ipv6') ||
+          (v4 !== undefined && entry.range.check(v4, 'ipv4'))),
+    );
   }
 
   /** Why `address` (which `hostname` resolved to, or spells) may not be reached on `port`; undefined if it may. */
@@ -87,7 +98,8 @@ export function createEgressPolicy(options: EgressPolicyOptions = {}) {
     if (kind === undefined) return undefined;
     if (kind === 'metadata') return `${address} is the cloud metadata service (never allowed)`;
     const name = hostname.toLowerCase().replace(/\.$/, '');
-    if (isIP(name) === 0 && entries.some((entry) => entry.host === name && (!entry.port || entry.port === port))) return undefined;
+    if (isIP(name) === 0 && entries.some((entry) => entry.host === name && (!entry.port || entry.port === port)))
+      return undefined;
     if (addressAllowed(address, port)) return undefined;
     const article = /^[aeiou]/.test(kind) ? 'an' : 'a';
     return `${address} is ${article} ${kind} address${name !== address ? ` (${name} resolved to it)` : ''}, not on the allow list`;
@@ -100,7 +112,8 @@ export function createEgressPolicy(options: EgressPolicyOptions = {}) {
      */
     checkUrl(url: URL): EgressDenied | undefined {
       const host = url.hostname.replace(/^\[|\]$/g, '');
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') return new EgressDenied(host, `scheme ${url.protocol} is not allowed`);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        return new EgressDenied(host, `scheme ${url.protocol} is not allowed`);
       if (isIP(host) === 0) return undefined;
       const reason = refusal(host, portOf(url), host);
       return reason ? new EgressDenied(host, reason) : undefined;
@@ -114,7 +127,8 @@ export function createEgressPolicy(options: EgressPolicyOptions = {}) {
       const port = portOf(url);
       type LookupOptions = { family?: number | string; hints?: number; all?: boolean };
       return ((hostname: string, lookupOptions: LookupOptions, callback: (...args: unknown[]) => void) => {
-        const family = lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : Number(lookupOptions.family) || 0;
+        const family =
+          lookupOptions.family === 'IPv4' ? 4 : lookupOptions.family === 'IPv6' ? 6 : Number(lookupOptions.family) || 0;
         resolver(hostname, { family, hints: lookupOptions.hints, all: true }, (error, addresses) => {
           if (error) return callback(error);
           if (addresses.length === 0) return callback(new EgressDenied(hostname, 'the name resolved to no address'));

@@ -28,22 +28,31 @@ export interface HttpNodeOptions {
 }
 
 function inputError(message: string, field: string, elementId: string): OperonError {
-  return new OperonError('OPERON_ERR_NODE_INPUT', `http: ${message}`, { retryable: false, details: { field, elementId } });
+  return new OperonError('OPERON_ERR_NODE_INPUT', `http: ${message}`, {
+    retryable: false,
+    details: { field, elementId },
+  });
 }
 
 /** The incident for what the policy or a limit refused (not retried: the same input fails again), if it was that. */
 function refusal(error: unknown, method: string, elementId: string): OperonError | undefined {
   if (error instanceof EgressDenied) {
     const message = `http: ${method} to ${error.host} refused by the egress policy: ${error.reason}`;
-    return new OperonError('OPERON_ERR_HTTP_EGRESS_DENIED', message, { details: { elementId, host: error.host, reason: error.reason } });
+    return new OperonError('OPERON_ERR_HTTP_EGRESS_DENIED', message, {
+      details: { elementId, host: error.host, reason: error.reason },
+    });
   }
   if (error instanceof ResponseTooLarge) {
     const message = `http: ${method} ${error.host}: response larger than ${error.limit} bytes, reading stopped`;
-    return new OperonError('OPERON_ERR_HTTP_RESPONSE_TOO_LARGE', message, { details: { elementId, host: error.host, limit: error.limit } });
+    return new OperonError('OPERON_ERR_HTTP_RESPONSE_TOO_LARGE', message, {
+      details: { elementId, host: error.host, limit: error.limit },
+    });
   }
   if (error instanceof TooManyRedirects) {
     const message = `http: ${method} ${error.host}: more than ${error.limit} redirects`;
-    return new OperonError('OPERON_ERR_HTTP_TOO_MANY_REDIRECTS', message, { details: { elementId, host: error.host, limit: error.limit } });
+    return new OperonError('OPERON_ERR_HTTP_TOO_MANY_REDIRECTS', message, {
+      details: { elementId, host: error.host, limit: error.limit },
+    });
   }
   return undefined;
 }
@@ -57,8 +66,12 @@ function refusal(error: unknown, method: string, elementId: string): OperonError
  * incidents at once. The task's AbortSignal cancels the request.
  */
 export function createHttpNode(options: HttpNodeOptions = {}): NodeType {
-  const policy = createEgressPolicy({ allow: options.allow ?? parseAllowList(process.env.OPERON_HTTP_ALLOW), resolver: options.resolver });
-  const maxResponseBytes = options.maxResponseBytes ?? (Number(process.env.OPERON_HTTP_MAX_RESPONSE_BYTES) || DEFAULT_MAX_RESPONSE_BYTES);
+  const policy = createEgressPolicy({
+    allow: options.allow ?? parseAllowList(process.env.OPERON_HTTP_ALLOW),
+    resolver: options.resolver,
+  });
+  const maxResponseBytes =
+    options.maxResponseBytes ?? (Number(process.env.OPERON_HTTP_MAX_RESPONSE_BYTES) || DEFAULT_MAX_RESPONSE_BYTES);
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
 
   return {
@@ -98,9 +111,14 @@ export function createHttpNode(options: HttpNodeOptions = {}): NodeType {
         if (refused) throw refused;
         if (timeout.aborted && !ctx.signal.aborted) {
           const message = `http: ${method} ${host} took longer than ${timeoutMs} ms`;
-          throw new OperonError('OPERON_ERR_NODE_TIMEOUT', message, { retryable: true, details: { elementId, timeoutMs } });
+          throw new OperonError('OPERON_ERR_NODE_TIMEOUT', message, {
+            retryable: true,
+            details: { elementId, timeoutMs },
+          });
         }
-        throw new Error(`http: ${method} ${host} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        throw new Error(`http: ${method} ${host} failed: ${(error as Error)?.message ?? String(error)}`, {
+          cause: error,
+        });
       }
       if (response.status >= 500) throw new Error(`http: ${method} ${response.url.host} answered ${response.status}`);
       const text = response.body.toString('utf8');

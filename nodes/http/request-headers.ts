@@ -6,8 +6,21 @@ import { OperonError } from '../../engine/errors.ts';
 
 /** Hop-by-hop and framing headers (the node sets them), and headers a proxy or server trusts for routing or identity. */
 const REFUSED = new Set([
-  'host', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length', 'expect',
-  'forwarded', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'via', 'accept-encoding',
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  'expect',
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'via',
+  'accept-encoding',
 ]);
 const REFUSED_PREFIXES = ['proxy-', 'x-forwarded-', 'sec-'];
 /** RFC 9110 token. */
@@ -26,7 +39,10 @@ export function requestHeaders(raw: unknown, elementId: string): Record<string, 
   if (raw === undefined || raw === null) return headers;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     const message = 'http: input headers must be an object of header names and values';
-    throw new OperonError('OPERON_ERR_NODE_INPUT', message, { retryable: false, details: { field: 'headers', elementId } });
+    throw new OperonError('OPERON_ERR_NODE_INPUT', message, {
+      retryable: false,
+      details: { field: 'headers', elementId },
+    });
   }
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
     const shown = name.slice(0, 64);
@@ -38,7 +54,7 @@ export function requestHeaders(raw: unknown, elementId: string): Record<string, 
     if (REFUSED.has(lower) || REFUSED_PREFIXES.some((prefix) => lower.startsWith(prefix))) {
       throw refuse('may not be set from input (the node sets it, or servers trust it for routing or identity)');
     }
-    const text = typeof value === 'string' ? value : JSON.stringify(value) ?? '';
+    const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
     if (LINE_BREAKING.test(text)) throw refuse('holds a line break or NUL');
     if (NOT_SENDABLE.test(text)) throw refuse('holds a control character or a character outside Latin-1');
     headers[lower] = text;

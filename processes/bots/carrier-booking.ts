@@ -15,7 +15,12 @@ const Destination = z.object({
 });
 
 /** Where shipments go when the process has no address (the demo orders carry none). */
-export const DEFAULT_DESTINATION = { street: 'Hafenstraße 12', postcode: '20457', city: 'Hamburg', country: 'DE' as const };
+export const DEFAULT_DESTINATION = {
+  street: 'Hafenstraße 12',
+  postcode: '20457',
+  city: 'Hamburg',
+  country: 'DE' as const,
+};
 
 const Input = z.object({
   orderId: z.string().min(1),
@@ -26,7 +31,10 @@ const Input = z.object({
   customerName: z.string().optional(),
   destination: Destination.optional(),
   /** YYYY-MM-DD; default tomorrow. */
-  pickupDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+  pickupDate: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
 });
 
 const Output = z.object({
@@ -78,7 +86,8 @@ export const carrierBookingBot = defineBot({
       const tracking = page.locator('#tracking-number');
       const refused = page.locator('.error');
       await tracking.or(refused).first().waitFor();
-      if (await tracking.isVisible()) return { trackingNumber: (await tracking.textContent())!.trim(), service, pickupDate, submissions };
+      if (await tracking.isVisible())
+        return { trackingNumber: (await tracking.textContent())!.trim(), service, pickupDate, submissions };
       const problems = (await refused.locator('li').allTextContents()).map((p) => p.trim());
       log.info('carrier refused the booking form', { problems, submissions });
       const fixable = problems.every((p) => /Freight|Saturdays or Sundays/.test(p));

@@ -21,10 +21,19 @@ const Input = z
     reason: z.string().optional(),
   })
   .transform((v) => ({ ...v, resolved: v.decision ?? v.outcome ?? v.label ?? v.loanDecision?.label }))
-  .refine((v) => v.resolved !== undefined, { message: 'decision (or outcome, label, loanDecision.label) is required', path: ['decision'] })
-  .refine((v) => v.resolved !== 'approve' || v.amount !== undefined, { message: 'amount is required for an approval', path: ['amount'] });
+  .refine((v) => v.resolved !== undefined, {
+    message: 'decision (or outcome, label, loanDecision.label) is required',
+    path: ['decision'],
+  })
+  .refine((v) => v.resolved !== 'approve' || v.amount !== undefined, {
+    message: 'amount is required for an approval',
+    path: ['amount'],
+  });
 
-const Output = z.object({ bookingReference: z.string().regex(/^DEC-\d+$/), bookedDecision: z.enum(['approve', 'reject', 'refer']) });
+const Output = z.object({
+  bookingReference: z.string().regex(/^DEC-\d+$/),
+  bookedDecision: z.enum(['approve', 'reject', 'refer']),
+});
 
 export const coreBankingBot = defineBot({
   name: 'core-banking',
@@ -41,12 +50,19 @@ export const coreBankingBot = defineBot({
     await page.locator('#applicationId').fill(input.applicationId);
     await page.locator('#decision').selectOption(decision);
     if (decision === 'approve') await page.locator('#amount').fill(String(input.amount));
-    else await page.locator('#reason').fill(input.reason ?? `${decision === 'reject' ? 'Rejected' : 'Referred'} by Operon loan process${input.applicantName ? ` for ${input.applicantName}` : ''}`);
+    else
+      await page
+        .locator('#reason')
+        .fill(
+          input.reason ??
+            `${decision === 'reject' ? 'Rejected' : 'Referred'} by Operon loan process${input.applicantName ? ` for ${input.applicantName}` : ''}`,
+        );
     await page.getByRole('button', { name: 'Record decision' }).click();
     const reference = page.locator('#reference');
     const refused = page.locator('.error');
     await reference.or(refused).first().waitFor();
-    if (await refused.isVisible()) throw new Error(`Core banking refused the decision: ${(await refused.innerText()).replace(/\s+/g, ' ').trim()}`);
+    if (await refused.isVisible())
+      throw new Error(`Core banking refused the decision: ${(await refused.innerText()).replace(/\s+/g, ' ').trim()}`);
     return { bookingReference: (await reference.textContent())!.trim(), bookedDecision: decision };
   },
 });

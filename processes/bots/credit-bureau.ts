@@ -12,7 +12,10 @@ const Input = z
     applicantId: z.string().trim().min(3).optional(),
     applicantName: z.string().trim().min(3).optional(),
   })
-  .refine((v) => v.applicantId !== undefined || v.applicantName !== undefined, { message: 'applicantId or applicantName is required', path: ['applicantName'] });
+  .refine((v) => v.applicantId !== undefined || v.applicantName !== undefined, {
+    message: 'applicantId or applicantName is required',
+    path: ['applicantName'],
+  });
 
 const Output = z.object({
   applicantId: z.string(),
@@ -39,7 +42,10 @@ export const creditBureauBot = defineBot({
     const results = page.locator('#results:not([aria-busy])');
     await results.waitFor();
     const rows = await page.locator('#applicants tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => ({ name: tr.querySelector('td a')?.textContent?.trim() ?? '', id: tr.querySelectorAll('td')[1]?.textContent?.trim() ?? '' })),
+      trs.map((tr) => ({
+        name: tr.querySelector('td a')?.textContent?.trim() ?? '',
+        id: tr.querySelectorAll('td')[1]?.textContent?.trim() ?? '',
+      })),
     );
     const wanted = (input.applicantName ?? '').toLowerCase();
     const match =
@@ -48,20 +54,27 @@ export const creditBureauBot = defineBot({
       (rows.length === 1 && input.applicantId === undefined ? rows[0] : undefined);
     if (!match) {
       log.info('applicant not on file', { matches: rows.length });
-      throw new BpmnError('APPLICANT_NOT_FOUND', `The credit bureau has no applicant '${term}'${rows.length ? ` (${rows.length} partial matches)` : ''}`);
+      throw new BpmnError(
+        'APPLICANT_NOT_FOUND',
+        `The credit bureau has no applicant '${term}'${rows.length ? ` (${rows.length} partial matches)` : ''}`,
+      );
     }
     await page.getByRole('link', { name: match.name, exact: true }).first().click();
     const score = page.locator('[data-field=score]');
     await score.waitFor();
-    const debts = await page.locator('#debts tbody tr').evaluateAll((trs) =>
-      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')),
-    );
+    const debts = await page
+      .locator('#debts tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')));
     return {
       applicantId: match.id,
       applicantName: match.name,
       creditScore: Number(await score.textContent()),
       openDebts: parseAmount(await page.locator('[data-field=total-debts]').textContent()),
-      debts: debts.map(([creditor = '', kind = '', balance = '0']) => ({ creditor, kind, balance: parseAmount(balance) })),
+      debts: debts.map(([creditor = '', kind = '', balance = '0']) => ({
+        creditor,
+        kind,
+        balance: parseAmount(balance),
+      })),
       bureauRecordId: (await page.locator('[data-field=record]').textContent())?.trim() ?? '',
     };
   },

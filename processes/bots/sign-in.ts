@@ -12,7 +12,13 @@ export async function signIn(page: Page, secrets: BotSecrets, appUrl: string, se
     await page.waitForURL((url) => !url.pathname.endsWith('/login'), { timeout: 5_000 }).catch(() => undefined);
   });
   if (new URL(page.url()).pathname.endsWith('/login')) {
-    const message = (await page.locator('.error').first().textContent({ timeout: 1_000 }).catch(() => null))?.trim();
+    const message = (
+      await page
+        .locator('.error')
+        .first()
+        .textContent({ timeout: 1_000 })
+        .catch(() => null)
+    )?.trim();
     throw new Error(`Sign-in to ${appUrl} refused${message ? `: ${message}` : ''}`);
   }
 }

@@ -44,9 +44,14 @@ export const warehouseStockBot = defineBot({
       signal.throwIfAborted();
       await page.locator('#stock[data-loaded=true]').waitFor();
       pagesRead++;
-      const cells = await page.locator('#stock tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')));
+      const cells = await page
+        .locator('#stock tbody tr')
+        .evaluateAll((trs) =>
+          trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')),
+        );
       for (const [sku, , warehouse = '', onHand = '0', reserved = '0', available = '0'] of cells) {
-        if (sku === input.sku) rows.push({ warehouse, onHand: Number(onHand), reserved: Number(reserved), available: Number(available) });
+        if (sku === input.sku)
+          rows.push({ warehouse, onHand: Number(onHand), reserved: Number(reserved), available: Number(available) });
       }
       // Sorted by SKU: once a later SKU shows, ours is complete.
       const pastIt = cells.some(([sku = '']) => sku > input.sku);

@@ -1,7 +1,10 @@
 /** Tiny HTML helpers for the demo apps: escaping, a page layout, the login form. */
 
 export function escape(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 }
 
 /** A full page in the look of an old intranet portal. */
@@ -15,13 +18,19 @@ label{display:block;margin-top:8px}input,select{padding:3px}button{margin-top:10
 }
 
 export function errors(list: string[]): string {
-  return list.length ? `<div class="error" role="alert"><ul>${list.map((e) => `<li>${escape(e)}</li>`).join('')}</ul></div>` : '';
+  return list.length
+    ? `<div class="error" role="alert"><ul>${list.map((e) => `<li>${escape(e)}</li>`).join('')}</ul></div>`
+    : '';
 }
 
 export function loginForm(action: string, appTitle: string, error?: string, user = ''): string {
-  return page('Sign in', appTitle, `${error ? errors([error]) : ''}
+  return page(
+    'Sign in',
+    appTitle,
+    `${error ? errors([error]) : ''}
 <form method="post" action="${escape(action)}">
 <label for="username">User name</label><input id="username" name="username" autocomplete="username" value="${escape(user)}">
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password">
-<div><button type="submit">Sign in</button></div></form>`);
+<div><button type="submit">Sign in</button></div></form>`,
+  );
 }

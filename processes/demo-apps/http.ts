@@ -13,7 +13,13 @@ export interface Request {
   cookies: Record<string, string>;
 }
 
-export type Reply = { status?: number; html?: string; json?: unknown; redirect?: string; headers?: Record<string, string> };
+export type Reply = {
+  status?: number;
+  html?: string;
+  json?: unknown;
+  redirect?: string;
+  headers?: Record<string, string>;
+};
 
 const MAX_BODY = 64 * 1024;
 
@@ -26,8 +32,19 @@ export async function readRequest(raw: IncomingMessage, prefix: string): Promise
     if (size > MAX_BODY) throw new Error('form too large');
     chunks.push(chunk as Buffer);
   }
-  const cookies = Object.fromEntries((raw.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')).filter((p) => p.length === 2) as [string, string][]);
-  return { method: raw.method ?? 'GET', path: url.pathname.slice(prefix.length) || '/', query: url.searchParams, form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')), cookies };
+  const cookies = Object.fromEntries(
+    (raw.headers.cookie ?? '')
+      .split(';')
+      .map((c) => c.trim().split('='))
+      .filter((p) => p.length === 2) as [string, string][],
+  );
+  return {
+    method: raw.method ?? 'GET',
+    path: url.pathname.slice(prefix.length) || '/',
+    query: url.searchParams,
+    form: new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
+    cookies,
+  };
 }
 
 export function send(res: ServerResponse, reply: Reply): void {
@@ -52,7 +69,11 @@ export class Sessions {
   readonly #sessions = new Set<string>();
   readonly cookie: string;
 
-  constructor(readonly prefix: string, readonly appTitle: string, readonly secretPrefix: string) {
+  constructor(
+    readonly prefix: string,
+    readonly appTitle: string,
+    readonly secretPrefix: string,
+  ) {
     this.cookie = `sid_${prefix.replace(/\W/g, '')}`;
   }
 
@@ -66,12 +87,18 @@ export class Sessions {
     if (req.method !== 'POST') return { html: loginForm(`${this.prefix}/login`, this.appTitle) };
     const user = req.form.get('username') ?? '';
     const password = req.form.get('password') ?? '';
-    if (user !== demoCredential(`${this.secretPrefix}_USER`) || password !== demoCredential(`${this.secretPrefix}_PASSWORD`)) {
+    if (
+      user !== demoCredential(`${this.secretPrefix}_USER`) ||
+      password !== demoCredential(`${this.secretPrefix}_PASSWORD`)
+    ) {
       return { status: 401, html: loginForm(`${this.prefix}/login`, this.appTitle, 'Invalid user name or password.') };
     }
     const sid = randomBytes(16).toString('hex');
     this.#sessions.add(sid);
-    return { redirect: `${this.prefix}${home}`, headers: { 'set-cookie': `${this.cookie}=${sid}; Path=${this.prefix}; HttpOnly; SameSite=Lax` } };
+    return {
+      redirect: `${this.prefix}${home}`,
+      headers: { 'set-cookie': `${this.cookie}=${sid}; Path=${this.prefix}; HttpOnly; SameSite=Lax` },
+    };
   }
 
   requireLogin(): Reply {

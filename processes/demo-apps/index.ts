@@ -57,7 +57,10 @@ export async function startDemoApps(options: { port?: number; host?: string } = 
       const app = apps.find(([prefix]) => path === prefix || path.startsWith(`${prefix}/`));
       if (!app) {
         const links = apps.map(([prefix]) => `<li><a href="${prefix}/">${prefix.slice(1)}</a></li>`).join('');
-        return send(res, { status: path === '/' ? 200 : 404, html: page('Operon demo applications', 'Operon demo', `<ul>${links}</ul>`) });
+        return send(res, {
+          status: path === '/' ? 200 : 404,
+          html: page('Operon demo applications', 'Operon demo', `<ul>${links}</ul>`),
+        });
       }
       send(res, await app[1](await readRequest(raw, app[0])));
     } catch (error) {
@@ -71,14 +74,17 @@ export async function startDemoApps(options: { port?: number; host?: string } = 
     server.listen(options.port ?? Number(process.env.DEMO_APPS_PORT ?? DEMO_APPS_PORT), host, () => resolve());
   });
   const baseUrl = `http://${host}:${(server.address() as AddressInfo).port}`;
-  const urls = Object.fromEntries(Object.entries(DEMO_APP_PATHS).map(([bot, path]) => [bot, `${baseUrl}${path}/`])) as Record<DemoAppName, string>;
+  const urls = Object.fromEntries(
+    Object.entries(DEMO_APP_PATHS).map(([bot, path]) => [bot, `${baseUrl}${path}/`]),
+  ) as Record<DemoAppName, string>;
   return {
     baseUrl,
     urls,
     state,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

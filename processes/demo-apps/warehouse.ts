@@ -29,7 +29,12 @@ ${n > 1 ? `<a rel="prev" href="${prefix}/stock?page=${n - 1}">Previous</a>` : ''
       const script = `setTimeout(async()=>{const r=await fetch(${JSON.stringify(`${prefix}/api/stock?page=${n}`)});const d=await r.json();const t=document.getElementById('stock');
 t.querySelector('tbody').innerHTML=d.rows.map(s=>'<tr><td class="sku">'+s.sku+'</td><td>'+s.description+'</td><td class="warehouse">'+s.warehouse+'</td><td class="on-hand">'+s.onHand+'</td><td class="reserved">'+s.reserved+'</td><td class="available">'+(s.onHand-s.reserved)+'</td></tr>').join('');t.setAttribute('data-loaded','true')},${RENDER_DELAY_MS});`;
       return {
-        html: page('Stock on hand', TITLE, `<table id="stock"><thead><tr><th>SKU</th><th>Description</th><th>Warehouse</th><th>On hand</th><th>Reserved</th><th>Available</th></tr></thead><tbody><tr><td colspan="6">Loading…</td></tr></tbody></table>${nav}`, script),
+        html: page(
+          'Stock on hand',
+          TITLE,
+          `<table id="stock"><thead><tr><th>SKU</th><th>Description</th><th>Warehouse</th><th>On hand</th><th>Reserved</th><th>Available</th></tr></thead><tbody><tr><td colspan="6">Loading…</td></tr></tbody></table>${nav}`,
+          script,
+        ),
       };
     }
     return { status: 404, html: page('Not found', TITLE, '<p>Page not found.</p>') };

@@ -6,10 +6,18 @@
 
 /** Applicants on file at the demo credit bureau (processes/demo-apps). */
 export const KNOWN_APPLICANTS: readonly { id: string; name: string }[] = [
-  { id: 'AP-10001', name: 'Maria Schneider' }, { id: 'AP-10002', name: 'Jonas Weber' }, { id: 'AP-10003', name: 'Aylin Kaya' },
-  { id: 'AP-10004', name: 'Thomas Müller' }, { id: 'AP-10005', name: 'Sophie Martin' }, { id: 'AP-10006', name: 'Lukas Becker' },
-  { id: 'AP-10007', name: 'Emma Fischer' }, { id: 'AP-10008', name: 'Mehmet Yilmaz' }, { id: 'AP-10009', name: 'Julia Hoffmann' },
-  { id: 'AP-10010', name: 'Pieter de Vries' }, { id: 'AP-10011', name: 'Maria Schmidt' }, { id: 'AP-10012', name: 'Noah Wagner' },
+  { id: 'AP-10001', name: 'Maria Schneider' },
+  { id: 'AP-10002', name: 'Jonas Weber' },
+  { id: 'AP-10003', name: 'Aylin Kaya' },
+  { id: 'AP-10004', name: 'Thomas Müller' },
+  { id: 'AP-10005', name: 'Sophie Martin' },
+  { id: 'AP-10006', name: 'Lukas Becker' },
+  { id: 'AP-10007', name: 'Emma Fischer' },
+  { id: 'AP-10008', name: 'Mehmet Yilmaz' },
+  { id: 'AP-10009', name: 'Julia Hoffmann' },
+  { id: 'AP-10010', name: 'Pieter de Vries' },
+  { id: 'AP-10011', name: 'Maria Schmidt' },
+  { id: 'AP-10012', name: 'Noah Wagner' },
 ];
 
 export interface LoanApplication {
@@ -55,30 +63,63 @@ export function seededRandom(seed: number): () => number {
 }
 
 const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-const between = (random: () => number, low: number, high: number, step = 1) => low + Math.floor((random() * (high - low)) / step) * step;
+const between = (random: () => number, low: number, high: number, step = 1) =>
+  low + Math.floor((random() * (high - low)) / step) * step;
 
 const PURPOSES = [
-  'a new kitchen for our flat', 'buying a used car to get to work', 'consolidating two credit cards into one payment',
-  'solar panels and a heat pump for the house', 'our wedding in June', 'new roof after the storm damage',
-  'university fees for my daughter', 'dental treatment not covered by insurance', 'furniture for our first home',
-  'an electric bike for commuting', 'renovating the bathroom',
+  'a new kitchen for our flat',
+  'buying a used car to get to work',
+  'consolidating two credit cards into one payment',
+  'solar panels and a heat pump for the house',
+  'our wedding in June',
+  'new roof after the storm damage',
+  'university fees for my daughter',
+  'dental treatment not covered by insurance',
+  'furniture for our first home',
+  'an electric bike for commuting',
+  'renovating the bathroom',
 ];
 /** About one application in seven has a purpose a credit officer frowns at. */
 const RISKY_PURPOSES = [
-  'paying off gambling debts before the bank finds out', 'a holiday in the Maldives', 'covering rent until my next contract starts',
-  'starting a small bakery with my sister', 'refinancing my overdraft',
+  'paying off gambling debts before the bank finds out',
+  'a holiday in the Maldives',
+  'covering rent until my next contract starts',
+  'starting a small bakery with my sister',
+  'refinancing my overdraft',
 ];
-const EMPLOYMENT = ['permanent', 'permanent', 'permanent', 'permanent', 'permanent', 'permanent', 'self-employed', 'contract', 'part-time', 'retired', 'student', 'unemployed'] as const;
+const EMPLOYMENT = [
+  'permanent',
+  'permanent',
+  'permanent',
+  'permanent',
+  'permanent',
+  'permanent',
+  'self-employed',
+  'contract',
+  'part-time',
+  'retired',
+  'student',
+  'unemployed',
+] as const;
 const UNKNOWN_NAMES = ['Karl Unbekannt', 'Greta Niemand', 'Otto Fremd', 'Ines Nowhere'];
 
 /** `count` loan applications; about one in twenty names an applicant the credit bureau does not know. */
-export function loanApplications(count: number, seed = 42, applicants: readonly { id: string; name: string }[] = KNOWN_APPLICANTS): LoanApplication[] {
+export function loanApplications(
+  count: number,
+  seed = 42,
+  applicants: readonly { id: string; name: string }[] = KNOWN_APPLICANTS,
+): LoanApplication[] {
   const random = seededRandom(seed);
   return Array.from({ length: count }, (_, i) => {
     const known = random() >= 0.05;
     const applicant = known ? pick(random, applicants) : undefined;
     const employment = pick(random, EMPLOYMENT);
-    const income = employment === 'student' ? between(random, 6000, 15000, 500) : employment === 'unemployed' ? between(random, 0, 9000, 500) : between(random, 30000, 140000, 1000);
+    const income =
+      employment === 'student'
+        ? between(random, 6000, 15000, 500)
+        : employment === 'unemployed'
+          ? between(random, 0, 9000, 500)
+          : between(random, 30000, 140000, 1000);
     // Most people ask for what they can carry: a tenth to a half of a year's income.
     const amount = Math.max(1000, Math.round((income * (0.1 + random() * 0.4)) / 500) * 500);
     return {
@@ -98,9 +139,15 @@ export function loanApplications(count: number, seed = 42, applicants: readonly 
 const FIRST = ['Anna', 'Ben', 'Chloe', 'David', 'Elif', 'Finn', 'Grace', 'Hugo', 'Isla', 'Jakob', 'Lea', 'Milan'];
 const LAST = ['Schulz', 'Jansen', 'Brown', 'Novak', 'Rossi', 'Dubois', 'Öztürk', 'Visser', 'Kowalski', 'Lindqvist'];
 const NOTES = [
-  'please leave at the back door', 'I live next to the depot and can collect it myself', 'needed for an event on Friday, urgent',
-  'office closes at 5pm, deliver before', 'fragile, glass parts', 'no rush, whenever convenient',
-  'call me 30 minutes before arrival', 'can you ship it with the next regular truck', 'express please, the old one broke',
+  'please leave at the back door',
+  'I live next to the depot and can collect it myself',
+  'needed for an event on Friday, urgent',
+  'office closes at 5pm, deliver before',
+  'fragile, glass parts',
+  'no rush, whenever convenient',
+  'call me 30 minutes before arrival',
+  'can you ship it with the next regular truck',
+  'express please, the old one broke',
 ];
 const ADDRESSES = [
   { street: 'Keizersgracht 12', postcode: '1015 CS', city: 'Amsterdam', country: 'NL' },

@@ -1,6 +1,9 @@
 /** The demo's scripted clerks: the answers a careful credit officer and dispatcher give to review tasks. */
 
-export interface ReviewAnswer { reviewedLabel: 'approve' | 'reject'; reviewer: string }
+export interface ReviewAnswer {
+  reviewedLabel: 'approve' | 'reject';
+  reviewer: string;
+}
 
 /**
  * Approves when the score is fair, the debts and the instalment are affordable, and the purpose is
@@ -16,7 +19,10 @@ export function clerkReview(variables: Record<string, unknown>, reviewer = 'cler
   return { reviewedLabel: !redFlag && number('creditScore') >= 600 && affordable ? 'approve' : 'reject', reviewer };
 }
 
-export interface RoutingAnswer { reviewedLabel: 'warehouse' | 'courier' | 'pickup'; reviewer: string }
+export interface RoutingAnswer {
+  reviewedLabel: 'warehouse' | 'courier' | 'pickup';
+  reviewer: string;
+}
 
 /**
  * The dispatcher's routing, by the written routing policy: back-order when no depot has stock;
@@ -24,7 +30,10 @@ export interface RoutingAnswer { reviewedLabel: 'warehouse' | 'courier' | 'picku
  * deadline within a day, an urgent note within 300 km or a platinum customer within two days by
  * courier; otherwise standard shipping from the warehouse.
  */
-export function clerkRouting(variables: Record<string, unknown>, reviewer = 'dispatch.demo@operon.example'): RoutingAnswer {
+export function clerkRouting(
+  variables: Record<string, unknown>,
+  reviewer = 'dispatch.demo@operon.example',
+): RoutingAnswer {
   const number = (value: unknown) => (typeof value === 'number' ? value : Number.NaN);
   const stock = (variables.stock ?? {}) as Record<string, unknown>;
   const inStock = Object.values(stock).some((units) => number(units) > 0);
@@ -32,7 +41,11 @@ export function clerkRouting(variables: Record<string, unknown>, reviewer = 'dis
   const deadline = number(variables.deadlineHours);
   const route = (): RoutingAnswer['reviewedLabel'] => {
     if (!inStock) return 'warehouse';
-    if (/\b(collect|pick(ing)? (it )?up|fetch|grab)\b/.test(notes) && !/\b(not|no|don't|won't) (be )?(collect|pick|fetch)/.test(notes)) return 'pickup';
+    if (
+      /\b(collect|pick(ing)? (it )?up|fetch|grab)\b/.test(notes) &&
+      !/\b(not|no|don't|won't) (be )?(collect|pick|fetch)/.test(notes)
+    )
+      return 'pickup';
     if (number(variables.weightKg) > 30 || /pallet|forklift|two.person|freight/.test(notes)) return 'warehouse';
     if (deadline <= 24) return 'courier';
     if (/urgent|asap|express|rush/.test(notes) && number(variables.distanceKm) <= 300) return 'courier';

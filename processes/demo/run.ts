@@ -24,14 +24,26 @@ export interface DemoOptions {
   botRunsByOutcome?: () => Promise<Record<string, number> | undefined>;
 }
 
-export interface DemoResult { summary: DemoSummary; seconds: number; loanInstanceIds: string[]; orderInstanceIds: string[] }
+export interface DemoResult {
+  summary: DemoSummary;
+  seconds: number;
+  loanInstanceIds: string[];
+  orderInstanceIds: string[];
+}
 
 class Api {
-  constructor(readonly baseUrl: string, readonly token: string) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string,
+  ) {}
   async call<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     const response = await fetch(this.baseUrl + path, {
       method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -57,7 +69,9 @@ function defaultProgress(): (line: string, final: boolean) => void {
   return (line, final) => {
     if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K${final ? '\n' : ''}`);
     else {
-      const tenth = Math.floor((Number(/\] (\d+)\//.exec(line)?.[1] ?? 0) / Number(/\/(\d+) /.exec(line)?.[1] ?? 1)) * 10);
+      const tenth = Math.floor(
+        (Number(/\] (\d+)\//.exec(line)?.[1] ?? 0) / Number(/\/(\d+) /.exec(line)?.[1] ?? 1)) * 10,
+      );
       if (tenth !== lastPrinted || final) process.stderr.write(`${line}\n`);
       lastPrinted = tenth;
     }
@@ -73,11 +87,23 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const applications = loanApplications(count);
   const orderCases = makeOrders(count, 7, options.lateDeadline);
 
-  const loanInstanceIds = await inBatches(applications, 10, async (application) =>
-    (await api.call<{ instanceId: string }>('POST', '/webhooks/loan-approval', application, { 'idempotency-key': `demo-${application.applicationId}-${started}` })).instanceId);
+  const loanInstanceIds = await inBatches(
+    applications,
+    10,
+    async (application) =>
+      (
+        await api.call<{ instanceId: string }>('POST', '/webhooks/loan-approval', application, {
+          'idempotency-key': `demo-${application.applicationId}-${started}`,
+        })
+      ).instanceId,
+  );
   const orderInstanceIds = await inBatches(orderCases, 10, async (order) => {
     const { willBeLate: _late, ...variables } = order;
-    return (await api.call<{ instanceId: string }>('POST', '/webhooks/order-routing', variables, { 'idempotency-key': `demo-${order.orderId}-${started}` })).instanceId;
+    return (
+      await api.call<{ instanceId: string }>('POST', '/webhooks/order-routing', variables, {
+        'idempotency-key': `demo-${order.orderId}-${started}`,
+      })
+    ).instanceId;
   });
   const lateOrders = new Set(orderInstanceIds.filter((_, i) => orderCases[i]!.willBeLate));
   const orderIdOf = new Map(orderInstanceIds.map((id, i) => [id, orderCases[i]!.orderId]));
@@ -106,7 +132,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       if (view.incidents.length > 0) stuck += 1;
       const waiting = view.elements.some((e) => e.elementId === 'AwaitDelivery' && e.state === 'active');
       if (waiting && !lateOrders.has(id) && !delivered.has(id)) {
-        await api.call('POST', '/api/messages', { name: 'delivered', correlationKey: orderIdOf.get(id), variables: { deliveredAt: new Date().toISOString() } });
+        await api.call('POST', '/api/messages', {
+          name: 'delivered',
+          correlationKey: orderIdOf.get(id),
+          variables: { deliveredAt: new Date().toISOString() },
+        });
         delivered.add(id);
       }
     });
@@ -116,10 +146,20 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     if (finished.size + stuck >= all.length) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-  const views = await inBatches(all, 16, async (id) => finished.get(id) ?? api.call<InstanceView>('GET', `/api/instances/${id}`));
+  const views = await inBatches(
+    all,
+    16,
+    async (id) => finished.get(id) ?? api.call<InstanceView>('GET', `/api/instances/${id}`),
+  );
   const { tasks } = await api.call<{ tasks: UserTaskSummary[] }>('GET', '/api/tasks?state=open&limit=500');
   openReviews = tasks.filter((task) => loans.has(task.instanceId) || orderIdOf.has(task.instanceId)).length;
   progress(bar(finished.size, all.length, `reviews done ${clerkCompleted}`), true);
-  const summary = summarize(views.filter((v) => loans.has(v.instanceId)), views.filter((v) => !loans.has(v.instanceId)), clerkCompleted, openReviews, await options.botRunsByOutcome?.());
+  const summary = summarize(
+    views.filter((v) => loans.has(v.instanceId)),
+    views.filter((v) => !loans.has(v.instanceId)),
+    clerkCompleted,
+    openReviews,
+    await options.botRunsByOutcome?.(),
+  );
   return { summary, seconds: (Date.now() - started) / 1000, loanInstanceIds, orderInstanceIds };
 }

@@ -1,20 +1,53 @@
 /** The demo's summary, computed from the instance views the API returns (pure). */
 import type { InstanceView } from '../../engine/api.ts';
 
-export interface StepTime { step: string; runs: number; averageMs: number; p95Ms: number }
+export interface StepTime {
+  step: string;
+  runs: number;
+  averageMs: number;
+  p95Ms: number;
+}
 
 export interface DemoSummary {
-  loans: { total: number; approvedAutomatically: number; rejectedAutomatically: number; reviewed: number; escalated: number; applicantUnknown: number; unfinished: number; automationRate: number };
+  loans: {
+    total: number;
+    approvedAutomatically: number;
+    rejectedAutomatically: number;
+    reviewed: number;
+    escalated: number;
+    applicantUnknown: number;
+    unfinished: number;
+    automationRate: number;
+  };
   reviewQueue: { created: number; completedByClerk: number; open: number };
-  orders: { total: number; routes: Record<string, number>; reviewed: number; delivered: number; late: number; unfinished: number };
+  orders: {
+    total: number;
+    routes: Record<string, number>;
+    reviewed: number;
+    delivered: number;
+    late: number;
+    unfinished: number;
+  };
   steps: StepTime[];
-  botFailures: { incidents: number; incidentsByStep: Record<string, number>; businessErrors: number; runsByOutcome?: Record<string, number> };
+  botFailures: {
+    incidents: number;
+    incidentsByStep: Record<string, number>;
+    businessErrors: number;
+    runsByOutcome?: Record<string, number>;
+  };
 }
 
 const TIMED_TYPES = new Set(['serviceTask', 'userTask', 'receiveTask', 'scriptTask', 'sendTask', 'businessRuleTask']);
-const ended = (view: InstanceView, elementId: string) => view.elements.some((e) => e.elementId === elementId && e.state === 'completed');
+const ended = (view: InstanceView, elementId: string) =>
+  view.elements.some((e) => e.elementId === elementId && e.state === 'completed');
 
-export function summarize(loans: InstanceView[], orders: InstanceView[], clerkCompleted: number, openReviews: number, runsByOutcome?: Record<string, number>): DemoSummary {
+export function summarize(
+  loans: InstanceView[],
+  orders: InstanceView[],
+  clerkCompleted: number,
+  openReviews: number,
+  runsByOutcome?: Record<string, number>,
+): DemoSummary {
   const reviewed = loans.filter((v) => ended(v, 'ReviewApplication') || ended(v, 'SeniorReview')).length;
   const approvedAutomatically = loans.filter((v) => ended(v, 'MarkApproved')).length;
   const rejectedAutomatically = loans.filter((v) => ended(v, 'MarkRejected')).length;
@@ -37,10 +70,17 @@ export function summarize(loans: InstanceView[], orders: InstanceView[], clerkCo
   }
   const steps = [...durations].map(([step, list]) => {
     const sorted = [...list].sort((a, b) => a - b);
-    return { step, runs: list.length, averageMs: Math.round(list.reduce((a, b) => a + b, 0) / list.length), p95Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]! };
+    return {
+      step,
+      runs: list.length,
+      averageMs: Math.round(list.reduce((a, b) => a + b, 0) / list.length),
+      p95Ms: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))]!,
+    };
   });
   const incidentsByStep: Record<string, number> = {};
-  for (const view of [...loans, ...orders]) for (const incident of view.incidents) incidentsByStep[incident.elementId] = (incidentsByStep[incident.elementId] ?? 0) + 1;
+  for (const view of [...loans, ...orders])
+    for (const incident of view.incidents)
+      incidentsByStep[incident.elementId] = (incidentsByStep[incident.elementId] ?? 0) + 1;
   return {
     loans: {
       total: loans.length,
@@ -53,8 +93,12 @@ export function summarize(loans: InstanceView[], orders: InstanceView[], clerkCo
       automationRate: decidedByModel === 0 ? 0 : (approvedAutomatically + rejectedAutomatically) / decidedByModel,
     },
     reviewQueue: {
-      created: loans.filter((v) => v.elements.some((e) => e.elementId === 'ReviewApplication')).length + orders.filter((v) => v.elements.some((e) => e.elementId === 'ReviewRouting')).length,
-      completedByClerk: clerkCompleted, open: openReviews },
+      created:
+        loans.filter((v) => v.elements.some((e) => e.elementId === 'ReviewApplication')).length +
+        orders.filter((v) => v.elements.some((e) => e.elementId === 'ReviewRouting')).length,
+      completedByClerk: clerkCompleted,
+      open: openReviews,
+    },
     orders: {
       total: orders.length,
       routes,
@@ -64,7 +108,12 @@ export function summarize(loans: InstanceView[], orders: InstanceView[], clerkCo
       unfinished: orders.filter((v) => v.state === 'active').length,
     },
     steps,
-    botFailures: { incidents: Object.values(incidentsByStep).reduce((a, b) => a + b, 0), incidentsByStep, businessErrors: applicantUnknown, ...(runsByOutcome ? { runsByOutcome } : {}) },
+    botFailures: {
+      incidents: Object.values(incidentsByStep).reduce((a, b) => a + b, 0),
+      incidentsByStep,
+      businessErrors: applicantUnknown,
+      ...(runsByOutcome ? { runsByOutcome } : {}),
+    },
   };
 }
 
@@ -83,16 +132,29 @@ export function formatSummary(summary: DemoSummary, seconds: number): string {
     `  applicant unknown ${loans.applicantUnknown} (credit bureau: APPLICANT_NOT_FOUND)`,
     ...(loans.unfinished ? [`  not finished      ${loans.unfinished}`] : []),
     `Review queue        ${reviewQueue.created} created, ${reviewQueue.completedByClerk} completed by the scripted clerk, ${reviewQueue.open} still open`,
-    `Orders              ${orders.total}: ${Object.entries(orders.routes).map(([k, v]) => `${k} ${v}`).join(', ') || 'no routes'}`,
+    `Orders              ${orders.total}: ${
+      Object.entries(orders.routes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'no routes'
+    }`,
     `  routed by a person ${orders.reviewed} (the model was not sure)`,
     `  delivered         ${orders.delivered}`,
     `  late delivery     ${orders.late}`,
     ...(orders.unfinished ? [`  not finished      ${orders.unfinished}`] : []),
-    `Bot failures        ${botFailures.incidents} incident(s)${Object.keys(botFailures.incidentsByStep).length ? ` ${JSON.stringify(botFailures.incidentsByStep)}` : ''}, ${botFailures.businessErrors} business error(s)${botFailures.runsByOutcome ? `; bot runs ${Object.entries(botFailures.runsByOutcome).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`,
+    `Bot failures        ${botFailures.incidents} incident(s)${Object.keys(botFailures.incidentsByStep).length ? ` ${JSON.stringify(botFailures.incidentsByStep)}` : ''}, ${botFailures.businessErrors} business error(s)${
+      botFailures.runsByOutcome
+        ? `; bot runs ${Object.entries(botFailures.runsByOutcome)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}`
+        : ''
+    }`,
     '',
     'Time per step (ms, activation to completion: waiting for a free worker and retries included)',
     `  ${''.padEnd(48)} ${'runs'.padStart(5)} ${'average'.padStart(9)} ${'p95'.padStart(10)}`,
-    ...summary.steps.map((s) => `  ${s.step.padEnd(48)} ${String(s.runs).padStart(5)} ${String(s.averageMs).padStart(9)} ${String(s.p95Ms).padStart(10)}`),
+    ...summary.steps.map(
+      (s) =>
+        `  ${s.step.padEnd(48)} ${String(s.runs).padStart(5)} ${String(s.averageMs).padStart(9)} ${String(s.p95Ms).padStart(10)}`,
+    ),
     '',
   ];
   return lines.join('\n');

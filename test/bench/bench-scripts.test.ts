@@ -9,7 +9,10 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const bench = (script: string, ...args: string[]) =>
-  run(process.execPath, ['--import', 'tsx', `bench/${script}`, '--quick', ...args], { timeout: 120_000, maxBuffer: 10 * 1024 * 1024 });
+  run(process.execPath, ['--import', 'tsx', `bench/${script}`, '--quick', ...args], {
+    timeout: 120_000,
+    maxBuffer: 10 * 1024 * 1024,
+  });
 
 // The scripts mostly wait (on PostgreSQL, child processes, timers): run them side by side.
 describe('bench scripts (--quick)', { concurrency: true }, () => {
@@ -39,9 +42,29 @@ describe('bench scripts (--quick)', { concurrency: true }, () => {
   test('bench/decision.ts compares the agent and the process with the bare onnxruntime call', async () => {
     const { stdout } = await bench('decision.ts', '--instances', '20');
     const last = stdout.trim().split('\n').pop()!;
-    const keys = ['agent_p50_ms', 'bare_p50_ms', 'p50_overhead', 'agent_per_s', 'bare_per_s', 'throughput_overhead', 'bare_in_runs_per_s', 'in_runs_overhead', 'process_per_s', 'process_job_p50_ms', 'process_vs_bare', 'process_overhead', 'process_net_overhead', 'backlog_per_s', 'backlog_overhead', 'backlog_net_overhead'];
+    const keys = [
+      'agent_p50_ms',
+      'bare_p50_ms',
+      'p50_overhead',
+      'agent_per_s',
+      'bare_per_s',
+      'throughput_overhead',
+      'bare_in_runs_per_s',
+      'in_runs_overhead',
+      'process_per_s',
+      'process_job_p50_ms',
+      'process_vs_bare',
+      'process_overhead',
+      'process_net_overhead',
+      'backlog_per_s',
+      'backlog_overhead',
+      'backlog_net_overhead',
+    ];
     assert.match(last, new RegExp(`^${keys.map((key) => `${key}=-?[\\d.]+`).join(' ')}$`), last);
-    assert.match(stdout, /^process decision:loan concurrency=128 .* instances=20 .* \| backlog seconds=[\d.]+ decisions_per_s=[\d.]+ /m);
+    assert.match(
+      stdout,
+      /^process decision:loan concurrency=128 .* instances=20 .* \| backlog seconds=[\d.]+ decisions_per_s=[\d.]+ /m,
+    );
     assert.match(stdout, /"sameLabels":true/); // the bare baseline decides as the agent does
   });
 

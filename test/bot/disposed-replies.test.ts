@@ -26,21 +26,34 @@ before(async () => {
 after(async () => host?.close());
 
 test('an answer naming a disposed Response rejects its call', async () => {
-  const settled = new Promise((resolve, reject) => connection._callbacks.set('forged-1', { resolve, reject, type: 'Frame', method: 'goto' }));
-  assert.doesNotThrow(() => connection.dispatch({ id: 'forged-1', result: { response: { guid: 'response@disposed' } } }));
-  await assert.rejects(settled, /has been closed \(Object with guid response@disposed was not bound in the connection\)/);
+  const settled = new Promise((resolve, reject) =>
+    connection._callbacks.set('forged-1', { resolve, reject, type: 'Frame', method: 'goto' }),
+  );
+  assert.doesNotThrow(() =>
+    connection.dispatch({ id: 'forged-1', result: { response: { guid: 'response@disposed' } } }),
+  );
+  await assert.rejects(
+    settled,
+    /has been closed \(Object with guid response@disposed was not bound in the connection\)/,
+  );
 });
 
 test('an event naming a disposed object is dropped; the browser keeps working', async () => {
-  const contextGuid = (await browser.newContext().then(async (context) => {
+  const contextGuid = await browser.newContext().then(async (context) => {
     const guid = (context as unknown as { _guid: string })._guid;
-    assert.doesNotThrow(() => connection.dispatch({ guid, method: 'response', params: { response: { guid: 'response@disposed' }, page: { guid: 'page@disposed' } } }));
+    assert.doesNotThrow(() =>
+      connection.dispatch({
+        guid,
+        method: 'response',
+        params: { response: { guid: 'response@disposed' }, page: { guid: 'page@disposed' } },
+      }),
+    );
     const page = await context.newPage();
     await page.setContent('<p id="still">alive</p>');
     assert.equal(await page.locator('#still').textContent(), 'alive');
     await context.close();
     return guid;
-  }));
+  });
   assert.match(contextGuid, /^browser-context@/);
 });
 

@@ -27,8 +27,17 @@ let db: TestDatabase;
 const node = createBotNode({ bots: [blankBot], baseUrl: 'about:blank', trace: false });
 const logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => logger };
 const ctx = (headers: Record<string, string> = {}): NodeContext => ({
-  signal: new AbortController().signal, logger, instanceId: randomUUID(), elementId: 'Blank', elementInstanceId: randomUUID(), jobId: randomUUID(),
-  attempt: 1, taskType: 'bot:blank', headers, secrets: { get: () => undefined, values: () => [] }, db: db.knex,
+  signal: new AbortController().signal,
+  logger,
+  instanceId: randomUUID(),
+  elementId: 'Blank',
+  elementInstanceId: randomUUID(),
+  jobId: randomUUID(),
+  attempt: 1,
+  taskType: 'bot:blank',
+  headers,
+  secrets: { get: () => undefined, values: () => [] },
+  db: db.knex,
 });
 
 before(async () => {
@@ -39,7 +48,9 @@ after(async () => {
   await db?.drop();
 });
 
-test('a job on a browser that stopped answering ends at its timeout; the browser serves the next job once it answers again', { timeout: 60_000 }, async () => {
+test('a job on a browser that stopped answering ends at its timeout; the browser serves the next job once it answers again', {
+  timeout: 60_000,
+}, async () => {
   assert.deepEqual(await node.run({}, ctx()), { title: 'blank' });
   // The browser process itself: the Chromium directly below this process.
   const browser = browserProcesses().find((entry) => entry.ppid === process.pid);

@@ -24,7 +24,14 @@ describe('egress policy', () => {
     assert.equal(checkEgress('data:text/html,hi', allowed).allowed, true);
   });
   test('refuses other ports and hosts, file:, and link-local addresses even when listed', () => {
-    for (const url of ['http://127.0.0.1:3101/', 'http://evil.example.net/', 'file:///etc/passwd', 'http://169.254.169.254/latest/meta-data/', 'http://[fe80::1]/', 'ftp://127.0.0.1:3100/']) {
+    for (const url of [
+      'http://127.0.0.1:3101/',
+      'http://evil.example.net/',
+      'file:///etc/passwd',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://[fe80::1]/',
+      'ftp://127.0.0.1:3100/',
+    ]) {
       const verdict = checkEgress(url, [...allowed, '169.254.169.254', '[fe80::1]']);
       assert.equal(verdict.allowed, false, url);
     }
@@ -32,20 +39,31 @@ describe('egress policy', () => {
     assert.match(!verdict.allowed ? verdict.reason : '', /link-local/);
   });
   test('default hosts are the host:port of the base URLs', () => {
-    assert.deepEqual(hostsOf(['http://127.0.0.1:3100/a/', 'http://127.0.0.1:3100/b/', 'https://x.example.com/', 'about:blank']), ['127.0.0.1:3100', 'x.example.com:443']);
+    assert.deepEqual(
+      hostsOf(['http://127.0.0.1:3100/a/', 'http://127.0.0.1:3100/b/', 'https://x.example.com/', 'about:blank']),
+      ['127.0.0.1:3100', 'x.example.com:443'],
+    );
   });
 });
 
 describe('secrets', () => {
   test('a secrets file may be JSON or dotenv', () => {
     assert.deepEqual(parseSecretsFile('{"A":"1","B":2}'), { A: '1' });
-    assert.deepEqual(parseSecretsFile('# comment\nexport A="x y"\nB = plain\n\nC=\'q\'\n'), { A: 'x y', B: 'plain', C: 'q' });
+    assert.deepEqual(parseSecretsFile('# comment\nexport A="x y"\nB = plain\n\nC=\'q\'\n'), {
+      A: 'x y',
+      B: 'plain',
+      C: 'q',
+    });
   });
   test('environment (OPERON_SECRET_<NAME> or <NAME>) beats the file, the file beats defaults', () => {
     const dir = mkdtempSync(join(tmpdir(), 'operon-secrets-'));
     const file = join(dir, 'secrets.env');
     writeFileSync(file, 'PORTAL_PASSWORD=from-file\nOTHER=file-only\n');
-    const store = createSecretStore({ env: { OPERON_SECRET_PORTAL_PASSWORD: 'from-env' }, file, defaults: { OTHER: 'default', DEMO: 'demo-default' } });
+    const store = createSecretStore({
+      env: { OPERON_SECRET_PORTAL_PASSWORD: 'from-env' },
+      file,
+      defaults: { OTHER: 'default', DEMO: 'demo-default' },
+    });
     assert.equal(store.get('PORTAL_PASSWORD'), 'from-env');
     assert.equal(store.get('OTHER'), 'file-only');
     assert.equal(store.get('DEMO'), 'demo-default');
@@ -60,13 +78,16 @@ describe('secrets', () => {
 });
 
 test('browser discovery says how to fix a missing Chromium', () => {
-  assert.throws(() => discoverChromium('/nope/chrome', { OPERON_CHROMIUM_PATH: '/nope/env-chrome' }, ['/nope/usr-bin-chromium']), (error: OperonError) => {
-    assert.equal(error.code, 'OPERON_ERR_BROWSER_NOT_FOUND');
-    assert.match(error.message, /apt-get install chromium/);
-    assert.match(error.message, /npx playwright install chromium/);
-    assert.deepEqual(error.details.tried, ['/nope/chrome', '/nope/env-chrome', '/nope/usr-bin-chromium']);
-    return true;
-  });
+  assert.throws(
+    () => discoverChromium('/nope/chrome', { OPERON_CHROMIUM_PATH: '/nope/env-chrome' }, ['/nope/usr-bin-chromium']),
+    (error: OperonError) => {
+      assert.equal(error.code, 'OPERON_ERR_BROWSER_NOT_FOUND');
+      assert.match(error.message, /apt-get install chromium/);
+      assert.match(error.message, /npx playwright install chromium/);
+      assert.deepEqual(error.details.tried, ['/nope/chrome', '/nope/env-chrome', '/nope/usr-bin-chromium']);
+      return true;
+    },
+  );
   assert.equal(discoverChromium(undefined, { OPERON_CHROMIUM_PATH: process.execPath }, []), process.execPath);
 });
 
@@ -75,17 +96,24 @@ test('the limiter never runs more than its limit and keeps order', async () => {
   let active = 0;
   let peak = 0;
   const order: number[] = [];
-  await Promise.all(Array.from({ length: 7 }, (_, i) => limiter.run(async () => {
-    active += 1;
-    peak = Math.max(peak, active);
-    await new Promise((r) => setTimeout(r, 5));
-    order.push(i);
-    active -= 1;
-  })));
+  await Promise.all(
+    Array.from({ length: 7 }, (_, i) =>
+      limiter.run(async () => {
+        active += 1;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 5));
+        order.push(i);
+        active -= 1;
+      }),
+    ),
+  );
   assert.equal(peak, 2);
   assert.equal(order.length, 7);
 });
 
 test('defineBot refuses names that cannot be bound as bot:<name>', () => {
-  assert.throws(() => defineBot({ name: 'Credit Bureau', input: z.object({}), output: z.object({}), run: async () => ({}) }), /lower-case/);
+  assert.throws(
+    () => defineBot({ name: 'Credit Bureau', input: z.object({}), output: z.object({}), run: async () => ({}) }),
+    /lower-case/,
+  );
 });

@@ -22,13 +22,19 @@ import type { NodeContext } from '../../engine/nodes/types.ts';
 const CANARY = `canary-${randomUUID()}`;
 const USER = 'clerk.canary';
 
-function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; origin: string; hits: string[] }> {
+function listen(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; origin: string; hits: string[] }> {
   const hits: string[] = [];
   const server = createServer((req, res) => {
     hits.push(req.url ?? '');
     handler!(req, res);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits }),
+    ),
+  );
 }
 
 const html = (body: string) => `<!doctype html><html><body>${body}</body></html>`;
@@ -45,15 +51,29 @@ async function portal(outsideOrigin: () => string) {
       req.on('data', (c) => (body += c));
       req.on('end', () => {
         const form = new URLSearchParams(body);
-        if (form.get('user') === USER && form.get('password') === CANARY) send(303, '', { location: '/home', 'set-cookie': 'sid=ok; Path=/' });
+        if (form.get('user') === USER && form.get('password') === CANARY)
+          send(303, '', { location: '/home', 'set-cookie': 'sid=ok; Path=/' });
         else send(401, html('<p id="error">Wrong password</p>'));
       });
       return;
     }
-    if (req.url === '/login') return send(200, html('<form method="post" action="/login"><input name="user" id="user"><input name="password" id="password" type="password"><button>Sign in</button></form>'));
-    if (req.url === '/home') return send(200, req.headers.cookie?.includes('sid=ok') ? html('<h1 id="greeting">Welcome back</h1>') : html('<p>not signed in</p>'));
+    if (req.url === '/login')
+      return send(
+        200,
+        html(
+          '<form method="post" action="/login"><input name="user" id="user"><input name="password" id="password" type="password"><button>Sign in</button></form>',
+        ),
+      );
+    if (req.url === '/home')
+      return send(
+        200,
+        req.headers.cookie?.includes('sid=ok')
+          ? html('<h1 id="greeting">Welcome back</h1>')
+          : html('<p>not signed in</p>'),
+      );
     if (req.url === '/broken') return send(200, html('<h1>Maintenance</h1><p>The search form is gone.</p>'));
-    if (req.url === '/with-pixel') return send(200, html(`<h1 id="greeting">Tracked</h1><img src="${outsideOrigin()}/pixel.png">`));
+    if (req.url === '/with-pixel')
+      return send(200, html(`<h1 id="greeting">Tracked</h1><img src="${outsideOrigin()}/pixel.png">`));
     if (req.url === '/redirect-out') return send(302, '', { location: `${outsideOrigin()}/stolen` });
     if (req.url === '/never') return; // never answers
     send(404, html('not found'));
@@ -157,7 +177,9 @@ describe('bot runner', () => {
     await db?.drop();
   });
 
-  test('a bot signs in with secrets and returns validated output; the run is recorded', { timeout: 60_000 }, async () => {
+  test('a bot signs in with secrets and returns validated output; the run is recorded', {
+    timeout: 60_000,
+  }, async () => {
     const c = ctx('sign-in');
     assert.deepEqual(await node.run({ unrelated: 'variable' }, c), { greeting: 'Welcome back' });
     const [row] = await runsOf(c);
@@ -172,9 +194,14 @@ describe('bot runner', () => {
     assert.equal(row.screenshot_path, null);
   });
 
-  test('a broken page fails with a screenshot and a trace recorded in bot_runs and named in the error', { timeout: 60_000 }, async () => {
+  test('a broken page fails with a screenshot and a trace recorded in bot_runs and named in the error', {
+    timeout: 60_000,
+  }, async () => {
     const c = ctx('sign-in');
-    const error = await node.run({ then: 'broken' }, c).then(() => assert.fail('should fail'), (e: Error) => e);
+    const error = await node.run({ then: 'broken' }, c).then(
+      () => assert.fail('should fail'),
+      (e: Error) => e,
+    );
     assert.equal((error as OperonError).code, undefined, 'a technical error, retried by the engine');
     const [row] = await runsOf(c);
     assert.equal(row.outcome, 'failed');
@@ -186,17 +213,30 @@ describe('bot runner', () => {
     assert.equal(readFileSync(row.screenshot_path).subarray(1, 4).toString(), 'PNG');
   });
 
-  test('the canary secret appears nowhere: not in any table, artifact (unzipped trace included) or log line', { timeout: 60_000 }, async () => {
-    await assert.rejects(node.run({}, ctx('leaky')), (e: OperonError) => e.code === 'OPERON_ERR_BOT_OUTPUT' && !e.message.includes(CANARY));
-    const tables = (await db.knex.raw(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows as { tablename: string }[];
+  test('the canary secret appears nowhere: not in any table, artifact (unzipped trace included) or log line', {
+    timeout: 60_000,
+  }, async () => {
+    await assert.rejects(
+      node.run({}, ctx('leaky')),
+      (e: OperonError) => e.code === 'OPERON_ERR_BOT_OUTPUT' && !e.message.includes(CANARY),
+    );
+    const tables = (await db.knex.raw(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows as {
+      tablename: string;
+    }[];
     assert.ok(tables.length > 5);
     for (const { tablename } of tables) {
-      const hit = await db.knex.raw(`SELECT count(*)::int AS n FROM ?? AS t WHERE t::text LIKE ?`, [tablename, `%${CANARY}%`]);
+      const hit = await db.knex.raw(`SELECT count(*)::int AS n FROM ?? AS t WHERE t::text LIKE ?`, [
+        tablename,
+        `%${CANARY}%`,
+      ]);
       assert.equal(hit.rows[0].n, 0, `canary in table ${tablename}`);
     }
     assert.ok((await db.knex('bot_runs').count<{ count: string }[]>('* as count'))[0]!.count !== '0');
     const files: string[] = [];
-    const walk = (dir: string) => { for (const entry of readdirSync(dir, { withFileTypes: true })) entry.isDirectory() ? walk(join(dir, entry.name)) : files.push(join(dir, entry.name)); };
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true }))
+        entry.isDirectory() ? walk(join(dir, entry.name)) : files.push(join(dir, entry.name));
+    };
     walk(artifactsDir);
     const traces = files.filter((f) => f.endsWith('.zip'));
     assert.ok(traces.length >= 1, 'there is a trace to search');
@@ -210,8 +250,15 @@ describe('bot runner', () => {
     for (const line of logLines) assert.ok(!line.includes(CANARY), `canary in log line ${line}`);
   });
 
-  test('navigation outside the policy is stopped and reported: other host, file:, link-local, redirect', { timeout: 60_000 }, async () => {
-    for (const url of [`${outside.origin}/page`, 'file:///etc/passwd', 'http://169.254.169.254/latest/meta-data/', '/redirect-out']) {
+  test('navigation outside the policy is stopped and reported: other host, file:, link-local, redirect', {
+    timeout: 60_000,
+  }, async () => {
+    for (const url of [
+      `${outside.origin}/page`,
+      'file:///etc/passwd',
+      'http://169.254.169.254/latest/meta-data/',
+      '/redirect-out',
+    ]) {
       const c = ctx('visit');
       await assert.rejects(node.run({ url }, c), (e: OperonError) => {
         assert.equal(e.code, 'OPERON_ERR_BOT_EGRESS_BLOCKED', url);
@@ -226,7 +273,9 @@ describe('bot runner', () => {
     assert.deepEqual(outside.hits, [], 'nothing reached the outside host, not even through the redirect');
   });
 
-  test('a subresource towards another host is blocked and reported while the bot succeeds', { timeout: 60_000 }, async () => {
+  test('a subresource towards another host is blocked and reported while the bot succeeds', {
+    timeout: 60_000,
+  }, async () => {
     const c = ctx('visit');
     assert.deepEqual(await node.run({ url: '/with-pixel' }, c), { title: 'Tracked' });
     const [row] = await runsOf(c);
@@ -255,15 +304,20 @@ describe('bot runner', () => {
   });
 
   test('an unknown bot fails validation naming the element', () => {
-    assert.throws(() => node.validate!({ elementId: 'CheckCredit', taskType: 'bot:nope', name: 'nope', headers: {} }), (e: OperonError) => {
-      assert.equal(e.code, 'OPERON_ERR_UNKNOWN_BOT');
-      assert.deepEqual(e.details, { elementId: 'CheckCredit', bot: 'nope' });
-      return true;
-    });
+    assert.throws(
+      () => node.validate!({ elementId: 'CheckCredit', taskType: 'bot:nope', name: 'nope', headers: {} }),
+      (e: OperonError) => {
+        assert.equal(e.code, 'OPERON_ERR_UNKNOWN_BOT');
+        assert.deepEqual(e.details, { elementId: 'CheckCredit', bot: 'nope' });
+        return true;
+      },
+    );
     node.validate!({ elementId: 'X', taskType: 'bot:visit', name: 'visit', headers: {} });
   });
 
-  test('a page that never loads hits the hard timeout: screenshot, context closed, retryable', { timeout: 60_000 }, async () => {
+  test('a page that never loads hits the hard timeout: screenshot, context closed, retryable', {
+    timeout: 60_000,
+  }, async () => {
     // The hard timeout also covers opening the context and starting the trace, so the browser is
     // launched by a first run before the timed one, and 10 s leaves a loaded machine room for a context
     // and a trace; a navigation timeout of 30 s still makes sure it is the hard timeout that strikes,
@@ -280,11 +334,17 @@ describe('bot runner', () => {
       });
       // At least once: Chromium may send the request again on a new connection (a kept-alive socket
       // the server closed meanwhile), which a loaded machine makes likely.
-      assert.ok(site.hits.filter((url) => url === '/never').length >= before + 1, 'the timeout struck while the page was loading');
+      assert.ok(
+        site.hits.filter((url) => url === '/never').length >= before + 1,
+        'the timeout struck while the page was loading',
+      );
       const [row] = await runsOf(c);
       assert.equal(row.outcome, 'timed_out');
       // Chromium cannot screenshot a page whose navigation never commits; the trace (with its screencast) is kept.
-      assert.ok((row.screenshot_path && existsSync(row.screenshot_path)) || (row.trace_path && existsSync(row.trace_path)), 'an artifact of the timed-out run');
+      assert.ok(
+        (row.screenshot_path && existsSync(row.screenshot_path)) || (row.trace_path && existsSync(row.trace_path)),
+        'an artifact of the timed-out run',
+      );
       const browser = await patient.browser.browser();
       assert.equal(browser.contexts().length, 0, 'the context is closed');
     } finally {

@@ -47,7 +47,10 @@ const artifactsDir = mkdtempSync(join(tmpdir(), 'operon-shipped-bots-'));
 const CANARY = `canary-${randomUUID()}`;
 process.env.OPERON_SECRET_CREDIT_BUREAU_PASSWORD = CANARY;
 const logLines: string[] = [];
-const logger = pino({ level: 'debug' }, new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) }));
+const logger = pino(
+  { level: 'debug' },
+  new Writable({ write: (chunk, _encoding, done) => (logLines.push(String(chunk)), done()) }),
+);
 const noSecrets = { get: () => undefined, values: () => [] };
 
 before(async () => {
@@ -89,7 +92,10 @@ async function runFor(ctx: NodeContext) {
 }
 
 async function rejectsWithBpmnError(promise: Promise<unknown>, code: string): Promise<BpmnError> {
-  const error = await promise.then(() => assert.fail('expected a BPMN error'), (e: unknown) => e);
+  const error = await promise.then(
+    () => assert.fail('expected a BPMN error'),
+    (e: unknown) => e,
+  );
   assert.ok(isBpmnError(error), `expected a BpmnError, got ${String(error)}`);
   assert.equal((error as BpmnError).errorCode, code);
   return error as BpmnError;
@@ -100,7 +106,14 @@ test('credit-bureau reads score, open debts and record of an applicant by name a
   const maria = await node.run({ applicantName: 'Maria Schneider', amount: 5000 }, byName);
   assert.deepEqual(
     { ...maria, debts: undefined },
-    { applicantId: 'AP-10001', applicantName: 'Maria Schneider', creditScore: 782, openDebts: 142000, debts: undefined, bureauRecordId: 'CB-10001-782' },
+    {
+      applicantId: 'AP-10001',
+      applicantName: 'Maria Schneider',
+      creditScore: 782,
+      openDebts: 142000,
+      debts: undefined,
+      bureauRecordId: 'CB-10001-782',
+    },
   );
   assert.deepEqual(maria!.debts, [{ creditor: 'Sparkasse KölnBonn', kind: 'Mortgage', balance: 142000 }]);
   const row = await runFor(byName);
@@ -122,10 +135,21 @@ test('credit-bureau: an applicant the bureau does not know is the BPMN error APP
 });
 
 test('core-banking records an approval and a referral (review) and returns booking references', async () => {
-  const approved = await node.run({ applicationId: 'APP-2026-0001', applicantName: 'Maria Schneider', loanDecision: { label: 'approve' }, amount: 15000 }, context('core-banking'));
+  const approved = await node.run(
+    {
+      applicationId: 'APP-2026-0001',
+      applicantName: 'Maria Schneider',
+      loanDecision: { label: 'approve' },
+      amount: 15000,
+    },
+    context('core-banking'),
+  );
   assert.match(String(approved!.bookingReference), /^DEC-\d+$/);
   assert.equal(approved!.bookedDecision, 'approve');
-  const referred = await node.run({ applicationId: 'APP-2026-0002', applicantName: 'Jonas Weber', outcome: 'review', amount: 9000 }, context('core-banking'));
+  const referred = await node.run(
+    { applicationId: 'APP-2026-0002', applicantName: 'Jonas Weber', outcome: 'review', amount: 9000 },
+    context('core-banking'),
+  );
   assert.equal(referred!.bookedDecision, 'refer');
   assert.deepEqual(
     apps.state.decisions.map((d) => [d.reference, d.applicationId, d.decision, d.amount]),
@@ -137,7 +161,10 @@ test('core-banking records an approval and a referral (review) and returns booki
 });
 
 test('carrier-booking corrects the form the carrier refused (heavy parcel, Saturday pickup) and returns the tracking number', async () => {
-  const booked = await node.run({ orderId: 'ORD-50001', weightKg: 42.5, route: 'courier', customerName: 'Emma Fischer', pickupDate: '2026-12-05' }, context('carrier-booking'));
+  const booked = await node.run(
+    { orderId: 'ORD-50001', weightKg: 42.5, route: 'courier', customerName: 'Emma Fischer', pickupDate: '2026-12-05' },
+    context('carrier-booking'),
+  );
   assert.equal(booked!.service, 'freight');
   assert.equal(booked!.pickupDate, '2026-12-07');
   assert.equal(booked!.submissions, 2);
@@ -149,17 +176,25 @@ test('carrier-booking corrects the form the carrier refused (heavy parcel, Satur
 
 test('warehouse-stock pages through the stock table to the last SKU and reports each depot', async () => {
   const sku = stock.at(-1)!.sku;
-  const expected = Object.fromEntries(stock.filter((r) => r.sku === sku).map((r) => [r.warehouse.toLowerCase(), r.onHand - r.reserved]));
+  const expected = Object.fromEntries(
+    stock.filter((r) => r.sku === sku).map((r) => [r.warehouse.toLowerCase(), r.onHand - r.reserved]),
+  );
   const result = await node.run({ sku, quantity: 1 }, context('warehouse-stock'));
   assert.deepEqual(result!.stock, expected);
   assert.equal(result!.pagesRead, Math.ceil(stock.length / 10));
-  assert.equal(result!.totalAvailable, Object.values(expected).reduce((a, b) => a + b, 0));
+  assert.equal(
+    result!.totalAvailable,
+    Object.values(expected).reduce((a, b) => a + b, 0),
+  );
   await rejectsWithBpmnError(node.run({ sku: 'SKU-9999' }, context('warehouse-stock')), 'SKU_NOT_FOUND');
 });
 
 test('invalid input is refused naming the field, recorded without artifacts', async () => {
   const ctx = context('carrier-booking');
-  await assert.rejects(node.run({ orderId: 'ORD-1', weightKg: 'heavy' }, ctx), (error: any) => error.code === 'OPERON_ERR_NODE_INPUT' && error.details.field === 'weightKg');
+  await assert.rejects(
+    node.run({ orderId: 'ORD-1', weightKg: 'heavy' }, ctx),
+    (error: any) => error.code === 'OPERON_ERR_NODE_INPUT' && error.details.field === 'weightKg',
+  );
   const row = await runFor(ctx);
   assert.equal(row.outcome, 'failed');
   assert.equal(row.screenshot_path, null);
@@ -167,7 +202,10 @@ test('invalid input is refused naming the field, recorded without artifacts', as
 
 test('a page that changed under the bot fails with a screenshot recorded in bot_runs', async () => {
   const ctx = context('credit-report-redesigned');
-  const error = await node.run({ applicantId: 'AP-10001' }, ctx).then(() => assert.fail('expected a failure'), (e: Error) => e);
+  const error = await node.run({ applicantId: 'AP-10001' }, ctx).then(
+    () => assert.fail('expected a failure'),
+    (e: Error) => e,
+  );
   const row = await runFor(ctx);
   assert.equal(row.outcome, 'failed');
   assert.ok(row.screenshot_path && existsSync(row.screenshot_path), 'screenshot file exists');
@@ -191,7 +229,12 @@ test('a BPMN service task bot:credit-bureau runs to completion on the real engin
     <bpmn:sequenceFlow id="f2" sourceRef="CheckCredit" targetRef="end" />
   </bpmn:process>
 </bpmn:definitions>`;
-  const engine = createEngine({ db: db.knex, logger, nodes: await createNodeRegistry({ extra: [node] }), worker: { pollIntervalMs: 100, lockMs: 30_000 } });
+  const engine = createEngine({
+    db: db.knex,
+    logger,
+    nodes: await createNodeRegistry({ extra: [node] }),
+    worker: { pollIntervalMs: 100, lockMs: 30_000 },
+  });
   try {
     await engine.deploy([{ name: 'credit-check.bpmn', xml }]);
     const { instanceId } = await engine.startInstance('credit-check', { applicantName: 'Thomas Müller' });
@@ -208,7 +251,9 @@ test('a BPMN service task bot:credit-bureau runs to completion on the real engin
 });
 
 test('the canary password appears in no database table, log line or artifact file', async () => {
-  const tables = (await db.knex.raw(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows as { tablename: string }[];
+  const tables = (await db.knex.raw(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).rows as {
+    tablename: string;
+  }[];
   assert.ok(tables.some((t) => t.tablename === 'bot_runs'));
   for (const { tablename } of tables) {
     const rows = (await db.knex.raw(`SELECT t::text AS row FROM ?? t`, [tablename])).rows as { row: string }[];
@@ -216,11 +261,21 @@ test('the canary password appears in no database table, log line or artifact fil
   }
   assert.ok(logLines.length > 0, 'the runs logged something');
   assert.ok(!logLines.some((line) => line.includes(CANARY)), 'canary in a log line');
-  const files = readdirSync(artifactsDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
-  assert.ok(files.some((f) => f.endsWith('.png')), 'a screenshot was kept');
-  assert.ok(files.some((f) => f.endsWith('.zip')), 'a trace was kept');
+  const files = readdirSync(artifactsDir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+  assert.ok(
+    files.some((f) => f.endsWith('.png')),
+    'a screenshot was kept',
+  );
+  assert.ok(
+    files.some((f) => f.endsWith('.zip')),
+    'a trace was kept',
+  );
   for (const file of files) {
-    const content = file.endsWith('.zip') ? execFileSync('unzip', ['-p', file], { maxBuffer: 256 * 1024 * 1024 }) : readFileSync(file);
+    const content = file.endsWith('.zip')
+      ? execFileSync('unzip', ['-p', file], { maxBuffer: 256 * 1024 * 1024 })
+      : readFileSync(file);
     assert.ok(!content.includes(CANARY), `canary in ${file}`);
   }
 });

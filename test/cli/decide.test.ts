@@ -15,7 +15,15 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const run = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
-const APPLICATION = { income: 85000, debts: 3000, creditScore: 780, amount: 12000, termMonths: 36, employment: 'permanent', purpose: 'a new kitchen' };
+const APPLICATION = {
+  income: 85000,
+  debts: 3000,
+  creditScore: 780,
+  amount: 12000,
+  termMonths: 36,
+  employment: 'permanent',
+  purpose: 'a new kitchen',
+};
 
 let first: TestDatabase;
 let second: TestDatabase;
@@ -37,8 +45,10 @@ async function operon(args: string[], env: Record<string, string>): Promise<{ st
   return run(process.execPath, [BIN, ...args], { cwd, env: { ...base, ...env }, timeout: 120_000 });
 }
 
-const decide = (env: Record<string, string>, extra: string[] = []) => operon(['decide', 'loan', '--vars', JSON.stringify(APPLICATION), '--json', ...extra], env);
-const recorded = async (db: TestDatabase) => Number((await db.knex('decisions').where({ model_name: 'loan' }).count({ n: '*' }))[0]!.n);
+const decide = (env: Record<string, string>, extra: string[] = []) =>
+  operon(['decide', 'loan', '--vars', JSON.stringify(APPLICATION), '--json', ...extra], env);
+const recorded = async (db: TestDatabase) =>
+  Number((await db.knex('decisions').where({ model_name: 'loan' }).count({ n: '*' }))[0]!.n);
 
 describe('operon decide: which database', () => {
   it('without a database it only runs the model: the output contract, no embedded server under .operon/', async () => {
@@ -72,9 +82,15 @@ describe('operon decide: which database', () => {
   });
 
   it('model commands read their versions from OPERON_DATABASE_URL, not from a DATABASE_URL that does not answer', async () => {
-    const { stdout } = await operon(['model', 'list', '--json'], { OPERON_DATABASE_URL: first.url, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
+    const { stdout } = await operon(['model', 'list', '--json'], {
+      OPERON_DATABASE_URL: first.url,
+      DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none',
+    });
     const models = JSON.parse(stdout) as { name: string; versions: { active: boolean }[] }[];
-    assert.deepEqual(models.map((m) => m.name), ['loan', 'order']);
+    assert.deepEqual(
+      models.map((m) => m.name),
+      ['loan', 'order'],
+    );
     assert.equal(existsSync(join(cwd, '.operon')), false);
   });
 });

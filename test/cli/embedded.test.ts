@@ -39,7 +39,7 @@ it('runs an instance on the embedded database and keeps its data for the next co
   const second = JSON.parse(await operon('run', 'fork-join', '--json')) as { state: string };
   assert.equal(second.state, 'completed');
   const instances = JSON.parse(await operon('instances', '--json')) as unknown[];
-  assert.equal(instances.length, 2, 'the second command saw the first one\'s data');
+  assert.equal(instances.length, 2, "the second command saw the first one's data");
   const url = (await operon('db-url')).trim();
   assert.match(url, new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${config.port}/operon$`));
 });

@@ -23,14 +23,35 @@ before(async () => {
 after(async () => db?.drop());
 
 async function operon(...args: string[]): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'error' }, timeout: 60_000 });
+  return run(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+    timeout: 60_000,
+  });
 }
 
 describe('operon run --json', () => {
   it('runs a Camunda 8 model to its end state with the right variables', async () => {
-    const lines = [{ qty: 2, price: 30 }, { qty: 1, price: 50 }];
-    const { stdout } = await operon('run', INVOICE, '--vars', JSON.stringify({ lines, reminders: 0 }), '--timeout', '20', '--json');
-    const outcome = JSON.parse(stdout) as { instanceId: string; state: string; variables: Record<string, unknown>; elements: { elementId: string; elementType: string; state: string }[]; incidents: unknown[] };
+    const lines = [
+      { qty: 2, price: 30 },
+      { qty: 1, price: 50 },
+    ];
+    const { stdout } = await operon(
+      'run',
+      INVOICE,
+      '--vars',
+      JSON.stringify({ lines, reminders: 0 }),
+      '--timeout',
+      '20',
+      '--json',
+    );
+    const outcome = JSON.parse(stdout) as {
+      instanceId: string;
+      state: string;
+      variables: Record<string, unknown>;
+      elements: { elementId: string; elementType: string; state: string }[];
+      incidents: unknown[];
+    };
     assert.deepEqual(Object.keys(outcome), ['instanceId', 'state', 'variables', 'elements', 'incidents']);
     assert.equal(outcome.state, 'completed');
     assert.equal(outcome.variables.total, 110);
@@ -40,12 +61,20 @@ describe('operon run --json', () => {
     assert.deepEqual(
       outcome.elements.map((e) => `${e.elementId}:${e.state}`),
       [
-        'StartEvent_1:completed', 'Activity_total:completed',
-        'Activity_remind:completed', 'Gateway_enough:completed',
-        'Activity_remind:completed', 'Gateway_enough:completed',
-        'Activity_remind:completed', 'Gateway_enough:completed',
-        'Event_wait:completed', 'Activity_fraud:terminated', 'Event_fraud:completed', 'Gateway_amount:completed',
-        'Activity_escalate:completed', 'Event_escalated:completed',
+        'StartEvent_1:completed',
+        'Activity_total:completed',
+        'Activity_remind:completed',
+        'Gateway_enough:completed',
+        'Activity_remind:completed',
+        'Gateway_enough:completed',
+        'Activity_remind:completed',
+        'Gateway_enough:completed',
+        'Event_wait:completed',
+        'Activity_fraud:terminated',
+        'Event_fraud:completed',
+        'Gateway_amount:completed',
+        'Activity_escalate:completed',
+        'Event_escalated:completed',
       ],
     );
     assert.equal(outcome.elements.find((e) => e.elementId === 'Gateway_amount')?.elementType, 'exclusiveGateway');
@@ -55,12 +84,25 @@ describe('operon run --json', () => {
     const { stdout } = await operon('run', WAIT_STATES, '--vars', '{"orderId":"cli-1"}', '--timeout', '30', '--json');
     const outcome = JSON.parse(stdout) as { state: string; elements: { elementId: string; state: string }[] };
     assert.equal(outcome.state, 'active');
-    assert.deepEqual(outcome.elements.map((e) => `${e.elementId}:${e.state}`), ['start:completed', 'review:active']);
+    assert.deepEqual(
+      outcome.elements.map((e) => `${e.elementId}:${e.state}`),
+      ['start:completed', 'review:active'],
+    );
   });
 
   it('starts a deployed process by id, lists instances, and migrates twice harmlessly', async () => {
-    const { stdout } = await operon('run', 'Process_invoice', '--vars', '{"lines":[{"qty":1,"price":10}],"reminders":5}', '--json');
-    const outcome = JSON.parse(stdout) as { state: string; variables: Record<string, unknown>; elements: { elementId: string }[] };
+    const { stdout } = await operon(
+      'run',
+      'Process_invoice',
+      '--vars',
+      '{"lines":[{"qty":1,"price":10}],"reminders":5}',
+      '--json',
+    );
+    const outcome = JSON.parse(stdout) as {
+      state: string;
+      variables: Record<string, unknown>;
+      elements: { elementId: string }[];
+    };
     assert.equal(outcome.state, 'completed');
     assert.equal(outcome.variables.reminders, 6);
     assert.equal(outcome.elements.at(-1)?.elementId, 'Event_blocked');
@@ -74,11 +116,14 @@ describe('operon run --json', () => {
   });
 
   it('fails with a clear error naming the file for malformed BPMN', async () => {
-    await assert.rejects(operon('run', fileURLToPath(new URL('./run.test.ts', import.meta.url)), '--json'), (error: { stderr: string; code: number }) => {
-      assert.equal(error.code, 1);
-      assert.match(error.stderr, /OPERON_ERR_BPMN_PARSE/);
-      assert.match(error.stderr, /run\.test\.ts/);
-      return true;
-    });
+    await assert.rejects(
+      operon('run', fileURLToPath(new URL('./run.test.ts', import.meta.url)), '--json'),
+      (error: { stderr: string; code: number }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr, /OPERON_ERR_BPMN_PARSE/);
+        assert.match(error.stderr, /run\.test\.ts/);
+        return true;
+      },
+    );
   });
 });

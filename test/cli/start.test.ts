@@ -21,19 +21,28 @@ before(async () => {
   db = await createTestDatabase();
   cwd = await mkdtemp(join(tmpdir(), 'operon-start-'));
   await mkdir(join(cwd, 'processes'));
-  await copyFile(fileURLToPath(new URL('../engine/fixtures/fork-join.bpmn', import.meta.url)), join(cwd, 'processes', 'fork-join.bpmn'));
+  await copyFile(
+    fileURLToPath(new URL('../engine/fixtures/fork-join.bpmn', import.meta.url)),
+    join(cwd, 'processes', 'fork-join.bpmn'),
+  );
 });
 after(async () => {
   await db?.drop();
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-
 it('serves the API, deploys processes/ and runs instances with its workers until SIGTERM', async () => {
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'start'], {
     cwd,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', OPERON_API_TOKEN: 'test-token', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      OPERON_API_TOKEN: 'test-token',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -42,7 +51,9 @@ it('serves the API, deploys processes/ and runs instances with its workers until
   const client = await openEngine(db.url, { worker: false });
   try {
     await waitFor(async () => stderr.includes('HTTP API listening'), 30_000, 'the API to listen');
-    const response = await fetch(`http://127.0.0.1:${port}/api/processes`, { headers: { authorization: 'Bearer test-token' } });
+    const response = await fetch(`http://127.0.0.1:${port}/api/processes`, {
+      headers: { authorization: 'Bearer test-token' },
+    });
     assert.equal(response.status, 200);
     assert.match(await response.text(), /fork-join/);
 

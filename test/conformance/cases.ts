@@ -23,7 +23,8 @@ export interface ConformanceCase {
   postgres: boolean;
 }
 
-export const conformanceXml = (process: string): string => readFileSync(new URL(`../fixtures/bpmn/conformance/${process}.bpmn`, import.meta.url), 'utf8');
+export const conformanceXml = (process: string): string =>
+  readFileSync(new URL(`../fixtures/bpmn/conformance/${process}.bpmn`, import.meta.url), 'utf8');
 
 /** The job type the service-task fixture uses; its node returns a score of a tenth of the income. */
 export const SCORE_TASK = 'conformance-score';
@@ -31,7 +32,9 @@ export const score = (input: Variables): Variables => ({ score: (input.income as
 
 /** The job type of the compensation fixtures' service-task handlers: appends what it undid (`what`) to `undone`. */
 export const UNDO_TASK = 'conformance-undo';
-export const undo = (input: Variables): Variables => ({ undone: [...((input.undone as unknown[] | undefined) ?? []), input.what] });
+export const undo = (input: Variables): Variables => ({
+  undone: [...((input.undone as unknown[] | undefined) ?? []), input.what],
+});
 
 export const CASES: ConformanceCase[] = [
   {
@@ -54,7 +57,15 @@ export const CASES: ConformanceCase[] = [
     name: 'parallel gateway forks both branches and joins once',
     process: 'parallel-gateway',
     variables: {},
-    completed: ['StartEvent_1', 'Gateway_fork', 'Activity_a', 'Activity_b', 'Gateway_join', 'Activity_sum', 'EndEvent_1'],
+    completed: [
+      'StartEvent_1',
+      'Gateway_fork',
+      'Activity_a',
+      'Activity_b',
+      'Gateway_join',
+      'Activity_sum',
+      'EndEvent_1',
+    ],
     finalVariables: { a: 1, b: 2, sum: 3 },
     postgres: true,
   },
@@ -102,9 +113,22 @@ export const CASES: ConformanceCase[] = [
   {
     name: 'sequential multi-instance runs once per item and collects the outputs in order',
     process: 'multi-instance',
-    variables: { lines: [{ qty: 2, price: 5 }, { qty: 1, price: 7 }] },
+    variables: {
+      lines: [
+        { qty: 2, price: 5 },
+        { qty: 1, price: 7 },
+      ],
+    },
     completed: ['StartEvent_1', 'Activity_price', 'Activity_price', 'Activity_price', 'Activity_total', 'EndEvent_1'],
-    finalVariables: { lines: [{ qty: 2, price: 5 }, { qty: 1, price: 7 }], totals: [10, 7], orderTotal: 17, lineTotal: 7 },
+    finalVariables: {
+      lines: [
+        { qty: 2, price: 5 },
+        { qty: 1, price: 7 },
+      ],
+      totals: [10, 7],
+      orderTotal: 17,
+      lineTotal: 7,
+    },
     // Without output mappings a script's result propagates to the process scope (Camunda 8): the last item's.
     postgres: true,
   },
@@ -129,7 +153,18 @@ export const CASES: ConformanceCase[] = [
     name: 'escalation caught by a non-interrupting boundary: both paths run',
     process: 'escalation',
     variables: {},
-    completed: ['StartEvent_1', 'StartEvent_sub', 'Event_notify', 'Event_late', 'Activity_notify', 'Activity_work', 'EndEvent_2', 'EndEvent_sub', 'Activity_sub', 'EndEvent_1'],
+    completed: [
+      'StartEvent_1',
+      'StartEvent_sub',
+      'Event_notify',
+      'Event_late',
+      'Activity_notify',
+      'Activity_work',
+      'EndEvent_2',
+      'EndEvent_sub',
+      'Activity_sub',
+      'EndEvent_1',
+    ],
     finalVariables: { notified: true, work: 'done' },
     postgres: true,
   },
@@ -172,7 +207,17 @@ export const CASES: ConformanceCase[] = [
     process: 'compensation-throw',
     variables: { amount: 30, undone: [] },
     // Activity_notify has no compensation handler; the refund handler sees the charge's input-mapped `payment`.
-    completed: ['StartEvent_1', 'Activity_reserve', 'Activity_notify', 'Activity_charge', 'Activity_refund', 'Activity_release', 'Event_compensate', 'Activity_after', 'EndEvent_1'],
+    completed: [
+      'StartEvent_1',
+      'Activity_reserve',
+      'Activity_notify',
+      'Activity_charge',
+      'Activity_refund',
+      'Activity_release',
+      'Event_compensate',
+      'Activity_after',
+      'EndEvent_1',
+    ],
     finalVariables: { amount: 30, undone: ['charge 30', 'reserve'], undoneCount: 2 },
     postgres: true,
   },
@@ -196,7 +241,16 @@ export const CASES: ConformanceCase[] = [
     name: 'compensation with activityRef undoes only that activity; a later throw undoes only what is left',
     process: 'compensation-activity-ref',
     variables: { undone: [] },
-    completed: ['StartEvent_1', 'Activity_a', 'Activity_b', 'Activity_undoA', 'Event_compensateA', 'Activity_undoB', 'Event_compensateAll', 'EndEvent_1'],
+    completed: [
+      'StartEvent_1',
+      'Activity_a',
+      'Activity_b',
+      'Activity_undoA',
+      'Event_compensateA',
+      'Activity_undoB',
+      'Event_compensateAll',
+      'EndEvent_1',
+    ],
     finalVariables: { undone: ['a', 'b'] },
     postgres: true,
   },
@@ -205,8 +259,25 @@ export const CASES: ConformanceCase[] = [
     process: 'compensation-subprocess',
     variables: { undone: [] },
     completed: [
-      'StartEvent_1', 'Activity_x', 'StartEvent_sub', 'Activity_a', 'Activity_b', 'Activity_undoB', 'Activity_undoA', 'Event_compensateInner', 'Activity_c', 'EndEvent_sub', 'Activity_sub',
-      'StartEvent_sub2', 'Activity_d', 'EndEvent_sub2', 'Activity_sub2', 'Activity_undoSub2', 'Activity_undoC', 'Activity_undoX', 'EndEvent_compensate',
+      'StartEvent_1',
+      'Activity_x',
+      'StartEvent_sub',
+      'Activity_a',
+      'Activity_b',
+      'Activity_undoB',
+      'Activity_undoA',
+      'Event_compensateInner',
+      'Activity_c',
+      'EndEvent_sub',
+      'Activity_sub',
+      'StartEvent_sub2',
+      'Activity_d',
+      'EndEvent_sub2',
+      'Activity_sub2',
+      'Activity_undoSub2',
+      'Activity_undoC',
+      'Activity_undoX',
+      'EndEvent_compensate',
     ],
     // Activity_undoC runs after Activity_sub completed and still sees its local `sub`; Activity_d is undone by Activity_sub2's handler.
     finalVariables: { undone: ['b', 'a', 'sub2', 'c in first', 'x'] },
@@ -216,7 +287,15 @@ export const CASES: ConformanceCase[] = [
     name: 'compensation throw in an error event subprocess undoes the activities of the scope it interrupted',
     process: 'compensation-event-subprocess',
     variables: { undone: [] },
-    completed: ['StartEvent_1', 'Activity_reserve', 'StartEvent_error', 'Activity_release', 'Event_compensate', 'EndEvent_onFail', 'Activity_onFail'],
+    completed: [
+      'StartEvent_1',
+      'Activity_reserve',
+      'StartEvent_error',
+      'Activity_release',
+      'Event_compensate',
+      'EndEvent_onFail',
+      'Activity_onFail',
+    ],
     terminated: ['EndEvent_fail'],
     finalVariables: { undone: ['reserve'] },
     postgres: true,

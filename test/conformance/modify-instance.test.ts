@@ -8,14 +8,24 @@ import { deliverHandovers } from '../../engine/store/handovers.ts';
 let api: TestApi;
 before(async () => {
   api = await startTestApi();
-  await api.engine.deploy(['service-task', 'signal-boundary'].map((p) => ({ name: `${p}.bpmn`, xml: conformanceXml(p) })));
+  await api.engine.deploy(
+    ['service-task', 'signal-boundary'].map((p) => ({ name: `${p}.bpmn`, xml: conformanceXml(p) })),
+  );
 });
 after(async () => {
   await api?.close();
 });
 
-const modify = (id: string, payload: unknown) => api.app.inject({ method: 'POST', url: `/api/instances/${id}/modify`, headers: { ...api.auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
-const activeKey = async (id: string, elementId: string) => (await api.engine.getInstance(id))!.elements.find((e) => e.elementId === elementId && e.state === 'active')!.elementInstanceKey;
+const modify = (id: string, payload: unknown) =>
+  api.app.inject({
+    method: 'POST',
+    url: `/api/instances/${id}/modify`,
+    headers: { ...api.auth, 'content-type': 'application/json' },
+    payload: JSON.stringify(payload),
+  });
+const activeKey = async (id: string, elementId: string) =>
+  (await api.engine.getInstance(id))!.elements.find((e) => e.elementId === elementId && e.state === 'active')!
+    .elementInstanceKey;
 
 describe('POST /api/instances/{id}/modify', () => {
   it('retries a task from the start, then moves the token to the end', async () => {
@@ -25,14 +35,24 @@ describe('POST /api/instances/{id}/modify', () => {
     assert.equal(retried.statusCode, 200, retried.body);
     const second = await activeKey(instanceId, 'Activity_score');
     assert.notEqual(second, first);
-    const jobs = await api.db.knex('jobs').where({ process_instance_id: instanceId }).orderBy('created_at').select('element_instance_key', 'state');
-    assert.deepEqual(jobs.map((j) => `${j.element_instance_key}:${j.state}`), [`${first}:cancelled`, `${second}:ready`]);
+    const jobs = await api.db
+      .knex('jobs')
+      .where({ process_instance_id: instanceId })
+      .orderBy('created_at')
+      .select('element_instance_key', 'state');
+    assert.deepEqual(
+      jobs.map((j) => `${j.element_instance_key}:${j.state}`),
+      [`${first}:cancelled`, `${second}:ready`],
+    );
 
     const moved = await modify(instanceId, { activate: ['EndEvent_1'], terminate: [second] });
     assert.equal(moved.statusCode, 200, moved.body);
     const view = JSON.parse(moved.body);
     assert.equal(view.state, 'completed');
-    assert.deepEqual(view.elements.map((e: { elementId: string; state: string }) => `${e.elementId}:${e.state}`), ['StartEvent_1:completed', 'Activity_score:terminated', 'Activity_score:terminated', 'EndEvent_1:completed']);
+    assert.deepEqual(
+      view.elements.map((e: { elementId: string; state: string }) => `${e.elementId}:${e.state}`),
+      ['StartEvent_1:completed', 'Activity_score:terminated', 'Activity_score:terminated', 'EndEvent_1:completed'],
+    );
   });
 
   it('refuses an unknown element with 400 and changes nothing', async () => {
@@ -48,11 +68,19 @@ describe('POST /api/instances/{id}/modify', () => {
 describe('POST /api/signals', () => {
   it('reaches every waiting signal boundary event; the instances leave over it in their own steps', async () => {
     const { instanceId } = await api.engine.startInstance('signal-boundary', {});
-    const response = await api.app.inject({ method: 'POST', url: '/api/signals', headers: { ...api.auth, 'content-type': 'application/json' }, payload: JSON.stringify({ name: 'stop-all', variables: { reason: 'audit' } }) });
+    const response = await api.app.inject({
+      method: 'POST',
+      url: '/api/signals',
+      headers: { ...api.auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'stop-all', variables: { reason: 'audit' } }),
+    });
     assert.equal(response.statusCode, 200, response.body);
     assert.deepEqual(JSON.parse(response.body), { receivers: 1 });
     // No worker runs in this harness: carry the handover out the way a worker's timer loop does.
-    assert.equal(await deliverHandovers(api.db.knex, api.engine.graphs, { info() {}, warn() {}, error() {}, debug() {} } as never), 1);
+    assert.equal(
+      await deliverHandovers(api.db.knex, api.engine.graphs, { info() {}, warn() {}, error() {}, debug() {} } as never),
+      1,
+    );
     const view = (await api.engine.getInstance(instanceId))!;
     assert.equal(view.state, 'completed');
     assert.equal(view.variables.reason, 'audit');

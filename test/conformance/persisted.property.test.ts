@@ -25,40 +25,74 @@ const block: fc.Memo<Block> = fc.memo((depth) =>
     ? fc.constant<Block>({ kind: 'task' })
     : fc.oneof(
         { weight: 2, arbitrary: fc.constant<Block>({ kind: 'task' }) },
-        { weight: 1, arbitrary: fc.array(block(depth - 1), { minLength: 2, maxLength: 2 }).map((blocks): Block => ({ kind: 'seq', blocks })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .array(block(depth - 1), { minLength: 2, maxLength: 2 })
+            .map((blocks): Block => ({ kind: 'seq', blocks })),
+        },
         {
           weight: 2,
           arbitrary: fc
-            .tuple(fc.constantFrom('par' as const, 'xor' as const, 'or' as const), fc.array(block(depth - 1), { minLength: 2, maxLength: 3 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }))
+            .tuple(
+              fc.constantFrom('par' as const, 'xor' as const, 'or' as const),
+              fc.array(block(depth - 1), { minLength: 2, maxLength: 3 }),
+              fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+            )
             .map(([kind, branches, picks]): Block => ({ kind, branches, picks })),
         },
-        { weight: 1, arbitrary: fc.tuple(block(depth - 1), fc.integer({ min: 1, max: 2 })).map(([body, times]): Block => ({ kind: 'loop', body, times })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(block(depth - 1), fc.integer({ min: 1, max: 2 }))
+            .map(([body, times]): Block => ({ kind: 'loop', body, times })),
+        },
       ),
 );
 
 /** BPMN XML for a block-structured process with id `bpmnProcessId`; returns it, each split's join and each loop's entry and counter. */
-function toXml(root: Block, bpmnProcessId: string): { xml: string; joins: Array<{ split: string; join: string }>; loops: Array<{ init: string; count: string; times: number }> } {
+function toXml(
+  root: Block,
+  bpmnProcessId: string,
+): {
+  xml: string;
+  joins: Array<{ split: string; join: string }>;
+  loops: Array<{ init: string; count: string; times: number }>;
+} {
   const parts: string[] = [];
   const joins: Array<{ split: string; join: string }> = [];
   const loops: Array<{ init: string; count: string; times: number }> = [];
   let n = 0;
   const connect = (from: string, to: string, condition?: boolean | string) => {
-    const body = condition === undefined ? ' />' : `><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=${condition}</bpmn:conditionExpression></bpmn:sequenceFlow>`;
+    const body =
+      condition === undefined
+        ? ' />'
+        : `><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=${condition}</bpmn:conditionExpression></bpmn:sequenceFlow>`;
     parts.push(`<bpmn:sequenceFlow id="Flow_${++n}" sourceRef="${from}" targetRef="${to}"${body}`);
   };
   const emit = (b: Block): [string, string] => {
     if (b.kind === 'task') {
       const id = `Activity_${++n}`;
-      parts.push(`<bpmn:serviceTask id="${id}"><bpmn:extensionElements><zeebe:taskDefinition type="prop-work" /></bpmn:extensionElements></bpmn:serviceTask>`);
+      parts.push(
+        `<bpmn:serviceTask id="${id}"><bpmn:extensionElements><zeebe:taskDefinition type="prop-work" /></bpmn:extensionElements></bpmn:serviceTask>`,
+      );
       return [id, id];
     }
     if (b.kind === 'loop') {
       // The counter starts at 0 on each entry, so a loop inside another loop runs `times` again each round.
       const counter = `loop_${++n}`;
-      const [init, merge, count, test, exit] = ['Activity', 'Gateway', 'Activity', 'Gateway', 'Event'].map((prefix) => `${prefix}_${++n}`) as [string, string, string, string, string];
+      const [init, merge, count, test, exit] = ['Activity', 'Gateway', 'Activity', 'Gateway', 'Event'].map(
+        (prefix) => `${prefix}_${++n}`,
+      ) as [string, string, string, string, string];
       const script = (id: string, expression: string) =>
         `<bpmn:scriptTask id="${id}"><bpmn:extensionElements><zeebe:script expression="=${expression}" resultVariable="${counter}" /></bpmn:extensionElements></bpmn:scriptTask>`;
-      parts.push(script(init, '0'), `<bpmn:exclusiveGateway id="${merge}" />`, script(count, `${counter} + 1`), `<bpmn:exclusiveGateway id="${test}" />`, `<bpmn:intermediateThrowEvent id="${exit}" />`);
+      parts.push(
+        script(init, '0'),
+        `<bpmn:exclusiveGateway id="${merge}" />`,
+        script(count, `${counter} + 1`),
+        `<bpmn:exclusiveGateway id="${test}" />`,
+        `<bpmn:intermediateThrowEvent id="${exit}" />`,
+      );
       const [entry, last] = emit(b.body);
       connect(init, merge);
       connect(merge, entry);
@@ -82,7 +116,12 @@ function toXml(root: Block, bpmnProcessId: string): { xml: string; joins: Array<
     const picks = b.picks.slice(0, b.branches.length);
     b.branches.forEach((branch, i) => {
       const [entry, exit] = emit(branch);
-      const picked = b.kind === 'xor' ? i === Math.max(0, picks.indexOf(true)) : b.kind === 'or' ? picks[i] || (i === 0 && !picks.some(Boolean)) : true;
+      const picked =
+        b.kind === 'xor'
+          ? i === Math.max(0, picks.indexOf(true))
+          : b.kind === 'or'
+            ? picks[i] || (i === 0 && !picks.some(Boolean))
+            : true;
       connect(split, entry, b.kind === 'par' ? undefined : picked);
       connect(exit, join);
     });
@@ -118,47 +157,75 @@ describe('persisted and restored at random points (property, PostgreSQL)', () =>
   it('gives the same history as an uninterrupted in-memory run', async () => {
     let runs = 0;
     await fc.assert(
-      fc.asyncProperty(block(4), fc.array(fc.nat(5), { minLength: 1, maxLength: 8 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), async (root, order, restarts) => {
-        const bpmnProcessId = `generated-${++runs}`;
-        const { xml, joins, loops } = toXml(root, bpmnProcessId);
-        const [graph] = await parseDefinitions(xml, `${bpmnProcessId}.bpmn`);
+      fc.asyncProperty(
+        block(4),
+        fc.array(fc.nat(5), { minLength: 1, maxLength: 8 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+        async (root, order, restarts) => {
+          const bpmnProcessId = `generated-${++runs}`;
+          const { xml, joins, loops } = toXml(root, bpmnProcessId);
+          const [graph] = await parseDefinitions(xml, `${bpmnProcessId}.bpmn`);
 
-        // Uninterrupted, in memory: open jobs by element instance key (creation order).
-        const memory = await new InMemoryInstance(graph!, {}).start();
-        for (let i = 0; memory.jobs.size > 0; i++) {
-          const open = [...memory.jobs.keys()].sort(byKey);
-          await memory.completeJob(open[order[i % order.length]! % open.length]!, { [`v${i}`]: i });
-        }
-
-        // On PostgreSQL, the same choices, with the engine reopened at random points.
-        await current.engine.deploy([{ name: `${bpmnProcessId}.bpmn`, xml }]);
-        const { instanceId } = await current.engine.startInstance(bpmnProcessId);
-        const leased = new Map<string, string>();
-        for (let i = 0; ; i++) {
-          for (const job of await current.engine.activateJobs({ type: 'prop-work', worker: 'prop', maxJobs: 100, lockMs: 60_000 })) leased.set(job.elementInstanceKey, job.id);
-          const open = (await current.knex('jobs').where({ process_instance_id: instanceId, state: 'leased' }).pluck('element_instance_key')).sort(byKey);
-          if (open.length === 0) break;
-          const key = open[order[i % order.length]! % open.length]!;
-          await current.engine.completeJob(leased.get(key)!, { worker: 'prop' }, { [`v${i}`]: i });
-          if (restarts[i % restarts.length]) {
-            await current.close();
-            current = await openEngine(db.url, { worker: false });
+          // Uninterrupted, in memory: open jobs by element instance key (creation order).
+          const memory = await new InMemoryInstance(graph!, {}).start();
+          for (let i = 0; memory.jobs.size > 0; i++) {
+            const open = [...memory.jobs.keys()].sort(byKey);
+            await memory.completeJob(open[order[i % order.length]! % open.length]!, { [`v${i}`]: i });
           }
-        }
-        const view = (await current.engine.getInstance(instanceId))!;
-        const completions = await current.knex('history').where({ process_instance_id: instanceId, event_type: 'element.completed' }).orderBy('id').pluck('element_id');
-        assert.equal(view.state, 'completed');
-        assert.equal(memory.state, 'completed');
-        assert.deepEqual(completions, memory.completedElementIds);
-        assert.deepEqual(view.variables, memory.variables);
-        assert.equal(view.elements.filter((e) => e.state === 'active').length, 0, 'no token left behind');
-        for (const { split, join } of joins) {
-          assert.equal(completions.filter((id) => id === join).length, completions.filter((id) => id === split).length, `join ${join} fires once per activation of ${split}`);
-        }
-        for (const { init, count, times } of loops) {
-          assert.equal(completions.filter((id) => id === count).length, times * completions.filter((id) => id === init).length, `loop ${init} runs its body ${times} times per entry`);
-        }
-      }),
+
+          // On PostgreSQL, the same choices, with the engine reopened at random points.
+          await current.engine.deploy([{ name: `${bpmnProcessId}.bpmn`, xml }]);
+          const { instanceId } = await current.engine.startInstance(bpmnProcessId);
+          const leased = new Map<string, string>();
+          for (let i = 0; ; i++) {
+            for (const job of await current.engine.activateJobs({
+              type: 'prop-work',
+              worker: 'prop',
+              maxJobs: 100,
+              lockMs: 60_000,
+            }))
+              leased.set(job.elementInstanceKey, job.id);
+            const open = (
+              await current
+                .knex('jobs')
+                .where({ process_instance_id: instanceId, state: 'leased' })
+                .pluck('element_instance_key')
+            ).sort(byKey);
+            if (open.length === 0) break;
+            const key = open[order[i % order.length]! % open.length]!;
+            await current.engine.completeJob(leased.get(key)!, { worker: 'prop' }, { [`v${i}`]: i });
+            if (restarts[i % restarts.length]) {
+              await current.close();
+              current = await openEngine(db.url, { worker: false });
+            }
+          }
+          const view = (await current.engine.getInstance(instanceId))!;
+          const completions = await current
+            .knex('history')
+            .where({ process_instance_id: instanceId, event_type: 'element.completed' })
+            .orderBy('id')
+            .pluck('element_id');
+          assert.equal(view.state, 'completed');
+          assert.equal(memory.state, 'completed');
+          assert.deepEqual(completions, memory.completedElementIds);
+          assert.deepEqual(view.variables, memory.variables);
+          assert.equal(view.elements.filter((e) => e.state === 'active').length, 0, 'no token left behind');
+          for (const { split, join } of joins) {
+            assert.equal(
+              completions.filter((id) => id === join).length,
+              completions.filter((id) => id === split).length,
+              `join ${join} fires once per activation of ${split}`,
+            );
+          }
+          for (const { init, count, times } of loops) {
+            assert.equal(
+              completions.filter((id) => id === count).length,
+              times * completions.filter((id) => id === init).length,
+              `loop ${init} runs its body ${times} times per entry`,
+            );
+          }
+        },
+      ),
       { numRuns: 20 },
     );
   });

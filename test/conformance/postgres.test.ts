@@ -17,7 +17,9 @@ before(async () => {
   db = await createTestDatabase();
   current = await openEngine(db.url, { extraNodes: [scoreNode, undoNode] });
   const processes = [...new Set(CASES.filter((c) => c.postgres).map((c) => c.process)), 'service-task'];
-  await current.engine.deploy([...new Set(processes)].map((process) => ({ name: `${process}.bpmn`, xml: conformanceXml(process) })));
+  await current.engine.deploy(
+    [...new Set(processes)].map((process) => ({ name: `${process}.bpmn`, xml: conformanceXml(process) })),
+  );
 });
 after(async () => {
   await current?.close();
@@ -29,9 +31,19 @@ describe('BPMN conformance on PostgreSQL', () => {
     it(c.name, async () => {
       const { instanceId } = await current.engine.startInstance(c.process, c.variables);
       const view = await waitForState(current.engine, instanceId, 'completed');
-      const completions = await current.knex('history').where({ process_instance_id: instanceId, event_type: 'element.completed' }).orderBy('id').pluck('element_id');
+      const completions = await current
+        .knex('history')
+        .where({ process_instance_id: instanceId, event_type: 'element.completed' })
+        .orderBy('id')
+        .pluck('element_id');
       assert.deepEqual(completions, c.completed);
-      assert.deepEqual(view.elements.filter((e) => e.state === 'terminated').map((e) => e.elementId).sort(), [...(c.terminated ?? [])].sort());
+      assert.deepEqual(
+        view.elements
+          .filter((e) => e.state === 'terminated')
+          .map((e) => e.elementId)
+          .sort(),
+        [...(c.terminated ?? [])].sort(),
+      );
       assert.deepEqual(view.variables, c.finalVariables);
       assert.equal(view.incidents.length, 0);
     });

@@ -10,7 +10,10 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, path, waitFor, waitForState, type TestEngine } from '../engine/support/harness.ts';
 import { parseDefinitions } from '../../engine/model/index.ts';
 
-const file = (name: string) => ({ name: `${name}.bpmn`, xml: readFileSync(new URL(`../fixtures/bpmn/conformance/${name}.bpmn`, import.meta.url), 'utf8') });
+const file = (name: string) => ({
+  name: `${name}.bpmn`,
+  xml: readFileSync(new URL(`../fixtures/bpmn/conformance/${name}.bpmn`, import.meta.url), 'utf8'),
+});
 
 let db: TestDatabase;
 let current: TestEngine;
@@ -34,19 +37,33 @@ describe('signals on PostgreSQL', () => {
     assert.equal((await current.engine.getInstance(thrower))!.state, 'completed');
     for (const { instanceId } of waiting) {
       const view = await waitForState(current.engine, instanceId, 'completed');
-      assert.deepEqual(path(view), ['StartEvent_1:completed', 'Activity_review:terminated', 'Event_stopped:completed', 'EndEvent_stopped:completed']);
+      assert.deepEqual(path(view), [
+        'StartEvent_1:completed',
+        'Activity_review:terminated',
+        'Event_stopped:completed',
+        'EndEvent_stopped:completed',
+      ]);
       assert.equal(view.variables.reason, 'closing time', 'the throw event input mappings travel with the signal');
     }
-    const started = await waitFor(async () => (await current.knex('process_instances').where({ bpmn_process_id: 'signal-start' }))[0]);
+    const started = await waitFor(
+      async () => (await current.knex('process_instances').where({ bpmn_process_id: 'signal-start' }))[0],
+    );
     const view = await waitForState(current.engine, started.id, 'completed');
     assert.deepEqual(view.variables, { reason: 'closing time', log: 'stopped at closing time' });
   });
 
   it('a signal with no receiver is lost (not buffered)', async () => {
-    const before = await current.knex('process_instances').where({ bpmn_process_id: 'signal-boundary' }).count<{ count: string }[]>('* as count');
+    const before = await current
+      .knex('process_instances')
+      .where({ bpmn_process_id: 'signal-boundary' })
+      .count<{ count: string }[]>('* as count');
     const { instanceId } = await current.engine.startInstance('signal-boundary');
     await waitFor(async () => (await current.engine.listUserTasks({ instanceId, state: 'open' })).length === 1);
-    assert.equal((await current.engine.getInstance(instanceId))!.state, 'active', 'the earlier signal did not reach an instance started after it');
+    assert.equal(
+      (await current.engine.getInstance(instanceId))!.state,
+      'active',
+      'the earlier signal did not reach an instance started after it',
+    );
     assert.ok(Number(before[0]!.count) >= 2);
     await current.engine.cancelInstance(instanceId);
   });

@@ -17,8 +17,16 @@ const model = (body: string, roots = '') => `<?xml version="1.0" encoding="UTF-8
 
 const UNSUPPORTED: Array<[string, string, string]> = [
   ['complex gateway', '<bpmn:complexGateway id="x" />', 'ComplexGateway'],
-  ['compensation intermediate catch event', '<bpmn:intermediateCatchEvent id="x"><bpmn:compensateEventDefinition id="c" /></bpmn:intermediateCatchEvent>', 'IntermediateCatchEvent'],
-  ['conditional catch event', '<bpmn:intermediateCatchEvent id="x"><bpmn:conditionalEventDefinition id="c"><bpmn:condition xsi:type="bpmn:tFormalExpression">=true</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>', 'IntermediateCatchEvent'],
+  [
+    'compensation intermediate catch event',
+    '<bpmn:intermediateCatchEvent id="x"><bpmn:compensateEventDefinition id="c" /></bpmn:intermediateCatchEvent>',
+    'IntermediateCatchEvent',
+  ],
+  [
+    'conditional catch event',
+    '<bpmn:intermediateCatchEvent id="x"><bpmn:conditionalEventDefinition id="c"><bpmn:condition xsi:type="bpmn:tFormalExpression">=true</bpmn:condition></bpmn:conditionalEventDefinition></bpmn:intermediateCatchEvent>',
+    'IntermediateCatchEvent',
+  ],
   ['transaction', '<bpmn:transaction id="x"><bpmn:startEvent id="ts" /></bpmn:transaction>', 'Transaction'],
   ['ad-hoc subprocess', '<bpmn:adHocSubProcess id="x"><bpmn:task id="t" /></bpmn:adHocSubProcess>', 'AdHocSubProcess'],
   ['standard loop task', '<bpmn:task id="x"><bpmn:standardLoopCharacteristics /></bpmn:task>', 'Task'],

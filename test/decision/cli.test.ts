@@ -23,7 +23,9 @@ describe('decision CLI', () => {
   after(async () => database?.drop());
 
   test('decide prints { label, confidence, scores, modelVersion } and records the decision when a database is given', async () => {
-    const { stdout } = await cli(['decide', 'order', '--vars', JSON.stringify(known.order[0].variables), '--json'], { OPERON_DATABASE_URL: database.url });
+    const { stdout } = await cli(['decide', 'order', '--vars', JSON.stringify(known.order[0].variables), '--json'], {
+      OPERON_DATABASE_URL: database.url,
+    });
     const result = JSON.parse(stdout);
     assert.equal(result.label, 'pickup');
     assert.equal(typeof result.confidence, 'number');
@@ -35,29 +37,42 @@ describe('decision CLI', () => {
   });
 
   test('decide with missing variables exits 1 with the error naming them', async () => {
-    await assert.rejects(cli(['decide', 'loan', '--vars', '{"income": 50000}', '--json']), (error: { code: number; stderr: string }) => {
-      assert.equal(error.code, 1);
-      const body = JSON.parse(error.stderr);
-      assert.equal(body.error.code, 'OPERON_ERR_MISSING_VARIABLES');
-      assert.ok(body.error.details.missing.includes('creditScore'));
-      return true;
-    });
+    await assert.rejects(
+      cli(['decide', 'loan', '--vars', '{"income": 50000}', '--json']),
+      (error: { code: number; stderr: string }) => {
+        assert.equal(error.code, 1);
+        const body = JSON.parse(error.stderr);
+        assert.equal(body.error.code, 'OPERON_ERR_MISSING_VARIABLES');
+        assert.ok(body.error.details.missing.includes('creditScore'));
+        return true;
+      },
+    );
   });
 
   test('model eval on a JSONL file, model train from a JSONL file and model list', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'operon-cli-'));
     const file = join(dir, 'cases.jsonl');
-    writeFileSync(file, known.loan.map((c: { variables: unknown; label: string }) => JSON.stringify({ variables: c.variables, label: c.label })).join('\n'));
+    writeFileSync(
+      file,
+      known.loan
+        .map((c: { variables: unknown; label: string }) => JSON.stringify({ variables: c.variables, label: c.label }))
+        .join('\n'),
+    );
     const evaluation = JSON.parse((await cli(['model', 'eval', 'loan', '--file', file, '--json'])).stdout);
     assert.equal(evaluation.cases, known.loan.length);
     assert.equal(evaluation.accuracy, 1);
 
-    const train = JSON.parse((await cli(['model', 'train', 'loan', '--jsonl', file, '--json', '--database-url', database.url])).stdout);
+    const train = JSON.parse(
+      (await cli(['model', 'train', 'loan', '--jsonl', file, '--json', '--database-url', database.url])).stdout,
+    );
     assert.equal(train.promoted, false);
     assert.match(train.reason, /too few reviewed cases/);
 
     const list = JSON.parse((await cli(['model', 'list', '--json'])).stdout);
-    assert.deepEqual(list.map((m: { name: string }) => m.name), ['loan', 'order']);
+    assert.deepEqual(
+      list.map((m: { name: string }) => m.name),
+      ['loan', 'order'],
+    );
     assert.deepEqual(list[0].labels, ['approve', 'reject', 'review']);
     assert.equal(list[0].versions[0].active, true);
   });

@@ -15,9 +15,13 @@ import { readNaturalCases } from '../../models/checklist.ts';
 after(() => DecisionAgent.closeAll());
 
 test('rewordings: a typo in the longest word, a courtesy clause, no punctuation; never the text itself', () => {
-  assert.deepEqual(rewordings('Paying for my daughter\'s wedding.', 3), ['Paying for my dauhgter\'s wedding.', 'Paying for my daughter\'s wedding. Thanks.', "paying for my daughter's wedding"]);
+  assert.deepEqual(rewordings("Paying for my daughter's wedding.", 3), [
+    "Paying for my dauhgter's wedding.",
+    "Paying for my daughter's wedding. Thanks.",
+    "paying for my daughter's wedding",
+  ]);
   assert.deepEqual(rewordings('new car', 3), ['new car, thanks'], 'no word of five letters, already plain');
-  assert.equal(rewordings('Paying for my daughter\'s wedding.', 1).length, 1);
+  assert.equal(rewordings("Paying for my daughter's wedding.", 1).length, 1);
   assert.deepEqual(rewordings('', 3), []);
 });
 
@@ -29,20 +33,26 @@ test('an automated answer goes to review exactly when a reworded copy is answere
   writeFileSync(file, JSON.stringify({ ...config, consistency: { copies: 3 } }));
   const checked = await DecisionAgent.load('loan', { modelsDir: models });
   const plain = await DecisionAgent.load('loan');
-  const cases = readNaturalCases(fileURLToPath(new URL('../../models/data/natural/loan.test.jsonl', import.meta.url))).slice(0, 60);
+  const cases = readNaturalCases(
+    fileURLToPath(new URL('../../models/data/natural/loan.test.jsonl', import.meta.url)),
+  ).slice(0, 60);
   let automated = 0;
   let flagged = 0;
   for (const c of cases) {
     const base = await plain.infer(c.variables);
     const result = await checked.infer(c.variables);
     assert.equal(result.label, base.label);
-    const inconsistent = result.reviewReasons.some((r) => r.startsWith('the answer changes when purpose is slightly reworded'));
+    const inconsistent = result.reviewReasons.some((r) =>
+      r.startsWith('the answer changes when purpose is slightly reworded'),
+    );
     if (base.needsReview) {
       assert.ok(!inconsistent, 'answers that go to review anyway are not checked');
       continue;
     }
     automated++;
-    const copies = await Promise.all(rewordings(String(c.variables.purpose), 3).map((purpose) => plain.infer({ ...c.variables, purpose })));
+    const copies = await Promise.all(
+      rewordings(String(c.variables.purpose), 3).map((purpose) => plain.infer({ ...c.variables, purpose })),
+    );
     const differs = copies.some((copy) => copy.label !== base.label);
     assert.equal(inconsistent, differs, `${c.id}: ${String(c.variables.purpose)}`);
     assert.equal(result.needsReview, differs);

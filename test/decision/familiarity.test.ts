@@ -26,28 +26,59 @@ test('a known word one typo away is familiar; short words must match exactly', (
 
 test('review needs both enough unfamiliar words and a large enough share of the text', () => {
   assert.equal(unfamiliarReason('purpose', 'new kitchen for the house', lexicon), null);
-  assert.equal(unfamiliarReason('purpose', 'new kitchen for the house, Zanzibar', lexicon), null, 'one unfamiliar word is not enough');
+  assert.equal(
+    unfamiliarReason('purpose', 'new kitchen for the house, Zanzibar', lexicon),
+    null,
+    'one unfamiliar word is not enough',
+  );
   const reason = unfamiliarReason('purpose', 'Uusi keittiö taloon', lexicon);
-  assert.match(reason!, /^purpose has words the model was not trained on \('uusi', 'keittio', 'taloon'\): 3 of 3 words$/);
-  assert.equal(unfamiliarReason('purpose', 'new kitchen for the house, the car for the wedding, my holiday, zzq qqz', lexicon, { minWords: 2, minShare: 0.2 }), null, 'two of 14 words is under the share');
+  assert.match(
+    reason!,
+    /^purpose has words the model was not trained on \('uusi', 'keittio', 'taloon'\): 3 of 3 words$/,
+  );
+  assert.equal(
+    unfamiliarReason('purpose', 'new kitchen for the house, the car for the wedding, my holiday, zzq qqz', lexicon, {
+      minWords: 2,
+      minShare: 0.2,
+    }),
+    null,
+    'two of 14 words is under the share',
+  );
   assert.equal(unfamiliarReason('purpose', '', lexicon), null);
 });
 
 for (const domain of ['loan', 'order'] as const) {
   const dir = fileURLToPath(new URL(`../../models/${domain}/`, import.meta.url));
-  test(`the shipped ${domain} model knows its training words and sends a text in an unknown language to review`, { skip: !existsSync(`${dir}lexicon.txt`) && 'no lexicon.txt' }, async () => {
+  test(`the shipped ${domain} model knows its training words and sends a text in an unknown language to review`, {
+    skip: !existsSync(`${dir}lexicon.txt`) && 'no lexicon.txt',
+  }, async () => {
     const words = readFileSync(`${dir}lexicon.txt`, 'utf8').trim().split('\n');
     assert.ok(words.length > 500, `${words.length} words`);
     const agent = await DecisionAgent.load(domain);
     const base =
       domain === 'loan'
         ? { income: 52000, debts: 3000, creditScore: 700, amount: 10000, termMonths: 36, employment: 'permanent' }
-        : { weightKg: 2, distanceKm: 50, stock: { leeds: 3, bristol: 0, glasgow: 1 }, deadlineHours: 72, customerTier: 'standard' };
+        : {
+            weightKg: 2,
+            distanceKm: 50,
+            stock: { leeds: 3, bristol: 0, glasgow: 1 },
+            deadlineHours: 72,
+            customerTier: 'standard',
+          };
     const field = domain === 'loan' ? 'purpose' : 'notes';
-    const familiar = await agent.infer({ ...base, [field]: domain === 'loan' ? 'a new kitchen for the house' : 'please leave it with the neighbour' });
+    const familiar = await agent.infer({
+      ...base,
+      [field]: domain === 'loan' ? 'a new kitchen for the house' : 'please leave it with the neighbour',
+    });
     assert.ok(!familiar.reviewReasons.some((r) => r.includes('not trained on')), familiar.reviewReasons.join('; '));
-    const foreign = await agent.infer({ ...base, [field]: 'Hyvää päivää, tarvitsen rahaa keittiöremonttiin ja pihatöihin' });
+    const foreign = await agent.infer({
+      ...base,
+      [field]: 'Hyvää päivää, tarvitsen rahaa keittiöremonttiin ja pihatöihin',
+    });
     assert.equal(foreign.needsReview, true);
-    assert.ok(foreign.reviewReasons.some((r) => r.startsWith(`${field} has words the model was not trained on`)), foreign.reviewReasons.join('; '));
+    assert.ok(
+      foreign.reviewReasons.some((r) => r.startsWith(`${field} has words the model was not trained on`)),
+      foreign.reviewReasons.join('; '),
+    );
   });
 }

@@ -23,7 +23,11 @@ describe('classification heads from reviewed decisions', () => {
     const cases = Array.from({ length: 240 }, (_, i) => makeCase('loan', random, 'train', 0, `case-${i}`).vars);
     const results = await agent.inferBatch(cases);
     for (const [i, result] of results.entries()) {
-      decided.push({ id: await recordDecision(database.knex, agent.model, result, cases[i]!), label: result.label, variables: cases[i]! });
+      decided.push({
+        id: await recordDecision(database.knex, agent.model, result, cases[i]!),
+        label: result.label,
+        variables: cases[i]!,
+      });
     }
   });
   after(async () => {
@@ -38,7 +42,10 @@ describe('classification heads from reviewed decisions', () => {
     assert.equal(report.state, 'refused');
     assert.equal(report.active.accuracy, 1);
     assert.ok(report.trainingCases + report.heldOutCases === decided.length);
-    assert.ok(report.regressions.some((r) => r.set === 'reviewed' && r.metric === 'accuracy'), report.reason);
+    assert.ok(
+      report.regressions.some((r) => r.set === 'reviewed' && r.metric === 'accuracy'),
+      report.reason,
+    );
     const rows = await database.knex('decision_model_versions').select('version', 'state', 'active');
     assert.deepEqual(rows, [{ version: report.version, state: 'refused', active: false }]);
     assert.equal((await agent.infer(decided[0]!.variables)).modelVersion, agent.baseVersion);
@@ -53,7 +60,10 @@ describe('classification heads from reviewed decisions', () => {
     assert.equal(report.state, 'refused');
     assert.ok(report.candidate.accuracy > report.active.accuracy, 'it wins on the reviewed held-out cases');
     assert.equal(report.comparedWith, agent.baseVersion);
-    assert.ok(report.regressions.some((r) => r.set === 'standard' && r.metric === 'accuracy' && r.kind === 'regression'), report.reason);
+    assert.ok(
+      report.regressions.some((r) => r.set === 'standard' && r.metric === 'accuracy' && r.kind === 'regression'),
+      report.reason,
+    );
     const row = await database.knex('decision_model_versions').where({ version: report.version }).first();
     assert.equal(row.active, false);
     assert.equal(row.base_file_hash, agent.model.fileHash);
@@ -63,6 +73,13 @@ describe('classification heads from reviewed decisions', () => {
     const reviewCase = decided.find((d) => d.label === 'review')!;
     assert.equal((await agent.infer(reviewCase.variables)).label, 'review');
     await assert.rejects(agent.activate(report.version!), /promotion gate refused it/);
-    assert.deepEqual((await agent.versions()).map((v) => [v.state, v.active]), [['active', true], ['refused', false], ['refused', false]]);
+    assert.deepEqual(
+      (await agent.versions()).map((v) => [v.state, v.active]),
+      [
+        ['active', true],
+        ['refused', false],
+        ['refused', false],
+      ],
+    );
   });
 });

@@ -14,7 +14,7 @@ import { closeDecisionModel, loadDecisionModel } from '../../nodes/decision/mode
 import type { Feeds, ModelSession, Outputs } from '../../nodes/decision/session.ts';
 import { makeCase, rng } from '../../models/data/generate.ts';
 import { createDecisionNode } from '../../nodes/decision/index.ts';
-import { OperonError } from '../../engine/errors.ts';
+import type { OperonError } from '../../engine/errors.ts';
 
 const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', import.meta.url), 'utf8')) as Record<
   'loan' | 'order',
@@ -22,7 +22,10 @@ const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', imp
 >;
 
 /** Puts `around` between the session and its callers (it gets each batch's runs and the real run); returns the undo. */
-function aroundRun(session: ModelSession, around: (runs: Feeds[], run: ModelSession['run']) => Promise<Outputs[]>): () => void {
+function aroundRun(
+  session: ModelSession,
+  around: (runs: Feeds[], run: ModelSession['run']) => Promise<Outputs[]>,
+): () => void {
   const run = session.run.bind(session);
   session.run = (runs) => around(runs, run);
   return () => void (session.run = run);
@@ -43,7 +46,11 @@ for (const model of ['loan', 'order'] as const) {
         assert.ok(Math.abs(total - 1) < 1e-4);
         assert.deepEqual(Object.keys(result.scores).sort(), [...agent.labels].sort());
         assert.equal(result.confidence, result.scores[result.label]);
-        assert.equal(result.needsReview, result.confidence < agent.model.config.threshold || (result.confidence === agent.model.config.threshold && result.needsReview));
+        assert.equal(
+          result.needsReview,
+          result.confidence < agent.model.config.threshold ||
+            (result.confidence === agent.model.config.threshold && result.needsReview),
+        );
       });
     }
 
@@ -92,9 +99,15 @@ describe('batching', () => {
       const results = await agent.inferBatch(cases);
       assert.equal(results.length, cases.length);
       for (const [i, result] of results.entries()) assert.equal(result.label, known.loan[i % known.loan.length]!.label);
-      assert.deepEqual(calls.map((c) => c.rows), [64, 64, 64, 10]);
+      assert.deepEqual(
+        calls.map((c) => c.rows),
+        [64, 64, 64, 10],
+      );
       // Full batches went out while one ran (never a third), the partial one once nothing ran.
-      assert.deepEqual(calls.map((c) => c.inFlight), [1, 2, 2, 1]);
+      assert.deepEqual(
+        calls.map((c) => c.inFlight),
+        [1, 2, 2, 1],
+      );
       calls.length = 0;
       await agent.inferBatch(cases.slice(0, 20));
       assert.deepEqual(calls, [{ rows: 20, inFlight: 1 }], 'a partial batch goes alone');
@@ -126,14 +139,18 @@ describe('runs of similar length', () => {
       assert.equal(shapes.length, 1, 'one message for the batch');
       const runs = shapes[0]!;
       assert.ok(runs.length > 1, `${runs.length} runs`);
-      assert.equal(runs.reduce((sum, [n]) => sum + n!, 0), 64);
+      assert.equal(
+        runs.reduce((sum, [n]) => sum + n!, 0),
+        64,
+      );
       for (const [n, width] of runs) assert.ok(n! * width! <= 768 || n === 1, `${n} x ${width}`);
       for (let k = 1; k < runs.length; k++) assert.ok(runs[k]![1]! >= runs[k - 1]![1]!, 'runs by length');
       restore();
       for (const [i, variables] of cases.entries()) {
         const alone = await agent.infer(variables);
         assert.equal(batched[i]!.label, alone.label);
-        for (const label of agent.labels) assert.ok(Math.abs(batched[i]!.scores[label]! - alone.scores[label]!) < 1e-4, `case ${i} ${label}`);
+        for (const label of agent.labels)
+          assert.ok(Math.abs(batched[i]!.scores[label]! - alone.scores[label]!) < 1e-4, `case ${i} ${label}`);
       }
     } finally {
       restore();
@@ -161,7 +178,9 @@ describe('isolated decisions', () => {
       assert.deepEqual([inline.rows, worker.rows], [1, 0]);
       const there = await new BatchingClassifier(model, { inlineBudgetMs: 0 }).features(prompt);
       assert.deepEqual([inline.rows, worker.rows], [1, 1], 'budget 0: the model thread');
-      here.labelLogits.forEach((logit, i) => assert.ok(Math.abs(logit - there.labelLogits[i]!) < 1e-4, `${logit} vs ${there.labelLogits[i]}`));
+      here.labelLogits.forEach((logit, i) =>
+        assert.ok(Math.abs(logit - there.labelLogits[i]!) < 1e-4, `${logit} vs ${there.labelLogits[i]}`),
+      );
       const batch = new BatchingClassifier(model, { inlineBudgetMs: 5 });
       await Promise.all(known.loan.slice(0, 3).map((c) => batch.features(agent.prompt(c.variables).prompt)));
       assert.deepEqual([inline.rows, worker.rows], [1, 4], 'three together: the model thread');
@@ -181,7 +200,11 @@ describe('isolated decisions', () => {
       const classifier = new BatchingClassifier(model, { inlineBudgetMs: 0.001 });
       await classifier.features(prompt);
       await classifier.features(prompt);
-      assert.deepEqual([inline.rows, worker.rows], [1, 1], 'the first run, unmeasured until then, ran inline; it took longer than 1 microsecond');
+      assert.deepEqual(
+        [inline.rows, worker.rows],
+        [1, 1],
+        'the first run, unmeasured until then, ran inline; it took longer than 1 microsecond',
+      );
     } finally {
       worker.restore();
       inline.restore();
@@ -216,7 +239,7 @@ describe('bad input', () => {
 
   test('over-long text is truncated and flagged, and still classified', async () => {
     const agent = await DecisionAgent.load('loan');
-    const purpose = 'to pay off gambling debts ' + 'and some more words about my situation '.repeat(60);
+    const purpose = `to pay off gambling debts ${'and some more words about my situation '.repeat(60)}`;
     const result = await agent.infer({ ...known.loan[0]!.variables, purpose });
     assert.equal(result.truncated, true);
     assert.ok(result.truncatedFields.includes('purpose'));
@@ -234,7 +257,12 @@ describe('bad input', () => {
 
 describe('deploy-time validation of decision: tasks', () => {
   const node = createDecisionNode();
-  const binding = (name: string, headers: Record<string, string> = {}) => ({ elementId: 'Decide_1', taskType: `decision:${name}`, name, headers });
+  const binding = (name: string, headers: Record<string, string> = {}) => ({
+    elementId: 'Decide_1',
+    taskType: `decision:${name}`,
+    name,
+    headers,
+  });
   const unknownModel = (model: string) => (error: OperonError) => {
     assert.equal(error.code, 'OPERON_ERR_UNKNOWN_MODEL');
     assert.equal(error.details.elementId, 'Decide_1');
@@ -243,18 +271,32 @@ describe('deploy-time validation of decision: tasks', () => {
   };
 
   test('a shipped model with matching labels (any order), threshold and result variable is accepted', async () => {
-    await node.validate!(binding('loan', { labels: 'review, approve, reject', threshold: '0.8', resultVariable: 'loanDecision' }));
+    await node.validate!(
+      binding('loan', { labels: 'review, approve, reject', threshold: '0.8', resultVariable: 'loanDecision' }),
+    );
     await node.validate!(binding('order'));
   });
 
   test('a model that does not exist fails, naming the element and model', async () => {
-    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('mortgage'))), unknownModel('mortgage'));
-    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('../models'))), unknownModel('../models'));
+    await assert.rejects(
+      Promise.resolve().then(() => node.validate!(binding('mortgage'))),
+      unknownModel('mortgage'),
+    );
+    await assert.rejects(
+      Promise.resolve().then(() => node.validate!(binding('../models'))),
+      unknownModel('../models'),
+    );
   });
 
   test('labels that do not match the model fail', async () => {
-    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('loan', { labels: 'yes,no' }))), unknownModel('loan'));
-    await assert.rejects(Promise.resolve().then(() => node.validate!(binding('order', { threshold: '2' }))), unknownModel('order'));
+    await assert.rejects(
+      Promise.resolve().then(() => node.validate!(binding('loan', { labels: 'yes,no' }))),
+      unknownModel('loan'),
+    );
+    await assert.rejects(
+      Promise.resolve().then(() => node.validate!(binding('order', { threshold: '2' }))),
+      unknownModel('order'),
+    );
   });
 
   test('a corrupt model.onnx or a missing tokenizer fails', async () => {
@@ -268,8 +310,18 @@ describe('deploy-time validation of decision: tasks', () => {
     writeFileSync(join(dir, 'corrupt', 'model.onnx'), 'this is not an onnx file');
     copyFileSync(new URL('../../models/loan/tokenizer.json', import.meta.url), join(dir, 'corrupt', 'tokenizer.json'));
     copyFileSync(new URL('../../models/loan/model.onnx', import.meta.url), join(dir, 'notokenizer', 'model.onnx'));
-    const fails = (model: string) => (error: OperonError) => (unknownModel(model)(error), assert.match(String(error.details.reason), model === 'corrupt' ? /corrupt/ : /tokenizer\.json is missing/), true);
-    await assert.rejects(Promise.resolve().then(() => broken.validate!(binding('corrupt'))), fails('corrupt'));
-    await assert.rejects(Promise.resolve().then(() => broken.validate!(binding('notokenizer'))), fails('notokenizer'));
+    const fails = (model: string) => (error: OperonError) => (
+      unknownModel(model)(error),
+      assert.match(String(error.details.reason), model === 'corrupt' ? /corrupt/ : /tokenizer\.json is missing/),
+      true
+    );
+    await assert.rejects(
+      Promise.resolve().then(() => broken.validate!(binding('corrupt'))),
+      fails('corrupt'),
+    );
+    await assert.rejects(
+      Promise.resolve().then(() => broken.validate!(binding('notokenizer'))),
+      fails('notokenizer'),
+    );
   });
 });

@@ -12,7 +12,15 @@ import type { NodeContext } from '../../engine/nodes/types.ts';
 import type { OperonError } from '../../engine/errors.ts';
 
 const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', import.meta.url), 'utf8'));
-const silent = { debug() {}, info() {}, warn() {}, error() {}, child() { return silent; } };
+const silent = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
 
 describe('decision node', () => {
   let database: TestDatabase;
@@ -42,7 +50,16 @@ describe('decision node', () => {
   test('classifies the case, returns the result under `decision` and writes the audit row', async () => {
     const ctx = context('decision:loan');
     const input = known.loan[1].variables;
-    const output = (await node.run(input, ctx)) as { decision: { label: string; confidence: number; scores: Record<string, number>; modelVersion: string; needsReview: boolean; decisionId: string } };
+    const output = (await node.run(input, ctx)) as {
+      decision: {
+        label: string;
+        confidence: number;
+        scores: Record<string, number>;
+        modelVersion: string;
+        needsReview: boolean;
+        decisionId: string;
+      };
+    };
     assert.equal(output.decision.label, 'reject');
     const row = await database.knex('decisions').where({ id: output.decision.decisionId }).first();
     assert.equal(row.process_instance_id, ctx.instanceId);
@@ -70,7 +87,10 @@ describe('decision node', () => {
   });
 
   test('headers set the result variable and a threshold that sends the case to review', async () => {
-    const output = (await node.run(known.order[0].variables, context('decision:order', { resultVariable: 'route', threshold: '1', labels: 'pickup,courier,warehouse' }))) as Record<string, { label: string; needsReview: boolean; decisionId: string }>;
+    const output = (await node.run(
+      known.order[0].variables,
+      context('decision:order', { resultVariable: 'route', threshold: '1', labels: 'pickup,courier,warehouse' }),
+    )) as Record<string, { label: string; needsReview: boolean; decisionId: string }>;
     assert.equal(output.route!.label, 'pickup');
     assert.equal(output.route!.needsReview, true);
     const row = await database.knex('decisions').where({ id: output.route!.decisionId }).first();
@@ -79,19 +99,31 @@ describe('decision node', () => {
   });
 
   test('a prompt header overrides the template, and its variables are checked', async () => {
-    const headers = { prompt: 'order. weight {weightKg} kg distance {distanceKm} km stock leeds {stock.leeds} bristol {stock.bristol} glasgow {stock.glasgow} deadline {deadlineHours} hours tier {tier} notes: {notes} decision:' };
-    await assert.rejects(node.run(known.order[1].variables, context('decision:order', headers)), (error: OperonError) => {
-      assert.equal(error.code, 'OPERON_ERR_MISSING_VARIABLES');
-      assert.deepEqual(error.details.missing, ['tier']);
-      return true;
-    });
-    const output = (await node.run({ ...known.order[1].variables, tier: 'silver' }, context('decision:order', headers))) as Record<string, { label: string }>;
+    const headers = {
+      prompt:
+        'order. weight {weightKg} kg distance {distanceKm} km stock leeds {stock.leeds} bristol {stock.bristol} glasgow {stock.glasgow} deadline {deadlineHours} hours tier {tier} notes: {notes} decision:',
+    };
+    await assert.rejects(
+      node.run(known.order[1].variables, context('decision:order', headers)),
+      (error: OperonError) => {
+        assert.equal(error.code, 'OPERON_ERR_MISSING_VARIABLES');
+        assert.deepEqual(error.details.missing, ['tier']);
+        return true;
+      },
+    );
+    const output = (await node.run(
+      { ...known.order[1].variables, tier: 'silver' },
+      context('decision:order', headers),
+    )) as Record<string, { label: string }>;
     assert.equal(output.decision!.label, 'courier');
   });
 
   test('truncated text is flagged in the decision record', async () => {
     const notes = 'please leave it at the front door '.repeat(40);
-    const output = (await node.run({ ...known.order[2].variables, notes }, context('decision:order'))) as Record<string, { decisionId: string }>;
+    const output = (await node.run({ ...known.order[2].variables, notes }, context('decision:order'))) as Record<
+      string,
+      { decisionId: string }
+    >;
     const row = await database.knex('decisions').where({ id: output.decision!.decisionId }).first();
     assert.equal(row.truncated, true);
     assert.ok(row.truncated_fields.includes('notes'));

@@ -4,7 +4,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { evaluateGuardSet, evaluateReviewedSet, pairedBootstrap, shadowRefusal, type Outcome } from '../../nodes/decision/promotion.ts';
+import {
+  evaluateGuardSet,
+  evaluateReviewedSet,
+  pairedBootstrap,
+  shadowRefusal,
+  type Outcome,
+} from '../../nodes/decision/promotion.ts';
 
 /** n cases, the first `right` answered right at confidence `p` (the rest wrong at the same confidence). */
 function outcomes(n: number, right: number, p: number): Outcome[] {
@@ -37,16 +43,24 @@ describe('promotion gate arithmetic', () => {
     assert.ok(worse.findings.some((f) => f.metric === 'accuracy' && f.kind === 'regression'));
 
     // Half the answers swapped between right and wrong: the same accuracy, an interval far wider than 0.01.
-    const swapped = active.map((o, i) => (i < 20 || (i >= 180 && i < 200) ? { ...o, probs: [...o.probs].reverse() } : o));
+    const swapped = active.map((o, i) =>
+      i < 20 || (i >= 180 && i < 200) ? { ...o, probs: [...o.probs].reverse() } : o,
+    );
     const unsure = evaluateGuardSet('natural', swapped, active, { threshold: 0.5 });
     assert.equal(unsure.metrics.accuracy.diff, 0);
     assert.ok(unsure.findings.some((f) => f.metric === 'accuracy'));
-    assert.ok(unsure.findings.every((f) => f.kind === 'insufficient-evidence'), JSON.stringify(unsure.findings));
+    assert.ok(
+      unsure.findings.every((f) => f.kind === 'insufficient-evidence'),
+      JSON.stringify(unsure.findings),
+    );
   });
 
   test('overconfidence on the standard split: confidence up, accuracy down', () => {
     const e = evaluateGuardSet('standard', outcomes(600, 500, 0.999), outcomes(600, 590, 0.95), { threshold: 0.9 });
-    assert.ok(e.findings.some((f) => f.metric === 'meanConfidence' && f.kind === 'regression'), JSON.stringify(e.findings));
+    assert.ok(
+      e.findings.some((f) => f.metric === 'meanConfidence' && f.kind === 'regression'),
+      JSON.stringify(e.findings),
+    );
     assert.ok(e.findings.some((f) => f.metric === 'ece' && f.kind === 'regression'));
   });
 
@@ -58,9 +72,18 @@ describe('promotion gate arithmetic', () => {
 
   test('shadow activation: period complete, enough reviews, no worse than the active version', () => {
     const need = { decisions: 200, reviews: 20 };
-    assert.match(shadowRefusal({ decisions: 150, reviewed: 30, activeCorrect: 10, shadowCorrect: 20 }, need)!, /not complete: 150 of 200/);
-    assert.match(shadowRefusal({ decisions: 250, reviewed: 19, activeCorrect: 10, shadowCorrect: 19 }, need)!, /too few reviewed shadow decisions: 19 of 20/);
-    assert.match(shadowRefusal({ decisions: 250, reviewed: 25, activeCorrect: 21, shadowCorrect: 20 }, need)!, /regressed/);
+    assert.match(
+      shadowRefusal({ decisions: 150, reviewed: 30, activeCorrect: 10, shadowCorrect: 20 }, need)!,
+      /not complete: 150 of 200/,
+    );
+    assert.match(
+      shadowRefusal({ decisions: 250, reviewed: 19, activeCorrect: 10, shadowCorrect: 19 }, need)!,
+      /too few reviewed shadow decisions: 19 of 20/,
+    );
+    assert.match(
+      shadowRefusal({ decisions: 250, reviewed: 25, activeCorrect: 21, shadowCorrect: 20 }, need)!,
+      /regressed/,
+    );
     assert.equal(shadowRefusal({ decisions: 250, reviewed: 25, activeCorrect: 20, shadowCorrect: 20 }, need), null);
   });
 });

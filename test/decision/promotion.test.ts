@@ -29,7 +29,8 @@ const heldOut = (id: string) => createHash('sha256').update(id).digest()[0]! / 2
 /** Ids for `train` training and `held` held-out cases under the agent's 25 % hash split. */
 function splitIds(prefix: string, train: number, held: number): string[] {
   const ids: string[] = [];
-  let t = 0, h = 0;
+  let t = 0,
+    h = 0;
   for (let k = 0; t < train || h < held; k++) {
     const id = `${prefix}-${k}`;
     if (heldOut(id) ? h++ < held : t++ < train) ids.push(id);
@@ -44,14 +45,22 @@ function applicant(random: () => number, purpose: string, strong: boolean) {
   const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)]!;
   return strong
     ? {
-        income: round(30000 + random() * 90000, 1), debts: round(random() * 15000, 1), creditScore: round(690 + random() * 150, 1),
-        amount: round(1500 + random() * 25000, 1), termMonths: pick([12, 18, 24, 30, 36, 42, 48, 54, 60]),
-        employment: pick(['permanent', 'permanent', 'contract', 'retired']), purpose,
+        income: round(30000 + random() * 90000, 1),
+        debts: round(random() * 15000, 1),
+        creditScore: round(690 + random() * 150, 1),
+        amount: round(1500 + random() * 25000, 1),
+        termMonths: pick([12, 18, 24, 30, 36, 42, 48, 54, 60]),
+        employment: pick(['permanent', 'permanent', 'contract', 'retired']),
+        purpose,
       }
     : {
-        income: round(12000 + random() * 40000, 1), debts: round(15000 + random() * 45000, 1), creditScore: round(480 + random() * 140, 1),
-        amount: round(5000 + random() * 50000, 1), termMonths: pick([24, 36, 48, 60, 72, 84]),
-        employment: pick(['part-time', 'student', 'unemployed', 'self-employed', 'permanent']), purpose,
+        income: round(12000 + random() * 40000, 1),
+        debts: round(15000 + random() * 45000, 1),
+        creditScore: round(480 + random() * 140, 1),
+        amount: round(5000 + random() * 50000, 1),
+        termMonths: pick([24, 36, 48, 60, 72, 84]),
+        employment: pick(['part-time', 'student', 'unemployed', 'self-employed', 'permanent']),
+        purpose,
       };
 }
 
@@ -72,7 +81,10 @@ async function streamReviews(agent: DecisionAgent): Promise<LabelledCase[]> {
   // 150 reviews correct the model, 250 confirm an answer it was unsure of, mixed.
   const wrong = stream.filter((c, i) => decided[i]!.label !== c.label);
   const unsure = stream.filter((c, i) => decided[i]!.needsReview && decided[i]!.label === c.label);
-  assert.ok(wrong.length >= 150 && unsure.length >= 250, `${wrong.length} wrong, ${unsure.length} unsure of ${stream.length}`);
+  assert.ok(
+    wrong.length >= 150 && unsure.length >= 250,
+    `${wrong.length} wrong, ${unsure.length} unsure of ${stream.length}`,
+  );
   const reviewed = [...wrong.slice(0, 150), ...unsure.slice(0, 250)]
     .map((c) => ({ c, key: random() }))
     .sort((a, b) => a.key - b.key)
@@ -84,7 +96,9 @@ async function streamReviews(agent: DecisionAgent): Promise<LabelledCase[]> {
 function lenientReviews(): LabelledCase[] {
   const random = rng(56);
   return splitIds('lenient', 40, 16).map((id, i) => ({
-    id, variables: applicant(random, handwritten[(i * 7) % handwritten.length]!.text, false), label: 'approve',
+    id,
+    variables: applicant(random, handwritten[(i * 7) % handwritten.length]!.text, false),
+    label: 'approve',
   }));
 }
 
@@ -112,7 +126,10 @@ describe('promotion gate for heads trained from reviewers', () => {
     assert.equal(report.trainingCases, 40);
     assert.equal(report.heldOutCases, 16);
     const reviewed = set(report, 'reviewed').metrics.accuracy;
-    assert.ok(reviewed.candidate > reviewed.active, `the head wins on the reviewed held-out cases (${reviewed.candidate} vs ${reviewed.active})`);
+    assert.ok(
+      reviewed.candidate > reviewed.active,
+      `the head wins on the reviewed held-out cases (${reviewed.candidate} vs ${reviewed.active})`,
+    );
     // The temperature is fitted on cases the weights never saw and stays at or above the floor.
     assert.ok(report.temperature! >= 0.75);
 
@@ -121,7 +138,10 @@ describe('promotion gate for heads trained from reviewers', () => {
       assert.ok(findings.includes(`${name}.accuracy.regression`), `${name} accuracy named: ${findings.join(', ')}`);
       assert.ok(findings.includes(`${name}.ece.regression`), `${name} ECE named: ${findings.join(', ')}`);
       const accuracy = set(report, name).metrics.accuracy;
-      assert.ok(accuracy.upper < -0.1, `${name} accuracy falls, the whole interval below -0.1: ${JSON.stringify(accuracy)}`);
+      assert.ok(
+        accuracy.upper < -0.1,
+        `${name} accuracy falls, the whole interval below -0.1: ${JSON.stringify(accuracy)}`,
+      );
     }
     assert.ok(findings.includes('standard.meanConfidence.regression'), 'overconfidence on the standard split is named');
     assert.match(report.reason, /standard accuracy -0\.\d+ \[-0\.\d+, -0\.\d+\] falls by more than 0\.01/);
@@ -144,7 +164,10 @@ describe('promotion gate for heads trained from reviewers', () => {
     const replayed = await agent.train({ cases });
     assert.equal(replayed.state, 'refused');
     assert.equal(replayed.replayCases, 4 * 40);
-    assert.ok(replayed.regressions.some((r) => r.set === 'natural' && r.metric === 'accuracy' && r.kind === 'regression'), replayed.reason);
+    assert.ok(
+      replayed.regressions.some((r) => r.set === 'natural' && r.metric === 'accuracy' && r.kind === 'regression'),
+      replayed.reason,
+    );
   });
 
   test('correct reviews of what the model got wrong or was unsure of: better on the held-out reviews, refused while a guard set does not rule out a regression', async () => {
@@ -185,16 +208,34 @@ describe('promotion gate for heads trained from reviewers', () => {
       const result = await agent.infer(c.variables);
       assert.equal(result.modelVersion, agent.baseVersion);
       assert.equal(result.shadow?.version, version);
-      decided.push({ id: await recordDecision(database.knex, agent.model, result, c.variables), label: result.label, shadow: result.shadow!.label });
+      decided.push({
+        id: await recordDecision(database.knex, agent.model, result, c.variables),
+        label: result.label,
+        shadow: result.shadow!.label,
+      });
     }
     await assert.rejects(agent.activate(version), /shadow period not complete: 10 of 20 decisions/);
     for (const c of live.slice(10)) {
       const result = await agent.infer(c.variables);
-      decided.push({ id: await recordDecision(database.knex, agent.model, result, c.variables), label: result.label, shadow: result.shadow!.label });
+      decided.push({
+        id: await recordDecision(database.knex, agent.model, result, c.variables),
+        label: result.label,
+        shadow: result.shadow!.label,
+      });
     }
-    const stored = await database.knex('decisions').whereNotNull('shadow_version').select('label', 'shadow_label', 'shadow_version', 'shadow_confidence', 'shadow_scores');
+    const stored = await database
+      .knex('decisions')
+      .whereNotNull('shadow_version')
+      .select('label', 'shadow_label', 'shadow_version', 'shadow_confidence', 'shadow_scores');
     assert.equal(stored.length, 20);
-    assert.ok(stored.every((d) => d.shadow_version === version && typeof d.shadow_confidence === 'number' && Object.keys(d.shadow_scores).length === 3));
+    assert.ok(
+      stored.every(
+        (d) =>
+          d.shadow_version === version &&
+          typeof d.shadow_confidence === 'number' &&
+          Object.keys(d.shadow_scores).length === 3,
+      ),
+    );
     await assert.rejects(agent.activate(version), /too few reviewed shadow decisions: 0 of 5/);
 
     // Reviewers side with the active model where the two disagree: the head regressed and stays in shadow.
@@ -204,7 +245,10 @@ describe('promotion gate for heads trained from reviewers', () => {
     const reviewed = [...disagreements.slice(0, 5), ...agreements.slice(0, Math.max(0, 5 - disagreements.length))];
     for (const d of reviewed) await recordReview(database.knex, d.id, d.label, 'reviewer');
     let view = await database.knex('decision_shadow_comparison').where({ shadow_version: version }).first();
-    assert.deepEqual([view.decisions, view.shadow_decisions_required, view.reviewed, view.active_correct], [20, 20, 5, 5]);
+    assert.deepEqual(
+      [view.decisions, view.shadow_decisions_required, view.reviewed, view.active_correct],
+      [20, 20, 5, 5],
+    );
     assert.equal(view.agreement, agreements.length / 20);
     assert.ok(view.shadow_correct < 5);
     await assert.rejects(agent.activate(version), (error: { code: string; message: string }) => {
@@ -217,7 +261,13 @@ describe('promotion gate for heads trained from reviewers', () => {
     for (const d of reviewed) await recordReview(database.knex, d.id, d.shadow, 'reviewer');
     view = await database.knex('decision_shadow_comparison').where({ shadow_version: version }).first();
     assert.ok(view.shadow_correct >= view.active_correct && view.shadow_reviewed_accuracy === 1);
-    assert.deepEqual(await agent.shadowComparison(version), { decisions: 20, reviewed: 5, activeCorrect: view.active_correct, shadowCorrect: 5, agreement: view.agreement });
+    assert.deepEqual(await agent.shadowComparison(version), {
+      decisions: 20,
+      reviewed: 5,
+      activeCorrect: view.active_correct,
+      shadowCorrect: 5,
+      agreement: view.agreement,
+    });
     await agent.activate(version);
     row = await database.knex('decision_model_versions').where({ version }).first();
     assert.deepEqual([row.state, row.active], ['active', true]);
@@ -236,7 +286,11 @@ describe('promotion gate for heads trained from reviewers', () => {
     const first = await agent.train({ cases: reviews, guardSets: [], shadowDecisions: 20 });
     const second = await agent.train({ cases: reviews, guardSets: [], replayRatio: 2, shadowDecisions: 20 });
     assert.deepEqual([first.state, second.state], ['shadow', 'shadow'], `${first.reason} / ${second.reason}`);
-    const states = await database.knex('decision_model_versions').whereIn('version', [first.version, second.version]).orderBy('id').pluck('state');
+    const states = await database
+      .knex('decision_model_versions')
+      .whereIn('version', [first.version, second.version])
+      .orderBy('id')
+      .pluck('state');
     assert.deepEqual(states, ['retired', 'shadow']);
     await assert.rejects(agent.activate(first.version!), /replaced in shadow before its shadow period ended/);
     await assert.rejects(agent.activate('no-such-version'), /no version/);
@@ -245,13 +299,25 @@ describe('promotion gate for heads trained from reviewers', () => {
   test('operon model train says why it refused; operon model activate refuses; operon model shadow prints the comparison', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'operon-promotion-'));
     const file = join(dir, 'lenient.jsonl');
-    writeFileSync(file, lenientReviews().map((c) => JSON.stringify(c)).join('\n'));
+    writeFileSync(
+      file,
+      lenientReviews()
+        .map((c) => JSON.stringify(c))
+        .join('\n'),
+    );
     const env = { ...process.env, OPERON_DATABASE_URL: database.url };
-    const run = (args: string[]) => exec(process.execPath, ['--import', 'tsx', 'nodes/decision/cli.ts', ...args], { env });
+    const run = (args: string[]) =>
+      exec(process.execPath, ['--import', 'tsx', 'nodes/decision/cli.ts', ...args], { env });
     const { stdout } = await run(['model', 'train', 'loan', '--jsonl', file, '--replay-ratio', '0']);
     const [first, ...sets] = stdout.trim().split('\n');
-    assert.match(first!, /^\S+\+head\.\d+ refused: refused against \S+: standard accuracy -0\.\d+ \[-0\.\d+, -0\.\d+\] falls by more than 0\.01/);
-    assert.deepEqual(sets.map((line) => line.trim().split(' ')[0]), ['reviewed', 'standard', 'shifted', 'natural']);
+    assert.match(
+      first!,
+      /^\S+\+head\.\d+ refused: refused against \S+: standard accuracy -0\.\d+ \[-0\.\d+, -0\.\d+\] falls by more than 0\.01/,
+    );
+    assert.deepEqual(
+      sets.map((line) => line.trim().split(' ')[0]),
+      ['reviewed', 'standard', 'shifted', 'natural'],
+    );
     const version = first!.split(' ')[0]!;
     await assert.rejects(run(['model', 'activate', 'loan', version]), (error: { code: number; stderr: string }) => {
       assert.equal(error.code, 1);
@@ -259,6 +325,14 @@ describe('promotion gate for heads trained from reviewers', () => {
       return true;
     });
     const shadow = JSON.parse((await run(['model', 'shadow', 'loan', version, '--json'])).stdout);
-    assert.deepEqual(shadow, { model: 'loan', version, decisions: 0, reviewed: 0, activeCorrect: 0, shadowCorrect: 0, agreement: null });
+    assert.deepEqual(shadow, {
+      model: 'loan',
+      version,
+      decisions: 0,
+      reviewed: 0,
+      activeCorrect: 0,
+      shadowCorrect: 0,
+      agreement: null,
+    });
   });
 });

@@ -22,14 +22,24 @@ const bpmn = (calledDecision: string, extra = '') => `<?xml version="1.0" encodi
 
 describe('zeebe:calledDecision at deployment', () => {
   it('makes the business rule task a decision call, not a job', async () => {
-    const [graph] = await parseDefinitions(bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="meal" />'), 'p.bpmn');
+    const [graph] = await parseDefinitions(
+      bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="meal" />'),
+      'p.bpmn',
+    );
     assert.deepEqual(graph!.elements.rules!.calledDecision, { decisionId: 'dish', resultVariable: 'meal' });
     assert.equal(graph!.elements.rules!.job, undefined);
   });
 
   it('binds to a version tag', async () => {
-    const [graph] = await parseDefinitions(bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="meal" bindingType="versionTag" versionTag="v2" />'), 'p.bpmn');
-    assert.deepEqual(graph!.elements.rules!.calledDecision, { decisionId: 'dish', resultVariable: 'meal', versionTag: 'v2' });
+    const [graph] = await parseDefinitions(
+      bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="meal" bindingType="versionTag" versionTag="v2" />'),
+      'p.bpmn',
+    );
+    assert.deepEqual(graph!.elements.rules!.calledDecision, {
+      decisionId: 'dish',
+      resultVariable: 'meal',
+      versionTag: 'v2',
+    });
   });
 
   it('keeps a business rule task with a task definition a job task', async () => {
@@ -47,10 +57,26 @@ describe('zeebe:calledDecision at deployment', () => {
   }
 
   it('refuses a call without a result variable, FEEL that does not parse and a binding to a version', async () => {
-    await refused(bpmn('<zeebe:calledDecision decisionId="dish" />'), 'OPERON_ERR_BPMN_INVALID', /decisionId and a resultVariable/);
-    await refused(bpmn('<zeebe:calledDecision decisionId="= dish +" resultVariable="x" />'), 'OPERON_ERR_FEEL_SYNTAX', /./);
-    await refused(bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="x" bindingType="deployment" />'), 'OPERON_ERR_BPMN_UNSUPPORTED', /bindingType="latest"/);
-    await refused(bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="x" bindingType="versionTag" />'), 'OPERON_ERR_BPMN_INVALID', /no versionTag/);
+    await refused(
+      bpmn('<zeebe:calledDecision decisionId="dish" />'),
+      'OPERON_ERR_BPMN_INVALID',
+      /decisionId and a resultVariable/,
+    );
+    await refused(
+      bpmn('<zeebe:calledDecision decisionId="= dish +" resultVariable="x" />'),
+      'OPERON_ERR_FEEL_SYNTAX',
+      /./,
+    );
+    await refused(
+      bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="x" bindingType="deployment" />'),
+      'OPERON_ERR_BPMN_UNSUPPORTED',
+      /bindingType="latest"/,
+    );
+    await refused(
+      bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="x" bindingType="versionTag" />'),
+      'OPERON_ERR_BPMN_INVALID',
+      /no versionTag/,
+    );
   });
 });
 
@@ -61,7 +87,10 @@ describe('a Camunda Modeler .dmn file', () => {
     assert.equal(isDmnFile({ name: 'request.bpmn', xml }), true);
     assert.equal(isDmnFile({ name: 'p.bpmn', xml: bpmn('') }), false);
     const model = await parseDmn(xml, 'camunda-modeler.dmn');
-    assert.deepEqual(model.decisions.map((d) => [d.id, d.requires, d.versionTag]), [['Decision_dish', [], 'v1']]);
+    assert.deepEqual(
+      model.decisions.map((d) => [d.id, d.requires, d.versionTag]),
+      [['Decision_dish', [], 'v1']],
+    );
     assert.equal(evaluateDecision(model, 'Decision_dish', { season: 'Fall' }).output, 'Spareribs');
     assert.equal(evaluateDecision(model, 'Decision_dish', { season: 'Winter' }).output, null);
   });

@@ -25,7 +25,8 @@ function table(id: string, spec: TableSpec): string {
   </decisionTable></decision>`;
 }
 
-const definitions = (body: string) => `<?xml version="1.0" encoding="UTF-8"?><definitions ${NS} id="drg" name="DRG" namespace="http://camunda.org/schema/1.0/dmn">${body}</definitions>`;
+const definitions = (body: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><definitions ${NS} id="drg" name="DRG" namespace="http://camunda.org/schema/1.0/dmn">${body}</definitions>`;
 
 async function decide(spec: TableSpec, variables: Record<string, unknown>) {
   const model = await parseDmn(definitions(table('d', spec)), 't.dmn');
@@ -40,7 +41,14 @@ const amounts: TableSpec['rules'] = [
 
 describe('DMN hit policies', () => {
   it('UNIQUE gives the one matching output, null when nothing matched, and refuses two matches', async () => {
-    const spec: TableSpec = { inputs: ['amount'], outputs: [{ name: 'fee' }], rules: [[['< 100'], ['1']], [['>= 100'], ['2']]] };
+    const spec: TableSpec = {
+      inputs: ['amount'],
+      outputs: [{ name: 'fee' }],
+      rules: [
+        [['< 100'], ['1']],
+        [['>= 100'], ['2']],
+      ],
+    };
     assert.equal((await decide(spec, { amount: 5 })).output, 1);
     const result = await decide(spec, { amount: 500 });
     assert.equal(result.output, 2);
@@ -55,21 +63,39 @@ describe('DMN hit policies', () => {
   });
 
   it('FIRST gives the first match in rule order', async () => {
-    const result = await decide({ hitPolicy: 'FIRST', inputs: ['amount'], outputs: [{ name: 'fee' }], rules: amounts }, { amount: 60 });
+    const result = await decide(
+      { hitPolicy: 'FIRST', inputs: ['amount'], outputs: [{ name: 'fee' }], rules: amounts },
+      { amount: 60 },
+    );
     assert.equal(result.output, 10);
     assert.deepEqual(result.evaluated[0].matchedRuleIds, ['r1']);
   });
 
   it('ANY accepts matches that agree and refuses ones that differ', async () => {
-    const agree: TableSpec = { hitPolicy: 'ANY', inputs: ['amount'], outputs: [{ name: 'ok' }], rules: [[['> 1'], ['true']], [['> 2'], ['true']], [['<= 1'], ['false']]] };
+    const agree: TableSpec = {
+      hitPolicy: 'ANY',
+      inputs: ['amount'],
+      outputs: [{ name: 'ok' }],
+      rules: [
+        [['> 1'], ['true']],
+        [['> 2'], ['true']],
+        [['<= 1'], ['false']],
+      ],
+    };
     assert.equal((await decide(agree, { amount: 5 })).output, true);
     await assert.rejects(decide({ ...agree, rules: amounts }, { amount: 60 }), /ANY/);
   });
 
   it('PRIORITY and OUTPUT ORDER rank by the output values', async () => {
     const spec: TableSpec = {
-      hitPolicy: 'PRIORITY', inputs: ['score'], outputs: [{ name: 'level', values: '"high","medium","low"' }],
-      rules: [[['> 0'], ['"low"']], [['> 50'], ['"high"']], [['> 20'], ['"medium"']]],
+      hitPolicy: 'PRIORITY',
+      inputs: ['score'],
+      outputs: [{ name: 'level', values: '"high","medium","low"' }],
+      rules: [
+        [['> 0'], ['"low"']],
+        [['> 50'], ['"high"']],
+        [['> 20'], ['"medium"']],
+      ],
     };
     const priority = await decide(spec, { score: 70 });
     assert.equal(priority.output, 'high');
@@ -87,7 +113,13 @@ describe('DMN hit policies', () => {
   });
 
   it('COLLECT aggregates with SUM, MIN, MAX and COUNT', async () => {
-    const spec = (aggregation: string): TableSpec => ({ hitPolicy: 'COLLECT', aggregation, inputs: ['amount'], outputs: [{ name: 'fee' }], rules: amounts });
+    const spec = (aggregation: string): TableSpec => ({
+      hitPolicy: 'COLLECT',
+      aggregation,
+      inputs: ['amount'],
+      outputs: [{ name: 'fee' }],
+      rules: amounts,
+    });
     assert.equal((await decide(spec('SUM'), { amount: 60 })).output, 35);
     assert.equal((await decide(spec('MIN'), { amount: 60 })).output, 5);
     assert.equal((await decide(spec('MAX'), { amount: 60 })).output, 20);
@@ -100,7 +132,9 @@ describe('DMN hit policies', () => {
 describe('DMN inputs and outputs', () => {
   it('evaluates input expressions, lists of tests, strings, empty and "-" entries', async () => {
     const spec: TableSpec = {
-      hitPolicy: 'FIRST', inputs: ['customer.category', 'amount * 2', 'region'], outputs: [{ name: 'discount' }],
+      hitPolicy: 'FIRST',
+      inputs: ['customer.category', 'amount * 2', 'region'],
+      outputs: [{ name: 'discount' }],
       rules: [
         [['"gold","platinum"', '> 100', 'not("EU")'], ['0.2']],
         [['"gold"', '', '-'], ['0.1']],
@@ -113,7 +147,14 @@ describe('DMN inputs and outputs', () => {
   });
 
   it('gives a context with several outputs, an empty output entry as null', async () => {
-    const spec: TableSpec = { inputs: ['x'], outputs: [{ name: 'a' }, { name: 'b' }], rules: [[['1'], ['"one"', '']], [['2'], ['"two"', 'x + 1']]] };
+    const spec: TableSpec = {
+      inputs: ['x'],
+      outputs: [{ name: 'a' }, { name: 'b' }],
+      rules: [
+        [['1'], ['"one"', '']],
+        [['2'], ['"two"', 'x + 1']],
+      ],
+    };
     assert.deepEqual((await decide(spec, { x: 1 })).output, { a: 'one', b: null });
     assert.deepEqual((await decide({ ...spec, hitPolicy: 'COLLECT' }, { x: 2 })).output, [{ a: 'two', b: 3 }]);
   });
@@ -121,7 +162,14 @@ describe('DMN inputs and outputs', () => {
 
 describe('DMN decision requirements and literal expressions', () => {
   const drg = definitions(`
-    ${table('risk', { inputs: ['age'], outputs: [{ name: 'risk' }], rules: [[['< 25'], ['"high"']], [['>= 25'], ['"low"']]] })}
+    ${table('risk', {
+      inputs: ['age'],
+      outputs: [{ name: 'risk' }],
+      rules: [
+        [['< 25'], ['"high"']],
+        [['>= 25'], ['"low"']],
+      ],
+    })}
     <decision id="premium" name="Premium">
       <variable id="premium_var" name="Premium" />
       <informationRequirement id="ir1"><requiredDecision href="#risk" /></informationRequirement>
@@ -137,13 +185,19 @@ describe('DMN decision requirements and literal expressions', () => {
     const model = await parseDmn(drg, 'drg.dmn');
     const young = evaluateDecision(model, 'offer', { age: 20, base: 100 });
     assert.deepEqual(young.output, { price: 200, risk: 'high' });
-    assert.deepEqual(young.evaluated.map((e) => e.decisionId), ['risk', 'premium', 'offer']);
+    assert.deepEqual(
+      young.evaluated.map((e) => e.decisionId),
+      ['risk', 'premium', 'offer'],
+    );
     assert.equal(evaluateDecision(model, 'premium', { age: 40, base: 100 }).output, 100);
   });
 
   it('refuses a decision id the model lacks', async () => {
     const model = await parseDmn(drg, 'drg.dmn');
-    assert.throws(() => evaluateDecision(model, 'nope', {}), (error: OperonError) => error.code === 'OPERON_ERR_DMN_EVAL' && /nope/.test(error.message));
+    assert.throws(
+      () => evaluateDecision(model, 'nope', {}),
+      (error: OperonError) => error.code === 'OPERON_ERR_DMN_EVAL' && /nope/.test(error.message),
+    );
   });
 });
 
@@ -157,17 +211,41 @@ describe('DMN deployment checks', () => {
   }
 
   it('names the element of a bad unary test, a bad expression, a wrong entry count and a missing requirement', async () => {
-    await refused(table('d', { inputs: ['x'], outputs: [{ name: 'o' }], rules: [[['[1..'], ['1']]] }), 'OPERON_ERR_FEEL_SYNTAX', 'r1_i0');
-    await refused(table('d', { inputs: ['x +'], outputs: [{ name: 'o' }], rules: [] }), 'OPERON_ERR_FEEL_SYNTAX', 'd_in0');
-    await refused(table('d', { inputs: ['x'], outputs: [{ name: 'o' }], rules: [[['1', '2'], ['1']]] }), 'OPERON_ERR_DMN_INVALID', 'r1');
-    await refused(table('d', { hitPolicy: 'FIRST', aggregation: 'SUM', inputs: ['x'], outputs: [{ name: 'o' }], rules: [] }), 'OPERON_ERR_DMN_INVALID', 'd_table');
-    await refused('<decision id="a"><informationRequirement id="i"><requiredDecision href="#b" /></informationRequirement><literalExpression id="e"><text>1</text></literalExpression></decision>', 'OPERON_ERR_DMN_INVALID', 'a');
+    await refused(
+      table('d', { inputs: ['x'], outputs: [{ name: 'o' }], rules: [[['[1..'], ['1']]] }),
+      'OPERON_ERR_FEEL_SYNTAX',
+      'r1_i0',
+    );
+    await refused(
+      table('d', { inputs: ['x +'], outputs: [{ name: 'o' }], rules: [] }),
+      'OPERON_ERR_FEEL_SYNTAX',
+      'd_in0',
+    );
+    await refused(
+      table('d', { inputs: ['x'], outputs: [{ name: 'o' }], rules: [[['1', '2'], ['1']]] }),
+      'OPERON_ERR_DMN_INVALID',
+      'r1',
+    );
+    await refused(
+      table('d', { hitPolicy: 'FIRST', aggregation: 'SUM', inputs: ['x'], outputs: [{ name: 'o' }], rules: [] }),
+      'OPERON_ERR_DMN_INVALID',
+      'd_table',
+    );
+    await refused(
+      '<decision id="a"><informationRequirement id="i"><requiredDecision href="#b" /></informationRequirement><literalExpression id="e"><text>1</text></literalExpression></decision>',
+      'OPERON_ERR_DMN_INVALID',
+      'a',
+    );
     await refused('<decision id="a" />', 'OPERON_ERR_DMN_INVALID', 'a');
   });
 
   it('refuses what is not DMN', async () => {
     await assert.rejects(parseDmn('<nope', 'x.dmn'), (error: OperonError) => error.code === 'OPERON_ERR_DMN_PARSE');
-    const dmn11 = '<definitions xmlns="http://www.omg.org/spec/DMN/20151101/dmn.xsd" id="a" name="a" namespace="x"><decision id="d" /></definitions>';
-    await assert.rejects(parseDmn(dmn11, 'old.dmn'), (error: OperonError) => error.code === 'OPERON_ERR_DMN_PARSE' && /DMN 1\.1 or 1\.2/.test(error.message));
+    const dmn11 =
+      '<definitions xmlns="http://www.omg.org/spec/DMN/20151101/dmn.xsd" id="a" name="a" namespace="x"><decision id="d" /></definitions>';
+    await assert.rejects(
+      parseDmn(dmn11, 'old.dmn'),
+      (error: OperonError) => error.code === 'OPERON_ERR_DMN_PARSE' && /DMN 1\.1 or 1\.2/.test(error.message),
+    );
   });
 });

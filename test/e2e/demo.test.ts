@@ -32,27 +32,54 @@ it('generates the same 100 applications and orders for the same seed, with every
     for (const field of ['income', 'amount', 'termMonths'] as const) assert.equal(typeof loan[field], 'number');
     assert.ok(loan.purpose.length > 0 && loan.employment.length > 0);
   }
-  assert.ok(loans.some((l) => l.applicantId === undefined), 'some applicants are unknown to the bureau');
+  assert.ok(
+    loans.some((l) => l.applicantId === undefined),
+    'some applicants are unknown to the bureau',
+  );
   const shipped = orders(100);
   assert.ok(shipped.some((o) => o.willBeLate) && shipped.some((o) => !o.willBeLate));
-  for (const order of shipped) assert.ok(order.weightKg > 0 && order.weightKg <= 31.5 && order.destination.postcode.length >= 4);
+  for (const order of shipped)
+    assert.ok(order.weightKg > 0 && order.weightKg <= 31.5 && order.destination.postcode.length >= 4);
 });
 
 it('the scripted clerk approves an affordable case and rejects a red flag', () => {
-  const base = { income: 60000, debts: 2000, creditScore: 720, amount: 10000, termMonths: 36, purpose: 'a new kitchen' };
+  const base = {
+    income: 60000,
+    debts: 2000,
+    creditScore: 720,
+    amount: 10000,
+    termMonths: 36,
+    purpose: 'a new kitchen',
+  };
   assert.equal(clerkReview(base).reviewedLabel, 'approve');
   assert.equal(clerkReview({ ...base, purpose: 'paying off gambling debts' }).reviewedLabel, 'reject');
   assert.equal(clerkReview({ ...base, creditScore: 450 }).reviewedLabel, 'reject');
 });
 
 it('the scripted dispatcher routes an uncertain order by the written routing policy', () => {
-  const base = { weightKg: 3.5, distanceKm: 40, stock: { leeds: 3, bristol: 0, glasgow: 1 }, deadlineHours: 72, customerTier: 'gold', notes: 'office closes at 5pm, deliver before' };
+  const base = {
+    weightKg: 3.5,
+    distanceKm: 40,
+    stock: { leeds: 3, bristol: 0, glasgow: 1 },
+    deadlineHours: 72,
+    customerTier: 'gold',
+    notes: 'office closes at 5pm, deliver before',
+  };
   assert.equal(clerkRouting(base).reviewedLabel, 'warehouse');
   assert.equal(clerkRouting({ ...base, deadlineHours: 20 }).reviewedLabel, 'courier');
-  assert.equal(clerkRouting({ ...base, notes: 'I live next to the depot and can collect it myself' }).reviewedLabel, 'pickup');
-  assert.equal(clerkRouting({ ...base, notes: 'please do not collect, deliver it', deadlineHours: 20 }).reviewedLabel, 'courier');
+  assert.equal(
+    clerkRouting({ ...base, notes: 'I live next to the depot and can collect it myself' }).reviewedLabel,
+    'pickup',
+  );
+  assert.equal(
+    clerkRouting({ ...base, notes: 'please do not collect, deliver it', deadlineHours: 20 }).reviewedLabel,
+    'courier',
+  );
   assert.equal(clerkRouting({ ...base, weightKg: 42, deadlineHours: 20 }).reviewedLabel, 'warehouse');
-  assert.equal(clerkRouting({ ...base, stock: { leeds: 0, bristol: 0, glasgow: 0 }, notes: 'i will collect' }).reviewedLabel, 'warehouse');
+  assert.equal(
+    clerkRouting({ ...base, stock: { leeds: 0, bristol: 0, glasgow: 0 }, notes: 'i will collect' }).reviewedLabel,
+    'warehouse',
+  );
   assert.equal(clerkRouting({ ...base, customerTier: 'platinum', deadlineHours: 40 }).reviewedLabel, 'courier');
 });
 
@@ -68,6 +95,10 @@ it('operon demo --count 2 runs its cases to the end and prints the summary', { t
   assert.match(stdout, /Bot failures\s+0 incident\(s\)/);
   assert.match(stdout, /loan-approval \/ Check credit bureau\s+\d+/);
   assert.doesNotMatch(stdout, /not finished/);
-  const { count } = (await db.knex('process_instances').whereNot({ state: 'active' }).count({ count: '*' }).first()) as { count: string };
+  const { count } = (await db
+    .knex('process_instances')
+    .whereNot({ state: 'active' })
+    .count({ count: '*' })
+    .first()) as { count: string };
   assert.equal(Number(count), 4, 'all four instances ended');
 });

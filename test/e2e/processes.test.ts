@@ -38,9 +38,19 @@ before(async () => {
   app = await buildApp({ engine, db: db.knex, apiToken: TOKEN, defaultMetrics: false });
   for (const file of ['loan-approval', 'order-routing']) {
     const xml = await readFile(fileURLToPath(new URL(`../../processes/${file}.bpmn`, import.meta.url)), 'utf8');
-    const deployed = await app.inject({ method: 'POST', url: '/api/deployments', headers: { ...auth, 'content-type': 'application/xml' }, payload: xml });
+    const deployed = await app.inject({
+      method: 'POST',
+      url: '/api/deployments',
+      headers: { ...auth, 'content-type': 'application/xml' },
+      payload: xml,
+    });
     assert.equal(deployed.statusCode, 201, deployed.body);
-    const webhook = await app.inject({ method: 'PUT', url: `/api/processes/${file}/webhook`, headers: auth, payload: { open: true } });
+    const webhook = await app.inject({
+      method: 'PUT',
+      url: `/api/processes/${file}/webhook`,
+      headers: auth,
+      payload: { open: true },
+    });
     assert.equal(webhook.statusCode, 200, webhook.body);
   }
 });
@@ -59,7 +69,9 @@ async function webhook(processId: string, variables: Record<string, unknown>): P
   return (response.json() as { instanceId: string }).instanceId;
 }
 
-async function instance(id: string): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
+async function instance(
+  id: string,
+): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
   const response = await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: auth });
   assert.equal(response.statusCode, 200, response.body);
   return response.json();
@@ -68,36 +80,88 @@ async function instance(id: string): Promise<InstanceView & { decisions: { label
 /** Bots run in Chromium on every path; bounds are generous so a busy machine (load 20+) still passes. */
 const BOUND_MS = 240_000;
 
-async function ended(id: string, timeoutMs = BOUND_MS): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
-  return waitFor(async () => {
-    const view = await instance(id);
-    if (view.incidents.length > 0) throw new Error(`instance ${id} has an incident: ${JSON.stringify(view.incidents)}`);
-    return view.state === 'active' ? undefined : view;
-  }, timeoutMs, `instance ${id} to end`);
+async function ended(
+  id: string,
+  timeoutMs = BOUND_MS,
+): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
+  return waitFor(
+    async () => {
+      const view = await instance(id);
+      if (view.incidents.length > 0)
+        throw new Error(`instance ${id} has an incident: ${JSON.stringify(view.incidents)}`);
+      return view.state === 'active' ? undefined : view;
+    },
+    timeoutMs,
+    `instance ${id} to end`,
+  );
 }
 
 async function openTask(instanceId: string, elementId: string, timeoutMs = BOUND_MS): Promise<UserTaskView> {
-  return waitFor(async () => {
-    const response = await app.inject({ method: 'GET', url: `/api/tasks?state=open&instanceId=${instanceId}`, headers: auth });
-    const view = await instance(instanceId);
-    if (view.state !== 'active' || view.incidents.length > 0) throw new Error(`instance ${instanceId} will not reach ${elementId}: ${view.state} ${JSON.stringify(view.incidents)} ${completedPath(view).join(' ')}`);
-    const listed = (response.json() as { tasks: { id: string; elementId: string }[] }).tasks.find((task) => task.elementId === elementId);
-    // The inbox lists tasks without their variables; the task itself has them.
-    return listed && ((await app.inject({ method: 'GET', url: `/api/tasks/${listed.id}`, headers: auth })).json() as UserTaskView);
-  }, timeoutMs, `an open ${elementId} task`);
+  return waitFor(
+    async () => {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/api/tasks?state=open&instanceId=${instanceId}`,
+        headers: auth,
+      });
+      const view = await instance(instanceId);
+      if (view.state !== 'active' || view.incidents.length > 0)
+        throw new Error(
+          `instance ${instanceId} will not reach ${elementId}: ${view.state} ${JSON.stringify(view.incidents)} ${completedPath(view).join(' ')}`,
+        );
+      const listed = (response.json() as { tasks: { id: string; elementId: string }[] }).tasks.find(
+        (task) => task.elementId === elementId,
+      );
+      // The inbox lists tasks without their variables; the task itself has them.
+      return (
+        listed &&
+        ((await app.inject({ method: 'GET', url: `/api/tasks/${listed.id}`, headers: auth })).json() as UserTaskView)
+      );
+    },
+    timeoutMs,
+    `an open ${elementId} task`,
+  );
 }
 
-const completedPath = (view: InstanceView) => view.elements.filter((e) => e.state === 'completed').map((e) => e.elementId);
+const completedPath = (view: InstanceView) =>
+  view.elements.filter((e) => e.state === 'completed').map((e) => e.elementId);
 
-const strongApplication = { applicationId: 'APP-E2E-1', applicantId: 'AP-10004', applicantName: 'Thomas Müller', income: 72000, amount: 15000, termMonths: 48, employment: 'permanent', purpose: 'a new kitchen for our flat' };
-const borderlineApplication = { applicationId: 'APP-E2E-2', applicantId: 'AP-10002', applicantName: 'Jonas Weber', income: 38000, amount: 18000, termMonths: 36, employment: 'contract', purpose: 'covering rent until my next contract starts' };
+const strongApplication = {
+  applicationId: 'APP-E2E-1',
+  applicantId: 'AP-10004',
+  applicantName: 'Thomas Müller',
+  income: 72000,
+  amount: 15000,
+  termMonths: 48,
+  employment: 'permanent',
+  purpose: 'a new kitchen for our flat',
+};
+const borderlineApplication = {
+  applicationId: 'APP-E2E-2',
+  applicantId: 'AP-10002',
+  applicantName: 'Jonas Weber',
+  income: 38000,
+  amount: 18000,
+  termMonths: 36,
+  employment: 'contract',
+  purpose: 'covering rent until my next contract starts',
+};
 
 describe('loan approval', { concurrency: true }, () => {
   it('a strong application is approved by the model and recorded in core banking', async () => {
     const id = await webhook('loan-approval', strongApplication);
     const view = await ended(id);
     assert.equal(view.state, 'completed');
-    assert.deepEqual(completedPath(view), ['ApplicationReceived', 'CheckCredit', 'DecideLoan', 'DecisionGateway', 'MarkApproved', 'OutcomeKnown', 'RecordOutcome', 'ApplicationDecided']);
+    assert.deepEqual(completedPath(view), [
+      'ApplicationReceived',
+      'CheckCredit',
+      'DecideLoan',
+      'DecisionGateway',
+      'MarkApproved',
+      'OutcomeKnown',
+      'RecordOutcome',
+      'ApplicationDecided',
+    ]);
     assert.equal(typeof view.variables.creditScore, 'number', 'the credit bureau bot read the score');
     assert.equal(view.variables.outcome, 'approve');
     assert.ok(view.variables.bookingReference, 'core banking returned a booking reference');
@@ -106,18 +170,31 @@ describe('loan approval', { concurrency: true }, () => {
     assert.equal(row.state, 'completed');
   });
 
-  it('a borderline application waits for a person; the answer becomes the decision\'s reviewed label', async () => {
+  it("a borderline application waits for a person; the answer becomes the decision's reviewed label", async () => {
     const id = await webhook('loan-approval', borderlineApplication);
     const task = await openTask(id, 'ReviewApplication');
     assert.equal(task.name, 'Review loan application');
-    const refused = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: 'maybe', reviewer: 'alice@bank.example' } } });
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/api/tasks/${task.id}/complete`,
+      headers: auth,
+      payload: { variables: { reviewedLabel: 'maybe', reviewer: 'alice@bank.example' } },
+    });
     assert.equal(refused.statusCode, 400, 'a label the model does not know is refused');
-    const done = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: 'reject', reviewer: 'alice@bank.example' } } });
+    const done = await app.inject({
+      method: 'POST',
+      url: `/api/tasks/${task.id}/complete`,
+      headers: auth,
+      payload: { variables: { reviewedLabel: 'reject', reviewer: 'alice@bank.example' } },
+    });
     assert.equal(done.statusCode, 200, done.body);
     const view = await ended(id);
     assert.ok(completedPath(view).includes('ReviewApplication') && completedPath(view).includes('RecordOutcome'));
     assert.equal(view.variables.outcome, 'reject');
-    const decision = await db.knex('decisions').where({ process_instance_id: id, model_name: 'loan' }).first('reviewed_label', 'reviewed_by', 'reviewed_at');
+    const decision = await db
+      .knex('decisions')
+      .where({ process_instance_id: id, model_name: 'loan' })
+      .first('reviewed_label', 'reviewed_by', 'reviewed_at');
     assert.equal(decision.reviewed_label, 'reject');
     assert.equal(decision.reviewed_by, 'alice@bank.example');
     assert.ok(decision.reviewed_at);
@@ -125,9 +202,18 @@ describe('loan approval', { concurrency: true }, () => {
   });
 
   it('a review not done before reviewDeadline escalates to a senior officer', async () => {
-    const id = await webhook('loan-approval', { ...borderlineApplication, applicationId: 'APP-E2E-3', reviewDeadline: 'PT1S' });
+    const id = await webhook('loan-approval', {
+      ...borderlineApplication,
+      applicationId: 'APP-E2E-3',
+      reviewDeadline: 'PT1S',
+    });
     const task = await openTask(id, 'SeniorReview');
-    const done = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: 'approve', reviewer: 'bob@bank.example' } } });
+    const done = await app.inject({
+      method: 'POST',
+      url: `/api/tasks/${task.id}/complete`,
+      headers: auth,
+      payload: { variables: { reviewedLabel: 'approve', reviewer: 'bob@bank.example' } },
+    });
     assert.equal(done.statusCode, 200, done.body);
     const view = await ended(id);
     const review = view.elements.find((e) => e.elementId === 'ReviewApplication');
@@ -139,7 +225,12 @@ describe('loan approval', { concurrency: true }, () => {
   });
 
   it('an applicant the credit bureau does not know ends at "rejected: applicant unknown"', async () => {
-    const id = await webhook('loan-approval', { ...strongApplication, applicationId: 'APP-E2E-4', applicantId: undefined, applicantName: 'Greta Niemand' });
+    const id = await webhook('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-4',
+      applicantId: undefined,
+      applicantName: 'Greta Niemand',
+    });
     const view = await ended(id);
     assert.equal(view.state, 'completed');
     assert.deepEqual(completedPath(view), ['ApplicationReceived', 'ApplicantUnknown', 'RejectedApplicantUnknown']);
@@ -148,21 +239,54 @@ describe('loan approval', { concurrency: true }, () => {
 });
 
 describe('order routing', { concurrency: true }, () => {
-  const order = { orderId: 'ORD-E2E-1', customerName: 'Anna Jansen', customerEmail: 'anna.jansen@example.com', destination: { street: 'Keizersgracht 12', postcode: '1015 CS', city: 'Amsterdam', country: 'NL' }, sku: 'SKU-1004', quantity: 2, weightKg: 3.5, distanceKm: 40, deadlineHours: 48, customerTier: 'gold', notes: 'office closes at 5pm, deliver before' };
+  const order = {
+    orderId: 'ORD-E2E-1',
+    customerName: 'Anna Jansen',
+    customerEmail: 'anna.jansen@example.com',
+    destination: { street: 'Keizersgracht 12', postcode: '1015 CS', city: 'Amsterdam', country: 'NL' },
+    sku: 'SKU-1004',
+    quantity: 2,
+    weightKg: 3.5,
+    distanceKm: 40,
+    deadlineHours: 48,
+    customerTier: 'gold',
+    notes: 'office closes at 5pm, deliver before',
+  };
 
   it('routes, books the carrier and notifies the customer in parallel, then ends when "delivered" arrives', async () => {
     const id = await webhook('order-routing', order);
-    await waitFor(async () => {
-      const view = await instance(id);
-      if (view.incidents.length > 0) throw new Error(JSON.stringify(view.incidents));
-      return view.elements.some((e) => e.elementId === 'AwaitDelivery' && e.state === 'active');
-    }, BOUND_MS, 'the order to wait for delivery');
-    const message = await app.inject({ method: 'POST', url: '/api/messages', headers: auth, payload: { name: 'delivered', correlationKey: order.orderId, variables: { deliveredAt: '2026-11-29T10:00:00Z' } } });
+    await waitFor(
+      async () => {
+        const view = await instance(id);
+        if (view.incidents.length > 0) throw new Error(JSON.stringify(view.incidents));
+        return view.elements.some((e) => e.elementId === 'AwaitDelivery' && e.state === 'active');
+      },
+      BOUND_MS,
+      'the order to wait for delivery',
+    );
+    const message = await app.inject({
+      method: 'POST',
+      url: '/api/messages',
+      headers: auth,
+      payload: { name: 'delivered', correlationKey: order.orderId, variables: { deliveredAt: '2026-11-29T10:00:00Z' } },
+    });
     assert.equal(message.statusCode, 200, message.body);
     assert.equal((message.json() as { correlated: boolean }).correlated, true);
     const view = await ended(id);
     const done = completedPath(view);
-    for (const step of ['CheckStock', 'RouteOrder', 'RoutingConfident', 'RouteKnown', 'Fork', 'BookCarrier', 'NotifyCustomer', 'Join', 'AwaitDelivery', 'OrderDelivered']) assert.ok(done.includes(step), `${step} completed`);
+    for (const step of [
+      'CheckStock',
+      'RouteOrder',
+      'RoutingConfident',
+      'RouteKnown',
+      'Fork',
+      'BookCarrier',
+      'NotifyCustomer',
+      'Join',
+      'AwaitDelivery',
+      'OrderDelivered',
+    ])
+      assert.ok(done.includes(step), `${step} completed`);
     assert.ok(!view.elements.some((e) => e.elementId === 'ReviewRouting'), 'a confident routing is not reviewed');
     assert.ok(['warehouse', 'courier', 'pickup'].includes((view.variables.routing as { label: string }).label));
     assert.ok(view.variables.trackingNumber, 'the carrier bot returned a tracking number');
@@ -172,11 +296,20 @@ describe('order routing', { concurrency: true }, () => {
 
   it('an order the model is not sure of waits for a dispatcher; the answer routes it and is stored on the decision', async () => {
     // The stock the warehouse bot will read for this SKU, so the decision below sees the same prompt as the process.
-    const available = (depot: string) => warehouseStock.filter((r) => r.sku === order.sku && r.warehouse === depot).reduce((s, r) => s + r.onHand - r.reserved, 0);
+    const available = (depot: string) =>
+      warehouseStock
+        .filter((r) => r.sku === order.sku && r.warehouse === depot)
+        .reduce((s, r) => s + r.onHand - r.reserved, 0);
     const stock = { leeds: available('Leeds'), bristol: available('Bristol'), glasgow: available('Glasgow') };
     // Orders a model should be unsure of (text it cannot read, mixed signals) at every deadline; the first the shipped model is unsure of is used.
-    const notes = ['asdf qwer zxcv', 'maybe pick up, maybe deliver, not sure yet', 'office closes at 5pm, deliver before'];
-    const candidates = notes.flatMap((text) => Array.from({ length: 120 }, (_, h) => ({ deadlineHours: h + 1, notes: text })));
+    const notes = [
+      'asdf qwer zxcv',
+      'maybe pick up, maybe deliver, not sure yet',
+      'office closes at 5pm, deliver before',
+    ];
+    const candidates = notes.flatMap((text) =>
+      Array.from({ length: 120 }, (_, h) => ({ deadlineHours: h + 1, notes: text })),
+    );
     const agent = await DecisionAgent.load('order');
     const results = await agent.inferBatch(candidates.map((c) => ({ ...order, ...c, stock })));
     const chosen = candidates[results.findIndex((r) => r.needsReview)];
@@ -187,31 +320,76 @@ describe('order routing', { concurrency: true }, () => {
     assert.equal(task.name, 'Review routing');
     const routing = task.variables.routing as { label: string; needsReview: boolean; decisionId: string };
     assert.equal(routing.needsReview, true);
-    assert.deepEqual((await instance(id)).elements.filter((e) => e.elementId === 'BookCarrier'), [], 'nothing is booked while the routing waits');
+    assert.deepEqual(
+      (await instance(id)).elements.filter((e) => e.elementId === 'BookCarrier'),
+      [],
+      'nothing is booked while the routing waits',
+    );
 
-    const refused = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: 'express', reviewer: 'dan@shop.example' } } });
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/api/tasks/${task.id}/complete`,
+      headers: auth,
+      payload: { variables: { reviewedLabel: 'express', reviewer: 'dan@shop.example' } },
+    });
     assert.equal(refused.statusCode, 400, 'a route the model does not know is refused');
-    assert.equal((refused.json() as { error: { details: { field: string } } }).error.details.field, 'body.variables.reviewedLabel');
+    assert.equal(
+      (refused.json() as { error: { details: { field: string } } }).error.details.field,
+      'body.variables.reviewedLabel',
+    );
     // The person's answer, not the model's, decides: answer something other than what the model said.
     const answer = routing.label === 'courier' ? 'warehouse' : 'courier';
-    const done = await app.inject({ method: 'POST', url: `/api/tasks/${task.id}/complete`, headers: auth, payload: { variables: { reviewedLabel: answer, reviewer: 'dan@shop.example' } } });
+    const done = await app.inject({
+      method: 'POST',
+      url: `/api/tasks/${task.id}/complete`,
+      headers: auth,
+      payload: { variables: { reviewedLabel: answer, reviewer: 'dan@shop.example' } },
+    });
     assert.equal(done.statusCode, 200, done.body);
 
-    await waitFor(async () => {
-      const view = await instance(id);
-      if (view.incidents.length > 0) throw new Error(JSON.stringify(view.incidents));
-      return view.elements.some((e) => e.elementId === 'AwaitDelivery' && e.state === 'active');
-    }, BOUND_MS, 'the reviewed order to wait for delivery');
-    const message = await app.inject({ method: 'POST', url: '/api/messages', headers: auth, payload: { name: 'delivered', correlationKey: 'ORD-E2E-3' } });
+    await waitFor(
+      async () => {
+        const view = await instance(id);
+        if (view.incidents.length > 0) throw new Error(JSON.stringify(view.incidents));
+        return view.elements.some((e) => e.elementId === 'AwaitDelivery' && e.state === 'active');
+      },
+      BOUND_MS,
+      'the reviewed order to wait for delivery',
+    );
+    const message = await app.inject({
+      method: 'POST',
+      url: '/api/messages',
+      headers: auth,
+      payload: { name: 'delivered', correlationKey: 'ORD-E2E-3' },
+    });
     assert.equal((message.json() as { correlated: boolean }).correlated, true);
     const view = await ended(id);
     const done2 = completedPath(view);
-    for (const step of ['RouteOrder', 'RoutingConfident', 'ReviewRouting', 'RouteKnown', 'BookCarrier', 'NotifyCustomer', 'OrderDelivered']) assert.ok(done2.includes(step), `${step} completed`);
+    for (const step of [
+      'RouteOrder',
+      'RoutingConfident',
+      'ReviewRouting',
+      'RouteKnown',
+      'BookCarrier',
+      'NotifyCustomer',
+      'OrderDelivered',
+    ])
+      assert.ok(done2.includes(step), `${step} completed`);
     assert.equal((view.variables.routing as { label: string }).label, answer);
-    assert.equal(view.variables.shippingService, answer === 'courier' ? 'express' : 'standard', 'the carrier was booked for the reviewed route');
+    assert.equal(
+      view.variables.shippingService,
+      answer === 'courier' ? 'express' : 'standard',
+      'the carrier was booked for the reviewed route',
+    );
     assert.match(String(view.variables.customerNotification), new RegExp(`\\(${answer}\\)`));
-    const decision = await db.knex('decisions').where({ id: routing.decisionId }).first('label', 'needs_review', 'reviewed_label', 'reviewed_by');
-    assert.deepEqual({ ...decision }, { label: routing.label, needs_review: true, reviewed_label: answer, reviewed_by: 'dan@shop.example' });
+    const decision = await db
+      .knex('decisions')
+      .where({ id: routing.decisionId })
+      .first('label', 'needs_review', 'reviewed_label', 'reviewed_by');
+    assert.deepEqual(
+      { ...decision },
+      { label: routing.label, needs_review: true, reviewed_label: answer, reviewed_by: 'dan@shop.example' },
+    );
   });
 
   it('takes the late-delivery path when "delivered" does not arrive before deliveryDeadline', async () => {
@@ -221,7 +399,12 @@ describe('order routing', { concurrency: true }, () => {
     assert.ok(completedPath(view).includes('LateDelivery'));
     assert.equal(view.elements.find((e) => e.elementId === 'AwaitDelivery')?.state, 'terminated');
     assert.equal(view.variables.lateDelivery, true);
-    const late = await app.inject({ method: 'POST', url: '/api/messages', headers: auth, payload: { name: 'delivered', correlationKey: 'ORD-E2E-2', timeToLiveMs: 0 } });
+    const late = await app.inject({
+      method: 'POST',
+      url: '/api/messages',
+      headers: auth,
+      payload: { name: 'delivered', correlationKey: 'ORD-E2E-2', timeToLiveMs: 0 },
+    });
     assert.equal((late.json() as { correlated: boolean }).correlated, false, 'nothing waits for it any more');
   });
 });

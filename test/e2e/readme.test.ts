@@ -26,18 +26,33 @@ after(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-
 /** A README command line with `npx operon` spelled as the checkout's bin. */
-const asInCheckout = (command: string) => command.replaceAll('npx operon', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`);
+const asInCheckout = (command: string) =>
+  command.replaceAll('npx operon', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`);
 
-it('start prints a curl that starts a loan application, and the README\'s psql finds it', { timeout: 120_000 }, async () => {
+it("start prints a curl that starts a loan application, and the README's psql finds it", {
+  timeout: 120_000,
+}, async () => {
   const readme = await readFile(README, 'utf8');
-  assert.match(readme, /^npm install && npx operon start/m, 'the README\'s first command');
-  assert.match(readme, /^npm test/m, 'the README\'s second command');
-  const psqlLine = readme.split('\n').map((line) => line.trim()).find((line) => line.startsWith('psql "$(npx operon db-url)" -c "SELECT id, bpmn_process_id, state, active_elements FROM instance_overview"'));
+  assert.match(readme, /^npm install && npx operon start/m, "the README's first command");
+  assert.match(readme, /^npm test/m, "the README's second command");
+  const psqlLine = readme
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) =>
+      line.startsWith(
+        'psql "$(npx operon db-url)" -c "SELECT id, bpmn_process_id, state, active_elements FROM instance_overview"',
+      ),
+    );
   assert.ok(psqlLine, 'the README shows how to find instances in psql');
 
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await freePort()), DEMO_APPS_PORT: String(await freePort()), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(await freePort()),
+    DEMO_APPS_PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
   delete env.DATABASE_URL;
   delete env.OPERON_API_TOKEN;
   const child = spawn(process.execPath, [BIN, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,7 +79,9 @@ it('start prints a curl that starts a loan application, and the README\'s psql f
     assert.match(stdout, /Demo apps\s+http:\/\//);
     assert.match(stdout, /Processes\s+.*loan-approval v1.*order-routing v1/);
 
-    const answer = JSON.parse((await run('sh', ['-c', curl], { cwd, timeout: 20_000 })).stdout) as { instanceId: string };
+    const answer = JSON.parse((await run('sh', ['-c', curl], { cwd, timeout: 20_000 })).stdout) as {
+      instanceId: string;
+    };
     assert.match(answer.instanceId, /^[0-9a-f-]{36}$/);
 
     const { stdout: table } = await run('sh', ['-c', asInCheckout(psqlLine)], { cwd, env, timeout: 30_000 });
@@ -77,13 +94,20 @@ it('start prints a curl that starts a loan application, and the README\'s psql f
     const queries = /```sql\n([\s\S]*?)```/.exec(section)?.[1];
     assert.ok(queries, 'the README has SQL queries');
     await writeFile(join(cwd, 'readme.sql'), queries);
-    const { stdout: results } = await run('sh', ['-c', asInCheckout(`psql "$(npx operon db-url)" -v ON_ERROR_STOP=1 -f readme.sql`)], { cwd, env, timeout: 30_000 }).catch((error: { stderr?: string }) => {
+    const { stdout: results } = await run(
+      'sh',
+      ['-c', asInCheckout(`psql "$(npx operon db-url)" -v ON_ERROR_STOP=1 -f readme.sql`)],
+      { cwd, env, timeout: 30_000 },
+    ).catch((error: { stderr?: string }) => {
       throw new Error(`README queries failed: ${error.stderr}`);
     });
     assert.ok(results.includes(answer.instanceId), 'the first query lists the instance');
   } finally {
     child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000))]);
+    const code = await Promise.race([
+      exited,
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 20_000)),
+    ]);
     if (code === 'timeout') child.kill('SIGKILL');
     assert.equal(code, 0, `start stops cleanly on SIGTERM:\n${stderr.slice(-2000)}`);
   }

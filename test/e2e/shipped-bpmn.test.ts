@@ -18,14 +18,38 @@ for (const file of ['loan-approval', 'order-routing']) {
     const xml = await readFile(fileURLToPath(new URL(`../../processes/${file}.bpmn`, import.meta.url)), 'utf8');
     assert.match(xml, /modeler:executionPlatform="Camunda Cloud"/);
     const moddle = new BpmnModdle({ zeebe });
-    const { rootElement, warnings } = (await moddle.fromXML(xml)) as unknown as { rootElement: { rootElements: Element[]; diagrams: { plane: { bpmnElement: Element; planeElement: { $type: string; bpmnElement: Element; bounds?: Bounds; waypoint?: { x: number; y: number }[] }[] } }[] }; warnings: unknown[] };
+    const { rootElement, warnings } = (await moddle.fromXML(xml)) as unknown as {
+      rootElement: {
+        rootElements: Element[];
+        diagrams: {
+          plane: {
+            bpmnElement: Element;
+            planeElement: {
+              $type: string;
+              bpmnElement: Element;
+              bounds?: Bounds;
+              waypoint?: { x: number; y: number }[];
+            }[];
+          };
+        }[];
+      };
+      warnings: unknown[];
+    };
     assert.deepEqual(warnings, []);
     const process = rootElement.rootElements.find((e) => e.$type === 'bpmn:Process')!;
     assert.equal(process.id, file);
     const [diagram] = rootElement.diagrams;
     assert.equal(diagram!.plane.bpmnElement.id, file);
-    const shapes = new Map(diagram!.plane.planeElement.filter((d) => d.$type === 'bpmndi:BPMNShape').map((d) => [d.bpmnElement.id, d.bounds!]));
-    const edges = new Map(diagram!.plane.planeElement.filter((d) => d.$type === 'bpmndi:BPMNEdge').map((d) => [d.bpmnElement.id, d.waypoint ?? []]));
+    const shapes = new Map(
+      diagram!.plane.planeElement
+        .filter((d) => d.$type === 'bpmndi:BPMNShape')
+        .map((d) => [d.bpmnElement.id, d.bounds!]),
+    );
+    const edges = new Map(
+      diagram!.plane.planeElement
+        .filter((d) => d.$type === 'bpmndi:BPMNEdge')
+        .map((d) => [d.bpmnElement.id, d.waypoint ?? []]),
+    );
     for (const element of process.flowElements!) {
       if (element.$type === 'bpmn:SequenceFlow') {
         assert.ok((edges.get(element.id)?.length ?? 0) >= 2, `edge with waypoints for ${element.id}`);
@@ -35,7 +59,10 @@ for (const file of ['loan-approval', 'order-routing']) {
         if (element.attachedToRef) {
           const host = shapes.get(element.attachedToRef.id)!;
           const centreY = bounds.y + bounds.height / 2;
-          assert.ok(Math.abs(centreY - (host.y + host.height)) <= 1 || Math.abs(centreY - host.y) <= 1, `${element.id} sits on the border of ${element.attachedToRef.id}`);
+          assert.ok(
+            Math.abs(centreY - (host.y + host.height)) <= 1 || Math.abs(centreY - host.y) <= 1,
+            `${element.id} sits on the border of ${element.attachedToRef.id}`,
+          );
         }
       }
     }
@@ -43,10 +70,16 @@ for (const file of ['loan-approval', 'order-routing']) {
   });
 }
 
-it('both open in bpmn-js (the modeler\'s renderer) in Chromium without warnings', { timeout: 60_000 }, async () => {
+it("both open in bpmn-js (the modeler's renderer) in Chromium without warnings", { timeout: 60_000 }, async () => {
   const { chromium } = await import('playwright-core');
-  const script = await readFile(fileURLToPath(new URL('../../node_modules/bpmn-js/dist/bpmn-modeler.production.min.js', import.meta.url)), 'utf8');
-  const browser = await chromium.launch({ executablePath: process.env.OPERON_CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const script = await readFile(
+    fileURLToPath(new URL('../../node_modules/bpmn-js/dist/bpmn-modeler.production.min.js', import.meta.url)),
+    'utf8',
+  );
+  const browser = await chromium.launch({
+    executablePath: process.env.OPERON_CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox'],
+  });
   try {
     const page = await browser.newPage();
     await page.setContent('<div id="canvas" style="width:1400px;height:700px"></div>');
@@ -54,7 +87,17 @@ it('both open in bpmn-js (the modeler\'s renderer) in Chromium without warnings'
     for (const file of ['loan-approval', 'order-routing']) {
       const xml = await readFile(fileURLToPath(new URL(`../../processes/${file}.bpmn`, import.meta.url)), 'utf8');
       const result = await page.evaluate(async (text) => {
-        const modeler = new (window as unknown as { BpmnJS: new (o: object) => { importXML(x: string): Promise<{ warnings: unknown[] }>; get(name: string): { getAll(): { type: string }[] }; destroy(): void } }).BpmnJS({ container: '#canvas' });
+        const modeler = new (
+          window as unknown as {
+            BpmnJS: new (
+              o: object,
+            ) => {
+              importXML(x: string): Promise<{ warnings: unknown[] }>;
+              get(name: string): { getAll(): { type: string }[] };
+              destroy(): void;
+            };
+          }
+        ).BpmnJS({ container: '#canvas' });
         const { warnings } = await modeler.importXML(text);
         const rendered = modeler.get('elementRegistry').getAll().length;
         modeler.destroy();

@@ -10,24 +10,38 @@ import { BpmnError } from '../../engine/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, path, waitFor, waitForState, type TestEngine } from './support/harness.ts';
 
-const bpmn = (name: string) => ({ name, xml: readFileSync(new URL(`../fixtures/bpmn/${name}`, import.meta.url), 'utf8') });
+const bpmn = (name: string) => ({
+  name,
+  xml: readFileSync(new URL(`../fixtures/bpmn/${name}`, import.meta.url), 'utf8'),
+});
 const charge: NodeType = { name: 'charge', run: async (input) => ({ receipt: `paid ${input.amount}`, cardFee: 1 }) };
-const declineCard: NodeType = { name: 'card-charge', run: async () => { throw new BpmnError('CARD_DECLINED'); } };
+const declineCard: NodeType = {
+  name: 'card-charge',
+  run: async () => {
+    throw new BpmnError('CARD_DECLINED');
+  },
+};
 
 let db: TestDatabase;
 let current: TestEngine;
 before(async () => {
   db = await createTestDatabase();
   current = await openEngine(db.url, { extraNodes: [charge, declineCard] });
-  await current.engine.deploy([bpmn('call-activity.bpmn'), bpmn('call-activity-review.bpmn'), bpmn('call-activity-errors.bpmn')]);
+  await current.engine.deploy([
+    bpmn('call-activity.bpmn'),
+    bpmn('call-activity-review.bpmn'),
+    bpmn('call-activity-errors.bpmn'),
+  ]);
 });
 after(async () => {
   await current?.close();
   await db?.drop();
 });
 
-const childrenOf = (parentId: string) => current.knex('process_instances').where({ parent_instance_id: parentId }).orderBy('started_at');
-const waitForChild = (parentId: string) => waitFor(async () => (await childrenOf(parentId))[0], 10_000, `child of ${parentId}`);
+const childrenOf = (parentId: string) =>
+  current.knex('process_instances').where({ parent_instance_id: parentId }).orderBy('started_at');
+const waitForChild = (parentId: string) =>
+  waitFor(async () => (await childrenOf(parentId))[0], 10_000, `child of ${parentId}`);
 
 describe('call activity on PostgreSQL', () => {
   it('runs the child to its end and takes only the output mappings back', async () => {
@@ -38,10 +52,19 @@ describe('call activity on PostgreSQL', () => {
     const [child] = await childrenOf(instanceId);
     assert.equal(child.bpmn_process_id, 'payment');
     assert.equal(child.state, 'completed');
-    assert.equal(child.parent_element_instance_key, parent.elements.find((e) => e.elementId === 'pay')!.elementInstanceKey);
+    assert.equal(
+      child.parent_element_instance_key,
+      parent.elements.find((e) => e.elementId === 'pay')!.elementInstanceKey,
+    );
     assert.deepEqual(child.variables, { price: 5, quantity: 3, amount: 15, receipt: 'paid 15', cardFee: 1 });
-    const handovers = await current.knex('instance_handovers').whereIn('process_instance_id', [instanceId, child.id]).orderBy('created_at');
-    assert.deepEqual(handovers.map((h) => `${h.kind}:${h.state}`), ['child.start:delivered', 'event:delivered']);
+    const handovers = await current
+      .knex('instance_handovers')
+      .whereIn('process_instance_id', [instanceId, child.id])
+      .orderBy('created_at');
+    assert.deepEqual(
+      handovers.map((h) => `${h.kind}:${h.state}`),
+      ['child.start:delivered', 'event:delivered'],
+    );
   });
 
   it('waits while the child waits on a person (FEEL process id), then takes all child variables', async () => {
@@ -57,7 +80,11 @@ describe('call activity on PostgreSQL', () => {
     const parent = await waitForState(current.engine, instanceId, 'completed');
     assert.equal(parent.variables.approved, true);
     assert.equal(parent.variables.amount, 50);
-    assert.equal(parent.variables.limit, undefined, 'an input mapping stays local to the call activity, as in Camunda 8');
+    assert.equal(
+      parent.variables.limit,
+      undefined,
+      'an input mapping stays local to the call activity, as in Camunda 8',
+    );
     const childRow = await current.knex('process_instances').where({ id: child.id }).first();
     assert.deepEqual(childRow.variables, { amount: 50, reviewProcess: 'review', limit: 100, approved: true });
   });
@@ -66,7 +93,9 @@ describe('call activity on PostgreSQL', () => {
     const { instanceId } = await current.engine.startInstance('portfolio', { amount: 1, reviewProcess: 'review' });
     const claim = await waitForChild(instanceId);
     const review = await waitForChild(claim.id);
-    await waitFor(async () => (await current.engine.listUserTasks({ instanceId: review.id, state: 'open' })).length > 0);
+    await waitFor(
+      async () => (await current.engine.listUserTasks({ instanceId: review.id, state: 'open' })).length > 0,
+    );
     await current.engine.cancelInstance(instanceId);
     await waitForState(current.engine, claim.id, 'terminated');
     const reviewView = await waitForState(current.engine, review.id, 'terminated');
@@ -103,7 +132,12 @@ describe('call activity on PostgreSQL', () => {
   it('a BPMN error nobody catches in the child is caught by an error boundary on the call activity', async () => {
     const { instanceId } = await current.engine.startInstance('checkout', {});
     const parent = await waitForState(current.engine, instanceId, 'completed');
-    assert.deepEqual(path(parent), ['checkoutStart:completed', 'callCharge:terminated', 'declined:completed', 'notPaid:completed']);
+    assert.deepEqual(path(parent), [
+      'checkoutStart:completed',
+      'callCharge:terminated',
+      'declined:completed',
+      'notPaid:completed',
+    ]);
     const [child] = await childrenOf(instanceId);
     const childView = await waitForState(current.engine, child.id, 'terminated');
     assert.deepEqual(path(childView), ['chargeStart:completed', 'chargeCard:terminated']);
@@ -113,7 +147,9 @@ describe('call activity on PostgreSQL', () => {
   it('survives an engine restart while the child waits: the parent resumes when the child completes', async () => {
     const { instanceId } = await current.engine.startInstance('claim', { amount: 3, reviewProcess: 'review' });
     const child = await waitForChild(instanceId);
-    await waitFor(async () => (await current.engine.listUserTasks({ instanceId: child.id, state: 'open' })).length === 1);
+    await waitFor(
+      async () => (await current.engine.listUserTasks({ instanceId: child.id, state: 'open' })).length === 1,
+    );
     await current.close();
     current = await openEngine(db.url, { extraNodes: [charge, declineCard] });
     const [task] = await current.engine.listUserTasks({ instanceId: child.id, state: 'open' });
@@ -156,12 +192,23 @@ describe('call activity version binding', () => {
     await current.engine.deploy([child('1.0', 'v1')]);
     await current.engine.deploy([child('1.0', 'v2')]);
     await current.engine.deploy([child('2.0', 'v3')]);
-    await current.engine.deploy([parent('pinned-parent', 'bindingType="versionTag" versionTag="1.0"'), parent('latest-parent', '')]);
+    await current.engine.deploy([
+      parent('pinned-parent', 'bindingType="versionTag" versionTag="1.0"'),
+      parent('latest-parent', ''),
+    ]);
     const pinned = await current.engine.startInstance('pinned-parent');
     const latest = await current.engine.startInstance('latest-parent');
-    assert.equal((await waitForState(current.engine, pinned.instanceId, 'completed')).variables.ranVersion, 'v2', 'the newest version tagged 1.0');
+    assert.equal(
+      (await waitForState(current.engine, pinned.instanceId, 'completed')).variables.ranVersion,
+      'v2',
+      'the newest version tagged 1.0',
+    );
     assert.equal((await waitForState(current.engine, latest.instanceId, 'completed')).variables.ranVersion, 'v3');
-    const tags = await current.knex('process_definitions').where({ bpmn_process_id: 'pinned-child' }).orderBy('version').pluck('version_tag');
+    const tags = await current
+      .knex('process_definitions')
+      .where({ bpmn_process_id: 'pinned-child' })
+      .orderBy('version')
+      .pluck('version_tag');
     assert.deepEqual(tags, ['1.0', '1.0', '2.0']);
   });
 
@@ -171,7 +218,10 @@ describe('call activity version binding', () => {
     const incident = await waitFor(async () => (await current.engine.listIncidents({ instanceId }))[0]);
     assert.equal(incident.elementId, 'call');
     assert.match(incident.message, /version tag "9\.9"/);
-    await assert.rejects(current.engine.deploy([parent('deployment-parent', 'bindingType="deployment"')]), /binding "deployment"/);
+    await assert.rejects(
+      current.engine.deploy([parent('deployment-parent', 'bindingType="deployment"')]),
+      /binding "deployment"/,
+    );
     await assert.rejects(current.engine.deploy([parent('no-tag-parent', 'bindingType="versionTag"')]), /no versionTag/);
   });
 });

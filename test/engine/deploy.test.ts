@@ -14,7 +14,11 @@ const bots: NodeType = {
   name: 'bot',
   validate(binding) {
     if (binding.name !== 'credit-bureau') {
-      throw new OperonError('OPERON_ERR_UNKNOWN_BOT', `Task '${binding.elementId}' names unknown bot '${binding.name}'`, { details: { elementId: binding.elementId, bot: binding.name } });
+      throw new OperonError(
+        'OPERON_ERR_UNKNOWN_BOT',
+        `Task '${binding.elementId}' names unknown bot '${binding.name}'`,
+        { details: { elementId: binding.elementId, bot: binding.name } },
+      );
     }
   },
   async run() {
@@ -33,20 +37,33 @@ after(async () => {
   await db?.drop();
 });
 
-const countDefinitions = async () => Number((await current.knex('process_definitions').count<{ count: string }[]>('* as count'))[0]!.count);
+const countDefinitions = async () =>
+  Number((await current.knex('process_definitions').count<{ count: string }[]>('* as count'))[0]!.count);
 
 describe('deploy', () => {
   it('numbers versions per process id; identical XML creates no new version', async () => {
     const first = await current.engine.deploy([fixture('fork-join.bpmn')]);
-    assert.deepEqual(first.processes.map((p) => [p.bpmnProcessId, p.version, p.created]), [['fork-join', 1, true]]);
+    assert.deepEqual(
+      first.processes.map((p) => [p.bpmnProcessId, p.version, p.created]),
+      [['fork-join', 1, true]],
+    );
     const again = await current.engine.deploy([fixture('fork-join.bpmn')]);
-    assert.deepEqual(again.processes.map((p) => [p.version, p.created, p.definitionId]), [[1, false, first.processes[0]!.definitionId]]);
+    assert.deepEqual(
+      again.processes.map((p) => [p.version, p.created, p.definitionId]),
+      [[1, false, first.processes[0]!.definitionId]],
+    );
     const changed = fixture('fork-join.bpmn');
     changed.xml = changed.xml.replace('<bpmn:endEvent id="end">', '<bpmn:endEvent id="end" name="Done">');
     const second = await current.engine.deploy([changed]);
-    assert.deepEqual(second.processes.map((p) => [p.version, p.created]), [[2, true]]);
+    assert.deepEqual(
+      second.processes.map((p) => [p.version, p.created]),
+      [[2, true]],
+    );
     const listed = (await current.engine.listProcesses()).filter((p) => p.bpmnProcessId === 'fork-join');
-    assert.deepEqual(listed.map((p) => p.version), [2, 1]);
+    assert.deepEqual(
+      listed.map((p) => p.version),
+      [2, 1],
+    );
     assert.equal(await current.engine.getProcessXml(second.processes[0]!.definitionId), changed.xml);
   });
 
@@ -84,12 +101,15 @@ describe('deploy', () => {
 
   it('rejects malformed XML naming the file, deploying nothing of the batch', async () => {
     const before = await countDefinitions();
-    await assert.rejects(current.engine.deploy([fixture('jobs.bpmn'), { name: 'broken.bpmn', xml: '<bpmn:definitions' }]), (error: unknown) => {
-      assert.ok(error instanceof OperonError);
-      assert.equal(error.code, 'OPERON_ERR_BPMN_PARSE');
-      assert.match(JSON.stringify({ message: error.message, details: error.details }), /broken\.bpmn/);
-      return true;
-    });
+    await assert.rejects(
+      current.engine.deploy([fixture('jobs.bpmn'), { name: 'broken.bpmn', xml: '<bpmn:definitions' }]),
+      (error: unknown) => {
+        assert.ok(error instanceof OperonError);
+        assert.equal(error.code, 'OPERON_ERR_BPMN_PARSE');
+        assert.match(JSON.stringify({ message: error.message, details: error.details }), /broken\.bpmn/);
+        return true;
+      },
+    );
     assert.equal(await countDefinitions(), before);
   });
 });
@@ -97,28 +117,55 @@ describe('deploy', () => {
 describe('start events and messages', () => {
   it('starts an instance from a message start event and fires a due timer start event once', async () => {
     await current.engine.deploy([fixture('start-events.bpmn')]);
-    const started = await current.engine.publishMessage({ name: 'order-placed', correlationKey: 'order-7', variables: { orderId: 'order-7' } });
+    const started = await current.engine.publishMessage({
+      name: 'order-placed',
+      correlationKey: 'order-7',
+      variables: { orderId: 'order-7' },
+    });
     assert.equal(started.correlated, true);
     const view = await current.engine.getInstance(started.instanceId!);
     assert.equal(view?.state, 'completed');
     assert.equal(view?.variables.orderId, 'order-7');
-    assert.deepEqual(view?.elements.map((e) => e.elementId), ['orderPlaced', 'end']);
+    assert.deepEqual(
+      view?.elements.map((e) => e.elementId),
+      ['orderPlaced', 'end'],
+    );
 
-    const nightly = await waitFor(async () => {
-      const rows = await current.engine.listInstances({ bpmnProcessId: 'nightly' });
-      return rows.length > 0 ? rows : undefined;
-    }, 10_000, 'timer start');
+    const nightly = await waitFor(
+      async () => {
+        const rows = await current.engine.listInstances({ bpmnProcessId: 'nightly' });
+        return rows.length > 0 ? rows : undefined;
+      },
+      10_000,
+      'timer start',
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal((await current.engine.listInstances({ bpmnProcessId: 'nightly' })).length, 1, 'a timeDate start fires once');
+    assert.equal(
+      (await current.engine.listInstances({ bpmnProcessId: 'nightly' })).length,
+      1,
+      'a timeDate start fires once',
+    );
     assert.equal(nightly[0]!.state, 'completed');
     const timers = await current.knex('timers').whereNull('process_instance_id');
-    assert.deepEqual(timers.map((t) => t.state), ['fired']);
+    assert.deepEqual(
+      timers.map((t) => t.state),
+      ['fired'],
+    );
   });
 
   it('buffers a message with a TTL until a subscription opens; without a TTL it is dropped', async () => {
-    const dropped = await current.engine.publishMessage({ name: 'paid', correlationKey: 'late-1', variables: { amount: 1 } });
+    const dropped = await current.engine.publishMessage({
+      name: 'paid',
+      correlationKey: 'late-1',
+      variables: { amount: 1 },
+    });
     assert.equal(dropped.correlated, false);
-    const buffered = await current.engine.publishMessage({ name: 'paid', correlationKey: 'late-2', variables: { amount: 2 }, timeToLiveMs: 60_000 });
+    const buffered = await current.engine.publishMessage({
+      name: 'paid',
+      correlationKey: 'late-2',
+      variables: { amount: 2 },
+      timeToLiveMs: 60_000,
+    });
     assert.equal(buffered.correlated, false);
 
     for (const orderId of ['late-1', 'late-2']) {
@@ -135,6 +182,9 @@ describe('start events and messages', () => {
       }
     }
     const messages = await current.knex('messages').where({ correlation_key: 'late-2' });
-    assert.deepEqual(messages.map((m) => m.state), ['correlated']);
+    assert.deepEqual(
+      messages.map((m) => m.state),
+      ['correlated'],
+    );
   });
 });

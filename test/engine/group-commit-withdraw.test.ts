@@ -20,7 +20,8 @@ test('waiting counts the requests behind the committing batch; withdraw rejects 
   const refusal = new Error('database unavailable');
   assert.equal(commit.withdraw(refusal), 2);
   assert.equal(commit.waiting, 0);
-  for (const outcome of await Promise.allSettled(queued)) assert.deepEqual(outcome, { status: 'rejected', reason: refusal });
+  for (const outcome of await Promise.allSettled(queued))
+    assert.deepEqual(outcome, { status: 'rejected', reason: refusal });
   release();
   await first;
   assert.deepEqual(batches, [[1]], 'the withdrawn requests never ran');

@@ -66,7 +66,7 @@ describe('GroupCommit', () => {
     assert.deepEqual(batches, [[0], [1, 2], [3, 4]]);
   });
 
-  it("settles each request with its own outcome; a failed batch fails its requests only", async () => {
+  it('settles each request with its own outcome; a failed batch fails its requests only', async () => {
     let fail = false;
     const group = new GroupCommit<number>({
       maxInFlight: 1,
@@ -77,7 +77,10 @@ describe('GroupCommit', () => {
       },
     });
     const outcomes = await Promise.allSettled([1, -2, 3].map((n) => group.submit(n)));
-    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /bad -2/);
     fail = true;
     await assert.rejects(group.submit(4), /connection lost/);
@@ -102,7 +105,10 @@ describe('GroupCommit', () => {
     });
     const first = group.submit(0); // goes alone, as the first batch
     const outcomes = await Promise.allSettled([first, ...[1, 2, 3].map((n) => group.submit(n))]);
-    assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /bad 2/);
     assert.deepEqual(alone, [0, 1, 2, 3]);
     await assert.rejects(group.submit(-1), /connection lost/);
@@ -124,27 +130,58 @@ describe('group commit on PostgreSQL', () => {
   });
 
   it('starts 60 instances at once and completes their jobs at once; each instance steps exactly once', async () => {
-    const started = await Promise.all(Array.from({ length: 60 }, (_, n) => current.engine.startInstance('external', { n })));
+    const started = await Promise.all(
+      Array.from({ length: 60 }, (_, n) => current.engine.startInstance('external', { n })),
+    );
     assert.equal(new Set(started.map((s) => s.instanceId)).size, 60);
     const jobs = await current.engine.activateJobs({ type: 'remote-worker', worker: 'w', maxJobs: 60, lockMs: 60_000 });
     assert.equal(jobs.length, 60);
-    await Promise.all(jobs.map((job) => current.engine.completeJob(job.id, { worker: 'w', attempt: job.attempt }, { doubled: Number(job.variables.n) * 2 })));
+    await Promise.all(
+      jobs.map((job) =>
+        current.engine.completeJob(
+          job.id,
+          { worker: 'w', attempt: job.attempt },
+          { doubled: Number(job.variables.n) * 2 },
+        ),
+      ),
+    );
 
-    const rows = await current.knex('process_instances').whereIn('id', started.map((s) => s.instanceId)).select('id', 'state', 'variables', 'row_version');
+    const rows = await current
+      .knex('process_instances')
+      .whereIn(
+        'id',
+        started.map((s) => s.instanceId),
+      )
+      .select('id', 'state', 'variables', 'row_version');
     assert.equal(rows.length, 60);
     for (const row of rows) {
       assert.equal(row.state, 'completed');
       assert.equal(row.variables.doubled, row.variables.n * 2, 'each instance got its own job result');
       assert.equal(row.row_version, 2, 'inserted at 1, one step after the start');
     }
-    const completions = await current.knex('history').whereIn('process_instance_id', started.map((s) => s.instanceId)).where({ event_type: 'event.job.completed' }).count<{ count: string }[]>('* as count');
+    const completions = await current
+      .knex('history')
+      .whereIn(
+        'process_instance_id',
+        started.map((s) => s.instanceId),
+      )
+      .where({ event_type: 'event.job.completed' })
+      .count<{ count: string }[]>('* as count');
     assert.equal(Number(completions[0]!.count), 60);
     // History keeps each instance's own order: activation, completion, end.
-    const one = await current.knex('history').where({ process_instance_id: started[0]!.instanceId }).orderBy('id').pluck('event_type');
+    const one = await current
+      .knex('history')
+      .where({ process_instance_id: started[0]!.instanceId })
+      .orderBy('id')
+      .pluck('event_type');
     assert.equal(one[0], 'instance.started');
     assert.equal(one.at(-1), 'instance.completed');
     assert.ok(one.indexOf('event.job.completed') > one.indexOf('job.created'));
-    const elements = await current.knex('element_instances').where({ process_instance_id: started[0]!.instanceId }).orderBy('seq').select('element_id', 'state');
+    const elements = await current
+      .knex('element_instances')
+      .where({ process_instance_id: started[0]!.instanceId })
+      .orderBy('seq')
+      .select('element_id', 'state');
     assert.deepEqual(elements, [
       { element_id: 'eStart', state: 'completed' },
       { element_id: 'remote', state: 'completed' },
@@ -153,14 +190,25 @@ describe('group commit on PostgreSQL', () => {
   });
 
   it('a stale lease and a result that cannot be stored fail alone; the rest of the batch completes', async () => {
-    const started = await Promise.all(Array.from({ length: 12 }, (_, n) => current.engine.startInstance('external', { n })));
-    const jobs = await current.engine.activateJobs({ type: 'remote-worker', worker: 'w2', maxJobs: 12, lockMs: 60_000 });
+    const started = await Promise.all(
+      Array.from({ length: 12 }, (_, n) => current.engine.startInstance('external', { n })),
+    );
+    const jobs = await current.engine.activateJobs({
+      type: 'remote-worker',
+      worker: 'w2',
+      maxJobs: 12,
+      lockMs: 60_000,
+    });
     assert.equal(jobs.length, 12);
     const [stale, poisoned, ...good] = jobs;
     const outcomes = await Promise.allSettled([
       current.engine.completeJob(stale!.id, { worker: 'w2', attempt: stale!.attempt + 1 }, {}),
       // jsonb cannot hold U+0000: this step's write fails, and only this instance gets the incident.
-      current.engine.completeJob(poisoned!.id, { worker: 'w2', attempt: poisoned!.attempt }, { note: 'nul \u0000 here' }),
+      current.engine.completeJob(
+        poisoned!.id,
+        { worker: 'w2', attempt: poisoned!.attempt },
+        { note: 'nul \u0000 here' },
+      ),
       ...good.map((job) => current.engine.completeJob(job.id, { worker: 'w2', attempt: job.attempt }, { ok: true })),
     ]);
     assert.equal(outcomes[0]!.status, 'rejected');
@@ -169,10 +217,18 @@ describe('group commit on PostgreSQL', () => {
     for (const outcome of outcomes.slice(1)) assert.equal(outcome.status, 'fulfilled');
 
     const byJob = new Map(jobs.map((job) => [job.id, job.instanceId]));
-    const state = async (jobId: string) => (await current.knex('process_instances').where({ id: byJob.get(jobId) }).first()).state;
+    const state = async (jobId: string) =>
+      (
+        await current
+          .knex('process_instances')
+          .where({ id: byJob.get(jobId) })
+          .first()
+      ).state;
     assert.equal(await state(stale!.id), 'active', 'the stale completion changed nothing');
     assert.equal(await state(poisoned!.id), 'active');
-    const incidents = await current.knex('incidents').where({ process_instance_id: byJob.get(poisoned!.id), state: 'open' });
+    const incidents = await current
+      .knex('incidents')
+      .where({ process_instance_id: byJob.get(poisoned!.id), state: 'open' });
     assert.equal(incidents.length, 1, 'the result that could not be stored became an incident on its own instance');
     for (const job of good) assert.equal(await state(job.id), 'completed');
     assert.equal(started.length, 12);
@@ -191,13 +247,24 @@ describe('group commit on PostgreSQL', () => {
   });
 
   it('a start that brings the latest version (as webhooks do) starts that one; a hint for another process is ignored', async () => {
-    const definitions = await current.knex('process_definitions').where({ bpmn_process_id: 'external' }).orderBy('version', 'desc').select('id', 'bpmn_process_id', 'version');
+    const definitions = await current
+      .knex('process_definitions')
+      .where({ bpmn_process_id: 'external' })
+      .orderBy('version', 'desc')
+      .select('id', 'bpmn_process_id', 'version');
     const latest = definitions[0]!;
     const [hinted, foreign] = await Promise.all([
       current.engine.startInstance('external', { n: 1 }, { latest }),
-      current.engine.startInstance('external', { n: 2 }, { latest: { id: latest.id, bpmn_process_id: 'some-other-process', version: 99 } }),
+      current.engine.startInstance(
+        'external',
+        { n: 2 },
+        { latest: { id: latest.id, bpmn_process_id: 'some-other-process', version: 99 } },
+      ),
     ]);
-    const rows = await current.knex('process_instances').whereIn('id', [hinted.instanceId, foreign.instanceId]).select('id', 'definition_id', 'version');
+    const rows = await current
+      .knex('process_instances')
+      .whereIn('id', [hinted.instanceId, foreign.instanceId])
+      .select('id', 'definition_id', 'version');
     for (const row of rows) {
       assert.equal(row.definition_id, latest.id);
       assert.equal(row.version, latest.version);

@@ -38,19 +38,27 @@ it('a job result the engine cannot apply ends in an incident, not a crashed work
   // The node waits at a gate, so the stored snapshot can be broken while it runs.
   let open: () => void = () => {};
   let running = false;
-  gate = () => new Promise((resolve) => {
-    running = true;
-    open = () => resolve({ result: 'done' });
-  });
+  gate = () =>
+    new Promise((resolve) => {
+      running = true;
+      open = () => resolve({ result: 'done' });
+    });
   const { instanceId } = await current.engine.startInstance('flaky-job');
   await waitFor(async () => running, 10_000, 'node to run');
   const goodSnapshot = (await current.knex('process_instances').where({ id: instanceId }).first()).snapshot;
-  await current.knex('process_instances').where({ id: instanceId }).update({ snapshot: JSON.stringify({ __runtimeSnapshot: true, garbage: 1 }) });
+  await current
+    .knex('process_instances')
+    .where({ id: instanceId })
+    .update({ snapshot: JSON.stringify({ __runtimeSnapshot: true, garbage: 1 }) });
   open();
-  const [incident] = await waitFor(async () => {
-    const rows = await current.engine.listIncidents({ instanceId, state: 'open' });
-    return rows.length > 0 ? rows : undefined;
-  }, 10_000, 'incident');
+  const [incident] = await waitFor(
+    async () => {
+      const rows = await current.engine.listIncidents({ instanceId, state: 'open' });
+      return rows.length > 0 ? rows : undefined;
+    },
+    10_000,
+    'incident',
+  );
   assert.ok(incident!.jobId, 'the incident names the job');
   const instanceRow = await current.knex('process_instances').where({ id: instanceId }).first();
   assert.equal(instanceRow.state, 'active');
@@ -61,7 +69,10 @@ it('a job result the engine cannot apply ends in an incident, not a crashed work
   const { instanceId: healthy } = await current.engine.startInstance('fork-join');
   await waitForState(current.engine, healthy, 'completed');
 
-  await current.knex('process_instances').where({ id: instanceId }).update({ snapshot: JSON.stringify(goodSnapshot) });
+  await current
+    .knex('process_instances')
+    .where({ id: instanceId })
+    .update({ snapshot: JSON.stringify(goodSnapshot) });
   await current.engine.resolveIncident(incident!.id);
   const view = await waitForState(current.engine, instanceId, 'completed');
   assert.equal(view.variables.callResult, 'fine');

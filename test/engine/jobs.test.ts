@@ -46,23 +46,52 @@ after(async () => {
 describe('jobs', () => {
   it('fences completion: a worker whose lease expired and was taken over cannot complete', async () => {
     const { instanceId } = await current.engine.startInstance('external');
-    const [stale] = await current.engine.activateJobs({ type: 'remote-worker', worker: 'worker-a', maxJobs: 1, lockMs: 100 });
+    const [stale] = await current.engine.activateJobs({
+      type: 'remote-worker',
+      worker: 'worker-a',
+      maxJobs: 1,
+      lockMs: 100,
+    });
     assert.equal(stale?.attempt, 1);
     await new Promise((resolve) => setTimeout(resolve, 150));
-    const [fresh] = await current.engine.activateJobs({ type: 'remote-worker', worker: 'worker-b', maxJobs: 1, lockMs: 60_000 });
+    const [fresh] = await current.engine.activateJobs({
+      type: 'remote-worker',
+      worker: 'worker-b',
+      maxJobs: 1,
+      lockMs: 60_000,
+    });
     assert.equal(fresh?.id, stale!.id);
     assert.equal(fresh?.attempt, 2);
 
-    await assert.rejects(current.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST');
-    await assert.rejects(current.engine.completeJob(stale!.id, { worker: 'worker-b', attempt: 1 }, { who: 'b-stale' }), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST');
-    await assert.rejects(current.engine.heartbeatJob(stale!.id, { worker: 'worker-a', attempt: 1 }, 1_000), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST');
+    await assert.rejects(
+      current.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }),
+      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
+    );
+    await assert.rejects(
+      current.engine.completeJob(stale!.id, { worker: 'worker-b', attempt: 1 }, { who: 'b-stale' }),
+      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
+    );
+    await assert.rejects(
+      current.engine.heartbeatJob(stale!.id, { worker: 'worker-a', attempt: 1 }, 1_000),
+      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
+    );
     await current.engine.heartbeatJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, 60_000);
     await current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' });
     const view = await waitForState(current.engine, instanceId, 'completed');
     assert.equal(view.variables.who, 'b');
-    assert.deepEqual(await current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' }), { replayed: true }, 'a retry of the applied completion');
-    await assert.rejects(current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED');
-    await assert.rejects(current.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER');
+    assert.deepEqual(
+      await current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' }),
+      { replayed: true },
+      'a retry of the applied completion',
+    );
+    await assert.rejects(
+      current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }),
+      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
+    );
+    await assert.rejects(
+      current.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }),
+      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER',
+    );
   });
 
   it('retries a failing node with backoff, raises an incident when retries run out, and retries again on resolve', async () => {
@@ -73,10 +102,14 @@ describe('jobs', () => {
       return { result: `ok after ${calls}` };
     };
     const { instanceId } = await current.engine.startInstance('flaky-job');
-    const [incident] = await waitFor(async () => {
-      const open = await current.engine.listIncidents({ instanceId, state: 'open' });
-      return open.length > 0 ? open : undefined;
-    }, 10_000, 'incident');
+    const [incident] = await waitFor(
+      async () => {
+        const open = await current.engine.listIncidents({ instanceId, state: 'open' });
+        return open.length > 0 ? open : undefined;
+      },
+      10_000,
+      'incident',
+    );
     assert.equal(incident!.code, 'OPERON_ERR_JOB_FAILED');
     assert.equal(incident!.elementId, 'call');
     assert.match(incident!.message, /flaky failure 2/);
@@ -91,14 +124,25 @@ describe('jobs', () => {
     await current.engine.resolveIncident(incident!.id);
     const view = await waitForState(current.engine, instanceId, 'completed');
     assert.equal(view.variables.callResult, 'ok after 3');
-    assert.deepEqual(view.incidents.map((i) => i.state), ['resolved']);
-    await assert.rejects(current.engine.resolveIncident(incident!.id), (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_CONFLICT');
+    assert.deepEqual(
+      view.incidents.map((i) => i.state),
+      ['resolved'],
+    );
+    await assert.rejects(
+      current.engine.resolveIncident(incident!.id),
+      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_CONFLICT',
+    );
   });
 
   it('routes a BpmnError from the fail node to the error boundary event', async () => {
     const { instanceId } = await current.engine.startInstance('rejecting');
     const view = await waitForState(current.engine, instanceId, 'completed');
-    assert.deepEqual(path(view), ['rStart:completed', 'check:terminated', 'onRejected:completed', 'rejected:completed']);
+    assert.deepEqual(path(view), [
+      'rStart:completed',
+      'check:terminated',
+      'onRejected:completed',
+      'rejected:completed',
+    ]);
   });
 
   it('aborts a running node through its AbortSignal when the instance is cancelled', async () => {
@@ -148,31 +192,47 @@ describe('jobs', () => {
 
   it('raises an incident at once when a node rejects its input (no retries)', async () => {
     const { instanceId } = await current.engine.startInstance('http-call', { endpoint: 'not a url', name: 'Ada' });
-    const [incident] = await waitFor(async () => {
-      const open = await current.engine.listIncidents({ instanceId, state: 'open' });
-      return open.length > 0 ? open : undefined;
-    }, 10_000, 'incident');
+    const [incident] = await waitFor(
+      async () => {
+        const open = await current.engine.listIncidents({ instanceId, state: 'open' });
+        return open.length > 0 ? open : undefined;
+      },
+      10_000,
+      'incident',
+    );
     assert.equal(incident!.code, 'OPERON_ERR_NODE_INPUT');
     const failures = await current.knex('history').where({ process_instance_id: instanceId, event_type: 'job.failed' });
     assert.equal(failures.length, 0);
   });
 
   it('aborts an http call that takes longer than timeoutMs and raises an incident when retries run out', async () => {
-    const { instanceId } = await current.engine.startInstance('http-call', { endpoint: serverUrl.replace('/greet', '/slow'), name: 'Ada', timeoutMs: 100 });
-    const [incident] = await waitFor(async () => {
-      const open = await current.engine.listIncidents({ instanceId, state: 'open' });
-      return open.length > 0 ? open : undefined;
-    }, 10_000, 'incident');
+    const { instanceId } = await current.engine.startInstance('http-call', {
+      endpoint: serverUrl.replace('/greet', '/slow'),
+      name: 'Ada',
+      timeoutMs: 100,
+    });
+    const [incident] = await waitFor(
+      async () => {
+        const open = await current.engine.listIncidents({ instanceId, state: 'open' });
+        return open.length > 0 ? open : undefined;
+      },
+      10_000,
+      'incident',
+    );
     assert.equal(incident!.code, 'OPERON_ERR_JOB_FAILED');
     assert.match(incident!.message, /took longer than 100 ms/);
   });
 
   it('raises an incident for a BPMN error nothing catches', async () => {
     const { instanceId } = await current.engine.startInstance('uncaught');
-    const [incident] = await waitFor(async () => {
-      const open = await current.engine.listIncidents({ instanceId, state: 'open' });
-      return open.length > 0 ? open : undefined;
-    }, 10_000, 'incident');
+    const [incident] = await waitFor(
+      async () => {
+        const open = await current.engine.listIncidents({ instanceId, state: 'open' });
+        return open.length > 0 ? open : undefined;
+      },
+      10_000,
+      'incident',
+    );
     assert.equal(incident!.code, 'OPERON_ERR_UNCAUGHT_BPMN_ERROR');
     assert.equal(incident!.elementId, 'refuse');
     assert.equal((await current.engine.getInstance(instanceId))?.state, 'active');

@@ -12,7 +12,13 @@ const ENGINE = fileURLToPath(new URL('../../engine/', import.meta.url));
 
 async function sources(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const nested = await Promise.all(entries.map((entry) => (entry.isDirectory() ? sources(join(dir, entry.name)) : Promise.resolve(entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []))));
+  const nested = await Promise.all(
+    entries.map((entry) =>
+      entry.isDirectory()
+        ? sources(join(dir, entry.name))
+        : Promise.resolve(entry.name.endsWith('.ts') ? [join(dir, entry.name)] : []),
+    ),
+  );
   return nested.flat();
 }
 
@@ -22,7 +28,8 @@ it('no file under engine/ imports playwright or onnxruntime', async () => {
   const offenders: string[] = [];
   for (const file of files) {
     const text = await readFile(file, 'utf8');
-    if (/(from\s+|import\s*\(\s*)['"](playwright|playwright-core|onnxruntime-node|onnxruntime-web)['"/]/.test(text)) offenders.push(file);
+    if (/(from\s+|import\s*\(\s*)['"](playwright|playwright-core|onnxruntime-node|onnxruntime-web)['"/]/.test(text))
+      offenders.push(file);
   }
   assert.deepEqual(offenders, []);
 });

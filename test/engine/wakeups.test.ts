@@ -24,7 +24,10 @@ it('an idle worker that polls only every 10 minutes is woken by NOTIFY', async (
     await new Promise((resolve) => setTimeout(resolve, 300));
     const { instanceId } = await sleepy.engine.startInstance('fork-join');
     const view = await waitForState(sleepy.engine, instanceId, 'completed', 20_000);
-    assert.equal(view.elements.filter((element) => element.elementType === 'serviceTask' && element.state === 'completed').length, 2);
+    assert.equal(
+      view.elements.filter((element) => element.elementType === 'serviceTask' && element.state === 'completed').length,
+      2,
+    );
   } finally {
     await sleepy.close();
   }
@@ -45,14 +48,26 @@ it('a worker without a LISTEN connection finds jobs by polling', async () => {
 it('a long-polling activateJobs returns as soon as a job of its type is created', async () => {
   const api = await openEngine(db.url, { worker: false });
   try {
-    const waiting = api.engine.activateJobs({ type: 'remote-worker', worker: 'poller', maxJobs: 5, lockMs: 10_000, requestTimeoutMs: 30_000 });
+    const waiting = api.engine.activateJobs({
+      type: 'remote-worker',
+      worker: 'poller',
+      maxJobs: 5,
+      lockMs: 10_000,
+      requestTimeoutMs: 30_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const { instanceId } = await api.engine.startInstance('external');
     const jobs = await waiting;
     assert.equal(jobs.length, 1);
     assert.equal(jobs[0]!.instanceId, instanceId);
     assert.equal(jobs[0]!.worker, 'poller');
-    const none = await api.engine.activateJobs({ type: 'remote-worker', worker: 'poller', maxJobs: 5, lockMs: 10_000, requestTimeoutMs: 100 });
+    const none = await api.engine.activateJobs({
+      type: 'remote-worker',
+      worker: 'poller',
+      maxJobs: 5,
+      lockMs: 10_000,
+      requestTimeoutMs: 100,
+    });
     assert.deepEqual(none, []);
   } finally {
     await api.close();

@@ -19,7 +19,12 @@ const known: string[] = [];
 before(async () => {
   api = await startTestApi();
   await deployFixtures(api, 'http-ping.bpmn');
-  await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { open: true } });
+  await api.app.inject({
+    method: 'PUT',
+    url: '/api/processes/http-ping/webhook',
+    headers: api.auth,
+    payload: { open: true },
+  });
   known.push((await api.engine.startInstance('http-ping', { n: 1 })).instanceId, 'http-ping');
   const definitions = await api.db.knex('process_definitions').select('id');
   known.push(...definitions.map((row) => row.id as string));
@@ -38,15 +43,31 @@ const ROUTES: { method: 'POST' | 'PUT'; url: string }[] = [
 const body = fc.oneof(
   fc.jsonValue().map((value) => JSON.stringify(value)),
   fc.string(),
-  fc.constantFrom('{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}', '{"a":' + '['.repeat(5000), '\u0000', '{"name":"\ud800","correlationKey":"k"}'),
-  fc.record({ name: fc.string(), correlationKey: fc.string(), variables: fc.jsonValue(), timeToLiveMs: fc.integer() }).map((value) => JSON.stringify(value)),
+  fc.constantFrom(
+    '{"__proto__":{"polluted":true}}',
+    '{"constructor":{"prototype":{"polluted":true}}}',
+    `{"a":${'['.repeat(5000)}`,
+    '\u0000',
+    '{"name":"\ud800","correlationKey":"k"}',
+  ),
+  fc
+    .record({ name: fc.string(), correlationKey: fc.string(), variables: fc.jsonValue(), timeToLiveMs: fc.integer() })
+    .map((value) => JSON.stringify(value)),
 );
 
 it('answers every random body with 2xx or a 4xx error document, never 500', async () => {
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...ROUTES), body, async (route, payload) => {
-      const response = await api.app.inject({ method: route.method, url: route.url, headers: { ...api.auth, 'content-type': 'application/json' }, payload });
-      assert.ok(response.statusCode < 500, `${route.method} ${route.url} ${JSON.stringify(payload).slice(0, 120)} -> ${response.statusCode} ${response.body.slice(0, 200)}`);
+      const response = await api.app.inject({
+        method: route.method,
+        url: route.url,
+        headers: { ...api.auth, 'content-type': 'application/json' },
+        payload,
+      });
+      assert.ok(
+        response.statusCode < 500,
+        `${route.method} ${route.url} ${JSON.stringify(payload).slice(0, 120)} -> ${response.statusCode} ${response.body.slice(0, 200)}`,
+      );
       if (response.statusCode >= 400) assert.equal(typeof response.json().error.code, 'string');
     }),
     { numRuns: 100, seed: 6 },
@@ -63,10 +84,20 @@ it('answers every operation of the OpenAPI document, with schema-shaped and muta
   for (const operation of operations) {
     await fc.assert(
       fc.asyncProperty(requestFor(operation, document, known), async (request) => {
-        const response = await api.app.inject({ method: operation.method, url: request.url, headers: { ...api.auth, ...request.headers }, payload: request.payload });
+        const response = await api.app.inject({
+          method: operation.method,
+          url: request.url,
+          headers: { ...api.auth, ...request.headers },
+          payload: request.payload,
+        });
         const where = `${operation.method} ${request.url} ${JSON.stringify(request.headers)} ${String(request.payload ?? '').slice(0, 160)}`;
         assert.ok(response.statusCode < 500, `${where} -> ${response.statusCode} ${response.body.slice(0, 300)}`);
-        if (response.statusCode >= 400) assert.equal(typeof response.json().error?.code, 'string', `${where} -> ${response.statusCode} without an error code`);
+        if (response.statusCode >= 400)
+          assert.equal(
+            typeof response.json().error?.code,
+            'string',
+            `${where} -> ${response.statusCode} without an error code`,
+          );
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 25), seed: Number(process.env.FUZZ_SEED ?? 6) },
     );

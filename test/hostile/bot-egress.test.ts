@@ -81,8 +81,17 @@ const savedDemoUrl = process.env.DEMO_APPS_URL;
 function context(bot: string, headers: Record<string, string> = {}): NodeContext {
   const logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => logger };
   return {
-    signal: new AbortController().signal, logger, instanceId: randomUUID(), elementId: `Task_${bot}`, elementInstanceId: randomUUID(),
-    jobId: randomUUID(), attempt: 1, taskType: `bot:${bot}`, headers, secrets: { get: () => undefined, values: () => [] }, db: db.knex,
+    signal: new AbortController().signal,
+    logger,
+    instanceId: randomUUID(),
+    elementId: `Task_${bot}`,
+    elementInstanceId: randomUUID(),
+    jobId: randomUUID(),
+    attempt: 1,
+    taskType: `bot:${bot}`,
+    headers,
+    secrets: { get: () => undefined, values: () => [] },
+    db: db.knex,
   };
 }
 
@@ -91,7 +100,9 @@ before(async () => {
   attacker = createServer((request, response) => {
     attackerHits.push(`${request.method} ${request.url}`);
     response.writeHead(200, { 'content-type': 'text/html' });
-    response.end('<form method=post><input id=username><input id=password type=password><button type=submit>Sign in</button></form>');
+    response.end(
+      '<form method=post><input id=username><input id=password type=password><button type=submit>Sign in</button></form>',
+    );
   });
   await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
   attackerOrigin = `http://127.0.0.1:${(attacker.address() as AddressInfo).port}`;
@@ -132,10 +143,15 @@ after(async () => {
 });
 
 describe('where a bot goes is decided by code, not by the BPMN', () => {
-  test('a url task header does not move the credit-bureau bot: it reads the real bureau, the caller\'s page sees nothing', { timeout: 120_000 }, async () => {
-    const result = await node.run({ applicantName: 'Maria Schneider' }, context('credit-bureau', { url: attackerOrigin }));
+  test("a url task header does not move the credit-bureau bot: it reads the real bureau, the caller's page sees nothing", {
+    timeout: 120_000,
+  }, async () => {
+    const result = await node.run(
+      { applicantName: 'Maria Schneider' },
+      context('credit-bureau', { url: attackerOrigin }),
+    );
     assert.equal(result?.creditScore, 782);
-    assert.deepEqual(attackerHits, [], 'no request reached the caller\'s server');
+    assert.deepEqual(attackerHits, [], "no request reached the caller's server");
   });
 
   test('a bot task with a url header is refused at deployment, naming the element', async () => {
@@ -165,9 +181,14 @@ describe('where a bot goes is decided by code, not by the BPMN', () => {
 });
 
 describe('artifacts keep no session and are private', () => {
-  test('a failed run after sign-in keeps a trace without the session cookie, in files only the service user reads', { timeout: 120_000 }, async () => {
+  test('a failed run after sign-in keeps a trace without the session cookie, in files only the service user reads', {
+    timeout: 120_000,
+  }, async () => {
     const ctx = context('bureau-session');
-    const error = await node.run({}, ctx).then(() => assert.fail('the run should fail'), (e: Error) => e);
+    const error = await node.run({}, ctx).then(
+      () => assert.fail('the run should fail'),
+      (e: Error) => e,
+    );
     assert.match(error.message, /trace: /);
     const row = await db.knex('bot_runs').where({ job_id: ctx.jobId }).first();
     assert.ok(row.trace_path && row.screenshot_path, 'trace and screenshot kept');
@@ -180,7 +201,9 @@ describe('artifacts keep no session and are private', () => {
     assert.equal(statSync(dirname(row.trace_path)).mode & 0o777, 0o700);
   });
 
-  test('scrubbing removes Cookie, Set-Cookie and cookie lists that a raw Playwright trace holds', { timeout: 60_000 }, async () => {
+  test('scrubbing removes Cookie, Set-Cookie and cookie lists that a raw Playwright trace holds', {
+    timeout: 60_000,
+  }, async () => {
     const value = `sess-${randomUUID()}`;
     const site = createServer((request, response) => {
       response.writeHead(200, { 'content-type': 'text/html', 'set-cookie': `session=${value}; HttpOnly; Path=/` });
@@ -211,7 +234,9 @@ describe('artifacts keep no session and are private', () => {
 });
 
 describe('pages cannot leave the policy through WebSockets or WebRTC', () => {
-  test('a WebSocket to a loopback port outside the allowed hosts never reaches it and is reported', { timeout: 120_000 }, async () => {
+  test('a WebSocket to a loopback port outside the allowed hosts never reaches it and is reported', {
+    timeout: 120_000,
+  }, async () => {
     const ctx = context('page-probe');
     const probe = `return await new Promise((resolve) => {
       const socket = new WebSocket('ws://127.0.0.1:${wsPort}/exfiltrate');
@@ -224,10 +249,15 @@ describe('pages cannot leave the policy through WebSockets or WebRTC', () => {
     assert.equal(wsUpgrades, 0, 'the WebSocket server was never reached');
     const row = await db.knex('bot_runs').where({ job_id: ctx.jobId }).first();
     const blocked = row.blocked_requests as { url: string; reason: string }[];
-    assert.ok(blocked.some((b) => b.url.startsWith(`ws://127.0.0.1:${wsPort}/`) && /not an allowed host/.test(b.reason)), JSON.stringify(blocked));
+    assert.ok(
+      blocked.some((b) => b.url.startsWith(`ws://127.0.0.1:${wsPort}/`) && /not an allowed host/.test(b.reason)),
+      JSON.stringify(blocked),
+    );
   });
 
-  test('WebRTC is gone from pages and frames; neither STUN over UDP nor TURN over TCP leaves the browser', { timeout: 120_000 }, async () => {
+  test('WebRTC is gone from pages and frames; neither STUN over UDP nor TURN over TCP leaves the browser', {
+    timeout: 120_000,
+  }, async () => {
     const stunPort = stun.address().port;
     const turnPort = (turn.address() as AddressInfo).port;
     const probe = `const frame = document.createElement('iframe');

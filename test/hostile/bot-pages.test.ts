@@ -7,7 +7,9 @@
 import { it } from 'node:test';
 import { runHostilePages } from './support/hostile-pages.ts';
 
-it('hostile pages are stopped at the job timeout; the worker stays healthy and the browser process count returns to its baseline', { timeout: 600_000 }, async () => {
+it('hostile pages are stopped at the job timeout; the worker stays healthy and the browser process count returns to its baseline', {
+  timeout: 600_000,
+}, async () => {
   const result = await runHostilePages({ jobs: 50, timeoutMs: 1_000 });
   console.log(`hostile pages: ${JSON.stringify(result)}`);
 });

@@ -20,7 +20,10 @@ describe('the BPMN parse limit', () => {
     process.env.OPERON_BPMN_PARSE_TIMEOUT_MS = '4000';
     const first = model('first');
     assert.ok(first.length > 64 * 1024, 'large enough for the parser thread');
-    const [a, b] = await Promise.all([parseDefinitionsSafely(first, 'first.bpmn'), parseDefinitionsSafely(model('second'), 'second.bpmn')]);
+    const [a, b] = await Promise.all([
+      parseDefinitionsSafely(first, 'first.bpmn'),
+      parseDefinitionsSafely(model('second'), 'second.bpmn'),
+    ]);
     assert.equal(a![0]!.bpmnProcessId, 'first');
     assert.equal(b![0]!.bpmnProcessId, 'second');
     // Warm now: the next large file does not wait for a start again (it would still pass if it did).

@@ -18,25 +18,51 @@ const process = (id: string, inner = '', start = 'start', end = 'end') =>
   `<bpmn:process id="${id}" isExecutable="true"><bpmn:startEvent id="${start}"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>` +
   `<bpmn:sequenceFlow id="f" sourceRef="${start}" targetRef="${end}"/><bpmn:endEvent id="${end}"><bpmn:incoming>f</bpmn:incoming></bpmn:endEvent>${inner}</bpmn:process>`;
 
-const laughs = ['<!DOCTYPE lolz [<!ENTITY lol "lol">', ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`), ']>'].join('\n');
+const laughs = [
+  '<!DOCTYPE lolz [<!ENTITY lol "lol">',
+  ...Array.from({ length: 9 }, (_, i) => `<!ENTITY lol${i + 1} "${`&lol${i === 0 ? '' : i};`.repeat(10)}">`),
+  ']>',
+].join('\n');
 
 /** name -> [xml, expected details.reason] */
 const HOSTILE: Record<string, [string, string]> = {
-  'XXE (external entity)': [wrap(process('p').replace('isExecutable', 'name="&xxe;" isExecutable'), '\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'), 'doctype'],
-  'billion laughs': [wrap(process('p').replace('isExecutable', 'name="&lol9;" isExecutable'), `\n${laughs}`), 'doctype'],
+  'XXE (external entity)': [
+    wrap(
+      process('p').replace('isExecutable', 'name="&xxe;" isExecutable'),
+      '\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+    ),
+    'doctype',
+  ],
+  'billion laughs': [
+    wrap(process('p').replace('isExecutable', 'name="&lol9;" isExecutable'), `\n${laughs}`),
+    'doctype',
+  ],
   '10^6-deep nesting': [wrap('<a>'.repeat(1_000_000)), 'depth'],
   '200,000 elements': [wrap(process('p', '<bpmn:documentation/>'.repeat(200_000))), 'elements'],
-  'a 1 MB attribute': [wrap(process('p').replace('isExecutable', `name="${'x'.repeat(1_000_000)}" isExecutable`)), 'attribute'],
+  'a 1 MB attribute': [
+    wrap(process('p').replace('isExecutable', `name="${'x'.repeat(1_000_000)}" isExecutable`)),
+    'attribute',
+  ],
   'U+0000': [wrap(process('p').replace('isExecutable', 'name="a\u0000b" isExecutable')), 'nul'],
   'U+0000 as &#0;': [wrap(process('p').replace('isExecutable', 'name="a&#0;b" isExecutable')), 'char-reference'],
-  'a lone surrogate as &#xD800;': [wrap(process('p').replace('isExecutable', 'name="a&#xD800;b" isExecutable')), 'char-reference'],
+  'a lone surrogate as &#xD800;': [
+    wrap(process('p').replace('isExecutable', 'name="a&#xD800;b" isExecutable')),
+    'char-reference',
+  ],
   '__proto__ as a process id': [wrap(process('__proto__')), 'reserved-id'],
   'constructor as an element id': [wrap(process('p', '', 'constructor')), 'reserved-id'],
-  '__proto__ as a flow reference': [wrap(process('p').replace('<bpmn:incoming>f</bpmn:incoming>', '<bpmn:incoming>__proto__</bpmn:incoming>')), 'reserved-id'],
+  '__proto__ as a flow reference': [
+    wrap(process('p').replace('<bpmn:incoming>f</bpmn:incoming>', '<bpmn:incoming>__proto__</bpmn:incoming>')),
+    'reserved-id',
+  ],
 };
 
 function prototypeSnapshot(): string {
-  return JSON.stringify([Object.getOwnPropertyNames(Object.prototype).sort(), Object.getOwnPropertyNames(Array.prototype).sort(), Object.getOwnPropertyNames(Function.prototype).sort()]);
+  return JSON.stringify([
+    Object.getOwnPropertyNames(Object.prototype).sort(),
+    Object.getOwnPropertyNames(Array.prototype).sort(),
+    Object.getOwnPropertyNames(Function.prototype).sort(),
+  ]);
 }
 
 describe('parseDefinitionsSafely', () => {
@@ -57,7 +83,10 @@ describe('parseDefinitionsSafely', () => {
 
   it('refuses a raw lone surrogate in the text', async () => {
     const xml = wrap(process('p').replace('isExecutable', `name="a${String.fromCharCode(0xd800)}b" isExecutable`));
-    await assert.rejects(parseDefinitionsSafely(xml, 's.bpmn'), { code: 'OPERON_ERR_BPMN_UNSAFE', details: { file: 's.bpmn', reason: 'lone-surrogate', line: 3 } });
+    await assert.rejects(parseDefinitionsSafely(xml, 's.bpmn'), {
+      code: 'OPERON_ERR_BPMN_UNSAFE',
+      details: { file: 's.bpmn', reason: 'lone-surrogate', line: 3 },
+    });
   });
 
   it('still parses an honest large file (off the main thread) and an honest small one', async () => {
@@ -66,7 +95,10 @@ describe('parseDefinitionsSafely', () => {
     const [graph] = await parseDefinitionsSafely(large, 'big.bpmn');
     assert.equal(graph?.bpmnProcessId, 'big');
     const [small] = await parseDefinitionsSafely(wrap(process('small', '', 'go', 'stop')), 'small.bpmn');
-    assert.deepEqual(Object.keys(small!.elements).sort(), ['f', 'go', 'stop'].filter((id) => id in small!.elements).sort());
+    assert.deepEqual(
+      Object.keys(small!.elements).sort(),
+      ['f', 'go', 'stop'].filter((id) => id in small!.elements).sort(),
+    );
     assert.ok('go' in small!.elements && 'stop' in small!.elements);
   });
 
@@ -76,12 +108,18 @@ describe('parseDefinitionsSafely', () => {
     try {
       // 45,000 elements (under the limit) take bpmn-moddle far longer than 1 ms, however warm the thread is.
       const large = wrap(process('slow', '<bpmn:documentation>x</bpmn:documentation>'.repeat(45_000)));
-      await assert.rejects(parseDefinitionsSafely(large, 'slow.bpmn'), { code: 'OPERON_ERR_BPMN_UNSAFE', details: { file: 'slow.bpmn', reason: 'timeout', limit: 1 } });
+      await assert.rejects(parseDefinitionsSafely(large, 'slow.bpmn'), {
+        code: 'OPERON_ERR_BPMN_UNSAFE',
+        details: { file: 'slow.bpmn', reason: 'timeout', limit: 1 },
+      });
     } finally {
       if (previous === undefined) delete globalThis.process.env.OPERON_BPMN_PARSE_TIMEOUT_MS;
       else globalThis.process.env.OPERON_BPMN_PARSE_TIMEOUT_MS = previous;
     }
-    const [graph] = await parseDefinitionsSafely(wrap(process('after', `<bpmn:documentation>${'y'.repeat(100_000)}</bpmn:documentation>`)), 'after.bpmn');
+    const [graph] = await parseDefinitionsSafely(
+      wrap(process('after', `<bpmn:documentation>${'y'.repeat(100_000)}</bpmn:documentation>`)),
+      'after.bpmn',
+    );
     assert.equal(graph?.bpmnProcessId, 'after', 'a fresh parser thread replaces the stopped one');
   });
 
@@ -143,6 +181,8 @@ describe('POST /api/deployments with hostile files', () => {
     assert.equal((await upload).statusCode, 400);
     assert.ok(healthy >= 1, '/healthz answered during the upload');
     // Measured, not asserted (machine load varies): recorded in RELIABILITY.md.
-    console.log(`hostile upload: /healthz answered ${healthy} times; event-loop delay max ${(histogram.max / 1e6).toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms`);
+    console.log(
+      `hostile upload: /healthz answered ${healthy} times; event-loop delay max ${(histogram.max / 1e6).toFixed(1)} ms, p99 ${(histogram.percentile(99) / 1e6).toFixed(1)} ms`,
+    );
   });
 });

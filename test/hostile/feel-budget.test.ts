@@ -23,11 +23,19 @@ before(async () => {
   await api.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
   for (const xml of [DISTINCT_CONDITION, UNION_MAPPING, ENDLESS_LOOP, ORDINARY]) {
-    const deployed = await fetch(`${base}/api/deployments`, { method: 'POST', headers: { ...api.auth, 'content-type': 'application/xml' }, body: xml });
+    const deployed = await fetch(`${base}/api/deployments`, {
+      method: 'POST',
+      headers: { ...api.auth, 'content-type': 'application/xml' },
+      body: xml,
+    });
     assert.equal(deployed.status, 201, await deployed.text());
   }
   for (const id of ['distinct-condition', 'union-mapping', 'endless-loop', 'ordinary-sum']) {
-    const opened = await fetch(`${base}/api/processes/${id}/webhook`, { method: 'PUT', headers: { ...api.auth, 'content-type': 'application/json' }, body: '{"open":true}' });
+    const opened = await fetch(`${base}/api/processes/${id}/webhook`, {
+      method: 'PUT',
+      headers: { ...api.auth, 'content-type': 'application/json' },
+      body: '{"open":true}',
+    });
     assert.equal(opened.status, 200, await opened.text());
   }
 });
@@ -47,7 +55,11 @@ interface Attack {
 /** Posts the webhook and asks /healthz, one request after another, until the webhook has answered. */
 async function attack(bpmnProcessId: string, variables: Record<string, unknown>): Promise<Attack> {
   let answered = false;
-  const webhook = fetch(`${base}/webhooks/${bpmnProcessId}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(variables) }).finally(() => {
+  const webhook = fetch(`${base}/webhooks/${bpmnProcessId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(variables),
+  }).finally(() => {
     answered = true;
   });
   let healthyDuring = 0;
@@ -63,10 +75,15 @@ async function attack(bpmnProcessId: string, variables: Record<string, unknown>)
   return { instanceId: body.instanceId, healthyDuring };
 }
 
-async function incidentOf(instanceId: string): Promise<{ code: string; elementId: string; message: string; details: Record<string, unknown> }> {
+async function incidentOf(
+  instanceId: string,
+): Promise<{ code: string; elementId: string; message: string; details: Record<string, unknown> }> {
   return eventually(async () => {
     const response = await fetch(`${base}/api/instances/${instanceId}`, { headers: api.auth });
-    const view = (await response.json()) as { state: string; incidents: { code: string; elementId: string; message: string; details: Record<string, unknown> }[] };
+    const view = (await response.json()) as {
+      state: string;
+      incidents: { code: string; elementId: string; message: string; details: Record<string, unknown> }[];
+    };
     return view.incidents[0];
   }, 60_000);
 }
@@ -94,7 +111,11 @@ it('a loop without a wait state stops at its step time budget with an incident n
   // Several at once: each holds the engine's thread for at most a step budget, and /healthz gets in between.
   let answered = 0;
   const loops = Array.from({ length: 4 }, () =>
-    fetch(`${base}/webhooks/endless-loop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"round":1}' }).finally(() => {
+    fetch(`${base}/webhooks/endless-loop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"round":1}',
+    }).finally(() => {
       answered += 1;
     }),
   );
@@ -118,10 +139,17 @@ it('a loop without a wait state stops at its step time budget with an incident n
 });
 
 it('after the attacks an ordinary instance with iteration completes through its webhook', async () => {
-  const response = await fetch(`${base}/webhooks/ordinary-sum`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"numbers":[1,2,3]}' });
+  const response = await fetch(`${base}/webhooks/ordinary-sum`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"numbers":[1,2,3]}',
+  });
   const { instanceId } = (await response.json()) as { instanceId: string };
   const done = await eventually(async () => {
-    const view = (await (await fetch(`${base}/api/instances/${instanceId}`, { headers: api.auth })).json()) as { state: string; variables: Record<string, unknown> };
+    const view = (await (await fetch(`${base}/api/instances/${instanceId}`, { headers: api.auth })).json()) as {
+      state: string;
+      variables: Record<string, unknown>;
+    };
     return view.state === 'completed' ? view : undefined;
   }, 30_000);
   assert.equal(done.variables.total, 12);

@@ -76,7 +76,11 @@ function conditionProcess(id: string, condition: string): DeployFile {
 }
 
 function prototypes(): string {
-  return JSON.stringify([Object.prototype, Array.prototype, Function.prototype, String.prototype].map((p) => Object.getOwnPropertyNames(p).sort()));
+  return JSON.stringify(
+    [Object.prototype, Array.prototype, Function.prototype, String.prototype].map((p) =>
+      Object.getOwnPropertyNames(p).sort(),
+    ),
+  );
 }
 
 let db: TestDatabase;
@@ -102,10 +106,14 @@ it('escape attempts in script tasks yield plain null or an incident, never a hos
   await current.engine.deploy(files);
   for (const [i, expression] of ESCAPES.entries()) {
     const { instanceId } = await current.engine.startInstance(`escape-${i}`, { x: 'abc' });
-    const view = await waitFor(async () => {
-      const seen = await current.engine.getInstance(instanceId);
-      return seen && (seen.state !== 'active' || seen.incidents.length > 0) ? seen : undefined;
-    }, 15_000, expression);
+    const view = await waitFor(
+      async () => {
+        const seen = await current.engine.getInstance(instanceId);
+        return seen && (seen.state !== 'active' || seen.incidents.length > 0) ? seen : undefined;
+      },
+      15_000,
+      expression,
+    );
     if (view.incidents.length > 0) {
       assert.equal(view.state, 'active', expression);
       assert.match(view.incidents[0]!.code, /^OPERON_ERR_FEEL/, expression);
@@ -119,15 +127,22 @@ it('escape attempts in script tasks yield plain null or an incident, never a hos
 });
 
 it('runaway script tasks and conditions become incidents within the budget; the worker stays healthy', async () => {
-  const files = [...RUNAWAYS.map((expression, i) => scriptProcess(`runaway-${i}`, expression)), conditionProcess('runaway-condition', 'every i in 1..1000000000 satisfies i > 0')];
+  const files = [
+    ...RUNAWAYS.map((expression, i) => scriptProcess(`runaway-${i}`, expression)),
+    conditionProcess('runaway-condition', 'every i in 1..1000000000 satisfies i > 0'),
+  ];
   await current.engine.deploy(files);
   const ids = [...RUNAWAYS.map((_, i) => `runaway-${i}`), 'runaway-condition'];
   const started = await Promise.all(ids.map((id) => current.engine.startInstance(id, {})));
   for (const [n, { instanceId }] of started.entries()) {
-    const view = await waitFor(async () => {
-      const seen = await current.engine.getInstance(instanceId);
-      return seen && seen.incidents.length > 0 ? seen : undefined;
-    }, 30_000, ids[n]);
+    const view = await waitFor(
+      async () => {
+        const seen = await current.engine.getInstance(instanceId);
+        return seen && seen.incidents.length > 0 ? seen : undefined;
+      },
+      30_000,
+      ids[n],
+    );
     assert.equal(view.state, 'active', ids[n]);
     assert.equal(view.incidents[0]!.code, 'OPERON_ERR_FEEL_BUDGET', ids[n]);
     assert.match(view.incidents[0]!.message, /time budget|memory/, ids[n]);

@@ -30,7 +30,11 @@ const resolved: string[] = [];
 const resolver: Resolver = (hostname, options, callback) => {
   resolved.push(hostname);
   if (hostname === PARTNER || hostname === ALLOWED) return callback(null, [{ address: '127.0.0.1', family: 4 }]);
-  if (hostname !== 'localhost') return callback(Object.assign(new Error(`test resolver: ${hostname} is not a test name`), { code: 'ENOTFOUND' }), []);
+  if (hostname !== 'localhost')
+    return callback(
+      Object.assign(new Error(`test resolver: ${hostname} is not a test name`), { code: 'ENOTFOUND' }),
+      [],
+    );
   dnsLookup(hostname, options, callback);
 };
 
@@ -83,7 +87,10 @@ before(async () => {
     }
     if (url.pathname === '/huge') {
       // Streamed in chunks under back-pressure, announced or not: the client must stop reading.
-      response.writeHead(200, { 'content-type': 'application/json', ...(url.searchParams.has('announced') ? { 'content-length': String(HUGE_BYTES) } : {}) });
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        ...(url.searchParams.has('announced') ? { 'content-length': String(HUGE_BYTES) } : {}),
+      });
       const chunk = Buffer.alloc(64 * 1024, 'x');
       response.on('close', () => (huge.closed = true));
       const pump = () => {
@@ -109,7 +116,11 @@ before(async () => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   appPort = (app.server.address() as AddressInfo).port;
   await engine.deploy([{ name: 'egress-fetch.bpmn', xml: PROCESS }]);
-  const open = await fetch(`http://127.0.0.1:${appPort}/api/processes/egress-fetch/webhook`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ open: true }) });
+  const open = await fetch(`http://127.0.0.1:${appPort}/api/processes/egress-fetch/webhook`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ open: true }),
+  });
   assert.equal(open.status, 200);
 });
 
@@ -123,31 +134,43 @@ after(async () => {
 
 /** Starts an instance as the anonymous caller would: through the open webhook, over real HTTP. */
 async function start(variables: Record<string, unknown>): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${appPort}/webhooks/egress-fetch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(variables) });
+  const response = await fetch(`http://127.0.0.1:${appPort}/webhooks/egress-fetch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(variables),
+  });
   assert.equal(response.status, 202, await response.clone().text());
   return ((await response.json()) as { instanceId: string }).instanceId;
 }
 
 async function incidentOf(instanceId: string) {
-  const [incident] = await waitFor(async () => {
-    const open = await engine.listIncidents({ instanceId, state: 'open' });
-    return open.length > 0 ? open : undefined;
-  }, 30_000, `incident of ${instanceId}`);
+  const [incident] = await waitFor(
+    async () => {
+      const open = await engine.listIncidents({ instanceId, state: 'open' });
+      return open.length > 0 ? open : undefined;
+    },
+    30_000,
+    `incident of ${instanceId}`,
+  );
   return incident!;
 }
 
 async function completed(instanceId: string) {
-  return waitFor(async () => {
-    const view = await engine.getInstance(instanceId);
-    if (view?.state === 'completed') return view;
-    const [incident] = await engine.listIncidents({ instanceId, state: 'open' });
-    if (incident) throw new Error(`unexpected incident ${incident.code}: ${incident.message}`);
-    return undefined;
-  }, 30_000, `completion of ${instanceId}`);
+  return waitFor(
+    async () => {
+      const view = await engine.getInstance(instanceId);
+      if (view?.state === 'completed') return view;
+      const [incident] = await engine.listIncidents({ instanceId, state: 'open' });
+      if (incident) throw new Error(`unexpected incident ${incident.code}: ${incident.message}`);
+      return undefined;
+    },
+    30_000,
+    `completion of ${instanceId}`,
+  );
 }
 
 describe('the http node refuses internal destinations by default', () => {
-  test('loopback in every spelling, the engine\'s own /metrics and webhook: incident naming host and reason, nothing contacted', async () => {
+  test("loopback in every spelling, the engine's own /metrics and webhook: incident naming host and reason, nothing contacted", async () => {
     const attacks: [string, RegExp][] = [
       [`http://localhost:${port}/secret`, /localhost.*loopback|loopback.*localhost/],
       [`http://127.0.0.1:${port}/secret`, /127\.0\.0\.1 is a loopback address/],
@@ -156,7 +179,10 @@ describe('the http node refuses internal destinations by default', () => {
       [`http://0x7f.0.0.1:${port}/secret`, /127\.0\.0\.1 is a loopback address/],
       [`http://[::1]:${port}/secret`, /::1 is a loopback address/],
       [`http://[::ffff:127.0.0.1]:${port}/secret`, /::ffff:7f00:1 is a loopback address/],
-      [`http://${PARTNER}:${port}/secret`, /127\.0\.0\.1 is a loopback address \(api\.partner\.example resolved to it\)/],
+      [
+        `http://${PARTNER}:${port}/secret`,
+        /127\.0\.0\.1 is a loopback address \(api\.partner\.example resolved to it\)/,
+      ],
       [`http://127.0.0.1:${appPort}/metrics`, /loopback/],
       [`http://127.0.0.1:${appPort}/webhooks/egress-fetch`, /loopback/],
     ];
@@ -175,7 +201,15 @@ describe('the http node refuses internal destinations by default', () => {
 
   test('the metadata service is refused before any connection or lookup, in IPv4, IPv6 and mapped form', async () => {
     const lookups = resolved.length;
-    for (const url of ['http://169.254.169.254/latest/meta-data/iam/', 'http://[fd00:ec2::254]/latest/', 'http://[::ffff:169.254.169.254]/', 'http://[fe80::1]/', 'http://10.0.0.1/', 'http://100.64.0.1/', 'http://[fc00::1]/']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/iam/',
+      'http://[fd00:ec2::254]/latest/',
+      'http://[::ffff:169.254.169.254]/',
+      'http://[fe80::1]/',
+      'http://10.0.0.1/',
+      'http://100.64.0.1/',
+      'http://[fc00::1]/',
+    ]) {
       const incident = await incidentOf(await start({ url }));
       assert.equal(incident.code, 'OPERON_ERR_HTTP_EGRESS_DENIED', url);
       assert.match(incident.message, /metadata|link-local|private|unique-local/, url);
@@ -185,12 +219,22 @@ describe('the http node refuses internal destinations by default', () => {
 
   test('a redirect from an allowed host to a denied address is refused at the hop; redirect loops end', async () => {
     const before = received.length;
-    for (const to of [`http://localhost:${port}/secret`, 'http://169.254.169.254/latest/meta-data/', `http://${PARTNER}:${port}/secret`]) {
-      const incident = await incidentOf(await start({ url: `http://${ALLOWED}:${port}/redirect?to=${encodeURIComponent(to)}` }));
+    for (const to of [
+      `http://localhost:${port}/secret`,
+      'http://169.254.169.254/latest/meta-data/',
+      `http://${PARTNER}:${port}/secret`,
+    ]) {
+      const incident = await incidentOf(
+        await start({ url: `http://${ALLOWED}:${port}/redirect?to=${encodeURIComponent(to)}` }),
+      );
       assert.equal(incident.code, 'OPERON_ERR_HTTP_EGRESS_DENIED', to);
       assert.match(incident.message, /loopback|metadata/);
     }
-    assert.deepEqual(received.slice(before).map((r) => r.path), ['/redirect', '/redirect', '/redirect'], 'only the allowed hop was sent');
+    assert.deepEqual(
+      received.slice(before).map((r) => r.path),
+      ['/redirect', '/redirect', '/redirect'],
+      'only the allowed hop was sent',
+    );
     const loop = await incidentOf(await start({ url: `http://${ALLOWED}:${port}/loop` }));
     assert.equal(loop.code, 'OPERON_ERR_HTTP_TOO_MANY_REDIRECTS');
   });
@@ -211,7 +255,11 @@ describe('the http node refuses internal destinations by default', () => {
       assert.equal(incident.code, 'OPERON_ERR_NODE_INPUT');
       assert.match(incident.message, field);
     }
-    for (const url of [`http://user:password@${ALLOWED}:${port}/secret`, 'file:///etc/passwd', 'gopher://127.0.0.1:6379/_FLUSHALL']) {
+    for (const url of [
+      `http://user:password@${ALLOWED}:${port}/secret`,
+      'file:///etc/passwd',
+      'gopher://127.0.0.1:6379/_FLUSHALL',
+    ]) {
       const incident = await incidentOf(await start({ url }));
       assert.equal(incident.code, 'OPERON_ERR_NODE_INPUT', url);
     }
@@ -238,9 +286,11 @@ describe('the http node refuses internal destinations by default', () => {
   });
 });
 
-describe('the operator\'s allow list', () => {
+describe("the operator's allow list", () => {
   test('lets an allowed host through, with its headers and its redirects inside the allowed host', async () => {
-    const direct = await completed(await start({ url: `http://${ALLOWED}:${port}/secret`, headers: { authorization: 'Bearer partner-token' } }));
+    const direct = await completed(
+      await start({ url: `http://${ALLOWED}:${port}/secret`, headers: { authorization: 'Bearer partner-token' } }),
+    );
     assert.equal(direct.variables.httpStatus, 200);
     assert.deepEqual(direct.variables.answer, { secret: 'internal-only', path: '/secret' });
     assert.equal(received.at(-1)!.headers.authorization, 'Bearer partner-token');
@@ -252,18 +302,40 @@ describe('the operator\'s allow list', () => {
 describe('address classification and allow entries (no connection)', () => {
   test('every internal range is classified, in IPv4, IPv6 and IPv4-mapped form; public addresses are not', () => {
     const cases: [string, string | undefined][] = [
-      ['127.0.0.1', 'loopback'], ['127.255.0.9', 'loopback'], ['::1', 'loopback'], ['::ffff:127.0.0.1', 'loopback'], ['[::ffff:7f00:1]', 'loopback'],
-      ['10.1.2.3', 'private'], ['172.16.0.1', 'private'], ['172.31.255.255', 'private'], ['192.168.1.1', 'private'], ['100.64.0.1', 'private'],
-      ['169.254.1.1', 'link-local'], ['fe80::1', 'link-local'], ['169.254.169.254', 'metadata'], ['fd00:ec2::254', 'metadata'],
-      ['::ffff:169.254.169.254', 'metadata'], ['0.0.0.0', 'unspecified'], ['::', 'unspecified'], ['224.0.0.1', 'multicast'], ['ff02::1', 'multicast'],
-      ['fc00::1', 'unique-local'], ['fd12:3456::1', 'unique-local'], ['64:ff9b::10.0.0.1', 'private'],
-      ['8.8.8.8', undefined], ['172.32.0.1', undefined], ['2001:db8::1', undefined], ['example.com', undefined],
+      ['127.0.0.1', 'loopback'],
+      ['127.255.0.9', 'loopback'],
+      ['::1', 'loopback'],
+      ['::ffff:127.0.0.1', 'loopback'],
+      ['[::ffff:7f00:1]', 'loopback'],
+      ['10.1.2.3', 'private'],
+      ['172.16.0.1', 'private'],
+      ['172.31.255.255', 'private'],
+      ['192.168.1.1', 'private'],
+      ['100.64.0.1', 'private'],
+      ['169.254.1.1', 'link-local'],
+      ['fe80::1', 'link-local'],
+      ['169.254.169.254', 'metadata'],
+      ['fd00:ec2::254', 'metadata'],
+      ['::ffff:169.254.169.254', 'metadata'],
+      ['0.0.0.0', 'unspecified'],
+      ['::', 'unspecified'],
+      ['224.0.0.1', 'multicast'],
+      ['ff02::1', 'multicast'],
+      ['fc00::1', 'unique-local'],
+      ['fd12:3456::1', 'unique-local'],
+      ['64:ff9b::10.0.0.1', 'private'],
+      ['8.8.8.8', undefined],
+      ['172.32.0.1', undefined],
+      ['2001:db8::1', undefined],
+      ['example.com', undefined],
     ];
     for (const [address, kind] of cases) assert.equal(classifyAddress(address), kind, address);
   });
 
   test('allow entries: host, host:port, IP, [IPv6]:port, CIDR; the metadata service stays refused even inside an allowed range', () => {
-    const policy = createEgressPolicy({ allow: parseAllowList('intranet.corp, 127.0.0.1:8080 [::1]:9000,10.0.0.0/8 169.254.0.0/16') });
+    const policy = createEgressPolicy({
+      allow: parseAllowList('intranet.corp, 127.0.0.1:8080 [::1]:9000,10.0.0.0/8 169.254.0.0/16'),
+    });
     const verdict = (url: string) => policy.checkUrl(new URL(url))?.reason;
     assert.equal(verdict('http://127.0.0.1:8080/'), undefined);
     assert.match(verdict('http://127.0.0.1:8081/') ?? '', /loopback/);
@@ -273,16 +345,31 @@ describe('address classification and allow entries (no connection)', () => {
     assert.equal(verdict('http://169.254.10.10/'), undefined);
     assert.match(verdict('http://169.254.169.254/') ?? '', /metadata service \(never allowed\)/);
     assert.match(verdict('ftp://intranet.corp/') ?? '', /scheme ftp: is not allowed/);
-    assert.throws(() => createEgressPolicy({ allow: ['http://x/'] }), /not a host, host:port, IP address or CIDR range/);
+    assert.throws(
+      () => createEgressPolicy({ allow: ['http://x/'] }),
+      /not a host, host:port, IP address or CIDR range/,
+    );
   });
 
   test('a name is judged by every address it resolves to, and an allowed name may resolve to internal addresses', async () => {
-    const resolveTo = (addresses: string[]): Resolver => (_hostname, _options, callback) => callback(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
-    const lookup = (allow: string[], addresses: string[], hostname: string) => new Promise<string>((resolve) => {
-      const fn = createEgressPolicy({ allow, resolver: resolveTo(addresses) }).lookupFor(new URL(`http://${hostname}/`));
-      fn(hostname, { all: true }, (error) => resolve(error ? error.message : 'allowed'));
-    });
-    assert.match(await lookup([], ['93.184.216.34', '10.0.0.5'], 'mixed.example'), /10\.0\.0\.5 is a private address \(mixed\.example resolved to it\)/);
+    const resolveTo =
+      (addresses: string[]): Resolver =>
+      (_hostname, _options, callback) =>
+        callback(
+          null,
+          addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })),
+        );
+    const lookup = (allow: string[], addresses: string[], hostname: string) =>
+      new Promise<string>((resolve) => {
+        const fn = createEgressPolicy({ allow, resolver: resolveTo(addresses) }).lookupFor(
+          new URL(`http://${hostname}/`),
+        );
+        fn(hostname, { all: true }, (error) => resolve(error ? error.message : 'allowed'));
+      });
+    assert.match(
+      await lookup([], ['93.184.216.34', '10.0.0.5'], 'mixed.example'),
+      /10\.0\.0\.5 is a private address \(mixed\.example resolved to it\)/,
+    );
     assert.equal(await lookup([], ['93.184.216.34'], 'public.example'), 'allowed');
     assert.equal(await lookup(['intranet.corp'], ['10.0.0.5'], 'intranet.corp'), 'allowed');
     assert.match(await lookup(['intranet.corp'], ['169.254.169.254'], 'intranet.corp'), /metadata/);

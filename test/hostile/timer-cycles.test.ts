@@ -24,7 +24,12 @@ describe('deploying cycles below the minimum interval (default 1 s)', () => {
   after(async () => api?.close());
 
   const deploy = (xml: string) =>
-    api.app.inject({ method: 'POST', url: '/api/deployments', headers: { ...api.auth, 'content-type': 'application/xml' }, payload: xml });
+    api.app.inject({
+      method: 'POST',
+      url: '/api/deployments',
+      headers: { ...api.auth, 'content-type': 'application/xml' },
+      payload: xml,
+    });
 
   const refused: Record<string, [string, string]> = {
     'R/PT0S on a start timer': [startTimerProcess('zero', 'R/PT0S'), 'tick'],
@@ -40,7 +45,9 @@ describe('deploying cycles below the minimum interval (default 1 s)', () => {
     it(`refuses ${name} with 400 naming the element, and writes nothing`, async () => {
       const response = await deploy(xml);
       assert.equal(response.statusCode, 400, response.body);
-      const { error } = response.json() as { error: { code: string; message: string; details: Record<string, unknown> } };
+      const { error } = response.json() as {
+        error: { code: string; message: string; details: Record<string, unknown> };
+      };
       assert.equal(error.code, 'OPERON_ERR_TIMER_CYCLE_TOO_SHORT');
       assert.equal(error.details.elementId, elementId);
       assert.equal(error.details.minIntervalMs, 1000);
@@ -66,7 +73,10 @@ describe('deploying cycles below the minimum interval (default 1 s)', () => {
     assert.equal(response.statusCode, 201, response.body);
     const timer = await api.db.knex('timers').whereNull('process_instance_id').first();
     const dueAt = new Date(timer.due_at).getTime();
-    assert.ok(dueAt >= before && dueAt % 1000 === 0, `due at a whole second from now on, got ${new Date(dueAt).toISOString()}`);
+    assert.ok(
+      dueAt >= before && dueAt % 1000 === 0,
+      `due at a whole second from now on, got ${new Date(dueAt).toISOString()}`,
+    );
     assert.equal(timer.cycle, 'R/PT1S');
   });
 
@@ -93,11 +103,18 @@ describe('a cycle computed at run time below the minimum interval', () => {
 
   it('raises an OPERON_ERR_TIMER_CYCLE_TOO_SHORT incident on the task and schedules nothing', async () => {
     const { instanceId } = await engine.startInstance('remindEvery', { interval: 'PT0S' });
-    const incident = await waitFor(() => db.knex('incidents').where({ process_instance_id: instanceId }).first(), 10_000, 'the incident');
+    const incident = await waitFor(
+      () => db.knex('incidents').where({ process_instance_id: instanceId }).first(),
+      10_000,
+      'the incident',
+    );
     assert.equal(incident.code, 'OPERON_ERR_TIMER_CYCLE_TOO_SHORT');
     assert.equal(incident.element_id, 'approve');
     assert.match(incident.message, /remind/);
-    const [timers] = await db.knex('timers').where({ process_instance_id: instanceId }).count<{ count: string }[]>('* as count');
+    const [timers] = await db
+      .knex('timers')
+      .where({ process_instance_id: instanceId })
+      .count<{ count: string }[]>('* as count');
     assert.equal(Number(timers!.count), 0, 'no timer row: nothing can fire');
     const [instances] = await db.knex('process_instances').count<{ count: string }[]>('* as count');
     assert.equal(Number(instances!.count), 1);
@@ -120,7 +137,9 @@ describe('a new version stops the start timer of the one before', () => {
     // Two engine processes on one database, each with its own pool; a 20 ms floor keeps firings back to back.
     for (let i = 0; i < 2; i++) {
       const knex = createKnex(db.url, { poolMax: 4, applicationName: `operon-test-engine-${i}` });
-      engines.push(createEngine({ db: knex, worker: FAST_WORKER, timerLimits: { minCycleIntervalMs: 20, startsPerSecond: 1000 } }));
+      engines.push(
+        createEngine({ db: knex, worker: FAST_WORKER, timerLimits: { minCycleIntervalMs: 20, startsPerSecond: 1000 } }),
+      );
     }
   });
   after(async () => {
@@ -133,8 +152,16 @@ describe('a new version stops the start timer of the one before', () => {
 
   it('v2 and v3 deployed while two engines fire v1 every 20 ms: no version starts an instance after its successor committed', async () => {
     const result = await deployRace(engines[0]!, db.knex, { processId: 'ticker', cycle: 'R/PT0.02S', versions: 3 });
-    assert.deepEqual([...result.final], [...result.frozen], 'instance counts of v1 and v2 did not move after the next deployment');
-    assert.deepEqual(result.scheduledTimers, [{ version: 3, count: 1 }], 'one scheduled start timer, of the latest version');
+    assert.deepEqual(
+      [...result.final],
+      [...result.frozen],
+      'instance counts of v1 and v2 did not move after the next deployment',
+    );
+    assert.deepEqual(
+      result.scheduledTimers,
+      [{ version: 3, count: 1 }],
+      'one scheduled start timer, of the latest version',
+    );
   });
 });
 
@@ -156,15 +183,20 @@ describe('a start timer of a superseded version left scheduled (the database the
     await deployer.close();
     const v1 = await db.knex('process_definitions').where({ bpmn_process_id: 'leak', version: 1 }).first();
     // What an engine without the deployment lock left behind: v1's timer scheduled, due now.
-    await db.knex('timers').where({ definition_id: v1.id }).update({ state: 'scheduled', due_at: db.knex.fn.now(), cycle: 'R/PT0S' });
+    await db
+      .knex('timers')
+      .where({ definition_id: v1.id })
+      .update({ state: 'scheduled', due_at: db.knex.fn.now(), cycle: 'R/PT0S' });
     engine = createEngine({ db: db.knex, worker: FAST_WORKER });
-    const retired = async () => (await db.knex('timers').where({ definition_id: v1.id, state: 'scheduled' })).length === 0;
+    const retired = async () =>
+      (await db.knex('timers').where({ definition_id: v1.id, state: 'scheduled' })).length === 0;
     await waitFor(retired, 30_000, 'the v1 timer to be retired');
     const [instances] = await db.knex('process_instances').count<{ count: string }[]>('* as count');
     assert.equal(Number(instances!.count), 0, 'no instance of v1');
     const states = await db.knex('timers').where({ definition_id: v1.id }).pluck('state');
     assert.deepEqual(states, ['cancelled']);
-    const v2Timers = await db.knex('timers as t')
+    const v2Timers = await db
+      .knex('timers as t')
       .join('process_definitions as d', 'd.id', 't.definition_id')
       .where({ 'd.version': 2, 't.state': 'scheduled' });
     assert.equal(v2Timers.length, 1);
@@ -191,17 +223,33 @@ describe('the timer start rate per process', () => {
     const started = Date.now();
     await engine.deploy([{ name: 'flood.bpmn', xml: startTimerProcess('flood', 'R/PT0.001S') }]);
     await waitFor(async () => (engine.startRate.delayed().get('flood') ?? 0) >= 5, 60_000, 'the limit to delay starts');
-    const [row] = await db.knex('process_instances').where({ bpmn_process_id: 'flood' }).count<{ count: string }[]>('* as count');
+    const [row] = await db
+      .knex('process_instances')
+      .where({ bpmn_process_id: 'flood' })
+      .count<{ count: string }[]>('* as count');
     const elapsedS = (Date.now() - started) / 1000;
     const count = Number(row!.count);
     assert.ok(count >= BURST, `the burst went through (${count})`);
-    assert.ok(count <= BURST + RATE * elapsedS + 1, `${count} instances in ${elapsedS.toFixed(1)} s at ${RATE}/s, burst ${BURST}`);
+    assert.ok(
+      count <= BURST + RATE * elapsedS + 1,
+      `${count} instances in ${elapsedS.toFixed(1)} s at ${RATE}/s, burst ${BURST}`,
+    );
     const scheduled = await db.knex('timers').whereNull('process_instance_id').where({ state: 'scheduled' });
     assert.equal(scheduled.length, 1, 'the timer is still scheduled');
     assert.equal(scheduled[0].cycle, 'R/PT0.001S');
-    const app = await buildApp({ engine, db: db.knex, defaultMetrics: false, notifications: engine.notifications, apiToken: 'op_timer_test' });
+    const app = await buildApp({
+      engine,
+      db: db.knex,
+      defaultMetrics: false,
+      notifications: engine.notifications,
+      apiToken: 'op_timer_test',
+    });
     try {
-      const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: 'Bearer op_timer_test' } });
+      const metrics = await app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: 'Bearer op_timer_test' },
+      });
       const delayed = Number(/^operon_timer_starts_delayed_total (\d+)$/m.exec(metrics.body)?.[1]);
       assert.ok(delayed >= 5, `operon_timer_starts_delayed_total counts the delayed starts (${delayed})`);
     } finally {

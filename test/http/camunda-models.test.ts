@@ -29,7 +29,13 @@ const NAMESPACES = [
 ].join(' ');
 
 /** A Camunda-8-style file: `body` inside the process (flows included), `after` after it (diagram, messages). */
-function model(options: { id?: string; body: string; after?: string; encoding?: string; extraNamespaces?: string }): string {
+function model(options: {
+  id?: string;
+  body: string;
+  after?: string;
+  encoding?: string;
+  extraNamespaces?: string;
+}): string {
   return `<?xml version="1.0" encoding="${options.encoding ?? 'UTF-8'}"?>
 <bpmn:definitions ${NAMESPACES} ${options.extraNamespaces ?? ''} id="Definitions_1" targetNamespace="http://bpmn.io/schema/bpmn">
   <bpmn:process${options.id === undefined ? '' : ` id="${options.id}"`} name="Camunda model" isExecutable="true">
@@ -52,13 +58,21 @@ ${shapes.map((s, i) => `      <bpmndi:BPMNShape id="Shape_${i}" bpmnElement="${s
   </bpmndi:BPMNDiagram>`;
 
 async function deploy(xml: string) {
-  return api.app.inject({ method: 'POST', url: '/api/deployments', headers: { ...api.auth, 'content-type': 'application/xml' }, payload: xml });
+  return api.app.inject({
+    method: 'POST',
+    url: '/api/deployments',
+    headers: { ...api.auth, 'content-type': 'application/xml' },
+    payload: xml,
+  });
 }
 
 async function assertDeploys(xml: string, processId: string): Promise<void> {
   const response = await deploy(xml);
   assert.equal(response.statusCode, 201, response.body);
-  assert.ok(json(response).processes.some((p: { bpmnProcessId: string }) => p.bpmnProcessId === processId), response.body);
+  assert.ok(
+    json(response).processes.some((p: { bpmnProcessId: string }) => p.bpmnProcessId === processId),
+    response.body,
+  );
 }
 
 async function assertRefused(xml: string, code: string, elementId: string | undefined, message: RegExp): Promise<void> {
@@ -72,11 +86,19 @@ async function assertRefused(xml: string, code: string, elementId: string | unde
 
 describe('valid Camunda files deploy', () => {
   test('a diagram plane and shapes naming a renamed process and a removed element are ignored, as Zeebe ignores the diagram', async () => {
-    await assertDeploys(model({ id: 'renamed-process', body: STRAIGHT, after: diagram('Process_old_name', ['StartEvent_1', 'Activity_removed']) }), 'renamed-process');
+    await assertDeploys(
+      model({
+        id: 'renamed-process',
+        body: STRAIGHT,
+        after: diagram('Process_old_name', ['StartEvent_1', 'Activity_removed']),
+      }),
+      'renamed-process',
+    );
   });
 
   test('a form-js schema with <br> (escaped, or in CDATA) inside zeebe:userTaskForm', async () => {
-    const form = (text: string) => `{"components":[{"type":"text","id":"Field_1","text":"Please review&lt;br&gt;${text}"},{"type":"checkbox","key":"ok","label":"OK"}],"type":"default"}`;
+    const form = (text: string) =>
+      `{"components":[{"type":"text","id":"Field_1","text":"Please review&lt;br&gt;${text}"},{"type":"checkbox","key":"ok","label":"OK"}],"type":"default"}`;
     const body = (formBody: string) => `
     <bpmn:extensionElements><zeebe:userTaskForm id="userTaskForm_1">${formBody}</zeebe:userTaskForm></bpmn:extensionElements>
     <bpmn:startEvent id="StartEvent_1" />
@@ -85,7 +107,15 @@ describe('valid Camunda files deploy', () => {
     <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_review" targetRef="EndEvent_1" />
     <bpmn:endEvent id="EndEvent_1" />`;
     await assertDeploys(model({ id: 'form-escaped', body: body(form('the order')) }), 'form-escaped');
-    await assertDeploys(model({ id: 'form-cdata', body: body(`<![CDATA[{"components":[{"type":"text","id":"Field_1","text":"line<br>line"}],"type":"default"}]]>`) }), 'form-cdata');
+    await assertDeploys(
+      model({
+        id: 'form-cdata',
+        body: body(
+          `<![CDATA[{"components":[{"type":"text","id":"Field_1","text":"line<br>line"}],"type":"default"}]]>`,
+        ),
+      }),
+      'form-cdata',
+    );
   });
 
   test('vendor elements inside extensionElements: foreign namespaces, and a bpmn: element the schema does not know', async () => {
@@ -96,7 +126,14 @@ describe('valid Camunda files deploy', () => {
     </bpmn:startEvent>
     <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="EndEvent_1" />
     <bpmn:endEvent id="EndEvent_1" />`;
-    await assertDeploys(model({ id: 'vendor-extensions', body, extraNamespaces: 'xmlns:acme="urn:acme:bpmn" xmlns:signavio="http://www.signavio.com"' }), 'vendor-extensions');
+    await assertDeploys(
+      model({
+        id: 'vendor-extensions',
+        body,
+        extraNamespaces: 'xmlns:acme="urn:acme:bpmn" xmlns:signavio="http://www.signavio.com"',
+      }),
+      'vendor-extensions',
+    );
   });
 
   test('a QName-prefixed reference (messageRef="tns:message-id") resolves, and the message correlates', async () => {
@@ -107,11 +144,25 @@ describe('valid Camunda files deploy', () => {
     <bpmn:sequenceFlow id="Flow_2" sourceRef="Activity_wait" targetRef="EndEvent_1" />
     <bpmn:endEvent id="EndEvent_1" />`;
     const after = `  <bpmn:message id="message-id" name="paid"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId" /></bpmn:extensionElements></bpmn:message>`;
-    await assertDeploys(model({ id: 'qname-reference', body, after, extraNamespaces: 'xmlns:tns="http://bpmn.io/schema/bpmn"' }), 'qname-reference');
+    await assertDeploys(
+      model({ id: 'qname-reference', body, after, extraNamespaces: 'xmlns:tns="http://bpmn.io/schema/bpmn"' }),
+      'qname-reference',
+    );
     const { instanceId } = await api.engine.startInstance('qname-reference', { orderId: 'q-1' });
-    await eventually(async () => (await api.db.knex('message_subscriptions').where({ process_instance_id: instanceId, state: 'open' }).first()) ?? undefined);
-    assert.deepEqual(await api.engine.publishMessage({ name: 'paid', correlationKey: 'q-1' }), { correlated: true, instanceId });
-    await eventually(async () => ((await api.engine.getInstance(instanceId))?.state === 'completed' ? true : undefined));
+    await eventually(
+      async () =>
+        (await api.db
+          .knex('message_subscriptions')
+          .where({ process_instance_id: instanceId, state: 'open' })
+          .first()) ?? undefined,
+    );
+    assert.deepEqual(await api.engine.publishMessage({ name: 'paid', correlationKey: 'q-1' }), {
+      correlated: true,
+      instanceId,
+    });
+    await eventually(async () =>
+      (await api.engine.getInstance(instanceId))?.state === 'completed' ? true : undefined,
+    );
   });
 
   test('an ISO-8859-1 declaration on a plain ASCII file', async () => {
@@ -125,7 +176,12 @@ describe('refusals name the real fault', () => {
     <bpmn:task id="Activity_1" />
     <bpmn:sequenceFlow id="Flow_1" sourceRef="Activity_1" targetRef="EndEvent_1" />
     <bpmn:endEvent id="EndEvent_1" />`;
-    await assertRefused(model({ id: 'latin-1-broken', body, encoding: 'ISO-8859-1' }), 'OPERON_ERR_BPMN_INVALID', 'latin-1-broken', /no start event/);
+    await assertRefused(
+      model({ id: 'latin-1-broken', body, encoding: 'ISO-8859-1' }),
+      'OPERON_ERR_BPMN_INVALID',
+      'latin-1-broken',
+      /no start event/,
+    );
   });
 
   test('a process without an id is refused as such, not as "process undefined has no start event"', async () => {
@@ -137,7 +193,12 @@ describe('refusals name the real fault', () => {
     <bpmn:task id="Activity_1" />
     <bpmn:sequenceFlow id="Flow_1" sourceRef="Activity_1" targetRef="EndEvent_1" />
     <bpmn:endEvent id="EndEvent_1" />`;
-    await assertRefused(model({ id: 'stale-di', body: noStart, after: diagram('stale-di', ['StartEvent_gone', 'Activity_1']) }), 'OPERON_ERR_BPMN_INVALID', 'stale-di', /no start event/);
+    await assertRefused(
+      model({ id: 'stale-di', body: noStart, after: diagram('stale-di', ['StartEvent_gone', 'Activity_1']) }),
+      'OPERON_ERR_BPMN_INVALID',
+      'stale-di',
+      /no start event/,
+    );
     const badCondition = `
     <bpmn:startEvent id="StartEvent_1" />
     <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Gateway_1" />
@@ -145,7 +206,12 @@ describe('refusals name the real fault', () => {
     <bpmn:sequenceFlow id="Flow_big" sourceRef="Gateway_1" targetRef="EndEvent_1"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">= size = = "large"</bpmn:conditionExpression></bpmn:sequenceFlow>
     <bpmn:sequenceFlow id="Flow_small" sourceRef="Gateway_1" targetRef="EndEvent_1" />
     <bpmn:endEvent id="EndEvent_1" />`;
-    await assertRefused(model({ id: 'stale-di-2', body: badCondition, after: diagram('stale-di-2', ['Gone_1']) }), 'OPERON_ERR_FEEL_SYNTAX', 'Flow_big', /unary test/);
+    await assertRefused(
+      model({ id: 'stale-di-2', body: badCondition, after: diagram('stale-di-2', ['Gone_1']) }),
+      'OPERON_ERR_FEEL_SYNTAX',
+      'Flow_big',
+      /unary test/,
+    );
   });
 });
 
@@ -161,25 +227,50 @@ describe('FEEL that Zeebe refuses is refused at deployment, naming the element',
     <bpmn:endEvent id="EndEvent_1" />`;
 
   test('a doubled comparison operator', async () => {
-    await assertRefused(model({ id: 'feel-double-eq', body: gateway('= size = = "large"') }), 'OPERON_ERR_FEEL_SYNTAX', 'Flow_large', /Flow_large/);
+    await assertRefused(
+      model({ id: 'feel-double-eq', body: gateway('= size = = "large"') }),
+      'OPERON_ERR_FEEL_SYNTAX',
+      'Flow_large',
+      /Flow_large/,
+    );
   });
 
   test('a doubled plus', async () => {
-    await assertRefused(model({ id: 'feel-double-plus', body: gateway('= size ++ "large"') }), 'OPERON_ERR_FEEL_SYNTAX', 'Flow_large', /unary plus/);
+    await assertRefused(
+      model({ id: 'feel-double-plus', body: gateway('= size ++ "large"') }),
+      'OPERON_ERR_FEEL_SYNTAX',
+      'Flow_large',
+      /unary plus/,
+    );
   });
 
   test('a condition without the leading =', async () => {
-    await assertRefused(model({ id: 'feel-no-marker', body: gateway('size = "large"') }), 'OPERON_ERR_FEEL_SYNTAX', 'Flow_large', /must start with "="/);
+    await assertRefused(
+      model({ id: 'feel-no-marker', body: gateway('size = "large"') }),
+      'OPERON_ERR_FEEL_SYNTAX',
+      'Flow_large',
+      /must start with "="/,
+    );
   });
 
   test('an input mapping that does not parse names its task', async () => {
-    const mapping = '<bpmn:extensionElements><zeebe:ioMapping><zeebe:input source="= a ++ b" target="c" /></zeebe:ioMapping></bpmn:extensionElements>';
-    await assertRefused(model({ id: 'feel-bad-mapping', body: gateway('= size = "large"', mapping) }), 'OPERON_ERR_FEEL_SYNTAX', 'Activity_prepare', /unary plus/);
+    const mapping =
+      '<bpmn:extensionElements><zeebe:ioMapping><zeebe:input source="= a ++ b" target="c" /></zeebe:ioMapping></bpmn:extensionElements>';
+    await assertRefused(
+      model({ id: 'feel-bad-mapping', body: gateway('= size = "large"', mapping) }),
+      'OPERON_ERR_FEEL_SYNTAX',
+      'Activity_prepare',
+      /unary plus/,
+    );
   });
 
   test('valid FEEL with Camunda built-ins deploys and runs', async () => {
-    const mapping = '<bpmn:extensionElements><zeebe:ioMapping><zeebe:output source="=get or else(size, &quot;small&quot;)" target="size" /></zeebe:ioMapping></bpmn:extensionElements>';
-    await assertDeploys(model({ id: 'feel-builtins', body: gateway('= is defined(size) and size = "large"', mapping) }), 'feel-builtins');
+    const mapping =
+      '<bpmn:extensionElements><zeebe:ioMapping><zeebe:output source="=get or else(size, &quot;small&quot;)" target="size" /></zeebe:ioMapping></bpmn:extensionElements>';
+    await assertDeploys(
+      model({ id: 'feel-builtins', body: gateway('= is defined(size) and size = "large"', mapping) }),
+      'feel-builtins',
+    );
     const { instanceId } = await api.engine.startInstance('feel-builtins', {});
     const view = await eventually(async () => {
       const instance = await api.engine.getInstance(instanceId);

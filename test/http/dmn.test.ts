@@ -34,7 +34,8 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
 
 async function deploy(files: Record<string, string>): Promise<{ status: number; body: any }> {
   const form = new FormData();
-  for (const [name, xml] of Object.entries(files)) form.append('file', new Blob([xml], { type: 'application/xml' }), name);
+  for (const [name, xml] of Object.entries(files))
+    form.append('file', new Blob([xml], { type: 'application/xml' }), name);
   const response = await fetch(`${base}/api/deployments`, { method: 'POST', headers: api.auth, body: form });
   return { status: response.status, body: JSON.parse(await response.text()) };
 }
@@ -90,16 +91,34 @@ async function start(bpmnProcessId: string, variables: Record<string, unknown>):
 async function settled(instanceId: string): Promise<any> {
   return eventually(async () => {
     const { body } = await call('GET', `/api/instances/${instanceId}`);
-    return body.state !== 'active' || body.incidents.some((i: { state: string }) => i.state === 'open') ? body : undefined;
+    return body.state !== 'active' || body.incidents.some((i: { state: string }) => i.state === 'open')
+      ? body
+      : undefined;
   }, 30_000);
 }
 
 describe('DMN decisions over the API', () => {
   test('a .dmn and a .bpmn deploy together and a business rule task writes the decision result', async () => {
-    const deployed = await deploy({ 'pricing.dmn': discountDmn(10), 'price.bpmn': processXml('price', 'discount', 'discount') });
+    const deployed = await deploy({
+      'pricing.dmn': discountDmn(10),
+      'price.bpmn': processXml('price', 'discount', 'discount'),
+    });
     assert.equal(deployed.status, 201, JSON.stringify(deployed.body));
-    assert.deepEqual(deployed.body.decisions.map((d: { decisionId: string; version: number; created: boolean }) => [d.decisionId, d.version, d.created]), [['level', 1, true], ['discount', 1, true]]);
-    assert.deepEqual(deployed.body.processes.map((p: { bpmnProcessId: string }) => p.bpmnProcessId), ['price']);
+    assert.deepEqual(
+      deployed.body.decisions.map((d: { decisionId: string; version: number; created: boolean }) => [
+        d.decisionId,
+        d.version,
+        d.created,
+      ]),
+      [
+        ['level', 1, true],
+        ['discount', 1, true],
+      ],
+    );
+    assert.deepEqual(
+      deployed.body.processes.map((p: { bpmnProcessId: string }) => p.bpmnProcessId),
+      ['price'],
+    );
 
     const gold = await settled(await start('price', { years: 7, amount: 2000 }));
     assert.equal(gold.state, 'completed', JSON.stringify(gold));
@@ -116,15 +135,33 @@ describe('DMN decisions over the API', () => {
     assert.deepEqual(rows[0].inputs, { Level: 'gold', Amount: 2000 });
     assert.deepEqual(rows[0].matched_rule_ids, ['discountGold', 'discountLarge']);
     assert.equal(rows[0].output, 13);
-    assert.deepEqual(rows[0].evaluated.map((e: { decisionId: string; matchedRuleIds: string[] }) => [e.decisionId, e.matchedRuleIds]), [['level', ['levelGold']], ['discount', ['discountGold', 'discountLarge']]]);
+    assert.deepEqual(
+      rows[0].evaluated.map((e: { decisionId: string; matchedRuleIds: string[] }) => [e.decisionId, e.matchedRuleIds]),
+      [
+        ['level', ['levelGold']],
+        ['discount', ['discountGold', 'discountLarge']],
+      ],
+    );
   });
 
   test('a redeployed decision gets a new version, which the next evaluation uses; the same file again is no new version', async () => {
     const again = await deploy({ 'pricing.dmn': discountDmn(10) });
     assert.equal(again.status, 201);
-    assert.deepEqual(again.body.decisions.map((d: { version: number; created: boolean }) => [d.version, d.created]), [[1, false], [1, false]]);
+    assert.deepEqual(
+      again.body.decisions.map((d: { version: number; created: boolean }) => [d.version, d.created]),
+      [
+        [1, false],
+        [1, false],
+      ],
+    );
     const changed = await deploy({ 'pricing.dmn': discountDmn(20) });
-    assert.deepEqual(changed.body.decisions.map((d: { decisionId: string; version: number }) => [d.decisionId, d.version]), [['level', 2], ['discount', 2]]);
+    assert.deepEqual(
+      changed.body.decisions.map((d: { decisionId: string; version: number }) => [d.decisionId, d.version]),
+      [
+        ['level', 2],
+        ['discount', 2],
+      ],
+    );
     const instance = await settled(await start('price', { years: 9, amount: 5 }));
     assert.equal(instance.variables.discount, 20);
     const row = await api.db.knex('decision_evaluations').where({ process_instance_id: instance.instanceId }).first();
@@ -146,7 +183,9 @@ describe('DMN decisions over the API', () => {
     assert.match(waiting.incidents[0].message, /"nowhere", which is not deployed/);
 
     // Deploying the decision and resolving the incident evaluates it again.
-    const nowhere = discountDmn(10).replace(/"discount"/g, '"nowhere"').replace('id="pricing"', 'id="pricing2"');
+    const nowhere = discountDmn(10)
+      .replace(/"discount"/g, '"nowhere"')
+      .replace('id="pricing"', 'id="pricing2"');
     assert.equal((await deploy({ 'nowhere.dmn': nowhere })).status, 201);
     const resolved = await call('POST', `/api/incidents/${waiting.incidents[0].id}/resolve`, {});
     assert.ok(resolved.status < 300, JSON.stringify(resolved.body));
@@ -182,8 +221,16 @@ describe('DMN decisions over the API', () => {
 <definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="drg_tagged" name="T" namespace="x">
   <decision id="tagged" name="tagged"><extensionElements><zeebe:versionTag value="${tag}" /></extensionElements><literalExpression id="tagged_e"><text>${text}</text></literalExpression></decision>
 </definitions>`;
-    const withTag = (id: string, tag: string) => processXml(id, 'tagged', 'answer').replace('resultVariable="answer"', `resultVariable="answer" bindingType="versionTag" versionTag="${tag}"`);
-    const first = await deploy({ 'tagged.dmn': tagged('v1', '"one"'), 'tag-v1.bpmn': withTag('tag-v1', 'v1'), 'tag-v9.bpmn': withTag('tag-v9', 'v9') });
+    const withTag = (id: string, tag: string) =>
+      processXml(id, 'tagged', 'answer').replace(
+        'resultVariable="answer"',
+        `resultVariable="answer" bindingType="versionTag" versionTag="${tag}"`,
+      );
+    const first = await deploy({
+      'tagged.dmn': tagged('v1', '"one"'),
+      'tag-v1.bpmn': withTag('tag-v1', 'v1'),
+      'tag-v9.bpmn': withTag('tag-v9', 'v9'),
+    });
     assert.equal(first.status, 201, JSON.stringify(first.body));
     assert.equal(first.body.decisions[0].versionTag, 'v1');
     assert.equal((await deploy({ 'tagged.dmn': tagged('v2', '"two"') })).body.decisions[0].version, 2);
@@ -202,17 +249,30 @@ describe('DMN decisions over the API', () => {
     assert.equal(response.status, 400);
     assert.equal(response.body.error.code, 'OPERON_ERR_FEEL_SYNTAX');
     assert.equal(response.body.error.details.elementId, 'lg1');
-    const noLogic = await deploy({ 'empty.dmn': '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="e" name="E" namespace="x"><decision id="bare" /></definitions>' });
+    const noLogic = await deploy({
+      'empty.dmn':
+        '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/" id="e" name="E" namespace="x"><decision id="bare" /></definitions>',
+    });
     assert.equal(noLogic.status, 400);
     assert.equal(noLogic.body.error.code, 'OPERON_ERR_DMN_INVALID');
     assert.equal(noLogic.body.error.details.elementId, 'bare');
   });
 
   test('a DMN body sent as application/xml is told by its namespace', async () => {
-    const response = await fetch(`${base}/api/deployments`, { method: 'POST', headers: { ...api.auth, 'content-type': 'application/xml' }, body: discountDmn(30) });
+    const response = await fetch(`${base}/api/deployments`, {
+      method: 'POST',
+      headers: { ...api.auth, 'content-type': 'application/xml' },
+      body: discountDmn(30),
+    });
     const body = await response.json();
     assert.equal(response.status, 201, JSON.stringify(body));
     // "level" is at 4: nowhere.dmn above deployed a decision with that id too (decision ids are global, as in Camunda).
-    assert.deepEqual(body.decisions.map((d: { decisionId: string; version: number }) => [d.decisionId, d.version]), [['level', 4], ['discount', 3]]);
+    assert.deepEqual(
+      body.decisions.map((d: { decisionId: string; version: number }) => [d.decisionId, d.version]),
+      [
+        ['level', 4],
+        ['discount', 3],
+      ],
+    );
   });
 });

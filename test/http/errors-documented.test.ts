@@ -8,7 +8,7 @@ test('every OPERON_ERR_* code is documented in docs/errors.md with its HTTP stat
   const undocumented: string[] = [];
   for (const [code, { status }] of Object.entries(ERROR_CODES)) {
     const row = doc.split('\n').find((line) => line.startsWith(`| ${code} |`));
-    if (!row || !row.includes(`| ${status} |`)) undocumented.push(code);
+    if (!row?.includes(`| ${status} |`)) undocumented.push(code);
   }
   assert.deepEqual(undocumented, []);
   assert.ok(Object.keys(ERROR_CODES).length > 20);

@@ -36,7 +36,12 @@ test('logs carry instance ids and never the token, the webhook secret or the sig
   const app = await buildApp({ engine, db: db.knex, logger, apiToken: token, defaultMetrics: false });
   try {
     const auth = { authorization: `Bearer ${token}` };
-    await app.inject({ method: 'POST', url: '/api/deployments', headers: { ...auth, 'content-type': 'application/xml' }, payload: fixture('http-ping.bpmn') });
+    await app.inject({
+      method: 'POST',
+      url: '/api/deployments',
+      headers: { ...auth, 'content-type': 'application/xml' },
+      payload: fixture('http-ping.bpmn'),
+    });
     const secret = generateWebhookSecret();
     await app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: auth, payload: { secret } });
     const body = '{"customer":"Ada"}';
@@ -45,7 +50,12 @@ test('logs carry instance ids and never the token, the webhook secret or the sig
     const response = await app.inject({
       method: 'POST',
       url: '/webhooks/http-ping',
-      headers: { 'content-type': 'application/json', 'webhook-id': 'msg_log_1', 'webhook-timestamp': String(timestamp), 'webhook-signature': signature },
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': 'msg_log_1',
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signature,
+      },
       payload: body,
     });
     assert.equal(response.statusCode, 202);
@@ -70,7 +80,12 @@ test('an unexpected failure answers 500 OPERON_ERR_INTERNAL without internals', 
   try {
     // A table disappears under the running app.
     await other.knex.raw('DROP TABLE process_definitions CASCADE');
-    const broken = await app.inject({ method: 'POST', url: '/webhooks/anything', headers: { 'content-type': 'application/json' }, payload: '{}' });
+    const broken = await app.inject({
+      method: 'POST',
+      url: '/webhooks/anything',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    });
     assert.equal(broken.statusCode, 500);
     const { error } = JSON.parse(broken.body);
     assert.equal(error.code, 'OPERON_ERR_INTERNAL');
@@ -87,6 +102,12 @@ test('error mapping keeps OperonErrors and hides unknown ones', () => {
   assert.equal(toOperonError(known), known);
   assert.equal(toOperonError(new Error('secret internals')).code, 'OPERON_ERR_INTERNAL');
   assert.equal(toOperonError(new Error('secret internals')).message, 'Internal error');
-  assert.equal(toOperonError(Object.assign(new Error('too big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 })).code, 'OPERON_ERR_PAYLOAD_TOO_LARGE');
-  assert.equal(toOperonError(Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 })).code, 'OPERON_ERR_UNSUPPORTED_MEDIA_TYPE');
+  assert.equal(
+    toOperonError(Object.assign(new Error('too big'), { code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413 })).code,
+    'OPERON_ERR_PAYLOAD_TOO_LARGE',
+  );
+  assert.equal(
+    toOperonError(Object.assign(new Error('x'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 })).code,
+    'OPERON_ERR_UNSUPPORTED_MEDIA_TYPE',
+  );
 });

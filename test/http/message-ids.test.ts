@@ -29,9 +29,19 @@ after(async () => {
   await api?.close();
 });
 
-async function publish(message: Record<string, unknown>): Promise<{ status: number; replayed: string | null; body: any }> {
-  const response = await fetch(`${baseUrl}/api/messages`, { method: 'POST', headers: { ...api.auth, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'invoice-paid', ...message }) });
-  return { status: response.status, replayed: response.headers.get('idempotent-replayed'), body: await response.json() };
+async function publish(
+  message: Record<string, unknown>,
+): Promise<{ status: number; replayed: string | null; body: any }> {
+  const response = await fetch(`${baseUrl}/api/messages`, {
+    method: 'POST',
+    headers: { ...api.auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'invoice-paid', ...message }),
+  });
+  return {
+    status: response.status,
+    replayed: response.headers.get('idempotent-replayed'),
+    body: await response.json(),
+  };
 }
 
 async function start(invoiceId: string): Promise<string> {
@@ -64,16 +74,31 @@ describe('a repeated messageId', () => {
   });
 
   test('after its message was buffered: not buffered twice; once taken, the retry names the instance and the next one keeps waiting', async () => {
-    const buffered = await publish({ correlationKey: 'I-2', messageId: 'pay-3', timeToLiveMs: 60_000, variables: { amount: 30 } });
+    const buffered = await publish({
+      correlationKey: 'I-2',
+      messageId: 'pay-3',
+      timeToLiveMs: 60_000,
+      variables: { amount: 30 },
+    });
     assert.deepEqual(buffered.body, { correlated: false });
-    const retry = await publish({ correlationKey: 'I-2', messageId: 'pay-3', timeToLiveMs: 60_000, variables: { amount: 30 } });
+    const retry = await publish({
+      correlationKey: 'I-2',
+      messageId: 'pay-3',
+      timeToLiveMs: 60_000,
+      variables: { amount: 30 },
+    });
     assert.deepEqual(retry.body, { correlated: false, duplicate: true });
     assert.equal((await api.db.knex('messages').where({ correlation_key: 'I-2' })).length, 1);
 
     const taker = await start('I-2');
     await eventually(async () => ((await state(taker)) === 'completed' ? true : undefined));
     const next = await start('I-2');
-    const late = await publish({ correlationKey: 'I-2', messageId: 'pay-3', timeToLiveMs: 60_000, variables: { amount: 30 } });
+    const late = await publish({
+      correlationKey: 'I-2',
+      messageId: 'pay-3',
+      timeToLiveMs: 60_000,
+      variables: { amount: 30 },
+    });
     assert.deepEqual(late.body, { correlated: true, instanceId: taker, duplicate: true });
     assert.equal(await state(next), 'active');
     assert.equal((await api.db.knex('messages').where({ correlation_key: 'I-2' })).length, 1, 'nothing buffered again');
@@ -90,7 +115,10 @@ describe('a repeated messageId', () => {
     // Remembered for the default window (24 h) at least; once it has passed the id is free again.
     const row = await api.db.knex('message_ids').where({ name: 'invoice-paid', message_id: 'pay-4' }).first();
     assert.ok(row.forget_at.getTime() - row.created_at.getTime() >= 24 * 3600 * 1000 - 1000);
-    await api.db.knex('message_ids').where({ name: 'invoice-paid', message_id: 'pay-4' }).update({ forget_at: api.db.knex.raw(`now() - interval '1 second'`) });
+    await api.db
+      .knex('message_ids')
+      .where({ name: 'invoice-paid', message_id: 'pay-4' })
+      .update({ forget_at: api.db.knex.raw(`now() - interval '1 second'`) });
     const reused = await publish({ correlationKey: 'I-3', messageId: 'pay-4' });
     assert.deepEqual(reused.body, { correlated: true, instanceId: waiting });
   });
@@ -113,7 +141,10 @@ describe('a repeated messageId', () => {
   test('the sweep forgets only ids whose time is up', async () => {
     await publish({ correlationKey: 'I-6', messageId: 'pay-7' });
     await publish({ correlationKey: 'I-6', messageId: 'pay-8' });
-    await api.db.knex('message_ids').where({ message_id: 'pay-7' }).update({ forget_at: api.db.knex.raw(`now() - interval '1 second'`) });
+    await api.db
+      .knex('message_ids')
+      .where({ message_id: 'pay-7' })
+      .update({ forget_at: api.db.knex.raw(`now() - interval '1 second'`) });
     assert.ok((await forgetMessageIds(api.db.knex)) >= 1);
     assert.equal(await api.db.knex('message_ids').where({ message_id: 'pay-7' }).first(), undefined);
     assert.ok(await api.db.knex('message_ids').where({ message_id: 'pay-8' }).first());
@@ -121,13 +152,21 @@ describe('a repeated messageId', () => {
 
   test('published 20 times at once with three instances waiting: one correlation, 19 duplicates naming the same instance', async () => {
     const waiting = await Promise.all([start('I-4'), start('I-4'), start('I-4')]);
-    const answers = await Promise.all(Array.from({ length: 20 }, () => publish({ correlationKey: 'I-4', messageId: 'pay-5', variables: { amount: 50 } })));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        publish({ correlationKey: 'I-4', messageId: 'pay-5', variables: { amount: 50 } }),
+      ),
+    );
     assert.ok(answers.every((answer) => answer.status === 200));
     const fresh = answers.filter((answer) => !answer.body.duplicate);
     assert.equal(fresh.length, 1, JSON.stringify(answers.map((answer) => answer.body)));
     const instanceId = fresh[0]!.body.instanceId;
     assert.ok(waiting.includes(instanceId));
-    for (const answer of answers) assert.deepEqual({ correlated: answer.body.correlated, instanceId: answer.body.instanceId }, { correlated: true, instanceId });
+    for (const answer of answers)
+      assert.deepEqual(
+        { correlated: answer.body.correlated, instanceId: answer.body.instanceId },
+        { correlated: true, instanceId },
+      );
     await eventually(async () => ((await state(instanceId)) === 'completed' ? true : undefined));
     const states = await Promise.all(waiting.map(state));
     assert.deepEqual(states.filter((s) => s === 'active').length, 2, 'the other two still wait');

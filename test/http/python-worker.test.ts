@@ -20,11 +20,16 @@ after(async () => {
   await api?.close();
 });
 
-test('the documented Python worker completes a job over the HTTP job API', { skip: !hasPython && 'python3 not installed' }, async () => {
+test('the documented Python worker completes a job over the HTTP job API', {
+  skip: !hasPython && 'python3 not installed',
+}, async () => {
   const doc = readFileSync(new URL('../../docs/http.md', import.meta.url), 'utf8');
   const script = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
   assert.ok(script, 'docs/http.md has a python block');
-  worker = spawn('python3', ['-c', script], { env: { ...process.env, OPERON_URL: baseUrl, OPERON_API_TOKEN: api.token }, stdio: ['ignore', 'inherit', 'inherit'] });
+  worker = spawn('python3', ['-c', script], {
+    env: { ...process.env, OPERON_URL: baseUrl, OPERON_API_TOKEN: api.token },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 
   const { instanceId } = await api.engine.startInstance('send-invoice-demo', { invoiceId: 'INV-7' });
   const incomplete = await api.engine.startInstance('send-invoice-demo', { amount: 3 });

@@ -47,17 +47,33 @@ after(async () => {
 async function reviewTask(): Promise<{ instanceId: string; taskId: string; decisionId: string }> {
   const decisionId = randomUUID();
   const scores = { approve: 0.41, reject: 0.12, review: 0.47 };
-  const { instanceId } = await engine.startInstance('review-label', { loanDecision: { decisionId, label: 'review', confidence: 0.47, scores, needsReview: true } });
+  const { instanceId } = await engine.startInstance('review-label', {
+    loanDecision: { decisionId, label: 'review', confidence: 0.47, scores, needsReview: true },
+  });
   await db.knex('decisions').insert({
-    id: decisionId, process_instance_id: instanceId, model_name: 'loan', model_version: '1', model_file_hash: 'a'.repeat(64), prompt: 'p', inputs: {},
-    scores, label: 'review', confidence: 0.47, threshold: 0.94, needs_review: true, latency_ms: 2,
+    id: decisionId,
+    process_instance_id: instanceId,
+    model_name: 'loan',
+    model_version: '1',
+    model_file_hash: 'a'.repeat(64),
+    prompt: 'p',
+    inputs: {},
+    scores,
+    label: 'review',
+    confidence: 0.47,
+    threshold: 0.94,
+    needs_review: true,
+    latency_ms: 2,
   });
   const [task] = await engine.listUserTasks({ state: 'open', instanceId });
   assert.ok(task, 'the review task is open');
   return { instanceId, taskId: task.id, decisionId };
 }
 
-async function complete(path: string, variables: Record<string, unknown>): Promise<{ status: number; body: { error?: { code: string; message: string; details: Record<string, unknown> } } }> {
+async function complete(
+  path: string,
+  variables: Record<string, unknown>,
+): Promise<{ status: number; body: { error?: { code: string; message: string; details: Record<string, unknown> } } }> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -70,16 +86,22 @@ describe('the reviewer chooses among the answers, not "review"', () => {
   for (const route of ['/api/tasks', '/api/ui/tasks']) {
     it(`${route}/{id}/complete refuses reviewedLabel "review" with 400 naming the field; approve is taken`, async () => {
       const { instanceId, taskId, decisionId } = await reviewTask();
-      const refused = await complete(`${route}/${taskId}/complete`, { reviewedLabel: 'review', reviewer: 'alice@bank.example' });
+      const refused = await complete(`${route}/${taskId}/complete`, {
+        reviewedLabel: 'review',
+        reviewer: 'alice@bank.example',
+      });
       assert.equal(refused.status, 400);
       assert.equal(refused.body.error?.code, 'OPERON_ERR_VALIDATION');
       assert.equal(refused.body.error?.details.field, 'body.variables.reviewedLabel');
-      assert.deepEqual([...(refused.body.error?.details.labels as string[])].sort(), ['approve', 'reject']);
+      assert.deepEqual([...(refused.body.error!.details.labels as string[])].sort(), ['approve', 'reject']);
       assert.match(refused.body.error!.message, /'review' asks for a review/);
       assert.equal((await engine.listUserTasks({ state: 'open', instanceId })).length, 1, 'the task stays open');
       assert.equal((await db.knex('decisions').where({ id: decisionId }).first('reviewed_label')).reviewed_label, null);
 
-      const done = await complete(`${route}/${taskId}/complete`, { reviewedLabel: 'approve', reviewer: 'alice@bank.example' });
+      const done = await complete(`${route}/${taskId}/complete`, {
+        reviewedLabel: 'approve',
+        reviewer: 'alice@bank.example',
+      });
       assert.equal(done.status, 200, JSON.stringify(done.body));
       const row = await db.knex('decisions').where({ id: decisionId }).first('reviewed_label', 'reviewed_by');
       assert.deepEqual({ ...row }, { reviewed_label: 'approve', reviewed_by: 'alice@bank.example' });

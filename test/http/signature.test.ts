@@ -15,21 +15,55 @@ test('signs like the Standard Webhooks reference implementation', () => {
 
 test('accepts a valid signature within the tolerance', () => {
   const now = new Date(Number(SPEC_TIMESTAMP) * 1000 + 60_000);
-  const result = verifyWebhook([SPEC_SECRET], { webhookId: SPEC_ID, webhookTimestamp: SPEC_TIMESTAMP, webhookSignature: SPEC_SIGNATURE }, SPEC_BODY, now);
+  const result = verifyWebhook(
+    [SPEC_SECRET],
+    { webhookId: SPEC_ID, webhookTimestamp: SPEC_TIMESTAMP, webhookSignature: SPEC_SIGNATURE },
+    SPEC_BODY,
+    now,
+  );
   assert.deepEqual(result, { ok: true });
 });
 
 test('rejects a wrong secret, a changed body, a stale or future timestamp and missing headers', () => {
   const now = new Date(Number(SPEC_TIMESTAMP) * 1000);
   const headers = { webhookId: SPEC_ID, webhookTimestamp: SPEC_TIMESTAMP, webhookSignature: SPEC_SIGNATURE };
-  assert.deepEqual(verifyWebhook([generateWebhookSecret()], headers, SPEC_BODY, now), { ok: false, reason: 'no-matching-signature' });
-  assert.deepEqual(verifyWebhook([SPEC_SECRET], headers, SPEC_BODY + ' ', now), { ok: false, reason: 'no-matching-signature' });
-  assert.deepEqual(verifyWebhook([SPEC_SECRET], { ...headers, webhookId: 'msg_other' }, SPEC_BODY, now), { ok: false, reason: 'no-matching-signature' });
-  assert.deepEqual(verifyWebhook([SPEC_SECRET], headers, SPEC_BODY, new Date(now.getTime() + 301_000)), { ok: false, reason: 'stale-timestamp' });
-  assert.deepEqual(verifyWebhook([SPEC_SECRET], headers, SPEC_BODY, new Date(now.getTime() - 301_000)), { ok: false, reason: 'stale-timestamp' });
-  assert.deepEqual(verifyWebhook([SPEC_SECRET], { ...headers, webhookTimestamp: '12.5' }, SPEC_BODY, now), { ok: false, reason: 'bad-timestamp' });
-  assert.deepEqual(verifyWebhook([SPEC_SECRET], { ...headers, webhookSignature: undefined }, SPEC_BODY, now), { ok: false, reason: 'missing-headers' });
-  assert.deepEqual(verifyWebhook([SPEC_SECRET], { ...headers, webhookSignature: SPEC_SIGNATURE.replace('v1,', 'v1a,') }, SPEC_BODY, now), { ok: false, reason: 'no-matching-signature' });
+  assert.deepEqual(verifyWebhook([generateWebhookSecret()], headers, SPEC_BODY, now), {
+    ok: false,
+    reason: 'no-matching-signature',
+  });
+  assert.deepEqual(verifyWebhook([SPEC_SECRET], headers, `${SPEC_BODY} `, now), {
+    ok: false,
+    reason: 'no-matching-signature',
+  });
+  assert.deepEqual(verifyWebhook([SPEC_SECRET], { ...headers, webhookId: 'msg_other' }, SPEC_BODY, now), {
+    ok: false,
+    reason: 'no-matching-signature',
+  });
+  assert.deepEqual(verifyWebhook([SPEC_SECRET], headers, SPEC_BODY, new Date(now.getTime() + 301_000)), {
+    ok: false,
+    reason: 'stale-timestamp',
+  });
+  assert.deepEqual(verifyWebhook([SPEC_SECRET], headers, SPEC_BODY, new Date(now.getTime() - 301_000)), {
+    ok: false,
+    reason: 'stale-timestamp',
+  });
+  assert.deepEqual(verifyWebhook([SPEC_SECRET], { ...headers, webhookTimestamp: '12.5' }, SPEC_BODY, now), {
+    ok: false,
+    reason: 'bad-timestamp',
+  });
+  assert.deepEqual(verifyWebhook([SPEC_SECRET], { ...headers, webhookSignature: undefined }, SPEC_BODY, now), {
+    ok: false,
+    reason: 'missing-headers',
+  });
+  assert.deepEqual(
+    verifyWebhook(
+      [SPEC_SECRET],
+      { ...headers, webhookSignature: SPEC_SIGNATURE.replace('v1,', 'v1a,') },
+      SPEC_BODY,
+      now,
+    ),
+    { ok: false, reason: 'no-matching-signature' },
+  );
 });
 
 test('rotation: any of several signatures in the header and any of several secrets', () => {
@@ -40,11 +74,30 @@ test('rotation: any of several signatures in the header and any of several secre
   const body = '{"orderId":42}';
   const both = `${signWebhook(oldSecret, 'msg_1', timestamp, body)} ${signWebhook(newSecret, 'msg_1', timestamp, body)}`;
   // Receiver knows only the new secret, sender signs with both.
-  assert.deepEqual(verifyWebhook([newSecret], { webhookId: 'msg_1', webhookTimestamp: timestamp, webhookSignature: both }, body, now), { ok: true });
+  assert.deepEqual(
+    verifyWebhook([newSecret], { webhookId: 'msg_1', webhookTimestamp: timestamp, webhookSignature: both }, body, now),
+    { ok: true },
+  );
   // Receiver knows both secrets, sender signs with the old one only.
   const oldOnly = signWebhook(oldSecret, 'msg_1', timestamp, body);
-  assert.deepEqual(verifyWebhook([newSecret, oldSecret], { webhookId: 'msg_1', webhookTimestamp: timestamp, webhookSignature: oldOnly }, body, now), { ok: true });
-  assert.equal(verifyWebhook([newSecret], { webhookId: 'msg_1', webhookTimestamp: timestamp, webhookSignature: oldOnly }, body, now).ok, false);
+  assert.deepEqual(
+    verifyWebhook(
+      [newSecret, oldSecret],
+      { webhookId: 'msg_1', webhookTimestamp: timestamp, webhookSignature: oldOnly },
+      body,
+      now,
+    ),
+    { ok: true },
+  );
+  assert.equal(
+    verifyWebhook(
+      [newSecret],
+      { webhookId: 'msg_1', webhookTimestamp: timestamp, webhookSignature: oldOnly },
+      body,
+      now,
+    ).ok,
+    false,
+  );
 });
 
 test('secret format', () => {

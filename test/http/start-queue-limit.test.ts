@@ -30,7 +30,16 @@ before(async () => {
   app = await buildApp({ engine, db: db.knex, apiToken: token, defaultMetrics: false });
   baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   await engine.deploy([{ name: 'http-wait.bpmn', xml: fixture('http-wait.bpmn') }]);
-  assert.equal((await fetch(`${baseUrl}/api/processes/http-wait/webhook`, { method: 'PUT', headers: auth, body: JSON.stringify({ open: true }) })).status, 200);
+  assert.equal(
+    (
+      await fetch(`${baseUrl}/api/processes/http-wait/webhook`, {
+        method: 'PUT',
+        headers: auth,
+        body: JSON.stringify({ open: true }),
+      })
+    ).status,
+    200,
+  );
 });
 after(async () => {
   await app?.close();
@@ -45,11 +54,21 @@ interface Answer {
 }
 
 async function webhook(n: number): Promise<Answer> {
-  const response = await fetch(`${baseUrl}/webhooks/http-wait`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': `queued-${n}` }, body: JSON.stringify({ n }) });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Answer['body'] };
+  const response = await fetch(`${baseUrl}/webhooks/http-wait`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'idempotency-key': `queued-${n}` },
+    body: JSON.stringify({ n }),
+  });
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as Answer['body'],
+  };
 }
 
-test(`more than ${LIMIT} starts waiting: 503 OPERON_ERR_OVERLOADED + Retry-After while the batch is held up; the accepted ones all commit`, { timeout: 120_000 }, async () => {
+test(`more than ${LIMIT} starts waiting: 503 OPERON_ERR_OVERLOADED + Retry-After while the batch is held up; the accepted ones all commit`, {
+  timeout: 120_000,
+}, async () => {
   assert.equal((await webhook(-1)).status, 202, 'warm: the webhook target is cached');
   const blocker = new pg.Client({ connectionString: db.url });
   await blocker.connect();
@@ -68,8 +87,15 @@ test(`more than ${LIMIT} starts waiting: 503 OPERON_ERR_OVERLOADED + Retry-After
         clearInterval(poll);
       }, 25);
     });
-    assert.ok(answers.every((a) => a.status === 503), 'nothing committed while the table is locked');
-    const instance = await fetch(`${baseUrl}/api/instances`, { method: 'POST', headers: auth, body: JSON.stringify({ bpmnProcessId: 'http-wait' }) });
+    assert.ok(
+      answers.every((a) => a.status === 503),
+      'nothing committed while the table is locked',
+    );
+    const instance = await fetch(`${baseUrl}/api/instances`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ bpmnProcessId: 'http-wait' }),
+    });
     assert.equal(instance.status, 503);
     assert.equal(instance.headers.get('retry-after'), '1');
     await instance.arrayBuffer();
@@ -85,7 +111,10 @@ test(`more than ${LIMIT} starts waiting: 503 OPERON_ERR_OVERLOADED + Retry-After
     }
     const accepted = all.filter((a) => a.status === 202);
     assert.ok(accepted.length >= 1 && accepted.length <= 30 - 10, `${accepted.length} accepted`);
-    const rows = await db.knex('process_instances').whereIn('id', accepted.map((a) => a.body.instanceId!));
+    const rows = await db.knex('process_instances').whereIn(
+      'id',
+      accepted.map((a) => a.body.instanceId!),
+    );
     assert.equal(rows.length, accepted.length, 'every accepted start committed');
     // A refused delivery left no Idempotency-Key behind: its retry is accepted now.
     const refusedIndex = all.findIndex((a) => a.status === 503);

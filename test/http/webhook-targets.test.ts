@@ -53,10 +53,19 @@ async function startPeer(url: string, notificationsOf?: (knex: Knex) => Notifica
 function signed(secret: string, body: string) {
   const id = `msg_${randomBytes(8).toString('hex')}`;
   const timestamp = Math.floor(Date.now() / 1000);
-  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, id, timestamp, body) };
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signWebhook(secret, id, timestamp, body),
+  };
 }
 
-function post(app: FastifyInstance, headers: Record<string, string> = { 'content-type': 'application/json' }, body = '{}') {
+function post(
+  app: FastifyInstance,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+  body = '{}',
+) {
   return app.inject({ method: 'POST', url: '/webhooks/http-ping', headers, payload: body });
 }
 
@@ -78,11 +87,14 @@ async function drained(db: Knex, notifications: Notifications): Promise<void> {
   await eventually(async () => notifications.listening(CHANNELS.webhookTargets) !== undefined);
   const marker = `marker-${randomBytes(6).toString('hex')}`;
   const heard = new Promise<void>((resolve) => {
-    const off = notifications.on((_channel, payload) => {
-      if (payload !== marker) return;
-      off();
-      resolve();
-    }, [CHANNELS.webhookTargets]);
+    const off = notifications.on(
+      (_channel, payload) => {
+        if (payload !== marker) return;
+        off();
+        resolve();
+      },
+      [CHANNELS.webhookTargets],
+    );
   });
   await db.raw('SELECT pg_notify(?, ?)', [CHANNELS.webhookTargets, marker]);
   await heard;
@@ -111,15 +123,36 @@ describe('cached webhook targets across engine processes', () => {
   });
 
   test('a process keeps what it read: repeated webhooks make no lookup', async () => {
-    assert.equal((await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { secret: oldSecret } })).statusCode, 200);
+    assert.equal(
+      (
+        await api.app.inject({
+          method: 'PUT',
+          url: '/api/processes/http-ping/webhook',
+          headers: api.auth,
+          payload: { secret: oldSecret },
+        })
+      ).statusCode,
+      200,
+    );
     await warm(peer, signed(oldSecret, '{"n":1}'), '{"n":1}');
     const before = peer.lookups();
-    for (let i = 0; i < 5; i++) assert.equal((await post(peer.app, signed(oldSecret, `{"n":${i}}`), `{"n":${i}}`)).statusCode, 202);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await post(peer.app, signed(oldSecret, `{"n":${i}}`), `{"n":${i}}`)).statusCode, 202);
     assert.equal(peer.lookups(), before, 'served from the cache');
   });
 
   test('a secret rotated in another process stops working here once the notification arrives', async () => {
-    assert.equal((await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { secret: newSecret } })).statusCode, 200);
+    assert.equal(
+      (
+        await api.app.inject({
+          method: 'PUT',
+          url: '/api/processes/http-ping/webhook',
+          headers: api.auth,
+          payload: { secret: newSecret },
+        })
+      ).statusCode,
+      200,
+    );
     await eventually(async () => (await post(peer.app, signed(oldSecret, '{}'))).statusCode === 401);
     const refused = await post(peer.app, signed(oldSecret, '{}'));
     assert.equal(refused.statusCode, 401);
@@ -137,13 +170,28 @@ describe('cached webhook targets across engine processes', () => {
   });
 
   test('a version deployed by another process is the one its webhooks start', async () => {
-    assert.equal((await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { open: true } })).statusCode, 200);
+    assert.equal(
+      (
+        await api.app.inject({
+          method: 'PUT',
+          url: '/api/processes/http-ping/webhook',
+          headers: api.auth,
+          payload: { open: true },
+        })
+      ).statusCode,
+      200,
+    );
     await eventually(async () => (await post(peer.app)).statusCode === 202);
-    const { processes } = await api.engine.deploy([{ name: 'http-ping.bpmn', xml: `${fixture('http-ping.bpmn')}\n<!-- v2 -->\n` }]);
+    const { processes } = await api.engine.deploy([
+      { name: 'http-ping.bpmn', xml: `${fixture('http-ping.bpmn')}\n<!-- v2 -->\n` },
+    ]);
     const newest = processes.find((p) => p.bpmnProcessId === 'http-ping')!;
     await eventually(async () => {
       const response = await post(peer.app);
-      const row = await api.db.knex('process_instances').where({ id: JSON.parse(response.body).instanceId }).first('version');
+      const row = await api.db
+        .knex('process_instances')
+        .where({ id: JSON.parse(response.body).instanceId })
+        .first('version');
       return row?.version === newest.version;
     });
   });
@@ -157,7 +205,12 @@ describe('without its LISTEN connection', () => {
   before(async () => {
     api = await startTestApi();
     await api.engine.deploy([{ name: 'http-ping.bpmn', xml: fixture('http-ping.bpmn') }]);
-    await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { open: true } });
+    await api.app.inject({
+      method: 'PUT',
+      url: '/api/processes/http-ping/webhook',
+      headers: api.auth,
+      payload: { open: true },
+    });
     peer = await startPeer(api.db.url, (knex) => (notifications = new Notifications(knex, silent)));
   });
   after(async () => {

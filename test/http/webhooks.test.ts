@@ -23,15 +23,25 @@ function json(response: { body: string }): any {
 }
 
 async function instanceCount(bpmnProcessId: string): Promise<number> {
-  const [row] = await api.db.knex('process_instances').where({ bpmn_process_id: bpmnProcessId }).count<{ count: string }[]>('* as count');
+  const [row] = await api.db
+    .knex('process_instances')
+    .where({ bpmn_process_id: bpmnProcessId })
+    .count<{ count: string }[]>('* as count');
   return Number(row!.count);
 }
 
 function signed(secret: string | string[], body: string, options: { id?: string; timestamp?: number } = {}) {
   const id = options.id ?? `msg_${Math.random().toString(36).slice(2)}`;
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
-  const signature = (Array.isArray(secret) ? secret : [secret]).map((s) => signWebhook(s, id, timestamp, body)).join(' ');
-  return { 'content-type': 'application/json', 'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signature };
+  const signature = (Array.isArray(secret) ? secret : [secret])
+    .map((s) => signWebhook(s, id, timestamp, body))
+    .join(' ');
+  return {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signature,
+  };
 }
 
 function post(process: string, body: string, headers: Record<string, string>) {
@@ -55,9 +65,29 @@ describe('configuration', () => {
     const badSecret = await api.app.inject({ method: 'PUT', url, headers: api.auth, payload: { secret: 'hunter2' } });
     assert.equal(badSecret.statusCode, 400);
     assert.equal(json(badSecret).error.code, 'OPERON_ERR_VALIDATION');
-    assert.equal((await api.app.inject({ method: 'PUT', url, headers: api.auth, payload: { open: false } })).statusCode, 400);
-    assert.equal((await api.app.inject({ method: 'PUT', url: '/api/processes/no-such-process/webhook', headers: api.auth, payload: { open: true } })).statusCode, 404);
-    assert.equal(await api.db.knex('webhook_configs').count('* as n').first().then((r) => Number(r!.n)), 0);
+    assert.equal(
+      (await api.app.inject({ method: 'PUT', url, headers: api.auth, payload: { open: false } })).statusCode,
+      400,
+    );
+    assert.equal(
+      (
+        await api.app.inject({
+          method: 'PUT',
+          url: '/api/processes/no-such-process/webhook',
+          headers: api.auth,
+          payload: { open: true },
+        })
+      ).statusCode,
+      404,
+    );
+    assert.equal(
+      await api.db
+        .knex('webhook_configs')
+        .count('* as n')
+        .first()
+        .then((r) => Number(r!.n)),
+      0,
+    );
 
     const secret = generateWebhookSecret();
     const ok = await api.app.inject({ method: 'PUT', url, headers: api.auth, payload: { secret } });
@@ -71,7 +101,12 @@ describe('signatures', () => {
   const oldSecret = generateWebhookSecret();
   const newSecret = generateWebhookSecret();
   before(async () => {
-    await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { secret: oldSecret } });
+    await api.app.inject({
+      method: 'PUT',
+      url: '/api/processes/http-ping/webhook',
+      headers: api.auth,
+      payload: { secret: oldSecret },
+    });
   });
 
   test('valid signature -> 202 and an instance with the body as variables', async () => {
@@ -89,7 +124,7 @@ describe('signatures', () => {
     const cases = [
       signed(generateWebhookSecret(), body),
       { 'content-type': 'application/json' },
-      { ...signed(oldSecret, body), 'webhook-signature': 'v1,' + Buffer.alloc(32).toString('base64') },
+      { ...signed(oldSecret, body), 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')}` },
       signed(oldSecret, body, { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 }),
       signed(oldSecret, body, { timestamp: Math.floor(Date.now() / 1000) + 6 * 60 }),
     ];
@@ -119,19 +154,32 @@ describe('signatures', () => {
   });
 
   test('rotation: several secrets configured, several signatures sent', async () => {
-    const rotate = await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { secrets: [newSecret, oldSecret] } });
+    const rotate = await api.app.inject({
+      method: 'PUT',
+      url: '/api/processes/http-ping/webhook',
+      headers: api.auth,
+      payload: { secrets: [newSecret, oldSecret] },
+    });
     assert.equal(json(rotate).secretCount, 2);
     const body = '{"orderId":"W-5"}';
     assert.equal((await post('http-ping', body, signed(oldSecret, body))).statusCode, 202);
     assert.equal((await post('http-ping', body, signed(newSecret, body))).statusCode, 202);
-    await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { secret: newSecret } });
+    await api.app.inject({
+      method: 'PUT',
+      url: '/api/processes/http-ping/webhook',
+      headers: api.auth,
+      payload: { secret: newSecret },
+    });
     assert.equal((await post('http-ping', body, signed(oldSecret, body))).statusCode, 401);
     assert.equal((await post('http-ping', body, signed([oldSecret, newSecret], body))).statusCode, 202);
   });
 
   test('content type 415, malformed JSON 400, non-object 400, oversize 413 — no instance', async () => {
     const before = await instanceCount('http-ping');
-    const form = await post('http-ping', 'a=1', { ...signed(newSecret, 'a=1'), 'content-type': 'application/x-www-form-urlencoded' });
+    const form = await post('http-ping', 'a=1', {
+      ...signed(newSecret, 'a=1'),
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     assert.equal(form.statusCode, 415);
     const malformed = await post('http-ping', '{oops', signed(newSecret, '{oops'));
     assert.equal(malformed.statusCode, 400);
@@ -148,25 +196,43 @@ describe('signatures', () => {
 
 describe('open webhooks and idempotency keys', () => {
   before(async () => {
-    await api.app.inject({ method: 'PUT', url: '/api/processes/http-wait/webhook', headers: api.auth, payload: { open: true } });
+    await api.app.inject({
+      method: 'PUT',
+      url: '/api/processes/http-wait/webhook',
+      headers: api.auth,
+      payload: { open: true },
+    });
   });
 
   test('open webhook: no signature needed; empty body means no variables; ?businessKey= sets the key', async () => {
     const response = await api.app.inject({ method: 'POST', url: '/webhooks/http-wait' });
     assert.equal(response.statusCode, 202, response.body);
     assert.deepEqual((await api.engine.getInstance(json(response).instanceId))?.variables, {});
-    const keyed = await api.app.inject({ method: 'POST', url: '/webhooks/http-wait?businessKey=INV-9', headers: { 'content-type': 'application/json' }, payload: '{"a":1}' });
+    const keyed = await api.app.inject({
+      method: 'POST',
+      url: '/webhooks/http-wait?businessKey=INV-9',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"a":1}',
+    });
     assert.equal((await api.engine.getInstance(json(keyed).instanceId))?.businessKey, 'INV-9');
   });
 
   test('a webhook starts the newest version right after it was deployed', async () => {
-    const redeploy = await api.app.inject({ method: 'POST', url: '/api/deployments', headers: { ...api.auth, 'content-type': 'application/xml' }, payload: `${fixture('http-wait.bpmn')}\n<!-- changed -->\n` });
+    const redeploy = await api.app.inject({
+      method: 'POST',
+      url: '/api/deployments',
+      headers: { ...api.auth, 'content-type': 'application/xml' },
+      payload: `${fixture('http-wait.bpmn')}\n<!-- changed -->\n`,
+    });
     assert.equal(redeploy.statusCode, 201, redeploy.body);
     const newest = json(redeploy).processes.find((p: { bpmnProcessId: string }) => p.bpmnProcessId === 'http-wait');
     assert.ok(newest.version >= 2, 'a new version was deployed');
     const response = await api.app.inject({ method: 'POST', url: '/webhooks/http-wait' });
     assert.equal(response.statusCode, 202, response.body);
-    const row = await api.db.knex('process_instances').where({ id: json(response).instanceId }).first();
+    const row = await api.db
+      .knex('process_instances')
+      .where({ id: json(response).instanceId })
+      .first();
     assert.equal(row.version, newest.version);
     assert.equal(row.definition_id, newest.definitionId);
   });
@@ -188,7 +254,9 @@ describe('open webhooks and idempotency keys', () => {
   /** Waits until a query of the test database waits for a lock (a start blocked in its transaction). */
   async function someoneWaitsForALock(): Promise<void> {
     for (let i = 0; i < 2_400; i++) {
-      const { rows } = await api.db.knex.raw(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+      const { rows } = await api.db.knex.raw(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
       if (rows[0].n > 0) return;
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -222,7 +290,14 @@ describe('open webhooks and idempotency keys', () => {
     const owner = await api.db.knex.transaction();
     const { rows } = await owner.raw('SELECT pg_backend_pid() AS pid');
     const scope = 'webhook:http-wait';
-    await owner('idempotency_keys').insert({ scope, key: 'orphan-1', request_hash: 'x', state: 'completed', status_code: 202, instance_id: '00000000-0000-4000-8000-000000000001' });
+    await owner('idempotency_keys').insert({
+      scope,
+      key: 'orphan-1',
+      request_hash: 'x',
+      state: 'completed',
+      status_code: 202,
+      instance_id: '00000000-0000-4000-8000-000000000001',
+    });
     const before = await instanceCount('http-wait');
     const retry = post('http-wait', '{"n":2}', { 'content-type': 'application/json', 'idempotency-key': 'orphan-1' });
     await someoneWaitsForALock();
@@ -234,7 +309,10 @@ describe('open webhooks and idempotency keys', () => {
     assert.equal(await instanceCount('http-wait'), before + 1);
     const row = await api.db.knex('idempotency_keys').where({ scope, key: 'orphan-1' }).first();
     assert.equal(row.instance_id, json(response).instanceId);
-    const again = await post('http-wait', '{"n":2}', { 'content-type': 'application/json', 'idempotency-key': 'orphan-1' });
+    const again = await post('http-wait', '{"n":2}', {
+      'content-type': 'application/json',
+      'idempotency-key': 'orphan-1',
+    });
     assert.equal(again.statusCode, 202);
     assert.equal(json(again).instanceId, json(response).instanceId);
   });
@@ -242,7 +320,9 @@ describe('open webhooks and idempotency keys', () => {
   test('200 concurrent identical requests with one Idempotency-Key create exactly one instance, all answered 202', async () => {
     const before = await instanceCount('http-wait');
     const headers = { 'content-type': 'application/json', 'idempotency-key': 'burst-1' };
-    const responses = await Promise.all(Array.from({ length: 200 }, () => post('http-wait', '{"burst":true}', headers)));
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () => post('http-wait', '{"burst":true}', headers)),
+    );
     assert.deepEqual([...new Set(responses.map((r) => r.statusCode))], [202]);
     const instanceIds = new Set(responses.map((r) => json(r).instanceId));
     assert.equal(instanceIds.size, 1);
@@ -255,30 +335,71 @@ describe('open webhooks and idempotency keys', () => {
     const headers = { ...api.auth, 'idempotency-key': 'start-1' };
     const body = { bpmnProcessId: 'http-wait', variables: { a: 1 } };
     const before = await instanceCount('http-wait');
-    const responses = await Promise.all(Array.from({ length: 20 }, () => api.app.inject({ method: 'POST', url: '/api/instances', headers, payload: body })));
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        api.app.inject({ method: 'POST', url: '/api/instances', headers, payload: body }),
+      ),
+    );
     assert.deepEqual([...new Set(responses.map((r) => r.statusCode))], [201]);
     assert.equal(new Set(responses.map((r) => json(r).instanceId)).size, 1);
     assert.equal(await instanceCount('http-wait'), before + 1);
-    const mismatch = await api.app.inject({ method: 'POST', url: '/api/instances', headers, payload: { ...body, variables: { a: 2 } } });
+    const mismatch = await api.app.inject({
+      method: 'POST',
+      url: '/api/instances',
+      headers,
+      payload: { ...body, variables: { a: 2 } },
+    });
     assert.equal(mismatch.statusCode, 422);
     // A start that fails leaves no key behind: the client may fix the request and retry with it.
-    const failing = await api.app.inject({ method: 'POST', url: '/api/instances', headers: { ...api.auth, 'idempotency-key': 'start-2' }, payload: { bpmnProcessId: 'no-such-process' } });
+    const failing = await api.app.inject({
+      method: 'POST',
+      url: '/api/instances',
+      headers: { ...api.auth, 'idempotency-key': 'start-2' },
+      payload: { bpmnProcessId: 'no-such-process' },
+    });
     assert.equal(failing.statusCode, 404);
     assert.equal(await api.db.knex('idempotency_keys').where({ key: 'start-2' }).first(), undefined);
     // A pinned version starts outside the group commit: the key commits with it all the same.
     const pinned = { ...api.auth, 'idempotency-key': 'start-3' };
-    const first = await api.app.inject({ method: 'POST', url: '/api/instances', headers: pinned, payload: { bpmnProcessId: 'http-wait', version: 1 } });
+    const first = await api.app.inject({
+      method: 'POST',
+      url: '/api/instances',
+      headers: pinned,
+      payload: { bpmnProcessId: 'http-wait', version: 1 },
+    });
     assert.equal(first.statusCode, 201, first.body);
-    const second = await api.app.inject({ method: 'POST', url: '/api/instances', headers: pinned, payload: { bpmnProcessId: 'http-wait', version: 1 } });
+    const second = await api.app.inject({
+      method: 'POST',
+      url: '/api/instances',
+      headers: pinned,
+      payload: { bpmnProcessId: 'http-wait', version: 1 },
+    });
     assert.equal(second.statusCode, 201);
     assert.equal(json(second).instanceId, json(first).instanceId);
-    assert.equal((await api.db.knex('idempotency_keys').where({ key: 'start-3' }).first()).instance_id, json(first).instanceId);
+    assert.equal(
+      (await api.db.knex('idempotency_keys').where({ key: 'start-3' }).first()).instance_id,
+      json(first).instanceId,
+    );
   });
 
   test('keys older than the retention window are forgotten, stuck in-flight ones too', async () => {
     await api.db.knex('idempotency_keys').insert([
-      { scope: 'start', key: 'old-done', request_hash: 'x', state: 'completed', status_code: 201, response: '{}', created_at: api.db.knex.raw(`now() - interval '2 days'`) },
-      { scope: 'start', key: 'old-stuck', request_hash: 'x', state: 'in_flight', created_at: api.db.knex.raw(`now() - interval '2 days'`) },
+      {
+        scope: 'start',
+        key: 'old-done',
+        request_hash: 'x',
+        state: 'completed',
+        status_code: 201,
+        response: '{}',
+        created_at: api.db.knex.raw(`now() - interval '2 days'`),
+      },
+      {
+        scope: 'start',
+        key: 'old-stuck',
+        request_hash: 'x',
+        state: 'in_flight',
+        created_at: api.db.knex.raw(`now() - interval '2 days'`),
+      },
     ]);
     const before = await api.db.knex('idempotency_keys').count<{ n: string }[]>('* as n');
     assert.equal(await deleteExpiredIdempotencyKeys(api.db.knex, 24 * 3600 * 1000), 2);
@@ -289,7 +410,10 @@ describe('open webhooks and idempotency keys', () => {
 
   test('webhook latency is measured per process', async () => {
     const metrics = await api.app.inject({ method: 'GET', url: '/metrics', headers: api.auth });
-    assert.match(metrics.body, /operon_webhook_latency_seconds_count\{bpmn_process_id="http-wait",status="202"\} [1-9]/);
+    assert.match(
+      metrics.body,
+      /operon_webhook_latency_seconds_count\{bpmn_process_id="http-wait",status="202"\} [1-9]/,
+    );
     // Ids without a webhook (unknown or not configured) share one label.
     assert.match(metrics.body, /operon_webhook_latency_seconds_count\{bpmn_process_id="unknown",status="401"\} [1-9]/);
   });

@@ -44,7 +44,10 @@ test('createWorker completes jobs, throws BPMN errors and fails with retries', a
       const instance = await api.engine.getInstance(packed.instanceId);
       return instance?.elements.some((e) => e.elementId === 'approve') ? instance : undefined;
     });
-    assert.deepEqual({ packedBy: afterPack.variables.packedBy, station: afterPack.variables.station }, { packedBy: 'ts-worker', station: 'north' });
+    assert.deepEqual(
+      { packedBy: afterPack.variables.packedBy, station: afterPack.variables.station },
+      { packedBy: 'ts-worker', station: 'north' },
+    );
 
     const cancelled = await eventually(async () => {
       const instance = await api.engine.getInstance(outOfStock.instanceId);
@@ -74,7 +77,10 @@ test('createWorker sends a completion again when its answer is lost; the repeat 
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const upstream = await fetch(new URL(request.url!, baseUrl), {
       method: request.method,
-      headers: { authorization: request.headers.authorization ?? '', 'content-type': request.headers['content-type'] ?? 'application/json' },
+      headers: {
+        authorization: request.headers.authorization ?? '',
+        'content-type': request.headers['content-type'] ?? 'application/json',
+      },
       body: request.method === 'POST' ? Buffer.concat(chunks) : undefined,
     });
     const body = await upstream.text();
@@ -102,7 +108,10 @@ test('createWorker sends a completion again when its answer is lost; the repeat 
     await eventually(async () => (worker.stats.completed === 1 ? true : undefined), 30_000);
     assert.equal(completions, 2, 'sent twice: the first answer was lost');
     assert.ok(errors.length >= 1, 'the lost answer was reported');
-    const [row] = await api.db.knex('history').where({ process_instance_id: instanceId, event_type: 'event.job.completed' }).count<{ count: string }[]>('* as count');
+    const [row] = await api.db
+      .knex('history')
+      .where({ process_instance_id: instanceId, event_type: 'event.job.completed' })
+      .count<{ count: string }[]>('* as count');
     assert.equal(Number(row!.count), 1, 'applied once');
     assert.equal((await api.engine.getInstance(instanceId))!.variables.packedBy, 'lost-answer');
   } finally {

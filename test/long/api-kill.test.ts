@@ -7,7 +7,9 @@
 import { it } from 'node:test';
 import { killApiServerUnderWebhookLoad } from '../reliability/api-kill.ts';
 
-it('1,000 deliveries, 10 API server kills and 10 worker kills: every delivery accepted once and completed once', { timeout: 1_800_000 }, async () => {
+it('1,000 deliveries, 10 API server kills and 10 worker kills: every delivery accepted once and completed once', {
+  timeout: 1_800_000,
+}, async () => {
   const kills = Number(process.env.API_KILL_KILLS ?? 10);
   const result = await killApiServerUnderWebhookLoad({
     deliveries: Number(process.env.API_KILL_DELIVERIES ?? 1_000),

@@ -6,7 +6,9 @@
 import { it } from 'node:test';
 import { runHostilePages } from '../hostile/support/hostile-pages.ts';
 
-it('1,000 hostile-page jobs: stopped at the timeout, the worker healthy, the browser process count back to its baseline', { timeout: 3_600_000 }, async () => {
+it('1,000 hostile-page jobs: stopped at the timeout, the worker healthy, the browser process count back to its baseline', {
+  timeout: 3_600_000,
+}, async () => {
   const result = await runHostilePages({ jobs: 1_000, timeoutMs: 1_000 });
   console.log(`hostile pages: ${JSON.stringify(result)}`);
 });

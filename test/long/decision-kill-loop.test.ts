@@ -8,7 +8,9 @@
 import { it } from 'node:test';
 import { killDecisionWorkersDuringRun } from '../reliability/decision-kill-loop.ts';
 
-it('1,000 decision instances complete exactly once while workers are SIGKILLed 100 times', { timeout: 3_600_000 }, async () => {
+it('1,000 decision instances complete exactly once while workers are SIGKILLed 100 times', {
+  timeout: 3_600_000,
+}, async () => {
   const result = await killDecisionWorkersDuringRun({ instances: 1_000, kills: 100, batch: 10, pauseMs: [20, 250] });
   console.log(`decision kill loop: ${JSON.stringify(result)}`);
 });

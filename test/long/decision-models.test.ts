@@ -17,7 +17,10 @@ import { hasTorch, python } from '../models/tiny-corpus.ts';
 const work = mkdtempSync(join(tmpdir(), 'operon-full-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-test('the order model retrained from the seed meets the quality bar', { skip: (await hasTorch()) ? false : 'needs torch', timeout: 60 * 60 * 1000 }, async () => {
+test('the order model retrained from the seed meets the quality bar', {
+  skip: (await hasTorch()) ? false : 'needs torch',
+  timeout: 60 * 60 * 1000,
+}, async () => {
   generate({ ...DEFAULT_GENERATE, out: work, domains: ['order'] });
   await buildTokenizer(work, 'order', 1024, join(work, 'order'));
   await python(['models/gpt/train.py', '--work', work, '--domain', 'order']);

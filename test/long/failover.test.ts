@@ -30,15 +30,15 @@ const PER_SECOND = 20;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
-
 /** The primary is down on purpose: knex's console warnings about refused connections are expected noise. */
 function quiet(knex: Knex): Knex {
   Object.assign((knex.client as { logger: object }).logger, { _warn: () => undefined, _error: () => undefined });
   return knex;
 }
 
-it('a synchronous standby promoted under webhook load: the same server and worker carry on, every 2xx kept, every delivery completes exactly once', { timeout: 900_000 }, async () => {
+it('a synchronous standby promoted under webhook load: the same server and worker carry on, every 2xx kept, every delivery completes exactly once', {
+  timeout: 900_000,
+}, async () => {
   const startedAt = performance.now();
   const pg = await startReplicatedPostgres();
   const port = await freePort();
@@ -52,9 +52,17 @@ it('a synchronous standby promoted under webhook load: the same server and worke
     server = await startOperonServer(pg.url, port, TOKEN);
     const pid = server.child.pid;
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const deployed = await fetch(`${base}/api/deployments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/xml' }, body: BPMN });
+    const deployed = await fetch(`${base}/api/deployments`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/xml' },
+      body: BPMN,
+    });
     assert.equal(deployed.status, 201, await deployed.text());
-    const configured = await fetch(`${base}/api/processes/${PROCESS}/webhook`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"open":true}' });
+    const configured = await fetch(`${base}/api/processes/${PROCESS}/webhook`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"open":true}',
+    });
     assert.equal(configured.status, 200, await configured.text());
     worker = await spawnWorker(pg.url, 'failover-worker', { WORK_MS: '5', LOCK_MS: '3000', POLL_MS: '200' });
     const workerPid = worker.pid;
@@ -87,7 +95,12 @@ it('a synchronous standby promoted under webhook load: the same server and worke
             if (crashedAt !== undefined) first503AfterCrash!();
           }
           if (response.status >= 200 && response.status < 300) {
-            accepted.set(n, { instanceId: (JSON.parse(text) as { instanceId: string }).instanceId, tries, sentAt, at: performance.now() });
+            accepted.set(n, {
+              instanceId: (JSON.parse(text) as { instanceId: string }).instanceId,
+              tries,
+              sentAt,
+              at: performance.now(),
+            });
             return;
           }
         } catch (error) {
@@ -127,7 +140,11 @@ it('a synchronous standby promoted under webhook load: the same server and worke
 
     // ---- what the senders saw ----
     const missing = Array.from({ length: DELIVERIES }, (_, n) => n).filter((n) => !accepted.has(n));
-    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} deliveries never got a 2xx (outcomes ${JSON.stringify(outcomes)}; server: ${server.stderr()})`);
+    assert.deepEqual(
+      missing.slice(0, 20),
+      [],
+      `${missing.length} deliveries never got a 2xx (outcomes ${JSON.stringify(outcomes)}; server: ${server.stderr()})`,
+    );
     assert.ok(crashedAt !== undefined && promotedAt !== undefined, 'the failover happened');
     assert.equal(retryAfterMissing, 0, 'every 503 carried Retry-After');
     assert.equal(outcomes['500'] ?? 0, 0, 'no 500 during the switch');
@@ -140,12 +157,20 @@ it('a synchronous standby promoted under webhook load: the same server and worke
     knex = quiet(createKnex(pg.url, { poolMax: 2, applicationName: 'operon-test-observer' }));
     const [{ recovery }] = (await knex.raw('SELECT pg_is_in_recovery() AS recovery')).rows as { recovery: boolean }[];
     assert.equal(recovery, false);
-    const instances = (await knex('process_instances').where({ bpmn_process_id: PROCESS }).select('id', knex.raw(`(variables->>'delivery')::int AS delivery`))) as { id: string; delivery: number }[];
+    const instances = (await knex('process_instances')
+      .where({ bpmn_process_id: PROCESS })
+      .select('id', knex.raw(`(variables->>'delivery')::int AS delivery`))) as { id: string; delivery: number }[];
     const byDelivery = new Map<number, string[]>();
     for (const row of instances) byDelivery.set(row.delivery, [...(byDelivery.get(row.delivery) ?? []), row.id]);
-    assert.deepEqual([...byDelivery].filter(([, ids]) => ids.length !== 1).slice(0, 10), [], 'exactly one instance per key');
+    assert.deepEqual(
+      [...byDelivery].filter(([, ids]) => ids.length !== 1).slice(0, 10),
+      [],
+      'exactly one instance per key',
+    );
     assert.equal(instances.length, DELIVERIES);
-    const keys = (await knex('idempotency_keys').where({ scope: `webhook:${PROCESS}` }).select('key', 'state', 'instance_id')) as { key: string; state: string; instance_id: string }[];
+    const keys = (await knex('idempotency_keys')
+      .where({ scope: `webhook:${PROCESS}` })
+      .select('key', 'state', 'instance_id')) as { key: string; state: string; instance_id: string }[];
     assert.deepEqual(keys.filter((row) => row.state !== 'completed').slice(0, 10), [], 'no key left in_flight');
     assert.equal(keys.length, DELIVERIES);
     for (const row of keys) {
@@ -157,7 +182,10 @@ it('a synchronous standby promoted under webhook load: the same server and worke
     const ids = instances.map((row) => row.id);
     await waitFor(
       async () => {
-        const [row] = await knex!('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
+        const [row] = await knex!('process_instances')
+          .whereIn('id', ids)
+          .where({ state: 'completed' })
+          .count<{ count: string }[]>('* as count');
         return Number(row!.count) === ids.length;
       },
       600_000,

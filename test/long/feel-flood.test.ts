@@ -21,11 +21,19 @@ before(async () => {
   await api.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
   for (const xml of [DISTINCT_CONDITION, UNION_MAPPING, ENDLESS_LOOP]) {
-    const deployed = await fetch(`${base}/api/deployments`, { method: 'POST', headers: { ...api.auth, 'content-type': 'application/xml' }, body: xml });
+    const deployed = await fetch(`${base}/api/deployments`, {
+      method: 'POST',
+      headers: { ...api.auth, 'content-type': 'application/xml' },
+      body: xml,
+    });
     assert.equal(deployed.status, 201, await deployed.text());
   }
   for (const id of ['distinct-condition', 'union-mapping', 'endless-loop']) {
-    const opened = await fetch(`${base}/api/processes/${id}/webhook`, { method: 'PUT', headers: { ...api.auth, 'content-type': 'application/json' }, body: '{"open":true}' });
+    const opened = await fetch(`${base}/api/processes/${id}/webhook`, {
+      method: 'PUT',
+      headers: { ...api.auth, 'content-type': 'application/json' },
+      body: '{"open":true}',
+    });
     assert.equal(opened.status, 200);
   }
 });
@@ -42,7 +50,8 @@ it('a flood of 12,000-item webhooks into distinct values / union and of endless 
   delay.enable();
   const startedAt = performance.now();
   let running = true;
-  const post = (id: string, body: string) => fetch(`${base}/webhooks/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const post = (id: string, body: string) =>
+    fetch(`${base}/webhooks/${id}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const attacks = Promise.all([
     ...Array.from({ length: 8 }, () => post('distinct-condition', items)),
     ...Array.from({ length: 8 }, () => post('union-mapping', items)),
@@ -72,7 +81,9 @@ it('a flood of 12,000-item webhooks into distinct values / union and of endless 
   const codes = new Map<string, number>();
   for (const instanceId of ids) {
     const incident = await eventually(async () => {
-      const view = (await (await fetch(`${base}/api/instances/${instanceId}`, { headers: api.auth })).json()) as { incidents: { code: string; elementId: string }[] };
+      const view = (await (await fetch(`${base}/api/instances/${instanceId}`, { headers: api.auth })).json()) as {
+        incidents: { code: string; elementId: string }[];
+      };
       return view.incidents[0];
     }, 120_000);
     const key = `${incident.code} at ${incident.elementId}`;
@@ -80,7 +91,10 @@ it('a flood of 12,000-item webhooks into distinct values / union and of endless 
   }
   assert.equal(codes.get('OPERON_ERR_FEEL_BUDGET at dedupe'), 8);
   assert.equal(codes.get('OPERON_ERR_FEEL_BUDGET at ship'), 8);
-  assert.equal([...codes].filter(([key]) => key.startsWith('OPERON_ERR_STEP_LIMIT')).reduce((sum, [, n]) => sum + n, 0), 8);
+  assert.equal(
+    [...codes].filter(([key]) => key.startsWith('OPERON_ERR_STEP_LIMIT')).reduce((sum, [, n]) => sum + n, 0),
+    8,
+  );
 
   const sorted = [...latencies].sort((a, b) => a - b);
   console.log(

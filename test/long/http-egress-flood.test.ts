@@ -72,7 +72,9 @@ after(async () => {
   await db?.drop();
 });
 
-it(`${ATTACKS} responses of 300 MB: each cut at 1 MiB, memory bounded, /healthz under 1 s`, { timeout: 600_000 }, async () => {
+it(`${ATTACKS} responses of 300 MB: each cut at 1 MiB, memory bounded, /healthz under 1 s`, {
+  timeout: 600_000,
+}, async () => {
   // The same poll with no attack, for comparison on a machine that may be busy with other work.
   const baseline: number[] = [];
   for (let i = 0; i < 20; i++) {
@@ -97,12 +99,20 @@ it(`${ATTACKS} responses of 300 MB: each cut at 1 MiB, memory bounded, /healthz 
     }
   })();
   const started = performance.now();
-  const instances = await Promise.all(Array.from({ length: ATTACKS }, () => engine.startInstance('egress-flood', { url: `http://127.0.0.1:${port}/huge` })));
+  const instances = await Promise.all(
+    Array.from({ length: ATTACKS }, () =>
+      engine.startInstance('egress-flood', { url: `http://127.0.0.1:${port}/huge` }),
+    ),
+  );
   for (const { instanceId } of instances) {
-    const [incident] = await waitFor(async () => {
-      const open = await engine.listIncidents({ instanceId, state: 'open' });
-      return open.length > 0 ? open : undefined;
-    }, 120_000, 'incident');
+    const [incident] = await waitFor(
+      async () => {
+        const open = await engine.listIncidents({ instanceId, state: 'open' });
+        return open.length > 0 ? open : undefined;
+      },
+      120_000,
+      'incident',
+    );
     assert.equal(incident!.code, 'OPERON_ERR_HTTP_RESPONSE_TOO_LARGE');
   }
   const elapsed = performance.now() - started;
@@ -111,9 +121,16 @@ it(`${ATTACKS} responses of 300 MB: each cut at 1 MiB, memory bounded, /healthz 
   latencies.sort((a, b) => a - b);
   const p = (q: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!);
   const result = {
-    baselineP50Ms: Math.round(baseline[10]!), baselineMaxMs: Math.round(baseline.at(-1)!),
-    attacks: ATTACKS, elapsedMs: Math.round(elapsed), healthzSamples: latencies.length, healthzP50Ms: p(0.5), healthzP99Ms: p(0.99), healthzMaxMs: Math.round(latencies.at(-1)!),
-    rssGrowthMb: Math.round((rssPeak - rssBefore) / 1048576), serverSentMbMax: Math.round(Math.max(...sent) / 1048576),
+    baselineP50Ms: Math.round(baseline[10]!),
+    baselineMaxMs: Math.round(baseline.at(-1)!),
+    attacks: ATTACKS,
+    elapsedMs: Math.round(elapsed),
+    healthzSamples: latencies.length,
+    healthzP50Ms: p(0.5),
+    healthzP99Ms: p(0.99),
+    healthzMaxMs: Math.round(latencies.at(-1)!),
+    rssGrowthMb: Math.round((rssPeak - rssBefore) / 1048576),
+    serverSentMbMax: Math.round(Math.max(...sent) / 1048576),
   };
   console.log(`http egress flood: ${JSON.stringify(result)}`);
   assert.equal(sent.length, ATTACKS);

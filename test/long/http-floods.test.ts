@@ -34,8 +34,28 @@ before(async () => {
   delete process.env.OPERON_AUTH_FAILURE_RATE;
   base = await listen(api.app);
   await deployFixtures(api, 'http-wait.bpmn', 'http-ping.bpmn');
-  assert.equal((await api.app.inject({ method: 'PUT', url: '/api/processes/http-wait/webhook', headers: api.auth, payload: { secret: generateWebhookSecret() } })).statusCode, 200);
-  assert.equal((await api.app.inject({ method: 'PUT', url: '/api/processes/http-ping/webhook', headers: api.auth, payload: { open: true } })).statusCode, 200);
+  assert.equal(
+    (
+      await api.app.inject({
+        method: 'PUT',
+        url: '/api/processes/http-wait/webhook',
+        headers: api.auth,
+        payload: { secret: generateWebhookSecret() },
+      })
+    ).statusCode,
+    200,
+  );
+  assert.equal(
+    (
+      await api.app.inject({
+        method: 'PUT',
+        url: '/api/processes/http-ping/webhook',
+        headers: api.auth,
+        payload: { open: true },
+      })
+    ).statusCode,
+    200,
+  );
 });
 after(async () => api?.close());
 
@@ -65,7 +85,12 @@ function probeHealth(): Probe {
       await done;
       loop.disable();
       const sorted = [...latencies].sort((a, b) => a - b);
-      return { probes: sorted.length, p50Ms: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0), maxMs: Math.round(sorted.at(-1) ?? 0), loopDelayMaxMs: Math.round(loop.max / 1e6) };
+      return {
+        probes: sorted.length,
+        p50Ms: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0),
+        maxMs: Math.round(sorted.at(-1) ?? 0),
+        loopDelayMaxMs: Math.round(loop.max / 1e6),
+      };
     },
   };
 }
@@ -81,18 +106,26 @@ interface Attack {
 }
 
 /** Runs one flood from a child process while /healthz is probed here; returns the statuses it got. */
-async function flood(name: string, attack: Omit<Attack, 'url'> & { path: string }, target = base): Promise<Record<string, number>> {
+async function flood(
+  name: string,
+  attack: Omit<Attack, 'url'> & { path: string },
+  target = base,
+): Promise<Record<string, number>> {
   const probe = probeHealth();
   const started = performance.now();
   const { path, ...rest } = attack;
-  const child = spawn(process.execPath, [ATTACKER, JSON.stringify({ ...rest, url: `${target}${path}` })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [ATTACKER, JSON.stringify({ ...rest, url: `${target}${path}` })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, 'exit')) as [number];
   const health = await probe.stop();
   assert.equal(code, 0, name);
   const { statuses } = JSON.parse(output) as { statuses: Record<string, number> };
-  console.log(`${name}: ${JSON.stringify({ statuses, seconds: Math.round((performance.now() - started) / 100) / 10, healthz: health })}`);
+  console.log(
+    `${name}: ${JSON.stringify({ statuses, seconds: Math.round((performance.now() - started) / 100) / 10, healthz: health })}`,
+  );
   return statuses;
 }
 
@@ -103,22 +136,57 @@ it('idle: /healthz latency with no attack (the baseline on this machine)', async
 });
 
 it('8 parallel unsigned 5 MB deep bodies to a signed webhook, 5 rounds: all 401 before the body is read', async () => {
-  assert.deepEqual(await flood('unsigned deep to signed webhook', { path: '/webhooks/http-wait', method: 'POST', body: 'deep', rounds: ROUNDS, parallel: 8 }), { 401: 8 * ROUNDS });
+  assert.deepEqual(
+    await flood('unsigned deep to signed webhook', {
+      path: '/webhooks/http-wait',
+      method: 'POST',
+      body: 'deep',
+      rounds: ROUNDS,
+      parallel: 8,
+    }),
+    { 401: 8 * ROUNDS },
+  );
 });
 
 it('8 parallel forged-signature 5 MB deep bodies to a signed webhook, 5 rounds: all 401 after the HMAC, never parsed', async () => {
   assert.deepEqual(
-    await flood('forged signature deep to signed webhook', { path: '/webhooks/http-wait', method: 'POST', body: 'deep', rounds: ROUNDS, parallel: 8, freshHeaders: 'forged-signature' }),
+    await flood('forged signature deep to signed webhook', {
+      path: '/webhooks/http-wait',
+      method: 'POST',
+      body: 'deep',
+      rounds: ROUNDS,
+      parallel: 8,
+      freshHeaders: 'forged-signature',
+    }),
     { 401: 8 * ROUNDS },
   );
 });
 
 it('8 parallel 5 MB deep bodies to POST /api/instances, 5 rounds: all 400 OPERON_ERR_JSON_TOO_DEEP', async () => {
-  assert.deepEqual(await flood('deep to /api/instances', { path: '/api/instances', method: 'POST', headers: api.auth, body: 'deep', rounds: ROUNDS, parallel: 8 }), { 400: 8 * ROUNDS });
+  assert.deepEqual(
+    await flood('deep to /api/instances', {
+      path: '/api/instances',
+      method: 'POST',
+      headers: api.auth,
+      body: 'deep',
+      rounds: ROUNDS,
+      parallel: 8,
+    }),
+    { 400: 8 * ROUNDS },
+  );
 });
 
 it('8 parallel 5 MB flat arrays (about 100,000 objects) to an open webhook, 5 rounds: parsed, then 400', async () => {
-  assert.deepEqual(await flood('flat 5 MB to open webhook', { path: '/webhooks/http-ping', method: 'POST', body: 'flat', rounds: ROUNDS, parallel: 8 }), { 400: 8 * ROUNDS });
+  assert.deepEqual(
+    await flood('flat 5 MB to open webhook', {
+      path: '/webhooks/http-ping',
+      method: 'POST',
+      body: 'flat',
+      rounds: ROUNDS,
+      parallel: 8,
+    }),
+    { 400: 8 * ROUNDS },
+  );
 });
 
 it('2,000 requests with a new bad token each: the burst of 20 (and its refill) are 401, the rest 429', async () => {
@@ -126,7 +194,18 @@ it('2,000 requests with a new bad token each: the burst of 20 (and its refill) a
   const floodBase = await listen(defaults.app);
   let statuses: Record<string, number>;
   try {
-    statuses = await flood('bad-token flood', { path: '/api/tasks?state=open', method: 'GET', body: 'none', rounds: 100, parallel: 20, freshHeaders: 'bad-token' }, floodBase);
+    statuses = await flood(
+      'bad-token flood',
+      {
+        path: '/api/tasks?state=open',
+        method: 'GET',
+        body: 'none',
+        rounds: 100,
+        parallel: 20,
+        freshHeaders: 'bad-token',
+      },
+      floodBase,
+    );
   } finally {
     await defaults.close();
   }

@@ -27,7 +27,11 @@ it('instances complete exactly once while workers are SIGKILLed and replaced in 
     workers.push(await spawnWorker(db.url, 'w-0', env), await spawnWorker(db.url, 'w-1', env));
     let generation = 2;
     for (let batch = 0; batch < BATCHES; batch++) {
-      const started = await Promise.all(Array.from({ length: PER_BATCH }, (_, i) => client.engine.startInstance('work-fork-join', { n: batch * PER_BATCH + i })));
+      const started = await Promise.all(
+        Array.from({ length: PER_BATCH }, (_, i) =>
+          client.engine.startInstance('work-fork-join', { n: batch * PER_BATCH + i }),
+        ),
+      );
       ids.push(...started.map((s) => s.instanceId));
       await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 300));
       const victim = workers.splice(Math.floor(Math.random() * workers.length), 1)[0]!;
@@ -35,7 +39,11 @@ it('instances complete exactly once while workers are SIGKILLed and replaced in 
       workers.push(await spawnWorker(db.url, `w-${generation++}`, env));
     }
     for (;;) {
-      const done = await client.knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
+      const done = await client
+        .knex('process_instances')
+        .whereIn('id', ids)
+        .where({ state: 'completed' })
+        .count<{ count: string }[]>('* as count');
       if (Number(done[0]!.count) === INSTANCES) break;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

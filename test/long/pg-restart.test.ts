@@ -2,7 +2,9 @@
 import { it } from 'node:test';
 import { restartPostgresDuringRun } from '../reliability/pg-restart.ts';
 
-it('the worker reconnects by itself after 5 immediate PostgreSQL restarts mid-run; every instance completes once, nothing half-written', { timeout: 900_000 }, async () => {
+it('the worker reconnects by itself after 5 immediate PostgreSQL restarts mid-run; every instance completes once, nothing half-written', {
+  timeout: 900_000,
+}, async () => {
   const result = await restartPostgresDuringRun({ instances: 1_000, restarts: 5, downMs: 3_000 });
   console.log(`pg restart: ${JSON.stringify(result)}`);
 });

@@ -16,9 +16,11 @@ const model = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>
   </bpmn:process>
 </bpmn:definitions>`;
 
-const boundary = '<bpmn:boundaryEvent id="undoBook" attachedToRef="book"><bpmn:compensateEventDefinition id="c1" /></bpmn:boundaryEvent>';
+const boundary =
+  '<bpmn:boundaryEvent id="undoBook" attachedToRef="book"><bpmn:compensateEventDefinition id="c1" /></bpmn:boundaryEvent>';
 const handler = '<bpmn:task id="cancelBooking" isForCompensation="true" />';
-const association = '<bpmn:association id="a1" associationDirection="One" sourceRef="undoBook" targetRef="cancelBooking" />';
+const association =
+  '<bpmn:association id="a1" associationDirection="One" sourceRef="undoBook" targetRef="cancelBooking" />';
 
 async function refused(body: string, code: string, elementId: string): Promise<void> {
   await assert.rejects(parseDefinitions(model(body), 'c.bpmn'), (error: OperonError) => {
@@ -40,21 +42,40 @@ describe('compensation at deployment', () => {
   });
 
   it('keeps the activityRef of a throw event', async () => {
-    const body = boundary + handler + association.replace('a1', 'a2') + '<bpmn:intermediateThrowEvent id="t"><bpmn:compensateEventDefinition id="c2" activityRef="book" /></bpmn:intermediateThrowEvent>';
+    const body = `${boundary + handler + association.replace('a1', 'a2')}<bpmn:intermediateThrowEvent id="t"><bpmn:compensateEventDefinition id="c2" activityRef="book" /></bpmn:intermediateThrowEvent>`;
     const [graph] = await parseDefinitions(model(body), 'c.bpmn');
     assert.equal(graph!.elements.t!.compensateActivity, 'book');
   });
 
-  it('refuses a compensation boundary event without a handler', () => refused(boundary, 'OPERON_ERR_BPMN_INVALID', 'undoBook'));
-  it('refuses a handler no compensation boundary event is associated with', () => refused(handler, 'OPERON_ERR_BPMN_INVALID', 'cancelBooking'));
+  it('refuses a compensation boundary event without a handler', () =>
+    refused(boundary, 'OPERON_ERR_BPMN_INVALID', 'undoBook'));
+  it('refuses a handler no compensation boundary event is associated with', () =>
+    refused(handler, 'OPERON_ERR_BPMN_INVALID', 'cancelBooking'));
   it('refuses an association to an activity that is not marked isForCompensation', () =>
-    refused(boundary + '<bpmn:task id="cancelBooking" />' + association, 'OPERON_ERR_BPMN_INVALID', 'undoBook'));
+    refused(`${boundary}<bpmn:task id="cancelBooking" />${association}`, 'OPERON_ERR_BPMN_INVALID', 'undoBook'));
   it('refuses a handler with sequence flows', () =>
-    refused(boundary + handler + association + '<bpmn:sequenceFlow id="f3" sourceRef="cancelBooking" targetRef="end" />', 'OPERON_ERR_BPMN_INVALID', 'cancelBooking'));
+    refused(
+      `${boundary + handler + association}<bpmn:sequenceFlow id="f3" sourceRef="cancelBooking" targetRef="end" />`,
+      'OPERON_ERR_BPMN_INVALID',
+      'cancelBooking',
+    ));
   it('refuses a compensation boundary event with an outgoing flow', () =>
-    refused(boundary + handler + association + '<bpmn:sequenceFlow id="f3" sourceRef="undoBook" targetRef="end" />', 'OPERON_ERR_BPMN_INVALID', 'undoBook'));
+    refused(
+      `${boundary + handler + association}<bpmn:sequenceFlow id="f3" sourceRef="undoBook" targetRef="end" />`,
+      'OPERON_ERR_BPMN_INVALID',
+      'undoBook',
+    ));
   it('refuses a multi-instance handler', () =>
-    refused(boundary + handler.replace(' />', '><bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics inputCollection="=[1]" /></bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:task>') + association, 'OPERON_ERR_BPMN_UNSUPPORTED', 'cancelBooking'));
+    refused(
+      boundary +
+        handler.replace(
+          ' />',
+          '><bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements><zeebe:loopCharacteristics inputCollection="=[1]" /></bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics></bpmn:task>',
+        ) +
+        association,
+      'OPERON_ERR_BPMN_UNSUPPORTED',
+      'cancelBooking',
+    ));
   it('refuses an activityRef outside the scope the event compensates', () =>
     refused(
       '<bpmn:subProcess id="sub"><bpmn:startEvent id="s" /><bpmn:sequenceFlow id="s1" sourceRef="s" targetRef="t" /><bpmn:intermediateThrowEvent id="t"><bpmn:compensateEventDefinition id="c2" activityRef="book" /></bpmn:intermediateThrowEvent></bpmn:subProcess>',

@@ -13,9 +13,14 @@ describe('parseDefinitions: Camunda 8 models', () => {
     assert.equal(graph!.bpmnProcessId, 'loan-check');
     assert.equal(graph!.name, 'Loan check');
     assert.deepEqual(graph!.startEvents, [{ elementId: 'received', kind: 'none' }]);
-    assert.deepEqual(graph!.serviceTasks, [{ elementId: 'score', taskType: 'credit-score', retries: 5, headers: { bureau: 'acme' } }]);
+    assert.deepEqual(graph!.serviceTasks, [
+      { elementId: 'score', taskType: 'credit-score', retries: 5, headers: { bureau: 'acme' } },
+    ]);
     const score = graph!.elements.score!;
-    assert.deepEqual(score.inputs, [{ source: 'applicant.income', target: 'income' }, { source: 'amount', target: 'requested' }]);
+    assert.deepEqual(score.inputs, [
+      { source: 'applicant.income', target: 'income' },
+      { source: 'amount', target: 'requested' },
+    ]);
     assert.deepEqual(score.outputs, [{ source: 'score', target: 'creditScore' }]);
     assert.equal(graph!.elements.decide!.defaultFlow, 'toReject');
     assert.equal(graph!.flows.toApprove!.condition, 'creditScore >= 600');
@@ -25,7 +30,10 @@ describe('parseDefinitions: Camunda 8 models', () => {
 
   it('lists message and timer start events and skips non-executable processes', async () => {
     const graphs = await parseDefinitions(read('start-events.bpmn'), 'start-events.bpmn');
-    assert.deepEqual(graphs.map((g) => g.bpmnProcessId), ['start-events']);
+    assert.deepEqual(
+      graphs.map((g) => g.bpmnProcessId),
+      ['start-events'],
+    );
     assert.deepEqual(graphs[0]!.startEvents, [
       { elementId: 'byHand', kind: 'none' },
       { elementId: 'byMessage', kind: 'message', messageName: 'order-placed' },
@@ -80,40 +88,81 @@ describe('parseDefinitions: bad input names the file and the element', () => {
   }
 
   it('reports the line of malformed XML', async () => {
-    await assert.rejects(parseDefinitions(read('invalid/malformed.bpmn'), 'm.bpmn'), (error: OperonError) => error.details.line === 5);
+    await assert.rejects(
+      parseDefinitions(read('invalid/malformed.bpmn'), 'm.bpmn'),
+      (error: OperonError) => error.details.line === 5,
+    );
   });
 
   it('rejects a gateway flow without condition that is not the default', async () => {
     const xml = read('loan-check.bpmn').replace(' default="toReject"', '');
-    await assert.rejects(parseDefinitions(xml, 'x.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'toReject');
+    await assert.rejects(
+      parseDefinitions(xml, 'x.bpmn'),
+      (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'toReject',
+    );
   });
 
   it('rejects a literal timer that is not ISO 8601', async () => {
     const xml = read('timers.bpmn').replace('PT1H', 'one hour');
-    await assert.rejects(parseDefinitions(xml, 't.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'wait1h');
+    await assert.rejects(
+      parseDefinitions(xml, 't.bpmn'),
+      (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'wait1h',
+    );
   });
 
   it('rejects a receive task whose message has no correlation key', async () => {
     const xml = read('messages.bpmn').replace('<zeebe:subscription correlationKey="=orderId" />', '');
-    await assert.rejects(parseDefinitions(xml, 'm.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'waitPayment');
+    await assert.rejects(
+      parseDefinitions(xml, 'm.bpmn'),
+      (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'waitPayment',
+    );
   });
 
   it('rejects a multi-instance activity without inputCollection, and standard loops as unsupported', async () => {
-    const multi = read('parallel.bpmn').replace('<bpmn:serviceTask id="taskA">', '<bpmn:serviceTask id="taskA"><bpmn:multiInstanceLoopCharacteristics />');
-    await assert.rejects(parseDefinitions(multi, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'taskA');
-    const loop = read('parallel.bpmn').replace('<bpmn:serviceTask id="taskA">', '<bpmn:serviceTask id="taskA"><bpmn:standardLoopCharacteristics />');
-    await assert.rejects(parseDefinitions(loop, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA');
+    const multi = read('parallel.bpmn').replace(
+      '<bpmn:serviceTask id="taskA">',
+      '<bpmn:serviceTask id="taskA"><bpmn:multiInstanceLoopCharacteristics />',
+    );
+    await assert.rejects(
+      parseDefinitions(multi, 'p.bpmn'),
+      (error: OperonError) => error.code === 'OPERON_ERR_BPMN_INVALID' && error.details.elementId === 'taskA',
+    );
+    const loop = read('parallel.bpmn').replace(
+      '<bpmn:serviceTask id="taskA">',
+      '<bpmn:serviceTask id="taskA"><bpmn:standardLoopCharacteristics />',
+    );
+    await assert.rejects(
+      parseDefinitions(loop, 'p.bpmn'),
+      (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA',
+    );
   });
 
   it('reads zeebe:loopCharacteristics of a multi-instance activity', async () => {
     const [graph] = await parseDefinitions(read('multi-instance.bpmn'), 'mi.bpmn');
-    assert.deepEqual(graph!.elements.quote!.multiInstance, { sequential: false, inputCollection: 'carriers', inputElement: 'carrier', outputCollection: 'quotes', outputElement: '{carrier: carrierName, price: price}' });
-    assert.deepEqual(graph!.elements.approvals!.multiInstance, { sequential: true, inputCollection: 'approvers', inputElement: 'approver', completionCondition: 'rejected = true' });
+    assert.deepEqual(graph!.elements.quote!.multiInstance, {
+      sequential: false,
+      inputCollection: 'carriers',
+      inputElement: 'carrier',
+      outputCollection: 'quotes',
+      outputElement: '{carrier: carrierName, price: price}',
+    });
+    assert.deepEqual(graph!.elements.approvals!.multiInstance, {
+      sequential: true,
+      inputCollection: 'approvers',
+      inputElement: 'approver',
+      completionCondition: 'rejected = true',
+    });
   });
 
   it('rejects execution listeners (Camunda runs them as jobs)', async () => {
-    const xml = read('parallel.bpmn').replace('<zeebe:taskDefinition type="work-a" />', '<zeebe:taskDefinition type="work-a" /><zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit" /></zeebe:executionListeners>');
-    await assert.rejects(parseDefinitions(xml, 'p.bpmn'), (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA');
+    const xml = read('parallel.bpmn').replace(
+      '<zeebe:taskDefinition type="work-a" />',
+      '<zeebe:taskDefinition type="work-a" /><zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit" /></zeebe:executionListeners>',
+    );
+    await assert.rejects(
+      parseDefinitions(xml, 'p.bpmn'),
+      (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA',
+    );
   });
 });
 
@@ -127,7 +176,8 @@ describe('every fixture', () => {
       for (const graph of graphs) {
         assert.deepStrictEqual(JSON.parse(JSON.stringify(graph)), graph, file);
         for (const element of Object.values(graph.elements)) {
-          for (const flowId of [...element.incoming, ...element.outgoing]) assert.ok(graph.flows[flowId], `${file}: ${element.id} -> ${flowId}`);
+          for (const flowId of [...element.incoming, ...element.outgoing])
+            assert.ok(graph.flows[flowId], `${file}: ${element.id} -> ${flowId}`);
         }
       }
     }
@@ -136,7 +186,18 @@ describe('every fixture', () => {
 
 describe('unknown zeebe extension elements', () => {
   it('are refused naming the element they sit in', async () => {
-    const xml = read('loan-check.bpmn').replace('<zeebe:taskDefinition type="credit-score" retries="5" />', '<zeebe:taskDefinition type="credit-score" retries="5" /><zeebe:futureThing a="1" />');
-    await assert.rejects(parseDefinitions(xml, 'x.bpmn'), { code: 'OPERON_ERR_BPMN_INVALID', details: { file: 'x.bpmn', elementId: 'score', elementType: 'zeebe:futureThing', reason: 'unknown type <zeebe:FutureThing>' } });
+    const xml = read('loan-check.bpmn').replace(
+      '<zeebe:taskDefinition type="credit-score" retries="5" />',
+      '<zeebe:taskDefinition type="credit-score" retries="5" /><zeebe:futureThing a="1" />',
+    );
+    await assert.rejects(parseDefinitions(xml, 'x.bpmn'), {
+      code: 'OPERON_ERR_BPMN_INVALID',
+      details: {
+        file: 'x.bpmn',
+        elementId: 'score',
+        elementType: 'zeebe:futureThing',
+        reason: 'unknown type <zeebe:FutureThing>',
+      },
+    });
   });
 });

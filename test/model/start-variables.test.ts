@@ -21,16 +21,37 @@ const property = (name: string, value: string) => `<zeebe:property name="operon:
 
 test('the compact spelling: type, bounds, enum values, optional', () => {
   assert.deepEqual(parseVariableSpec('number min=0 max=1e8'), { type: 'number', min: 0, max: 1e8 });
-  assert.deepEqual(parseVariableSpec('enum a|b-c|d optional'), { type: 'enum', values: ['a', 'b-c', 'd'], optional: true });
+  assert.deepEqual(parseVariableSpec('enum a|b-c|d optional'), {
+    type: 'enum',
+    values: ['a', 'b-c', 'd'],
+    optional: true,
+  });
   assert.deepEqual(parseVariableSpec('text maxChars=4000'), { type: 'text', maxChars: 4000 });
-  for (const bad of ['', 'float', 'number min=x', 'number min=5 max=1', 'string min=1', 'enum', 'number large', 'text maxChars=0']) {
+  for (const bad of [
+    '',
+    'float',
+    'number min=x',
+    'number min=5 max=1',
+    'string min=1',
+    'enum',
+    'number large',
+    'text maxChars=0',
+  ]) {
     assert.throws(() => parseVariableSpec(bad), Error, bad);
   }
 });
 
 test('declarations reach the graph; other properties are left alone', async () => {
-  const [graph] = await parseDefinitions(bpmn(property('income', 'number min=0') + property('employment', 'enum permanent|contract') + '<zeebe:property name="color" value="blue" />'), 'p.bpmn');
-  assert.deepEqual(graph!.startEvents[0]!.variables, { income: { type: 'number', min: 0 }, employment: { type: 'enum', values: ['permanent', 'contract'] } });
+  const [graph] = await parseDefinitions(
+    bpmn(
+      `${property('income', 'number min=0') + property('employment', 'enum permanent|contract')}<zeebe:property name="color" value="blue" />`,
+    ),
+    'p.bpmn',
+  );
+  assert.deepEqual(graph!.startEvents[0]!.variables, {
+    income: { type: 'number', min: 0 },
+    employment: { type: 'enum', values: ['permanent', 'contract'] },
+  });
 });
 
 test('a bad declaration fails deployment naming the element and the variable', async () => {
@@ -42,7 +63,10 @@ test('a bad declaration fails deployment naming the element and the variable', a
   ] as const) {
     await assert.rejects(parseDefinitions(xml, 'p.bpmn'), (error: OperonError) => {
       assert.equal(error.code, 'OPERON_ERR_BPMN_INVALID');
-      assert.equal(error.details.elementId, xml.includes('<bpmn:task id="Task"><bpmn:extensionElements>') ? 'Task' : 'Start');
+      assert.equal(
+        error.details.elementId,
+        xml.includes('<bpmn:task id="Task"><bpmn:extensionElements>') ? 'Task' : 'Start',
+      );
       assert.match(error.message, message);
       return true;
     });
@@ -50,7 +74,14 @@ test('a bad declaration fails deployment naming the element and the variable', a
 });
 
 test('a start is refused naming the first variable that does not match; undeclared variables pass', async () => {
-  const [graph] = await parseDefinitions(bpmn(property('income', 'number min=0') + property('term', 'integer min=1 max=600') + property('note', 'string maxChars=5 optional')), 'p.bpmn');
+  const [graph] = await parseDefinitions(
+    bpmn(
+      property('income', 'number min=0') +
+        property('term', 'integer min=1 max=600') +
+        property('note', 'string maxChars=5 optional'),
+    ),
+    'p.bpmn',
+  );
   assert.doesNotThrow(() => checkStartVariables(graph!, undefined, { income: 1, term: 12, anything: 'else' }));
   for (const [variables, field] of [
     [{ income: '1', term: 12 }, 'income'],
@@ -59,11 +90,14 @@ test('a start is refused naming the first variable that does not match; undeclar
     [{ term: 12 }, 'income'],
     [{ income: 1, term: 12, note: 'too long' }, 'note'],
   ] as const) {
-    assert.throws(() => checkStartVariables(graph!, undefined, variables), (error: OperonError) => {
-      assert.equal(error.code, 'OPERON_ERR_START_VARIABLES');
-      assert.equal(error.statusCode, 400);
-      assert.equal(error.details.field, field);
-      return true;
-    });
+    assert.throws(
+      () => checkStartVariables(graph!, undefined, variables),
+      (error: OperonError) => {
+        assert.equal(error.code, 'OPERON_ERR_START_VARIABLES');
+        assert.equal(error.statusCode, 400);
+        assert.equal(error.details.field, field);
+        return true;
+      },
+    );
   }
 });

@@ -15,9 +15,27 @@ import { buildTokenizer } from '../../models/tokenizer/train.ts';
 import { LOAN_GRAMMAR, ORDER_GRAMMAR } from '../../models/data/texts.ts';
 
 test('the same seed gives the same cases; another seed does not', () => {
-  const a = Array.from({ length: 50 }, ((r) => (_: unknown, i: number) => makeCase('loan', r, 'train', 0.1, String(i)))(rng(5)));
-  const b = Array.from({ length: 50 }, ((r) => (_: unknown, i: number) => makeCase('loan', r, 'train', 0.1, String(i)))(rng(5)));
-  const c = Array.from({ length: 50 }, ((r) => (_: unknown, i: number) => makeCase('loan', r, 'train', 0.1, String(i)))(rng(6)));
+  const a = Array.from(
+    { length: 50 },
+    (
+      (r) => (_: unknown, i: number) =>
+        makeCase('loan', r, 'train', 0.1, String(i))
+    )(rng(5)),
+  );
+  const b = Array.from(
+    { length: 50 },
+    (
+      (r) => (_: unknown, i: number) =>
+        makeCase('loan', r, 'train', 0.1, String(i))
+    )(rng(5)),
+  );
+  const c = Array.from(
+    { length: 50 },
+    (
+      (r) => (_: unknown, i: number) =>
+        makeCase('loan', r, 'train', 0.1, String(i))
+    )(rng(6)),
+  );
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
 });
@@ -37,12 +55,27 @@ test('policy labels, label noise only where asked, and text-dependent cases in b
 });
 
 test('the written policies: a gambling purpose rejects a strong applicant; a customer who collects gets pickup', () => {
-  const strong = { income: 90000, debts: 1000, creditScore: 800, amount: 5000, termMonths: 24, employment: 'permanent', purpose: '' };
+  const strong = {
+    income: 90000,
+    debts: 1000,
+    creditScore: 800,
+    amount: 5000,
+    termMonths: 24,
+    employment: 'permanent',
+    purpose: '',
+  };
   assert.equal(loanPolicy(strong, 'neutral'), 'approve');
   assert.equal(loanPolicy(strong, 'prohibited'), 'reject');
   assert.equal(loanPolicy({ ...strong, creditScore: 640 }, 'secured'), 'approve');
   assert.equal(loanPolicy({ ...strong, creditScore: 640 }, 'neutral'), 'review');
-  const order = { weightKg: 3, distanceKm: 20, stock: { leeds: 3, bristol: 0, glasgow: 0 }, deadlineHours: 96, customerTier: 'standard', notes: '' };
+  const order = {
+    weightKg: 3,
+    distanceKm: 20,
+    stock: { leeds: 3, bristol: 0, glasgow: 0 },
+    deadlineHours: 96,
+    customerTier: 'standard',
+    notes: '',
+  };
   assert.equal(orderPolicy(order, 'collect'), 'pickup');
   assert.equal(orderPolicy(order, 'neutral'), 'warehouse');
   assert.equal(orderPolicy({ ...order, stock: { leeds: 0, bristol: 0, glasgow: 0 } }, 'collect'), 'warehouse');
@@ -60,7 +93,8 @@ test('the tokenizer step writes a tokenizer.json that the tokenizers package loa
   generate({ out: work, seed: 1, sizes: { train: 300, val: 10, test: 10, shifted: 10 }, noise: 0, domains: ['loan'] });
   await buildTokenizer(work, 'loan', 1024, join(work, 'loan'));
   const tokenizer = Tokenizer.fromFile(join(work, 'loan', 'tokenizer.json'));
-  for (const word of ['approve', 'reject', 'review']) assert.equal((await tokenizer.encode(` ${word}`)).getIds().length, 1);
+  for (const word of ['approve', 'reject', 'review'])
+    assert.equal((await tokenizer.encode(` ${word}`)).getIds().length, 1);
   const digits = (await tokenizer.encode('income 52000')).getTokens();
   assert.deepEqual(digits.slice(-5), ['5', '2', '0', '0', '0']);
   const tokens = JSON.parse(readFileSync(join(work, 'loan', 'tokens.json'), 'utf8'));
@@ -68,7 +102,10 @@ test('the tokenizer step writes a tokenizer.json that the tokenizers package loa
   assert.equal(ids.length, 10);
   assert.ok(ids.every((row: { ids: number[] }) => row.ids.every((id) => id < tokens.vocabSize)));
   // The free-text span: inside the prompt, non-empty, and it encodes exactly the purpose text.
-  const cases = readFileSync(join(work, 'loan', 'val.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const cases = readFileSync(join(work, 'loan', 'val.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   for (const [i, row] of (ids as { ids: number[]; text: [number, number] }[]).entries()) {
     const [start, end] = row.text;
     assert.ok(start > 0 && end > start && end < row.ids.length);

@@ -10,7 +10,9 @@ import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
 
 const torchAvailable = await hasTorch();
 
-describe('torchrun DDP training', { skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx' }, () => {
+describe('torchrun DDP training', {
+  skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx',
+}, () => {
   let corpus: Awaited<ReturnType<typeof tinyCorpus>>;
   before(async () => {
     corpus = await tinyCorpus('loan');
@@ -23,9 +25,28 @@ describe('torchrun DDP training', { skip: torchAvailable ? false : 'needs /usr/b
     const ddpMetrics = join(work, 'ddp.json');
     const output = await python([
       // --redirects/--tee 2: torch 1.13's launcher mis-parses its default "0" under Python 3.11.
-      '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '--redirects', '2', '--tee', '2',
-      'models/gpt/train.py', '--work', work, '--domain', 'loan', ...TINY_MODEL, '--set', 'steps=8', '--set', 'evalEvery=8',
-      '--out', ddpCheckpoint, '--metrics', ddpMetrics,
+      '-m',
+      'torch.distributed.run',
+      '--standalone',
+      '--nproc_per_node=2',
+      '--redirects',
+      '2',
+      '--tee',
+      '2',
+      'models/gpt/train.py',
+      '--work',
+      work,
+      '--domain',
+      'loan',
+      ...TINY_MODEL,
+      '--set',
+      'steps=8',
+      '--set',
+      'evalEvery=8',
+      '--out',
+      ddpCheckpoint,
+      '--metrics',
+      ddpMetrics,
     ]);
     const metrics = JSON.parse(readFileSync(ddpMetrics, 'utf8'));
     assert.equal(metrics.world_size, 2);
@@ -36,8 +57,24 @@ describe('torchrun DDP training', { skip: torchAvailable ? false : 'needs /usr/b
     const fineTuned = join(work, 'fine-tuned.pt');
     const fineMetrics = join(work, 'fine.json');
     await python([
-      'models/gpt/train.py', '--work', work, '--domain', 'loan', ...TINY_MODEL, '--set', 'steps=4', '--set', 'evalEvery=4',
-      '--init', ddpCheckpoint, '--train-ids', join(work, 'loan', 'val.ids.json'), '--out', fineTuned, '--metrics', fineMetrics,
+      'models/gpt/train.py',
+      '--work',
+      work,
+      '--domain',
+      'loan',
+      ...TINY_MODEL,
+      '--set',
+      'steps=4',
+      '--set',
+      'evalEvery=4',
+      '--init',
+      ddpCheckpoint,
+      '--train-ids',
+      join(work, 'loan', 'val.ids.json'),
+      '--out',
+      fineTuned,
+      '--metrics',
+      fineMetrics,
     ]);
     const fine = JSON.parse(readFileSync(fineMetrics, 'utf8'));
     assert.equal(fine.world_size, 1);
@@ -49,10 +86,29 @@ describe('torchrun DDP training', { skip: torchAvailable ? false : 'needs /usr/b
     const { work } = corpus;
     const config = join(work, 'tiny.config.json');
     const base = JSON.parse(readFileSync('models/train.config.json', 'utf8'));
-    writeFileSync(config, JSON.stringify({ ...base, nLayer: 1, nHead: 2, dModel: 32, maxLen: 96, batchSize: 16, threads: 1, warmup: 2 }));
+    writeFileSync(
+      config,
+      JSON.stringify({ ...base, nLayer: 1, nHead: 2, dModel: 32, maxLen: 96, batchSize: 16, threads: 1, warmup: 2 }),
+    );
     const table = join(work, 'SWEEP.md');
-    await python(['models/gpt/sweep.py', '--work', work, '--domain', 'loan', '--config', config, '--steps', '3', '--grid', '{"lr": [0.001, 0.003]}', '--out', table]);
-    const rows = readFileSync(table, 'utf8').split('\n').filter((line) => /^\| 0\.00[13] \|/.test(line));
+    await python([
+      'models/gpt/sweep.py',
+      '--work',
+      work,
+      '--domain',
+      'loan',
+      '--config',
+      config,
+      '--steps',
+      '3',
+      '--grid',
+      '{"lr": [0.001, 0.003]}',
+      '--out',
+      table,
+    ]);
+    const rows = readFileSync(table, 'utf8')
+      .split('\n')
+      .filter((line) => /^\| 0\.00[13] \|/.test(line));
     assert.equal(rows.length, 2);
     for (const row of rows) assert.match(row, /^\| 0\.00[13] \| [01]\.\d+ \| [\d.]+ \| \d+ \| [\d.]+ \|$/);
   });

@@ -36,11 +36,18 @@ const NaturalLoanCase = z.strictObject({
 const HandwrittenLoanText = z.strictObject({ text: z.string().min(1), intent: z.enum(INTENTS), style: z.enum(STYLES) });
 
 function readJsonl(path: string): unknown[] {
-  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
 }
 
 /** Same text up to case, punctuation and spacing (a text of only symbols or emoji stays as written). */
-const normal = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim() || text.trim();
+const normal = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim() || text.trim();
 
 const natural = readJsonl(TEST_SET).map((row, i) => {
   const parsed = NaturalLoanCase.safeParse(row);
@@ -72,8 +79,16 @@ test('the natural loan test set: at least 300 well-formed cases with unique ids 
 
 test('every natural loan case is labelled by the written policy, and every intent and label occurs', () => {
   for (const c of natural) assert.equal(c.policyLabel, loanPolicy(c.vars, c.intent), `${c.id}: ${c.vars.purpose}`);
-  for (const intent of INTENTS) assert.ok(natural.some((c) => c.intent === intent), `intent ${intent}`);
-  for (const label of LABELS) assert.ok(natural.some((c) => c.policyLabel === label), `label ${label}`);
+  for (const intent of INTENTS)
+    assert.ok(
+      natural.some((c) => c.intent === intent),
+      `intent ${intent}`,
+    );
+  for (const label of LABELS)
+    assert.ok(
+      natural.some((c) => c.policyLabel === label),
+      `label ${label}`,
+    );
   const textDependent = natural.filter((c) => c.policyLabel !== loanPolicy(c.vars, 'neutral'));
   assert.ok(textDependent.length >= natural.length / 4, `${textDependent.length} cases depend on the purpose`);
 });
@@ -89,7 +104,10 @@ test('the natural loan test set is exactly what label-loan.ts makes from the han
 
 test('no natural loan purpose is a text the synthetic generator writes, in either style', () => {
   const generated = new Set<string>();
-  for (const [style, seed] of [['train', 101], ['shifted', 202]] as const) {
+  for (const [style, seed] of [
+    ['train', 101],
+    ['shifted', 202],
+  ] as const) {
     const random = rng(seed);
     for (let i = 0; i < 20000; i++) generated.add(normal(loanCase(random, style).vars.purpose));
   }
@@ -106,16 +124,24 @@ test('the hand-written loan training texts: at least 1000 distinct, well-formed 
     assert.ok(share >= 0.1, `intent ${intent}: ${share}`);
   }
   const draft = readDraft('models/data/handwritten/loan.draft.txt');
-  assert.deepEqual(handwritten, draft.map((line) => ({ text: line.purpose, intent: line.intent, style: line.style })));
+  assert.deepEqual(
+    handwritten,
+    draft.map((line) => ({ text: line.purpose, intent: line.intent, style: line.style })),
+  );
 });
 
 test('no hand-written training text repeats or closely rephrases a natural test purpose', () => {
   const testPurposes = new Set(natural.map((c) => normal(c.vars.purpose)));
-  assert.deepEqual(handwritten.filter((t) => testPurposes.has(normal(t.text))).map((t) => t.text), []);
+  assert.deepEqual(
+    handwritten.filter((t) => testPurposes.has(normal(t.text))).map((t) => t.text),
+    [],
+  );
   const testWords = natural.map((c) => [c, words(c.vars.purpose)] as const);
   const close = handwritten.flatMap((t) => {
     const own = words(t.text);
-    return testWords.filter(([, other]) => overlap(own, other) >= 0.6).map(([c]) => `${t.text} ~ ${c.id}: ${c.vars.purpose}`);
+    return testWords
+      .filter(([, other]) => overlap(own, other) >= 0.6)
+      .map(([c]) => `${t.text} ~ ${c.id}: ${c.vars.purpose}`);
   });
   assert.deepEqual(close, []);
 });

@@ -9,9 +9,25 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
-import { answerOf, decideAll, naturalMetrics, readNaturalCases, runChecklist, type NaturalCase } from '../../models/checklist.ts';
 import {
-  DECISIVE_WORDS, directionalPairs, isDecisive, perturbations, perturbText, policyLabel, sweepPoints, PERTURBATIONS, SWEEPS, THRESHOLDS,
+  answerOf,
+  decideAll,
+  naturalMetrics,
+  readNaturalCases,
+  runChecklist,
+  type NaturalCase,
+} from '../../models/checklist.ts';
+import {
+  DECISIVE_WORDS,
+  directionalPairs,
+  isDecisive,
+  perturbations,
+  perturbText,
+  policyLabel,
+  sweepPoints,
+  PERTURBATIONS,
+  SWEEPS,
+  THRESHOLDS,
 } from '../../models/data/perturb.ts';
 import { rng } from '../../models/data/generate.ts';
 import { LOAN_GRAMMAR, ORDER_GRAMMAR } from '../../models/data/texts.ts';
@@ -30,12 +46,18 @@ const ORDER_TEXTS = [
 ];
 
 /** The words of `text` that are decisive for the domain, lower-cased. */
-const decisiveIn = (text: string, domain: 'loan' | 'order') => text.toLowerCase().split(/[^a-z0-9']+/).filter((w) => w && isDecisive(w, domain));
+const decisiveIn = (text: string, domain: 'loan' | 'order') =>
+  text
+    .toLowerCase()
+    .split(/[^a-z0-9']+/)
+    .filter((w) => w && isDecisive(w, domain));
 
 describe('perturbations', () => {
   it('are deterministic: the same seed and id give the same copies, another seed may differ', () => {
-    for (const text of LOAN_TEXTS) assert.deepEqual(perturbations(text, 'loan', 7, 'a'), perturbations(text, 'loan', 7, 'a'));
-    const all = (seed: number) => ORDER_TEXTS.flatMap((t) => perturbations(t, 'order', seed).map((p) => p.text)).join('|');
+    for (const text of LOAN_TEXTS)
+      assert.deepEqual(perturbations(text, 'loan', 7, 'a'), perturbations(text, 'loan', 7, 'a'));
+    const all = (seed: number) =>
+      ORDER_TEXTS.flatMap((t) => perturbations(t, 'order', seed).map((p) => p.text)).join('|');
     assert.notEqual(all(1), all(2), 'the seed changes which letters and clauses are picked');
   });
 
@@ -47,7 +69,8 @@ describe('perturbations', () => {
             assert.notEqual(p.text, text);
             const before = decisiveIn(text, domain).sort();
             const after = decisiveIn(p.text, domain);
-            for (const word of before) assert.ok(after.includes(word), `${p.name} of "${text}" lost "${word}": "${p.text}"`);
+            for (const word of before)
+              assert.ok(after.includes(word), `${p.name} of "${text}" lost "${word}": "${p.text}"`);
           }
         }
       }
@@ -57,14 +80,35 @@ describe('perturbations', () => {
   });
 
   it('decisive words come from the intents of models/data/texts.ts; typos never land on them', () => {
-    for (const value of LOAN_GRAMMAR.prohibited.slots.gamble!.train) assert.ok(value.split(' ').some((w) => isDecisive(w, 'loan')), value);
-    for (const value of ORDER_GRAMMAR.collect.slots.depot!.train) assert.ok(value.split(' ').some((w) => isDecisive(w, 'order')), value);
+    for (const value of LOAN_GRAMMAR.prohibited.slots.gamble!.train)
+      assert.ok(
+        value.split(' ').some((w) => isDecisive(w, 'loan')),
+        value,
+      );
+    for (const value of ORDER_GRAMMAR.collect.slots.depot!.train)
+      assert.ok(
+        value.split(' ').some((w) => isDecisive(w, 'order')),
+        value,
+      );
     assert.ok(DECISIVE_WORDS.loan.secured.includes('guarant'));
-    assert.ok(isDecisive('guarantor', 'loan') && isDecisive('gambling', 'loan') && isDecisive('Leeds', 'order') && isDecisive('not', 'loan'));
+    assert.ok(
+      isDecisive('guarantor', 'loan') &&
+        isDecisive('gambling', 'loan') &&
+        isDecisive('Leeds', 'order') &&
+        isDecisive('not', 'loan'),
+    );
     assert.equal(isDecisive('kitchen', 'loan'), false);
-    assert.equal(perturbText('casino betting gambling', 'loan', 'typo-swap', rng(1)), null, 'nothing but decisive words: no typo');
+    assert.equal(
+      perturbText('casino betting gambling', 'loan', 'typo-swap', rng(1)),
+      null,
+      'nothing but decisive words: no typo',
+    );
     assert.equal(perturbText('', 'loan', 'casing', rng(1)), null);
-    assert.equal(perturbText('i was going to bet, but not anymore', 'loan', 'reorder', rng(1)), null, 'clauses tied together are not reordered');
+    assert.equal(
+      perturbText('i was going to bet, but not anymore', 'loan', 'reorder', rng(1)),
+      null,
+      'clauses tied together are not reordered',
+    );
     const typoed = perturbText('please leave the parcel at the front door', 'order', 'typo-drop', rng(3))!;
     assert.equal(typoed.length, 'please leave the parcel at the front door'.length - 1);
     assert.deepEqual(PERTURBATIONS.length, 7);
@@ -73,7 +117,15 @@ describe('perturbations', () => {
 
 describe('directional pairs and sweeps', () => {
   it('keep only thresholds the policy answers differently, each side labelled by the policy', () => {
-    const vars = { income: 41250, debts: 3120, creditScore: 702, amount: 12500, termMonths: 48, employment: 'permanent', purpose: 'a new kitchen' };
+    const vars = {
+      income: 41250,
+      debts: 3120,
+      creditScore: 702,
+      amount: 12500,
+      termMonths: 48,
+      employment: 'permanent',
+      purpose: 'a new kitchen',
+    };
     const pairs = directionalPairs('loan', 'c1', vars, 'neutral');
     const score = pairs.find((p) => p.id === 'c1:creditScore:579-581')!;
     assert.equal(score.low.policyLabel, 'reject');
@@ -81,10 +133,42 @@ describe('directional pairs and sweeps', () => {
     assert.equal(pairs.find((p) => p.variable === 'employment')!.high.policyLabel, 'reject');
     for (const p of pairs) assert.notEqual(p.low.policyLabel, p.high.policyLabel);
     assert.ok(!pairs.some((p) => p.id.includes('619')), 'the secured threshold does not matter for a neutral purpose');
-    const order = directionalPairs('order', 'o1', { weightKg: 2.4, distanceKm: 37, stock: { leeds: 3, bristol: 0, glasgow: 12 }, deadlineHours: 30, customerTier: 'gold', notes: 'x' }, 'neutral');
-    assert.deepEqual(order.map((p) => p.id), ['o1:deadlineHours:23-25'], 'at 30 hours only the 24-hour deadline changes the route');
-    const soon = directionalPairs('order', 'o2', { weightKg: 2.4, distanceKm: 37, stock: { leeds: 3, bristol: 0, glasgow: 12 }, deadlineHours: 10, customerTier: 'gold', notes: 'x' }, 'neutral');
-    assert.deepEqual(soon.map((p) => `${p.variable} ${p.low.policyLabel}/${p.high.policyLabel}`).sort(), ['deadlineHours courier/warehouse', 'stock warehouse/courier', 'weightKg courier/warehouse']);
+    const order = directionalPairs(
+      'order',
+      'o1',
+      {
+        weightKg: 2.4,
+        distanceKm: 37,
+        stock: { leeds: 3, bristol: 0, glasgow: 12 },
+        deadlineHours: 30,
+        customerTier: 'gold',
+        notes: 'x',
+      },
+      'neutral',
+    );
+    assert.deepEqual(
+      order.map((p) => p.id),
+      ['o1:deadlineHours:23-25'],
+      'at 30 hours only the 24-hour deadline changes the route',
+    );
+    const soon = directionalPairs(
+      'order',
+      'o2',
+      {
+        weightKg: 2.4,
+        distanceKm: 37,
+        stock: { leeds: 3, bristol: 0, glasgow: 12 },
+        deadlineHours: 10,
+        customerTier: 'gold',
+        notes: 'x',
+      },
+      'neutral',
+    );
+    assert.deepEqual(soon.map((p) => `${p.variable} ${p.low.policyLabel}/${p.high.policyLabel}`).sort(), [
+      'deadlineHours courier/warehouse',
+      'stock warehouse/courier',
+      'weightKg courier/warehouse',
+    ]);
     assert.ok(THRESHOLDS.order.length >= 5);
   });
 
@@ -102,25 +186,60 @@ describe('directional pairs and sweeps', () => {
 });
 
 describe('the suite against the shipped models', () => {
-  const loanVars = { income: 41250, debts: 3120, creditScore: 702, amount: 12500, termMonths: 48, employment: 'permanent' };
-  const orderVars = { weightKg: 2.4, distanceKm: 37, stock: { leeds: 3, bristol: 0, glasgow: 12 }, deadlineHours: 30, customerTier: 'gold' };
-  const intents = { loan: ['prohibited', 'secured', 'neutral', 'uncertain'], order: ['collect', 'bulky', 'urgent', 'neutral'] };
+  const loanVars = {
+    income: 41250,
+    debts: 3120,
+    creditScore: 702,
+    amount: 12500,
+    termMonths: 48,
+    employment: 'permanent',
+  };
+  const orderVars = {
+    weightKg: 2.4,
+    distanceKm: 37,
+    stock: { leeds: 3, bristol: 0, glasgow: 12 },
+    deadlineHours: 30,
+    customerTier: 'gold',
+  };
+  const intents = {
+    loan: ['prohibited', 'secured', 'neutral', 'uncertain'],
+    order: ['collect', 'bulky', 'urgent', 'neutral'],
+  };
 
   for (const domain of ['loan', 'order'] as const) {
     it(`${domain}: runs, and its counts add up`, async () => {
       const texts = domain === 'loan' ? LOAN_TEXTS : ORDER_TEXTS;
       const cases: NaturalCase[] = texts.map((text, i) => {
-        const variables = { ...(domain === 'loan' ? loanVars : orderVars), [domain === 'loan' ? 'purpose' : 'notes']: text };
+        const variables = {
+          ...(domain === 'loan' ? loanVars : orderVars),
+          [domain === 'loan' ? 'purpose' : 'notes']: text,
+        };
         const intent = intents[domain][i]!;
-        return { id: `${domain}-${i}`, variables, intent, label: policyLabel(domain, variables, intent), style: i % 2 ? 'plain' : 'slang' };
+        return {
+          id: `${domain}-${i}`,
+          variables,
+          intent,
+          label: policyLabel(domain, variables, intent),
+          style: i % 2 ? 'plain' : 'slang',
+        };
       });
       // The file format of models/data/natural/<domain>.test.jsonl reads back the same cases.
       const file = join(mkdtempSync(join(tmpdir(), 'operon-natural-')), `${domain}.test.jsonl`);
-      writeFileSync(file, cases.map((c) => JSON.stringify({ id: c.id, vars: c.variables, intent: c.intent, policyLabel: c.label, style: c.style })).join('\n'));
+      writeFileSync(
+        file,
+        cases
+          .map((c) =>
+            JSON.stringify({ id: c.id, vars: c.variables, intent: c.intent, policyLabel: c.label, style: c.style }),
+          )
+          .join('\n'),
+      );
       assert.deepEqual(readNaturalCases(file), cases);
 
       const agent = await DecisionAgent.load(domain);
-      const outcomes = await decideAll(agent, cases.map((c) => c.variables));
+      const outcomes = await decideAll(
+        agent,
+        cases.map((c) => c.variables),
+      );
       const metrics = naturalMetrics(domain, agent.labels, cases, outcomes);
       assert.equal(metrics.cases, 4);
       assert.deepEqual(metrics.policyMismatches, []);
@@ -134,21 +253,43 @@ describe('the suite against the shipped models', () => {
       assert.deepEqual(again, report, 'seeded: the same copies, the same answers');
       const inv = report.invariance;
       assert.equal(inv.automated, automated);
-      assert.equal(inv.variants, cases.reduce((s, c) => s + perturbations(String(c.variables[domain === 'loan' ? 'purpose' : 'notes']), domain, 3, c.id).length, 0));
+      assert.equal(
+        inv.variants,
+        cases.reduce(
+          (s, c) =>
+            s + perturbations(String(c.variables[domain === 'loan' ? 'purpose' : 'notes']), domain, 3, c.id).length,
+          0,
+        ),
+      );
       assert.ok(inv.variants >= 4 * 5);
       const per = Object.values(inv.byPerturbation);
-      assert.equal(per.reduce((s, p) => s + p.variants, 0), inv.variants);
+      assert.equal(
+        per.reduce((s, p) => s + p.variants, 0),
+        inv.variants,
+      );
       assert.ok(inv.flips <= inv.automated && inv.flips <= per.reduce((s, p) => s + p.flips, 0));
-      assert.equal(per.reduce((s, p) => s + p.toReview, 0), inv.toReview);
+      assert.equal(
+        per.reduce((s, p) => s + p.toReview, 0),
+        inv.toReview,
+      );
 
       const dir = report.directional;
-      assert.equal(dir.pairs, cases.reduce((s, c) => s + directionalPairs(domain, c.id, c.variables, c.intent).length, 0));
+      assert.equal(
+        dir.pairs,
+        cases.reduce((s, c) => s + directionalPairs(domain, c.id, c.variables, c.intent).length, 0),
+      );
       assert.ok(dir.pairs > 0 && dir.failures <= dir.pairs);
-      assert.equal(Object.values(dir.byVariable).reduce((s, v) => s + v.failures, 0), dir.failures);
+      assert.equal(
+        Object.values(dir.byVariable).reduce((s, v) => s + v.failures, 0),
+        dir.failures,
+      );
 
       const sw = report.sweeps;
       assert.equal(sw.points, sweepPoints(domain).length);
-      assert.equal(Object.values(sw.byVariable).reduce((s, v) => s + v.departures.length, 0), sw.departures);
+      assert.equal(
+        Object.values(sw.byVariable).reduce((s, v) => s + v.departures.length, 0),
+        sw.departures,
+      );
       assert.ok(sw.departures + sw.reviews <= sw.points);
     });
   }

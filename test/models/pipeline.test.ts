@@ -14,7 +14,9 @@ import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
 
 const torchAvailable = await hasTorch();
 
-describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx' }, () => {
+describe('models pipeline (tiny corpus)', {
+  skip: torchAvailable ? false : 'needs /usr/bin/python3 with torch and onnx',
+}, () => {
   let corpus: Awaited<ReturnType<typeof tinyCorpus>>;
   let reference: { ids: number[]; logits: number[]; hidden: number[] }[];
   let modelDir: string;
@@ -22,11 +24,44 @@ describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'need
   before(async () => {
     corpus = await tinyCorpus('order');
     const { work } = corpus;
-    await python(['models/gpt/train.py', '--work', work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=12', '--set', 'evalEvery=12']);
+    await python([
+      'models/gpt/train.py',
+      '--work',
+      work,
+      '--domain',
+      'order',
+      ...TINY_MODEL,
+      '--set',
+      'steps=12',
+      '--set',
+      'evalEvery=12',
+    ]);
     modelDir = join(work, 'model');
     await python(['models/gpt/export.py', '--work', work, '--domain', 'order', '--out', modelDir, '--version', 'tiny']);
-    await python(['models/gpt/export.py', '--work', work, '--domain', 'order', '--out', join(work, 'optimum'), '--version', 'tiny-hf', '--layout', 'optimum']);
-    reference = JSON.parse(await python(['models/gpt/logits.py', '--checkpoint', join(work, 'order', 'checkpoints', 'model.pt'), '--ids', join(work, 'order', 'val.ids.json'), '--limit', '8']));
+    await python([
+      'models/gpt/export.py',
+      '--work',
+      work,
+      '--domain',
+      'order',
+      '--out',
+      join(work, 'optimum'),
+      '--version',
+      'tiny-hf',
+      '--layout',
+      'optimum',
+    ]);
+    reference = JSON.parse(
+      await python([
+        'models/gpt/logits.py',
+        '--checkpoint',
+        join(work, 'order', 'checkpoints', 'model.pt'),
+        '--ids',
+        join(work, 'order', 'val.ids.json'),
+        '--limit',
+        '8',
+      ]),
+    );
   });
   after(() => corpus?.cleanup());
 
@@ -43,9 +78,16 @@ describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'need
   test('Node tokenizes prompts to the ids PyTorch trained on', async () => {
     const tokenizer = Tokenizer.fromFile(join(modelDir, 'tokenizer.json'));
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
-    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 8).map((l) => JSON.parse(l));
+    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, 8)
+      .map((l) => JSON.parse(l));
     for (const [i, row] of rows.entries()) {
-      const { prompt } = renderPrompt(config.template, row.vars, { textVariables: config.textVariables, maxTextChars: config.maxTextChars });
+      const { prompt } = renderPrompt(config.template, row.vars, {
+        textVariables: config.textVariables,
+        maxTextChars: config.maxTextChars,
+      });
       assert.deepEqual((await tokenizer.encode(prompt)).getIds(), reference[i]!.ids);
     }
   });
@@ -53,8 +95,18 @@ describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'need
   test('ONNX in Node gives the same logits and hidden state as PyTorch, alone and in a padded batch', async () => {
     const model = await loadDecisionModel(modelDir, 'order');
     const config = model.config;
-    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 8).map((l) => JSON.parse(l));
-    const prompts = rows.map((row) => renderPrompt(config.template, row.vars, { textVariables: config.textVariables, maxTextChars: config.maxTextChars }).prompt);
+    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, 8)
+      .map((l) => JSON.parse(l));
+    const prompts = rows.map(
+      (row) =>
+        renderPrompt(config.template, row.vars, {
+          textVariables: config.textVariables,
+          maxTextChars: config.maxTextChars,
+        }).prompt,
+    );
     const classifier = new BatchingClassifier(model);
     const batched = await classifier.run(prompts, { fullLogits: true });
     const alone = await classifier.run([prompts[3]!], { fullLogits: true });
@@ -63,10 +115,13 @@ describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'need
     for (const [i, ref] of reference.entries()) {
       const got = batched[i]!;
       assert.equal(got.logits!.length, ref.logits.length);
-      for (let k = 0; k < ref.logits.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got.logits![k]! - ref.logits[k]!));
-      for (let k = 0; k < ref.hidden.length; k++) maxDiff = Math.max(maxDiff, Math.abs(got.hidden![k]! - ref.hidden[k]!));
+      for (let k = 0; k < ref.logits.length; k++)
+        maxDiff = Math.max(maxDiff, Math.abs(got.logits![k]! - ref.logits[k]!));
+      for (let k = 0; k < ref.hidden.length; k++)
+        maxDiff = Math.max(maxDiff, Math.abs(got.hidden![k]! - ref.hidden[k]!));
     }
-    for (let k = 0; k < reference[3]!.logits.length; k++) maxDiff = Math.max(maxDiff, Math.abs(alone[0]!.logits![k]! - reference[3]!.logits[k]!));
+    for (let k = 0; k < reference[3]!.logits.length; k++)
+      maxDiff = Math.max(maxDiff, Math.abs(alone[0]!.logits![k]! - reference[3]!.logits[k]!));
     assert.ok(maxDiff <= 1e-4, `largest difference ${maxDiff}`);
   });
 
@@ -76,11 +131,18 @@ describe('models pipeline (tiny corpus)', { skip: torchAvailable ? false : 'need
     assert.deepEqual([...optimum.session.inputNames].sort(), ['attention_mask', 'input_ids', 'position_ids']);
     assert.equal(optimum.hasHidden, false);
     assert.equal(optimum.config.format, 'hf-causal-lm');
-    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 8).map((l) => JSON.parse(l));
-    const prompts = rows.map((row) => renderPrompt(operon.config.template, row.vars, { textVariables: operon.config.textVariables }).prompt);
+    const rows = readFileSync(join(corpus.work, 'order', 'val.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, 8)
+      .map((l) => JSON.parse(l));
+    const prompts = rows.map(
+      (row) => renderPrompt(operon.config.template, row.vars, { textVariables: operon.config.textVariables }).prompt,
+    );
     const a = await new BatchingClassifier(operon).run(prompts);
     const b = await new BatchingClassifier(optimum).run(prompts);
-    for (const [i, row] of a.entries()) for (const [k, z] of row.labelLogits.entries()) assert.ok(Math.abs(z - b[i]!.labelLogits[k]!) < 1e-4);
+    for (const [i, row] of a.entries())
+      for (const [k, z] of row.labelLogits.entries()) assert.ok(Math.abs(z - b[i]!.labelLogits[k]!) < 1e-4);
     await operon.session.close();
     await optimum.session.close();
   });

@@ -25,7 +25,10 @@ import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
 const FIXTURE_ROOT = 'test/fixtures/english';
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 /** The sources restricted to the files the fixture holds. */
-const fixtureSources = ENGLISH_SOURCES.map((s) => ({ ...s, files: s.files.filter((f) => existsSync(join(FIXTURE_ROOT, f))) }));
+const fixtureSources = ENGLISH_SOURCES.map((s) => ({
+  ...s,
+  files: s.files.filter((f) => existsSync(join(FIXTURE_ROOT, f))),
+}));
 const torchAvailable = await hasTorch();
 
 let work: string;
@@ -42,14 +45,22 @@ describe('English corpus builder', () => {
     const typographic = '  \u201cIt\u2019s  late\u201d \u2014 she said\u2026\n\tand left.\u0007 ';
     assert.equal(normalizeDocument(typographic), '"It\'s late" - she said... and left.');
     const seen = new Set<string>();
-    const kept = cleanDocuments(['A bank lends money.', 'a BANK lends money!', 'a  bank\nlends money', 'ok', '|||--- ### ---|||'], seen);
+    const kept = cleanDocuments(
+      ['A bank lends money.', 'a BANK lends money!', 'a  bank\nlends money', 'ok', '|||--- ### ---|||'],
+      seen,
+    );
     assert.deepEqual(kept, ['A bank lends money.'], 'duplicates, a two-word line and ASCII art are dropped');
     assert.deepEqual(cleanDocuments(['A bank lends money'], seen), [], 'a later source cannot repeat an earlier one');
   });
 
   test('the GCIDE reader keeps definitions and drops headwords, etymologies and source tags', () => {
-    const entry = ['Bank \\Bank\\, n. [Prob. fr. F. banc. Of German', '   origin.]', '   1. A mound of earth; as, a {bank} of clouds.',
-      '      [1913 Webster]', ''].join('\n');
+    const entry = [
+      'Bank \\Bank\\, n. [Prob. fr. F. banc. Of German',
+      '   origin.]',
+      '   1. A mound of earth; as, a {bank} of clouds.',
+      '      [1913 Webster]',
+      '',
+    ].join('\n');
     const documents = readGcide(`00-database-info\n   This file was converted\n\n${entry}`);
     assert.deepEqual(documents, ['1. A mound of earth; as, a bank of clouds.']);
   });
@@ -57,7 +68,10 @@ describe('English corpus builder', () => {
   test('english.txt holds one unique document per line, and the manifest hashes match the text', () => {
     const text = readFileSync(join(work, 'corpus', 'english.txt'), 'utf8');
     const lines = text.trimEnd().split('\n');
-    assert.deepEqual(manifest.sources.map((s) => s.name), ['wordnet', 'gcide', 'fortunes']);
+    assert.deepEqual(
+      manifest.sources.map((s) => s.name),
+      ['wordnet', 'gcide', 'fortunes'],
+    );
     assert.equal(manifest.total.documents, lines.length);
     assert.equal(new Set(lines.map(dedupKey)).size, lines.length);
     assert.equal(manifest.total.sha256, sha256(text));
@@ -67,12 +81,18 @@ describe('English corpus builder', () => {
       assert.ok(source.documents > 0, `${source.name} gave documents`);
       assert.equal(source.version, `fixture-${source.package}`);
       assert.match(source.licence, /WordNet|GPL|BSD/);
-      const own = lines.slice(offset, offset + source.documents).map((l) => `${l}\n`).join('');
+      const own = lines
+        .slice(offset, offset + source.documents)
+        .map((l) => `${l}\n`)
+        .join('');
       assert.equal(source.sha256, sha256(own), `${source.name} hash covers its own lines`);
       assert.equal(source.bytes, Buffer.byteLength(own));
       offset += source.documents;
     }
-    assert.ok(lines.some((l) => l.startsWith('1. A mound, pile, or ridge of earth')), 'GCIDE definitions are in');
+    assert.ok(
+      lines.some((l) => l.startsWith('1. A mound, pile, or ridge of earth')),
+      'GCIDE definitions are in',
+    );
     assert.ok(!text.includes('[1913 Webster]') && !text.includes('\\Bank\\'));
   });
 
@@ -86,12 +106,35 @@ const skip = torchAvailable ? false : 'needs /usr/bin/python3 with torch and onn
 
 describe('pretraining on English, then fine-tuning', { skip }, () => {
   const pretrained = () => join(work, 'corpus', 'pretrained.pt');
-  const PRETRAIN = ['nLayer=2', 'nHead=2', 'dModel=32', 'maxLen=32', 'batchSize=8', 'lr=0.003', 'warmup=2', 'valShare=0.1', 'evalBatches=2']
-    .concat('threads=1').flatMap((setting) => ['--set', setting]);
+  const PRETRAIN = [
+    'nLayer=2',
+    'nHead=2',
+    'dModel=32',
+    'maxLen=32',
+    'batchSize=8',
+    'lr=0.003',
+    'warmup=2',
+    'valShare=0.1',
+    'evalBatches=2',
+  ]
+    .concat('threads=1')
+    .flatMap((setting) => ['--set', setting]);
 
   before(async () => {
-    generate({ out: work, seed: 5, sizes: { train: 300, val: 32, test: 8, shifted: 8 }, noise: 0.02, domains: ['order'] });
-    const { tokenizerFile } = await buildByteLevel(work, ['order'], 600, join(work, 'corpus'), join(work, 'corpus', 'english.txt'));
+    generate({
+      out: work,
+      seed: 5,
+      sizes: { train: 300, val: 32, test: 8, shifted: 8 },
+      noise: 0.02,
+      domains: ['order'],
+    });
+    const { tokenizerFile } = await buildByteLevel(
+      work,
+      ['order'],
+      600,
+      join(work, 'corpus'),
+      join(work, 'corpus', 'english.txt'),
+    );
     await buildTokenizer(work, 'order', 0, join(work, 'order'), { tokenizerFile });
   });
 
@@ -101,8 +144,13 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     assert.ok(!ids.includes(1), 'no <unk>');
     assert.equal(await tokenizer.decode(ids, true), ' deliver to the wherehouse asap 🚚, naïve café');
     const pieces = (await tokenizer.encode('within 18 hours')).getTokens();
-    assert.deepEqual(pieces.slice(pieces.indexOf('1') - 1, pieces.indexOf('1') + 2), ['Ġ', '1', '8'], 'one token per digit');
-    for (const word of [' warehouse', ' courier', ' pickup']) assert.equal((await tokenizer.encode(word)).getIds().length, 1, word);
+    assert.deepEqual(
+      pieces.slice(pieces.indexOf('1') - 1, pieces.indexOf('1') + 2),
+      ['Ġ', '1', '8'],
+      'one token per digit',
+    );
+    for (const word of [' warehouse', ' courier', ' pickup'])
+      assert.equal((await tokenizer.encode(word)).getIds().length, 1, word);
     const meta = JSON.parse(readFileSync(join(work, 'corpus', 'english.ids.json'), 'utf8'));
     assert.equal(statSync(join(work, 'corpus', 'english.ids.bin')).size, 2 * meta.tokens);
     assert.equal(meta.documents, manifest.total.documents);
@@ -112,8 +160,22 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
 
   test('pretraining runs: the loss is finite and falls, and the checkpoint is saved', async () => {
     const metricsFile = join(work, 'pretrain.json');
-    await python(['models/gpt/pretrain.py', '--corpus', join(work, 'corpus'), ...PRETRAIN, '--set', 'steps=12', '--set', 'evalEvery=6',
-      '--device', 'cpu', '--out', pretrained(), '--metrics', metricsFile]);
+    await python([
+      'models/gpt/pretrain.py',
+      '--corpus',
+      join(work, 'corpus'),
+      ...PRETRAIN,
+      '--set',
+      'steps=12',
+      '--set',
+      'evalEvery=6',
+      '--device',
+      'cpu',
+      '--out',
+      pretrained(),
+      '--metrics',
+      metricsFile,
+    ]);
     const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
     assert.equal(metrics.step, 12);
     assert.equal(metrics.losses.length, 12);
@@ -127,30 +189,65 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const checkpoint = join(work, 'order', 'checkpoints', 'model.pt');
     const metricsFile = join(work, 'fine.json');
     // TINY_MODEL asks for maxLen 96: the 32 pretrained positions are kept and extended.
-    await python(['models/gpt/train.py', '--work', work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=4', '--set', 'evalEvery=4',
-      '--init', pretrained(), '--metrics', metricsFile]);
+    await python([
+      'models/gpt/train.py',
+      '--work',
+      work,
+      '--domain',
+      'order',
+      ...TINY_MODEL,
+      '--set',
+      'steps=4',
+      '--set',
+      'evalEvery=4',
+      '--init',
+      pretrained(),
+      '--metrics',
+      metricsFile,
+    ]);
     const fine = JSON.parse(readFileSync(metricsFile, 'utf8'));
     const modelDir = join(work, 'model');
-    await python(['models/gpt/export.py', '--work', work, '--domain', 'order', '--out', modelDir, '--version', 'pretrained-tiny']);
+    await python([
+      'models/gpt/export.py',
+      '--work',
+      work,
+      '--domain',
+      'order',
+      '--out',
+      modelDir,
+      '--version',
+      'pretrained-tiny',
+    ]);
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
     assert.equal(config.architecture.max_len, 96);
     assert.equal(config.architecture.d_model, 32);
-    assert.equal(config.pretraining.corpus_sha256, manifest.total.sha256, 'the exported config names the corpus it was pretrained on');
+    assert.equal(
+      config.pretraining.corpus_sha256,
+      manifest.total.sha256,
+      'the exported config names the corpus it was pretrained on',
+    );
     assert.equal(config.parameters, fine.params);
     const note = pretrainingNote(config.pretraining);
     assert.match(note, new RegExp(`${manifest.total.sha256}\`, a corpus other than models/corpus/manifest.json`));
     assert.match(pretrainingNote(undefined), /^No English pretraining/);
 
     const ids = join(work, 'order', 'val.ids.json');
-    const reference = JSON.parse(await python(['models/gpt/logits.py', '--checkpoint', checkpoint, '--ids', ids, '--limit', '4']));
+    const reference = JSON.parse(
+      await python(['models/gpt/logits.py', '--checkpoint', checkpoint, '--ids', ids, '--limit', '4']),
+    );
     const model = await loadDecisionModel(modelDir, 'order');
-    const rows = readFileSync(join(work, 'order', 'val.jsonl'), 'utf8').trim().split('\n').slice(0, 4).map((l) => JSON.parse(l));
+    const rows = readFileSync(join(work, 'order', 'val.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(0, 4)
+      .map((l) => JSON.parse(l));
     const { template, textVariables, maxTextChars } = model.config;
     const prompts = rows.map((row) => renderPrompt(template, row.vars, { textVariables, maxTextChars }).prompt);
     const scored = await new BatchingClassifier(model).run(prompts, { fullLogits: true });
     for (const [i, row] of scored.entries()) {
       assert.equal(row.labelLogits.length, 3);
-      for (const [k, z] of row.logits!.entries()) assert.ok(Math.abs(z - reference[i]!.logits[k]!) <= 1e-4, `prompt ${i} token ${k}`);
+      for (const [k, z] of row.logits!.entries())
+        assert.ok(Math.abs(z - reference[i]!.logits[k]!) <= 1e-4, `prompt ${i} token ${k}`);
     }
     await model.session.close();
   });
@@ -159,9 +256,30 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const metricsFile = join(work, 'ddp.json');
     await python([
       // --redirects/--tee 2: torch 1.13's launcher mis-parses its default "0" under Python 3.11.
-      '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '--redirects', '2', '--tee', '2',
-      'models/gpt/train.py', '--work', work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=2', '--set', 'evalEvery=2',
-      '--init', pretrained(), '--out', join(work, 'ddp.pt'), '--metrics', metricsFile,
+      '-m',
+      'torch.distributed.run',
+      '--standalone',
+      '--nproc_per_node=2',
+      '--redirects',
+      '2',
+      '--tee',
+      '2',
+      'models/gpt/train.py',
+      '--work',
+      work,
+      '--domain',
+      'order',
+      ...TINY_MODEL,
+      '--set',
+      'steps=2',
+      '--set',
+      'evalEvery=2',
+      '--init',
+      pretrained(),
+      '--out',
+      join(work, 'ddp.pt'),
+      '--metrics',
+      metricsFile,
     ]);
     const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
     assert.equal(metrics.world_size, 2);
@@ -172,8 +290,18 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const other = await tinyCorpus('order');
     try {
       await assert.rejects(
-        python(['models/gpt/train.py', '--work', other.work, '--domain', 'order', ...TINY_MODEL, '--set', 'steps=1',
-          '--init', pretrained()]),
+        python([
+          'models/gpt/train.py',
+          '--work',
+          other.work,
+          '--domain',
+          'order',
+          ...TINY_MODEL,
+          '--set',
+          'steps=1',
+          '--init',
+          pretrained(),
+        ]),
         /not the tokenizer the checkpoint was pretrained with/,
       );
     } finally {

@@ -21,16 +21,40 @@ export async function hasTorch(): Promise<boolean> {
 }
 
 export async function python(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  const { stdout } = await run(PYTHON, args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, OMP_NUM_THREADS: '1', ...options.env } });
+  const { stdout } = await run(PYTHON, args, {
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, OMP_NUM_THREADS: '1', ...options.env },
+  });
   return stdout;
 }
 
 /** Settings for a GPT small enough to train in seconds. */
-export const TINY_MODEL = ['--set', 'nLayer=2', '--set', 'nHead=2', '--set', 'dModel=32', '--set', 'maxLen=96', '--set', 'batchSize=16', '--set', 'threads=1', '--set', 'warmup=5'];
+export const TINY_MODEL = [
+  '--set',
+  'nLayer=2',
+  '--set',
+  'nHead=2',
+  '--set',
+  'dModel=32',
+  '--set',
+  'maxLen=96',
+  '--set',
+  'batchSize=16',
+  '--set',
+  'threads=1',
+  '--set',
+  'warmup=5',
+];
 
 export async function tinyCorpus(domain: 'loan' | 'order' = 'order'): Promise<{ work: string; cleanup(): void }> {
   const work = mkdtempSync(join(tmpdir(), 'operon-tiny-'));
-  generate({ out: work, seed: 3, sizes: { train: 400, val: 48, test: 16, shifted: 16 }, noise: 0.02, domains: [domain] });
+  generate({
+    out: work,
+    seed: 3,
+    sizes: { train: 400, val: 48, test: 16, shifted: 16 },
+    noise: 0.02,
+    domains: [domain],
+  });
   await buildTokenizer(work, domain, 1024, join(work, domain));
   return { work, cleanup: () => rmSync(work, { recursive: true, force: true }) };
 }

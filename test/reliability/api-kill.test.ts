@@ -6,7 +6,9 @@
 import { it } from 'node:test';
 import { killApiServerUnderWebhookLoad } from './api-kill.ts';
 
-it('a killed API server loses no delivery: every retry is accepted, one instance per key, no key left in flight', { timeout: 300_000 }, async () => {
+it('a killed API server loses no delivery: every retry is accepted, one instance per key, no key left in flight', {
+  timeout: 300_000,
+}, async () => {
   const result = await killApiServerUnderWebhookLoad({ deliveries: 150, kills: 2, perSecond: 100 });
   console.log(`api kill: ${JSON.stringify(result)}`);
 });

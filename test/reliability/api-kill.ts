@@ -49,8 +49,6 @@ export interface ApiKillResult {
   seconds: number;
 }
 
-
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Promise<ApiKillResult> {
@@ -66,9 +64,17 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
   const count = (kind: string) => (outcomes[kind] = (outcomes[kind] ?? 0) + 1);
   try {
     const auth = { authorization: `Bearer ${TOKEN}` };
-    const deployed = await fetch(`${base}/api/deployments`, { method: 'POST', headers: { ...auth, 'content-type': 'application/xml' }, body: BPMN });
+    const deployed = await fetch(`${base}/api/deployments`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/xml' },
+      body: BPMN,
+    });
     assert.equal(deployed.status, 201, await deployed.text());
-    const configured = await fetch(`${base}/api/processes/${PROCESS}/webhook`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: '{"open":true}' });
+    const configured = await fetch(`${base}/api/processes/${PROCESS}/webhook`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"open":true}',
+    });
     assert.equal(configured.status, 200, await configured.text());
     if (workerKills > 0) worker = await spawnWorker(db.url, 'api-kill-worker-0', { WORK_MS: '5' });
 
@@ -93,7 +99,11 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
           const text = await response.text();
           count(String(response.status));
           if (response.status >= 200 && response.status < 300) {
-            accepted.set(n, { instanceId: (JSON.parse(text) as { instanceId: string }).instanceId, replayed: response.headers.get('idempotent-replayed') === 'true', tries });
+            accepted.set(n, {
+              instanceId: (JSON.parse(text) as { instanceId: string }).instanceId,
+              replayed: response.headers.get('idempotent-replayed') === 'true',
+              tries,
+            });
             return;
           }
         } catch (error) {
@@ -125,7 +135,11 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
         const killTheWorker = workerKilled < workerKills && (serverKilled >= kills || k % 2 === 1);
         if (killTheWorker) {
           worker!.kill('SIGKILL');
-          await new Promise((resolve) => (worker!.exitCode !== null || worker!.signalCode !== null ? resolve(undefined) : worker!.once('exit', resolve)));
+          await new Promise((resolve) =>
+            worker!.exitCode !== null || worker!.signalCode !== null
+              ? resolve(undefined)
+              : worker!.once('exit', resolve),
+          );
           worker = await spawnWorker(db.url, `api-kill-worker-${++workerKilled}`, { WORK_MS: '5' });
         } else {
           server.child.kill('SIGKILL');
@@ -148,17 +162,32 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
 
     // ---- what the sender saw ----
     const missing = Array.from({ length: deliveries }, (_, n) => n).filter((n) => !accepted.has(n));
-    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} deliveries never got a 2xx (outcomes ${JSON.stringify(outcomes)})`);
+    assert.deepEqual(
+      missing.slice(0, 20),
+      [],
+      `${missing.length} deliveries never got a 2xx (outcomes ${JSON.stringify(outcomes)})`,
+    );
     assert.equal(outcomes['409'] ?? 0, 0, 'no retry was told its key is still in flight');
 
     // ---- what the database holds ----
-    const instances = (await db.knex('process_instances').where({ bpmn_process_id: PROCESS }).select('id', db.knex.raw(`(variables->>'delivery')::int AS delivery`))) as { id: string; delivery: number }[];
+    const instances = (await db
+      .knex('process_instances')
+      .where({ bpmn_process_id: PROCESS })
+      .select('id', db.knex.raw(`(variables->>'delivery')::int AS delivery`))) as { id: string; delivery: number }[];
     const byDelivery = new Map<number, string[]>();
     for (const row of instances) byDelivery.set(row.delivery, [...(byDelivery.get(row.delivery) ?? []), row.id]);
     const duplicated = [...byDelivery].filter(([, ids]) => ids.length !== 1);
     assert.deepEqual(duplicated.slice(0, 10), [], 'exactly one instance per key');
     assert.equal(instances.length, deliveries);
-    const keys = (await db.knex('idempotency_keys').where({ scope: `webhook:${PROCESS}` }).select('key', 'state', 'instance_id', 'status_code')) as { key: string; state: string; instance_id: string; status_code: number }[];
+    const keys = (await db
+      .knex('idempotency_keys')
+      .where({ scope: `webhook:${PROCESS}` })
+      .select('key', 'state', 'instance_id', 'status_code')) as {
+      key: string;
+      state: string;
+      instance_id: string;
+      status_code: number;
+    }[];
     assert.deepEqual(keys.filter((row) => row.state !== 'completed').slice(0, 10), [], 'no key left in_flight');
     assert.equal(keys.length, deliveries);
     for (const row of keys) {
@@ -172,7 +201,11 @@ export async function killApiServerUnderWebhookLoad(options: ApiKillOptions): Pr
       const ids = instances.map((row) => row.id);
       await waitFor(
         async () => {
-          const [row] = await db.knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
+          const [row] = await db
+            .knex('process_instances')
+            .whereIn('id', ids)
+            .where({ state: 'completed' })
+            .count<{ count: string }[]>('* as count');
           return Number(row!.count) === ids.length;
         },
         600_000,

@@ -17,10 +17,15 @@ const APPLICATION = 'operon-reliability-db-faults';
 
 const work: NodeType = {
   name: 'test',
-  run: (_input, ctx) => new Promise((resolve) => setTimeout(() => resolve({ [`doneBy_${ctx.elementId}`]: 'engine' }), 5)),
+  run: (_input, ctx) =>
+    new Promise((resolve) => setTimeout(() => resolve({ [`doneBy_${ctx.elementId}`]: 'engine' }), 5)),
 };
 
-export async function terminateBackendsDuringRun(options: { instances: number; kills: number; everyMs: number }): Promise<{ instances: number; kills: number; backendsTerminated: number; seconds: number }> {
+export async function terminateBackendsDuringRun(options: {
+  instances: number;
+  kills: number;
+  everyMs: number;
+}): Promise<{ instances: number; kills: number; backendsTerminated: number; seconds: number }> {
   const db = await createTestDatabase();
   const knex = createKnex(db.url, { poolMax: 5, applicationName: APPLICATION });
   const nodes = await createNodeRegistry({ extra: [work] });
@@ -56,25 +61,53 @@ export async function terminateBackendsDuringRun(options: { instances: number; k
       }
     }
     await killer;
-    await waitFor(async () => {
-      const done = await db.knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
-      return Number(done[0]!.count) === ids.length;
-    }, 60_000, `all ${ids.length} instances to complete after ${kills} rounds of pg_terminate_backend`).catch(async (error) => {
+    await waitFor(
+      async () => {
+        const done = await db
+          .knex('process_instances')
+          .whereIn('id', ids)
+          .where({ state: 'completed' })
+          .count<{ count: string }[]>('* as count');
+        return Number(done[0]!.count) === ids.length;
+      },
+      60_000,
+      `all ${ids.length} instances to complete after ${kills} rounds of pg_terminate_backend`,
+    ).catch(async (error) => {
       const instances = await db.knex('process_instances').select('state').count('* as count').groupBy('state');
       const jobs = await db.knex('jobs').select('state', 'owner').count('* as count').groupBy('state', 'owner');
       const incidents = await db.knex('incidents').select('code', 'message').limit(3);
-      const backends = await db.knex.raw('SELECT application_name, state, left(query, 80) AS query FROM pg_stat_activity WHERE datname = ?', [db.name]);
-      throw new Error(`${(error as Error).message}: ${JSON.stringify({ instances, jobs, incidents, worker: engine.worker?.running, backends: backends.rows })}`);
+      const backends = await db.knex.raw(
+        'SELECT application_name, state, left(query, 80) AS query FROM pg_stat_activity WHERE datname = ?',
+        [db.name],
+      );
+      throw new Error(
+        `${(error as Error).message}: ${JSON.stringify({ instances, jobs, incidents, worker: engine.worker?.running, backends: backends.rows })}`,
+      );
     });
     // Started instances that were not acknowledged (connection killed at commit) would show up as extra rows.
     const all = await db.knex('process_instances').select('id', 'state');
-    assert.ok(all.every((row) => row.state === 'completed'), 'no instance is left half-done');
-    await assertEachCompletedOnce(db.knex, all.map((row) => row.id));
+    assert.ok(
+      all.every((row) => row.state === 'completed'),
+      'no instance is left half-done',
+    );
+    await assertEachCompletedOnce(
+      db.knex,
+      all.map((row) => row.id),
+    );
     assert.ok(backendsTerminated > 0, 'the engine had connections to terminate');
     // The engine is still usable: one more instance after the faults.
     const { instanceId } = await engine.startInstance('work-fork-join', { n: -1 });
-    await waitFor(async () => (await engine.getInstance(instanceId))?.state === 'completed', 15_000, 'an instance after the faults');
-    return { instances: all.length, kills, backendsTerminated, seconds: Math.round((performance.now() - startedAt) / 100) / 10 };
+    await waitFor(
+      async () => (await engine.getInstance(instanceId))?.state === 'completed',
+      15_000,
+      'an instance after the faults',
+    );
+    return {
+      instances: all.length,
+      kills,
+      backendsTerminated,
+      seconds: Math.round((performance.now() - startedAt) / 100) / 10,
+    };
   } finally {
     await engine.close();
     await nodes.close();

@@ -2,7 +2,9 @@
 import { it } from 'node:test';
 import { killDecisionWorkersDuringRun } from './decision-kill-loop.ts';
 
-it('decision instances complete exactly once while their workers are SIGKILLed; each result names a decision its job made', { timeout: 300_000 }, async () => {
+it('decision instances complete exactly once while their workers are SIGKILLed; each result names a decision its job made', {
+  timeout: 300_000,
+}, async () => {
   const result = await killDecisionWorkersDuringRun({ instances: 30, kills: 3, batch: 10, pauseMs: [20, 200] });
   console.log(`decision kill loop: ${JSON.stringify(result)}`);
 });

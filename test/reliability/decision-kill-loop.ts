@@ -61,7 +61,12 @@ interface DecisionVariable {
   decisionId: string;
 }
 
-export async function killDecisionWorkersDuringRun(options: { instances: number; kills: number; batch: number; pauseMs: [number, number] }): Promise<DecisionKillResult> {
+export async function killDecisionWorkersDuringRun(options: {
+  instances: number;
+  kills: number;
+  batch: number;
+  pauseMs: [number, number];
+}): Promise<DecisionKillResult> {
   const startedAt = performance.now();
   const db = await createTestDatabase();
   const client = await openEngine(db.url, { worker: false, extraNodes: [createDecisionNode()] });
@@ -71,7 +76,8 @@ export async function killDecisionWorkersDuringRun(options: { instances: number;
     await client.engine.deploy([{ name: 'decision-fork-join.bpmn', xml: readFileSync(FIXTURE, 'utf8') }]);
     const ids: string[] = [];
     const startBatch = async () => {
-      for (let i = 0; i < options.batch && ids.length < options.instances; i++) ids.push((await client.engine.startInstance('decision-fork-join', caseVariables(ids.length))).instanceId);
+      for (let i = 0; i < options.batch && ids.length < options.instances; i++)
+        ids.push((await client.engine.startInstance('decision-fork-join', caseVariables(ids.length))).instanceId);
     };
     const names = new Map<ChildProcess, string>();
     const spawn = async (name: string) => {
@@ -83,7 +89,11 @@ export async function killDecisionWorkersDuringRun(options: { instances: number;
     let generation = 2;
     let kills = 0;
     const remaining = async () => {
-      const [row] = await client.knex('process_instances').whereIn('id', ids).whereNot({ state: 'completed' }).count<{ count: string }[]>('* as count');
+      const [row] = await client
+        .knex('process_instances')
+        .whereIn('id', ids)
+        .whereNot({ state: 'completed' })
+        .count<{ count: string }[]>('* as count');
       return Number(row!.count);
     };
     // Instances keep arriving while workers die, so kills land at every point of a job's life.
@@ -94,20 +104,35 @@ export async function killDecisionWorkersDuringRun(options: { instances: number;
       if (kills < options.kills) {
         // Decisions take milliseconds: kill a worker that holds leases right now (a random one if none does),
         // so the kill lands inside a job rather than on an idle worker.
-        const holders = (await client.knex('jobs').where({ state: 'leased' }).distinct('owner')).map((row) => row.owner as string);
-        const busy = workers.map((worker, i) => ({ worker, i })).filter(({ worker }) => holders.includes(names.get(worker)!));
-        const pick = busy.length > 0 ? busy[Math.floor(Math.random() * busy.length)]!.i : Math.floor(Math.random() * workers.length);
+        const holders = (await client.knex('jobs').where({ state: 'leased' }).distinct('owner')).map(
+          (row) => row.owner as string,
+        );
+        const busy = workers
+          .map((worker, i) => ({ worker, i }))
+          .filter(({ worker }) => holders.includes(names.get(worker)!));
+        const pick =
+          busy.length > 0
+            ? busy[Math.floor(Math.random() * busy.length)]!.i
+            : Math.floor(Math.random() * workers.length);
         const victim = workers.splice(pick, 1)[0]!;
         victim.kill('SIGKILL');
         kills++;
         workers.push(await spawn(`d-${generation++}`));
       }
-      if (performance.now() - startedAt > 30 * 60_000) throw new Error(`not done after 30 minutes: ${await remaining()} instances left`);
+      if (performance.now() - startedAt > 30 * 60_000)
+        throw new Error(`not done after 30 minutes: ${await remaining()} instances left`);
     }
     await assertEachCompletedOnce(client.knex, ids);
 
-    const jobs = await client.knex('jobs').whereIn('process_instance_id', ids).whereIn('element_id', ['left', 'right']).select('id', 'process_instance_id', 'element_id', 'attempt');
-    const rows = await client.knex('decisions').whereIn('process_instance_id', ids).select('id', 'process_instance_id', 'element_id', 'job_id', 'label', 'model_name');
+    const jobs = await client
+      .knex('jobs')
+      .whereIn('process_instance_id', ids)
+      .whereIn('element_id', ['left', 'right'])
+      .select('id', 'process_instance_id', 'element_id', 'attempt');
+    const rows = await client
+      .knex('decisions')
+      .whereIn('process_instance_id', ids)
+      .select('id', 'process_instance_id', 'element_id', 'job_id', 'label', 'model_name');
     const instances = await client.knex('process_instances').whereIn('id', ids).select('id', 'variables');
     const rowById = new Map(rows.map((row) => [row.id as string, row]));
     const rowsPerJob = new Map<string, number>();
@@ -115,7 +140,10 @@ export async function killDecisionWorkersDuringRun(options: { instances: number;
     const jobOf = new Map(jobs.map((job) => [`${job.process_instance_id}/${job.element_id}`, job]));
 
     for (const instance of instances) {
-      for (const [elementId, variable, model] of [['left', 'loanDecision', 'loan'], ['right', 'orderDecision', 'order']] as const) {
+      for (const [elementId, variable, model] of [
+        ['left', 'loanDecision', 'loan'],
+        ['right', 'orderDecision', 'order'],
+      ] as const) {
         const decision = instance.variables[variable] as DecisionVariable | undefined;
         assert.ok(decision?.decisionId, `${instance.id}: ${variable} is set`);
         const row = rowById.get(decision.decisionId);
@@ -131,9 +159,16 @@ export async function killDecisionWorkersDuringRun(options: { instances: number;
     for (const job of jobs) {
       const count = rowsPerJob.get(job.id) ?? 0;
       assert.ok(count >= 1, `job ${job.id} recorded its decision`);
-      assert.ok(count <= job.attempt, `job ${job.id}: ${count} decision rows from ${job.attempt} attempts (at most one per attempt)`);
+      assert.ok(
+        count <= job.attempt,
+        `job ${job.id}: ${count} decision rows from ${job.attempt} attempts (at most one per attempt)`,
+      );
     }
-    assert.equal(rows.filter((row) => !jobOf.has(`${row.process_instance_id}/${row.element_id}`)).length, 0, 'no decision row outside a decision job');
+    assert.equal(
+      rows.filter((row) => !jobOf.has(`${row.process_instance_id}/${row.element_id}`)).length,
+      0,
+      'no decision row outside a decision job',
+    );
 
     return {
       instances: ids.length,

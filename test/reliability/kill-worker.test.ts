@@ -28,27 +28,43 @@ after(async () => {
 
 it('a second worker takes over the leases of a SIGKILLed worker; every instance completes once', async () => {
   const ids: string[] = [];
-  for (let i = 0; i < INSTANCES; i++) ids.push((await client.engine.startInstance('work-fork-join', { n: i })).instanceId);
+  for (let i = 0; i < INSTANCES; i++)
+    ids.push((await client.engine.startInstance('work-fork-join', { n: i })).instanceId);
 
   // The first worker's nodes take far longer than the test: it holds its leases until it dies.
   const doomed = await spawnWorker(db.url, 'doomed', { WORK_MS: '600000', CONCURRENCY: '8', LOCK_MS: '1500' });
   workers.push(doomed);
-  const leased = await waitFor(async () => {
-    const rows = await client.knex('jobs').where({ owner: 'doomed', state: 'leased' }).select('id');
-    return rows.length === 8 ? rows : undefined;
-  }, 15_000, 'doomed worker to lease 8 jobs');
+  const leased = await waitFor(
+    async () => {
+      const rows = await client.knex('jobs').where({ owner: 'doomed', state: 'leased' }).select('id');
+      return rows.length === 8 ? rows : undefined;
+    },
+    15_000,
+    'doomed worker to lease 8 jobs',
+  );
   doomed.kill('SIGKILL');
   await new Promise((resolve) => doomed.once('exit', resolve));
 
   const survivor = await spawnWorker(db.url, 'survivor', { WORK_MS: '5', CONCURRENCY: '8', LOCK_MS: '1500' });
   workers.push(survivor);
-  await waitFor(async () => {
-    const done = await client.knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
-    return Number(done[0]!.count) === INSTANCES;
-  }, 60_000, 'all instances to complete');
+  await waitFor(
+    async () => {
+      const done = await client
+        .knex('process_instances')
+        .whereIn('id', ids)
+        .where({ state: 'completed' })
+        .count<{ count: string }[]>('* as count');
+      return Number(done[0]!.count) === INSTANCES;
+    },
+    60_000,
+    'all instances to complete',
+  );
 
   await assertEachCompletedOnce(client.knex, ids);
-  const takenOver = await client.knex('jobs').whereIn('id', leased.map((row) => row.id));
+  const takenOver = await client.knex('jobs').whereIn(
+    'id',
+    leased.map((row) => row.id),
+  );
   for (const job of takenOver) {
     assert.equal(job.owner, 'survivor');
     assert.equal(job.attempt, 2, 'the dead worker held attempt 1; the survivor claimed attempt 2');

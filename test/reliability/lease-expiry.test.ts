@@ -34,22 +34,35 @@ after(async () => {
 
 it('a worker paused past its lease cannot complete the jobs another worker took over', async () => {
   const ids: string[] = [];
-  for (let i = 0; i < INSTANCES; i++) ids.push((await client.engine.startInstance('work-fork-join', { n: i })).instanceId);
+  for (let i = 0; i < INSTANCES; i++)
+    ids.push((await client.engine.startInstance('work-fork-join', { n: i })).instanceId);
 
   const paused = await spawnWorker(db.url, 'paused', { WORK_MS: '2500', CONCURRENCY: '8', LOCK_MS: '1000' });
   workers.push(paused);
-  const leased = await waitFor(async () => {
-    const rows = await client.knex('jobs').where({ owner: 'paused', state: 'leased' }).select('id');
-    return rows.length === 8 ? rows : undefined;
-  }, 15_000, 'the first worker to lease 8 jobs');
+  const leased = await waitFor(
+    async () => {
+      const rows = await client.knex('jobs').where({ owner: 'paused', state: 'leased' }).select('id');
+      return rows.length === 8 ? rows : undefined;
+    },
+    15_000,
+    'the first worker to lease 8 jobs',
+  );
   paused.kill('SIGSTOP');
 
   const taker = await spawnWorker(db.url, 'taker', { WORK_MS: '5', CONCURRENCY: '8', LOCK_MS: '1000' });
   workers.push(taker);
-  await waitFor(async () => {
-    const done = await client.knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
-    return Number(done[0]!.count) === INSTANCES;
-  }, 30_000, 'the second worker to complete every instance');
+  await waitFor(
+    async () => {
+      const done = await client
+        .knex('process_instances')
+        .whereIn('id', ids)
+        .where({ state: 'completed' })
+        .count<{ count: string }[]>('* as count');
+      return Number(done[0]!.count) === INSTANCES;
+    },
+    30_000,
+    'the second worker to complete every instance',
+  );
   await stopWorker(taker);
 
   // Resume the paused worker: its nodes finish (2.5 s have passed) and it tries to complete attempt 1.
@@ -60,7 +73,10 @@ it('a worker paused past its lease cannot complete the jobs another worker took 
   assert.equal(paused.signalCode, null);
 
   await assertEachCompletedOnce(client.knex, ids);
-  const jobs = await client.knex('jobs').whereIn('id', leased.map((row) => row.id));
+  const jobs = await client.knex('jobs').whereIn(
+    'id',
+    leased.map((row) => row.id),
+  );
   for (const job of jobs) {
     assert.equal(job.owner, 'taker');
     assert.equal(job.attempt, 2, 'the paused worker held attempt 1; the taker claimed attempt 2');

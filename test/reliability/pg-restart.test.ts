@@ -2,7 +2,9 @@
 import { it } from 'node:test';
 import { restartPostgresDuringRun } from './pg-restart.ts';
 
-it('the worker reconnects by itself after PostgreSQL restarts mid-run; every instance completes once, nothing half-written', { timeout: 180_000 }, async () => {
+it('the worker reconnects by itself after PostgreSQL restarts mid-run; every instance completes once, nothing half-written', {
+  timeout: 180_000,
+}, async () => {
   const result = await restartPostgresDuringRun({ instances: 60, restarts: 2, downMs: 1_000 });
   console.log(`pg restart: ${JSON.stringify(result)}`);
 });

@@ -29,7 +29,11 @@ export interface RestartResult {
 }
 
 /** Runs `probe` until it answers; a query on a connection the restart killed counts as no answer. */
-async function untilAnswered<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number, label: string): Promise<T> {
+async function untilAnswered<T>(
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  label: string,
+): Promise<T> {
   let lastError: unknown;
   return waitFor(() => probe().catch((error) => void (lastError = error)), timeoutMs, label).catch((error: Error) => {
     throw new Error(`${error.message} (last query error: ${(lastError as Error | undefined)?.message ?? 'none'})`);
@@ -42,11 +46,18 @@ function quiet(knex: Knex): void {
 }
 
 async function countCompleted(knex: Knex, ids: string[]): Promise<number> {
-  const [row] = await knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
+  const [row] = await knex('process_instances')
+    .whereIn('id', ids)
+    .where({ state: 'completed' })
+    .count<{ count: string }[]>('* as count');
   return Number(row!.count);
 }
 
-export async function restartPostgresDuringRun(options: { instances: number; restarts: number; downMs: number }): Promise<RestartResult> {
+export async function restartPostgresDuringRun(options: {
+  instances: number;
+  restarts: number;
+  downMs: number;
+}): Promise<RestartResult> {
   const server = await startPrivatePostgres();
   const startedAt = performance.now();
   const knex = createKnex(server.url, { poolMax: 2, applicationName: 'operon-test-observer' });
@@ -75,22 +86,41 @@ export async function restartPostgresDuringRun(options: { instances: number; res
     };
     const firstHalf = Math.ceil(options.instances / 2);
     for (let i = 0; i < firstHalf; i++) await startOne(i);
-    worker = await spawnWorker(server.url, WORKER, { WORK_MS: '20', LOCK_MS: '1500', POLL_MS: '200', CONCURRENCY: '8' });
+    worker = await spawnWorker(server.url, WORKER, {
+      WORK_MS: '20',
+      LOCK_MS: '1500',
+      POLL_MS: '200',
+      CONCURRENCY: '8',
+    });
     const pid = worker.pid;
     let workerLog = '';
     worker.stdout!.on('data', (chunk) => (workerLog = (workerLog + chunk).slice(-4_000)));
     worker.stderr!.on('data', (chunk) => (workerLog = (workerLog + chunk).slice(-4_000)));
     const explain = async (error: Error) => {
-      const states = await knex('process_instances').select('state').count('* as count').groupBy('state').catch(() => 'unreadable');
-      const jobs = await knex('jobs').select('state', 'owner').count('* as count').groupBy('state', 'owner').catch(() => 'unreadable');
-      throw new Error(`${error.message}: ${JSON.stringify({ states, jobs, worker: worker?.exitCode ?? 'alive', workerLog })}`);
+      const states = await knex('process_instances')
+        .select('state')
+        .count('* as count')
+        .groupBy('state')
+        .catch(() => 'unreadable');
+      const jobs = await knex('jobs')
+        .select('state', 'owner')
+        .count('* as count')
+        .groupBy('state', 'owner')
+        .catch(() => 'unreadable');
+      throw new Error(
+        `${error.message}: ${JSON.stringify({ states, jobs, worker: worker?.exitCode ?? 'alive', workerLog })}`,
+      );
     };
 
     let next = firstHalf;
     for (let round = 1; round <= options.restarts; round++) {
       // Crash while work is under way: some instances done, others with leased jobs.
       const target = Math.floor((firstHalf * round) / (options.restarts + 1));
-      await untilAnswered(async () => (await countCompleted(knex, ids)) >= target, 60_000, `${target} instances completed before restart ${round}`).catch(explain);
+      await untilAnswered(
+        async () => (await countCompleted(knex, ids)) >= target,
+        60_000,
+        `${target} instances completed before restart ${round}`,
+      ).catch(explain);
       await server.crash();
       // Start more instances while the server is down: each start waits for it, then lands once.
       const starting = (async () => {
@@ -103,7 +133,11 @@ export async function restartPostgresDuringRun(options: { instances: number; res
     }
     assert.equal(ids.length, options.instances);
 
-    await untilAnswered(async () => (await countCompleted(knex, ids)) === ids.length, 90_000, `all ${ids.length} instances to complete after ${options.restarts} restarts`).catch(explain);
+    await untilAnswered(
+      async () => (await countCompleted(knex, ids)) === ids.length,
+      90_000,
+      `all ${ids.length} instances to complete after ${options.restarts} restarts`,
+    ).catch(explain);
 
     // Nothing half-written: no instance or job row beyond what was acknowledged, each result applied once.
     const all = await knex('process_instances').select('id', 'state');
@@ -116,16 +150,33 @@ export async function restartPostgresDuringRun(options: { instances: number; res
     assert.equal(worker.exitCode, null, 'the worker process never exited');
     assert.equal(worker.signalCode, null);
     assert.equal(worker.pid, pid);
-    await untilAnswered(async () => {
-      const { rows } = await knex.raw(`SELECT 1 FROM pg_stat_activity WHERE application_name = ? AND query LIKE 'LISTEN%'`, [`operon-test-${WORKER}`]);
-      return rows.length > 0;
-    }, 15_000, 'the worker to LISTEN again after the restart');
+    await untilAnswered(
+      async () => {
+        const { rows } = await knex.raw(
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = ? AND query LIKE 'LISTEN%'`,
+          [`operon-test-${WORKER}`],
+        );
+        return rows.length > 0;
+      },
+      15_000,
+      'the worker to LISTEN again after the restart',
+    );
     const { instanceId } = await api.startInstance('work-fork-join', { n: -1 });
-    await untilAnswered(async () => (await api.getInstance(instanceId))?.state === 'completed', 15_000, 'an instance after the restarts');
+    await untilAnswered(
+      async () => (await api.getInstance(instanceId))?.state === 'completed',
+      15_000,
+      'an instance after the restarts',
+    );
     const owners = await knex('jobs').where({ process_instance_id: instanceId }).distinct('owner');
-    assert.deepEqual(owners.map((row) => row.owner).filter((owner) => owner !== null), [WORKER]);
+    assert.deepEqual(
+      owners.map((row) => row.owner).filter((owner) => owner !== null),
+      [WORKER],
+    );
 
-    const [retried] = await knex('jobs').whereIn('process_instance_id', ids).where('attempt', '>', 1).count<{ count: string }[]>('* as count');
+    const [retried] = await knex('jobs')
+      .whereIn('process_instance_id', ids)
+      .where('attempt', '>', 1)
+      .count<{ count: string }[]>('* as count');
     return {
       instances: ids.length,
       restarts: server.starts - 1,

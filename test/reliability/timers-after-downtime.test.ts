@@ -24,16 +24,37 @@ it('timers due during downtime fire exactly once when two engines start together
 
   const engines = await Promise.all([openEngine(db.url), openEngine(db.url)]);
   try {
-    await waitFor(async () => {
-      const rows = await engines[0].knex('process_instances').where({ state: 'completed' }).count<{ count: string }[]>('* as count');
-      return Number(rows[0]!.count) === INSTANCES;
-    }, 60_000, 'all instances to complete');
-    const fired = await engines[0].knex('history').where({ event_type: 'event.timer.fired' }).select('process_instance_id').count('* as count').groupBy('process_instance_id');
+    await waitFor(
+      async () => {
+        const rows = await engines[0]
+          .knex('process_instances')
+          .where({ state: 'completed' })
+          .count<{ count: string }[]>('* as count');
+        return Number(rows[0]!.count) === INSTANCES;
+      },
+      60_000,
+      'all instances to complete',
+    );
+    const fired = await engines[0]
+      .knex('history')
+      .where({ event_type: 'event.timer.fired' })
+      .select('process_instance_id')
+      .count('* as count')
+      .groupBy('process_instance_id');
     assert.equal(fired.length, INSTANCES);
-    assert.ok(fired.every((row) => Number(row.count) === 1), 'one firing per instance');
+    assert.ok(
+      fired.every((row) => Number(row.count) === 1),
+      'one firing per instance',
+    );
     const timers = await engines[0].knex('timers').select('state').count('* as count').groupBy('state');
-    assert.deepEqual(timers.map((row) => [row.state, Number(row.count)]), [['fired', INSTANCES]]);
-    const ends = await engines[0].knex('element_instances').where({ element_id: 'end', state: 'completed' }).count<{ count: string }[]>('* as count');
+    assert.deepEqual(
+      timers.map((row) => [row.state, Number(row.count)]),
+      [['fired', INSTANCES]],
+    );
+    const ends = await engines[0]
+      .knex('element_instances')
+      .where({ element_id: 'end', state: 'completed' })
+      .count<{ count: string }[]>('* as count');
     assert.equal(Number(ends[0]!.count), INSTANCES);
   } finally {
     await Promise.all(engines.map((engine) => engine.close()));

@@ -19,15 +19,32 @@ export async function twoWorkersComplete(instances: number, timeoutMs: number): 
     const ids: string[] = [];
     const batch = 10;
     for (let i = 0; i < instances; i += batch) {
-      const started = await Promise.all(Array.from({ length: Math.min(batch, instances - i) }, (_, j) => client.engine.startInstance('work-fork-join', { n: i + j })));
+      const started = await Promise.all(
+        Array.from({ length: Math.min(batch, instances - i) }, (_, j) =>
+          client.engine.startInstance('work-fork-join', { n: i + j }),
+        ),
+      );
       ids.push(...started.map((s) => s.instanceId));
     }
-    await waitFor(async () => {
-      const done = await client.knex('process_instances').whereIn('id', ids).where({ state: 'completed' }).count<{ count: string }[]>('* as count');
-      return Number(done[0]!.count) === instances;
-    }, timeoutMs, `${instances} instances to complete`);
+    await waitFor(
+      async () => {
+        const done = await client
+          .knex('process_instances')
+          .whereIn('id', ids)
+          .where({ state: 'completed' })
+          .count<{ count: string }[]>('* as count');
+        return Number(done[0]!.count) === instances;
+      },
+      timeoutMs,
+      `${instances} instances to complete`,
+    );
     await assertEachCompletedOnce(client.knex, ids);
-    const owners = await client.knex('jobs').whereIn('process_instance_id', ids).select('owner').count('* as count').groupBy('owner');
+    const owners = await client
+      .knex('jobs')
+      .whereIn('process_instance_id', ids)
+      .select('owner')
+      .count('* as count')
+      .groupBy('owner');
     assert.equal(owners.length, 2, `both workers ran jobs: ${JSON.stringify(owners)}`);
   } finally {
     for (const worker of workers) await stopWorker(worker);

@@ -13,7 +13,10 @@ const load = async () => {
 
 describe('call activity (call-activity.bpmn)', () => {
   it('is refused when the driver says it does not run child instances', async () => {
-    await assert.rejects(parseDefinitions(xml, 'call-activity.bpmn', { callActivities: false }), { code: 'OPERON_ERR_BPMN_UNSUPPORTED', details: { file: 'call-activity.bpmn', elementId: 'pay', elementType: 'CallActivity', feature: 'call activity' } });
+    await assert.rejects(parseDefinitions(xml, 'call-activity.bpmn', { callActivities: false }), {
+      code: 'OPERON_ERR_BPMN_UNSUPPORTED',
+      details: { file: 'call-activity.bpmn', elementId: 'pay', elementType: 'CallActivity', feature: 'call activity' },
+    });
   });
 
   it('starts the child with the parent variables and takes only the output mappings back', async () => {
@@ -61,11 +64,15 @@ describe('call activity with timers in the child', () => {
     child.elements.charge!.eventKind = 'timer';
     child.elements.charge!.timer = { kind: 'duration', expression: 'PT1H' };
     delete child.elements.charge!.job;
-    const instance = await scenario(order, { variables: { price: 1, quantity: 1 }, processes: { payment: child } }, async (i) => {
-      await i.advanceClock(59 * 60_000);
-      assert.equal(i.state, 'active');
-      await i.advanceClock(60_000);
-    });
+    const instance = await scenario(
+      order,
+      { variables: { price: 1, quantity: 1 }, processes: { payment: child } },
+      async (i) => {
+        await i.advanceClock(59 * 60_000);
+        assert.equal(i.state, 'active');
+        await i.advanceClock(60_000);
+      },
+    );
     assert.equal(instance.state, 'completed');
     assert.equal(instance.completedElementIds.at(-1), 'end');
   });
@@ -75,10 +82,19 @@ describe('call activity: a BPMN error nobody catches in the child (call-activity
   const errorsXml = readFileSync(new URL('../fixtures/bpmn/call-activity-errors.bpmn', import.meta.url), 'utf8');
   it('is thrown again at the call activity and caught by its error boundary', async () => {
     const [checkout, cardCharge] = await parseDefinitions(errorsXml, 'call-activity-errors.bpmn');
-    const handlers = { 'card-charge': () => { throw new BpmnError('CARD_DECLINED'); } };
+    const handlers = {
+      'card-charge': () => {
+        throw new BpmnError('CARD_DECLINED');
+      },
+    };
     const instance = await scenario(checkout!, { handlers, processes: { cardCharge: cardCharge! } });
     assert.equal(instance.state, 'completed');
-    assert.deepEqual(trail(instance), ['checkoutStart:completed', 'callCharge:terminated', 'declined:completed', 'notPaid:completed']);
+    assert.deepEqual(trail(instance), [
+      'checkoutStart:completed',
+      'callCharge:terminated',
+      'declined:completed',
+      'notPaid:completed',
+    ]);
     assert.equal([...instance.children.values()][0]!.state, 'terminated');
   });
 });

@@ -28,20 +28,49 @@ describe('FEEL under a time budget', () => {
   });
 
   it('only expressions proven cheap run inline: no costly construct, little data in the variables they name', () => {
-    for (const cheap of ['approved and score > 600', 'status in ["new", "open"]', 'if x = null then "PT24H" else x', 'count(items) > 3', 'a.b.c', 'string length(name) < 80']) {
+    for (const cheap of [
+      'approved and score > 600',
+      'status in ["new", "open"]',
+      'if x = null then "PT24H" else x',
+      'count(items) > 3',
+      'a.b.c',
+      'string length(name) < 80',
+    ]) {
       assert.equal(isCheapSyntax(cheap), true, cheap);
     }
-    const costly = ['distinct values(items)', 'union(a, b)', 'sort(xs, function(x, y) x < y)', 'items[qty > 1]', 'f(x)[1]', '{a: x, b: [a, a]}.b', 'matches(s, "a+")', 'for x in xs return x', 'x'.repeat(600)];
+    const costly = [
+      'distinct values(items)',
+      'union(a, b)',
+      'sort(xs, function(x, y) x < y)',
+      'items[qty > 1]',
+      'f(x)[1]',
+      '{a: x, b: [a, a]}.b',
+      'matches(s, "a+")',
+      'for x in xs return x',
+      'x'.repeat(600),
+    ];
     for (const text of costly) assert.equal(isCheapSyntax(text), false, text);
     assert.equal(isCheapSyntax('"distinct values(items)"'), true, 'string literals do not count');
 
     const big = { items: Array.from({ length: INLINE_MAX_BYTES / 4 }, (_, i) => i) };
     assert.equal(runsInline('count(items)', big), false, 'a cheap text over much data goes to the worker');
-    assert.equal(runsInline('count(other)', { ...big, other: [1, 2] }), true, 'only the variables the text names count');
+    assert.equal(
+      runsInline('count(other)', { ...big, other: [1, 2] }),
+      true,
+      'only the variables the text names count',
+    );
   });
 
   it('expressions sent to the worker give the same plain JSON as inline ones', () => {
-    assert.deepEqual(evaluateFeel('items[qty > 1].sku', { items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 2 }] }), { ok: true, value: ['b'] });
+    assert.deepEqual(
+      evaluateFeel('items[qty > 1].sku', {
+        items: [
+          { sku: 'a', qty: 1 },
+          { sku: 'b', qty: 2 },
+        ],
+      }),
+      { ok: true, value: ['b'] },
+    );
     assert.deepEqual(evaluateFeel('{d: date("2026-05-01")}.d', {}), { ok: true, value: '2026-05-01' });
     assert.deepEqual(evaluateFeel('distinct values(xs)', { xs: [1, 1, 2] }), { ok: true, value: [1, 2] });
     const many = Array.from({ length: 20_000 }, (_, i) => i);

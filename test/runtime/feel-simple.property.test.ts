@@ -15,8 +15,32 @@ function feelin(expression: string, context: Record<string, unknown>): { ok: boo
 
 const json = fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<unknown>;
 /** FEEL's keywords and literals are names too once the context holds them (feelin reads them so). */
-const words = ['and', 'or', 'not', 'for', 'in', 'return', 'if', 'then', 'else', 'some', 'every', 'satisfies', 'instance', 'of', 'between', 'function', 'external', 'true', 'false', 'null'];
-const name = fc.oneof({ arbitrary: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/), weight: 4 }, { arbitrary: fc.constantFrom(...words), weight: 1 });
+const words = [
+  'and',
+  'or',
+  'not',
+  'for',
+  'in',
+  'return',
+  'if',
+  'then',
+  'else',
+  'some',
+  'every',
+  'satisfies',
+  'instance',
+  'of',
+  'between',
+  'function',
+  'external',
+  'true',
+  'false',
+  'null',
+];
+const name = fc.oneof(
+  { arbitrary: fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,8}$/), weight: 4 },
+  { arbitrary: fc.constantFrom(...words), weight: 1 },
+);
 
 describe('FEEL names and literals (evaluated without feelin)', () => {
   it('a bare name gives the same value as feelin, present or missing, keywords and literals included', () => {
@@ -26,7 +50,12 @@ describe('FEEL names and literals (evaluated without feelin)', () => {
         const result = evaluateFeel(variable, variables);
         const expected = feelin(variable, variables);
         assert.equal(result.ok, expected.ok, variable);
-        if (result.ok) assert.deepEqual(JSON.parse(JSON.stringify(result.value)), JSON.parse(JSON.stringify(expected.value ?? null)), variable);
+        if (result.ok)
+          assert.deepEqual(
+            JSON.parse(JSON.stringify(result.value)),
+            JSON.parse(JSON.stringify(expected.value ?? null)),
+            variable,
+          );
       }),
       { numRuns: 500 },
     );
@@ -42,12 +71,19 @@ describe('FEEL names and literals (evaluated without feelin)', () => {
 
   it('numbers, booleans and null are the literals feelin reads', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((n) => n.toFixed(3)), fc.constantFrom('true', 'false', 'null', '0', '-0', '007')), (literal) => {
-        const text = String(literal);
-        const result = evaluateFeel(text, {});
-        const expected = feelin(text, {}).value;
-        assert.deepEqual(result, { ok: true, value: expected === -0 ? 0 : expected });
-      }),
+      fc.property(
+        fc.oneof(
+          fc.integer(),
+          fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((n) => n.toFixed(3)),
+          fc.constantFrom('true', 'false', 'null', '0', '-0', '007'),
+        ),
+        (literal) => {
+          const text = String(literal);
+          const result = evaluateFeel(text, {});
+          const expected = feelin(text, {}).value;
+          assert.deepEqual(result, { ok: true, value: expected === 0 ? 0 : expected });
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -21,7 +21,9 @@ function checkTokens(instance: InMemoryInstance): void {
   if (state.lifecycle !== 'active') return;
   for (const scope of Object.values(state.elements)) {
     if (scope.tokens === undefined) continue;
-    const children = Object.values(state.elements).filter((e) => e.flowScopeKey === scope.key && e.key !== scope.key).length;
+    const children = Object.values(state.elements).filter(
+      (e) => e.flowScopeKey === scope.key && e.key !== scope.key,
+    ).length;
     const waiting = Object.entries(state.joins)
       .filter(([key]) => key.startsWith(`${scope.key}|`))
       .reduce((sum, [, flows]) => sum + Object.values(flows).reduce((a, b) => a + b, 0), 0);
@@ -29,21 +31,49 @@ function checkTokens(instance: InMemoryInstance): void {
   }
 }
 
-type Action = { kind: 'job' | 'error' | 'userTask' | 'message' | 'timer' | 'incident' | 'stale' | 'cancel'; pick: number; flag: boolean };
+type Action = {
+  kind: 'job' | 'error' | 'userTask' | 'message' | 'timer' | 'incident' | 'stale' | 'cancel';
+  pick: number;
+  flag: boolean;
+};
 
 const action = fc.record({
-  kind: fc.constantFrom<Action['kind']>('job', 'job', 'error', 'userTask', 'message', 'message', 'timer', 'timer', 'incident', 'stale', 'cancel'),
+  kind: fc.constantFrom<Action['kind']>(
+    'job',
+    'job',
+    'error',
+    'userTask',
+    'message',
+    'message',
+    'timer',
+    'timer',
+    'incident',
+    'stale',
+    'cancel',
+  ),
   pick: fc.nat(20),
   flag: fc.boolean(),
 });
 
 const variables = fc.record({
   orderId: fc.oneof(fc.constant('o'), fc.integer({ min: 1, max: 3 })),
-  a: fc.boolean(), b: fc.boolean(), oops: fc.boolean(), viaJoin: fc.boolean(),
-  applicant: fc.record({ income: fc.integer({ min: 0, max: 9000 }) }), amount: fc.nat(10),
-  round: fc.constant(0), reminders: fc.constant(0), price: fc.nat(9), quantity: fc.nat(9), minutes: fc.nat(90),
-  deadline: fc.constantFrom('2026-01-01T05:00:00Z', 'not a date'), carriers: fc.constantFrom([{ name: 'x' }], [], 'x'),
-  approvers: fc.constantFrom(['p', 'q'], []), rejected: fc.boolean(), requestId: fc.constant('r'), ruleSet: fc.constant('s'),
+  a: fc.boolean(),
+  b: fc.boolean(),
+  oops: fc.boolean(),
+  viaJoin: fc.boolean(),
+  applicant: fc.record({ income: fc.integer({ min: 0, max: 9000 }) }),
+  amount: fc.nat(10),
+  round: fc.constant(0),
+  reminders: fc.constant(0),
+  price: fc.nat(9),
+  quantity: fc.nat(9),
+  minutes: fc.nat(90),
+  deadline: fc.constantFrom('2026-01-01T05:00:00Z', 'not a date'),
+  carriers: fc.constantFrom([{ name: 'x' }], [], 'x'),
+  approvers: fc.constantFrom(['p', 'q'], []),
+  rejected: fc.boolean(),
+  requestId: fc.constant('r'),
+  ruleSet: fc.constant('s'),
 });
 
 async function act(instance: InMemoryInstance, a: Action): Promise<void> {
@@ -66,7 +96,8 @@ async function act(instance: InMemoryInstance, a: Action): Promise<void> {
     }
     case 'message': {
       const subscription = pick(instance.subscriptions);
-      if (subscription) await instance.publishMessage(subscription.messageName, subscription.correlationKey, { paid: a.pick });
+      if (subscription)
+        await instance.publishMessage(subscription.messageName, subscription.correlationKey, { paid: a.pick });
       return;
     }
     case 'timer':
@@ -74,7 +105,14 @@ async function act(instance: InMemoryInstance, a: Action): Promise<void> {
       return;
     case 'incident': {
       const incident = pick([...instance.incidents.values()]);
-      if (incident) await instance.resolveIncident(incident.elementInstanceKey, { orderId: 'fixed', deadline: '2026-01-02T00:00:00Z', carriers: [], creditScore: 1, score: 1 });
+      if (incident)
+        await instance.resolveIncident(incident.elementInstanceKey, {
+          orderId: 'fixed',
+          deadline: '2026-01-02T00:00:00Z',
+          carriers: [],
+          creditScore: 1,
+          score: 1,
+        });
       return;
     }
     case 'stale': {
@@ -100,16 +138,31 @@ describe('runtime robustness (property)', () => {
   it('never throws and keeps its token bookkeeping consistent under random events', async () => {
     const graphs = await Promise.all(files.map((f) => fixture(f)));
     await fc.assert(
-      fc.asyncProperty(fc.nat(graphs.length - 1), variables, fc.array(action, { maxLength: 25 }), async (index, vars, actions) => {
-        const handlers = { work: () => {}, 'credit-score': (input: Record<string, unknown>) => ({ score: (input.income as number) / 10 }), quote: () => { throw new BpmnError('NO_QUOTE'); } };
-        const processes = Object.fromEntries(graphs.map((g) => [g.bpmnProcessId, g]));
-        const instance = await new InMemoryInstance(graphs[index]!, { variables: vars, handlers: index % 2 === 0 ? handlers : {}, processes }).start();
-        checkTokens(instance);
-        for (const a of actions) {
-          await act(instance, a);
+      fc.asyncProperty(
+        fc.nat(graphs.length - 1),
+        variables,
+        fc.array(action, { maxLength: 25 }),
+        async (index, vars, actions) => {
+          const handlers = {
+            work: () => {},
+            'credit-score': (input: Record<string, unknown>) => ({ score: (input.income as number) / 10 }),
+            quote: () => {
+              throw new BpmnError('NO_QUOTE');
+            },
+          };
+          const processes = Object.fromEntries(graphs.map((g) => [g.bpmnProcessId, g]));
+          const instance = await new InMemoryInstance(graphs[index]!, {
+            variables: vars,
+            handlers: index % 2 === 0 ? handlers : {},
+            processes,
+          }).start();
           checkTokens(instance);
-        }
-      }),
+          for (const a of actions) {
+            await act(instance, a);
+            checkTokens(instance);
+          }
+        },
+      ),
       { numRuns: 300, seed: 4242 },
     );
   });

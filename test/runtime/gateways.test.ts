@@ -7,11 +7,22 @@ const activations = (instance: Awaited<ReturnType<typeof scenario>>, elementId: 
   effectsOf(instance, 'element.activated').filter((e) => e.elementId === elementId).length;
 
 describe('inclusive gateway (inclusive.bpmn)', () => {
-  for (const [a, b, expected] of [[true, true, ['taskA', 'taskB']], [true, false, ['taskA']], [false, true, ['taskB']], [false, false, ['nothing']]] as const) {
+  for (const [a, b, expected] of [
+    [true, true, ['taskA', 'taskB']],
+    [true, false, ['taskA']],
+    [false, true, ['taskB']],
+    [false, false, ['nothing']],
+  ] as const) {
     it(`a=${a} b=${b}: takes ${expected.join(' + ')} and joins exactly once`, async () => {
-      const instance = await scenario(await fixture('inclusive.bpmn'), { variables: { a, b }, handlers: { work: () => {} } });
+      const instance = await scenario(await fixture('inclusive.bpmn'), {
+        variables: { a, b },
+        handlers: { work: () => {} },
+      });
       assert.equal(instance.state, 'completed');
-      assert.deepEqual(instance.completedElementIds.filter((id) => ['taskA', 'taskB', 'nothing'].includes(id)), expected);
+      assert.deepEqual(
+        instance.completedElementIds.filter((id) => ['taskA', 'taskB', 'nothing'].includes(id)),
+        expected,
+      );
       assert.equal(activations(instance, 'join'), 1);
       assert.equal(activations(instance, 'end'), 1);
     });
@@ -38,21 +49,29 @@ describe('inclusive gateway (inclusive.bpmn)', () => {
 
 describe('inclusive join on an unstructured graph (inclusive-unstructured.bpmn)', () => {
   it('fires as soon as no token can reach its empty incoming flow any more', async () => {
-    const instance = await scenario(await fixture('inclusive-unstructured.bpmn'), { variables: { viaJoin: false } }, async (i) => {
-      await i.completeJob('taskA');
-      assert.equal(activations(i, 'join'), 0, 'taskB could still reach the join');
-      await i.completeJob('taskB');
-    });
+    const instance = await scenario(
+      await fixture('inclusive-unstructured.bpmn'),
+      { variables: { viaJoin: false } },
+      async (i) => {
+        await i.completeJob('taskA');
+        assert.equal(activations(i, 'join'), 0, 'taskB could still reach the join');
+        await i.completeJob('taskB');
+      },
+    );
     assert.equal(instance.state, 'completed');
     assert.equal(activations(instance, 'join'), 1);
     assert.deepEqual(instance.completedElementIds.filter((id) => id.startsWith('end')).sort(), ['end', 'endB']);
   });
 
   it('merges both tokens when branch B comes to the join', async () => {
-    const instance = await scenario(await fixture('inclusive-unstructured.bpmn'), { variables: { viaJoin: true } }, async (i) => {
-      await i.completeJob('taskB');
-      await i.completeJob('taskA');
-    });
+    const instance = await scenario(
+      await fixture('inclusive-unstructured.bpmn'),
+      { variables: { viaJoin: true } },
+      async (i) => {
+        await i.completeJob('taskB');
+        await i.completeJob('taskA');
+      },
+    );
     assert.equal(activations(instance, 'join'), 1);
     assert.equal(activations(instance, 'end'), 1);
     assert.equal(instance.state, 'completed');
@@ -77,23 +96,44 @@ describe('inclusive join in a loop (inclusive-loop.bpmn)', () => {
 
 describe('event-based gateway (event-gateway.bpmn)', () => {
   it('a message first: takes the message path and cancels the timer', async () => {
-    const instance = await scenario(await fixture('event-gateway.bpmn'), { variables: { requestId: 'r1' } }, async (i) => {
-      assert.equal(i.timers.size, 1);
-      assert.deepEqual(i.subscriptions.map((s) => [s.elementId, s.messageName, s.correlationKey]), [['approved', 'approval', 'r1']]);
-      assert.equal(await i.publishMessage('approval', 'r1', { approvedBy: 'ann' }), true);
-    });
+    const instance = await scenario(
+      await fixture('event-gateway.bpmn'),
+      { variables: { requestId: 'r1' } },
+      async (i) => {
+        assert.equal(i.timers.size, 1);
+        assert.deepEqual(
+          i.subscriptions.map((s) => [s.elementId, s.messageName, s.correlationKey]),
+          [['approved', 'approval', 'r1']],
+        );
+        assert.equal(await i.publishMessage('approval', 'r1', { approvedBy: 'ann' }), true);
+      },
+    );
     assert.equal(instance.state, 'completed');
-    assert.deepEqual(trail(instance), ['start:completed', 'race:completed', 'approved:completed', 'endApproved:completed']);
+    assert.deepEqual(trail(instance), [
+      'start:completed',
+      'race:completed',
+      'approved:completed',
+      'endApproved:completed',
+    ]);
     assert.equal(instance.variables.approvedBy, 'ann');
     assert.equal(effectsOf(instance, 'timer.cancel').length, 1);
     assert.equal(instance.timers.size, 0);
   });
 
   it('the timer first: takes the timeout path and closes the subscription', async () => {
-    const instance = await scenario(await fixture('event-gateway.bpmn'), { variables: { requestId: 'r2' } }, async (i) => {
-      await i.advanceClock(24 * HOUR);
-    });
-    assert.deepEqual(trail(instance), ['start:completed', 'race:completed', 'timeout:completed', 'endTimeout:completed']);
+    const instance = await scenario(
+      await fixture('event-gateway.bpmn'),
+      { variables: { requestId: 'r2' } },
+      async (i) => {
+        await i.advanceClock(24 * HOUR);
+      },
+    );
+    assert.deepEqual(trail(instance), [
+      'start:completed',
+      'race:completed',
+      'timeout:completed',
+      'endTimeout:completed',
+    ]);
     assert.equal(instance.subscriptions.length, 0);
     assert.equal(effectsOf(instance, 'subscription.close').length, 1);
   });

@@ -12,7 +12,8 @@ describe('lifecycles on xstate', () => {
     assert.equal(nextElementLifecycle('activating', 'ACTIVATED'), 'active');
     assert.equal(nextElementLifecycle('active', 'COMPLETE'), 'completing');
     assert.equal(nextElementLifecycle('completing', 'COMPLETED'), 'completed');
-    for (const from of ['activating', 'active', 'completing'] as const) assert.equal(nextElementLifecycle(from, 'TERMINATE'), 'terminated');
+    for (const from of ['activating', 'active', 'completing'] as const)
+      assert.equal(nextElementLifecycle(from, 'TERMINATE'), 'terminated');
     assert.throws(() => nextElementLifecycle('completed', 'TERMINATE'), { code: 'OPERON_ERR_INTERNAL' });
     assert.throws(() => nextElementLifecycle('activating', 'COMPLETED'), { code: 'OPERON_ERR_INTERNAL' });
   });
@@ -24,7 +25,12 @@ describe('lifecycles on xstate', () => {
     const jobs = started.effects.filter((e) => e.type === 'job.create') as Array<{ elementInstanceKey: string }>;
     let snapshot = processInstanceMachine.resolveState({ value: state.lifecycle, context: state });
     for (const job of jobs) {
-      const [next, actions] = transition(processInstanceMachine, snapshot, { type: 'step', graph, input: { kind: 'event', event: { type: 'job.completed', elementInstanceKey: job.elementInstanceKey } }, ctx: { now: new Date('2026-01-01T00:00:01Z') } });
+      const [next, actions] = transition(processInstanceMachine, snapshot, {
+        type: 'step',
+        graph,
+        input: { kind: 'event', event: { type: 'job.completed', elementInstanceKey: job.elementInstanceKey } },
+        ctx: { now: new Date('2026-01-01T00:00:01Z') },
+      });
       assert.ok(actions.length > 0 && actions.every((a) => a.type === 'effect'));
       snapshot = next;
     }

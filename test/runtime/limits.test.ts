@@ -13,16 +13,20 @@ describe('a loop without a wait state', () => {
     }
     graph.serviceTasks = [];
     graph.flows.loop!.condition = 'round < 1000000';
-    const instance = await scenario(graph, { variables: { round: 0 }, activationLimit: 500, stepBudgetMs: 600_000 }, async (i) => {
-      assert.equal(i.state, 'active');
-      const [incident] = [...i.incidents.values()];
-      assert.equal(incident!.code, 'OPERON_ERR_STEP_LIMIT');
-      const roundBefore = i.variables.round as number;
-      assert.ok(roundBefore > 50);
-      // Every token in flight was parked (both parallel branches may be); resolve them all.
-      for (const open of [...i.incidents.values()]) await i.resolveIncident(open.elementInstanceKey);
-      assert.ok((i.variables.round as number) > roundBefore, 'the loop went on for another step');
-    });
+    const instance = await scenario(
+      graph,
+      { variables: { round: 0 }, activationLimit: 500, stepBudgetMs: 600_000 },
+      async (i) => {
+        assert.equal(i.state, 'active');
+        const [incident] = [...i.incidents.values()];
+        assert.equal(incident!.code, 'OPERON_ERR_STEP_LIMIT');
+        const roundBefore = i.variables.round as number;
+        assert.ok(roundBefore > 50);
+        // Every token in flight was parked (both parallel branches may be); resolve them all.
+        for (const open of [...i.incidents.values()]) await i.resolveIncident(open.elementInstanceKey);
+        assert.ok((i.variables.round as number) > roundBefore, 'the loop went on for another step');
+      },
+    );
     assert.ok(effectsOf(instance, 'incident.raise').every((e) => e.code === 'OPERON_ERR_STEP_LIMIT'));
     assert.ok(instance.incidents.size > 0, 'the second step hit the limit again');
   });
@@ -36,7 +40,11 @@ describe('a loop without a wait state', () => {
     graph.serviceTasks = [];
     graph.flows.loop!.condition = 'round < 1000000000';
     // Not a scenario: where a time budget stops a step depends on the machine, so two runs differ.
-    const instance = await new InMemoryInstance(graph, { variables: { round: 0 }, activationLimit: 100_000_000, stepBudgetMs: 20 }).start();
+    const instance = await new InMemoryInstance(graph, {
+      variables: { round: 0 },
+      activationLimit: 100_000_000,
+      stepBudgetMs: 20,
+    }).start();
     const [incident] = effectsOf(instance, 'incident.raise');
     assert.equal(incident!.code, 'OPERON_ERR_STEP_LIMIT');
     assert.match(incident!.message, new RegExp(`time budget of 20 ms .*stopped at "${incident!.elementId}"`));

@@ -19,7 +19,11 @@ describe('parallel gateway', () => {
     const instance = await scenario(await fixture('parallel.bpmn'), {}, async (i) => {
       await i.completeJob('taskB', { b: 'first' });
       assert.equal(i.state, 'active');
-      assert.deepEqual(trail(i).filter((t) => t.startsWith('join')), [], 'the join waits for the other branch');
+      assert.deepEqual(
+        trail(i).filter((t) => t.startsWith('join')),
+        [],
+        'the join waits for the other branch',
+      );
       await i.completeJob('taskA', { a: 'second' });
     });
     assert.equal(instance.state, 'completed');
@@ -35,11 +39,17 @@ describe('parallel gateway', () => {
     });
     assert.equal(instance.state, 'completed');
     assert.equal(activations(instance, 'join'), 1);
-    assert.deepEqual(instance.completedElementIds.filter((id) => id.startsWith('end')), ['endD', 'endJ']);
+    assert.deepEqual(
+      instance.completedElementIds.filter((id) => id.startsWith('end')),
+      ['endD', 'endJ'],
+    );
   });
 
   it('fires once per round inside a loop (parallel-loop.bpmn)', async () => {
-    const instance = await scenario(await fixture('parallel-loop.bpmn'), { variables: { round: 0 }, handlers: { work: () => {} } });
+    const instance = await scenario(await fixture('parallel-loop.bpmn'), {
+      variables: { round: 0 },
+      handlers: { work: () => {} },
+    });
     assert.equal(instance.state, 'completed');
     assert.equal(instance.variables.round, 3);
     assert.equal(activations(instance, 'join'), 3);

@@ -32,7 +32,11 @@ export function assertPlainJson(instance: InMemoryInstance): void {
  * round-trip of the snapshot) after every step. Asserts both runs give the same history, state
  * and variables; returns the straight run for the "then" assertions.
  */
-export async function scenario(graph: ProcessGraph, options: InMemoryOptions | (() => InMemoryOptions), when: (instance: InMemoryInstance) => Promise<void> = async () => {}): Promise<InMemoryInstance> {
+export async function scenario(
+  graph: ProcessGraph,
+  options: InMemoryOptions | (() => InMemoryOptions),
+  when: (instance: InMemoryInstance) => Promise<void> = async () => {},
+): Promise<InMemoryInstance> {
   // A function gives each run fresh handlers (handlers that count calls).
   const fresh = typeof options === 'function' ? options : () => options;
   const straight = await new InMemoryInstance(graph, fresh()).start();
@@ -41,7 +45,11 @@ export async function scenario(graph: ProcessGraph, options: InMemoryOptions | (
   assertPlainJson(restarted);
   await when(restarted);
   assertPlainJson(restarted);
-  assert.deepStrictEqual(restarted.history, straight.history, 'a run restarted at every wait state gives the same history');
+  assert.deepStrictEqual(
+    restarted.history,
+    straight.history,
+    'a run restarted at every wait state gives the same history',
+  );
   assert.equal(restarted.state, straight.state);
   assert.deepStrictEqual(restarted.variables, straight.variables);
   return straight;
@@ -54,5 +62,7 @@ export function trail(instance: InMemoryInstance): string[] {
 
 /** Effects of one type from the history. */
 export function effectsOf<T extends InMemoryInstance['history'][number]['type']>(instance: InMemoryInstance, type: T) {
-  return instance.history.filter((e): e is Extract<InMemoryInstance['history'][number], { type: T }> => e.type === type);
+  return instance.history.filter(
+    (e): e is Extract<InMemoryInstance['history'][number], { type: T }> => e.type === type,
+  );
 }

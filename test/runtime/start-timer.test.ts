@@ -18,7 +18,11 @@ function firings(expression: string, limit = 10): string[] {
 
 describe('timer start events', () => {
   it('R3/<date>/PT1H fires first on the start date, three times in all', () => {
-    assert.deepEqual(firings('R3/2026-06-01T09:00:00Z/PT1H'), ['2026-06-01T09:00:00.000Z', '2026-06-01T10:00:00.000Z', '2026-06-01T11:00:00.000Z']);
+    assert.deepEqual(firings('R3/2026-06-01T09:00:00Z/PT1H'), [
+      '2026-06-01T09:00:00.000Z',
+      '2026-06-01T10:00:00.000Z',
+      '2026-06-01T11:00:00.000Z',
+    ]);
   });
 
   it('a start date in the past catches up to the next repetition still to come', () => {

@@ -29,7 +29,10 @@ describe('the minimum cycle interval', () => {
   });
 
   it('leaves durations and dates alone: PT0S and a past date fire once, now', () => {
-    assert.deepEqual(computeTimerDue({ kind: 'duration', expression: 'PT0S' }, now), { ok: true, dueAt: now.toISOString() });
+    assert.deepEqual(computeTimerDue({ kind: 'duration', expression: 'PT0S' }, now), {
+      ok: true,
+      dueAt: now.toISOString(),
+    });
     const past = computeTimerDue({ kind: 'date', expression: '1970-01-01T00:00:00Z' }, now);
     assert.deepEqual(past, { ok: true, dueAt: '1970-01-01T00:00:00.000Z' });
   });
@@ -43,14 +46,30 @@ describe('the minimum cycle interval', () => {
 
 describe('catching up a cycle whose start date is past', () => {
   it('jumps to the next repetition still to come without stepping through a billion of them', () => {
-    assert.deepEqual(cycle('R/1970-01-01T00:00:00Z/PT1S'), { ok: true, dueAt: '2026-05-01T08:00:01.000Z', cycle: 'R/PT1S' });
+    assert.deepEqual(cycle('R/1970-01-01T00:00:00Z/PT1S'), {
+      ok: true,
+      dueAt: '2026-05-01T08:00:01.000Z',
+      cycle: 'R/PT1S',
+    });
   });
 
   it('counts the repetitions it skipped', () => {
     // 10 repetitions from 07:59:55, one per second: 5 lapsed (to 08:00:00), the sixth at 08:00:01 is next, 4 after it.
-    assert.deepEqual(cycle('R10/2026-05-01T07:59:55Z/PT1S'), { ok: true, dueAt: '2026-05-01T08:00:01.000Z', cycle: 'R3/PT1S' });
-    assert.deepEqual(cycle('R3/2026-01-01T00:00:00Z/PT1S'), { ok: true, dueAt: now.toISOString() }, 'all lapsed: once, now');
-    assert.deepEqual(cycle('R/2026-01-31T00:00:00Z/P1M'), { ok: true, dueAt: '2026-05-28T00:00:00.000Z', cycle: 'R/P1M' });
+    assert.deepEqual(cycle('R10/2026-05-01T07:59:55Z/PT1S'), {
+      ok: true,
+      dueAt: '2026-05-01T08:00:01.000Z',
+      cycle: 'R3/PT1S',
+    });
+    assert.deepEqual(
+      cycle('R3/2026-01-01T00:00:00Z/PT1S'),
+      { ok: true, dueAt: now.toISOString() },
+      'all lapsed: once, now',
+    );
+    assert.deepEqual(cycle('R/2026-01-31T00:00:00Z/P1M'), {
+      ok: true,
+      dueAt: '2026-05-28T00:00:00.000Z',
+      cycle: 'R/P1M',
+    });
   });
 
   it('refuses repetition counts that would lose digits', () => {
@@ -76,7 +95,10 @@ describe('the timer policy', () => {
     assert.equal(resolveTimerPolicy({}, {}).minCycleIntervalMs, 1000);
     assert.equal(resolveTimerPolicy({}, { OPERON_TIMER_MIN_INTERVAL: 'PT0.2S' }).minCycleIntervalMs, 200);
     assert.equal(resolveTimerPolicy({}, { OPERON_TIMER_MIN_INTERVAL: '250' }).minCycleIntervalMs, 250);
-    assert.equal(resolveTimerPolicy({ minCycleIntervalMs: 5 }, { OPERON_TIMER_MIN_INTERVAL: '250' }).minCycleIntervalMs, 5);
+    assert.equal(
+      resolveTimerPolicy({ minCycleIntervalMs: 5 }, { OPERON_TIMER_MIN_INTERVAL: '250' }).minCycleIntervalMs,
+      5,
+    );
     const policy = resolveTimerPolicy({}, { OPERON_TIMER_START_RATE: '10' });
     assert.deepEqual(policy, { minCycleIntervalMs: 1000, startsPerSecond: 10, startBurst: 10 });
   });

@@ -22,19 +22,37 @@ const block: fc.Memo<Block> = fc.memo((depth) =>
     ? fc.constant<Block>({ kind: 'task' })
     : fc.oneof(
         { weight: 2, arbitrary: fc.constant<Block>({ kind: 'task' }) },
-        { weight: 1, arbitrary: fc.array(block(depth - 1), { minLength: 2, maxLength: 3 }).map((blocks): Block => ({ kind: 'seq', blocks })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .array(block(depth - 1), { minLength: 2, maxLength: 3 })
+            .map((blocks): Block => ({ kind: 'seq', blocks })),
+        },
         {
           weight: 2,
           arbitrary: fc
-            .tuple(fc.constantFrom('par' as const, 'xor' as const, 'or' as const), fc.array(block(depth - 1), { minLength: 2, maxLength: 3 }), fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }))
+            .tuple(
+              fc.constantFrom('par' as const, 'xor' as const, 'or' as const),
+              fc.array(block(depth - 1), { minLength: 2, maxLength: 3 }),
+              fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+            )
             .map(([kind, branches, picks]): Block => ({ kind, branches, picks })),
         },
-        { weight: 1, arbitrary: fc.tuple(block(depth - 1), fc.integer({ min: 1, max: 3 })).map(([body, times]): Block => ({ kind: 'loop', body, times })) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(block(depth - 1), fc.integer({ min: 1, max: 3 }))
+            .map(([body, times]): Block => ({ kind: 'loop', body, times })),
+        },
       ),
 );
 
 /** Builds the graph; returns it, per split gateway its join, and per loop its entry and counter. */
-function build(root: Block): { graph: ProcessGraph; joins: Array<{ split: string; join: string }>; loops: Array<{ init: string; count: string; times: number }> } {
+function build(root: Block): {
+  graph: ProcessGraph;
+  joins: Array<{ split: string; join: string }>;
+  loops: Array<{ init: string; count: string; times: number }>;
+} {
   const elements: Record<string, FlowElement> = {};
   const flows: ProcessGraph['flows'] = {};
   const joins: Array<{ split: string; join: string }> = [];
@@ -87,7 +105,12 @@ function build(root: Block): { graph: ProcessGraph; joins: Array<{ split: string
     b.branches.forEach((branch, i) => {
       const [entry, exit] = emit(branch);
       // xor: the first picked branch (or the last one, as default); or: every picked branch (the first if none).
-      const picked = b.kind === 'xor' ? i === Math.max(0, b.picks.slice(0, b.branches.length).indexOf(true)) : b.kind === 'or' ? b.picks[i] || (i === 0 && !b.picks.slice(0, b.branches.length).some(Boolean)) : true;
+      const picked =
+        b.kind === 'xor'
+          ? i === Math.max(0, b.picks.slice(0, b.branches.length).indexOf(true))
+          : b.kind === 'or'
+            ? b.picks[i] || (i === 0 && !b.picks.slice(0, b.branches.length).some(Boolean))
+            : true;
       connect(split, entry, b.kind === 'par' ? undefined : String(picked));
       connect(exit, join);
     });
@@ -99,7 +122,14 @@ function build(root: Block): { graph: ProcessGraph; joins: Array<{ split: string
   connect(start, entry);
   connect(exit, end);
   return {
-    graph: { graphVersion: 1, bpmnProcessId: 'generated', startEvents: [{ elementId: start, kind: 'none' }], serviceTasks: [], elements, flows },
+    graph: {
+      graphVersion: 1,
+      bpmnProcessId: 'generated',
+      startEvents: [{ elementId: start, kind: 'none' }],
+      serviceTasks: [],
+      elements,
+      flows,
+    },
     joins,
     loops,
   };
@@ -124,8 +154,14 @@ describe('token semantics (property)', () => {
         assert.equal(instance.incidents.size, 0);
         assert.ok(instance.elements.every((e) => e.state === 'completed'));
         const count = (id: string) => instance.elements.filter((e) => e.elementId === id).length;
-        for (const { split, join } of joins) assert.equal(count(join), count(split), `join ${join} fires once per ${split}`);
-        for (const loop of loops) assert.equal(count(loop.count), loop.times * count(loop.init), `loop ${loop.init} runs its body ${loop.times} times per entry`);
+        for (const { split, join } of joins)
+          assert.equal(count(join), count(split), `join ${join} fires once per ${split}`);
+        for (const loop of loops)
+          assert.equal(
+            count(loop.count),
+            loop.times * count(loop.init),
+            `loop ${loop.init} runs its body ${loop.times} times per entry`,
+          );
         assert.deepEqual((instance.snapshot as unknown as { joins: object }).joins, {});
         const restarted = await run(graph, order, true);
         assert.deepStrictEqual(restarted.history, instance.history);

@@ -23,11 +23,14 @@ function closedPort(): Promise<number> {
 describe('host lists', () => {
   it('splits a libpq multi-host string into single-host strings, dropping target_session_attrs', () => {
     assert.equal(splitHostList('postgres://u:p@db1:5432/operon'), undefined);
-    assert.deepEqual(splitHostList('postgres://u:p@db1:5432,db2:5433/operon?target_session_attrs=read-write&sslmode=disable'), [
-      'postgres://u:p@db1:5432/operon?sslmode=disable',
-      'postgres://u:p@db2:5433/operon?sslmode=disable',
+    assert.deepEqual(
+      splitHostList('postgres://u:p@db1:5432,db2:5433/operon?target_session_attrs=read-write&sslmode=disable'),
+      ['postgres://u:p@db1:5432/operon?sslmode=disable', 'postgres://u:p@db2:5433/operon?sslmode=disable'],
+    );
+    assert.deepEqual(splitHostList('postgresql://db1,db2/operon'), [
+      'postgresql://db1/operon',
+      'postgresql://db2/operon',
     ]);
-    assert.deepEqual(splitHostList('postgresql://db1,db2/operon'), ['postgresql://db1/operon', 'postgresql://db2/operon']);
   });
 
   it('passes over a host that refuses connections and uses the next one', { timeout: 120_000 }, async () => {
@@ -39,7 +42,10 @@ describe('host lists', () => {
     try {
       const { rows } = await knex.raw('SELECT inet_server_port() AS port');
       assert.equal(Number(rows[0].port), Number(url.port || 5432));
-      assert.equal(await findReadWriteHost(splitHostList(list)!, 2_000), `postgres://${url.username}${url.password ? `:${url.password}` : ''}@${url.host}${url.pathname}`);
+      assert.equal(
+        await findReadWriteHost(splitHostList(list)!, 2_000),
+        `postgres://${url.username}${url.password ? `:${url.password}` : ''}@${url.host}${url.pathname}`,
+      );
     } finally {
       await knex.destroy();
       await db.drop();
@@ -48,8 +54,14 @@ describe('host lists', () => {
 
   it('no read-write host, and a write refused by a standby, count as the database being away', async () => {
     const down = await closedPort();
-    const error = await findReadWriteHost([`postgres://postgres@127.0.0.1:${down}/x`], 1_000).catch((caught: unknown) => caught);
+    const error = await findReadWriteHost([`postgres://postgres@127.0.0.1:${down}/x`], 1_000).catch(
+      (caught: unknown) => caught,
+    );
     assert.ok(isTransientDatabaseError(error), String(error));
-    assert.ok(isTransientDatabaseError(Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' })));
+    assert.ok(
+      isTransientDatabaseError(
+        Object.assign(new Error('cannot execute INSERT in a read-only transaction'), { code: '25006' }),
+      ),
+    );
   });
 });

@@ -9,7 +9,8 @@ import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { createKnex, migrateLatest } from '../../engine/store/knex.ts';
 
-export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL =
+  process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export function urlFor(database: string): string {
   const url = new URL(ADMIN_URL);

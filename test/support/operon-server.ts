@@ -31,7 +31,15 @@ export interface OperonServer {
 /** `operon serve` on `port` against `databaseUrl` with API token `token`; resolves once /healthz answers 200. */
 export async function startOperonServer(databaseUrl: string, port: number, token: string): Promise<OperonServer> {
   const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DEMO_APPS_PORT: '0', OPERON_API_TOKEN: token, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DEMO_APPS_PORT: '0',
+      OPERON_API_TOKEN: token,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -42,7 +50,10 @@ export async function startOperonServer(databaseUrl: string, port: number, token
   await waitFor(
     async () => {
       if (gone) throw new Error(`operon serve exited before it answered: ${stderr}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then((response) => response.ok, () => false);
+      return fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (response) => response.ok,
+        () => false,
+      );
     },
     120_000,
     'operon serve to answer /healthz',

@@ -19,12 +19,24 @@ const bureau = { online: false };
 const creditBureauNode: NodeType = {
   name: 'credit-bureau',
   async run(input) {
-    if (!bureau.online) throw new OperonError('OPERON_ERR_JOB_FAILED', 'credit bureau unreachable: connection refused', { retryable: false });
+    if (!bureau.online)
+      throw new OperonError('OPERON_ERR_JOB_FAILED', 'credit bureau unreachable: connection refused', {
+        retryable: false,
+      });
     return { creditScore: Number(input.declaredScore ?? 700) };
   },
 };
 
-const application = { applicantName: 'Ada Lovelace', income: 85000, debts: 3000, creditScore: 780, amount: 12000, termMonths: 36, employment: 'permanent', purpose: 'a new kitchen' };
+const application = {
+  applicantName: 'Ada Lovelace',
+  income: 85000,
+  debts: 3000,
+  creditScore: 780,
+  amount: 12000,
+  termMonths: 36,
+  employment: 'permanent',
+  purpose: 'a new kitchen',
+};
 
 describe('cockpit and task inbox in the browser', () => {
   let cockpit: Cockpit;
@@ -39,11 +51,29 @@ describe('cockpit and task inbox in the browser', () => {
       { name: 'credit-check.bpmn', xml: fixture('credit-check.bpmn') },
       { name: 'expense-form.bpmn', xml: fixture('expense-form.bpmn') },
     ]);
-    ({ instanceId: loanInstanceId } = await cockpit.engine.startInstance('loan-application', application, { businessKey: 'LOAN-1001' }));
-    ({ instanceId: creditInstanceId } = await cockpit.engine.startInstance('credit-check', { declaredScore: 690 }, { businessKey: 'CREDIT-7' }));
+    ({ instanceId: loanInstanceId } = await cockpit.engine.startInstance('loan-application', application, {
+      businessKey: 'LOAN-1001',
+    }));
+    ({ instanceId: creditInstanceId } = await cockpit.engine.startInstance(
+      'credit-check',
+      { declaredScore: 690 },
+      { businessKey: 'CREDIT-7' },
+    ));
     // Generous: the first decision loads the ONNX model, on a machine other tests share.
-    await eventually(async () => ((await cockpit.engine.listUserTasks({ state: 'open', instanceId: loanInstanceId })).length === 1 ? true : undefined), 90_000);
-    await eventually(async () => ((await cockpit.engine.listIncidents({ state: 'open', instanceId: creditInstanceId })).length === 1 ? true : undefined), 90_000);
+    await eventually(
+      async () =>
+        (await cockpit.engine.listUserTasks({ state: 'open', instanceId: loanInstanceId })).length === 1
+          ? true
+          : undefined,
+      90_000,
+    );
+    await eventually(
+      async () =>
+        (await cockpit.engine.listIncidents({ state: 'open', instanceId: creditInstanceId })).length === 1
+          ? true
+          : undefined,
+      90_000,
+    );
   });
   after(async () => {
     await cockpit?.close();
@@ -76,15 +106,27 @@ describe('cockpit and task inbox in the browser', () => {
     const badge = page.locator('.operon-badge-active[data-element-id="review"]');
     await badge.waitFor();
     assert.equal(await badge.innerText(), '1');
-    assert.equal(await page.locator('.djs-element[data-element-id="assess"]').count(), 1, 'the diagram drew the service task');
+    assert.equal(
+      await page.locator('.djs-element[data-element-id="assess"]').count(),
+      1,
+      'the diagram drew the service task',
+    );
     await cockpit.screenshot('cockpit-process');
 
     // A second version of the credit check: both versions are listed, the stuck instance under v1.
-    await cockpit.engine.deploy([{ name: 'credit-check.bpmn', xml: fixture('credit-check.bpmn').replace('name="Credit check"', 'name="Credit check (bureau v2)"') }]);
+    await cockpit.engine.deploy([
+      {
+        name: 'credit-check.bpmn',
+        xml: fixture('credit-check.bpmn').replace('name="Credit check"', 'name="Credit check (bureau v2)"'),
+      },
+    ]);
     await page.goto(`${cockpit.baseUrl}/ui/#/processes`);
     const creditRows = page.locator('tr[data-process="credit-check"]');
     await creditRows.nth(1).waitFor();
-    assert.deepEqual(await creditRows.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-version'))), ['2', '1']);
+    assert.deepEqual(await creditRows.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-version'))), [
+      '2',
+      '1',
+    ]);
     const v1 = page.locator('tr[data-process="credit-check"][data-version="1"]');
     assert.equal(await v1.locator('td.has-incidents').innerText(), '1');
     assert.match(await creditRows.first().innerText(), /Credit check \(bureau v2\)/);
@@ -103,11 +145,22 @@ describe('cockpit and task inbox in the browser', () => {
     await row.getByRole('link').click();
     await page.locator('.diagram[data-loaded="true"]').waitFor();
     await page.locator('.djs-element.operon-active[data-element-id="review"]').waitFor();
-    assert.equal(await page.locator('.djs-element.operon-completed[data-element-id="assess"]').count(), 1, 'the decision task is on the completed path');
-    assert.equal(await page.locator('.djs-connection.operon-taken[data-element-id="toReview"]').count(), 1, 'the flow taken is marked');
+    assert.equal(
+      await page.locator('.djs-element.operon-completed[data-element-id="assess"]').count(),
+      1,
+      'the decision task is on the completed path',
+    );
+    assert.equal(
+      await page.locator('.djs-connection.operon-taken[data-element-id="toReview"]').count(),
+      1,
+      'the flow taken is marked',
+    );
     assert.equal(await page.locator('.operon-badge-active[data-element-id="review"]').innerText(), '1');
 
-    const decision = (await cockpit.db.knex('decisions').where({ process_instance_id: loanInstanceId }).first()) as { label: string; model_version: string };
+    const decision = (await cockpit.db.knex('decisions').where({ process_instance_id: loanInstanceId }).first()) as {
+      label: string;
+      model_version: string;
+    };
     const decisionRow = page.locator('table.decisions tbody tr');
     await decisionRow.waitFor();
     const text = await decisionRow.innerText();
@@ -133,7 +186,11 @@ describe('cockpit and task inbox in the browser', () => {
 
     // The case is the form: the application's fields, and the model's answer to confirm or overrule.
     assert.equal(await card.getByLabel('applicantName').inputValue(), 'Ada Lovelace');
-    assert.equal(await card.locator('.review input[type=radio]').count(), 2, 'approve or reject: "review" is the question, not an answer');
+    assert.equal(
+      await card.locator('.review input[type=radio]').count(),
+      2,
+      'approve or reject: "review" is the question, not an answer',
+    );
     await card.getByLabel('approve').check();
     await cockpit.screenshot('cockpit-inbox');
     await card.getByRole('button', { name: 'Complete' }).click();
@@ -142,12 +199,20 @@ describe('cockpit and task inbox in the browser', () => {
     await page.locator('.instance-state .state-completed').waitFor();
     await page.locator('.djs-element.operon-completed[data-element-id="decided"]').waitFor();
     assert.equal(await page.locator('.djs-element.operon-active').count(), 0, 'no token left');
-    assert.deepEqual(await page.locator('.djs-connection.operon-taken').evaluateAll((flows) => flows.map((f) => f.getAttribute('data-element-id')).sort()), ['toAssess', 'toDecided', 'toReview']);
+    assert.deepEqual(
+      await page
+        .locator('.djs-connection.operon-taken')
+        .evaluateAll((flows) => flows.map((f) => f.getAttribute('data-element-id')).sort()),
+      ['toAssess', 'toDecided', 'toReview'],
+    );
     await page.locator('td.reviewed', { hasText: 'approve' }).waitFor();
     assert.match(await page.locator('td.reviewed').innerText(), /approve[\s\S]*mia\.reviewer/);
     await cockpit.screenshot('cockpit-instance-completed');
 
-    const decision = (await cockpit.db.knex('decisions').where({ process_instance_id: loanInstanceId }).first()) as { reviewed_label: string; reviewed_by: string };
+    const decision = (await cockpit.db.knex('decisions').where({ process_instance_id: loanInstanceId }).first()) as {
+      reviewed_label: string;
+      reviewed_by: string;
+    };
     assert.equal(decision.reviewed_label, 'approve');
     assert.equal(decision.reviewed_by, 'mia.reviewer');
     const instance = await cockpit.engine.getInstance(loanInstanceId);
@@ -175,22 +240,42 @@ describe('cockpit and task inbox in the browser', () => {
     await page.evaluate(() => Object.assign(window, { operonSamePage: true }));
     mkdirSync(join(artifactsDir, 'run-1'));
     await page.screenshot({ path: join(artifactsDir, 'run-1', 'failure.png') });
-    writeFileSync(join(artifactsDir, 'run-1', 'trace.zip'), Buffer.from('PK\x05\x06' + '\0'.repeat(18), 'binary'));
+    writeFileSync(join(artifactsDir, 'run-1', 'trace.zip'), Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary'));
     const startedAt = new Date(Date.now() - 2_400);
     await cockpit.db.knex('bot_runs').insert({
-      process_instance_id: creditInstanceId, element_id: 'bureau', job_id: 'job-1', attempt: 1, bot: 'credit-bureau', started_at: startedAt, finished_at: new Date(startedAt.getTime() + 1_834),
-      duration_ms: 1_834, outcome: 'failed', error_code: 'OPERON_ERR_JOB_FAILED', error_message: 'credit bureau unreachable: connection refused',
-      screenshot_path: 'run-1/failure.png', trace_path: join(artifactsDir, 'run-1', 'trace.zip'),
+      process_instance_id: creditInstanceId,
+      element_id: 'bureau',
+      job_id: 'job-1',
+      attempt: 1,
+      bot: 'credit-bureau',
+      started_at: startedAt,
+      finished_at: new Date(startedAt.getTime() + 1_834),
+      duration_ms: 1_834,
+      outcome: 'failed',
+      error_code: 'OPERON_ERR_JOB_FAILED',
+      error_message: 'credit bureau unreachable: connection refused',
+      screenshot_path: 'run-1/failure.png',
+      trace_path: join(artifactsDir, 'run-1', 'trace.zip'),
     });
     const botRun = page.locator('table.bot-runs tbody tr');
     await botRun.waitFor();
-    assert.equal(await page.evaluate(() => (window as unknown as { operonSamePage?: boolean }).operonSamePage), true, 'the page was not reloaded');
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { operonSamePage?: boolean }).operonSamePage),
+      true,
+      'the page was not reloaded',
+    );
     assert.match(await botRun.innerText(), /bureau[\s\S]*credit-bureau[\s\S]*failed[\s\S]*1\.8 s/);
     await botRun.getByRole('button', { name: 'show screenshot' }).click();
     const image = botRun.locator('img.screenshot');
     await image.waitFor();
-    assert.ok((await image.evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth))) > 100, 'the screenshot is a real image');
-    const [download] = await Promise.all([page.waitForEvent('download'), botRun.getByRole('button', { name: 'download trace' }).click()]);
+    assert.ok(
+      (await image.evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth))) > 100,
+      'the screenshot is a real image',
+    );
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      botRun.getByRole('button', { name: 'download trace' }).click(),
+    ]);
     const saved = join(artifactsDir, 'downloaded.zip');
     await download.saveAs(saved);
     assert.deepEqual(readFileSync(saved), readFileSync(join(artifactsDir, 'run-1', 'trace.zip')));
@@ -205,7 +290,10 @@ describe('cockpit and task inbox in the browser', () => {
     const instance = await cockpit.engine.getInstance(creditInstanceId);
     assert.equal(instance!.state, 'completed');
     assert.equal(instance!.variables.creditScore, 690);
-    assert.deepEqual(instance!.incidents.map((i) => i.state), ['resolved']);
+    assert.deepEqual(
+      instance!.incidents.map((i) => i.state),
+      ['resolved'],
+    );
   });
 
   test('a task with a Camunda form (zeebe:formDefinition) is filled in with form-js', async () => {
@@ -218,7 +306,11 @@ describe('cockpit and task inbox in the browser', () => {
     assert.equal(await card.getByLabel('Employee').inputValue(), 'Sam Okafor', 'the form shows the case variables');
     await card.getByRole('button', { name: 'Complete' }).click();
     await card.getByRole('alert').waitFor();
-    assert.equal((await engine.listUserTasks({ state: 'open', instanceId })).length, 1, 'an invalid form completes nothing');
+    assert.equal(
+      (await engine.listUserTasks({ state: 'open', instanceId })).length,
+      1,
+      'an invalid form completes nothing',
+    );
 
     await card.getByLabel('Approve the expense').check();
     await card.getByLabel(/Comment/).fill('receipt attached');

@@ -41,9 +41,16 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
     process.exit(code);
   });
   try {
-    process.stderr.write(`Operon for the demo: ${stack.apiUrl} (cockpit ${stack.apiUrl}/ui, token ${stack.apiToken})\n`);
+    process.stderr.write(
+      `Operon for the demo: ${stack.apiUrl} (cockpit ${stack.apiUrl}/ui, token ${stack.apiToken})\n`,
+    );
     const botRunsByOutcome = async () => {
-      const rows = (await stack.context.db('bot_runs').select('outcome').count({ runs: '*' }).groupBy('outcome').catch(() => undefined)) as { outcome: string; runs: string }[] | undefined;
+      const rows = (await stack.context
+        .db('bot_runs')
+        .select('outcome')
+        .count({ runs: '*' })
+        .groupBy('outcome')
+        .catch(() => undefined)) as { outcome: string; runs: string }[] | undefined;
       return rows ? Object.fromEntries(rows.map((r) => [r.outcome, Number(r.runs)])) : undefined;
     };
     const result = await runDemo({ apiUrl: stack.apiUrl, token: stack.apiToken, count, timeoutS, botRunsByOutcome });

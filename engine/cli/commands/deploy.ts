@@ -6,7 +6,9 @@ import type { ParsedArgs } from '../args.ts';
 
 /** Reads and deploys BPMN and DMN files in one deployment (all or nothing). */
 export async function deployFiles(engine: Engine, paths: string[]): Promise<DeploymentResult> {
-  const files = await Promise.all(paths.map(async (path) => ({ name: basename(path), xml: await readFile(path, 'utf8') })));
+  const files = await Promise.all(
+    paths.map(async (path) => ({ name: basename(path), xml: await readFile(path, 'utf8') })),
+  );
   return engine.deploy(files);
 }
 
@@ -20,10 +22,14 @@ export async function deployCommand(args: ParsedArgs): Promise<number> {
       console.log(JSON.stringify(result, null, 2));
     } else {
       for (const process of result.processes) {
-        console.log(`${process.bpmnProcessId} version ${process.version}${process.created ? '' : ' (unchanged)'}  ${process.definitionId}`);
+        console.log(
+          `${process.bpmnProcessId} version ${process.version}${process.created ? '' : ' (unchanged)'}  ${process.definitionId}`,
+        );
       }
       for (const decision of result.decisions) {
-        console.log(`decision ${decision.decisionId} version ${decision.version}${decision.created ? '' : ' (unchanged)'}  ${decision.decisionDefinitionId}`);
+        console.log(
+          `decision ${decision.decisionId} version ${decision.version}${decision.created ? '' : ' (unchanged)'}  ${decision.decisionDefinitionId}`,
+        );
       }
       for (const warning of result.warnings) console.log(`warning: ${warning}`);
     }

@@ -12,14 +12,32 @@ export async function instancesCommand(args: ParsedArgs): Promise<number> {
       limit: numberFlag(args, 'limit', 50),
     });
     if (args.flags.json) {
-      console.log(JSON.stringify(instances.map(({ elements, ...instance }) => ({ ...instance, activeElements: elements.filter((e) => e.state === 'active').map((e) => e.elementId) })), null, 2));
+      console.log(
+        JSON.stringify(
+          instances.map(({ elements, ...instance }) => ({
+            ...instance,
+            activeElements: elements.filter((e) => e.state === 'active').map((e) => e.elementId),
+          })),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
     for (const instance of instances) {
-      const active = instance.elements.filter((element) => element.state === 'active').map((element) => element.elementId);
+      const active = instance.elements
+        .filter((element) => element.state === 'active')
+        .map((element) => element.elementId);
       const incidents = instance.incidents.filter((incident) => incident.state === 'open').length;
       console.log(
-        [instance.instanceId, `${instance.bpmnProcessId}@${instance.version}`, instance.state, instance.startedAt, active.length ? `at ${active.join(',')}` : '', incidents ? `${incidents} open incident(s)` : '']
+        [
+          instance.instanceId,
+          `${instance.bpmnProcessId}@${instance.version}`,
+          instance.state,
+          instance.startedAt,
+          active.length ? `at ${active.join(',')}` : '',
+          incidents ? `${incidents} open incident(s)` : '',
+        ]
           .filter(Boolean)
           .join('  '),
       );

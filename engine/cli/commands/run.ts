@@ -21,10 +21,15 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     } catch {
       throw new Error(`--vars is not valid JSON: ${varsText}`);
     }
-    if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) throw new Error('--vars must be a JSON object');
+    if (typeof variables !== 'object' || variables === null || Array.isArray(variables))
+      throw new Error('--vars must be a JSON object');
   }
   const timeoutMs = numberFlag(args, 'timeout', 30) * 1000;
-  const context = await openContext({ logLevel: 'warn', shippedNodes: true, worker: { concurrency: 8, lockMs: 30_000, pollIntervalMs: 200 } });
+  const context = await openContext({
+    logLevel: 'warn',
+    shippedNodes: true,
+    worker: { concurrency: 8, lockMs: 30_000, pollIntervalMs: 200 },
+  });
   try {
     let bpmnProcessId = target;
     if (target.endsWith('.bpmn') || target.endsWith('.xml') || existsSync(target)) {
@@ -44,7 +49,11 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
       instanceId: instance.instanceId,
       state: instance.state,
       variables: instance.variables,
-      elements: instance.elements.map((element) => ({ elementId: element.elementId, elementType: element.elementType, state: element.state })),
+      elements: instance.elements.map((element) => ({
+        elementId: element.elementId,
+        elementType: element.elementType,
+        state: element.state,
+      })),
       incidents: instance.incidents,
     };
     if (args.flags.json) {
@@ -52,8 +61,10 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
     } else {
       console.log(`instance ${outcome.instanceId}: ${outcome.state}`);
       console.log(`variables: ${JSON.stringify(outcome.variables)}`);
-      for (const element of outcome.elements) console.log(`  ${element.elementId} (${element.elementType}) ${element.state}`);
-      for (const incident of outcome.incidents) console.log(`  incident ${incident.code} at ${incident.elementId}: ${incident.message} [${incident.state}]`);
+      for (const element of outcome.elements)
+        console.log(`  ${element.elementId} (${element.elementType}) ${element.state}`);
+      for (const incident of outcome.incidents)
+        console.log(`  incident ${incident.code} at ${incident.elementId}: ${incident.message} [${incident.state}]`);
     }
     return 0;
   } finally {

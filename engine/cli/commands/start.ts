@@ -19,7 +19,10 @@ export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): P
   });
   try {
     process.stdout.write(startBanner(stack));
-    stack.context.logger.info({ database: stack.context.url.replace(/:[^:@/]+@/, ':***@') }, `operon ${mode} running; Ctrl-C stops it`);
+    stack.context.logger.info(
+      { database: stack.context.url.replace(/:[^:@/]+@/, ':***@') },
+      `operon ${mode} running; Ctrl-C stops it`,
+    );
     await untilSignal();
     return 0;
   } finally {
@@ -30,8 +33,16 @@ export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): P
 /** Where everything is, and a curl that starts a loan application. */
 export function startBanner(stack: Stack): string {
   const db = stack.context.url.replace(/:[^:@/]+@/, ':***@');
-  const deployed = stack.deployed.map((d) => (d.error ? `${d.file} (NOT deployed: ${d.error.split('\n')[0]})` : d.processes.map((p) => `${p.bpmnProcessId} v${p.version}`).join(', '))).join('; ');
-  const hooks = stack.webhooks.map((w) => `${w.bpmnProcessId}: ${w.mode === 'kept' ? 'as configured before' : w.mode}`).join(', ');
+  const deployed = stack.deployed
+    .map((d) =>
+      d.error
+        ? `${d.file} (NOT deployed: ${d.error.split('\n')[0]})`
+        : d.processes.map((p) => `${p.bpmnProcessId} v${p.version}`).join(', '),
+    )
+    .join('; ');
+  const hooks = stack.webhooks
+    .map((w) => `${w.bpmnProcessId}: ${w.mode === 'kept' ? 'as configured before' : w.mode}`)
+    .join(', ');
   const lines = [
     '',
     'Operon is running.',

@@ -7,7 +7,11 @@ export async function workerCommand(args: ParsedArgs): Promise<number> {
   const context = await openContext({
     logLevel: 'info',
     shippedNodes: true,
-    worker: { concurrency: numberFlag(args, 'concurrency', 8), lockMs: numberFlag(args, 'lock-ms', 30_000), pollIntervalMs: numberFlag(args, 'poll-ms', 1_000) },
+    worker: {
+      concurrency: numberFlag(args, 'concurrency', 8),
+      lockMs: numberFlag(args, 'lock-ms', 30_000),
+      pollIntervalMs: numberFlag(args, 'poll-ms', 1_000),
+    },
   });
   context.logger.info({ workerId: context.engine.worker?.workerId }, 'worker running; Ctrl-C stops it');
   await untilSignal();

@@ -5,7 +5,15 @@ import { OperonError } from '../../errors.ts';
 import type { FastifyRequest } from 'fastify';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { lookAhead, toPage } from '../pagination.ts';
-import { DefinitionIdParams, DeploymentResponse, ProcessIdParams, ProcessList, ProcessListQuery, WebhookConfigBody, WebhookConfigResponse } from '../schemas.ts';
+import {
+  DefinitionIdParams,
+  DeploymentResponse,
+  ProcessIdParams,
+  ProcessList,
+  ProcessListQuery,
+  WebhookConfigBody,
+  WebhookConfigResponse,
+} from '../schemas.ts';
 import { saveWebhookConfig, webhookModes } from '../webhook-config.ts';
 
 const XML_TYPES = ['application/xml', 'text/xml'];
@@ -16,7 +24,12 @@ export const MAX_DEPLOY_FILES = 20;
 async function filesOf(request: FastifyRequest, bodyLimit: number): Promise<DeployFile[]> {
   if (!request.isMultipart()) {
     const xml = typeof request.body === 'string' ? request.body : '';
-    if (xml.trim() === '') throw new OperonError('OPERON_ERR_VALIDATION', 'Send BPMN XML as the body (Content-Type: application/xml) or as multipart files', { details: { field: 'body' } });
+    if (xml.trim() === '')
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        'Send BPMN XML as the body (Content-Type: application/xml) or as multipart files',
+        { details: { field: 'body' } },
+      );
     return [{ name: (request.headers['x-file-name'] as string | undefined) ?? 'request.bpmn', xml }];
   }
   const files: DeployFile[] = [];
@@ -28,11 +41,18 @@ async function filesOf(request: FastifyRequest, bodyLimit: number): Promise<Depl
       for await (const chunk of part.file as AsyncIterable<Buffer>) {
         total += chunk.length;
         if (total > bodyLimit) {
-          throw new OperonError('OPERON_ERR_PAYLOAD_TOO_LARGE', `The files of one deployment may add up to ${bodyLimit} bytes`, { details: { field: 'body', limit: bodyLimit } });
+          throw new OperonError(
+            'OPERON_ERR_PAYLOAD_TOO_LARGE',
+            `The files of one deployment may add up to ${bodyLimit} bytes`,
+            { details: { field: 'body', limit: bodyLimit } },
+          );
         }
         chunks.push(chunk);
       }
-      if (part.file.truncated) throw new OperonError('OPERON_ERR_PAYLOAD_TOO_LARGE', `A file may hold at most ${bodyLimit} bytes`, { details: { field: part.fieldname, limit: bodyLimit } });
+      if (part.file.truncated)
+        throw new OperonError('OPERON_ERR_PAYLOAD_TOO_LARGE', `A file may hold at most ${bodyLimit} bytes`, {
+          details: { field: part.fieldname, limit: bodyLimit },
+        });
       files.push({ name: part.filename || part.fieldname, xml: Buffer.concat(chunks).toString('utf8') });
     }
   } catch (error) {
@@ -40,11 +60,15 @@ async function filesOf(request: FastifyRequest, bodyLimit: number): Promise<Depl
     // busboy's parse errors (a truncated or malformed body) carry no code: the client's fault, a 400.
     // Limit errors carry fastify codes and keep their own mapping (413).
     if (error instanceof Error && !('code' in error) && !('statusCode' in error)) {
-      throw new OperonError('OPERON_ERR_VALIDATION', `The multipart body is malformed: ${error.message}`, { details: { field: 'body' }, cause: error });
+      throw new OperonError('OPERON_ERR_VALIDATION', `The multipart body is malformed: ${error.message}`, {
+        details: { field: 'body' },
+        cause: error,
+      });
     }
     throw error;
   }
-  if (files.length === 0) throw new OperonError('OPERON_ERR_VALIDATION', 'The multipart body holds no file', { details: { field: 'file' } });
+  if (files.length === 0)
+    throw new OperonError('OPERON_ERR_VALIDATION', 'The multipart body holds no file', { details: { field: 'file' } });
   return files;
 }
 
@@ -52,7 +76,9 @@ async function filesOf(request: FastifyRequest, bodyLimit: number): Promise<Depl
 export async function requireProcess(db: Knex, bpmnProcessId: string): Promise<void> {
   const deployed = await db('process_definitions').where({ bpmn_process_id: bpmnProcessId }).first('id');
   if (!deployed) {
-    throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, { details: { bpmnProcessId } });
+    throw new OperonError('OPERON_ERR_NOT_FOUND', `No process with id ${bpmnProcessId} is deployed`, {
+      details: { bpmnProcessId },
+    });
   }
 }
 
@@ -66,10 +92,20 @@ export function deploymentRoutes(context: RouteContext): void {
     auth: 'bearer',
     consumes: [...XML_TYPES, 'multipart/form-data'],
     bodyDoc: {
-      'application/xml': { description: 'One BPMN 2.0 or DMN 1.3 XML file (DMN is told by its namespace, or an X-File-Name ending in .dmn)' },
-      'multipart/form-data': { description: `Up to ${MAX_DEPLOY_FILES} .bpmn and .dmn files, any field names, at most the body limit (5 MB) in all` },
+      'application/xml': {
+        description:
+          'One BPMN 2.0 or DMN 1.3 XML file (DMN is told by its namespace, or an X-File-Name ending in .dmn)',
+      },
+      'multipart/form-data': {
+        description: `Up to ${MAX_DEPLOY_FILES} .bpmn and .dmn files, any field names, at most the body limit (5 MB) in all`,
+      },
     },
-    responses: { 201: { description: 'Deployed (identical XML creates no new version: created=false)', schema: DeploymentResponse } },
+    responses: {
+      201: {
+        description: 'Deployed (identical XML creates no new version: created=false)',
+        schema: DeploymentResponse,
+      },
+    },
     async handler({ request }) {
       const files = await filesOf(request, context.bodyLimit);
       const result = await engine.deploy(files);
@@ -92,7 +128,10 @@ export function deploymentRoutes(context: RouteContext): void {
       const rows = await engine.listProcesses(lookAhead(query));
       const { items, page } = toPage(rows, query);
       const modes = await webhookModes(context.db, [...new Set(items.map((p) => p.bpmnProcessId))]);
-      return { statusCode: 200, body: { processes: items.map((p) => ({ ...p, webhook: modes.get(p.bpmnProcessId) ?? 'none' })), page } };
+      return {
+        statusCode: 200,
+        body: { processes: items.map((p) => ({ ...p, webhook: modes.get(p.bpmnProcessId) ?? 'none' })), page },
+      };
     },
   });
 
@@ -106,7 +145,10 @@ export function deploymentRoutes(context: RouteContext): void {
     responses: { 200: { description: 'BPMN 2.0 XML', contentType: 'application/xml' } },
     async handler({ params }) {
       const xml = await engine.getProcessXml(params.definitionId);
-      if (xml === undefined) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process definition ${params.definitionId}`, { details: { definitionId: params.definitionId } });
+      if (xml === undefined)
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `No process definition ${params.definitionId}`, {
+          details: { definitionId: params.definitionId },
+        });
       return { statusCode: 200, body: xml, headers: { 'content-type': 'application/xml; charset=utf-8' } };
     },
   });
@@ -119,14 +161,23 @@ export function deploymentRoutes(context: RouteContext): void {
     auth: 'bearer',
     params: ProcessIdParams,
     body: WebhookConfigBody,
-    responses: { 200: { description: 'The new configuration (secrets are never returned)', schema: WebhookConfigResponse } },
+    responses: {
+      200: { description: 'The new configuration (secrets are never returned)', schema: WebhookConfigResponse },
+    },
     async handler({ params, body, request }) {
       await requireProcess(context.db, params.bpmnProcessId);
       const secrets = 'secret' in body ? [body.secret] : 'secrets' in body ? body.secrets : [];
-      await saveWebhookConfig(context.db, params.bpmnProcessId, 'open' in body ? { mode: 'open' } : { mode: 'signed', secrets });
+      await saveWebhookConfig(
+        context.db,
+        params.bpmnProcessId,
+        'open' in body ? { mode: 'open' } : { mode: 'signed', secrets },
+      );
       context.webhookTargets.forget(params.bpmnProcessId);
       const mode = 'open' in body ? 'open' : 'signed';
-      request.log.info({ bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length }, 'webhook configured');
+      request.log.info(
+        { bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length },
+        'webhook configured',
+      );
       return { statusCode: 200, body: { bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length } };
     },
   });

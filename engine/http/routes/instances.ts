@@ -4,7 +4,15 @@ import { OperonError } from '../../errors.ts';
 import { requestHash, withIdempotencyKey, type IdempotencyClaim } from '../idempotency.ts';
 import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
-import { Instance, InstanceIdParams, InstanceList, InstanceListQuery, InstanceStarted, ModifyInstanceBody, StartInstanceBody } from '../schemas.ts';
+import {
+  Instance,
+  InstanceIdParams,
+  InstanceList,
+  InstanceListQuery,
+  InstanceStarted,
+  ModifyInstanceBody,
+  StartInstanceBody,
+} from '../schemas.ts';
 
 interface DecisionRow {
   id: string;
@@ -24,7 +32,9 @@ interface DecisionRow {
 
 /** The decision log rows of one instance (table `decisions`, written by decision nodes). */
 async function decisionsOf(db: Knex, instanceId: string): Promise<Record<string, unknown>[]> {
-  const rows = (await db('decisions').where({ process_instance_id: instanceId }).orderBy('created_at')) as DecisionRow[];
+  const rows = (await db('decisions')
+    .where({ process_instance_id: instanceId })
+    .orderBy('created_at')) as DecisionRow[];
   return rows.map((row) => ({
     id: row.id,
     elementId: row.element_id,
@@ -48,7 +58,8 @@ export function instanceRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/instances',
-    summary: 'Process instances, newest first, filtered by process, state, business key and start time, one page at a time',
+    summary:
+      'Process instances, newest first, filtered by process, state, business key and start time, one page at a time',
     tag: 'instances',
     auth: 'bearer',
     query: InstanceListQuery,
@@ -77,7 +88,10 @@ export function instanceRoutes(context: RouteContext): void {
     responses: { 200: { description: 'The instance', schema: Instance } },
     async handler({ params }) {
       const instance = await engine.getInstance(params.id);
-      if (!instance) throw new OperonError('OPERON_ERR_NOT_FOUND', `No process instance ${params.id}`, { details: { instanceId: params.id } });
+      if (!instance)
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `No process instance ${params.id}`, {
+          details: { instanceId: params.id },
+        });
       return { statusCode: 200, body: { ...instance, decisions: await decisionsOf(db, params.id) } };
     },
   });
@@ -89,22 +103,40 @@ export function instanceRoutes(context: RouteContext): void {
     tag: 'instances',
     auth: 'bearer',
     body: StartInstanceBody,
-    headers: { 'idempotency-key': 'Same key and body: the first response again, one instance (a repeat while the first still commits waits for it); other body: 422' },
+    headers: {
+      'idempotency-key':
+        'Same key and body: the first response again, one instance (a repeat while the first still commits waits for it); other body: 422',
+    },
     responses: { 201: { description: 'Instance started', schema: InstanceStarted } },
     async handler({ body, request }) {
       // With a key, the key row commits in the instance's transaction (engine/store/idempotency-keys.ts).
       const start = async (keyed?: IdempotencyClaim) => {
         const idempotency = keyed && { ...keyed, statusCode: 201 };
-        const { instanceId } = await engine.startInstance(body.bpmnProcessId, body.variables ?? {}, { businessKey: body.businessKey, version: body.version, idempotency });
+        const { instanceId } = await engine.startInstance(body.bpmnProcessId, body.variables ?? {}, {
+          businessKey: body.businessKey,
+          version: body.version,
+          idempotency,
+        });
         request.log.info({ instanceId, bpmnProcessId: body.bpmnProcessId }, 'instance started');
         return { statusCode: 201, body: { instanceId } };
       };
       engine.admit?.('start');
       const key = request.headers['idempotency-key'];
       if (typeof key !== 'string') return start();
-      if (key.length === 0 || key.length > 255) throw new OperonError('OPERON_ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 characters', { details: { field: 'headers.idempotency-key' } });
-      const result = await withIdempotencyKey(db, { scope: 'start', key, requestHash: requestHash('start', request.rawBody ?? '') }, start);
-      return { statusCode: result.statusCode, body: result.body, headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined };
+      if (key.length === 0 || key.length > 255)
+        throw new OperonError('OPERON_ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 characters', {
+          details: { field: 'headers.idempotency-key' },
+        });
+      const result = await withIdempotencyKey(
+        db,
+        { scope: 'start', key, requestHash: requestHash('start', request.rawBody ?? '') },
+        start,
+      );
+      return {
+        statusCode: result.statusCode,
+        body: result.body,
+        headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined,
+      };
     },
   });
 
@@ -134,7 +166,8 @@ export function instanceRoutes(context: RouteContext): void {
     body: ModifyInstanceBody,
     responses: { 200: { description: 'The instance after the modification', schema: Instance } },
     async handler({ params, body, request }) {
-      if (!engine.modifyInstance) throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support instance modification');
+      if (!engine.modifyInstance)
+        throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support instance modification');
       await engine.modifyInstance(params.id, body);
       request.log.info({ instanceId: params.id, ...body }, 'instance modified');
       return { statusCode: 200, body: await engine.getInstance(params.id) };

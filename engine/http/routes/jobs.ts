@@ -4,7 +4,17 @@
  * that lease, exactly as for its own workers.
  */
 import { defineRoute, type Reply, type RouteContext } from '../route.ts';
-import { ActivateJobsBody, ActivateJobsResponse, CompleteJobBody, FailJobBody, HeartbeatBody, HeartbeatResponse, JobDone, JobErrorBody, JobIdParams } from '../schemas.ts';
+import {
+  ActivateJobsBody,
+  ActivateJobsResponse,
+  CompleteJobBody,
+  FailJobBody,
+  HeartbeatBody,
+  HeartbeatResponse,
+  JobDone,
+  JobErrorBody,
+  JobIdParams,
+} from '../schemas.ts';
 
 /** A retried complete or error whose first call this lease already applied: the same 200, marked as a replay. */
 function replayedAnswer(jobId: string): Reply {
@@ -17,7 +27,8 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
   defineRoute(context, {
     method: 'POST',
     url: '/api/jobs/activate',
-    summary: 'Take up to maxJobs jobs of a type under a lease of lockMs; waits up to requestTimeoutMs when none are ready',
+    summary:
+      'Take up to maxJobs jobs of a type under a lease of lockMs; waits up to requestTimeoutMs when none are ready',
     tag: 'jobs',
     auth: 'bearer',
     body: ActivateJobsBody,
@@ -33,7 +44,14 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
       try {
         const jobs = await engine.activateJobs(body, controller.signal);
         for (const job of jobs) metrics.jobActivated(job.id, job.type);
-        if (jobs.length > 0) request.log.info({ jobs: jobs.map((j) => ({ jobId: j.id, instanceId: j.instanceId, elementId: j.elementId })), worker: body.worker }, 'jobs activated');
+        if (jobs.length > 0)
+          request.log.info(
+            {
+              jobs: jobs.map((j) => ({ jobId: j.id, instanceId: j.instanceId, elementId: j.elementId })),
+              worker: body.worker,
+            },
+            'jobs activated',
+          );
         return { statusCode: 200, body: { jobs } };
       } finally {
         longPolls.delete(controller);
@@ -45,14 +63,19 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
   defineRoute(context, {
     method: 'POST',
     url: '/api/jobs/:id/complete',
-    summary: 'Complete a job with output variables; the same call retried by the same worker and attempt answers 200 again (replayed) and changes nothing',
+    summary:
+      'Complete a job with output variables; the same call retried by the same worker and attempt answers 200 again (replayed) and changes nothing',
     tag: 'jobs',
     auth: 'bearer',
     params: JobIdParams,
     body: CompleteJobBody,
     responses: { 200: { description: 'Completed', schema: JobDone } },
     async handler({ params, body, request }) {
-      const { replayed } = await engine.completeJob(params.id, { worker: body.worker, attempt: body.attempt }, body.variables ?? {});
+      const { replayed } = await engine.completeJob(
+        params.id,
+        { worker: body.worker, attempt: body.attempt },
+        body.variables ?? {},
+      );
       if (replayed) return replayedAnswer(params.id);
       metrics.jobFinished(params.id, 'completed');
       request.log.info({ jobId: params.id, worker: body.worker }, 'job completed');
@@ -70,7 +93,11 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     body: FailJobBody,
     responses: { 200: { description: 'Failure recorded', schema: JobDone } },
     async handler({ params, body, request }) {
-      await engine.failJob(params.id, { worker: body.worker, attempt: body.attempt }, { errorMessage: body.errorMessage, retries: body.retries, retryBackoffMs: body.retryBackoffMs });
+      await engine.failJob(
+        params.id,
+        { worker: body.worker, attempt: body.attempt },
+        { errorMessage: body.errorMessage, retries: body.retries, retryBackoffMs: body.retryBackoffMs },
+      );
       metrics.jobFinished(params.id, 'failed');
       request.log.info({ jobId: params.id, worker: body.worker, retries: body.retries }, 'job failed');
       return { statusCode: 200, body: { jobId: params.id } };
@@ -87,7 +114,11 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     body: JobErrorBody,
     responses: { 200: { description: 'BPMN error thrown', schema: JobDone } },
     async handler({ params, body, request }) {
-      const { replayed } = await engine.throwJobError(params.id, { worker: body.worker, attempt: body.attempt }, { errorCode: body.errorCode, errorMessage: body.errorMessage, variables: body.variables });
+      const { replayed } = await engine.throwJobError(
+        params.id,
+        { worker: body.worker, attempt: body.attempt },
+        { errorCode: body.errorCode, errorMessage: body.errorMessage, variables: body.variables },
+      );
       if (replayed) return replayedAnswer(params.id);
       metrics.jobFinished(params.id, 'error');
       request.log.info({ jobId: params.id, worker: body.worker, errorCode: body.errorCode }, 'job threw BPMN error');
@@ -105,7 +136,11 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     body: HeartbeatBody,
     responses: { 200: { description: 'New lease deadline', schema: HeartbeatResponse } },
     async handler({ params, body }) {
-      const { deadline } = await engine.heartbeatJob(params.id, { worker: body.worker, attempt: body.attempt }, body.lockMs);
+      const { deadline } = await engine.heartbeatJob(
+        params.id,
+        { worker: body.worker, attempt: body.attempt },
+        body.lockMs,
+      );
       return { statusCode: 200, body: { jobId: params.id, deadline } };
     },
   });

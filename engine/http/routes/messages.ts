@@ -1,7 +1,16 @@
 /** Messages and incidents: what an operator or another system feeds into running instances. */
 import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
-import { BroadcastSignalBody, BroadcastSignalResponse, IncidentList, IncidentListQuery, IncidentResolved, InstanceIdParams, PublishMessageBody, PublishMessageResponse } from '../schemas.ts';
+import {
+  BroadcastSignalBody,
+  BroadcastSignalResponse,
+  IncidentList,
+  IncidentListQuery,
+  IncidentResolved,
+  InstanceIdParams,
+  PublishMessageBody,
+  PublishMessageResponse,
+} from '../schemas.ts';
 import { OperonError } from '../../errors.ts';
 
 export function messageAndIncidentRoutes(context: RouteContext): void {
@@ -10,7 +19,8 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/messages',
-    summary: 'Publish a message; it correlates to a waiting subscription (name + correlation key) or is buffered for timeToLiveMs. A messageId published before answers the first answer with duplicate: true and changes nothing',
+    summary:
+      'Publish a message; it correlates to a waiting subscription (name + correlation key) or is buffered for timeToLiveMs. A messageId published before answers the first answer with duplicate: true and changes nothing',
     tag: 'messages',
     auth: 'bearer',
     body: PublishMessageBody,
@@ -18,7 +28,10 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     async handler({ body, request }) {
       const result = await engine.publishMessage(body);
       if (result.duplicate) return { statusCode: 200, body: result, headers: { 'idempotent-replayed': 'true' } };
-      request.log.info({ messageName: body.name, correlated: result.correlated, instanceId: result.instanceId }, 'message published');
+      request.log.info(
+        { messageName: body.name, correlated: result.correlated, instanceId: result.instanceId },
+        'message published',
+      );
       return { statusCode: 200, body: result };
     },
   });
@@ -26,13 +39,17 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/signals',
-    summary: 'Broadcast a signal to every waiting signal catch event and signal start event of that name (not buffered)',
+    summary:
+      'Broadcast a signal to every waiting signal catch event and signal start event of that name (not buffered)',
     tag: 'messages',
     auth: 'bearer',
     body: BroadcastSignalBody,
-    responses: { 200: { description: 'How many subscriptions and start events it reached', schema: BroadcastSignalResponse } },
+    responses: {
+      200: { description: 'How many subscriptions and start events it reached', schema: BroadcastSignalResponse },
+    },
     async handler({ body, request }) {
-      if (!engine.broadcastSignal) throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support signals');
+      if (!engine.broadcastSignal)
+        throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support signals');
       const result = await engine.broadcastSignal(body.name, body.variables ?? {});
       request.log.info({ signalName: body.name, receivers: result.receivers }, 'signal broadcast');
       return { statusCode: 200, body: result };
@@ -48,7 +65,11 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     query: IncidentListQuery,
     responses: { 200: { description: 'A page of incidents', schema: IncidentList } },
     async handler({ query }) {
-      const rows = await engine.listIncidents({ state: query.state, instanceId: query.instanceId, ...lookAhead(query) });
+      const rows = await engine.listIncidents({
+        state: query.state,
+        instanceId: query.instanceId,
+        ...lookAhead(query),
+      });
       const { items, page } = toPage(rows, query);
       return { statusCode: 200, body: { incidents: items, page } };
     },

@@ -5,14 +5,17 @@ import { defineRoute, type RouteContext } from '../route.ts';
 import { buildOpenApi } from '../openapi.ts';
 import { Health } from '../schemas.ts';
 
-const packageVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const packageVersion = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export function systemRoutes(context: RouteContext): void {
   const { db, metrics } = context;
   // /healthz asks the database on a connection of its own: a pool busy with work (a flood of starts
   // waiting for connections) must not make a live server look dead, nor a dead database look alive.
   let probe: Knex | undefined;
-  const healthProbe = () => (probe ??= knex({ client: 'pg', connection: db.client.config.connection, pool: { min: 0, max: 1 } }));
+  const healthProbe = () =>
+    (probe ??= knex({ client: 'pg', connection: db.client.config.connection, pool: { min: 0, max: 1 } }));
   context.app.addHook('onClose', async () => {
     await probe?.destroy();
   });
@@ -33,12 +36,17 @@ export function systemRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/metrics',
-    summary: 'Prometheus metrics: instances started/completed, open incidents, webhook and job latency (bearer: an API token or OPERON_METRICS_TOKEN)',
+    summary:
+      'Prometheus metrics: instances started/completed, open incidents, webhook and job latency (bearer: an API token or OPERON_METRICS_TOKEN)',
     tag: 'system',
     auth: 'metrics',
     responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
     async handler() {
-      return { statusCode: 200, body: await metrics.registry.metrics(), headers: { 'content-type': metrics.registry.contentType } };
+      return {
+        statusCode: 200,
+        body: await metrics.registry.metrics(),
+        headers: { 'content-type': metrics.registry.contentType },
+      };
     },
   });
 

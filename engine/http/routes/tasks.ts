@@ -16,7 +16,11 @@ export function taskRoutes(context: RouteContext): void {
     query: TaskListQuery,
     responses: { 200: { description: 'A page of user tasks', schema: TaskList } },
     async handler({ query }) {
-      const rows = await engine.listUserTaskSummaries({ state: query.state, instanceId: query.instanceId, ...lookAhead(query) });
+      const rows = await engine.listUserTaskSummaries({
+        state: query.state,
+        instanceId: query.instanceId,
+        ...lookAhead(query),
+      });
       const { items, page } = toPage(rows, query);
       return { statusCode: 200, body: { tasks: items, page } };
     },
@@ -32,7 +36,8 @@ export function taskRoutes(context: RouteContext): void {
     responses: { 200: { description: 'The user task', schema: UserTask } },
     async handler({ params }) {
       const [task] = await engine.listUserTasks({ id: params.id });
-      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      if (!task)
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
       return { statusCode: 200, body: task };
     },
   });
@@ -40,7 +45,8 @@ export function taskRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/tasks/:id/complete',
-    summary: 'Complete an open user task; its variables flow into the instance. The same completion retried (same completedBy, same variables) answers 200 again and changes nothing',
+    summary:
+      'Complete an open user task; its variables flow into the instance. The same completion retried (same completedBy, same variables) answers 200 again and changes nothing',
     tag: 'tasks',
     auth: 'bearer',
     params: InstanceIdParams,
@@ -49,9 +55,13 @@ export function taskRoutes(context: RouteContext): void {
     async handler({ params, body, request }) {
       const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, body.completedBy);
       const [task] = await engine.listUserTasks({ id: params.id });
-      if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
+      if (!task)
+        throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
       if (replayed) return { statusCode: 200, body: task, headers: { 'idempotent-replayed': 'true' } };
-      request.log.info({ instanceId: task.instanceId, taskId: task.id, elementId: task.elementId }, 'user task completed');
+      request.log.info(
+        { instanceId: task.instanceId, taskId: task.id, elementId: task.elementId },
+        'user task completed',
+      );
       return { statusCode: 200, body: task };
     },
   });

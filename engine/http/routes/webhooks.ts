@@ -33,11 +33,18 @@ function signatureHeaders(request: FastifyRequest): WebhookHeaders {
   };
 }
 
-function configured(bpmnProcessId: string, { latest, config }: WebhookTarget): { latest: DefinitionRef; config: WebhookConfig } {
+function configured(
+  bpmnProcessId: string,
+  { latest, config }: WebhookTarget,
+): { latest: DefinitionRef; config: WebhookConfig } {
   if (!latest || !config) {
-    throw new OperonError('OPERON_ERR_WEBHOOK_NOT_CONFIGURED', `No webhook is configured for ${bpmnProcessId}: deploy the process, then PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`, {
-      details: { bpmnProcessId },
-    });
+    throw new OperonError(
+      'OPERON_ERR_WEBHOOK_NOT_CONFIGURED',
+      `No webhook is configured for ${bpmnProcessId}: deploy the process, then PUT /api/processes/${bpmnProcessId}/webhook with { secret } or { open: true }`,
+      {
+        details: { bpmnProcessId },
+      },
+    );
   }
   return { latest, config };
 }
@@ -57,7 +64,8 @@ export function webhookRoutes(context: RouteContext): void {
       'webhook-id': 'Standard Webhooks message id; a repeated id gets the first response and starts nothing',
       'webhook-timestamp': 'Unix seconds; must be within 5 minutes of the server clock',
       'webhook-signature': 'v1,<base64 HMAC-SHA256 of id.timestamp.body>; several space-separated signatures allowed',
-      'idempotency-key': 'Same key and body: the first response again (a repeat while the first still commits waits for it); other body: 422',
+      'idempotency-key':
+        'Same key and body: the first response again (a repeat while the first still commits waits for it); other body: 422',
     },
     responses: { 202: { description: 'Instance started', schema: InstanceStarted } },
     async beforeBody(request) {
@@ -67,12 +75,19 @@ export function webhookRoutes(context: RouteContext): void {
       try {
         const { config } = configured(bpmnProcessId, await webhookTargets.get(bpmnProcessId));
         label = bpmnProcessId;
-        const verdict = config.mode === 'signed' ? checkWebhookHeaders(signatureHeaders(request)) : { ok: true as const };
-        if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
+        const verdict =
+          config.mode === 'signed' ? checkWebhookHeaders(signatureHeaders(request)) : { ok: true as const };
+        if (!verdict.ok)
+          throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, {
+            details: { bpmnProcessId, reason: verdict.reason },
+          });
       } catch (error) {
         // The body is never buffered or parsed: node discards what still arrives (within the request timeout).
         const status = toOperonError(error).statusCode;
-        metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
+        metrics.webhookLatency.observe(
+          { bpmn_process_id: label, status: String(status) },
+          (performance.now() - startedAt) / 1000,
+        );
         throw error;
       }
     },
@@ -88,8 +103,13 @@ export function webhookRoutes(context: RouteContext): void {
         const rawBody = request.rawBody ?? Buffer.alloc(0);
         const webhookId = header(request.headers['webhook-id']);
         if (config.mode === 'signed') {
-          const verdict = await passOverBody(rawBody, () => verifyWebhook(config.secrets, signatureHeaders(request), rawBody));
-          if (!verdict.ok) throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, { details: { bpmnProcessId, reason: verdict.reason } });
+          const verdict = await passOverBody(rawBody, () =>
+            verifyWebhook(config.secrets, signatureHeaders(request), rawBody),
+          );
+          if (!verdict.ok)
+            throw new OperonError('OPERON_ERR_BAD_SIGNATURE', undefined, {
+              details: { bpmnProcessId, reason: verdict.reason },
+            });
         }
         const parsed = Variables.safeParse((await parseJsonBody(rawBody)) ?? {});
         if (!parsed.success) throw validationError('body', parsed.error);
@@ -102,25 +122,46 @@ export function webhookRoutes(context: RouteContext): void {
             ? { scope: `webhook-id:${bpmnProcessId}`, key: webhookId }
             : undefined;
         if (claim && (claim.key.length === 0 || claim.key.length > MAX_KEY_LENGTH)) {
-          throw new OperonError('OPERON_ERR_VALIDATION', `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`, { details: { field: 'headers.idempotency-key' } });
+          throw new OperonError(
+            'OPERON_ERR_VALIDATION',
+            `Idempotency-Key and webhook-id must be 1 to ${MAX_KEY_LENGTH} characters`,
+            { details: { field: 'headers.idempotency-key' } },
+          );
         }
         // Refused before the key is claimed, so a 503 leaves nothing behind for the retry to trip over.
         engine.admit?.('start');
         // With a key, the key row commits in the instance's transaction (engine/store/idempotency-keys.ts).
         const start = async (keyed?: IdempotencyClaim) => {
           const idempotency = keyed && { ...keyed, statusCode: 202 };
-          const { instanceId } = await engine.startInstance(bpmnProcessId, variables, { businessKey: query.businessKey, latest, idempotency });
+          const { instanceId } = await engine.startInstance(bpmnProcessId, variables, {
+            businessKey: query.businessKey,
+            latest,
+            idempotency,
+          });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
           return { statusCode: 202, body: { instanceId } };
         };
-        const result = claim ? await withIdempotencyKey(db, { ...claim, requestHash: requestHash('webhook', bpmnProcessId, query.businessKey ?? '', rawBody) }, start) : { ...(await start()), replayed: false };
+        const result = claim
+          ? await withIdempotencyKey(
+              db,
+              { ...claim, requestHash: requestHash('webhook', bpmnProcessId, query.businessKey ?? '', rawBody) },
+              start,
+            )
+          : { ...(await start()), replayed: false };
         status = result.statusCode;
-        return { statusCode: result.statusCode, body: result.body, headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined };
+        return {
+          statusCode: result.statusCode,
+          body: result.body,
+          headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined,
+        };
       } catch (error) {
         status = toOperonError(error).statusCode;
         throw error;
       } finally {
-        metrics.webhookLatency.observe({ bpmn_process_id: label, status: String(status) }, (performance.now() - startedAt) / 1000);
+        metrics.webhookLatency.observe(
+          { bpmn_process_id: label, status: String(status) },
+          (performance.now() - startedAt) / 1000,
+        );
       }
     },
   });

@@ -17,24 +17,52 @@ import { loanPolicy, type LoanCase, type LoanIntent } from '../policy.ts';
 
 const INTENTS: readonly LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
 export const STYLES = [
-  'plain', 'negation', 'hedging', 'brand', 'slang', 'abbreviation', 'typo', 'casing', 'emoji', 'mixed', 'long',
-  'textspeak', 'formal', 'rambling', 'question', 'number-in-text', 'other-language', 'empty-ish',
+  'plain',
+  'negation',
+  'hedging',
+  'brand',
+  'slang',
+  'abbreviation',
+  'typo',
+  'casing',
+  'emoji',
+  'mixed',
+  'long',
+  'textspeak',
+  'formal',
+  'rambling',
+  'question',
+  'number-in-text',
+  'other-language',
+  'empty-ish',
 ] as const;
 
-export interface DraftLine { intent: LoanIntent; style: string; amount?: number; purpose: string }
+export interface DraftLine {
+  intent: LoanIntent;
+  style: string;
+  amount?: number;
+  purpose: string;
+}
 
 /** Reads a draft file; throws on an unknown intent or style with the line number. */
 export function readDraft(path: string): DraftLine[] {
   const out: DraftLine[] = [];
-  readFileSync(path, 'utf8').split('\n').forEach((raw, i) => {
-    if (raw.trim() === '' || raw.startsWith('#')) return;
-    const m = /^(\S+) (\S+) (?:amount=(\d+) )?(.+)$/.exec(raw);
-    if (!m) throw new Error(`${path}:${i + 1}: not "<intent> <style> <purpose>"`);
-    const [, intent, style, amount, purpose] = m;
-    if (!INTENTS.includes(intent as LoanIntent)) throw new Error(`${path}:${i + 1}: intent ${intent}`);
-    if (!(STYLES as readonly string[]).includes(style!)) throw new Error(`${path}:${i + 1}: style ${style}`);
-    out.push({ intent: intent as LoanIntent, style: style!, amount: amount ? Number(amount) : undefined, purpose: purpose! });
-  });
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((raw, i) => {
+      if (raw.trim() === '' || raw.startsWith('#')) return;
+      const m = /^(\S+) (\S+) (?:amount=(\d+) )?(.+)$/.exec(raw);
+      if (!m) throw new Error(`${path}:${i + 1}: not "<intent> <style> <purpose>"`);
+      const [, intent, style, amount, purpose] = m;
+      if (!INTENTS.includes(intent as LoanIntent)) throw new Error(`${path}:${i + 1}: intent ${intent}`);
+      if (!(STYLES as readonly string[]).includes(style!)) throw new Error(`${path}:${i + 1}: style ${style}`);
+      out.push({
+        intent: intent as LoanIntent,
+        style: style!,
+        amount: amount ? Number(amount) : undefined,
+        purpose: purpose!,
+      });
+    });
   return out;
 }
 
@@ -102,10 +130,31 @@ function beyond(r: Rand): Omit<LoanCase, 'purpose'> {
 }
 
 const MIX: Record<LoanIntent, [number, (r: Rand) => Omit<LoanCase, 'purpose'>][]> = {
-  neutral: [[0.4, strong], [0.15, securedBand], [0.25, nearThreshold], [0.14, weak], [0.06, beyond]],
-  prohibited: [[0.6, strong], [0.2, nearThreshold], [0.15, weak], [0.05, beyond]],
-  uncertain: [[0.55, strong], [0.25, nearThreshold], [0.15, weak], [0.05, beyond]],
-  secured: [[0.45, securedBand], [0.25, strong], [0.2, nearThreshold], [0.1, weak]],
+  neutral: [
+    [0.4, strong],
+    [0.15, securedBand],
+    [0.25, nearThreshold],
+    [0.14, weak],
+    [0.06, beyond],
+  ],
+  prohibited: [
+    [0.6, strong],
+    [0.2, nearThreshold],
+    [0.15, weak],
+    [0.05, beyond],
+  ],
+  uncertain: [
+    [0.55, strong],
+    [0.25, nearThreshold],
+    [0.15, weak],
+    [0.05, beyond],
+  ],
+  secured: [
+    [0.45, securedBand],
+    [0.25, strong],
+    [0.2, nearThreshold],
+    [0.1, weak],
+  ],
 };
 
 /** The applicant's figures for one draft case, reproducible from its purpose alone. */
@@ -125,14 +174,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const rows = lines.map((line, i) => {
       const vars = applicantFor(line);
       const id = `nat-loan-${String(i + 1).padStart(4, '0')}`;
-      return JSON.stringify({ id, vars, intent: line.intent, policyLabel: loanPolicy(vars, line.intent), style: line.style });
+      return JSON.stringify({
+        id,
+        vars,
+        intent: line.intent,
+        policyLabel: loanPolicy(vars, line.intent),
+        style: line.style,
+      });
     });
-    writeFileSync('models/data/natural/loan.test.jsonl', rows.join('\n') + '\n');
+    writeFileSync('models/data/natural/loan.test.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} cases to models/data/natural/loan.test.jsonl`);
   } else if (which === 'train') {
     const lines = readDraft('models/data/handwritten/loan.draft.txt');
     const rows = lines.map((line) => JSON.stringify({ text: line.purpose, intent: line.intent, style: line.style }));
-    writeFileSync('models/data/handwritten/loan.jsonl', rows.join('\n') + '\n');
+    writeFileSync('models/data/handwritten/loan.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} texts to models/data/handwritten/loan.jsonl`);
   } else {
     console.error('usage: label-loan.ts test|train');

@@ -19,8 +19,24 @@ import { orderPolicy, type OrderCase, type OrderIntent } from '../policy.ts';
 
 export const ORDER_INTENTS: readonly OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
 export const STYLES = [
-  'plain', 'negation', 'hedging', 'brand', 'slang', 'abbreviation', 'typo', 'casing', 'emoji', 'mixed', 'long',
-  'textspeak', 'formal', 'rambling', 'question', 'number-in-text', 'other-language', 'empty-ish',
+  'plain',
+  'negation',
+  'hedging',
+  'brand',
+  'slang',
+  'abbreviation',
+  'typo',
+  'casing',
+  'emoji',
+  'mixed',
+  'long',
+  'textspeak',
+  'formal',
+  'rambling',
+  'question',
+  'number-in-text',
+  'other-language',
+  'empty-ish',
 ] as const;
 const TIERS = ['standard', 'silver', 'gold', 'platinum'] as const;
 
@@ -67,17 +83,31 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
 /** Case fields for one note: realistic continuous values, thresholds over-weighted, pins kept. */
 function sampleFields(r: Rand): Omit<OrderCase, 'notes'> {
   const u = r();
-  const weightKg = u < 0.15
-    ? pick(r, [29.4, 29.9, 30, 30, 30.1, 30.6, 31.2, 31.5])
-    : u < 0.27 ? round1(32 + r() * (r() < 0.2 ? 160 : 80))
-      : round1(0.2 + Math.exp(r() * Math.log(28)));
+  const weightKg =
+    u < 0.15
+      ? pick(r, [29.4, 29.9, 30, 30, 30.1, 30.6, 31.2, 31.5])
+      : u < 0.27
+        ? round1(32 + r() * (r() < 0.2 ? 160 : 80))
+        : round1(0.2 + Math.exp(r() * Math.log(28)));
   const distanceKm = r() < 0.14 ? pick(r, [297, 299, 300, 300, 301, 303]) : Math.round(12 + r() * r() * 788);
-  const deadlineHours = r() < 0.7
-    ? pick(r, [6, 10, 18, 20, 23, 24, 24, 25, 30, 36, 47, 48, 48, 49, 60, 72, 96, 120, 168, 240])
-    : Math.round(3 + r() * 200);
+  const deadlineHours =
+    r() < 0.7
+      ? pick(r, [6, 10, 18, 20, 23, 24, 24, 25, 30, 36, 47, 48, 48, 49, 60, 72, 96, 120, 168, 240])
+      : Math.round(3 + r() * 200);
   const stockOf = () => (r() < 0.35 ? 0 : Math.round(1 + r() * r() * 90));
-  const stock = r() < 0.07 ? { leeds: 0, bristol: 0, glasgow: 0 } : { leeds: stockOf(), bristol: stockOf(), glasgow: stockOf() };
-  const customerTier = pick(r, ['standard', 'standard', 'standard', 'silver', 'silver', 'gold', 'gold', 'platinum', 'platinum']);
+  const stock =
+    r() < 0.07 ? { leeds: 0, bristol: 0, glasgow: 0 } : { leeds: stockOf(), bristol: stockOf(), glasgow: stockOf() };
+  const customerTier = pick(r, [
+    'standard',
+    'standard',
+    'standard',
+    'silver',
+    'silver',
+    'gold',
+    'gold',
+    'platinum',
+    'platinum',
+  ]);
   return { weightKg, distanceKm, stock, deadlineHours, customerTier };
 }
 
@@ -104,8 +134,12 @@ export function labelTestSet(lines: DraftLine[], seed = 16): object[] {
     const vars = fieldsFor(r, line);
     if (!TIERS.includes(vars.customerTier as (typeof TIERS)[number])) throw new Error(`tier ${vars.customerTier}`);
     const ordered = {
-      weightKg: vars.weightKg, distanceKm: vars.distanceKm, stock: vars.stock, deadlineHours: vars.deadlineHours,
-      customerTier: vars.customerTier, notes: vars.notes,
+      weightKg: vars.weightKg,
+      distanceKm: vars.distanceKm,
+      stock: vars.stock,
+      deadlineHours: vars.deadlineHours,
+      customerTier: vars.customerTier,
+      notes: vars.notes,
     };
     return {
       id: `nat-order-${String(i + 1).padStart(4, '0')}`,
@@ -117,7 +151,7 @@ export function labelTestSet(lines: DraftLine[], seed = 16): object[] {
   });
 }
 
-const toJsonl = (rows: object[]) => rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
+const toJsonl = (rows: object[]) => `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
@@ -131,7 +165,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   if (train.length > 0) {
-    writeFileSync(here('../handwritten/order.jsonl'), toJsonl(train.map((l) => ({ text: l.notes, intent: l.intent, style: l.style }))));
+    writeFileSync(
+      here('../handwritten/order.jsonl'),
+      toJsonl(train.map((l) => ({ text: l.notes, intent: l.intent, style: l.style }))),
+    );
     console.log(`handwritten/order.jsonl: ${train.length} texts`);
   }
 }

@@ -31,10 +31,18 @@ export interface TestEngine {
  * An engine with its own pool on `url`; `worker` false = API only (nothing runs jobs or timers).
  * `http` configures the http node (a test that calls a 127.0.0.1 server allows it explicitly).
  */
-export async function openEngine(url: string, options: { worker?: WorkerOptions | false; extraNodes?: NodeType[]; http?: HttpNodeOptions } = {}): Promise<TestEngine> {
+export async function openEngine(
+  url: string,
+  options: { worker?: WorkerOptions | false; extraNodes?: NodeType[]; http?: HttpNodeOptions } = {},
+): Promise<TestEngine> {
   const knex = createKnex(url, { poolMax: 5, applicationName: 'operon-test-engine' });
   const nodes = await createNodeRegistry({ extra: options.extraNodes, http: options.http });
-  const engine = createEngine({ db: knex, nodes, worker: options.worker === undefined ? FAST_WORKER : options.worker, backoff: { baseMs: 50, maxMs: 200 } });
+  const engine = createEngine({
+    db: knex,
+    nodes,
+    worker: options.worker === undefined ? FAST_WORKER : options.worker,
+    backoff: { baseMs: 50, maxMs: 200 },
+  });
   return {
     engine,
     knex,
@@ -47,7 +55,11 @@ export async function openEngine(url: string, options: { worker?: WorkerOptions 
 }
 
 /** Polls `probe` until it returns a truthy value (or throws after `timeoutMs`). */
-export async function waitFor<T>(probe: () => Promise<T | undefined | false | null>, timeoutMs = 10_000, label = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | false | null>,
+  timeoutMs = 10_000,
+  label = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -57,11 +69,20 @@ export async function waitFor<T>(probe: () => Promise<T | undefined | false | nu
   }
 }
 
-export async function waitForState(engine: PostgresEngine, instanceId: string, state: InstanceView['state'], timeoutMs = 10_000): Promise<InstanceView> {
-  return waitFor(async () => {
-    const view = await engine.getInstance(instanceId);
-    return view?.state === state ? view : undefined;
-  }, timeoutMs, `instance ${instanceId} to be ${state}`);
+export async function waitForState(
+  engine: PostgresEngine,
+  instanceId: string,
+  state: InstanceView['state'],
+  timeoutMs = 10_000,
+): Promise<InstanceView> {
+  return waitFor(
+    async () => {
+      const view = await engine.getInstance(instanceId);
+      return view?.state === state ? view : undefined;
+    },
+    timeoutMs,
+    `instance ${instanceId} to be ${state}`,
+  );
 }
 
 /** Element ids with their states, in activation order. */

@@ -17,7 +17,11 @@ export interface DeployRaceResult {
 }
 
 async function instancesByVersion(knex: Knex, processId: string): Promise<Map<number, number>> {
-  const rows = await knex('process_instances').where({ bpmn_process_id: processId }).select('version').count('* as n').groupBy('version');
+  const rows = await knex('process_instances')
+    .where({ bpmn_process_id: processId })
+    .select('version')
+    .count('* as n')
+    .groupBy('version');
   return new Map(rows.map((row) => [Number(row.version), Number(row.n)]));
 }
 
@@ -51,9 +55,11 @@ export async function deployRace(
   for (let version = first; version < first + versions; version++) {
     const xml = startTimerProcess(processId, cycle, `${processId} v${version}`);
     const result = await deployer.deploy([{ name: `${processId}.bpmn`, xml }]);
-    if (result.processes[0]!.version !== version) throw new Error(`expected version ${version}, got ${result.processes[0]!.version}`);
+    if (result.processes[0]!.version !== version)
+      throw new Error(`expected version ${version}, got ${result.processes[0]!.version}`);
     // The deployment has committed: from here on the previous version must not start anything.
-    if (version > first || first > 1) frozen.set(version - 1, (await instancesByVersion(knex, processId)).get(version - 1) ?? 0);
+    if (version > first || first > 1)
+      frozen.set(version - 1, (await instancesByVersion(knex, processId)).get(version - 1) ?? 0);
     await waitFor(async () => (await countOf(version)) >= warmUp, timeoutMs, `version ${version} to fire`);
   }
   const last = first + versions - 1;
@@ -68,5 +74,9 @@ export async function deployRace(
     .select('d.version')
     .count('* as n')
     .groupBy('d.version');
-  return { frozen, final, scheduledTimers: timers.map((row) => ({ version: Number(row.version), count: Number(row.n) })) };
+  return {
+    frozen,
+    final,
+    scheduledTimers: timers.map((row) => ({ version: Number(row.version), count: Number(row.n) })),
+  };
 }

@@ -34,7 +34,8 @@ export const PAGES: Record<string, string> = {
   '/popup': `<p>popup</p><script>window.open('/popup-of-popup', '_blank'); setInterval(() => history.pushState({}, '', '?' + Math.random()), 5);</script>`,
   '/popup-of-popup': '<p>popup of a popup</p>',
   '/memory': '<script>const hog = []; for (;;) hog.push(new Array(1 << 20).fill(Math.random()));</script>',
-  '/memory-buffers': '<script>const hog = []; setInterval(() => hog.push(new Uint8Array(32 << 20).fill(7)), 25);</script>',
+  '/memory-buffers':
+    '<script>const hog = []; setInterval(() => hog.push(new Uint8Array(32 << 20).fill(7)), 25);</script>',
 };
 const HOSTILE = ['/loop', '/popups', '/memory', '/memory-buffers'];
 
@@ -74,7 +75,11 @@ function serve(): Promise<{ server: Server; origin: string }> {
     response.writeHead(body ? 200 : 404, { 'content-type': 'text/html' });
     response.end(`<!doctype html><html><body>${body ?? 'not found'}</body></html>`);
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
 }
 
 export interface HostilePagesResult {
@@ -97,7 +102,11 @@ export interface HostilePagesResult {
 }
 
 /** Runs `jobs` bot jobs, every fifth an ordinary page, the rest the attack pages in turn. */
-export async function runHostilePages(options: { jobs: number; timeoutMs: number; concurrency?: number }): Promise<HostilePagesResult> {
+export async function runHostilePages(options: {
+  jobs: number;
+  timeoutMs: number;
+  concurrency?: number;
+}): Promise<HostilePagesResult> {
   const concurrency = options.concurrency ?? 2;
   const db = await createTestDatabase();
   const site = await serve();
@@ -106,7 +115,11 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
   const knex = createKnex(db.url, { poolMax: 5, applicationName: 'operon-hostile-pages' });
   const nodes = await createNodeRegistry({ extra: [bot] });
   // As many jobs as browser contexts: a job never waits for a context while its timeout runs.
-  const engine = createEngine({ db: knex, nodes, worker: { concurrency, lockMs: 30_000, pollIntervalMs: 100, shutdownGraceMs: 2_000 } });
+  const engine = createEngine({
+    db: knex,
+    nodes,
+    worker: { concurrency, lockMs: 30_000, pollIntervalMs: 100, shutdownGraceMs: 2_000 },
+  });
   const startedAt = performance.now();
   let peakProcesses = 0;
   let peakRssKb = 0;
@@ -115,7 +128,10 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
     const processes = browserProcesses();
     peakProcesses = Math.max(peakProcesses, processes.length);
     peakRenderers = Math.max(peakRenderers, processes.filter((entry) => entry.role === 'renderer').length);
-    peakRssKb = Math.max(peakRssKb, processes.reduce((sum, entry) => sum + entry.rssKb, 0));
+    peakRssKb = Math.max(
+      peakRssKb,
+      processes.reduce((sum, entry) => sum + entry.rssKb, 0),
+    );
   }, 100);
   try {
     // Ordinary pages get a generous timeout: they must complete even while a memory bomb slows the machine.
@@ -125,12 +141,24 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
     ]);
     const start = (page: string) => engine.startInstance(page === '/ok' ? 'ordinary-page' : 'hostile-page', { page });
     const settle = async (ids: string[]) =>
-      waitFor(async () => {
-        const [row] = await db.knex('process_instances as p').whereIn('p.id', ids)
-          .where((q) => q.where('p.state', 'completed').orWhereExists(db.knex('incidents as i').whereRaw('i.process_instance_id = p.id').where('i.state', 'open')))
-          .count<{ count: string }[]>('* as count');
-        return Number(row!.count) === ids.length;
-      }, Math.max(120_000, options.jobs * options.timeoutMs * 4), `${ids.length} bot jobs to complete or raise an incident`);
+      waitFor(
+        async () => {
+          const [row] = await db
+            .knex('process_instances as p')
+            .whereIn('p.id', ids)
+            .where((q) =>
+              q
+                .where('p.state', 'completed')
+                .orWhereExists(
+                  db.knex('incidents as i').whereRaw('i.process_instance_id = p.id').where('i.state', 'open'),
+                ),
+            )
+            .count<{ count: string }[]>('* as count');
+          return Number(row!.count) === ids.length;
+        },
+        Math.max(120_000, options.jobs * options.timeoutMs * 4),
+        `${ids.length} bot jobs to complete or raise an incident`,
+      );
 
     // The baseline: the browser as it stands after one ordinary job (browser, zygotes, GPU, network service).
     await bot.browser.browser();
@@ -146,48 +174,89 @@ export async function runHostilePages(options: { jobs: number; timeoutMs: number
     await settle(ids);
 
     const rows = await db.knex('process_instances').whereIn('id', ids).select('id', 'state', 'variables');
-    const incidents = await db.knex('incidents').whereIn('process_instance_id', ids).where({ state: 'open' }).select('process_instance_id', 'message');
+    const incidents = await db
+      .knex('incidents')
+      .whereIn('process_instance_id', ids)
+      .where({ state: 'open' })
+      .select('process_instance_id', 'message');
     const incidentOf = new Map(incidents.map((row) => [row.process_instance_id, row.message as string]));
     const stateOf = new Map(rows.map((row) => [row.id, row.state as string]));
     for (const [i, id] of ids.entries()) {
       if (pages[i] === '/ok') {
-        assert.equal(stateOf.get(id), 'completed', `job ${i} (/ok) completes between hostile jobs (${incidentOf.get(id) ?? 'no incident'})`);
+        assert.equal(
+          stateOf.get(id),
+          'completed',
+          `job ${i} (/ok) completes between hostile jobs (${incidentOf.get(id) ?? 'no incident'})`,
+        );
         assert.equal(incidentOf.has(id), false);
       } else {
         assert.equal(stateOf.get(id), 'active', `job ${i} (${pages[i]}) does not complete`);
         // Stopped at its timeout; a JS-heap bomb may instead reach Chromium's heap limit first, which
         // crashes its renderer: the browser's own kill, a failed run all the same.
         const stoppedBy = pages[i] === '/memory' ? /within \d+ ms|crash/i : /within \d+ ms/;
-        assert.match(incidentOf.get(id) ?? 'no incident', stoppedBy, `job ${i} (${pages[i]}) stopped at its timeout: ${incidentOf.get(id)}`);
+        assert.match(
+          incidentOf.get(id) ?? 'no incident',
+          stoppedBy,
+          `job ${i} (${pages[i]}) stopped at its timeout: ${incidentOf.get(id)}`,
+        );
       }
     }
     assert.equal(incidents.length, pages.filter((page) => page !== '/ok').length, 'one incident per hostile job');
-    const runs = await db.knex('bot_runs').whereIn('process_instance_id', ids).select('outcome').count('* as count').groupBy('outcome');
+    const runs = await db
+      .knex('bot_runs')
+      .whereIn('process_instance_id', ids)
+      .select('outcome')
+      .count('* as count')
+      .groupBy('outcome');
     const outcomes = Object.fromEntries(runs.map((row) => [row.outcome as string, Number(row.count)]));
-    assert.equal(Object.values(outcomes).reduce((a, b) => a + b, 0), ids.length, 'one bot run per job (retries = 1)');
+    assert.equal(
+      Object.values(outcomes).reduce((a, b) => a + b, 0),
+      ids.length,
+      'one bot run per job (retries = 1)',
+    );
     assert.equal(outcomes.succeeded, pages.filter((page) => page === '/ok').length);
     // The bot stops itself at timeoutMs (the worker's deadline only backs it up), so its runs say why.
-    assert.ok((outcomes.timed_out ?? 0) > 0, `hostile runs are recorded as timed_out, not aborted: ${JSON.stringify(outcomes)}`);
+    assert.ok(
+      (outcomes.timed_out ?? 0) > 0,
+      `hostile runs are recorded as timed_out, not aborted: ${JSON.stringify(outcomes)}`,
+    );
 
     // Healthy afterwards: nothing running, no context left, the same worker completes an ordinary job.
     assert.equal(engine.worker?.running, 0);
     assert.equal((await bot.browser.browser()).contexts().length, 0, 'every context is closed');
     const last = await start('/ok');
     await settle([last.instanceId]);
-    assert.equal((await engine.getInstance(last.instanceId))?.state, 'completed', 'an ordinary job after the hostile ones');
+    assert.equal(
+      (await engine.getInstance(last.instanceId))?.state,
+      'completed',
+      'an ordinary job after the hostile ones',
+    );
 
     // Renderers of closed contexts exit shortly after; wait for them, no longer than a minute. Chromium
     // may also have started a helper service meanwhile (a utility process, not a page's): such
     // processes are reported, renderers must be back to what they were.
     const renderers = (entries: ProcessEntry[]) => entries.filter((entry) => entry.role === 'renderer').length;
-    const roles = (entries: ProcessEntry[]) => entries.map((entry) => entry.role).sort().join(', ');
-    const after = await waitFor(async () => {
-      const now = browserProcesses();
-      return renderers(now) <= renderers(baseline) && now.length <= baseline.length + 2 ? now : undefined;
-    }, 60_000, `Chromium's processes to come back to [${roles(baseline)}] (now [${roles(browserProcesses())}])`);
-    assert.ok(peakRenderers > 0, 'renderer processes were told apart while pages ran (else the check above proves nothing)');
+    const roles = (entries: ProcessEntry[]) =>
+      entries
+        .map((entry) => entry.role)
+        .sort()
+        .join(', ');
+    const after = await waitFor(
+      async () => {
+        const now = browserProcesses();
+        return renderers(now) <= renderers(baseline) && now.length <= baseline.length + 2 ? now : undefined;
+      },
+      60_000,
+      `Chromium's processes to come back to [${roles(baseline)}] (now [${roles(browserProcesses())}])`,
+    );
+    assert.ok(
+      peakRenderers > 0,
+      'renderer processes were told apart while pages ran (else the check above proves nothing)',
+    );
     const basePids = new Set(baseline.map((entry) => entry.pid));
-    const helpersStarted = after.filter((entry) => !basePids.has(entry.pid) && entry.role !== 'renderer').map((entry) => entry.role);
+    const helpersStarted = after
+      .filter((entry) => !basePids.has(entry.pid) && entry.role !== 'renderer')
+      .map((entry) => entry.role);
     return {
       jobs: ids.length,
       hostile: incidents.length,

@@ -61,7 +61,8 @@ export function browserProcesses(rootPid = process.pid): ProcessEntry[] {
   while (stack.length > 0) {
     const entry = stack.pop()!;
     // Zombies (exited, not yet reaped) have no VmRSS line and are no longer running.
-    if (/chrom/i.test(entry.name) && entry.rssKb > 0) found.push({ ...entry, role: roleOf(String(entry.pid), entry.name) });
+    if (/chrom/i.test(entry.name) && entry.rssKb > 0)
+      found.push({ ...entry, role: roleOf(String(entry.pid), entry.name) });
     stack.push(...(children.get(entry.pid) ?? []));
   }
   return found;

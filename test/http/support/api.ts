@@ -49,12 +49,22 @@ export async function startTestApi(
 }
 
 /** Deploys fixture files through the API and returns the response body. */
-export async function deployFixtures(api: TestApi, ...names: string[]): Promise<{ processes: { bpmnProcessId: string; version: number }[] }> {
+export async function deployFixtures(
+  api: TestApi,
+  ...names: string[]
+): Promise<{ processes: { bpmnProcessId: string; version: number }[] }> {
   for (const name of names) {
-    const response = await api.app.inject({ method: 'POST', url: '/api/deployments', headers: { ...api.auth, 'content-type': 'application/xml' }, payload: fixture(name) });
+    const response = await api.app.inject({
+      method: 'POST',
+      url: '/api/deployments',
+      headers: { ...api.auth, 'content-type': 'application/xml' },
+      payload: fixture(name),
+    });
     if (response.statusCode !== 201) throw new Error(`deploy ${name}: ${response.statusCode} ${response.body}`);
   }
-  return { processes: (await api.engine.listProcesses()).map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })) };
+  return {
+    processes: (await api.engine.listProcesses()).map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })),
+  };
 }
 
 /** Polls until `check` returns a value (the engine's workers run asynchronously). */

@@ -24,7 +24,11 @@ const body = spec.body === 'deep' ? Buffer.alloc(FIVE_MB, '[') : spec.body === '
 function headersFor(i) {
   const headers = { ...spec.headers };
   if (spec.freshHeaders === 'forged-signature') {
-    Object.assign(headers, { 'webhook-id': `msg_${randomBytes(6).toString('hex')}`, 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': `v1,${randomBytes(32).toString('base64')}` });
+    Object.assign(headers, {
+      'webhook-id': `msg_${randomBytes(6).toString('hex')}`,
+      'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+      'webhook-signature': `v1,${randomBytes(32).toString('base64')}`,
+    });
   }
   if (spec.freshHeaders === 'bad-token') headers.authorization = `Bearer bad_${randomBytes(8).toString('hex')}_${i}`;
   if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': String(body.length) });

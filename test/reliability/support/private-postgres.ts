@@ -28,7 +28,6 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-
 /** Creates a cluster in a fresh temp folder, starts it and migrates an `operon` database. */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'operon-private-pg-'));

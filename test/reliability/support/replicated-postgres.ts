@@ -34,10 +34,10 @@ export interface ReplicatedPostgres {
   destroy(): Promise<void>;
 }
 
-
 /** A PostgreSQL binary, as the postgres user when this process is root. */
 async function pgTool(tool: string, args: string[]): Promise<string> {
-  const [file, argv] = userInfo().uid === 0 ? ['runuser', ['-u', 'postgres', '--', join(BIN, tool), ...args]] : [join(BIN, tool), args];
+  const [file, argv] =
+    userInfo().uid === 0 ? ['runuser', ['-u', 'postgres', '--', join(BIN, tool), ...args]] : [join(BIN, tool), args];
   const { stdout } = await run(file, argv, { timeout: 180_000 });
   return stdout;
 }
@@ -70,7 +70,16 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
   const [primaryPort, standbyPort] = [await freePort(), await freePort()];
   const running = new Set<string>();
   const start = async (dataDir: string) => {
-    await pgTool('pg_ctl', ['-D', dataDir, '-l', join(dir, `${dataDir === primaryDir ? 'primary' : 'standby'}.log`), '-w', '-t', '120', 'start']);
+    await pgTool('pg_ctl', [
+      '-D',
+      dataDir,
+      '-l',
+      join(dir, `${dataDir === primaryDir ? 'primary' : 'standby'}.log`),
+      '-w',
+      '-t',
+      '120',
+      'start',
+    ]);
     running.add(dataDir);
   };
   const stop = async (dataDir: string, mode: 'fast' | 'immediate') => {
@@ -98,7 +107,19 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
       ].join('\n'),
     );
     await start(primaryDir);
-    await pgTool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', standbyDir, '-X', 'stream', '-R']);
+    await pgTool('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primaryPort),
+      '-U',
+      'postgres',
+      '-D',
+      standbyDir,
+      '-X',
+      'stream',
+      '-R',
+    ]);
     // Later lines of postgresql.auto.conf win: the standby's own port, the name the primary waits
     // for, and no synchronous standby of its own. The base backup copied the primary's
     // synchronous_standby_names; once promoted, with no standby behind it, every commit would wait
@@ -110,7 +131,13 @@ export async function startReplicatedPostgres(): Promise<ReplicatedPostgres> {
     await start(standbyDir);
     const primaryAdmin = `postgres://postgres@127.0.0.1:${primaryPort}/postgres`;
     await until(
-      async () => (await query<{ sync_state: string }>(primaryAdmin, `SELECT sync_state FROM pg_stat_replication WHERE application_name = '${STANDBY_NAME}'`))[0]?.sync_state === 'sync',
+      async () =>
+        (
+          await query<{ sync_state: string }>(
+            primaryAdmin,
+            `SELECT sync_state FROM pg_stat_replication WHERE application_name = '${STANDBY_NAME}'`,
+          )
+        )[0]?.sync_state === 'sync',
       120_000,
       'the standby to stream synchronously',
     );

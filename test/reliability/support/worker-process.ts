@@ -26,13 +26,27 @@ const work: NodeType = {
 const knex = createKnex(url!, { poolMax: 6, applicationName: `operon-test-${workerId}` });
 const nodes = await createNodeRegistry({ extra: [work], decision: process.env.DECISION === '1' });
 // OPERON_TEST_LOG=1: the engine's warnings and errors go to stderr (for debugging a failing test).
-const log = (level: string) => (obj: unknown, msg?: string) => process.stderr.write(`${level} ${msg ?? ''} ${JSON.stringify(obj, (_key, value) => (value instanceof Error ? value.message : value))}\n`);
-const stderrLogger: Logger = { debug() {}, info() {}, warn: log('warn'), error: log('error'), child: () => stderrLogger };
+const log = (level: string) => (obj: unknown, msg?: string) =>
+  process.stderr.write(
+    `${level} ${msg ?? ''} ${JSON.stringify(obj, (_key, value) => (value instanceof Error ? value.message : value))}\n`,
+  );
+const stderrLogger: Logger = {
+  debug() {},
+  info() {},
+  warn: log('warn'),
+  error: log('error'),
+  child: () => stderrLogger,
+};
 const engine = createEngine({
   db: knex,
   nodes,
   ...(process.env.OPERON_TEST_LOG ? { logger: stderrLogger } : {}),
-  worker: { workerId, concurrency: Number(process.env.CONCURRENCY ?? 8), lockMs: Number(process.env.LOCK_MS ?? 1_500), pollIntervalMs: Number(process.env.POLL_MS ?? 200) },
+  worker: {
+    workerId,
+    concurrency: Number(process.env.CONCURRENCY ?? 8),
+    lockMs: Number(process.env.LOCK_MS ?? 1_500),
+    pollIntervalMs: Number(process.env.POLL_MS ?? 200),
+  },
 });
 process.stdout.write('ready\n');
 const stop = async () => {

@@ -28,7 +28,15 @@ export interface Cockpit {
   close(): Promise<void>;
 }
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
 
 /** The screenshots docs/ui.md shows, refreshed by running the browser test with OPERON_UI_DOCS_SCREENSHOTS=1. */
 const DOCS_SCREENSHOTS = new Set(['cockpit-process', 'cockpit-instance-waiting', 'cockpit-inbox', 'cockpit-incident']);
@@ -46,7 +54,10 @@ export async function startCockpit(options: { nodes?: NodeType[]; artifactsDir?:
   const app = await buildApp({ engine, db: db.knex, apiToken: token, defaultMetrics: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  });
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
   page.setDefaultTimeout(15_000);
   // Script errors in the page are test failures waiting to happen: make them visible.
@@ -67,7 +78,11 @@ export async function startCockpit(options: { nodes?: NodeType[]; artifactsDir?:
     async screenshot(name) {
       const path = join(shots, `${name}.png`);
       await page.screenshot({ path, fullPage: true });
-      if (process.env.OPERON_UI_DOCS_SCREENSHOTS === '1' && DOCS_SCREENSHOTS.has(name)) await page.screenshot({ path: new URL(`../../../docs/img/${name}.png`, import.meta.url).pathname, fullPage: true });
+      if (process.env.OPERON_UI_DOCS_SCREENSHOTS === '1' && DOCS_SCREENSHOTS.has(name))
+        await page.screenshot({
+          path: new URL(`../../../docs/img/${name}.png`, import.meta.url).pathname,
+          fullPage: true,
+        });
       return path;
     },
     async close() {

@@ -4,7 +4,10 @@ import { api } from './api.js';
 
 export function useCounts() {
   const { data } = usePoll(async () => {
-    const [incidents, tasks] = await Promise.all([api('/api/incidents?state=open&limit=500'), api('/api/tasks?state=open&limit=500')]);
+    const [incidents, tasks] = await Promise.all([
+      api('/api/incidents?state=open&limit=500'),
+      api('/api/tasks?state=open&limit=500'),
+    ]);
     const count = (list, page) => (page?.nextOffset != null ? `${list.length}+` : list.length);
     return { incidents: count(incidents.incidents, incidents.page), tasks: count(tasks.tasks, tasks.page) };
   });

@@ -37,7 +37,8 @@ export function IncidentList() {
     ${data && incidents.length === 0 ? html`<p class="empty">No ${state} incidents.</p>` : null}
     <table class="list incidents">
       <thead><tr><th>Instance</th><th>Element</th><th>Code</th><th>Message</th><th>Raised</th><th></th></tr></thead>
-      <tbody>${incidents.map((incident) => html`
+      <tbody>${incidents.map(
+        (incident) => html`
         <tr data-incident=${incident.id}>
           <td><a href=${`#/instances/${incident.instanceId}`}><code>${shortId(incident.instanceId)}</code></a></td>
           <td>${incident.elementId}</td>
@@ -45,6 +46,7 @@ export function IncidentList() {
           <td class="message">${incident.message}</td>
           <td>${formatTime(incident.createdAt)}</td>
           <td><${RetryButton} incident=${incident} onDone=${refresh} /></td>
-        </tr>`)}</tbody>
+        </tr>`,
+      )}</tbody>
     </table>`;
 }

@@ -1,6 +1,16 @@
 // One instance: its diagram (path taken, active tokens, incidents), incidents with retry,
 // variables, decisions, bot runs, open tasks and the history timeline.
-import { html, useState, usePoll, formatTime, formatDuration, percent, ErrorNote, StateBadge, valueText } from './lib.js';
+import {
+  html,
+  useState,
+  usePoll,
+  formatTime,
+  formatDuration,
+  percent,
+  ErrorNote,
+  StateBadge,
+  valueText,
+} from './lib.js';
 import { api, apiBlob } from './api.js';
 import { Diagram } from './diagram.js';
 import { RetryButton } from './incidents.js';
@@ -31,7 +41,8 @@ export function instanceDecoration(instance, events) {
     badges.push({ elementId, kind: 'active', count, title: `${count} active token${count > 1 ? 's' : ''}` });
   }
   const incidents = new Map();
-  for (const incident of instance.incidents) if (incident.state === 'open') incidents.set(incident.elementId, (incidents.get(incident.elementId) ?? 0) + 1);
+  for (const incident of instance.incidents)
+    if (incident.state === 'open') incidents.set(incident.elementId, (incidents.get(incident.elementId) ?? 0) + 1);
   for (const [elementId, count] of incidents) {
     mark(elementId, 'incident');
     badges.push({ elementId, kind: 'incident', count, title: `${count} open incident${count > 1 ? 's' : ''}` });
@@ -42,21 +53,26 @@ export function instanceDecoration(instance, events) {
 function Variables({ variables }) {
   const names = Object.keys(variables).sort();
   if (names.length === 0) return html`<p class="empty">No variables.</p>`;
-  return html`<table class="list variables"><tbody>${names.map((name) => html`
-    <tr><th>${name}</th><td><pre>${valueText(variables[name])}</pre></td></tr>`)}</tbody></table>`;
+  return html`<table class="list variables"><tbody>${names.map(
+    (name) => html`
+    <tr><th>${name}</th><td><pre>${valueText(variables[name])}</pre></td></tr>`,
+  )}</tbody></table>`;
 }
 
 function Scores({ scores }) {
   const entries = Object.entries(scores ?? {}).sort((a, b) => b[1] - a[1]);
-  return html`<div class="scores">${entries.map(([label, p]) => html`
-    <div class="score"><span class="label">${label}</span><span class="bar"><i style=${`width:${(p * 100).toFixed(1)}%`}></i></span><span>${percent(p)}</span></div>`)}</div>`;
+  return html`<div class="scores">${entries.map(
+    ([label, p]) => html`
+    <div class="score"><span class="label">${label}</span><span class="bar"><i style=${`width:${(p * 100).toFixed(1)}%`}></i></span><span>${percent(p)}</span></div>`,
+  )}</div>`;
 }
 
 function Decisions({ decisions }) {
   if (decisions.length === 0) return html`<p class="empty">No decisions.</p>`;
   return html`<table class="list decisions">
     <thead><tr><th>Element</th><th>Label</th><th>Confidence</th><th>Scores</th><th>Model</th><th>Reviewed</th></tr></thead>
-    <tbody>${decisions.map((d) => html`
+    <tbody>${decisions.map(
+      (d) => html`
       <tr data-decision=${d.id}>
         <td>${d.elementId ?? ''}</td>
         <td><strong>${d.label}</strong>${d.needsReview ? html` <span class="state state-review">needs review</span>` : null}</td>
@@ -64,7 +80,8 @@ function Decisions({ decisions }) {
         <td><${Scores} scores=${d.scores} /></td>
         <td><code>${d.modelName} ${d.modelVersion}</code></td>
         <td class="reviewed">${d.reviewedLabel ? html`<strong>${d.reviewedLabel}</strong> <small>by ${d.reviewedBy ?? '?'}</small>` : html`<span class="muted">not reviewed</span>`}</td>
-      </tr>`)}</tbody></table>`;
+      </tr>`,
+    )}</tbody></table>`;
 }
 
 async function download(path, name) {
@@ -86,7 +103,8 @@ function Screenshot({ run }) {
       setError(failure);
     }
   };
-  if (url) return html`<a href=${url} target="_blank" rel="noopener"><img class="screenshot" src=${url} alt=${`Screenshot of bot run ${run.id}`} /></a>`;
+  if (url)
+    return html`<a href=${url} target="_blank" rel="noopener"><img class="screenshot" src=${url} alt=${`Screenshot of bot run ${run.id}`} /></a>`;
   return html`<button class="link" onClick=${show}>show screenshot</button><${ErrorNote} error=${error} />`;
 }
 
@@ -94,7 +112,8 @@ function BotRuns({ runs }) {
   if (runs.length === 0) return html`<p class="empty">No bot runs.</p>`;
   return html`<table class="list bot-runs">
     <thead><tr><th>Element</th><th>Bot</th><th>Attempt</th><th>Outcome</th><th>Duration</th><th>Started</th><th>Screenshot</th><th>Trace</th></tr></thead>
-    <tbody>${runs.map((run) => html`
+    <tbody>${runs.map(
+      (run) => html`
       <tr data-bot-run=${run.id}>
         <td>${run.elementId ?? ''}</td><td>${run.bot ?? ''}</td><td>${run.attempt ?? ''}</td>
         <td><span class=${`state state-${run.outcome}`}>${run.outcome ?? ''}</span>${run.errorCode ? html` <code>${run.errorCode}</code>` : null}
@@ -103,19 +122,23 @@ function BotRuns({ runs }) {
         <td>${formatDuration(run.durationMs)}</td><td>${formatTime(run.startedAt)}</td>
         <td>${run.hasScreenshot ? html`<${Screenshot} run=${run} />` : ''}</td>
         <td>${run.hasTrace ? html`<button class="link" onClick=${() => download(`/api/ui/bot-runs/${run.id}/trace`, `trace-${run.id}.zip`)}>download trace</button>` : ''}</td>
-      </tr>`)}</tbody></table>`;
+      </tr>`,
+    )}</tbody></table>`;
 }
 
 function Timeline({ events }) {
   if (events.length === 0) return html`<p class="empty">No history.</p>`;
-  return html`<ol class="timeline">${[...events].reverse().map((event) => html`
-    <li data-event=${event.type}><time>${formatTime(event.at)}</time> <span class="event">${event.type}</span> ${event.elementId ? html`<code>${event.elementId}</code>` : null}</li>`)}</ol>`;
+  return html`<ol class="timeline">${[...events].reverse().map(
+    (event) => html`
+    <li data-event=${event.type}><time>${formatTime(event.at)}</time> <span class="event">${event.type}</span> ${event.elementId ? html`<code>${event.elementId}</code>` : null}</li>`,
+  )}</ol>`;
 }
 
 export function InstanceDetail({ instanceId }) {
   const { data, error, refresh } = usePoll(() => loadInstance(instanceId), [instanceId]);
   const [selected, setSelected] = useState();
-  if (!data) return html`<p class="crumbs"><a href="#/instances">Instances</a> ›</p><${ErrorNote} error=${error} />${error ? null : html`<p class="loading">Loading…</p>`}`;
+  if (!data)
+    return html`<p class="crumbs"><a href="#/instances">Instances</a> ›</p><${ErrorNote} error=${error} />${error ? null : html`<p class="loading">Loading…</p>`}`;
   const { instance, events, botRuns, tasks } = data;
   const openIncidents = instance.incidents.filter((i) => i.state === 'open');
   const shownEvents = selected ? events.filter((e) => e.elementId === selected) : events;
@@ -131,14 +154,26 @@ export function InstanceDetail({ instanceId }) {
       ${instance.endedAt ? html`<dt>Ended</dt><dd>${formatTime(instance.endedAt)}</dd>` : null}
     </dl>
     <${Diagram} definitionId=${instance.definitionId} decoration=${instanceDecoration(instance, events)} onSelect=${setSelected} />
-    ${openIncidents.length ? html`<section class="incidents"><h2>Incidents</h2>${openIncidents.map((incident) => html`
+    ${
+      openIncidents.length
+        ? html`<section class="incidents"><h2>Incidents</h2>${openIncidents.map(
+            (incident) => html`
       <div class="incident card" data-incident=${incident.id}>
         <p><strong>${incident.elementId}</strong> <code>${incident.code}</code> <small>${formatTime(incident.createdAt)}</small></p>
         <p class="message">${incident.message}</p>
         <${RetryButton} incident=${incident} onDone=${refresh} />
-      </div>`)}</section>` : null}
-    ${tasks.length ? html`<section><h2>Waiting for people</h2><ul>${tasks.map((task) => html`
-      <li><a href=${`#/tasks/${task.id}`}>${task.name ?? task.elementId}</a>${task.assignee ? html` <small>claimed by ${task.assignee}</small>` : null}</li>`)}</ul></section>` : null}
+      </div>`,
+          )}</section>`
+        : null
+    }
+    ${
+      tasks.length
+        ? html`<section><h2>Waiting for people</h2><ul>${tasks.map(
+            (task) => html`
+      <li><a href=${`#/tasks/${task.id}`}>${task.name ?? task.elementId}</a>${task.assignee ? html` <small>claimed by ${task.assignee}</small>` : null}</li>`,
+          )}</ul></section>`
+        : null
+    }
     <div class="columns">
       <section><h2>Variables</h2><${Variables} variables=${instance.variables} /></section>
       <section>

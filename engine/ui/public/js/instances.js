@@ -12,7 +12,10 @@ export function InstanceList({ query }) {
     const params = new URLSearchParams({ limit: '200' });
     if (process) params.set('process', process);
     if (state) params.set('state', state);
-    const [{ instances }, { processes }] = await Promise.all([api(`/api/instances?${params}`), api('/api/processes?limit=500')]);
+    const [{ instances }, { processes }] = await Promise.all([
+      api(`/api/instances?${params}`),
+      api('/api/processes?limit=500'),
+    ]);
     return { instances, processIds: [...new Set(processes.map((p) => p.bpmnProcessId))].sort() };
   }, [process, state]);
   const setFilter = (name, value) => {
@@ -21,7 +24,9 @@ export function InstanceList({ query }) {
     else next.delete(name);
     location.hash = `#/instances?${next}`;
   };
-  const instances = (data?.instances ?? []).filter((i) => !incidentsOnly || i.incidents.some((x) => x.state === 'open'));
+  const instances = (data?.instances ?? []).filter(
+    (i) => !incidentsOnly || i.incidents.some((x) => x.state === 'open'),
+  );
   return html`
     <h1>Instances</h1>
     <form class="filters" onSubmit=${(e) => e.preventDefault()}>
@@ -47,7 +52,10 @@ export function InstanceList({ query }) {
             <td>${i.bpmnProcessId} <small>v${i.version}</small></td>
             <td>${i.businessKey ?? ''}</td>
             <td><${StateBadge} state=${i.state} />${open ? html` <span class="state state-incident">${open} incident${open > 1 ? 's' : ''}</span>` : null}</td>
-            <td>${i.elements.filter((e) => e.state === 'active').map((e) => e.elementName ?? e.elementId).join(', ')}</td>
+            <td>${i.elements
+              .filter((e) => e.state === 'active')
+              .map((e) => e.elementName ?? e.elementId)
+              .join(', ')}</td>
             <td>${formatTime(i.startedAt)}</td>
             <td>${formatTime(i.endedAt)}</td>
           </tr>`;

@@ -50,7 +50,14 @@ export function usePoll(load, deps = []) {
 export function formatTime(iso) {
   if (!iso) return '';
   const date = new Date(iso);
-  return date.toLocaleString(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return date.toLocaleString(undefined, {
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
 }
 
 export function formatDuration(ms) {
@@ -83,7 +90,10 @@ export function useLoad(load, deps = []) {
   useEffect(() => {
     let current = true;
     setState({ data: undefined, error: undefined });
-    load().then((data) => current && setState({ data, error: undefined }), (error) => current && setState({ data: undefined, error }));
+    load().then(
+      (data) => current && setState({ data, error: undefined }),
+      (error) => current && setState({ data: undefined, error }),
+    );
     return () => {
       current = false;
     };

@@ -1,5 +1,17 @@
 // The task inbox: open user tasks, claim, the case as a form, complete.
-import { html, useState, useEffect, useRef, usePoll, useLoad, formatTime, percent, ErrorNote, shortId, valueText } from './lib.js';
+import {
+  html,
+  useState,
+  useEffect,
+  useRef,
+  usePoll,
+  useLoad,
+  formatTime,
+  percent,
+  ErrorNote,
+  shortId,
+  valueText,
+} from './lib.js';
 import { api, session } from './api.js';
 
 /** Open tasks the inbox lists at once. */
@@ -9,7 +21,10 @@ let formJsLoading;
 /** form-js is large; loaded only when a task has a Camunda form. */
 function loadFormJs() {
   formJsLoading ??= new Promise((resolve, reject) => {
-    const style = Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/ui/vendor/form-js/assets/form-js.css' });
+    const style = Object.assign(document.createElement('link'), {
+      rel: 'stylesheet',
+      href: '/ui/vendor/form-js/assets/form-js.css',
+    });
     const script = Object.assign(document.createElement('script'), { src: '/ui/vendor/form-js/form-viewer.umd.js' });
     script.onload = () => resolve(window.FormViewer);
     script.onerror = () => reject(new Error('form-js could not be loaded'));
@@ -20,7 +35,14 @@ function loadFormJs() {
 
 /** Top-level variables that are a decision node's result: { label, confidence, scores, decisionId, ... }. */
 function decisionsIn(variables) {
-  return Object.entries(variables).filter(([, value]) => value && typeof value === 'object' && typeof value.label === 'string' && value.scores && typeof value.scores === 'object');
+  return Object.entries(variables).filter(
+    ([, value]) =>
+      value &&
+      typeof value === 'object' &&
+      typeof value.label === 'string' &&
+      value.scores &&
+      typeof value.scores === 'object',
+  );
 }
 
 function CamundaForm({ schema, variables, formRef }) {
@@ -48,26 +70,37 @@ function CamundaForm({ schema, variables, formRef }) {
 
 /** The labels a reviewer may answer with: the model's labels except `review` ("ask a person"), the question itself. */
 function answerLabels(decision) {
-  return Object.entries(decision.scores).filter(([label]) => label !== 'review').sort((a, b) => b[1] - a[1]);
+  return Object.entries(decision.scores)
+    .filter(([label]) => label !== 'review')
+    .sort((a, b) => b[1] - a[1]);
 }
 
 function GeneratedForm({ variables, formRef, reviewer }) {
   const decisions = decisionsIn(variables);
   const decisionNames = new Set(decisions.map(([name]) => name));
-  const fields = Object.entries(variables).filter(([name]) => !decisionNames.has(name)).sort(([a], [b]) => a.localeCompare(b));
+  const fields = Object.entries(variables)
+    .filter(([name]) => !decisionNames.has(name))
+    .sort(([a], [b]) => a.localeCompare(b));
   const [edits, setEdits] = useState({});
   const [reviewedLabel, setReviewedLabel] = useState();
   formRef.current = () => {
     const errors = decisions.length > 0 && !reviewedLabel ? { reviewedLabel: ['Choose a label'] } : {};
     // The answer carries who gave it, as the review contract of the shipped processes asks.
-    return { data: { ...edits, ...(reviewedLabel ? { reviewedLabel, ...(reviewer ? { reviewer } : {}) } : {}) }, errors };
+    return {
+      data: { ...edits, ...(reviewedLabel ? { reviewedLabel, ...(reviewer ? { reviewer } : {}) } : {}) },
+      errors,
+    };
   };
   const edit = (name, value) => setEdits((previous) => ({ ...previous, [name]: value }));
   const input = (name, value) => {
-    if (typeof value === 'boolean') return html`<input type="checkbox" name=${name} checked=${edits[name] ?? value} onChange=${(e) => edit(name, e.target.checked)} />`;
-    if (typeof value === 'number') return html`<input type="number" step="any" name=${name} value=${edits[name] ?? value} onInput=${(e) => edit(name, e.target.valueAsNumber)} />`;
-    if (typeof value === 'string' && value.length > 80) return html`<textarea name=${name} rows="3" onInput=${(e) => edit(name, e.target.value)}>${edits[name] ?? value}</textarea>`;
-    if (typeof value === 'string') return html`<input type="text" name=${name} value=${edits[name] ?? value} onInput=${(e) => edit(name, e.target.value)} />`;
+    if (typeof value === 'boolean')
+      return html`<input type="checkbox" name=${name} checked=${edits[name] ?? value} onChange=${(e) => edit(name, e.target.checked)} />`;
+    if (typeof value === 'number')
+      return html`<input type="number" step="any" name=${name} value=${edits[name] ?? value} onInput=${(e) => edit(name, e.target.valueAsNumber)} />`;
+    if (typeof value === 'string' && value.length > 80)
+      return html`<textarea name=${name} rows="3" onInput=${(e) => edit(name, e.target.value)}>${edits[name] ?? value}</textarea>`;
+    if (typeof value === 'string')
+      return html`<input type="text" name=${name} value=${edits[name] ?? value} onInput=${(e) => edit(name, e.target.value)} />`;
     return html`<pre class="readonly">${valueText(value)}</pre>`;
   };
   return html`
@@ -75,13 +108,17 @@ function GeneratedForm({ variables, formRef, reviewer }) {
       ${fields.length === 0 ? html`<p class="empty">The task has no variables.</p>` : null}
       ${fields.map(([name, value]) => html`<label class="field"><span>${name}</span>${input(name, value)}</label>`)}
     </fieldset>
-    ${decisions.map(([name, decision]) => html`
+    ${decisions.map(
+      ([name, decision]) => html`
       <fieldset class="review" data-decision=${decision.decisionId ?? name}><legend>Review: the model said <strong>${decision.label}</strong> (${percent(decision.confidence)})</legend>
-        ${answerLabels(decision).map(([label, p]) => html`
+        ${answerLabels(decision).map(
+          ([label, p]) => html`
           <label class="choice"><input type="radio" name="reviewedLabel" value=${label} checked=${reviewedLabel === label}
-            onChange=${() => setReviewedLabel(label)} /> ${label} <small>${percent(p)}</small></label>`)}
+            onChange=${() => setReviewedLabel(label)} /> ${label} <small>${percent(p)}</small></label>`,
+        )}
         ${decision.modelVersion ? html`<p class="muted">model ${decision.modelVersion}</p>` : null}
-      </fieldset>`)}`;
+      </fieldset>`,
+    )}`;
 }
 
 /** The inbox lists tasks without their variables: the card reads the whole task. */
@@ -118,10 +155,14 @@ function TaskCard({ task, onChanged }) {
     const result = formRef.current?.();
     if (!result) return;
     const problems = Object.entries(result.errors ?? {}).filter(([, list]) => list?.length);
-    if (problems.length) return setError(new Error(problems.map(([field, list]) => `${field}: ${list.join(', ')}`).join('; ')));
+    if (problems.length)
+      return setError(new Error(problems.map(([field, list]) => `${field}: ${list.join(', ')}`).join('; ')));
     return act(async () => {
       const completedBy = userName || task.assignee || undefined;
-      await api(`/api/ui/tasks/${task.id}/complete`, { method: 'POST', body: { variables: result.data, ...(completedBy ? { completedBy } : {}) } });
+      await api(`/api/ui/tasks/${task.id}/complete`, {
+        method: 'POST',
+        body: { variables: result.data, ...(completedBy ? { completedBy } : {}) },
+      });
       location.hash = `#/instances/${task.instanceId}`;
     });
   };
@@ -132,16 +173,23 @@ function TaskCard({ task, onChanged }) {
       <p class="muted">Instance <a href=${`#/instances/${task.instanceId}`}><code>${shortId(task.instanceId)}</code></a> · element <code>${task.elementId}</code> · since ${formatTime(task.createdAt)}
         ${task.candidateGroups?.length ? html` · for ${task.candidateGroups.join(', ')}` : null}</p>
       <div class="claim">
-        <label>Your name <input name="userName" value=${userName} onInput=${(e) => { setUserName(e.target.value); session.setUserName(e.target.value); }} /></label>
+        <label>Your name <input name="userName" value=${userName} onInput=${(e) => {
+          setUserName(e.target.value);
+          session.setUserName(e.target.value);
+        }} /></label>
         ${task.assignee ? html`<span class="assignee">Claimed by <strong>${task.assignee}</strong></span>` : html`<span class="muted">Unclaimed</span>`}
         ${!mine ? html`<button type="button" disabled=${busy || !userName} onClick=${() => claim(userName)}>Claim</button>` : null}
         ${task.assignee ? html`<button type="button" class="link" disabled=${busy} onClick=${() => claim(null)}>Unclaim</button>` : null}
       </div>
       <${ErrorNote} error=${formError} />
       <form onSubmit=${complete}>
-        ${form === undefined ? html`<p class="loading">Loading the form…</p>`
-          : form.schema ? html`<${CamundaForm} schema=${form.schema} variables=${task.variables} formRef=${formRef} />`
-          : html`<${GeneratedForm} key=${task.id} variables=${task.variables} formRef=${formRef} reviewer=${userName || task.assignee} />`}
+        ${
+          form === undefined
+            ? html`<p class="loading">Loading the form…</p>`
+            : form.schema
+              ? html`<${CamundaForm} schema=${form.schema} variables=${task.variables} formRef=${formRef} />`
+              : html`<${GeneratedForm} key=${task.id} variables=${task.variables} formRef=${formRef} reviewer=${userName || task.assignee} />`
+        }
         <${ErrorNote} error=${error} />
         <button type="submit" class="primary" disabled=${busy}>Complete</button>
       </form>
@@ -161,12 +209,14 @@ export function TaskInbox({ taskId }) {
       <ul class="task-list">
         ${data && tasks.length === 0 ? html`<li class="empty">No open tasks.</li>` : null}
         ${data?.page?.nextOffset != null ? html`<li class="empty">The oldest ${tasks.length} open tasks are shown.</li>` : null}
-        ${tasks.map((task) => html`
+        ${tasks.map(
+          (task) => html`
           <li class=${task.id === taskId ? 'current' : ''} data-task=${task.id}>
             <a href=${`#/tasks/${task.id}`}><strong>${task.name ?? task.elementId}</strong>
               <span class="muted">${shortId(task.instanceId)} · ${formatTime(task.createdAt)}</span>
               ${task.assignee ? html`<span class="assignee">${task.assignee}</span>` : null}</a>
-          </li>`)}
+          </li>`,
+        )}
       </ul>
       <div class="task-detail">
         ${taskId ? html`<${TaskDetail} key=${taskId} taskId=${taskId} listed=${listed} onChanged=${refresh} />` : html`<p class="empty">Pick a task.</p>`}
