@@ -167,6 +167,10 @@ export class DecisionAgent {
   readonly #classifier: BatchingClassifier;
   #db: Knex | undefined;
   #live: LiveHeads & { loadedAt: number } = { active: null, shadow: null, loadedAt: -Infinity };
+  /** The reload in flight: concurrent decisions share one query instead of one each. */
+  #liveLoading: Promise<LiveHeads> | null = null;
+  /** Bumped when heads change here, so a reload that started before the change is not kept. */
+  #liveGeneration = 0;
   readonly #renderOptionsByTemplate = new Map<string, RenderOptions>();
 
   private constructor(model: DecisionModel, db?: Knex) {
@@ -281,10 +285,20 @@ export class DecisionAgent {
   }
 
   /** The active head and the head in shadow, read together. */
-  async #liveHeads(): Promise<LiveHeads> {
-    if (!this.#db || !this.model.hasHidden) return { active: null, shadow: null };
-    if (Date.now() - this.#live.loadedAt < 5000) return this.#live;
-    const rows = (await this.#db('decision_model_versions')
+  #liveHeads(): Promise<LiveHeads> {
+    if (!this.#db || !this.model.hasHidden) return Promise.resolve({ active: null, shadow: null });
+    if (Date.now() - this.#live.loadedAt < 5000) return Promise.resolve(this.#live);
+    if (this.#liveLoading) return this.#liveLoading;
+    const loading = this.#loadLiveHeads(this.#db).finally(() => {
+      if (this.#liveLoading === loading) this.#liveLoading = null;
+    });
+    this.#liveLoading = loading;
+    return loading;
+  }
+
+  async #loadLiveHeads(db: Knex): Promise<LiveHeads> {
+    const generation = this.#liveGeneration;
+    const rows = (await db('decision_model_versions')
       .where({ model_name: this.name, base_file_hash: this.model.fileHash })
       .whereIn('state', ['active', 'shadow'])
       .select('version', 'head', 'state')) as { version: string; head: Head; state: string }[];
@@ -292,8 +306,9 @@ export class DecisionAgent {
       const row = rows.find((r) => r.state === state);
       return row ? { version: row.version, head: row.head } : null;
     };
-    this.#live = { active: pick('active'), shadow: pick('shadow'), loadedAt: Date.now() };
-    return this.#live;
+    const live = { active: pick('active'), shadow: pick('shadow'), loadedAt: Date.now() };
+    if (generation === this.#liveGeneration) this.#live = live;
+    return live;
   }
 
   #shadowScore(features: PromptFeatures, shadow: ActiveHead): ShadowScore {
@@ -575,6 +590,8 @@ export class DecisionAgent {
       return name;
     });
     this.#live.loadedAt = -Infinity;
+    this.#liveLoading = null;
+    this.#liveGeneration += 1;
     return {
       ...report,
       promoted: state === 'shadow',
@@ -819,6 +836,8 @@ export class DecisionAgent {
       }
     });
     this.#live.loadedAt = -Infinity;
+    this.#liveLoading = null;
+    this.#liveGeneration += 1;
   }
 
   /** How a head in shadow compares with the version that decides now (decision_shadow_comparison). */
