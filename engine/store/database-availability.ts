@@ -6,8 +6,9 @@
  * Nothing is probed while all goes well. A request that fails with a connection error (or a start
  * that waits unusually long) makes it probe at once, on a connection of its own with a short
  * timeout: the pool may hold broken connections, and a busy pool must not look like a dead server.
- * A failed probe marks the database unavailable and it is probed every `probeIntervalMs` until it
- * answers again.
+ * A probe that fails twice in a row (the second with five times the timeout, so a slow machine is not
+ * taken for a dead server) marks the database unavailable, and it is probed every `probeIntervalMs`
+ * until it answers again.
  */
 import pg from 'pg';
 import { isTransientDatabaseError } from './transient-error.ts';
@@ -66,7 +67,13 @@ export class DatabaseAvailability {
   }
 
   async #probeAndRecord(): Promise<void> {
-    const failure = await this.#probe();
+    let failure = await this.#probe(this.#options.probeTimeoutMs);
+    // A server that refuses fails the second probe at once too; one that is only slow (a machine at
+    // load average 30 forks a backend in over a second) gets five times as long before the API
+    // starts answering 503 to everyone.
+    if (failure !== undefined && this.#available && !this.#closed) {
+      failure = await this.#probe(this.#options.probeTimeoutMs * 5);
+    }
     if (this.#closed) return;
     const available = failure === undefined;
     if (available !== this.#available) {
@@ -84,8 +91,8 @@ export class DatabaseAvailability {
   }
 
   /** undefined when PostgreSQL answered `SELECT 1` in time, else why not. */
-  async #probe(): Promise<unknown> {
-    const { connection, probeTimeoutMs } = this.#options;
+  async #probe(probeTimeoutMs: number): Promise<unknown> {
+    const { connection } = this.#options;
     let config: pg.ClientConfig;
     try {
       config =
