@@ -79,6 +79,7 @@ import { Notifications } from './jobs/notifications.ts';
 import { startWorker, type Worker, type WorkerOptions } from './worker.ts';
 import { checkTimerCycles, resolveTimerPolicy, type TimerPolicy } from './timers/timer-policy.ts';
 import { StartRateLimiter } from './timers/start-rate-limiter.ts';
+import { systemClock, type Clock } from './clock.ts';
 
 export interface CreateEngineOptions {
   db: Knex;
@@ -105,6 +106,12 @@ export interface CreateEngineOptions {
    * before `admit('start')` refuses more with 503. Default `OPERON_START_QUEUE_LIMIT` or 1,000.
    */
   startQueueLimit?: number;
+  /**
+   * The time source for everything the engine schedules and compares against a schedule (timers,
+   * job backoff and leases, message time to live): engine/clock.ts. Default: the system clock.
+   * Engines sharing a database must share a clock.
+   */
+  clock?: Clock;
 }
 
 /** Starts (or connections) waiting before webhooks and POST /api/instances answer 503 OPERON_ERR_OVERLOADED. */
@@ -144,10 +151,13 @@ export class PostgresEngine implements Engine {
   readonly startQueueLimit: number;
   /** Whether PostgreSQL is reachable, as far as this process knows: the API's fast 503 when it is not. */
   readonly availability: DatabaseAvailability;
+  /** Engine time: every `due_at`, `run_at`, lease and expiry is written from it and compared with it. */
+  readonly clock: Clock;
   #worker: Worker | undefined;
 
   constructor(options: CreateEngineOptions) {
     this.db = options.db;
+    this.clock = options.clock ?? systemClock;
     this.nodes = options.nodes ?? new NodeRegistry();
     this.logger = options.logger ?? silentLogger;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -257,7 +267,7 @@ export class PostgresEngine implements Engine {
       parsed.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), graphs });
     }
     const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));
-    const now = new Date();
+    const now = this.clock.now();
     for (const graph of parsed.flatMap((entry) => entry.graphs))
       checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
     const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
@@ -416,7 +426,7 @@ export class PostgresEngine implements Engine {
         variables,
         businessKey: options.businessKey,
         startEventId: options.startEventId,
-        now: new Date(),
+        now: this.clock.now(),
         instanceId,
       });
     });
@@ -433,7 +443,7 @@ export class PostgresEngine implements Engine {
 
   async cancelInstance(instanceId: string): Promise<void> {
     await inTransaction(this.db, (tx) =>
-      stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, new Date()),
+      stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, this.clock.now()),
     );
   }
 
@@ -448,7 +458,7 @@ export class PostgresEngine implements Engine {
       terminate: modification.terminate ?? [],
     };
     await inTransaction(this.db, async (tx) => {
-      const { result } = await stepInstance(tx, this.graphs, instanceId, event, new Date());
+      const { result } = await stepInstance(tx, this.graphs, instanceId, event, this.clock.now());
       // Throwing rolls the step back: a refused modification leaves no trace.
       if (result.ignored)
         throw new OperonError('OPERON_ERR_VALIDATION', `Cannot modify instance ${instanceId}: ${result.ignored}`, {
@@ -506,7 +516,7 @@ export class PostgresEngine implements Engine {
         this.graphs,
         task.process_instance_id,
         { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables },
-        new Date(),
+        this.clock.now(),
         instance,
       );
       return { replayed: false };
@@ -519,11 +529,16 @@ export class PostgresEngine implements Engine {
     const variables = message.variables ?? {};
     const ttl = message.timeToLiveMs ?? 0;
     const claim = message.messageId
-      ? { name: message.name, messageId: message.messageId, rememberMs: Math.max(ttl, this.messageIdRetentionMs) }
+      ? {
+          name: message.name,
+          messageId: message.messageId,
+          rememberMs: Math.max(ttl, this.messageIdRetentionMs),
+          now: this.clock.now(),
+        }
       : undefined;
     // A sender's retry is answered from what the first publish did, before anything is looked up.
     if (claim) {
-      const remembered = await findRememberedMessage(this.db, claim.name, claim.messageId);
+      const remembered = await findRememberedMessage(this.db, claim.name, claim.messageId, this.clock.now());
       if (remembered) return { ...remembered, duplicate: true };
     }
     try {
@@ -532,7 +547,9 @@ export class PostgresEngine implements Engine {
       if (!(error instanceof DuplicateMessage) || !claim) throw error;
       // Another publish of the same id committed first: its work stands, ours was rolled back.
       return {
-        ...((await findRememberedMessage(this.db, claim.name, claim.messageId)) ?? { correlated: false }),
+        ...((await findRememberedMessage(this.db, claim.name, claim.messageId, this.clock.now())) ?? {
+          correlated: false,
+        }),
         duplicate: true,
       };
     }
@@ -562,7 +579,7 @@ export class PostgresEngine implements Engine {
           variables,
           startEventId: elementId,
           businessKey: message.correlationKey || undefined,
-          now: new Date(),
+          now: this.clock.now(),
         });
         await claimOrRollBack(tx, claim, { processInstanceId: id });
         return id;
@@ -586,7 +603,7 @@ export class PostgresEngine implements Engine {
           message_id: message.messageId ?? null,
           variables: json(variables),
           state: 'buffered',
-          expires_at: new Date(Date.now() + ttl),
+          expires_at: new Date(this.clock.now().getTime() + ttl),
         })
         .onConflict(this.db.raw(`(name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`))
         .ignore()
@@ -646,7 +663,7 @@ export class PostgresEngine implements Engine {
         messageName: name,
         variables,
       };
-      await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
+      await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
       return instance.id;
     });
   }
@@ -712,7 +729,7 @@ export class PostgresEngine implements Engine {
             retries: tx.raw('greatest(max_retries, 1)'),
             owner: null,
             lease_expires_at: null,
-            run_at: tx.fn.now(),
+            run_at: this.clock.now(),
             updated_at: tx.fn.now(),
           })
           .returning('*');
@@ -723,7 +740,7 @@ export class PostgresEngine implements Engine {
         type: 'incident.resolved',
         elementInstanceKey: open.element_instance_key,
       };
-      await stepInstance(tx, this.graphs, instance.id, event, new Date(), instance);
+      await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
     });
   }
 
@@ -737,6 +754,7 @@ export class PostgresEngine implements Engine {
         worker: request.worker,
         maxJobs: request.maxJobs,
         lockMs: request.lockMs,
+        now: this.clock.now(),
       });
       if (jobs.length > 0 || Date.now() >= deadline || signal?.aborted) return jobs.map(toActivatedJob);
       await this.notifications.wait(
@@ -750,7 +768,7 @@ export class PostgresEngine implements Engine {
 
   /** Leases jobs of the given node names (`noop`, `bot` = every `bot:*` type) for the in-process worker. */
   claimNodeJobs(nodeNames: string[], worker: string, maxJobs: number, lockMs: number): Promise<JobRow[]> {
-    return claimJobs(this.db, { nodeNames, worker, maxJobs, lockMs });
+    return claimJobs(this.db, { nodeNames, worker, maxJobs, lockMs, now: this.clock.now() });
   }
 
   /**
@@ -823,7 +841,7 @@ export class PostgresEngine implements Engine {
       const found = batch.flatMap((start, index) =>
         refused[index] === undefined ? [{ ...start, definition: definitions[index]! }] : [],
       );
-      const taken = await startInstances(this.db, this.graphs, found, new Date());
+      const taken = await startInstances(this.db, this.graphs, found, this.clock.now());
       return batch.map((start, index): Settled => {
         if (refused[index] !== undefined) return { ok: false, error: refused[index] };
         if (taken.has(start.instanceId))
@@ -845,7 +863,7 @@ export class PostgresEngine implements Engine {
    */
   readonly #completions = new GroupCommit<JobCompletion>({
     key: (completion) => completion.job.process_instance_id,
-    run: (batch) => inTransaction(this.db, (tx) => completeJobs(tx, this.graphs, batch, new Date())),
+    run: (batch) => inTransaction(this.db, (tx) => completeJobs(tx, this.graphs, batch, this.clock.now())),
     alone: ({ job, lease, variables }) =>
       this.#finishJob(job.id, lease, { state: 'completed', ended_at: this.db.fn.now() }, job as JobRow, (row) => ({
         type: 'job.completed',
@@ -899,7 +917,7 @@ export class PostgresEngine implements Engine {
       await inTransaction(this.db, async (tx) => {
         const instance = await lockInstance(tx, job.process_instance_id);
         const fenced = await updateFencedJob(tx, jobId, lease, changes);
-        await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), new Date(), instance);
+        await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), this.clock.now(), instance);
       });
     } catch (error) {
       if (
@@ -961,7 +979,7 @@ export class PostgresEngine implements Engine {
           owner: null,
           lease_expires_at: null,
           error_message: failure.errorMessage,
-          run_at: tx.raw(`now() + (? * interval '1 millisecond')`, [delay]),
+          run_at: new Date(this.clock.now().getTime() + delay),
         });
         await appendHistory(tx, [
           {
@@ -1000,7 +1018,7 @@ export class PostgresEngine implements Engine {
   }
 
   async heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }> {
-    const deadline = await heartbeatJob(this.db, jobId, lease, lockMs);
+    const deadline = await heartbeatJob(this.db, jobId, lease, lockMs, this.clock.now());
     return { deadline: new Date(deadline).toISOString() };
   }
 

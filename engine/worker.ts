@@ -95,6 +95,16 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     resolveWait?.();
   };
 
+  // A jump of the engine clock (a test moving a manual clock) ends both loops' waits: what it made
+  // due (timers, job backoff, expired leases) is looked for at once.
+  let clockJumped = false;
+  let endTimerWait: (() => void) | undefined;
+  const offClock = engine.clock.onJump?.(() => {
+    clockJumped = true;
+    endTimerWait?.();
+    wake();
+  });
+
   const offNotifications = engine.notifications.on(
     (channel, payload) => {
       if (channel === CHANNELS.jobCancelled) running.get(payload)?.controller.abort(new JobAbort('cancelled'));
@@ -112,7 +122,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     });
     const heartbeat = setInterval(
       () => {
-        heartbeatJob(engine.db, job.id, lease, lockMs).catch((error) => {
+        heartbeatJob(engine.db, job.id, lease, lockMs, engine.clock.now()).catch((error) => {
           if (
             isOperonError(error) &&
             (error.code === 'OPERON_ERR_LEASE_LOST' || error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER')
@@ -187,7 +197,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
   ): Promise<void> {
     const reason = controller.signal.reason;
     if (reason instanceof JobAbort && reason.reason === 'shutdown') {
-      await releaseJob(engine.db, job.id, lease).catch(() => undefined);
+      await releaseJob(engine.db, job.id, lease, engine.clock.now()).catch(() => undefined);
     }
     if (reason instanceof JobAbort && reason.reason === 'timeout') {
       await engine
@@ -246,7 +256,9 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     let messageIdsSweptAt = 0;
     while (!stopping.signal.aborted) {
       let waitMs = pollMs;
+      clockJumped = false;
       try {
+        // Partitions follow the history rows' wall-clock created_at, not engine time.
         if (Date.now() - partitionsCheckedAt > 3_600_000) {
           partitionsCheckedAt = Date.now();
           const created = await ensureHistoryPartitions(engine.db, new Date());
@@ -256,30 +268,40 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
             if (dropped.length > 0) logger.info({ partitions: dropped }, 'history partitions dropped (retention)');
           }
         }
-        const firing = { minCycleIntervalMs: engine.timerPolicy.minCycleIntervalMs, startRate: engine.startRate };
+        const firing = {
+          minCycleIntervalMs: engine.timerPolicy.minCycleIntervalMs,
+          startRate: engine.startRate,
+          clock: engine.clock,
+        };
         const fired = await fireDueTimers(engine.db, engine.graphs, logger, firing);
         if (fired > 0) continue;
         await engine
           .db('messages')
           .where({ state: 'buffered' })
-          .andWhere('expires_at', '<', engine.db.fn.now())
+          .andWhere('expires_at', '<', engine.clock.now())
           .update({ state: 'expired' });
         if (Date.now() - messageIdsSweptAt > MESSAGE_ID_SWEEP_MS) {
           messageIdsSweptAt = Date.now();
-          await forgetMessageIds(engine.db);
+          await forgetMessageIds(engine.db, engine.clock.now());
         }
         const next = await nextTimerDue(engine.db);
         // At least a short pause: a due timer whose instance is busy is retried, not spun on.
-        if (next) waitMs = Math.max(25, Math.min(pollMs, next.getTime() - Date.now()));
+        if (next) waitMs = Math.max(25, Math.min(pollMs, next.getTime() - engine.clock.now().getTime()));
       } catch (error) {
         if (!stopping.signal.aborted) logger.error({ err: error }, 'firing timers failed');
       }
+      if (clockJumped) continue;
+      const waitEnded = new AbortController();
+      endTimerWait = () => waitEnded.abort();
+      if (stopping.signal.aborted) waitEnded.abort();
       await engine.notifications.wait(
         waitMs,
-        (channel, payload) => channel === CHANNELS.timers && Date.parse(payload) - Date.now() < waitMs,
-        stopping.signal,
+        (channel, payload) =>
+          channel === CHANNELS.timers && Date.parse(payload) - engine.clock.now().getTime() < waitMs,
+        waitEnded.signal,
         [CHANNELS.timers],
       );
+      endTimerWait = undefined;
     }
   }
 
@@ -297,6 +319,8 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     async stop() {
       if (stopping.signal.aborted) return;
       stopping.abort();
+      offClock?.();
+      endTimerWait?.();
       wake();
       for (const entry of running.values()) entry.controller.abort(new JobAbort('shutdown'));
       const grace = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownGraceMs ?? 5_000).unref());

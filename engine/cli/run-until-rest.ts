@@ -12,14 +12,16 @@ export async function runUntilRest(
   instanceId: string,
   timeoutMs: number,
 ): Promise<InstanceView> {
+  // The wait is wall-clock time; which timers and retries fall inside it is asked in engine time.
   const deadline = new Date(Date.now() + timeoutMs);
+  const engineDeadline = new Date(engine.clock.now().getTime() + timeoutMs);
   const nodeNames = engine.nodes.names();
   for (;;) {
     const instance = await engine.getInstance(instanceId);
     if (!instance) throw new Error(`instance ${instanceId} disappeared`);
     if (instance.state !== 'active' || Date.now() >= deadline.getTime()) return instance;
     // Read again after finding no work: the instance may have moved on (or ended) between the two reads.
-    if (!(await hasWorkBefore(engine, instanceId, nodeNames, deadline)))
+    if (!(await hasWorkBefore(engine, instanceId, nodeNames, engineDeadline)))
       return (await engine.getInstance(instanceId)) ?? instance;
     await engine.notifications.wait(
       Math.min(250, deadline.getTime() - Date.now()),

@@ -8,6 +8,8 @@ export interface ClaimRequest {
   worker: string;
   maxJobs: number;
   lockMs: number;
+  /** The engine clock's time: what is due is compared with it, and the lease runs from it. */
+  now: Date;
 }
 
 /**
@@ -28,7 +30,7 @@ export async function claimJobs(db: Db, request: ClaimRequest): Promise<JobRow[]
   const { rows } = await db.raw(
     `WITH claimable AS (
        SELECT id FROM jobs
-       WHERE ((state = 'ready' AND run_at <= now()) OR (state = 'leased' AND lease_expires_at < now()))
+       WHERE ((state = 'ready' AND run_at <= ?::timestamptz) OR (state = 'leased' AND lease_expires_at < ?::timestamptz))
          AND (type = ANY(?::text[]) OR type = ANY(?::text[]) OR split_part(type, ':', 1) = ANY(?::text[]))
        ORDER BY run_at, created_at
        LIMIT ?
@@ -36,11 +38,11 @@ export async function claimJobs(db: Db, request: ClaimRequest): Promise<JobRow[]
      )
      UPDATE jobs AS j
         SET state = 'leased', owner = ?, attempt = j.attempt + 1,
-            lease_expires_at = now() + (? * interval '1 millisecond'), updated_at = now()
+            lease_expires_at = ?::timestamptz + (? * interval '1 millisecond'), updated_at = now()
        FROM claimable, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
       WHERE j.id = claimable.id
      RETURNING j.*`,
-    [types, names, names, request.maxJobs, request.worker, request.lockMs],
+    [request.now, request.now, types, names, names, request.maxJobs, request.worker, request.now, request.lockMs],
   );
   return rows as JobRow[];
 }

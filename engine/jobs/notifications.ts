@@ -66,6 +66,13 @@ export class Notifications {
     return this.#client && this.#active.has(channel) ? this.#epoch : undefined;
   }
 
+  /** How many listeners (waits included) are subscribed to `channel` now: a test sees a loop parked on it. */
+  listenerCount(channel: string): number {
+    let count = 0;
+    for (const channels of this.#listeners.values()) if (channels.has(channel)) count++;
+    return count;
+  }
+
   /**
    * Resolves after `ms`, or earlier when a notification passes `filter`, or when `signal` aborts.
    * Never rejects.

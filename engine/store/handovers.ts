@@ -17,6 +17,7 @@ import { createInstance } from './create-instance.ts';
 import { stepInstance } from './step-instance.ts';
 import { raiseEngineIncident } from './raise-engine-incident.ts';
 import { isTransientDatabaseError } from './transient-error.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 export interface HandoverRow {
   id: string;
@@ -168,8 +169,17 @@ export async function broadcastSignal(tx: Db, signalName: string, variables: Var
   return subscriptions.length;
 }
 
-/** Carries out up to `limit` pending handovers, each in a transaction of its receiving instance; returns how many. */
-export async function deliverHandovers(db: Knex, graphs: GraphCache, logger: Logger, limit = 50): Promise<number> {
+/**
+ * Carries out up to `limit` pending handovers, each in a transaction of its receiving instance, at
+ * the time of the engine's `clock`; returns how many.
+ */
+export async function deliverHandovers(
+  db: Knex,
+  graphs: GraphCache,
+  logger: Logger,
+  limit = 50,
+  clock: Clock = systemClock,
+): Promise<number> {
   const pending = await db<HandoverRow>('instance_handovers')
     .where({ state: 'pending' })
     .orderBy('created_at')
@@ -177,7 +187,7 @@ export async function deliverHandovers(db: Knex, graphs: GraphCache, logger: Log
   let delivered = 0;
   for (const handover of pending) {
     try {
-      if (await deliver(db, graphs, handover)) delivered++;
+      if (await deliver(db, graphs, handover, clock)) delivered++;
     } catch (error) {
       if (isTransientDatabaseError(error)) throw error;
       logger.error(
@@ -190,9 +200,9 @@ export async function deliverHandovers(db: Knex, graphs: GraphCache, logger: Log
   return delivered;
 }
 
-async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow): Promise<boolean> {
+async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow, clock: Clock): Promise<boolean> {
   return inTransaction(db, async (tx) => {
-    const now = new Date();
+    const now = clock.now();
     // The receiving instance is locked first, as in every step; SKIP LOCKED leaves a busy one for the next round.
     const instance =
       handover.kind === 'child.start'

@@ -26,6 +26,7 @@ import { nextCycle } from './start-timer.ts';
 import type { StartRateLimiter } from './start-rate-limiter.ts';
 import { tryLockStartEvents } from '../store/lock-deployment.ts';
 import { DEFAULT_MIN_CYCLE_INTERVAL_MS } from '../runtime/timers.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 /** What firing needs besides the database: the engine's timer limits. */
 export interface TimerFiringOptions {
@@ -35,6 +36,8 @@ export interface TimerFiringOptions {
   minCycleIntervalMs?: number;
   /** Rate limit for timer-started instances per process; none when omitted. */
   startRate?: StartRateLimiter;
+  /** The engine clock: a timer is due when its `due_at` is not after `clock.now()`. Default: the system clock. */
+  clock?: Clock;
 }
 import { deliverHandovers } from '../store/handovers.ts';
 import { CHANNELS, inTransaction, notify } from '../store/notify.ts';
@@ -48,13 +51,14 @@ export async function fireDueTimers(
   options: TimerFiringOptions = {},
 ): Promise<number> {
   const limit = options.limit ?? 50;
+  const clock = options.clock ?? systemClock;
   const due = await db<TimerRow>('timers')
     .where({ state: 'scheduled' })
-    .andWhere('due_at', '<=', db.fn.now())
+    .andWhere('due_at', '<=', clock.now())
     .orderBy('due_at')
     .limit(limit);
   // Call activity handovers ride on this loop: they are due as soon as they are written.
-  let fired = await deliverHandovers(db, graphs, logger);
+  let fired = await deliverHandovers(db, graphs, logger, limit, clock);
   for (const timer of due) {
     try {
       if (await fireTimer(db, graphs, timer, logger, options)) fired++;
@@ -71,7 +75,7 @@ export async function fireDueTimers(
           const instance = await lockInstance(tx, timer.process_instance_id!);
           const claimed = await tx('timers')
             .where({ id: timer.id, state: 'scheduled' })
-            .update({ state: 'fired', fired_at: tx.fn.now() });
+            .update({ state: 'fired', fired_at: clock.now() });
           if (!instance || claimed !== 1) return;
           await raiseEngineIncident(
             tx,
@@ -97,7 +101,7 @@ async function fireTimer(
   options: TimerFiringOptions,
 ): Promise<boolean> {
   return inTransaction(db, async (tx) => {
-    const now = new Date();
+    const now = (options.clock ?? systemClock).now();
     if (!timer.process_instance_id) return fireStartTimer(tx, graphs, timer, now, logger, options);
     // SKIP LOCKED: an instance busy with another step (or another engine firing this very timer)
     // is left for the next round instead of blocking this loop.

@@ -4,7 +4,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ManualClock } from '../../engine/clock.ts';
 import { OperonError } from '../../engine/errors.ts';
+import { fireDueTimers } from '../../engine/timers/fire-due-timers.ts';
 import type { NodeType } from '../../engine/nodes/types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { fixture, openEngine, waitFor, type TestEngine } from './support/harness.ts';
@@ -139,7 +141,10 @@ describe('start events and messages', () => {
       10_000,
       'timer start',
     );
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Ten years on, nothing of it is left to fire: a timeDate start fires once, not again later.
+    const muchLater = new ManualClock(new Date(Date.now() + 10 * 365 * 24 * 3_600_000));
+    const firing = { clock: muchLater };
+    assert.equal(await fireDueTimers(current.knex, current.engine.graphs, current.engine.logger, firing), 0);
     assert.equal(
       (await current.engine.listInstances({ bpmnProcessId: 'nightly' })).length,
       1,

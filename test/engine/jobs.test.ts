@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
+import { ManualClock } from '../../engine/clock.ts';
 import { OperonError } from '../../engine/errors.ts';
 import type { NodeType } from '../../engine/nodes/types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -45,53 +46,62 @@ after(async () => {
 
 describe('jobs', () => {
   it('fences completion: a worker whose lease expired and was taken over cannot complete', async () => {
-    const { instanceId } = await current.engine.startInstance('external');
-    const [stale] = await current.engine.activateJobs({
-      type: 'remote-worker',
-      worker: 'worker-a',
-      maxJobs: 1,
-      lockMs: 100,
-    });
-    assert.equal(stale?.attempt, 1);
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const [fresh] = await current.engine.activateJobs({
-      type: 'remote-worker',
-      worker: 'worker-b',
-      maxJobs: 1,
-      lockMs: 60_000,
-    });
-    assert.equal(fresh?.id, stale!.id);
-    assert.equal(fresh?.attempt, 2);
+    // Engine time stands still until the test moves it: the lease expires exactly when told to.
+    const clock = new ManualClock();
+    const remote = await openEngine(db.url, { worker: false, clock });
+    try {
+      const { instanceId } = await remote.engine.startInstance('external');
+      const [stale] = await remote.engine.activateJobs({
+        type: 'remote-worker',
+        worker: 'worker-a',
+        maxJobs: 1,
+        lockMs: 100,
+      });
+      assert.equal(stale?.attempt, 1);
+      const early = { type: 'remote-worker', worker: 'worker-b', maxJobs: 1, lockMs: 60_000 };
+      assert.deepEqual(await remote.engine.activateJobs(early), [], 'the lease holds until it expires');
+      clock.advance(150);
+      const [fresh] = await remote.engine.activateJobs({
+        type: 'remote-worker',
+        worker: 'worker-b',
+        maxJobs: 1,
+        lockMs: 60_000,
+      });
+      assert.equal(fresh?.id, stale!.id);
+      assert.equal(fresh?.attempt, 2);
 
-    await assert.rejects(
-      current.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }),
-      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
-    );
-    await assert.rejects(
-      current.engine.completeJob(stale!.id, { worker: 'worker-b', attempt: 1 }, { who: 'b-stale' }),
-      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
-    );
-    await assert.rejects(
-      current.engine.heartbeatJob(stale!.id, { worker: 'worker-a', attempt: 1 }, 1_000),
-      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
-    );
-    await current.engine.heartbeatJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, 60_000);
-    await current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' });
-    const view = await waitForState(current.engine, instanceId, 'completed');
-    assert.equal(view.variables.who, 'b');
-    assert.deepEqual(
-      await current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' }),
-      { replayed: true },
-      'a retry of the applied completion',
-    );
-    await assert.rejects(
-      current.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }),
-      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
-    );
-    await assert.rejects(
-      current.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }),
-      (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER',
-    );
+      await assert.rejects(
+        remote.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }),
+        (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
+      );
+      await assert.rejects(
+        remote.engine.completeJob(stale!.id, { worker: 'worker-b', attempt: 1 }, { who: 'b-stale' }),
+        (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
+      );
+      await assert.rejects(
+        remote.engine.heartbeatJob(stale!.id, { worker: 'worker-a', attempt: 1 }, 1_000),
+        (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_LEASE_LOST',
+      );
+      await remote.engine.heartbeatJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, 60_000);
+      await remote.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' });
+      const view = await waitForState(remote.engine, instanceId, 'completed');
+      assert.equal(view.variables.who, 'b');
+      assert.deepEqual(
+        await remote.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }, { who: 'b' }),
+        { replayed: true },
+        'a retry of the applied completion',
+      );
+      await assert.rejects(
+        remote.engine.completeJob(fresh!.id, { worker: 'worker-b', attempt: 2 }),
+        (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
+      );
+      await assert.rejects(
+        remote.engine.completeJob(stale!.id, { worker: 'worker-a', attempt: 1 }, { who: 'a' }),
+        (error: unknown) => error instanceof OperonError && error.code === 'OPERON_ERR_JOB_COMPLETED_BY_OTHER',
+      );
+    } finally {
+      await remote.close();
+    }
   });
 
   it('retries a failing node with backoff, raises an incident when retries run out, and retries again on resolve', async () => {

@@ -4,10 +4,22 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ManualClock } from '../../engine/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { fixture, openEngine, path, waitFor, waitForState, type TestEngine } from './support/harness.ts';
+import {
+  fixture,
+  openEngine as openEngineAt,
+  path,
+  waitFor,
+  waitForState,
+  type TestEngine,
+} from './support/harness.ts';
 
 let db: TestDatabase;
+/** Engine time for every engine in this file: timers come due when a test moves it, never on their own. */
+const clock = new ManualClock();
+const openEngine = (url: string, options: Parameters<typeof openEngineAt>[1] = {}) =>
+  openEngineAt(url, { ...options, clock });
 before(async () => {
   db = await createTestDatabase();
   const setup = await openEngine(db.url, { worker: false });
@@ -52,7 +64,7 @@ describe('restart at every wait state', () => {
 
     // timer: comes due while no engine runs, fires exactly once after the restart, even with two engines racing
     await current.close();
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    clock.advance(1_300);
     const first = await openEngine(db.url);
     const second = await openEngine(db.url);
     const job = await waitFor(
@@ -110,7 +122,7 @@ describe('restart at every wait state', () => {
     let current = await openEngine(db.url, { worker: false });
     const { instanceId } = await current.engine.startInstance('boundaries', { orderId: 'b-1' });
     await current.close();
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    clock.advance(1_300);
     current = await openEngine(db.url);
     const view = await waitForState(current.engine, instanceId, 'completed');
     assert.deepEqual(path(view), [
@@ -173,7 +185,7 @@ describe('restart at every wait state', () => {
     let current = await openEngine(db.url, { worker: false });
     const { instanceId } = await current.engine.startInstance('reminders', { requestId: 'r-1', reminders: 0 });
     await current.close();
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    clock.advance(1_300);
     current = await openEngine(db.url);
     await waitFor(
       async () => (await current.engine.getInstance(instanceId))?.elements.find((e) => e.elementId === 'reminded'),

@@ -5,7 +5,9 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { FAST_WORKER, fixture, openEngine, waitForState } from './support/harness.ts';
+import type { PostgresEngine } from '../../engine/engine.ts';
+import { CHANNELS } from '../../engine/store/notify.ts';
+import { FAST_WORKER, fixture, openEngine, waitFor, waitForState } from './support/harness.ts';
 
 let db: TestDatabase;
 before(async () => {
@@ -16,12 +18,22 @@ before(async () => {
 });
 after(async () => db?.drop());
 
+/** Resolves once the engine's job loop waits for a NOTIFY on the jobs channel (its LISTEN in place). */
+function parkedOnJobs(engine: PostgresEngine): Promise<boolean> {
+  return waitFor(
+    async () =>
+      engine.notifications.listening(CHANNELS.jobs) !== undefined &&
+      engine.notifications.listenerCount(CHANNELS.jobs) > 0,
+    10_000,
+    'the job loop to wait for a notification',
+  );
+}
+
 it('an idle worker that polls only every 10 minutes is woken by NOTIFY', async () => {
   const sleepy = await openEngine(db.url, { worker: { ...FAST_WORKER, pollIntervalMs: 600_000 } });
   try {
-    await sleepy.engine.notifications.connect();
-    // Let the worker finish its first (empty) claim and go to sleep.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The worker made its first (empty) claim and sleeps: only a NOTIFY can wake it within the test.
+    await parkedOnJobs(sleepy.engine);
     const { instanceId } = await sleepy.engine.startInstance('fork-join');
     const view = await waitForState(sleepy.engine, instanceId, 'completed', 20_000);
     assert.equal(
@@ -55,7 +67,8 @@ it('a long-polling activateJobs returns as soon as a job of its type is created'
       lockMs: 10_000,
       requestTimeoutMs: 30_000,
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The call found nothing and waits; its next poll would come only after 1 s.
+    await parkedOnJobs(api.engine);
     const { instanceId } = await api.engine.startInstance('external');
     const jobs = await waiting;
     assert.equal(jobs.length, 1);

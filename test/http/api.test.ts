@@ -4,6 +4,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { CHANNELS } from '../../engine/store/notify.ts';
 import { deployFixtures, eventually, fixture, startTestApi, type TestApi } from './support/api.ts';
 
 let api: TestApi;
@@ -536,7 +537,9 @@ describe('user tasks, messages, jobs and incidents', () => {
       headers: api.auth,
       payload: { type: 'http-test-pack', worker: 'poller', maxJobs: 1, lockMs: 30_000, requestTimeoutMs: 30_000 },
     });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The call found nothing and waits on the jobs channel.
+    const { notifications } = api.engine;
+    await eventually(async () => (notifications.listenerCount(CHANNELS.jobs) > 0 || undefined) && true);
     const { instanceId } = json(
       await api.app.inject({
         method: 'POST',

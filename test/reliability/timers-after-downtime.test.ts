@@ -4,6 +4,7 @@
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ManualClock } from '../../engine/clock.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { fixture, openEngine, waitFor } from '../engine/support/harness.ts';
 
@@ -15,14 +16,15 @@ before(async () => {
 after(async () => db?.drop());
 
 it('timers due during downtime fire exactly once when two engines start together', async () => {
-  const offline = await openEngine(db.url, { worker: false });
+  const clock = new ManualClock();
+  const offline = await openEngine(db.url, { worker: false, clock });
   await offline.engine.deploy([fixture('pause.bpmn')]);
   const ids: string[] = [];
   for (let i = 0; i < INSTANCES; i++) ids.push((await offline.engine.startInstance('pause', { i })).instanceId);
   await offline.close();
-  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  clock.advance(1_200);
 
-  const engines = await Promise.all([openEngine(db.url), openEngine(db.url)]);
+  const engines = await Promise.all([openEngine(db.url, { clock }), openEngine(db.url, { clock })]);
   try {
     await waitFor(
       async () => {

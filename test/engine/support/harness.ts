@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { DeployFile, InstanceView } from '../../../engine/api.ts';
+import type { Clock } from '../../../engine/clock.ts';
 import { createEngine, type PostgresEngine } from '../../../engine/engine.ts';
 import type { NodeType } from '../../../engine/nodes/types.ts';
 import { createKnex } from '../../../engine/store/knex.ts';
@@ -30,10 +31,11 @@ export interface TestEngine {
 /**
  * An engine with its own pool on `url`; `worker` false = API only (nothing runs jobs or timers).
  * `http` configures the http node (a test that calls a 127.0.0.1 server allows it explicitly).
+ * `clock`: engine time (a `ManualClock` the test moves); engines on one database share it.
  */
 export async function openEngine(
   url: string,
-  options: { worker?: WorkerOptions | false; extraNodes?: NodeType[]; http?: HttpNodeOptions } = {},
+  options: { worker?: WorkerOptions | false; extraNodes?: NodeType[]; http?: HttpNodeOptions; clock?: Clock } = {},
 ): Promise<TestEngine> {
   const knex = createKnex(url, { poolMax: 5, applicationName: 'operon-test-engine' });
   const nodes = await createNodeRegistry({ extra: options.extraNodes, http: options.http });
@@ -42,6 +44,7 @@ export async function openEngine(
     nodes,
     worker: options.worker === undefined ? FAST_WORKER : options.worker,
     backoff: { baseMs: 50, maxMs: 200 },
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return {
     engine,
