@@ -43,7 +43,9 @@ export class NodeRegistry {
     for (const record of records) {
       const hook = this.#hooks.get(record.kind);
       if (!hook || (!applied && !hook.keepUnapplied)) continue;
-      byKind.set(hook, [...(byKind.get(hook) ?? []), record.payload]);
+      const payloads = byKind.get(hook);
+      if (payloads) payloads.push(record.payload);
+      else byKind.set(hook, [record.payload]);
     }
     for (const [hook, payloads] of byKind) await hook.write(tx, payloads);
   }
