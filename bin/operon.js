@@ -2,4 +2,4 @@
 // Runs the TypeScript CLI in this same process (tsx loader), so signals reach the engine directly.
 import { register } from 'tsx/esm/api';
 register();
-await import('../engine/cli/main.ts');
+await import('../app/main.ts');

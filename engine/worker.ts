@@ -5,11 +5,19 @@
  * Each job runs under a lease that a heartbeat extends; the node's AbortSignal fires when the lease
  * is lost, the job is cancelled (boundary timer, instance cancelled) or the worker shuts down.
  * Several workers (in one or many processes) share a database; PostgreSQL coordinates them.
+ * The records a node attaches (`ctx.record`) travel with the job's result into its transaction.
  */
+import type { Clock } from './clock.ts';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { type BpmnError, isBpmnError, isOperonError } from './errors.ts';
-import type { Logger, NodeContext, SecretStore } from './nodes/types.ts';
+import type { Knex } from 'knex';
+import type { Applied, JobLease } from './api.ts';
+import type { JobRecord, Logger, NodeContext, SecretStore, Variables } from './nodes/types.ts';
+import type { NodeRegistry } from './nodes/registry.ts';
+import type { Notifications } from './jobs/notifications.ts';
+import type { GraphCache } from './store/graph-cache.ts';
+import type { StartRateLimiter } from './timers/start-rate-limiter.ts';
 import type { JobRow } from './store/rows.ts';
 import { CHANNELS } from './store/notify.ts';
 import { fireDueTimers, nextTimerDue } from './timers/fire-due-timers.ts';
@@ -18,7 +26,40 @@ import { releaseJob } from './jobs/release-job.ts';
 import { ensureHistoryPartitions } from './store/history-partitions.ts';
 import { dropHistoryPartitions } from './store/drop-history-partitions.ts';
 import { forgetMessageIds } from './store/remember-message-id.ts';
-import type { PostgresEngine } from './engine.ts';
+import { inTransaction } from './store/notify.ts';
+
+/** What the worker needs of the engine (PostgresEngine provides it). */
+export interface WorkerHost {
+  readonly db: Knex;
+  readonly logger: Logger;
+  readonly nodes: NodeRegistry;
+  readonly notifications: Notifications;
+  readonly graphs: GraphCache;
+  readonly timerPolicy: { minCycleIntervalMs: number };
+  readonly startRate: StartRateLimiter;
+  /** Engine time: due times, leases and the timer loop's waits (engine/clock.ts). */
+  readonly clock: Clock;
+  claimNodeJobs(nodeNames: string[], worker: string, maxJobs: number, lockMs: number): Promise<JobRow[]>;
+  completeJob(
+    jobId: string,
+    lease: JobLease,
+    variables: Variables,
+    claimed: JobRow,
+    records: readonly JobRecord[],
+  ): Promise<Applied>;
+  throwJobError(
+    jobId: string,
+    lease: JobLease,
+    error: { errorCode: string; errorMessage?: string; variables?: Variables },
+    records: readonly JobRecord[],
+  ): Promise<Applied>;
+  failJob(
+    jobId: string,
+    lease: JobLease,
+    failure: { errorMessage: string; retries?: number; code?: string; details?: Record<string, unknown> },
+    records: readonly JobRecord[],
+  ): Promise<void>;
+}
 
 export interface WorkerOptions {
   /** Lease owner name; unique per worker. Default `<host>:<pid>:<random>`. */
@@ -76,7 +117,7 @@ class JobAbort extends Error {
   }
 }
 
-export function startWorker(engine: PostgresEngine, options: WorkerOptions = {}): Worker {
+export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Worker {
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const concurrency = options.concurrency ?? 8;
   const lockMs = options.lockMs ?? 30_000;
@@ -138,6 +179,7 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     const backstopMs = node.enforcesTimeout ? BACKSTOP_GRACE_MS : 0;
     const deadline =
       timeoutMs > 0 ? setTimeout(() => controller.abort(new JobAbort('timeout')), timeoutMs + backstopMs) : undefined;
+    const records: JobRecord[] = [];
     const ctx: NodeContext = {
       signal: controller.signal,
       logger: jobLogger,
@@ -149,44 +191,66 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       taskType: job.type,
       headers: job.headers,
       secrets,
-      db: engine.db,
+      record(kind, payload) {
+        if (!engine.nodes.handlesRecord(kind)) throw new Error(`No record hook is registered for kind '${kind}'`);
+        records.push({ kind, payload });
+      },
     };
     try {
       let output: Record<string, unknown> | void;
       try {
         output = await node.run(structuredClone(job.variables), ctx);
       } catch (error) {
-        if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger);
+        if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger, records);
         if (isBpmnError(error)) {
           const bpmnError = error as BpmnError;
-          await engine.throwJobError(job.id, lease, {
-            errorCode: bpmnError.errorCode,
-            errorMessage: bpmnError.message,
-            variables: bpmnError.variables,
-          });
+          await engine.throwJobError(
+            job.id,
+            lease,
+            {
+              errorCode: bpmnError.errorCode,
+              errorMessage: bpmnError.message,
+              variables: bpmnError.variables,
+            },
+            records,
+          );
         } else if (isOperonError(error) && !error.retryable) {
           jobLogger.warn({ err: error }, 'node rejected the job; raising an incident');
-          await engine.failJob(job.id, lease, {
-            errorMessage: error.message,
-            retries: 0,
-            code: error.code,
-            details: error.details,
-          });
+          await engine.failJob(
+            job.id,
+            lease,
+            { errorMessage: error.message, retries: 0, code: error.code, details: error.details },
+            records,
+          );
         } else {
           jobLogger.warn({ err: error }, 'node failed; will retry if retries remain');
-          await engine.failJob(job.id, lease, { errorMessage: error instanceof Error ? error.message : String(error) });
+          await engine.failJob(
+            job.id,
+            lease,
+            { errorMessage: error instanceof Error ? error.message : String(error) },
+            records,
+          );
         }
         return;
       }
-      if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger);
-      await engine.completeJob(job.id, lease, output ?? {}, job);
+      if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger, records);
+      await engine.completeJob(job.id, lease, output ?? {}, job, records);
     } catch (error) {
       // Lease lost, instance cancelled meanwhile, or the database is away: the job row decides what happens next.
       jobLogger.warn({ err: error }, 'could not record the job result');
+      await keepUnapplied(records, jobLogger);
     } finally {
       clearInterval(heartbeat);
       clearTimeout(deadline);
     }
+  }
+
+  /** The attempt's result was not applied (lease lost, cancelled, shut down, refused): attempt logs are kept anyway. */
+  async function keepUnapplied(records: readonly JobRecord[], jobLogger: Logger): Promise<void> {
+    if (records.length === 0) return;
+    await inTransaction(engine.db, (tx) => engine.nodes.writeRecords(tx, records, false)).catch((error) =>
+      jobLogger.warn({ err: error }, 'could not write the records of an unapplied attempt'),
+    );
   }
 
   async function afterAbort(
@@ -194,18 +258,24 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
     controller: AbortController,
     lease: { worker: string; attempt: number },
     jobLogger: Logger,
+    records: readonly JobRecord[],
   ): Promise<void> {
     const reason = controller.signal.reason;
+    let applied = false;
     if (reason instanceof JobAbort && reason.reason === 'shutdown') {
       await releaseJob(engine.db, job.id, lease, engine.clock.now()).catch(() => undefined);
     }
     if (reason instanceof JobAbort && reason.reason === 'timeout') {
-      await engine
-        .failJob(job.id, lease, {
-          errorMessage: `${job.type} did not finish within ${Number(job.headers.timeoutMs ?? options.jobTimeoutMs)} ms`,
-        })
-        .catch((error) => jobLogger.warn({ err: error }, 'could not record the timeout'));
+      const errorMessage = `${job.type} did not finish within ${Number(job.headers.timeoutMs ?? options.jobTimeoutMs)} ms`;
+      applied = await engine
+        .failJob(job.id, lease, { errorMessage }, records)
+        .then(() => true)
+        .catch((error) => {
+          jobLogger.warn({ err: error }, 'could not record the timeout');
+          return false;
+        });
     }
+    if (!applied) await keepUnapplied(records, jobLogger);
     jobLogger.info({ reason: reason instanceof JobAbort ? reason.reason : String(reason) }, 'job aborted');
   }
 

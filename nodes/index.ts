@@ -7,12 +7,16 @@ import type { NodeType } from '../engine/nodes/types.ts';
 import { noopNode } from './builtin/noop.ts';
 import { failNode } from './builtin/fail.ts';
 import { createHttpNode, type HttpNodeOptions } from './http/http-node.ts';
+import type { DecisionNodeOptions } from './decision/index.ts';
 
 export interface CreateNodeRegistryOptions {
   /** Extra node types (tests, custom glue). */
   extra?: NodeType[];
-  /** Registers the `decision` node (`decision:<model>` tasks); `true` uses the shipped models/. */
-  decision?: boolean | { modelsDir?: string };
+  /**
+   * Registers the `decision` node (`decision:<model>` tasks); `true` uses the shipped models/ and
+   * the base models only (no `db` to read active heads from).
+   */
+  decision?: boolean | DecisionNodeOptions;
   /** Settings of the `http` node (allow list, response limit); default: from the environment (`OPERON_HTTP_ALLOW`). */
   http?: HttpNodeOptions;
 }

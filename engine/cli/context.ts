@@ -9,6 +9,7 @@ import { openDatabase } from '../db/database.ts';
 import { createEngine, type PostgresEngine } from '../engine.ts';
 import type { WorkerOptions } from '../worker.ts';
 import type { Logger } from '../nodes/types.ts';
+import { composition } from './composition.ts';
 
 export interface CliContext {
   url: string;
@@ -29,8 +30,6 @@ export interface OpenContextOptions {
   logLevel: string;
   worker?: WorkerOptions | false;
   poolMax?: number;
-  /** What the workers run besides noop/http/fail. */
-  nodes?: Record<string, unknown>;
   /**
    * The decision models and the shipped bots, the bots pointed at `demoAppsUrl` (default
    * DEMO_APPS_URL, else the demo apps' default http://127.0.0.1:3100). Also what deployments of
@@ -42,15 +41,14 @@ export interface OpenContextOptions {
 /** The default address of the demo applications (`operon start` serves them there). */
 export const DEFAULT_DEMO_APPS_URL = 'http://127.0.0.1:3100';
 
-async function shippedNodeOptions(option: OpenContextOptions['shippedNodes']): Promise<Record<string, unknown>> {
-  if (!option) return {};
-  const baseUrl =
+function shippedNodeOptions(
+  option: OpenContextOptions['shippedNodes'],
+): { demoAppsUrl: string; botConcurrency?: number } | undefined {
+  if (!option) return undefined;
+  const demoAppsUrl =
     (option === true ? undefined : option.demoAppsUrl) ?? process.env.DEMO_APPS_URL ?? DEFAULT_DEMO_APPS_URL;
-  const { shippedBotNode } = (await import(
-    '../../processes/demo/nodes.ts' as string
-  )) as typeof import('../../processes/demo/nodes.ts');
-  const concurrency = option === true ? undefined : option.botConcurrency;
-  return { decision: true, extra: [await shippedBotNode({ baseUrl, ...(concurrency ? { concurrency } : {}) })] };
+  const botConcurrency = option === true ? undefined : option.botConcurrency;
+  return { demoAppsUrl, ...(botConcurrency ? { botConcurrency } : {}) };
 }
 
 export async function openContext(options: OpenContextOptions): Promise<CliContext> {
@@ -65,12 +63,8 @@ export async function openContext(options: OpenContextOptions): Promise<CliConte
     await database.stop();
     throw error;
   }
-  // Imported here so the node implementations (and whatever they load) stay out of commands that do not run them.
-  const { createNodeRegistry } = await import('../../nodes/index.ts');
-  const nodes = await createNodeRegistry({
-    ...(await shippedNodeOptions(options.shippedNodes)),
-    ...options.nodes,
-  } as Parameters<typeof createNodeRegistry>[0]);
+  // The composition root (app/composition.ts) chooses the node implementations.
+  const nodes = await composition().nodes({ db, shipped: shippedNodeOptions(options.shippedNodes) });
   const engine = createEngine({ db, nodes, logger, worker: options.worker ?? false });
   return {
     url: database.url,

@@ -1,5 +1,6 @@
 /**
- * The `operon` command line (bin/operon.js loads this file through tsx).
+ * The `operon` command line. app/main.ts runs it with the shipped composition (nodes, bots,
+ * processes); bin/operon.js loads that through tsx.
  *
  *   operon start | demo | serve | worker | migrate | deploy FILE... | instances | db-url
  *   operon run FILE.bpmn|PROCESS_ID [--vars JSON] [--timeout S] [--json]
@@ -7,6 +8,7 @@
  */
 import { isOperonError } from '../errors.ts';
 import { parseArgs } from './args.ts';
+import { composition, installComposition, type Composition } from './composition.ts';
 
 const USAGE = `usage: operon <command>
 
@@ -69,9 +71,7 @@ async function main(argv: string[]): Promise<number> {
  * started, so it answers in about a second); `model` commands without one use the embedded server.
  */
 async function decisionCli(command: string, rest: string[]): Promise<number> {
-  const { runDecisionCli } = (await import('../../nodes/decision/cli.ts' as string)) as {
-    runDecisionCli(argv: string[], options?: { databaseUrl?: string }): Promise<number>;
-  };
+  const runDecisionCli = composition().decisionCli;
   const named =
     optionValue(rest, '--database-url') ??
     (process.env.OPERON_DATABASE_URL || undefined) ??
@@ -101,16 +101,20 @@ function exit(code: number): void {
   process.stdout.write('', () => process.exit(code));
 }
 
-main(process.argv.slice(2)).then(
-  (code) => exit(code),
-  (error: unknown) => {
-    if (isOperonError(error)) {
-      console.error(
-        `error ${error.code}: ${error.message}${Object.keys(error.details).length ? ` ${JSON.stringify(error.details)}` : ''}`,
-      );
-    } else {
-      console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-    }
-    exit(1);
-  },
-);
+/** Runs one command with `parts` (the composition root's nodes, bots and processes) and exits. */
+export function runCli(argv: string[], parts: Composition): void {
+  installComposition(parts);
+  main(argv).then(
+    (code) => exit(code),
+    (error: unknown) => {
+      if (isOperonError(error)) {
+        console.error(
+          `error ${error.code}: ${error.message}${Object.keys(error.details).length ? ` ${JSON.stringify(error.details)}` : ''}`,
+        );
+      } else {
+        console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      exit(1);
+    },
+  );
+}

@@ -7,14 +7,11 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { openContext, type CliContext } from './context.ts';
 import { deployFiles } from './commands/deploy.ts';
 import { warmBpmnParser } from '../model/safe-parse.ts';
 import type { WorkerOptions } from '../worker.ts';
-
-/** The repository's own processes/ folder: deployed when the working directory has none. */
-export const SHIPPED_PROCESSES_DIR = fileURLToPath(new URL('../../processes/', import.meta.url));
+import { composition, type DemoAppsServer } from './composition.ts';
 
 /** Processes whose webhooks `operon start` configures (open, or signed with OPERON_WEBHOOK_SECRET). */
 export const SHIPPED_WEBHOOK_PROCESSES = ['loan-approval', 'order-routing'];
@@ -51,36 +48,27 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-interface DemoApps {
-  baseUrl: string;
-  urls?: Record<string, string>;
-  close(): Promise<void>;
-}
-
 async function startDemoAppsIfShipped(
   port: number,
   context: { warn(message: string): void },
-): Promise<DemoApps | undefined> {
-  let start: ((options: { port: number }) => Promise<DemoApps>) | undefined;
+): Promise<DemoAppsServer | undefined> {
+  const { startDemoApps } = composition();
   try {
-    ({ startDemoApps: start } = (await import('../../processes/demo-apps/index.ts' as string)) as {
-      startDemoApps: typeof start;
-    });
+    return await startDemoApps({ port });
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return startDemoApps({ port: 0 });
     context.warn(`demo applications not available: ${(error as Error).message}`);
     return undefined;
   }
-  try {
-    return await start!({ port });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    return start!({ port: 0 });
-  }
 }
 
-/** The .bpmn and .dmn files to deploy: the folder given, else ./processes, else the shipped ones. */
+/** The .bpmn and .dmn files to deploy: the folder given, else ./processes, else the composition's shipped ones. */
 export async function processFiles(dir?: string): Promise<string[]> {
-  const folder = dir ? resolve(dir) : existsSync(resolve('processes')) ? resolve('processes') : SHIPPED_PROCESSES_DIR;
+  const folder = dir
+    ? resolve(dir)
+    : existsSync(resolve('processes'))
+      ? resolve('processes')
+      : composition().processesDir;
   return (await readdir(folder).catch(() => [] as string[]))
     .filter((file) => file.endsWith('.bpmn') || file.endsWith('.dmn'))
     .sort()

@@ -1,5 +1,6 @@
 import { OperonError } from '../errors.ts';
-import type { NodeBinding, NodeType } from './types.ts';
+import type { Knex } from 'knex';
+import type { JobRecord, NodeBinding, NodeType, RecordHook } from './types.ts';
 
 /**
  * Node types by name. Refuses duplicates (like fastify's decorate) and tells which task types no
@@ -7,6 +8,7 @@ import type { NodeBinding, NodeType } from './types.ts';
  */
 export class NodeRegistry {
   readonly #nodes = new Map<string, NodeType>();
+  readonly #hooks = new Map<string, RecordHook>();
 
   register(node: NodeType): this {
     if (this.#nodes.has(node.name)) {
@@ -14,8 +16,38 @@ export class NodeRegistry {
         details: { name: node.name },
       });
     }
+    for (const hook of node.recordHooks ?? []) {
+      if (this.#hooks.has(hook.kind))
+        throw new OperonError(
+          'OPERON_ERR_NODE_ALREADY_REGISTERED',
+          `Record kind '${hook.kind}' of node type '${node.name}' is already registered`,
+          { details: { name: node.name, kind: hook.kind } },
+        );
+    }
     this.#nodes.set(node.name, node);
+    for (const hook of node.recordHooks ?? []) this.#hooks.set(hook.kind, hook);
     return this;
+  }
+
+  /** Whether a hook writes records of `kind` (`ctx.record` refuses any other kind). */
+  handlesRecord(kind: string): boolean {
+    return this.#hooks.has(kind);
+  }
+
+  /**
+   * Writes an attempt's records in `tx`, the transaction that applies its result (`applied`), or
+   * only those whose hook keeps records of unapplied attempts (`applied: false`).
+   */
+  async writeRecords(tx: Knex.Transaction, records: readonly JobRecord[], applied: boolean): Promise<void> {
+    const byKind = new Map<RecordHook, Record<string, unknown>[]>();
+    for (const record of records) {
+      const hook = this.#hooks.get(record.kind);
+      if (!hook || (!applied && !hook.keepUnapplied)) continue;
+      const payloads = byKind.get(hook);
+      if (payloads) payloads.push(record.payload);
+      else byKind.set(hook, [record.payload]);
+    }
+    for (const [hook, payloads] of byKind) await hook.write(tx, payloads);
   }
 
   /** The node for a task type: an exact name first, then the prefix before the first ':'. */

@@ -3,6 +3,9 @@
  *
  * The engine never imports Playwright or onnxruntime: `nodes/bot` and `nodes/decision` implement
  * `NodeType` and are injected by name into the worker (temporal-style `Worker.create({ activities })`).
+ * A node never sees the database: the audit rows it makes (`decisions`, `bot_runs`) go through
+ * `ctx.record`, and the `RecordHook` its package registers writes them in the transaction that
+ * applies the job's result (temporal's activity context and interceptors).
  */
 import type { Knex } from 'knex';
 
@@ -41,8 +44,34 @@ export interface NodeContext {
   /** `zeebe:taskHeaders` of the element. */
   headers: Record<string, string>;
   secrets: SecretStore;
-  /** The engine's database, for audit rows (`decisions`, `bot_runs`). Not for process state. */
-  db: Knex;
+  /**
+   * Attaches an audit record to this attempt. The `RecordHook` registered for `kind` writes it in
+   * the transaction that applies the job's result (completion, BPMN error or failure), so the record
+   * and the result commit or roll back together. Throws when no hook handles `kind`.
+   */
+  record(kind: string, payload: Record<string, unknown>): void;
+}
+
+/** A record a node attached to its attempt (`ctx.record`). */
+export interface JobRecord {
+  kind: string;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * Writes the records of one kind inside the transaction that applies their job's result; the
+ * package whose node makes the records registers it (`NodeType.recordHooks`).
+ */
+export interface RecordHook {
+  kind: string;
+  /**
+   * Records of an attempt whose result is never applied (lease lost, job cancelled, worker shut
+   * down, result refused): `true` writes them anyway, in a transaction of their own (attempt logs
+   * such as `bot_runs`: the attempt happened); `false` (default) drops them with the result
+   * (result records such as `decisions`).
+   */
+  keepUnapplied?: boolean;
+  write(tx: Knex.Transaction, payloads: Record<string, unknown>[]): Promise<void>;
 }
 
 /** What the engine tells a node type at deploy time about one element bound to it. */
@@ -74,6 +103,8 @@ export interface NodeType {
    * e.g. a bot's screenshot and trace); the worker's own deadline then only backs it up, 2 s later.
    */
   enforcesTimeout?: boolean;
+  /** The hooks that write this node's `ctx.record` kinds; the registry refuses a kind registered twice. */
+  recordHooks?: RecordHook[];
   /** Releases browsers, sessions ... when the worker stops. */
   close?(): Promise<void>;
 }

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import type { Variables } from '../nodes/types.ts';
 import type { UserTaskRow } from './rows.ts';
-import { prepareReview } from '../ui/review.ts';
+import { prepareReview } from './review.ts';
 
 /** The answer variable that holds the reviewer's label, and the one that names the reviewer. */
 export const REVIEWED_LABEL_VARIABLE = 'reviewedLabel';

@@ -14,7 +14,7 @@ import { BrowserHost } from './browser.ts';
 import type { BotDefinition, BotLog, BotSecrets } from './define.ts';
 import { hostsOf, installEgressPolicy, type BlockedRequest } from './egress.ts';
 import { Limiter } from './limiter.ts';
-import { recordBotRun, type BotRunOutcome } from './runs.ts';
+import { BOT_RUN_RECORD, botRunRecordHook, botRunRow, type BotRunOutcome } from './runs.ts';
 import { containsSecret, createSecretStore, maskSecrets } from './secrets.ts';
 import { scrubTrace } from './trace-scrub.ts';
 
@@ -106,6 +106,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
   return {
     name: 'bot',
     enforcesTimeout: true,
+    recordHooks: [botRunRecordHook],
     browser: host,
 
     validate(binding: NodeBinding) {
@@ -129,20 +130,23 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
         outcome: BotRunOutcome,
         extra: { errorCode?: string; errorMessage?: string; screenshotPath?: string; tracePath?: string } = {},
       ) =>
-        recordBotRun(ctx.db, {
-          id: runId,
-          bot: bot.name,
-          processInstanceId: ctx.instanceId,
-          elementId: ctx.elementId,
-          elementInstanceKey: ctx.elementInstanceId,
-          jobId: ctx.jobId,
-          attempt: ctx.attempt,
-          startedAt,
-          durationMs: performance.now() - started,
-          outcome,
-          blockedRequests: blocked,
-          ...extra,
-        });
+        ctx.record(
+          BOT_RUN_RECORD,
+          botRunRow({
+            id: runId,
+            bot: bot.name,
+            processInstanceId: ctx.instanceId,
+            elementId: ctx.elementId,
+            elementInstanceKey: ctx.elementInstanceId,
+            jobId: ctx.jobId,
+            attempt: ctx.attempt,
+            startedAt,
+            durationMs: performance.now() - started,
+            outcome,
+            blockedRequests: blocked,
+            ...extra,
+          }),
+        );
 
       // Input first: a bad input fails before any browser work.
       const parsed = bot.input.safeParse(rawInput);
@@ -154,7 +158,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
           `Bot '${bot.name}' input field '${field}': ${issue.message}`,
           { details: { field, bot: bot.name, elementId: ctx.elementId }, retryable: false },
         );
-        await record('failed', { errorCode: error.code, errorMessage: error.message });
+        record('failed', { errorCode: error.code, errorMessage: error.message });
         throw error;
       }
       const secretValues = new Map<string, string>();
@@ -166,7 +170,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
             `Bot '${bot.name}' needs secret ${name}: set OPERON_SECRET_${name} (or ${name}) in the environment, or add it to the secrets file (OPERON_SECRETS_FILE)`,
             { details: { secret: name, bot: bot.name }, retryable: false },
           );
-          await record('failed', { errorCode: error.code, errorMessage: error.message });
+          record('failed', { errorCode: error.code, errorMessage: error.message });
           throw error;
         }
         secretValues.set(name, value);
@@ -311,19 +315,19 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
               { details: { bot: bot.name }, retryable: false },
             );
           }
-          await record('succeeded');
+          record('succeeded');
           return output.data as Variables;
         } catch (caught) {
           const reason = controller.signal.aborted ? controller.signal.reason : caught;
           if (isBpmnError(caught) && !controller.signal.aborted) {
-            await record('business_error', {
+            record('business_error', {
               errorCode: (caught as BpmnError).errorCode,
               errorMessage: mask((caught as Error).message),
             });
             throw caught;
           }
           if (controller.signal.aborted && !(reason instanceof BotTimeout) && !(reason instanceof EgressViolation)) {
-            await record('aborted', { errorMessage: mask(String((reason as Error)?.message ?? reason)) });
+            record('aborted', { errorMessage: mask(String((reason as Error)?.message ?? reason)) });
             throw caught;
           }
           await within(egress?.abortPending() ?? Promise.resolve(), 2_000, undefined);
@@ -364,7 +368,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
           } else {
             error = new Error(message(`failed: ${firstLines((caught as Error)?.message ?? String(caught))}`));
           }
-          await record(outcome, {
+          record(outcome, {
             errorCode: isOperonError(error) ? error.code : undefined,
             errorMessage: error.message,
             ...artifacts,

@@ -1,7 +1,9 @@
 /**
  * The `decision` node type: handles every service task `decision:<model>`. The model folder is
  * checked at deploy time; at run time the case in the input variables becomes a prompt, the model
- * classifies it, the decision is written to `decisions`, and the result goes back to the process:
+ * classifies it, and the result goes back to the process; the `decisions` audit row is written by
+ * this package's record hook in the transaction that completes the job, so the row exists exactly
+ * when the result was applied:
  * `{ [resultVariable]: { label, confidence, scores, modelVersion, needsReview, reviewReasons, decisionId } }`.
  * Declared model inputs (inputs.ts) are checked first: a malformed one is an incident
  * (OPERON_ERR_DECISION_INPUT, `details.field`), an odd one sends the case to review with a reason.
@@ -13,8 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
-import { GroupCommit } from '../../engine/jobs/group-commit.ts';
-import type { NodeBinding, NodeContext, NodeType, Variables } from '../../engine/nodes/types.ts';
+import type { NodeBinding, NodeContext, NodeType, RecordHook, Variables } from '../../engine/nodes/types.ts';
 import { DecisionAgent, DEFAULT_MODELS_DIR, type DecisionResult } from './agent.ts';
 import { readModelConfig } from './model.ts';
 
@@ -23,6 +24,11 @@ export { DecisionAgent, type DecisionResult } from './agent.ts';
 export interface DecisionNodeOptions {
   /** Folder holding one sub-folder per model (default: models/ of this repository). */
   modelsDir?: string;
+  /**
+   * Where the node reads which fine-tuned head is active or in shadow (`decision_model_versions`);
+   * without it the base model decides. Audit rows never go through it (see `decisionRecordHook`).
+   */
+  db?: Knex;
 }
 
 interface DecisionSettings {
@@ -64,41 +70,30 @@ export function decisionSettings(
   };
 }
 
+/** The record kind of a decision's audit row (`ctx.record`). */
+export const DECISION_RECORD = 'decision';
+
 /**
- * Audit rows of concurrent decisions go into `decisions` together (group commit, as the engine
- * does for job completions): one multi-row INSERT per batch instead of one transaction each. A
- * failed batch is retried row by row, so one bad row fails only its own decision.
+ * Writes `decisions` rows in the transaction that completes their jobs. The completions that
+ * commit together (group commit) bring their rows together: one multi-row INSERT per batch.
  */
-const auditWriters = new WeakMap<Knex, GroupCommit<Record<string, unknown>>>();
+export const decisionRecordHook: RecordHook = {
+  kind: DECISION_RECORD,
+  async write(tx, rows) {
+    await tx('decisions').insert(rows);
+  },
+};
 
-function auditWriter(db: Knex): GroupCommit<Record<string, unknown>> {
-  let writer = auditWriters.get(db);
-  if (!writer) {
-    writer = new GroupCommit<Record<string, unknown>>({
-      run: async (rows) => {
-        await db('decisions').insert(rows);
-        return rows.map(() => ({ ok: true as const }));
-      },
-      alone: async (row) => {
-        await db('decisions').insert(row);
-      },
-    });
-    auditWriters.set(db, writer);
-  }
-  return writer;
-}
-
-/** Writes one audit row; returns its id. */
-export async function recordDecision(
-  db: Knex,
+/** The `decisions` row of one decision. */
+export function decisionRow(
+  id: string,
   model: { name: string; fileHash: string },
   result: DecisionResult,
   inputs: Variables,
   where: { instanceId?: string; elementId?: string; elementInstanceId?: string; jobId?: string } = {},
-): Promise<string> {
+): Record<string, unknown> {
   const uuid = (s?: string) => (s && /^[0-9a-f-]{36}$/i.test(s) ? s : null);
-  const id = randomUUID();
-  await auditWriter(db).submit({
+  return {
     id,
     process_instance_id: uuid(where.instanceId),
     element_id: where.elementId ?? null,
@@ -121,7 +116,19 @@ export async function recordDecision(
     shadow_label: result.shadow?.label ?? null,
     shadow_confidence: result.shadow?.confidence ?? null,
     shadow_scores: result.shadow ? JSON.stringify(result.shadow.scores) : null,
-  });
+  };
+}
+
+/** Writes one audit row outside any job (`operon decide`, training data in tests); returns its id. */
+export async function recordDecision(
+  db: Knex,
+  model: { name: string; fileHash: string },
+  result: DecisionResult,
+  inputs: Variables,
+  where: { instanceId?: string; elementId?: string; elementInstanceId?: string; jobId?: string } = {},
+): Promise<string> {
+  const id = randomUUID();
+  await db('decisions').insert(decisionRow(id, model, result, inputs, where));
   return id;
 }
 
@@ -138,6 +145,7 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
   const modelsDir = resolve(options.modelsDir ?? DEFAULT_MODELS_DIR);
   return {
     name: 'decision',
+    recordHooks: [decisionRecordHook],
 
     async validate(binding: NodeBinding) {
       const where = { elementId: binding.elementId, model: binding.name };
@@ -161,7 +169,7 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
     async run(input: Variables, ctx: NodeContext) {
       const model = ctx.taskType.slice(ctx.taskType.indexOf(':') + 1);
       const where = { elementId: ctx.elementId, model };
-      const agent = await DecisionAgent.load(model, { modelsDir, db: ctx.db }).catch((error: unknown) => {
+      const agent = await DecisionAgent.load(model, { modelsDir, db: options.db }).catch((error: unknown) => {
         throw error instanceof OperonError
           ? new OperonError(error.code, error.message, { details: { ...error.details, ...where }, retryable: false })
           : error;
@@ -172,7 +180,8 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
         threshold: settings.threshold,
         template: settings.template,
       });
-      const decisionId = await recordDecision(ctx.db, agent.model, result, input, ctx);
+      const decisionId = randomUUID();
+      ctx.record(DECISION_RECORD, decisionRow(decisionId, agent.model, result, input, ctx));
       ctx.logger.info(
         {
           model,

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { createBotNode, defineBot } from '../../nodes/bot/index.ts';
 import type { OperonError } from '../../engine/errors.ts';
 import type { NodeContext } from '../../engine/nodes/types.ts';
+import { directRecord, recordsWritten } from '../support/node-context.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { browserProcesses } from '../hostile/support/processes.ts';
 
@@ -37,7 +38,10 @@ const ctx = (headers: Record<string, string> = {}): NodeContext => ({
   taskType: 'bot:blank',
   headers,
   secrets: { get: () => undefined, values: () => [] },
-  db: db.knex,
+  record: directRecord(
+    () => db.knex,
+    () => node,
+  ),
 });
 
 before(async () => {
@@ -65,6 +69,7 @@ test('a job on a browser that stopped answering ends at its timeout; the browser
     process.kill(browser.pid, 'SIGCONT');
   }
   assert.deepEqual(await node.run({}, ctx()), { title: 'blank' });
+  await recordsWritten();
   const outcomes = (await db.knex('bot_runs').orderBy('started_at').select('outcome')).map((row) => row.outcome);
   assert.deepEqual(outcomes, ['succeeded', 'timed_out', 'succeeded']);
 });

@@ -18,6 +18,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { createBotNode, createSecretStore, defineBot } from '../../nodes/bot/index.ts';
 import { BpmnError, type OperonError } from '../../engine/errors.ts';
 import type { NodeContext } from '../../engine/nodes/types.ts';
+import { directRecord, recordsWritten } from '../support/node-context.ts';
 
 const CANARY = `canary-${randomUUID()}`;
 const USER = 'clerk.canary';
@@ -151,10 +152,16 @@ describe('bot runner', () => {
     taskType: `bot:${bot}`,
     headers: {},
     secrets: { get: () => undefined, values: () => [] },
-    db: db.knex,
+    record: directRecord(
+      () => db.knex,
+      () => node,
+    ),
     ...extra,
   });
-  const runsOf = (c: NodeContext) => db.knex('bot_runs').where({ job_id: c.jobId });
+  const runsOf = async (c: NodeContext) => {
+    await recordsWritten();
+    return db.knex('bot_runs').where({ job_id: c.jobId });
+  };
 
   before(async () => {
     db = await createTestDatabase();
@@ -231,6 +238,7 @@ describe('bot runner', () => {
       ]);
       assert.equal(hit.rows[0].n, 0, `canary in table ${tablename}`);
     }
+    await recordsWritten();
     assert.ok((await db.knex('bot_runs').count<{ count: string }[]>('* as count'))[0]!.count !== '0');
     const files: string[] = [];
     const walk = (dir: string) => {

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { z } from 'zod';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { directRecord, recordsWritten } from '../support/node-context.ts';
 import { createBotNode, createSecretStore, defineBot } from '../../nodes/bot/index.ts';
 import { shippedBots } from '../../processes/bots/index.ts';
 import { signIn, appUrl } from '../../processes/bots/sign-in.ts';
@@ -83,11 +84,15 @@ function context(bot: string): NodeContext {
     taskType: `bot:${bot}`,
     headers: {},
     secrets: noSecrets,
-    db: db.knex,
+    record: directRecord(
+      () => db.knex,
+      () => node,
+    ),
   };
 }
 
 async function runFor(ctx: NodeContext) {
+  await recordsWritten();
   return db.knex('bot_runs').where({ job_id: ctx.jobId }).first();
 }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { directRecord, recordsWritten } from '../support/node-context.ts';
 import { createDecisionNode, recordReview } from '../../nodes/decision/index.ts';
 import type { NodeContext } from '../../engine/nodes/types.ts';
 import type { OperonError } from '../../engine/errors.ts';
@@ -36,7 +37,10 @@ describe('decision node', () => {
     taskType,
     headers,
     secrets: { get: () => undefined, values: () => [] },
-    db: database.knex,
+    record: directRecord(
+      () => database.knex,
+      () => node,
+    ),
   });
 
   before(async () => {
@@ -61,6 +65,7 @@ describe('decision node', () => {
       };
     };
     assert.equal(output.decision.label, 'reject');
+    await recordsWritten();
     const row = await database.knex('decisions').where({ id: output.decision.decisionId }).first();
     assert.equal(row.process_instance_id, ctx.instanceId);
     assert.equal(row.element_id, 'Decide_Loan');
@@ -93,6 +98,7 @@ describe('decision node', () => {
     )) as Record<string, { label: string; needsReview: boolean; decisionId: string }>;
     assert.equal(output.route!.label, 'pickup');
     assert.equal(output.route!.needsReview, true);
+    await recordsWritten();
     const row = await database.knex('decisions').where({ id: output.route!.decisionId }).first();
     assert.equal(row.threshold, 1);
     assert.equal(row.needs_review, true);
@@ -124,6 +130,7 @@ describe('decision node', () => {
       string,
       { decisionId: string }
     >;
+    await recordsWritten();
     const row = await database.knex('decisions').where({ id: output.decision!.decisionId }).first();
     assert.equal(row.truncated, true);
     assert.ok(row.truncated_fields.includes('notes'));

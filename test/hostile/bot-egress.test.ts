@@ -29,6 +29,7 @@ import { createNodeRegistry } from '../../nodes/index.ts';
 import type { OperonError } from '../../engine/errors.ts';
 import type { NodeContext } from '../../engine/nodes/types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { directRecord, recordsWritten } from '../support/node-context.ts';
 
 /** Cookies the session bot saw, to look for in its trace. */
 const sessionCookies: string[] = [];
@@ -91,7 +92,10 @@ function context(bot: string, headers: Record<string, string> = {}): NodeContext
     taskType: `bot:${bot}`,
     headers,
     secrets: { get: () => undefined, values: () => [] },
-    db: db.knex,
+    record: directRecord(
+      () => db.knex,
+      () => node,
+    ),
   };
 }
 
@@ -190,6 +194,7 @@ describe('artifacts keep no session and are private', () => {
       (e: Error) => e,
     );
     assert.match(error.message, /trace: /);
+    await recordsWritten();
     const row = await db.knex('bot_runs').where({ job_id: ctx.jobId }).first();
     assert.ok(row.trace_path && row.screenshot_path, 'trace and screenshot kept');
     assert.ok(sessionCookies.length > 0 && sessionCookies.every((value) => value.length >= 8), 'the bot had a session');
@@ -247,6 +252,7 @@ describe('pages cannot leave the policy through WebSockets or WebRTC', () => {
     const { report } = (await node.run({ probe }, ctx)) as { report: string };
     assert.doesNotMatch(report, /timeout/);
     assert.equal(wsUpgrades, 0, 'the WebSocket server was never reached');
+    await recordsWritten();
     const row = await db.knex('bot_runs').where({ job_id: ctx.jobId }).first();
     const blocked = row.blocked_requests as { url: string; reason: string }[];
     assert.ok(

@@ -1,6 +1,7 @@
 import { numberFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { startStack } from '../stack.ts';
 import { untilSignal } from '../signals.ts';
+import { composition } from '../composition.ts';
 
 /**
  * `operon demo [--count N] [--url URL --token T]`: 100 loan applications and 100 orders through
@@ -8,16 +9,14 @@ import { untilSignal } from '../signals.ts';
  * server with --url (and --token or OPERON_API_TOKEN); otherwise it starts its own, like `start`.
  */
 export async function demoCommand(args: ParsedArgs): Promise<number> {
-  const { runDemo } = await import('../../../processes/demo/run.ts');
-  const { formatSummary } = await import('../../../processes/demo/summary.ts');
+  const { demo } = composition();
   const count = numberFlag(args, 'count', 100);
   const timeoutS = numberFlag(args, 'timeout', 900);
   const url = stringFlag(args, 'url') ?? process.env.OPERON_URL;
   if (url) {
     const token = stringFlag(args, 'token') ?? process.env.OPERON_API_TOKEN;
     if (!token) throw new Error('--url needs --token (or OPERON_API_TOKEN)');
-    const result = await runDemo({ apiUrl: url.replace(/\/$/, ''), token, count, timeoutS });
-    process.stdout.write(formatSummary(result.summary, result.seconds));
+    process.stdout.write(await demo({ apiUrl: url.replace(/\/$/, ''), token, count, timeoutS }));
     return 0;
   }
   const stack = await startStack({
@@ -53,8 +52,9 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
         .catch(() => undefined)) as { outcome: string; runs: string }[] | undefined;
       return rows ? Object.fromEntries(rows.map((r) => [r.outcome, Number(r.runs)])) : undefined;
     };
-    const result = await runDemo({ apiUrl: stack.apiUrl, token: stack.apiToken, count, timeoutS, botRunsByOutcome });
-    process.stdout.write(formatSummary(result.summary, result.seconds));
+    process.stdout.write(
+      await demo({ apiUrl: stack.apiUrl, token: stack.apiToken, count, timeoutS, botRunsByOutcome }),
+    );
     return 0;
   } finally {
     await stack.close();
