@@ -8,7 +8,14 @@ import type { Knex } from 'knex';
 import type { Engine } from '../api.ts';
 import { OperonError } from '../errors.ts';
 import { ApiTokenVerifier, ensureApiToken } from './auth.ts';
-import { Access, OidcVerifier, oidcSettingsFromEnv, type OidcSettings } from './identity.ts';
+import { Access, OidcVerifier, oidcSettingsFromEnv, type OidcSettings, type Permission } from './identity.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, with the permission it declares (undefined: refused by the permission hook). */
+    readonly operonRoutes: { method: string; url: string; permission?: Permission }[];
+  }
+}
 import { toOperonError } from './http-errors.ts';
 import { deleteExpiredIdempotencyKeys } from './idempotency.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -118,6 +125,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   registerRateLimits(app);
+
+  // Every route the server gets, with its permission, for the test that no route is left without one.
+  const routeList: { method: string | string[]; url: string; config?: unknown }[] = [];
+  app.addHook('onRoute', (route) => {
+    routeList.push(route);
+  });
+  app.decorate('operonRoutes', {
+    getter: () =>
+      routeList.map((route) => ({
+        method: [route.method].flat().join(','),
+        url: route.url,
+        permission: (route.config as { permission?: Permission } | undefined)?.permission,
+      })),
+  });
 
   const tokens = new ApiTokenVerifier(options.db);
   const oidcSettings = options.oidc === null ? undefined : (options.oidc ?? oidcSettingsFromEnv());
