@@ -23,7 +23,7 @@ export async function up(knex: Knex): Promise<void> {
     COMMENT ON COLUMN api_tokens.revoked_at IS 'When the key was revoked; a revoked key is refused (401).';
 
     ALTER TABLE process_instances ADD COLUMN started_by text;
-    COMMENT ON COLUMN process_instances.started_by IS 'Who started the instance: user:<name>, apiKey:<id>, dev, webhook:<bpmnProcessId>, message:<name> or the parent instance for a call activity; null when unknown (timer starts, instances from before identities were recorded).';
+    COMMENT ON COLUMN process_instances.started_by IS 'Who started the instance (docs/security.md): a user name, apiKey:<uuid>, dev or webhook:<bpmnProcessId>; null for timer, message and call-activity starts and for instances from before identities were recorded.';
   `);
 }
 
