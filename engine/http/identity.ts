@@ -18,12 +18,14 @@ export type Role = (typeof ROLES)[number];
 
 /**
  * What a route needs. `public`: anyone (health, the OpenAPI document, the cockpit's files);
- * `webhook`: the process's webhook configuration (checked by the handler); `metrics`: a role with
+ * `webhook`: the process's webhook configuration (checked by the handler); `signed-in`: any
+ * authenticated caller with at least one role; `metrics`: a role with
  * `metrics` or OPERON_METRICS_TOKEN. The others need a role that grants them (ROLE_PERMISSIONS).
  */
 export const PERMISSIONS = [
   'public',
   'webhook',
+  'signed-in',
   'metrics',
   'processes:read',
   'instances:read',
@@ -40,11 +42,11 @@ export type Permission = (typeof PERMISSIONS)[number];
 /** The permissions each role grants. */
 export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
   admin: PERMISSIONS.filter((p) => p !== 'public' && p !== 'webhook'),
-  modeler: ['processes:read', 'deploy'],
-  operator: ['processes:read', 'instances:read', 'tasks:read', 'start', 'operate', 'metrics'],
-  reviewer: ['tasks:read', 'tasks:complete'],
-  worker: ['jobs'],
-  viewer: ['processes:read', 'instances:read', 'tasks:read', 'metrics'],
+  modeler: ['signed-in', 'processes:read', 'deploy'],
+  operator: ['signed-in', 'processes:read', 'instances:read', 'tasks:read', 'start', 'operate', 'metrics'],
+  reviewer: ['signed-in', 'tasks:read', 'tasks:complete'],
+  worker: ['signed-in', 'jobs'],
+  viewer: ['signed-in', 'processes:read', 'instances:read', 'tasks:read', 'metrics'],
 };
 
 /**

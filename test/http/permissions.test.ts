@@ -59,6 +59,7 @@ const EXPECTED: Record<string, Allowed> = {
   'POST /api/jobs/{id}/heartbeat': JOBS,
   'POST /api/api-keys': ADMIN,
   'GET /api/api-keys': ADMIN,
+  'GET /api/me': ROLE_CALLERS,
   'POST /api/api-keys/{id}/revoke': ADMIN,
   'GET /api/ui/statistics': READ_PROCESSES,
   'GET /api/ui/definitions/{definitionId}/statistics': READ_PROCESSES,

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { OperonError } from '../../errors.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth.ts';
-import { ROLES } from '../identity.ts';
+import { permissionsOf, ROLES } from '../identity.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 
 const ApiKey = z
@@ -34,8 +34,32 @@ const CreatedApiKey = z.object({
 });
 const ApiKeyParams = z.object({ id: z.guid() });
 
+const Me = z.object({
+  kind: z.enum(['user', 'apiKey', 'dev', 'webhook', 'metricsToken']),
+  id: z.string(),
+  name: z.string(),
+  roles: z.array(z.enum(ROLES)),
+  groups: z.array(z.string()),
+  taskTypes: z.array(z.string()).optional(),
+  permissions: z.array(z.string()),
+});
+
 export function apiKeyRoutes(context: RouteContext): void {
   const { db, tokens } = context;
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/me',
+    summary:
+      'Who the caller is signed in as: identity id (what is recorded as starter and completer), roles, groups, permissions',
+    tag: 'security',
+    permission: 'signed-in',
+    responses: { 200: { description: 'The identity', schema: Me } },
+    async handler({ request }) {
+      const identity = request.identity!;
+      return { statusCode: 200, body: { ...identity, permissions: [...permissionsOf(identity)] } };
+    },
+  });
 
   defineRoute(context, {
     method: 'POST',
