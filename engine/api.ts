@@ -50,6 +50,8 @@ export interface ProcessDefinitionSummary {
 
 export interface StartInstanceOptions {
   businessKey?: string;
+  /** Who starts it (the caller's identity id, docs/security.md), kept in `process_instances.started_by`. */
+  startedBy?: string;
   /** Pin a version; the latest when omitted. */
   version?: number;
   /** Start at a specific start event (message/timer start); the none start event when omitted. */
@@ -142,6 +144,8 @@ export interface Page {
 
 export interface UserTaskFilter extends Page {
   id?: string;
+  /** Only tasks nobody holds or this person holds (the inbox of a reviewer, docs/security.md). */
+  claimableBy?: string;
   state?: UserTaskView['state'];
   instanceId?: string;
 }
@@ -236,6 +240,12 @@ export interface Engine {
   listUserTaskSummaries(filter?: UserTaskFilter): Promise<UserTaskSummary[]>;
   /** A retry by the same `completedBy` with the same variables answers `{ replayed: true }` and changes nothing. */
   completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<Applied>;
+  /** Assignee and candidates of each task (candidate users from the BPMN); tasks that do not exist are left out. */
+  userTaskCandidates?(
+    taskIds: string[],
+  ): Promise<
+    Map<string, { assignee: string | null; candidateGroups: string[] | null; candidateUsers: string[] | null }>
+  >;
 
   /** A `messageId` published before (and still remembered) answers what that publish did, with `duplicate: true`, and changes nothing. */
   publishMessage(message: PublishMessage): Promise<PublishedMessage>;

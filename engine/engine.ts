@@ -40,7 +40,15 @@ import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
 import type { RuntimeEvent } from './runtime/contract.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type { DefinitionRef, DefinitionRow, IncidentRow, JobRow, SubscriptionRow, UserTaskRow } from './store/rows.ts';
+import type {
+  DefinitionRef,
+  DefinitionRow,
+  IncidentRow,
+  InstanceRow,
+  JobRow,
+  SubscriptionRow,
+  UserTaskRow,
+} from './store/rows.ts';
 import { json } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
 import { completeJobs, startInstances, type JobCompletion, type Settled } from './store/step-batch.ts';
@@ -391,6 +399,7 @@ export class PostgresEngine implements Engine {
           bpmnProcessId,
           variables,
           businessKey: options.businessKey,
+          startedBy: options.startedBy,
           latest,
           idempotency: options.idempotency,
         });
@@ -425,6 +434,7 @@ export class PostgresEngine implements Engine {
       await createInstance(tx, this.graphs, definition, {
         variables,
         businessKey: options.businessKey,
+        startedBy: options.startedBy,
         startEventId: options.startEventId,
         now: this.clock.now(),
         instanceId,
@@ -484,6 +494,10 @@ export class PostgresEngine implements Engine {
     if (filter.id) query.where({ id: filter.id });
     if (filter.state) query.where({ state: filter.state });
     if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
+    if (filter.claimableBy !== undefined) {
+      const person = filter.claimableBy;
+      query.where((q) => q.whereNull('assignee').orWhere({ assignee: person }));
+    }
     return withPage(query, filter);
   }
 
@@ -493,6 +507,7 @@ export class PostgresEngine implements Engine {
       throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
     return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, task.process_instance_id);
+      if (instance && task.state === 'open') await this.#checkFourEyes(tx, instance, task, completedBy);
       const updated = await tx('user_tasks')
         .where({ id: taskId, state: 'open' })
         .update({
@@ -521,6 +536,66 @@ export class PostgresEngine implements Engine {
       );
       return { replayed: false };
     });
+  }
+
+  /**
+   * A user task marked `operon:fourEyes` (docs/security.md) may not be completed by whoever started
+   * its instance nor by whoever completed an earlier user task of it; nor anonymously. Checked
+   * under the instance lock, so two completions cannot both slip past it.
+   */
+  async #checkFourEyes(tx: Knex.Transaction, instance: InstanceRow, task: UserTaskRow, completedBy?: string) {
+    const graph = await this.graphs.get(tx, instance.definition_id);
+    if (!graph.elements[task.element_id]?.userTask?.fourEyes) return;
+    const refuse = (rule: string, message: string) =>
+      new OperonError('OPERON_ERR_FOUR_EYES', message, {
+        details: { taskId: task.id, instanceId: instance.id, elementId: task.element_id, rule },
+      });
+    if (!completedBy) throw refuse('anonymous', `User task ${task.id} needs a second person: say who completes it`);
+    if (instance.started_by && instance.started_by === completedBy)
+      throw refuse('starter', `User task ${task.id} needs a second person: ${completedBy} started this instance`);
+    const earlier = await tx('user_tasks')
+      .where({ process_instance_id: instance.id, state: 'completed', completed_by: completedBy })
+      .whereNot({ id: task.id })
+      .first('id');
+    if (earlier)
+      throw refuse(
+        'earlier-reviewer',
+        `User task ${task.id} needs a second person: ${completedBy} completed an earlier task of this instance`,
+      );
+  }
+
+  /**
+   * Who may act on these user tasks: assignee and candidate groups from their rows, candidate
+   * users from the BPMN (`zeebe:assignmentDefinition candidateUsers`).
+   */
+  async userTaskCandidates(
+    taskIds: string[],
+  ): Promise<
+    Map<string, { assignee: string | null; candidateGroups: string[] | null; candidateUsers: string[] | null }>
+  > {
+    const rows = (await this.db('user_tasks as t')
+      .join('process_instances as p', 'p.id', 't.process_instance_id')
+      .whereIn('t.id', taskIds)
+      .select('t.id', 't.element_id', 't.assignee', 't.candidate_groups', 'p.definition_id')) as {
+      id: string;
+      element_id: string;
+      assignee: string | null;
+      candidate_groups: string[] | null;
+      definition_id: string;
+    }[];
+    const result = new Map<
+      string,
+      { assignee: string | null; candidateGroups: string[] | null; candidateUsers: string[] | null }
+    >();
+    for (const row of rows) {
+      const graph = await this.graphs.get(this.db, row.definition_id);
+      result.set(row.id, {
+        assignee: row.assignee,
+        candidateGroups: row.candidate_groups,
+        candidateUsers: graph.elements[row.element_id]?.userTask?.candidateUsers ?? null,
+      });
+    }
+    return result;
   }
 
   // ---- messages ----------------------------------------------------------------------------
@@ -816,6 +891,7 @@ export class PostgresEngine implements Engine {
     bpmnProcessId: string;
     variables: Variables;
     businessKey?: string;
+    startedBy?: string;
     latest?: DefinitionRef;
     idempotency?: IdempotencyRecord;
   }>({
@@ -856,8 +932,8 @@ export class PostgresEngine implements Engine {
         return { ok: true };
       });
     },
-    alone: async ({ instanceId, bpmnProcessId, variables, businessKey, idempotency }) => {
-      await this.#startOne(bpmnProcessId, variables, { businessKey, instanceId, idempotency });
+    alone: async ({ instanceId, bpmnProcessId, variables, businessKey, startedBy, idempotency }) => {
+      await this.#startOne(bpmnProcessId, variables, { businessKey, startedBy, instanceId, idempotency });
     },
     failsAll: isTransientDatabaseError,
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)

@@ -123,6 +123,14 @@ export const ERROR_CODES = {
   },
   // HTTP
   OPERON_ERR_UNAUTHORIZED: { status: 401, message: 'Missing or invalid credentials' },
+  OPERON_ERR_FORBIDDEN: {
+    status: 403,
+    message: 'The caller is signed in but its roles, candidate groups or task types do not allow this',
+  },
+  OPERON_ERR_FOUR_EYES: {
+    status: 403,
+    message: 'A four-eyes task cannot be completed by the instance starter or an earlier reviewer of the case',
+  },
   OPERON_ERR_BAD_SIGNATURE: { status: 401, message: 'The webhook signature is missing, wrong or stale' },
   OPERON_ERR_WEBHOOK_NOT_CONFIGURED: {
     status: 401,
@@ -148,6 +156,10 @@ export const ERROR_CODES = {
   OPERON_ERR_RATE_LIMITED: { status: 429, message: 'Too many requests' },
   OPERON_ERR_DATABASE_UNAVAILABLE: { status: 503, message: 'PostgreSQL cannot be reached; retry later' },
   OPERON_ERR_OVERLOADED: { status: 503, message: 'Too much work waits for the database; retry later' },
+  OPERON_ERR_IDP_UNAVAILABLE: {
+    status: 503,
+    message: "The identity provider's discovery document or keys cannot be fetched; retry later",
+  },
   OPERON_ERR_INTERNAL: { status: 500, message: 'Internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

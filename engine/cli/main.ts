@@ -2,7 +2,7 @@
  * The `operon` command line. app/main.ts runs it with the shipped composition (nodes, bots,
  * processes); bin/operon.js loads that through tsx.
  *
- *   operon start | demo | serve | worker | migrate | deploy FILE... | instances | db-url
+ *   operon start | demo | serve | worker | migrate | deploy FILE... | instances | db-url | api-key
  *   operon run FILE.bpmn|PROCESS_ID [--vars JSON] [--timeout S] [--json]
  *   operon decide MODEL --vars JSON [--json]   operon model ...
  */
@@ -23,6 +23,8 @@ const USAGE = `usage: operon <command>
                              start one instance and run it until it ends or waits
   instances [--process ID] [--state S] [--json]
   db-url                     print the database connection string (for psql)
+  api-key create --role R[,R] [--task-types a,b] [--name N] | list | revoke ID
+                             API keys for machines (docs/security.md); the key is printed once
   decide MODEL --vars JSON [--json]
   model ...                  decision model tools
 
@@ -43,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/instances.ts')).instancesCommand(args);
     case 'worker':
       return (await import('./commands/worker.ts')).workerCommand(args);
+    case 'api-key':
+      return (await import('./commands/api-key.ts')).apiKeyCommand(args);
     case 'db-url':
       return (await import('./commands/db-url.ts')).dbUrlCommand();
     case 'demo':

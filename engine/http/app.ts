@@ -8,6 +8,14 @@ import type { Knex } from 'knex';
 import type { Engine } from '../api.ts';
 import { OperonError } from '../errors.ts';
 import { ApiTokenVerifier, ensureApiToken } from './auth.ts';
+import { Access, OidcVerifier, oidcSettingsFromEnv, type OidcSettings, type Permission } from './identity.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, with the permission it declares (undefined: refused by the permission hook). */
+    readonly operonRoutes: { method: string; url: string; permission?: Permission }[];
+  }
+}
 import { toOperonError } from './http-errors.ts';
 import { deleteExpiredIdempotencyKeys } from './idempotency.ts';
 import { parseJsonBody } from './json-body.ts';
@@ -16,6 +24,7 @@ import { registerRateLimits } from './rate-limit.ts';
 import { RouteBook, type RouteContext } from './route.ts';
 import { WebhookTargets } from './webhook-targets.ts';
 import { Notifications } from '../jobs/notifications.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
 import { MAX_DEPLOY_FILES, deploymentRoutes } from './routes/deployments.ts';
 import { instanceRoutes } from './routes/instances.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -61,6 +70,11 @@ export interface BuildAppOptions {
    * targets are invalidated. Without it the app opens its own, closed with the app.
    */
   notifications?: Notifications;
+  /**
+   * OpenID Connect: access tokens from this issuer are accepted besides API keys (docs/security.md).
+   * Default from OPERON_OIDC_*; `null` turns it off whatever the environment says.
+   */
+  oidc?: OidcSettings | null;
 }
 
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 3600 * 1000;
@@ -111,6 +125,40 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   registerRateLimits(app);
+
+  // Every route the server gets, with its permission, for the test that no route is left without one.
+  const routeList: { method: string | string[]; url: string; config?: unknown }[] = [];
+  app.addHook('onRoute', (route) => {
+    routeList.push(route);
+  });
+  app.decorate('operonRoutes', {
+    getter: () =>
+      routeList.map((route) => ({
+        method: [route.method].flat().join(','),
+        url: route.url,
+        permission: (route.config as { permission?: Permission } | undefined)?.permission,
+      })),
+  });
+
+  const tokens = new ApiTokenVerifier(options.db);
+  const oidcSettings = options.oidc === null ? undefined : (options.oidc ?? oidcSettingsFromEnv());
+  const metricsToken = options.metricsToken ?? (process.env.OPERON_METRICS_TOKEN || undefined);
+  const access = new Access({
+    tokens,
+    oidc: oidcSettings ? new OidcVerifier(oidcSettings) : undefined,
+    metricsToken,
+  });
+  // Who may do what: every route declares a permission (route.ts), checked here before its body is
+  // read; a route that declares none is refused, so a new route is never open by accident.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return;
+    const permission = request.routeOptions.config.permission;
+    if (!permission)
+      throw new OperonError('OPERON_ERR_FORBIDDEN', `Route ${request.routeOptions.url} declares no permission`, {
+        details: { route: request.routeOptions.url ?? null },
+      });
+    await access.check(request, permission);
+  });
 
   // While PostgreSQL is known to be unreachable, API and webhook requests are answered 503 before
   // anything (authentication included) waits on it. /healthz and /metrics keep answering.
@@ -182,7 +230,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const context: RouteContext = {
     app,
     book: new RouteBook(),
-    tokens: new ApiTokenVerifier(options.db),
+    tokens,
+    access,
     engine: options.engine,
     db: options.db,
     metrics: createMetrics(options.db, {
@@ -191,7 +240,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }),
     webhookTargets,
     bodyLimit,
-    metricsToken: options.metricsToken ?? (process.env.OPERON_METRICS_TOKEN || undefined),
+    metricsToken,
   };
   deploymentRoutes(context);
   webhookRoutes(context);
@@ -200,6 +249,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   messageAndIncidentRoutes(context);
   jobRoutes(context, longPolls);
   systemRoutes(context);
+  apiKeyRoutes(context);
   await registerUi(app, { context });
 
   await app.ready();

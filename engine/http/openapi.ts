@@ -1,7 +1,7 @@
 /** Builds the OpenAPI 3.1 document from the routes' own zod schemas. */
 import { z } from 'zod';
 import { ErrorResponse } from './schemas.ts';
-import type { AnyRouteSpec, RouteBook } from './route.ts';
+import { authOf, type AnyRouteSpec, type RouteBook } from './route.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -101,7 +101,11 @@ export function buildOpenApi(book: RouteBook, info: { version: string }): JsonSc
     paths[path]![route.method.toLowerCase()] = {
       summary: route.summary,
       tags: [route.tag],
-      ...(route.auth === 'bearer' || route.auth === 'metrics' ? { security: [{ bearer: [] }] } : { security: [] }),
+      ...(authOf(route.permission) === 'bearer' || authOf(route.permission) === 'metrics'
+        ? { security: [{ bearer: [] }] }
+        : { security: [] }),
+      // The permission a caller's roles must grant (docs/security.md).
+      'x-operon-permission': route.permission,
       parameters: parameters(route, schemas),
       ...(body ? { requestBody: body } : {}),
       responses,

@@ -1,13 +1,15 @@
 /**
  * One way to declare a route: its zod schemas validate the request and are collected for the
- * OpenAPI document, its `auth` and `consumes` are enforced in onRequest (before the body is read).
+ * OpenAPI document, its `permission` (identity.ts, checked by app.ts's permission hook) and
+ * `consumes` are enforced in onRequest (before the body is read).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { Engine } from '../api.ts';
 import { OperonError } from '../errors.ts';
-import { bearerToken, sameToken, type ApiTokenVerifier } from './auth.ts';
+import type { ApiTokenVerifier } from './auth.ts';
+import type { Access, Permission } from './identity.ts';
 import { validationError } from './http-errors.ts';
 import { requireStorableText } from './json-body.ts';
 import type { HttpMetrics } from './metrics.ts';
@@ -21,15 +23,24 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route's `Auth`, read by the rate limiter and the JSON parser before the handler runs. */
     auth?: Auth;
+    /** What the caller needs to use the route; a route without one is refused (app.ts). */
+    permission?: Permission;
   }
 }
 
 /**
- * Who may call a route: `bearer` an API token; `webhook` the process's webhook configuration,
- * checked by the handler on the raw body before it is parsed (so the JSON parser leaves it alone);
- * `metrics` an API token or OPERON_METRICS_TOKEN; `none` anyone.
+ * How a route authenticates, derived from its permission: `bearer` an API key or access token;
+ * `webhook` the process's webhook configuration, checked by the handler on the raw body before it
+ * is parsed (so the JSON parser leaves it alone); `metrics` a bearer token or OPERON_METRICS_TOKEN;
+ * `none` anyone.
  */
 export type Auth = 'bearer' | 'webhook' | 'metrics' | 'none';
+
+export function authOf(permission: Permission): Auth {
+  if (permission === 'public') return 'none';
+  if (permission === 'webhook' || permission === 'metrics') return permission;
+  return 'bearer';
+}
 
 export interface RouteResponse {
   description: string;
@@ -47,7 +58,8 @@ export interface RouteSpec<
   url: string;
   summary: string;
   tag: string;
-  auth: Auth;
+  /** Who may call it (docs/security.md); checked before the body is read. */
+  permission: Permission;
   /** Media types a body may have; a request with a body of any other type gets 415. Default application/json. */
   consumes?: string[];
   body?: B;
@@ -92,6 +104,8 @@ export interface RouteContext {
   app: FastifyInstance;
   book: RouteBook;
   tokens: ApiTokenVerifier;
+  /** Authentication and the permission check (identity.ts). */
+  access: Access;
   engine: Engine;
   db: Knex;
   metrics: HttpMetrics;
@@ -141,16 +155,8 @@ export function defineRoute<
   context.app.route({
     method: spec.method,
     url: spec.url,
-    config: { auth: spec.auth },
+    config: { auth: authOf(spec.permission), permission: spec.permission },
     async onRequest(request) {
-      if (spec.auth === 'bearer' || spec.auth === 'metrics') {
-        const token = bearerToken(request.headers.authorization);
-        const allowed =
-          (spec.auth === 'metrics' && sameToken(token, context.metricsToken)) ||
-          (await context.tokens.verify(token)) !== undefined;
-        if (!allowed)
-          throw new OperonError('OPERON_ERR_UNAUTHORIZED', 'Send Authorization: Bearer <token> with a valid API token');
-      }
       if (spec.method !== 'GET' && hasBody(request) && !consumes.includes(mediaType(request))) {
         throw new OperonError(
           'OPERON_ERR_UNSUPPORTED_MEDIA_TYPE',

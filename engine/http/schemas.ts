@@ -210,7 +210,13 @@ export const UserTaskSummary = UserTask.omit({ variables: true }).meta({
 });
 export const TaskList = z.object({ tasks: z.array(UserTaskSummary), page: PageInfo });
 export const CompleteTaskBody = z
-  .object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() })
+  .object({
+    variables: Variables.optional(),
+    completedBy: z.string().min(1).max(255).optional().meta({
+      description:
+        'Who completes it. Recorded from the sign-in: a caller other than the development token may only name itself',
+    }),
+  })
   .strict();
 
 // --- messages

@@ -120,7 +120,15 @@ export interface FlowElement {
   /** Business rule task (zeebe:calledDecision): the DMN decision id (FEEL when it starts with `=`) and the variable that receives its result. */
   calledDecision?: { decisionId: string; resultVariable: string; versionTag?: string };
   /** User task (zeebe:assignmentDefinition / zeebe:formDefinition). */
-  userTask?: { assignee?: string; candidateGroups?: string[]; formKey?: string };
+  userTask?: {
+    assignee?: string;
+    candidateGroups?: string[];
+    /** zeebe:assignmentDefinition candidateUsers: a list, or one FEEL expression starting with `=`. */
+    candidateUsers?: string[];
+    formKey?: string;
+    /** `operon:fourEyes` = "true": completed neither by the instance's starter nor by an earlier completer of its user tasks. */
+    fourEyes?: true;
+  };
   /**
    * Compensation. On a compensation boundary event: the handler activity it is associated with
    * (bpmn:association). On the activity it is attached to: the same handler id, copied by validation.

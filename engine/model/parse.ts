@@ -569,6 +569,24 @@ function buildElement(
             .map((g) => g.trim())
             .filter(Boolean);
     }
+    if (assignment?.candidateUsers) {
+      const users = String(assignment.candidateUsers);
+      // A FEEL list is kept whole; only the assignee or an admin may act on such a task (docs/security.md).
+      if (users.trim().startsWith('=')) feel(file, id, users);
+      userTask.candidateUsers = users.trim().startsWith('=')
+        ? [users]
+        : users
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean);
+    }
+    // Four-eyes (docs/security.md): the completer must be neither the starter nor an earlier completer.
+    const fourEyes = properties.find((p) => p.name === 'operon:fourEyes')?.value?.trim();
+    if (fourEyes !== undefined) {
+      if (fourEyes !== 'true' && fourEyes !== 'false')
+        throw invalid(file, id, `user task "${id}": operon:fourEyes must be "true" or "false", not "${fourEyes}"`);
+      if (fourEyes === 'true') userTask.fourEyes = true;
+    }
     if (assignment?.assignee && isFeelExpression(assignment.assignee)) feel(file, id, assignment.assignee);
     const formKey = form?.formKey ?? form?.formId ?? ext('zeebe:UserTaskForm')?.id;
     if (formKey) userTask.formKey = formKey;

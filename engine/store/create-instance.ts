@@ -11,6 +11,8 @@ import { reportToParent, reportUncaughtErrors } from './handovers.ts';
 export interface CreateInstanceOptions {
   variables?: Variables;
   businessKey?: string;
+  /** Who started it (process_instances.started_by). */
+  startedBy?: string;
   startEventId?: string;
   now: Date;
   /** The id to use (a call activity chooses its child's id up front); a new UUID otherwise. */
@@ -47,6 +49,7 @@ export async function createInstance(
       bpmnProcessId: definition.bpmn_process_id,
       version: definition.version,
       businessKey: options.businessKey,
+      startedBy: options.startedBy,
       parentInstanceId: options.parentInstanceId,
       parentElementInstanceKey: options.parentElementInstanceKey,
     },

@@ -8,6 +8,7 @@ export interface NewInstance {
   bpmnProcessId: string;
   version: number;
   businessKey?: string;
+  startedBy?: string;
   /** For a child of a call activity: the calling instance and the call activity's element instance. */
   parentInstanceId?: string;
   parentElementInstanceKey?: string;
@@ -22,6 +23,7 @@ export async function insertInstance(tx: Db, instance: NewInstance, result: Step
     bpmn_process_id: instance.bpmnProcessId,
     version: instance.version,
     business_key: instance.businessKey ?? null,
+    started_by: instance.startedBy ?? null,
     parent_instance_id: instance.parentInstanceId ?? null,
     parent_element_instance_key: instance.parentElementInstanceKey ?? null,
     state: result.state,

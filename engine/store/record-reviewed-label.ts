@@ -29,6 +29,8 @@ export async function recordReviewedLabel(
   >[1];
   const pending = await prepareReview(tx, view, answer, { variable: REVIEWED_LABEL_VARIABLE });
   if (!pending) return;
+  // The completer is who signed in (docs/security.md); the variable only names a reviewer when the
+  // completion names nobody (the development token, embedding code).
   const named = answer[REVIEWER_VARIABLE];
-  await pending.record(typeof named === 'string' && named.length > 0 ? named : (completedBy ?? 'api'));
+  await pending.record(completedBy ?? (typeof named === 'string' && named.length > 0 ? named : 'api'));
 }

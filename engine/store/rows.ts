@@ -27,6 +27,8 @@ export interface InstanceRow {
   bpmn_process_id: string;
   version: number;
   business_key: string | null;
+  /** Who started it (migration 000015): an identity id, or null when unknown. */
+  started_by?: string | null;
   state: InstanceState;
   variables: Variables;
   snapshot: InstanceSnapshot;

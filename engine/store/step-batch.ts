@@ -178,6 +178,8 @@ export interface StartRequest {
   definition: DefinitionRef;
   variables: Variables;
   businessKey?: string;
+  /** Who started it (process_instances.started_by). */
+  startedBy?: string;
   /** The caller's Idempotency-Key: its row is written with the instance, in the same transaction. */
   idempotency?: IdempotencyRecord;
 }
@@ -231,6 +233,7 @@ export async function startInstances(
       await createInstance(tx, graphs, request.definition, {
         variables: request.variables,
         businessKey: request.businessKey,
+        startedBy: request.startedBy,
         now,
         instanceId: request.instanceId,
         firstStep: result,
@@ -249,6 +252,7 @@ function collectStart(plain: PlainRows, request: StartRequest, result: StepResul
     bpmn_process_id: definition.bpmn_process_id,
     version: definition.version,
     business_key: request.businessKey ?? null,
+    started_by: request.startedBy ?? null,
     state: result.state,
     variables: result.variables ?? null,
     snapshot: result.snapshot,

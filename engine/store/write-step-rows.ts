@@ -16,6 +16,8 @@ export interface InstanceWrite {
   bpmn_process_id?: string;
   version?: number;
   business_key?: string | null;
+  /** Who started it (docs/security.md). */
+  started_by?: string | null;
   /** For a child of a call activity: the calling instance and the call activity's element instance. */
   parent_instance_id?: string | null;
   parent_element_instance_key?: string | null;
@@ -109,9 +111,9 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
   // Foreign keys are checked at the end of the statement, so new instances and their rows can go together.
   if (rows.instancesInserted.length > 0) {
     parts.push(`instances_inserted AS (
-      INSERT INTO process_instances (id, definition_id, bpmn_process_id, version, business_key, parent_instance_id, parent_element_instance_key, state, variables, snapshot, started_at, updated_at, ended_at)
-      SELECT id, definition_id, bpmn_process_id, version, business_key, parent_instance_id, parent_element_instance_key, state, variables, snapshot, ?, ?, CASE WHEN state <> 'active' THEN ?::timestamptz END
-        FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, definition_id uuid, bpmn_process_id text, version int, business_key text, parent_instance_id uuid,
+      INSERT INTO process_instances (id, definition_id, bpmn_process_id, version, business_key, started_by, parent_instance_id, parent_element_instance_key, state, variables, snapshot, started_at, updated_at, ended_at)
+      SELECT id, definition_id, bpmn_process_id, version, business_key, started_by, parent_instance_id, parent_element_instance_key, state, variables, snapshot, ?, ?, CASE WHEN state <> 'active' THEN ?::timestamptz END
+        FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, definition_id uuid, bpmn_process_id text, version int, business_key text, started_by text, parent_instance_id uuid,
              parent_element_instance_key text, state text, variables jsonb, snapshot jsonb))`);
     bindings.push(now, now, now, JSON.stringify(rows.instancesInserted));
   }

@@ -65,6 +65,11 @@ export async function registerUi(app: FastifyInstance, options: UiOptions): Prom
   });
 
   await app.register(async (ui) => {
+    // The page shell and its scripts hold no data: anyone may load them (the permission hook in
+    // app.ts refuses every route that declares no permission).
+    ui.addHook('onRoute', (route) => {
+      route.config = { ...(route.config as object), permission: 'public' };
+    });
     ui.addHook('onSend', async (_request, reply, payload) => {
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
       reply.header('x-content-type-options', 'nosniff');

@@ -14,6 +14,8 @@ import { DefinitionIdParams, InstanceIdParams, UserTask, Variables } from '../ht
 import { insideArtifacts } from './artifacts.ts';
 import { embeddedForm } from './forms.ts';
 import { prepareReview, type ReviewSettings } from './review.ts';
+import { completerOf, requireTaskAccess, requireTaskVisible } from '../http/task-access.ts';
+import { forbidden } from '../http/identity.ts';
 
 export interface UiRouteOptions {
   /** Where bot artifacts live; default OPERON_ARTIFACTS_DIR, else .operon/artifacts. */
@@ -58,7 +60,7 @@ const HistoryList = z.object({
 });
 const BotRunList = z.object({ botRuns: z.array(z.record(z.string(), z.unknown())) });
 const ArtifactParams = z.object({ id: z.guid(), kind: z.enum(['screenshot', 'trace']) });
-const ClaimBody = z.object({ assignee: z.string().min(1).max(255).nullable() }).strict();
+const ClaimBody = z.object({ assignee: z.string().min(1).max(255).nullable().optional() }).strict();
 const CompleteBody = z
   .object({ variables: Variables.optional(), completedBy: z.string().min(1).max(255).optional() })
   .strict();
@@ -86,7 +88,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     url: '/api/ui/statistics',
     summary: 'Instances per definition version by state, and open incidents (cockpit process list)',
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'processes:read',
     responses: { 200: { description: 'Counts per definition', schema: DefinitionStatistics } },
     async handler() {
       const [states, incidents] = await Promise.all([
@@ -119,7 +121,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     summary:
       'Element instances per BPMN element of one definition version by state, and open incidents (diagram overlays)',
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'processes:read',
     params: DefinitionIdParams,
     responses: { 200: { description: 'Counts per element', schema: ElementStatistics } },
     async handler({ params }) {
@@ -157,7 +159,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     url: '/api/ui/instances/:id/history',
     summary: "An instance's latest 1,000 history events, oldest first",
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'instances:read',
     params: InstanceIdParams,
     responses: { 200: { description: 'History events', schema: HistoryList } },
     async handler({ params }) {
@@ -188,7 +190,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     url: '/api/ui/instances/:id/bot-runs',
     summary: "An instance's bot runs (duration, outcome, whether a screenshot and trace exist)",
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'instances:read',
     params: InstanceIdParams,
     responses: { 200: { description: 'Bot runs', schema: BotRunList } },
     async handler({ params }) {
@@ -206,7 +208,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     url: '/api/ui/bot-runs/:id/:kind',
     summary: "A bot run's screenshot (PNG) or Playwright trace (zip), read only from the artifacts directory",
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'instances:read',
     params: ArtifactParams,
     responses: { 200: { description: 'The file', contentType: 'application/octet-stream' } },
     async handler({ params }) {
@@ -237,10 +239,11 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     url: '/api/ui/tasks/:id/form',
     summary: "A user task's Camunda form (zeebe:userTaskForm embedded in the process), or null schema when it has none",
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'tasks:read',
     params: InstanceIdParams,
     responses: { 200: { description: 'The form-js schema', schema: TaskForm } },
-    async handler({ params }) {
+    async handler({ params, request }) {
+      await requireTaskVisible(engine, request.identity, params.id);
       const task = (await db('user_tasks as t')
         .join('process_instances as p', 'p.id', 't.process_instance_id')
         .where('t.id', params.id)
@@ -256,16 +259,20 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/ui/tasks/:id/claim',
-    summary: 'Claim an open user task for a person (assignee), or unclaim it with null',
+    summary:
+      'Claim an open user task for yourself (assignee: your name, or omit it), or unclaim it with null; only a candidate may claim, only the holder (or an admin) may unclaim',
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'tasks:complete',
     params: InstanceIdParams,
     body: ClaimBody,
     responses: { 200: { description: 'The task', schema: UserTask } },
     async handler({ params, body, request }) {
-      const updated = await db('user_tasks')
-        .where({ id: params.id, state: 'open' })
-        .update({ assignee: body.assignee });
+      const identity = request.identity!;
+      const assignee = body.assignee === undefined ? identity.id : body.assignee;
+      if (assignee !== null && assignee !== identity.id && identity.kind !== 'dev')
+        throw forbidden(`A task can only be claimed for yourself (${identity.id})`, { field: 'body.assignee' });
+      await requireTaskAccess(engine, identity, params.id);
+      const updated = await db('user_tasks').where({ id: params.id, state: 'open' }).update({ assignee });
       const task = await findTask(params.id);
       if (!task)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
@@ -275,7 +282,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
         });
       request.log.info(
         { instanceId: task.instanceId, taskId: task.id },
-        body.assignee ? 'user task claimed' : 'user task unclaimed',
+        assignee ? 'user task claimed' : 'user task unclaimed',
       );
       return { statusCode: 200, body: task };
     },
@@ -284,20 +291,24 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/ui/tasks/:id/complete',
-    summary: `Complete an open user task (completedBy defaults to the variable reviewer, then the assignee); when its variables hold the review variable (${options.reviewVariable}), the answer is stored as the reviewed label of the decision the task reviews`,
+    summary: `Complete an open user task as the signed-in caller (the development token may name completedBy; it defaults to the assignee); when its variables hold the review variable (${options.reviewVariable}), the answer is stored as the reviewed label of the decision the task reviews`,
     tag: 'ui',
-    auth: 'bearer',
+    permission: 'tasks:complete',
     params: InstanceIdParams,
     body: CompleteBody,
     responses: { 200: { description: 'The completed task', schema: UserTask } },
     async handler({ params, body, request }) {
       const variables = body.variables ?? {};
+      const named = completerOf(request.identity, body.completedBy);
+      await requireTaskAccess(engine, request.identity, params.id);
       const found = await findTask(params.id);
       const open = found?.state === 'open' ? found : undefined;
-      const completedBy =
-        body.completedBy ??
-        (typeof variables.reviewer === 'string' && variables.reviewer ? variables.reviewer : undefined) ??
-        open?.assignee;
+      // The development token may still name the reviewer in the answer, as before sign-in existed.
+      const reviewerVariable =
+        request.identity?.kind === 'dev' && typeof variables.reviewer === 'string' && variables.reviewer
+          ? variables.reviewer
+          : undefined;
+      const completedBy = named ?? reviewerVariable ?? open?.assignee;
       // Checked before completing, so a label the model does not know never completes the task.
       const pending = open ? await prepareReview(db, open, variables, review) : undefined;
       await engine.completeUserTask(params.id, variables, completedBy);

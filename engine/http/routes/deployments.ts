@@ -89,7 +89,7 @@ export function deploymentRoutes(context: RouteContext): void {
     url: '/api/deployments',
     summary: 'Deploy BPMN and DMN files: the XML as the body, or several files as multipart/form-data',
     tag: 'deployments',
-    auth: 'bearer',
+    permission: 'deploy',
     consumes: [...XML_TYPES, 'multipart/form-data'],
     bodyDoc: {
       'application/xml': {
@@ -121,7 +121,7 @@ export function deploymentRoutes(context: RouteContext): void {
     url: '/api/processes',
     summary: 'Deployed process definitions, every version (by process id, newest first), one page at a time',
     tag: 'deployments',
-    auth: 'bearer',
+    permission: 'processes:read',
     query: ProcessListQuery,
     responses: { 200: { description: 'A page of process definitions', schema: ProcessList } },
     async handler({ query }) {
@@ -140,7 +140,7 @@ export function deploymentRoutes(context: RouteContext): void {
     url: '/api/definitions/:definitionId/xml',
     summary: 'The deployed BPMN XML of one process version (for diagram viewers)',
     tag: 'deployments',
-    auth: 'bearer',
+    permission: 'processes:read',
     params: DefinitionIdParams,
     responses: { 200: { description: 'BPMN 2.0 XML', contentType: 'application/xml' } },
     async handler({ params }) {
@@ -158,7 +158,7 @@ export function deploymentRoutes(context: RouteContext): void {
     url: '/api/processes/:bpmnProcessId/webhook',
     summary: 'Configure how POST /webhooks/{bpmnProcessId} is authenticated: Standard Webhooks secret(s) or open',
     tag: 'webhooks',
-    auth: 'bearer',
+    permission: 'admin',
     params: ProcessIdParams,
     body: WebhookConfigBody,
     responses: {

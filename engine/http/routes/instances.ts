@@ -61,7 +61,7 @@ export function instanceRoutes(context: RouteContext): void {
     summary:
       'Process instances, newest first, filtered by process, state, business key and start time, one page at a time',
     tag: 'instances',
-    auth: 'bearer',
+    permission: 'instances:read',
     query: InstanceListQuery,
     responses: { 200: { description: 'Instances', schema: InstanceList } },
     async handler({ query }) {
@@ -83,7 +83,7 @@ export function instanceRoutes(context: RouteContext): void {
     url: '/api/instances/:id',
     summary: 'One instance: state, variables, element instances, incidents and decisions',
     tag: 'instances',
-    auth: 'bearer',
+    permission: 'instances:read',
     params: InstanceIdParams,
     responses: { 200: { description: 'The instance', schema: Instance } },
     async handler({ params }) {
@@ -101,7 +101,7 @@ export function instanceRoutes(context: RouteContext): void {
     url: '/api/instances',
     summary: 'Start an instance of the latest (or a pinned) version of a process',
     tag: 'instances',
-    auth: 'bearer',
+    permission: 'start',
     body: StartInstanceBody,
     headers: {
       'idempotency-key':
@@ -115,6 +115,7 @@ export function instanceRoutes(context: RouteContext): void {
         const { instanceId } = await engine.startInstance(body.bpmnProcessId, body.variables ?? {}, {
           businessKey: body.businessKey,
           version: body.version,
+          startedBy: request.identity?.id,
           idempotency,
         });
         request.log.info({ instanceId, bpmnProcessId: body.bpmnProcessId }, 'instance started');
@@ -145,7 +146,7 @@ export function instanceRoutes(context: RouteContext): void {
     url: '/api/instances/:id/cancel',
     summary: 'Cancel an active instance: every active element is terminated, waits are cancelled',
     tag: 'instances',
-    auth: 'bearer',
+    permission: 'operate',
     params: InstanceIdParams,
     responses: { 200: { description: 'The instance after cancellation', schema: Instance } },
     async handler({ params, request }) {
@@ -161,7 +162,7 @@ export function instanceRoutes(context: RouteContext): void {
     url: '/api/instances/:id/modify',
     summary: 'Move tokens: activate element ids (retry from an element, skip ahead), terminate element instance keys',
     tag: 'instances',
-    auth: 'bearer',
+    permission: 'operate',
     params: InstanceIdParams,
     body: ModifyInstanceBody,
     responses: { 200: { description: 'The instance after the modification', schema: Instance } },

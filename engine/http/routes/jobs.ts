@@ -3,6 +3,10 @@
  * heartbeat carrying `worker` and the `attempt` from activation. The engine fences every call on
  * that lease, exactly as for its own workers.
  */
+import type { Knex } from 'knex';
+import type { FastifyRequest } from 'fastify';
+import { OperonError } from '../../errors.ts';
+import { forbidden } from '../identity.ts';
 import { defineRoute, type Reply, type RouteContext } from '../route.ts';
 import {
   ActivateJobsBody,
@@ -21,8 +25,30 @@ function replayedAnswer(jobId: string): Reply {
   return { statusCode: 200, body: { jobId, replayed: true }, headers: { 'idempotent-replayed': 'true' } };
 }
 
+/**
+ * A worker API key may only take and finish jobs of its task types (docs/security.md); other
+ * callers with the jobs permission (admin, the development token) any.
+ */
+function requireJobType(request: FastifyRequest, type: string): void {
+  const allowed = request.identity?.taskTypes;
+  if (request.identity?.roles.includes('admin')) return;
+  if (!allowed?.includes(type))
+    throw forbidden(`This key may not work on jobs of type "${type}"`, {
+      field: 'type',
+      type,
+      taskTypes: allowed ?? [],
+    });
+}
+
+/** The job's type, for requireJobType; 404 when there is no such job. */
+async function jobType(db: Knex, jobId: string): Promise<string> {
+  const row = (await db('jobs').where({ id: jobId }).first('type')) as { type: string } | undefined;
+  if (!row) throw new OperonError('OPERON_ERR_NOT_FOUND', `No job ${jobId}`, { details: { jobId } });
+  return row.type;
+}
+
 export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>): void {
-  const { engine, metrics } = context;
+  const { engine, metrics, db } = context;
 
   defineRoute(context, {
     method: 'POST',
@@ -30,10 +56,11 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     summary:
       'Take up to maxJobs jobs of a type under a lease of lockMs; waits up to requestTimeoutMs when none are ready',
     tag: 'jobs',
-    auth: 'bearer',
+    permission: 'jobs',
     body: ActivateJobsBody,
     responses: { 200: { description: 'Activated jobs (possibly none)', schema: ActivateJobsResponse } },
     async handler({ body, request, reply }) {
+      requireJobType(request, body.type);
       const controller = new AbortController();
       longPolls.add(controller);
       // A worker that hangs up must not be handed jobs it will never see.
@@ -66,11 +93,12 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     summary:
       'Complete a job with output variables; the same call retried by the same worker and attempt answers 200 again (replayed) and changes nothing',
     tag: 'jobs',
-    auth: 'bearer',
+    permission: 'jobs',
     params: JobIdParams,
     body: CompleteJobBody,
     responses: { 200: { description: 'Completed', schema: JobDone } },
     async handler({ params, body, request }) {
+      requireJobType(request, await jobType(db, params.id));
       const { replayed } = await engine.completeJob(
         params.id,
         { worker: body.worker, attempt: body.attempt },
@@ -88,11 +116,12 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     url: '/api/jobs/:id/fail',
     summary: 'Report a technical failure: retried after retryBackoffMs while retries remain, then an incident',
     tag: 'jobs',
-    auth: 'bearer',
+    permission: 'jobs',
     params: JobIdParams,
     body: FailJobBody,
     responses: { 200: { description: 'Failure recorded', schema: JobDone } },
     async handler({ params, body, request }) {
+      requireJobType(request, await jobType(db, params.id));
       await engine.failJob(
         params.id,
         { worker: body.worker, attempt: body.attempt },
@@ -109,11 +138,12 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     url: '/api/jobs/:id/error',
     summary: 'Throw a BPMN error (business outcome) caught by an error boundary event with the same errorCode',
     tag: 'jobs',
-    auth: 'bearer',
+    permission: 'jobs',
     params: JobIdParams,
     body: JobErrorBody,
     responses: { 200: { description: 'BPMN error thrown', schema: JobDone } },
     async handler({ params, body, request }) {
+      requireJobType(request, await jobType(db, params.id));
       const { replayed } = await engine.throwJobError(
         params.id,
         { worker: body.worker, attempt: body.attempt },
@@ -131,11 +161,12 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     url: '/api/jobs/:id/heartbeat',
     summary: 'Extend the lease by lockMs from now',
     tag: 'jobs',
-    auth: 'bearer',
+    permission: 'jobs',
     params: JobIdParams,
     body: HeartbeatBody,
     responses: { 200: { description: 'New lease deadline', schema: HeartbeatResponse } },
-    async handler({ params, body }) {
+    async handler({ params, body, request }) {
+      requireJobType(request, await jobType(db, params.id));
       const { deadline } = await engine.heartbeatJob(
         params.id,
         { worker: body.worker, attempt: body.attempt },

@@ -22,7 +22,7 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     summary:
       'Publish a message; it correlates to a waiting subscription (name + correlation key) or is buffered for timeToLiveMs. A messageId published before answers the first answer with duplicate: true and changes nothing',
     tag: 'messages',
-    auth: 'bearer',
+    permission: 'operate',
     body: PublishMessageBody,
     responses: { 200: { description: 'Whether the message reached an instance', schema: PublishMessageResponse } },
     async handler({ body, request }) {
@@ -42,7 +42,7 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     summary:
       'Broadcast a signal to every waiting signal catch event and signal start event of that name (not buffered)',
     tag: 'messages',
-    auth: 'bearer',
+    permission: 'operate',
     body: BroadcastSignalBody,
     responses: {
       200: { description: 'How many subscriptions and start events it reached', schema: BroadcastSignalResponse },
@@ -61,7 +61,7 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     url: '/api/incidents',
     summary: 'Incidents, oldest first, one page at a time; e.g. ?state=open',
     tag: 'incidents',
-    auth: 'bearer',
+    permission: 'instances:read',
     query: IncidentListQuery,
     responses: { 200: { description: 'A page of incidents', schema: IncidentList } },
     async handler({ query }) {
@@ -80,7 +80,7 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     url: '/api/incidents/:id/resolve',
     summary: 'Resolve an incident: the failed element is tried again',
     tag: 'incidents',
-    auth: 'bearer',
+    permission: 'operate',
     params: InstanceIdParams,
     responses: { 200: { description: 'Resolved', schema: IncidentResolved } },
     async handler({ params, request }) {

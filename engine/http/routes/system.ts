@@ -25,7 +25,7 @@ export function systemRoutes(context: RouteContext): void {
     url: '/healthz',
     summary: 'Liveness and database reachability',
     tag: 'system',
-    auth: 'none',
+    permission: 'public',
     responses: { 200: { description: 'Healthy', schema: Health } },
     async handler() {
       await healthProbe().raw('SELECT 1');
@@ -39,7 +39,7 @@ export function systemRoutes(context: RouteContext): void {
     summary:
       'Prometheus metrics: instances started/completed, open incidents, webhook and job latency (bearer: an API token or OPERON_METRICS_TOKEN)',
     tag: 'system',
-    auth: 'metrics',
+    permission: 'metrics',
     responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
     async handler() {
       return {
@@ -56,7 +56,7 @@ export function systemRoutes(context: RouteContext): void {
     url: '/openapi.json',
     summary: 'This OpenAPI 3.1 document, generated from the schemas that validate requests',
     tag: 'system',
-    auth: 'none',
+    permission: 'public',
     responses: { 200: { description: 'OpenAPI document' } },
     async handler() {
       document ??= buildOpenApi(context.book, { version: packageVersion });

@@ -3,6 +3,8 @@ import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { CompleteTaskBody, InstanceIdParams, TaskList, TaskListQuery, UserTask } from '../schemas.ts';
 import { OperonError } from '../../errors.ts';
+import { seesAllTasks } from '../identity.ts';
+import { completerOf, requireTaskAccess, requireTaskVisible, visibleTasks } from '../task-access.ts';
 
 export function taskRoutes(context: RouteContext): void {
   const { engine } = context;
@@ -10,19 +12,24 @@ export function taskRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/tasks',
-    summary: 'User tasks, oldest first, without their variables, one page at a time; e.g. ?state=open for the inbox',
+    summary:
+      'User tasks, oldest first, without their variables, one page at a time; e.g. ?state=open for the inbox. A reviewer sees only the tasks offered to them or held by them (a page may then hold fewer than limit)',
     tag: 'tasks',
-    auth: 'bearer',
+    permission: 'tasks:read',
     query: TaskListQuery,
     responses: { 200: { description: 'A page of user tasks', schema: TaskList } },
-    async handler({ query }) {
+    async handler({ query, request }) {
+      const identity = request.identity!;
+      const everything = seesAllTasks(identity);
       const rows = await engine.listUserTaskSummaries({
         state: query.state,
         instanceId: query.instanceId,
+        ...(everything ? {} : { claimableBy: identity.id }),
         ...lookAhead(query),
       });
+      // Paged before the candidate filter, so nextOffset stays right; a page may hold fewer tasks.
       const { items, page } = toPage(rows, query);
-      return { statusCode: 200, body: { tasks: items, page } };
+      return { statusCode: 200, body: { tasks: await visibleTasks(engine, identity, items), page } };
     },
   });
 
@@ -31,10 +38,11 @@ export function taskRoutes(context: RouteContext): void {
     url: '/api/tasks/:id',
     summary: 'One user task with its variables',
     tag: 'tasks',
-    auth: 'bearer',
+    permission: 'tasks:read',
     params: InstanceIdParams,
     responses: { 200: { description: 'The user task', schema: UserTask } },
-    async handler({ params }) {
+    async handler({ params, request }) {
+      await requireTaskVisible(engine, request.identity, params.id);
       const [task] = await engine.listUserTasks({ id: params.id });
       if (!task)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
@@ -48,12 +56,14 @@ export function taskRoutes(context: RouteContext): void {
     summary:
       'Complete an open user task; its variables flow into the instance. The same completion retried (same completedBy, same variables) answers 200 again and changes nothing',
     tag: 'tasks',
-    auth: 'bearer',
+    permission: 'tasks:complete',
     params: InstanceIdParams,
     body: CompleteTaskBody,
     responses: { 200: { description: 'The completed task', schema: UserTask } },
     async handler({ params, body, request }) {
-      const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, body.completedBy);
+      const completedBy = completerOf(request.identity, body.completedBy);
+      await requireTaskAccess(engine, request.identity, params.id);
+      const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, completedBy);
       const [task] = await engine.listUserTasks({ id: params.id });
       if (!task)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });

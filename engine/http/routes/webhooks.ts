@@ -56,7 +56,7 @@ export function webhookRoutes(context: RouteContext): void {
     url: '/webhooks/:bpmnProcessId',
     summary: 'Start an instance of the process; the JSON body becomes its variables',
     tag: 'webhooks',
-    auth: 'webhook',
+    permission: 'webhook',
     params: ProcessIdParams,
     query: WebhookQuery,
     bodyDoc: { 'application/json': { schema: Variables, description: 'Start variables' } },
@@ -136,6 +136,7 @@ export function webhookRoutes(context: RouteContext): void {
           const { instanceId } = await engine.startInstance(bpmnProcessId, variables, {
             businessKey: query.businessKey,
             latest,
+            startedBy: `webhook:${bpmnProcessId}`,
             idempotency,
           });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');

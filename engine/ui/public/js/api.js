@@ -1,6 +1,5 @@
 // The API client: every request carries the token the person entered, kept only in sessionStorage.
 const TOKEN_KEY = 'operon.apiToken';
-const NAME_KEY = 'operon.userName';
 
 export const session = {
   token: () => sessionStorage.getItem(TOKEN_KEY),
@@ -9,8 +8,6 @@ export const session = {
     sessionStorage.removeItem(TOKEN_KEY);
     window.dispatchEvent(new Event('operon:signed-out'));
   },
-  userName: () => sessionStorage.getItem(NAME_KEY) ?? '',
-  setUserName: (name) => sessionStorage.setItem(NAME_KEY, name),
 };
 
 export class ApiError extends Error {
@@ -48,7 +45,7 @@ export async function apiBlob(path) {
 /** Checks a token without signing in with it. */
 export async function tokenWorks(token) {
   try {
-    await request('/api/processes', { token });
+    await request('/api/me', { token });
     return true;
   } catch (error) {
     if (error.status === 401) return false;

@@ -12,7 +12,7 @@ import {
   shortId,
   valueText,
 } from './lib.js';
-import { api, session } from './api.js';
+import { api } from './api.js';
 
 /** Open tasks the inbox lists at once. */
 const INBOX_PAGE = 200;
@@ -133,7 +133,9 @@ function TaskDetail({ taskId, listed, onChanged }) {
 
 function TaskCard({ task, onChanged }) {
   const { data: form, error: formError } = useLoad(() => api(`/api/ui/tasks/${task.id}/form`), [task.id]);
-  const [userName, setUserName] = useState(session.userName());
+  // Who is signed in comes from the sign-in (GET /api/me), never from a typed name.
+  const { data: me } = useLoad(() => api('/api/me'), []);
+  const userName = me?.id ?? '';
   const [error, setError] = useState();
   const [busy, setBusy] = useState(false);
   const formRef = useRef();
@@ -149,7 +151,8 @@ function TaskCard({ task, onChanged }) {
       setBusy(false);
     }
   };
-  const claim = (assignee) => act(() => api(`/api/ui/tasks/${task.id}/claim`, { method: 'POST', body: { assignee } }));
+  const claim = (assignee) =>
+    act(() => api(`/api/ui/tasks/${task.id}/claim`, { method: 'POST', body: assignee === null ? { assignee } : {} }));
   const complete = (event) => {
     event.preventDefault();
     const result = formRef.current?.();
@@ -158,11 +161,7 @@ function TaskCard({ task, onChanged }) {
     if (problems.length)
       return setError(new Error(problems.map(([field, list]) => `${field}: ${list.join(', ')}`).join('; ')));
     return act(async () => {
-      const completedBy = userName || task.assignee || undefined;
-      await api(`/api/ui/tasks/${task.id}/complete`, {
-        method: 'POST',
-        body: { variables: result.data, ...(completedBy ? { completedBy } : {}) },
-      });
+      await api(`/api/ui/tasks/${task.id}/complete`, { method: 'POST', body: { variables: result.data } });
       location.hash = `#/instances/${task.instanceId}`;
     });
   };
@@ -173,10 +172,7 @@ function TaskCard({ task, onChanged }) {
       <p class="muted">Instance <a href=${`#/instances/${task.instanceId}`}><code>${shortId(task.instanceId)}</code></a> · element <code>${task.elementId}</code> · since ${formatTime(task.createdAt)}
         ${task.candidateGroups?.length ? html` · for ${task.candidateGroups.join(', ')}` : null}</p>
       <div class="claim">
-        <label>Your name <input name="userName" value=${userName} onInput=${(e) => {
-          setUserName(e.target.value);
-          session.setUserName(e.target.value);
-        }} /></label>
+        <span class="muted">Signed in as <strong class="me">${userName}</strong></span>
         ${task.assignee ? html`<span class="assignee">Claimed by <strong>${task.assignee}</strong></span>` : html`<span class="muted">Unclaimed</span>`}
         ${!mine ? html`<button type="button" disabled=${busy || !userName} onClick=${() => claim(userName)}>Claim</button>` : null}
         ${task.assignee ? html`<button type="button" class="link" disabled=${busy} onClick=${() => claim(null)}>Unclaim</button>` : null}
@@ -188,7 +184,7 @@ function TaskCard({ task, onChanged }) {
             ? html`<p class="loading">Loading the form…</p>`
             : form.schema
               ? html`<${CamundaForm} schema=${form.schema} variables=${task.variables} formRef=${formRef} />`
-              : html`<${GeneratedForm} key=${task.id} variables=${task.variables} formRef=${formRef} reviewer=${userName || task.assignee} />`
+              : html`<${GeneratedForm} key=${task.id} variables=${task.variables} formRef=${formRef} reviewer=${userName} />`
         }
         <${ErrorNote} error=${error} />
         <button type="submit" class="primary" disabled=${busy}>Complete</button>
