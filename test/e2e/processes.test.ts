@@ -36,6 +36,15 @@ before(async () => {
   nodes = await createNodeRegistry({ decision: true, extra: [await shippedBotNode({ baseUrl: demoApps.baseUrl })] });
   engine = createEngine({ db: db.knex, nodes, worker: { concurrency: 6, pollIntervalMs: 100, lockMs: 60_000 } });
   app = await buildApp({ engine, db: db.knex, apiToken: TOKEN, defaultMetrics: false });
+  // The loan process's hard-limit table first: its business rule task calls it by id.
+  const dmn = await readFile(fileURLToPath(new URL('../../processes/loan-hard-limits.dmn', import.meta.url)), 'utf8');
+  const decisions = await app.inject({
+    method: 'POST',
+    url: '/api/deployments',
+    headers: { ...auth, 'content-type': 'application/xml' },
+    payload: dmn,
+  });
+  assert.equal(decisions.statusCode, 201, decisions.body);
   for (const file of ['loan-approval', 'order-routing']) {
     const xml = await readFile(fileURLToPath(new URL(`../../processes/${file}.bpmn`, import.meta.url)), 'utf8');
     const deployed = await app.inject({
@@ -71,7 +80,7 @@ async function webhook(processId: string, variables: Record<string, unknown>): P
 
 async function instance(
   id: string,
-): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
+): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string; modelVersion?: string }[] }> {
   const response = await app.inject({ method: 'GET', url: `/api/instances/${id}`, headers: auth });
   assert.equal(response.statusCode, 200, response.body);
   return response.json();
@@ -83,7 +92,7 @@ const BOUND_MS = 240_000;
 async function ended(
   id: string,
   timeoutMs = BOUND_MS,
-): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string }[] }> {
+): Promise<InstanceView & { decisions: { label: string; reviewedLabel?: string; modelVersion?: string }[] }> {
   return waitFor(
     async () => {
       const view = await instance(id);
@@ -155,6 +164,8 @@ describe('loan approval', { concurrency: true }, () => {
     assert.deepEqual(completedPath(view), [
       'ApplicationReceived',
       'CheckCredit',
+      'HardLimits',
+      'HardLimitGateway',
       'DecideLoan',
       'DecisionGateway',
       'MarkApproved',
@@ -166,8 +177,45 @@ describe('loan approval', { concurrency: true }, () => {
     assert.equal(view.variables.outcome, 'approve');
     assert.ok(view.variables.bookingReference, 'core banking returned a booking reference');
     assert.equal(view.decisions[0]?.label, 'approve');
+    assert.equal(view.variables.hardLimit, null, 'no hard limit applied');
     const row = await db.knex('process_instances').where({ id }).first('state');
     assert.equal(row.state, 'completed');
+    const answers = await db.knex('decision_answers').where({ process_instance_id: id }).select('source', 'decided_by');
+    assert.deepEqual(answers, [{ source: 'model', decided_by: `model:loan@${view.decisions[0]?.modelVersion}` }]);
+  });
+
+  it('a hard limit of the lending policy rejects by its DMN rule, and the GPT is not asked', async () => {
+    // Aylin Kaya's bureau score is 455: below the policy's 580.
+    const id = await webhook('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-5',
+      applicantId: 'AP-10003',
+      applicantName: 'Aylin Kaya',
+    });
+    const view = await ended(id);
+    assert.deepEqual(completedPath(view), [
+      'ApplicationReceived',
+      'CheckCredit',
+      'HardLimits',
+      'HardLimitGateway',
+      'DecidedByRule',
+      'OutcomeKnown',
+      'RecordOutcome',
+      'ApplicationDecided',
+    ]);
+    assert.equal(view.variables.outcome, 'reject');
+    assert.deepEqual(view.variables.hardLimit, { outcome: 'reject', reason: 'credit score below 580' });
+    assert.equal(view.variables.bookedDecision, 'reject');
+    assert.deepEqual(view.decisions, [], 'no model decision');
+    const evaluation = await db
+      .knex('decision_evaluations')
+      .where({ process_instance_id: id })
+      .first('decision_id', 'matched_rule_ids', 'inputs');
+    assert.equal(evaluation.decision_id, 'loan-hard-limits');
+    assert.deepEqual(evaluation.matched_rule_ids, ['rule-credit-score']);
+    assert.equal(evaluation.inputs['Credit score'], 455);
+    const answers = await db.knex('decision_answers').where({ process_instance_id: id }).select('source', 'decided_by');
+    assert.deepEqual(answers, [{ source: 'rule', decided_by: 'rule:loan-hard-limits/rule-credit-score' }]);
   });
 
   it("a borderline application waits for a person; the answer becomes the decision's reviewed label", async () => {
