@@ -33,6 +33,8 @@ export interface StackOptions {
 export interface DeployedFile {
   file: string;
   processes: { bpmnProcessId: string; version: number }[];
+  /** DMN decisions of a `.dmn` file. */
+  decisions?: { decisionId: string; version: number }[];
   error?: string;
 }
 
@@ -101,6 +103,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           deployed.push({
             file,
             processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })),
+            decisions: result.decisions.map((d) => ({ decisionId: d.decisionId, version: d.version })),
           });
           context.logger.info(
             { file, processes: result.processes, decisions: result.decisions, warnings: result.warnings },

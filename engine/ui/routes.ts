@@ -1,6 +1,6 @@
 /**
  * The few /api/ui routes the cockpit needs beyond the public API: per-element statistics for
- * diagram overlays, an instance's history and bot runs, bot artifacts, a task's Camunda form,
+ * diagram overlays, an instance's history, bot runs and DMN decision evaluations, bot artifacts, a task's Camunda form,
  * claiming a task, and completing a review task so the reviewer's answer reaches `decisions`.
  * All take the API bearer token.
  */
@@ -59,6 +59,25 @@ const HistoryList = z.object({
   ),
 });
 const BotRunList = z.object({ botRuns: z.array(z.record(z.string(), z.unknown())) });
+const DecisionEvaluationList = z.object({
+  evaluations: z.array(
+    z.object({
+      id: z.string(),
+      elementId: z.string(),
+      decisionId: z.string(),
+      decisionName: z.string().nullable(),
+      version: z.number().int(),
+      inputs: z.record(z.string(), z.unknown()),
+      matchedRuleIds: z.array(z.string()),
+      output: z.unknown(),
+      /** Every decision evaluated on the way (required decisions first), as decision_evaluations.evaluated. */
+      evaluated: z.array(z.record(z.string(), z.unknown())),
+      /** rule:<decision id>/<rule ids> when a rule answered, null when none matched (view decision_answers). */
+      decidedBy: z.string().nullable(),
+      at: z.string(),
+    }),
+  ),
+});
 const ArtifactParams = z.object({ id: z.guid(), kind: z.enum(['screenshot', 'trace']) });
 const ClaimBody = z.object({ assignee: z.string().min(1).max(255).nullable().optional() }).strict();
 const CompleteBody = z
@@ -200,6 +219,49 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
         unknown
       >[];
       return { statusCode: 200, body: { botRuns: rows.map(toBotRunView) } };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/instances/:id/decision-evaluations',
+    summary: "An instance's DMN decision evaluations (business rule tasks): inputs, matched rules, output",
+    tag: 'ui',
+    permission: 'instances:read',
+    params: InstanceIdParams,
+    responses: { 200: { description: 'Decision evaluations, oldest first', schema: DecisionEvaluationList } },
+    async handler({ params }) {
+      const rows = (await db('decision_evaluations as e')
+        .leftJoin('decision_definitions as d', 'd.id', 'e.decision_definition_id')
+        .where({ 'e.process_instance_id': params.id })
+        .orderBy('e.id')
+        .select('e.*', 'd.name as decision_name')) as {
+        id: string | number;
+        element_id: string;
+        decision_id: string;
+        decision_name: string | null;
+        version: number;
+        inputs: Record<string, unknown>;
+        matched_rule_ids: string[];
+        output: unknown;
+        evaluated: Record<string, unknown>[];
+        evaluated_at: Date;
+      }[];
+      const evaluations = rows.map((row) => ({
+        id: String(row.id),
+        elementId: row.element_id,
+        decisionId: row.decision_id,
+        decisionName: row.decision_name,
+        version: row.version,
+        inputs: row.inputs,
+        matchedRuleIds: row.matched_rule_ids,
+        output: row.output ?? null,
+        evaluated: row.evaluated,
+        // As the view decision_answers writes it.
+        decidedBy: row.matched_rule_ids.length > 0 ? `rule:${row.decision_id}/${row.matched_rule_ids.join(',')}` : null,
+        at: row.evaluated_at.toISOString(),
+      }));
+      return { statusCode: 200, body: { evaluations } };
     },
   });
 

@@ -28,6 +28,31 @@ export interface OrderCase {
 }
 
 /**
+ * Rule 2 of the lending policy, the hard limits: the fields alone reject the application, whatever
+ * its text says. The shipped loan process decides these with a DMN table before the GPT
+ * (processes/loan-hard-limits.dmn; test/dmn/loan-hard-limits.test.ts checks that the table and
+ * this function agree on every side of every threshold).
+ */
+export const LOAN_HARD_LIMITS = {
+  /** A credit score below this rejects. */
+  minCreditScore: 580,
+  /** Open debts of this much or more reject. */
+  maxDebts: 40000,
+  /** This employment rejects. */
+  rejectedEmployment: 'unemployed',
+} as const;
+
+/** Which hard limit rejects the case, in the policy's order; null when none does. */
+export function loanHardLimit(
+  c: Pick<LoanCase, 'creditScore' | 'employment' | 'debts'>,
+): 'credit-score' | 'unemployed' | 'debts' | null {
+  if (c.creditScore < LOAN_HARD_LIMITS.minCreditScore) return 'credit-score';
+  if (c.employment === LOAN_HARD_LIMITS.rejectedEmployment) return 'unemployed';
+  if (c.debts >= LOAN_HARD_LIMITS.maxDebts) return 'debts';
+  return null;
+}
+
+/**
  * Lending policy, in order:
  * 1. A prohibited purpose (gambling, betting, crypto speculation, repaying a payday loan) -> reject.
  * 2. Credit score below 580, unemployed, or debts of 40000 or more -> reject.
@@ -40,7 +65,7 @@ export interface OrderCase {
  */
 export function loanPolicy(c: LoanCase, intent: LoanIntent): 'approve' | 'reject' | 'review' {
   if (intent === 'prohibited') return 'reject';
-  if (c.creditScore < 580 || c.employment === 'unemployed' || c.debts >= 40000) return 'reject';
+  if (loanHardLimit(c) !== null) return 'reject';
   if (intent === 'uncertain') return 'review';
   const minScore = intent === 'secured' ? 620 : 680;
   const approvable =

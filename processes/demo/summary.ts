@@ -13,6 +13,8 @@ export interface DemoSummary {
     total: number;
     approvedAutomatically: number;
     rejectedAutomatically: number;
+    /** Decided by a hard limit of the lending policy (the DMN table), before the model. */
+    decidedByRule: number;
     reviewed: number;
     escalated: number;
     applicantUnknown: number;
@@ -52,7 +54,8 @@ export function summarize(
   const approvedAutomatically = loans.filter((v) => ended(v, 'MarkApproved')).length;
   const rejectedAutomatically = loans.filter((v) => ended(v, 'MarkRejected')).length;
   const applicantUnknown = loans.filter((v) => ended(v, 'RejectedApplicantUnknown')).length;
-  const decidedByModel = approvedAutomatically + rejectedAutomatically + reviewed;
+  const decidedByRule = loans.filter((v) => ended(v, 'DecidedByRule')).length;
+  const decided = approvedAutomatically + rejectedAutomatically + decidedByRule + reviewed;
   const routes: Record<string, number> = {};
   for (const view of orders) {
     const label = (view.variables.routing as { label?: string } | undefined)?.label;
@@ -86,11 +89,12 @@ export function summarize(
       total: loans.length,
       approvedAutomatically,
       rejectedAutomatically,
+      decidedByRule,
       reviewed,
       escalated: loans.filter((v) => v.elements.some((e) => e.elementId === 'SeniorReview')).length,
       applicantUnknown,
       unfinished: loans.filter((v) => v.state === 'active').length,
-      automationRate: decidedByModel === 0 ? 0 : (approvedAutomatically + rejectedAutomatically) / decidedByModel,
+      automationRate: decided === 0 ? 0 : (approvedAutomatically + rejectedAutomatically + decidedByRule) / decided,
     },
     reviewQueue: {
       created:
@@ -127,7 +131,7 @@ export function formatSummary(summary: DemoSummary, seconds: number): string {
     `Demo finished in ${seconds.toFixed(1)} s`,
     '',
     `Loan applications   ${loans.total}`,
-    `  automation rate   ${pct(loans.automationRate)}  (decided by the model without a person: ${loans.approvedAutomatically} approved, ${loans.rejectedAutomatically} rejected)`,
+    `  automation rate   ${pct(loans.automationRate)}  (decided without a person: ${loans.decidedByRule} rejected by a hard limit of the policy (DMN), the model ${loans.approvedAutomatically} approved, ${loans.rejectedAutomatically} rejected)`,
     `  reviewed          ${loans.reviewed} by a person${loans.escalated ? ` (${loans.escalated} escalated)` : ''}`,
     `  applicant unknown ${loans.applicantUnknown} (credit bureau: APPLICANT_NOT_FOUND)`,
     ...(loans.unfinished ? [`  not finished      ${loans.unfinished}`] : []),

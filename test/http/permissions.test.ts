@@ -66,6 +66,7 @@ const EXPECTED: Record<string, Allowed> = {
   'GET /api/ui/instances/{id}/history': READ_INSTANCES,
   'GET /api/ui/instances/{id}/bot-runs': READ_INSTANCES,
   'GET /api/ui/bot-runs/{id}/{kind}': READ_INSTANCES,
+  'GET /api/ui/instances/{id}/decision-evaluations': READ_INSTANCES,
   'GET /api/ui/tasks/{id}/form': READ_TASKS,
   'POST /api/ui/tasks/{id}/claim': WORK_TASKS,
   'POST /api/ui/tasks/{id}/complete': WORK_TASKS,

@@ -170,4 +170,11 @@ test('the instance shows up where docs/sql.md says', async () => {
     `SELECT business_key, label, overruled FROM decision_log ORDER BY decided_at, label`,
   )) as { rows: { overruled: boolean }[] };
   assert.deepEqual(log.map((row) => row.overruled).sort(), [false, true]);
+  const { rows: answers } = (await api.db.knex.raw(
+    `SELECT source, decided_by, count(*)::int AS n FROM decision_answers GROUP BY source, decided_by ORDER BY decided_by`,
+  )) as { rows: unknown[] };
+  assert.deepEqual(answers, [
+    { source: 'model', decided_by: 'model:order@1', n: 2 },
+    { source: 'rule', decided_by: 'rule:shipping-fee/feeHeavy', n: 1 },
+  ]);
 });

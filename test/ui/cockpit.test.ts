@@ -2,7 +2,8 @@
  * The cockpit in real headless Chromium against a real engine: sign in with the API token, find a
  * loan application waiting at its review task on the diagram, review it from the inbox (the answer
  * becomes the decision's reviewed label) and watch the instance end; an instance stuck on an
- * incident shows it on the diagram, and Retry, once the credit bureau is back, lets it finish.
+ * incident shows it on the diagram, and Retry, once the credit bureau is back, lets it finish; a
+ * business rule task's DMN evaluation shows its inputs, matched rule and output, and who answered.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,6 +168,11 @@ describe('cockpit and task inbox in the browser', () => {
     assert.ok(text.includes(decision.label) && text.includes(decision.model_version), text);
     assert.match(text, /needs review/);
     assert.match(text, /not reviewed/);
+    assert.equal(
+      await page.locator('.answered-by').innerText(),
+      `model:loan@${decision.model_version}`,
+      'the facts say which model answered',
+    );
     assert.match(await page.locator('table.variables').innerText(), /applicantName[\s\S]*Ada Lovelace/);
     assert.match(await page.locator('.timeline').innerText(), /userTask\.created|element\.activated/);
     await cockpit.screenshot('cockpit-instance-waiting');
@@ -296,6 +302,41 @@ describe('cockpit and task inbox in the browser', () => {
       instance!.incidents.map((i) => i.state),
       ['resolved'],
     );
+  });
+
+  test("a business rule task's decision table shows its inputs, the matched rule and the output", async () => {
+    const dmn = readFileSync(new URL('../../processes/loan-hard-limits.dmn', import.meta.url), 'utf8');
+    await cockpit.engine.deploy([
+      { name: 'loan-hard-limits.dmn', xml: dmn },
+      { name: 'hard-limits.bpmn', xml: fixture('hard-limits.bpmn') },
+    ]);
+    const { instanceId } = await cockpit.engine.startInstance('hard-limits', {
+      creditScore: 455,
+      employment: 'permanent',
+      debts: 1200,
+    });
+    const { instanceId: passed } = await cockpit.engine.startInstance('hard-limits', {
+      creditScore: 700,
+      employment: 'permanent',
+      debts: 1200,
+    });
+    const { page } = cockpit;
+    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${instanceId}`);
+    const row = page.locator('table.decision-evaluations tbody tr');
+    await row.waitFor();
+    const text = await row.innerText();
+    assert.match(text, /Hard limits of the lending policy[\s\S]*loan-hard-limits v1/);
+    assert.match(text, /Credit score[\s\S]*455/);
+    assert.equal(await row.locator('.matched-rules').innerText(), 'rule-credit-score');
+    const output = await row.locator('.output').innerText();
+    assert.ok(output.includes('"outcome": "reject"') && output.includes('"reason": "credit score below 580"'), output);
+    assert.equal(await page.locator('.answered-by').innerText(), 'rule:loan-hard-limits/rule-credit-score');
+    await cockpit.screenshot('cockpit-instance-decision-table');
+
+    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${passed}`);
+    await page.locator('table.decision-evaluations tbody tr').waitFor();
+    assert.equal(await page.locator('.matched-rules').innerText(), 'no rule matched');
+    assert.equal(await page.locator('.answered-by').count(), 0, 'no rule and no model answered');
   });
 
   test('a task with a Camunda form (zeebe:formDefinition) is filled in with form-js', async () => {

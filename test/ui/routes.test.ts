@@ -71,6 +71,7 @@ describe('cockpit server', () => {
       '/api/ui/statistics',
       `/api/ui/instances/${randomUUID()}/history`,
       `/api/ui/instances/${randomUUID()}/bot-runs`,
+      `/api/ui/instances/${randomUUID()}/decision-evaluations`,
       `/api/ui/tasks/${randomUUID()}/form`,
     ]) {
       const response = await app.inject({ method: 'GET', url });

@@ -37,8 +37,12 @@ export function startBanner(stack: Stack): string {
     .map((d) =>
       d.error
         ? `${d.file} (NOT deployed: ${d.error.split('\n')[0]})`
-        : d.processes.map((p) => `${p.bpmnProcessId} v${p.version}`).join(', '),
+        : [
+            ...d.processes.map((p) => `${p.bpmnProcessId} v${p.version}`),
+            ...(d.decisions ?? []).map((decision) => `${decision.decisionId} v${decision.version} (DMN)`),
+          ].join(', '),
     )
+    .filter((text) => text !== '')
     .join('; ');
   const hooks = stack.webhooks
     .map((w) => `${w.bpmnProcessId}: ${w.mode === 'kept' ? 'as configured before' : w.mode}`)

@@ -1,5 +1,6 @@
 // One instance: its diagram (path taken, active tokens, incidents), incidents with retry,
-// variables, decisions, bot runs, open tasks and the history timeline.
+// variables, decisions (DMN evaluations with their matched rules, and the models' answers), bot runs,
+// open tasks and the history timeline.
 import {
   html,
   useState,
@@ -16,13 +17,14 @@ import { Diagram } from './diagram.js';
 import { RetryButton } from './incidents.js';
 
 async function loadInstance(instanceId) {
-  const [instance, { events }, { botRuns }, { tasks }] = await Promise.all([
+  const [instance, { events }, { botRuns }, { tasks }, { evaluations }] = await Promise.all([
     api(`/api/instances/${instanceId}`),
     api(`/api/ui/instances/${instanceId}/history`),
     api(`/api/ui/instances/${instanceId}/bot-runs`),
     api(`/api/tasks?state=open&instanceId=${instanceId}`),
+    api(`/api/ui/instances/${instanceId}/decision-evaluations`),
   ]);
-  return { instance, events, botRuns, tasks };
+  return { instance, events, botRuns, tasks, evaluations };
 }
 
 /** Markers and badges for the diagram: completed path, active tokens, open incidents. */
@@ -84,6 +86,43 @@ function Decisions({ decisions }) {
     )}</tbody></table>`;
 }
 
+/**
+ * Who answered, oldest first: `rule:<decision>/<rule>` for a DMN table whose rules matched,
+ * `model:<name>@<version>` for a decision node (as the SQL view decision_answers says it).
+ */
+export function answeredBy(evaluations, decisions) {
+  const answers = [
+    ...evaluations.filter((e) => e.decidedBy).map((e) => ({ at: e.at, elementId: e.elementId, by: e.decidedBy })),
+    ...decisions.map((d) => ({
+      at: d.decidedAt,
+      elementId: d.elementId,
+      by: `model:${d.modelName}@${d.modelVersion}`,
+    })),
+  ];
+  return answers.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+}
+
+function DecisionEvaluations({ evaluations }) {
+  if (evaluations.length === 0) return html`<p class="empty">No decision tables evaluated.</p>`;
+  return html`<table class="list decision-evaluations">
+    <thead><tr><th>Element</th><th>Decision</th><th>Inputs</th><th>Matched rules</th><th>Output</th></tr></thead>
+    <tbody>${evaluations.map(
+      (e) => html`
+      <tr data-evaluation=${e.id}>
+        <td>${e.elementId}</td>
+        <td><strong>${e.decisionName ?? e.decisionId}</strong> <small><code>${e.decisionId}</code> v${e.version}</small>
+          ${e.evaluated.length > 1 ? html`<div class="muted">required: ${e.evaluated.slice(0, -1).map((d) => html`<code>${d.decisionId}</code> `)}</div>` : null}</td>
+        <td><pre>${valueText(e.inputs)}</pre></td>
+        <td class="matched-rules">${
+          e.matchedRuleIds.length
+            ? e.matchedRuleIds.map((id) => html`<code class="rule">${id}</code> `)
+            : html`<span class="muted">no rule matched</span>`
+        }</td>
+        <td class="output"><pre>${valueText(e.output)}</pre></td>
+      </tr>`,
+    )}</tbody></table>`;
+}
+
 async function download(path, name) {
   const url = URL.createObjectURL(await apiBlob(path));
   const link = Object.assign(document.createElement('a'), { href: url, download: name });
@@ -139,7 +178,8 @@ export function InstanceDetail({ instanceId }) {
   const [selected, setSelected] = useState();
   if (!data)
     return html`<p class="crumbs"><a href="#/instances">Instances</a> ›</p><${ErrorNote} error=${error} />${error ? null : html`<p class="loading">Loading…</p>`}`;
-  const { instance, events, botRuns, tasks } = data;
+  const { instance, events, botRuns, tasks, evaluations } = data;
+  const answers = answeredBy(evaluations, instance.decisions ?? []);
   const openIncidents = instance.incidents.filter((i) => i.state === 'open');
   const shownEvents = selected ? events.filter((e) => e.elementId === selected) : events;
   return html`
@@ -152,6 +192,7 @@ export function InstanceDetail({ instanceId }) {
       ${instance.businessKey ? html`<dt>Business key</dt><dd>${instance.businessKey}</dd>` : null}
       <dt>Started</dt><dd>${formatTime(instance.startedAt)}</dd>
       ${instance.endedAt ? html`<dt>Ended</dt><dd>${formatTime(instance.endedAt)}</dd>` : null}
+      ${answers.length ? html`<dt>Answered by</dt><dd class="answered-by">${answers.map((a) => html`<code title=${a.elementId}>${a.by}</code> `)}</dd>` : null}
     </dl>
     <${Diagram} definitionId=${instance.definitionId} decoration=${instanceDecoration(instance, events)} onSelect=${setSelected} />
     ${
@@ -181,6 +222,7 @@ export function InstanceDetail({ instanceId }) {
         <${Timeline} events=${shownEvents} />
       </section>
     </div>
-    <section><h2>Decisions</h2><${Decisions} decisions=${instance.decisions ?? []} /></section>
+    <section><h2>Decision tables (DMN)</h2><${DecisionEvaluations} evaluations=${evaluations} /></section>
+    <section><h2>Decisions (models)</h2><${Decisions} decisions=${instance.decisions ?? []} /></section>
     <section><h2>Bot runs</h2><${BotRuns} runs=${botRuns} /></section>`;
 }
