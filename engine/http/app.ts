@@ -18,6 +18,7 @@ import { WebhookTargets } from './webhook-targets.ts';
 import { Notifications } from '../jobs/notifications.ts';
 import { MAX_DEPLOY_FILES, deploymentRoutes } from './routes/deployments.ts';
 import { instanceRoutes } from './routes/instances.ts';
+import { complianceRoutes } from './routes/compliance.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { messageAndIncidentRoutes } from './routes/messages.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -200,6 +201,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   messageAndIncidentRoutes(context);
   jobRoutes(context, longPolls);
   systemRoutes(context);
+  complianceRoutes(context);
   await registerUi(app, { context });
 
   await app.ready();

@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
+import { appendAudit, SYSTEM_ACTOR, type Actor } from '../store/audit-log.ts';
 
 /** Hex SHA-256 of a token, as stored in `api_tokens.token_hash`. */
 export function hashApiToken(token: string): string {
@@ -11,17 +12,32 @@ export function hashApiToken(token: string): string {
 }
 
 /** Stores the hash of a token chosen by the operator (OPERON_API_TOKEN); harmless when already stored. */
-export async function ensureApiToken(db: Knex, token: string, name = 'default'): Promise<void> {
-  await db('api_tokens')
-    .insert({ name, token_hash: hashApiToken(token) })
-    .onConflict('token_hash')
-    .ignore();
+export async function ensureApiToken(db: Knex, token: string, name = 'default', actor = SYSTEM_ACTOR): Promise<void> {
+  await db.transaction(async (tx) => {
+    const inserted = (await tx('api_tokens')
+      .insert({ name, token_hash: hashApiToken(token) })
+      .onConflict('token_hash')
+      .ignore()
+      .returning('id')) as { id: string }[];
+    if (inserted[0]) await appendAudit(tx, [tokenAudit(inserted[0].id, name, actor)]);
+  });
+}
+
+function tokenAudit(id: string, name: string, actor: Actor) {
+  return { actor, action: 'apiToken.create', target: { kind: 'apiToken', id }, change: { name } };
 }
 
 /** Creates a new random token, stores its hash and returns the token (the only time it is seen). */
-export async function createApiToken(db: Knex, name = 'default'): Promise<string> {
+export async function createApiToken(db: Knex, name = 'default', actor = SYSTEM_ACTOR): Promise<string> {
   const token = `opr_${randomBytes(32).toString('base64url')}`;
-  await db('api_tokens').insert({ name, token_hash: hashApiToken(token) });
+  await db.transaction(async (tx) => {
+    const [row] = (await tx('api_tokens')
+      .insert({ name, token_hash: hashApiToken(token) })
+      .returning('id')) as {
+      id: string;
+    }[];
+    await appendAudit(tx, [tokenAudit(row!.id, name, actor)]);
+  });
   return token;
 }
 

@@ -3,6 +3,7 @@ import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { CompleteTaskBody, InstanceIdParams, TaskList, TaskListQuery, UserTask } from '../schemas.ts';
 import { OperonError } from '../../errors.ts';
+import { actorOf } from '../actor.ts';
 
 export function taskRoutes(context: RouteContext): void {
   const { engine } = context;
@@ -53,7 +54,9 @@ export function taskRoutes(context: RouteContext): void {
     body: CompleteTaskBody,
     responses: { 200: { description: 'The completed task', schema: UserTask } },
     async handler({ params, body, request }) {
-      const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, body.completedBy);
+      const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, body.completedBy, {
+        actor: actorOf(request),
+      });
       const [task] = await engine.listUserTasks({ id: params.id });
       if (!task)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
