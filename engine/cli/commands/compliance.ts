@@ -11,8 +11,8 @@ import { defaultArtifactsDir } from '../../store/instance-data.ts';
 import { stringFlag, type ParsedArgs } from '../args.ts';
 import { openContext } from '../context.ts';
 
-/** The operating-system user running the command. */
-function cliActor(): Actor {
+/** The operating-system user running the command: the audit trail's actor for CLI actions. */
+export function cliActor(): Actor {
   let name = process.env.USER ?? 'unknown';
   try {
     name = userInfo().username;
