@@ -5,6 +5,15 @@
  */
 import type { Variables } from './nodes/types.ts';
 import type { ElementInstanceState, InstanceState } from './runtime/contract.ts';
+import type { Actor } from './store/audit-log.ts';
+
+export type { Actor };
+
+/** Who asks for a change: recorded in the audit trail (`audit_log`) in the change's own transaction. */
+export interface ActionOptions {
+  /** Default `{ kind: 'system', id: 'embedded' }`: code that calls the engine directly. */
+  actor?: Actor;
+}
 
 export interface DeployFile {
   /** File name, used in error messages. */
@@ -48,7 +57,7 @@ export interface ProcessDefinitionSummary {
   deployedAt: string;
 }
 
-export interface StartInstanceOptions {
+export interface StartInstanceOptions extends ActionOptions {
   businessKey?: string;
   /** Who starts it (the caller's identity id, docs/security.md), kept in `process_instances.started_by`. */
   startedBy?: string;
@@ -210,7 +219,7 @@ export interface Applied {
 }
 
 export interface Engine {
-  deploy(files: DeployFile[]): Promise<DeploymentResult>;
+  deploy(files: DeployFile[], options?: ActionOptions): Promise<DeploymentResult>;
   /** Timer starts this engine process delayed because their process was over its start rate, in all. */
   timerStartsDelayed?(): number;
   /** Deployed versions, by process id then newest version first. */
@@ -224,13 +233,17 @@ export interface Engine {
   ): Promise<{ instanceId: string }>;
   getInstance(instanceId: string): Promise<InstanceView | undefined>;
   listInstances(filter?: InstanceFilter): Promise<InstanceView[]>;
-  cancelInstance(instanceId: string): Promise<void>;
+  cancelInstance(instanceId: string, options?: ActionOptions): Promise<void>;
   /**
    * Operator token moves: put a token on each element id in `activate` (retry from an element,
    * skip ahead), then terminate each element instance key in `terminate`. OPERON_ERR_VALIDATION
    * (nothing changed) when an id or key does not fit the instance. See docs/bpmn.md.
    */
-  modifyInstance?(instanceId: string, modification: { activate?: string[]; terminate?: string[] }): Promise<void>;
+  modifyInstance?(
+    instanceId: string,
+    modification: { activate?: string[]; terminate?: string[] },
+    options?: ActionOptions,
+  ): Promise<void>;
   /** Broadcasts a signal to every waiting signal catch event and signal start event of that name; returns how many receivers it reached. */
   broadcastSignal?(name: string, variables?: Variables): Promise<{ receivers: number }>;
 
@@ -239,7 +252,12 @@ export interface Engine {
   /** The same tasks without reading their variables (the inbox: a page of these stays small). */
   listUserTaskSummaries(filter?: UserTaskFilter): Promise<UserTaskSummary[]>;
   /** A retry by the same `completedBy` with the same variables answers `{ replayed: true }` and changes nothing. */
-  completeUserTask(taskId: string, variables?: Variables, completedBy?: string): Promise<Applied>;
+  completeUserTask(
+    taskId: string,
+    variables?: Variables,
+    completedBy?: string,
+    options?: ActionOptions,
+  ): Promise<Applied>;
   /** Assignee and candidates of each task (candidate users from the BPMN); tasks that do not exist are left out. */
   userTaskCandidates?(
     taskIds: string[],
@@ -251,7 +269,7 @@ export interface Engine {
   publishMessage(message: PublishMessage): Promise<PublishedMessage>;
 
   listIncidents(filter?: IncidentFilter): Promise<IncidentView[]>;
-  resolveIncident(incidentId: string): Promise<void>;
+  resolveIncident(incidentId: string, options?: ActionOptions): Promise<void>;
 
   activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]>;
   /** A retry by the lease that already completed the job, with the same variables, answers `{ replayed: true }` and changes nothing. */

@@ -9,6 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
+  ActionOptions,
   ActivateJobsRequest,
   ActivatedJob,
   Applied,
@@ -51,7 +52,7 @@ import type {
 } from './store/rows.ts';
 import { json } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
-import { completeJobs, startInstances, type JobCompletion, type Settled } from './store/step-batch.ts';
+import { completeJobs, startAudit, startInstances, type JobCompletion, type Settled } from './store/step-batch.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
 import { withPage } from './store/page.ts';
@@ -73,6 +74,7 @@ import {
   type MessageIdOutcome,
 } from './store/remember-message-id.ts';
 import { appendHistory } from './store/append-history.ts';
+import { appendAudit, type Actor } from './store/audit-log.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
 import { scheduleStartEvents } from './store/schedule-start-events.ts';
@@ -258,7 +260,7 @@ export class PostgresEngine implements Engine {
 
   // ---- deployment --------------------------------------------------------------------------
 
-  async deploy(files: DeployFile[]): Promise<DeploymentResult> {
+  async deploy(files: DeployFile[], options: ActionOptions = {}): Promise<DeploymentResult> {
     const parsed: { file: DeployFile; hash: string; graphs: ProcessGraph[] }[] = [];
     const dmn: { file: DeployFile; hash: string; model: DmnModel }[] = [];
     for (const file of files) {
@@ -311,6 +313,7 @@ export class PostgresEngine implements Engine {
             xml: file.xml,
             xmlHash: hash,
             versionTag: graph.versionTag,
+            retention: graph.retention,
           });
           if (created) await scheduleStartEvents(tx, row, graph, now, this.timerPolicy.minCycleIntervalMs);
           deployed.push({
@@ -319,6 +322,22 @@ export class PostgresEngine implements Engine {
           });
         }
       }
+      await appendAudit(tx, [
+        {
+          actor: actorOrDefault(options),
+          action: 'deployment.create',
+          target: { kind: 'deployment', id: files.map((file) => file.name).join(',') },
+          change: {
+            processes: deployed.map(({ process }) => ({
+              bpmnProcessId: process.bpmnProcessId,
+              version: process.version,
+              definitionId: process.definitionId,
+              created: process.created,
+            })),
+            decisions: decisions.map((d) => ({ decisionId: d.decisionId, version: d.version, created: d.created })),
+          },
+        },
+      ]);
     });
     for (const { process, graph } of deployed) this.graphs.set(process.definitionId, graph);
     this.logger.info({ processes: deployed.map((d) => d.process), decisions }, 'deployed');
@@ -402,6 +421,7 @@ export class PostgresEngine implements Engine {
           startedBy: options.startedBy,
           latest,
           idempotency: options.idempotency,
+          actor: actorOrDefault(options),
         });
       } finally {
         clearTimeout(slow);
@@ -439,6 +459,14 @@ export class PostgresEngine implements Engine {
         now: this.clock.now(),
         instanceId,
       });
+      await appendAudit(tx, [
+        startAudit(
+          instanceId,
+          { id: definition.id, bpmn_process_id: definition.bpmn_process_id, version: definition.version },
+          options.businessKey,
+          actorOrDefault(options),
+        ),
+      ]);
     });
     return { instanceId };
   }
@@ -451,17 +479,29 @@ export class PostgresEngine implements Engine {
     return listInstanceViews(this.db, filter);
   }
 
-  async cancelInstance(instanceId: string): Promise<void> {
-    await inTransaction(this.db, (tx) =>
-      stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, this.clock.now()),
-    );
+  async cancelInstance(instanceId: string, options: ActionOptions = {}): Promise<void> {
+    await inTransaction(this.db, async (tx) => {
+      await stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, this.clock.now());
+      await appendAudit(tx, [
+        {
+          actor: actorOrDefault(options),
+          action: 'instance.cancel',
+          target: { kind: 'instance', id: instanceId },
+          instanceId,
+        },
+      ]);
+    });
   }
 
   async broadcastSignal(name: string, variables: Variables = {}): Promise<{ receivers: number }> {
     return inTransaction(this.db, async (tx) => ({ receivers: await broadcastSignal(tx, name, variables) }));
   }
 
-  async modifyInstance(instanceId: string, modification: { activate?: string[]; terminate?: string[] }): Promise<void> {
+  async modifyInstance(
+    instanceId: string,
+    modification: { activate?: string[]; terminate?: string[] },
+    options: ActionOptions = {},
+  ): Promise<void> {
     const event = {
       type: 'instance.modify' as const,
       activate: modification.activate ?? [],
@@ -474,6 +514,15 @@ export class PostgresEngine implements Engine {
         throw new OperonError('OPERON_ERR_VALIDATION', `Cannot modify instance ${instanceId}: ${result.ignored}`, {
           details: { instanceId, ...event },
         });
+      await appendAudit(tx, [
+        {
+          actor: actorOrDefault(options),
+          action: 'instance.modify',
+          target: { kind: 'instance', id: instanceId },
+          instanceId,
+          change: { activate: event.activate, terminate: event.terminate },
+        },
+      ]);
     });
   }
 
@@ -501,7 +550,12 @@ export class PostgresEngine implements Engine {
     return withPage(query, filter);
   }
 
-  async completeUserTask(taskId: string, variables: Variables = {}, completedBy?: string): Promise<Applied> {
+  async completeUserTask(
+    taskId: string,
+    variables: Variables = {},
+    completedBy?: string,
+    options: ActionOptions = {},
+  ): Promise<Applied> {
     const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
     if (!task)
       throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
@@ -525,7 +579,7 @@ export class PostgresEngine implements Engine {
         if (same) return { replayed: true };
         throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
       }
-      await recordReviewedLabel(tx, task, variables, completedBy);
+      const review = await recordReviewedLabel(tx, task, variables, completedBy);
       await stepInstance(
         tx,
         this.graphs,
@@ -534,6 +588,27 @@ export class PostgresEngine implements Engine {
         this.clock.now(),
         instance,
       );
+      const actor = actorOrDefault(options);
+      await appendAudit(tx, [
+        {
+          actor,
+          action: 'task.complete',
+          target: { kind: 'task', id: taskId },
+          instanceId: task.process_instance_id,
+          change: { elementId: task.element_id, completedBy: completedBy ?? null, variables },
+        },
+        ...(review
+          ? [
+              {
+                actor,
+                action: 'decision.review',
+                target: { kind: 'decision', id: review.decisionId },
+                instanceId: task.process_instance_id,
+                change: { reviewedLabel: review.label, reviewedBy: review.reviewer, taskId },
+              },
+            ]
+          : []),
+      ]);
       return { replayed: false };
     });
   }
@@ -771,7 +846,7 @@ export class PostgresEngine implements Engine {
     return ((await withPage(query, filter)) as IncidentRow[]).map(toIncidentView);
   }
 
-  async resolveIncident(incidentId: string): Promise<void> {
+  async resolveIncident(incidentId: string, options: ActionOptions = {}): Promise<void> {
     const incident = await this.db<IncidentRow>('incidents').where({ id: incidentId }).first();
     if (!incident)
       throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, {
@@ -794,29 +869,47 @@ export class PostgresEngine implements Engine {
           payload: { incidentId },
         },
       ]);
-      if (instance?.state !== 'active') return;
-      if (open.job_id) {
-        // The job gets its retries back and is claimable at once.
-        const jobs = await tx<JobRow>('jobs')
-          .where({ id: open.job_id, state: 'failed' })
-          .update({
-            state: 'ready',
-            retries: tx.raw('greatest(max_retries, 1)'),
-            owner: null,
-            lease_expires_at: null,
-            run_at: this.clock.now(),
-            updated_at: tx.fn.now(),
-          })
-          .returning('*');
-        if (jobs[0]) await notify(tx, CHANNELS.jobs, jobs[0].type);
-        return;
-      }
-      const event = (open.retry_event as RuntimeEvent | null) ?? {
-        type: 'incident.resolved',
-        elementInstanceKey: open.element_instance_key,
-      };
-      await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
+      await this.#resumeAfterIncident(tx, open, instance);
+      await appendAudit(tx, [
+        {
+          actor: actorOrDefault(options),
+          action: 'incident.resolve',
+          target: { kind: 'incident', id: incidentId },
+          instanceId: open.process_instance_id,
+          change: { elementId: open.element_id, code: open.code, jobId: open.job_id ?? null },
+        },
+      ]);
     });
+  }
+
+  /** After an incident is resolved: its job is claimable again (retry), or the engine's retry event is applied. */
+  async #resumeAfterIncident(
+    tx: Knex.Transaction,
+    open: IncidentRow,
+    instance: Awaited<ReturnType<typeof lockInstance>>,
+  ): Promise<void> {
+    if (instance?.state !== 'active') return;
+    if (open.job_id) {
+      // The job gets its retries back and is claimable at once.
+      const jobs = await tx<JobRow>('jobs')
+        .where({ id: open.job_id, state: 'failed' })
+        .update({
+          state: 'ready',
+          retries: tx.raw('greatest(max_retries, 1)'),
+          owner: null,
+          lease_expires_at: null,
+          run_at: this.clock.now(),
+          updated_at: tx.fn.now(),
+        })
+        .returning('*');
+      if (jobs[0]) await notify(tx, CHANNELS.jobs, jobs[0].type);
+      return;
+    }
+    const event = (open.retry_event as RuntimeEvent | null) ?? {
+      type: 'incident.resolved',
+      elementInstanceKey: open.element_instance_key,
+    };
+    await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
   }
 
   // ---- jobs --------------------------------------------------------------------------------
@@ -894,6 +987,7 @@ export class PostgresEngine implements Engine {
     startedBy?: string;
     latest?: DefinitionRef;
     idempotency?: IdempotencyRecord;
+    actor: Actor;
   }>({
     key: (start) => (start.idempotency ? `${start.idempotency.scope}\u0000${start.idempotency.key}` : undefined),
     run: async (batch) => {
@@ -932,8 +1026,8 @@ export class PostgresEngine implements Engine {
         return { ok: true };
       });
     },
-    alone: async ({ instanceId, bpmnProcessId, variables, businessKey, startedBy, idempotency }) => {
-      await this.#startOne(bpmnProcessId, variables, { businessKey, startedBy, instanceId, idempotency });
+    alone: async ({ instanceId, bpmnProcessId, variables, businessKey, startedBy, idempotency, actor }) => {
+      await this.#startOne(bpmnProcessId, variables, { businessKey, startedBy, instanceId, idempotency, actor });
     },
     failsAll: isTransientDatabaseError,
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)
@@ -1132,6 +1226,13 @@ export class PostgresEngine implements Engine {
     await this.stopWorker();
     await this.notifications.close();
   }
+}
+
+/** The actor of a facade call that names none: code calling the engine directly. */
+const EMBEDDED_ACTOR: Actor = { kind: 'system', id: 'embedded' };
+
+function actorOrDefault(options: ActionOptions): Actor {
+  return options.actor ?? EMBEDDED_ACTOR;
 }
 
 function databaseUnavailable(): OperonError {

@@ -9,6 +9,7 @@
  */
 import type { Clock } from './clock.ts';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { type BpmnError, isBpmnError, isOperonError } from './errors.ts';
 import type { Knex } from 'knex';
@@ -60,6 +61,9 @@ export interface WorkerHost {
     records: readonly JobRecord[],
   ): Promise<void>;
 }
+import { retentionDefault, sweepExpiredInstances } from './store/retention.ts';
+import { runPendingErasures } from './store/erasures.ts';
+import { defaultArtifactsDir } from './store/instance-data.ts';
 
 export interface WorkerOptions {
   /** Lease owner name; unique per worker. Default `<host>:<pid>:<random>`. */
@@ -84,6 +88,17 @@ export interface WorkerOptions {
    * monthly `history_YYYY_MM` partitions hourly. Default: keep everything (`OPERON_HISTORY_RETENTION_MONTHS`).
    */
   historyRetentionMonths?: number;
+  /**
+   * Retention and erasure (docs/security.md) run in a maintenance loop beside the timer loop (off
+   * with `timers: false`): expired instances are deleted every `retentionSweepMs` (default
+   * OPERON_RETENTION_SWEEP_MS or 60 s), erasure requests are looked for every `erasurePollMs`
+   * (default 5 s). `retentionDefault`: the time to live of processes that set none (default
+   * OPERON_RETENTION_DEFAULT; unset keeps them). `artifactsDir`: where bot artifacts are deleted.
+   */
+  retentionSweepMs?: number;
+  erasurePollMs?: number;
+  retentionDefault?: string;
+  artifactsDir?: string;
 }
 
 export interface Worker {
@@ -375,9 +390,35 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
     }
   }
 
+  const defaultTtl = options.retentionDefault ?? retentionDefault();
+  const artifactsDir = options.artifactsDir ?? defaultArtifactsDir();
+  const retentionSweepMs = options.retentionSweepMs ?? (Number(process.env.OPERON_RETENTION_SWEEP_MS) || 60_000);
+  const erasurePollMs = options.erasurePollMs ?? 5_000;
+
+  /** Retention and erasure: batched, SKIP LOCKED, in their own loop so timers never wait for them. */
+  async function maintenanceLoop(): Promise<void> {
+    let sweptAt = 0;
+    while (!stopping.signal.aborted) {
+      try {
+        await runPendingErasures(engine.db, { owner: workerId, artifactsDir });
+        if (Date.now() - sweptAt >= retentionSweepMs) {
+          sweptAt = Date.now();
+          const swept = await sweepExpiredInstances(engine.db, { defaultRetention: defaultTtl, artifactsDir });
+          if (swept.instances > 0) logger.info(swept, 'expired instances deleted (retention)');
+        }
+      } catch (error) {
+        if (!stopping.signal.aborted) logger.error({ err: error }, 'retention or erasure failed');
+      }
+      await sleep(Math.min(erasurePollMs, retentionSweepMs), undefined, { signal: stopping.signal }).catch(
+        () => undefined,
+      );
+    }
+  }
+
   const loops = [
     options.jobs === false || nodeNames.length === 0 ? Promise.resolve() : jobLoop(),
     options.timers === false ? Promise.resolve() : timerLoop(),
+    options.timers === false ? Promise.resolve() : maintenanceLoop(),
   ];
   logger.info({ nodeTypes: nodeNames, concurrency, lockMs }, 'worker started');
 

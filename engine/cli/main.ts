@@ -5,6 +5,7 @@
  *   operon start | demo | serve | worker | migrate | deploy FILE... | instances | db-url | api-key
  *   operon run FILE.bpmn|PROCESS_ID [--vars JSON] [--timeout S] [--json]
  *   operon decide MODEL --vars JSON [--json]   operon model ...
+ *   operon audit verify | erase --business-key K | evidence INSTANCE_ID
  */
 import { isOperonError } from '../errors.ts';
 import { parseArgs } from './args.ts';
@@ -27,6 +28,10 @@ const USAGE = `usage: operon <command>
                              API keys for machines (docs/security.md); the key is printed once
   decide MODEL --vars JSON [--json]
   model ...                  decision model tools
+  audit verify [--json]      check the audit chain; names the first broken row (exit 1)
+  erase --business-key K [--json]
+                             erase a data subject's data from ended instances (keeps the audit skeleton)
+  evidence INSTANCE_ID       an instance's evidence (start, decisions, reviews, bot runs, audit rows) as JSON
 
 DATABASE_URL selects the database; without it an embedded PostgreSQL runs under .operon/.
 decide and model take --database-url, else OPERON_DATABASE_URL, else DATABASE_URL; decide needs none.`;
@@ -54,6 +59,12 @@ async function main(argv: string[]): Promise<number> {
     case 'start':
     case 'serve':
       return (await import('./commands/start.ts')).startCommand(args, command);
+    case 'audit':
+      return (await import('./commands/compliance.ts')).auditCommand(args);
+    case 'erase':
+      return (await import('./commands/compliance.ts')).eraseCommand(args);
+    case 'evidence':
+      return (await import('./commands/compliance.ts')).evidenceCommand(args);
     case 'decide':
     case 'model':
       return decisionCli(command, rest);

@@ -27,6 +27,7 @@ import { Notifications } from '../jobs/notifications.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { MAX_DEPLOY_FILES, deploymentRoutes } from './routes/deployments.ts';
 import { instanceRoutes } from './routes/instances.ts';
+import { complianceRoutes } from './routes/compliance.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { messageAndIncidentRoutes } from './routes/messages.ts';
 import { systemRoutes } from './routes/system.ts';
@@ -92,7 +93,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       headersTimeout: Math.min(requestTimeout, MAX_HEADERS_TIMEOUT_MS),
       connectionsCheckingInterval: Math.max(50, Math.min(1000, requestTimeout / 4)),
     },
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    ...(options.logger ? { loggerInstance: withPathOnlyRequests(options.logger) } : { logger: false }),
     return503OnClosing: true,
     // Errors the router raises before any route runs (a path parameter over maxParamLength, a
     // malformed URL) get the same error document as everything else.
@@ -250,10 +251,31 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   jobRoutes(context, longPolls);
   systemRoutes(context);
   apiKeyRoutes(context);
+  complianceRoutes(context);
   await registerUi(app, { context });
 
   await app.ready();
   return app;
+}
+
+/**
+ * Request logs carry the path without its query string: a query may name a data subject
+ * (`?businessKey=`), and logs are not erased with the subject's data (docs/security.md).
+ */
+function withPathOnlyRequests(logger: FastifyBaseLogger): FastifyBaseLogger {
+  return logger.child(
+    {},
+    {
+      serializers: {
+        req: (request: FastifyRequest) => ({
+          method: request.method,
+          url: request.url.split('?')[0],
+          host: request.host,
+          remoteAddress: request.ip,
+        }),
+      },
+    },
+  );
 }
 
 function positiveNumber(value: string | undefined): number | undefined {

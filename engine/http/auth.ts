@@ -8,6 +8,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import { OperonError } from '../errors.ts';
 import { ROLES, type Role } from './identity.ts';
+import { appendAudit, SYSTEM_ACTOR, type Actor } from '../store/audit-log.ts';
 
 /** Hex SHA-256 of a token, as stored in `api_tokens.token_hash`. */
 export function hashApiToken(token: string): string {
@@ -15,17 +16,32 @@ export function hashApiToken(token: string): string {
 }
 
 /** Stores the hash of a token chosen by the operator (OPERON_API_TOKEN); harmless when already stored. */
-export async function ensureApiToken(db: Knex, token: string, name = 'default'): Promise<void> {
-  await db('api_tokens')
-    .insert({ name, token_hash: hashApiToken(token), kind: 'dev', roles: ['admin'] })
-    .onConflict('token_hash')
-    .ignore();
+export async function ensureApiToken(db: Knex, token: string, name = 'default', actor = SYSTEM_ACTOR): Promise<void> {
+  await db.transaction(async (tx) => {
+    const inserted = (await tx('api_tokens')
+      .insert({ name, token_hash: hashApiToken(token), kind: 'dev', roles: ['admin'] })
+      .onConflict('token_hash')
+      .ignore()
+      .returning('id')) as { id: string }[];
+    if (inserted[0]) await appendAudit(tx, [tokenAudit(inserted[0].id, name, actor)]);
+  });
+}
+
+function tokenAudit(id: string, name: string, actor: Actor) {
+  return { actor, action: 'apiToken.create', target: { kind: 'apiToken', id }, change: { name } };
 }
 
 /** Creates a new random development token, stores its hash and returns the token (the only time it is seen). */
-export async function createApiToken(db: Knex, name = 'default'): Promise<string> {
+export async function createApiToken(db: Knex, name = 'default', actor = SYSTEM_ACTOR): Promise<string> {
   const token = `opr_${randomBytes(32).toString('base64url')}`;
-  await db('api_tokens').insert({ name, token_hash: hashApiToken(token), kind: 'dev', roles: ['admin'] });
+  await db.transaction(async (tx) => {
+    const [row] = (await tx('api_tokens')
+      .insert({ name, token_hash: hashApiToken(token), kind: 'dev', roles: ['admin'] })
+      .returning('id')) as {
+      id: string;
+    }[];
+    await appendAudit(tx, [tokenAudit(row!.id, name, actor)]);
+  });
   return token;
 }
 
@@ -67,19 +83,33 @@ export function validateNewApiKey(key: NewApiKey): NewApiKey {
 }
 
 /** Creates an API key and returns it with its token, which is shown this once and never stored. */
-export async function createApiKey(db: Knex, key: NewApiKey): Promise<{ token: string; key: ApiKeyView }> {
+export async function createApiKey(
+  db: Knex,
+  key: NewApiKey,
+  actor: Actor = SYSTEM_ACTOR,
+): Promise<{ token: string; key: ApiKeyView }> {
   const checked = validateNewApiKey(key);
   const token = `opk_${randomBytes(32).toString('base64url')}`;
-  const [row] = await db('api_tokens')
-    .insert({
-      name: checked.name,
-      token_hash: hashApiToken(token),
-      kind: 'apiKey',
-      roles: checked.roles,
-      task_types: checked.taskTypes ?? null,
-    })
-    .returning('*');
-  return { token, key: toApiKeyView(row) };
+  return db.transaction(async (tx) => {
+    const [row] = await tx('api_tokens')
+      .insert({
+        name: checked.name,
+        token_hash: hashApiToken(token),
+        kind: 'apiKey',
+        roles: checked.roles,
+        task_types: checked.taskTypes ?? null,
+      })
+      .returning('*');
+    await appendAudit(tx, [
+      {
+        actor,
+        action: 'apiKey.create',
+        target: { kind: 'apiToken', id: row.id },
+        change: { name: checked.name, roles: checked.roles, taskTypes: checked.taskTypes ?? null },
+      },
+    ]);
+    return { token, key: toApiKeyView(row) };
+  });
 }
 
 export async function listApiKeys(db: Knex): Promise<ApiKeyView[]> {
@@ -88,12 +118,16 @@ export async function listApiKeys(db: Knex): Promise<ApiKeyView[]> {
 }
 
 /** Revokes an API key (the development token is not revoked here: unset OPERON_API_TOKEN instead). */
-export async function revokeApiKey(db: Knex, id: string): Promise<ApiKeyView | undefined> {
-  const [row] = await db('api_tokens')
-    .where({ id, kind: 'apiKey' })
-    .update({ revoked_at: db.raw('coalesce(revoked_at, now())') })
-    .returning('*');
-  return row ? toApiKeyView(row) : undefined;
+export async function revokeApiKey(db: Knex, id: string, actor: Actor = SYSTEM_ACTOR): Promise<ApiKeyView | undefined> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx('api_tokens')
+      .where({ id, kind: 'apiKey' })
+      .update({ revoked_at: tx.raw('coalesce(revoked_at, now())') })
+      .returning('*');
+    if (!row) return undefined;
+    await appendAudit(tx, [{ actor, action: 'apiKey.revoke', target: { kind: 'apiToken', id } }]);
+    return toApiKeyView(row);
+  });
 }
 
 function toApiKeyView(row: Record<string, unknown>): ApiKeyView {

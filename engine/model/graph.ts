@@ -201,6 +201,8 @@ export interface ProcessGraph {
   name?: string;
   /** `zeebe:versionTag` of the process: call activities with `bindingType="versionTag"` pin it. */
   versionTag?: string;
+  /** Time to live of ended instances (`operon:retention`, an ISO 8601 duration such as P30D); none: the default. */
+  retention?: string;
   /** Top-level start events (the process's own, not those inside subprocesses). */
   startEvents: StartEventInfo[];
   /** Every element that creates a job (service, send, business-rule tasks), for deploy-time node validation. */

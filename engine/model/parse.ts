@@ -12,7 +12,7 @@ import type {
   VariableMapping,
 } from './graph.ts';
 import { startVariablesOf } from './start-variables.ts';
-import { timerSyntaxError } from './timer.ts';
+import { parseIsoDuration, timerSyntaxError } from './timer.ts';
 import { validateGraph } from './validate.ts';
 
 /** The part of a moddle object the model reads. */
@@ -281,12 +281,42 @@ function versionTagOf(process: ModdleElement): { versionTag?: string } {
   return tag ? { versionTag: tag } : {};
 }
 
+/** Name of the process-level zeebe:property that sets how long ended instances are kept. */
+export const RETENTION_PROPERTY = 'operon:retention';
+
+/**
+ * The process's time to live for ended instances: `<zeebe:property name="operon:retention"
+ * value="P30D"/>` on the process, else Camunda 7's `camunda:historyTimeToLive` (days, or a duration).
+ * A positive ISO 8601 duration of years, months, weeks, days, hours, minutes or whole seconds.
+ */
+function retentionOf(process: ModdleElement, file: string): { retention?: string } {
+  const properties = (((process.extensionElements?.values ?? []) as ModdleElement[]).find(
+    (e) => e.$type === 'zeebe:Properties',
+  )?.properties ?? []) as { name?: string; value?: string }[];
+  const property = properties.find((p) => p.name === RETENTION_PROPERTY);
+  const camunda = (process.$attrs as Record<string, string> | undefined)?.['camunda:historyTimeToLive'];
+  const raw = property ? (property.value ?? '') : camunda;
+  if (raw === undefined) return {};
+  const text = /^\d+$/.test(raw.trim()) ? `P${raw.trim()}D` : raw.trim();
+  const duration = parseIsoDuration(text);
+  const positive =
+    duration && Object.values(duration).some((n) => n > 0) && Object.values(duration).every((n) => n >= 0);
+  if (!positive || /[.,]/.test(text))
+    throw invalid(
+      file,
+      process.id,
+      `process "${process.id}": ${property ? RETENTION_PROPERTY : 'camunda:historyTimeToLive'} '${raw}' is not a positive ISO 8601 duration such as P30D`,
+    );
+  return { retention: text };
+}
+
 function buildGraph(process: ModdleElement, file: string): ProcessGraph {
   const graph: ProcessGraph = {
     graphVersion: 1,
     bpmnProcessId: process.id!,
     ...(process.name ? { name: process.name } : {}),
     ...versionTagOf(process),
+    ...retentionOf(process, file),
     startEvents: [],
     serviceTasks: [],
     elements: {},

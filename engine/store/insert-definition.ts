@@ -9,6 +9,8 @@ export interface NewDefinition {
   xml: string;
   xmlHash: string;
   versionTag?: string;
+  /** ISO 8601 duration: how long ended instances are kept (process_definitions.retention). */
+  retention?: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function insertDefinition(
       xml: definition.xml,
       xml_hash: definition.xmlHash,
       version_tag: definition.versionTag ?? null,
+      retention: definition.retention ?? null,
     })
     .returning('*');
   return { row: row as DefinitionRow, created: true };

@@ -14,23 +14,25 @@ export const REVIEWER_VARIABLE = 'reviewer';
 
 /**
  * Validates the label against the model's labels (OPERON_ERR_VALIDATION otherwise) and stores it in
- * `tx`, so a refused label completes nothing. No-op when the answer has no `reviewedLabel` or the
- * instance has no decision.
+ * `tx`, so a refused label completes nothing; returns what was recorded (for the audit trail). No-op
+ * (undefined) when the answer has no `reviewedLabel` or the instance has no decision.
  */
 export async function recordReviewedLabel(
   tx: Knex,
   task: UserTaskRow,
   answer: Variables,
   completedBy?: string,
-): Promise<void> {
-  if (!(REVIEWED_LABEL_VARIABLE in answer)) return;
+): Promise<{ decisionId: string; label: string; reviewer: string } | undefined> {
+  if (!(REVIEWED_LABEL_VARIABLE in answer)) return undefined;
   const view = { instanceId: task.process_instance_id, variables: (task.variables ?? {}) as Variables } as Parameters<
     typeof prepareReview
   >[1];
   const pending = await prepareReview(tx, view, answer, { variable: REVIEWED_LABEL_VARIABLE });
-  if (!pending) return;
+  if (!pending) return undefined;
   // The completer is who signed in (docs/security.md); the variable only names a reviewer when the
   // completion names nobody (the development token, embedding code).
   const named = answer[REVIEWER_VARIABLE];
-  await pending.record(completedBy ?? (typeof named === 'string' && named.length > 0 ? named : 'api'));
+  const reviewer = completedBy ?? (typeof named === 'string' && named.length > 0 ? named : 'api');
+  await pending.record(reviewer);
+  return { decisionId: pending.decisionId, label: pending.label, reviewer };
 }

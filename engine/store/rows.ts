@@ -16,6 +16,8 @@ export interface DefinitionRow {
   xml_hash: string;
   version_tag: string | null;
   deployed_at: Date;
+  /** Time to live of ended instances (migration 000016); pg returns an interval object. */
+  retention?: unknown;
 }
 
 /** What starting an instance needs of its definition (the graph comes from the cache by id). */

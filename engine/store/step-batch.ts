@@ -33,6 +33,7 @@ import { CHANNELS, inTransaction, notifyAfterCommit } from './notify.ts';
 import { writeStepRows } from './write-step-rows.ts';
 import { claimIdempotencyKeys, type IdempotencyRecord } from './idempotency-keys.ts';
 import type { Knex } from 'knex';
+import { appendAudit, type Actor } from './audit-log.ts';
 
 /** A job completion to apply: the job (as claimed), the lease that claimed it, the node's output. */
 export interface JobCompletion {
@@ -182,6 +183,8 @@ export interface StartRequest {
   startedBy?: string;
   /** The caller's Idempotency-Key: its row is written with the instance, in the same transaction. */
   idempotency?: IdempotencyRecord;
+  /** Who started it: an `instance.start` audit row is written in the same transaction. */
+  actor?: Actor;
 }
 
 /**
@@ -206,7 +209,8 @@ export async function startInstances(
     }),
   );
   const keyed = requests.flatMap(({ instanceId, idempotency }) => (idempotency ? [{ instanceId, idempotency }] : []));
-  if (keyed.length === 0 && computed.every(({ result }) => isPlainStep(result, {}))) {
+  const audited = requests.some((request) => request.actor);
+  if (keyed.length === 0 && !audited && computed.every(({ result }) => isPlainStep(result, {}))) {
     const plain = emptyPlainRows();
     for (const { request, result } of computed) collectStart(plain, request, result, now);
     const ended = plain.rows.instancesEnded;
@@ -240,8 +244,38 @@ export async function startInstances(
       });
     }
     await writePlainRows(tx, plain, now);
+    // Last: the audit chain's lock is held only from here to the commit.
+    await appendAudit(
+      tx,
+      requests.flatMap((request) =>
+        request.actor && !taken.has(request.instanceId)
+          ? [startAudit(request.instanceId, request.definition, request.businessKey, request.actor)]
+          : [],
+      ),
+    );
     return taken;
   });
+}
+
+/** The audit entry of one instance start (its variables stay in the instance; the entry names the process and key). */
+export function startAudit(
+  instanceId: string,
+  definition: DefinitionRef,
+  businessKey: string | undefined,
+  actor: Actor,
+) {
+  return {
+    actor,
+    action: 'instance.start',
+    target: { kind: 'instance', id: instanceId },
+    instanceId,
+    change: {
+      bpmnProcessId: definition.bpmn_process_id,
+      version: definition.version,
+      definitionId: definition.id,
+      businessKey: businessKey ?? null,
+    },
+  };
 }
 
 function collectStart(plain: PlainRows, request: StartRequest, result: StepResult, now: Date): void {

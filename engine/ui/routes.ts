@@ -12,6 +12,7 @@ import { OperonError } from '../errors.ts';
 import { defineRoute, type RouteContext } from '../http/route.ts';
 import { DefinitionIdParams, InstanceIdParams, UserTask, Variables } from '../http/schemas.ts';
 import { insideArtifacts } from './artifacts.ts';
+import { actorOf } from '../http/actor.ts';
 import { embeddedForm } from './forms.ts';
 import { prepareReview, type ReviewSettings } from './review.ts';
 import { completerOf, requireTaskAccess, requireTaskVisible } from '../http/task-access.ts';
@@ -373,7 +374,7 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
       const completedBy = named ?? reviewerVariable ?? open?.assignee;
       // Checked before completing, so a label the model does not know never completes the task.
       const pending = open ? await prepareReview(db, open, variables, review) : undefined;
-      await engine.completeUserTask(params.id, variables, completedBy);
+      await engine.completeUserTask(params.id, variables, completedBy, { actor: actorOf(request) });
       if (pending) await pending.record(completedBy ?? 'cockpit');
       const task = await findTask(params.id);
       if (!task)

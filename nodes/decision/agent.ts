@@ -14,6 +14,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
+import { appendAudit, type Actor } from '../../engine/store/audit-log.ts';
 import { BatchingClassifier, encodePrompts, type PromptFeatures } from './classifier.ts';
 import {
   checkTrainingPairs,
@@ -125,7 +126,12 @@ export interface TrainReport {
   shadowDecisions: number | null;
 }
 
+/** The actor of a train or activate call that names none: code calling the agent directly. */
+const EMBEDDED: Actor = { kind: 'system', id: 'embedded' };
+
 export interface TrainOptions {
+  /** Who trains: recorded in the audit trail with the new head (default system:embedded). */
+  actor?: Actor;
   cases?: LabelledCase[];
   source?: string;
   heldOutShare?: number;
@@ -587,6 +593,14 @@ export class DecisionAgent {
         .returning('id')) as { id: number }[];
       const name = `${this.baseVersion}+head.${row!.id}`;
       await trx('decision_model_versions').where({ id: row!.id }).update({ version: name });
+      await appendAudit(trx, [
+        {
+          actor: options.actor ?? EMBEDDED,
+          action: 'model.train',
+          target: { kind: 'model', id: this.name },
+          change: { version: name, state, reason, trainingCases: train.length, replayCases: replay.length },
+        },
+      ]);
       return name;
     });
     this.#live.loadedAt = -Infinity;
@@ -788,7 +802,7 @@ export class DecisionAgent {
    * comparison allows (promotion.ts `shadowRefusal`); a refused head, or one replaced in shadow
    * before it finished, never: OPERON_ERR_PROMOTION_REFUSED with the reason.
    */
-  async activate(version: string): Promise<void> {
+  async activate(version: string, actor: Actor = EMBEDDED): Promise<void> {
     const db = this.#requireDb();
     await db.transaction(async (trx) => {
       const isBase = version === this.baseVersion || version === 'base';
@@ -834,6 +848,9 @@ export class DecisionAgent {
           .where({ model_name: this.name, version })
           .update({ active: true, state: 'active', activated_at: trx.fn.now() });
       }
+      await appendAudit(trx, [
+        { actor, action: 'model.activate', target: { kind: 'model', id: this.name }, change: { version } },
+      ]);
     });
     this.#live.loadedAt = -Infinity;
     this.#liveLoading = null;

@@ -21,6 +21,7 @@
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
@@ -181,6 +182,7 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
         return n;
       };
       const report = await agent.train({
+        actor: cliActor(),
         cases,
         source: values.jsonl ? `file:${values.jsonl}` : 'database',
         shadowDecisions: number('shadow-decisions'),
@@ -268,7 +270,7 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
     if (sub === 'activate') {
       const version = values.version ?? rest[1];
       if (!version) return usage('model activate needs MODEL VERSION');
-      await agent.activate(version);
+      await agent.activate(version, cliActor());
       print({ model: name, active: version }, `${name}: ${version} is active`);
       return 0;
     }
@@ -287,4 +289,13 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   process.exitCode = await runDecisionCli(process.argv.slice(2));
+}
+
+/** The operating-system user running the command (the audit trail's actor). */
+function cliActor(): { kind: string; id: string } {
+  try {
+    return { kind: 'cli', id: userInfo().username };
+  } catch {
+    return { kind: 'cli', id: process.env.USER ?? 'unknown' };
+  }
 }

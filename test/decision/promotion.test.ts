@@ -268,9 +268,19 @@ describe('promotion gate for heads trained from reviewers', () => {
       shadowCorrect: 5,
       agreement: view.agreement,
     });
-    await agent.activate(version);
+    await agent.activate(version, { kind: 'cli', id: 'ann' });
     row = await database.knex('decision_model_versions').where({ version }).first();
     assert.deepEqual([row.state, row.active], ['active', true]);
+    // Training and activation are in the audit trail; refused activations left no row.
+    const audited = await database
+      .knex('audit_log')
+      .whereIn('action', ['model.train', 'model.activate'])
+      .orderBy('seq');
+    assert.ok(audited.some((r) => r.action === 'model.train' && r.change.version === version));
+    assert.deepEqual(
+      audited.filter((r) => r.action === 'model.activate').map((r) => [r.actor_id, r.change.version]),
+      [['ann', version]],
+    );
     const now = await agent.infer(live[0]!.variables);
     assert.equal(now.modelVersion, version);
     assert.equal(now.shadow, undefined);

@@ -7,6 +7,7 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../http/auth.ts';
 import type { Role } from '../../http/identity.ts';
 import { stringFlag, type ParsedArgs } from '../args.ts';
 import { openContext } from '../context.ts';
+import { cliActor } from './compliance.ts';
 
 const list = (value: string | undefined) =>
   (value ?? '')
@@ -35,7 +36,7 @@ export async function apiKeyCommand(args: ParsedArgs): Promise<number> {
       return 0;
     }
     if (action === 'revoke') {
-      const key = id ? await revokeApiKey(context.db, id) : undefined;
+      const key = id ? await revokeApiKey(context.db, id, cliActor()) : undefined;
       if (!key) {
         console.error(`no API key ${id ?? ''}`);
         return 1;
@@ -45,11 +46,15 @@ export async function apiKeyCommand(args: ParsedArgs): Promise<number> {
     }
     const roles = list(stringFlag(args, 'role') ?? stringFlag(args, 'roles')) as Role[];
     const taskTypes = list(stringFlag(args, 'task-types'));
-    const { token, key } = await createApiKey(context.db, {
-      name: stringFlag(args, 'name') ?? roles.join('+'),
-      roles,
-      ...(taskTypes.length > 0 ? { taskTypes } : {}),
-    });
+    const { token, key } = await createApiKey(
+      context.db,
+      {
+        name: stringFlag(args, 'name') ?? roles.join('+'),
+        roles,
+        ...(taskTypes.length > 0 ? { taskTypes } : {}),
+      },
+      cliActor(),
+    );
     if (args.flags.json) console.log(JSON.stringify({ token, key }, null, 2));
     else {
       console.log(token);

@@ -9,7 +9,8 @@ export async function deployFiles(engine: Engine, paths: string[]): Promise<Depl
   const files = await Promise.all(
     paths.map(async (path) => ({ name: basename(path), xml: await readFile(path, 'utf8') })),
   );
-  return engine.deploy(files);
+  const { cliActor } = await import('./compliance.ts');
+  return engine.deploy(files, { actor: cliActor() });
 }
 
 /** `operon deploy FILE...` */

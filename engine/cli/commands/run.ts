@@ -43,7 +43,8 @@ export async function runCommand(args: ParsedArgs): Promise<number> {
       bpmnProcessId = (startable[0] ?? deployment.processes[0]!).bpmnProcessId;
       for (const warning of deployment.warnings) context.logger.warn(warning);
     }
-    const { instanceId } = await context.engine.startInstance(bpmnProcessId, variables);
+    const { cliActor } = await import('./compliance.ts');
+    const { instanceId } = await context.engine.startInstance(bpmnProcessId, variables, { actor: cliActor() });
     const instance = await runUntilRest(context.engine, instanceId, timeoutMs);
     const outcome = {
       instanceId: instance.instanceId,

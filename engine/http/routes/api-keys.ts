@@ -1,6 +1,7 @@
 /** API keys for machines (docs/security.md): create (the key is shown once), list, revoke. Admin only. */
 import { z } from 'zod';
 import { OperonError } from '../../errors.ts';
+import { actorOf } from '../actor.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../auth.ts';
 import { permissionsOf, ROLES } from '../identity.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
@@ -71,7 +72,7 @@ export function apiKeyRoutes(context: RouteContext): void {
     body: CreateApiKeyBody,
     responses: { 201: { description: 'The key and its token', schema: CreatedApiKey } },
     async handler({ body, request }) {
-      const created = await createApiKey(db, body);
+      const created = await createApiKey(db, body, actorOf(request));
       tokens.forget();
       request.log.info({ apiKeyId: created.key.id, roles: created.key.roles }, 'API key created');
       return { statusCode: 201, body: created };
@@ -99,7 +100,7 @@ export function apiKeyRoutes(context: RouteContext): void {
     params: ApiKeyParams,
     responses: { 200: { description: 'The revoked key', schema: ApiKey } },
     async handler({ params, request }) {
-      const key = await revokeApiKey(db, params.id);
+      const key = await revokeApiKey(db, params.id, actorOf(request));
       if (!key)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No API key ${params.id}`, { details: { apiKeyId: params.id } });
       tokens.forget();

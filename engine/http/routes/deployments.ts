@@ -2,6 +2,9 @@
 import type { Knex } from 'knex';
 import type { DeployFile } from '../../api.ts';
 import { OperonError } from '../../errors.ts';
+import { actorOf } from '../actor.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import { inTransaction } from '../../store/notify.ts';
 import type { FastifyRequest } from 'fastify';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { lookAhead, toPage } from '../pagination.ts';
@@ -108,7 +111,7 @@ export function deploymentRoutes(context: RouteContext): void {
     },
     async handler({ request }) {
       const files = await filesOf(request, context.bodyLimit);
-      const result = await engine.deploy(files);
+      const result = await engine.deploy(files, { actor: actorOf(request) });
       // Other processes hear of it from the database (webhook-targets.ts); this one must not wait for that.
       for (const deployed of result.processes) context.webhookTargets.forget(deployed.bpmnProcessId);
       request.log.info({ processes: result.processes.map((p) => `${p.bpmnProcessId}:${p.version}`) }, 'deployed');
@@ -167,13 +170,24 @@ export function deploymentRoutes(context: RouteContext): void {
     async handler({ params, body, request }) {
       await requireProcess(context.db, params.bpmnProcessId);
       const secrets = 'secret' in body ? [body.secret] : 'secrets' in body ? body.secrets : [];
-      await saveWebhookConfig(
-        context.db,
-        params.bpmnProcessId,
-        'open' in body ? { mode: 'open' } : { mode: 'signed', secrets },
-      );
-      context.webhookTargets.forget(params.bpmnProcessId);
       const mode = 'open' in body ? 'open' : 'signed';
+      await inTransaction(context.db, async (tx) => {
+        await saveWebhookConfig(
+          tx,
+          params.bpmnProcessId,
+          mode === 'open' ? { mode: 'open' } : { mode: 'signed', secrets },
+        );
+        // The secrets themselves never enter the audit trail.
+        await appendAudit(tx, [
+          {
+            actor: actorOf(request),
+            action: 'webhook.configure',
+            target: { kind: 'process', id: params.bpmnProcessId },
+            change: { mode, secretCount: secrets.length },
+          },
+        ]);
+      });
+      context.webhookTargets.forget(params.bpmnProcessId);
       request.log.info(
         { bpmnProcessId: params.bpmnProcessId, mode, secretCount: secrets.length },
         'webhook configured',

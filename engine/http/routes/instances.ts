@@ -1,6 +1,7 @@
 /** Process instances: list, inspect, start (idempotent), cancel. */
 import type { Knex } from 'knex';
 import { OperonError } from '../../errors.ts';
+import { actorOf } from '../actor.ts';
 import { requestHash, withIdempotencyKey, type IdempotencyClaim } from '../idempotency.ts';
 import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
@@ -117,6 +118,7 @@ export function instanceRoutes(context: RouteContext): void {
           version: body.version,
           startedBy: request.identity?.id,
           idempotency,
+          actor: actorOf(request),
         });
         request.log.info({ instanceId, bpmnProcessId: body.bpmnProcessId }, 'instance started');
         return { statusCode: 201, body: { instanceId } };
@@ -150,7 +152,7 @@ export function instanceRoutes(context: RouteContext): void {
     params: InstanceIdParams,
     responses: { 200: { description: 'The instance after cancellation', schema: Instance } },
     async handler({ params, request }) {
-      await engine.cancelInstance(params.id);
+      await engine.cancelInstance(params.id, { actor: actorOf(request) });
       request.log.info({ instanceId: params.id }, 'instance cancelled');
       const instance = await engine.getInstance(params.id);
       return { statusCode: 200, body: instance };
@@ -169,7 +171,7 @@ export function instanceRoutes(context: RouteContext): void {
     async handler({ params, body, request }) {
       if (!engine.modifyInstance)
         throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support instance modification');
-      await engine.modifyInstance(params.id, body);
+      await engine.modifyInstance(params.id, body, { actor: actorOf(request) });
       request.log.info({ instanceId: params.id, ...body }, 'instance modified');
       return { statusCode: 200, body: await engine.getInstance(params.id) };
     },

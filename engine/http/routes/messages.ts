@@ -12,6 +12,7 @@ import {
   PublishMessageResponse,
 } from '../schemas.ts';
 import { OperonError } from '../../errors.ts';
+import { actorOf } from '../actor.ts';
 
 export function messageAndIncidentRoutes(context: RouteContext): void {
   const { engine } = context;
@@ -84,7 +85,7 @@ export function messageAndIncidentRoutes(context: RouteContext): void {
     params: InstanceIdParams,
     responses: { 200: { description: 'Resolved', schema: IncidentResolved } },
     async handler({ params, request }) {
-      await engine.resolveIncident(params.id);
+      await engine.resolveIncident(params.id, { actor: actorOf(request) });
       request.log.info({ incidentId: params.id }, 'incident resolved');
       return { statusCode: 200, body: { incidentId: params.id, state: 'resolved' } };
     },

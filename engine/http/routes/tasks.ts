@@ -5,6 +5,7 @@ import { CompleteTaskBody, InstanceIdParams, TaskList, TaskListQuery, UserTask }
 import { OperonError } from '../../errors.ts';
 import { seesAllTasks } from '../identity.ts';
 import { completerOf, requireTaskAccess, requireTaskVisible, visibleTasks } from '../task-access.ts';
+import { actorOf } from '../actor.ts';
 
 export function taskRoutes(context: RouteContext): void {
   const { engine } = context;
@@ -63,7 +64,9 @@ export function taskRoutes(context: RouteContext): void {
     async handler({ params, body, request }) {
       const completedBy = completerOf(request.identity, body.completedBy);
       await requireTaskAccess(engine, request.identity, params.id);
-      const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, completedBy);
+      const { replayed } = await engine.completeUserTask(params.id, body.variables ?? {}, completedBy, {
+        actor: actorOf(request),
+      });
       const [task] = await engine.listUserTasks({ id: params.id });
       if (!task)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });

@@ -9,6 +9,7 @@
  * too many starts wait, 503 with Retry-After before the Idempotency-Key is claimed (engine.admit).
  */
 import { OperonError } from '../../errors.ts';
+import { actorOf } from '../actor.ts';
 import { withIdempotencyKey, requestHash, type IdempotencyClaim } from '../idempotency.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
 import { InstanceStarted, ProcessIdParams, Variables, WebhookQuery } from '../schemas.ts';
@@ -138,6 +139,7 @@ export function webhookRoutes(context: RouteContext): void {
             latest,
             startedBy: `webhook:${bpmnProcessId}`,
             idempotency,
+            actor: actorOf(request, { kind: 'webhook', id: bpmnProcessId }),
           });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
           return { statusCode: 202, body: { instanceId } };

@@ -1,0 +1,192 @@
+/**
+ * The audit trail (`audit_log`, migration 000016): append in the caller's transaction, verify the
+ * chain, redact personal data.
+ *
+ * Each row's hash is SHA-256 over the previous row's hash and the canonical JSON of the row's facts
+ * (seq, time, actor, action, target, instance, change digest). The change itself is covered only
+ * through its salted digest, so erasure can null `change` and `change_salt` and the chain still
+ * verifies. Appending locks the single `audit_chain_head` row until the transaction ends: concurrent
+ * appenders form one line. Take that lock last (append as the final statement of a transaction), so
+ * a transaction holding it never waits for another lock.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from './rows.ts';
+
+/** Who acted. `kind`: user, apiKey, token, webhook, dev, cli or system. */
+export interface Actor {
+  kind: string;
+  id: string;
+}
+
+/** The engine itself (timers, retention). */
+export const SYSTEM_ACTOR: Actor = { kind: 'system', id: 'engine' };
+
+export interface AuditEntry {
+  actor: Actor;
+  /** e.g. instance.cancel, task.complete (docs/security.md lists them). */
+  action: string;
+  target: { kind: string; id?: string };
+  /** The process instance the action concerns, if any. */
+  instanceId?: string;
+  /** What changed; may hold personal data (redactable). */
+  change?: unknown;
+}
+
+export interface AuditRow {
+  seq: string;
+  at: Date;
+  actor_kind: string;
+  actor_id: string;
+  action: string;
+  target_kind: string;
+  target_id: string | null;
+  process_instance_id: string | null;
+  change: unknown;
+  change_salt: string | null;
+  change_digest: string;
+  redacted_at: Date | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** JSON with object keys sorted at every level (the form every hash is computed over). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export function changeDigest(salt: string, change: unknown): string {
+  return sha256(salt + canonicalJson(change ?? null));
+}
+
+/** The hash of a row from its chained facts. */
+export function rowHash(row: Omit<AuditRow, 'hash' | 'change' | 'change_salt' | 'redacted_at'>): string {
+  return sha256(
+    row.prev_hash +
+      canonicalJson({
+        seq: String(row.seq),
+        at: new Date(row.at).toISOString(),
+        actorKind: row.actor_kind,
+        actorId: row.actor_id,
+        action: row.action,
+        targetKind: row.target_kind,
+        targetId: row.target_id,
+        processInstanceId: row.process_instance_id,
+        changeDigest: row.change_digest,
+      }),
+  );
+}
+
+/** Appends entries to the chain in the caller's transaction; call it last in that transaction. */
+export async function appendAudit(tx: Db, entries: AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const head = (await tx('audit_chain_head').forUpdate().first('seq', 'hash')) as { seq: string; hash: string };
+  // Millisecond precision, so the stored timestamptz reads back as exactly the hashed instant.
+  const at = new Date();
+  let prev = head.hash;
+  let seq = BigInt(head.seq);
+  const rows = entries.map((entry) => {
+    seq += 1n;
+    const salt = randomBytes(16).toString('hex');
+    const change = entry.change === undefined ? null : entry.change;
+    const row = {
+      seq: seq.toString(),
+      at,
+      actor_kind: entry.actor.kind,
+      actor_id: entry.actor.id,
+      action: entry.action,
+      target_kind: entry.target.kind,
+      target_id: entry.target.id ?? null,
+      process_instance_id: entry.instanceId ?? null,
+      change_digest: changeDigest(salt, change),
+      prev_hash: prev,
+    };
+    const hash = rowHash(row);
+    prev = hash;
+    return { ...row, at: at.toISOString(), change, change_salt: salt, hash };
+  });
+  await tx.raw(
+    `WITH inserted AS (
+       INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, target_kind, target_id, process_instance_id,
+                              change, change_salt, change_digest, prev_hash, hash)
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(seq bigint, at timestamptz, actor_kind text, actor_id text,
+         action text, target_kind text, target_id text, process_instance_id uuid, change jsonb, change_salt text,
+         change_digest text, prev_hash text, hash text)
+       RETURNING seq)
+     UPDATE audit_chain_head SET seq = ?, hash = ?`,
+    [JSON.stringify(rows), seq.toString(), prev],
+  );
+}
+
+/** One audited action in a transaction of its own (for actions that are not a transaction already). */
+export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
+  if ('isTransaction' in db && db.isTransaction) return appendAudit(db, [entry]);
+  await (db as import('knex').Knex).transaction((tx) => appendAudit(tx, [entry]));
+}
+
+export type AuditVerdict =
+  | { ok: true; rows: number; headSeq: string; headHash: string }
+  | { ok: false; rows: number; seq: string; reason: string };
+
+/**
+ * Walks the whole chain in seq order, a page at a time: every row must follow the previous one
+ * (seq + 1, prev_hash), hash to its hash, and — unless redacted — have a change matching its digest;
+ * the last row must be the chain head. Names the first row that does not.
+ */
+export async function verifyAuditChain(db: Db, pageSize = 5_000): Promise<AuditVerdict> {
+  let prev = GENESIS_HASH;
+  let expected = 1n;
+  let count = 0;
+  for (;;) {
+    const rows = (await db('audit_log')
+      .where('seq', '>=', expected.toString())
+      .orderBy('seq')
+      .limit(pageSize)) as AuditRow[];
+    for (const row of rows) {
+      count++;
+      const broken = (reason: string): AuditVerdict => ({ ok: false, rows: count, seq: String(row.seq), reason });
+      if (BigInt(row.seq) !== expected) return { ok: false, rows: count, seq: expected.toString(), reason: 'missing' };
+      if (row.prev_hash !== prev) return broken('prev_hash does not match the hash of the row before');
+      if (rowHash(row) !== row.hash) return broken('hash does not match the row');
+      if (row.redacted_at === null && changeDigest(row.change_salt ?? '', row.change) !== row.change_digest)
+        return broken('change does not match change_digest');
+      if (row.redacted_at !== null && (row.change !== null || row.change_salt !== null))
+        return broken('a redacted row still holds change');
+      prev = row.hash;
+      expected++;
+    }
+    if (rows.length < pageSize) break;
+  }
+  const head = (await db('audit_chain_head').first('seq', 'hash')) as { seq: string; hash: string };
+  if (BigInt(head.seq) !== expected - 1n || head.hash !== prev)
+    return {
+      ok: false,
+      rows: count,
+      seq: String(head.seq),
+      reason: `the chain head says seq ${head.seq}, the log ends at ${expected - 1n}`,
+    };
+  return { ok: true, rows: count, headSeq: String(head.seq), headHash: head.hash };
+}
+
+/** Redacts `change` of every audit row concerning these instances (erasure, retention). */
+export async function redactAudit(tx: Db, instanceIds: string[]): Promise<number> {
+  if (instanceIds.length === 0) return 0;
+  return tx('audit_log')
+    .whereIn('process_instance_id', instanceIds)
+    .whereNull('redacted_at')
+    .update({ change: null, change_salt: null, redacted_at: tx.fn.now() });
+}
