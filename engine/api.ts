@@ -4,6 +4,7 @@
  * incidents and jobs).
  */
 import type { Variables } from './nodes/types.ts';
+import type { PoolStats } from './jobs/pools.ts';
 import type { ElementInstanceState, InstanceState } from './runtime/contract.ts';
 
 export interface DeployFile {
@@ -209,6 +210,8 @@ export interface Engine {
   deploy(files: DeployFile[]): Promise<DeploymentResult>;
   /** Timer starts this engine process delayed because their process was over its start rate, in all. */
   timerStartsDelayed?(): number;
+  /** Slots and use of this process's worker pools (engine/jobs/pools.ts); none without a worker. */
+  workerPools?(): PoolStats[];
   /** Deployed versions, by process id then newest version first. */
   listProcesses(page?: Page): Promise<ProcessDefinitionSummary[]>;
   getProcessXml(definitionId: string): Promise<string | undefined>;

@@ -74,6 +74,11 @@ export interface NodeType {
    * e.g. a bot's screenshot and trace); the worker's own deadline then only backs it up, 2 s later.
    */
   enforcesTimeout?: boolean;
+  /**
+   * The worker pool whose slots this node's jobs take (`bot`, `decision`, `http`, `builtin`; see
+   * engine/jobs/pools.ts). Jobs of one pool never wait for slots of another. Default: a pool of its own.
+   */
+  pool?: string;
   /** Releases browsers, sessions ... when the worker stops. */
   close?(): Promise<void>;
 }

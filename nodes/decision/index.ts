@@ -138,6 +138,7 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
   const modelsDir = resolve(options.modelsDir ?? DEFAULT_MODELS_DIR);
   return {
     name: 'decision',
+    pool: 'decision',
 
     async validate(binding: NodeBinding) {
       const where = { elementId: binding.elementId, model: binding.name };

@@ -1,5 +1,6 @@
 import { numberFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { untilSignal } from '../signals.ts';
+import { capacityFlags } from '../capacity.ts';
 import { SAMPLE_APPLICATION, startStack, type Stack } from '../stack.ts';
 
 /**
@@ -9,11 +10,13 @@ import { SAMPLE_APPLICATION, startStack, type Stack } from '../stack.ts';
  */
 export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): Promise<number> {
   const port = numberFlag(args, 'port', Number(process.env.PORT ?? 3000));
+  const { worker, botContexts } = capacityFlags(args);
   const stack = await startStack({
     port,
     host: process.env.HOST ?? '0.0.0.0',
     demoAppsPort: numberFlag(args, 'demo-port', Number(process.env.DEMO_APPS_PORT ?? 3100)),
-    worker: mode === 'start' && !args.flags['no-worker'] ? { concurrency: numberFlag(args, 'concurrency', 8) } : false,
+    worker: mode === 'start' && !args.flags['no-worker'] ? worker : false,
+    botConcurrency: botContexts,
     deploy: mode === 'start' && !args.flags['no-deploy'],
     processesDir: stringFlag(args, 'processes'),
   });
