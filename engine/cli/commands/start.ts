@@ -44,7 +44,7 @@ export function startBanner(stack: Stack): string {
     )
     .join('; ');
   const hooks = stack.webhooks
-    .map((w) => `${w.bpmnProcessId}: ${w.mode === 'kept' ? 'as configured before' : w.mode}`)
+    .map((w) => `${w.bpmnProcessId}: ${w.mode}${w.kept ? ' (as configured before)' : ''}`)
     .join(', ');
   const lines = [
     '',
