@@ -3,6 +3,9 @@ import { untilSignal } from '../signals.ts';
 import { capacityFlags } from '../capacity.ts';
 import { SAMPLE_APPLICATION, startStack, type Stack } from '../stack.ts';
 
+/** Longest a stop may take after the first Ctrl-C (workers wait up to 5 s for their nodes). */
+const SHUTDOWN_LIMIT_MS = 20_000;
+
 /**
  * `operon start`: demo applications, database (embedded unless DATABASE_URL), migrations, the
  * processes deployed (./processes, else the shipped ones) with their webhooks, the HTTP API and
@@ -26,7 +29,13 @@ export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): P
       { database: stack.context.url.replace(/:[^:@/]+@/, ':***@') },
       `operon ${mode} running; Ctrl-C stops it`,
     );
-    await untilSignal();
+    const signal = await untilSignal();
+    process.stderr.write(`\n${signal}: stopping (workers hand their jobs back); Ctrl-C again quits at once\n`);
+    // Whatever part of the shutdown hangs, the process still ends.
+    setTimeout(() => {
+      process.stderr.write(`still stopping after ${SHUTDOWN_LIMIT_MS / 1000} s: quitting\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }, SHUTDOWN_LIMIT_MS).unref();
     return 0;
   } finally {
     await stack.close();
