@@ -222,6 +222,8 @@ export interface Engine {
   deploy(files: DeployFile[], options?: ActionOptions): Promise<DeploymentResult>;
   /** Timer starts this engine process delayed because their process was over its start rate, in all. */
   timerStartsDelayed?(): number;
+  /** Slots and use of this process's worker pools (engine/jobs/pools.ts); none without a worker. */
+  workerPools?(): PoolStats[];
   /** Deployed versions, by process id then newest version first. */
   listProcesses(page?: Page): Promise<ProcessDefinitionSummary[]>;
   getProcessXml(definitionId: string): Promise<string | undefined>;
@@ -298,4 +300,17 @@ export interface Engine {
   suspectDatabase?(): void;
 
   close(): Promise<void>;
+}
+
+/** One worker pool's slots and use (engine/jobs/pools.ts). */
+export interface PoolStats {
+  name: string;
+  nodeNames: string[];
+  capacity: number;
+  /** Slots taken by running jobs. */
+  busy: number;
+  /** Jobs claimed since the worker started. */
+  claimed: number;
+  /** Sum over claimed jobs of the time from ready (`run_at`) to claimed, in seconds. */
+  waitSeconds: number;
 }

@@ -87,6 +87,7 @@ import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
 import { Notifications } from './jobs/notifications.ts';
 import { startWorker, type Worker, type WorkerOptions } from './worker.ts';
+import type { PoolStats } from './jobs/pools.ts';
 import { checkTimerCycles, resolveTimerPolicy, type TimerPolicy } from './timers/timer-policy.ts';
 import { StartRateLimiter } from './timers/start-rate-limiter.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -250,6 +251,10 @@ export class PostgresEngine implements Engine {
 
   get worker(): Worker | undefined {
     return this.#worker;
+  }
+
+  workerPools(): PoolStats[] {
+    return this.#worker?.pools ?? [];
   }
 
   timerStartsDelayed(): number {

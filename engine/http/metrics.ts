@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PoolStats } from '../jobs/pools.ts';
 
 export interface HttpMetrics {
   registry: Registry;
@@ -21,7 +22,7 @@ const MAX_TRACKED_JOBS = 10_000;
 
 export function createMetrics(
   db: Knex,
-  options: { defaultMetrics?: boolean; timerStartsDelayed?: () => number } = {},
+  options: { defaultMetrics?: boolean; timerStartsDelayed?: () => number; workerPools?: () => PoolStats[] } = {},
 ): HttpMetrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'operon_' });
@@ -29,6 +30,22 @@ export function createMetrics(
   const countBy = async (sql: string): Promise<{ key: string; n: number }[]> => {
     const result = (await db.raw(sql)) as { rows: { key: string; n: string }[] };
     return result.rows.map((row) => ({ key: row.key, n: Number(row.n) }));
+  };
+
+  // Both ready-job gauges come from one query per scrape.
+  let readyScan: Promise<{ type: string; ready: number; oldest: number }[]> | undefined;
+  const readyJobs = () => {
+    readyScan ??= (
+      db.raw(
+        `SELECT type, count(*) AS ready, extract(epoch FROM now() - min(run_at)) AS oldest
+           FROM jobs WHERE state = 'ready' AND run_at <= now() GROUP BY type`,
+      ) as Promise<{ rows: { type: string; ready: string; oldest: string }[] }>
+    )
+      .then((result) =>
+        result.rows.map((row) => ({ type: row.type, ready: Number(row.ready), oldest: Number(row.oldest) })),
+      )
+      .finally(() => setImmediate(() => (readyScan = undefined)));
+    return readyScan;
   };
 
   new Counter({
@@ -79,6 +96,28 @@ export function createMetrics(
     },
   });
 
+  workerPoolMetrics(registry, options.workerPools ?? (() => []));
+  new Gauge({
+    name: 'operon_jobs_ready',
+    help: 'Jobs ready to run and not yet claimed, by task type: the queue in front of the workers (read from jobs)',
+    labelNames: ['type'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await readyJobs()) this.set({ type: row.type }, row.ready);
+    },
+  });
+  new Gauge({
+    name: 'operon_jobs_ready_oldest_seconds',
+    help: 'How long the oldest ready, unclaimed job of each task type has waited for a worker (read from jobs)',
+    labelNames: ['type'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const row of await readyJobs()) this.set({ type: row.type }, row.oldest);
+    },
+  });
+
   const webhookLatency = new Histogram({
     name: 'operon_webhook_latency_seconds',
     help: 'Time from receiving POST /webhooks/{bpmnProcessId} to answering it',
@@ -109,4 +148,42 @@ export function createMetrics(
       jobLatency.observe({ type: activation.type, outcome }, (performance.now() - activation.at) / 1000);
     },
   };
+}
+
+/** Capacity and use of this process's worker pools (engine/jobs/pools.ts), read at scrape time. */
+function workerPoolMetrics(registry: Registry, pools: () => PoolStats[]): void {
+  const gauge = (name: string, help: string, value: (pool: PoolStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pool'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const pool of pools()) this.set({ pool: pool.name }, value(pool));
+      },
+    });
+  const counter = (name: string, help: string, value: (pool: PoolStats) => number) =>
+    new Counter({
+      name,
+      help,
+      labelNames: ['pool'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const pool of pools()) this.inc({ pool: pool.name }, value(pool));
+      },
+    });
+  gauge(
+    'operon_worker_pool_capacity',
+    "Slots of this process's worker pool (--capacity, OPERON_CAPACITY)",
+    (p) => p.capacity,
+  );
+  gauge('operon_worker_pool_busy', "Slots of this process's worker pool taken by running jobs", (p) => p.busy);
+  counter('operon_worker_pool_claimed_total', "Jobs this process's worker pool claimed", (p) => p.claimed);
+  counter(
+    'operon_worker_pool_wait_seconds_total',
+    "Time the jobs this process's worker pool claimed waited from ready (run_at) to claimed, summed",
+    (p) => p.waitSeconds,
+  );
 }

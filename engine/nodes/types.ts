@@ -105,6 +105,11 @@ export interface NodeType {
   enforcesTimeout?: boolean;
   /** The hooks that write this node's `ctx.record` kinds; the registry refuses a kind registered twice. */
   recordHooks?: RecordHook[];
+  /**
+   * The worker pool whose slots this node's jobs take (`bot`, `decision`, `http`, `builtin`; see
+   * engine/jobs/pools.ts). Jobs of one pool never wait for slots of another. Default: a pool of its own.
+   */
+  pool?: string;
   /** Releases browsers, sessions ... when the worker stops. */
   close?(): Promise<void>;
 }

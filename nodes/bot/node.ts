@@ -15,6 +15,7 @@ import type { BotDefinition, BotLog, BotSecrets } from './define.ts';
 import { hostsOf, installEgressPolicy, type BlockedRequest } from './egress.ts';
 import { Limiter } from './limiter.ts';
 import { BOT_RUN_RECORD, botRunRecordHook, botRunRow, type BotRunOutcome } from './runs.ts';
+import { defaultBotContexts } from '../../engine/nodes/machine.ts';
 import { containsSecret, createSecretStore, maskSecrets } from './secrets.ts';
 import { scrubTrace } from './trace-scrub.ts';
 
@@ -23,7 +24,10 @@ export interface BotNodeOptions {
   /** Chromium executable; default: OPERON_CHROMIUM_PATH, /usr/bin/chromium, Playwright's managed browser. */
   executablePath?: string;
   headless?: boolean;
-  /** Bot runs at once in this worker (browser contexts). Default 2. */
+  /**
+   * Bot runs at once in this process (browser contexts). Default: one per core, half a GiB of free
+   * memory each (the worker's `bot` pool has the same default, so no claimed job waits in here).
+   */
   concurrency?: number;
   /** Hard limit per run; the context is closed when it passes. A `timeoutMs` task header overrides it. Default 60 s. */
   timeoutMs?: number;
@@ -70,7 +74,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
     bots.set(bot.name, bot);
   }
   const host = new BrowserHost({ executablePath: options.executablePath, headless: options.headless });
-  const limiter = new Limiter(options.concurrency ?? 2);
+  const limiter = new Limiter(options.concurrency ?? defaultBotContexts());
   const store = options.secrets ?? createSecretStore();
   const artifactsRoot = resolve(options.artifactsDir ?? process.env.OPERON_ARTIFACTS_DIR ?? '.operon/artifacts');
 
@@ -105,6 +109,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
 
   return {
     name: 'bot',
+    pool: 'bot',
     enforcesTimeout: true,
     recordHooks: [botRunRecordHook],
     browser: host,

@@ -4,6 +4,7 @@ import type { NodeType } from '../../engine/nodes/types.ts';
 /** `fail`: throws a BpmnError with the `errorCode` task header (and the optional `errorMessage` header). */
 export const failNode: NodeType = {
   name: 'fail',
+  pool: 'builtin',
   validate(binding) {
     if (!binding.headers.errorCode) {
       throw new OperonError(

@@ -146,6 +146,7 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
   return {
     name: 'decision',
     recordHooks: [decisionRecordHook],
+    pool: 'decision',
 
     async validate(binding: NodeBinding) {
       const where = { elementId: binding.elementId, model: binding.name };

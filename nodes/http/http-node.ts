@@ -76,6 +76,7 @@ export function createHttpNode(options: HttpNodeOptions = {}): NodeType {
 
   return {
     name: 'http',
+    pool: 'http',
     async run(input: Variables, ctx) {
       const elementId = ctx.elementId;
       let url: URL | undefined;

@@ -78,14 +78,36 @@ function defaultProgress(): (line: string, final: boolean) => void {
   };
 }
 
+/** Five letters and digits from the run's start time, so two runs never share a reference. */
+export function runTag(startedMs: number): string {
+  return startedMs.toString(36).toUpperCase().slice(-5);
+}
+
+/**
+ * A case's reference in this run: `APP-2026-0001` becomes `APP-D<tag>-0001`, `ORD-50001`
+ * `ORD-D<tag>-50001`. The generated ids are the README's, and the core banking and carrier apps book
+ * by reference: without the tag a demo run booked a second case under the reference of the README's
+ * curl, and of every earlier run.
+ */
+export function demoReference(id: string, tag: string): string {
+  return id.replace(/^([A-Z]+)-(?:2026-)?/, `$1-D${tag}-`);
+}
+
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const api = new Api(options.apiUrl, options.token);
   const count = options.count ?? 100;
   const progress = options.progress ?? defaultProgress();
   const started = Date.now();
   const deadline = started + (options.timeoutS ?? 900) * 1000;
-  const applications = loanApplications(count);
-  const orderCases = makeOrders(count, 7, options.lateDeadline);
+  const tag = runTag(started);
+  const applications = loanApplications(count).map((a) => ({
+    ...a,
+    applicationId: demoReference(a.applicationId, tag),
+  }));
+  const orderCases = makeOrders(count, 7, options.lateDeadline).map((o) => ({
+    ...o,
+    orderId: demoReference(o.orderId, tag),
+  }));
 
   const loanInstanceIds = await inBatches(
     applications,

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { loanApplications, orders } from '../../processes/demo/cases.ts';
 import { clerkReview, clerkRouting } from '../../processes/demo/clerk.ts';
+import { demoReference, runTag } from '../../processes/demo/run.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 const run = promisify(execFile);
@@ -40,6 +41,16 @@ it('generates the same 100 applications and orders for the same seed, with every
   assert.ok(shipped.some((o) => o.willBeLate) && shipped.some((o) => !o.willBeLate));
   for (const order of shipped)
     assert.ok(order.weightKg > 0 && order.weightKg <= 31.5 && order.destination.postcode.length >= 4);
+});
+
+it("each demo run books its cases under references of its own, never the README's", () => {
+  const tag = runTag(Date.UTC(2026, 11, 2, 16, 45));
+  assert.match(tag, /^[0-9A-Z]{5}$/);
+  assert.notEqual(runTag(Date.UTC(2026, 11, 2, 16, 45, 1)), tag);
+  const application = demoReference('APP-2026-0001', tag);
+  assert.equal(application, `APP-D${tag}-0001`);
+  assert.match(application, /^[A-Z]{2,4}-[\dA-Z-]{4,20}$/, 'core banking accepts it');
+  assert.equal(demoReference('ORD-50001', tag), `ORD-D${tag}-50001`);
 });
 
 it('the scripted clerk approves an affordable case and rejects a red flag', () => {

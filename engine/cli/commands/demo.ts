@@ -2,6 +2,7 @@ import { numberFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { startStack } from '../stack.ts';
 import { untilSignal } from '../signals.ts';
 import { composition } from '../composition.ts';
+import { capacityFlags } from '../capacity.ts';
 
 /**
  * `operon demo [--count N] [--url URL --token T]`: 100 loan applications and 100 orders through
@@ -19,16 +20,17 @@ export async function demoCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write(await demo({ apiUrl: url.replace(/\/$/, ''), token, count, timeoutS }));
     return 0;
   }
+  const { worker, botContexts } = capacityFlags(args, { botFlag: 'bot-concurrency' });
   const stack = await startStack({
     port: numberFlag(args, 'port', 0),
     host: '127.0.0.1',
     demoAppsPort: numberFlag(args, 'demo-port', 0),
-    worker: { concurrency: numberFlag(args, 'concurrency', 8) },
+    worker,
     deploy: true,
     processesDir: stringFlag(args, 'processes'),
     logLevel: process.env.LOG_LEVEL ?? 'warn',
-    // Bots are most of the work: let every worker slot drive a browser context.
-    botConcurrency: numberFlag(args, 'bot-concurrency', 8),
+    // Bots get the contexts this machine can drive; decisions and built-ins have slots of their own.
+    botConcurrency: botContexts,
   });
   // Ctrl-C or SIGTERM mid-run: stop the workers and the database before leaving.
   void untilSignal().then(async (signal) => {

@@ -1,6 +1,10 @@
 import { numberFlag, stringFlag, type ParsedArgs } from '../args.ts';
 import { untilSignal } from '../signals.ts';
+import { capacityFlags } from '../capacity.ts';
 import { SAMPLE_APPLICATION, startStack, type Stack } from '../stack.ts';
+
+/** Longest a stop may take after the first Ctrl-C (workers wait up to 5 s for their nodes). */
+const SHUTDOWN_LIMIT_MS = 20_000;
 
 /**
  * `operon start`: demo applications, database (embedded unless DATABASE_URL), migrations, the
@@ -9,11 +13,13 @@ import { SAMPLE_APPLICATION, startStack, type Stack } from '../stack.ts';
  */
 export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): Promise<number> {
   const port = numberFlag(args, 'port', Number(process.env.PORT ?? 3000));
+  const { worker, botContexts } = capacityFlags(args);
   const stack = await startStack({
     port,
     host: process.env.HOST ?? '0.0.0.0',
     demoAppsPort: numberFlag(args, 'demo-port', Number(process.env.DEMO_APPS_PORT ?? 3100)),
-    worker: mode === 'start' && !args.flags['no-worker'] ? { concurrency: numberFlag(args, 'concurrency', 8) } : false,
+    worker: mode === 'start' && !args.flags['no-worker'] ? worker : false,
+    botConcurrency: botContexts,
     deploy: mode === 'start' && !args.flags['no-deploy'],
     processesDir: stringFlag(args, 'processes'),
   });
@@ -23,7 +29,13 @@ export async function startCommand(args: ParsedArgs, mode: 'start' | 'serve'): P
       { database: stack.context.url.replace(/:[^:@/]+@/, ':***@') },
       `operon ${mode} running; Ctrl-C stops it`,
     );
-    await untilSignal();
+    const signal = await untilSignal();
+    process.stderr.write(`\n${signal}: stopping (workers hand their jobs back); Ctrl-C again quits at once\n`);
+    // Whatever part of the shutdown hangs, the process still ends.
+    setTimeout(() => {
+      process.stderr.write(`still stopping after ${SHUTDOWN_LIMIT_MS / 1000} s: quitting\n`);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }, SHUTDOWN_LIMIT_MS).unref();
     return 0;
   } finally {
     await stack.close();
@@ -45,7 +57,7 @@ export function startBanner(stack: Stack): string {
     .filter((text) => text !== '')
     .join('; ');
   const hooks = stack.webhooks
-    .map((w) => `${w.bpmnProcessId}: ${w.mode === 'kept' ? 'as configured before' : w.mode}`)
+    .map((w) => `${w.bpmnProcessId}: ${w.mode}${w.kept ? ' (as configured before)' : ''}`)
     .join(', ');
   const lines = [
     '',

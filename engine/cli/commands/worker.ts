@@ -1,14 +1,16 @@
 import { openContext } from '../context.ts';
 import { numberFlag, type ParsedArgs } from '../args.ts';
 import { untilSignal } from '../signals.ts';
+import { capacityFlags } from '../capacity.ts';
 
-/** `operon worker [--concurrency N] [--lock-ms MS]`: runs node types and timers against the database until SIGINT/SIGTERM. */
+/** `operon worker [--capacity POOL=N,...] [--concurrency N] [--lock-ms MS]`: runs node types and timers against the database until SIGINT/SIGTERM. */
 export async function workerCommand(args: ParsedArgs): Promise<number> {
+  const { worker, botContexts } = capacityFlags(args);
   const context = await openContext({
     logLevel: 'info',
-    shippedNodes: true,
+    shippedNodes: { botConcurrency: botContexts },
     worker: {
-      concurrency: numberFlag(args, 'concurrency', 8),
+      ...worker,
       lockMs: numberFlag(args, 'lock-ms', 30_000),
       pollIntervalMs: numberFlag(args, 'poll-ms', 1_000),
     },
