@@ -5,43 +5,27 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import {
+  DEFAULT_DIR,
+  embeddedUrl,
+  freePort,
+  newEmbeddedConfig,
+  readEmbeddedConfig,
+  writeEmbeddedConfig,
+  type EmbeddedConfig,
+} from './embedded-state.ts';
+
+export { DEFAULT_DIR, embeddedUrl, readEmbeddedConfig, type EmbeddedConfig };
 
 export interface EmbeddedDatabase {
   url: string;
   /** Stops the server if this process started it. */
   stop(): Promise<void>;
-}
-
-interface EmbeddedConfig {
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
-
-export const DEFAULT_DIR = '.operon';
-
-function configPath(dir: string): string {
-  return join(dir, 'embedded-postgres.json');
-}
-
-export function embeddedUrl(config: EmbeddedConfig): string {
-  return `postgres://${config.user}:${encodeURIComponent(config.password)}@127.0.0.1:${config.port}/${config.database}`;
-}
-
-/** The stored connection settings of the embedded database, if it was ever created here. */
-export async function readEmbeddedConfig(dir = DEFAULT_DIR): Promise<EmbeddedConfig | undefined> {
-  try {
-    return JSON.parse(await readFile(configPath(resolve(dir)), 'utf8')) as EmbeddedConfig;
-  } catch {
-    return undefined;
-  }
 }
 
 function portAcceptsConnections(port: number): Promise<boolean> {
@@ -60,18 +44,6 @@ function portIsFree(port: number): Promise<boolean> {
     const server = createServer();
     server.once('error', () => done(false));
     server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
   });
 }
 
@@ -114,12 +86,7 @@ export async function startEmbeddedPostgres(
   const dataDir = join(dir, 'pg');
   await mkdir(dir, { recursive: true });
   const stored = await readEmbeddedConfig(dir);
-  const config: EmbeddedConfig = stored ?? {
-    port: 0,
-    user: 'postgres',
-    password: randomBytes(12).toString('hex'),
-    database: 'operon',
-  };
+  const config: EmbeddedConfig = stored ?? newEmbeddedConfig();
 
   if (
     stored &&
@@ -150,7 +117,7 @@ export async function startEmbeddedPostgres(
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
-  await writeFile(configPath(dir), JSON.stringify(config, null, 2), { mode: 0o600 });
+  await writeEmbeddedConfig(dir, config);
 
   const admin = new pg.Client({ connectionString: embeddedUrl({ ...config, database: 'postgres' }) });
   await admin.connect();

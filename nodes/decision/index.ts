@@ -23,6 +23,13 @@ export { DecisionAgent, type DecisionResult } from './agent.ts';
 export interface DecisionNodeOptions {
   /** Folder holding one sub-folder per model (default: models/ of this repository). */
   modelsDir?: string;
+  /**
+   * What deploy-time validation of a `decision:<model>` task proves. `load` (default): the model
+   * loads (once per process), so model.onnx and tokenizer.json work. `files`: its config (labels)
+   * reads and both files are there, without loading onnxruntime, for processes that deploy and exit
+   * (`operon deploy`); a corrupt model.onnx then shows at its first decision, as an incident.
+   */
+  deployCheck?: 'load' | 'files';
 }
 
 interface DecisionSettings {
@@ -145,7 +152,7 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
       try {
         labels = readModelConfig(resolve(modelsDir, binding.name), binding.name).labels;
         // Loading builds the session once per process and proves model.onnx and tokenizer.json work.
-        await DecisionAgent.load(binding.name, { modelsDir });
+        if (options.deployCheck !== 'files') await DecisionAgent.load(binding.name, { modelsDir });
       } catch (error) {
         const reason =
           error instanceof OperonError ? String(error.details.reason ?? error.message) : (error as Error).message;
