@@ -15,6 +15,7 @@ import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { MIGRATION } from './compiled.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdirArg = process.argv.indexOf('--outdir');
@@ -68,7 +69,7 @@ const cli = await build({
   chunkNames: '[name]-[hash]',
   plugins: [packagesExternal, sourceUrls(outdir)],
 });
-const migrationFiles = (await readdir(join(root, 'migrations'))).filter((f) => /^\d{6}_[\w-]+\.ts$/.test(f)).sort();
+const migrationFiles = (await readdir(join(root, 'migrations'))).filter((file) => MIGRATION.test(file)).sort();
 const migrations = await build({
   ...common,
   entryPoints: migrationFiles.map((file) => join(root, 'migrations', file)),
