@@ -15,7 +15,8 @@
  * through tsx (OPERON_CLI=tsx, no compiled JavaScript), --baseline-runs times (default 3, 0 skips).
  * dist/ is built first unless it is current. CPU time (user + sys, from /usr/bin/time) is printed
  * too: on a busy machine it is closer than the wall clock to what an idle one shows.
- * Last line: `<command>_ms=<median> ...` for db-url, deploy, decide and start.
+ * `--only start,serve` measures those commands only. Last line: `<command>_ms=<median> ...` for
+ * db-url, deploy, decide, start, serve and worker.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -48,6 +49,8 @@ const option = (name: string, fallback: number) => {
 const runs = option('runs', quick ? 1 : 5);
 const serverRuns = option('server-runs', quick ? 1 : 3);
 const baselineRuns = option('baseline-runs', quick ? 0 : 3);
+const onlyIndex = argv.indexOf('--only');
+const only = onlyIndex >= 0 ? new Set(argv[onlyIndex + 1]!.split(',')) : undefined;
 
 interface Sample {
   wallMs: number;
@@ -145,7 +148,7 @@ try {
   console.log(
     `node ${process.version}, ${load()}, runs=${runs} server-runs=${serverRuns} baseline-runs=${baselineRuns}`,
   );
-  for (const command of COMMANDS) {
+  for (const command of COMMANDS.filter((c) => !only || only.has(c.name))) {
     if (command.stopped) await server.stop();
     if (!quick) await runOnce(command, cwd, env); // untimed: page cache, migrations, first deployment
     const count = command.ready ? serverRuns : runs;
@@ -168,6 +171,7 @@ try {
 }
 console.log(
   ['db-url', 'deploy', 'decide', 'start', 'serve', 'worker']
+    .filter((name) => results[name])
     .map((name) => `${name.replace('-', '_')}_ms=${results[name]!.medianMs.toFixed(0)}`)
     .join(' '),
 );

@@ -16,6 +16,7 @@ import {
   freePort,
   newEmbeddedConfig,
   readEmbeddedConfig,
+  runningEmbeddedServer,
   writeEmbeddedConfig,
   type EmbeddedConfig,
 } from './embedded-state.ts';
@@ -78,6 +79,23 @@ async function letPostgresUserReach(dir: string, log?: (line: string) => void): 
   }
 }
 
+/**
+ * Whether another process's server runs on this data directory and takes `config`'s login. A live
+ * postmaster (postmaster.pid) that does not answer in time is asked again for up to 30 s: on a busy
+ * machine a login can take longer than one attempt's 2 s, and starting a second server on the same
+ * data directory could only fail.
+ */
+async function joinRunning(dir: string, config: EmbeddedConfig): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const running = await runningEmbeddedServer(dir);
+    if (!running || running.port !== config.port) return false;
+    if ((await portAcceptsConnections(config.port)) && (await canLogIn(config))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** Starts (or joins) the embedded database and makes sure the `operon` database exists. */
 export async function startEmbeddedPostgres(
   options: { dir?: string; log?: (line: string) => void } = {},
@@ -88,14 +106,7 @@ export async function startEmbeddedPostgres(
   const stored = await readEmbeddedConfig(dir);
   const config: EmbeddedConfig = stored ?? newEmbeddedConfig();
 
-  if (
-    stored &&
-    existsSync(join(dataDir, 'postmaster.pid')) &&
-    (await portAcceptsConnections(stored.port)) &&
-    (await canLogIn(stored))
-  ) {
-    return { url: embeddedUrl(stored), stop: async () => undefined };
-  }
+  if (stored && (await joinRunning(dir, stored))) return { url: embeddedUrl(stored), stop: async () => undefined };
 
   if (!config.port || !(await portIsFree(config.port))) config.port = await freePort();
   if (userInfo().uid === 0) {
