@@ -11,7 +11,7 @@
  *   worker                                    until it logs 'worker running'
  *
  * Each command runs once untimed (page cache, migrations), then --runs times (default 5; start,
- * serve and worker 3); the median counts. `--quick`: one timed run each, no warm-up, no baseline. Baseline, in the same command: the same sources run
+ * serve and worker 3); the median counts. `--quick`: one timed run each, no warm-up, no baseline, no serve. Baseline, in the same command: the same sources run
  * through tsx (OPERON_CLI=tsx, no compiled JavaScript), --baseline-runs times (default 3, 0 skips).
  * dist/ is built first unless it is current. CPU time (user + sys, from /usr/bin/time) is printed
  * too: on a busy machine it is closer than the wall clock to what an idle one shows.
@@ -148,7 +148,9 @@ try {
   console.log(
     `node ${process.version}, ${load()}, runs=${runs} server-runs=${serverRuns} baseline-runs=${baselineRuns}`,
   );
-  for (const command of COMMANDS.filter((c) => !only || only.has(c.name))) {
+  // --quick leaves out serve (start's path without workers), so the bench test stays short.
+  const chosen = COMMANDS.filter((c) => (only ? only.has(c.name) : !quick || c.name !== 'serve'));
+  for (const command of chosen) {
     if (command.stopped) await server.stop();
     if (!quick) await runOnce(command, cwd, env); // untimed: page cache, migrations, first deployment
     const count = command.ready ? serverRuns : runs;
