@@ -12,13 +12,16 @@ import { shippedBotNode } from '../processes/demo/nodes.ts';
 
 export const shippedComposition: Composition = {
   processesDir: fileURLToPath(new URL('../processes/', import.meta.url)),
-  async nodes({ db, shipped }) {
+  async nodes({ db, shipped, decisionDeployCheck }) {
     if (!shipped) return createNodeRegistry();
     const bots = await shippedBotNode({
       baseUrl: shipped.demoAppsUrl,
       ...(shipped.botConcurrency ? { concurrency: shipped.botConcurrency } : {}),
     });
-    return createNodeRegistry({ decision: { db }, extra: [bots] });
+    return createNodeRegistry({
+      decision: { db, ...(decisionDeployCheck ? { deployCheck: decisionDeployCheck } : {}) },
+      extra: [bots],
+    });
   },
   async startDemoApps(options) {
     const { startDemoApps } = await import('../processes/demo-apps/index.ts');

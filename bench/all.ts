@@ -10,7 +10,7 @@ const quick = process.argv.includes('--quick');
 const scripts = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
 ).scripts;
-const ours = ['bench:engine', 'bench:webhooks', 'bench:pickup', 'bench:memory'];
+const ours = ['bench:engine', 'bench:webhooks', 'bench:pickup', 'bench:memory', 'bench:cli'];
 // Benchmarks of other areas, run when present (they take no --quick unless they say so).
 const theirs = ['bench:decision', 'bench:bot'].filter((name) => scripts[name] && !quick);
 let failed = 0;

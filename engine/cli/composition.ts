@@ -20,8 +20,14 @@ export interface Composition {
    * The node registry of a command's engine: `noop`, `fail` and `http`; with `shipped`, also the
    * decision models and the shipped bots pointed at `demoAppsUrl` (what deployments of `bot:` and
    * `decision:` tasks are checked against). `db`: where the decision node reads its active heads.
+   * `decisionDeployCheck: 'files'` checks `decision:` tasks against the models' files without loading
+   * them (commands that deploy and exit).
    */
-  nodes(options: { db: Knex; shipped?: { demoAppsUrl: string; botConcurrency?: number } }): Promise<NodeRegistry>;
+  nodes(options: {
+    db: Knex;
+    shipped?: { demoAppsUrl: string; botConcurrency?: number };
+    decisionDeployCheck?: 'load' | 'files';
+  }): Promise<NodeRegistry>;
   /** The demo applications the shipped bots drive. */
   startDemoApps(options: { port: number }): Promise<DemoAppsServer>;
   /** Drives `count` loan applications and orders through a running server; returns the printed summary. */

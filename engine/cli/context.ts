@@ -36,6 +36,8 @@ export interface OpenContextOptions {
    * `bot:`/`decision:` tasks are checked against.
    */
   shippedNodes?: boolean | { demoAppsUrl?: string; botConcurrency?: number };
+  /** How `decision:` tasks are checked at deployment (DecisionNodeOptions.deployCheck); default `load`. */
+  decisionDeployCheck?: 'load' | 'files';
 }
 
 /** The default address of the demo applications (`operon start` serves them there). */
@@ -64,7 +66,11 @@ export async function openContext(options: OpenContextOptions): Promise<CliConte
     throw error;
   }
   // The composition root (app/composition.ts) chooses the node implementations.
-  const nodes = await composition().nodes({ db, shipped: shippedNodeOptions(options.shippedNodes) });
+  const nodes = await composition().nodes({
+    db,
+    shipped: shippedNodeOptions(options.shippedNodes),
+    ...(options.decisionDeployCheck ? { decisionDeployCheck: options.decisionDeployCheck } : {}),
+  });
   const engine = createEngine({ db, nodes, logger, worker: options.worker ?? false });
   return {
     url: database.url,

@@ -79,6 +79,9 @@ export async function processFiles(dir?: string): Promise<string[]> {
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
+  // The HTTP API's modules load while the database starts and the processes deploy.
+  const httpApp = import('../http/app.ts');
+  httpApp.catch(() => undefined);
   const warnings: string[] = [];
   const demoApps = await startDemoAppsIfShipped(options.demoAppsPort, { warn: (message) => warnings.push(message) });
   let context: CliContext;
@@ -96,32 +99,38 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   try {
     const deployed: DeployedFile[] = [];
     if (options.deploy) {
-      // One deployment per file: a broken file is reported and skipped, the others still run.
-      for (const path of await processFiles(options.processesDir)) {
-        const file = path.split('/').pop()!;
-        try {
-          const result = await deployFiles(context.engine, [path]);
-          deployed.push({
-            file,
-            processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })),
-            decisions: result.decisions.map((d) => ({ decisionId: d.decisionId, version: d.version })),
-          });
-          context.logger.info(
-            { file, processes: result.processes, decisions: result.decisions, warnings: result.warnings },
-            'deployed',
-          );
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          deployed.push({ file, processes: [], error: message });
-          context.logger.error({ file, err: error }, `could not deploy ${file}`);
-          process.stderr.write(`error: ${file} was not deployed: ${message}\n`);
-        }
-      }
+      // One deployment per file: a broken file is reported and skipped, the others still run. The files
+      // deploy at once, so their decision models load side by side (a deployment of one process id
+      // waits for another's, see insertDefinition); `deployed` keeps the files' order.
+      const files = await processFiles(options.processesDir);
+      const results = await Promise.all(
+        files.map(async (path): Promise<DeployedFile> => {
+          const file = path.split('/').pop()!;
+          try {
+            const result = await deployFiles(context.engine, [path]);
+            context.logger.info(
+              { file, processes: result.processes, decisions: result.decisions, warnings: result.warnings },
+              'deployed',
+            );
+            return {
+              file,
+              processes: result.processes.map((p) => ({ bpmnProcessId: p.bpmnProcessId, version: p.version })),
+              decisions: result.decisions.map((d) => ({ decisionId: d.decisionId, version: d.version })),
+            };
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            context.logger.error({ file, err: error }, `could not deploy ${file}`);
+            process.stderr.write(`error: ${file} was not deployed: ${message}\n`);
+            return { file, processes: [], error: message };
+          }
+        }),
+      );
+      deployed.push(...results);
     }
     const webhooks = await configureWebhooks(context, deployed);
     const tokenGenerated = !process.env.OPERON_API_TOKEN;
     const apiToken = process.env.OPERON_API_TOKEN ?? `op_${randomBytes(24).toString('base64url')}`;
-    const { buildApp } = await import('../http/app.ts');
+    const { buildApp } = await httpApp;
     const app = await buildApp({
       engine: context.engine,
       db: context.db,

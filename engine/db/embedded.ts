@@ -5,44 +5,29 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { ChildProcess } from 'node:child_process';
+import {
+  DEFAULT_DIR,
+  embeddedUrl,
+  freePort,
+  newEmbeddedConfig,
+  readEmbeddedConfig,
+  runningEmbeddedServer,
+  writeEmbeddedConfig,
+  type EmbeddedConfig,
+} from './embedded-state.ts';
+
+export { DEFAULT_DIR, embeddedUrl, readEmbeddedConfig, type EmbeddedConfig };
 
 export interface EmbeddedDatabase {
   url: string;
   /** Stops the server if this process started it. */
   stop(): Promise<void>;
-}
-
-interface EmbeddedConfig {
-  port: number;
-  user: string;
-  password: string;
-  database: string;
-}
-
-export const DEFAULT_DIR = '.operon';
-
-function configPath(dir: string): string {
-  return join(dir, 'embedded-postgres.json');
-}
-
-export function embeddedUrl(config: EmbeddedConfig): string {
-  return `postgres://${config.user}:${encodeURIComponent(config.password)}@127.0.0.1:${config.port}/${config.database}`;
-}
-
-/** The stored connection settings of the embedded database, if it was ever created here. */
-export async function readEmbeddedConfig(dir = DEFAULT_DIR): Promise<EmbeddedConfig | undefined> {
-  try {
-    return JSON.parse(await readFile(configPath(resolve(dir)), 'utf8')) as EmbeddedConfig;
-  } catch {
-    return undefined;
-  }
 }
 
 function portAcceptsConnections(port: number): Promise<boolean> {
@@ -61,18 +46,6 @@ function portIsFree(port: number): Promise<boolean> {
     const server = createServer();
     server.once('error', () => done(false));
     server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
-  });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
   });
 }
 
@@ -107,6 +80,23 @@ async function letPostgresUserReach(dir: string, log?: (line: string) => void): 
   }
 }
 
+/**
+ * Whether another process's server runs on this data directory and takes `config`'s login. A live
+ * postmaster (postmaster.pid) that does not answer in time is asked again for up to 30 s: on a busy
+ * machine a login can take longer than one attempt's 2 s, and starting a second server on the same
+ * data directory could only fail.
+ */
+async function joinRunning(dir: string, config: EmbeddedConfig): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const running = await runningEmbeddedServer(dir);
+    if (!running || running.port !== config.port) return false;
+    if ((await portAcceptsConnections(config.port)) && (await canLogIn(config))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
 /** Starts (or joins) the embedded database and makes sure the `operon` database exists. */
 export async function startEmbeddedPostgres(
   options: { dir?: string; log?: (line: string) => void } = {},
@@ -115,21 +105,9 @@ export async function startEmbeddedPostgres(
   const dataDir = join(dir, 'pg');
   await mkdir(dir, { recursive: true });
   const stored = await readEmbeddedConfig(dir);
-  const config: EmbeddedConfig = stored ?? {
-    port: 0,
-    user: 'postgres',
-    password: randomBytes(12).toString('hex'),
-    database: 'operon',
-  };
+  const config: EmbeddedConfig = stored ?? newEmbeddedConfig();
 
-  if (
-    stored &&
-    existsSync(join(dataDir, 'postmaster.pid')) &&
-    (await portAcceptsConnections(stored.port)) &&
-    (await canLogIn(stored))
-  ) {
-    return { url: embeddedUrl(stored), stop: async () => undefined };
-  }
+  if (stored && (await joinRunning(dir, stored))) return { url: embeddedUrl(stored), stop: async () => undefined };
 
   if (!config.port || !(await portIsFree(config.port))) config.port = await freePort();
   if (userInfo().uid === 0) {
@@ -151,7 +129,7 @@ export async function startEmbeddedPostgres(
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();
-  await writeFile(configPath(dir), JSON.stringify(config, null, 2), { mode: 0o600 });
+  await writeEmbeddedConfig(dir, config);
 
   const admin = new pg.Client({ connectionString: embeddedUrl({ ...config, database: 'postgres' }) });
   await admin.connect();

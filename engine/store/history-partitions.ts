@@ -4,6 +4,15 @@ function monthStart(date: Date, offset: number): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + offset, 1));
 }
 
+function partitionName(from: Date): string {
+  return `history_${from.getUTCFullYear()}_${String(from.getUTCMonth() + 1).padStart(2, '0')}`;
+}
+
+/** The partitions ensureHistoryPartitions(db, now, monthsAhead) makes sure of: `history_YYYY_MM`. */
+export function historyPartitionNames(now: Date, monthsAhead = 1): string[] {
+  return Array.from({ length: monthsAhead + 1 }, (_, offset) => partitionName(monthStart(now, offset)));
+}
+
 /**
  * Makes sure `history` has monthly partitions for this month and the next `monthsAhead`, so
  * retention is `DROP TABLE history_YYYY_MM`. Rows of a month without a partition land in
@@ -16,7 +25,7 @@ export async function ensureHistoryPartitions(db: Db, now: Date, monthsAhead = 1
   for (let offset = 0; offset <= monthsAhead; offset++) {
     const from = monthStart(now, offset);
     const to = monthStart(now, offset + 1);
-    const name = `history_${from.getUTCFullYear()}_${String(from.getUTCMonth() + 1).padStart(2, '0')}`;
+    const name = partitionName(from);
     try {
       const didCreate = await (db as { transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> }).transaction(
         async (tx) => {

@@ -1,12 +1,14 @@
-import { ensureHistoryPartitions } from './history-partitions.ts';
+import { ensureHistoryPartitions, historyPartitionNames } from './history-partitions.ts';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { existsSync } from 'node:fs';
 
 /** migrations/ at the repository root: numbered files `000001_name.ts`, never edited after they land. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+const COMPILED_MIGRATIONS_DIR = fileURLToPath(new URL('../../dist/migrations/', import.meta.url));
 
 export interface CreateKnexOptions {
   /** Pool size; a worker needs a few connections, tests one or two. */
@@ -182,9 +184,26 @@ class DirectoryMigrationSource implements Knex.MigrationSource<string> {
   }
 
   async getMigration(migration: string): Promise<Knex.Migration> {
-    const module = (await import(pathToFileURL(join(this.directory, migration)).href)) as MigrationModule;
+    const module = await importMigration(join(this.directory, migration));
     return { up: module.up, down: module.down ?? (async () => undefined) };
   }
+}
+
+/**
+ * The compiled CLI (dist/, bin/build.mjs) runs without a TypeScript loader: there a migration is
+ * imported from dist/migrations/ (same name, .js), else through tsx registered on demand.
+ */
+async function importMigration(file: string): Promise<MigrationModule> {
+  try {
+    return (await import(pathToFileURL(file).href)) as MigrationModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
+  }
+  const compiled = join(COMPILED_MIGRATIONS_DIR, `${basename(file, '.ts')}.js`);
+  if (existsSync(compiled)) return (await import(pathToFileURL(compiled).href)) as MigrationModule;
+  const { register } = await import('tsx/esm/api');
+  register();
+  return (await import(pathToFileURL(file).href)) as MigrationModule;
 }
 
 /** The session-level advisory lock that orders migrations across processes. */
@@ -198,6 +217,7 @@ const MIGRATION_LOCK = 'operon:migrations';
  * and then find nothing to do.
  */
 export async function migrateLatest(knex: Knex): Promise<string[]> {
+  if (await atLatest(knex)) return [];
   const locker = knexFactory({ client: 'pg', connection: knex.client.config.connection, pool: { min: 1, max: 1 } });
   try {
     return await withSessionLock(locker, async () => {
@@ -209,6 +229,31 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
     });
   } finally {
     await locker.destroy();
+  }
+}
+
+/**
+ * Whether there is nothing for migrateLatest to do, in one query without a lock (what a restarted
+ * process and every CLI command find): each migration of the source applied and no other, and the
+ * history partitions of this month and the next there. False when unsure, e.g. on an empty database.
+ */
+async function atLatest(knex: Knex): Promise<boolean> {
+  const config = knex.client.config.migrations as Knex.MigratorConfig | undefined;
+  const source = config?.migrationSource as Knex.MigrationSource<unknown> | undefined;
+  if (!source) return false;
+  try {
+    const names = (await source.getMigrations([])).map((migration) => source.getMigrationName(migration));
+    const partitions = historyPartitionNames(new Date());
+    const { rows } = await knex.raw<{ rows: { known: number; total: number; partitions: number }[] }>(
+      `SELECT count(*) FILTER (WHERE name = ANY(?))::int AS known, count(*)::int AS total,
+              (SELECT count(*)::int FROM unnest(?::text[]) AS p(name) WHERE to_regclass(p.name) IS NOT NULL) AS partitions
+         FROM ??`,
+      [names, partitions, config?.tableName ?? 'knex_migrations'],
+    );
+    const found = rows[0]!;
+    return found.known === names.length && found.total === names.length && found.partitions === partitions.length;
+  } catch {
+    return false;
   }
 }
 

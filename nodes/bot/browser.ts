@@ -3,7 +3,8 @@
  * /usr/bin/chromium, Playwright's managed browser), lazy launch, relaunch after a crash.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { createRequire } from 'node:module';
+import type { Browser } from 'playwright-core';
 import { OperonError } from '../../engine/errors.ts';
 
 /**
@@ -43,9 +44,17 @@ export function discoverChromium(
   );
 }
 
+/**
+ * Playwright, loaded on first use: loading it takes about a second, which processes that load the
+ * bot node only to check deployments against it (`operon deploy`) never spend.
+ */
+function chromium(): typeof import('playwright-core').chromium {
+  return (createRequire(import.meta.url)('playwright-core') as typeof import('playwright-core')).chromium;
+}
+
 function managedChromium(): string | undefined {
   try {
-    return chromium.executablePath();
+    return chromium().executablePath();
   } catch {
     return undefined;
   }
@@ -69,7 +78,7 @@ export class BrowserHost {
     if (this.#closed) throw new Error('The bot browser is closed (worker shutting down)');
     if (!this.#browser) {
       const executablePath = discoverChromium(this.options.executablePath);
-      const launching = chromium.launch({
+      const launching = chromium().launch({
         executablePath,
         headless: this.options.headless ?? true,
         args: CHROMIUM_ARGS,

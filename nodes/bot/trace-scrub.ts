@@ -25,8 +25,9 @@ interface ZipWriter {
   outputStream: Readable;
 }
 
-// Playwright bundles the zip reader and writer its own trace files are made with (yauzl, yazl).
-const { yauzl, yazl } = createRequire(import.meta.url)('playwright-core/lib/utilsBundle') as {
+// Playwright bundles the zip reader and writer its own trace files are made with (yauzl, yazl);
+// loaded on the first scrub, so processes that load the bot node but run no bot do not pay for it.
+interface ZipLibraries {
   yauzl: {
     open(
       path: string,
@@ -35,7 +36,12 @@ const { yauzl, yazl } = createRequire(import.meta.url)('playwright-core/lib/util
     ): void;
   };
   yazl: { ZipFile: new () => ZipWriter };
-};
+}
+let zipLibraries: ZipLibraries | undefined;
+function zipLibrary(): ZipLibraries {
+  zipLibraries ??= createRequire(import.meta.url)('playwright-core/lib/utilsBundle') as ZipLibraries;
+  return zipLibraries;
+}
 
 /** Header names whose values open a session or carry a credential. */
 const SENSITIVE_HEADERS = new Set([
@@ -103,9 +109,11 @@ export async function scrubTrace(path: string): Promise<void> {
   const scrubbed = `${path}.scrubbed`;
   try {
     const zip = await new Promise<ZipReader>((resolve, reject) =>
-      yauzl.open(path, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened))),
+      zipLibrary().yauzl.open(path, { lazyEntries: true }, (error, opened) =>
+        error ? reject(error) : resolve(opened),
+      ),
     );
-    const writer = new yazl.ZipFile();
+    const writer = new (zipLibrary().yazl.ZipFile)();
     const output = createWriteStream(scrubbed, { mode: 0o600 });
     const written = new Promise<void>((resolve, reject) => {
       output.on('close', resolve);

@@ -29,6 +29,13 @@ export interface DecisionNodeOptions {
    * without it the base model decides. Audit rows never go through it (see `decisionRecordHook`).
    */
   db?: Knex;
+  /**
+   * What deploy-time validation of a `decision:<model>` task proves. `load` (default): the model
+   * loads (once per process), so model.onnx and tokenizer.json work. `files`: its config (labels)
+   * reads and both files are there, without loading onnxruntime, for processes that deploy and exit
+   * (`operon deploy`); a corrupt model.onnx then shows at its first decision, as an incident.
+   */
+  deployCheck?: 'load' | 'files';
 }
 
 interface DecisionSettings {
@@ -154,7 +161,7 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
       try {
         labels = readModelConfig(resolve(modelsDir, binding.name), binding.name).labels;
         // Loading builds the session once per process and proves model.onnx and tokenizer.json work.
-        await DecisionAgent.load(binding.name, { modelsDir });
+        if (options.deployCheck !== 'files') await DecisionAgent.load(binding.name, { modelsDir });
       } catch (error) {
         const reason =
           error instanceof OperonError ? String(error.details.reason ?? error.message) : (error as Error).message;

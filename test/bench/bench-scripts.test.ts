@@ -68,6 +68,15 @@ describe('bench scripts (--quick)', { concurrency: true }, () => {
     assert.match(stdout, /"sameLabels":true/); // the bare baseline decides as the agent does
   });
 
+  test('bench/cli.ts times every CLI command', async () => {
+    const { stdout } = await bench('cli.ts');
+    assert.match(stdout, /^db-url-stopped +median=\d+ms /m);
+    assert.match(
+      stdout.trim().split('\n').pop()!,
+      /^db_url_ms=\d+ deploy_ms=\d+ decide_ms=\d+ start_ms=\d+ worker_ms=\d+$/,
+    );
+  });
+
   test('bench/memory.ts reports the RSS waiting instances add', async () => {
     const { stdout } = await bench('memory.ts', '--count', '10');
     assert.match(stdout.trim().split('\n').pop()!, /^waiting_instances=10 rss_added_mb=-?[\d.]+ /);

@@ -16,7 +16,13 @@ export async function deployFiles(engine: Engine, paths: string[]): Promise<Depl
 /** `operon deploy FILE...` */
 export async function deployCommand(args: ParsedArgs): Promise<number> {
   if (args.positionals.length === 0) throw new Error('usage: operon deploy FILE.bpmn|FILE.dmn...');
-  const context = await openContext({ logLevel: 'warn', shippedNodes: true });
+  // Deployments are checked against the shipped nodes without loading the decision models (seconds):
+  // the engines that run them load them.
+  const context = await openContext({
+    logLevel: 'warn',
+    shippedNodes: true,
+    decisionDeployCheck: 'files',
+  });
   try {
     const result = await deployFiles(context.engine, args.positionals);
     if (args.flags.json) {
