@@ -18,6 +18,7 @@ import { releaseJob } from './jobs/release-job.ts';
 import { ensureHistoryPartitions } from './store/history-partitions.ts';
 import { dropHistoryPartitions } from './store/drop-history-partitions.ts';
 import { forgetMessageIds } from './store/remember-message-id.ts';
+import { processBatchOperations } from './store/batch-process.ts';
 import type { PostgresEngine } from './engine.ts';
 
 export interface WorkerOptions {
@@ -275,6 +276,8 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
         };
         const fired = await fireDueTimers(engine.db, engine.graphs, logger, firing);
         if (fired > 0) continue;
+        // Batch operations ride on this loop too (store/batch-process.ts).
+        if ((await processBatchOperations(engine)) > 0) continue;
         await engine
           .db('messages')
           .where({ state: 'buffered' })

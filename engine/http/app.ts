@@ -23,6 +23,7 @@ import { messageAndIncidentRoutes } from './routes/messages.ts';
 import { systemRoutes } from './routes/system.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { batchRoutes } from './batch-routes.ts';
 import { registerUi } from '../ui/plugin.ts';
 
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
@@ -200,6 +201,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   messageAndIncidentRoutes(context);
   jobRoutes(context, longPolls);
   systemRoutes(context);
+  batchRoutes(context);
   await registerUi(app, { context });
 
   await app.ready();
