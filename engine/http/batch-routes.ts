@@ -12,7 +12,13 @@ const Text = z.string().min(1).max(1000);
 export const BatchFilter = z
   .strictObject({
     bpmnProcessId: Text.optional().meta({ description: 'BPMN process id' }),
-    version: z.number().int().min(1).optional().meta({ description: 'Process version (needs bpmnProcessId)' }),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .max(2_147_483_647)
+      .optional()
+      .meta({ description: 'Process version (needs bpmnProcessId)' }),
     elementId: Text.optional().meta({
       description: 'retry: element of the open incident; cancel: an element the instance is active in',
     }),

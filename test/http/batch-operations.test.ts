@@ -64,6 +64,7 @@ test('bad filters are refused with the offending field; nothing is written', asy
   const cases: [unknown, string][] = [
     [{ kind: 'retry', filter: { bpmnProcessId: 'http-order', version: 'one' } }, 'body.filter.version'],
     [{ kind: 'retry', filter: { version: 2 } }, 'body.filter.version'],
+    [{ kind: 'retry', filter: { bpmnProcessId: 'http-order', version: 2 ** 53 - 1 } }, 'body.filter.version'],
     [{ kind: 'retry', filter: { bpmnProcessId: 'http-order', colour: 'red' } }, 'body.filter'],
     [{ kind: 'retry', filter: {} }, 'body.filter'],
     [{ kind: 'migrate', filter: { bpmnProcessId: 'http-order' } }, 'body.kind'],
