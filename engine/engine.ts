@@ -851,13 +851,14 @@ export class PostgresEngine implements Engine {
     return ((await withPage(query, filter)) as IncidentRow[]).map(toIncidentView);
   }
 
-  async resolveIncident(incidentId: string, options: ActionOptions = {}): Promise<void> {
-    const incident = await this.db<IncidentRow>('incidents').where({ id: incidentId }).first();
+  /** `tx`: resolve inside that transaction (a batch operation item); default its own. */
+  async resolveIncident(incidentId: string, options: ActionOptions = {}, tx?: Knex.Transaction): Promise<void> {
+    const incident = await (tx ?? this.db)<IncidentRow>('incidents').where({ id: incidentId }).first();
     if (!incident)
       throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, {
         details: { incidentId },
       });
-    await inTransaction(this.db, async (tx) => {
+    await inTransaction(tx ?? this.db, async (tx) => {
       const instance = await lockInstance(tx, incident.process_instance_id);
       const open = await tx<IncidentRow>('incidents').where({ id: incidentId, state: 'open' }).forUpdate().first();
       if (!open)

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { type BpmnError, isBpmnError, isOperonError } from './errors.ts';
 import type { Knex } from 'knex';
-import type { Applied, JobLease } from './api.ts';
+import type { ActionOptions, Applied, JobLease } from './api.ts';
 import type { JobRecord, Logger, NodeContext, SecretStore, Variables } from './nodes/types.ts';
 import type { NodeRegistry } from './nodes/registry.ts';
 import type { Notifications } from './jobs/notifications.ts';
@@ -32,6 +32,7 @@ import { inTransaction } from './store/notify.ts';
 import { retentionDefault, sweepExpiredInstances } from './store/retention.ts';
 import { runPendingErasures } from './store/erasures.ts';
 import { defaultArtifactsDir } from './store/instance-data.ts';
+import { processBatchOperations } from './store/batch-process.ts';
 import { environmentCapacity, JobPool, planPools, type PoolStats } from './jobs/pools.ts';
 
 /** What the worker needs of the engine (PostgresEngine provides it). */
@@ -65,6 +66,8 @@ export interface WorkerHost {
     failure: { errorMessage: string; retries?: number; code?: string; details?: Record<string, unknown> },
     records: readonly JobRecord[],
   ): Promise<void>;
+  /** Batch operation items (engine/store/batch-process.ts) retry through it. */
+  resolveIncident(incidentId: string, options: ActionOptions, tx?: Knex.Transaction): Promise<void>;
 }
 
 export interface WorkerOptions {
@@ -374,6 +377,8 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
         };
         const fired = await fireDueTimers(engine.db, engine.graphs, logger, firing);
         if (fired > 0) continue;
+        // Batch operations ride on this loop too (store/batch-process.ts).
+        if ((await processBatchOperations(engine)) > 0) continue;
         await engine
           .db('messages')
           .where({ state: 'buffered' })

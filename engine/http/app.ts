@@ -33,6 +33,7 @@ import { messageAndIncidentRoutes } from './routes/messages.ts';
 import { systemRoutes } from './routes/system.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { webhookRoutes } from './routes/webhooks.ts';
+import { batchRoutes } from './batch-routes.ts';
 import { registerUi } from '../ui/plugin.ts';
 
 export const DEFAULT_BODY_LIMIT = 5 * 1024 * 1024;
@@ -253,6 +254,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   systemRoutes(context);
   apiKeyRoutes(context);
   complianceRoutes(context);
+  batchRoutes(context);
   await registerUi(app, { context });
 
   await app.ready();
