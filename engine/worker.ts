@@ -138,6 +138,8 @@ export function startWorker(engine: PostgresEngine, options: WorkerOptions = {})
       attempt: job.attempt,
       taskType: job.type,
       headers: job.headers,
+      properties: job.properties ?? {},
+      ...(job.listener_event_type ? { listenerEventType: job.listener_event_type } : {}),
       secrets,
       db: engine.db,
     };

@@ -10,15 +10,26 @@ export function taskRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'GET',
     url: '/api/tasks',
-    summary: 'User tasks, oldest first, without their variables, one page at a time; e.g. ?state=open for the inbox',
+    summary:
+      'User tasks, oldest first, without their variables, one page at a time; e.g. ?state=open&candidateGroup=sales&dueBefore=2026-03-01T00:00:00Z for an inbox',
     tag: 'tasks',
     auth: 'bearer',
     query: TaskListQuery,
     responses: { 200: { description: 'A page of user tasks', schema: TaskList } },
     async handler({ query }) {
+      const date = (text: string | undefined) => (text === undefined ? undefined : new Date(text));
       const rows = await engine.listUserTaskSummaries({
         state: query.state,
         instanceId: query.instanceId,
+        assignee: query.assignee,
+        candidateUser: query.candidateUser,
+        candidateGroup: query.candidateGroup,
+        dueBefore: date(query.dueBefore),
+        dueAfter: date(query.dueAfter),
+        followUpBefore: date(query.followUpBefore),
+        followUpAfter: date(query.followUpAfter),
+        minPriority: query.minPriority,
+        maxPriority: query.maxPriority,
         ...lookAhead(query),
       });
       const { items, page } = toPage(rows, query);
