@@ -133,6 +133,7 @@ const userTask: Behaviour = (x, ei, element) => {
     ...(element.properties ? { properties: element.properties } : {}),
     input: x.variablesForEffect(ei.key),
   });
+  delete ei.listener;
 };
 
 function candidates(x: Execution, ei: ElementInstance, field: string, list: string[]): string[] {

@@ -369,7 +369,8 @@ export class Execution {
     const listeners = this.listenersOf(ei, event);
     const index = ei.listener?.event === event ? ei.listener.index : 0;
     if (index >= listeners.length) {
-      if (ei.listener?.event === event) delete ei.listener;
+      // Creating listeners stay marked done until the task exists: a retried creation does not run them again.
+      if (ei.listener?.event === event && event !== 'creating') delete ei.listener;
       return false;
     }
     ei.listener = { ...ei.listener, event, index };

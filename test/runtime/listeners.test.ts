@@ -222,13 +222,22 @@ describe('user tasks', () => {
   it('a due date expression that gives no date-time is an incident on the task', async () => {
     const graph = await graphOf(`
       <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-      <bpmn:userTask id="review"><bpmn:extensionElements><zeebe:taskSchedule dueDate="=due" /><zeebe:priorityDefinition priority="=p" /></bpmn:extensionElements></bpmn:userTask>
+      <bpmn:userTask id="review"><bpmn:extensionElements><zeebe:taskSchedule dueDate="=due" /><zeebe:priorityDefinition priority="=p" /><zeebe:taskListeners><zeebe:taskListener eventType="creating" type="enrich" /></zeebe:taskListeners></bpmn:extensionElements></bpmn:userTask>
       <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />`);
-    const instance = await scenario(graph, { variables: { due: 'soon', p: 10 } }, async (i) => {
-      assert.match([...i.incidents.values()][0]!.message, /dueDate "=due".*expected an ISO 8601 date-time/);
-      await i.resolveIncident('review', { due: '2026-02-01T00:00:00Z' });
-      assert.equal(i.userTask('review')!.created.priority, 10);
-    });
+    let enriched = 0;
+    const instance = await scenario(
+      graph,
+      () => {
+        enriched = 0;
+        return { variables: { due: 'soon', p: 10 }, handlers: { enrich: () => void (enriched += 1) } };
+      },
+      async (i) => {
+        assert.match([...i.incidents.values()][0]!.message, /dueDate "=due".*expected an ISO 8601 date-time/);
+        await i.resolveIncident('review', { due: '2026-02-01T00:00:00Z' });
+        assert.equal(i.userTask('review')!.created.priority, 10);
+      },
+    );
     assert.equal(instance.state, 'active');
+    assert.equal(enriched, 1, 'resolving the incident does not run the creating listener again');
   });
 });
