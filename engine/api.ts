@@ -135,7 +135,15 @@ export interface UserTaskView {
   name?: string;
   assignee?: string;
   candidateGroups?: string[];
+  candidateUsers?: string[];
   formKey?: string;
+  /** zeebe:taskSchedule, ISO 8601. */
+  dueDate?: string;
+  followUpDate?: string;
+  /** zeebe:priorityDefinition, 0..100 (50 by default). */
+  priority: number;
+  /** zeebe:properties of the user task. */
+  properties?: Record<string, string>;
   state: 'open' | 'completed' | 'cancelled';
   variables: Variables;
   createdAt: string;
@@ -157,6 +165,17 @@ export interface UserTaskFilter extends Page {
   claimableBy?: string;
   state?: UserTaskView['state'];
   instanceId?: string;
+  assignee?: string;
+  /** Tasks listing this user among their candidate users / this group among their candidate groups. */
+  candidateUser?: string;
+  candidateGroup?: string;
+  /** Due (or follow-up) date strictly before / after; tasks without one never match. */
+  dueBefore?: Date;
+  dueAfter?: Date;
+  followUpBefore?: Date;
+  followUpAfter?: Date;
+  minPriority?: number;
+  maxPriority?: number;
 }
 
 export interface IncidentFilter extends Page {
@@ -205,6 +224,10 @@ export interface ActivatedJob {
   deadline: string;
   headers: Record<string, string>;
   variables: Variables;
+  /** Set on a listener's job: `start` / `end` (zeebe:executionListener) or `creating` (zeebe:taskListener). */
+  listenerEventType?: 'start' | 'end' | 'creating';
+  /** zeebe:properties of the element. */
+  properties?: Record<string, string>;
 }
 
 /** Fencing: only the worker holding the current lease (same `worker`, same `attempt`) may finish a job. */

@@ -552,6 +552,15 @@ export class PostgresEngine implements Engine {
       const person = filter.claimableBy;
       query.where((q) => q.whereNull('assignee').orWhere({ assignee: person }));
     }
+    if (filter.assignee) query.where({ assignee: filter.assignee });
+    if (filter.candidateUser) query.whereRaw('candidate_users @> ARRAY[?]::text[]', [filter.candidateUser]);
+    if (filter.candidateGroup) query.whereRaw('candidate_groups @> ARRAY[?]::text[]', [filter.candidateGroup]);
+    if (filter.dueBefore) query.where('due_date', '<', filter.dueBefore);
+    if (filter.dueAfter) query.where('due_date', '>', filter.dueAfter);
+    if (filter.followUpBefore) query.where('follow_up_date', '<', filter.followUpBefore);
+    if (filter.followUpAfter) query.where('follow_up_date', '>', filter.followUpAfter);
+    if (filter.minPriority !== undefined) query.where('priority', '>=', filter.minPriority);
+    if (filter.maxPriority !== undefined) query.where('priority', '<=', filter.maxPriority);
     return withPage(query, filter);
   }
 
@@ -1275,6 +1284,8 @@ function toActivatedJob(job: JobRow): ActivatedJob {
     deadline: new Date(job.lease_expires_at!).toISOString(),
     headers: job.headers,
     variables: job.variables,
+    ...(job.listener_event_type ? { listenerEventType: job.listener_event_type } : {}),
+    ...(job.properties ? { properties: job.properties } : {}),
   };
 }
 

@@ -220,6 +220,8 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
       attempt: job.attempt,
       taskType: job.type,
       headers: job.headers,
+      properties: job.properties ?? {},
+      ...(job.listener_event_type ? { listenerEventType: job.listener_event_type } : {}),
       secrets,
       record(kind, payload) {
         if (!engine.nodes.handlesRecord(kind)) throw new Error(`No record hook is registered for kind '${kind}'`);

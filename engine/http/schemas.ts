@@ -183,9 +183,29 @@ export const Instance = z
 export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisions: true })), page: PageInfo });
 
 // --- user tasks
+const Priority = z.coerce.number().int().min(0).max(100);
 export const TaskListQuery = z.object({
   state: z.enum(['open', 'completed', 'cancelled']).optional(),
   instanceId: Id.optional(),
+  assignee: z.string().min(1).max(255).optional(),
+  candidateUser: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: 'Tasks that list this user among their candidate users' }),
+  candidateGroup: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .meta({ description: 'Tasks that list this group among their candidate groups' }),
+  dueBefore: z.iso.datetime({ offset: true }).optional().meta({ description: 'Due date strictly before' }),
+  dueAfter: z.iso.datetime({ offset: true }).optional().meta({ description: 'Due date strictly after' }),
+  followUpBefore: z.iso.datetime({ offset: true }).optional(),
+  followUpAfter: z.iso.datetime({ offset: true }).optional(),
+  minPriority: Priority.optional(),
+  maxPriority: Priority.optional(),
   ...pageQuery(),
 });
 export const UserTask = z
@@ -197,7 +217,12 @@ export const UserTask = z
     name: z.string().optional(),
     assignee: z.string().optional(),
     candidateGroups: z.array(z.string()).optional(),
+    candidateUsers: z.array(z.string()).optional(),
     formKey: z.string().optional(),
+    dueDate: IsoTime.optional(),
+    followUpDate: IsoTime.optional(),
+    priority: z.number().int().meta({ description: 'zeebe:priorityDefinition, 0..100 (50 by default)' }),
+    properties: z.record(z.string(), z.string()).optional().meta({ description: 'zeebe:properties of the task' }),
     state: z.enum(['open', 'completed', 'cancelled']),
     variables: Variables,
     createdAt: IsoTime,
@@ -293,6 +318,11 @@ export const ActivatedJob = z
     deadline: IsoTime,
     headers: z.record(z.string(), z.string()),
     variables: Variables,
+    listenerEventType: z
+      .enum(['start', 'end', 'creating'])
+      .optional()
+      .meta({ description: "A listener's job: execution listener start / end, or the user task's creating listener" }),
+    properties: z.record(z.string(), z.string()).optional().meta({ description: 'zeebe:properties of the element' }),
   })
   .meta({ id: 'ActivatedJob' });
 export const ActivateJobsResponse = z.object({ jobs: z.array(ActivatedJob) });

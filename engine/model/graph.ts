@@ -64,6 +64,44 @@ export interface JobDefinition {
   headers: Record<string, string>;
 }
 
+/**
+ * One `zeebe:executionListener` (or `zeebe:taskListener`): a job of `type` the element waits for.
+ * `type` may be FEEL (`=...`, kept as written); `retries` as for a job task.
+ */
+export interface ListenerDefinition {
+  type: string;
+  retries: number;
+  retriesExpression?: string;
+  headers?: Record<string, string>;
+}
+
+/** `zeebe:executionListeners` of an element or of the process, in document order per event type. */
+export interface ExecutionListeners {
+  /** Run before the element is activated (after its input mappings). */
+  start?: ListenerDefinition[];
+  /** Run after the element completed (after its output mappings), before it leaves. */
+  end?: ListenerDefinition[];
+}
+
+/** User task scheduling and assignment (zeebe:assignmentDefinition, zeebe:taskSchedule, zeebe:priorityDefinition). */
+export interface UserTaskDefinition {
+  /** Literal or FEEL (`=...`, kept as written). */
+  assignee?: string;
+  /** A literal list, or one FEEL expression (`=...`) giving a list or a comma-separated string. */
+  candidateGroups?: string[];
+  candidateUsers?: string[];
+  formKey?: string;
+  /** ISO 8601 date-time, or FEEL (`=...`) giving one. */
+  dueDate?: string;
+  followUpDate?: string;
+  /** A whole number 0..100 (Camunda 8's range, default 50), or FEEL (`=...`). */
+  priority?: string;
+  /** `zeebe:taskListeners` eventType "creating": jobs that run before the task is offered. */
+  creatingListeners?: ListenerDefinition[];
+  /** `operon:fourEyes` = "true": completed neither by the instance's starter nor by an earlier completer of its user tasks. */
+  fourEyes?: true;
+}
+
 export interface MessageDefinition {
   /** Message name (FEEL `=...` names are kept as written and evaluated at activation). */
   name: string;
@@ -119,16 +157,12 @@ export interface FlowElement {
   script?: { expression: string; resultVariable: string };
   /** Business rule task (zeebe:calledDecision): the DMN decision id (FEEL when it starts with `=`) and the variable that receives its result. */
   calledDecision?: { decisionId: string; resultVariable: string; versionTag?: string };
-  /** User task (zeebe:assignmentDefinition / zeebe:formDefinition). */
-  userTask?: {
-    assignee?: string;
-    candidateGroups?: string[];
-    /** zeebe:assignmentDefinition candidateUsers: a list, or one FEEL expression starting with `=`. */
-    candidateUsers?: string[];
-    formKey?: string;
-    /** `operon:fourEyes` = "true": completed neither by the instance's starter nor by an earlier completer of its user tasks. */
-    fourEyes?: true;
-  };
+  /** User task (zeebe:assignmentDefinition / zeebe:formDefinition / zeebe:taskSchedule / zeebe:priorityDefinition). */
+  userTask?: UserTaskDefinition;
+  /** zeebe:executionListeners (not on multi-instance bodies: each inner instance runs them). */
+  listeners?: ExecutionListeners;
+  /** zeebe:properties (name -> value), handed to the element's jobs and shown by the API. */
+  properties?: Record<string, string>;
   /**
    * Compensation. On a compensation boundary event: the handler activity it is associated with
    * (bpmn:association). On the activity it is attached to: the same handler id, copied by validation.
@@ -191,6 +225,8 @@ export interface ServiceTaskInfo {
   taskType: string;
   retries: number;
   headers: Record<string, string>;
+  /** Set for a listener's job: which kind of listener (its node is bound like a task's). */
+  listener?: 'start' | 'end' | 'creating';
 }
 
 /** One executable process, ready for the runtime. Plain JSON: safe to store as jsonb and reload. */
@@ -212,4 +248,6 @@ export interface ProcessGraph {
   flows: Record<string, SequenceFlow>;
   /** Event subprocesses at the process level. */
   eventSubprocesses?: string[];
+  /** zeebe:executionListeners of the process: start before its start event, end when it completes. */
+  listeners?: ExecutionListeners;
 }

@@ -5,7 +5,9 @@ import { feelSyntaxError, isFeelExpression, stripFeelMarker } from '../feel/inde
 import type {
   ElementType,
   EventKind,
+  ExecutionListeners,
   FlowElement,
+  ListenerDefinition,
   ProcessGraph,
   SequenceFlow,
   TimerDefinition,
@@ -317,6 +319,7 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     ...(process.name ? { name: process.name } : {}),
     ...versionTagOf(process),
     ...retentionOf(process, file),
+    ...listenersField(executionListenersOf(file, process, 'process')),
     startEvents: [],
     serviceTasks: [],
     elements: {},
@@ -343,8 +346,134 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
         retries: element.job.retries,
         headers: element.job.headers,
       });
+    addListenerJobs(graph, element.id, element.listeners);
+    for (const listener of element.userTask?.creatingListeners ?? [])
+      graph.serviceTasks.push(listenerJob(element.id, listener, 'creating'));
   }
+  addListenerJobs(graph, graph.bpmnProcessId, graph.listeners);
   return graph;
+}
+
+/** Listener jobs are bound to nodes like task jobs: deployment validates them and warns about unhandled types. */
+function addListenerJobs(graph: ProcessGraph, elementId: string, listeners: ExecutionListeners | undefined): void {
+  for (const event of ['start', 'end'] as const)
+    for (const listener of listeners?.[event] ?? []) graph.serviceTasks.push(listenerJob(elementId, listener, event));
+}
+
+function listenerJob(
+  elementId: string,
+  listener: ListenerDefinition,
+  event: 'start' | 'end' | 'creating',
+): ProcessGraph['serviceTasks'][number] {
+  return {
+    elementId,
+    taskType: listener.type,
+    retries: listener.retries,
+    headers: listener.headers ?? {},
+    listener: event,
+  };
+}
+
+function listenersField(listeners: ExecutionListeners | undefined): { listeners?: ExecutionListeners } {
+  return listeners ? { listeners } : {};
+}
+
+/**
+ * `zeebe:executionListeners` of an element or process: `eventType` start (the default) or end,
+ * a `type` (FEEL allowed) and `retries`; two listeners with the same event type and job type are
+ * refused, as Zeebe refuses them.
+ */
+function executionListenersOf(file: string, node: ModdleElement, what: string): ExecutionListeners | undefined {
+  const extension = ((node.extensionElements?.values ?? []) as ModdleElement[]).find(
+    (e) => e.$type === 'zeebe:ExecutionListeners',
+  );
+  const entries = (extension?.listeners ?? []) as ModdleElement[];
+  if (entries.length === 0) return undefined;
+  const id = node.id!;
+  const result: ExecutionListeners = {};
+  const seen = new Set<string>();
+  for (const entry of entries) {
+    const eventType = (entry.eventType as string | undefined) ?? 'start';
+    if (eventType !== 'start' && eventType !== 'end')
+      throw invalid(
+        file,
+        id,
+        `${what} "${id}" has an execution listener with eventType "${eventType}" (expected start or end)`,
+      );
+    const listener = listenerOf(file, id, entry, `${what} "${id}": execution listener`);
+    const pair = `${eventType}|${listener.type}`;
+    if (seen.has(pair))
+      throw invalid(
+        file,
+        id,
+        `${what} "${id}" has two execution listeners with eventType "${eventType}" and type "${listener.type}"; each pair must be unique`,
+      );
+    seen.add(pair);
+    (result[eventType] ??= []).push(listener);
+  }
+  return result;
+}
+
+/** The job of one listener: its type (FEEL checked), retries and headers. */
+function listenerOf(file: string, id: string, entry: ModdleElement, what: string): ListenerDefinition {
+  const type = entry.type as string | undefined;
+  if (!type || type.trim() === '') throw invalid(file, id, `${what} needs a type`);
+  if (isFeelExpression(type)) feel(file, id, type);
+  const { retries, retriesExpression } = retriesOf(file, id, String(entry.retries ?? '3'), what);
+  const headers: Record<string, string> = {};
+  for (const header of (entry.headers?.values ?? []) as ModdleElement[]) headers[header.key] = header.value ?? '';
+  return {
+    type,
+    retries,
+    ...(retriesExpression !== undefined ? { retriesExpression } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+  };
+}
+
+function retriesOf(
+  file: string,
+  id: string,
+  retriesText: string,
+  what: string,
+): { retries: number; retriesExpression?: string } {
+  const retriesExpression = isFeelExpression(retriesText) ? feel(file, id, retriesText) : undefined;
+  const retries = retriesExpression === undefined ? Number(retriesText) : 3;
+  if (!Number.isInteger(retries) || retries < 0) {
+    throw invalid(file, id, `${what} has retries "${retriesText}", which is not a whole number`);
+  }
+  return retriesExpression === undefined ? { retries } : { retries, retriesExpression };
+}
+
+/**
+ * The event types Zeebe refuses per element (its model validators): no start listeners on start
+ * and boundary events, none at all on compensation boundary events, no end listeners on
+ * gateways, error end events and escalation intermediate throw events.
+ */
+function checkListenerEvents(file: string, element: FlowElement): void {
+  const listeners = element.listeners;
+  if (!listeners) return;
+  const refuse = (eventType: string, what: string) =>
+    new OperonError(
+      'OPERON_ERR_BPMN_UNSUPPORTED',
+      `${file}: "${element.id}" has ${eventType} execution listeners, which Camunda 8 does not support on ${what}`,
+      {
+        details: {
+          file,
+          elementId: element.id,
+          elementType: element.type[0]!.toUpperCase() + element.type.slice(1),
+          feature: `${eventType} execution listener on ${what}`,
+        },
+      },
+    );
+  const { type, eventKind } = element;
+  if (type === 'boundaryEvent' && eventKind === 'compensation')
+    throw refuse('start and end', 'compensation boundary events');
+  if (listeners.start && type === 'startEvent') throw refuse('start', 'start events');
+  if (listeners.start && type === 'boundaryEvent') throw refuse('start', 'boundary events');
+  if (listeners.end && type.endsWith('Gateway')) throw refuse('end', 'gateways');
+  if (listeners.end && type === 'endEvent' && eventKind === 'error') throw refuse('end', 'error end events');
+  if (listeners.end && type === 'intermediateThrowEvent' && eventKind === 'escalation')
+    throw refuse('end', 'escalation intermediate throw events');
 }
 
 /** A bpmn:association between two elements (ids), from any scope's artifacts. */
@@ -419,6 +548,19 @@ function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
   if (!flow.sourceRef || !flow.targetRef) {
     throw invalid(file, flow.id, `sequence flow "${flow.id}" needs a source and a target`);
   }
+  if (executionListenersOf(file, flow, 'sequence flow'))
+    throw new OperonError(
+      'OPERON_ERR_BPMN_UNSUPPORTED',
+      `${file}: sequence flow "${flow.id}" has execution listeners, which Camunda 8 does not support on sequence flows`,
+      {
+        details: {
+          file,
+          elementId: flow.id,
+          elementType: 'SequenceFlow',
+          feature: 'execution listener on a sequence flow',
+        },
+      },
+    );
   const result: SequenceFlow = { id: flow.id!, sourceId: flow.sourceRef.id, targetId: flow.targetRef.id };
   if (flow.name) result.name = flow.name;
   const body = flow.conditionExpression?.body as string | undefined;
@@ -458,18 +600,14 @@ function buildElement(
   const extensions = (node.extensionElements?.values ?? []) as ModdleElement[];
   const ext = (t: string) => extensions.find((e) => e.$type === t);
 
-  // Camunda runs listeners as jobs; skipping them silently would change what the process does.
-  const listeners = {
-    'zeebe:ExecutionListeners': 'element with execution listeners',
-    'zeebe:TaskListeners': 'user task with task listeners',
-  };
-  for (const [extension, what] of Object.entries(listeners)) {
-    if (((ext(extension)?.listeners ?? []) as unknown[]).length > 0) throw unsupported(file, node, what);
-  }
+  const listeners = executionListenersOf(file, node, type);
+  if (listeners) element.listeners = listeners;
   if (type === 'eventBasedGateway' && node.instantiate)
     throw unsupported(file, node, 'instantiating event-based gateway');
 
   const properties = (ext('zeebe:Properties')?.properties ?? []) as { name?: string; value?: string }[];
+  const named = properties.filter((p) => p.name !== undefined && p.name !== '');
+  if (named.length > 0) element.properties = Object.fromEntries(named.map((p) => [p.name!, p.value ?? '']));
   const definitionType = ((node.eventDefinitions ?? []) as ModdleElement[])[0]?.$type;
   const isProcessStart =
     type === 'startEvent' &&
@@ -551,12 +689,12 @@ function buildElement(
     (element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent'));
   if (isJobTask) {
     if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
-    const retriesText = String(taskDefinition.retries ?? '3');
-    const retriesExpression = isFeelExpression(retriesText) ? feel(file, id, retriesText) : undefined;
-    const retries = retriesExpression === undefined ? Number(retriesText) : 3;
-    if (!Number.isInteger(retries) || retries < 0) {
-      throw invalid(file, id, `${type} "${id}" has retries "${retriesText}", which is not a whole number`);
-    }
+    const { retries, retriesExpression } = retriesOf(
+      file,
+      id,
+      String(taskDefinition.retries ?? '3'),
+      `${type} "${id}"`,
+    );
     const headers: Record<string, string> = {};
     for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[])
       headers[header.key] = header.value ?? '';
@@ -587,29 +725,10 @@ function buildElement(
     const form = ext('zeebe:FormDefinition');
     const userTask: NonNullable<FlowElement['userTask']> = {};
     if (assignment?.assignee) userTask.assignee = assignment.assignee;
-    if (assignment?.candidateGroups) {
-      const groups = String(assignment.candidateGroups);
-      // A FEEL list (`=["a", "b"]`) is kept whole and evaluated when the task is created.
-      const isFeel = groups.trim().startsWith('=');
-      if (isFeel) feel(file, id, groups);
-      userTask.candidateGroups = isFeel
-        ? [groups]
-        : groups
-            .split(',')
-            .map((g) => g.trim())
-            .filter(Boolean);
-    }
-    if (assignment?.candidateUsers) {
-      const users = String(assignment.candidateUsers);
-      // A FEEL list is kept whole; only the assignee or an admin may act on such a task (docs/security.md).
-      if (users.trim().startsWith('=')) feel(file, id, users);
-      userTask.candidateUsers = users.trim().startsWith('=')
-        ? [users]
-        : users
-            .split(',')
-            .map((u) => u.trim())
-            .filter(Boolean);
-    }
+    const candidateGroups = candidatesOf(file, id, assignment?.candidateGroups);
+    if (candidateGroups) userTask.candidateGroups = candidateGroups;
+    const candidateUsers = candidatesOf(file, id, assignment?.candidateUsers);
+    if (candidateUsers) userTask.candidateUsers = candidateUsers;
     // Four-eyes (docs/security.md): the completer must be neither the starter nor an earlier completer.
     const fourEyes = properties.find((p) => p.name === 'operon:fourEyes')?.value?.trim();
     if (fourEyes !== undefined) {
@@ -620,6 +739,28 @@ function buildElement(
     if (assignment?.assignee && isFeelExpression(assignment.assignee)) feel(file, id, assignment.assignee);
     const formKey = form?.formKey ?? form?.formId ?? ext('zeebe:UserTaskForm')?.id;
     if (formKey) userTask.formKey = formKey;
+    const schedule = ext('zeebe:TaskSchedule');
+    for (const field of ['dueDate', 'followUpDate'] as const) {
+      const text = (schedule?.[field] as string | undefined)?.trim();
+      if (!text) continue;
+      if (isFeelExpression(text)) feel(file, id, text);
+      else if (Number.isNaN(Date.parse(text)) || !/^\d{4}-\d{2}-\d{2}T/.test(text))
+        throw invalid(file, id, `user task "${id}" has ${field} "${text}", which is not an ISO 8601 date-time`);
+      userTask[field] = text;
+    }
+    const priority = (ext('zeebe:PriorityDefinition')?.priority as string | undefined)?.trim();
+    if (priority) {
+      if (isFeelExpression(priority)) feel(file, id, priority);
+      else if (!/^\d+$/.test(priority) || Number(priority) > 100)
+        throw invalid(
+          file,
+          id,
+          `user task "${id}" has priority "${priority}", which is not a whole number from 0 to 100`,
+        );
+      userTask.priority = priority;
+    }
+    const creating = taskListenersOf(file, id, ext('zeebe:TaskListeners'));
+    if (creating) userTask.creatingListeners = creating;
     element.userTask = userTask;
   }
 
@@ -655,7 +796,51 @@ function buildElement(
     element.attachedTo = node.attachedToRef.id;
     element.cancelActivity = node.cancelActivity !== false;
   }
+  checkListenerEvents(file, element);
   return element;
+}
+
+/** A literal comma-separated list, or one FEEL expression kept whole (evaluated when the task is created). */
+function candidatesOf(file: string, id: string, value: unknown): string[] | undefined {
+  if (value === undefined || value === null || String(value).trim() === '') return undefined;
+  const text = String(value);
+  if (isFeelExpression(text.trim())) {
+    feel(file, id, text.trim());
+    return [text.trim()];
+  }
+  const list = text
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+  return list.length > 0 ? list : undefined;
+}
+
+/**
+ * `zeebe:taskListeners`: "creating" (8.8; "create" before it) listeners run as jobs before the
+ * task is offered. Listeners of other events (assigning, updating, completing, canceling) are
+ * refused: Operon does not hold a task transition for them.
+ */
+function taskListenersOf(
+  file: string,
+  id: string,
+  extension: ModdleElement | undefined,
+): ListenerDefinition[] | undefined {
+  const entries = (extension?.listeners ?? []) as ModdleElement[];
+  if (entries.length === 0) return undefined;
+  const creating: ListenerDefinition[] = [];
+  for (const entry of entries) {
+    const eventType = String(entry.eventType ?? '');
+    if (eventType !== 'creating' && eventType !== 'create')
+      throw new OperonError(
+        'OPERON_ERR_BPMN_UNSUPPORTED',
+        `${file}: user task "${id}" has a task listener for "${eventType}"; Operon runs task listeners for "creating" only`,
+        {
+          details: { file, elementId: id, elementType: 'UserTask', feature: `task listener eventType="${eventType}"` },
+        },
+      );
+    creating.push(listenerOf(file, id, entry, `user task "${id}": task listener`));
+  }
+  return creating;
 }
 
 function eventKind(file: string, node: ModdleElement, definition: ModdleElement | undefined): EventKind {

@@ -43,6 +43,10 @@ export interface NodeContext {
   taskType: string;
   /** `zeebe:taskHeaders` of the element. */
   headers: Record<string, string>;
+  /** `zeebe:properties` of the element (the worker passes {} when it has none). */
+  properties?: Record<string, string>;
+  /** Set when the job is a listener's: `start` / `end` (zeebe:executionListener) or `creating` (zeebe:taskListener). */
+  listenerEventType?: 'start' | 'end' | 'creating';
   secrets: SecretStore;
   /**
    * Attaches an audit record to this attempt. The `RecordHook` registered for `kind` writes it in

@@ -21,18 +21,7 @@ const jobTask: Behaviour = (x, ei, element) => {
   if (!element.job) return scriptTask(x, ei, element);
   const job = element.job;
   const taskType = x.textValue(job.taskType, ei.key);
-  let retries = job.retries;
-  if (job.retriesExpression !== undefined) {
-    const value = x.feel(job.retriesExpression, ei.key);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-      throw new IncidentSignal(
-        'OPERON_ERR_FEEL_EVAL',
-        `retries "=${job.retriesExpression}" of "${element.id}" gave ${JSON.stringify(value)}, expected a whole number`,
-        { expression: job.retriesExpression },
-      );
-    }
-    retries = value;
-  }
+  const retries = x.retries(job.retries, job.retriesExpression, ei);
   ei.wait = 'job';
   x.effects.push({
     type: 'job.create',
@@ -42,6 +31,7 @@ const jobTask: Behaviour = (x, ei, element) => {
     retries,
     headers: job.headers,
     input: x.variablesForEffect(ei.key),
+    ...(element.properties ? { properties: element.properties } : {}),
   });
 };
 
@@ -117,24 +107,38 @@ const scriptTask: Behaviour = (x, ei, element) => {
   x.complete(ei, { [script.resultVariable]: value });
 };
 
+/** A user task: its creating listeners' jobs first, then the task is offered. */
 const userTask: Behaviour = (x, ei, element) => {
+  if (x.nextListener(ei, 'creating')) return;
   ei.wait = 'userTask';
   const spec = element.userTask ?? {};
+  const dueDate = spec.dueDate !== undefined ? dateOf(x, ei, 'dueDate', spec.dueDate) : undefined;
+  const followUpDate = spec.followUpDate !== undefined ? dateOf(x, ei, 'followUpDate', spec.followUpDate) : undefined;
   x.effects.push({
     type: 'userTask.create',
     elementInstanceKey: ei.key,
     elementId: element.id,
     ...(element.name !== undefined ? { name: element.name } : {}),
     ...(spec.assignee !== undefined ? { assignee: x.textValue(spec.assignee, ei.key) } : {}),
-    ...(spec.candidateGroups !== undefined ? { candidateGroups: candidateGroups(x, ei, spec.candidateGroups) } : {}),
+    ...(spec.candidateGroups !== undefined
+      ? { candidateGroups: candidates(x, ei, 'candidateGroups', spec.candidateGroups) }
+      : {}),
+    ...(spec.candidateUsers !== undefined
+      ? { candidateUsers: candidates(x, ei, 'candidateUsers', spec.candidateUsers) }
+      : {}),
     ...(spec.formKey !== undefined ? { formKey: spec.formKey } : {}),
+    ...(dueDate !== undefined ? { dueDate } : {}),
+    ...(followUpDate !== undefined ? { followUpDate } : {}),
+    priority: spec.priority !== undefined ? priorityOf(x, ei, spec.priority) : 50,
+    ...(element.properties ? { properties: element.properties } : {}),
     input: x.variablesForEffect(ei.key),
   });
+  delete ei.listener;
 };
 
-function candidateGroups(x: Execution, ei: ElementInstance, groups: string[]): string[] {
-  if (groups.length !== 1 || !isFeelExpression(groups[0])) return groups;
-  const value = x.feel(stripFeelMarker(groups[0]), ei.key);
+function candidates(x: Execution, ei: ElementInstance, field: string, list: string[]): string[] {
+  if (list.length !== 1 || !isFeelExpression(list[0])) return list;
+  const value = x.feel(stripFeelMarker(list[0]), ei.key);
   if (Array.isArray(value) && value.every((g) => typeof g === 'string')) return value;
   if (typeof value === 'string')
     return value
@@ -143,8 +147,33 @@ function candidateGroups(x: Execution, ei: ElementInstance, groups: string[]): s
       .filter(Boolean);
   throw new IncidentSignal(
     'OPERON_ERR_FEEL_EVAL',
-    `candidateGroups "${groups[0]}" gave ${JSON.stringify(value)}, expected a list of strings`,
-    { expression: groups[0] },
+    `${field} "${list[0]}" gave ${JSON.stringify(value)}, expected a list of strings`,
+    { expression: list[0] },
+  );
+}
+
+/** zeebe:taskSchedule: an ISO 8601 date-time (literal, or FEEL giving a date-time or a string); null from FEEL leaves it unset. */
+function dateOf(x: Execution, ei: ElementInstance, field: string, text: string): string | undefined {
+  const value = isFeelExpression(text) ? x.feel(stripFeelMarker(text), ei.key) : text;
+  if (value === null || value === undefined) return undefined;
+  const parsed = typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(parsed))
+    throw new IncidentSignal(
+      'OPERON_ERR_FEEL_EVAL',
+      `${field} "${text}" of "${ei.elementId}" gave ${JSON.stringify(value)}, expected an ISO 8601 date-time`,
+      { expression: text },
+    );
+  return new Date(parsed).toISOString();
+}
+
+/** zeebe:priorityDefinition: a whole number from 0 to 100, as in Camunda 8. */
+function priorityOf(x: Execution, ei: ElementInstance, text: string): number {
+  const value = isFeelExpression(text) ? x.feel(stripFeelMarker(text), ei.key) : Number(text);
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100) return value;
+  throw new IncidentSignal(
+    'OPERON_ERR_FEEL_EVAL',
+    `priority "${text}" of "${ei.elementId}" gave ${JSON.stringify(value)}, expected a whole number from 0 to 100`,
+    { expression: text },
   );
 }
 
@@ -260,8 +289,14 @@ const eventBasedGateway: Behaviour = (x, ei, element) => {
 const subProcess: Behaviour = (x, ei, element) => {
   if (ei.tokens !== undefined) return;
   ei.tokens = 0;
-  // An event subprocess's start event is triggered by whoever activated it.
-  if (element.triggeredByEvent) return;
+  // An event subprocess's start event is triggered by whoever activated it (after its start listeners: here).
+  if (element.triggeredByEvent) {
+    if (ei.eventTrigger === undefined) return;
+    const trigger = ei.eventTrigger;
+    delete ei.eventTrigger;
+    x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key, trigger });
+    return;
+  }
   openEventSubprocesses(x, ei);
   x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key });
 };

@@ -87,6 +87,10 @@ export type Effect =
       retries: number;
       headers: Record<string, string>;
       input: Variables;
+      /** A listener's job (zeebe:executionListener start/end, zeebe:taskListener creating), not the element's own. */
+      listener?: 'start' | 'end' | 'creating';
+      /** zeebe:properties of the element. */
+      properties?: Record<string, string>;
     }
   | { type: 'job.cancel'; elementInstanceKey: string }
   | {
@@ -96,7 +100,15 @@ export type Effect =
       name?: string;
       assignee?: string;
       candidateGroups?: string[];
+      candidateUsers?: string[];
       formKey?: string;
+      /** ISO 8601 timestamps (zeebe:taskSchedule), evaluated when the task is created. */
+      dueDate?: string;
+      followUpDate?: string;
+      /** 0..100 (zeebe:priorityDefinition); 50 when the model sets none, as in Camunda 8. */
+      priority: number;
+      /** zeebe:properties of the element. */
+      properties?: Record<string, string>;
       input: Variables;
     }
   | { type: 'userTask.cancel'; elementInstanceKey: string }

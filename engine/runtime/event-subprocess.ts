@@ -49,5 +49,8 @@ export function triggerEventSubprocess(
   const ei = x.activate(eventSubprocess, scope.key);
   if (x.state.elements[ei.key] && ei.tokens !== undefined && !ei.incident) {
     x.enqueue({ elementId: start.id, flowScopeKey: ei.key, trigger: variables ?? {} });
+  } else if (x.state.elements[ei.key] && ei.wait === 'listener') {
+    // Its start listeners run first; the subprocess behaviour triggers the start event after them.
+    ei.eventTrigger = variables ?? {};
   }
 }

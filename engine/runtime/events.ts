@@ -31,13 +31,21 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
   if (event.type === 'instance.modify') return modifyInstance(x, state, event.activate ?? [], event.terminate ?? []);
 
   const ei = state.elements[event.elementInstanceKey];
-  // The process instance itself only waits for messages (event subprocesses) and its own incidents.
-  if (!ei || (ei.key === ROOT_KEY && event.type !== 'message.correlated' && event.type !== 'incident.resolved'))
-    return `no active element instance ${event.elementInstanceKey}`;
+  // The process instance itself only waits for messages (event subprocesses), its listeners' jobs and its own incidents.
+  const forRoot =
+    event.type === 'message.correlated' ||
+    event.type === 'incident.resolved' ||
+    ((event.type === 'job.completed' || event.type === 'job.bpmnError') && ei?.wait === 'listener');
+  if (!ei || (ei.key === ROOT_KEY && !forRoot)) return `no active element instance ${event.elementInstanceKey}`;
   const variables = clone((event as { variables?: Variables }).variables);
   switch (event.type) {
     case 'job.completed':
     case 'job.bpmnError':
+      if (ei.wait === 'listener') {
+        if (event.type === 'job.completed') x.listenerCompleted(ei, variables);
+        else x.listenerThrew(ei, event.errorCode);
+        return undefined;
+      }
       if (ei.wait !== 'job') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a job`;
       delete ei.wait;
       if (event.type === 'job.completed') x.complete(ei, variables);
@@ -161,7 +169,9 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   if (!incident) return `element instance ${ei.key} (${ei.elementId}) has no open incident`;
   delete ei.incident;
   x.propagate(ei.key, variables);
-  if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
+  if (ei.key === ROOT_KEY && ei.listener?.event === 'end') x.guarded(ei, 'complete', () => x.completeInstance());
+  else if (ei.key === ROOT_KEY && ei.listener) x.guarded(ei, 'activate', () => x.startProcess());
+  else if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
   else if (incident.phase === 'complete') x.complete(ei, incident.result);
   else x.guarded(ei, 'activate', () => x.runActivation(ei));
   return undefined;

@@ -9,16 +9,16 @@
  */
 import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
-import type { FlowElement, ProcessGraph } from '../model/graph.ts';
+import type { FlowElement, ListenerDefinition, ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { DecisionSource, Effect } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
-import { ROOT_KEY, type ElementInstance, type IncidentPhase, type RuntimeState } from './state.ts';
+import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent, type RuntimeState } from './state.ts';
 import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
 import { activityBehaviours } from './behaviours.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
 import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
-import { eventSubprocessesOf, triggerEventSubprocess } from './event-subprocess.ts';
+import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
 
 /** An expression as incident messages quote it: a hostile one may be long. */
@@ -324,7 +324,8 @@ export class Execution {
     // A multi-instance activity is a body (boundary events, the loop) around inner instances (mappings, behaviour).
     const isBody = element.multiInstance !== undefined && ei.loopIndex === undefined;
     if (ei.lifecycle === 'activating') {
-      if (element.inputs && !isBody) {
+      // Input mappings apply once, before the start listeners (which see them).
+      if (element.inputs && !isBody && ei.listener === undefined) {
         const context = { ...this.visibleVariables(ei.flowScopeKey), ...ei.variables };
         const locals: Variables = { ...ei.variables };
         for (const mapping of element.inputs) {
@@ -334,6 +335,7 @@ export class Execution {
         }
         ei.variables = locals;
       }
+      if (this.nextListener(ei, 'start')) return;
       this.lifecycle(ei, 'ACTIVATED');
     }
     if (ei.trigger) {
@@ -346,6 +348,110 @@ export class Execution {
       this.openBoundaries(ei, element);
     if (isBody) return startMultiInstance(this, ei, element);
     activityBehaviours[element.type](this, ei, element);
+  }
+
+  // ---------------------------------------------------------------- listeners
+
+  /** The listeners an element instance runs for `event`: a multi-instance body runs none (its inner instances do). */
+  listenersOf(ei: ElementInstance, event: ListenerEvent): ListenerDefinition[] {
+    if (ei.key === ROOT_KEY) return event === 'creating' ? [] : (this.graph.listeners?.[event] ?? []);
+    const element = this.element(ei);
+    if (event === 'creating') return element.userTask?.creatingListeners ?? [];
+    if (element.multiInstance && ei.loopIndex === undefined) return [];
+    return element.listeners?.[event] ?? [];
+  }
+
+  /**
+   * Creates the job of the next listener of `event` that has not run, and makes the element wait
+   * for it (true); false once every listener of `event` has completed.
+   */
+  nextListener(ei: ElementInstance, event: ListenerEvent): boolean {
+    const listeners = this.listenersOf(ei, event);
+    const index = ei.listener?.event === event ? ei.listener.index : 0;
+    if (index >= listeners.length) {
+      // Creating listeners stay marked done until the task exists: a retried creation does not run them again.
+      if (ei.listener?.event === event && event !== 'creating') delete ei.listener;
+      return false;
+    }
+    ei.listener = { ...ei.listener, event, index };
+    const listener = listeners[index]!;
+    const taskType = this.textValue(listener.type, ei.key);
+    const retries = this.retries(listener.retries, listener.retriesExpression, ei);
+    const properties = ei.key === ROOT_KEY ? undefined : this.element(ei).properties;
+    ei.wait = 'listener';
+    this.effects.push({
+      type: 'job.create',
+      elementInstanceKey: ei.key,
+      elementId: ei.elementId,
+      taskType,
+      retries,
+      headers: listener.headers ?? {},
+      input: this.variablesForEffect(ei.key),
+      listener: event,
+      ...(properties ? { properties } : {}),
+    });
+    return true;
+  }
+
+  /**
+   * A listener's job completed. Start and creating listeners' variables become local variables of
+   * the element (the process's: root variables); end listeners' variables are set as a job's are,
+   * from the element's scope outwards, so the elements after it see them (as in Camunda 8).
+   */
+  listenerCompleted(ei: ElementInstance, variables: Variables | undefined): void {
+    delete ei.wait;
+    const progress = ei.listener!;
+    progress.index += 1;
+    if (progress.event === 'end') {
+      this.propagate(ei.key === ROOT_KEY ? ROOT_KEY : ei.flowScopeKey, variables);
+      if (ei.key === ROOT_KEY) this.guarded(ei, 'complete', () => this.completeInstance());
+      else this.complete(ei);
+      return;
+    }
+    if (variables) ei.variables = { ...ei.variables, ...variables };
+    if (ei.key === ROOT_KEY) this.guarded(ei, 'activate', () => this.startProcess());
+    else this.guarded(ei, 'activate', () => this.runActivation(ei));
+  }
+
+  /** Camunda 8 refuses BPMN errors from listener jobs: an incident on the element; resolving it runs the listener again. */
+  listenerThrew(ei: ElementInstance, errorCode: string): void {
+    delete ei.wait;
+    const phase: IncidentPhase = ei.listener?.event === 'end' ? 'complete' : 'activate';
+    this.raiseIncident(
+      ei,
+      phase,
+      'OPERON_ERR_UNCAUGHT_BPMN_ERROR',
+      `the ${ei.listener?.event ?? 'start'} listener job of "${ei.elementId}" threw BPMN error "${errorCode}"; listener jobs cannot throw BPMN errors`,
+      { errorCode },
+    );
+  }
+
+  /**
+   * The process instance begins (or goes on after its start listeners): event subprocesses open
+   * and the token goes to the start event.
+   */
+  startProcess(startEventId?: string): void {
+    const root = this.state.elements[ROOT_KEY]!;
+    const start = startEventId ?? root.listener?.startEventId;
+    if (root.listener === undefined && startEventId !== undefined && this.listenersOf(root, 'start').length > 0)
+      root.listener = { event: 'start', index: 0, startEventId };
+    if (root.listener?.event === 'start' && this.nextListener(root, 'start')) return;
+    if (start !== undefined) this.enqueue({ elementId: start, flowScopeKey: ROOT_KEY });
+    openEventSubprocesses(this, root);
+  }
+
+  /** zeebe:taskDefinition / listener retries: the literal, or the FEEL expression evaluated now. */
+  retries(retries: number, expression: string | undefined, ei: ElementInstance): number {
+    if (expression === undefined) return retries;
+    const value = this.feel(expression, ei.key);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new IncidentSignal(
+        'OPERON_ERR_FEEL_EVAL',
+        `retries "=${expression}" of "${ei.elementId}" gave ${JSON.stringify(value)}, expected a whole number`,
+        { expression },
+      );
+    }
+    return value;
   }
 
   /** Runs one phase of an element; an IncidentSignal stops the element with an incident instead. */
@@ -389,20 +495,28 @@ export class Execution {
     const isBody = ei.loop !== undefined;
     const isInner = ei.loopIndex !== undefined;
     this.guarded(ei, 'complete', () => {
-      if (isBody) {
-        const collection = element.multiInstance!.outputCollection;
-        if (collection) this.propagate(ei.flowScopeKey, { [collection]: ei.variables![collection] });
-      } else if (element.outputs) {
-        const context = this.visibleVariables(ei.key);
-        if (result) Object.assign(context, result);
-        const outputs: Variables = {};
-        for (const mapping of element.outputs)
-          setPath(outputs, mapping.target, this.feel(mapping.source, ei.key, context));
-        this.propagate(ei.flowScopeKey, outputs);
-      } else {
-        this.propagate(ei.key, result);
+      // Output mappings apply once, before the end listeners (which see their result).
+      if (ei.listener?.event !== 'end') {
+        if (isBody) {
+          const collection = element.multiInstance!.outputCollection;
+          if (collection) this.propagate(ei.flowScopeKey, { [collection]: ei.variables![collection] });
+        } else if (element.outputs) {
+          const context = this.visibleVariables(ei.key);
+          if (result) Object.assign(context, result);
+          const outputs: Variables = {};
+          for (const mapping of element.outputs)
+            setPath(outputs, mapping.target, this.feel(mapping.source, ei.key, context));
+          this.propagate(ei.flowScopeKey, outputs);
+        } else {
+          this.propagate(ei.key, result);
+        }
+        if (isInner) innerCompleted(this, ei, element, result);
       }
-      if (isInner) innerCompleted(this, ei, element, result);
+      if (this.listenersOf(ei, 'end').length > 0) {
+        // Boundary events and other waits end with the element's own work, before its end listeners.
+        if (ei.listener?.event !== 'end') this.closeWaits(ei);
+        if (this.nextListener(ei, 'end')) return;
+      }
       this.closeWaits(ei);
       this.lifecycle(ei, 'COMPLETED');
       recordCompensable(this, ei, element);
@@ -441,7 +555,12 @@ export class Execution {
   }
 
   completeInstance(): void {
-    this.closeWaits(this.state.elements[ROOT_KEY]!);
+    const root = this.state.elements[ROOT_KEY]!;
+    if (this.listenersOf(root, 'end').length > 0) {
+      if (root.listener?.event !== 'end') this.closeWaits(root);
+      if (this.nextListener(root, 'end')) return;
+    }
+    this.closeWaits(root);
     // The process instance machine moves to its final state from this (instance-machine.ts).
     this.state.lifecycle = 'completed';
     this.effects.push({ type: 'instance.completed' });
@@ -523,7 +642,8 @@ export class Execution {
 
   /** Cancels whatever the element instance waits on: its job, user task, timers, subscriptions. */
   closeWaits(ei: ElementInstance): void {
-    if (ei.wait === 'job') this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
+    if (ei.wait === 'job' || ei.wait === 'listener')
+      this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
     if (ei.wait === 'userTask') this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
     if (ei.wait === 'childInstance') this.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
     for (const timerKey of ei.timerKeys ?? []) {
@@ -550,7 +670,7 @@ export class Execution {
       ei.tokens = 0;
     }
     // Ongoing work must stop with the element: a job or user task of a completing element is already done.
-    if (ei.lifecycle === 'completing') delete ei.wait;
+    if (ei.lifecycle === 'completing' && ei.wait !== 'listener') delete ei.wait;
     this.closeWaits(ei);
     if (ei.incident) {
       this.effects.push({ type: 'incident.resolve', elementInstanceKey: ei.key });

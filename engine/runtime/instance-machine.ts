@@ -11,7 +11,6 @@
 import { createActor, enqueueActions, setup, type ActorScope, type ExecutableActionsFrom } from 'xstate';
 import type { ProcessGraph } from '../model/graph.ts';
 import type { Effect, RuntimeEvent, StepContext } from './contract.ts';
-import { openEventSubprocesses } from './event-subprocess.ts';
 import { applyEvent, clone } from './events.ts';
 import { Execution } from './execution.ts';
 import { ROOT_KEY, type RuntimeState } from './state.ts';
@@ -59,8 +58,7 @@ export const processInstanceMachine = setup({
             });
             if (input.kind === 'start') {
               const root = working.elements[ROOT_KEY]!;
-              x.guarded(root, 'activate', () => openEventSubprocesses(x, root));
-              x.enqueue({ elementId: input.startEventId, flowScopeKey: ROOT_KEY });
+              x.guarded(root, 'activate', () => x.startProcess(input.startEventId));
             } else {
               const reason = applyEvent(x, working, input.event);
               if (reason !== undefined) {

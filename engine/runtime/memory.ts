@@ -46,12 +46,17 @@ export interface OpenJob {
   retries: number;
   headers: Record<string, string>;
   input: Variables;
+  /** Set on a listener's job: which listener event. */
+  listener?: 'start' | 'end' | 'creating';
+  properties?: Record<string, string>;
 }
 export interface OpenUserTask {
   elementInstanceKey: string;
   elementId: string;
   name?: string;
   input: Variables;
+  /** What the task was created with (assignee, candidates, schedule, priority, properties...). */
+  created: Omit<Extract<Effect, { type: 'userTask.create' }>, 'type' | 'input' | 'elementInstanceKey' | 'elementId'>;
 }
 export interface OpenSubscription {
   elementInstanceKey: string;
@@ -275,20 +280,25 @@ export class InMemoryInstance {
             retries: effect.retries,
             headers: effect.headers,
             input: effect.input,
+            ...(effect.listener ? { listener: effect.listener } : {}),
+            ...(effect.properties ? { properties: effect.properties } : {}),
           });
           if (this.options.handlers?.[effect.taskType]) this.pendingJobs.push(effect.elementInstanceKey);
           break;
         case 'job.cancel':
           this.jobs.delete(effect.elementInstanceKey);
           break;
-        case 'userTask.create':
-          this.userTasks.set(effect.elementInstanceKey, {
-            elementInstanceKey: effect.elementInstanceKey,
-            elementId: effect.elementId,
+        case 'userTask.create': {
+          const { type: _type, input, elementInstanceKey, elementId, ...created } = effect;
+          this.userTasks.set(elementInstanceKey, {
+            elementInstanceKey,
+            elementId,
             ...(effect.name !== undefined ? { name: effect.name } : {}),
-            input: effect.input,
+            input,
+            created,
           });
           break;
+        }
         case 'userTask.cancel':
           this.userTasks.delete(effect.elementInstanceKey);
           break;
@@ -347,7 +357,9 @@ export class InMemoryInstance {
       }
     }
     // A completed job is done; the runtime only says job.cancel for jobs it abandons.
-    for (const [key] of this.jobs) if (this.elementIndex.get(key)?.state !== 'active') this.jobs.delete(key);
+    // The process instance's own listener jobs (key "0") last as long as the instance.
+    for (const [key] of this.jobs)
+      if (key === '0' ? this.state !== 'active' : this.elementIndex.get(key)?.state !== 'active') this.jobs.delete(key);
     for (const [key] of this.userTasks) if (this.elementIndex.get(key)?.state !== 'active') this.userTasks.delete(key);
     if (this.options.restartAtEveryStep) this.restart();
   }

@@ -8,7 +8,10 @@ import type { ElementLifecycle, InstanceLifecycle } from './lifecycle.ts';
 export const ROOT_KEY = '0';
 
 /** What an active element instance is waiting for (if anything). */
-export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance' | 'compensation';
+export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance' | 'compensation' | 'listener';
+
+/** Which listener event an element instance is running: execution start / end, or the user task's creating listeners. */
+export type ListenerEvent = 'start' | 'end' | 'creating';
 
 /** The phase of an element instance an incident stopped; resolving the incident retries it. */
 export type IncidentPhase = 'activate' | 'complete' | 'error';
@@ -61,6 +64,13 @@ export interface ElementInstance {
   compensation?: { scopeKey: string; pending: CompensationTask[] };
   /** A compensation handler instance: the key of the throw or end event that started it. */
   compensates?: string;
+  /**
+   * Listener jobs in progress: the event and the index of the listener whose job runs (wait
+   * 'listener'), or runs next. The process instance's start listeners also keep its start event.
+   */
+  listener?: { event: ListenerEvent; index: number; startEventId?: string };
+  /** An event subprocess whose start listeners run: the variables its start event is triggered with afterwards. */
+  eventTrigger?: Variables;
   /** Open incident raised by the runtime itself. */
   incident?: { code: string; phase: IncidentPhase; errorCode?: string; errorMessage?: string; result?: Variables };
 }

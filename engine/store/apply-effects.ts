@@ -123,9 +123,15 @@ export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: 
         run_at: now,
         headers: effect.headers,
         variables: effect.input,
+        listener_event_type: effect.listener ?? null,
+        properties: effect.properties ?? null,
       });
       plain.jobTypes.add(effect.taskType);
-      history('job.created', effect.elementInstanceKey, effect.elementId, { jobId: id, type: effect.taskType });
+      history('job.created', effect.elementInstanceKey, effect.elementId, {
+        jobId: id,
+        type: effect.taskType,
+        ...(effect.listener ? { listener: effect.listener } : {}),
+      });
       return;
     }
     default:
@@ -190,7 +196,12 @@ export async function applyEffects(
           name: effect.name ?? null,
           assignee: effect.assignee ?? null,
           candidate_groups: effect.candidateGroups ?? null,
+          candidate_users: effect.candidateUsers ?? null,
           form_key: effect.formKey ?? null,
+          due_date: effect.dueDate ?? null,
+          follow_up_date: effect.followUpDate ?? null,
+          priority: effect.priority,
+          properties: effect.properties ? json(effect.properties) : null,
           state: 'open',
           variables: json(effect.input),
           created_at: now,

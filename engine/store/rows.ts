@@ -74,6 +74,9 @@ export interface JobRow {
   run_at: Date;
   headers: Record<string, string>;
   variables: Variables;
+  /** start / end: an execution listener's job; creating: a user task's creating listener; null: the element's own job. */
+  listener_event_type: 'start' | 'end' | 'creating' | null;
+  properties: Record<string, string> | null;
   error_message: string | null;
   created_at: Date;
   updated_at: Date;
@@ -138,7 +141,12 @@ export interface UserTaskRow {
   name: string | null;
   assignee: string | null;
   candidate_groups: string[] | null;
+  candidate_users: string[] | null;
   form_key: string | null;
+  due_date: Date | null;
+  follow_up_date: Date | null;
+  priority: number;
+  properties: Record<string, string> | null;
   state: 'open' | 'completed' | 'cancelled';
   variables: Variables;
   result: Variables | null;

@@ -36,7 +36,45 @@ export const undo = (input: Variables): Variables => ({
   undone: [...((input.undone as unknown[] | undefined) ?? []), input.what],
 });
 
+/**
+ * The execution-listeners fixture's listener jobs, by job type. Start listeners' variables are local
+ * to their element (the task's `income`, the gateway's `route`); end listeners' reach the process.
+ */
+const appendTrail = (input: Variables, step: string): unknown[] => [...((input.trail as unknown[]) ?? []), step];
+export const LISTENER_HANDLERS: Record<string, (input: Variables) => Variables> = {
+  'el-process-start': (input) => ({ trail: appendTrail(input, 'process-start') }),
+  'el-start-end': (input) => ({ trail: appendTrail(input, 'start-end') }),
+  'el-task-start': () => ({ income: 2000 }),
+  'el-task-end': (input) => ({ trail: appendTrail(input, 'task-end'), seenScore: input.score }),
+  'el-gateway-start': () => ({ route: 'b' }),
+  'el-sub-end': (input) => ({ trail: appendTrail(input, 'sub-end') }),
+  'el-process-end': (input) => ({ trail: appendTrail(input, 'process-end') }),
+};
+
 export const CASES: ConformanceCase[] = [
+  {
+    name: 'execution listeners run as jobs around the process, events, tasks, gateways and subprocesses',
+    process: 'execution-listeners',
+    variables: { income: 1000 },
+    completed: [
+      'StartEvent_1',
+      'Activity_score',
+      'Gateway_route',
+      'Activity_b',
+      'Sub_start',
+      'Sub_task',
+      'Sub_end',
+      'SubProcess_1',
+      'EndEvent_1',
+    ],
+    finalVariables: {
+      income: 1000,
+      score: 200,
+      seenScore: 200,
+      trail: ['process-start', 'start-end', 'task-end', 'sub-end', 'process-end'],
+    },
+    postgres: true,
+  },
   {
     name: 'exclusive gateway takes the flow whose condition holds',
     process: 'exclusive-gateway',

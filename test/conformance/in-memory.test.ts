@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDefinitions, type ProcessGraph } from '../../engine/model/index.ts';
 import { scenario } from '../runtime/scenario.ts';
-import { CASES, SCORE_TASK, UNDO_TASK, conformanceXml, score, undo } from './cases.ts';
+import { CASES, LISTENER_HANDLERS, SCORE_TASK, UNDO_TASK, conformanceXml, score, undo } from './cases.ts';
 
 const graphs = new Map<string, ProcessGraph>();
 async function graph(process: string): Promise<ProcessGraph> {
@@ -18,7 +18,11 @@ describe('BPMN conformance in memory', () => {
       const processes = { 'service-task': await graph('service-task') };
       const instance = await scenario(
         await graph(c.process),
-        { variables: c.variables, handlers: { [SCORE_TASK]: score, [UNDO_TASK]: undo }, processes },
+        {
+          variables: c.variables,
+          handlers: { [SCORE_TASK]: score, [UNDO_TASK]: undo, ...LISTENER_HANDLERS },
+          processes,
+        },
         async (i) => {
           if (c.when?.publish)
             assert.ok(

@@ -7,15 +7,19 @@ import { after, before, describe, it } from 'node:test';
 import type { NodeType } from '../../engine/nodes/types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, waitForState, type TestEngine } from '../engine/support/harness.ts';
-import { CASES, SCORE_TASK, UNDO_TASK, conformanceXml, score, undo } from './cases.ts';
+import { CASES, LISTENER_HANDLERS, SCORE_TASK, UNDO_TASK, conformanceXml, score, undo } from './cases.ts';
 
 const scoreNode: NodeType = { name: SCORE_TASK, run: async (input) => score(input) };
 const undoNode: NodeType = { name: UNDO_TASK, run: async (input) => undo(input) };
+const listenerNodes: NodeType[] = Object.entries(LISTENER_HANDLERS).map(([name, handler]) => ({
+  name,
+  run: async (input) => handler(input),
+}));
 let db: TestDatabase;
 let current: TestEngine;
 before(async () => {
   db = await createTestDatabase();
-  current = await openEngine(db.url, { extraNodes: [scoreNode, undoNode] });
+  current = await openEngine(db.url, { extraNodes: [scoreNode, undoNode, ...listenerNodes] });
   const processes = [...new Set(CASES.filter((c) => c.postgres).map((c) => c.process)), 'service-task'];
   await current.engine.deploy(
     [...new Set(processes)].map((process) => ({ name: `${process}.bpmn`, xml: conformanceXml(process) })),

@@ -154,15 +154,16 @@ describe('parseDefinitions: bad input names the file and the element', () => {
     });
   });
 
-  it('rejects execution listeners (Camunda runs them as jobs)', async () => {
+  it('reads execution listeners in document order (Camunda runs them as jobs)', async () => {
     const xml = read('parallel.bpmn').replace(
       '<zeebe:taskDefinition type="work-a" />',
-      '<zeebe:taskDefinition type="work-a" /><zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit" /></zeebe:executionListeners>',
+      '<zeebe:taskDefinition type="work-a" /><zeebe:executionListeners><zeebe:executionListener eventType="start" type="audit" /><zeebe:executionListener eventType="end" type="=&quot;log-&quot; + x" retries="=2" /></zeebe:executionListeners>',
     );
-    await assert.rejects(
-      parseDefinitions(xml, 'p.bpmn'),
-      (error: OperonError) => error.code === 'OPERON_ERR_BPMN_UNSUPPORTED' && error.details.elementId === 'taskA',
-    );
+    const [graph] = await parseDefinitions(xml, 'p.bpmn');
+    assert.deepEqual(graph!.elements.taskA!.listeners, {
+      start: [{ type: 'audit', retries: 3 }],
+      end: [{ type: '="log-" + x', retries: 3, retriesExpression: '2' }],
+    });
   });
 });
 

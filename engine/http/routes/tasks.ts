@@ -14,7 +14,7 @@ export function taskRoutes(context: RouteContext): void {
     method: 'GET',
     url: '/api/tasks',
     summary:
-      'User tasks, oldest first, without their variables, one page at a time; e.g. ?state=open for the inbox. A reviewer sees only the tasks offered to them or held by them (a page may then hold fewer than limit)',
+      'User tasks, oldest first, without their variables, one page at a time; e.g. ?state=open&candidateGroup=sales&dueBefore=2026-03-01T00:00:00Z for an inbox. A reviewer sees only the tasks offered to them or held by them',
     tag: 'tasks',
     permission: 'tasks:read',
     query: TaskListQuery,
@@ -22,10 +22,20 @@ export function taskRoutes(context: RouteContext): void {
     async handler({ query, request }) {
       const identity = request.identity!;
       const everything = seesAllTasks(identity);
+      const date = (text: string | undefined) => (text === undefined ? undefined : new Date(text));
       const rows = await engine.listUserTaskSummaries({
         state: query.state,
         instanceId: query.instanceId,
         ...(everything ? {} : { claimableBy: identity.id }),
+        assignee: query.assignee,
+        candidateUser: query.candidateUser,
+        candidateGroup: query.candidateGroup,
+        dueBefore: date(query.dueBefore),
+        dueAfter: date(query.dueAfter),
+        followUpBefore: date(query.followUpBefore),
+        followUpAfter: date(query.followUpAfter),
+        minPriority: query.minPriority,
+        maxPriority: query.maxPriority,
         ...lookAhead(query),
       });
       // Paged before the candidate filter, so nextOffset stays right; a page may hold fewer tasks.
