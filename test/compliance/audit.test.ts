@@ -64,7 +64,7 @@ describe('audit trail', () => {
     ])
       assert.ok(actions.includes(action), `${action} in ${actions.join(', ')}`);
     const complete = rows.find((row) => row.action === 'task.complete');
-    assert.deepEqual([complete.actor_kind, complete.actor_id], ['token', 'api-token']);
+    assert.deepEqual([complete.actor_kind, complete.actor_id], ['dev', 'dev']);
     assert.equal(complete.process_instance_id, instanceId);
     assert.deepEqual(complete.change.variables, { ok: true });
     const cancel = rows.find((row) => row.action === 'instance.cancel');

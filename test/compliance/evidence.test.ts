@@ -96,7 +96,7 @@ test('GET /api/instances/:id/evidence ties webhook -> decision -> review -> bot 
   assert.equal(status, 200);
   assert.equal(evidence.instance.businessKey, 'loan-42');
   assert.equal(evidence.instance.state, 'completed');
-  assert.deepEqual(evidence.start.by, { kind: 'webhook', id: 'evidence-check' });
+  assert.deepEqual(evidence.start.by, { kind: 'webhook', id: 'webhook:evidence-check' });
   assert.deepEqual(
     evidence.start.webhookDeliveries.map((d: { scope: string; key: string }) => [d.scope, d.key]),
     [['webhook:evidence-check', 'delivery-42']],
@@ -117,7 +117,7 @@ test('GET /api/instances/:id/evidence ties webhook -> decision -> review -> bot 
   const actions = evidence.audit.map((row: { action: string }) => row.action);
   assert.deepEqual(actions, ['instance.start', 'task.complete', 'decision.review']);
   const review = evidence.audit.find((row: { action: string }) => row.action === 'decision.review');
-  assert.deepEqual(review.actor, { kind: 'token', id: 'api-token' });
+  assert.deepEqual(review.actor, { kind: 'dev', id: 'dev' });
   assert.equal(review.target.id, decisionId);
   assert.match(evidence.auditHead.hash, /^[0-9a-f]{64}$/);
 

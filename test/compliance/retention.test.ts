@@ -135,7 +135,7 @@ test('expired instances go in batches under load; young, active and held ones st
   for (const id of held) {
     const hold = await inject('PUT', `/api/instances/${id}/legal-hold`, { reason: 'claim 2026-17' });
     assert.equal(hold.status, 200, JSON.stringify(hold.body));
-    assert.equal(hold.body.placedBy, 'token:api-token');
+    assert.equal(hold.body.placedBy, 'dev:dev');
   }
   assert.equal((await inject('PUT', `/api/instances/${randomUUID()}/legal-hold`, { reason: 'x' })).status, 404);
   assert.equal((await inject('PUT', `/api/instances/${held[0]}/legal-hold`, {})).status, 400);

@@ -107,6 +107,20 @@ describe('cockpit and task inbox in the browser', () => {
     const badge = page.locator('.operon-badge-active[data-element-id="review"]');
     await badge.waitFor();
     assert.equal(await badge.innerText(), '1');
+    // Nothing is clipped: every shape, label and badge lies inside the diagram's box.
+    const outside = await page.locator('.diagram').evaluate((diagram) => {
+      const box = diagram.getBoundingClientRect();
+      const parts = [...diagram.querySelectorAll('.djs-shape, .djs-label, .operon-badge-active')];
+      return parts
+        .map((part) => ({ id: part.getAttribute('data-element-id'), rect: part.getBoundingClientRect() }))
+        .filter(({ rect }) => rect.width > 0)
+        .filter(
+          ({ rect }) =>
+            rect.top < box.top || rect.bottom > box.bottom || rect.left < box.left || rect.right > box.right,
+        )
+        .map(({ id }) => id);
+    });
+    assert.deepEqual(outside, [], 'diagram parts drawn outside the visible area');
     assert.equal(
       await page.locator('.djs-element[data-element-id="assess"]').count(),
       1,

@@ -54,10 +54,12 @@ export function Diagram({ definitionId, decoration, onSelect }) {
         if (!current) return;
         const canvas = viewer.current.get('canvas');
         canvas.zoom('fit-viewport', 'auto');
-        // fit-viewport never enlarges; small processes read better somewhat larger.
+        // fit-viewport fits the shapes' box edge to edge (and never enlarges): labels under events and
+        // the badges above elements lie outside that box and were clipped. Fit to 85% instead, and
+        // let small processes grow up to 1.4 so they read better.
         const { inner, outer } = canvas.viewbox();
         const room = Math.min(outer.width / inner.width, outer.height / inner.height) * 0.85;
-        if (room > 1) canvas.zoom(Math.min(room, 1.4), 'auto');
+        canvas.zoom(Math.min(room, 1.4), 'auto');
         applied.current = { markers: [] };
         setLoaded(definitionId);
       })
