@@ -91,7 +91,8 @@ describe('cockpit server', () => {
     const plain = await app.inject({ method: 'GET', url: '/api/ui/auth-config' });
     assert.equal(plain.statusCode, 200);
     assert.deepEqual(json(plain), { oidc: null });
-    assert.match(plain.headers['content-security-policy'] as string, /connect-src 'self';/);
+    const plainShell = await app.inject({ method: 'GET', url: '/ui/' });
+    assert.match(plainShell.headers['content-security-policy'] as string, /connect-src 'self';/);
 
     // An issuer nobody answers at (a port just closed): the cockpit is told, with the issuer.
     const closed = createServer();
