@@ -34,18 +34,29 @@ function vendorDirs(): Record<string, string> {
   };
 }
 
-// The UI runs only its own scripts; bpmn-js and form-js set inline style attributes, hence 'unsafe-inline' for styles.
-const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
+/**
+ * The UI runs only its own scripts; bpmn-js and form-js set inline style attributes, hence 'unsafe-inline' for styles.
+ * With OpenID sign-in, the browser also talks to the provider: connect-src allows the issuer's origin and, once
+ * the discovery document was read, the token endpoint's.
+ */
+function contentSecurityPolicy(connectTo: string[]): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    ["connect-src 'self'", ...connectTo].join(' '),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+const originOf = (url: string | undefined): string[] => {
+  const parsed = url ? URL.parse(url) : null;
+  return parsed && /^https?:$/.test(parsed.protocol) ? [parsed.origin] : [];
+};
 
 /** Registers /ui (static cockpit) and the /api/ui/* routes it needs. */
 export async function registerUi(app: FastifyInstance, options: UiOptions): Promise<void> {
@@ -64,6 +75,21 @@ export async function registerUi(app: FastifyInstance, options: UiOptions): Prom
     );
   });
 
+  const oidc = options.context.access.oidc;
+  const providerOrigins = new Set(oidc?.settings.clientId ? originOf(oidc.settings.issuer) : []);
+  // The discovery document is fetched once (and again after a failure); a page served before it arrived allows
+  // only the issuer's origin.
+  const learnTokenEndpoint = () => {
+    if (!oidc?.settings.clientId) return;
+    oidc
+      .metadata()
+      .then((metadata) => {
+        for (const origin of originOf(metadata.token_endpoint)) providerOrigins.add(origin);
+      })
+      .catch(() => {});
+  };
+  learnTokenEndpoint();
+
   await app.register(async (ui) => {
     // The page shell and its scripts hold no data: anyone may load them (the permission hook in
     // app.ts refuses every route that declares no permission).
@@ -71,7 +97,8 @@ export async function registerUi(app: FastifyInstance, options: UiOptions): Prom
       route.config = { ...(route.config as object), permission: 'public' };
     });
     ui.addHook('onSend', async (_request, reply, payload) => {
-      reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      learnTokenEndpoint();
+      reply.header('content-security-policy', contentSecurityPolicy([...providerOrigins]));
       reply.header('x-content-type-options', 'nosniff');
       reply.header('referrer-policy', 'no-referrer');
       return payload;

@@ -86,6 +86,21 @@ const CompleteBody = z
   .strict();
 const TaskForm = z.object({ formKey: z.string().nullable(), schema: z.record(z.string(), z.unknown()).nullable() });
 
+const AuthConfig = z.object({
+  /** Sign-in through the OpenID provider (authorization code + PKCE, public client); null when not configured. */
+  oidc: z
+    .object({
+      issuer: z.string(),
+      clientId: z.string(),
+      scopes: z.string(),
+      /** Extra authorization request parameters as a query string (OPERON_OIDC_AUTH_PARAMS), or null. */
+      authParams: z.string().nullable(),
+      authorizationEndpoint: z.string(),
+      tokenEndpoint: z.string(),
+    })
+    .nullable(),
+});
+
 const count = (value: unknown) => Number(value ?? 0);
 
 /** Declares the /api/ui routes (bearer token, listed in /openapi.json under the tag `ui`). */
@@ -102,6 +117,56 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     if (!row) return undefined;
     return (await engine.listUserTasks({ instanceId: row.process_instance_id })).find((task) => task.id === taskId);
   }
+
+  defineRoute(context, {
+    method: 'GET',
+    url: '/api/ui/auth-config',
+    summary:
+      "How the cockpit signs people in: the OpenID provider's endpoints, the cockpit's client id and scopes (no credentials needed)",
+    tag: 'ui',
+    permission: 'public',
+    responses: {
+      200: {
+        description: 'The sign-in configuration; oidc is null without OPERON_OIDC_ISSUER and OPERON_OIDC_CLIENT_ID',
+        schema: AuthConfig,
+      },
+      503: { description: "OPERON_ERR_IDP_UNAVAILABLE: the provider's discovery document cannot be fetched" },
+    },
+    async handler() {
+      const verifier = context.access.oidc;
+      const settings = verifier?.settings;
+      if (!verifier || !settings?.clientId) return { statusCode: 200, body: { oidc: null } };
+      let metadata: Awaited<ReturnType<typeof verifier.metadata>>;
+      try {
+        metadata = await verifier.metadata();
+      } catch (error) {
+        throw new OperonError(
+          'OPERON_ERR_IDP_UNAVAILABLE',
+          `The identity provider cannot be reached: ${(error as Error).message}`,
+          { details: { issuer: settings.issuer } },
+        );
+      }
+      if (!metadata.authorization_endpoint || !metadata.token_endpoint)
+        throw new OperonError(
+          'OPERON_ERR_IDP_UNAVAILABLE',
+          "The identity provider's discovery document names no authorization_endpoint or token_endpoint",
+          { details: { issuer: settings.issuer } },
+        );
+      return {
+        statusCode: 200,
+        body: {
+          oidc: {
+            issuer: settings.issuer,
+            clientId: settings.clientId,
+            scopes: settings.scopes,
+            authParams: settings.authParams ?? null,
+            authorizationEndpoint: metadata.authorization_endpoint,
+            tokenEndpoint: metadata.token_endpoint,
+          },
+        },
+      };
+    },
+  });
 
   defineRoute(context, {
     method: 'GET',

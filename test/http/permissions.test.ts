@@ -69,6 +69,7 @@ const EXPECTED: Record<string, Allowed> = {
   'POST /api/batch-operations': OPERATE,
   'GET /api/batch-operations/{id}': READ_INSTANCES,
   'GET /api/batch-operations/{id}/items': READ_INSTANCES,
+  'GET /api/ui/auth-config': 'everyone',
   'GET /api/ui/statistics': READ_PROCESSES,
   'GET /api/ui/definitions/{definitionId}/statistics': READ_PROCESSES,
   'GET /api/ui/instances/{id}/history': READ_INSTANCES,

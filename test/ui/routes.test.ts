@@ -9,6 +9,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
 import { buildApp } from '../../engine/http/app.ts';
@@ -83,6 +85,45 @@ describe('cockpit server', () => {
         .statusCode,
       401,
     );
+  });
+
+  test('the sign-in configuration needs no token: no single sign-on here; an unreachable provider is 503', async () => {
+    const plain = await app.inject({ method: 'GET', url: '/api/ui/auth-config' });
+    assert.equal(plain.statusCode, 200);
+    assert.deepEqual(json(plain), { oidc: null });
+    const plainShell = await app.inject({ method: 'GET', url: '/ui/' });
+    assert.match(plainShell.headers['content-security-policy'] as string, /connect-src 'self';/);
+
+    // An issuer nobody answers at (a port just closed): the cockpit is told, with the issuer.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const issuer = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+    await new Promise((resolve) => closed.close(resolve));
+    const withIdp = await buildApp({
+      engine,
+      db: db.knex,
+      apiToken: token,
+      defaultMetrics: false,
+      oidc: {
+        issuer,
+        audience: 'urn:operon:api',
+        rolesClaim: 'roles',
+        groupsClaim: 'groups',
+        userClaim: 'preferred_username',
+        clientId: 'operon-cockpit',
+        scopes: 'openid',
+      },
+    });
+    try {
+      const unreachable = await withIdp.inject({ method: 'GET', url: '/api/ui/auth-config' });
+      assert.equal(unreachable.statusCode, 503);
+      assert.equal(json(unreachable).error.code, 'OPERON_ERR_IDP_UNAVAILABLE');
+      assert.equal(json(unreachable).error.details.issuer, issuer);
+      const shell = await withIdp.inject({ method: 'GET', url: '/ui/' });
+      assert.match(shell.headers['content-security-policy'] as string, new RegExp(`connect-src 'self' ${issuer};`));
+    } finally {
+      await withIdp.close();
+    }
   });
 
   test('claim sets the assignee of an open task; a finished task cannot be claimed', async () => {

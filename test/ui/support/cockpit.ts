@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createEngine, type PostgresEngine } from '../../../engine/engine.ts';
 import { buildApp } from '../../../engine/http/app.ts';
+import type { OidcSettings } from '../../../engine/http/identity.ts';
 import type { NodeType } from '../../../engine/nodes/types.ts';
 import { createNodeRegistry } from '../../../nodes/index.ts';
 import { createTestDatabase, type TestDatabase } from '../../support/db.ts';
@@ -45,13 +46,21 @@ export function fixture(name: string): string {
   return readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8');
 }
 
-export async function startCockpit(options: { nodes?: NodeType[]; artifactsDir?: string } = {}): Promise<Cockpit> {
+export async function startCockpit(
+  options: { nodes?: NodeType[]; artifactsDir?: string; oidc?: OidcSettings } = {},
+): Promise<Cockpit> {
   const db = await createTestDatabase({ poolMax: 8 });
   const nodes = await createNodeRegistry({ extra: options.nodes ?? [] });
   const engine = createEngine({ db: db.knex, nodes, worker: { concurrency: 2, pollIntervalMs: 200, lockMs: 30_000 } });
   const token = `ui_${randomBytes(16).toString('hex')}`;
   if (options.artifactsDir) process.env.OPERON_ARTIFACTS_DIR = options.artifactsDir;
-  const app = await buildApp({ engine, db: db.knex, apiToken: token, defaultMetrics: false });
+  const app = await buildApp({
+    engine,
+    db: db.knex,
+    apiToken: token,
+    defaultMetrics: false,
+    ...(options.oidc ? { oidc: options.oidc } : {}),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const browser = await chromium.launch({

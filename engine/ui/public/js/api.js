@@ -1,12 +1,22 @@
-// The API client: every request carries the token the person entered, kept only in sessionStorage.
+// The API client: every request carries the token the person entered (or the access token of their
+// OpenID sign-in, see oidc.js), kept only in sessionStorage.
 const TOKEN_KEY = 'operon.apiToken';
+const EXPIRES_KEY = 'operon.tokenExpiresAt';
 
 export const session = {
   token: () => sessionStorage.getItem(TOKEN_KEY),
-  signIn: (token) => sessionStorage.setItem(TOKEN_KEY, token),
-  signOut() {
+  /** When the token stops working (ms since the epoch), if its issuer said so. */
+  expiresAt: () => Number(sessionStorage.getItem(EXPIRES_KEY)) || undefined,
+  signIn(token, expiresAt) {
+    sessionStorage.setItem(TOKEN_KEY, token);
+    if (expiresAt) sessionStorage.setItem(EXPIRES_KEY, String(expiresAt));
+    else sessionStorage.removeItem(EXPIRES_KEY);
+  },
+  /** Forgets the token; `reason` (e.g. 'expired') tells the sign-in page why. */
+  signOut(reason) {
     sessionStorage.removeItem(TOKEN_KEY);
-    window.dispatchEvent(new Event('operon:signed-out'));
+    sessionStorage.removeItem(EXPIRES_KEY);
+    window.dispatchEvent(new CustomEvent('operon:signed-out', { detail: reason }));
   },
 };
 
@@ -23,7 +33,7 @@ async function request(path, { method = 'GET', body, token = session.token() } =
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (response.status === 401 && token === session.token()) session.signOut();
+  if (response.status === 401 && token === session.token()) session.signOut('expired');
   if (!response.ok) {
     const error = await response.json().catch(() => undefined);
     throw new ApiError(response.status, error);

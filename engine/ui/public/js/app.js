@@ -1,6 +1,7 @@
-// The cockpit shell: sign-in with the API token, navigation, and a hash router over the views.
+// The cockpit shell: sign-in (OpenID provider, or the API token), navigation, and a hash router over the views.
 import { html, render, useEffect, useState } from './lib.js';
-import { session, tokenWorks } from './api.js';
+import { api, session, tokenWorks } from './api.js';
+import { completeSignIn, isSignInAnswer, loadAuthConfig, startSignIn } from './oidc.js';
 import { ProcessList, ProcessDetail } from './processes.js';
 import { InstanceList } from './instances.js';
 import { InstanceDetail } from './instance.js';
@@ -8,7 +9,7 @@ import { IncidentList } from './incidents.js';
 import { TaskInbox } from './tasks.js';
 import { useCounts } from './counts.js';
 
-function SignIn({ onSignedIn }) {
+function SignIn({ onSignedIn, oidc, notice }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState();
   const [busy, setBusy] = useState(false);
@@ -27,17 +28,39 @@ function SignIn({ onSignedIn }) {
       setBusy(false);
     }
   };
+  const signInWithProvider = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await startSignIn(oidc.config);
+    } catch (failure) {
+      setError(failure.message);
+      setBusy(false);
+    }
+  };
   return html`
     <main class="sign-in">
-      <form onSubmit=${submit} class="card">
+      <div class="card sign-in-card">
         <h1>Operon cockpit</h1>
-        <p>Sign in with the API token (<code>OPERON_API_TOKEN</code>, or the token <code>operon start</code> printed).
-          It is kept in this browser tab only.</p>
-        <label>API token <input type="password" name="token" autocomplete="current-password" value=${token}
-          onInput=${(e) => setToken(e.target.value)} required autofocus /></label>
-        ${error ? html`<p class="error" role="alert">${error}</p>` : null}
-        <button type="submit" disabled=${busy}>Sign in</button>
-      </form>
+        ${notice ? html`<p class="error" role="alert">${notice}</p>` : null}
+        ${
+          oidc.config
+            ? html`<section class="sso">
+                <button type="button" class="primary" onClick=${signInWithProvider} disabled=${busy}>Sign in with single sign-on</button>
+                <p class="muted">at ${new URL(oidc.config.issuer).host}</p>
+              </section>`
+            : null
+        }
+        ${oidc.error ? html`<p class="error" role="alert">Single sign-on is unavailable: ${oidc.error}</p>` : null}
+        <form onSubmit=${submit}>
+          <p>${oidc.config ? 'Or sign in' : 'Sign in'} with the API token (<code>OPERON_API_TOKEN</code>, or the token
+            <code>operon start</code> printed). It is kept in this browser tab only.</p>
+          <label>API token <input type="password" name="token" autocomplete="current-password" value=${token}
+            onInput=${(e) => setToken(e.target.value)} required autofocus=${!oidc.config} /></label>
+          ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+          <button type="submit" disabled=${busy}>Sign in</button>
+        </form>
+      </div>
     </main>`;
 }
 
@@ -63,6 +86,14 @@ function View({ parts, query }) {
   return html`<${ProcessList} />`;
 }
 
+function SignedInAs() {
+  const [me, setMe] = useState();
+  useEffect(() => {
+    api('/api/me').then(setMe, () => {});
+  }, []);
+  return me ? html`<span class="signed-in-as">Signed in as <strong>${me.id}</strong></span>` : null;
+}
+
 function Cockpit() {
   const route = useRoute();
   const counts = useCounts();
@@ -79,19 +110,56 @@ function Cockpit() {
         ${link('incidents', 'Incidents', counts.incidents, 'incident')}
         ${link('tasks', 'Tasks', counts.tasks, 'task')}
       </nav>
+      <${SignedInAs} />
       <button class="link" onClick=${() => session.signOut()}>Sign out</button>
     </header>
     <main class="page"><${View} ...${route} /></main>`;
 }
 
+const expired = () => Boolean(session.expiresAt() && session.expiresAt() <= Date.now());
+
 function App() {
-  const [signedIn, setSignedIn] = useState(Boolean(session.token()));
+  const [signedIn, setSignedIn] = useState(() => Boolean(session.token()) && !expired() && !isSignInAnswer());
+  const [oidc, setOidc] = useState({ loading: true });
+  const [notice, setNotice] = useState(() =>
+    session.token() && expired() ? 'Your sign-in has expired; sign in again.' : undefined,
+  );
   useEffect(() => {
-    const listener = () => setSignedIn(false);
+    if (session.token() && expired()) session.signOut('expired');
+    loadAuthConfig().then(
+      async (config) => {
+        setOidc({ config });
+        if (!isSignInAnswer()) return;
+        try {
+          await completeSignIn(config);
+          setNotice(undefined);
+          setSignedIn(true);
+        } catch (failure) {
+          setNotice(failure.message);
+        }
+      },
+      (failure) => {
+        setOidc({ error: failure.message });
+        if (isSignInAnswer()) completeSignIn(undefined).catch((error) => setNotice(error.message));
+      },
+    );
+    const listener = (event) => {
+      setSignedIn(false);
+      if (event.detail === 'expired') setNotice('Your sign-in has ended or expired; sign in again.');
+    };
     window.addEventListener('operon:signed-out', listener);
     return () => window.removeEventListener('operon:signed-out', listener);
   }, []);
-  return signedIn ? html`<${Cockpit} />` : html`<${SignIn} onSignedIn=${() => setSignedIn(true)} />`;
+  // An access token with a known lifetime signs out when it runs out, not at the next failed request.
+  useEffect(() => {
+    const expiresAt = session.expiresAt();
+    if (!signedIn || !expiresAt) return;
+    const timer = setTimeout(() => session.signOut('expired'), Math.max(0, expiresAt - Date.now()));
+    return () => clearTimeout(timer);
+  }, [signedIn]);
+  if (signedIn) return html`<${Cockpit} />`;
+  if (oidc.loading) return html`<p class="loading">Loading the cockpit…</p>`;
+  return html`<${SignIn} oidc=${oidc} notice=${notice} onSignedIn=${() => setSignedIn(true)} />`;
 }
 
 const root = document.getElementById('app');
