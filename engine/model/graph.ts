@@ -250,6 +250,8 @@ export interface ProcessGraph {
   flows: Record<string, SequenceFlow>;
   /** Event subprocesses at the process level. */
   eventSubprocesses?: string[];
+  /** zeebe:properties of the process (name -> value), handed to the process's own listener jobs. */
+  properties?: Record<string, string>;
   /** zeebe:executionListeners of the process: start before its start event, end when it completes. */
   listeners?: ExecutionListeners;
 }

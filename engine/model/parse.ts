@@ -312,6 +312,15 @@ function retentionOf(process: ModdleElement, file: string): { retention?: string
   return { retention: text };
 }
 
+/** `zeebe:properties` of the process itself (name -> value), as an element's are kept. */
+function processPropertiesOf(process: ModdleElement): { properties?: Record<string, string> } {
+  const properties = (((process.extensionElements?.values ?? []) as ModdleElement[]).find(
+    (e) => e.$type === 'zeebe:Properties',
+  )?.properties ?? []) as { name?: string; value?: string }[];
+  const named = properties.filter((p) => p.name !== undefined && p.name !== '');
+  return named.length > 0 ? { properties: Object.fromEntries(named.map((p) => [p.name!, p.value ?? ''])) } : {};
+}
+
 function buildGraph(process: ModdleElement, file: string): ProcessGraph {
   const graph: ProcessGraph = {
     graphVersion: 1,
@@ -320,6 +329,7 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     ...versionTagOf(process),
     ...retentionOf(process, file),
     ...listenersField(executionListenersOf(file, process, 'process')),
+    ...processPropertiesOf(process),
     startEvents: [],
     serviceTasks: [],
     elements: {},

@@ -379,7 +379,7 @@ export class Execution {
     const listener = listeners[index]!;
     const taskType = this.textValue(listener.type, ei.key);
     const retries = this.retries(listener.retries, listener.retriesExpression, ei);
-    const properties = ei.key === ROOT_KEY ? undefined : this.element(ei).properties;
+    const properties = ei.key === ROOT_KEY ? this.graph.properties : this.element(ei).properties;
     ei.wait = 'listener';
     this.effects.push({
       type: 'job.create',

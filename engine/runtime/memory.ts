@@ -314,6 +314,8 @@ export class InMemoryInstance {
           this.userTasks.delete(effect.elementInstanceKey);
           break;
         case 'userTask.denied':
+          // The denying listener's job is done and no other follows it.
+          this.jobs.delete(effect.elementInstanceKey);
           break;
         case 'timer.schedule':
           this.timers.set(effect.timerKey, {

@@ -123,3 +123,28 @@ describe('completing task listeners', () => {
       });
   });
 });
+
+describe('process properties', () => {
+  it('zeebe:properties of the process are kept in the graph and handed to its own listener jobs', async () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:extensionElements>
+      <zeebe:properties><zeebe:property name="team" value="payments" /><zeebe:property name="tier" value="gold" /></zeebe:properties>
+      <zeebe:executionListeners><zeebe:executionListener eventType="start" type="open-case" /></zeebe:executionListeners>
+    </bpmn:extensionElements>
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="end" /><bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`;
+    const graph = (await parseDefinitions(xml, 'properties.bpmn'))[0]!;
+    assert.deepEqual(graph.properties, { team: 'payments', tier: 'gold' });
+    const instance = await scenario(graph, {}, async (i) => {
+      await i.completeJob('0');
+    });
+    assert.equal(instance.state, 'completed');
+    assert.deepEqual(
+      effectsOf(instance, 'job.create').map((job) => [job.listener, job.properties]),
+      [['start', { team: 'payments', tier: 'gold' }]],
+    );
+  });
+});
