@@ -144,7 +144,7 @@ export interface UserTaskView {
   priority: number;
   /** zeebe:properties of the user task. */
   properties?: Record<string, string>;
-  state: 'open' | 'completed' | 'cancelled';
+  state: 'open' | 'completing' | 'completed' | 'cancelled';
   variables: Variables;
   createdAt: string;
   completedAt?: string;
@@ -225,9 +225,19 @@ export interface ActivatedJob {
   headers: Record<string, string>;
   variables: Variables;
   /** Set on a listener's job: `start` / `end` (zeebe:executionListener) or `creating` (zeebe:taskListener). */
-  listenerEventType?: 'start' | 'end' | 'creating';
+  listenerEventType?: 'start' | 'end' | 'creating' | 'completing';
   /** zeebe:properties of the element. */
   properties?: Record<string, string>;
+}
+
+/**
+ * A job result (Camunda 8.8 `result` of a job completion). `denied: true` from a completing task
+ * listener's job rejects the user task's completion: the task is open again. Ignored for other jobs.
+ */
+export interface JobResult {
+  type?: 'userTask';
+  denied?: boolean;
+  deniedReason?: string;
 }
 
 /** Fencing: only the worker holding the current lease (same `worker`, same `attempt`) may finish a job. */
@@ -299,6 +309,8 @@ export interface Engine {
   activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]>;
   /** A retry by the lease that already completed the job, with the same variables, answers `{ replayed: true }` and changes nothing. */
   completeJob(jobId: string, lease: JobLease, variables?: Variables): Promise<Applied>;
+  /** Completes a job with a job result (Camunda 8): a completing task listener's job may deny the completion. */
+  completeJobWithResult?(jobId: string, lease: JobLease, variables: Variables, result: JobResult): Promise<Applied>;
   failJob(
     jobId: string,
     lease: JobLease,

@@ -23,6 +23,7 @@ import type {
   InstanceFilter,
   InstanceView,
   JobLease,
+  JobResult,
   Page,
   ProcessDefinitionSummary,
   PublishedMessage,
@@ -52,7 +53,14 @@ import type {
 } from './store/rows.ts';
 import { json } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
-import { completeJobs, startAudit, startInstances, type JobCompletion, type Settled } from './store/step-batch.ts';
+import {
+  completeJobs,
+  deniedField,
+  startAudit,
+  startInstances,
+  type JobCompletion,
+  type Settled,
+} from './store/step-batch.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
 import { withPage } from './store/page.ts';
@@ -576,18 +584,22 @@ export class PostgresEngine implements Engine {
     return inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, task.process_instance_id);
       if (instance && task.state === 'open') await this.#checkFourEyes(tx, instance, task, completedBy);
+      // With completing listeners (zeebe:taskListener) the task stays `completing` until their jobs completed.
+      const graph = instance ? await this.graphs.get(tx, instance.definition_id) : undefined;
+      const held = (graph?.elements[task.element_id]?.userTask?.completingListeners?.length ?? 0) > 0;
       const updated = await tx('user_tasks')
         .where({ id: taskId, state: 'open' })
         .update({
-          state: 'completed',
+          state: held ? 'completing' : 'completed',
           result: json(variables),
           completed_by: completedBy ?? null,
-          completed_at: tx.fn.now(),
+          completed_at: held ? null : tx.fn.now(),
         });
       if (updated !== 1) {
         // The same person sending the same result again (a retry whose answer was lost) is told it is done.
         const same = await tx('user_tasks')
-          .where({ id: taskId, state: 'completed', completed_by: completedBy ?? null })
+          .where({ id: taskId, completed_by: completedBy ?? null })
+          .whereIn('state', ['completing', 'completed'])
           .andWhere(tx.raw('result = ?::jsonb', [json(variables)]))
           .first('id');
         if (same) return { replayed: true };
@@ -975,6 +987,21 @@ export class PostgresEngine implements Engine {
     }
   }
 
+  async completeJobWithResult(
+    jobId: string,
+    lease: JobLease,
+    variables: Variables,
+    result: JobResult,
+  ): Promise<Applied> {
+    const job = await findJob(this.db, jobId);
+    try {
+      await this.#completions.submit({ job, lease, variables, records: [], result });
+      return { replayed: false };
+    } catch (error) {
+      return this.#replayed(error, jobId, lease, { kind: 'completed', variables });
+    }
+  }
+
   /**
    * A worker retrying a call whose answer it lost finds its own result applied: that is a success
    * (`replayed`), not a conflict. Anything else keeps its error.
@@ -1066,13 +1093,18 @@ export class PostgresEngine implements Engine {
         );
         return settled;
       }),
-    alone: ({ job, lease, variables, records }) =>
+    alone: ({ job, lease, variables, records, result }) =>
       this.#finishJob(
         job.id,
         lease,
         { state: 'completed', ended_at: this.db.fn.now() },
         job as JobRow,
-        (row) => ({ type: 'job.completed', elementInstanceKey: row.element_instance_key, variables }),
+        (row) => ({
+          type: 'job.completed',
+          elementInstanceKey: row.element_instance_key,
+          variables,
+          ...deniedField(result),
+        }),
         records,
       ),
     failsAll: isTransientDatabaseError,

@@ -185,7 +185,7 @@ export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisi
 // --- user tasks
 const Priority = z.coerce.number().int().min(0).max(100);
 export const TaskListQuery = z.object({
-  state: z.enum(['open', 'completed', 'cancelled']).optional(),
+  state: z.enum(['open', 'completing', 'completed', 'cancelled']).optional(),
   instanceId: Id.optional(),
   assignee: z.string().min(1).max(255).optional(),
   candidateUser: z
@@ -223,7 +223,7 @@ export const UserTask = z
     followUpDate: IsoTime.optional(),
     priority: z.number().int().meta({ description: 'zeebe:priorityDefinition, 0..100 (50 by default)' }),
     properties: z.record(z.string(), z.string()).optional().meta({ description: 'zeebe:properties of the task' }),
-    state: z.enum(['open', 'completed', 'cancelled']),
+    state: z.enum(['open', 'completing', 'completed', 'cancelled']),
     variables: Variables,
     createdAt: IsoTime,
     completedAt: IsoTime.optional(),
@@ -318,10 +318,10 @@ export const ActivatedJob = z
     deadline: IsoTime,
     headers: z.record(z.string(), z.string()),
     variables: Variables,
-    listenerEventType: z
-      .enum(['start', 'end', 'creating'])
-      .optional()
-      .meta({ description: "A listener's job: execution listener start / end, or the user task's creating listener" }),
+    listenerEventType: z.enum(['start', 'end', 'creating', 'completing']).optional().meta({
+      description:
+        "A listener's job: execution listener start / end, or the user task's creating / completing listener",
+    }),
     properties: z.record(z.string(), z.string()).optional().meta({ description: 'zeebe:properties of the element' }),
   })
   .meta({ id: 'ActivatedJob' });
@@ -337,7 +337,21 @@ const Lease = {
     .max(PG_INTEGER_MAX)
     .meta({ description: 'The attempt returned on activation (fencing)' }),
 };
-export const CompleteJobBody = z.object({ ...Lease, variables: Variables.optional() }).strict();
+export const JobResult = z
+  .object({
+    type: z.literal('userTask').optional(),
+    denied: z.boolean().optional(),
+    deniedReason: z.string().max(4000).optional(),
+  })
+  .strict()
+  .meta({
+    id: 'JobResult',
+    description:
+      "Camunda 8.8 job result: denied true from a completing task listener's job rejects the user task's completion (the task is open again); ignored for other jobs",
+  });
+export const CompleteJobBody = z
+  .object({ ...Lease, variables: Variables.optional(), result: JobResult.optional() })
+  .strict();
 export const FailJobBody = z
   .object({
     ...Lease,

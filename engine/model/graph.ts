@@ -98,6 +98,8 @@ export interface UserTaskDefinition {
   priority?: string;
   /** `zeebe:taskListeners` eventType "creating": jobs that run before the task is offered. */
   creatingListeners?: ListenerDefinition[];
+  /** `zeebe:taskListeners` eventType "completing": jobs that run, in order, before a requested completion takes effect. */
+  completingListeners?: ListenerDefinition[];
   /** `operon:fourEyes` = "true": completed neither by the instance's starter nor by an earlier completer of its user tasks. */
   fourEyes?: true;
 }
@@ -226,7 +228,7 @@ export interface ServiceTaskInfo {
   retries: number;
   headers: Record<string, string>;
   /** Set for a listener's job: which kind of listener (its node is bound like a task's). */
-  listener?: 'start' | 'end' | 'creating';
+  listener?: 'start' | 'end' | 'creating' | 'completing';
 }
 
 /** One executable process, ready for the runtime. Plain JSON: safe to store as jsonb and reload. */
@@ -248,6 +250,8 @@ export interface ProcessGraph {
   flows: Record<string, SequenceFlow>;
   /** Event subprocesses at the process level. */
   eventSubprocesses?: string[];
+  /** zeebe:properties of the process (name -> value), handed to the process's own listener jobs. */
+  properties?: Record<string, string>;
   /** zeebe:executionListeners of the process: start before its start event, end when it completes. */
   listeners?: ExecutionListeners;
 }

@@ -312,6 +312,15 @@ function retentionOf(process: ModdleElement, file: string): { retention?: string
   return { retention: text };
 }
 
+/** `zeebe:properties` of the process itself (name -> value), as an element's are kept. */
+function processPropertiesOf(process: ModdleElement): { properties?: Record<string, string> } {
+  const properties = (((process.extensionElements?.values ?? []) as ModdleElement[]).find(
+    (e) => e.$type === 'zeebe:Properties',
+  )?.properties ?? []) as { name?: string; value?: string }[];
+  const named = properties.filter((p) => p.name !== undefined && p.name !== '');
+  return named.length > 0 ? { properties: Object.fromEntries(named.map((p) => [p.name!, p.value ?? ''])) } : {};
+}
+
 function buildGraph(process: ModdleElement, file: string): ProcessGraph {
   const graph: ProcessGraph = {
     graphVersion: 1,
@@ -320,6 +329,7 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     ...versionTagOf(process),
     ...retentionOf(process, file),
     ...listenersField(executionListenersOf(file, process, 'process')),
+    ...processPropertiesOf(process),
     startEvents: [],
     serviceTasks: [],
     elements: {},
@@ -349,6 +359,8 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     addListenerJobs(graph, element.id, element.listeners);
     for (const listener of element.userTask?.creatingListeners ?? [])
       graph.serviceTasks.push(listenerJob(element.id, listener, 'creating'));
+    for (const listener of element.userTask?.completingListeners ?? [])
+      graph.serviceTasks.push(listenerJob(element.id, listener, 'completing'));
   }
   addListenerJobs(graph, graph.bpmnProcessId, graph.listeners);
   return graph;
@@ -363,7 +375,7 @@ function addListenerJobs(graph: ProcessGraph, elementId: string, listeners: Exec
 function listenerJob(
   elementId: string,
   listener: ListenerDefinition,
-  event: 'start' | 'end' | 'creating',
+  event: 'start' | 'end' | 'creating' | 'completing',
 ): ProcessGraph['serviceTasks'][number] {
   return {
     elementId,
@@ -759,8 +771,9 @@ function buildElement(
         );
       userTask.priority = priority;
     }
-    const creating = taskListenersOf(file, id, ext('zeebe:TaskListeners'));
-    if (creating) userTask.creatingListeners = creating;
+    const taskListeners = taskListenersOf(file, id, ext('zeebe:TaskListeners'));
+    if (taskListeners.creating.length > 0) userTask.creatingListeners = taskListeners.creating;
+    if (taskListeners.completing.length > 0) userTask.completingListeners = taskListeners.completing;
     element.userTask = userTask;
   }
 
@@ -817,30 +830,36 @@ function candidatesOf(file: string, id: string, value: unknown): string[] | unde
 
 /**
  * `zeebe:taskListeners`: "creating" (8.8; "create" before it) listeners run as jobs before the
- * task is offered. Listeners of other events (assigning, updating, completing, canceling) are
- * refused: Operon does not hold a task transition for them.
+ * task is offered; "completing" ("complete" before 8.8) listeners run as jobs after a completion
+ * is requested, before it takes effect. Listeners of other events (assigning, updating,
+ * canceling) are refused: Operon does not hold a task transition for them.
  */
 function taskListenersOf(
   file: string,
   id: string,
   extension: ModdleElement | undefined,
-): ListenerDefinition[] | undefined {
+): { creating: ListenerDefinition[]; completing: ListenerDefinition[] } {
   const entries = (extension?.listeners ?? []) as ModdleElement[];
-  if (entries.length === 0) return undefined;
-  const creating: ListenerDefinition[] = [];
+  const result = { creating: [] as ListenerDefinition[], completing: [] as ListenerDefinition[] };
   for (const entry of entries) {
     const eventType = String(entry.eventType ?? '');
-    if (eventType !== 'creating' && eventType !== 'create')
+    const event =
+      eventType === 'creating' || eventType === 'create'
+        ? 'creating'
+        : eventType === 'completing' || eventType === 'complete'
+          ? 'completing'
+          : undefined;
+    if (!event)
       throw new OperonError(
         'OPERON_ERR_BPMN_UNSUPPORTED',
-        `${file}: user task "${id}" has a task listener for "${eventType}"; Operon runs task listeners for "creating" only`,
+        `${file}: user task "${id}" has a task listener for "${eventType}"; Operon runs task listeners for "creating" and "completing" only`,
         {
           details: { file, elementId: id, elementType: 'UserTask', feature: `task listener eventType="${eventType}"` },
         },
       );
-    creating.push(listenerOf(file, id, entry, `user task "${id}": task listener`));
+    result[event].push(listenerOf(file, id, entry, `user task "${id}": task listener`));
   }
-  return creating;
+  return result;
 }
 
 function eventKind(file: string, node: ModdleElement, definition: ModdleElement | undefined): EventKind {

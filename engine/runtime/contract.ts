@@ -30,7 +30,8 @@ export interface ElementRef {
 
 /** Events fed into `step`. */
 export type RuntimeEvent =
-  | { type: 'job.completed'; elementInstanceKey: string; variables?: Variables }
+  /** `denied`: a completing task listener's job rejected the user task's completion (job result, Camunda 8.8). */
+  | { type: 'job.completed'; elementInstanceKey: string; variables?: Variables; denied?: { reason?: string } }
   /** A node threw a BpmnError: routed to an error boundary / event subprocess, or an incident. */
   | {
       type: 'job.bpmnError';
@@ -88,7 +89,7 @@ export type Effect =
       headers: Record<string, string>;
       input: Variables;
       /** A listener's job (zeebe:executionListener start/end, zeebe:taskListener creating), not the element's own. */
-      listener?: 'start' | 'end' | 'creating';
+      listener?: 'start' | 'end' | 'creating' | 'completing';
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;
     }
@@ -112,6 +113,10 @@ export type Effect =
       input: Variables;
     }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
+  /** A completion held by completing listeners takes effect: the task (state completing) becomes completed. */
+  | { type: 'userTask.completed'; elementInstanceKey: string }
+  /** A completing listener's job denied the completion: the task (state completing) is open again. */
+  | { type: 'userTask.denied'; elementInstanceKey: string; reason?: string }
   /**
    * `dueAt` is an ISO 8601 timestamp computed from `now`; `cycle` carries a remaining R/PT spec for
    * repeating timers. `elementId` is the timer event (catch, boundary or event subprocess start);

@@ -42,7 +42,7 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
     case 'job.completed':
     case 'job.bpmnError':
       if (ei.wait === 'listener') {
-        if (event.type === 'job.completed') x.listenerCompleted(ei, variables);
+        if (event.type === 'job.completed') x.listenerCompleted(ei, variables, event.denied);
         else x.listenerThrew(ei, event.errorCode);
         return undefined;
       }
@@ -74,8 +74,7 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
     }
     case 'userTask.completed':
       if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
-      delete ei.wait;
-      x.complete(ei, variables);
+      x.requestUserTaskCompletion(ei, variables);
       return undefined;
     case 'message.correlated':
       return correlate(x, ei, event.messageName, variables);
@@ -172,6 +171,7 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   if (ei.key === ROOT_KEY && ei.listener?.event === 'end') x.guarded(ei, 'complete', () => x.completeInstance());
   else if (ei.key === ROOT_KEY && ei.listener) x.guarded(ei, 'activate', () => x.startProcess());
   else if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
+  else if (ei.listener?.event === 'completing') x.guarded(ei, 'complete', () => x.runCompleting(ei));
   else if (incident.phase === 'complete') x.complete(ei, incident.result);
   else x.guarded(ei, 'activate', () => x.runActivation(ei));
   return undefined;

@@ -354,9 +354,11 @@ export class Execution {
 
   /** The listeners an element instance runs for `event`: a multi-instance body runs none (its inner instances do). */
   listenersOf(ei: ElementInstance, event: ListenerEvent): ListenerDefinition[] {
-    if (ei.key === ROOT_KEY) return event === 'creating' ? [] : (this.graph.listeners?.[event] ?? []);
+    if (ei.key === ROOT_KEY)
+      return event === 'creating' || event === 'completing' ? [] : (this.graph.listeners?.[event] ?? []);
     const element = this.element(ei);
     if (event === 'creating') return element.userTask?.creatingListeners ?? [];
+    if (event === 'completing') return element.userTask?.completingListeners ?? [];
     if (element.multiInstance && ei.loopIndex === undefined) return [];
     return element.listeners?.[event] ?? [];
   }
@@ -377,7 +379,7 @@ export class Execution {
     const listener = listeners[index]!;
     const taskType = this.textValue(listener.type, ei.key);
     const retries = this.retries(listener.retries, listener.retriesExpression, ei);
-    const properties = ei.key === ROOT_KEY ? undefined : this.element(ei).properties;
+    const properties = ei.key === ROOT_KEY ? this.graph.properties : this.element(ei).properties;
     ei.wait = 'listener';
     this.effects.push({
       type: 'job.create',
@@ -386,7 +388,11 @@ export class Execution {
       taskType,
       retries,
       headers: listener.headers ?? {},
-      input: this.variablesForEffect(ei.key),
+      // A completing listener also sees the result the task is being completed with.
+      input:
+        event === 'completing'
+          ? { ...this.variablesForEffect(ei.key), ...ei.completion }
+          : this.variablesForEffect(ei.key),
       listener: event,
       ...(properties ? { properties } : {}),
     });
@@ -398,10 +404,27 @@ export class Execution {
    * the element (the process's: root variables); end listeners' variables are set as a job's are,
    * from the element's scope outwards, so the elements after it see them (as in Camunda 8).
    */
-  listenerCompleted(ei: ElementInstance, variables: Variables | undefined): void {
+  listenerCompleted(ei: ElementInstance, variables: Variables | undefined, denied?: { reason?: string }): void {
     delete ei.wait;
     const progress = ei.listener!;
     progress.index += 1;
+    if (progress.event === 'completing' && denied) {
+      // The completion is rejected: the later listeners do not run and the task waits again.
+      delete ei.completion;
+      delete ei.listener;
+      ei.wait = 'userTask';
+      this.effects.push({
+        type: 'userTask.denied',
+        elementInstanceKey: ei.key,
+        ...(denied.reason !== undefined ? { reason: denied.reason } : {}),
+      });
+      return;
+    }
+    if (progress.event === 'completing') {
+      if (variables) ei.completion = { ...ei.completion, ...variables };
+      this.guarded(ei, 'complete', () => this.runCompleting(ei));
+      return;
+    }
     if (progress.event === 'end') {
       this.propagate(ei.key === ROOT_KEY ? ROOT_KEY : ei.flowScopeKey, variables);
       if (ei.key === ROOT_KEY) this.guarded(ei, 'complete', () => this.completeInstance());
@@ -413,10 +436,37 @@ export class Execution {
     else this.guarded(ei, 'activate', () => this.runActivation(ei));
   }
 
+  /**
+   * A user task completion was requested (`variables`: its result). Without completing listeners
+   * the task completes at once; with them it waits for their jobs, one after the other, and
+   * completes with the result once the last one completed.
+   */
+  requestUserTaskCompletion(ei: ElementInstance, variables: Variables | undefined): void {
+    delete ei.wait;
+    if (this.listenersOf(ei, 'completing').length === 0) {
+      this.complete(ei, variables);
+      return;
+    }
+    ei.completion = variables ?? {};
+    ei.listener = { event: 'completing', index: 0 };
+    this.guarded(ei, 'complete', () => this.runCompleting(ei));
+  }
+
+  /** The next completing listener's job, or (all done) the user task completes with the requested result. */
+  runCompleting(ei: ElementInstance): void {
+    if (this.nextListener(ei, 'completing')) return;
+    const result = ei.completion;
+    delete ei.completion;
+    delete ei.listener;
+    this.effects.push({ type: 'userTask.completed', elementInstanceKey: ei.key });
+    this.complete(ei, result);
+  }
+
   /** Camunda 8 refuses BPMN errors from listener jobs: an incident on the element; resolving it runs the listener again. */
   listenerThrew(ei: ElementInstance, errorCode: string): void {
     delete ei.wait;
-    const phase: IncidentPhase = ei.listener?.event === 'end' ? 'complete' : 'activate';
+    const phase: IncidentPhase =
+      ei.listener?.event === 'end' || ei.listener?.event === 'completing' ? 'complete' : 'activate';
     this.raiseIncident(
       ei,
       phase,
@@ -644,7 +694,8 @@ export class Execution {
   closeWaits(ei: ElementInstance): void {
     if (ei.wait === 'job' || ei.wait === 'listener')
       this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
-    if (ei.wait === 'userTask') this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
+    if (ei.wait === 'userTask' || ei.listener?.event === 'completing')
+      this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
     if (ei.wait === 'childInstance') this.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
     for (const timerKey of ei.timerKeys ?? []) {
       if (!this.state.timers[timerKey]) continue;

@@ -47,7 +47,7 @@ export interface OpenJob {
   headers: Record<string, string>;
   input: Variables;
   /** Set on a listener's job: which listener event. */
-  listener?: 'start' | 'end' | 'creating';
+  listener?: 'start' | 'end' | 'creating' | 'completing';
   properties?: Record<string, string>;
 }
 export interface OpenUserTask {
@@ -164,9 +164,19 @@ export class InMemoryInstance {
   }
 
   /** Completes an open job that no handler took (an "external worker"). */
-  async completeJob(elementIdOrKey: string, variables?: Variables): Promise<StepResult> {
+  /** `result.denied`: a completing task listener's job rejects the user task's completion. */
+  async completeJob(
+    elementIdOrKey: string,
+    variables?: Variables,
+    result?: { denied?: boolean; deniedReason?: string },
+  ): Promise<StepResult> {
     const job = this.job(elementIdOrKey);
-    return this.send({ type: 'job.completed', elementInstanceKey: job.elementInstanceKey, variables });
+    return this.send({
+      type: 'job.completed',
+      elementInstanceKey: job.elementInstanceKey,
+      variables,
+      ...(result?.denied ? { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} } : {}),
+    });
   }
 
   async throwJobError(elementIdOrKey: string, errorCode: string, variables?: Variables): Promise<StepResult> {
@@ -300,7 +310,12 @@ export class InMemoryInstance {
           break;
         }
         case 'userTask.cancel':
+        case 'userTask.completed':
           this.userTasks.delete(effect.elementInstanceKey);
+          break;
+        case 'userTask.denied':
+          // The denying listener's job is done and no other follows it.
+          this.jobs.delete(effect.elementInstanceKey);
           break;
         case 'timer.schedule':
           this.timers.set(effect.timerKey, {

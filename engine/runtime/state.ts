@@ -10,8 +10,8 @@ export const ROOT_KEY = '0';
 /** What an active element instance is waiting for (if anything). */
 export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance' | 'compensation' | 'listener';
 
-/** Which listener event an element instance is running: execution start / end, or the user task's creating listeners. */
-export type ListenerEvent = 'start' | 'end' | 'creating';
+/** Which listener event an element instance is running: execution start / end, or the user task's creating / completing listeners. */
+export type ListenerEvent = 'start' | 'end' | 'creating' | 'completing';
 
 /** The phase of an element instance an incident stopped; resolving the incident retries it. */
 export type IncidentPhase = 'activate' | 'complete' | 'error';
@@ -71,6 +71,8 @@ export interface ElementInstance {
   listener?: { event: ListenerEvent; index: number; startEventId?: string };
   /** An event subprocess whose start listeners run: the variables its start event is triggered with afterwards. */
   eventTrigger?: Variables;
+  /** A user task whose completing listeners run: the variables it was completed with (and those its listeners added). */
+  completion?: Variables;
   /** Open incident raised by the runtime itself. */
   incident?: { code: string; phase: IncidentPhase; errorCode?: string; errorMessage?: string; result?: Variables };
 }

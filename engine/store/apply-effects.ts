@@ -211,9 +211,34 @@ export async function applyEffects(
       }
       case 'userTask.cancel':
         await tx('user_tasks')
-          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey, state: 'open' })
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+          .whereIn('state', ['open', 'completing'])
           .update({ state: 'cancelled', completed_at: now });
         ended('userTask.cancelled', effect.elementInstanceKey, undefined);
+        break;
+      case 'userTask.completed':
+        await tx('user_tasks')
+          .where({
+            process_instance_id: instance.id,
+            element_instance_key: effect.elementInstanceKey,
+            state: 'completing',
+          })
+          .update({ state: 'completed', completed_at: now });
+        break;
+      case 'userTask.denied':
+        await tx('user_tasks')
+          .where({
+            process_instance_id: instance.id,
+            element_instance_key: effect.elementInstanceKey,
+            state: 'completing',
+          })
+          .update({ state: 'open', result: null, completed_by: null, completed_at: null });
+        ended(
+          'userTask.completionDenied',
+          effect.elementInstanceKey,
+          undefined,
+          effect.reason !== undefined ? { reason: effect.reason } : undefined,
+        );
         break;
       case 'timer.schedule':
         await tx('timers').insert({
@@ -365,7 +390,8 @@ async function closeSubscriptions(tx: Db, instanceId: string, elementInstanceKey
 async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey: string, now: Date): Promise<void> {
   await cancelJobs(tx, instanceId, elementInstanceKey, now);
   await tx('user_tasks')
-    .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' })
+    .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey })
+    .whereIn('state', ['open', 'completing'])
     .update({ state: 'cancelled', completed_at: now });
   await tx('incidents')
     .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' })

@@ -14,7 +14,7 @@
 import { startInstanceSettled, stepSettled } from '../runtime/index.ts';
 import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
 import type { Variables } from '../nodes/types.ts';
-import type { JobLease } from '../api.ts';
+import type { JobLease, JobResult } from '../api.ts';
 import type { OperonError } from '../errors.ts';
 import { staleLeaseError } from '../jobs/fence-job.ts';
 import type { GraphCache } from './graph-cache.ts';
@@ -40,6 +40,8 @@ export interface JobCompletion {
   job: Pick<JobRow, 'id' | 'process_instance_id'>;
   lease: JobLease;
   variables: Variables;
+  /** A job result: a completing task listener's job may deny the completion. */
+  result?: JobResult;
 }
 
 /** Per request: done, or the error that request alone gets (the others are unaffected). */
@@ -65,6 +67,12 @@ function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult
       });
     } else addPlainEffect(plain, ref, effect, now);
   }
+}
+
+/** A denial (job result `denied: true`) carried by a job.completed event. */
+export function deniedField(result: JobResult | undefined): { denied?: { reason?: string } } {
+  if (!result?.denied) return {};
+  return { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} };
 }
 
 /**
@@ -103,6 +111,7 @@ export async function completeJobs(
       type: 'job.completed',
       elementInstanceKey: job.element_instance_key,
       variables: results[index]!.variables,
+      ...deniedField(results[index]!.result),
     };
     const graph = await graphs.get(tx, instance.definition_id);
     const result = await stepSettled(graph, instance.snapshot, event, graphs.stepContext(now, tx));

@@ -175,11 +175,11 @@ describe('user tasks at deployment', () => {
     );
   });
 
-  it('refuse task listeners of events other than creating, naming the event', () =>
+  it('refuse task listeners of events other than creating and completing, naming the event', () =>
     refused(
-      userTask('<zeebe:taskListeners><zeebe:taskListener eventType="completing" type="check" /></zeebe:taskListeners>'),
+      userTask('<zeebe:taskListeners><zeebe:taskListener eventType="assigning" type="check" /></zeebe:taskListeners>'),
       'OPERON_ERR_BPMN_UNSUPPORTED',
       'x',
-      /task listener for "completing"/,
+      /task listener for "assigning"/,
     ));
 });

@@ -99,11 +99,11 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
     responses: { 200: { description: 'Completed', schema: JobDone } },
     async handler({ params, body, request }) {
       requireJobType(request, await jobType(db, params.id));
-      const { replayed } = await engine.completeJob(
-        params.id,
-        { worker: body.worker, attempt: body.attempt },
-        body.variables ?? {},
-      );
+      const lease = { worker: body.worker, attempt: body.attempt };
+      const { replayed } =
+        body.result && engine.completeJobWithResult
+          ? await engine.completeJobWithResult(params.id, lease, body.variables ?? {}, body.result)
+          : await engine.completeJob(params.id, lease, body.variables ?? {});
       if (replayed) return replayedAnswer(params.id);
       metrics.jobFinished(params.id, 'completed');
       request.log.info({ jobId: params.id, worker: body.worker }, 'job completed');

@@ -65,12 +65,15 @@ export function taskRoutes(context: RouteContext): void {
     method: 'POST',
     url: '/api/tasks/:id/complete',
     summary:
-      'Complete an open user task; its variables flow into the instance. The same completion retried (same completedBy, same variables) answers 200 again and changes nothing',
+      'Complete an open user task; its variables flow into the instance. A task with completing listeners (zeebe:taskListener) answers 202 with state "completing": it completes once their jobs completed. The same completion retried (same completedBy, same variables) answers again and changes nothing',
     tag: 'tasks',
     permission: 'tasks:complete',
     params: InstanceIdParams,
     body: CompleteTaskBody,
-    responses: { 200: { description: 'The completed task', schema: UserTask } },
+    responses: {
+      200: { description: 'The completed task', schema: UserTask },
+      202: { description: 'The task, completing: its completing listeners run first', schema: UserTask },
+    },
     async handler({ params, body, request }) {
       const completedBy = completerOf(request.identity, body.completedBy);
       await requireTaskAccess(engine, request.identity, params.id);
@@ -80,12 +83,13 @@ export function taskRoutes(context: RouteContext): void {
       const [task] = await engine.listUserTasks({ id: params.id });
       if (!task)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
-      if (replayed) return { statusCode: 200, body: task, headers: { 'idempotent-replayed': 'true' } };
+      const statusCode = task.state === 'completing' ? 202 : 200;
+      if (replayed) return { statusCode, body: task, headers: { 'idempotent-replayed': 'true' } };
       request.log.info(
         { instanceId: task.instanceId, taskId: task.id, elementId: task.elementId },
-        'user task completed',
+        statusCode === 202 ? 'user task completing' : 'user task completed',
       );
-      return { statusCode: 200, body: task };
+      return { statusCode, body: task };
     },
   });
 }
