@@ -150,18 +150,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     oidc: oidcSettings ? new OidcVerifier(oidcSettings) : undefined,
     metricsToken,
   });
-  // Who may do what: every route declares a permission (route.ts), checked here before its body is
-  // read; a route that declares none is refused, so a new route is never open by accident.
-  app.addHook('onRequest', async (request) => {
-    if (request.is404) return;
-    const permission = request.routeOptions.config.permission;
-    if (!permission)
-      throw new OperonError('OPERON_ERR_FORBIDDEN', `Route ${request.routeOptions.url} declares no permission`, {
-        details: { route: request.routeOptions.url ?? null },
-      });
-    await access.check(request, permission);
-  });
-
   // While PostgreSQL is known to be unreachable, API and webhook requests are answered 503 before
   // anything (authentication included) waits on it. /healthz and /metrics keep answering.
   // A request still unanswered after a second may be waiting on a database that stopped answering
@@ -180,6 +168,19 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook('onResponse', async (request) => {
     clearTimeout(slowRequests.get(request));
   });
+
+  // Who may do what: every route declares a permission (route.ts), checked here before its body is
+  // read; a route that declares none is refused, so a new route is never open by accident.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return;
+    const permission = request.routeOptions.config.permission;
+    if (!permission)
+      throw new OperonError('OPERON_ERR_FORBIDDEN', `Route ${request.routeOptions.url} declares no permission`, {
+        details: { route: request.routeOptions.url ?? null },
+      });
+    await access.check(request, permission);
+  });
+
 
   // Refuse a declared oversize body before reading a byte of it (multipart bodies are streamed, so
   // fastify's own limit does not cover them).

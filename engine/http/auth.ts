@@ -179,13 +179,22 @@ export class ApiTokenVerifier {
   /** The matching token row, or undefined (also for a revoked key). */
   async verify(token: string | undefined): Promise<ApiTokenRow | undefined> {
     if (!token) return undefined;
-    if (Date.now() - this.loadedAt > this.cacheMs) await this.reload();
+    if (Date.now() - this.loadedAt > this.cacheMs) {
+      // A database that stopped answering must not hold every request: the rows last read serve
+      // until it answers again (nothing can be created or revoked meanwhile anyway).
+      try {
+        await this.reload();
+      } catch (error) {
+        if (this.loadedAt === 0) throw error;
+      }
+    }
     const presented = Buffer.from(hashApiToken(token), 'hex');
     let matched: ApiTokenRow | undefined;
     for (const row of this.rows) {
       if (timingSafeEqual(presented, row.hash)) matched = row;
     }
-    if (matched) await this.touch(matched.id);
+    // last_used_at is a hint: it never delays or fails the request.
+    if (matched) this.touch(matched.id).catch(() => undefined);
     return matched;
   }
 
