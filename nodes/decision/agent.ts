@@ -754,6 +754,25 @@ export class DecisionAgent {
       previousDir = installFinetuned(this.model.dir, out);
       agents.delete(this.model.dir);
     }
+    const db = this.#db;
+    if (db) {
+      await db.transaction((trx) =>
+        appendAudit(trx, [
+          {
+            actor: options.actor ?? { kind: 'system', id: 'embedded' },
+            action: 'model.finetune',
+            target: { kind: 'model', id: this.name },
+            change: {
+              version: result.final.version,
+              baseVersion: this.baseVersion,
+              state: passed ? 'passed' : 'refused',
+              installed: previousDir !== null,
+              trainingCases: train.length,
+            },
+          },
+        ]),
+      );
+    }
     return {
       dir: out,
       version: result.final.version,

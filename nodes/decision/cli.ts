@@ -227,6 +227,7 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
           threads: number('threads'),
           out: values.out,
           install: values.install,
+          actor: cliActor(),
           onProgress: values.json
             ? undefined
             : (line) => {

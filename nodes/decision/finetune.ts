@@ -4,6 +4,7 @@
  * installing a folder that passed the promotion gate. `DecisionAgent.train(inputs, labels, options)`
  * (agent.ts) encodes the cases, runs these and puts the new folder through the gate.
  */
+import type { Actor } from '../../engine/store/audit-log.ts';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -51,6 +52,8 @@ export interface FinetuneOptions extends Partial<FinetuneHyperparameters> {
   version?: string;
   /** Copy the folder over the model's own when it passes the gate; the old one is kept (installFinetuned). */
   install?: boolean;
+  /** Who fine-tunes: recorded in the audit trail when the agent has a database (default system:embedded). */
+  actor?: Actor;
   /** PyTorch CPU threads in the subprocess (default 2). */
   threads?: number;
   seed?: number;

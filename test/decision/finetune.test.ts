@@ -374,6 +374,13 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', {
       assert.equal(config.finetune.hyperparameters.loraRank, 2);
       assert.equal(config.finetune.hyperparameters.lr, 0.001);
       assert.equal(config.finetune.hyperparameters.batchSize, 4);
+      const audited = await database
+        .knex('audit_log')
+        .where({ action: 'model.finetune', target_id: 'order' })
+        .select('actor_kind', 'change');
+      assert.equal(audited.length, 1, 'the fine-tune is in the audit trail');
+      assert.equal(audited[0].actor_kind, 'cli');
+      assert.equal(audited[0].change.version, report.version);
 
       for (const [flags, field] of [
         [['--lr=-1'], 'learningRate'],
