@@ -181,7 +181,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await access.check(request, permission);
   });
 
-
   // Refuse a declared oversize body before reading a byte of it (multipart bodies are streamed, so
   // fastify's own limit does not cover them).
   app.addHook('onRequest', async (request) => {
