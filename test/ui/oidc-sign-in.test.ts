@@ -157,6 +157,9 @@ describe('cockpit sign-in through an OpenID provider (authorization code + PKCE)
     assert.equal(claims.aud, AUDIENCE);
     assert.equal(claims.preferred_username, 'alice');
 
+    // A reviewer may not read incidents; the task badge shows anyway.
+    assert.equal(await page.locator('[data-count="tasks"]').innerText({ timeout: 15_000 }), '1');
+
     // Alice is in the credit group: the credit check is in her inbox. Claiming it is an API call
     // carrying her access token, and the engine records her (from the token) as the assignee.
     const apiCall = page.waitForRequest(

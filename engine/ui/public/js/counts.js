@@ -4,12 +4,18 @@ import { api } from './api.js';
 
 export function useCounts() {
   const { data } = usePoll(async () => {
-    const [incidents, tasks] = await Promise.all([
+    // Each list on its own: a reviewer may read tasks but not incidents, and that refusal must
+    // not hide the task badge too.
+    const settled = await Promise.allSettled([
       api('/api/incidents?state=open&limit=500'),
       api('/api/tasks?state=open&limit=500'),
     ]);
-    const count = (list, page) => (page?.nextOffset != null ? `${list.length}+` : list.length);
-    return { incidents: count(incidents.incidents, incidents.page), tasks: count(tasks.tasks, tasks.page) };
+    const [incidents, tasks] = settled.map((result) => (result.status === 'fulfilled' ? result.value : undefined));
+    const count = (list, page) => (list === undefined ? 0 : page?.nextOffset != null ? `${list.length}+` : list.length);
+    return {
+      incidents: count(incidents?.incidents, incidents?.page),
+      tasks: count(tasks?.tasks, tasks?.page),
+    };
   });
   return data ?? { incidents: 0, tasks: 0 };
 }
