@@ -61,15 +61,9 @@ export function isPlainEffect(effect: Effect): boolean {
   return PLAIN.has(effect.type);
 }
 
-/** Adds the rows of a plain effect (see `isPlainEffect`) to `plain`. */
-export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: Effect, now: Date): void {
-  const { rows, activations } = plain;
-  const history = (
-    event: string,
-    key: string | undefined,
-    elementId: string | undefined,
-    payload?: Record<string, unknown>,
-  ) =>
+/** Appends one history row of `instance` to `rows` (event, element instance key, element id, payload). */
+function historyWriter(rows: PlainRows['rows'], instance: InstanceRef) {
+  return (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
     rows.history.push({
       process_instance_id: instance.id,
       element_instance_key: key ?? null,
@@ -77,6 +71,12 @@ export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: 
       event_type: event,
       payload: payload ?? null,
     });
+}
+
+/** Adds the rows of a plain effect (see `isPlainEffect`) to `plain`. */
+export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: Effect, now: Date): void {
+  const { rows, activations } = plain;
+  const history = historyWriter(rows, instance);
   switch (effect.type) {
     case 'element.activated': {
       const activation = {
@@ -156,19 +156,7 @@ export async function applyEffects(
   // written early only when a following effect reads or updates those tables.
   const plain = emptyPlainRows(history);
   const rows = plain.rows;
-  const ended = (
-    event: string,
-    key: string | undefined,
-    elementId: string | undefined,
-    payload?: Record<string, unknown>,
-  ) =>
-    rows.history.push({
-      process_instance_id: instance.id,
-      element_instance_key: key ?? null,
-      element_id: elementId ?? null,
-      event_type: event,
-      payload: payload ?? null,
-    });
+  const ended = historyWriter(rows, instance);
   const flush = () => writePlainRows(tx, plain, now);
 
   for (const effect of effects) {
