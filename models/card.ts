@@ -6,12 +6,33 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { DOMAINS, type DomainName } from './data/domains.ts';
-import { DEFAULT_GENERATE } from './data/generate.ts';
+import { DEFAULT_GENERATE, SPLIT_TEXTS } from './data/generate.ts';
 import type { evaluateModel } from './eval.ts';
 import type { CorpusManifest } from './corpus/build.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
 const f4 = (x: number) => x.toFixed(4);
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+/** config.json training.continuedFrom: the shipped model a run continued from (train.py --init). */
+export interface ContinuedFrom {
+  checkpoint: string;
+  sha256: string;
+  version?: string;
+  training?: { config: { lr: number }; history: { step: number; seconds: number }[] };
+}
+
+/** The model card's sentence on the model a run continued from; empty for a run from scratch. */
+export function continuedNote(c: ContinuedFrom | null | undefined): string {
+  if (!c) return '';
+  const last = c.training?.history.at(-1);
+  const prior = last
+    ? `, itself trained ${last.step} steps at lr ${c.training!.config.lr} (about ${Math.round(last.seconds / 60)} min) on the earlier data`
+    : '';
+  return `These steps continued from the model shipped before (version ${c.version ?? 'unknown'}, ${c.checkpoint} SHA-256
+\`${c.sha256.slice(0, 16)}…\`${prior}): \`npm run models:continue\` (models/continue.config.json).
+`;
+}
 
 /** What pretraining.* in config.json says about English pretraining (models/gpt/pretrain.py). */
 export interface Pretraining {
@@ -76,11 +97,14 @@ ${config.maxLength} tokens lose the end of the text; both are flagged in the dec
 \`npm run models:data\`: seed ${DEFAULT_GENERATE.seed}, ${DEFAULT_GENERATE.sizes.train} training / ${DEFAULT_GENERATE.sizes.val} validation /
 ${DEFAULT_GENERATE.sizes.test} test / ${DEFAULT_GENERATE.sizes.shifted} shifted cases, label noise ${DEFAULT_GENERATE.noise} on the training split only.
 Every number is drawn continuously over a realistic range (one case in four near a policy threshold)
-and labelled by the policy from its exact value. The free text of 45% of training cases is a sentence
-written by hand (the train fold of models/data/handwritten/${domain}.jsonl), the rest comes from a grammar of
-sentence frames, a third of it with one edit (typo, casing, synonym, courtesy clause); validation takes
-half its texts from the dev fold nobody trained on. The test split is grammar-only; the *shifted* split
-uses frames (and some objects, people, fillers) that never occur in training. Training data SHA-256: \`${config.trainingDataSha256}\`.
+and labelled by the policy from its exact value. The free text of ${pct(SPLIT_TEXTS.train.handwritten)} of training cases is a sentence
+written by hand (the train fold of models/data/handwritten/${domain}.jsonl); of the rest, ${pct(SPLIT_TEXTS.train.wide)} comes from the wide
+generator (models/data/wide.ts: brands, makes, slang, negation, corrections, mixed purposes, text-speak,
+formal letters, questions, chatter and long notes, casing, emoji) and the others from a grammar of sentence
+frames; a third of the generated texts get one edit (typo, casing, synonym, courtesy clause). No generated
+training text equals a natural test case or shares 60% of its words with one. Validation takes half its
+texts from the dev fold nobody trained on. The test split is grammar-only; the *shifted* split uses frames
+(and some objects, people, fillers) that never occur in training. Training data SHA-256: \`${config.trainingDataSha256}\`.
 
 ${pretrainingNote(config.pretraining)}
 
@@ -90,6 +114,7 @@ Causal-LM pretraining on \`prompt + decision word + <eos>\` with the loss on the
 ${training.config.labelLossWeight}x; AdamW (lr ${training.config.lr}, weight decay ${training.config.weightDecay}, warmup ${training.config.warmup}, cosine decay),
 batch ${training.config.batchSize}, gradient clipping ${training.config.gradClip}, ${last.step} steps,
 ${training.worldSize} process(es), about ${Math.round(last.seconds / 60)} min on 1–2 shared CPU cores (train.config.json).
+${continuedNote(training.continuedFrom)}
 
 Classification scores the first token of each label word at the last prompt position (one forward
 pass). Calibration: **${config.calibration.method}** (temperature ${config.calibration.temperature}), chosen on the validation split
@@ -130,7 +155,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-npm run models:tune-review -- --precision ${config.reviewTuning?.precisionTarget ?? 0.99} --write && npm run eval:model -- --write-cards
+${training.continuedFrom ? "npm run models:data && npm run models:continue && npm run models:export   # the continuation on today's data\n" : ''}npm run models:tune-review -- --precision ${config.reviewTuning?.precisionTarget ?? 0.99} --write && npm run eval:model -- --write-cards
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

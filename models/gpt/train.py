@@ -65,6 +65,20 @@ def initial_model(checkpoint, tokens, config, tokenizer_file):
     return model
 
 
+def init_lineage(path, checkpoint):
+    """What a run continued from: the file's SHA-256 and, for a shipped model folder (its weights.pt
+    beside config.json), that model's version, training config and history, so the exported
+    config.json keeps the whole lineage."""
+    with open(path, 'rb') as f:
+        lineage = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'kind': checkpoint.get('kind', 'task')}
+    config_file = os.path.join(os.path.dirname(os.path.abspath(path)), 'config.json')
+    if os.path.exists(config_file):
+        with open(config_file) as f:
+            shipped = json.load(f)
+        lineage.update(version=shipped.get('version'), training=shipped.get('training'), trainingDataSha256=shipped.get('trainingDataSha256'))
+    return lineage
+
+
 def corrupt_text(row, vocab_size, p, rng):
     """Replaces each free-text token with a random one with probability p, so the model reads the
     text by meaning it can generalize and treats words it does not know as noise."""
@@ -136,9 +150,10 @@ def main(argv=None):
         val = json.load(f)
     verbalizers = tokens['verbalizerIds']
 
-    pretraining = None
+    pretraining, init = None, None
     if args.init:
         checkpoint = torch.load(args.init)
+        init = init_lineage(args.init, checkpoint)
         model = initial_model(checkpoint, tokens, config, os.path.join(work, 'tokenizer.json'))
         pretraining = checkpoint.get('pretraining')
         if checkpoint.get('kind') == 'pretrained':
@@ -188,7 +203,7 @@ def main(argv=None):
         out = args.out or os.path.join(work, 'checkpoints', 'model.pt')
         os.makedirs(os.path.dirname(out), exist_ok=True)
         torch.save({'model_config': model.config, 'state_dict': model.state_dict(), 'train_config': config, 'history': history,
-                    'world_size': world, 'pretraining': pretraining}, out)
+                    'world_size': world, 'pretraining': pretraining, 'init': init}, out)
         final = dict(history[-1], world_size=world, params=sum(p.numel() for p in model.parameters()), checkpoint=out)
         if args.metrics:
             with open(args.metrics, 'w') as f:

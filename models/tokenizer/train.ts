@@ -12,8 +12,12 @@
  * prompts, saved as WORK/corpus/tokenizer.json, the corpus is encoded for pretraining
  * (WORK/corpus/english.ids.bin), and every domain's splits are encoded with that same tokenizer.
  *
+ * With `--tokenizer FILE` (`{domain}` in the path is replaced by each domain's name, e.g.
+ * `models/{domain}/tokenizer.json`) no tokenizer is trained: the splits are encoded with that one, so a
+ * shipped model can be trained further on new data (train.py --init models/<domain>/weights.pt).
+ *
  * Usage: tsx models/tokenizer/train.ts [--work DIR] [--domain loan|order|all] [--vocab N] [--out DIR]
- *          [--byte-level [--corpus FILE]]
+ *          [--byte-level [--corpus FILE]] [--tokenizer FILE]
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -275,6 +279,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       out: { type: 'string' },
       'byte-level': { type: 'boolean', default: false },
       corpus: { type: 'string' },
+      tokenizer: { type: 'string' },
     },
   });
   const work = values.work!;
@@ -291,7 +296,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   for (const domain of domains) {
     const out = values.out ?? join(work, domain);
-    await buildTokenizer(work, domain, Number(values.vocab ?? 1024), out, { tokenizerFile });
+    const given = values.tokenizer?.replaceAll('{domain}', domain);
+    await buildTokenizer(work, domain, Number(values.vocab ?? 1024), out, { tokenizerFile: given ?? tokenizerFile });
     console.log(`${domain}: tokenizer.json -> ${out}`);
   }
 }

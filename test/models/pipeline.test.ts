@@ -75,6 +75,46 @@ describe('models pipeline (tiny corpus)', {
     assert.equal(typeof config.metrics.validation.accuracy, 'number');
   });
 
+  test('a run continued from an exported folder (models:continue) records the model it continued from', async () => {
+    const checkpoint = join(corpus.work, 'continued.pt');
+    await python([
+      'models/gpt/train.py',
+      '--work',
+      corpus.work,
+      '--domain',
+      'order',
+      ...TINY_MODEL,
+      '--set',
+      'steps=3',
+      '--set',
+      'evalEvery=3',
+      '--init',
+      join(modelDir, 'weights.pt'),
+      '--out',
+      checkpoint,
+    ]);
+    const dir = join(corpus.work, 'continued');
+    await python([
+      'models/gpt/export.py',
+      '--work',
+      corpus.work,
+      '--domain',
+      'order',
+      '--checkpoint',
+      checkpoint,
+      '--out',
+      dir,
+      '--version',
+      'tiny-2',
+    ]);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const from = config.training.continuedFrom;
+    assert.equal(from.version, 'tiny');
+    assert.match(from.sha256, /^[0-9a-f]{64}$/);
+    assert.equal(from.training.history.at(-1).step, 12, 'the earlier run is kept');
+    assert.equal(config.training.history.at(-1).step, 3);
+  });
+
   test('Node tokenizes prompts to the ids PyTorch trained on', async () => {
     const tokenizer = Tokenizer.fromFile(join(modelDir, 'tokenizer.json'));
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
