@@ -45,6 +45,7 @@ const EXPECTED: Record<string, Allowed> = {
   'POST /api/instances': OPERATE,
   'POST /api/instances/{id}/cancel': OPERATE,
   'POST /api/instances/{id}/modify': OPERATE,
+  'POST /api/instances/{id}/migration': OPERATE,
   'GET /api/tasks': READ_TASKS,
   'GET /api/tasks/{id}': READ_TASKS,
   'POST /api/tasks/{id}/complete': WORK_TASKS,
