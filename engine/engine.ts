@@ -76,6 +76,8 @@ import {
   type MigrationTarget,
 } from './store/migrate-instance.ts';
 import type { ElementMapping } from './runtime/migration.ts';
+import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
+import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { createInstance } from './store/create-instance.ts';
 import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './store/idempotency-keys.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
@@ -571,6 +573,14 @@ export class PostgresEngine implements Engine {
         });
       return outcome;
     });
+  }
+
+  dryRunBatchOperation(input: {
+    kind: BatchKind;
+    filter: BatchFilter;
+    request?: BatchRequest;
+  }): Promise<{ total: number; truncated: boolean; items: DryRunItem[] }> {
+    return dryRunBatchOperation(this.db, this, input);
   }
 
   // ---- user tasks --------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 /**
  * Instance migration over HTTP against PostgreSQL: a waiting instance moves v1 -> v2 and completes
  * on v2; an instance with an unmappable active element is refused and unchanged; a dry run reports
- * the same plan and writes nothing.
+ * the same plan and writes nothing. Batch migrate with mixed results (per-instance rows equal to its
+ * dry run), and a batch modify that moves the unmappable ones so that a second batch migrate takes them.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApi, type TestApi } from './support/api.ts';
+import { processBatchOperations } from '../../engine/store/batch-process.ts';
 
 const XMLNS =
   'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" targetNamespace="http://operon.dev/test"';
@@ -235,4 +237,102 @@ test('an instance whose active element cannot be mapped is refused with the elem
   const bad = await http('POST', `/api/instances/${reviewing}/migration`, { targetProcessDefinition: { version: 2 } });
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error.code, 'OPERON_ERR_VALIDATION');
+});
+
+/** Applies batch items the way the workers' timer loop does, until the operation finished. */
+async function runBatch(id: string): Promise<any> {
+  for (let round = 0; round < 20; round++) {
+    await processBatchOperations(api.engine);
+    const operation = await ok('GET', `/api/batch-operations/${id}`);
+    if (operation.state === 'finished') return operation;
+  }
+  assert.fail(`batch operation ${id} did not finish`);
+}
+
+async function tableCounts(): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of [
+    'batch_operations',
+    'batch_operation_items',
+    'history',
+    'audit_log',
+    'timers',
+    'element_instances',
+  ])
+    counts[table] = Number((await api.db.knex(table).count('* as n'))[0]!.n);
+  return counts;
+}
+
+test('batch migrate with mixed results: per-instance rows, equal to its dry run; batch modify, then migrate the rest', async () => {
+  await start('review', 'B-1');
+  await start('review', 'B-2');
+  await start('hold', 'B-3');
+  const v1 = await api.db.knex('process_instances').where({ bpmn_process_id: 'mig', version: 1, state: 'active' });
+  const expected = new Map<string, string>();
+  for (const row of v1) expected.set(row.id, row.variables.path === 'hold' ? 'failed' : 'done');
+  assert.ok([...expected.values()].includes('failed') && [...expected.values()].includes('done'));
+
+  const body = {
+    kind: 'migrate',
+    filter: { bpmnProcessId: 'mig', version: 1 },
+    migration: { targetProcessDefinition: { bpmnProcessId: 'mig', version: 2 } },
+  };
+  const before = await tableCounts();
+  const dry = await ok('POST', '/api/batch-operations', { ...body, dryRun: true });
+  assert.deepEqual(await tableCounts(), before, 'a batch dry run writes nothing');
+  assert.equal(dry.total, expected.size);
+  assert.deepEqual(new Map(dry.items.map((item: any) => [item.instanceId, item.state])), expected);
+
+  const created = await http('POST', '/api/batch-operations', body);
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  const operation = await runBatch(created.body.id);
+  assert.equal(operation.kind, 'migrate');
+  assert.equal(operation.request.version, 2);
+  const failedCount = [...expected.values()].filter((state) => state === 'failed').length;
+  assert.deepEqual(operation.progress, {
+    total: expected.size,
+    pending: 0,
+    retried: 0,
+    done: expected.size - failedCount,
+    failed: failedCount,
+    skipped: 0,
+  });
+  const { items } = await ok('GET', `/api/batch-operations/${created.body.id}/items`);
+  for (const item of items) {
+    assert.equal(item.state, expected.get(item.instanceId), JSON.stringify(item));
+    const dryItem = dry.items.find((d: any) => d.instanceId === item.instanceId);
+    assert.deepEqual([item.result, item.error, item.details], [dryItem.result, dryItem.error, dryItem.details]);
+    const row = await api.db.knex('process_instances').where({ id: item.instanceId }).first();
+    if (item.state === 'done') {
+      assert.equal(row.version, 2);
+      assert.equal(item.details.elements[0].targetElementId, 'review');
+    } else {
+      assert.equal(row.version, 1, 'a refused item leaves its instance on v1');
+      assert.equal(item.details.elementId, 'hold');
+      assert.match(item.error, /hold/);
+    }
+  }
+  // The rows in SQL, as an operator would query them.
+  const failedRows = await api.db
+    .knex('batch_operation_items')
+    .where({ operation_id: created.body.id, state: 'failed' });
+  assert.equal(failedRows.length, failedCount);
+  const listed = await ok('GET', '/api/batch-operations');
+  assert.equal(listed.operations[0].id, created.body.id);
+
+  // Batch modify moves the held ones to review (still on v1); a second batch migrate then takes them all.
+  const modify = await ok('POST', '/api/batch-operations', {
+    kind: 'modify',
+    filter: { bpmnProcessId: 'mig', version: 1, elementId: 'hold' },
+    modification: { activate: ['review'], terminateElementIds: ['hold'] },
+  });
+  assert.equal(modify.total, failedCount);
+  assert.equal((await runBatch(modify.id)).progress.done, failedCount);
+  const again = await ok('POST', '/api/batch-operations', body);
+  assert.equal(again.total, failedCount);
+  assert.equal((await runBatch(again.id)).progress.done, failedCount);
+  assert.equal(
+    (await api.db.knex('process_instances').where({ bpmn_process_id: 'mig', version: 1, state: 'active' })).length,
+    0,
+  );
 });

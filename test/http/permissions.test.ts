@@ -68,6 +68,7 @@ const EXPECTED: Record<string, Allowed> = {
   'POST /api/erasures': ADMIN,
   'GET /api/erasures/{id}': ADMIN,
   'POST /api/batch-operations': OPERATE,
+  'GET /api/batch-operations': READ_INSTANCES,
   'GET /api/batch-operations/{id}': READ_INSTANCES,
   'GET /api/batch-operations/{id}/items': READ_INSTANCES,
   'GET /api/ui/auth-config': 'everyone',
