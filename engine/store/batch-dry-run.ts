@@ -32,12 +32,12 @@ export async function dryRunBatchOperation(
 ): Promise<{ total: number; truncated: boolean; items: DryRunItem[] }> {
   const tx = await db.transaction();
   try {
-    const rows = (await matchingInstances(tx, input.kind, input.filter)
+    const rows = (await matchingInstances(tx, input.kind, input.filter, input.request)
       .orderBy([{ column: 'p.started_at' }, { column: 'p.id' }])
       .limit(DRY_RUN_LIMIT + 1)
       .select('p.id')) as { id: string }[];
     const total = Number(
-      (await matchingInstances(tx, input.kind, input.filter).count('* as n').first())?.n ?? rows.length,
+      (await matchingInstances(tx, input.kind, input.filter, input.request).count('* as n').first())?.n ?? rows.length,
     );
     const items: DryRunItem[] = [];
     for (const { id } of rows.slice(0, DRY_RUN_LIMIT)) {

@@ -72,7 +72,7 @@ export async function createBatchOperation(
       total_count: 0,
       created_by: input.createdBy ?? null,
     });
-    const instances = matchingInstances(tx, kind, filter);
+    const instances = matchingInstances(tx, kind, filter, input.request);
     instances.select(
       tx.raw('? as operation_id', [id]),
       'p.id as process_instance_id',
@@ -108,9 +108,18 @@ export async function createBatchOperation(
   });
 }
 
-/** The active instances a filter matches now, as `process_instances as p` (the caller selects). */
-export function matchingInstances(tx: Knex, kind: BatchKind, filter: BatchFilter): Knex.QueryBuilder {
+/**
+ * The active instances a filter matches now, as `process_instances as p` (the caller selects). A
+ * migration never matches the instances that already run its target.
+ */
+export function matchingInstances(
+  tx: Knex,
+  kind: BatchKind,
+  filter: BatchFilter,
+  request?: BatchRequest,
+): Knex.QueryBuilder {
   const instances = tx('process_instances as p').where('p.state', 'active');
+  if (request?.kind === 'migrate') instances.whereNot('p.definition_id', request.targetDefinitionId);
   if (filter.bpmnProcessId !== undefined) instances.where('p.bpmn_process_id', filter.bpmnProcessId);
   if (filter.version !== undefined) instances.where('p.version', filter.version);
   if (filter.businessKey !== undefined) instances.where('p.business_key', filter.businessKey);

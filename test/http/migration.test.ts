@@ -335,4 +335,7 @@ test('batch migrate with mixed results: per-instance rows, equal to its dry run;
     (await api.db.knex('process_instances').where({ bpmn_process_id: 'mig', version: 1, state: 'active' })).length,
     0,
   );
+  // Instances that already run the target are no items of a migration.
+  const none = await ok('POST', '/api/batch-operations', { ...body, filter: { bpmnProcessId: 'mig' }, dryRun: true });
+  assert.equal(none.total, 0);
 });
