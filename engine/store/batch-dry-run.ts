@@ -74,7 +74,7 @@ async function simulate(
     return migrationVerdict(outcome);
   }
   const instance = await lockInstance(tx, instanceId);
-  if (!instance || instance.state !== 'active')
+  if (instance?.state !== 'active')
     return {
       state: 'skipped',
       result: instance ? `instance is already ${instance.state}` : 'instance no longer exists',

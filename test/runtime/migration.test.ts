@@ -13,6 +13,7 @@ import {
   type ElementMapping,
   type InstanceSnapshot,
 } from '../../engine/runtime/index.ts';
+import type { RuntimeState } from '../../engine/runtime/state.ts';
 
 const now = new Date('2026-12-01T10:00:00Z');
 const XMLNS =
@@ -45,11 +46,12 @@ function migrate(
   return migrateInstance(source, target, snapshot, mappings, { now });
 }
 
+/** The snapshot's contents (opaque to drivers; a runtime test may look). */
+const stateOf = (snapshot: InstanceSnapshot) => snapshot as unknown as RuntimeState;
+const keyAt = (snapshot: InstanceSnapshot, elementId: string) =>
+  Object.values(stateOf(snapshot).elements).find((e) => e.elementId === elementId)!.key;
 const types = (effects: Effect[]) => effects.map((effect) => effect.type);
-const reviewKey = (snapshot: InstanceSnapshot) =>
-  Object.values((snapshot as any).elements as Record<string, { key: string; elementId: string }>).find(
-    (e) => e.elementId === 'review',
-  )!.key;
+const reviewKey = (snapshot: InstanceSnapshot) => keyAt(snapshot, 'review');
 
 describe('instance migration (pure)', () => {
   it('moves a waiting user task and the instance continues on the target', async () => {
@@ -76,7 +78,7 @@ describe('instance migration (pure)', () => {
     );
     assert.ok(after.effects.some((e) => e.type === 'userTask.create' && e.elementId === 'approve'));
     assert.equal(
-      (snapshot as any).elements[reviewKey(snapshot)].elementId,
+      stateOf(snapshot).elements[reviewKey(snapshot)]!.elementId,
       'review',
       'the input snapshot is not changed',
     );
@@ -103,10 +105,7 @@ describe('instance migration (pure)', () => {
     assert.ok(mapped.ok);
     assert.deepEqual(mapped.effects, []);
     assert.deepEqual(Object.values(mapped.keptTimers), ['nudge']);
-    assert.equal(
-      Object.values((mapped.snapshot as any).timers as Record<string, { elementId: string }>)[0]!.elementId,
-      'nudge',
-    );
+    assert.equal(Object.values(stateOf(mapped.snapshot).timers)[0]!.elementId, 'nudge');
   });
 
   it('opens message subscriptions again from the target’s definitions', async () => {
@@ -158,19 +157,15 @@ describe('instance migration (pure)', () => {
       <bpmn:parallelGateway id="${join}" /><bpmn:sequenceFlow id="f9" sourceRef="${join}" targetRef="end" /><bpmn:endEvent id="end" />`;
     const v1 = await graph(body('join'));
     let snapshot = started(v1);
-    const taKey = Object.values((snapshot as any).elements as Record<string, any>).find(
-      (e) => e.elementId === 'ta',
-    )!.key;
+    const taKey = keyAt(snapshot, 'ta');
     snapshot = step(v1, snapshot, { type: 'userTask.completed', elementInstanceKey: taKey }, { now }).snapshot;
     const v2 = await graph(body('merge'));
     const refused = migrate(v1, v2, snapshot);
     assert.equal(refused.ok, false, 'the waiting token needs its gateway mapped');
     const plan = migrate(v1, v2, snapshot, [{ sourceElementId: 'join', targetElementId: 'merge' }]);
     assert.ok(plan.ok);
-    assert.deepEqual(Object.keys((plan.snapshot as any).joins), ['0|merge']);
-    const tbKey = Object.values((plan.snapshot as any).elements as Record<string, any>).find(
-      (e) => e.elementId === 'tb',
-    )!.key;
+    assert.deepEqual(Object.keys(stateOf(plan.snapshot).joins), ['0|merge']);
+    const tbKey = keyAt(plan.snapshot, 'tb');
     const done = step(v2, plan.snapshot, { type: 'userTask.completed', elementInstanceKey: tbKey }, { now });
     assert.equal(done.state, 'completed');
   });
