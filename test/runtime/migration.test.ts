@@ -169,4 +169,37 @@ describe('instance migration (pure)', () => {
     const done = step(v2, plan.snapshot, { type: 'userTask.completed', elementInstanceKey: tbKey }, { now });
     assert.equal(done.state, 'completed');
   });
+
+  it('moves an event-based gateway and a process-level event subprocess with their waits', async () => {
+    const message = `<bpmn:message id="m" name="cancel"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId" /></bpmn:extensionElements></bpmn:message>
+      <bpmn:message id="m2" name="pay"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId" /></bpmn:extensionElements></bpmn:message>`;
+    const body = (
+      deadline: string,
+    ) => `<bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="gw" />
+      <bpmn:eventBasedGateway id="gw" />
+      <bpmn:sequenceFlow id="g1" sourceRef="gw" targetRef="paid" /><bpmn:sequenceFlow id="g2" sourceRef="gw" targetRef="late" />
+      <bpmn:intermediateCatchEvent id="paid"><bpmn:messageEventDefinition messageRef="m2" /></bpmn:intermediateCatchEvent>
+      <bpmn:intermediateCatchEvent id="late"><bpmn:timerEventDefinition><bpmn:timeDuration>${deadline}</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+      <bpmn:sequenceFlow id="p1" sourceRef="paid" targetRef="end" /><bpmn:sequenceFlow id="l1" sourceRef="late" targetRef="end" /><bpmn:endEvent id="end" />
+      <bpmn:subProcess id="onCancel" triggeredByEvent="true">
+        <bpmn:startEvent id="cancelled"><bpmn:messageEventDefinition messageRef="m" /></bpmn:startEvent>
+        <bpmn:sequenceFlow id="c1" sourceRef="cancelled" targetRef="cancelEnd" /><bpmn:endEvent id="cancelEnd" />
+      </bpmn:subProcess>`;
+    const v1 = await graph(body('PT1H'), message);
+    const snapshot = started(v1, { orderId: 'O-1' });
+    const plan = migrate(v1, await graph(body('PT2H'), message), snapshot);
+    assert.ok(plan.ok, JSON.stringify(plan));
+    // The gateway's timer stays (due time unchanged); both subscriptions (process and gateway) are opened again.
+    assert.deepEqual(Object.values(plan.keptTimers), ['late']);
+    assert.deepEqual(types(plan.effects).sort(), [
+      'subscription.close',
+      'subscription.close',
+      'subscription.open',
+      'subscription.open',
+    ]);
+    const opened = plan.effects
+      .filter((e) => e.type === 'subscription.open')
+      .map((e) => (e as { messageName: string }).messageName);
+    assert.deepEqual(opened.sort(), ['cancel', 'pay']);
+  });
 });
