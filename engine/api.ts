@@ -6,6 +6,10 @@
 import type { Variables } from './nodes/types.ts';
 import type { ElementInstanceState, InstanceState } from './runtime/contract.ts';
 import type { Actor } from './store/audit-log.ts';
+import type { MigrationOutcome, MigrationTarget } from './store/migrate-instance.ts';
+import type { ElementMapping } from './runtime/migration.ts';
+import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
+import type { DryRunItem } from './store/batch-dry-run.ts';
 
 export type { Actor };
 
@@ -279,6 +283,22 @@ export interface Engine {
     modification: { activate?: string[]; terminate?: string[] },
     options?: ActionOptions,
   ): Promise<void>;
+  /**
+   * Moves an active instance to another definition along `mappings` (docs/engine.md "Migrating
+   * instances"). Refused (OPERON_ERR_MIGRATION_REFUSED, nothing changed) when an active element
+   * cannot be mapped; `dryRun` answers the same outcome and writes nothing.
+   */
+  migrateInstance?(
+    instanceId: string,
+    migration: { target: MigrationTarget; mappings: ElementMapping[]; dryRun?: boolean },
+    options?: ActionOptions,
+  ): Promise<MigrationOutcome>;
+  /** What a batch operation would do to each instance its filter matches now; writes nothing. */
+  dryRunBatchOperation?(input: {
+    kind: BatchKind;
+    filter: BatchFilter;
+    request?: BatchRequest;
+  }): Promise<{ total: number; truncated: boolean; items: DryRunItem[] }>;
   /** Broadcasts a signal to every waiting signal catch event and signal start event of that name; returns how many receivers it reached. */
   broadcastSignal?(name: string, variables?: Variables): Promise<{ receivers: number }>;
 

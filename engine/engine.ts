@@ -69,6 +69,15 @@ import { insertDefinition } from './store/insert-definition.ts';
 import { lockInstance } from './store/lock-instance.ts';
 import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
+import {
+  migrateInstance,
+  resolveMigrationTarget,
+  type MigrationOutcome,
+  type MigrationTarget,
+} from './store/migrate-instance.ts';
+import type { ElementMapping } from './runtime/migration.ts';
+import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
+import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { createInstance } from './store/create-instance.ts';
 import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './store/idempotency-keys.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
@@ -537,6 +546,41 @@ export class PostgresEngine implements Engine {
         },
       ]);
     });
+  }
+
+  async migrateInstance(
+    instanceId: string,
+    migration: { target: MigrationTarget; mappings: ElementMapping[]; dryRun?: boolean },
+    options: ActionOptions = {},
+  ): Promise<MigrationOutcome> {
+    const dryRun = migration.dryRun === true;
+    return inTransaction(this.db, async (tx) => {
+      const target = await resolveMigrationTarget(tx, migration.target);
+      const outcome = await migrateInstance(tx, this.graphs, instanceId, target, migration.mappings, {
+        now: this.clock.now(),
+        dryRun,
+        actor: actorOrDefault(options),
+      });
+      // A dry run answers a refusal as its result; a real migration throws, so the transaction rolls back.
+      if (!outcome.ok && (!dryRun || outcome.code !== 'OPERON_ERR_MIGRATION_REFUSED'))
+        throw new OperonError(outcome.code, `Cannot migrate instance ${instanceId}: ${outcome.reason}`, {
+          details: {
+            instanceId,
+            reason: outcome.reason,
+            ...(outcome.elementId !== undefined ? { elementId: outcome.elementId } : {}),
+            ...(outcome.elementInstanceKey !== undefined ? { elementInstanceKey: outcome.elementInstanceKey } : {}),
+          },
+        });
+      return outcome;
+    });
+  }
+
+  dryRunBatchOperation(input: {
+    kind: BatchKind;
+    filter: BatchFilter;
+    request?: BatchRequest;
+  }): Promise<{ total: number; truncated: boolean; items: DryRunItem[] }> {
+    return dryRunBatchOperation(this.db, this, input);
   }
 
   // ---- user tasks --------------------------------------------------------------------------

@@ -103,6 +103,10 @@ export const ERROR_CODES = {
     message:
       'A decision model version may not be activated: the promotion gate refused it or its shadow period does not allow it yet',
   },
+  OPERON_ERR_MIGRATION_REFUSED: {
+    status: 409,
+    message: 'The instance cannot be migrated: an active element has no mapping to an element of the same kind',
+  },
   OPERON_ERR_FINETUNE_FAILED: {
     status: 500,
     message: 'Fine-tuning a decision model failed: the folder has no weights.pt, or the training process failed',

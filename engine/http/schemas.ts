@@ -111,6 +111,59 @@ export const ModifyInstanceBody = z
   })
   .strict();
 
+/** Where a migration goes: a definition id, or a process id and version. */
+export const MigrationTargetSchema = z
+  .union([
+    z.strictObject({ definitionId: z.guid() }),
+    z.strictObject({
+      bpmnProcessId: z.string().min(1).max(1000),
+      version: z.number().int().min(1).max(PG_INTEGER_MAX),
+    }),
+  ])
+  .meta({ id: 'MigrationTarget', description: '{ definitionId } or { bpmnProcessId, version }' });
+
+export const ElementMappingSchema = z.strictObject({
+  sourceElementId: z.string().min(1).max(1000),
+  targetElementId: z.string().min(1).max(1000),
+});
+
+/** POST /api/instances/{id}/migration. */
+export const MigrateInstanceBody = z.strictObject({
+  targetProcessDefinition: MigrationTargetSchema,
+  mappings: z.array(ElementMappingSchema).max(1000).default([]),
+  dryRun: z.boolean().optional(),
+});
+
+const MigratedElementSchema = z.object({
+  elementInstanceKey: z.string(),
+  sourceElementId: z.string(),
+  targetElementId: z.string(),
+  elementType: z.string(),
+  implicit: z.literal(true).optional(),
+});
+const DefinitionVersion = z.object({ definitionId: z.string(), bpmnProcessId: z.string(), version: z.number().int() });
+
+/** What a migration did or would do to one instance. */
+export const MigrationOutcomeSchema = z
+  .union([
+    z.object({
+      instanceId: z.string(),
+      ok: z.literal(true),
+      from: DefinitionVersion,
+      to: DefinitionVersion,
+      elements: z.array(MigratedElementSchema),
+    }),
+    z.object({
+      instanceId: z.string(),
+      ok: z.literal(false),
+      code: z.string(),
+      reason: z.string(),
+      elementId: z.string().optional(),
+      elementInstanceKey: z.string().optional(),
+    }),
+  ])
+  .meta({ id: 'MigrationOutcome' });
+
 export const StartInstanceBody = z
   .object({
     bpmnProcessId: z.string().min(1),

@@ -18,11 +18,13 @@ import type {
 } from './contract.ts';
 import { clone } from './events.ts';
 import { runStep, type MachineStep } from './instance-machine.ts';
+import { migrateInstance, type ElementMapping, type MigrationPlan } from './migration.ts';
 import { ROOT_KEY, type RuntimeState } from './state.ts';
 
 export type * from './contract.ts';
 export { computeTimerDue } from './timers.ts';
 export { ROOT_KEY } from './state.ts';
+export { migrateInstance, type ElementMapping, type MigratedElement, type MigrationPlan } from './migration.ts';
 
 /**
  * Starts an instance at the none start event, or at `options.startEventId` (message and timer start
@@ -109,10 +111,21 @@ export function startInstanceSettled(graph: ProcessGraph, options: StartOptions)
   return settle((feel) => startInstance(graph, { ...options, feel }), options.decisions);
 }
 
-async function settle(
-  compute: (feel: FeelSession | undefined) => StepResult,
+/** `migrateInstance`, for drivers that can wait (see `stepSettled`): the dry run and the real migration both use it. */
+export function migrateInstanceSettled(
+  source: ProcessGraph,
+  target: ProcessGraph,
+  snapshot: InstanceSnapshot,
+  mappings: ElementMapping[],
+  ctx: StepContext,
+): Promise<MigrationPlan> {
+  return settle((feel) => migrateInstance(source, target, snapshot, mappings, { ...ctx, feel }), undefined);
+}
+
+async function settle<T>(
+  compute: (feel: FeelSession | undefined) => T,
   decisions: DecisionSource | undefined,
-): Promise<StepResult> {
+): Promise<T> {
   const feel = new FeelSession();
   for (let pass = 1; ; pass++) {
     await yieldWhenSliceSpent();

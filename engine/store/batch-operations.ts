@@ -6,14 +6,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { appendAudit, SYSTEM_ACTOR, type Actor } from './audit-log.ts';
+import type { ElementMapping } from '../runtime/migration.ts';
 
-export type BatchKind = 'retry' | 'cancel';
+export type BatchKind = 'retry' | 'cancel' | 'migrate' | 'modify';
+
+/** What every item of a migrate or modify applies (`batch_operations.request`). */
+export type BatchRequest =
+  | {
+      kind: 'migrate';
+      targetDefinitionId: string;
+      bpmnProcessId: string;
+      version: number;
+      mappings: ElementMapping[];
+    }
+  | { kind: 'modify'; activate: string[]; terminateElementIds: string[] };
 export type BatchItemState = 'pending' | 'retried' | 'done' | 'failed' | 'skipped';
 
 export interface BatchFilter {
   bpmnProcessId?: string;
   version?: number;
-  /** retry: the open incident's element; cancel: an element the instance is active in. */
+  /** retry: the open incident's element; cancel, migrate, modify: an element the instance is active in. */
   elementId?: string;
   /** The open incident's code (e.g. OPERON_ERR_JOB_FAILED). */
   incidentType?: string;
@@ -24,6 +36,7 @@ export interface BatchOperationView {
   id: string;
   kind: BatchKind;
   filter: BatchFilter;
+  request: BatchRequest | null;
   state: 'running' | 'finished';
   createdBy: string | null;
   createdAt: string;
@@ -38,13 +51,14 @@ export interface BatchItemView {
   incidentIds: string[];
   result: string | null;
   error: string | null;
+  details: Record<string, unknown> | null;
   doneAt: string | null;
 }
 
 /** Creates the operation and its items in one transaction; an operation matching nothing is finished at once. */
 export async function createBatchOperation(
   db: Knex,
-  input: { kind: BatchKind; filter: BatchFilter; createdBy?: string; actor?: Actor },
+  input: { kind: BatchKind; filter: BatchFilter; request?: BatchRequest; createdBy?: string; actor?: Actor },
 ): Promise<{ id: string; total: number }> {
   const id = randomUUID();
   const { kind, filter } = input;
@@ -53,31 +67,12 @@ export async function createBatchOperation(
       id,
       kind,
       filter: JSON.stringify(filter),
+      request: input.request ? JSON.stringify(input.request) : null,
       state: 'running',
       total_count: 0,
       created_by: input.createdBy ?? null,
     });
-    const instances = tx('process_instances as p').where('p.state', 'active');
-    if (filter.bpmnProcessId !== undefined) instances.where('p.bpmn_process_id', filter.bpmnProcessId);
-    if (filter.version !== undefined) instances.where('p.version', filter.version);
-    if (filter.businessKey !== undefined) instances.where('p.business_key', filter.businessKey);
-    const incidentFilter = kind === 'retry' || filter.incidentType !== undefined;
-    if (incidentFilter)
-      instances.whereExists(function () {
-        this.select(tx.raw('1'))
-          .from('incidents as i')
-          .whereRaw('i.process_instance_id = p.id')
-          .where('i.state', 'open');
-        if (filter.incidentType !== undefined) this.where('i.code', filter.incidentType);
-        if (kind === 'retry' && filter.elementId !== undefined) this.where('i.element_id', filter.elementId);
-      });
-    if (kind === 'cancel' && filter.elementId !== undefined)
-      instances.whereExists(function () {
-        this.select(tx.raw('1'))
-          .from('element_instances as e')
-          .whereRaw('e.process_instance_id = p.id')
-          .where({ 'e.state': 'active', 'e.element_id': filter.elementId });
-      });
+    const instances = matchingInstances(tx, kind, filter, input.request);
     instances.select(
       tx.raw('? as operation_id', [id]),
       'p.id as process_instance_id',
@@ -92,7 +87,7 @@ export async function createBatchOperation(
         actor: input.actor ?? SYSTEM_ACTOR,
         action: 'batch.create',
         target: { kind: 'batchOperation', id },
-        change: { kind, filter, total },
+        change: { kind, filter, ...(input.request ? { request: input.request } : {}), total },
       },
     ]);
     await tx('batch_operations')
@@ -113,18 +108,89 @@ export async function createBatchOperation(
   });
 }
 
+/**
+ * The active instances a filter matches now, as `process_instances as p` (the caller selects). A
+ * migration never matches the instances that already run its target.
+ */
+export function matchingInstances(
+  tx: Knex,
+  kind: BatchKind,
+  filter: BatchFilter,
+  request?: BatchRequest,
+): Knex.QueryBuilder {
+  const instances = tx('process_instances as p').where('p.state', 'active');
+  if (request?.kind === 'migrate') instances.whereNot('p.definition_id', request.targetDefinitionId);
+  if (filter.bpmnProcessId !== undefined) instances.where('p.bpmn_process_id', filter.bpmnProcessId);
+  if (filter.version !== undefined) instances.where('p.version', filter.version);
+  if (filter.businessKey !== undefined) instances.where('p.business_key', filter.businessKey);
+  const incidentFilter = kind === 'retry' || filter.incidentType !== undefined;
+  if (incidentFilter)
+    instances.whereExists(function () {
+      this.select(tx.raw('1')).from('incidents as i').whereRaw('i.process_instance_id = p.id').where('i.state', 'open');
+      if (filter.incidentType !== undefined) this.where('i.code', filter.incidentType);
+      if (kind === 'retry' && filter.elementId !== undefined) this.where('i.element_id', filter.elementId);
+    });
+  if (kind !== 'retry' && filter.elementId !== undefined)
+    instances.whereExists(function () {
+      this.select(tx.raw('1'))
+        .from('element_instances as e')
+        .whereRaw('e.process_instance_id = p.id')
+        .where({ 'e.state': 'active', 'e.element_id': filter.elementId });
+    });
+  return instances;
+}
+
 export async function getBatchOperation(db: Knex, id: string): Promise<BatchOperationView | undefined> {
   const row = await db('batch_operations').where({ id }).first();
   if (!row) return undefined;
-  const counts = await db('batch_operation_items')
-    .where({ operation_id: id })
-    .groupBy('state')
-    .select('state', db.raw('count(*)::int as n'));
-  const by = Object.fromEntries(counts.map((c: { state: string; n: number }) => [c.state, c.n]));
+  return (await withProgress(db, [row]))[0];
+}
+
+/** Operations, newest first, with their progress; `limit`/`offset` as every list route. */
+export async function listBatchOperations(
+  db: Knex,
+  page: { limit: number; offset: number },
+): Promise<BatchOperationView[]> {
+  const rows = await db('batch_operations')
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(page.limit)
+    .offset(page.offset);
+  return withProgress(db, rows);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a batch_operations row as read
+async function withProgress(db: Knex, rows: any[]): Promise<BatchOperationView[]> {
+  if (rows.length === 0) return [];
+  const counts = (await db('batch_operation_items')
+    .whereIn(
+      'operation_id',
+      rows.map((row) => row.id),
+    )
+    .groupBy('operation_id', 'state')
+    .select('operation_id', 'state', db.raw('count(*)::int as n'))) as {
+    operation_id: string;
+    state: string;
+    n: number;
+  }[];
+  return rows.map((row) =>
+    toView(
+      row,
+      counts.filter((c) => c.operation_id === row.id),
+    ),
+  );
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a batch_operations row as read
+function toView(row: any, counts: { state: string; n: number }[]): BatchOperationView {
+  const by = Object.fromEntries(counts.map((c) => [c.state, c.n]));
   return {
     id: row.id,
     kind: row.kind,
     filter: row.filter,
+    request: row.request ?? null,
     state: row.state,
     createdBy: row.created_by,
     createdAt: new Date(row.created_at).toISOString(),
@@ -160,6 +226,7 @@ export async function listBatchItems(
     incidentIds: row.incident_ids ?? [],
     result: row.result,
     error: row.error,
+    details: row.details ?? null,
     doneAt: row.done_at ? new Date(row.done_at).toISOString() : null,
   }));
 }

@@ -37,7 +37,8 @@ export interface BatchHost {
 import { inTransaction } from './notify.ts';
 import { lockInstance } from './lock-instance.ts';
 import { stepInstance } from './step-instance.ts';
-import type { BatchFilter, BatchItemState } from './batch-operations.ts';
+import type { BatchFilter, BatchItemState, BatchRequest } from './batch-operations.ts';
+import { migrateInstance, type MigrationOutcome } from './migrate-instance.ts';
 
 /** Items one call looks at (each in its own transaction). */
 const BATCH_SIZE = 20;
@@ -47,11 +48,24 @@ interface ItemRow {
   process_instance_id: string;
   state: BatchItemState;
   incident_ids: string[] | null;
-  kind: 'retry' | 'cancel';
+  kind: 'retry' | 'cancel' | 'migrate' | 'modify';
   filter: BatchFilter;
+  request: BatchRequest | null;
 }
 
-type Verdict = { state: 'done' | 'failed' | 'skipped'; result?: string; error?: string } | undefined;
+export type Verdict =
+  | { state: 'done' | 'failed' | 'skipped'; result?: string; error?: string; details?: Record<string, unknown> }
+  | undefined;
+
+/** An item's operation refused on this instance: rolls back its savepoint, and the item fails with the details. */
+class ItemRefused extends Error {
+  constructor(
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
 
 /** Applies or checks up to `limit` items of running operations; returns how many changed state. */
 export async function processBatchOperations(engine: BatchHost, limit = BATCH_SIZE): Promise<number> {
@@ -87,7 +101,7 @@ async function processItem(engine: BatchHost, operationId: string, instanceId: s
       .whereIn('i.state', ['pending', 'retried'])
       .forUpdate('i')
       .skipLocked()
-      .first('i.*', 'o.kind', 'o.filter')) as ItemRow | undefined;
+      .first('i.*', 'o.kind', 'o.filter', 'o.request')) as ItemRow | undefined;
     if (!item) return false;
     const key = { operation_id: operationId, process_instance_id: instanceId };
     if (item.state === 'retried') {
@@ -103,15 +117,38 @@ async function processItem(engine: BatchHost, operationId: string, instanceId: s
     let verdict: Verdict;
     let incidentIds: string[] = [];
     try {
-      const applied = await tx.transaction(async (sp) =>
-        item.kind === 'cancel'
-          ? cancel(engine, sp, operationId, instanceId)
-          : retry(engine, sp, operationId, instanceId, item.filter),
-      );
+      const applied = await tx.transaction(async (sp) => {
+        switch (item.kind) {
+          case 'cancel':
+            return cancel(engine, sp, operationId, instanceId);
+          case 'retry':
+            return retry(engine, sp, operationId, instanceId, item.filter);
+          case 'migrate':
+            return migrate(
+              engine,
+              sp,
+              operationId,
+              instanceId,
+              item.request as Extract<BatchRequest, { kind: 'migrate' }>,
+            );
+          case 'modify':
+            return modify(
+              engine,
+              sp,
+              operationId,
+              instanceId,
+              item.request as Extract<BatchRequest, { kind: 'modify' }>,
+            );
+        }
+      });
       verdict = applied.verdict;
       incidentIds = applied.incidentIds;
     } catch (error) {
-      verdict = { state: 'failed', error: error instanceof Error ? error.message : String(error) };
+      verdict = {
+        state: 'failed',
+        error: error instanceof Error ? error.message : String(error),
+        ...(error instanceof ItemRefused ? { details: error.details } : {}),
+      };
     }
     if (verdict) {
       await finishItem(tx, key, verdict, incidentIds);
@@ -142,6 +179,7 @@ async function finishItem(
       state: verdict.state,
       result: verdict.result ?? null,
       error: verdict.error ?? null,
+      details: verdict.details ? JSON.stringify(verdict.details) : null,
       done_at: tx.fn.now(),
       checked_at: tx.fn.now(),
       ...(incidentIds ? { incident_ids: incidentIds, attempts: tx.raw('attempts + 1') } : {}),
@@ -168,6 +206,89 @@ async function cancel(
     },
   ]);
   return { verdict: { state: 'done', result: 'instance cancelled' }, incidentIds: [] };
+}
+
+async function migrate(
+  engine: BatchHost,
+  tx: Knex.Transaction,
+  operationId: string,
+  instanceId: string,
+  request: Extract<BatchRequest, { kind: 'migrate' }>,
+): Promise<{ verdict: Verdict; incidentIds: string[] }> {
+  const target = { id: request.targetDefinitionId, bpmn_process_id: request.bpmnProcessId, version: request.version };
+  const outcome = await migrateInstance(tx, engine.graphs, instanceId, target, request.mappings, {
+    now: engine.clock.now(),
+    dryRun: false,
+    actor: batchActor(operationId),
+  });
+  return { verdict: migrationVerdict(outcome), incidentIds: [] };
+}
+
+/** An item's end for a migration outcome; a dry run reports the same. */
+export function migrationVerdict(outcome: MigrationOutcome): NonNullable<Verdict> {
+  if (outcome.ok)
+    return {
+      state: 'done',
+      result: `migrated from version ${outcome.from.version} to ${outcome.to.version}`,
+      details: { elements: outcome.elements },
+    };
+  if (outcome.code !== 'OPERON_ERR_MIGRATION_REFUSED') return { state: 'skipped', result: outcome.reason };
+  return {
+    state: 'failed',
+    error: `refused: ${outcome.reason}`,
+    details: {
+      ...(outcome.elementId !== undefined ? { elementId: outcome.elementId } : {}),
+      ...(outcome.elementInstanceKey !== undefined ? { elementInstanceKey: outcome.elementInstanceKey } : {}),
+    },
+  };
+}
+
+/** The element instance keys of the instance's active elements among `elementIds`, from its snapshot. */
+export function activeKeysOf(snapshot: unknown, elementIds: string[]): string[] {
+  const elements = (snapshot as { elements?: Record<string, { key: string; elementId: string }> }).elements ?? {};
+  return Object.values(elements)
+    .filter((ei) => ei.key !== '0' && elementIds.includes(ei.elementId))
+    .map((ei) => ei.key);
+}
+
+async function modify(
+  engine: BatchHost,
+  tx: Knex.Transaction,
+  operationId: string,
+  instanceId: string,
+  request: Extract<BatchRequest, { kind: 'modify' }>,
+): Promise<{ verdict: Verdict; incidentIds: string[] }> {
+  const instance = await lockInstance(tx, instanceId);
+  if (!instance) return { verdict: { state: 'skipped', result: 'instance no longer exists' }, incidentIds: [] };
+  if (instance.state !== 'active')
+    return { verdict: { state: 'skipped', result: `instance is already ${instance.state}` }, incidentIds: [] };
+  const terminate = activeKeysOf(instance.snapshot, request.terminateElementIds);
+  if (request.terminateElementIds.length > 0 && terminate.length === 0)
+    return {
+      verdict: { state: 'skipped', result: `not active in ${request.terminateElementIds.join(', ')}` },
+      incidentIds: [],
+    };
+  const event = { type: 'instance.modify' as const, activate: request.activate, terminate };
+  const { result } = await stepInstance(tx, engine.graphs, instanceId, event, engine.clock.now(), instance);
+  // Throwing rolls the savepoint back: a refused modification leaves no trace.
+  if (result.ignored) throw new ItemRefused(`refused: ${result.ignored}`, { activate: request.activate, terminate });
+  await appendAudit(tx, [
+    {
+      actor: batchActor(operationId),
+      action: 'instance.modify',
+      target: { kind: 'instance', id: instanceId },
+      instanceId,
+      change: { activate: request.activate, terminate },
+    },
+  ]);
+  return {
+    verdict: {
+      state: 'done',
+      result: `activated ${request.activate.length} element(s), terminated ${terminate.length} element instance(s)`,
+      details: { activate: request.activate, terminate },
+    },
+    incidentIds: [],
+  };
 }
 
 async function retry(

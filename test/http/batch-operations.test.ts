@@ -67,7 +67,9 @@ test('bad filters are refused with the offending field; nothing is written', asy
     [{ kind: 'retry', filter: { bpmnProcessId: 'http-order', version: 2 ** 53 - 1 } }, 'body.filter.version'],
     [{ kind: 'retry', filter: { bpmnProcessId: 'http-order', colour: 'red' } }, 'body.filter'],
     [{ kind: 'retry', filter: {} }, 'body.filter'],
-    [{ kind: 'migrate', filter: { bpmnProcessId: 'http-order' } }, 'body.kind'],
+    [{ kind: 'explode', filter: { bpmnProcessId: 'http-order' } }, 'body.kind'],
+    [{ kind: 'migrate', filter: { bpmnProcessId: 'http-order' } }, 'body.migration'],
+    [{ kind: 'modify', filter: { bpmnProcessId: 'http-order' }, modification: {} }, 'body.modification'],
   ];
   for (const [body, field] of cases) {
     const response = await http('POST', '/api/batch-operations', body);

@@ -11,6 +11,8 @@ import {
   InstanceList,
   InstanceListQuery,
   InstanceStarted,
+  MigrateInstanceBody,
+  MigrationOutcomeSchema,
   ModifyInstanceBody,
   StartInstanceBody,
 } from '../schemas.ts';
@@ -174,6 +176,35 @@ export function instanceRoutes(context: RouteContext): void {
       await engine.modifyInstance(params.id, body, { actor: actorOf(request) });
       request.log.info({ instanceId: params.id, ...body }, 'instance modified');
       return { statusCode: 200, body: await engine.getInstance(params.id) };
+    },
+  });
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/instances/:id/migration',
+    summary:
+      'Migrate the instance to another process definition along an element-id mapping; dryRun: report what would happen, write nothing',
+    tag: 'instances',
+    permission: 'operate',
+    params: InstanceIdParams,
+    body: MigrateInstanceBody,
+    responses: {
+      200: {
+        description: 'Migrated (or, with dryRun, what would happen: ok with the new elements, or the refusal)',
+        schema: MigrationOutcomeSchema,
+      },
+    },
+    async handler({ params, body, request }) {
+      if (!engine.migrateInstance)
+        throw new OperonError('OPERON_ERR_VALIDATION', 'This engine does not support instance migration');
+      const outcome = await engine.migrateInstance(
+        params.id,
+        { target: body.targetProcessDefinition, mappings: body.mappings, dryRun: body.dryRun },
+        { actor: actorOf(request) },
+      );
+      if (!body.dryRun)
+        request.log.info({ instanceId: params.id, target: body.targetProcessDefinition }, 'instance migrated');
+      return { statusCode: 200, body: outcome };
     },
   });
 }

@@ -6,6 +6,7 @@ import { ProcessList, ProcessDetail } from './processes.js';
 import { InstanceList } from './instances.js';
 import { InstanceDetail } from './instance.js';
 import { IncidentList } from './incidents.js';
+import { BatchDetail, BatchList } from './batch.js';
 import { TaskInbox } from './tasks.js';
 import { useCounts } from './counts.js';
 
@@ -82,6 +83,8 @@ function View({ parts, query }) {
   if (section === 'instances' && id) return html`<${InstanceDetail} instanceId=${id} />`;
   if (section === 'instances') return html`<${InstanceList} query=${query} />`;
   if (section === 'incidents') return html`<${IncidentList} />`;
+  if (section === 'batch' && id) return html`<${BatchDetail} operationId=${id} />`;
+  if (section === 'batch') return html`<${BatchList} />`;
   if (section === 'tasks') return html`<${TaskInbox} taskId=${id} />`;
   return html`<${ProcessList} />`;
 }
@@ -109,6 +112,7 @@ function Cockpit() {
         ${link('instances', 'Instances')}
         ${link('incidents', 'Incidents', counts.incidents, 'incident')}
         ${link('tasks', 'Tasks', counts.tasks, 'task')}
+        ${link('batch', 'Batch operations')}
       </nav>
       <${SignedInAs} />
       <button class="link" onClick=${() => session.signOut()}>Sign out</button>

@@ -1,6 +1,7 @@
 // Incidents: what is stuck, why, and the button that tries the element again.
 import { html, useState, usePoll, formatTime, ErrorNote, shortId } from './lib.js';
 import { api } from './api.js';
+import { BatchRetryForm } from './batch.js';
 
 /** Resolve = retry: the engine gives the job its retries back or re-applies the failed step. */
 export function RetryButton({ incident, onDone }) {
@@ -33,6 +34,7 @@ export function IncidentList() {
         <option value="open">open</option><option value="resolved">resolved</option>
       </select></label>
     </form>
+    ${state === 'open' ? html`<${BatchRetryForm} />` : null}
     <${ErrorNote} error=${error} />
     ${data && incidents.length === 0 ? html`<p class="empty">No ${state} incidents.</p>` : null}
     <table class="list incidents">
