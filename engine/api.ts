@@ -225,7 +225,7 @@ export interface ActivatedJob {
   headers: Record<string, string>;
   variables: Variables;
   /** Set on a listener's job: `start` / `end` (zeebe:executionListener) or `creating` (zeebe:taskListener). */
-  listenerEventType?: 'start' | 'end' | 'creating' | 'completing';
+  listenerEventType?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
   /** zeebe:properties of the element. */
   properties?: Record<string, string>;
 }

@@ -75,7 +75,7 @@ export interface JobRow {
   headers: Record<string, string>;
   variables: Variables;
   /** start / end: an execution listener's job; creating / completing: a user task's listener; null: the element's own job. */
-  listener_event_type: 'start' | 'end' | 'creating' | 'completing' | null;
+  listener_event_type: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | null;
   properties: Record<string, string> | null;
   error_message: string | null;
   created_at: Date;
