@@ -4,10 +4,10 @@
  * incidents and jobs).
  */
 import type { Variables } from './nodes/types.ts';
-import type { ElementInstanceState, InstanceState } from './runtime/contract.ts';
+import type { ElementInstanceState, InstanceState, UserTaskChange } from './runtime/contract.ts';
 import type { Actor } from './store/audit-log.ts';
 
-export type { Actor };
+export type { Actor, UserTaskChange };
 
 /** Who asks for a change: recorded in the audit trail (`audit_log`) in the change's own transaction. */
 export interface ActionOptions {
@@ -144,7 +144,7 @@ export interface UserTaskView {
   priority: number;
   /** zeebe:properties of the user task. */
   properties?: Record<string, string>;
-  state: 'open' | 'completing' | 'completed' | 'cancelled';
+  state: 'open' | 'assigning' | 'updating' | 'completing' | 'completed' | 'cancelled';
   variables: Variables;
   createdAt: string;
   completedAt?: string;
@@ -231,13 +231,22 @@ export interface ActivatedJob {
 }
 
 /**
- * A job result (Camunda 8.8 `result` of a job completion). `denied: true` from a completing task
- * listener's job rejects the user task's completion: the task is open again. Ignored for other jobs.
+ * A job result (Camunda 8.8 `result` of a job completion). `denied: true` from a completing,
+ * assigning or updating task listener's job rejects the user task's completion, assignment or
+ * update: the task is open again, unchanged. `corrections` from an assigning or updating
+ * listener's job correct the change before it takes effect (refused for other jobs). Ignored for
+ * jobs that are not task listeners'.
  */
 export interface JobResult {
   type?: 'userTask';
   denied?: boolean;
   deniedReason?: string;
+  corrections?: UserTaskChange;
+}
+
+/** What a requested assignment or update did: applied at once, or `pending` while the task's listeners run. */
+export interface UserTaskChangeOutcome {
+  pending: boolean;
 }
 
 /** Fencing: only the worker holding the current lease (same `worker`, same `attempt`) may finish a job. */
@@ -293,7 +302,14 @@ export interface Engine {
     completedBy?: string,
     options?: ActionOptions,
   ): Promise<Applied>;
-  /** Assignee and candidates of each task (candidate users from the BPMN); tasks that do not exist are left out. */
+  /**
+   * Assigns an open user task to `assignee` (null: unassigns it). With assigning listeners
+   * (zeebe:taskListener) the task is `assigning` until their jobs completed (`pending: true`).
+   */
+  assignUserTask?(taskId: string, assignee: string | null, options?: ActionOptions): Promise<UserTaskChangeOutcome>;
+  /** Changes an open user task's candidates, dates or priority; with updating listeners it is `updating` until their jobs completed. */
+  updateUserTask?(taskId: string, change: UserTaskChange, options?: ActionOptions): Promise<UserTaskChangeOutcome>;
+  /** Assignee and candidates of each task; tasks that do not exist are left out. */
   userTaskCandidates?(
     taskIds: string[],
   ): Promise<

@@ -77,7 +77,7 @@ export type RuntimeEvent =
       elementInstanceKey: string;
       event: UserTaskChangeEvent;
       change: UserTaskChange;
-      task: UserTaskChange & { id: string };
+      task: UserTaskChange & { id?: string };
     }
   /** A message correlated to an open subscription of this instance. */
   | { type: 'message.correlated'; elementInstanceKey: string; messageName: string; variables?: Variables }
@@ -149,6 +149,8 @@ export type Effect =
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;
       input: Variables;
+      /** `assigning`: created without its assignee, which its assigning listeners' jobs hold (Zeebe's order). */
+      state?: 'assigning';
     }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
   /** A completion held by completing listeners takes effect: the task (state completing) becomes completed. */

@@ -486,7 +486,7 @@ export class Execution {
     ei: ElementInstance,
     event: 'assigning' | 'updating',
     change: UserTaskChange,
-    task: UserTaskChange & { id: string },
+    task: UserTaskChange & { id?: string },
   ): void {
     delete ei.wait;
     ei.change = { fields: { ...change }, task: { ...task } };
@@ -925,10 +925,11 @@ export { dueFromText };
 function userTaskHeaders(change: NonNullable<ElementInstance['change']>): Record<string, string> {
   const { id, ...before } = change.task;
   const after: UserTaskChange = { ...before, ...change.fields };
-  const headers: Record<string, string> = { 'io.camunda.zeebe:userTaskKey': id };
+  const headers: Record<string, string> = id !== undefined ? { 'io.camunda.zeebe:userTaskKey': id } : {};
   const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
   for (const [field, value] of Object.entries(after))
     if (value !== null && value !== undefined) headers[`io.camunda.zeebe:${field}`] = text(value);
-  headers['io.camunda.zeebe:changedAttributes'] = JSON.stringify(Object.keys(change.fields));
+  // Sorted: the snapshot is jsonb, which keeps no key order.
+  headers['io.camunda.zeebe:changedAttributes'] = JSON.stringify(Object.keys(change.fields).sort());
   return headers;
 }

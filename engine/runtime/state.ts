@@ -78,7 +78,7 @@ export interface ElementInstance {
    * A user task whose assigning or updating listeners run: the requested change (with the
    * listeners' corrections so far) and the task's fields before it, for the listener jobs.
    */
-  change?: { fields: UserTaskChange; task: UserTaskChange & { id: string } };
+  change?: { fields: UserTaskChange; task: UserTaskChange & { id?: string } };
   /** An inner multi-instance instance whose end listeners run: its result, for the output element afterwards. */
   innerResult?: Variables;
   /** Open incident raised by the runtime itself. */

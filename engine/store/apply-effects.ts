@@ -4,7 +4,7 @@
  * delivers only at commit.
  */
 import { randomUUID } from 'node:crypto';
-import type { Effect, RuntimeEvent } from '../runtime/contract.ts';
+import type { Effect, RuntimeEvent, UserTaskChange } from '../runtime/contract.ts';
 import type { Db, HistoryEntry, MessageRow } from './rows.ts';
 import { json } from './rows.ts';
 import { emptyStepRows, endedKey, instanceEndParts, writeStepRows, type StepRows } from './write-step-rows.ts';
@@ -190,7 +190,7 @@ export async function applyEffects(
           follow_up_date: effect.followUpDate ?? null,
           priority: effect.priority,
           properties: effect.properties ? json(effect.properties) : null,
-          state: 'open',
+          state: effect.state ?? 'open',
           variables: json(effect.input),
           created_at: now,
         });
@@ -200,7 +200,7 @@ export async function applyEffects(
       case 'userTask.cancel':
         await tx('user_tasks')
           .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
-          .whereIn('state', ['open', 'completing'])
+          .whereIn('state', LIVE_TASK_STATES)
           .update({ state: 'cancelled', completed_at: now });
         ended('userTask.cancelled', effect.elementInstanceKey, undefined);
         break;
@@ -223,6 +223,32 @@ export async function applyEffects(
           .update({ state: 'open', result: null, completed_by: null, completed_at: null });
         ended(
           'userTask.completionDenied',
+          effect.elementInstanceKey,
+          undefined,
+          effect.reason !== undefined ? { reason: effect.reason } : undefined,
+        );
+        break;
+      case 'userTask.changed':
+        await tx('user_tasks')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+          .whereIn('state', ['assigning', 'updating'])
+          .update({ ...userTaskColumns(effect.change), state: 'open' });
+        ended(
+          effect.event === 'assigning' ? 'userTask.assigned' : 'userTask.updated',
+          effect.elementInstanceKey,
+          undefined,
+          {
+            change: effect.change,
+          },
+        );
+        break;
+      case 'userTask.changeDenied':
+        await tx('user_tasks')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+          .whereIn('state', ['assigning', 'updating'])
+          .update({ state: 'open' });
+        ended(
+          effect.event === 'assigning' ? 'userTask.assignmentDenied' : 'userTask.updateDenied',
           effect.elementInstanceKey,
           undefined,
           effect.reason !== undefined ? { reason: effect.reason } : undefined,
@@ -379,7 +405,7 @@ async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey
   await cancelJobs(tx, instanceId, elementInstanceKey, now);
   await tx('user_tasks')
     .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey })
-    .whereIn('state', ['open', 'completing'])
+    .whereIn('state', LIVE_TASK_STATES)
     .update({ state: 'cancelled', completed_at: now });
   await tx('incidents')
     .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' })
@@ -424,4 +450,19 @@ async function takeBufferedMessage(
     .where({ id: message.id })
     .update({ state: 'correlated', process_instance_id: instanceId, correlated_at: now });
   return message;
+}
+
+/** User task states in which its element still waits on it: cancelled when the element ends otherwise. */
+const LIVE_TASK_STATES = ['open', 'assigning', 'updating', 'completing'];
+
+/** The `user_tasks` columns a user task change sets (`null` clears one). */
+export function userTaskColumns(change: UserTaskChange): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  if (change.assignee !== undefined) columns.assignee = change.assignee;
+  if (change.candidateUsers !== undefined) columns.candidate_users = change.candidateUsers;
+  if (change.candidateGroups !== undefined) columns.candidate_groups = change.candidateGroups;
+  if (change.dueDate !== undefined) columns.due_date = change.dueDate;
+  if (change.followUpDate !== undefined) columns.follow_up_date = change.followUpDate;
+  if (change.priority !== undefined) columns.priority = change.priority;
+  return columns;
 }

@@ -147,7 +147,7 @@ export interface UserTaskRow {
   follow_up_date: Date | null;
   priority: number;
   properties: Record<string, string> | null;
-  state: 'open' | 'completing' | 'completed' | 'cancelled';
+  state: 'open' | 'assigning' | 'updating' | 'completing' | 'completed' | 'cancelled';
   variables: Variables;
   result: Variables | null;
   completed_by: string | null;

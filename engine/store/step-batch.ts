@@ -69,10 +69,16 @@ function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult
   }
 }
 
-/** A denial (job result `denied: true`) carried by a job.completed event. */
-export function deniedField(result: JobResult | undefined): { denied?: { reason?: string } } {
-  if (!result?.denied) return {};
-  return { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} };
+/** A denial (job result `denied: true`) or corrections carried by a job.completed event. */
+export function deniedField(result: JobResult | undefined): {
+  denied?: { reason?: string };
+  corrections?: JobResult['corrections'];
+} {
+  if (!result) return {};
+  return {
+    ...(result.denied ? { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} } : {}),
+    ...(result.corrections && !result.denied ? { corrections: result.corrections } : {}),
+  };
 }
 
 /**
