@@ -118,6 +118,9 @@ describe('assigning and updating task listeners over HTTP', () => {
     assert.equal(assigned.json.assignee, undefined, 'not assigned while the listener runs');
     assert.equal((await call('POST', `/api/tasks/${taskId}/assignment`, { assignee: 'bob' })).status, 409);
     assert.equal((await call('POST', `/api/tasks/${taskId}/complete`, { variables: {} })).status, 409);
+    const audited = await api.db.knex('audit_log').where({ action: 'task.assign', target_id: taskId });
+    assert.equal(audited.length, 1, 'the refused second assignment leaves no audit row');
+    assert.deepEqual([audited[0].change.assignee, audited[0].change.pending], ['ann', true]);
 
     const job = await take('check-assignee');
     assert.equal(job.listenerEventType, 'assigning');
