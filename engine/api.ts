@@ -241,7 +241,20 @@ export interface JobResult {
   type?: 'userTask';
   denied?: boolean;
   deniedReason?: string;
-  corrections?: UserTaskChange;
+  corrections?: JobResultCorrections;
+}
+
+/**
+ * Camunda 8's job result corrections: a field that is null or absent keeps its value; "" clears
+ * the assignee or a date, an empty list the candidates.
+ */
+export interface JobResultCorrections {
+  assignee?: string | null;
+  candidateUsers?: string[] | null;
+  candidateGroups?: string[] | null;
+  dueDate?: string | null;
+  followUpDate?: string | null;
+  priority?: number | null;
 }
 
 /** What a requested assignment or update did: applied at once, or `pending` while the task's listeners run. */

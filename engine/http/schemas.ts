@@ -356,12 +356,25 @@ const Lease = {
     .max(PG_INTEGER_MAX)
     .meta({ description: 'The attempt returned on activation (fencing)' }),
 };
+/** Camunda 8's job result corrections: null (or absent) keeps a field, "" clears the assignee or a date, [] a list. */
+const ClearableDate = z
+  .union([z.iso.datetime({ offset: true }), z.literal('')])
+  .nullable()
+  .optional();
 export const TaskCorrections = z
-  .object({ assignee: UserName.nullable().optional(), ...TaskFields })
+  .object({
+    assignee: z.string().max(255).nullable().optional(),
+    candidateUsers: z.array(UserName).max(100).nullable().optional(),
+    candidateGroups: z.array(UserName).max(100).nullable().optional(),
+    dueDate: ClearableDate,
+    followUpDate: ClearableDate,
+    priority: z.number().int().min(0).max(100).nullable().optional(),
+  })
   .strict()
   .meta({
     id: 'TaskCorrections',
-    description: "An assigning or updating task listener's corrections of the change it holds",
+    description:
+      'An assigning or updating task listener\'s corrections of the change it holds, as in Camunda 8: null or absent keeps a field, "" clears the assignee or a date, [] clears a list',
   });
 export const JobResult = z
   .object({

@@ -148,18 +148,20 @@ describe('assigning and updating task listeners over HTTP', () => {
     assert.equal((await call('PATCH', `/api/tasks/${taskId}`, {})).status, 400, 'an update names a field');
     const updated = await call('PATCH', `/api/tasks/${taskId}`, {
       dueDate: '2026-03-01T12:00:00Z',
+      followUpDate: '2026-02-20T09:00:00Z',
       candidateGroups: ['finance', 'audit'],
     });
     assert.equal(updated.status, 202, JSON.stringify(updated.json));
     assert.equal(updated.json.state, 'updating');
     const job = await take('check-update');
     assert.equal(job.listenerEventType, 'updating');
-    assert.equal(job.headers['io.camunda.zeebe:changedAttributes'], '["candidateGroups","dueDate"]');
-    await finish(job, { type: 'userTask', corrections: { followUpDate: '2026-02-27T09:00:00Z' } });
+    assert.equal(job.headers['io.camunda.zeebe:changedAttributes'], '["candidateGroups","dueDate","followUpDate"]');
+    // Camunda's corrections: null keeps the requested value, "" clears it.
+    await finish(job, { type: 'userTask', corrections: { dueDate: null, followUpDate: '' } });
     const task = (await call('GET', `/api/tasks/${taskId}`)).json;
     assert.equal(task.state, 'open');
     assert.equal(task.dueDate, '2026-03-01T12:00:00.000Z');
-    assert.equal(task.followUpDate, '2026-02-27T09:00:00.000Z');
+    assert.equal(task.followUpDate, undefined);
     assert.deepEqual(task.candidateGroups, ['finance', 'audit']);
     const due = await call('GET', `/api/tasks?instanceId=${instanceId}&dueBefore=2026-03-02T00:00:00Z`);
     assert.equal(due.json.tasks.length, 1, 'the inbox filters on the changed due date');
