@@ -58,7 +58,16 @@ export async function writePlainRows(tx: Db, plain: PlainRows, now: Date): Promi
 
 /** Whether `effect` only adds rows (`addPlainEffect` handles it completely, apart from a terminated element's waits). */
 export function isPlainEffect(effect: Effect): boolean {
-  return PLAIN.has(effect.type);
+  return PLAIN.has(effect.type) && !needsTaskKey(effect);
+}
+
+/** An assigning listener's job of a task created with an assignee: its task id is looked up (`withTaskKey`). */
+function needsTaskKey(effect: Effect): boolean {
+  return (
+    effect.type === 'job.create' &&
+    effect.listener === 'assigning' &&
+    effect.headers['io.camunda.zeebe:userTaskKey'] === undefined
+  );
 }
 
 /** Appends one history row of `instance` to `rows` (event, element instance key, element id, payload). */
@@ -158,10 +167,13 @@ export async function applyEffects(
   const rows = plain.rows;
   const ended = historyWriter(rows, instance);
   const flush = () => writePlainRows(tx, plain, now);
+  // User tasks created in this step: the assigning listener jobs of a task created with an
+  // assignee name its task id, which only this driver knows.
+  const createdTasks = new Map<string, string>();
 
   for (const effect of effects) {
-    if (isPlainEffect(effect)) {
-      addPlainEffect(plain, instance, effect, now);
+    if (isPlainEffect(effect) || needsTaskKey(effect)) {
+      addPlainEffect(plain, instance, await withTaskKey(tx, instance.id, effect, createdTasks), now);
       if (effect.type === 'element.terminated') {
         await flush(); // its job may have been created in this very step
         await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
@@ -195,6 +207,7 @@ export async function applyEffects(
           created_at: now,
         });
         ended('userTask.created', effect.elementInstanceKey, effect.elementId, { userTaskId: id });
+        createdTasks.set(effect.elementInstanceKey, id);
         break;
       }
       case 'userTask.cancel':
@@ -465,4 +478,27 @@ export function userTaskColumns(change: UserTaskChange): Record<string, unknown>
   if (change.followUpDate !== undefined) columns.follow_up_date = change.followUpDate;
   if (change.priority !== undefined) columns.priority = change.priority;
   return columns;
+}
+
+/**
+ * An assigning listener's job of a task created with an assignee gets the task's id as
+ * `io.camunda.zeebe:userTaskKey` (the runtime does not know it): from this step's creation, or
+ * from the row a step before created.
+ */
+async function withTaskKey(
+  tx: Db,
+  instanceId: string,
+  effect: Effect,
+  createdTasks: Map<string, string>,
+): Promise<Effect> {
+  if (effect.type !== 'job.create' || !needsTaskKey(effect)) return effect;
+  const taskId =
+    createdTasks.get(effect.elementInstanceKey) ??
+    (
+      (await tx('user_tasks')
+        .where({ process_instance_id: instanceId, element_instance_key: effect.elementInstanceKey, state: 'assigning' })
+        .first('id')) as { id: string } | undefined
+    )?.id;
+  if (!taskId) return effect;
+  return { ...effect, headers: { ...effect.headers, 'io.camunda.zeebe:userTaskKey': taskId } };
 }

@@ -31,7 +31,10 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:userTask id="review">
       <bpmn:extensionElements>
         <zeebe:assignmentDefinition assignee="=owner" />
-        <zeebe:taskListeners><zeebe:taskListener eventType="assignment" type="check-owner" /></zeebe:taskListeners>
+        <zeebe:taskListeners>
+          <zeebe:taskListener eventType="assignment" type="check-owner" />
+          <zeebe:taskListener eventType="assigning" type="notify-owner" />
+        </zeebe:taskListeners>
       </bpmn:extensionElements>
     </bpmn:userTask>
     <bpmn:sequenceFlow id="g2" sourceRef="review" targetRef="end2" />
@@ -192,7 +195,11 @@ describe('assigning and updating task listeners over HTTP', () => {
     assert.equal(task.assignee, undefined);
     const job = await take('check-owner');
     assert.equal(job.headers['io.camunda.zeebe:assignee'], 'dora');
+    assert.equal(job.headers['io.camunda.zeebe:userTaskKey'], task.id);
     await finish(job);
+    const notify = await take('notify-owner');
+    assert.equal(notify.headers['io.camunda.zeebe:userTaskKey'], task.id, 'a later listener job names the task too');
+    await finish(notify);
     const assigned = (await call('GET', `/api/tasks/${task.id}`)).json;
     assert.equal(assigned.state, 'open');
     assert.equal(assigned.assignee, 'dora');
