@@ -4,14 +4,14 @@
  * incidents and jobs).
  */
 import type { Variables } from './nodes/types.ts';
-import type { ElementInstanceState, InstanceState } from './runtime/contract.ts';
+import type { ElementInstanceState, InstanceState, UserTaskChange } from './runtime/contract.ts';
 import type { Actor } from './store/audit-log.ts';
 import type { MigrationOutcome, MigrationTarget } from './store/migrate-instance.ts';
 import type { ElementMapping } from './runtime/migration.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import type { DryRunItem } from './store/batch-dry-run.ts';
 
-export type { Actor };
+export type { Actor, UserTaskChange };
 
 /** Who asks for a change: recorded in the audit trail (`audit_log`) in the change's own transaction. */
 export interface ActionOptions {
@@ -148,7 +148,7 @@ export interface UserTaskView {
   priority: number;
   /** zeebe:properties of the user task. */
   properties?: Record<string, string>;
-  state: 'open' | 'completing' | 'completed' | 'cancelled';
+  state: 'open' | 'assigning' | 'updating' | 'completing' | 'completed' | 'cancelled';
   variables: Variables;
   createdAt: string;
   completedAt?: string;
@@ -229,19 +229,41 @@ export interface ActivatedJob {
   headers: Record<string, string>;
   variables: Variables;
   /** Set on a listener's job: `start` / `end` (zeebe:executionListener) or `creating` (zeebe:taskListener). */
-  listenerEventType?: 'start' | 'end' | 'creating' | 'completing';
+  listenerEventType?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
   /** zeebe:properties of the element. */
   properties?: Record<string, string>;
 }
 
 /**
- * A job result (Camunda 8.8 `result` of a job completion). `denied: true` from a completing task
- * listener's job rejects the user task's completion: the task is open again. Ignored for other jobs.
+ * A job result (Camunda 8.8 `result` of a job completion). `denied: true` from a completing,
+ * assigning or updating task listener's job rejects the user task's completion, assignment or
+ * update: the task is open again, unchanged. `corrections` from an assigning or updating
+ * listener's job correct the change before it takes effect (refused for other jobs). Ignored for
+ * jobs that are not task listeners'.
  */
 export interface JobResult {
   type?: 'userTask';
   denied?: boolean;
   deniedReason?: string;
+  corrections?: JobResultCorrections;
+}
+
+/**
+ * Camunda 8's job result corrections: a field that is null or absent keeps its value; "" clears
+ * the assignee or a date, an empty list the candidates.
+ */
+export interface JobResultCorrections {
+  assignee?: string | null;
+  candidateUsers?: string[] | null;
+  candidateGroups?: string[] | null;
+  dueDate?: string | null;
+  followUpDate?: string | null;
+  priority?: number | null;
+}
+
+/** What a requested assignment or update did: applied at once, or `pending` while the task's listeners run. */
+export interface UserTaskChangeOutcome {
+  pending: boolean;
 }
 
 /** Fencing: only the worker holding the current lease (same `worker`, same `attempt`) may finish a job. */
@@ -313,7 +335,14 @@ export interface Engine {
     completedBy?: string,
     options?: ActionOptions,
   ): Promise<Applied>;
-  /** Assignee and candidates of each task (candidate users from the BPMN); tasks that do not exist are left out. */
+  /**
+   * Assigns an open user task to `assignee` (null: unassigns it). With assigning listeners
+   * (zeebe:taskListener) the task is `assigning` until their jobs completed (`pending: true`).
+   */
+  assignUserTask?(taskId: string, assignee: string | null, options?: ActionOptions): Promise<UserTaskChangeOutcome>;
+  /** Changes an open user task's candidates, dates or priority; with updating listeners it is `updating` until their jobs completed. */
+  updateUserTask?(taskId: string, change: UserTaskChange, options?: ActionOptions): Promise<UserTaskChangeOutcome>;
+  /** Assignee and candidates of each task; tasks that do not exist are left out. */
   userTaskCandidates?(
     taskIds: string[],
   ): Promise<

@@ -13,6 +13,8 @@ import type {
   ActivateJobsRequest,
   ActivatedJob,
   Applied,
+  UserTaskChange,
+  UserTaskChangeOutcome,
   DeployFile,
   DeployedDecision,
   DeployedProcess,
@@ -78,6 +80,7 @@ import {
 import type { ElementMapping } from './runtime/migration.ts';
 import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
+import { userTaskColumns } from './store/apply-effects.ts';
 import { createInstance } from './store/create-instance.ts';
 import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './store/idempotency-keys.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
@@ -683,6 +686,82 @@ export class PostgresEngine implements Engine {
     });
   }
 
+  assignUserTask(taskId: string, assignee: string | null, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
+    return this.#changeUserTask(taskId, 'assigning', { assignee }, options);
+  }
+
+  updateUserTask(taskId: string, change: UserTaskChange, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
+    return this.#changeUserTask(taskId, 'updating', change, options);
+  }
+
+  /**
+   * An assignment or update of an open user task. Without listeners for it the row changes at
+   * once; with them the task becomes `assigning` / `updating` and the runtime runs their jobs,
+   * after which the change (with their corrections) takes effect, or is denied.
+   */
+  async #changeUserTask(
+    taskId: string,
+    event: 'assigning' | 'updating',
+    change: UserTaskChange,
+    options: ActionOptions,
+  ): Promise<UserTaskChangeOutcome> {
+    const found = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
+    if (!found)
+      throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
+    return inTransaction(this.db, async (tx) => {
+      const instance = await lockInstance(tx, found.process_instance_id);
+      // Read again under the instance lock: a completion or another change may have come first.
+      const task = (await tx<UserTaskRow>('user_tasks').where({ id: taskId }).first())!;
+      if (!instance || task.state !== 'open')
+        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is ${task.state}`, {
+          details: { taskId, state: task.state },
+        });
+      const graph = await this.graphs.get(tx, instance.definition_id);
+      const pending = (graph.elements[task.element_id]?.userTask?.[`${event}Listeners`]?.length ?? 0) > 0;
+      if (!pending) await tx('user_tasks').where({ id: taskId }).update(userTaskColumns(change));
+      else {
+        await tx('user_tasks').where({ id: taskId }).update({ state: event });
+        const date = (value: Date | null) => (value ? value.toISOString() : null);
+        const { result } = await stepInstance(
+          tx,
+          this.graphs,
+          task.process_instance_id,
+          {
+            type: 'userTask.changeRequested',
+            elementInstanceKey: task.element_instance_key,
+            event,
+            change,
+            task: {
+              id: task.id,
+              assignee: task.assignee,
+              ...(task.candidate_users ? { candidateUsers: task.candidate_users } : {}),
+              ...(task.candidate_groups ? { candidateGroups: task.candidate_groups } : {}),
+              dueDate: date(task.due_date),
+              followUpDate: date(task.follow_up_date),
+              priority: task.priority,
+            },
+          },
+          this.clock.now(),
+          instance,
+        );
+        if (result.ignored)
+          throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} cannot change now: ${result.ignored}`, {
+            details: { taskId },
+          });
+      }
+      await appendAudit(tx, [
+        {
+          actor: actorOrDefault(options),
+          action: event === 'assigning' ? 'task.assign' : 'task.update',
+          target: { kind: 'task', id: taskId },
+          instanceId: task.process_instance_id,
+          change: { elementId: task.element_id, ...change, pending },
+        },
+      ]);
+      return { pending };
+    });
+  }
+
   /**
    * A user task marked `operon:fourEyes` (docs/security.md) may not be completed by whoever started
    * its instance nor by whoever completed an earlier user task of it; nor anonymously. Checked
@@ -721,11 +800,12 @@ export class PostgresEngine implements Engine {
     const rows = (await this.db('user_tasks as t')
       .join('process_instances as p', 'p.id', 't.process_instance_id')
       .whereIn('t.id', taskIds)
-      .select('t.id', 't.element_id', 't.assignee', 't.candidate_groups', 'p.definition_id')) as {
+      .select('t.id', 't.element_id', 't.assignee', 't.candidate_groups', 't.candidate_users', 'p.definition_id')) as {
       id: string;
       element_id: string;
       assignee: string | null;
       candidate_groups: string[] | null;
+      candidate_users: string[] | null;
       definition_id: string;
     }[];
     const result = new Map<
@@ -737,7 +817,8 @@ export class PostgresEngine implements Engine {
       result.set(row.id, {
         assignee: row.assignee,
         candidateGroups: row.candidate_groups,
-        candidateUsers: graph.elements[row.element_id]?.userTask?.candidateUsers ?? null,
+        // The row's (FEEL evaluated, or changed by an update); rows from before 000013 have none.
+        candidateUsers: row.candidate_users ?? graph.elements[row.element_id]?.userTask?.candidateUsers ?? null,
       });
     }
     return result;
@@ -1038,6 +1119,13 @@ export class PostgresEngine implements Engine {
     result: JobResult,
   ): Promise<Applied> {
     const job = await findJob(this.db, jobId);
+    const event = job.listener_event_type;
+    if (result.corrections && event !== 'assigning' && event !== 'updating')
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        `Job ${jobId} is not an assigning or updating task listener's job: its result cannot carry corrections`,
+        { details: { field: 'body.result.corrections', jobId, listenerEventType: event } },
+      );
     try {
       await this.#completions.submit({ job, lease, variables, records: [], result });
       return { replayed: false };

@@ -53,7 +53,7 @@ export interface RouteSpec<
   Q extends z.ZodType | undefined,
   P extends z.ZodType | undefined,
 > {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** fastify path syntax: /api/instances/:id */
   url: string;
   summary: string;

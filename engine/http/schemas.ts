@@ -238,7 +238,7 @@ export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisi
 // --- user tasks
 const Priority = z.coerce.number().int().min(0).max(100);
 export const TaskListQuery = z.object({
-  state: z.enum(['open', 'completing', 'completed', 'cancelled']).optional(),
+  state: z.enum(['open', 'assigning', 'updating', 'completing', 'completed', 'cancelled']).optional(),
   instanceId: Id.optional(),
   assignee: z.string().min(1).max(255).optional(),
   candidateUser: z
@@ -276,7 +276,7 @@ export const UserTask = z
     followUpDate: IsoTime.optional(),
     priority: z.number().int().meta({ description: 'zeebe:priorityDefinition, 0..100 (50 by default)' }),
     properties: z.record(z.string(), z.string()).optional().meta({ description: 'zeebe:properties of the task' }),
-    state: z.enum(['open', 'completing', 'completed', 'cancelled']),
+    state: z.enum(['open', 'assigning', 'updating', 'completing', 'completed', 'cancelled']),
     variables: Variables,
     createdAt: IsoTime,
     completedAt: IsoTime.optional(),
@@ -287,6 +287,25 @@ export const UserTaskSummary = UserTask.omit({ variables: true }).meta({
   description: 'A user task without its variables (GET /api/tasks/{id} has them)',
 });
 export const TaskList = z.object({ tasks: z.array(UserTaskSummary), page: PageInfo });
+const UserName = z.string().min(1).max(255);
+const TaskDate = z.iso.datetime({ offset: true }).nullable();
+/** Fields of a user task an update (or a listener job's corrections) sets; null clears a date. */
+const TaskFields = {
+  candidateUsers: z.array(UserName).max(100).optional(),
+  candidateGroups: z.array(UserName).max(100).optional(),
+  dueDate: TaskDate.optional().meta({ description: 'ISO 8601 with offset; null clears it' }),
+  followUpDate: TaskDate.optional().meta({ description: 'ISO 8601 with offset; null clears it' }),
+  priority: z.number().int().min(0).max(100).optional(),
+};
+export const AssignTaskBody = z
+  .object({
+    assignee: UserName.nullable().meta({ description: 'Who holds the task; null unassigns it' }),
+  })
+  .strict();
+export const UpdateTaskBody = z
+  .object(TaskFields)
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'name at least one field to change' });
 export const CompleteTaskBody = z
   .object({
     variables: Variables.optional(),
@@ -390,17 +409,38 @@ const Lease = {
     .max(PG_INTEGER_MAX)
     .meta({ description: 'The attempt returned on activation (fencing)' }),
 };
+/** Camunda 8's job result corrections: null (or absent) keeps a field, "" clears the assignee or a date, [] a list. */
+const ClearableDate = z
+  .union([z.iso.datetime({ offset: true }), z.literal('')])
+  .nullable()
+  .optional();
+export const TaskCorrections = z
+  .object({
+    assignee: z.string().max(255).nullable().optional(),
+    candidateUsers: z.array(UserName).max(100).nullable().optional(),
+    candidateGroups: z.array(UserName).max(100).nullable().optional(),
+    dueDate: ClearableDate,
+    followUpDate: ClearableDate,
+    priority: z.number().int().min(0).max(100).nullable().optional(),
+  })
+  .strict()
+  .meta({
+    id: 'TaskCorrections',
+    description:
+      'An assigning or updating task listener\'s corrections of the change it holds, as in Camunda 8: null or absent keeps a field, "" clears the assignee or a date, [] clears a list',
+  });
 export const JobResult = z
   .object({
     type: z.literal('userTask').optional(),
     denied: z.boolean().optional(),
     deniedReason: z.string().max(4000).optional(),
+    corrections: TaskCorrections.optional(),
   })
   .strict()
   .meta({
     id: 'JobResult',
     description:
-      "Camunda 8.8 job result: denied true from a completing task listener's job rejects the user task's completion (the task is open again); ignored for other jobs",
+      "Camunda 8.8 job result: denied true from a completing, assigning or updating task listener's job rejects the user task's completion, assignment or update (the task is open again, unchanged); corrections from an assigning or updating listener's job correct the change (refused for other jobs); ignored for other jobs",
   });
 export const CompleteJobBody = z
   .object({ ...Lease, variables: Variables.optional(), result: JobResult.optional() })

@@ -53,3 +53,15 @@ export function completerOf(identity: Identity | undefined, named: string | unde
     throw forbidden(`completedBy must be the signed-in caller (${identity.id})`, { field: 'body.completedBy' });
   return identity.id;
 }
+
+/**
+ * Who an assignment names: the caller when `requested` is absent, nobody for null. Only the
+ * development token may assign someone else; a person claims for themselves.
+ */
+export function assigneeFor(identity: Identity | undefined, requested: string | null | undefined): string | null {
+  if (!identity) throw forbidden('Not signed in');
+  const assignee = requested === undefined ? identity.id : requested;
+  if (assignee !== null && assignee !== identity.id && identity.kind !== 'dev')
+    throw forbidden(`A task can only be claimed for yourself (${identity.id})`, { field: 'body.assignee' });
+  return assignee;
+}

@@ -98,6 +98,10 @@ export interface UserTaskDefinition {
   priority?: string;
   /** `zeebe:taskListeners` eventType "creating": jobs that run before the task is offered. */
   creatingListeners?: ListenerDefinition[];
+  /** `zeebe:taskListeners` eventType "assigning": jobs that run, in order, before a requested assignment takes effect. */
+  assigningListeners?: ListenerDefinition[];
+  /** `zeebe:taskListeners` eventType "updating": jobs that run, in order, before a requested update takes effect. */
+  updatingListeners?: ListenerDefinition[];
   /** `zeebe:taskListeners` eventType "completing": jobs that run, in order, before a requested completion takes effect. */
   completingListeners?: ListenerDefinition[];
   /** `operon:fourEyes` = "true": completed neither by the instance's starter nor by an earlier completer of its user tasks. */
@@ -228,8 +232,13 @@ export interface ServiceTaskInfo {
   retries: number;
   headers: Record<string, string>;
   /** Set for a listener's job: which kind of listener (its node is bound like a task's). */
-  listener?: 'start' | 'end' | 'creating' | 'completing';
+  listener?: ListenerEventType;
 }
+
+/** The task listener events Operon runs (zeebe:taskListener eventType, Camunda 8.8 names). */
+export type TaskListenerEvent = 'creating' | 'assigning' | 'updating' | 'completing';
+/** What a listener's job is for: an execution listener's start / end, or a task listener's event. */
+export type ListenerEventType = 'start' | 'end' | TaskListenerEvent;
 
 /** One executable process, ready for the runtime. Plain JSON: safe to store as jsonb and reload. */
 export interface ProcessGraph {

@@ -8,6 +8,8 @@ import type {
   ExecutionListeners,
   FlowElement,
   ListenerDefinition,
+  ListenerEventType,
+  TaskListenerEvent,
   ProcessGraph,
   SequenceFlow,
   TimerDefinition,
@@ -359,8 +361,9 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     addListenerJobs(graph, element.id, element.listeners);
     for (const listener of element.userTask?.creatingListeners ?? [])
       graph.serviceTasks.push(listenerJob(element.id, listener, 'creating'));
-    for (const listener of element.userTask?.completingListeners ?? [])
-      graph.serviceTasks.push(listenerJob(element.id, listener, 'completing'));
+    for (const event of ['assigning', 'updating', 'completing'] as const)
+      for (const listener of element.userTask?.[`${event}Listeners`] ?? [])
+        graph.serviceTasks.push(listenerJob(element.id, listener, event));
   }
   addListenerJobs(graph, graph.bpmnProcessId, graph.listeners);
   return graph;
@@ -375,7 +378,7 @@ function addListenerJobs(graph: ProcessGraph, elementId: string, listeners: Exec
 function listenerJob(
   elementId: string,
   listener: ListenerDefinition,
-  event: 'start' | 'end' | 'creating' | 'completing',
+  event: ListenerEventType,
 ): ProcessGraph['serviceTasks'][number] {
   return {
     elementId,
@@ -773,6 +776,8 @@ function buildElement(
     }
     const taskListeners = taskListenersOf(file, id, ext('zeebe:TaskListeners'));
     if (taskListeners.creating.length > 0) userTask.creatingListeners = taskListeners.creating;
+    if (taskListeners.assigning.length > 0) userTask.assigningListeners = taskListeners.assigning;
+    if (taskListeners.updating.length > 0) userTask.updatingListeners = taskListeners.updating;
     if (taskListeners.completing.length > 0) userTask.completingListeners = taskListeners.completing;
     element.userTask = userTask;
   }
@@ -828,31 +833,53 @@ function candidatesOf(file: string, id: string, value: unknown): string[] | unde
   return list.length > 0 ? list : undefined;
 }
 
+/** Task listener event types Camunda 8 knows, with the names before 8.8, and what Operon runs of them. */
+const TASK_LISTENER_EVENTS: Record<string, TaskListenerEvent | 'canceling'> = {
+  creating: 'creating',
+  create: 'creating',
+  assigning: 'assigning',
+  assignment: 'assigning',
+  updating: 'updating',
+  update: 'updating',
+  completing: 'completing',
+  complete: 'completing',
+  canceling: 'canceling',
+  cancel: 'canceling',
+};
+
 /**
- * `zeebe:taskListeners`: "creating" (8.8; "create" before it) listeners run as jobs before the
- * task is offered; "completing" ("complete" before 8.8) listeners run as jobs after a completion
- * is requested, before it takes effect. Listeners of other events (assigning, updating,
- * canceling) are refused: Operon does not hold a task transition for them.
+ * `zeebe:taskListeners`: "creating" listeners run as jobs before the task is offered; "assigning",
+ * "updating" and "completing" ones after an assignment, update or completion is requested, before
+ * it takes effect (names before Camunda 8.8: create, assignment, update, complete). A listener
+ * without an event type or with one Camunda 8 does not know is refused as Zeebe refuses it;
+ * "canceling" is refused as unsupported (Operon terminates a task at once).
  */
 function taskListenersOf(
   file: string,
   id: string,
   extension: ModdleElement | undefined,
-): { creating: ListenerDefinition[]; completing: ListenerDefinition[] } {
+): Record<TaskListenerEvent, ListenerDefinition[]> {
   const entries = (extension?.listeners ?? []) as ModdleElement[];
-  const result = { creating: [] as ListenerDefinition[], completing: [] as ListenerDefinition[] };
+  const result: Record<TaskListenerEvent, ListenerDefinition[]> = {
+    creating: [],
+    assigning: [],
+    updating: [],
+    completing: [],
+  };
   for (const entry of entries) {
-    const eventType = String(entry.eventType ?? '');
-    const event =
-      eventType === 'creating' || eventType === 'create'
-        ? 'creating'
-        : eventType === 'completing' || eventType === 'complete'
-          ? 'completing'
-          : undefined;
+    const eventType = entry.eventType === undefined ? '' : String(entry.eventType).trim();
+    if (eventType === '') throw invalid(file, id, `user task "${id}" has a task listener without an eventType`);
+    const event = Object.hasOwn(TASK_LISTENER_EVENTS, eventType) ? TASK_LISTENER_EVENTS[eventType] : undefined;
     if (!event)
+      throw invalid(
+        file,
+        id,
+        `user task "${id}" has a task listener with eventType "${eventType}"; Camunda 8 knows creating, assigning, updating, completing and canceling`,
+      );
+    if (event === 'canceling')
       throw new OperonError(
         'OPERON_ERR_BPMN_UNSUPPORTED',
-        `${file}: user task "${id}" has a task listener for "${eventType}"; Operon runs task listeners for "creating" and "completing" only`,
+        `${file}: user task "${id}" has a task listener for "${eventType}"; Operon runs task listeners for "creating", "assigning", "updating" and "completing" only`,
         {
           details: { file, elementId: id, elementType: 'UserTask', feature: `task listener eventType="${eventType}"` },
         },

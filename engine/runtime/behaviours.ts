@@ -107,33 +107,44 @@ const scriptTask: Behaviour = (x, ei, element) => {
   x.complete(ei, { [script.resultVariable]: value });
 };
 
-/** A user task: its creating listeners' jobs first, then the task is offered. */
+/**
+ * A user task: its creating listeners' jobs first, then the task is offered. A task created with
+ * an assignee and assigning listeners is created unassigned and assigned once those listeners'
+ * jobs completed, as Zeebe does.
+ */
 const userTask: Behaviour = (x, ei, element) => {
   if (x.nextListener(ei, 'creating')) return;
   ei.wait = 'userTask';
   const spec = element.userTask ?? {};
+  const assignee = spec.assignee !== undefined ? x.textValue(spec.assignee, ei.key) : undefined;
+  const held = assignee && (spec.assigningListeners?.length ?? 0) > 0;
   const dueDate = spec.dueDate !== undefined ? dateOf(x, ei, 'dueDate', spec.dueDate) : undefined;
   const followUpDate = spec.followUpDate !== undefined ? dateOf(x, ei, 'followUpDate', spec.followUpDate) : undefined;
-  x.effects.push({
-    type: 'userTask.create',
-    elementInstanceKey: ei.key,
-    elementId: element.id,
-    ...(element.name !== undefined ? { name: element.name } : {}),
-    ...(spec.assignee !== undefined ? { assignee: x.textValue(spec.assignee, ei.key) } : {}),
+  const fields = {
     ...(spec.candidateGroups !== undefined
       ? { candidateGroups: candidates(x, ei, 'candidateGroups', spec.candidateGroups) }
       : {}),
     ...(spec.candidateUsers !== undefined
       ? { candidateUsers: candidates(x, ei, 'candidateUsers', spec.candidateUsers) }
       : {}),
-    ...(spec.formKey !== undefined ? { formKey: spec.formKey } : {}),
     ...(dueDate !== undefined ? { dueDate } : {}),
     ...(followUpDate !== undefined ? { followUpDate } : {}),
     priority: spec.priority !== undefined ? priorityOf(x, ei, spec.priority) : 50,
+  };
+  x.effects.push({
+    type: 'userTask.create',
+    elementInstanceKey: ei.key,
+    elementId: element.id,
+    ...(element.name !== undefined ? { name: element.name } : {}),
+    ...(assignee !== undefined && !held ? { assignee } : {}),
+    ...(spec.formKey !== undefined ? { formKey: spec.formKey } : {}),
+    ...fields,
     ...(element.properties ? { properties: element.properties } : {}),
     input: x.variablesForEffect(ei.key),
+    ...(held ? { state: 'assigning' as const } : {}),
   });
   delete ei.listener;
+  if (held) x.requestUserTaskChange(ei, 'assigning', { assignee }, { assignee: null, ...fields });
 };
 
 function candidates(x: Execution, ei: ElementInstance, field: string, list: string[]): string[] {

@@ -28,10 +28,36 @@ export interface ElementRef {
   elementId: string;
 }
 
+/** Which change of an open user task its listeners hold: an assignment or an update. */
+export type UserTaskChangeEvent = 'assigning' | 'updating';
+
+/**
+ * Fields of a user task an assignment or update sets, and a listener job's `corrections` (Camunda
+ * 8.8 job result). Dates are ISO 8601; `null` clears a field; an absent field stays as it is.
+ */
+export interface UserTaskChange {
+  assignee?: string | null;
+  candidateUsers?: string[];
+  candidateGroups?: string[];
+  dueDate?: string | null;
+  followUpDate?: string | null;
+  priority?: number;
+}
+
 /** Events fed into `step`. */
 export type RuntimeEvent =
-  /** `denied`: a completing task listener's job rejected the user task's completion (job result, Camunda 8.8). */
-  | { type: 'job.completed'; elementInstanceKey: string; variables?: Variables; denied?: { reason?: string } }
+  /**
+   * `denied`: a completing, assigning or updating task listener's job rejected the user task's
+   * completion, assignment or update; `corrections`: an assigning or updating listener's job
+   * corrects the change (job result, Camunda 8.8).
+   */
+  | {
+      type: 'job.completed';
+      elementInstanceKey: string;
+      variables?: Variables;
+      denied?: { reason?: string };
+      corrections?: UserTaskChange;
+    }
   /** A node threw a BpmnError: routed to an error boundary / event subprocess, or an incident. */
   | {
       type: 'job.bpmnError';
@@ -41,6 +67,18 @@ export type RuntimeEvent =
       variables?: Variables;
     }
   | { type: 'userTask.completed'; elementInstanceKey: string; variables?: Variables }
+  /**
+   * An assignment (`assigning`) or update (`updating`) of an open user task was requested and the
+   * task has listeners for it: their jobs run before `change` takes effect. `task`: the task's
+   * fields now (its id included), handed to the listener jobs.
+   */
+  | {
+      type: 'userTask.changeRequested';
+      elementInstanceKey: string;
+      event: UserTaskChangeEvent;
+      change: UserTaskChange;
+      task: UserTaskChange & { id?: string };
+    }
   /** A message correlated to an open subscription of this instance. */
   | { type: 'message.correlated'; elementInstanceKey: string; messageName: string; variables?: Variables }
   /** A timer row came due. `timerKey` is the key the runtime gave in `timer.schedule`. */
@@ -89,7 +127,7 @@ export type Effect =
       headers: Record<string, string>;
       input: Variables;
       /** A listener's job (zeebe:executionListener start/end, zeebe:taskListener creating), not the element's own. */
-      listener?: 'start' | 'end' | 'creating' | 'completing';
+      listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;
     }
@@ -111,12 +149,18 @@ export type Effect =
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;
       input: Variables;
+      /** `assigning`: created without its assignee, which its assigning listeners' jobs hold (Zeebe's order). */
+      state?: 'assigning';
     }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
   /** A completion held by completing listeners takes effect: the task (state completing) becomes completed. */
   | { type: 'userTask.completed'; elementInstanceKey: string }
   /** A completing listener's job denied the completion: the task (state completing) is open again. */
   | { type: 'userTask.denied'; elementInstanceKey: string; reason?: string }
+  /** An assignment or update held by its listeners takes effect (with their corrections): the task is open again with `change` applied. */
+  | { type: 'userTask.changed'; elementInstanceKey: string; event: UserTaskChangeEvent; change: UserTaskChange }
+  /** An assigning or updating listener's job denied the change: the task is open again, unchanged. */
+  | { type: 'userTask.changeDenied'; elementInstanceKey: string; event: UserTaskChangeEvent; reason?: string }
   /**
    * `dueAt` is an ISO 8601 timestamp computed from `now`; `cycle` carries a remaining R/PT spec for
    * repeating timers. `elementId` is the timer event (catch, boundary or event subprocess start);

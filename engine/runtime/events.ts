@@ -42,7 +42,7 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
     case 'job.completed':
     case 'job.bpmnError':
       if (ei.wait === 'listener') {
-        if (event.type === 'job.completed') x.listenerCompleted(ei, variables, event.denied);
+        if (event.type === 'job.completed') x.listenerCompleted(ei, variables, event.denied, clone(event.corrections));
         else x.listenerThrew(ei, event.errorCode);
         return undefined;
       }
@@ -75,6 +75,10 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
     case 'userTask.completed':
       if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
       x.requestUserTaskCompletion(ei, variables);
+      return undefined;
+    case 'userTask.changeRequested':
+      if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
+      x.requestUserTaskChange(ei, event.event, clone(event.change), clone(event.task));
       return undefined;
     case 'message.correlated':
       return correlate(x, ei, event.messageName, variables);
@@ -172,6 +176,8 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   else if (ei.key === ROOT_KEY && ei.listener) x.guarded(ei, 'activate', () => x.startProcess());
   else if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
   else if (ei.listener?.event === 'completing') x.guarded(ei, 'complete', () => x.runCompleting(ei));
+  else if (ei.listener?.event === 'assigning' || ei.listener?.event === 'updating')
+    x.guarded(ei, 'complete', () => x.runChanging(ei));
   else if (incident.phase === 'complete') x.complete(ei, incident.result);
   else x.guarded(ei, 'activate', () => x.runActivation(ei));
   return undefined;

@@ -9,9 +9,9 @@
  */
 import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
-import type { FlowElement, ListenerDefinition, ProcessGraph } from '../model/graph.ts';
+import type { FlowElement, ListenerDefinition, ProcessGraph, TaskListenerEvent } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
-import type { DecisionSource, Effect } from './contract.ts';
+import type { DecisionSource, Effect, UserTaskChange } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent, type RuntimeState } from './state.ts';
 import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
@@ -354,13 +354,12 @@ export class Execution {
 
   /** The listeners an element instance runs for `event`: a multi-instance body runs none (its inner instances do). */
   listenersOf(ei: ElementInstance, event: ListenerEvent): ListenerDefinition[] {
-    if (ei.key === ROOT_KEY)
-      return event === 'creating' || event === 'completing' ? [] : (this.graph.listeners?.[event] ?? []);
+    const executionEvent = event === 'start' || event === 'end' ? event : undefined;
+    if (ei.key === ROOT_KEY) return executionEvent ? (this.graph.listeners?.[executionEvent] ?? []) : [];
     const element = this.element(ei);
-    if (event === 'creating') return element.userTask?.creatingListeners ?? [];
-    if (event === 'completing') return element.userTask?.completingListeners ?? [];
+    if (!executionEvent) return element.userTask?.[`${event as TaskListenerEvent}Listeners`] ?? [];
     if (element.multiInstance && ei.loopIndex === undefined) return [];
-    return element.listeners?.[event] ?? [];
+    return element.listeners?.[executionEvent] ?? [];
   }
 
   /**
@@ -371,8 +370,10 @@ export class Execution {
     const listeners = this.listenersOf(ei, event);
     const index = ei.listener?.event === event ? ei.listener.index : 0;
     if (index >= listeners.length) {
-      // Creating listeners stay marked done until the task exists: a retried creation does not run them again.
-      if (ei.listener?.event === event && event !== 'creating') delete ei.listener;
+      // Creating listeners stay marked done until the task exists: a retried creation does not run
+      // them again; end listeners until the element is gone (a multi-instance completion condition
+      // evaluated after them may raise an incident, whose retry must not run them again).
+      if (ei.listener?.event === event && event !== 'creating' && event !== 'end') delete ei.listener;
       return false;
     }
     ei.listener = { ...ei.listener, event, index };
@@ -387,7 +388,7 @@ export class Execution {
       elementId: ei.elementId,
       taskType,
       retries,
-      headers: listener.headers ?? {},
+      headers: ei.change ? { ...listener.headers, ...userTaskHeaders(ei.change) } : (listener.headers ?? {}),
       // A completing listener also sees the result the task is being completed with.
       input:
         event === 'completing'
@@ -404,7 +405,12 @@ export class Execution {
    * the element (the process's: root variables); end listeners' variables are set as a job's are,
    * from the element's scope outwards, so the elements after it see them (as in Camunda 8).
    */
-  listenerCompleted(ei: ElementInstance, variables: Variables | undefined, denied?: { reason?: string }): void {
+  listenerCompleted(
+    ei: ElementInstance,
+    variables: Variables | undefined,
+    denied?: { reason?: string },
+    corrections?: UserTaskChange,
+  ): void {
     delete ei.wait;
     const progress = ei.listener!;
     progress.index += 1;
@@ -423,6 +429,25 @@ export class Execution {
     if (progress.event === 'completing') {
       if (variables) ei.completion = { ...ei.completion, ...variables };
       this.guarded(ei, 'complete', () => this.runCompleting(ei));
+      return;
+    }
+    if (progress.event === 'assigning' || progress.event === 'updating') {
+      if (denied) {
+        // The change is rejected: the later listeners do not run and the task waits, unchanged.
+        delete ei.change;
+        delete ei.listener;
+        ei.wait = 'userTask';
+        this.effects.push({
+          type: 'userTask.changeDenied',
+          elementInstanceKey: ei.key,
+          event: progress.event,
+          ...(denied.reason !== undefined ? { reason: denied.reason } : {}),
+        });
+        return;
+      }
+      if (variables) ei.variables = { ...ei.variables, ...variables };
+      if (corrections) ei.change!.fields = { ...ei.change!.fields, ...corrections };
+      this.guarded(ei, 'complete', () => this.runChanging(ei));
       return;
     }
     if (progress.event === 'end') {
@@ -452,6 +477,34 @@ export class Execution {
     this.guarded(ei, 'complete', () => this.runCompleting(ei));
   }
 
+  /**
+   * An assignment or update of the open user task was requested and it has listeners for it
+   * (`event`): their jobs run one after the other, then the change (with their corrections) takes
+   * effect and the task waits again.
+   */
+  requestUserTaskChange(
+    ei: ElementInstance,
+    event: 'assigning' | 'updating',
+    change: UserTaskChange,
+    task: UserTaskChange & { id?: string },
+  ): void {
+    delete ei.wait;
+    ei.change = { fields: { ...change }, task: { ...task } };
+    ei.listener = { event, index: 0 };
+    this.guarded(ei, 'complete', () => this.runChanging(ei));
+  }
+
+  /** The next assigning / updating listener's job, or (all done) the change takes effect. */
+  runChanging(ei: ElementInstance): void {
+    const event = ei.listener!.event as 'assigning' | 'updating';
+    if (this.nextListener(ei, event)) return;
+    const change = ei.change!.fields;
+    delete ei.change;
+    delete ei.listener;
+    ei.wait = 'userTask';
+    this.effects.push({ type: 'userTask.changed', elementInstanceKey: ei.key, event, change });
+  }
+
   /** The next completing listener's job, or (all done) the user task completes with the requested result. */
   runCompleting(ei: ElementInstance): void {
     if (this.nextListener(ei, 'completing')) return;
@@ -465,8 +518,11 @@ export class Execution {
   /** Camunda 8 refuses BPMN errors from listener jobs: an incident on the element; resolving it runs the listener again. */
   listenerThrew(ei: ElementInstance, errorCode: string): void {
     delete ei.wait;
+    const event = ei.listener?.event;
     const phase: IncidentPhase =
-      ei.listener?.event === 'end' || ei.listener?.event === 'completing' ? 'complete' : 'activate';
+      event === 'end' || event === 'completing' || event === 'assigning' || event === 'updating'
+        ? 'complete'
+        : 'activate';
     this.raiseIncident(
       ei,
       phase,
@@ -560,13 +616,16 @@ export class Execution {
         } else {
           this.propagate(ei.key, result);
         }
-        if (isInner) innerCompleted(this, ei, element, result);
       }
       if (this.listenersOf(ei, 'end').length > 0) {
         // Boundary events and other waits end with the element's own work, before its end listeners.
         if (ei.listener?.event !== 'end') this.closeWaits(ei);
+        if (isInner && ei.listener?.event !== 'end' && result) ei.innerResult = result;
         if (this.nextListener(ei, 'end')) return;
       }
+      // As in Zeebe, an inner instance's output element and the completion condition are evaluated
+      // once it completed, after its end listeners (they see what those listeners set).
+      if (isInner) innerCompleted(this, ei, element, ei.innerResult ?? result);
       this.closeWaits(ei);
       this.lifecycle(ei, 'COMPLETED');
       recordCompensable(this, ei, element);
@@ -694,7 +753,8 @@ export class Execution {
   closeWaits(ei: ElementInstance): void {
     if (ei.wait === 'job' || ei.wait === 'listener')
       this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
-    if (ei.wait === 'userTask' || ei.listener?.event === 'completing')
+    const event = ei.listener?.event;
+    if (ei.wait === 'userTask' || event === 'completing' || event === 'assigning' || event === 'updating')
       this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
     if (ei.wait === 'childInstance') this.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
     for (const timerKey of ei.timerKeys ?? []) {
@@ -857,3 +917,19 @@ export function setPath(target: Variables, path: string, value: unknown): void {
 }
 
 export { dueFromText };
+
+/**
+ * What an assigning or updating listener's job is told about the user task, as Camunda 8 custom
+ * headers: the task's fields with the requested change applied, and which fields it changes.
+ */
+function userTaskHeaders(change: NonNullable<ElementInstance['change']>): Record<string, string> {
+  const { id, ...before } = change.task;
+  const after: UserTaskChange = { ...before, ...change.fields };
+  const headers: Record<string, string> = id !== undefined ? { 'io.camunda.zeebe:userTaskKey': id } : {};
+  const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+  for (const [field, value] of Object.entries(after))
+    if (value !== null && value !== undefined) headers[`io.camunda.zeebe:${field}`] = text(value);
+  // Sorted: the snapshot is jsonb, which keeps no key order.
+  headers['io.camunda.zeebe:changedAttributes'] = JSON.stringify(Object.keys(change.fields).sort());
+  return headers;
+}

@@ -7,7 +7,16 @@
 import { isBpmnError } from '../errors.ts';
 import type { ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
-import type { Effect, InstanceSnapshot, InstanceState, RuntimeEvent, StepContext, StepResult } from './contract.ts';
+import type {
+  Effect,
+  InstanceSnapshot,
+  InstanceState,
+  RuntimeEvent,
+  StepContext,
+  StepResult,
+  UserTaskChange,
+  UserTaskChangeEvent,
+} from './contract.ts';
 import { startInstance, step } from './index.ts';
 
 /** Carries out the jobs of one task type. Return output variables, or throw (BpmnError = business error). */
@@ -47,7 +56,7 @@ export interface OpenJob {
   headers: Record<string, string>;
   input: Variables;
   /** Set on a listener's job: which listener event. */
-  listener?: 'start' | 'end' | 'creating' | 'completing';
+  listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
   properties?: Record<string, string>;
 }
 export interface OpenUserTask {
@@ -163,12 +172,55 @@ export class InMemoryInstance {
     return this.send({ type: 'userTask.completed', elementInstanceKey: task.elementInstanceKey, variables });
   }
 
-  /** Completes an open job that no handler took (an "external worker"). */
-  /** `result.denied`: a completing task listener's job rejects the user task's completion. */
+  /** Assigns (a name) or unassigns (null) an open user task; its assigning listeners run first. */
+  assignUserTask(elementIdOrKey: string, assignee: string | null): Promise<StepResult | undefined> {
+    return this.changeUserTask(elementIdOrKey, 'assigning', { assignee });
+  }
+
+  /** Updates an open user task's candidates, dates or priority; its updating listeners run first. */
+  updateUserTask(elementIdOrKey: string, change: UserTaskChange): Promise<StepResult | undefined> {
+    return this.changeUserTask(elementIdOrKey, 'updating', change);
+  }
+
+  /** Without listeners for `event` the change applies at once (no step, as in the PostgreSQL driver). */
+  private async changeUserTask(
+    elementIdOrKey: string,
+    event: UserTaskChangeEvent,
+    change: UserTaskChange,
+  ): Promise<StepResult | undefined> {
+    const task = this.userTask(elementIdOrKey);
+    if (!task) throw new Error(`no open user task ${elementIdOrKey}`);
+    if ((this.graph.elements[task.elementId]?.userTask?.[`${event}Listeners`]?.length ?? 0) === 0) {
+      applyChange(task, change);
+      return undefined;
+    }
+    const { assignee, candidateUsers, candidateGroups, dueDate, followUpDate, priority } = task.created;
+    return this.send({
+      type: 'userTask.changeRequested',
+      elementInstanceKey: task.elementInstanceKey,
+      event,
+      change,
+      task: {
+        id: task.elementInstanceKey,
+        assignee: assignee ?? null,
+        ...(candidateUsers ? { candidateUsers } : {}),
+        ...(candidateGroups ? { candidateGroups } : {}),
+        dueDate: dueDate ?? null,
+        followUpDate: followUpDate ?? null,
+        priority,
+      },
+    });
+  }
+
+  /**
+   * Completes an open job that no handler took (an "external worker"). `result.denied`: a
+   * completing, assigning or updating task listener's job rejects the change; `result.corrections`:
+   * an assigning or updating listener's job corrects it.
+   */
   async completeJob(
     elementIdOrKey: string,
     variables?: Variables,
-    result?: { denied?: boolean; deniedReason?: string },
+    result?: { denied?: boolean; deniedReason?: string; corrections?: UserTaskChange },
   ): Promise<StepResult> {
     const job = this.job(elementIdOrKey);
     return this.send({
@@ -176,6 +228,7 @@ export class InMemoryInstance {
       elementInstanceKey: job.elementInstanceKey,
       variables,
       ...(result?.denied ? { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} } : {}),
+      ...(result?.corrections ? { corrections: result.corrections } : {}),
     });
   }
 
@@ -314,9 +367,16 @@ export class InMemoryInstance {
           this.userTasks.delete(effect.elementInstanceKey);
           break;
         case 'userTask.denied':
+        case 'userTask.changeDenied':
           // The denying listener's job is done and no other follows it.
           this.jobs.delete(effect.elementInstanceKey);
           break;
+        case 'userTask.changed': {
+          this.jobs.delete(effect.elementInstanceKey);
+          const task = this.userTasks.get(effect.elementInstanceKey);
+          if (task) applyChange(task, effect.change);
+          break;
+        }
         case 'timer.schedule':
           this.timers.set(effect.timerKey, {
             timerKey: effect.timerKey,
@@ -517,4 +577,13 @@ export class InMemoryInstance {
  */
 export async function runInMemory(graph: ProcessGraph, options: InMemoryOptions = {}): Promise<InMemoryInstance> {
   return new InMemoryInstance(graph, options).start();
+}
+
+/** A user task change as the task list sees it: `null` clears a field. */
+function applyChange(task: OpenUserTask, change: UserTaskChange): void {
+  const created = task.created as Record<string, unknown>;
+  for (const [field, value] of Object.entries(change)) {
+    if (value === null) delete created[field];
+    else if (value !== undefined) created[field] = value;
+  }
 }

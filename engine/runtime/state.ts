@@ -1,6 +1,7 @@
 /**
  * The runtime's snapshot: plain JSON, stored by drivers as jsonb and handed back unchanged.
  */
+import type { UserTaskChange } from './contract.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { ElementLifecycle, InstanceLifecycle } from './lifecycle.ts';
 
@@ -11,7 +12,7 @@ export const ROOT_KEY = '0';
 export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance' | 'compensation' | 'listener';
 
 /** Which listener event an element instance is running: execution start / end, or the user task's creating / completing listeners. */
-export type ListenerEvent = 'start' | 'end' | 'creating' | 'completing';
+export type ListenerEvent = 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
 
 /** The phase of an element instance an incident stopped; resolving the incident retries it. */
 export type IncidentPhase = 'activate' | 'complete' | 'error';
@@ -73,6 +74,13 @@ export interface ElementInstance {
   eventTrigger?: Variables;
   /** A user task whose completing listeners run: the variables it was completed with (and those its listeners added). */
   completion?: Variables;
+  /**
+   * A user task whose assigning or updating listeners run: the requested change (with the
+   * listeners' corrections so far) and the task's fields before it, for the listener jobs.
+   */
+  change?: { fields: UserTaskChange; task: UserTaskChange & { id?: string } };
+  /** An inner multi-instance instance whose end listeners run: its result, for the output element afterwards. */
+  innerResult?: Variables;
   /** Open incident raised by the runtime itself. */
   incident?: { code: string; phase: IncidentPhase; errorCode?: string; errorMessage?: string; result?: Variables };
 }

@@ -4,7 +4,7 @@
  * delivers only at commit.
  */
 import { randomUUID } from 'node:crypto';
-import type { Effect, RuntimeEvent } from '../runtime/contract.ts';
+import type { Effect, RuntimeEvent, UserTaskChange } from '../runtime/contract.ts';
 import type { Db, HistoryEntry, MessageRow } from './rows.ts';
 import { json } from './rows.ts';
 import { emptyStepRows, endedKey, instanceEndParts, writeStepRows, type StepRows } from './write-step-rows.ts';
@@ -58,7 +58,16 @@ export async function writePlainRows(tx: Db, plain: PlainRows, now: Date): Promi
 
 /** Whether `effect` only adds rows (`addPlainEffect` handles it completely, apart from a terminated element's waits). */
 export function isPlainEffect(effect: Effect): boolean {
-  return PLAIN.has(effect.type);
+  return PLAIN.has(effect.type) && !needsTaskKey(effect);
+}
+
+/** An assigning listener's job of a task created with an assignee: its task id is looked up (`withTaskKey`). */
+function needsTaskKey(effect: Effect): boolean {
+  return (
+    effect.type === 'job.create' &&
+    effect.listener === 'assigning' &&
+    effect.headers['io.camunda.zeebe:userTaskKey'] === undefined
+  );
 }
 
 /** Appends one history row of `instance` to `rows` (event, element instance key, element id, payload). */
@@ -158,10 +167,13 @@ export async function applyEffects(
   const rows = plain.rows;
   const ended = historyWriter(rows, instance);
   const flush = () => writePlainRows(tx, plain, now);
+  // User tasks created in this step: the assigning listener jobs of a task created with an
+  // assignee name its task id, which only this driver knows.
+  const createdTasks = new Map<string, string>();
 
   for (const effect of effects) {
-    if (isPlainEffect(effect)) {
-      addPlainEffect(plain, instance, effect, now);
+    if (isPlainEffect(effect) || needsTaskKey(effect)) {
+      addPlainEffect(plain, instance, await withTaskKey(tx, instance.id, effect, createdTasks), now);
       if (effect.type === 'element.terminated') {
         await flush(); // its job may have been created in this very step
         await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
@@ -190,17 +202,18 @@ export async function applyEffects(
           follow_up_date: effect.followUpDate ?? null,
           priority: effect.priority,
           properties: effect.properties ? json(effect.properties) : null,
-          state: 'open',
+          state: effect.state ?? 'open',
           variables: json(effect.input),
           created_at: now,
         });
         ended('userTask.created', effect.elementInstanceKey, effect.elementId, { userTaskId: id });
+        createdTasks.set(effect.elementInstanceKey, id);
         break;
       }
       case 'userTask.cancel':
         await tx('user_tasks')
           .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
-          .whereIn('state', ['open', 'completing'])
+          .whereIn('state', LIVE_TASK_STATES)
           .update({ state: 'cancelled', completed_at: now });
         ended('userTask.cancelled', effect.elementInstanceKey, undefined);
         break;
@@ -223,6 +236,32 @@ export async function applyEffects(
           .update({ state: 'open', result: null, completed_by: null, completed_at: null });
         ended(
           'userTask.completionDenied',
+          effect.elementInstanceKey,
+          undefined,
+          effect.reason !== undefined ? { reason: effect.reason } : undefined,
+        );
+        break;
+      case 'userTask.changed':
+        await tx('user_tasks')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+          .whereIn('state', ['assigning', 'updating'])
+          .update({ ...userTaskColumns(effect.change), state: 'open' });
+        ended(
+          effect.event === 'assigning' ? 'userTask.assigned' : 'userTask.updated',
+          effect.elementInstanceKey,
+          undefined,
+          {
+            change: effect.change,
+          },
+        );
+        break;
+      case 'userTask.changeDenied':
+        await tx('user_tasks')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+          .whereIn('state', ['assigning', 'updating'])
+          .update({ state: 'open' });
+        ended(
+          effect.event === 'assigning' ? 'userTask.assignmentDenied' : 'userTask.updateDenied',
           effect.elementInstanceKey,
           undefined,
           effect.reason !== undefined ? { reason: effect.reason } : undefined,
@@ -379,7 +418,7 @@ async function cancelElementWaits(tx: Db, instanceId: string, elementInstanceKey
   await cancelJobs(tx, instanceId, elementInstanceKey, now);
   await tx('user_tasks')
     .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey })
-    .whereIn('state', ['open', 'completing'])
+    .whereIn('state', LIVE_TASK_STATES)
     .update({ state: 'cancelled', completed_at: now });
   await tx('incidents')
     .where({ process_instance_id: instanceId, element_instance_key: elementInstanceKey, state: 'open' })
@@ -424,4 +463,42 @@ async function takeBufferedMessage(
     .where({ id: message.id })
     .update({ state: 'correlated', process_instance_id: instanceId, correlated_at: now });
   return message;
+}
+
+/** User task states in which its element still waits on it: cancelled when the element ends otherwise. */
+const LIVE_TASK_STATES = ['open', 'assigning', 'updating', 'completing'];
+
+/** The `user_tasks` columns a user task change sets (`null` clears one). */
+export function userTaskColumns(change: UserTaskChange): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  if (change.assignee !== undefined) columns.assignee = change.assignee;
+  if (change.candidateUsers !== undefined) columns.candidate_users = change.candidateUsers;
+  if (change.candidateGroups !== undefined) columns.candidate_groups = change.candidateGroups;
+  if (change.dueDate !== undefined) columns.due_date = change.dueDate;
+  if (change.followUpDate !== undefined) columns.follow_up_date = change.followUpDate;
+  if (change.priority !== undefined) columns.priority = change.priority;
+  return columns;
+}
+
+/**
+ * An assigning listener's job of a task created with an assignee gets the task's id as
+ * `io.camunda.zeebe:userTaskKey` (the runtime does not know it): from this step's creation, or
+ * from the row a step before created.
+ */
+async function withTaskKey(
+  tx: Db,
+  instanceId: string,
+  effect: Effect,
+  createdTasks: Map<string, string>,
+): Promise<Effect> {
+  if (effect.type !== 'job.create' || !needsTaskKey(effect)) return effect;
+  const taskId =
+    createdTasks.get(effect.elementInstanceKey) ??
+    (
+      (await tx('user_tasks')
+        .where({ process_instance_id: instanceId, element_instance_key: effect.elementInstanceKey, state: 'assigning' })
+        .first('id')) as { id: string } | undefined
+    )?.id;
+  if (!taskId) return effect;
+  return { ...effect, headers: { ...effect.headers, 'io.camunda.zeebe:userTaskKey': taskId } };
 }

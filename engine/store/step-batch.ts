@@ -12,9 +12,9 @@
  * `createInstance` in the same transaction.
  */
 import { startInstanceSettled, stepSettled } from '../runtime/index.ts';
-import type { RuntimeEvent, StepResult } from '../runtime/contract.ts';
+import type { RuntimeEvent, StepResult, UserTaskChange } from '../runtime/contract.ts';
 import type { Variables } from '../nodes/types.ts';
-import type { JobLease, JobResult } from '../api.ts';
+import type { JobLease, JobResult, JobResultCorrections } from '../api.ts';
 import type { OperonError } from '../errors.ts';
 import { staleLeaseError } from '../jobs/fence-job.ts';
 import type { GraphCache } from './graph-cache.ts';
@@ -69,10 +69,30 @@ function collectPlainStep(plain: PlainRows, ref: InstanceRef, result: StepResult
   }
 }
 
-/** A denial (job result `denied: true`) carried by a job.completed event. */
-export function deniedField(result: JobResult | undefined): { denied?: { reason?: string } } {
-  if (!result?.denied) return {};
-  return { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} };
+/** A denial (job result `denied: true`) or corrections carried by a job.completed event. */
+export function deniedField(result: JobResult | undefined): {
+  denied?: { reason?: string };
+  corrections?: UserTaskChange;
+} {
+  if (!result) return {};
+  return {
+    ...(result.denied ? { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} } : {}),
+    ...(result.corrections && !result.denied ? { corrections: taskChangeOf(result.corrections) } : {}),
+  };
+}
+
+/** Camunda's corrections as a task change: null keeps a field (left out), "" clears the assignee or a date (null). */
+export function taskChangeOf(corrections: JobResultCorrections): UserTaskChange {
+  const change: UserTaskChange = {};
+  const { assignee, candidateUsers, candidateGroups, dueDate, followUpDate, priority } = corrections;
+  if (assignee !== null && assignee !== undefined) change.assignee = assignee === '' ? null : assignee;
+  if (candidateUsers !== null && candidateUsers !== undefined) change.candidateUsers = candidateUsers;
+  if (candidateGroups !== null && candidateGroups !== undefined) change.candidateGroups = candidateGroups;
+  if (dueDate !== null && dueDate !== undefined) change.dueDate = dueDate === '' ? null : dueDate;
+  if (followUpDate !== null && followUpDate !== undefined)
+    change.followUpDate = followUpDate === '' ? null : followUpDate;
+  if (priority !== null && priority !== undefined) change.priority = priority;
+  return change;
 }
 
 /**

@@ -15,8 +15,7 @@ import { insideArtifacts } from './artifacts.ts';
 import { actorOf } from '../http/actor.ts';
 import { embeddedForm } from './forms.ts';
 import { prepareReview, type ReviewSettings } from './review.ts';
-import { completerOf, requireTaskAccess, requireTaskVisible } from '../http/task-access.ts';
-import { forbidden } from '../http/identity.ts';
+import { assigneeFor, completerOf, requireTaskAccess, requireTaskVisible } from '../http/task-access.ts';
 
 export interface UiRouteOptions {
   /** Where bot artifacts live; default OPERON_ARTIFACTS_DIR, else .operon/artifacts. */
@@ -393,26 +392,28 @@ export function uiRoutes(context: RouteContext, options: UiRouteOptions): void {
     permission: 'tasks:complete',
     params: InstanceIdParams,
     body: ClaimBody,
-    responses: { 200: { description: 'The task', schema: UserTask } },
+    responses: {
+      200: { description: 'The task', schema: UserTask },
+      202: {
+        description: 'The task, assigning: its assigning listeners (zeebe:taskListener) run first',
+        schema: UserTask,
+      },
+    },
     async handler({ params, body, request }) {
       const identity = request.identity!;
-      const assignee = body.assignee === undefined ? identity.id : body.assignee;
-      if (assignee !== null && assignee !== identity.id && identity.kind !== 'dev')
-        throw forbidden(`A task can only be claimed for yourself (${identity.id})`, { field: 'body.assignee' });
+      const assignee = assigneeFor(identity, body.assignee);
       await requireTaskAccess(engine, identity, params.id);
-      const updated = await db('user_tasks').where({ id: params.id, state: 'open' }).update({ assignee });
-      const task = await findTask(params.id);
-      if (!task)
+      if (!(await findTask(params.id)))
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
-      if (updated !== 1)
-        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${params.id} is ${task.state}`, {
-          details: { taskId: params.id, state: task.state },
-        });
+      const { pending } = engine.assignUserTask
+        ? await engine.assignUserTask(params.id, assignee, { actor: actorOf(request) })
+        : { pending: false };
+      const task = (await findTask(params.id))!;
       request.log.info(
-        { instanceId: task.instanceId, taskId: task.id },
+        { instanceId: task.instanceId, taskId: task.id, pending },
         assignee ? 'user task claimed' : 'user task unclaimed',
       );
-      return { statusCode: 200, body: task };
+      return { statusCode: pending ? 202 : 200, body: task };
     },
   });
 

@@ -49,6 +49,8 @@ const EXPECTED: Record<string, Allowed> = {
   'GET /api/tasks': READ_TASKS,
   'GET /api/tasks/{id}': READ_TASKS,
   'POST /api/tasks/{id}/complete': WORK_TASKS,
+  'POST /api/tasks/{id}/assignment': WORK_TASKS,
+  'PATCH /api/tasks/{id}': OPERATE,
   'POST /api/messages': OPERATE,
   'POST /api/signals': OPERATE,
   'GET /api/incidents': READ_INSTANCES,

@@ -175,11 +175,48 @@ describe('user tasks at deployment', () => {
     );
   });
 
-  it('refuse task listeners of events other than creating and completing, naming the event', () =>
+  it('read assigning, updating and completing listeners, with the names before Camunda 8.8', async () => {
+    const [graph] = await parseDefinitions(
+      userTask(
+        '<zeebe:taskListeners><zeebe:taskListener eventType="assigning" type="a" /><zeebe:taskListener eventType="assignment" type="b" />' +
+          '<zeebe:taskListener eventType="update" type="u" /><zeebe:taskListener eventType="completing" type="c" /></zeebe:taskListeners>',
+      ),
+      'l.bpmn',
+    );
+    assert.deepEqual(graph!.elements.x!.userTask, {
+      assigningListeners: [
+        { type: 'a', retries: 3 },
+        { type: 'b', retries: 3 },
+      ],
+      updatingListeners: [{ type: 'u', retries: 3 }],
+      completingListeners: [{ type: 'c', retries: 3 }],
+    });
+    assert.deepEqual(
+      graph!.serviceTasks.map((t) => [t.taskType, t.listener]),
+      [
+        ['a', 'assigning'],
+        ['b', 'assigning'],
+        ['u', 'updating'],
+        ['c', 'completing'],
+      ],
+    );
+  });
+
+  it('refuse a task listener without eventType, with an unknown one or without a type, as Zeebe does', async () => {
+    const one = (attributes: string) =>
+      userTask(`<zeebe:taskListeners><zeebe:taskListener ${attributes} /></zeebe:taskListeners>`);
+    await refused(one('type="check"'), 'OPERON_ERR_BPMN_INVALID', 'x', /task listener without an eventType/);
+    await refused(one('eventType="" type="check"'), 'OPERON_ERR_BPMN_INVALID', 'x', /without an eventType/);
+    await refused(one('eventType="claiming" type="check"'), 'OPERON_ERR_BPMN_INVALID', 'x', /eventType "claiming"/);
+    await refused(one('eventType="assigning"'), 'OPERON_ERR_BPMN_INVALID', 'x', /task listener needs a type/);
+    await refused(one('eventType="updating" type=" "'), 'OPERON_ERR_BPMN_INVALID', 'x', /needs a type/);
+  });
+
+  it('refuse canceling task listeners as unsupported, naming the event', () =>
     refused(
-      userTask('<zeebe:taskListeners><zeebe:taskListener eventType="assigning" type="check" /></zeebe:taskListeners>'),
+      userTask('<zeebe:taskListeners><zeebe:taskListener eventType="canceling" type="check" /></zeebe:taskListeners>'),
       'OPERON_ERR_BPMN_UNSUPPORTED',
       'x',
-      /task listener for "assigning"/,
+      /task listener for "canceling"/,
     ));
 });

@@ -1,10 +1,18 @@
-/** User tasks: the inbox (a page of task summaries), one task with its variables, completing a task. */
+/** User tasks: the inbox (a page of task summaries), one task with its variables, assigning, updating and completing a task. */
 import { lookAhead, toPage } from '../pagination.ts';
 import { defineRoute, type RouteContext } from '../route.ts';
-import { CompleteTaskBody, InstanceIdParams, TaskList, TaskListQuery, UserTask } from '../schemas.ts';
+import {
+  AssignTaskBody,
+  CompleteTaskBody,
+  InstanceIdParams,
+  TaskList,
+  TaskListQuery,
+  UpdateTaskBody,
+  UserTask,
+} from '../schemas.ts';
 import { OperonError } from '../../errors.ts';
 import { seesAllTasks } from '../identity.ts';
-import { completerOf, requireTaskAccess, requireTaskVisible, visibleTasks } from '../task-access.ts';
+import { assigneeFor, completerOf, requireTaskAccess, requireTaskVisible, visibleTasks } from '../task-access.ts';
 import { actorOf } from '../actor.ts';
 
 export function taskRoutes(context: RouteContext): void {
@@ -58,6 +66,66 @@ export function taskRoutes(context: RouteContext): void {
       if (!task)
         throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${params.id}`, { details: { taskId: params.id } });
       return { statusCode: 200, body: task };
+    },
+  });
+
+  /** The task after a requested change: 202 while its listeners hold the change, 200 once applied. */
+  async function changed(taskId: string, pending: boolean, log: (task: { instanceId: string; id: string }) => void) {
+    const [task] = await engine.listUserTasks({ id: taskId });
+    if (!task) throw new OperonError('OPERON_ERR_NOT_FOUND', `No user task ${taskId}`, { details: { taskId } });
+    log(task);
+    return { statusCode: pending ? 202 : 200, body: task };
+  }
+
+  defineRoute(context, {
+    method: 'POST',
+    url: '/api/tasks/:id/assignment',
+    summary:
+      'Assign an open user task (assignee: the caller, or anyone with the development token), or unassign it (assignee: null). A task with assigning listeners (zeebe:taskListener) answers 202 with state "assigning": the assignment takes effect once their jobs completed, with their corrections, or not at all when one denies it',
+    tag: 'tasks',
+    permission: 'tasks:complete',
+    params: InstanceIdParams,
+    body: AssignTaskBody,
+    responses: {
+      200: { description: 'The task, assigned', schema: UserTask },
+      202: { description: 'The task, assigning: its assigning listeners run first', schema: UserTask },
+    },
+    async handler({ params, body, request }) {
+      const assignee = assigneeFor(request.identity, body.assignee);
+      await requireTaskAccess(engine, request.identity, params.id);
+      if (!engine.assignUserTask) throw new OperonError('OPERON_ERR_CONFLICT', 'This engine cannot assign user tasks');
+      const { pending } = await engine.assignUserTask(params.id, assignee, { actor: actorOf(request) });
+      return changed(params.id, pending, (task) =>
+        request.log.info(
+          { instanceId: task.instanceId, taskId: task.id, assignee, pending },
+          assignee ? 'user task assigned' : 'user task unassigned',
+        ),
+      );
+    },
+  });
+
+  defineRoute(context, {
+    method: 'PATCH',
+    url: '/api/tasks/:id',
+    summary:
+      'Change an open user task\'s candidate users and groups, due and follow-up dates (null clears one) or priority. A task with updating listeners (zeebe:taskListener) answers 202 with state "updating": the change takes effect once their jobs completed, with their corrections, or not at all when one denies it',
+    tag: 'tasks',
+    permission: 'operate',
+    params: InstanceIdParams,
+    body: UpdateTaskBody,
+    responses: {
+      200: { description: 'The task, changed', schema: UserTask },
+      202: { description: 'The task, updating: its updating listeners run first', schema: UserTask },
+    },
+    async handler({ params, body, request }) {
+      if (!engine.updateUserTask) throw new OperonError('OPERON_ERR_CONFLICT', 'This engine cannot update user tasks');
+      const { pending } = await engine.updateUserTask(params.id, body, { actor: actorOf(request) });
+      return changed(params.id, pending, (task) =>
+        request.log.info(
+          { instanceId: task.instanceId, taskId: task.id, fields: Object.keys(body), pending },
+          'user task updated',
+        ),
+      );
     },
   });
 
