@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupCommit } from '../../engine/jobs/group-commit.ts';
 import { OperonError } from '../../engine/errors.ts';
+import type { ActivatedJob } from '../../engine/api.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { fixture, openEngine, type TestEngine } from './support/harness.ts';
 
@@ -232,6 +233,50 @@ describe('group commit on PostgreSQL', () => {
     assert.equal(incidents.length, 1, 'the result that could not be stored became an incident on its own instance');
     for (const job of good) assert.equal(await state(job.id), 'completed');
     assert.equal(started.length, 12);
+  });
+
+  it('completions and BPMN errors take one path: each applies once, and its retry is answered replayed', async () => {
+    const started = await Promise.all(
+      Array.from({ length: 3 }, (_, n) => current.engine.startInstance('external', { n })),
+    );
+    const ids = new Set(started.map((s) => s.instanceId));
+    const jobs = (
+      await current.engine.activateJobs({ type: 'remote-worker', worker: 'w3', maxJobs: 100, lockMs: 60_000 })
+    ).filter((job) => ids.has(job.instanceId));
+    assert.equal(jobs.length, 3);
+    const [done, refused, flaky] = jobs as [ActivatedJob, ActivatedJob, ActivatedJob];
+    const lease = (job: ActivatedJob) => ({ worker: 'w3', attempt: job.attempt });
+    const error = { errorCode: 'NOPE', errorMessage: 'not this one' };
+    await Promise.all([
+      current.engine.completeJob(done.id, lease(done), { ok: 1 }),
+      current.engine.throwJobError(refused.id, lease(refused), error),
+      current.engine.failJob(flaky.id, lease(flaky), { errorMessage: 'flaky', retries: 1, retryBackoffMs: 0 }),
+    ]);
+    // The same calls again (answers lost): the same results are successes that change nothing.
+    assert.deepEqual(await current.engine.completeJob(done.id, lease(done), { ok: 1 }), { replayed: true });
+    assert.deepEqual(await current.engine.throwJobError(refused.id, lease(refused), error), { replayed: true });
+    await assert.rejects(
+      current.engine.completeJob(done.id, lease(done), { ok: 2 }),
+      (thrown: OperonError) => thrown.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
+    );
+    const job = (id: string) => current.knex('jobs').where({ id }).first();
+    assert.equal((await job(refused.id)).error_message, 'BPMN error NOPE: not this one');
+    const incidents = await current.engine.listIncidents({ instanceId: refused.instanceId, state: 'open' });
+    assert.deepEqual(
+      incidents.map((incident) => incident.code),
+      ['OPERON_ERR_UNCAUGHT_BPMN_ERROR'],
+    );
+
+    // A job that failed once and then completed is a completion (its earlier failure stays in history).
+    const [again] = (
+      await current.engine.activateJobs({ type: 'remote-worker', worker: 'w3', maxJobs: 100, lockMs: 60_000 })
+    ).filter((retried) => retried.id === flaky.id);
+    assert.ok(again, 'the failed job is claimable again');
+    await current.engine.completeJob(again.id, lease(again), { ok: 3 });
+    assert.equal((await job(flaky.id)).error_message, null);
+    assert.deepEqual(await current.engine.completeJob(again.id, lease(again), { ok: 3 }), { replayed: true });
+    for (const { instanceId } of [done, flaky])
+      assert.equal((await current.engine.getInstance(instanceId))?.state, 'completed');
   });
 
   it('a start of an unknown process fails alone while other starts commit', async () => {
