@@ -34,7 +34,7 @@ import type {
   UserTaskView,
 } from './api.ts';
 import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
-import { checkStartVariables, type ProcessGraph } from './model/index.ts';
+import type { ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
 import { insertDecisionDefinition } from './store/decision-definitions.ts';
@@ -53,7 +53,8 @@ import type {
 } from './store/rows.ts';
 import { json } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
-import { startAudit, startInstances, type Settled } from './store/step-batch.ts';
+import type { Settled } from './store/step-batch.ts';
+import { startInstances } from './store/start-instances.ts';
 import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
@@ -64,9 +65,8 @@ import { lockInstance } from './store/lock-instance.ts';
 import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
-import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './store/idempotency-keys.ts';
+import type { IdempotencyRecord } from './store/idempotency-keys.ts';
 import { raiseEngineIncident } from './store/raise-engine-incident.ts';
-import { isTransientDatabaseError } from './store/transient-error.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
 import {
@@ -408,73 +408,37 @@ export class PostgresEngine implements Engine {
 
   // ---- instances ---------------------------------------------------------------------------
 
+  /**
+   * Every start, whatever its version or start event, goes through the group commit to
+   * `startInstances` (engine/store/start-instances.ts): concurrent starts commit together.
+   */
   async startInstance(
     bpmnProcessId: string,
     variables: Variables = {},
     options: StartInstanceOptions = {},
   ): Promise<{ instanceId: string }> {
-    if (options.version === undefined && options.startEventId === undefined) {
-      // The latest version from the none start event: concurrent starts commit together.
-      const instanceId = randomUUID();
-      const latest = options.latest?.bpmn_process_id === bpmnProcessId ? options.latest : undefined;
-      // A start that waits this long may be waiting on a database that is gone: find out.
-      const slow = setTimeout(() => this.availability.suspect(), SLOW_START_MS);
-      try {
-        await this.#starts.submit({
-          instanceId,
-          bpmnProcessId,
-          variables,
-          businessKey: options.businessKey,
-          startedBy: options.startedBy,
-          latest,
-          idempotency: options.idempotency,
-          actor: actorOrDefault(options),
-        });
-      } finally {
-        clearTimeout(slow);
-      }
-      return { instanceId };
-    }
-    return this.#startOne(bpmnProcessId, variables, options);
-  }
-
-  async #startOne(
-    bpmnProcessId: string,
-    variables: Variables,
-    options: StartInstanceOptions & { instanceId?: string },
-  ): Promise<{ instanceId: string }> {
-    const definition = await findDefinitionByProcessId(this.db, bpmnProcessId, options.version);
-    if (!definition) {
-      throw new OperonError(
-        'OPERON_ERR_NOT_FOUND',
-        `No deployed process '${bpmnProcessId}'${options.version ? ` version ${options.version}` : ''}`,
-        {
-          details: { bpmnProcessId, version: options.version },
-        },
-      );
-    }
-    const instanceId = options.instanceId ?? randomUUID();
-    const { idempotency } = options;
-    await inTransaction(this.db, async (tx) => {
-      if (idempotency && (await claimIdempotencyKeys(tx, [{ instanceId, idempotency }])).size > 0)
-        throw new IdempotencyKeyTaken(idempotency.scope, idempotency.key);
-      await createInstance(tx, this.graphs, definition, {
+    const instanceId = randomUUID();
+    // A start that waits this long may be waiting on a database that is gone: find out.
+    const slow = setTimeout(() => this.availability.suspect(), SLOW_START_MS);
+    try {
+      await this.#starts.submit({
+        instanceId,
+        bpmnProcessId,
         variables,
+        version: options.version,
+        startEventId: options.startEventId,
         businessKey: options.businessKey,
         startedBy: options.startedBy,
-        startEventId: options.startEventId,
-        now: this.clock.now(),
-        instanceId,
+        latest:
+          options.version === undefined && options.latest?.bpmn_process_id === bpmnProcessId
+            ? options.latest
+            : undefined,
+        idempotency: options.idempotency,
+        actor: actorOrDefault(options),
       });
-      await appendAudit(tx, [
-        startAudit(
-          instanceId,
-          { id: definition.id, bpmn_process_id: definition.bpmn_process_id, version: definition.version },
-          options.businessKey,
-          actorOrDefault(options),
-        ),
-      ]);
-    });
+    } finally {
+      clearTimeout(slow);
+    }
     return { instanceId };
   }
 
@@ -1023,14 +987,16 @@ export class PostgresEngine implements Engine {
   }
 
   /**
-   * Starts committing together; a failed batch is retried one start at a time. A start's
-   * idempotency key is written in its batch's transaction; two starts with the same key never
-   * share a batch (the later one then finds the key taken).
+   * Starts committing together. A start's idempotency key is written in its batch's transaction;
+   * two starts with the same key never share a batch (the later one then finds the key taken).
    */
   readonly #starts = new GroupCommit<{
     instanceId: string;
     bpmnProcessId: string;
     variables: Variables;
+    /** A version other than the latest. */
+    version?: number;
+    startEventId?: string;
     businessKey?: string;
     startedBy?: string;
     latest?: DefinitionRef;
@@ -1042,42 +1008,49 @@ export class PostgresEngine implements Engine {
       // Definitions never change once deployed: reading the latest outside the writing statement
       // at worst starts the version that was latest a moment ago. Starts whose caller read it
       // already (webhooks) save the batch that round trip.
-      const unknown = [...new Set(batch.filter((start) => !start.latest).map((start) => start.bpmnProcessId))];
+      const unknown = [
+        ...new Set(
+          batch.filter((start) => !start.latest && start.version === undefined).map((start) => start.bpmnProcessId),
+        ),
+      ];
       const latest =
         unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
-      const definitions = batch.map((start) => start.latest ?? latest.get(start.bpmnProcessId));
-      // Start variables that do not match their declaration are refused here, one by one, so
-      // that they do not fail the batch they came with.
-      const refused = await Promise.all(
-        batch.map(async (start, index): Promise<Error | undefined> => {
-          const definition = definitions[index];
-          if (!definition)
-            return new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, {
-              details: { bpmnProcessId: start.bpmnProcessId },
-            });
-          try {
-            checkStartVariables(await this.graphs.get(this.db, definition.id), undefined, start.variables);
-            return undefined;
-          } catch (error) {
-            return error as Error;
-          }
-        }),
+      const definitions = await Promise.all(
+        batch.map(async (start) =>
+          start.version !== undefined
+            ? await findDefinitionByProcessId(this.db, start.bpmnProcessId, start.version)
+            : (start.latest ?? latest.get(start.bpmnProcessId)),
+        ),
       );
-      const found = batch.flatMap((start, index) =>
-        refused[index] === undefined ? [{ ...start, definition: definitions[index]! }] : [],
-      );
-      const taken = await startInstances(this.db, this.graphs, found, this.clock.now());
-      return batch.map((start, index): Settled => {
-        if (refused[index] !== undefined) return { ok: false, error: refused[index] };
-        if (taken.has(start.instanceId))
-          return { ok: false, error: new IdempotencyKeyTaken(start.idempotency!.scope, start.idempotency!.key) };
-        return { ok: true };
+      const found = batch.flatMap((start, index) => {
+        const definition = definitions[index];
+        return definition
+          ? [
+              {
+                ...start,
+                definition: {
+                  id: definition.id,
+                  bpmn_process_id: definition.bpmn_process_id,
+                  version: definition.version,
+                },
+              },
+            ]
+          : [];
       });
+      const settled = await startInstances(this.db, this.graphs, found, this.clock.now());
+      const byId = new Map(found.map((start, index) => [start.instanceId, settled[index]!]));
+      return batch.map(
+        (start): Settled =>
+          byId.get(start.instanceId) ?? {
+            ok: false,
+            error: new OperonError(
+              'OPERON_ERR_NOT_FOUND',
+              `No deployed process '${start.bpmnProcessId}'${start.version ? ` version ${start.version}` : ''}`,
+              { details: { bpmnProcessId: start.bpmnProcessId, version: start.version } },
+            ),
+          },
+      );
     },
-    alone: async ({ instanceId, bpmnProcessId, variables, businessKey, startedBy, idempotency, actor }) => {
-      await this.#startOne(bpmnProcessId, variables, { businessKey, startedBy, instanceId, idempotency, actor });
-    },
-    failsAll: isTransientDatabaseError,
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)
   });
 

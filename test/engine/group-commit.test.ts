@@ -291,6 +291,38 @@ describe('group commit on PostgreSQL', () => {
     assert.equal(((outcomes[1] as PromiseRejectedResult).reason as OperonError).code, 'OPERON_ERR_NOT_FOUND');
   });
 
+  it('starts of a given version or start event share the one start path; each gets its own outcome', async () => {
+    const outcomes = await Promise.allSettled([
+      current.engine.startInstance('external', { n: 1 }, { version: 1 }),
+      current.engine.startInstance('external', { n: 2 }, { startEventId: 'eStart' }),
+      current.engine.startInstance('external', { n: 3 }, { startEventId: 'nope' }),
+      current.engine.startInstance('external', { n: 4 }, { version: 99 }),
+      current.engine.startInstance('external', { n: 5 }),
+    ]);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled'],
+    );
+    assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /nope/);
+    assert.equal(((outcomes[3] as PromiseRejectedResult).reason as OperonError).code, 'OPERON_ERR_NOT_FOUND');
+    assert.match(String((outcomes[3] as PromiseRejectedResult).reason), /version 99/);
+    const ids = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value.instanceId] : []));
+    const rows = await current.knex('process_instances').whereIn('id', ids).select('version', 'state');
+    assert.deepEqual(
+      rows.map((row) => [row.version, row.state]),
+      [
+        [1, 'active'],
+        [1, 'active'],
+        [1, 'active'],
+      ],
+    );
+    const started = await current
+      .knex('history')
+      .where({ process_instance_id: ids[1], event_type: 'instance.started' })
+      .first();
+    assert.equal(started.payload.startEventId, 'eStart');
+  });
+
   it('a start that brings the latest version (as webhooks do) starts that one; a hint for another process is ignored', async () => {
     const definitions = await current
       .knex('process_definitions')
