@@ -33,7 +33,7 @@ import type {
   UserTaskSummary,
   UserTaskView,
 } from './api.ts';
-import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
+import { OperonError, isOperonError } from './errors.ts';
 import type { ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
@@ -56,6 +56,7 @@ import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from
 import type { Settled } from './store/step-batch.ts';
 import { startInstances } from './store/start-instances.ts';
 import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
+import { failJobs, type JobFailure } from './store/fail-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
 import { withPage } from './store/page.ts';
@@ -66,7 +67,6 @@ import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
 import { createInstance } from './store/create-instance.ts';
 import type { IdempotencyRecord } from './store/idempotency-keys.ts';
-import { raiseEngineIncident } from './store/raise-engine-incident.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
 import {
@@ -83,7 +83,6 @@ import { scheduleStartEvents } from './store/schedule-start-events.ts';
 import { CHANNELS, inTransaction, notify } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
-import { updateFencedJob } from './jobs/fence-job.ts';
 import { bpmnErrorMessage, isAppliedOutcome } from './jobs/applied-result.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
@@ -1074,7 +1073,10 @@ export class PostgresEngine implements Engine {
     maxInFlight: 2, // a second batch only when a full one waits: 1,550 -> 2,075 instances/s at 128 jobs in flight
   });
 
-  /** `records`: the attempt's audit records, written in the transaction that records the failure. */
+  /**
+   * `records`: the attempt's audit records, written in the transaction that records the failure
+   * (`failJobs`, engine/store/fail-jobs.ts).
+   */
   async failJob(
     jobId: string,
     lease: JobLease,
@@ -1087,56 +1089,24 @@ export class PostgresEngine implements Engine {
     },
     records: readonly JobRecord[] = [],
   ): Promise<void> {
-    const job = await findJob(this.db, jobId);
-    await inTransaction(this.db, async (tx) => {
-      await lockInstance(tx, job.process_instance_id);
-      await this.nodes.writeRecords(tx, records, true);
-      const retries = Math.max(0, failure.retries ?? job.retries - 1);
-      if (retries > 0) {
-        const delay = failure.retryBackoffMs ?? retryDelayMs(this.backoff, job.attempt);
-        await updateFencedJob(tx, jobId, lease, {
-          state: 'ready',
-          retries,
-          owner: null,
-          lease_expires_at: null,
-          error_message: failure.errorMessage,
-          run_at: new Date(this.clock.now().getTime() + delay),
-        });
-        await appendHistory(tx, [
-          {
-            process_instance_id: job.process_instance_id,
-            element_instance_key: job.element_instance_key,
-            element_id: job.element_id,
-            event_type: 'job.failed',
-            payload: { jobId, attempt: job.attempt, retries, message: failure.errorMessage, retryInMs: delay },
-          },
-        ]);
-        if (delay <= 0) await notify(tx, CHANNELS.jobs, job.type);
-        return;
-      }
-      await updateFencedJob(tx, jobId, lease, {
-        state: 'failed',
-        retries: 0,
-        owner: null,
-        lease_expires_at: null,
-        error_message: failure.errorMessage,
-      });
-      const code: ErrorCode =
-        failure.code && failure.code in ERROR_CODES ? (failure.code as ErrorCode) : 'OPERON_ERR_JOB_FAILED';
-      // The node's details (e.g. the offending `field`) go on the incident, next to the job's.
-      const error = new OperonError(code, failure.errorMessage, {
-        details: { ...failure.details, jobId, type: job.type, attempt: job.attempt },
-      });
-      await raiseEngineIncident(
-        tx,
-        job.process_instance_id,
-        { elementInstanceKey: job.element_instance_key, elementId: job.element_id },
-        error,
-        undefined,
-        jobId,
-      );
-    });
+    await this.#failures.submit({ job: await findJob(this.db, jobId), lease, ...failure, records });
   }
+
+  /** Failures committing together, like completions. */
+  readonly #failures = new GroupCommit<JobFailure>({
+    key: (failure) => failure.job.process_instance_id,
+    run: (batch) =>
+      failJobs(
+        this.db,
+        {
+          now: () => this.clock.now(),
+          retryDelayMs: (attempt) => retryDelayMs(this.backoff, attempt),
+          writeRecords: (tx, records, applied) => this.nodes.writeRecords(tx, records, applied),
+        },
+        batch,
+      ),
+    maxInFlight: 2,
+  });
 
   async heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }> {
     const deadline = await heartbeatJob(this.db, jobId, lease, lockMs, this.clock.now());

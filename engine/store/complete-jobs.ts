@@ -22,13 +22,12 @@ import { stepSettled } from '../runtime/index.ts';
 import type { RuntimeEvent } from '../runtime/contract.ts';
 import type { JobRecord, Logger, Variables } from '../nodes/types.ts';
 import type { JobLease, JobResult } from '../api.ts';
-import type { OperonError } from '../errors.ts';
-import { isLeaseOf, staleLeaseError } from '../jobs/fence-job.ts';
 import { bpmnErrorMessage } from '../jobs/applied-result.ts';
 import type { GraphCache } from './graph-cache.ts';
-import type { Db, InstanceRow, JobRow } from './rows.ts';
+import type { JobRow } from './rows.ts';
 import { emptyPlainRows, writePlainRows } from './apply-effects.ts';
-import { eventHistory, instanceNotActive, instanceNotFound, stepInstance } from './step-instance.ts';
+import { eventHistory, stepInstance } from './step-instance.ts';
+import { lockAndFence, whyNotFenced, type FencedJob, type JobEnding } from './fence-jobs.ts';
 import { collectPlainStep, isPlainStep, type Settled } from './step-batch.ts';
 import { inTransaction } from './notify.ts';
 import { raiseEngineIncident } from './raise-engine-incident.ts';
@@ -62,15 +61,6 @@ export interface CompleteJobsContext {
   logger: Logger;
 }
 
-/** A fenced job: the columns its event and an incident need. */
-type FencedJob = Pick<JobRow, 'id' | 'element_instance_key' | 'element_id'>;
-
-/** The change a fenced job gets: how it ends. */
-interface JobEnding {
-  state: 'completed' | 'failed';
-  errorMessage: string | null;
-}
-
 /**
  * Applies `items` (jobs of distinct instances) in one transaction of `db` (a savepoint when `db` is
  * itself a transaction) and returns one outcome per item, in order. Throws only when the database
@@ -96,7 +86,7 @@ async function applyResults(tx: Knex.Transaction, context: CompleteJobsContext, 
   const now = context.now();
   const { instances, fenced } = await lockAndFence(
     tx,
-    items.map((item) => ({ item, ending: appliedEnding(item.outcome) })),
+    items.map((item) => ({ ...item, ending: appliedEnding(item.outcome) })),
   );
   const settled: Settled[] = [];
   const plain = emptyPlainRows();
@@ -152,7 +142,7 @@ async function raiseIncident(
   const message = error instanceof Error ? error.message : String(error);
   return inTransaction(db, async (tx) => {
     const { instances, fenced } = await lockAndFence(tx, [
-      { item, ending: { state: 'failed', errorMessage: message } },
+      { ...item, ending: { state: 'failed', errorMessage: message, retries: 0 } },
     ]);
     const job = fenced.get(item.job.id);
     if (!job) return { ok: false, error: await whyNotFenced(tx, item, instances.get(item.job.process_instance_id)) };
@@ -199,58 +189,6 @@ function jobEvent(job: FencedJob, outcome: JobOutcome): RuntimeEvent {
 export function deniedField(result: JobResult | undefined): { denied?: { reason?: string } } {
   if (!result?.denied) return {};
   return { denied: result.deniedReason !== undefined ? { reason: result.deniedReason } : {} };
-}
-
-/**
- * The fence, for every way a job result ends a job. One round trip: locks the instances (in id
- * order) and gives each job its ending where its lease still holds (same worker, same attempt,
- * still leased) and its instance is active.
- */
-async function lockAndFence(
-  tx: Db,
-  fences: { item: JobCompletion; ending: JobEnding }[],
-): Promise<{ instances: Map<string, InstanceRow>; fenced: Map<string, FencedJob> }> {
-  const { rows } = await tx.raw(
-    `WITH locked AS MATERIALIZED (
-       SELECT * FROM process_instances WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE
-     ), fenced AS (
-       UPDATE jobs AS j
-          SET state = f.state, error_message = f.error_message, updated_at = now(),
-              ended_at = CASE WHEN f.state = 'completed' THEN now() ELSE j.ended_at END,
-              retries = CASE WHEN f.state = 'failed' THEN 0 ELSE j.retries END
-         FROM unnest(?::uuid[], ?::text[], ?::int[], ?::text[], ?::text[]) AS f(id, owner, attempt, state, error_message),
-              locked AS l
-        WHERE j.id = f.id AND j.owner = f.owner AND j.state = 'leased' AND (f.attempt IS NULL OR j.attempt = f.attempt)
-          AND l.id = j.process_instance_id AND l.state = 'active'
-        RETURNING j.id, j.element_instance_key, j.element_id
-     )
-     SELECT 'instance' AS kind, to_jsonb(locked) AS row FROM locked
-     UNION ALL
-     SELECT 'job', to_jsonb(fenced) FROM fenced`,
-    [
-      [...new Set(fences.map(({ item }) => item.job.process_instance_id))],
-      fences.map(({ item }) => item.job.id),
-      fences.map(({ item }) => item.lease.worker),
-      fences.map(({ item }) => item.lease.attempt ?? null),
-      fences.map(({ ending }) => ending.state),
-      fences.map(({ ending }) => ending.errorMessage),
-    ] as never,
-  );
-  const instances = new Map<string, InstanceRow>();
-  const fenced = new Map<string, FencedJob>();
-  for (const { kind, row } of rows as { kind: string; row: Record<string, unknown> }[]) {
-    if (kind === 'instance') instances.set(row.id as string, row as unknown as InstanceRow);
-    else fenced.set(row.id as string, row as unknown as FencedJob);
-  }
-  return { instances, fenced };
-}
-
-/** Why a job was not fenced: its lease is gone (reported first), or its instance is gone or not active. */
-async function whyNotFenced(tx: Db, item: JobCompletion, instance: InstanceRow | undefined): Promise<OperonError> {
-  const current = await tx<JobRow>('jobs').where({ id: item.job.id }).first();
-  if (current?.state !== 'leased' || !isLeaseOf(current, item.lease))
-    return staleLeaseError(item.job.id, item.lease, current);
-  return instance ? instanceNotActive(instance) : instanceNotFound(item.job.process_instance_id);
 }
 
 function failed(error: unknown): Settled[] {

@@ -259,7 +259,13 @@ describe('group commit on PostgreSQL', () => {
       current.engine.completeJob(done.id, lease(done), { ok: 2 }),
       (thrown: OperonError) => thrown.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
     );
+    // A failure after the completion goes through the same fence: refused, nothing changes.
+    await assert.rejects(
+      current.engine.failJob(done.id, lease(done), { errorMessage: 'late' }),
+      (thrown: OperonError) => thrown.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
+    );
     const job = (id: string) => current.knex('jobs').where({ id }).first();
+    assert.equal((await job(done.id)).error_message, null);
     assert.equal((await job(refused.id)).error_message, 'BPMN error NOPE: not this one');
     const incidents = await current.engine.listIncidents({ instanceId: refused.instanceId, state: 'open' });
     assert.deepEqual(
