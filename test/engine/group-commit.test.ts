@@ -88,33 +88,6 @@ describe('GroupCommit', () => {
     fail = false;
     await group.submit(5);
   });
-
-  it('with `alone`, a failed batch is carried out one request at a time; `failsAll` errors fail the batch', async () => {
-    const alone: number[] = [];
-    const group = new GroupCommit<number>({
-      maxInFlight: 1,
-      run: async (batch) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (batch.includes(-1)) throw new Error('connection lost');
-        throw new Error('one of these is bad');
-      },
-      alone: async (n) => {
-        alone.push(n);
-        if (n === 2) throw new Error('bad 2');
-      },
-      failsAll: (error) => String(error).includes('connection lost'),
-    });
-    const first = group.submit(0); // goes alone, as the first batch
-    const outcomes = await Promise.allSettled([first, ...[1, 2, 3].map((n) => group.submit(n))]);
-    assert.deepEqual(
-      outcomes.map((o) => o.status),
-      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
-    );
-    assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /bad 2/);
-    assert.deepEqual(alone, [0, 1, 2, 3]);
-    await assert.rejects(group.submit(-1), /connection lost/);
-    assert.deepEqual(alone, [0, 1, 2, 3], 'a failsAll error is not retried one by one');
-  });
 });
 
 describe('group commit on PostgreSQL', () => {
