@@ -35,8 +35,8 @@ import type {
   UserTaskSummary,
   UserTaskView,
 } from './api.ts';
-import { ERROR_CODES, OperonError, isOperonError, type ErrorCode } from './errors.ts';
-import { checkStartVariables, type ProcessGraph } from './model/index.ts';
+import { OperonError, isOperonError } from './errors.ts';
+import type { ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
 import { insertDecisionDefinition } from './store/decision-definitions.ts';
@@ -55,14 +55,10 @@ import type {
 } from './store/rows.ts';
 import { json } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
-import {
-  completeJobs,
-  deniedField,
-  startAudit,
-  startInstances,
-  type JobCompletion,
-  type Settled,
-} from './store/step-batch.ts';
+import type { Settled } from './store/step-batch.ts';
+import { startInstances } from './store/start-instances.ts';
+import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
+import { failJobs, type JobFailure } from './store/fail-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
 import { withPage } from './store/page.ts';
@@ -82,9 +78,7 @@ import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts'
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { userTaskColumns } from './store/apply-effects.ts';
 import { createInstance } from './store/create-instance.ts';
-import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './store/idempotency-keys.ts';
-import { raiseEngineIncident } from './store/raise-engine-incident.ts';
-import { isTransientDatabaseError } from './store/transient-error.ts';
+import type { IdempotencyRecord } from './store/idempotency-keys.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
 import { lockCorrelation } from './store/lock-correlation.ts';
 import {
@@ -101,8 +95,7 @@ import { scheduleStartEvents } from './store/schedule-start-events.ts';
 import { CHANNELS, inTransaction, notify } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
-import { updateFencedJob } from './jobs/fence-job.ts';
-import { bpmnErrorMessage, isAppliedOutcome, type JobOutcome } from './jobs/applied-result.ts';
+import { bpmnErrorMessage, isAppliedOutcome } from './jobs/applied-result.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
 import { Notifications } from './jobs/notifications.ts';
@@ -426,73 +419,37 @@ export class PostgresEngine implements Engine {
 
   // ---- instances ---------------------------------------------------------------------------
 
+  /**
+   * Every start, whatever its version or start event, goes through the group commit to
+   * `startInstances` (engine/store/start-instances.ts): concurrent starts commit together.
+   */
   async startInstance(
     bpmnProcessId: string,
     variables: Variables = {},
     options: StartInstanceOptions = {},
   ): Promise<{ instanceId: string }> {
-    if (options.version === undefined && options.startEventId === undefined) {
-      // The latest version from the none start event: concurrent starts commit together.
-      const instanceId = randomUUID();
-      const latest = options.latest?.bpmn_process_id === bpmnProcessId ? options.latest : undefined;
-      // A start that waits this long may be waiting on a database that is gone: find out.
-      const slow = setTimeout(() => this.availability.suspect(), SLOW_START_MS);
-      try {
-        await this.#starts.submit({
-          instanceId,
-          bpmnProcessId,
-          variables,
-          businessKey: options.businessKey,
-          startedBy: options.startedBy,
-          latest,
-          idempotency: options.idempotency,
-          actor: actorOrDefault(options),
-        });
-      } finally {
-        clearTimeout(slow);
-      }
-      return { instanceId };
-    }
-    return this.#startOne(bpmnProcessId, variables, options);
-  }
-
-  async #startOne(
-    bpmnProcessId: string,
-    variables: Variables,
-    options: StartInstanceOptions & { instanceId?: string },
-  ): Promise<{ instanceId: string }> {
-    const definition = await findDefinitionByProcessId(this.db, bpmnProcessId, options.version);
-    if (!definition) {
-      throw new OperonError(
-        'OPERON_ERR_NOT_FOUND',
-        `No deployed process '${bpmnProcessId}'${options.version ? ` version ${options.version}` : ''}`,
-        {
-          details: { bpmnProcessId, version: options.version },
-        },
-      );
-    }
-    const instanceId = options.instanceId ?? randomUUID();
-    const { idempotency } = options;
-    await inTransaction(this.db, async (tx) => {
-      if (idempotency && (await claimIdempotencyKeys(tx, [{ instanceId, idempotency }])).size > 0)
-        throw new IdempotencyKeyTaken(idempotency.scope, idempotency.key);
-      await createInstance(tx, this.graphs, definition, {
+    const instanceId = randomUUID();
+    // A start that waits this long may be waiting on a database that is gone: find out.
+    const slow = setTimeout(() => this.availability.suspect(), SLOW_START_MS);
+    try {
+      await this.#starts.submit({
+        instanceId,
+        bpmnProcessId,
         variables,
+        version: options.version,
+        startEventId: options.startEventId,
         businessKey: options.businessKey,
         startedBy: options.startedBy,
-        startEventId: options.startEventId,
-        now: this.clock.now(),
-        instanceId,
+        latest:
+          options.version === undefined && options.latest?.bpmn_process_id === bpmnProcessId
+            ? options.latest
+            : undefined,
+        idempotency: options.idempotency,
+        actor: actorOrDefault(options),
       });
-      await appendAudit(tx, [
-        startAudit(
-          instanceId,
-          { id: definition.id, bpmn_process_id: definition.bpmn_process_id, version: definition.version },
-          options.businessKey,
-          actorOrDefault(options),
-        ),
-      ]);
-    });
+    } finally {
+      clearTimeout(slow);
+    }
     return { instanceId };
   }
 
@@ -1093,23 +1050,17 @@ export class PostgresEngine implements Engine {
 
   /**
    * `claimed`: the job row as this process claimed it, so the worker saves reading it again
-   * (only its instance id and element are used; the fenced update still decides). `records`: the
-   * node's audit records (`ctx.record`), written by their hooks in the completion's transaction.
+   * (only its instance id is used; the fence still decides). `records`: the node's audit records
+   * (`ctx.record`), written by their hooks in the completion's transaction.
    */
-  async completeJob(
+  completeJob(
     jobId: string,
     lease: JobLease,
     variables: Variables = {},
     claimed?: JobRow,
     records: readonly JobRecord[] = [],
   ): Promise<Applied> {
-    const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
-    try {
-      await this.#completions.submit({ job, lease, variables, records });
-      return { replayed: false };
-    } catch (error) {
-      return this.#replayed(error, jobId, lease, { kind: 'completed', variables });
-    }
+    return this.#finishJob(jobId, lease, { kind: 'completed', variables }, claimed, records);
   }
 
   async completeJobWithResult(
@@ -1126,37 +1077,63 @@ export class PostgresEngine implements Engine {
         `Job ${jobId} is not an assigning or updating task listener's job: its result cannot carry corrections`,
         { details: { field: 'body.result.corrections', jobId, listenerEventType: event } },
       );
+    return this.#finishJob(jobId, lease, { kind: 'completed', variables, result }, job);
+  }
+
+  throwJobError(
+    jobId: string,
+    lease: JobLease,
+    error: { errorCode: string; errorMessage?: string; variables?: Variables },
+    records: readonly JobRecord[] = [],
+  ): Promise<Applied> {
+    return this.#finishJob(jobId, lease, { kind: 'bpmnError', ...error }, undefined, records);
+  }
+
+  /**
+   * Every job result goes to `completeJobs` (engine/store/complete-jobs.ts) through the group
+   * commit; a worker retrying a call whose answer it lost finds its own result applied, which is a
+   * success (`replayed`), not a conflict.
+   */
+  async #finishJob(
+    jobId: string,
+    lease: JobLease,
+    outcome: JobOutcome,
+    claimed?: JobRow,
+    records: readonly JobRecord[] = [],
+  ): Promise<Applied> {
+    const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
     try {
-      await this.#completions.submit({ job, lease, variables, records: [], result });
+      await this.#completions.submit({ job, lease, outcome, records });
       return { replayed: false };
     } catch (error) {
-      return this.#replayed(error, jobId, lease, { kind: 'completed', variables });
+      if (
+        isOperonError(error) &&
+        error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' &&
+        (await isAppliedOutcome(
+          this.db,
+          jobId,
+          lease,
+          outcome.kind === 'completed'
+            ? { kind: 'completed', variables: outcome.variables }
+            : { kind: 'bpmnError', errorMessage: bpmnErrorMessage(outcome.errorCode, outcome.errorMessage) },
+        ))
+      )
+        return { replayed: true };
+      throw error;
     }
   }
 
   /**
-   * A worker retrying a call whose answer it lost finds its own result applied: that is a success
-   * (`replayed`), not a conflict. Anything else keeps its error.
-   */
-  async #replayed(error: unknown, jobId: string, lease: JobLease, outcome: JobOutcome): Promise<Applied> {
-    if (
-      isOperonError(error) &&
-      error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' &&
-      (await isAppliedOutcome(this.db, jobId, lease, outcome))
-    )
-      return { replayed: true };
-    throw error;
-  }
-
-  /**
-   * Starts committing together; a failed batch is retried one start at a time. A start's
-   * idempotency key is written in its batch's transaction; two starts with the same key never
-   * share a batch (the later one then finds the key taken).
+   * Starts committing together. A start's idempotency key is written in its batch's transaction;
+   * two starts with the same key never share a batch (the later one then finds the key taken).
    */
   readonly #starts = new GroupCommit<{
     instanceId: string;
     bpmnProcessId: string;
     variables: Variables;
+    /** A version other than the latest. */
+    version?: number;
+    startEventId?: string;
     businessKey?: string;
     startedBy?: string;
     latest?: DefinitionRef;
@@ -1168,170 +1145,76 @@ export class PostgresEngine implements Engine {
       // Definitions never change once deployed: reading the latest outside the writing statement
       // at worst starts the version that was latest a moment ago. Starts whose caller read it
       // already (webhooks) save the batch that round trip.
-      const unknown = [...new Set(batch.filter((start) => !start.latest).map((start) => start.bpmnProcessId))];
+      const unknown = [
+        ...new Set(
+          batch.filter((start) => !start.latest && start.version === undefined).map((start) => start.bpmnProcessId),
+        ),
+      ];
       const latest =
         unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
-      const definitions = batch.map((start) => start.latest ?? latest.get(start.bpmnProcessId));
-      // Start variables that do not match their declaration are refused here, one by one, so
-      // that they do not fail the batch they came with.
-      const refused = await Promise.all(
-        batch.map(async (start, index): Promise<Error | undefined> => {
-          const definition = definitions[index];
-          if (!definition)
-            return new OperonError('OPERON_ERR_NOT_FOUND', `No deployed process '${start.bpmnProcessId}'`, {
-              details: { bpmnProcessId: start.bpmnProcessId },
-            });
-          try {
-            checkStartVariables(await this.graphs.get(this.db, definition.id), undefined, start.variables);
-            return undefined;
-          } catch (error) {
-            return error as Error;
-          }
-        }),
+      const definitions = await Promise.all(
+        batch.map(async (start) =>
+          start.version !== undefined
+            ? await findDefinitionByProcessId(this.db, start.bpmnProcessId, start.version)
+            : (start.latest ?? latest.get(start.bpmnProcessId)),
+        ),
       );
-      const found = batch.flatMap((start, index) =>
-        refused[index] === undefined ? [{ ...start, definition: definitions[index]! }] : [],
-      );
-      const taken = await startInstances(this.db, this.graphs, found, this.clock.now());
-      return batch.map((start, index): Settled => {
-        if (refused[index] !== undefined) return { ok: false, error: refused[index] };
-        if (taken.has(start.instanceId))
-          return { ok: false, error: new IdempotencyKeyTaken(start.idempotency!.scope, start.idempotency!.key) };
-        return { ok: true };
+      const found = batch.flatMap((start, index) => {
+        const definition = definitions[index];
+        return definition
+          ? [
+              {
+                ...start,
+                definition: {
+                  id: definition.id,
+                  bpmn_process_id: definition.bpmn_process_id,
+                  version: definition.version,
+                },
+              },
+            ]
+          : [];
       });
+      const settled = await startInstances(this.db, this.graphs, found, this.clock.now());
+      const byId = new Map(found.map((start, index) => [start.instanceId, settled[index]!]));
+      return batch.map(
+        (start): Settled =>
+          byId.get(start.instanceId) ?? {
+            ok: false,
+            error: new OperonError(
+              'OPERON_ERR_NOT_FOUND',
+              `No deployed process '${start.bpmnProcessId}'${start.version ? ` version ${start.version}` : ''}`,
+              { details: { bpmnProcessId: start.bpmnProcessId, version: start.version } },
+            ),
+          },
+      );
     },
-    alone: async ({ instanceId, bpmnProcessId, variables, businessKey, startedBy, idempotency, actor }) => {
-      await this.#startOne(bpmnProcessId, variables, { businessKey, startedBy, instanceId, idempotency, actor });
-    },
-    failsAll: isTransientDatabaseError,
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)
   });
 
   /**
-   * Completions committing together (group commit, engine/jobs/group-commit.ts). When the batch's
-   * transaction fails for a reason other than a lost connection, each completion is applied on its
-   * own, so that only the failing one turns into an incident.
+   * Job results committing together (group commit, engine/jobs/group-commit.ts): `completeJobs`
+   * applies one or a batch in one transaction, and on a failure retries them one by one itself.
    */
-  readonly #completions = new GroupCommit<JobCompletion & { records: readonly JobRecord[] }>({
+  readonly #completions = new GroupCommit<JobCompletion>({
     key: (completion) => completion.job.process_instance_id,
-    // The records of the completions that apply are written in the same transaction.
     run: (batch) =>
-      inTransaction(this.db, async (tx) => {
-        const settled = await completeJobs(tx, this.graphs, batch, this.clock.now());
-        await this.nodes.writeRecords(
-          tx,
-          batch.flatMap((completion, index) => (settled[index]!.ok ? completion.records : [])),
-          true,
-        );
-        return settled;
-      }),
-    alone: ({ job, lease, variables, records, result }) =>
-      this.#finishJob(
-        job.id,
-        lease,
-        { state: 'completed', ended_at: this.db.fn.now() },
-        job as JobRow,
-        (row) => ({
-          type: 'job.completed',
-          elementInstanceKey: row.element_instance_key,
-          variables,
-          ...deniedField(result),
-        }),
-        records,
+      completeJobs(
+        this.db,
+        {
+          graphs: this.graphs,
+          now: () => this.clock.now(),
+          writeRecords: (tx, records, applied) => this.nodes.writeRecords(tx, records, applied),
+          logger: this.logger,
+        },
+        batch,
       ),
-    failsAll: isTransientDatabaseError,
     maxInFlight: 2, // a second batch only when a full one waits: 1,550 -> 2,075 instances/s at 128 jobs in flight
   });
 
-  async throwJobError(
-    jobId: string,
-    lease: JobLease,
-    error: { errorCode: string; errorMessage?: string; variables?: Variables },
-    records: readonly JobRecord[] = [],
-  ): Promise<Applied> {
-    const errorMessage = bpmnErrorMessage(error.errorCode, error.errorMessage);
-    try {
-      await this.#finishJob(
-        jobId,
-        lease,
-        { state: 'completed', error_message: errorMessage, ended_at: this.db.fn.now() },
-        undefined,
-        (job) => ({
-          type: 'job.bpmnError',
-          elementInstanceKey: job.element_instance_key,
-          errorCode: error.errorCode,
-          errorMessage: error.errorMessage,
-          variables: error.variables,
-        }),
-        records,
-      );
-      return { replayed: false };
-    } catch (thrown) {
-      return this.#replayed(thrown, jobId, lease, { kind: 'bpmnError', errorMessage });
-    }
-  }
-
   /**
-   * Fences the job (only the lease holder gets past this), then steps the instance. When the step
-   * itself fails, the job ends in an incident instead: the instance keeps its previous state, and
-   * resolving the incident runs the job again. `records` are written with the step; when it fails,
-   * only those kept for unapplied attempts go with the incident.
+   * `records`: the attempt's audit records, written in the transaction that records the failure
+   * (`failJobs`, engine/store/fail-jobs.ts).
    */
-  async #finishJob(
-    jobId: string,
-    lease: JobLease,
-    changes: Record<string, unknown>,
-    claimed: JobRow | undefined,
-    toEvent: (job: JobRow) => RuntimeEvent,
-    records: readonly JobRecord[] = [],
-  ): Promise<void> {
-    const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
-    try {
-      await inTransaction(this.db, async (tx) => {
-        const instance = await lockInstance(tx, job.process_instance_id);
-        const fenced = await updateFencedJob(tx, jobId, lease, changes);
-        await stepInstance(tx, this.graphs, fenced.process_instance_id, toEvent(fenced), this.clock.now(), instance);
-        await this.nodes.writeRecords(tx, records, true);
-      });
-    } catch (error) {
-      if (
-        isOperonError(error) &&
-        [
-          'OPERON_ERR_LEASE_LOST',
-          'OPERON_ERR_JOB_ALREADY_COMPLETED',
-          'OPERON_ERR_JOB_COMPLETED_BY_OTHER',
-          'OPERON_ERR_NOT_FOUND',
-          'OPERON_ERR_INSTANCE_NOT_ACTIVE',
-        ].includes(error.code)
-      )
-        throw error;
-      // The database went away mid-step: nothing was written; the lease expires and the job runs again.
-      if (isTransientDatabaseError(error)) throw error;
-      this.logger.error(
-        { err: error, jobId, instanceId: job.process_instance_id },
-        'job result could not be applied; raising an incident',
-      );
-      await inTransaction(this.db, async (tx) => {
-        await lockInstance(tx, job.process_instance_id);
-        await updateFencedJob(tx, jobId, lease, {
-          state: 'failed',
-          retries: 0,
-          error_message: error instanceof Error ? error.message : String(error),
-        });
-        await raiseEngineIncident(
-          tx,
-          job.process_instance_id,
-          { elementInstanceKey: job.element_instance_key, elementId: job.element_id },
-          error,
-          undefined,
-          jobId,
-        );
-        await this.nodes.writeRecords(tx, records, false);
-      });
-    }
-  }
-
-  /** `records`: the attempt's audit records, written in the transaction that records the failure. */
   async failJob(
     jobId: string,
     lease: JobLease,
@@ -1344,56 +1227,24 @@ export class PostgresEngine implements Engine {
     },
     records: readonly JobRecord[] = [],
   ): Promise<void> {
-    const job = await findJob(this.db, jobId);
-    await inTransaction(this.db, async (tx) => {
-      await lockInstance(tx, job.process_instance_id);
-      await this.nodes.writeRecords(tx, records, true);
-      const retries = Math.max(0, failure.retries ?? job.retries - 1);
-      if (retries > 0) {
-        const delay = failure.retryBackoffMs ?? retryDelayMs(this.backoff, job.attempt);
-        await updateFencedJob(tx, jobId, lease, {
-          state: 'ready',
-          retries,
-          owner: null,
-          lease_expires_at: null,
-          error_message: failure.errorMessage,
-          run_at: new Date(this.clock.now().getTime() + delay),
-        });
-        await appendHistory(tx, [
-          {
-            process_instance_id: job.process_instance_id,
-            element_instance_key: job.element_instance_key,
-            element_id: job.element_id,
-            event_type: 'job.failed',
-            payload: { jobId, attempt: job.attempt, retries, message: failure.errorMessage, retryInMs: delay },
-          },
-        ]);
-        if (delay <= 0) await notify(tx, CHANNELS.jobs, job.type);
-        return;
-      }
-      await updateFencedJob(tx, jobId, lease, {
-        state: 'failed',
-        retries: 0,
-        owner: null,
-        lease_expires_at: null,
-        error_message: failure.errorMessage,
-      });
-      const code: ErrorCode =
-        failure.code && failure.code in ERROR_CODES ? (failure.code as ErrorCode) : 'OPERON_ERR_JOB_FAILED';
-      // The node's details (e.g. the offending `field`) go on the incident, next to the job's.
-      const error = new OperonError(code, failure.errorMessage, {
-        details: { ...failure.details, jobId, type: job.type, attempt: job.attempt },
-      });
-      await raiseEngineIncident(
-        tx,
-        job.process_instance_id,
-        { elementInstanceKey: job.element_instance_key, elementId: job.element_id },
-        error,
-        undefined,
-        jobId,
-      );
-    });
+    await this.#failures.submit({ job: await findJob(this.db, jobId), lease, ...failure, records });
   }
+
+  /** Failures committing together, like completions. */
+  readonly #failures = new GroupCommit<JobFailure>({
+    key: (failure) => failure.job.process_instance_id,
+    run: (batch) =>
+      failJobs(
+        this.db,
+        {
+          now: () => this.clock.now(),
+          retryDelayMs: (attempt) => retryDelayMs(this.backoff, attempt),
+          writeRecords: (tx, records, applied) => this.nodes.writeRecords(tx, records, applied),
+        },
+        batch,
+      ),
+    maxInFlight: 2,
+  });
 
   async heartbeatJob(jobId: string, lease: JobLease, lockMs: number): Promise<{ deadline: string }> {
     const deadline = await heartbeatJob(this.db, jobId, lease, lockMs, this.clock.now());

@@ -13,15 +13,12 @@
 import type { Settled } from '../store/step-batch.ts';
 
 export interface GroupCommitOptions<T> {
-  /** Runs one batch; returns one outcome per request, in order. A throw fails every request of the batch, unless `alone` is given. */
-  run: (batch: T[]) => Promise<Settled[]>;
   /**
-   * When a batch throws, each of its requests is carried out by this, one after another, so a
-   * request that cannot be done fails alone instead of taking its batch with it.
+   * Runs one batch; returns one outcome per request, in order. A throw fails every request of the
+   * batch: a batch function that can tell one bad request from the rest settles it alone instead
+   * (engine/store/complete-jobs.ts retries a failed batch one by one itself).
    */
-  alone?: (request: T) => Promise<void>;
-  /** Errors that fail the whole batch even with `alone` (a lost connection: retrying one by one cannot help). */
-  failsAll?: (error: unknown) => boolean;
+  run: (batch: T[]) => Promise<Settled[]>;
   /** Requests that must not share a batch return the same key; undefined: may share with any. */
   key?: (request: T) => string | undefined;
   /** Most requests per transaction. Default 64. */
@@ -83,7 +80,8 @@ export class GroupCommit<T> {
     ) {
       const batch = this.#take();
       this.#inFlight++;
-      this.#run(batch.map((waiting) => waiting.request))
+      this.#options
+        .run(batch.map((waiting) => waiting.request))
         .then(
           (outcomes) =>
             batch.forEach((waiting, index) =>
@@ -95,25 +93,6 @@ export class GroupCommit<T> {
           this.#inFlight--;
           this.#pump();
         });
-    }
-  }
-
-  async #run(batch: T[]): Promise<Settled[]> {
-    const { run, alone, failsAll } = this.#options;
-    try {
-      return await run(batch);
-    } catch (error) {
-      if (!alone || failsAll?.(error)) throw error;
-      const settled: Settled[] = [];
-      for (const request of batch) {
-        try {
-          await alone(request);
-          settled.push({ ok: true });
-        } catch (single) {
-          settled.push({ ok: false, error: toError(single) });
-        }
-      }
-      return settled;
     }
   }
 

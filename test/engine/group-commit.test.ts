@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { GroupCommit } from '../../engine/jobs/group-commit.ts';
 import { OperonError } from '../../engine/errors.ts';
+import type { ActivatedJob } from '../../engine/api.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { fixture, openEngine, type TestEngine } from './support/harness.ts';
 
@@ -86,33 +87,6 @@ describe('GroupCommit', () => {
     await assert.rejects(group.submit(4), /connection lost/);
     fail = false;
     await group.submit(5);
-  });
-
-  it('with `alone`, a failed batch is carried out one request at a time; `failsAll` errors fail the batch', async () => {
-    const alone: number[] = [];
-    const group = new GroupCommit<number>({
-      maxInFlight: 1,
-      run: async (batch) => {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (batch.includes(-1)) throw new Error('connection lost');
-        throw new Error('one of these is bad');
-      },
-      alone: async (n) => {
-        alone.push(n);
-        if (n === 2) throw new Error('bad 2');
-      },
-      failsAll: (error) => String(error).includes('connection lost'),
-    });
-    const first = group.submit(0); // goes alone, as the first batch
-    const outcomes = await Promise.allSettled([first, ...[1, 2, 3].map((n) => group.submit(n))]);
-    assert.deepEqual(
-      outcomes.map((o) => o.status),
-      ['fulfilled', 'fulfilled', 'rejected', 'fulfilled'],
-    );
-    assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /bad 2/);
-    assert.deepEqual(alone, [0, 1, 2, 3]);
-    await assert.rejects(group.submit(-1), /connection lost/);
-    assert.deepEqual(alone, [0, 1, 2, 3], 'a failsAll error is not retried one by one');
   });
 });
 
@@ -234,6 +208,56 @@ describe('group commit on PostgreSQL', () => {
     assert.equal(started.length, 12);
   });
 
+  it('completions and BPMN errors take one path: each applies once, and its retry is answered replayed', async () => {
+    const started = await Promise.all(
+      Array.from({ length: 3 }, (_, n) => current.engine.startInstance('external', { n })),
+    );
+    const ids = new Set(started.map((s) => s.instanceId));
+    const jobs = (
+      await current.engine.activateJobs({ type: 'remote-worker', worker: 'w3', maxJobs: 100, lockMs: 60_000 })
+    ).filter((job) => ids.has(job.instanceId));
+    assert.equal(jobs.length, 3);
+    const [done, refused, flaky] = jobs as [ActivatedJob, ActivatedJob, ActivatedJob];
+    const lease = (job: ActivatedJob) => ({ worker: 'w3', attempt: job.attempt });
+    const error = { errorCode: 'NOPE', errorMessage: 'not this one' };
+    await Promise.all([
+      current.engine.completeJob(done.id, lease(done), { ok: 1 }),
+      current.engine.throwJobError(refused.id, lease(refused), error),
+      current.engine.failJob(flaky.id, lease(flaky), { errorMessage: 'flaky', retries: 1, retryBackoffMs: 0 }),
+    ]);
+    // The same calls again (answers lost): the same results are successes that change nothing.
+    assert.deepEqual(await current.engine.completeJob(done.id, lease(done), { ok: 1 }), { replayed: true });
+    assert.deepEqual(await current.engine.throwJobError(refused.id, lease(refused), error), { replayed: true });
+    await assert.rejects(
+      current.engine.completeJob(done.id, lease(done), { ok: 2 }),
+      (thrown: OperonError) => thrown.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
+    );
+    // A failure after the completion goes through the same fence: refused, nothing changes.
+    await assert.rejects(
+      current.engine.failJob(done.id, lease(done), { errorMessage: 'late' }),
+      (thrown: OperonError) => thrown.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED',
+    );
+    const job = (id: string) => current.knex('jobs').where({ id }).first();
+    assert.equal((await job(done.id)).error_message, null);
+    assert.equal((await job(refused.id)).error_message, 'BPMN error NOPE: not this one');
+    const incidents = await current.engine.listIncidents({ instanceId: refused.instanceId, state: 'open' });
+    assert.deepEqual(
+      incidents.map((incident) => incident.code),
+      ['OPERON_ERR_UNCAUGHT_BPMN_ERROR'],
+    );
+
+    // A job that failed once and then completed is a completion (its earlier failure stays in history).
+    const [again] = (
+      await current.engine.activateJobs({ type: 'remote-worker', worker: 'w3', maxJobs: 100, lockMs: 60_000 })
+    ).filter((retried) => retried.id === flaky.id);
+    assert.ok(again, 'the failed job is claimable again');
+    await current.engine.completeJob(again.id, lease(again), { ok: 3 });
+    assert.equal((await job(flaky.id)).error_message, null);
+    assert.deepEqual(await current.engine.completeJob(again.id, lease(again), { ok: 3 }), { replayed: true });
+    for (const { instanceId } of [done, flaky])
+      assert.equal((await current.engine.getInstance(instanceId))?.state, 'completed');
+  });
+
   it('a start of an unknown process fails alone while other starts commit', async () => {
     const outcomes = await Promise.allSettled([
       current.engine.startInstance('external', { n: 1 }),
@@ -244,6 +268,38 @@ describe('group commit on PostgreSQL', () => {
     assert.equal(outcomes[2]!.status, 'fulfilled');
     assert.equal(outcomes[1]!.status, 'rejected');
     assert.equal(((outcomes[1] as PromiseRejectedResult).reason as OperonError).code, 'OPERON_ERR_NOT_FOUND');
+  });
+
+  it('starts of a given version or start event share the one start path; each gets its own outcome', async () => {
+    const outcomes = await Promise.allSettled([
+      current.engine.startInstance('external', { n: 1 }, { version: 1 }),
+      current.engine.startInstance('external', { n: 2 }, { startEventId: 'eStart' }),
+      current.engine.startInstance('external', { n: 3 }, { startEventId: 'nope' }),
+      current.engine.startInstance('external', { n: 4 }, { version: 99 }),
+      current.engine.startInstance('external', { n: 5 }),
+    ]);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      ['fulfilled', 'fulfilled', 'rejected', 'rejected', 'fulfilled'],
+    );
+    assert.match(String((outcomes[2] as PromiseRejectedResult).reason), /nope/);
+    assert.equal(((outcomes[3] as PromiseRejectedResult).reason as OperonError).code, 'OPERON_ERR_NOT_FOUND');
+    assert.match(String((outcomes[3] as PromiseRejectedResult).reason), /version 99/);
+    const ids = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value.instanceId] : []));
+    const rows = await current.knex('process_instances').whereIn('id', ids).select('version', 'state');
+    assert.deepEqual(
+      rows.map((row) => [row.version, row.state]),
+      [
+        [1, 'active'],
+        [1, 'active'],
+        [1, 'active'],
+      ],
+    );
+    const started = await current
+      .knex('history')
+      .where({ process_instance_id: ids[1], event_type: 'instance.started' })
+      .first();
+    assert.equal(started.payload.startEventId, 'eStart');
   });
 
   it('a start that brings the latest version (as webhooks do) starts that one; a hint for another process is ignored', async () => {
