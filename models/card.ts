@@ -56,6 +56,25 @@ export function pretrainingNote(p: Pretraining | null | undefined): string {
 from a corpus of ${p.corpus_tokens} tokens, SHA-256 \`${p.corpus_sha256}\`, ${named}${loss}.`;
 }
 
+/** The training text of a model trained on today's data (models:continue): hand-written, wide generator, grammar. */
+const wideData = (
+  domain: DomainName,
+) => `The free text of ${pct(SPLIT_TEXTS.train.handwritten)} of training cases is a sentence
+written by hand (the train fold of models/data/handwritten/${domain}.jsonl); of the rest, ${pct(SPLIT_TEXTS.train.wide)} comes from the wide
+generator (models/data/wide.ts: brands, makes, slang, negation, corrections, mixed purposes, text-speak,
+formal letters, questions, chatter and long notes, casing, emoji) and the others from a grammar of sentence
+frames; a third of the generated texts get one edit (typo, casing, synonym, courtesy clause). No generated
+training text equals a natural test case or shares 60% of its words with one. Validation takes half its
+texts from the dev fold nobody trained on. The test split is grammar-only; the *shifted* split uses frames
+(and some objects, people, fillers) that never occur in training. `;
+
+/** The training text of a model trained before the wide generator existed. */
+const grammarData = (domain: DomainName) => `The free text of 45% of training cases is a sentence
+written by hand (the train fold of models/data/handwritten/${domain}.jsonl), the rest comes from a grammar of
+sentence frames, a third of it with one edit (typo, casing, synonym, courtesy clause); validation takes
+half its texts from the dev fold nobody trained on (models/data/wide.ts did not exist yet). The test split is
+grammar-only; the *shifted* split uses frames (and some objects, people, fillers) that never occur in training. `;
+
 export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluation): void {
   const dir = join(modelsDir, domain);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
@@ -97,14 +116,7 @@ ${config.maxLength} tokens lose the end of the text; both are flagged in the dec
 \`npm run models:data\`: seed ${DEFAULT_GENERATE.seed}, ${DEFAULT_GENERATE.sizes.train} training / ${DEFAULT_GENERATE.sizes.val} validation /
 ${DEFAULT_GENERATE.sizes.test} test / ${DEFAULT_GENERATE.sizes.shifted} shifted cases, label noise ${DEFAULT_GENERATE.noise} on the training split only.
 Every number is drawn continuously over a realistic range (one case in four near a policy threshold)
-and labelled by the policy from its exact value. The free text of ${pct(SPLIT_TEXTS.train.handwritten)} of training cases is a sentence
-written by hand (the train fold of models/data/handwritten/${domain}.jsonl); of the rest, ${pct(SPLIT_TEXTS.train.wide)} comes from the wide
-generator (models/data/wide.ts: brands, makes, slang, negation, corrections, mixed purposes, text-speak,
-formal letters, questions, chatter and long notes, casing, emoji) and the others from a grammar of sentence
-frames; a third of the generated texts get one edit (typo, casing, synonym, courtesy clause). No generated
-training text equals a natural test case or shares 60% of its words with one. Validation takes half its
-texts from the dev fold nobody trained on. The test split is grammar-only; the *shifted* split uses frames
-(and some objects, people, fillers) that never occur in training. Training data SHA-256: \`${config.trainingDataSha256}\`.
+and labelled by the policy from its exact value. ${training.continuedFrom ? wideData(domain) : grammarData(domain)}Training data SHA-256: \`${config.trainingDataSha256}\`.
 
 ${pretrainingNote(config.pretraining)}
 
