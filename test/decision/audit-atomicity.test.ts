@@ -13,24 +13,13 @@ import { isOperonError } from '../../engine/errors.ts';
 import { createNodeRegistry } from '../../nodes/index.ts';
 import { DECISION_RECORD } from '../../nodes/decision/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { oneTaskProcess } from '../support/decision-stack.ts';
 import { waitFor } from '../engine/support/harness.ts';
 
 const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', import.meta.url), 'utf8'));
 const CASE = known.loan[1].variables as Record<string, unknown>;
 
-const task = (processId: string, type: string) => `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D_${processId}" targetNamespace="http://example.com">
-  <bpmn:process id="${processId}" isExecutable="true">
-    <bpmn:startEvent id="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:serviceTask id="Decide">
-      <bpmn:extensionElements><zeebe:taskDefinition type="${type}" retries="1" /></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="End"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Decide" />
-    <bpmn:sequenceFlow id="f2" sourceRef="Decide" targetRef="End" />
-  </bpmn:process>
-</bpmn:definitions>`;
+const task = (processId: string, type: string) => oneTaskProcess(processId, type, 1);
 
 let db: TestDatabase;
 let nodes: NodeRegistry;

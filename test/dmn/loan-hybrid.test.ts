@@ -9,21 +9,14 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import type { TestDatabase } from '../support/db.ts';
+import { startDecisionStack, type DecisionStack } from '../support/decision-stack.ts';
 import { waitFor } from '../engine/support/harness.ts';
-import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
-import { buildApp } from '../../engine/http/app.ts';
-import { createNodeRegistry } from '../../nodes/index.ts';
-import { shippedBotNode } from '../../processes/demo/nodes.ts';
-import type { NodeRegistry } from '../../engine/nodes/registry.ts';
 
 const TOKEN = 'loan-hybrid-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
+let stack: DecisionStack;
 let db: TestDatabase;
-let apiNodes: NodeRegistry;
-let workerNodes: NodeRegistry;
-let api: PostgresEngine;
-let worker: PostgresEngine;
 let app: FastifyInstance;
 
 async function call(method: 'GET' | 'POST' | 'PUT', url: string, payload?: object): Promise<any> {
@@ -40,21 +33,10 @@ async function call(method: 'GET' | 'POST' | 'PUT', url: string, payload?: objec
 }
 
 before(async () => {
-  db = await createTestDatabase({ poolMax: 10 });
   // The API knows the shipped bots (deploy-time check) but runs no jobs; the worker runs the
   // decision model only, so the bots' jobs wait for this test to answer them.
-  apiNodes = await createNodeRegistry({
-    decision: true,
-    extra: [await shippedBotNode({ baseUrl: 'http://127.0.0.1:9' })],
-  });
-  workerNodes = await createNodeRegistry({ decision: true });
-  api = createEngine({ db: db.knex, nodes: apiNodes });
-  worker = createEngine({
-    db: db.knex,
-    nodes: workerNodes,
-    worker: { concurrency: 2, pollIntervalMs: 50, lockMs: 60_000 },
-  });
-  app = await buildApp({ engine: api, db: db.knex, apiToken: TOKEN, defaultMetrics: false });
+  stack = await startDecisionStack({ apiToken: TOKEN, poolMax: 10, concurrency: 2 });
+  ({ db, app } = stack);
   for (const file of ['loan-hard-limits.dmn', 'loan-approval.bpmn']) {
     const xml = await readFile(new URL(`../../processes/${file}`, import.meta.url), 'utf8');
     const response = await app.inject({
@@ -68,12 +50,7 @@ before(async () => {
 });
 
 after(async () => {
-  await app?.close();
-  await worker?.close();
-  await api?.close();
-  await workerNodes?.close();
-  await apiNodes?.close();
-  await db?.drop();
+  await stack?.close();
 });
 
 /** Takes the instance's next job of `type` and completes it with `variables`. */

@@ -16,15 +16,10 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
-import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import type { TestDatabase } from '../support/db.ts';
+import { oneTaskProcess, startDecisionStack, type DecisionStack } from '../support/decision-stack.ts';
 import { waitFor } from '../engine/support/harness.ts';
-import { createEngine, type PostgresEngine } from '../../engine/engine.ts';
-import { buildApp } from '../../engine/http/app.ts';
-import { createNodeRegistry } from '../../nodes/index.ts';
-import { shippedBotNode } from '../../processes/demo/nodes.ts';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
-import type { NodeRegistry } from '../../engine/nodes/registry.ts';
 import type { InstanceView } from '../../engine/api.ts';
 
 const exec = promisify(execFile);
@@ -48,19 +43,7 @@ const attack = {
 };
 
 /** A process that runs the loan model on whatever it is started with: no declared start variables. */
-const DIRECT = `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D" targetNamespace="http://example.com">
-  <bpmn:process id="decide-direct" isExecutable="true">
-    <bpmn:startEvent id="Start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:serviceTask id="Decide">
-      <bpmn:extensionElements><zeebe:taskDefinition type="decision:loan" retries="3" /></bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:serviceTask>
-    <bpmn:endEvent id="End"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="Start" targetRef="Decide" />
-    <bpmn:sequenceFlow id="f2" sourceRef="Decide" targetRef="End" />
-  </bpmn:process>
-</bpmn:definitions>`;
+const DIRECT = oneTaskProcess('decide-direct', 'decision:loan', 3);
 
 interface Decision {
   label: string;
@@ -70,31 +53,16 @@ interface Decision {
   decisionId: string;
 }
 
+let stack: DecisionStack;
 let db: TestDatabase;
-let apiNodes: NodeRegistry;
-let workerNodes: NodeRegistry;
-let api: PostgresEngine;
-let worker: PostgresEngine;
-let app: FastifyInstance;
 let baseUrl: string;
 
 before(async () => {
-  db = await createTestDatabase({ poolMax: 10 });
   // The API process knows the shipped bots (deploy-time check) but runs no jobs; the worker runs
   // decisions only, so no browser is needed and the shipped process's bot jobs just wait.
-  apiNodes = await createNodeRegistry({
-    decision: true,
-    extra: [await shippedBotNode({ baseUrl: 'http://127.0.0.1:9' })],
-  });
-  workerNodes = await createNodeRegistry({ decision: true });
-  api = createEngine({ db: db.knex, nodes: apiNodes });
-  worker = createEngine({
-    db: db.knex,
-    nodes: workerNodes,
-    worker: { concurrency: 4, pollIntervalMs: 50, lockMs: 60_000 },
-  });
-  app = await buildApp({ engine: api, db: db.knex, apiToken: TOKEN, defaultMetrics: false });
-  baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  stack = await startDecisionStack({ apiToken: TOKEN, poolMax: 10, concurrency: 4 });
+  db = stack.db;
+  baseUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
   const shipped = (name: string) =>
     readFile(fileURLToPath(new URL(`../../processes/${name}.bpmn`, import.meta.url)), 'utf8');
   for (const body of [await shipped('loan-approval'), await shipped('order-routing'), DIRECT]) {
@@ -116,12 +84,7 @@ before(async () => {
 });
 
 after(async () => {
-  await app?.close();
-  await worker?.close();
-  await api?.close();
-  await workerNodes?.close();
-  await apiNodes?.close();
-  await db?.drop();
+  await stack?.close();
 });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>

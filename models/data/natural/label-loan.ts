@@ -13,29 +13,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { rng } from '../generate.ts';
+import { STYLES } from './styles.ts';
 import { loanPolicy, type LoanCase, type LoanIntent } from '../policy.ts';
 
 const INTENTS: readonly LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
-export const STYLES = [
-  'plain',
-  'negation',
-  'hedging',
-  'brand',
-  'slang',
-  'abbreviation',
-  'typo',
-  'casing',
-  'emoji',
-  'mixed',
-  'long',
-  'textspeak',
-  'formal',
-  'rambling',
-  'question',
-  'number-in-text',
-  'other-language',
-  'empty-ish',
-] as const;
+export { STYLES };
 
 export interface DraftLine {
   intent: LoanIntent;

@@ -15,29 +15,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { rng } from '../generate.ts';
+import { STYLES } from './styles.ts';
 import { orderPolicy, type OrderCase, type OrderIntent } from '../policy.ts';
 
 export const ORDER_INTENTS: readonly OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
-export const STYLES = [
-  'plain',
-  'negation',
-  'hedging',
-  'brand',
-  'slang',
-  'abbreviation',
-  'typo',
-  'casing',
-  'emoji',
-  'mixed',
-  'long',
-  'textspeak',
-  'formal',
-  'rambling',
-  'question',
-  'number-in-text',
-  'other-language',
-  'empty-ish',
-] as const;
+export { STYLES };
 const TIERS = ['standard', 'silver', 'gold', 'platinum'] as const;
 
 /** One parsed draft line. */

@@ -1,0 +1,21 @@
+/** The writing styles of the hand-written cases, shared by the loan and order sets (DATA-FORMAT in issue #16). */
+export const STYLES = [
+  'plain',
+  'negation',
+  'hedging',
+  'brand',
+  'slang',
+  'abbreviation',
+  'typo',
+  'casing',
+  'emoji',
+  'mixed',
+  'long',
+  'textspeak',
+  'formal',
+  'rambling',
+  'question',
+  'number-in-text',
+  'other-language',
+  'empty-ish',
+] as const;
