@@ -24,9 +24,11 @@ const LIMITED_WINDOW = 200;
  * lease expired (their worker died). SKIP LOCKED lets many workers claim concurrently without
  * waiting on each other; each claim increments `attempt`, which fences completion.
  *
- * Jobs under a concurrency limit (`jobs.concurrency_limits`, model/job-limits.ts) are claimed apart,
- * only when the first statement saw some waiting (claimLimitedJobs), so claims without limits stay
- * one statement.
+ * Jobs under a concurrency limit (`jobs.concurrency_limits`, model/job-limits.ts) are claimed apart
+ * (claimLimitedJobs), only when the first statement saw some waiting, so claims without limits stay
+ * one statement. Then one of the free slots is kept for them, so a steady stream of unlimited jobs
+ * never starves them; what they cannot take (their limits are full) goes to unlimited jobs after all.
+ * They cannot starve the others in turn: they never hold more slots than their limits.
  *
  * Run it on the pool, never inside a caller's transaction: the claim commits with
  * `synchronous_commit = off`, which saves a WAL flush on the way from a new job to a running node.
@@ -35,15 +37,40 @@ const LIMITED_WINDOW = 200;
  * attempt and commits synchronously.
  */
 export async function claimJobs(db: Db, request: ClaimRequest): Promise<JobRow[]> {
+  if (request.maxJobs <= 0 || ((request.types ?? []).length === 0 && (request.nodeNames ?? []).length === 0)) return [];
+  const first = await claimUnlimitedJobs(db, request, true);
+  if (!first.limitedWaiting || first.jobs.length >= request.maxJobs) return first.jobs;
+  const jobs = [
+    ...first.jobs,
+    ...(await claimLimitedJobs(db, { ...request, maxJobs: request.maxJobs - first.jobs.length })),
+  ];
+  // The kept slot went unused, and the first claim may have left unlimited jobs behind for it.
+  if (jobs.length < request.maxJobs && first.jobs.length === request.maxJobs - 1)
+    jobs.push(...(await claimUnlimitedJobs(db, { ...request, maxJobs: request.maxJobs - jobs.length }, false)).jobs);
+  return jobs;
+}
+
+/**
+ * Leases jobs without limits; says whether limited jobs of these types are claimable too, and with
+ * `keepOne` leaves one of `maxJobs` for them when they are.
+ */
+async function claimUnlimitedJobs(
+  db: Db,
+  request: ClaimRequest,
+  keepOne: boolean,
+): Promise<{ jobs: JobRow[]; limitedWaiting: boolean }> {
   const types = request.types ?? [];
   const names = request.nodeNames ?? [];
-  if (request.maxJobs <= 0 || (types.length === 0 && names.length === 0)) return [];
   const { rows } = (await db.raw(
-    `WITH claimable AS (
+    `WITH limited AS (
+       SELECT EXISTS (SELECT 1 FROM jobs AS j WHERE j.concurrency_limits IS NOT NULL AND ${CLAIMABLE} AND ${OF_TYPES})
+         AS limited_waiting
+     ),
+     claimable AS (
        SELECT id FROM jobs AS j
        WHERE ${CLAIMABLE} AND ${OF_TYPES} AND j.concurrency_limits IS NULL
        ORDER BY run_at, created_at
-       LIMIT ?
+       LIMIT (SELECT CASE WHEN limited_waiting AND ? THEN ? - 1 ELSE ? END FROM limited)
        FOR UPDATE SKIP LOCKED
      ),
      claimed AS (
@@ -53,10 +80,6 @@ export async function claimJobs(db: Db, request: ClaimRequest): Promise<JobRow[]
          FROM claimable, (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
         WHERE j.id = claimable.id
        RETURNING j.*
-     ),
-     limited AS (
-       SELECT EXISTS (SELECT 1 FROM jobs AS j WHERE j.concurrency_limits IS NOT NULL AND ${CLAIMABLE} AND ${OF_TYPES})
-         AS limited_waiting
      )
      SELECT claimed.*, limited.limited_waiting FROM limited LEFT JOIN claimed ON true`,
     [
@@ -65,21 +88,22 @@ export async function claimJobs(db: Db, request: ClaimRequest): Promise<JobRow[]
       types,
       names,
       names,
-      request.maxJobs,
-      request.worker,
-      request.now,
-      request.lockMs,
       request.now,
       request.now,
       types,
       names,
       names,
+      keepOne,
+      request.maxJobs,
+      request.maxJobs,
+      request.worker,
+      request.now,
+      request.lockMs,
     ],
   )) as { rows: (JobRow & { limited_waiting: boolean })[] };
   const jobs: JobRow[] = [];
   for (const { limited_waiting: _, ...job } of rows) if (job.id !== null) jobs.push(job);
-  if (!rows[0]?.limited_waiting || jobs.length >= request.maxJobs) return jobs;
-  return [...jobs, ...(await claimLimitedJobs(db, { ...request, maxJobs: request.maxJobs - jobs.length }))];
+  return { jobs, limitedWaiting: rows[0]?.limited_waiting === true };
 }
 
 /**

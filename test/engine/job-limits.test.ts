@@ -47,13 +47,16 @@ function holdProcess(
 
 /** Holds its slot until `release()`; counts how many jobs of each process run at once. */
 let release: () => void = () => undefined;
-const released = new Promise<void>((resolve) => (release = resolve));
+let released = new Promise<void>((resolve) => (release = resolve));
+/** Every job's group, in the order the jobs started. */
+const starts: string[] = [];
 const running = new Map<string, number>();
 const mostAtOnce = new Map<string, number>();
 const hold: NodeType = {
   name: 'hold',
   async run(input, ctx) {
     const group = String(input.group);
+    starts.push(group);
     running.set(group, (running.get(group) ?? 0) + 1);
     mostAtOnce.set(group, Math.max(mostAtOnce.get(group) ?? 0, running.get(group)!));
     try {
@@ -160,6 +163,26 @@ describe('concurrency limits in the model', () => {
       .distinct('owner')
       .pluck('owner');
     assert.equal(new Set(owners).size, 2, 'both workers ran jobs');
+  });
+
+  it('a limited job waiting behind a flood of unlimited jobs of the same type gets the next free slot', async () => {
+    released = new Promise<void>((resolve) => (release = resolve));
+    starts.length = 0;
+    const FLOOD = 30;
+    const started: string[] = [];
+    for (let i = 0; i < FLOOD; i++)
+      started.push((await first.engine.startInstance('unlimited', { group: 'flood' })).instanceId);
+    await waitFor(async () => running.get('flood') === 8, 20_000, 'the flood to take every slot of both workers');
+    started.push((await first.engine.startInstance('one-at-a-time', { group: 'one-at-a-time' })).instanceId);
+    await waitFor(async () => (await readyJobs('one-at-a-time')) === 1, 20_000, 'the limited job to be ready');
+    assert.equal(running.get('one-at-a-time'), 0);
+
+    release();
+    for (const id of started) await waitForState(first.engine, id, 'completed', 30_000);
+    const place = starts.indexOf('one-at-a-time');
+    // Without a slot kept for it, it would start only once fewer flood jobs waited than slots were
+    // free: after about 27 of them. With it, the first claims after the release take it.
+    assert.ok(place >= 8 && place < 20, `the limited job started as number ${place + 1} of ${starts.length}`);
   });
 
   it('a limit that is not a whole number ≥ 1, or sits where it limits nothing, is refused at deploy with the element id', async () => {
