@@ -185,6 +185,21 @@ describe('concurrency limits in the model', () => {
     assert.ok(place >= 8 && place < 20, `the limited job started as number ${place + 1} of ${starts.length}`);
   });
 
+  it("a job that a migration moves is under the target version's limits from then on", async () => {
+    const outside = (limits: { task?: Record<string, string> }) => {
+      const file = holdProcess('outside', limits);
+      return { ...file, xml: file.xml.replace('type="hold"', 'type="outside-work"') };
+    };
+    await first.engine.deploy([outside({})]);
+    const { instanceId } = await first.engine.startInstance('outside', { group: 'outside' });
+    const job = () => db.knex('jobs').where({ process_instance_id: instanceId }).first();
+    await waitFor(async () => (await job())?.state === 'ready', 10_000, 'the external job');
+    assert.equal((await job()).concurrency_limits, null);
+    await first.engine.deploy([outside({ task: { 'operon:maxConcurrent': '3' } })]);
+    await first.engine.migrateInstance(instanceId, { target: { bpmnProcessId: 'outside', version: 2 }, mappings: [] });
+    assert.deepEqual((await job()).concurrency_limits, { 'task/outside/work': 3 });
+  });
+
   it('a limit that is not a whole number ≥ 1, or sits where it limits nothing, is refused at deploy with the element id', async () => {
     const app = await buildApp({
       engine: first.engine,
