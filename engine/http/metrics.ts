@@ -118,6 +118,8 @@ export function createMetrics(
     },
   });
 
+  jobLimitMetrics(registry, db);
+
   const webhookLatency = new Histogram({
     name: 'operon_webhook_latency_seconds',
     help: 'Time from receiving POST /webhooks/{bpmnProcessId} to answering it',
@@ -185,5 +187,62 @@ function workerPoolMetrics(registry: Registry, pools: () => PoolStats[]): void {
     'operon_worker_pool_wait_seconds_total',
     "Time the jobs this process's worker pool claimed waited from ready (run_at) to claimed, summed",
     (p) => p.waitSeconds,
+  );
+}
+
+/**
+ * Concurrency limits written in the models (`operon:maxConcurrent`, `operon:capacity`;
+ * engine/model/job-limits.ts), read from the jobs under them at scrape time: every limit that has
+ * ready or leased jobs, by limit key (`task/<process>/<element>`, `process/<process>[/<node type>]`).
+ */
+function jobLimitMetrics(registry: Registry, db: Knex): void {
+  let scan: Promise<{ key: string; slots: number; running: number; waiting: number }[]> | undefined;
+  const limits = () => {
+    scan ??= (
+      db.raw(
+        `SELECT l.key, max(l.slots::int) AS slots,
+                count(*) FILTER (WHERE j.state = 'leased' AND j.lease_expires_at >= now()) AS running,
+                count(*) FILTER (WHERE j.state = 'ready' AND j.run_at <= now()) AS waiting
+           FROM jobs AS j, jsonb_each_text(j.concurrency_limits) AS l(key, slots)
+          WHERE j.concurrency_limits IS NOT NULL AND j.state IN ('ready', 'leased')
+          GROUP BY l.key`,
+      ) as Promise<{ rows: { key: string; slots: number; running: string; waiting: string }[] }>
+    )
+      .then((result) =>
+        result.rows.map((row) => ({
+          key: row.key,
+          slots: Number(row.slots),
+          running: Number(row.running),
+          waiting: Number(row.waiting),
+        })),
+      )
+      .finally(() => setImmediate(() => (scan = undefined)));
+    return scan;
+  };
+  const gauge = (
+    name: string,
+    help: string,
+    value: (limit: { slots: number; running: number; waiting: number }) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['limit'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const limit of await limits()) this.set({ limit: limit.key }, value(limit));
+      },
+    });
+  gauge(
+    'operon_job_limit_slots',
+    'Jobs a concurrency limit of a model (operon:maxConcurrent, operon:capacity) lets run at once, across all workers',
+    (l) => l.slots,
+  );
+  gauge('operon_job_limit_running', 'Jobs under a concurrency limit leased by a worker right now', (l) => l.running);
+  gauge(
+    'operon_job_limit_waiting',
+    'Jobs under a concurrency limit that are ready and wait for a slot of the limit or of a worker pool',
+    (l) => l.waiting,
   );
 }

@@ -6,6 +6,7 @@
  */
 
 import type { VariableSpec } from './typed-variables.ts';
+import type { ProcessJobLimits } from './job-limits.ts';
 
 /** Element kinds the runtime executes (the BPMN XML local name of the element). */
 export type ElementType =
@@ -169,6 +170,8 @@ export interface FlowElement {
   listeners?: ExecutionListeners;
   /** zeebe:properties (name -> value), handed to the element's jobs and shown by the API. */
   properties?: Record<string, string>;
+  /** `operon:maxConcurrent` on a task: at most this many of its jobs run at once (model/job-limits.ts). */
+  maxConcurrent?: number;
   /**
    * Compensation. On a compensation boundary event: the handler activity it is associated with
    * (bpmn:association). On the activity it is attached to: the same handler id, copied by validation.
@@ -261,6 +264,8 @@ export interface ProcessGraph {
   eventSubprocesses?: string[];
   /** zeebe:properties of the process (name -> value), handed to the process's own listener jobs. */
   properties?: Record<string, string>;
+  /** `operon:maxConcurrent` and `operon:capacity` of the process: how many of its jobs run at once (model/job-limits.ts). */
+  jobLimits?: ProcessJobLimits;
   /** zeebe:executionListeners of the process: start before its start event, end when it completes. */
   listeners?: ExecutionListeners;
 }

@@ -16,6 +16,13 @@ import type {
   VariableMapping,
 } from './graph.ts';
 import { startVariablesOf } from './start-variables.ts';
+import {
+  CAPACITY_PROPERTY,
+  MAX_CONCURRENT_PROPERTY,
+  parseMaxConcurrent,
+  parseProcessCapacity,
+  type ProcessJobLimits,
+} from './job-limits.ts';
 import { parseIsoDuration, timerSyntaxError } from './timer.ts';
 import { validateGraph } from './validate.ts';
 
@@ -323,6 +330,24 @@ function processPropertiesOf(process: ModdleElement): { properties?: Record<stri
   return named.length > 0 ? { properties: Object.fromEntries(named.map((p) => [p.name!, p.value ?? ''])) } : {};
 }
 
+/** `operon:maxConcurrent` and `operon:capacity` of the process (model/job-limits.ts), refused at deploy when malformed. */
+function processJobLimitsOf(process: ModdleElement, file: string): { jobLimits?: ProcessJobLimits } {
+  const properties = processPropertiesOf(process).properties ?? {};
+  const jobLimits: ProcessJobLimits = {};
+  const refuse = (message: string) => invalid(file, process.id, `process "${process.id}": ${message}`);
+  if (Object.hasOwn(properties, MAX_CONCURRENT_PROPERTY)) {
+    const parsed = parseMaxConcurrent(properties[MAX_CONCURRENT_PROPERTY]!);
+    if (typeof parsed === 'string') throw refuse(parsed);
+    jobLimits.maxConcurrent = parsed;
+  }
+  if (Object.hasOwn(properties, CAPACITY_PROPERTY)) {
+    const parsed = parseProcessCapacity(properties[CAPACITY_PROPERTY]!);
+    if (typeof parsed === 'string') throw refuse(parsed);
+    jobLimits.capacity = parsed;
+  }
+  return Object.keys(jobLimits).length > 0 ? { jobLimits } : {};
+}
+
 function buildGraph(process: ModdleElement, file: string): ProcessGraph {
   const graph: ProcessGraph = {
     graphVersion: 1,
@@ -332,6 +357,7 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     ...retentionOf(process, file),
     ...listenersField(executionListenersOf(file, process, 'process')),
     ...processPropertiesOf(process),
+    ...processJobLimitsOf(process, file),
     startEvents: [],
     serviceTasks: [],
     elements: {},
@@ -815,6 +841,24 @@ function buildElement(
     element.cancelActivity = node.cancelActivity !== false;
   }
   checkListenerEvents(file, element);
+  const maxConcurrent = element.properties?.[MAX_CONCURRENT_PROPERTY];
+  if (maxConcurrent !== undefined) {
+    if (!element.job)
+      throw invalid(
+        file,
+        id,
+        `${type} "${id}": ${MAX_CONCURRENT_PROPERTY} limits a task's jobs and belongs on a task that creates them (a service, send, script or business rule task with a zeebe:taskDefinition) or on the process`,
+      );
+    const parsed = parseMaxConcurrent(maxConcurrent);
+    if (typeof parsed === 'string') throw invalid(file, id, `${type} "${id}": ${parsed}`);
+    element.maxConcurrent = parsed;
+  }
+  if (element.properties?.[CAPACITY_PROPERTY] !== undefined)
+    throw invalid(
+      file,
+      id,
+      `${type} "${id}": ${CAPACITY_PROPERTY} belongs on the process; a task limits its own jobs with ${MAX_CONCURRENT_PROPERTY}`,
+    );
   return element;
 }
 

@@ -7,6 +7,7 @@ import { isFeelExpression, stripFeelMarker } from '../feel/index.ts';
 import { evaluateDecision, type DecisionResult } from '../dmn/index.ts';
 import { isOperonError } from '../errors.ts';
 import type { ElementType, FlowElement } from '../model/graph.ts';
+import { jobLimitsOf } from '../model/job-limits.ts';
 import type { Variables } from '../nodes/types.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 import { IncidentSignal, type Execution } from './execution.ts';
@@ -23,6 +24,7 @@ const jobTask: Behaviour = (x, ei, element) => {
   const taskType = x.textValue(job.taskType, ei.key);
   const retries = x.retries(job.retries, job.retriesExpression, ei);
   ei.wait = 'job';
+  const limits = jobLimitsOf(x.graph, element.id, taskType);
   x.effects.push({
     type: 'job.create',
     elementInstanceKey: ei.key,
@@ -32,6 +34,7 @@ const jobTask: Behaviour = (x, ei, element) => {
     headers: job.headers,
     input: x.variablesForEffect(ei.key),
     ...(element.properties ? { properties: element.properties } : {}),
+    ...(limits ? { limits } : {}),
   });
 };
 

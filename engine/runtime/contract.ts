@@ -13,6 +13,7 @@
 import type { Variables } from '../nodes/types.ts';
 import type { FeelSession } from '../feel/index.ts';
 import type { DmnModel, EvaluatedDecision } from '../dmn/index.ts';
+import type { JobLimits } from '../model/job-limits.ts';
 
 /** Opaque to drivers: stored as jsonb in `process_instances.snapshot`, handed back unchanged. */
 export type InstanceSnapshot = { readonly __runtimeSnapshot: true } & Record<string, unknown>;
@@ -130,6 +131,8 @@ export type Effect =
       listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;
+      /** The concurrency limits the job is under (`operon:maxConcurrent`, `operon:capacity`; model/job-limits.ts). */
+      limits?: JobLimits;
     }
   | { type: 'job.cancel'; elementInstanceKey: string }
   | {

@@ -11,6 +11,7 @@ import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
 import type { FlowElement, ListenerDefinition, ProcessGraph, TaskListenerEvent } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
+import { jobLimitsOf } from '../model/job-limits.ts';
 import type { DecisionSource, Effect, UserTaskChange } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent, type RuntimeState } from './state.ts';
@@ -381,6 +382,7 @@ export class Execution {
     const taskType = this.textValue(listener.type, ei.key);
     const retries = this.retries(listener.retries, listener.retriesExpression, ei);
     const properties = ei.key === ROOT_KEY ? this.graph.properties : this.element(ei).properties;
+    const limits = jobLimitsOf(this.graph, ei.elementId, taskType, event);
     ei.wait = 'listener';
     this.effects.push({
       type: 'job.create',
@@ -396,6 +398,7 @@ export class Execution {
           : this.variablesForEffect(ei.key),
       listener: event,
       ...(properties ? { properties } : {}),
+      ...(limits ? { limits } : {}),
     });
     return true;
   }

@@ -134,6 +134,7 @@ export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: 
         variables: effect.input,
         listener_event_type: effect.listener ?? null,
         properties: effect.properties ?? null,
+        concurrency_limits: effect.limits ?? null,
       });
       plain.jobTypes.add(effect.taskType);
       history('job.created', effect.elementInstanceKey, effect.elementId, {

@@ -7,7 +7,8 @@
  */
 import { OperonError } from '../errors.ts';
 import { migrateInstanceSettled, type ElementMapping, type MigratedElement } from '../runtime/index.ts';
-import type { DefinitionRef } from './rows.ts';
+import { jobLimitsOf } from '../model/job-limits.ts';
+import type { DefinitionRef, JobRow } from './rows.ts';
 import type { Db } from './rows.ts';
 import type { GraphCache } from './graph-cache.ts';
 import { applyEffects } from './apply-effects.ts';
@@ -104,10 +105,18 @@ export async function migrateInstance(
     await tx('element_instances')
       .where({ ...byKey, state: 'active' })
       .update({ element_id: element.targetElementId, element_name: targetElement.name ?? null });
-    await tx('jobs')
+    const jobs = (await tx('jobs')
       .where(byKey)
       .whereNotIn('state', ['completed', 'cancelled'])
-      .update({ element_id: element.targetElementId, bpmn_process_id: target.bpmn_process_id });
+      .update({ element_id: element.targetElementId, bpmn_process_id: target.bpmn_process_id })
+      .returning(['id', 'type', 'listener_event_type'])) as Pick<JobRow, 'id' | 'type' | 'listener_event_type'>[];
+    // A moved job is under the target's limits from now on.
+    for (const job of jobs) {
+      const limits = jobLimitsOf(targetGraph, element.targetElementId, job.type, job.listener_event_type ?? undefined);
+      await tx('jobs')
+        .where({ id: job.id })
+        .update({ concurrency_limits: limits ? JSON.stringify(limits) : null });
+    }
     await tx('user_tasks').where(byKey).whereIn('state', ['open', 'completing']).update({
       element_id: element.targetElementId,
     });

@@ -77,6 +77,8 @@ export interface JobRow {
   /** start / end: an execution listener's job; creating / completing: a user task's listener; null: the element's own job. */
   listener_event_type: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | null;
   properties: Record<string, string> | null;
+  /** Limit key -> slots: the concurrency limits the job is under (model/job-limits.ts); null: none. */
+  concurrency_limits: Record<string, number> | null;
   error_message: string | null;
   created_at: Date;
   updated_at: Date;

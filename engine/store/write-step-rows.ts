@@ -152,11 +152,12 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
   if (rows.jobs.length > 0) {
     parts.push(`jobs_created AS (
       INSERT INTO jobs (id, process_instance_id, element_instance_key, element_id, bpmn_process_id, type, state, retries, max_retries, run_at, headers, variables,
-                        listener_event_type, properties)
+                        listener_event_type, properties, concurrency_limits)
       SELECT id, process_instance_id, element_instance_key, element_id, bpmn_process_id, type, state, retries, max_retries, run_at, headers, variables,
-             listener_event_type, properties
+             listener_event_type, properties, concurrency_limits
         FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, process_instance_id uuid, element_instance_key text, element_id text, bpmn_process_id text, type text,
-             state text, retries int, max_retries int, run_at timestamptz, headers jsonb, variables jsonb, listener_event_type text, properties jsonb))`);
+             state text, retries int, max_retries int, run_at timestamptz, headers jsonb, variables jsonb, listener_event_type text, properties jsonb,
+             concurrency_limits jsonb))`);
     bindings.push(JSON.stringify(rows.jobs));
   }
   if (rows.history.length > 0) {

@@ -1,5 +1,6 @@
-// Batch operations: the list with progress, one operation's per-instance results, and the form that
-// retries every incident a filter matches (with a dry run first: how many instances, before anything runs).
+// Batch operations: the list with progress, one operation's per-instance results, the form that
+// retries every incident a filter matches, and the form that cancels, migrates or modifies every
+// instance a filter matches (each with a dry run first, and the destructive ones with a confirmation).
 import { html, useState, usePoll, formatTime, ErrorNote, shortId } from './lib.js';
 import { api } from './api.js';
 
@@ -80,12 +81,196 @@ export function BatchRetryForm({ initial = {} }) {
     </form>`;
 }
 
+/** What each kind of the batch action form does, in the words of its buttons and its confirmation. */
+const ACTIONS = {
+  cancel: {
+    verb: 'Cancel',
+    warning: 'Cancelled instances end for good: their jobs, timers and tasks are withdrawn.',
+  },
+  migrate: {
+    verb: 'Migrate',
+    warning: 'Migrated instances continue on the target version; a migration is not undone.',
+  },
+  modify: {
+    verb: 'Modify',
+    warning: 'Terminated element instances do not come back; activated elements run at once.',
+  },
+};
+
+const ids = (text) =>
+  (text ?? '')
+    .split(/[\s,]+/)
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+
+/** `source -> target` (or `source = target`), one per line or comma-separated. */
+export function parseMappings(text) {
+  const mappings = [];
+  for (const entry of (text ?? '').split(/[\n,]+/)) {
+    if (entry.trim() === '') continue;
+    const parts = entry.split(/->|→|=/).map((part) => part.trim());
+    if (parts.length !== 2 || parts.some((part) => part === '' || /\s/.test(part)))
+      throw new Error(`Element mapping: '${entry.trim()}' is not source -> target`);
+    mappings.push({ sourceElementId: parts[0], targetElementId: parts[1] });
+  }
+  return mappings;
+}
+
+function PreviewItems({ preview }) {
+  const counts = {};
+  for (const item of preview.items) counts[item.state] = (counts[item.state] ?? 0) + 1;
+  const matched = `${preview.total} instance${preview.total === 1 ? '' : 's'} match${preview.total === 1 ? 'es' : ''}`;
+  const outcome = Object.entries(counts)
+    .map(([state, n]) => `${n} would be ${state}`)
+    .join(', ');
+  return html`
+    <div class="batch-preview">
+      <span class="preview-result" data-total=${preview.total}>
+        ${`${matched}${preview.truncated ? ' (first 500 listed)' : ''}${outcome ? `: ${outcome}` : ''}`}
+      </span>
+      ${
+        preview.items.length > 0
+          ? html`<table class="list batch-preview-items">
+        <thead><tr><th>Instance</th><th>Would be</th><th>Result</th></tr></thead>
+        <tbody>${preview.items.slice(0, 50).map(
+          (item) => html`
+          <tr data-preview-item=${item.instanceId} data-state=${item.state}>
+            <td><a href=${`#/instances/${item.instanceId}`}><code>${shortId(item.instanceId)}</code></a></td>
+            <td class=${`item-${item.state}`}>${item.state}</td>
+            <td class="message">${item.error ?? item.result ?? ''}${item.details?.elementId ? html` <code>${item.details.elementId}</code>` : null}${(
+              item.details?.elements ?? []
+            ).map((moved) => html` <code>${moved.sourceElementId} → ${moved.targetElementId}</code>`)}</td>
+          </tr>`,
+        )}</tbody>
+      </table>`
+          : null
+      }
+      ${preview.items.length > 50 ? html`<p class="muted">The first 50 of ${preview.items.length} listed.</p>` : null}
+    </div>`;
+}
+
+/**
+ * Cancel, migrate or modify every active instance a filter matches: Preview is a dry run that shows
+ * what each instance would end as; the action then asks for a confirmation before it creates the
+ * batch operation and opens it.
+ */
+export function BatchActionForm() {
+  const [kind, setKind] = useState('cancel');
+  const [fields, setFields] = useState({});
+  const [preview, setPreview] = useState();
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState();
+  const action = ACTIONS[kind];
+  const body = () => {
+    const filter = {};
+    for (const [field] of FILTER_FIELDS) {
+      const value = (fields[field] ?? '').trim();
+      if (value !== '') filter[field] = field === 'version' ? Number(value) : value;
+    }
+    const request = { kind, filter };
+    if (kind === 'migrate') {
+      const mappings = parseMappings(fields.mappings);
+      request.migration = {
+        targetProcessDefinition: {
+          bpmnProcessId: filter.bpmnProcessId,
+          version: Number((fields.targetVersion ?? '').trim()),
+        },
+        ...(mappings.length > 0 ? { mappings } : {}),
+      };
+    }
+    if (kind === 'modify') {
+      const activate = ids(fields.activate);
+      const terminateElementIds = ids(fields.terminate);
+      request.modification = {
+        ...(activate.length > 0 ? { activate } : {}),
+        ...(terminateElementIds.length > 0 ? { terminateElementIds } : {}),
+      };
+    }
+    return request;
+  };
+  const run = async (dryRun) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      if (dryRun) setPreview(await api('/api/batch-operations', { method: 'POST', body: { ...body(), dryRun: true } }));
+      else {
+        const created = await api('/api/batch-operations', { method: 'POST', body: body() });
+        location.hash = `#/batch/${created.id}`;
+      }
+    } catch (failure) {
+      setError(failure);
+      setConfirming(false);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const changed = () => {
+    setPreview(undefined);
+    setConfirming(false);
+  };
+  const set = (field) => (event) => {
+    setFields({ ...fields, [field]: event.target.value });
+    changed();
+  };
+  const input = (field, label, size = 14) =>
+    html`<label>${label} <input name=${field} value=${fields[field] ?? ''} onInput=${set(field)} size=${size} /></label>`;
+  const count = preview ? `${preview.total} instance${preview.total === 1 ? '' : 's'}` : 'instances';
+  return html`
+    <form class="filters batch-action" data-kind=${kind} onSubmit=${(e) => e.preventDefault()}>
+      <div class="batch-action-fields">
+        <strong>Cancel, migrate or modify by filter</strong>
+        <label>Operation <select name="kind" value=${kind} onChange=${(e) => {
+          setKind(e.target.value);
+          changed();
+        }}>
+          ${Object.keys(ACTIONS).map((k) => html`<option value=${k}>${k}</option>`)}
+        </select></label>
+        ${FILTER_FIELDS.map(([field, label]) => input(field, label, field === 'version' ? 3 : 14))}
+      </div>
+      ${
+        kind === 'migrate'
+          ? html`<div class="batch-action-fields">
+        ${input('targetVersion', 'Target version', 3)}
+        <label>Element mapping <textarea name="mappings" rows="2" cols="32" placeholder="old-task -> new-task" value=${fields.mappings ?? ''} onInput=${set('mappings')}></textarea></label>
+        <span class="muted">elements with the same id map to themselves</span>
+      </div>`
+          : null
+      }
+      ${
+        kind === 'modify'
+          ? html`<div class="batch-action-fields">
+        ${input('activate', 'Activate elements', 24)} ${input('terminate', 'Terminate elements', 24)}
+      </div>`
+          : null
+      }
+      <div class="batch-action-fields">
+        <button type="button" class="preview" disabled=${busy} onClick=${() => run(true)}>Preview</button>
+        <button type="button" class="retry" disabled=${busy || !preview || preview.total === 0 || confirming} onClick=${() => setConfirming(true)}>
+          ${action.verb} ${count}
+        </button>
+      </div>
+      ${preview ? html`<${PreviewItems} preview=${preview} />` : null}
+      ${
+        confirming
+          ? html`<div class="confirm" role="alertdialog" aria-label=${`Confirm batch ${kind}`}>
+        <strong>${action.verb} ${count}?</strong> ${action.warning}
+        <button type="button" class="retry" disabled=${busy} onClick=${() => run(false)}>Yes, ${action.verb.toLowerCase()} ${count}</button>
+        <button type="button" disabled=${busy} onClick=${() => setConfirming(false)}>Back</button>
+      </div>`
+          : null
+      }
+      <${ErrorNote} error=${error} />
+    </form>`;
+}
+
 export function BatchList() {
   const { data, error } = usePoll(() => api('/api/batch-operations?limit=100'));
   const operations = data?.operations ?? [];
   return html`
     <h1>Batch operations</h1>
     <${BatchRetryForm} />
+    <${BatchActionForm} />
     <${ErrorNote} error=${error} />
     ${data && operations.length === 0 ? html`<p class="empty">No batch operations yet.</p>` : null}
     <table class="list batch-operations">
