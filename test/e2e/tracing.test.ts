@@ -119,6 +119,7 @@ async function call(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
+  // biome-ignore lint/suspicious/noExplicitAny: answers of several shapes, checked by each test
 ): Promise<{ status: number; body: any; text: string }> {
   for (let attempt = 1; ; attempt++) {
     const response = await fetch(`${base}${path}`, {
@@ -292,6 +293,60 @@ describe('tracing and metrics', { concurrency: true }, () => {
       /^operon_bot_runs_total\{bot="credit-bureau",outcome="succeeded"\} [1-9]/m,
     ])
       assert.match(text, line);
+  });
+
+  it('a review continues the trace from the start, and an overruled model shows in the review metrics', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const started = await call(
+      'POST',
+      '/webhooks/loan-approval',
+      {
+        applicationId: 'APP-TRACE-2',
+        applicantId: 'AP-10002',
+        applicantName: 'Jonas Weber',
+        income: 38000,
+        amount: 18000,
+        termMonths: 36,
+        employment: 'contract',
+        purpose: 'covering rent until my next contract starts',
+      },
+      { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+    );
+    assert.equal(started.status, 202, started.text);
+    const instanceId = started.body.instanceId as string;
+    const task = await waitFor(
+      async () => {
+        const { body } = await call('GET', `/api/tasks?state=open&instanceId=${instanceId}`);
+        return (body.tasks as { id: string; elementId: string }[]).find((t) => t.elementId === 'ReviewApplication');
+      },
+      BOUND_MS,
+      'the review task',
+    );
+    // The reviewer answers other than the model's best answer.
+    const decision = await db.knex('decisions').where({ process_instance_id: instanceId }).first('scores');
+    const ranked = Object.entries(decision.scores as Record<string, number>)
+      .filter(([label]) => label !== 'review')
+      .sort((a, b) => b[1] - a[1]);
+    const other = ranked[1]![0];
+    const done = await call('POST', `/api/tasks/${task.id}/complete`, {
+      variables: { reviewedLabel: other, reviewer: 'alice@bank.example' },
+    });
+    assert.equal(done.status, 200, done.text);
+    assert.equal((await ended(instanceId)).state, 'completed');
+
+    const spans = await spansOf(traceId, (all) => all.some((s) => s.name === 'step userTask.completed'));
+    const start = one(spans, (s) => s.name === 'start loan-approval', 'start step');
+    const review = one(spans, (s) => s.name === 'step userTask.completed', 'the review step');
+    assert.equal(review.parentSpanId, start.spanId, 'a step without a job continues from the start');
+    assert.equal(review.attributes['operon.instance_id'], instanceId);
+
+    const metrics = (await call('GET', '/metrics')).text;
+    assert.match(metrics, /^operon_decisions_total\{model="loan",route="review"\} [1-9]/m);
+    assert.match(metrics, /^operon_decision_reviews_total\{model="loan",verdict="overruled"\} 1$/m);
+    assert.match(
+      metrics,
+      /^operon_step_latency_seconds_count\{bpmn_process_id="loan-approval",event="userTask.completed"\} [1-9]/m,
+    );
   });
 
   it('an external worker gets the trace with its job, the http task sends it on, and the backlog shows in /metrics', async () => {
