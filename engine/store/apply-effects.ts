@@ -372,7 +372,7 @@ export async function applyEffects(
         ended('incident.resolved', effect.elementInstanceKey, undefined);
         break;
       case 'childInstance.start':
-        await handOverChildStart(tx, instance.id, effect);
+        await handOverChildStart(tx, instance.id, effect, instance.trace);
         ended('childInstance.requested', effect.elementInstanceKey, effect.elementId, {
           bpmnProcessId: effect.bpmnProcessId,
         });
