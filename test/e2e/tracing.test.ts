@@ -206,9 +206,22 @@ describe('tracing and metrics', { concurrency: true }, () => {
     assert.equal(view.state, 'completed');
     assert.equal(view.variables.outcome, 'approve');
 
+    const jobs = await db
+      .knex('jobs')
+      .where({ process_instance_id: instanceId })
+      .orderBy('created_at')
+      .select('id', 'type', 'element_id', 'trace_parent', 'attempt');
+    assert.ok(jobs.length >= 3, `jobs: ${JSON.stringify(jobs)}`);
+    // Each job's run and the step of its result, the last spans to end, have arrived.
     const spans = await spansOf(traceId, (all) =>
-      all.some(
-        (span) => span.name === 'step job.completed' && span.attributes['operon.element_id'] === 'RecordOutcome',
+      jobs.every(
+        (job) =>
+          all.some(
+            (span) =>
+              span.kind === KIND.consumer &&
+              span.attributes['operon.job.id'] === job.id &&
+              span.attributes['operon.job.attempt'] === job.attempt,
+          ) && all.some((span) => span.name === 'step job.completed' && span.attributes['operon.job.id'] === job.id),
       ),
     );
     assert.ok(receiver.contentTypes.every((type) => type.includes('json')));
@@ -231,17 +244,15 @@ describe('tracing and metrics', { concurrency: true }, () => {
     assert.equal(row.trace_state, 'vendor=caller');
 
     // Every job of the instance ran in a span that is a child of the step that created it.
-    const jobs = await db
-      .knex('jobs')
-      .where({ process_instance_id: instanceId })
-      .orderBy('created_at')
-      .select('id', 'type', 'element_id', 'trace_parent');
-    assert.ok(jobs.length >= 3, `jobs: ${JSON.stringify(jobs)}`);
     const stepSpans = new Set(['start loan-approval', 'step job.completed']);
     for (const job of jobs) {
+      // The attempt that completed it (a busy machine may have retried a bot).
       const jobSpan = one(
         spans,
-        (s) => s.name === `job ${job.type}` && s.attributes['operon.job.id'] === job.id,
+        (s) =>
+          s.name === `job ${job.type}` &&
+          s.attributes['operon.job.id'] === job.id &&
+          s.attributes['operon.job.attempt'] === job.attempt,
         job.type,
       );
       assert.equal(jobSpan.kind, KIND.consumer);
@@ -265,10 +276,14 @@ describe('tracing and metrics', { concurrency: true }, () => {
 
     const bots = spans.filter((s) => s.name.startsWith('bot '));
     assert.ok(bots.length >= 2, `bot spans: ${bots.map((s) => s.name).join(', ')}`);
-    for (const bot of bots) {
-      assert.equal(parentOf(spans, bot)?.name, `job bot:${bot.attributes['operon.bot.name']}`);
-      assert.equal(bot.attributes['operon.bot.outcome'], 'succeeded');
-    }
+    for (const bot of bots) assert.equal(parentOf(spans, bot)?.name, `job bot:${bot.attributes['operon.bot.name']}`);
+    for (const name of ['credit-bureau', 'core-banking'])
+      assert.ok(
+        bots.some(
+          (bot) => bot.attributes['operon.bot.name'] === name && bot.attributes['operon.bot.outcome'] === 'succeeded',
+        ),
+        `a succeeded run of ${name}`,
+      );
 
     const decision = one(spans, (s) => s.name === 'decision loan', 'decision');
     assert.equal(parentOf(spans, decision)?.name, 'job decision:loan');
@@ -399,8 +414,12 @@ describe('tracing and metrics', { concurrency: true }, () => {
     assert.equal(done.status, 200, done.text);
     assert.equal((await ended(instanceId)).state, 'completed');
 
-    const spans = await spansOf(traceId, (all) =>
-      all.some((s) => s.name === 'step job.completed' && s.attributes['operon.job.type'] === 'tracing-external'),
+    const spans = await spansOf(
+      traceId,
+      (all) =>
+        all.some((s) => s.name === 'step job.completed' && s.attributes['operon.job.type'] === 'tracing-external') &&
+        all.some((s) => s.name === 'job http') &&
+        all.some((s) => s.name === 'POST /api/jobs/:id/complete'),
     );
     const client = one(spans, (s) => s.kind === KIND.client, 'http client span');
     assert.equal(client.spanId, httpParent, "the called service's parent is the http task's client span");
@@ -419,7 +438,25 @@ describe('tracing and metrics', { concurrency: true }, () => {
     assert.equal(completeCall.kind, KIND.server);
     assert.equal(completeCall.parentSpanId, creatorOfExternal);
 
+    // Refused deliveries count by status and code; an id without a webhook as `unknown`.
+    assert.equal((await call('POST', '/webhooks/no-such-process', {})).status, 401);
+    const badJson = await call('POST', '/webhooks/traced-services', '{"serviceUrl":', {
+      'content-type': 'application/json',
+    });
+    assert.equal(badJson.status, 400, badJson.text);
+    const badCode = badJson.body.error.code as string;
+
     const metrics = (await call('GET', '/metrics')).text;
+    assert.match(
+      metrics,
+      /^operon_webhook_requests_total\{bpmn_process_id="unknown",status="401",code="OPERON_ERR_WEBHOOK_NOT_CONFIGURED"\} [1-9]/m,
+    );
+    assert.ok(
+      metrics.includes(
+        `operon_webhook_requests_total{bpmn_process_id="traced-services",status="400",code="${badCode}"} 1`,
+      ),
+      badCode,
+    );
     assert.match(metrics, /^operon_job_latency_seconds_count\{type="tracing-external",outcome="completed"\} 1$/m);
     assert.match(metrics, /^operon_job_latency_seconds_count\{type="http",outcome="completed"\} [1-9]/m);
   });
