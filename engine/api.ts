@@ -80,6 +80,8 @@ export interface StartInstanceOptions extends ActionOptions {
    * and the call rejects with `IdempotencyKeyTaken`.
    */
   idempotency?: { scope: string; key: string; requestHash: string; statusCode: number };
+  /** The caller's W3C trace context: the start's span continues its trace (docs/observability.md). */
+  trace?: { traceparent: string; tracestate?: string };
 }
 
 export interface ElementInstanceView {
@@ -232,6 +234,12 @@ export interface ActivatedJob {
   listenerEventType?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
   /** zeebe:properties of the element. */
   properties?: Record<string, string>;
+  /**
+   * W3C trace context of the step that created the job (docs/observability.md): a worker that
+   * traces makes its span for the job a child of it. Absent when the instance has no trace.
+   */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /**

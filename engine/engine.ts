@@ -89,6 +89,8 @@ import {
 } from './store/remember-message-id.ts';
 import { appendHistory } from './store/append-history.ts';
 import { appendAudit, type Actor } from './store/audit-log.ts';
+import type { TraceContext } from './telemetry/trace.ts';
+import { workMetrics } from './telemetry/metrics.ts';
 import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
 import { scheduleStartEvents } from './store/schedule-start-events.ts';
@@ -446,6 +448,7 @@ export class PostgresEngine implements Engine {
             : undefined,
         idempotency: options.idempotency,
         actor: actorOrDefault(options),
+        trace: options.trace,
       });
     } finally {
       clearTimeout(slow);
@@ -585,7 +588,8 @@ export class PostgresEngine implements Engine {
     const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
     if (!task)
       throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    return inTransaction(this.db, async (tx) => {
+    let reviewed: { model: string; overruled: boolean } | undefined;
+    const applied = await inTransaction(this.db, async (tx) => {
       const instance = await lockInstance(tx, task.process_instance_id);
       if (instance && task.state === 'open') await this.#checkFourEyes(tx, instance, task, completedBy);
       // With completing listeners (zeebe:taskListener) the task stays `completing` until their jobs completed.
@@ -610,6 +614,7 @@ export class PostgresEngine implements Engine {
         throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
       }
       const review = await recordReviewedLabel(tx, task, variables, completedBy);
+      reviewed = review;
       await stepInstance(
         tx,
         this.graphs,
@@ -641,6 +646,8 @@ export class PostgresEngine implements Engine {
       ]);
       return { replayed: false };
     });
+    if (reviewed) workMetrics.review(reviewed.model, reviewed.overruled);
+    return applied;
   }
 
   assignUserTask(taskId: string, assignee: string | null, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
@@ -1033,6 +1040,7 @@ export class PostgresEngine implements Engine {
         lockMs: request.lockMs,
         now: this.clock.now(),
       });
+      for (const job of jobs) workMetrics.jobClaimed(job.type, (Date.now() - new Date(job.run_at).getTime()) / 1000);
       if (jobs.length > 0 || Date.now() >= deadline || signal?.aborted) return jobs.map(toActivatedJob);
       await this.notifications.wait(
         Math.min(1_000, deadline - Date.now()),
@@ -1139,6 +1147,7 @@ export class PostgresEngine implements Engine {
     latest?: DefinitionRef;
     idempotency?: IdempotencyRecord;
     actor: Actor;
+    trace?: TraceContext;
   }>({
     key: (start) => (start.idempotency ? `${start.idempotency.scope}\u0000${start.idempotency.key}` : undefined),
     run: async (batch) => {
@@ -1301,6 +1310,8 @@ function toActivatedJob(job: JobRow): ActivatedJob {
     variables: job.variables,
     ...(job.listener_event_type ? { listenerEventType: job.listener_event_type } : {}),
     ...(job.properties ? { properties: job.properties } : {}),
+    ...(job.trace_parent ? { traceparent: job.trace_parent } : {}),
+    ...(job.trace_parent && job.trace_state ? { tracestate: job.trace_state } : {}),
   };
 }
 

@@ -34,6 +34,9 @@ import { runPendingErasures } from './store/erasures.ts';
 import { defaultArtifactsDir } from './store/instance-data.ts';
 import { processBatchOperations } from './store/batch-process.ts';
 import { environmentCapacity, JobPool, planPools, type PoolStats } from './jobs/pools.ts';
+import { ATTR, endSpan, parseTraceContext, type Span, SpanKind, startSpan } from './telemetry/trace.ts';
+import { nodeTraceOf } from './telemetry/node-trace.ts';
+import { type JobRunOutcome, workMetrics } from './telemetry/metrics.ts';
 
 /** What the worker needs of the engine (PostgresEngine provides it). */
 export interface WorkerHost {
@@ -183,7 +186,44 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
     [CHANNELS.jobCancelled],
   );
 
+  /**
+   * Runs one job in its span (a child of the step that created the job, whichever process that
+   * was) and reports how long it took and how it ended.
+   */
   async function runJob(job: JobRow, controller: AbortController): Promise<void> {
+    const startedAt = performance.now();
+    const span = startSpan(`job ${job.type}`, {
+      parent: parseTraceContext(job.trace_parent, job.trace_state),
+      kind: SpanKind.CONSUMER,
+      attributes: {
+        [ATTR.processId]: job.bpmn_process_id,
+        [ATTR.instanceId]: job.process_instance_id,
+        [ATTR.elementId]: job.element_id,
+        [ATTR.jobId]: job.id,
+        [ATTR.jobType]: job.type,
+        [ATTR.jobAttempt]: job.attempt,
+        [ATTR.worker]: workerId,
+      },
+    });
+    let outcome: JobRunOutcome = 'aborted';
+    let failure: unknown;
+    try {
+      ({ outcome, failure } = await runNode(job, controller, span));
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      span.setAttribute(ATTR.jobOutcome, outcome);
+      endSpan(span, failure);
+      workMetrics.jobFinished(job.type, outcome, (performance.now() - startedAt) / 1000);
+    }
+  }
+
+  async function runNode(
+    job: JobRow,
+    controller: AbortController,
+    span: Span,
+  ): Promise<{ outcome: JobRunOutcome; failure?: unknown }> {
     const lease = { worker: workerId, attempt: job.attempt };
     const jobLogger = logger.child({
       jobId: job.id,
@@ -223,6 +263,7 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
       properties: job.properties ?? {},
       ...(job.listener_event_type ? { listenerEventType: job.listener_event_type } : {}),
       secrets,
+      trace: nodeTraceOf(span),
       record(kind, payload) {
         if (!engine.nodes.handlesRecord(kind)) throw new Error(`No record hook is registered for kind '${kind}'`);
         records.push({ kind, payload });
@@ -233,7 +274,10 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
       try {
         output = await node.run(structuredClone(job.variables), ctx);
       } catch (error) {
-        if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger, records);
+        if (controller.signal.aborted) {
+          await afterAbort(job, controller, lease, jobLogger, records);
+          return { outcome: 'aborted', failure: error };
+        }
         if (isBpmnError(error)) {
           const bpmnError = error as BpmnError;
           await engine.throwJobError(
@@ -246,7 +290,9 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
             },
             records,
           );
-        } else if (isOperonError(error) && !error.retryable) {
+          return { outcome: 'error' };
+        }
+        if (isOperonError(error) && !error.retryable) {
           jobLogger.warn({ err: error }, 'node rejected the job; raising an incident');
           await engine.failJob(
             job.id,
@@ -263,14 +309,19 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
             records,
           );
         }
-        return;
+        return { outcome: 'failed', failure: error };
       }
-      if (controller.signal.aborted) return await afterAbort(job, controller, lease, jobLogger, records);
+      if (controller.signal.aborted) {
+        await afterAbort(job, controller, lease, jobLogger, records);
+        return { outcome: 'aborted', failure: controller.signal.reason };
+      }
       await engine.completeJob(job.id, lease, output ?? {}, job, records);
+      return { outcome: 'completed' };
     } catch (error) {
       // Lease lost, instance cancelled meanwhile, or the database is away: the job row decides what happens next.
       jobLogger.warn({ err: error }, 'could not record the job result');
       await keepUnapplied(records, jobLogger);
+      return { outcome: 'aborted', failure: error };
     } finally {
       clearInterval(heartbeat);
       clearTimeout(deadline);
@@ -325,6 +376,7 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
             const entry = { controller, job, done: Promise.resolve() };
             running.set(job.id, entry);
             pool.taken(claimedAt - new Date(job.run_at).getTime());
+            workMetrics.jobClaimed(job.type, (claimedAt - new Date(job.run_at).getTime()) / 1000);
             entry.done = runJob(job, controller).finally(() => {
               running.delete(job.id);
               pool.freed();

@@ -10,6 +10,7 @@ import { createEngine, type PostgresEngine } from '../engine.ts';
 import type { WorkerOptions } from '../worker.ts';
 import type { Logger } from '../nodes/types.ts';
 import { composition } from './composition.ts';
+import { startTracing } from '../telemetry/setup.ts';
 
 export interface CliContext {
   url: string;
@@ -55,6 +56,9 @@ function shippedNodeOptions(
 
 export async function openContext(options: OpenContextOptions): Promise<CliContext> {
   const logger = createLogger(options.logLevel);
+  // OTLP export when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set (docs/observability.md); nothing loaded otherwise.
+  const tracing = await startTracing();
+  if (tracing) logger.info({ url: tracing.url }, 'exporting traces over OTLP/HTTP');
   const database = await openDatabase({ log: (line) => logger.debug({ postgres: line.trim() }) });
   const db = createKnex(database.url, { poolMax: options.poolMax ?? 10, applicationName: 'operon-cli' });
   try {
@@ -80,6 +84,7 @@ export async function openContext(options: OpenContextOptions): Promise<CliConte
     async close() {
       await engine.close();
       await nodes.close();
+      await tracing?.shutdown().catch((error) => logger.warn({ err: error }, 'could not export the last spans'));
       await db.destroy();
       await database.stop();
     },

@@ -20,6 +20,7 @@ import { toOperonError } from './http-errors.ts';
 import { deleteExpiredIdempotencyKeys } from './idempotency.ts';
 import { parseJsonBody } from './json-body.ts';
 import { createMetrics } from './metrics.ts';
+import { registerRequestSpans } from './request-spans.ts';
 import { registerRateLimits } from './rate-limit.ts';
 import { RouteBook, type RouteContext } from './route.ts';
 import { WebhookTargets } from './webhook-targets.ts';
@@ -156,6 +157,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // without refusing (a network cut): the engine then checks on a connection of its own, and if
   // it is gone the requests after it get the 503 above. Job long-polls wait on purpose.
   const slowRequests = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+  // First, so that a request refused by the hooks below has its span too.
+  registerRequestSpans(app);
   app.addHook('onRequest', async (request) => {
     const path = request.url;
     if (!path.startsWith('/api/') && !path.startsWith('/webhooks/')) return;

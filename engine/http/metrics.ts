@@ -1,16 +1,21 @@
 /**
- * Prometheus metrics for GET /metrics. Instance and incident counts are read from PostgreSQL at
- * scrape time (so every engine process reports the same, whoever did the work); latencies are
- * observed by this HTTP server.
+ * Prometheus metrics for GET /metrics. Instance, incident and ready-job counts are read from
+ * PostgreSQL at scrape time (so every engine process reports the same, whoever did the work);
+ * webhook outcomes are observed by this HTTP server, and the work's own metrics (job, step,
+ * decision, review and bot metrics; engine/telemetry/metrics.ts) by whichever part did it.
+ * docs/observability.md lists them all.
  */
 import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PoolStats } from '../jobs/pools.ts';
+import { workMetrics, workRegistry } from '../telemetry/metrics.ts';
 
 export interface HttpMetrics {
   registry: Registry;
   /** Time from receiving a webhook to answering it. */
   webhookLatency: Histogram<'bpmn_process_id' | 'status'>;
+  /** Webhook answers by process, status and error code (`none` for a start). */
+  webhookRequests: Counter<'bpmn_process_id' | 'status' | 'code'>;
   /** An external worker took a job over HTTP (starts its latency clock). */
   jobActivated(jobId: string, type: string): void;
   /** An external worker reported a result for a job it took over HTTP. */
@@ -24,8 +29,8 @@ export function createMetrics(
   db: Knex,
   options: { defaultMetrics?: boolean; timerStartsDelayed?: () => number; workerPools?: () => PoolStats[] } = {},
 ): HttpMetrics {
-  const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'operon_' });
+  const own = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: own, prefix: 'operon_' });
 
   const countBy = async (sql: string): Promise<{ key: string; n: number }[]> => {
     const result = (await db.raw(sql)) as { rows: { key: string; n: string }[] };
@@ -52,7 +57,7 @@ export function createMetrics(
     name: 'operon_instances_started_total',
     help: 'Process instances started, by BPMN process id (read from process_instances)',
     labelNames: ['bpmn_process_id'],
-    registers: [registry],
+    registers: [own],
     async collect() {
       this.reset();
       for (const row of await countBy(
@@ -66,7 +71,7 @@ export function createMetrics(
     name: 'operon_instances_completed_total',
     help: 'Process instances that reached an end event, by BPMN process id (read from process_instances)',
     labelNames: ['bpmn_process_id'],
-    registers: [registry],
+    registers: [own],
     async collect() {
       this.reset();
       for (const row of await countBy(
@@ -79,7 +84,7 @@ export function createMetrics(
   new Gauge({
     name: 'operon_open_incidents',
     help: 'Open incidents (read from incidents)',
-    registers: [registry],
+    registers: [own],
     async collect() {
       const [row] = await countBy(`SELECT 'all' AS key, count(*) AS n FROM incidents WHERE state = 'open'`);
       this.set(row?.n ?? 0);
@@ -89,19 +94,19 @@ export function createMetrics(
   new Counter({
     name: 'operon_timer_starts_delayed_total',
     help: 'Timer start events this engine process delayed because their process was over its start rate (OPERON_TIMER_START_RATE)',
-    registers: [registry],
+    registers: [own],
     collect() {
       this.reset();
       this.inc(options.timerStartsDelayed?.() ?? 0);
     },
   });
 
-  workerPoolMetrics(registry, options.workerPools ?? (() => []));
+  workerPoolMetrics(own, options.workerPools ?? (() => []));
   new Gauge({
     name: 'operon_jobs_ready',
     help: 'Jobs ready to run and not yet claimed, by task type: the queue in front of the workers (read from jobs)',
     labelNames: ['type'],
-    registers: [registry],
+    registers: [own],
     async collect() {
       this.reset();
       for (const row of await readyJobs()) this.set({ type: row.type }, row.ready);
@@ -111,34 +116,34 @@ export function createMetrics(
     name: 'operon_jobs_ready_oldest_seconds',
     help: 'How long the oldest ready, unclaimed job of each task type has waited for a worker (read from jobs)',
     labelNames: ['type'],
-    registers: [registry],
+    registers: [own],
     async collect() {
       this.reset();
       for (const row of await readyJobs()) this.set({ type: row.type }, row.oldest);
     },
   });
 
-  jobLimitMetrics(registry, db);
+  jobLimitMetrics(own, db);
 
   const webhookLatency = new Histogram({
     name: 'operon_webhook_latency_seconds',
     help: 'Time from receiving POST /webhooks/{bpmnProcessId} to answering it',
     labelNames: ['bpmn_process_id', 'status'] as const,
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
+    registers: [own],
   });
-  const jobLatency = new Histogram({
-    name: 'operon_job_latency_seconds',
-    help: 'Time an external worker held a job: activation over HTTP to its complete/fail/error call',
-    labelNames: ['type', 'outcome'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
+  const webhookRequests = new Counter({
+    name: 'operon_webhook_requests_total',
+    help: 'Answers to POST /webhooks/{bpmnProcessId} by process id (unknown for ids without a webhook), HTTP status and error code (none when an instance started)',
+    labelNames: ['bpmn_process_id', 'status', 'code'] as const,
+    registers: [own],
   });
 
   const activations = new Map<string, { type: string; at: number }>();
   return {
-    registry,
+    registry: Registry.merge([own, workRegistry]),
     webhookLatency,
+    webhookRequests,
     jobActivated(jobId, type) {
       if (activations.size >= MAX_TRACKED_JOBS) activations.delete(activations.keys().next().value!);
       activations.set(jobId, { type, at: performance.now() });
@@ -147,7 +152,7 @@ export function createMetrics(
       const activation = activations.get(jobId);
       if (!activation) return;
       activations.delete(jobId);
-      jobLatency.observe({ type: activation.type, outcome }, (performance.now() - activation.at) / 1000);
+      workMetrics.jobFinished(activation.type, outcome, (performance.now() - activation.at) / 1000);
     },
   };
 }

@@ -54,6 +54,30 @@ export interface NodeContext {
    * and the result commit or roll back together. Throws when no hook handles `kind`.
    */
   record(kind: string, payload: Record<string, unknown>): void;
+  /**
+   * The job's span (docs/observability.md): headers that continue its trace in a service the node
+   * calls, attributes, child spans. The worker always sets it; it costs nothing when tracing is off.
+   */
+  trace?: NodeTrace;
+}
+
+/** Attribute values a span takes. */
+export type SpanAttributes = Record<string, string | number | boolean>;
+
+/** A span a node can add to: the job's, or a child of it (`span`). */
+export interface NodeTrace {
+  /** `traceparent` (and `tracestate`) that continue this span's trace in a called service; {} without a trace. */
+  headers(): Record<string, string>;
+  setAttributes(attributes: SpanAttributes): void;
+  /**
+   * Runs `fn` in a child span that ends with it (failed when it throws); `client` for a call to
+   * another service, whose headers `fn` then sends.
+   */
+  span<T>(
+    name: string,
+    options: { kind?: 'internal' | 'client'; attributes?: SpanAttributes },
+    fn: (span: NodeTrace) => Promise<T>,
+  ): Promise<T>;
 }
 
 /** A record a node attached to its attempt (`ctx.record`). */

@@ -3,6 +3,7 @@
  * style): nothing here talks to the outside world. Wake-ups go out as NOTIFY, which PostgreSQL
  * delivers only at commit.
  */
+import type { TraceContext } from '../telemetry/trace.ts';
 import { randomUUID } from 'node:crypto';
 import type { Effect, RuntimeEvent, UserTaskChange } from '../runtime/contract.ts';
 import type { Db, HistoryEntry, MessageRow } from './rows.ts';
@@ -25,6 +26,8 @@ export interface InstanceRef {
   id: string;
   definitionId: string;
   bpmnProcessId: string;
+  /** The span of the step whose effects these are: the jobs it creates keep it (docs/observability.md). */
+  trace?: TraceContext;
 }
 
 /**
@@ -135,6 +138,8 @@ export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: 
         listener_event_type: effect.listener ?? null,
         properties: effect.properties ?? null,
         concurrency_limits: effect.limits ?? null,
+        trace_parent: instance.trace?.traceparent ?? null,
+        trace_state: instance.trace?.tracestate ?? null,
       });
       plain.jobTypes.add(effect.taskType);
       history('job.created', effect.elementInstanceKey, effect.elementId, {
@@ -368,7 +373,7 @@ export async function applyEffects(
         ended('incident.resolved', effect.elementInstanceKey, undefined);
         break;
       case 'childInstance.start':
-        await handOverChildStart(tx, instance.id, effect);
+        await handOverChildStart(tx, instance.id, effect, instance.trace);
         ended('childInstance.requested', effect.elementInstanceKey, effect.elementId, {
           bpmnProcessId: effect.bpmnProcessId,
         });

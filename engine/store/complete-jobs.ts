@@ -32,6 +32,8 @@ import { collectPlainStep, isPlainStep, type Settled } from './step-batch.ts';
 import { inTransaction } from './notify.ts';
 import { raiseEngineIncident } from './raise-engine-incident.ts';
 import { isTransientDatabaseError } from './transient-error.ts';
+import { ATTR, endSpan, parseTraceContext, type Span, startSpan, traceContextOf } from '../telemetry/trace.ts';
+import { workMetrics } from '../telemetry/metrics.ts';
 
 /** What the worker reports for its job: its output, or a BPMN error for the model to catch. */
 export type JobOutcome =
@@ -68,9 +70,18 @@ export interface CompleteJobsContext {
  */
 export async function completeJobs(db: Knex, context: CompleteJobsContext, items: JobCompletion[]): Promise<Settled[]> {
   if (items.length === 0) return [];
+  const steps: StepSpan[] = [];
+  const startedAt = performance.now();
   try {
-    return await inTransaction(db, (tx) => applyResults(tx, context, items));
+    const settled = await inTransaction(db, (tx) => applyResults(tx, context, items, steps));
+    const seconds = (performance.now() - startedAt) / 1000;
+    for (const step of steps) {
+      endSpan(step.span);
+      workMetrics.step(step.bpmnProcessId, step.event, seconds);
+    }
+    return settled;
   } catch (error) {
+    for (const step of steps) endSpan(step.span, error);
     if (isTransientDatabaseError(error)) throw error;
     // Which one failed the transaction is not known: each again on its own, so only that one fails.
     if (items.length > 1) {
@@ -82,7 +93,19 @@ export async function completeJobs(db: Knex, context: CompleteJobsContext, items
   }
 }
 
-async function applyResults(tx: Knex.Transaction, context: CompleteJobsContext, items: JobCompletion[]) {
+/** The span of one job result's step, ended when its transaction is over. */
+interface StepSpan {
+  span: Span;
+  bpmnProcessId: string;
+  event: string;
+}
+
+async function applyResults(
+  tx: Knex.Transaction,
+  context: CompleteJobsContext,
+  items: JobCompletion[],
+  steps: StepSpan[],
+) {
   const now = context.now();
   const { instances, fenced } = await lockAndFence(
     tx,
@@ -101,15 +124,34 @@ async function applyResults(tx: Knex.Transaction, context: CompleteJobsContext, 
     settled.push({ ok: true });
     applied.push(...(item.records ?? []));
     const event = jobEvent(job, item.outcome);
+    // A child of the step that created the job, like the worker's span for the job itself.
+    const span = startSpan(`step ${event.type}`, {
+      parent: parseTraceContext(job.trace_parent, job.trace_state),
+      attributes: {
+        [ATTR.processId]: instance.bpmn_process_id,
+        [ATTR.instanceId]: instance.id,
+        [ATTR.elementId]: job.element_id,
+        [ATTR.jobId]: job.id,
+        [ATTR.jobType]: job.type,
+        [ATTR.event]: event.type,
+      },
+    });
+    steps.push({ span, bpmnProcessId: instance.bpmn_process_id, event: event.type });
+    const trace = traceContextOf(span);
     const graph = await context.graphs.get(tx, instance.definition_id);
     const result = await stepSettled(graph, instance.snapshot, event, context.graphs.stepContext(now, tx));
     if (!isPlainStep(result, instance)) {
       // What is collected so far goes first, so that the single-instance writer reads a consistent database.
       await writePlainRows(tx, plain, now);
-      await stepInstance(tx, context.graphs, instance.id, event, now, instance, result);
+      await stepInstance(tx, context.graphs, instance.id, event, now, instance, result, trace);
       continue;
     }
-    const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
+    const ref = {
+      id: instance.id,
+      definitionId: instance.definition_id,
+      bpmnProcessId: instance.bpmn_process_id,
+      trace,
+    };
     plain.rows.history.push(eventHistory(instance.id, event));
     collectPlainStep(plain, ref, result, now);
     plain.rows.instancesUpdated.push({

@@ -4,6 +4,7 @@ import type { Variables } from '../nodes/types.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { Db, DefinitionRef } from './rows.ts';
 import { insertInstance } from './insert-instance.ts';
+import type { TraceContext } from '../telemetry/trace.ts';
 import { applyEffects } from './apply-effects.ts';
 import { stepInstance } from './step-instance.ts';
 import { reportToParent, reportUncaughtErrors } from './handovers.ts';
@@ -22,6 +23,8 @@ export interface CreateInstanceOptions {
   parentElementInstanceKey?: string;
   /** The first step, when the caller already computed it (same id, variables and clock). */
   firstStep?: StepResult;
+  /** The start's span (docs/observability.md): kept by the instance and its first jobs. */
+  trace?: TraceContext;
 }
 
 /** Starts an instance of a definition inside the caller's transaction: first step, rows, effects. */
@@ -52,11 +55,17 @@ export async function createInstance(
       startedBy: options.startedBy,
       parentInstanceId: options.parentInstanceId,
       parentElementInstanceKey: options.parentElementInstanceKey,
+      trace: options.trace,
     },
     result,
     options.now,
   );
-  const ref = { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id };
+  const ref = {
+    id: instanceId,
+    definitionId: definition.id,
+    bpmnProcessId: definition.bpmn_process_id,
+    trace: options.trace,
+  };
   const started = {
     process_instance_id: instanceId,
     event_type: 'instance.started',

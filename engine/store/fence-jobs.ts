@@ -32,7 +32,10 @@ export interface Fence {
 }
 
 /** A fenced job: what its event, history and incident need. */
-export type FencedJob = Pick<JobRow, 'id' | 'element_instance_key' | 'element_id' | 'type' | 'attempt'>;
+export type FencedJob = Pick<
+  JobRow,
+  'id' | 'element_instance_key' | 'element_id' | 'type' | 'attempt' | 'trace_parent' | 'trace_state'
+>;
 
 /**
  * One round trip: locks the instances of `fences` and applies each ending where the lease still
@@ -58,7 +61,7 @@ export async function lockAndFence(
               locked AS l
         WHERE j.id = f.id AND j.owner = f.owner AND j.state = 'leased' AND (f.attempt IS NULL OR j.attempt = f.attempt)
           AND l.id = j.process_instance_id AND l.state = 'active'
-        RETURNING j.id, j.element_instance_key, j.element_id, j.type, j.attempt
+        RETURNING j.id, j.element_instance_key, j.element_id, j.type, j.attempt, j.trace_parent, j.trace_state
      )
      SELECT 'instance' AS kind, to_jsonb(locked) AS row FROM locked
      UNION ALL

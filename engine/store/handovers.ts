@@ -18,6 +18,7 @@ import { stepInstance } from './step-instance.ts';
 import { raiseEngineIncident } from './raise-engine-incident.ts';
 import { isTransientDatabaseError } from './transient-error.ts';
 import { systemClock, type Clock } from '../clock.ts';
+import { ATTR, endSpan, startSpan, type TraceContext, traceContextOf } from '../telemetry/trace.ts';
 
 export interface HandoverRow {
   id: string;
@@ -40,6 +41,7 @@ export async function handOverChildStart(
   tx: Db,
   parentInstanceId: string,
   effect: Extract<Effect, { type: 'childInstance.start' }>,
+  trace?: TraceContext,
 ): Promise<void> {
   await insertHandover(tx, {
     process_instance_id: randomUUID(),
@@ -51,6 +53,8 @@ export async function handOverChildStart(
       elementId: effect.elementId,
       ...(effect.versionTag ? { versionTag: effect.versionTag } : {}),
       variables: effect.variables,
+      // The child's start continues the trace of the step that called it (docs/observability.md).
+      ...(trace ? { trace } : {}),
     },
   });
 }
@@ -232,6 +236,7 @@ async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow, cloc
         definitionId?: string;
         startEventId?: string;
         variables: Variables;
+        trace?: TraceContext;
       };
       // A signal start names its definition; a call activity the latest version of a process id,
       // or the latest one with its pinned version tag.
@@ -257,8 +262,20 @@ async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow, cloc
           details: { bpmnProcessId: payload.bpmnProcessId, versionTag: payload.versionTag },
         });
       }
+      const span = startSpan(`start ${definition.bpmn_process_id}`, {
+        parent: payload.trace,
+        attributes: {
+          [ATTR.processId]: definition.bpmn_process_id,
+          [ATTR.processVersion]: definition.version,
+          [ATTR.definitionId]: definition.id,
+          [ATTR.instanceId]: handover.process_instance_id,
+          [ATTR.event]: 'start',
+          ...(handover.parent_instance_id ? { 'operon.parent_instance_id': handover.parent_instance_id } : {}),
+        },
+      });
       await createInstance(tx, graphs, definition, {
         instanceId: handover.process_instance_id,
+        trace: traceContextOf(span),
         variables: payload.variables,
         ...(payload.startEventId ? { startEventId: payload.startEventId } : {}),
         ...(handover.parent_instance_id
@@ -268,7 +285,13 @@ async function deliver(db: Knex, graphs: GraphCache, handover: HandoverRow, cloc
             }
           : {}),
         now,
-      });
+      }).then(
+        () => endSpan(span),
+        (error: unknown) => {
+          endSpan(span, error);
+          throw error;
+        },
+      );
       return true;
     }
     if (instance?.state !== 'active') return true;

@@ -1,4 +1,5 @@
 import type { Db } from './rows.ts';
+import type { TraceContext } from '../telemetry/trace.ts';
 import type { StepResult } from '../runtime/contract.ts';
 import { emptyStepRows, writeStepRows } from './write-step-rows.ts';
 
@@ -12,6 +13,8 @@ export interface NewInstance {
   /** For a child of a call activity: the calling instance and the call activity's element instance. */
   parentInstanceId?: string;
   parentElementInstanceKey?: string;
+  /** The start's span (docs/observability.md). */
+  trace?: TraceContext;
 }
 
 /** Inserts a started instance with the runtime's first snapshot (the same write a batch of starts makes). */
@@ -29,6 +32,8 @@ export async function insertInstance(tx: Db, instance: NewInstance, result: Step
     state: result.state,
     variables: result.variables ?? null,
     snapshot: result.snapshot,
+    trace_parent: instance.trace?.traceparent ?? null,
+    trace_state: instance.trace?.tracestate ?? null,
   });
   await writeStepRows(tx, now, rows);
 }

@@ -22,7 +22,7 @@ export async function recordReviewedLabel(
   task: UserTaskRow,
   answer: Variables,
   completedBy?: string,
-): Promise<{ decisionId: string; label: string; reviewer: string } | undefined> {
+): Promise<{ decisionId: string; label: string; reviewer: string; model: string; overruled: boolean } | undefined> {
   if (!(REVIEWED_LABEL_VARIABLE in answer)) return undefined;
   const view = { instanceId: task.process_instance_id, variables: (task.variables ?? {}) as Variables } as Parameters<
     typeof prepareReview
@@ -34,5 +34,11 @@ export async function recordReviewedLabel(
   const named = answer[REVIEWER_VARIABLE];
   const reviewer = completedBy ?? (typeof named === 'string' && named.length > 0 ? named : 'api');
   await pending.record(reviewer);
-  return { decisionId: pending.decisionId, label: pending.label, reviewer };
+  return {
+    decisionId: pending.decisionId,
+    label: pending.label,
+    reviewer,
+    model: pending.model,
+    overruled: pending.overruled,
+  };
 }

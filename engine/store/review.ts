@@ -16,6 +16,10 @@ export interface ReviewSettings {
 export interface PendingReview {
   decisionId: string;
   label: string;
+  /** The model that made the decision. */
+  model: string;
+  /** The reviewer chose another label than the model's best answer (its top label a reviewer may choose). */
+  overruled: boolean;
   /** Stores the label once the task is completed. */
   record(reviewer: string): Promise<void>;
 }
@@ -62,9 +66,9 @@ export async function prepareReview(
   const query = db('decisions')
     .where({ process_instance_id: task.instanceId })
     .orderBy('created_at', 'desc')
-    .first('id', 'scores');
+    .first('id', 'scores', 'model_name');
   if (ids.length > 0) query.whereIn('id', ids);
-  const decision = (await query) as { id: string; scores: Record<string, number> } | undefined;
+  const decision = (await query) as { id: string; scores: Record<string, number>; model_name: string } | undefined;
   if (!decision) return undefined;
   const modelLabels = Object.keys(decision.scores ?? {});
   const labels = reviewerLabels(modelLabels);
@@ -78,9 +82,16 @@ export async function prepareReview(
       { details: { field, labels } },
     );
   }
+  const scores = decision.scores ?? {};
+  const modelAnswer = labels.reduce<string | undefined>(
+    (best, candidate) => (best === undefined || (scores[candidate] ?? 0) > (scores[best] ?? 0) ? candidate : best),
+    undefined,
+  );
   return {
     decisionId: decision.id,
     label,
+    model: decision.model_name,
+    overruled: modelAnswer !== undefined && modelAnswer !== label,
     async record(reviewer) {
       await db('decisions')
         .where({ id: decision.id })

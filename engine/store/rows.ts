@@ -25,6 +25,9 @@ export type DefinitionRef = Pick<DefinitionRow, 'id' | 'bpmn_process_id' | 'vers
 
 export interface InstanceRow {
   id: string;
+  /** W3C trace context of the instance's start (docs/observability.md). */
+  trace_parent?: string | null;
+  trace_state?: string | null;
   definition_id: string;
   bpmn_process_id: string;
   version: number;
@@ -60,6 +63,9 @@ export type JobState = 'ready' | 'leased' | 'completed' | 'failed' | 'cancelled'
 
 export interface JobRow {
   id: string;
+  /** W3C trace context of the step that created the job (docs/observability.md). */
+  trace_parent?: string | null;
+  trace_state?: string | null;
   process_instance_id: string;
   element_instance_key: string;
   element_id: string;

@@ -25,6 +25,8 @@ import { writeStepRows } from './write-step-rows.ts';
 import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './idempotency-keys.ts';
 import { appendAudit, type Actor } from './audit-log.ts';
 import { isTransientDatabaseError } from './transient-error.ts';
+import { ATTR, endSpan, type Span, startSpan, type TraceContext, traceContextOf } from '../telemetry/trace.ts';
+import { workMetrics } from '../telemetry/metrics.ts';
 
 /** One instance to start from a definition already looked up. */
 export interface StartRequest {
@@ -41,6 +43,8 @@ export interface StartRequest {
   idempotency?: IdempotencyRecord;
   /** Who started it: an `instance.start` audit row is written in the same transaction. */
   actor?: Actor;
+  /** The caller's trace context (a webhook's request span): the start's span continues its trace. */
+  trace?: TraceContext;
 }
 
 /** A start with its first step computed. */
@@ -48,6 +52,8 @@ interface Computed {
   index: number;
   request: StartRequest;
   result: StepResult;
+  /** The start's span: the instance and its first jobs keep its context. */
+  trace?: TraceContext;
 }
 
 /**
@@ -62,6 +68,35 @@ export async function startInstances(
   now: Date,
 ): Promise<Settled[]> {
   const settled: Settled[] = requests.map(() => ({ ok: true }));
+  const startedAt = performance.now();
+  const spans = requests.map((request) => startSpanOf(request));
+  let lost: unknown;
+  try {
+    await computeAndWrite(db, graphs, requests, now, settled, spans);
+  } catch (error) {
+    lost = error;
+    throw error;
+  } finally {
+    const seconds = (performance.now() - startedAt) / 1000;
+    requests.forEach((request, index) => {
+      const outcome = settled[index]!;
+      const error = lost ?? (outcome.ok ? undefined : outcome.error);
+      endSpan(spans[index]!, error);
+      if (error === undefined) workMetrics.step(request.definition.bpmn_process_id, 'start', seconds);
+    });
+  }
+  return settled;
+}
+
+/** Computes each first step side by side, then writes them (`writeStarts`). */
+async function computeAndWrite(
+  db: Knex,
+  graphs: GraphCache,
+  requests: StartRequest[],
+  now: Date,
+  settled: Settled[],
+  spans: Span[],
+): Promise<void> {
   const computed: Computed[] = [];
   await Promise.all(
     requests.map(async (request, index) => {
@@ -73,7 +108,7 @@ export async function startInstances(
           startEventId: request.startEventId,
           ...graphs.stepContext(now, db),
         });
-        computed.push({ index, request, result });
+        computed.push({ index, request, result, trace: traceContextOf(spans[index]!) });
       } catch (error) {
         if (isTransientDatabaseError(error)) throw error;
         settled[index] = { ok: false, error: toError(error) };
@@ -82,7 +117,22 @@ export async function startInstances(
   );
   computed.sort((a, b) => a.index - b.index);
   await writeStarts(db, graphs, computed, now, settled);
-  return settled;
+}
+
+/** The span of one start, a child of the caller's (`request.trace`). */
+function startSpanOf(request: StartRequest): Span {
+  const { definition } = request;
+  return startSpan(`start ${definition.bpmn_process_id}`, {
+    parent: request.trace,
+    attributes: {
+      [ATTR.processId]: definition.bpmn_process_id,
+      [ATTR.processVersion]: definition.version,
+      [ATTR.definitionId]: definition.id,
+      [ATTR.instanceId]: request.instanceId,
+      [ATTR.event]: 'start',
+      ...(request.startEventId ? { [ATTR.elementId]: request.startEventId } : {}),
+    },
+  });
 }
 
 /** Writes computed starts; on a failure, again one by one. Settles each start in `settled`. */
@@ -121,7 +171,7 @@ async function writeComputed(db: Knex, graphs: GraphCache, computed: Computed[],
   const audited = computed.some(({ request }) => request.actor);
   if (keyed.length === 0 && !audited && computed.every(({ result }) => isPlainStep(result, {}))) {
     const plain = emptyPlainRows();
-    for (const { request, result } of computed) collectStart(plain, request, result, now);
+    for (const start of computed) collectStart(plain, start, now);
     const ended = plain.rows.instancesEnded;
     const cancelled = await writeStepRows(db, now, plain.rows);
     await notifyAfterCommit(db, [
@@ -135,10 +185,11 @@ async function writeComputed(db: Knex, graphs: GraphCache, computed: Computed[],
     // First the keys: a start whose key another start committed is left out of the writes.
     const taken = await claimIdempotencyKeys(tx, keyed);
     const plain = emptyPlainRows();
-    for (const { request, result } of computed) {
+    for (const start of computed) {
+      const { request, result } = start;
       if (taken.has(request.instanceId)) continue;
       if (isPlainStep(result, {})) {
-        collectStart(plain, request, result, now);
+        collectStart(plain, start, now);
         continue;
       }
       await writePlainRows(tx, plain, now);
@@ -151,6 +202,7 @@ async function writeComputed(db: Knex, graphs: GraphCache, computed: Computed[],
         now,
         instanceId: request.instanceId,
         firstStep: result,
+        trace: start.trace,
       });
     }
     await writePlainRows(tx, plain, now);
@@ -188,7 +240,7 @@ export function startAudit(
   };
 }
 
-function collectStart(plain: PlainRows, request: StartRequest, result: StepResult, now: Date): void {
+function collectStart(plain: PlainRows, { request, result, trace }: Computed, now: Date): void {
   const { instanceId, definition } = request;
   plain.rows.instancesInserted.push({
     id: instanceId,
@@ -200,6 +252,8 @@ function collectStart(plain: PlainRows, request: StartRequest, result: StepResul
     state: result.state,
     variables: result.variables ?? null,
     snapshot: result.snapshot,
+    trace_parent: trace?.traceparent ?? null,
+    trace_state: trace?.tracestate ?? null,
   });
   const started: HistoryEntry = {
     process_instance_id: instanceId,
@@ -213,7 +267,7 @@ function collectStart(plain: PlainRows, request: StartRequest, result: StepResul
   plain.rows.history.push(started);
   collectPlainStep(
     plain,
-    { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id },
+    { id: instanceId, definitionId: definition.id, bpmnProcessId: definition.bpmn_process_id, trace },
     result,
     now,
   );

@@ -11,6 +11,8 @@ import { lockInstance } from './lock-instance.ts';
 import { updateInstance } from './update-instance.ts';
 import { applyEffects } from './apply-effects.ts';
 import { reportToParent, reportUncaughtErrors } from './handovers.ts';
+import { ATTR, endSpan, parseTraceContext, startSpan, type TraceContext, traceContextOf } from '../telemetry/trace.ts';
+import { workMetrics } from '../telemetry/metrics.ts';
 
 /** Guard against a runtime that keeps producing follow-up events. */
 const MAX_FOLLOW_UPS = 100;
@@ -23,7 +25,9 @@ export interface StepOutcome {
 /**
  * Feeds one event into a locked, active instance and persists the outcome, then any follow-up
  * events (buffered messages matching a subscription this step opened). `computed`: the first
- * event's step, when the caller already ran it on `lockedRow`.
+ * event's step, when the caller already ran it on `lockedRow`. `trace`: the span of the step when
+ * the caller has one (complete-jobs.ts); otherwise the step gets its own, a child of the
+ * instance's start (docs/observability.md).
  */
 export async function stepInstance(
   tx: Db,
@@ -33,12 +37,46 @@ export async function stepInstance(
   now: Date,
   lockedRow?: InstanceRow,
   computed?: StepResult,
+  trace?: TraceContext,
 ): Promise<StepOutcome> {
   const instance = lockedRow ?? (await lockInstance(tx, instanceId));
   if (!instance) throw instanceNotFound(instanceId);
   if (instance.state !== 'active') throw instanceNotActive(instance);
+  if (trace) return step(tx, graphs, instance, event, now, computed, trace);
+  const startedAt = performance.now();
+  const span = startSpan(`step ${event.type}`, {
+    parent: parseTraceContext(instance.trace_parent, instance.trace_state),
+    attributes: {
+      [ATTR.processId]: instance.bpmn_process_id,
+      [ATTR.instanceId]: instance.id,
+      [ATTR.event]: event.type,
+      ...('elementInstanceKey' in event && typeof event.elementInstanceKey === 'string'
+        ? { 'operon.element_instance_key': event.elementInstanceKey }
+        : {}),
+    },
+  });
+  try {
+    const outcome = await step(tx, graphs, instance, event, now, computed, traceContextOf(span));
+    endSpan(span);
+    workMetrics.step(instance.bpmn_process_id, event.type, (performance.now() - startedAt) / 1000);
+    return outcome;
+  } catch (error) {
+    endSpan(span, error);
+    throw error;
+  }
+}
+
+async function step(
+  tx: Db,
+  graphs: GraphCache,
+  instance: InstanceRow,
+  event: RuntimeEvent,
+  now: Date,
+  computed: StepResult | undefined,
+  trace: TraceContext | undefined,
+): Promise<StepOutcome> {
   const graph = await graphs.get(tx, instance.definition_id);
-  const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id };
+  const ref = { id: instance.id, definitionId: instance.definition_id, bpmnProcessId: instance.bpmn_process_id, trace };
   let events: RuntimeEvent[] = [event];
   let snapshot = instance.snapshot;
   let result: StepResult | undefined;

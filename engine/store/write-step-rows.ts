@@ -21,6 +21,9 @@ export interface InstanceWrite {
   /** For a child of a call activity: the calling instance and the call activity's element instance. */
   parent_instance_id?: string | null;
   parent_element_instance_key?: string | null;
+  /** W3C trace context of the start (docs/observability.md). */
+  trace_parent?: string | null;
+  trace_state?: string | null;
 }
 
 export interface StepRows {
@@ -111,10 +114,12 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
   // Foreign keys are checked at the end of the statement, so new instances and their rows can go together.
   if (rows.instancesInserted.length > 0) {
     parts.push(`instances_inserted AS (
-      INSERT INTO process_instances (id, definition_id, bpmn_process_id, version, business_key, started_by, parent_instance_id, parent_element_instance_key, state, variables, snapshot, started_at, updated_at, ended_at)
-      SELECT id, definition_id, bpmn_process_id, version, business_key, started_by, parent_instance_id, parent_element_instance_key, state, variables, snapshot, ?, ?, CASE WHEN state <> 'active' THEN ?::timestamptz END
+      INSERT INTO process_instances (id, definition_id, bpmn_process_id, version, business_key, started_by, parent_instance_id, parent_element_instance_key, state, variables, snapshot, started_at, updated_at, ended_at,
+                                     trace_parent, trace_state)
+      SELECT id, definition_id, bpmn_process_id, version, business_key, started_by, parent_instance_id, parent_element_instance_key, state, variables, snapshot, ?, ?, CASE WHEN state <> 'active' THEN ?::timestamptz END,
+             trace_parent, trace_state
         FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, definition_id uuid, bpmn_process_id text, version int, business_key text, started_by text, parent_instance_id uuid,
-             parent_element_instance_key text, state text, variables jsonb, snapshot jsonb))`);
+             parent_element_instance_key text, state text, variables jsonb, snapshot jsonb, trace_parent text, trace_state text))`);
     bindings.push(now, now, now, JSON.stringify(rows.instancesInserted));
   }
   if (rows.instancesUpdated.length > 0) {
@@ -152,12 +157,12 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
   if (rows.jobs.length > 0) {
     parts.push(`jobs_created AS (
       INSERT INTO jobs (id, process_instance_id, element_instance_key, element_id, bpmn_process_id, type, state, retries, max_retries, run_at, headers, variables,
-                        listener_event_type, properties, concurrency_limits)
+                        listener_event_type, properties, concurrency_limits, trace_parent, trace_state)
       SELECT id, process_instance_id, element_instance_key, element_id, bpmn_process_id, type, state, retries, max_retries, run_at, headers, variables,
-             listener_event_type, properties, concurrency_limits
+             listener_event_type, properties, concurrency_limits, trace_parent, trace_state
         FROM jsonb_to_recordset(?::jsonb) AS r(id uuid, process_instance_id uuid, element_instance_key text, element_id text, bpmn_process_id text, type text,
              state text, retries int, max_retries int, run_at timestamptz, headers jsonb, variables jsonb, listener_event_type text, properties jsonb,
-             concurrency_limits jsonb))`);
+             concurrency_limits jsonb, trace_parent text, trace_state text))`);
     bindings.push(JSON.stringify(rows.jobs));
   }
   if (rows.history.length > 0) {

@@ -9,7 +9,15 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { OperonError, isBpmnError, isOperonError, type BpmnError } from '../../engine/errors.ts';
-import type { NodeBinding, NodeContext, NodeType, SecretStore, Variables } from '../../engine/nodes/types.ts';
+import type {
+  NodeBinding,
+  NodeContext,
+  NodeTrace,
+  NodeType,
+  SecretStore,
+  Variables,
+} from '../../engine/nodes/types.ts';
+import { workMetrics } from '../../engine/telemetry/metrics.ts';
 import { BrowserHost } from './browser.ts';
 import type { BotDefinition, BotLog, BotSecrets } from './define.ts';
 import { hostsOf, installEgressPolicy, type BlockedRequest } from './egress.ts';
@@ -127,264 +135,275 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
 
     async run(rawInput: Variables, ctx: NodeContext): Promise<Variables> {
       const bot = botOf(ctx.taskType, ctx.elementId);
-      const runId = randomUUID();
-      const startedAt = new Date();
-      const started = performance.now();
-      const blocked: BlockedRequest[] = [];
-      const record = (
-        outcome: BotRunOutcome,
-        extra: { errorCode?: string; errorMessage?: string; screenshotPath?: string; tracePath?: string } = {},
-      ) =>
-        ctx.record(
-          BOT_RUN_RECORD,
-          botRunRow({
-            id: runId,
-            bot: bot.name,
-            processInstanceId: ctx.instanceId,
-            elementId: ctx.elementId,
-            elementInstanceKey: ctx.elementInstanceId,
-            jobId: ctx.jobId,
-            attempt: ctx.attempt,
-            startedAt,
-            durationMs: performance.now() - started,
-            outcome,
-            blockedRequests: blocked,
-            ...extra,
-          }),
-        );
+      return ctx.trace
+        ? ctx.trace.span(`bot ${bot.name}`, { attributes: { 'operon.bot.name': bot.name } }, attempt)
+        : attempt();
 
-      // Input first: a bad input fails before any browser work.
-      const parsed = bot.input.safeParse(rawInput);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.map(String).join('.') || '(input)';
-        const error = new OperonError(
-          'OPERON_ERR_NODE_INPUT',
-          `Bot '${bot.name}' input field '${field}': ${issue.message}`,
-          { details: { field, bot: bot.name, elementId: ctx.elementId }, retryable: false },
-        );
-        record('failed', { errorCode: error.code, errorMessage: error.message });
-        throw error;
-      }
-      const secretValues = new Map<string, string>();
-      for (const name of bot.secrets ?? []) {
-        const value = store.get(name) ?? ctx.secrets.get(name);
-        if (!value) {
+      /** One run of the bot, in its own span (a child of the job's) when the job has one. */
+      async function attempt(span?: NodeTrace): Promise<Variables> {
+        const runId = randomUUID();
+        const startedAt = new Date();
+        const started = performance.now();
+        const blocked: BlockedRequest[] = [];
+        const record = (
+          outcome: BotRunOutcome,
+          extra: { errorCode?: string; errorMessage?: string; screenshotPath?: string; tracePath?: string } = {},
+        ) => {
+          workMetrics.botRun(bot.name, outcome);
+          span?.setAttributes({ 'operon.bot.run_id': runId, 'operon.bot.outcome': outcome });
+          ctx.record(
+            BOT_RUN_RECORD,
+            botRunRow({
+              id: runId,
+              bot: bot.name,
+              processInstanceId: ctx.instanceId,
+              elementId: ctx.elementId,
+              elementInstanceKey: ctx.elementInstanceId,
+              jobId: ctx.jobId,
+              attempt: ctx.attempt,
+              startedAt,
+              durationMs: performance.now() - started,
+              outcome,
+              blockedRequests: blocked,
+              ...extra,
+            }),
+          );
+        };
+
+        // Input first: a bad input fails before any browser work.
+        const parsed = bot.input.safeParse(rawInput);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          const field = issue.path.map(String).join('.') || '(input)';
           const error = new OperonError(
-            'OPERON_ERR_BOT_SECRET_MISSING',
-            `Bot '${bot.name}' needs secret ${name}: set OPERON_SECRET_${name} (or ${name}) in the environment, or add it to the secrets file (OPERON_SECRETS_FILE)`,
-            { details: { secret: name, bot: bot.name }, retryable: false },
+            'OPERON_ERR_NODE_INPUT',
+            `Bot '${bot.name}' input field '${field}': ${issue.message}`,
+            { details: { field, bot: bot.name, elementId: ctx.elementId }, retryable: false },
           );
           record('failed', { errorCode: error.code, errorMessage: error.message });
           throw error;
         }
-        secretValues.set(name, value);
-      }
-      const mask = (text: string) =>
-        maskSecrets(text, [...secretValues.values(), ...store.values(), ...ctx.secrets.values()]);
-      const logger = ctx.logger.child({ bot: bot.name, botRunId: runId });
-      const maskFields = (fields?: Record<string, unknown>) => JSON.parse(mask(JSON.stringify(fields ?? {}))) as object;
-      const log: BotLog = {
-        info: (message, fields) => logger.info(maskFields(fields), mask(message)),
-        warn: (message, fields) => logger.warn(maskFields(fields), mask(message)),
-      };
-
-      return limiter.run(async () => {
-        const runDir = join(artifactsRoot, 'bot-runs', runId);
-        const controller = new AbortController();
-        const onOuterAbort = () => controller.abort(ctx.signal.reason ?? new Error('aborted'));
-        if (ctx.signal.aborted) onOuterAbort();
-        ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
-        const timeoutMs =
-          Number(ctx.headers.timeoutMs) > 0 ? Number(ctx.headers.timeoutMs) : (options.timeoutMs ?? 60_000);
-        const timer = setTimeout(() => controller.abort(new BotTimeout(timeoutMs)), timeoutMs);
-        const filled: Locator[] = [];
-        let context: BrowserContext | undefined;
-        let page: Page | undefined;
-        let tracing = false;
-        let egress: { abortPending(): Promise<void> } | undefined;
-        const stopped = new Promise<never>((_, reject) => {
-          const fail = () => reject(controller.signal.reason);
-          if (controller.signal.aborted) fail();
-          else controller.signal.addEventListener('abort', fail, { once: true });
-        });
-        stopped.catch(() => undefined);
-        // Setting up ends when the run is stopped too: a browser that does not answer (frozen, or
-        // swamped by hostile pages) must not hold the job past its timeout.
-        const untilStopped = <T>(step: Promise<T>) => Promise.race([step, stopped]);
-
-        try {
-          const opening = newContext(host);
-          // A context that arrives after the run was stopped is closed here; nothing else would.
-          opening.then(
-            (late) => {
-              if (controller.signal.aborted && late !== context) void late.close().catch(() => undefined);
-            },
-            () => undefined,
-          );
-          context = await untilStopped(opening);
-          const current = context;
-          controller.signal.addEventListener(
-            'abort',
-            () => {
-              // A timeout keeps the page for the screenshot (closed right after); anything else closes at once.
-              if (!(controller.signal.reason instanceof BotTimeout)) void current.close().catch(() => undefined);
-            },
-            { once: true },
-          );
-          egress = await untilStopped(
-            installEgressPolicy(
-              context,
-              allowedHosts(),
-              (b) => {
-                blocked.push(b);
-                log.warn('egress policy blocked a request', { url: b.url, reason: b.reason });
-              },
-              (b) => {
-                blocked.push(b);
-                controller.abort(new EgressViolation(`${b.url}: ${b.reason}`));
-              },
-            ),
-          );
-          const startTrace = () =>
-            current.tracing.start({ screenshots: true, snapshots: true, title: `${bot.name} ${runId}` });
-          if (options.trace !== false) {
-            await untilStopped(startTrace());
-            tracing = true;
-          }
-          page = await untilStopped(context.newPage());
-          page.setDefaultTimeout(options.actionTimeoutMs ?? 10_000);
-          const secrets: BotSecrets = {
-            async use(step) {
-              // Tracing is stopped (and what it had discarded) while secrets are typed and submitted:
-              // a paused chunk is not enough, the trace's network log spans chunks and keeps the form post.
-              if (tracing) {
-                await current.tracing.stop();
-                tracing = false;
-              }
-              const resume = options.trace !== false;
-              const scopeFilled: [Locator, string][] = [];
-              const valueOf = (name: string) => {
-                const value = secretValues.get(name);
-                if (value === undefined)
-                  throw new OperonError(
-                    'OPERON_ERR_BOT_SECRET_MISSING',
-                    `Bot '${bot.name}' did not declare secret ${name}`,
-                    { details: { secret: name, bot: bot.name }, retryable: false },
-                  );
-                return value;
-              };
-              try {
-                return await step({
-                  fill: async (locator, name) => {
-                    const value = valueOf(name);
-                    filled.push(locator);
-                    scopeFilled.push([locator, value]);
-                    await locator.fill(value);
-                  },
-                  value: valueOf,
-                });
-              } finally {
-                for (const [locator, value] of scopeFilled) {
-                  // A field still holding a secret would show up in the next trace snapshot.
-                  // count() does not wait: after the sign-in navigated away the field is simply gone.
-                  if ((await locator.count().catch(() => 0)) !== 1) continue;
-                  const still = await locator.inputValue({ timeout: 200 }).catch(() => undefined);
-                  if (still === value) await locator.fill('', { timeout: 500 }).catch(() => undefined);
-                }
-                if (resume && !controller.signal.aborted)
-                  tracing = await startTrace().then(
-                    () => true,
-                    () => false,
-                  );
-              }
-            },
-          };
-          const result = await Promise.race([
-            bot.run({ page, input: parsed.data, secrets, log, signal: controller.signal, baseUrl: baseUrlOf(bot) }),
-            stopped,
-          ]);
-          const output = bot.output.safeParse(result);
-          if (!output.success) {
-            const issue = output.error.issues[0]!;
-            throw new OperonError(
-              'OPERON_ERR_BOT_OUTPUT',
-              `Bot '${bot.name}' returned an invalid output field '${issue.path.map(String).join('.') || '(output)'}': ${issue.message}`,
-              { details: { bot: bot.name, field: issue.path.map(String).join('.') }, retryable: false },
+        const secretValues = new Map<string, string>();
+        for (const name of bot.secrets ?? []) {
+          const value = store.get(name) ?? ctx.secrets.get(name);
+          if (!value) {
+            const error = new OperonError(
+              'OPERON_ERR_BOT_SECRET_MISSING',
+              `Bot '${bot.name}' needs secret ${name}: set OPERON_SECRET_${name} (or ${name}) in the environment, or add it to the secrets file (OPERON_SECRETS_FILE)`,
+              { details: { secret: name, bot: bot.name }, retryable: false },
             );
+            record('failed', { errorCode: error.code, errorMessage: error.message });
+            throw error;
           }
-          if (containsSecret(output.data, secretValues.values())) {
-            throw new OperonError(
-              'OPERON_ERR_BOT_OUTPUT',
-              `Bot '${bot.name}' tried to return a secret value as output`,
-              { details: { bot: bot.name }, retryable: false },
-            );
-          }
-          record('succeeded');
-          return output.data as Variables;
-        } catch (caught) {
-          const reason = controller.signal.aborted ? controller.signal.reason : caught;
-          if (isBpmnError(caught) && !controller.signal.aborted) {
-            record('business_error', {
-              errorCode: (caught as BpmnError).errorCode,
-              errorMessage: mask((caught as Error).message),
-            });
-            throw caught;
-          }
-          if (controller.signal.aborted && !(reason instanceof BotTimeout) && !(reason instanceof EgressViolation)) {
-            record('aborted', { errorMessage: mask(String((reason as Error)?.message ?? reason)) });
-            throw caught;
-          }
-          await within(egress?.abortPending() ?? Promise.resolve(), 2_000, undefined);
-          const artifacts =
-            page && context
-              ? await saveArtifacts(runDir, page, context, tracing, [...filled, page.locator(PASSWORD_FIELDS)])
-              : {};
-          const where = [
-            artifacts.screenshotPath && `screenshot: ${artifacts.screenshotPath}`,
-            artifacts.tracePath && `trace: ${artifacts.tracePath}`,
-          ]
-            .filter(Boolean)
-            .join(', ');
-          const message = (text: string) => mask(`Bot '${bot.name}' ${text}${where ? ` (${where})` : ''}`);
-          const navigationBlocked =
-            blocked.find((b) => b.navigation) ??
-            (reason instanceof EgressViolation ? blocked[blocked.length - 1] : undefined);
-          let error: Error;
-          let outcome: BotRunOutcome = 'failed';
-          if (navigationBlocked) {
-            outcome = 'blocked';
-            error = new OperonError(
-              'OPERON_ERR_BOT_EGRESS_BLOCKED',
-              message(`was stopped by the egress policy: ${navigationBlocked.url} (${navigationBlocked.reason})`),
-              { details: { bot: bot.name, blocked, ...artifacts }, retryable: false },
-            );
-          } else if (reason instanceof BotTimeout) {
-            outcome = 'timed_out';
-            error = new OperonError('OPERON_ERR_NODE_TIMEOUT', message(`did not finish within ${reason.ms} ms`), {
-              details: { bot: bot.name, timeoutMs: reason.ms, ...artifacts },
-              retryable: true,
-            });
-          } else if (isOperonError(caught)) {
-            error = new OperonError(caught.code, message(caught.message.replace(`Bot '${bot.name}' `, '')), {
-              details: { ...caught.details, ...artifacts },
-              retryable: caught.retryable,
-            });
-          } else {
-            error = new Error(message(`failed: ${firstLines((caught as Error)?.message ?? String(caught))}`));
-          }
-          record(outcome, {
-            errorCode: isOperonError(error) ? error.code : undefined,
-            errorMessage: error.message,
-            ...artifacts,
-          });
-          throw error;
-        } finally {
-          clearTimeout(timer);
-          ctx.signal.removeEventListener('abort', onOuterAbort);
-          if (context) await within(context.close(), 5_000, undefined);
+          secretValues.set(name, value);
         }
-      }, ctx.signal);
+        const mask = (text: string) =>
+          maskSecrets(text, [...secretValues.values(), ...store.values(), ...ctx.secrets.values()]);
+        const logger = ctx.logger.child({ bot: bot.name, botRunId: runId });
+        const maskFields = (fields?: Record<string, unknown>) =>
+          JSON.parse(mask(JSON.stringify(fields ?? {}))) as object;
+        const log: BotLog = {
+          info: (message, fields) => logger.info(maskFields(fields), mask(message)),
+          warn: (message, fields) => logger.warn(maskFields(fields), mask(message)),
+        };
+
+        return limiter.run(async () => {
+          const runDir = join(artifactsRoot, 'bot-runs', runId);
+          const controller = new AbortController();
+          const onOuterAbort = () => controller.abort(ctx.signal.reason ?? new Error('aborted'));
+          if (ctx.signal.aborted) onOuterAbort();
+          ctx.signal.addEventListener('abort', onOuterAbort, { once: true });
+          const timeoutMs =
+            Number(ctx.headers.timeoutMs) > 0 ? Number(ctx.headers.timeoutMs) : (options.timeoutMs ?? 60_000);
+          const timer = setTimeout(() => controller.abort(new BotTimeout(timeoutMs)), timeoutMs);
+          const filled: Locator[] = [];
+          let context: BrowserContext | undefined;
+          let page: Page | undefined;
+          let tracing = false;
+          let egress: { abortPending(): Promise<void> } | undefined;
+          const stopped = new Promise<never>((_, reject) => {
+            const fail = () => reject(controller.signal.reason);
+            if (controller.signal.aborted) fail();
+            else controller.signal.addEventListener('abort', fail, { once: true });
+          });
+          stopped.catch(() => undefined);
+          // Setting up ends when the run is stopped too: a browser that does not answer (frozen, or
+          // swamped by hostile pages) must not hold the job past its timeout.
+          const untilStopped = <T>(step: Promise<T>) => Promise.race([step, stopped]);
+
+          try {
+            const opening = newContext(host);
+            // A context that arrives after the run was stopped is closed here; nothing else would.
+            opening.then(
+              (late) => {
+                if (controller.signal.aborted && late !== context) void late.close().catch(() => undefined);
+              },
+              () => undefined,
+            );
+            context = await untilStopped(opening);
+            const current = context;
+            controller.signal.addEventListener(
+              'abort',
+              () => {
+                // A timeout keeps the page for the screenshot (closed right after); anything else closes at once.
+                if (!(controller.signal.reason instanceof BotTimeout)) void current.close().catch(() => undefined);
+              },
+              { once: true },
+            );
+            egress = await untilStopped(
+              installEgressPolicy(
+                context,
+                allowedHosts(),
+                (b) => {
+                  blocked.push(b);
+                  log.warn('egress policy blocked a request', { url: b.url, reason: b.reason });
+                },
+                (b) => {
+                  blocked.push(b);
+                  controller.abort(new EgressViolation(`${b.url}: ${b.reason}`));
+                },
+              ),
+            );
+            const startTrace = () =>
+              current.tracing.start({ screenshots: true, snapshots: true, title: `${bot.name} ${runId}` });
+            if (options.trace !== false) {
+              await untilStopped(startTrace());
+              tracing = true;
+            }
+            page = await untilStopped(context.newPage());
+            page.setDefaultTimeout(options.actionTimeoutMs ?? 10_000);
+            const secrets: BotSecrets = {
+              async use(step) {
+                // Tracing is stopped (and what it had discarded) while secrets are typed and submitted:
+                // a paused chunk is not enough, the trace's network log spans chunks and keeps the form post.
+                if (tracing) {
+                  await current.tracing.stop();
+                  tracing = false;
+                }
+                const resume = options.trace !== false;
+                const scopeFilled: [Locator, string][] = [];
+                const valueOf = (name: string) => {
+                  const value = secretValues.get(name);
+                  if (value === undefined)
+                    throw new OperonError(
+                      'OPERON_ERR_BOT_SECRET_MISSING',
+                      `Bot '${bot.name}' did not declare secret ${name}`,
+                      { details: { secret: name, bot: bot.name }, retryable: false },
+                    );
+                  return value;
+                };
+                try {
+                  return await step({
+                    fill: async (locator, name) => {
+                      const value = valueOf(name);
+                      filled.push(locator);
+                      scopeFilled.push([locator, value]);
+                      await locator.fill(value);
+                    },
+                    value: valueOf,
+                  });
+                } finally {
+                  for (const [locator, value] of scopeFilled) {
+                    // A field still holding a secret would show up in the next trace snapshot.
+                    // count() does not wait: after the sign-in navigated away the field is simply gone.
+                    if ((await locator.count().catch(() => 0)) !== 1) continue;
+                    const still = await locator.inputValue({ timeout: 200 }).catch(() => undefined);
+                    if (still === value) await locator.fill('', { timeout: 500 }).catch(() => undefined);
+                  }
+                  if (resume && !controller.signal.aborted)
+                    tracing = await startTrace().then(
+                      () => true,
+                      () => false,
+                    );
+                }
+              },
+            };
+            const result = await Promise.race([
+              bot.run({ page, input: parsed.data, secrets, log, signal: controller.signal, baseUrl: baseUrlOf(bot) }),
+              stopped,
+            ]);
+            const output = bot.output.safeParse(result);
+            if (!output.success) {
+              const issue = output.error.issues[0]!;
+              throw new OperonError(
+                'OPERON_ERR_BOT_OUTPUT',
+                `Bot '${bot.name}' returned an invalid output field '${issue.path.map(String).join('.') || '(output)'}': ${issue.message}`,
+                { details: { bot: bot.name, field: issue.path.map(String).join('.') }, retryable: false },
+              );
+            }
+            if (containsSecret(output.data, secretValues.values())) {
+              throw new OperonError(
+                'OPERON_ERR_BOT_OUTPUT',
+                `Bot '${bot.name}' tried to return a secret value as output`,
+                { details: { bot: bot.name }, retryable: false },
+              );
+            }
+            record('succeeded');
+            return output.data as Variables;
+          } catch (caught) {
+            const reason = controller.signal.aborted ? controller.signal.reason : caught;
+            if (isBpmnError(caught) && !controller.signal.aborted) {
+              record('business_error', {
+                errorCode: (caught as BpmnError).errorCode,
+                errorMessage: mask((caught as Error).message),
+              });
+              throw caught;
+            }
+            if (controller.signal.aborted && !(reason instanceof BotTimeout) && !(reason instanceof EgressViolation)) {
+              record('aborted', { errorMessage: mask(String((reason as Error)?.message ?? reason)) });
+              throw caught;
+            }
+            await within(egress?.abortPending() ?? Promise.resolve(), 2_000, undefined);
+            const artifacts =
+              page && context
+                ? await saveArtifacts(runDir, page, context, tracing, [...filled, page.locator(PASSWORD_FIELDS)])
+                : {};
+            const where = [
+              artifacts.screenshotPath && `screenshot: ${artifacts.screenshotPath}`,
+              artifacts.tracePath && `trace: ${artifacts.tracePath}`,
+            ]
+              .filter(Boolean)
+              .join(', ');
+            const message = (text: string) => mask(`Bot '${bot.name}' ${text}${where ? ` (${where})` : ''}`);
+            const navigationBlocked =
+              blocked.find((b) => b.navigation) ??
+              (reason instanceof EgressViolation ? blocked[blocked.length - 1] : undefined);
+            let error: Error;
+            let outcome: BotRunOutcome = 'failed';
+            if (navigationBlocked) {
+              outcome = 'blocked';
+              error = new OperonError(
+                'OPERON_ERR_BOT_EGRESS_BLOCKED',
+                message(`was stopped by the egress policy: ${navigationBlocked.url} (${navigationBlocked.reason})`),
+                { details: { bot: bot.name, blocked, ...artifacts }, retryable: false },
+              );
+            } else if (reason instanceof BotTimeout) {
+              outcome = 'timed_out';
+              error = new OperonError('OPERON_ERR_NODE_TIMEOUT', message(`did not finish within ${reason.ms} ms`), {
+                details: { bot: bot.name, timeoutMs: reason.ms, ...artifacts },
+                retryable: true,
+              });
+            } else if (isOperonError(caught)) {
+              error = new OperonError(caught.code, message(caught.message.replace(`Bot '${bot.name}' `, '')), {
+                details: { ...caught.details, ...artifacts },
+                retryable: caught.retryable,
+              });
+            } else {
+              error = new Error(message(`failed: ${firstLines((caught as Error)?.message ?? String(caught))}`));
+            }
+            record(outcome, {
+              errorCode: isOperonError(error) ? error.code : undefined,
+              errorMessage: error.message,
+              ...artifacts,
+            });
+            throw error;
+          } finally {
+            clearTimeout(timer);
+            ctx.signal.removeEventListener('abort', onOuterAbort);
+            if (context) await within(context.close(), 5_000, undefined);
+          }
+        }, ctx.signal);
+      }
     },
 
     async close() {

@@ -11,6 +11,7 @@
  * Task headers: `labels` (comma separated; must equal the model's), `threshold` (0..1),
  * `prompt` (template override), `resultVariable` (default `decision`).
  */
+import { workMetrics } from '../../engine/telemetry/metrics.ts';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Knex } from 'knex';
@@ -183,11 +184,22 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
           : error;
       });
       const settings = decisionSettings(ctx.headers, agent.labels, where);
-      const result = await agent.infer(input, {
-        signal: ctx.signal,
-        threshold: settings.threshold,
-        template: settings.template,
-      });
+      const infer = () =>
+        agent.infer(input, { signal: ctx.signal, threshold: settings.threshold, template: settings.template });
+      const attributes = { 'operon.decision.model': model };
+      const result = ctx.trace
+        ? await ctx.trace.span(`decision ${model}`, { attributes }, async (span) => {
+            const made = await infer();
+            span.setAttributes({
+              'operon.decision.model_version': made.modelVersion,
+              'operon.decision.label': made.label,
+              'operon.decision.confidence': made.confidence,
+              'operon.decision.needs_review': made.needsReview,
+            });
+            return made;
+          })
+        : await infer();
+      workMetrics.decision(model, result.confidence, result.needsReview);
       const decisionId = randomUUID();
       ctx.record(DECISION_RECORD, decisionRow(decisionId, agent.model, result, input, ctx));
       ctx.logger.info(

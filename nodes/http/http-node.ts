@@ -106,7 +106,25 @@ export function createHttpNode(options: HttpNodeOptions = {}): NodeType {
       let response;
       try {
         const signal = AbortSignal.any([ctx.signal, timeout]);
-        response = await exchange({ method, url, headers, body }, policy, { maxResponseBytes, maxRedirects, signal });
+        const send = (trace?: Record<string, string>) =>
+          exchange({ method, url, headers: { ...trace, ...headers }, body }, policy, {
+            maxResponseBytes,
+            maxRedirects,
+            signal,
+          });
+        // The called service continues the job's trace: `traceparent` names this request's span
+        // (an input header of that name wins).
+        response = ctx.trace
+          ? await ctx.trace.span(
+              `${method}`,
+              { kind: 'client', attributes: { 'http.request.method': method, 'server.address': url.hostname } },
+              async (span) => {
+                const answer = await send(span.headers());
+                span.setAttributes({ 'http.response.status_code': answer.status });
+                return answer;
+              },
+            )
+          : await send();
       } catch (error) {
         const refused = refusal(error, method, elementId);
         if (refused) throw refused;

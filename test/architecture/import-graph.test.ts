@@ -139,11 +139,20 @@ test('the runtime (engine/runtime) reaches no store, HTTP, UI, jobs, bots or dec
   );
 });
 
-test('the runtime loads no database driver, web server, browser or model runtime', () => {
+test('the runtime loads no database driver, web server, browser, model runtime or telemetry', () => {
   assert.deepEqual(
     violations(
       RUNTIME,
-      ['pkg:knex', 'pkg:pg', 'pkg:fastify', 'pkg:playwright-core', 'pkg:onnxruntime-node', 'pkg:tokenizers'],
+      [
+        'pkg:knex',
+        'pkg:pg',
+        'pkg:fastify',
+        'pkg:playwright-core',
+        'pkg:onnxruntime-node',
+        'pkg:tokenizers',
+        'pkg:@opentelemetry/',
+        'engine/telemetry/',
+      ],
       true,
     ),
     [],
@@ -167,4 +176,16 @@ test('the store reaches no UI or HTTP; the worker does not reach the engine clas
 
 test('nodes/ use the engine through its contracts, not its job machinery', () => {
   assert.deepEqual(violations(sources('nodes'), ['engine/jobs/', 'engine/engine.ts', 'engine/worker.ts']), []);
+});
+
+test('only engine/telemetry/setup.ts loads the OpenTelemetry SDK and exporter (the rest uses the API)', () => {
+  const sdk = [
+    'pkg:@opentelemetry/sdk-trace-base',
+    'pkg:@opentelemetry/exporter-trace-otlp-http',
+    'pkg:@opentelemetry/resources',
+  ];
+  const loaders = [...ENGINE, ...sources('nodes')].filter(
+    (file) => file !== 'engine/telemetry/setup.ts' && read(file).edges.some((edge) => sdk.includes(edge.to)),
+  );
+  assert.deepEqual(loaders, []);
 });

@@ -1,4 +1,5 @@
 /** Process instances: list, inspect, start (idempotent), cancel. */
+import { requestTrace } from '../request-spans.ts';
 import type { Knex } from 'knex';
 import { OperonError } from '../../errors.ts';
 import { actorOf } from '../actor.ts';
@@ -109,6 +110,8 @@ export function instanceRoutes(context: RouteContext): void {
     headers: {
       'idempotency-key':
         'Same key and body: the first response again, one instance (a repeat while the first still commits waits for it); other body: 422',
+      traceparent: 'W3C trace context: the instance, its steps and jobs continue this trace (docs/observability.md)',
+      tracestate: 'W3C trace state, kept with traceparent',
     },
     responses: { 201: { description: 'Instance started', schema: InstanceStarted } },
     async handler({ body, request }) {
@@ -121,6 +124,7 @@ export function instanceRoutes(context: RouteContext): void {
           startedBy: request.identity?.id,
           idempotency,
           actor: actorOf(request),
+          trace: requestTrace(request),
         });
         request.log.info({ instanceId, bpmnProcessId: body.bpmnProcessId }, 'instance started');
         return { statusCode: 201, body: { instanceId } };

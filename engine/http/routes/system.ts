@@ -37,7 +37,7 @@ export function systemRoutes(context: RouteContext): void {
     method: 'GET',
     url: '/metrics',
     summary:
-      'Prometheus metrics: instances started/completed, open incidents, webhook and job latency (bearer: an API token or OPERON_METRICS_TOKEN)',
+      'Prometheus metrics: job backlog, wait and latency, step latency, decisions, reviews, bot runs, webhook answers, instances and incidents (docs/observability.md; bearer: an API token or OPERON_METRICS_TOKEN)',
     tag: 'system',
     permission: 'metrics',
     responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },

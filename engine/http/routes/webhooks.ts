@@ -19,6 +19,7 @@ import { checkWebhookHeaders, verifyWebhook, type WebhookHeaders } from '../sign
 import type { WebhookConfig, WebhookTarget } from '../webhook-config.ts';
 import { toOperonError, validationError } from '../http-errors.ts';
 import { parseJsonBody, passOverBody } from '../json-body.ts';
+import { requestSpan, requestTrace } from '../request-spans.ts';
 
 const MAX_KEY_LENGTH = 255;
 
@@ -52,6 +53,14 @@ function configured(
 
 export function webhookRoutes(context: RouteContext): void {
   const { engine, db, metrics, webhookTargets } = context;
+  /** One answer's latency and outcome; only ids with a webhook become label values (bounded cardinality). */
+  const answered = (label: string, status: number, code: string, startedAt: number) => {
+    metrics.webhookLatency.observe(
+      { bpmn_process_id: label, status: String(status) },
+      (performance.now() - startedAt) / 1000,
+    );
+    metrics.webhookRequests.inc({ bpmn_process_id: label, status: String(status), code });
+  };
   defineRoute(context, {
     method: 'POST',
     url: '/webhooks/:bpmnProcessId',
@@ -67,6 +76,8 @@ export function webhookRoutes(context: RouteContext): void {
       'webhook-signature': 'v1,<base64 HMAC-SHA256 of id.timestamp.body>; several space-separated signatures allowed',
       'idempotency-key':
         'Same key and body: the first response again (a repeat while the first still commits waits for it); other body: 422',
+      traceparent: 'W3C trace context: the instance, its steps and jobs continue this trace (docs/observability.md)',
+      tracestate: 'W3C trace state, kept with traceparent',
     },
     responses: { 202: { description: 'Instance started', schema: InstanceStarted } },
     async beforeBody(request) {
@@ -84,11 +95,8 @@ export function webhookRoutes(context: RouteContext): void {
           });
       } catch (error) {
         // The body is never buffered or parsed: node discards what still arrives (within the request timeout).
-        const status = toOperonError(error).statusCode;
-        metrics.webhookLatency.observe(
-          { bpmn_process_id: label, status: String(status) },
-          (performance.now() - startedAt) / 1000,
-        );
+        const refused = toOperonError(error);
+        answered(label, refused.statusCode, refused.code, startedAt);
         throw error;
       }
     },
@@ -96,6 +104,7 @@ export function webhookRoutes(context: RouteContext): void {
       const startedAt = performance.now();
       const { bpmnProcessId } = params;
       let status = 500;
+      let code = 'none';
       // Only ids with a webhook become label values, so random URLs cannot blow up the metric's cardinality.
       let label = 'unknown';
       try {
@@ -140,6 +149,11 @@ export function webhookRoutes(context: RouteContext): void {
             startedBy: `webhook:${bpmnProcessId}`,
             idempotency,
             actor: actorOf(request, { kind: 'webhook', id: bpmnProcessId }),
+            trace: requestTrace(request),
+          });
+          requestSpan(request)?.setAttributes({
+            'operon.bpmn_process_id': bpmnProcessId,
+            'operon.instance_id': instanceId,
           });
           request.log.info({ instanceId, bpmnProcessId, webhookId }, 'instance started by webhook');
           return { statusCode: 202, body: { instanceId } };
@@ -158,13 +172,12 @@ export function webhookRoutes(context: RouteContext): void {
           headers: result.replayed ? { 'idempotent-replayed': 'true' } : undefined,
         };
       } catch (error) {
-        status = toOperonError(error).statusCode;
+        const refused = toOperonError(error);
+        status = refused.statusCode;
+        code = refused.code;
         throw error;
       } finally {
-        metrics.webhookLatency.observe(
-          { bpmn_process_id: label, status: String(status) },
-          (performance.now() - startedAt) / 1000,
-        );
+        answered(label, status, code, startedAt);
       }
     },
   });
