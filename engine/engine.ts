@@ -44,20 +44,13 @@ import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
 import type { RuntimeEvent } from './runtime/contract.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type {
-  DefinitionRef,
-  DefinitionRow,
-  IncidentRow,
-  InstanceRow,
-  JobRow,
-  SubscriptionRow,
-  UserTaskRow,
-} from './store/rows.ts';
-import { json } from './store/rows.ts';
+import type { DefinitionRef, IncidentRow, JobRow, UserTaskRow } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
 import type { Settled } from './store/step-batch.ts';
 import { startInstances } from './store/start-instances.ts';
 import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
+import { correlateMessages, publishMessage, type MessageCorrelation } from './store/correlate-messages.ts';
+import { completeUserTasks, type UserTaskCompletion } from './store/complete-user-tasks.ts';
 import { failJobs, type JobFailure } from './store/fail-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
@@ -77,19 +70,10 @@ import type { ElementMapping } from './runtime/migration.ts';
 import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { userTaskColumns } from './store/apply-effects.ts';
-import { createInstance } from './store/create-instance.ts';
 import type { IdempotencyRecord } from './store/idempotency-keys.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
-import { lockCorrelation } from './store/lock-correlation.ts';
-import {
-  claimMessageId,
-  findRememberedMessage,
-  type MessageIdClaim,
-  type MessageIdOutcome,
-} from './store/remember-message-id.ts';
 import { appendHistory } from './store/append-history.ts';
 import { appendAudit, type Actor } from './store/audit-log.ts';
-import { recordReviewedLabel } from './store/record-reviewed-label.ts';
 import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
 import { scheduleStartEvents } from './store/schedule-start-events.ts';
 import { CHANNELS, inTransaction, notify } from './store/notify.ts';
@@ -576,72 +560,34 @@ export class PostgresEngine implements Engine {
     return withPage(query, filter);
   }
 
+  /**
+   * Every completion goes through the group commit to `completeUserTasks`
+   * (engine/store/complete-user-tasks.ts): concurrent completions commit together.
+   */
   async completeUserTask(
     taskId: string,
     variables: Variables = {},
     completedBy?: string,
     options: ActionOptions = {},
   ): Promise<Applied> {
-    const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
-    if (!task)
+    const found = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
+    if (!found)
       throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    return inTransaction(this.db, async (tx) => {
-      const instance = await lockInstance(tx, task.process_instance_id);
-      if (instance && task.state === 'open') await this.#checkFourEyes(tx, instance, task, completedBy);
-      // With completing listeners (zeebe:taskListener) the task stays `completing` until their jobs completed.
-      const graph = instance ? await this.graphs.get(tx, instance.definition_id) : undefined;
-      const held = (graph?.elements[task.element_id]?.userTask?.completingListeners?.length ?? 0) > 0;
-      const updated = await tx('user_tasks')
-        .where({ id: taskId, state: 'open' })
-        .update({
-          state: held ? 'completing' : 'completed',
-          result: json(variables),
-          completed_by: completedBy ?? null,
-          completed_at: held ? null : tx.fn.now(),
-        });
-      if (updated !== 1) {
-        // The same person sending the same result again (a retry whose answer was lost) is told it is done.
-        const same = await tx('user_tasks')
-          .where({ id: taskId, completed_by: completedBy ?? null })
-          .whereIn('state', ['completing', 'completed'])
-          .andWhere(tx.raw('result = ?::jsonb', [json(variables)]))
-          .first('id');
-        if (same) return { replayed: true };
-        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
-      }
-      const review = await recordReviewedLabel(tx, task, variables, completedBy);
-      await stepInstance(
-        tx,
-        this.graphs,
-        task.process_instance_id,
-        { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables },
-        this.clock.now(),
-        instance,
-      );
-      const actor = actorOrDefault(options);
-      await appendAudit(tx, [
-        {
-          actor,
-          action: 'task.complete',
-          target: { kind: 'task', id: taskId },
-          instanceId: task.process_instance_id,
-          change: { elementId: task.element_id, completedBy: completedBy ?? null, variables },
-        },
-        ...(review
-          ? [
-              {
-                actor,
-                action: 'decision.review',
-                target: { kind: 'decision', id: review.decisionId },
-                instanceId: task.process_instance_id,
-                change: { reviewedLabel: review.label, reviewedBy: review.reviewer, taskId },
-              },
-            ]
-          : []),
-      ]);
-      return { replayed: false };
+    const applied = await this.#taskCompletions.submit({
+      taskId,
+      variables,
+      completedBy,
+      actor: actorOrDefault(options),
+      instanceId: found.process_instance_id,
     });
+    return applied ?? { replayed: false };
   }
+
+  /** User task completions committing together, like job results; two of one instance never share a batch. */
+  readonly #taskCompletions = new GroupCommit<UserTaskCompletion & { instanceId: string }, Applied>({
+    key: (completion) => completion.instanceId,
+    run: (batch) => completeUserTasks(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+  });
 
   assignUserTask(taskId: string, assignee: string | null, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
     return this.#changeUserTask(taskId, 'assigning', { assignee }, options);
@@ -720,32 +666,6 @@ export class PostgresEngine implements Engine {
   }
 
   /**
-   * A user task marked `operon:fourEyes` (docs/security.md) may not be completed by whoever started
-   * its instance nor by whoever completed an earlier user task of it; nor anonymously. Checked
-   * under the instance lock, so two completions cannot both slip past it.
-   */
-  async #checkFourEyes(tx: Knex.Transaction, instance: InstanceRow, task: UserTaskRow, completedBy?: string) {
-    const graph = await this.graphs.get(tx, instance.definition_id);
-    if (!graph.elements[task.element_id]?.userTask?.fourEyes) return;
-    const refuse = (rule: string, message: string) =>
-      new OperonError('OPERON_ERR_FOUR_EYES', message, {
-        details: { taskId: task.id, instanceId: instance.id, elementId: task.element_id, rule },
-      });
-    if (!completedBy) throw refuse('anonymous', `User task ${task.id} needs a second person: say who completes it`);
-    if (instance.started_by && instance.started_by === completedBy)
-      throw refuse('starter', `User task ${task.id} needs a second person: ${completedBy} started this instance`);
-    const earlier = await tx('user_tasks')
-      .where({ process_instance_id: instance.id, state: 'completed', completed_by: completedBy })
-      .whereNot({ id: task.id })
-      .first('id');
-    if (earlier)
-      throw refuse(
-        'earlier-reviewer',
-        `User task ${task.id} needs a second person: ${completedBy} completed an earlier task of this instance`,
-      );
-  }
-
-  /**
    * Who may act on these user tasks: assignee and candidate groups from their rows, candidate
    * users from the BPMN (`zeebe:assignmentDefinition candidateUsers`).
    */
@@ -783,167 +703,28 @@ export class PostgresEngine implements Engine {
 
   // ---- messages ----------------------------------------------------------------------------
 
-  async publishMessage(message: PublishMessage): Promise<PublishedMessage> {
-    const variables = message.variables ?? {};
-    const ttl = message.timeToLiveMs ?? 0;
-    const claim = message.messageId
-      ? {
-          name: message.name,
-          messageId: message.messageId,
-          rememberMs: Math.max(ttl, this.messageIdRetentionMs),
-          now: this.clock.now(),
-        }
-      : undefined;
-    // A sender's retry is answered from what the first publish did, before anything is looked up.
-    if (claim) {
-      const remembered = await findRememberedMessage(this.db, claim.name, claim.messageId, this.clock.now());
-      if (remembered) return { ...remembered, duplicate: true };
-    }
-    try {
-      return await this.#publish(message, variables, ttl, claim);
-    } catch (error) {
-      if (!(error instanceof DuplicateMessage) || !claim) throw error;
-      // Another publish of the same id committed first: its work stands, ours was rolled back.
-      return {
-        ...((await findRememberedMessage(this.db, claim.name, claim.messageId, this.clock.now())) ?? {
-          correlated: false,
-        }),
-        duplicate: true,
-      };
-    }
-  }
-
-  async #publish(
-    message: PublishMessage,
-    variables: Variables,
-    ttl: number,
-    claim: MessageIdClaim | undefined,
-  ): Promise<PublishedMessage> {
-    for (let tries = 0; tries < 5; tries++) {
-      const subscription = await this.db<SubscriptionRow>('message_subscriptions')
-        .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
-        .whereNotNull('process_instance_id')
-        .orderBy('created_at')
-        .first();
-      if (!subscription) break;
-      const instanceId = await this.#correlate(subscription, message.name, variables, undefined, claim);
-      if (instanceId) return { correlated: true, instanceId };
-    }
-    const startDefinition = await this.#messageStartDefinition(message.name);
-    if (startDefinition) {
-      const { definition, elementId } = startDefinition;
-      const instanceId = await inTransaction(this.db, async (tx) => {
-        const id = await createInstance(tx, this.graphs, definition, {
-          variables,
-          startEventId: elementId,
-          businessKey: message.correlationKey || undefined,
-          now: this.clock.now(),
-        });
-        await claimOrRollBack(tx, claim, { processInstanceId: id });
-        return id;
-      });
-      return { correlated: true, instanceId };
-    }
-    if (ttl <= 0) {
-      // Dropped: remembered all the same, so that a retry does not reach a subscription opened since.
-      if (claim) await inTransaction(this.db, (tx) => claimOrRollBack(tx, claim, {}));
-      return { correlated: false };
-    }
-    const id = randomUUID();
-    const inserted = await inTransaction(this.db, async (tx) => {
-      await lockCorrelation(tx, message.name, message.correlationKey);
-      await claimOrRollBack(tx, claim, { bufferedMessage: id });
-      return tx('messages')
-        .insert({
-          id,
-          name: message.name,
-          correlation_key: message.correlationKey,
-          message_id: message.messageId ?? null,
-          variables: json(variables),
-          state: 'buffered',
-          expires_at: new Date(this.clock.now().getTime() + ttl),
-        })
-        .onConflict(this.db.raw(`(name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`))
-        .ignore()
-        .returning('id');
-    });
-    if (inserted.length === 0) return { correlated: false };
-    // A subscription may have opened while we buffered (its step looked before our insert committed).
-    const late = await this.db<SubscriptionRow>('message_subscriptions')
-      .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
-      .whereNotNull('process_instance_id')
-      .orderBy('created_at')
-      .first();
-    if (late) {
-      const instanceId = await this.#correlate(late, message.name, variables, id);
-      if (instanceId) return { correlated: true, instanceId };
-    }
-    return { correlated: false };
+  /** `publishMessage` (engine/store/correlate-messages.ts); correlations go through a group commit. */
+  publishMessage(message: PublishMessage): Promise<PublishedMessage> {
+    return publishMessage(
+      this.db,
+      {
+        graphs: this.graphs,
+        now: () => this.clock.now(),
+        messageIdRetentionMs: this.messageIdRetentionMs,
+        correlate: (correlation) => this.#correlations.submit(correlation),
+      },
+      message,
+    );
   }
 
   /**
-   * Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile.
-   * `claim`: the message's id, remembered in the same transaction (a duplicate rolls the correlation back).
+   * Message correlations committing together (`correlateMessages`); two for one instance never
+   * share a batch.
    */
-  async #correlate(
-    subscription: SubscriptionRow,
-    name: string,
-    variables: Variables,
-    bufferedId?: string,
-    claim?: MessageIdClaim,
-  ): Promise<string | undefined> {
-    return inTransaction(this.db, async (tx) => {
-      const instance = await lockInstance(tx, subscription.process_instance_id!);
-      if (instance?.state !== 'active') return undefined;
-      // A non-interrupting boundary event or event subprocess start stays subscribed while its scope
-      // is active, as in Zeebe: every message correlates, not only the first. The step closes the
-      // subscription when the host ends (closeWaits); the instance lock orders concurrent messages.
-      const rearmed = this.#staysSubscribed(
-        await this.graphs.get(tx, subscription.definition_id),
-        subscription.element_id,
-      );
-      const open = rearmed
-        ? await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).first('id')
-        : (await tx('message_subscriptions')
-            .where({ id: subscription.id, state: 'open' })
-            .update({ state: 'closed', closed_at: tx.fn.now() })) === 1;
-      if (!open) return undefined;
-      if (bufferedId) {
-        const taken = await tx('messages')
-          .where({ id: bufferedId, state: 'buffered' })
-          .update({ state: 'correlated', process_instance_id: instance.id, correlated_at: tx.fn.now() });
-        if (taken !== 1) return undefined;
-      }
-      await claimOrRollBack(tx, claim, { processInstanceId: instance.id });
-      const event: RuntimeEvent = {
-        type: 'message.correlated',
-        elementInstanceKey: subscription.element_instance_key!,
-        messageName: name,
-        variables,
-      };
-      await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
-      return instance.id;
-    });
-  }
-
-  /** Is `elementId` a non-interrupting message boundary event or event subprocess start (subscribed until its scope ends)? */
-  #staysSubscribed(graph: ProcessGraph, elementId: string): boolean {
-    const element = graph.elements[elementId];
-    if (element?.eventKind !== 'message') return false;
-    if (element.type === 'boundaryEvent') return element.cancelActivity === false;
-    return element.type === 'startEvent' && element.parentId !== undefined && element.interrupting === false;
-  }
-
-  async #messageStartDefinition(name: string): Promise<{ definition: DefinitionRow; elementId: string } | undefined> {
-    const subscription = await this.db<SubscriptionRow>('message_subscriptions')
-      .where({ state: 'open', message_name: name })
-      .whereNull('process_instance_id')
-      .orderBy('created_at', 'desc')
-      .first();
-    if (!subscription) return undefined;
-    const definition = await findDefinition(this.db, subscription.definition_id);
-    return definition ? { definition, elementId: subscription.element_id } : undefined;
-  }
+  readonly #correlations = new GroupCommit<MessageCorrelation, string | undefined>({
+    key: (correlation) => correlation.subscription.process_instance_id ?? undefined,
+    run: (batch) => correlateMessages(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+  });
 
   // ---- incidents ---------------------------------------------------------------------------
 
@@ -1271,18 +1052,6 @@ function databaseUnavailable(): OperonError {
     'PostgreSQL cannot be reached; nothing was done, retry after 1 s',
     { details: { retryAfterSeconds: 1 }, retryable: true },
   );
-}
-
-/** Thrown inside a publish's transaction when its message id was remembered meanwhile: rolls the transaction back. */
-class DuplicateMessage extends Error {}
-
-async function claimOrRollBack(
-  tx: Knex.Transaction,
-  claim: MessageIdClaim | undefined,
-  outcome: MessageIdOutcome,
-): Promise<void> {
-  if (claim && !(await claimMessageId(tx, claim, outcome)))
-    throw new DuplicateMessage(`message id ${claim.messageId} was published before`);
 }
 
 function toActivatedJob(job: JobRow): ActivatedJob {
