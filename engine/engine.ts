@@ -16,8 +16,6 @@ import type {
   UserTaskChange,
   UserTaskChangeOutcome,
   DeployFile,
-  DeployedDecision,
-  DeployedProcess,
   DeploymentResult,
   Engine,
   IncidentFilter,
@@ -39,12 +37,10 @@ import { OperonError, isOperonError } from './errors.ts';
 import type { ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
-import { insertDecisionDefinition } from './store/decision-definitions.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
-import type { RuntimeEvent } from './runtime/contract.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type { DefinitionRef, IncidentRow, JobRow, UserTaskRow } from './store/rows.ts';
+import type { DefinitionRef, JobRow, UserTaskRow } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
 import type { Settled } from './store/step-batch.ts';
 import { startInstances } from './store/start-instances.ts';
@@ -54,9 +50,14 @@ import { completeUserTasks, type UserTaskCompletion } from './store/complete-use
 import { failJobs, type JobFailure } from './store/fail-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
-import { withPage } from './store/page.ts';
-import { USER_TASK_SUMMARY_COLUMNS, toUserTaskSummary } from './store/user-task-views.ts';
-import { insertDefinition } from './store/insert-definition.ts';
+import {
+  USER_TASK_SUMMARY_COLUMNS,
+  toUserTaskSummary,
+  userTaskCandidates,
+  userTaskQuery,
+  type UserTaskCandidates,
+} from './store/user-task-views.ts';
+import { deployDefinitions } from './store/deploy-definitions.ts';
 import { lockInstance } from './store/lock-instance.ts';
 import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
@@ -72,11 +73,10 @@ import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operati
 import { userTaskColumns } from './store/apply-effects.ts';
 import type { IdempotencyRecord } from './store/idempotency-keys.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
-import { appendHistory } from './store/append-history.ts';
 import { appendAudit, type Actor } from './store/audit-log.ts';
-import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
-import { scheduleStartEvents } from './store/schedule-start-events.ts';
-import { CHANNELS, inTransaction, notify } from './store/notify.ts';
+import { getInstanceView, listIncidentViews, listInstanceViews } from './store/instance-views.ts';
+import { resolveIncident } from './store/resolve-incident.ts';
+import { CHANNELS, inTransaction } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
 import { bpmnErrorMessage, isAppliedOutcome } from './jobs/applied-result.ts';
@@ -282,64 +282,13 @@ export class PostgresEngine implements Engine {
     const now = this.clock.now();
     for (const graph of parsed.flatMap((entry) => entry.graphs))
       checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
-    const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
-    const decisions: DeployedDecision[] = [];
-    await inTransaction(this.db, async (tx) => {
-      for (const { file, hash, model } of dmn) {
-        for (const decision of model.decisions) {
-          const { row, created } = await insertDecisionDefinition(tx, {
-            decisionId: decision.id,
-            name: decision.name,
-            versionTag: decision.versionTag,
-            drgId: model.id,
-            resourceName: file.name,
-            xml: file.xml,
-            xmlHash: hash,
-          });
-          decisions.push({
-            decisionId: row.decision_id,
-            ...(row.name ? { name: row.name } : {}),
-            ...(row.version_tag ? { versionTag: row.version_tag } : {}),
-            version: row.version,
-            decisionDefinitionId: row.id,
-            created,
-          });
-        }
-      }
-      for (const { file, hash, graphs } of parsed) {
-        for (const graph of graphs) {
-          const { row, created } = await insertDefinition(tx, {
-            bpmnProcessId: graph.bpmnProcessId,
-            name: graph.name,
-            resourceName: file.name,
-            xml: file.xml,
-            xmlHash: hash,
-            versionTag: graph.versionTag,
-            retention: graph.retention,
-          });
-          if (created) await scheduleStartEvents(tx, row, graph, now, this.timerPolicy.minCycleIntervalMs);
-          deployed.push({
-            process: { bpmnProcessId: row.bpmn_process_id, version: row.version, definitionId: row.id, created },
-            graph,
-          });
-        }
-      }
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'deployment.create',
-          target: { kind: 'deployment', id: files.map((file) => file.name).join(',') },
-          change: {
-            processes: deployed.map(({ process }) => ({
-              bpmnProcessId: process.bpmnProcessId,
-              version: process.version,
-              definitionId: process.definitionId,
-              created: process.created,
-            })),
-            decisions: decisions.map((d) => ({ decisionId: d.decisionId, version: d.version, created: d.created })),
-          },
-        },
-      ]);
+    const { deployed, decisions } = await deployDefinitions(this.db, {
+      bpmn: parsed,
+      dmn,
+      now,
+      minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs,
+      actor: actorOrDefault(options),
+      deploymentId: files.map((file) => file.name).join(','),
     });
     for (const { process, graph } of deployed) this.graphs.set(process.definitionId, graph);
     this.logger.info({ processes: deployed.map((d) => d.process), decisions }, 'deployed');
@@ -530,34 +479,13 @@ export class PostgresEngine implements Engine {
   // ---- user tasks --------------------------------------------------------------------------
 
   async listUserTasks(filter: UserTaskFilter = {}): Promise<UserTaskView[]> {
-    const rows = (await this.#userTaskQuery(filter).select('*')) as UserTaskRow[];
+    const rows = (await userTaskQuery(this.db, filter).select('*')) as UserTaskRow[];
     return rows.map((row) => ({ ...toUserTaskSummary(row), variables: row.variables }));
   }
 
   async listUserTaskSummaries(filter: UserTaskFilter = {}): Promise<UserTaskSummary[]> {
-    const rows = (await this.#userTaskQuery(filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
+    const rows = (await userTaskQuery(this.db, filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
     return rows.map(toUserTaskSummary);
-  }
-
-  #userTaskQuery(filter: UserTaskFilter): Knex.QueryBuilder {
-    const query = this.db<UserTaskRow>('user_tasks').orderBy([{ column: 'created_at' }, { column: 'id' }]);
-    if (filter.id) query.where({ id: filter.id });
-    if (filter.state) query.where({ state: filter.state });
-    if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
-    if (filter.claimableBy !== undefined) {
-      const person = filter.claimableBy;
-      query.where((q) => q.whereNull('assignee').orWhere({ assignee: person }));
-    }
-    if (filter.assignee) query.where({ assignee: filter.assignee });
-    if (filter.candidateUser) query.whereRaw('candidate_users @> ARRAY[?]::text[]', [filter.candidateUser]);
-    if (filter.candidateGroup) query.whereRaw('candidate_groups @> ARRAY[?]::text[]', [filter.candidateGroup]);
-    if (filter.dueBefore) query.where('due_date', '<', filter.dueBefore);
-    if (filter.dueAfter) query.where('due_date', '>', filter.dueAfter);
-    if (filter.followUpBefore) query.where('follow_up_date', '<', filter.followUpBefore);
-    if (filter.followUpAfter) query.where('follow_up_date', '>', filter.followUpAfter);
-    if (filter.minPriority !== undefined) query.where('priority', '>=', filter.minPriority);
-    if (filter.maxPriority !== undefined) query.where('priority', '<=', filter.maxPriority);
-    return withPage(query, filter);
   }
 
   /**
@@ -669,36 +597,8 @@ export class PostgresEngine implements Engine {
    * Who may act on these user tasks: assignee and candidate groups from their rows, candidate
    * users from the BPMN (`zeebe:assignmentDefinition candidateUsers`).
    */
-  async userTaskCandidates(
-    taskIds: string[],
-  ): Promise<
-    Map<string, { assignee: string | null; candidateGroups: string[] | null; candidateUsers: string[] | null }>
-  > {
-    const rows = (await this.db('user_tasks as t')
-      .join('process_instances as p', 'p.id', 't.process_instance_id')
-      .whereIn('t.id', taskIds)
-      .select('t.id', 't.element_id', 't.assignee', 't.candidate_groups', 't.candidate_users', 'p.definition_id')) as {
-      id: string;
-      element_id: string;
-      assignee: string | null;
-      candidate_groups: string[] | null;
-      candidate_users: string[] | null;
-      definition_id: string;
-    }[];
-    const result = new Map<
-      string,
-      { assignee: string | null; candidateGroups: string[] | null; candidateUsers: string[] | null }
-    >();
-    for (const row of rows) {
-      const graph = await this.graphs.get(this.db, row.definition_id);
-      result.set(row.id, {
-        assignee: row.assignee,
-        candidateGroups: row.candidate_groups,
-        // The row's (FEEL evaluated, or changed by an update); rows from before 000013 have none.
-        candidateUsers: row.candidate_users ?? graph.elements[row.element_id]?.userTask?.candidateUsers ?? null,
-      });
-    }
-    return result;
+  userTaskCandidates(taskIds: string[]): Promise<Map<string, UserTaskCandidates>> {
+    return userTaskCandidates(this.db, this.graphs, taskIds);
   }
 
   // ---- messages ----------------------------------------------------------------------------
@@ -728,78 +628,18 @@ export class PostgresEngine implements Engine {
 
   // ---- incidents ---------------------------------------------------------------------------
 
-  async listIncidents(filter: IncidentFilter = {}): Promise<IncidentView[]> {
-    const query = this.db<IncidentRow>('incidents').orderBy([{ column: 'created_at' }, { column: 'id' }]);
-    if (filter.state) query.where({ state: filter.state });
-    if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
-    return ((await withPage(query, filter)) as IncidentRow[]).map(toIncidentView);
+  listIncidents(filter: IncidentFilter = {}): Promise<IncidentView[]> {
+    return listIncidentViews(this.db, filter);
   }
 
   /** `tx`: resolve inside that transaction (a batch operation item); default its own. */
-  async resolveIncident(incidentId: string, options: ActionOptions = {}, tx?: Knex.Transaction): Promise<void> {
-    const incident = await (tx ?? this.db)<IncidentRow>('incidents').where({ id: incidentId }).first();
-    if (!incident)
-      throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, {
-        details: { incidentId },
-      });
-    await inTransaction(tx ?? this.db, async (tx) => {
-      const instance = await lockInstance(tx, incident.process_instance_id);
-      const open = await tx<IncidentRow>('incidents').where({ id: incidentId, state: 'open' }).forUpdate().first();
-      if (!open)
-        throw new OperonError('OPERON_ERR_CONFLICT', `Incident ${incidentId} is already resolved`, {
-          details: { incidentId },
-        });
-      await tx('incidents').where({ id: incidentId }).update({ state: 'resolved', resolved_at: tx.fn.now() });
-      await appendHistory(tx, [
-        {
-          process_instance_id: open.process_instance_id,
-          element_instance_key: open.element_instance_key,
-          element_id: open.element_id,
-          event_type: 'incident.resolved',
-          payload: { incidentId },
-        },
-      ]);
-      await this.#resumeAfterIncident(tx, open, instance);
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'incident.resolve',
-          target: { kind: 'incident', id: incidentId },
-          instanceId: open.process_instance_id,
-          change: { elementId: open.element_id, code: open.code, jobId: open.job_id ?? null },
-        },
-      ]);
-    });
-  }
-
-  /** After an incident is resolved: its job is claimable again (retry), or the engine's retry event is applied. */
-  async #resumeAfterIncident(
-    tx: Knex.Transaction,
-    open: IncidentRow,
-    instance: Awaited<ReturnType<typeof lockInstance>>,
-  ): Promise<void> {
-    if (instance?.state !== 'active') return;
-    if (open.job_id) {
-      // The job gets its retries back and is claimable at once.
-      const jobs = await tx<JobRow>('jobs')
-        .where({ id: open.job_id, state: 'failed' })
-        .update({
-          state: 'ready',
-          retries: tx.raw('greatest(max_retries, 1)'),
-          owner: null,
-          lease_expires_at: null,
-          run_at: this.clock.now(),
-          updated_at: tx.fn.now(),
-        })
-        .returning('*');
-      if (jobs[0]) await notify(tx, CHANNELS.jobs, jobs[0].type);
-      return;
-    }
-    const event = (open.retry_event as RuntimeEvent | null) ?? {
-      type: 'incident.resolved',
-      elementInstanceKey: open.element_instance_key,
-    };
-    await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
+  resolveIncident(incidentId: string, options: ActionOptions = {}, tx?: Knex.Transaction): Promise<void> {
+    return resolveIncident(
+      tx ?? this.db,
+      { graphs: this.graphs, now: () => this.clock.now() },
+      incidentId,
+      actorOrDefault(options),
+    );
   }
 
   // ---- jobs --------------------------------------------------------------------------------
