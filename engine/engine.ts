@@ -1,10 +1,13 @@
 /**
- * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) over the store, the pure
- * runtime, the job table and the timers table.
+ * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) over the store functions.
  *
- * Every event an instance receives runs as ONE transaction: lock the instance row, load snapshot and
- * graph, call the pure runtime, persist the new snapshot and every effect, commit; wake-ups go out
- * as NOTIFY, delivered at commit. A failure inside a running instance becomes an incident row.
+ * Starts, job results, job failures, message correlations and user task completions go through a
+ * group commit each (engine/jobs/group-commit.ts) to one batch-first store function each
+ * (start-instances.ts, complete-jobs.ts, fail-jobs.ts, correlate-messages.ts,
+ * complete-user-tasks.ts; timers: fire-timers.ts, from the worker's timer loop): concurrent events
+ * of different instances share a transaction that locks their instances, runs the pure runtime once
+ * per instance and persists the snapshots and effects; wake-ups go out as NOTIFY after commit. A
+ * failure inside a running instance becomes an incident row.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
