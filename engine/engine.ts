@@ -1,10 +1,13 @@
 /**
- * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) over the store, the pure
- * runtime, the job table and the timers table.
+ * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) over the store functions.
  *
- * Every event an instance receives runs as ONE transaction: lock the instance row, load snapshot and
- * graph, call the pure runtime, persist the new snapshot and every effect, commit; wake-ups go out
- * as NOTIFY, delivered at commit. A failure inside a running instance becomes an incident row.
+ * Starts, job results, job failures, message correlations and user task completions go through a
+ * group commit each (engine/jobs/group-commit.ts) to one batch-first store function each
+ * (start-instances.ts, complete-jobs.ts, fail-jobs.ts, correlate-messages.ts,
+ * complete-user-tasks.ts; timers: fire-timers.ts, from the worker's timer loop): concurrent events
+ * of different instances share a transaction that locks their instances, runs the pure runtime once
+ * per instance and persists the snapshots and effects; wake-ups go out as NOTIFY after commit. A
+ * failure inside a running instance becomes an incident row.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
@@ -16,8 +19,6 @@ import type {
   UserTaskChange,
   UserTaskChangeOutcome,
   DeployFile,
-  DeployedDecision,
-  DeployedProcess,
   DeploymentResult,
   Engine,
   IncidentFilter,
@@ -39,31 +40,27 @@ import { OperonError, isOperonError } from './errors.ts';
 import type { ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
-import { insertDecisionDefinition } from './store/decision-definitions.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
-import type { RuntimeEvent } from './runtime/contract.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type {
-  DefinitionRef,
-  DefinitionRow,
-  IncidentRow,
-  InstanceRow,
-  JobRow,
-  SubscriptionRow,
-  UserTaskRow,
-} from './store/rows.ts';
-import { json } from './store/rows.ts';
+import type { DefinitionRef, JobRow, UserTaskRow } from './store/rows.ts';
 import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
 import type { Settled } from './store/step-batch.ts';
 import { startInstances } from './store/start-instances.ts';
 import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
+import { correlateMessages, publishMessage, type MessageCorrelation } from './store/correlate-messages.ts';
+import { completeUserTasks, type UserTaskCompletion } from './store/complete-user-tasks.ts';
 import { failJobs, type JobFailure } from './store/fail-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
-import { withPage } from './store/page.ts';
-import { USER_TASK_SUMMARY_COLUMNS, toUserTaskSummary } from './store/user-task-views.ts';
-import { insertDefinition } from './store/insert-definition.ts';
+import {
+  USER_TASK_SUMMARY_COLUMNS,
+  toUserTaskSummary,
+  userTaskCandidates,
+  userTaskQuery,
+  type UserTaskCandidates,
+} from './store/user-task-views.ts';
+import { deployDefinitions } from './store/deploy-definitions.ts';
 import { lockInstance } from './store/lock-instance.ts';
 import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
@@ -77,24 +74,14 @@ import type { ElementMapping } from './runtime/migration.ts';
 import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { userTaskColumns } from './store/apply-effects.ts';
-import { createInstance } from './store/create-instance.ts';
 import type { IdempotencyRecord } from './store/idempotency-keys.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
-import { lockCorrelation } from './store/lock-correlation.ts';
-import {
-  claimMessageId,
-  findRememberedMessage,
-  type MessageIdClaim,
-  type MessageIdOutcome,
-} from './store/remember-message-id.ts';
-import { appendHistory } from './store/append-history.ts';
 import { appendAudit, type Actor } from './store/audit-log.ts';
 import type { TraceContext } from './telemetry/trace.ts';
 import { workMetrics } from './telemetry/metrics.ts';
-import { recordReviewedLabel } from './store/record-reviewed-label.ts';
-import { getInstanceView, listInstanceViews, toIncidentView } from './store/instance-views.ts';
-import { scheduleStartEvents } from './store/schedule-start-events.ts';
-import { CHANNELS, inTransaction, notify } from './store/notify.ts';
+import { getInstanceView, listIncidentViews, listInstanceViews } from './store/instance-views.ts';
+import { resolveIncident } from './store/resolve-incident.ts';
+import { CHANNELS, inTransaction } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
 import { bpmnErrorMessage, isAppliedOutcome } from './jobs/applied-result.ts';
@@ -300,64 +287,13 @@ export class PostgresEngine implements Engine {
     const now = this.clock.now();
     for (const graph of parsed.flatMap((entry) => entry.graphs))
       checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
-    const deployed: { process: DeployedProcess; graph: ProcessGraph }[] = [];
-    const decisions: DeployedDecision[] = [];
-    await inTransaction(this.db, async (tx) => {
-      for (const { file, hash, model } of dmn) {
-        for (const decision of model.decisions) {
-          const { row, created } = await insertDecisionDefinition(tx, {
-            decisionId: decision.id,
-            name: decision.name,
-            versionTag: decision.versionTag,
-            drgId: model.id,
-            resourceName: file.name,
-            xml: file.xml,
-            xmlHash: hash,
-          });
-          decisions.push({
-            decisionId: row.decision_id,
-            ...(row.name ? { name: row.name } : {}),
-            ...(row.version_tag ? { versionTag: row.version_tag } : {}),
-            version: row.version,
-            decisionDefinitionId: row.id,
-            created,
-          });
-        }
-      }
-      for (const { file, hash, graphs } of parsed) {
-        for (const graph of graphs) {
-          const { row, created } = await insertDefinition(tx, {
-            bpmnProcessId: graph.bpmnProcessId,
-            name: graph.name,
-            resourceName: file.name,
-            xml: file.xml,
-            xmlHash: hash,
-            versionTag: graph.versionTag,
-            retention: graph.retention,
-          });
-          if (created) await scheduleStartEvents(tx, row, graph, now, this.timerPolicy.minCycleIntervalMs);
-          deployed.push({
-            process: { bpmnProcessId: row.bpmn_process_id, version: row.version, definitionId: row.id, created },
-            graph,
-          });
-        }
-      }
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'deployment.create',
-          target: { kind: 'deployment', id: files.map((file) => file.name).join(',') },
-          change: {
-            processes: deployed.map(({ process }) => ({
-              bpmnProcessId: process.bpmnProcessId,
-              version: process.version,
-              definitionId: process.definitionId,
-              created: process.created,
-            })),
-            decisions: decisions.map((d) => ({ decisionId: d.decisionId, version: d.version, created: d.created })),
-          },
-        },
-      ]);
+    const { deployed, decisions } = await deployDefinitions(this.db, {
+      bpmn: parsed,
+      dmn,
+      now,
+      minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs,
+      actor: actorOrDefault(options),
+      deploymentId: files.map((file) => file.name).join(','),
     });
     for (const { process, graph } of deployed) this.graphs.set(process.definitionId, graph);
     this.logger.info({ processes: deployed.map((d) => d.process), decisions }, 'deployed');
@@ -549,106 +485,43 @@ export class PostgresEngine implements Engine {
   // ---- user tasks --------------------------------------------------------------------------
 
   async listUserTasks(filter: UserTaskFilter = {}): Promise<UserTaskView[]> {
-    const rows = (await this.#userTaskQuery(filter).select('*')) as UserTaskRow[];
+    const rows = (await userTaskQuery(this.db, filter).select('*')) as UserTaskRow[];
     return rows.map((row) => ({ ...toUserTaskSummary(row), variables: row.variables }));
   }
 
   async listUserTaskSummaries(filter: UserTaskFilter = {}): Promise<UserTaskSummary[]> {
-    const rows = (await this.#userTaskQuery(filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
+    const rows = (await userTaskQuery(this.db, filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
     return rows.map(toUserTaskSummary);
   }
 
-  #userTaskQuery(filter: UserTaskFilter): Knex.QueryBuilder {
-    const query = this.db<UserTaskRow>('user_tasks').orderBy([{ column: 'created_at' }, { column: 'id' }]);
-    if (filter.id) query.where({ id: filter.id });
-    if (filter.state) query.where({ state: filter.state });
-    if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
-    if (filter.claimableBy !== undefined) {
-      const person = filter.claimableBy;
-      query.where((q) => q.whereNull('assignee').orWhere({ assignee: person }));
-    }
-    if (filter.assignee) query.where({ assignee: filter.assignee });
-    if (filter.candidateUser) query.whereRaw('candidate_users @> ARRAY[?]::text[]', [filter.candidateUser]);
-    if (filter.candidateGroup) query.whereRaw('candidate_groups @> ARRAY[?]::text[]', [filter.candidateGroup]);
-    if (filter.dueBefore) query.where('due_date', '<', filter.dueBefore);
-    if (filter.dueAfter) query.where('due_date', '>', filter.dueAfter);
-    if (filter.followUpBefore) query.where('follow_up_date', '<', filter.followUpBefore);
-    if (filter.followUpAfter) query.where('follow_up_date', '>', filter.followUpAfter);
-    if (filter.minPriority !== undefined) query.where('priority', '>=', filter.minPriority);
-    if (filter.maxPriority !== undefined) query.where('priority', '<=', filter.maxPriority);
-    return withPage(query, filter);
-  }
-
+  /**
+   * Every completion goes through the group commit to `completeUserTasks`
+   * (engine/store/complete-user-tasks.ts): concurrent completions commit together.
+   */
   async completeUserTask(
     taskId: string,
     variables: Variables = {},
     completedBy?: string,
     options: ActionOptions = {},
   ): Promise<Applied> {
-    const task = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first();
-    if (!task)
+    const found = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
+    if (!found)
       throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    let reviewed: { model: string; overruled: boolean } | undefined;
-    const applied = await inTransaction(this.db, async (tx) => {
-      const instance = await lockInstance(tx, task.process_instance_id);
-      if (instance && task.state === 'open') await this.#checkFourEyes(tx, instance, task, completedBy);
-      // With completing listeners (zeebe:taskListener) the task stays `completing` until their jobs completed.
-      const graph = instance ? await this.graphs.get(tx, instance.definition_id) : undefined;
-      const held = (graph?.elements[task.element_id]?.userTask?.completingListeners?.length ?? 0) > 0;
-      const updated = await tx('user_tasks')
-        .where({ id: taskId, state: 'open' })
-        .update({
-          state: held ? 'completing' : 'completed',
-          result: json(variables),
-          completed_by: completedBy ?? null,
-          completed_at: held ? null : tx.fn.now(),
-        });
-      if (updated !== 1) {
-        // The same person sending the same result again (a retry whose answer was lost) is told it is done.
-        const same = await tx('user_tasks')
-          .where({ id: taskId, completed_by: completedBy ?? null })
-          .whereIn('state', ['completing', 'completed'])
-          .andWhere(tx.raw('result = ?::jsonb', [json(variables)]))
-          .first('id');
-        if (same) return { replayed: true };
-        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is not open`, { details: { taskId } });
-      }
-      const review = await recordReviewedLabel(tx, task, variables, completedBy);
-      reviewed = review;
-      await stepInstance(
-        tx,
-        this.graphs,
-        task.process_instance_id,
-        { type: 'userTask.completed', elementInstanceKey: task.element_instance_key, variables },
-        this.clock.now(),
-        instance,
-      );
-      const actor = actorOrDefault(options);
-      await appendAudit(tx, [
-        {
-          actor,
-          action: 'task.complete',
-          target: { kind: 'task', id: taskId },
-          instanceId: task.process_instance_id,
-          change: { elementId: task.element_id, completedBy: completedBy ?? null, variables },
-        },
-        ...(review
-          ? [
-              {
-                actor,
-                action: 'decision.review',
-                target: { kind: 'decision', id: review.decisionId },
-                instanceId: task.process_instance_id,
-                change: { reviewedLabel: review.label, reviewedBy: review.reviewer, taskId },
-              },
-            ]
-          : []),
-      ]);
-      return { replayed: false };
+    const applied = await this.#taskCompletions.submit({
+      taskId,
+      variables,
+      completedBy,
+      actor: actorOrDefault(options),
+      instanceId: found.process_instance_id,
     });
-    if (reviewed) workMetrics.review(reviewed.model, reviewed.overruled);
-    return applied;
+    return applied ?? { replayed: false };
   }
+
+  /** User task completions committing together, like job results; two of one instance never share a batch. */
+  readonly #taskCompletions = new GroupCommit<UserTaskCompletion & { instanceId: string }, Applied>({
+    key: (completion) => completion.instanceId,
+    run: (batch) => completeUserTasks(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+  });
 
   assignUserTask(taskId: string, assignee: string | null, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
     return this.#changeUserTask(taskId, 'assigning', { assignee }, options);
@@ -727,305 +600,52 @@ export class PostgresEngine implements Engine {
   }
 
   /**
-   * A user task marked `operon:fourEyes` (docs/security.md) may not be completed by whoever started
-   * its instance nor by whoever completed an earlier user task of it; nor anonymously. Checked
-   * under the instance lock, so two completions cannot both slip past it.
-   */
-  async #checkFourEyes(tx: Knex.Transaction, instance: InstanceRow, task: UserTaskRow, completedBy?: string) {
-    const graph = await this.graphs.get(tx, instance.definition_id);
-    if (!graph.elements[task.element_id]?.userTask?.fourEyes) return;
-    const refuse = (rule: string, message: string) =>
-      new OperonError('OPERON_ERR_FOUR_EYES', message, {
-        details: { taskId: task.id, instanceId: instance.id, elementId: task.element_id, rule },
-      });
-    if (!completedBy) throw refuse('anonymous', `User task ${task.id} needs a second person: say who completes it`);
-    if (instance.started_by && instance.started_by === completedBy)
-      throw refuse('starter', `User task ${task.id} needs a second person: ${completedBy} started this instance`);
-    const earlier = await tx('user_tasks')
-      .where({ process_instance_id: instance.id, state: 'completed', completed_by: completedBy })
-      .whereNot({ id: task.id })
-      .first('id');
-    if (earlier)
-      throw refuse(
-        'earlier-reviewer',
-        `User task ${task.id} needs a second person: ${completedBy} completed an earlier task of this instance`,
-      );
-  }
-
-  /**
    * Who may act on these user tasks: assignee and candidate groups from their rows, candidate
    * users from the BPMN (`zeebe:assignmentDefinition candidateUsers`).
    */
-  async userTaskCandidates(
-    taskIds: string[],
-  ): Promise<
-    Map<string, { assignee: string | null; candidateGroups: string[] | null; candidateUsers: string[] | null }>
-  > {
-    const rows = (await this.db('user_tasks as t')
-      .join('process_instances as p', 'p.id', 't.process_instance_id')
-      .whereIn('t.id', taskIds)
-      .select('t.id', 't.element_id', 't.assignee', 't.candidate_groups', 't.candidate_users', 'p.definition_id')) as {
-      id: string;
-      element_id: string;
-      assignee: string | null;
-      candidate_groups: string[] | null;
-      candidate_users: string[] | null;
-      definition_id: string;
-    }[];
-    const result = new Map<
-      string,
-      { assignee: string | null; candidateGroups: string[] | null; candidateUsers: string[] | null }
-    >();
-    for (const row of rows) {
-      const graph = await this.graphs.get(this.db, row.definition_id);
-      result.set(row.id, {
-        assignee: row.assignee,
-        candidateGroups: row.candidate_groups,
-        // The row's (FEEL evaluated, or changed by an update); rows from before 000013 have none.
-        candidateUsers: row.candidate_users ?? graph.elements[row.element_id]?.userTask?.candidateUsers ?? null,
-      });
-    }
-    return result;
+  userTaskCandidates(taskIds: string[]): Promise<Map<string, UserTaskCandidates>> {
+    return userTaskCandidates(this.db, this.graphs, taskIds);
   }
 
   // ---- messages ----------------------------------------------------------------------------
 
-  async publishMessage(message: PublishMessage): Promise<PublishedMessage> {
-    const variables = message.variables ?? {};
-    const ttl = message.timeToLiveMs ?? 0;
-    const claim = message.messageId
-      ? {
-          name: message.name,
-          messageId: message.messageId,
-          rememberMs: Math.max(ttl, this.messageIdRetentionMs),
-          now: this.clock.now(),
-        }
-      : undefined;
-    // A sender's retry is answered from what the first publish did, before anything is looked up.
-    if (claim) {
-      const remembered = await findRememberedMessage(this.db, claim.name, claim.messageId, this.clock.now());
-      if (remembered) return { ...remembered, duplicate: true };
-    }
-    try {
-      return await this.#publish(message, variables, ttl, claim);
-    } catch (error) {
-      if (!(error instanceof DuplicateMessage) || !claim) throw error;
-      // Another publish of the same id committed first: its work stands, ours was rolled back.
-      return {
-        ...((await findRememberedMessage(this.db, claim.name, claim.messageId, this.clock.now())) ?? {
-          correlated: false,
-        }),
-        duplicate: true,
-      };
-    }
-  }
-
-  async #publish(
-    message: PublishMessage,
-    variables: Variables,
-    ttl: number,
-    claim: MessageIdClaim | undefined,
-  ): Promise<PublishedMessage> {
-    for (let tries = 0; tries < 5; tries++) {
-      const subscription = await this.db<SubscriptionRow>('message_subscriptions')
-        .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
-        .whereNotNull('process_instance_id')
-        .orderBy('created_at')
-        .first();
-      if (!subscription) break;
-      const instanceId = await this.#correlate(subscription, message.name, variables, undefined, claim);
-      if (instanceId) return { correlated: true, instanceId };
-    }
-    const startDefinition = await this.#messageStartDefinition(message.name);
-    if (startDefinition) {
-      const { definition, elementId } = startDefinition;
-      const instanceId = await inTransaction(this.db, async (tx) => {
-        const id = await createInstance(tx, this.graphs, definition, {
-          variables,
-          startEventId: elementId,
-          businessKey: message.correlationKey || undefined,
-          now: this.clock.now(),
-        });
-        await claimOrRollBack(tx, claim, { processInstanceId: id });
-        return id;
-      });
-      return { correlated: true, instanceId };
-    }
-    if (ttl <= 0) {
-      // Dropped: remembered all the same, so that a retry does not reach a subscription opened since.
-      if (claim) await inTransaction(this.db, (tx) => claimOrRollBack(tx, claim, {}));
-      return { correlated: false };
-    }
-    const id = randomUUID();
-    const inserted = await inTransaction(this.db, async (tx) => {
-      await lockCorrelation(tx, message.name, message.correlationKey);
-      await claimOrRollBack(tx, claim, { bufferedMessage: id });
-      return tx('messages')
-        .insert({
-          id,
-          name: message.name,
-          correlation_key: message.correlationKey,
-          message_id: message.messageId ?? null,
-          variables: json(variables),
-          state: 'buffered',
-          expires_at: new Date(this.clock.now().getTime() + ttl),
-        })
-        .onConflict(this.db.raw(`(name, message_id) WHERE state = 'buffered' AND message_id IS NOT NULL`))
-        .ignore()
-        .returning('id');
-    });
-    if (inserted.length === 0) return { correlated: false };
-    // A subscription may have opened while we buffered (its step looked before our insert committed).
-    const late = await this.db<SubscriptionRow>('message_subscriptions')
-      .where({ state: 'open', message_name: message.name, correlation_key: message.correlationKey })
-      .whereNotNull('process_instance_id')
-      .orderBy('created_at')
-      .first();
-    if (late) {
-      const instanceId = await this.#correlate(late, message.name, variables, id);
-      if (instanceId) return { correlated: true, instanceId };
-    }
-    return { correlated: false };
+  /** `publishMessage` (engine/store/correlate-messages.ts); correlations go through a group commit. */
+  publishMessage(message: PublishMessage): Promise<PublishedMessage> {
+    return publishMessage(
+      this.db,
+      {
+        graphs: this.graphs,
+        now: () => this.clock.now(),
+        messageIdRetentionMs: this.messageIdRetentionMs,
+        correlate: (correlation) => this.#correlations.submit(correlation),
+      },
+      message,
+    );
   }
 
   /**
-   * Correlates to one subscription if it is still open; returns the instance id, or undefined when it closed meanwhile.
-   * `claim`: the message's id, remembered in the same transaction (a duplicate rolls the correlation back).
+   * Message correlations committing together (`correlateMessages`); two for one instance never
+   * share a batch.
    */
-  async #correlate(
-    subscription: SubscriptionRow,
-    name: string,
-    variables: Variables,
-    bufferedId?: string,
-    claim?: MessageIdClaim,
-  ): Promise<string | undefined> {
-    return inTransaction(this.db, async (tx) => {
-      const instance = await lockInstance(tx, subscription.process_instance_id!);
-      if (instance?.state !== 'active') return undefined;
-      // A non-interrupting boundary event or event subprocess start stays subscribed while its scope
-      // is active, as in Zeebe: every message correlates, not only the first. The step closes the
-      // subscription when the host ends (closeWaits); the instance lock orders concurrent messages.
-      const rearmed = this.#staysSubscribed(
-        await this.graphs.get(tx, subscription.definition_id),
-        subscription.element_id,
-      );
-      const open = rearmed
-        ? await tx('message_subscriptions').where({ id: subscription.id, state: 'open' }).first('id')
-        : (await tx('message_subscriptions')
-            .where({ id: subscription.id, state: 'open' })
-            .update({ state: 'closed', closed_at: tx.fn.now() })) === 1;
-      if (!open) return undefined;
-      if (bufferedId) {
-        const taken = await tx('messages')
-          .where({ id: bufferedId, state: 'buffered' })
-          .update({ state: 'correlated', process_instance_id: instance.id, correlated_at: tx.fn.now() });
-        if (taken !== 1) return undefined;
-      }
-      await claimOrRollBack(tx, claim, { processInstanceId: instance.id });
-      const event: RuntimeEvent = {
-        type: 'message.correlated',
-        elementInstanceKey: subscription.element_instance_key!,
-        messageName: name,
-        variables,
-      };
-      await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
-      return instance.id;
-    });
-  }
-
-  /** Is `elementId` a non-interrupting message boundary event or event subprocess start (subscribed until its scope ends)? */
-  #staysSubscribed(graph: ProcessGraph, elementId: string): boolean {
-    const element = graph.elements[elementId];
-    if (element?.eventKind !== 'message') return false;
-    if (element.type === 'boundaryEvent') return element.cancelActivity === false;
-    return element.type === 'startEvent' && element.parentId !== undefined && element.interrupting === false;
-  }
-
-  async #messageStartDefinition(name: string): Promise<{ definition: DefinitionRow; elementId: string } | undefined> {
-    const subscription = await this.db<SubscriptionRow>('message_subscriptions')
-      .where({ state: 'open', message_name: name })
-      .whereNull('process_instance_id')
-      .orderBy('created_at', 'desc')
-      .first();
-    if (!subscription) return undefined;
-    const definition = await findDefinition(this.db, subscription.definition_id);
-    return definition ? { definition, elementId: subscription.element_id } : undefined;
-  }
+  readonly #correlations = new GroupCommit<MessageCorrelation, string | undefined>({
+    key: (correlation) => correlation.subscription.process_instance_id ?? undefined,
+    run: (batch) => correlateMessages(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+  });
 
   // ---- incidents ---------------------------------------------------------------------------
 
-  async listIncidents(filter: IncidentFilter = {}): Promise<IncidentView[]> {
-    const query = this.db<IncidentRow>('incidents').orderBy([{ column: 'created_at' }, { column: 'id' }]);
-    if (filter.state) query.where({ state: filter.state });
-    if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
-    return ((await withPage(query, filter)) as IncidentRow[]).map(toIncidentView);
+  listIncidents(filter: IncidentFilter = {}): Promise<IncidentView[]> {
+    return listIncidentViews(this.db, filter);
   }
 
   /** `tx`: resolve inside that transaction (a batch operation item); default its own. */
-  async resolveIncident(incidentId: string, options: ActionOptions = {}, tx?: Knex.Transaction): Promise<void> {
-    const incident = await (tx ?? this.db)<IncidentRow>('incidents').where({ id: incidentId }).first();
-    if (!incident)
-      throw new OperonError('OPERON_ERR_NOT_FOUND', `Incident ${incidentId} does not exist`, {
-        details: { incidentId },
-      });
-    await inTransaction(tx ?? this.db, async (tx) => {
-      const instance = await lockInstance(tx, incident.process_instance_id);
-      const open = await tx<IncidentRow>('incidents').where({ id: incidentId, state: 'open' }).forUpdate().first();
-      if (!open)
-        throw new OperonError('OPERON_ERR_CONFLICT', `Incident ${incidentId} is already resolved`, {
-          details: { incidentId },
-        });
-      await tx('incidents').where({ id: incidentId }).update({ state: 'resolved', resolved_at: tx.fn.now() });
-      await appendHistory(tx, [
-        {
-          process_instance_id: open.process_instance_id,
-          element_instance_key: open.element_instance_key,
-          element_id: open.element_id,
-          event_type: 'incident.resolved',
-          payload: { incidentId },
-        },
-      ]);
-      await this.#resumeAfterIncident(tx, open, instance);
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'incident.resolve',
-          target: { kind: 'incident', id: incidentId },
-          instanceId: open.process_instance_id,
-          change: { elementId: open.element_id, code: open.code, jobId: open.job_id ?? null },
-        },
-      ]);
-    });
-  }
-
-  /** After an incident is resolved: its job is claimable again (retry), or the engine's retry event is applied. */
-  async #resumeAfterIncident(
-    tx: Knex.Transaction,
-    open: IncidentRow,
-    instance: Awaited<ReturnType<typeof lockInstance>>,
-  ): Promise<void> {
-    if (instance?.state !== 'active') return;
-    if (open.job_id) {
-      // The job gets its retries back and is claimable at once.
-      const jobs = await tx<JobRow>('jobs')
-        .where({ id: open.job_id, state: 'failed' })
-        .update({
-          state: 'ready',
-          retries: tx.raw('greatest(max_retries, 1)'),
-          owner: null,
-          lease_expires_at: null,
-          run_at: this.clock.now(),
-          updated_at: tx.fn.now(),
-        })
-        .returning('*');
-      if (jobs[0]) await notify(tx, CHANNELS.jobs, jobs[0].type);
-      return;
-    }
-    const event = (open.retry_event as RuntimeEvent | null) ?? {
-      type: 'incident.resolved',
-      elementInstanceKey: open.element_instance_key,
-    };
-    await stepInstance(tx, this.graphs, instance.id, event, this.clock.now(), instance);
+  resolveIncident(incidentId: string, options: ActionOptions = {}, tx?: Knex.Transaction): Promise<void> {
+    return resolveIncident(
+      tx ?? this.db,
+      { graphs: this.graphs, now: () => this.clock.now() },
+      incidentId,
+      actorOrDefault(options),
+    );
   }
 
   // ---- jobs --------------------------------------------------------------------------------
@@ -1280,18 +900,6 @@ function databaseUnavailable(): OperonError {
     'PostgreSQL cannot be reached; nothing was done, retry after 1 s',
     { details: { retryAfterSeconds: 1 }, retryable: true },
   );
-}
-
-/** Thrown inside a publish's transaction when its message id was remembered meanwhile: rolls the transaction back. */
-class DuplicateMessage extends Error {}
-
-async function claimOrRollBack(
-  tx: Knex.Transaction,
-  claim: MessageIdClaim | undefined,
-  outcome: MessageIdOutcome,
-): Promise<void> {
-  if (claim && !(await claimMessageId(tx, claim, outcome)))
-    throw new DuplicateMessage(`message id ${claim.messageId} was published before`);
 }
 
 function toActivatedJob(job: JobRow): ActivatedJob {

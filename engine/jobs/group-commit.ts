@@ -12,13 +12,13 @@
  */
 import type { Settled } from '../store/step-batch.ts';
 
-export interface GroupCommitOptions<T> {
+export interface GroupCommitOptions<T, V = undefined> {
   /**
    * Runs one batch; returns one outcome per request, in order. A throw fails every request of the
    * batch: a batch function that can tell one bad request from the rest settles it alone instead
    * (engine/store/complete-jobs.ts retries a failed batch one by one itself).
    */
-  run: (batch: T[]) => Promise<Settled[]>;
+  run: (batch: T[]) => Promise<Settled<V>[]>;
   /** Requests that must not share a batch return the same key; undefined: may share with any. */
   key?: (request: T) => string | undefined;
   /** Most requests per transaction. Default 64. */
@@ -32,23 +32,27 @@ export interface GroupCommitOptions<T> {
   maxInFlight?: number;
 }
 
-interface Waiting<T> {
+interface Waiting<T, V> {
   request: T;
-  resolve: () => void;
+  resolve: (value: V | undefined) => void;
   reject: (error: Error) => void;
 }
 
-export class GroupCommit<T> {
-  readonly #options: Required<Pick<GroupCommitOptions<T>, 'run' | 'maxBatch' | 'maxInFlight'>> & GroupCommitOptions<T>;
-  #queue: Waiting<T>[] = [];
+export class GroupCommit<T, V = undefined> {
+  readonly #options: Required<Pick<GroupCommitOptions<T, V>, 'run' | 'maxBatch' | 'maxInFlight'>> &
+    GroupCommitOptions<T, V>;
+  #queue: Waiting<T, V>[] = [];
   #inFlight = 0;
 
-  constructor(options: GroupCommitOptions<T>) {
+  constructor(options: GroupCommitOptions<T, V>) {
     this.#options = { maxBatch: 64, maxInFlight: 1, ...options };
   }
 
-  /** Resolves when the request's transaction committed; rejects with the request's own error. */
-  submit(request: T): Promise<void> {
+  /**
+   * Resolves when the request's transaction committed, with the request's answer (`Settled.value`);
+   * rejects with the request's own error.
+   */
+  submit(request: T): Promise<V | undefined> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
       this.#pump();
@@ -97,10 +101,10 @@ export class GroupCommit<T> {
   }
 
   /** The oldest waiting requests with distinct keys, up to `maxBatch`; the rest keep their order. */
-  #take(): Waiting<T>[] {
+  #take(): Waiting<T, V>[] {
     const { key, maxBatch } = this.#options;
-    const batch: Waiting<T>[] = [];
-    const rest: Waiting<T>[] = [];
+    const batch: Waiting<T, V>[] = [];
+    const rest: Waiting<T, V>[] = [];
     const keys = new Set<string>();
     for (const waiting of this.#queue) {
       const k = key?.(waiting.request);
@@ -119,7 +123,7 @@ function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
-function settle<T>(waiting: Waiting<T>, outcome: Settled): void {
-  if (outcome.ok) waiting.resolve();
+function settle<T, V>(waiting: Waiting<T, V>, outcome: Settled<V>): void {
+  if (outcome.ok) waiting.resolve(outcome.value);
   else waiting.reject(outcome.error);
 }

@@ -1,7 +1,12 @@
 /**
- * Writes the effects of one runtime step into the tables, inside the step's transaction (outbox
+ * Writes the effects of runtime steps into the tables, inside the step's transaction (outbox
  * style): nothing here talks to the outside world. Wake-ups go out as NOTIFY, which PostgreSQL
  * delivers only at commit.
+ *
+ * The one effect writer: `EFFECT_WRITERS` holds, for every effect type, the rows it adds to a
+ * step's single statement (write-step-rows.ts) and what else it writes. A single instance's step
+ * (`applyEffects`) and a batch of steps (step-batch.ts, through `addPlainEffect`) both write
+ * through it; the record is typed over `Effect['type']`, so tsc refuses an effect without a writer.
  */
 import type { TraceContext } from '../telemetry/trace.ts';
 import { randomUUID } from 'node:crypto';
@@ -12,15 +17,6 @@ import { emptyStepRows, endedKey, instanceEndParts, writeStepRows, type StepRows
 import { CHANNELS, notify } from './notify.ts';
 import { lockCorrelation } from './lock-correlation.ts';
 import { broadcastSignal, handOverChildCancel, handOverChildStart } from './handovers.ts';
-
-/** Effects that only add rows to the step's single write (write-step-rows.ts); no other table is read. */
-const PLAIN = new Set<Effect['type']>([
-  'element.activated',
-  'element.completed',
-  'element.terminated',
-  'flow.taken',
-  'job.create',
-]);
 
 export interface InstanceRef {
   id: string;
@@ -59,23 +55,16 @@ export async function writePlainRows(tx: Db, plain: PlainRows, now: Date): Promi
   if (ended.length > 0) await notifyInstancesEnded(tx, ended, cancelled);
 }
 
-/** Whether `effect` only adds rows (`addPlainEffect` handles it completely, apart from a terminated element's waits). */
-export function isPlainEffect(effect: Effect): boolean {
-  return PLAIN.has(effect.type) && !needsTaskKey(effect);
-}
-
-/** An assigning listener's job of a task created with an assignee: its task id is looked up (`withTaskKey`). */
-function needsTaskKey(effect: Effect): boolean {
-  return (
-    effect.type === 'job.create' &&
-    effect.listener === 'assigning' &&
-    effect.headers['io.camunda.zeebe:userTaskKey'] === undefined
-  );
-}
-
 /** Appends one history row of `instance` to `rows` (event, element instance key, element id, payload). */
-function historyWriter(rows: PlainRows['rows'], instance: InstanceRef) {
-  return (event: string, key: string | undefined, elementId: string | undefined, payload?: Record<string, unknown>) =>
+type HistoryWriter = (
+  event: string,
+  key: string | undefined,
+  elementId: string | undefined,
+  payload?: Record<string, unknown>,
+) => void;
+
+function historyWriter(rows: PlainRows['rows'], instance: InstanceRef): HistoryWriter {
+  return (event, key, elementId, payload) =>
     rows.history.push({
       process_instance_id: instance.id,
       element_instance_key: key ?? null,
@@ -85,12 +74,43 @@ function historyWriter(rows: PlainRows['rows'], instance: InstanceRef) {
     });
 }
 
-/** Adds the rows of a plain effect (see `isPlainEffect`) to `plain`. */
-export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: Effect, now: Date): void {
-  const { rows, activations } = plain;
-  const history = historyWriter(rows, instance);
-  switch (effect.type) {
-    case 'element.activated': {
+/** What an effect's rows are collected into. */
+interface RowsContext {
+  plain: PlainRows;
+  instance: InstanceRef;
+  now: Date;
+  history: HistoryWriter;
+}
+
+/** What an effect's other writes need: the step's transaction, and what the step gives back. */
+interface WriteContext extends RowsContext {
+  tx: Db;
+  /** Follow-up events for the same instance (a buffered message taken by a subscription this step opened). */
+  followUps: RuntimeEvent[];
+  /** User tasks created in this step, by element instance key: their assigning listeners' jobs name them. */
+  createdTasks: Map<string, string>;
+}
+
+type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
+
+/** How one effect type is written. */
+interface EffectWriter<E extends Effect> {
+  /** The rows the effect adds to the step's single statement; no I/O. */
+  rows?: (context: RowsContext, effect: E) => void;
+  /** What the effect writes otherwise, once the rows collected before it went out. */
+  write?: (context: WriteContext, effect: E) => Promise<void>;
+  /**
+   * Whether the effect may join a batch's shared statement with its `rows` alone. Default: when it
+   * has no `write`. (A terminated element's `write` closes waits that only a step with other,
+   * non-plain effects can leave behind.)
+   */
+  plain?: boolean;
+}
+
+/** Effect type -> its writer: the only place an effect becomes rows. */
+const EFFECT_WRITERS: { [T in Effect['type']]: EffectWriter<EffectOf<T>> } = {
+  'element.activated': {
+    rows: ({ plain, instance, now, history }, effect) => {
       const activation = {
         process_instance_id: instance.id,
         element_instance_key: effect.elementInstanceKey,
@@ -102,27 +122,23 @@ export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: 
         started_at: now,
         ended_at: null as Date | null,
       };
-      activations.set(endedKey(instance.id, effect.elementInstanceKey), activation);
-      rows.elementsActivated.push(activation);
+      plain.activations.set(endedKey(instance.id, effect.elementInstanceKey), activation);
+      plain.rows.elementsActivated.push(activation);
       history('element.activated', effect.elementInstanceKey, effect.elementId, { elementType: effect.elementType });
-      return;
-    }
-    case 'element.completed':
-    case 'element.terminated': {
-      const state = effect.type === 'element.completed' ? 'completed' : 'terminated';
-      const key = endedKey(instance.id, effect.elementInstanceKey);
-      const activation = activations.get(key);
-      if (activation) Object.assign(activation, { state, ended_at: now });
-      else rows.elementsEnded.set(key, { instanceId: instance.id, key: effect.elementInstanceKey, state });
-      history(effect.type, effect.elementInstanceKey, effect.elementId);
-      return;
-    }
-    case 'flow.taken':
-      history('flow.taken', effect.sourceKey, effect.flowId);
-      return;
-    case 'job.create': {
+    },
+  },
+  'element.completed': { rows: (context, effect) => endElement(context, effect, 'completed') },
+  'element.terminated': {
+    rows: (context, effect) => endElement(context, effect, 'terminated'),
+    // Its job may have been created in this very step: written before, with the rows.
+    write: ({ tx, instance, now }, effect) => cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now),
+    plain: true,
+  },
+  'flow.taken': { rows: ({ history }, effect) => history('flow.taken', effect.sourceKey, effect.flowId) },
+  'job.create': {
+    rows: ({ plain, instance, now, history }, effect) => {
       const id = randomUUID();
-      rows.jobs.push({
+      plain.rows.jobs.push({
         id,
         process_instance_id: instance.id,
         element_instance_key: effect.elementInstanceKey,
@@ -147,16 +163,298 @@ export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: 
         type: effect.taskType,
         ...(effect.listener ? { listener: effect.listener } : {}),
       });
-      return;
-    }
-    default:
-      throw new Error(`addPlainEffect: ${effect.type} is not a plain effect`);
-  }
+    },
+  },
+  'job.cancel': {
+    write: async ({ tx, instance, now, history }, effect) => {
+      await cancelJobs(tx, instance.id, effect.elementInstanceKey, now);
+      history('job.cancelled', effect.elementInstanceKey, undefined);
+    },
+  },
+  'userTask.create': {
+    write: async ({ tx, instance, now, history, createdTasks }, effect) => {
+      const id = randomUUID();
+      await tx('user_tasks').insert({
+        id,
+        process_instance_id: instance.id,
+        element_instance_key: effect.elementInstanceKey,
+        element_id: effect.elementId,
+        name: effect.name ?? null,
+        assignee: effect.assignee ?? null,
+        candidate_groups: effect.candidateGroups ?? null,
+        candidate_users: effect.candidateUsers ?? null,
+        form_key: effect.formKey ?? null,
+        due_date: effect.dueDate ?? null,
+        follow_up_date: effect.followUpDate ?? null,
+        priority: effect.priority,
+        properties: effect.properties ? json(effect.properties) : null,
+        state: effect.state ?? 'open',
+        variables: json(effect.input),
+        created_at: now,
+      });
+      history('userTask.created', effect.elementInstanceKey, effect.elementId, { userTaskId: id });
+      createdTasks.set(effect.elementInstanceKey, id);
+    },
+  },
+  'userTask.cancel': {
+    write: async ({ tx, instance, now, history }, effect) => {
+      await tx('user_tasks')
+        .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+        .whereIn('state', LIVE_TASK_STATES)
+        .update({ state: 'cancelled', completed_at: now });
+      history('userTask.cancelled', effect.elementInstanceKey, undefined);
+    },
+  },
+  'userTask.completed': {
+    write: async ({ tx, instance, now }, effect) => {
+      await tx('user_tasks')
+        .where({
+          process_instance_id: instance.id,
+          element_instance_key: effect.elementInstanceKey,
+          state: 'completing',
+        })
+        .update({ state: 'completed', completed_at: now });
+    },
+  },
+  'userTask.denied': {
+    write: async ({ tx, instance, history }, effect) => {
+      await tx('user_tasks')
+        .where({
+          process_instance_id: instance.id,
+          element_instance_key: effect.elementInstanceKey,
+          state: 'completing',
+        })
+        .update({ state: 'open', result: null, completed_by: null, completed_at: null });
+      history(
+        'userTask.completionDenied',
+        effect.elementInstanceKey,
+        undefined,
+        effect.reason !== undefined ? { reason: effect.reason } : undefined,
+      );
+    },
+  },
+  'userTask.changed': {
+    write: async ({ tx, instance, history }, effect) => {
+      await tx('user_tasks')
+        .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+        .whereIn('state', ['assigning', 'updating'])
+        .update({ ...userTaskColumns(effect.change), state: 'open' });
+      history(
+        effect.event === 'assigning' ? 'userTask.assigned' : 'userTask.updated',
+        effect.elementInstanceKey,
+        undefined,
+        { change: effect.change },
+      );
+    },
+  },
+  'userTask.changeDenied': {
+    write: async ({ tx, instance, history }, effect) => {
+      await tx('user_tasks')
+        .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+        .whereIn('state', ['assigning', 'updating'])
+        .update({ state: 'open' });
+      history(
+        effect.event === 'assigning' ? 'userTask.assignmentDenied' : 'userTask.updateDenied',
+        effect.elementInstanceKey,
+        undefined,
+        effect.reason !== undefined ? { reason: effect.reason } : undefined,
+      );
+    },
+  },
+  'timer.schedule': {
+    write: async ({ tx, instance, history }, effect) => {
+      await tx('timers').insert({
+        id: randomUUID(),
+        process_instance_id: instance.id,
+        definition_id: instance.definitionId,
+        timer_key: effect.timerKey,
+        element_instance_key: effect.elementInstanceKey,
+        element_id: effect.elementId,
+        due_at: new Date(effect.dueAt),
+        cycle: effect.cycle ?? null,
+        state: 'scheduled',
+      });
+      await notify(tx, CHANNELS.timers, effect.dueAt);
+      history('timer.scheduled', effect.elementInstanceKey, effect.elementId, {
+        timerKey: effect.timerKey,
+        dueAt: effect.dueAt,
+      });
+    },
+  },
+  'timer.cancel': {
+    write: async ({ tx, instance, history }, effect) => {
+      await tx('timers')
+        .where({ process_instance_id: instance.id, timer_key: effect.timerKey, state: 'scheduled' })
+        .update({ state: 'cancelled' });
+      history('timer.cancelled', undefined, undefined, { timerKey: effect.timerKey });
+    },
+  },
+  'subscription.open': {
+    write: async ({ tx, instance, now, history, followUps }, effect) => {
+      await lockCorrelation(tx, effect.messageName, effect.correlationKey);
+      await tx('message_subscriptions').insert({
+        id: randomUUID(),
+        process_instance_id: instance.id,
+        definition_id: instance.definitionId,
+        element_instance_key: effect.elementInstanceKey,
+        element_id: effect.elementId,
+        message_name: effect.messageName,
+        correlation_key: effect.correlationKey,
+        state: 'open',
+      });
+      history('subscription.opened', effect.elementInstanceKey, effect.elementId, {
+        messageName: effect.messageName,
+        correlationKey: effect.correlationKey,
+      });
+      const buffered = await takeBufferedMessage(tx, instance.id, effect.messageName, effect.correlationKey, now);
+      if (buffered)
+        followUps.push({
+          type: 'message.correlated',
+          elementInstanceKey: effect.elementInstanceKey,
+          messageName: effect.messageName,
+          variables: buffered.variables,
+        });
+    },
+  },
+  'subscription.close': {
+    write: async ({ tx, instance, now, history }, effect) => {
+      await closeSubscriptions(tx, instance.id, effect.elementInstanceKey, now);
+      history('subscription.closed', effect.elementInstanceKey, undefined);
+    },
+  },
+  'decision.evaluated': {
+    write: async ({ tx, instance, now, history }, effect) => {
+      await tx('decision_evaluations').insert({
+        process_instance_id: instance.id,
+        element_instance_key: effect.elementInstanceKey,
+        element_id: effect.elementId,
+        decision_definition_id: effect.decisionDefinitionId,
+        decision_id: effect.decisionId,
+        version: effect.version,
+        inputs: json(effect.inputs),
+        matched_rule_ids: effect.matchedRuleIds,
+        output: json(effect.output),
+        evaluated: json(effect.evaluated),
+        evaluated_at: now,
+      });
+      history('decision.evaluated', effect.elementInstanceKey, effect.elementId, {
+        decisionId: effect.decisionId,
+        version: effect.version,
+        matchedRuleIds: effect.matchedRuleIds,
+      });
+    },
+  },
+  'incident.raise': {
+    write: async ({ tx, instance, now, history }, effect) => {
+      await tx('incidents').insert({
+        id: randomUUID(),
+        process_instance_id: instance.id,
+        element_instance_key: effect.elementInstanceKey,
+        element_id: effect.elementId,
+        code: effect.code,
+        message: effect.message,
+        details: effect.details ? json(effect.details) : null,
+        state: 'open',
+        created_at: now,
+      });
+      history('incident.raised', effect.elementInstanceKey, effect.elementId, {
+        code: effect.code,
+        message: effect.message,
+      });
+    },
+  },
+  'incident.resolve': {
+    write: async ({ tx, instance, now, history }, effect) => {
+      await tx('incidents')
+        .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey, state: 'open' })
+        .whereNull('job_id')
+        .update({ state: 'resolved', resolved_at: now });
+      history('incident.resolved', effect.elementInstanceKey, undefined);
+    },
+  },
+  'childInstance.start': {
+    write: async ({ tx, instance, history }, effect) => {
+      await handOverChildStart(tx, instance.id, effect, instance.trace);
+      history('childInstance.requested', effect.elementInstanceKey, effect.elementId, {
+        bpmnProcessId: effect.bpmnProcessId,
+      });
+    },
+  },
+  'childInstance.cancel': {
+    write: async ({ tx, instance, history }, effect) => {
+      await handOverChildCancel(tx, instance.id, effect.elementInstanceKey);
+      history('childInstance.cancelRequested', effect.elementInstanceKey, undefined);
+    },
+  },
+  'signal.broadcast': {
+    write: async ({ tx, history }, effect) => {
+      const receivers = await broadcastSignal(tx, effect.signalName, effect.variables);
+      history('signal.broadcast', effect.elementInstanceKey, effect.elementId, {
+        signalName: effect.signalName,
+        receivers,
+      });
+    },
+  },
+  // The ended instance's waits are closed in the statement that writes the step's rows
+  // (write-step-rows.ts, `instanceEndParts`), and its waiters woken after it (`writePlainRows`).
+  'instance.completed': {
+    rows: ({ plain, instance, history }, effect) => {
+      plain.rows.instancesEnded.push(instance.id);
+      history(effect.type, undefined, undefined);
+    },
+  },
+  'instance.terminated': {
+    write: async ({ tx, instance, now, history }, effect) => {
+      await closeInstanceWaits(tx, instance.id, now);
+      history(effect.type, undefined, undefined);
+    },
+  },
+};
+
+function endElement(
+  { plain, instance, now, history }: RowsContext,
+  effect: EffectOf<'element.completed' | 'element.terminated'>,
+  state: 'completed' | 'terminated',
+): void {
+  const key = endedKey(instance.id, effect.elementInstanceKey);
+  const activation = plain.activations.get(key);
+  if (activation) Object.assign(activation, { state, ended_at: now });
+  else plain.rows.elementsEnded.set(key, { instanceId: instance.id, key: effect.elementInstanceKey, state });
+  history(effect.type, effect.elementInstanceKey, effect.elementId);
+}
+
+function writerOf<E extends Effect>(effect: E): EffectWriter<E> {
+  return EFFECT_WRITERS[effect.type] as unknown as EffectWriter<E>;
 }
 
 /**
- * Applies effects and returns follow-up events for the same instance (a buffered message that
- * matches a subscription opened by this step), which the caller feeds into the next step of the
+ * Whether `effect` can join a batch's shared statement: `addPlainEffect` writes it completely (a
+ * step's `instance.completed` joins as well: step-batch.ts).
+ */
+export function isPlainEffect(effect: Effect): boolean {
+  const writer = writerOf(effect);
+  return writer.rows !== undefined && (writer.plain ?? writer.write === undefined) && !needsTaskKey(effect);
+}
+
+/** An assigning listener's job of a task created with an assignee: its task id is looked up (`withTaskKey`). */
+function needsTaskKey(effect: Effect): boolean {
+  return (
+    effect.type === 'job.create' &&
+    effect.listener === 'assigning' &&
+    effect.headers['io.camunda.zeebe:userTaskKey'] === undefined
+  );
+}
+
+/** Adds the rows of an effect that has them (see `isPlainEffect`) to `plain`. */
+export function addPlainEffect(plain: PlainRows, instance: InstanceRef, effect: Effect, now: Date): void {
+  const writer = writerOf(effect);
+  if (!writer.rows) throw new Error(`addPlainEffect: ${effect.type} is not a plain effect`);
+  writer.rows({ plain, instance, now, history: historyWriter(plain.rows, instance) }, effect);
+}
+
+/**
+ * Applies one step's effects and returns follow-up events for the same instance (a buffered message
+ * that matches a subscription opened by this step), which the caller feeds into the next step of the
  * same transaction.
  */
 export async function applyEffects(
@@ -166,239 +464,29 @@ export async function applyEffects(
   now: Date,
   history: HistoryEntry[] = [],
 ): Promise<RuntimeEvent[]> {
-  const followUps: RuntimeEvent[] = [];
   // Element instance rows, jobs and history of the step go out in one statement (write-step-rows.ts),
   // written early only when a following effect reads or updates those tables.
   const plain = emptyPlainRows(history);
-  const rows = plain.rows;
-  const ended = historyWriter(rows, instance);
-  const flush = () => writePlainRows(tx, plain, now);
-  // User tasks created in this step: the assigning listener jobs of a task created with an
-  // assignee name its task id, which only this driver knows.
-  const createdTasks = new Map<string, string>();
-
-  for (const effect of effects) {
-    if (isPlainEffect(effect) || needsTaskKey(effect)) {
-      addPlainEffect(plain, instance, await withTaskKey(tx, instance.id, effect, createdTasks), now);
-      if (effect.type === 'element.terminated') {
-        await flush(); // its job may have been created in this very step
-        await cancelElementWaits(tx, instance.id, effect.elementInstanceKey, now);
-      }
-      continue;
-    }
-    await flush();
-    switch (effect.type) {
-      case 'job.cancel':
-        await cancelJobs(tx, instance.id, effect.elementInstanceKey, now);
-        ended('job.cancelled', effect.elementInstanceKey, undefined);
-        break;
-      case 'userTask.create': {
-        const id = randomUUID();
-        await tx('user_tasks').insert({
-          id,
-          process_instance_id: instance.id,
-          element_instance_key: effect.elementInstanceKey,
-          element_id: effect.elementId,
-          name: effect.name ?? null,
-          assignee: effect.assignee ?? null,
-          candidate_groups: effect.candidateGroups ?? null,
-          candidate_users: effect.candidateUsers ?? null,
-          form_key: effect.formKey ?? null,
-          due_date: effect.dueDate ?? null,
-          follow_up_date: effect.followUpDate ?? null,
-          priority: effect.priority,
-          properties: effect.properties ? json(effect.properties) : null,
-          state: effect.state ?? 'open',
-          variables: json(effect.input),
-          created_at: now,
-        });
-        ended('userTask.created', effect.elementInstanceKey, effect.elementId, { userTaskId: id });
-        createdTasks.set(effect.elementInstanceKey, id);
-        break;
-      }
-      case 'userTask.cancel':
-        await tx('user_tasks')
-          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
-          .whereIn('state', LIVE_TASK_STATES)
-          .update({ state: 'cancelled', completed_at: now });
-        ended('userTask.cancelled', effect.elementInstanceKey, undefined);
-        break;
-      case 'userTask.completed':
-        await tx('user_tasks')
-          .where({
-            process_instance_id: instance.id,
-            element_instance_key: effect.elementInstanceKey,
-            state: 'completing',
-          })
-          .update({ state: 'completed', completed_at: now });
-        break;
-      case 'userTask.denied':
-        await tx('user_tasks')
-          .where({
-            process_instance_id: instance.id,
-            element_instance_key: effect.elementInstanceKey,
-            state: 'completing',
-          })
-          .update({ state: 'open', result: null, completed_by: null, completed_at: null });
-        ended(
-          'userTask.completionDenied',
-          effect.elementInstanceKey,
-          undefined,
-          effect.reason !== undefined ? { reason: effect.reason } : undefined,
-        );
-        break;
-      case 'userTask.changed':
-        await tx('user_tasks')
-          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
-          .whereIn('state', ['assigning', 'updating'])
-          .update({ ...userTaskColumns(effect.change), state: 'open' });
-        ended(
-          effect.event === 'assigning' ? 'userTask.assigned' : 'userTask.updated',
-          effect.elementInstanceKey,
-          undefined,
-          {
-            change: effect.change,
-          },
-        );
-        break;
-      case 'userTask.changeDenied':
-        await tx('user_tasks')
-          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
-          .whereIn('state', ['assigning', 'updating'])
-          .update({ state: 'open' });
-        ended(
-          effect.event === 'assigning' ? 'userTask.assignmentDenied' : 'userTask.updateDenied',
-          effect.elementInstanceKey,
-          undefined,
-          effect.reason !== undefined ? { reason: effect.reason } : undefined,
-        );
-        break;
-      case 'timer.schedule':
-        await tx('timers').insert({
-          id: randomUUID(),
-          process_instance_id: instance.id,
-          definition_id: instance.definitionId,
-          timer_key: effect.timerKey,
-          element_instance_key: effect.elementInstanceKey,
-          element_id: effect.elementId,
-          due_at: new Date(effect.dueAt),
-          cycle: effect.cycle ?? null,
-          state: 'scheduled',
-        });
-        await notify(tx, CHANNELS.timers, effect.dueAt);
-        ended('timer.scheduled', effect.elementInstanceKey, effect.elementId, {
-          timerKey: effect.timerKey,
-          dueAt: effect.dueAt,
-        });
-        break;
-      case 'timer.cancel':
-        await tx('timers')
-          .where({ process_instance_id: instance.id, timer_key: effect.timerKey, state: 'scheduled' })
-          .update({ state: 'cancelled' });
-        ended('timer.cancelled', undefined, undefined, { timerKey: effect.timerKey });
-        break;
-      case 'subscription.open': {
-        await lockCorrelation(tx, effect.messageName, effect.correlationKey);
-        await tx('message_subscriptions').insert({
-          id: randomUUID(),
-          process_instance_id: instance.id,
-          definition_id: instance.definitionId,
-          element_instance_key: effect.elementInstanceKey,
-          element_id: effect.elementId,
-          message_name: effect.messageName,
-          correlation_key: effect.correlationKey,
-          state: 'open',
-        });
-        ended('subscription.opened', effect.elementInstanceKey, effect.elementId, {
-          messageName: effect.messageName,
-          correlationKey: effect.correlationKey,
-        });
-        const buffered = await takeBufferedMessage(tx, instance.id, effect.messageName, effect.correlationKey, now);
-        if (buffered) {
-          followUps.push({
-            type: 'message.correlated',
-            elementInstanceKey: effect.elementInstanceKey,
-            messageName: effect.messageName,
-            variables: buffered.variables,
-          });
-        }
-        break;
-      }
-      case 'subscription.close':
-        await closeSubscriptions(tx, instance.id, effect.elementInstanceKey, now);
-        ended('subscription.closed', effect.elementInstanceKey, undefined);
-        break;
-      case 'decision.evaluated':
-        await tx('decision_evaluations').insert({
-          process_instance_id: instance.id,
-          element_instance_key: effect.elementInstanceKey,
-          element_id: effect.elementId,
-          decision_definition_id: effect.decisionDefinitionId,
-          decision_id: effect.decisionId,
-          version: effect.version,
-          inputs: json(effect.inputs),
-          matched_rule_ids: effect.matchedRuleIds,
-          output: json(effect.output),
-          evaluated: json(effect.evaluated),
-          evaluated_at: now,
-        });
-        ended('decision.evaluated', effect.elementInstanceKey, effect.elementId, {
-          decisionId: effect.decisionId,
-          version: effect.version,
-          matchedRuleIds: effect.matchedRuleIds,
-        });
-        break;
-      case 'incident.raise':
-        await tx('incidents').insert({
-          id: randomUUID(),
-          process_instance_id: instance.id,
-          element_instance_key: effect.elementInstanceKey,
-          element_id: effect.elementId,
-          code: effect.code,
-          message: effect.message,
-          details: effect.details ? json(effect.details) : null,
-          state: 'open',
-          created_at: now,
-        });
-        ended('incident.raised', effect.elementInstanceKey, effect.elementId, {
-          code: effect.code,
-          message: effect.message,
-        });
-        break;
-      case 'incident.resolve':
-        await tx('incidents')
-          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey, state: 'open' })
-          .whereNull('job_id')
-          .update({ state: 'resolved', resolved_at: now });
-        ended('incident.resolved', effect.elementInstanceKey, undefined);
-        break;
-      case 'childInstance.start':
-        await handOverChildStart(tx, instance.id, effect, instance.trace);
-        ended('childInstance.requested', effect.elementInstanceKey, effect.elementId, {
-          bpmnProcessId: effect.bpmnProcessId,
-        });
-        break;
-      case 'childInstance.cancel':
-        await handOverChildCancel(tx, instance.id, effect.elementInstanceKey);
-        ended('childInstance.cancelRequested', effect.elementInstanceKey, undefined);
-        break;
-      case 'signal.broadcast': {
-        const receivers = await broadcastSignal(tx, effect.signalName, effect.variables);
-        ended('signal.broadcast', effect.elementInstanceKey, effect.elementId, {
-          signalName: effect.signalName,
-          receivers,
-        });
-        break;
-      }
-      case 'instance.completed':
-      case 'instance.terminated':
-        await closeInstanceWaits(tx, instance.id, now);
-        ended(effect.type, undefined, undefined);
-        break;
-    }
+  const context: WriteContext = {
+    tx,
+    plain,
+    instance,
+    now,
+    history: historyWriter(plain.rows, instance),
+    followUps: [],
+    createdTasks: new Map(),
+  };
+  for (const original of effects) {
+    // The assigning listener jobs of a task created with an assignee name its task id, which only this driver knows.
+    const effect = await withTaskKey(tx, instance.id, original, context.createdTasks);
+    const writer = writerOf(effect);
+    writer.rows?.(context, effect);
+    if (!writer.write) continue;
+    await writePlainRows(tx, plain, now);
+    await writer.write(context, effect);
   }
-  await flush();
-  return followUps;
+  await writePlainRows(tx, plain, now);
+  return context.followUps;
 }
 
 async function cancelJobs(tx: Db, instanceId: string, elementInstanceKey: string, now: Date): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import type { IncidentView, InstanceFilter, InstanceView } from '../api.ts';
+import type { IncidentFilter, IncidentView, InstanceFilter, InstanceView } from '../api.ts';
 import type { Db, ElementInstanceRow, IncidentRow, InstanceRow } from './rows.ts';
+import { withPage } from './page.ts';
 
 export function toIncidentView(row: IncidentRow): IncidentView {
   return {
@@ -101,4 +102,12 @@ export async function listInstanceViews(db: Db, filter: InstanceFilter): Promise
       incidents.filter((incident) => incident.process_instance_id === row.id),
     ),
   );
+}
+
+/** The incidents `filter` selects, in creation order, one page. */
+export async function listIncidentViews(db: Knex, filter: IncidentFilter): Promise<IncidentView[]> {
+  const query = db<IncidentRow>('incidents').orderBy([{ column: 'created_at' }, { column: 'id' }]);
+  if (filter.state) query.where({ state: filter.state });
+  if (filter.instanceId) query.where({ process_instance_id: filter.instanceId });
+  return ((await withPage(query, filter)) as IncidentRow[]).map(toIncidentView);
 }
