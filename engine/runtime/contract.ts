@@ -127,7 +127,7 @@ export type Effect =
       headers: Record<string, string>;
       input: Variables;
       /** A listener's job (zeebe:executionListener start/end, zeebe:taskListener creating), not the element's own. */
-      listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
+      listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;
     }
@@ -153,6 +153,8 @@ export type Effect =
       state?: 'assigning';
     }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
+  /** The task's element is being terminated and its canceling listeners' jobs run first: the task is `canceling` until `userTask.cancel`. */
+  | { type: 'userTask.canceling'; elementInstanceKey: string }
   /** A completion held by completing listeners takes effect: the task (state completing) becomes completed. */
   | { type: 'userTask.completed'; elementInstanceKey: string }
   /** A completing listener's job denied the completion: the task (state completing) is open again. */

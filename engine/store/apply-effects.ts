@@ -61,11 +61,14 @@ export function isPlainEffect(effect: Effect): boolean {
   return PLAIN.has(effect.type) && !needsTaskKey(effect);
 }
 
-/** An assigning listener's job of a task created with an assignee: its task id is looked up (`withTaskKey`). */
+/**
+ * An assigning listener's job of a task created with an assignee, and a canceling listener's job:
+ * their task id is looked up (`withTaskKey`).
+ */
 function needsTaskKey(effect: Effect): boolean {
   return (
     effect.type === 'job.create' &&
-    effect.listener === 'assigning' &&
+    (effect.listener === 'assigning' || effect.listener === 'canceling') &&
     effect.headers['io.camunda.zeebe:userTaskKey'] === undefined
   );
 }
@@ -216,6 +219,13 @@ export async function applyEffects(
           .whereIn('state', LIVE_TASK_STATES)
           .update({ state: 'cancelled', completed_at: now });
         ended('userTask.cancelled', effect.elementInstanceKey, undefined);
+        break;
+      case 'userTask.canceling':
+        await tx('user_tasks')
+          .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+          .whereIn('state', ['open', 'assigning', 'updating', 'completing'])
+          .update({ state: 'canceling' });
+        ended('userTask.canceling', effect.elementInstanceKey, undefined);
         break;
       case 'userTask.completed':
         await tx('user_tasks')
@@ -466,7 +476,7 @@ async function takeBufferedMessage(
 }
 
 /** User task states in which its element still waits on it: cancelled when the element ends otherwise. */
-const LIVE_TASK_STATES = ['open', 'assigning', 'updating', 'completing'];
+const LIVE_TASK_STATES = ['open', 'assigning', 'updating', 'completing', 'canceling'];
 
 /** The `user_tasks` columns a user task change sets (`null` clears one). */
 export function userTaskColumns(change: UserTaskChange): Record<string, unknown> {
@@ -496,7 +506,11 @@ async function withTaskKey(
     createdTasks.get(effect.elementInstanceKey) ??
     (
       (await tx('user_tasks')
-        .where({ process_instance_id: instanceId, element_instance_key: effect.elementInstanceKey, state: 'assigning' })
+        .where({
+          process_instance_id: instanceId,
+          element_instance_key: effect.elementInstanceKey,
+          state: effect.listener as string,
+        })
         .first('id')) as { id: string } | undefined
     )?.id;
   if (!taskId) return effect;
