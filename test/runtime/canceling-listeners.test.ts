@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDefinitions, type ProcessGraph } from '../../engine/model/index.ts';
+import { migrateInstance } from '../../engine/runtime/index.ts';
 import { effectsOf, scenario, trail } from './scenario.ts';
 
 const definitions = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>
@@ -88,6 +89,10 @@ describe('canceling task listeners', () => {
           .ignored ?? '',
         /being cancelled/,
       );
+      // Nor is the instance migrated while the termination is held.
+      const plan = migrateInstance(graph, graph, i.snapshot, [], { now: i.now });
+      assert.equal(plan.ok, false);
+      assert.match(plan.ok ? '' : plan.reason, /being terminated/);
       await i.completeJob('review');
     });
     assert.equal(instance.state, 'terminated');
