@@ -48,8 +48,9 @@ export interface UserTaskChange {
 export type RuntimeEvent =
   /**
    * `denied`: a completing, assigning or updating task listener's job rejected the user task's
-   * completion, assignment or update; `corrections`: an assigning or updating listener's job
-   * corrects the change (job result, Camunda 8.8).
+   * completion, assignment or update (a canceling listener's job cannot deny: the event is
+   * ignored); `corrections`: an assigning or updating listener's job corrects the change (job
+   * result, Camunda 8.8).
    */
   | {
       type: 'job.completed';
@@ -126,7 +127,7 @@ export type Effect =
       retries: number;
       headers: Record<string, string>;
       input: Variables;
-      /** A listener's job (zeebe:executionListener start/end, zeebe:taskListener creating), not the element's own. */
+      /** A listener's job (zeebe:executionListener start / end, or a zeebe:taskListener's event), not the element's own. */
       listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;

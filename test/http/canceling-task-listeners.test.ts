@@ -1,8 +1,9 @@
 /**
  * Canceling task listeners over real HTTP, as an outside worker uses them: a process instance
  * cancellation (POST /api/instances/{id}/cancel) answers 202 and the instance stays active, its
- * task `canceling`, until the listener jobs, taken with POST /api/jobs/activate, completed. A
- * denial or variables from such a job are refused (400), as Zeebe refuses them.
+ * task `canceling`, until the listener jobs, taken with POST /api/jobs/activate, completed; an
+ * interrupting message boundary event starts its path only then. A denial or variables from such a
+ * job are refused (400), as Zeebe refuses them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +25,24 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:userTask>
     <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end" />
     <bpmn:endEvent id="end" />
+  </bpmn:process>
+  <bpmn:message id="withdrawn" name="order-withdrawn"><bpmn:extensionElements><zeebe:subscription correlationKey="=orderId" /></bpmn:extensionElements></bpmn:message>
+  <bpmn:process id="withdrawable-order" isExecutable="true">
+    <bpmn:startEvent id="start2" />
+    <bpmn:sequenceFlow id="g1" sourceRef="start2" targetRef="review" />
+    <bpmn:userTask id="review">
+      <bpmn:extensionElements>
+        <zeebe:userTask />
+        <zeebe:taskListeners><zeebe:taskListener eventType="canceling" type="release-stock" /></zeebe:taskListeners>
+      </bpmn:extensionElements>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="g2" sourceRef="review" targetRef="done" />
+    <bpmn:endEvent id="done" />
+    <bpmn:boundaryEvent id="onWithdrawn" attachedToRef="review"><bpmn:messageEventDefinition messageRef="withdrawn" /></bpmn:boundaryEvent>
+    <bpmn:sequenceFlow id="g3" sourceRef="onWithdrawn" targetRef="refund" />
+    <bpmn:serviceTask id="refund"><bpmn:extensionElements><zeebe:taskDefinition type="refund" /></bpmn:extensionElements></bpmn:serviceTask>
+    <bpmn:sequenceFlow id="g4" sourceRef="refund" targetRef="withdrawnEnd" />
+    <bpmn:endEvent id="withdrawnEnd" />
   </bpmn:process>
 </bpmn:definitions>`;
 
@@ -119,6 +138,31 @@ describe('canceling task listeners over HTTP', () => {
     assert.equal(done.status, 200);
     assert.equal((await call('GET', `/api/instances/${instanceId}`)).json.state, 'terminated');
     assert.equal((await call('GET', `/api/tasks/${taskId}`)).json.state, 'cancelled');
+  });
+
+  it('an interrupting message boundary event waits for the listener job, then its path goes on', async () => {
+    const started = await call('POST', '/api/instances', {
+      bpmnProcessId: 'withdrawable-order',
+      variables: { orderId: 'o-1' },
+    });
+    const id = started.json.instanceId;
+    const published = await call('POST', '/api/messages', { name: 'order-withdrawn', correlationKey: 'o-1' });
+    assert.equal(published.json.correlated, true, JSON.stringify(published.json));
+    assert.equal((await taskOf(id)).state, 'canceling');
+    const job = await take('release-stock');
+    const elements = (await call('GET', `/api/instances/${id}`)).json.elements as Array<{ elementId: string }>;
+    assert.equal(
+      elements.some((e) => e.elementId === 'onWithdrawn'),
+      false,
+      'the boundary event has not started yet',
+    );
+    await call('POST', `/api/jobs/${job.id}/complete`, { worker: 'outside', attempt: job.attempt });
+    const refund = await take('refund');
+    assert.equal(refund.elementId, 'refund');
+    await call('POST', `/api/jobs/${refund.id}/complete`, { worker: 'outside', attempt: refund.attempt });
+    const instance = (await call('GET', `/api/instances/${id}`)).json;
+    assert.equal(instance.state, 'completed');
+    assert.equal((await taskOf(id)).state, 'cancelled');
   });
 
   it('an instance whose cancellation ended cannot be cancelled again (409)', async () => {
