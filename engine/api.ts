@@ -150,7 +150,7 @@ export interface UserTaskView {
   priority: number;
   /** zeebe:properties of the user task. */
   properties?: Record<string, string>;
-  state: 'open' | 'assigning' | 'updating' | 'completing' | 'completed' | 'cancelled';
+  state: 'open' | 'assigning' | 'updating' | 'completing' | 'canceling' | 'completed' | 'cancelled';
   variables: Variables;
   createdAt: string;
   completedAt?: string;
@@ -231,7 +231,7 @@ export interface ActivatedJob {
   headers: Record<string, string>;
   variables: Variables;
   /** Set on a listener's job: `start` / `end` (zeebe:executionListener) or `creating` (zeebe:taskListener). */
-  listenerEventType?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
+  listenerEventType?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
   /** zeebe:properties of the element. */
   properties?: Record<string, string>;
   /**

@@ -705,6 +705,19 @@ export class PostgresEngine implements Engine {
         `Job ${jobId} is not an assigning or updating task listener's job: its result cannot carry corrections`,
         { details: { field: 'body.result.corrections', jobId, listenerEventType: event } },
       );
+    // As Zeebe: a cancellation cannot be denied, and the cancelled task's scope keeps no variables.
+    if (event === 'canceling' && result.denied)
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        `Job ${jobId} is a canceling task listener's job: a cancellation cannot be denied`,
+        { details: { field: 'body.result.denied', jobId, listenerEventType: event } },
+      );
+    if (event === 'canceling' && Object.keys(variables).length > 0)
+      throw new OperonError(
+        'OPERON_ERR_VALIDATION',
+        `Job ${jobId} is a canceling task listener's job: it cannot complete with variables (the task's element is terminated)`,
+        { details: { field: 'body.variables', jobId, listenerEventType: event } },
+      );
     return this.#finishJob(jobId, lease, { kind: 'completed', variables, result }, job);
   }
 

@@ -238,7 +238,7 @@ export const InstanceList = z.object({ instances: z.array(Instance.omit({ decisi
 // --- user tasks
 const Priority = z.coerce.number().int().min(0).max(100);
 export const TaskListQuery = z.object({
-  state: z.enum(['open', 'assigning', 'updating', 'completing', 'completed', 'cancelled']).optional(),
+  state: z.enum(['open', 'assigning', 'updating', 'completing', 'canceling', 'completed', 'cancelled']).optional(),
   instanceId: Id.optional(),
   assignee: z.string().min(1).max(255).optional(),
   candidateUser: z
@@ -276,7 +276,7 @@ export const UserTask = z
     followUpDate: IsoTime.optional(),
     priority: z.number().int().meta({ description: 'zeebe:priorityDefinition, 0..100 (50 by default)' }),
     properties: z.record(z.string(), z.string()).optional().meta({ description: 'zeebe:properties of the task' }),
-    state: z.enum(['open', 'assigning', 'updating', 'completing', 'completed', 'cancelled']),
+    state: z.enum(['open', 'assigning', 'updating', 'completing', 'canceling', 'completed', 'cancelled']),
     variables: Variables,
     createdAt: IsoTime,
     completedAt: IsoTime.optional(),
@@ -390,10 +390,13 @@ export const ActivatedJob = z
     deadline: IsoTime,
     headers: z.record(z.string(), z.string()),
     variables: Variables,
-    listenerEventType: z.enum(['start', 'end', 'creating', 'completing']).optional().meta({
-      description:
-        "A listener's job: execution listener start / end, or the user task's creating / completing listener",
-    }),
+    listenerEventType: z
+      .enum(['start', 'end', 'creating', 'assigning', 'updating', 'completing', 'canceling'])
+      .optional()
+      .meta({
+        description:
+          "A listener's job: execution listener start / end, or the user task's creating, assigning, updating, completing or canceling listener",
+      }),
     properties: z.record(z.string(), z.string()).optional().meta({ description: 'zeebe:properties of the element' }),
   })
   .meta({ id: 'ActivatedJob' });

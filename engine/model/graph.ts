@@ -105,6 +105,8 @@ export interface UserTaskDefinition {
   updatingListeners?: ListenerDefinition[];
   /** `zeebe:taskListeners` eventType "completing": jobs that run, in order, before a requested completion takes effect. */
   completingListeners?: ListenerDefinition[];
+  /** `zeebe:taskListeners` eventType "canceling": jobs that run, in order, when the task is terminated, before its element ends. */
+  cancelingListeners?: ListenerDefinition[];
   /** `operon:fourEyes` = "true": completed neither by the instance's starter nor by an earlier completer of its user tasks. */
   fourEyes?: true;
 }
@@ -239,7 +241,7 @@ export interface ServiceTaskInfo {
 }
 
 /** The task listener events Operon runs (zeebe:taskListener eventType, Camunda 8.8 names). */
-export type TaskListenerEvent = 'creating' | 'assigning' | 'updating' | 'completing';
+export type TaskListenerEvent = 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
 /** What a listener's job is for: an execution listener's start / end, or a task listener's event. */
 export type ListenerEventType = 'start' | 'end' | TaskListenerEvent;
 

@@ -387,7 +387,7 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
     addListenerJobs(graph, element.id, element.listeners);
     for (const listener of element.userTask?.creatingListeners ?? [])
       graph.serviceTasks.push(listenerJob(element.id, listener, 'creating'));
-    for (const event of ['assigning', 'updating', 'completing'] as const)
+    for (const event of ['assigning', 'updating', 'completing', 'canceling'] as const)
       for (const listener of element.userTask?.[`${event}Listeners`] ?? [])
         graph.serviceTasks.push(listenerJob(element.id, listener, event));
   }
@@ -805,6 +805,14 @@ function buildElement(
     if (taskListeners.assigning.length > 0) userTask.assigningListeners = taskListeners.assigning;
     if (taskListeners.updating.length > 0) userTask.updatingListeners = taskListeners.updating;
     if (taskListeners.completing.length > 0) userTask.completingListeners = taskListeners.completing;
+    if (taskListeners.canceling.length > 0) userTask.cancelingListeners = taskListeners.canceling;
+    // As Zeebe: task listeners belong to Camunda user tasks, not to job-worker user tasks.
+    if (Object.values(taskListeners).some((l) => l.length > 0) && !ext('zeebe:UserTask'))
+      throw invalid(
+        file,
+        id,
+        `user task "${id}" has task listeners but no zeebe:userTask; task listeners are only allowed on Camunda user tasks`,
+      );
     element.userTask = userTask;
   }
 
@@ -877,8 +885,8 @@ function candidatesOf(file: string, id: string, value: unknown): string[] | unde
   return list.length > 0 ? list : undefined;
 }
 
-/** Task listener event types Camunda 8 knows, with the names before 8.8, and what Operon runs of them. */
-const TASK_LISTENER_EVENTS: Record<string, TaskListenerEvent | 'canceling'> = {
+/** Task listener event types Camunda 8 knows, with the names before 8.8. */
+const TASK_LISTENER_EVENTS: Record<string, TaskListenerEvent> = {
   creating: 'creating',
   create: 'creating',
   assigning: 'assigning',
@@ -894,9 +902,9 @@ const TASK_LISTENER_EVENTS: Record<string, TaskListenerEvent | 'canceling'> = {
 /**
  * `zeebe:taskListeners`: "creating" listeners run as jobs before the task is offered; "assigning",
  * "updating" and "completing" ones after an assignment, update or completion is requested, before
- * it takes effect (names before Camunda 8.8: create, assignment, update, complete). A listener
- * without an event type or with one Camunda 8 does not know is refused as Zeebe refuses it;
- * "canceling" is refused as unsupported (Operon terminates a task at once).
+ * it takes effect; "canceling" ones when the task is terminated, before its element ends (names
+ * before Camunda 8.8: create, assignment, update, complete, cancel). A listener without an event
+ * type or with one Camunda 8 does not know is refused as Zeebe refuses it.
  */
 function taskListenersOf(
   file: string,
@@ -909,6 +917,7 @@ function taskListenersOf(
     assigning: [],
     updating: [],
     completing: [],
+    canceling: [],
   };
   for (const entry of entries) {
     const eventType = entry.eventType === undefined ? '' : String(entry.eventType).trim();
@@ -919,14 +928,6 @@ function taskListenersOf(
         file,
         id,
         `user task "${id}" has a task listener with eventType "${eventType}"; Camunda 8 knows creating, assigning, updating, completing and canceling`,
-      );
-    if (event === 'canceling')
-      throw new OperonError(
-        'OPERON_ERR_BPMN_UNSUPPORTED',
-        `${file}: user task "${id}" has a task listener for "${eventType}"; Operon runs task listeners for "creating", "assigning", "updating" and "completing" only`,
-        {
-          details: { file, elementId: id, elementType: 'UserTask', feature: `task listener eventType="${eventType}"` },
-        },
       );
     result[event].push(listenerOf(file, id, entry, `user task "${id}": task listener`));
   }

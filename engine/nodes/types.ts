@@ -46,7 +46,7 @@ export interface NodeContext {
   /** `zeebe:properties` of the element (the worker passes {} when it has none). */
   properties?: Record<string, string>;
   /** Set when the job is a listener's: `start` / `end` (zeebe:executionListener) or `creating` (zeebe:taskListener). */
-  listenerEventType?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
+  listenerEventType?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
   secrets: SecretStore;
   /**
    * Attaches an audit record to this attempt. The `RecordHook` registered for `kind` writes it in

@@ -49,8 +49,9 @@ export interface UserTaskChange {
 export type RuntimeEvent =
   /**
    * `denied`: a completing, assigning or updating task listener's job rejected the user task's
-   * completion, assignment or update; `corrections`: an assigning or updating listener's job
-   * corrects the change (job result, Camunda 8.8).
+   * completion, assignment or update (a canceling listener's job cannot deny: the event is
+   * ignored); `corrections`: an assigning or updating listener's job corrects the change (job
+   * result, Camunda 8.8).
    */
   | {
       type: 'job.completed';
@@ -127,8 +128,8 @@ export type Effect =
       retries: number;
       headers: Record<string, string>;
       input: Variables;
-      /** A listener's job (zeebe:executionListener start/end, zeebe:taskListener creating), not the element's own. */
-      listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
+      /** A listener's job (zeebe:executionListener start / end, or a zeebe:taskListener's event), not the element's own. */
+      listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
       /** zeebe:properties of the element. */
       properties?: Record<string, string>;
       /** The concurrency limits the job is under (`operon:maxConcurrent`, `operon:capacity`; model/job-limits.ts). */
@@ -156,6 +157,8 @@ export type Effect =
       state?: 'assigning';
     }
   | { type: 'userTask.cancel'; elementInstanceKey: string }
+  /** The task's element is being terminated and its canceling listeners' jobs run first: the task is `canceling` until `userTask.cancel`. */
+  | { type: 'userTask.canceling'; elementInstanceKey: string }
   /** A completion held by completing listeners takes effect: the task (state completing) becomes completed. */
   | { type: 'userTask.completed'; elementInstanceKey: string }
   /** A completing listener's job denied the completion: the task (state completing) is open again. */

@@ -24,14 +24,16 @@ export function openEventSubprocesses(x: Execution, scope: ElementInstance): voi
   });
 }
 
-/** Starts an event subprocess in `scope`; an interrupting one first terminates everything else in the scope. */
+/**
+ * Starts an event subprocess in `scope`; an interrupting one first terminates everything else in the
+ * scope, and starts once those terminations ended (canceling task listeners may hold some).
+ */
 export function triggerEventSubprocess(
   x: Execution,
   scope: ElementInstance,
   start: FlowElement,
   variables?: Variables,
 ): void {
-  const eventSubprocess = x.graph.elements[start.parentId!]!;
   if (start.interrupting !== false) {
     x.terminateChildren(scope.key);
     scope.interrupted = true;
@@ -44,7 +46,22 @@ export function triggerEventSubprocess(
       }
     }
     scope.timerKeys = scope.timerKeys?.filter((k) => x.state.timers[k]);
+    if (Object.values(x.state.elements).some((e) => e.flowScopeKey === scope.key && e.key !== scope.key)) {
+      scope.afterChildren = { startEventId: start.id, variables: variables ?? {} };
+      return;
+    }
   }
+  startEventSubprocess(x, scope, start, variables);
+}
+
+/** The event subprocess of `start` begins in `scope` (its start listeners first). */
+export function startEventSubprocess(
+  x: Execution,
+  scope: ElementInstance,
+  start: FlowElement,
+  variables?: Variables,
+): void {
+  const eventSubprocess = x.graph.elements[start.parentId!]!;
   scope.tokens! += 1;
   const ei = x.activate(eventSubprocess, scope.key);
   if (x.state.elements[ei.key] && ei.tokens !== undefined && !ei.incident) {

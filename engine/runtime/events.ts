@@ -7,7 +7,6 @@ import type { RuntimeEvent } from './contract.ts';
 import { handlerCompleted } from './compensation.ts';
 import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
 import type { Execution } from './execution.ts';
-import { nextElementLifecycle } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
 import { dueFromText } from './timers.ts';
 
@@ -18,13 +17,10 @@ export function clone<T>(value: T): T {
 
 /** Returns why the event was ignored, or undefined when it was applied. */
 export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEvent): string | undefined {
+  if (state.elements[ROOT_KEY]!.lifecycle === 'terminating' && !isListenerEvent(state, event))
+    return 'the instance is being cancelled: it waits for the canceling listeners of its user tasks';
   if (event.type === 'instance.cancel') {
-    x.terminateChildren(ROOT_KEY);
-    const root = state.elements[ROOT_KEY]!;
-    x.closeWaits(root);
-    root.lifecycle = nextElementLifecycle(root.lifecycle, 'TERMINATE');
-    state.lifecycle = 'terminated';
-    x.effects.push({ type: 'instance.terminated' });
+    x.cancelInstance();
     return undefined;
   }
   if (event.type === 'timer.fired') return fireTimer(x, state, event.timerKey);
@@ -41,6 +37,13 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
   switch (event.type) {
     case 'job.completed':
     case 'job.bpmnError':
+      if (
+        ei.wait === 'listener' &&
+        ei.listener?.event === 'canceling' &&
+        event.type === 'job.completed' &&
+        event.denied
+      )
+        return `a canceling listener's job of ${ei.elementId} cannot deny the cancellation`;
       if (ei.wait === 'listener') {
         if (event.type === 'job.completed') x.listenerCompleted(ei, variables, event.denied, clone(event.corrections));
         else x.listenerThrew(ei, event.errorCode);
@@ -175,6 +178,7 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   if (ei.key === ROOT_KEY && ei.listener?.event === 'end') x.guarded(ei, 'complete', () => x.completeInstance());
   else if (ei.key === ROOT_KEY && ei.listener) x.guarded(ei, 'activate', () => x.startProcess());
   else if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
+  else if (ei.listener?.event === 'canceling') x.guarded(ei, 'terminate', () => x.runCanceling(ei));
   else if (ei.listener?.event === 'completing') x.guarded(ei, 'complete', () => x.runCompleting(ei));
   else if (ei.listener?.event === 'assigning' || ei.listener?.event === 'updating')
     x.guarded(ei, 'complete', () => x.runChanging(ei));
@@ -198,7 +202,11 @@ function modifyInstance(
       return `cannot activate "${elementId}": no such element, or not one a token can be put on`;
     const scopes = element.parentId
       ? Object.values(state.elements).filter(
-          (e) => e.elementId === element.parentId && e.tokens !== undefined && !terminate.includes(e.key),
+          (e) =>
+            e.elementId === element.parentId &&
+            e.tokens !== undefined &&
+            e.lifecycle !== 'terminating' &&
+            !terminate.includes(e.key),
         )
       : [state.elements[ROOT_KEY]!];
     if (scopes.length !== 1)
@@ -229,4 +237,11 @@ function modifyInstance(
     }
   }
   return undefined;
+}
+
+/** While the instance is being cancelled, only its elements' listener jobs and incidents move it on. */
+function isListenerEvent(state: RuntimeState, event: RuntimeEvent): boolean {
+  if (event.type !== 'job.completed' && event.type !== 'job.bpmnError' && event.type !== 'incident.resolved')
+    return false;
+  return state.elements[event.elementInstanceKey]?.lifecycle === 'terminating';
 }

@@ -19,7 +19,12 @@ import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './t
 import { activityBehaviours } from './behaviours.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
 import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
-import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
+import {
+  eventSubprocessesOf,
+  openEventSubprocesses,
+  startEventSubprocess,
+  triggerEventSubprocess,
+} from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
 
 /** An expression as incident messages quote it: a hostile one may be long. */
@@ -208,7 +213,9 @@ export class Execution {
   run(): void {
     do {
       for (let arrival = this.agenda.shift(); arrival && !this.abandoned; arrival = this.agenda.shift()) {
-        if (!this.state.elements[arrival.flowScopeKey]) continue; // its scope was terminated meanwhile
+        // Its scope was terminated meanwhile (or is being terminated, held by canceling listeners).
+        const scope = this.state.elements[arrival.flowScopeKey];
+        if (!scope || scope.lifecycle === 'terminating') continue;
         this.arrive(arrival);
       }
     } while (!this.abandoned && fireInclusiveJoins(this));
@@ -417,6 +424,11 @@ export class Execution {
     delete ei.wait;
     const progress = ei.listener!;
     progress.index += 1;
+    if (progress.event === 'canceling') {
+      // The task's scope ends with it: a canceling listener's variables have nowhere to go.
+      this.guarded(ei, 'terminate', () => this.runCanceling(ei));
+      return;
+    }
     if (progress.event === 'completing' && denied) {
       // The completion is rejected: the later listeners do not run and the task waits again.
       delete ei.completion;
@@ -518,14 +530,23 @@ export class Execution {
     this.complete(ei, result);
   }
 
+  /** The next canceling listener's job, or (all done) the task is cancelled and its element's termination goes on. */
+  runCanceling(ei: ElementInstance): void {
+    if (this.nextListener(ei, 'canceling')) return;
+    this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
+    this.finishTermination(ei);
+  }
+
   /** Camunda 8 refuses BPMN errors from listener jobs: an incident on the element; resolving it runs the listener again. */
   listenerThrew(ei: ElementInstance, errorCode: string): void {
     delete ei.wait;
     const event = ei.listener?.event;
     const phase: IncidentPhase =
-      event === 'end' || event === 'completing' || event === 'assigning' || event === 'updating'
-        ? 'complete'
-        : 'activate';
+      event === 'canceling'
+        ? 'terminate'
+        : event === 'end' || event === 'completing' || event === 'assigning' || event === 'updating'
+          ? 'complete'
+          : 'activate';
     this.raiseIncident(
       ei,
       phase,
@@ -752,13 +773,16 @@ export class Execution {
     }
   }
 
-  /** Cancels whatever the element instance waits on: its job, user task, timers, subscriptions. */
-  closeWaits(ei: ElementInstance): void {
+  /**
+   * Cancels whatever the element instance waits on: its job, user task, timers, subscriptions.
+   * `keepTask`: the user task stays (its canceling listeners run before it is cancelled).
+   */
+  closeWaits(ei: ElementInstance, keepTask = false): void {
     if (ei.wait === 'job' || ei.wait === 'listener')
       this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
     const event = ei.listener?.event;
-    if (ei.wait === 'userTask' || event === 'completing' || event === 'assigning' || event === 'updating')
-      this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
+    const offered = ei.wait === 'userTask' || event === 'completing' || event === 'assigning' || event === 'updating';
+    if (offered && !keepTask) this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
     if (ei.wait === 'childInstance') this.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
     for (const timerKey of ei.timerKeys ?? []) {
       if (!this.state.timers[timerKey]) continue;
@@ -771,30 +795,118 @@ export class Execution {
     delete ei.subscribed;
   }
 
-  /** Terminates an element instance and everything inside it, without completing its scope. */
-  terminate(ei: ElementInstance): void {
+  /**
+   * Terminates an element instance and everything inside it, without completing its scope. Returns
+   * false when the termination is held, as Zeebe holds it: a user task with canceling listeners
+   * runs their jobs first, and a scope waits for such tasks inside it. A held element stays
+   * `terminating` (counted in its scope) until `finishTermination`.
+   */
+  terminate(ei: ElementInstance): boolean {
+    if (ei.lifecycle === 'terminating') return false;
+    let held = 0;
     if (ei.tokens !== undefined) {
       for (const child of Object.values(this.state.elements)) {
         if (child.flowScopeKey === ei.key && child.key !== ei.key && this.state.elements[child.key])
-          this.terminate(child);
+          if (!this.terminate(child)) held += 1;
       }
       for (const joinKey of Object.keys(this.state.joins)) {
         if (joinKey.startsWith(`${ei.key}|`)) delete this.state.joins[joinKey];
       }
-      ei.tokens = 0;
+      ei.tokens = held;
     }
     // Ongoing work must stop with the element: a job or user task of a completing element is already done.
     if (ei.lifecycle === 'completing' && ei.wait !== 'listener') delete ei.wait;
-    this.closeWaits(ei);
+    const canceling = this.listenersOf(ei, 'canceling').length > 0 && userTaskExists(ei);
+    this.closeWaits(ei, canceling);
     if (ei.incident) {
       this.effects.push({ type: 'incident.resolve', elementInstanceKey: ei.key });
       delete ei.incident;
     }
+    if (canceling) {
+      // Whatever the task was doing (a completion, an assignment, an update) never takes effect.
+      delete ei.completion;
+      delete ei.change;
+      ei.listener = { event: 'canceling', index: 0 };
+      this.lifecycle(ei, 'TERMINATING');
+      this.effects.push({ type: 'userTask.canceling', elementInstanceKey: ei.key });
+      this.guarded(ei, 'terminate', () => this.runCanceling(ei));
+      return false;
+    }
+    if (held > 0) {
+      this.lifecycle(ei, 'TERMINATING');
+      return false;
+    }
+    this.removeTerminated(ei);
+    const scope = this.state.elements[ei.flowScopeKey];
+    if (scope && ei.key !== ROOT_KEY) scope.tokens! -= 1;
+    return true;
+  }
+
+  private removeTerminated(ei: ElementInstance): void {
     this.lifecycle(ei, 'TERMINATE');
     delete this.state.elements[ei.key];
     this.effects.push({ type: 'element.terminated', elementInstanceKey: ei.key, elementId: ei.elementId });
+  }
+
+  /** True while an element instance of the scope `key` is left (a held termination inside it). */
+  private hasChildren(key: string): boolean {
+    return Object.values(this.state.elements).some((e) => e.flowScopeKey === key && e.key !== key);
+  }
+
+  /**
+   * A held termination is over (the task's canceling listeners completed, or a scope's last held
+   * child ended): the element ends, and what waited for it goes on in its scope.
+   */
+  finishTermination(ei: ElementInstance): void {
+    delete ei.listener;
+    if (ei.key === ROOT_KEY) {
+      this.endCancelledInstance();
+      return;
+    }
+    this.removeTerminated(ei);
     const scope = this.state.elements[ei.flowScopeKey];
-    if (scope && ei.key !== ROOT_KEY) scope.tokens! -= 1;
+    if (!scope) return;
+    scope.tokens! -= 1;
+    const after = ei.afterTermination;
+    if (scope.lifecycle === 'terminating') {
+      if (!this.hasChildren(scope.key)) this.finishTermination(scope);
+      return;
+    }
+    if (after && !scope.afterChildren) {
+      // The interrupting boundary event starts now (its token was counted when it was triggered).
+      this.activate(this.graph.elements[after.boundaryId]!, scope.key, after.variables);
+      return;
+    }
+    if (after) scope.tokens! -= 1;
+    if (scope.afterChildren) {
+      if (this.hasChildren(scope.key)) return;
+      const { startEventId, variables } = scope.afterChildren;
+      delete scope.afterChildren;
+      startEventSubprocess(this, scope, this.graph.elements[startEventId]!, variables);
+      return;
+    }
+    // The scope had already moved on (terminate end event, completion condition, modification): its tokens decide.
+    scope.tokens! += 1;
+    this.consumeToken(scope.key);
+  }
+
+  /** Operator cancellation: every element is terminated; the instance ends once held terminations ended too. */
+  cancelInstance(): void {
+    const root = this.state.elements[ROOT_KEY]!;
+    this.terminateChildren(ROOT_KEY);
+    this.closeWaits(root);
+    if (this.hasChildren(ROOT_KEY)) {
+      this.lifecycle(root, 'TERMINATING');
+      return;
+    }
+    this.endCancelledInstance();
+  }
+
+  private endCancelledInstance(): void {
+    const root = this.state.elements[ROOT_KEY]!;
+    this.lifecycle(root, 'TERMINATE');
+    this.state.lifecycle = 'terminated';
+    this.effects.push({ type: 'instance.terminated' });
   }
 
   /** Terminates every element instance of a scope (terminate end event, instance cancellation). */
@@ -831,7 +943,11 @@ export class Execution {
   triggerBoundary(host: ElementInstance, boundary: FlowElement, variables?: Variables): void {
     const scopeKey = host.flowScopeKey;
     this.state.elements[scopeKey]!.tokens! += 1;
-    if (boundary.cancelActivity !== false) this.terminate(host);
+    if (boundary.cancelActivity !== false && !this.terminate(host)) {
+      // Canceling listeners hold the host's termination: the boundary event starts once it ended.
+      host.afterTermination = { boundaryId: boundary.id, variables: variables ?? {} };
+      return;
+    }
     this.activate(boundary, scopeKey, variables ?? {});
   }
 
@@ -935,4 +1051,20 @@ function userTaskHeaders(change: NonNullable<ElementInstance['change']>): Record
   // Sorted: the snapshot is jsonb, which keeps no key order.
   headers['io.camunda.zeebe:changedAttributes'] = JSON.stringify(Object.keys(change.fields).sort());
   return headers;
+}
+
+/**
+ * Whether the element instance's user task exists, as Zeebe counts it (created, or being created,
+ * assigned, updated or completed by its listeners): a termination cancels it, after its canceling
+ * listeners.
+ */
+function userTaskExists(ei: ElementInstance): boolean {
+  const event = ei.listener?.event;
+  return (
+    ei.wait === 'userTask' ||
+    event === 'creating' ||
+    event === 'completing' ||
+    event === 'assigning' ||
+    event === 'updating'
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * The lifecycle of each element instance as an xstate v5 machine (activating -> active ->
- * completing -> completed, or terminated). Transitions are computed with xstate's pure
+ * completing -> completed, or terminated, through terminating when canceling task listeners hold it). Transitions are computed with xstate's pure
  * `transition(logic, snapshot, event)`. The machine has no context or guards, so the result depends
  * only on (state, event): it is computed once per pair and memoized, which keeps a step fast even
  * with thousands of element instances.
@@ -8,17 +8,19 @@
 import { createMachine, transition } from 'xstate';
 import { OperonError } from '../errors.ts';
 
-export type ElementLifecycle = 'activating' | 'active' | 'completing' | 'completed' | 'terminated';
-export type ElementLifecycleEvent = 'ACTIVATED' | 'COMPLETE' | 'COMPLETED' | 'TERMINATE';
+export type ElementLifecycle = 'activating' | 'active' | 'completing' | 'completed' | 'terminating' | 'terminated';
+export type ElementLifecycleEvent = 'ACTIVATED' | 'COMPLETE' | 'COMPLETED' | 'TERMINATING' | 'TERMINATE';
 
 export const elementLifecycleMachine = createMachine({
   id: 'elementInstance',
   initial: 'activating',
   states: {
-    activating: { on: { ACTIVATED: 'active', TERMINATE: 'terminated' } },
-    active: { on: { COMPLETE: 'completing', TERMINATE: 'terminated' } },
-    completing: { on: { COMPLETED: 'completed', TERMINATE: 'terminated' } },
+    activating: { on: { ACTIVATED: 'active', TERMINATING: 'terminating', TERMINATE: 'terminated' } },
+    active: { on: { COMPLETE: 'completing', TERMINATING: 'terminating', TERMINATE: 'terminated' } },
+    completing: { on: { COMPLETED: 'completed', TERMINATING: 'terminating', TERMINATE: 'terminated' } },
     completed: { type: 'final' },
+    // A termination held by canceling task listeners (a user task, or a scope waiting for one inside it).
+    terminating: { on: { TERMINATE: 'terminated' } },
     terminated: { type: 'final' },
   },
 });

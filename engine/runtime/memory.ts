@@ -56,7 +56,7 @@ export interface OpenJob {
   headers: Record<string, string>;
   input: Variables;
   /** Set on a listener's job: which listener event. */
-  listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
+  listener?: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
   properties?: Record<string, string>;
 }
 export interface OpenUserTask {
@@ -64,6 +64,8 @@ export interface OpenUserTask {
   elementId: string;
   name?: string;
   input: Variables;
+  /** Set while its element is being terminated and its canceling listeners' jobs run. */
+  canceling?: true;
   /** What the task was created with (assignee, candidates, schedule, priority, properties...). */
   created: Omit<Extract<Effect, { type: 'userTask.create' }>, 'type' | 'input' | 'elementInstanceKey' | 'elementId'>;
 }
@@ -366,6 +368,12 @@ export class InMemoryInstance {
         case 'userTask.completed':
           this.userTasks.delete(effect.elementInstanceKey);
           break;
+        case 'userTask.canceling': {
+          // The task stays until its canceling listeners' jobs completed.
+          const task = this.userTasks.get(effect.elementInstanceKey);
+          if (task) task.canceling = true;
+          break;
+        }
         case 'userTask.denied':
         case 'userTask.changeDenied':
           // The denying listener's job is done and no other follows it.

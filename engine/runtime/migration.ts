@@ -73,6 +73,14 @@ export function migrateInstance(
   const state = clone(snapshot) as unknown as RuntimeState;
   try {
     if (state.lifecycle !== 'active') throw new Refusal(`the instance is ${state.lifecycle}`);
+    // A held termination finishes on the graph it started on.
+    const terminating = Object.values(state.elements).find((ei) => ei.lifecycle === 'terminating');
+    if (terminating)
+      throw new Refusal(
+        `element "${terminating.elementId}" is being terminated (its user task's canceling listeners run)`,
+        terminating.key === ROOT_KEY ? undefined : terminating.elementId,
+        terminating.key === ROOT_KEY ? undefined : terminating.key,
+      );
     const map = mappingOf(source, target, mappings);
     const x = new Execution(target, state, ctx.now, {
       stepBudgetMs: ctx.stepBudgetMs,

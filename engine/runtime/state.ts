@@ -11,11 +11,11 @@ export const ROOT_KEY = '0';
 /** What an active element instance is waiting for (if anything). */
 export type Wait = 'job' | 'userTask' | 'message' | 'timer' | 'event' | 'childInstance' | 'compensation' | 'listener';
 
-/** Which listener event an element instance is running: execution start / end, or the user task's creating / completing listeners. */
-export type ListenerEvent = 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing';
+/** Which listener event an element instance is running: execution start / end, or one of the user task's task listener events. */
+export type ListenerEvent = 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling';
 
 /** The phase of an element instance an incident stopped; resolving the incident retries it. */
-export type IncidentPhase = 'activate' | 'complete' | 'error';
+export type IncidentPhase = 'activate' | 'complete' | 'error' | 'terminate';
 
 /**
  * A completed activity that can still be compensated, kept by the scope it completed in, in order
@@ -79,6 +79,16 @@ export interface ElementInstance {
    * listeners' corrections so far) and the task's fields before it, for the listener jobs.
    */
   change?: { fields: UserTaskChange; task: UserTaskChange & { id?: string } };
+  /**
+   * An interrupted host whose termination canceling task listeners hold (the user task itself, or a
+   * scope with such a task inside): the interrupting boundary event that starts once it has ended.
+   */
+  afterTermination?: { boundaryId: string; variables: Variables };
+  /**
+   * A scope an interrupting event subprocess interrupted while canceling task listeners hold the
+   * termination of some of its children: the event subprocess starts once the last of them ended.
+   */
+  afterChildren?: { startEventId: string; variables: Variables };
   /** An inner multi-instance instance whose end listeners run: its result, for the output element afterwards. */
   innerResult?: Variables;
   /** Open incident raised by the runtime itself. */

@@ -205,6 +205,15 @@ const EFFECT_WRITERS: { [T in Effect['type']]: EffectWriter<EffectOf<T>> } = {
       history('userTask.cancelled', effect.elementInstanceKey, undefined);
     },
   },
+  'userTask.canceling': {
+    write: async ({ tx, instance, history }, effect) => {
+      await tx('user_tasks')
+        .where({ process_instance_id: instance.id, element_instance_key: effect.elementInstanceKey })
+        .whereIn('state', ['open', 'assigning', 'updating', 'completing'])
+        .update({ state: 'canceling' });
+      history('userTask.canceling', effect.elementInstanceKey, undefined);
+    },
+  },
   'userTask.completed': {
     write: async ({ tx, instance, now }, effect) => {
       await tx('user_tasks')
@@ -436,11 +445,11 @@ export function isPlainEffect(effect: Effect): boolean {
   return writer.rows !== undefined && (writer.plain ?? writer.write === undefined) && !needsTaskKey(effect);
 }
 
-/** An assigning listener's job of a task created with an assignee: its task id is looked up (`withTaskKey`). */
+/** An assigning listener's job of a task created with an assignee, and a canceling listener's job: their task id is looked up (`withTaskKey`). */
 function needsTaskKey(effect: Effect): boolean {
   return (
     effect.type === 'job.create' &&
-    effect.listener === 'assigning' &&
+    (effect.listener === 'assigning' || effect.listener === 'canceling') &&
     effect.headers['io.camunda.zeebe:userTaskKey'] === undefined
   );
 }
@@ -560,7 +569,7 @@ async function takeBufferedMessage(
 }
 
 /** User task states in which its element still waits on it: cancelled when the element ends otherwise. */
-const LIVE_TASK_STATES = ['open', 'assigning', 'updating', 'completing'];
+const LIVE_TASK_STATES = ['open', 'assigning', 'updating', 'completing', 'canceling'];
 
 /** The `user_tasks` columns a user task change sets (`null` clears one). */
 export function userTaskColumns(change: UserTaskChange): Record<string, unknown> {
@@ -590,7 +599,11 @@ async function withTaskKey(
     createdTasks.get(effect.elementInstanceKey) ??
     (
       (await tx('user_tasks')
-        .where({ process_instance_id: instanceId, element_instance_key: effect.elementInstanceKey, state: 'assigning' })
+        .where({
+          process_instance_id: instanceId,
+          element_instance_key: effect.elementInstanceKey,
+          state: effect.listener as string,
+        })
         .first('id')) as { id: string } | undefined
     )?.id;
   if (!taskId) return effect;

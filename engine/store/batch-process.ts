@@ -7,7 +7,8 @@
  * (pending, applied by the next engine) or fully applied, never applied twice.
  *
  * What `done` means:
- * - cancel: the instance was active and is now terminated (same step as POST /api/instances/:id/cancel).
+ * - cancel: the instance was active and is now terminated, or is being terminated while canceling
+ *   task listeners run (same step as POST /api/instances/:id/cancel).
  * - retry: the item resolved every open incident of the instance that matches the filter (same as
  *   POST /api/incidents/:id/resolve) and is then `retried`; it becomes `done` only once the retried
  *   work really got past the failure: each resolved incident's job reached `completed` (a retried
@@ -196,7 +197,14 @@ async function cancel(
   if (!instance) return { verdict: { state: 'skipped', result: 'instance no longer exists' }, incidentIds: [] };
   if (instance.state !== 'active')
     return { verdict: { state: 'skipped', result: `instance is already ${instance.state}` }, incidentIds: [] };
-  await stepInstance(tx, engine.graphs, instanceId, { type: 'instance.cancel' }, engine.clock.now(), instance);
+  const { result } = await stepInstance(
+    tx,
+    engine.graphs,
+    instanceId,
+    { type: 'instance.cancel' },
+    engine.clock.now(),
+    instance,
+  );
   await appendAudit(tx, [
     {
       actor: batchActor(operationId),
@@ -205,7 +213,15 @@ async function cancel(
       instanceId,
     },
   ]);
-  return { verdict: { state: 'done', result: 'instance cancelled' }, incidentIds: [] };
+  // Canceling task listeners may hold the termination: the instance ends once their jobs completed.
+  const held = result.state === 'active';
+  return {
+    verdict: {
+      state: 'done',
+      result: held ? 'instance cancelling: canceling task listeners run first' : 'instance cancelled',
+    },
+    incidentIds: [],
+  };
 }
 
 async function migrate(

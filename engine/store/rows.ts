@@ -81,7 +81,7 @@ export interface JobRow {
   headers: Record<string, string>;
   variables: Variables;
   /** start / end: an execution listener's job; creating / completing: a user task's listener; null: the element's own job. */
-  listener_event_type: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | null;
+  listener_event_type: 'start' | 'end' | 'creating' | 'assigning' | 'updating' | 'completing' | 'canceling' | null;
   properties: Record<string, string> | null;
   /** Limit key -> slots: the concurrency limits the job is under (model/job-limits.ts); null: none. */
   concurrency_limits: Record<string, number> | null;
@@ -155,7 +155,7 @@ export interface UserTaskRow {
   follow_up_date: Date | null;
   priority: number;
   properties: Record<string, string> | null;
-  state: 'open' | 'assigning' | 'updating' | 'completing' | 'completed' | 'cancelled';
+  state: 'open' | 'assigning' | 'updating' | 'completing' | 'canceling' | 'completed' | 'cancelled';
   variables: Variables;
   result: Variables | null;
   completed_by: string | null;

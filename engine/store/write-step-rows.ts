@@ -79,7 +79,7 @@ export function instanceEndParts(
          WHERE process_instance_id = ANY(?::uuid[]) AND state IN ('ready', 'leased', 'failed') RETURNING id)`,
       `ended_timers AS (UPDATE timers SET state = 'cancelled' WHERE process_instance_id = ANY(?::uuid[]) AND state = 'scheduled')`,
       `ended_subscriptions AS (UPDATE message_subscriptions SET state = 'closed', closed_at = ? WHERE process_instance_id = ANY(?::uuid[]) AND state = 'open')`,
-      `ended_tasks AS (UPDATE user_tasks SET state = 'cancelled', completed_at = ? WHERE process_instance_id = ANY(?::uuid[]) AND state IN ('open', 'assigning', 'updating', 'completing'))`,
+      `ended_tasks AS (UPDATE user_tasks SET state = 'cancelled', completed_at = ? WHERE process_instance_id = ANY(?::uuid[]) AND state IN ('open', 'assigning', 'updating', 'completing', 'canceling'))`,
       `ended_incidents AS (UPDATE incidents SET state = 'resolved', resolved_at = ? WHERE process_instance_id = ANY(?::uuid[]) AND state = 'open')`,
       `ended_elements AS (
         UPDATE element_instances SET state = 'terminated', ended_at = ?

@@ -49,6 +49,8 @@ export const LISTENER_HANDLERS: Record<string, (input: Variables) => Variables> 
   'el-gateway-start': () => ({ route: 'b' }),
   'el-sub-end': (input) => ({ trail: appendTrail(input, 'sub-end') }),
   'el-process-end': (input) => ({ trail: appendTrail(input, 'process-end') }),
+  // The canceling-listeners fixture's canceling task listener: its output is dropped with the task's scope.
+  'tl-release-hold': () => ({ released: true }),
 };
 
 export const CASES: ConformanceCase[] = [
@@ -184,6 +186,15 @@ export const CASES: ConformanceCase[] = [
     variables: {},
     completed: ['StartEvent_1', 'Gateway_fork', 'EndEvent_terminate'],
     terminated: ['Activity_wait'],
+    finalVariables: {},
+    postgres: true,
+  },
+  {
+    name: 'terminate end event waits for the canceling listener job of the task it terminates, then ends the instance',
+    process: 'canceling-listeners',
+    variables: {},
+    completed: ['StartEvent_1', 'Gateway_fork', 'EndEvent_terminate'],
+    terminated: ['Activity_review'],
     finalVariables: {},
     postgres: true,
   },

@@ -1,6 +1,6 @@
 /**
  * Property on PostgreSQL: a random well-formed process (parallel, exclusive and inclusive gateways and
- * loops, nested), deployed as BPMN XML and run by the engine with its jobs completed in a random order and
+ * loops, nested; tasks with start and end execution listeners, whose jobs are taken like the tasks'), deployed as BPMN XML and run by the engine with its jobs completed in a random order and
  * the engine closed and reopened at random points (every step reads the snapshot back from its
  * row), gives the same completions, in the same order, and the same variables as an uninterrupted
  * in-memory run; every join fires once per split, and the instance ends with no element left active.
@@ -14,17 +14,26 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, type TestEngine } from '../engine/support/harness.ts';
 
 type Block =
-  | { kind: 'task' }
+  /** A service task, with start and end execution listeners (jobs of the same type) when set. */
+  | { kind: 'task'; start?: boolean; end?: boolean }
   | { kind: 'seq'; blocks: Block[] }
   | { kind: 'par' | 'xor' | 'or'; branches: Block[]; picks: boolean[] }
   /** The body runs `times` times: an exclusive merge before it, a counter and an exclusive gateway looping back after it. */
   | { kind: 'loop'; body: Block; times: number };
 
+const task: fc.Arbitrary<Block> = fc.tuple(fc.nat(3), fc.nat(3)).map(
+  ([start, end]): Block => ({
+    kind: 'task',
+    ...(start === 0 ? { start: true } : {}),
+    ...(end === 0 ? { end: true } : {}),
+  }),
+);
+
 const block: fc.Memo<Block> = fc.memo((depth) =>
   depth <= 1
-    ? fc.constant<Block>({ kind: 'task' })
+    ? task
     : fc.oneof(
-        { weight: 2, arbitrary: fc.constant<Block>({ kind: 'task' }) },
+        { weight: 2, arbitrary: task },
         {
           weight: 1,
           arbitrary: fc
@@ -73,8 +82,14 @@ function toXml(
   const emit = (b: Block): [string, string] => {
     if (b.kind === 'task') {
       const id = `Activity_${++n}`;
+      const listeners = (['start', 'end'] as const)
+        .filter((event) => b[event])
+        .map((event) => `<zeebe:executionListener eventType="${event}" type="prop-work" />`)
+        .join('');
       parts.push(
-        `<bpmn:serviceTask id="${id}"><bpmn:extensionElements><zeebe:taskDefinition type="prop-work" /></bpmn:extensionElements></bpmn:serviceTask>`,
+        `<bpmn:serviceTask id="${id}"><bpmn:extensionElements><zeebe:taskDefinition type="prop-work" />${
+          listeners ? `<zeebe:executionListeners>${listeners}</zeebe:executionListeners>` : ''
+        }</bpmn:extensionElements></bpmn:serviceTask>`,
       );
       return [id, id];
     }
@@ -156,6 +171,7 @@ after(async () => {
 describe('persisted and restored at random points (property, PostgreSQL)', () => {
   it('gives the same history as an uninterrupted in-memory run', async () => {
     let runs = 0;
+    let listenerJobs = 0;
     await fc.assert(
       fc.asyncProperty(
         block(4),
@@ -172,6 +188,8 @@ describe('persisted and restored at random points (property, PostgreSQL)', () =>
             const open = [...memory.jobs.keys()].sort(byKey);
             await memory.completeJob(open[order[i % order.length]! % open.length]!, { [`v${i}`]: i });
           }
+
+          listenerJobs += memory.history.filter((e) => e.type === 'job.create' && e.listener).length;
 
           // On PostgreSQL, the same choices, with the engine reopened at random points.
           await current.engine.deploy([{ name: `${bpmnProcessId}.bpmn`, xml }]);
@@ -228,5 +246,6 @@ describe('persisted and restored at random points (property, PostgreSQL)', () =>
       ),
       { numRuns: 20 },
     );
+    assert.ok(listenerJobs > 0, 'the generated processes ran listener jobs');
   });
 });

@@ -16,7 +16,7 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:userTask id="approve" name="Approve expense">
       <bpmn:extensionElements>
         <zeebe:assignmentDefinition candidateGroups="finance" />
-        <zeebe:taskListeners>
+        <zeebe:userTask /><zeebe:taskListeners>
           <zeebe:taskListener eventType="assigning" type="check-assignee" />
           <zeebe:taskListener eventType="updating" type="check-update" />
         </zeebe:taskListeners>
@@ -31,7 +31,7 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:userTask id="review">
       <bpmn:extensionElements>
         <zeebe:assignmentDefinition assignee="=owner" />
-        <zeebe:taskListeners>
+        <zeebe:userTask /><zeebe:taskListeners>
           <zeebe:taskListener eventType="assignment" type="check-owner" />
           <zeebe:taskListener eventType="assigning" type="notify-owner" />
         </zeebe:taskListeners>

@@ -15,7 +15,7 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="approve" />
     <bpmn:userTask id="approve" name="Approve expense">
       <bpmn:extensionElements>
-        <zeebe:taskListeners>
+        <zeebe:userTask /><zeebe:taskListeners>
           <zeebe:taskListener eventType="completing" type="check-approval" retries="1" />
           <zeebe:taskListener eventType="completing" type="notify-approval" />
         </zeebe:taskListeners>

@@ -20,7 +20,7 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
         <zeebe:priorityDefinition priority="=urgency" />
         <zeebe:properties><zeebe:property name="queue" value="loans" /></zeebe:properties>
         <zeebe:executionListeners><zeebe:executionListener eventType="start" type="prepare" /></zeebe:executionListeners>
-        <zeebe:taskListeners><zeebe:taskListener eventType="creating" type="pick-reviewers" /></zeebe:taskListeners>
+        <zeebe:userTask /><zeebe:taskListeners><zeebe:taskListener eventType="creating" type="pick-reviewers" /></zeebe:taskListeners>
       </bpmn:extensionElements>
     </bpmn:userTask>
     <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" />

@@ -144,7 +144,7 @@ describe('user tasks at deployment', () => {
           '<zeebe:taskSchedule dueDate="2026-03-01T12:00:00Z" followUpDate="=now() + duration(&quot;P1D&quot;)" />' +
           '<zeebe:priorityDefinition priority="80" />' +
           '<zeebe:properties><zeebe:property name="queue" value="loans" /><zeebe:property name="sla" value="4h" /></zeebe:properties>' +
-          '<zeebe:taskListeners><zeebe:taskListener eventType="creating" type="enrich" /></zeebe:taskListeners>',
+          '<zeebe:userTask /><zeebe:taskListeners><zeebe:taskListener eventType="creating" type="enrich" /></zeebe:taskListeners>',
       ),
       'l.bpmn',
     );
@@ -178,7 +178,7 @@ describe('user tasks at deployment', () => {
   it('read assigning, updating and completing listeners, with the names before Camunda 8.8', async () => {
     const [graph] = await parseDefinitions(
       userTask(
-        '<zeebe:taskListeners><zeebe:taskListener eventType="assigning" type="a" /><zeebe:taskListener eventType="assignment" type="b" />' +
+        '<zeebe:userTask /><zeebe:taskListeners><zeebe:taskListener eventType="assigning" type="a" /><zeebe:taskListener eventType="assignment" type="b" />' +
           '<zeebe:taskListener eventType="update" type="u" /><zeebe:taskListener eventType="completing" type="c" /></zeebe:taskListeners>',
       ),
       'l.bpmn',
@@ -204,7 +204,7 @@ describe('user tasks at deployment', () => {
 
   it('refuse a task listener without eventType, with an unknown one or without a type, as Zeebe does', async () => {
     const one = (attributes: string) =>
-      userTask(`<zeebe:taskListeners><zeebe:taskListener ${attributes} /></zeebe:taskListeners>`);
+      userTask(`<zeebe:userTask /><zeebe:taskListeners><zeebe:taskListener ${attributes} /></zeebe:taskListeners>`);
     await refused(one('type="check"'), 'OPERON_ERR_BPMN_INVALID', 'x', /task listener without an eventType/);
     await refused(one('eventType="" type="check"'), 'OPERON_ERR_BPMN_INVALID', 'x', /without an eventType/);
     await refused(one('eventType="claiming" type="check"'), 'OPERON_ERR_BPMN_INVALID', 'x', /eventType "claiming"/);
@@ -212,11 +212,34 @@ describe('user tasks at deployment', () => {
     await refused(one('eventType="updating" type=" "'), 'OPERON_ERR_BPMN_INVALID', 'x', /needs a type/);
   });
 
-  it('refuse canceling task listeners as unsupported, naming the event', () =>
+  it('read canceling listeners (cancel before Camunda 8.8)', async () => {
+    const [graph] = await parseDefinitions(
+      userTask(
+        '<zeebe:userTask /><zeebe:taskListeners><zeebe:taskListener eventType="canceling" type="c1" />' +
+          '<zeebe:taskListener eventType="cancel" type="c2" retries="1" /></zeebe:taskListeners>',
+      ),
+      'l.bpmn',
+    );
+    assert.deepEqual(graph!.elements.x!.userTask, {
+      cancelingListeners: [
+        { type: 'c1', retries: 3 },
+        { type: 'c2', retries: 1 },
+      ],
+    });
+    assert.deepEqual(
+      graph!.serviceTasks.map((t) => [t.taskType, t.listener]),
+      [
+        ['c1', 'canceling'],
+        ['c2', 'canceling'],
+      ],
+    );
+  });
+
+  it('refuse task listeners on a user task without zeebe:userTask (a job-worker user task), as Zeebe does', () =>
     refused(
-      userTask('<zeebe:taskListeners><zeebe:taskListener eventType="canceling" type="check" /></zeebe:taskListeners>'),
-      'OPERON_ERR_BPMN_UNSUPPORTED',
+      userTask('<zeebe:taskListeners><zeebe:taskListener eventType="creating" type="check" /></zeebe:taskListeners>'),
+      'OPERON_ERR_BPMN_INVALID',
       'x',
-      /task listener for "canceling"/,
+      /task listeners but no zeebe:userTask/,
     ));
 });

@@ -21,7 +21,7 @@ const definitions = (process: string) => `<?xml version="1.0" encoding="UTF-8"?>
 
 async function reviewProcess(listeners: string, extra = ''): Promise<ProcessGraph> {
   const xml = definitions(`<bpmn:userTask id="review">
-      <bpmn:extensionElements>${extra}<zeebe:taskListeners>${listeners}</zeebe:taskListeners></bpmn:extensionElements>
+      <bpmn:extensionElements>${extra}<zeebe:userTask /><zeebe:taskListeners>${listeners}</zeebe:taskListeners></bpmn:extensionElements>
     </bpmn:userTask>`);
   return (await parseDefinitions(xml, 'assigning.bpmn'))[0]!;
 }
@@ -119,7 +119,7 @@ describe('assigning and updating task listeners', () => {
 
   it('an interrupting boundary event while the listener runs cancels the task and the job; the change never applies', async () => {
     const xml = definitions(`<bpmn:userTask id="review">
-      <bpmn:extensionElements><zeebe:taskListeners>${listener('assigning', 'check')}</zeebe:taskListeners></bpmn:extensionElements>
+      <bpmn:extensionElements><zeebe:userTask /><zeebe:taskListeners>${listener('assigning', 'check')}</zeebe:taskListeners></bpmn:extensionElements>
     </bpmn:userTask>
     <bpmn:boundaryEvent id="late" attachedToRef="review"><bpmn:timerEventDefinition><bpmn:timeDuration>PT1H</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:boundaryEvent>
     <bpmn:sequenceFlow id="f3" sourceRef="late" targetRef="timedOut" /><bpmn:endEvent id="timedOut" />`);

@@ -187,7 +187,7 @@ describe('user tasks', () => {
           <zeebe:assignmentDefinition candidateUsers="=reviewers" candidateGroups="risk" />
           <zeebe:taskSchedule dueDate="=due" followUpDate="2026-01-02T09:00:00+01:00" />
           <zeebe:properties><zeebe:property name="queue" value="loans" /></zeebe:properties>
-          <zeebe:taskListeners><zeebe:taskListener eventType="creating" type="enrich" /></zeebe:taskListeners>
+          <zeebe:userTask /><zeebe:taskListeners><zeebe:taskListener eventType="creating" type="enrich" /></zeebe:taskListeners>
         </bpmn:extensionElements>
       </bpmn:userTask>
       <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />`);
@@ -222,7 +222,7 @@ describe('user tasks', () => {
   it('a due date expression that gives no date-time is an incident on the task', async () => {
     const graph = await graphOf(`
       <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review" />
-      <bpmn:userTask id="review"><bpmn:extensionElements><zeebe:taskSchedule dueDate="=due" /><zeebe:priorityDefinition priority="=p" /><zeebe:taskListeners><zeebe:taskListener eventType="creating" type="enrich" /></zeebe:taskListeners></bpmn:extensionElements></bpmn:userTask>
+      <bpmn:userTask id="review"><bpmn:extensionElements><zeebe:taskSchedule dueDate="=due" /><zeebe:priorityDefinition priority="=p" /><zeebe:userTask /><zeebe:taskListeners><zeebe:taskListener eventType="creating" type="enrich" /></zeebe:taskListeners></bpmn:extensionElements></bpmn:userTask>
       <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="end" /><bpmn:endEvent id="end" />`);
     let enriched = 0;
     const instance = await scenario(

@@ -152,16 +152,20 @@ export function instanceRoutes(context: RouteContext): void {
   defineRoute(context, {
     method: 'POST',
     url: '/api/instances/:id/cancel',
-    summary: 'Cancel an active instance: every active element is terminated, waits are cancelled',
+    summary:
+      'Cancel an active instance: every active element is terminated, waits are cancelled. User tasks with canceling listeners (zeebe:taskListener) hold the termination: the answer is then 202 with the instance still active, and it ends once their jobs completed',
     tag: 'instances',
     permission: 'operate',
     params: InstanceIdParams,
-    responses: { 200: { description: 'The instance after cancellation', schema: Instance } },
+    responses: {
+      200: { description: 'The instance after cancellation', schema: Instance },
+      202: { description: 'The instance, still active while canceling listeners run', schema: Instance },
+    },
     async handler({ params, request }) {
       await engine.cancelInstance(params.id, { actor: actorOf(request) });
       request.log.info({ instanceId: params.id }, 'instance cancelled');
       const instance = await engine.getInstance(params.id);
-      return { statusCode: 200, body: instance };
+      return { statusCode: instance?.state === 'active' ? 202 : 200, body: instance };
     },
   });
 

@@ -101,8 +101,9 @@ export function jobRoutes(context: RouteContext, longPolls: Set<AbortController>
       requireJobType(request, await jobType(db, params.id));
       const lease = { worker: body.worker, attempt: body.attempt };
       const { replayed } =
-        body.result && engine.completeJobWithResult
-          ? await engine.completeJobWithResult(params.id, lease, body.variables ?? {}, body.result)
+        // Variables and results are checked against the job's kind (a canceling listener's job takes neither).
+        (body.result || Object.keys(body.variables ?? {}).length > 0) && engine.completeJobWithResult
+          ? await engine.completeJobWithResult(params.id, lease, body.variables ?? {}, body.result ?? {})
           : await engine.completeJob(params.id, lease, body.variables ?? {});
       if (replayed) return replayedAnswer(params.id);
       metrics.jobFinished(params.id, 'completed');

@@ -126,8 +126,8 @@ function TaskDetail({ taskId, listed, onChanged }) {
   const { data: task, error } = useLoad(() => api(`/api/tasks/${taskId}`), [taskId]);
   if (error) return html`<${ErrorNote} error=${error} />`;
   if (!task) return html`<p class="loading">Loading the task…</p>`;
-  // Held by its task listeners (an assignment, update or completion waits for their jobs).
-  if (['assigning', 'updating', 'completing'].includes(task.state))
+  // Held by its task listeners (an assignment, update, completion or cancellation waits for their jobs).
+  if (['assigning', 'updating', 'completing', 'canceling'].includes(task.state))
     return html`<p class="empty">Waiting for this task's ${task.state} listeners.</p>`;
   if (task.state !== 'open' || listed === null) return html`<p class="empty">This task is no longer open.</p>`;
   // The polled summary carries claims made since the task was read.
