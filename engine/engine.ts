@@ -36,7 +36,7 @@ import type {
   UserTaskView,
 } from './api.ts';
 import { OperonError, isOperonError } from './errors.ts';
-import type { ProcessGraph } from './model/index.ts';
+import { userTaskOf, type ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
 import { insertDecisionDefinition } from './store/decision-definitions.ts';
@@ -590,7 +590,7 @@ export class PostgresEngine implements Engine {
       if (instance && task.state === 'open') await this.#checkFourEyes(tx, instance, task, completedBy);
       // With completing listeners (zeebe:taskListener) the task stays `completing` until their jobs completed.
       const graph = instance ? await this.graphs.get(tx, instance.definition_id) : undefined;
-      const held = (graph?.elements[task.element_id]?.userTask?.completingListeners?.length ?? 0) > 0;
+      const held = (userTaskOf(graph, task.element_id)?.completingListeners?.length ?? 0) > 0;
       const updated = await tx('user_tasks')
         .where({ id: taskId, state: 'open' })
         .update({
@@ -674,7 +674,7 @@ export class PostgresEngine implements Engine {
           details: { taskId, state: task.state },
         });
       const graph = await this.graphs.get(tx, instance.definition_id);
-      const pending = (graph.elements[task.element_id]?.userTask?.[`${event}Listeners`]?.length ?? 0) > 0;
+      const pending = (userTaskOf(graph, task.element_id)?.[`${event}Listeners`]?.length ?? 0) > 0;
       if (!pending) await tx('user_tasks').where({ id: taskId }).update(userTaskColumns(change));
       else {
         await tx('user_tasks').where({ id: taskId }).update({ state: event });
@@ -726,7 +726,7 @@ export class PostgresEngine implements Engine {
    */
   async #checkFourEyes(tx: Knex.Transaction, instance: InstanceRow, task: UserTaskRow, completedBy?: string) {
     const graph = await this.graphs.get(tx, instance.definition_id);
-    if (!graph.elements[task.element_id]?.userTask?.fourEyes) return;
+    if (!userTaskOf(graph, task.element_id)?.fourEyes) return;
     const refuse = (rule: string, message: string) =>
       new OperonError('OPERON_ERR_FOUR_EYES', message, {
         details: { taskId: task.id, instanceId: instance.id, elementId: task.element_id, rule },
@@ -775,7 +775,7 @@ export class PostgresEngine implements Engine {
         assignee: row.assignee,
         candidateGroups: row.candidate_groups,
         // The row's (FEEL evaluated, or changed by an update); rows from before 000013 have none.
-        candidateUsers: row.candidate_users ?? graph.elements[row.element_id]?.userTask?.candidateUsers ?? null,
+        candidateUsers: row.candidate_users ?? userTaskOf(graph, row.element_id)?.candidateUsers ?? null,
       });
     }
     return result;
@@ -929,9 +929,9 @@ export class PostgresEngine implements Engine {
   /** Is `elementId` a non-interrupting message boundary event or event subprocess start (subscribed until its scope ends)? */
   #staysSubscribed(graph: ProcessGraph, elementId: string): boolean {
     const element = graph.elements[elementId];
-    if (element?.eventKind !== 'message') return false;
-    if (element.type === 'boundaryEvent') return element.cancelActivity === false;
-    return element.type === 'startEvent' && element.parentId !== undefined && element.interrupting === false;
+    if (element?.type === 'boundaryEvent') return element.eventKind === 'message' && !element.cancelActivity;
+    if (element?.type !== 'startEvent' || element.eventKind !== 'message') return false;
+    return element.parentId !== undefined && element.interrupting === false;
   }
 
   async #messageStartDefinition(name: string): Promise<{ definition: DefinitionRow; elementId: string } | undefined> {

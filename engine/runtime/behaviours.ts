@@ -6,19 +6,38 @@
 import { isFeelExpression, stripFeelMarker } from '../feel/index.ts';
 import { evaluateDecision, type DecisionResult } from '../dmn/index.ts';
 import { isOperonError } from '../errors.ts';
-import type { ElementType, FlowElement } from '../model/graph.ts';
+import type {
+  CallActivity,
+  ConditionalGateway,
+  DecisionTask,
+  ElementOfType,
+  ElementType,
+  EndEvent,
+  EventBasedGateway,
+  FlowElement,
+  IntermediateCatchEvent,
+  IntermediateThrowEvent,
+  JobDefinition,
+  JobTask,
+  MessageCatchEvent,
+  ReceiveTask,
+  ScriptTask,
+  SignalThrowDefinition,
+  SubProcess,
+  UserTask,
+} from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 import { IncidentSignal, type Execution } from './execution.ts';
 import { openEventSubprocesses } from './event-subprocess.ts';
 import { throwCompensation } from './compensation.ts';
 
-export type Behaviour = (x: Execution, ei: ElementInstance, element: FlowElement) => void;
+export type Behaviour<E extends FlowElement = FlowElement> = (x: Execution, ei: ElementInstance, element: E) => void;
 
 const passThrough: Behaviour = (x, ei) => x.complete(ei);
 
-const jobTask: Behaviour = (x, ei, element) => {
-  if (!element.job) return scriptTask(x, ei, element);
+/** Done by a job worker: a task with a zeebe:taskDefinition, or a message throw event. */
+const jobTask: Behaviour<FlowElement & { job: JobDefinition }> = (x, ei, element) => {
   const job = element.job;
   const taskType = x.textValue(job.taskType, ei.key);
   const retries = x.retries(job.retries, job.retriesExpression, ei);
@@ -40,9 +59,9 @@ const jobTask: Behaviour = (x, ei, element) => {
  * decision inline, like a script task: no rule matching is a null result, a hit policy violation, a
  * failing expression or a decision that is not deployed is an incident.
  */
-const businessRuleTask: Behaviour = (x, ei, element) => {
+const businessRuleTask: Behaviour<DecisionTask | JobTask> = (x, ei, element) => {
+  if ('job' in element) return jobTask(x, ei, element);
   const called = element.calledDecision;
-  if (!called) return jobTask(x, ei, element);
   const decisionId = x.textValue(called.decisionId, ei.key);
   if (!x.decisions)
     throw new IncidentSignal(
@@ -100,9 +119,9 @@ const businessRuleTask: Behaviour = (x, ei, element) => {
   x.complete(ei, { [called.resultVariable]: result.output });
 };
 
-const scriptTask: Behaviour = (x, ei, element) => {
-  if (element.job) return jobTask(x, ei, element);
-  const script = element.script!;
+const scriptTask: Behaviour<ScriptTask | JobTask> = (x, ei, element) => {
+  if ('job' in element) return jobTask(x, ei, element);
+  const script = element.script;
   const value = x.feel(script.expression, ei.key);
   x.complete(ei, { [script.resultVariable]: value });
 };
@@ -112,10 +131,10 @@ const scriptTask: Behaviour = (x, ei, element) => {
  * an assignee and assigning listeners is created unassigned and assigned once those listeners'
  * jobs completed, as Zeebe does.
  */
-const userTask: Behaviour = (x, ei, element) => {
+const userTask: Behaviour<UserTask> = (x, ei, element) => {
   if (x.nextListener(ei, 'creating')) return;
   ei.wait = 'userTask';
-  const spec = element.userTask ?? {};
+  const spec = element.userTask;
   const assignee = spec.assignee !== undefined ? x.textValue(spec.assignee, ei.key) : undefined;
   const held = assignee && (spec.assigningListeners?.length ?? 0) > 0;
   const dueDate = spec.dueDate !== undefined ? dateOf(x, ei, 'dueDate', spec.dueDate) : undefined;
@@ -188,12 +207,12 @@ function priorityOf(x: Execution, ei: ElementInstance, text: string): number {
   );
 }
 
-const messageWait: Behaviour = (x, ei, element) => {
+const messageWait: Behaviour<ReceiveTask | MessageCatchEvent> = (x, ei, element) => {
   x.openSubscription(ei, element);
   ei.wait = 'message';
 };
 
-const catchEvent: Behaviour = (x, ei, element) => {
+const catchEvent: Behaviour<IntermediateCatchEvent> = (x, ei, element) => {
   if (element.eventKind === 'link') return x.complete(ei);
   if (element.eventKind === 'message') return messageWait(x, ei, element);
   x.scheduleTimer(ei, element, x.timerDue(ei, element));
@@ -201,19 +220,19 @@ const catchEvent: Behaviour = (x, ei, element) => {
 };
 
 /** A throw link hands its token to the catching link event of the same name. */
-const throwEvent: Behaviour = (x, ei, element) => {
-  if (element.job) return jobTask(x, ei, element);
-  if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
+const throwEvent: Behaviour<IntermediateThrowEvent> = (x, ei, element) => {
+  if (element.eventKind === 'message') return jobTask(x, ei, element);
+  if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode);
   if (element.eventKind === 'compensation') return throwCompensation(x, ei, element);
   if (element.eventKind === 'signal') broadcastSignal(x, ei, element);
-  if (element.link) x.enqueue({ elementId: element.link.targetId!, flowScopeKey: ei.flowScopeKey });
+  if (element.eventKind === 'link') x.enqueue({ elementId: element.link.targetId!, flowScopeKey: ei.flowScopeKey });
   x.complete(ei);
 };
 
-const endEvent: Behaviour = (x, ei, element) => {
-  if (element.job) return jobTask(x, ei, element);
-  if (element.eventKind === 'error') return x.throwError(ei, element.errorCode!);
-  if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode!);
+const endEvent: Behaviour<EndEvent> = (x, ei, element) => {
+  if (element.eventKind === 'message') return jobTask(x, ei, element);
+  if (element.eventKind === 'error') return x.throwError(ei, element.errorCode);
+  if (element.eventKind === 'escalation') return x.throwEscalation(ei, element.escalationCode);
   if (element.eventKind === 'compensation') return throwCompensation(x, ei, element);
   if (element.eventKind === 'terminate') x.terminateChildren(ei.flowScopeKey, ei.key);
   if (element.eventKind === 'signal') broadcastSignal(x, ei, element);
@@ -221,12 +240,12 @@ const endEvent: Behaviour = (x, ei, element) => {
 };
 
 /** Signal throw: the effect names the signal; the thrower goes on at once (broadcast is fire-and-forget). */
-function broadcastSignal(x: Execution, ei: ElementInstance, element: FlowElement): void {
+function broadcastSignal(x: Execution, ei: ElementInstance, element: FlowElement & SignalThrowDefinition): void {
   x.effects.push({
     type: 'signal.broadcast',
     elementInstanceKey: ei.key,
     elementId: element.id,
-    signalName: element.signal!.name,
+    signalName: element.signal.name,
     variables: JSON.parse(JSON.stringify(ei.variables ?? {})) as Variables,
   });
 }
@@ -248,7 +267,7 @@ function booleanCondition(
   );
 }
 
-const exclusiveGateway: Behaviour = (x, ei, element) => {
+const exclusiveGateway: Behaviour<ConditionalGateway> = (x, ei, element) => {
   if (element.outgoing.length === 0) return x.complete(ei);
   const context = x.visibleVariables(ei.key);
   for (const flowId of element.outgoing) {
@@ -266,7 +285,7 @@ const exclusiveGateway: Behaviour = (x, ei, element) => {
 };
 
 /** Inclusive fork: every flow whose condition is true (a flow without one always), else the default flow. */
-const inclusiveGateway: Behaviour = (x, ei, element) => {
+const inclusiveGateway: Behaviour<ConditionalGateway> = (x, ei, element) => {
   if (element.outgoing.length === 0) return x.complete(ei);
   const context = x.visibleVariables(ei.key);
   const taken: string[] = [];
@@ -287,17 +306,25 @@ const inclusiveGateway: Behaviour = (x, ei, element) => {
 };
 
 /** Event-based gateway: waits on every following catch event at once; the first to happen wins. */
-const eventBasedGateway: Behaviour = (x, ei, element) => {
-  const events = element.outgoing.map((id) => x.graph.elements[x.graph.flows[id]!.targetId]!);
+const eventBasedGateway: Behaviour<EventBasedGateway> = (x, ei, element) => {
+  // Validation lets only message and timer catch events follow an event-based gateway.
+  const events = element.outgoing.map(
+    (id) =>
+      x.graph.elements[x.graph.flows[id]!.targetId] as Extract<
+        IntermediateCatchEvent,
+        { eventKind: 'timer' | 'message' }
+      >,
+  );
   const dues = events.map((event) => (event.eventKind === 'timer' ? x.timerDue(ei, event) : undefined));
   ei.timerKeys ??= [];
-  events.forEach((event, i) =>
-    event.eventKind === 'timer' ? x.scheduleTimer(ei, event, dues[i]!) : x.openSubscription(ei, event),
-  );
+  events.forEach((event, i) => {
+    if (event.eventKind === 'timer') x.scheduleTimer(ei, event, dues[i]!);
+    else x.openSubscription(ei, event);
+  });
   ei.wait = 'event';
 };
 
-const subProcess: Behaviour = (x, ei, element) => {
+const subProcess: Behaviour<SubProcess> = (x, ei, element) => {
   if (ei.tokens !== undefined) return;
   ei.tokens = 0;
   // An event subprocess's start event is triggered by whoever activated it (after its start listeners: here).
@@ -305,16 +332,16 @@ const subProcess: Behaviour = (x, ei, element) => {
     if (ei.eventTrigger === undefined) return;
     const trigger = ei.eventTrigger;
     delete ei.eventTrigger;
-    x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key, trigger });
+    x.enqueue({ elementId: element.startEventId, flowScopeKey: ei.key, trigger });
     return;
   }
   openEventSubprocesses(x, ei);
-  x.enqueue({ elementId: element.startEventId!, flowScopeKey: ei.key });
+  x.enqueue({ elementId: element.startEventId, flowScopeKey: ei.key });
 };
 
 /** Call activity: starts a child instance and waits for it to complete. */
-const callActivity: Behaviour = (x, ei, element) => {
-  const called = element.calledElement!;
+const callActivity: Behaviour<CallActivity> = (x, ei, element) => {
+  const called = element.calledElement;
   const bpmnProcessId = x.textValue(called.processId, ei.key);
   const variables = called.propagateAllParentVariables
     ? x.variablesForEffect(ei.key)
@@ -333,7 +360,7 @@ const callActivity: Behaviour = (x, ei, element) => {
 /** Boundary event instances complete right away; the host's step (triggerBoundary) drives them. */
 const boundaryEvent: Behaviour = () => {};
 
-export const activityBehaviours: Record<ElementType, Behaviour> = {
+export const activityBehaviours: { [T in ElementType]: Behaviour<ElementOfType<T>> } = {
   startEvent: passThrough,
   intermediateThrowEvent: throwEvent,
   task: passThrough,

@@ -1,7 +1,18 @@
 /**
  * Routes one runtime event to the element instance (or timer, or scope) it is meant for.
  */
-import type { FlowElement } from '../model/graph.ts';
+import {
+  boundaryEventsOf,
+  startEventOf,
+  type BoundaryEvent,
+  type CallActivity,
+  type FlowElement,
+  type IntermediateCatchEvent,
+  type MessageCatchEvent,
+  type ReceiveTask,
+  type StartEvent,
+  type TimerEvent,
+} from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { RuntimeEvent } from './contract.ts';
 import { handlerCompleted } from './compensation.ts';
@@ -55,10 +66,11 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
       if (ei.wait !== 'childInstance')
         return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
       delete ei.wait;
-      x.complete(
-        ei,
-        x.element(ei).calledElement!.propagateAllChildVariables || x.element(ei).outputs ? variables : undefined,
-      );
+      {
+        const callActivity = x.element(ei) as CallActivity;
+        const propagate = callActivity.calledElement.propagateAllChildVariables || callActivity.outputs;
+        x.complete(ei, propagate ? variables : undefined);
+      }
       return undefined;
     case 'childInstance.bpmnError': {
       if (ei.wait !== 'childInstance')
@@ -88,9 +100,9 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
 }
 
 /** The message name an event waits for; undefined when a FEEL name cannot be evaluated now. */
-function messageNameOf(x: Execution, ei: ElementInstance, event: FlowElement): string | undefined {
+function messageNameOf(x: Execution, ei: ElementInstance, event: MessageCatchEvent | ReceiveTask): string | undefined {
   try {
-    return x.textValue(event.message!.name, ei.key);
+    return x.textValue(event.message.name, ei.key);
   } catch {
     return undefined;
   }
@@ -102,37 +114,33 @@ function correlate(
   messageName: string,
   variables: Variables | undefined,
 ): string | undefined {
-  const element = x.graph.elements[ei.elementId] ?? {
-    id: ei.elementId,
-    type: 'subProcess',
-    incoming: [],
-    outgoing: [],
-  };
-  if (ei.wait === 'event') {
+  // The process instance (ROOT_KEY) has no element of its own: it waits only through its event subprocesses.
+  const element: FlowElement | undefined = x.graph.elements[ei.elementId];
+  if (ei.wait === 'event' && element) {
     for (const flowId of element.outgoing) {
-      const event = x.graph.elements[x.graph.flows[flowId]!.targetId]!;
+      const event = x.graph.elements[x.graph.flows[flowId]!.targetId] as IntermediateCatchEvent;
       if (event.eventKind === 'message' && messageNameOf(x, ei, event) === messageName) {
         x.triggerEventGateway(ei, event.id, variables);
         return undefined;
       }
     }
   }
-  if (ei.wait === 'message' && element.message && messageNameOf(x, ei, element) === messageName) {
+  if (ei.wait === 'message' && element && 'message' in element && messageNameOf(x, ei, element) === messageName) {
     delete ei.wait;
     x.complete(ei, variables);
     return undefined;
   }
   if (ei.subscribed && !ei.interrupted && ei.tokens !== undefined) {
     for (const id of eventSubprocessesOf(x, ei)) {
-      const start = x.graph.elements[x.graph.elements[id]!.startEventId!]!;
+      const start = startEventOf(x.graph, id);
       if (start.eventKind === 'message' && messageNameOf(x, ei, start) === messageName) {
         triggerEventSubprocess(x, ei, start, variables);
         return undefined;
       }
     }
   }
-  for (const boundaryId of ei.key === ROOT_KEY ? [] : (element.boundaryEvents ?? [])) {
-    const boundary = x.graph.elements[boundaryId]!;
+  for (const boundaryId of ei.key === ROOT_KEY || !element ? [] : boundaryEventsOf(element)) {
+    const boundary = x.graph.elements[boundaryId] as BoundaryEvent;
     if (boundary.eventKind === 'message' && ei.subscribed && messageNameOf(x, ei, boundary) === messageName) {
       x.triggerBoundary(ei, boundary, variables);
       return undefined;
@@ -156,8 +164,9 @@ function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string 
     x.triggerEventGateway(owner, timer.elementId);
     return undefined;
   }
-  const event = x.graph.elements[timer.elementId]!;
-  const interrupting = event.type === 'startEvent' ? event.interrupting !== false : event.cancelActivity !== false;
+  // A timer of a boundary event or of an event subprocess's start event.
+  const event = x.graph.elements[timer.elementId] as TimerEvent & (BoundaryEvent | StartEvent);
+  const interrupting = event.type === 'startEvent' ? event.interrupting !== false : event.cancelActivity;
   if (!interrupting && timer.cycle) {
     const next = dueFromText('cycle', timer.cycle, x.now, x.minCycleIntervalMs);
     if (next.ok) x.scheduleTimer(owner, event, next);

@@ -9,13 +9,26 @@
  */
 import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
-import type { FlowElement, ListenerDefinition, ProcessGraph, TaskListenerEvent } from '../model/graph.ts';
+import {
+  boundaryEventsOf,
+  multiInstanceOf,
+  startEventOf,
+  type BoundaryEvent,
+  type FlowElement,
+  type ListenerDefinition,
+  type MessageCatchEvent,
+  type ProcessGraph,
+  type ReceiveTask,
+  type StartEvent,
+  type TaskListenerEvent,
+  type TimerEvent,
+} from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { DecisionSource, Effect, UserTaskChange } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent, type RuntimeState } from './state.ts';
 import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
-import { activityBehaviours } from './behaviours.ts';
+import { activityBehaviours, type Behaviour } from './behaviours.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
 import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
 import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
@@ -287,7 +300,7 @@ export class Execution {
       type: 'element.activated',
       elementInstanceKey: key,
       elementId: element.id,
-      elementType: element.multiInstance && !inner ? 'multiInstanceBody' : element.type,
+      elementType: multiInstanceOf(element) && !inner ? 'multiInstanceBody' : element.type,
       ...(element.name !== undefined ? { elementName: element.name } : {}),
       ...(flowScopeKey !== ROOT_KEY ? { parentKey: flowScopeKey, flowScopeKey } : {}),
     });
@@ -322,7 +335,7 @@ export class Execution {
   runActivation(ei: ElementInstance): void {
     const element = this.element(ei);
     // A multi-instance activity is a body (boundary events, the loop) around inner instances (mappings, behaviour).
-    const isBody = element.multiInstance !== undefined && ei.loopIndex === undefined;
+    const isBody = multiInstanceOf(element) !== undefined && ei.loopIndex === undefined;
     if (ei.lifecycle === 'activating') {
       // Input mappings apply once, before the start listeners (which see them).
       if (element.inputs && !isBody && ei.listener === undefined) {
@@ -344,10 +357,16 @@ export class Execution {
       this.complete(ei, variables);
       return;
     }
-    if (element.boundaryEvents && ei.loopIndex === undefined && ei.timerKeys === undefined && !ei.subscribed)
+    if (
+      boundaryEventsOf(element).length > 0 &&
+      ei.loopIndex === undefined &&
+      ei.timerKeys === undefined &&
+      !ei.subscribed
+    )
       this.openBoundaries(ei, element);
     if (isBody) return startMultiInstance(this, ei, element);
-    activityBehaviours[element.type](this, ei, element);
+    // The registry is typed per kind: the behaviour of `element.type` takes exactly that member of the union.
+    (activityBehaviours[element.type] as Behaviour)(this, ei, element);
   }
 
   // ---------------------------------------------------------------- listeners
@@ -357,8 +376,9 @@ export class Execution {
     const executionEvent = event === 'start' || event === 'end' ? event : undefined;
     if (ei.key === ROOT_KEY) return executionEvent ? (this.graph.listeners?.[executionEvent] ?? []) : [];
     const element = this.element(ei);
-    if (!executionEvent) return element.userTask?.[`${event as TaskListenerEvent}Listeners`] ?? [];
-    if (element.multiInstance && ei.loopIndex === undefined) return [];
+    if (!executionEvent)
+      return element.type === 'userTask' ? (element.userTask[`${event as TaskListenerEvent}Listeners`] ?? []) : [];
+    if (multiInstanceOf(element) && ei.loopIndex === undefined) return [];
     return element.listeners?.[executionEvent] ?? [];
   }
 
@@ -604,7 +624,7 @@ export class Execution {
       // Output mappings apply once, before the end listeners (which see their result).
       if (ei.listener?.event !== 'end') {
         if (isBody) {
-          const collection = element.multiInstance!.outputCollection;
+          const collection = multiInstanceOf(element)!.outputCollection;
           if (collection) this.propagate(ei.flowScopeKey, { [collection]: ei.variables![collection] });
         } else if (element.outputs) {
           const context = this.visibleVariables(ei.key);
@@ -695,9 +715,9 @@ export class Execution {
     });
   }
 
-  timerDue(ei: ElementInstance, eventElement: FlowElement): { dueAt: string; cycle?: string } {
+  timerDue(ei: ElementInstance, eventElement: TimerEvent): { dueAt: string; cycle?: string } {
     const due = computeTimerDue(
-      eventElement.timer!,
+      eventElement.timer,
       this.now,
       this.visibleVariables(ei.key),
       this.minCycleIntervalMs,
@@ -714,8 +734,8 @@ export class Execution {
     return due;
   }
 
-  openSubscription(ei: ElementInstance, eventElement: FlowElement): void {
-    const message = eventElement.message!;
+  openSubscription(ei: ElementInstance, eventElement: MessageCatchEvent | ReceiveTask): void {
+    const message = eventElement.message;
     const messageName = this.textValue(message.name, ei.key);
     const key = this.feel(message.correlationKey!, ei.key);
     if (key === null || key === undefined || typeof key === 'object') {
@@ -737,14 +757,14 @@ export class Execution {
 
   private openBoundaries(ei: ElementInstance, element: FlowElement): void {
     const timers: Array<[FlowElement, { dueAt: string; cycle?: string }]> = [];
-    for (const boundaryId of element.boundaryEvents!) {
-      const boundary = this.graph.elements[boundaryId]!;
+    for (const boundaryId of boundaryEventsOf(element)) {
+      const boundary = this.graph.elements[boundaryId] as BoundaryEvent;
       if (boundary.eventKind === 'timer') timers.push([boundary, this.timerDue(ei, boundary)]);
     }
     ei.timerKeys ??= [];
     for (const [boundary, due] of timers) this.scheduleTimer(ei, boundary, due);
-    for (const boundaryId of element.boundaryEvents!) {
-      const boundary = this.graph.elements[boundaryId]!;
+    for (const boundaryId of boundaryEventsOf(element)) {
+      const boundary = this.graph.elements[boundaryId] as BoundaryEvent;
       if (boundary.eventKind === 'message') this.openSubscription(ei, boundary);
     }
   }
@@ -825,7 +845,7 @@ export class Execution {
    * Triggers a boundary event of `host`: an interrupting one terminates the host first. The boundary
    * event's instance then completes at once and its token continues in the host's scope.
    */
-  triggerBoundary(host: ElementInstance, boundary: FlowElement, variables?: Variables): void {
+  triggerBoundary(host: ElementInstance, boundary: BoundaryEvent, variables?: Variables): void {
     const scopeKey = host.flowScopeKey;
     this.state.elements[scopeKey]!.tokens! += 1;
     if (boundary.cancelActivity !== false) this.terminate(host);
@@ -850,15 +870,18 @@ export class Execution {
     code: string,
     variables?: Variables,
   ): boolean {
-    const codeOf = (e: FlowElement) => (kind === 'error' ? e.errorCode : e.escalationCode);
-    const byCode = (events: FlowElement[]) => {
+    const codeOf = (e: BoundaryEvent | StartEvent) =>
+      e.eventKind === 'error' ? e.errorCode : e.eventKind === 'escalation' ? e.escalationCode : undefined;
+    const byCode = <E extends BoundaryEvent | StartEvent>(events: E[]) => {
       const candidates = events.filter((e) => e.eventKind === kind);
       return candidates.find((e) => codeOf(e) === code) ?? candidates.find((e) => codeOf(e) === undefined);
     };
     for (let ei: ElementInstance | undefined = source; ei; ) {
       // An inner instance of a multi-instance activity has no boundary events: its body has them.
       if (ei.key !== ROOT_KEY && ei.loopIndex === undefined) {
-        const catcher = byCode((this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!));
+        const catcher = byCode(
+          boundaryEventsOf(this.element(ei)).map((id) => this.graph.elements[id] as BoundaryEvent),
+        );
         if (catcher) {
           this.triggerBoundary(ei, catcher, variables);
           return true;
@@ -867,9 +890,7 @@ export class Execution {
       const scope: ElementInstance | undefined = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey];
       if (!scope) break;
       if (!scope.interrupted) {
-        const start = byCode(
-          eventSubprocessesOf(this, scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!),
-        );
+        const start = byCode(eventSubprocessesOf(this, scope).map((id) => startEventOf(this.graph, id)));
         if (start) {
           triggerEventSubprocess(this, scope, start, variables);
           return true;

@@ -2,7 +2,7 @@
  * Multi-instance activities: a body element instance (boundary events, the loop over the input
  * collection, the output collection) around one inner instance per item (mappings, behaviour).
  */
-import type { FlowElement } from '../model/graph.ts';
+import { multiInstanceOf, type FlowElement, type MultiInstanceDefinition } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import { IncidentSignal, type Execution } from './execution.ts';
 import type { ElementInstance } from './state.ts';
@@ -10,7 +10,7 @@ import type { ElementInstance } from './state.ts';
 /** Activates a multi-instance body: evaluates the input collection and queues the first inner instance(s). */
 export function startMultiInstance(x: Execution, body: ElementInstance, element: FlowElement): void {
   if (body.loop) return;
-  const definition = element.multiInstance!;
+  const definition = loopOf(element);
   const items = x.feel(definition.inputCollection, body.key);
   if (!Array.isArray(items)) {
     throw new IncidentSignal(
@@ -30,7 +30,7 @@ export function startMultiInstance(x: Execution, body: ElementInstance, element:
 
 /** Activates the inner instance for the next item, with `inputElement` and `loopCounter` as its locals. */
 export function startInnerInstance(x: Execution, body: ElementInstance, element: FlowElement): void {
-  const definition = element.multiInstance!;
+  const definition = loopOf(element);
   const loopIndex = body.loop!.next++;
   const variables: Variables = { loopCounter: loopIndex + 1 };
   if (definition.inputElement) variables[definition.inputElement] = body.loop!.items[loopIndex];
@@ -44,7 +44,7 @@ export function innerCompleted(
   element: FlowElement,
   result: Variables | undefined,
 ): void {
-  const definition = element.multiInstance!;
+  const definition = loopOf(element);
   const body = x.state.elements[inner.flowScopeKey]!;
   if (definition.outputCollection && definition.outputElement) {
     const value = x.feel(definition.outputElement, inner.key, { ...x.visibleVariables(inner.key), ...result });
@@ -72,4 +72,11 @@ export function innerCompleted(
     }
     body.loop!.done = done;
   }
+}
+
+/** The loop characteristics of an element that is running as a multi-instance body or inner instance. */
+function loopOf(element: FlowElement): MultiInstanceDefinition {
+  const definition = multiInstanceOf(element);
+  if (!definition) throw new Error(`"${element.id}" is not a multi-instance activity`);
+  return definition;
 }
