@@ -4,6 +4,8 @@
  */
 import { startEventOf, type StartEvent } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
+import { openSubscription } from './elements/definitions/message.ts';
+import { openTimers } from './elements/definitions/timer.ts';
 import type { Execution } from './execution.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 
@@ -18,11 +20,12 @@ export function eventSubprocessesOf(x: Execution, scope: ElementInstance): strin
 /** Opens the timers and message subscriptions of a scope's event subprocesses (their waits belong to the scope). */
 export function openEventSubprocesses(x: Execution, scope: ElementInstance): void {
   const starts = eventSubprocessesOf(x, scope).map((id) => startEventOf(x.graph, id));
-  const dues = starts.map((start) => (start.eventKind === 'timer' ? x.timerDue(scope, start) : undefined));
-  starts.forEach((start, i) => {
-    if (start.eventKind === 'timer') x.scheduleTimer(scope, start, dues[i]!);
-    if (start.eventKind === 'message') x.openSubscription(scope, start);
-  });
+  openTimers(
+    x,
+    scope,
+    starts.filter((start) => start.eventKind === 'timer'),
+  );
+  for (const start of starts) if (start.eventKind === 'message') openSubscription(x, scope, start);
 }
 
 /** Starts an event subprocess in `scope`; an interrupting one first terminates everything else in the scope. */

@@ -12,26 +12,21 @@ import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } fro
 import {
   boundaryEventsOf,
   multiInstanceOf,
-  startEventOf,
-  type BoundaryEvent,
   type FlowElement,
   type ListenerDefinition,
-  type MessageCatchEvent,
   type ProcessGraph,
-  type ReceiveTask,
-  type StartEvent,
   type TaskListenerEvent,
-  type TimerEvent,
 } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { DecisionSource, Effect, UserTaskChange } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent, type RuntimeState } from './state.ts';
-import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
-import { activityBehaviours, type Behaviour } from './behaviours.ts';
+import { DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
+import { kindOfInstance } from './elements/index.ts';
+import { openBoundaryEvents } from './elements/boundary-event.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
-import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
-import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
+import { innerCompleted, startInnerInstance } from './elements/multi-instance.ts';
+import { openEventSubprocesses } from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
 
 /** An expression as incident messages quote it: a hostile one may be long. */
@@ -96,7 +91,8 @@ export class Execution {
    * activation limit, so that a loop without a wait state cannot stall the event loop.
    */
   private readonly deadline: number;
-  private readonly session: FeelSession | undefined;
+  /** The step's FEEL session (expressions run inline or on the budgeted worker). */
+  readonly feelSession: FeelSession | undefined;
   /** The driver's deployed decisions (business rule tasks with zeebe:calledDecision). */
   readonly decisions: DecisionSource | undefined;
   private outOfTime = false;
@@ -111,13 +107,13 @@ export class Execution {
     this.stepBudgetMs = limits.stepBudgetMs ?? defaultStepBudgetMs();
     this.minCycleIntervalMs = limits.minCycleIntervalMs ?? DEFAULT_MIN_CYCLE_INTERVAL_MS;
     this.deadline = performance.now() + this.stepBudgetMs;
-    this.session = limits.feel;
+    this.feelSession = limits.feel;
     this.decisions = limits.decisions;
   }
 
   /** True once the step's FEEL session waits for a worker answer, or a decision is not loaded yet: this pass is void and ends early. */
   get abandoned(): boolean {
-    return this.session?.pending === true || this.decisions?.pending === true;
+    return this.feelSession?.pending === true || this.decisions?.pending === true;
   }
 
   // ---------------------------------------------------------------- keys, scopes, variables
@@ -176,7 +172,7 @@ export class Execution {
 
   /** Evaluates FEEL against the variables visible from `key`; a failure becomes an incident. */
   feel(expression: string, key: string, context?: Variables): unknown {
-    const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now, this.session);
+    const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now, this.feelSession);
     if (result.ok) return result.value;
     if (result.overBudget)
       throw new IncidentSignal(
@@ -331,7 +327,7 @@ export class Execution {
     return ei;
   }
 
-  /** Input mappings, boundary events, then the element's own behaviour. Re-run when an activation incident is resolved. */
+  /** Input mappings, start listeners, boundary events, then the element kind's own work. Re-run when an activation incident is resolved. */
   runActivation(ei: ElementInstance): void {
     const element = this.element(ei);
     // A multi-instance activity is a body (boundary events, the loop) around inner instances (mappings, behaviour).
@@ -363,10 +359,8 @@ export class Execution {
       ei.timerKeys === undefined &&
       !ei.subscribed
     )
-      this.openBoundaries(ei, element);
-    if (isBody) return startMultiInstance(this, ei, element);
-    // The registry is typed per kind: the behaviour of `element.type` takes exactly that member of the union.
-    (activityBehaviours[element.type] as Behaviour)(this, ei, element);
+      openBoundaryEvents(this, ei, element);
+    kindOfInstance(ei, element).activate(this, ei, element);
   }
 
   // ---------------------------------------------------------------- listeners
@@ -697,78 +691,6 @@ export class Execution {
 
   // ---------------------------------------------------------------- waits and boundaries
 
-  scheduleTimer(owner: ElementInstance, eventElement: FlowElement, due: { dueAt: string; cycle?: string }): void {
-    const timerKey = `${owner.key}.${this.nextKey()}`;
-    this.state.timers[timerKey] = {
-      ownerKey: owner.key,
-      elementId: eventElement.id,
-      ...(due.cycle ? { cycle: due.cycle } : {}),
-    };
-    (owner.timerKeys ??= []).push(timerKey);
-    this.effects.push({
-      type: 'timer.schedule',
-      timerKey,
-      elementInstanceKey: owner.key,
-      elementId: eventElement.id,
-      dueAt: due.dueAt,
-      ...(due.cycle ? { cycle: due.cycle } : {}),
-    });
-  }
-
-  timerDue(ei: ElementInstance, eventElement: TimerEvent): { dueAt: string; cycle?: string } {
-    const due = computeTimerDue(
-      eventElement.timer,
-      this.now,
-      this.visibleVariables(ei.key),
-      this.minCycleIntervalMs,
-      this.session,
-    );
-    if (!due.ok) {
-      const code = due.code ?? (due.overBudget ? 'OPERON_ERR_FEEL_BUDGET' : 'OPERON_ERR_FEEL_EVAL');
-      throw new IncidentSignal(code, `timer of "${eventElement.id}": ${due.message}`, {
-        expression: due.expression,
-        timerElementId: eventElement.id,
-        ...(due.code ? { minIntervalMs: this.minCycleIntervalMs } : {}),
-      });
-    }
-    return due;
-  }
-
-  openSubscription(ei: ElementInstance, eventElement: MessageCatchEvent | ReceiveTask): void {
-    const message = eventElement.message;
-    const messageName = this.textValue(message.name, ei.key);
-    const key = this.feel(message.correlationKey!, ei.key);
-    if (key === null || key === undefined || typeof key === 'object') {
-      throw new IncidentSignal(
-        'OPERON_ERR_FEEL_EVAL',
-        `correlation key "${message.correlationKey}" of "${eventElement.id}" gave ${JSON.stringify(key)}, expected a string or number`,
-        { expression: message.correlationKey },
-      );
-    }
-    ei.subscribed = true;
-    this.effects.push({
-      type: 'subscription.open',
-      elementInstanceKey: ei.key,
-      elementId: eventElement.id,
-      messageName,
-      correlationKey: String(key),
-    });
-  }
-
-  private openBoundaries(ei: ElementInstance, element: FlowElement): void {
-    const timers: Array<[FlowElement, { dueAt: string; cycle?: string }]> = [];
-    for (const boundaryId of boundaryEventsOf(element)) {
-      const boundary = this.graph.elements[boundaryId] as BoundaryEvent;
-      if (boundary.eventKind === 'timer') timers.push([boundary, this.timerDue(ei, boundary)]);
-    }
-    ei.timerKeys ??= [];
-    for (const [boundary, due] of timers) this.scheduleTimer(ei, boundary, due);
-    for (const boundaryId of boundaryEventsOf(element)) {
-      const boundary = this.graph.elements[boundaryId] as BoundaryEvent;
-      if (boundary.eventKind === 'message') this.openSubscription(ei, boundary);
-    }
-  }
-
   /** Cancels whatever the element instance waits on: its job, user task, timers, subscriptions. */
   closeWaits(ei: ElementInstance): void {
     if (ei.wait === 'job' || ei.wait === 'listener')
@@ -839,88 +761,6 @@ export class Execution {
         this.state.elements[scopeKey]!.tokens! -= 1;
       }
     }
-  }
-
-  /**
-   * Triggers a boundary event of `host`: an interrupting one terminates the host first. The boundary
-   * event's instance then completes at once and its token continues in the host's scope.
-   */
-  triggerBoundary(host: ElementInstance, boundary: BoundaryEvent, variables?: Variables): void {
-    const scopeKey = host.flowScopeKey;
-    this.state.elements[scopeKey]!.tokens! += 1;
-    if (boundary.cancelActivity !== false) this.terminate(host);
-    this.activate(boundary, scopeKey, variables ?? {});
-  }
-
-  /** One of the events after an event-based gateway happened: the gateway leaves towards it, the others are cancelled. */
-  triggerEventGateway(gateway: ElementInstance, eventElementId: string, variables?: Variables): void {
-    const flowId = this.element(gateway).outgoing.find((id) => this.graph.flows[id]!.targetId === eventElementId)!;
-    delete gateway.wait;
-    this.complete(gateway, undefined, [flowId], variables ?? {});
-  }
-
-  /**
-   * Where a thrown error or escalation is caught: from the inside out, by a boundary event of the
-   * source or an enclosing subprocess, or by an event subprocess of an enclosing scope, whichever
-   * comes first, matching the code before a catch-all. Triggers the catcher; false if none.
-   */
-  private catchThrown(
-    source: ElementInstance,
-    kind: 'error' | 'escalation',
-    code: string,
-    variables?: Variables,
-  ): boolean {
-    const codeOf = (e: BoundaryEvent | StartEvent) =>
-      e.eventKind === 'error' ? e.errorCode : e.eventKind === 'escalation' ? e.escalationCode : undefined;
-    const byCode = <E extends BoundaryEvent | StartEvent>(events: E[]) => {
-      const candidates = events.filter((e) => e.eventKind === kind);
-      return candidates.find((e) => codeOf(e) === code) ?? candidates.find((e) => codeOf(e) === undefined);
-    };
-    for (let ei: ElementInstance | undefined = source; ei; ) {
-      // An inner instance of a multi-instance activity has no boundary events: its body has them.
-      if (ei.key !== ROOT_KEY && ei.loopIndex === undefined) {
-        const catcher = byCode(
-          boundaryEventsOf(this.element(ei)).map((id) => this.graph.elements[id] as BoundaryEvent),
-        );
-        if (catcher) {
-          this.triggerBoundary(ei, catcher, variables);
-          return true;
-        }
-      }
-      const scope: ElementInstance | undefined = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey];
-      if (!scope) break;
-      if (!scope.interrupted) {
-        const start = byCode(eventSubprocessesOf(this, scope).map((id) => startEventOf(this.graph, id)));
-        if (start) {
-          triggerEventSubprocess(this, scope, start, variables);
-          return true;
-        }
-      }
-      ei = scope;
-    }
-    return false;
-  }
-
-  /**
-   * An escalation thrown by an intermediate throw or end event. Uncaught, it is not an error (as in
-   * Camunda 8); a non-interrupting catch lets the thrower go on.
-   */
-  throwEscalation(source: ElementInstance, escalationCode: string): void {
-    this.catchThrown(source, 'escalation', escalationCode);
-    if (this.state.elements[source.key]) this.complete(source);
-  }
-
-  /** A BPMN error thrown at `source` (a job task or an error end event); uncaught, an incident on the source. */
-  throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
-    if (this.catchThrown(source, 'error', errorCode, variables)) return;
-    this.raiseIncident(
-      source,
-      'error',
-      'OPERON_ERR_UNCAUGHT_BPMN_ERROR',
-      `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`,
-      { errorCode, errorMessage },
-      { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) },
-    );
   }
 }
 

@@ -29,6 +29,8 @@ import {
 } from '../model/graph.ts';
 import type { Effect, InstanceSnapshot, StepContext } from './contract.ts';
 import { clone } from './events.ts';
+import { openSubscription } from './elements/definitions/message.ts';
+import { scheduleTimer, timerDue } from './elements/definitions/timer.ts';
 import { Execution, IncidentSignal } from './execution.ts';
 import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
 
@@ -269,9 +271,9 @@ function migrateWaits(
     delete ei.subscribed;
   }
   for (const event of targetEvents) {
-    if (isTimer(event) && !covered.has(event.id)) x.scheduleTimer(ei, event, x.timerDue(ei, event));
+    if (isTimer(event) && !covered.has(event.id)) scheduleTimer(x, ei, event, timerDue(x, ei, event));
   }
-  for (const event of targetEvents) if (!isTimer(event)) x.openSubscription(ei, event);
+  for (const event of targetEvents) if (!isTimer(event)) openSubscription(x, ei, event);
 }
 
 /** Tokens waiting at joins move with their gateway; every incoming flow they arrived on must exist in the target. */

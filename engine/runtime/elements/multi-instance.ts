@@ -1,11 +1,18 @@
 /**
- * Multi-instance activities: a body element instance (boundary events, the loop over the input
- * collection, the output collection) around one inner instance per item (mappings, behaviour).
+ * Multi-instance activities, a wrapper around the activity's own kind: a body element instance
+ * (boundary events, the loop over the input collection, the output collection) around one inner
+ * instance per item, which runs the activity's kind (mappings, listeners, behaviour).
  */
-import { multiInstanceOf, type FlowElement, type MultiInstanceDefinition } from '../model/graph.ts';
-import type { Variables } from '../nodes/types.ts';
-import { IncidentSignal, type Execution } from './execution.ts';
-import type { ElementInstance } from './state.ts';
+import { multiInstanceOf, type FlowElement, type MultiInstanceDefinition } from '../../model/graph.ts';
+import type { Variables } from '../../nodes/types.ts';
+import { IncidentSignal, type Execution } from '../execution.ts';
+import type { ElementInstance } from '../state.ts';
+import type { ElementKind } from './kind.ts';
+
+/** The body of a multi-instance activity: activating it starts the loop. */
+export const multiInstanceBody: ElementKind = {
+  activate: (x, ei, element) => startMultiInstance(x, ei, element),
+};
 
 /** Activates a multi-instance body: evaluates the input collection and queues the first inner instance(s). */
 export function startMultiInstance(x: Execution, body: ElementInstance, element: FlowElement): void {
