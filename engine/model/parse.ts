@@ -50,8 +50,8 @@ type ModdleElement = { $type: string; id?: string; name?: string; [key: string]:
 
 const moddle = new BpmnModdle({ zeebe: zeebeSchema });
 
-/** bpmn:Foo -> element type for every flow element Operon executes. */
-const EXECUTED: Record<string, ElementType> = {
+/** bpmn:Foo -> element type for every flow element Operon executes: the parser's one line per kind. */
+export const EXECUTED: Readonly<Record<string, ElementType>> = {
   'bpmn:StartEvent': 'startEvent',
   'bpmn:EndEvent': 'endEvent',
   'bpmn:IntermediateCatchEvent': 'intermediateCatchEvent',
