@@ -11,7 +11,6 @@ import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
 import {
   boundaryEventsOf,
-  multiInstanceOf,
   type FlowElement,
   type ListenerDefinition,
   type ProcessGraph,
@@ -22,10 +21,9 @@ import type { DecisionSource, Effect, UserTaskChange } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent, type RuntimeState } from './state.ts';
 import { DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
-import { kindOfInstance } from './elements/index.ts';
+import { kindOfInstance, type ElementKind } from './elements/index.ts';
 import { openBoundaryEvents } from './elements/boundary-event.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
-import { innerCompleted, startInnerInstance } from './elements/multi-instance.ts';
 import { openEventSubprocesses } from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
 
@@ -225,7 +223,8 @@ export class Execution {
   private arrive(arrival: Arrival): void {
     const element = this.graph.elements[arrival.elementId]!;
     if (arrival.nextLoopItem) {
-      startInnerInstance(this, this.state.elements[arrival.flowScopeKey]!, element);
+      const wrapper = this.state.elements[arrival.flowScopeKey]!;
+      kindOfInstance(wrapper, element).startInner?.(this, wrapper, element);
       return;
     }
     if (element.incoming.length > 1 && element.type === 'parallelGateway') {
@@ -296,7 +295,7 @@ export class Execution {
       type: 'element.activated',
       elementInstanceKey: key,
       elementId: element.id,
-      elementType: multiInstanceOf(element) && !inner ? 'multiInstanceBody' : element.type,
+      elementType: kindOfInstance(ei, element).instanceType ?? element.type,
       ...(element.name !== undefined ? { elementName: element.name } : {}),
       ...(flowScopeKey !== ROOT_KEY ? { parentKey: flowScopeKey, flowScopeKey } : {}),
     });
@@ -330,11 +329,10 @@ export class Execution {
   /** Input mappings, start listeners, boundary events, then the element kind's own work. Re-run when an activation incident is resolved. */
   runActivation(ei: ElementInstance): void {
     const element = this.element(ei);
-    // A multi-instance activity is a body (boundary events, the loop) around inner instances (mappings, behaviour).
-    const isBody = multiInstanceOf(element) !== undefined && ei.loopIndex === undefined;
+    const kind = kindOfInstance(ei, element);
     if (ei.lifecycle === 'activating') {
-      // Input mappings apply once, before the start listeners (which see them).
-      if (element.inputs && !isBody && ei.listener === undefined) {
+      // Input mappings apply once, before the start listeners (which see them); a wrapper's inner instances run them.
+      if (element.inputs && !kind.wrapsInner && ei.listener === undefined) {
         const context = { ...this.visibleVariables(ei.flowScopeKey), ...ei.variables };
         const locals: Variables = { ...ei.variables };
         for (const mapping of element.inputs) {
@@ -360,7 +358,7 @@ export class Execution {
       !ei.subscribed
     )
       openBoundaryEvents(this, ei, element);
-    kindOfInstance(ei, element).activate(this, ei, element);
+    kind.activate(this, ei, element);
   }
 
   // ---------------------------------------------------------------- listeners
@@ -372,7 +370,7 @@ export class Execution {
     const element = this.element(ei);
     if (!executionEvent)
       return element.type === 'userTask' ? (element.userTask[`${event as TaskListenerEvent}Listeners`] ?? []) : [];
-    if (multiInstanceOf(element) && ei.loopIndex === undefined) return [];
+    if (kindOfInstance(ei, element).wrapsInner) return [];
     return element.listeners?.[executionEvent] ?? [];
   }
 
@@ -612,14 +610,14 @@ export class Execution {
   complete(ei: ElementInstance, result?: Variables, flowIds?: string[], trigger?: Variables): void {
     if (ei.lifecycle === 'active') this.lifecycle(ei, 'COMPLETE');
     const element = this.element(ei);
-    const isBody = ei.loop !== undefined;
-    const isInner = ei.loopIndex !== undefined;
+    const kind = kindOfInstance(ei, element);
+    // An inner instance of a wrapper (a multi-instance body) completes into it, not over sequence flows.
+    const wrapper = this.wrapperOf(ei);
     this.guarded(ei, 'complete', () => {
       // Output mappings apply once, before the end listeners (which see their result).
       if (ei.listener?.event !== 'end') {
-        if (isBody) {
-          const collection = multiInstanceOf(element)!.outputCollection;
-          if (collection) this.propagate(ei.flowScopeKey, { [collection]: ei.variables![collection] });
+        if (kind.completeResult) {
+          kind.completeResult(this, ei, element, result);
         } else if (element.outputs) {
           const context = this.visibleVariables(ei.key);
           if (result) Object.assign(context, result);
@@ -634,20 +632,20 @@ export class Execution {
       if (this.listenersOf(ei, 'end').length > 0) {
         // Boundary events and other waits end with the element's own work, before its end listeners.
         if (ei.listener?.event !== 'end') this.closeWaits(ei);
-        if (isInner && ei.listener?.event !== 'end' && result) ei.innerResult = result;
+        if (wrapper && ei.listener?.event !== 'end' && result) ei.innerResult = result;
         if (this.nextListener(ei, 'end')) return;
       }
       // As in Zeebe, an inner instance's output element and the completion condition are evaluated
       // once it completed, after its end listeners (they see what those listeners set).
-      if (isInner) innerCompleted(this, ei, element, ei.innerResult ?? result);
+      if (wrapper) wrapper.kind.innerCompleted?.(this, wrapper.instance, ei, element, ei.innerResult ?? result);
       this.closeWaits(ei);
       this.lifecycle(ei, 'COMPLETED');
       recordCompensable(this, ei, element);
       delete this.state.elements[ei.key];
       this.effects.push({ type: 'element.completed', elementInstanceKey: ei.key, elementId: ei.elementId });
       const scopeKey = ei.flowScopeKey;
-      if (isInner && this.state.elements[scopeKey]!.loop!.done) this.terminateChildren(scopeKey);
-      for (const flowId of isInner ? [] : (flowIds ?? element.outgoing)) {
+      if (wrapper?.kind.innerLeft?.(this, wrapper.instance)) this.terminateChildren(scopeKey);
+      for (const flowId of wrapper ? [] : (flowIds ?? element.outgoing)) {
         this.effects.push({ type: 'flow.taken', flowId, sourceKey: ei.key });
         this.enqueue({
           elementId: this.graph.flows[flowId]!.targetId,
@@ -662,6 +660,19 @@ export class Execution {
     if (ei.incident?.phase === 'complete') ei.incident.result = result;
   }
 
+  /** The wrapper (multi-instance body) an inner instance completes into; undefined for any other instance. */
+  private wrapperOf(ei: ElementInstance): { instance: ElementInstance; kind: ElementKind } | undefined {
+    if (ei.loopIndex === undefined) return undefined;
+    const instance = this.state.elements[ei.flowScopeKey]!;
+    return { instance, kind: kindOfInstance(instance, this.element(instance)) };
+  }
+
+  /** Asks the kind of a scope left without tokens whether it goes on instead of completing. */
+  private scopeGoesOn(scope: ElementInstance): boolean {
+    const element = this.graph.elements[scope.elementId];
+    return element !== undefined && kindOfInstance(scope, element).scopeEmptied?.(this, scope, element) === true;
+  }
+
   /** One token of a scope is gone; an empty scope completes. */
   consumeToken(scopeKey: string): void {
     const scope = this.state.elements[scopeKey];
@@ -670,8 +681,8 @@ export class Execution {
     if (scope.tokens! > 0) return;
     if (scopeKey === ROOT_KEY) {
       if (this.state.lifecycle === 'active') this.completeInstance();
-    } else if (scope.loop && !scope.loop.done && scope.loop.next < scope.loop.items.length) {
-      this.enqueue({ elementId: scope.elementId, flowScopeKey: scope.key, nextLoopItem: true });
+    } else if (this.scopeGoesOn(scope)) {
+      // A multi-instance body started its next inner instance.
     } else if (scope.lifecycle === 'active' || scope.lifecycle === 'completing') {
       this.complete(scope);
     }

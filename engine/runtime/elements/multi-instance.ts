@@ -9,9 +9,28 @@ import { IncidentSignal, type Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
 import type { ElementKind } from './kind.ts';
 
-/** The body of a multi-instance activity: activating it starts the loop. */
+/**
+ * The body of a multi-instance activity: activating it starts the loop; each inner instance that
+ * completes puts its output in the output collection and may end the loop (completion condition);
+ * the body completes with the output collection once no inner instance is left.
+ */
 export const multiInstanceBody: ElementKind = {
-  activate: (x, ei, element) => startMultiInstance(x, ei, element),
+  wrapsInner: true,
+  instanceType: 'multiInstanceBody',
+  activate: startMultiInstance,
+  startInner: startInnerInstance,
+  innerCompleted: (x, _body, inner, element, result) => innerCompleted(x, inner, element, result),
+  innerLeft: (_x, body) => body.loop!.done === true,
+  scopeEmptied(x, body) {
+    const loop = body.loop!;
+    if (loop.done || loop.next >= loop.items.length) return false;
+    x.enqueue({ elementId: body.elementId, flowScopeKey: body.key, nextLoopItem: true });
+    return true;
+  },
+  completeResult(x, body, element) {
+    const collection = loopOf(element).outputCollection;
+    if (collection) x.propagate(body.flowScopeKey, { [collection]: body.variables![collection] });
+  },
 };
 
 /** Activates a multi-instance body: evaluates the input collection and queues the first inner instance(s). */
