@@ -1,6 +1,6 @@
 /**
  * Routes one runtime event to the element instance (or timer, or scope) it is meant for.
-/**
+ *
  * The core routes what is common (listeners' jobs, incidents, the scope's event subprocesses,
  * boundary events); what an element kind reacts to while it waits is the kind's own hook
  * (engine/runtime/elements/).

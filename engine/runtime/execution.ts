@@ -6,6 +6,10 @@
  * embedded or event subprocess instance, a multi-instance body) counts its tokens: child element
  * instances, tokens in flight on a sequence flow and tokens waiting at a parallel or inclusive join.
  * A scope completes when its count drops to 0.
+ *
+ * This core owns the lifecycle every element shares (input mappings, listeners, boundary events,
+ * output mappings, leaving over sequence flows, terminating, incidents); what one element kind does
+ * is its module in engine/runtime/elements/, reached through the registry (`kindOfInstance`).
  */
 import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
