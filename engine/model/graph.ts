@@ -401,12 +401,14 @@ export function isActivity(element: FlowElement): element is Activity {
 
 /** The multi-instance loop of an activity; undefined for any other element. */
 export function multiInstanceOf(element: FlowElement): MultiInstanceDefinition | undefined {
-  return isActivity(element) ? element.multiInstance : undefined;
+  return 'multiInstance' in element ? element.multiInstance : undefined;
 }
+
+const NO_BOUNDARY_EVENTS: readonly string[] = [];
 
 /** The boundary events attached to an activity (none for any other element). */
 export function boundaryEventsOf(element: FlowElement): readonly string[] {
-  return (isActivity(element) && element.boundaryEvents) || [];
+  return ('boundaryEvents' in element && element.boundaryEvents) || NO_BOUNDARY_EVENTS;
 }
 
 /** The start event of an event subprocess (validation guarantees exactly one). */

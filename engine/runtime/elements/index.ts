@@ -23,7 +23,6 @@ import { startEvent } from './start-event.ts';
 import { subProcess } from './sub-process.ts';
 import { passThrough } from './task.ts';
 import { userTask } from './user-task.ts';
-import { multiInstanceOf } from '../../model/graph.ts';
 
 export type { ElementKind } from './kind.ts';
 
@@ -60,5 +59,7 @@ export function kindOf(element: FlowElement): ElementKind {
  * wrapper (its inner instances run the activity's own kind).
  */
 export function kindOfInstance(ei: ElementInstance, element: FlowElement): ElementKind {
-  return multiInstanceOf(element) && ei.loopIndex === undefined ? multiInstanceBody : kindOf(element);
+  // Asked on every activation and completion: `in` is the cheapest test (only activities carry multiInstance).
+  if (ei.loopIndex === undefined && 'multiInstance' in element && element.multiInstance) return multiInstanceBody;
+  return elementKinds[element.type] as ElementKind;
 }
