@@ -37,7 +37,7 @@ import type {
   UserTaskView,
 } from './api.ts';
 import { OperonError, isOperonError } from './errors.ts';
-import type { ProcessGraph } from './model/index.ts';
+import { userTaskOf, type ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
 import { NodeRegistry } from './nodes/registry.ts';
@@ -554,7 +554,7 @@ export class PostgresEngine implements Engine {
           details: { taskId, state: task.state },
         });
       const graph = await this.graphs.get(tx, instance.definition_id);
-      const pending = (graph.elements[task.element_id]?.userTask?.[`${event}Listeners`]?.length ?? 0) > 0;
+      const pending = (userTaskOf(graph, task.element_id)?.[`${event}Listeners`]?.length ?? 0) > 0;
       if (!pending) await tx('user_tasks').where({ id: taskId }).update(userTaskColumns(change));
       else {
         await tx('user_tasks').where({ id: taskId }).update({ state: event });

@@ -8,27 +8,30 @@
 import type { VariableSpec } from './typed-variables.ts';
 import type { ProcessJobLimits } from './job-limits.ts';
 
-/** Element kinds the runtime executes (the BPMN XML local name of the element). */
-export type ElementType =
-  | 'startEvent'
-  | 'endEvent'
-  | 'intermediateCatchEvent'
-  | 'intermediateThrowEvent'
-  | 'boundaryEvent'
-  | 'task'
-  | 'manualTask'
-  | 'serviceTask'
-  | 'sendTask'
-  | 'businessRuleTask'
-  | 'userTask'
-  | 'receiveTask'
-  | 'scriptTask'
-  | 'exclusiveGateway'
-  | 'inclusiveGateway'
-  | 'eventBasedGateway'
-  | 'parallelGateway'
-  | 'subProcess'
-  | 'callActivity';
+/** Element kinds the runtime executes (the BPMN XML local name of the element), one module each in engine/runtime/elements/. */
+export const ELEMENT_TYPES = [
+  'startEvent',
+  'endEvent',
+  'intermediateCatchEvent',
+  'intermediateThrowEvent',
+  'boundaryEvent',
+  'task',
+  'manualTask',
+  'serviceTask',
+  'sendTask',
+  'businessRuleTask',
+  'userTask',
+  'receiveTask',
+  'scriptTask',
+  'exclusiveGateway',
+  'inclusiveGateway',
+  'eventBasedGateway',
+  'parallelGateway',
+  'subProcess',
+  'callActivity',
+] as const;
+
+export type ElementType = (typeof ELEMENT_TYPES)[number];
 
 /** The event definition of an event element; 'none' when it has none. */
 export type EventKind =
@@ -132,85 +135,315 @@ export interface MultiInstanceDefinition {
   completionCondition?: string;
 }
 
-export interface FlowElement {
+/** Fields every flow element has, whatever its kind. */
+export interface ElementBase {
   id: string;
-  type: ElementType;
   name?: string;
   /** Id of the enclosing embedded subprocess; undefined at the process level. */
   parentId?: string;
   /** Incoming / outgoing sequence flow ids, in document order. */
   incoming: string[];
   outgoing: string[];
-  /** Events: which event definition. */
-  eventKind?: EventKind;
-  /** Exclusive gateway / activity default flow id. */
-  defaultFlow?: string;
-  /** Boundary event ids attached to this activity. */
-  boundaryEvents?: string[];
-  /** Boundary events: the host activity id, and whether it interrupts the host. */
-  attachedTo?: string;
-  cancelActivity?: boolean;
-  /** Service / send / business-rule tasks. */
-  job?: JobDefinition;
-  /** Message start, receive task, intermediate message catch, message boundary. */
-  message?: MessageDefinition;
-  /** Timer start, intermediate timer catch, timer boundary. */
-  timer?: TimerDefinition;
-  /** Error end event (thrown code) and error boundary (caught code; undefined = catch all). */
-  errorCode?: string;
-  /** Escalation throw events (thrown code) and escalation catch events (caught code; undefined = catch all). */
-  escalationCode?: string;
-  /** Link events: the link name; on a throw link, the id of the catch link it jumps to. */
-  link?: { name: string; targetId?: string };
-  /** Script task (zeebe:script): FEEL expression without leading `=`, and the variable that receives its result. */
-  script?: { expression: string; resultVariable: string };
-  /** Business rule task (zeebe:calledDecision): the DMN decision id (FEEL when it starts with `=`) and the variable that receives its result. */
-  calledDecision?: { decisionId: string; resultVariable: string; versionTag?: string };
-  /** User task (zeebe:assignmentDefinition / zeebe:formDefinition / zeebe:taskSchedule / zeebe:priorityDefinition). */
-  userTask?: UserTaskDefinition;
   /** zeebe:executionListeners (not on multi-instance bodies: each inner instance runs them). */
   listeners?: ExecutionListeners;
   /** zeebe:properties (name -> value), handed to the element's jobs and shown by the API. */
   properties?: Record<string, string>;
   /** `operon:maxConcurrent` on a task: at most this many of its jobs run at once (model/job-limits.ts). */
   maxConcurrent?: number;
-  /**
-   * Compensation. On a compensation boundary event: the handler activity it is associated with
-   * (bpmn:association). On the activity it is attached to: the same handler id, copied by validation.
-   */
+  /** zeebe:ioMapping. */
+  inputs?: VariableMapping[];
+  outputs?: VariableMapping[];
+}
+
+/** What every activity (task, subprocess, call activity) adds: boundary events, multi-instance, compensation. */
+export interface ActivityBase extends ElementBase {
+  /** The activity's default flow id. */
+  defaultFlow?: string;
+  /** Boundary event ids attached to this activity (filled by validation). */
+  boundaryEvents?: string[];
+  /** Multi-instance activity (its ioMapping applies to each inner instance). */
+  multiInstance?: MultiInstanceDefinition;
+  /** The handler of its compensation boundary event, copied there by validation. */
   compensationHandler?: string;
   /** A compensation handler (`isForCompensation="true"`): runs only when its activity is compensated. */
   isForCompensation?: true;
-  /** Compensation throw / end event with an `activityRef`: compensate only that activity (otherwise the whole scope). */
-  compensateActivity?: string;
-  /** Multi-instance activity (its ioMapping applies to each inner instance). */
-  multiInstance?: MultiInstanceDefinition;
-  /**
-   * Signal events. A catching one (start, intermediate catch, boundary) is a message wait on `signal:<name>` with
-   * a fixed correlation key, so a broadcast reaches every open subscription of that name; a throwing one has
-   * eventKind 'signal' and broadcasts.
-   */
+}
+
+// ---------------------------------------------------------------- event definitions, composed into events
+
+/** No event definition. */
+export interface NoneDefinition {
+  eventKind: 'none';
+}
+/**
+ * A message wait (start, intermediate catch, boundary). A catching signal is one too: a message wait on
+ * `signal:<name>` with a fixed correlation key, so a broadcast reaches every open subscription of that name.
+ */
+export interface MessageCatchDefinition {
+  eventKind: 'message';
+  message: MessageDefinition;
+  /** Set when the event catches a signal. */
   signal?: { name: string };
-  /** Call activity (zeebe:calledElement): the process to start (FEEL when it starts with `=`) and which variables cross. */
-  calledElement?: {
+}
+/** A message throw event: Camunda 8 runs it as a job, like a send task. */
+export interface MessageThrowDefinition {
+  eventKind: 'message';
+  job: JobDefinition;
+}
+export interface TimerEventDefinition {
+  eventKind: 'timer';
+  timer: TimerDefinition;
+}
+/** A caught error: the code it catches (undefined = every code). */
+export interface ErrorCatchDefinition {
+  eventKind: 'error';
+  errorCode?: string;
+}
+export interface ErrorThrowDefinition {
+  eventKind: 'error';
+  errorCode: string;
+}
+/** A caught escalation: the code it catches (undefined = every code). */
+export interface EscalationCatchDefinition {
+  eventKind: 'escalation';
+  escalationCode?: string;
+}
+export interface EscalationThrowDefinition {
+  eventKind: 'escalation';
+  escalationCode: string;
+}
+/** A signal throw: broadcasts the signal. */
+export interface SignalThrowDefinition {
+  eventKind: 'signal';
+  signal: { name: string };
+}
+export interface TerminateDefinition {
+  eventKind: 'terminate';
+}
+/** Link events: the link name; on a throw link, the id of the catch link it jumps to (set by validation). */
+export interface LinkDefinition {
+  eventKind: 'link';
+  link: { name: string; targetId?: string };
+}
+/** Compensation throw / end event; with an `activityRef`, it compensates only that activity (otherwise the whole scope). */
+export interface CompensationThrowDefinition {
+  eventKind: 'compensation';
+  compensateActivity?: string;
+}
+/** A compensation boundary event: the handler activity it is associated with (bpmn:association). */
+export interface CompensationBoundaryDefinition {
+  eventKind: 'compensation';
+  compensationHandler?: string;
+}
+
+// ---------------------------------------------------------------- events
+
+interface StartEventBase extends ElementBase {
+  type: 'startEvent';
+  /** Start event of an event subprocess: does it interrupt its scope? */
+  interrupting?: boolean;
+  /** A process's none or message start event: the start variables it declares (`operon:input:<name>` properties). */
+  startVariables?: Record<string, VariableSpec>;
+}
+export type StartEvent = StartEventBase &
+  (NoneDefinition | MessageCatchDefinition | TimerEventDefinition | ErrorCatchDefinition | EscalationCatchDefinition);
+
+interface IntermediateCatchEventBase extends ElementBase {
+  type: 'intermediateCatchEvent';
+}
+export type IntermediateCatchEvent = IntermediateCatchEventBase &
+  (MessageCatchDefinition | TimerEventDefinition | LinkDefinition);
+
+interface BoundaryEventBase extends ElementBase {
+  type: 'boundaryEvent';
+  /** The host activity id. */
+  attachedTo: string;
+  /** Whether it interrupts the host. */
+  cancelActivity: boolean;
+}
+export type BoundaryEvent = BoundaryEventBase &
+  (
+    | MessageCatchDefinition
+    | TimerEventDefinition
+    | ErrorCatchDefinition
+    | EscalationCatchDefinition
+    | CompensationBoundaryDefinition
+  );
+export type TimerBoundaryEvent = BoundaryEventBase & TimerEventDefinition;
+export type MessageBoundaryEvent = BoundaryEventBase & MessageCatchDefinition;
+
+interface IntermediateThrowEventBase extends ElementBase {
+  type: 'intermediateThrowEvent';
+}
+export type IntermediateThrowEvent = IntermediateThrowEventBase &
+  (
+    | NoneDefinition
+    | MessageThrowDefinition
+    | LinkDefinition
+    | EscalationThrowDefinition
+    | SignalThrowDefinition
+    | CompensationThrowDefinition
+  );
+
+interface EndEventBase extends ElementBase {
+  type: 'endEvent';
+}
+export type EndEvent = EndEventBase &
+  (
+    | NoneDefinition
+    | MessageThrowDefinition
+    | TerminateDefinition
+    | ErrorThrowDefinition
+    | EscalationThrowDefinition
+    | SignalThrowDefinition
+    | CompensationThrowDefinition
+  );
+
+/** Every event element. */
+export type EventElement = StartEvent | IntermediateCatchEvent | BoundaryEvent | IntermediateThrowEvent | EndEvent;
+/** An event that waits for a timer or a message: what event-based gateways, boundaries and event subprocesses open. */
+export type TimerEvent = Extract<EventElement, { eventKind: 'timer' }>;
+export type MessageCatchEvent = Extract<EventElement, { eventKind: 'message'; message: MessageDefinition }>;
+
+// ---------------------------------------------------------------- activities
+
+/** A task without work of its own (bpmn:task, bpmn:manualTask): it completes at once. */
+export interface PlainTask extends ActivityBase {
+  type: 'task' | 'manualTask';
+}
+/** A task done by a job worker: service and send tasks, and business rule and script tasks with a zeebe:taskDefinition. */
+export interface JobTask extends ActivityBase {
+  type: 'serviceTask' | 'sendTask' | 'businessRuleTask' | 'scriptTask';
+  job: JobDefinition;
+}
+/** Script task (zeebe:script): FEEL expression without leading `=`, and the variable that receives its result. */
+export interface ScriptTask extends ActivityBase {
+  type: 'scriptTask';
+  script: { expression: string; resultVariable: string };
+}
+/** Business rule task (zeebe:calledDecision): the DMN decision id (FEEL when it starts with `=`) and the variable that receives its result. */
+export interface DecisionTask extends ActivityBase {
+  type: 'businessRuleTask';
+  calledDecision: { decisionId: string; resultVariable: string; versionTag?: string };
+}
+export interface UserTask extends ActivityBase {
+  type: 'userTask';
+  /** zeebe:assignmentDefinition / zeebe:formDefinition / zeebe:taskSchedule / zeebe:priorityDefinition / zeebe:taskListeners. */
+  userTask: UserTaskDefinition;
+}
+export interface ReceiveTask extends ActivityBase {
+  type: 'receiveTask';
+  message: MessageDefinition;
+}
+/** Embedded or event subprocess. */
+export interface SubProcess extends ActivityBase {
+  type: 'subProcess';
+  /** Its start event (set by validation, once the subprocess's children are parsed). */
+  startEventId: string;
+  /** Event subprocess (triggered by its error, message or timer start event, not by a sequence flow). */
+  triggeredByEvent?: true;
+  /** The event subprocesses directly inside it. */
+  eventSubprocesses?: string[];
+}
+/** Call activity (zeebe:calledElement): the process to start (FEEL when it starts with `=`) and which variables cross. */
+export interface CallActivity extends ActivityBase {
+  type: 'callActivity';
+  calledElement: {
     processId: string;
     propagateAllParentVariables: boolean;
     propagateAllChildVariables: boolean;
     versionTag?: string;
   };
-  /** zeebe:ioMapping. */
-  inputs?: VariableMapping[];
-  outputs?: VariableMapping[];
-  /** Embedded or event subprocess: its start event. */
-  startEventId?: string;
-  /** Event subprocess (triggered by its error, message or timer start event, not by a sequence flow). */
-  triggeredByEvent?: boolean;
-  /** Start event of an event subprocess: does it interrupt its scope? */
-  interrupting?: boolean;
-  /** Embedded subprocess: the event subprocesses directly inside it. */
-  eventSubprocesses?: string[];
-  /** A process's none or message start event: the start variables it declares (`operon:input:<name>` properties). */
-  startVariables?: Record<string, VariableSpec>;
+}
+
+export type Activity =
+  | PlainTask
+  | JobTask
+  | ScriptTask
+  | DecisionTask
+  | UserTask
+  | ReceiveTask
+  | SubProcess
+  | CallActivity;
+
+// ---------------------------------------------------------------- gateways
+
+/** Exclusive and inclusive gateways: conditions on their outgoing flows, and a default flow. */
+export interface ConditionalGateway extends ElementBase {
+  type: 'exclusiveGateway' | 'inclusiveGateway';
+  defaultFlow?: string;
+}
+export interface ParallelGateway extends ElementBase {
+  type: 'parallelGateway';
+}
+export interface EventBasedGateway extends ElementBase {
+  type: 'eventBasedGateway';
+}
+
+/**
+ * One flow element of a process: a union discriminated by `type` (the element kind; events also by
+ * `eventKind`), each member with exactly the fields of its kind.
+ */
+export type FlowElement = EventElement | Activity | ConditionalGateway | ParallelGateway | EventBasedGateway;
+
+const ACTIVITY_TYPES: ReadonlySet<ElementType> = new Set<Activity['type']>([
+  'task',
+  'manualTask',
+  'serviceTask',
+  'sendTask',
+  'businessRuleTask',
+  'userTask',
+  'receiveTask',
+  'scriptTask',
+  'subProcess',
+  'callActivity',
+]);
+
+/** Is this element an activity (can carry boundary events, multi-instance, has a lifecycle of its own)? */
+export function isActivity(element: FlowElement): element is Activity {
+  return ACTIVITY_TYPES.has(element.type);
+}
+
+/** The multi-instance loop of an activity; undefined for any other element. */
+export function multiInstanceOf(element: FlowElement): MultiInstanceDefinition | undefined {
+  return 'multiInstance' in element ? element.multiInstance : undefined;
+}
+
+const NO_BOUNDARY_EVENTS: readonly string[] = [];
+
+/** The boundary events attached to an activity (none for any other element). */
+export function boundaryEventsOf(element: FlowElement): readonly string[] {
+  return ('boundaryEvents' in element && element.boundaryEvents) || NO_BOUNDARY_EVENTS;
+}
+
+/** The start event of an event subprocess (validation guarantees exactly one). */
+export function startEventOf(graph: ProcessGraph, subprocessId: string): StartEvent {
+  const subprocess = graph.elements[subprocessId] as SubProcess;
+  return graph.elements[subprocess.startEventId] as StartEvent;
+}
+
+/** The user task definition of `id`, if it is a user task (the graph may be missing: an older definition). */
+export function userTaskOf(graph: ProcessGraph | undefined, id: string): UserTaskDefinition | undefined {
+  return graph ? elementOfType(graph, id, 'userTask')?.userTask : undefined;
+}
+
+/** The members of the union for one element type (a member may stand for several types, such as JobTask). */
+export type ElementOfType<T extends ElementType> = FlowElement extends infer E
+  ? E extends { type: infer U }
+    ? T extends U
+      ? E & { type: T }
+      : never
+    : never
+  : never;
+
+/** The element `id` if it is of `type` (as stored graphs and tests look elements up). */
+export function elementOfType<T extends ElementType>(
+  graph: ProcessGraph,
+  id: string,
+  type: T,
+): ElementOfType<T> | undefined {
+  const element = graph.elements[id];
+  return element?.type === type ? (element as ElementOfType<T>) : undefined;
 }
 
 export interface SequenceFlow {

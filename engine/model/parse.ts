@@ -3,8 +3,33 @@ import zeebeSchema from 'zeebe-bpmn-moddle/resources/zeebe.json' with { type: 'j
 import { OperonError } from '../errors.ts';
 import { feelSyntaxError, isFeelExpression, stripFeelMarker } from '../feel/index.ts';
 import type {
+  Activity,
+  ActivityBase,
+  BoundaryEvent,
+  CallActivity,
+  CompensationThrowDefinition,
+  DecisionTask,
+  ElementBase,
   ElementType,
+  EndEvent,
+  ErrorCatchDefinition,
+  EscalationCatchDefinition,
+  EventElement,
   EventKind,
+  IntermediateCatchEvent,
+  IntermediateThrowEvent,
+  JobDefinition,
+  LinkDefinition,
+  MessageCatchDefinition,
+  MessageDefinition,
+  MessageThrowDefinition,
+  MultiInstanceDefinition,
+  NoneDefinition,
+  SignalThrowDefinition,
+  StartEvent,
+  TerminateDefinition,
+  TimerEventDefinition,
+  UserTaskDefinition,
   ExecutionListeners,
   FlowElement,
   ListenerDefinition,
@@ -23,6 +48,7 @@ import {
   parseProcessCapacity,
   type ProcessJobLimits,
 } from './job-limits.ts';
+import type { VariableSpec } from './typed-variables.ts';
 import { parseIsoDuration, timerSyntaxError } from './timer.ts';
 import { validateGraph } from './validate.ts';
 
@@ -31,8 +57,8 @@ type ModdleElement = { $type: string; id?: string; name?: string; [key: string]:
 
 const moddle = new BpmnModdle({ zeebe: zeebeSchema });
 
-/** bpmn:Foo -> element type for every flow element Operon executes. */
-const EXECUTED: Record<string, ElementType> = {
+/** bpmn:Foo -> element type for every flow element Operon executes: the parser's one line per kind. */
+export const EXECUTED: Readonly<Record<string, ElementType>> = {
   'bpmn:StartEvent': 'startEvent',
   'bpmn:EndEvent': 'endEvent',
   'bpmn:IntermediateCatchEvent': 'intermediateCatchEvent',
@@ -372,12 +398,12 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
       graph.startEvents.push({
         elementId: element.id,
         kind,
-        ...(element.message ? { messageName: element.message.name } : {}),
-        ...(element.timer ? { timer: element.timer } : {}),
+        ...('message' in element ? { messageName: element.message.name } : {}),
+        ...('timer' in element ? { timer: element.timer } : {}),
         ...(element.startVariables ? { variables: element.startVariables } : {}),
       });
     }
-    if (element.job)
+    if ('job' in element)
       graph.serviceTasks.push({
         elementId: element.id,
         taskType: element.job.taskType,
@@ -385,10 +411,11 @@ function buildGraph(process: ModdleElement, file: string): ProcessGraph {
         headers: element.job.headers,
       });
     addListenerJobs(graph, element.id, element.listeners);
-    for (const listener of element.userTask?.creatingListeners ?? [])
+    if (element.type !== 'userTask') continue;
+    for (const listener of element.userTask.creatingListeners ?? [])
       graph.serviceTasks.push(listenerJob(element.id, listener, 'creating'));
     for (const event of ['assigning', 'updating', 'completing', 'canceling'] as const)
-      for (const listener of element.userTask?.[`${event}Listeners`] ?? [])
+      for (const listener of element.userTask[`${event}Listeners`] ?? [])
         graph.serviceTasks.push(listenerJob(element.id, listener, event));
   }
   addListenerJobs(graph, graph.bpmnProcessId, graph.listeners);
@@ -506,7 +533,8 @@ function checkListenerEvents(file: string, element: FlowElement): void {
         },
       },
     );
-  const { type, eventKind } = element;
+  const { type } = element;
+  const eventKind = 'eventKind' in element ? element.eventKind : undefined;
   if (type === 'boundaryEvent' && eventKind === 'compensation')
     throw refuse('start and end', 'compensation boundary events');
   if (listeners.start && type === 'startEvent') throw refuse('start', 'start events');
@@ -557,9 +585,15 @@ function addScope(
  * handler) with exactly one compensation handler: an activity with `isForCompensation="true"`.
  */
 function linkCompensationHandlers(graph: ProcessGraph, associations: Association[], file: string): void {
-  const isBoundary = (id: string) =>
-    graph.elements[id]?.type === 'boundaryEvent' && graph.elements[id]!.eventKind === 'compensation';
-  const isHandler = (id: string) => graph.elements[id]?.isForCompensation === true;
+  const compensationBoundary = (id: string) => {
+    const element = graph.elements[id];
+    return element?.type === 'boundaryEvent' && element.eventKind === 'compensation' ? element : undefined;
+  };
+  const isBoundary = (id: string) => compensationBoundary(id) !== undefined;
+  const isHandler = (id: string) => {
+    const element = graph.elements[id];
+    return element !== undefined && 'isForCompensation' in element && element.isForCompensation === true;
+  };
   for (const { sourceId, targetId } of associations) {
     const [boundaryId, handlerId] = isBoundary(sourceId)
       ? [sourceId, targetId]
@@ -567,7 +601,7 @@ function linkCompensationHandlers(graph: ProcessGraph, associations: Association
         ? [targetId, sourceId]
         : [];
     if (!boundaryId || !handlerId) continue;
-    const boundary = graph.elements[boundaryId]!;
+    const boundary = compensationBoundary(boundaryId)!;
     if (!isHandler(handlerId))
       throw invalid(
         file,
@@ -622,6 +656,22 @@ function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
   return result;
 }
 
+const ACTIVITY_TYPES = new Set<ElementType>([
+  'task',
+  'manualTask',
+  'serviceTask',
+  'sendTask',
+  'businessRuleTask',
+  'userTask',
+  'receiveTask',
+  'scriptTask',
+  'subProcess',
+  'callActivity',
+]);
+
+type Extension = (type: string) => ModdleElement | undefined;
+
+/** One flow element: the fields every kind has, then those of its kind (one case per kind family). */
 function buildElement(
   node: ModdleElement,
   type: ElementType,
@@ -630,33 +680,30 @@ function buildElement(
   inEventSubprocess: boolean,
 ): FlowElement {
   const id = node.id!;
-  const element: FlowElement = { id, type, incoming: [], outgoing: [] };
-  if (node.name) element.name = node.name;
-  if (parentId) element.parentId = parentId;
-  if (node.default) element.defaultFlow = node.default.id;
-  const loop = loopOf(node, file);
-  if (loop) element.multiInstance = loop;
-  if (node.isForCompensation) element.isForCompensation = true;
+  const base: ElementBase = { id, incoming: [], outgoing: [] };
+  if (node.name) base.name = node.name;
+  if (parentId) base.parentId = parentId;
+  const activity = ACTIVITY_TYPES.has(type) ? activityFields(node, file) : undefined;
 
   const extensions = (node.extensionElements?.values ?? []) as ModdleElement[];
-  const ext = (t: string) => extensions.find((e) => e.$type === t);
+  const ext: Extension = (t) => extensions.find((e) => e.$type === t);
 
   const listeners = executionListenersOf(file, node, type);
-  if (listeners) element.listeners = listeners;
+  if (listeners) base.listeners = listeners;
   if (type === 'eventBasedGateway' && node.instantiate)
     throw unsupported(file, node, 'instantiating event-based gateway');
 
   const properties = (ext('zeebe:Properties')?.properties ?? []) as { name?: string; value?: string }[];
   const named = properties.filter((p) => p.name !== undefined && p.name !== '');
-  if (named.length > 0) element.properties = Object.fromEntries(named.map((p) => [p.name!, p.value ?? '']));
+  if (named.length > 0) base.properties = Object.fromEntries(named.map((p) => [p.name!, p.value ?? '']));
   const definitionType = ((node.eventDefinitions ?? []) as ModdleElement[])[0]?.$type;
   const isProcessStart =
     type === 'startEvent' &&
     parentId === undefined &&
     (!definitionType || definitionType === 'bpmn:MessageEventDefinition');
+  let startVariables: Record<string, VariableSpec> | undefined;
   try {
-    const startVariables = startVariablesOf(properties, isProcessStart ? 'start' : `${type} "${id}"`);
-    if (startVariables) element.startVariables = startVariables;
+    startVariables = startVariablesOf(properties, isProcessStart ? 'start' : `${type} "${id}"`);
   } catch (error) {
     throw invalid(file, id, `"${id}": ${(error as Error).message}`);
   }
@@ -665,193 +712,34 @@ function buildElement(
   if (io) {
     const inputs = mappings(file, id, io.inputParameters);
     const outputs = mappings(file, id, io.outputParameters);
-    if (inputs.length) element.inputs = inputs;
-    if (outputs.length) element.outputs = outputs;
+    if (inputs.length) base.inputs = inputs;
+    if (outputs.length) base.outputs = outputs;
   }
 
-  if (type.endsWith('Event')) {
-    const definitions = (node.eventDefinitions ?? []) as ModdleElement[];
-    if (definitions.length > 1) throw unsupported(file, node, 'multiple event definitions');
-    element.eventKind = eventKind(file, node, definitions[0]);
-    if (type === 'startEvent' && inEventSubprocess) element.interrupting = node.isInterrupting !== false;
-    if (
-      type === 'startEvent' &&
-      (element.eventKind === 'error' || element.eventKind === 'escalation') &&
-      !inEventSubprocess
-    )
-      throw unsupported(file, node, `${element.eventKind} start event outside an event subprocess`);
-    const definition = definitions[0];
-    const throwsMessage = element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent');
-    if (throwsMessage && !ext('zeebe:TaskDefinition'))
-      throw unsupported(file, node, 'message throw event without a zeebe:taskDefinition');
-    if (element.eventKind === 'message' && !throwsMessage)
-      element.message = messageOf(file, node, definition!, type !== 'startEvent' || inEventSubprocess);
-    if (element.eventKind === 'escalation') {
-      const code = definition!.escalationRef?.escalationCode as string | undefined;
-      if (code) element.escalationCode = code;
-      else if (type === 'endEvent' || type === 'intermediateThrowEvent')
-        throw invalid(file, id, `escalation event "${id}" needs an escalation with an escalation code`);
-    }
-    if (element.eventKind === 'signal') {
-      const name = definition!.signalRef?.name as string | undefined;
-      if (!name || isFeelExpression(name))
-        throw invalid(file, id, `signal event "${id}" needs a signal with a literal name`);
-      element.signal = { name };
-      // Catching: a message wait on the signal's subscription name with a fixed key (SIGNAL_CORRELATION_KEY).
-      if (type !== 'endEvent' && type !== 'intermediateThrowEvent') {
-        element.eventKind = 'message';
-        element.message = { name: `${SIGNAL_PREFIX}${name}`, correlationKey: SIGNAL_CORRELATION_KEY };
-      }
-    }
-    if (element.eventKind === 'link') {
-      if (!definition!.name) throw invalid(file, id, `link event "${id}" needs a link name`);
-      element.link = { name: definition!.name };
-    }
-    if (element.eventKind === 'timer') element.timer = timerOf(file, node, definition!);
-    // waitForCompletion is not read: as in Camunda 8, a compensation throw always waits for its handlers.
-    if (element.eventKind === 'compensation' && definition!.activityRef)
-      element.compensateActivity = definition!.activityRef.id;
-    if (element.eventKind === 'error') {
-      const code = definition!.errorRef?.errorCode as string | undefined;
-      if (code) element.errorCode = code;
-      else if (type === 'endEvent')
-        throw invalid(file, id, `error end event "${id}" needs an error with an error code`);
-    }
-  }
-
-  const taskDefinition = ext('zeebe:TaskDefinition');
-  // Camunda 8 runs message throw events like send tasks: as jobs.
-  const calledDecision = type === 'businessRuleTask' ? ext('zeebe:CalledDecision') : undefined;
-  const isJobTask =
-    type === 'serviceTask' ||
-    type === 'sendTask' ||
-    (type === 'businessRuleTask' && !calledDecision) ||
-    (type === 'scriptTask' && taskDefinition && !ext('zeebe:Script')) ||
-    (element.eventKind === 'message' && (type === 'endEvent' || type === 'intermediateThrowEvent'));
-  if (isJobTask) {
-    if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
-    const { retries, retriesExpression } = retriesOf(
-      file,
-      id,
-      String(taskDefinition.retries ?? '3'),
-      `${type} "${id}"`,
-    );
-    const headers: Record<string, string> = {};
-    for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[])
-      headers[header.key] = header.value ?? '';
-    if (isFeelExpression(taskDefinition.type)) feel(file, id, taskDefinition.type);
-    element.job = {
-      taskType: taskDefinition.type,
-      retries,
-      headers,
-      ...(retriesExpression !== undefined ? { retriesExpression } : {}),
-    };
-  } else if (calledDecision) {
-    element.calledDecision = calledDecisionOf(file, id, calledDecision);
-  } else if (type === 'scriptTask') {
-    const script = ext('zeebe:Script');
-    if (!script?.expression || !script.resultVariable) {
-      throw invalid(
-        file,
-        id,
-        `script task "${id}" needs a zeebe:script with an expression and a resultVariable (or a zeebe:taskDefinition)`,
-      );
-    }
-    element.script = { expression: feel(file, id, script.expression), resultVariable: script.resultVariable };
-  } else if (type === 'receiveTask') {
-    if (!node.messageRef) throw invalid(file, id, `receive task "${id}" needs a message`);
-    element.message = messageOf(file, node, node, true);
-  } else if (type === 'userTask') {
-    const assignment = ext('zeebe:AssignmentDefinition');
-    const form = ext('zeebe:FormDefinition');
-    const userTask: NonNullable<FlowElement['userTask']> = {};
-    if (assignment?.assignee) userTask.assignee = assignment.assignee;
-    const candidateGroups = candidatesOf(file, id, assignment?.candidateGroups);
-    if (candidateGroups) userTask.candidateGroups = candidateGroups;
-    const candidateUsers = candidatesOf(file, id, assignment?.candidateUsers);
-    if (candidateUsers) userTask.candidateUsers = candidateUsers;
-    // Four-eyes (docs/security.md): the completer must be neither the starter nor an earlier completer.
-    const fourEyes = properties.find((p) => p.name === 'operon:fourEyes')?.value?.trim();
-    if (fourEyes !== undefined) {
-      if (fourEyes !== 'true' && fourEyes !== 'false')
-        throw invalid(file, id, `user task "${id}": operon:fourEyes must be "true" or "false", not "${fourEyes}"`);
-      if (fourEyes === 'true') userTask.fourEyes = true;
-    }
-    if (assignment?.assignee && isFeelExpression(assignment.assignee)) feel(file, id, assignment.assignee);
-    const formKey = form?.formKey ?? form?.formId ?? ext('zeebe:UserTaskForm')?.id;
-    if (formKey) userTask.formKey = formKey;
-    const schedule = ext('zeebe:TaskSchedule');
-    for (const field of ['dueDate', 'followUpDate'] as const) {
-      const text = (schedule?.[field] as string | undefined)?.trim();
-      if (!text) continue;
-      if (isFeelExpression(text)) feel(file, id, text);
-      else if (Number.isNaN(Date.parse(text)) || !/^\d{4}-\d{2}-\d{2}T/.test(text))
-        throw invalid(file, id, `user task "${id}" has ${field} "${text}", which is not an ISO 8601 date-time`);
-      userTask[field] = text;
-    }
-    const priority = (ext('zeebe:PriorityDefinition')?.priority as string | undefined)?.trim();
-    if (priority) {
-      if (isFeelExpression(priority)) feel(file, id, priority);
-      else if (!/^\d+$/.test(priority) || Number(priority) > 100)
-        throw invalid(
-          file,
-          id,
-          `user task "${id}" has priority "${priority}", which is not a whole number from 0 to 100`,
-        );
-      userTask.priority = priority;
-    }
-    const taskListeners = taskListenersOf(file, id, ext('zeebe:TaskListeners'));
-    if (taskListeners.creating.length > 0) userTask.creatingListeners = taskListeners.creating;
-    if (taskListeners.assigning.length > 0) userTask.assigningListeners = taskListeners.assigning;
-    if (taskListeners.updating.length > 0) userTask.updatingListeners = taskListeners.updating;
-    if (taskListeners.completing.length > 0) userTask.completingListeners = taskListeners.completing;
-    if (taskListeners.canceling.length > 0) userTask.cancelingListeners = taskListeners.canceling;
-    // As Zeebe: task listeners belong to Camunda user tasks, not to job-worker user tasks.
-    if (Object.values(taskListeners).some((l) => l.length > 0) && !ext('zeebe:UserTask'))
-      throw invalid(
-        file,
-        id,
-        `user task "${id}" has task listeners but no zeebe:userTask; task listeners are only allowed on Camunda user tasks`,
-      );
-    element.userTask = userTask;
-  }
-
-  if (type === 'subProcess' && node.triggeredByEvent) element.triggeredByEvent = true;
-  if (type === 'callActivity') {
-    const called = ext('zeebe:CalledElement');
-    const processId = (called?.processId ?? called?.processIdExpression) as string | undefined;
-    if (!processId) throw invalid(file, id, `call activity "${id}" needs a zeebe:calledElement processId`);
-    if (isFeelExpression(processId)) feel(file, id, processId);
-    element.calledElement = {
-      processId,
-      propagateAllParentVariables: called!.propagateAllParentVariables !== false,
-      propagateAllChildVariables: called!.propagateAllChildVariables !== false,
-    };
-    // Camunda 8.6+ binding: attributes newer than the zeebe moddle descriptor, which moddle keeps as
-    // plain properties of the element (or in $attrs).
-    const attrs = {
-      ...((called!.$attrs ?? {}) as Record<string, string>),
-      ...(called as unknown as Record<string, string>),
-    };
-    const bindingType = attrs.bindingType ?? 'latest';
-    if (bindingType === 'versionTag') {
-      if (!attrs.versionTag)
-        throw invalid(file, id, `call activity "${id}" has bindingType="versionTag" but no versionTag`);
-      element.calledElement.versionTag = attrs.versionTag;
-    } else if (bindingType !== 'latest') {
-      throw unsupported(file, node, `call activity binding "${bindingType}" (supported: latest, versionTag)`);
-    }
-  }
-
-  if (type === 'boundaryEvent') {
-    if (!node.attachedToRef) throw invalid(file, id, `boundary event "${id}" is not attached to an activity`);
-    element.attachedTo = node.attachedToRef.id;
-    element.cancelActivity = node.cancelActivity !== false;
+  let element: FlowElement;
+  switch (type) {
+    case 'startEvent':
+    case 'endEvent':
+    case 'intermediateCatchEvent':
+    case 'intermediateThrowEvent':
+    case 'boundaryEvent':
+      element = buildEvent(node, type, base, file, inEventSubprocess, ext, startVariables);
+      break;
+    case 'exclusiveGateway':
+    case 'inclusiveGateway':
+      element = { ...base, type, ...(node.default ? { defaultFlow: node.default.id as string } : {}) };
+      break;
+    case 'parallelGateway':
+    case 'eventBasedGateway':
+      element = { ...base, type };
+      break;
+    default:
+      element = buildActivity(node, type, { ...base, ...activity }, file, ext, properties);
   }
   checkListenerEvents(file, element);
   const maxConcurrent = element.properties?.[MAX_CONCURRENT_PROPERTY];
   if (maxConcurrent !== undefined) {
-    if (!element.job)
+    if (!('job' in element && element.job))
       throw invalid(
         file,
         id,
@@ -868,6 +756,292 @@ function buildElement(
       `${type} "${id}": ${CAPACITY_PROPERTY} belongs on the process; a task limits its own jobs with ${MAX_CONCURRENT_PROPERTY}`,
     );
   return element;
+}
+
+/** What every activity may carry: a default flow, multi-instance loop characteristics, `isForCompensation`. */
+function activityFields(node: ModdleElement, file: string): Omit<ActivityBase, keyof ElementBase> {
+  const fields: Omit<ActivityBase, keyof ElementBase> = {};
+  if (node.default) fields.defaultFlow = node.default.id;
+  const loop = loopOf(node, file);
+  if (loop) fields.multiInstance = loop;
+  if (node.isForCompensation) fields.isForCompensation = true;
+  return fields;
+}
+
+/** An event: its position (start, catch, boundary, throw, end) composed with its event definition. */
+function buildEvent(
+  node: ModdleElement,
+  type: EventElement['type'],
+  base: ElementBase,
+  file: string,
+  inEventSubprocess: boolean,
+  ext: Extension,
+  startVariables: Record<string, VariableSpec> | undefined,
+): EventElement {
+  const id = base.id;
+  const definitions = (node.eventDefinitions ?? []) as ModdleElement[];
+  if (definitions.length > 1) throw unsupported(file, node, 'multiple event definitions');
+  const kind = eventKind(file, node, definitions[0]);
+  if (type === 'startEvent' && (kind === 'error' || kind === 'escalation') && !inEventSubprocess)
+    throw unsupported(file, node, `${kind} start event outside an event subprocess`);
+  const definition = definitions[0];
+  const throws = type === 'endEvent' || type === 'intermediateThrowEvent';
+  if (kind === 'message' && throws && !ext('zeebe:TaskDefinition'))
+    throw unsupported(file, node, 'message throw event without a zeebe:taskDefinition');
+  const piece = eventDefinitionOf(file, node, type, kind, definition, ext, inEventSubprocess);
+  // eventKind() refused every definition the event's position does not allow, so each cast below holds.
+  switch (type) {
+    case 'startEvent':
+      return {
+        ...base,
+        type,
+        ...(inEventSubprocess ? { interrupting: node.isInterrupting !== false } : {}),
+        ...(startVariables ? { startVariables } : {}),
+        ...piece,
+      } as StartEvent;
+    case 'boundaryEvent':
+      if (!node.attachedToRef) throw invalid(file, id, `boundary event "${id}" is not attached to an activity`);
+      return {
+        ...base,
+        type,
+        attachedTo: node.attachedToRef.id as string,
+        cancelActivity: node.cancelActivity !== false,
+        ...piece,
+      } as BoundaryEvent;
+    case 'intermediateCatchEvent':
+      return { ...base, type, ...piece } as IntermediateCatchEvent;
+    case 'intermediateThrowEvent':
+      return { ...base, type, ...piece } as IntermediateThrowEvent;
+    case 'endEvent':
+      return { ...base, type, ...piece } as EndEvent;
+  }
+}
+
+type AnyEventDefinition =
+  | NoneDefinition
+  | MessageCatchDefinition
+  | MessageThrowDefinition
+  | TimerEventDefinition
+  | ErrorCatchDefinition
+  | EscalationCatchDefinition
+  | SignalThrowDefinition
+  | TerminateDefinition
+  | LinkDefinition
+  | CompensationThrowDefinition;
+
+/** The fields of one event definition (signals that are caught become message waits on `signal:<name>`). */
+function eventDefinitionOf(
+  file: string,
+  node: ModdleElement,
+  type: EventElement['type'],
+  kind: EventKind,
+  definition: ModdleElement | undefined,
+  ext: Extension,
+  inEventSubprocess: boolean,
+): AnyEventDefinition {
+  const id = node.id!;
+  const throws = type === 'endEvent' || type === 'intermediateThrowEvent';
+  switch (kind) {
+    case 'none':
+    case 'terminate':
+      return { eventKind: kind };
+    case 'message':
+      // Camunda 8 runs message throw events like send tasks: as jobs.
+      if (throws) return { eventKind: 'message', job: jobOf(file, id, type, ext) };
+      return {
+        eventKind: 'message',
+        message: messageOf(file, node, definition!, type !== 'startEvent' || inEventSubprocess),
+      };
+    case 'escalation': {
+      const code = definition!.escalationRef?.escalationCode as string | undefined;
+      if (code) return { eventKind: 'escalation', escalationCode: code };
+      if (throws) throw invalid(file, id, `escalation event "${id}" needs an escalation with an escalation code`);
+      return { eventKind: 'escalation' };
+    }
+    case 'signal': {
+      const name = definition!.signalRef?.name as string | undefined;
+      if (!name || isFeelExpression(name))
+        throw invalid(file, id, `signal event "${id}" needs a signal with a literal name`);
+      if (throws) return { eventKind: 'signal', signal: { name } };
+      // Catching: a message wait on the signal's subscription name with a fixed key (SIGNAL_CORRELATION_KEY).
+      return {
+        eventKind: 'message',
+        message: { name: `${SIGNAL_PREFIX}${name}`, correlationKey: SIGNAL_CORRELATION_KEY },
+        signal: { name },
+      };
+    }
+    case 'link':
+      if (!definition!.name) throw invalid(file, id, `link event "${id}" needs a link name`);
+      return { eventKind: 'link', link: { name: definition!.name } };
+    case 'timer':
+      return { eventKind: 'timer', timer: timerOf(file, node, definition!) };
+    case 'compensation':
+      // waitForCompletion is not read: as in Camunda 8, a compensation throw always waits for its handlers.
+      return definition!.activityRef
+        ? { eventKind: 'compensation', compensateActivity: definition!.activityRef.id as string }
+        : { eventKind: 'compensation' };
+    case 'error': {
+      const code = definition!.errorRef?.errorCode as string | undefined;
+      if (code) return { eventKind: 'error', errorCode: code };
+      if (type === 'endEvent') throw invalid(file, id, `error end event "${id}" needs an error with an error code`);
+      return { eventKind: 'error' };
+    }
+  }
+}
+
+/** zeebe:taskDefinition and zeebe:taskHeaders of an element done by a job worker. */
+function jobOf(file: string, id: string, type: ElementType, ext: Extension): JobDefinition {
+  const taskDefinition = ext('zeebe:TaskDefinition');
+  if (!taskDefinition?.type) throw invalid(file, id, `${type} "${id}" needs a zeebe:taskDefinition with a type`);
+  const { retries, retriesExpression } = retriesOf(file, id, String(taskDefinition.retries ?? '3'), `${type} "${id}"`);
+  const headers: Record<string, string> = {};
+  for (const header of (ext('zeebe:TaskHeaders')?.values ?? []) as ModdleElement[])
+    headers[header.key] = header.value ?? '';
+  if (isFeelExpression(taskDefinition.type)) feel(file, id, taskDefinition.type);
+  return {
+    taskType: taskDefinition.type,
+    retries,
+    headers,
+    ...(retriesExpression !== undefined ? { retriesExpression } : {}),
+  };
+}
+
+/** An activity: a job worker's task, or what its kind reads from the XML. */
+function buildActivity(
+  node: ModdleElement,
+  type: Activity['type'],
+  base: ActivityBase,
+  file: string,
+  ext: Extension,
+  properties: { name?: string; value?: string }[],
+): Activity {
+  const id = base.id;
+  const calledDecision = type === 'businessRuleTask' ? ext('zeebe:CalledDecision') : undefined;
+  switch (type) {
+    case 'task':
+    case 'manualTask':
+      return { ...base, type };
+    case 'serviceTask':
+    case 'sendTask':
+      return { ...base, type, job: jobOf(file, id, type, ext) };
+    case 'businessRuleTask':
+      if (!calledDecision) return { ...base, type, job: jobOf(file, id, type, ext) };
+      return { ...base, type, calledDecision: calledDecisionOf(file, id, calledDecision) };
+    case 'scriptTask': {
+      if (ext('zeebe:TaskDefinition') && !ext('zeebe:Script'))
+        return { ...base, type, job: jobOf(file, id, type, ext) };
+      const script = ext('zeebe:Script');
+      if (!script?.expression || !script.resultVariable) {
+        throw invalid(
+          file,
+          id,
+          `script task "${id}" needs a zeebe:script with an expression and a resultVariable (or a zeebe:taskDefinition)`,
+        );
+      }
+      return {
+        ...base,
+        type,
+        script: { expression: feel(file, id, script.expression), resultVariable: script.resultVariable },
+      };
+    }
+    case 'receiveTask':
+      if (!node.messageRef) throw invalid(file, id, `receive task "${id}" needs a message`);
+      return { ...base, type, message: messageOf(file, node, node, true) };
+    case 'userTask':
+      return { ...base, type, userTask: userTaskOf(file, id, ext, properties) };
+    case 'subProcess':
+      return { ...base, type, startEventId: '', ...(node.triggeredByEvent ? { triggeredByEvent: true as const } : {}) };
+    case 'callActivity':
+      return { ...base, type, calledElement: calledElementOf(file, node, ext) };
+  }
+}
+
+function userTaskOf(
+  file: string,
+  id: string,
+  ext: Extension,
+  properties: { name?: string; value?: string }[],
+): UserTaskDefinition {
+  const assignment = ext('zeebe:AssignmentDefinition');
+  const form = ext('zeebe:FormDefinition');
+  const userTask: UserTaskDefinition = {};
+  if (assignment?.assignee) userTask.assignee = assignment.assignee;
+  const candidateGroups = candidatesOf(file, id, assignment?.candidateGroups);
+  if (candidateGroups) userTask.candidateGroups = candidateGroups;
+  const candidateUsers = candidatesOf(file, id, assignment?.candidateUsers);
+  if (candidateUsers) userTask.candidateUsers = candidateUsers;
+  // Four-eyes (docs/security.md): the completer must be neither the starter nor an earlier completer.
+  const fourEyes = properties.find((p) => p.name === 'operon:fourEyes')?.value?.trim();
+  if (fourEyes !== undefined) {
+    if (fourEyes !== 'true' && fourEyes !== 'false')
+      throw invalid(file, id, `user task "${id}": operon:fourEyes must be "true" or "false", not "${fourEyes}"`);
+    if (fourEyes === 'true') userTask.fourEyes = true;
+  }
+  if (assignment?.assignee && isFeelExpression(assignment.assignee)) feel(file, id, assignment.assignee);
+  const formKey = form?.formKey ?? form?.formId ?? ext('zeebe:UserTaskForm')?.id;
+  if (formKey) userTask.formKey = formKey;
+  const schedule = ext('zeebe:TaskSchedule');
+  for (const field of ['dueDate', 'followUpDate'] as const) {
+    const text = (schedule?.[field] as string | undefined)?.trim();
+    if (!text) continue;
+    if (isFeelExpression(text)) feel(file, id, text);
+    else if (Number.isNaN(Date.parse(text)) || !/^\d{4}-\d{2}-\d{2}T/.test(text))
+      throw invalid(file, id, `user task "${id}" has ${field} "${text}", which is not an ISO 8601 date-time`);
+    userTask[field] = text;
+  }
+  const priority = (ext('zeebe:PriorityDefinition')?.priority as string | undefined)?.trim();
+  if (priority) {
+    if (isFeelExpression(priority)) feel(file, id, priority);
+    else if (!/^\d+$/.test(priority) || Number(priority) > 100)
+      throw invalid(
+        file,
+        id,
+        `user task "${id}" has priority "${priority}", which is not a whole number from 0 to 100`,
+      );
+    userTask.priority = priority;
+  }
+  const taskListeners = taskListenersOf(file, id, ext('zeebe:TaskListeners'));
+  if (taskListeners.creating.length > 0) userTask.creatingListeners = taskListeners.creating;
+  if (taskListeners.assigning.length > 0) userTask.assigningListeners = taskListeners.assigning;
+  if (taskListeners.updating.length > 0) userTask.updatingListeners = taskListeners.updating;
+  if (taskListeners.completing.length > 0) userTask.completingListeners = taskListeners.completing;
+  if (taskListeners.canceling.length > 0) userTask.cancelingListeners = taskListeners.canceling;
+  // As Zeebe: task listeners belong to Camunda user tasks, not to job-worker user tasks.
+  if (Object.values(taskListeners).some((l) => l.length > 0) && !ext('zeebe:UserTask'))
+    throw invalid(
+      file,
+      id,
+      `user task "${id}" has task listeners but no zeebe:userTask; task listeners are only allowed on Camunda user tasks`,
+    );
+  return userTask;
+}
+
+function calledElementOf(file: string, node: ModdleElement, ext: Extension): CallActivity['calledElement'] {
+  const id = node.id!;
+  const called = ext('zeebe:CalledElement');
+  const processId = (called?.processId ?? called?.processIdExpression) as string | undefined;
+  if (!processId) throw invalid(file, id, `call activity "${id}" needs a zeebe:calledElement processId`);
+  if (isFeelExpression(processId)) feel(file, id, processId);
+  const calledElement: CallActivity['calledElement'] = {
+    processId,
+    propagateAllParentVariables: called!.propagateAllParentVariables !== false,
+    propagateAllChildVariables: called!.propagateAllChildVariables !== false,
+  };
+  // Camunda 8.6+ binding: attributes newer than the zeebe moddle descriptor, which moddle keeps as
+  // plain properties of the element (or in $attrs).
+  const attrs = {
+    ...((called!.$attrs ?? {}) as Record<string, string>),
+    ...(called as unknown as Record<string, string>),
+  };
+  const bindingType = attrs.bindingType ?? 'latest';
+  if (bindingType === 'versionTag') {
+    if (!attrs.versionTag)
+      throw invalid(file, id, `call activity "${id}" has bindingType="versionTag" but no versionTag`);
+    calledElement.versionTag = attrs.versionTag;
+  } else if (bindingType !== 'latest') {
+    throw unsupported(file, node, `call activity binding "${bindingType}" (supported: latest, versionTag)`);
+  }
+  return calledElement;
 }
 
 /** A literal comma-separated list, or one FEEL expression kept whole (evaluated when the task is created). */
@@ -966,15 +1140,10 @@ function eventKind(file: string, node: ModdleElement, definition: ModdleElement 
   return kind;
 }
 
-function messageOf(
-  file: string,
-  node: ModdleElement,
-  holder: ModdleElement,
-  needsKey: boolean,
-): FlowElement['message'] {
+function messageOf(file: string, node: ModdleElement, holder: ModdleElement, needsKey: boolean): MessageDefinition {
   const message = holder.messageRef as ModdleElement | undefined;
   if (!message?.name) throw invalid(file, node.id, `"${node.id}" needs a message with a name`);
-  const result: NonNullable<FlowElement['message']> = { name: message.name };
+  const result: MessageDefinition = { name: message.name };
   if (isFeelExpression(message.name)) feel(file, node.id!, message.name);
   if (needsKey) {
     const subscription = ((message.extensionElements?.values ?? []) as ModdleElement[]).find(
@@ -1035,7 +1204,7 @@ function feel(file: string, elementId: string, text: string): string {
   return expression;
 }
 
-function loopOf(node: ModdleElement, file: string): FlowElement['multiInstance'] {
+function loopOf(node: ModdleElement, file: string): MultiInstanceDefinition | undefined {
   const loop = node.loopCharacteristics as ModdleElement | undefined;
   if (!loop) return undefined;
   if (loop.$type !== 'bpmn:MultiInstanceLoopCharacteristics') throw unsupported(file, node, 'standard loop activity');
@@ -1049,7 +1218,7 @@ function loopOf(node: ModdleElement, file: string): FlowElement['multiInstance']
       `multi-instance activity "${node.id}" needs a zeebe:loopCharacteristics inputCollection`,
     );
   }
-  const definition: NonNullable<FlowElement['multiInstance']> = {
+  const definition: MultiInstanceDefinition = {
     sequential: loop.isSequential === true,
     inputCollection: feel(file, node.id!, zeebe.inputCollection),
   };
@@ -1080,7 +1249,7 @@ function unsupported(file: string, node: ModdleElement, what: string): OperonErr
  * task's versionTag) runs inline when the task is reached. `bindingType="deployment"` is refused
  * rather than run against another version.
  */
-function calledDecisionOf(file: string, id: string, called: ModdleElement): NonNullable<FlowElement['calledDecision']> {
+function calledDecisionOf(file: string, id: string, called: ModdleElement): DecisionTask['calledDecision'] {
   const attrs = {
     ...((called.$attrs ?? {}) as Record<string, string>),
     ...(called as unknown as Record<string, string>),

@@ -1,23 +1,14 @@
 import { OperonError } from '../errors.ts';
-import type { ElementType, FlowElement, ProcessGraph } from './graph.ts';
+import {
+  isActivity,
+  type Activity,
+  type BoundaryEvent,
+  type SubProcess,
+  type FlowElement,
+  type ProcessGraph,
+} from './graph.ts';
 
-const ACTIVITIES = new Set<ElementType>([
-  'task',
-  'manualTask',
-  'serviceTask',
-  'sendTask',
-  'businessRuleTask',
-  'userTask',
-  'receiveTask',
-  'scriptTask',
-  'subProcess',
-  'callActivity',
-]);
-
-/** Is this element an activity (can carry boundary events, has a lifecycle of its own)? */
-export function isActivity(element: FlowElement): boolean {
-  return ACTIVITIES.has(element.type);
-}
+export { isActivity };
 
 /**
  * Structural rules bpmn-moddle does not check, and that the runtime relies on. Completes the graph
@@ -78,9 +69,12 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
       if (element.eventKind === 'compensation') linkCompensationBoundary(graph, element, host, fail);
       (host.boundaryEvents ??= []).push(element.id);
     }
-    if (element.compensateActivity !== undefined) checkActivityRef(graph, element, fail);
+    if ('compensateActivity' in element && element.compensateActivity !== undefined)
+      checkActivityRef(graph, element, element.compensateActivity, fail);
     if (element.type === 'subProcess') {
-      const starts = Object.values(graph.elements).filter((e) => e.parentId === element.id && e.type === 'startEvent');
+      const starts = Object.values(graph.elements).filter(
+        (e) => e.parentId === element.id && e.type === 'startEvent',
+      ) as Extract<FlowElement, { type: 'startEvent' }>[];
       if (starts.length !== 1) throw fail(element.id, `subprocess "${element.id}" needs exactly one start event`);
       const start = starts[0]!;
       if (element.triggeredByEvent) {
@@ -99,8 +93,9 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
           );
         if (start.eventKind === 'error' && start.interrupting === false)
           throw fail(start.id, `error start event "${start.id}" must interrupt`);
-        if (element.parentId === undefined) (graph.eventSubprocesses ??= []).push(element.id);
-        else (graph.elements[element.parentId]!.eventSubprocesses ??= []).push(element.id);
+        // An event subprocess belongs to the process or to the embedded subprocess it sits in.
+        const holder = element.parentId === undefined ? graph : (graph.elements[element.parentId] as SubProcess);
+        (holder.eventSubprocesses ??= []).push(element.id);
       } else if (start.eventKind !== 'none') {
         throw fail(
           start.id,
@@ -110,10 +105,13 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
       }
       element.startEventId = start.id;
     }
-    if (element.link && element.type === 'intermediateThrowEvent') {
+    if (element.type === 'intermediateThrowEvent' && element.eventKind === 'link') {
       const targets = Object.values(graph.elements).filter(
         (e) =>
-          e.type === 'intermediateCatchEvent' && e.link?.name === element.link!.name && e.parentId === element.parentId,
+          e.type === 'intermediateCatchEvent' &&
+          e.eventKind === 'link' &&
+          e.link.name === element.link.name &&
+          e.parentId === element.parentId,
       );
       if (targets.length !== 1)
         throw fail(
@@ -122,16 +120,20 @@ export function validateGraph(graph: ProcessGraph, file: string): void {
         );
       element.link.targetId = targets[0]!.id;
     }
-    if (element.link && element.type === 'intermediateCatchEvent' && element.incoming.length > 0) {
+    if (element.type === 'intermediateCatchEvent' && element.eventKind === 'link' && element.incoming.length > 0) {
       throw fail(element.id, `catching link event "${element.id}" cannot have incoming sequence flows`);
     }
-    if (element.defaultFlow !== undefined && !element.outgoing.includes(element.defaultFlow)) {
+    if (
+      'defaultFlow' in element &&
+      element.defaultFlow !== undefined &&
+      !element.outgoing.includes(element.defaultFlow)
+    ) {
       throw fail(element.id, `the default flow of "${element.id}" is not one of its outgoing flows`);
     }
     if (element.type === 'eventBasedGateway' && element.outgoing.length < 2) {
       throw fail(element.id, `event-based gateway "${element.id}" needs at least two outgoing flows`);
     }
-    if (element.isForCompensation) checkCompensationHandler(graph, element, fail);
+    if (isActivity(element) && element.isForCompensation) checkCompensationHandler(graph, element, fail);
     if (element.type === 'exclusiveGateway' && element.outgoing.length > 1) {
       for (const flowId of element.outgoing) {
         if (flowId !== element.defaultFlow && graph.flows[flowId]!.condition === undefined) {
@@ -152,7 +154,12 @@ type Fail = (
 ) => OperonError;
 
 /** A compensation boundary event: no flows out, one handler in its scope; its activity learns the handler. */
-function linkCompensationBoundary(graph: ProcessGraph, boundary: FlowElement, host: FlowElement, fail: Fail): void {
+function linkCompensationBoundary(
+  graph: ProcessGraph,
+  boundary: Extract<BoundaryEvent, { eventKind: 'compensation' }>,
+  host: Activity,
+  fail: Fail,
+): void {
   const handlerId = boundary.compensationHandler;
   if (handlerId === undefined)
     throw fail(
@@ -175,14 +182,14 @@ function linkCompensationBoundary(graph: ProcessGraph, boundary: FlowElement, ho
 }
 
 /** A compensation handler runs only through compensation: no sequence flows, no boundary events, one instance. */
-function checkCompensationHandler(graph: ProcessGraph, handler: FlowElement, fail: Fail): void {
+function checkCompensationHandler(graph: ProcessGraph, handler: Activity, fail: Fail): void {
   if (handler.incoming.length > 0 || handler.outgoing.length > 0)
     throw fail(handler.id, `compensation handler "${handler.id}" cannot have incoming or outgoing sequence flows`);
-  if (handler.triggeredByEvent)
+  if (handler.type === 'subProcess' && handler.triggeredByEvent)
     throw fail(handler.id, `event subprocess "${handler.id}" cannot be a compensation handler`);
   if (handler.multiInstance)
     throw fail(handler.id, `compensation handler "${handler.id}" is multi-instance`, 'OPERON_ERR_BPMN_UNSUPPORTED');
-  const boundaries = Object.values(graph.elements).filter((e) => e.type === 'boundaryEvent');
+  const boundaries = Object.values(graph.elements).filter((e): e is BoundaryEvent => e.type === 'boundaryEvent');
   if (boundaries.some((e) => e.attachedTo === handler.id))
     throw fail(handler.id, `compensation handler "${handler.id}" cannot have boundary events`);
   if (!boundaries.some((e) => e.eventKind === 'compensation' && e.compensationHandler === handler.id)) {
@@ -197,14 +204,15 @@ function checkCompensationHandler(graph: ProcessGraph, handler: FlowElement, fai
  * `activityRef` of a compensation throw or end event: an activity of the scope it compensates (its own
  * scope, or, inside an event subprocess, the scope the event subprocess belongs to).
  */
-function checkActivityRef(graph: ProcessGraph, event: FlowElement, fail: Fail): void {
-  const target = graph.elements[event.compensateActivity!];
+function checkActivityRef(graph: ProcessGraph, event: FlowElement, activityRef: string, fail: Fail): void {
+  const target = graph.elements[activityRef];
   const scope = event.parentId === undefined ? undefined : graph.elements[event.parentId];
-  const scopes = [event.parentId, ...(scope?.triggeredByEvent ? [scope.parentId] : [])];
+  const inEventSubprocess = scope?.type === 'subProcess' && scope.triggeredByEvent === true;
+  const scopes = [event.parentId, ...(inEventSubprocess ? [scope.parentId] : [])];
   if (!target || !isActivity(target) || target.isForCompensation || !scopes.includes(target.parentId)) {
     throw fail(
       event.id,
-      `compensation event "${event.id}" refers to "${event.compensateActivity}", which is not an activity in the scope it compensates`,
+      `compensation event "${event.id}" refers to "${activityRef}", which is not an activity in the scope it compensates`,
     );
   }
 }

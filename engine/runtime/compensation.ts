@@ -14,7 +14,7 @@
  *   that is compensated, starting with the compensated activity's local variables as they were when
  *   it completed.
  */
-import type { FlowElement } from '../model/graph.ts';
+import { isActivity, type CompensationThrowDefinition, type FlowElement } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { Execution } from './execution.ts';
 import { ROOT_KEY, type CompensableActivity, type CompensationTask, type ElementInstance } from './state.ts';
@@ -31,7 +31,7 @@ export function recordCompensable(x: Execution, ei: ElementInstance, element: Fl
   const isBody = ei.loop !== undefined;
   let record: CompensableActivity | undefined;
   // A multi-instance activity's handler undoes each inner instance: the inner instances carry it.
-  if (element.compensationHandler !== undefined && !isBody)
+  if (isActivity(element) && element.compensationHandler !== undefined && !isBody)
     record = { elementId: element.id, handlerId: element.compensationHandler };
   else if (ei.compensable && ei.compensable.length > 0) record = { elementId: element.id, inner: ei.compensable };
   if (!record) return;
@@ -43,7 +43,8 @@ export function recordCompensable(x: Execution, ei: ElementInstance, element: Fl
 /** The scope a compensation event compensates: its own, or, in an event subprocess, the scope that holds it. */
 function compensatedScope(x: Execution, ei: ElementInstance): ElementInstance {
   const scope = x.state.elements[ei.flowScopeKey]!;
-  if (scope.key !== ROOT_KEY && x.element(scope).triggeredByEvent) return x.state.elements[scope.flowScopeKey]!;
+  const element = scope.key === ROOT_KEY ? undefined : x.element(scope);
+  if (element?.type === 'subProcess' && element.triggeredByEvent) return x.state.elements[scope.flowScopeKey]!;
   return scope;
 }
 
@@ -63,7 +64,11 @@ function handlersOf(
 }
 
 /** Behaviour of a compensation intermediate throw or end event. */
-export function throwCompensation(x: Execution, ei: ElementInstance, element: FlowElement): void {
+export function throwCompensation(
+  x: Execution,
+  ei: ElementInstance,
+  element: FlowElement & CompensationThrowDefinition,
+): void {
   const scope = compensatedScope(x, ei);
   const records = scope.compensable ?? [];
   const taken =

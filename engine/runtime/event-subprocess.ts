@@ -2,26 +2,30 @@
  * Event subprocesses: their start events wait while the enclosing scope (the process or an
  * embedded subprocess instance) is active; the waits belong to the scope's element instance.
  */
-import type { FlowElement } from '../model/graph.ts';
+import { startEventOf, type StartEvent } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
+import { openSubscription } from './elements/definitions/message.ts';
+import { openTimers } from './elements/definitions/timer.ts';
 import type { Execution } from './execution.ts';
 import { ROOT_KEY, type ElementInstance } from './state.ts';
 
 /** Event subprocesses directly inside a scope (the process, or an embedded subprocess instance). */
 export function eventSubprocessesOf(x: Execution, scope: ElementInstance): string[] {
   if (scope.key === ROOT_KEY) return x.graph.eventSubprocesses ?? [];
-  if (scope.loop) return [];
-  return x.element(scope).eventSubprocesses ?? [];
+  const element = x.element(scope);
+  if (scope.loop || element.type !== 'subProcess') return [];
+  return element.eventSubprocesses ?? [];
 }
 
 /** Opens the timers and message subscriptions of a scope's event subprocesses (their waits belong to the scope). */
 export function openEventSubprocesses(x: Execution, scope: ElementInstance): void {
-  const starts = eventSubprocessesOf(x, scope).map((id) => x.graph.elements[x.graph.elements[id]!.startEventId!]!);
-  const dues = starts.map((start) => (start.eventKind === 'timer' ? x.timerDue(scope, start) : undefined));
-  starts.forEach((start, i) => {
-    if (start.eventKind === 'timer') x.scheduleTimer(scope, start, dues[i]!);
-    if (start.eventKind === 'message') x.openSubscription(scope, start);
-  });
+  const starts = eventSubprocessesOf(x, scope).map((id) => startEventOf(x.graph, id));
+  openTimers(
+    x,
+    scope,
+    starts.filter((start) => start.eventKind === 'timer'),
+  );
+  for (const start of starts) if (start.eventKind === 'message') openSubscription(x, scope, start);
 }
 
 /**
@@ -31,7 +35,7 @@ export function openEventSubprocesses(x: Execution, scope: ElementInstance): voi
 export function triggerEventSubprocess(
   x: Execution,
   scope: ElementInstance,
-  start: FlowElement,
+  start: StartEvent,
   variables?: Variables,
 ): void {
   if (start.interrupting !== false) {
@@ -58,7 +62,7 @@ export function triggerEventSubprocess(
 export function startEventSubprocess(
   x: Execution,
   scope: ElementInstance,
-  start: FlowElement,
+  start: StartEvent,
   variables?: Variables,
 ): void {
   const eventSubprocess = x.graph.elements[start.parentId!]!;

@@ -1,14 +1,22 @@
 /**
  * Routes one runtime event to the element instance (or timer, or scope) it is meant for.
+ *
+ * The core routes what is common (listeners' jobs, incidents, the scope's event subprocesses,
+ * boundary events); what an element kind reacts to while it waits is the kind's own hook
+ * (engine/runtime/elements/).
  */
-import type { FlowElement } from '../model/graph.ts';
+import { startEventOf, type BoundaryEvent, type FlowElement, type StartEvent } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { RuntimeEvent } from './contract.ts';
 import { handlerCompleted } from './compensation.ts';
 import { eventSubprocessesOf, openEventSubprocesses, triggerEventSubprocess } from './event-subprocess.ts';
 import type { Execution } from './execution.ts';
 import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
-import { dueFromText } from './timers.ts';
+import { boundaryMessage, boundaryTimerFired } from './elements/boundary-event.ts';
+import { messageNameOf } from './elements/definitions/message.ts';
+import { kindOf } from './elements/index.ts';
+import { jobDone } from './elements/job-worker.ts';
+import { scheduleNextCycle } from './elements/definitions/timer.ts';
 
 /** Plain JSON copy: the runtime never shares objects with its caller. */
 export function clone<T>(value: T): T {
@@ -50,29 +58,17 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
         return undefined;
       }
       if (ei.wait !== 'job') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a job`;
-      delete ei.wait;
-      if (event.type === 'job.completed') x.complete(ei, variables);
-      else x.throwError(ei, event.errorCode, event.errorMessage, variables);
+      if (event.type === 'job.completed') jobDone(x, ei, { completed: variables });
+      else jobDone(x, ei, { errorCode: event.errorCode, errorMessage: event.errorMessage, variables });
       return undefined;
     case 'childInstance.completed':
-      if (ei.wait !== 'childInstance')
-        return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
-      delete ei.wait;
-      x.complete(
-        ei,
-        x.element(ei).calledElement!.propagateAllChildVariables || x.element(ei).outputs ? variables : undefined,
-      );
-      return undefined;
     case 'childInstance.bpmnError': {
-      if (ei.wait !== 'childInstance')
+      const element = x.element(ei);
+      const onChildInstance = kindOf(element).onChildInstance;
+      if (ei.wait !== 'childInstance' || !onChildInstance)
         return `element instance ${ei.key} (${ei.elementId}) is not waiting for a child instance`;
-      // The wait stays until the error is routed: a catching boundary terminates the call activity, which cancels the child.
-      x.throwError(ei, event.errorCode, event.errorMessage);
-      const uncaught = state.elements[ei.key];
-      if (uncaught?.wait === 'childInstance') {
-        delete uncaught.wait;
-        x.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
-      }
+      if (event.type === 'childInstance.completed') onChildInstance(x, ei, element, { completed: variables });
+      else onChildInstance(x, ei, element, { errorCode: event.errorCode, errorMessage: event.errorMessage });
       return undefined;
     }
     case 'userTask.completed':
@@ -90,57 +86,30 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
   }
 }
 
-/** The message name an event waits for; undefined when a FEEL name cannot be evaluated now. */
-function messageNameOf(x: Execution, ei: ElementInstance, event: FlowElement): string | undefined {
-  try {
-    return x.textValue(event.message!.name, ei.key);
-  } catch {
-    return undefined;
-  }
-}
-
+/**
+ * A message for `ei`: its own wait (the element kind's hook), else an event subprocess of the
+ * scope it is, else one of its boundary events.
+ */
 function correlate(
   x: Execution,
   ei: ElementInstance,
   messageName: string,
   variables: Variables | undefined,
 ): string | undefined {
-  const element = x.graph.elements[ei.elementId] ?? {
-    id: ei.elementId,
-    type: 'subProcess',
-    incoming: [],
-    outgoing: [],
-  };
-  if (ei.wait === 'event') {
-    for (const flowId of element.outgoing) {
-      const event = x.graph.elements[x.graph.flows[flowId]!.targetId]!;
-      if (event.eventKind === 'message' && messageNameOf(x, ei, event) === messageName) {
-        x.triggerEventGateway(ei, event.id, variables);
-        return undefined;
-      }
-    }
-  }
-  if (ei.wait === 'message' && element.message && messageNameOf(x, ei, element) === messageName) {
-    delete ei.wait;
-    x.complete(ei, variables);
+  // The process instance (ROOT_KEY) has no element of its own: it waits only through its event subprocesses.
+  const element: FlowElement | undefined = x.graph.elements[ei.elementId];
+  if (element && ei.key !== ROOT_KEY && kindOf(element).onMessage?.(x, ei, element, messageName, variables))
     return undefined;
-  }
   if (ei.subscribed && !ei.interrupted && ei.tokens !== undefined) {
     for (const id of eventSubprocessesOf(x, ei)) {
-      const start = x.graph.elements[x.graph.elements[id]!.startEventId!]!;
+      const start = startEventOf(x.graph, id);
       if (start.eventKind === 'message' && messageNameOf(x, ei, start) === messageName) {
         triggerEventSubprocess(x, ei, start, variables);
         return undefined;
       }
     }
   }
-  for (const boundaryId of ei.key === ROOT_KEY ? [] : (element.boundaryEvents ?? [])) {
-    const boundary = x.graph.elements[boundaryId]!;
-    if (boundary.eventKind === 'message' && ei.subscribed && messageNameOf(x, ei, boundary) === messageName) {
-      x.triggerBoundary(ei, boundary, variables);
-      return undefined;
-    }
-  }
+  if (boundaryMessage(x, ei, messageName, variables)) return undefined;
   return `element instance ${ei.key} (${ei.elementId}) has no subscription for message "${messageName}"`;
 }
 
@@ -150,23 +119,16 @@ function fireTimer(x: Execution, state: RuntimeState, timerKey: string): string 
   if (!timer || !owner) return `no active timer ${timerKey}`;
   delete state.timers[timerKey];
   owner.timerKeys = owner.timerKeys?.filter((k) => k !== timerKey);
-  if (timer.elementId === owner.elementId) {
-    delete owner.wait;
-    x.complete(owner);
-    return undefined;
+  const event = x.graph.elements[timer.elementId];
+  // A boundary event's timer belongs to its host; an event subprocess's start timer to the enclosing scope.
+  if (event?.type === 'boundaryEvent') boundaryTimerFired(x, owner, event as BoundaryEvent, timer);
+  else if (event?.type === 'startEvent') {
+    if (event.interrupting === false && timer.cycle) scheduleNextCycle(x, owner, event, timer.cycle);
+    triggerEventSubprocess(x, owner, event as StartEvent);
+  } else {
+    const element = x.element(owner);
+    kindOf(element).onTimer?.(x, owner, element, timer.elementId);
   }
-  if (owner.wait === 'event') {
-    x.triggerEventGateway(owner, timer.elementId);
-    return undefined;
-  }
-  const event = x.graph.elements[timer.elementId]!;
-  const interrupting = event.type === 'startEvent' ? event.interrupting !== false : event.cancelActivity !== false;
-  if (!interrupting && timer.cycle) {
-    const next = dueFromText('cycle', timer.cycle, x.now, x.minCycleIntervalMs);
-    if (next.ok) x.scheduleTimer(owner, event, next);
-  }
-  if (event.type === 'startEvent') triggerEventSubprocess(x, owner, event);
-  else x.triggerBoundary(owner, event);
   return undefined;
 }
 

@@ -6,25 +6,31 @@
  * embedded or event subprocess instance, a multi-instance body) counts its tokens: child element
  * instances, tokens in flight on a sequence flow and tokens waiting at a parallel or inclusive join.
  * A scope completes when its count drops to 0.
+ *
+ * This core owns the lifecycle every element shares (input mappings, listeners, boundary events,
+ * output mappings, leaving over sequence flows, terminating, incidents); what one element kind does
+ * is its module in engine/runtime/elements/, reached through the registry (`kindOfInstance`).
  */
 import type { ErrorCode } from '../errors.ts';
 import { evaluateFeel, isFeelExpression, stripFeelMarker, type FeelSession } from '../feel/index.ts';
-import type { FlowElement, ListenerDefinition, ProcessGraph, TaskListenerEvent } from '../model/graph.ts';
+import {
+  boundaryEventsOf,
+  elementOfType,
+  type FlowElement,
+  type ListenerDefinition,
+  type ProcessGraph,
+  type TaskListenerEvent,
+} from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import { jobLimitsOf } from '../model/job-limits.ts';
 import type { DecisionSource, Effect, UserTaskChange } from './contract.ts';
 import { nextElementLifecycle, type ElementLifecycleEvent } from './lifecycle.ts';
 import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent, type RuntimeState } from './state.ts';
-import { computeTimerDue, DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
-import { activityBehaviours } from './behaviours.ts';
+import { DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
+import { kindOfInstance, type ElementKind } from './elements/index.ts';
+import { openBoundaryEvents } from './elements/boundary-event.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
-import { innerCompleted, startInnerInstance, startMultiInstance } from './multi-instance.ts';
-import {
-  eventSubprocessesOf,
-  openEventSubprocesses,
-  startEventSubprocess,
-  triggerEventSubprocess,
-} from './event-subprocess.ts';
+import { openEventSubprocesses, startEventSubprocess } from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
 
 /** An expression as incident messages quote it: a hostile one may be long. */
@@ -89,7 +95,8 @@ export class Execution {
    * activation limit, so that a loop without a wait state cannot stall the event loop.
    */
   private readonly deadline: number;
-  private readonly session: FeelSession | undefined;
+  /** The step's FEEL session (expressions run inline or on the budgeted worker). */
+  readonly feelSession: FeelSession | undefined;
   /** The driver's deployed decisions (business rule tasks with zeebe:calledDecision). */
   readonly decisions: DecisionSource | undefined;
   private outOfTime = false;
@@ -104,13 +111,13 @@ export class Execution {
     this.stepBudgetMs = limits.stepBudgetMs ?? defaultStepBudgetMs();
     this.minCycleIntervalMs = limits.minCycleIntervalMs ?? DEFAULT_MIN_CYCLE_INTERVAL_MS;
     this.deadline = performance.now() + this.stepBudgetMs;
-    this.session = limits.feel;
+    this.feelSession = limits.feel;
     this.decisions = limits.decisions;
   }
 
   /** True once the step's FEEL session waits for a worker answer, or a decision is not loaded yet: this pass is void and ends early. */
   get abandoned(): boolean {
-    return this.session?.pending === true || this.decisions?.pending === true;
+    return this.feelSession?.pending === true || this.decisions?.pending === true;
   }
 
   // ---------------------------------------------------------------- keys, scopes, variables
@@ -169,7 +176,7 @@ export class Execution {
 
   /** Evaluates FEEL against the variables visible from `key`; a failure becomes an incident. */
   feel(expression: string, key: string, context?: Variables): unknown {
-    const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now, this.session);
+    const result = evaluateFeel(expression, context ?? this.visibleVariables(key), this.now, this.feelSession);
     if (result.ok) return result.value;
     if (result.overBudget)
       throw new IncidentSignal(
@@ -224,7 +231,8 @@ export class Execution {
   private arrive(arrival: Arrival): void {
     const element = this.graph.elements[arrival.elementId]!;
     if (arrival.nextLoopItem) {
-      startInnerInstance(this, this.state.elements[arrival.flowScopeKey]!, element);
+      const wrapper = this.state.elements[arrival.flowScopeKey]!;
+      kindOfInstance(wrapper, element).startInner?.(this, wrapper, element);
       return;
     }
     if (element.incoming.length > 1 && element.type === 'parallelGateway') {
@@ -295,7 +303,7 @@ export class Execution {
       type: 'element.activated',
       elementInstanceKey: key,
       elementId: element.id,
-      elementType: element.multiInstance && !inner ? 'multiInstanceBody' : element.type,
+      elementType: kindOfInstance(ei, element).instanceType ?? element.type,
       ...(element.name !== undefined ? { elementName: element.name } : {}),
       ...(flowScopeKey !== ROOT_KEY ? { parentKey: flowScopeKey, flowScopeKey } : {}),
     });
@@ -326,14 +334,13 @@ export class Execution {
     return ei;
   }
 
-  /** Input mappings, boundary events, then the element's own behaviour. Re-run when an activation incident is resolved. */
+  /** Input mappings, start listeners, boundary events, then the element kind's own work. Re-run when an activation incident is resolved. */
   runActivation(ei: ElementInstance): void {
     const element = this.element(ei);
-    // A multi-instance activity is a body (boundary events, the loop) around inner instances (mappings, behaviour).
-    const isBody = element.multiInstance !== undefined && ei.loopIndex === undefined;
+    const kind = kindOfInstance(ei, element);
     if (ei.lifecycle === 'activating') {
-      // Input mappings apply once, before the start listeners (which see them).
-      if (element.inputs && !isBody && ei.listener === undefined) {
+      // Input mappings apply once, before the start listeners (which see them); a wrapper's inner instances run them.
+      if (element.inputs && !kind.wrapsInner && ei.listener === undefined) {
         const context = { ...this.visibleVariables(ei.flowScopeKey), ...ei.variables };
         const locals: Variables = { ...ei.variables };
         for (const mapping of element.inputs) {
@@ -352,10 +359,14 @@ export class Execution {
       this.complete(ei, variables);
       return;
     }
-    if (element.boundaryEvents && ei.loopIndex === undefined && ei.timerKeys === undefined && !ei.subscribed)
-      this.openBoundaries(ei, element);
-    if (isBody) return startMultiInstance(this, ei, element);
-    activityBehaviours[element.type](this, ei, element);
+    if (
+      boundaryEventsOf(element).length > 0 &&
+      ei.loopIndex === undefined &&
+      ei.timerKeys === undefined &&
+      !ei.subscribed
+    )
+      openBoundaryEvents(this, ei, element);
+    kind.activate(this, ei, element);
   }
 
   // ---------------------------------------------------------------- listeners
@@ -365,8 +376,9 @@ export class Execution {
     const executionEvent = event === 'start' || event === 'end' ? event : undefined;
     if (ei.key === ROOT_KEY) return executionEvent ? (this.graph.listeners?.[executionEvent] ?? []) : [];
     const element = this.element(ei);
-    if (!executionEvent) return element.userTask?.[`${event as TaskListenerEvent}Listeners`] ?? [];
-    if (element.multiInstance && ei.loopIndex === undefined) return [];
+    if (!executionEvent)
+      return element.type === 'userTask' ? (element.userTask[`${event as TaskListenerEvent}Listeners`] ?? []) : [];
+    if (kindOfInstance(ei, element).wrapsInner) return [];
     return element.listeners?.[executionEvent] ?? [];
   }
 
@@ -622,14 +634,14 @@ export class Execution {
   complete(ei: ElementInstance, result?: Variables, flowIds?: string[], trigger?: Variables): void {
     if (ei.lifecycle === 'active') this.lifecycle(ei, 'COMPLETE');
     const element = this.element(ei);
-    const isBody = ei.loop !== undefined;
-    const isInner = ei.loopIndex !== undefined;
+    const kind = kindOfInstance(ei, element);
+    // An inner instance of a wrapper (a multi-instance body) completes into it, not over sequence flows.
+    const wrapper = this.wrapperOf(ei);
     this.guarded(ei, 'complete', () => {
       // Output mappings apply once, before the end listeners (which see their result).
       if (ei.listener?.event !== 'end') {
-        if (isBody) {
-          const collection = element.multiInstance!.outputCollection;
-          if (collection) this.propagate(ei.flowScopeKey, { [collection]: ei.variables![collection] });
+        if (kind.completeResult) {
+          kind.completeResult(this, ei, element, result);
         } else if (element.outputs) {
           const context = this.visibleVariables(ei.key);
           if (result) Object.assign(context, result);
@@ -644,20 +656,20 @@ export class Execution {
       if (this.listenersOf(ei, 'end').length > 0) {
         // Boundary events and other waits end with the element's own work, before its end listeners.
         if (ei.listener?.event !== 'end') this.closeWaits(ei);
-        if (isInner && ei.listener?.event !== 'end' && result) ei.innerResult = result;
+        if (wrapper && ei.listener?.event !== 'end' && result) ei.innerResult = result;
         if (this.nextListener(ei, 'end')) return;
       }
       // As in Zeebe, an inner instance's output element and the completion condition are evaluated
       // once it completed, after its end listeners (they see what those listeners set).
-      if (isInner) innerCompleted(this, ei, element, ei.innerResult ?? result);
+      if (wrapper) wrapper.kind.innerCompleted?.(this, wrapper.instance, ei, element, ei.innerResult ?? result);
       this.closeWaits(ei);
       this.lifecycle(ei, 'COMPLETED');
       recordCompensable(this, ei, element);
       delete this.state.elements[ei.key];
       this.effects.push({ type: 'element.completed', elementInstanceKey: ei.key, elementId: ei.elementId });
       const scopeKey = ei.flowScopeKey;
-      if (isInner && this.state.elements[scopeKey]!.loop!.done) this.terminateChildren(scopeKey);
-      for (const flowId of isInner ? [] : (flowIds ?? element.outgoing)) {
+      if (wrapper?.kind.innerLeft?.(this, wrapper.instance)) this.terminateChildren(scopeKey);
+      for (const flowId of wrapper ? [] : (flowIds ?? element.outgoing)) {
         this.effects.push({ type: 'flow.taken', flowId, sourceKey: ei.key });
         this.enqueue({
           elementId: this.graph.flows[flowId]!.targetId,
@@ -672,6 +684,19 @@ export class Execution {
     if (ei.incident?.phase === 'complete') ei.incident.result = result;
   }
 
+  /** The wrapper (multi-instance body) an inner instance completes into; undefined for any other instance. */
+  private wrapperOf(ei: ElementInstance): { instance: ElementInstance; kind: ElementKind } | undefined {
+    if (ei.loopIndex === undefined) return undefined;
+    const instance = this.state.elements[ei.flowScopeKey]!;
+    return { instance, kind: kindOfInstance(instance, this.element(instance)) };
+  }
+
+  /** Asks the kind of a scope left without tokens whether it goes on instead of completing. */
+  private scopeGoesOn(scope: ElementInstance): boolean {
+    const element = this.graph.elements[scope.elementId];
+    return element !== undefined && kindOfInstance(scope, element).scopeEmptied?.(this, scope, element) === true;
+  }
+
   /** One token of a scope is gone; an empty scope completes. */
   consumeToken(scopeKey: string): void {
     const scope = this.state.elements[scopeKey];
@@ -680,8 +705,8 @@ export class Execution {
     if (scope.tokens! > 0) return;
     if (scopeKey === ROOT_KEY) {
       if (this.state.lifecycle === 'active') this.completeInstance();
-    } else if (scope.loop && !scope.loop.done && scope.loop.next < scope.loop.items.length) {
-      this.enqueue({ elementId: scope.elementId, flowScopeKey: scope.key, nextLoopItem: true });
+    } else if (this.scopeGoesOn(scope)) {
+      // A multi-instance body started its next inner instance.
     } else if (scope.lifecycle === 'active' || scope.lifecycle === 'completing') {
       this.complete(scope);
     }
@@ -700,78 +725,6 @@ export class Execution {
   }
 
   // ---------------------------------------------------------------- waits and boundaries
-
-  scheduleTimer(owner: ElementInstance, eventElement: FlowElement, due: { dueAt: string; cycle?: string }): void {
-    const timerKey = `${owner.key}.${this.nextKey()}`;
-    this.state.timers[timerKey] = {
-      ownerKey: owner.key,
-      elementId: eventElement.id,
-      ...(due.cycle ? { cycle: due.cycle } : {}),
-    };
-    (owner.timerKeys ??= []).push(timerKey);
-    this.effects.push({
-      type: 'timer.schedule',
-      timerKey,
-      elementInstanceKey: owner.key,
-      elementId: eventElement.id,
-      dueAt: due.dueAt,
-      ...(due.cycle ? { cycle: due.cycle } : {}),
-    });
-  }
-
-  timerDue(ei: ElementInstance, eventElement: FlowElement): { dueAt: string; cycle?: string } {
-    const due = computeTimerDue(
-      eventElement.timer!,
-      this.now,
-      this.visibleVariables(ei.key),
-      this.minCycleIntervalMs,
-      this.session,
-    );
-    if (!due.ok) {
-      const code = due.code ?? (due.overBudget ? 'OPERON_ERR_FEEL_BUDGET' : 'OPERON_ERR_FEEL_EVAL');
-      throw new IncidentSignal(code, `timer of "${eventElement.id}": ${due.message}`, {
-        expression: due.expression,
-        timerElementId: eventElement.id,
-        ...(due.code ? { minIntervalMs: this.minCycleIntervalMs } : {}),
-      });
-    }
-    return due;
-  }
-
-  openSubscription(ei: ElementInstance, eventElement: FlowElement): void {
-    const message = eventElement.message!;
-    const messageName = this.textValue(message.name, ei.key);
-    const key = this.feel(message.correlationKey!, ei.key);
-    if (key === null || key === undefined || typeof key === 'object') {
-      throw new IncidentSignal(
-        'OPERON_ERR_FEEL_EVAL',
-        `correlation key "${message.correlationKey}" of "${eventElement.id}" gave ${JSON.stringify(key)}, expected a string or number`,
-        { expression: message.correlationKey },
-      );
-    }
-    ei.subscribed = true;
-    this.effects.push({
-      type: 'subscription.open',
-      elementInstanceKey: ei.key,
-      elementId: eventElement.id,
-      messageName,
-      correlationKey: String(key),
-    });
-  }
-
-  private openBoundaries(ei: ElementInstance, element: FlowElement): void {
-    const timers: Array<[FlowElement, { dueAt: string; cycle?: string }]> = [];
-    for (const boundaryId of element.boundaryEvents!) {
-      const boundary = this.graph.elements[boundaryId]!;
-      if (boundary.eventKind === 'timer') timers.push([boundary, this.timerDue(ei, boundary)]);
-    }
-    ei.timerKeys ??= [];
-    for (const [boundary, due] of timers) this.scheduleTimer(ei, boundary, due);
-    for (const boundaryId of element.boundaryEvents!) {
-      const boundary = this.graph.elements[boundaryId]!;
-      if (boundary.eventKind === 'message') this.openSubscription(ei, boundary);
-    }
-  }
 
   /**
    * Cancels whatever the element instance waits on: its job, user task, timers, subscriptions.
@@ -882,7 +835,7 @@ export class Execution {
       if (this.hasChildren(scope.key)) return;
       const { startEventId, variables } = scope.afterChildren;
       delete scope.afterChildren;
-      startEventSubprocess(this, scope, this.graph.elements[startEventId]!, variables);
+      startEventSubprocess(this, scope, elementOfType(this.graph, startEventId, 'startEvent')!, variables);
       return;
     }
     // The scope had already moved on (terminate end event, completion condition, modification): its tokens decide.
@@ -934,91 +887,6 @@ export class Execution {
         this.state.elements[scopeKey]!.tokens! -= 1;
       }
     }
-  }
-
-  /**
-   * Triggers a boundary event of `host`: an interrupting one terminates the host first. The boundary
-   * event's instance then completes at once and its token continues in the host's scope.
-   */
-  triggerBoundary(host: ElementInstance, boundary: FlowElement, variables?: Variables): void {
-    const scopeKey = host.flowScopeKey;
-    this.state.elements[scopeKey]!.tokens! += 1;
-    if (boundary.cancelActivity !== false && !this.terminate(host)) {
-      // Canceling listeners hold the host's termination: the boundary event starts once it ended.
-      host.afterTermination = { boundaryId: boundary.id, variables: variables ?? {} };
-      return;
-    }
-    this.activate(boundary, scopeKey, variables ?? {});
-  }
-
-  /** One of the events after an event-based gateway happened: the gateway leaves towards it, the others are cancelled. */
-  triggerEventGateway(gateway: ElementInstance, eventElementId: string, variables?: Variables): void {
-    const flowId = this.element(gateway).outgoing.find((id) => this.graph.flows[id]!.targetId === eventElementId)!;
-    delete gateway.wait;
-    this.complete(gateway, undefined, [flowId], variables ?? {});
-  }
-
-  /**
-   * Where a thrown error or escalation is caught: from the inside out, by a boundary event of the
-   * source or an enclosing subprocess, or by an event subprocess of an enclosing scope, whichever
-   * comes first, matching the code before a catch-all. Triggers the catcher; false if none.
-   */
-  private catchThrown(
-    source: ElementInstance,
-    kind: 'error' | 'escalation',
-    code: string,
-    variables?: Variables,
-  ): boolean {
-    const codeOf = (e: FlowElement) => (kind === 'error' ? e.errorCode : e.escalationCode);
-    const byCode = (events: FlowElement[]) => {
-      const candidates = events.filter((e) => e.eventKind === kind);
-      return candidates.find((e) => codeOf(e) === code) ?? candidates.find((e) => codeOf(e) === undefined);
-    };
-    for (let ei: ElementInstance | undefined = source; ei; ) {
-      // An inner instance of a multi-instance activity has no boundary events: its body has them.
-      if (ei.key !== ROOT_KEY && ei.loopIndex === undefined) {
-        const catcher = byCode((this.element(ei).boundaryEvents ?? []).map((id) => this.graph.elements[id]!));
-        if (catcher) {
-          this.triggerBoundary(ei, catcher, variables);
-          return true;
-        }
-      }
-      const scope: ElementInstance | undefined = ei.key === ROOT_KEY ? undefined : this.state.elements[ei.flowScopeKey];
-      if (!scope) break;
-      if (!scope.interrupted) {
-        const start = byCode(
-          eventSubprocessesOf(this, scope).map((id) => this.graph.elements[this.graph.elements[id]!.startEventId!]!),
-        );
-        if (start) {
-          triggerEventSubprocess(this, scope, start, variables);
-          return true;
-        }
-      }
-      ei = scope;
-    }
-    return false;
-  }
-
-  /**
-   * An escalation thrown by an intermediate throw or end event. Uncaught, it is not an error (as in
-   * Camunda 8); a non-interrupting catch lets the thrower go on.
-   */
-  throwEscalation(source: ElementInstance, escalationCode: string): void {
-    this.catchThrown(source, 'escalation', escalationCode);
-    if (this.state.elements[source.key]) this.complete(source);
-  }
-
-  /** A BPMN error thrown at `source` (a job task or an error end event); uncaught, an incident on the source. */
-  throwError(source: ElementInstance, errorCode: string, errorMessage?: string, variables?: Variables): void {
-    if (this.catchThrown(source, 'error', errorCode, variables)) return;
-    this.raiseIncident(
-      source,
-      'error',
-      'OPERON_ERR_UNCAUGHT_BPMN_ERROR',
-      `BPMN error "${errorCode}" was thrown at "${source.elementId}" and no error boundary event caught it`,
-      { errorCode, errorMessage },
-      { errorCode, ...(errorMessage !== undefined ? { errorMessage } : {}) },
-    );
   }
 }
 

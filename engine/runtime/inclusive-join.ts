@@ -8,7 +8,7 @@
  * hold it back. Without that, a join inside a loop would wait for tokens that can come back to it
  * only after it fired (a deadlock with a parallel join on the same loop).
  */
-import type { ProcessGraph } from '../model/graph.ts';
+import { boundaryEventsOf, type ProcessGraph } from '../model/graph.ts';
 import type { Execution } from './execution.ts';
 
 const avoidCache = new WeakMap<ProcessGraph, Map<string, Set<string>>>();
@@ -24,7 +24,7 @@ function reachableAvoiding(graph: ProcessGraph, elementId: string, avoidId: stri
   const stack = [elementId];
   while (stack.length > 0) {
     const element = graph.elements[stack.pop()!]!;
-    const next = [...element.outgoing.map((id) => graph.flows[id]!.targetId), ...(element.boundaryEvents ?? [])];
+    const next = [...element.outgoing.map((id) => graph.flows[id]!.targetId), ...boundaryEventsOf(element)];
     for (const id of next) {
       if (reach.has(id)) continue;
       reach.add(id);

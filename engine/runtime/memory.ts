@@ -5,7 +5,7 @@
  * through JSON the way a database would, to check an instance resumes from any wait state.
  */
 import { isBpmnError } from '../errors.ts';
-import type { ProcessGraph } from '../model/graph.ts';
+import { elementOfType, type ProcessGraph } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import type {
   Effect,
@@ -192,7 +192,7 @@ export class InMemoryInstance {
   ): Promise<StepResult | undefined> {
     const task = this.userTask(elementIdOrKey);
     if (!task) throw new Error(`no open user task ${elementIdOrKey}`);
-    if ((this.graph.elements[task.elementId]?.userTask?.[`${event}Listeners`]?.length ?? 0) === 0) {
+    if ((elementOfType(this.graph, task.elementId, 'userTask')?.userTask[`${event}Listeners`]?.length ?? 0) === 0) {
       applyChange(task, change);
       return undefined;
     }

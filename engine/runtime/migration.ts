@@ -17,9 +17,20 @@
  * - Refused: an element running an execution or task listener, a compensation in progress, tokens
  *   waiting at a join whose gateway or incoming flows do not map.
  */
-import type { FlowElement, ProcessGraph } from '../model/graph.ts';
+import {
+  boundaryEventsOf,
+  multiInstanceOf,
+  startEventOf,
+  type FlowElement,
+  type MessageCatchEvent,
+  type ProcessGraph,
+  type ReceiveTask,
+  type TimerEvent,
+} from '../model/graph.ts';
 import type { Effect, InstanceSnapshot, StepContext } from './contract.ts';
 import { clone } from './events.ts';
+import { openSubscription } from './elements/definitions/message.ts';
+import { scheduleTimer, timerDue } from './elements/definitions/timer.ts';
 import { Execution, IncidentSignal } from './execution.ts';
 import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
 
@@ -199,33 +210,42 @@ function mappingOf(source: ProcessGraph, target: ProcessGraph, mappings: Element
 /** Why two elements are not of the same kind, or undefined when they are. */
 function kindMismatch(from: FlowElement, to: FlowElement): string | undefined {
   if (from.type !== to.type) return `${from.type} and ${to.type} are different element types`;
-  if ((from.eventKind ?? 'none') !== (to.eventKind ?? 'none'))
-    return `a ${from.eventKind ?? 'none'} event and a ${to.eventKind ?? 'none'} event`;
-  if ((from.multiInstance === undefined) !== (to.multiInstance === undefined))
-    return 'one is multi-instance, the other is not';
-  if (from.multiInstance && to.multiInstance && from.multiInstance.sequential !== to.multiInstance.sequential)
-    return 'sequential and parallel multi-instance';
-  if (Boolean(from.triggeredByEvent) !== Boolean(to.triggeredByEvent))
-    return 'an event subprocess and an embedded subprocess';
-  if (from.type === 'boundaryEvent' && (from.cancelActivity ?? true) !== (to.cancelActivity ?? true))
+  const eventKindOf = (e: FlowElement) => ('eventKind' in e ? e.eventKind : 'none');
+  if (eventKindOf(from) !== eventKindOf(to)) return `a ${eventKindOf(from)} event and a ${eventKindOf(to)} event`;
+  const fromLoop = multiInstanceOf(from);
+  const toLoop = multiInstanceOf(to);
+  if ((fromLoop === undefined) !== (toLoop === undefined)) return 'one is multi-instance, the other is not';
+  if (fromLoop && toLoop && fromLoop.sequential !== toLoop.sequential) return 'sequential and parallel multi-instance';
+  const isEventSubprocess = (e: FlowElement) => e.type === 'subProcess' && e.triggeredByEvent === true;
+  if (isEventSubprocess(from) !== isEventSubprocess(to)) return 'an event subprocess and an embedded subprocess';
+  if (from.type === 'boundaryEvent' && to.type === 'boundaryEvent' && from.cancelActivity !== to.cancelActivity)
     return 'an interrupting and a non-interrupting boundary event';
   return undefined;
 }
 
+type WaitEvent = TimerEvent | MessageCatchEvent | ReceiveTask;
+const isTimer = (event: WaitEvent): event is TimerEvent => 'eventKind' in event && event.eventKind === 'timer';
+
 /** The timer and message events an element instance waits on in `graph` (own catch, boundaries, event subprocess starts). */
-function waitEvents(graph: ProcessGraph, ei: ElementInstance, element: FlowElement | undefined): FlowElement[] {
+function waitEvents(graph: ProcessGraph, ei: ElementInstance, element: FlowElement | undefined): WaitEvent[] {
   const events: FlowElement[] = [];
-  if (ei.lifecycle !== 'active' || ei.incident) return events;
+  if (ei.lifecycle !== 'active' || ei.incident) return [];
   if (element && (ei.wait === 'timer' || ei.wait === 'message')) events.push(element);
   if (element?.type === 'eventBasedGateway' && ei.wait === 'event')
     for (const flowId of element.outgoing) events.push(graph.elements[graph.flows[flowId]!.targetId]!);
-  if (element?.boundaryEvents && ei.loopIndex === undefined)
-    for (const id of element.boundaryEvents) events.push(graph.elements[id]!);
+  if (element && ei.loopIndex === undefined)
+    for (const id of boundaryEventsOf(element)) events.push(graph.elements[id]!);
   if (ei.tokens !== undefined && !ei.interrupted && !ei.loop) {
-    const subprocesses = element ? (element.eventSubprocesses ?? []) : (graph.eventSubprocesses ?? []);
-    for (const id of subprocesses) events.push(graph.elements[graph.elements[id]!.startEventId!]!);
+    const subprocesses = !element
+      ? (graph.eventSubprocesses ?? [])
+      : element.type === 'subProcess'
+        ? (element.eventSubprocesses ?? [])
+        : [];
+    for (const id of subprocesses) events.push(startEventOf(graph, id));
   }
-  return events.filter((event) => event.eventKind === 'timer' || event.message !== undefined);
+  return events.filter(
+    (event): event is WaitEvent => ('eventKind' in event && event.eventKind === 'timer') || 'message' in event,
+  );
 }
 
 function migrateWaits(
@@ -238,7 +258,7 @@ function migrateWaits(
 ): void {
   const from = ei.key === ROOT_KEY ? undefined : source.elements[ei.elementId];
   const targetEvents = waitEvents(x.graph, ei, to);
-  const targetTimers = new Set(targetEvents.filter((e) => e.eventKind === 'timer').map((e) => e.id));
+  const targetTimers = new Set(targetEvents.filter(isTimer).map((e) => e.id));
   const covered = new Set<string>();
   for (const timerKey of [...(ei.timerKeys ?? [])]) {
     const timer = x.state.timers[timerKey];
@@ -259,9 +279,9 @@ function migrateWaits(
     delete ei.subscribed;
   }
   for (const event of targetEvents) {
-    if (event.eventKind === 'timer' && !covered.has(event.id)) x.scheduleTimer(ei, event, x.timerDue(ei, event));
+    if (isTimer(event) && !covered.has(event.id)) scheduleTimer(x, ei, event, timerDue(x, ei, event));
   }
-  for (const event of targetEvents) if (event.eventKind !== 'timer') x.openSubscription(ei, event);
+  for (const event of targetEvents) if (!isTimer(event)) openSubscription(x, ei, event);
 }
 
 /** Tokens waiting at joins move with their gateway; every incoming flow they arrived on must exist in the target. */

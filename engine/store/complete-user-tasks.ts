@@ -21,6 +21,7 @@ import type { Applied } from '../api.ts';
 import { OperonError } from '../errors.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { GraphCache } from './graph-cache.ts';
+import { userTaskOf } from '../model/graph.ts';
 import type { Db, InstanceRow, UserTaskRow } from './rows.ts';
 import { json } from './rows.ts';
 import { emptyPlainRows, writePlainRows } from './apply-effects.ts';
@@ -95,7 +96,7 @@ async function applyCompletions(
     }
     const graph = await context.graphs.get(tx, instance!.definition_id);
     // With completing listeners (zeebe:taskListener) the task stays `completing` until their jobs completed.
-    const held = (graph.elements[task!.element_id]?.userTask?.completingListeners?.length ?? 0) > 0;
+    const held = (userTaskOf(graph, task!.element_id)?.completingListeners?.length ?? 0) > 0;
     await tx('user_tasks')
       .where({ id: item.taskId })
       .update({
@@ -206,7 +207,7 @@ async function checkFourEyes(
   completedBy?: string,
 ): Promise<OperonError | undefined> {
   const graph = await context.graphs.get(tx, instance.definition_id);
-  if (!graph.elements[task.element_id]?.userTask?.fourEyes) return undefined;
+  if (!userTaskOf(graph, task.element_id)?.fourEyes) return undefined;
   const refusal = (rule: string, message: string) =>
     new OperonError('OPERON_ERR_FOUR_EYES', message, {
       details: { taskId: task.id, instanceId: instance.id, elementId: task.element_id, rule },

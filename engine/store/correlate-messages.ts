@@ -162,9 +162,9 @@ async function stillApplies(tx: Db, item: MessageCorrelation): Promise<boolean> 
 /** Is `elementId` a non-interrupting message boundary event or event subprocess start (subscribed until its scope ends)? */
 function staysSubscribed(graph: ProcessGraph, elementId: string): boolean {
   const element = graph.elements[elementId];
-  if (element?.eventKind !== 'message') return false;
-  if (element.type === 'boundaryEvent') return element.cancelActivity === false;
-  return element.type === 'startEvent' && element.parentId !== undefined && element.interrupting === false;
+  if (element?.type === 'boundaryEvent') return element.eventKind === 'message' && !element.cancelActivity;
+  if (element?.type !== 'startEvent' || element.eventKind !== 'message') return false;
+  return element.parentId !== undefined && element.interrupting === false;
 }
 
 function alone(error: unknown): Settled<string | undefined>[] {

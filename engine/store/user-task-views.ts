@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { UserTaskFilter, UserTaskSummary } from '../api.ts';
 import type { GraphCache } from './graph-cache.ts';
+import { userTaskOf } from '../model/graph.ts';
 import type { UserTaskRow } from './rows.ts';
 import { withPage } from './page.ts';
 
@@ -101,7 +102,7 @@ export async function userTaskCandidates(
       assignee: row.assignee,
       candidateGroups: row.candidate_groups,
       // The row's (FEEL evaluated, or changed by an update); rows from before 000013 have none.
-      candidateUsers: row.candidate_users ?? graph.elements[row.element_id]?.userTask?.candidateUsers ?? null,
+      candidateUsers: row.candidate_users ?? userTaskOf(graph, row.element_id)?.candidateUsers ?? null,
     });
   }
   return result;

@@ -85,7 +85,7 @@ export function literalTimerText(expression: string): string | undefined {
  */
 export function checkTimerCycles(graph: ProcessGraph, minCycleIntervalMs: number, now: Date): void {
   for (const element of Object.values(graph.elements)) {
-    const timer = element.timer;
+    const timer = 'timer' in element ? element.timer : undefined;
     if (timer?.kind !== 'cycle') continue;
     const text = literalTimerText(timer.expression);
     const cycle = text === undefined ? undefined : parseIsoCycle(text);

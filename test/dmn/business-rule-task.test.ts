@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { OperonError } from '../../engine/errors.ts';
 import { evaluateDecision, isDmnFile, parseDmn } from '../../engine/dmn/index.ts';
 import { parseDefinitions } from '../../engine/model/index.ts';
+import type { DecisionTask, JobTask } from '../../engine/model/graph.ts';
 
 const bpmn = (calledDecision: string, extra = '') => `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -26,8 +27,11 @@ describe('zeebe:calledDecision at deployment', () => {
       bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="meal" />'),
       'p.bpmn',
     );
-    assert.deepEqual(graph!.elements.rules!.calledDecision, { decisionId: 'dish', resultVariable: 'meal' });
-    assert.equal(graph!.elements.rules!.job, undefined);
+    assert.deepEqual((graph!.elements.rules as DecisionTask).calledDecision, {
+      decisionId: 'dish',
+      resultVariable: 'meal',
+    });
+    assert.equal('job' in graph!.elements.rules!, false);
   });
 
   it('binds to a version tag', async () => {
@@ -35,7 +39,7 @@ describe('zeebe:calledDecision at deployment', () => {
       bpmn('<zeebe:calledDecision decisionId="dish" resultVariable="meal" bindingType="versionTag" versionTag="v2" />'),
       'p.bpmn',
     );
-    assert.deepEqual(graph!.elements.rules!.calledDecision, {
+    assert.deepEqual((graph!.elements.rules as DecisionTask).calledDecision, {
       decisionId: 'dish',
       resultVariable: 'meal',
       versionTag: 'v2',
@@ -44,7 +48,7 @@ describe('zeebe:calledDecision at deployment', () => {
 
   it('keeps a business rule task with a task definition a job task', async () => {
     const [graph] = await parseDefinitions(bpmn('<zeebe:taskDefinition type="rules" />'), 'p.bpmn');
-    assert.equal(graph!.elements.rules!.job?.taskType, 'rules');
+    assert.equal((graph!.elements.rules as JobTask).job.taskType, 'rules');
   });
 
   async function refused(xml: string, code: string, pattern: RegExp): Promise<void> {

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { OperonError } from '../../engine/errors.ts';
 import { parseDefinitions } from '../../engine/model/index.ts';
+import type { Activity, BoundaryEvent, EndEvent, IntermediateThrowEvent } from '../../engine/model/graph.ts';
+
+type CompensationBoundary = Extract<BoundaryEvent, { eventKind: 'compensation' }>;
 
 const model = (body: string) => `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -34,17 +37,20 @@ describe('compensation at deployment', () => {
   it('links the boundary event and its activity to the associated handler, in either direction', async () => {
     for (const link of [association, '<bpmn:association id="a1" sourceRef="cancelBooking" targetRef="undoBook" />']) {
       const [graph] = await parseDefinitions(model(boundary + handler + link), 'c.bpmn');
-      assert.equal(graph!.elements.undoBook!.compensationHandler, 'cancelBooking');
-      assert.equal(graph!.elements.book!.compensationHandler, 'cancelBooking');
-      assert.equal(graph!.elements.cancelBooking!.isForCompensation, true);
-      assert.equal(graph!.elements.end!.eventKind, 'compensation');
+      assert.equal((graph!.elements.undoBook as CompensationBoundary).compensationHandler, 'cancelBooking');
+      assert.equal((graph!.elements.book as Activity).compensationHandler, 'cancelBooking');
+      assert.equal((graph!.elements.cancelBooking as Activity).isForCompensation, true);
+      assert.equal((graph!.elements.end as EndEvent).eventKind, 'compensation');
     }
   });
 
   it('keeps the activityRef of a throw event', async () => {
     const body = `${boundary + handler + association.replace('a1', 'a2')}<bpmn:intermediateThrowEvent id="t"><bpmn:compensateEventDefinition id="c2" activityRef="book" /></bpmn:intermediateThrowEvent>`;
     const [graph] = await parseDefinitions(model(body), 'c.bpmn');
-    assert.equal(graph!.elements.t!.compensateActivity, 'book');
+    assert.equal(
+      (graph!.elements.t as IntermediateThrowEvent & { eventKind: 'compensation' }).compensateActivity,
+      'book',
+    );
   });
 
   it('refuses a compensation boundary event without a handler', () =>

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { OperonError } from '../../engine/errors.ts';
 import { parseDefinitions } from '../../engine/model/index.ts';
+import { userTaskOf, type UserTask } from '../../engine/model/graph.ts';
 
 const model = (body: string, processExtensions = '') => `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -148,7 +149,7 @@ describe('user tasks at deployment', () => {
       ),
       'l.bpmn',
     );
-    const x = graph!.elements.x!;
+    const x = graph!.elements.x as UserTask;
     assert.deepEqual(x.userTask, {
       candidateGroups: ['sales', 'risk'],
       candidateUsers: ['=reviewers'],
@@ -183,7 +184,7 @@ describe('user tasks at deployment', () => {
       ),
       'l.bpmn',
     );
-    assert.deepEqual(graph!.elements.x!.userTask, {
+    assert.deepEqual((graph!.elements.x as UserTask).userTask, {
       assigningListeners: [
         { type: 'a', retries: 3 },
         { type: 'b', retries: 3 },
@@ -220,7 +221,7 @@ describe('user tasks at deployment', () => {
       ),
       'l.bpmn',
     );
-    assert.deepEqual(graph!.elements.x!.userTask, {
+    assert.deepEqual(userTaskOf(graph, 'x'), {
       cancelingListeners: [
         { type: 'c1', retries: 3 },
         { type: 'c2', retries: 1 },

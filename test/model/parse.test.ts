@@ -3,6 +3,16 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { OperonError } from '../../engine/errors.ts';
 import { parseDefinitions } from '../../engine/model/index.ts';
+import type {
+  Activity,
+  ConditionalGateway,
+  EventElement,
+  ScriptTask,
+  SubProcess,
+  UserTask,
+} from '../../engine/model/graph.ts';
+
+type ErrorEvent = Extract<EventElement, { eventKind: 'error' }>;
 
 const read = (name: string) => readFileSync(new URL(`../fixtures/bpmn/${name}`, import.meta.url), 'utf8');
 
@@ -22,9 +32,9 @@ describe('parseDefinitions: Camunda 8 models', () => {
       { source: 'amount', target: 'requested' },
     ]);
     assert.deepEqual(score.outputs, [{ source: 'score', target: 'creditScore' }]);
-    assert.equal(graph!.elements.decide!.defaultFlow, 'toReject');
+    assert.equal((graph!.elements.decide as ConditionalGateway).defaultFlow, 'toReject');
     assert.equal(graph!.flows.toApprove!.condition, 'creditScore >= 600');
-    assert.deepEqual(graph!.elements.review!.userTask, { candidateGroups: ['underwriters'] });
+    assert.deepEqual((graph!.elements.review as UserTask).userTask, { candidateGroups: ['underwriters'] });
     assert.deepStrictEqual(JSON.parse(JSON.stringify(graph)), graph, 'the graph is plain JSON');
   });
 
@@ -47,17 +57,17 @@ describe('parseDefinitions: Camunda 8 models', () => {
       { elementId: 'send', taskType: 'mailer', retries: 3, headers: {} },
       { elementId: 'rule', taskType: '="rules:" + ruleSet', retries: 1, headers: {} },
     ]);
-    assert.deepEqual(graph!.elements.sum!.script, { expression: 'a + b', resultVariable: 'total' });
+    assert.deepEqual((graph!.elements.sum as ScriptTask).script, { expression: 'a + b', resultVariable: 'total' });
   });
 
   it('links boundary events to their host and subprocess children to their scope', async () => {
     const [graph] = await parseDefinitions(read('errors.bpmn'), 'errors.bpmn');
-    assert.deepEqual(graph!.elements.check!.boundaryEvents, ['catchRejected']);
-    assert.equal(graph!.elements.catchRejected!.errorCode, 'REJECTED');
-    assert.equal(graph!.elements.catchAny!.errorCode, undefined);
+    assert.deepEqual((graph!.elements.check as Activity).boundaryEvents, ['catchRejected']);
+    assert.equal((graph!.elements.catchRejected as ErrorEvent).errorCode, 'REJECTED');
+    assert.equal((graph!.elements.catchAny as ErrorEvent).errorCode, undefined);
     assert.equal(graph!.elements.inner!.parentId, 'sub');
-    assert.equal(graph!.elements.sub!.startEventId, 'subStart');
-    assert.equal(graph!.elements.throwOops!.errorCode, 'OOPS');
+    assert.equal((graph!.elements.sub as SubProcess).startEventId, 'subStart');
+    assert.equal((graph!.elements.throwOops as ErrorEvent).errorCode, 'OOPS');
   });
 });
 
@@ -139,14 +149,14 @@ describe('parseDefinitions: bad input names the file and the element', () => {
 
   it('reads zeebe:loopCharacteristics of a multi-instance activity', async () => {
     const [graph] = await parseDefinitions(read('multi-instance.bpmn'), 'mi.bpmn');
-    assert.deepEqual(graph!.elements.quote!.multiInstance, {
+    assert.deepEqual((graph!.elements.quote as Activity).multiInstance, {
       sequential: false,
       inputCollection: 'carriers',
       inputElement: 'carrier',
       outputCollection: 'quotes',
       outputElement: '{carrier: carrierName, price: price}',
     });
-    assert.deepEqual(graph!.elements.approvals!.multiInstance, {
+    assert.deepEqual((graph!.elements.approvals as Activity).multiInstance, {
       sequential: true,
       inputCollection: 'approvers',
       inputElement: 'approver',

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseDefinitions } from '../../engine/model/index.ts';
+import type { JobTask } from '../../engine/model/graph.ts';
 import { BpmnError } from '../../engine/errors.ts';
 import { effectsOf, scenario, trail } from './scenario.ts';
 
@@ -60,10 +61,13 @@ describe('call activity with timers in the child', () => {
     const { order, processes } = await load();
     const child = structuredClone(processes.payment);
     // Make the child wait an hour before charging.
-    child.elements.charge!.type = 'intermediateCatchEvent';
-    child.elements.charge!.eventKind = 'timer';
-    child.elements.charge!.timer = { kind: 'duration', expression: 'PT1H' };
-    delete child.elements.charge!.job;
+    const { job: _job, type: _type, ...charge } = child.elements.charge as JobTask;
+    child.elements.charge = {
+      ...charge,
+      type: 'intermediateCatchEvent',
+      eventKind: 'timer',
+      timer: { kind: 'duration', expression: 'PT1H' },
+    };
     const instance = await scenario(
       order,
       { variables: { price: 1, quantity: 1 }, processes: { payment: child } },

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { evaluateFeel } from '../../engine/feel/index.ts';
 import { INLINE_MAX_BYTES, isCheapSyntax, runsInline } from '../../engine/feel/inline.ts';
 import { effectsOf, fixture, scenario } from './scenario.ts';
+import type { ScriptTask } from '../../engine/model/graph.ts';
 
 // Generous: the ordinary expressions here must finish within it on a busy machine.
 process.env.OPERON_FEEL_BUDGET_MS = '2000';
@@ -17,7 +18,7 @@ describe('FEEL under a time budget', () => {
 
   it('a runaway script becomes an incident; the next expression runs on a fresh worker', async () => {
     const graph = structuredClone(await fixture('script-and-tasks.bpmn'));
-    graph.elements.sum!.script!.expression = 'count(for i in 1..1000000000 return i)';
+    (graph.elements.sum as ScriptTask).script.expression = 'count(for i in 1..1000000000 return i)';
     const instance = await scenario(graph, { variables: { a: 1, b: 2 } });
     const [incident] = effectsOf(instance, 'incident.raise');
     assert.equal(incident!.code, 'OPERON_ERR_FEEL_BUDGET');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { effectsOf, fixture, scenario, trail } from './scenario.ts';
+import type { ConditionalGateway } from '../../engine/model/graph.ts';
 
 const HOUR = 3_600_000;
 const activations = (instance: Awaited<ReturnType<typeof scenario>>, elementId: string) =>
@@ -40,7 +41,7 @@ describe('inclusive gateway (inclusive.bpmn)', () => {
 
   it('no true condition and no default flow is an incident', async () => {
     const graph = structuredClone(await fixture('inclusive.bpmn'));
-    delete graph.elements.split!.defaultFlow;
+    delete (graph.elements.split as ConditionalGateway).defaultFlow;
     graph.flows.toNone!.condition = 'false';
     const instance = await scenario(graph, { variables: { a: false, b: false } });
     assert.equal([...instance.incidents.values()][0]!.code, 'OPERON_ERR_NO_OUTGOING_FLOW');

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InMemoryInstance } from '../../engine/runtime/memory.ts';
+import type { JobTask } from '../../engine/model/graph.ts';
 import { effectsOf, fixture, scenario } from './scenario.ts';
 
 describe('a loop without a wait state', () => {
@@ -8,8 +9,8 @@ describe('a loop without a wait state', () => {
     const graph = structuredClone(await fixture('parallel-loop.bpmn'));
     // No jobs in the loop, and a condition that never ends it.
     for (const id of ['taskA', 'taskB']) {
-      graph.elements[id]!.type = 'task';
-      delete graph.elements[id]!.job;
+      const { job: _job, ...task } = graph.elements[id] as JobTask;
+      graph.elements[id] = { ...task, type: 'task' };
     }
     graph.serviceTasks = [];
     graph.flows.loop!.condition = 'round < 1000000';
@@ -34,8 +35,8 @@ describe('a loop without a wait state', () => {
   it('stops with OPERON_ERR_STEP_LIMIT naming the element once a step passes its time budget, long before the activation limit', async () => {
     const graph = structuredClone(await fixture('parallel-loop.bpmn'));
     for (const id of ['taskA', 'taskB']) {
-      graph.elements[id]!.type = 'task';
-      delete graph.elements[id]!.job;
+      const { job: _job, ...task } = graph.elements[id] as JobTask;
+      graph.elements[id] = { ...task, type: 'task' };
     }
     graph.serviceTasks = [];
     graph.flows.loop!.condition = 'round < 1000000000';

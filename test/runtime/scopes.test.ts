@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BpmnError } from '../../engine/errors.ts';
 import { effectsOf, fixture, scenario, trail } from './scenario.ts';
+import type { BoundaryEvent } from '../../engine/model/graph.ts';
 
 const MINUTE = 60_000;
 
@@ -214,7 +215,7 @@ describe('escalation events (escalation.bpmn)', () => {
 
   it('an interrupting escalation boundary terminates the subprocess', async () => {
     const graph = structuredClone(await fixture('escalation.bpmn'));
-    graph.elements.onLate!.cancelActivity = true;
+    (graph.elements.onLate as BoundaryEvent).cancelActivity = true;
     const instance = await scenario(graph, {});
     assert.equal(instance.state, 'completed');
     assert.ok(trail(instance).includes('sub:terminated'));
@@ -224,7 +225,7 @@ describe('escalation events (escalation.bpmn)', () => {
 
   it('an escalation nobody catches is not an error: the thrower goes on', async () => {
     const graph = structuredClone(await fixture('escalation.bpmn'));
-    graph.elements.onLate!.escalationCode = 'OTHER';
+    (graph.elements.onLate as Extract<BoundaryEvent, { eventKind: 'escalation' }>).escalationCode = 'OTHER';
     const instance = await scenario(graph, {}, async (i) => {
       assert.equal(i.incidents.size, 0);
       await i.completeJob('work');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BpmnError } from '../../engine/errors.ts';
 import { effectsOf, fixture, scenario, trail } from './scenario.ts';
+import type { ConditionalGateway, JobTask, ScriptTask, UserTask } from '../../engine/model/graph.ts';
 
 const scoreBy = (divisor: number) => ({
   'credit-score': (input: Record<string, unknown>) => ({ score: (input.income as number) / divisor }),
@@ -105,7 +106,7 @@ describe('service task + exclusive gateway (loan-check.bpmn)', () => {
 describe('exclusive gateway incidents', () => {
   it('no matching condition and no default flow -> OPERON_ERR_NO_OUTGOING_FLOW; resolving with variables re-evaluates', async () => {
     const graph = structuredClone(await fixture('loan-check.bpmn'));
-    delete graph.elements.decide!.defaultFlow;
+    delete (graph.elements.decide as ConditionalGateway).defaultFlow;
     graph.flows.toReject!.condition = 'creditScore < 0';
     const instance = await scenario(
       graph,
@@ -175,7 +176,7 @@ describe('script, none, manual, throw, send and business-rule tasks (script-and-
 
   it('a script on a missing variable yields null (FEEL null semantics) and the instance goes on', async () => {
     const graph = structuredClone(await fixture('script-and-tasks.bpmn'));
-    graph.elements.sum!.script!.expression = 'a + b';
+    (graph.elements.sum as ScriptTask).script.expression = 'a + b';
     const instance = await scenario(graph, {
       variables: { a: 2 },
       handlers: { mailer: () => {}, 'rules:x': () => {} },
@@ -205,7 +206,10 @@ describe('script, none, manual, throw, send and business-rule tasks (script-and-
 describe('user task assignment', () => {
   it('evaluates FEEL assignee and candidate groups when the task is created', async () => {
     const graph = structuredClone(await fixture('loan-check.bpmn'));
-    graph.elements.review!.userTask = { assignee: '=applicant.owner', candidateGroups: ['=["risk", region]'] };
+    (graph.elements.review as UserTask).userTask = {
+      assignee: '=applicant.owner',
+      candidateGroups: ['=["risk", region]'],
+    };
     const instance = await scenario(graph, {
       variables: { applicant: { income: 5500, owner: 'kim' }, amount: 1, region: 'north' },
       handlers: scoreBy(10),
@@ -236,7 +240,7 @@ describe('job retries as FEEL', () => {
       'retries="=maxTries + 1"',
     );
     const [graph] = await parseDefinitions(xml, 'loan-check.bpmn');
-    assert.equal(graph!.elements.score!.job!.retriesExpression, 'maxTries + 1');
+    assert.equal((graph!.elements.score as JobTask).job.retriesExpression, 'maxTries + 1');
     const instance = await scenario(graph!, { variables: { applicant: { income: 1 }, amount: 1, maxTries: 6 } });
     assert.equal(effectsOf(instance, 'job.create')[0]!.retries, 7);
   });
@@ -245,7 +249,7 @@ describe('job retries as FEEL', () => {
 describe('FEEL clock', () => {
   it('now() in a script is the step clock, also in an iterating expression (worker)', async () => {
     const graph = structuredClone(await fixture('script-and-tasks.bpmn'));
-    graph.elements.sum!.script!.expression =
+    (graph.elements.sum as ScriptTask).script.expression =
       '{at: string(now()), days: for d in [1, 2] return string(today() + duration("P" + string(d) + "D"))}';
     const instance = await scenario(graph, { now: new Date('2026-07-04T09:30:00Z'), variables: { ruleSet: 'x' } });
     assert.deepEqual(instance.variables.total, { at: '2026-07-04T09:30:00Z', days: ['2026-07-05', '2026-07-06'] });

@@ -60,7 +60,7 @@ function build(root: Block): {
   let n = 0;
   const add = (type: FlowElement['type'], extra: Partial<FlowElement> = {}) => {
     const id = `${type}${++n}`;
-    elements[id] = { id, type, incoming: [], outgoing: [], ...extra };
+    elements[id] = { id, type, incoming: [], outgoing: [], ...extra } as FlowElement;
     return id;
   };
   const connect = (from: string, to: string, condition?: string) => {

@@ -1,16 +1,42 @@
 /**
- * Multi-instance activities: a body element instance (boundary events, the loop over the input
- * collection, the output collection) around one inner instance per item (mappings, behaviour).
+ * Multi-instance activities, a wrapper around the activity's own kind: a body element instance
+ * (boundary events, the loop over the input collection, the output collection) around one inner
+ * instance per item, which runs the activity's kind (mappings, listeners, behaviour).
  */
-import type { FlowElement } from '../model/graph.ts';
-import type { Variables } from '../nodes/types.ts';
-import { IncidentSignal, type Execution } from './execution.ts';
-import type { ElementInstance } from './state.ts';
+import { multiInstanceOf, type FlowElement, type MultiInstanceDefinition } from '../../model/graph.ts';
+import type { Variables } from '../../nodes/types.ts';
+import { IncidentSignal, type Execution } from '../execution.ts';
+import type { ElementInstance } from '../state.ts';
+import type { ElementKind } from './kind.ts';
+
+/**
+ * The body of a multi-instance activity: activating it starts the loop; each inner instance that
+ * completes puts its output in the output collection and may end the loop (completion condition);
+ * the body completes with the output collection once no inner instance is left.
+ */
+export const multiInstanceBody: ElementKind = {
+  wrapsInner: true,
+  instanceType: 'multiInstanceBody',
+  activate: startMultiInstance,
+  startInner: startInnerInstance,
+  innerCompleted: (x, _body, inner, element, result) => innerCompleted(x, inner, element, result),
+  innerLeft: (_x, body) => body.loop!.done === true,
+  scopeEmptied(x, body) {
+    const loop = body.loop!;
+    if (loop.done || loop.next >= loop.items.length) return false;
+    x.enqueue({ elementId: body.elementId, flowScopeKey: body.key, nextLoopItem: true });
+    return true;
+  },
+  completeResult(x, body, element) {
+    const collection = loopOf(element).outputCollection;
+    if (collection) x.propagate(body.flowScopeKey, { [collection]: body.variables![collection] });
+  },
+};
 
 /** Activates a multi-instance body: evaluates the input collection and queues the first inner instance(s). */
 export function startMultiInstance(x: Execution, body: ElementInstance, element: FlowElement): void {
   if (body.loop) return;
-  const definition = element.multiInstance!;
+  const definition = loopOf(element);
   const items = x.feel(definition.inputCollection, body.key);
   if (!Array.isArray(items)) {
     throw new IncidentSignal(
@@ -30,7 +56,7 @@ export function startMultiInstance(x: Execution, body: ElementInstance, element:
 
 /** Activates the inner instance for the next item, with `inputElement` and `loopCounter` as its locals. */
 export function startInnerInstance(x: Execution, body: ElementInstance, element: FlowElement): void {
-  const definition = element.multiInstance!;
+  const definition = loopOf(element);
   const loopIndex = body.loop!.next++;
   const variables: Variables = { loopCounter: loopIndex + 1 };
   if (definition.inputElement) variables[definition.inputElement] = body.loop!.items[loopIndex];
@@ -44,7 +70,7 @@ export function innerCompleted(
   element: FlowElement,
   result: Variables | undefined,
 ): void {
-  const definition = element.multiInstance!;
+  const definition = loopOf(element);
   const body = x.state.elements[inner.flowScopeKey]!;
   if (definition.outputCollection && definition.outputElement) {
     const value = x.feel(definition.outputElement, inner.key, { ...x.visibleVariables(inner.key), ...result });
@@ -72,4 +98,11 @@ export function innerCompleted(
     }
     body.loop!.done = done;
   }
+}
+
+/** The loop characteristics of an element that is running as a multi-instance body or inner instance. */
+function loopOf(element: FlowElement): MultiInstanceDefinition {
+  const definition = multiInstanceOf(element);
+  if (!definition) throw new Error(`"${element.id}" is not a multi-instance activity`);
+  return definition;
 }

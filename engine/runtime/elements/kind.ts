@@ -1,0 +1,48 @@
+/**
+ * The contract between the core (execution.ts: the token agenda, scopes, input and output mappings,
+ * listeners, incidents) and one element kind. The core owns the lifecycle every element shares; a
+ * kind supplies what is its own: its work once active, and the events it reacts to while it waits.
+ */
+import type { FlowElement } from '../../model/graph.ts';
+import type { Variables } from '../../nodes/types.ts';
+import type { Execution } from '../execution.ts';
+import type { ElementInstance } from '../state.ts';
+
+export interface ElementKind<E extends FlowElement = FlowElement> {
+  /**
+   * A wrapper around inner instances of the same element (the multi-instance body): the inner
+   * instances run the element's mappings, listeners and kind; the wrapper runs none of them.
+   */
+  readonly wrapsInner?: true;
+  /** The element type its instances report (`element.activated`); the element's own by default. */
+  readonly instanceType?: string;
+  /**
+   * The kind's own work, once the instance is active (after input mappings, start listeners and
+   * boundary events): complete at once (`x.complete`), or open what it waits on.
+   */
+  activate(x: Execution, ei: ElementInstance, element: E): void;
+  /** How the completing instance's result reaches its scope, in place of the element's output mappings. */
+  completeResult?(x: Execution, ei: ElementInstance, element: E, result: Variables | undefined): void;
+  /** Starts the wrapper's next inner instance (a token queued by `scopeEmptied` or by `activate`). */
+  startInner?(x: Execution, wrapper: ElementInstance, element: E): void;
+  /**
+   * One of the wrapper's inner instances completed with `result` (after its end listeners, before it
+   * is removed). Its token then goes back to the wrapper, not over sequence flows.
+   */
+  innerCompleted?(x: Execution, wrapper: ElementInstance, inner: ElementInstance, element: E, result?: Variables): void;
+  /** After an inner instance was removed: true when the wrapper is done and its other inner instances end. */
+  innerLeft?(x: Execution, wrapper: ElementInstance): boolean;
+  /** The instance, a scope, has no token left: true when it went on (a next inner instance) instead of completing. */
+  scopeEmptied?(x: Execution, scope: ElementInstance, element: E): boolean;
+  /** A message was correlated to the instance: true when its own wait took it (not a boundary's or event subprocess's). */
+  onMessage?(x: Execution, ei: ElementInstance, element: E, messageName: string, variables?: Variables): boolean;
+  /** A timer the instance scheduled for its own wait fired (`timerElementId`: the timer event). */
+  onTimer?(x: Execution, ei: ElementInstance, element: E, timerElementId: string): void;
+  /** The child instance of the element (a call activity) completed, or ended with a BPMN error. */
+  onChildInstance?(
+    x: Execution,
+    ei: ElementInstance,
+    element: E,
+    outcome: { completed: Variables | undefined } | { errorCode: string; errorMessage?: string },
+  ): void;
+}
