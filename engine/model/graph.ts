@@ -386,7 +386,8 @@ export interface EventBasedGateway extends ElementBase {
  */
 export type FlowElement = EventElement | Activity | ConditionalGateway | ParallelGateway | EventBasedGateway;
 
-const ACTIVITY_TYPES: ReadonlySet<ElementType> = new Set<Activity['type']>([
+/** The element types that are activities (boundary events, multi-instance, compensation: `ActivityBase`). */
+export const ACTIVITY_TYPES: ReadonlySet<ElementType> = new Set<Activity['type']>([
   'task',
   'manualTask',
   'serviceTask',

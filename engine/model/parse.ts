@@ -40,6 +40,7 @@ import type {
   TimerDefinition,
   VariableMapping,
 } from './graph.ts';
+import { ACTIVITY_TYPES } from './graph.ts';
 import { startVariablesOf } from './start-variables.ts';
 import {
   CAPACITY_PROPERTY,
@@ -655,19 +656,6 @@ function buildFlow(flow: ModdleElement, file: string): SequenceFlow {
   }
   return result;
 }
-
-const ACTIVITY_TYPES = new Set<ElementType>([
-  'task',
-  'manualTask',
-  'serviceTask',
-  'sendTask',
-  'businessRuleTask',
-  'userTask',
-  'receiveTask',
-  'scriptTask',
-  'subProcess',
-  'callActivity',
-]);
 
 type Extension = (type: string) => ModdleElement | undefined;
 

@@ -39,22 +39,13 @@ export function BatchRetryForm({ initial = {} }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState();
   const body = () => {
-    const cleaned = {};
-    for (const [field] of FILTER_FIELDS) {
-      const value = (filter[field] ?? '').trim();
-      if (value !== '') cleaned[field] = field === 'version' ? Number(value) : value;
-    }
-    return { kind: 'retry', filter: cleaned };
+    return { kind: 'retry', filter: filterOf(filter) };
   };
   const run = async (dryRun) => {
     setBusy(true);
     setError(undefined);
     try {
-      if (dryRun) setPreview(await api('/api/batch-operations', { method: 'POST', body: { ...body(), dryRun: true } }));
-      else {
-        const created = await api('/api/batch-operations', { method: 'POST', body: body() });
-        location.hash = `#/batch/${created.id}`;
-      }
+      await submitBatch(body(), dryRun, setPreview);
     } catch (failure) {
       setError(failure);
     } finally {
@@ -149,6 +140,26 @@ function PreviewItems({ preview }) {
     </div>`;
 }
 
+/** The filter fields the user filled in, trimmed; `version` as a number. */
+function filterOf(values) {
+  const filter = {};
+  for (const [field] of FILTER_FIELDS) {
+    const value = (values[field] ?? '').trim();
+    if (value !== '') filter[field] = field === 'version' ? Number(value) : value;
+  }
+  return filter;
+}
+
+/** A dry run shows its preview; otherwise the batch operation is created and opened. */
+async function submitBatch(request, dryRun, setPreview) {
+  if (dryRun) {
+    setPreview(await api('/api/batch-operations', { method: 'POST', body: { ...request, dryRun: true } }));
+    return;
+  }
+  const created = await api('/api/batch-operations', { method: 'POST', body: request });
+  location.hash = `#/batch/${created.id}`;
+}
+
 /**
  * Cancel, migrate or modify every active instance a filter matches: Preview is a dry run that shows
  * what each instance would end as; the action then asks for a confirmation before it creates the
@@ -163,11 +174,7 @@ export function BatchActionForm() {
   const [error, setError] = useState();
   const action = ACTIONS[kind];
   const body = () => {
-    const filter = {};
-    for (const [field] of FILTER_FIELDS) {
-      const value = (fields[field] ?? '').trim();
-      if (value !== '') filter[field] = field === 'version' ? Number(value) : value;
-    }
+    const filter = filterOf(fields);
     const request = { kind, filter };
     if (kind === 'migrate') {
       const mappings = parseMappings(fields.mappings);
@@ -193,11 +200,7 @@ export function BatchActionForm() {
     setBusy(true);
     setError(undefined);
     try {
-      if (dryRun) setPreview(await api('/api/batch-operations', { method: 'POST', body: { ...body(), dryRun: true } }));
-      else {
-        const created = await api('/api/batch-operations', { method: 'POST', body: body() });
-        location.hash = `#/batch/${created.id}`;
-      }
+      await submitBatch(body(), dryRun, setPreview);
     } catch (failure) {
       setError(failure);
       setConfirming(false);
