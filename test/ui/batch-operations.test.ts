@@ -72,7 +72,8 @@ test('retry incidents by filter from the cockpit: preview, one batch operation, 
   await page.getByRole('link', { name: '← Batch operations' }).click();
   await page.getByRole('heading', { name: 'Batch operations' }).waitFor();
   const row = page.locator('table.batch-operations tr[data-batch]');
-  assert.equal(await row.count(), 1);
+  // The list arrives after the heading (its own request): wait for the row before counting rows.
   await row.locator(`[data-progress="${INSTANCES}/${INSTANCES}"]`).waitFor();
+  assert.equal(await row.count(), 1);
   for (const id of instanceIds) assert.equal((await cockpit.engine.getInstance(id))!.state, 'completed');
 });
