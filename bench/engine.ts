@@ -17,9 +17,13 @@
  *
  * Usage: tsx bench/engine.ts [--count N] [--in-flight J] [--clients C] [--workers W] [--quick] [--only-main] [--json FILE]
  * (`--only-main` skips the scaling and size runs.)
+ * Also printed: `cpu_ms_per_instance`, the CPU time the run cost per instance in this process, the
+ * worker processes and the PostgreSQL backends the run opened (from /proc, Linux only). Unlike
+ * instances/s it barely moves when other work shares the cores, so it compares two builds measured
+ * on a busy machine.
  * Last line: `instances_per_s=<x> pgbench_tps=<y> ratio=<x/y>`.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { createEngine } from '../engine/engine.ts';
@@ -62,6 +66,31 @@ interface EngineRun {
   seconds: number;
   instancesPerSecond: number;
   jobsPerSecond: number;
+  /** CPU milliseconds per instance: this process, the worker processes, the PostgreSQL backends. */
+  cpuMsPerInstance?: { node: number; postgres: number; total: number };
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** utime + stime of a process in milliseconds, or undefined where /proc can't tell (not Linux, gone). */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // The command name (field 2) may hold spaces; the fields after it start after its ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The PostgreSQL backends of this database opened since `since` (the run's own connections). */
+async function backendPids(db: Knex, since: Date): Promise<number[]> {
+  const rows: Array<{ pid: number }> = (
+    await db.raw('select pid from pg_stat_activity where datname = current_database() and backend_start >= ?', [since])
+  ).rows;
+  return rows.map((row) => row.pid);
 }
 
 let runs = 0;
@@ -73,6 +102,7 @@ async function runOnPostgres(
   options: { workers: number; size: number; instances: number },
 ): Promise<EngineRun> {
   const { workers, size, instances } = options;
+  const openedAfter = new Date(Date.now() - 1);
   const engine = createEngine({ db, nodes: await createNodeRegistry() });
   // A process id of its own per run: completions are counted (and timed) by process id.
   const bpmnProcessId = `bench-${size}-${workers}w-${++runs}`;
@@ -81,6 +111,8 @@ async function runOnPostgres(
   const children = await startWorkerProcesses(workers, url, Math.max(1, Math.ceil(inFlight / workers)));
   try {
     const startedAt = Date.now();
+    const ownCpuAtStart = process.cpuUsage();
+    const childCpuAtStart = children.map((child) => processCpuMs(child.pid) ?? 0);
     let next = 0;
     const starters = Array.from({ length: Math.max(1, inFlight / 2) }, async () => {
       while (next < instances) {
@@ -108,6 +140,13 @@ async function runOnPostgres(
       .max({ at: 'ended_at' })
       .first();
     const seconds = (new Date(last!.at as string | Date).getTime() - startedAt) / 1000;
+    const ownCpu = process.cpuUsage(ownCpuAtStart);
+    const childCpu = children.map((child, index) => (processCpuMs(child.pid) ?? 0) - childCpuAtStart[index]!);
+    // Backends count from their start: their share before `startedAt` is the deploy and the
+    // workers' first polls, small beside thousands of instances.
+    const backendCpu = (await backendPids(db, openedAfter)).map((pid) => processCpuMs(pid) ?? 0);
+    const nodeMs = (ownCpu.user + ownCpu.system) / 1000 + childCpu.reduce((a, b) => a + b, 0);
+    const postgresMs = backendCpu.reduce((a, b) => a + b, 0);
     return {
       workers,
       size,
@@ -115,6 +154,11 @@ async function runOnPostgres(
       seconds: round(seconds, 2),
       instancesPerSecond: round(instances / seconds),
       jobsPerSecond: round((instances * tasksIn(size)) / seconds),
+      cpuMsPerInstance: {
+        node: round(nodeMs / instances, 3),
+        postgres: round(postgresMs / instances, 3),
+        total: round((nodeMs + postgresMs) / instances, 3),
+      },
     };
   } finally {
     await stopProcesses(children);
@@ -150,6 +194,8 @@ try {
   log(
     `engine size=4 workers=${mainWorkers} in_flight=${inFlight} instances=${count} seconds=${main.seconds} instances_per_s=${main.instancesPerSecond}`,
   );
+  const cpu = main.cpuMsPerInstance!;
+  log(`cpu_ms_per_instance node=${cpu.node} postgres=${cpu.postgres} total=${cpu.total}`);
   const pgbenchSeconds = Math.max(quick ? 1 : 5, Math.round(main.seconds));
   const pgbenchRuns = [];
   for (const c of quick ? [clients] : [clients, Math.max(1, clients / 2)])
