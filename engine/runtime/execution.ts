@@ -29,6 +29,8 @@ import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent,
 import { DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
 import { kindOfInstance, type ElementKind } from './elements/index.ts';
 import { openBoundaryEvents } from './elements/boundary-event.ts';
+import { closeSubscriptions } from './elements/definitions/message.ts';
+import { closeTimers } from './elements/definitions/timer.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
 import { openEventSubprocesses, startEventSubprocess } from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
@@ -727,25 +729,19 @@ export class Execution {
   // ---------------------------------------------------------------- waits and boundaries
 
   /**
-   * Cancels whatever the element instance waits on: its job, user task, timers, subscriptions.
-   * `keepTask`: the user task stays (its canceling listeners run before it is cancelled).
+   * Cancels whatever the element instance waits on: a listener's job, then what its kind's own work
+   * waits on (the kind's `closeWaits`: its job, user task, child instance), then its timers and
+   * message subscriptions (its own, its boundary events', its event subprocesses').
+   * `keepOwn`: the kind's own wait stays (a user task whose canceling listeners run before it is cancelled).
    */
-  closeWaits(ei: ElementInstance, keepTask = false): void {
-    if (ei.wait === 'job' || ei.wait === 'listener')
-      this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
-    const event = ei.listener?.event;
-    const offered = ei.wait === 'userTask' || event === 'completing' || event === 'assigning' || event === 'updating';
-    if (offered && !keepTask) this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
-    if (ei.wait === 'childInstance') this.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
-    for (const timerKey of ei.timerKeys ?? []) {
-      if (!this.state.timers[timerKey]) continue;
-      delete this.state.timers[timerKey];
-      this.effects.push({ type: 'timer.cancel', timerKey });
-    }
-    if (ei.subscribed) this.effects.push({ type: 'subscription.close', elementInstanceKey: ei.key });
+  closeWaits(ei: ElementInstance, keepOwn = false): void {
+    if (ei.wait === 'listener') this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
+    // The process instance (ROOT_KEY) has no element of its own: it waits only through listeners and event subprocesses.
+    const element = ei.key === ROOT_KEY ? undefined : this.graph.elements[ei.elementId];
+    if (element && !keepOwn) kindOfInstance(ei, element).closeWaits(this, ei, element);
+    closeTimers(this, ei);
+    closeSubscriptions(this, ei);
     delete ei.wait;
-    delete ei.timerKeys;
-    delete ei.subscribed;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * The contract between the core (execution.ts: the token agenda, scopes, input and output mappings,
  * listeners, incidents) and one element kind. The core owns the lifecycle every element shares; a
- * kind supplies what is its own: its work once active, and the events it reacts to while it waits.
+ * kind supplies what is its own: its work once active, the events it reacts to while it waits, and
+ * how that wait closes when the element completes or is terminated.
  */
 import type { FlowElement } from '../../model/graph.ts';
 import type { Variables } from '../../nodes/types.ts';
@@ -21,6 +22,14 @@ export interface ElementKind<E extends FlowElement = FlowElement> {
    * boundary events): complete at once (`x.complete`), or open what it waits on.
    */
   activate(x: Execution, ei: ElementInstance, element: E): void;
+  /**
+   * Cancels what the kind's own work waits on (its job, user task, child instance) as the instance
+   * completes, is terminated, or its activation is retried. Every kind says it, `opensNoWait` when
+   * it has none. The core closes the rest: a listener's job, and the instance's timers and message
+   * subscriptions (its own catch, its boundary events', its event subprocesses'), through the event
+   * definitions (`closeTimers`, `closeSubscriptions`).
+   */
+  closeWaits(x: Execution, ei: ElementInstance, element: E): void;
   /** How the completing instance's result reaches its scope, in place of the element's output mappings. */
   completeResult?(x: Execution, ei: ElementInstance, element: E, result: Variables | undefined): void;
   /** Starts the wrapper's next inner instance (a token queued by `scopeEmptied` or by `activate`). */
@@ -46,3 +55,6 @@ export interface ElementKind<E extends FlowElement = FlowElement> {
     outcome: { completed: Variables | undefined } | { errorCode: string; errorMessage?: string },
   ): void;
 }
+
+/** `closeWaits` of a kind whose work opens no wait of its own (or only timers and subscriptions, which the core closes). */
+export function opensNoWait(): void {}

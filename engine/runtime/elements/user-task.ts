@@ -9,7 +9,14 @@ import { IncidentSignal, type Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
 import type { ElementKind } from './kind.ts';
 
-export const userTask: ElementKind<UserTask> = { activate: offerUserTask };
+export const userTask: ElementKind<UserTask> = { activate: offerUserTask, closeWaits: cancelUserTask };
+
+/** Cancels the task while it is offered (waiting, or being completed, assigned or updated by its listeners). */
+function cancelUserTask(x: Execution, ei: ElementInstance): void {
+  const event = ei.listener?.event;
+  if (ei.wait === 'userTask' || event === 'completing' || event === 'assigning' || event === 'updating')
+    x.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
+}
 
 /**
  * A user task: its creating listeners' jobs first, then the task is offered. A task created with
