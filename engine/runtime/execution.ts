@@ -711,8 +711,9 @@ export class Execution {
   }
 
   /**
-   * A held termination is over (the task's canceling listeners completed, or a scope's last held
-   * child ended): the element ends, and what waited for it goes on in its scope.
+   * A held termination is over (the work its kind held it for ended: a user task's canceling
+   * listeners; or a scope's last held child ended): the element ends, and what waited for it goes
+   * on in its scope.
    */
   finishTermination(ei: ElementInstance): void {
     delete ei.listener;

@@ -23,11 +23,11 @@ export const userTask: ElementKind<UserTask> = {
   activate: offerUserTask,
   closeWaits: cancelUserTask,
   holdsTermination: cancelingListenersHold,
-  holdTermination: (x, ei) => startCanceling(x, ei),
+  holdTermination: startCanceling,
   listeners: taskListenersOf,
   listenerCompleted: (x, ei, _element, variables, answer) => taskListenerCompleted(x, ei, variables, answer),
   listenerPhase: taskListenerPhase,
-  resume: (x, ei) => resumeTaskListeners(x, ei),
+  resume: resumeTaskListeners,
 };
 
 /** Cancels the task while it is offered (waiting, or being completed, assigned or updated by its listeners). */
