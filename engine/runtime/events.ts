@@ -14,8 +14,9 @@ import type { Execution } from './execution.ts';
 import { ROOT_KEY, type ElementInstance, type RuntimeState } from './state.ts';
 import { boundaryMessage, boundaryTimerFired } from './elements/boundary-event.ts';
 import { messageNameOf } from './elements/definitions/message.ts';
-import { kindOf } from './elements/index.ts';
+import { kindOf, kindOfInstance } from './elements/index.ts';
 import { jobDone } from './elements/job-worker.ts';
+import { requestUserTaskChange, requestUserTaskCompletion } from './elements/task-listeners.ts';
 import { scheduleNextCycle } from './elements/definitions/timer.ts';
 
 /** Plain JSON copy: the runtime never shares objects with its caller. */
@@ -45,16 +46,10 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
   switch (event.type) {
     case 'job.completed':
     case 'job.bpmnError':
-      if (
-        ei.wait === 'listener' &&
-        ei.listener?.event === 'canceling' &&
-        event.type === 'job.completed' &&
-        event.denied
-      )
-        return `a canceling listener's job of ${ei.elementId} cannot deny the cancellation`;
       if (ei.wait === 'listener') {
-        if (event.type === 'job.completed') x.listenerCompleted(ei, variables, event.denied, clone(event.corrections));
-        else x.listenerThrew(ei, event.errorCode);
+        if (event.type === 'job.completed')
+          return x.listenerCompleted(ei, variables, { denied: event.denied, corrections: clone(event.corrections) });
+        x.listenerThrew(ei, event.errorCode);
         return undefined;
       }
       if (ei.wait !== 'job') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a job`;
@@ -73,11 +68,11 @@ export function applyEvent(x: Execution, state: RuntimeState, event: RuntimeEven
     }
     case 'userTask.completed':
       if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
-      x.requestUserTaskCompletion(ei, variables);
+      requestUserTaskCompletion(x, ei, variables);
       return undefined;
     case 'userTask.changeRequested':
       if (ei.wait !== 'userTask') return `element instance ${ei.key} (${ei.elementId}) is not waiting for a user task`;
-      x.requestUserTaskChange(ei, event.event, clone(event.change), clone(event.task));
+      requestUserTaskChange(x, ei, event.event, clone(event.change), clone(event.task));
       return undefined;
     case 'message.correlated':
       return correlate(x, ei, event.messageName, variables);
@@ -140,13 +135,16 @@ function resolveIncident(x: Execution, ei: ElementInstance, variables: Variables
   if (ei.key === ROOT_KEY && ei.listener?.event === 'end') x.guarded(ei, 'complete', () => x.completeInstance());
   else if (ei.key === ROOT_KEY && ei.listener) x.guarded(ei, 'activate', () => x.startProcess());
   else if (ei.key === ROOT_KEY) x.guarded(ei, 'activate', () => openEventSubprocesses(x, ei));
-  else if (ei.listener?.event === 'canceling') x.guarded(ei, 'terminate', () => x.runCanceling(ei));
-  else if (ei.listener?.event === 'completing') x.guarded(ei, 'complete', () => x.runCompleting(ei));
-  else if (ei.listener?.event === 'assigning' || ei.listener?.event === 'updating')
-    x.guarded(ei, 'complete', () => x.runChanging(ei));
+  else if (resumedByKind(x, ei)) return undefined;
   else if (incident.phase === 'complete') x.complete(ei, incident.result);
   else x.guarded(ei, 'activate', () => x.runActivation(ei));
   return undefined;
+}
+
+/** Whether the element instance's kind went on with its own work (a user task's listeners) after its incident. */
+function resumedByKind(x: Execution, ei: ElementInstance): boolean {
+  const element = x.element(ei);
+  return kindOfInstance(ei, element).resume?.(x, ei, element) === true;
 }
 
 /** Operator token moves: validate everything first, so a refused modification changes nothing. */

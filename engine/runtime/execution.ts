@@ -19,7 +19,6 @@ import {
   type FlowElement,
   type ListenerDefinition,
   type ProcessGraph,
-  type TaskListenerEvent,
 } from '../model/graph.ts';
 import type { Variables } from '../nodes/types.ts';
 import { jobLimitsOf } from '../model/job-limits.ts';
@@ -29,6 +28,8 @@ import { ROOT_KEY, type ElementInstance, type IncidentPhase, type ListenerEvent,
 import { DEFAULT_MIN_CYCLE_INTERVAL_MS, dueFromText } from './timers.ts';
 import { kindOfInstance, type ElementKind } from './elements/index.ts';
 import { openBoundaryEvents } from './elements/boundary-event.ts';
+import { closeSubscriptions } from './elements/definitions/message.ts';
+import { closeTimers } from './elements/definitions/timer.ts';
 import { fireInclusiveJoins } from './inclusive-join.ts';
 import { openEventSubprocesses, startEventSubprocess } from './event-subprocess.ts';
 import { handlerCompleted, recordCompensable } from './compensation.ts';
@@ -371,22 +372,31 @@ export class Execution {
 
   // ---------------------------------------------------------------- listeners
 
-  /** The listeners an element instance runs for `event`: a multi-instance body runs none (its inner instances do). */
+  /**
+   * The listeners an element instance runs for `event`: execution listeners (start, end), or those
+   * of its kind's own listener events (a user task's task listeners). A multi-instance body runs
+   * none (its inner instances do).
+   */
   listenersOf(ei: ElementInstance, event: ListenerEvent): ListenerDefinition[] {
     const executionEvent = event === 'start' || event === 'end' ? event : undefined;
     if (ei.key === ROOT_KEY) return executionEvent ? (this.graph.listeners?.[executionEvent] ?? []) : [];
     const element = this.element(ei);
-    if (!executionEvent)
-      return element.type === 'userTask' ? (element.userTask[`${event as TaskListenerEvent}Listeners`] ?? []) : [];
-    if (kindOfInstance(ei, element).wrapsInner) return [];
+    const kind = kindOfInstance(ei, element);
+    if (!executionEvent) return kind.listeners?.(element, event) ?? [];
+    if (kind.wrapsInner) return [];
     return element.listeners?.[executionEvent] ?? [];
   }
 
   /**
    * Creates the job of the next listener of `event` that has not run, and makes the element wait
-   * for it (true); false once every listener of `event` has completed.
+   * for it (true); false once every listener of `event` has completed. `job`: headers the job gets
+   * besides the listener's, and its input in place of the visible variables (a task listener's).
    */
-  nextListener(ei: ElementInstance, event: ListenerEvent): boolean {
+  nextListener(
+    ei: ElementInstance,
+    event: ListenerEvent,
+    job?: () => { headers?: Record<string, string>; input?: Variables },
+  ): boolean {
     const listeners = this.listenersOf(ei, event);
     const index = ei.listener?.event === event ? ei.listener.index : 0;
     if (index >= listeners.length) {
@@ -403,18 +413,15 @@ export class Execution {
     const properties = ei.key === ROOT_KEY ? this.graph.properties : this.element(ei).properties;
     const limits = jobLimitsOf(this.graph, ei.elementId, taskType, event);
     ei.wait = 'listener';
+    const own = job?.();
     this.effects.push({
       type: 'job.create',
       elementInstanceKey: ei.key,
       elementId: ei.elementId,
       taskType,
       retries,
-      headers: ei.change ? { ...listener.headers, ...userTaskHeaders(ei.change) } : (listener.headers ?? {}),
-      // A completing listener also sees the result the task is being completed with.
-      input:
-        event === 'completing'
-          ? { ...this.variablesForEffect(ei.key), ...ei.completion }
-          : this.variablesForEffect(ei.key),
+      headers: own?.headers ? { ...listener.headers, ...own.headers } : (listener.headers ?? {}),
+      input: own?.input ?? this.variablesForEffect(ei.key),
       listener: event,
       ...(properties ? { properties } : {}),
       ...(limits ? { limits } : {}),
@@ -423,130 +430,34 @@ export class Execution {
   }
 
   /**
-   * A listener's job completed. Start and creating listeners' variables become local variables of
-   * the element (the process's: root variables); end listeners' variables are set as a job's are,
-   * from the element's scope outwards, so the elements after it see them (as in Camunda 8).
+   * A listener's job completed. Start listeners' variables become local variables of the element
+   * (the process's: root variables); end listeners' variables are set as a job's are, from the
+   * element's scope outwards, so the elements after it see them (as in Camunda 8). A listener of the
+   * kind's own events (a user task's task listeners) goes to its kind. Returns why the result is
+   * refused, or undefined.
    */
   listenerCompleted(
     ei: ElementInstance,
     variables: Variables | undefined,
-    denied?: { reason?: string },
-    corrections?: UserTaskChange,
-  ): void {
-    delete ei.wait;
+    answer: { denied?: { reason?: string }; corrections?: UserTaskChange } = {},
+  ): string | undefined {
     const progress = ei.listener!;
+    if (progress.event !== 'start' && progress.event !== 'end') {
+      const element = this.element(ei);
+      return kindOfInstance(ei, element).listenerCompleted!(this, ei, element, variables, answer);
+    }
+    delete ei.wait;
     progress.index += 1;
-    if (progress.event === 'canceling') {
-      // The task's scope ends with it: a canceling listener's variables have nowhere to go.
-      this.guarded(ei, 'terminate', () => this.runCanceling(ei));
-      return;
-    }
-    if (progress.event === 'completing' && denied) {
-      // The completion is rejected: the later listeners do not run and the task waits again.
-      delete ei.completion;
-      delete ei.listener;
-      ei.wait = 'userTask';
-      this.effects.push({
-        type: 'userTask.denied',
-        elementInstanceKey: ei.key,
-        ...(denied.reason !== undefined ? { reason: denied.reason } : {}),
-      });
-      return;
-    }
-    if (progress.event === 'completing') {
-      if (variables) ei.completion = { ...ei.completion, ...variables };
-      this.guarded(ei, 'complete', () => this.runCompleting(ei));
-      return;
-    }
-    if (progress.event === 'assigning' || progress.event === 'updating') {
-      if (denied) {
-        // The change is rejected: the later listeners do not run and the task waits, unchanged.
-        delete ei.change;
-        delete ei.listener;
-        ei.wait = 'userTask';
-        this.effects.push({
-          type: 'userTask.changeDenied',
-          elementInstanceKey: ei.key,
-          event: progress.event,
-          ...(denied.reason !== undefined ? { reason: denied.reason } : {}),
-        });
-        return;
-      }
-      if (variables) ei.variables = { ...ei.variables, ...variables };
-      if (corrections) ei.change!.fields = { ...ei.change!.fields, ...corrections };
-      this.guarded(ei, 'complete', () => this.runChanging(ei));
-      return;
-    }
     if (progress.event === 'end') {
       this.propagate(ei.key === ROOT_KEY ? ROOT_KEY : ei.flowScopeKey, variables);
       if (ei.key === ROOT_KEY) this.guarded(ei, 'complete', () => this.completeInstance());
       else this.complete(ei);
-      return;
+      return undefined;
     }
     if (variables) ei.variables = { ...ei.variables, ...variables };
     if (ei.key === ROOT_KEY) this.guarded(ei, 'activate', () => this.startProcess());
     else this.guarded(ei, 'activate', () => this.runActivation(ei));
-  }
-
-  /**
-   * A user task completion was requested (`variables`: its result). Without completing listeners
-   * the task completes at once; with them it waits for their jobs, one after the other, and
-   * completes with the result once the last one completed.
-   */
-  requestUserTaskCompletion(ei: ElementInstance, variables: Variables | undefined): void {
-    delete ei.wait;
-    if (this.listenersOf(ei, 'completing').length === 0) {
-      this.complete(ei, variables);
-      return;
-    }
-    ei.completion = variables ?? {};
-    ei.listener = { event: 'completing', index: 0 };
-    this.guarded(ei, 'complete', () => this.runCompleting(ei));
-  }
-
-  /**
-   * An assignment or update of the open user task was requested and it has listeners for it
-   * (`event`): their jobs run one after the other, then the change (with their corrections) takes
-   * effect and the task waits again.
-   */
-  requestUserTaskChange(
-    ei: ElementInstance,
-    event: 'assigning' | 'updating',
-    change: UserTaskChange,
-    task: UserTaskChange & { id?: string },
-  ): void {
-    delete ei.wait;
-    ei.change = { fields: { ...change }, task: { ...task } };
-    ei.listener = { event, index: 0 };
-    this.guarded(ei, 'complete', () => this.runChanging(ei));
-  }
-
-  /** The next assigning / updating listener's job, or (all done) the change takes effect. */
-  runChanging(ei: ElementInstance): void {
-    const event = ei.listener!.event as 'assigning' | 'updating';
-    if (this.nextListener(ei, event)) return;
-    const change = ei.change!.fields;
-    delete ei.change;
-    delete ei.listener;
-    ei.wait = 'userTask';
-    this.effects.push({ type: 'userTask.changed', elementInstanceKey: ei.key, event, change });
-  }
-
-  /** The next completing listener's job, or (all done) the user task completes with the requested result. */
-  runCompleting(ei: ElementInstance): void {
-    if (this.nextListener(ei, 'completing')) return;
-    const result = ei.completion;
-    delete ei.completion;
-    delete ei.listener;
-    this.effects.push({ type: 'userTask.completed', elementInstanceKey: ei.key });
-    this.complete(ei, result);
-  }
-
-  /** The next canceling listener's job, or (all done) the task is cancelled and its element's termination goes on. */
-  runCanceling(ei: ElementInstance): void {
-    if (this.nextListener(ei, 'canceling')) return;
-    this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
-    this.finishTermination(ei);
+    return undefined;
   }
 
   /** Camunda 8 refuses BPMN errors from listener jobs: an incident on the element; resolving it runs the listener again. */
@@ -554,11 +465,11 @@ export class Execution {
     delete ei.wait;
     const event = ei.listener?.event;
     const phase: IncidentPhase =
-      event === 'canceling'
-        ? 'terminate'
-        : event === 'end' || event === 'completing' || event === 'assigning' || event === 'updating'
+      event === undefined || event === 'start'
+        ? 'activate'
+        : event === 'end'
           ? 'complete'
-          : 'activate';
+          : (kindOfInstance(ei, this.element(ei)).listenerPhase?.(event) ?? 'activate');
     this.raiseIncident(
       ei,
       phase,
@@ -727,31 +638,26 @@ export class Execution {
   // ---------------------------------------------------------------- waits and boundaries
 
   /**
-   * Cancels whatever the element instance waits on: its job, user task, timers, subscriptions.
-   * `keepTask`: the user task stays (its canceling listeners run before it is cancelled).
+   * Cancels whatever the element instance waits on: a listener's job, then what its kind's own work
+   * waits on (the kind's `closeWaits`: its job, user task, child instance), then its timers and
+   * message subscriptions (its own, its boundary events', its event subprocesses').
+   * `keepOwn`: the kind's own wait stays (a user task whose canceling listeners run before it is cancelled).
    */
-  closeWaits(ei: ElementInstance, keepTask = false): void {
-    if (ei.wait === 'job' || ei.wait === 'listener')
-      this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
-    const event = ei.listener?.event;
-    const offered = ei.wait === 'userTask' || event === 'completing' || event === 'assigning' || event === 'updating';
-    if (offered && !keepTask) this.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
-    if (ei.wait === 'childInstance') this.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
-    for (const timerKey of ei.timerKeys ?? []) {
-      if (!this.state.timers[timerKey]) continue;
-      delete this.state.timers[timerKey];
-      this.effects.push({ type: 'timer.cancel', timerKey });
-    }
-    if (ei.subscribed) this.effects.push({ type: 'subscription.close', elementInstanceKey: ei.key });
+  closeWaits(ei: ElementInstance, keepOwn = false): void {
+    if (ei.wait === 'listener') this.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
+    // The process instance (ROOT_KEY) has no element of its own: it waits only through listeners and event subprocesses.
+    const element = ei.key === ROOT_KEY ? undefined : this.graph.elements[ei.elementId];
+    if (element && !keepOwn) kindOfInstance(ei, element).closeWaits(this, ei, element);
+    closeTimers(this, ei);
+    closeSubscriptions(this, ei);
     delete ei.wait;
-    delete ei.timerKeys;
-    delete ei.subscribed;
   }
 
   /**
    * Terminates an element instance and everything inside it, without completing its scope. Returns
-   * false when the termination is held, as Zeebe holds it: a user task with canceling listeners
-   * runs their jobs first, and a scope waits for such tasks inside it. A held element stays
+   * false when the termination is held, as Zeebe holds it: the element's kind holds it while its own
+   * work for it runs (`holdsTermination`: a user task's canceling listeners), and a scope waits for
+   * such elements inside it. A held element stays
    * `terminating` (counted in its scope) until `finishTermination`.
    */
   terminate(ei: ElementInstance): boolean {
@@ -769,20 +675,18 @@ export class Execution {
     }
     // Ongoing work must stop with the element: a job or user task of a completing element is already done.
     if (ei.lifecycle === 'completing' && ei.wait !== 'listener') delete ei.wait;
-    const canceling = this.listenersOf(ei, 'canceling').length > 0 && userTaskExists(ei);
-    this.closeWaits(ei, canceling);
+    const element = ei.key === ROOT_KEY ? undefined : this.element(ei);
+    const kind = element && kindOfInstance(ei, element);
+    // The kind may hold the termination (a user task's canceling listeners): its own wait stays open meanwhile.
+    const holds = kind?.holdsTermination?.(ei, element!) === true;
+    this.closeWaits(ei, holds);
     if (ei.incident) {
       this.effects.push({ type: 'incident.resolve', elementInstanceKey: ei.key });
       delete ei.incident;
     }
-    if (canceling) {
-      // Whatever the task was doing (a completion, an assignment, an update) never takes effect.
-      delete ei.completion;
-      delete ei.change;
-      ei.listener = { event: 'canceling', index: 0 };
+    if (holds) {
       this.lifecycle(ei, 'TERMINATING');
-      this.effects.push({ type: 'userTask.canceling', elementInstanceKey: ei.key });
-      this.guarded(ei, 'terminate', () => this.runCanceling(ei));
+      kind!.holdTermination!(this, ei, element!);
       return false;
     }
     if (held > 0) {
@@ -807,8 +711,9 @@ export class Execution {
   }
 
   /**
-   * A held termination is over (the task's canceling listeners completed, or a scope's last held
-   * child ended): the element ends, and what waited for it goes on in its scope.
+   * A held termination is over (the work its kind held it for ended: a user task's canceling
+   * listeners; or a scope's last held child ended): the element ends, and what waited for it goes
+   * on in its scope.
    */
   finishTermination(ei: ElementInstance): void {
     delete ei.listener;
@@ -904,35 +809,3 @@ export function setPath(target: Variables, path: string, value: unknown): void {
 }
 
 export { dueFromText };
-
-/**
- * What an assigning or updating listener's job is told about the user task, as Camunda 8 custom
- * headers: the task's fields with the requested change applied, and which fields it changes.
- */
-function userTaskHeaders(change: NonNullable<ElementInstance['change']>): Record<string, string> {
-  const { id, ...before } = change.task;
-  const after: UserTaskChange = { ...before, ...change.fields };
-  const headers: Record<string, string> = id !== undefined ? { 'io.camunda.zeebe:userTaskKey': id } : {};
-  const text = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
-  for (const [field, value] of Object.entries(after))
-    if (value !== null && value !== undefined) headers[`io.camunda.zeebe:${field}`] = text(value);
-  // Sorted: the snapshot is jsonb, which keeps no key order.
-  headers['io.camunda.zeebe:changedAttributes'] = JSON.stringify(Object.keys(change.fields).sort());
-  return headers;
-}
-
-/**
- * Whether the element instance's user task exists, as Zeebe counts it (created, or being created,
- * assigned, updated or completed by its listeners): a termination cancels it, after its canceling
- * listeners.
- */
-function userTaskExists(ei: ElementInstance): boolean {
-  const event = ei.listener?.event;
-  return (
-    ei.wait === 'userTask' ||
-    event === 'creating' ||
-    event === 'completing' ||
-    event === 'assigning' ||
-    event === 'updating'
-  );
-}

@@ -11,11 +11,13 @@ import type { Execution } from '../execution.ts';
 import { ROOT_KEY, type ElementInstance, type TimerWait } from '../state.ts';
 import { messageNameOf, openSubscription } from './definitions/message.ts';
 import { openTimers, scheduleNextCycle } from './definitions/timer.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 
 /** The instance is created already triggered (`triggerBoundary`): it completes as it activates, with nothing of its own to do. */
 export const boundaryEvent: ElementKind<BoundaryEvent> = {
   activate() {},
+  // Its timers and subscriptions are its host's: they close with the host (closeTimers, closeSubscriptions).
+  closeWaits: opensNoWait,
 };
 
 /** The boundary events of an element instance; an inner instance of a multi-instance activity has none (its body has them). */

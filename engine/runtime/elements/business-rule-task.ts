@@ -8,7 +8,7 @@ import type { DecisionTask, JobTask } from '../../model/graph.ts';
 import type { Variables } from '../../nodes/types.ts';
 import { IncidentSignal, type Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
-import { createJob } from './job-worker.ts';
+import { closeJob, createJob } from './job-worker.ts';
 import type { ElementKind } from './kind.ts';
 
 export const businessRuleTask: ElementKind<DecisionTask | JobTask> = {
@@ -16,6 +16,7 @@ export const businessRuleTask: ElementKind<DecisionTask | JobTask> = {
     if ('job' in element) return createJob(x, ei, element);
     evaluateCalledDecision(x, ei, element);
   },
+  closeWaits: closeJob,
 };
 
 /**

@@ -36,4 +36,7 @@ export const callActivity: ElementKind<CallActivity> = {
       x.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
     }
   },
+  closeWaits(x, ei) {
+    if (ei.wait === 'childInstance') x.effects.push({ type: 'childInstance.cancel', elementInstanceKey: ei.key });
+  },
 };

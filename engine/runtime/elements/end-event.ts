@@ -3,7 +3,7 @@ import type { EndEvent } from '../../model/graph.ts';
 import { throwCompensation } from '../compensation.ts';
 import { throwError, throwEscalation } from './definitions/error.ts';
 import { broadcastSignal } from './definitions/signal.ts';
-import { createJob } from './job-worker.ts';
+import { closeJob, createJob } from './job-worker.ts';
 import type { ElementKind } from './kind.ts';
 
 export const endEvent: ElementKind<EndEvent> = {
@@ -16,4 +16,5 @@ export const endEvent: ElementKind<EndEvent> = {
     if (element.eventKind === 'signal') broadcastSignal(x, ei, element);
     x.complete(ei);
   },
+  closeWaits: closeJob,
 };

@@ -5,7 +5,7 @@ import type { Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
 import { messageNameOf, openSubscription } from './definitions/message.ts';
 import { timerDue, scheduleTimer } from './definitions/timer.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 
 /** Validation lets only message and timer catch events follow an event-based gateway. */
 type FollowingEvent = Extract<IntermediateCatchEvent, { eventKind: 'timer' | 'message' }>;
@@ -45,4 +45,6 @@ export const eventBasedGateway: ElementKind<EventBasedGateway> = {
   onTimer(x, ei, _element, timerElementId) {
     leaveTowards(x, ei, timerElementId);
   },
+  // The following events' timers and subscriptions are the gateway instance's: they close with it.
+  closeWaits: opensNoWait,
 };

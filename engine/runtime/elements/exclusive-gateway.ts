@@ -3,9 +3,12 @@ import type { ConditionalGateway } from '../../model/graph.ts';
 import { IncidentSignal, type Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
 import { booleanCondition } from './conditions.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 
-export const exclusiveGateway: ElementKind<ConditionalGateway> = { activate: leaveOverFirstTrueFlow };
+export const exclusiveGateway: ElementKind<ConditionalGateway> = {
+  activate: leaveOverFirstTrueFlow,
+  closeWaits: opensNoWait,
+};
 
 function leaveOverFirstTrueFlow(x: Execution, ei: ElementInstance, element: ConditionalGateway): void {
   if (element.outgoing.length === 0) return x.complete(ei);

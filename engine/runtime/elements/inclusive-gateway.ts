@@ -7,9 +7,12 @@ import type { ConditionalGateway } from '../../model/graph.ts';
 import { IncidentSignal, type Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
 import { booleanCondition } from './conditions.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 
-export const inclusiveGateway: ElementKind<ConditionalGateway> = { activate: forkOverTrueFlows };
+export const inclusiveGateway: ElementKind<ConditionalGateway> = {
+  activate: forkOverTrueFlows,
+  closeWaits: opensNoWait,
+};
 
 /** Inclusive fork: every flow whose condition is true (a flow without one always), else the default flow. */
 function forkOverTrueFlows(x: Execution, ei: ElementInstance, element: ConditionalGateway): void {

@@ -1,7 +1,7 @@
 /** Intermediate catch event: waits for its message or timer; a catching link event is where a throw link lands. */
 import type { IntermediateCatchEvent } from '../../model/graph.ts';
 import { openTimers } from './definitions/timer.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 import { messageArrived, waitForMessage } from './receive-task.ts';
 
 export const intermediateCatchEvent: ElementKind<IntermediateCatchEvent> = {
@@ -17,4 +17,6 @@ export const intermediateCatchEvent: ElementKind<IntermediateCatchEvent> = {
     delete ei.wait;
     x.complete(ei);
   },
+  // Its wait is a timer or a subscription: they close with the instance's (closeTimers, closeSubscriptions).
+  closeWaits: opensNoWait,
 };

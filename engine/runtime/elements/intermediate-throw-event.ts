@@ -3,7 +3,7 @@ import type { IntermediateThrowEvent } from '../../model/graph.ts';
 import { throwCompensation } from '../compensation.ts';
 import { throwEscalation } from './definitions/error.ts';
 import { broadcastSignal } from './definitions/signal.ts';
-import { createJob } from './job-worker.ts';
+import { closeJob, createJob } from './job-worker.ts';
 import type { ElementKind } from './kind.ts';
 
 export const intermediateThrowEvent: ElementKind<IntermediateThrowEvent> = {
@@ -16,4 +16,5 @@ export const intermediateThrowEvent: ElementKind<IntermediateThrowEvent> = {
     if (element.eventKind === 'link') x.enqueue({ elementId: element.link.targetId!, flowScopeKey: ei.flowScopeKey });
     x.complete(ei);
   },
+  closeWaits: closeJob,
 };

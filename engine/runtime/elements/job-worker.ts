@@ -42,5 +42,13 @@ export function jobDone(
   else throwError(x, ei, outcome.errorCode, outcome.errorMessage, outcome.variables);
 }
 
+/** Cancels the element's job, if it still waits for it (a listener's job is the core's to cancel). */
+export function closeJob(x: Execution, ei: ElementInstance): void {
+  if (ei.wait === 'job') x.effects.push({ type: 'job.cancel', elementInstanceKey: ei.key });
+}
+
 /** Service and send tasks. */
-export const serviceTask: ElementKind<FlowElement & { job: JobDefinition }> = { activate: createJob };
+export const serviceTask: ElementKind<FlowElement & { job: JobDefinition }> = {
+  activate: createJob,
+  closeWaits: closeJob,
+};

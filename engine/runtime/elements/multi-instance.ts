@@ -7,6 +7,7 @@ import { multiInstanceOf, type FlowElement, type MultiInstanceDefinition } from 
 import type { Variables } from '../../nodes/types.ts';
 import { IncidentSignal, type Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
+import { kindOf } from './index.ts';
 import type { ElementKind } from './kind.ts';
 
 /**
@@ -27,6 +28,8 @@ export const multiInstanceBody: ElementKind = {
     x.enqueue({ elementId: body.elementId, flowScopeKey: body.key, nextLoopItem: true });
     return true;
   },
+  // The body waits on nothing of its own but its boundary events (closed by the core): the activity's kind closes whatever else it finds.
+  closeWaits: (x, body, element) => kindOf(element).closeWaits(x, body, element),
   completeResult(x, body, element) {
     const collection = loopOf(element).outputCollection;
     if (collection) x.propagate(body.flowScopeKey, { [collection]: body.variables![collection] });

@@ -4,7 +4,7 @@ import type { Variables } from '../../nodes/types.ts';
 import type { Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
 import { messageNameOf, openSubscription } from './definitions/message.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 
 /** Opens the element's own message wait. */
 export function waitForMessage(x: Execution, ei: ElementInstance, element: ReceiveTask | MessageCatchEvent): void {
@@ -29,4 +29,6 @@ export function messageArrived(
 export const receiveTask: ElementKind<ReceiveTask> = {
   activate: waitForMessage,
   onMessage: messageArrived,
+  // Its wait is a subscription: it closes with the instance's (closeSubscriptions).
+  closeWaits: opensNoWait,
 };

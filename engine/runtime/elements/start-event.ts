@@ -4,8 +4,9 @@
  * enclosing scope: event-subprocess.ts); once reached, it completes at once.
  */
 import type { StartEvent } from '../../model/graph.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 
 export const startEvent: ElementKind<StartEvent> = {
   activate: (x, ei) => x.complete(ei),
+  closeWaits: opensNoWait,
 };

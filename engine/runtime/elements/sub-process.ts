@@ -5,7 +5,7 @@
  */
 import type { SubProcess } from '../../model/graph.ts';
 import { openEventSubprocesses } from '../event-subprocess.ts';
-import type { ElementKind } from './kind.ts';
+import { opensNoWait, type ElementKind } from './kind.ts';
 
 export const subProcess: ElementKind<SubProcess> = {
   activate(x, ei, element) {
@@ -22,4 +22,6 @@ export const subProcess: ElementKind<SubProcess> = {
     openEventSubprocesses(x, ei);
     x.enqueue({ elementId: element.startEventId, flowScopeKey: ei.key });
   },
+  // Its children end with it (the core terminates a scope's children); its event subprocesses' timers and subscriptions are the scope's.
+  closeWaits: opensNoWait,
 };

@@ -1,15 +1,41 @@
 /**
  * User task: offered to people (assignee, candidates, schedule, priority) after its creating
- * listeners' jobs; completed, assigned and updated through the task API. Completing, assigning and
- * updating listeners run in the core (execution.ts, with the other listeners).
+ * listeners' jobs; completed, assigned and updated through the task API, after the listeners of
+ * each; cancelled when its element ends otherwise, after its canceling listeners, which hold the
+ * termination until their jobs ran. The task listeners are task-listeners.ts.
  */
 import { isFeelExpression, stripFeelMarker } from '../../feel/index.ts';
 import type { UserTask } from '../../model/graph.ts';
 import { IncidentSignal, type Execution } from '../execution.ts';
 import type { ElementInstance } from '../state.ts';
 import type { ElementKind } from './kind.ts';
+import {
+  cancelingListenersHold,
+  requestUserTaskChange,
+  resumeTaskListeners,
+  startCanceling,
+  taskListenerCompleted,
+  taskListenerPhase,
+  taskListenersOf,
+} from './task-listeners.ts';
 
-export const userTask: ElementKind<UserTask> = { activate: offerUserTask };
+export const userTask: ElementKind<UserTask> = {
+  activate: offerUserTask,
+  closeWaits: cancelUserTask,
+  holdsTermination: cancelingListenersHold,
+  holdTermination: startCanceling,
+  listeners: taskListenersOf,
+  listenerCompleted: (x, ei, _element, variables, answer) => taskListenerCompleted(x, ei, variables, answer),
+  listenerPhase: taskListenerPhase,
+  resume: resumeTaskListeners,
+};
+
+/** Cancels the task while it is offered (waiting, or being completed, assigned or updated by its listeners). */
+function cancelUserTask(x: Execution, ei: ElementInstance): void {
+  const event = ei.listener?.event;
+  if (ei.wait === 'userTask' || event === 'completing' || event === 'assigning' || event === 'updating')
+    x.effects.push({ type: 'userTask.cancel', elementInstanceKey: ei.key });
+}
 
 /**
  * A user task: its creating listeners' jobs first, then the task is offered. A task created with
@@ -48,7 +74,7 @@ function offerUserTask(x: Execution, ei: ElementInstance, element: UserTask): vo
     ...(held ? { state: 'assigning' as const } : {}),
   });
   delete ei.listener;
-  if (held) x.requestUserTaskChange(ei, 'assigning', { assignee }, { assignee: null, ...fields });
+  if (held) requestUserTaskChange(x, ei, 'assigning', { assignee }, { assignee: null, ...fields });
 }
 
 function candidates(x: Execution, ei: ElementInstance, field: string, list: string[]): string[] {

@@ -28,6 +28,12 @@ export function openSubscription(x: Execution, ei: ElementInstance, event: Messa
   });
 }
 
+/** Closes the subscriptions of `ei` (its own, its boundary events', its event subprocesses'): one effect for all of them. */
+export function closeSubscriptions(x: Execution, ei: ElementInstance): void {
+  if (ei.subscribed) x.effects.push({ type: 'subscription.close', elementInstanceKey: ei.key });
+  delete ei.subscribed;
+}
+
 /** The message name an event waits for; undefined when a FEEL name cannot be evaluated now. */
 export function messageNameOf(
   x: Execution,

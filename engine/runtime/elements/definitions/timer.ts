@@ -57,3 +57,13 @@ export function scheduleNextCycle(x: Execution, owner: ElementInstance, event: F
   const next = dueFromText('cycle', cycle, x.now, x.minCycleIntervalMs);
   if (next.ok) scheduleTimer(x, owner, event, next);
 }
+
+/** Cancels every timer `owner` still holds (its own catch, its boundary events', its event subprocesses' start timers). */
+export function closeTimers(x: Execution, owner: ElementInstance): void {
+  for (const timerKey of owner.timerKeys ?? []) {
+    if (!x.state.timers[timerKey]) continue;
+    delete x.state.timers[timerKey];
+    x.effects.push({ type: 'timer.cancel', timerKey });
+  }
+  delete owner.timerKeys;
+}
