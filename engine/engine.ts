@@ -43,10 +43,9 @@ import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type { DefinitionRef, JobRow, UserTaskRow } from './store/rows.ts';
-import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
-import type { Settled } from './store/step-batch.ts';
-import { startInstances } from './store/start-instances.ts';
+import type { JobRow, UserTaskRow } from './store/rows.ts';
+import { findDefinition } from './store/find-definition.ts';
+import { startProcessInstances, type ProcessStart } from './store/start-instances.ts';
 import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
 import { correlateMessages, publishMessage, type MessageCorrelation } from './store/correlate-messages.ts';
 import { completeUserTasks, type UserTaskCompletion } from './store/complete-user-tasks.ts';
@@ -74,10 +73,8 @@ import type { ElementMapping } from './runtime/migration.ts';
 import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { userTaskColumns } from './store/apply-effects.ts';
-import type { IdempotencyRecord } from './store/idempotency-keys.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
 import { appendAudit, type Actor } from './store/audit-log.ts';
-import type { TraceContext } from './telemetry/trace.ts';
 import { workMetrics } from './telemetry/metrics.ts';
 import { getInstanceView, listIncidentViews, listInstanceViews } from './store/instance-views.ts';
 import { resolveIncident } from './store/resolve-incident.ts';
@@ -359,7 +356,7 @@ export class PostgresEngine implements Engine {
 
   /**
    * Every start, whatever its version or start event, goes through the group commit to
-   * `startInstances` (engine/store/start-instances.ts): concurrent starts commit together.
+   * `startProcessInstances` (engine/store/start-instances.ts): concurrent starts commit together.
    */
   async startInstance(
     bpmnProcessId: string,
@@ -768,68 +765,9 @@ export class PostgresEngine implements Engine {
    * Starts committing together. A start's idempotency key is written in its batch's transaction;
    * two starts with the same key never share a batch (the later one then finds the key taken).
    */
-  readonly #starts = new GroupCommit<{
-    instanceId: string;
-    bpmnProcessId: string;
-    variables: Variables;
-    /** A version other than the latest. */
-    version?: number;
-    startEventId?: string;
-    businessKey?: string;
-    startedBy?: string;
-    latest?: DefinitionRef;
-    idempotency?: IdempotencyRecord;
-    actor: Actor;
-    trace?: TraceContext;
-  }>({
+  readonly #starts = new GroupCommit<ProcessStart>({
     key: (start) => (start.idempotency ? `${start.idempotency.scope}\u0000${start.idempotency.key}` : undefined),
-    run: async (batch) => {
-      // Definitions never change once deployed: reading the latest outside the writing statement
-      // at worst starts the version that was latest a moment ago. Starts whose caller read it
-      // already (webhooks) save the batch that round trip.
-      const unknown = [
-        ...new Set(
-          batch.filter((start) => !start.latest && start.version === undefined).map((start) => start.bpmnProcessId),
-        ),
-      ];
-      const latest =
-        unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
-      const definitions = await Promise.all(
-        batch.map(async (start) =>
-          start.version !== undefined
-            ? await findDefinitionByProcessId(this.db, start.bpmnProcessId, start.version)
-            : (start.latest ?? latest.get(start.bpmnProcessId)),
-        ),
-      );
-      const found = batch.flatMap((start, index) => {
-        const definition = definitions[index];
-        return definition
-          ? [
-              {
-                ...start,
-                definition: {
-                  id: definition.id,
-                  bpmn_process_id: definition.bpmn_process_id,
-                  version: definition.version,
-                },
-              },
-            ]
-          : [];
-      });
-      const settled = await startInstances(this.db, this.graphs, found, this.clock.now());
-      const byId = new Map(found.map((start, index) => [start.instanceId, settled[index]!]));
-      return batch.map(
-        (start): Settled =>
-          byId.get(start.instanceId) ?? {
-            ok: false,
-            error: new OperonError(
-              'OPERON_ERR_NOT_FOUND',
-              `No deployed process '${start.bpmnProcessId}'${start.version ? ` version ${start.version}` : ''}`,
-              { details: { bpmnProcessId: start.bpmnProcessId, version: start.version } },
-            ),
-          },
-      );
-    },
+    run: (batch) => startProcessInstances(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)
   });
 
