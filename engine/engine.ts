@@ -37,7 +37,7 @@ import type {
   UserTaskView,
 } from './api.ts';
 import { OperonError, isOperonError } from './errors.ts';
-import { userTaskOf, type ProcessGraph } from './model/index.ts';
+import type { ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
 import { NodeRegistry } from './nodes/registry.ts';
@@ -60,7 +60,7 @@ import {
   type UserTaskCandidates,
 } from './store/user-task-views.ts';
 import { deployDefinitions } from './store/deploy-definitions.ts';
-import { lockInstance } from './store/lock-instance.ts';
+import { changeUserTask } from './store/change-user-task.ts';
 import { broadcastSignal } from './store/handovers.ts';
 import { stepInstance } from './store/step-instance.ts';
 import {
@@ -72,7 +72,6 @@ import {
 import type { ElementMapping } from './runtime/migration.ts';
 import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
-import { userTaskColumns } from './store/apply-effects.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
 import { appendAudit, type Actor } from './store/audit-log.ts';
 import { workMetrics } from './telemetry/metrics.ts';
@@ -164,6 +163,8 @@ export class PostgresEngine implements Engine {
   /** Engine time: every `due_at`, `run_at`, lease and expiry is written from it and compared with it. */
   readonly clock: Clock;
   #worker: Worker | undefined;
+  /** What the store functions that step instances need: the graphs and engine time. */
+  readonly #stepContext: { graphs: GraphCache; now: () => Date };
 
   constructor(options: CreateEngineOptions) {
     this.db = options.db;
@@ -173,6 +174,7 @@ export class PostgresEngine implements Engine {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.timerPolicy = resolveTimerPolicy(options.timerLimits);
     this.graphs = new GraphCache({ minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs });
+    this.#stepContext = { graphs: this.graphs, now: () => this.clock.now() };
     this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);
     this.messageIdRetentionMs =
@@ -517,83 +519,15 @@ export class PostgresEngine implements Engine {
   /** User task completions committing together, like job results; two of one instance never share a batch. */
   readonly #taskCompletions = new GroupCommit<UserTaskCompletion & { instanceId: string }, Applied>({
     key: (completion) => completion.instanceId,
-    run: (batch) => completeUserTasks(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+    run: (batch) => completeUserTasks(this.db, this.#stepContext, batch),
   });
 
   assignUserTask(taskId: string, assignee: string | null, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
-    return this.#changeUserTask(taskId, 'assigning', { assignee }, options);
+    return changeUserTask(this.db, this.#stepContext, taskId, 'assigning', { assignee }, actorOrDefault(options));
   }
 
   updateUserTask(taskId: string, change: UserTaskChange, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
-    return this.#changeUserTask(taskId, 'updating', change, options);
-  }
-
-  /**
-   * An assignment or update of an open user task. Without listeners for it the row changes at
-   * once; with them the task becomes `assigning` / `updating` and the runtime runs their jobs,
-   * after which the change (with their corrections) takes effect, or is denied.
-   */
-  async #changeUserTask(
-    taskId: string,
-    event: 'assigning' | 'updating',
-    change: UserTaskChange,
-    options: ActionOptions,
-  ): Promise<UserTaskChangeOutcome> {
-    const found = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
-    if (!found)
-      throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    return inTransaction(this.db, async (tx) => {
-      const instance = await lockInstance(tx, found.process_instance_id);
-      // Read again under the instance lock: a completion or another change may have come first.
-      const task = (await tx<UserTaskRow>('user_tasks').where({ id: taskId }).first())!;
-      if (!instance || task.state !== 'open')
-        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is ${task.state}`, {
-          details: { taskId, state: task.state },
-        });
-      const graph = await this.graphs.get(tx, instance.definition_id);
-      const pending = (userTaskOf(graph, task.element_id)?.[`${event}Listeners`]?.length ?? 0) > 0;
-      if (!pending) await tx('user_tasks').where({ id: taskId }).update(userTaskColumns(change));
-      else {
-        await tx('user_tasks').where({ id: taskId }).update({ state: event });
-        const date = (value: Date | null) => (value ? value.toISOString() : null);
-        const { result } = await stepInstance(
-          tx,
-          this.graphs,
-          task.process_instance_id,
-          {
-            type: 'userTask.changeRequested',
-            elementInstanceKey: task.element_instance_key,
-            event,
-            change,
-            task: {
-              id: task.id,
-              assignee: task.assignee,
-              ...(task.candidate_users ? { candidateUsers: task.candidate_users } : {}),
-              ...(task.candidate_groups ? { candidateGroups: task.candidate_groups } : {}),
-              dueDate: date(task.due_date),
-              followUpDate: date(task.follow_up_date),
-              priority: task.priority,
-            },
-          },
-          this.clock.now(),
-          instance,
-        );
-        if (result.ignored)
-          throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} cannot change now: ${result.ignored}`, {
-            details: { taskId },
-          });
-      }
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: event === 'assigning' ? 'task.assign' : 'task.update',
-          target: { kind: 'task', id: taskId },
-          instanceId: task.process_instance_id,
-          change: { elementId: task.element_id, ...change, pending },
-        },
-      ]);
-      return { pending };
-    });
+    return changeUserTask(this.db, this.#stepContext, taskId, 'updating', change, actorOrDefault(options));
   }
 
   /**
@@ -626,7 +560,7 @@ export class PostgresEngine implements Engine {
    */
   readonly #correlations = new GroupCommit<MessageCorrelation, string | undefined>({
     key: (correlation) => correlation.subscription.process_instance_id ?? undefined,
-    run: (batch) => correlateMessages(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+    run: (batch) => correlateMessages(this.db, this.#stepContext, batch),
   });
 
   // ---- incidents ---------------------------------------------------------------------------
@@ -637,12 +571,7 @@ export class PostgresEngine implements Engine {
 
   /** `tx`: resolve inside that transaction (a batch operation item); default its own. */
   resolveIncident(incidentId: string, options: ActionOptions = {}, tx?: Knex.Transaction): Promise<void> {
-    return resolveIncident(
-      tx ?? this.db,
-      { graphs: this.graphs, now: () => this.clock.now() },
-      incidentId,
-      actorOrDefault(options),
-    );
+    return resolveIncident(tx ?? this.db, this.#stepContext, incidentId, actorOrDefault(options));
   }
 
   // ---- jobs --------------------------------------------------------------------------------
@@ -767,7 +696,7 @@ export class PostgresEngine implements Engine {
    */
   readonly #starts = new GroupCommit<ProcessStart>({
     key: (start) => (start.idempotency ? `${start.idempotency.scope}\u0000${start.idempotency.key}` : undefined),
-    run: (batch) => startProcessInstances(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+    run: (batch) => startProcessInstances(this.db, this.#stepContext, batch),
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)
   });
 
