@@ -62,18 +62,14 @@ import {
 import { deployDefinitions } from './store/deploy-definitions.ts';
 import { changeUserTask } from './store/change-user-task.ts';
 import { broadcastSignal } from './store/handovers.ts';
-import { stepInstance } from './store/step-instance.ts';
-import {
-  migrateInstance,
-  resolveMigrationTarget,
-  type MigrationOutcome,
-  type MigrationTarget,
-} from './store/migrate-instance.ts';
+import { migrateOneInstance, type MigrationOutcome, type MigrationTarget } from './store/migrate-instance.ts';
+import { cancelInstance } from './store/cancel-instance.ts';
+import { modifyInstance, type InstanceModification } from './store/modify-instance.ts';
 import type { ElementMapping } from './runtime/migration.ts';
 import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
-import { appendAudit, type Actor } from './store/audit-log.ts';
+import type { Actor } from './store/audit-log.ts';
 import { workMetrics } from './telemetry/metrics.ts';
 import { getInstanceView, listIncidentViews, listInstanceViews } from './store/instance-views.ts';
 import { resolveIncident } from './store/resolve-incident.ts';
@@ -399,78 +395,25 @@ export class PostgresEngine implements Engine {
     return listInstanceViews(this.db, filter);
   }
 
-  async cancelInstance(instanceId: string, options: ActionOptions = {}): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
-      await stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, this.clock.now());
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'instance.cancel',
-          target: { kind: 'instance', id: instanceId },
-          instanceId,
-        },
-      ]);
-    });
+  /** The instance stays `active` while canceling task listeners hold the termination (engine/store/cancel-instance.ts). */
+  cancelInstance(instanceId: string, options: ActionOptions = {}): Promise<void> {
+    return cancelInstance(this.db, this.#stepContext, instanceId, actorOrDefault(options));
   }
 
   async broadcastSignal(name: string, variables: Variables = {}): Promise<{ receivers: number }> {
     return inTransaction(this.db, async (tx) => ({ receivers: await broadcastSignal(tx, name, variables) }));
   }
 
-  async modifyInstance(
-    instanceId: string,
-    modification: { activate?: string[]; terminate?: string[] },
-    options: ActionOptions = {},
-  ): Promise<void> {
-    const event = {
-      type: 'instance.modify' as const,
-      activate: modification.activate ?? [],
-      terminate: modification.terminate ?? [],
-    };
-    await inTransaction(this.db, async (tx) => {
-      const { result } = await stepInstance(tx, this.graphs, instanceId, event, this.clock.now());
-      // Throwing rolls the step back: a refused modification leaves no trace.
-      if (result.ignored)
-        throw new OperonError('OPERON_ERR_VALIDATION', `Cannot modify instance ${instanceId}: ${result.ignored}`, {
-          details: { instanceId, ...event },
-        });
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'instance.modify',
-          target: { kind: 'instance', id: instanceId },
-          instanceId,
-          change: { activate: event.activate, terminate: event.terminate },
-        },
-      ]);
-    });
+  modifyInstance(instanceId: string, modification: InstanceModification, options: ActionOptions = {}): Promise<void> {
+    return modifyInstance(this.db, this.#stepContext, instanceId, modification, actorOrDefault(options));
   }
 
-  async migrateInstance(
+  migrateInstance(
     instanceId: string,
     migration: { target: MigrationTarget; mappings: ElementMapping[]; dryRun?: boolean },
     options: ActionOptions = {},
   ): Promise<MigrationOutcome> {
-    const dryRun = migration.dryRun === true;
-    return inTransaction(this.db, async (tx) => {
-      const target = await resolveMigrationTarget(tx, migration.target);
-      const outcome = await migrateInstance(tx, this.graphs, instanceId, target, migration.mappings, {
-        now: this.clock.now(),
-        dryRun,
-        actor: actorOrDefault(options),
-      });
-      // A dry run answers a refusal as its result; a real migration throws, so the transaction rolls back.
-      if (!outcome.ok && (!dryRun || outcome.code !== 'OPERON_ERR_MIGRATION_REFUSED'))
-        throw new OperonError(outcome.code, `Cannot migrate instance ${instanceId}: ${outcome.reason}`, {
-          details: {
-            instanceId,
-            reason: outcome.reason,
-            ...(outcome.elementId !== undefined ? { elementId: outcome.elementId } : {}),
-            ...(outcome.elementInstanceKey !== undefined ? { elementInstanceKey: outcome.elementInstanceKey } : {}),
-          },
-        });
-      return outcome;
-    });
+    return migrateOneInstance(this.db, this.#stepContext, instanceId, migration, actorOrDefault(options));
   }
 
   dryRunBatchOperation(input: {
