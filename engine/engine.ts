@@ -36,7 +36,7 @@ import type {
   UserTaskSummary,
   UserTaskView,
 } from './api.ts';
-import { OperonError, isOperonError } from './errors.ts';
+import { OperonError } from './errors.ts';
 import type { ProcessGraph } from './model/index.ts';
 import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
 import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
@@ -76,7 +76,7 @@ import { resolveIncident } from './store/resolve-incident.ts';
 import { CHANNELS, inTransaction } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
-import { bpmnErrorMessage, isAppliedOutcome } from './jobs/applied-result.ts';
+import { checkJobResult, replayedOrThrow } from './store/job-results.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
 import { Notifications } from './jobs/notifications.ts';
@@ -567,26 +567,7 @@ export class PostgresEngine implements Engine {
     result: JobResult,
   ): Promise<Applied> {
     const job = await findJob(this.db, jobId);
-    const event = job.listener_event_type;
-    if (result.corrections && event !== 'assigning' && event !== 'updating')
-      throw new OperonError(
-        'OPERON_ERR_VALIDATION',
-        `Job ${jobId} is not an assigning or updating task listener's job: its result cannot carry corrections`,
-        { details: { field: 'body.result.corrections', jobId, listenerEventType: event } },
-      );
-    // As Zeebe: a cancellation cannot be denied, and the cancelled task's scope keeps no variables.
-    if (event === 'canceling' && result.denied)
-      throw new OperonError(
-        'OPERON_ERR_VALIDATION',
-        `Job ${jobId} is a canceling task listener's job: a cancellation cannot be denied`,
-        { details: { field: 'body.result.denied', jobId, listenerEventType: event } },
-      );
-    if (event === 'canceling' && Object.keys(variables).length > 0)
-      throw new OperonError(
-        'OPERON_ERR_VALIDATION',
-        `Job ${jobId} is a canceling task listener's job: it cannot complete with variables (the task's element is terminated)`,
-        { details: { field: 'body.variables', jobId, listenerEventType: event } },
-      );
+    checkJobResult(job, variables, result);
     return this.#finishJob(jobId, lease, { kind: 'completed', variables, result }, job);
   }
 
@@ -602,7 +583,7 @@ export class PostgresEngine implements Engine {
   /**
    * Every job result goes to `completeJobs` (engine/store/complete-jobs.ts) through the group
    * commit; a worker retrying a call whose answer it lost finds its own result applied, which is a
-   * success (`replayed`), not a conflict.
+   * success (`replayed`, `replayedOrThrow` in engine/store/job-results.ts), not a conflict.
    */
   async #finishJob(
     jobId: string,
@@ -612,25 +593,10 @@ export class PostgresEngine implements Engine {
     records: readonly JobRecord[] = [],
   ): Promise<Applied> {
     const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
-    try {
-      await this.#completions.submit({ job, lease, outcome, records });
-      return { replayed: false };
-    } catch (error) {
-      if (
-        isOperonError(error) &&
-        error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' &&
-        (await isAppliedOutcome(
-          this.db,
-          jobId,
-          lease,
-          outcome.kind === 'completed'
-            ? { kind: 'completed', variables: outcome.variables }
-            : { kind: 'bpmnError', errorMessage: bpmnErrorMessage(outcome.errorCode, outcome.errorMessage) },
-        ))
-      )
-        return { replayed: true };
-      throw error;
-    }
+    return this.#completions.submit({ job, lease, outcome, records }).then(
+      (): Applied => ({ replayed: false }),
+      (error: unknown) => replayedOrThrow(this.db, jobId, lease, outcome, error),
+    );
   }
 
   /**
