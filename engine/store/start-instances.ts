@@ -22,7 +22,7 @@ import type { DefinitionRef, HistoryEntry } from './rows.ts';
 import { OperonError } from '../errors.ts';
 import { findWantedDefinitions, type DefinitionWanted } from './find-definition.ts';
 import { emptyPlainRows, writePlainRows, type PlainRows } from './apply-effects.ts';
-import { collectPlainStep, isPlainStep, type Settled } from './step-batch.ts';
+import { addToBatch, collectPlainStep, isPlainStep, type Settled } from './step-batch.ts';
 import { createInstance } from './create-instance.ts';
 import { CHANNELS, inTransaction, notifyAfterCommit } from './notify.ts';
 import { writeStepRows } from './write-step-rows.ts';
@@ -233,22 +233,28 @@ async function writeComputed(db: Knex, graphs: GraphCache, computed: Computed[],
     for (const start of computed) {
       const { request, result } = start;
       if (taken.has(request.instanceId)) continue;
-      if (isPlainStep(result, {})) {
-        collectStart(plain, start, now);
-        continue;
-      }
-      await writePlainRows(tx, plain, now);
-      // The step is already computed: a slow FEEL expression in it is not evaluated twice.
-      await createInstance(tx, graphs, request.definition, {
-        variables: request.variables,
-        businessKey: request.businessKey,
-        startedBy: request.startedBy,
-        startEventId: request.startEventId,
+      await addToBatch(
+        tx,
+        plain,
         now,
-        instanceId: request.instanceId,
-        firstStep: result,
-        trace: start.trace,
-      });
+        result,
+        {},
+        {
+          plain: () => collectStart(plain, start, now),
+          // The step is already computed: a slow FEEL expression in it is not evaluated twice.
+          alone: () =>
+            createInstance(tx, graphs, request.definition, {
+              variables: request.variables,
+              businessKey: request.businessKey,
+              startedBy: request.startedBy,
+              startEventId: request.startEventId,
+              now,
+              instanceId: request.instanceId,
+              firstStep: result,
+              trace: start.trace,
+            }),
+        },
+      );
     }
     await writePlainRows(tx, plain, now);
     // Last: the audit chain's lock is held only from here to the commit.
