@@ -9,7 +9,7 @@
  * per instance and persists the snapshots and effects; wake-ups go out as NOTIFY after commit. A
  * failure inside a running instance becomes an incident row.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
   ActionOptions,
@@ -37,9 +37,6 @@ import type {
   UserTaskView,
 } from './api.ts';
 import { OperonError } from './errors.ts';
-import type { ProcessGraph } from './model/index.ts';
-import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
-import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
 import { GraphCache } from './store/graph-cache.ts';
@@ -59,7 +56,9 @@ import {
   userTaskQuery,
   type UserTaskCandidates,
 } from './store/user-task-views.ts';
-import { deployDefinitions } from './store/deploy-definitions.ts';
+import { deployFiles } from './store/deploy-files.ts';
+import { findUserTaskInstance } from './store/find-user-task.ts';
+import { activateJobs } from './jobs/activate-jobs.ts';
 import { changeUserTask } from './store/change-user-task.ts';
 import { broadcastSignal } from './store/handovers.ts';
 import { migrateOneInstance, type MigrationOutcome, type MigrationTarget } from './store/migrate-instance.ts';
@@ -70,10 +69,9 @@ import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts'
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
 import type { Actor } from './store/audit-log.ts';
-import { workMetrics } from './telemetry/metrics.ts';
 import { getInstanceView, listIncidentViews, listInstanceViews } from './store/instance-views.ts';
 import { resolveIncident } from './store/resolve-incident.ts';
-import { CHANNELS, inTransaction } from './store/notify.ts';
+import { inTransaction } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
 import { checkJobResult, replayedOrThrow } from './store/job-results.ts';
@@ -82,7 +80,7 @@ import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backof
 import { Notifications } from './jobs/notifications.ts';
 import { startWorker, type Worker, type WorkerOptions } from './worker.ts';
 import type { PoolStats } from './jobs/pools.ts';
-import { checkTimerCycles, resolveTimerPolicy, type TimerPolicy } from './timers/timer-policy.ts';
+import { resolveTimerPolicy, type TimerPolicy } from './timers/timer-policy.ts';
 import { StartRateLimiter } from './timers/start-rate-limiter.ts';
 import { systemClock, type Clock } from './clock.ts';
 
@@ -126,12 +124,6 @@ const SLOW_START_MS = 1_000;
 
 /** How long a published message id is remembered when neither the option nor the environment says. */
 export const DEFAULT_MESSAGE_ID_RETENTION_MS = 24 * 3600 * 1000;
-
-/** Task type prefixes Operon's own nodes provide: an element naming one that is not registered fails deployment. */
-const RESERVED_PREFIXES = {
-  bot: { code: 'OPERON_ERR_UNKNOWN_BOT', noun: 'bot' },
-  decision: { code: 'OPERON_ERR_UNKNOWN_MODEL', noun: 'model' },
-} as const;
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
@@ -263,87 +255,18 @@ export class PostgresEngine implements Engine {
   // ---- deployment --------------------------------------------------------------------------
 
   async deploy(files: DeployFile[], options: ActionOptions = {}): Promise<DeploymentResult> {
-    const parsed: { file: DeployFile; hash: string; graphs: ProcessGraph[] }[] = [];
-    const dmn: { file: DeployFile; hash: string; model: DmnModel }[] = [];
-    for (const file of files) {
-      if (isDmnFile(file)) {
-        prescanBpmn(file.xml, file.name);
-        dmn.push({
-          file,
-          hash: createHash('sha256').update(file.xml).digest('hex'),
-          model: await parseDmn(file.xml, file.name),
-        });
-        continue;
-      }
-      const graphs = await parseDefinitionsSafely(file.xml, file.name);
-      parsed.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), graphs });
-    }
-    const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));
-    const now = this.clock.now();
-    for (const graph of parsed.flatMap((entry) => entry.graphs))
-      checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
-    const { deployed, decisions } = await deployDefinitions(this.db, {
-      bpmn: parsed,
-      dmn,
-      now,
+    const context = {
+      ...this.#stepContext,
+      nodes: this.nodes,
       minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs,
-      actor: actorOrDefault(options),
-      deploymentId: files.map((file) => file.name).join(','),
-    });
-    for (const { process, graph } of deployed) this.graphs.set(process.definitionId, graph);
-    this.logger.info({ processes: deployed.map((d) => d.process), decisions }, 'deployed');
-    return { processes: deployed.map((d) => d.process), decisions, warnings };
+    };
+    const result = await deployFiles(this.db, context, files, actorOrDefault(options));
+    this.logger.info({ processes: result.processes, decisions: result.decisions }, 'deployed');
+    return result;
   }
 
-  /** Validates bound node types (an unknown bot or model fails the deployment) and lists unhandled task types. */
-  async #validateTaskTypes(graphs: ProcessGraph[]): Promise<string[]> {
-    const unhandled = new Map<string, string[]>();
-    for (const graph of graphs) {
-      for (const task of graph.serviceTasks) {
-        const node = this.nodes.resolve(task.taskType);
-        const prefix = task.taskType.split(':')[0]!;
-        if (!node && task.taskType.includes(':') && prefix in RESERVED_PREFIXES) {
-          // bot: and decision: name something Operon itself must provide; with no such node nothing ever could run them.
-          const { code, noun } = RESERVED_PREFIXES[prefix as keyof typeof RESERVED_PREFIXES];
-          const name = task.taskType.slice(prefix.length + 1);
-          throw new OperonError(
-            code,
-            `${graph.bpmnProcessId}: task '${task.elementId}' names ${noun} '${name}', but no ${noun}s are registered`,
-            {
-              details: {
-                elementId: task.elementId,
-                bpmnProcessId: graph.bpmnProcessId,
-                taskType: task.taskType,
-                [noun]: name,
-              },
-            },
-          );
-        }
-        if (!node) {
-          unhandled.set(task.taskType, [
-            ...(unhandled.get(task.taskType) ?? []),
-            `${graph.bpmnProcessId}/${task.elementId}`,
-          ]);
-          continue;
-        }
-        await node.validate?.(NodeRegistry.binding(task.elementId, task.taskType, task.headers));
-      }
-    }
-    return [...unhandled].map(
-      ([type, elements]) =>
-        `Task type '${type}' (${elements.join(', ')}) has no registered node: its jobs wait for an external worker`,
-    );
-  }
-
-  async listProcesses(page: Page = {}): Promise<ProcessDefinitionSummary[]> {
-    const rows = await listDefinitions(this.db, page);
-    return rows.map((row) => ({
-      definitionId: row.id,
-      bpmnProcessId: row.bpmn_process_id,
-      version: row.version,
-      ...(row.name ? { name: row.name } : {}),
-      deployedAt: row.deployed_at.toISOString(),
-    }));
+  listProcesses(page: Page = {}): Promise<ProcessDefinitionSummary[]> {
+    return listDefinitions(this.db, page);
   }
 
   async getProcessXml(definitionId: string): Promise<string | undefined> {
@@ -446,15 +369,13 @@ export class PostgresEngine implements Engine {
     completedBy?: string,
     options: ActionOptions = {},
   ): Promise<Applied> {
-    const found = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
-    if (!found)
-      throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
+    const instanceId = await findUserTaskInstance(this.db, taskId);
     const applied = await this.#taskCompletions.submit({
       taskId,
       variables,
       completedBy,
       actor: actorOrDefault(options),
-      instanceId: found.process_instance_id,
+      instanceId,
     });
     return applied ?? { replayed: false };
   }
@@ -519,25 +440,9 @@ export class PostgresEngine implements Engine {
 
   // ---- jobs --------------------------------------------------------------------------------
 
-  async activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]> {
-    const deadline = Date.now() + (request.requestTimeoutMs ?? 0);
-    for (;;) {
-      const jobs = await claimJobs(this.db, {
-        types: [request.type],
-        worker: request.worker,
-        maxJobs: request.maxJobs,
-        lockMs: request.lockMs,
-        now: this.clock.now(),
-      });
-      for (const job of jobs) workMetrics.jobClaimed(job.type, (Date.now() - new Date(job.run_at).getTime()) / 1000);
-      if (jobs.length > 0 || Date.now() >= deadline || signal?.aborted) return jobs.map(toActivatedJob);
-      await this.notifications.wait(
-        Math.min(1_000, deadline - Date.now()),
-        (channel, payload) => channel === CHANNELS.jobs && payload === request.type,
-        signal,
-        [CHANNELS.jobs],
-      );
-    }
+  /** A long poll for external workers (engine/jobs/activate-jobs.ts). */
+  activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]> {
+    return activateJobs(this.db, { notifications: this.notifications, now: () => this.clock.now() }, request, signal);
   }
 
   /** Leases jobs of the given node names (`noop`, `bot` = every `bot:*` type) for the in-process worker. */
@@ -690,26 +595,3 @@ function databaseUnavailable(): OperonError {
     { details: { retryAfterSeconds: 1 }, retryable: true },
   );
 }
-
-function toActivatedJob(job: JobRow): ActivatedJob {
-  return {
-    id: job.id,
-    type: job.type,
-    instanceId: job.process_instance_id,
-    elementId: job.element_id,
-    elementInstanceKey: job.element_instance_key,
-    bpmnProcessId: job.bpmn_process_id,
-    attempt: job.attempt,
-    retries: job.retries,
-    worker: job.owner!,
-    deadline: new Date(job.lease_expires_at!).toISOString(),
-    headers: job.headers,
-    variables: job.variables,
-    ...(job.listener_event_type ? { listenerEventType: job.listener_event_type } : {}),
-    ...(job.properties ? { properties: job.properties } : {}),
-    ...(job.trace_parent ? { traceparent: job.trace_parent } : {}),
-    ...(job.trace_parent && job.trace_state ? { tracestate: job.trace_state } : {}),
-  };
-}
-
-export { toActivatedJob };

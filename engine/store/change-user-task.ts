@@ -13,6 +13,7 @@ import type { GraphCache } from './graph-cache.ts';
 import type { UserTaskRow } from './rows.ts';
 import { userTaskColumns } from './apply-effects.ts';
 import { appendAudit, type Actor } from './audit-log.ts';
+import { findUserTaskInstance } from './find-user-task.ts';
 import { lockInstance } from './lock-instance.ts';
 import { inTransaction } from './notify.ts';
 import { stepInstance } from './step-instance.ts';
@@ -37,11 +38,9 @@ export async function changeUserTask(
   change: UserTaskChange,
   actor: Actor,
 ): Promise<UserTaskChangeOutcome> {
-  const found = await db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
-  if (!found)
-    throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
+  const instanceId = await findUserTaskInstance(db, taskId);
   return inTransaction(db, async (tx) => {
-    const instance = await lockInstance(tx, found.process_instance_id);
+    const instance = await lockInstance(tx, instanceId);
     // Read again under the instance lock: a completion or another change may have come first.
     const task = (await tx<UserTaskRow>('user_tasks').where({ id: taskId }).first())!;
     if (!instance || task.state !== 'open')
