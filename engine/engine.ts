@@ -40,7 +40,7 @@ import { OperonError } from './errors.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type { JobRow, UserTaskRow } from './store/rows.ts';
+import type { JobRow } from './store/rows.ts';
 import { findDefinition } from './store/find-definition.ts';
 import { startProcessInstances, type ProcessStart } from './store/start-instances.ts';
 import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
@@ -50,10 +50,9 @@ import { failJobs, type JobFailure } from './store/fail-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
 import {
-  USER_TASK_SUMMARY_COLUMNS,
-  toUserTaskSummary,
+  listUserTaskSummaries,
+  listUserTaskViews,
   userTaskCandidates,
-  userTaskQuery,
   type UserTaskCandidates,
 } from './store/user-task-views.ts';
 import { deployFiles } from './store/deploy-files.ts';
@@ -296,10 +295,7 @@ export class PostgresEngine implements Engine {
         startEventId: options.startEventId,
         businessKey: options.businessKey,
         startedBy: options.startedBy,
-        latest:
-          options.version === undefined && options.latest?.bpmn_process_id === bpmnProcessId
-            ? options.latest
-            : undefined,
+        latest: options.latest,
         idempotency: options.idempotency,
         actor: actorOrDefault(options),
         trace: options.trace,
@@ -349,14 +345,12 @@ export class PostgresEngine implements Engine {
 
   // ---- user tasks --------------------------------------------------------------------------
 
-  async listUserTasks(filter: UserTaskFilter = {}): Promise<UserTaskView[]> {
-    const rows = (await userTaskQuery(this.db, filter).select('*')) as UserTaskRow[];
-    return rows.map((row) => ({ ...toUserTaskSummary(row), variables: row.variables }));
+  listUserTasks(filter: UserTaskFilter = {}): Promise<UserTaskView[]> {
+    return listUserTaskViews(this.db, filter);
   }
 
-  async listUserTaskSummaries(filter: UserTaskFilter = {}): Promise<UserTaskSummary[]> {
-    const rows = (await userTaskQuery(this.db, filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
-    return rows.map(toUserTaskSummary);
+  listUserTaskSummaries(filter: UserTaskFilter = {}): Promise<UserTaskSummary[]> {
+    return listUserTaskSummaries(this.db, filter);
   }
 
   /**

@@ -33,7 +33,10 @@ export interface DefinitionWanted {
   bpmnProcessId: string;
   /** A version other than the latest. */
   version?: number;
-  /** The latest definition, when the caller read it already (webhooks): no query for it. */
+  /**
+   * The latest definition, when the caller read it already (webhooks): no query for it. Used only
+   * without `version` and when it is of `bpmnProcessId`.
+   */
   latest?: DefinitionRef;
 }
 
@@ -47,15 +50,17 @@ export async function findWantedDefinitions(
 ): Promise<(DefinitionRef | undefined)[]> {
   // Definitions never change once deployed: reading the latest outside the writing statement
   // at worst starts the version that was latest a moment ago.
+  const hintOf = (item: DefinitionWanted) =>
+    item.version === undefined && item.latest?.bpmn_process_id === item.bpmnProcessId ? item.latest : undefined;
   const unknown = [
-    ...new Set(wanted.filter((item) => !item.latest && item.version === undefined).map((item) => item.bpmnProcessId)),
+    ...new Set(wanted.filter((item) => !hintOf(item) && item.version === undefined).map((item) => item.bpmnProcessId)),
   ];
   const latest = unknown.length > 0 ? await findLatestDefinitions(db, unknown) : new Map<string, DefinitionRef>();
   return Promise.all(
     wanted.map(async (item) =>
       item.version !== undefined
         ? await findDefinitionByProcessId(db, item.bpmnProcessId, item.version)
-        : (item.latest ?? latest.get(item.bpmnProcessId)),
+        : (hintOf(item) ?? latest.get(item.bpmnProcessId)),
     ),
   );
 }
