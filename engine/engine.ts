@@ -1,13 +1,17 @@
 /**
- * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) over the store functions.
- *
- * Starts, job results, job failures, message correlations and user task completions go through a
- * group commit each (engine/jobs/group-commit.ts) to one batch-first store function each
+ * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) as a thin layer over the
+ * store functions (engine/store/, one operation per file, in the manner of graphile-worker's
+ * `src/sql/`). Each public method hands its call to one function: deployments to deploy-files.ts;
+ * starts, job results, job failures, message correlations and user task completions to a group
+ * commit each (engine/jobs/group-commit.ts) whose run is one batch-first store function
  * (start-instances.ts, complete-jobs.ts, fail-jobs.ts, correlate-messages.ts,
- * complete-user-tasks.ts; timers: fire-timers.ts, from the worker's timer loop): concurrent events
- * of different instances share a transaction that locks their instances, runs the pure runtime once
- * per instance and persists the snapshots and effects; wake-ups go out as NOTIFY after commit. A
- * failure inside a running instance becomes an incident row.
+ * complete-user-tasks.ts; timers: fire-timers.ts, from the worker's timer loop); cancellation,
+ * modification, migration, user task assignment and update and incident resolution to one
+ * single-item store function each; reads to the view modules.
+ *
+ * What stays here is what belongs to the process rather than the database: the group commits that
+ * gather concurrent calls, backpressure (`admit`) and database availability, the in-process worker,
+ * the engine clock and the default actor of calls that name none.
  */
 import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
