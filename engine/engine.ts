@@ -1,15 +1,19 @@
 /**
- * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) over the store functions.
- *
- * Starts, job results, job failures, message correlations and user task completions go through a
- * group commit each (engine/jobs/group-commit.ts) to one batch-first store function each
+ * The PostgreSQL engine: implements the `Engine` facade (engine/api.ts) as a thin layer over the
+ * store functions (engine/store/, one operation per file, in the manner of graphile-worker's
+ * `src/sql/`). Each public method hands its call to one function: deployments to deploy-files.ts;
+ * starts, job results, job failures, message correlations and user task completions to a group
+ * commit each (engine/jobs/group-commit.ts) whose run is one batch-first store function
  * (start-instances.ts, complete-jobs.ts, fail-jobs.ts, correlate-messages.ts,
- * complete-user-tasks.ts; timers: fire-timers.ts, from the worker's timer loop): concurrent events
- * of different instances share a transaction that locks their instances, runs the pure runtime once
- * per instance and persists the snapshots and effects; wake-ups go out as NOTIFY after commit. A
- * failure inside a running instance becomes an incident row.
+ * complete-user-tasks.ts; timers: fire-timers.ts, from the worker's timer loop); cancellation,
+ * modification, migration, user task assignment and update and incident resolution to one
+ * single-item store function each; reads to the view modules.
+ *
+ * What stays here is what belongs to the process rather than the database: the group commits that
+ * gather concurrent calls, backpressure (`admit`) and database availability, the in-process worker,
+ * the engine clock and the default actor of calls that name none.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import type {
   ActionOptions,
@@ -36,17 +40,13 @@ import type {
   UserTaskSummary,
   UserTaskView,
 } from './api.ts';
-import { OperonError, isOperonError } from './errors.ts';
-import { userTaskOf, type ProcessGraph } from './model/index.ts';
-import { parseDefinitionsSafely, prescanBpmn } from './model/safe-parse.ts';
-import { isDmnFile, parseDmn, type DmnModel } from './dmn/index.ts';
+import { OperonError } from './errors.ts';
 import { NodeRegistry } from './nodes/registry.ts';
 import type { JobRecord, Logger, Variables } from './nodes/types.ts';
 import { GraphCache } from './store/graph-cache.ts';
-import type { DefinitionRef, JobRow, UserTaskRow } from './store/rows.ts';
-import { findDefinition, findDefinitionByProcessId, findLatestDefinitions } from './store/find-definition.ts';
-import type { Settled } from './store/step-batch.ts';
-import { startInstances } from './store/start-instances.ts';
+import type { JobRow } from './store/rows.ts';
+import { findDefinition } from './store/find-definition.ts';
+import { startProcessInstances, type ProcessStart } from './store/start-instances.ts';
 import { completeJobs, type JobCompletion, type JobOutcome } from './store/complete-jobs.ts';
 import { correlateMessages, publishMessage, type MessageCorrelation } from './store/correlate-messages.ts';
 import { completeUserTasks, type UserTaskCompletion } from './store/complete-user-tasks.ts';
@@ -54,43 +54,36 @@ import { failJobs, type JobFailure } from './store/fail-jobs.ts';
 import { GroupCommit } from './jobs/group-commit.ts';
 import { listDefinitions } from './store/list-definitions.ts';
 import {
-  USER_TASK_SUMMARY_COLUMNS,
-  toUserTaskSummary,
+  listUserTaskSummaries,
+  listUserTaskViews,
   userTaskCandidates,
-  userTaskQuery,
   type UserTaskCandidates,
 } from './store/user-task-views.ts';
-import { deployDefinitions } from './store/deploy-definitions.ts';
-import { lockInstance } from './store/lock-instance.ts';
+import { deployFiles } from './store/deploy-files.ts';
+import { findUserTaskInstance } from './store/find-user-task.ts';
+import { activateJobs } from './jobs/activate-jobs.ts';
+import { changeUserTask } from './store/change-user-task.ts';
 import { broadcastSignal } from './store/handovers.ts';
-import { stepInstance } from './store/step-instance.ts';
-import {
-  migrateInstance,
-  resolveMigrationTarget,
-  type MigrationOutcome,
-  type MigrationTarget,
-} from './store/migrate-instance.ts';
+import { migrateOneInstance, type MigrationOutcome, type MigrationTarget } from './store/migrate-instance.ts';
+import { cancelInstance } from './store/cancel-instance.ts';
+import { modifyInstance, type InstanceModification } from './store/modify-instance.ts';
 import type { ElementMapping } from './runtime/migration.ts';
 import { dryRunBatchOperation, type DryRunItem } from './store/batch-dry-run.ts';
 import type { BatchFilter, BatchKind, BatchRequest } from './store/batch-operations.ts';
-import { userTaskColumns } from './store/apply-effects.ts';
-import type { IdempotencyRecord } from './store/idempotency-keys.ts';
 import { DatabaseAvailability } from './store/database-availability.ts';
-import { appendAudit, type Actor } from './store/audit-log.ts';
-import type { TraceContext } from './telemetry/trace.ts';
-import { workMetrics } from './telemetry/metrics.ts';
+import type { Actor } from './store/audit-log.ts';
 import { getInstanceView, listIncidentViews, listInstanceViews } from './store/instance-views.ts';
 import { resolveIncident } from './store/resolve-incident.ts';
-import { CHANNELS, inTransaction } from './store/notify.ts';
+import { inTransaction } from './store/notify.ts';
 import { claimJobs } from './jobs/claim-jobs.ts';
 import { findJob } from './jobs/find-job.ts';
-import { bpmnErrorMessage, isAppliedOutcome } from './jobs/applied-result.ts';
+import { checkJobResult, replayedOrThrow } from './store/job-results.ts';
 import { heartbeatJob } from './jobs/heartbeat-job.ts';
 import { DEFAULT_BACKOFF, retryDelayMs, type BackoffPolicy } from './jobs/backoff.ts';
 import { Notifications } from './jobs/notifications.ts';
 import { startWorker, type Worker, type WorkerOptions } from './worker.ts';
 import type { PoolStats } from './jobs/pools.ts';
-import { checkTimerCycles, resolveTimerPolicy, type TimerPolicy } from './timers/timer-policy.ts';
+import { resolveTimerPolicy, type TimerPolicy } from './timers/timer-policy.ts';
 import { StartRateLimiter } from './timers/start-rate-limiter.ts';
 import { systemClock, type Clock } from './clock.ts';
 
@@ -135,12 +128,6 @@ const SLOW_START_MS = 1_000;
 /** How long a published message id is remembered when neither the option nor the environment says. */
 export const DEFAULT_MESSAGE_ID_RETENTION_MS = 24 * 3600 * 1000;
 
-/** Task type prefixes Operon's own nodes provide: an element naming one that is not registered fails deployment. */
-const RESERVED_PREFIXES = {
-  bot: { code: 'OPERON_ERR_UNKNOWN_BOT', noun: 'bot' },
-  decision: { code: 'OPERON_ERR_UNKNOWN_MODEL', noun: 'model' },
-} as const;
-
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silentLogger };
 
 /** Creates the engine; call `close()` to stop its worker and LISTEN connection (the knex pool stays the caller's). */
@@ -167,6 +154,8 @@ export class PostgresEngine implements Engine {
   /** Engine time: every `due_at`, `run_at`, lease and expiry is written from it and compared with it. */
   readonly clock: Clock;
   #worker: Worker | undefined;
+  /** What the store functions that step instances need: the graphs and engine time. */
+  readonly #stepContext: { graphs: GraphCache; now: () => Date };
 
   constructor(options: CreateEngineOptions) {
     this.db = options.db;
@@ -176,6 +165,7 @@ export class PostgresEngine implements Engine {
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.timerPolicy = resolveTimerPolicy(options.timerLimits);
     this.graphs = new GraphCache({ minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs });
+    this.#stepContext = { graphs: this.graphs, now: () => this.clock.now() };
     this.startRate = new StartRateLimiter(this.timerPolicy.startsPerSecond, this.timerPolicy.startBurst);
     this.notifications = new Notifications(this.db, this.logger);
     this.messageIdRetentionMs =
@@ -268,87 +258,18 @@ export class PostgresEngine implements Engine {
   // ---- deployment --------------------------------------------------------------------------
 
   async deploy(files: DeployFile[], options: ActionOptions = {}): Promise<DeploymentResult> {
-    const parsed: { file: DeployFile; hash: string; graphs: ProcessGraph[] }[] = [];
-    const dmn: { file: DeployFile; hash: string; model: DmnModel }[] = [];
-    for (const file of files) {
-      if (isDmnFile(file)) {
-        prescanBpmn(file.xml, file.name);
-        dmn.push({
-          file,
-          hash: createHash('sha256').update(file.xml).digest('hex'),
-          model: await parseDmn(file.xml, file.name),
-        });
-        continue;
-      }
-      const graphs = await parseDefinitionsSafely(file.xml, file.name);
-      parsed.push({ file, hash: createHash('sha256').update(file.xml).digest('hex'), graphs });
-    }
-    const warnings = await this.#validateTaskTypes(parsed.flatMap((entry) => entry.graphs));
-    const now = this.clock.now();
-    for (const graph of parsed.flatMap((entry) => entry.graphs))
-      checkTimerCycles(graph, this.timerPolicy.minCycleIntervalMs, now);
-    const { deployed, decisions } = await deployDefinitions(this.db, {
-      bpmn: parsed,
-      dmn,
-      now,
+    const context = {
+      ...this.#stepContext,
+      nodes: this.nodes,
       minCycleIntervalMs: this.timerPolicy.minCycleIntervalMs,
-      actor: actorOrDefault(options),
-      deploymentId: files.map((file) => file.name).join(','),
-    });
-    for (const { process, graph } of deployed) this.graphs.set(process.definitionId, graph);
-    this.logger.info({ processes: deployed.map((d) => d.process), decisions }, 'deployed');
-    return { processes: deployed.map((d) => d.process), decisions, warnings };
+    };
+    const result = await deployFiles(this.db, context, files, actorOrDefault(options));
+    this.logger.info({ processes: result.processes, decisions: result.decisions }, 'deployed');
+    return result;
   }
 
-  /** Validates bound node types (an unknown bot or model fails the deployment) and lists unhandled task types. */
-  async #validateTaskTypes(graphs: ProcessGraph[]): Promise<string[]> {
-    const unhandled = new Map<string, string[]>();
-    for (const graph of graphs) {
-      for (const task of graph.serviceTasks) {
-        const node = this.nodes.resolve(task.taskType);
-        const prefix = task.taskType.split(':')[0]!;
-        if (!node && task.taskType.includes(':') && prefix in RESERVED_PREFIXES) {
-          // bot: and decision: name something Operon itself must provide; with no such node nothing ever could run them.
-          const { code, noun } = RESERVED_PREFIXES[prefix as keyof typeof RESERVED_PREFIXES];
-          const name = task.taskType.slice(prefix.length + 1);
-          throw new OperonError(
-            code,
-            `${graph.bpmnProcessId}: task '${task.elementId}' names ${noun} '${name}', but no ${noun}s are registered`,
-            {
-              details: {
-                elementId: task.elementId,
-                bpmnProcessId: graph.bpmnProcessId,
-                taskType: task.taskType,
-                [noun]: name,
-              },
-            },
-          );
-        }
-        if (!node) {
-          unhandled.set(task.taskType, [
-            ...(unhandled.get(task.taskType) ?? []),
-            `${graph.bpmnProcessId}/${task.elementId}`,
-          ]);
-          continue;
-        }
-        await node.validate?.(NodeRegistry.binding(task.elementId, task.taskType, task.headers));
-      }
-    }
-    return [...unhandled].map(
-      ([type, elements]) =>
-        `Task type '${type}' (${elements.join(', ')}) has no registered node: its jobs wait for an external worker`,
-    );
-  }
-
-  async listProcesses(page: Page = {}): Promise<ProcessDefinitionSummary[]> {
-    const rows = await listDefinitions(this.db, page);
-    return rows.map((row) => ({
-      definitionId: row.id,
-      bpmnProcessId: row.bpmn_process_id,
-      version: row.version,
-      ...(row.name ? { name: row.name } : {}),
-      deployedAt: row.deployed_at.toISOString(),
-    }));
+  listProcesses(page: Page = {}): Promise<ProcessDefinitionSummary[]> {
+    return listDefinitions(this.db, page);
   }
 
   async getProcessXml(definitionId: string): Promise<string | undefined> {
@@ -359,7 +280,7 @@ export class PostgresEngine implements Engine {
 
   /**
    * Every start, whatever its version or start event, goes through the group commit to
-   * `startInstances` (engine/store/start-instances.ts): concurrent starts commit together.
+   * `startProcessInstances` (engine/store/start-instances.ts): concurrent starts commit together.
    */
   async startInstance(
     bpmnProcessId: string,
@@ -378,10 +299,7 @@ export class PostgresEngine implements Engine {
         startEventId: options.startEventId,
         businessKey: options.businessKey,
         startedBy: options.startedBy,
-        latest:
-          options.version === undefined && options.latest?.bpmn_process_id === bpmnProcessId
-            ? options.latest
-            : undefined,
+        latest: options.latest,
         idempotency: options.idempotency,
         actor: actorOrDefault(options),
         trace: options.trace,
@@ -400,78 +318,25 @@ export class PostgresEngine implements Engine {
     return listInstanceViews(this.db, filter);
   }
 
-  async cancelInstance(instanceId: string, options: ActionOptions = {}): Promise<void> {
-    await inTransaction(this.db, async (tx) => {
-      await stepInstance(tx, this.graphs, instanceId, { type: 'instance.cancel' }, this.clock.now());
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'instance.cancel',
-          target: { kind: 'instance', id: instanceId },
-          instanceId,
-        },
-      ]);
-    });
+  /** The instance stays `active` while canceling task listeners hold the termination (engine/store/cancel-instance.ts). */
+  cancelInstance(instanceId: string, options: ActionOptions = {}): Promise<void> {
+    return cancelInstance(this.db, this.#stepContext, instanceId, actorOrDefault(options));
   }
 
   async broadcastSignal(name: string, variables: Variables = {}): Promise<{ receivers: number }> {
     return inTransaction(this.db, async (tx) => ({ receivers: await broadcastSignal(tx, name, variables) }));
   }
 
-  async modifyInstance(
-    instanceId: string,
-    modification: { activate?: string[]; terminate?: string[] },
-    options: ActionOptions = {},
-  ): Promise<void> {
-    const event = {
-      type: 'instance.modify' as const,
-      activate: modification.activate ?? [],
-      terminate: modification.terminate ?? [],
-    };
-    await inTransaction(this.db, async (tx) => {
-      const { result } = await stepInstance(tx, this.graphs, instanceId, event, this.clock.now());
-      // Throwing rolls the step back: a refused modification leaves no trace.
-      if (result.ignored)
-        throw new OperonError('OPERON_ERR_VALIDATION', `Cannot modify instance ${instanceId}: ${result.ignored}`, {
-          details: { instanceId, ...event },
-        });
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: 'instance.modify',
-          target: { kind: 'instance', id: instanceId },
-          instanceId,
-          change: { activate: event.activate, terminate: event.terminate },
-        },
-      ]);
-    });
+  modifyInstance(instanceId: string, modification: InstanceModification, options: ActionOptions = {}): Promise<void> {
+    return modifyInstance(this.db, this.#stepContext, instanceId, modification, actorOrDefault(options));
   }
 
-  async migrateInstance(
+  migrateInstance(
     instanceId: string,
     migration: { target: MigrationTarget; mappings: ElementMapping[]; dryRun?: boolean },
     options: ActionOptions = {},
   ): Promise<MigrationOutcome> {
-    const dryRun = migration.dryRun === true;
-    return inTransaction(this.db, async (tx) => {
-      const target = await resolveMigrationTarget(tx, migration.target);
-      const outcome = await migrateInstance(tx, this.graphs, instanceId, target, migration.mappings, {
-        now: this.clock.now(),
-        dryRun,
-        actor: actorOrDefault(options),
-      });
-      // A dry run answers a refusal as its result; a real migration throws, so the transaction rolls back.
-      if (!outcome.ok && (!dryRun || outcome.code !== 'OPERON_ERR_MIGRATION_REFUSED'))
-        throw new OperonError(outcome.code, `Cannot migrate instance ${instanceId}: ${outcome.reason}`, {
-          details: {
-            instanceId,
-            reason: outcome.reason,
-            ...(outcome.elementId !== undefined ? { elementId: outcome.elementId } : {}),
-            ...(outcome.elementInstanceKey !== undefined ? { elementInstanceKey: outcome.elementInstanceKey } : {}),
-          },
-        });
-      return outcome;
-    });
+    return migrateOneInstance(this.db, this.#stepContext, instanceId, migration, actorOrDefault(options));
   }
 
   dryRunBatchOperation(input: {
@@ -484,14 +349,12 @@ export class PostgresEngine implements Engine {
 
   // ---- user tasks --------------------------------------------------------------------------
 
-  async listUserTasks(filter: UserTaskFilter = {}): Promise<UserTaskView[]> {
-    const rows = (await userTaskQuery(this.db, filter).select('*')) as UserTaskRow[];
-    return rows.map((row) => ({ ...toUserTaskSummary(row), variables: row.variables }));
+  listUserTasks(filter: UserTaskFilter = {}): Promise<UserTaskView[]> {
+    return listUserTaskViews(this.db, filter);
   }
 
-  async listUserTaskSummaries(filter: UserTaskFilter = {}): Promise<UserTaskSummary[]> {
-    const rows = (await userTaskQuery(this.db, filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
-    return rows.map(toUserTaskSummary);
+  listUserTaskSummaries(filter: UserTaskFilter = {}): Promise<UserTaskSummary[]> {
+    return listUserTaskSummaries(this.db, filter);
   }
 
   /**
@@ -504,15 +367,13 @@ export class PostgresEngine implements Engine {
     completedBy?: string,
     options: ActionOptions = {},
   ): Promise<Applied> {
-    const found = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
-    if (!found)
-      throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
+    const instanceId = await findUserTaskInstance(this.db, taskId);
     const applied = await this.#taskCompletions.submit({
       taskId,
       variables,
       completedBy,
       actor: actorOrDefault(options),
-      instanceId: found.process_instance_id,
+      instanceId,
     });
     return applied ?? { replayed: false };
   }
@@ -520,83 +381,15 @@ export class PostgresEngine implements Engine {
   /** User task completions committing together, like job results; two of one instance never share a batch. */
   readonly #taskCompletions = new GroupCommit<UserTaskCompletion & { instanceId: string }, Applied>({
     key: (completion) => completion.instanceId,
-    run: (batch) => completeUserTasks(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+    run: (batch) => completeUserTasks(this.db, this.#stepContext, batch),
   });
 
   assignUserTask(taskId: string, assignee: string | null, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
-    return this.#changeUserTask(taskId, 'assigning', { assignee }, options);
+    return changeUserTask(this.db, this.#stepContext, taskId, 'assigning', { assignee }, actorOrDefault(options));
   }
 
   updateUserTask(taskId: string, change: UserTaskChange, options: ActionOptions = {}): Promise<UserTaskChangeOutcome> {
-    return this.#changeUserTask(taskId, 'updating', change, options);
-  }
-
-  /**
-   * An assignment or update of an open user task. Without listeners for it the row changes at
-   * once; with them the task becomes `assigning` / `updating` and the runtime runs their jobs,
-   * after which the change (with their corrections) takes effect, or is denied.
-   */
-  async #changeUserTask(
-    taskId: string,
-    event: 'assigning' | 'updating',
-    change: UserTaskChange,
-    options: ActionOptions,
-  ): Promise<UserTaskChangeOutcome> {
-    const found = await this.db<UserTaskRow>('user_tasks').where({ id: taskId }).first('process_instance_id');
-    if (!found)
-      throw new OperonError('OPERON_ERR_NOT_FOUND', `User task ${taskId} does not exist`, { details: { taskId } });
-    return inTransaction(this.db, async (tx) => {
-      const instance = await lockInstance(tx, found.process_instance_id);
-      // Read again under the instance lock: a completion or another change may have come first.
-      const task = (await tx<UserTaskRow>('user_tasks').where({ id: taskId }).first())!;
-      if (!instance || task.state !== 'open')
-        throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} is ${task.state}`, {
-          details: { taskId, state: task.state },
-        });
-      const graph = await this.graphs.get(tx, instance.definition_id);
-      const pending = (userTaskOf(graph, task.element_id)?.[`${event}Listeners`]?.length ?? 0) > 0;
-      if (!pending) await tx('user_tasks').where({ id: taskId }).update(userTaskColumns(change));
-      else {
-        await tx('user_tasks').where({ id: taskId }).update({ state: event });
-        const date = (value: Date | null) => (value ? value.toISOString() : null);
-        const { result } = await stepInstance(
-          tx,
-          this.graphs,
-          task.process_instance_id,
-          {
-            type: 'userTask.changeRequested',
-            elementInstanceKey: task.element_instance_key,
-            event,
-            change,
-            task: {
-              id: task.id,
-              assignee: task.assignee,
-              ...(task.candidate_users ? { candidateUsers: task.candidate_users } : {}),
-              ...(task.candidate_groups ? { candidateGroups: task.candidate_groups } : {}),
-              dueDate: date(task.due_date),
-              followUpDate: date(task.follow_up_date),
-              priority: task.priority,
-            },
-          },
-          this.clock.now(),
-          instance,
-        );
-        if (result.ignored)
-          throw new OperonError('OPERON_ERR_CONFLICT', `User task ${taskId} cannot change now: ${result.ignored}`, {
-            details: { taskId },
-          });
-      }
-      await appendAudit(tx, [
-        {
-          actor: actorOrDefault(options),
-          action: event === 'assigning' ? 'task.assign' : 'task.update',
-          target: { kind: 'task', id: taskId },
-          instanceId: task.process_instance_id,
-          change: { elementId: task.element_id, ...change, pending },
-        },
-      ]);
-      return { pending };
-    });
+    return changeUserTask(this.db, this.#stepContext, taskId, 'updating', change, actorOrDefault(options));
   }
 
   /**
@@ -629,7 +422,7 @@ export class PostgresEngine implements Engine {
    */
   readonly #correlations = new GroupCommit<MessageCorrelation, string | undefined>({
     key: (correlation) => correlation.subscription.process_instance_id ?? undefined,
-    run: (batch) => correlateMessages(this.db, { graphs: this.graphs, now: () => this.clock.now() }, batch),
+    run: (batch) => correlateMessages(this.db, this.#stepContext, batch),
   });
 
   // ---- incidents ---------------------------------------------------------------------------
@@ -640,35 +433,14 @@ export class PostgresEngine implements Engine {
 
   /** `tx`: resolve inside that transaction (a batch operation item); default its own. */
   resolveIncident(incidentId: string, options: ActionOptions = {}, tx?: Knex.Transaction): Promise<void> {
-    return resolveIncident(
-      tx ?? this.db,
-      { graphs: this.graphs, now: () => this.clock.now() },
-      incidentId,
-      actorOrDefault(options),
-    );
+    return resolveIncident(tx ?? this.db, this.#stepContext, incidentId, actorOrDefault(options));
   }
 
   // ---- jobs --------------------------------------------------------------------------------
 
-  async activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]> {
-    const deadline = Date.now() + (request.requestTimeoutMs ?? 0);
-    for (;;) {
-      const jobs = await claimJobs(this.db, {
-        types: [request.type],
-        worker: request.worker,
-        maxJobs: request.maxJobs,
-        lockMs: request.lockMs,
-        now: this.clock.now(),
-      });
-      for (const job of jobs) workMetrics.jobClaimed(job.type, (Date.now() - new Date(job.run_at).getTime()) / 1000);
-      if (jobs.length > 0 || Date.now() >= deadline || signal?.aborted) return jobs.map(toActivatedJob);
-      await this.notifications.wait(
-        Math.min(1_000, deadline - Date.now()),
-        (channel, payload) => channel === CHANNELS.jobs && payload === request.type,
-        signal,
-        [CHANNELS.jobs],
-      );
-    }
+  /** A long poll for external workers (engine/jobs/activate-jobs.ts). */
+  activateJobs(request: ActivateJobsRequest, signal?: AbortSignal): Promise<ActivatedJob[]> {
+    return activateJobs(this.db, { notifications: this.notifications, now: () => this.clock.now() }, request, signal);
   }
 
   /** Leases jobs of the given node names (`noop`, `bot` = every `bot:*` type) for the in-process worker. */
@@ -698,26 +470,7 @@ export class PostgresEngine implements Engine {
     result: JobResult,
   ): Promise<Applied> {
     const job = await findJob(this.db, jobId);
-    const event = job.listener_event_type;
-    if (result.corrections && event !== 'assigning' && event !== 'updating')
-      throw new OperonError(
-        'OPERON_ERR_VALIDATION',
-        `Job ${jobId} is not an assigning or updating task listener's job: its result cannot carry corrections`,
-        { details: { field: 'body.result.corrections', jobId, listenerEventType: event } },
-      );
-    // As Zeebe: a cancellation cannot be denied, and the cancelled task's scope keeps no variables.
-    if (event === 'canceling' && result.denied)
-      throw new OperonError(
-        'OPERON_ERR_VALIDATION',
-        `Job ${jobId} is a canceling task listener's job: a cancellation cannot be denied`,
-        { details: { field: 'body.result.denied', jobId, listenerEventType: event } },
-      );
-    if (event === 'canceling' && Object.keys(variables).length > 0)
-      throw new OperonError(
-        'OPERON_ERR_VALIDATION',
-        `Job ${jobId} is a canceling task listener's job: it cannot complete with variables (the task's element is terminated)`,
-        { details: { field: 'body.variables', jobId, listenerEventType: event } },
-      );
+    checkJobResult(job, variables, result);
     return this.#finishJob(jobId, lease, { kind: 'completed', variables, result }, job);
   }
 
@@ -733,7 +486,7 @@ export class PostgresEngine implements Engine {
   /**
    * Every job result goes to `completeJobs` (engine/store/complete-jobs.ts) through the group
    * commit; a worker retrying a call whose answer it lost finds its own result applied, which is a
-   * success (`replayed`), not a conflict.
+   * success (`replayed`, `replayedOrThrow` in engine/store/job-results.ts), not a conflict.
    */
   async #finishJob(
     jobId: string,
@@ -743,93 +496,19 @@ export class PostgresEngine implements Engine {
     records: readonly JobRecord[] = [],
   ): Promise<Applied> {
     const job = claimed?.id === jobId ? claimed : await findJob(this.db, jobId);
-    try {
-      await this.#completions.submit({ job, lease, outcome, records });
-      return { replayed: false };
-    } catch (error) {
-      if (
-        isOperonError(error) &&
-        error.code === 'OPERON_ERR_JOB_ALREADY_COMPLETED' &&
-        (await isAppliedOutcome(
-          this.db,
-          jobId,
-          lease,
-          outcome.kind === 'completed'
-            ? { kind: 'completed', variables: outcome.variables }
-            : { kind: 'bpmnError', errorMessage: bpmnErrorMessage(outcome.errorCode, outcome.errorMessage) },
-        ))
-      )
-        return { replayed: true };
-      throw error;
-    }
+    return this.#completions.submit({ job, lease, outcome, records }).then(
+      (): Applied => ({ replayed: false }),
+      (error: unknown) => replayedOrThrow(this.db, jobId, lease, outcome, error),
+    );
   }
 
   /**
    * Starts committing together. A start's idempotency key is written in its batch's transaction;
    * two starts with the same key never share a batch (the later one then finds the key taken).
    */
-  readonly #starts = new GroupCommit<{
-    instanceId: string;
-    bpmnProcessId: string;
-    variables: Variables;
-    /** A version other than the latest. */
-    version?: number;
-    startEventId?: string;
-    businessKey?: string;
-    startedBy?: string;
-    latest?: DefinitionRef;
-    idempotency?: IdempotencyRecord;
-    actor: Actor;
-    trace?: TraceContext;
-  }>({
+  readonly #starts = new GroupCommit<ProcessStart>({
     key: (start) => (start.idempotency ? `${start.idempotency.scope}\u0000${start.idempotency.key}` : undefined),
-    run: async (batch) => {
-      // Definitions never change once deployed: reading the latest outside the writing statement
-      // at worst starts the version that was latest a moment ago. Starts whose caller read it
-      // already (webhooks) save the batch that round trip.
-      const unknown = [
-        ...new Set(
-          batch.filter((start) => !start.latest && start.version === undefined).map((start) => start.bpmnProcessId),
-        ),
-      ];
-      const latest =
-        unknown.length > 0 ? await findLatestDefinitions(this.db, unknown) : new Map<string, DefinitionRef>();
-      const definitions = await Promise.all(
-        batch.map(async (start) =>
-          start.version !== undefined
-            ? await findDefinitionByProcessId(this.db, start.bpmnProcessId, start.version)
-            : (start.latest ?? latest.get(start.bpmnProcessId)),
-        ),
-      );
-      const found = batch.flatMap((start, index) => {
-        const definition = definitions[index];
-        return definition
-          ? [
-              {
-                ...start,
-                definition: {
-                  id: definition.id,
-                  bpmn_process_id: definition.bpmn_process_id,
-                  version: definition.version,
-                },
-              },
-            ]
-          : [];
-      });
-      const settled = await startInstances(this.db, this.graphs, found, this.clock.now());
-      const byId = new Map(found.map((start, index) => [start.instanceId, settled[index]!]));
-      return batch.map(
-        (start): Settled =>
-          byId.get(start.instanceId) ?? {
-            ok: false,
-            error: new OperonError(
-              'OPERON_ERR_NOT_FOUND',
-              `No deployed process '${start.bpmnProcessId}'${start.version ? ` version ${start.version}` : ''}`,
-              { details: { bpmnProcessId: start.bpmnProcessId, version: start.version } },
-            ),
-          },
-      );
-    },
+    run: (batch) => startProcessInstances(this.db, this.#stepContext, batch),
     maxInFlight: 2, // a second batch only when a full one waits (group-commit.ts)
   });
 
@@ -914,26 +593,3 @@ function databaseUnavailable(): OperonError {
     { details: { retryAfterSeconds: 1 }, retryable: true },
   );
 }
-
-function toActivatedJob(job: JobRow): ActivatedJob {
-  return {
-    id: job.id,
-    type: job.type,
-    instanceId: job.process_instance_id,
-    elementId: job.element_id,
-    elementInstanceKey: job.element_instance_key,
-    bpmnProcessId: job.bpmn_process_id,
-    attempt: job.attempt,
-    retries: job.retries,
-    worker: job.owner!,
-    deadline: new Date(job.lease_expires_at!).toISOString(),
-    headers: job.headers,
-    variables: job.variables,
-    ...(job.listener_event_type ? { listenerEventType: job.listener_event_type } : {}),
-    ...(job.properties ? { properties: job.properties } : {}),
-    ...(job.trace_parent ? { traceparent: job.trace_parent } : {}),
-    ...(job.trace_parent && job.trace_state ? { tracestate: job.trace_state } : {}),
-  };
-}
-
-export { toActivatedJob };

@@ -38,6 +38,7 @@ export interface BatchHost {
 import { inTransaction } from './notify.ts';
 import { lockInstance } from './lock-instance.ts';
 import { stepInstance } from './step-instance.ts';
+import { cancelInstanceIn } from './cancel-instance.ts';
 import type { BatchFilter, BatchItemState, BatchRequest } from './batch-operations.ts';
 import { migrateInstance, type MigrationOutcome } from './migrate-instance.ts';
 
@@ -197,22 +198,13 @@ async function cancel(
   if (!instance) return { verdict: { state: 'skipped', result: 'instance no longer exists' }, incidentIds: [] };
   if (instance.state !== 'active')
     return { verdict: { state: 'skipped', result: `instance is already ${instance.state}` }, incidentIds: [] };
-  const { result } = await stepInstance(
+  const result = await cancelInstanceIn(
     tx,
-    engine.graphs,
+    { graphs: engine.graphs, now: () => engine.clock.now() },
     instanceId,
-    { type: 'instance.cancel' },
-    engine.clock.now(),
+    batchActor(operationId),
     instance,
   );
-  await appendAudit(tx, [
-    {
-      actor: batchActor(operationId),
-      action: 'instance.cancel',
-      target: { kind: 'instance', id: instanceId },
-      instanceId,
-    },
-  ]);
   // Canceling task listeners may hold the termination: the instance ends once their jobs completed.
   const held = result.state === 'active';
   return {

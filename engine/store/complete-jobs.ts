@@ -6,9 +6,10 @@
  *
  * One call is one transaction: BEGIN, one statement that locks the instances (in id order, so two
  * batches never deadlock on each other) and fences every job on its lease, one statement for the
- * rows of every step whose effects are all plain rows, COMMIT. Each step is computed exactly once;
- * a step with any other effect (a message subscription, a child instance, an instance that reports
- * to its parent) is written by `stepInstance` in the same transaction with the step it was given.
+ * rows of every step whose effects are all plain rows, COMMIT. Each step is computed exactly once
+ * (`stepInBatch`, step-batch.ts); a step with any other effect (a message subscription, a child
+ * instance, an instance that reports to its parent) is written by `stepInstance` in the same
+ * transaction with the step it was given.
  *
  * Only the lease holder's result counts, and only for an instance that is still active; a result
  * that does not count settles with the error that says why (lost lease, completed by another,
@@ -18,7 +19,6 @@
  * with an incident on its instance (resolving it runs the job again), and the others go through.
  */
 import type { Knex } from 'knex';
-import { stepSettled } from '../runtime/index.ts';
 import type { RuntimeEvent, UserTaskChange } from '../runtime/contract.ts';
 import type { JobRecord, Logger, Variables } from '../nodes/types.ts';
 import type { JobLease, JobResult, JobResultCorrections } from '../api.ts';
@@ -26,13 +26,12 @@ import { bpmnErrorMessage } from '../jobs/applied-result.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { JobRow } from './rows.ts';
 import { emptyPlainRows, writePlainRows } from './apply-effects.ts';
-import { eventHistory, stepInstance } from './step-instance.ts';
 import { lockAndFence, whyNotFenced, type FencedJob, type JobEnding } from './fence-jobs.ts';
-import { collectPlainStep, isPlainStep, type Settled } from './step-batch.ts';
+import { stepInBatch, type Settled } from './step-batch.ts';
 import { inTransaction } from './notify.ts';
 import { raiseEngineIncident } from './raise-engine-incident.ts';
 import { isTransientDatabaseError } from './transient-error.ts';
-import { ATTR, endSpan, parseTraceContext, type Span, startSpan, traceContextOf } from '../telemetry/trace.ts';
+import { ATTR, endSpan, parseTraceContext, type Span, startSpan } from '../telemetry/trace.ts';
 import { workMetrics } from '../telemetry/metrics.ts';
 
 /** What the worker reports for its job: its output, or a BPMN error for the model to catch. */
@@ -137,29 +136,7 @@ async function applyResults(
       },
     });
     steps.push({ span, bpmnProcessId: instance.bpmn_process_id, event: event.type });
-    const trace = traceContextOf(span);
-    const graph = await context.graphs.get(tx, instance.definition_id);
-    const result = await stepSettled(graph, instance.snapshot, event, context.graphs.stepContext(now, tx));
-    if (!isPlainStep(result, instance)) {
-      // What is collected so far goes first, so that the single-instance writer reads a consistent database.
-      await writePlainRows(tx, plain, now);
-      await stepInstance(tx, context.graphs, instance.id, event, now, instance, result, trace);
-      continue;
-    }
-    const ref = {
-      id: instance.id,
-      definitionId: instance.definition_id,
-      bpmnProcessId: instance.bpmn_process_id,
-      trace,
-    };
-    plain.rows.history.push(eventHistory(instance.id, event));
-    collectPlainStep(plain, ref, result, now);
-    plain.rows.instancesUpdated.push({
-      id: instance.id,
-      state: result.state,
-      variables: result.variables ?? null,
-      snapshot: result.snapshot,
-    });
+    await stepInBatch(tx, context.graphs, plain, instance, event, now, span);
   }
   await writePlainRows(tx, plain, now);
   await context.writeRecords(tx, applied, true);

@@ -2,7 +2,7 @@
  * A deployment's writes, in one transaction: its decisions and processes as new versions (a file
  * deployed again unchanged creates none), the start events of each new process version scheduled
  * (timer start events; message start events subscribed), and the deployment's audit entry.
- * Parsing and validating the files comes before, outside the transaction (engine.ts `deploy`).
+ * Parsing and validating the files comes before, outside the transaction (`deployFiles`, deploy-files.ts).
  */
 import type { Knex } from 'knex';
 import type { DeployedDecision, DeployedProcess, DeployFile } from '../api.ts';

@@ -27,3 +27,40 @@ export async function findLatestDefinitions(db: Db, bpmnProcessIds: string[]): P
   );
   return new Map((rows as DefinitionRef[]).map((row) => [row.bpmn_process_id, row]));
 }
+
+/** Which definition a start asks for: a process's latest version, or the given one. */
+export interface DefinitionWanted {
+  bpmnProcessId: string;
+  /** A version other than the latest. */
+  version?: number;
+  /**
+   * The latest definition, when the caller read it already (webhooks): no query for it. Used only
+   * without `version` and when it is of `bpmnProcessId`.
+   */
+  latest?: DefinitionRef;
+}
+
+/**
+ * The definition each of `wanted` asks for, in order (undefined where none is deployed): the latest
+ * versions the callers did not read already in one query, each other version in its own.
+ */
+export async function findWantedDefinitions(
+  db: Db,
+  wanted: readonly DefinitionWanted[],
+): Promise<(DefinitionRef | undefined)[]> {
+  // Definitions never change once deployed: reading the latest outside the writing statement
+  // at worst starts the version that was latest a moment ago.
+  const hintOf = (item: DefinitionWanted) =>
+    item.version === undefined && item.latest?.bpmn_process_id === item.bpmnProcessId ? item.latest : undefined;
+  const unknown = [
+    ...new Set(wanted.filter((item) => !hintOf(item) && item.version === undefined).map((item) => item.bpmnProcessId)),
+  ];
+  const latest = unknown.length > 0 ? await findLatestDefinitions(db, unknown) : new Map<string, DefinitionRef>();
+  return Promise.all(
+    wanted.map(async (item) =>
+      item.version !== undefined
+        ? await findDefinitionByProcessId(db, item.bpmnProcessId, item.version)
+        : (hintOf(item) ?? latest.get(item.bpmnProcessId)),
+    ),
+  );
+}

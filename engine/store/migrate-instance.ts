@@ -1,10 +1,12 @@
 /**
  * Moves one locked instance to another process definition (engine/runtime/migration.ts decides;
- * this writes). Always inside the caller's transaction: the instance row, its element instances,
+ * this writes). `migrateInstance` runs inside the caller's transaction (a batch operation's item);
+ * `migrateOneInstance`, the engine's `migrateInstance`, in its own. The instance row, its element instances,
  * jobs, user tasks, incidents, timers and subscriptions, a history row and an audit entry commit
  * together, or a refusal throws and nothing changed. A dry run computes the same plan and writes
  * nothing.
  */
+import type { Knex } from 'knex';
 import { OperonError } from '../errors.ts';
 import { migrateInstanceSettled, type ElementMapping, type MigratedElement } from '../runtime/index.ts';
 import { jobLimitsOf } from '../model/job-limits.ts';
@@ -15,6 +17,7 @@ import { applyEffects } from './apply-effects.ts';
 import { appendAudit, type Actor } from './audit-log.ts';
 import { findDefinition, findDefinitionByProcessId } from './find-definition.ts';
 import { lockInstance } from './lock-instance.ts';
+import { inTransaction } from './notify.ts';
 import { instanceNotActive, instanceNotFound, stepInstance } from './step-instance.ts';
 import { updateInstance } from './update-instance.ts';
 
@@ -38,6 +41,40 @@ export type MigrationOutcome =
       elementId?: string;
       elementInstanceKey?: string;
     };
+
+/**
+ * Migrates one instance in a transaction of `db`, as the engine's `migrateInstance` asks: finds the
+ * target, plans and (unless `dryRun`) applies. A dry run answers a refusal as its outcome; any other
+ * outcome that is not ok throws (OPERON_ERR_MIGRATION_REFUSED, OPERON_ERR_NOT_FOUND,
+ * OPERON_ERR_INSTANCE_NOT_ACTIVE), so the transaction rolls back.
+ */
+export async function migrateOneInstance(
+  db: Knex,
+  context: { graphs: GraphCache; now: () => Date },
+  instanceId: string,
+  migration: { target: MigrationTarget; mappings: ElementMapping[]; dryRun?: boolean },
+  actor: Actor,
+): Promise<MigrationOutcome> {
+  const dryRun = migration.dryRun === true;
+  return inTransaction(db, async (tx) => {
+    const target = await resolveMigrationTarget(tx, migration.target);
+    const outcome = await migrateInstance(tx, context.graphs, instanceId, target, migration.mappings, {
+      now: context.now(),
+      dryRun,
+      actor,
+    });
+    if (!outcome.ok && (!dryRun || outcome.code !== 'OPERON_ERR_MIGRATION_REFUSED'))
+      throw new OperonError(outcome.code, `Cannot migrate instance ${instanceId}: ${outcome.reason}`, {
+        details: {
+          instanceId,
+          reason: outcome.reason,
+          ...(outcome.elementId !== undefined ? { elementId: outcome.elementId } : {}),
+          ...(outcome.elementInstanceKey !== undefined ? { elementInstanceKey: outcome.elementInstanceKey } : {}),
+        },
+      });
+    return outcome;
+  });
+}
 
 /** The target definition, or OPERON_ERR_NOT_FOUND naming the field. */
 export async function resolveMigrationTarget(db: Db, target: MigrationTarget): Promise<DefinitionRef> {

@@ -1,6 +1,8 @@
 /**
  * Starts instances, one or a batch, through the same body: the engine's `startInstance` (whatever
- * the version or start event) comes here, alone or gathered by the group commit of engine.ts.
+ * the version or start event) comes here, alone or gathered by the group commit of engine.ts, to
+ * `startProcessInstances`, which looks up the definitions the starts name (a start of a process
+ * that is not deployed settles with OPERON_ERR_NOT_FOUND) and hands the rest to `startInstances`.
  *
  * Each first step is computed once, side by side (a start waiting for a slow FEEL answer does not
  * hold up the others); a start whose step cannot be computed (start variables that do not match
@@ -17,8 +19,10 @@ import type { StepResult } from '../runtime/contract.ts';
 import type { Variables } from '../nodes/types.ts';
 import type { GraphCache } from './graph-cache.ts';
 import type { DefinitionRef, HistoryEntry } from './rows.ts';
+import { OperonError } from '../errors.ts';
+import { findWantedDefinitions, type DefinitionWanted } from './find-definition.ts';
 import { emptyPlainRows, writePlainRows, type PlainRows } from './apply-effects.ts';
-import { collectPlainStep, isPlainStep, type Settled } from './step-batch.ts';
+import { addToBatch, collectPlainStep, isPlainStep, type Settled } from './step-batch.ts';
 import { createInstance } from './create-instance.ts';
 import { CHANNELS, inTransaction, notifyAfterCommit } from './notify.ts';
 import { writeStepRows } from './write-step-rows.ts';
@@ -45,6 +49,47 @@ export interface StartRequest {
   actor?: Actor;
   /** The caller's trace context (a webhook's request span): the start's span continues its trace. */
   trace?: TraceContext;
+}
+
+/** One instance to start of a process named by its BPMN process id (`DefinitionWanted`: latest or a version). */
+export type ProcessStart = Omit<StartRequest, 'definition'> & DefinitionWanted;
+
+/**
+ * Starts `starts` (no two with the same idempotency key) of the definitions they name and returns
+ * one outcome per start, in order: a start of a process (or version) that is not deployed settles
+ * with OPERON_ERR_NOT_FOUND, the others as `startInstances` settles them. `now` is read once the
+ * definitions are known.
+ */
+export async function startProcessInstances(
+  db: Knex,
+  context: { graphs: GraphCache; now: () => Date },
+  starts: ProcessStart[],
+): Promise<Settled[]> {
+  const definitions = await findWantedDefinitions(db, starts);
+  const found = starts.flatMap((start, index) => {
+    const definition = definitions[index];
+    return definition
+      ? [
+          {
+            ...start,
+            definition: { id: definition.id, bpmn_process_id: definition.bpmn_process_id, version: definition.version },
+          },
+        ]
+      : [];
+  });
+  const settled = await startInstances(db, context.graphs, found, context.now());
+  const byId = new Map(found.map((start, index) => [start.instanceId, settled[index]!]));
+  return starts.map(
+    (start): Settled =>
+      byId.get(start.instanceId) ?? {
+        ok: false,
+        error: new OperonError(
+          'OPERON_ERR_NOT_FOUND',
+          `No deployed process '${start.bpmnProcessId}'${start.version ? ` version ${start.version}` : ''}`,
+          { details: { bpmnProcessId: start.bpmnProcessId, version: start.version } },
+        ),
+      },
+  );
 }
 
 /** A start with its first step computed. */
@@ -188,22 +233,28 @@ async function writeComputed(db: Knex, graphs: GraphCache, computed: Computed[],
     for (const start of computed) {
       const { request, result } = start;
       if (taken.has(request.instanceId)) continue;
-      if (isPlainStep(result, {})) {
-        collectStart(plain, start, now);
-        continue;
-      }
-      await writePlainRows(tx, plain, now);
-      // The step is already computed: a slow FEEL expression in it is not evaluated twice.
-      await createInstance(tx, graphs, request.definition, {
-        variables: request.variables,
-        businessKey: request.businessKey,
-        startedBy: request.startedBy,
-        startEventId: request.startEventId,
+      await addToBatch(
+        tx,
+        plain,
         now,
-        instanceId: request.instanceId,
-        firstStep: result,
-        trace: start.trace,
-      });
+        result,
+        {},
+        {
+          plain: () => collectStart(plain, start, now),
+          // The step is already computed: a slow FEEL expression in it is not evaluated twice.
+          alone: () =>
+            createInstance(tx, graphs, request.definition, {
+              variables: request.variables,
+              businessKey: request.businessKey,
+              startedBy: request.startedBy,
+              startEventId: request.startEventId,
+              now,
+              instanceId: request.instanceId,
+              firstStep: result,
+              trace: start.trace,
+            }),
+        },
+      );
     }
     await writePlainRows(tx, plain, now);
     // Last: the audit chain's lock is held only from here to the commit.

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { UserTaskFilter, UserTaskSummary } from '../api.ts';
+import type { UserTaskFilter, UserTaskSummary, UserTaskView } from '../api.ts';
 import type { GraphCache } from './graph-cache.ts';
 import { userTaskOf } from '../model/graph.ts';
 import type { UserTaskRow } from './rows.ts';
@@ -66,6 +66,18 @@ export function userTaskQuery(db: Knex, filter: UserTaskFilter): Knex.QueryBuild
   if (filter.minPriority !== undefined) query.where('priority', '>=', filter.minPriority);
   if (filter.maxPriority !== undefined) query.where('priority', '<=', filter.maxPriority);
   return withPage(query, filter);
+}
+
+/** The user tasks `filter` selects, with their variables. */
+export async function listUserTaskViews(db: Knex, filter: UserTaskFilter): Promise<UserTaskView[]> {
+  const rows = (await userTaskQuery(db, filter).select('*')) as UserTaskRow[];
+  return rows.map((row) => ({ ...toUserTaskSummary(row), variables: row.variables }));
+}
+
+/** The user tasks `filter` selects, without their variables (`USER_TASK_SUMMARY_COLUMNS`). */
+export async function listUserTaskSummaries(db: Knex, filter: UserTaskFilter): Promise<UserTaskSummary[]> {
+  const rows = (await userTaskQuery(db, filter).select(USER_TASK_SUMMARY_COLUMNS)) as UserTaskRow[];
+  return rows.map(toUserTaskSummary);
 }
 
 /** Who may act on a user task. */
