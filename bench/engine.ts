@@ -23,7 +23,7 @@
  * on a busy machine.
  * Last line: `instances_per_s=<x> pgbench_tps=<y> ratio=<x/y>`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { createEngine } from '../engine/engine.ts';
@@ -31,7 +31,9 @@ import { createNodeRegistry } from '../nodes/index.ts';
 import { parseDefinitions } from '../engine/model/index.ts';
 import { runInMemory } from '../engine/runtime/memory.ts';
 import {
+  backendPids,
   createBenchDatabase,
+  processCpuMs,
   processXml,
   round,
   runPgbench,
@@ -68,29 +70,6 @@ interface EngineRun {
   jobsPerSecond: number;
   /** CPU milliseconds per instance: this process, the worker processes, the PostgreSQL backends. */
   cpuMsPerInstance?: { node: number; postgres: number; total: number };
-}
-
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** utime + stime of a process in milliseconds, or undefined where /proc can't tell (not Linux, gone). */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    // The command name (field 2) may hold spaces; the fields after it start after its ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The PostgreSQL backends of this database opened since `since` (the run's own connections). */
-async function backendPids(db: Knex, since: Date): Promise<number[]> {
-  const rows: Array<{ pid: number }> = (
-    await db.raw('select pid from pg_stat_activity where datname = current_database() and backend_start >= ?', [since])
-  ).rows;
-  return rows.map((row) => row.pid);
 }
 
 let runs = 0;

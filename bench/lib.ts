@@ -4,6 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { Knex } from 'knex';
@@ -215,4 +216,49 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, 
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+/** utime + stime of a process in milliseconds, or undefined where /proc can't tell (not Linux, gone). */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // The command name (field 2) may hold spaces; the fields after it start after its ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The PostgreSQL backends of this database opened since `since` (the run's own connections). */
+export async function backendPids(db: Knex, since: Date): Promise<number[]> {
+  const rows: Array<{ pid: number }> = (
+    await db.raw('select pid from pg_stat_activity where datname = current_database() and backend_start >= ?', [since])
+  ).rows;
+  return rows.map((row) => row.pid);
+}
+
+/** CPU milliseconds of a process and of the database's backends, as a point to measure from. */
+export async function cpuMark(
+  db: Knex,
+  pid: number | undefined,
+): Promise<{ process: number; backends: Map<number, number> }> {
+  const backends = new Map<number, number>();
+  for (const backend of await backendPids(db, new Date(0))) backends.set(backend, processCpuMs(backend) ?? 0);
+  return { process: processCpuMs(pid) ?? 0, backends };
+}
+
+/** CPU milliseconds spent since `mark` by the process and by the database's backends (new ones from their start). */
+export async function cpuSince(
+  db: Knex,
+  pid: number | undefined,
+  mark: { process: number; backends: Map<number, number> },
+): Promise<{ process: number; postgres: number }> {
+  let postgres = 0;
+  for (const backend of await backendPids(db, new Date(0)))
+    postgres += (processCpuMs(backend) ?? 0) - (mark.backends.get(backend) ?? 0);
+  return { process: (processCpuMs(pid) ?? 0) - mark.process, postgres };
 }

@@ -2,7 +2,9 @@
  * `npm run bench:webhooks` — autocannon against `POST /webhooks/{bpmnProcessId}` (open webhook) at
  * a fixed request rate; reports latency percentiles and checks that every accepted request (202)
  * left exactly one process instance. The same load against a bare fastify route on the same
- * machine, in the same run, is the baseline for the p99 ratio.
+ * machine, in the same run, is the baseline for the p99 ratio. Also printed: `cpu_ms_per_request`,
+ * the CPU time the server process and its PostgreSQL backends spent per accepted request during the
+ * measured load (from /proc, Linux only), which compares builds on a busy machine where p99 does not.
  *
  * Usage: tsx bench/webhooks.ts [--rate 500] [--seconds 10] [--connections 20] [--quick] [--json FILE]
  */
@@ -13,7 +15,7 @@ import autocannon from 'autocannon';
 import { saveWebhookConfig } from '../engine/http/webhook-config.ts';
 import { createEngine } from '../engine/engine.ts';
 import { createNodeRegistry } from '../nodes/index.ts';
-import { createBenchDatabase, nodeArgs, processXml, round, stopProcesses } from './lib.ts';
+import { cpuMark, cpuSince, createBenchDatabase, nodeArgs, processXml, round, stopProcesses } from './lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -108,7 +110,9 @@ try {
       `operon warm-up (first ${seconds} s of a fresh server) p50_ms=${cold.p50} p99_ms=${cold.p99} max_ms=${cold.max} accepted=${cold.accepted}`,
     );
   }
+  const mark = await cpuMark(database.knex, operon.child.pid);
   const result = await load(operon.port, '/webhooks/order');
+  const cpu = await cpuSince(database.knex, operon.child.pid, mark);
   const persisted =
     Number(
       (await database.knex('process_instances').where({ bpmn_process_id: 'order' }).count({ n: '*' }).first())?.n ?? 0,
@@ -121,10 +125,18 @@ try {
     operon: result,
     persisted,
     p99Ratio: result.p99 / Math.max(baseline.p99, 1),
+    cpuMsPerRequest: {
+      server: cpu.process / Math.max(result.accepted, 1),
+      postgres: cpu.postgres / Math.max(result.accepted, 1),
+    },
   };
   if (values.json) writeFileSync(values.json, JSON.stringify(report, null, 2));
   console.log(
     `operon webhooks rate=${rate} seconds=${seconds} p50_ms=${result.p50} p90_ms=${result.p90} p99_ms=${result.p99} max_ms=${result.max} accepted=${result.accepted} rejected=${result.rejected} errors=${result.errors}`,
+  );
+  const perRequest = (ms: number) => round(ms / Math.max(result.accepted, 1), 3);
+  console.log(
+    `cpu_ms_per_request server=${perRequest(cpu.process)} postgres=${perRequest(cpu.postgres)} total=${perRequest(cpu.process + cpu.postgres)}`,
   );
   // Requests still in flight when autocannon stops (at most one per connection, per load run) may
   // be persisted without their 202 being counted; none may be missing.
