@@ -9,7 +9,7 @@
  * appenders form one line. Take that lock last (append as the final statement of a transaction), so
  * a transaction holding it never waits for another lock.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Db } from './rows.ts';
 
 /** Who acted. `kind`: user, apiKey, token, webhook, dev, cli or system. */
@@ -66,42 +66,53 @@ export function canonicalJson(value: unknown): string {
 }
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export function changeDigest(salt: string, change: unknown): string {
   return sha256(salt + canonicalJson(change ?? null));
 }
 
-/** The hash of a row from its chained facts. */
+/** `,"key":value` as `canonicalJson` writes one fact; nothing when it is undefined (canonicalJson leaves those keys out). */
+function fact(key: string, value: string | null | undefined): string {
+  if (value === undefined) return '';
+  return `,"${key}":${value === null ? 'null' : JSON.stringify(value)}`;
+}
+
+/**
+ * The hash of a row from its chained facts: SHA-256 over the previous hash and `canonicalJson` of
+ * the facts, written out here in canonicalJson's sorted key order (it is on every append's path).
+ */
 export function rowHash(row: Omit<AuditRow, 'hash' | 'change' | 'change_salt' | 'redacted_at'>): string {
-  return sha256(
-    row.prev_hash +
-      canonicalJson({
-        seq: String(row.seq),
-        at: new Date(row.at).toISOString(),
-        actorKind: row.actor_kind,
-        actorId: row.actor_id,
-        action: row.action,
-        targetKind: row.target_kind,
-        targetId: row.target_id,
-        processInstanceId: row.process_instance_id,
-        changeDigest: row.change_digest,
-      }),
-  );
+  const facts =
+    fact('action', row.action) +
+    fact('actorId', row.actor_id) +
+    fact('actorKind', row.actor_kind) +
+    fact('at', new Date(row.at).toISOString()) +
+    fact('changeDigest', row.change_digest) +
+    fact('processInstanceId', row.process_instance_id) +
+    fact('seq', String(row.seq)) +
+    fact('targetId', row.target_id) +
+    fact('targetKind', row.target_kind);
+  return sha256(`${row.prev_hash}{${facts.slice(1)}}`);
 }
 
 /** Appends entries to the chain in the caller's transaction; call it last in that transaction. */
 export async function appendAudit(tx: Db, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const head = (await tx('audit_chain_head').forUpdate().first('seq', 'hash')) as { seq: string; hash: string };
+  const head = (await tx.raw('SELECT seq, hash FROM audit_chain_head FOR UPDATE')).rows[0] as {
+    seq: string;
+    hash: string;
+  };
   // Millisecond precision, so the stored timestamptz reads back as exactly the hashed instant.
   const at = new Date();
   let prev = head.hash;
   let seq = BigInt(head.seq);
-  const rows = entries.map((entry) => {
+  // One draw of random bytes for the whole batch: 16 bytes (32 hex digits) of salt per row.
+  const salts = randomBytes(16 * entries.length).toString('hex');
+  const rows = entries.map((entry, index) => {
     seq += 1n;
-    const salt = randomBytes(16).toString('hex');
+    const salt = salts.slice(32 * index, 32 * index + 32);
     const change = entry.change === undefined ? null : entry.change;
     const row = {
       seq: seq.toString(),
