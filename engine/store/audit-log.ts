@@ -7,9 +7,11 @@
  * through its salted digest, so erasure can null `change` and `change_salt` and the chain still
  * verifies. Appending locks the single `audit_chain_head` row until the transaction ends: concurrent
  * appenders form one line. Take that lock last (append as the final statement of a transaction), so
- * a transaction holding it never waits for another lock.
+ * a transaction holding it never waits for another lock. A writer without a transaction (a batch
+ * of plain starts) appends in its one statement instead (`auditAppendParts`, hashes computed by
+ * PostgreSQL over the same canonical JSON).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Db } from './rows.ts';
 
 /** Who acted. `kind`: user, apiKey, token, webhook, dev, cli or system. */
@@ -66,42 +68,53 @@ export function canonicalJson(value: unknown): string {
 }
 
 function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 export function changeDigest(salt: string, change: unknown): string {
   return sha256(salt + canonicalJson(change ?? null));
 }
 
-/** The hash of a row from its chained facts. */
+/** `,"key":value` as `canonicalJson` writes one fact; nothing when it is undefined (canonicalJson leaves those keys out). */
+function fact(key: string, value: string | null | undefined): string {
+  if (value === undefined) return '';
+  return `,"${key}":${value === null ? 'null' : JSON.stringify(value)}`;
+}
+
+/**
+ * The hash of a row from its chained facts: SHA-256 over the previous hash and `canonicalJson` of
+ * the facts, written out here in canonicalJson's sorted key order (it is on every append's path).
+ */
 export function rowHash(row: Omit<AuditRow, 'hash' | 'change' | 'change_salt' | 'redacted_at'>): string {
-  return sha256(
-    row.prev_hash +
-      canonicalJson({
-        seq: String(row.seq),
-        at: new Date(row.at).toISOString(),
-        actorKind: row.actor_kind,
-        actorId: row.actor_id,
-        action: row.action,
-        targetKind: row.target_kind,
-        targetId: row.target_id,
-        processInstanceId: row.process_instance_id,
-        changeDigest: row.change_digest,
-      }),
-  );
+  const facts =
+    fact('action', row.action) +
+    fact('actorId', row.actor_id) +
+    fact('actorKind', row.actor_kind) +
+    fact('at', new Date(row.at).toISOString()) +
+    fact('changeDigest', row.change_digest) +
+    fact('processInstanceId', row.process_instance_id) +
+    fact('seq', String(row.seq)) +
+    fact('targetId', row.target_id) +
+    fact('targetKind', row.target_kind);
+  return sha256(`${row.prev_hash}{${facts.slice(1)}}`);
 }
 
 /** Appends entries to the chain in the caller's transaction; call it last in that transaction. */
 export async function appendAudit(tx: Db, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const head = (await tx('audit_chain_head').forUpdate().first('seq', 'hash')) as { seq: string; hash: string };
+  const head = (await tx.raw('SELECT seq, hash FROM audit_chain_head FOR UPDATE')).rows[0] as {
+    seq: string;
+    hash: string;
+  };
   // Millisecond precision, so the stored timestamptz reads back as exactly the hashed instant.
   const at = new Date();
   let prev = head.hash;
   let seq = BigInt(head.seq);
-  const rows = entries.map((entry) => {
+  // One draw of random bytes for the whole batch: 16 bytes (32 hex digits) of salt per row.
+  const salts = randomBytes(16 * entries.length).toString('hex');
+  const rows = entries.map((entry, index) => {
     seq += 1n;
-    const salt = randomBytes(16).toString('hex');
+    const salt = salts.slice(32 * index, 32 * index + 32);
     const change = entry.change === undefined ? null : entry.change;
     const row = {
       seq: seq.toString(),
@@ -130,6 +143,80 @@ export async function appendAudit(tx: Db, entries: AuditEntry[]): Promise<void> 
      UPDATE audit_chain_head SET seq = ?, hash = ?`,
     [JSON.stringify(rows), seq.toString(), prev],
   );
+}
+
+/** A fact of the row hash's canonical JSON in SQL: `,"key":` and the JSON of a text expression (null as null). */
+function sqlFact(key: string, expression: string): string {
+  return `',"${key}":' || coalesce(to_json(${expression})::text, 'null')`;
+}
+
+/**
+ * The CTEs that append `entries` to the chain inside another single statement, for a writer that
+ * has no transaction of its own (the start batch, start-instances.ts): the same rows as
+ * `appendAudit`, their hashes computed by PostgreSQL over the same canonical JSON (`rowHash`, keys
+ * in sorted order; `to_json` escapes text as JSON.stringify does). `audit_head` locks the chain
+ * head until the statement commits. Put them after the statement's other CTEs, and only in a
+ * statement whose other writes wait on no lock (inserts of new rows): the head lock is then still
+ * the last one the statement can wait for. `WITH RECURSIVE` (the chain is computed row after row).
+ */
+export function auditAppendParts(entries: AuditEntry[]): { parts: string[]; bindings: unknown[] } {
+  if (entries.length === 0) return { parts: [], bindings: [] };
+  // Millisecond precision, so the stored timestamptz reads back as exactly the hashed instant.
+  const at = new Date().toISOString();
+  const salts = randomBytes(16 * entries.length).toString('hex');
+  const rows = entries.map((entry, index) => {
+    const salt = salts.slice(32 * index, 32 * index + 32);
+    const change = entry.change === undefined ? null : entry.change;
+    return {
+      actor_kind: entry.actor.kind,
+      actor_id: entry.actor.id,
+      action: entry.action,
+      target_kind: entry.target.kind,
+      target_id: entry.target.id ?? null,
+      process_instance_id: entry.instanceId ?? null,
+      change,
+      change_salt: salt,
+      change_digest: changeDigest(salt, change),
+    };
+  });
+  const facts = [
+    sqlFact('actorId', 'e.actor_id'),
+    sqlFact('actorKind', 'e.actor_kind'),
+    sqlFact('at', 'a.at'),
+    sqlFact('changeDigest', 'e.change_digest'),
+    sqlFact('processInstanceId', 'e.process_instance_id'),
+    sqlFact('seq', '(c.seq + 1)::text'),
+    sqlFact('targetId', 'e.target_id'),
+    sqlFact('targetKind', 'e.target_kind'),
+  ].join(' || ');
+  return {
+    parts: [
+      `audit_at AS (SELECT ?::text AS at)`,
+      `audit_entries AS (
+        SELECT * FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (actor_kind text, actor_id text, action text, target_kind text,
+               target_id text, process_instance_id text, change jsonb, change_salt text, change_digest text))
+               WITH ORDINALITY AS e(actor_kind, actor_id, action, target_kind, target_id, process_instance_id, change, change_salt,
+               change_digest, ord))`,
+      `audit_head AS (SELECT seq, hash FROM audit_chain_head FOR UPDATE)`,
+      `audit_chain AS (
+        SELECT 0::bigint AS ord, seq, hash, NULL::text AS prev_hash FROM audit_head
+        UNION ALL
+        SELECT e.ord, c.seq + 1,
+               encode(sha256(convert_to(c.hash || '{"action":' || coalesce(to_json(e.action)::text, 'null') || ${facts} || '}', 'UTF8')), 'hex'),
+               c.hash
+          FROM audit_chain AS c JOIN audit_entries AS e ON e.ord = c.ord + 1 CROSS JOIN audit_at AS a)`,
+      `audit_inserted AS (
+        INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, target_kind, target_id, process_instance_id,
+                               change, change_salt, change_digest, prev_hash, hash)
+        SELECT c.seq, a.at::timestamptz, e.actor_kind, e.actor_id, e.action, e.target_kind, e.target_id, e.process_instance_id::uuid,
+               e.change, e.change_salt, e.change_digest, c.prev_hash, c.hash
+          FROM audit_chain AS c JOIN audit_entries AS e ON e.ord = c.ord CROSS JOIN audit_at AS a)`,
+      `audit_head_moved AS (
+        UPDATE audit_chain_head SET seq = l.seq, hash = l.hash
+          FROM (SELECT seq, hash FROM audit_chain ORDER BY ord DESC LIMIT 1) AS l)`,
+    ],
+    bindings: [at, JSON.stringify(rows)],
+  };
 }
 
 /** One audited action in a transaction of its own (for actions that are not a transaction already). */

@@ -7,8 +7,9 @@
  * Each first step is computed once, side by side (a start waiting for a slow FEEL answer does not
  * hold up the others); a start whose step cannot be computed (start variables that do not match
  * their declaration, an unknown start event) fails alone. When every start only writes plain rows
- * and none carries an idempotency key or an audit entry, all of them go out as ONE statement, atomic
- * on its own, without the BEGIN and COMMIT round trips of a transaction; otherwise they are written
+ * and none carries an idempotency key, all of them go out as ONE statement, atomic on its own,
+ * without the BEGIN and COMMIT round trips of a transaction, their `instance.start` audit rows
+ * included (`auditAppendParts`, the chain head locked last); otherwise they are written
  * in one transaction, each start that is not plain through `createInstance` with the step already
  * computed. When that write fails for a reason other than the database going away, the same
  * computed starts are written again one by one, so only the one that cannot be written fails.
@@ -27,7 +28,7 @@ import { createInstance } from './create-instance.ts';
 import { CHANNELS, inTransaction, notifyAfterCommit } from './notify.ts';
 import { writeStepRows } from './write-step-rows.ts';
 import { claimIdempotencyKeys, IdempotencyKeyTaken, type IdempotencyRecord } from './idempotency-keys.ts';
-import { appendAudit, type Actor } from './audit-log.ts';
+import { type Actor, type AuditEntry, appendAudit, auditAppendParts } from './audit-log.ts';
 import { isTransientDatabaseError } from './transient-error.ts';
 import { ATTR, endSpan, type Span, startSpan, type TraceContext, traceContextOf } from '../telemetry/trace.ts';
 import { workMetrics } from '../telemetry/metrics.ts';
@@ -213,12 +214,14 @@ async function writeComputed(db: Knex, graphs: GraphCache, computed: Computed[],
   const keyed = computed.flatMap(({ request: { instanceId, idempotency } }) =>
     idempotency ? [{ instanceId, idempotency }] : [],
   );
-  const audited = computed.some(({ request }) => request.actor);
-  if (keyed.length === 0 && !audited && computed.every(({ result }) => isPlainStep(result, {}))) {
+  if (keyed.length === 0 && computed.every(({ result }) => isPlainStep(result, {}))) {
     const plain = emptyPlainRows();
     for (const start of computed) collectStart(plain, start, now);
     const ended = plain.rows.instancesEnded;
-    const cancelled = await writeStepRows(db, now, plain.rows);
+    // The audit rows go last in the same statement: its other writes are inserts of new rows, so
+    // the chain head's lock is still the last one it can wait for.
+    const audit = auditAppendParts(startAudits(computed, new Set()));
+    const cancelled = await writeStepRows(db, now, plain.rows, audit);
     await notifyAfterCommit(db, [
       ...[...plain.jobTypes].map((type) => [CHANNELS.jobs, type] as const),
       ...cancelled.map((id) => [CHANNELS.jobCancelled, id] as const),
@@ -258,16 +261,18 @@ async function writeComputed(db: Knex, graphs: GraphCache, computed: Computed[],
     }
     await writePlainRows(tx, plain, now);
     // Last: the audit chain's lock is held only from here to the commit.
-    await appendAudit(
-      tx,
-      computed.flatMap(({ request }) =>
-        request.actor && !taken.has(request.instanceId)
-          ? [startAudit(request.instanceId, request.definition, request.businessKey, request.actor)]
-          : [],
-      ),
-    );
+    await appendAudit(tx, startAudits(computed, taken));
     return taken;
   });
+}
+
+/** The audit entries of the computed starts that carry an actor, but those in `taken`. */
+function startAudits(computed: Computed[], taken: Set<string>): AuditEntry[] {
+  return computed.flatMap(({ request }) =>
+    request.actor && !taken.has(request.instanceId)
+      ? [startAudit(request.instanceId, request.definition, request.businessKey, request.actor)]
+      : [],
+  );
 }
 
 /** The audit entry of one instance start (its variables stay in the instance; the entry names the process and key). */

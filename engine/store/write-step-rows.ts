@@ -108,7 +108,13 @@ export function instanceEndParts(
  * round trip, none when there is nothing to write. Returns the ids of jobs cancelled because their
  * instance ended.
  */
-export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<string[]> {
+export async function writeStepRows(
+  tx: Db,
+  now: Date,
+  rows: StepRows,
+  /** CTEs written after the rows' own, in the same statement (the start batch's audit rows, `auditAppendParts`). */
+  after: { parts: string[]; bindings: unknown[] } = { parts: [], bindings: [] },
+): Promise<string[]> {
   const parts: string[] = [];
   const bindings: unknown[] = [];
   // Foreign keys are checked at the end of the statement, so new instances and their rows can go together.
@@ -193,6 +199,8 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
     parts.push(...end.parts);
     bindings.push(...end.bindings);
   }
+  parts.push(...after.parts);
+  bindings.push(...after.bindings);
   rows.instancesInserted = [];
   rows.instancesUpdated = [];
   rows.instancesEnded = [];
@@ -202,7 +210,7 @@ export async function writeStepRows(tx: Db, now: Date, rows: StepRows): Promise<
   rows.history = [];
   if (parts.length === 0) return [];
   const { rows: cancelled } = await tx.raw(
-    `WITH ${parts.join(',\n')} ${ended.length > 0 ? 'SELECT id FROM ended_jobs' : 'SELECT NULL AS id WHERE false'}`,
+    `WITH ${after.parts.length > 0 ? 'RECURSIVE ' : ''}${parts.join(',\n')} ${ended.length > 0 ? 'SELECT id FROM ended_jobs' : 'SELECT NULL AS id WHERE false'}`,
     bindings as never,
   );
   return (cancelled as { id: string }[]).map((row) => row.id);

@@ -112,6 +112,34 @@ describe('audit trail', () => {
     assert.equal(cancels.length, 40);
   });
 
+  test('a batch of plain starts appends its audit rows in its one statement; the chain verifies, whatever the actor ids hold', async () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="audited-plain" isExecutable="true">
+    <bpmn:startEvent id="start" /><bpmn:sequenceFlow id="f" sourceRef="start" targetRef="end" /><bpmn:endEvent id="end" />
+  </bpmn:process>
+</bpmn:definitions>`;
+    await api.engine.deploy([{ name: 'audited-plain.bpmn', xml }]);
+    const actorIds = ['ü\u0001"\\\n/ ключ', '\u2028x', 'plain', '😀\t'];
+    const started = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        api.engine.startInstance(
+          'audited-plain',
+          { n: i },
+          { actor: { kind: 'user', id: actorIds[i % actorIds.length]! }, businessKey: `key "${i}"` },
+        ),
+      ),
+    );
+    const rows = await api.db.knex('audit_log').whereIn(
+      'target_id',
+      started.map(({ instanceId }) => instanceId),
+    );
+    assert.equal(rows.length, 24);
+    assert.deepEqual(new Set(rows.map((row) => row.actor_id)), new Set(actorIds));
+    const verdict = await verifyAuditChain(api.db.knex);
+    assert.equal(verdict.ok, true, JSON.stringify(verdict));
+  });
+
   test('the table refuses updates, deletes and truncation; a redaction of change is the one update allowed', async () => {
     const knex = api.db.knex;
     await assert.rejects(knex('audit_log').where({ seq: 2 }).update({ actor_id: 'mallory' }), /append-only/);
