@@ -102,47 +102,9 @@ export function rowHash(row: Omit<AuditRow, 'hash' | 'change' | 'change_salt' | 
 /** Appends entries to the chain in the caller's transaction; call it last in that transaction. */
 export async function appendAudit(tx: Db, entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  const head = (await tx.raw('SELECT seq, hash FROM audit_chain_head FOR UPDATE')).rows[0] as {
-    seq: string;
-    hash: string;
-  };
-  // Millisecond precision, so the stored timestamptz reads back as exactly the hashed instant.
-  const at = new Date();
-  let prev = head.hash;
-  let seq = BigInt(head.seq);
-  // One draw of random bytes for the whole batch: 16 bytes (32 hex digits) of salt per row.
-  const salts = randomBytes(16 * entries.length).toString('hex');
-  const rows = entries.map((entry, index) => {
-    seq += 1n;
-    const salt = salts.slice(32 * index, 32 * index + 32);
-    const change = entry.change === undefined ? null : entry.change;
-    const row = {
-      seq: seq.toString(),
-      at,
-      actor_kind: entry.actor.kind,
-      actor_id: entry.actor.id,
-      action: entry.action,
-      target_kind: entry.target.kind,
-      target_id: entry.target.id ?? null,
-      process_instance_id: entry.instanceId ?? null,
-      change_digest: changeDigest(salt, change),
-      prev_hash: prev,
-    };
-    const hash = rowHash(row);
-    prev = hash;
-    return { ...row, at: at.toISOString(), change, change_salt: salt, hash };
-  });
-  await tx.raw(
-    `WITH inserted AS (
-       INSERT INTO audit_log (seq, at, actor_kind, actor_id, action, target_kind, target_id, process_instance_id,
-                              change, change_salt, change_digest, prev_hash, hash)
-       SELECT * FROM jsonb_to_recordset(?::jsonb) AS r(seq bigint, at timestamptz, actor_kind text, actor_id text,
-         action text, target_kind text, target_id text, process_instance_id uuid, change jsonb, change_salt text,
-         change_digest text, prev_hash text, hash text)
-       RETURNING seq)
-     UPDATE audit_chain_head SET seq = ?, hash = ?`,
-    [JSON.stringify(rows), seq.toString(), prev],
-  );
+  // One statement: lock the head, chain the rows, insert them, move the head (`auditAppendParts`).
+  const { parts, bindings } = auditAppendParts(entries);
+  await tx.raw(`WITH RECURSIVE ${parts.join(',\n')} SELECT 1`, bindings as never);
 }
 
 /** A fact of the row hash's canonical JSON in SQL: `,"key":` and the JSON of a text expression (null as null). */
@@ -220,9 +182,9 @@ export function auditAppendParts(entries: AuditEntry[]): { parts: string[]; bind
 }
 
 /** One audited action in a transaction of its own (for actions that are not a transaction already). */
-export async function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
-  if ('isTransaction' in db && db.isTransaction) return appendAudit(db, [entry]);
-  await (db as import('knex').Knex).transaction((tx) => appendAudit(tx, [entry]));
+export function recordAudit(db: Db, entry: AuditEntry): Promise<void> {
+  // The append is one statement, atomic with or without a transaction around it.
+  return appendAudit(db, [entry]);
 }
 
 export type AuditVerdict =
