@@ -7,9 +7,9 @@
  * through its salted digest, so erasure can null `change` and `change_salt` and the chain still
  * verifies. Appending locks the single `audit_chain_head` row until the transaction ends: concurrent
  * appenders form one line. Take that lock last (append as the final statement of a transaction), so
- * a transaction holding it never waits for another lock. A writer without a transaction (a batch
- * of plain starts) appends in its one statement instead (`auditAppendParts`, hashes computed by
- * PostgreSQL over the same canonical JSON).
+ * a transaction holding it never waits for another lock. Every append is one statement built by
+ * `auditAppendParts` (hashes computed by PostgreSQL over the same canonical JSON): `appendAudit`
+ * runs it alone; a batch of plain starts puts it at the end of its own single statement.
  */
 import { hash, randomBytes } from 'node:crypto';
 import type { Db } from './rows.ts';
@@ -113,9 +113,9 @@ function sqlFact(key: string, expression: string): string {
 }
 
 /**
- * The CTEs that append `entries` to the chain inside another single statement, for a writer that
- * has no transaction of its own (the start batch, start-instances.ts): the same rows as
- * `appendAudit`, their hashes computed by PostgreSQL over the same canonical JSON (`rowHash`, keys
+ * The CTEs that append `entries` to the chain: run alone by `appendAudit`, or inside another single
+ * statement (the start batch, start-instances.ts); their hashes are computed by PostgreSQL over the
+ * same canonical JSON as `rowHash` (keys
  * in sorted order; `to_json` escapes text as JSON.stringify does). `audit_head` locks the chain
  * head until the statement commits. Put them after the statement's other CTEs, and only in a
  * statement whose other writes wait on no lock (inserts of new rows): the head lock is then still
