@@ -43,11 +43,11 @@ export const LOAN: DomainSpec = {
     purpose: "the applicant's own words on what the loan is for (free text)",
   },
   inputs: {
-    income: { type: 'number', min: 0, max: 100_000_000, trainedMin: 8000, trainedMax: 250000 },
-    debts: { type: 'number', min: 0, max: 100_000_000, trainedMin: 0, trainedMax: 95000 },
+    income: { type: 'number', min: 0, max: 100_000_000, trainedMin: 8000, trainedMax: 250000, decimals: 0 },
+    debts: { type: 'number', min: 0, max: 100_000_000, trainedMin: 0, trainedMax: 95000, decimals: 0 },
     // The bureau's scale goes to 900 (processes/demo-apps); training drew 300-850.
     creditScore: { type: 'integer', min: 0, max: 900, trainedMin: 300, trainedMax: 850 },
-    amount: { type: 'number', min: 1, max: 100_000_000, trainedMin: 500, trainedMax: 150000 },
+    amount: { type: 'number', min: 1, max: 100_000_000, trainedMin: 500, trainedMax: 150000, decimals: 0 },
     termMonths: { type: 'integer', min: 1, max: 600, trainedMin: 3, trainedMax: 120 },
     employment: {
       type: 'enum',
@@ -76,9 +76,17 @@ export const ORDER: DomainSpec = {
     notes: 'customer notes and delivery instructions (free text)',
   },
   inputs: {
-    weightKg: { type: 'number', min: 0, max: 100_000, trainedMin: 0.1, trainedMax: 500 },
-    distanceKm: { type: 'number', min: 0, max: 40075, trainedMin: 1, trainedMax: 1000 },
-    'stock.leeds': { type: 'number', min: 0, max: 1_000_000_000, trainedMin: 0, trainedMax: 60, clampToTrained: true },
+    weightKg: { type: 'number', min: 0, max: 100_000, trainedMin: 0.1, trainedMax: 500, decimals: 1 },
+    distanceKm: { type: 'number', min: 0, max: 40075, trainedMin: 1, trainedMax: 1000, decimals: 0 },
+    'stock.leeds': {
+      type: 'number',
+      min: 0,
+      max: 1_000_000_000,
+      trainedMin: 0,
+      trainedMax: 60,
+      clampToTrained: true,
+      decimals: 0,
+    },
     'stock.bristol': {
       type: 'number',
       min: 0,
@@ -86,6 +94,7 @@ export const ORDER: DomainSpec = {
       trainedMin: 0,
       trainedMax: 60,
       clampToTrained: true,
+      decimals: 0,
     },
     'stock.glasgow': {
       type: 'number',
@@ -94,8 +103,9 @@ export const ORDER: DomainSpec = {
       trainedMin: 0,
       trainedMax: 60,
       clampToTrained: true,
+      decimals: 0,
     },
-    deadlineHours: { type: 'number', min: 0, max: 8760, trainedMin: 1, trainedMax: 336 },
+    deadlineHours: { type: 'number', min: 0, max: 8760, trainedMin: 1, trainedMax: 336, decimals: 0 },
     customerTier: { type: 'enum', values: ['standard', 'silver', 'gold', 'platinum'] },
     notes: { type: 'text', maxChars: 400 },
   },

@@ -28,7 +28,7 @@ import {
 import { trainHead, type HeadCase } from './head.ts';
 import { unfamiliarReason } from './familiarity.ts';
 import { rewordings } from './consistency.ts';
-import { checkDecisionInputs, clampToTrained, textInputs } from './inputs.ts';
+import { asTrained, checkDecisionInputs, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
 import {
@@ -229,7 +229,7 @@ export class DecisionAgent {
     const reviewReasons = inputs ? checkDecisionInputs(this.name, inputs, variables) : [];
     const rendered = renderPrompt(
       template,
-      inputs ? clampToTrained(inputs, variables) : variables,
+      inputs ? asTrained(inputs, variables) : variables,
       this.#renderOptions(template),
     );
     if (rendered.missing.length > 0) {

@@ -31,6 +31,12 @@ export interface DecisionInputSpec extends VariableSpec {
    * stock as one with 60 does): the prompt shows the bound instead of sending the case to review.
    */
   clampToTrained?: boolean;
+  /**
+   * The precision the training data was written with (0 = whole numbers): the prompt shows the value
+   * rounded to it. A model has only seen numbers written one way; `52000.5` or a float artefact like
+   * `2.2000000000000002` reads to it as different words and can flip its answer.
+   */
+  decimals?: number;
 }
 
 export type DecisionInputs = Record<string, DecisionInputSpec>;
@@ -60,6 +66,12 @@ export function inputsError(inputs: unknown): string | null {
         (spec.clampToTrained && spec.trainedMin === undefined && spec.trainedMax === undefined))
     ) {
       return `input '${field}': clampToTrained must be a boolean, and needs trainedMin or trainedMax`;
+    }
+    if (
+      spec.decimals !== undefined &&
+      (!Number.isInteger(spec.decimals) || spec.decimals < 0 || spec.decimals > 10 || spec.type !== 'number')
+    ) {
+      return `input '${field}': decimals must be a whole number from 0 to 10 on a number input`;
     }
   }
   return null;
@@ -127,22 +139,26 @@ export function checkDecisionInputs(
 }
 
 /**
- * `variables` with every `clampToTrained` input beyond its trained range set to the bound (copied
- * along the path; the caller's object is not changed). The same object when nothing is clamped.
+ * `variables` as the model was trained to read them: every `clampToTrained` input beyond its trained
+ * range set to the bound, every number with `decimals` rounded to them (copied along the path; the
+ * caller's object is not changed). The same object when nothing changes.
  */
-export function clampToTrained(inputs: DecisionInputs, variables: Record<string, unknown>): Record<string, unknown> {
-  let clamped = variables;
+export function asTrained(inputs: DecisionInputs, variables: Record<string, unknown>): Record<string, unknown> {
+  let shown = variables;
   for (const [field, spec] of Object.entries(inputs)) {
-    if (!spec.clampToTrained) continue;
-    const value = valueAt(clamped, field);
-    if (typeof value !== 'number') continue;
-    const bounded = Math.min(spec.trainedMax ?? Infinity, Math.max(spec.trainedMin ?? -Infinity, value));
-    if (bounded !== value) clamped = withValueAt(clamped, field.split('.'), bounded);
+    if (!spec.clampToTrained && spec.decimals === undefined) continue;
+    const value = valueAt(shown, field);
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    let next = spec.clampToTrained
+      ? Math.min(spec.trainedMax ?? Infinity, Math.max(spec.trainedMin ?? -Infinity, value))
+      : value;
+    if (spec.decimals !== undefined) next = Number(next.toFixed(spec.decimals));
+    if (next !== value) shown = withValueAt(shown, field.split('.'), next);
   }
-  return clamped;
+  return shown;
 }
 
-function withValueAt(object: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
+export function withValueAt(object: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
   const [key, ...rest] = path as [string, ...string[]];
   return {
     ...object,

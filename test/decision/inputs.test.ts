@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { readModelConfig } from '../../nodes/decision/model.ts';
+import { inputsError } from '../../nodes/decision/inputs.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
 import { fitToBudget } from '../../nodes/decision/token-budget.ts';
 import type { OperonError } from '../../engine/errors.ts';
@@ -171,4 +172,53 @@ test('a clampToTrained input beyond its trained range is shown at the bound, not
   assert.deepEqual(rangeReasons(far.reviewReasons), [
     `distanceKm ${trainedMax! + 500} is outside the range the model was trained on (${trainedMin} to ${trainedMax})`,
   ]);
+});
+
+test('numbers are shown at the precision the model was trained on: float artefacts and half units change nothing', async () => {
+  const order = await DecisionAgent.load('order');
+  const loan = await DecisionAgent.load('loan');
+  const parcel = {
+    weightKg: 2.2,
+    distanceKm: 26,
+    stock: { leeds: 4, bristol: 11, glasgow: 38 },
+    deadlineHours: 24,
+    customerTier: 'gold',
+    notes: 'Not urgent.',
+  };
+  const plain = await order.infer(parcel);
+  for (const weightKg of [2.2000000000000002, 2.2 + 1e-9, 2.24, 2.15000001]) {
+    const odd = await order.infer({ ...parcel, weightKg });
+    assert.equal(odd.prompt, plain.prompt, `weight ${weightKg} is written as 2.2`);
+    assert.deepEqual(odd.scores, plain.scores);
+  }
+  assert.match(
+    (await order.infer({ ...parcel, distanceKm: 25.6, deadlineHours: 23.5 })).prompt,
+    /distance 26 km .* deadline 24 hours/,
+  );
+  const application = {
+    income: 52000,
+    debts: 4000,
+    creditScore: 720,
+    amount: 9000,
+    termMonths: 36,
+    employment: 'permanent',
+    purpose: 'a new kitchen',
+  };
+  const whole = await loan.infer(application);
+  const halves = await loan.infer({ ...application, income: 52000.4, debts: 3999.6, amount: 9000 + 1e-7 });
+  assert.equal(halves.prompt, whole.prompt);
+  assert.deepEqual(halves.scores, whole.scores);
+  assert.equal(halves.needsReview, whole.needsReview);
+});
+
+test('decimals must be a whole number on a number input', () => {
+  for (const [spec, ok] of [
+    [{ type: 'number', decimals: 1 }, true],
+    [{ type: 'number', decimals: 1.5 }, false],
+    [{ type: 'number', decimals: -1 }, false],
+    [{ type: 'text', decimals: 0 }, false],
+  ] as const) {
+    assert.equal(inputsError({ x: spec }) === null, ok, JSON.stringify(spec));
+  }
+  assert.match(String(inputsError({ x: { type: 'text', decimals: 0 } })), /input 'x': decimals/);
 });

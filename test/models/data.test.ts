@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { generate, makeCase, rng } from '../../models/data/generate.ts';
 import { loanPolicy, orderPolicy } from '../../models/data/policy.ts';
+import { DOMAINS } from '../../models/data/domains.ts';
 import { buildTokenizer } from '../../models/tokenizer/train.ts';
 import { LOAN_GRAMMAR, ORDER_GRAMMAR } from '../../models/data/texts.ts';
 
@@ -110,5 +111,24 @@ test('the tokenizer step writes a tokenizer.json that the tokenizers package loa
     const [start, end] = row.text;
     assert.ok(start > 0 && end > start && end < row.ids.length);
     assert.deepEqual(row.ids.slice(start, end), (await tokenizer.encode(cases[i].vars.purpose)).getIds());
+  }
+});
+
+test('generated numbers never carry more decimals than the declared inputs say the model reads', () => {
+  for (const domain of ['loan', 'order'] as const) {
+    const r = rng(3);
+    const numbers = Object.entries(DOMAINS[domain].inputs).filter(([, spec]) => spec.type === 'number');
+    assert.ok(
+      numbers.every(([, spec]) => spec.decimals !== undefined),
+      `${domain}: every number input has decimals`,
+    );
+    for (let i = 0; i < 2000; i++) {
+      const c = makeCase(domain, r, 'train', 0, String(i));
+      for (const [field, spec] of numbers) {
+        const value = field.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], c.vars);
+        assert.equal(typeof value, 'number');
+        assert.equal(Number((value as number).toFixed(spec.decimals)), value, `${domain} ${field} ${value}`);
+      }
+    }
   }
 });
