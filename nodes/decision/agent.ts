@@ -27,6 +27,7 @@ import {
 } from './finetune.ts';
 import { trainHead, type HeadCase } from './head.ts';
 import { unfamiliarReason } from './familiarity.ts';
+import { nudges } from './boundary.ts';
 import { rewordings } from './consistency.ts';
 import { asTrained, checkDecisionInputs, textInputs } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
@@ -356,6 +357,12 @@ export class DecisionAgent {
           `the answer changes when ${field} is slightly reworded (a typo, a courtesy clause or no punctuation)`,
         );
     }
+    if (automated && reviewReasons.length === 0 && this.model.config.boundary) {
+      for (const moved of await this.#boundaryFlips(variables, options, scored.label, head))
+        reviewReasons.push(
+          `${moved.field} ${moved.from} -> ${moved.to} changes the answer to ${moved.label}: the case is near a decision boundary`,
+        );
+    }
     if (Math.max(...probs) < threshold)
       reviewReasons.push(
         `confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`,
@@ -375,6 +382,28 @@ export class DecisionAgent {
       truncatedFields,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
     };
+  }
+
+  /** Numbers whose nudged copies (boundary.ts) get another label than `label`: the first such copy per field. */
+  async #boundaryFlips(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    label: string,
+    head: ActiveHead | null,
+  ): Promise<{ field: string; from: number; to: number; label: string }[]> {
+    const { inputs, boundary } = this.model.config;
+    if (!inputs || !boundary) return [];
+    const copies = nudges(inputs, variables, boundary.relative);
+    const features = await Promise.all(
+      copies.map((c) => this.#classifier.features(this.prompt(c.variables, options.template), options.signal)),
+    );
+    const flips = new Map<string, { field: string; from: number; to: number; label: string }>();
+    copies.forEach((c, i) => {
+      const got = toScored(this.labels, this.#probabilities(features[i]!, head)).label;
+      if (got !== label && !flips.has(c.field))
+        flips.set(c.field, { field: c.field, from: c.from, to: c.to, label: got });
+    });
+    return [...flips.values()];
   }
 
   /** Text fields whose reworded copies (consistency.ts) get another label than `label`. */

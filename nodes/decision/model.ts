@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { Lexicon, type FamiliaritySettings } from './familiarity.ts';
+import type { BoundarySettings } from './boundary.ts';
 import type { ConsistencySettings } from './consistency.ts';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
@@ -42,6 +43,8 @@ export interface DecisionModelConfig {
   familiarity?: FamiliaritySettings;
   /** Automated answers are checked on reworded copies of the free text (consistency.ts). */
   consistency?: ConsistencySettings;
+  /** Automated answers are checked on copies with each declared number nudged (boundary.ts). */
+  boundary?: BoundarySettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
