@@ -34,6 +34,26 @@ export function continuedNote(c: ContinuedFrom | null | undefined): string {
 `;
 }
 
+/** config.json training.soup: the checkpoints whose weights were averaged (models/gpt/soup.py). */
+export interface SoupIngredient {
+  checkpoint: string;
+  sha256: string;
+  weight: number;
+  version?: string | null;
+}
+
+/** The model card's sentence on a weight average, empty when the model is one run's weights. */
+export function soupNote(soup: SoupIngredient[] | null | undefined): string {
+  if (!soup?.length) return '';
+  const parts = soup.map(
+    (s) =>
+      `${s.version ? `version ${s.version} (${s.checkpoint}, ` : `${s.checkpoint} (`}SHA-256 \`${s.sha256.slice(0, 16)}…\`) with weight ${s.weight}`,
+  );
+  return `The shipped weights are the average of ${parts.join(' and ')}: a model soup (Wortsman et al. 2022),
+\`npm run models:soup\` (models/gpt/soup.py). The run above is the last of them; the average answers like the runs together at the cost of one.
+`;
+}
+
 /** What pretraining.* in config.json says about English pretraining (models/gpt/pretrain.py). */
 export interface Pretraining {
   corpus_sha256: string;
@@ -126,7 +146,7 @@ Causal-LM pretraining on \`prompt + decision word + <eos>\` with the loss on the
 ${training.config.labelLossWeight}x; AdamW (lr ${training.config.lr}, weight decay ${training.config.weightDecay}, warmup ${training.config.warmup}, cosine decay),
 batch ${training.config.batchSize}, gradient clipping ${training.config.gradClip}, ${last.step} steps,
 ${training.worldSize} process(es), about ${Math.round(last.seconds / 60)} min on 1–2 shared CPU cores (train.config.json).
-${continuedNote(training.continuedFrom)}
+${continuedNote(training.continuedFrom)}${soupNote(training.soup)}
 
 Classification scores the first token of each label word at the last prompt position (one forward
 pass). Calibration: **${config.calibration.method}** (temperature ${config.calibration.temperature}), chosen on the validation split
@@ -166,7 +186,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${training.continuedFrom ? "npm run models:data && npm run models:continue && npm run models:export   # the continuation on today's data\n" : ''}npm run models:tune-review -- --precision ${config.reviewTuning?.precisionTarget ?? 0.99} --write && npm run eval:model -- --write-cards
+${training.continuedFrom ? "npm run models:data && npm run models:continue && npm run models:export   # the continuation on today's data\n" : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''} --write && npm run eval:model -- --write-cards
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

@@ -204,7 +204,8 @@ def main(argv=None):
         'architecture': checkpoint['model_config'],
         'parameters': sum(p.numel() for p in model.parameters()),
         'training': {'config': checkpoint['train_config'], 'history': checkpoint['history'], 'worldSize': checkpoint.get('world_size', 1),
-                     **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {})},
+                     **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {}),
+                     **({'soup': checkpoint['soup']} if checkpoint.get('soup') else {})},
         'pretraining': checkpoint.get('pretraining'),
         'trainingDataSha256': sha256(train_file) if os.path.exists(train_file) else None,
     }

@@ -115,6 +115,77 @@ describe('models pipeline (tiny corpus)', {
     assert.equal(config.training.history.at(-1).step, 3);
   });
 
+  test('a soup of a model and its continuation is their weights averaged, exported and scored in Node', async () => {
+    const continued = join(corpus.work, 'continued-for-soup.pt');
+    await python([
+      'models/gpt/train.py',
+      '--work',
+      corpus.work,
+      '--domain',
+      'order',
+      ...TINY_MODEL,
+      '--set',
+      'steps=3',
+      '--set',
+      'evalEvery=3',
+      '--set',
+      'seed=9',
+      '--init',
+      join(modelDir, 'weights.pt'),
+      '--out',
+      continued,
+    ]);
+    const souped = join(corpus.work, 'soup.pt');
+    const printed = JSON.parse(
+      await python(['models/gpt/soup.py', join(modelDir, 'weights.pt'), continued, '--out', souped]),
+    );
+    assert.deepEqual(
+      printed.soup.map((s: { weight: number; version?: string }) => [s.weight, s.version ?? null]),
+      [
+        [0.5, 'tiny'],
+        [0.5, null],
+      ],
+    );
+    // Every float parameter is the mean of the two; checked in PyTorch on the saved files.
+    const check = await python([
+      '-c',
+      `import torch, sys
+a, b, s = (torch.load(p)['state_dict'] for p in sys.argv[1:4])
+print(max(float((s[k].double() - (a[k].double() + b[k].double()) / 2).abs().max()) for k in s if s[k].is_floating_point()))
+print(max(float((a[k].double() - b[k].double()).abs().max()) for k in s if s[k].is_floating_point()))`,
+      join(modelDir, 'weights.pt'),
+      continued,
+      souped,
+    ]);
+    const [soupError, runsApart] = check.trim().split('\n').map(Number);
+    assert.ok(soupError! < 1e-6, `soup differs from the mean by ${soupError}`);
+    assert.ok(runsApart! > 1e-4, 'the two runs differ, so the average is not one of them');
+    const dir = join(corpus.work, 'souped');
+    await python([
+      'models/gpt/export.py',
+      '--work',
+      corpus.work,
+      '--domain',
+      'order',
+      '--checkpoint',
+      souped,
+      '--out',
+      dir,
+    ]);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    assert.equal(config.training.soup.length, 2);
+    assert.equal(config.training.continuedFrom.version, 'tiny');
+    const model = await loadDecisionModel(dir, 'order');
+    const scores = await new BatchingClassifier(model).features('order. weight 2 kg notes: hi decision:');
+    assert.equal(scores.labelLogits.length, 3);
+    assert.ok(scores.labelLogits.every(Number.isFinite));
+    await model.session.close();
+    await assert.rejects(
+      python(['models/gpt/soup.py', join(modelDir, 'weights.pt'), '--out', join(corpus.work, 'one.pt')]),
+      /at least two checkpoints/,
+    );
+  });
+
   test('Node tokenizes prompts to the ids PyTorch trained on', async () => {
     const tokenizer = Tokenizer.fromFile(join(modelDir, 'tokenizer.json'));
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
