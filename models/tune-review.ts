@@ -239,7 +239,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       config.reviewTuning = {
         precisionTarget: target,
         source,
-        devCases: chosen.cases,
+        cases: chosen.cases,
         autoRate: Number(chosen.autoRate.toFixed(4)),
         autoPrecision: Number(chosen.autoPrecision.toFixed(4)),
         crossValidated: {

@@ -72,7 +72,7 @@ let reviewsOnce: Promise<LabelledCase[]> | undefined;
 const correctReviews = (agent: DecisionAgent) => (reviewsOnce ??= streamReviews(agent));
 async function streamReviews(agent: DecisionAgent): Promise<LabelledCase[]> {
   const random = rng(400);
-  const stream = Array.from({ length: 6000 }, (_, i) => {
+  const stream = Array.from({ length: 8000 }, (_, i) => {
     const h = handwritten[(i * 3 + 1) % handwritten.length]!;
     const variables = applicant(random, h.text, random() < 0.6);
     return { variables, label: loanPolicy(variables, h.intent) };
