@@ -65,18 +65,9 @@ describe('models pipeline (tiny corpus)', {
   });
   after(() => corpus?.cleanup());
 
-  test('the exported folder has model.onnx, tokenizer.json and a config with labels, calibration and metrics', () => {
-    const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
-    assert.deepEqual(config.labels, ['warehouse', 'courier', 'pickup']);
-    assert.equal(config.version, 'tiny');
-    assert.ok(['none', 'temperature', 'content-free'].includes(config.calibration.method));
-    assert.ok(config.calibration.temperature > 0);
-    assert.match(config.trainingDataSha256, /^[0-9a-f]{64}$/);
-    assert.equal(typeof config.metrics.validation.accuracy, 'number');
-  });
-
-  test('a run continued from an exported folder (models:continue) records the model it continued from', async () => {
-    const checkpoint = join(corpus.work, 'continued.pt');
+  /** Three more steps from the exported folder's weights.pt (what models:continue does), saved as `name`. */
+  async function continueRun(name: string, extra: string[] = []): Promise<string> {
+    const checkpoint = join(corpus.work, name);
     await python([
       'models/gpt/train.py',
       '--work',
@@ -88,11 +79,27 @@ describe('models pipeline (tiny corpus)', {
       'steps=3',
       '--set',
       'evalEvery=3',
+      ...extra,
       '--init',
       join(modelDir, 'weights.pt'),
       '--out',
       checkpoint,
     ]);
+    return checkpoint;
+  }
+
+  test('the exported folder has model.onnx, tokenizer.json and a config with labels, calibration and metrics', () => {
+    const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+    assert.deepEqual(config.labels, ['warehouse', 'courier', 'pickup']);
+    assert.equal(config.version, 'tiny');
+    assert.ok(['none', 'temperature', 'content-free'].includes(config.calibration.method));
+    assert.ok(config.calibration.temperature > 0);
+    assert.match(config.trainingDataSha256, /^[0-9a-f]{64}$/);
+    assert.equal(typeof config.metrics.validation.accuracy, 'number');
+  });
+
+  test('a run continued from an exported folder (models:continue) records the model it continued from', async () => {
+    const checkpoint = await continueRun('continued.pt');
     const dir = join(corpus.work, 'continued');
     await python([
       'models/gpt/export.py',
@@ -116,25 +123,7 @@ describe('models pipeline (tiny corpus)', {
   });
 
   test('a soup of a model and its continuation is their weights averaged, exported and scored in Node', async () => {
-    const continued = join(corpus.work, 'continued-for-soup.pt');
-    await python([
-      'models/gpt/train.py',
-      '--work',
-      corpus.work,
-      '--domain',
-      'order',
-      ...TINY_MODEL,
-      '--set',
-      'steps=3',
-      '--set',
-      'evalEvery=3',
-      '--set',
-      'seed=9',
-      '--init',
-      join(modelDir, 'weights.pt'),
-      '--out',
-      continued,
-    ]);
+    const continued = await continueRun('continued-for-soup.pt', ['--set', 'seed=9']);
     const souped = join(corpus.work, 'soup.pt');
     const printed = JSON.parse(
       await python(['models/gpt/soup.py', join(modelDir, 'weights.pt'), continued, '--out', souped]),
