@@ -394,14 +394,15 @@ export class DecisionAgent {
     const { inputs, boundary } = this.model.config;
     if (!inputs || !boundary) return [];
     const copies = nudges(inputs, variables, boundary.relative);
-    const features = await Promise.all(
-      copies.map((c) => this.#classifier.features(this.prompt(c.variables, options.template), options.signal)),
+    const labels = await this.#labelsOf(
+      copies.map((c) => c.variables),
+      options,
+      head,
     );
     const flips = new Map<string, { field: string; from: number; to: number; label: string }>();
     copies.forEach((c, i) => {
-      const got = toScored(this.labels, this.#probabilities(features[i]!, head)).label;
-      if (got !== label && !flips.has(c.field))
-        flips.set(c.field, { field: c.field, from: c.from, to: c.to, label: got });
+      if (labels[i] !== label && !flips.has(c.field))
+        flips.set(c.field, { field: c.field, from: c.from, to: c.to, label: labels[i]! });
     });
     return [...flips.values()];
   }
@@ -420,15 +421,24 @@ export class DecisionAgent {
         return typeof value === 'string' ? rewordings(value, copies).map((text) => ({ name, text })) : [];
       },
     );
-    const features = await Promise.all(
-      checks.map((c) =>
-        this.#classifier.features(this.prompt({ ...variables, [c.name]: c.text }, options.template), options.signal),
-      ),
+    const labels = await this.#labelsOf(
+      checks.map((c) => ({ ...variables, [c.name]: c.text })),
+      options,
+      head,
     );
-    const changed = checks
-      .filter((_, i) => toScored(this.labels, this.#probabilities(features[i]!, head)).label !== label)
-      .map((c) => c.name);
-    return [...new Set(changed)];
+    return [...new Set(checks.filter((_, i) => labels[i] !== label).map((c) => c.name))];
+  }
+
+  /** The labels of copies of a case (the selective-prediction checks), scored together in one batch. */
+  async #labelsOf(
+    copies: Record<string, unknown>[],
+    options: InferOptions,
+    head: ActiveHead | null,
+  ): Promise<string[]> {
+    const features = await Promise.all(
+      copies.map((copy) => this.#classifier.features(this.prompt(copy, options.template), options.signal)),
+    );
+    return features.map((f) => toScored(this.labels, this.#probabilities(f, head)).label);
   }
 
   /** Decides many cases; they share inference batches. */
