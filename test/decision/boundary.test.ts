@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { nudges } from '../../nodes/decision/boundary.ts';
-import { readNaturalCases } from '../../models/checklist.ts';
+import { checkSignalOnNaturalCases } from './copies-check.ts';
 import type { DecisionInputs } from '../../nodes/decision/inputs.ts';
 
 after(() => DecisionAgent.closeAll());
@@ -74,27 +74,13 @@ test('an automated answer goes to review exactly when a nudged copy is answered 
   assert.equal(clear.label, 'warehouse');
   assert.ok(!clear.reviewReasons.some((r) => r.includes('decision boundary')), clear.reviewReasons.join('; '));
 
-  const cases = readNaturalCases(
-    fileURLToPath(new URL('../../models/data/natural/order.test.jsonl', import.meta.url)),
-  ).slice(0, 60);
-  let automated = 0;
-  let flagged = 0;
-  for (const c of cases) {
-    const base = await plain.infer(c.variables);
-    const result = await checked.infer(c.variables);
-    assert.equal(result.label, base.label);
-    const near = result.reviewReasons.some((r) => r.endsWith('the case is near a decision boundary'));
-    if (base.needsReview) {
-      assert.ok(!near, 'answers that go to review anyway are not checked');
-      continue;
-    }
-    automated++;
-    const copies = await Promise.all(nudges(inputs, c.variables, 0.1).map((n) => plain.infer(n.variables)));
-    const differs = copies.some((copy) => copy.label !== base.label);
-    assert.equal(near, differs, `${c.id}`);
-    assert.equal(result.needsReview, differs);
-    if (differs) flagged++;
-  }
-  assert.ok(automated > 0, 'some natural cases are automated');
+  const { automated, flagged } = await checkSignalOnNaturalCases(
+    'order',
+    { checked, plain },
+    {
+      fired: (r) => r.endsWith('the case is near a decision boundary'),
+      copies: (variables) => nudges(inputs, variables, 0.1).map((n) => n.variables),
+    },
+  );
   t.diagnostic(`${automated} automated, ${flagged} sent to review by the boundary check`);
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { rewordings } from '../../nodes/decision/consistency.ts';
-import { readNaturalCases } from '../../models/checklist.ts';
+import { checkSignalOnNaturalCases } from './copies-check.ts';
 
 after(() => DecisionAgent.closeAll());
 
@@ -33,31 +33,13 @@ test('an automated answer goes to review exactly when a reworded copy is answere
   writeFileSync(file, JSON.stringify({ ...config, consistency: { copies: 3 } }));
   const checked = await DecisionAgent.load('loan', { modelsDir: models });
   const plain = await DecisionAgent.load('loan');
-  const cases = readNaturalCases(
-    fileURLToPath(new URL('../../models/data/natural/loan.test.jsonl', import.meta.url)),
-  ).slice(0, 60);
-  let automated = 0;
-  let flagged = 0;
-  for (const c of cases) {
-    const base = await plain.infer(c.variables);
-    const result = await checked.infer(c.variables);
-    assert.equal(result.label, base.label);
-    const inconsistent = result.reviewReasons.some((r) =>
-      r.startsWith('the answer changes when purpose is slightly reworded'),
-    );
-    if (base.needsReview) {
-      assert.ok(!inconsistent, 'answers that go to review anyway are not checked');
-      continue;
-    }
-    automated++;
-    const copies = await Promise.all(
-      rewordings(String(c.variables.purpose), 3).map((purpose) => plain.infer({ ...c.variables, purpose })),
-    );
-    const differs = copies.some((copy) => copy.label !== base.label);
-    assert.equal(inconsistent, differs, `${c.id}: ${String(c.variables.purpose)}`);
-    assert.equal(result.needsReview, differs);
-    if (differs) flagged++;
-  }
-  assert.ok(automated > 0, 'some natural cases are automated');
+  const { automated, flagged } = await checkSignalOnNaturalCases(
+    'loan',
+    { checked, plain },
+    {
+      fired: (r) => r.startsWith('the answer changes when purpose is slightly reworded'),
+      copies: (variables) => rewordings(String(variables.purpose), 3).map((purpose) => ({ ...variables, purpose })),
+    },
+  );
   t.diagnostic(`${automated} automated, ${flagged} sent to review by the consistency check`);
 });
