@@ -16,7 +16,9 @@
  * - bare in runs: the bare call grouping each batch of 64 into runs of similar length by hand, as the
  *   agent does (classifier.ts lengthRuns), against the agent at concurrency 128: how much of the
  *   agent's rate is the grouping;
- * - event-loop delay while the agent decides 2000 cases (the loop must stay responsive).
+ * - event-loop delay while the agent decides 2000 cases (the loop must stay responsive);
+ * - boundaryCheck: single decisions with the boundary check switched on (10 %), p50 and p50 over the
+ *   bare p50: what that selective-prediction signal would cost (it is off in the shipped configs).
  *
  * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
  * start -> `decision:loan` -> end, a worker process with concurrency 128 (jobs waiting for the model
@@ -179,6 +181,8 @@ interface ModelReport {
   /** `inRuns`: against the bare call grouping each batch of 64 into runs of similar length as the agent does. */
   overhead: { p50: number; throughput: Record<string, number>; inRuns: number };
   eventLoopDelayMaxMs: number;
+  /** Single decisions with the boundary check on (10 %): p50, and p50 over the bare p50. */
+  boundaryCheck: { p50Ms: number; p50Overhead: number };
 }
 
 /** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
@@ -235,6 +239,18 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     bareSingle.push(performance.now() - t);
   }
 
+  // The boundary check (nodes/decision/boundary.ts; off in the shipped configs): the same single
+  // decisions with it on, against the same bare p50, to say what switching it on costs.
+  const shippedBoundary = agent.model.config.boundary;
+  agent.model.config.boundary = { relative: 0.1 };
+  const boundarySingle: number[] = [];
+  for (const c of cases.slice(0, singleCount)) {
+    const t = performance.now();
+    await agent.infer(c);
+    boundarySingle.push(performance.now() - t);
+  }
+  agent.model.config.boundary = shippedBoundary;
+
   const agentRate: Record<string, number> = {};
   const bareRate: Record<string, number> = {};
   const throughputOverhead: Record<string, number> = {};
@@ -288,6 +304,10 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
       inRuns: round(bareInRuns / agentHeadline, 2),
     },
     eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
+    boundaryCheck: {
+      p50Ms: round(percentile(boundarySingle, 0.5), 2),
+      p50Overhead: round(percentile(boundarySingle, 0.5) / bareP50, 2),
+    },
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);
   await bare.session.release();

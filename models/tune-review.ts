@@ -185,7 +185,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       work: { type: 'string', default: 'models/.work' },
       cases: { type: 'string', multiple: true },
       // The boundary check scores every automated case 1 + 2 x (declared numbers) times: on the
-      // shipped models p50 ~16 ms on this 2-core machine, above the 10 ms budget.
+      // shipped models p50 15-17 ms on this 2-core machine (bench:decision), above the 10 ms budget.
       'without-boundary': { type: 'boolean', default: false },
       'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR },
     },

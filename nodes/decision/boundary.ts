@@ -4,7 +4,8 @@
  * up). When one of those copies gets another label, the case sits where the model's own answer
  * changes: a clerk would look twice at it, and so does Operon (the case goes to review). The copies
  * are scored together in one batch after the case itself, 2 per declared number: on the shipped
- * models that is 11-13 forward passes, p50 ~16 ms on 2 cores, so the shipped configs leave it off.
+ * models that is 11-13 forward passes, p50 15-17 ms on 2 cores (bench:decision), so the shipped
+ * configs leave it off.
  *
  * This reads only the model's answers, never the policy: it finds the model's boundaries, wherever
  * they are, including a boundary the model learned in the wrong place.

@@ -66,6 +66,7 @@ describe('bench scripts (--quick)', { concurrency: true }, () => {
       /^process decision:loan concurrency=128 .* instances=20 .* \| backlog seconds=[\d.]+ decisions_per_s=[\d.]+ /m,
     );
     assert.match(stdout, /"sameLabels":true/); // the bare baseline decides as the agent does
+    assert.match(stdout, /"boundaryCheck":\{"p50Ms":[\d.]+,"p50Overhead":[\d.]+\}/); // the check's cost, switched on
   });
 
   test('bench/cli.ts times every CLI command', async () => {
