@@ -2,7 +2,8 @@
  * Pretraining on English, on a few KB of the real corpus (test/fixtures/english, laid out as the
  * Debian packages install it): corpus builder -> byte-level BPE -> causal-LM pretraining (a few
  * steps) -> task fine-tune from that checkpoint (one process and torchrun DDP) -> ONNX export that
- * the Node runtime scores.
+ * the Node runtime scores; and the committed English checkpoint (models/pretrained) against its
+ * tokenizer and the corpus manifest.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -306,6 +307,71 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
       );
     } finally {
       other.cleanup();
+    }
+  });
+});
+
+describe('the committed English checkpoint (models/pretrained)', { skip }, () => {
+  const CHECKPOINT = 'models/pretrained/english.pt';
+  const TOKENIZER = 'models/pretrained/tokenizer.json';
+
+  test('names the committed tokenizer and corpus, and a task run fine-tunes from it', async () => {
+    const meta = JSON.parse(
+      await python([
+        '-c',
+        'import json, sys, torch; c = torch.load(sys.argv[1]); ' +
+          "print(json.dumps({k: c[k] for k in ('kind', 'model_config', 'tokenizer_sha256', 'corpus_sha256', 'tokens_seen')}))",
+        CHECKPOINT,
+      ]),
+    );
+    const corpus = JSON.parse(readFileSync('models/corpus/manifest.json', 'utf8')) as CorpusManifest;
+    assert.equal(meta.kind, 'pretrained');
+    assert.equal(
+      meta.tokenizer_sha256,
+      sha256(readFileSync(TOKENIZER)),
+      'the checkpoint was pretrained with tokenizer.json',
+    );
+    assert.equal(meta.corpus_sha256, corpus.total.sha256, 'on the corpus models/corpus/manifest.json describes');
+    const vocab = Object.keys(JSON.parse(readFileSync(TOKENIZER, 'utf8')).model.vocab).length;
+    assert.equal(meta.model_config.vocab_size, vocab, 'one embedding row per token of tokenizer.json');
+    assert.ok(meta.tokens_seen > corpus.total.bytes / 4, 'it read about the whole corpus');
+
+    const task = mkdtempSync(join(tmpdir(), 'operon-pretrained-'));
+    try {
+      generate({
+        out: task,
+        seed: 9,
+        sizes: { train: 64, val: 16, test: 4, shifted: 4 },
+        noise: 0.02,
+        domains: ['order'],
+      });
+      await buildTokenizer(task, 'order', 0, join(task, 'order'), { tokenizerFile: TOKENIZER });
+      const metricsFile = join(task, 'fine.json');
+      await python([
+        'models/gpt/train.py',
+        '--work',
+        task,
+        '--domain',
+        'order',
+        ...TINY_MODEL,
+        '--set',
+        'steps=2',
+        '--set',
+        'evalEvery=2',
+        '--init',
+        CHECKPOINT,
+        '--metrics',
+        metricsFile,
+      ]);
+      const fine = JSON.parse(readFileSync(metricsFile, 'utf8'));
+      assert.equal(
+        fine.params,
+        1334016 - (128 - 96) * 128,
+        'the 4 x 128 pretrained shape is kept (positions cut to 96)',
+      );
+      assert.ok(Number.isFinite(fine.loss));
+    } finally {
+      rmSync(task, { recursive: true, force: true });
     }
   });
 });
