@@ -25,6 +25,23 @@ import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
 
 const FIXTURE_ROOT = 'test/fixtures/english';
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+/** train.py on the order data of `work` (the tiny shape), fine-tuned from `init` for `steps` steps. */
+const fineTuneOrder = (work: string, init: string, steps: number, extra: string[] = []) =>
+  python([
+    'models/gpt/train.py',
+    '--work',
+    work,
+    '--domain',
+    'order',
+    ...TINY_MODEL,
+    '--set',
+    `steps=${steps}`,
+    '--set',
+    `evalEvery=${steps}`,
+    '--init',
+    init,
+    ...extra,
+  ]);
 /** The sources restricted to the files the fixture holds. */
 const fixtureSources = ENGLISH_SOURCES.map((s) => ({
   ...s,
@@ -190,22 +207,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const checkpoint = join(work, 'order', 'checkpoints', 'model.pt');
     const metricsFile = join(work, 'fine.json');
     // TINY_MODEL asks for maxLen 96: the 32 pretrained positions are kept and extended.
-    await python([
-      'models/gpt/train.py',
-      '--work',
-      work,
-      '--domain',
-      'order',
-      ...TINY_MODEL,
-      '--set',
-      'steps=4',
-      '--set',
-      'evalEvery=4',
-      '--init',
-      pretrained(),
-      '--metrics',
-      metricsFile,
-    ]);
+    await fineTuneOrder(work, pretrained(), 4, ['--metrics', metricsFile]);
     const fine = JSON.parse(readFileSync(metricsFile, 'utf8'));
     const modelDir = join(work, 'model');
     await python([
@@ -291,18 +293,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const other = await tinyCorpus('order');
     try {
       await assert.rejects(
-        python([
-          'models/gpt/train.py',
-          '--work',
-          other.work,
-          '--domain',
-          'order',
-          ...TINY_MODEL,
-          '--set',
-          'steps=1',
-          '--init',
-          pretrained(),
-        ]),
+        fineTuneOrder(other.work, pretrained(), 1),
         /not the tokenizer the checkpoint was pretrained with/,
       );
     } finally {
@@ -347,22 +338,7 @@ describe('the committed English checkpoint (models/pretrained)', { skip }, () =>
       });
       await buildTokenizer(task, 'order', 0, join(task, 'order'), { tokenizerFile: TOKENIZER });
       const metricsFile = join(task, 'fine.json');
-      await python([
-        'models/gpt/train.py',
-        '--work',
-        task,
-        '--domain',
-        'order',
-        ...TINY_MODEL,
-        '--set',
-        'steps=2',
-        '--set',
-        'evalEvery=2',
-        '--init',
-        CHECKPOINT,
-        '--metrics',
-        metricsFile,
-      ]);
+      await fineTuneOrder(task, CHECKPOINT, 2, ['--metrics', metricsFile]);
       const fine = JSON.parse(readFileSync(metricsFile, 'utf8'));
       assert.equal(
         fine.params,
