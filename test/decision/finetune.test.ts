@@ -15,7 +15,7 @@ import { encodePrompts } from '../../nodes/decision/classifier.ts';
 import { installFinetuned } from '../../nodes/decision/finetune.ts';
 import { recordDecision } from '../../nodes/decision/index.ts';
 import { createTestDatabase } from '../support/db.ts';
-import { hasTorch, python, tinyCorpus, TINY_MODEL } from '../models/tiny-corpus.ts';
+import { hasTorch, python, tinyCorpus, tinyTrainArgs } from '../models/tiny-corpus.ts';
 
 const torchAvailable = await hasTorch();
 const exec = promisify(execFile);
@@ -35,18 +35,7 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', {
   before(async () => {
     corpus = await tinyCorpus('order');
     const { work } = corpus;
-    await python([
-      'models/gpt/train.py',
-      '--work',
-      work,
-      '--domain',
-      'order',
-      ...TINY_MODEL,
-      '--set',
-      'steps=8',
-      '--set',
-      'evalEvery=8',
-    ]);
+    await python(tinyTrainArgs(work, 8));
     modelsDir = join(work, 'models');
     await python([
       'models/gpt/export.py',

@@ -10,7 +10,7 @@ import { Tokenizer } from 'tokenizers';
 import { loadDecisionModel } from '../../nodes/decision/model.ts';
 import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
-import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
+import { hasTorch, python, tinyCorpus, TINY_MODEL, tinyTrainArgs } from './tiny-corpus.ts';
 
 const torchAvailable = await hasTorch();
 
@@ -24,18 +24,7 @@ describe('models pipeline (tiny corpus)', {
   before(async () => {
     corpus = await tinyCorpus('order');
     const { work } = corpus;
-    await python([
-      'models/gpt/train.py',
-      '--work',
-      work,
-      '--domain',
-      'order',
-      ...TINY_MODEL,
-      '--set',
-      'steps=12',
-      '--set',
-      'evalEvery=12',
-    ]);
+    await python(tinyTrainArgs(work, 12));
     modelDir = join(work, 'model');
     await python(['models/gpt/export.py', '--work', work, '--domain', 'order', '--out', modelDir, '--version', 'tiny']);
     await python([

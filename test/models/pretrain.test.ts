@@ -21,27 +21,10 @@ import { pretrainingNote } from '../../models/card.ts';
 import { loadDecisionModel } from '../../nodes/decision/model.ts';
 import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
-import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
+import { hasTorch, python, tinyCorpus, tinyTrainArgs } from './tiny-corpus.ts';
 
 const FIXTURE_ROOT = 'test/fixtures/english';
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
-/** train.py on the order data of `work` (the tiny shape), fine-tuned from `init` for `steps` steps. */
-const fineTuneOrder = (work: string, init: string, steps: number, extra: string[] = []) =>
-  python([
-    'models/gpt/train.py',
-    '--work',
-    work,
-    '--domain',
-    'order',
-    ...TINY_MODEL,
-    '--set',
-    `steps=${steps}`,
-    '--set',
-    `evalEvery=${steps}`,
-    '--init',
-    init,
-    ...extra,
-  ]);
 /** The sources restricted to the files the fixture holds. */
 const fixtureSources = ENGLISH_SOURCES.map((s) => ({
   ...s,
@@ -207,7 +190,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const checkpoint = join(work, 'order', 'checkpoints', 'model.pt');
     const metricsFile = join(work, 'fine.json');
     // TINY_MODEL asks for maxLen 96: the 32 pretrained positions are kept and extended.
-    await fineTuneOrder(work, pretrained(), 4, ['--metrics', metricsFile]);
+    await python(tinyTrainArgs(work, 4, ['--init', pretrained(), '--metrics', metricsFile]));
     const fine = JSON.parse(readFileSync(metricsFile, 'utf8'));
     const modelDir = join(work, 'model');
     await python([
@@ -267,22 +250,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
       '2',
       '--tee',
       '2',
-      'models/gpt/train.py',
-      '--work',
-      work,
-      '--domain',
-      'order',
-      ...TINY_MODEL,
-      '--set',
-      'steps=2',
-      '--set',
-      'evalEvery=2',
-      '--init',
-      pretrained(),
-      '--out',
-      join(work, 'ddp.pt'),
-      '--metrics',
-      metricsFile,
+      ...tinyTrainArgs(work, 2, ['--init', pretrained(), '--out', join(work, 'ddp.pt'), '--metrics', metricsFile]),
     ]);
     const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
     assert.equal(metrics.world_size, 2);
@@ -293,7 +261,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const other = await tinyCorpus('order');
     try {
       await assert.rejects(
-        fineTuneOrder(other.work, pretrained(), 1),
+        python(tinyTrainArgs(other.work, 1, ['--init', pretrained()])),
         /not the tokenizer the checkpoint was pretrained with/,
       );
     } finally {
@@ -338,7 +306,7 @@ describe('the committed English checkpoint (models/pretrained)', { skip }, () =>
       });
       await buildTokenizer(task, 'order', 0, join(task, 'order'), { tokenizerFile: TOKENIZER });
       const metricsFile = join(task, 'fine.json');
-      await fineTuneOrder(task, CHECKPOINT, 2, ['--metrics', metricsFile]);
+      await python(tinyTrainArgs(task, 2, ['--init', CHECKPOINT, '--metrics', metricsFile]));
       const fine = JSON.parse(readFileSync(metricsFile, 'utf8'));
       assert.equal(
         fine.params,

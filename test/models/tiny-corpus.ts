@@ -58,3 +58,18 @@ export async function tinyCorpus(domain: 'loan' | 'order' = 'order'): Promise<{ 
   await buildTokenizer(work, domain, 1024, join(work, domain));
   return { work, cleanup: () => rmSync(work, { recursive: true, force: true }) };
 }
+
+/** train.py's arguments for the tiny GPT on WORK's order data, `steps` steps and one evaluation at the end; `extra` adds flags (--init, --out, --metrics). */
+export const tinyTrainArgs = (work: string, steps: number, extra: string[] = []) => [
+  'models/gpt/train.py',
+  '--work',
+  work,
+  '--domain',
+  'order',
+  ...TINY_MODEL,
+  '--set',
+  `steps=${steps}`,
+  '--set',
+  `evalEvery=${steps}`,
+  ...extra,
+];
