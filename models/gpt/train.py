@@ -67,8 +67,9 @@ def initial_model(checkpoint, tokens, config, tokenizer_file):
 
 def init_lineage(path, checkpoint):
     """What a run continued from: the file's SHA-256 and, for a shipped model folder (its weights.pt
-    beside config.json), that model's version, training config and history, so the exported
-    config.json keeps the whole lineage."""
+    beside config.json), that model's version, training config and history; for a bare task
+    checkpoint, its own training config, history and what it in turn started from. Either way the
+    exported config.json keeps the whole lineage, however many runs deep."""
     with open(path, 'rb') as f:
         lineage = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'kind': checkpoint.get('kind', 'task')}
     config_file = os.path.join(os.path.dirname(os.path.abspath(path)), 'config.json')
@@ -76,6 +77,9 @@ def init_lineage(path, checkpoint):
         with open(config_file) as f:
             shipped = json.load(f)
         lineage.update(version=shipped.get('version'), training=shipped.get('training'), trainingDataSha256=shipped.get('trainingDataSha256'))
+    elif checkpoint.get('train_config'):
+        lineage['training'] = {'config': checkpoint['train_config'], 'history': checkpoint.get('history'),
+                               **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {})}
     return lineage
 
 

@@ -109,6 +109,22 @@ describe('models pipeline (tiny corpus)', {
     assert.match(from.sha256, /^[0-9a-f]{64}$/);
     assert.equal(from.training.history.at(-1).step, 12, 'the earlier run is kept');
     assert.equal(config.training.history.at(-1).step, 3);
+
+    // A second continuation from the bare checkpoint (no config.json beside it) keeps both runs before it.
+    const twice = join(corpus.work, 'continued-twice.pt');
+    await python(tinyTrainArgs(corpus.work, 2, ['--init', checkpoint, '--out', twice]));
+    const lineage = JSON.parse(
+      await python([
+        '-c',
+        `import torch, sys, json
+print(json.dumps(torch.load(sys.argv[1])['init']))`,
+        twice,
+      ]),
+    );
+    assert.equal(lineage.checkpoint, 'continued.pt');
+    assert.equal(lineage.training.history.at(-1).step, 3, 'the run it continued from');
+    assert.equal(lineage.training.continuedFrom.version, 'tiny', 'and the shipped model that run started from');
+    assert.equal(lineage.training.continuedFrom.training.history.at(-1).step, 12);
   });
 
   test('a soup of a model and its continuation is their weights averaged, exported and scored in Node', async () => {
