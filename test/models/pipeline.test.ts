@@ -10,7 +10,7 @@ import { Tokenizer } from 'tokenizers';
 import { loadDecisionModel } from '../../nodes/decision/model.ts';
 import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
-import { hasTorch, python, tinyCorpus, TINY_MODEL, tinyTrainArgs } from './tiny-corpus.ts';
+import { hasTorch, python, tinyCorpus, tinyTrainArgs } from './tiny-corpus.ts';
 
 const torchAvailable = await hasTorch();
 
@@ -57,23 +57,9 @@ describe('models pipeline (tiny corpus)', {
   /** Three more steps from the exported folder's weights.pt (what models:continue does), saved as `name`. */
   async function continueRun(name: string, extra: string[] = []): Promise<string> {
     const checkpoint = join(corpus.work, name);
-    await python([
-      'models/gpt/train.py',
-      '--work',
-      corpus.work,
-      '--domain',
-      'order',
-      ...TINY_MODEL,
-      '--set',
-      'steps=3',
-      '--set',
-      'evalEvery=3',
-      ...extra,
-      '--init',
-      join(modelDir, 'weights.pt'),
-      '--out',
-      checkpoint,
-    ]);
+    await python(
+      tinyTrainArgs(corpus.work, 3, [...extra, '--init', join(modelDir, 'weights.pt'), '--out', checkpoint]),
+    );
     return checkpoint;
   }
 
