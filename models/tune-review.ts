@@ -13,8 +13,11 @@
  * `--write` records) what the choice is worth on unseen cases: chosen on one random half, measured
  * on the other, ten times both ways.
  *
+ * `--without-boundary` and `--without-consistency` leave those checks out of the search (each costs
+ * extra forward passes on every automated decision).
+ *
  * Usage: tsx models/tune-review.ts [--model loan|order] [--precision 0.99] [--cases FILE] [--without-boundary]
- *        [--write] [--work DIR]
+ *        [--without-consistency] [--write] [--work DIR] [--models-dir DIR]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -41,14 +44,22 @@ interface Scored extends Setting {
   answers: string[];
 }
 
-const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995];
-const FAMILIARITY: (FamiliaritySettings | null)[] = [
+export const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995];
+export const FAMILIARITY: (FamiliaritySettings | null)[] = [
   { minWords: 2, minShare: 0.2 },
   { minWords: 2, minShare: 0.34 },
   { minWords: 3, minShare: 0.5 },
 ];
 const COPIES = [0, 3];
 const BOUNDARY = [0, 0.05, 0.1];
+
+/** Which values of the costly signals the search tries (default: all of BOUNDARY and COPIES). */
+export interface SearchSpace {
+  /** Boundary nudges tried (0 = off). */
+  boundaries?: readonly number[];
+  /** Consistency copies tried (0 = off). */
+  copies?: readonly number[];
+}
 
 interface TuningCase {
   vars: Record<string, unknown>;
@@ -69,7 +80,7 @@ export async function scoreSettings(
   domain: DomainName,
   rows: TuningCase[],
   modelsDir = DEFAULT_MODELS_DIR,
-  boundaries = BOUNDARY,
+  { boundaries = BOUNDARY, copies: copyCounts = COPIES }: SearchSpace = {},
 ): Promise<Scored[]> {
   const agent = await DecisionAgent.load(domain, { modelsDir });
   const config = agent.model.config;
@@ -85,7 +96,7 @@ export async function scoreSettings(
   const scored: Scored[] = [];
   try {
     for (const familiarity of FAMILIARITY) {
-      for (const copies of COPIES) {
+      for (const copies of copyCounts) {
         for (const boundary of config.inputs ? boundaries : [0]) {
           config.familiarity = familiarity ?? { minWords: 1e9, minShare: 2 };
           config.consistency = copies ? { copies } : undefined;
@@ -169,9 +180,9 @@ export async function tune(
   domain: DomainName,
   rows: TuningCase[],
   modelsDir = DEFAULT_MODELS_DIR,
-  boundaries = BOUNDARY,
+  space: SearchSpace = {},
 ): Promise<{ scored: Scored[]; results: Result[] }> {
-  const scored = await scoreSettings(domain, rows, modelsDir, boundaries);
+  const scored = await scoreSettings(domain, rows, modelsDir, space);
   const all = rows.map((_, i) => i);
   return { scored, results: scored.map((s) => measure(s, rows, all)) };
 }
@@ -187,6 +198,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       // The boundary check scores every automated case 1 + 2 x (declared numbers) times: on the
       // shipped models p50 15-17 ms on this 2-core machine (bench:decision), above the 10 ms budget.
       'without-boundary': { type: 'boolean', default: false },
+      // The consistency check scores every automated case 1 + copies times.
+      'without-consistency': { type: 'boolean', default: false },
       'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR },
     },
   });
@@ -200,12 +213,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     );
     const source = sources.map((s) => (s === 'dev' ? 'dev fold' : relative(process.cwd(), s))).join(' + ');
     const described = `cases of ${source}`;
-    const { scored, results } = await tune(
-      domain,
-      rows,
-      values['models-dir'],
-      values['without-boundary'] ? [0] : BOUNDARY,
-    );
+    const { scored, results } = await tune(domain, rows, values['models-dir'], {
+      boundaries: values['without-boundary'] ? [0] : BOUNDARY,
+      copies: values['without-consistency'] ? [0] : COPIES,
+    });
     for (const r of results) {
       console.log(
         `${domain} threshold=${r.threshold} familiarity=${r.familiarity ? `${r.familiarity.minWords}/${r.familiarity.minShare}` : 'off'} copies=${r.copies} boundary=${r.boundary} auto_rate=${r.autoRate.toFixed(4)} auto_precision=${r.autoPrecision.toFixed(4)} (${r.cases} ${described})`,
