@@ -17,6 +17,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, ExportWrapper, OptimumStyleWrapper  # noqa: E402
 from train import label_logits  # noqa: E402
+from lineage import folder_config, training_record  # noqa: E402
 
 
 
@@ -117,7 +118,13 @@ def main(argv=None):
     work = os.path.join(args.work, args.domain)
     out = args.out or os.path.join('models', args.domain)
     os.makedirs(out, exist_ok=True)
-    checkpoint = torch.load(args.checkpoint or os.path.join(work, 'checkpoints', 'model.pt'))
+    checkpoint_path = args.checkpoint or os.path.join(work, 'checkpoints', 'model.pt')
+    checkpoint = torch.load(checkpoint_path)
+    training = training_record(checkpoint, checkpoint_path)
+    if training is None:
+        raise SystemExit(f'{checkpoint_path} does not say how it was trained: no train_config in it and no model folder config.json beside it')
+    # A shipped folder's weights.pt (weights alone): what it was trained on is in its config.json.
+    shipped = None if checkpoint.get('train_config') or checkpoint.get('training') else folder_config(checkpoint_path)
     model = GPT(**checkpoint['model_config'])
     model.load_state_dict(checkpoint['state_dict'])
     model.eval()
@@ -203,11 +210,10 @@ def main(argv=None):
         },
         'architecture': checkpoint['model_config'],
         'parameters': sum(p.numel() for p in model.parameters()),
-        'training': {'config': checkpoint['train_config'], 'history': checkpoint['history'], 'worldSize': checkpoint.get('world_size', 1),
-                     **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {}),
-                     **({'soup': checkpoint['soup']} if checkpoint.get('soup') else {})},
-        'pretraining': checkpoint.get('pretraining'),
-        'trainingDataSha256': sha256(train_file) if os.path.exists(train_file) else None,
+        'training': training,
+        'pretraining': shipped.get('pretraining') if shipped else checkpoint.get('pretraining'),
+        'trainingDataSha256': shipped.get('trainingDataSha256') if shipped
+        else sha256(train_file) if os.path.exists(train_file) else None,
     }
     if args.layout == 'optimum':
         # As in an Optimum folder: config.json is the HuggingFace one, Operon's settings go to operon.json.

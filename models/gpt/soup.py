@@ -7,15 +7,20 @@ that answers like the two together, at the cost of one.
     python3 models/gpt/export.py --domain loan --checkpoint models/.work/loan-soup.pt
 
 The result keeps the last checkpoint's training config, history and lineage (what the model card
-prints) and adds `soup`: each ingredient's file name, SHA-256, version (for a shipped folder) and
-weight. `--weights 0.3,0.7` weighs them unevenly (default: equal).
+prints; for a shipped folder's weights.pt, the record in the config.json beside it) and adds
+`soup`: each ingredient's file name, SHA-256, version (for a shipped folder) and weight.
+`--weights 0.3,0.7` weighs them unevenly (default: equal).
 """
 import argparse
 import hashlib
 import json
 import os
+import sys
 
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lineage import folder_config, training_record  # noqa: E402
 
 
 def ingredient(path, weight):
@@ -61,6 +66,11 @@ def main():
     out = dict(loaded[-1])
     out['state_dict'] = soup(loaded, weights)
     out['soup'] = [ingredient(path, w) for path, w in zip(args.checkpoints, weights)]
+    if not out.get('train_config') and not out.get('training'):
+        # The last ingredient is a shipped folder's weights.pt: its run is in the config.json beside it.
+        shipped = folder_config(args.checkpoints[-1]) or {}
+        out['training'] = training_record(loaded[-1], args.checkpoints[-1])
+        out['pretraining'] = shipped.get('pretraining')
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.save(out, args.out)
     print(json.dumps({'soup': out['soup'], 'out': args.out}))

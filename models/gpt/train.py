@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT  # noqa: E402
+from lineage import folder_config, init_lineage  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,24 +64,6 @@ def initial_model(checkpoint, tokens, config, tokenizer_file):
     model = GPT(**model_config)
     model.load_state_dict(state)
     return model
-
-
-def init_lineage(path, checkpoint):
-    """What a run continued from: the file's SHA-256 and, for a shipped model folder (its weights.pt
-    beside config.json), that model's version, training config and history; for a bare task
-    checkpoint, its own training config, history and what it in turn started from. Either way the
-    exported config.json keeps the whole lineage, however many runs deep."""
-    with open(path, 'rb') as f:
-        lineage = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'kind': checkpoint.get('kind', 'task')}
-    config_file = os.path.join(os.path.dirname(os.path.abspath(path)), 'config.json')
-    if os.path.exists(config_file):
-        with open(config_file) as f:
-            shipped = json.load(f)
-        lineage.update(version=shipped.get('version'), training=shipped.get('training'), trainingDataSha256=shipped.get('trainingDataSha256'))
-    elif checkpoint.get('train_config'):
-        lineage['training'] = {'config': checkpoint['train_config'], 'history': checkpoint.get('history'),
-                               **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {})}
-    return lineage
 
 
 def corrupt_text(row, vocab_size, p, rng):
@@ -159,7 +142,8 @@ def main(argv=None):
         checkpoint = torch.load(args.init)
         init = init_lineage(args.init, checkpoint)
         model = initial_model(checkpoint, tokens, config, os.path.join(work, 'tokenizer.json'))
-        pretraining = checkpoint.get('pretraining')
+        shipped = None if checkpoint.get('train_config') else folder_config(args.init)
+        pretraining = checkpoint.get('pretraining') or (shipped or {}).get('pretraining')
         if checkpoint.get('kind') == 'pretrained':
             keys = ('corpus_sha256', 'corpus_tokens', 'tokens_seen', 'tokenizer_sha256', 'pretrain_config')
             pretraining = {key: checkpoint[key] for key in keys}

@@ -63,6 +63,21 @@ describe('models pipeline (tiny corpus)', {
     return checkpoint;
   }
 
+  /** export.py on `checkpoint` into `dir` (an Operon folder), as a maintainer runs it. */
+  const exportTo = (checkpoint: string, dir: string, version?: string) =>
+    python([
+      'models/gpt/export.py',
+      '--work',
+      corpus.work,
+      '--domain',
+      'order',
+      '--checkpoint',
+      checkpoint,
+      '--out',
+      dir,
+      ...(version ? ['--version', version] : []),
+    ]);
+
   test('the exported folder has model.onnx, tokenizer.json and a config with labels, calibration and metrics', () => {
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
     assert.deepEqual(config.labels, ['warehouse', 'courier', 'pickup']);
@@ -76,19 +91,7 @@ describe('models pipeline (tiny corpus)', {
   test('a run continued from an exported folder (models:continue) records the model it continued from', async () => {
     const checkpoint = await continueRun('continued.pt');
     const dir = join(corpus.work, 'continued');
-    await python([
-      'models/gpt/export.py',
-      '--work',
-      corpus.work,
-      '--domain',
-      'order',
-      '--checkpoint',
-      checkpoint,
-      '--out',
-      dir,
-      '--version',
-      'tiny-2',
-    ]);
+    await exportTo(checkpoint, dir, 'tiny-2');
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     const from = config.training.continuedFrom;
     assert.equal(from.version, 'tiny');
@@ -141,17 +144,7 @@ print(max(float((a[k].double() - b[k].double()).abs().max()) for k in s if s[k].
     assert.ok(soupError! < 1e-6, `soup differs from the mean by ${soupError}`);
     assert.ok(runsApart! > 1e-4, 'the two runs differ, so the average is not one of them');
     const dir = join(corpus.work, 'souped');
-    await python([
-      'models/gpt/export.py',
-      '--work',
-      corpus.work,
-      '--domain',
-      'order',
-      '--checkpoint',
-      souped,
-      '--out',
-      dir,
-    ]);
+    await exportTo(souped, dir);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     assert.equal(config.training.soup.length, 2);
     assert.equal(config.training.continuedFrom.version, 'tiny');
@@ -164,6 +157,51 @@ print(max(float((a[k].double() - b[k].double()).abs().max()) for k in s if s[k].
       python(['models/gpt/soup.py', join(modelDir, 'weights.pt'), '--out', join(corpus.work, 'one.pt')]),
       /at least two checkpoints/,
     );
+  });
+
+  test("a shipped folder's weights.pt (weights alone) re-exports and soups with the training record of its config.json", async () => {
+    const original = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+    const prompt = 'order. weight 2 kg notes: hi decision:';
+    const logitsOf = async (dir: string) => {
+      const model = await loadDecisionModel(dir, 'order');
+      const { labelLogits } = await new BatchingClassifier(model).features(prompt);
+      await model.session.close();
+      return labelLogits;
+    };
+
+    // Re-exported as it is (what a maintainer does to get another layout or a new calibration).
+    const again = join(corpus.work, 'reexported');
+    await exportTo(join(modelDir, 'weights.pt'), again, 'tiny-again');
+    const reexported = JSON.parse(readFileSync(join(again, 'config.json'), 'utf8'));
+    assert.deepEqual(reexported.training, original.training);
+    assert.equal(reexported.trainingDataSha256, original.trainingDataSha256);
+    const [before, after] = [await logitsOf(modelDir), await logitsOf(again)];
+    before.forEach((z, i) => assert.ok(Math.abs(z - after[i]!) < 1e-4, `label ${i}: ${z} vs ${after[i]}`));
+
+    // A soup whose last ingredient is the shipped folder keeps that folder's run.
+    const continued = await continueRun('continued-first.pt', ['--set', 'seed=11']);
+    const souped = join(corpus.work, 'soup-shipped-last.pt');
+    await python(['models/gpt/soup.py', continued, join(modelDir, 'weights.pt'), '--out', souped]);
+    const soupDir = join(corpus.work, 'souped-shipped-last');
+    await exportTo(souped, soupDir, 'tiny-soup');
+    const config = JSON.parse(readFileSync(join(soupDir, 'config.json'), 'utf8'));
+    assert.deepEqual(config.training.history, original.training.history);
+    assert.deepEqual(
+      config.training.soup.map((s: { version?: string }) => s.version ?? null),
+      [null, 'tiny'],
+    );
+
+    // Weights with no record at all are refused by name, not with a KeyError.
+    const bare = join(corpus.work, 'bare.pt');
+    await python([
+      '-c',
+      `import torch, sys
+c = torch.load(sys.argv[1])
+torch.save({'model_config': c['model_config'], 'state_dict': c['state_dict']}, sys.argv[2])`,
+      continued,
+      bare,
+    ]);
+    await assert.rejects(exportTo(bare, join(corpus.work, 'bare'), 'tiny-bare'), /does not say how it was trained/);
   });
 
   test('Node tokenizes prompts to the ids PyTorch trained on', async () => {

@@ -1,0 +1,53 @@
+"""Where a checkpoint came from, in the shape config.json and the model card read.
+
+A task checkpoint from train.py carries its own run (train_config, history, world_size, the
+checkpoint it started from in `init`, a soup's ingredients in `soup`). A shipped folder's
+weights.pt carries weights alone (export.py's save_weights): its run is in the config.json beside
+it. One function builds the `training` record for both, so export.py (config.json), train.py
+(`continuedFrom` of a continued run) and soup.py (a soup whose last ingredient is a shipped folder)
+record the same thing.
+"""
+import hashlib
+import json
+import os
+
+
+def folder_config(path):
+    """The config.json of the model folder a weights.pt sits in; None for a bare checkpoint."""
+    config_file = os.path.join(os.path.dirname(os.path.abspath(path)), 'config.json')
+    if not os.path.exists(config_file):
+        return None
+    with open(config_file) as f:
+        return json.load(f)
+
+
+def training_record(checkpoint, path):
+    """`training` of config.json: {config, history, worldSize, continuedFrom?, soup?}; None when
+    neither the checkpoint nor a config.json beside it says how it was trained."""
+    if checkpoint.get('train_config'):
+        return {'config': checkpoint['train_config'], 'history': checkpoint.get('history'),
+                'worldSize': checkpoint.get('world_size', 1),
+                **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {}),
+                **({'soup': checkpoint['soup']} if checkpoint.get('soup') else {})}
+    if checkpoint.get('training'):
+        # A soup whose last ingredient was a shipped folder: soup.py copied that folder's record.
+        return {**checkpoint['training'], **({'soup': checkpoint['soup']} if checkpoint.get('soup') else {})}
+    shipped = folder_config(path)
+    return shipped.get('training') if shipped else None
+
+
+def init_lineage(path, checkpoint):
+    """What a run continued from: the file's SHA-256 and, for a shipped model folder (its weights.pt
+    beside config.json), that model's version, training record and training data; for a bare task
+    checkpoint, its own training record (which names what it in turn started from). Either way the
+    exported config.json keeps the whole lineage, however many runs deep."""
+    with open(path, 'rb') as f:
+        lineage = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'kind': checkpoint.get('kind', 'task')}
+    shipped = None if checkpoint.get('train_config') else folder_config(path)
+    if shipped:
+        lineage.update(version=shipped.get('version'), training=shipped.get('training'), trainingDataSha256=shipped.get('trainingDataSha256'))
+    else:
+        training = training_record(checkpoint, path)
+        if training:
+            lineage['training'] = training
+    return lineage
