@@ -141,21 +141,36 @@ function best(scored: Scored[], rows: TuningCase[], idx: number[], target: numbe
     .sort((a, b) => b.autoRate - a.autoRate || b.threshold - a.threshold)[0];
 }
 
+/** A seeded generator of numbers in [0, 1) (a linear congruential one: the same halvings on every run). */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+/** 0..n-1 in a uniformly random order (Fisher-Yates; sorting with a random comparator is not uniform). */
+export function shuffled(n: number, random: () => number): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return order;
+}
+
 /**
  * What choosing on these cases is worth on cases it did not see: `rounds` random halvings, the
  * setting chosen on one half and measured on the other (both ways), pooled.
  */
 export function crossValidate(scored: Scored[], rows: TuningCase[], target: number, rounds = 10, seed = 1) {
-  let state = seed;
-  const random = () => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state / 2147483648;
-  };
+  const random = seededRandom(seed);
   let automated = 0;
   let right = 0;
   let seen = 0;
   for (let round = 0; round < rounds; round++) {
-    const order = rows.map((_, i) => i).sort(() => random() - 0.5);
+    const order = shuffled(rows.length, random);
     const halves = [order.slice(0, order.length >> 1), order.slice(order.length >> 1)];
     for (const [fit, held] of [halves, [...halves].reverse()] as [number[], number[]][]) {
       const chosen = best(scored, rows, fit, target);
