@@ -17,7 +17,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT, ExportWrapper, OptimumStyleWrapper  # noqa: E402
 from train import label_logits  # noqa: E402
-from lineage import folder_config, training_record  # noqa: E402
+from lineage import pretraining_record, shipped_config, training_record  # noqa: E402
 
 
 
@@ -124,7 +124,7 @@ def main(argv=None):
     if training is None:
         raise SystemExit(f'{checkpoint_path} does not say how it was trained: no train_config in it and no model folder config.json beside it')
     # A shipped folder's weights.pt (weights alone): what it was trained on is in its config.json.
-    shipped = None if checkpoint.get('train_config') or checkpoint.get('training') else folder_config(checkpoint_path)
+    shipped = shipped_config(checkpoint, checkpoint_path)
     model = GPT(**checkpoint['model_config'])
     model.load_state_dict(checkpoint['state_dict'])
     model.eval()
@@ -211,7 +211,7 @@ def main(argv=None):
         'architecture': checkpoint['model_config'],
         'parameters': sum(p.numel() for p in model.parameters()),
         'training': training,
-        'pretraining': shipped.get('pretraining') if shipped else checkpoint.get('pretraining'),
+        'pretraining': pretraining_record(checkpoint, checkpoint_path),
         'trainingDataSha256': shipped.get('trainingDataSha256') if shipped
         else sha256(train_file) if os.path.exists(train_file) else None,
     }

@@ -21,19 +21,35 @@ def folder_config(path):
         return json.load(f)
 
 
+def shipped_config(checkpoint, path):
+    """The config.json of the model folder whose weights.pt `checkpoint` is: None when the checkpoint
+    carries its own run (train.py's train_config, or the `training` soup.py copied) or no
+    config.json sits beside it."""
+    if checkpoint.get('train_config') or checkpoint.get('training'):
+        return None
+    return folder_config(path)
+
+
 def training_record(checkpoint, path):
     """`training` of config.json: {config, history, worldSize, continuedFrom?, soup?}; None when
     neither the checkpoint nor a config.json beside it says how it was trained."""
+    soup = {'soup': checkpoint['soup']} if checkpoint.get('soup') else {}
     if checkpoint.get('train_config'):
         return {'config': checkpoint['train_config'], 'history': checkpoint.get('history'),
                 'worldSize': checkpoint.get('world_size', 1),
-                **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {}),
-                **({'soup': checkpoint['soup']} if checkpoint.get('soup') else {})}
+                **({'continuedFrom': checkpoint['init']} if checkpoint.get('init') else {}), **soup}
     if checkpoint.get('training'):
         # A soup whose last ingredient was a shipped folder: soup.py copied that folder's record.
-        return {**checkpoint['training'], **({'soup': checkpoint['soup']} if checkpoint.get('soup') else {})}
+        return {**checkpoint['training'], **soup}
     shipped = folder_config(path)
     return shipped.get('training') if shipped else None
+
+
+def pretraining_record(checkpoint, path):
+    """`pretraining` of config.json: the checkpoint's own, or for a shipped folder's weights.pt its
+    config.json's."""
+    shipped = shipped_config(checkpoint, path)
+    return shipped.get('pretraining') if shipped else checkpoint.get('pretraining')
 
 
 def init_lineage(path, checkpoint):
@@ -43,7 +59,7 @@ def init_lineage(path, checkpoint):
     exported config.json keeps the whole lineage, however many runs deep."""
     with open(path, 'rb') as f:
         lineage = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'kind': checkpoint.get('kind', 'task')}
-    shipped = None if checkpoint.get('train_config') else folder_config(path)
+    shipped = shipped_config(checkpoint, path)
     if shipped:
         lineage.update(version=shipped.get('version'), training=shipped.get('training'), trainingDataSha256=shipped.get('trainingDataSha256'))
     else:

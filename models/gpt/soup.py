@@ -20,7 +20,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lineage import folder_config, training_record  # noqa: E402
+from lineage import pretraining_record, training_record  # noqa: E402
 
 
 def ingredient(path, weight):
@@ -68,9 +68,8 @@ def main():
     out['soup'] = [ingredient(path, w) for path, w in zip(args.checkpoints, weights)]
     if not out.get('train_config') and not out.get('training'):
         # The last ingredient is a shipped folder's weights.pt: its run is in the config.json beside it.
-        shipped = folder_config(args.checkpoints[-1]) or {}
+        out['pretraining'] = pretraining_record(loaded[-1], args.checkpoints[-1])
         out['training'] = training_record(loaded[-1], args.checkpoints[-1])
-        out['pretraining'] = shipped.get('pretraining')
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     torch.save(out, args.out)
     print(json.dumps({'soup': out['soup'], 'out': args.out}))

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT  # noqa: E402
-from lineage import folder_config, init_lineage  # noqa: E402
+from lineage import init_lineage, pretraining_record  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -142,8 +142,7 @@ def main(argv=None):
         checkpoint = torch.load(args.init)
         init = init_lineage(args.init, checkpoint)
         model = initial_model(checkpoint, tokens, config, os.path.join(work, 'tokenizer.json'))
-        shipped = None if checkpoint.get('train_config') else folder_config(args.init)
-        pretraining = checkpoint.get('pretraining') or (shipped or {}).get('pretraining')
+        pretraining = pretraining_record(checkpoint, args.init)
         if checkpoint.get('kind') == 'pretrained':
             keys = ('corpus_sha256', 'corpus_tokens', 'tokens_seen', 'tokenizer_sha256', 'pretrain_config')
             pretraining = {key: checkpoint[key] for key in keys}

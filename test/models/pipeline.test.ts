@@ -78,6 +78,14 @@ describe('models pipeline (tiny corpus)', {
       ...(version ? ['--version', version] : []),
     ]);
 
+  /** The label logits an exported folder gives one short order prompt in Node. */
+  async function labelLogitsOf(dir: string): Promise<number[]> {
+    const model = await loadDecisionModel(dir, 'order');
+    const { labelLogits } = await new BatchingClassifier(model).features('order. weight 2 kg notes: hi decision:');
+    await model.session.close();
+    return labelLogits;
+  }
+
   test('the exported folder has model.onnx, tokenizer.json and a config with labels, calibration and metrics', () => {
     const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
     assert.deepEqual(config.labels, ['warehouse', 'courier', 'pickup']);
@@ -148,11 +156,9 @@ print(max(float((a[k].double() - b[k].double()).abs().max()) for k in s if s[k].
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     assert.equal(config.training.soup.length, 2);
     assert.equal(config.training.continuedFrom.version, 'tiny');
-    const model = await loadDecisionModel(dir, 'order');
-    const scores = await new BatchingClassifier(model).features('order. weight 2 kg notes: hi decision:');
-    assert.equal(scores.labelLogits.length, 3);
-    assert.ok(scores.labelLogits.every(Number.isFinite));
-    await model.session.close();
+    const labelLogits = await labelLogitsOf(dir);
+    assert.equal(labelLogits.length, 3);
+    assert.ok(labelLogits.every(Number.isFinite));
     await assert.rejects(
       python(['models/gpt/soup.py', join(modelDir, 'weights.pt'), '--out', join(corpus.work, 'one.pt')]),
       /at least two checkpoints/,
@@ -161,13 +167,6 @@ print(max(float((a[k].double() - b[k].double()).abs().max()) for k in s if s[k].
 
   test("a shipped folder's weights.pt (weights alone) re-exports and soups with the training record of its config.json", async () => {
     const original = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
-    const prompt = 'order. weight 2 kg notes: hi decision:';
-    const logitsOf = async (dir: string) => {
-      const model = await loadDecisionModel(dir, 'order');
-      const { labelLogits } = await new BatchingClassifier(model).features(prompt);
-      await model.session.close();
-      return labelLogits;
-    };
 
     // Re-exported as it is (what a maintainer does to get another layout or a new calibration).
     const again = join(corpus.work, 'reexported');
@@ -175,7 +174,7 @@ print(max(float((a[k].double() - b[k].double()).abs().max()) for k in s if s[k].
     const reexported = JSON.parse(readFileSync(join(again, 'config.json'), 'utf8'));
     assert.deepEqual(reexported.training, original.training);
     assert.equal(reexported.trainingDataSha256, original.trainingDataSha256);
-    const [before, after] = [await logitsOf(modelDir), await logitsOf(again)];
+    const [before, after] = [await labelLogitsOf(modelDir), await labelLogitsOf(again)];
     before.forEach((z, i) => assert.ok(Math.abs(z - after[i]!) < 1e-4, `label ${i}: ${z} vs ${after[i]}`));
 
     // A soup whose last ingredient is the shipped folder keeps that folder's run.

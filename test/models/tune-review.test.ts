@@ -75,7 +75,6 @@ test('tune-review searches only the signals it is given, writes the best setting
   const written = JSON.parse(readFileSync(join(dir, 'order', 'config.json'), 'utf8')) as {
     version: string;
     threshold: number;
-    familiarity?: { minWords: number; minShare: number };
     consistency?: unknown;
     boundary?: unknown;
     reviewTuning: {
