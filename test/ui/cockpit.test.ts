@@ -348,6 +348,8 @@ describe('cockpit and task inbox in the browser', () => {
     await cockpit.screenshot('cockpit-instance-decision-table');
 
     await page.goto(`${cockpit.baseUrl}/ui/#/instances/${passed}`);
+    // A hash change keeps the page: until the new instance has loaded it still shows the first one's table.
+    await page.locator('h1', { hasText: passed }).waitFor();
     await page.locator('table.decision-evaluations tbody tr').waitFor();
     assert.equal(await page.locator('.matched-rules').innerText(), 'no rule matched');
     assert.equal(await page.locator('.answered-by').count(), 0, 'no rule and no model answered');
