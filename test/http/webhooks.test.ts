@@ -5,6 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { generateWebhookSecret, signWebhook } from '../../engine/http/signature.ts';
 import { deleteExpiredIdempotencyKeys } from '../../engine/http/idempotency.ts';
 import { deployFixtures, fixture, startTestApi, type TestApi } from './support/api.ts';
@@ -286,24 +287,26 @@ describe('open webhooks and idempotency keys', () => {
   });
 
   test('a key whose owner died before committing is taken over by the retry', async () => {
-    // Another server's start: its key row inserted in a transaction that never commits.
-    const owner = await api.db.knex.transaction();
-    const { rows } = await owner.raw('SELECT pg_backend_pid() AS pid');
+    // Another server's start: its key row inserted in a transaction that never commits. The owner
+    // has its own connection, outside the API's pool, so the connection killed below can never be
+    // handed back to the API for a later request.
+    const owner = new pg.Client({ connectionString: api.db.url });
+    owner.on('error', () => undefined);
+    await owner.connect();
+    const { rows } = await owner.query('SELECT pg_backend_pid() AS pid');
     const scope = 'webhook:http-wait';
-    await owner('idempotency_keys').insert({
-      scope,
-      key: 'orphan-1',
-      request_hash: 'x',
-      state: 'completed',
-      status_code: 202,
-      instance_id: '00000000-0000-4000-8000-000000000001',
-    });
+    await owner.query('BEGIN');
+    await owner.query(
+      `INSERT INTO idempotency_keys (scope, key, request_hash, state, status_code, instance_id)
+       VALUES ($1, 'orphan-1', 'x', 'completed', 202, '00000000-0000-4000-8000-000000000001')`,
+      [scope],
+    );
     const before = await instanceCount('http-wait');
     const retry = post('http-wait', '{"n":2}', { 'content-type': 'application/json', 'idempotency-key': 'orphan-1' });
     await someoneWaitsForALock();
     // The owner dies (its server was SIGKILLed, its connection cut): PostgreSQL rolls it back.
     await api.db.knex.raw('SELECT pg_terminate_backend(?)', [rows[0].pid]);
-    await owner.rollback().catch(() => undefined);
+    await owner.end().catch(() => undefined);
     const response = await retry;
     assert.equal(response.statusCode, 202, response.body);
     assert.equal(await instanceCount('http-wait'), before + 1);
