@@ -347,9 +347,27 @@ describe('cockpit and task inbox in the browser', () => {
     assert.equal(await page.locator('.answered-by').innerText(), 'rule:loan-hard-limits/rule-credit-score');
     await cockpit.screenshot('cockpit-instance-decision-table');
 
-    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${passed}`);
-    // A hash change keeps the page: until the new instance has loaded it still shows the first one's table.
+    // Moving to another instance by hash never shows the first one's page under the new address, not
+    // even for the frame before the new instance has loaded (its API answer is held back here).
+    const held = `**/api/instances/${passed}`;
+    await page.route(held, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await route.continue();
+    });
+    const firstFrame = await page.evaluate(
+      (next) =>
+        new Promise<string>((resolve) => {
+          addEventListener('hashchange', () => requestAnimationFrame(() => resolve(document.body.innerText)), {
+            once: true,
+          });
+          location.hash = `#/instances/${next}`;
+        }),
+      passed,
+    );
+    assert.ok(!firstFrame.includes(instanceId), "the first instance is not shown under the second one's address");
+    assert.ok(!firstFrame.includes('rule-credit-score'), 'nor its decision table');
     await page.locator('h1', { hasText: passed }).waitFor();
+    await page.unroute(held);
     await page.locator('table.decision-evaluations tbody tr').waitFor();
     assert.equal(await page.locator('.matched-rules').innerText(), 'no rule matched');
     assert.equal(await page.locator('.answered-by').count(), 0, 'no rule and no model answered');

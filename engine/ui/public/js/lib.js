@@ -7,10 +7,13 @@ export const POLL_MS = 1500;
 
 /**
  * Loads data now and again every POLL_MS while the view is shown, so the page follows the engine
- * without reloading. Keeps the last good data when a poll fails.
+ * without reloading. Keeps the last good data when a poll fails. Data loaded for other deps (the
+ * previous instance, before the new one has loaded) is never returned, not even for the one render
+ * between the deps changing and the effect clearing the state.
  */
 export function usePoll(load, deps = []) {
-  const [state, setState] = useState({ data: undefined, error: undefined });
+  const key = JSON.stringify(deps);
+  const [state, setState] = useState({ key, data: undefined, error: undefined });
   const loadRef = useRef(load);
   const refreshRef = useRef(() => {});
   loadRef.current = load;
@@ -27,9 +30,9 @@ export function usePoll(load, deps = []) {
       try {
         const data = await loadRef.current();
         loaded = true;
-        if (!stopped) setState({ data, error: undefined });
+        if (!stopped) setState({ key, data, error: undefined });
       } catch (error) {
-        if (!stopped) setState((previous) => ({ data: previous.data, error }));
+        if (!stopped) setState((previous) => ({ key, data: previous.key === key ? previous.data : undefined, error }));
       }
       if (!stopped) timer = setTimeout(run, POLL_MS);
     };
@@ -37,14 +40,15 @@ export function usePoll(load, deps = []) {
       clearTimeout(timer);
       run();
     };
-    setState({ data: undefined, error: undefined });
+    setState({ key, data: undefined, error: undefined });
     run();
     return () => {
       stopped = true;
       clearTimeout(timer);
     };
   }, deps);
-  return { ...state, refresh: () => refreshRef.current() };
+  const current = state.key === key ? state : { data: undefined, error: undefined };
+  return { data: current.data, error: current.error, refresh: () => refreshRef.current() };
 }
 
 export function formatTime(iso) {
