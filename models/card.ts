@@ -131,6 +131,14 @@ ${Object.entries(spec.variables)
 
 Free text (\`${spec.textVariables.join('`, `')}\`) longer than ${config.maxTextChars} characters is cut, and prompts longer than
 ${config.maxLength} tokens lose the end of the text; both are flagged in the decision record.
+${spec.textVariables
+  .map((name) => {
+    const phrase = spec.inputs[name]?.whenBlank;
+    return phrase
+      ? `Blank \`${name}\` is read as "${phrase}" and decided as usual.`
+      : `Blank \`${name}\` goes to review with the reason \`${name} is blank\`.`;
+  })
+  .join('\n')}
 
 ## Training data
 \`npm run models:data\`: seed ${DEFAULT_GENERATE.seed}, ${DEFAULT_GENERATE.sizes.train} training / ${DEFAULT_GENERATE.sizes.val} validation /

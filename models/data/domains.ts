@@ -107,7 +107,8 @@ export const ORDER: DomainSpec = {
     },
     deadlineHours: { type: 'number', min: 0, max: 8760, trainedMin: 1, trainedMax: 336, decimals: 0 },
     customerTier: { type: 'enum', values: ['standard', 'silver', 'gold', 'platinum'] },
-    notes: { type: 'text', maxChars: 400 },
+    // An order with no notes is an ordinary order: the grammar's neutral "no notes" (texts.ts).
+    notes: { type: 'text', maxChars: 400, whenBlank: 'no notes' },
   },
 };
 

@@ -37,6 +37,13 @@ export interface DecisionInputSpec extends VariableSpec {
    * `2.2000000000000002` reads to it as different words and can flip its answer.
    */
   decimals?: number;
+  /**
+   * Text inputs: what an empty or whitespace-only value means, written in the prompt as this phrase
+   * (one the model was trained on) and decided as usual: an order with no notes is an ordinary order.
+   * Without it a blank text input is written as `none` and the decision goes to review with the
+   * reason: a loan application with no purpose is for a person to read.
+   */
+  whenBlank?: string;
 }
 
 export type DecisionInputs = Record<string, DecisionInputSpec>;
@@ -73,6 +80,15 @@ export function inputsError(inputs: unknown): string | null {
     ) {
       return `input '${field}': decimals must be a whole number from 0 to 10 on a number input`;
     }
+    if (
+      spec.whenBlank !== undefined &&
+      (typeof spec.whenBlank !== 'string' ||
+        spec.whenBlank.trim() === '' ||
+        spec.whenBlank.length > 200 ||
+        spec.type !== 'text')
+    ) {
+      return `input '${field}': whenBlank must be a phrase of 1 to 200 characters on a text input`;
+    }
   }
   return null;
 }
@@ -107,12 +123,11 @@ export function checkDecisionInputs(
   const reviewReasons: string[] = [];
   for (const [field, spec] of Object.entries(inputs)) {
     const value = valueAt(variables, field);
-    if (
-      value === undefined ||
-      value === null ||
-      (typeof value === 'string' && value.trim() === '' && spec.type === 'text')
-    )
+    if (value === undefined || value === null) continue;
+    if (isBlankText(spec, value)) {
+      if (spec.whenBlank === undefined) reviewReasons.push(`${field} is blank`);
       continue;
+    }
     const problem = checkVariable(field, spec, value, schemaOf(spec));
     if (problem) {
       throw new OperonError(
@@ -138,14 +153,24 @@ export function checkDecisionInputs(
   return reviewReasons;
 }
 
+function isBlankText(spec: DecisionInputSpec, value: unknown): value is string {
+  return spec.type === 'text' && typeof value === 'string' && value.trim() === '';
+}
+
 /**
  * `variables` as the model was trained to read them: every `clampToTrained` input beyond its trained
- * range set to the bound, every number with `decimals` rounded to them (copied along the path; the
- * caller's object is not changed). The same object when nothing changes.
+ * range set to the bound, every number with `decimals` rounded to them, every blank text input
+ * written as its `whenBlank` phrase (else `none`; checkDecisionInputs sends that case to review).
+ * Copied along the path; the caller's object is not changed. The same object when nothing changes.
  */
 export function asTrained(inputs: DecisionInputs, variables: Record<string, unknown>): Record<string, unknown> {
   let shown = variables;
   for (const [field, spec] of Object.entries(inputs)) {
+    if (spec.type === 'text') {
+      if (isBlankText(spec, valueAt(shown, field)))
+        shown = withValueAt(shown, field.split('.'), spec.whenBlank ?? 'none');
+      continue;
+    }
     if (!spec.clampToTrained && spec.decimals === undefined) continue;
     const value = valueAt(shown, field);
     if (typeof value !== 'number' || !Number.isFinite(value)) continue;

@@ -222,3 +222,53 @@ test('decimals must be a whole number on a number input', () => {
   }
   assert.match(String(inputsError({ x: { type: 'text', decimals: 0 } })), /input 'x': decimals/);
 });
+
+test('a blank text input: reviewed with the reason, or, declared whenBlank, written as that phrase and decided', async () => {
+  const loan = await DecisionAgent.load('loan');
+  for (const purpose of ['', '   ', '\n\t']) {
+    const prompt = loan.prompt({ ...honest, purpose });
+    assert.deepEqual(prompt.reviewReasons, ['purpose is blank'], JSON.stringify(purpose));
+    assert.match(prompt.prompt, /purpose: none decision:$/);
+    const answer = await loan.infer({ ...honest, purpose });
+    assert.equal(answer.needsReview, true);
+    assert.ok(answer.reviewReasons.includes('purpose is blank'));
+  }
+  // Absent is still the process's mistake, not the customer's: an error naming it.
+  const { purpose: _purpose, ...noPurpose } = honest;
+  assert.throws(
+    () => loan.prompt(noPurpose),
+    (error: OperonError) => error.code === 'OPERON_ERR_MISSING_VARIABLES',
+  );
+
+  // The shipped order model declares whenBlank "no notes": an order with no notes is routed as usual.
+  const order = await DecisionAgent.load('order');
+  const parcel = {
+    weightKg: 3,
+    distanceKm: 120,
+    stock: { leeds: 4, bristol: 0, glasgow: 0 },
+    deadlineHours: 12,
+    customerTier: 'standard',
+  };
+  const blank = await order.infer({ ...parcel, notes: ' ' });
+  const written = await order.infer({ ...parcel, notes: 'no notes' });
+  assert.deepEqual(blank.scores, written.scores);
+  assert.equal(blank.label, 'courier', 'a deadline within 24 hours goes by courier');
+  assert.deepEqual(
+    blank.reviewReasons.filter((r) => !r.startsWith('confidence ')),
+    [],
+  );
+  assert.match(order.prompt({ ...parcel, notes: '' }).prompt, /notes: no notes decision:$/);
+});
+
+test('whenBlank is a phrase on a text input', () => {
+  for (const [spec, ok] of [
+    [{ type: 'text', whenBlank: 'no notes' }, true],
+    [{ type: 'text', whenBlank: '  ' }, false],
+    [{ type: 'text', whenBlank: 'x'.repeat(201) }, false],
+    [{ type: 'text', whenBlank: 3 }, false],
+    [{ type: 'number', whenBlank: 'none' }, false],
+  ] as const) {
+    assert.equal(inputsError({ x: spec }) === null, ok, JSON.stringify(spec));
+  }
+  assert.match(String(inputsError({ x: { type: 'number', whenBlank: 'none' } })), /input 'x': whenBlank/);
+});

@@ -44,6 +44,8 @@ const attack = {
 
 /** A process that runs the loan model on whatever it is started with: no declared start variables. */
 const DIRECT = oneTaskProcess('decide-direct', 'decision:loan', 3);
+/** The same for the order model. */
+const DIRECT_ORDER = oneTaskProcess('route-direct', 'decision:order', 3);
 
 interface Decision {
   label: string;
@@ -65,7 +67,7 @@ before(async () => {
   baseUrl = await stack.app.listen({ port: 0, host: '127.0.0.1' });
   const shipped = (name: string) =>
     readFile(fileURLToPath(new URL(`../../processes/${name}.bpmn`, import.meta.url)), 'utf8');
-  for (const body of [await shipped('loan-approval'), await shipped('order-routing'), DIRECT]) {
+  for (const body of [await shipped('loan-approval'), await shipped('order-routing'), DIRECT, DIRECT_ORDER]) {
     const deployed = await fetch(`${baseUrl}/api/deployments`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/xml' },
@@ -102,8 +104,8 @@ async function instancesOf(bpmnProcessId: string): Promise<number> {
   return Number(count);
 }
 
-async function startDirect(variables: Record<string, unknown>): Promise<string> {
-  const response = await post('/api/instances', { bpmnProcessId: 'decide-direct', variables }, auth);
+async function startDirect(variables: Record<string, unknown>, bpmnProcessId = 'decide-direct'): Promise<string> {
+  const response = await post('/api/instances', { bpmnProcessId, variables }, auth);
   const text = await response.text();
   assert.equal(response.status, 201, text);
   return (JSON.parse(text) as { instanceId: string }).instanceId;
@@ -121,8 +123,8 @@ async function settled(id: string): Promise<InstanceView> {
   );
 }
 
-async function decided(variables: Record<string, unknown>): Promise<Decision> {
-  const view = await settled(await startDirect(variables));
+async function decided(variables: Record<string, unknown>, bpmnProcessId?: string): Promise<Decision> {
+  const view = await settled(await startDirect(variables, bpmnProcessId));
   assert.deepEqual(view.incidents, [], 'no incident');
   assert.equal(view.state, 'completed');
   return view.variables.decision as Decision;
@@ -267,6 +269,35 @@ describe('the same variables at the decision node', () => {
       row.prompt,
       /^loan application\. income 30000 debts 14340 credit score 455 amount 15000 term 48 months employment unemployed purpose: /,
     );
+  });
+
+  test('a blank purpose goes to review with the reason; an order with blank notes is routed as one with no notes', async () => {
+    const application = {
+      income: 72000,
+      amount: 15000,
+      termMonths: 48,
+      employment: 'permanent',
+      creditScore: 760,
+      debts: 0,
+    };
+    const blankPurpose = await decided({ ...application, purpose: '  ' });
+    assert.equal(blankPurpose.needsReview, true);
+    assert.ok(blankPurpose.reviewReasons.includes('purpose is blank'), blankPurpose.reviewReasons.join('; '));
+    const order = {
+      weightKg: 2.5,
+      distanceKm: 90,
+      stock: { leeds: 3, bristol: 0, glasgow: 1 },
+      deadlineHours: 10,
+      customerTier: 'standard',
+    };
+    const blankNotes = await decided({ ...order, notes: '' }, 'route-direct');
+    const noNotes = await decided({ ...order, notes: 'no notes' }, 'route-direct');
+    assert.equal(blankNotes.label, 'courier', 'a deadline within 24 hours goes by courier');
+    assert.equal(blankNotes.label, noNotes.label);
+    assert.equal(blankNotes.confidence, noNotes.confidence);
+    assert.deepEqual(blankNotes.reviewReasons, noNotes.reviewReasons);
+    const row = await db.knex('decisions').where({ id: blankNotes.decisionId }).first('prompt');
+    assert.match(row.prompt, /notes: no notes decision:$/);
   });
 
   test('"decision:" inside the free text loses its colon and sends the case to review', async () => {

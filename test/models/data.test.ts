@@ -132,3 +132,10 @@ test('generated numbers never carry more decimals than the declared inputs say t
     }
   }
 });
+
+test('the shipped models declare the inputs the data was generated for (domains.ts), whenBlank included', () => {
+  for (const domain of ['loan', 'order'] as const) {
+    const config = JSON.parse(readFileSync(new URL(`../../models/${domain}/config.json`, import.meta.url), 'utf8'));
+    assert.deepEqual(config.inputs, JSON.parse(JSON.stringify(DOMAINS[domain].inputs)), domain);
+  }
+});
