@@ -8,7 +8,9 @@
  *   continuous and often at a policy threshold; `policyLabel` comes from loanPolicy, never by hand.
  * - `train`: models/data/handwritten/loan.draft.txt -> loan.jsonl, texts only.
  *
- * Usage: npx tsx models/data/natural/label-loan.ts test|train
+ * - `holdout`: models/data/natural/loan.holdout.draft.txt -> loan.holdout.jsonl, the same way.
+ *
+ * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|train
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -149,30 +151,48 @@ export function applicantFor(line: DraftLine): LoanCase {
   return { ...figures, amount: line.amount ?? figures.amount, purpose: line.purpose };
 }
 
+/** The labelled cases of a draft, ids `<prefix>-0001`...: figures from applicantFor, label from loanPolicy. */
+export function labelCases(lines: DraftLine[], prefix: string): object[] {
+  return lines.map((line, i) => {
+    const vars = applicantFor(line);
+    return {
+      id: `${prefix}-${String(i + 1).padStart(4, '0')}`,
+      vars,
+      intent: line.intent,
+      policyLabel: loanPolicy(vars, line.intent),
+      style: line.style,
+    };
+  });
+}
+
+/** The two measured sets: the natural test set, and the holdout written later by another hand. */
+const SETS = {
+  test: {
+    draft: 'models/data/natural/loan.test.draft.txt',
+    out: 'models/data/natural/loan.test.jsonl',
+    prefix: 'nat-loan',
+  },
+  holdout: {
+    draft: 'models/data/natural/loan.holdout.draft.txt',
+    out: 'models/data/natural/loan.holdout.jsonl',
+    prefix: 'hold-loan',
+  },
+} as const;
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2];
-  if (which === 'test') {
-    const lines = readDraft('models/data/natural/loan.test.draft.txt');
-    const rows = lines.map((line, i) => {
-      const vars = applicantFor(line);
-      const id = `nat-loan-${String(i + 1).padStart(4, '0')}`;
-      return JSON.stringify({
-        id,
-        vars,
-        intent: line.intent,
-        policyLabel: loanPolicy(vars, line.intent),
-        style: line.style,
-      });
-    });
-    writeFileSync('models/data/natural/loan.test.jsonl', `${rows.join('\n')}\n`);
-    console.log(`wrote ${rows.length} cases to models/data/natural/loan.test.jsonl`);
+  if (which === 'test' || which === 'holdout') {
+    const { draft, out, prefix } = SETS[which];
+    const rows = labelCases(readDraft(draft), prefix).map((row) => JSON.stringify(row));
+    writeFileSync(out, `${rows.join('\n')}\n`);
+    console.log(`wrote ${rows.length} cases to ${out}`);
   } else if (which === 'train') {
     const lines = readDraft('models/data/handwritten/loan.draft.txt');
     const rows = lines.map((line) => JSON.stringify({ text: line.purpose, intent: line.intent, style: line.style }));
     writeFileSync('models/data/handwritten/loan.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} texts to models/data/handwritten/loan.jsonl`);
   } else {
-    console.error('usage: label-loan.ts test|train');
+    console.error('usage: label-loan.ts test|holdout|train');
     process.exit(2);
   }
 }

@@ -3,6 +3,8 @@
  *
  * - models/data/natural/order.draft.txt -> order.test.jsonl, the natural test set (never trained on):
  *   each note gets case fields, and `policyLabel` is computed by `orderPolicy`, never written by hand.
+ * - models/data/natural/order.holdout.draft.txt -> order.holdout.jsonl, the second measured set,
+ *   written later by another hand, labelled the same way (seed 26).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -109,8 +111,8 @@ export function fieldsFor(r: Rand, line: DraftLine): OrderCase {
   }
 }
 
-/** The test set rows, in draft order, with ids nat-order-0001... */
-export function labelTestSet(lines: DraftLine[], seed = 16): object[] {
+/** The test set rows, in draft order, with ids nat-order-0001... (the holdout: hold-order-0001..., seed 26). */
+export function labelTestSet(lines: DraftLine[], seed = 16, prefix = 'nat-order'): object[] {
   const r = rng(seed);
   return lines.map((line, i) => {
     const vars = fieldsFor(r, line);
@@ -124,7 +126,7 @@ export function labelTestSet(lines: DraftLine[], seed = 16): object[] {
       notes: vars.notes,
     };
     return {
-      id: `nat-order-${String(i + 1).padStart(4, '0')}`,
+      id: `${prefix}-${String(i + 1).padStart(4, '0')}`,
       vars: ordered,
       intent: line.intent,
       policyLabel: orderPolicy(vars, line.intent),
@@ -140,6 +142,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const test = labelTestSet(parseDraft(readFileSync(here('./order.draft.txt'), 'utf8')));
   writeFileSync(here('./order.test.jsonl'), toJsonl(test));
   console.log(`order.test.jsonl: ${test.length} cases`);
+  const holdout = labelTestSet(parseDraft(readFileSync(here('./order.holdout.draft.txt'), 'utf8')), 26, 'hold-order');
+  writeFileSync(here('./order.holdout.jsonl'), toJsonl(holdout));
+  console.log(`order.holdout.jsonl: ${holdout.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));

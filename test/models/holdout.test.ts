@@ -1,0 +1,98 @@
+/**
+ * The holdout sets (models/data/natural/{loan,order}.holdout.jsonl): a second pair of hand-written
+ * measuring sets, written after the shipped models by a hand that had not read the natural test
+ * sets' sentences. Like the natural sets they are labelled by the written policy and exactly what the
+ * label scripts make from their drafts; unlike a set written beside the training texts, none of
+ * their texts is a training text, a text the generators write (grammar or wide), or a close
+ * rewording of one, so what the shipped models do on them is measured on wording they never saw.
+ * Fast: no model is loaded.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { loanCase, orderCase, rng, wideText } from '../../models/data/generate.ts';
+import { loanPolicy, orderPolicy, type OrderCase } from '../../models/data/policy.ts';
+import { labelCases, readDraft } from '../../models/data/natural/label-loan.ts';
+import { labelTestSet, parseDraft } from '../../models/data/natural/label-order.ts';
+
+const normal = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim() || text.trim();
+const words = (text: string) => new Set(normal(text).split(' ').filter(Boolean));
+/** Share of distinct words two texts have in common (Jaccard). */
+function overlap(a: Set<string>, b: Set<string>): number {
+  let shared = 0;
+  for (const word of a) if (b.has(word)) shared++;
+  return shared / (a.size + b.size - shared || 1);
+}
+const jsonl = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line));
+
+interface Row {
+  id: string;
+  vars: Record<string, unknown>;
+  intent: string;
+  policyLabel: string;
+  style: string;
+}
+const INTENTS = {
+  loan: ['neutral', 'prohibited', 'uncertain', 'secured'],
+  order: ['neutral', 'collect', 'urgent', 'bulky'],
+} as const;
+const holdout = (domain: 'loan' | 'order') => jsonl(`models/data/natural/${domain}.holdout.jsonl`) as Row[];
+const textOf = (row: Row) => String(row.vars.purpose ?? row.vars.notes);
+
+test('each holdout set is what its label script makes from its draft, labelled by the written policy', () => {
+  const loan = holdout('loan');
+  assert.deepEqual(loan, labelCases(readDraft('models/data/natural/loan.holdout.draft.txt'), 'hold-loan'));
+  const order = holdout('order');
+  assert.deepEqual(
+    order,
+    labelTestSet(parseDraft(readFileSync('models/data/natural/order.holdout.draft.txt', 'utf8')), 26, 'hold-order'),
+  );
+  for (const row of loan) assert.equal(row.policyLabel, loanPolicy(row.vars as never, row.intent as never), row.id);
+  for (const row of order)
+    assert.equal(row.policyLabel, orderPolicy(row.vars as unknown as OrderCase, row.intent as never), row.id);
+  for (const [domain, rows] of [
+    ['loan', loan],
+    ['order', order],
+  ] as const) {
+    assert.ok(rows.length >= 170, `${domain}: ${rows.length} cases`);
+    assert.equal(new Set(rows.map((r) => normal(textOf(r)))).size, rows.length, `${domain}: no text twice`);
+    for (const intent of INTENTS[domain])
+      assert.ok(rows.filter((r) => r.intent === intent).length >= 25, `${domain}: ${intent}`);
+  }
+});
+
+for (const domain of ['loan', 'order'] as const) {
+  test(`no ${domain} holdout text is a training text, a generated text or a close rewording of one`, () => {
+    const training = (jsonl(`models/data/handwritten/${domain}.jsonl`) as { text: string }[]).map((t) => t.text);
+    const generated = new Set<string>();
+    const r = rng(20261204);
+    for (let i = 0; i < 1500; i++) for (const intent of INTENTS[domain]) generated.add(wideText(domain, intent, r));
+    for (const style of ['train', 'shifted'] as const) {
+      const g = rng(16);
+      for (let i = 0; i < 5000; i++)
+        generated.add(domain === 'loan' ? loanCase(g, style).vars.purpose : orderCase(g, style).vars.notes);
+    }
+    const natural = (jsonl(`models/data/natural/${domain}.test.jsonl`) as Row[]).map(textOf);
+    const seenExactly = new Set([...training, ...generated, ...natural].map(normal));
+    const rows = holdout(domain);
+    assert.deepEqual(
+      rows.filter((row) => seenExactly.has(normal(textOf(row)))).map((row) => `${row.id}: ${textOf(row)}`),
+      [],
+    );
+    const others = [...training, ...generated].map((text) => [text, words(text)] as const);
+    const close = rows.flatMap((row) => {
+      const own = words(textOf(row));
+      const hit = others.find(([, other]) => overlap(own, other) >= 0.6);
+      return hit ? [`${row.id}: ${textOf(row)} ~ ${hit[0]}`] : [];
+    });
+    assert.deepEqual(close, []);
+  });
+}
