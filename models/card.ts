@@ -180,7 +180,7 @@ ${e.natural.cases} cases written by hand in everyday wording (test/decision/fixt
 not used for training or tuning): **${e.natural.correct}/${e.natural.cases}** correct.
 ${e.natural.misses.length ? `Misses:\n\n${e.natural.misses.map((m) => `- "${m.text}": expected ${m.expected}, got ${m.got} (confidence ${m.confidence.toFixed(3)})`).join('\n')}\n\nThe model learned the words of its corpus; rare wording (brand names, slang such as "bookies") can\nbe misread with high confidence. Route such cases to review by lowering automation (higher threshold),\nand train a head from the reviewers' answers.` : ''}
 
-${naturalSection(e, config.reviewTuning?.source)}
+${naturalSection(e, config.reviewTuning?.source)}${holdoutSection(e)}
 ## Speed (this 2-core machine, shared with other work: load average ${loadavg()[0].toFixed(1)} while measured)
 | measure | value |
 |---|---|
@@ -198,6 +198,18 @@ ${training.continuedFrom ? "npm run models:data && npm run models:continue && np
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);
+}
+
+/** The holdout set's numbers, when eval had the set. */
+function holdoutSection(e: Evaluation): string {
+  const h = e.holdoutSet;
+  if (!h) return '';
+  return `## Holdout set (models/data/natural/*.holdout.jsonl, written by hand later, never trained or tuned on)
+${h.cases} cases in wording that no training or generated text shares: accuracy **${f4(h.accuracy)}**, automated ${f4(h.autoRate)}
+at precision **${f4(h.autoPrecision)}** (${h.wrong} wrong of ${h.automated}), ECE ${f4(h.ece)}. Unlike the natural set above, nothing was
+chosen with these cases, so this is the estimate for wording the model has not seen.
+
+`;
 }
 
 /** The natural test set's numbers and the behavioural suite, when eval had the set. */

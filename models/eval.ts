@@ -94,6 +94,28 @@ async function evaluateNatural(agent: DecisionAgent, domain: DomainName, natural
   return { file, ...metrics, checklist };
 }
 
+/**
+ * The holdout set of a domain (<domain>.holdout.jsonl beside the natural set: written later, by
+ * another hand, never trained or tuned on): accuracy, automation and precision, no suite. Null
+ * when absent.
+ */
+export async function evaluateHoldout(agent: DecisionAgent, domain: DomainName, naturalDir: string) {
+  const file = join(naturalDir, `${domain}.holdout.jsonl`);
+  if (!existsSync(file)) return null;
+  const cases = readNaturalCases(file);
+  const outcomes = await decideAll(
+    agent,
+    cases.map((c) => c.variables),
+  );
+  const {
+    byStyle: _byStyle,
+    policyMismatches: _mismatches,
+    ...metrics
+  } = naturalMetrics(domain, agent.labels, cases, outcomes);
+  const automated = Math.round(metrics.autoRate * metrics.cases);
+  return { file, ...metrics, automated, wrong: Math.round(automated * (1 - metrics.autoPrecision)) };
+}
+
 export async function evaluateModel(
   domain: DomainName,
   modelsDir: string,
@@ -131,6 +153,7 @@ export async function evaluateModel(
   );
 
   const naturalSet = await evaluateNatural(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR, options.seed ?? 1);
+  const holdoutSet = await evaluateHoldout(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR);
 
   // Latency: one decision at a time; throughput: 2000 concurrent decisions (batched by the runtime).
   for (const c of test.slice(0, 20)) await agent.infer(c.variables);
@@ -154,6 +177,7 @@ export async function evaluateModel(
     rulesOnlyAccuracy: rulesAll,
     natural: { cases: natural.length, correct: natural.length - naturalMisses.length, misses: naturalMisses },
     naturalSet,
+    holdoutSet,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
     batchPerS,
@@ -197,6 +221,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           `directional_failures=${c.directional.failures}/${c.directional.pairs} sweep_departures=${c.sweeps.departures}/${c.sweeps.points} (${c.sweeps.reviews} to review)`,
       );
     }
+    const h = r.holdoutSet;
+    if (h) {
+      console.log(
+        `${domain} holdout: accuracy ${h.accuracy.toFixed(4)} (${h.cases} cases), automated ${h.autoRate.toFixed(4)} at precision ${h.autoPrecision.toFixed(4)} (${h.wrong} wrong of ${h.automated}), ECE ${h.ece.toFixed(4)}`,
+      );
+    }
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
   const pooled = (pick: (r: (typeof results)[number]) => { cases: number; value: number }) => {
@@ -225,6 +255,17 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const p50 = Math.max(...results.map((r) => r.p50Ms));
   const batch = Math.min(...results.map((r) => r.batchPerS));
   console.log(`synthetic test: auto_rate=${r4(autoRate)} auto_precision=${r4(autoPrecision)}`);
+  const holdouts = results.flatMap((r) => (r.holdoutSet ? [r.holdoutSet] : []));
+  if (holdouts.length > 0) {
+    const sum = (pick: (h: (typeof holdouts)[number]) => number) => holdouts.reduce((s, h) => s + pick(h), 0);
+    const cases = sum((h) => h.cases);
+    const automated = sum((h) => h.automated);
+    const wrong = sum((h) => h.wrong);
+    console.log(
+      `holdout: accuracy=${r4(sum((h) => h.accuracy * h.cases) / cases)} auto_rate=${r4(automated / cases)} ` +
+        `auto_precision=${automated ? r4((automated - wrong) / automated) : 'n/a'} (${wrong} wrong of ${automated} automated, ${cases} cases)`,
+    );
+  }
   console.log(
     `accuracy=${r4(accuracy)} shifted_accuracy=${r4(shiftedAccuracy)} natural_accuracy=${naturalAccuracy} natural_auto_rate=${naturalAutoRate} ` +
       `natural_auto_precision=${naturalAutoPrecision} perturbation_flips=${flips} ece=${r4(ece)} p50_ms=${p50.toFixed(2)} batch_per_s=${batch.toFixed(0)}`,
