@@ -355,6 +355,23 @@ describe('order routing', { concurrency: true }, () => {
     assert.equal(view.variables.deliveredAt, '2026-11-29T10:00:00Z');
   });
 
+  it('an order without notes is routed as one whose notes say "no notes", not refused and not an incident', async () => {
+    const { notes: _absent, ...withoutNotes } = order;
+    const id = await webhook('order-routing', { ...withoutNotes, orderId: 'ORD-E2E-5' });
+    const decision = await waitFor(
+      async () => {
+        const view = await instance(id);
+        if (view.incidents.length > 0) throw new Error(JSON.stringify(view.incidents));
+        return db.knex('decisions').where({ process_instance_id: id }).first('prompt', 'label');
+      },
+      BOUND_MS,
+      'the order without notes to be decided',
+    );
+    assert.match(decision.prompt, /notes: no notes decision:$/);
+    assert.ok(['warehouse', 'courier', 'pickup'].includes(decision.label));
+    assert.equal((await instance(id)).variables.notes, undefined, 'the process variables are not given notes');
+  });
+
   it('an order the model is not sure of waits for a dispatcher; the answer routes it and is stored on the decision', async () => {
     // The stock the warehouse bot will read for this SKU, so the decision below sees the same prompt as the process.
     const available = (depot: string) =>
