@@ -358,7 +358,7 @@ describe('order routing', { concurrency: true }, () => {
   it('an order without notes is routed as one whose notes say "no notes", not refused and not an incident', async () => {
     const { notes: _absent, ...withoutNotes } = order;
     const id = await webhook('order-routing', { ...withoutNotes, orderId: 'ORD-E2E-5' });
-    const decision = await waitFor(
+    const decision = await waitFor<{ prompt: string; label: string }>(
       async () => {
         const view = await instance(id);
         if (view.incidents.length > 0) throw new Error(JSON.stringify(view.incidents));

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestApi, type TestApi } from './support/api.ts';
+import { listenHttp, startTestApi, type HttpClient, type TestApi } from './support/api.ts';
 
 const XML = `<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="d" targetNamespace="http://bpmn.io/schema/bpmn">
@@ -50,34 +50,8 @@ const XML = `<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>`;
 
 let api: TestApi;
-let base: string;
-
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...api.auth,
-      ...(body === undefined
-        ? {}
-        : { 'content-type': typeof body === 'string' ? 'application/xml' : 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
-/** Takes the one ready job of `type` over HTTP (long polling, no fixed sleep). */
-async function take(type: string): Promise<any> {
-  for (;;) {
-    const { json } = await call('POST', '/api/jobs/activate', {
-      type,
-      worker: 'outside',
-      maxJobs: 1,
-      requestTimeoutMs: 5_000,
-    });
-    if (json.jobs.length > 0) return json.jobs[0];
-  }
-}
+let call: HttpClient['call'];
+let take: HttpClient['take'];
 
 async function finish(job: any, result?: unknown): Promise<void> {
   const done = await call('POST', `/api/jobs/${job.id}/complete`, {
@@ -100,7 +74,7 @@ async function start(
 
 before(async () => {
   api = await startTestApi();
-  base = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  ({ call, take } = await listenHttp(api));
   const deployed = await call('POST', '/api/deployments', XML);
   assert.equal(deployed.status, 201, JSON.stringify(deployed.json));
 });

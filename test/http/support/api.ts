@@ -77,3 +77,40 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+export interface HttpClient {
+  /** Calls the API over real HTTP with the test token; a string body is sent as BPMN XML, anything else as JSON. */
+  call(method: string, path: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }>;
+  /** Takes the one ready job of `type` with POST /api/jobs/activate (long polling, no fixed sleep). */
+  take(type: string): Promise<any>;
+}
+
+/** Listens on a free local port: the client below talks to the API as an outside worker or task list does. */
+export async function listenHttp(api: TestApi): Promise<HttpClient> {
+  const base = await api.app.listen({ port: 0, host: '127.0.0.1' });
+  const call: HttpClient['call'] = async (method, path, body) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: {
+        ...api.auth,
+        ...(body === undefined
+          ? {}
+          : { 'content-type': typeof body === 'string' ? 'application/xml' : 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    });
+    return { status: response.status, json: await response.json(), headers: response.headers };
+  };
+  const take: HttpClient['take'] = async (type) => {
+    for (;;) {
+      const { json } = await call('POST', '/api/jobs/activate', {
+        type,
+        worker: 'outside',
+        maxJobs: 1,
+        requestTimeoutMs: 5_000,
+      });
+      if (json.jobs.length > 0) return json.jobs[0];
+    }
+  };
+  return { call, take };
+}
