@@ -181,6 +181,18 @@ const GAMBLING = [
   'the dogs at the track',
   'a poker buy-in',
   'horses',
+  // Lotteries and draws are gambling too: the first models read "lottery" only in negations.
+  'the lottery',
+  'lottery tickets',
+  'a lottery syndicate',
+  'the euromillions',
+  'the national lottery',
+  'powerball',
+  'raffle tickets',
+  'prize draws',
+  'the football pools',
+  'instant win games',
+  'keno',
 ];
 const CRYPTO = [
   'bitcoin',
