@@ -162,7 +162,7 @@ by the lowest ECE among none / temperature / content-free + temperature (Zhao et
 ECE uncalibrated ${config.metrics.validation.eceUncalibrated}, temperature ${config.metrics.validation.eceTemperature}, content-free ${config.metrics.validation.eceContentFree}.
 Review settings (\`npm run models:tune-review\`, chosen on ${config.reviewTuning?.source && config.reviewTuning.source !== 'dev fold' ? `the cases of ${config.reviewTuning.source}` : 'the validation cases with hand-written dev-fold text, never on the natural test set'}): threshold ${config.threshold}, unfamiliar words ${config.familiarity ? `${config.familiarity.minWords} words and ${config.familiarity.minShare * 100}% of the text` : 'off'},
 consistency ${config.consistency ? `${config.consistency.copies} reworded copies` : 'off'}, boundary check ${config.boundary ? `numbers moved by ${config.boundary.relative * 100}%` : 'off'}${config.reviewTuning ? `; on those cases: ${config.reviewTuning.autoRate} automated at precision ${config.reviewTuning.autoPrecision} (target ${config.reviewTuning.precisionTarget})${config.reviewTuning.crossValidated ? `, chosen on one half and measured on the other: ${config.reviewTuning.crossValidated.autoRate} at ${config.reviewTuning.crossValidated.autoPrecision}` : ''}` : ''}.
-
+${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
 ## Quality (\`npm run eval:model\`, Node runtime, policy labels)
 | measure | value |
 |---|---|

@@ -1,4 +1,5 @@
 import type { DecisionInputs } from '../../nodes/decision/inputs.ts';
+import type { ScreenSettings } from '../../nodes/decision/screen.ts';
 
 /**
  * The two shipped decision domains: their labels, the verbalizer word the GPT writes after
@@ -23,6 +24,8 @@ export interface DomainSpec {
    * outside it the decision goes to review).
    */
   inputs: DecisionInputs;
+  /** Words whose meaning the policy decides on: an automated answer they cast doubt on goes to review (screen.ts). */
+  screen?: ScreenSettings;
 }
 
 export const LOAN: DomainSpec = {
@@ -54,6 +57,72 @@ export const LOAN: DomainSpec = {
       values: ['permanent', 'self-employed', 'contract', 'part-time', 'retired', 'student', 'unemployed'],
     },
     purpose: { type: 'text', maxChars: 400 },
+  },
+  // Rule 1 of the lending policy (policy.ts) in words: gambling and betting (bookmakers by name),
+  // crypto speculation (coins and exchanges by name), payday and doorstep lenders. Not "horses",
+  // "slots", "coral" or "flutter", which are ordinary words too.
+  screen: {
+    labels: ['approve'],
+    meaning: 'which may be a purpose the lending policy forbids (gambling, betting, crypto, payday lending)',
+    words: [
+      'gambl*',
+      'bet',
+      'bets',
+      'betting',
+      'bookie*',
+      'bookmaker*',
+      'casino*',
+      'poker',
+      'roulette',
+      'blackjack',
+      'slot machine*',
+      'online slots',
+      'fruit machine*',
+      'bingo',
+      'scratchcard*',
+      'scratch card*',
+      'lotter*',
+      'lotto',
+      'euromillions',
+      'powerball',
+      'raffle*',
+      'sweepstake*',
+      'football pools',
+      'accumulator*',
+      'acca',
+      'accas',
+      'wager*',
+      'paddy power',
+      'ladbrokes',
+      'betfred',
+      'betfair',
+      'betway',
+      'unibet',
+      'crypto*',
+      'bitcoin*',
+      'btc',
+      'ethereum',
+      'eth',
+      'dogecoin*',
+      'solana',
+      'altcoin*',
+      'memecoin*',
+      'shiba inu',
+      'nft',
+      'nfts',
+      'binance',
+      'coinbase',
+      'forex',
+      'cfd',
+      'cfds',
+      'payday',
+      'loan shark*',
+      'doorstep lender*',
+      'wonga',
+      'quickquid',
+      'lending stream',
+      'mr lender',
+    ],
   },
 };
 

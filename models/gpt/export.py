@@ -185,6 +185,8 @@ def main(argv=None):
         'template': spec['template'],
         # Declared input fields (types, ranges, enums, the range seen in training): nodes/decision/inputs.ts.
         **({'inputs': spec['inputs']} if spec.get('inputs') else {}),
+        # Words that send an automated answer to review (nodes/decision/screen.ts).
+        **({'screen': spec['screen']} if spec.get('screen') else {}),
         'textVariables': spec['textVariables'],
         'maxTextChars': spec.get('maxTextChars', 400),
         'maxLength': max_len,

@@ -350,7 +350,11 @@ export class DecisionAgent {
         reviewReasons.push(`${field} was cut to fit the model: it did not read all of it`);
     }
     const automated = Math.max(...probs) >= threshold && reviewReasons.length === 0;
-    if (automated && this.model.config.consistency) {
+    if (automated && this.model.screen) {
+      const reason = this.model.screen.reason(scored.label, this.#textFields(variables, options));
+      if (reason) reviewReasons.push(reason);
+    }
+    if (automated && reviewReasons.length === 0 && this.model.config.consistency) {
       const changed = await this.#inconsistentFields(variables, options, scored.label, head);
       for (const field of changed)
         reviewReasons.push(
@@ -427,6 +431,14 @@ export class DecisionAgent {
       head,
     );
     return [...new Set(checks.filter((_, i) => labels[i] !== label).map((c) => c.name))];
+  }
+
+  /** The case's free-text fields that are strings, by name (what the screen reads). */
+  #textFields(variables: Record<string, unknown>, options: InferOptions): Record<string, string> {
+    const names = this.#renderOptions(options.template ?? this.model.config.template).textVariables ?? [];
+    return Object.fromEntries(
+      names.flatMap((name) => (typeof variables[name] === 'string' ? [[name, variables[name] as string]] : [])),
+    );
   }
 
   /** The labels of copies of a case (the selective-prediction checks), scored together in one batch. */

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Lexicon, type FamiliaritySettings } from './familiarity.ts';
 import type { BoundarySettings } from './boundary.ts';
 import type { ConsistencySettings } from './consistency.ts';
+import { Screen, screenError, type ScreenSettings } from './screen.ts';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { OperonError } from '../../engine/errors.ts';
@@ -45,6 +46,8 @@ export interface DecisionModelConfig {
   consistency?: ConsistencySettings;
   /** Automated answers are checked on copies with each declared number nudged (boundary.ts). */
   boundary?: BoundarySettings;
+  /** Automated answers with these labels go to review when the free text holds one of these words (screen.ts). */
+  screen?: ScreenSettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -69,6 +72,8 @@ export interface DecisionModel {
   padId: number;
   /** The training texts' words (lexicon.txt); null when the folder has none. */
   lexicon: Lexicon | null;
+  /** config.json's `screen`, ready to match; null when it has none. */
+  screen: Screen | null;
 }
 
 function unknownModel(name: string, reason: string, cause?: unknown): OperonError {
@@ -105,6 +110,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (!ok) throw unknownModel(name, `${configFile} lacks labels, verbalizers, template or maxLength`);
   const badInputs = inputsError(config.inputs);
   if (badInputs) throw unknownModel(name, `${configFile}: ${badInputs}`);
+  const badScreen = screenError(config.screen);
+  if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
@@ -189,6 +196,7 @@ export async function loadDecisionModel(
     lexicon: existsSync(join(dir, 'lexicon.txt'))
       ? Lexicon.parse(readFileSync(join(dir, 'lexicon.txt'), 'utf8'))
       : null,
+    screen: config.screen ? new Screen(config.screen) : null,
   };
 }
 

@@ -262,6 +262,23 @@ describe('loan approval', { concurrency: true }, () => {
     assert.equal(view.decisions[0]?.reviewedLabel, 'reject');
   });
 
+  it('a strong applicant whose purpose names a lottery is not approved automatically: a person reviews it, told why', async () => {
+    const id = await webhook('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-6',
+      purpose: 'a lottery syndicate with my mates',
+    });
+    const task = await openTask(id, 'ReviewApplication');
+    const decision = task.variables.loanDecision as { label: string; needsReview: boolean; reviewReasons: string[] };
+    assert.equal(decision.needsReview, true);
+    assert.ok(
+      decision.label !== 'approve' || decision.reviewReasons.some((r) => r.startsWith("purpose mentions 'lottery'")),
+      `an approve answer carries the screen's reason: ${JSON.stringify(decision)}`,
+    );
+    const row = await db.knex('decisions').where({ process_instance_id: id }).first('needs_review');
+    assert.equal(row.needs_review, true);
+  });
+
   it('a review not done before reviewDeadline escalates to a senior officer', async () => {
     const id = await webhook('loan-approval', {
       ...borderlineApplication,

@@ -1,12 +1,13 @@
 /**
  * Distributed data-parallel training with torchrun: 2 processes on this machine (gloo on CPU) train
- * the tiny GPT together; then a single process fine-tunes from that checkpoint on new data.
+ * the tiny GPT together; then a single process fine-tunes from that checkpoint on new data, and the result exports.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hasTorch, python, tinyCorpus, TINY_MODEL } from './tiny-corpus.ts';
+import { DOMAINS } from '../../models/data/domains.ts';
 
 const torchAvailable = await hasTorch();
 
@@ -80,6 +81,22 @@ describe('torchrun DDP training', {
     assert.equal(fine.world_size, 1);
     assert.equal(fine.params, metrics.params, 'fine-tuning keeps the architecture of the checkpoint');
     assert.ok(existsSync(fineTuned));
+
+    // Exported, the loan model carries its domain's screened words (nodes/decision/screen.ts).
+    const exported = join(work, 'exported-loan');
+    await python([
+      'models/gpt/export.py',
+      '--work',
+      work,
+      '--domain',
+      'loan',
+      '--checkpoint',
+      fineTuned,
+      '--out',
+      exported,
+    ]);
+    const config = JSON.parse(readFileSync(join(exported, 'config.json'), 'utf8'));
+    assert.deepEqual(config.screen, JSON.parse(JSON.stringify(DOMAINS.loan.screen)));
   });
 
   test('the sweep script trains one run per grid point and records them in a table', async () => {

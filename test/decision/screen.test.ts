@@ -1,0 +1,114 @@
+/**
+ * Screened words as a review signal: what matches (whole words, phrases, prefixes; no typos), which
+ * answers it withholds, a model folder with a malformed screen refused at load, and the shipped loan
+ * model sending an automated approval of a forbidden-sounding purpose to a person.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { readModelConfig } from '../../nodes/decision/model.ts';
+import { Screen, screenError, type ScreenSettings } from '../../nodes/decision/screen.ts';
+import { DOMAINS } from '../../models/data/domains.ts';
+
+after(() => DecisionAgent.closeAll());
+
+const settings: ScreenSettings = {
+  labels: ['approve'],
+  words: ['gambl*', 'bet', 'loan shark*', 'lotter*'],
+  meaning: 'which may be a forbidden purpose',
+};
+const screen = new Screen(settings);
+
+test('a screened word matches whole words of the text, whatever the case and accents; * makes a prefix', () => {
+  assert.equal(screen.find('Mostly for GAMBLING, honestly'), 'gambling');
+  assert.equal(screen.find('a gambler since 2019'), 'gambler');
+  assert.equal(screen.find('put a bet on'), 'bet');
+  assert.equal(screen.find('Lottéry tickets'), 'lottery');
+  assert.equal(screen.find('the lotteries'), 'lotteries');
+});
+
+test('a phrase matches its words in a row, its last word a prefix when starred', () => {
+  assert.equal(screen.find('paying back a loan shark'), 'loan shark');
+  assert.equal(screen.find('two loan sharks after me'), 'loan sharks');
+  assert.equal(screen.find('a loan for my shark tank'), null, 'words apart are no phrase');
+});
+
+test('no typo matching and no matches inside other words: one letter from "bet" is not "bet"', () => {
+  for (const text of ['a better kitchen', 'the alphabet rug', 'letting agent fees', 'best man suit', 'bett', ''])
+    assert.equal(screen.find(text), null, text);
+});
+
+test('only an answer the screen lists is withheld, and the reason names the field and the word', () => {
+  const fields = { purpose: 'a lottery syndicate' };
+  assert.equal(
+    screen.reason('approve', fields),
+    "purpose mentions 'lottery', which may be a forbidden purpose: a person checks the answer approve",
+  );
+  assert.equal(screen.reason('reject', fields), null, 'a rejection of a forbidden purpose stands');
+  assert.equal(screen.reason('approve', { purpose: 'a new kitchen' }), null);
+});
+
+test('malformed screen settings are named', () => {
+  assert.equal(screenError(undefined), null);
+  assert.equal(screenError(settings), null);
+  assert.match(screenError('gambling')!, /object/);
+  assert.match(screenError({ ...settings, labels: 'approve' })!, /labels/);
+  assert.match(screenError({ ...settings, words: [] })!, /non-empty/);
+  assert.match(screenError({ ...settings, words: ['gambling', '***'] })!, /"\*\*\*", which has no letters/);
+  assert.match(screenError({ ...settings, meaning: ' ' })!, /meaning/);
+});
+
+const loanDir = fileURLToPath(new URL('../../models/loan/', import.meta.url));
+
+test('a model folder whose config.json has a malformed screen does not load, and says why', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'operon-screen-'));
+  try {
+    for (const file of ['model.onnx', 'tokenizer.json']) cpSync(join(loanDir, file), join(dir, file));
+    const config = JSON.parse(readFileSync(join(loanDir, 'config.json'), 'utf8'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, screen: { ...config.screen, words: [] } }));
+    assert.throws(
+      () => readModelConfig(dir, 'loan'),
+      (error: Error & { code?: string }) =>
+        error.code === 'OPERON_ERR_UNKNOWN_MODEL' && /screen\.words must be a non-empty list/.test(error.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the shipped loan model screens the words of rule 1 of the lending policy (domains.ts)', () => {
+  const config = JSON.parse(readFileSync(join(loanDir, 'config.json'), 'utf8'));
+  assert.deepEqual(config.screen, JSON.parse(JSON.stringify(DOMAINS.loan.screen)));
+});
+
+test('the shipped loan model sends an automated approval of a lottery to a person, and leaves its rejections alone', async () => {
+  const agent = await DecisionAgent.load('loan');
+  const strong = { income: 72000, debts: 0, creditScore: 823, amount: 15000, termMonths: 48, employment: 'permanent' };
+  const kitchen = await agent.infer({ ...strong, purpose: 'a new kitchen for the house' });
+  assert.deepEqual(
+    kitchen.reviewReasons.filter((r) => r.includes(' mentions ')),
+    [],
+  );
+
+  const lottery = await agent.infer({ ...strong, purpose: 'a lottery syndicate with my mates' });
+  assert.equal(lottery.needsReview, true);
+  if (lottery.label === 'approve' && lottery.confidence >= lottery.threshold)
+    assert.ok(
+      lottery.reviewReasons.some((r) => r.startsWith("purpose mentions 'lottery'")),
+      lottery.reviewReasons.join('; '),
+    );
+
+  for (const purpose of ['bitcoin', 'to pay back my payday lender', 'to cover my gambling losses']) {
+    const result = await agent.infer({ ...strong, purpose });
+    if (result.label !== 'approve')
+      assert.deepEqual(
+        result.reviewReasons.filter((r) => r.includes(' mentions ')),
+        [],
+        `${purpose}: ${result.label} is not screened`,
+      );
+  }
+});
