@@ -115,7 +115,9 @@ export const LOAN: DomainSpec = {
       'forex',
       'cfd',
       'cfds',
-      'payday',
+      // Not 'payday' alone: "until payday" is an ordinary purpose.
+      'payday loan*',
+      'payday lender*',
       'loan shark*',
       'doorstep lender*',
       'wonga',
