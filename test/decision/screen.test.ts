@@ -85,6 +85,27 @@ test('the shipped loan model screens the words of rule 1 of the lending policy (
   assert.deepEqual(config.screen, JSON.parse(JSON.stringify(DOMAINS.loan.screen)));
 });
 
+test("the loan domain's words catch the policy's forbidden purposes and leave ordinary ones alone", () => {
+  const loan = new Screen(DOMAINS.loan.screen!);
+  for (const [text, word] of [
+    ['paying back my payday lender', 'payday lender'],
+    ['Bitcoin and a bit of Ethereum', 'bitcoin'],
+    ['a weekend at the casino', 'casino'],
+    ['EuroMillions syndicate', 'euromillions'],
+    ['my Paddy Power account', 'paddy power'],
+  ])
+    assert.equal(loan.find(text!), word, text);
+  for (const text of [
+    'to cover the bills until payday',
+    'a better car for the school run',
+    'setting up the nursery',
+    'time slots at the wedding venue',
+    'riding lessons and a saddle for the horses',
+    'coral bathroom tiles',
+  ])
+    assert.equal(loan.find(text), null, text);
+});
+
 test('the shipped loan model sends an automated approval of a lottery to a person, and leaves its rejections alone', async () => {
   const agent = await DecisionAgent.load('loan');
   const strong = { income: 72000, debts: 0, creditScore: 823, amount: 15000, termMonths: 48, employment: 'permanent' };
