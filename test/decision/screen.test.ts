@@ -93,6 +93,9 @@ test("the loan domain's words catch the policy's forbidden purposes and leave or
     ['a weekend at the casino', 'casino'],
     ['EuroMillions syndicate', 'euromillions'],
     ['my Paddy Power account', 'paddy power'],
+    ['topping up PokerStars', 'pokerstars'],
+    ['leverage on eToro', 'etoro'],
+    ['a pay-day loan I took in May', 'pay day loan'],
   ])
     assert.equal(loan.find(text!), word, text);
   for (const text of [
