@@ -22,15 +22,26 @@ export interface ContinuedFrom {
   training?: { config: { lr: number }; history: { step: number; seconds: number }[] };
 }
 
+/** The `--set key=value` a run's config needs on top of models/continue.config.json (threads aside: it only sets speed). */
+export function continueOverrides(runConfig: Record<string, unknown>, base: Record<string, unknown>): string[] {
+  return Object.entries(runConfig)
+    .filter(([key, value]) => key !== 'threads' && JSON.stringify(value) !== JSON.stringify(base[key]))
+    .map(([key, value]) => `${key}=${value}`);
+}
+
 /** The model card's sentence on the model a run continued from; empty for a run from scratch. */
-export function continuedNote(c: ContinuedFrom | null | undefined): string {
+export function continuedNote(c: ContinuedFrom | null | undefined, overrides: string[] = []): string {
   if (!c) return '';
   const last = c.training?.history.at(-1);
   const prior = last
     ? `, itself trained ${last.step} steps at lr ${c.training!.config.lr} (about ${Math.round(last.seconds / 60)} min) on the earlier data`
     : '';
+  const how =
+    overrides.length > 0
+      ? `models/gpt/train.py --config models/continue.config.json ${overrides.map((o) => `--set ${o}`).join(' ')} --init models/<domain>/weights.pt\` (\`npm run models:continue\` with those settings changed)`
+      : 'npm run models:continue` (models/continue.config.json)';
   return `These steps continued from the model shipped before (version ${c.version ?? 'unknown'}, ${c.checkpoint} SHA-256
-\`${c.sha256.slice(0, 16)}…\`${prior}): \`npm run models:continue\` (models/continue.config.json).
+\`${c.sha256.slice(0, 16)}…\`${prior}): \`${how}.
 `;
 }
 
@@ -101,6 +112,9 @@ export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluat
   const spec = DOMAINS[domain];
   const arch = config.architecture;
   const training = config.training;
+  const overrides = training.continuedFrom
+    ? continueOverrides(training.config, JSON.parse(readFileSync(new URL('./continue.config.json', import.meta.url), 'utf8')))
+    : [];
   const last = training.history[training.history.length - 1];
   const card = `# Model card: \`${domain}\` (version ${config.version})
 
@@ -154,7 +168,7 @@ Causal-LM pretraining on \`prompt + decision word + <eos>\` with the loss on the
 ${training.config.labelLossWeight}x; AdamW (lr ${training.config.lr}, weight decay ${training.config.weightDecay}, warmup ${training.config.warmup}, cosine decay),
 batch ${training.config.batchSize}, gradient clipping ${training.config.gradClip}, ${last.step} steps,
 ${training.worldSize} process(es), about ${Math.round(last.seconds / 60)} min on 1–2 shared CPU cores (train.config.json).
-${continuedNote(training.continuedFrom)}${soupNote(training.soup)}
+${continuedNote(training.continuedFrom, overrides)}${soupNote(training.soup)}
 
 Classification scores the first token of each label word at the last prompt position (one forward
 pass). Calibration: **${config.calibration.method}** (temperature ${config.calibration.temperature}), chosen on the validation split
@@ -194,7 +208,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${training.continuedFrom ? "npm run models:data && npm run models:continue && npm run models:export   # the continuation on today's data\n" : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''} --write && npm run eval:model -- --write-cards
+${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.map((o) => `--set ${o}`).join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''} --write && npm run eval:model -- --write-cards
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

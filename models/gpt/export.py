@@ -64,14 +64,32 @@ def review_threshold(probs, targets, handwritten):
     return t
 
 
-def write_lexicon(train_file, text_variables, out_file):
-    """Every word form of the training texts, one per line: the runtime sends text with too many
-    words outside it to review (nodes/decision/familiarity.ts splits words the same way)."""
+HANDWRITTEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'data', 'handwritten')
+
+
+def other_language_texts(domain):
+    """The hand-written training texts written in another language on purpose (style other-language).
+    The model learns from them, but their words stay out of the lexicon: text in another language
+    must go to a person whatever the model answers."""
+    path = os.path.join(HANDWRITTEN, f'{domain}.jsonl')
+    if not os.path.exists(path):
+        return set()
+    with open(path) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return {r['text'] for r in rows if r.get('style') == 'other-language'}
+
+
+def write_lexicon(train_file, text_variables, out_file, skip_texts=frozenset()):
+    """Every word form of the training texts, one per line, but those of `skip_texts`: the runtime
+    sends text with too many words outside it to review (nodes/decision/familiarity.ts splits words
+    the same way)."""
     words = set()
     with open(train_file) as f:
         for line in f:
             row = json.loads(line)
             for name in text_variables:
+                if str(row['vars'].get(name, '')) in skip_texts:
+                    continue
                 text = unicodedata.normalize('NFKD', str(row['vars'].get(name, '')).lower())
                 text = ''.join(c for c in text if not unicodedata.combining(c))
                 words.update(w for w in re.findall(r"[a-z]+(?:'[a-z]+)*", text) if len(w) >= 2)
@@ -174,7 +192,7 @@ def main(argv=None):
         save_weights(model, os.path.join(out, 'weights.pt'))
     shutil.copyfile(os.path.join(work, 'tokenizer.json'), os.path.join(out, 'tokenizer.json'))
     train_file = os.path.join(work, 'train.jsonl')
-    lexicon_words = write_lexicon(train_file, spec['textVariables'], os.path.join(out, 'lexicon.txt')) if os.path.exists(train_file) else 0
+    lexicon_words = write_lexicon(train_file, spec['textVariables'], os.path.join(out, 'lexicon.txt'), other_language_texts(args.domain)) if os.path.exists(train_file) else 0
     config = {
         'name': args.domain,
         'version': args.version or datetime.datetime.utcnow().strftime('%Y%m%d.%H%M'),
