@@ -82,3 +82,28 @@ for (const domain of ['loan', 'order'] as const) {
     );
   });
 }
+
+test('the shipped loan model trained on purposes in other languages, but their words are not in its lexicon: such a purpose goes to a person', async () => {
+  const agent = await DecisionAgent.load('loan');
+  const strong = {
+    income: 72000,
+    debts: 2000,
+    creditScore: 790,
+    amount: 12000,
+    termMonths: 36,
+    employment: 'permanent',
+  };
+  for (const purpose of [
+    'Kredit für ein neues Auto',
+    'pagar mis deudas de juego',
+    'une nouvelle cuisine pour la maison',
+    'Umzug nach Kanada, für immer',
+  ]) {
+    const result = await agent.infer({ ...strong, purpose });
+    assert.equal(result.needsReview, true, `${purpose}: ${result.label} ${result.confidence}`);
+    assert.ok(
+      result.reviewReasons.some((r) => r.startsWith('purpose has words the model was not trained on')),
+      `${purpose}: ${result.reviewReasons.join('; ')}`,
+    );
+  }
+});
