@@ -113,7 +113,10 @@ export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluat
   const arch = config.architecture;
   const training = config.training;
   const overrides = training.continuedFrom
-    ? continueOverrides(training.config, JSON.parse(readFileSync(new URL('./continue.config.json', import.meta.url), 'utf8')))
+    ? continueOverrides(
+        training.config,
+        JSON.parse(readFileSync(new URL('./continue.config.json', import.meta.url), 'utf8')),
+      )
     : [];
   const last = training.history[training.history.length - 1];
   const card = `# Model card: \`${domain}\` (version ${config.version})
