@@ -107,3 +107,26 @@ test('the shipped loan model trained on purposes in other languages, but their w
     );
   }
 });
+
+test('the shipped order model sends notes in other languages to a person, urgent ones included', async () => {
+  const agent = await DecisionAgent.load('order');
+  const order = {
+    weightKg: 2,
+    distanceKm: 120,
+    stock: { leeds: 4, bristol: 2, glasgow: 0 },
+    deadlineHours: 72,
+    customerTier: 'standard',
+  };
+  for (const notes of [
+    'Bitte schnell liefern, es ist dringend',
+    'lo recogeré yo mismo en Leeds',
+    'por favor entregar mañana',
+  ]) {
+    const result = await agent.infer({ ...order, notes });
+    assert.equal(result.needsReview, true, `${notes}: ${result.label} ${result.confidence}`);
+    assert.ok(
+      result.reviewReasons.some((r) => r.startsWith('notes has words the model was not trained on')),
+      `${notes}: ${result.reviewReasons.join('; ')}`,
+    );
+  }
+});
