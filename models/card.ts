@@ -22,11 +22,11 @@ export interface ContinuedFrom {
   training?: { config: { lr: number }; history: { step: number; seconds: number }[] };
 }
 
-/** The `--set key=value` a run's config needs on top of models/continue.config.json (threads aside: it only sets speed). */
+/** The `--set key=value` flags a run's config needs on top of models/continue.config.json (threads aside: it only sets speed). */
 export function continueOverrides(runConfig: Record<string, unknown>, base: Record<string, unknown>): string[] {
   return Object.entries(runConfig)
     .filter(([key, value]) => key !== 'threads' && JSON.stringify(value) !== JSON.stringify(base[key]))
-    .map(([key, value]) => `${key}=${value}`);
+    .map(([key, value]) => `--set ${key}=${value}`);
 }
 
 /** The model card's sentence on the model a run continued from; empty for a run from scratch. */
@@ -38,7 +38,7 @@ export function continuedNote(c: ContinuedFrom | null | undefined, overrides: st
     : '';
   const how =
     overrides.length > 0
-      ? `models/gpt/train.py --config models/continue.config.json ${overrides.map((o) => `--set ${o}`).join(' ')} --init models/<domain>/weights.pt\` (\`npm run models:continue\` with those settings changed)`
+      ? `models/gpt/train.py --config models/continue.config.json ${overrides.join(' ')} --init models/<domain>/weights.pt\` (\`npm run models:continue\` with those settings changed)`
       : 'npm run models:continue` (models/continue.config.json)';
   return `These steps continued from the model shipped before (version ${c.version ?? 'unknown'}, ${c.checkpoint} SHA-256
 \`${c.sha256.slice(0, 16)}…\`${prior}): \`${how}.
@@ -211,7 +211,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.map((o) => `--set ${o}`).join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''} --write && npm run eval:model -- --write-cards
+${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''} --write && npm run eval:model -- --write-cards
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

@@ -88,9 +88,10 @@ def write_lexicon(train_file, text_variables, out_file, skip_texts=frozenset()):
         for line in f:
             row = json.loads(line)
             for name in text_variables:
-                if str(row['vars'].get(name, '')) in skip_texts:
+                value = str(row['vars'].get(name, ''))
+                if value in skip_texts:
                     continue
-                text = unicodedata.normalize('NFKD', str(row['vars'].get(name, '')).lower())
+                text = unicodedata.normalize('NFKD', value.lower())
                 text = ''.join(c for c in text if not unicodedata.combining(c))
                 words.update(w for w in re.findall(r"[a-z]+(?:'[a-z]+)*", text) if len(w) >= 2)
     with open(out_file, 'w') as f:
