@@ -85,11 +85,22 @@ describe('batching', () => {
     const agent = await loanWithoutCopies();
     const calls: { rows: number; inFlight: number }[] = [];
     let inFlight = 0;
+    // The second run answers only once the third has been handed over (or after 10 s, which fails
+    // the test), so that "while one runs" does not depend on how fast a loaded machine runs them.
+    let thirdHanded = (): void => {};
+    const third = new Promise<void>((resolve) => {
+      thirdHanded = resolve;
+      setTimeout(resolve, 10_000).unref();
+    });
     const restore = aroundRun(agent.model.session, async (runs, run) => {
       inFlight++;
       calls.push({ rows: rowsOf(runs), inFlight });
+      const index = calls.length;
+      if (index === 3) thirdHanded();
       try {
-        return await run(runs);
+        const outputs = await run(runs);
+        if (index === 2) await third;
+        return outputs;
       } finally {
         inFlight--;
       }
