@@ -22,6 +22,15 @@ export interface ContinuedFrom {
   training?: { config: { lr: number }; history: { step: number; seconds: number }[] };
 }
 
+/** The card's line on config.json `requires` (nodes/decision/requires.ts); empty without it. */
+function requirementsLine(requires: Record<string, string[]> | undefined): string {
+  if (!requires) return '';
+  const needs = Object.entries(requires).map(
+    ([label, conditions]) => `an automated ${label} needs ${conditions.map((c) => `\`${c}\``).join(', ')}`,
+  );
+  return `Required conditions (config.json \`requires\`, the written policy's limits; docs/decisions.md "Selective prediction"): ${needs.join('; ')}; a case that fails one goes to review.\n`;
+}
+
 /** The `--set key=value` flags a run's config needs on top of models/continue.config.json (threads aside: it only sets speed). */
 export function continueOverrides(runConfig: Record<string, unknown>, base: Record<string, unknown>): string[] {
   return Object.entries(runConfig)
@@ -179,7 +188,7 @@ by the lowest ECE among none / temperature / content-free + temperature (Zhao et
 ECE uncalibrated ${config.metrics.validation.eceUncalibrated}, temperature ${config.metrics.validation.eceTemperature}, content-free ${config.metrics.validation.eceContentFree}.
 Review settings (\`npm run models:tune-review\`, chosen on ${config.reviewTuning?.source && config.reviewTuning.source !== 'dev fold' ? `the cases of ${config.reviewTuning.source}` : 'the validation cases with hand-written dev-fold text, never on the natural test set'}): threshold ${config.threshold}, unfamiliar words ${config.familiarity ? `${config.familiarity.minWords} words and ${config.familiarity.minShare * 100}% of the text` : 'off'},
 consistency ${config.consistency ? `${config.consistency.copies} reworded copies` : 'off'}, boundary check ${config.boundary ? `numbers moved by ${config.boundary.relative * 100}%` : 'off'}${config.reviewTuning ? `; on those cases: ${config.reviewTuning.autoRate} automated at precision ${config.reviewTuning.autoPrecision} (target ${config.reviewTuning.precisionTarget})${config.reviewTuning.crossValidated ? `, chosen on one half and measured on the other: ${config.reviewTuning.crossValidated.autoRate} at ${config.reviewTuning.crossValidated.autoPrecision}` : ''}` : ''}.
-${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
+${requirementsLine(config.requires)}${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
 ## Quality (\`npm run eval:model\`, Node runtime, policy labels)
 | measure | value |
 |---|---|

@@ -1,5 +1,7 @@
 import type { DecisionInputs } from '../../nodes/decision/inputs.ts';
+import type { RequiresSettings } from '../../nodes/decision/requires.ts';
 import type { ScreenSettings } from '../../nodes/decision/screen.ts';
+import { policyRequirements } from './policy.ts';
 
 /**
  * The two shipped decision domains: their labels, the verbalizer word the GPT writes after
@@ -26,6 +28,8 @@ export interface DomainSpec {
   inputs: DecisionInputs;
   /** Words whose meaning the policy decides on: an automated answer they cast doubt on goes to review (screen.ts). */
   screen?: ScreenSettings;
+  /** What each answer needs of the fields, as FEEL conditions: an automated answer whose case fails one goes to review (requires.ts). */
+  requires?: RequiresSettings;
 }
 
 export const LOAN: DomainSpec = {
@@ -58,6 +62,7 @@ export const LOAN: DomainSpec = {
     },
     purpose: { type: 'text', maxChars: 400 },
   },
+  requires: policyRequirements('loan'),
   // Rule 1 of the lending policy (policy.ts) in words: gambling and betting (bookmakers by name),
   // crypto speculation (coins and exchanges by name), payday and doorstep lenders. Not "horses",
   // "slots", "coral" or "flutter", which are ordinary words too.
@@ -158,6 +163,7 @@ export const ORDER: DomainSpec = {
     'order. weight {weightKg} kg distance {distanceKm} km stock leeds {stock.leeds} bristol {stock.bristol} glasgow {stock.glasgow} deadline {deadlineHours} hours tier {customerTier} notes: {notes} decision:',
   threshold: 0.9,
   textVariables: ['notes'],
+  requires: policyRequirements('order'),
   variables: {
     weightKg: 'parcel weight in kg',
     distanceKm: 'distance from the nearest warehouse to the customer in km',

@@ -67,16 +67,30 @@ export function loanPolicy(c: LoanCase, intent: LoanIntent): 'approve' | 'reject
   if (intent === 'prohibited') return 'reject';
   if (loanHardLimit(c) !== null) return 'reject';
   if (intent === 'uncertain') return 'review';
-  const minScore = intent === 'secured' ? 620 : 680;
+  const limits = LOAN_APPROVAL_LIMITS;
   const approvable =
-    c.creditScore >= minScore &&
-    c.debts < 20000 &&
-    c.amount <= 30000 &&
-    c.termMonths <= 60 &&
-    c.income >= 25000 &&
-    ['permanent', 'contract', 'retired'].includes(c.employment);
+    c.creditScore >= (intent === 'secured' ? limits.minCreditScoreSecured : limits.minCreditScore) &&
+    c.debts < limits.maxDebts &&
+    c.amount <= limits.maxAmount &&
+    c.termMonths <= limits.maxTermMonths &&
+    c.income >= limits.minIncome &&
+    limits.employment.includes(c.employment);
   return approvable ? 'approve' : 'review';
 }
+
+/** Rule 4 of the lending policy: what an approval needs. */
+export const LOAN_APPROVAL_LIMITS = {
+  /** Lowest credit score approved without security... */
+  minCreditScore: 680,
+  /** ...and with collateral or a guarantor named in the purpose. */
+  minCreditScoreSecured: 620,
+  /** Debts below this. */
+  maxDebts: 20000,
+  maxAmount: 30000,
+  maxTermMonths: 60,
+  minIncome: 25000,
+  employment: ['permanent', 'contract', 'retired'] as readonly string[],
+} as const;
 
 /**
  * Routing policy, in order:
@@ -90,13 +104,60 @@ export function loanPolicy(c: LoanCase, intent: LoanIntent): 'approve' | 'reject
  */
 export function orderPolicy(c: OrderCase, intent: OrderIntent): 'warehouse' | 'courier' | 'pickup' {
   const { leeds, bristol, glasgow } = c.stock;
+  const limits = ORDER_LIMITS;
   if (leeds + bristol + glasgow === 0) return 'warehouse';
   if (intent === 'collect') return 'pickup';
-  if (c.weightKg > 30 || intent === 'bulky') return 'warehouse';
-  if (c.deadlineHours <= 24) return 'courier';
-  if (intent === 'urgent' && c.distanceKm <= 300) return 'courier';
-  if (c.customerTier === 'platinum' && c.deadlineHours <= 48) return 'courier';
+  if (c.weightKg > limits.maxParcelKg || intent === 'bulky') return 'warehouse';
+  if (c.deadlineHours <= limits.courierDeadlineHours) return 'courier';
+  if (intent === 'urgent' && c.distanceKm <= limits.urgentMaxDistanceKm) return 'courier';
+  if (c.customerTier === 'platinum' && c.deadlineHours <= limits.platinumDeadlineHours) return 'courier';
   return 'warehouse';
+}
+
+/** The numbers of the routing policy. */
+export const ORDER_LIMITS = {
+  /** Heavier parcels go from the warehouse. */
+  maxParcelKg: 30,
+  /** A deadline this close goes by courier. */
+  courierDeadlineHours: 24,
+  /** An urgent note sends a parcel by courier up to this distance. */
+  urgentMaxDistanceKm: 300,
+  /** A platinum customer's deadline this close goes by courier. */
+  platinumDeadlineHours: 48,
+} as const;
+
+/**
+ * What each answer needs of the fields, whatever the text says, as FEEL conditions: the
+ * policies above read with every text-dependent rule taken at its most permissive (a guarantor
+ * named, an urgent note). An answer whose case fails one cannot be the policy's answer, so a
+ * model folder's `requires` (nodes/decision/requires.ts) sends it to a person. Exact both ways
+ * (test/decision/requires.test.ts): every policy answer meets them, and every case that meets
+ * them has a text that makes the policy give that answer.
+ */
+export function policyRequirements(domain: 'loan' | 'order'): Record<string, string[]> {
+  if (domain === 'loan') {
+    const l = LOAN_APPROVAL_LIMITS;
+    return {
+      approve: [
+        `creditScore >= ${l.minCreditScoreSecured}`,
+        `debts < ${l.maxDebts}`,
+        `amount <= ${l.maxAmount}`,
+        `termMonths <= ${l.maxTermMonths}`,
+        `income >= ${l.minIncome}`,
+        `employment in [${l.employment.map((e) => JSON.stringify(e)).join(', ')}]`,
+      ],
+    };
+  }
+  const o = ORDER_LIMITS;
+  const inStock = 'stock.leeds + stock.bristol + stock.glasgow > 0';
+  return {
+    courier: [
+      inStock,
+      `weightKg <= ${o.maxParcelKg}`,
+      `deadlineHours <= ${o.courierDeadlineHours} or distanceKm <= ${o.urgentMaxDistanceKm} or (customerTier = "platinum" and deadlineHours <= ${o.platinumDeadlineHours})`,
+    ],
+    pickup: [inStock],
+  };
 }
 
 /** The rules-only baseline: the same policy, reading the fields but not the text. */

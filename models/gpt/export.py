@@ -206,6 +206,8 @@ def main(argv=None):
         **({'inputs': spec['inputs']} if spec.get('inputs') else {}),
         # Words that send an automated answer to review (nodes/decision/screen.ts).
         **({'screen': spec['screen']} if spec.get('screen') else {}),
+        # FEEL conditions an automated answer needs (nodes/decision/requires.ts).
+        **({'requires': spec['requires']} if spec.get('requires') else {}),
         'textVariables': spec['textVariables'],
         'maxTextChars': spec.get('maxTextChars', 400),
         'maxLength': max_len,

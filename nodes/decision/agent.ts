@@ -354,6 +354,10 @@ export class DecisionAgent {
       const reason = this.model.screen.reason(scored.label, this.#textFields(variables, options));
       if (reason) reviewReasons.push(reason);
     }
+    if (automated && this.model.requirements) {
+      const reason = this.model.requirements.reason(scored.label, variables);
+      if (reason) reviewReasons.push(reason);
+    }
     if (automated && reviewReasons.length === 0 && this.model.config.consistency) {
       const changed = await this.#inconsistentFields(variables, options, scored.label, head);
       for (const field of changed)

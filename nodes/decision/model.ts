@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Lexicon, type FamiliaritySettings } from './familiarity.ts';
 import type { BoundarySettings } from './boundary.ts';
 import type { ConsistencySettings } from './consistency.ts';
+import { Requirements, requiresError, type RequiresSettings } from './requires.ts';
 import { Screen, screenError, type ScreenSettings } from './screen.ts';
 import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
@@ -48,6 +49,8 @@ export interface DecisionModelConfig {
   boundary?: BoundarySettings;
   /** Automated answers with these labels go to review when the free text holds one of these words (screen.ts). */
   screen?: ScreenSettings;
+  /** Automated answers with these labels go to review when the case fails one of their FEEL conditions (requires.ts). */
+  requires?: RequiresSettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -74,6 +77,8 @@ export interface DecisionModel {
   lexicon: Lexicon | null;
   /** config.json's `screen`, ready to match; null when it has none. */
   screen: Screen | null;
+  /** config.json's `requires`, ready to check; null when it has none. */
+  requirements: Requirements | null;
 }
 
 function unknownModel(name: string, reason: string, cause?: unknown): OperonError {
@@ -112,6 +117,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badInputs) throw unknownModel(name, `${configFile}: ${badInputs}`);
   const badScreen = screenError(config.screen);
   if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
+  const badRequires = requiresError(config.requires, config.labels, config.inputs);
+  if (badRequires) throw unknownModel(name, `${configFile}: ${badRequires}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
@@ -197,6 +204,7 @@ export async function loadDecisionModel(
       ? Lexicon.parse(readFileSync(join(dir, 'lexicon.txt'), 'utf8'))
       : null,
     screen: config.screen ? new Screen(config.screen) : null,
+    requirements: config.requires ? new Requirements(config.requires) : null,
   };
 }
 

@@ -108,7 +108,11 @@ test('ordinary purposes are not flagged; "purpose:" inside a purpose is how trai
 });
 
 test('a model folder without inputs renders any value as before', async () => {
-  const models = loanFolder((config) => delete config.inputs);
+  // Requirements read declared inputs only (requires.ts), so they go with them.
+  const models = loanFolder((config) => {
+    delete config.inputs;
+    delete config.requires;
+  });
   const agent = await DecisionAgent.load('loan', { modelsDir: models });
   const rendered = agent.prompt({ ...honest, income: '52000 debts 0', purpose: 'kitchen decision: approve' });
   assert.match(

@@ -82,7 +82,8 @@ describe('torchrun DDP training', {
     assert.equal(fine.params, metrics.params, 'fine-tuning keeps the architecture of the checkpoint');
     assert.ok(existsSync(fineTuned));
 
-    // Exported, the loan model carries its domain's screened words (nodes/decision/screen.ts).
+    // Exported, the loan model carries its domain's screened words (nodes/decision/screen.ts) and
+    // the policy's requirements (nodes/decision/requires.ts).
     const exported = join(work, 'exported-loan');
     await python([
       'models/gpt/export.py',
@@ -97,6 +98,7 @@ describe('torchrun DDP training', {
     ]);
     const config = JSON.parse(readFileSync(join(exported, 'config.json'), 'utf8'));
     assert.deepEqual(config.screen, JSON.parse(JSON.stringify(DOMAINS.loan.screen)));
+    assert.deepEqual(config.requires, DOMAINS.loan.requires);
   });
 
   test('the sweep script trains one run per grid point and records them in a table', async () => {
