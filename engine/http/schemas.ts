@@ -209,6 +209,9 @@ export const Decision = z
     confidence: z.number(),
     threshold: z.number(),
     needsReview: z.boolean(),
+    reviewReasons: z
+      .array(z.string())
+      .meta({ description: 'Why a person had to review it; empty when it was automated' }),
     scores: z.record(z.string(), z.number()),
     reviewedLabel: z.string().optional(),
     reviewedBy: z.string().optional(),

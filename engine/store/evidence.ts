@@ -63,6 +63,7 @@ export async function instanceEvidence(db: Db, instanceId: string): Promise<Reco
       confidence: row.confidence,
       threshold: row.threshold,
       needsReview: row.needs_review,
+      reviewReasons: row.review_reasons,
       shadow: row.shadow_version
         ? { version: row.shadow_version, label: row.shadow_label, confidence: row.shadow_confidence }
         : undefined,

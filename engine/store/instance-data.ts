@@ -56,7 +56,7 @@ export async function redactInstances(tx: Db, ids: string[]): Promise<void> {
     `UPDATE message_subscriptions SET correlation_key = NULL WHERE process_instance_id = ANY(${any})`,
     `UPDATE messages SET variables = '{}', correlation_key = '' WHERE process_instance_id = ANY(${any})`,
     `DELETE FROM message_ids WHERE process_instance_id = ANY(${any})`,
-    `UPDATE decisions SET prompt = '', inputs = '{}', truncated_fields = '[]' WHERE process_instance_id = ANY(${any})`,
+    `UPDATE decisions SET prompt = '', inputs = '{}', truncated_fields = '[]', review_reasons = '[]' WHERE process_instance_id = ANY(${any})`,
     `UPDATE decision_evaluations SET inputs = '{}', output = NULL, evaluated = '[]' WHERE process_instance_id = ANY(${any})`,
     `UPDATE bot_runs SET error_message = NULL, blocked_requests = '[]', screenshot_path = NULL, trace_path = NULL
        WHERE process_instance_id = ANY(${any})`,

@@ -117,6 +117,7 @@ export function decisionRow(
     confidence: result.confidence,
     threshold: result.threshold,
     needs_review: result.needsReview,
+    review_reasons: JSON.stringify(result.reviewReasons),
     truncated: result.truncated,
     truncated_fields: JSON.stringify(result.truncatedFields),
     latency_ms: result.latencyMs,

@@ -112,6 +112,7 @@ async function completedCase(key: string): Promise<string> {
     confidence: 0.5,
     threshold: 0.8,
     needs_review: true,
+    review_reasons: JSON.stringify([`purpose mentions '${key}', which may be a forbidden purpose`]),
     latency_ms: 12,
   });
   const runId = randomUUID();
@@ -176,6 +177,7 @@ test('erasing a business key leaves no trace of the subject in any table, artifa
     'user_tasks.result',
     'incidents.message',
     'decisions.prompt',
+    'decisions.review_reasons',
     'bot_runs.error_message',
     'idempotency_keys.key',
     'audit_log.change',

@@ -61,6 +61,7 @@ describe('decision node', () => {
         scores: Record<string, number>;
         modelVersion: string;
         needsReview: boolean;
+        reviewReasons: string[];
         decisionId: string;
       };
     };
@@ -80,6 +81,7 @@ describe('decision node', () => {
     assert.equal(row.label, 'reject');
     assert.equal(row.confidence, output.decision.confidence);
     assert.equal(row.needs_review, output.decision.needsReview);
+    assert.deepEqual(row.review_reasons, output.decision.reviewReasons);
     assert.equal(row.truncated, false);
     assert.ok(row.latency_ms > 0);
     assert.equal(row.reviewed_label, null);
@@ -95,13 +97,16 @@ describe('decision node', () => {
     const output = (await node.run(
       known.order[0].variables,
       context('decision:order', { resultVariable: 'route', threshold: '1', labels: 'pickup,courier,warehouse' }),
-    )) as Record<string, { label: string; needsReview: boolean; decisionId: string }>;
+    )) as Record<string, { label: string; needsReview: boolean; reviewReasons: string[]; decisionId: string }>;
     assert.equal(output.route!.label, 'pickup');
     assert.equal(output.route!.needsReview, true);
     await recordsWritten();
     const row = await database.knex('decisions').where({ id: output.route!.decisionId }).first();
     assert.equal(row.threshold, 1);
     assert.equal(row.needs_review, true);
+    // Why, in SQL as in the result variable.
+    assert.deepEqual(row.review_reasons, output.route!.reviewReasons);
+    assert.match(row.review_reasons.at(-1), /^confidence 0\.\d{4} is below the review threshold 1$/);
   });
 
   test('a prompt header overrides the template, and its variables are checked', async () => {

@@ -279,6 +279,42 @@ describe('loan approval', { concurrency: true }, () => {
     assert.equal(row.needs_review, true);
   });
 
+  it('a strong applicant asking for more than the policy ever approves goes to a person, and the reason is in the API and in SQL', async () => {
+    const id = await webhook('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-7',
+      amount: 100000,
+      termMonths: 4,
+      employment: 'contract',
+      purpose: 'a used car',
+    });
+    await openTask(id, 'ReviewApplication');
+    const response = await inject({ method: 'GET', url: `/api/instances/${id}`, headers: auth });
+    assert.equal(response.statusCode, 200, response.body);
+    const [decision] = (
+      response.json() as {
+        decisions: {
+          label: string;
+          confidence: number;
+          threshold: number;
+          needsReview: boolean;
+          reviewReasons: string[];
+        }[];
+      }
+    ).decisions;
+    assert.equal(decision?.needsReview, true);
+    assert.ok(decision.reviewReasons.length > 0, 'a reviewed decision says why');
+    if (decision.label === 'approve' && decision.confidence >= decision.threshold)
+      assert.ok(
+        decision.reviewReasons.some((r) =>
+          r.startsWith('approve requires amount <= 30000 and this case does not meet it (amount 100000)'),
+        ),
+        decision.reviewReasons.join('; '),
+      );
+    const row = await db.knex('decisions').where({ process_instance_id: id }).first('review_reasons');
+    assert.deepEqual(row.review_reasons, decision.reviewReasons);
+  });
+
   it('a review not done before reviewDeadline escalates to a senior officer', async () => {
     const id = await webhook('loan-approval', {
       ...borderlineApplication,

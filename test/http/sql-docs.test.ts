@@ -109,6 +109,7 @@ before(async () => {
       confidence: 0.52,
       threshold: 0.8,
       needs_review: true,
+      review_reasons: JSON.stringify(['confidence 0.5200 is below the review threshold 0.8']),
       latency_ms: 3.9,
       reviewed_label: 'warehouse',
       reviewed_by: 'mia',

@@ -27,6 +27,7 @@ interface DecisionRow {
   confidence: number;
   threshold: number;
   needs_review: boolean;
+  review_reasons: string[];
   scores: Record<string, number>;
   reviewed_label: string | null;
   reviewed_by: string | null;
@@ -48,6 +49,7 @@ async function decisionsOf(db: Knex, instanceId: string): Promise<Record<string,
     confidence: row.confidence,
     threshold: row.threshold,
     needsReview: row.needs_review,
+    reviewReasons: row.review_reasons,
     scores: row.scores,
     reviewedLabel: row.reviewed_label ?? undefined,
     reviewedBy: row.reviewed_by ?? undefined,
