@@ -33,6 +33,10 @@ export function screenError(settings: unknown): string | null {
   if (!Array.isArray(s.words) || s.words.length === 0) return 'screen.words must be a non-empty list';
   const bad = s.words.find((w) => typeof w !== 'string' || patternOf(w).length === 0);
   if (bad !== undefined) return `screen.words has ${JSON.stringify(bad)}, which has no letters to match`;
+  // Texts are read as runs of letters, so "2 guys" would match every "guys".
+  const digits = s.words.find((w) => /\d/.test(w));
+  if (digits !== undefined)
+    return `screen.words has ${JSON.stringify(digits)}: texts are matched as words of letters, so its digits would be ignored (spell the number: "two guys")`;
   if (typeof s.meaning !== 'string' || !s.meaning.trim()) return 'screen.meaning must say what the words stand for';
   return null;
 }

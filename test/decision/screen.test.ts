@@ -60,6 +60,7 @@ test('malformed screen settings are named', () => {
   assert.match(screenError({ ...settings, words: [] })!, /non-empty/);
   assert.match(screenError({ ...settings, words: ['gambling', '***'] })!, /"\*\*\*", which has no letters/);
   assert.match(screenError({ ...settings, meaning: ' ' })!, /meaning/);
+  assert.match(screenError({ ...settings, words: ['2 guys'] })!, /"2 guys": .* its digits would be ignored/);
 });
 
 const loanDir = fileURLToPath(new URL('../../models/loan/', import.meta.url));
