@@ -143,6 +143,10 @@ followed by their decision. Operon's \`decision:${domain}\` service tasks use it
   to review, and so does an answer that changes when the text is slightly reworded (docs/decisions.md,
   "Selective prediction").
 - ${domain === 'loan' ? 'The applicant name is not part of the prompt: the model cannot use it.' : 'Stock is read per depot (leeds, bristol, glasgow); other depots are not modelled.'}
+- It learned the policy's numeric limits from examples, not as rules: on combinations of numbers its
+  training rarely had it can answer against them${domain === 'loan' ? ' (a strong applicant asking for 146000 over 4 months is approved at 0.97)' : ' (a 30.4 kg parcel by courier at 0.997)'}.
+  An automated answer whose fields fail the policy's required conditions goes to review
+  (config.json \`requires\`; \`npm run models:limits\` counts how often it would have happened).
 
 ## Input
 Prompt template (config.json \`template\`):
@@ -187,7 +191,7 @@ pass). Calibration: **${config.calibration.method}** (temperature ${config.calib
 by the lowest ECE among none / temperature / content-free + temperature (Zhao et al. 2021):
 ECE uncalibrated ${config.metrics.validation.eceUncalibrated}, temperature ${config.metrics.validation.eceTemperature}, content-free ${config.metrics.validation.eceContentFree}.
 Review settings (\`npm run models:tune-review\`, chosen on ${config.reviewTuning?.source && config.reviewTuning.source !== 'dev fold' ? `the cases of ${config.reviewTuning.source}` : 'the validation cases with hand-written dev-fold text, never on the natural test set'}): threshold ${config.threshold}, unfamiliar words ${config.familiarity ? `${config.familiarity.minWords} words and ${config.familiarity.minShare * 100}% of the text` : 'off'},
-consistency ${config.consistency ? `${config.consistency.copies} reworded copies` : 'off'}, boundary check ${config.boundary ? `numbers moved by ${config.boundary.relative * 100}%` : 'off'}${config.reviewTuning ? `; on those cases: ${config.reviewTuning.autoRate} automated at precision ${config.reviewTuning.autoPrecision} (target ${config.reviewTuning.precisionTarget})${config.reviewTuning.crossValidated ? `, chosen on one half and measured on the other: ${config.reviewTuning.crossValidated.autoRate} at ${config.reviewTuning.crossValidated.autoPrecision}` : ''}` : ''}.
+consistency ${config.consistency ? `${config.consistency.copies} reworded copies` : 'off'}, boundary check ${config.boundary ? `numbers moved by ${config.boundary.relative * 100}%` : 'off'}${config.reviewTuning ? `; on those cases: ${config.reviewTuning.autoRate} automated at precision ${config.reviewTuning.autoPrecision} (target ${config.reviewTuning.precisionTarget})${config.reviewTuning.crossValidated ? `, chosen on one half and measured on the other: ${config.reviewTuning.crossValidated.autoRate} at ${config.reviewTuning.crossValidated.autoPrecision}` : ''}` : ''}.${config.reviewTuning?.kept ? `\n${config.reviewTuning.kept}` : ''}
 ${requirementsLine(config.requires)}${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
 ## Quality (\`npm run eval:model\`, Node runtime, policy labels)
 | measure | value |
@@ -220,7 +224,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''} --write && npm run eval:model -- --write-cards
+${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

@@ -10,7 +10,7 @@
   (temperature scaling or content-free + temperature, whichever gives the lower validation ECE),
   default threshold, validation metrics and the SHA-256 of the training data.
 """
-import argparse, re, unicodedata, datetime, hashlib, json, math, os, shutil, sys
+import argparse, collections, re, unicodedata, datetime, hashlib, json, math, os, shutil, sys
 import torch
 import torch.nn.functional as F
 
@@ -80,20 +80,26 @@ def other_language_texts(domain):
 
 
 def write_lexicon(train_file, text_variables, out_file, skip_texts=frozenset()):
-    """Every word form of the training texts, one per line, but those of `skip_texts`: the runtime
-    sends text with too many words outside it to review (nodes/decision/familiarity.ts splits words
-    the same way)."""
-    words = set()
+    """Every word form of the training texts, one per line, but those of `skip_texts` (the texts in
+    other languages): the runtime sends text with too many words outside it to review
+    (nodes/decision/familiarity.ts splits words the same way). A word of a skipped text counts only
+    when at least two other texts use it: one generated typo ("fur" for "for") would otherwise let
+    "Kredit für ein neues Auto" pass as English."""
+    counts = collections.Counter()
+    skipped = set()
     with open(train_file) as f:
         for line in f:
             row = json.loads(line)
             for name in text_variables:
                 value = str(row['vars'].get(name, ''))
-                if value in skip_texts:
-                    continue
                 text = unicodedata.normalize('NFKD', value.lower())
                 text = ''.join(c for c in text if not unicodedata.combining(c))
-                words.update(w for w in re.findall(r"[a-z]+(?:'[a-z]+)*", text) if len(w) >= 2)
+                forms = {w for w in re.findall(r"[a-z]+(?:'[a-z]+)*", text) if len(w) >= 2}
+                if value in skip_texts:
+                    skipped |= forms
+                else:
+                    counts.update(forms)
+    words = {w for w, n in counts.items() if n >= 2 or w not in skipped}
     with open(out_file, 'w') as f:
         f.write('\n'.join(sorted(words)) + '\n')
     return len(words)

@@ -238,34 +238,59 @@ test('the shipped models carry the policies’ requirements (policy.ts through d
 
 test('the shipped loan model sends its automated approvals of amounts and terms the policy never approves to a person', async () => {
   const agent = await DecisionAgent.load('loan');
-  const base = { income: 80000, debts: 10000, creditScore: 720, employment: 'contract', purpose: 'a used car' };
+  const strong = { income: 80000, debts: 10000, creditScore: 720, employment: 'contract', purpose: 'a used car' };
+  // Cases models:limits found the shipped model approving at 0.97-0.98, and ones earlier models approved.
+  const cases = [
+    {
+      income: 126028,
+      debts: 15450,
+      creditScore: 761,
+      amount: 146132,
+      termMonths: 4,
+      employment: 'contract',
+      purpose: 'new windows',
+    },
+    {
+      income: 224551,
+      debts: 5102,
+      creditScore: 754,
+      amount: 33107,
+      termMonths: 5,
+      employment: 'contract',
+      purpose: 'secured on my house, a new roof',
+    },
+    { ...strong, amount: 100_000, termMonths: 4 },
+    { ...strong, amount: 100_000, termMonths: 120 },
+    { ...strong, amount: 2_480, termMonths: 103 },
+    { ...strong, amount: 2_480, termMonths: 120 },
+  ];
   let withheld = 0;
-  for (const [amount, termMonths] of [
-    [100_000, 4],
-    [100_000, 12],
-    [100_000, 120],
-    [60_000, 4],
-    [2_480, 103],
-    [2_480, 120],
-  ] as const) {
-    const result = await agent.infer({ ...base, amount, termMonths });
-    assert.equal(result.needsReview, true, `${amount} over ${termMonths} months: ${result.label} is acted on`);
+  for (const c of cases) {
+    const result = await agent.infer(c);
+    const actedOn = !result.needsReview && result.label !== 'review';
+    assert.equal(
+      actedOn,
+      false,
+      `${c.amount} over ${c.termMonths} months: ${result.label} ${result.confidence} is acted on`,
+    );
     if (result.label === 'approve' && result.confidence >= result.threshold) {
       withheld++;
-      const field =
-        amount > 30000
-          ? `amount <= 30000 and this case does not meet it (amount ${amount})`
-          : `termMonths <= 60 and this case does not meet it (termMonths ${termMonths})`;
+      const unmet =
+        c.amount > 30000
+          ? `amount <= 30000 and this case does not meet it (amount ${c.amount})`
+          : `termMonths <= 60 and this case does not meet it (termMonths ${c.termMonths})`;
       assert.ok(
-        result.reviewReasons.some((r) => r === `approve requires ${field}: a person checks the answer approve`),
+        result.reviewReasons.includes(`approve requires ${unmet}: a person checks the answer approve`),
         result.reviewReasons.join('; '),
       );
     }
   }
-  // The shipped model approves such cases at 0.96-0.99; without the requirements they were acted on.
-  assert.ok(withheld > 0, 'no case was an automated approval: choose cases the shipped model approves');
+  assert.ok(
+    withheld > 0,
+    'no case was an automated approval: choose cases the shipped model approves (npm run models:limits)',
+  );
 
-  const fine = await agent.infer({ ...base, amount: 8000, termMonths: 36 });
+  const fine = await agent.infer({ ...strong, amount: 8000, termMonths: 36 });
   assert.deepEqual(
     fine.reviewReasons.filter((r) => r.includes(' requires ')),
     [],
