@@ -14,7 +14,9 @@ import { parseArgs } from 'node:util';
 import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
 import { Requirements } from '../nodes/decision/requires.ts';
 import { answerOf, decideAll } from './checklist.ts';
+import { withValueAt } from '../nodes/decision/inputs.ts';
 import { DOMAINS, type DomainName } from './data/domains.ts';
+import { rng } from './data/generate.ts';
 import { policyRequirements } from './data/policy.ts';
 
 const TEXTS: Record<DomainName, string[]> = {
@@ -38,20 +40,9 @@ const TEXTS: Record<DomainName, string[]> = {
   ],
 };
 
-/** A seeded generator (mulberry32): the same cases on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One case: every declared input drawn over its training range (enums uniformly), `text` for the free text. */
 function drawCase(domain: DomainName, next: () => number, text: string): Record<string, unknown> {
-  const vars: Record<string, unknown> = {};
+  let vars: Record<string, unknown> = {};
   for (const [name, input] of Object.entries(DOMAINS[domain].inputs)) {
     const spec = input as {
       type: string;
@@ -67,9 +58,7 @@ function drawCase(domain: DomainName, next: () => number, text: string): Record<
       const scale = 10 ** (spec.type === 'integer' ? 0 : (spec.decimals ?? 0));
       value = Math.round(raw * scale) / scale;
     }
-    const [head, leaf] = name.split('.');
-    if (leaf) vars[head!] = { ...(vars[head!] as object), [leaf]: value };
-    else vars[name] = value;
+    vars = withValueAt(vars, name.split('.'), value);
   }
   return vars;
 }
@@ -82,25 +71,21 @@ const { values } = parseArgs({
   },
 });
 for (const domain of ['loan', 'order'] as const) {
-  const next = random(Number(values.seed));
+  const next = rng(Number(values.seed));
   const texts = TEXTS[domain];
   const cases = Array.from({ length: Number(values.cases) }, (_, i) =>
     drawCase(domain, next, texts[i % texts.length]!),
   );
   const agent = await DecisionAgent.load(domain, { modelsDir: values['models-dir'] ?? DEFAULT_MODELS_DIR });
-  const requirements = new Requirements(policyRequirements(domain));
+  const policy = policyRequirements(domain);
+  const requirements = new Requirements(policy);
   const outcomes = await decideAll(agent, cases);
   let confident = 0;
   let failing = 0;
   let actedOn = 0;
   const byCondition = new Map<string, number>();
   outcomes.forEach((o, i) => {
-    if (
-      !o.label ||
-      (o.confidence ?? 0) < agent.model.config.threshold ||
-      !(o.label in (agent.model.config.requires ?? {}))
-    )
-      return;
+    if (!o.label || (o.confidence ?? 0) < agent.model.config.threshold || !Object.hasOwn(policy, o.label)) return;
     confident++;
     const unmet = requirements.unmet(o.label, cases[i]!);
     if (!unmet) return;

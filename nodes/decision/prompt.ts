@@ -11,7 +11,8 @@ export function templateVariables(template: string): string[] {
   return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
 }
 
-function lookup(variables: Record<string, unknown>, path: string): unknown {
+/** The value at a dotted path (`stock.leeds`); undefined where a step is missing. */
+export function valueAt(variables: Record<string, unknown>, path: string): unknown {
   let value: unknown = variables;
   for (const key of path.split('.')) {
     if (value === null || typeof value !== 'object') return undefined;
@@ -114,7 +115,7 @@ export function renderPrompt(
     const path = match[1]!;
     prompt += template.slice(last, match.index);
     last = match.index + match[0].length;
-    const value = lookup(variables, path);
+    const value = valueAt(variables, path);
     if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
       if (!missing.includes(path)) missing.push(path);
       continue;

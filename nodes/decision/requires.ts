@@ -13,12 +13,13 @@
  * syntax, only the cheap constructs that run on the calling thread (engine/feel/inline.ts), so a
  * check never waits for a worker, and only declared inputs, whose types are checked first. The
  * usual shapes (comparisons, `in` a list, sums, `and`, `or`) are compiled once from feelin's parse
- * tree (simpleCheck); anything else is evaluated by feelin on each check.
+ * tree (compiledCheck); anything else is evaluated by feelin on each check.
  */
 import type { SyntaxNode } from '@lezer/common';
 import { parseExpression } from 'feelin';
 import { evaluateFeel, feelSyntaxError } from '../../engine/feel/index.ts';
 import { isCheapSyntax } from '../../engine/feel/inline.ts';
+import { valueAt } from './prompt.ts';
 
 /** For each label, the conditions an automated answer with it needs. */
 export type RequiresSettings = Record<string, string[]>;
@@ -62,27 +63,29 @@ export class Requirements {
     this.#conditions = new Map(
       Object.entries(settings).map(([label, texts]) => [
         label,
-        texts.map((text) => ({ text, names: namesIn(text), check: simpleCheck(text) ?? feelCheck(text) })),
+        texts.map((text) => ({ text, names: namesIn(text), check: compiledCheck(text) ?? feelCheck(text) })),
       ]),
     );
   }
 
+  #firstUnmet(label: string, variables: Record<string, unknown>): Condition | undefined {
+    return this.#conditions.get(label)?.find((condition) => !condition.check(variables));
+  }
+
   /** The first condition `label` needs that `variables` fail, or null when all hold (or none is listed). */
   unmet(label: string, variables: Record<string, unknown>): string | null {
-    for (const { text, check } of this.#conditions.get(label) ?? []) if (!check(variables)) return text;
-    return null;
+    return this.#firstUnmet(label, variables)?.text ?? null;
   }
 
   /** The review reason for an automated `label` on `variables`, or null when it stands. */
   reason(label: string, variables: Record<string, unknown>): string | null {
-    const failed = this.unmet(label, variables);
-    if (failed === null) return null;
-    const names = this.#conditions.get(label)!.find((c) => c.text === failed)!.names;
-    const values = names
+    const failed = this.#firstUnmet(label, variables);
+    if (!failed) return null;
+    const values = failed.names
       .filter((name) => Object.hasOwn(variables, name))
       .map((name) => `${name} ${JSON.stringify(variables[name])}`);
     const shown = values.length ? ` (${values.join(', ')})` : '';
-    return `${label} requires ${failed} and this case does not meet it${shown}: a person checks the answer ${label}`;
+    return `${label} requires ${failed.text} and this case does not meet it${shown}: a person checks the answer ${label}`;
   }
 }
 
@@ -113,7 +116,7 @@ type Compiled = (variables: Record<string, unknown>) => unknown;
  * types is null (not met), as in Camunda's FEEL, where feelin compares them as JavaScript does. Any
  * other construct returns null here and the condition goes to feelin.
  */
-function simpleCheck(text: string): Condition['check'] | null {
+function compiledCheck(text: string): Condition['check'] | null {
   const top = parseExpression(text, {}, undefined).topNode;
   const compiled = top.firstChild && !top.firstChild.nextSibling ? compile(top.firstChild, text) : null;
   return compiled && ((variables) => compiled(variables) === true);
@@ -135,7 +138,7 @@ function compile(node: SyntaxNode, text: string): Compiled | null {
     }
     case 'VariableName':
     case 'PathExpression':
-      return /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/.test(source) ? reader(source) : null;
+      return /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/.test(source) ? (variables) => valueAt(variables, source) : null;
     case 'ParenthesizedExpression':
       return children.length === 3 ? compile(children[1]!, text) : null;
     case 'ArithmeticExpression': {
@@ -217,19 +220,6 @@ const COMPARISONS = {
   '=': <T>(a: T, b: T) => a === b,
   '!=': <T>(a: T, b: T) => a !== b,
 };
-
-/** Reads `a.b.c` from the variables; undefined where a step is missing. */
-function reader(path: string): (variables: Record<string, unknown>) => unknown {
-  const steps = path.split('.');
-  return (variables) => {
-    let value: unknown = variables;
-    for (const step of steps) {
-      if (typeof value !== 'object' || value === null || !Object.hasOwn(value, step)) return undefined;
-      value = (value as Record<string, unknown>)[step];
-    }
-    return value;
-  };
-}
 
 /** Words of the condition outside string literals that may name variables (`stock.leeds` -> stock). */
 function namesIn(text: string): string[] {
