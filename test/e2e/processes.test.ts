@@ -280,19 +280,27 @@ describe('loan approval', { concurrency: true }, () => {
   });
 
   it('a strong applicant asking for more than the policy ever approves goes to a person, and the reason is in the API and in SQL', async () => {
-    const id = await webhook('loan-approval', {
-      ...strongApplication,
-      applicationId: 'APP-E2E-7',
-      amount: 100000,
-      termMonths: 4,
-      employment: 'contract',
-      purpose: 'a used car',
+    // Over real HTTP, as the bank's systems call it: the webhook in, the instance out.
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const started = await fetch(`${base}/webhooks/loan-approval`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...strongApplication,
+        applicationId: 'APP-E2E-7',
+        amount: 146132,
+        termMonths: 4,
+        employment: 'contract',
+        purpose: 'new windows',
+      }),
     });
+    assert.equal(started.status, 202);
+    const { instanceId: id } = (await started.json()) as { instanceId: string };
     await openTask(id, 'ReviewApplication');
-    const response = await inject({ method: 'GET', url: `/api/instances/${id}`, headers: auth });
-    assert.equal(response.statusCode, 200, response.body);
+    const response = await fetch(`${base}/api/instances/${id}`, { headers: auth });
+    assert.equal(response.status, 200);
     const [decision] = (
-      response.json() as {
+      (await response.json()) as {
         decisions: {
           label: string;
           confidence: number;
@@ -307,7 +315,7 @@ describe('loan approval', { concurrency: true }, () => {
     if (decision.label === 'approve' && decision.confidence >= decision.threshold)
       assert.ok(
         decision.reviewReasons.some((r) =>
-          r.startsWith('approve requires amount <= 30000 and this case does not meet it (amount 100000)'),
+          r.startsWith('approve requires amount <= 30000 and this case does not meet it (amount 146132)'),
         ),
         decision.reviewReasons.join('; '),
       );
