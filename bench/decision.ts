@@ -18,7 +18,10 @@
  *   agent's rate is the grouping;
  * - event-loop delay while the agent decides 2000 cases (the loop must stay responsive);
  * - boundaryCheck: single decisions with the boundary check switched on (10 %), p50 and p50 over the
- *   bare p50: what that selective-prediction signal would cost (it is off in the shipped configs).
+ *   bare p50: what that selective-prediction signal would cost (it is off in the shipped configs);
+ * - withoutRequirements: the same single decisions with config.json `requires` off, timed in the same
+ *   loop as the agent and the bare call, p50 and p50 over the bare p50: set beside the agent's own
+ *   p50, what the required conditions cost (requires.ts).
  *
  * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
  * start -> `decision:loan` -> end, a worker process with concurrency 128 (jobs waiting for the model
@@ -183,6 +186,8 @@ interface ModelReport {
   eventLoopDelayMaxMs: number;
   /** Single decisions with the boundary check on (10 %): p50, and p50 over the bare p50. */
   boundaryCheck: { p50Ms: number; p50Overhead: number };
+  /** Single decisions with the required conditions off: p50, and p50 over the bare p50. */
+  withoutRequirements: { p50Ms: number; p50Overhead: number };
 }
 
 /** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
@@ -228,8 +233,12 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
 
   for (const c of cases.slice(0, 50)) await agent.infer(c), await bare.decide([c]);
   // Single decisions, agent and bare interleaved so both see the same machine load.
+  // The required conditions (nodes/decision/requires.ts; on in the shipped configs) are switched
+  // off for a third call in the same loop, so that all three see the same load.
   const agentSingle: number[] = [];
   const bareSingle: number[] = [];
+  const withoutRequirements: number[] = [];
+  const shippedRequirements = agent.model.requirements;
   for (const c of cases.slice(0, singleCount)) {
     let t = performance.now();
     await agent.infer(c);
@@ -237,6 +246,11 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     t = performance.now();
     await bare.decide([c]);
     bareSingle.push(performance.now() - t);
+    agent.model.requirements = null;
+    t = performance.now();
+    await agent.infer(c);
+    withoutRequirements.push(performance.now() - t);
+    agent.model.requirements = shippedRequirements;
   }
 
   // The boundary check (nodes/decision/boundary.ts; off in the shipped configs): the same single
@@ -307,6 +321,10 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     boundaryCheck: {
       p50Ms: round(percentile(boundarySingle, 0.5), 2),
       p50Overhead: round(percentile(boundarySingle, 0.5) / bareP50, 2),
+    },
+    withoutRequirements: {
+      p50Ms: round(percentile(withoutRequirements, 0.5), 2),
+      p50Overhead: round(percentile(withoutRequirements, 0.5) / bareP50, 2),
     },
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);

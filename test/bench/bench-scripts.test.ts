@@ -67,6 +67,7 @@ describe('bench scripts (--quick)', { concurrency: true }, () => {
     );
     assert.match(stdout, /"sameLabels":true/); // the bare baseline decides as the agent does
     assert.match(stdout, /"boundaryCheck":\{"p50Ms":[\d.]+,"p50Overhead":[\d.]+\}/); // the check's cost, switched on
+    assert.match(stdout, /"withoutRequirements":\{"p50Ms":[\d.]+,"p50Overhead":[\d.]+\}/); // what `requires` costs, beside the agent's p50
   });
 
   test('bench/cli.ts times every CLI command', async () => {
