@@ -30,6 +30,8 @@ export interface DomainSpec {
   screen?: ScreenSettings;
   /** What each answer needs of the fields, as FEEL conditions: an automated answer whose case fails one goes to review (requires.ts). */
   requires?: RequiresSettings;
+  /** The language of the texts (ISO 639-1): free text that reads as another goes to review (language.ts). */
+  language?: string;
 }
 
 export const LOAN: DomainSpec = {
@@ -63,6 +65,7 @@ export const LOAN: DomainSpec = {
     purpose: { type: 'text', maxChars: 400 },
   },
   requires: policyRequirements('loan'),
+  language: 'en',
   // Rule 1 of the lending policy (policy.ts) in words: gambling and betting (bookmakers by name),
   // crypto speculation (coins and exchanges by name), payday and doorstep lenders. Not "horses",
   // "slots", "coral" or "flutter", which are ordinary words too.
@@ -164,6 +167,7 @@ export const ORDER: DomainSpec = {
   threshold: 0.9,
   textVariables: ['notes'],
   requires: policyRequirements('order'),
+  language: 'en',
   variables: {
     weightKg: 'parcel weight in kg',
     distanceKm: 'distance from the nearest warehouse to the customer in km',

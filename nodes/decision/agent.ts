@@ -27,6 +27,7 @@ import {
 } from './finetune.ts';
 import { trainHead, type HeadCase } from './head.ts';
 import { unfamiliarReason } from './familiarity.ts';
+import { languageReason } from './language.ts';
 import { nudges } from './boundary.ts';
 import { rewordings } from './consistency.ts';
 import { asTrained, checkDecisionInputs, textInputs } from './inputs.ts';
@@ -244,14 +245,18 @@ export class DecisionAgent {
       reviewReasons.push(
         `${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`,
       );
-    const { lexicon } = this.model;
-    if (lexicon) {
-      for (const name of this.#renderOptions(template).textVariables ?? []) {
-        const value = variables[name];
-        const reason =
-          typeof value === 'string' ? unfamiliarReason(name, value, lexicon, this.model.config.familiarity) : null;
-        if (reason) reviewReasons.push(reason);
-      }
+    const { lexicon, detectLanguage } = this.model;
+    const { familiarity, language } = this.model.config;
+    for (const name of this.#renderOptions(template).textVariables ?? []) {
+      const value = variables[name];
+      if (typeof value !== 'string') continue;
+      const unfamiliar = lexicon ? unfamiliarReason(name, value, lexicon, familiarity) : null;
+      if (unfamiliar) reviewReasons.push(unfamiliar);
+      const foreign =
+        language && detectLanguage && !unfamiliar
+          ? languageReason(name, value, language, lexicon, detectLanguage)
+          : null;
+      if (foreign) reviewReasons.push(foreign);
     }
     return {
       prompt: rendered.prompt,

@@ -65,6 +65,11 @@ export class Lexicon {
     );
   }
 
+  /** A word of the training texts, letter for letter. */
+  has(word: string): boolean {
+    return this.#words.has(word);
+  }
+
   /** Known, or one edit from a known word of 4 letters or more (short words must match exactly). */
   knows(word: string): boolean {
     if (this.#words.has(word)) return true;

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Tokenizer } from 'tokenizers';
 import { OperonError } from '../../engine/errors.ts';
 import { inputsError, type DecisionInputs } from './inputs.ts';
+import { languageDetector, languageError, type LanguageDetector } from './language.ts';
 import { startInlineSession, startSession, type ModelSession } from './session.ts';
 
 /** What config.json (or operon.json) says about a model. */
@@ -43,6 +44,8 @@ export interface DecisionModelConfig {
   calibration?: { method: string; temperature: number; contentFreeLogits?: number[] | null };
   /** When free text has too many words missing from lexicon.txt, the decision goes to review (familiarity.ts). */
   familiarity?: FamiliaritySettings;
+  /** The language of the training texts (ISO 639-1): free text in another goes to review (language.ts). */
+  language?: string;
   /** Automated answers are checked on reworded copies of the free text (consistency.ts). */
   consistency?: ConsistencySettings;
   /** Automated answers are checked on copies with each declared number nudged (boundary.ts). */
@@ -79,6 +82,8 @@ export interface DecisionModel {
   screen: Screen | null;
   /** config.json's `requires`, ready to check; null when it has none. */
   requirements: Requirements | null;
+  /** The language detector when config.json has `language`, else null. */
+  detectLanguage: LanguageDetector | null;
 }
 
 function unknownModel(name: string, reason: string, cause?: unknown): OperonError {
@@ -115,6 +120,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (!ok) throw unknownModel(name, `${configFile} lacks labels, verbalizers, template or maxLength`);
   const badInputs = inputsError(config.inputs);
   if (badInputs) throw unknownModel(name, `${configFile}: ${badInputs}`);
+  const badLanguage = languageError(config.language);
+  if (badLanguage) throw unknownModel(name, `${configFile}: ${badLanguage}`);
   const badScreen = screenError(config.screen);
   if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
   const badRequires = requiresError(config.requires, config.labels, config.inputs);
@@ -205,6 +212,7 @@ export async function loadDecisionModel(
       : null,
     screen: config.screen ? new Screen(config.screen) : null,
     requirements: config.requires ? new Requirements(config.requires) : null,
+    detectLanguage: config.language ? await languageDetector() : null,
   };
 }
 

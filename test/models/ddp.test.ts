@@ -83,7 +83,7 @@ describe('torchrun DDP training', {
     assert.ok(existsSync(fineTuned));
 
     // Exported, the loan model carries its domain's screened words (nodes/decision/screen.ts) and
-    // the policy's requirements (nodes/decision/requires.ts).
+    // the policy's requirements (nodes/decision/requires.ts) and its texts' language (language.ts).
     const exported = join(work, 'exported-loan');
     await python([
       'models/gpt/export.py',
@@ -99,6 +99,7 @@ describe('torchrun DDP training', {
     const config = JSON.parse(readFileSync(join(exported, 'config.json'), 'utf8'));
     assert.deepEqual(config.screen, JSON.parse(JSON.stringify(DOMAINS.loan.screen)));
     assert.deepEqual(config.requires, DOMAINS.loan.requires);
+    assert.equal(config.language, 'en');
   });
 
   test('the sweep script trains one run per grid point and records them in a table', async () => {
