@@ -6,6 +6,7 @@
 // (index.ts) and the FEEL worker (worker.mjs): plain JS. Types: builtins.d.mts.
 import { randomUUID } from 'node:crypto';
 import { date, duration, evaluate, FeelDate, FeelDateTime, FeelDuration, FeelFunction, parseExpression } from 'feelin';
+import './strict-compare.mjs';
 
 /** Names of the functions `*` and `/` are rewritten to (see rewriteArithmetic); not Camunda's. */
 const MULTIPLY = 'operon multiply';

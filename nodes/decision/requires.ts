@@ -27,8 +27,9 @@ export type RequiresSettings = Record<string, string[]>;
 /**
  * Why `settings` cannot be used with these `labels` and declared `inputs` (inputs.ts), or null when
  * it can (checked when the model folder loads). A condition may read declared inputs only: their
- * types are checked before the model runs, and feelin compares across types ("abc" <= 30000 is
- * true), so an undeclared variable could pass a condition it should fail.
+ * types are checked before the model runs, so a condition never meets a value of a type it was
+ * not written for (engine/feel/strict-compare.mjs makes such a comparison null, but a condition
+ * such as `if amount > 30000 then false else true` would still hold on it).
  */
 export function requiresError(settings: unknown, labels: readonly string[], inputs?: object): string | null {
   if (settings === undefined) return null;
@@ -113,7 +114,7 @@ type Compiled = (variables: Record<string, unknown>) => unknown;
  * because feelin parses the text again on every evaluation: about 100 µs for `amount <= 30000`,
  * 0.6 ms for the courier's two conditions, against a 1.4 ms decision. Same answers as feelin on
  * values of the declared types (property tests compare them); a comparison of values of other
- * types is null (not met), as in Camunda's FEEL, where feelin compares them as JavaScript does. Any
+ * types is null (not met), as in Camunda's FEEL and in feelin with engine/feel/strict-compare.mjs. Any
  * other construct returns null here and the condition goes to feelin.
  */
 function compiledCheck(text: string): Condition['check'] | null {

@@ -12,7 +12,10 @@ export function booleanCondition(
 ): boolean {
   const value = x.feel(condition, ei.key, context);
   if (typeof value === 'boolean') return value;
-  const why = value === null ? 'null (a variable it uses may be missing)' : JSON.stringify(value);
+  const why =
+    value === null
+      ? 'null (a variable it uses may be missing, or of another type than it is compared with)'
+      : JSON.stringify(value);
   throw new IncidentSignal(
     'OPERON_ERR_CONDITION_NOT_BOOLEAN',
     `condition "${condition}" of sequence flow "${flowId}" gave ${why}, expected a boolean`,
