@@ -10,7 +10,7 @@
  * (empty when nothing matched); COLLECT with an aggregation gives one number (null on no match,
  * 0 for COUNT).
  */
-import { unaryTest } from 'feelin';
+import { date, dateAndTime, duration, time, unaryTest } from 'feelin';
 import { OperonError } from '../errors.ts';
 import { evaluateCamunda } from '../feel/builtins.mjs';
 import { toJson, withClock } from '../feel/values.mjs';
@@ -115,6 +115,35 @@ function evaluateLiteral(decision: Decision, context: Context, feel: FeelEvaluat
   return { ...named(decision), inputs: {}, matchedRuleIds: [], output };
 }
 
+/** FEEL's constructor for each temporal typeRef of an input expression (DMN 1.3 and Camunda names). */
+const TEMPORAL_TYPES: Record<string, (text: string) => unknown> = {
+  date,
+  dateTime: dateAndTime,
+  'date and time': dateAndTime,
+  time,
+  duration,
+  dayTimeDuration: duration,
+  yearMonthDuration: duration,
+  'days and time duration': duration,
+  'years and months duration': duration,
+};
+
+/**
+ * The value an input entry tests: variables are plain JSON, so a date arrives as a string, and FEEL
+ * does not order a string against a date (`> date("2016-10-01")` is null for "2016-11-01"). A
+ * column whose typeRef is a temporal type reads its string values as that type; a string that is
+ * not one stays a string (and its tests are null, so no rule matches on it).
+ */
+export function typedProbe(value: unknown, typeRef: string | undefined): unknown {
+  const make = typeRef === undefined ? undefined : TEMPORAL_TYPES[typeRef];
+  if (!make || typeof value !== 'string') return value;
+  try {
+    return make(value) ?? value;
+  } catch {
+    return value;
+  }
+}
+
 /** Does the input entry (unary tests; empty and `-` match anything) accept `value`? */
 export function entryMatches(entry: string, value: unknown, context: Context): boolean {
   if (entry === '' || entry === '-') return true;
@@ -137,7 +166,7 @@ export function evaluateTable(
   const matched = table.rules.filter((rule) =>
     rule.inputEntries.every((entry, i) => {
       try {
-        return entryMatches(entry, inputValues[i], context);
+        return entryMatches(entry, typedProbe(inputValues[i], table.inputs[i]!.typeRef), context);
       } catch (error) {
         throw failure(decision.id, `input entry "${entry}" of rule "${rule.id}" failed: ${(error as Error).message}`, {
           ruleId: rule.id,

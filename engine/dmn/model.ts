@@ -10,8 +10,11 @@ export type Aggregation = 'SUM' | 'MIN' | 'MAX' | 'COUNT';
 export interface DecisionTable {
   hitPolicy: HitPolicy;
   aggregation?: Aggregation;
-  /** FEEL input expressions, in column order. */
-  inputs: Array<{ id: string; label?: string; expression: string }>;
+  /**
+   * FEEL input expressions, in column order; `typeRef` is the input expression's declared type
+   * (a `date`, `dateTime`, `time` or duration column compares its string values as that type).
+   */
+  inputs: Array<{ id: string; label?: string; expression: string; typeRef?: string }>;
   /** Output columns; `values` are the allowed output values in priority order (PRIORITY, OUTPUT ORDER). */
   outputs: Array<{ id: string; name: string; label?: string; values?: string[] }>;
   rules: Array<{ id: string; inputEntries: string[]; outputEntries: string[] }>;

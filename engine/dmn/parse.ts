@@ -118,7 +118,13 @@ function tableOf(file: string, decisionId: string, node: Element): DecisionTable
   const inputs = ((node.input ?? []) as Element[]).map((input) => {
     const expression = String(input.inputExpression?.text ?? '').trim();
     checkExpression(file, input.id ?? tableId, expression);
-    return { id: input.id as string, ...(input.label ? { label: input.label as string } : {}), expression };
+    const typeRef = input.inputExpression?.typeRef;
+    return {
+      id: input.id as string,
+      ...(input.label ? { label: input.label as string } : {}),
+      expression,
+      ...(typeof typeRef === 'string' && typeRef.trim() ? { typeRef: typeRef.trim() } : {}),
+    };
   });
   const outputs = ((node.output ?? []) as Element[]).map((output, index) => {
     const values = output.outputValues?.text ? splitValues(String(output.outputValues.text)) : undefined;

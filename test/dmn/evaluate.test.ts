@@ -12,6 +12,8 @@ interface TableSpec {
   hitPolicy?: string;
   aggregation?: string;
   inputs: string[];
+  /** The input expressions' typeRef, by column. */
+  typeRefs?: string[];
   outputs: Array<{ name: string; values?: string }>;
   rules: Array<[string[], string[]]>;
 }
@@ -19,7 +21,7 @@ interface TableSpec {
 function table(id: string, spec: TableSpec): string {
   const attrs = `${spec.hitPolicy ? ` hitPolicy="${spec.hitPolicy}"` : ''}${spec.aggregation ? ` aggregation="${spec.aggregation}"` : ''}`;
   return `<decision id="${id}" name="${id} name"><decisionTable id="${id}_table"${attrs}>
-    ${spec.inputs.map((e, i) => `<input id="${id}_in${i}" label="in${i}"><inputExpression id="${id}_ie${i}"><text>${xmlText(e)}</text></inputExpression></input>`).join('')}
+    ${spec.inputs.map((e, i) => `<input id="${id}_in${i}" label="in${i}"><inputExpression id="${id}_ie${i}"${spec.typeRefs?.[i] ? ` typeRef="${spec.typeRefs[i]}"` : ''}><text>${xmlText(e)}</text></inputExpression></input>`).join('')}
     ${spec.outputs.map((o, i) => `<output id="${id}_out${i}" name="${o.name}">${o.values ? `<outputValues id="${id}_ov${i}"><text>${xmlText(o.values)}</text></outputValues>` : ''}</output>`).join('')}
     ${spec.rules.map(([ins, outs], r) => `<rule id="r${r + 1}">${ins.map((t, i) => `<inputEntry id="r${r + 1}_i${i}"><text>${xmlText(t)}</text></inputEntry>`).join('')}${outs.map((t, i) => `<outputEntry id="r${r + 1}_o${i}"><text>${xmlText(t)}</text></outputEntry>`).join('')}</rule>`).join('')}
   </decisionTable></decision>`;
@@ -247,5 +249,58 @@ describe('DMN deployment checks', () => {
       parseDmn(dmn11, 'old.dmn'),
       (error: OperonError) => error.code === 'OPERON_ERR_DMN_PARSE' && /DMN 1\.1 or 1\.2/.test(error.message),
     );
+  });
+});
+
+describe('DMN values of another type than the tests', () => {
+  it('a number test on a string, a boolean or a list matches no rule (FEEL: null), as on a missing value', async () => {
+    const spec: TableSpec = {
+      inputs: ['amount'],
+      outputs: [{ name: 'size' }],
+      rules: [
+        [['< 100'], ['"small"']],
+        [['[100..1000]'], ['"medium"']],
+        [['> 1000'], ['"large"']],
+      ],
+    };
+    assert.equal((await decide(spec, { amount: 50 })).output, 'small');
+    assert.equal((await decide(spec, { amount: 5000 })).output, 'large');
+    for (const amount of ['50', 'abc', '', true, [50], null]) {
+      const result = await decide(spec, { amount });
+      assert.equal(result.output, null, JSON.stringify(amount));
+      assert.deepEqual(result.evaluated[0]!.matchedRuleIds, [], JSON.stringify(amount));
+    }
+  });
+
+  it('a column typed date, dateTime, time or duration reads its strings as that type', async () => {
+    const rules: TableSpec['rules'] = [
+      [['> date("2016-10-01")'], ['"after"']],
+      [['<= date("2016-10-01")'], ['"on or before"']],
+    ];
+    const dated: TableSpec = { inputs: ['day'], typeRefs: ['date'], outputs: [{ name: 'when' }], rules };
+    assert.equal((await decide(dated, { day: '2016-11-01' })).output, 'after');
+    assert.equal((await decide(dated, { day: '2016-10-01' })).output, 'on or before');
+    assert.equal((await decide(dated, { day: 'soon' })).output, null, 'not a date: no rule');
+    assert.equal((await decide(dated, { day: 20161101 })).output, null, 'a number is no date');
+    const untyped: TableSpec = { inputs: ['day'], outputs: [{ name: 'when' }], rules };
+    assert.equal((await decide(untyped, { day: '2016-11-01' })).output, null, 'without typeRef a string is no date');
+    const waited: TableSpec = {
+      inputs: ['waited'],
+      typeRefs: ['dayTimeDuration'],
+      outputs: [{ name: 'late' }],
+      rules: [
+        [['> duration("PT2H")'], ['true']],
+        [['<= duration("PT2H")'], ['false']],
+      ],
+    };
+    assert.equal((await decide(waited, { waited: 'PT3H' })).output, true);
+    assert.equal((await decide(waited, { waited: 'PT90M' })).output, false);
+    const stamped: TableSpec = {
+      inputs: ['at'],
+      typeRefs: ['dateTime'],
+      outputs: [{ name: 'late' }],
+      rules: [[['> date and time("2026-12-01T12:00:00Z")'], ['true']]],
+    };
+    assert.equal((await decide(stamped, { at: '2026-12-02T08:00:00Z' })).output, true);
   });
 });
