@@ -12,8 +12,44 @@
  * dropped); a phrase of several words matches them in a row; a trailing `*` matches every word
  * that begins with it ("gambl*": gamble, gambling, gambler). No typo matching: one letter away from
  * "betting" is "setting" and "letting".
+ *
+ * The text is read through the disguises a hostile applicant uses to slip a word past a list
+ * (`screenReadings`): letters from other scripts that look Latin ("саsino" with Cyrillic с and а),
+ * fullwidth letters and invisible characters (the `confusables` package's table), letters spaced or
+ * dotted out ("G A M B L I N G", "c.a.s.i.n.o"), and digits or symbols for letters inside a word
+ * ("b3tting", "casin0", "g@mbling", "ca$ino"). The model read every one of these as an ordinary
+ * purpose, approving "c.a.s.i.n.o" at 0.989 and "G A M B L I N G" at 0.991.
  */
+import { remove as removeConfusables } from 'confusables';
 import { textWords } from './familiarity.ts';
+
+/** Digits and symbols that stand for letters inside a word; `1` is tried as both i and l. */
+const LEET: Record<string, string> = { '0': 'o', '3': 'e', '4': 'a', '5': 's', '7': 't', '8': 'b', '@': 'a', $: 's' };
+
+/** Three or more single letters in a row, each followed by one separator: "g a m b l e", "c.a.s.i.n.o". */
+const SPELLED_OUT = /(?<![A-Za-z])(?:[A-Za-z][ .\-_*·]){2,}[A-Za-z](?![A-Za-z])/g;
+/** A token of letters, digits and the symbols above, with at least two letters. */
+const MIXED_TOKEN = /[A-Za-z0-9@$]*[A-Za-z][A-Za-z0-9@$]*/g;
+
+/**
+ * The word sequences a screen matches in `text`: its words as written, and (when it holds a
+ * disguise) as read through it. `1` inside a word gives one reading with i and one with l.
+ */
+export function screenReadings(text: string): string[][] {
+  const plain = textWords(text);
+  const undone = removeConfusables(text).replace(SPELLED_OUT, (letters) => letters.replace(/[^A-Za-z]/g, ''));
+  const readings = [plain];
+  for (const one of undone.includes('1') ? ['i', 'l'] : ['i']) {
+    const read = undone.replace(MIXED_TOKEN, (token) =>
+      /[0-9@$]/.test(token) && /[A-Za-z].*[A-Za-z]/.test(token)
+        ? token.replace(/[0-9@$]/g, (c) => (c === '1' ? one : (LEET[c] ?? c)))
+        : token,
+    );
+    const words = textWords(read);
+    if (words.join(' ') !== plain.join(' ')) readings.push(words);
+  }
+  return readings;
+}
 
 export interface ScreenSettings {
   /** Answers that a screened word sends to review (the loan model: approve). */
@@ -66,9 +102,16 @@ export class Screen {
     this.meaning = settings.meaning;
   }
 
-  /** The first screened word in `text`, as the text spells it; null when there is none. */
+  /** The first screened word in `text` (read through its disguises); null when there is none. */
   find(text: string): string | null {
-    const words = textWords(text);
+    for (const words of screenReadings(text)) {
+      const word = this.#findIn(words);
+      if (word) return word;
+    }
+    return null;
+  }
+
+  #findIn(words: string[]): string | null {
     for (let i = 0; i < words.length; i++) {
       for (const { parts, prefix } of this.#patterns) {
         if (i + parts.length > words.length) continue;

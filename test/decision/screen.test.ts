@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { readModelConfig } from '../../nodes/decision/model.ts';
 import { Screen, screenError, type ScreenSettings } from '../../nodes/decision/screen.ts';
+import { textWords } from '../../nodes/decision/familiarity.ts';
 import { DOMAINS } from '../../models/data/domains.ts';
 
 after(() => DecisionAgent.closeAll());
@@ -40,6 +41,49 @@ test('a phrase matches its words in a row, its last word a prefix when starred',
 test('no typo matching and no matches inside other words: one letter from "bet" is not "bet"', () => {
   for (const text of ['a better kitchen', 'the alphabet rug', 'letting agent fees', 'best man suit', 'bett', ''])
     assert.equal(screen.find(text), null, text);
+});
+
+test('a screened word is found through the disguises of a hostile text', () => {
+  const loan = new Screen(DOMAINS.loan.screen!);
+  for (const [text, word] of [
+    ['саsino trip', 'casino'], // Cyrillic с and а
+    ['ѕроrts bеtting', 'betting'], // Cyrillic ѕ, р, о, е
+    ['ｃａｓｉｎｏ weekend', 'casino'], // fullwidth
+    ['lot\u200btery tickets', 'lottery'], // a zero-width space
+    ['c.a.s.i.n.o', 'casino'],
+    ['G A M B L I N G debts', 'gambling'],
+    ['b-e-t-t-i-n-g', 'betting'],
+    ['b3tting money', 'betting'],
+    ['casin0 weekend', 'casino'],
+    ['g@mbling', 'gambling'],
+    ['ca$ino', 'casino'],
+    ['1ottery win', 'lottery'], // 1 for l
+    ['b1ngo nights', 'bingo'], // 1 for i
+  ])
+    assert.equal(loan.find(text!), word, text);
+  // Ordinary text with digits and initials reads as it is written.
+  for (const text of [
+    'a new car b4 uni',
+    'U.K. holiday',
+    'BMW M3 and an Audi A4',
+    '£4,200 for a used Honda Jazz',
+    'i10 for my daughter',
+  ])
+    assert.equal(loan.find(text), null, text);
+});
+
+test('reading through disguises adds no screened word to the hand-written and natural English texts', () => {
+  const loan = new Screen(DOMAINS.loan.screen!);
+  const texts = new Set<string>();
+  const data = fileURLToPath(new URL('../../models/data/', import.meta.url));
+  for (const file of ['natural/loan.test.jsonl', 'natural/loan.holdout.jsonl', 'handwritten/loan.jsonl'])
+    for (const line of readFileSync(join(data, file), 'utf8').trim().split('\n')) {
+      const row = JSON.parse(line) as { text?: string; vars?: { purpose: string } };
+      texts.add(row.text ?? row.vars!.purpose);
+    }
+  assert.ok(texts.size > 2000, `${texts.size} texts`);
+  const added = [...texts].filter((text) => loan.find(text) !== loan.find(textWords(text).join(' ')));
+  assert.deepEqual(added, []);
 });
 
 test('only an answer the screen lists is withheld, and the reason names the field and the word', () => {
@@ -126,6 +170,17 @@ test('the shipped loan model sends an automated approval of a lottery to a perso
       lottery.reviewReasons.some((r) => r.startsWith("purpose mentions 'lottery'")),
       lottery.reviewReasons.join('; '),
     );
+
+  // Spelled out, the model read them as ordinary purposes and approved at 0.99.
+  for (const purpose of ['c.a.s.i.n.o', 'G A M B L I N G']) {
+    const result = await agent.infer({ ...strong, purpose });
+    assert.equal(result.needsReview, true, purpose);
+    if (result.label === 'approve' && result.confidence >= result.threshold)
+      assert.ok(
+        result.reviewReasons.some((r) => / mentions '(casino|gambling)'/.test(r)),
+        result.reviewReasons.join('; '),
+      );
+  }
 
   for (const purpose of ['bitcoin', 'to pay back my payday lender', 'to cover my gambling losses']) {
     const result = await agent.infer({ ...strong, purpose });
