@@ -85,6 +85,13 @@ async function inject(options: InjectOptions): Promise<LightMyRequestResponse> {
   }
 }
 
+let base: Promise<string> | undefined;
+/** The app listening on a free local port (once), for the cases that go over real HTTP. */
+function listening(): Promise<string> {
+  base ??= app.listen({ port: 0, host: '127.0.0.1' });
+  return base;
+}
+
 async function webhook(processId: string, variables: Record<string, unknown>): Promise<string> {
   const response = await inject({ method: 'POST', url: `/webhooks/${processId}`, payload: variables });
   assert.equal(response.statusCode, 202, response.body);
@@ -281,7 +288,7 @@ describe('loan approval', { concurrency: true }, () => {
 
   it('a strong applicant asking for more than the policy ever approves goes to a person, and the reason is in the API and in SQL', async () => {
     // Over real HTTP, as the bank's systems call it: the webhook in, the instance out.
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = await listening();
     const started = await fetch(`${base}/webhooks/loan-approval`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -321,6 +328,28 @@ describe('loan approval', { concurrency: true }, () => {
       );
     const row = await db.knex('decisions').where({ process_instance_id: id }).first('review_reasons');
     assert.deepEqual(row.review_reasons, decision.reviewReasons);
+  });
+
+  it('a strong applicant whose purpose is in German goes to a person, told the language, over real HTTP', async () => {
+    const base = await listening();
+    const started = await fetch(`${base}/webhooks/loan-approval`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...strongApplication, applicationId: 'APP-E2E-8', purpose: 'neue Küche' }),
+    });
+    assert.equal(started.status, 202);
+    const { instanceId: id } = (await started.json()) as { instanceId: string };
+    await openTask(id, 'ReviewApplication');
+    const response = await fetch(`${base}/api/instances/${id}`, { headers: auth });
+    const [decision] = ((await response.json()) as { decisions: { needsReview: boolean; reviewReasons: string[] }[] })
+      .decisions;
+    assert.equal(decision?.needsReview, true);
+    assert.ok(
+      decision.reviewReasons.includes(
+        'purpose reads as German (de), not the English the model was trained on: a person reads it',
+      ),
+      decision.reviewReasons.join('; '),
+    );
   });
 
   it('a review not done before reviewDeadline escalates to a senior officer', async () => {
