@@ -11,13 +11,22 @@
  * are not, letter for letter, words of the training texts (lexicon.txt). The second condition keeps
  * most English texts that the detector misreads (abbreviations such as "Plt del. to GI", a brand
  * in "New Worcester Bosch combi boiler") from review: on the hand-written, natural and generated
- * English texts it halves the detector's false alarms (models/data/natural/README.md has the
- * counts).
+ * English texts it at least halves the detector's false alarms (docs/decisions.md, "Measured").
+ * Letters of other scripts (Cyrillic, Han, Arabic ...) are no words of the lexicon: each run of
+ * them counts as an unknown word, so "новая кухня" and "新车" are asked about too.
  */
 import type { Lexicon } from './familiarity.ts';
 import { textWords } from './familiarity.ts';
 
 const names = new Intl.DisplayNames(['en'], { type: 'language' });
+
+/** A run of letters of a script other than Latin (Cyrillic, Greek, Arabic, Hebrew, Han, Hangul ...). */
+const OTHER_SCRIPT = /(?:(?!\p{Script=Latin})\p{L})+/gu;
+
+/** The detector's languages written in Latin letters. */
+const LATIN_SCRIPT = new Set(
+  'az ca cs da de en es et eu fi fr hr hu is it ku lt lv ms nl no pl pt ro sk sl sq sv tl tr vi yo'.split(' '),
+);
 
 /** Share of a text's words that must be missing from the lexicon before the detector is asked. */
 export const MIN_UNKNOWN_SHARE = 0.5;
@@ -67,10 +76,19 @@ export function languageReason(
   detect: LanguageDetector,
 ): string | null {
   const words = textWords(text);
-  if (words.length === 0) return null;
-  const unknown = lexicon ? words.filter((w) => !lexicon.has(w)).length : words.length;
-  if (unknown === 0 || unknown / words.length < MIN_UNKNOWN_SHARE) return null;
+  // Letters of other scripts are no words of an English lexicon: each run of them counts as an unknown word.
+  const otherScript = text.match(OTHER_SCRIPT)?.length ?? 0;
+  const total = words.length + otherScript;
+  if (total === 0) return null;
+  const unknown = (lexicon ? words.filter((w) => !lexicon.has(w)).length : words.length) + otherScript;
+  if (unknown === 0 || unknown / total < MIN_UNKNOWN_SHARE) return null;
   const detected = detect(text);
-  if (detected === '' || detected === expected) return null;
+  if (detected === expected) return null;
+  if (detected === '') {
+    // The detector cannot place it ("新车", "새 차"), but a text mostly in another script is not the
+    // language of a model whose texts are in Latin letters.
+    if (!LATIN_SCRIPT.has(expected) || otherScript * 2 < total) return null;
+    return `${field} is written in another script than the ${names.of(expected)} the model was trained on: a person reads it`;
+  }
   return `${field} reads as ${names.of(detected)} (${detected}), not the ${names.of(expected)} the model was trained on: a person reads it`;
 }

@@ -39,6 +39,28 @@ test('a text that reads as another language, with half its words unknown, goes t
   );
 });
 
+test('a text in another script is asked about too, and goes to review when the detector cannot place it', () => {
+  assert.match(
+    languageReason('purpose', 'покупка автомобиля', 'en', lexicon, detect)!,
+    /^purpose reads as Russian \(ru\)/,
+  );
+  assert.match(languageReason('purpose', 'νέο αυτοκίνητο', 'en', lexicon, detect)!, /^purpose reads as Greek/);
+  for (const text of ['新车', '새 차', 'מטבח חדש']) {
+    assert.equal(detect(text), '', `the smallest database cannot place ${text}`);
+    assert.equal(
+      languageReason('purpose', text, 'en', lexicon, detect),
+      'purpose is written in another script than the English the model was trained on: a person reads it',
+      text,
+    );
+  }
+  assert.equal(
+    languageReason('purpose', '新车', 'zh', null, detect),
+    null,
+    'not for a model whose texts are not in Latin letters',
+  );
+  assert.equal(languageReason('purpose', 'new kitchen for the house 🏠', 'en', lexicon, detect), null);
+});
+
 test('English, known words, a detector that cannot tell, or an empty text do not', () => {
   assert.equal(languageReason('purpose', 'new kitchen for the house', 'en', lexicon, detect), null);
   // The detector reads this as Dutch; one unknown word in five is under the share.
@@ -112,6 +134,21 @@ for (const domain of ['loan', 'order'] as const) {
       [],
       'automated although written in another language',
     );
+    for (const text of [
+      'новая кухня',
+      'покупка автомобиля',
+      '新车',
+      '装修厨房',
+      'سيارة جديدة',
+      'νέο αυτοκίνητο',
+      '새 차',
+    ]) {
+      const result = await agent.infer({ ...STRONG[domain], [FIELD[domain]]: text });
+      assert.ok(
+        result.reviewReasons.some((reason) => / (reads as|is written in another script than) /.test(reason)),
+        `${text}: ${result.reviewReasons.join('; ')}`,
+      );
+    }
     const byLanguage = results.filter((r) => r.reviewReasons.some((reason) => / reads as /.test(reason))).length;
     assert.ok(byLanguage >= 10, `${byLanguage} held by the language signal (the rest by familiarity or confidence)`);
     // English texts are left alone: the natural sets and the hand-written training texts.
