@@ -131,7 +131,9 @@ export function renderPrompt(
       if (!truncated.includes(path)) truncated.push(path);
     }
     if (guard) {
-      if ((guard.forged?.test(text) || (guard.cue && text.search(guard.cue) >= 0)) && !forged.includes(path))
+      // Read as NFKC, so that fullwidth or other compatibility letters ("ｓｃｏｒｅ ８２０") are no disguise.
+      const plain = text.normalize('NFKC');
+      if ((guard.forged?.test(plain) || (guard.cue && plain.search(guard.cue) >= 0)) && !forged.includes(path))
         forged.push(path);
       if (guard.cue) text = text.replace(guard.cue, '$1');
     }
