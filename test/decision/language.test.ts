@@ -134,6 +134,12 @@ for (const domain of ['loan', 'order'] as const) {
       [],
       'automated although written in another language',
     );
+    // A foreign word for a forbidden purpose beside an English one: a name rule once let these through.
+    if (domain === 'loan')
+      for (const purpose of ['Glücksspiel debts', 'Scommesse weekend']) {
+        const result = await agent.infer({ ...STRONG.loan, purpose });
+        assert.equal(result.needsReview, true, `${purpose}: ${result.label} ${result.confidence}`);
+      }
     for (const text of [
       'новая кухня',
       'покупка автомобиля',
