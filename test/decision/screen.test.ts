@@ -78,8 +78,8 @@ test('reading through disguises adds no screened word to the hand-written and na
   const data = fileURLToPath(new URL('../../models/data/', import.meta.url));
   for (const file of ['natural/loan.test.jsonl', 'natural/loan.holdout.jsonl', 'handwritten/loan.jsonl'])
     for (const line of readFileSync(join(data, file), 'utf8').trim().split('\n')) {
-      const row = JSON.parse(line) as { text?: string; vars?: { purpose: string } };
-      texts.add(row.text ?? row.vars!.purpose);
+      const row = JSON.parse(line) as { text?: string; vars?: { purpose: string }; style?: string };
+      if (row.style !== 'other-language') texts.add(row.text ?? row.vars!.purpose);
     }
   assert.ok(texts.size > 2000, `${texts.size} texts`);
   const added = [...texts].filter((text) => loan.find(text) !== loan.find(textWords(text).join(' ')));
@@ -141,6 +141,10 @@ test("the loan domain's words catch the policy's forbidden purposes and leave or
     ['topping up PokerStars', 'pokerstars'],
     ['leverage on eToro', 'etoro'],
     ['a pay-day loan I took in May', 'pay day loan'],
+    ['Kryptowaluty investment', 'kryptowaluty'],
+    ['Glücksspielschulden', 'glucksspielschulden'],
+    ['apuestas deportivas', 'apuestas'],
+    ['na zakłady bukmacherskie', 'zaklady'],
   ])
     assert.equal(loan.find(text!), word, text);
   for (const text of [
