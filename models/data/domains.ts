@@ -138,6 +138,11 @@ export const LOAN: DomainSpec = {
       'binance',
       'coinbase',
       'forex',
+      // Betting on events by another name.
+      'polymarket',
+      'kalshi',
+      'prediction market*',
+      'fantasy sports',
       'cfd',
       'cfds',
       // Not 'payday' alone: "until payday" is an ordinary purpose.
@@ -150,6 +155,8 @@ export const LOAN: DomainSpec = {
       'satsuma loan*',
       'loan shark*',
       'doorstep lender*',
+      'doorstep loan*',
+      'provident',
       'wonga',
       'quickquid',
       'lending stream',
