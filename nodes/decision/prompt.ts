@@ -11,11 +11,11 @@ export function templateVariables(template: string): string[] {
   return [...new Set([...template.matchAll(PLACEHOLDER)].map((m) => m[1]!))];
 }
 
-/** The value at a dotted path (`stock.leeds`); undefined where a step is missing. */
+/** The value at a dotted path (`stock.leeds`); undefined where a step is missing (own properties only). */
 export function valueAt(variables: Record<string, unknown>, path: string): unknown {
   let value: unknown = variables;
   for (const key of path.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
+    if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
     value = (value as Record<string, unknown>)[key];
   }
   return value;
