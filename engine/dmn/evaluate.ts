@@ -163,10 +163,12 @@ export function evaluateTable(
   table.inputs.forEach((input, i) => {
     inputs[input.label ?? input.id] = inputValues[i];
   });
+  // What the entries test: each column's value read as its typeRef once, not once per rule.
+  const probes = inputValues.map((value, i) => typedProbe(value, table.inputs[i]!.typeRef));
   const matched = table.rules.filter((rule) =>
     rule.inputEntries.every((entry, i) => {
       try {
-        return entryMatches(entry, typedProbe(inputValues[i], table.inputs[i]!.typeRef), context);
+        return entryMatches(entry, probes[i], context);
       } catch (error) {
         throw failure(decision.id, `input entry "${entry}" of rule "${rule.id}" failed: ${(error as Error).message}`, {
           ruleId: rule.id,
