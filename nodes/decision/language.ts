@@ -18,7 +18,12 @@
 import type { Lexicon } from './familiarity.ts';
 import { textWords } from './familiarity.ts';
 
-const names = new Intl.DisplayNames(['en'], { type: 'language' });
+const displayNames = new Intl.DisplayNames(['en'], { type: 'language' });
+
+/** The English name of an ISO 639-1 code ("de" -> German). */
+export function languageName(code: string): string {
+  return displayNames.of(code) ?? code;
+}
 
 /** A run of letters of a script other than Latin (Cyrillic, Greek, Arabic, Hebrew, Han, Hangul ...). */
 const OTHER_SCRIPT = /(?:(?!\p{Script=Latin})\p{L})+/gu;
@@ -81,14 +86,14 @@ export function languageReason(
   const total = words.length + otherScript;
   if (total === 0) return null;
   const unknown = (lexicon ? words.filter((w) => !lexicon.has(w)).length : words.length) + otherScript;
-  if (unknown === 0 || unknown / total < MIN_UNKNOWN_SHARE) return null;
+  if (unknown / total < MIN_UNKNOWN_SHARE) return null;
   const detected = detect(text);
   if (detected === expected) return null;
   if (detected === '') {
     // The detector cannot place it ("新车", "새 차"), but a text mostly in another script is not the
     // language of a model whose texts are in Latin letters.
     if (!LATIN_SCRIPT.has(expected) || otherScript * 2 < total) return null;
-    return `${field} is written in another script than the ${names.of(expected)} the model was trained on: a person reads it`;
+    return `${field} is written in another script than the ${languageName(expected)} the model was trained on: a person reads it`;
   }
-  return `${field} reads as ${names.of(detected)} (${detected}), not the ${names.of(expected)} the model was trained on: a person reads it`;
+  return `${field} reads as ${languageName(detected)} (${detected}), not the ${languageName(expected)} the model was trained on: a person reads it`;
 }
