@@ -7,19 +7,9 @@
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, listenHttp, startTestApi, type HttpClient, type TestApi } from '../http/support/api.ts';
+import { conditionProcess } from './support/condition-process.ts';
 
-const XML = `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d-limit" targetNamespace="http://operon.test">
-  <bpmn:process id="loan-limit" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:exclusiveGateway id="withinLimit" default="f3"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:exclusiveGateway>
-    <bpmn:endEvent id="approvedAutomatically"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:endEvent id="sentToOfficer"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="withinLimit" />
-    <bpmn:sequenceFlow id="f2" sourceRef="withinLimit" targetRef="approvedAutomatically"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">= amount &lt;= 30000</bpmn:conditionExpression></bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f3" sourceRef="withinLimit" targetRef="sentToOfficer" />
-  </bpmn:process>
-</bpmn:definitions>`;
+const { xml: XML } = conditionProcess('loan-limit', 'amount <= 30000');
 
 let api: TestApi;
 let call: HttpClient['call'];
@@ -45,9 +35,9 @@ const ended = (instance: any) =>
   instance.elements.filter((e: any) => e.elementType === 'endEvent').map((e: any) => e.elementId);
 
 it('numbers take the branch their value earns', async () => {
-  assert.deepEqual(ended(await run(100)), ['approvedAutomatically']);
-  assert.deepEqual(ended(await run(30000)), ['approvedAutomatically']);
-  assert.deepEqual(ended(await run(30001)), ['sentToOfficer']);
+  assert.deepEqual(ended(await run(100)), ['yes']);
+  assert.deepEqual(ended(await run(30000)), ['yes']);
+  assert.deepEqual(ended(await run(30001)), ['no']);
 });
 
 for (const amount of ['abc', '5000', '', true, [5000], { value: 5000 }]) {
@@ -58,7 +48,7 @@ for (const amount of ['abc', '5000', '', true, [5000], { value: 5000 }]) {
     assert.equal(instance.incidents.length, 1);
     const [incident] = instance.incidents;
     assert.equal(incident.code, 'OPERON_ERR_CONDITION_NOT_BOOLEAN');
-    assert.equal(incident.elementId, 'withinLimit');
+    assert.equal(incident.elementId, 'decide');
     assert.match(incident.message, /condition "amount <= 30000" of sequence flow "f2" gave null/);
   });
 }

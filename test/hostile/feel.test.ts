@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { DeployFile } from '../../engine/api.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { openEngine, waitFor, waitForState, type TestEngine } from '../engine/support/harness.ts';
+import { conditionProcess, escapeXml } from './support/condition-process.ts';
 
 /** Expressions that must yield only plain data (null) or an incident: never a host object. */
 const ESCAPES = [
@@ -38,8 +39,6 @@ const RUNAWAYS = [
   'replace("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "(a|aa)+$", "b")',
 ];
 
-const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
-
 function scriptProcess(id: string, expression: string): DeployFile {
   return {
     name: `${id}.bpmn`,
@@ -52,24 +51,6 @@ function scriptProcess(id: string, expression: string): DeployFile {
     <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="evil" />
     <bpmn:sequenceFlow id="f2" sourceRef="evil" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>`,
-  };
-}
-
-function conditionProcess(id: string, condition: string): DeployFile {
-  return {
-    name: `${id}.bpmn`,
-    xml: `<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d-${id}" targetNamespace="http://operon.test">
-  <bpmn:process id="${id}" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:exclusiveGateway id="decide" default="f3"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing><bpmn:outgoing>f3</bpmn:outgoing></bpmn:exclusiveGateway>
-    <bpmn:endEvent id="yes"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:endEvent id="no"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="decide" />
-    <bpmn:sequenceFlow id="f2" sourceRef="decide" targetRef="yes"><bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">=${escapeXml(condition)}</bpmn:conditionExpression></bpmn:sequenceFlow>
-    <bpmn:sequenceFlow id="f3" sourceRef="decide" targetRef="no" />
   </bpmn:process>
 </bpmn:definitions>`,
   };
