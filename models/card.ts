@@ -10,6 +10,7 @@ import { DEFAULT_GENERATE, SPLIT_TEXTS } from './data/generate.ts';
 import type { evaluateModel } from './eval.ts';
 import type { CorpusManifest } from './corpus/build.ts';
 import { languageName } from '../nodes/decision/language.ts';
+import type { GroundingSettings } from '../nodes/decision/grounding.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
 const f4 = (x: number) => x.toFixed(4);
@@ -21,6 +22,18 @@ export interface ContinuedFrom {
   sha256: string;
   version?: string;
   training?: { config: { lr: number }; history: { step: number; seconds: number }[] };
+}
+
+/** The card's line on config.json `grounding` (nodes/decision/grounding.ts); empty without it. */
+function groundingLine(grounding: GroundingSettings | undefined): string {
+  if (!grounding) return '';
+  const readings = Object.entries(grounding.readings).map(
+    ([name, values]) =>
+      `${name} (${Object.entries(values)
+        .map(([field, value]) => `${field} ${value}`)
+        .join(', ')})`,
+  );
+  return `Grounded answers (config.json \`grounding\`, docs/decisions.md "Selective prediction"): an answer under the threshold (${Object.keys(grounding.answers).join(', ')}) is automated when the text's readings on the reference cases ${readings.join(' and ')} reach ${grounding.threshold} and the written policy gives that answer for them and the case's fields.\n`;
 }
 
 /** The card's line on config.json `requires` (nodes/decision/requires.ts); empty without it. */
@@ -193,7 +206,7 @@ by the lowest ECE among none / temperature / content-free + temperature (Zhao et
 ECE uncalibrated ${config.metrics.validation.eceUncalibrated}, temperature ${config.metrics.validation.eceTemperature}, content-free ${config.metrics.validation.eceContentFree}.
 Review settings (\`npm run models:tune-review\`, chosen on ${config.reviewTuning?.source && config.reviewTuning.source !== 'dev fold' ? `the cases of ${config.reviewTuning.source}` : 'the validation cases with hand-written dev-fold text, never on the natural test set'}): threshold ${config.threshold}, unfamiliar words ${config.familiarity ? `${config.familiarity.minWords} words and ${config.familiarity.minShare * 100}% of the text` : 'off'},
 consistency ${config.consistency ? `${config.consistency.copies} reworded copies` : 'off'}, boundary check ${config.boundary ? `numbers moved by ${config.boundary.relative * 100}%` : 'off'}${config.reviewTuning ? `; on those cases: ${config.reviewTuning.autoRate} automated at precision ${config.reviewTuning.autoPrecision} (target ${config.reviewTuning.precisionTarget})${config.reviewTuning.crossValidated ? `, chosen on one half and measured on the other: ${config.reviewTuning.crossValidated.autoRate} at ${config.reviewTuning.crossValidated.autoPrecision}` : ''}` : ''}.${config.reviewTuning?.kept ? `\n${config.reviewTuning.kept}` : ''}
-${requirementsLine(config.requires)}${config.language ? `Language (config.json \`language\`, docs/decisions.md "Selective prediction"): free text that reads as another language than ${languageName(config.language)}, with half its words missing from lexicon.txt, goes to review.\n` : ''}${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
+${requirementsLine(config.requires)}${groundingLine(config.grounding)}${config.language ? `Language (config.json \`language\`, docs/decisions.md "Selective prediction"): free text that reads as another language than ${languageName(config.language)}, with half its words missing from lexicon.txt, goes to review.\n` : ''}${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
 ## Quality (\`npm run eval:model\`, Node runtime, policy labels)
 | measure | value |
 |---|---|

@@ -212,6 +212,13 @@ export const Decision = z
     reviewReasons: z
       .array(z.string())
       .meta({ description: 'Why a person had to review it; empty when it was automated' }),
+    grounding: z
+      .record(z.string(), z.object({ label: z.string(), confidence: z.number() }))
+      .optional()
+      .meta({
+        description:
+          "Present when the answer was automated under its threshold because the written policy grounds it: the model's label and confidence on each reference reading of the text",
+      }),
     scores: z.record(z.string(), z.number()),
     reviewedLabel: z.string().optional(),
     reviewedBy: z.string().optional(),

@@ -1,7 +1,8 @@
+import type { GroundingSettings } from '../../nodes/decision/grounding.ts';
 import type { DecisionInputs } from '../../nodes/decision/inputs.ts';
 import type { RequiresSettings } from '../../nodes/decision/requires.ts';
 import type { ScreenSettings } from '../../nodes/decision/screen.ts';
-import { policyRequirements } from './policy.ts';
+import { policyGrounding, policyRequirements } from './policy.ts';
 
 /**
  * The two shipped decision domains: their labels, the verbalizer word the GPT writes after
@@ -30,6 +31,8 @@ export interface DomainSpec {
   screen?: ScreenSettings;
   /** What each answer needs of the fields, as FEEL conditions: an automated answer whose case fails one goes to review (requires.ts). */
   requires?: RequiresSettings;
+  /** Reference readings of the text and the fields under which the policy gives an answer: such an answer needs no confidence bar (grounding.ts). */
+  grounding?: GroundingSettings;
   /** The language of the texts (ISO 639-1): free text that reads as another goes to review (language.ts). */
   language?: string;
 }
@@ -65,6 +68,7 @@ export const LOAN: DomainSpec = {
     purpose: { type: 'text', maxChars: 400 },
   },
   requires: policyRequirements('loan'),
+  grounding: policyGrounding('loan'),
   language: 'en',
   // Rule 1 of the lending policy (policy.ts) in words: gambling and betting (bookmakers by name),
   // crypto speculation (coins and exchanges by name), payday and doorstep lenders. Not "horses",
@@ -187,6 +191,7 @@ export const ORDER: DomainSpec = {
   threshold: 0.9,
   textVariables: ['notes'],
   requires: policyRequirements('order'),
+  grounding: policyGrounding('order'),
   language: 'en',
   variables: {
     weightKg: 'parcel weight in kg',

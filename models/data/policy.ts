@@ -126,6 +126,19 @@ export const ORDER_LIMITS = {
   platinumDeadlineHours: 48,
 } as const;
 
+/** Rule 4's limits on the fields as FEEL conditions, with this lowest credit score. */
+function loanApprovalConditions(minCreditScore: number): string[] {
+  const l = LOAN_APPROVAL_LIMITS;
+  return [
+    `creditScore >= ${minCreditScore}`,
+    `debts < ${l.maxDebts}`,
+    `amount <= ${l.maxAmount}`,
+    `termMonths <= ${l.maxTermMonths}`,
+    `income >= ${l.minIncome}`,
+    `employment in [${l.employment.map((e) => JSON.stringify(e)).join(', ')}]`,
+  ];
+}
+
 /**
  * What each answer needs of the fields, whatever the text says, as FEEL conditions: the
  * policies above read with every text-dependent rule taken at its most permissive (a guarantor
@@ -135,19 +148,7 @@ export const ORDER_LIMITS = {
  * them has a text that makes the policy give that answer.
  */
 export function policyRequirements(domain: 'loan' | 'order'): Record<string, string[]> {
-  if (domain === 'loan') {
-    const l = LOAN_APPROVAL_LIMITS;
-    return {
-      approve: [
-        `creditScore >= ${l.minCreditScoreSecured}`,
-        `debts < ${l.maxDebts}`,
-        `amount <= ${l.maxAmount}`,
-        `termMonths <= ${l.maxTermMonths}`,
-        `income >= ${l.minIncome}`,
-        `employment in [${l.employment.map((e) => JSON.stringify(e)).join(', ')}]`,
-      ],
-    };
-  }
+  if (domain === 'loan') return { approve: loanApprovalConditions(LOAN_APPROVAL_LIMITS.minCreditScoreSecured) };
   const o = ORDER_LIMITS;
   const inStock = 'stock.leeds + stock.bristol + stock.glasgow > 0';
   return {
@@ -157,6 +158,65 @@ export function policyRequirements(domain: 'loan' | 'order'): Record<string, str
       `deadlineHours <= ${o.courierDeadlineHours} or distanceKm <= ${o.urgentMaxDistanceKm} or (customerTier = "platinum" and deadlineHours <= ${o.platinumDeadlineHours})`,
     ],
     pickup: [inStock],
+  };
+}
+
+/**
+ * Reference cases on which each meaning of a text gets its own answer under the policies above,
+ * and, per answer, FEEL conditions on the fields and on the model's answers to those references
+ * that make the policy give it (nodes/decision/grounding.ts). The model reads the text; the policy
+ * decides the numbers.
+ *
+ * Loan: `strong` is an applicant every limit approves, so the policy approves it exactly when the
+ * purpose is ordinary or secured; a case whose fields pass every limit at the unsecured score is
+ * then approved. Order: `later` (deadline 72 h, 120 km, standard tier) and `soon` (deadline 12 h)
+ * tell the four meanings of a note apart: collect (pickup, pickup), urgent (courier, courier),
+ * bulky (warehouse, warehouse), neutral (warehouse, courier). test/decision/grounding.test.ts
+ * checks both ways: each reference gets those answers, and every case meeting an answer's
+ * conditions with the readings of a meaning gets that answer.
+ */
+export function policyGrounding(domain: 'loan' | 'order'): {
+  readings: Record<string, Record<string, number | string>>;
+  threshold: number;
+  answers: Record<string, string[]>;
+} {
+  if (domain === 'loan') {
+    return {
+      readings: {
+        strong: { income: 85000, debts: 2000, creditScore: 790, amount: 8000, termMonths: 24, employment: 'permanent' },
+      },
+      threshold: 0.98,
+      answers: { approve: ['strong = "approve"', ...loanApprovalConditions(LOAN_APPROVAL_LIMITS.minCreditScore)] },
+    };
+  }
+  const o = ORDER_LIMITS;
+  const stocked = { 'stock.leeds': 5, 'stock.bristol': 3, 'stock.glasgow': 2 };
+  const reference = { weightKg: 4, distanceKm: 120, ...stocked, customerTier: 'standard' };
+  const inStock = 'stock.leeds + stock.bristol + stock.glasgow > 0';
+  const noStock = 'stock.leeds + stock.bristol + stock.glasgow = 0';
+  const platinumSoon = `(customerTier = "platinum" and deadlineHours <= ${o.platinumDeadlineHours})`;
+  const notPlatinumSoon = `(customerTier != "platinum" or deadlineHours > ${o.platinumDeadlineHours})`;
+  const neutral = '(later = "warehouse" and soon = "courier")';
+  const urgent = '(later = "courier" and soon = "courier")';
+  const bulky = '(later = "warehouse" and soon = "warehouse")';
+  return {
+    readings: {
+      later: { ...reference, deadlineHours: 72 },
+      soon: { ...reference, deadlineHours: 12 },
+    },
+    threshold: 0.98,
+    answers: {
+      pickup: ['later = "pickup"', 'soon = "pickup"', inStock],
+      courier: [
+        inStock,
+        `weightKg <= ${o.maxParcelKg}`,
+        `${neutral} or ${urgent}`,
+        `deadlineHours <= ${o.courierDeadlineHours} or (${urgent.slice(1, -1)} and distanceKm <= ${o.urgentMaxDistanceKm}) or ${platinumSoon}`,
+      ],
+      warehouse: [
+        `${noStock} or ${bulky} or ((${neutral} or ${urgent}) and (weightKg > ${o.maxParcelKg} or (deadlineHours > ${o.courierDeadlineHours} and ${notPlatinumSoon} and (${neutral} or distanceKm > ${o.urgentMaxDistanceKm}))))`,
+      ],
+    },
   };
 }
 

@@ -214,6 +214,8 @@ def main(argv=None):
         **({'screen': spec['screen']} if spec.get('screen') else {}),
         # FEEL conditions an automated answer needs (nodes/decision/requires.ts).
         **({'requires': spec['requires']} if spec.get('requires') else {}),
+        # Reference readings under which the policy grounds an answer below the threshold (nodes/decision/grounding.ts).
+        **({'grounding': spec['grounding']} if spec.get('grounding') else {}),
         # The texts' language: free text in another goes to review (nodes/decision/language.ts).
         **({'language': spec['language']} if spec.get('language') else {}),
         'textVariables': spec['textVariables'],

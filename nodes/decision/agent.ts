@@ -44,6 +44,7 @@ import {
   type SetEvaluation,
   type ShadowComparison,
 } from './promotion.ts';
+import type { GroundingReadings } from './grounding.ts';
 import {
   calibratedLogits,
   headLogits,
@@ -80,6 +81,8 @@ export interface DecisionResult extends Scored {
   /** Why a person must look at this case whatever the confidence (odd inputs, text imitating fields). */
   reviewReasons: string[];
   threshold: number;
+  /** Present when the answer was automated under the threshold because the policy grounds it: the readings (grounding.ts). */
+  grounding?: GroundingReadings;
   /** The prompt the model read. */
   prompt: string;
   /** Its length in tokens (at most the model's maxLength). */
@@ -354,7 +357,13 @@ export class DecisionAgent {
       for (const field of truncatedFields.filter((f) => f !== 'prompt'))
         reviewReasons.push(`${field} was cut to fit the model: it did not read all of it`);
     }
-    const automated = Math.max(...probs) >= threshold && reviewReasons.length === 0;
+    const confident = Math.max(...probs) >= threshold;
+    // Threshold 1 always asks a person; otherwise an answer the policy grounds needs no confidence bar.
+    const grounding =
+      !confident && threshold < 1 && reviewReasons.length === 0
+        ? await this.#grounding(variables, options, scored.label, head)
+        : undefined;
+    const automated = (confident || grounding !== undefined) && reviewReasons.length === 0;
     if (automated && this.model.screen) {
       const reason = this.model.screen.reason(scored.label, this.#textFields(variables, options));
       if (reason) reviewReasons.push(reason);
@@ -376,7 +385,7 @@ export class DecisionAgent {
           `${moved.field} ${moved.from} -> ${moved.to} changes the answer to ${moved.label}: the case is near a decision boundary`,
         );
     }
-    if (Math.max(...probs) < threshold)
+    if (!confident && (grounding === undefined || reviewReasons.length > 0))
       reviewReasons.push(
         `confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`,
       );
@@ -385,16 +394,43 @@ export class DecisionAgent {
       modelVersion: head?.version ?? this.baseVersion,
       // The same hidden state, one more linear layer: shadow scoring costs no second inference.
       ...(shadow && features.hidden ? { shadow: this.#shadowScore(features, shadow) } : {}),
-      // Compared unrounded, so threshold 1 always asks a person.
-      needsReview: Math.max(...probs) < threshold || reviewReasons.length > 0,
+      // Every answer under the threshold has a reason, unless the policy grounds it.
+      needsReview: reviewReasons.length > 0,
       reviewReasons,
       threshold,
+      ...(grounding && reviewReasons.length === 0 ? { grounding } : {}),
       prompt: features.prompt ?? rendered.prompt,
       tokens: features.tokens,
       truncated: features.truncated || truncatedFields.length > 0,
       truncatedFields,
       latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
     };
+  }
+
+  /**
+   * The readings of a case whose answer `label` the policy grounds (grounding.ts): each reference
+   * copy's label and confidence, scored together in one batch; undefined when a reading is under
+   * the grounding threshold or was cut, or when `label`'s conditions do not hold.
+   */
+  async #grounding(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    label: string,
+    head: ActiveHead | null,
+  ): Promise<GroundingReadings | undefined> {
+    const grounding = this.model.grounding;
+    if (!grounding?.grounds(label)) return undefined;
+    const copies = grounding.copies(variables);
+    const features = await Promise.all(
+      copies.map((copy) => this.#classifier.features(this.prompt(copy.variables, options.template), options.signal)),
+    );
+    const readings: GroundingReadings = {};
+    for (const [i, copy] of copies.entries()) {
+      const read = toScored(this.labels, this.#probabilities(features[i]!, head));
+      if (read.confidence < grounding.threshold || features[i]!.cutFields.length > 0) return undefined;
+      readings[copy.name] = { label: read.label, confidence: read.confidence };
+    }
+    return grounding.holds(label, variables, readings) ? readings : undefined;
   }
 
   /** Numbers whose nudged copies (boundary.ts) get another label than `label`: the first such copy per field. */

@@ -118,6 +118,7 @@ export function decisionRow(
     threshold: result.threshold,
     needs_review: result.needsReview,
     review_reasons: JSON.stringify(result.reviewReasons),
+    grounding: result.grounding ? JSON.stringify(result.grounding) : null,
     truncated: result.truncated,
     truncated_fields: JSON.stringify(result.truncatedFields),
     latency_ms: result.latencyMs,

@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Lexicon, type FamiliaritySettings } from './familiarity.ts';
 import type { BoundarySettings } from './boundary.ts';
 import type { ConsistencySettings } from './consistency.ts';
+import { Grounding, groundingError, type GroundingSettings } from './grounding.ts';
 import { Requirements, requiresError, type RequiresSettings } from './requires.ts';
 import { Screen, screenError, type ScreenSettings } from './screen.ts';
 import { join } from 'node:path';
@@ -54,6 +55,8 @@ export interface DecisionModelConfig {
   screen?: ScreenSettings;
   /** Automated answers with these labels go to review when the case fails one of their FEEL conditions (requires.ts). */
   requires?: RequiresSettings;
+  /** Answers below the threshold that the policy grounds on reference readings of the text are automated (grounding.ts). */
+  grounding?: GroundingSettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -82,6 +85,8 @@ export interface DecisionModel {
   screen: Screen | null;
   /** config.json's `requires`, ready to check; null when it has none. */
   requirements: Requirements | null;
+  /** config.json's `grounding`, ready to check; null when it has none. */
+  grounding: Grounding | null;
   /** The language detector when config.json has `language`, else null. */
   detectLanguage: LanguageDetector | null;
 }
@@ -126,6 +131,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
   const badRequires = requiresError(config.requires, config.labels, config.inputs);
   if (badRequires) throw unknownModel(name, `${configFile}: ${badRequires}`);
+  const badGrounding = groundingError(config.grounding, config.labels, config.inputs);
+  if (badGrounding) throw unknownModel(name, `${configFile}: ${badGrounding}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
@@ -212,6 +219,7 @@ export async function loadDecisionModel(
       : null,
     screen: config.screen ? new Screen(config.screen) : null,
     requirements: config.requires ? new Requirements(config.requires) : null,
+    grounding: config.grounding ? new Grounding(config.grounding) : null,
     detectLanguage: config.language ? await languageDetector() : null,
   };
 }

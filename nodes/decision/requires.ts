@@ -31,27 +31,32 @@ export type RequiresSettings = Record<string, string[]>;
  * not written for (engine/feel/strict-compare.mjs makes such a comparison null, but a condition
  * such as `if amount > 30000 then false else true` would still hold on it).
  */
-export function requiresError(settings: unknown, labels: readonly string[], inputs?: object): string | null {
+export function requiresError(
+  settings: unknown,
+  labels: readonly string[],
+  inputs?: object,
+  field = 'requires',
+): string | null {
   if (settings === undefined) return null;
   const declared = Object.keys(inputs ?? {});
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
-    return 'requires must map labels to lists of FEEL conditions';
+    return `${field} must map labels to lists of FEEL conditions`;
   for (const [label, conditions] of Object.entries(settings)) {
     if (!labels.includes(label))
-      return `requires names '${label}', which is not one of the labels (${labels.join(', ')})`;
+      return `${field} names '${label}', which is not one of the labels (${labels.join(', ')})`;
     if (!Array.isArray(conditions) || conditions.length === 0)
-      return `requires.${label} must be a non-empty list of FEEL conditions`;
+      return `${field}.${label} must be a non-empty list of FEEL conditions`;
     for (const condition of conditions) {
-      if (typeof condition !== 'string') return `requires.${label} has ${JSON.stringify(condition)}, not a FEEL text`;
+      if (typeof condition !== 'string') return `${field}.${label} has ${JSON.stringify(condition)}, not a FEEL text`;
       const syntax = feelSyntaxError(condition);
-      if (syntax) return `requires.${label}: '${condition}' is not FEEL (${syntax})`;
+      if (syntax) return `${field}.${label}: '${condition}' is not FEEL (${syntax})`;
       if (!isCheapSyntax(condition))
-        return `requires.${label}: '${condition}' uses a construct that may run long (a loop, filter, context or regular expression)`;
+        return `${field}.${label}: '${condition}' uses a construct that may run long (a loop, filter, context or regular expression)`;
       const undeclared = namesIn(condition).find(
         (name) => !declared.some((input) => input === name || input.startsWith(`${name}.`)),
       );
       if (undeclared !== undefined)
-        return `requires.${label}: '${condition}' reads ${undeclared}, which is not a declared input (config.json \`inputs\`)`;
+        return `${field}.${label}: '${condition}' reads ${undeclared}, which is not a declared input (config.json \`inputs\`)`;
     }
   }
   return null;
@@ -67,6 +72,11 @@ export class Requirements {
         texts.map((text) => ({ text, names: namesIn(text), check: compiledCheck(text) ?? feelCheck(text) })),
       ]),
     );
+  }
+
+  /** Whether conditions are listed for `label`. */
+  lists(label: string): boolean {
+    return this.#conditions.has(label);
   }
 
   #firstUnmet(label: string, variables: Record<string, unknown>): Condition | undefined {

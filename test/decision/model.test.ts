@@ -68,14 +68,18 @@ for (const model of ['loan', 'order'] as const) {
 }
 
 /**
- * The loan model without the consistency check, whose reworded copies would add a second wave of
- * prompts per automated decision: these tests count prompts per decision.
+ * The loan model without the consistency check and the grounding readings, whose copies would add a
+ * second wave of prompts per decision: these tests count prompts per decision.
  */
 async function loanWithoutCopies(): Promise<DecisionAgent> {
   const models = mkdtempSync(join(tmpdir(), 'operon-batching-'));
   cpSync(fileURLToPath(new URL('../../models/loan/', import.meta.url)), join(models, 'loan'), { recursive: true });
   const file = join(models, 'loan', 'config.json');
-  const { consistency: _copies, ...config } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const {
+    consistency: _copies,
+    grounding: _readings,
+    ...config
+  } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   writeFileSync(file, JSON.stringify(config));
   return DecisionAgent.load('loan', { modelsDir: models });
 }

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { evaluate } from 'feelin';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { loanCase, orderCase } from './support/policy-cases.ts';
 import { readModelConfig } from '../../nodes/decision/model.ts';
 import { Requirements, requiresError } from '../../nodes/decision/requires.ts';
 import { DOMAINS } from '../../models/data/domains.ts';
@@ -30,29 +31,6 @@ after(() => DecisionAgent.closeAll());
 
 const LOAN_INTENTS: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
 const ORDER_INTENTS: OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
-
-// Numbers drawn over the valid ranges, thresholds and their neighbours included.
-const loanCase = fc.record({
-  income: fc.oneof(fc.integer({ min: 0, max: 300_000 }), fc.constantFrom(24_999, 25_000, 25_001)),
-  debts: fc.oneof(fc.integer({ min: 0, max: 60_000 }), fc.constantFrom(19_999, 20_000, 39_999, 40_000)),
-  creditScore: fc.integer({ min: 300, max: 900 }),
-  amount: fc.oneof(fc.integer({ min: 1, max: 200_000 }), fc.constantFrom(29_999, 30_000, 30_001)),
-  termMonths: fc.integer({ min: 1, max: 600 }),
-  employment: fc.constantFrom(...(DOMAINS.loan.inputs.employment as { values: string[] }).values),
-  purpose: fc.constant('a purpose'),
-});
-const orderCase = fc.record({
-  weightKg: fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constantFrom(29.9, 30, 30.1)),
-  distanceKm: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(299, 300, 301)),
-  stock: fc.record({
-    leeds: fc.integer({ min: 0, max: 3 }),
-    bristol: fc.integer({ min: 0, max: 3 }),
-    glasgow: fc.integer({ min: 0, max: 3 }),
-  }),
-  deadlineHours: fc.integer({ min: 1, max: 400 }),
-  customerTier: fc.constantFrom('standard', 'silver', 'gold', 'platinum'),
-  notes: fc.constant('a note'),
-});
 
 test("every answer of the lending policy meets its requirements, and every case that meets approve's has a text that is approved", () => {
   const requirements = new Requirements(policyRequirements('loan'));

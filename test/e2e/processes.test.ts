@@ -92,6 +92,24 @@ function listening(): Promise<string> {
   return base;
 }
 
+/** Starts `processId` by its webhook over real HTTP, as the bank's systems call it; the instance id. */
+async function webhookOverHttp(processId: string, variables: Record<string, unknown>): Promise<string> {
+  const started = await fetch(`${await listening()}/webhooks/${processId}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(variables),
+  });
+  assert.equal(started.status, 202);
+  return ((await started.json()) as { instanceId: string }).instanceId;
+}
+
+/** The decisions of an instance, read over real HTTP. */
+async function decisionsOverHttp<T>(id: string): Promise<T[]> {
+  const response = await fetch(`${await listening()}/api/instances/${id}`, { headers: auth });
+  assert.equal(response.status, 200);
+  return ((await response.json()) as { decisions: T[] }).decisions;
+}
+
 async function webhook(processId: string, variables: Record<string, unknown>): Promise<string> {
   const response = await inject({ method: 'POST', url: `/webhooks/${processId}`, payload: variables });
   assert.equal(response.statusCode, 202, response.body);
@@ -288,35 +306,22 @@ describe('loan approval', { concurrency: true }, () => {
 
   it('a strong applicant asking for more than the policy ever approves goes to a person, and the reason is in the API and in SQL', async () => {
     // Over real HTTP, as the bank's systems call it: the webhook in, the instance out.
-    const base = await listening();
-    const started = await fetch(`${base}/webhooks/loan-approval`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...strongApplication,
-        applicationId: 'APP-E2E-7',
-        amount: 146132,
-        termMonths: 4,
-        employment: 'contract',
-        purpose: 'new windows',
-      }),
+    const id = await webhookOverHttp('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-7',
+      amount: 146132,
+      termMonths: 4,
+      employment: 'contract',
+      purpose: 'new windows',
     });
-    assert.equal(started.status, 202);
-    const { instanceId: id } = (await started.json()) as { instanceId: string };
     await openTask(id, 'ReviewApplication');
-    const response = await fetch(`${base}/api/instances/${id}`, { headers: auth });
-    assert.equal(response.status, 200);
-    const [decision] = (
-      (await response.json()) as {
-        decisions: {
-          label: string;
-          confidence: number;
-          threshold: number;
-          needsReview: boolean;
-          reviewReasons: string[];
-        }[];
-      }
-    ).decisions;
+    const [decision] = await decisionsOverHttp<{
+      label: string;
+      confidence: number;
+      threshold: number;
+      needsReview: boolean;
+      reviewReasons: string[];
+    }>(id);
     assert.equal(decision?.needsReview, true);
     assert.ok(decision.reviewReasons.length > 0, 'a reviewed decision says why');
     if (decision.label === 'approve' && decision.confidence >= decision.threshold)
@@ -331,18 +336,13 @@ describe('loan approval', { concurrency: true }, () => {
   });
 
   it('a strong applicant whose purpose is in German goes to a person, told the language, over real HTTP', async () => {
-    const base = await listening();
-    const started = await fetch(`${base}/webhooks/loan-approval`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...strongApplication, applicationId: 'APP-E2E-8', purpose: 'neue Küche' }),
+    const id = await webhookOverHttp('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-8',
+      purpose: 'neue Küche',
     });
-    assert.equal(started.status, 202);
-    const { instanceId: id } = (await started.json()) as { instanceId: string };
     await openTask(id, 'ReviewApplication');
-    const response = await fetch(`${base}/api/instances/${id}`, { headers: auth });
-    const [decision] = ((await response.json()) as { decisions: { needsReview: boolean; reviewReasons: string[] }[] })
-      .decisions;
+    const [decision] = await decisionsOverHttp<{ needsReview: boolean; reviewReasons: string[] }>(id);
     assert.equal(decision?.needsReview, true);
     assert.ok(
       decision.reviewReasons.includes(
@@ -350,6 +350,31 @@ describe('loan approval', { concurrency: true }, () => {
       ),
       decision.reviewReasons.join('; '),
     );
+  });
+
+  it('an ordinary purpose the model is less sure of is approved because the written policy grounds it, with the reading in the API and in SQL, over real HTTP', async () => {
+    const id = await webhookOverHttp('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-9',
+      purpose: 'replacing our old windows',
+    });
+    const view = await ended(id);
+    assert.equal(view.variables.outcome, 'approve');
+    assert.ok(completedPath(view).includes('MarkApproved'));
+    const [decision] = await decisionsOverHttp<{
+      label: string;
+      confidence: number;
+      threshold: number;
+      needsReview: boolean;
+      grounding?: Record<string, { label: string; confidence: number }>;
+    }>(id);
+    assert.equal(decision?.label, 'approve');
+    assert.equal(decision.needsReview, false);
+    assert.ok(decision.confidence < decision.threshold, `${decision.confidence} under ${decision.threshold}`);
+    assert.equal(decision.grounding?.strong?.label, 'approve');
+    const row = await db.knex('decisions').where({ process_instance_id: id }).first('grounding', 'review_reasons');
+    assert.deepEqual(row.grounding, decision.grounding);
+    assert.deepEqual(row.review_reasons, []);
   });
 
   it('a review not done before reviewDeadline escalates to a senior officer', async () => {

@@ -28,6 +28,7 @@ interface DecisionRow {
   threshold: number;
   needs_review: boolean;
   review_reasons: string[];
+  grounding: Record<string, { label: string; confidence: number }> | null;
   scores: Record<string, number>;
   reviewed_label: string | null;
   reviewed_by: string | null;
@@ -50,6 +51,7 @@ async function decisionsOf(db: Knex, instanceId: string): Promise<Record<string,
     threshold: row.threshold,
     needsReview: row.needs_review,
     reviewReasons: row.review_reasons,
+    grounding: row.grounding ?? undefined,
     scores: row.scores,
     reviewedLabel: row.reviewed_label ?? undefined,
     reviewedBy: row.reviewed_by ?? undefined,

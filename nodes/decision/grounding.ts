@@ -1,0 +1,119 @@
+/**
+ * Grounded answers: the one signal that automates a case the confidence threshold alone would send
+ * to a person. A policy such as the lending one is two parts: what the free text means (is the
+ * purpose ordinary, forbidden, a risk to repayment?) and limits on exact numbers. The model is
+ * often unsure of a case because it is unsure how the text and the numbers combine, while it reads
+ * the text with certainty once the numbers leave no doubt: "replacing the boiler before winter"
+ * with a strong applicant's fields is approved at 0.99, and at 0.90 with this applicant's.
+ *
+ * So a model folder may name reference cases (`readings`): the case's own text with its declared
+ * numbers and choices set to fixed values, chosen so that each meaning of the text gets its own
+ * label under the policy. The model answers each reading in the same batch; a reading counts when
+ * its calibrated confidence reaches `threshold`. Then `answers` lists, per label, FEEL conditions
+ * over the declared inputs and the readings' labels (each reading's name is a variable holding the
+ * label it got) under which the written policy gives that label. When every reading counts, the
+ * model's own answer is that label and every condition holds, the answer is automated though its
+ * confidence is below the threshold: two readings agree, the model's on the case and the written
+ * policy's on the model's reading of the text.
+ *
+ * It never changes an answer, only lifts the threshold for one the policy grounds; the other
+ * signals (screened words, required conditions ...) still apply to it. A grounded decision records
+ * the readings (`grounding` in the result and `decisions.grounding`). The conditions must be
+ * sufficient for the label under the policy: test/decision/grounding.test.ts checks the shipped
+ * ones against models/data/policy.ts for every meaning a text can have.
+ */
+import type { DecisionInputs } from './inputs.ts';
+import { withValueAt } from './inputs.ts';
+import { Requirements, requiresError } from './requires.ts';
+
+export interface GroundingSettings {
+  /** Reference cases by name: declared inputs (not free text) set to these values. */
+  readings: Record<string, Record<string, number | string>>;
+  /** Calibrated confidence a reading needs for its label to count (0..1). */
+  threshold: number;
+  /** Per label, FEEL conditions on the declared inputs and the readings' labels that make the policy give it. */
+  answers: Record<string, string[]>;
+}
+
+/** What a grounded decision's readings answered. */
+export type GroundingReadings = Record<string, { label: string; confidence: number }>;
+
+const NAME = /^[a-z][A-Za-z0-9]*$/;
+
+/**
+ * Why `settings` cannot be used with these `labels` and declared `inputs`, or null when it can
+ * (checked when the model folder loads): a reading sets declared numbers (within the range seen in
+ * training) and choices (one of their values) only, and the conditions read declared inputs and
+ * readings only, with the same limits on FEEL as `requires`.
+ */
+export function groundingError(settings: unknown, labels: readonly string[], inputs?: DecisionInputs): string | null {
+  if (settings === undefined) return null;
+  if (!inputs) return 'grounding needs declared inputs (config.json `inputs`)';
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
+    return 'grounding must be an object with readings, threshold and answers';
+  const { readings, threshold, answers } = settings as Partial<GroundingSettings>;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1))
+    return 'grounding.threshold must be a number above 0 and at most 1';
+  if (typeof readings !== 'object' || readings === null || Array.isArray(readings) || !Object.keys(readings).length)
+    return 'grounding.readings must name at least one reference case';
+  for (const [name, values] of Object.entries(readings)) {
+    if (!NAME.test(name))
+      return `grounding.readings: '${name}' is not a plain name (a letter, then letters and digits)`;
+    if (Object.hasOwn(inputs, name) || Object.keys(inputs).some((input) => input.startsWith(`${name}.`)))
+      return `grounding.readings: '${name}' is also a declared input`;
+    if (typeof values !== 'object' || values === null || Array.isArray(values) || !Object.keys(values).length)
+      return `grounding.readings.${name} must set declared inputs to values`;
+    for (const [field, value] of Object.entries(values)) {
+      const spec = inputs[field];
+      if (!spec) return `grounding.readings.${name} sets ${field}, which is not a declared input`;
+      if (spec.type === 'number' || spec.type === 'integer') {
+        const low = spec.trainedMin ?? spec.min ?? -Infinity;
+        const high = spec.trainedMax ?? spec.max ?? Infinity;
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < low || value > high)
+          return `grounding.readings.${name}.${field} must be a number within the range seen in training (${low}..${high})`;
+      } else if (spec.type === 'enum') {
+        if (typeof value !== 'string' || !spec.values?.includes(value))
+          return `grounding.readings.${name}.${field} must be one of ${JSON.stringify(spec.values)}`;
+      } else {
+        return `grounding.readings.${name} sets ${field}, a ${spec.type} input: readings set numbers and choices only, and keep the case's own text`;
+      }
+    }
+  }
+  if (answers === undefined) return 'grounding.answers must map labels to lists of FEEL conditions';
+  const names = { ...inputs, ...Object.fromEntries(Object.keys(readings).map((name) => [name, { type: 'enum' }])) };
+  return requiresError(answers, labels, names, 'grounding.answers');
+}
+
+export class Grounding {
+  readonly threshold: number;
+  readonly #readings: [string, [string[], number | string][]][];
+  readonly #answers: Requirements;
+
+  constructor(settings: GroundingSettings) {
+    this.threshold = settings.threshold;
+    this.#readings = Object.entries(settings.readings).map(([name, values]) => [
+      name,
+      Object.entries(values).map(([field, value]) => [field.split('.'), value]),
+    ]);
+    this.#answers = new Requirements(settings.answers);
+  }
+
+  /** Whether some condition list names `label` (only such answers can be grounded). */
+  grounds(label: string): boolean {
+    return this.#answers.lists(label);
+  }
+
+  /** The reference copies of a case, one per reading, in the order of `names`. */
+  copies(variables: Record<string, unknown>): { name: string; variables: Record<string, unknown> }[] {
+    return this.#readings.map(([name, values]) => ({
+      name,
+      variables: values.reduce((copy, [path, value]) => withValueAt(copy, path, value), variables),
+    }));
+  }
+
+  /** True when `label`'s conditions all hold for the case and the readings' labels. */
+  holds(label: string, variables: Record<string, unknown>, readings: GroundingReadings): boolean {
+    const context = { ...variables, ...Object.fromEntries(Object.entries(readings).map(([k, v]) => [k, v.label])) };
+    return this.#answers.lists(label) && this.#answers.unmet(label, context) === null;
+  }
+}

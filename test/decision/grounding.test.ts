@@ -1,0 +1,191 @@
+/**
+ * Grounded answers: the shipped grounding settings are the written policy (each reference reading
+ * tells the meanings of a text apart, and every case meeting an answer's conditions with a
+ * meaning's readings gets that answer from the policy), malformed settings are refused at load, and
+ * the shipped models automate under the threshold only what the policy grounds: an ordinary purpose
+ * of a strong applicant is approved with its reading recorded, while a weaker score, a forbidden
+ * purpose or threshold 1 still go to a person, and no grounded answer on the natural and holdout
+ * sets differs from the policy.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { loanCase, orderCase } from './support/policy-cases.ts';
+import { Grounding, groundingError } from '../../nodes/decision/grounding.ts';
+import { withValueAt } from '../../nodes/decision/inputs.ts';
+import { readModelConfig } from '../../nodes/decision/model.ts';
+import { DOMAINS } from '../../models/data/domains.ts';
+import {
+  loanPolicy,
+  orderPolicy,
+  policyGrounding,
+  type LoanCase,
+  type LoanIntent,
+  type OrderCase,
+  type OrderIntent,
+} from '../../models/data/policy.ts';
+import { readNaturalCases } from '../../models/checklist.ts';
+
+after(() => DecisionAgent.closeAll());
+
+const MODELS = fileURLToPath(new URL('../../models/', import.meta.url));
+
+/** A reading's reference case: the case's fields replaced by the reading's values. */
+function reference<T extends object>(c: T, values: Record<string, number | string>): T {
+  return Object.entries(values).reduce(
+    (copy, [field, value]) => withValueAt(copy, field.split('.'), value),
+    c as Record<string, unknown>,
+  ) as T;
+}
+
+/** Each reading's policy answer for a text of this meaning, as the model would read it. */
+function readingsFor<T extends object>(
+  settings: ReturnType<typeof policyGrounding>,
+  c: T,
+  answer: (reference: T) => string,
+): Record<string, { label: string; confidence: number }> {
+  return Object.fromEntries(
+    Object.entries(settings.readings).map(([name, values]) => [
+      name,
+      { label: answer(reference(c, values)), confidence: 1 },
+    ]),
+  );
+}
+
+test('the loan readings tell an approvable purpose from the others, and a grounded approval is always the policy', () => {
+  const settings = policyGrounding('loan');
+  const grounding = new Grounding(settings);
+  const intents: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
+  const strong = (intent: LoanIntent) =>
+    readingsFor(settings, fc.sample(loanCase, 1)[0]!, (r) => loanPolicy(r as LoanCase, intent)).strong!.label;
+  assert.deepEqual(intents.map(strong), ['approve', 'reject', 'review', 'approve']);
+  fc.assert(
+    fc.property(loanCase, fc.constantFrom(...intents), (c, intent) => {
+      const readings = readingsFor(settings, c, (r) => loanPolicy(r as LoanCase, intent));
+      const policy = loanPolicy(c as LoanCase, intent);
+      if (grounding.holds('approve', c, readings)) assert.equal(policy, 'approve', `${intent} ${JSON.stringify(c)}`);
+      // Exact for an ordinary purpose: every approval is grounded.
+      if (intent === 'neutral' && policy === 'approve') assert.ok(grounding.holds('approve', c, readings));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('the order readings tell the four meanings of a note apart, and the grounded answers are exactly the policy', () => {
+  const settings = policyGrounding('order');
+  const grounding = new Grounding(settings);
+  const intents: OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
+  const seen = intents.map((intent) => {
+    const r = readingsFor(settings, fc.sample(orderCase, 1)[0]!, (x) => orderPolicy(x as OrderCase, intent));
+    return `${r.later!.label}/${r.soon!.label}`;
+  });
+  assert.deepEqual(seen, ['warehouse/courier', 'pickup/pickup', 'courier/courier', 'warehouse/warehouse']);
+  fc.assert(
+    fc.property(orderCase, fc.constantFrom(...intents), (c, intent) => {
+      const readings = readingsFor(settings, c, (r) => orderPolicy(r as OrderCase, intent));
+      const policy = orderPolicy(c as OrderCase, intent);
+      for (const label of DOMAINS.order.labels)
+        assert.equal(grounding.holds(label, c, readings), label === policy, `${label} ${intent} ${JSON.stringify(c)}`);
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test("the shipped folders carry the policy's grounding, as export.py copies it from the domain", () => {
+  for (const domain of ['loan', 'order'] as const) {
+    const config = JSON.parse(readFileSync(join(MODELS, domain, 'config.json'), 'utf8'));
+    assert.deepEqual(config.grounding, policyGrounding(domain));
+    assert.deepEqual(DOMAINS[domain].grounding, policyGrounding(domain));
+  }
+});
+
+test('malformed grounding settings are named and refused when the folder loads', () => {
+  const { inputs, labels } = DOMAINS.loan;
+  const good = policyGrounding('loan');
+  const refused: [unknown, RegExp][] = [
+    [{ ...good, threshold: 0 }, /threshold must be a number above 0/],
+    [{ ...good, readings: {} }, /at least one reference case/],
+    [{ ...good, readings: { income: { debts: 0 } } }, /'income' is also a declared input/],
+    [
+      { ...good, readings: { strong: { purpose: 'a car' } } },
+      /purpose, a text input: readings set numbers and choices only/,
+    ],
+    [
+      { ...good, readings: { strong: { income: 10_000_000 } } },
+      /income must be a number within the range seen in training/,
+    ],
+    [{ ...good, readings: { strong: { employment: 'astronaut' } } }, /employment must be one of/],
+    [{ ...good, readings: { strong: { shoeSize: 9 } } }, /sets shoeSize, which is not a declared input/],
+    [{ ...good, answers: undefined }, /grounding.answers must map labels/],
+    [
+      { ...good, answers: { approve: ['weak = "approve"'] } },
+      /grounding.answers.approve: 'weak = "approve"' reads weak/,
+    ],
+    [{ ...good, answers: { accept: ['strong = "approve"'] } }, /grounding.answers names 'accept'/],
+  ];
+  for (const [settings, message] of refused) assert.match(groundingError(settings, labels, inputs) ?? '', message);
+  assert.equal(groundingError(good, labels, inputs), null);
+  assert.match(groundingError(good, labels, undefined) ?? '', /needs declared inputs/);
+
+  const dir = mkdtempSync(join(tmpdir(), 'operon-grounding-'));
+  try {
+    cpSync(join(MODELS, 'loan'), dir, { recursive: true });
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    config.grounding.readings.strong.purpose = 'a new car';
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+    assert.throws(() => readModelConfig(dir, 'loan'), /OPERON_ERR_UNKNOWN_MODEL|cannot be loaded.*grounding/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the shipped loan model approves an ordinary purpose under its threshold when the policy grounds it, and only then', async () => {
+  const agent = await DecisionAgent.load('loan');
+  const strong = { income: 72000, debts: 0, creditScore: 823, amount: 15000, termMonths: 48, employment: 'permanent' };
+  const grounded = await agent.infer({ ...strong, purpose: 'replacing our old windows' });
+  assert.equal(grounded.label, 'approve');
+  assert.ok(grounded.confidence < grounded.threshold, `${grounded.confidence} is under ${grounded.threshold}`);
+  assert.equal(grounded.needsReview, false);
+  assert.deepEqual(grounded.reviewReasons, []);
+  assert.equal(grounded.grounding?.strong?.label, 'approve');
+  assert.ok(grounded.grounding.strong.confidence >= 0.98);
+
+  // Threshold 1 asks a person whatever the policy grounds.
+  const always = await agent.infer({ ...strong, purpose: 'replacing our old windows' }, { threshold: 1 });
+  assert.equal(always.needsReview, true);
+  assert.equal(always.grounding, undefined);
+
+  // A score between 620 and 680 is approved only for a secured purpose: not grounded, a person decides.
+  const weaker = await agent.infer({ ...strong, creditScore: 660, purpose: 'replacing our old windows' });
+  assert.ok(weaker.label !== 'approve' || weaker.needsReview, JSON.stringify(weaker));
+  assert.equal(weaker.grounding, undefined);
+
+  // A forbidden purpose is never read as approvable on the reference case.
+  for (const purpose of ['to clear what I owe the bookies', 'putting it all into dogecoin']) {
+    const result = await agent.infer({ ...strong, purpose });
+    assert.equal(result.grounding, undefined, purpose);
+    assert.ok(result.label !== 'approve' || result.needsReview, `${purpose}: ${JSON.stringify(result)}`);
+  }
+});
+
+test('every answer the shipped models ground on the natural and holdout sets is the policy answer', async () => {
+  for (const domain of ['loan', 'order'] as const) {
+    const agent = await DecisionAgent.load(domain);
+    const cases = ['test', 'holdout'].flatMap((set) =>
+      readNaturalCases(join(MODELS, 'data', 'natural', `${domain}.${set}.jsonl`)),
+    );
+    const results = await Promise.all(cases.map((c) => agent.infer(c.variables)));
+    const grounded = cases.filter((_, i) => results[i]!.grounding);
+    assert.ok(grounded.length >= 10, `${domain}: ${grounded.length} grounded answers`);
+    for (const c of grounded) {
+      const result = results[cases.indexOf(c)]!;
+      assert.equal(result.needsReview, false);
+      assert.equal(result.label, c.label, `${c.id}: ${JSON.stringify(c.variables)}`);
+    }
+  }
+});

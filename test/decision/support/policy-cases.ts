@@ -1,0 +1,30 @@
+/**
+ * Cases for property tests of the written policies (models/data/policy.ts): numbers drawn over the
+ * valid ranges, each policy threshold and its neighbours included, with a placeholder text (the
+ * policies read the text's meaning, which the tests give as an intent).
+ */
+import fc from 'fast-check';
+import { DOMAINS } from '../../../models/data/domains.ts';
+
+export const loanCase = fc.record({
+  income: fc.oneof(fc.integer({ min: 0, max: 300_000 }), fc.constantFrom(24_999, 25_000, 25_001)),
+  debts: fc.oneof(fc.integer({ min: 0, max: 60_000 }), fc.constantFrom(19_999, 20_000, 39_999, 40_000)),
+  creditScore: fc.oneof(fc.integer({ min: 300, max: 900 }), fc.constantFrom(579, 580, 619, 620, 679, 680)),
+  amount: fc.oneof(fc.integer({ min: 1, max: 200_000 }), fc.constantFrom(29_999, 30_000, 30_001)),
+  termMonths: fc.oneof(fc.integer({ min: 1, max: 600 }), fc.constantFrom(60, 61)),
+  employment: fc.constantFrom(...(DOMAINS.loan.inputs.employment as { values: string[] }).values),
+  purpose: fc.constant('a purpose'),
+});
+
+export const orderCase = fc.record({
+  weightKg: fc.oneof(fc.double({ min: 0, max: 100, noNaN: true }), fc.constantFrom(29.9, 30, 30.1)),
+  distanceKm: fc.oneof(fc.integer({ min: 0, max: 2000 }), fc.constantFrom(299, 300, 301)),
+  stock: fc.record({
+    leeds: fc.integer({ min: 0, max: 3 }),
+    bristol: fc.integer({ min: 0, max: 3 }),
+    glasgow: fc.integer({ min: 0, max: 3 }),
+  }),
+  deadlineHours: fc.oneof(fc.integer({ min: 1, max: 400 }), fc.constantFrom(24, 25, 47, 48, 49)),
+  customerTier: fc.constantFrom('standard', 'silver', 'gold', 'platinum'),
+  notes: fc.constant('a note'),
+});
