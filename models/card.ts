@@ -31,9 +31,9 @@ function groundingLine(grounding: GroundingSettings | undefined): string {
     ([name, values]) =>
       `${name} (${Object.entries(values)
         .map(([field, value]) => `${field} ${value}`)
-        .join(', ')})`,
+        .join(', ')}; counted at ${grounding.thresholds?.[name] ?? grounding.threshold})`,
   );
-  return `Grounded answers (config.json \`grounding\`, docs/decisions.md "Selective prediction"): an answer under the threshold (${Object.keys(grounding.answers).join(', ')}) is automated when the text's readings on the reference cases ${readings.join(' and ')} reach ${grounding.threshold} and the written policy gives that answer for them and the case's fields.\n`;
+  return `Grounded answers (config.json \`grounding\`, docs/decisions.md "Selective prediction"): an answer under the threshold (${Object.keys(grounding.answers).join(', ')}) is automated when the written policy gives it for the case's fields and the model's readings of the text on the reference cases ${readings.join(' and ')}.\n`;
 }
 
 /** The card's line on config.json `requires` (nodes/decision/requires.ts); empty without it. */

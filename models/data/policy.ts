@@ -5,6 +5,8 @@
  * GPT must beat on text-dependent cases.
  */
 
+import type { GroundingSettings } from '../../nodes/decision/grounding.ts';
+
 export type LoanIntent = 'neutral' | 'prohibited' | 'uncertain' | 'secured';
 export type OrderIntent = 'neutral' | 'collect' | 'urgent' | 'bulky';
 
@@ -168,25 +170,36 @@ export function policyRequirements(domain: 'loan' | 'order'): Record<string, str
  * decides the numbers.
  *
  * Loan: `strong` is an applicant every limit approves, so the policy approves it exactly when the
- * purpose is ordinary or secured; a case whose fields pass every limit at the unsecured score is
- * then approved. Order: `later` (deadline 72 h, 120 km, standard tier) and `soon` (deadline 12 h)
+ * purpose is ordinary or secured; `secured` is the same applicant with a score of 650, approved
+ * only when the purpose names collateral or a guarantor. A case whose fields pass every limit is
+ * approved when `strong` approves and its score reaches 680, or `secured` approves too. Order: `later` (deadline 72 h, 120 km, standard tier) and `soon` (deadline 12 h)
  * tell the four meanings of a note apart: collect (pickup, pickup), urgent (courier, courier),
  * bulky (warehouse, warehouse), neutral (warehouse, courier). test/decision/grounding.test.ts
  * checks both ways: each reference gets those answers, and every case meeting an answer's
  * conditions with the readings of a meaning gets that answer.
  */
-export function policyGrounding(domain: 'loan' | 'order'): {
-  readings: Record<string, Record<string, number | string>>;
-  threshold: number;
-  answers: Record<string, string[]>;
-} {
+export function policyGrounding(domain: 'loan' | 'order'): GroundingSettings {
   if (domain === 'loan') {
+    const l = LOAN_APPROVAL_LIMITS;
+    const strong = {
+      income: 85000,
+      debts: 2000,
+      creditScore: 790,
+      amount: 8000,
+      termMonths: 24,
+      employment: 'permanent',
+    };
     return {
-      readings: {
-        strong: { income: 85000, debts: 2000, creditScore: 790, amount: 8000, termMonths: 24, employment: 'permanent' },
-      },
+      readings: { strong, secured: { ...strong, creditScore: 650 } },
       threshold: 0.98,
-      answers: { approve: ['strong = "approve"', ...loanApprovalConditions(LOAN_APPROVAL_LIMITS.minCreditScore)] },
+      thresholds: { secured: 0.9 },
+      answers: {
+        approve: [
+          'strong = "approve"',
+          `creditScore >= ${l.minCreditScore} or secured = "approve"`,
+          ...loanApprovalConditions(l.minCreditScoreSecured),
+        ],
+      },
     };
   }
   const o = ORDER_LIMITS;

@@ -409,8 +409,8 @@ export class DecisionAgent {
 
   /**
    * The readings of a case whose answer `label` the policy grounds (grounding.ts): each reference
-   * copy's label and confidence, scored together in one batch; undefined when a reading is under
-   * the grounding threshold or was cut, or when `label`'s conditions do not hold.
+   * copy's label and confidence, scored together in one batch (a copy whose text was cut left
+   * out); undefined when `label`'s conditions do not hold for them.
    */
   async #grounding(
     variables: Record<string, unknown>,
@@ -426,8 +426,9 @@ export class DecisionAgent {
     );
     const readings: GroundingReadings = {};
     for (const [i, copy] of copies.entries()) {
+      // A reading that did not read the whole text does not count.
+      if (features[i]!.cutFields.length > 0) continue;
       const read = toScored(this.labels, this.#probabilities(features[i]!, head));
-      if (read.confidence < grounding.threshold || features[i]!.cutFields.length > 0) return undefined;
       readings[copy.name] = { label: read.label, confidence: read.confidence };
     }
     return grounding.holds(label, variables, readings) ? readings : undefined;

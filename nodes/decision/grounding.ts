@@ -9,12 +9,14 @@
  * So a model folder may name reference cases (`readings`): the case's own text with its declared
  * numbers and choices set to fixed values, chosen so that each meaning of the text gets its own
  * label under the policy. The model answers each reading in the same batch; a reading counts when
- * its calibrated confidence reaches `threshold`. Then `answers` lists, per label, FEEL conditions
- * over the declared inputs and the readings' labels (each reading's name is a variable holding the
- * label it got) under which the written policy gives that label. When every reading counts, the
- * model's own answer is that label and every condition holds, the answer is automated though its
- * confidence is below the threshold: two readings agree, the model's on the case and the written
- * policy's on the model's reading of the text.
+ * its calibrated confidence reaches `threshold` (or its own in `thresholds`) and the text was not
+ * cut. Then `answers` lists, per label, FEEL conditions over the declared inputs and the readings'
+ * labels (each reading's name is a variable holding the label it got, null when it does not count)
+ * under which the written policy gives that label. When the model's own answer is that label and
+ * every condition holds, the answer is automated though its confidence is below the threshold: two
+ * readings agree, the model's on the case and the written policy's on the model's reading of the
+ * text. A reading that does not count is null, so conditions test readings for equality
+ * (`strong = "approve"`, false on null), never for inequality (`!=` holds on null).
  *
  * It never changes an answer, only lifts the threshold for one the policy grounds; the other
  * signals (screened words, required conditions ...) still apply to it. A grounded decision records
@@ -31,6 +33,8 @@ export interface GroundingSettings {
   readings: Record<string, Record<string, number | string>>;
   /** Calibrated confidence a reading needs for its label to count (0..1). */
   threshold: number;
+  /** Another confidence for some readings, by name. */
+  thresholds?: Record<string, number>;
   /** Per label, FEEL conditions on the declared inputs and the readings' labels that make the policy give it. */
   answers: Record<string, string[]>;
 }
@@ -51,9 +55,9 @@ export function groundingError(settings: unknown, labels: readonly string[], inp
   if (!inputs) return 'grounding needs declared inputs (config.json `inputs`)';
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings))
     return 'grounding must be an object with readings, threshold and answers';
-  const { readings, threshold, answers } = settings as Partial<GroundingSettings>;
-  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1))
-    return 'grounding.threshold must be a number above 0 and at most 1';
+  const { readings, threshold, thresholds, answers } = settings as Partial<GroundingSettings>;
+  const isShare = (value: unknown) => typeof value === 'number' && value > 0 && value <= 1;
+  if (!isShare(threshold)) return 'grounding.threshold must be a number above 0 and at most 1';
   if (typeof readings !== 'object' || readings === null || Array.isArray(readings) || !Object.keys(readings).length)
     return 'grounding.readings must name at least one reference case';
   for (const [name, values] of Object.entries(readings)) {
@@ -79,18 +83,28 @@ export function groundingError(settings: unknown, labels: readonly string[], inp
       }
     }
   }
+  if (thresholds !== undefined) {
+    if (typeof thresholds !== 'object' || thresholds === null || Array.isArray(thresholds))
+      return 'grounding.thresholds must map readings to confidences';
+    for (const [name, value] of Object.entries(thresholds)) {
+      if (!Object.hasOwn(readings, name)) return `grounding.thresholds names '${name}', which is not a reading`;
+      if (!isShare(value)) return `grounding.thresholds.${name} must be a number above 0 and at most 1`;
+    }
+  }
   if (answers === undefined) return 'grounding.answers must map labels to lists of FEEL conditions';
   const names = { ...inputs, ...Object.fromEntries(Object.keys(readings).map((name) => [name, { type: 'enum' }])) };
   return requiresError(answers, labels, names, 'grounding.answers');
 }
 
 export class Grounding {
-  readonly threshold: number;
+  readonly #threshold: number;
+  readonly #thresholds: Readonly<Record<string, number>>;
   readonly #readings: [string, [string[], number | string][]][];
   readonly #answers: Requirements;
 
   constructor(settings: GroundingSettings) {
-    this.threshold = settings.threshold;
+    this.#threshold = settings.threshold;
+    this.#thresholds = settings.thresholds ?? {};
     this.#readings = Object.entries(settings.readings).map(([name, values]) => [
       name,
       Object.entries(values).map(([field, value]) => [field.split('.'), value]),
@@ -103,7 +117,7 @@ export class Grounding {
     return this.#answers.lists(label);
   }
 
-  /** The reference copies of a case, one per reading, in the order of `names`. */
+  /** The reference copies of a case, one per reading. */
   copies(variables: Record<string, unknown>): { name: string; variables: Record<string, unknown> }[] {
     return this.#readings.map(([name, values]) => ({
       name,
@@ -111,9 +125,19 @@ export class Grounding {
     }));
   }
 
-  /** True when `label`'s conditions all hold for the case and the readings' labels. */
+  /**
+   * True when `label`'s conditions all hold for the case and the readings: each reading's label
+   * where its confidence reaches its threshold, null where it does not or the reading is absent.
+   */
   holds(label: string, variables: Record<string, unknown>, readings: GroundingReadings): boolean {
-    const context = { ...variables, ...Object.fromEntries(Object.entries(readings).map(([k, v]) => [k, v.label])) };
-    return this.#answers.lists(label) && this.#answers.unmet(label, context) === null;
+    const counted = this.#readings.map(([name]) => {
+      const reading = readings[name];
+      const counts = reading !== undefined && reading.confidence >= (this.#thresholds[name] ?? this.#threshold);
+      return [name, counts ? reading.label : null];
+    });
+    return (
+      this.#answers.lists(label) &&
+      this.#answers.unmet(label, { ...variables, ...Object.fromEntries(counted) }) === null
+    );
   }
 }

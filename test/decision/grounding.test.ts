@@ -57,22 +57,33 @@ function readingsFor<T extends object>(
   );
 }
 
-test('the loan readings tell an approvable purpose from the others, and a grounded approval is always the policy', () => {
+/** `readings` with the readings of `absent` left out (not read with confidence: null to the conditions). */
+const without = (readings: ReturnType<typeof readingsFor>, absent: string[]) =>
+  Object.fromEntries(Object.entries(readings).filter(([name]) => !absent.includes(name)));
+
+test('the loan readings tell an approvable and a secured purpose from the others, and a grounded approval is always the policy', () => {
   const settings = policyGrounding('loan');
   const grounding = new Grounding(settings);
   const intents: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
-  const strong = (intent: LoanIntent) =>
-    readingsFor(settings, fc.sample(loanCase, 1)[0]!, (r) => loanPolicy(r as LoanCase, intent)).strong!.label;
-  assert.deepEqual(intents.map(strong), ['approve', 'reject', 'review', 'approve']);
+  const seen = intents.map((intent) => {
+    const r = readingsFor(settings, fc.sample(loanCase, 1)[0]!, (x) => loanPolicy(x as LoanCase, intent));
+    return `${r.strong!.label}/${r.secured!.label}`;
+  });
+  assert.deepEqual(seen, ['approve/review', 'reject/reject', 'review/review', 'approve/approve']);
+  const names = Object.keys(settings.readings);
   fc.assert(
-    fc.property(loanCase, fc.constantFrom(...intents), (c, intent) => {
-      const readings = readingsFor(settings, c, (r) => loanPolicy(r as LoanCase, intent));
+    fc.property(loanCase, fc.constantFrom(...intents), fc.subarray(names), (c, intent, absent) => {
+      const readings = without(
+        readingsFor(settings, c, (r) => loanPolicy(r as LoanCase, intent)),
+        absent,
+      );
       const policy = loanPolicy(c as LoanCase, intent);
-      if (grounding.holds('approve', c, readings)) assert.equal(policy, 'approve', `${intent} ${JSON.stringify(c)}`);
-      // Exact for an ordinary purpose: every approval is grounded.
-      if (intent === 'neutral' && policy === 'approve') assert.ok(grounding.holds('approve', c, readings));
+      if (grounding.holds('approve', c, readings))
+        assert.equal(policy, 'approve', `${intent} ${JSON.stringify(c)} without ${absent}`);
+      // Exact when every reading counts: every approval is grounded.
+      if (absent.length === 0 && policy === 'approve') assert.ok(grounding.holds('approve', c, readings));
     }),
-    { numRuns: 3000 },
+    { numRuns: 4000 },
   );
 });
 
@@ -85,14 +96,38 @@ test('the order readings tell the four meanings of a note apart, and the grounde
     return `${r.later!.label}/${r.soon!.label}`;
   });
   assert.deepEqual(seen, ['warehouse/courier', 'pickup/pickup', 'courier/courier', 'warehouse/warehouse']);
+  const names = Object.keys(settings.readings);
   fc.assert(
-    fc.property(orderCase, fc.constantFrom(...intents), (c, intent) => {
-      const readings = readingsFor(settings, c, (r) => orderPolicy(r as OrderCase, intent));
+    fc.property(orderCase, fc.constantFrom(...intents), fc.subarray(names), (c, intent, absent) => {
+      const readings = without(
+        readingsFor(settings, c, (r) => orderPolicy(r as OrderCase, intent)),
+        absent,
+      );
       const policy = orderPolicy(c as OrderCase, intent);
-      for (const label of DOMAINS.order.labels)
-        assert.equal(grounding.holds(label, c, readings), label === policy, `${label} ${intent} ${JSON.stringify(c)}`);
+      for (const label of DOMAINS.order.labels) {
+        const holds = grounding.holds(label, c, readings);
+        // Exact when both readings count; with one missing, only what the policy gives.
+        if (absent.length === 0) assert.equal(holds, label === policy, `${label} ${intent} ${JSON.stringify(c)}`);
+        else if (holds) assert.equal(label, policy, `${label} ${intent} ${JSON.stringify(c)} without ${absent}`);
+      }
     }),
-    { numRuns: 3000 },
+    { numRuns: 4000 },
+  );
+});
+
+test('a reading under its threshold counts as null', () => {
+  const settings = policyGrounding('loan');
+  const grounding = new Grounding(settings);
+  const c = { income: 60000, debts: 0, creditScore: 650, amount: 9000, termMonths: 24, employment: 'permanent' };
+  const strong = { label: 'approve', confidence: 0.99 };
+  assert.equal(grounding.holds('approve', c, { strong, secured: { label: 'approve', confidence: 0.91 } }), true);
+  assert.equal(grounding.holds('approve', c, { strong, secured: { label: 'approve', confidence: 0.89 } }), false);
+  assert.equal(grounding.holds('approve', c, { strong: { ...strong, confidence: 0.97 }, secured: strong }), false);
+  assert.equal(grounding.holds('approve', c, {}), false);
+  assert.equal(
+    grounding.holds('reject', c, { strong: { label: 'reject', confidence: 1 } }),
+    false,
+    'reject is not grounded',
   );
 });
 
@@ -109,6 +144,8 @@ test('malformed grounding settings are named and refused when the folder loads',
   const good = policyGrounding('loan');
   const refused: [unknown, RegExp][] = [
     [{ ...good, threshold: 0 }, /threshold must be a number above 0/],
+    [{ ...good, thresholds: { weak: 0.9 } }, /thresholds names 'weak', which is not a reading/],
+    [{ ...good, thresholds: { secured: 2 } }, /thresholds.secured must be a number above 0/],
     [{ ...good, readings: {} }, /at least one reference case/],
     [{ ...good, readings: { income: { debts: 0 } } }, /'income' is also a declared input/],
     [
@@ -182,6 +219,10 @@ test('every answer the shipped models ground on the natural and holdout sets is 
     const results = await Promise.all(cases.map((c) => agent.infer(c.variables)));
     const grounded = cases.filter((_, i) => results[i]!.grounding);
     assert.ok(grounded.length >= 10, `${domain}: ${grounded.length} grounded answers`);
+    if (domain === 'loan') {
+      const secured = grounded.filter((c) => (c.variables.creditScore as number) < 680);
+      assert.ok(secured.length >= 3, `${secured.length} grounded approvals at a score under 680 (a secured purpose)`);
+    }
     for (const c of grounded) {
       const result = results[cases.indexOf(c)]!;
       assert.equal(result.needsReview, false);
