@@ -7,7 +7,7 @@
  * (a variable missing or blank: an incident in a process) counts as going to a person.
  */
 import { readFileSync } from 'node:fs';
-import type { DecisionAgent } from '../nodes/decision/agent.ts';
+import type { DecisionAgent, InferOptions } from '../nodes/decision/agent.ts';
 import { qualityMetrics } from '../nodes/decision/scoring.ts';
 import { ABSTAIN_LABELS } from '../engine/ui/review.ts';
 import type { DomainName } from './data/domains.ts';
@@ -65,13 +65,17 @@ export const answerOf = (o: Outcome): string =>
   o.error || o.needsReview || !o.label || ABSTAIN_LABELS.includes(o.label) ? 'review' : o.label;
 
 /** Decides every case (they share inference batches); a case the model refuses becomes `{ error }`. */
-export async function decideAll(agent: DecisionAgent, cases: Record<string, unknown>[]): Promise<Outcome[]> {
+export async function decideAll(
+  agent: DecisionAgent,
+  cases: Record<string, unknown>[],
+  options: InferOptions = {},
+): Promise<Outcome[]> {
   const out: Outcome[] = [];
   for (let i = 0; i < cases.length; i += 512) {
     out.push(
       ...(await Promise.all(
         cases.slice(i, i + 512).map((vars) =>
-          agent.infer(vars).then(
+          agent.infer(vars, options).then(
             (r): Outcome => ({
               label: r.label,
               confidence: r.confidence,

@@ -44,6 +44,8 @@ interface Scored extends Setting {
   answers: string[];
 }
 
+/** A threshold above every tried one and every confidence but 1 (grounding.ts leaves threshold 1 alone). */
+const UNDER_ALL = 1 - 1e-9;
 export const THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 0.995];
 export const FAMILIARITY: (FamiliaritySettings | null)[] = [
   { minWords: 2, minShare: 0.2 },
@@ -105,10 +107,24 @@ export async function scoreSettings(
             agent,
             rows.map((r) => r.vars),
           );
+          // An answer under a tried threshold is automated only when the policy grounds it
+          // (grounding.ts): decided again with every answer under the threshold, so that each is
+          // grounded or not, through the same checks.
+          const underAll = agent.model.grounding
+            ? await decideAll(
+                agent,
+                rows.map((r) => r.vars),
+                { threshold: UNDER_ALL },
+              )
+            : null;
           for (const threshold of THRESHOLDS) {
-            const answers = outcomes
-              .map((o) => (o.confidence !== undefined && o.confidence < threshold ? { ...o, needsReview: true } : o))
-              .map(answerOf);
+            const answers = outcomes.map((o, i) =>
+              o.confidence !== undefined && o.confidence < threshold
+                ? underAll
+                  ? answerOf(underAll[i]!)
+                  : 'review'
+                : answerOf(o),
+            );
             scored.push({ threshold, familiarity, copies, boundary, answers });
           }
         }
