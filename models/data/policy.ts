@@ -218,6 +218,7 @@ export function policyGrounding(domain: 'loan' | 'order'): GroundingSettings {
       soon: { ...reference, deadlineHours: 12 },
     },
     threshold: 0.98,
+    thresholds: { later: 0.96 },
     answers: {
       pickup: ['later = "pickup"', 'soon = "pickup"', inStock],
       courier: [
