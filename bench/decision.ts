@@ -21,7 +21,10 @@
  *   bare p50: what that selective-prediction signal would cost (it is off in the shipped configs);
  * - withoutRequirements: the same single decisions with config.json `requires` off, timed in the same
  *   loop as the agent and the bare call, p50 and p50 over the bare p50: set beside the agent's own
- *   p50, what the required conditions cost (requires.ts).
+ *   p50, what the required conditions cost (requires.ts);
+ * - grounded: single decisions of the natural and holdout cases the agent grounds (grounding.ts: an
+ *   answer under the threshold, its reference readings scored in one more batch), p50 over the bare
+ *   p50 on the same cases: what a grounded decision costs.
  *
  * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
  * start -> `decision:loan` -> end, a worker process with concurrency 128 (jobs waiting for the model
@@ -46,6 +49,7 @@ import { Tokenizer } from 'tokenizers';
 import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
 import { lengthRuns, RUN_TOKENS } from '../nodes/decision/classifier.ts';
 import type { DecisionModelConfig } from '../nodes/decision/model.ts';
+import { readNaturalCases } from '../models/checklist.ts';
 import { renderPrompt } from '../nodes/decision/prompt.ts';
 import { calibratedLogits, softmax, toScored, type Scored } from '../nodes/decision/scoring.ts';
 import { makeCase, rng } from '../models/data/generate.ts';
@@ -188,6 +192,8 @@ interface ModelReport {
   boundaryCheck: { p50Ms: number; p50Overhead: number };
   /** Single decisions with the required conditions off: p50, and p50 over the bare p50. */
   withoutRequirements: { p50Ms: number; p50Overhead: number };
+  /** Single grounded decisions (natural and holdout cases the agent grounds): p50, the bare p50 on them, and the ratio. */
+  grounded: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
 }
 
 /** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
@@ -265,6 +271,25 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
   }
   agent.model.config.boundary = shippedBoundary;
 
+  // Grounded decisions (grounding.ts): answers under the threshold whose reference readings are
+  // scored too. The natural and holdout cases the agent grounds, one at a time, agent and bare
+  // call interleaved on the same cases: what a grounded decision costs against one bare run.
+  const natural = ['test', 'holdout'].flatMap((set) =>
+    readNaturalCases(`models/data/natural/${model}.${set}.jsonl`).map((c) => c.variables as Case),
+  );
+  const groundedCases = (await agent.inferBatch(natural)).flatMap((r, i) => (r.grounding ? [natural[i]!] : []));
+  const groundedSingle: number[] = [];
+  const groundedBare: number[] = [];
+  for (let round = 0; round < Math.ceil(singleCount / Math.max(1, groundedCases.length)); round++)
+    for (const c of groundedCases) {
+      let t = performance.now();
+      await agent.infer(c);
+      groundedSingle.push(performance.now() - t);
+      t = performance.now();
+      await bare.decide([c]);
+      groundedBare.push(performance.now() - t);
+    }
+
   const agentRate: Record<string, number> = {};
   const bareRate: Record<string, number> = {};
   const throughputOverhead: Record<string, number> = {};
@@ -325,6 +350,12 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     withoutRequirements: {
       p50Ms: round(percentile(withoutRequirements, 0.5), 2),
       p50Overhead: round(percentile(withoutRequirements, 0.5) / bareP50, 2),
+    },
+    grounded: {
+      cases: groundedCases.length,
+      p50Ms: round(percentile(groundedSingle, 0.5), 2),
+      bareP50Ms: round(percentile(groundedBare, 0.5), 2),
+      p50Overhead: round(percentile(groundedSingle, 0.5) / percentile(groundedBare, 0.5), 2),
     },
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);
