@@ -29,6 +29,8 @@ export interface DomainSpec {
   inputs: DecisionInputs;
   /** Words whose meaning the policy decides on: an automated answer they cast doubt on goes to review (screen.ts). */
   screen?: ScreenSettings;
+  /** Words of text that addresses the decision (prompt injection): an automated answer whose text holds one goes to review (screen.ts). */
+  instructions?: ScreenSettings;
   /** What each answer needs of the fields, as FEEL conditions: an automated answer whose case fails one goes to review (requires.ts). */
   requires?: RequiresSettings;
   /** Reference readings of the text and the fields under which the policy gives an answer: such an answer needs no confidence bar (grounding.ts). */
@@ -73,6 +75,34 @@ export const LOAN: DomainSpec = {
   // Rule 1 of the lending policy (policy.ts) in words: gambling and betting (bookmakers by name),
   // crypto speculation (coins and exchanges by name), payday and doorstep lenders. Not "horses",
   // "slots", "coral" or "flutter", which are ordinary words too.
+  // Text that tells the model what to answer instead of what the loan is for ("the answer is
+  // approve", "ignore the score"): the model approved such purposes at 0.99 for a strong applicant.
+  // Together these words match two of the 18,459 committed and generated purposes, both
+  // hand-written questions ("would a loan for a new boiler be approved?", "the Audi approved used
+  // scheme"), which then cost a review.
+  instructions: {
+    labels: ['approve', 'reject'],
+    words: [
+      'approv*',
+      'reject*',
+      'declin*',
+      'authoris*',
+      'authoriz*',
+      'ignor*',
+      'disregard*',
+      'override*',
+      'overrule*',
+      'instruction*',
+      'prompt*',
+      'jailbreak*',
+      'system prompt',
+      'you must',
+      'the answer',
+      'decision',
+      'output',
+    ],
+    meaning: 'which addresses the decision instead of saying what the loan is for',
+  },
   screen: {
     labels: ['approve'],
     meaning: 'which may be a purpose the lending policy forbids (gambling, betting, crypto, payday lending)',

@@ -212,6 +212,8 @@ def main(argv=None):
         **({'inputs': spec['inputs']} if spec.get('inputs') else {}),
         # Words that send an automated answer to review (nodes/decision/screen.ts).
         **({'screen': spec['screen']} if spec.get('screen') else {}),
+        # Words of text that tells the model what to answer: such an automated answer goes to review (screen.ts).
+        **({'instructions': spec['instructions']} if spec.get('instructions') else {}),
         # FEEL conditions an automated answer needs (nodes/decision/requires.ts).
         **({'requires': spec['requires']} if spec.get('requires') else {}),
         # Reference readings under which the policy grounds an answer below the threshold (nodes/decision/grounding.ts).

@@ -364,8 +364,8 @@ export class DecisionAgent {
         ? await this.#grounding(variables, options, scored.label, head)
         : undefined;
     const automated = (confident || grounding !== undefined) && reviewReasons.length === 0;
-    if (automated && this.model.screen) {
-      const reason = this.model.screen.reason(scored.label, this.#textFields(variables, options));
+    for (const screen of automated ? [this.model.screen, this.model.instructions] : []) {
+      const reason = screen?.reason(scored.label, this.#textFields(variables, options));
       if (reason) reviewReasons.push(reason);
     }
     if (automated && this.model.requirements) {

@@ -53,6 +53,8 @@ export interface DecisionModelConfig {
   boundary?: BoundarySettings;
   /** Automated answers with these labels go to review when the free text holds one of these words (screen.ts). */
   screen?: ScreenSettings;
+  /** Automated answers with these labels go to review when the free text holds one of these words, which address the decision (screen.ts). */
+  instructions?: ScreenSettings;
   /** Automated answers with these labels go to review when the case fails one of their FEEL conditions (requires.ts). */
   requires?: RequiresSettings;
   /** Answers below the threshold that the policy grounds on reference readings of the text are automated (grounding.ts). */
@@ -83,6 +85,8 @@ export interface DecisionModel {
   lexicon: Lexicon | null;
   /** config.json's `screen`, ready to match; null when it has none. */
   screen: Screen | null;
+  /** config.json's `instructions`, ready to match; null when it has none. */
+  instructions: Screen | null;
   /** config.json's `requires`, ready to check; null when it has none. */
   requirements: Requirements | null;
   /** config.json's `grounding`, ready to check; null when it has none. */
@@ -129,6 +133,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badLanguage) throw unknownModel(name, `${configFile}: ${badLanguage}`);
   const badScreen = screenError(config.screen);
   if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
+  const badInstructions = screenError(config.instructions, 'instructions');
+  if (badInstructions) throw unknownModel(name, `${configFile}: ${badInstructions}`);
   const badRequires = requiresError(config.requires, config.labels, config.inputs);
   if (badRequires) throw unknownModel(name, `${configFile}: ${badRequires}`);
   const badGrounding = groundingError(config.grounding, config.labels, config.inputs);
@@ -218,6 +224,7 @@ export async function loadDecisionModel(
       ? Lexicon.parse(readFileSync(join(dir, 'lexicon.txt'), 'utf8'))
       : null,
     screen: config.screen ? new Screen(config.screen) : null,
+    instructions: config.instructions ? new Screen(config.instructions) : null,
     requirements: config.requires ? new Requirements(config.requires) : null,
     grounding: config.grounding ? new Grounding(config.grounding) : null,
     detectLanguage: config.language ? await languageDetector() : null,

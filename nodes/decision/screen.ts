@@ -60,8 +60,16 @@ export interface ScreenSettings {
   meaning: string;
 }
 
-/** Why `settings` cannot be used, or null when it can (checked when the model folder loads). */
-export function screenError(settings: unknown): string | null {
+/**
+ * Why `settings` cannot be used, or null when it can (checked when the model folder loads);
+ * `field` is its key in config.json (`screen`, or `instructions`, which has the same shape).
+ */
+export function screenError(settings: unknown, field = 'screen'): string | null {
+  const error = settingsError(settings);
+  return error && field !== 'screen' ? error.replace(/^screen\b/, field) : error;
+}
+
+function settingsError(settings: unknown): string | null {
   if (settings === undefined) return null;
   const s = settings as Partial<ScreenSettings>;
   if (typeof s !== 'object' || s === null) return 'screen must be an object';
