@@ -117,11 +117,16 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
       const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
       const result = await agent.infer(vars, { threshold });
       if (db) await recordDecision(db, agent.model, result, vars);
-      const { label, confidence, scores, modelVersion, needsReview, reviewReasons } = result;
+      const { label, confidence, scores, modelVersion, needsReview, reviewReasons, grounding } = result;
       const why = reviewReasons.length > 0 ? `: ${reviewReasons.join('; ')}` : '';
+      const grounded = grounding
+        ? `, grounded by the policy on ${Object.entries(grounding)
+            .map(([name, reading]) => `${name} ${reading.label} ${reading.confidence.toFixed(3)}`)
+            .join(', ')}`
+        : '';
       print(
-        { label, confidence, scores, modelVersion, needsReview, reviewReasons },
-        `${label} (confidence ${confidence.toFixed(3)}${needsReview ? `, needs review${why}` : ''}) by ${sub} ${modelVersion}`,
+        { label, confidence, scores, modelVersion, needsReview, reviewReasons, ...(grounding ? { grounding } : {}) },
+        `${label} (confidence ${confidence.toFixed(3)}${needsReview ? `, needs review${why}` : grounded}) by ${sub} ${modelVersion}`,
       );
       return 0;
     }

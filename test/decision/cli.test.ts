@@ -36,6 +36,30 @@ describe('decision CLI', () => {
     assert.equal(row.label, 'pickup');
   });
 
+  test('decide says when the written policy grounds an answer under the threshold, with the readings', async () => {
+    const vars = {
+      income: 72000,
+      debts: 0,
+      creditScore: 823,
+      amount: 15000,
+      termMonths: 48,
+      employment: 'permanent',
+      purpose: 'replacing our old windows',
+    };
+    const { stdout } = await cli(['decide', 'loan', '--vars', JSON.stringify(vars)], {
+      OPERON_DATABASE_URL: database.url,
+    });
+    assert.match(
+      stdout,
+      /^approve \(confidence 0\.9\d\d, grounded by the policy on strong approve 0\.9\d\d, secured \w+ /,
+    );
+    const json = JSON.parse((await cli(['decide', 'loan', '--vars', JSON.stringify(vars), '--json'])).stdout);
+    assert.equal(json.needsReview, false);
+    assert.equal(json.grounding.strong.label, 'approve');
+    const row = await database.knex('decisions').where({ model_name: 'loan' }).first('grounding');
+    assert.deepEqual(row.grounding, json.grounding);
+  });
+
   test('decide with missing variables exits 1 with the error naming them', async () => {
     await assert.rejects(
       cli(['decide', 'loan', '--vars', '{"income": 50000}', '--json']),
