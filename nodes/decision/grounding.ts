@@ -3,12 +3,14 @@
  * to a person. A policy such as the lending one is two parts: what the free text means (is the
  * purpose ordinary, forbidden, a risk to repayment?) and limits on exact numbers. The model is
  * often unsure of a case because it is unsure how the text and the numbers combine, while it reads
- * the text with certainty once the numbers leave no doubt: "replacing the boiler before winter"
- * with a strong applicant's fields is approved at 0.99, and at 0.90 with this applicant's.
+ * the text with certainty once the numbers leave no doubt: "replacing our old windows" from an
+ * applicant with score 823 is approved at 0.958, and for a reference applicant who passes every
+ * limit by far at 0.991.
  *
  * So a model folder may name reference cases (`readings`): the case's own text with its declared
  * numbers and choices set to fixed values, chosen so that each meaning of the text gets its own
- * label under the policy. The model answers each reading in the same batch; a reading counts when
+ * label under the policy. The model answers the readings together, in one batch after the case
+ * itself, and only for an answer under the threshold whose label `answers` lists; a reading counts when
  * its calibrated confidence reaches `threshold` (or its own in `thresholds`) and the text was not
  * cut. Then `answers` lists, per label, FEEL conditions over the declared inputs and the readings'
  * labels (each reading's name is a variable holding the label it got, null when it does not count)
@@ -16,7 +18,8 @@
  * every condition holds, the answer is automated though its confidence is below the threshold: two
  * readings agree, the model's on the case and the written policy's on the model's reading of the
  * text. A reading that does not count is null, so conditions test readings for equality
- * (`strong = "approve"`, false on null), never for inequality (`!=` holds on null).
+ * (`strong = "approve"`, false on null), never for inequality (`!=` holds on null): a folder whose
+ * conditions test a reading with `!=` or inside `not(...)` does not load.
  *
  * It never changes an answer, only lifts the threshold for one the policy grounds; the other
  * signals (screened words, required conditions ...) still apply to it. A grounded decision records
@@ -92,8 +95,32 @@ export function groundingError(settings: unknown, labels: readonly string[], inp
     }
   }
   if (answers === undefined) return 'grounding.answers must map labels to lists of FEEL conditions';
+  const negated = negatedReading(answers, Object.keys(readings));
+  if (negated) return negated;
   const names = { ...inputs, ...Object.fromEntries(Object.keys(readings).map((name) => [name, { type: 'enum' }])) };
   return requiresError(answers, labels, names, 'grounding.answers');
+}
+
+/**
+ * The first condition that tests a reading for inequality (`strong != "reject"`, `not(strong =
+ * "reject")`), which a reading that does not count (null) would pass; null when there is none.
+ */
+function negatedReading(answers: unknown, names: string[]): string | null {
+  if (typeof answers !== 'object' || answers === null) return null;
+  for (const [label, conditions] of Object.entries(answers)) {
+    for (const condition of Array.isArray(conditions) ? conditions : []) {
+      if (typeof condition !== 'string') continue;
+      const bare = condition.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+      const name = names.find(
+        (n) =>
+          new RegExp(`(?<![\\w.])${n}\\s*!=|!=\\s*${n}(?![\\w.])`).test(bare) ||
+          (/\bnot\s*\(/.test(bare) && new RegExp(`(?<![\\w.])${n}(?![\\w.])`).test(bare)),
+      );
+      if (name !== undefined)
+        return `grounding.answers.${label}: '${condition}' tests the reading ${name} for inequality or inside not(), which a reading that does not count (null) passes: test it for equality (${name} = "...")`;
+    }
+  }
+  return null;
 }
 
 export class Grounding {

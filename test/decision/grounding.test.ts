@@ -164,9 +164,23 @@ test('malformed grounding settings are named and refused when the folder loads',
       /grounding.answers.approve: 'weak = "approve"' reads weak/,
     ],
     [{ ...good, answers: { accept: ['strong = "approve"'] } }, /grounding.answers names 'accept'/],
+    [{ ...good, answers: { approve: ['strong != "reject"'] } }, /tests the reading strong for inequality/],
+    [
+      { ...good, answers: { approve: ['not(strong = "reject")', 'creditScore >= 680'] } },
+      /reading strong for inequality or inside not\(\)/,
+    ],
   ];
   for (const [settings, message] of refused) assert.match(groundingError(settings, labels, inputs) ?? '', message);
   assert.equal(groundingError(good, labels, inputs), null);
+  // A string that merely contains the operator is no test of a reading.
+  assert.equal(
+    groundingError(
+      { ...good, answers: { approve: ['strong = "approve"', 'employment != "student"'] } },
+      labels,
+      inputs,
+    ),
+    null,
+  );
   assert.match(groundingError(good, labels, undefined) ?? '', /needs declared inputs/);
 
   const dir = mkdtempSync(join(tmpdir(), 'operon-grounding-'));
