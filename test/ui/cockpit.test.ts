@@ -43,6 +43,7 @@ describe('cockpit and task inbox in the browser', () => {
   let cockpit: Cockpit;
   let loanInstanceId: string;
   let creditInstanceId: string;
+  let groundedInstanceId: string;
   const artifactsDir = mkdtempSync(join(tmpdir(), 'operon-ui-artifacts-'));
 
   before(async () => {
@@ -51,10 +52,34 @@ describe('cockpit and task inbox in the browser', () => {
       { name: 'loan-review.bpmn', xml: fixture('loan-review.bpmn') },
       { name: 'credit-check.bpmn', xml: fixture('credit-check.bpmn') },
       { name: 'expense-form.bpmn', xml: fixture('expense-form.bpmn') },
+      // The same process at the model's own threshold, so that an answer the policy grounds is automated.
+      {
+        name: 'loan-grounded.bpmn',
+        xml: fixture('loan-review.bpmn')
+          .replaceAll('loan-application', 'loan-grounded')
+          .replace('id="defs-loan-review"', 'id="defs-loan-grounded"')
+          .replace('name="Loan application"', 'name="Grounded loan"')
+          .replace('<zeebe:header key="threshold" value="1" />', '')
+          .replace('name="Review application"', 'name="Check the grounded answer"'),
+      },
     ]);
     ({ instanceId: loanInstanceId } = await cockpit.engine.startInstance('loan-application', application, {
       businessKey: 'LOAN-1001',
     }));
+    ({ instanceId: groundedInstanceId } = await cockpit.engine.startInstance(
+      'loan-grounded',
+      {
+        applicantName: 'Grace Hopper',
+        income: 72000,
+        debts: 0,
+        creditScore: 823,
+        amount: 15000,
+        termMonths: 48,
+        employment: 'permanent',
+        purpose: 'replacing our old windows',
+      },
+      { businessKey: 'LOAN-1002' },
+    ));
     ({ instanceId: creditInstanceId } = await cockpit.engine.startInstance(
       'credit-check',
       { declaredScore: 690 },
@@ -182,6 +207,11 @@ describe('cockpit and task inbox in the browser', () => {
     assert.ok(text.includes(decision.label) && text.includes(decision.model_version), text);
     assert.match(text, /needs review/);
     assert.match(text, /not reviewed/);
+    const { review_reasons: reasons } = await cockpit.db
+      .knex('decisions')
+      .where({ process_instance_id: loanInstanceId })
+      .first('review_reasons');
+    assert.ok(reasons.length > 0 && reasons.every((r: string) => text.includes(r)), `the reasons are shown: ${text}`);
     assert.equal(
       await page.locator('.answered-by').innerText(),
       `model:loan@${decision.model_version}`,
@@ -190,6 +220,23 @@ describe('cockpit and task inbox in the browser', () => {
     assert.match(await page.locator('table.variables').innerText(), /applicantName[\s\S]*Ada Lovelace/);
     assert.match(await page.locator('.timeline').innerText(), /userTask\.created|element\.activated/);
     await cockpit.screenshot('cockpit-instance-waiting');
+  });
+
+  test('a decision automated under its threshold because the policy grounds it shows its readings', async () => {
+    const { page } = cockpit;
+    await eventually(
+      async () =>
+        (await cockpit.db.knex('decisions').where({ process_instance_id: groundedInstanceId })).length
+          ? true
+          : undefined,
+      90_000,
+    );
+    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${groundedInstanceId}`);
+    const decisionRow = page.locator('table.decisions tbody tr');
+    await decisionRow.waitFor();
+    const text = await decisionRow.innerText();
+    assert.doesNotMatch(text, /needs review/);
+    assert.match(text, /grounded by the policy on strong approve 9\d\.\d %, secured \w+ \d+\.\d %/);
   });
 
   test('the reviewer claims the task in the inbox, answers, and the instance reaches its end', async () => {

@@ -77,7 +77,17 @@ function Decisions({ decisions }) {
       (d) => html`
       <tr data-decision=${d.id}>
         <td>${d.elementId ?? ''}</td>
-        <td><strong>${d.label}</strong>${d.needsReview ? html` <span class="state state-review">needs review</span>` : null}</td>
+        <td><strong>${d.label}</strong>${d.needsReview ? html` <span class="state state-review">needs review</span>` : null}${
+          d.reviewReasons?.length
+            ? html`<ul class="reasons">${d.reviewReasons.map((reason) => html`<li>${reason}</li>`)}</ul>`
+            : null
+        }${
+          d.grounding
+            ? html`<p class="grounding">grounded by the policy on ${Object.entries(d.grounding)
+                .map(([name, reading]) => `${name} ${reading.label} ${percent(reading.confidence)}`)
+                .join(', ')}</p>`
+            : null
+        }</td>
         <td>${percent(d.confidence)} <small>(threshold ${percent(d.threshold)})</small></td>
         <td><${Scores} scores=${d.scores} /></td>
         <td><code>${d.modelName} ${d.modelVersion}</code></td>
