@@ -364,9 +364,12 @@ export class DecisionAgent {
         ? await this.#grounding(variables, options, scored.label, head)
         : undefined;
     const automated = (confident || grounding !== undefined) && reviewReasons.length === 0;
-    for (const screen of automated ? [this.model.screen, this.model.instructions] : []) {
-      const reason = screen?.reason(scored.label, this.#textFields(variables, options));
-      if (reason) reviewReasons.push(reason);
+    if (automated && (this.model.screen || this.model.instructions)) {
+      const fields = this.#textFields(variables, options);
+      for (const screen of [this.model.screen, this.model.instructions]) {
+        const reason = screen?.reason(scored.label, fields);
+        if (reason) reviewReasons.push(reason);
+      }
     }
     if (automated && this.model.requirements) {
       const reason = this.model.requirements.reason(scored.label, variables);

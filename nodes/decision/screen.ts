@@ -65,23 +65,18 @@ export interface ScreenSettings {
  * `field` is its key in config.json (`screen`, or `instructions`, which has the same shape).
  */
 export function screenError(settings: unknown, field = 'screen'): string | null {
-  const error = settingsError(settings);
-  return error && field !== 'screen' ? error.replace(/^screen\b/, field) : error;
-}
-
-function settingsError(settings: unknown): string | null {
   if (settings === undefined) return null;
   const s = settings as Partial<ScreenSettings>;
-  if (typeof s !== 'object' || s === null) return 'screen must be an object';
-  if (!Array.isArray(s.labels) || s.labels.some((l) => typeof l !== 'string')) return 'screen.labels must be strings';
-  if (!Array.isArray(s.words) || s.words.length === 0) return 'screen.words must be a non-empty list';
+  if (typeof s !== 'object' || s === null) return `${field} must be an object`;
+  if (!Array.isArray(s.labels) || s.labels.some((l) => typeof l !== 'string')) return `${field}.labels must be strings`;
+  if (!Array.isArray(s.words) || s.words.length === 0) return `${field}.words must be a non-empty list`;
   const bad = s.words.find((w) => typeof w !== 'string' || patternOf(w).length === 0);
-  if (bad !== undefined) return `screen.words has ${JSON.stringify(bad)}, which has no letters to match`;
+  if (bad !== undefined) return `${field}.words has ${JSON.stringify(bad)}, which has no letters to match`;
   // Texts are read as runs of letters, so "2 guys" would match every "guys".
   const digits = s.words.find((w) => /\d/.test(w));
   if (digits !== undefined)
-    return `screen.words has ${JSON.stringify(digits)}: texts are matched as words of letters, so its digits would be ignored (spell the number: "two guys")`;
-  if (typeof s.meaning !== 'string' || !s.meaning.trim()) return 'screen.meaning must say what the words stand for';
+    return `${field}.words has ${JSON.stringify(digits)}: texts are matched as words of letters, so its digits would be ignored (spell the number: "two guys")`;
+  if (typeof s.meaning !== 'string' || !s.meaning.trim()) return `${field}.meaning must say what the words stand for`;
   return null;
 }
 
