@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+import { GROUNDED_LOAN_CASE } from './support/policy-cases.ts';
 
 const exec = promisify(execFile);
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -37,15 +38,7 @@ describe('decision CLI', () => {
   });
 
   test('decide says when the written policy grounds an answer under the threshold, with the readings', async () => {
-    const vars = {
-      income: 72000,
-      debts: 0,
-      creditScore: 823,
-      amount: 15000,
-      termMonths: 48,
-      employment: 'permanent',
-      purpose: 'replacing our old windows',
-    };
+    const vars = GROUNDED_LOAN_CASE;
     const { stdout } = await cli(['decide', 'loan', '--vars', JSON.stringify(vars)], {
       OPERON_DATABASE_URL: database.url,
     });

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
-import { loanCase, orderCase } from './support/policy-cases.ts';
+import { GROUNDED_LOAN_CASE, loanCase, orderCase } from './support/policy-cases.ts';
 import { Grounding, groundingError } from '../../nodes/decision/grounding.ts';
 import { withValueAt } from '../../nodes/decision/inputs.ts';
 import { readModelConfig } from '../../nodes/decision/model.ts';
@@ -197,8 +197,7 @@ test('malformed grounding settings are named and refused when the folder loads',
 
 test('the shipped loan model approves an ordinary purpose under its threshold when the policy grounds it, and only then', async () => {
   const agent = await DecisionAgent.load('loan');
-  const strong = { income: 72000, debts: 0, creditScore: 823, amount: 15000, termMonths: 48, employment: 'permanent' };
-  const grounded = await agent.infer({ ...strong, purpose: 'replacing our old windows' });
+  const grounded = await agent.infer(GROUNDED_LOAN_CASE);
   assert.equal(grounded.label, 'approve');
   assert.ok(grounded.confidence < grounded.threshold, `${grounded.confidence} is under ${grounded.threshold}`);
   assert.equal(grounded.needsReview, false);
@@ -207,18 +206,18 @@ test('the shipped loan model approves an ordinary purpose under its threshold wh
   assert.ok(grounded.grounding.strong.confidence >= 0.98);
 
   // Threshold 1 asks a person whatever the policy grounds.
-  const always = await agent.infer({ ...strong, purpose: 'replacing our old windows' }, { threshold: 1 });
+  const always = await agent.infer(GROUNDED_LOAN_CASE, { threshold: 1 });
   assert.equal(always.needsReview, true);
   assert.equal(always.grounding, undefined);
 
   // A score between 620 and 680 is approved only for a secured purpose: not grounded, a person decides.
-  const weaker = await agent.infer({ ...strong, creditScore: 660, purpose: 'replacing our old windows' });
+  const weaker = await agent.infer({ ...GROUNDED_LOAN_CASE, creditScore: 660 });
   assert.ok(weaker.label !== 'approve' || weaker.needsReview, JSON.stringify(weaker));
   assert.equal(weaker.grounding, undefined);
 
   // A forbidden purpose is never read as approvable on the reference case.
   for (const purpose of ['to clear what I owe the bookies', 'putting it all into dogecoin']) {
-    const result = await agent.infer({ ...strong, purpose });
+    const result = await agent.infer({ ...GROUNDED_LOAN_CASE, purpose });
     assert.equal(result.grounding, undefined, purpose);
     assert.ok(result.label !== 'approve' || result.needsReview, `${purpose}: ${JSON.stringify(result)}`);
   }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { OperonError } from '../../engine/errors.ts';
 import type { NodeType } from '../../engine/nodes/types.ts';
 import { createDecisionNode } from '../../nodes/decision/index.ts';
+import { GROUNDED_LOAN_CASE } from '../decision/support/policy-cases.ts';
 import { eventually, fixture, startCockpit, type Cockpit } from './support/cockpit.ts';
 
 /** A credit bureau that is down until the test brings it back. */
@@ -68,16 +69,7 @@ describe('cockpit and task inbox in the browser', () => {
     }));
     ({ instanceId: groundedInstanceId } = await cockpit.engine.startInstance(
       'loan-grounded',
-      {
-        applicantName: 'Grace Hopper',
-        income: 72000,
-        debts: 0,
-        creditScore: 823,
-        amount: 15000,
-        termMonths: 48,
-        employment: 'permanent',
-        purpose: 'replacing our old windows',
-      },
+      { applicantName: 'Grace Hopper', ...GROUNDED_LOAN_CASE },
       { businessKey: 'LOAN-1002' },
     ));
     ({ instanceId: creditInstanceId } = await cockpit.engine.startInstance(
