@@ -219,6 +219,13 @@ export const Decision = z
         description:
           "Present when the answer was automated under its threshold because the written policy grounds it: the model's label and confidence on each reference reading of the text",
       }),
+    windows: z
+      .array(z.object({ start: z.number().int(), end: z.number().int(), label: z.string(), confidence: z.number() }))
+      .optional()
+      .meta({
+        description:
+          'Present when the free text was longer than the model reads at once: the overlapping parts it read one after another (character ranges of the text), each with its label and confidence; the answer is automated only when every part gives it at or above the threshold',
+      }),
     scores: z.record(z.string(), z.number()),
     reviewedLabel: z.string().optional(),
     reviewedBy: z.string().optional(),

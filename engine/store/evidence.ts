@@ -65,6 +65,7 @@ export async function instanceEvidence(db: Db, instanceId: string): Promise<Reco
       needsReview: row.needs_review,
       reviewReasons: row.review_reasons,
       grounding: row.grounding ?? undefined,
+      windows: row.windows ?? undefined,
       shadow: row.shadow_version
         ? { version: row.shadow_version, label: row.shadow_label, confidence: row.shadow_confidence }
         : undefined,

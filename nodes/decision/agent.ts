@@ -30,9 +30,9 @@ import { unfamiliarReason } from './familiarity.ts';
 import { languageReason } from './language.ts';
 import { nudges } from './boundary.ts';
 import { rewordings } from './consistency.ts';
-import { asTrained, checkDecisionInputs, textInputs } from './inputs.ts';
+import { asTrained, checkDecisionInputs, textInputs, withValueAt } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
-import { renderPrompt, templateVariables, type RenderOptions, type TextSpan } from './prompt.ts';
+import { renderPrompt, templateVariables, valueAt, type RenderOptions, type TextSpan } from './prompt.ts';
 import {
   defaultGuardSets,
   evaluateGateSets,
@@ -45,6 +45,7 @@ import {
   type ShadowComparison,
 } from './promotion.ts';
 import type { GroundingReadings } from './grounding.ts';
+import { MAX_WINDOWS, nextWindowStart, windowsAgree, windowsReason, type TextWindow } from './windows.ts';
 import {
   calibratedLogits,
   headLogits,
@@ -83,6 +84,8 @@ export interface DecisionResult extends Scored {
   threshold: number;
   /** Present when the answer was automated under the threshold because the policy grounds it: the readings (grounding.ts). */
   grounding?: GroundingReadings;
+  /** Present when a cut text was read to its end in overlapping windows (windows.ts): each window's answer. */
+  windows?: TextWindow[];
   /** The prompt the model read. */
   prompt: string;
   /** Its length in tokens (at most the model's maxLength). */
@@ -169,6 +172,18 @@ interface ActiveHead {
 interface LiveHeads {
   active: ActiveHead | null;
   shadow: ActiveHead | null;
+}
+
+/**
+ * How many characters of text `field` the model read: its span in the rendered prompt (already cut
+ * to the input's maxChars) less what the token budget dropped from it. Null when the field is not
+ * one span or when the budget cut something else too.
+ */
+function readChars(rendered: CasePrompt, features: PromptFeatures, field: string): number | null {
+  const spans = rendered.textSpans.filter((s) => s.name === field);
+  if (spans.length !== 1 || features.cutFields.some((f) => f !== field)) return null;
+  const dropped = rendered.prompt.length - (features.prompt ?? rendered.prompt).length;
+  return spans[0]!.end - spans[0]!.start - dropped;
 }
 
 const agents = new Map<string, Promise<DecisionAgent>>();
@@ -352,12 +367,21 @@ export class DecisionAgent {
       );
     }
     const truncatedFields = [...new Set([...rendered.truncatedFields, ...features.cutFields])];
-    if (this.model.config.inputs) {
-      // The model did not read all of it: what it did not read may change the answer.
-      for (const field of truncatedFields.filter((f) => f !== 'prompt'))
-        reviewReasons.push(`${field} was cut to fit the model: it did not read all of it`);
-    }
     const confident = Math.max(...probs) >= threshold;
+    const cut = truncatedFields.filter((f) => f !== 'prompt');
+    let windows: TextWindow[] | null = null;
+    if (this.model.config.inputs && cut.length > 0) {
+      // A confident answer to one cut text is read to its end in windows (windows.ts); otherwise
+      // the model did not read all of it, and what it did not read may change the answer.
+      windows =
+        confident && cut.length === 1 && reviewReasons.length === 0
+          ? await this.#readInWindows(variables, options, cut[0]!, rendered, features, scored, head)
+          : null;
+      if (windows && !windowsAgree(windows, scored.label, threshold))
+        reviewReasons.push(windowsReason(cut[0]!, windows, scored.label, threshold));
+      if (!windows)
+        for (const field of cut) reviewReasons.push(`${field} was cut to fit the model: it did not read all of it`);
+    }
     // Threshold 1 always asks a person; otherwise an answer the policy grounds needs no confidence bar.
     const grounding =
       !confident && threshold < 1 && reviewReasons.length === 0
@@ -402,6 +426,7 @@ export class DecisionAgent {
       reviewReasons,
       threshold,
       ...(grounding && reviewReasons.length === 0 ? { grounding } : {}),
+      ...(windows ? { windows } : {}),
       prompt: features.prompt ?? rendered.prompt,
       tokens: features.tokens,
       truncated: features.truncated || truncatedFields.length > 0,
@@ -435,6 +460,42 @@ export class DecisionAgent {
       readings[copy.name] = { label: read.label, confidence: read.confidence };
     }
     return grounding.holds(label, variables, readings) ? readings : undefined;
+  }
+
+  /**
+   * The windows of a text the model read only in part (windows.ts): the case as read first, then
+   * copies whose `field` starts further on, read one after another (each window's start depends on
+   * how much the one before read), until one reads to the end. Null when the text needs more than
+   * MAX_WINDOWS windows, or when a window cuts something else than `field`.
+   */
+  async #readInWindows(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    field: string,
+    rendered: CasePrompt,
+    features: PromptFeatures,
+    first: Scored,
+    head: ActiveHead | null,
+  ): Promise<TextWindow[] | null> {
+    const text = valueAt(variables, field);
+    if (typeof text !== 'string') return null;
+    const windows: TextWindow[] = [];
+    let start = 0;
+    let read = readChars(rendered, features, field);
+    let scored = first;
+    for (;;) {
+      if (read === null) return null;
+      windows.push({ start, end: start + read, label: scored.label, confidence: scored.confidence });
+      const next = nextWindowStart(text, start, read);
+      if (next === null) return windows;
+      if (windows.length === MAX_WINDOWS) return null;
+      start = next;
+      const copy = withValueAt(variables, field.split('.'), text.slice(start));
+      const part = this.prompt(copy, options.template);
+      const partFeatures = await this.#classifier.features(part, options.signal);
+      read = readChars(part, partFeatures, field);
+      scored = toScored(this.labels, this.#probabilities(partFeatures, head));
+    }
   }
 
   /** Numbers whose nudged copies (boundary.ts) get another label than `label`: the first such copy per field. */

@@ -117,16 +117,31 @@ export async function runDecisionCli(argv: string[], options: { databaseUrl?: st
       const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
       const result = await agent.infer(vars, { threshold });
       if (db) await recordDecision(db, agent.model, result, vars);
-      const { label, confidence, scores, modelVersion, needsReview, reviewReasons, grounding } = result;
+      const { label, confidence, scores, modelVersion, needsReview, reviewReasons, grounding, windows } = result;
       const why = reviewReasons.length > 0 ? `: ${reviewReasons.join('; ')}` : '';
       const grounded = grounding
         ? `, grounded by the policy on ${Object.entries(grounding)
             .map(([name, reading]) => `${name} ${reading.label} ${reading.confidence.toFixed(3)}`)
             .join(', ')}`
         : '';
+      const parts =
+        windows && !needsReview
+          ? `, the text read in ${windows.length} overlapping parts: ${windows
+              .map((w) => `${w.start}-${w.end} ${w.label} ${w.confidence.toFixed(3)}`)
+              .join(', ')}`
+          : '';
       print(
-        { label, confidence, scores, modelVersion, needsReview, reviewReasons, ...(grounding ? { grounding } : {}) },
-        `${label} (confidence ${confidence.toFixed(3)}${needsReview ? `, needs review${why}` : grounded}) by ${sub} ${modelVersion}`,
+        {
+          label,
+          confidence,
+          scores,
+          modelVersion,
+          needsReview,
+          reviewReasons,
+          ...(grounding ? { grounding } : {}),
+          ...(windows ? { windows } : {}),
+        },
+        `${label} (confidence ${confidence.toFixed(3)}${needsReview ? `, needs review${why}` : grounded + parts}) by ${sub} ${modelVersion}`,
       );
       return 0;
     }

@@ -119,6 +119,7 @@ export function decisionRow(
     needs_review: result.needsReview,
     review_reasons: JSON.stringify(result.reviewReasons),
     grounding: result.grounding ? JSON.stringify(result.grounding) : null,
+    windows: result.windows ? JSON.stringify(result.windows) : null,
     truncated: result.truncated,
     truncated_fields: JSON.stringify(result.truncatedFields),
     latency_ms: result.latencyMs,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import { GROUNDED_LOAN_CASE } from './support/policy-cases.ts';
+import { GROUNDED_LOAN_CASE, WINDOWED_LOAN_CASE } from './support/policy-cases.ts';
 
 const exec = promisify(execFile);
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -51,6 +51,18 @@ describe('decision CLI', () => {
     assert.equal(json.grounding.strong.label, 'approve');
     const row = await database.knex('decisions').where({ model_name: 'loan' }).first('grounding');
     assert.deepEqual(row.grounding, json.grounding);
+  });
+
+  test('decide says when a long text was read in overlapping parts, with each part', async () => {
+    const vars = WINDOWED_LOAN_CASE;
+    const { stdout } = await cli(['decide', 'loan', '--vars', JSON.stringify(vars)]);
+    assert.match(
+      stdout,
+      /^approve \(confidence 0\.9\d\d, the text read in \d overlapping parts: 0-\d+ approve 0\.9\d\d, /,
+    );
+    const json = JSON.parse((await cli(['decide', 'loan', '--vars', JSON.stringify(vars), '--json'])).stdout);
+    assert.equal(json.needsReview, false);
+    assert.equal(json.windows.at(-1).end, vars.purpose.length);
   });
 
   test('decide with missing variables exits 1 with the error naming them', async () => {

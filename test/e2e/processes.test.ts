@@ -20,6 +20,7 @@ import type { NodeRegistry } from '../../engine/nodes/registry.ts';
 import type { InstanceView, UserTaskView } from '../../engine/api.ts';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { stock as warehouseStock } from '../../processes/demo-apps/data.ts';
+import { WINDOWED_LOAN_CASE } from '../decision/support/policy-cases.ts';
 
 const TOKEN = 'e2e-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -393,6 +394,32 @@ describe('loan approval', { concurrency: true }, () => {
     const row = await db.knex('decisions').where({ process_instance_id: id }).first('grounding', 'review_reasons');
     assert.deepEqual(row.grounding, decision.grounding);
     assert.deepEqual(row.review_reasons, []);
+  });
+
+  it('a purpose longer than the model reads at once is approved when every overlapping part approves, with the parts in the API and in SQL, over real HTTP', async () => {
+    const id = await webhookOverHttp('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-11',
+      purpose: WINDOWED_LOAN_CASE.purpose,
+    });
+    const view = await ended(id);
+    assert.equal(view.variables.outcome, 'approve');
+    assert.ok(completedPath(view).includes('MarkApproved'));
+    const [decision] = await decisionsOverHttp<{
+      label: string;
+      threshold: number;
+      needsReview: boolean;
+      reviewReasons: string[];
+      windows?: { start: number; end: number; label: string; confidence: number }[];
+    }>(id);
+    assert.equal(decision?.needsReview, false, decision?.reviewReasons.join('; '));
+    const windows = decision.windows ?? [];
+    assert.ok(windows.length >= 2, JSON.stringify(decision));
+    assert.ok(windows.every((w) => w.label === 'approve' && w.confidence >= decision.threshold));
+    assert.equal(windows.at(-1)?.end, WINDOWED_LOAN_CASE.purpose.length, 'the parts read the purpose to its end');
+    const row = await db.knex('decisions').where({ process_instance_id: id }).first('windows', 'truncated');
+    assert.deepEqual(row.windows, decision.windows);
+    assert.equal(row.truncated, true);
   });
 
   it('a review not done before reviewDeadline escalates to a senior officer', async () => {

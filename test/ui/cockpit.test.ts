@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { OperonError } from '../../engine/errors.ts';
 import type { NodeType } from '../../engine/nodes/types.ts';
 import { createDecisionNode } from '../../nodes/decision/index.ts';
-import { GROUNDED_LOAN_CASE } from '../decision/support/policy-cases.ts';
+import { GROUNDED_LOAN_CASE, WINDOWED_LOAN_CASE } from '../decision/support/policy-cases.ts';
 import { eventually, fixture, startCockpit, type Cockpit } from './support/cockpit.ts';
 
 /** A credit bureau that is down until the test brings it back. */
@@ -45,6 +45,7 @@ describe('cockpit and task inbox in the browser', () => {
   let loanInstanceId: string;
   let creditInstanceId: string;
   let groundedInstanceId: string;
+  let windowedInstanceId: string;
   const artifactsDir = mkdtempSync(join(tmpdir(), 'operon-ui-artifacts-'));
 
   before(async () => {
@@ -71,6 +72,11 @@ describe('cockpit and task inbox in the browser', () => {
       'loan-grounded',
       { applicantName: 'Grace Hopper', ...GROUNDED_LOAN_CASE },
       { businessKey: 'LOAN-1002' },
+    ));
+    ({ instanceId: windowedInstanceId } = await cockpit.engine.startInstance(
+      'loan-grounded',
+      { applicantName: 'Katherine Johnson', ...WINDOWED_LOAN_CASE },
+      { businessKey: 'LOAN-1003' },
     ));
     ({ instanceId: creditInstanceId } = await cockpit.engine.startInstance(
       'credit-check',
@@ -229,6 +235,23 @@ describe('cockpit and task inbox in the browser', () => {
     const text = await decisionRow.innerText();
     assert.doesNotMatch(text, /needs review/);
     assert.match(text, /grounded by the policy on strong approve 9\d\.\d %, secured \w+ \d+\.\d %/);
+  });
+
+  test('a decision on a purpose longer than the model reads at once shows the overlapping parts it read', async () => {
+    const { page } = cockpit;
+    await eventually(
+      async () =>
+        (await cockpit.db.knex('decisions').where({ process_instance_id: windowedInstanceId })).length
+          ? true
+          : undefined,
+      90_000,
+    );
+    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${windowedInstanceId}`);
+    const decisionRow = page.locator('table.decisions tbody tr');
+    await decisionRow.waitFor();
+    const text = await decisionRow.innerText();
+    assert.doesNotMatch(text, /needs review/);
+    assert.match(text, /read in \d overlapping parts: 0-\d+ approve 9\d\.\d %, \d+-\d+ approve 9\d\.\d %/);
   });
 
   test('the reviewer claims the task in the inbox, answers, and the instance reaches its end', async () => {

@@ -29,6 +29,7 @@ interface DecisionRow {
   needs_review: boolean;
   review_reasons: string[];
   grounding: Record<string, { label: string; confidence: number }> | null;
+  windows: { start: number; end: number; label: string; confidence: number }[] | null;
   scores: Record<string, number>;
   reviewed_label: string | null;
   reviewed_by: string | null;
@@ -52,6 +53,7 @@ async function decisionsOf(db: Knex, instanceId: string): Promise<Record<string,
     needsReview: row.needs_review,
     reviewReasons: row.review_reasons,
     grounding: row.grounding ?? undefined,
+    windows: row.windows ?? undefined,
     scores: row.scores,
     reviewedLabel: row.reviewed_label ?? undefined,
     reviewedBy: row.reviewed_by ?? undefined,

@@ -3,6 +3,7 @@
  * valid ranges, each policy threshold and its neighbours included, with a placeholder text (the
  * policies read the text's meaning, which the tests give as an intent).
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { DOMAINS } from '../../../models/data/domains.ts';
 
@@ -29,17 +30,36 @@ export const orderCase = fc.record({
   notes: fc.constant('a note'),
 });
 
-/**
- * A loan case the shipped model answers approve under its threshold (0.958 against 0.96) and the
- * written policy grounds (the strong reading approves at 0.991): the tests of grounded answers
- * through the agent, the CLI and the cockpit share it.
- */
-export const GROUNDED_LOAN_CASE = {
+/** The fields of a strong loan applicant who passes every limit: the e2e applicant AP-10004's. */
+const STRONG_LOAN_FIELDS = {
   income: 72000,
   debts: 0,
   creditScore: 823,
   amount: 15000,
   termMonths: 48,
   employment: 'permanent',
-  purpose: 'replacing our old windows',
+};
+
+/**
+ * A loan case the shipped model answers approve under its threshold (0.958 against 0.96) and the
+ * written policy grounds (the strong reading approves at 0.991): the tests of grounded answers
+ * through the agent, the CLI and the cockpit share it.
+ */
+export const GROUNDED_LOAN_CASE = { ...STRONG_LOAN_FIELDS, purpose: 'replacing our old windows' };
+
+/**
+ * A loan case whose purpose (nat-loan-0125 of the hand-written natural test set, 433 characters)
+ * is longer than the model reads at once: with the strong applicant's fields the shipped model
+ * reads it in two overlapping parts and approves in both at or above its threshold (0.967 and
+ * 0.987 against 0.96), so the answer is automated with its windows recorded.
+ */
+export const WINDOWED_LOAN_CASE = {
+  ...STRONG_LOAN_FIELDS,
+  purpose: (
+    JSON.parse(
+      readFileSync(new URL('../../../models/data/natural/loan.test.jsonl', import.meta.url), 'utf8')
+        .split('\n')
+        .find((line) => line.includes('"nat-loan-0125"'))!,
+    ) as { vars: { purpose: string } }
+  ).vars.purpose,
 };

@@ -87,6 +87,12 @@ function Decisions({ decisions }) {
                 .map(([name, reading]) => `${name} ${reading.label} ${percent(reading.confidence)}`)
                 .join(', ')}</p>`
             : null
+        }${
+          d.windows && !d.needsReview
+            ? html`<p class="grounding">read in ${d.windows.length} overlapping parts: ${d.windows
+                .map((w) => `${w.start}-${w.end} ${w.label} ${percent(w.confidence)}`)
+                .join(', ')}</p>`
+            : null
         }</td>
         <td>${percent(d.confidence)} <small>(threshold ${percent(d.threshold)})</small></td>
         <td><${Scores} scores=${d.scores} /></td>
