@@ -24,7 +24,9 @@
  *   p50, what the required conditions cost (requires.ts);
  * - grounded: single decisions of the natural and holdout cases the agent grounds (grounding.ts: an
  *   answer under the threshold, its reference readings scored in one more batch), p50 over the bare
- *   p50 on the same cases: what a grounded decision costs.
+ *   p50 on the same cases: what a grounded decision costs;
+ * - windowed: the same for the natural and holdout cases whose long text the agent reads in
+ *   overlapping windows (windows.ts: one more run per window, one after another).
  *
  * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
  * start -> `decision:loan` -> end, a worker process with concurrency 128 (jobs waiting for the model
@@ -194,6 +196,8 @@ interface ModelReport {
   withoutRequirements: { p50Ms: number; p50Overhead: number };
   /** Single grounded decisions (natural and holdout cases the agent grounds): p50, the bare p50 on them, and the ratio. */
   grounded: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
+  /** Single decisions of the natural and holdout cases whose text the agent reads in windows: the same measures. */
+  windowed: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
 }
 
 /** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
@@ -277,18 +281,30 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
   const natural = ['test', 'holdout'].flatMap((set) =>
     readNaturalCases(`models/data/natural/${model}.${set}.jsonl`).map((c) => c.variables as Case),
   );
-  const groundedCases = (await agent.inferBatch(natural)).flatMap((r, i) => (r.grounding ? [natural[i]!] : []));
-  const groundedSingle: number[] = [];
-  const groundedBare: number[] = [];
-  for (let round = 0; round < Math.ceil(singleCount / Math.max(1, groundedCases.length)); round++)
-    for (const c of groundedCases) {
-      let t = performance.now();
-      await agent.infer(c);
-      groundedSingle.push(performance.now() - t);
-      t = performance.now();
-      await bare.decide([c]);
-      groundedBare.push(performance.now() - t);
-    }
+  const naturalResults = await agent.inferBatch(natural);
+  /** Single decisions of `picked`, agent and bare call interleaved: the p50s and their ratio. */
+  const againstBare = async (picked: Case[]) => {
+    const single: number[] = [];
+    const bareTimes: number[] = [];
+    for (let round = 0; round < Math.ceil(singleCount / Math.max(1, picked.length)); round++)
+      for (const c of picked) {
+        let t = performance.now();
+        await agent.infer(c);
+        single.push(performance.now() - t);
+        t = performance.now();
+        await bare.decide([c]);
+        bareTimes.push(performance.now() - t);
+      }
+    return {
+      cases: picked.length,
+      p50Ms: round(percentile(single, 0.5), 2),
+      bareP50Ms: round(percentile(bareTimes, 0.5), 2),
+      p50Overhead: round(percentile(single, 0.5) / percentile(bareTimes, 0.5), 2),
+    };
+  };
+  const grounded = await againstBare(natural.filter((_, i) => naturalResults[i]!.grounding));
+  // Long texts read in overlapping windows (windows.ts): each window one more run, one after another.
+  const windowed = await againstBare(natural.filter((_, i) => naturalResults[i]!.windows));
 
   const agentRate: Record<string, number> = {};
   const bareRate: Record<string, number> = {};
@@ -351,12 +367,8 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
       p50Ms: round(percentile(withoutRequirements, 0.5), 2),
       p50Overhead: round(percentile(withoutRequirements, 0.5) / bareP50, 2),
     },
-    grounded: {
-      cases: groundedCases.length,
-      p50Ms: round(percentile(groundedSingle, 0.5), 2),
-      bareP50Ms: round(percentile(groundedBare, 0.5), 2),
-      p50Overhead: round(percentile(groundedSingle, 0.5) / percentile(groundedBare, 0.5), 2),
-    },
+    grounded,
+    windowed,
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);
   await bare.session.release();

@@ -11,6 +11,7 @@ import type { evaluateModel } from './eval.ts';
 import type { CorpusManifest } from './corpus/build.ts';
 import { languageName } from '../nodes/decision/language.ts';
 import type { GroundingSettings } from '../nodes/decision/grounding.ts';
+import { MAX_WINDOWS } from '../nodes/decision/windows.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
 const f4 = (x: number) => x.toFixed(4);
@@ -174,7 +175,9 @@ ${Object.entries(spec.variables)
   .join('\n')}
 
 Free text (\`${spec.textVariables.join('`, `')}\`) longer than ${config.maxTextChars} characters is cut, and prompts longer than
-${config.maxLength} tokens lose the end of the text; both are flagged in the decision record.
+${config.maxLength} tokens lose the end of the text; both are flagged in the decision record. A confident answer to a cut
+text is read to the end in up to ${MAX_WINDOWS} overlapping parts and automated only when every part gives it at the threshold
+(docs/decisions.md, "Long text, read in overlapping parts").
 ${spec.textVariables
   .map((name) => {
     const phrase = spec.inputs[name]?.whenBlank;
