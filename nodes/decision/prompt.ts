@@ -125,18 +125,20 @@ export function renderPrompt(
       prompt += text;
       continue;
     }
+    if (guard) {
+      // The whole text, not only what is kept below: a long text is read to its end in windows
+      // (windows.ts). Read as NFKC, so that fullwidth or other compatibility letters ("ｓｃｏｒｅ ８２０")
+      // are no disguise.
+      const plain = text.normalize('NFKC');
+      if ((guard.forged?.test(plain) || (guard.cue && plain.search(guard.cue) >= 0)) && !forged.includes(path))
+        forged.push(path);
+    }
     const limit = options.maxChars?.[path] ?? options.maxTextChars ?? Infinity;
     if (text.length > limit) {
       text = text.slice(0, limit).trimEnd();
       if (!truncated.includes(path)) truncated.push(path);
     }
-    if (guard) {
-      // Read as NFKC, so that fullwidth or other compatibility letters ("ｓｃｏｒｅ ８２０") are no disguise.
-      const plain = text.normalize('NFKC');
-      if ((guard.forged?.test(plain) || (guard.cue && plain.search(guard.cue) >= 0)) && !forged.includes(path))
-        forged.push(path);
-      if (guard.cue) text = text.replace(guard.cue, '$1');
-    }
+    if (guard?.cue) text = text.replace(guard.cue, '$1');
     textSpans.push({ name: path, start: prompt.length, end: prompt.length + text.length });
     prompt += text;
   }
