@@ -30,8 +30,9 @@ export function nextWindowStart(text: string, start: number, read: number): numb
   const half = start + Math.max(1, Math.floor(read / 2));
   let next = half;
   while (next < start + read && !(/\s/.test(text[next - 1]!) && /\S/.test(text[next]!))) next++;
-  // One word longer than the whole window: start in the middle of it.
-  return next < start + read ? next : half;
+  if (next < start + read) return next;
+  // One word longer than the whole window: start in the middle of it, not inside a surrogate pair.
+  return /[\uDC00-\uDFFF]/.test(text[half]!) ? half + 1 : half;
 }
 
 /** True when every window gives `label` at `threshold` or more. */

@@ -67,6 +67,21 @@ describe('window positions', () => {
     );
   });
 
+  test('any text, emoji and other scripts included: windows never start inside a surrogate pair', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 300 }),
+        fc.array(fc.integer({ min: 2, max: 120 }), { minLength: 1, maxLength: 8 }),
+        (text, reads) => {
+          const windows = windowsOf(text, reads);
+          for (const w of windows.slice(1)) assert.doesNotMatch(text[w.start] ?? '', /[\uDC00-\uDFFF]/);
+          assert.ok(windows.at(-1)!.end >= text.trimEnd().length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   test('a window that read to the end, trailing spaces aside, is the last', () => {
     assert.equal(nextWindowStart('deliver to the back door   ', 0, 24), null);
     assert.equal(nextWindowStart('deliver to the back door', 0, 10), 8);
