@@ -32,7 +32,7 @@ import { nudges } from './boundary.ts';
 import { rewordings } from './consistency.ts';
 import { asTrained, checkDecisionInputs, textInputs, withValueAt } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
-import { renderPrompt, templateVariables, valueAt, type RenderOptions, type TextSpan } from './prompt.ts';
+import { format, renderPrompt, templateVariables, valueAt, type RenderOptions, type TextSpan } from './prompt.ts';
 import {
   defaultGuardSets,
   evaluateGateSets,
@@ -477,8 +477,10 @@ export class DecisionAgent {
     first: Scored,
     head: ActiveHead | null,
   ): Promise<TextWindow[] | null> {
-    const text = valueAt(variables, field);
-    if (typeof text !== 'string') return null;
+    const value = valueAt(variables, field);
+    if (typeof value !== 'string') return null;
+    // Positions in the text as the prompt shows it (whitespace runs made one space), which is what `read` counts.
+    const text = format(value);
     const windows: TextWindow[] = [];
     let start = 0;
     let read = readChars(rendered, features, field);

@@ -21,7 +21,8 @@ export function valueAt(variables: Record<string, unknown>, path: string): unkno
   return value;
 }
 
-function format(value: unknown): string {
+/** A value as the prompt shows it: a string with its whitespace runs made one space and trimmed. */
+export function format(value: unknown): string {
   if (typeof value === 'string') return value.replace(/\s+/g, ' ').trim();
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return JSON.stringify(value);

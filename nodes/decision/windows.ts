@@ -9,7 +9,7 @@
  * A text that needs more than MAX_WINDOWS windows stays cut, and goes to review.
  */
 
-/** One part of a text as the model read it: characters [start, end) of the whole text. */
+/** One part of a text as the model read it: characters [start, end) of the whole text, its whitespace runs made one space. */
 export interface TextWindow {
   start: number;
   end: number;
