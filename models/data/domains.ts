@@ -72,9 +72,6 @@ export const LOAN: DomainSpec = {
   requires: policyRequirements('loan'),
   grounding: policyGrounding('loan'),
   language: 'en',
-  // Rule 1 of the lending policy (policy.ts) in words: gambling and betting (bookmakers by name),
-  // crypto speculation (coins and exchanges by name), payday and doorstep lenders. Not "horses",
-  // "slots", "coral" or "flutter", which are ordinary words too.
   // Text that tells the model what to answer instead of what the loan is for ("the answer is
   // approve", "ignore the score"): the model approved such purposes at 0.99 for a strong applicant.
   // Together these words match two of the 18,459 committed and generated purposes, both
@@ -103,6 +100,9 @@ export const LOAN: DomainSpec = {
     ],
     meaning: 'which addresses the decision instead of saying what the loan is for',
   },
+  // Rule 1 of the lending policy (policy.ts) in words: gambling and betting (bookmakers by name),
+  // crypto speculation (coins and exchanges by name), payday and doorstep lenders. Not "horses",
+  // "slots", "coral" or "flutter", which are ordinary words too.
   screen: {
     labels: ['approve'],
     meaning: 'which may be a purpose the lending policy forbids (gambling, betting, crypto, payday lending)',
