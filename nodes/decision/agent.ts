@@ -32,7 +32,15 @@ import { nudges } from './boundary.ts';
 import { rewordings } from './consistency.ts';
 import { asTrained, checkDecisionInputs, textInputs, withValueAt } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
-import { format, renderPrompt, templateVariables, valueAt, type RenderOptions, type TextSpan } from './prompt.ts';
+import {
+  format,
+  renderPrompt,
+  templateVariables,
+  valueAt,
+  type RenderedPrompt,
+  type RenderOptions,
+  type TextSpan,
+} from './prompt.ts';
 import {
   defaultGuardSets,
   evaluateGateSets,
@@ -179,7 +187,11 @@ interface LiveHeads {
  * to the input's maxChars) less what the token budget dropped from it. Null when the field is not
  * one span or when the budget cut something else too.
  */
-function readChars(rendered: CasePrompt, features: PromptFeatures, field: string): number | null {
+function readChars(
+  rendered: { prompt: string; textSpans: TextSpan[] },
+  features: PromptFeatures,
+  field: string,
+): number | null {
   const spans = rendered.textSpans.filter((s) => s.name === field);
   if (spans.length !== 1 || features.cutFields.some((f) => f !== field)) return null;
   const dropped = rendered.prompt.length - (features.prompt ?? rendered.prompt).length;
@@ -247,18 +259,7 @@ export class DecisionAgent {
   prompt(variables: Record<string, unknown>, template = this.model.config.template): CasePrompt {
     const inputs = this.model.config.inputs;
     const reviewReasons = inputs ? checkDecisionInputs(this.name, inputs, variables) : [];
-    const rendered = renderPrompt(
-      template,
-      inputs ? asTrained(inputs, variables) : variables,
-      this.#renderOptions(template),
-    );
-    if (rendered.missing.length > 0) {
-      throw new OperonError(
-        'OPERON_ERR_MISSING_VARIABLES',
-        `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`,
-        { details: { model: this.name, missing: rendered.missing }, retryable: false },
-      );
-    }
+    const rendered = this.#render(variables, template);
     for (const field of rendered.forged)
       reviewReasons.push(
         `${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`,
@@ -282,6 +283,29 @@ export class DecisionAgent {
       truncatedFields: rendered.truncated,
       reviewReasons,
     };
+  }
+
+  /**
+   * The template filled with `variables` as the model was trained to read them; throws
+   * OPERON_ERR_MISSING_VARIABLES naming what is missing. Copies of a case that was checked by
+   * `prompt` (its reference readings, the later windows of its text) need only this: their inputs
+   * are the case's, or values checked when the folder loaded, and their text is the case's own.
+   */
+  #render(variables: Record<string, unknown>, template = this.model.config.template): RenderedPrompt {
+    const inputs = this.model.config.inputs;
+    const rendered = renderPrompt(
+      template,
+      inputs ? asTrained(inputs, variables) : variables,
+      this.#renderOptions(template),
+    );
+    if (rendered.missing.length > 0) {
+      throw new OperonError(
+        'OPERON_ERR_MISSING_VARIABLES',
+        `Decision model '${this.name}' needs variables: ${rendered.missing.join(', ')}`,
+        { details: { model: this.name, missing: rendered.missing }, retryable: false },
+      );
+    }
+    return rendered;
   }
 
   /** How a template is rendered for this model; the same for every case, so kept per template. */
@@ -450,7 +474,7 @@ export class DecisionAgent {
     if (!grounding?.grounds(label)) return undefined;
     const copies = grounding.copies(variables);
     const features = await Promise.all(
-      copies.map((copy) => this.#classifier.features(this.prompt(copy.variables, options.template), options.signal)),
+      copies.map((copy) => this.#classifier.features(this.#render(copy.variables, options.template), options.signal)),
     );
     const readings: GroundingReadings = {};
     for (const [i, copy] of copies.entries()) {
@@ -493,7 +517,7 @@ export class DecisionAgent {
       if (windows.length === MAX_WINDOWS) return null;
       start = next;
       const copy = withValueAt(variables, field.split('.'), text.slice(start));
-      const part = this.prompt(copy, options.template);
+      const part = this.#render(copy, options.template);
       const partFeatures = await this.#classifier.features(part, options.signal);
       read = readChars(part, partFeatures, field);
       scored = toScored(this.labels, this.#probabilities(partFeatures, head));
