@@ -220,36 +220,28 @@ describe('cockpit and task inbox in the browser', () => {
     await cockpit.screenshot('cockpit-instance-waiting');
   });
 
-  test('a decision automated under its threshold because the policy grounds it shows its readings', async () => {
+  /** The text of the instance page's one decision row, once the decision is in the database. */
+  async function decisionRowText(instanceId: string): Promise<string> {
     const { page } = cockpit;
     await eventually(
       async () =>
-        (await cockpit.db.knex('decisions').where({ process_instance_id: groundedInstanceId })).length
-          ? true
-          : undefined,
+        (await cockpit.db.knex('decisions').where({ process_instance_id: instanceId })).length ? true : undefined,
       90_000,
     );
-    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${groundedInstanceId}`);
+    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${instanceId}`);
     const decisionRow = page.locator('table.decisions tbody tr');
     await decisionRow.waitFor();
-    const text = await decisionRow.innerText();
+    return decisionRow.innerText();
+  }
+
+  test('a decision automated under its threshold because the policy grounds it shows its readings', async () => {
+    const text = await decisionRowText(groundedInstanceId);
     assert.doesNotMatch(text, /needs review/);
     assert.match(text, /grounded by the policy on strong approve 9\d\.\d %, secured \w+ \d+\.\d %/);
   });
 
   test('a decision on a purpose longer than the model reads at once shows the overlapping parts it read', async () => {
-    const { page } = cockpit;
-    await eventually(
-      async () =>
-        (await cockpit.db.knex('decisions').where({ process_instance_id: windowedInstanceId })).length
-          ? true
-          : undefined,
-      90_000,
-    );
-    await page.goto(`${cockpit.baseUrl}/ui/#/instances/${windowedInstanceId}`);
-    const decisionRow = page.locator('table.decisions tbody tr');
-    await decisionRow.waitFor();
-    const text = await decisionRow.innerText();
+    const text = await decisionRowText(windowedInstanceId);
     assert.doesNotMatch(text, /needs review/);
     assert.match(text, /read in \d overlapping parts: 0-\d+ approve 9\d\.\d %, \d+-\d+ approve 9\d\.\d %/);
   });

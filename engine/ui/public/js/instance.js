@@ -89,7 +89,7 @@ function Decisions({ decisions }) {
             : null
         }${
           d.windows && !d.needsReview
-            ? html`<p class="grounding">read in ${d.windows.length} overlapping parts: ${d.windows
+            ? html`<p class="windows">read in ${d.windows.length} overlapping parts: ${d.windows
                 .map((w) => `${w.start}-${w.end} ${w.label} ${percent(w.confidence)}`)
                 .join(', ')}</p>`
             : null
