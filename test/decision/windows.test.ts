@@ -11,14 +11,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { MAX_WINDOWS, nextWindowStart, windowsAgree } from '../../nodes/decision/windows.ts';
-import {
-  loanPolicy,
-  orderPolicy,
-  type LoanCase,
-  type LoanIntent,
-  type OrderCase,
-  type OrderIntent,
-} from '../../models/data/policy.ts';
+import { policyLabel } from '../../models/data/perturb.ts';
 import { WINDOWED_LOAN_CASE } from './support/policy-cases.ts';
 
 after(() => DecisionAgent.closeAll());
@@ -138,10 +131,7 @@ describe('the shipped models read long text in windows', () => {
           for (const [where, text] of Object.entries(texts))
             for (const fields of domain === 'loan' ? loanFields : orderFields) {
               const vars = { ...fields, [domain === 'loan' ? 'purpose' : 'notes']: text };
-              const want =
-                domain === 'loan'
-                  ? loanPolicy(vars as unknown as LoanCase, intent as LoanIntent)
-                  : orderPolicy(vars as unknown as OrderCase, intent as OrderIntent);
+              const want = policyLabel(domain, vars, intent);
               cases.push({ domain, vars, want, where: `${where} (${intent})` });
             }
         }
