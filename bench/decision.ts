@@ -56,7 +56,7 @@ import { renderPrompt } from '../nodes/decision/prompt.ts';
 import { calibratedLogits, softmax, toScored, type Scored } from '../nodes/decision/scoring.ts';
 import { makeCase, rng } from '../models/data/generate.ts';
 import { runDecisionProcess, type DecisionProcessResult } from './decision-process.ts';
-import { percentile, round } from './lib.ts';
+import { elapsed, percentile, round } from './lib.ts';
 
 type Case = Record<string, unknown>;
 
@@ -250,16 +250,10 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
   const withoutRequirements: number[] = [];
   const shippedRequirements = agent.model.requirements;
   for (const c of cases.slice(0, singleCount)) {
-    let t = performance.now();
-    await agent.infer(c);
-    agentSingle.push(performance.now() - t);
-    t = performance.now();
-    await bare.decide([c]);
-    bareSingle.push(performance.now() - t);
+    agentSingle.push(await elapsed(() => agent.infer(c)));
+    bareSingle.push(await elapsed(() => bare.decide([c])));
     agent.model.requirements = null;
-    t = performance.now();
-    await agent.infer(c);
-    withoutRequirements.push(performance.now() - t);
+    withoutRequirements.push(await elapsed(() => agent.infer(c)));
     agent.model.requirements = shippedRequirements;
   }
 
@@ -268,11 +262,7 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
   const shippedBoundary = agent.model.config.boundary;
   agent.model.config.boundary = { relative: 0.1 };
   const boundarySingle: number[] = [];
-  for (const c of cases.slice(0, singleCount)) {
-    const t = performance.now();
-    await agent.infer(c);
-    boundarySingle.push(performance.now() - t);
-  }
+  for (const c of cases.slice(0, singleCount)) boundarySingle.push(await elapsed(() => agent.infer(c)));
   agent.model.config.boundary = shippedBoundary;
 
   // Grounded decisions (grounding.ts): answers under the threshold whose reference readings are
@@ -288,12 +278,8 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     const bareTimes: number[] = [];
     for (let round = 0; round < Math.ceil(singleCount / Math.max(1, picked.length)); round++)
       for (const c of picked) {
-        let t = performance.now();
-        await agent.infer(c);
-        single.push(performance.now() - t);
-        t = performance.now();
-        await bare.decide([c]);
-        bareTimes.push(performance.now() - t);
+        single.push(await elapsed(() => agent.infer(c)));
+        bareTimes.push(await elapsed(() => bare.decide([c])));
       }
     return {
       cases: picked.length,

@@ -209,6 +209,13 @@ export function percentile(values: number[], p: number): number {
 
 export const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** Milliseconds that `work` takes to settle. */
+export async function elapsed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
 /** Waits until `check()` is true, polling every `everyMs`; throws after `timeoutMs`. */
 export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, everyMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
