@@ -144,6 +144,15 @@ async function ended(
   );
 }
 
+/** A strong application with `purpose`, started over real HTTP, that must end approved (MarkApproved); its id. */
+async function approvedOverHttp(applicationId: string, purpose: string): Promise<string> {
+  const id = await webhookOverHttp('loan-approval', { ...strongApplication, applicationId, purpose });
+  const view = await ended(id);
+  assert.equal(view.variables.outcome, 'approve');
+  assert.ok(completedPath(view).includes('MarkApproved'));
+  return id;
+}
+
 async function openTask(instanceId: string, elementId: string, timeoutMs = BOUND_MS): Promise<UserTaskView> {
   return waitFor(
     async () => {
@@ -372,14 +381,7 @@ describe('loan approval', { concurrency: true }, () => {
   });
 
   it('an ordinary purpose the model is less sure of is approved because the written policy grounds it, with the reading in the API and in SQL, over real HTTP', async () => {
-    const id = await webhookOverHttp('loan-approval', {
-      ...strongApplication,
-      applicationId: 'APP-E2E-9',
-      purpose: 'replacing our old windows',
-    });
-    const view = await ended(id);
-    assert.equal(view.variables.outcome, 'approve');
-    assert.ok(completedPath(view).includes('MarkApproved'));
+    const id = await approvedOverHttp('APP-E2E-9', 'replacing our old windows');
     const [decision] = await decisionsOverHttp<{
       label: string;
       confidence: number;
@@ -397,14 +399,7 @@ describe('loan approval', { concurrency: true }, () => {
   });
 
   it('a purpose longer than the model reads at once is approved when every overlapping part approves, with the parts in the API and in SQL, over real HTTP', async () => {
-    const id = await webhookOverHttp('loan-approval', {
-      ...strongApplication,
-      applicationId: 'APP-E2E-11',
-      purpose: WINDOWED_LOAN_CASE.purpose,
-    });
-    const view = await ended(id);
-    assert.equal(view.variables.outcome, 'approve');
-    assert.ok(completedPath(view).includes('MarkApproved'));
+    const id = await approvedOverHttp('APP-E2E-11', WINDOWED_LOAN_CASE.purpose);
     const [decision] = await decisionsOverHttp<{
       label: string;
       threshold: number;
