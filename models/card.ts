@@ -89,6 +89,30 @@ export function soupNote(soup: SoupIngredient[] | null | undefined): string {
 `;
 }
 
+/** config.json `ensemble` (export.py --member): every member's temperature and run; the first is `training`. */
+export interface EnsembleRecord {
+  combine: string;
+  members: {
+    temperature: number;
+    parameters: number;
+    training: { config: { lr: number; seed: number; steps: number }; history: { step: number; seconds: number }[] };
+  }[];
+}
+
+/** The model card's paragraph on an ensemble, empty for a single model. */
+export function ensembleNote(ensemble: EnsembleRecord | null | undefined): string {
+  if (!ensemble?.members.length) return '';
+  const others = ensemble.members.slice(1).map((m, i) => {
+    const last = m.training.history.at(-1);
+    return `member ${i + 2}: the same shape trained from scratch on today's data with seed ${m.training.config.seed}, ${last?.step ?? m.training.config.steps} steps at lr ${m.training.config.lr}${last ? ` (about ${Math.round(last.seconds / 60)} min)` : ''}, temperature ${m.temperature}`;
+  });
+  return `**An ensemble of ${ensemble.members.length} GPTs** (export.py \`--member\`; docs/decisions.md "An ensemble of two GPTs"): the run above is member 1 (temperature ${ensemble.members[0]!.temperature}); ${others.join('; ')}.
+Each reads the same prompt, and the answer is the mean of their label probabilities, each calibrated by its own temperature
+(a deep ensemble, Lakshminarayanan et al. 2017): where the members read a text differently, the mean is less sure and the case goes to review.
+One ONNX graph runs every member, so a decision costs one forward pass of each; the parameter count above is all members together.
+`;
+}
+
 /** What pretraining.* in config.json says about English pretraining (models/gpt/pretrain.py). */
 export interface Pretraining {
   corpus_sha256: string;
@@ -201,7 +225,7 @@ Causal-LM pretraining on \`prompt + decision word + <eos>\` with the loss on the
 ${training.config.labelLossWeight}x; AdamW (lr ${training.config.lr}, weight decay ${training.config.weightDecay}, warmup ${training.config.warmup}, cosine decay),
 batch ${training.config.batchSize}, gradient clipping ${training.config.gradClip}, ${last.step} steps,
 ${training.worldSize} process(es), about ${Math.round(last.seconds / 60)} min on 1–2 shared CPU cores (train.config.json).
-${continuedNote(training.continuedFrom, overrides)}${soupNote(training.soup)}
+${continuedNote(training.continuedFrom, overrides)}${soupNote(training.soup)}${ensembleNote(config.ensemble)}
 
 Classification scores the first token of each label word at the last prompt position (one forward
 pass). Calibration: **${config.calibration.method}** (temperature ${config.calibration.temperature}), chosen on the validation split

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT, ExportWrapper, OptimumStyleWrapper  # noqa: E402
+from model import GPT, Ensemble, EnsembleExportWrapper, ExportWrapper, OptimumStyleWrapper  # noqa: E402
 from train import label_logits  # noqa: E402
 from lineage import pretraining_record, shipped_config, training_record  # noqa: E402
 
@@ -106,10 +106,12 @@ def write_lexicon(train_file, text_variables, out_file, skip_texts=frozenset()):
 
 
 def export_operon_onnx(model, ids, mask, path):
-    """The Operon graph (ExportWrapper) at opset 14 with dynamic batch and sequence axes; finetune.py
-    exports through the same function, so a fine-tuned folder has the same inputs and outputs."""
+    """The Operon graph (ExportWrapper, or EnsembleExportWrapper for an Ensemble) at opset 14 with
+    dynamic batch and sequence axes; finetune.py exports through the same function, so a fine-tuned
+    folder has the same inputs and outputs."""
+    wrapper = EnsembleExportWrapper(model) if isinstance(model, Ensemble) else ExportWrapper(model)
     torch.onnx.export(
-        ExportWrapper(model), (ids, mask), path, opset_version=14,
+        wrapper, (ids, mask), path, opset_version=14,
         input_names=['input_ids', 'attention_mask'], output_names=['logits', 'hidden'],
         dynamic_axes={'input_ids': {0: 'batch', 1: 'sequence'}, 'attention_mask': {0: 'batch', 1: 'sequence'}, 'logits': {0: 'batch'}, 'hidden': {0: 'batch'}},
     )
@@ -119,6 +121,37 @@ def save_weights(model, path, **extra):
     """weights.pt: the architecture and the weights alone (no optimizer state, no training data), a
     few MB, so the folder can be fine-tuned later (finetune.py) without the training checkpoint."""
     torch.save({'model_config': model.config, 'state_dict': model.state_dict(), **extra}, path)
+
+
+def _member_of(shipped, index):
+    """Member `index` of a shipped ensemble's config.json record, or None."""
+    members = (shipped.get('ensemble') or {}).get('members') or []
+    return members[index] if index < len(members) else None
+
+
+def load_members(args, checkpoint, checkpoint_path, first):
+    """The other members of an ensemble: the checkpoints given with --member, else those a shipped
+    ensemble folder's weights.pt holds (their runs are in the config.json beside it). Each is
+    (model, training record, training data SHA-256); every member has the first one's shape."""
+    shipped = shipped_config(checkpoint, checkpoint_path) or {}
+    found = [(path, torch.load(path), None) for path in args.member]
+    if not found:
+        records = [m.get('training') for m in (shipped.get('ensemble') or {}).get('members', [])[1:]]
+        found = [(f'{checkpoint_path} member {i + 2}', m, records[i] if i < len(records) else None)
+                 for i, m in enumerate(checkpoint.get('members') or [])]
+    members = []
+    for path, ck, record in found:
+        model = GPT(**ck['model_config'])
+        model.load_state_dict(ck['state_dict'])
+        model.eval()
+        if model.config != first.config:
+            raise SystemExit(f'{path} has another shape ({model.config}) than the first member ({first.config}): members share shape and tokenizer')
+        # A member trained here was trained on WORK's data; one from a shipped ensemble keeps its record.
+        data = shipped_member.get('trainingDataSha256') if (shipped_member := _member_of(shipped, len(members) + 1)) else None
+        if record is None and os.path.exists(os.path.join(args.work, args.domain, 'train.jsonl')):
+            data = sha256(os.path.join(args.work, args.domain, 'train.jsonl'))
+        members.append((model, record or training_record(ck, path), data))
+    return members
 
 
 def sha256(path):
@@ -136,6 +169,8 @@ def main(argv=None):
     p.add_argument('--out')
     p.add_argument('--spec', help='domain spec JSON (labels, verbalizers, template ...), default WORK/DOMAIN/spec.json')
     p.add_argument('--version', default=None)
+    p.add_argument('--member', action='append', default=[],
+                   help='another checkpoint of the same shape and tokenizer (repeatable): the folder answers with the mean of the members\' calibrated probabilities')
     p.add_argument('--layout', choices=['operon', 'optimum'], default='operon',
                    help='optimum: a HuggingFace-Optimum-style graph (logits for every position, position_ids input) with operon.json')
     args = p.parse_args(argv)
@@ -160,10 +195,20 @@ def main(argv=None):
     with open(os.path.join(work, 'val.ids.json')) as f:
         val = json.load(f)
     verbalizers, max_len = tokens['verbalizerIds'], model.config['max_len']
+    targets = torch.tensor([r['policy'] for r in val])
+    first = model
+
+    # An ensemble: each member calibrated on the validation split by its own temperature, then averaged.
+    members = load_members(args, checkpoint, checkpoint_path, model)
+    if members and args.layout == 'optimum':
+        raise SystemExit('an ensemble exports in the operon layout only')
+    if members:
+        member_temperatures = [fit_temperature(label_logits(m, val, verbalizers, tokens['padId'], max_len), targets)
+                               for m in [first, *(m for m, _, _ in members)]]
+        model = Ensemble([first, *(m for m, _, _ in members)], member_temperatures, verbalizers).eval()
 
     # Calibration on the validation split.
     logits = label_logits(model, val, verbalizers, tokens['padId'], max_len)
-    targets = torch.tensor([r['policy'] for r in val])
     cf_rows = [{'ids': ids, 'label': 0} for ids in tokens['contentFreeIds']]
     cf = F.log_softmax(label_logits(model, cf_rows, verbalizers, tokens['padId'], max_len), dim=1).mean(dim=0)
     candidates = {}
@@ -196,7 +241,8 @@ def main(argv=None):
         )
     else:
         export_operon_onnx(model, ids, mask, onnx_path)
-        save_weights(model, os.path.join(out, 'weights.pt'))
+        extra = {'members': [{'model_config': m.config, 'state_dict': m.state_dict()} for m, _, _ in members]} if members else {}
+        save_weights(first, os.path.join(out, 'weights.pt'), **extra)
     shutil.copyfile(os.path.join(work, 'tokenizer.json'), os.path.join(out, 'tokenizer.json'))
     train_file = os.path.join(work, 'train.jsonl')
     lexicon_words = write_lexicon(train_file, spec['textVariables'], os.path.join(out, 'lexicon.txt'), other_language_texts(args.domain)) if os.path.exists(train_file) else 0
@@ -246,6 +292,14 @@ def main(argv=None):
         'architecture': checkpoint['model_config'],
         'parameters': sum(p.numel() for p in model.parameters()),
         'training': training,
+        # The members of an ensemble (model.Ensemble): the first is `training` above.
+        **({'ensemble': {
+            'combine': 'mean of the members\' label probabilities, each calibrated by its own temperature',
+            'members': [{'temperature': t, 'parameters': sum(p.numel() for p in m.parameters()), 'training': r,
+                         **({'trainingDataSha256': d} if d else {})}
+                        for t, m, r, d in zip(member_temperatures, [first, *(m for m, _, _ in members)], [training, *(r for _, r, _ in members)],
+                                              [None, *(d for _, _, d in members)])],
+        }} if members else {}),
         'pretraining': pretraining_record(checkpoint, checkpoint_path),
         'trainingDataSha256': shipped.get('trainingDataSha256') if shipped
         else sha256(train_file) if os.path.exists(train_file) else None,

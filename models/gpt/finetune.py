@@ -31,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT  # noqa: E402
+from model import GPT, Ensemble  # noqa: E402
 from export import ece, export_operon_onnx, fit_temperature, save_weights  # noqa: E402
 
 
@@ -149,58 +149,16 @@ def held_out_metrics(model, rows, verbalizers, pad_id, temperature=1.0):
     }
 
 
-def sha256(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def emit(obj):
-    print(json.dumps(obj), flush=True)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = random.Random(args.seed)
-    alpha = args.lora_alpha if args.lora_alpha is not None else 2.0 * args.lora_rank
-
-    weights_file = os.path.join(args.model_dir, 'weights.pt')
-    if not os.path.exists(weights_file):
-        raise SystemExit(f'{weights_file} is missing: re-export the model with models/gpt/export.py, which writes it')
-    with open(os.path.join(args.model_dir, 'config.json')) as f:
-        base_config = json.load(f)
-    checkpoint = torch.load(weights_file)
-    model = GPT(**checkpoint['model_config'])
-    model.load_state_dict(checkpoint['state_dict'])
+def lora_tune(model, train, held_out, args, alpha, rng, verbalizers, pad_id, member=None):
+    """Trains LoRA adapters on `model` and merges them in place; returns what the record needs."""
     base_state = {k: v.clone() for k, v in model.state_dict().items()}
-    verbalizers, pad_id = base_config['verbalizerIds'], base_config.get('padId', 0)
-    max_len = model.config['max_len']
-    if args.lora_rank > model.config['d_model']:
-        raise SystemExit(f"--lora-rank {args.lora_rank} is larger than the model width {model.config['d_model']}")
-
-    train = read_cases(args.train)
-    held_out = read_cases(args.held_out) if args.held_out else []
-    for r in train + held_out:
-        if not (1 <= len(r['ids']) <= max_len) or not (0 <= r['label'] < len(verbalizers)):
-            raise SystemExit(f'a case has {len(r["ids"])} ids (1..{max_len}) or label {r["label"]} (0..{len(verbalizers) - 1})')
-    if not train:
-        raise SystemExit('no training cases')
-
     apply_lora(model, args.lora_rank, alpha)
     trainable = [p for p in model.parameters() if p.requires_grad]
     trainable_names = {n for n, p in model.named_parameters() if p.requires_grad}
-    total_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay, betas=(0.9, 0.98))
     warmup = max(1, args.steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))))
     eval_every = args.eval_every or max(1, args.steps // 10)
-    hyper = {'lr': args.lr, 'weightDecay': args.weight_decay, 'batchSize': args.batch_size, 'gradClip': args.grad_clip,
-             'steps': args.steps, 'loraRank': args.lora_rank, 'loraAlpha': alpha, 'seed': args.seed, 'threads': args.threads,
-             'warmup': warmup, 'loss': 'verbalizer-cross-entropy', 'targets': ['qkv', 'proj', 'mlp.0', 'mlp.2']}
-    emit({'start': {'hyperparameters': hyper, 'trainCases': len(train), 'heldOutCases': len(held_out),
-                    'trainableParameters': sum(p.numel() for p in trainable), 'parameters': total_params}})
-
     model.train()
     order, cursor = list(range(len(train))), len(train)
     started, history, losses = time.time(), [], []
@@ -227,6 +185,8 @@ def main(argv=None):
             losses = []
             if held_out:
                 entry['heldOut'] = held_out_metrics(model, held_out, verbalizers, pad_id)[2]
+            if member is not None:
+                entry['member'] = member
             history.append(entry)
             emit({'progress': entry})
 
@@ -235,13 +195,86 @@ def main(argv=None):
                          if 'lora_' not in n)
     if grads_outside_lora or not base_unchanged:
         raise SystemExit(f'LoRA leaked into frozen weights: gradients on {sorted(grads_outside_lora)[:5]}, base unchanged {base_unchanged}')
+    trainable_count = sum(p.numel() for p in trainable)
     merge_lora(model)
     model.eval()
     merged = model.state_dict()
     changed = sorted(n for n, v in merged.items() if not torch.equal(v, base_state[n]))
     max_delta = max((float((merged[n] - base_state[n]).abs().max()) for n in changed), default=0.0)
+    return {'history': history, 'warmup': warmup, 'trainable': trainable_count, 'baseUnchanged': base_unchanged,
+            'gradientsOutsideLora': len(grads_outside_lora), 'changed': len(changed), 'maxDelta': max_delta,
+            'seconds': round(time.time() - started, 1)}
+
+
+def sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def emit(obj):
+    print(json.dumps(obj), flush=True)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    alpha = args.lora_alpha if args.lora_alpha is not None else 2.0 * args.lora_rank
+
+    weights_file = os.path.join(args.model_dir, 'weights.pt')
+    if not os.path.exists(weights_file):
+        raise SystemExit(f'{weights_file} is missing: re-export the model with models/gpt/export.py, which writes it')
+    with open(os.path.join(args.model_dir, 'config.json')) as f:
+        base_config = json.load(f)
+    checkpoint = torch.load(weights_file)
+    # An ensemble folder (export.py --member) holds every member in weights.pt: each gets the same adapters' training.
+    members = []
+    for state in [checkpoint, *(checkpoint.get('members') or [])]:
+        member = GPT(**state['model_config'])
+        member.load_state_dict(state['state_dict'])
+        members.append(member)
+    model = members[0]
+    verbalizers, pad_id = base_config['verbalizerIds'], base_config.get('padId', 0)
+    max_len = model.config['max_len']
+    if args.lora_rank > model.config['d_model']:
+        raise SystemExit(f"--lora-rank {args.lora_rank} is larger than the model width {model.config['d_model']}")
+
+    train = read_cases(args.train)
+    held_out = read_cases(args.held_out) if args.held_out else []
+    for r in train + held_out:
+        if not (1 <= len(r['ids']) <= max_len) or not (0 <= r['label'] < len(verbalizers)):
+            raise SystemExit(f'a case has {len(r["ids"])} ids (1..{max_len}) or label {r["label"]} (0..{len(verbalizers) - 1})')
+    if not train:
+        raise SystemExit('no training cases')
+
+    total_params = sum(p.numel() for m in members for p in m.parameters())
+    # The adapters' size, known before training: rank x (in + out) per adapted Linear.
+    adapted = sum(args.lora_rank * (getattr(parent, name).in_features + getattr(parent, name).out_features)
+                  for m in members for parent, name in lora_targets(m))
+    hyper = {'lr': args.lr, 'weightDecay': args.weight_decay, 'batchSize': args.batch_size, 'gradClip': args.grad_clip,
+             'steps': args.steps, 'loraRank': args.lora_rank, 'loraAlpha': alpha, 'seed': args.seed, 'threads': args.threads,
+             'warmup': max(1, args.steps // 10), 'loss': 'verbalizer-cross-entropy', 'targets': ['qkv', 'proj', 'mlp.0', 'mlp.2']}
+    emit({'start': {'hyperparameters': hyper, 'trainCases': len(train), 'heldOutCases': len(held_out),
+                    'trainableParameters': adapted, 'parameters': total_params, 'members': len(members)}})
+
+    runs = [lora_tune(m, train, held_out, args, alpha, rng, verbalizers, pad_id, member=i if len(members) > 1 else None)
+            for i, m in enumerate(members)]
+    history = [entry for run in runs for entry in run['history']]
+    base_unchanged = all(run['baseUnchanged'] for run in runs)
 
     temperature, calibration = 1.0, None
+    if len(members) > 1:
+        # Each member is calibrated on the held-out cases (else keeps the base folder's temperature), then averaged.
+        base_members = (base_config.get('ensemble') or {}).get('members') or []
+        temperatures = []
+        for i, m in enumerate(members):
+            if held_out:
+                logits, targets, _ = held_out_metrics(m, held_out, verbalizers, pad_id)
+                temperatures.append(fit_temperature(logits, targets))
+            else:
+                temperatures.append(base_members[i]['temperature'] if i < len(base_members) else 1.0)
+        model = Ensemble(members, temperatures, verbalizers).eval()
     if held_out:
         logits, targets, _ = held_out_metrics(model, held_out, verbalizers, pad_id)
         temperature = fit_temperature(logits, targets)
@@ -260,24 +293,30 @@ def main(argv=None):
         'baseWeightsSha256': sha256(weights_file),
         'hyperparameters': hyper,
         'cases': {'train': len(train), 'heldOut': len(held_out), 'trainSha256': sha256(args.train)},
-        'trainableParameters': sum(p.numel() for p in trainable),
-        'parameters': sum(p.numel() for p in model.parameters()),
+        'trainableParameters': sum(run['trainable'] for run in runs),
+        'parameters': total_params,
         'frozenWeightsUnchanged': base_unchanged,
-        'gradientsOutsideLora': len(grads_outside_lora),
-        'mergedTensors': len(changed),
-        'maxMergedDelta': max_delta,
+        'gradientsOutsideLora': sum(run['gradientsOutsideLora'] for run in runs),
+        'mergedTensors': sum(run['changed'] for run in runs),
+        'maxMergedDelta': max(run['maxDelta'] for run in runs),
         'calibration': calibration,
         'history': history,
-        'seconds': round(time.time() - started, 1),
+        'seconds': round(sum(run['seconds'] for run in runs), 1),
+        **({'members': len(members)} if len(members) > 1 else {}),
     }
     config = dict(base_config)
     config['version'] = version
     # The base may have used content-free calibration: its bias was measured on the base weights.
     config['calibration'] = {'method': 'temperature', 'temperature': temperature, 'contentFreeLogits': None}
     config['finetune'] = record
+    if len(members) > 1:
+        base_members = (base_config.get('ensemble') or {}).get('members') or []
+        config['ensemble'] = {**(base_config.get('ensemble') or {}), 'members': [
+            {**(base_members[i] if i < len(base_members) else {}), 'temperature': t} for i, t in enumerate(model.temperatures.tolist())]}
     with open(os.path.join(args.out, 'config.json'), 'w') as f:
         json.dump(config, f, indent=2)
-    save_weights(model, os.path.join(args.out, 'weights.pt'), finetune={k: v for k, v in record.items() if k != 'history'})
+    extra = {'members': [{'model_config': m.config, 'state_dict': m.state_dict()} for m in members[1:]]} if len(members) > 1 else {}
+    save_weights(members[0], os.path.join(args.out, 'weights.pt'), finetune={k: v for k, v in record.items() if k != 'history'}, **extra)
     emit({'final': {'out': args.out, 'version': version, 'temperature': temperature, **{k: v for k, v in record.items() if k != 'history'}}})
 
 

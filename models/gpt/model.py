@@ -88,6 +88,47 @@ class ExportWrapper(nn.Module):
         return last @ self.model.tok.weight.t(), last
 
 
+class Ensemble(nn.Module):
+    """Several GPTs of one shape and tokenizer read the same prompt; the answer is the mean of their
+    temperature-calibrated label probabilities (a deep ensemble, Lakshminarayanan et al. 2017): where
+    the members read a text differently, the mean is less sure, and the threshold sends it to review.
+    `last` returns the first member's logits with the label entries replaced by the log of that mean,
+    and the first member's hidden state (what heads trained on reviews read)."""
+
+    def __init__(self, members, temperatures, verbalizer_ids):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.register_buffer('temperatures', torch.tensor(temperatures, dtype=torch.float32))
+        self.register_buffer('verbalizers', torch.tensor(verbalizer_ids, dtype=torch.long))
+        # [labels, vocabulary], one 1 per row at the label's token: puts label values into a full row
+        # with a matmul (an index assignment exports with the tracing batch size fixed in the graph).
+        vocab = members[0].config['vocab_size']
+        self.register_buffer('onehot', F.one_hot(self.verbalizers, vocab).float())
+        self.config = members[0].config
+
+    def combine(self, outputs):
+        probs = torch.stack([F.softmax(logits[:, self.verbalizers] / self.temperatures[i], dim=1)
+                             for i, (logits, _) in enumerate(outputs)]).mean(dim=0)
+        logits, hidden = outputs[0]
+        keep = 1.0 - self.onehot.sum(dim=0)
+        return logits * keep + torch.log(probs.clamp(min=1e-9)) @ self.onehot, hidden
+
+    def last(self, input_ids, attention_mask):
+        return self.combine([m.last(input_ids, attention_mask) for m in self.members])
+
+
+class EnsembleExportWrapper(nn.Module):
+    """The ONNX graph of an Ensemble: the same inputs and outputs as ExportWrapper."""
+
+    def __init__(self, ensemble):
+        super().__init__()
+        self.ensemble = ensemble
+        self.wrappers = nn.ModuleList([ExportWrapper(m) for m in ensemble.members])
+
+    def forward(self, input_ids, attention_mask):
+        return self.ensemble.combine([w(input_ids, attention_mask) for w in self.wrappers])
+
+
 class OptimumStyleWrapper(nn.Module):
     """The graph a HuggingFace Optimum `text-generation` export has: input_ids, attention_mask,
     position_ids -> logits [B, T, V]. Used to test that such folders work in Operon."""

@@ -63,8 +63,8 @@ describe('models pipeline (tiny corpus)', {
     return checkpoint;
   }
 
-  /** export.py on `checkpoint` into `dir` (an Operon folder), as a maintainer runs it. */
-  const exportTo = (checkpoint: string, dir: string, version?: string) =>
+  /** export.py on `checkpoint` into `dir` (an Operon folder), as a maintainer runs it; `extra` adds flags (`--member`). */
+  const exportTo = (checkpoint: string, dir: string, version?: string, extra: string[] = []) =>
     python([
       'models/gpt/export.py',
       '--work',
@@ -76,6 +76,7 @@ describe('models pipeline (tiny corpus)', {
       '--out',
       dir,
       ...(version ? ['--version', version] : []),
+      ...extra,
     ]);
 
   /** The label logits an exported folder gives one short order prompt in Node. */
@@ -201,6 +202,98 @@ torch.save({'model_config': c['model_config'], 'state_dict': c['state_dict']}, s
       bare,
     ]);
     await assert.rejects(exportTo(bare, join(corpus.work, 'bare'), 'tiny-bare'), /does not say how it was trained/);
+  });
+
+  test("an ensemble (export.py --member) answers with the mean of its members' calibrated probabilities, re-exports from its weights.pt and fine-tunes every member", async () => {
+    // A second member: the same tiny shape and tokenizer, another seed, from scratch.
+    const second = join(corpus.work, 'second.pt');
+    await python(tinyTrainArgs(corpus.work, 12, ['--set', 'seed=9', '--out', second]));
+    const secondDir = join(corpus.work, 'second');
+    await exportTo(second, secondDir, 'tiny-second');
+    const dir = join(corpus.work, 'ensemble');
+    await exportTo(join(corpus.work, 'order', 'checkpoints', 'model.pt'), dir, 'tiny-ensemble', ['--member', second]);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    const single = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
+    assert.equal(config.ensemble.members.length, 2);
+    assert.equal(config.parameters, 2 * single.parameters);
+    assert.deepEqual(config.ensemble.members[0].training, config.training);
+    assert.equal(config.ensemble.members[1].training.config.seed, 9);
+    const temperatures: number[] = config.ensemble.members.map((m: { temperature: number }) => m.temperature);
+    assert.ok(temperatures.every((t) => t > 0));
+
+    // Node reads one graph; its label logits are log(mean_i softmax(z_i / T_i)) of the members' own folders.
+    const [a, b, both] = [await labelLogitsOf(modelDir), await labelLogitsOf(secondDir), await labelLogitsOf(dir)];
+    const softmax = (z: number[], t: number) => {
+      const e = z.map((x) => Math.exp(x / t - Math.max(...z) / t));
+      const sum = e.reduce((x, y) => x + y, 0);
+      return e.map((x) => x / sum);
+    };
+    const [pa, pb] = [softmax(a, temperatures[0]!), softmax(b, temperatures[1]!)];
+    both.forEach((z, i) => {
+      const expected = Math.log((pa[i]! + pb[i]!) / 2);
+      assert.ok(Math.abs(z - expected) < 1e-4, `label ${i}: ${z} vs ${expected}`);
+    });
+    assert.ok(Math.abs(a[0]! - b[0]!) > 1e-4, 'the members differ, so the mean is neither');
+
+    // The folder's weights.pt holds every member: re-exported, it is the same ensemble.
+    const again = join(corpus.work, 'ensemble-again');
+    await exportTo(join(dir, 'weights.pt'), again, 'tiny-ensemble-again');
+    const reexported = JSON.parse(readFileSync(join(again, 'config.json'), 'utf8'));
+    assert.deepEqual(
+      reexported.ensemble.members.map((m: { training: unknown }) => m.training),
+      config.ensemble.members.map((m: { training: unknown }) => m.training),
+    );
+    const bothAgain = await labelLogitsOf(again);
+    both.forEach((z, i) => assert.ok(Math.abs(z - bothAgain[i]!) < 1e-4, `label ${i}: ${z} vs ${bothAgain[i]}`));
+
+    // finetune.py trains adapters on every member and exports the ensemble again.
+    const cases = join(corpus.work, 'ensemble-cases.jsonl');
+    await python([
+      '-c',
+      `import json, sys
+rows = json.load(open(sys.argv[1]))[:24]
+open(sys.argv[2], 'w').write(''.join(json.dumps({'ids': r['ids'], 'label': r['policy']}) + '\\n' for r in rows))`,
+      join(corpus.work, 'order', 'val.ids.json'),
+      cases,
+    ]);
+    const tunedDir = join(corpus.work, 'ensemble-tuned');
+    const lines = (
+      await python([
+        'models/gpt/finetune.py',
+        '--model-dir',
+        dir,
+        '--train',
+        cases,
+        '--held-out',
+        cases,
+        '--out',
+        tunedDir,
+        '--steps',
+        '4',
+        '--batch-size',
+        '8',
+        '--lora-rank',
+        '2',
+        '--threads',
+        '1',
+      ])
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const final = lines.at(-1).final;
+    assert.equal(final.members, 2);
+    assert.equal(final.frozenWeightsUnchanged, true);
+    assert.ok(final.mergedTensors > 0);
+    assert.deepEqual(new Set(lines.filter((l) => l.progress).map((l) => l.progress.member)), new Set([0, 1]));
+    const tuned = JSON.parse(readFileSync(join(tunedDir, 'config.json'), 'utf8'));
+    assert.equal(tuned.ensemble.members.length, 2);
+    const tunedLogits = await labelLogitsOf(tunedDir);
+    assert.ok(tunedLogits.every(Number.isFinite));
+    assert.ok(
+      tunedLogits.some((z, i) => Math.abs(z - both[i]!) > 1e-6),
+      'the fine-tuned ensemble answers differently',
+    );
   });
 
   test('Node tokenizes prompts to the ids PyTorch trained on', async () => {
