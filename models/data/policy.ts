@@ -217,7 +217,9 @@ export function policyGrounding(domain: 'loan' | 'order'): GroundingSettings {
       later: { ...reference, deadlineHours: 72 },
       soon: { ...reference, deadlineHours: 12 },
     },
-    threshold: 0.98,
+    // `soon` at 0.99 for the ensemble shipped as 20261205.0858: at 0.98 it grounds "I'm near the Bristol
+    // depot but I'd still like it delivered" as a collection (soon pickup 0.983); docs/decisions.md "Grounded answers".
+    threshold: 0.99,
     thresholds: { later: 0.96 },
     answers: {
       pickup: ['later = "pickup"', 'soon = "pickup"', inStock],
