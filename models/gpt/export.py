@@ -200,12 +200,12 @@ def main(argv=None):
 
     # An ensemble: each member calibrated on the validation split by its own temperature, then averaged.
     members = load_members(args, checkpoint, checkpoint_path, model)
+    every = [first, *(m for m, _, _ in members)]
     if members and args.layout == 'optimum':
         raise SystemExit('an ensemble exports in the operon layout only')
     if members:
-        member_temperatures = [fit_temperature(label_logits(m, val, verbalizers, tokens['padId'], max_len), targets)
-                               for m in [first, *(m for m, _, _ in members)]]
-        model = Ensemble([first, *(m for m, _, _ in members)], member_temperatures, verbalizers).eval()
+        member_temperatures = [fit_temperature(label_logits(m, val, verbalizers, tokens['padId'], max_len), targets) for m in every]
+        model = Ensemble(every, member_temperatures, verbalizers).eval()
 
     # Calibration on the validation split.
     logits = label_logits(model, val, verbalizers, tokens['padId'], max_len)
@@ -297,8 +297,7 @@ def main(argv=None):
             'combine': 'mean of the members\' label probabilities, each calibrated by its own temperature',
             'members': [{'temperature': t, 'parameters': sum(p.numel() for p in m.parameters()), 'training': r,
                          **({'trainingDataSha256': d} if d else {})}
-                        for t, m, r, d in zip(member_temperatures, [first, *(m for m, _, _ in members)], [training, *(r for _, r, _ in members)],
-                                              [None, *(d for _, _, d in members)])],
+                        for t, m, (_, r, d) in zip(member_temperatures, every, [(first, training, None), *members])],
         }} if members else {}),
         'pretraining': pretraining_record(checkpoint, checkpoint_path),
         'trainingDataSha256': shipped.get('trainingDataSha256') if shipped
