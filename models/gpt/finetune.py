@@ -201,7 +201,7 @@ def lora_tune(model, train, held_out, args, alpha, rng, verbalizers, pad_id, mem
     merged = model.state_dict()
     changed = sorted(n for n, v in merged.items() if not torch.equal(v, base_state[n]))
     max_delta = max((float((merged[n] - base_state[n]).abs().max()) for n in changed), default=0.0)
-    return {'history': history, 'warmup': warmup, 'trainable': trainable_count, 'baseUnchanged': base_unchanged,
+    return {'history': history, 'trainable': trainable_count, 'baseUnchanged': base_unchanged,
             'gradientsOutsideLora': len(grads_outside_lora), 'changed': len(changed), 'maxDelta': max_delta,
             'seconds': round(time.time() - started, 1)}
 
@@ -264,9 +264,9 @@ def main(argv=None):
     base_unchanged = all(run['baseUnchanged'] for run in runs)
 
     temperature, calibration = 1.0, None
+    base_members = (base_config.get('ensemble') or {}).get('members') or []
     if len(members) > 1:
         # Each member is calibrated on the held-out cases (else keeps the base folder's temperature), then averaged.
-        base_members = (base_config.get('ensemble') or {}).get('members') or []
         temperatures = []
         for i, m in enumerate(members):
             if held_out:
@@ -310,7 +310,6 @@ def main(argv=None):
     config['calibration'] = {'method': 'temperature', 'temperature': temperature, 'contentFreeLogits': None}
     config['finetune'] = record
     if len(members) > 1:
-        base_members = (base_config.get('ensemble') or {}).get('members') or []
         config['ensemble'] = {**(base_config.get('ensemble') or {}), 'members': [
             {**(base_members[i] if i < len(base_members) else {}), 'temperature': t} for i, t in enumerate(model.temperatures.tolist())]}
     with open(os.path.join(args.out, 'config.json'), 'w') as f:
