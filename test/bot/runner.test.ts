@@ -172,8 +172,10 @@ describe('bot runner', () => {
       bots: [signInBot, visitBot, lookupBot, leakyBot],
       baseUrl: site.origin,
       artifactsDir,
-      timeoutMs: 20_000,
-      actionTimeoutMs: 1_500,
+      timeoutMs: 40_000,
+      // Also Playwright's navigation timeout: 1.5 s made page.goto time out on a loaded machine. The
+      // broken-page test waits this long for #greeting; the abort test aborts at 0.3 s, well before it.
+      actionTimeoutMs: 8_000,
       secrets: createSecretStore({ env: {}, defaults: { PORTAL_USER: USER, PORTAL_PASSWORD: CANARY } }),
     });
   });

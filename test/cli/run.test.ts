@@ -26,7 +26,7 @@ async function operon(...args: string[]): Promise<{ stdout: string; stderr: stri
   return run(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'error' },
-    timeout: 60_000,
+    timeout: 120_000,
   });
 }
 
@@ -41,8 +41,9 @@ describe('operon run --json', () => {
       INVOICE,
       '--vars',
       JSON.stringify({ lines, reminders: 0 }),
+      // A generous wait: the run ends in about 2 s, but two suites on one loaded machine have taken over 20 s.
       '--timeout',
-      '20',
+      '90',
       '--json',
     );
     const outcome = JSON.parse(stdout) as {
