@@ -11,6 +11,11 @@
  * (models/checklist.ts): flips under meaning-preserving perturbations, directional failures across
  * policy thresholds and departures from the policy in number sweeps.
  *
+ * Misspelt decisions: each natural and holdout case with a decisive word of five letters or more
+ * gets one copy with that word misspelt (perturbation `typo-decisive`, seeded by the case id); a
+ * reader still sees the same case, so a copy may go to a person but an automated answer must be the
+ * policy's. One line per model: `<domain> misspelt: <copies> copies, <automated> automated, <wrong> wrong`.
+ *
  * The last line is pooled over both models (latency: the slower model; flips: the sum):
  * `accuracy=<x> shifted_accuracy=<x> natural_accuracy=<x> natural_auto_rate=<x> natural_auto_precision=<x>
  *  perturbation_flips=<n> ece=<x> p50_ms=<x> batch_per_s=<x>` (one line; n/a without natural files)
@@ -28,7 +33,9 @@ import { loadDecisionModel } from '../nodes/decision/model.ts';
 import { DEFAULT_GENERATE, generate } from './data/generate.ts';
 import type { DomainName } from './data/domains.ts';
 import { writeModelCard } from './card.ts';
-import { decideAll, naturalMetrics, readNaturalCases, runChecklist } from './checklist.ts';
+import { answerOf, decideAll, naturalMetrics, readNaturalCases, runChecklist, type NaturalCase } from './checklist.ts';
+import { hash, perturbText, TEXT_VARIABLE } from './data/perturb.ts';
+import { rng } from './data/generate.ts';
 
 /** Where the natural test sets live: models/data/natural/<domain>.test.jsonl. */
 export const DEFAULT_NATURAL_DIR = fileURLToPath(new URL('./data/natural/', import.meta.url));
@@ -116,6 +123,34 @@ export async function evaluateHoldout(agent: DecisionAgent, domain: DomainName, 
   return { file, ...metrics, automated, wrong: Math.round(automated * (1 - metrics.autoPrecision)) };
 }
 
+/**
+ * One copy of each case with a decisive word misspelt: how many copies the model acts on, and how
+ * many of those it gets wrong. Cases without a decisive word of five letters or more have no copy.
+ */
+export async function evaluateMisspelt(agent: DecisionAgent, domain: DomainName, cases: NaturalCase[], seed = 1) {
+  const variable = TEXT_VARIABLE[domain];
+  const copies = cases.flatMap((c) => {
+    const text = c.variables[variable];
+    const out =
+      typeof text === 'string'
+        ? perturbText(text, domain, 'typo-decisive', rng(hash(`${seed}:${c.id}:misspelt`)))
+        : null;
+    return out === null ? [] : [{ case: c, text: out }];
+  });
+  const outcomes = await decideAll(
+    agent,
+    copies.map((c) => ({ ...c.case.variables, [variable]: c.text })),
+  );
+  const answers = outcomes.map(answerOf);
+  const automated = answers.filter((a) => a !== 'review').length;
+  const wrong = copies.flatMap((c, i) =>
+    answers[i] !== 'review' && answers[i] !== c.case.label
+      ? [{ id: c.case.id, text: c.text, expected: c.case.label, got: answers[i]! }]
+      : [],
+  );
+  return { copies: copies.length, automated, wrong: wrong.length, examples: wrong.slice(0, 20) };
+}
+
 export async function evaluateModel(
   domain: DomainName,
   modelsDir: string,
@@ -154,6 +189,10 @@ export async function evaluateModel(
 
   const naturalSet = await evaluateNatural(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR, options.seed ?? 1);
   const holdoutSet = await evaluateHoldout(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR);
+  const naturalFiles = ['test', 'holdout']
+    .map((set) => join(options.naturalDir ?? DEFAULT_NATURAL_DIR, `${domain}.${set}.jsonl`))
+    .filter((file) => existsSync(file));
+  const misspelt = await evaluateMisspelt(agent, domain, naturalFiles.flatMap(readNaturalCases), options.seed ?? 1);
 
   // Latency: one decision at a time; throughput: 2000 concurrent decisions (batched by the runtime).
   for (const c of test.slice(0, 20)) await agent.infer(c.variables);
@@ -178,6 +217,7 @@ export async function evaluateModel(
     natural: { cases: natural.length, correct: natural.length - naturalMisses.length, misses: naturalMisses },
     naturalSet,
     holdoutSet,
+    misspelt,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
     batchPerS,
@@ -227,6 +267,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
         `${domain} holdout: accuracy ${h.accuracy.toFixed(4)} (${h.cases} cases), automated ${h.autoRate.toFixed(4)} at precision ${h.autoPrecision.toFixed(4)} (${h.wrong} wrong of ${h.automated}), ECE ${h.ece.toFixed(4)}`,
       );
     }
+    const m = r.misspelt;
+    console.log(`${domain} misspelt: ${m.copies} copies, ${m.automated} automated, ${m.wrong} wrong`);
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
   const pooled = (pick: (r: (typeof results)[number]) => { cases: number; value: number }) => {

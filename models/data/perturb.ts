@@ -23,7 +23,13 @@ export type PerturbationName =
   | 'casing'
   | 'synonym'
   | 'reorder'
-  | 'harmless-clause';
+  | 'harmless-clause'
+  | 'typo-decisive';
+/**
+ * The meaning-preserving suite. `typo-decisive` (a misspelt decisive word, such as "urgnet" or
+ * "colect") keeps the meaning for a reader but is not in it: a model may rightly send such a text to
+ * a person, so it is measured on its own (models/eval.ts) and used as a training edit.
+ */
 export const PERTURBATIONS: readonly PerturbationName[] = [
   'typo-swap',
   'typo-drop',
@@ -316,9 +322,17 @@ const CONNECTIVES =
 type Random = () => number;
 const pickIndex = (random: Random, n: number) => Math.floor(random() * n);
 
-/** Indexes of the words of `tokens` (split on whitespace) a typo may hit: letters only, >= 4 long, not decisive. */
-function typoTargets(tokens: string[], domain: DomainName): number[] {
-  return tokens.flatMap((token, i) => (/^[A-Za-z]{4,}[.,!?]?$/.test(token) && !isDecisive(token, domain) ? [i] : []));
+/**
+ * Indexes of the words of `tokens` (split on whitespace) a typo may hit: letters only, >= 4 long, not
+ * decisive; or, for `decisive`, decisive words of >= 5 letters other than negations, which a typo
+ * must not turn into their opposite.
+ */
+function typoTargets(tokens: string[], domain: DomainName, decisive: boolean): number[] {
+  return tokens.flatMap((token, i) => {
+    if (!decisive) return /^[A-Za-z]{4,}[.,!?]?$/.test(token) && !isDecisive(token, domain) ? [i] : [];
+    const word = token.replace(/[.,!?]$/, '').toLowerCase();
+    return /^[a-z]{5,}$/.test(word) && isDecisive(word, domain) && !NEGATIONS.includes(word) ? [i] : [];
+  });
 }
 
 function typo(
@@ -326,12 +340,14 @@ function typo(
   domain: DomainName,
   random: Random,
   edit: (word: string, at: number) => string,
+  decisive = false,
 ): string | null {
   const tokens = text.split(/(\s+)/);
   // Odd indexes are the whitespace between words.
   const targets = typoTargets(
     tokens.map((t, i) => (i % 2 === 0 ? t : '')),
     domain,
+    decisive,
   );
   if (targets.length === 0) return null;
   const index = targets[pickIndex(random, targets.length)]!;
@@ -345,23 +361,32 @@ function typo(
   return tokens.join('');
 }
 
+/** The three typos, at an inner position `at` of a word. */
+const TYPO_EDITS: Record<'typo-swap' | 'typo-drop' | 'typo-double', (word: string, at: number) => string> = {
+  'typo-swap': (w, at) => {
+    const i = Math.min(at, w.length - 3);
+    return w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
+  },
+  'typo-drop': (w, at) => w.slice(0, at) + w.slice(at + 1),
+  'typo-double': (w, at) => w.slice(0, at) + w[at] + w.slice(at),
+};
+
 /** One perturbation of a text, or null when it does not apply (nothing to change). */
 export function perturbText(text: string, domain: DomainName, name: PerturbationName, random: Random): string | null {
   if (text.trim().length === 0) return null;
   let out: string | null;
   switch (name) {
     case 'typo-swap':
-      out = typo(text, domain, random, (w, at) => {
-        const i = Math.min(at, w.length - 3);
-        return w.slice(0, i) + w[i + 1] + w[i] + w.slice(i + 2);
-      });
-      break;
     case 'typo-drop':
-      out = typo(text, domain, random, (w, at) => w.slice(0, at) + w.slice(at + 1));
-      break;
     case 'typo-double':
-      out = typo(text, domain, random, (w, at) => w.slice(0, at) + w[at] + w.slice(at));
+      out = typo(text, domain, random, TYPO_EDITS[name]);
       break;
+    case 'typo-decisive': {
+      // One of the three edits, on a word that carries the decision.
+      const edit = Object.values(TYPO_EDITS)[pickIndex(random, 3)]!;
+      out = typo(text, domain, random, edit, true);
+      break;
+    }
     case 'casing':
       out =
         text === text.toUpperCase()

@@ -1,6 +1,7 @@
 /**
  * `npm run eval:model` reports the holdout sets: its counts are the shipped model's own answers on
- * every holdout case, recounted here one by one, and a folder without a holdout file reports none.
+ * every holdout case, recounted here one by one, and a folder without a holdout file reports none;
+ * the misspelt-decision copies are seeded and their wrong answers are the agent's own.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { readNaturalCases } from '../../models/checklist.ts';
-import { DEFAULT_NATURAL_DIR, evaluateHoldout } from '../../models/eval.ts';
+import { DEFAULT_NATURAL_DIR, evaluateHoldout, evaluateMisspelt } from '../../models/eval.ts';
 
 after(() => DecisionAgent.closeAll());
 
@@ -35,4 +36,24 @@ test('the holdout numbers are the model answers recounted, and a missing holdout
   assert.equal(reported.wrong, wrong);
   assert.ok(automated > 0 && automated < cases.length);
   assert.equal(await evaluateHoldout(agent, 'order', mkdtempSync(join(tmpdir(), 'operon-no-holdout-'))), null);
+});
+
+test('the misspelt copies misspell a decisive word of each case, and their counts are the model answers recounted', async () => {
+  const agent = await DecisionAgent.load('order');
+  const cases = readNaturalCases(join(DEFAULT_NATURAL_DIR, 'order.holdout.jsonl'));
+  const reported = await evaluateMisspelt(agent, 'order', cases, 1);
+  assert.ok(reported.copies > cases.length / 2, 'most notes have a decisive word to misspell');
+  assert.ok(reported.copies <= cases.length);
+  assert.ok(reported.automated > 0 && reported.automated <= reported.copies);
+  // Every wrong example is an automated answer the policy does not give, recounted through the agent.
+  for (const example of reported.examples) {
+    const original = cases.find((c) => c.id === example.id)!;
+    assert.notEqual(example.text, original.variables.notes, 'the copy differs from the note');
+    const answer = await agent.infer({ ...original.variables, notes: example.text });
+    assert.equal(answer.needsReview, false);
+    assert.equal(answer.label, example.got);
+    assert.notEqual(answer.label, original.label);
+  }
+  assert.equal(reported.examples.length, Math.min(20, reported.wrong));
+  assert.deepEqual(await evaluateMisspelt(agent, 'order', cases, 1), reported, 'seeded: the same copies again');
 });

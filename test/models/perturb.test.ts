@@ -79,6 +79,34 @@ describe('perturbations', () => {
     check(ORDER_TEXTS, 'order');
   });
 
+  it('typo-decisive misspells one decisive word, never a negation or a number, and is outside the suite', () => {
+    assert.ok(!PERTURBATIONS.includes('typo-decisive'), 'a model may rightly send a misspelt decision to a person');
+    const seen = new Set<string>();
+    for (const text of [...ORDER_TEXTS, 'not urgent, dont collect, no pallet needed', 'NEEDED URGENTLY for 12 hours']) {
+      for (let seed = 1; seed <= 25; seed++) {
+        const out = perturbText(text, 'order', 'typo-decisive', rng(seed));
+        if (out === null) continue;
+        const [a, b] = [text.split(/\s+/), out.split(/\s+/)];
+        assert.equal(a.length, b.length);
+        const changed = a.flatMap((word, i) => (word === b[i] ? [] : [[word, b[i]!]]));
+        assert.equal(changed.length, 1, `one word changed in "${out}"`);
+        const [before, after] = changed[0]!;
+        const bare = before.replace(/[.,!?]$/, '');
+        assert.ok(isDecisive(bare, 'order'), `"${before}" is decisive`);
+        assert.ok(!['not', 'dont', 'no'].includes(bare.toLowerCase()) && !/\d/.test(bare));
+        assert.equal(after[0], before[0], 'the first letter stays');
+        assert.ok(Math.abs(after.length - before.length) <= 1);
+        seen.add(bare.toLowerCase());
+      }
+    }
+    // Decisive words of every intent get misspelt: urgency, collecting, bulk.
+    for (const word of ['urgent', 'collect', 'forklift'])
+      assert.ok(
+        [...seen].some((w) => w.startsWith(word)),
+        word,
+      );
+  });
+
   it('decisive words come from the intents of models/data/texts.ts; typos never land on them', () => {
     for (const value of LOAN_GRAMMAR.prohibited.slots.gamble!.train)
       assert.ok(
