@@ -26,7 +26,7 @@ import {
   type FinetuneReport,
 } from './finetune.ts';
 import { trainHead, type HeadCase } from './head.ts';
-import { unfamiliarReason } from './familiarity.ts';
+import { misspeltReason, unfamiliarReason } from './familiarity.ts';
 import { languageReason } from './language.ts';
 import { nudges } from './boundary.ts';
 import { rewordings } from './consistency.ts';
@@ -265,12 +265,14 @@ export class DecisionAgent {
         `${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`,
       );
     const { lexicon, detectLanguage } = this.model;
-    const { familiarity, language } = this.model.config;
+    const { familiarity, language, decisiveWords } = this.model.config;
     for (const name of this.#renderOptions(template).textVariables ?? []) {
       const value = variables[name];
       if (typeof value !== 'string') continue;
       const unfamiliar = lexicon ? unfamiliarReason(name, value, lexicon, familiarity) : null;
       if (unfamiliar) reviewReasons.push(unfamiliar);
+      const misspelt = lexicon && decisiveWords ? misspeltReason(name, value, lexicon, decisiveWords) : null;
+      if (misspelt) reviewReasons.push(misspelt);
       const foreign =
         language && detectLanguage && !unfamiliar
           ? languageReason(name, value, language, lexicon, detectLanguage)

@@ -7,6 +7,13 @@
  *
  * The symmetric-delete trick (every form with one letter removed, computed once for the lexicon)
  * makes the typo check a few set lookups per word.
+ *
+ * Misspelt decisions: the typo check makes "urget" familiar (one letter from "urgent"), yet the
+ * model reads it as no urgency at all, at 0.99 ("urget, and please ring the bell twice" went from
+ * the warehouse; the loan model approved "gabmlin debts"). A model folder may list the words that
+ * decide its cases (config.json `decisiveWords`); a free-text word outside the lexicon that is one
+ * typo from one of them (six letters or more) sends the case to a person, with both words in the
+ * reason. A word of the lexicon is never a misspelling ("setting" is not "betting").
  */
 
 export interface FamiliaritySettings {
@@ -84,6 +91,55 @@ export class Lexicon {
   unfamiliar(text: string): string[] {
     return [...new Set(textWords(text).filter((w) => !this.knows(w)))];
   }
+}
+
+/** True when `a` and `b` differ by one insertion, deletion, substitution or swap of two neighbours. */
+export function oneEditApart(a: string, b: string): boolean {
+  if (a === b || Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true; // substitution
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2); // swap
+  }
+  const [long, short] = a.length > b.length ? [a, b] : [b, a];
+  return long.slice(i + 1) === short.slice(i);
+}
+
+/** Decisive words shorter than this are not checked: one letter from "court" is "count". */
+const MIN_DECISIVE = 6;
+
+/** Endings that make another form of a word ("depots", "stated", "packing", "brother's"). */
+const ENDINGS = ["'s", 's', 'es', 'd', 'ed', 'ing', 'er', 'ers', 'ly'];
+
+/** A lexicon word, or one with an ending added ("depots" from "depot", "stated" from "state", "packing" from "pack"). */
+function knownForm(word: string, lexicon: Lexicon): boolean {
+  if (lexicon.has(word)) return true;
+  return ENDINGS.some((end) => {
+    if (!word.endsWith(end) || word.length - end.length < 3) return false;
+    const stem = word.slice(0, -end.length);
+    return lexicon.has(stem) || ((end === 'ing' || end === 'ed') && lexicon.has(`${stem}e`));
+  });
+}
+
+/**
+ * A review reason when a word of `text` outside `lexicon` (and not a lexicon word with an ending
+ * such as -s, -ed or -ing) is one typo from one of `decisive` (six letters or more; the word
+ * five letters or more), else null.
+ */
+export function misspeltReason(
+  field: string,
+  text: string,
+  lexicon: Lexicon,
+  decisive: readonly string[],
+): string | null {
+  for (const word of new Set(textWords(text))) {
+    if (word.length < MIN_DECISIVE - 1 || knownForm(word, lexicon)) continue;
+    const meant = decisive.find((d) => d.length >= MIN_DECISIVE && oneEditApart(word, d));
+    if (meant)
+      return `${field} has '${word}', one letter from '${meant}', a word that decides the case: the model may not read it as '${meant}'`;
+  }
+  return null;
 }
 
 /** A review reason when `text` has too many unfamiliar words, else null. */

@@ -53,6 +53,8 @@ export interface DecisionModelConfig {
   boundary?: BoundarySettings;
   /** Automated answers with these labels go to review when the free text holds one of these words (screen.ts). */
   screen?: ScreenSettings;
+  /** Words that decide a case: a free-text word outside lexicon.txt one typo from one of them goes to review (familiarity.ts). */
+  decisiveWords?: string[];
   /** Automated answers with these labels go to review when the free text holds one of these words, which address the decision (screen.ts). */
   instructions?: ScreenSettings;
   /** Automated answers with these labels go to review when the case fails one of their FEEL conditions (requires.ts). */
@@ -133,6 +135,12 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badLanguage) throw unknownModel(name, `${configFile}: ${badLanguage}`);
   const badScreen = screenError(config.screen);
   if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
+  const decisive = config.decisiveWords;
+  if (
+    decisive !== undefined &&
+    (!Array.isArray(decisive) || decisive.some((w) => typeof w !== 'string' || !/^[a-z']+$/.test(w)))
+  )
+    throw unknownModel(name, `${configFile}: decisiveWords must be lowercase words`);
   const badInstructions = screenError(config.instructions, 'instructions');
   if (badInstructions) throw unknownModel(name, `${configFile}: ${badInstructions}`);
   const badRequires = requiresError(config.requires, config.labels, config.inputs);
