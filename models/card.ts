@@ -279,7 +279,17 @@ function holdoutSection(e: Evaluation): string {
 ${h.cases} cases in wording that no training or generated text shares: accuracy **${f4(h.accuracy)}**, automated ${f4(h.autoRate)}
 at precision **${f4(h.autoPrecision)}** (${h.wrong} wrong of ${h.automated}), ECE ${f4(h.ece)}. Unlike the natural set above, nothing was
 chosen with these cases, so this is the estimate for wording the model has not seen.
+${misspeltLine(e)}
+`;
+}
 
+/** The misspelt-decision copies of the natural and holdout cases. */
+function misspeltLine(e: Evaluation): string {
+  const m = e.misspelt;
+  if (m.copies === 0) return '';
+  return `
+Misspelt decisions: ${m.copies} of the natural and holdout cases again with one decisive word misspelt ("urgnet", "gambilng");
+${m.automated} automated, **${m.wrong} wrong** (the rest go to a person).
 `;
 }
 
