@@ -30,12 +30,11 @@ import { parseArgs } from 'node:util';
 import { DecisionAgent, DEFAULT_MODELS_DIR, readLabelledCases, type LabelledCase } from '../nodes/decision/agent.ts';
 import { fileURLToPath } from 'node:url';
 import { loadDecisionModel } from '../nodes/decision/model.ts';
-import { DEFAULT_GENERATE, generate } from './data/generate.ts';
+import { DEFAULT_GENERATE, generate, rng } from './data/generate.ts';
 import type { DomainName } from './data/domains.ts';
 import { writeModelCard } from './card.ts';
 import { answerOf, decideAll, naturalMetrics, readNaturalCases, runChecklist, type NaturalCase } from './checklist.ts';
 import { hash, perturbText, TEXT_VARIABLE } from './data/perturb.ts';
-import { rng } from './data/generate.ts';
 
 /** Where the natural test sets live: models/data/natural/<domain>.test.jsonl. */
 export const DEFAULT_NATURAL_DIR = fileURLToPath(new URL('./data/natural/', import.meta.url));
@@ -187,12 +186,13 @@ export async function evaluateModel(
         ],
   );
 
-  const naturalSet = await evaluateNatural(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR, options.seed ?? 1);
-  const holdoutSet = await evaluateHoldout(agent, domain, options.naturalDir ?? DEFAULT_NATURAL_DIR);
+  const { naturalDir = DEFAULT_NATURAL_DIR, seed = 1 } = options;
+  const naturalSet = await evaluateNatural(agent, domain, naturalDir, seed);
+  const holdoutSet = await evaluateHoldout(agent, domain, naturalDir);
   const naturalFiles = ['test', 'holdout']
-    .map((set) => join(options.naturalDir ?? DEFAULT_NATURAL_DIR, `${domain}.${set}.jsonl`))
+    .map((set) => join(naturalDir, `${domain}.${set}.jsonl`))
     .filter((file) => existsSync(file));
-  const misspelt = await evaluateMisspelt(agent, domain, naturalFiles.flatMap(readNaturalCases), options.seed ?? 1);
+  const misspelt = await evaluateMisspelt(agent, domain, naturalFiles.flatMap(readNaturalCases), seed);
 
   // Latency: one decision at a time; throughput: 2000 concurrent decisions (batched by the runtime).
   for (const c of test.slice(0, 20)) await agent.infer(c.variables);

@@ -7,9 +7,10 @@
  *   answer must follow the policy (or go to a person);
  * - number sweeps: one field stepped over its whole range for a fixed neutral text.
  *
- * Perturbations never touch a decisive word (the words the policy's intents are written in, from
- * the slots of models/data/texts.ts, plus negations, depots and numbers), so the policy label of a
- * perturbed case is the original's. models/checklist.ts runs the suite against a model.
+ * The suite's perturbations never touch a decisive word (the words the policy's intents are written
+ * in, from the slots of models/data/texts.ts, plus negations, depots and numbers), so the policy
+ * label of a perturbed case is the original's. models/checklist.ts runs the suite against a model.
+ * One perturbation outside the suite, `typo-decisive`, misspells a decisive word on purpose.
  */
 import { rng } from './generate.ts';
 import type { DomainName } from './domains.ts';
@@ -28,7 +29,7 @@ export type PerturbationName =
 /**
  * The meaning-preserving suite. `typo-decisive` (a misspelt decisive word, such as "urgnet" or
  * "colect") keeps the meaning for a reader but is not in it: a model may rightly send such a text to
- * a person, so it is measured on its own (models/eval.ts) and used as a training edit.
+ * a person, so it is measured on its own (models/eval.ts, "misspelt").
  */
 export const PERTURBATIONS: readonly PerturbationName[] = [
   'typo-swap',
@@ -322,17 +323,14 @@ const CONNECTIVES =
 type Random = () => number;
 const pickIndex = (random: Random, n: number) => Math.floor(random() * n);
 
-/**
- * Indexes of the words of `tokens` (split on whitespace) a typo may hit: letters only, >= 4 long, not
- * decisive; or, for `decisive`, decisive words of >= 5 letters other than negations, which a typo
- * must not turn into their opposite.
- */
-function typoTargets(tokens: string[], domain: DomainName, decisive: boolean): number[] {
-  return tokens.flatMap((token, i) => {
-    if (!decisive) return /^[A-Za-z]{4,}[.,!?]?$/.test(token) && !isDecisive(token, domain) ? [i] : [];
-    const word = token.replace(/[.,!?]$/, '').toLowerCase();
-    return /^[a-z]{5,}$/.test(word) && isDecisive(word, domain) && !NEGATIONS.includes(word) ? [i] : [];
-  });
+/** A word (split on whitespace) a typo may hit: letters only, >= 4 long, not decisive. */
+const plainTarget = (token: string, domain: DomainName) =>
+  /^[A-Za-z]{4,}[.,!?]?$/.test(token) && !isDecisive(token, domain);
+
+/** A word `typo-decisive` may hit: decisive, >= 5 letters, not a negation (a typo must not turn it into its opposite). */
+function decisiveTarget(token: string, domain: DomainName): boolean {
+  const word = token.replace(/[.,!?]$/, '').toLowerCase();
+  return /^[a-z]{5,}$/.test(word) && isDecisive(word, domain) && !NEGATIONS.includes(word);
 }
 
 function typo(
@@ -340,15 +338,11 @@ function typo(
   domain: DomainName,
   random: Random,
   edit: (word: string, at: number) => string,
-  decisive = false,
+  target = plainTarget,
 ): string | null {
   const tokens = text.split(/(\s+)/);
   // Odd indexes are the whitespace between words.
-  const targets = typoTargets(
-    tokens.map((t, i) => (i % 2 === 0 ? t : '')),
-    domain,
-    decisive,
-  );
+  const targets = tokens.flatMap((token, i) => (i % 2 === 0 && target(token, domain) ? [i] : []));
   if (targets.length === 0) return null;
   const index = targets[pickIndex(random, targets.length)]!;
   const token = tokens[index]!;
@@ -383,8 +377,8 @@ export function perturbText(text: string, domain: DomainName, name: Perturbation
       break;
     case 'typo-decisive': {
       // One of the three edits, on a word that carries the decision.
-      const edit = Object.values(TYPO_EDITS)[pickIndex(random, 3)]!;
-      out = typo(text, domain, random, edit, true);
+      const edits = Object.values(TYPO_EDITS);
+      out = typo(text, domain, random, edits[pickIndex(random, edits.length)]!, decisiveTarget);
       break;
     }
     case 'casing':

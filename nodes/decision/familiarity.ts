@@ -122,6 +122,14 @@ function knownForm(word: string, lexicon: Lexicon): boolean {
   });
 }
 
+/** Why config.json `decisiveWords` cannot be used, or null when it can (checked when the folder loads). */
+export function decisiveWordsError(words: unknown): string | null {
+  if (words === undefined) return null;
+  return Array.isArray(words) && words.every((w) => typeof w === 'string' && /^[a-z']+$/.test(w))
+    ? null
+    : 'decisiveWords must be lowercase words';
+}
+
 /**
  * A review reason when a word of `text` outside `lexicon` (and not a lexicon word with an ending
  * such as -s, -ed or -ing) is one typo from one of `decisive` (six letters or more; the word

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { Lexicon, type FamiliaritySettings } from './familiarity.ts';
+import { decisiveWordsError, Lexicon, type FamiliaritySettings } from './familiarity.ts';
 import type { BoundarySettings } from './boundary.ts';
 import type { ConsistencySettings } from './consistency.ts';
 import { Grounding, groundingError, type GroundingSettings } from './grounding.ts';
@@ -135,12 +135,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badLanguage) throw unknownModel(name, `${configFile}: ${badLanguage}`);
   const badScreen = screenError(config.screen);
   if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
-  const decisive = config.decisiveWords;
-  if (
-    decisive !== undefined &&
-    (!Array.isArray(decisive) || decisive.some((w) => typeof w !== 'string' || !/^[a-z']+$/.test(w)))
-  )
-    throw unknownModel(name, `${configFile}: decisiveWords must be lowercase words`);
+  const badDecisive = decisiveWordsError(config.decisiveWords);
+  if (badDecisive) throw unknownModel(name, `${configFile}: ${badDecisive}`);
   const badInstructions = screenError(config.instructions, 'instructions');
   if (badInstructions) throw unknownModel(name, `${configFile}: ${badInstructions}`);
   const badRequires = requiresError(config.requires, config.labels, config.inputs);
