@@ -4,7 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -63,6 +63,34 @@ describe('decision CLI', () => {
     const json = JSON.parse((await cli(['decide', 'loan', '--vars', JSON.stringify(vars), '--json'])).stdout);
     assert.equal(json.needsReview, false);
     assert.equal(json.windows.at(-1).end, vars.purpose.length);
+  });
+
+  test('models/decisive-words.ts --write turns on the misspelt-word check for the folder decide reads, and the decision is recorded', async () => {
+    const modelsDir = mkdtempSync(join(tmpdir(), 'operon-cli-decisive-'));
+    cpSync('models/order', join(modelsDir, 'order'), { recursive: true });
+    await exec(process.execPath, [
+      '--import',
+      'tsx',
+      'models/decisive-words.ts',
+      '--model',
+      'order',
+      '--models-dir',
+      modelsDir,
+      '--write',
+    ]);
+    const vars = { ...known.order[0].variables, notes: 'urget, and please ring the bell twice' };
+    const args = ['decide', 'order', '--vars', JSON.stringify(vars), '--json'];
+    const shipped = JSON.parse((await cli(args)).stdout);
+    assert.ok(!shipped.reviewReasons.some((r: string) => r.includes('one letter from')), 'off in the shipped folder');
+    const json = JSON.parse(
+      (await cli([...args, '--models-dir', modelsDir], { OPERON_DATABASE_URL: database.url })).stdout,
+    );
+    assert.equal(json.needsReview, true);
+    const reason = json.reviewReasons.find((r: string) => r.startsWith("notes has 'urget', one letter from 'urgent'"));
+    assert.ok(reason, json.reviewReasons.join('; '));
+    const row = await database.knex('decisions').where({ model_name: 'order' }).orderBy('created_at', 'desc').first();
+    assert.equal(row.needs_review, true);
+    assert.ok(JSON.stringify(row.review_reasons).includes("'urget', one letter from 'urgent'"));
   });
 
   test('decide with missing variables exits 1 with the error naming them', async () => {
