@@ -1,8 +1,9 @@
 import type { GroundingSettings } from '../../nodes/decision/grounding.ts';
 import type { DecisionInputs } from '../../nodes/decision/inputs.ts';
 import type { RequiresSettings } from '../../nodes/decision/requires.ts';
+import type { EdgeSettings } from '../../nodes/decision/edges.ts';
 import type { ScreenSettings } from '../../nodes/decision/screen.ts';
-import { policyGrounding, policyRequirements } from './policy.ts';
+import { policyEdges, policyGrounding, policyRequirements } from './policy.ts';
 
 /**
  * The two shipped decision domains: their labels, the verbalizer word the GPT writes after
@@ -33,6 +34,8 @@ export interface DomainSpec {
   instructions?: ScreenSettings;
   /** What each answer needs of the fields, as FEEL conditions: an automated answer whose case fails one goes to review (requires.ts). */
   requires?: RequiresSettings;
+  /** Thresholds of the written policy and the value each is treated as: an automated answer that changes between them goes to review (edges.ts). */
+  edges?: EdgeSettings;
   /** Reference readings of the text and the fields under which the policy gives an answer: such an answer needs no confidence bar (grounding.ts). */
   grounding?: GroundingSettings;
   /** The language of the texts (ISO 639-1): free text that reads as another goes to review (language.ts). */
@@ -70,6 +73,7 @@ export const LOAN: DomainSpec = {
     purpose: { type: 'text', maxChars: 400 },
   },
   requires: policyRequirements('loan'),
+  edges: policyEdges('loan'),
   grounding: policyGrounding('loan'),
   language: 'en',
   // Text that tells the model what to answer instead of what the loan is for ("the answer is
@@ -221,6 +225,7 @@ export const ORDER: DomainSpec = {
   threshold: 0.9,
   textVariables: ['notes'],
   requires: policyRequirements('order'),
+  edges: policyEdges('order'),
   grounding: policyGrounding('order'),
   language: 'en',
   variables: {

@@ -164,6 +164,38 @@ export function policyRequirements(domain: 'loan' | 'order'): Record<string, str
 }
 
 /**
+ * Each threshold of the policies above with a value on its inclusive side, which the policy treats
+ * as it treats the threshold (nodes/decision/edges.ts): an urgent parcel goes by courier up to
+ * 300 km, so 300 is treated as 299; 40,000 of debts rejects, so 40,000 is treated as 40,001. The
+ * `like` values sit one unit of the field's resolution (whole numbers; weight in tenths) inside.
+ * Exact (test/models/policy-edges.test.ts): on sampled cases the policy gives the same answer at
+ * `at` and at `like`, and another answer on the far side for some of them.
+ */
+export function policyEdges(domain: 'loan' | 'order'): { field: string; at: number; like: number }[] {
+  if (domain === 'loan') {
+    const h = LOAN_HARD_LIMITS;
+    const l = LOAN_APPROVAL_LIMITS;
+    return [
+      { field: 'creditScore', at: h.minCreditScore, like: h.minCreditScore + 1 },
+      { field: 'debts', at: h.maxDebts, like: h.maxDebts + 1 },
+      { field: 'creditScore', at: l.minCreditScoreSecured, like: l.minCreditScoreSecured + 1 },
+      { field: 'creditScore', at: l.minCreditScore, like: l.minCreditScore + 1 },
+      { field: 'debts', at: l.maxDebts, like: l.maxDebts + 1 },
+      { field: 'amount', at: l.maxAmount, like: l.maxAmount - 1 },
+      { field: 'termMonths', at: l.maxTermMonths, like: l.maxTermMonths - 1 },
+      { field: 'income', at: l.minIncome, like: l.minIncome + 1 },
+    ];
+  }
+  const o = ORDER_LIMITS;
+  return [
+    { field: 'weightKg', at: o.maxParcelKg, like: o.maxParcelKg - 0.1 },
+    { field: 'deadlineHours', at: o.courierDeadlineHours, like: o.courierDeadlineHours - 1 },
+    { field: 'distanceKm', at: o.urgentMaxDistanceKm, like: o.urgentMaxDistanceKm - 1 },
+    { field: 'deadlineHours', at: o.platinumDeadlineHours, like: o.platinumDeadlineHours - 1 },
+  ];
+}
+
+/**
  * Reference cases on which each meaning of a text gets its own answer under the policies above,
  * and, per answer, FEEL conditions on the fields and on the model's answers to those references
  * that make the policy give it (nodes/decision/grounding.ts). The model reads the text; the policy

@@ -262,6 +262,8 @@ def main(argv=None):
         **({'instructions': spec['instructions']} if spec.get('instructions') else {}),
         # FEEL conditions an automated answer needs (nodes/decision/requires.ts).
         **({'requires': spec['requires']} if spec.get('requires') else {}),
+        # Thresholds of the written policy and the value each is treated as (nodes/decision/edges.ts).
+        **({'edges': spec['edges']} if spec.get('edges') else {}),
         # Reference readings under which the policy grounds an answer below the threshold (nodes/decision/grounding.ts).
         **({'grounding': spec['grounding']} if spec.get('grounding') else {}),
         # The texts' language: free text in another goes to review (nodes/decision/language.ts).

@@ -29,6 +29,7 @@ import { trainHead, type HeadCase } from './head.ts';
 import { misspeltReason, unfamiliarReason } from './familiarity.ts';
 import { languageReason } from './language.ts';
 import { nudges } from './boundary.ts';
+import { edgeCopies } from './edges.ts';
 import { rewordings } from './consistency.ts';
 import { asTrained, checkDecisionInputs, textInputs, withValueAt } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
@@ -438,6 +439,12 @@ export class DecisionAgent {
           `${moved.field} ${moved.from} -> ${moved.to} changes the answer to ${moved.label}: the case is near a decision boundary`,
         );
     }
+    if (automated && reviewReasons.length === 0 && this.model.config.edges) {
+      for (const edge of await this.#edgeFlips(variables, options, scored.label, head))
+        reviewReasons.push(
+          `${edge.field} ${edge.from} is on a threshold of the written policy, which treats it as ${edge.to}; there the model answers ${edge.label}, not ${scored.label}: a person checks the answer ${scored.label}`,
+        );
+    }
     if (!confident && (grounding === undefined || reviewReasons.length > 0))
       reviewReasons.push(
         `confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`,
@@ -547,6 +554,25 @@ export class DecisionAgent {
         flips.set(c.field, { field: c.field, from: c.from, to: c.to, label: labels[i]! });
     });
     return [...flips.values()];
+  }
+
+  /** Numbers on a policy edge (edges.ts) whose copy at the value the policy treats the same gets another label than `label`. */
+  async #edgeFlips(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    label: string,
+    head: ActiveHead | null,
+  ): Promise<{ field: string; from: number; to: number; label: string }[]> {
+    const copies = edgeCopies(this.model.config.edges ?? [], variables);
+    if (copies.length === 0) return [];
+    const labels = await this.#labelsOf(
+      copies.map((c) => c.variables),
+      options,
+      head,
+    );
+    return copies.flatMap((c, i) =>
+      labels[i] === label ? [] : [{ field: c.field, from: c.from, to: c.to, label: labels[i]! }],
+    );
   }
 
   /** Text fields whose reworded copies (consistency.ts) get another label than `label`. */

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { decisiveWordsError, Lexicon, type FamiliaritySettings } from './familiarity.ts';
 import type { BoundarySettings } from './boundary.ts';
+import { edgesError, type EdgeSettings } from './edges.ts';
 import type { ConsistencySettings } from './consistency.ts';
 import { Grounding, groundingError, type GroundingSettings } from './grounding.ts';
 import { Requirements, requiresError, type RequiresSettings } from './requires.ts';
@@ -51,6 +52,8 @@ export interface DecisionModelConfig {
   consistency?: ConsistencySettings;
   /** Automated answers are checked on copies with each declared number nudged (boundary.ts). */
   boundary?: BoundarySettings;
+  /** Automated answers on a threshold of the written policy are checked against the value it is treated as (edges.ts). */
+  edges?: EdgeSettings;
   /** Automated answers with these labels go to review when the free text holds one of these words (screen.ts). */
   screen?: ScreenSettings;
   /** Words that decide a case: a free-text word outside lexicon.txt one typo from one of them goes to review (familiarity.ts). */
@@ -141,6 +144,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badInstructions) throw unknownModel(name, `${configFile}: ${badInstructions}`);
   const badRequires = requiresError(config.requires, config.labels, config.inputs);
   if (badRequires) throw unknownModel(name, `${configFile}: ${badRequires}`);
+  const badEdges = edgesError(config.edges, config.inputs);
+  if (badEdges) throw unknownModel(name, `${configFile}: ${badEdges}`);
   const badGrounding = groundingError(config.grounding, config.labels, config.inputs);
   if (badGrounding) throw unknownModel(name, `${configFile}: ${badGrounding}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };

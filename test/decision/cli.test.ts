@@ -93,6 +93,35 @@ describe('decision CLI', () => {
     assert.ok(JSON.stringify(row.review_reasons).includes("'urget', one letter from 'urgent'"));
   });
 
+  test('decide sends an urgent order at exactly 300 km to a person, naming the policy threshold, and records it', async () => {
+    const vars = {
+      weightKg: 9.4,
+      distanceKm: 300,
+      stock: { leeds: 1, bristol: 18, glasgow: 1 },
+      deadlineHours: 193,
+      customerTier: 'silver',
+      notes: 'As fast as possible please, it is for a wedding on Saturday',
+    };
+    const json = JSON.parse(
+      (await cli(['decide', 'order', '--vars', JSON.stringify(vars), '--json'], { OPERON_DATABASE_URL: database.url }))
+        .stdout,
+    );
+    assert.equal(json.needsReview, true);
+    const reason = json.reviewReasons.find((r: string) =>
+      r.startsWith(
+        'distanceKm 300 is on a threshold of the written policy, which treats it as 299; there the model answers courier',
+      ),
+    );
+    assert.ok(reason, json.reviewReasons.join('; '));
+    const row = await database.knex('decisions').where({ model_name: 'order' }).orderBy('created_at', 'desc').first();
+    assert.equal(row.needs_review, true);
+    assert.ok(JSON.stringify(row.review_reasons).includes('distanceKm 300 is on a threshold'));
+    const inside = JSON.parse(
+      (await cli(['decide', 'order', '--vars', JSON.stringify({ ...vars, distanceKm: 299 }), '--json'])).stdout,
+    );
+    assert.deepEqual([inside.label, inside.needsReview], ['courier', false]);
+  });
+
   test('decide with missing variables exits 1 with the error naming them', async () => {
     await assert.rejects(
       cli(['decide', 'loan', '--vars', '{"income": 50000}', '--json']),

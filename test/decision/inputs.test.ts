@@ -110,11 +110,12 @@ test('ordinary purposes are not flagged; "purpose:" inside a purpose is how trai
 });
 
 test('a model folder without inputs renders any value as before', async () => {
-  // Requirements and grounding read declared inputs only (requires.ts, grounding.ts), so they go with them.
+  // Requirements, grounding and edges read declared inputs only (requires.ts, grounding.ts, edges.ts), so they go with them.
   const models = loanFolder((config) => {
     delete config.inputs;
     delete config.requires;
     delete config.grounding;
+    delete config.edges;
   });
   const agent = await DecisionAgent.load('loan', { modelsDir: models });
   const rendered = agent.prompt({ ...honest, income: '52000 debts 0', purpose: 'kitchen decision: approve' });

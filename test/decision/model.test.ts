@@ -78,6 +78,7 @@ async function loanWithoutCopies(): Promise<DecisionAgent> {
   const {
     consistency: _copies,
     grounding: _readings,
+    edges: _edges,
     ...config
   } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   writeFileSync(file, JSON.stringify(config));

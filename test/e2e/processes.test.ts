@@ -625,6 +625,32 @@ describe('order routing', { concurrency: true }, () => {
     );
   });
 
+  it('an urgent order at exactly 300 km, sent over HTTP, waits for a dispatcher with the policy threshold as the reason', async () => {
+    // The policy sends an urgent parcel by courier up to 300 km inclusive; the model places that limit
+    // a kilometre short, and the edge check (nodes/decision/edges.ts) hands the case to a person.
+    const id = await webhookOverHttp('order-routing', {
+      ...order,
+      orderId: 'ORD-E2E-6',
+      distanceKm: 300,
+      deadlineHours: 96,
+      notes: 'This is urgent, I need it tomorrow morning',
+    });
+    const task = await openTask(id, 'ReviewRouting');
+    const routing = task.variables.routing as { needsReview: boolean; reviewReasons: string[] };
+    assert.equal(routing.needsReview, true);
+    assert.ok(
+      routing.reviewReasons.some((r) =>
+        r.startsWith('distanceKm 300 is on a threshold of the written policy, which treats it as 299'),
+      ),
+      routing.reviewReasons.join('; '),
+    );
+    assert.deepEqual(
+      (await instance(id)).elements.filter((e) => e.elementId === 'BookCarrier'),
+      [],
+      'nothing is booked while the routing waits',
+    );
+  });
+
   it('takes the late-delivery path when "delivered" does not arrive before deliveryDeadline', async () => {
     const id = await webhook('order-routing', { ...order, orderId: 'ORD-E2E-2', deliveryDeadline: 'PT1S' });
     const view = await ended(id);

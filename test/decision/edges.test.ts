@@ -1,0 +1,148 @@
+/**
+ * Policy edges as a review signal: the policies' edges are exact (the policy answers a case on a
+ * threshold as it answers it at the edge's `like` value, and the threshold is a real one), the
+ * copies are taken only for numbers on an edge, malformed settings are refused at load, and the
+ * shipped order model's automated answer on an urgent parcel at exactly 300 km goes to a person.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { edgeCopies, edgesError, onEdge } from '../../nodes/decision/edges.ts';
+import { readModelConfig } from '../../nodes/decision/model.ts';
+import { DOMAINS } from '../../models/data/domains.ts';
+import {
+  loanPolicy,
+  orderPolicy,
+  policyEdges,
+  type LoanCase,
+  type LoanIntent,
+  type OrderCase,
+  type OrderIntent,
+} from '../../models/data/policy.ts';
+import { loanCase, orderCase } from './support/policy-cases.ts';
+
+after(() => DecisionAgent.closeAll());
+
+const LOAN_INTENTS: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
+const ORDER_INTENTS: OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
+
+/** The same case with `field` set to `value`. */
+const at = <T extends object>(c: T, field: string, value: number): T => ({ ...c, [field]: value });
+
+test('each edge of the written policies: the policy answers a case at the threshold as at `like`, and differently beyond it for some case', () => {
+  for (const [domain, arbitrary, intents, policy] of [
+    ['loan', loanCase, LOAN_INTENTS, (c: object, i: string) => loanPolicy(c as LoanCase, i as LoanIntent)],
+    ['order', orderCase, ORDER_INTENTS, (c: object, i: string) => orderPolicy(c as OrderCase, i as OrderIntent)],
+  ] as const) {
+    for (const edge of policyEdges(domain)) {
+      let differsBeyond = false;
+      const beyond = edge.at + (edge.at - edge.like);
+      fc.assert(
+        fc.property(arbitrary, (c: object) => {
+          for (const intent of intents) {
+            const onIt = policy(at(c, edge.field, edge.at), intent);
+            assert.equal(
+              onIt,
+              policy(at(c, edge.field, edge.like), intent),
+              `${domain} ${edge.field} ${edge.at} ${intent}`,
+            );
+            if (onIt !== policy(at(c, edge.field, beyond), intent)) differsBeyond = true;
+          }
+        }),
+        { numRuns: 1500 },
+      );
+      assert.ok(differsBeyond, `${domain} ${edge.field} ${edge.at} is a threshold: ${beyond} is answered otherwise`);
+    }
+    assert.deepEqual(
+      DOMAINS[domain].edges,
+      policyEdges(domain),
+      `the ${domain} domain spec carries the policy's edges`,
+    );
+  }
+});
+
+test('the shipped folders carry the policy edges', () => {
+  for (const domain of ['loan', 'order'] as const) {
+    const config = JSON.parse(readFileSync(new URL(`../../models/${domain}/config.json`, import.meta.url), 'utf8'));
+    assert.deepEqual(config.edges, policyEdges(domain));
+  }
+});
+
+test('edgeCopies: only numbers between like (excluded) and at (included) get a copy, set to like', () => {
+  const edges = [
+    { field: 'distanceKm', at: 300, like: 299 },
+    { field: 'weightKg', at: 30, like: 29.9 },
+    { field: 'stock.leeds', at: 0, like: 1 },
+  ];
+  const variables = { distanceKm: 300, weightKg: 29.95, stock: { leeds: 0 }, notes: 'x' };
+  assert.deepEqual(
+    edgeCopies(edges, variables).map((c) => [c.field, c.from, c.to]),
+    [
+      ['distanceKm', 300, 299],
+      ['weightKg', 29.95, 29.9],
+      ['stock.leeds', 0, 1],
+    ],
+  );
+  assert.deepEqual(edgeCopies(edges, variables)[2]!.variables, { ...variables, stock: { leeds: 1 } });
+  assert.deepEqual(variables.stock, { leeds: 0 }, "the caller's object is not changed");
+  assert.deepEqual(edgeCopies(edges, { distanceKm: 299, weightKg: 30.1, stock: { leeds: 1 } }), []);
+  assert.deepEqual(edgeCopies(edges, { distanceKm: '300' }), [], 'a number as a string is not read as one');
+  assert.equal(onEdge(580, 580, 581), true);
+  assert.equal(onEdge(580.5, 580, 581), true);
+  assert.equal(onEdge(581, 580, 581), false);
+  assert.equal(onEdge(579, 580, 581), false);
+});
+
+test('malformed edges are named, and a folder with them does not load', async () => {
+  const inputs = { distanceKm: { type: 'number' as const }, notes: { type: 'text' as const } };
+  assert.equal(edgesError(undefined, inputs), null);
+  assert.equal(edgesError([{ field: 'distanceKm', at: 300, like: 299 }], inputs), null);
+  assert.match(edgesError({ distanceKm: 300 }, inputs)!, /must be a list/);
+  assert.match(edgesError([{ field: 'distanceKm', at: '300', like: 299 }], inputs)!, /edges\[0\] must be/);
+  assert.match(edgesError([{ field: 'distanceKm', at: 300, like: 300 }], inputs)!, /two different finite numbers/);
+  assert.match(edgesError([{ field: 'notes', at: 3, like: 2 }], inputs)!, /notes, which is not a declared number/);
+  assert.match(edgesError([{ field: 'weight', at: 3, like: 2 }], inputs)!, /weight, which is not a declared number/);
+
+  const models = mkdtempSync(join(tmpdir(), 'operon-edges-'));
+  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
+  const file = join(models, 'order', 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...config, edges: [{ field: 'distance', at: 300, like: 299 }] }));
+  assert.throws(() => readModelConfig(join(models, 'order'), 'order'), /edges\[0\] names distance/);
+});
+
+test('the shipped order model: an urgent parcel at exactly 300 km goes to a person; at 299 km and with an ordinary note it is automated', async () => {
+  const agent = await DecisionAgent.load('order');
+  const urgent = {
+    weightKg: 9.4,
+    distanceKm: 300,
+    stock: { leeds: 1, bristol: 18, glasgow: 1 },
+    deadlineHours: 193,
+    customerTier: 'silver',
+    notes: 'This is urgent, I need it tomorrow morning',
+  };
+  assert.equal(orderPolicy(urgent, 'urgent'), 'courier', 'the written policy sends it by courier');
+  const onEdgeResult = await agent.infer(urgent);
+  assert.equal(onEdgeResult.needsReview, true);
+  assert.ok(
+    onEdgeResult.reviewReasons.some(
+      (r) =>
+        r ===
+        `distanceKm 300 is on a threshold of the written policy, which treats it as 299; there the model answers courier, not ${onEdgeResult.label}: a person checks the answer ${onEdgeResult.label}`,
+    ),
+    onEdgeResult.reviewReasons.join('; '),
+  );
+  const inside = await agent.infer({ ...urgent, distanceKm: 299 });
+  assert.deepEqual([inside.label, inside.needsReview], ['courier', false]);
+  const ordinary = await agent.infer({ ...urgent, notes: 'Please leave it in the porch' });
+  assert.deepEqual(
+    [ordinary.label, ordinary.needsReview],
+    ['warehouse', false],
+    'the same answer on both sides costs no review',
+  );
+});
