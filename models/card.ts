@@ -11,6 +11,7 @@ import type { evaluateModel } from './eval.ts';
 import type { CorpusManifest } from './corpus/build.ts';
 import { languageName } from '../nodes/decision/language.ts';
 import type { GroundingSettings } from '../nodes/decision/grounding.ts';
+import type { EdgeSettings } from '../nodes/decision/edges.ts';
 import { MAX_WINDOWS } from '../nodes/decision/windows.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
@@ -44,6 +45,17 @@ function requirementsLine(requires: Record<string, string[]> | undefined): strin
     ([label, conditions]) => `an automated ${label} needs ${conditions.map((c) => `\`${c}\``).join(', ')}`,
   );
   return `Required conditions (config.json \`requires\`, the written policy's limits; docs/decisions.md "Selective prediction"): ${needs.join('; ')}; a case that fails one goes to review.\n`;
+}
+
+/** The card's lines on config.json `edges` (nodes/decision/edges.ts) and `decisiveWords` (familiarity.ts); empty without them. */
+function edgesAndMisspellingsLines(config: { edges?: EdgeSettings; decisiveWords?: string[] }): string {
+  const edges = config.edges?.length
+    ? `Policy edges (config.json \`edges\`, docs/decisions.md "Selective prediction"): an automated answer on ${config.edges.map((e) => `${e.field} ${e.at}`).join(', ')} is scored again at ${config.edges.map((e) => e.like).join(', ')}, the values the written policy treats the same; another answer goes to review.\n`
+    : '';
+  const misspelt = config.decisiveWords?.length
+    ? `Misspelt decisive words (config.json \`decisiveWords\`, ${config.decisiveWords.length} words; docs/decisions.md "Misspelt decisive words"): an automated answer whose text has a word outside lexicon.txt one typo from one of them is read again with the word spelt right; another answer, or one under the threshold, goes to review.\n`
+    : '';
+  return edges + misspelt;
 }
 
 /** The `--set key=value` flags a run's config needs on top of models/continue.config.json (threads aside: it only sets speed). */
@@ -233,7 +245,7 @@ by the lowest ECE among none / temperature / content-free + temperature (Zhao et
 ECE uncalibrated ${config.metrics.validation.eceUncalibrated}, temperature ${config.metrics.validation.eceTemperature}, content-free ${config.metrics.validation.eceContentFree}.
 Review settings (\`npm run models:tune-review\`, chosen on ${config.reviewTuning?.source && config.reviewTuning.source !== 'dev fold' ? `the cases of ${config.reviewTuning.source}` : 'the validation cases with hand-written dev-fold text, never on the natural test set'}): threshold ${config.threshold}, unfamiliar words ${config.familiarity ? `${config.familiarity.minWords} words and ${config.familiarity.minShare * 100}% of the text` : 'off'},
 consistency ${config.consistency ? `${config.consistency.copies} reworded copies` : 'off'}, boundary check ${config.boundary ? `numbers moved by ${config.boundary.relative * 100}%` : 'off'}${config.reviewTuning ? `; on those cases: ${config.reviewTuning.autoRate} automated at precision ${config.reviewTuning.autoPrecision} (target ${config.reviewTuning.precisionTarget})${config.reviewTuning.crossValidated ? `, chosen on one half and measured on the other: ${config.reviewTuning.crossValidated.autoRate} at ${config.reviewTuning.crossValidated.autoPrecision}` : ''}` : ''}.${config.reviewTuning?.kept ? `\n${config.reviewTuning.kept}` : ''}
-${requirementsLine(config.requires)}${groundingLine(config.grounding)}${config.language ? `Language (config.json \`language\`, docs/decisions.md "Selective prediction"): free text that reads as another language than ${languageName(config.language)}, with half its words missing from lexicon.txt, goes to review.\n` : ''}${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}${config.instructions ? `Instruction words (config.json \`instructions\`, docs/decisions.md "Selective prediction"): an automated ${config.instructions.labels.join(' or ')} whose text holds one of ${config.instructions.words.length} words that address the decision (${config.instructions.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
+${requirementsLine(config.requires)}${edgesAndMisspellingsLines(config)}${groundingLine(config.grounding)}${config.language ? `Language (config.json \`language\`, docs/decisions.md "Selective prediction"): free text that reads as another language than ${languageName(config.language)}, with half its words missing from lexicon.txt, goes to review.\n` : ''}${config.screen ? `Screened words (config.json \`screen\`, docs/decisions.md "Selective prediction"): an automated ${config.screen.labels.join(' or ')} whose text holds one of ${config.screen.words.length} words and phrases (${config.screen.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}${config.instructions ? `Instruction words (config.json \`instructions\`, docs/decisions.md "Selective prediction"): an automated ${config.instructions.labels.join(' or ')} whose text holds one of ${config.instructions.words.length} words that address the decision (${config.instructions.words.slice(0, 6).join(', ')} ...) goes to review.\n` : ''}
 ## Quality (\`npm run eval:model\`, Node runtime, policy labels)
 | measure | value |
 |---|---|
@@ -265,7 +277,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
+${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

@@ -1,11 +1,11 @@
 /**
  * The words that decide a model's cases, for the misspelt-decision check (config.json
- * `decisiveWords`, nodes/decision/familiarity.ts): every word of six letters or more in the
- * model's lexicon.txt that the domain's decisive list names (models/data/perturb.ts `isDecisive`:
+ * `decisiveWords`, nodes/decision/familiarity.ts): every word of six letters or more (`--min-letters`,
+ * at least 5) in the model's lexicon.txt that the domain's decisive list names (models/data/perturb.ts `isDecisive`:
  * the words of the intents' slots, the policy's own words, negations, depots). Lexicon forms are
  * used, so "expedite" and "urgently" are there although the list names "expedit" and "urgent".
  *
- * Usage: tsx models/decisive-words.ts [--model loan|order] [--models-dir DIR] [--write]
+ * Usage: tsx models/decisive-words.ts [--model loan|order] [--models-dir DIR] [--min-letters N] [--write]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,21 +14,36 @@ import { DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
 import type { DomainName } from './data/domains.ts';
 import { isDecisive } from './data/perturb.ts';
 
-export function decisiveWordsOf(domain: DomainName, lexicon: string): string[] {
+/** The shortest decisive word listed by default: one letter from "court" is "count". */
+export const MIN_LETTERS = 6;
+
+export function decisiveWordsOf(domain: DomainName, lexicon: string, minLetters = MIN_LETTERS): string[] {
   return lexicon
     .split('\n')
     .map((w) => w.trim())
-    .filter((w) => /^[a-z]{6,}$/.test(w) && isDecisive(w, domain))
+    .filter((w) => /^[a-z]+$/.test(w) && w.length >= minLetters && isDecisive(w, domain))
     .sort();
 }
 
-/** Writes `decisiveWords` into a model folder's config.json from its lexicon.txt; returns the list. */
-export function writeDecisiveWords(modelsDir: string, domain: DomainName): string[] {
+/**
+ * Writes `decisiveWords` into a model folder's config.json from its lexicon.txt, on one line before
+ * `textVariables` (or in place of an earlier list), leaving the rest of the file as it was; returns
+ * the list.
+ */
+export function writeDecisiveWords(modelsDir: string, domain: DomainName, minLetters = MIN_LETTERS): string[] {
   const dir = join(modelsDir, domain);
-  const words = decisiveWordsOf(domain, readFileSync(join(dir, 'lexicon.txt'), 'utf8'));
-  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-  config.decisiveWords = words;
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  const words = decisiveWordsOf(domain, readFileSync(join(dir, 'lexicon.txt'), 'utf8'), minLetters);
+  const file = join(dir, 'config.json');
+  const text = readFileSync(file, 'utf8');
+  const line = `  "decisiveWords": ${JSON.stringify(words)},\n`;
+  const earlier = /^ {2}"decisiveWords": \[[^\]]*\],\n/m;
+  const next = earlier.test(text)
+    ? text.replace(earlier, line)
+    : text.includes('\n  "textVariables":')
+      ? text.replace('\n  "textVariables":', `\n${line}  "textVariables":`)
+      : `${JSON.stringify({ ...JSON.parse(text), decisiveWords: words }, null, 2)}\n`;
+  JSON.parse(next);
+  writeFileSync(file, next);
   return words;
 }
 
@@ -37,13 +52,19 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     options: {
       model: { type: 'string' },
       'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR },
+      'min-letters': { type: 'string', default: String(MIN_LETTERS) },
       write: { type: 'boolean', default: false },
     },
   });
+  const minLetters = Number(values['min-letters']);
+  if (!Number.isInteger(minLetters) || minLetters < 5) {
+    console.error('--min-letters must be a whole number, 5 or more');
+    process.exit(2);
+  }
   for (const domain of (values.model ? [values.model] : ['loan', 'order']) as DomainName[]) {
     const words = values.write
-      ? writeDecisiveWords(values['models-dir']!, domain)
-      : decisiveWordsOf(domain, readFileSync(join(values['models-dir']!, domain, 'lexicon.txt'), 'utf8'));
+      ? writeDecisiveWords(values['models-dir']!, domain, minLetters)
+      : decisiveWordsOf(domain, readFileSync(join(values['models-dir']!, domain, 'lexicon.txt'), 'utf8'), minLetters);
     console.log(
       `${domain}: ${words.length} decisive words${values.write ? ' written' : ''}: ${words.slice(0, 30).join(' ')} ...`,
     );

@@ -26,7 +26,7 @@ import {
   type FinetuneReport,
 } from './finetune.ts';
 import { trainHead, type HeadCase } from './head.ts';
-import { misspeltReason, unfamiliarReason } from './familiarity.ts';
+import { type Misspelling, misspellings, respell, unfamiliarReason } from './familiarity.ts';
 import { languageReason } from './language.ts';
 import { nudges } from './boundary.ts';
 import { edgeCopies } from './edges.ts';
@@ -112,6 +112,8 @@ export interface CasePrompt {
   /** Text variables cut to their character limit. */
   truncatedFields: string[];
   reviewReasons: string[];
+  /** Free-text words that may be misspelt decisive words (config.json `decisiveWords`): an automated answer is read again with them spelt right. */
+  misspelt: Misspelling[];
 }
 
 export interface LabelledCase {
@@ -267,13 +269,13 @@ export class DecisionAgent {
       );
     const { lexicon, detectLanguage } = this.model;
     const { familiarity, language, decisiveWords } = this.model.config;
+    const misspelt: Misspelling[] = [];
     for (const name of this.#renderOptions(template).textVariables ?? []) {
       const value = variables[name];
       if (typeof value !== 'string') continue;
       const unfamiliar = lexicon ? unfamiliarReason(name, value, lexicon, familiarity) : null;
       if (unfamiliar) reviewReasons.push(unfamiliar);
-      const misspelt = lexicon && decisiveWords ? misspeltReason(name, value, lexicon, decisiveWords) : null;
-      if (misspelt) reviewReasons.push(misspelt);
+      if (lexicon && decisiveWords) misspelt.push(...misspellings(name, value, lexicon, decisiveWords));
       const foreign =
         language && detectLanguage && !unfamiliar
           ? languageReason(name, value, language, lexicon, detectLanguage)
@@ -285,6 +287,7 @@ export class DecisionAgent {
       textSpans: rendered.textSpans,
       truncatedFields: rendered.truncated,
       reviewReasons,
+      misspelt,
     };
   }
 
@@ -445,6 +448,20 @@ export class DecisionAgent {
           `${edge.field} ${edge.from} is on a threshold of the written policy, which treats it as ${edge.to}; there the model answers ${edge.label}, not ${scored.label}: a person checks the answer ${scored.label}`,
         );
     }
+    if (automated && reviewReasons.length === 0 && rendered.misspelt.length > 0) {
+      for (const m of await this.#misreadWords(variables, options, rendered.misspelt, head)) {
+        const answer =
+          m.label !== scored.label
+            ? `the model answers ${m.label}, not ${scored.label}`
+            : m.confidence < threshold
+              ? `the model is not sure of ${m.label} (${m.confidence.toFixed(4)}, under the review threshold ${threshold})`
+              : null;
+        if (answer)
+          reviewReasons.push(
+            `${m.field} has '${m.word}', one letter from '${m.meant}', a word that decides the case: spelt '${m.meant}', ${answer}`,
+          );
+      }
+    }
     if (!confident && (grounding === undefined || reviewReasons.length > 0))
       reviewReasons.push(
         `confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`,
@@ -554,6 +571,28 @@ export class DecisionAgent {
         flips.set(c.field, { field: c.field, from: c.from, to: c.to, label: labels[i]! });
     });
     return [...flips.values()];
+  }
+
+  /** Possibly misspelt decisive words (familiarity.ts), each with the answer to its case read with the word spelt right. */
+  async #misreadWords(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    misspelt: readonly Misspelling[],
+    head: ActiveHead | null,
+  ): Promise<(Misspelling & Scored)[]> {
+    const copies = misspelt.flatMap((m) => {
+      const text = valueAt(variables, m.field);
+      const fixed = typeof text === 'string' ? respell(text, m.word, m.meant) : text;
+      return fixed === text ? [] : [{ ...m, variables: withValueAt(variables, m.field.split('.'), fixed) }];
+    });
+    if (copies.length === 0) return [];
+    const features = await Promise.all(
+      copies.map((c) => this.#classifier.features(this.prompt(c.variables, options.template), options.signal)),
+    );
+    return copies.map(({ variables: _copy, ...m }, i) => ({
+      ...m,
+      ...toScored(this.labels, this.#probabilities(features[i]!, head)),
+    }));
   }
 
   /** Numbers on a policy edge (edges.ts) whose copy at the value the policy treats the same gets another label than `label`. */

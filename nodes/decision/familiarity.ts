@@ -11,9 +11,11 @@
  * Misspelt decisions: the typo check makes "urget" familiar (one letter from "urgent"), yet the
  * model reads it as no urgency at all, at 0.99 ("urget, and please ring the bell twice" went from
  * the warehouse; the loan model approved "gabmlin debts"). A model folder may list the words that
- * decide its cases (config.json `decisiveWords`); a free-text word outside the lexicon that is one
- * typo from one of them (six letters or more) sends the case to a person, with both words in the
- * reason. A word of the lexicon is never a misspelling ("setting" is not "betting").
+ * decide its cases (config.json `decisiveWords`); for a free-text word outside the lexicon that is
+ * one typo from one of them (six letters or more), the agent reads the case again with the word
+ * spelt right, and another answer sends the case to a person, with both words in the reason. A
+ * misspelling the model reads as meant ("garantor", "weding") costs nothing. A word of the
+ * lexicon is never a misspelling ("setting" is not "betting").
  */
 
 export interface FamiliaritySettings {
@@ -106,8 +108,13 @@ export function oneEditApart(a: string, b: string): boolean {
   return long.slice(i + 1) === short.slice(i);
 }
 
-/** Decisive words shorter than this are not checked: one letter from "court" is "count". */
-const MIN_DECISIVE = 6;
+/**
+ * Decisive words shorter than this are not checked: one letter from "dept" is "debt". The
+ * shipped lists hold words of six letters or more (models/decisive-words.ts); a list written with
+ * `--min-letters 5` adds "court", "hurry" and "quick", whose one-letter neighbours ("count") are
+ * read again spelt as the decisive word, at the cost of a forward pass.
+ */
+const MIN_DECISIVE = 5;
 
 /** Endings that make another form of a word ("depots", "stated", "packing", "brother's"). */
 const ENDINGS = ["'s", 's', 'es', 'd', 'ed', 'ing', 'er', 'ers', 'ly'];
@@ -130,24 +137,39 @@ export function decisiveWordsError(words: unknown): string | null {
     : 'decisiveWords must be lowercase words';
 }
 
+/** A free-text word that may be a misspelt decisive word, and the word it is one typo from. */
+export interface Misspelling {
+  field: string;
+  word: string;
+  meant: string;
+}
+
 /**
- * A review reason when a word of `text` outside `lexicon` (and not a lexicon word with an ending
- * such as -s, -ed or -ing) is one typo from one of `decisive` (six letters or more; the word
- * five letters or more), else null.
+ * The words of `text` outside `lexicon` (and not a lexicon word with an ending such as -s, -ed or
+ * -ing) that are one typo from one of `decisive` (five letters or more; the word four letters or
+ * more), each with every decisive word it may stand for.
  */
-export function misspeltReason(
+export function misspellings(
   field: string,
   text: string,
   lexicon: Lexicon,
   decisive: readonly string[],
-): string | null {
+): Misspelling[] {
+  const out: Misspelling[] = [];
   for (const word of new Set(textWords(text))) {
     if (word.length < MIN_DECISIVE - 1 || knownForm(word, lexicon)) continue;
-    const meant = decisive.find((d) => d.length >= MIN_DECISIVE && oneEditApart(word, d));
-    if (meant)
-      return `${field} has '${word}', one letter from '${meant}', a word that decides the case: the model may not read it as '${meant}'`;
+    for (const meant of decisive)
+      if (meant.length >= MIN_DECISIVE && oneEditApart(word, meant)) out.push({ field, word, meant });
   }
-  return null;
+  return out;
+}
+
+/**
+ * `text` with every whole-word occurrence of `word` (as textWords reads it, any case) spelt
+ * `meant`; the text unchanged when `word` is not in it letter for letter (an accented spelling).
+ */
+export function respell(text: string, word: string, meant: string): string {
+  return text.replace(new RegExp(`(?<![\\p{L}'])${word}(?![\\p{L}])`, 'giu'), meant);
 }
 
 /** A review reason when `text` has too many unfamiliar words, else null. */

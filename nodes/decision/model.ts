@@ -56,7 +56,7 @@ export interface DecisionModelConfig {
   edges?: EdgeSettings;
   /** Automated answers with these labels go to review when the free text holds one of these words (screen.ts). */
   screen?: ScreenSettings;
-  /** Words that decide a case: a free-text word outside lexicon.txt one typo from one of them goes to review (familiarity.ts). */
+  /** Words that decide a case: a free-text word outside lexicon.txt one typo from one of them is read again spelt right (familiarity.ts). */
   decisiveWords?: string[];
   /** Automated answers with these labels go to review when the free text holds one of these words, which address the decision (screen.ts). */
   instructions?: ScreenSettings;

@@ -65,7 +65,14 @@ describe('decision CLI', () => {
     assert.equal(json.windows.at(-1).end, vars.purpose.length);
   });
 
-  test('models/decisive-words.ts --write turns on the misspelt-word check for the folder decide reads, and the decision is recorded', async () => {
+  test('decide reads a misspelt decisive word again spelt right; models/decisive-words.ts --write --min-letters 5 adds five-letter words, and the decision is recorded', async () => {
+    const urget = { ...known.order[0].variables, notes: 'urget, and please ring the bell twice' };
+    const shipped = JSON.parse((await cli(['decide', 'order', '--vars', JSON.stringify(urget), '--json'])).stdout);
+    assert.ok(
+      shipped.reviewReasons.some((r: string) => r.startsWith("notes has 'urget', one letter from 'urgent'")),
+      shipped.reviewReasons.join('; '),
+    );
+
     const modelsDir = mkdtempSync(join(tmpdir(), 'operon-cli-decisive-'));
     cpSync('models/order', join(modelsDir, 'order'), { recursive: true });
     await exec(process.execPath, [
@@ -76,21 +83,36 @@ describe('decision CLI', () => {
       'order',
       '--models-dir',
       modelsDir,
+      '--min-letters',
+      '5',
       '--write',
     ]);
-    const vars = { ...known.order[0].variables, notes: 'urget, and please ring the bell twice' };
-    const args = ['decide', 'order', '--vars', JSON.stringify(vars), '--json'];
-    const shipped = JSON.parse((await cli(args)).stdout);
-    assert.ok(!shipped.reviewReasons.some((r: string) => r.includes('one letter from')), 'off in the shipped folder');
+    // nat-order-0152 of the natural set with "hurry" misspelt: "hurry" has five letters.
+    const hury = {
+      weightKg: 19.3,
+      distanceKm: 54,
+      stock: { leeds: 4, bristol: 0, glasgow: 53 },
+      deadlineHours: 72,
+      customerTier: 'platinum',
+      notes: 'The printer at the office is down until this toner arrives, please hury.',
+    };
+    const args = ['decide', 'order', '--vars', JSON.stringify(hury), '--json'];
+    const six = JSON.parse((await cli(args)).stdout);
+    assert.ok(
+      !six.reviewReasons.some((r: string) => r.includes('one letter from')),
+      'six letters and more when shipped',
+    );
     const json = JSON.parse(
       (await cli([...args, '--models-dir', modelsDir], { OPERON_DATABASE_URL: database.url })).stdout,
     );
     assert.equal(json.needsReview, true);
-    const reason = json.reviewReasons.find((r: string) => r.startsWith("notes has 'urget', one letter from 'urgent'"));
+    const reason = json.reviewReasons.find((r: string) =>
+      r.startsWith("notes has 'hury', one letter from 'hurry', a word that decides the case: spelt 'hurry', "),
+    );
     assert.ok(reason, json.reviewReasons.join('; '));
     const row = await database.knex('decisions').where({ model_name: 'order' }).orderBy('created_at', 'desc').first();
     assert.equal(row.needs_review, true);
-    assert.ok(JSON.stringify(row.review_reasons).includes("'urget', one letter from 'urgent'"));
+    assert.ok(JSON.stringify(row.review_reasons).includes("'hury', one letter from 'hurry'"));
   });
 
   test('decide sends an urgent order at exactly 300 km to a person, naming the policy threshold, and records it', async () => {

@@ -1,7 +1,7 @@
 /**
  * Unfamiliar words as a review signal: the lexicon's typo tolerance, the share rule, and the
  * shipped models sending text they were never trained on to a person whatever their confidence;
- * misspelt decisive words ("urget") as a signal of their own.
+ * misspelt decisive words ("urget"), read again spelt right, as a signal of their own.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
-import { writeDecisiveWords } from '../../models/decisive-words.ts';
+import { decisiveWordsOf } from '../../models/decisive-words.ts';
 import {
   Lexicon,
-  misspeltReason,
+  misspellings,
   oneEditApart,
+  respell,
   textWords,
   unfamiliarReason,
 } from '../../nodes/decision/familiarity.ts';
@@ -94,23 +95,36 @@ test('one edit apart: an insertion, deletion, substitution or swap of neighbours
     assert.ok(!oneEditApart(a, b), `${a} !~ ${b}`);
 });
 
-test('a misspelt decisive word outside the lexicon goes to a person; lexicon words, their endings and short words never do', () => {
+test('misspellings: a word outside the lexicon one typo from a decisive word, with each word it may stand for; lexicon words, their endings and far words are not', () => {
   const words = new Lexicon(['urgent', 'please', 'setting', 'the', 'bell', 'ring', 'betting', 'court', 'depot']);
-  const decisive = ['urgent', 'betting', 'court', 'depot'];
-  assert.equal(
-    misspeltReason('notes', 'urget, and please ring the bell twice', words, decisive),
-    "notes has 'urget', one letter from 'urgent', a word that decides the case: the model may not read it as 'urgent'",
+  const decisive = ['urgent', 'betting', 'court', 'depot', 'casino', 'casing'];
+  assert.deepEqual(misspellings('notes', 'urget, and please ring the bell twice', words, decisive), [
+    { field: 'notes', word: 'urget', meant: 'urgent' },
+  ]);
+  assert.deepEqual(misspellings('notes', 'URGENT please', words, decisive), [], 'spelt right');
+  assert.deepEqual(misspellings('purpose', 'setting up the house', words, decisive), [], "a lexicon word: 'setting'");
+  assert.deepEqual(misspellings('notes', 'the deppot please', words, decisive), [
+    { field: 'notes', word: 'deppot', meant: 'depot' },
+  ]);
+  assert.deepEqual(
+    misspellings('purpose', 'casins', words, decisive),
+    [
+      { field: 'purpose', word: 'casins', meant: 'casino' },
+      { field: 'purpose', word: 'casins', meant: 'casing' },
+    ],
+    'every decisive word it may stand for',
   );
-  assert.equal(misspeltReason('notes', 'URGENT please', words, decisive), null, 'spelt right');
-  assert.equal(misspeltReason('purpose', 'setting up the house', words, decisive), null, "a lexicon word: 'setting'");
+  assert.deepEqual(misspellings('notes', 'urgently please, the bell', words, decisive), [], 'urgent with an ending');
+  assert.deepEqual(misspellings('notes', 'zanzibar please', words, decisive), [], 'far from every decisive word');
+  assert.deepEqual(misspellings('notes', 'crt', words, decisive), [], 'three letters: too short to call');
+});
+
+test('respell: every whole-word occurrence, in any case, spelt as meant; other words and parts of words are left alone', () => {
   assert.equal(
-    misspeltReason('purpose', 'would a holiday count', words, decisive),
-    null,
-    "'court' is too short to call",
+    respell("Urget! and URGET again, not urgetly or the urget's", 'urget', 'urgent'),
+    "urgent! and urgent again, not urgetly or the urgent's",
   );
-  assert.equal(misspeltReason('notes', 'deppot', words, decisive), null, 'five letters: too short to call');
-  assert.equal(misspeltReason('notes', 'urgently please, the bell', words, decisive), null, 'urgent with an ending');
-  assert.equal(misspeltReason('notes', 'zanzibar please', words, decisive), null, 'far from every decisive word');
+  assert.equal(respell('nothing to change', 'urget', 'urgent'), 'nothing to change');
 });
 
 for (const domain of ['loan', 'order'] as const) {
@@ -188,36 +202,47 @@ test('the shipped order model sends notes in other languages to a person, urgent
   }
 });
 
-test('with decisiveWords written, the shipped models send a misspelt decisive word to a person, naming the word it may stand for', async () => {
-  // The shipped configs leave the check off (docs/decisions.md: it costs automation on the natural
-  // sets); models/decisive-words.ts --write turns it on, here in a copy of the model folders.
-  const modelsDir = mkdtempSync(join(tmpdir(), 'operon-decisive-'));
+test('the shipped models read a misspelt decisive word again spelt right: another answer, or one under the threshold, goes to a person; a misspelling read as meant costs nothing', async () => {
   for (const domain of ['loan', 'order'] as const) {
-    cpSync(fileURLToPath(new URL(`../../models/${domain}/`, import.meta.url)), join(modelsDir, domain), {
-      recursive: true,
-    });
-    const words = writeDecisiveWords(modelsDir, domain);
-    assert.ok(words.every((w) => w.length >= 6));
+    const dir = fileURLToPath(new URL(`../../models/${domain}/`, import.meta.url));
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    assert.deepEqual(
+      config.decisiveWords,
+      decisiveWordsOf(domain, readFileSync(join(dir, 'lexicon.txt'), 'utf8')),
+      `${domain}: the list models/decisive-words.ts --write gives`,
+    );
+    assert.ok(config.decisiveWords.every((w: string) => w.length >= 6));
   }
-  const order = await DecisionAgent.load('order', { modelsDir });
-  assert.ok(order.model.config.decisiveWords?.includes('urgent'));
+  const order = await DecisionAgent.load('order');
   const misspelt = await order.infer({ ...ORDER_CASE, notes: 'urget, and please ring the bell twice' });
-  assert.equal(misspelt.needsReview, true);
-  assert.ok(
-    misspelt.reviewReasons.some((r) => r.startsWith("notes has 'urget', one letter from 'urgent'")),
-    misspelt.reviewReasons.join('; '),
-  );
   const spelt = await order.infer({ ...ORDER_CASE, notes: 'urgent, and please ring the bell twice' });
+  assert.equal(misspelt.needsReview, true);
+  const reason = misspelt.reviewReasons.find((r) =>
+    r.startsWith("notes has 'urget', one letter from 'urgent', a word that decides the case: spelt 'urgent', "),
+  );
+  assert.ok(reason, misspelt.reviewReasons.join('; '));
+  assert.ok(
+    spelt.label !== misspelt.label || spelt.confidence < order.model.config.threshold,
+    `spelt right: ${spelt.label} ${spelt.confidence}`,
+  );
   assert.ok(!spelt.reviewReasons.some((r) => r.includes('one letter from')), spelt.reviewReasons.join('; '));
-  const shipped = await DecisionAgent.load('order');
-  assert.equal(shipped.model.config.decisiveWords, undefined, 'off in the shipped folder');
-  const loan = await DecisionAgent.load('loan', { modelsDir });
+
+  const loan = await DecisionAgent.load('loan');
   const gambling = await loan.infer({ ...LOAN_CASE, purpose: 'Kitchen tiles plus a bit for the caisno trip' });
   assert.equal(gambling.needsReview, true);
   assert.ok(
-    gambling.reviewReasons.some((r) => r.startsWith("purpose has 'caisno', one letter from 'casino'")),
+    gambling.reviewReasons.includes(
+      `purpose has 'caisno', one letter from 'casino', a word that decides the case: spelt 'casino', the model answers reject, not ${gambling.label}`,
+    ),
     gambling.reviewReasons.join('; '),
   );
+  const guarantor = { ...LOAN_CASE, purpose: 'my dad is my garantor, for a car' };
+  assert.deepEqual(
+    loan.prompt(guarantor).misspelt.map((m) => [m.word, m.meant]),
+    [['garantor', 'guarantor']],
+  );
+  const read = await loan.infer(guarantor);
+  assert.deepEqual([read.label, read.needsReview], ['approve', false], read.reviewReasons.join('; '));
 });
 
 test('a model folder with malformed decisiveWords is refused when it loads, naming the field', async () => {
