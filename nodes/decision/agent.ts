@@ -29,7 +29,7 @@ import { trainHead, type HeadCase } from './head.ts';
 import { type Misspelling, misspellings, respell, unfamiliarReason } from './familiarity.ts';
 import { languageReason } from './language.ts';
 import { nudges } from './boundary.ts';
-import { edgeCopies } from './edges.ts';
+import { type EdgeCopy, edgeCopies } from './edges.ts';
 import { rewordings } from './consistency.ts';
 import { asTrained, checkDecisionInputs, textInputs, withValueAt } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
@@ -114,6 +114,13 @@ export interface CasePrompt {
   reviewReasons: string[];
   /** Free-text words that may be misspelt decisive words (config.json `decisiveWords`): an automated answer is read again with them spelt right. */
   misspelt: Misspelling[];
+}
+
+/** A case as the agent read it for an automated answer: as written, or with a misspelt word spelt right. */
+interface Reading {
+  variables: Record<string, unknown>;
+  label: string;
+  respelt: Misspelling | null;
 }
 
 export interface LabelledCase {
@@ -442,12 +449,8 @@ export class DecisionAgent {
           `${moved.field} ${moved.from} -> ${moved.to} changes the answer to ${moved.label}: the case is near a decision boundary`,
         );
     }
-    if (automated && reviewReasons.length === 0 && this.model.config.edges) {
-      for (const edge of await this.#edgeFlips(variables, options, scored.label, head))
-        reviewReasons.push(
-          `${edge.field} ${edge.from} is on a threshold of the written policy, which treats it as ${edge.to}; there the model answers ${edge.label}, not ${scored.label}: a person checks the answer ${scored.label}`,
-        );
-    }
+    // The case as written, and as read with each possibly misspelt decisive word spelt right.
+    const readings: Reading[] = [{ variables, label: scored.label, respelt: null }];
     if (automated && reviewReasons.length === 0 && rendered.misspelt.length > 0) {
       for (const m of await this.#misreadWords(variables, options, rendered.misspelt, head)) {
         const answer =
@@ -460,6 +463,23 @@ export class DecisionAgent {
           reviewReasons.push(
             `${m.field} has '${m.word}', one letter from '${m.meant}', a word that decides the case: spelt '${m.meant}', ${answer}`,
           );
+        readings.push({ variables: m.variables, label: m.label, respelt: m });
+      }
+    }
+    // A number on a policy edge is checked in every reading: a misspelt word and an edge together
+    // hide each other ("urgant please" at 300 km is the warehouse at 299 km too, "urgent please"
+    // is the warehouse at 300 km only).
+    if (automated && reviewReasons.length === 0 && this.model.config.edges) {
+      // Only another label counts: the copy's confidence alone says little, since an answer under
+      // the threshold may be grounded (grounding.ts) and one a hair under it is noise.
+      const reported = new Set<string>();
+      for (const edge of await this.#edgeReadings(readings, options, head)) {
+        const respelt = edge.reading.respelt;
+        if (edge.label === edge.reading.label || reported.has(edge.field)) continue;
+        reported.add(edge.field);
+        reviewReasons.push(
+          `${edge.field} ${edge.from} is on a threshold of the written policy, which treats it as ${edge.to}; there the model answers ${edge.label}, not ${edge.reading.label}${respelt ? ` (with '${respelt.word}' read as '${respelt.meant}')` : ''}: a person checks the answer ${scored.label}`,
+        );
       }
     }
     if (!confident && (grounding === undefined || reviewReasons.length > 0))
@@ -573,13 +593,13 @@ export class DecisionAgent {
     return [...flips.values()];
   }
 
-  /** Possibly misspelt decisive words (familiarity.ts), each with the answer to its case read with the word spelt right. */
+  /** Possibly misspelt decisive words (familiarity.ts), each with its case read with the word spelt right and the answer to it. */
   async #misreadWords(
     variables: Record<string, unknown>,
     options: InferOptions,
     misspelt: readonly Misspelling[],
     head: ActiveHead | null,
-  ): Promise<(Misspelling & Scored)[]> {
+  ): Promise<(Misspelling & Scored & { variables: Record<string, unknown> })[]> {
     const copies = misspelt.flatMap((m) => {
       const text = valueAt(variables, m.field);
       const fixed = typeof text === 'string' ? respell(text, m.word, m.meant) : text;
@@ -589,29 +609,22 @@ export class DecisionAgent {
     const features = await Promise.all(
       copies.map((c) => this.#classifier.features(this.prompt(c.variables, options.template), options.signal)),
     );
-    return copies.map(({ variables: _copy, ...m }, i) => ({
-      ...m,
-      ...toScored(this.labels, this.#probabilities(features[i]!, head)),
-    }));
+    return copies.map((c, i) => ({ ...c, ...toScored(this.labels, this.#probabilities(features[i]!, head)) }));
   }
 
-  /** Numbers on a policy edge (edges.ts) whose copy at the value the policy treats the same gets another label than `label`. */
-  async #edgeFlips(
-    variables: Record<string, unknown>,
+  /** Each reading's copies for the policy edges its numbers sit on (edges.ts), with the answer to each. */
+  async #edgeReadings(
+    readings: readonly Reading[],
     options: InferOptions,
-    label: string,
     head: ActiveHead | null,
-  ): Promise<{ field: string; from: number; to: number; label: string }[]> {
-    const copies = edgeCopies(this.model.config.edges ?? [], variables);
-    if (copies.length === 0) return [];
-    const labels = await this.#labelsOf(
-      copies.map((c) => c.variables),
-      options,
-      head,
+  ): Promise<(EdgeCopy & Scored & { reading: Reading })[]> {
+    const copies = readings.flatMap((reading) =>
+      edgeCopies(this.model.config.edges ?? [], reading.variables).map((copy) => ({ ...copy, reading })),
     );
-    return copies.flatMap((c, i) =>
-      labels[i] === label ? [] : [{ field: c.field, from: c.from, to: c.to, label: labels[i]! }],
+    const features = await Promise.all(
+      copies.map((c) => this.#classifier.features(this.prompt(c.variables, options.template), options.signal)),
     );
+    return copies.map((c, i) => ({ ...c, ...toScored(this.labels, this.#probabilities(features[i]!, head)) }));
   }
 
   /** Text fields whose reworded copies (consistency.ts) get another label than `label`. */

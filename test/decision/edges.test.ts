@@ -146,3 +146,29 @@ test('the shipped order model: an urgent parcel at exactly 300 km goes to a pers
     'the same answer on both sides costs no review',
   );
 });
+
+test('a misspelt decisive word and an edge together: the edge is checked on the case read with the word spelt right', async () => {
+  // "expidite" is not read as urgent at 299 km, and "expedite" is routed to the warehouse at 300 km
+  // only: each check alone sees the same answer on both sides.
+  const agent = await DecisionAgent.load('order');
+  const onEdge = {
+    weightKg: 9.4,
+    distanceKm: 300,
+    stock: { leeds: 1, bristol: 18, glasgow: 1 },
+    deadlineHours: 193,
+    customerTier: 'silver',
+    notes: 'please expidite this',
+  };
+  assert.deepEqual(
+    agent.prompt(onEdge).misspelt.map((m) => [m.word, m.meant]),
+    [['expidite', 'expedite']],
+  );
+  const result = await agent.infer(onEdge);
+  assert.equal(result.needsReview, true);
+  assert.ok(
+    result.reviewReasons.includes(
+      `distanceKm 300 is on a threshold of the written policy, which treats it as 299; there the model answers courier, not ${result.label} (with 'expidite' read as 'expedite'): a person checks the answer ${result.label}`,
+    ),
+    result.reviewReasons.join('; '),
+  );
+});
