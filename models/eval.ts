@@ -11,6 +11,10 @@
  * (models/checklist.ts): flips under meaning-preserving perturbations, directional failures across
  * policy thresholds and departures from the policy in number sweeps.
  *
+ * The holdout and third sets (<domain>.holdout.jsonl, <domain>.third.jsonl beside it: written later,
+ * by other hands, never trained or tuned on) give one line each per model and one pooled line each
+ * (`holdout: ...`, `third: ...`) before the last.
+ *
  * Misspelt decisions: each natural and holdout case with a decisive word of five letters or more
  * gets one copy with that word misspelt (perturbation `typo-decisive`, seeded by the case id); a
  * reader still sees the same case, so a copy may go to a person but an automated answer must be the
@@ -101,12 +105,17 @@ async function evaluateNatural(agent: DecisionAgent, domain: DomainName, natural
 }
 
 /**
- * The holdout set of a domain (<domain>.holdout.jsonl beside the natural set: written later, by
- * another hand, never trained or tuned on): accuracy, automation and precision, no suite. Null
- * when absent.
+ * A measured set of a domain beside the natural set (<domain>.holdout.jsonl: written later, by
+ * another hand, never trained or tuned on; <domain>.third.jsonl: written later still): accuracy,
+ * automation and precision, no suite. Null when absent.
  */
-export async function evaluateHoldout(agent: DecisionAgent, domain: DomainName, naturalDir: string) {
-  const file = join(naturalDir, `${domain}.holdout.jsonl`);
+export async function evaluateHoldout(
+  agent: DecisionAgent,
+  domain: DomainName,
+  naturalDir: string,
+  set: 'holdout' | 'third' = 'holdout',
+) {
+  const file = join(naturalDir, `${domain}.${set}.jsonl`);
   if (!existsSync(file)) return null;
   const cases = readNaturalCases(file);
   const outcomes = await decideAll(
@@ -189,6 +198,7 @@ export async function evaluateModel(
   const { naturalDir = DEFAULT_NATURAL_DIR, seed = 1 } = options;
   const naturalSet = await evaluateNatural(agent, domain, naturalDir, seed);
   const holdoutSet = await evaluateHoldout(agent, domain, naturalDir);
+  const thirdSet = await evaluateHoldout(agent, domain, naturalDir, 'third');
   const naturalFiles = ['test', 'holdout']
     .map((set) => join(naturalDir, `${domain}.${set}.jsonl`))
     .filter((file) => existsSync(file));
@@ -217,6 +227,7 @@ export async function evaluateModel(
     natural: { cases: natural.length, correct: natural.length - naturalMisses.length, misses: naturalMisses },
     naturalSet,
     holdoutSet,
+    thirdSet,
     misspelt,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
@@ -261,11 +272,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           `directional_failures=${c.directional.failures}/${c.directional.pairs} sweep_departures=${c.sweeps.departures}/${c.sweeps.points} (${c.sweeps.reviews} to review)`,
       );
     }
-    const h = r.holdoutSet;
-    if (h) {
-      console.log(
-        `${domain} holdout: accuracy ${h.accuracy.toFixed(4)} (${h.cases} cases), automated ${h.autoRate.toFixed(4)} at precision ${h.autoPrecision.toFixed(4)} (${h.wrong} wrong of ${h.automated}), ECE ${h.ece.toFixed(4)}`,
-      );
+    for (const [set, h] of [
+      ['holdout', r.holdoutSet],
+      ['third', r.thirdSet],
+    ] as const) {
+      if (h)
+        console.log(
+          `${domain} ${set}: accuracy ${h.accuracy.toFixed(4)} (${h.cases} cases), automated ${h.autoRate.toFixed(4)} at precision ${h.autoPrecision.toFixed(4)} (${h.wrong} wrong of ${h.automated}), ECE ${h.ece.toFixed(4)}`,
+        );
     }
     const m = r.misspelt;
     console.log(`${domain} misspelt: ${m.copies} copies, ${m.automated} automated, ${m.wrong} wrong`);
@@ -297,14 +311,18 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const p50 = Math.max(...results.map((r) => r.p50Ms));
   const batch = Math.min(...results.map((r) => r.batchPerS));
   console.log(`synthetic test: auto_rate=${r4(autoRate)} auto_precision=${r4(autoPrecision)}`);
-  const holdouts = results.flatMap((r) => (r.holdoutSet ? [r.holdoutSet] : []));
-  if (holdouts.length > 0) {
-    const sum = (pick: (h: (typeof holdouts)[number]) => number) => holdouts.reduce((s, h) => s + pick(h), 0);
+  for (const set of ['holdout', 'third'] as const) {
+    const sets = results.flatMap((r) => {
+      const h = set === 'holdout' ? r.holdoutSet : r.thirdSet;
+      return h ? [h] : [];
+    });
+    if (sets.length === 0) continue;
+    const sum = (pick: (h: (typeof sets)[number]) => number) => sets.reduce((s, h) => s + pick(h), 0);
     const cases = sum((h) => h.cases);
     const automated = sum((h) => h.automated);
     const wrong = sum((h) => h.wrong);
     console.log(
-      `holdout: accuracy=${r4(sum((h) => h.accuracy * h.cases) / cases)} auto_rate=${r4(automated / cases)} ` +
+      `${set}: accuracy=${r4(sum((h) => h.accuracy * h.cases) / cases)} auto_rate=${r4(automated / cases)} ` +
         `auto_precision=${automated ? r4((automated - wrong) / automated) : 'n/a'} (${wrong} wrong of ${automated} automated, ${cases} cases)`,
     );
   }

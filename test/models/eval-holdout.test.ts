@@ -14,29 +14,31 @@ import { DEFAULT_NATURAL_DIR, evaluateHoldout, evaluateMisspelt } from '../../mo
 
 after(() => DecisionAgent.closeAll());
 
-test('the holdout numbers are the model answers recounted, and a missing holdout file reports nothing', async () => {
-  const agent = await DecisionAgent.load('order');
-  const reported = await evaluateHoldout(agent, 'order', DEFAULT_NATURAL_DIR);
-  assert.ok(reported);
-  const cases = readNaturalCases(join(DEFAULT_NATURAL_DIR, 'order.holdout.jsonl'));
-  let right = 0;
-  let automated = 0;
-  let wrong = 0;
-  for (const c of cases) {
-    const answer = await agent.infer(c.variables);
-    if (answer.label === c.label) right++;
-    if (!answer.needsReview && answer.label !== 'review') {
-      automated++;
-      if (answer.label !== c.label) wrong++;
+for (const set of ['holdout', 'third'] as const) {
+  test(`the ${set} numbers are the model answers recounted, and a missing ${set} file reports nothing`, async () => {
+    const agent = await DecisionAgent.load('order');
+    const reported = await evaluateHoldout(agent, 'order', DEFAULT_NATURAL_DIR, set);
+    assert.ok(reported);
+    const cases = readNaturalCases(join(DEFAULT_NATURAL_DIR, `order.${set}.jsonl`));
+    let right = 0;
+    let automated = 0;
+    let wrong = 0;
+    for (const c of cases) {
+      const answer = await agent.infer(c.variables);
+      if (answer.label === c.label) right++;
+      if (!answer.needsReview && answer.label !== 'review') {
+        automated++;
+        if (answer.label !== c.label) wrong++;
+      }
     }
-  }
-  assert.equal(reported.cases, cases.length);
-  assert.equal(reported.accuracy, right / cases.length);
-  assert.equal(reported.automated, automated);
-  assert.equal(reported.wrong, wrong);
-  assert.ok(automated > 0 && automated < cases.length);
-  assert.equal(await evaluateHoldout(agent, 'order', mkdtempSync(join(tmpdir(), 'operon-no-holdout-'))), null);
-});
+    assert.equal(reported.cases, cases.length);
+    assert.equal(reported.accuracy, right / cases.length);
+    assert.equal(reported.automated, automated);
+    assert.equal(reported.wrong, wrong);
+    assert.ok(automated > 0 && automated < cases.length);
+    assert.equal(await evaluateHoldout(agent, 'order', mkdtempSync(join(tmpdir(), `operon-no-${set}-`)), set), null);
+  });
+}
 
 test('the misspelt copies misspell a decisive word of each case, and their counts are the model answers recounted', async () => {
   const agent = await DecisionAgent.load('order');

@@ -44,30 +44,40 @@ const INTENTS = {
   loan: ['neutral', 'prohibited', 'uncertain', 'secured'],
   order: ['neutral', 'collect', 'urgent', 'bulky'],
 } as const;
-const holdout = (domain: 'loan' | 'order') => jsonl(`models/data/natural/${domain}.holdout.jsonl`) as Row[];
+/** The measured sets beside the natural test set: the holdout, and the third written later still. */
+const SETS = {
+  holdout: { seed: 26, loanPrefix: 'hold-loan', orderPrefix: 'hold-order', minCases: 170, minPerIntent: 25 },
+  third: { seed: 35, loanPrefix: 'third-loan', orderPrefix: 'third-order', minCases: 120, minPerIntent: 15 },
+} as const;
+type SetName = keyof typeof SETS;
+const measured = (domain: 'loan' | 'order', set: SetName) =>
+  jsonl(`models/data/natural/${domain}.${set}.jsonl`) as Row[];
 const textOf = (row: Row) => String(row.vars.purpose ?? row.vars.notes);
 
-test('each holdout set is what its label script makes from its draft, labelled by the written policy', () => {
-  const loan = holdout('loan');
-  assert.deepEqual(loan, labelCases(readDraft('models/data/natural/loan.holdout.draft.txt'), 'hold-loan'));
-  const order = holdout('order');
-  assert.deepEqual(
-    order,
-    labelTestSet(parseDraft(readFileSync('models/data/natural/order.holdout.draft.txt', 'utf8')), 26, 'hold-order'),
-  );
-  for (const row of loan) assert.equal(row.policyLabel, loanPolicy(row.vars as never, row.intent as never), row.id);
-  for (const row of order)
-    assert.equal(row.policyLabel, orderPolicy(row.vars as unknown as OrderCase, row.intent as never), row.id);
-  for (const [domain, rows] of [
-    ['loan', loan],
-    ['order', order],
-  ] as const) {
-    assert.ok(rows.length >= 170, `${domain}: ${rows.length} cases`);
-    assert.equal(new Set(rows.map((r) => normal(textOf(r)))).size, rows.length, `${domain}: no text twice`);
-    for (const intent of INTENTS[domain])
-      assert.ok(rows.filter((r) => r.intent === intent).length >= 25, `${domain}: ${intent}`);
-  }
-});
+for (const set of Object.keys(SETS) as SetName[]) {
+  const { seed, loanPrefix, orderPrefix, minCases, minPerIntent } = SETS[set];
+  test(`each ${set} set is what its label script makes from its draft, labelled by the written policy`, () => {
+    const loan = measured('loan', set);
+    assert.deepEqual(loan, labelCases(readDraft(`models/data/natural/loan.${set}.draft.txt`), loanPrefix));
+    const order = measured('order', set);
+    assert.deepEqual(
+      order,
+      labelTestSet(parseDraft(readFileSync(`models/data/natural/order.${set}.draft.txt`, 'utf8')), seed, orderPrefix),
+    );
+    for (const row of loan) assert.equal(row.policyLabel, loanPolicy(row.vars as never, row.intent as never), row.id);
+    for (const row of order)
+      assert.equal(row.policyLabel, orderPolicy(row.vars as unknown as OrderCase, row.intent as never), row.id);
+    for (const [domain, rows] of [
+      ['loan', loan],
+      ['order', order],
+    ] as const) {
+      assert.ok(rows.length >= minCases, `${domain}: ${rows.length} cases`);
+      assert.equal(new Set(rows.map((r) => normal(textOf(r)))).size, rows.length, `${domain}: no text twice`);
+      for (const intent of INTENTS[domain])
+        assert.ok(rows.filter((r) => r.intent === intent).length >= minPerIntent, `${domain}: ${intent}`);
+    }
+  });
+}
 
 /**
  * Holdout cases known to be close to a sentence the grammar can write, found by the sample below
@@ -79,7 +89,7 @@ const KNOWN_CLOSE: Record<string, string> = {
 };
 
 for (const domain of ['loan', 'order'] as const) {
-  test(`no ${domain} holdout text is a training text, a generated text or a close rewording of one`, () => {
+  test(`no ${domain} holdout or third text is a training text, a generated text or a close rewording of one`, () => {
     const training = (jsonl(`models/data/handwritten/${domain}.jsonl`) as { text: string }[]).map((t) => t.text);
     const generated = new Set<string>();
     const r = rng(20261204);
@@ -90,19 +100,24 @@ for (const domain of ['loan', 'order'] as const) {
         generated.add(domain === 'loan' ? loanCase(g, style).vars.purpose : orderCase(g, style).vars.notes);
     }
     const natural = (jsonl(`models/data/natural/${domain}.test.jsonl`) as Row[]).map(textOf);
-    const seenExactly = new Set([...training, ...generated, ...natural].map(normal));
-    const rows = holdout(domain);
-    assert.deepEqual(
-      rows.filter((row) => seenExactly.has(normal(textOf(row)))).map((row) => `${row.id}: ${textOf(row)}`),
-      [],
-    );
     const others = [...training, ...generated].map((text) => [text, words(text)] as const);
-    const close = rows.flatMap((row) => {
-      if (KNOWN_CLOSE[row.id]) return [];
-      const own = words(textOf(row));
-      const hit = others.find(([, other]) => overlap(own, other) >= 0.6);
-      return hit ? [`${row.id}: ${textOf(row)} ~ ${hit[0]}`] : [];
-    });
-    assert.deepEqual(close, []);
+    for (const set of Object.keys(SETS) as SetName[]) {
+      // A later set is measured on wording no earlier set has either.
+      const earlier = set === 'third' ? measured(domain, 'holdout').map(textOf) : [];
+      const seenExactly = new Set([...training, ...generated, ...natural, ...earlier].map(normal));
+      const rows = measured(domain, set);
+      assert.deepEqual(
+        rows.filter((row) => seenExactly.has(normal(textOf(row)))).map((row) => `${row.id}: ${textOf(row)}`),
+        [],
+        set,
+      );
+      const close = rows.flatMap((row) => {
+        if (KNOWN_CLOSE[row.id]) return [];
+        const own = words(textOf(row));
+        const hit = others.find(([, other]) => overlap(own, other) >= 0.6);
+        return hit ? [`${row.id}: ${textOf(row)} ~ ${hit[0]}`] : [];
+      });
+      assert.deepEqual(close, [], set);
+    }
   });
 }

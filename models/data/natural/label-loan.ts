@@ -9,8 +9,9 @@
  * - `train`: models/data/handwritten/loan.draft.txt -> loan.jsonl, texts only.
  *
  * - `holdout`: models/data/natural/loan.holdout.draft.txt -> loan.holdout.jsonl, the same way.
+ * - `third`: models/data/natural/loan.third.draft.txt -> loan.third.jsonl, the same way.
  *
- * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|train
+ * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|third|train
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -165,7 +166,7 @@ export function labelCases(lines: DraftLine[], prefix: string): object[] {
   });
 }
 
-/** The two measured sets: the natural test set, and the holdout written later by another hand. */
+/** The measured sets: the natural test set, the holdout written later by another hand, and a third written later still. */
 const SETS = {
   test: {
     draft: 'models/data/natural/loan.test.draft.txt',
@@ -177,11 +178,16 @@ const SETS = {
     out: 'models/data/natural/loan.holdout.jsonl',
     prefix: 'hold-loan',
   },
+  third: {
+    draft: 'models/data/natural/loan.third.draft.txt',
+    out: 'models/data/natural/loan.third.jsonl',
+    prefix: 'third-loan',
+  },
 } as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2];
-  if (which === 'test' || which === 'holdout') {
+  if (which === 'test' || which === 'holdout' || which === 'third') {
     const { draft, out, prefix } = SETS[which];
     const rows = labelCases(readDraft(draft), prefix).map((row) => JSON.stringify(row));
     writeFileSync(out, `${rows.join('\n')}\n`);
@@ -192,7 +198,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeFileSync('models/data/handwritten/loan.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} texts to models/data/handwritten/loan.jsonl`);
   } else {
-    console.error('usage: label-loan.ts test|holdout|train');
+    console.error('usage: label-loan.ts test|holdout|third|train');
     process.exit(2);
   }
 }

@@ -5,6 +5,7 @@
  *   each note gets case fields, and `policyLabel` is computed by `orderPolicy`, never written by hand.
  * - models/data/natural/order.holdout.draft.txt -> order.holdout.jsonl, the second measured set,
  *   written later by another hand, labelled the same way (seed 26).
+ * - models/data/natural/order.third.draft.txt -> order.third.jsonl, the third measured set (seed 35).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -145,6 +146,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const holdout = labelTestSet(parseDraft(readFileSync(here('./order.holdout.draft.txt'), 'utf8')), 26, 'hold-order');
   writeFileSync(here('./order.holdout.jsonl'), toJsonl(holdout));
   console.log(`order.holdout.jsonl: ${holdout.length} cases`);
+  const third = labelTestSet(parseDraft(readFileSync(here('./order.third.draft.txt'), 'utf8')), 35, 'third-order');
+  writeFileSync(here('./order.third.jsonl'), toJsonl(third));
+  console.log(`order.third.jsonl: ${third.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
