@@ -83,7 +83,8 @@ describe('torchrun DDP training', {
     assert.ok(existsSync(fineTuned));
 
     // Exported, the loan model carries its domain's screened words (nodes/decision/screen.ts) and
-    // the policy's requirements (nodes/decision/requires.ts) and its texts' language (language.ts).
+    // the policy's requirements (nodes/decision/requires.ts), its edges (edges.ts) and its texts'
+    // language (language.ts).
     const exported = join(work, 'exported-loan');
     await python([
       'models/gpt/export.py',
@@ -99,6 +100,7 @@ describe('torchrun DDP training', {
     const config = JSON.parse(readFileSync(join(exported, 'config.json'), 'utf8'));
     assert.deepEqual(config.screen, JSON.parse(JSON.stringify(DOMAINS.loan.screen)));
     assert.deepEqual(config.requires, DOMAINS.loan.requires);
+    assert.deepEqual(config.edges, DOMAINS.loan.edges);
     assert.equal(config.language, 'en');
   });
 
