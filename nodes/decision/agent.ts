@@ -467,8 +467,8 @@ export class DecisionAgent {
       }
     }
     // A number on a policy edge is checked in every reading: a misspelt word and an edge together
-    // hide each other ("urgant please" at 300 km is the warehouse at 299 km too, "urgent please"
-    // is the warehouse at 300 km only).
+    // hide each other ("please expidite this" at 300 km is the warehouse at 299 km too, "please
+    // expedite this" is the warehouse at 300 km only).
     if (automated && reviewReasons.length === 0 && this.model.config.edges) {
       // Only another label counts: the copy's confidence alone says little, since an answer under
       // the threshold may be grounded (grounding.ts) and one a hair under it is noise.
@@ -605,11 +605,12 @@ export class DecisionAgent {
       const fixed = typeof text === 'string' ? respell(text, m.word, m.meant) : text;
       return fixed === text ? [] : [{ ...m, variables: withValueAt(variables, m.field.split('.'), fixed) }];
     });
-    if (copies.length === 0) return [];
-    const features = await Promise.all(
-      copies.map((c) => this.#classifier.features(this.prompt(c.variables, options.template), options.signal)),
+    const scores = await this.#scoresOf(
+      copies.map((c) => c.variables),
+      options,
+      head,
     );
-    return copies.map((c, i) => ({ ...c, ...toScored(this.labels, this.#probabilities(features[i]!, head)) }));
+    return copies.map((c, i) => ({ ...c, ...scores[i]! }));
   }
 
   /** Each reading's copies for the policy edges its numbers sit on (edges.ts), with the answer to each. */
@@ -621,10 +622,12 @@ export class DecisionAgent {
     const copies = readings.flatMap((reading) =>
       edgeCopies(this.model.config.edges ?? [], reading.variables).map((copy) => ({ ...copy, reading })),
     );
-    const features = await Promise.all(
-      copies.map((c) => this.#classifier.features(this.prompt(c.variables, options.template), options.signal)),
+    const scores = await this.#scoresOf(
+      copies.map((c) => c.variables),
+      options,
+      head,
     );
-    return copies.map((c, i) => ({ ...c, ...toScored(this.labels, this.#probabilities(features[i]!, head)) }));
+    return copies.map((c, i) => ({ ...c, ...scores[i]! }));
   }
 
   /** Text fields whose reworded copies (consistency.ts) get another label than `label`. */
@@ -657,16 +660,25 @@ export class DecisionAgent {
     );
   }
 
-  /** The labels of copies of a case (the selective-prediction checks), scored together in one batch. */
+  /** The answers to copies of a case (the selective-prediction checks), scored together in one batch. */
+  async #scoresOf(
+    copies: Record<string, unknown>[],
+    options: InferOptions,
+    head: ActiveHead | null,
+  ): Promise<Scored[]> {
+    const features = await Promise.all(
+      copies.map((copy) => this.#classifier.features(this.prompt(copy, options.template), options.signal)),
+    );
+    return features.map((f) => toScored(this.labels, this.#probabilities(f, head)));
+  }
+
+  /** The labels of copies of a case, scored together in one batch. */
   async #labelsOf(
     copies: Record<string, unknown>[],
     options: InferOptions,
     head: ActiveHead | null,
   ): Promise<string[]> {
-    const features = await Promise.all(
-      copies.map((copy) => this.#classifier.features(this.prompt(copy, options.template), options.signal)),
-    );
-    return features.map((f) => toScored(this.labels, this.#probabilities(f, head)).label);
+    return (await this.#scoresOf(copies, options, head)).map((s) => s.label);
   }
 
   /** Decides many cases; they share inference batches. */
