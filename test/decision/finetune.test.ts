@@ -190,6 +190,8 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', {
     assert.equal(config.version, 'tiny+ft.test');
     assert.deepEqual(config.labels, base.labels);
     assert.equal(config.threshold, base.threshold);
+    assert.ok(base.edges?.length > 0, 'the exported folder has the policy edges');
+    assert.deepEqual(config.edges, base.edges, 'the review signals of the base folder are kept');
     assert.deepEqual(config.finetune.hyperparameters, {
       lr: 0.002,
       weightDecay: 0.05,
