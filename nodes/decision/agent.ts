@@ -605,12 +605,7 @@ export class DecisionAgent {
       const fixed = typeof text === 'string' ? respell(text, m.word, m.meant) : text;
       return fixed === text ? [] : [{ ...m, variables: withValueAt(variables, m.field.split('.'), fixed) }];
     });
-    const scores = await this.#scoresOf(
-      copies.map((c) => c.variables),
-      options,
-      head,
-    );
-    return copies.map((c, i) => ({ ...c, ...scores[i]! }));
+    return this.#scoresOf(copies, options, head);
   }
 
   /** Each reading's copies for the policy edges its numbers sit on (edges.ts), with the answer to each. */
@@ -622,12 +617,7 @@ export class DecisionAgent {
     const copies = readings.flatMap((reading) =>
       edgeCopies(this.model.config.edges ?? [], reading.variables).map((copy) => ({ ...copy, reading })),
     );
-    const scores = await this.#scoresOf(
-      copies.map((c) => c.variables),
-      options,
-      head,
-    );
-    return copies.map((c, i) => ({ ...c, ...scores[i]! }));
+    return this.#scoresOf(copies, options, head);
   }
 
   /** Text fields whose reworded copies (consistency.ts) get another label than `label`. */
@@ -660,16 +650,20 @@ export class DecisionAgent {
     );
   }
 
-  /** The answers to copies of a case (the selective-prediction checks), scored together in one batch. */
-  async #scoresOf(
-    copies: Record<string, unknown>[],
+  /**
+   * Copies of a case (the selective-prediction checks), each with its answer, scored together in
+   * one batch. A copy is rendered, not checked again (as for reference readings and windows): its
+   * inputs are the case's, moved by a check, and whatever prompt() would find in it was not used.
+   */
+  async #scoresOf<T extends { variables: Record<string, unknown> }>(
+    copies: readonly T[],
     options: InferOptions,
     head: ActiveHead | null,
-  ): Promise<Scored[]> {
+  ): Promise<(T & Scored)[]> {
     const features = await Promise.all(
-      copies.map((copy) => this.#classifier.features(this.prompt(copy, options.template), options.signal)),
+      copies.map((c) => this.#classifier.features(this.#render(c.variables, options.template), options.signal)),
     );
-    return features.map((f) => toScored(this.labels, this.#probabilities(f, head)));
+    return copies.map((c, i) => ({ ...c, ...toScored(this.labels, this.#probabilities(features[i]!, head)) }));
   }
 
   /** The labels of copies of a case, scored together in one batch. */
@@ -678,7 +672,12 @@ export class DecisionAgent {
     options: InferOptions,
     head: ActiveHead | null,
   ): Promise<string[]> {
-    return (await this.#scoresOf(copies, options, head)).map((s) => s.label);
+    const scored = await this.#scoresOf(
+      copies.map((variables) => ({ variables })),
+      options,
+      head,
+    );
+    return scored.map((s) => s.label);
   }
 
   /** Decides many cases; they share inference batches. */
