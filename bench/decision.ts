@@ -26,7 +26,10 @@
  *   answer under the threshold, its reference readings scored in one more batch), p50 over the bare
  *   p50 on the same cases: what a grounded decision costs;
  * - windowed: the same for the natural and holdout cases whose long text the agent reads in
- *   overlapping windows (windows.ts: one more run per window, one after another).
+ *   overlapping windows (windows.ts: one more run per window, one after another);
+ * - onEdge and misspelt: the same for natural and holdout cases moved onto a policy edge (edges.ts)
+ *   and with one decisive word misspelt (familiarity.ts), kept where the check ran (the answer
+ *   would be automated): one more run for the copy.
  *
  * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
  * start -> `decision:loan` -> end, a worker process with concurrency 128 (jobs waiting for the model
@@ -55,6 +58,8 @@ import { readNaturalCases } from '../models/checklist.ts';
 import { renderPrompt } from '../nodes/decision/prompt.ts';
 import { calibratedLogits, softmax, toScored, type Scored } from '../nodes/decision/scoring.ts';
 import { makeCase, rng } from '../models/data/generate.ts';
+import { perturbText, TEXT_VARIABLE } from '../models/data/perturb.ts';
+import { withValueAt } from '../nodes/decision/inputs.ts';
 import { runDecisionProcess, type DecisionProcessResult } from './decision-process.ts';
 import { elapsed, percentile, round } from './lib.ts';
 
@@ -198,6 +203,10 @@ interface ModelReport {
   grounded: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
   /** Single decisions of the natural and holdout cases whose text the agent reads in windows: the same measures. */
   windowed: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
+  /** Single decisions on a policy edge, where the edge check ran: p50, the bare p50 on them, and the ratio. */
+  onEdge: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
+  /** Single decisions with a misspelt decisive word, where the re-reading ran: the same. */
+  misspelt: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
 }
 
 /** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
@@ -291,6 +300,40 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
   const grounded = await againstBare(natural.filter((_, i) => naturalResults[i]!.grounding));
   // Long texts read in overlapping windows (windows.ts): each window one more run, one after another.
   const windowed = await againstBare(natural.filter((_, i) => naturalResults[i]!.windows));
+  // The checks that score a copy only for some cases, on the cases where they ran (an answer that
+  // would be automated): policy edges (edges.ts), each natural and holdout case with one edge's
+  // field set on its threshold; misspelt decisive words (familiarity.ts), each with one decisive
+  // word misspelt as eval:model does.
+  const ranCheck = async (picked: Case[], reason: string) => {
+    const results = await agent.inferBatch(picked);
+    return picked.filter(
+      (_, i) => !results[i]!.needsReview || results[i]!.reviewReasons.some((r) => r.includes(reason)),
+    );
+  };
+  const edges = agent.model.config.edges ?? [];
+  const onEdge = await againstBare(
+    await ranCheck(
+      edges.length === 0
+        ? []
+        : natural.map((c, i) => {
+            const edge = edges[i % edges.length]!;
+            return withValueAt(c, edge.field.split('.'), edge.at) as Case;
+          }),
+      'is on a threshold of the written policy',
+    ),
+  );
+  const text = TEXT_VARIABLE[model];
+  const misspelt = await againstBare(
+    await ranCheck(
+      natural.flatMap((c, i) => {
+        const typo = perturbText(String(c[text]), model, 'typo-decisive', rng(i + 1));
+        return typo !== null && agent.prompt({ ...c, [text]: typo }).misspelt.length > 0
+          ? [{ ...c, [text]: typo }]
+          : [];
+      }),
+      'one letter from',
+    ),
+  );
 
   const agentRate: Record<string, number> = {};
   const bareRate: Record<string, number> = {};
@@ -355,6 +398,8 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
     },
     grounded,
     windowed,
+    onEdge,
+    misspelt,
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);
   await bare.session.release();

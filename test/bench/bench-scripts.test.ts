@@ -68,6 +68,9 @@ describe('bench scripts (--quick)', { concurrency: true }, () => {
     assert.match(stdout, /"sameLabels":true/); // the bare baseline decides as the agent does
     assert.match(stdout, /"boundaryCheck":\{"p50Ms":[\d.]+,"p50Overhead":[\d.]+\}/); // the check's cost, switched on
     assert.match(stdout, /"withoutRequirements":\{"p50Ms":[\d.]+,"p50Overhead":[\d.]+\}/); // what `requires` costs, beside the agent's p50
+    // What a decision on a policy edge and one with a misspelt decisive word cost, on cases where the check ran.
+    assert.match(stdout, /"onEdge":\{"cases":[1-9]\d*,"p50Ms":[\d.]+,"bareP50Ms":[\d.]+,"p50Overhead":[\d.]+\}/);
+    assert.match(stdout, /"misspelt":\{"cases":[1-9]\d*,"p50Ms":[\d.]+,"bareP50Ms":[\d.]+,"p50Overhead":[\d.]+\}/);
   });
 
   test('bench/cli.ts times every CLI command', async () => {
