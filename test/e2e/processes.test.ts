@@ -345,6 +345,26 @@ describe('loan approval', { concurrency: true }, () => {
     assert.deepEqual(row.review_reasons, decision.reviewReasons);
   });
 
+  it('a strong applicant whose purpose misspells a forbidden one goes to a person, told the word it may stand for, over real HTTP', async () => {
+    const id = await webhookOverHttp('loan-approval', {
+      ...strongApplication,
+      applicationId: 'APP-E2E-12',
+      purpose: 'Kitchen tiles plus a bit for the caisno trip',
+    });
+    await openTask(id, 'ReviewApplication');
+    const [decision] = await decisionsOverHttp<{ label: string; needsReview: boolean; reviewReasons: string[] }>(id);
+    assert.equal(decision?.needsReview, true);
+    assert.ok(
+      decision.label !== 'approve' ||
+        decision.reviewReasons.some((r) =>
+          r.startsWith(
+            "purpose has 'caisno', one letter from 'casino', a word that decides the case: spelt 'casino', ",
+          ),
+        ),
+      decision.reviewReasons.join('; '),
+    );
+  });
+
   it('a strong applicant whose purpose is in German goes to a person, told the language, over real HTTP', async () => {
     const id = await webhookOverHttp('loan-approval', {
       ...strongApplication,
