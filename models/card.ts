@@ -12,6 +12,7 @@ import type { CorpusManifest } from './corpus/build.ts';
 import { languageName } from '../nodes/decision/language.ts';
 import type { GroundingSettings } from '../nodes/decision/grounding.ts';
 import type { EdgeSettings } from '../nodes/decision/edges.ts';
+import type { NeighbourSettings } from '../nodes/decision/neighbours.ts';
 import { MAX_WINDOWS } from '../nodes/decision/windows.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
@@ -47,15 +48,30 @@ function requirementsLine(requires: Record<string, string[]> | undefined): strin
   return `Required conditions (config.json \`requires\`, the written policy's limits; docs/decisions.md "Selective prediction"): ${needs.join('; ')}; a case that fails one goes to review.\n`;
 }
 
-/** The card's lines on config.json `edges` (nodes/decision/edges.ts) and `decisiveWords` (familiarity.ts); empty without them. */
-function edgesAndMisspellingsLines(config: { edges?: EdgeSettings; decisiveWords?: string[] }): string {
+/** The card's lines on config.json `edges` (nodes/decision/edges.ts), `decisiveWords` (familiarity.ts) and `neighbours` (neighbours.ts); empty without them. */
+function edgesAndMisspellingsLines(config: {
+  edges?: EdgeSettings;
+  decisiveWords?: string[];
+  neighbours?: NeighbourSettings;
+}): string {
   const edges = config.edges?.length
     ? `Policy edges (config.json \`edges\`, docs/decisions.md "Selective prediction"): an automated answer on ${config.edges.map((e) => `${e.field} ${e.at}`).join(', ')} is scored again at ${config.edges.map((e) => e.like).join(', ')}, the values the written policy treats the same; another answer goes to review.\n`
     : '';
   const misspelt = config.decisiveWords?.length
     ? `Misspelt decisive words (config.json \`decisiveWords\`, ${config.decisiveWords.length} words; docs/decisions.md "Misspelt decisive words"): an automated answer whose text has a word outside lexicon.txt one typo from one of them is read again with the word spelt right; another answer, or one under the threshold, goes to review.\n`
     : '';
-  return edges + misspelt;
+  const n = config.neighbours;
+  const neighbours = n
+    ? `Nearest labelled texts (config.json \`neighbours\`, ${n.file}: the train fold of the hand-written texts; docs/decisions.md "Nearest labelled texts"): an automated ${Object.entries(
+        n.never,
+      )
+        .map(
+          ([label, intents]) =>
+            `${label} whose text has ${Math.round(n.share * 100)}% or more of the similarity of its ${n.k} nearest labelled texts in ${intents.join(' or ')} texts`,
+        )
+        .join(', or ')} goes to review.\n`
+    : '';
+  return edges + misspelt + neighbours;
 }
 
 /** The `--set key=value` flags a run's config needs on top of models/continue.config.json (threads aside: it only sets speed). */
@@ -277,7 +293,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary" : ''}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
+${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/train.py --domain ${domain} --config models/continue.config.json ${overrides.join(' ')} --init models/${domain}/weights.pt` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}${config.neighbours ? `npx tsx models/neighbours.ts --write --model ${domain} --k ${config.neighbours.k} --share ${config.neighbours.share}   # the nearest-texts check, before tuning: the tuning measures with it\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary --without-consistency" : ''}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

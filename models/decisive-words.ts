@@ -26,24 +26,30 @@ export function decisiveWordsOf(domain: DomainName, lexicon: string, minLetters 
 }
 
 /**
- * Writes `decisiveWords` into a model folder's config.json from its lexicon.txt, on one line before
- * `textVariables` (or in place of an earlier list), leaving the rest of the file as it was; returns
- * the list.
+ * Sets `key` in a model folder's config.json to `value`, on one line before `textVariables` (or in
+ * place of an earlier value, whether on one line or spread over several by a tool that rewrote the
+ * whole file), leaving the rest of the file as it was. The value is a list, or an object whose
+ * values hold no object deeper than one level.
  */
-export function writeDecisiveWords(modelsDir: string, domain: DomainName, minLetters = MIN_LETTERS): string[] {
-  const dir = join(modelsDir, domain);
-  const words = decisiveWordsOf(domain, readFileSync(join(dir, 'lexicon.txt'), 'utf8'), minLetters);
-  const file = join(dir, 'config.json');
+export function writeConfigLine(file: string, key: string, value: unknown): void {
   const text = readFileSync(file, 'utf8');
-  const line = `  "decisiveWords": ${JSON.stringify(words)},\n`;
-  const earlier = /^ {2}"decisiveWords": \[[^\]]*\],\n/m;
+  const name = JSON.stringify(key);
+  const line = `  ${name}: ${JSON.stringify(value)},\n`;
+  const earlier = new RegExp(`^ {2}${name}: (?:\\[[^\\]]*\\]|\\{(?:[^{}]|\\{[^{}]*\\})*\\}),\\n`, 'm');
   const next = earlier.test(text)
     ? text.replace(earlier, line)
     : text.includes('\n  "textVariables":')
       ? text.replace('\n  "textVariables":', `\n${line}  "textVariables":`)
-      : `${JSON.stringify({ ...JSON.parse(text), decisiveWords: words }, null, 2)}\n`;
+      : `${JSON.stringify({ ...JSON.parse(text), [key]: value }, null, 2)}\n`;
   JSON.parse(next);
   writeFileSync(file, next);
+}
+
+/** Writes `decisiveWords` into a model folder's config.json from its lexicon.txt (writeConfigLine); returns the list. */
+export function writeDecisiveWords(modelsDir: string, domain: DomainName, minLetters = MIN_LETTERS): string[] {
+  const dir = join(modelsDir, domain);
+  const words = decisiveWordsOf(domain, readFileSync(join(dir, 'lexicon.txt'), 'utf8'), minLetters);
+  writeConfigLine(join(dir, 'config.json'), 'decisiveWords', words);
   return words;
 }
 

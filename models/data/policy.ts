@@ -196,6 +196,20 @@ export function policyEdges(domain: 'loan' | 'order'): { field: string; at: numb
 }
 
 /**
+ * Per answer, the intents of a text under which the policies above never give it, whatever the
+ * fields: the lending policy rejects a prohibited purpose and sends an uncertain one to a person,
+ * so neither is ever approved; the routing policy never sends a collection or a bulky parcel by
+ * courier, and collects only what the customer says they will collect. The nearest-texts check
+ * (nodes/decision/neighbours.ts) sends an automated answer to a person when the text reads like
+ * texts of such intents. Exact (test/models/policy-never.test.ts): on sampled cases no listed
+ * intent gives the answer, and every intent not listed gives it for some.
+ */
+export function policyNever(domain: 'loan' | 'order'): Record<string, string[]> {
+  if (domain === 'loan') return { approve: ['prohibited', 'uncertain'] };
+  return { courier: ['collect', 'bulky'], pickup: ['neutral', 'urgent', 'bulky'] };
+}
+
+/**
  * Reference cases on which each meaning of a text gets its own answer under the policies above,
  * and, per answer, FEEL conditions on the fields and on the model's answers to those references
  * that make the policy give it (nodes/decision/grounding.ts). The model reads the text; the policy

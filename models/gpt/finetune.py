@@ -284,7 +284,10 @@ def main(argv=None):
     sample = [train[0], train[min(1, len(train) - 1)]]
     ids, mask = batch(sample, pad_id)
     export_operon_onnx(model, ids, mask, os.path.join(args.out, 'model.onnx'))
-    for name in ('tokenizer.json', 'lexicon.txt'):
+    # The folder's own files besides the weights: the tokenizer, the lexicon and the nearest-texts
+    # check's labelled texts (config.json `neighbours.file`, which the new config.json keeps).
+    neighbours_file = (base_config.get('neighbours') or {}).get('file')
+    for name in ('tokenizer.json', 'lexicon.txt', *([neighbours_file] if neighbours_file else [])):
         if os.path.exists(os.path.join(args.model_dir, name)):
             shutil.copyfile(os.path.join(args.model_dir, name), os.path.join(args.out, name))
     version = args.version or f"{base_config.get('version', '0')}+ft.{datetime.datetime.utcnow().strftime('%Y%m%d%H%M%S')}"

@@ -425,10 +425,10 @@ export class DecisionAgent {
         ? await this.#grounding(variables, options, scored.label, head)
         : undefined;
     const automated = (confident || grounding !== undefined) && reviewReasons.length === 0;
-    if (automated && (this.model.screen || this.model.instructions)) {
+    if (automated && (this.model.screen || this.model.instructions || this.model.neighbours)) {
       const fields = this.#textFields(variables, options);
-      for (const screen of [this.model.screen, this.model.instructions]) {
-        const reason = screen?.reason(scored.label, fields);
+      for (const reader of [this.model.screen, this.model.instructions, this.model.neighbours]) {
+        const reason = reader?.reason(scored.label, fields);
         if (reason) reviewReasons.push(reason);
       }
     }

@@ -3,9 +3,9 @@
  * to a person. A policy such as the lending one is two parts: what the free text means (is the
  * purpose ordinary, forbidden, a risk to repayment?) and limits on exact numbers. The model is
  * often unsure of a case because it is unsure how the text and the numbers combine, while it reads
- * the text with certainty once the numbers leave no doubt: "replacing our old windows" from an
- * applicant with score 823 is approved at 0.958, and for a reference applicant who passes every
- * limit by far at 0.991.
+ * the text with certainty once the numbers leave no doubt: "replacing the old windows" from an
+ * applicant with score 823 is approved at 0.937, under the threshold of 0.95, and for a reference
+ * applicant who passes every limit by far at 0.988.
  *
  * So a model folder may name reference cases (`readings`): the case's own text with its declared
  * numbers and choices set to fixed values, chosen so that each meaning of the text gets its own

@@ -15,6 +15,7 @@ import type { BoundarySettings } from './boundary.ts';
 import { edgesError, type EdgeSettings } from './edges.ts';
 import type { ConsistencySettings } from './consistency.ts';
 import { Grounding, groundingError, type GroundingSettings } from './grounding.ts';
+import { neighboursError, TextNeighbours, type NeighbourSettings } from './neighbours.ts';
 import { Requirements, requiresError, type RequiresSettings } from './requires.ts';
 import { Screen, screenError, type ScreenSettings } from './screen.ts';
 import { join } from 'node:path';
@@ -64,6 +65,8 @@ export interface DecisionModelConfig {
   requires?: RequiresSettings;
   /** Answers below the threshold that the policy grounds on reference readings of the text are automated (grounding.ts). */
   grounding?: GroundingSettings;
+  /** Automated answers go to review when the free text's nearest labelled texts are of intents under which the policy never gives them (neighbours.ts). */
+  neighbours?: NeighbourSettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -96,6 +99,8 @@ export interface DecisionModel {
   requirements: Requirements | null;
   /** config.json's `grounding`, ready to check; null when it has none. */
   grounding: Grounding | null;
+  /** config.json's `neighbours` with its labelled texts, ready to read; null when it has none. */
+  neighbours: TextNeighbours | null;
   /** The language detector when config.json has `language`, else null. */
   detectLanguage: LanguageDetector | null;
 }
@@ -148,6 +153,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badEdges) throw unknownModel(name, `${configFile}: ${badEdges}`);
   const badGrounding = groundingError(config.grounding, config.labels, config.inputs);
   if (badGrounding) throw unknownModel(name, `${configFile}: ${badGrounding}`);
+  const badNeighbours = neighboursError(config.neighbours, config.labels);
+  if (badNeighbours) throw unknownModel(name, `${configFile}: ${badNeighbours}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
@@ -215,6 +222,19 @@ export async function loadDecisionModel(
     await close();
     throw unknownModel(name, 'two labels share their first verbalizer token');
   }
+  let neighbours: TextNeighbours | null = null;
+  if (config.neighbours) {
+    if (!existsSync(join(dir, config.neighbours.file))) {
+      await close();
+      throw unknownModel(name, `neighbours.file ${config.neighbours.file} is missing`);
+    }
+    try {
+      neighbours = TextNeighbours.parse(readFileSync(join(dir, config.neighbours.file), 'utf8'), config.neighbours);
+    } catch (error) {
+      await close();
+      throw unknownModel(name, (error as Error).message, error);
+    }
+  }
   const tail = config.template.slice(config.template.lastIndexOf('}') + 1);
   const suffixTokens = (await tokenizer.encode(tail)).getIds().length;
   return {
@@ -236,6 +256,7 @@ export async function loadDecisionModel(
     instructions: config.instructions ? new Screen(config.instructions) : null,
     requirements: config.requires ? new Requirements(config.requires) : null,
     grounding: config.grounding ? new Grounding(config.grounding) : null,
+    neighbours,
     detectLanguage: config.language ? await languageDetector() : null,
   };
 }

@@ -16,6 +16,7 @@ import { installFinetuned } from '../../nodes/decision/finetune.ts';
 import { recordDecision } from '../../nodes/decision/index.ts';
 import { createTestDatabase } from '../support/db.ts';
 import { hasTorch, python, tinyCorpus, tinyTrainArgs } from '../models/tiny-corpus.ts';
+import { writeNeighbours } from '../../models/neighbours.ts';
 
 const torchAvailable = await hasTorch();
 const exec = promisify(execFile);
@@ -161,6 +162,11 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', {
     const baseOnnx = sha256(join(modelsDir, 'order', 'model.onnx'));
     const progress: Record<string, unknown>[] = [];
     const out = join(corpus.work, 'finetuned', 'order');
+    // The base folder gets the nearest-texts check for this run: its labelled texts go with it.
+    const baseConfig = join(modelsDir, 'order', 'config.json');
+    const saved = readFileSync(baseConfig, 'utf8');
+    writeNeighbours(modelsDir, 'order');
+    const withNeighbours = JSON.parse(readFileSync(baseConfig, 'utf8'));
     const report = await agent.train(
       cases.map((c) => c.variables),
       cases.map((c) => c.label),
@@ -179,11 +185,17 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', {
         onProgress: (line) => progress.push(line),
       },
     );
+    writeFileSync(baseConfig, saved);
     assert.equal(report.dir, out);
     assert.equal(report.version, 'tiny+ft.test');
     assert.equal(report.baseVersion, 'tiny');
-    for (const file of ['model.onnx', 'tokenizer.json', 'config.json', 'lexicon.txt', 'weights.pt'])
+    for (const file of ['model.onnx', 'tokenizer.json', 'config.json', 'lexicon.txt', 'weights.pt', 'neighbours.jsonl'])
       assert.ok(existsSync(join(out, file)), file);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).neighbours, withNeighbours.neighbours);
+    assert.equal(
+      readFileSync(join(out, 'neighbours.jsonl'), 'utf8'),
+      readFileSync(join(modelsDir, 'order', 'neighbours.jsonl'), 'utf8'),
+    );
 
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     const base = JSON.parse(readFileSync(join(modelsDir, 'order', 'config.json'), 'utf8'));

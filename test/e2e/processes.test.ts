@@ -20,7 +20,7 @@ import type { NodeRegistry } from '../../engine/nodes/registry.ts';
 import type { InstanceView, UserTaskView } from '../../engine/api.ts';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { stock as warehouseStock } from '../../processes/demo-apps/data.ts';
-import { WINDOWED_LOAN_CASE } from '../decision/support/policy-cases.ts';
+import { GROUNDED_LOAN_CASE, WINDOWED_LOAN_CASE } from '../decision/support/policy-cases.ts';
 
 const TOKEN = 'e2e-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -345,15 +345,17 @@ describe('loan approval', { concurrency: true }, () => {
     assert.deepEqual(row.review_reasons, decision.reviewReasons);
   });
 
-  it('a strong applicant whose purpose misspells a forbidden one goes to a person, told the word it may stand for, over real HTTP', async () => {
-    const id = await webhookOverHttp('loan-approval', {
-      ...strongApplication,
-      applicationId: 'APP-E2E-12',
-      purpose: 'Kitchen tiles plus a bit for the caisno trip',
-    });
+  /** A strong applicant's application with this purpose, sent by webhook over HTTP: the decision once it waits for a reviewer. */
+  async function reviewedOverHttp(applicationId: string, purpose: string) {
+    const id = await webhookOverHttp('loan-approval', { ...strongApplication, applicationId, purpose });
     await openTask(id, 'ReviewApplication');
     const [decision] = await decisionsOverHttp<{ label: string; needsReview: boolean; reviewReasons: string[] }>(id);
     assert.equal(decision?.needsReview, true);
+    return decision;
+  }
+
+  it('a strong applicant whose purpose misspells a forbidden one goes to a person, told the word it may stand for, over real HTTP', async () => {
+    const decision = await reviewedOverHttp('APP-E2E-12', 'Kitchen tiles plus a bit for the caisno trip');
     assert.ok(
       decision.label !== 'approve' ||
         decision.reviewReasons.some((r) =>
@@ -361,6 +363,20 @@ describe('loan approval', { concurrency: true }, () => {
             "purpose has 'caisno', one letter from 'casino', a word that decides the case: spelt 'casino', ",
           ),
         ),
+      decision.reviewReasons.join('; '),
+    );
+  });
+
+  it('a strong applicant whose purpose reads like the uncertain training texts goes to a person, told the nearest one, over real HTTP', async () => {
+    // The model approves "a franchise" at 0.955, over its threshold; a new business is for a person.
+    const decision = await reviewedOverHttp('APP-E2E-13', 'a franchise');
+    assert.equal(decision.label, 'approve');
+    assert.ok(
+      decision.reviewReasons.some((r) =>
+        /^purpose reads like labelled texts of intent uncertain \(\d+% of its 15 nearest, e\.g\. "[^"]*franchise[^"]*"\), under which the written policy never answers approve: a person checks the answer approve$/.test(
+          r,
+        ),
+      ),
       decision.reviewReasons.join('; '),
     );
   });
@@ -401,7 +417,7 @@ describe('loan approval', { concurrency: true }, () => {
   });
 
   it('an ordinary purpose the model is less sure of is approved because the written policy grounds it, with the reading in the API and in SQL, over real HTTP', async () => {
-    const id = await approvedOverHttp('APP-E2E-9', 'replacing our old windows');
+    const id = await approvedOverHttp('APP-E2E-9', GROUNDED_LOAN_CASE.purpose);
     const [decision] = await decisionsOverHttp<{
       label: string;
       confidence: number;
