@@ -10,8 +10,9 @@
  *
  * - `holdout`: models/data/natural/loan.holdout.draft.txt -> loan.holdout.jsonl, the same way.
  * - `third`: models/data/natural/loan.third.draft.txt -> loan.third.jsonl, the same way.
+ * - `fourth`: models/data/natural/loan.fourth.draft.txt -> loan.fourth.jsonl, the same way.
  *
- * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|third|train
+ * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|third|fourth|train
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -166,7 +167,7 @@ export function labelCases(lines: DraftLine[], prefix: string): object[] {
   });
 }
 
-/** The measured sets: the natural test set, the holdout written later by another hand, and a third written later still. */
+/** The measured sets: the natural test set, the holdout written later by another hand, and a third and a fourth written later still. */
 const SETS = {
   test: {
     draft: 'models/data/natural/loan.test.draft.txt',
@@ -183,11 +184,16 @@ const SETS = {
     out: 'models/data/natural/loan.third.jsonl',
     prefix: 'third-loan',
   },
+  fourth: {
+    draft: 'models/data/natural/loan.fourth.draft.txt',
+    out: 'models/data/natural/loan.fourth.jsonl',
+    prefix: 'fourth-loan',
+  },
 } as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2];
-  if (which === 'test' || which === 'holdout' || which === 'third') {
+  if (which === 'test' || which === 'holdout' || which === 'third' || which === 'fourth') {
     const { draft, out, prefix } = SETS[which];
     const rows = labelCases(readDraft(draft), prefix).map((row) => JSON.stringify(row));
     writeFileSync(out, `${rows.join('\n')}\n`);
@@ -198,7 +204,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeFileSync('models/data/handwritten/loan.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} texts to models/data/handwritten/loan.jsonl`);
   } else {
-    console.error('usage: label-loan.ts test|holdout|third|train');
+    console.error('usage: label-loan.ts test|holdout|third|fourth|train');
     process.exit(2);
   }
 }

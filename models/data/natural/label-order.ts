@@ -6,6 +6,7 @@
  * - models/data/natural/order.holdout.draft.txt -> order.holdout.jsonl, the second measured set,
  *   written later by another hand, labelled the same way (seed 26).
  * - models/data/natural/order.third.draft.txt -> order.third.jsonl, the third measured set (seed 35).
+ * - models/data/natural/order.fourth.draft.txt -> order.fourth.jsonl, the fourth measured set (seed 44).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -149,6 +150,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const third = labelTestSet(parseDraft(readFileSync(here('./order.third.draft.txt'), 'utf8')), 35, 'third-order');
   writeFileSync(here('./order.third.jsonl'), toJsonl(third));
   console.log(`order.third.jsonl: ${third.length} cases`);
+  const fourth = labelTestSet(parseDraft(readFileSync(here('./order.fourth.draft.txt'), 'utf8')), 44, 'fourth-order');
+  writeFileSync(here('./order.fourth.jsonl'), toJsonl(fourth));
+  console.log(`order.fourth.jsonl: ${fourth.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
