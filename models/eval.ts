@@ -11,9 +11,9 @@
  * (models/checklist.ts): flips under meaning-preserving perturbations, directional failures across
  * policy thresholds and departures from the policy in number sweeps.
  *
- * The holdout and third sets (<domain>.holdout.jsonl, <domain>.third.jsonl beside it: written later,
- * by other hands, never trained or tuned on) give one line each per model and one pooled line each
- * (`holdout: ...`, `third: ...`) before the last.
+ * The later measured sets (LATER_SETS: <domain>.holdout.jsonl, .third.jsonl and .fourth.jsonl beside
+ * it, written later by other hands, never trained or tuned on) give one line each per model and one
+ * pooled line each (`holdout: ...`, `third: ...`, `fourth: ...`) before the last.
  *
  * Misspelt decisions: each natural and holdout case with a decisive word of five letters or more
  * gets one copy with that word misspelt (perturbation `typo-decisive`, seeded by the case id); a
@@ -104,16 +104,20 @@ async function evaluateNatural(agent: DecisionAgent, domain: DomainName, natural
   return { file, ...metrics, checklist };
 }
 
+/** The measured sets beside the natural set, in the order they were written. */
+export const LATER_SETS = ['holdout', 'third', 'fourth'] as const;
+export type LaterSet = (typeof LATER_SETS)[number];
+
 /**
  * A measured set of a domain beside the natural set (<domain>.holdout.jsonl: written later, by
- * another hand, never trained or tuned on; <domain>.third.jsonl: written later still): accuracy,
- * automation and precision, no suite. Null when absent.
+ * another hand, never trained or tuned on; <domain>.third.jsonl and .fourth.jsonl: written later
+ * still): accuracy, automation and precision, no suite. Null when absent.
  */
 export async function evaluateHoldout(
   agent: DecisionAgent,
   domain: DomainName,
   naturalDir: string,
-  set: 'holdout' | 'third' = 'holdout',
+  set: LaterSet = 'holdout',
 ) {
   const file = join(naturalDir, `${domain}.${set}.jsonl`);
   if (!existsSync(file)) return null;
@@ -197,8 +201,8 @@ export async function evaluateModel(
 
   const { naturalDir = DEFAULT_NATURAL_DIR, seed = 1 } = options;
   const naturalSet = await evaluateNatural(agent, domain, naturalDir, seed);
-  const holdoutSet = await evaluateHoldout(agent, domain, naturalDir);
-  const thirdSet = await evaluateHoldout(agent, domain, naturalDir, 'third');
+  const laterSets = {} as Record<LaterSet, Awaited<ReturnType<typeof evaluateHoldout>>>;
+  for (const set of LATER_SETS) laterSets[set] = await evaluateHoldout(agent, domain, naturalDir, set);
   const naturalFiles = ['test', 'holdout']
     .map((set) => join(naturalDir, `${domain}.${set}.jsonl`))
     .filter((file) => existsSync(file));
@@ -226,8 +230,9 @@ export async function evaluateModel(
     rulesOnlyAccuracy: rulesAll,
     natural: { cases: natural.length, correct: natural.length - naturalMisses.length, misses: naturalMisses },
     naturalSet,
-    holdoutSet,
-    thirdSet,
+    /** The holdout set's numbers, also under laterSets (the model card reads them here). */
+    holdoutSet: laterSets.holdout,
+    laterSets,
     misspelt,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
@@ -272,10 +277,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
           `directional_failures=${c.directional.failures}/${c.directional.pairs} sweep_departures=${c.sweeps.departures}/${c.sweeps.points} (${c.sweeps.reviews} to review)`,
       );
     }
-    for (const [set, h] of [
-      ['holdout', r.holdoutSet],
-      ['third', r.thirdSet],
-    ] as const) {
+    for (const set of LATER_SETS) {
+      const h = r.laterSets[set];
       if (h)
         console.log(
           `${domain} ${set}: accuracy ${h.accuracy.toFixed(4)} (${h.cases} cases), automated ${h.autoRate.toFixed(4)} at precision ${h.autoPrecision.toFixed(4)} (${h.wrong} wrong of ${h.automated}), ECE ${h.ece.toFixed(4)}`,
@@ -311,11 +314,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const p50 = Math.max(...results.map((r) => r.p50Ms));
   const batch = Math.min(...results.map((r) => r.batchPerS));
   console.log(`synthetic test: auto_rate=${r4(autoRate)} auto_precision=${r4(autoPrecision)}`);
-  for (const set of ['holdout', 'third'] as const) {
-    const sets = results.flatMap((r) => {
-      const h = set === 'holdout' ? r.holdoutSet : r.thirdSet;
-      return h ? [h] : [];
-    });
+  for (const set of LATER_SETS) {
+    const sets = results.flatMap((r) => (r.laterSets[set] ? [r.laterSets[set]] : []));
     if (sets.length === 0) continue;
     const sum = (pick: (h: (typeof sets)[number]) => number) => sets.reduce((s, h) => s + pick(h), 0);
     const cases = sum((h) => h.cases);

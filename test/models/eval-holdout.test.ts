@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { readNaturalCases } from '../../models/checklist.ts';
-import { DEFAULT_NATURAL_DIR, evaluateHoldout, evaluateMisspelt } from '../../models/eval.ts';
+import { DEFAULT_NATURAL_DIR, evaluateHoldout, evaluateMisspelt, LATER_SETS } from '../../models/eval.ts';
 
 after(() => DecisionAgent.closeAll());
 
-for (const set of ['holdout', 'third'] as const) {
+for (const set of LATER_SETS) {
   test(`the ${set} numbers are the model answers recounted, and a missing ${set} file reports nothing`, async () => {
     const agent = await DecisionAgent.load('order');
     const reported = await evaluateHoldout(agent, 'order', DEFAULT_NATURAL_DIR, set);
