@@ -61,15 +61,22 @@ function edgesAndMisspellingsLines(config: {
     ? `Misspelt decisive words (config.json \`decisiveWords\`, ${config.decisiveWords.length} words; docs/decisions.md "Misspelt decisive words"): an automated answer whose text has a word outside lexicon.txt one typo from one of them is read again with the word spelt right; another answer, or one under the threshold, goes to review.\n`
     : '';
   const n = config.neighbours;
+  const ruledOut = (intents: Record<string, string[]>) => {
+    const always = Object.keys(intents).filter((i) => intents[i]!.join() === 'true');
+    const sometimes = Object.keys(intents).filter((i) => intents[i]!.join() !== 'true');
+    return [
+      always.length ? `${always.join(', ')} always` : '',
+      sometimes.length ? `${sometimes.join(', ')} for some fields` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
+  };
   const neighbours = n
-    ? `Nearest labelled texts (config.json \`neighbours\`, ${n.file}: the train fold of the hand-written texts; docs/decisions.md "Nearest labelled texts"): an automated ${Object.entries(
+    ? `Nearest labelled texts (config.json \`neighbours\`, ${n.file}: the train fold of the hand-written texts; docs/decisions.md "Nearest labelled texts"): an automated answer whose text has ${Math.round(n.share * 100)}% or more of the similarity of its ${n.k} nearest labelled texts in intents under which the written policy does not give it for the case's fields goes to review (${Object.entries(
         n.never,
       )
-        .map(
-          ([label, intents]) =>
-            `${label} whose text has ${Math.round(n.share * 100)}% or more of the similarity of its ${n.k} nearest labelled texts in ${intents.join(' or ')} texts`,
-        )
-        .join(', or ')} goes to review.\n`
+        .map(([label, intents]) => `${label}: ${ruledOut(intents)}`)
+        .join('; ')}).\n`
     : '';
   return edges + misspelt + neighbours;
 }

@@ -44,7 +44,8 @@ export function writeNeighbours(
   writeFileSync(join(dir, NEIGHBOURS_FILE), `${texts.map((t) => JSON.stringify(t)).join('\n')}\n`);
   const settings: NeighbourSettings = { file: NEIGHBOURS_FILE, k, share, never: policyNever(domain) };
   const file = join(dir, 'config.json');
-  const bad = neighboursError(settings, JSON.parse(readFileSync(file, 'utf8')).labels);
+  const config = JSON.parse(readFileSync(file, 'utf8'));
+  const bad = neighboursError(settings, config.labels, config.inputs);
   if (bad) throw new Error(bad);
   writeConfigLine(file, 'neighbours', settings);
   return { settings, texts: texts.length };

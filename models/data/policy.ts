@@ -196,17 +196,43 @@ export function policyEdges(domain: 'loan' | 'order'): { field: string; at: numb
 }
 
 /**
- * Per answer, the intents of a text under which the policies above never give it, whatever the
- * fields: the lending policy rejects a prohibited purpose and sends an uncertain one to a person,
- * so neither is ever approved; the routing policy never sends a collection or a bulky parcel by
- * courier, and collects only what the customer says they will collect. The nearest-texts check
- * (nodes/decision/neighbours.ts) sends an automated answer to a person when the text reads like
- * texts of such intents. Exact (test/models/policy-never.test.ts): on sampled cases no listed
- * intent gives the answer, and every intent not listed gives it for some.
+ * Per answer and per intent of a text, FEEL conditions on the fields under which the policies above
+ * do not give that answer for a text of that intent (`["true"]`: whatever the fields). The
+ * lending policy never approves a prohibited or an uncertain purpose, and approves an ordinary one
+ * only within its limits (a secured one within the secured limits); the routing policy never sends
+ * a collection or a bulky parcel by courier, sends an urgent parcel by courier only when it is in
+ * stock, light enough and due soon or within 300 km, and so on. The nearest-texts check
+ * (nodes/decision/neighbours.ts) sends an automated answer to a person when the case's text reads
+ * like texts of intents that rule it out for the case's fields. Exact
+ * (test/decision/neighbours.test.ts): on sampled cases the conditions hold exactly when the
+ * policy gives another answer.
  */
-export function policyNever(domain: 'loan' | 'order'): Record<string, string[]> {
-  if (domain === 'loan') return { approve: ['prohibited', 'uncertain'] };
-  return { courier: ['collect', 'bulky'], pickup: ['neutral', 'urgent', 'bulky'] };
+export function policyNever(domain: 'loan' | 'order'): Record<string, Record<string, string[]>> {
+  if (domain === 'loan') {
+    const l = LOAN_APPROVAL_LIMITS;
+    const jobs = l.employment.map((e) => JSON.stringify(e)).join(', ');
+    const outside = (minCreditScore: number) => [
+      `creditScore < ${minCreditScore} or debts >= ${l.maxDebts} or amount > ${l.maxAmount} or termMonths > ${l.maxTermMonths} or income < ${l.minIncome} or not(employment in [${jobs}])`,
+    ];
+    return {
+      approve: {
+        prohibited: ['true'],
+        uncertain: ['true'],
+        neutral: outside(l.minCreditScore),
+        secured: outside(l.minCreditScoreSecured),
+      },
+    };
+  }
+  const o = ORDER_LIMITS;
+  const inStock = 'stock.leeds + stock.bristol + stock.glasgow';
+  const soon = `deadlineHours <= ${o.courierDeadlineHours} or (customerTier = "platinum" and deadlineHours <= ${o.platinumDeadlineHours})`;
+  const courier = `${inStock} > 0 and weightKg <= ${o.maxParcelKg} and (${soon})`;
+  const urgentCourier = `${inStock} > 0 and weightKg <= ${o.maxParcelKg} and (${soon} or distanceKm <= ${o.urgentMaxDistanceKm})`;
+  return {
+    courier: { collect: ['true'], bulky: ['true'], neutral: [`not(${courier})`], urgent: [`not(${urgentCourier})`] },
+    pickup: { neutral: ['true'], urgent: ['true'], bulky: ['true'], collect: [`${inStock} = 0`] },
+    warehouse: { neutral: [courier], urgent: [urgentCourier], collect: [`${inStock} > 0`] },
+  };
 }
 
 /**

@@ -425,10 +425,10 @@ export class DecisionAgent {
         ? await this.#grounding(variables, options, scored.label, head)
         : undefined;
     const automated = (confident || grounding !== undefined) && reviewReasons.length === 0;
-    if (automated && (this.model.screen || this.model.instructions || this.model.neighbours)) {
+    if (automated && (this.model.screen || this.model.instructions)) {
       const fields = this.#textFields(variables, options);
-      for (const reader of [this.model.screen, this.model.instructions, this.model.neighbours]) {
-        const reason = reader?.reason(scored.label, fields);
+      for (const screen of [this.model.screen, this.model.instructions]) {
+        const reason = screen?.reason(scored.label, fields);
         if (reason) reviewReasons.push(reason);
       }
     }
@@ -481,6 +481,13 @@ export class DecisionAgent {
           `${edge.field} ${edge.from} is on a threshold of the written policy, which treats it as ${edge.to}; there the model answers ${edge.label}, not ${edge.reading.label}${respelt ? ` (with '${respelt.word}' read as '${respelt.meant}')` : ''}: a person checks the answer ${scored.label}`,
         );
       }
+    }
+    // The nearest labelled texts (neighbours.ts) read text only and run after the checks above, which
+    // run only while no reason is found: a case both catch (an urgent note misread at exactly 300
+    // km) gets both reasons.
+    if (automated && this.model.neighbours) {
+      const reason = this.model.neighbours.reason(scored.label, this.#textFields(variables, options), variables);
+      if (reason) reviewReasons.push(reason);
     }
     if (!confident && (grounding === undefined || reviewReasons.length > 0))
       reviewReasons.push(

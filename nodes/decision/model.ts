@@ -153,7 +153,7 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badEdges) throw unknownModel(name, `${configFile}: ${badEdges}`);
   const badGrounding = groundingError(config.grounding, config.labels, config.inputs);
   if (badGrounding) throw unknownModel(name, `${configFile}: ${badGrounding}`);
-  const badNeighbours = neighboursError(config.neighbours, config.labels);
+  const badNeighbours = neighboursError(config.neighbours, config.labels, config.inputs);
   if (badNeighbours) throw unknownModel(name, `${configFile}: ${badNeighbours}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }

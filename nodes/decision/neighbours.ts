@@ -8,11 +8,14 @@
  * BUSINESS") are all labelled `uncertain`.
  *
  * A model folder's config.json may name a file of labelled texts (`neighbours.file`, one JSON
- * object `{ text, intent }` per line: the hand-written training texts) and, per answer, the intents
- * under which the written policy never gives it (`neighbours.never`: the lending policy never
- * approves a prohibited or an uncertain purpose). An automated answer whose free text has, among
- * its `k` nearest labelled texts, at least `share` of their similarity in such intents goes to a
- * person, with the nearest one in the reason. Like the other checks it never decides a case.
+ * object `{ text, intent }` per line: the hand-written training texts) and, per answer and per
+ * intent, FEEL conditions on the declared inputs under which the written policy does not give that
+ * answer to a text of that intent (`neighbours.never`; `["true"]`: whatever the fields). The
+ * lending policy never approves a prohibited or an uncertain purpose; the routing policy sends an
+ * urgent parcel by courier only within 300 km or a close deadline. An automated answer whose free
+ * text has, among its `k` nearest labelled texts, at least `share` of their similarity in intents
+ * that rule it out for the case's fields goes to a person, with the nearest such text in the
+ * reason. Like the other checks it never decides a case.
  *
  * Texts are compared as TF-IDF vectors of their words and of the character 3- to 5-grams of their
  * lowercased, accent-free letters and digits, by cosine similarity: character n-grams match
@@ -21,6 +24,8 @@
  * teaches it a new wording by adding a line.
  */
 
+import { Requirements, requiresError } from './requires.ts';
+
 export interface NeighbourSettings {
   /** The labelled texts, a file in the model folder: one `{ "text", "intent" }` object per line. */
   file: string;
@@ -28,8 +33,8 @@ export interface NeighbourSettings {
   k: number;
   /** The share of the k texts' similarity, in (0, 1], in intents that rule an answer out, from which it goes to review. */
   share: number;
-  /** Per answer, the intents of the labelled texts under which the written policy never gives it. */
-  never: Record<string, string[]>;
+  /** Per answer and intent, FEEL conditions on the declared inputs under which the written policy does not give that answer (`["true"]`: never). */
+  never: Record<string, Record<string, string[]>>;
 }
 
 /** One labelled text near a free text, with its cosine similarity. */
@@ -39,8 +44,8 @@ export interface Neighbour {
   similarity: number;
 }
 
-/** Why `settings` cannot be used with these `labels`, or null when it can (checked at load). */
-export function neighboursError(settings: unknown, labels: string[]): string | null {
+/** Why `settings` cannot be used with these `labels` and declared `inputs`, or null when it can (checked at load). */
+export function neighboursError(settings: unknown, labels: string[], inputs?: object): string | null {
   if (settings === undefined) return null;
   const s = settings as Partial<NeighbourSettings>;
   if (typeof s !== 'object' || s === null || Array.isArray(s)) return 'neighbours must be an object';
@@ -49,11 +54,13 @@ export function neighboursError(settings: unknown, labels: string[]): string | n
   if (!Number.isInteger(s.k) || s.k! < 1 || s.k! > 100) return 'neighbours.k must be a whole number from 1 to 100';
   if (typeof s.share !== 'number' || !(s.share > 0 && s.share <= 1)) return 'neighbours.share must be in (0, 1]';
   if (typeof s.never !== 'object' || s.never === null || Array.isArray(s.never))
-    return 'neighbours.never must map answers to lists of intents';
+    return 'neighbours.never must map answers to intents and their FEEL conditions';
   for (const [label, intents] of Object.entries(s.never)) {
     if (!labels.includes(label)) return `neighbours.never names '${label}', which is not one of the labels`;
-    if (!Array.isArray(intents) || intents.length === 0 || intents.some((i) => typeof i !== 'string' || !i))
-      return `neighbours.never.${label} must be a non-empty list of intents`;
+    if (typeof intents !== 'object' || intents === null || Array.isArray(intents) || Object.keys(intents).length === 0)
+      return `neighbours.never.${label} must map intents to lists of FEEL conditions`;
+    const bad = requiresError(intents, Object.keys(intents), inputs, `neighbours.never.${label}`);
+    if (bad) return bad;
   }
   return null;
 }
@@ -82,6 +89,8 @@ function termCounts(text: string): Map<string, number> {
 
 export class TextNeighbours {
   readonly settings: NeighbourSettings;
+  /** Per answer, the conditions of `never`, ready to check (keyed by intent). */
+  readonly #never: Map<string, Requirements>;
   readonly #texts: { text: string; intent: string }[];
   /** Inverse document frequency of each term of the labelled texts. */
   readonly #idf = new Map<string, number>();
@@ -90,6 +99,7 @@ export class TextNeighbours {
 
   constructor(texts: { text: string; intent: string }[], settings: NeighbourSettings) {
     this.settings = settings;
+    this.#never = new Map(Object.entries(settings.never).map(([label, intents]) => [label, new Requirements(intents)]));
     this.#texts = texts;
     const counts = texts.map((t) => termCounts(t.text));
     const df = new Map<string, number>();
@@ -181,16 +191,26 @@ export class TextNeighbours {
     return { share: total > 0 ? inside / total : 0, neighbours };
   }
 
-  /** The review reason for an automated `label` on free-text `fields`, or null when it stands. */
-  reason(label: string, fields: Record<string, string>): string | null {
-    const never = this.settings.never[label];
-    if (!never) return null;
+  /** The intents under which the written policy does not give `label` for a case with these `variables`. */
+  ruledOut(label: string, variables: Record<string, unknown>): string[] {
+    const conditions = this.#never.get(label);
+    if (!conditions) return [];
+    return Object.keys(this.settings.never[label]!).filter((intent) => conditions.unmet(intent, variables) === null);
+  }
+
+  /**
+   * The review reason for an automated `label` on a case (`variables`) with free-text `fields`, or
+   * null when it stands.
+   */
+  reason(label: string, fields: Record<string, string>, variables: Record<string, unknown>): string | null {
+    const never = this.ruledOut(label, variables);
+    if (never.length === 0) return null;
     for (const [field, text] of Object.entries(fields)) {
       const { share, neighbours } = this.shareIn(text, never);
       if (share < this.settings.share) continue;
       const first = neighbours.find((n) => never.includes(n.intent))!;
       const intents = [...new Set(neighbours.filter((n) => never.includes(n.intent)).map((n) => n.intent))];
-      return `${field} reads like labelled texts of intent ${intents.join(' or ')} (${Math.round(share * 100)}% of its ${neighbours.length} nearest, e.g. ${JSON.stringify(first.text)}), under which the written policy never answers ${label}: a person checks the answer ${label}`;
+      return `${field} reads like labelled texts of intent ${intents.join(' or ')} (${Math.round(share * 100)}% of its ${neighbours.length} nearest, e.g. ${JSON.stringify(first.text)}), under which the written policy does not answer ${label} for this case: a person checks the answer ${label}`;
     }
     return null;
   }

@@ -373,7 +373,7 @@ describe('loan approval', { concurrency: true }, () => {
     assert.equal(decision.label, 'approve');
     assert.ok(
       decision.reviewReasons.some((r) =>
-        /^purpose reads like labelled texts of intent uncertain \(\d+% of its 15 nearest, e\.g\. "[^"]*franchise[^"]*"\), under which the written policy never answers approve: a person checks the answer approve$/.test(
+        /^purpose reads like labelled texts of intent uncertain \(\d+% of its 15 nearest, e\.g\. "[^"]*franchise[^"]*"\), under which the written policy does not answer approve for this case: a person checks the answer approve$/.test(
           r,
         ),
       ),
