@@ -65,6 +65,12 @@ export function neighboursError(settings: unknown, labels: string[], inputs?: ob
   return null;
 }
 
+/**
+ * How much of a text is read: the start of a longer one (a text is never refused for length, and
+ * reading a megabyte costs about 0.3 s; the model itself reads 400 characters, or a few windows).
+ */
+export const MAX_READ_CHARS = 10_000;
+
 /** Lowercase letters and digits, accents dropped, runs of anything else as one space. */
 function normalise(text: string): string {
   return text
@@ -79,7 +85,7 @@ function normalise(text: string): string {
 function termCounts(text: string): Map<string, number> {
   const counts = new Map<string, number>();
   const add = (term: string, n: number) => counts.set(term, (counts.get(term) ?? 0) + n);
-  const normal = normalise(text);
+  const normal = normalise(text.slice(0, MAX_READ_CHARS));
   if (!normal) return counts;
   const padded = ` ${normal} `;
   for (let n = 3; n <= 5; n++) for (let i = 0; i + n <= padded.length; i++) add(padded.slice(i, i + n), 1);

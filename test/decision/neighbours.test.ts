@@ -14,7 +14,12 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { loadDecisionModel, readModelConfig } from '../../nodes/decision/model.ts';
-import { neighboursError, TextNeighbours, type NeighbourSettings } from '../../nodes/decision/neighbours.ts';
+import {
+  MAX_READ_CHARS,
+  neighboursError,
+  TextNeighbours,
+  type NeighbourSettings,
+} from '../../nodes/decision/neighbours.ts';
 import { Requirements } from '../../nodes/decision/requires.ts';
 import {
   loanPolicy,
@@ -101,6 +106,11 @@ test('the reader: nearest texts first, through inflections, misspellings and cas
   );
   assert.ok(near[0]!.similarity > 0 && near[0]!.similarity <= 1 + 1e-9);
   assert.deepEqual(reader.nearest('zzzz qqqq'), [], 'a text sharing no term has no neighbours');
+  assert.deepEqual(
+    reader.nearest(`${'zzzz '.repeat(MAX_READ_CHARS / 5)}emigrating to Canada`),
+    [],
+    'only the start of a long text is read',
+  );
   assert.equal(reader.shareIn('zzzz qqqq', ['uncertain']).share, 0);
   const { share } = reader.shareIn('opening a bakery franchise', ['uncertain']);
   assert.ok(share > 0.6, `share ${share}`);
