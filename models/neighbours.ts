@@ -6,22 +6,140 @@
  * written policy (policyNever in models/data/policy.ts). Without --write it prints what it would
  * write.
  *
- * Usage: tsx models/neighbours.ts [--model loan|order] [--models-dir DIR] [--k N] [--share X] [--write]
+ * `--tune` chooses k and share on the dev fold (tuneNeighbours): each dev-fold text on the domain's
+ * reference field sets, decided by the model without the check; the setting that sends the most
+ * wrong automated answers to a person and none of the right ones.
+ *
+ * Usage: tsx models/neighbours.ts [--model loan|order] [--models-dir DIR] (--k N --share X | --tune) [--write]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
-import { neighboursError, type NeighbourSettings } from '../nodes/decision/neighbours.ts';
+import { DEFAULT_MODELS_DIR, DecisionAgent } from '../nodes/decision/agent.ts';
+import { neighboursError, TextNeighbours, type NeighbourSettings } from '../nodes/decision/neighbours.ts';
 import type { DomainName } from './data/domains.ts';
 import { handwrittenTexts } from './data/generate.ts';
 import { writeConfigLine } from './decisive-words.ts';
-import { policyNever } from './data/policy.ts';
+import { loanPolicy, orderPolicy, policyNever, type LoanIntent, type OrderIntent } from './data/policy.ts';
 
-/** The shipped reading: the 9 nearest texts, two thirds of their similarity. */
-export const DEFAULT_K = 9;
-export const DEFAULT_SHARE = 0.67;
 export const NEIGHBOURS_FILE = 'neighbours.jsonl';
+
+/**
+ * Field sets the dev-fold texts are put on when k and share are chosen: cases where the text
+ * decides. Loan: three applicants who pass every limit (an ordinary purpose is approved, an
+ * uncertain one reviewed, a forbidden one rejected). Order: a light parcel in stock, due in 72 h at
+ * 150 km (an urgent note means courier) and at 450 km (it does not), due in 12 h, and a platinum
+ * customer's at 600 km due in 40 h.
+ */
+export const REFERENCE_FIELDS: Record<DomainName, Record<string, unknown>[]> = {
+  loan: [
+    { income: 85000, debts: 2000, creditScore: 790, amount: 8000, termMonths: 24, employment: 'permanent' },
+    { income: 41000, debts: 9000, creditScore: 702, amount: 15000, termMonths: 48, employment: 'contract' },
+    { income: 30000, debts: 15000, creditScore: 745, amount: 25000, termMonths: 36, employment: 'retired' },
+  ],
+  order: [
+    {
+      weightKg: 5,
+      stock: { leeds: 3, bristol: 2, glasgow: 0 },
+      distanceKm: 150,
+      deadlineHours: 72,
+      customerTier: 'standard',
+    },
+    {
+      weightKg: 5,
+      stock: { leeds: 3, bristol: 2, glasgow: 0 },
+      distanceKm: 450,
+      deadlineHours: 72,
+      customerTier: 'standard',
+    },
+    {
+      weightKg: 5,
+      stock: { leeds: 3, bristol: 2, glasgow: 0 },
+      distanceKm: 150,
+      deadlineHours: 12,
+      customerTier: 'silver',
+    },
+    {
+      weightKg: 5,
+      stock: { leeds: 3, bristol: 2, glasgow: 0 },
+      distanceKm: 600,
+      deadlineHours: 40,
+      customerTier: 'platinum',
+    },
+  ],
+};
+export const TUNE_K = [5, 7, 9, 12, 15];
+export const TUNE_SHARES = [0.5, 0.55, 0.6, 0.67, 0.75, 0.8];
+
+export interface TuneRow {
+  k: number;
+  share: number;
+  /** Wrong automated answers the setting sends to a person. */
+  wrongCaught: number;
+  /** Right automated answers it sends to a person. */
+  rightLost: number;
+}
+
+/**
+ * The dev-fold grid of k and share for a model folder (its `neighbours` ignored: the model's own
+ * automated answers are measured), and the setting that catches the most wrong answers with no
+ * right one lost (on a tie the smaller share, then the smaller k); null when none catches any.
+ */
+export async function tuneNeighbours(
+  modelsDir: string,
+  domain: DomainName,
+): Promise<{ automated: number; wrong: number; grid: TuneRow[]; best: TuneRow | null }> {
+  const work = mkdtempSync(join(tmpdir(), 'operon-neighbours-tune-'));
+  try {
+    cpSync(join(modelsDir, domain), join(work, domain), { recursive: true });
+    const file = join(work, domain, 'config.json');
+    const { neighbours: _off, ...config } = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify(config));
+    const agent = await DecisionAgent.load(domain, { dir: join(work, domain) });
+    const policy = (vars: Record<string, unknown>, intent: string) =>
+      domain === 'loan'
+        ? loanPolicy(vars as never, intent as LoanIntent)
+        : orderPolicy(vars as never, intent as OrderIntent);
+    const textField = domain === 'loan' ? 'purpose' : 'notes';
+    const automated: { vars: Record<string, unknown>; label: string; right: boolean }[] = [];
+    for (const [intent, texts] of Object.entries(handwrittenTexts(domain, 'dev')))
+      for (const text of texts)
+        for (const fields of REFERENCE_FIELDS[domain]) {
+          const vars = { ...fields, [textField]: text };
+          const result = await agent.infer(vars);
+          if (!result.needsReview && result.label !== 'review')
+            automated.push({ vars, label: result.label, right: result.label === policy(vars, intent) });
+        }
+    const grid: TuneRow[] = [];
+    for (const k of TUNE_K) {
+      const reader = new TextNeighbours(neighbourTexts(domain), {
+        file: NEIGHBOURS_FILE,
+        k,
+        share: 1,
+        never: policyNever(domain),
+      });
+      const shares = automated.map((a) => {
+        const never = reader.ruledOut(a.label, a.vars);
+        return { right: a.right, share: never.length ? reader.shareIn(String(a.vars[textField]), never).share : 0 };
+      });
+      for (const share of TUNE_SHARES)
+        grid.push({
+          k,
+          share,
+          wrongCaught: shares.filter((x) => !x.right && x.share >= share).length,
+          rightLost: shares.filter((x) => x.right && x.share >= share).length,
+        });
+    }
+    const best =
+      grid
+        .filter((row) => row.rightLost === 0 && row.wrongCaught > 0)
+        .sort((a, b) => b.wrongCaught - a.wrongCaught || a.share - b.share || a.k - b.k)[0] ?? null;
+    return { automated: automated.length, wrong: automated.filter((a) => !a.right).length, grid, best };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
 
 /** The train fold's hand-written texts of `domain`, one `{ text, intent }` per line, in intent order. */
 export function neighbourTexts(domain: DomainName): { text: string; intent: string }[] {
@@ -36,8 +154,8 @@ export function neighbourTexts(domain: DomainName): { text: string; intent: stri
 export function writeNeighbours(
   modelsDir: string,
   domain: DomainName,
-  k = DEFAULT_K,
-  share = DEFAULT_SHARE,
+  k: number,
+  share: number,
 ): { settings: NeighbourSettings; texts: number } {
   const dir = join(modelsDir, domain);
   const texts = neighbourTexts(domain);
@@ -56,21 +174,41 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     options: {
       model: { type: 'string' },
       'models-dir': { type: 'string', default: DEFAULT_MODELS_DIR },
-      k: { type: 'string', default: String(DEFAULT_K) },
-      share: { type: 'string', default: String(DEFAULT_SHARE) },
+      k: { type: 'string' },
+      share: { type: 'string' },
+      tune: { type: 'boolean', default: false },
       write: { type: 'boolean', default: false },
     },
   });
-  const k = Number(values.k);
-  const share = Number(values.share);
+  if (values.tune === (values.k !== undefined || values.share !== undefined)) {
+    console.error('give --k N and --share X, or --tune');
+    process.exit(2);
+  }
   for (const domain of (values.model ? [values.model] : ['loan', 'order']) as DomainName[]) {
+    let k = Number(values.k);
+    let share = Number(values.share);
+    if (values.tune) {
+      const tuned = await tuneNeighbours(values['models-dir']!, domain);
+      console.log(`${domain} dev fold: ${tuned.automated} automated answers, ${tuned.wrong} wrong`);
+      for (const row of tuned.grid)
+        console.log(
+          `${domain} k=${row.k} share=${row.share}: wrong caught ${row.wrongCaught}, right lost ${row.rightLost}`,
+        );
+      if (!tuned.best) {
+        console.log(`${domain}: no setting catches a wrong answer without losing a right one; nothing written`);
+        continue;
+      }
+      ({ k, share } = tuned.best);
+      console.log(
+        `${domain} best: k ${k}, share ${share} (${tuned.best.wrongCaught} of ${tuned.wrong} wrong caught, none right lost)`,
+      );
+    }
     if (values.write) {
       const { settings, texts } = writeNeighbours(values['models-dir']!, domain, k, share);
       console.log(`${domain}: ${texts} labelled texts and ${JSON.stringify(settings)} written`);
     } else {
-      console.log(
-        `${domain}: would write ${neighbourTexts(domain).length} labelled texts, k ${k}, share ${share}, never ${JSON.stringify(policyNever(domain))}`,
-      );
+      console.log(`${domain}: would write ${neighbourTexts(domain).length} labelled texts, k ${k}, share ${share}`);
     }
   }
+  await DecisionAgent.closeAll();
 }

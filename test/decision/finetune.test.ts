@@ -165,7 +165,7 @@ describe('DecisionAgent.train(inputs, labels): LoRA fine-tuning of the GPT', {
     // The base folder gets the nearest-texts check for this run: its labelled texts go with it.
     const baseConfig = join(modelsDir, 'order', 'config.json');
     const saved = readFileSync(baseConfig, 'utf8');
-    writeNeighbours(modelsDir, 'order');
+    writeNeighbours(modelsDir, 'order', 9, 0.75);
     const withNeighbours = JSON.parse(readFileSync(baseConfig, 'utf8'));
     const report = await agent.train(
       cases.map((c) => c.variables),
