@@ -20,7 +20,7 @@ import { DEFAULT_MODELS_DIR, DecisionAgent } from '../nodes/decision/agent.ts';
 import { neighboursError, TextNeighbours, type NeighbourSettings } from '../nodes/decision/neighbours.ts';
 import type { DomainName } from './data/domains.ts';
 import { handwrittenTexts } from './data/generate.ts';
-import { writeConfigLine } from './decisive-words.ts';
+import { writeConfigLine } from './config-line.ts';
 import { loanPolicy, orderPolicy, policyNever, type LoanIntent, type OrderIntent } from './data/policy.ts';
 
 export const NEIGHBOURS_FILE = 'neighbours.jsonl';
