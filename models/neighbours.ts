@@ -20,6 +20,8 @@ import { DEFAULT_MODELS_DIR, DecisionAgent } from '../nodes/decision/agent.ts';
 import { neighboursError, TextNeighbours, type NeighbourSettings } from '../nodes/decision/neighbours.ts';
 import type { DomainName } from './data/domains.ts';
 import { handwrittenTexts } from './data/generate.ts';
+import { TEXT_VARIABLE } from './data/perturb.ts';
+import { answerOf, decideAll } from './checklist.ts';
 import { writeConfigLine } from './config-line.ts';
 import { loanPolicy, orderPolicy, policyNever, type LoanIntent, type OrderIntent } from './data/policy.ts';
 
@@ -101,16 +103,20 @@ export async function tuneNeighbours(
       domain === 'loan'
         ? loanPolicy(vars as never, intent as LoanIntent)
         : orderPolicy(vars as never, intent as OrderIntent);
-    const textField = domain === 'loan' ? 'purpose' : 'notes';
-    const automated: { vars: Record<string, unknown>; label: string; right: boolean }[] = [];
-    for (const [intent, texts] of Object.entries(handwrittenTexts(domain, 'dev')))
-      for (const text of texts)
-        for (const fields of REFERENCE_FIELDS[domain]) {
-          const vars = { ...fields, [textField]: text };
-          const result = await agent.infer(vars);
-          if (!result.needsReview && result.label !== 'review')
-            automated.push({ vars, label: result.label, right: result.label === policy(vars, intent) });
-        }
+    const textField = TEXT_VARIABLE[domain];
+    const cases = Object.entries(handwrittenTexts(domain, 'dev')).flatMap(([intent, texts]) =>
+      texts.flatMap((text) =>
+        REFERENCE_FIELDS[domain].map((fields) => ({ intent, vars: { ...fields, [textField]: text } })),
+      ),
+    );
+    const outcomes = await decideAll(
+      agent,
+      cases.map((c) => c.vars),
+    );
+    const automated = cases.flatMap(({ intent, vars }, i) => {
+      const answer = answerOf(outcomes[i]!);
+      return answer === 'review' ? [] : [{ vars, label: answer, right: answer === policy(vars, intent) }];
+    });
     const grid: TuneRow[] = [];
     for (const k of TUNE_K) {
       const reader = new TextNeighbours(neighbourTexts(domain), {
