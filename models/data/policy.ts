@@ -7,8 +7,12 @@
 
 import type { GroundingSettings } from '../../nodes/decision/grounding.ts';
 
-export type LoanIntent = 'neutral' | 'prohibited' | 'uncertain' | 'secured';
-export type OrderIntent = 'neutral' | 'collect' | 'urgent' | 'bulky';
+/** What a loan purpose means to the lending policy. */
+export const LOAN_INTENTS = ['neutral', 'prohibited', 'uncertain', 'secured'] as const;
+export type LoanIntent = (typeof LOAN_INTENTS)[number];
+/** What an order note means to the routing policy. */
+export const ORDER_INTENTS = ['neutral', 'collect', 'urgent', 'bulky'] as const;
+export type OrderIntent = (typeof ORDER_INTENTS)[number];
 
 export interface LoanCase {
   income: number;

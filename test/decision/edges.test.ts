@@ -16,6 +16,8 @@ import { edgeCopies, edgesError, onEdge } from '../../nodes/decision/edges.ts';
 import { readModelConfig } from '../../nodes/decision/model.ts';
 import { DOMAINS } from '../../models/data/domains.ts';
 import {
+  ORDER_INTENTS,
+  LOAN_INTENTS,
   loanPolicy,
   orderPolicy,
   policyEdges,
@@ -27,9 +29,6 @@ import {
 import { loanCase, orderCase } from './support/policy-cases.ts';
 
 after(() => DecisionAgent.closeAll());
-
-const LOAN_INTENTS: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
-const ORDER_INTENTS: OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
 
 /** The same case with `field` set to `value`. */
 const at = <T extends object>(c: T, field: string, value: number): T => ({ ...c, [field]: value });

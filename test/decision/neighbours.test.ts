@@ -22,6 +22,8 @@ import {
 } from '../../nodes/decision/neighbours.ts';
 import { Requirements } from '../../nodes/decision/requires.ts';
 import {
+  ORDER_INTENTS,
+  LOAN_INTENTS,
   loanPolicy,
   orderPolicy,
   policyNever,
@@ -34,8 +36,6 @@ import { loanCase, orderCase } from './support/policy-cases.ts';
 
 after(() => DecisionAgent.closeAll());
 
-const LOAN_INTENTS: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
-const ORDER_INTENTS: OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
 const shipped = (domain: string) => fileURLToPath(new URL(`../../models/${domain}/`, import.meta.url));
 
 test('policyNever is exact: its conditions hold on a case exactly when the written policy gives a text of that intent another answer', () => {

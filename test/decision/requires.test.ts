@@ -20,17 +20,14 @@ import { readModelConfig } from '../../nodes/decision/model.ts';
 import { Requirements, requiresError } from '../../nodes/decision/requires.ts';
 import { DOMAINS } from '../../models/data/domains.ts';
 import {
+  ORDER_INTENTS,
+  LOAN_INTENTS,
   loanPolicy,
   orderPolicy,
   policyRequirements,
-  type LoanIntent,
-  type OrderIntent,
 } from '../../models/data/policy.ts';
 
 after(() => DecisionAgent.closeAll());
-
-const LOAN_INTENTS: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
-const ORDER_INTENTS: OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
 
 test("every answer of the lending policy meets its requirements, and every case that meets approve's has a text that is approved", () => {
   const requirements = new Requirements(policyRequirements('loan'));

@@ -18,9 +18,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { rng } from '../generate.ts';
 import { STYLES } from './styles.ts';
-import { loanPolicy, type LoanCase, type LoanIntent } from '../policy.ts';
+import { LOAN_INTENTS, loanPolicy, type LoanCase, type LoanIntent } from '../policy.ts';
 
-const INTENTS: readonly LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
 export { STYLES };
 
 export interface DraftLine {
@@ -40,7 +39,7 @@ export function readDraft(path: string): DraftLine[] {
       const m = /^(\S+) (\S+) (?:amount=(\d+) )?(.+)$/.exec(raw);
       if (!m) throw new Error(`${path}:${i + 1}: not "<intent> <style> <purpose>"`);
       const [, intent, style, amount, purpose] = m;
-      if (!INTENTS.includes(intent as LoanIntent)) throw new Error(`${path}:${i + 1}: intent ${intent}`);
+      if (!(LOAN_INTENTS as readonly string[]).includes(intent!)) throw new Error(`${path}:${i + 1}: intent ${intent}`);
       if (!(STYLES as readonly string[]).includes(style!)) throw new Error(`${path}:${i + 1}: style ${style}`);
       out.push({
         intent: intent as LoanIntent,

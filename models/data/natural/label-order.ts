@@ -20,9 +20,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { rng } from '../generate.ts';
 import { STYLES } from './styles.ts';
-import { orderPolicy, type OrderCase, type OrderIntent } from '../policy.ts';
+import { ORDER_INTENTS, orderPolicy, type OrderCase, type OrderIntent } from '../policy.ts';
 
-export const ORDER_INTENTS: readonly OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
 export { STYLES };
 const TIERS = ['standard', 'silver', 'gold', 'platinum'] as const;
 
