@@ -23,52 +23,36 @@ import { handwrittenTexts } from './data/generate.ts';
 import { TEXT_VARIABLE } from './data/perturb.ts';
 import { answerOf, decideAll } from './checklist.ts';
 import { writeConfigLine } from './config-line.ts';
-import { loanPolicy, orderPolicy, policyNever, type LoanIntent, type OrderIntent } from './data/policy.ts';
+import {
+  loanPolicy,
+  orderPolicy,
+  policyGrounding,
+  policyNever,
+  type LoanIntent,
+  type OrderIntent,
+} from './data/policy.ts';
 
 export const NEIGHBOURS_FILE = 'neighbours.jsonl';
 
 /**
  * Field sets the dev-fold texts are put on when k and share are chosen: cases where the text
  * decides. Loan: three applicants who pass every limit (an ordinary purpose is approved, an
- * uncertain one reviewed, a forbidden one rejected). Order: a light parcel in stock, due in 72 h at
+ * uncertain one reviewed, a forbidden one rejected), the first the grounding's `strong` reading. Order: a light parcel in stock, due in 72 h at
  * 150 km (an urgent note means courier) and at 450 km (it does not), due in 12 h, and a platinum
  * customer's at 600 km due in 40 h.
  */
+const PARCEL = { weightKg: 5, stock: { leeds: 3, bristol: 2, glasgow: 0 } };
 export const REFERENCE_FIELDS: Record<DomainName, Record<string, unknown>[]> = {
   loan: [
-    { income: 85000, debts: 2000, creditScore: 790, amount: 8000, termMonths: 24, employment: 'permanent' },
+    policyGrounding('loan').readings.strong!,
     { income: 41000, debts: 9000, creditScore: 702, amount: 15000, termMonths: 48, employment: 'contract' },
     { income: 30000, debts: 15000, creditScore: 745, amount: 25000, termMonths: 36, employment: 'retired' },
   ],
   order: [
-    {
-      weightKg: 5,
-      stock: { leeds: 3, bristol: 2, glasgow: 0 },
-      distanceKm: 150,
-      deadlineHours: 72,
-      customerTier: 'standard',
-    },
-    {
-      weightKg: 5,
-      stock: { leeds: 3, bristol: 2, glasgow: 0 },
-      distanceKm: 450,
-      deadlineHours: 72,
-      customerTier: 'standard',
-    },
-    {
-      weightKg: 5,
-      stock: { leeds: 3, bristol: 2, glasgow: 0 },
-      distanceKm: 150,
-      deadlineHours: 12,
-      customerTier: 'silver',
-    },
-    {
-      weightKg: 5,
-      stock: { leeds: 3, bristol: 2, glasgow: 0 },
-      distanceKm: 600,
-      deadlineHours: 40,
-      customerTier: 'platinum',
-    },
+    { ...PARCEL, distanceKm: 150, deadlineHours: 72, customerTier: 'standard' },
+    { ...PARCEL, distanceKm: 450, deadlineHours: 72, customerTier: 'standard' },
+    { ...PARCEL, distanceKm: 150, deadlineHours: 12, customerTier: 'silver' },
+    { ...PARCEL, distanceKm: 600, deadlineHours: 40, customerTier: 'platinum' },
   ],
 };
 export const TUNE_K = [5, 7, 9, 12, 15];

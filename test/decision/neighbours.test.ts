@@ -30,8 +30,9 @@ import {
   type LoanIntent,
   type OrderCase,
   type OrderIntent,
+  type LoanCase,
 } from '../../models/data/policy.ts';
-import { neighbourTexts, NEIGHBOURS_FILE, writeNeighbours } from '../../models/neighbours.ts';
+import { neighbourTexts, NEIGHBOURS_FILE, REFERENCE_FIELDS, writeNeighbours } from '../../models/neighbours.ts';
 import { loanCase, orderCase } from './support/policy-cases.ts';
 
 after(() => DecisionAgent.closeAll());
@@ -224,14 +225,8 @@ test('models/neighbours.ts rewrites the setting in place, on one line, also when
 
 test('the shipped loan model: a new franchise confidently approved goes to a person; an ordinary purpose stays automated', async () => {
   const agent = await DecisionAgent.load('loan');
-  const strong = {
-    income: 85000,
-    debts: 2000,
-    creditScore: 790,
-    amount: 8000,
-    termMonths: 24,
-    employment: 'permanent',
-  };
+  // The grounding's `strong` applicant, who passes every limit of the lending policy.
+  const strong = REFERENCE_FIELDS.loan[0] as Omit<LoanCase, 'purpose'>;
   const franchise = { ...strong, purpose: 'NEW FRANCHISE - BURGER VAN' };
   assert.equal(loanPolicy(franchise, 'uncertain'), 'review', 'the written policy sends a new business to a person');
   const result = await agent.infer(franchise);
