@@ -19,13 +19,7 @@ import { loanCase, orderCase } from './support/policy-cases.ts';
 import { readModelConfig } from '../../nodes/decision/model.ts';
 import { Requirements, requiresError } from '../../nodes/decision/requires.ts';
 import { DOMAINS } from '../../models/data/domains.ts';
-import {
-  ORDER_INTENTS,
-  LOAN_INTENTS,
-  loanPolicy,
-  orderPolicy,
-  policyRequirements,
-} from '../../models/data/policy.ts';
+import { ORDER_INTENTS, LOAN_INTENTS, loanPolicy, orderPolicy, policyRequirements } from '../../models/data/policy.ts';
 
 after(() => DecisionAgent.closeAll());
 
