@@ -308,7 +308,7 @@ ${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx
 
 /** The holdout set's numbers, when eval had the set. */
 function holdoutSection(e: Evaluation): string {
-  const h = e.holdoutSet;
+  const h = e.laterSets.holdout;
   if (!h) return '';
   return `## Holdout set (models/data/natural/*.holdout.jsonl, written by hand later, never trained or tuned on)
 ${h.cases} cases in wording that no training or generated text shares: accuracy **${f4(h.accuracy)}**, automated ${f4(h.autoRate)}

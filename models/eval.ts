@@ -230,8 +230,6 @@ export async function evaluateModel(
     rulesOnlyAccuracy: rulesAll,
     natural: { cases: natural.length, correct: natural.length - naturalMisses.length, misses: naturalMisses },
     naturalSet,
-    /** The holdout set's numbers, also under laterSets (the model card reads them here). */
-    holdoutSet: laterSets.holdout,
     laterSets,
     misspelt,
     p50Ms: percentile(latencies, 0.5),

@@ -65,7 +65,7 @@ export interface DecisionModelConfig {
   requires?: RequiresSettings;
   /** Answers below the threshold that the policy grounds on reference readings of the text are automated (grounding.ts). */
   grounding?: GroundingSettings;
-  /** Automated answers go to review when the free text's nearest labelled texts are of intents under which the policy never gives them (neighbours.ts). */
+  /** Automated answers go to review when the free text's nearest labelled texts are of intents under which the policy does not give them for the case's fields (neighbours.ts). */
   neighbours?: NeighbourSettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
