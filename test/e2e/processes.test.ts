@@ -687,6 +687,41 @@ describe('order routing', { concurrency: true }, () => {
     );
   });
 
+  it('an urgent note the model misreads within 300 km, sent over HTTP, waits for a dispatcher with the nearest training notes as the reason', async () => {
+    // nat-order-0160 of the hand-written natural set: routed to the warehouse at 0.99+, although an
+    // urgent parcel within 300 km goes by courier; the notes nearest to it are all urgent
+    // (nodes/decision/neighbours.ts).
+    const id = await webhookOverHttp('order-routing', {
+      ...order,
+      orderId: 'ORD-E2E-7',
+      quantity: 1,
+      weightKg: 30,
+      distanceKm: 299,
+      deadlineHours: 49,
+      customerTier: 'standard',
+      notes: 'its urgnet please hury',
+    });
+    const task = await openTask(id, 'ReviewRouting');
+    const routing = task.variables.routing as { label: string; needsReview: boolean; reviewReasons: string[] };
+    assert.equal(routing.label, 'warehouse');
+    assert.equal(routing.needsReview, true);
+    assert.ok(
+      routing.reviewReasons.some((r) =>
+        /^notes reads like labelled texts of intent urgent\b.* under which the written policy does not answer warehouse for this case: a person checks the answer warehouse$/.test(
+          r,
+        ),
+      ),
+      routing.reviewReasons.join('; '),
+    );
+    const [decision] = await decisionsOverHttp<{ reviewReasons: string[] }>(id);
+    assert.deepEqual(decision?.reviewReasons, routing.reviewReasons, 'the API shows the reasons the task carries');
+    assert.deepEqual(
+      (await instance(id)).elements.filter((e) => e.elementId === 'BookCarrier'),
+      [],
+      'nothing is booked while the routing waits',
+    );
+  });
+
   it('takes the late-delivery path when "delivered" does not arrive before deliveryDeadline', async () => {
     const id = await webhook('order-routing', { ...order, orderId: 'ORD-E2E-2', deliveryDeadline: 'PT1S' });
     const view = await ended(id);
