@@ -7,6 +7,7 @@
  *   written later by another hand, labelled the same way (seed 26).
  * - models/data/natural/order.third.draft.txt -> order.third.jsonl, the third measured set (seed 35).
  * - models/data/natural/order.fourth.draft.txt -> order.fourth.jsonl, the fourth measured set (seed 44).
+ * - models/data/natural/order.fifth.draft.txt -> order.fifth.jsonl, the fifth measured set (seed 53).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -152,6 +153,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const fourth = labelTestSet(parseDraft(readFileSync(here('./order.fourth.draft.txt'), 'utf8')), 44, 'fourth-order');
   writeFileSync(here('./order.fourth.jsonl'), toJsonl(fourth));
   console.log(`order.fourth.jsonl: ${fourth.length} cases`);
+  const fifth = labelTestSet(parseDraft(readFileSync(here('./order.fifth.draft.txt'), 'utf8')), 53, 'fifth-order');
+  writeFileSync(here('./order.fifth.jsonl'), toJsonl(fifth));
+  console.log(`order.fifth.jsonl: ${fifth.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
