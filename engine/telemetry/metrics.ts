@@ -47,7 +47,7 @@ const decisionConfidence = new Histogram({
 });
 const decisions = new Counter({
   name: 'operon_decisions_total',
-  help: 'Decisions a model made, by model and route: automated (confident) or review (handed to a person); review rate = review / all',
+  help: 'Decisions a model made, by model and route: automated (acted on) or review (handed to a person, the model answer review included); review rate = review / all',
   labelNames: ['model', 'route'] as const,
   registers: [workRegistry],
 });

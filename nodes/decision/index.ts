@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { OperonError } from '../../engine/errors.ts';
+import { ABSTAIN_LABELS } from '../../engine/store/review.ts';
 import type { NodeBinding, NodeContext, NodeType, RecordHook, Variables } from '../../engine/nodes/types.ts';
 import { DecisionAgent, DEFAULT_MODELS_DIR, type DecisionResult } from './agent.ts';
 import { readModelConfig } from './model.ts';
@@ -202,7 +203,9 @@ export function createDecisionNode(options: DecisionNodeOptions = {}): NodeType 
             return made;
           })
         : await infer();
-      workMetrics.decision(model, result.confidence, result.needsReview);
+      // A confident `review` answer asks a person as surely as a doubtful one (the loan process's
+      // gateway reads both): it counts on the review route, as eval:model counts it.
+      workMetrics.decision(model, result.confidence, result.needsReview || ABSTAIN_LABELS.includes(result.label));
       const decisionId = randomUUID();
       ctx.record(DECISION_RECORD, decisionRow(decisionId, agent.model, result, input, ctx));
       ctx.logger.info(

@@ -11,6 +11,7 @@ import { directRecord, recordsWritten } from '../support/node-context.ts';
 import { createDecisionNode, recordReview } from '../../nodes/decision/index.ts';
 import type { NodeContext } from '../../engine/nodes/types.ts';
 import type { OperonError } from '../../engine/errors.ts';
+import { workRegistry } from '../../engine/telemetry/metrics.ts';
 
 const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', import.meta.url), 'utf8'));
 const silent = {
@@ -91,6 +92,34 @@ describe('decision node', () => {
     assert.equal(reviewed.reviewed_label, 'reject');
     assert.equal(reviewed.reviewed_by, 'credit.officer@example.com');
     assert.ok(reviewed.reviewed_at instanceof Date);
+  });
+
+  test('a confident `review` answer counts on the review route of operon_decisions_total, as a doubtful one does', async () => {
+    const routes = async () => {
+      const metric = await workRegistry.getSingleMetric('operon_decisions_total')!.get();
+      const count = (route: string) =>
+        metric.values.find((v) => v.labels.model === 'loan' && v.labels.route === route)?.value ?? 0;
+      return { automated: count('automated'), review: count('review') };
+    };
+    const before = await routes();
+    // Income not started yet: the written policy asks a person, and the model says so with confidence.
+    const output = (await node.run(
+      {
+        applicantId: 'AP-10002',
+        income: 38000,
+        debts: 4000,
+        creditScore: 700,
+        amount: 18000,
+        termMonths: 36,
+        employment: 'contract',
+        purpose: 'covering rent until my next contract starts',
+      },
+      context('decision:loan'),
+    )) as { decision: { label: string; needsReview: boolean; confidence: number } };
+    assert.equal(output.decision.label, 'review');
+    assert.equal(output.decision.needsReview, false, `confident at ${output.decision.confidence}`);
+    const after = await routes();
+    assert.deepEqual(after, { automated: before.automated, review: before.review + 1 });
   });
 
   test('headers set the result variable and a threshold that sends the case to review', async () => {
