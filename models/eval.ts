@@ -15,6 +15,11 @@
  * it, written later by other hands, never trained or tuned on) give one line each per model and one
  * pooled line each (`holdout: ...`, `third: ...`, `fourth: ...`, `fifth: ...`) before the last.
  *
+ * Contrast sets (<domain>.contrast.txt beside them, hand-written, never trained on): texts that use
+ * the words of one meaning in another sense, each on the reference field sets where the text alone
+ * decides. One line per model: `<domain> contrast: <texts> texts on <n> field sets, <automated> of
+ * <cases> automated, <wrong> wrong (<texts> texts)`.
+ *
  * Misspelt decisions: each natural and holdout case with a decisive word of five letters or more
  * gets one copy with that word misspelt (perturbation `typo-decisive`, seeded by the case id); a
  * reader still sees the same case, so a copy may go to a person but an automated answer must be the
@@ -39,6 +44,10 @@ import type { DomainName } from './data/domains.ts';
 import { writeModelCard } from './card.ts';
 import { answerOf, decideAll, naturalMetrics, readNaturalCases, runChecklist, type NaturalCase } from './checklist.ts';
 import { hash, perturbText, TEXT_VARIABLE } from './data/perturb.ts';
+import { readDraft } from './data/natural/label-loan.ts';
+import { parseDraft } from './data/natural/label-order.ts';
+import { loanPolicy, orderPolicy, type LoanCase, type OrderCase } from './data/policy.ts';
+import { REFERENCE_FIELDS } from './neighbours.ts';
 
 /** Where the natural test sets live: models/data/natural/<domain>.test.jsonl. */
 export const DEFAULT_NATURAL_DIR = fileURLToPath(new URL('./data/natural/', import.meta.url));
@@ -136,6 +145,52 @@ export async function evaluateHoldout(
 }
 
 /**
+ * The contrast set of a domain (<domain>.contrast.txt beside the natural sets, hand-written, never
+ * trained on): texts that use the words of one meaning in another sense ("investing in my
+ * pension", "14 Leeds Road"), each put on the domain's reference field sets (REFERENCE_FIELDS,
+ * where the text alone decides) and labelled by the written policy. Null when absent.
+ */
+export async function evaluateContrast(agent: DecisionAgent, domain: DomainName, naturalDir: string) {
+  const file = join(naturalDir, `${domain}.contrast.txt`);
+  if (!existsSync(file)) return null;
+  const texts =
+    domain === 'loan'
+      ? readDraft(file).map((l) => ({ intent: l.intent, text: l.purpose }))
+      : parseDraft(readFileSync(file, 'utf8')).map((l) => ({ intent: l.intent, text: l.notes }));
+  const variable = TEXT_VARIABLE[domain];
+  const cases = texts.flatMap(({ intent, text }) =>
+    REFERENCE_FIELDS[domain].map((fields) => {
+      const vars = { ...fields, [variable]: text };
+      const label =
+        domain === 'loan'
+          ? loanPolicy(vars as unknown as LoanCase, intent as never)
+          : orderPolicy(vars as unknown as OrderCase, intent as never);
+      return { intent, text, vars, label };
+    }),
+  );
+  const answers = (
+    await decideAll(
+      agent,
+      cases.map((c) => c.vars),
+    )
+  ).map(answerOf);
+  const wrong = cases.flatMap((c, i) =>
+    answers[i] !== 'review' && answers[i] !== c.label
+      ? [{ text: c.text, intent: c.intent, expected: c.label, got: answers[i]! }]
+      : [],
+  );
+  return {
+    file,
+    texts: texts.length,
+    cases: cases.length,
+    automated: answers.filter((a) => a !== 'review').length,
+    wrong: wrong.length,
+    wrongTexts: [...new Set(wrong.map((w) => w.text))].length,
+    examples: wrong,
+  };
+}
+
+/**
  * One copy of each case with a decisive word misspelt: how many copies the model acts on, and how
  * many of those it gets wrong. Cases without a decisive word of five letters or more have no copy.
  */
@@ -207,6 +262,7 @@ export async function evaluateModel(
     .map((set) => join(naturalDir, `${domain}.${set}.jsonl`))
     .filter((file) => existsSync(file));
   const misspelt = await evaluateMisspelt(agent, domain, naturalFiles.flatMap(readNaturalCases), seed);
+  const contrast = await evaluateContrast(agent, domain, naturalDir);
 
   // Latency: one decision at a time; throughput: 2000 concurrent decisions (batched by the runtime).
   for (const c of test.slice(0, 20)) await agent.infer(c.variables);
@@ -232,6 +288,7 @@ export async function evaluateModel(
     naturalSet,
     laterSets,
     misspelt,
+    contrast,
     p50Ms: percentile(latencies, 0.5),
     p95Ms: percentile(latencies, 0.95),
     batchPerS,
@@ -284,6 +341,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
     const m = r.misspelt;
     console.log(`${domain} misspelt: ${m.copies} copies, ${m.automated} automated, ${m.wrong} wrong`);
+    const k = r.contrast;
+    if (k)
+      console.log(
+        `${domain} contrast: ${k.texts} texts on ${k.cases / k.texts} field sets, ${k.automated} of ${k.cases} automated, ${k.wrong} wrong (${k.wrongTexts} texts)`,
+      );
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
   const pooled = (pick: (r: (typeof results)[number]) => { cases: number; value: number }) => {

@@ -91,7 +91,7 @@ const KNOWN_CLOSE: Record<string, string> = {
 };
 
 for (const domain of ['loan', 'order'] as const) {
-  test(`no ${domain} text of a later measured set is a training text, a generated text or a close rewording of one`, () => {
+  test(`no ${domain} text of a later measured set or the contrast set is a training text, a generated text or a close rewording of one`, () => {
     const training = (jsonl(`models/data/handwritten/${domain}.jsonl`) as { text: string }[]).map((t) => t.text);
     const generated = new Set<string>();
     const r = rng(20261204);
@@ -103,6 +103,22 @@ for (const domain of ['loan', 'order'] as const) {
     }
     const natural = (jsonl(`models/data/natural/${domain}.test.jsonl`) as Row[]).map(textOf);
     const others = [...training, ...generated].map((text) => [text, words(text)] as const);
+    // The contrast set (eval:model `contrast:`) is measured on wording no training text has either.
+    const contrast =
+      domain === 'loan'
+        ? readDraft(`models/data/natural/loan.contrast.txt`).map((l) => l.purpose)
+        : parseDraft(readFileSync('models/data/natural/order.contrast.txt', 'utf8')).map((l) => l.notes);
+    assert.ok(contrast.length >= 20, 'contrast set');
+    const seen = new Set([...training, ...generated].map(normal));
+    assert.deepEqual(
+      contrast.flatMap((text) => {
+        const own = words(text);
+        const hit = seen.has(normal(text)) ? [text] : others.find(([, other]) => overlap(own, other) >= 0.6);
+        return hit ? [`${text} ~ ${hit[0]}`] : [];
+      }),
+      [],
+      'contrast',
+    );
     for (const set of Object.keys(SETS) as SetName[]) {
       // A later set is measured on wording no earlier set has either.
       const order = Object.keys(SETS) as SetName[];
