@@ -293,10 +293,11 @@ describe('promotion gate for heads trained from reviewers', () => {
     await agent.activate(version);
     assert.equal((await agent.infer(live[0]!.variables)).modelVersion, version);
 
-    // Against the base model again, a newer head that passes replaces the one in shadow; the replaced one can never be activated.
+    // Against the base model again, a newer head that passes (trained again on the same reviews) replaces the one in shadow;
+    // the replaced one can never be activated.
     await agent.activate(agent.baseVersion);
     const first = await agent.train({ cases: reviews, guardSets: [], shadowDecisions: 20 });
-    const second = await agent.train({ cases: reviews, guardSets: [], replayRatio: 2, shadowDecisions: 20 });
+    const second = await agent.train({ cases: reviews, guardSets: [], shadowDecisions: 20 });
     assert.deepEqual([first.state, second.state], ['shadow', 'shadow'], `${first.reason} / ${second.reason}`);
     const states = await database
       .knex('decision_model_versions')

@@ -1,7 +1,9 @@
 /**
  * `npm run eval:model` reports the holdout sets: its counts are the shipped model's own answers on
  * every holdout case, recounted here one by one, and a folder without a holdout file reports none;
- * the misspelt-decision copies are seeded and their wrong answers are the agent's own.
+ * the misspelt-decision copies are seeded and their wrong answers are the agent's own; the contrast
+ * set puts each text on every reference field set, labels it by the policy and counts the agent's
+ * answers.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { readNaturalCases } from '../../models/checklist.ts';
-import { DEFAULT_NATURAL_DIR, evaluateHoldout, evaluateMisspelt, LATER_SETS } from '../../models/eval.ts';
+import {
+  DEFAULT_NATURAL_DIR,
+  evaluateContrast,
+  evaluateHoldout,
+  evaluateMisspelt,
+  LATER_SETS,
+} from '../../models/eval.ts';
+import { REFERENCE_FIELDS } from '../../models/neighbours.ts';
+import { loanPolicy, type LoanCase } from '../../models/data/policy.ts';
 
 after(() => DecisionAgent.closeAll());
 
@@ -58,4 +68,27 @@ test('the misspelt copies misspell a decisive word of each case, and their count
   }
   assert.equal(reported.examples.length, Math.min(20, reported.wrong));
   assert.deepEqual(await evaluateMisspelt(agent, 'order', cases, 1), reported, 'seeded: the same copies again');
+});
+
+test("the contrast set: each text on every reference field set, labelled by the policy, its wrong answers the agent's own", async () => {
+  const agent = await DecisionAgent.load('loan');
+  const reported = await evaluateContrast(agent, 'loan', DEFAULT_NATURAL_DIR);
+  assert.ok(reported);
+  assert.ok(reported.texts >= 50);
+  assert.equal(reported.cases, reported.texts * REFERENCE_FIELDS.loan.length);
+  assert.ok(reported.automated > 0 && reported.automated < reported.cases);
+  assert.equal(reported.examples.length, reported.wrong);
+  for (const example of reported.examples) {
+    const answers = await Promise.all(
+      REFERENCE_FIELDS.loan.map((fields) => agent.infer({ ...fields, purpose: example.text })),
+    );
+    const expected = REFERENCE_FIELDS.loan.map((fields) =>
+      loanPolicy({ ...fields, purpose: example.text } as unknown as LoanCase, example.intent as never),
+    );
+    assert.ok(
+      answers.some((a, i) => !a.needsReview && a.label === example.got && expected[i] === example.expected),
+      example.text,
+    );
+  }
+  assert.equal(await evaluateContrast(agent, 'loan', mkdtempSync(join(tmpdir(), 'operon-no-contrast-'))), null);
 });

@@ -41,11 +41,14 @@ const STRONG_LOAN_FIELDS = {
 };
 
 /**
- * A loan case the shipped model answers approve under its threshold (0.937 against 0.95) and the
- * written policy grounds (the strong reading approves at 0.988): the tests of grounded answers
- * through the agent, the CLI and the cockpit share it.
+ * A loan case the shipped model answers approve under its threshold (0.916 against 0.95) and the
+ * written policy grounds (the strong reading approves at 0.982): the tests of grounded answers
+ * through the agent, the CLI and the cockpit share it. The purpose is a hand-written training text.
  */
-export const GROUNDED_LOAN_CASE = { ...STRONG_LOAN_FIELDS, purpose: 'replacing the old windows' };
+export const GROUNDED_LOAN_CASE = {
+  ...STRONG_LOAN_FIELDS,
+  purpose: 'replacing the old lead water pipe that feeds the house',
+};
 
 /**
  * A loan case whose purpose (nat-loan-0125 of the hand-written natural test set, 433 characters)
