@@ -314,7 +314,18 @@ function holdoutSection(e: Evaluation): string {
 ${h.cases} cases in wording that no training or generated text shares: accuracy **${f4(h.accuracy)}**, automated ${f4(h.autoRate)}
 at precision **${f4(h.autoPrecision)}** (${h.wrong} wrong of ${h.automated}), ECE ${f4(h.ece)}. Unlike the natural set above, nothing was
 chosen with these cases, so this is the estimate for wording the model has not seen.
-${misspeltLine(e)}
+${misspeltLine(e)}${contrastLine(e)}
+`;
+}
+
+/** The contrast set: ordinary texts in the words of another meaning, on the reference field sets. */
+function contrastLine(e: Evaluation): string {
+  const k = e.contrast;
+  if (!k) return '';
+  const wrong = [...new Set(k.examples.map((x) => `"${x.text}" (${x.got}, not ${x.expected})`))];
+  return `
+Contrast set (models/data/natural/*.contrast.txt: texts in the words of another meaning, "investing in a heat pump"; never trained on):
+${k.texts} texts on ${k.cases / k.texts} reference field sets where the text alone decides; ${k.automated} of ${k.cases} automated, **${k.wrong} wrong**${wrong.length ? `: ${wrong.join(', ')}` : ''}.
 `;
 }
 
