@@ -323,7 +323,7 @@ describe('tracing and metrics', { concurrency: true }, () => {
         amount: 18000,
         termMonths: 36,
         employment: 'contract',
-        // The model is unsure of this one (review at 0.930, under the threshold 0.95): it is handed to a person.
+        // The model is unsure of this one (review at 0.920, under the threshold 0.95): it is handed to a person.
         purpose: 'a used car to get to my new site',
       },
       { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
