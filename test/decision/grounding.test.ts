@@ -21,13 +21,13 @@ import { withValueAt } from '../../nodes/decision/inputs.ts';
 import { readModelConfig } from '../../nodes/decision/model.ts';
 import { DOMAINS } from '../../models/data/domains.ts';
 import {
+  LOAN_INTENTS,
   loanPolicy,
+  ORDER_INTENTS,
   orderPolicy,
   policyGrounding,
   type LoanCase,
-  type LoanIntent,
   type OrderCase,
-  type OrderIntent,
 } from '../../models/data/policy.ts';
 import { readNaturalCases } from '../../models/checklist.ts';
 
@@ -64,7 +64,7 @@ const without = (readings: ReturnType<typeof readingsFor>, absent: string[]) =>
 test('the loan readings tell an approvable and a secured purpose from the others, and a grounded approval is always the policy', () => {
   const settings = policyGrounding('loan');
   const grounding = new Grounding(settings);
-  const intents: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
+  const intents = LOAN_INTENTS;
   const seen = intents.map((intent) => {
     const r = readingsFor(settings, fc.sample(loanCase, 1)[0]!, (x) => loanPolicy(x as LoanCase, intent));
     return `${r.strong!.label}/${r.secured!.label}`;
@@ -90,7 +90,7 @@ test('the loan readings tell an approvable and a secured purpose from the others
 test('the order readings tell the four meanings of a note apart, and the grounded answers are exactly the policy', () => {
   const settings = policyGrounding('order');
   const grounding = new Grounding(settings);
-  const intents: OrderIntent[] = ['neutral', 'collect', 'urgent', 'bulky'];
+  const intents = ORDER_INTENTS;
   const seen = intents.map((intent) => {
     const r = readingsFor(settings, fc.sample(orderCase, 1)[0]!, (x) => orderPolicy(x as OrderCase, intent));
     return `${r.later!.label}/${r.soon!.label}`;

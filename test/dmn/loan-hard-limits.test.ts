@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { evaluateDecision, parseDmn } from '../../engine/dmn/index.ts';
-import { LOAN_HARD_LIMITS, loanHardLimit, loanPolicy, type LoanIntent } from '../../models/data/policy.ts';
+import { LOAN_HARD_LIMITS, LOAN_INTENTS, loanHardLimit, loanPolicy } from '../../models/data/policy.ts';
 
 const xml = readFileSync(new URL('../../processes/loan-hard-limits.dmn', import.meta.url), 'utf8');
 const RULE_OF = { 'credit-score': 'rule-credit-score', unemployed: 'rule-unemployed', debts: 'rule-debts' } as const;
-const INTENTS: LoanIntent[] = ['neutral', 'prohibited', 'uncertain', 'secured'];
+const INTENTS = LOAN_INTENTS;
 
 it('the DMN hard limits and the written policy agree across every threshold', async () => {
   const model = await parseDmn(xml, 'loan-hard-limits.dmn');

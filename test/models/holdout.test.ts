@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { loanCase, orderCase, rng, wideText } from '../../models/data/generate.ts';
-import { loanPolicy, orderPolicy, type OrderCase } from '../../models/data/policy.ts';
+import { LOAN_INTENTS, loanPolicy, ORDER_INTENTS, orderPolicy, type OrderCase } from '../../models/data/policy.ts';
 import { labelCases, readDraft } from '../../models/data/natural/label-loan.ts';
 import { labelTestSet, parseDraft } from '../../models/data/natural/label-order.ts';
 
@@ -40,10 +40,7 @@ interface Row {
   policyLabel: string;
   style: string;
 }
-const INTENTS = {
-  loan: ['neutral', 'prohibited', 'uncertain', 'secured'],
-  order: ['neutral', 'collect', 'urgent', 'bulky'],
-} as const;
+const INTENTS = { loan: LOAN_INTENTS, order: ORDER_INTENTS } as const;
 /** The measured sets beside the natural test set: the holdout, and the third, fourth and fifth written later still. */
 const SETS = {
   holdout: { seed: 26, loanPrefix: 'hold-loan', orderPrefix: 'hold-order', minCases: 170, minPerIntent: 25 },

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { loanCase, rng } from '../../models/data/generate.ts';
-import { loanPolicy } from '../../models/data/policy.ts';
+import { LOAN_INTENTS, loanPolicy } from '../../models/data/policy.ts';
 import { applicantFor, readDraft, STYLES } from '../../models/data/natural/label-loan.ts';
 
 const TEST_SET = 'models/data/natural/loan.test.jsonl';
 const TRAINING_TEXTS = 'models/data/handwritten/loan.jsonl';
-const INTENTS = ['neutral', 'prohibited', 'uncertain', 'secured'] as const;
+const INTENTS = LOAN_INTENTS;
 const LABELS = ['approve', 'reject', 'review'] as const;
 
 const NaturalLoanCase = z.strictObject({

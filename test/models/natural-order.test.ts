@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { orderCase, rng } from '../../models/data/generate.ts';
 import { labelTestSet, parseDraft, STYLES } from '../../models/data/natural/label-order.ts';
-import { orderPolicy } from '../../models/data/policy.ts';
+import { ORDER_INTENTS, orderPolicy } from '../../models/data/policy.ts';
 
 const file = (path: string) => readFileSync(new URL(`../../models/data/${path}`, import.meta.url), 'utf8');
 const jsonl = (path: string) =>
@@ -19,7 +19,7 @@ const jsonl = (path: string) =>
     .split('\n')
     .map((line) => JSON.parse(line) as unknown);
 
-const Intent = z.enum(['neutral', 'collect', 'urgent', 'bulky']);
+const Intent = z.enum(ORDER_INTENTS);
 const Style = z.enum(STYLES);
 const count = z.number().int().min(0);
 const NaturalCase = z.strictObject({

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { rng, SPLIT_TEXTS, loanCase, orderCase, wideText } from '../../models/data/generate.ts';
+import { LOAN_INTENTS, ORDER_INTENTS } from '../../models/data/policy.ts';
 
 const normal = (text: string) =>
   text
@@ -29,10 +30,7 @@ const naturalTexts = (domain: 'loan' | 'order') =>
       return { id: row.id, text: (row.vars.purpose ?? row.vars.notes)! };
     });
 
-const INTENTS = {
-  loan: ['neutral', 'prohibited', 'uncertain', 'secured'],
-  order: ['neutral', 'collect', 'urgent', 'bulky'],
-} as const;
+const INTENTS = { loan: LOAN_INTENTS, order: ORDER_INTENTS } as const;
 
 for (const domain of ['loan', 'order'] as const) {
   test(`the wide ${domain} generator never writes a natural test case or a close rewording of one`, () => {
