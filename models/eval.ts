@@ -46,8 +46,7 @@ import { answerOf, decideAll, naturalMetrics, readNaturalCases, runChecklist, ty
 import { hash, perturbText, TEXT_VARIABLE } from './data/perturb.ts';
 import { readDraft } from './data/natural/label-loan.ts';
 import { parseDraft } from './data/natural/label-order.ts';
-import { loanPolicy, orderPolicy, type LoanCase, type OrderCase } from './data/policy.ts';
-import { REFERENCE_FIELDS } from './neighbours.ts';
+import { onReferenceFields } from './neighbours.ts';
 
 /** Where the natural test sets live: models/data/natural/<domain>.test.jsonl. */
 export const DEFAULT_NATURAL_DIR = fileURLToPath(new URL('./data/natural/', import.meta.url));
@@ -157,17 +156,7 @@ export async function evaluateContrast(agent: DecisionAgent, domain: DomainName,
     domain === 'loan'
       ? readDraft(file).map((l) => ({ intent: l.intent, text: l.purpose }))
       : parseDraft(readFileSync(file, 'utf8')).map((l) => ({ intent: l.intent, text: l.notes }));
-  const variable = TEXT_VARIABLE[domain];
-  const cases = texts.flatMap(({ intent, text }) =>
-    REFERENCE_FIELDS[domain].map((fields) => {
-      const vars = { ...fields, [variable]: text };
-      const label =
-        domain === 'loan'
-          ? loanPolicy(vars as unknown as LoanCase, intent as never)
-          : orderPolicy(vars as unknown as OrderCase, intent as never);
-      return { intent, text, vars, label };
-    }),
-  );
+  const cases = onReferenceFields(domain, texts);
   const answers = (
     await decideAll(
       agent,

@@ -20,17 +20,10 @@ import { DEFAULT_MODELS_DIR, DecisionAgent } from '../nodes/decision/agent.ts';
 import { neighboursError, TextNeighbours, type NeighbourSettings } from '../nodes/decision/neighbours.ts';
 import type { DomainName } from './data/domains.ts';
 import { handwrittenTexts } from './data/generate.ts';
-import { TEXT_VARIABLE } from './data/perturb.ts';
+import { policyLabel, TEXT_VARIABLE } from './data/perturb.ts';
 import { answerOf, decideAll } from './checklist.ts';
 import { writeConfigLine } from './config-line.ts';
-import {
-  loanPolicy,
-  orderPolicy,
-  policyGrounding,
-  policyNever,
-  type LoanIntent,
-  type OrderIntent,
-} from './data/policy.ts';
+import { policyGrounding, policyNever } from './data/policy.ts';
 
 export const NEIGHBOURS_FILE = 'neighbours.jsonl';
 
@@ -55,6 +48,22 @@ export const REFERENCE_FIELDS: Record<DomainName, Record<string, unknown>[]> = {
     { ...PARCEL, distanceKm: 600, deadlineHours: 40, customerTier: 'platinum' },
   ],
 };
+/**
+ * Each text on every reference field set of its domain, labelled by the written policy: cases
+ * whose answer the text alone decides (the dev-fold tuning here, eval:model's contrast sets).
+ */
+export function onReferenceFields(
+  domain: DomainName,
+  texts: readonly { intent: string; text: string }[],
+): { intent: string; text: string; vars: Record<string, unknown>; label: string }[] {
+  return texts.flatMap(({ intent, text }) =>
+    REFERENCE_FIELDS[domain].map((fields) => {
+      const vars = { ...fields, [TEXT_VARIABLE[domain]]: text };
+      return { intent, text, vars, label: policyLabel(domain, vars, intent) };
+    }),
+  );
+}
+
 export const TUNE_K = [5, 7, 9, 12, 15];
 export const TUNE_SHARES = [0.5, 0.55, 0.6, 0.67, 0.75, 0.8];
 
@@ -83,23 +92,19 @@ export async function tuneNeighbours(
     const { neighbours: _off, ...config } = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, JSON.stringify(config));
     const agent = await DecisionAgent.load(domain, { dir: join(work, domain) });
-    const policy = (vars: Record<string, unknown>, intent: string) =>
-      domain === 'loan'
-        ? loanPolicy(vars as never, intent as LoanIntent)
-        : orderPolicy(vars as never, intent as OrderIntent);
-    const textField = TEXT_VARIABLE[domain];
-    const cases = Object.entries(handwrittenTexts(domain, 'dev')).flatMap(([intent, texts]) =>
-      texts.flatMap((text) =>
-        REFERENCE_FIELDS[domain].map((fields) => ({ intent, vars: { ...fields, [textField]: text } })),
+    const cases = onReferenceFields(
+      domain,
+      Object.entries(handwrittenTexts(domain, 'dev')).flatMap(([intent, texts]) =>
+        texts.map((text) => ({ intent, text })),
       ),
     );
     const outcomes = await decideAll(
       agent,
       cases.map((c) => c.vars),
     );
-    const automated = cases.flatMap(({ intent, vars }, i) => {
+    const automated = cases.flatMap((c, i) => {
       const answer = answerOf(outcomes[i]!);
-      return answer === 'review' ? [] : [{ vars, label: answer, right: answer === policy(vars, intent) }];
+      return answer === 'review' ? [] : [{ vars: c.vars, text: c.text, label: answer, right: answer === c.label }];
     });
     const grid: TuneRow[] = [];
     for (const k of TUNE_K) {
@@ -111,7 +116,7 @@ export async function tuneNeighbours(
       });
       const shares = automated.map((a) => {
         const never = reader.ruledOut(a.label, a.vars);
-        return { right: a.right, share: never.length ? reader.shareIn(String(a.vars[textField]), never).share : 0 };
+        return { right: a.right, share: never.length ? reader.shareIn(a.text, never).share : 0 };
       });
       for (const share of TUNE_SHARES)
         grid.push({
