@@ -425,10 +425,12 @@ export class DecisionAgent {
         ? await this.#grounding(variables, options, scored.label, head)
         : undefined;
     const automated = (confident || grounding !== undefined) && reviewReasons.length === 0;
+    // The free-text fields the screens and the nearest-texts check read, taken once.
+    let fields: Record<string, string> | undefined;
+    const textFields = () => (fields ??= this.#textFields(variables, options));
     if (automated && (this.model.screen || this.model.instructions)) {
-      const fields = this.#textFields(variables, options);
       for (const screen of [this.model.screen, this.model.instructions]) {
-        const reason = screen?.reason(scored.label, fields);
+        const reason = screen?.reason(scored.label, textFields());
         if (reason) reviewReasons.push(reason);
       }
     }
@@ -486,7 +488,7 @@ export class DecisionAgent {
     // run only while no reason is found: a case both catch (an urgent note misread at exactly 300
     // km) gets both reasons.
     if (automated && this.model.neighbours) {
-      const reason = this.model.neighbours.reason(scored.label, this.#textFields(variables, options), variables);
+      const reason = this.model.neighbours.reason(scored.label, textFields(), variables);
       if (reason) reviewReasons.push(reason);
     }
     if (!confident && (grounding === undefined || reviewReasons.length > 0))
