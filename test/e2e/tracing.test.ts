@@ -462,3 +462,44 @@ describe('tracing and metrics', { concurrency: true }, () => {
     assert.match(metrics, /^operon_job_latency_seconds_count\{type="http",outcome="completed"\} [1-9]/m);
   });
 });
+
+// After the concurrent tests above, so no other loan decision moves the counters in between.
+describe('decision metrics', () => {
+  it('a confident `review` answer, started by webhook over HTTP, counts on the review route of /metrics, not as automated', async () => {
+    const count = async (route: string) => {
+      const line = new RegExp(`^operon_decisions_total\\{model="loan",route="${route}"\\} (\\d+)$`, 'm');
+      return Number(line.exec((await call('GET', '/metrics')).text)?.[1] ?? 0);
+    };
+    const before = { automated: await count('automated'), review: await count('review') };
+    const started = await call('POST', '/webhooks/loan-approval', {
+      applicationId: 'APP-TRACE-3',
+      applicantId: 'AP-10002',
+      applicantName: 'Jonas Weber',
+      income: 38000,
+      amount: 18000,
+      termMonths: 36,
+      employment: 'contract',
+      // Income that has not started: the written policy asks a person, and the model says so with confidence.
+      purpose: 'covering rent until my next contract starts',
+    });
+    assert.equal(started.status, 202, started.text);
+    const instanceId = started.body.instanceId as string;
+    await waitFor(
+      async () => {
+        const { body } = await call('GET', `/api/tasks?state=open&instanceId=${instanceId}`);
+        return (body.tasks as { elementId: string }[]).find((t) => t.elementId === 'ReviewApplication');
+      },
+      BOUND_MS,
+      'the review task',
+    );
+    const decision = await db
+      .knex('decisions')
+      .where({ process_instance_id: instanceId })
+      .first('label', 'needs_review');
+    assert.deepEqual([decision.label, decision.needs_review], ['review', false], 'a confident review answer');
+    assert.deepEqual(
+      { automated: await count('automated'), review: await count('review') },
+      { automated: before.automated, review: before.review + 1 },
+    );
+  });
+});
