@@ -12,7 +12,7 @@
  * - `third`: models/data/natural/loan.third.draft.txt -> loan.third.jsonl, the same way.
  * - `fourth`: models/data/natural/loan.fourth.draft.txt -> loan.fourth.jsonl, the same way.
  *
- * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|third|fourth|fifth|train
+ * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|third|fourth|fifth|sixth|train
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -166,7 +166,7 @@ export function labelCases(lines: DraftLine[], prefix: string): object[] {
   });
 }
 
-/** The measured sets: the natural test set, the holdout written later by another hand, and a third, fourth and fifth written later still. */
+/** The measured sets: the natural test set, the holdout written later by another hand, and a third, fourth, fifth and sixth written later still. */
 const SETS = {
   test: {
     draft: 'models/data/natural/loan.test.draft.txt',
@@ -193,11 +193,23 @@ const SETS = {
     out: 'models/data/natural/loan.fifth.jsonl',
     prefix: 'fifth-loan',
   },
+  sixth: {
+    draft: 'models/data/natural/loan.sixth.draft.txt',
+    out: 'models/data/natural/loan.sixth.jsonl',
+    prefix: 'sixth-loan',
+  },
 } as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2];
-  if (which === 'test' || which === 'holdout' || which === 'third' || which === 'fourth' || which === 'fifth') {
+  if (
+    which === 'test' ||
+    which === 'holdout' ||
+    which === 'third' ||
+    which === 'fourth' ||
+    which === 'fifth' ||
+    which === 'sixth'
+  ) {
     const { draft, out, prefix } = SETS[which];
     const rows = labelCases(readDraft(draft), prefix).map((row) => JSON.stringify(row));
     writeFileSync(out, `${rows.join('\n')}\n`);
@@ -208,7 +220,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeFileSync('models/data/handwritten/loan.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} texts to models/data/handwritten/loan.jsonl`);
   } else {
-    console.error('usage: label-loan.ts test|holdout|third|fourth|fifth|train');
+    console.error('usage: label-loan.ts test|holdout|third|fourth|fifth|sixth|train');
     process.exit(2);
   }
 }

@@ -8,6 +8,7 @@
  * - models/data/natural/order.third.draft.txt -> order.third.jsonl, the third measured set (seed 35).
  * - models/data/natural/order.fourth.draft.txt -> order.fourth.jsonl, the fourth measured set (seed 44).
  * - models/data/natural/order.fifth.draft.txt -> order.fifth.jsonl, the fifth measured set (seed 53).
+ * - models/data/natural/order.sixth.draft.txt -> order.sixth.jsonl, the sixth measured set (seed 62).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -156,6 +157,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const fifth = labelTestSet(parseDraft(readFileSync(here('./order.fifth.draft.txt'), 'utf8')), 53, 'fifth-order');
   writeFileSync(here('./order.fifth.jsonl'), toJsonl(fifth));
   console.log(`order.fifth.jsonl: ${fifth.length} cases`);
+  const sixth = labelTestSet(parseDraft(readFileSync(here('./order.sixth.draft.txt'), 'utf8')), 62, 'sixth-order');
+  writeFileSync(here('./order.sixth.jsonl'), toJsonl(sixth));
+  console.log(`order.sixth.jsonl: ${sixth.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
