@@ -129,12 +129,26 @@ def _member_of(shipped, index):
     return members[index] if index < len(members) else None
 
 
+def continued_members(checkpoint_path):
+    """The other members continue.py trained beside `checkpoint_path` (its members.json), when that
+    file names this very checkpoint as the first; else none."""
+    listing = os.path.join(os.path.dirname(os.path.abspath(checkpoint_path)), 'members.json')
+    if not os.path.exists(listing):
+        return []
+    with open(listing) as f:
+        members = json.load(f)
+    if members.get('first', {}).get('sha256') != sha256(checkpoint_path):
+        return []
+    return [os.path.join(os.path.dirname(listing), name) for name in members.get('members', [])]
+
+
 def load_members(args, checkpoint, checkpoint_path, first):
-    """The other members of an ensemble: the checkpoints given with --member, else those a shipped
-    ensemble folder's weights.pt holds (their runs are in the config.json beside it). Each is
-    (model, training record, training data SHA-256); every member has the first one's shape."""
+    """The other members of an ensemble: the checkpoints given with --member, else those continue.py
+    trained beside the checkpoint (members.json), else those a shipped ensemble folder's weights.pt
+    holds (their runs are in the config.json beside it). Each is (model, training record, training
+    data SHA-256); every member has the first one's shape."""
     shipped = shipped_config(checkpoint, checkpoint_path) or {}
-    found = [(path, torch.load(path), None) for path in args.member]
+    found = [(path, torch.load(path), None) for path in args.member or continued_members(checkpoint_path)]
     if not found:
         records = [m.get('training') for m in (shipped.get('ensemble') or {}).get('members', [])[1:]]
         found = [(f'{checkpoint_path} member {i + 2}', m, records[i] if i < len(records) else None)

@@ -52,15 +52,21 @@ def pretraining_record(checkpoint, path):
     return shipped.get('pretraining') if shipped else checkpoint.get('pretraining')
 
 
-def init_lineage(path, checkpoint):
+def init_lineage(path, checkpoint, member=1):
     """What a run continued from: the file's SHA-256 and, for a shipped model folder (its weights.pt
     beside config.json), that model's version, training record and training data; for a bare task
     checkpoint, its own training record (which names what it in turn started from). Either way the
-    exported config.json keeps the whole lineage, however many runs deep."""
+    exported config.json keeps the whole lineage, however many runs deep. `member` > 1: the run
+    continued that member of a shipped ensemble, whose own record is in config.json `ensemble`."""
     with open(path, 'rb') as f:
         lineage = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'kind': checkpoint.get('kind', 'task')}
     shipped = shipped_config(checkpoint, path)
-    if shipped:
+    if shipped and member > 1:
+        record = ((shipped.get('ensemble') or {}).get('members') or [])[member - 1:member]
+        record = record[0] if record else {}
+        lineage.update(version=shipped.get('version'), member=member, training=record.get('training'),
+                       trainingDataSha256=record.get('trainingDataSha256'))
+    elif shipped:
         lineage.update(version=shipped.get('version'), training=shipped.get('training'), trainingDataSha256=shipped.get('trainingDataSha256'))
     else:
         training = training_record(checkpoint, path)

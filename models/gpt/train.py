@@ -1,13 +1,14 @@
 """Pretrains the GPT as a causal language model on serialized cases followed by their decision.
 
     /usr/bin/python3 models/gpt/train.py --domain loan [--config models/train.config.json]
-        [--set steps=200 --set lr=1e-3] [--init CHECKPOINT] [--train-ids FILE] [--out CHECKPOINT]
+        [--set steps=200 --set lr=1e-3] [--init CHECKPOINT [--member N]] [--train-ids FILE] [--out CHECKPOINT]
 
 Under torchrun (WORLD_SIZE > 1) it trains data-parallel with DDP: gloo on CPU, nccl on GPU. Each
 rank reads its own shard of every batch; rank 0 evaluates and saves. `--init` fine-tunes from an
 existing checkpoint: a task checkpoint (e.g. on newly reviewed cases given by `--train-ids`) or
 one pretrained on English by pretrain.py, whose architecture is kept (nLayer, nHead, dModel of the
-config are ignored) and whose tokenizer must be the one that encoded the task data.
+config are ignored) and whose tokenizer must be the one that encoded the task data. `--member N`
+starts from the N-th member of an ensemble folder's weights.pt (continue.py runs every member).
 """
 import argparse, hashlib, json, math, os, random, sys, time
 import torch
@@ -26,6 +27,8 @@ def parse_args(argv=None):
     p.add_argument('--config', default='models/train.config.json')
     p.add_argument('--set', action='append', default=[], help='override a config key: key=value')
     p.add_argument('--init', help='checkpoint to fine-tune from')
+    p.add_argument('--member', type=int, default=1,
+                   help='with --init of an ensemble folder\'s weights.pt: the member to continue (1 = the first)')
     p.add_argument('--train-ids', help='encoded training cases (default WORK/DOMAIN/train.ids.json)')
     p.add_argument('--out', help='checkpoint path (default WORK/DOMAIN/checkpoints/model.pt)')
     p.add_argument('--metrics', help='write the final metrics as JSON here')
@@ -64,6 +67,15 @@ def initial_model(checkpoint, tokens, config, tokenizer_file):
     model = GPT(**model_config)
     model.load_state_dict(state)
     return model
+
+
+def member_of(checkpoint, member, path):
+    """The weights a run starts from: the checkpoint itself (member 1), or another member of the
+    ensemble an exported folder's weights.pt holds (export.py --member writes them in `members`)."""
+    others = checkpoint.get('members') or []
+    if member < 1 or member > 1 + len(others):
+        raise SystemExit(f'{path} holds {1 + len(others)} model(s): there is no member {member}')
+    return checkpoint if member == 1 else {**others[member - 2], 'kind': checkpoint.get('kind', 'task')}
 
 
 def corrupt_text(row, vocab_size, p, rng):
@@ -140,8 +152,8 @@ def main(argv=None):
     pretraining, init = None, None
     if args.init:
         checkpoint = torch.load(args.init)
-        init = init_lineage(args.init, checkpoint)
-        model = initial_model(checkpoint, tokens, config, os.path.join(work, 'tokenizer.json'))
+        init = init_lineage(args.init, checkpoint, member=args.member)
+        model = initial_model(member_of(checkpoint, args.member, args.init), tokens, config, os.path.join(work, 'tokenizer.json'))
         pretraining = pretraining_record(checkpoint, args.init)
         if checkpoint.get('kind') == 'pretrained':
             keys = ('corpus_sha256', 'corpus_tokens', 'tokens_seen', 'tokenizer_sha256', 'pretrain_config')

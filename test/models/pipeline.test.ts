@@ -10,7 +10,7 @@ import { Tokenizer } from 'tokenizers';
 import { loadDecisionModel } from '../../nodes/decision/model.ts';
 import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
-import { hasTorch, python, tinyCorpus, tinyTrainArgs } from './tiny-corpus.ts';
+import { hasTorch, python, TINY_MODEL, tinyCorpus, tinyTrainArgs } from './tiny-corpus.ts';
 
 const torchAvailable = await hasTorch();
 
@@ -204,7 +204,7 @@ torch.save({'model_config': c['model_config'], 'state_dict': c['state_dict']}, s
     await assert.rejects(exportTo(bare, join(corpus.work, 'bare'), 'tiny-bare'), /does not say how it was trained/);
   });
 
-  test("an ensemble (export.py --member) answers with the mean of its members' calibrated probabilities, re-exports from its weights.pt and fine-tunes every member", async () => {
+  test("an ensemble (export.py --member) answers with the mean of its members' calibrated probabilities, re-exports from its weights.pt, continues and fine-tunes every member", async () => {
     // A second member: the same tiny shape and tokenizer, another seed, from scratch.
     const second = join(corpus.work, 'second.pt');
     await python(tinyTrainArgs(corpus.work, 12, ['--set', 'seed=9', '--out', second]));
@@ -245,6 +245,59 @@ torch.save({'model_config': c['model_config'], 'state_dict': c['state_dict']}, s
     );
     const bothAgain = await labelLogitsOf(again);
     both.forEach((z, i) => assert.ok(Math.abs(z - bothAgain[i]!) < 1e-4, `label ${i}: ${z} vs ${bothAgain[i]}`));
+
+    // continue.py trains every member further from its own weights; export.py, given the first
+    // checkpoint, finds the others (members.json). At lr 0 the weights stay put, so the ensemble
+    // exported from the continuation answers as the folder did: member 2 started from member 2.
+    const continuedDir = join(corpus.work, 'ensemble-continued-checkpoints');
+    await python([
+      'models/gpt/continue.py',
+      '--work',
+      corpus.work,
+      '--domain',
+      'order',
+      '--model-dir',
+      dir,
+      '--out-dir',
+      continuedDir,
+      ...TINY_MODEL,
+      '--set',
+      'steps=2',
+      '--set',
+      'evalEvery=2',
+      '--set',
+      'lr=0',
+    ]);
+    const continued = join(corpus.work, 'ensemble-continued');
+    await exportTo(join(continuedDir, 'model.pt'), continued, 'tiny-ensemble-continued');
+    const continuedConfig = JSON.parse(readFileSync(join(continued, 'config.json'), 'utf8'));
+    const runs = continuedConfig.ensemble.members.map(
+      (m: {
+        training: { continuedFrom: { version: string; member?: number; training: { config: { seed: number } } } };
+      }) => m.training.continuedFrom,
+    );
+    assert.deepEqual(
+      runs.map((r: { version: string; member?: number }) => [r.version, r.member]),
+      [
+        ['tiny-ensemble', undefined],
+        ['tiny-ensemble', 2],
+      ],
+    );
+    assert.equal(runs[1].training.config.seed, 9, "member 2's lineage is its own run");
+    const continuedLogits = await labelLogitsOf(continued);
+    both.forEach((z, i) =>
+      assert.ok(Math.abs(z - continuedLogits[i]!) < 1e-4, `label ${i}: ${z} vs ${continuedLogits[i]}`),
+    );
+    await assert.rejects(
+      python(tinyTrainArgs(corpus.work, 1, ['--init', join(dir, 'weights.pt'), '--member', '3'])),
+      /holds 2 model\(s\): there is no member 3/,
+    );
+
+    // A later run that replaces model.pt (models:train) no longer matches members.json: one model.
+    await python(tinyTrainArgs(corpus.work, 1, ['--out', join(continuedDir, 'model.pt')]));
+    const replaced = join(corpus.work, 'ensemble-replaced');
+    await exportTo(join(continuedDir, 'model.pt'), replaced, 'tiny-replaced');
+    assert.equal(JSON.parse(readFileSync(join(replaced, 'config.json'), 'utf8')).ensemble, undefined);
 
     // finetune.py trains adapters on every member and exports the ensemble again.
     const cases = join(corpus.work, 'ensemble-cases.jsonl');
