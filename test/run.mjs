@@ -40,7 +40,7 @@ const result = spawnSync(
     '--import',
     'tsx',
     '--test',
-    '--test-concurrency=2',
+    `--test-concurrency=${process.env.OPERON_TEST_CONCURRENCY ?? '3'}`,
     '--test-reporter=spec',
     ...files.map((f) => relative(process.cwd(), f)),
   ],

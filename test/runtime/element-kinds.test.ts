@@ -17,7 +17,7 @@ import { startInstance, step, type Effect } from '../../engine/runtime/index.ts'
 /** `true` only when A and B are the same set of string literals. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
-// Type-level exhaustiveness: tsc (test/typecheck.test.ts) refuses this file when a member of the
+// Type-level exhaustiveness: tsc (`npm run typecheck`, which CI runs) refuses this file when a member of the
 // union has no element type, or an element type has no module in the registry.
 const unionIsTheElementTypes: Same<FlowElement['type'], ElementType> = true;
 const registryCoversEveryType: Same<keyof typeof elementKinds, ElementType> = true;
