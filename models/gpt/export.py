@@ -184,7 +184,8 @@ def main(argv=None):
     p.add_argument('--spec', help='domain spec JSON (labels, verbalizers, template ...), default WORK/DOMAIN/spec.json')
     p.add_argument('--version', default=None)
     p.add_argument('--member', action='append', default=[],
-                   help='another checkpoint of the same shape and tokenizer (repeatable): the folder answers with the mean of the members\' calibrated probabilities')
+                   help='another checkpoint of the same shape and tokenizer (repeatable): the folder answers with the mean of the members\' calibrated probabilities; '
+                        'default: the members continue.py listed in members.json beside the checkpoint, else those of a shipped folder\'s weights.pt')
     p.add_argument('--layout', choices=['operon', 'optimum'], default='operon',
                    help='optimum: a HuggingFace-Optimum-style graph (logits for every position, position_ids input) with operon.json')
     args = p.parse_args(argv)
