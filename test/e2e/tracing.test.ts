@@ -192,6 +192,16 @@ const strongApplication = {
   purpose: 'a new kitchen for our flat',
 };
 
+/** The credit bureau's AP-10002 (processes.test.ts's borderline application): each test gives its own purpose. */
+const BORDERLINE_APPLICANT = {
+  applicantId: 'AP-10002',
+  applicantName: 'Jonas Weber',
+  income: 38000,
+  amount: 18000,
+  termMonths: 36,
+  employment: 'contract',
+};
+
 describe('tracing and metrics', { concurrency: true }, () => {
   it('a loan started by webhook is one trace, continued from the caller, through steps, jobs, bots and the decision', async () => {
     const traceId = randomBytes(16).toString('hex');
@@ -317,12 +327,7 @@ describe('tracing and metrics', { concurrency: true }, () => {
       '/webhooks/loan-approval',
       {
         applicationId: 'APP-TRACE-2',
-        applicantId: 'AP-10002',
-        applicantName: 'Jonas Weber',
-        income: 38000,
-        amount: 18000,
-        termMonths: 36,
-        employment: 'contract',
+        ...BORDERLINE_APPLICANT,
         // The model is unsure of this one (review at 0.920, under the threshold 0.95): it is handed to a person.
         purpose: 'a used car to get to my new site',
       },
@@ -473,12 +478,7 @@ describe('decision metrics', () => {
     const before = { automated: await count('automated'), review: await count('review') };
     const started = await call('POST', '/webhooks/loan-approval', {
       applicationId: 'APP-TRACE-3',
-      applicantId: 'AP-10002',
-      applicantName: 'Jonas Weber',
-      income: 38000,
-      amount: 18000,
-      termMonths: 36,
-      employment: 'contract',
+      ...BORDERLINE_APPLICANT,
       // Income that has not started: the written policy asks a person, and the model says so with confidence.
       purpose: 'covering rent until my next contract starts',
     });
