@@ -20,6 +20,7 @@ import {
   LATER_SETS,
 } from '../../models/eval.ts';
 import { REFERENCE_FIELDS } from '../../models/neighbours.ts';
+import { automationCurve, comparisonSets } from '../../models/compare.ts';
 import { loanPolicy, type LoanCase } from '../../models/data/policy.ts';
 
 after(() => DecisionAgent.closeAll());
@@ -91,4 +92,32 @@ test("the contrast set: each text on every reference field set, labelled by the 
     );
   }
   assert.equal(await evaluateContrast(agent, 'loan', mkdtempSync(join(tmpdir(), 'operon-no-contrast-'))), null);
+});
+
+test('models:compare counts at the folder threshold what eval counts on the later sets, and automates less as the threshold rises', async () => {
+  const agent = await DecisionAgent.load('order');
+  const sets = comparisonSets('order', DEFAULT_NATURAL_DIR);
+  assert.equal(
+    sets.later.length,
+    LATER_SETS.reduce((n, set) => n + readNaturalCases(join(DEFAULT_NATURAL_DIR, `order.${set}.jsonl`)).length, 0),
+  );
+  const threshold = agent.model.config.threshold;
+  const [lower, atFolder] = await automationCurve(agent, { natural: [], later: sets.later }, [0.5, threshold]);
+  let automated = 0;
+  let wrong = 0;
+  for (const set of LATER_SETS) {
+    const reported = (await evaluateHoldout(agent, 'order', DEFAULT_NATURAL_DIR, set))!;
+    automated += reported.automated;
+    wrong += reported.wrong;
+  }
+  assert.deepEqual(
+    [atFolder!.set, atFolder!.threshold, atFolder!.automated, atFolder!.wrong],
+    ['later', threshold, automated, wrong],
+  );
+  assert.ok(
+    lower!.automated > atFolder!.automated,
+    `${lower!.automated} automated at 0.5, ${atFolder!.automated} at ${threshold}`,
+  );
+  assert.ok(lower!.wrong >= atFolder!.wrong);
+  assert.equal(lower!.accuracy, atFolder!.accuracy, 'the threshold moves what is automated, not the labels');
 });

@@ -1,0 +1,99 @@
+/**
+ * `npm run models:compare` — compares model folders at equal thresholds on the hand-written sets:
+ * for each folder and threshold, the answers automated and how many of them are wrong, on the
+ * natural set (models/data/natural/<domain>.test.jsonl) and on the later sets pooled (LATER_SETS:
+ * holdout, third to sixth). A candidate is better than the shipped model when it automates as much
+ * with fewer wrong at the same thresholds on the later sets; the natural set flatters the shipped
+ * folder, whose review settings were chosen on it, and the dev fold flatters runs that read the
+ * hands of the training texts well (docs/decisions.md, "Four pretrained seeds on today's data").
+ *
+ *   tsx models/compare.ts --model order --models-dir models --models-dir /tmp/candidate \
+ *     [--thresholds 0.95,0.98,0.99] [--natural-dir DIR]
+ *
+ * One line per folder, set and threshold:
+ * `<dir> <domain> <set> @<threshold>: automated <n> wrong <w> of <cases> (accuracy <a>)`.
+ */
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
+import { answerOf, decideAll, readNaturalCases, type NaturalCase } from './checklist.ts';
+import type { DomainName } from './data/domains.ts';
+import { DEFAULT_NATURAL_DIR, LATER_SETS } from './eval.ts';
+import { existsSync } from 'node:fs';
+
+/** One point of a folder's automation curve. */
+export interface CurvePoint {
+  set: 'natural' | 'later';
+  threshold: number;
+  cases: number;
+  automated: number;
+  wrong: number;
+  /** Share of cases whose label (automated or not) is the policy's. */
+  accuracy: number;
+}
+
+/** The cases of the natural set and of the later sets pooled; a missing file is skipped. */
+export function comparisonSets(domain: DomainName, naturalDir: string): Record<CurvePoint['set'], NaturalCase[]> {
+  const read = (names: readonly string[]) =>
+    names
+      .map((name) => join(naturalDir, `${domain}.${name}.jsonl`))
+      .filter((file) => existsSync(file))
+      .flatMap((file) => readNaturalCases(file));
+  return { natural: read(['test']), later: read(LATER_SETS) };
+}
+
+/** Automated answers and wrong ones at each threshold, each set decided again per threshold. */
+export async function automationCurve(
+  agent: DecisionAgent,
+  sets: Record<CurvePoint['set'], NaturalCase[]>,
+  thresholds: number[],
+): Promise<CurvePoint[]> {
+  const points: CurvePoint[] = [];
+  for (const [set, cases] of Object.entries(sets) as [CurvePoint['set'], NaturalCase[]][]) {
+    if (cases.length === 0) continue;
+    for (const threshold of thresholds) {
+      const outcomes = await decideAll(
+        agent,
+        cases.map((c) => c.variables),
+        { threshold },
+      );
+      let automated = 0;
+      let wrong = 0;
+      let right = 0;
+      outcomes.forEach((outcome, i) => {
+        const label = cases[i]!.label;
+        if (outcome.label === label) right++;
+        const answer = answerOf(outcome);
+        if (answer === 'review') return;
+        automated++;
+        if (answer !== label) wrong++;
+      });
+      points.push({ set, threshold, cases: cases.length, automated, wrong, accuracy: right / cases.length });
+    }
+  }
+  return points;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'order' },
+      'models-dir': { type: 'string', multiple: true },
+      thresholds: { type: 'string', default: '0.9,0.95,0.97,0.98,0.99,0.995' },
+      'natural-dir': { type: 'string', default: DEFAULT_NATURAL_DIR },
+    },
+  });
+  const domain = values.model as DomainName;
+  const thresholds = values.thresholds!.split(',').map(Number);
+  if (thresholds.some((t) => !(t >= 0 && t <= 1)))
+    throw new Error(`--thresholds ${values.thresholds}: numbers in [0, 1]`);
+  const sets = comparisonSets(domain, resolve(values['natural-dir']!));
+  for (const dir of values['models-dir'] ?? [DEFAULT_MODELS_DIR]) {
+    const agent = await DecisionAgent.load(domain, { modelsDir: dir });
+    for (const p of await automationCurve(agent, sets, thresholds))
+      console.log(
+        `${dir} ${domain} ${p.set} @${p.threshold}: automated ${p.automated} wrong ${p.wrong} of ${p.cases} (accuracy ${p.accuracy.toFixed(4)})`,
+      );
+  }
+  await DecisionAgent.closeAll();
+}
