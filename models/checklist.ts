@@ -105,6 +105,21 @@ export interface NaturalMetrics {
   policyMismatches: string[];
 }
 
+/** How many labels are the policy's, how many answers are automated and how many of those are wrong. */
+export function answerCounts(cases: Pick<NaturalCase, 'label'>[], outcomes: Outcome[], idx = cases.map((_, i) => i)) {
+  let right = 0;
+  let automated = 0;
+  let wrong = 0;
+  for (const i of idx) {
+    const correct = outcomes[i]!.label === cases[i]!.label;
+    if (correct) right++;
+    if (answerOf(outcomes[i]!) === 'review') continue;
+    automated++;
+    if (!correct) wrong++;
+  }
+  return { cases: idx.length, right, automated, wrong };
+}
+
 /** Accuracy (the model's label against the policy's), automation and its precision, ECE. */
 export function naturalMetrics(
   domain: DomainName,
@@ -113,14 +128,12 @@ export function naturalMetrics(
   outcomes: Outcome[],
 ): NaturalMetrics & { byStyle: Record<string, Omit<NaturalMetrics, 'ece' | 'policyMismatches'>> } {
   const score = (idx: number[]) => {
-    const automated = idx.filter((i) => answerOf(outcomes[i]!) !== 'review');
+    const { right, automated, wrong } = answerCounts(cases, outcomes, idx);
     return {
       cases: idx.length,
-      accuracy: ratio(idx.filter((i) => outcomes[i]!.label === cases[i]!.label).length, idx.length),
-      autoRate: ratio(automated.length, idx.length),
-      autoPrecision: automated.length
-        ? ratio(automated.filter((i) => outcomes[i]!.label === cases[i]!.label).length, automated.length)
-        : 1,
+      accuracy: ratio(right, idx.length),
+      autoRate: ratio(automated, idx.length),
+      autoPrecision: automated ? ratio(automated - wrong, automated) : 1,
     };
   };
   const all = cases.map((_, i) => i);

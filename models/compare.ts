@@ -13,13 +13,13 @@
  * One line per folder, set and threshold:
  * `<dir> <domain> <set> @<threshold>: automated <n> wrong <w> of <cases> (accuracy <a>)`.
  */
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
-import { answerOf, decideAll, readNaturalCases, type NaturalCase } from './checklist.ts';
+import { answerCounts, decideAll, readNaturalCases, type NaturalCase } from './checklist.ts';
 import type { DomainName } from './data/domains.ts';
 import { DEFAULT_NATURAL_DIR, LATER_SETS } from './eval.ts';
-import { existsSync } from 'node:fs';
 
 /** One point of a folder's automation curve. */
 export interface CurvePoint {
@@ -57,17 +57,7 @@ export async function automationCurve(
         cases.map((c) => c.variables),
         { threshold },
       );
-      let automated = 0;
-      let wrong = 0;
-      let right = 0;
-      outcomes.forEach((outcome, i) => {
-        const label = cases[i]!.label;
-        if (outcome.label === label) right++;
-        const answer = answerOf(outcome);
-        if (answer === 'review') return;
-        automated++;
-        if (answer !== label) wrong++;
-      });
+      const { right, automated, wrong } = answerCounts(cases, outcomes);
       points.push({ set, threshold, cases: cases.length, automated, wrong, accuracy: right / cases.length });
     }
   }
