@@ -2,8 +2,11 @@
  * `npm run models:compare` — compares model folders at equal thresholds on the hand-written sets:
  * for each folder and threshold, the answers automated and how many of them are wrong, on the
  * natural set (models/data/natural/<domain>.test.jsonl) and on the later sets pooled (LATER_SETS:
- * holdout, third to sixth). A candidate is better than the shipped model when it automates as much
- * with fewer wrong at the same thresholds on the later sets; the natural set flatters the shipped
+ * holdout, third to sixth), and on the contrast set (each text of <domain>.contrast.txt on the
+ * reference field sets, as `eval:model` reads it). A candidate is better than the shipped model when
+ * it automates as much with fewer wrong at the same thresholds on the later sets and the contrast
+ * set: the contrast set holds the wording the later sets lack, such as an urgent note followed by a
+ * delivery instruction (docs/decisions.md, "A pretrained ensemble on the shipped schedule"); the natural set flatters the shipped
  * folder, whose review settings were chosen on it, and the dev fold flatters runs that read the
  * hands of the training texts well (docs/decisions.md, "Four pretrained seeds on today's data").
  *
@@ -19,11 +22,11 @@ import { parseArgs } from 'node:util';
 import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
 import { answerCounts, decideAll, readNaturalCases, type NaturalCase } from './checklist.ts';
 import type { DomainName } from './data/domains.ts';
-import { DEFAULT_NATURAL_DIR, LATER_SETS } from './eval.ts';
+import { contrastCases, DEFAULT_NATURAL_DIR, LATER_SETS } from './eval.ts';
 
 /** One point of a folder's automation curve. */
 export interface CurvePoint {
-  set: 'natural' | 'later';
+  set: 'natural' | 'later' | 'contrast';
   threshold: number;
   cases: number;
   automated: number;
@@ -32,14 +35,21 @@ export interface CurvePoint {
   accuracy: number;
 }
 
-/** The cases of the natural set and of the later sets pooled; a missing file is skipped. */
+/** The cases of the natural set, of the later sets pooled and of the contrast set; a missing file is skipped. */
 export function comparisonSets(domain: DomainName, naturalDir: string): Record<CurvePoint['set'], NaturalCase[]> {
   const read = (names: readonly string[]) =>
     names
       .map((name) => join(naturalDir, `${domain}.${name}.jsonl`))
       .filter((file) => existsSync(file))
       .flatMap((file) => readNaturalCases(file));
-  return { natural: read(['test']), later: read(LATER_SETS) };
+  const contrast = (contrastCases(domain, naturalDir)?.cases ?? []).map((c, i) => ({
+    id: `contrast-${i}`,
+    variables: c.vars,
+    intent: c.intent,
+    label: c.label,
+    style: 'contrast',
+  }));
+  return { natural: read(['test']), later: read(LATER_SETS), contrast };
 }
 
 /** Automated answers and wrong ones at each threshold, each set decided again per threshold. */

@@ -143,6 +143,17 @@ export async function evaluateHoldout(
   return { file, ...metrics, automated, wrong: Math.round(automated * (1 - metrics.autoPrecision)) };
 }
 
+/** The contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
+export function contrastCases(domain: DomainName, naturalDir: string) {
+  const file = join(naturalDir, `${domain}.contrast.txt`);
+  if (!existsSync(file)) return null;
+  const texts =
+    domain === 'loan'
+      ? readDraft(file).map((l) => ({ intent: l.intent, text: l.purpose }))
+      : parseDraft(readFileSync(file, 'utf8')).map((l) => ({ intent: l.intent, text: l.notes }));
+  return { texts, cases: onReferenceFields(domain, texts) };
+}
+
 /**
  * The contrast set of a domain (<domain>.contrast.txt beside the natural sets, hand-written, never
  * trained on): texts that use the words of one meaning in another sense ("investing in my
@@ -151,12 +162,9 @@ export async function evaluateHoldout(
  */
 export async function evaluateContrast(agent: DecisionAgent, domain: DomainName, naturalDir: string) {
   const file = join(naturalDir, `${domain}.contrast.txt`);
-  if (!existsSync(file)) return null;
-  const texts =
-    domain === 'loan'
-      ? readDraft(file).map((l) => ({ intent: l.intent, text: l.purpose }))
-      : parseDraft(readFileSync(file, 'utf8')).map((l) => ({ intent: l.intent, text: l.notes }));
-  const cases = onReferenceFields(domain, texts);
+  const contrast = contrastCases(domain, naturalDir);
+  if (!contrast) return null;
+  const { texts, cases } = contrast;
   const answers = (
     await decideAll(
       agent,

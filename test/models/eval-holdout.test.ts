@@ -102,7 +102,15 @@ test('models:compare counts at the folder threshold what eval counts on the late
     LATER_SETS.reduce((n, set) => n + readNaturalCases(join(DEFAULT_NATURAL_DIR, `order.${set}.jsonl`)).length, 0),
   );
   const threshold = agent.model.config.threshold;
-  const [lower, atFolder] = await automationCurve(agent, { natural: [], later: sets.later }, [0.5, threshold]);
+  const [lower, atFolder, contrast] = [
+    ...(await automationCurve(agent, { natural: [], later: sets.later, contrast: [] }, [0.5, threshold])),
+    ...(await automationCurve(agent, { natural: [], later: [], contrast: sets.contrast }, [threshold])),
+  ];
+  const reportedContrast = (await evaluateContrast(agent, 'order', DEFAULT_NATURAL_DIR))!;
+  assert.deepEqual(
+    [contrast!.set, contrast!.cases, contrast!.automated, contrast!.wrong],
+    ['contrast', reportedContrast.cases, reportedContrast.automated, reportedContrast.wrong],
+  );
   let automated = 0;
   let wrong = 0;
   for (const set of LATER_SETS) {
