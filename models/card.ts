@@ -23,6 +23,8 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 export interface ContinuedFrom {
   checkpoint: string;
   sha256: string;
+  /** 'pretrained': the run started from an English checkpoint (models:pretrain), not a task model. */
+  kind?: string;
   version?: string;
   training?: { config: { lr: number }; history: { step: number; seconds: number }[] };
 }
@@ -91,6 +93,10 @@ export function continueOverrides(runConfig: Record<string, unknown>, base: Reco
 /** The model card's sentence on the model a run continued from; empty for a run from scratch. */
 export function continuedNote(c: ContinuedFrom | null | undefined, overrides: string[] = []): string {
   if (!c) return '';
+  if (c.kind === 'pretrained') {
+    return `The task run started from the English checkpoint above (${c.checkpoint}, SHA-256 \`${c.sha256.slice(0, 16)}…\`): \`train.py --init\`.
+`;
+  }
   const last = c.training?.history.at(-1);
   const prior = last
     ? `, itself trained ${last.step} steps at lr ${c.training!.config.lr} (about ${Math.round(last.seconds / 60)} min) on the earlier data`
@@ -102,6 +108,13 @@ export function continuedNote(c: ContinuedFrom | null | undefined, overrides: st
   return `These steps continued from the model shipped before (version ${c.version ?? 'unknown'}, ${c.checkpoint} SHA-256
 \`${c.sha256.slice(0, 16)}…\`${prior}): \`${how}.
 `;
+}
+
+/** config.json `training`: one run's settings, steps and what it started from. */
+interface RunRecord {
+  config: Record<string, unknown>;
+  history: { step: number; seconds: number }[];
+  continuedFrom?: ContinuedFrom;
 }
 
 /** config.json training.soup: the checkpoints whose weights were averaged (models/gpt/soup.py). */
@@ -130,7 +143,11 @@ export interface EnsembleRecord {
   members: {
     temperature: number;
     parameters: number;
-    training: { config: { lr: number; seed: number; steps: number }; history: { step: number; seconds: number }[] };
+    training: {
+      config: { lr: number; seed: number; steps: number };
+      history: { step: number; seconds: number }[];
+      continuedFrom?: ContinuedFrom;
+    };
   }[];
 }
 
@@ -139,7 +156,11 @@ export function ensembleNote(ensemble: EnsembleRecord | null | undefined): strin
   if (!ensemble?.members.length) return '';
   const others = ensemble.members.slice(1).map((m, i) => {
     const last = m.training.history.at(-1);
-    return `member ${i + 2}: the same shape trained from scratch on today's data with seed ${m.training.config.seed}, ${last?.step ?? m.training.config.steps} steps at lr ${m.training.config.lr}${last ? ` (about ${Math.round(last.seconds / 60)} min)` : ''}, temperature ${m.temperature}`;
+    const start =
+      m.training.continuedFrom?.kind === 'pretrained'
+        ? `started from the same English checkpoint (${m.training.continuedFrom.checkpoint})`
+        : 'trained from scratch';
+    return `member ${i + 2}: the same shape ${start} on today's data with seed ${m.training.config.seed}, ${last?.step ?? m.training.config.steps} steps at lr ${m.training.config.lr}${last ? ` (about ${Math.round(last.seconds / 60)} min)` : ''}, temperature ${m.temperature}`;
   });
   return `**An ensemble of ${ensemble.members.length} GPTs** (export.py \`--member\`; docs/decisions.md "An ensemble of two GPTs"): the run above is member 1 (temperature ${ensemble.members[0]!.temperature}); ${others.join('; ')}.
 Each reads the same prompt, and the answer is the mean of their label probabilities, each calibrated by its own temperature
@@ -195,12 +216,14 @@ export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluat
   const spec = DOMAINS[domain];
   const arch = config.architecture;
   const training = config.training;
-  const overrides = training.continuedFrom
-    ? continueOverrides(
-        training.config,
-        JSON.parse(readFileSync(new URL('./continue.config.json', import.meta.url), 'utf8')),
-      )
-    : [];
+  const fromPretrained = training.continuedFrom?.kind === 'pretrained';
+  const overrides =
+    training.continuedFrom && !fromPretrained
+      ? continueOverrides(
+          training.config,
+          JSON.parse(readFileSync(new URL('./continue.config.json', import.meta.url), 'utf8')),
+        )
+      : [];
   const last = training.history[training.history.length - 1];
   const card = `# Model card: \`${domain}\` (version ${config.version})
 
@@ -300,10 +323,36 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${training.continuedFrom ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/continue.py --domain ${domain} ${overrides.join(' ')}` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}${config.neighbours ? `npx tsx models/neighbours.ts --tune --write --model ${domain}   # the nearest-texts check: k ${config.neighbours.k} and share ${config.neighbours.share} chosen on the dev fold, before tuning the threshold (it measures with the check)\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${config.reviewTuning?.source?.includes('models/data/natural/') ? " --cases dev --cases 'models/data/natural/{domain}.test.jsonl' --without-boundary --without-consistency" : ''}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
+${fromPretrained ? pretrainedRunLines(domain, config) : ''}${training.continuedFrom && !fromPretrained ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/continue.py --domain ${domain} ${overrides.join(' ')}` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}${config.neighbours ? `npx tsx models/neighbours.ts --write --model ${domain} --k ${config.neighbours.k} --share ${config.neighbours.share}   # the nearest-texts check, before tuning the threshold (it measures with the check); --tune chooses k and share on the dev fold\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${tuneCasesArgs(config.reviewTuning?.source)}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);
+}
+
+/** `models:tune-review` arguments naming the cases config.json `reviewTuning.source` lists ("dev fold + FILE"). */
+export function tuneCasesArgs(source: string | undefined): string {
+  if (!source?.includes('models/data/natural/')) return '';
+  const cases = source.split(' + ').map((part) => (part === 'dev fold' ? '--cases dev' : `--cases ${part}`));
+  return ` ${cases.join(' ')} --without-boundary --without-consistency`;
+}
+
+/**
+ * The card's commands for a run that started from a pretrained checkpoint (`train.py --init`), one
+ * per ensemble member, then the export that joins them: the tokenizer is the checkpoint's own.
+ */
+function pretrainedRunLines(domain: DomainName, config: { training: RunRecord; ensemble?: EnsembleRecord }): string {
+  const base = JSON.parse(readFileSync(new URL('./train.config.json', import.meta.url), 'utf8'));
+  const runs = [config.training, ...(config.ensemble?.members.slice(1).map((m) => m.training as RunRecord) ?? [])];
+  const out = (i: number) => `models/.work/${domain}/checkpoints/member-${i + 1}.pt`;
+  const train = runs.map(
+    (run, i) =>
+      `python3 models/gpt/train.py --domain ${domain} --init models/pretrained/${run.continuedFrom?.checkpoint} ${continueOverrides(run.config, base).join(' ')} --out ${out(i)}`,
+  );
+  const members = runs.slice(1).map((_, i) => ` --member ${out(i + 1)}`);
+  return `npm run models:data && npx tsx models/tokenizer/train.ts --domain ${domain} --tokenizer models/pretrained/tokenizer.json
+${train.join('\n')}
+python3 models/gpt/export.py --domain ${domain} --checkpoint ${out(0)}${members.join('')}   # the pretrained run${runs.length > 1 ? 's, one ensemble' : ''}
+`;
 }
 
 /** The holdout set's numbers, when eval had the set. */

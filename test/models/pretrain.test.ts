@@ -17,7 +17,7 @@ import { cleanDocuments, dedupKey, normalizeDocument } from '../../models/corpus
 import { ENGLISH_SOURCES, readGcide } from '../../models/corpus/sources.ts';
 import { generate } from '../../models/data/generate.ts';
 import { buildByteLevel, buildTokenizer } from '../../models/tokenizer/train.ts';
-import { pretrainingNote } from '../../models/card.ts';
+import { continuedNote, ensembleNote, pretrainingNote } from '../../models/card.ts';
 import { loadDecisionModel } from '../../nodes/decision/model.ts';
 import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
@@ -216,6 +216,17 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const note = pretrainingNote(config.pretraining);
     assert.match(note, new RegExp(`${manifest.total.sha256}\`, a corpus other than models/corpus/manifest.json`));
     assert.match(pretrainingNote(undefined), /^No English pretraining/);
+    // The card says the task run started from the English checkpoint, not from a shipped model.
+    assert.equal(config.training.continuedFrom.kind, 'pretrained');
+    assert.match(
+      continuedNote(config.training.continuedFrom),
+      /^The task run started from the English checkpoint above/,
+    );
+    const member = { temperature: 1, parameters: config.parameters, training: config.training };
+    assert.match(
+      ensembleNote({ combine: 'mean', members: [member, member] }),
+      /member 2: the same shape started from the same English checkpoint \(/,
+    );
 
     const ids = join(work, 'order', 'val.ids.json');
     const reference = JSON.parse(
