@@ -42,7 +42,15 @@ import { loadDecisionModel } from '../nodes/decision/model.ts';
 import { DEFAULT_GENERATE, generate, rng } from './data/generate.ts';
 import type { DomainName } from './data/domains.ts';
 import { writeModelCard } from './card.ts';
-import { answerOf, decideAll, naturalMetrics, readNaturalCases, runChecklist, type NaturalCase } from './checklist.ts';
+import {
+  answerCounts,
+  answerOf,
+  decideAll,
+  naturalMetrics,
+  readNaturalCases,
+  runChecklist,
+  type NaturalCase,
+} from './checklist.ts';
 import { hash, perturbText, TEXT_VARIABLE } from './data/perturb.ts';
 import { readDraft } from './data/natural/label-loan.ts';
 import { parseDraft } from './data/natural/label-order.ts';
@@ -139,8 +147,8 @@ export async function evaluateHoldout(
     policyMismatches: _mismatches,
     ...metrics
   } = naturalMetrics(domain, agent.labels, cases, outcomes);
-  const automated = Math.round(metrics.autoRate * metrics.cases);
-  return { file, ...metrics, automated, wrong: Math.round(automated * (1 - metrics.autoPrecision)) };
+  const { automated, wrong } = answerCounts(cases, outcomes);
+  return { file, ...metrics, automated, wrong };
 }
 
 /** The contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
