@@ -21,6 +21,8 @@ import type { InstanceView, UserTaskView } from '../../engine/api.ts';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { stock as warehouseStock } from '../../processes/demo-apps/data.ts';
 import { GROUNDED_LOAN_CASE, WINDOWED_LOAN_CASE } from '../decision/support/policy-cases.ts';
+import { BORDERLINE_APPLICANT } from '../support/applicants.ts';
+import { SAMPLE_APPLICATION } from '../../engine/cli/stack.ts';
 
 const TOKEN = 'e2e-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -183,24 +185,10 @@ async function openTask(instanceId: string, elementId: string, timeoutMs = BOUND
 const completedPath = (view: InstanceView) =>
   view.elements.filter((e) => e.state === 'completed').map((e) => e.elementId);
 
-const strongApplication = {
-  applicationId: 'APP-E2E-1',
-  applicantId: 'AP-10004',
-  applicantName: 'Thomas Müller',
-  income: 72000,
-  amount: 15000,
-  termMonths: 48,
-  employment: 'permanent',
-  purpose: 'a new kitchen for our flat',
-};
+const strongApplication = { ...SAMPLE_APPLICATION, applicationId: 'APP-E2E-1' };
 const borderlineApplication = {
   applicationId: 'APP-E2E-2',
-  applicantId: 'AP-10002',
-  applicantName: 'Jonas Weber',
-  income: 38000,
-  amount: 18000,
-  termMonths: 36,
-  employment: 'contract',
+  ...BORDERLINE_APPLICANT,
   purpose: 'covering rent until my next contract starts',
 };
 

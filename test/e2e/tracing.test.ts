@@ -22,6 +22,8 @@ import { createNodeRegistry } from '../../nodes/index.ts';
 import { shippedBotNode } from '../../processes/demo/nodes.ts';
 import type { NodeRegistry } from '../../engine/nodes/registry.ts';
 import type { ActivatedJob, InstanceView } from '../../engine/api.ts';
+import { BORDERLINE_APPLICANT } from '../support/applicants.ts';
+import { SAMPLE_APPLICATION } from '../../engine/cli/stack.ts';
 
 const TOKEN = 'tracing-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -181,26 +183,7 @@ function parentOf(spans: ReceivedSpan[], span: ReceivedSpan): ReceivedSpan | und
   return spans.find((candidate) => candidate.spanId === span.parentSpanId);
 }
 
-const strongApplication = {
-  applicationId: 'APP-TRACE-1',
-  applicantId: 'AP-10004',
-  applicantName: 'Thomas Müller',
-  income: 72000,
-  amount: 15000,
-  termMonths: 48,
-  employment: 'permanent',
-  purpose: 'a new kitchen for our flat',
-};
-
-/** The credit bureau's AP-10002 (processes.test.ts's borderline application): each test gives its own purpose. */
-const BORDERLINE_APPLICANT = {
-  applicantId: 'AP-10002',
-  applicantName: 'Jonas Weber',
-  income: 38000,
-  amount: 18000,
-  termMonths: 36,
-  employment: 'contract',
-};
+const strongApplication = { ...SAMPLE_APPLICATION, applicationId: 'APP-TRACE-1' };
 
 describe('tracing and metrics', { concurrency: true }, () => {
   it('a loan started by webhook is one trace, continued from the caller, through steps, jobs, bots and the decision', async () => {
