@@ -11,17 +11,13 @@ the other members and the SHA-256 of the first, so export.py, given that model.p
 ensemble again; a later run that replaces model.pt (models:train) leaves a members.json that no
 longer matches, and export.py then exports model.pt alone.
 """
-import argparse, hashlib, json, os, sys
+import argparse, json, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train  # noqa: E402
+from lineage import sha256  # noqa: E402
 
 MEMBERS_FILE = 'members.json'
-
-
-def sha256(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def member_count(model_dir):

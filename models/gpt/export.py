@@ -10,14 +10,14 @@
   (temperature scaling or content-free + temperature, whichever gives the lower validation ECE),
   default threshold, validation metrics and the SHA-256 of the training data.
 """
-import argparse, collections, re, unicodedata, datetime, hashlib, json, math, os, shutil, sys
+import argparse, collections, re, unicodedata, datetime, json, math, os, shutil, sys
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT, Ensemble, EnsembleExportWrapper, ExportWrapper, OptimumStyleWrapper  # noqa: E402
+from model import Ensemble, EnsembleExportWrapper, ExportWrapper, OptimumStyleWrapper, load_gpt  # noqa: E402
 from train import label_logits  # noqa: E402
-from lineage import pretraining_record, shipped_config, training_record  # noqa: E402
+from lineage import pretraining_record, sha256, shipped_config, training_record  # noqa: E402
 
 
 
@@ -155,8 +155,7 @@ def load_members(args, checkpoint, checkpoint_path, first):
                  for i, m in enumerate(checkpoint.get('members') or [])]
     members = []
     for path, ck, record in found:
-        model = GPT(**ck['model_config'])
-        model.load_state_dict(ck['state_dict'])
+        model = load_gpt(ck)
         model.eval()
         if model.config != first.config:
             raise SystemExit(f'{path} has another shape ({model.config}) than the first member ({first.config}): members share shape and tokenizer')
@@ -166,13 +165,6 @@ def load_members(args, checkpoint, checkpoint_path, first):
             data = sha256(os.path.join(args.work, args.domain, 'train.jsonl'))
         members.append((model, record or training_record(ck, path), data))
     return members
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        h.update(f.read())
-    return h.hexdigest()
 
 
 def main(argv=None):
@@ -200,8 +192,7 @@ def main(argv=None):
         raise SystemExit(f'{checkpoint_path} does not say how it was trained: no train_config in it and no model folder config.json beside it')
     # A shipped folder's weights.pt (weights alone): what it was trained on is in its config.json.
     shipped = shipped_config(checkpoint, checkpoint_path)
-    model = GPT(**checkpoint['model_config'])
-    model.load_state_dict(checkpoint['state_dict'])
+    model = load_gpt(checkpoint)
     model.eval()
     with open(os.path.join(work, 'tokens.json')) as f:
         tokens = json.load(f)

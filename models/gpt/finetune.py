@@ -25,13 +25,14 @@ config.json is the base one with the new version, temperature calibration and a 
 (hyperparameters, cases, history, trainable parameters). Progress goes to stdout as JSON lines,
 the last one `{"final": {...}}`.
 """
-import argparse, datetime, hashlib, json, math, os, random, shutil, sys, time
+import argparse, datetime, json, math, os, random, shutil, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT, Ensemble  # noqa: E402
+from model import Ensemble, load_gpt  # noqa: E402
+from lineage import sha256  # noqa: E402
 from export import ece, export_operon_onnx, fit_temperature, save_weights  # noqa: E402
 
 
@@ -206,11 +207,6 @@ def lora_tune(model, train, held_out, args, alpha, rng, verbalizers, pad_id, mem
             'seconds': round(time.time() - started, 1)}
 
 
-def sha256(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 def emit(obj):
     print(json.dumps(obj), flush=True)
 
@@ -231,9 +227,7 @@ def main(argv=None):
     # An ensemble folder (export.py --member) holds every member in weights.pt: each gets the same adapters' training.
     members = []
     for state in [checkpoint, *(checkpoint.get('members') or [])]:
-        member = GPT(**state['model_config'])
-        member.load_state_dict(state['state_dict'])
-        members.append(member)
+        members.append(load_gpt(state))
     model = members[0]
     verbalizers, pad_id = base_config['verbalizerIds'], base_config.get('padId', 0)
     max_len = model.config['max_len']

@@ -12,6 +12,12 @@ import json
 import os
 
 
+def sha256(path):
+    """The SHA-256 of a file, hex: how config.json and the model card name checkpoints and data."""
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
 def folder_config(path):
     """The config.json of the model folder a weights.pt sits in; None for a bare checkpoint."""
     config_file = os.path.join(os.path.dirname(os.path.abspath(path)), 'config.json')
@@ -58,8 +64,7 @@ def init_lineage(path, checkpoint, member=1):
     checkpoint, its own training record (which names what it in turn started from). Either way the
     exported config.json keeps the whole lineage, however many runs deep. `member` > 1: the run
     continued that member of a shipped ensemble, whose own record is in config.json `ensemble`."""
-    with open(path, 'rb') as f:
-        lineage = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'kind': checkpoint.get('kind', 'task')}
+    lineage = {'checkpoint': os.path.basename(path), 'sha256': sha256(path), 'kind': checkpoint.get('kind', 'task')}
     shipped = shipped_config(checkpoint, path)
     if shipped and member > 1:
         record = ((shipped.get('ensemble') or {}).get('members') or [])[member - 1:member]

@@ -7,7 +7,7 @@ import argparse, json, os, sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT  # noqa: E402
+from model import load_gpt  # noqa: E402
 
 
 def main():
@@ -18,8 +18,7 @@ def main():
     args = p.parse_args()
     torch.set_num_threads(1)
     checkpoint = torch.load(args.checkpoint)
-    model = GPT(**checkpoint['model_config'])
-    model.load_state_dict(checkpoint['state_dict'])
+    model = load_gpt(checkpoint)
     model.eval()
     with open(args.ids) as f:
         rows = json.load(f)[:args.limit]

@@ -7,6 +7,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def load_gpt(checkpoint):
+    """The GPT a checkpoint holds (its `model_config` and `state_dict`: train.py's, a shipped
+    weights.pt's, or one member of an ensemble's)."""
+    model = GPT(**checkpoint['model_config'])
+    model.load_state_dict(checkpoint['state_dict'])
+    return model
+
+
 class Block(nn.Module):
     def __init__(self, d_model, n_head, dropout):
         super().__init__()

@@ -12,7 +12,6 @@ prints; for a shipped folder's weights.pt, the record in the config.json beside 
 `--weights 0.3,0.7` weighs them unevenly (default: equal).
 """
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -20,12 +19,11 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lineage import pretraining_record, training_record  # noqa: E402
+from lineage import pretraining_record, sha256, training_record  # noqa: E402
 
 
 def ingredient(path, weight):
-    with open(path, 'rb') as f:
-        info = {'checkpoint': os.path.basename(path), 'sha256': hashlib.sha256(f.read()).hexdigest(), 'weight': weight}
+    info = {'checkpoint': os.path.basename(path), 'sha256': sha256(path), 'weight': weight}
     config_file = os.path.join(os.path.dirname(os.path.abspath(path)), 'config.json')
     if os.path.exists(config_file):
         with open(config_file) as f:

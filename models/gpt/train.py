@@ -10,14 +10,14 @@ one pretrained on English by pretrain.py, whose architecture is kept (nLayer, nH
 config are ignored) and whose tokenizer must be the one that encoded the task data. `--member N`
 starts from the N-th member of an ensemble folder's weights.pt (continue.py runs every member).
 """
-import argparse, hashlib, json, math, os, random, sys, time
+import argparse, json, math, os, random, sys, time
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT  # noqa: E402
-from lineage import init_lineage, pretraining_record  # noqa: E402
+from lineage import init_lineage, pretraining_record, sha256  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -50,9 +50,7 @@ def initial_model(checkpoint, tokens, config, tokenizer_file):
     model_config = dict(checkpoint['model_config'])
     state = dict(checkpoint['state_dict'])
     if checkpoint.get('kind') == 'pretrained':
-        with open(tokenizer_file, 'rb') as f:
-            sha = hashlib.sha256(f.read()).hexdigest()
-        if sha != checkpoint['tokenizer_sha256']:
+        if sha256(tokenizer_file) != checkpoint['tokenizer_sha256']:
             raise SystemExit(f'{tokenizer_file} is not the tokenizer the checkpoint was pretrained with: '
                              'encode the task data with the corpus tokenizer (models/tokenizer/train.ts --byte-level)')
         for key, size, name in (('tok.weight', tokens['vocabSize'], 'vocab_size'), ('pos.weight', config['maxLen'], 'max_len')):
