@@ -111,8 +111,8 @@ export function continuedNote(c: ContinuedFrom | null | undefined, overrides: st
 }
 
 /** config.json `training`: one run's settings, steps and what it started from. */
-interface RunRecord {
-  config: Record<string, unknown>;
+interface RunRecord<Config = Record<string, unknown>> {
+  config: Config;
   history: { step: number; seconds: number }[];
   continuedFrom?: ContinuedFrom;
 }
@@ -143,11 +143,7 @@ export interface EnsembleRecord {
   members: {
     temperature: number;
     parameters: number;
-    training: {
-      config: { lr: number; seed: number; steps: number };
-      history: { step: number; seconds: number }[];
-      continuedFrom?: ContinuedFrom;
-    };
+    training: RunRecord<{ lr: number; seed: number; steps: number }>;
   }[];
 }
 
@@ -217,13 +213,14 @@ export function writeModelCard(modelsDir: string, domain: DomainName, e: Evaluat
   const arch = config.architecture;
   const training = config.training;
   const fromPretrained = training.continuedFrom?.kind === 'pretrained';
-  const overrides =
-    training.continuedFrom && !fromPretrained
-      ? continueOverrides(
-          training.config,
-          JSON.parse(readFileSync(new URL('./continue.config.json', import.meta.url), 'utf8')),
-        )
-      : [];
+  // A continuation of a shipped model (models:continue), not a run from the English checkpoint.
+  const continued = Boolean(training.continuedFrom) && !fromPretrained;
+  const overrides = continued
+    ? continueOverrides(
+        training.config,
+        JSON.parse(readFileSync(new URL('./continue.config.json', import.meta.url), 'utf8')),
+      )
+    : [];
   const last = training.history[training.history.length - 1];
   const card = `# Model card: \`${domain}\` (version ${config.version})
 
@@ -323,7 +320,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${fromPretrained ? pretrainedRunLines(domain, config) : ''}${training.continuedFrom && !fromPretrained ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/continue.py --domain ${domain} ${overrides.join(' ')}` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}${config.neighbours ? `npx tsx models/neighbours.ts --write --model ${domain} --k ${config.neighbours.k} --share ${config.neighbours.share}   # the nearest-texts check, before tuning the threshold (it measures with the check); --tune chooses k and share on the dev fold\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${tuneCasesArgs(config.reviewTuning?.source)}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
+${fromPretrained ? pretrainedRunLines(domain, config) : ''}${continued ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/continue.py --domain ${domain} ${overrides.join(' ')}` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}${config.neighbours ? `npx tsx models/neighbours.ts --write --model ${domain} --k ${config.neighbours.k} --share ${config.neighbours.share}   # the nearest-texts check, before tuning the threshold (it measures with the check); --tune chooses k and share on the dev fold\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${tuneCasesArgs(config.reviewTuning?.source)}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);
@@ -342,7 +339,7 @@ export function tuneCasesArgs(source: string | undefined): string {
  */
 function pretrainedRunLines(domain: DomainName, config: { training: RunRecord; ensemble?: EnsembleRecord }): string {
   const base = JSON.parse(readFileSync(new URL('./train.config.json', import.meta.url), 'utf8'));
-  const runs = [config.training, ...(config.ensemble?.members.slice(1).map((m) => m.training as RunRecord) ?? [])];
+  const runs = [config.training, ...(config.ensemble?.members.slice(1).map((m) => m.training) ?? [])];
   const out = (i: number) => `models/.work/${domain}/checkpoints/member-${i + 1}.pt`;
   const train = runs.map(
     (run, i) =>

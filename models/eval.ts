@@ -159,7 +159,7 @@ export function contrastCases(domain: DomainName, naturalDir: string) {
     domain === 'loan'
       ? readDraft(file).map((l) => ({ intent: l.intent, text: l.purpose }))
       : parseDraft(readFileSync(file, 'utf8')).map((l) => ({ intent: l.intent, text: l.notes }));
-  return { texts, cases: onReferenceFields(domain, texts) };
+  return { file, texts, cases: onReferenceFields(domain, texts) };
 }
 
 /**
@@ -169,10 +169,9 @@ export function contrastCases(domain: DomainName, naturalDir: string) {
  * where the text alone decides) and labelled by the written policy. Null when absent.
  */
 export async function evaluateContrast(agent: DecisionAgent, domain: DomainName, naturalDir: string) {
-  const file = join(naturalDir, `${domain}.contrast.txt`);
   const contrast = contrastCases(domain, naturalDir);
   if (!contrast) return null;
-  const { texts, cases } = contrast;
+  const { file, texts, cases } = contrast;
   const answers = (
     await decideAll(
       agent,
