@@ -155,16 +155,8 @@ for (const domain of ['loan', 'order'] as const) {
         `${text}: ${result.reviewReasons.join('; ')}`,
       );
     }
-    // The detector is asked only when the unfamiliar-word rule has not already held the text: of
-    // the texts that rule lets through, most are held by the language signal (the rest by confidence).
-    const pastFamiliarity = results.filter(
-      (r) => !r.reviewReasons.some((reason) => /words the model was not trained on/.test(reason)),
-    );
     const byLanguage = results.filter((r) => r.reviewReasons.some((reason) => / reads as /.test(reason))).length;
-    assert.ok(
-      byLanguage >= 5 && byLanguage >= pastFamiliarity.length / 2,
-      `${byLanguage} held by the language signal of ${pastFamiliarity.length} the unfamiliar-word rule let through`,
-    );
+    assert.ok(byLanguage >= 10, `${byLanguage} held by the language signal (the rest by familiarity or confidence)`);
     // English texts are left alone: the natural sets and the hand-written training texts.
     const english = new Set<string>();
     for (const file of [`natural/${domain}.test.jsonl`, `natural/${domain}.holdout.jsonl`]) {
