@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { DOMAINS, type DomainName } from './data/domains.ts';
 import { DEFAULT_GENERATE, SPLIT_TEXTS } from './data/generate.ts';
-import type { evaluateModel } from './eval.ts';
+import type { ContrastSet, evaluateModel } from './eval.ts';
 import type { CorpusManifest } from './corpus/build.ts';
 import { languageName } from '../nodes/decision/language.ts';
 import type { GroundingSettings } from '../nodes/decision/grounding.ts';
@@ -364,15 +364,25 @@ ${misspeltLine(e)}${contrastLine(e)}
 `;
 }
 
-/** The contrast set: ordinary texts in the words of another meaning, on the reference field sets. */
+/** What each contrast set holds, for its heading. */
+const CONTRAST_HEADINGS: Record<ContrastSet, string> = {
+  contrast:
+    'Contrast set (models/data/natural/*.contrast.txt: texts in the words of another meaning, "investing in a heat pump"; never trained on)',
+  'meaning-first':
+    'Meaning-first set (models/data/natural/*.meaning-first.txt: a meaning said first, then an ordinary instruction, "top priority order, the buzzer says Okafor"; never trained on)',
+};
+
+/** The contrast sets: ordinary texts in the words of another meaning, meaning-first notes; on the reference field sets. */
 function contrastLine(e: Evaluation): string {
-  const k = e.contrast;
-  if (!k) return '';
-  const wrong = [...new Set(k.examples.map((x) => `"${x.text}" (${x.got}, not ${x.expected})`))];
-  return `
-Contrast set (models/data/natural/*.contrast.txt: texts in the words of another meaning, "investing in a heat pump"; never trained on):
+  return e.contrast
+    .map((k) => {
+      const wrong = [...new Set(k.examples.map((x) => `"${x.text}" (${x.got}, not ${x.expected})`))];
+      return `
+${CONTRAST_HEADINGS[k.set]}:
 ${k.texts} texts on ${k.cases / k.texts} reference field sets where the text alone decides; ${k.automated} of ${k.cases} automated, **${k.wrong} wrong**${wrong.length ? `: ${wrong.join(', ')}` : ''}.
 `;
+    })
+    .join('');
 }
 
 /** The misspelt-decision copies of the natural and holdout cases. */

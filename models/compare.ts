@@ -2,11 +2,11 @@
  * `npm run models:compare` — compares model folders at equal thresholds on the hand-written sets:
  * for each folder and threshold, the answers automated and how many of them are wrong, on the
  * natural set (models/data/natural/<domain>.test.jsonl) and on the later sets pooled (LATER_SETS:
- * holdout, third to sixth), and on the contrast set (each text of <domain>.contrast.txt on the
- * reference field sets, as `eval:model` reads it). A candidate is better than the shipped model when
- * it automates as much with fewer wrong at the same thresholds on the later sets and the contrast
- * set: the contrast set holds the wording the later sets lack, such as an urgent note followed by a
- * delivery instruction (docs/decisions.md, "A pretrained ensemble on the shipped schedule"); the natural set flatters the shipped
+ * holdout, third to sixth), and on the contrast sets (CONTRAST_SETS: each text of
+ * <domain>.contrast.txt and <domain>.meaning-first.txt on the reference field sets, as `eval:model`
+ * reads them). A candidate is better than the shipped model when it automates as much with fewer
+ * wrong at the same thresholds on the later sets and the contrast sets: they hold the wording the
+ * later sets lack, such as an urgent note followed by a delivery instruction (docs/decisions.md, "A pretrained ensemble on the shipped schedule"); the natural set flatters the shipped
  * folder, whose review settings were chosen on it, and the dev fold flatters runs that read the
  * hands of the training texts well (docs/decisions.md, "Four pretrained seeds on today's data").
  *
@@ -22,11 +22,11 @@ import { parseArgs } from 'node:util';
 import { DecisionAgent, DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
 import { answerCounts, decideAll, readNaturalCases, type NaturalCase } from './checklist.ts';
 import type { DomainName } from './data/domains.ts';
-import { contrastCases, DEFAULT_NATURAL_DIR, LATER_SETS } from './eval.ts';
+import { CONTRAST_SETS, contrastCases, DEFAULT_NATURAL_DIR, LATER_SETS, type ContrastSet } from './eval.ts';
 
 /** One point of a folder's automation curve. */
 export interface CurvePoint {
-  set: 'natural' | 'later' | 'contrast';
+  set: 'natural' | 'later' | ContrastSet;
   threshold: number;
   cases: number;
   automated: number;
@@ -35,32 +35,37 @@ export interface CurvePoint {
   accuracy: number;
 }
 
-/** The cases of the natural set, of the later sets pooled and of the contrast set; a missing file is skipped. */
+/** The cases of the natural set, of the later sets pooled and of each contrast set; a missing file is skipped. */
 export function comparisonSets(domain: DomainName, naturalDir: string): Record<CurvePoint['set'], NaturalCase[]> {
   const read = (names: readonly string[]) =>
     names
       .map((name) => join(naturalDir, `${domain}.${name}.jsonl`))
       .filter((file) => existsSync(file))
       .flatMap((file) => readNaturalCases(file));
-  const contrast = (contrastCases(domain, naturalDir)?.cases ?? []).map((c, i) => ({
-    id: `contrast-${i}`,
-    variables: c.vars,
-    intent: c.intent,
-    label: c.label,
-    style: 'contrast',
-  }));
-  return { natural: read(['test']), later: read(LATER_SETS), contrast };
+  const contrast = (set: ContrastSet) =>
+    (contrastCases(domain, naturalDir, set)?.cases ?? []).map((c, i) => ({
+      id: `${set}-${i}`,
+      variables: c.vars,
+      intent: c.intent,
+      label: c.label,
+      style: set,
+    }));
+  return {
+    natural: read(['test']),
+    later: read(LATER_SETS),
+    ...(Object.fromEntries(CONTRAST_SETS.map((set) => [set, contrast(set)])) as Record<ContrastSet, NaturalCase[]>),
+  };
 }
 
 /** Automated answers and wrong ones at each threshold, each set decided again per threshold. */
 export async function automationCurve(
   agent: DecisionAgent,
-  sets: Record<CurvePoint['set'], NaturalCase[]>,
+  sets: Partial<Record<CurvePoint['set'], NaturalCase[]>>,
   thresholds: number[],
 ): Promise<CurvePoint[]> {
   const points: CurvePoint[] = [];
   for (const [set, cases] of Object.entries(sets) as [CurvePoint['set'], NaturalCase[]][]) {
-    if (cases.length === 0) continue;
+    if (!cases?.length) continue;
     for (const threshold of thresholds) {
       const outcomes = await decideAll(
         agent,

@@ -15,10 +15,11 @@
  * it, written later by other hands, never trained or tuned on) give one line each per model and one
  * pooled line each (`holdout: ...`, `third: ...` to `sixth: ...`) before the last.
  *
- * Contrast sets (<domain>.contrast.txt beside them, hand-written, never trained on): texts that use
- * the words of one meaning in another sense, each on the reference field sets where the text alone
- * decides. One line per model: `<domain> contrast: <texts> texts on <n> field sets, <automated> of
- * <cases> automated, <wrong> wrong (<texts> texts)`.
+ * Contrast sets (CONTRAST_SETS: <domain>.contrast.txt and <domain>.meaning-first.txt beside them,
+ * hand-written, never trained on): texts that use the words of one meaning in another sense, and
+ * texts that say a meaning first and an ordinary instruction after it; each text on the reference
+ * field sets where the text alone decides. One line per model and set: `<domain> <set>: <texts>
+ * texts on <n> field sets, <automated> of <cases> automated, <wrong> wrong (<texts> texts)`.
  *
  * Misspelt decisions: each natural and holdout case with a decisive word of five letters or more
  * gets one copy with that word misspelt (perturbation `typo-decisive`, seeded by the case id); a
@@ -151,9 +152,18 @@ export async function evaluateHoldout(
   return { file, ...metrics, automated, wrong };
 }
 
-/** The contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
-export function contrastCases(domain: DomainName, naturalDir: string) {
-  const file = join(naturalDir, `${domain}.contrast.txt`);
+/**
+ * The hand-written sets measured on the reference field sets, in the draft format of their domain:
+ * `contrast`, texts in the words of another meaning ("investing in my pension", "14 Leeds Road");
+ * `meaning-first`, a meaning said first and an ordinary instruction after it ("top priority order,
+ * the buzzer says Okafor"), the wording the grammar wrote only the other way round.
+ */
+export const CONTRAST_SETS = ['contrast', 'meaning-first'] as const;
+export type ContrastSet = (typeof CONTRAST_SETS)[number];
+
+/** A contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
+export function contrastCases(domain: DomainName, naturalDir: string, set: ContrastSet = 'contrast') {
+  const file = join(naturalDir, `${domain}.${set}.txt`);
   if (!existsSync(file)) return null;
   const texts =
     domain === 'loan'
@@ -163,13 +173,17 @@ export function contrastCases(domain: DomainName, naturalDir: string) {
 }
 
 /**
- * The contrast set of a domain (<domain>.contrast.txt beside the natural sets, hand-written, never
- * trained on): texts that use the words of one meaning in another sense ("investing in my
- * pension", "14 Leeds Road"), each put on the domain's reference field sets (REFERENCE_FIELDS,
+ * A contrast set of a domain (<domain>.<set>.txt beside the natural sets, hand-written, never
+ * trained on; CONTRAST_SETS), each text put on the domain's reference field sets (REFERENCE_FIELDS,
  * where the text alone decides) and labelled by the written policy. Null when absent.
  */
-export async function evaluateContrast(agent: DecisionAgent, domain: DomainName, naturalDir: string) {
-  const contrast = contrastCases(domain, naturalDir);
+export async function evaluateContrast(
+  agent: DecisionAgent,
+  domain: DomainName,
+  naturalDir: string,
+  set: ContrastSet = 'contrast',
+) {
+  const contrast = contrastCases(domain, naturalDir, set);
   if (!contrast) return null;
   const { file, texts, cases } = contrast;
   const answers = (
@@ -184,6 +198,7 @@ export async function evaluateContrast(agent: DecisionAgent, domain: DomainName,
       : [],
   );
   return {
+    set,
     file,
     texts: texts.length,
     cases: cases.length,
@@ -266,7 +281,11 @@ export async function evaluateModel(
     .map((set) => join(naturalDir, `${domain}.${set}.jsonl`))
     .filter((file) => existsSync(file));
   const misspelt = await evaluateMisspelt(agent, domain, naturalFiles.flatMap(readNaturalCases), seed);
-  const contrast = await evaluateContrast(agent, domain, naturalDir);
+  const contrast = [];
+  for (const set of CONTRAST_SETS) {
+    const result = await evaluateContrast(agent, domain, naturalDir, set);
+    if (result) contrast.push(result);
+  }
 
   // Latency: one decision at a time; throughput: 2000 concurrent decisions (batched by the runtime).
   for (const c of test.slice(0, 20)) await agent.infer(c.variables);
@@ -345,10 +364,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     }
     const m = r.misspelt;
     console.log(`${domain} misspelt: ${m.copies} copies, ${m.automated} automated, ${m.wrong} wrong`);
-    const k = r.contrast;
-    if (k)
+    for (const k of r.contrast)
       console.log(
-        `${domain} contrast: ${k.texts} texts on ${k.cases / k.texts} field sets, ${k.automated} of ${k.cases} automated, ${k.wrong} wrong (${k.wrongTexts} texts)`,
+        `${domain} ${k.set}: ${k.texts} texts on ${k.cases / k.texts} field sets, ${k.automated} of ${k.cases} automated, ${k.wrong} wrong (${k.wrongTexts} texts)`,
       );
   }
   if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));

@@ -3,7 +3,7 @@
  * every holdout case, recounted here one by one, and a folder without a holdout file reports none;
  * the misspelt-decision copies are seeded and their wrong answers are the agent's own; the contrast
  * set puts each text on every reference field set, labels it by the policy and counts the agent's
- * answers.
+ * answers; `models:compare` counts each contrast set as eval does.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { readNaturalCases } from '../../models/checklist.ts';
 import {
+  CONTRAST_SETS,
   DEFAULT_NATURAL_DIR,
   evaluateContrast,
   evaluateHoldout,
@@ -102,15 +103,15 @@ test('models:compare counts at the folder threshold what eval counts on the late
     LATER_SETS.reduce((n, set) => n + readNaturalCases(join(DEFAULT_NATURAL_DIR, `order.${set}.jsonl`)).length, 0),
   );
   const threshold = agent.model.config.threshold;
-  const [lower, atFolder, contrast] = [
-    ...(await automationCurve(agent, { natural: [], later: sets.later, contrast: [] }, [0.5, threshold])),
-    ...(await automationCurve(agent, { natural: [], later: [], contrast: sets.contrast }, [threshold])),
-  ];
-  const reportedContrast = (await evaluateContrast(agent, 'order', DEFAULT_NATURAL_DIR))!;
-  assert.deepEqual(
-    [contrast!.set, contrast!.cases, contrast!.automated, contrast!.wrong],
-    ['contrast', reportedContrast.cases, reportedContrast.automated, reportedContrast.wrong],
-  );
+  const [lower, atFolder] = await automationCurve(agent, { later: sets.later }, [0.5, threshold]);
+  for (const set of CONTRAST_SETS) {
+    const [counted] = await automationCurve(agent, { [set]: sets[set] }, [threshold]);
+    const reported = (await evaluateContrast(agent, 'order', DEFAULT_NATURAL_DIR, set))!;
+    assert.deepEqual(
+      [counted!.set, counted!.cases, counted!.automated, counted!.wrong],
+      [set, reported.cases, reported.automated, reported.wrong],
+    );
+  }
   let automated = 0;
   let wrong = 0;
   for (const set of LATER_SETS) {

@@ -14,6 +14,7 @@ import { loanCase, orderCase, rng, wideText } from '../../models/data/generate.t
 import { LOAN_INTENTS, loanPolicy, ORDER_INTENTS, orderPolicy, type OrderCase } from '../../models/data/policy.ts';
 import { labelCases, readDraft } from '../../models/data/natural/label-loan.ts';
 import { labelTestSet, parseDraft } from '../../models/data/natural/label-order.ts';
+import { CONTRAST_SETS, contrastCases } from '../../models/eval.ts';
 
 const normal = (text: string) =>
   text
@@ -89,7 +90,7 @@ const KNOWN_CLOSE: Record<string, string> = {
 };
 
 for (const domain of ['loan', 'order'] as const) {
-  test(`no ${domain} text of a later measured set or the contrast set is a training text, a generated text or a close rewording of one`, () => {
+  test(`no ${domain} text of a later measured set or a contrast set is a training text, a generated text or a close rewording of one`, () => {
     const training = (jsonl(`models/data/handwritten/${domain}.jsonl`) as { text: string }[]).map((t) => t.text);
     const generated = new Set<string>();
     const r = rng(20261204);
@@ -106,20 +107,19 @@ for (const domain of ['loan', 'order'] as const) {
       const own = words(text);
       return others.find(([, other]) => overlap(own, other) >= 0.6)?.[0];
     };
-    // The contrast set (eval:model `contrast:`) is measured on wording no training text has either.
-    const contrast =
-      domain === 'loan'
-        ? readDraft(`models/data/natural/loan.contrast.txt`).map((l) => l.purpose)
-        : parseDraft(readFileSync('models/data/natural/order.contrast.txt', 'utf8')).map((l) => l.notes);
-    assert.ok(contrast.length >= 20, 'contrast set');
-    assert.deepEqual(
-      contrast.flatMap((text) => {
-        const hit = closeTo(text);
-        return hit ? [`${text} ~ ${hit}`] : [];
-      }),
-      [],
-      'contrast',
-    );
+    // The contrast sets (eval:model `contrast:`, `meaning-first:`) are measured on wording no training text has either.
+    for (const set of CONTRAST_SETS) {
+      const texts = contrastCases(domain, 'models/data/natural', set)?.texts.map((t) => t.text) ?? [];
+      if (set === 'contrast') assert.ok(texts.length >= 20, set);
+      assert.deepEqual(
+        texts.flatMap((text) => {
+          const hit = closeTo(text);
+          return hit ? [`${text} ~ ${hit}`] : [];
+        }),
+        [],
+        set,
+      );
+    }
     for (const set of Object.keys(SETS) as SetName[]) {
       // A later set is measured on wording no earlier set has either.
       const order = Object.keys(SETS) as SetName[];
