@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { GROUNDED_LOAN_CASE, WINDOWED_LOAN_CASE } from './support/policy-cases.ts';
+import { ORDER_MISSPELT_NOTES } from './support/misspelt-notes.ts';
+import { DecisionAgent } from '../../nodes/decision/agent.ts';
 
 const exec = promisify(execFile);
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
@@ -66,12 +68,26 @@ describe('decision CLI', () => {
   });
 
   test('decide reads a misspelt decisive word again spelt right; models/decisive-words.ts --write --min-letters 5 adds five-letter words, and the decision is recorded', async () => {
-    const urget = { ...known.order[0].variables, notes: 'urget, and please ring the bell twice' };
-    const shipped = JSON.parse((await cli(['decide', 'order', '--vars', JSON.stringify(urget), '--json'])).stdout);
-    assert.ok(
-      shipped.reviewReasons.some((r: string) => r.startsWith("notes has 'urget', one letter from 'urgent'")),
-      shipped.reviewReasons.join('; '),
+    // A note the shipped model misreads (it answers otherwise with the word spelt right), found in process.
+    const agent = await DecisionAgent.load('order');
+    let misread: { vars: Record<string, unknown>; reason: string } | undefined;
+    for (const [notes, word, meant] of ORDER_MISSPELT_NOTES) {
+      const vars = { ...known.order[0].variables, notes };
+      const reason = (await agent.infer(vars)).reviewReasons.find((r) =>
+        r.startsWith(`notes has '${word}', one letter from '${meant}'`),
+      );
+      if (reason) {
+        misread = { vars, reason };
+        break;
+      }
+    }
+    await DecisionAgent.closeAll();
+    assert.ok(misread, 'one note of the list is misread');
+    const shipped = JSON.parse(
+      (await cli(['decide', 'order', '--vars', JSON.stringify(misread.vars), '--json'])).stdout,
     );
+    assert.equal(shipped.needsReview, true);
+    assert.ok(shipped.reviewReasons.includes(misread.reason), shipped.reviewReasons.join('; '));
 
     const modelsDir = mkdtempSync(join(tmpdir(), 'operon-cli-decisive-'));
     cpSync('models/order', join(modelsDir, 'order'), { recursive: true });

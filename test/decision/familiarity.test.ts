@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
+import { ORDER_MISSPELT_NOTES } from './support/misspelt-notes.ts';
 import { decisiveWordsOf } from '../../models/decisive-words.ts';
 import {
   Lexicon,
@@ -213,19 +214,37 @@ test('the shipped models read a misspelt decisive word again spelt right: anothe
     );
     assert.ok(config.decisiveWords.every((w: string) => w.length >= 6));
   }
+  // Each note has one decisive word misspelt; on ORDER_CASE the note alone decides. Whatever the
+  // model, a note whose spelt-right reading gets another answer (or one under the threshold) goes to
+  // a person with the reason, and an automated note is answered as if spelt right.
   const order = await DecisionAgent.load('order');
-  const misspelt = await order.infer({ ...ORDER_CASE, notes: 'urget, and please ring the bell twice' });
-  const spelt = await order.infer({ ...ORDER_CASE, notes: 'urgent, and please ring the bell twice' });
-  assert.equal(misspelt.needsReview, true);
-  const reason = misspelt.reviewReasons.find((r) =>
-    r.startsWith("notes has 'urget', one letter from 'urgent', a word that decides the case: spelt 'urgent', "),
-  );
-  assert.ok(reason, misspelt.reviewReasons.join('; '));
-  assert.ok(
-    spelt.label !== misspelt.label || spelt.confidence < order.model.config.threshold,
-    `spelt right: ${spelt.label} ${spelt.confidence}`,
-  );
-  assert.ok(!spelt.reviewReasons.some((r) => r.includes('one letter from')), spelt.reviewReasons.join('; '));
+  const threshold = order.model.config.threshold;
+  const kinds = new Set<string>();
+  let checked = 0;
+  for (const [notes, word, meant] of ORDER_MISSPELT_NOTES) {
+    // The lexicon is the model's own: a misspelling its training text holds is a word it knows.
+    if (!order.prompt({ ...ORDER_CASE, notes }).misspelt.some((m) => m.word === word && m.meant === meant)) continue;
+    checked++;
+    const misspelt = await order.infer({ ...ORDER_CASE, notes });
+    const spelt = await order.infer({ ...ORDER_CASE, notes: notes.replace(word, meant) });
+    assert.ok(!spelt.reviewReasons.some((r) => r.includes('one letter from')), spelt.reviewReasons.join('; '));
+    const reason = misspelt.reviewReasons.find((r) =>
+      r.startsWith(`notes has '${word}', one letter from '${meant}', a word that decides the case: spelt '${meant}', `),
+    );
+    if (reason) {
+      kinds.add('misread');
+      assert.equal(misspelt.needsReview, true);
+      assert.ok(
+        spelt.label !== misspelt.label || spelt.confidence < threshold,
+        `${notes}: spelt right ${spelt.label} ${spelt.confidence}`,
+      );
+    } else if (!misspelt.needsReview) {
+      kinds.add('read as meant');
+      assert.equal(misspelt.label, spelt.label, `${notes}: automated ${misspelt.label}, spelt right ${spelt.label}`);
+    }
+  }
+  assert.ok(checked >= 6, `${checked} notes with a misspelling the check names`);
+  assert.deepEqual([...kinds].sort(), ['misread', 'read as meant'], 'the list shows both outcomes');
 
   const loan = await DecisionAgent.load('loan');
   const gambling = await loan.infer({ ...LOAN_CASE, purpose: 'Kitchen tiles plus a bit for the caisno trip' });
