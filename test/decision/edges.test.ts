@@ -115,8 +115,7 @@ test('malformed edges are named, and a folder with them does not load', async ()
   assert.throws(() => readModelConfig(join(models, 'order'), 'order'), /edges\[0\] names distance/);
 });
 
-test('the shipped order model: an urgent parcel at exactly 300 km goes to a person; at 299 km and with an ordinary note it is automated', async () => {
-  const agent = await DecisionAgent.load('order');
+test('on a policy threshold: another answer where the policy treats the number the same goes to a person, named; the same answer on both sides costs nothing', async () => {
   const urgent = {
     weightKg: 9.4,
     distanceKm: 300,
@@ -126,19 +125,44 @@ test('the shipped order model: an urgent parcel at exactly 300 km goes to a pers
     notes: 'This is urgent, I need it tomorrow morning',
   };
   assert.equal(orderPolicy(urgent, 'urgent'), 'courier', 'the written policy sends it by courier');
-  const onEdgeResult = await agent.infer(urgent);
-  assert.equal(onEdgeResult.needsReview, true);
-  assert.ok(
-    onEdgeResult.reviewReasons.some(
-      (r) =>
-        r ===
-        `distanceKm 300 is on a threshold of the written policy, which treats it as 299; there the model answers courier, not ${onEdgeResult.label}: a person checks the answer ${onEdgeResult.label}`,
-    ),
-    onEdgeResult.reviewReasons.join('; '),
-  );
-  const inside = await agent.infer({ ...urgent, distanceKm: 299 });
+  const agent = await DecisionAgent.load('order');
+  // The check reads answers that would be automated; at threshold 0.5 any model's answer here is.
+  const lenient = { threshold: 0.5 };
+  const inside = await agent.infer({ ...urgent, distanceKm: 299 }, lenient);
   assert.deepEqual([inside.label, inside.needsReview], ['courier', false]);
-  const ordinary = await agent.infer({ ...urgent, notes: 'Please leave it in the porch' });
+  // The shipped edge (300 km read as 299 km): whichever label the model gives at exactly 300 km,
+  // an answer other than the one at 299 km is not automated. (The order model shipped in
+  // December 2026 routes this parcel to the warehouse at 300 km.)
+  const onEdgeResult = await agent.infer(urgent, lenient);
+  if (onEdgeResult.label !== 'courier')
+    assert.ok(
+      onEdgeResult.reviewReasons.includes(
+        `distanceKm 300 is on a threshold of the written policy, which treats it as 299; there the model answers courier, not ${onEdgeResult.label}: a person checks the answer ${onEdgeResult.label}`,
+      ),
+      onEdgeResult.reviewReasons.join('; '),
+    );
+  else assert.ok(!onEdgeResult.reviewReasons.some((r) => r.includes('on a threshold')));
+
+  // An edge whose two readings any sound model answers differently (250 km read as 600 km, a
+  // made-up edge): the urgent parcel goes to a person, an ordinary note costs nothing.
+  const models = mkdtempSync(join(tmpdir(), 'operon-edges-moved-'));
+  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
+  const file = join(models, 'order', 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...config, edges: [{ field: 'distanceKm', at: 250, like: 600 }] }));
+  const moved = await DecisionAgent.load('order', { modelsDir: models });
+  const near = { ...urgent, distanceKm: 250 };
+  const [asIs, far] = [await agent.infer(near, lenient), await agent.infer({ ...near, distanceKm: 600 }, lenient)];
+  assert.deepEqual([asIs.label, asIs.needsReview, far.label, far.needsReview], ['courier', false, 'warehouse', false]);
+  const straddled = await moved.infer(near, lenient);
+  assert.equal(straddled.needsReview, true);
+  assert.ok(
+    straddled.reviewReasons.includes(
+      'distanceKm 250 is on a threshold of the written policy, which treats it as 600; there the model answers warehouse, not courier: a person checks the answer courier',
+    ),
+    straddled.reviewReasons.join('; '),
+  );
+  const ordinary = await moved.infer({ ...near, notes: 'Please leave it in the porch' }, lenient);
   assert.deepEqual(
     [ordinary.label, ordinary.needsReview],
     ['warehouse', false],
