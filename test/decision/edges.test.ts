@@ -1,8 +1,9 @@
 /**
  * Policy edges as a review signal: the policies' edges are exact (the policy answers a case on a
  * threshold as it answers it at the edge's `like` value, and the threshold is a real one), the
- * copies are taken only for numbers on an edge, malformed settings are refused at load, and the
- * shipped order model's automated answer on an urgent parcel at exactly 300 km goes to a person.
+ * copies are taken only for numbers on an edge, malformed settings are refused at load, and an
+ * order model's answer on an urgent parcel at exactly 300 km that differs from its answer at 299 km
+ * goes to a person.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -171,26 +172,42 @@ test('on a policy threshold: another answer where the policy treats the number t
 });
 
 test('a misspelt decisive word and an edge together: the edge is checked on the case read with the word spelt right', async () => {
-  // "expidite" is not read as urgent at 299 km, and "expedite" is routed to the warehouse at 300 km
-  // only: each check alone sees the same answer on both sides.
-  const agent = await DecisionAgent.load('order');
-  const onEdge = {
+  // A made-up edge (600 km read as 250 km) in a copied folder, so the check holds for any sound
+  // order model: "please expedite this" goes by courier at 250 km and from the warehouse at 600 km,
+  // whatever the model makes of the misspelt "expidite".
+  const parcel = {
     weightKg: 9.4,
-    distanceKm: 300,
+    distanceKm: 600,
     stock: { leeds: 1, bristol: 18, glasgow: 1 },
     deadlineHours: 193,
     customerTier: 'silver',
     notes: 'please expidite this',
   };
+  const lenient = { threshold: 0.5 };
+  const agent = await DecisionAgent.load('order');
+  const spelt = { ...parcel, notes: 'please expedite this' };
+  const [near, far] = [await agent.infer({ ...spelt, distanceKm: 250 }, lenient), await agent.infer(spelt, lenient)];
   assert.deepEqual(
-    agent.prompt(onEdge).misspelt.map((m) => [m.word, m.meant]),
+    [near.label, far.label],
+    ['courier', 'warehouse'],
+    'the two readings of the spelt-right note differ',
+  );
+  const models = mkdtempSync(join(tmpdir(), 'operon-edges-misspelt-'));
+  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
+  const file = join(models, 'order', 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...config, edges: [{ field: 'distanceKm', at: 600, like: 250 }] }));
+  const moved = await DecisionAgent.load('order', { modelsDir: models });
+  assert.deepEqual(
+    moved.prompt(parcel).misspelt.map((m) => [m.word, m.meant]),
     [['expidite', 'expedite']],
   );
-  const result = await agent.infer(onEdge);
+  const result = await moved.infer(parcel, lenient);
+  assert.notEqual(result.label, 'courier', 'at 600 km no reading sends it by courier');
   assert.equal(result.needsReview, true);
   assert.ok(
     result.reviewReasons.includes(
-      `distanceKm 300 is on a threshold of the written policy, which treats it as 299; there the model answers courier, not ${result.label} (with 'expidite' read as 'expedite'): a person checks the answer ${result.label}`,
+      `distanceKm 600 is on a threshold of the written policy, which treats it as 250; there the model answers courier, not ${result.label} (with 'expidite' read as 'expedite'): a person checks the answer ${result.label}`,
     ),
     result.reviewReasons.join('; '),
   );
