@@ -54,13 +54,14 @@ function requirementsLine(requires: Record<string, string[]> | undefined): strin
 function edgesAndMisspellingsLines(config: {
   edges?: EdgeSettings;
   decisiveWords?: string[];
+  typoWords?: string[];
   neighbours?: NeighbourSettings;
 }): string {
   const edges = config.edges?.length
     ? `Policy edges (config.json \`edges\`, docs/decisions.md "Selective prediction"): an automated answer on ${config.edges.map((e) => `${e.field} ${e.at}`).join(', ')} is scored again at ${config.edges.map((e) => e.like).join(', ')}, the values the written policy treats the same; another answer goes to review.\n`
     : '';
   const misspelt = config.decisiveWords?.length
-    ? `Misspelt decisive words (config.json \`decisiveWords\`, ${config.decisiveWords.length} words; docs/decisions.md "Misspelt decisive words"): an automated answer whose text has a word outside lexicon.txt one typo from one of them is read again with the word spelt right; another answer, or one under the threshold, goes to review.\n`
+    ? `Misspelt decisive words (config.json \`decisiveWords\`, ${config.decisiveWords.length} words; docs/decisions.md "Misspelt decisive words"): an automated answer whose text has a word outside lexicon.txt one typo from one of them${config.typoWords?.length ? ` (or one of \`typoWords\`, ${config.typoWords.length} lexicon words that are no English word)` : ''} is read again with the word spelt right; another answer, or one under the threshold, goes to review.\n`
     : '';
   const n = config.neighbours;
   const ruledOut = (intents: Record<string, string[]>) => {

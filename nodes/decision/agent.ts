@@ -274,7 +274,7 @@ export class DecisionAgent {
       reviewReasons.push(
         `${field} contains text that looks like the prompt's own fields (a field name followed by a number, a value or a colon)`,
       );
-    const { lexicon, detectLanguage } = this.model;
+    const { lexicon, detectLanguage, typos } = this.model;
     const { familiarity, language, decisiveWords } = this.model.config;
     const misspelt: Misspelling[] = [];
     for (const name of this.#renderOptions(template).textVariables ?? []) {
@@ -282,7 +282,7 @@ export class DecisionAgent {
       if (typeof value !== 'string') continue;
       const unfamiliar = lexicon ? unfamiliarReason(name, value, lexicon, familiarity) : null;
       if (unfamiliar) reviewReasons.push(unfamiliar);
-      if (lexicon && decisiveWords) misspelt.push(...misspellings(name, value, lexicon, decisiveWords));
+      if (lexicon && decisiveWords) misspelt.push(...misspellings(name, value, lexicon, decisiveWords, typos));
       const foreign =
         language && detectLanguage && !unfamiliar
           ? languageReason(name, value, language, lexicon, detectLanguage)

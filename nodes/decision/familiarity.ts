@@ -15,7 +15,10 @@
  * one typo from one of them (six letters or more), the agent reads the case again with the word
  * spelt right, and another answer sends the case to a person, with both words in the reason. A
  * misspelling the model reads as meant ("garantor", "weding") costs nothing. A word of the
- * lexicon is never a misspelling ("setting" is not "betting").
+ * lexicon is not a misspelling ("setting" is not "betting"), unless the folder lists it among its
+ * `typoWords`: lexicon words that are no English word and one typo from a decisive word ("urgant",
+ * "urgnt"), which a training text held once and the model may not have learnt
+ * (models/decisive-words.ts writes them from WordNet).
  */
 
 export interface FamiliaritySettings {
@@ -129,12 +132,12 @@ function knownForm(word: string, lexicon: Lexicon): boolean {
   });
 }
 
-/** Why config.json `decisiveWords` cannot be used, or null when it can (checked when the folder loads). */
-export function decisiveWordsError(words: unknown): string | null {
+/** Why config.json `decisiveWords` (or `typoWords`) cannot be used, or null when it can (checked when the folder loads). */
+export function decisiveWordsError(words: unknown, key = 'decisiveWords'): string | null {
   if (words === undefined) return null;
   return Array.isArray(words) && words.every((w) => typeof w === 'string' && /^[a-z']+$/.test(w))
     ? null
-    : 'decisiveWords must be lowercase words';
+    : `${key} must be lowercase words`;
 }
 
 /** A free-text word that may be a misspelt decisive word, and the word it is one typo from. */
@@ -146,18 +149,19 @@ export interface Misspelling {
 
 /**
  * The words of `text` outside `lexicon` (and not a lexicon word with an ending such as -s, -ed or
- * -ing) that are one typo from one of `decisive` (five letters or more; the word four letters or
- * more), each with every decisive word it may stand for.
+ * -ing), or listed in `typos`, that are one typo from one of `decisive` (five letters or more; the
+ * word four letters or more), each with every decisive word it may stand for.
  */
 export function misspellings(
   field: string,
   text: string,
   lexicon: Lexicon,
   decisive: readonly string[],
+  typos: ReadonlySet<string> = new Set(),
 ): Misspelling[] {
   const out: Misspelling[] = [];
   for (const word of new Set(textWords(text))) {
-    if (word.length < MIN_DECISIVE - 1 || knownForm(word, lexicon)) continue;
+    if (word.length < MIN_DECISIVE - 1 || (knownForm(word, lexicon) && !typos.has(word))) continue;
     for (const meant of decisive)
       if (meant.length >= MIN_DECISIVE && oneEditApart(word, meant)) out.push({ field, word, meant });
   }

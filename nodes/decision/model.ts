@@ -59,6 +59,8 @@ export interface DecisionModelConfig {
   screen?: ScreenSettings;
   /** Words that decide a case: a free-text word outside lexicon.txt one typo from one of them is read again spelt right (familiarity.ts). */
   decisiveWords?: string[];
+  /** Lexicon words that are no English word and one typo from a decisive word: read again spelt right all the same (familiarity.ts). */
+  typoWords?: string[];
   /** Automated answers with these labels go to review when the free text holds one of these words, which address the decision (screen.ts). */
   instructions?: ScreenSettings;
   /** Automated answers with these labels go to review when the case fails one of their FEEL conditions (requires.ts). */
@@ -91,6 +93,8 @@ export interface DecisionModel {
   padId: number;
   /** The training texts' words (lexicon.txt); null when the folder has none. */
   lexicon: Lexicon | null;
+  /** config.json's `typoWords`, empty when it has none. */
+  typos: ReadonlySet<string>;
   /** config.json's `screen`, ready to match; null when it has none. */
   screen: Screen | null;
   /** config.json's `instructions`, ready to match; null when it has none. */
@@ -145,6 +149,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badScreen) throw unknownModel(name, `${configFile}: ${badScreen}`);
   const badDecisive = decisiveWordsError(config.decisiveWords);
   if (badDecisive) throw unknownModel(name, `${configFile}: ${badDecisive}`);
+  const badTypos = decisiveWordsError(config.typoWords, 'typoWords');
+  if (badTypos) throw unknownModel(name, `${configFile}: ${badTypos}`);
   const badInstructions = screenError(config.instructions, 'instructions');
   if (badInstructions) throw unknownModel(name, `${configFile}: ${badInstructions}`);
   const badRequires = requiresError(config.requires, config.labels, config.inputs);
@@ -252,6 +258,7 @@ export async function loadDecisionModel(
     lexicon: existsSync(join(dir, 'lexicon.txt'))
       ? Lexicon.parse(readFileSync(join(dir, 'lexicon.txt'), 'utf8'))
       : null,
+    typos: new Set(config.typoWords ?? []),
     screen: config.screen ? new Screen(config.screen) : null,
     instructions: config.instructions ? new Screen(config.instructions) : null,
     requirements: config.requires ? new Requirements(config.requires) : null,

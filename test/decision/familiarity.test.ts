@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { ORDER_MISSPELT_NOTES } from './support/misspelt-notes.ts';
-import { decisiveWordsOf } from '../../models/decisive-words.ts';
+import { decisiveWordsOf, isEnglish, typoWordsOf, wordnetWords } from '../../models/decisive-words.ts';
 import {
   Lexicon,
   misspellings,
@@ -120,6 +120,22 @@ test('misspellings: a word outside the lexicon one typo from a decisive word, wi
   assert.deepEqual(misspellings('notes', 'crt', words, decisive), [], 'three letters: too short to call');
 });
 
+test('typoWords: a lexicon word that is no English word and one typo from a decisive word is read again all the same', () => {
+  const english = wordnetWords();
+  for (const word of ['setting', 'getting', 'stopped', 'fridays', "friday's", 'parties', 'staring', 'broke', 'urgent'])
+    assert.ok(isEnglish(word, english), word);
+  for (const word of ['urgnt', 'urgant', 'gaurantor', 'colect', 'werehouse'])
+    assert.ok(!isEnglish(word, english), word);
+  const lexicon = ['urgnt', 'urgant', 'urgent', 'setting', 'betting', 'getting', 'please', 'zanzibar'].join('\n');
+  const typos = typoWordsOf(lexicon, ['urgent', 'betting'], english);
+  assert.deepEqual(typos, ['urgant', 'urgnt'], 'English words and decisive words are not typos');
+  const words = Lexicon.parse(lexicon);
+  assert.deepEqual(misspellings('notes', 'urgnt please', words, ['urgent']), [], 'a lexicon word, no typoWords');
+  assert.deepEqual(misspellings('notes', 'urgnt please, setting off', words, ['urgent', 'betting'], new Set(typos)), [
+    { field: 'notes', word: 'urgnt', meant: 'urgent' },
+  ]);
+});
+
 test('respell: every whole-word occurrence, in any case, spelt as meant; other words and parts of words are left alone', () => {
   assert.equal(
     respell("Urget! and URGET again, not urgetly or the urget's", 'urget', 'urgent'),
@@ -213,6 +229,11 @@ test('the shipped models read a misspelt decisive word again spelt right: anothe
       `${domain}: the list models/decisive-words.ts --write gives`,
     );
     assert.ok(config.decisiveWords.every((w: string) => w.length >= 6));
+    assert.deepEqual(
+      config.typoWords,
+      typoWordsOf(readFileSync(join(dir, 'lexicon.txt'), 'utf8'), config.decisiveWords, wordnetWords()),
+      `${domain}: the typo words models/decisive-words.ts --write gives`,
+    );
   }
   // Each note has one decisive word misspelt; on ORDER_CASE the note alone decides. Whatever the
   // model, a note whose spelt-right reading gets another answer (or one under the threshold) goes to
@@ -264,11 +285,13 @@ test('the shipped models read a misspelt decisive word again spelt right: anothe
   assert.deepEqual([read.label, read.needsReview], ['approve', false], read.reviewReasons.join('; '));
 });
 
-test('a model folder with malformed decisiveWords is refused when it loads, naming the field', async () => {
+test('a model folder with malformed decisiveWords or typoWords is refused when it loads, naming the field', async () => {
   const modelsDir = mkdtempSync(join(tmpdir(), 'operon-decisive-bad-'));
   const dir = join(modelsDir, 'order');
   cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), dir, { recursive: true });
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, decisiveWords: ['urgent', 'Rush 2day'] }));
   await assert.rejects(DecisionAgent.load('order', { modelsDir }), /decisiveWords must be lowercase words/);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, typoWords: 'urgnt' }));
+  await assert.rejects(DecisionAgent.load('order', { modelsDir }), /typoWords must be lowercase words/);
 });

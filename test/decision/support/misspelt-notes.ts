@@ -16,4 +16,7 @@ export const ORDER_MISSPELT_NOTES: [string, string, string][] = [
   ['critcal part, leave it at the side door', 'critcal', 'critical'],
   ['needs a forklft to unload', 'forklft', 'forklift'],
   ['palet delivery please', 'palet', 'pallet'],
+  // Misspellings a hand-written training text held, so lexicon words: config.json typoWords names them.
+  ['urgnt please, leave it with a neighbour', 'urgnt', 'urgent'],
+  ['its urjent, the side door is open', 'urjent', 'urgent'],
 ];
