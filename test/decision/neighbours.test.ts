@@ -267,9 +267,13 @@ test('the shipped order model: an urgent note misread as ordinary within 300 km 
   assert.equal(result.label, 'warehouse');
   assert.ok(result.confidence >= result.threshold, `the model is sure: ${result.confidence}`);
   assert.equal(result.needsReview, true);
+  // 'urgnet' is a lexicon word (a training text held it), read again spelt right as a typo word too.
   assert.deepEqual(
-    result.reviewReasons.map((r) => r.replace(/\(\d+% of its 9 nearest, e\.g\. "[^"]+"\)/, '(N)')),
+    result.reviewReasons
+      .map((r) => r.replace(/\(\d+% of its 9 nearest, e\.g\. "[^"]+"\)/, '(N)'))
+      .map((r) => r.replace(/, the model .*$/, ', ...')),
     [
+      "notes has 'urgnet', one letter from 'urgent', a word that decides the case: spelt 'urgent', ...",
       'notes reads like labelled texts of intent urgent (N), under which the written policy does not answer warehouse for this case: a person checks the answer warehouse',
     ],
   );

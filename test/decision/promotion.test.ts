@@ -65,7 +65,7 @@ function applicant(random: () => number, purpose: string, strong: boolean) {
 }
 
 /**
- * 400 correct reviews (the policy's labels) of everyday loan texts, as reviewers see them: the cases
+ * 600 correct reviews (the policy's labels) of everyday loan texts, as reviewers see them: the cases
  * the base model sent to a person or got wrong, drawn from a larger stream of applications.
  */
 let reviewsOnce: Promise<LabelledCase[]> | undefined;
@@ -78,20 +78,20 @@ async function streamReviews(agent: DecisionAgent): Promise<LabelledCase[]> {
     return { variables, label: loanPolicy(variables, h.intent) };
   });
   const decided = await agent.inferBatch(stream.map((c) => c.variables));
-  // Up to 150 reviews correct the model (at least 100), the rest of the 400 confirm an answer it was
+  // Up to 240 reviews correct the model (at least 100), the rest of the 600 confirm an answer it was
   // unsure of, mixed.
   const wrong = stream.filter((c, i) => decided[i]!.label !== c.label);
   const unsure = stream.filter((c, i) => decided[i]!.needsReview && decided[i]!.label === c.label);
-  const corrections = wrong.slice(0, 150);
+  const corrections = wrong.slice(0, 240);
   assert.ok(
-    corrections.length >= 100 && unsure.length >= 400 - corrections.length,
+    corrections.length >= 100 && unsure.length >= 600 - corrections.length,
     `${wrong.length} wrong, ${unsure.length} unsure of ${stream.length}`,
   );
-  const reviewed = [...corrections, ...unsure.slice(0, 400 - corrections.length)]
+  const reviewed = [...corrections, ...unsure.slice(0, 600 - corrections.length)]
     .map((c) => ({ c, key: random() }))
     .sort((a, b) => a.key - b.key)
     .map(({ c }) => c);
-  return splitIds('benign', 300, 100).map((id, i) => ({ id, ...reviewed[i]! }));
+  return splitIds('benign', 450, 150).map((id, i) => ({ id, ...reviewed[i]! }));
 }
 
 /** 56 weak applicants (the policy rejects or reviews them) in everyday wording, all reviewed "approve": 40 train, 16 held out. */
@@ -177,7 +177,7 @@ describe('promotion gate for heads trained from reviewers', () => {
     const reviewed = set(report, 'reviewed').metrics.accuracy;
     assert.ok(reviewed.diff > 0, `better on the reviewed held-out cases: ${JSON.stringify(reviewed)}`);
     assert.equal(report.replayCases, 4 * report.trainingCases);
-    // Winning on 100 held-out reviews is not enough: the fixed sets reviewers cannot move decide.
+    // Winning on 150 held-out reviews is not enough: the fixed sets reviewers cannot move decide.
     assert.equal(report.state, 'refused');
     assert.ok(report.regressions.length > 0);
     for (const finding of report.regressions) {
