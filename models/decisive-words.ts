@@ -116,10 +116,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const english = wordnetWords();
   for (const domain of (values.model ? [values.model] : ['loan', 'order']) as DomainName[]) {
-    const lexicon = readFileSync(join(values['models-dir']!, domain, 'lexicon.txt'), 'utf8');
     const { words, typos } = values.write
       ? writeDecisiveWords(values['models-dir']!, domain, minLetters, english)
       : (() => {
+          const lexicon = readFileSync(join(values['models-dir']!, domain, 'lexicon.txt'), 'utf8');
           const words = decisiveWordsOf(domain, lexicon, minLetters);
           return { words, typos: typoWordsOf(lexicon, words, english) };
         })();

@@ -31,6 +31,16 @@ import { loanCase, orderCase } from './support/policy-cases.ts';
 
 after(() => DecisionAgent.closeAll());
 
+/** A copy of the shipped order folder whose config.json holds `edges` instead of the shipped ones; returns the models dir. */
+function orderFolderWithEdges(edges: unknown): string {
+  const models = mkdtempSync(join(tmpdir(), 'operon-edges-'));
+  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
+  const file = join(models, 'order', 'config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  writeFileSync(file, JSON.stringify({ ...config, edges }));
+  return models;
+}
+
 /** The same case with `field` set to `value`. */
 const at = <T extends object>(c: T, field: string, value: number): T => ({ ...c, [field]: value });
 
@@ -108,11 +118,7 @@ test('malformed edges are named, and a folder with them does not load', async ()
   assert.match(edgesError([{ field: 'notes', at: 3, like: 2 }], inputs)!, /notes, which is not a declared number/);
   assert.match(edgesError([{ field: 'weight', at: 3, like: 2 }], inputs)!, /weight, which is not a declared number/);
 
-  const models = mkdtempSync(join(tmpdir(), 'operon-edges-'));
-  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
-  const file = join(models, 'order', 'config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, edges: [{ field: 'distance', at: 300, like: 299 }] }));
+  const models = orderFolderWithEdges([{ field: 'distance', at: 300, like: 299 }]);
   assert.throws(() => readModelConfig(join(models, 'order'), 'order'), /edges\[0\] names distance/);
 });
 
@@ -146,12 +152,9 @@ test('on a policy threshold: another answer where the policy treats the number t
 
   // An edge whose two readings any sound model answers differently (250 km read as 600 km, a
   // made-up edge): the urgent parcel goes to a person, an ordinary note costs nothing.
-  const models = mkdtempSync(join(tmpdir(), 'operon-edges-moved-'));
-  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
-  const file = join(models, 'order', 'config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, edges: [{ field: 'distanceKm', at: 250, like: 600 }] }));
-  const moved = await DecisionAgent.load('order', { modelsDir: models });
+  const moved = await DecisionAgent.load('order', {
+    modelsDir: orderFolderWithEdges([{ field: 'distanceKm', at: 250, like: 600 }]),
+  });
   const near = { ...urgent, distanceKm: 250 };
   const [asIs, far] = [await agent.infer(near, lenient), await agent.infer({ ...near, distanceKm: 600 }, lenient)];
   assert.deepEqual([asIs.label, asIs.needsReview, far.label, far.needsReview], ['courier', false, 'warehouse', false]);
@@ -192,12 +195,9 @@ test('a misspelt decisive word and an edge together: the edge is checked on the 
     ['courier', 'warehouse'],
     'the two readings of the spelt-right note differ',
   );
-  const models = mkdtempSync(join(tmpdir(), 'operon-edges-misspelt-'));
-  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
-  const file = join(models, 'order', 'config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, edges: [{ field: 'distanceKm', at: 600, like: 250 }] }));
-  const moved = await DecisionAgent.load('order', { modelsDir: models });
+  const moved = await DecisionAgent.load('order', {
+    modelsDir: orderFolderWithEdges([{ field: 'distanceKm', at: 600, like: 250 }]),
+  });
   assert.deepEqual(
     moved.prompt(parcel).misspelt.map((m) => [m.word, m.meant]),
     [['expidite', 'expedite']],
