@@ -88,6 +88,21 @@ describe('decision CLI', () => {
     );
     assert.equal(shipped.needsReview, true);
     assert.ok(shipped.reviewReasons.includes(misread.reason), shipped.reviewReasons.join('; '));
+    // 'urgnt' is a word of the lexicon (a hand-written training text held it), listed in typoWords:
+    // it is read again spelt right all the same, so an automated answer is the spelt-right one.
+    const decide = async (notes: string) =>
+      JSON.parse(
+        (await cli(['decide', 'order', '--vars', JSON.stringify({ ...known.order[0].variables, notes }), '--json']))
+          .stdout,
+      );
+    const typo = await decide('urgnt please, leave it with a neighbour');
+    const spelt = await decide('urgent please, leave it with a neighbour');
+    if (typo.needsReview)
+      assert.ok(
+        typo.reviewReasons.some((r: string) => r.startsWith("notes has 'urgnt', one letter from 'urgent'")),
+        typo.reviewReasons.join('; '),
+      );
+    else assert.equal(typo.label, spelt.label);
 
     const modelsDir = mkdtempSync(join(tmpdir(), 'operon-cli-decisive-'));
     cpSync('models/order', join(modelsDir, 'order'), { recursive: true });
