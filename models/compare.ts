@@ -4,8 +4,9 @@
  * natural set (models/data/natural/<domain>.test.jsonl) and on the later sets pooled (LATER_SETS:
  * holdout, third to sixth), and on the contrast sets (CONTRAST_SETS: each text of
  * <domain>.contrast.txt and <domain>.meaning-first.txt on the reference field sets, as `eval:model`
- * reads them). A candidate is better than the shipped model when it automates as much with fewer
- * wrong at the same thresholds on the later sets and the contrast sets: they hold the wording the
+ * reads them). A candidate is better than the shipped model when it automates as much with no more
+ * wrong on the later sets and the contrast sets, at the same threshold or at matched precision
+ * (`matchedPoint`): they hold the wording the
  * later sets lack, such as an urgent note followed by a delivery instruction (docs/decisions.md, "A pretrained ensemble on the shipped schedule"); the natural set flatters the shipped
  * folder, whose review settings were chosen on it, and the dev fold flatters runs that read the
  * hands of the training texts well (docs/decisions.md, "Four pretrained seeds on today's data").
@@ -13,8 +14,10 @@
  *   tsx models/compare.ts --model order --models-dir models --models-dir /tmp/candidate \
  *     [--thresholds 0.95,0.98,0.99] [--natural-dir DIR]
  *
- * One line per folder, set and threshold:
- * `<dir> <domain> <set> @<threshold>: automated <n> wrong <w> of <cases> (accuracy <a>)`.
+ * One line per folder, set and threshold (each folder's own threshold is added to the list):
+ * `<dir> <domain> <set> @<threshold>: automated <n> wrong <w> of <cases> (accuracy <a>)`. With two
+ * folders or more, the last lines compare each later folder with the first at matched precision
+ * (`matchedPoint`): the later and contrast sets pooled, the first folder at its own threshold.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -79,6 +82,38 @@ export async function automationCurve(
   return points;
 }
 
+/** Answers automated and wrong on the later and contrast sets pooled, at one threshold: the sets no setting was chosen on. */
+export function pooledUnseen(points: CurvePoint[], threshold: number): { automated: number; wrong: number } {
+  const at = points.filter((p) => p.set !== 'natural' && p.threshold === threshold);
+  if (!at.length) throw new Error(`no curve point at threshold ${threshold}`);
+  return {
+    automated: at.reduce((n, p) => n + p.automated, 0),
+    wrong: at.reduce((n, p) => n + p.wrong, 0),
+  };
+}
+
+/**
+ * A candidate compared with a base folder at matched precision rather than at one threshold: the
+ * lowest threshold at which the candidate's pooled unseen sets hold no more wrong answers than the
+ * base folder's at its own threshold, and what it automates there (null when no threshold does).
+ * A pretrained run can read more right and be less sure of it, so at the base folder's threshold it
+ * automates less although it would be as precise lower down (docs/decisions.md, "Composed notes").
+ * The threshold is picked on the sets it is judged on, among the few tried: say so where it is used.
+ */
+export function matchedPoint(
+  base: CurvePoint[],
+  baseThreshold: number,
+  candidate: CurvePoint[],
+): { threshold: number; automated: number; wrong: number } | null {
+  const { wrong: allowed } = pooledUnseen(base, baseThreshold);
+  const thresholds = [...new Set(candidate.map((p) => p.threshold))].sort((a, b) => a - b);
+  for (const threshold of thresholds) {
+    const point = pooledUnseen(candidate, threshold);
+    if (point.wrong <= allowed) return { threshold, ...point };
+  }
+  return null;
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({
     options: {
@@ -93,12 +128,35 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (thresholds.some((t) => !(t >= 0 && t <= 1)))
     throw new Error(`--thresholds ${values.thresholds}: numbers in [0, 1]`);
   const sets = comparisonSets(domain, resolve(values['natural-dir']!));
+  const curves: { dir: string; threshold: number; points: CurvePoint[] }[] = [];
   for (const dir of values['models-dir'] ?? [DEFAULT_MODELS_DIR]) {
     const agent = await DecisionAgent.load(domain, { modelsDir: dir });
-    for (const p of await automationCurve(agent, sets, thresholds))
+    const own = agent.model.config.threshold;
+    const points = await automationCurve(
+      agent,
+      sets,
+      [...new Set([...thresholds, own])].sort((a, b) => a - b),
+    );
+    for (const p of points)
       console.log(
         `${dir} ${domain} ${p.set} @${p.threshold}: automated ${p.automated} wrong ${p.wrong} of ${p.cases} (accuracy ${p.accuracy.toFixed(4)})`,
       );
+    curves.push({ dir, threshold: own, points });
+  }
+  const [base, ...candidates] = curves;
+  if (base && candidates.length) {
+    const at = pooledUnseen(base.points, base.threshold);
+    console.log(
+      `${base.dir} ${domain} later+contrast @${base.threshold} (its threshold): automated ${at.automated} wrong ${at.wrong}`,
+    );
+    for (const c of candidates) {
+      const m = matchedPoint(base.points, base.threshold, c.points);
+      console.log(
+        m
+          ? `${c.dir} ${domain} later+contrast matched @${m.threshold}: automated ${m.automated} wrong ${m.wrong} (${m.automated >= at.automated ? 'as much or more' : 'less'} than ${base.dir} at no more wrong)`
+          : `${c.dir} ${domain} later+contrast matched: no threshold tried is wrong ${at.wrong} times or fewer`,
+      );
+    }
   }
   await DecisionAgent.closeAll();
 }

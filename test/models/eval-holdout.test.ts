@@ -21,7 +21,7 @@ import {
   LATER_SETS,
 } from '../../models/eval.ts';
 import { REFERENCE_FIELDS } from '../../models/neighbours.ts';
-import { automationCurve, comparisonSets } from '../../models/compare.ts';
+import { automationCurve, comparisonSets, type CurvePoint, matchedPoint, pooledUnseen } from '../../models/compare.ts';
 import { loanPolicy, type LoanCase } from '../../models/data/policy.ts';
 
 after(() => DecisionAgent.closeAll());
@@ -129,4 +129,37 @@ test('models:compare counts at the folder threshold what eval counts on the late
   );
   assert.ok(lower!.wrong >= atFolder!.wrong);
   assert.equal(lower!.accuracy, atFolder!.accuracy, 'the threshold moves what is automated, not the labels');
+});
+
+test('matched precision: a candidate is read at the lowest threshold where it is wrong no more often than the base folder at its own', async () => {
+  const point = (set: CurvePoint['set'], threshold: number, automated: number, wrong: number): CurvePoint => ({
+    set,
+    threshold,
+    cases: 100,
+    automated,
+    wrong,
+    accuracy: 0.9,
+  });
+  // The base folder at 0.99: 60 + 20 automated, 2 + 1 wrong on the unseen sets; the natural set never counts.
+  const base = [point('later', 0.99, 60, 2), point('contrast', 0.99, 20, 1), point('natural', 0.99, 90, 0)];
+  assert.deepEqual(pooledUnseen(base, 0.99), { automated: 80, wrong: 3 });
+  const less = [0.9, 0.95, 0.99].flatMap((t, i) => [
+    point('later', t, 80 - 10 * i, 4 - i),
+    point('contrast', t, 20, 0),
+    point('natural', t, 99, 9),
+  ]);
+  assert.deepEqual(matchedPoint(base, 0.99, less), { threshold: 0.95, automated: 90, wrong: 3 });
+  const worse = [0.9, 0.99].flatMap((t) => [point('later', t, 70, 5), point('contrast', t, 20, 0)]);
+  assert.equal(matchedPoint(base, 0.99, worse), null);
+  assert.throws(() => pooledUnseen(base, 0.5), /no curve point at threshold 0.5/);
+
+  // The shipped order folder against itself: as much automated at no more wrong, at its threshold or lower.
+  const agent = await DecisionAgent.load('order');
+  const sets = comparisonSets('order', DEFAULT_NATURAL_DIR);
+  const threshold = agent.model.config.threshold;
+  const curve = await automationCurve(agent, sets, [0.95, threshold]);
+  const self = matchedPoint(curve, threshold, curve)!;
+  assert.ok(self.threshold <= threshold);
+  assert.ok(self.automated >= pooledUnseen(curve, threshold).automated);
+  assert.ok(self.wrong <= pooledUnseen(curve, threshold).wrong);
 });
