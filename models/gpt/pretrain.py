@@ -3,12 +3,18 @@ packed windows of maxLen tokens drawn from the encoded corpus (documents separat
 
     /usr/bin/python3 models/gpt/pretrain.py [--corpus WORK/corpus] [--config models/pretrain.config.json]
         [--set steps=2000 --set dModel=192 ...] [--device cpu|cuda] [--out CHECKPOINT] [--metrics FILE]
+        [--init PRETRAINED]
 
 The corpus folder holds english.ids.bin (uint16 token ids) and english.ids.json (its token count,
 vocabulary size and the SHA-256 of the tokenizer), written by `models/tokenizer/train.ts
 --byte-level`. The checkpoint records the tokenizer's SHA-256 so that fine-tuning (train.py
 --init) refuses task data encoded with another tokenizer. The learning rate warms up linearly,
 then follows a cosine down to minLrRatio x lr. The last valShare of the tokens is held out.
+
+With --init, pretraining goes on from an earlier checkpoint of this script (its shape, not the
+config's, and the same tokenizer, or it refuses): the schedule warms up again to lr and decays
+over the new steps ("re-warming", as continued pretraining is usually done), tokens_seen adds up,
+and the checkpoint keeps the earlier run's history and config under `earlier`.
 """
 import argparse, json, math, os, sys, time
 import numpy as np
@@ -28,6 +34,7 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     p.add_argument('--out', help='checkpoint path (default CORPUS/checkpoints/pretrained.pt)')
     p.add_argument('--metrics', help='write the final metrics as JSON here')
+    p.add_argument('--init', help='a checkpoint of this script to go on pretraining from')
     return p.parse_args(argv)
 
 
@@ -56,6 +63,21 @@ def validation_loss(model, tokens, length, batch_size, batches, device):
     return sum(losses) / len(losses)
 
 
+def load_earlier(path, meta, config):
+    """The checkpoint to go on from; its shape replaces the config's, and its tokenizer must be the corpus's."""
+    earlier = torch.load(path, map_location='cpu')
+    if earlier.get('kind') != 'pretrained':
+        raise SystemExit(f'{path} is not a pretrained checkpoint (kind {earlier.get("kind")!r})')
+    if earlier['tokenizer_sha256'] != meta['tokenizerSha256']:
+        raise SystemExit(f'the corpus was encoded with another tokenizer than {path} was pretrained with: '
+                         f'{meta["tokenizerSha256"][:12]} vs {earlier["tokenizer_sha256"][:12]}')
+    shape = earlier['model_config']
+    if shape['vocab_size'] != meta['vocabSize']:
+        raise SystemExit(f'{path} has {shape["vocab_size"]} tokens of vocabulary, the corpus {meta["vocabSize"]}')
+    config.update(nLayer=shape['n_layer'], nHead=shape['n_head'], dModel=shape['d_model'], maxLen=shape['max_len'])
+    return earlier
+
+
 def main(argv=None):
     args = parse_args(argv)
     config = load_config(args.config, args.set)
@@ -64,6 +86,7 @@ def main(argv=None):
     with open(os.path.join(args.corpus, 'english.ids.json')) as f:
         meta = json.load(f)
     tokens = torch.from_numpy(np.fromfile(os.path.join(args.corpus, 'english.ids.bin'), dtype='<u2').astype(np.int32))
+    earlier = load_earlier(args.init, meta, config) if args.init else None
     length = config['maxLen']
     held_out = max(length + 2, int(len(tokens) * config['valShare']))
     if len(tokens) < held_out + length + 2:
@@ -71,7 +94,10 @@ def main(argv=None):
     train_tokens, val_tokens = tokens[:-held_out], tokens[-held_out:]
 
     device = torch.device(args.device)
-    model = GPT(meta['vocabSize'], length, config['nLayer'], config['nHead'], config['dModel'], config['dropout']).to(device)
+    model = GPT(meta['vocabSize'], length, config['nLayer'], config['nHead'], config['dModel'], config['dropout'])
+    if earlier:
+        model.load_state_dict(earlier['state_dict'])
+    model.to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': config['weightDecay']}, {'params': no_decay, 'weight_decay': 0.0}],
@@ -104,11 +130,17 @@ def main(argv=None):
     out = args.out or os.path.join(args.corpus, 'checkpoints', 'pretrained.pt')
     os.makedirs(os.path.dirname(out) or '.', exist_ok=True)
     model.cpu()
-    torch.save({'kind': 'pretrained', 'model_config': model.config, 'state_dict': model.state_dict(), 'pretrain_config': config,
-                'history': history, 'tokenizer_sha256': meta['tokenizerSha256'], 'corpus_sha256': meta['corpusSha256'],
-                'corpus_tokens': meta['tokens'], 'tokens_seen': steps * config['batchSize'] * length}, out)
+    tokens_seen = steps * config['batchSize'] * length + (earlier['tokens_seen'] if earlier else 0)
+    saved = {'kind': 'pretrained', 'model_config': model.config, 'state_dict': model.state_dict(), 'pretrain_config': config,
+             'history': history, 'tokenizer_sha256': meta['tokenizerSha256'], 'corpus_sha256': meta['corpusSha256'],
+             'corpus_tokens': meta['tokens'], 'tokens_seen': tokens_seen}
+    if earlier:
+        saved['earlier'] = {'pretrain_config': earlier['pretrain_config'], 'history': earlier['history'],
+                            'tokens_seen': earlier['tokens_seen'], 'corpus_sha256': earlier['corpus_sha256'],
+                            'earlier': earlier.get('earlier')}
+    torch.save(saved, out)
     final = dict(history[-1], losses=losses, params=sum(p.numel() for p in model.parameters()),
-                 tokens_seen=steps * config['batchSize'] * length, corpus_tokens=meta['tokens'], device=str(device), checkpoint=out)
+                 tokens_seen=tokens_seen, corpus_tokens=meta['tokens'], device=str(device), checkpoint=out)
     if args.metrics:
         with open(args.metrics, 'w') as f:
             json.dump(final, f)

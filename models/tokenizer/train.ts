@@ -15,6 +15,9 @@
  * With `--tokenizer FILE` (`{domain}` in the path is replaced by each domain's name, e.g.
  * `models/{domain}/tokenizer.json`) no tokenizer is trained: the splits are encoded with that one, so a
  * shipped model can be trained further on new data (train.py --init models/<domain>/weights.pt).
+ * With `--corpus FILE` as well (and no `{domain}`), the corpus is encoded with that tokenizer to
+ * WORK/corpus/english.ids.bin, so pretraining can go on from a committed checkpoint
+ * (`pretrain.py --init models/pretrained/english.pt`).
  *
  * Usage: tsx models/tokenizer/train.ts [--work DIR] [--domain loan|order|all] [--vocab N] [--out DIR]
  *          [--byte-level [--corpus FILE]] [--tokenizer FILE]
@@ -293,6 +296,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(
       `byte-level tokenizer -> ${tokenizerFile}; corpus: ${built.corpus!.tokens} tokens in ${built.corpus!.documents} documents`,
     );
+  } else if (values.corpus) {
+    if (!values.tokenizer || values.tokenizer.includes('{domain}'))
+      throw new Error(
+        '--corpus without --byte-level needs --tokenizer FILE: the one tokenizer to encode the corpus with',
+      );
+    mkdirSync(join(work, 'corpus'), { recursive: true });
+    const encoded = await encodeCorpus(values.tokenizer, values.corpus, join(work, 'corpus', 'english.ids.bin'));
+    console.log(`corpus: ${encoded.tokens} tokens in ${encoded.documents} documents, encoded with ${values.tokenizer}`);
   }
   for (const domain of domains) {
     const out = values.out ?? join(work, domain);

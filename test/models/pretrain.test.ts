@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ import { continuedNote, ensembleNote, pretrainingNote } from '../../models/card.
 import { loadDecisionModel } from '../../nodes/decision/model.ts';
 import { BatchingClassifier } from '../../nodes/decision/classifier.ts';
 import { renderPrompt } from '../../nodes/decision/prompt.ts';
-import { hasTorch, python, tinyCorpus, tinyTrainArgs } from './tiny-corpus.ts';
+import { PYTHON, hasTorch, python, tinyCorpus, tinyTrainArgs } from './tiny-corpus.ts';
 
 const FIXTURE_ROOT = 'test/fixtures/english';
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
@@ -184,6 +185,90 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
     const mean = (xs: number[]) => xs.reduce((a: number, b: number) => a + b, 0) / xs.length;
     assert.ok(mean(metrics.losses.slice(-3)) < mean(metrics.losses.slice(0, 3)), `losses ${metrics.losses.join(' ')}`);
     assert.ok(existsSync(pretrained()));
+  });
+
+  test('pretraining goes on from a checkpoint: its shape is kept and the tokens seen add up', async () => {
+    const metricsFile = join(work, 'pretrain-more.json');
+    const more = join(work, 'corpus', 'pretrained-more.pt');
+    await python([
+      'models/gpt/pretrain.py',
+      '--corpus',
+      join(work, 'corpus'),
+      ...PRETRAIN,
+      '--set',
+      'dModel=48',
+      '--set',
+      'steps=3',
+      '--device',
+      'cpu',
+      '--init',
+      pretrained(),
+      '--out',
+      more,
+      '--metrics',
+      metricsFile,
+    ]);
+    const metrics = JSON.parse(readFileSync(metricsFile, 'utf8'));
+    const read = (file: string) =>
+      JSON.parse(
+        execFileSync(PYTHON, [
+          '-c',
+          'import json, sys, torch; c = torch.load(sys.argv[1]); e = c.get("earlier"); ' +
+            'print(json.dumps({"shape": c["model_config"], "seen": c["tokens_seen"], "earlier": e and {"seen": e["tokens_seen"], "steps": e["pretrain_config"]["steps"]}}))',
+          file,
+        ]).toString(),
+      );
+    const first = read(pretrained());
+    const second = read(more);
+    assert.deepEqual(second.shape, first.shape, 'the checkpoint shape wins over --set dModel=48');
+    assert.equal(second.seen, first.seen + 3 * 8 * 32, '3 more steps of 8 windows of 32 tokens');
+    assert.equal(metrics.tokens_seen, second.seen);
+    assert.deepEqual(second.earlier, { seen: first.seen, steps: 12 }, 'the earlier run is recorded');
+  });
+
+  test('going on from a checkpoint refuses a corpus encoded with another tokenizer', async () => {
+    await assert.rejects(
+      python([
+        'models/gpt/pretrain.py',
+        '--corpus',
+        join(work, 'corpus'),
+        ...PRETRAIN,
+        '--set',
+        'steps=1',
+        '--init',
+        'models/pretrained/english.pt',
+        '--out',
+        join(work, 'refused.pt'),
+      ]),
+      /the corpus was encoded with another tokenizer than models\/pretrained\/english.pt was pretrained with/,
+    );
+    assert.ok(!existsSync(join(work, 'refused.pt')));
+  });
+
+  test('models:tokenizer --corpus --tokenizer encodes the corpus with a given tokenizer, as --byte-level did', async () => {
+    const bin = join(work, 'corpus', 'english.ids.bin');
+    const before = readFileSync(bin);
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'models/tokenizer/train.ts',
+        '--work',
+        work,
+        '--domain',
+        'order',
+        '--corpus',
+        join(work, 'corpus', 'english.txt'),
+        '--tokenizer',
+        join(work, 'corpus', 'tokenizer.json'),
+        '--out',
+        join(work, 'order-again'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.match(out, /corpus: \d+ tokens in \d+ documents, encoded with /);
+    assert.ok(readFileSync(bin).equals(before), 'the same ids, byte for byte');
   });
 
   test('fine-tuning starts from the pretrained checkpoint and exports ONNX that Node scores like PyTorch', async () => {
