@@ -16,6 +16,9 @@ import { DecisionAgent } from '../../nodes/decision/agent.ts';
 const exec = promisify(execFile);
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   exec(process.execPath, ['--import', 'tsx', 'nodes/decision/cli.ts', ...args], { env: { ...process.env, ...env } });
+/** `operon decide MODEL --vars VARS --json ...extra`, its stdout parsed. */
+const decide = async (model: string, vars: object, extra: string[] = [], env: NodeJS.ProcessEnv = {}) =>
+  JSON.parse((await cli(['decide', model, '--vars', JSON.stringify(vars), '--json', ...extra], env)).stdout);
 const known = JSON.parse(readFileSync(new URL('./fixtures/known-cases.json', import.meta.url), 'utf8'));
 
 describe('decision CLI', () => {
@@ -48,7 +51,7 @@ describe('decision CLI', () => {
       stdout,
       /^approve \(confidence 0\.9\d\d, grounded by the policy on strong approve 0\.9\d\d, secured \w+ /,
     );
-    const json = JSON.parse((await cli(['decide', 'loan', '--vars', JSON.stringify(vars), '--json'])).stdout);
+    const json = await decide('loan', vars);
     assert.equal(json.needsReview, false);
     assert.equal(json.grounding.strong.label, 'approve');
     const row = await database.knex('decisions').where({ model_name: 'loan' }).first('grounding');
@@ -62,7 +65,7 @@ describe('decision CLI', () => {
       stdout,
       /^approve \(confidence 0\.9\d\d, the text read in \d overlapping parts: 0-\d+ approve 0\.9\d\d, /,
     );
-    const json = JSON.parse((await cli(['decide', 'loan', '--vars', JSON.stringify(vars), '--json'])).stdout);
+    const json = await decide('loan', vars);
     assert.equal(json.needsReview, false);
     assert.equal(json.windows.at(-1).end, vars.purpose.length);
   });
@@ -83,20 +86,14 @@ describe('decision CLI', () => {
     }
     await DecisionAgent.closeAll();
     assert.ok(misread, 'one note of the list is misread');
-    const shipped = JSON.parse(
-      (await cli(['decide', 'order', '--vars', JSON.stringify(misread.vars), '--json'])).stdout,
-    );
+    const shipped = await decide('order', misread.vars);
     assert.equal(shipped.needsReview, true);
     assert.ok(shipped.reviewReasons.includes(misread.reason), shipped.reviewReasons.join('; '));
     // 'urgnt' is a word of the lexicon (a hand-written training text held it), listed in typoWords:
     // it is read again spelt right all the same, so an automated answer is the spelt-right one.
-    const decide = async (notes: string) =>
-      JSON.parse(
-        (await cli(['decide', 'order', '--vars', JSON.stringify({ ...known.order[0].variables, notes }), '--json']))
-          .stdout,
-      );
-    const typo = await decide('urgnt please, leave it with a neighbour');
-    const spelt = await decide('urgent please, leave it with a neighbour');
+    const withNotes = (notes: string) => decide('order', { ...known.order[0].variables, notes });
+    const typo = await withNotes('urgnt please, leave it with a neighbour');
+    const spelt = await withNotes('urgent please, leave it with a neighbour');
     if (typo.needsReview)
       assert.ok(
         typo.reviewReasons.some((r: string) => r.startsWith("notes has 'urgnt', one letter from 'urgent'")),
@@ -127,15 +124,12 @@ describe('decision CLI', () => {
       customerTier: 'platinum',
       notes: 'The printer at the office is down until this toner arrives, please hury.',
     };
-    const args = ['decide', 'order', '--vars', JSON.stringify(hury), '--json'];
-    const six = JSON.parse((await cli(args)).stdout);
+    const six = await decide('order', hury);
     assert.ok(
       !six.reviewReasons.some((r: string) => r.includes('one letter from')),
       'six letters and more when shipped',
     );
-    const json = JSON.parse(
-      (await cli([...args, '--models-dir', modelsDir], { OPERON_DATABASE_URL: database.url })).stdout,
-    );
+    const json = await decide('order', hury, ['--models-dir', modelsDir], { OPERON_DATABASE_URL: database.url });
     assert.equal(json.needsReview, true);
     const reason = json.reviewReasons.find((r: string) =>
       r.startsWith("notes has 'hury', one letter from 'hurry', a word that decides the case: spelt 'hurry', "),
@@ -155,10 +149,7 @@ describe('decision CLI', () => {
       customerTier: 'silver',
       notes: 'As fast as possible please, it is for a wedding on Saturday',
     };
-    const json = JSON.parse(
-      (await cli(['decide', 'order', '--vars', JSON.stringify(vars), '--json'], { OPERON_DATABASE_URL: database.url }))
-        .stdout,
-    );
+    const json = await decide('order', vars, [], { OPERON_DATABASE_URL: database.url });
     assert.equal(json.needsReview, true);
     const reason = json.reviewReasons.find((r: string) =>
       r.startsWith(
@@ -169,9 +160,7 @@ describe('decision CLI', () => {
     const row = await database.knex('decisions').where({ model_name: 'order' }).orderBy('created_at', 'desc').first();
     assert.equal(row.needs_review, true);
     assert.ok(JSON.stringify(row.review_reasons).includes('distanceKm 300 is on a threshold'));
-    const inside = JSON.parse(
-      (await cli(['decide', 'order', '--vars', JSON.stringify({ ...vars, distanceKm: 299 }), '--json'])).stdout,
-    );
+    const inside = await decide('order', { ...vars, distanceKm: 299 });
     assert.deepEqual([inside.label, inside.needsReview], ['courier', false]);
   });
 
