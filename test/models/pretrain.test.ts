@@ -121,6 +121,9 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
   ]
     .concat('threads=1')
     .flatMap((setting) => ['--set', setting]);
+  /** pretrain.py on the fixture corpus with the tiny settings, then `args`. */
+  const pretrain = (args: string[]) =>
+    python(['models/gpt/pretrain.py', '--corpus', join(work, 'corpus'), ...PRETRAIN, ...args]);
 
   before(async () => {
     generate({
@@ -162,11 +165,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
 
   test('pretraining runs: the loss is finite and falls, and the checkpoint is saved', async () => {
     const metricsFile = join(work, 'pretrain.json');
-    await python([
-      'models/gpt/pretrain.py',
-      '--corpus',
-      join(work, 'corpus'),
-      ...PRETRAIN,
+    await pretrain([
       '--set',
       'steps=12',
       '--set',
@@ -190,11 +189,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
   test('pretraining goes on from a checkpoint: its shape is kept and the tokens seen add up', async () => {
     const metricsFile = join(work, 'pretrain-more.json');
     const more = join(work, 'corpus', 'pretrained-more.pt');
-    await python([
-      'models/gpt/pretrain.py',
-      '--corpus',
-      join(work, 'corpus'),
-      ...PRETRAIN,
+    await pretrain([
       '--set',
       'dModel=48',
       '--set',
@@ -228,18 +223,7 @@ describe('pretraining on English, then fine-tuning', { skip }, () => {
 
   test('going on from a checkpoint refuses a corpus encoded with another tokenizer', async () => {
     await assert.rejects(
-      python([
-        'models/gpt/pretrain.py',
-        '--corpus',
-        join(work, 'corpus'),
-        ...PRETRAIN,
-        '--set',
-        'steps=1',
-        '--init',
-        'models/pretrained/english.pt',
-        '--out',
-        join(work, 'refused.pt'),
-      ]),
+      pretrain(['--set', 'steps=1', '--init', 'models/pretrained/english.pt', '--out', join(work, 'refused.pt')]),
       /the corpus was encoded with another tokenizer than models\/pretrained\/english.pt was pretrained with/,
     );
     assert.ok(!existsSync(join(work, 'refused.pt')));
