@@ -20,7 +20,7 @@
  * (`pretrain.py --init models/pretrained/english.pt`).
  *
  * Usage: tsx models/tokenizer/train.ts [--work DIR] [--domain loan|order|all] [--vocab N] [--out DIR]
- *          [--byte-level [--corpus FILE]] [--tokenizer FILE]
+ *          [--byte-level [--corpus FILE]] [--tokenizer FILE [--corpus FILE]]
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
