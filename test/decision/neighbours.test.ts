@@ -189,7 +189,7 @@ test('malformed settings are named, and a folder with them, without its file or 
 test('the shipped folders: their labelled texts are the train fold models/neighbours.ts writes, and never is the policy', () => {
   for (const [domain, k, share] of [
     ['loan', 15, 0.5],
-    ['order', 9, 0.75],
+    ['order', 15, 0.75],
   ] as const) {
     const config = readModelConfig(shipped(domain), domain);
     assert.deepEqual(config.neighbours, { file: NEIGHBOURS_FILE, k, share, never: policyNever(domain) });
@@ -270,7 +270,7 @@ test('the shipped order model: an urgent note misread as ordinary within 300 km 
   // 'urgnet' is a lexicon word (a training text held it), read again spelt right as a typo word too.
   assert.deepEqual(
     result.reviewReasons
-      .map((r) => r.replace(/\(\d+% of its 9 nearest, e\.g\. "[^"]+"\)/, '(N)'))
+      .map((r) => r.replace(/\(\d+% of its 15 nearest, e\.g\. "[^"]+"\)/, '(N)'))
       .map((r) => r.replace(/, the model .*$/, ', ...')),
     [
       "notes has 'urgnet', one letter from 'urgent', a word that decides the case: spelt 'urgent', ...",
