@@ -76,6 +76,21 @@ def member_of(checkpoint, member, path):
     return checkpoint if member == 1 else {**others[member - 2], 'kind': checkpoint.get('kind', 'task')}
 
 
+def param_groups(model, config):
+    """AdamW groups: matrices with weight decay, vectors without, and with `layerDecay` d < 1
+    (layer-wise learning-rate decay, as BERT fine-tuning uses it) the top block at lr, each block
+    below at d times the one above it and the embeddings, tied to the output, at d ** nLayer, so a
+    fine-tune moves the pretrained lower layers less. d = 1 (the default) is one lr for all."""
+    d, n = float(config.get('layerDecay', 1.0)), len(model.blocks)
+    groups = {}
+    for name, p in model.named_parameters():
+        depth = int(name.split('.')[1]) if name.startswith('blocks.') else (-1 if name.startswith(('tok.', 'pos.')) else n - 1)
+        scale = d ** (n - 1 - depth)
+        wd = config['weightDecay'] if p.dim() >= 2 else 0.0
+        groups.setdefault((scale, wd), []).append(p)
+    return [{'params': ps, 'weight_decay': wd, 'lr': config['lr'] * scale} for (scale, wd), ps in groups.items()]
+
+
 def corrupt_text(row, vocab_size, p, rng):
     """Replaces each free-text token with a random one with probability p, so the model reads the
     text by meaning it can generalize and treats words it does not know as noise."""
@@ -161,9 +176,7 @@ def main(argv=None):
         model = GPT(tokens['vocabSize'], config['maxLen'], config['nLayer'], config['nHead'], config['dModel'], config['dropout'])
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': config['weightDecay']}, {'params': no_decay, 'weight_decay': 0.0}], lr=config['lr'], betas=(0.9, 0.98))
+    opt = torch.optim.AdamW(param_groups(model, config), lr=config['lr'], betas=(0.9, 0.98))
     steps, warmup = config['steps'], config['warmup']
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))))
 

@@ -394,6 +394,26 @@ describe('the committed English checkpoint (models/pretrained)', { skip }, () =>
         'the 4 x 128 pretrained shape is kept (positions cut to 96)',
       );
       assert.ok(Number.isFinite(fine.loss));
+
+      // layerDecay 0.5: each block learns at half the rate of the one above it, so after the same
+      // steps the lowest block has moved from the pretrained weights about 1/8 as far as the top one
+      const decayed = join(task, 'decayed.pt');
+      await python(tinyTrainArgs(task, 2, ['--init', CHECKPOINT, '--set', 'layerDecay=0.5', '--out', decayed]));
+      const moved = JSON.parse(
+        await python([
+          '-c',
+          'import json, sys, torch; a = torch.load(sys.argv[1])["state_dict"]; b = torch.load(sys.argv[2])["state_dict"]; ' +
+            'print(json.dumps({k: (b[k] - a[k]).abs().mean().item() for k in ("blocks.0.qkv.weight", "blocks.3.qkv.weight", "ln_f.weight")}))',
+          CHECKPOINT,
+          decayed,
+        ]),
+      );
+      const ratio = moved['blocks.0.qkv.weight'] / moved['blocks.3.qkv.weight'];
+      assert.ok(
+        ratio > 0.08 && ratio < 0.2,
+        `lowest block moved ${ratio} of the top block's distance (0.125 expected)`,
+      );
+      assert.ok(moved['ln_f.weight'] > 0.5 * moved['blocks.3.qkv.weight'], 'the final norm learns at the full rate');
     } finally {
       rmSync(task, { recursive: true, force: true });
     }
