@@ -278,7 +278,7 @@ ${pretrainingNote(config.pretraining)}
 ## Model and training
 ${arch.n_layer} layers, ${arch.n_head} heads, width ${arch.d_model}, context ${arch.max_len}, ${e.params ?? '~0.9M'} parameters, tied embeddings.
 Causal-LM pretraining on \`prompt + decision word + <eos>\` with the loss on the decision word weighted
-${training.config.labelLossWeight}x; AdamW (lr ${training.config.lr}, weight decay ${training.config.weightDecay}, warmup ${training.config.warmup}, cosine decay${training.config.layerDecay !== undefined && training.config.layerDecay !== 1 ? `, layer-wise learning-rate decay ${training.config.layerDecay}` : ''}),
+${training.config.labelLossWeight}x; AdamW (lr ${training.config.lr}, weight decay ${training.config.weightDecay}, warmup ${training.config.warmup}, cosine decay${(training.config.layerDecay ?? 1) !== 1 ? `, layer-wise learning-rate decay ${training.config.layerDecay}` : ''}),
 batch ${training.config.batchSize}, gradient clipping ${training.config.gradClip}, ${last.step} steps,
 ${training.worldSize} process(es), about ${Math.round(last.seconds / 60)} min on 1–2 shared CPU cores (train.config.json).
 ${continuedNote(training.continuedFrom, overrides)}${soupNote(training.soup)}${ensembleNote(config.ensemble)}

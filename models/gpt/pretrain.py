@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from model import GPT  # noqa: E402
-from train import load_config  # noqa: E402
+from train import load_config, param_groups  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -98,10 +98,7 @@ def main(argv=None):
     if earlier:
         model.load_state_dict(earlier['state_dict'])
     model.to(device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': config['weightDecay']}, {'params': no_decay, 'weight_decay': 0.0}],
-                            lr=config['lr'], betas=(0.9, 0.95))
+    opt = torch.optim.AdamW(param_groups(model, config), lr=config['lr'], betas=(0.9, 0.95))
     steps, warmup, floor = config['steps'], config['warmup'], config.get('minLrRatio', 0.1)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / steps)))))

@@ -84,7 +84,10 @@ def param_groups(model, config):
     d, n = float(config.get('layerDecay', 1.0)), len(model.blocks)
     groups = {}
     for name, p in model.named_parameters():
-        depth = int(name.split('.')[1]) if name.startswith('blocks.') else (-1 if name.startswith(('tok.', 'pos.')) else n - 1)
+        if name.startswith('blocks.'):
+            depth = int(name.split('.')[1])
+        else:  # the embeddings sit below the first block, the final norm with the top one
+            depth = -1 if name.startswith(('tok.', 'pos.')) else n - 1
         scale = d ** (n - 1 - depth)
         wd = config['weightDecay'] if p.dim() >= 2 else 0.0
         groups.setdefault((scale, wd), []).append(p)
