@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import Ensemble, EnsembleExportWrapper, ExportWrapper, OptimumStyleWrapper, load_gpt  # noqa: E402
+from model import Ensemble, EnsembleExportWrapper, ExportWrapper, OptimumStyleWrapper, load_gpt, set_threads  # noqa: E402
 from train import label_logits  # noqa: E402
 from lineage import pretraining_record, sha256, shipped_config, training_record  # noqa: E402
 
@@ -181,7 +181,7 @@ def main(argv=None):
     p.add_argument('--layout', choices=['operon', 'optimum'], default='operon',
                    help='optimum: a HuggingFace-Optimum-style graph (logits for every position, position_ids input) with operon.json')
     args = p.parse_args(argv)
-    torch.set_num_threads(2)
+    set_threads(2)
     work = os.path.join(args.work, args.domain)
     out = args.out or os.path.join('models', args.domain)
     os.makedirs(out, exist_ok=True)

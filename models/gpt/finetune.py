@@ -31,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import Ensemble, load_gpt  # noqa: E402
+from model import Ensemble, load_gpt, set_threads  # noqa: E402
 from lineage import sha256  # noqa: E402
 from export import ece, export_operon_onnx, fit_temperature, save_weights  # noqa: E402
 
@@ -213,7 +213,7 @@ def emit(obj):
 
 def main(argv=None):
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     alpha = args.lora_alpha if args.lora_alpha is not None else 2.0 * args.lora_rank

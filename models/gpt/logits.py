@@ -7,7 +7,7 @@ import argparse, json, os, sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import load_gpt  # noqa: E402
+from model import load_gpt, set_threads  # noqa: E402
 
 
 def main():
@@ -16,7 +16,7 @@ def main():
     p.add_argument('--ids', required=True)
     p.add_argument('--limit', type=int, default=16)
     args = p.parse_args()
-    torch.set_num_threads(1)
+    set_threads(1)
     checkpoint = torch.load(args.checkpoint)
     model = load_gpt(checkpoint)
     model.eval()

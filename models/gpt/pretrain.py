@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT  # noqa: E402
+from model import GPT, set_threads  # noqa: E402
 from train import load_config, param_groups  # noqa: E402
 
 
@@ -81,7 +81,7 @@ def load_earlier(path, meta, config):
 def main(argv=None):
     args = parse_args(argv)
     config = load_config(args.config, args.set)
-    torch.set_num_threads(int(config.get('threads', 1)))
+    set_threads(int(config.get('threads', 1)))
     torch.manual_seed(config['seed'])
     with open(os.path.join(args.corpus, 'english.ids.json')) as f:
         meta = json.load(f)

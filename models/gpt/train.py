@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from model import GPT  # noqa: E402
+from model import GPT, set_threads  # noqa: E402
 from lineage import init_lineage, pretraining_record, sha256  # noqa: E402
 
 
@@ -152,7 +152,7 @@ def main(argv=None):
     rank = int(os.environ.get('RANK', '0'))
     if world > 1:
         dist.init_process_group(backend='nccl' if torch.cuda.is_available() else 'gloo')
-    torch.set_num_threads(int(config.get('threads', 2)))
+    set_threads(int(config.get('threads', 2)))
     torch.manual_seed(config['seed'])
     random.seed(config['seed'])
 
