@@ -16,7 +16,7 @@ import ctypes, json, os, sys
 sys.path.insert(0, 'models/gpt')
 import torch
 from model import set_threads
-set_threads(1)
+set_threads(int(sys.argv[1]))
 libs = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'libopenblas' in l.rsplit('/', 1)[-1]})
 a = torch.randn(512, 128)
 w = torch.randn(128, 512, requires_grad=True)
@@ -34,10 +34,18 @@ test('set_threads(1): torch and OpenBLAS compute on the calling thread only', {
   skip: !torchAvailable && 'no PyTorch',
 }, async () => {
   // No OMP_NUM_THREADS / OPENBLAS_NUM_THREADS: OpenBLAS would start a thread per core.
-  const out = JSON.parse(await python(['-c', PROBE], { env: { OMP_NUM_THREADS: '', OPENBLAS_NUM_THREADS: '' } }));
+  const out = JSON.parse(await python(['-c', PROBE, '1'], { env: { OMP_NUM_THREADS: '', OPENBLAS_NUM_THREADS: '' } }));
   assert.equal(out.torch, 1);
   for (const n of out.openblas) assert.equal(n, 1, `OpenBLAS threads: ${out.openblas}`);
   assert.equal(out.othersTicks, 0, 'no other thread of the process used CPU time');
+});
+
+test('OMP_NUM_THREADS caps set_threads, as the test runner and a busy machine set it', {
+  skip: !torchAvailable && 'no PyTorch',
+}, async () => {
+  const out = JSON.parse(await python(['-c', PROBE, '2'], { env: { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '' } }));
+  assert.equal(out.torch, 1);
+  for (const n of out.openblas) assert.equal(n, 1, `OpenBLAS threads: ${out.openblas}`);
 });
 
 test('every training script sets its threads through set_threads', () => {
