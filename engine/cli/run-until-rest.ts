@@ -3,6 +3,7 @@
  * this process will do before the deadline: people (user tasks), messages, external job workers,
  * incidents, timers due after the deadline.
  */
+import type { Knex } from 'knex';
 import type { InstanceView } from '../api.ts';
 import type { PostgresEngine } from '../engine.ts';
 import { CHANNELS } from '../store/notify.ts';
@@ -32,14 +33,34 @@ export async function runUntilRest(
   }
 }
 
-async function hasWorkBefore(
-  engine: PostgresEngine,
+/**
+ * Whether the instance, or an active child of it, has work this process will do before the deadline.
+ * All the reads share one snapshot: a timer firing commits "timer fired, next job ready" in one
+ * transaction, and two separate reads could see the job table before it and the timer table after
+ * it, find neither, and call a running instance at rest.
+ */
+export async function hasWorkBefore(
+  engine: Pick<PostgresEngine, 'db'>,
   instanceId: string,
   nodeNames: string[],
   deadline: Date,
+  /** For tests: runs, outside the snapshot, after the first read. */
+  afterFirstRead?: () => Promise<void>,
 ): Promise<boolean> {
-  const db = engine.db;
-  const job = await db('jobs')
+  return engine.db.transaction((trx) => workBefore(trx, instanceId, nodeNames, deadline, afterFirstRead), {
+    isolationLevel: 'repeatable read',
+    readOnly: true,
+  });
+}
+
+async function workBefore(
+  trx: Knex.Transaction,
+  instanceId: string,
+  nodeNames: string[],
+  deadline: Date,
+  afterFirstRead?: () => Promise<void>,
+): Promise<boolean> {
+  const job = await trx('jobs')
     .where({ process_instance_id: instanceId })
     .where((q) =>
       q.where('state', 'leased').orWhere((r) => r.where('state', 'ready').andWhere('run_at', '<=', deadline)),
@@ -47,20 +68,21 @@ async function hasWorkBefore(
     .where((q) => q.whereIn('type', nodeNames).orWhereRaw(`split_part(type, ':', 1) = ANY(?::text[])`, [nodeNames]))
     .first('id');
   if (job) return true;
-  const timer = await db('timers')
+  await afterFirstRead?.();
+  const timer = await trx('timers')
     .where({ process_instance_id: instanceId, state: 'scheduled' })
     .andWhere('due_at', '<=', deadline)
     .first('id');
   if (timer) return true;
   // Call activities: a handover on its way to or from this instance, or an active child with work of its own.
-  const handover = await db('instance_handovers')
+  const handover = await trx('instance_handovers')
     .where({ state: 'pending' })
     .where((q) => q.where('process_instance_id', instanceId).orWhere('parent_instance_id', instanceId))
     .first('id');
   if (handover) return true;
-  const children: string[] = await db('process_instances')
+  const children: string[] = await trx('process_instances')
     .where({ parent_instance_id: instanceId, state: 'active' })
     .pluck('id');
-  for (const child of children) if (await hasWorkBefore(engine, child, nodeNames, deadline)) return true;
+  for (const child of children) if (await workBefore(trx, child, nodeNames, deadline)) return true;
   return false;
 }
