@@ -31,6 +31,7 @@ import { languageReason } from './language.ts';
 import { nudges } from './boundary.ts';
 import { type EdgeCopy, edgeCopies } from './edges.ts';
 import { rewordings } from './consistency.ts';
+import { textParts } from './parts.ts';
 import { asTrained, checkDecisionInputs, textInputs, withValueAt } from './inputs.ts';
 import { closeDecisionModel, loadDecisionModel, type DecisionModel } from './model.ts';
 import {
@@ -484,6 +485,13 @@ export class DecisionAgent {
         );
       }
     }
+    // Mixed signals last of the checks that score copies: a misspelt word or an edge names the cause better.
+    if (automated && reviewReasons.length === 0 && this.model.config.parts) {
+      for (const part of await this.#disagreeingParts(variables, options, scored.label, threshold, head))
+        reviewReasons.push(
+          `${part.field}: the part '${part.text}' read alone is ${part.label} (${part.confidence.toFixed(4)}), the whole text ${scored.label}: the text mixes signals`,
+        );
+    }
     // The nearest labelled texts (neighbours.ts) read text only and run after the checks above, which
     // run only while no reason is found: a case both catch (an urgent note misread at exactly 300
     // km) gets both reasons.
@@ -649,6 +657,44 @@ export class DecisionAgent {
       head,
     );
     return [...new Set(checks.filter((_, i) => labels[i] !== label).map((c) => c.name))];
+  }
+
+  /**
+   * Parts of the free text (parts.ts) that, read alone, get another label than `label` at the
+   * threshold, and another than the case with the field left blank gets; the first such part per field.
+   */
+  async #disagreeingParts(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    label: string,
+    threshold: number,
+    head: ActiveHead | null,
+  ): Promise<{ field: string; text: string; label: string; confidence: number }[]> {
+    const { maxParts, confidence = threshold } = this.model.config.parts ?? {};
+    const copies = Object.entries(this.#textFields(variables, options)).flatMap(([field, value]) =>
+      textParts(value, maxParts).map((text) => ({
+        field,
+        text,
+        variables: withValueAt(variables, field.split('.'), text),
+      })),
+    );
+    const other = (await this.#scoresOf(copies, options, head)).filter(
+      (copy) => copy.label !== label && copy.confidence >= confidence,
+    );
+    if (!other.length) return [];
+    // Only now the blank reading of each field with such a part: most answers need none.
+    const fields = [...new Set(other.map((copy) => copy.field))];
+    const blanks = await this.#scoresOf(
+      fields.map((field) => ({ field, variables: withValueAt(variables, field.split('.'), '') })),
+      options,
+      head,
+    );
+    const blank = new Map(blanks.map((b) => [b.field, b.label]));
+    const found = new Map<string, { field: string; text: string; label: string; confidence: number }>();
+    for (const copy of other)
+      if (copy.label !== blank.get(copy.field) && !found.has(copy.field))
+        found.set(copy.field, { field: copy.field, text: copy.text, label: copy.label, confidence: copy.confidence });
+    return [...found.values()];
   }
 
   /** The case's free-text fields that are strings, by name (what the screen reads). */

@@ -14,6 +14,7 @@ import { decisiveWordsError, Lexicon, type FamiliaritySettings } from './familia
 import type { BoundarySettings } from './boundary.ts';
 import { edgesError, type EdgeSettings } from './edges.ts';
 import type { ConsistencySettings } from './consistency.ts';
+import { partsError, type PartsSettings } from './parts.ts';
 import { Grounding, groundingError, type GroundingSettings } from './grounding.ts';
 import { neighboursError, TextNeighbours, type NeighbourSettings } from './neighbours.ts';
 import { Requirements, requiresError, type RequiresSettings } from './requires.ts';
@@ -51,6 +52,8 @@ export interface DecisionModelConfig {
   language?: string;
   /** Automated answers are checked on reworded copies of the free text (consistency.ts). */
   consistency?: ConsistencySettings;
+  /** Automated answers are checked on each part of the free text read alone (parts.ts). */
+  parts?: PartsSettings;
   /** Automated answers are checked on copies with each declared number nudged (boundary.ts). */
   boundary?: BoundarySettings;
   /** Automated answers on a threshold of the written policy are checked against the value it is treated as (edges.ts). */
@@ -159,6 +162,8 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badEdges) throw unknownModel(name, `${configFile}: ${badEdges}`);
   const badGrounding = groundingError(config.grounding, config.labels, config.inputs);
   if (badGrounding) throw unknownModel(name, `${configFile}: ${badGrounding}`);
+  const badParts = partsError(config.parts);
+  if (badParts) throw unknownModel(name, `${configFile}: ${badParts}`);
   const badNeighbours = neighboursError(config.neighbours, config.labels, config.inputs);
   if (badNeighbours) throw unknownModel(name, `${configFile}: ${badNeighbours}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };

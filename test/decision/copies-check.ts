@@ -1,11 +1,12 @@
 /**
  * The shared check of a selective-prediction signal that rescores copies of a case (consistency:
- * reworded text; boundary: nudged numbers): on natural cases, an automated answer goes to review
- * exactly when one of its copies, scored by the plain model, gets another label.
+ * reworded text; boundary: nudged numbers; parts: the text's parts): on natural cases, an automated
+ * answer goes to review exactly when its copies, scored by the plain model, disagree with it (by
+ * default: one of them gets another label).
  */
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import type { DecisionAgent } from '../../nodes/decision/agent.ts';
+import type { DecisionAgent, DecisionResult } from '../../nodes/decision/agent.ts';
 import { readNaturalCases } from '../../models/checklist.ts';
 
 export async function checkSignalOnNaturalCases(
@@ -14,6 +15,7 @@ export async function checkSignalOnNaturalCases(
   signal: {
     fired: (reason: string) => boolean;
     copies: (variables: Record<string, unknown>) => Record<string, unknown>[];
+    differs?: (base: DecisionResult, copies: DecisionResult[]) => boolean;
   },
 ): Promise<{ automated: number; flagged: number }> {
   const { checked, plain } = agents;
@@ -33,7 +35,7 @@ export async function checkSignalOnNaturalCases(
     }
     automated++;
     const copies = await Promise.all(signal.copies(c.variables).map((copy) => plain.infer(copy)));
-    const differs = copies.some((copy) => copy.label !== base.label);
+    const differs = signal.differs ? signal.differs(base, copies) : copies.some((copy) => copy.label !== base.label);
     assert.equal(fired, differs, `${c.id}: ${JSON.stringify(c.variables)}`);
     assert.equal(result.needsReview, differs);
     if (differs) flagged++;
