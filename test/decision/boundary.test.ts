@@ -4,13 +4,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { nudges } from '../../nodes/decision/boundary.ts';
 import { checkSignalOnNaturalCases } from './copies-check.ts';
+import { shippedFolderWith } from './support/model-folder.ts';
 import type { DecisionInputs } from '../../nodes/decision/inputs.ts';
 
 after(() => DecisionAgent.closeAll());
@@ -42,11 +39,7 @@ test('nudges: each declared number moved down and up; integers stay whole, zero 
 });
 
 test('an automated answer goes to review exactly when a nudged copy is answered differently', async (t) => {
-  const models = mkdtempSync(join(tmpdir(), 'operon-boundary-'));
-  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
-  const file = join(models, 'order', 'config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, boundary: { relative: 0.1 } }));
+  const models = shippedFolderWith('order', (config) => ({ ...config, boundary: { relative: 0.1 } }));
   const checked = await DecisionAgent.load('order', { modelsDir: models });
   const plain = await DecisionAgent.load('order');
   plain.model.config.boundary = undefined;

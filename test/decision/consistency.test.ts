@@ -4,13 +4,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { rewordings } from '../../nodes/decision/consistency.ts';
 import { checkSignalOnNaturalCases } from './copies-check.ts';
+import { shippedFolderWith } from './support/model-folder.ts';
 
 after(() => DecisionAgent.closeAll());
 
@@ -26,11 +23,7 @@ test('rewordings: a typo in the longest word, a courtesy clause, no punctuation;
 });
 
 test('an automated answer goes to review exactly when a reworded copy is answered differently', async (t) => {
-  const models = mkdtempSync(join(tmpdir(), 'operon-consistency-'));
-  cpSync(fileURLToPath(new URL('../../models/loan/', import.meta.url)), join(models, 'loan'), { recursive: true });
-  const file = join(models, 'loan', 'config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, consistency: { copies: 3 } }));
+  const models = shippedFolderWith('loan', (config) => ({ ...config, consistency: { copies: 3 } }));
   const checked = await DecisionAgent.load('loan', { modelsDir: models });
   const plain = await DecisionAgent.load('loan');
   const { automated, flagged } = await checkSignalOnNaturalCases(

@@ -7,10 +7,8 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { edgeCopies, edgesError, onEdge } from '../../nodes/decision/edges.ts';
@@ -28,17 +26,13 @@ import {
   type OrderIntent,
 } from '../../models/data/policy.ts';
 import { loanCase, orderCase } from './support/policy-cases.ts';
+import { shippedFolderWith } from './support/model-folder.ts';
 
 after(() => DecisionAgent.closeAll());
 
 /** A copy of the shipped order folder whose config.json holds `edges` instead of the shipped ones; returns the models dir. */
 function orderFolderWithEdges(edges: unknown): string {
-  const models = mkdtempSync(join(tmpdir(), 'operon-edges-'));
-  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
-  const file = join(models, 'order', 'config.json');
-  const config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify({ ...config, edges }));
-  return models;
+  return shippedFolderWith('order', (config) => ({ ...config, edges }));
 }
 
 /** The same case with `field` set to `value`. */

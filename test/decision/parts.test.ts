@@ -5,13 +5,10 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { partsError, textParts } from '../../nodes/decision/parts.ts';
 import { checkSignalOnNaturalCases } from './copies-check.ts';
+import { shippedFolderWith } from './support/model-folder.ts';
 
 after(() => DecisionAgent.closeAll());
 
@@ -19,12 +16,7 @@ const MIXED = /^notes: the part '(.*)' read alone is (\w+) \(([\d.]+)\), the who
 
 /** A copy of the shipped order folder without the check: what the model answers to each copy. */
 function withoutParts(): string {
-  const models = mkdtempSync(join(tmpdir(), 'operon-parts-'));
-  cpSync(fileURLToPath(new URL('../../models/order/', import.meta.url)), join(models, 'order'), { recursive: true });
-  const file = join(models, 'order', 'config.json');
-  const { parts: _parts, ...config } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  writeFileSync(file, JSON.stringify(config));
-  return models;
+  return shippedFolderWith('order', ({ parts: _parts, ...config }) => config);
 }
 
 test('textParts: sentences, clauses and joined requests; nothing for a text of one part', () => {
@@ -64,9 +56,7 @@ test('partsError: an object with a confidence in (0, 1] and a whole maxParts fro
 });
 
 test('a folder whose parts setting is not valid does not load, and says why', async () => {
-  const models = withoutParts();
-  const file = join(models, 'order', 'config.json');
-  writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), parts: { confidence: 2 } }));
+  const models = shippedFolderWith('order', (config) => ({ ...config, parts: { confidence: 2 } }));
   await assert.rejects(
     DecisionAgent.load('order', { modelsDir: models }),
     /parts\.confidence must be a number in \(0, 1\]/,
