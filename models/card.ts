@@ -371,6 +371,8 @@ const CONTRAST_HEADINGS: Record<ContrastSet, string> = {
     'Contrast set (models/data/natural/*.contrast.txt: texts in the words of another meaning, "investing in a heat pump"; never trained on)',
   'meaning-first':
     'Meaning-first set (models/data/natural/*.meaning-first.txt: a meaning said first, then an ordinary instruction, "top priority order, the buzzer says Okafor"; never trained on)',
+  openings:
+    'Openings set (models/data/natural/*.openings.txt: a short opening that decides, alone and before each of seven ordinary endings, "Emergency order, leave it behind the bins"; never trained on)',
 };
 
 /** The contrast sets: ordinary texts in the words of another meaning, meaning-first notes; on the reference field sets. */

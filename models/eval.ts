@@ -156,9 +156,11 @@ export async function evaluateHoldout(
  * The hand-written sets measured on the reference field sets, in the draft format of their domain:
  * `contrast`, texts in the words of another meaning ("investing in my pension", "14 Leeds Road");
  * `meaning-first`, a meaning said first and an ordinary instruction after it ("top priority order,
- * the buzzer says Okafor"), the wording the grammar wrote only the other way round.
+ * the buzzer says Okafor"), the wording the grammar wrote only the other way round; `openings`, a
+ * short opening that decides (urgent or plainly ordinary) alone and before ordinary endings
+ * ("Emergency order, leave it behind the bins").
  */
-export const CONTRAST_SETS = ['contrast', 'meaning-first'] as const;
+export const CONTRAST_SETS = ['contrast', 'meaning-first', 'openings'] as const;
 export type ContrastSet = (typeof CONTRAST_SETS)[number];
 
 /** A contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
