@@ -22,6 +22,8 @@
  * - withoutRequirements: the same single decisions with config.json `requires` off, timed in the same
  *   loop as the agent and the bare call, p50 and p50 over the bare p50: set beside the agent's own
  *   p50, what the required conditions cost (requires.ts);
+ * - withoutParts: the same with config.json `parts` off, where the model has it (order): what the
+ *   mixed-signals check costs (parts.ts; its parts go to the model in the case's own batch);
  * - grounded: single decisions of the natural and holdout cases the agent grounds (grounding.ts: an
  *   answer under the threshold, its reference readings scored in one more batch), p50 over the bare
  *   p50 on the same cases: what a grounded decision costs;
@@ -199,6 +201,8 @@ interface ModelReport {
   boundaryCheck: { p50Ms: number; p50Overhead: number };
   /** Single decisions with the required conditions off: p50, and p50 over the bare p50. */
   withoutRequirements: { p50Ms: number; p50Overhead: number };
+  /** Single decisions with the mixed-signals check off (a model whose config.json has `parts`): the same. */
+  withoutParts?: { p50Ms: number; p50Overhead: number };
   /** Single grounded decisions (natural and holdout cases the agent grounds): p50, the bare p50 on them, and the ratio. */
   grounded: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
   /** Single decisions of the natural and holdout cases whose text the agent reads in windows: the same measures. */
@@ -257,13 +261,20 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
   const agentSingle: number[] = [];
   const bareSingle: number[] = [];
   const withoutRequirements: number[] = [];
+  const withoutParts: number[] = [];
   const shippedRequirements = agent.model.requirements;
+  const shippedParts = agent.model.config.parts;
   for (const c of cases.slice(0, singleCount)) {
     agentSingle.push(await elapsed(() => agent.infer(c)));
     bareSingle.push(await elapsed(() => bare.decide([c])));
     agent.model.requirements = null;
     withoutRequirements.push(await elapsed(() => agent.infer(c)));
     agent.model.requirements = shippedRequirements;
+    if (shippedParts) {
+      agent.model.config.parts = undefined;
+      withoutParts.push(await elapsed(() => agent.infer(c)));
+      agent.model.config.parts = shippedParts;
+    }
   }
 
   // The boundary check (nodes/decision/boundary.ts; off in the shipped configs): the same single
@@ -396,6 +407,14 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
       p50Ms: round(percentile(withoutRequirements, 0.5), 2),
       p50Overhead: round(percentile(withoutRequirements, 0.5) / bareP50, 2),
     },
+    ...(withoutParts.length
+      ? {
+          withoutParts: {
+            p50Ms: round(percentile(withoutParts, 0.5), 2),
+            p50Overhead: round(percentile(withoutParts, 0.5) / bareP50, 2),
+          },
+        }
+      : {}),
     grounded,
     windowed,
     onEdge,

@@ -118,6 +118,13 @@ export interface CasePrompt {
 }
 
 /** A case as the agent read it for an automated answer: as written, or with a misspelt word spelt right. */
+/** One part of a free-text field read alone (the mixed-signals check): its text and the model's features. */
+interface PartFeatures {
+  field: string;
+  text: string;
+  features: PromptFeatures;
+}
+
 interface Reading {
   variables: Record<string, unknown>;
   label: string;
@@ -391,6 +398,11 @@ export class DecisionAgent {
   async infer(variables: Record<string, unknown>, options: InferOptions = {}): Promise<DecisionResult> {
     const started = performance.now();
     const rendered = this.prompt(variables, options.template);
+    // The parts of the note (the mixed-signals check) go in the same batch as the case: one run of
+    // the model instead of two for an automated answer, the common case; the parts of a case that
+    // ends up with a person were read for nothing.
+    const parts =
+      this.model.config.parts && rendered.reviewReasons.length === 0 ? this.#partFeatures(variables, options) : null;
     const [features, { active: head, shadow }] = await Promise.all([
       this.#classifier.features(rendered, options.signal),
       this.#liveHeads(),
@@ -486,8 +498,8 @@ export class DecisionAgent {
       }
     }
     // Mixed signals last of the checks that score copies: a misspelt word or an edge names the cause better.
-    if (automated && reviewReasons.length === 0 && this.model.config.parts) {
-      for (const part of await this.#disagreeingParts(variables, options, scored.label, threshold, head))
+    if (automated && reviewReasons.length === 0 && parts) {
+      for (const part of await this.#disagreeingParts(variables, options, await parts, scored.label, threshold, head))
         reviewReasons.push(
           `${part.field}: the part '${part.text}' read alone is ${part.label} (${part.confidence.toFixed(4)}), the whole text ${scored.label}: the text mixes signals`,
         );
@@ -666,21 +678,15 @@ export class DecisionAgent {
   async #disagreeingParts(
     variables: Record<string, unknown>,
     options: InferOptions,
+    parts: PartFeatures[],
     label: string,
     threshold: number,
     head: ActiveHead | null,
   ): Promise<{ field: string; text: string; label: string; confidence: number }[]> {
-    const { maxParts, confidence = threshold } = this.model.config.parts ?? {};
-    const copies = Object.entries(this.#textFields(variables, options)).flatMap(([field, value]) =>
-      textParts(value, maxParts).map((text) => ({
-        field,
-        text,
-        variables: withValueAt(variables, field.split('.'), text),
-      })),
-    );
-    const other = (await this.#scoresOf(copies, options, head)).filter(
-      (copy) => copy.label !== label && copy.confidence >= confidence,
-    );
+    const { confidence = threshold } = this.model.config.parts ?? {};
+    const other = parts
+      .map((part) => ({ ...part, ...toScored(this.labels, this.#probabilities(part.features, head)) }))
+      .filter((copy) => copy.label !== label && copy.confidence >= confidence);
     if (!other.length) return [];
     // Only now the blank reading of each field with such a part: most answers need none.
     const fields = [...new Set(other.map((copy) => copy.field))];
@@ -695,6 +701,30 @@ export class DecisionAgent {
       if (copy.label !== blank.get(copy.field) && !found.has(copy.field))
         found.set(copy.field, { field: copy.field, text: copy.text, label: copy.label, confidence: copy.confidence });
     return [...found.values()];
+  }
+
+  /**
+   * Each part of each free-text field (parts.ts) as a copy of the case, sent to the model now. The
+   * promise never rejects unseen: a case that needs no parts check leaves it unread, so a failure
+   * (an aborted signal) surfaces only where it is awaited.
+   */
+  #partFeatures(variables: Record<string, unknown>, options: InferOptions): Promise<PartFeatures[]> | null {
+    const { maxParts } = this.model.config.parts ?? {};
+    const copies = Object.entries(this.#textFields(variables, options)).flatMap(([field, value]) =>
+      textParts(value, maxParts).map((text) => ({ field, text })),
+    );
+    if (copies.length === 0) return null;
+    const read = Promise.all(
+      copies.map(async (copy) => ({
+        ...copy,
+        features: await this.#classifier.features(
+          this.#render(withValueAt(variables, copy.field.split('.'), copy.text), options.template),
+          options.signal,
+        ),
+      })),
+    );
+    read.catch(() => {});
+    return read;
   }
 
   /** The case's free-text fields that are strings, by name (what the screen reads). */

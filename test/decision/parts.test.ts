@@ -115,3 +115,28 @@ test('on natural order cases, the check fires exactly when a part alone reads an
   );
   t.diagnostic(`${automated} automated, ${flagged} sent to review by the parts check`);
 });
+
+test('the parts of a note go to the model in the same run as the note itself', async () => {
+  const agent = await DecisionAgent.load('order', { modelsDir: shippedFolderWith('order', (config) => config) });
+  const rows: number[] = [];
+  for (const session of [agent.model.session, agent.model.inline]) {
+    if (!session) continue;
+    const run = session.run.bind(session);
+    session.run = (runs) => {
+      rows.push(runs.reduce((sum, feeds) => sum + feeds.input_ids!.dims[0]!, 0));
+      return run(runs);
+    };
+  }
+  const notes = 'Leave it with the neighbour, ring the bell twice. Thanks';
+  const result = await agent.infer({
+    weightKg: 2,
+    distanceKm: 50,
+    stock: { leeds: 5, bristol: 0, glasgow: 0 },
+    deadlineHours: 72,
+    customerTier: 'standard',
+    notes,
+  });
+  assert.equal(result.needsReview, false, result.reviewReasons.join(' | '));
+  // One run: the note and its three parts, each read alone.
+  assert.deepEqual(rows, [1 + textParts(notes).length]);
+});
