@@ -373,6 +373,8 @@ const CONTRAST_HEADINGS: Record<ContrastSet, string> = {
     'Meaning-first set (models/data/natural/*.meaning-first.txt: a meaning said first, then an ordinary instruction, "top priority order, the buzzer says Okafor"; never trained on)',
   openings:
     'Openings set (models/data/natural/*.openings.txt: a short opening that decides, alone and before each of seven ordinary endings, "Emergency order, leave it behind the bins"; never trained on)',
+  idioms:
+    'Idioms set (models/data/natural/*.idioms.txt: urgency or its absence in an idiom, alone and before each of seven ordinary endings, "Time is of the essence, drop it in the porch"; never trained on)',
 };
 
 /** The contrast sets: ordinary texts in the words of another meaning, meaning-first notes; on the reference field sets. */

@@ -158,9 +158,10 @@ export async function evaluateHoldout(
  * `meaning-first`, a meaning said first and an ordinary instruction after it ("top priority order,
  * the buzzer says Okafor"), the wording the grammar wrote only the other way round; `openings`, a
  * short opening that decides (urgent or plainly ordinary) alone and before ordinary endings
- * ("Emergency order, leave it behind the bins").
+ * ("Emergency order, leave it behind the bins"); `idioms`, urgency or its absence in an idiom with
+ * no urgency word ("Time is of the essence, drop it in the porch").
  */
-export const CONTRAST_SETS = ['contrast', 'meaning-first', 'openings'] as const;
+export const CONTRAST_SETS = ['contrast', 'meaning-first', 'openings', 'idioms'] as const;
 export type ContrastSet = (typeof CONTRAST_SETS)[number];
 
 /** A contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
