@@ -541,58 +541,6 @@ const URGENT_NOTES = [
   'cant wait long for this, {why}',
   'top priority please',
 ];
-/**
- * Urgency in the words of WordNet 3.0 (Debian wordnet-base): the lemmas of the time senses of the
- * synsets holding "urgent", "immediately", "quickly", "promptly", "instantly", "hurry", "expedite",
- * "haste" and "urgency" (the "adv", "adj", "verb" and "noun" files), less the ones an ordinary note
- * uses in another sense ("now", "directly", "readily", "outright", "fast", "race"). The grammar and
- * the lists above say "urgent", "asap", "rush" and "quick"; customers say "pronto" and "pressing".
- */
-const URGENT_WORDS = {
-  urgentAdv: [
-    'instantly',
-    'in a flash',
-    'straightaway',
-    'straight off',
-    'right away',
-    'at once',
-    'forthwith',
-    'like a shot',
-    'quickly',
-    'rapidly',
-    'speedily',
-    'chop-chop',
-    'apace',
-    'promptly',
-    'pronto',
-    'asap',
-    'posthaste',
-  ],
-  urgentAdj: ['pressing', 'urgent', 'immediate', 'prompt', 'speedy', 'rapid', 'hurried', 'quick'],
-  urgentVerb: ['hurry', 'rush', 'hasten', 'speed up', 'expedite', 'look sharp with', 'step on it with'],
-  urgentNoun: ['speed', 'swiftness', 'haste', 'hurry', 'urgency', 'priority', 'precedence'],
-};
-const WORDNET_URGENT_NOTES = [
-  '{urgentAdv} please',
-  'send it {urgentAdv}',
-  'need it {urgentAdv}, {why}',
-  'can it come {urgentAdv}',
-  'this is {urgentAdj}',
-  '{urgentAdj} delivery please',
-  'its {urgentAdj}, {why}',
-  'please {urgentVerb} this one',
-  'can you {urgentVerb} it, {why}',
-  '{urgentNoun} is key here',
-  '{urgentNoun} please, {why}',
-  'this needs {urgentNoun}',
-];
-/** The same words denied: a plain delivery. */
-const WORDNET_NEGATED_NOTES = [
-  'no {urgentNoun} needed, whenever suits',
-  'no need to {urgentVerb} this',
-  'not {urgentAdj}, any day is fine',
-  'doesnt need to come {urgentAdv}',
-];
 const URGENT_WHY = [
   'the boiler broke',
   'the machine is down',
@@ -628,21 +576,16 @@ const ORDER_SLOTS = {
   depot: DEPOT_NAMES,
   num: (r: Rand) => String(1 + Math.floor(r() * 60)),
   why: URGENT_WHY,
-  ...URGENT_WORDS,
 };
 
 function orderBody(intent: OrderIntent, r: Rand): string {
   switch (intent) {
     case 'neutral':
-      return fill(
-        r,
-        pick(r, chance(r, 0.3) ? (chance(r, 0.2) ? WORDNET_NEGATED_NOTES : NEGATED_NOTES) : NEUTRAL_NOTES),
-        ORDER_SLOTS,
-      );
+      return fill(r, pick(r, chance(r, 0.3) ? NEGATED_NOTES : NEUTRAL_NOTES), ORDER_SLOTS);
     case 'collect':
       return fill(r, pick(r, COLLECT_NOTES), ORDER_SLOTS);
     case 'urgent':
-      return fill(r, pick(r, chance(r, 0.35) ? WORDNET_URGENT_NOTES : URGENT_NOTES), ORDER_SLOTS);
+      return fill(r, pick(r, URGENT_NOTES), ORDER_SLOTS);
     case 'bulky':
       return fill(r, pick(r, BULKY_NOTES), ORDER_SLOTS);
   }
@@ -751,7 +694,7 @@ export const WIDE_VOCABULARY = {
     depot: DEPOT_NAMES,
     neutral: NEUTRAL_NOTES,
     collect: COLLECT_NOTES,
-    urgent: [...URGENT_NOTES, ...WORDNET_URGENT_NOTES],
+    urgent: URGENT_NOTES,
     bulky: BULKY_NOTES,
   },
 };
