@@ -14,6 +14,15 @@ after(() => DecisionAgent.closeAll());
 
 const MIXED = /^notes: the part '(.*)' read alone is (\w+) \(([\d.]+)\), the whole text (\w+): the text mixes signals$/;
 
+/** Fields on which only the note decides: courier if it is urgent, the warehouse otherwise. */
+const fields = {
+  weightKg: 2,
+  distanceKm: 50,
+  stock: { leeds: 5, bristol: 0, glasgow: 0 },
+  deadlineHours: 72,
+  customerTier: 'standard',
+};
+
 /** A copy of the shipped order folder without the check: what the model answers to each copy. */
 function withoutParts(): string {
   return shippedFolderWith('order', ({ parts: _parts, ...config }) => config);
@@ -67,14 +76,6 @@ test('the shipped order model sends urgency said first and lost in the whole not
   const checked = await DecisionAgent.load('order');
   assert.deepEqual(checked.model.config.parts, { confidence: 0.5 });
   const plain = await DecisionAgent.load('order', { modelsDir: withoutParts() });
-  // Only the note decides: courier if it is urgent, the warehouse otherwise.
-  const fields = {
-    weightKg: 2,
-    distanceKm: 50,
-    stock: { leeds: 5, bristol: 0, glasgow: 0 },
-    deadlineHours: 72,
-    customerTier: 'standard',
-  };
   const notes = "Priority delivery please, I've already waited two weeks. The entrance is on the alley side";
   const unchecked = await plain.infer({ ...fields, notes });
   assert.equal(unchecked.label, 'warehouse', 'the model misreads the whole note');
@@ -128,14 +129,7 @@ test('the parts of a note go to the model in the same run as the note itself', a
     };
   }
   const notes = 'Leave it with the neighbour, ring the bell twice. Thanks';
-  const result = await agent.infer({
-    weightKg: 2,
-    distanceKm: 50,
-    stock: { leeds: 5, bristol: 0, glasgow: 0 },
-    deadlineHours: 72,
-    customerTier: 'standard',
-    notes,
-  });
+  const result = await agent.infer({ ...fields, notes });
   assert.equal(result.needsReview, false, result.reviewReasons.join(' | '));
   // One run: the note and its three parts, each read alone.
   assert.deepEqual(rows, [1 + textParts(notes).length]);
