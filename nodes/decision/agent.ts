@@ -400,9 +400,12 @@ export class DecisionAgent {
     const rendered = this.prompt(variables, options.template);
     // The parts of the note (the mixed-signals check) go in the same batch as the case: one run of
     // the model instead of two for an automated answer, the common case; the parts of a case that
-    // ends up with a person were read for nothing.
-    const parts =
-      this.model.config.parts && rendered.reviewReasons.length === 0 ? this.#partFeatures(variables, options) : null;
+    // ends up with a person were read for nothing. Not for a text cut to fit: its parts are long
+    // and the case seldom automated, so they are read only if it is.
+    const early =
+      this.model.config.parts && rendered.reviewReasons.length === 0 && rendered.truncatedFields.length === 0
+        ? this.#partFeatures(variables, options)
+        : null;
     const [features, { active: head, shadow }] = await Promise.all([
       this.#classifier.features(rendered, options.signal),
       this.#liveHeads(),
@@ -498,8 +501,12 @@ export class DecisionAgent {
       }
     }
     // Mixed signals last of the checks that score copies: a misspelt word or an edge names the cause better.
-    if (automated && reviewReasons.length === 0 && parts) {
-      for (const part of await this.#disagreeingParts(variables, options, await parts, scored.label, threshold, head))
+    const parts =
+      automated && reviewReasons.length === 0 && this.model.config.parts
+        ? await (early ?? this.#partFeatures(variables, options))
+        : null;
+    if (parts) {
+      for (const part of await this.#disagreeingParts(variables, options, parts, scored.label, threshold, head))
         reviewReasons.push(
           `${part.field}: the part '${part.text}' read alone is ${part.label} (${part.confidence.toFixed(4)}), the whole text ${scored.label}: the text mixes signals`,
         );

@@ -117,7 +117,7 @@ test('on natural order cases, the check fires exactly when a part alone reads an
   t.diagnostic(`${automated} automated, ${flagged} sent to review by the parts check`);
 });
 
-test('the parts of a note go to the model in the same run as the note itself', async () => {
+test('the parts of a note go to the model in the same run as the note itself, unless the note was cut to fit', async () => {
   const agent = await DecisionAgent.load('order', { modelsDir: shippedFolderWith('order', (config) => config) });
   const rows: number[] = [];
   for (const session of [agent.model.session, agent.model.inline]) {
@@ -133,4 +133,10 @@ test('the parts of a note go to the model in the same run as the note itself', a
   assert.equal(result.needsReview, false, result.reviewReasons.join(' | '));
   // One run: the note and its three parts, each read alone.
   assert.deepEqual(rows, [1 + textParts(notes).length]);
+  // A note over maxChars (400 for order notes) is cut: the case runs alone first, its parts only if it is automated.
+  rows.length = 0;
+  const long = `${'Leave it with the neighbour at number twelve, ring the bell twice. '.repeat(8)}Thanks`;
+  const cut = await agent.infer({ ...fields, notes: long });
+  assert.ok(cut.truncatedFields.includes('notes'), cut.truncatedFields.join());
+  assert.equal(rows[0], 1, `the first run read ${rows[0]} rows`);
 });
