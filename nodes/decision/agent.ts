@@ -117,7 +117,6 @@ export interface CasePrompt {
   misspelt: Misspelling[];
 }
 
-/** A case as the agent read it for an automated answer: as written, or with a misspelt word spelt right. */
 /** One part of a free-text field read alone (the mixed-signals check): its text and the model's features. */
 interface PartFeatures {
   field: string;
@@ -125,6 +124,7 @@ interface PartFeatures {
   features: PromptFeatures;
 }
 
+/** A case as the agent read it for an automated answer: as written, or with a misspelt word spelt right. */
 interface Reading {
   variables: Record<string, unknown>;
   label: string;
@@ -387,7 +387,7 @@ export class DecisionAgent {
   }
 
   #shadowScore(features: PromptFeatures, shadow: ActiveHead): ShadowScore {
-    return { ...toScored(this.labels, this.#probabilities(features, shadow)), version: shadow.version };
+    return { ...this.#scored(features, shadow), version: shadow.version };
   }
 
   #probabilities(features: PromptFeatures, head: ActiveHead | null): number[] {
@@ -555,14 +555,12 @@ export class DecisionAgent {
     const grounding = this.model.grounding;
     if (!grounding?.grounds(label)) return undefined;
     const copies = grounding.copies(variables);
-    const features = await Promise.all(
-      copies.map((copy) => this.#classifier.features(this.#render(copy.variables, options.template), options.signal)),
-    );
+    const features = await Promise.all(copies.map((copy) => this.#copyFeatures(copy.variables, options)));
     const readings: GroundingReadings = {};
     for (const [i, copy] of copies.entries()) {
       // A reading that did not read the whole text does not count.
       if (features[i]!.cutFields.length > 0) continue;
-      const read = toScored(this.labels, this.#probabilities(features[i]!, head));
+      const read = this.#scored(features[i]!, head);
       readings[copy.name] = { label: read.label, confidence: read.confidence };
     }
     return grounding.holds(label, variables, readings) ? readings : undefined;
@@ -602,7 +600,7 @@ export class DecisionAgent {
       const part = this.#render(copy, options.template);
       const partFeatures = await this.#classifier.features(part, options.signal);
       read = readChars(part, partFeatures, field);
-      scored = toScored(this.labels, this.#probabilities(partFeatures, head));
+      scored = this.#scored(partFeatures, head);
     }
   }
 
@@ -692,7 +690,7 @@ export class DecisionAgent {
   ): Promise<{ field: string; text: string; label: string; confidence: number }[]> {
     const { confidence = threshold } = this.model.config.parts ?? {};
     const other = parts
-      .map((part) => ({ ...part, ...toScored(this.labels, this.#probabilities(part.features, head)) }))
+      .map((part) => ({ ...part, ...this.#scored(part.features, head) }))
       .filter((copy) => copy.label !== label && copy.confidence >= confidence);
     if (!other.length) return [];
     // Only now the blank reading of each field with such a part: most answers need none.
@@ -724,10 +722,7 @@ export class DecisionAgent {
     const read = Promise.all(
       copies.map(async (copy) => ({
         ...copy,
-        features: await this.#classifier.features(
-          this.#render(withValueAt(variables, copy.field.split('.'), copy.text), options.template),
-          options.signal,
-        ),
+        features: await this.#copyFeatures(withValueAt(variables, copy.field.split('.'), copy.text), options),
       })),
     );
     read.catch(() => {});
@@ -752,10 +747,18 @@ export class DecisionAgent {
     options: InferOptions,
     head: ActiveHead | null,
   ): Promise<(T & Scored)[]> {
-    const features = await Promise.all(
-      copies.map((c) => this.#classifier.features(this.#render(c.variables, options.template), options.signal)),
-    );
-    return copies.map((c, i) => ({ ...c, ...toScored(this.labels, this.#probabilities(features[i]!, head)) }));
+    const features = await Promise.all(copies.map((c) => this.#copyFeatures(c.variables, options)));
+    return copies.map((c, i) => ({ ...c, ...this.#scored(features[i]!, head) }));
+  }
+
+  /** The model's features for a copy of a case, rendered, batched with whatever else is waiting. */
+  #copyFeatures(variables: Record<string, unknown>, options: InferOptions): Promise<PromptFeatures> {
+    return this.#classifier.features(this.#render(variables, options.template), options.signal);
+  }
+
+  /** The answer and confidence the features give, with the active head if there is one. */
+  #scored(features: PromptFeatures, head: ActiveHead | null): Scored {
+    return toScored(this.labels, this.#probabilities(features, head));
   }
 
   /** The labels of copies of a case, scored together in one batch. */
