@@ -375,6 +375,8 @@ const CONTRAST_HEADINGS: Record<ContrastSet, string> = {
     'Openings set (models/data/natural/*.openings.txt: a short opening that decides, alone and before each of seven ordinary endings, "Emergency order, leave it behind the bins"; never trained on)',
   idioms:
     'Idioms set (models/data/natural/*.idioms.txt: urgency or its absence in an idiom, alone and before each of seven ordinary endings, "Time is of the essence, drop it in the porch"; never trained on)',
+  wording:
+    'Wording set (models/data/natural/*.wording.txt: urgency or its absence in everyday wording, alone and before each of three ordinary endings, "Please don\'t let this one sit in a queue, the side gate is open"; never trained on)',
 };
 
 /** The contrast sets: ordinary texts in the words of another meaning, meaning-first notes; on the reference field sets. */

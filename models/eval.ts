@@ -159,9 +159,10 @@ export async function evaluateHoldout(
  * the buzzer says Okafor"), the wording the grammar wrote only the other way round; `openings`, a
  * short opening that decides (urgent or plainly ordinary) alone and before ordinary endings
  * ("Emergency order, leave it behind the bins"); `idioms`, urgency or its absence in an idiom with
- * no urgency word ("Time is of the essence, drop it in the porch").
+ * no urgency word ("Time is of the essence, drop it in the porch"); `wording`, urgency or its absence in
+everyday wording ("Please don't let this one sit in a queue, the side gate is open").
  */
-export const CONTRAST_SETS = ['contrast', 'meaning-first', 'openings', 'idioms'] as const;
+export const CONTRAST_SETS = ['contrast', 'meaning-first', 'openings', 'idioms', 'wording'] as const;
 export type ContrastSet = (typeof CONTRAST_SETS)[number];
 
 /** A contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
