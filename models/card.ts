@@ -13,6 +13,7 @@ import { languageName } from '../nodes/decision/language.ts';
 import type { GroundingSettings } from '../nodes/decision/grounding.ts';
 import type { EdgeSettings } from '../nodes/decision/edges.ts';
 import type { NeighbourSettings } from '../nodes/decision/neighbours.ts';
+import type { VouchSettings } from '../nodes/decision/vouch.ts';
 import { MAX_WINDOWS } from '../nodes/decision/windows.ts';
 
 type Evaluation = Awaited<ReturnType<typeof evaluateModel>>;
@@ -50,12 +51,13 @@ function requirementsLine(requires: Record<string, string[]> | undefined): strin
   return `Required conditions (config.json \`requires\`, the written policy's limits; docs/decisions.md "Selective prediction"): ${needs.join('; ')}; a case that fails one goes to review.\n`;
 }
 
-/** The card's lines on config.json `edges` (nodes/decision/edges.ts), `decisiveWords` (familiarity.ts) and `neighbours` (neighbours.ts); empty without them. */
+/** The card's lines on config.json `edges` (nodes/decision/edges.ts), `decisiveWords` (familiarity.ts), `neighbours` (neighbours.ts) and `vouch` (vouch.ts); empty without them. */
 function edgesAndMisspellingsLines(config: {
   edges?: EdgeSettings;
   decisiveWords?: string[];
   typoWords?: string[];
   neighbours?: NeighbourSettings;
+  vouch?: VouchSettings;
 }): string {
   const edges = config.edges?.length
     ? `Policy edges (config.json \`edges\`, docs/decisions.md "Selective prediction"): an automated answer on ${config.edges.map((e) => `${e.field} ${e.at}`).join(', ')} is scored again at ${config.edges.map((e) => e.like).join(', ')}, the values the written policy treats the same; another answer goes to review.\n`
@@ -81,7 +83,20 @@ function edgesAndMisspellingsLines(config: {
         .map(([label, intents]) => `${label}: ${ruledOut(intents)}`)
         .join('; ')}).\n`
     : '';
-  return edges + misspelt + neighbours;
+  const v = config.vouch;
+  const vouch = v
+    ? `Unvouched words (config.json \`vouch\`, ${v.file}: per word, the training texts of each intent that hold it; docs/decisions.md "Unvouched words"): ${Object.entries(
+        v.against,
+      )
+        .map(
+          ([label, intents]) =>
+            `an automated ${label} that a text of intent ${intents.join(' or ')} would rule out for the case's fields`,
+        )
+        .join(
+          '; ',
+        )} goes to review when a word of the text is in fewer than ${v.min} training text${v.min === 1 ? '' : 's'} of the intents that allow it${v.unless ? ` (unless the grounding readings meet ${v.unless.map((c) => `\`${c}\``).join(' and ')})` : ''}.\n`
+    : '';
+  return edges + misspelt + neighbours + vouch;
 }
 
 /** The `--set key=value` flags a run's config needs on top of models/continue.config.json (threads aside: it only sets speed). */
@@ -321,7 +336,7 @@ Speed depends heavily on what else runs on the 2 cores; BENCHMARKS.md has runs a
 ## Reproduce
 \`\`\`
 npm run models:data && npm run models:tokenizer && npm run models:train && npm run models:export
-${fromPretrained ? pretrainedRunLines(domain, config) : ''}${continued ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/continue.py --domain ${domain} ${overrides.join(' ')}` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}${config.neighbours ? `npx tsx models/neighbours.ts --write --model ${domain} --k ${config.neighbours.k} --share ${config.neighbours.share}   # the nearest-texts check, before tuning the threshold (it measures with the check); --tune chooses k and share on the dev fold\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${tuneCasesArgs(config.reviewTuning?.source)}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
+${fromPretrained ? pretrainedRunLines(domain, config) : ''}${continued ? `npm run models:data && ${overrides.length > 0 ? `npx tsx models/tokenizer/train.ts --tokenizer 'models/{domain}/tokenizer.json' && python3 models/gpt/continue.py --domain ${domain} ${overrides.join(' ')}` : 'npm run models:continue'} && npm run models:export   # the continuation on today's data\n` : ''}${training.soup ? `npm run models:soup -- ${training.soup.map((s: SoupIngredient) => s.checkpoint).join(' ')} --out models/.work/soup.pt && python3 models/gpt/export.py --domain ${domain} --checkpoint models/.work/soup.pt   # the ingredients named above\n` : ''}${config.decisiveWords ? `npx tsx models/decisive-words.ts --write --model ${domain}   # the misspelt-word check\n` : ''}${config.neighbours ? `npx tsx models/neighbours.ts --write --model ${domain} --k ${config.neighbours.k} --share ${config.neighbours.share}   # the nearest-texts check, before tuning the threshold (it measures with the check); --tune chooses k and share on the dev fold\n` : ''}${config.vouch ? `npx tsx models/vouch.ts --write --model ${domain}   # the unvouched-words check, from the training data above\n` : ''}npm run models:tune-review -- --model ${domain} --precision ${config.reviewTuning?.precisionTarget ?? 0.99}${tuneCasesArgs(config.reviewTuning?.source)}${config.reviewTuning?.kept ? '   # prints the settings; config.json keeps the ones named above\nnpm run eval:model -- --write-cards' : ' --write && npm run eval:model -- --write-cards'}
 \`\`\`
 `;
   writeFileSync(join(dir, 'MODEL_CARD.md'), card);

@@ -89,7 +89,9 @@ export async function tuneNeighbours(
   try {
     cpSync(join(modelsDir, domain), join(work, domain), { recursive: true });
     const file = join(work, domain, 'config.json');
-    const { neighbours: _off, ...config } = JSON.parse(readFileSync(file, 'utf8'));
+    // Without the unvouched-words check too, which reads the check's never table and would send
+    // some of these answers to a person first: k and share are chosen on the model's answers alone.
+    const { neighbours: _off, vouch: _vouch, ...config } = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, JSON.stringify(config));
     const agent = await DecisionAgent.load(domain, { dir: join(work, domain) });
     const cases = onReferenceFields(

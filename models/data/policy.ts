@@ -248,6 +248,20 @@ export function policyNever(domain: 'loan' | 'order'): Record<string, Record<str
 }
 
 /**
+ * The unvouched-words check (nodes/decision/vouch.ts): per answer, the intents whose ruling it out calls
+ * for every word of the text to be vouched for by training texts of the intents that allow it, and
+ * the grounding readings (policyGrounding) under which the answer stands anyway; null for a domain
+ * without it. Order: an urgent note the model cannot read ("Make it snappy") would send a parcel
+ * within 300 km by courier, so the warehouse there needs a note of known ordinary or bulky words,
+ * unless the model reads it as bulky (`soon` = warehouse: a bulky parcel goes from the warehouse
+ * whatever else the note says). Loan: not measured, so not set.
+ */
+export function policyVouch(domain: 'loan' | 'order'): { against: Record<string, string[]>; unless: string[] } | null {
+  if (domain === 'loan') return null;
+  return { against: { warehouse: ['urgent'] }, unless: ['soon = "warehouse"'] };
+}
+
+/**
  * Reference cases on which each meaning of a text gets its own answer under the policies above,
  * and, per answer, FEEL conditions on the fields and on the model's answers to those references
  * that make the policy give it (nodes/decision/grounding.ts). The model reads the text; the policy

@@ -278,10 +278,12 @@ def main(argv=None):
     sample = [train[0], train[min(1, len(train) - 1)]]
     ids, mask = batch(sample, pad_id)
     export_operon_onnx(model, ids, mask, os.path.join(args.out, 'model.onnx'))
-    # The folder's own files besides the weights: the tokenizer, the lexicon and the nearest-texts
-    # check's labelled texts (config.json `neighbours.file`, which the new config.json keeps).
-    neighbours_file = (base_config.get('neighbours') or {}).get('file')
-    for name in ('tokenizer.json', 'lexicon.txt', *([neighbours_file] if neighbours_file else [])):
+    # The folder's own files besides the weights: the tokenizer, the lexicon, the nearest-texts
+    # check's labelled texts and the unvouched-words check's counts (config.json `neighbours.file`
+    # and `vouch.file`, which the new config.json keeps). The counts stay those of the base model's
+    # training texts: a word only the reviewed cases hold still goes to a person.
+    check_files = [(base_config.get(key) or {}).get('file') for key in ('neighbours', 'vouch')]
+    for name in ('tokenizer.json', 'lexicon.txt', *[f for f in check_files if f]):
         if os.path.exists(os.path.join(args.model_dir, name)):
             shutil.copyfile(os.path.join(args.model_dir, name), os.path.join(args.out, name))
     version = args.version or f"{base_config.get('version', '0')}+ft.{datetime.datetime.utcnow().strftime('%Y%m%d%H%M%S')}"

@@ -518,6 +518,20 @@ export class DecisionAgent {
       const reason = this.model.neighbours.reason(scored.label, textFields(), variables);
       if (reason) reviewReasons.push(reason);
     }
+    // Unvouched words (vouch.ts) last: the only check that may score copies after the text checks,
+    // and only for a case with a word no allowed intent's training texts hold.
+    if (automated && reviewReasons.length === 0 && this.model.vouch && this.model.neighbours) {
+      const ruledOut = this.model.neighbours.ruledOut(scored.label, variables);
+      const unvouched = this.model.vouch.unvouched(scored.label, ruledOut, textFields());
+      if (unvouched.length > 0) {
+        const readings =
+          this.model.vouch.readsGrounding && this.model.grounding
+            ? (grounding ?? (await this.#readings(variables, options, head)))
+            : null;
+        if (!readings || !this.model.vouch.stands(this.model.grounding!.labels(readings)))
+          reviewReasons.push(this.model.vouch.reason(scored.label, ruledOut, unvouched));
+      }
+    }
     if (!confident && (grounding === undefined || reviewReasons.length > 0))
       reviewReasons.push(
         `confidence ${(Math.floor(Math.max(...probs) * 1e4) / 1e4).toFixed(4)} is below the review threshold ${threshold}`,
@@ -554,7 +568,20 @@ export class DecisionAgent {
   ): Promise<GroundingReadings | undefined> {
     const grounding = this.model.grounding;
     if (!grounding?.grounds(label)) return undefined;
-    const copies = grounding.copies(variables);
+    const readings = await this.#readings(variables, options, head);
+    return grounding.holds(label, variables, readings) ? readings : undefined;
+  }
+
+  /**
+   * The case's text read on each reference copy of the grounding (grounding.ts), scored together in
+   * one batch: each copy's label and confidence, a copy whose text was cut left out.
+   */
+  async #readings(
+    variables: Record<string, unknown>,
+    options: InferOptions,
+    head: ActiveHead | null,
+  ): Promise<GroundingReadings> {
+    const copies = this.model.grounding!.copies(variables);
     const features = await Promise.all(copies.map((copy) => this.#copyFeatures(copy.variables, options)));
     const readings: GroundingReadings = {};
     for (const [i, copy] of copies.entries()) {
@@ -563,7 +590,7 @@ export class DecisionAgent {
       const read = this.#scored(features[i]!, head);
       readings[copy.name] = { label: read.label, confidence: read.confidence };
     }
-    return grounding.holds(label, variables, readings) ? readings : undefined;
+    return readings;
   }
 
   /**

@@ -157,14 +157,24 @@ export class Grounding {
    * where its confidence reaches its threshold, null where it does not or the reading is absent.
    */
   holds(label: string, variables: Record<string, unknown>, readings: GroundingReadings): boolean {
-    const counted = this.#readings.map(([name]) => {
-      const reading = readings[name];
-      const counts = reading !== undefined && reading.confidence >= (this.#thresholds[name] ?? this.#threshold);
-      return [name, counts ? reading.label : null];
-    });
     return (
-      this.#answers.lists(label) &&
-      this.#answers.unmet(label, { ...variables, ...Object.fromEntries(counted) }) === null
+      this.#answers.lists(label) && this.#answers.unmet(label, { ...variables, ...this.labels(readings) }) === null
     );
+  }
+
+  /** Each reading's label where its confidence reaches its threshold, null where it does not or the reading is absent. */
+  labels(readings: GroundingReadings): Record<string, string | null> {
+    return Object.fromEntries(
+      this.#readings.map(([name]) => {
+        const reading = readings[name];
+        const counts = reading !== undefined && reading.confidence >= (this.#thresholds[name] ?? this.#threshold);
+        return [name, counts ? reading.label : null];
+      }),
+    );
+  }
+
+  /** The readings' names. */
+  get names(): string[] {
+    return this.#readings.map(([name]) => name);
   }
 }

@@ -17,6 +17,7 @@ import type { ConsistencySettings } from './consistency.ts';
 import { partsError, type PartsSettings } from './parts.ts';
 import { Grounding, groundingError, type GroundingSettings } from './grounding.ts';
 import { neighboursError, TextNeighbours, type NeighbourSettings } from './neighbours.ts';
+import { Vouch, vouchError, type VouchSettings } from './vouch.ts';
 import { Requirements, requiresError, type RequiresSettings } from './requires.ts';
 import { Screen, screenError, type ScreenSettings } from './screen.ts';
 import { join } from 'node:path';
@@ -72,6 +73,8 @@ export interface DecisionModelConfig {
   grounding?: GroundingSettings;
   /** Automated answers go to review when the free text's nearest labelled texts are of intents under which the policy does not give them for the case's fields (neighbours.ts). */
   neighbours?: NeighbourSettings;
+  /** Automated answers a text of an intent here would rule out go to review when a word of the free text is in no training text of the intents that allow them (vouch.ts). */
+  vouch?: VouchSettings;
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
 }
@@ -108,6 +111,8 @@ export interface DecisionModel {
   grounding: Grounding | null;
   /** config.json's `neighbours` with its labelled texts, ready to read; null when it has none. */
   neighbours: TextNeighbours | null;
+  /** config.json's `vouch` with its word counts, ready to read; null when it has none. */
+  vouch: Vouch | null;
   /** The language detector when config.json has `language`, else null. */
   detectLanguage: LanguageDetector | null;
 }
@@ -166,6 +171,13 @@ export function readModelConfig(dir: string, name: string): DecisionModelConfig 
   if (badParts) throw unknownModel(name, `${configFile}: ${badParts}`);
   const badNeighbours = neighboursError(config.neighbours, config.labels, config.inputs);
   if (badNeighbours) throw unknownModel(name, `${configFile}: ${badNeighbours}`);
+  const badVouch = vouchError(
+    config.vouch,
+    config.labels,
+    config.grounding ? Object.keys(config.grounding.readings) : null,
+    config.neighbours !== undefined,
+  );
+  if (badVouch) throw unknownModel(name, `${configFile}: ${badVouch}`);
   return { ...config, threshold: config.threshold ?? 0.9, version: config.version ?? '0', name };
 }
 
@@ -233,19 +245,23 @@ export async function loadDecisionModel(
     await close();
     throw unknownModel(name, 'two labels share their first verbalizer token');
   }
-  let neighbours: TextNeighbours | null = null;
-  if (config.neighbours) {
-    if (!existsSync(join(dir, config.neighbours.file))) {
+  // A check's own file in the folder (its name in config.json `<key>.file`), parsed; null without the setting.
+  const checkFile = async <T>(key: 'neighbours' | 'vouch', parse: (text: string) => T): Promise<T | null> => {
+    const file = config[key]?.file;
+    if (file === undefined) return null;
+    if (!existsSync(join(dir, file))) {
       await close();
-      throw unknownModel(name, `neighbours.file ${config.neighbours.file} is missing`);
+      throw unknownModel(name, `${key}.file ${file} is missing`);
     }
     try {
-      neighbours = TextNeighbours.parse(readFileSync(join(dir, config.neighbours.file), 'utf8'), config.neighbours);
+      return parse(readFileSync(join(dir, file), 'utf8'));
     } catch (error) {
       await close();
       throw unknownModel(name, (error as Error).message, error);
     }
-  }
+  };
+  const neighbours = await checkFile('neighbours', (text) => TextNeighbours.parse(text, config.neighbours!));
+  const vouch = await checkFile('vouch', (text) => Vouch.parse(text, config.vouch!));
   const tail = config.template.slice(config.template.lastIndexOf('}') + 1);
   const suffixTokens = (await tokenizer.encode(tail)).getIds().length;
   return {
@@ -269,6 +285,7 @@ export async function loadDecisionModel(
     requirements: config.requires ? new Requirements(config.requires) : null,
     grounding: config.grounding ? new Grounding(config.grounding) : null,
     neighbours,
+    vouch,
     detectLanguage: config.language ? await languageDetector() : null,
   };
 }

@@ -75,7 +75,11 @@ test('a folder whose parts setting is not valid does not load, and says why', as
 test('the shipped order model sends urgency said first and lost in the whole note to a person', async () => {
   const checked = await DecisionAgent.load('order');
   assert.deepEqual(checked.model.config.parts, { confidence: 0.5 });
-  const plain = await DecisionAgent.load('order', { modelsDir: withoutParts() });
+  // Without the unvouched-words check too, which sends this note to a person as well ('already' is
+  // only in collections, 'waited' in no training text; test/decision/vouch.test.ts).
+  const plain = await DecisionAgent.load('order', {
+    modelsDir: shippedFolderWith('order', ({ parts: _parts, vouch: _vouch, ...config }) => config),
+  });
   const notes = "Priority delivery please, I've already waited two weeks. The entrance is on the alley side";
   const unchecked = await plain.infer({ ...fields, notes });
   assert.equal(unchecked.label, 'warehouse', 'the model misreads the whole note');

@@ -27,7 +27,7 @@ const shipped = JSON.parse(readFileSync(join(root, 'models/order/config.json'), 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'operon-tune-'));
   mkdirSync(join(dir, 'order'));
-  for (const file of ['config.json', 'lexicon.txt', 'model.onnx', 'tokenizer.json', 'neighbours.jsonl'])
+  for (const file of ['config.json', 'lexicon.txt', 'model.onnx', 'tokenizer.json', 'neighbours.jsonl', 'words.tsv'])
     copyFileSync(join(root, 'models/order', file), join(dir, 'order', file));
   casesFile = join(dir, 'cases.jsonl');
   writeFileSync(
