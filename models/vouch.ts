@@ -2,7 +2,8 @@
  * The word counts of the unvouched-words check (config.json `vouch`, nodes/decision/vouch.ts):
  * writes a model folder's words.tsv, per word of the domain's training texts (models/.work/<domain>/
  * train.jsonl from `npm run models:data`, regenerated from the seed when absent) the number of
- * training texts of each intent that hold it, and `vouch` into its config.json with the domain's
+ * training texts of each intent that hold it (and, with zero counts, the English words one typo
+ * from a training word, from WordNet: Debian's wordnet-base or `WORDNET_DIR`), and `vouch` into its config.json with the domain's
  * settings from the written policy (policyVouch in models/data/policy.ts). Without --write it
  * prints what it would write. The counts must come from the data the folder's model was trained
  * on: a word the file vouches for and the model never saw in an ordinary text defeats the check.
@@ -17,12 +18,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
 import { textWords } from '../nodes/decision/familiarity.ts';
-import { vouchError, type VouchSettings } from '../nodes/decision/vouch.ts';
+import { oneTypo, vouchError, type VouchSettings } from '../nodes/decision/vouch.ts';
 import type { DomainName } from './data/domains.ts';
 import { DEFAULT_GENERATE, generate } from './data/generate.ts';
 import { TEXT_VARIABLE } from './data/perturb.ts';
 import { policyVouch } from './data/policy.ts';
 import { writeConfigLine } from './config-line.ts';
+import { isEnglish, wordnetWords } from './decisive-words.ts';
 
 export const WORDS_FILE = 'words.tsv';
 
@@ -44,8 +46,13 @@ export function trainingTexts(domain: DomainName): { text: string; intent: strin
     });
 }
 
-/** The words file: a header `word` and the intents (sorted), then each word (sorted) with how many texts of each intent hold it. */
-export function wordCounts(texts: { text: string; intent: string }[]): string {
+/**
+ * The words file: a header `word` and the intents (sorted), then each word (sorted) with how many
+ * texts of each intent hold it. With `english`, also the English words (isEnglish: WordNet's, with
+ * regular endings) of four letters or more one typo from a training word of three or more that no
+ * training text holds, each alone on its line: the check reads them as themselves, not as misspellings.
+ */
+export function wordCounts(texts: { text: string; intent: string }[], english: ReadonlySet<string> | null): string {
   const intents = [...new Set(texts.map((t) => t.intent))].sort();
   const counts = new Map<string, number[]>();
   for (const { text, intent } of texts) {
@@ -56,7 +63,16 @@ export function wordCounts(texts: { text: string; intent: string }[]): string {
       row[i]!++;
     }
   }
-  const lines = [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([word, row]) => [word, ...row].join('\t'));
+  // The English words one typo from a training word, on a line of their own (no counts: none).
+  const listed = new Set<string>();
+  if (english)
+    for (const word of counts.keys())
+      if (word.length >= 3 && /^[a-z]+$/.test(word))
+        for (const near of oneTypo(word))
+          if (near.length >= 4 && !counts.has(near) && isEnglish(near, english)) listed.add(near);
+  const lines = [...counts, ...[...listed].map((word): [string, number[]] => [word, []])]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([word, row]) => [word, ...row].join('\t'));
   return `${['word', ...intents].join('\t')}\n${lines.join('\n')}\n`;
 }
 
@@ -65,7 +81,7 @@ export function writeVouch(modelsDir: string, domain: DomainName, min = 1): { se
   const policy = policyVouch(domain);
   if (!policy) throw new Error(`the ${domain} policy sets no unvouched-words check (policyVouch)`);
   const dir = join(modelsDir, domain);
-  const tsv = wordCounts(trainingTexts(domain));
+  const tsv = wordCounts(trainingTexts(domain), wordnetWords());
   const settings: VouchSettings = { file: WORDS_FILE, min, ...policy };
   const file = join(dir, 'config.json');
   const config = JSON.parse(readFileSync(file, 'utf8'));
@@ -98,7 +114,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log(`${domain}: ${words} words in ${WORDS_FILE}, vouch ${JSON.stringify(settings)}`);
   } else {
     const texts = trainingTexts(domain);
-    const tsv = wordCounts(texts);
+    const tsv = wordCounts(texts, wordnetWords());
     console.log(
       `${domain}: ${texts.length} training texts, ${tsv.split('\n').length - 2} words; policy ${JSON.stringify(policyVouch(domain))}`,
     );

@@ -9,13 +9,19 @@
  * What the model can vouch for is the words it saw in texts of each meaning. A model folder may
  * ship, per word, how many of its training texts of each intent hold it (`vouch.file`, a TSV
  * written by models/vouch.ts: a header `word` and the intents, then a word and its counts per
- * line). An automated answer that the written policy rules out for some intent `vouch.against` names
- * for it (the nearest-texts check's `never` table, neighbours.ts, for the case's fields)
- * stands only when every word of its free text occurs in at least `vouch.min` training texts of the
- * intents that allow it: a word only ever seen in urgent notes ("now"), or never seen at all
- * ("snappy"), may carry the meaning that rules the answer out, and the model's confidence says
- * nothing about it. Misspellings get no allowance: one typo from a known word is as often another
- * English word ("snappy", "nappy").
+ * line, or a word alone for a word no training text holds). An automated answer that the written
+ * policy rules out for some intent `vouch.against` names for it (the nearest-texts check's `never`
+ * table, neighbours.ts, for the case's fields) stands only when every word of its free text occurs
+ * in at least `vouch.min` training texts of the intents that allow it: a word only ever seen in
+ * urgent notes ("now"), or never seen at all ("snappy"), may carry the meaning that rules the
+ * answer out, and the model's confidence says nothing about it.
+ *
+ * A misspelt ordinary word is still ordinary ("plese", "botom", "floore"): a word the file does not
+ * list, of four letters or more, that is one typo (a letter inserted, deleted or changed, or two
+ * neighbours swapped) from a vouched word reads as that word. The file lists, each alone on its
+ * line, the English words one typo from a training word that no training text holds, so that
+ * "clock" is not read as "block": models/vouch.ts takes them from WordNet. A possessive ("dog's")
+ * reads as its word.
  *
  * `vouch.unless` lists FEEL conditions over the grounding readings (grounding.ts: the case's text
  * on reference fields, each reading's name a variable holding its label, null when it does not
@@ -71,6 +77,23 @@ export function vouchError(
   return null;
 }
 
+const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
+
+/** Every string one typo from `word`: a letter inserted, deleted or changed, or two neighbours swapped. */
+export function oneTypo(word: string): Set<string> {
+  const out = new Set<string>();
+  for (let i = 0; i <= word.length; i++) {
+    for (const c of LETTERS) {
+      out.add(word.slice(0, i) + c + word.slice(i));
+      if (i < word.length && c !== word[i]) out.add(word.slice(0, i) + c + word.slice(i + 1));
+    }
+    if (i < word.length) out.add(word.slice(0, i) + word.slice(i + 1));
+    if (i + 1 < word.length) out.add(word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2));
+  }
+  out.delete(word);
+  return out;
+}
+
 /** One free-text field's words that no training text of an allowed intent holds often enough. */
 export interface Unvouched {
   field: string;
@@ -92,7 +115,7 @@ export class Vouch {
     this.#unless = settings.unless ? new Requirements({ stands: settings.unless }) : null;
   }
 
-  /** Reads the words file (a header `word<TAB>intent...`, then a word and whole counts per line); throws with the line number on a bad one. */
+  /** Reads the words file (a header `word<TAB>intent...`, then a word and whole counts per line, or a word alone for none); throws with the line number on a bad one. */
   static parse(tsv: string, settings: VouchSettings): Vouch {
     const lines = tsv.split('\n').filter((line) => line.trim());
     const header = lines[0]?.split('\t') ?? [];
@@ -105,9 +128,10 @@ export class Vouch {
     const counts = new Map<string, number[]>();
     lines.slice(1).forEach((line, i) => {
       const [word, ...cells] = line.split('\t');
-      const numbers = cells.map(Number);
+      // A word alone: an English word no training text holds (zero counts).
+      const numbers = cells.length === 0 ? intents.map(() => 0) : cells.map(Number);
       if (!word || numbers.length !== intents.length || !numbers.every((n) => Number.isInteger(n) && n >= 0))
-        throw new Error(`${settings.file}:${i + 2} needs a word and ${intents.length} whole counts`);
+        throw new Error(`${settings.file}:${i + 2} needs a word and ${intents.length} whole counts, or a word alone`);
       counts.set(word, numbers);
     });
     return new Vouch(intents, counts, settings);
@@ -124,11 +148,17 @@ export class Vouch {
   unvouched(label: string, ruledOut: readonly string[], fields: Record<string, string>): Unvouched[] {
     if (!this.settings.against[label]?.some((intent) => ruledOut.includes(intent))) return [];
     const allowed = this.#intents.flatMap((intent, i) => (ruledOut.includes(intent) ? [] : [i]));
+    const vouches = (word: string) => {
+      const counts = this.#counts.get(word);
+      return counts !== undefined && allowed.reduce((sum, i) => sum + counts[i]!, 0) >= this.settings.min;
+    };
     const out: Unvouched[] = [];
     for (const [field, text] of Object.entries(fields)) {
       const words = [...new Set(textWords(text))].filter((word) => {
-        const counts = this.#counts.get(word);
-        return !counts || allowed.reduce((sum, i) => sum + counts[i]!, 0) < this.settings.min;
+        if (vouches(word) || (word.endsWith("'s") && vouches(word.slice(0, -2)))) return false;
+        // A word the file lists (a training word, or an English word one typo from one) is itself.
+        if (this.#counts.has(word)) return true;
+        return word.length < 4 || ![...oneTypo(word)].some(vouches);
       });
       if (words.length > 0) out.push({ field, words, allowed: allowed.map((i) => this.#intents[i]!) });
     }

@@ -4,7 +4,8 @@
  * out, malformed settings and files are refused at load, the shipped order folder's words.tsv is
  * what models/vouch.ts writes from the training data, and the shipped order model's confident
  * warehouse for an urgent note in words it never saw in an ordinary note goes to a person, in
- * process and through `operon decide`, while ordinary and bulky notes stay automated.
+ * process and through `operon decide`, while ordinary notes (misspelt too) and bulky ones stay
+ * automated.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,12 +15,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { loadDecisionModel, readModelConfig } from '../../nodes/decision/model.ts';
 import { Vouch, vouchError, type VouchSettings } from '../../nodes/decision/vouch.ts';
 import { policyVouch } from '../../models/data/policy.ts';
 import { REFERENCE_FIELDS } from '../../models/neighbours.ts';
 import { trainingTexts, WORDS_FILE, wordCounts } from '../../models/vouch.ts';
+import { wordnetWords } from '../../models/decisive-words.ts';
+import { shippedFolderWith } from './support/model-folder.ts';
 
 after(() => DecisionAgent.closeAll());
 
@@ -30,12 +34,15 @@ const NEAR = REFERENCE_FIELDS.order[0]!;
 /** The same parcel 450 km away: the warehouse whatever the note's urgency. */
 const FAR = REFERENCE_FIELDS.order[1]!;
 
-test('wordCounts: each text counts once per word, under its intent; intents and words sorted', () => {
-  const tsv = wordCounts([
-    { text: 'Leave it in the porch, the PORCH', intent: 'neutral' },
-    { text: 'urgent, leave it', intent: 'urgent' },
-    { text: "I'll collect it", intent: 'collect' },
-  ]);
+test('wordCounts: each text counts once per word, under its intent; intents and words sorted; English words one typo from a training word listed alone', () => {
+  const tsv = wordCounts(
+    [
+      { text: 'Leave it in the porch, the PORCH', intent: 'neutral' },
+      { text: 'urgent, leave it', intent: 'urgent' },
+      { text: "I'll collect it", intent: 'collect' },
+    ],
+    null,
+  );
   assert.equal(
     tsv,
     [
@@ -50,6 +57,12 @@ test('wordCounts: each text counts once per word, under its intent; intents and 
       'urgent\t0\t0\t1',
       '',
     ].join('\n'),
+  );
+  // 'happy' and 'snappy' are one typo from 'nappy', 'bags' from 'bag'; 'clock' is no typo of these.
+  const english = new Set(['happy', 'snappy', 'bags', 'clock']);
+  assert.equal(
+    wordCounts([{ text: 'the nappy bag', intent: 'neutral' }], english),
+    'word\tneutral\nbag\t1\nbags\nhappy\nnappy\t1\nsnappy\nthe\t1\n',
   );
 });
 
@@ -71,6 +84,16 @@ test('a word counts only in texts of the intents that allow the answer, and only
     vouch.reason('warehouse', near, vouch.unvouched('warehouse', near, { notes: 'aa bb cc dd ee ff gg hh' })),
     "notes has 'aa', 'bb', 'cc', 'dd', 'ee' and 3 more, in no training text of intent bulky or neutral: the model cannot vouch that the text is not urgent, which rules out warehouse for this case: a person checks the answer warehouse",
   );
+  // A misspelling of a vouched word (four letters or more) reads as that word, a possessive as its
+  // word; an English word the file lists alone does not ('sleeve' is no typo of 'leave').
+  const typos = Vouch.parse(
+    'word\tneutral\turgent\nleave\t5\t0\nporch\t2\t0\nit\t9\t0\nin\t9\t0\nthe\t9\t0\nnow\t0\t9\nsleeve\n',
+    SETTINGS,
+  );
+  assert.deepEqual(typos.unvouched('warehouse', near, { notes: "laeve it in the prch, leav it, porch's" }), []);
+  assert.deepEqual(typos.unvouched('warehouse', near, { notes: 'sleeve it, noww, nw' }), [
+    { field: 'notes', words: ['sleeve', 'noww', 'nw'], allowed: ['neutral'] },
+  ]);
   const unless = Vouch.parse('word\turgent\n', { ...SETTINGS, unless: ['soon = "warehouse"'] });
   assert.equal(unless.stands({ later: 'warehouse', soon: 'warehouse' }), true);
   assert.equal(unless.stands({ later: 'warehouse', soon: 'courier' }), false);
@@ -119,8 +142,13 @@ test("the shipped order folder: words.tsv is what models/vouch.ts writes from th
   const config = readModelConfig(shipped('order'), 'order');
   assert.deepEqual(config.vouch, { file: WORDS_FILE, min: 1, ...policyVouch('order') });
   const tsv = readFileSync(join(shipped('order'), WORDS_FILE), 'utf8');
-  assert.equal(tsv, wordCounts(trainingTexts('order')));
-  assert.ok(tsv.split('\n').length > 3000, 'the training texts have thousands of words');
+  assert.equal(tsv, wordCounts(trainingTexts('order'), wordnetWords()));
+  const lines = tsv.split('\n').slice(1, -1);
+  assert.ok(lines.filter((l) => l.includes('\t')).length > 3000, 'the training texts have thousands of words');
+  assert.ok(
+    lines.includes('snappier') || lines.includes('clock'),
+    'English words one typo from a training word are listed alone',
+  );
   assert.equal(readModelConfig(shipped('loan'), 'loan').vouch, undefined, 'not measured for loan, so not set');
 });
 
@@ -149,6 +177,12 @@ test('the shipped order model: a confident warehouse for an urgent note in words
 
   const porch = await agent.infer({ ...NEAR, notes: 'leave it in the porch please' });
   assert.deepEqual([porch.label, porch.needsReview], ['warehouse', false], 'every word is in ordinary notes');
+  const misspelt = await agent.infer({ ...NEAR, notes: 'pls leave it wiht the nieghbour at 12' });
+  assert.deepEqual(
+    [misspelt.label, misspelt.needsReview],
+    ['warehouse', false],
+    'misspelt ordinary words are ordinary',
+  );
   // 'chesterfield' is in no training text; the model reads the note as bulky (the `soon` reading, due
   // in 12 h, is the warehouse), and a bulky parcel goes from the warehouse whatever else it says.
   const sofa = await agent.infer({ ...NEAR, notes: 'Chesterfield sofa, needs a two-man team' });
@@ -159,6 +193,63 @@ test('the shipped order model: a confident warehouse for an urgent note in words
     })[0]?.words,
     ['chesterfield'],
   );
+});
+
+test('it never changes an answer: on random notes, with and without the check, the same label and confidence, and at most its own reason more (and the confidence one, for a grounded answer)', async () => {
+  const without = await DecisionAgent.load('order', {
+    modelsDir: shippedFolderWith('order', ({ vouch: _, ...config }) => config),
+  });
+  const agent = await DecisionAgent.load('order');
+  let fired = 0;
+  // Words of ordinary notes, words only urgent notes have, words no note has, and misspellings.
+  const words = [
+    'leave',
+    'it',
+    'in',
+    'the',
+    'porch',
+    'please',
+    'neighbour',
+    'bins',
+    'now',
+    'chop',
+    'asap',
+    'snappy',
+    'okafor',
+    'plese',
+    'nieghbour',
+    'clock',
+  ];
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.constantFrom(...words), { minLength: 1, maxLength: 6 }),
+      fc.constantFrom(NEAR, FAR, REFERENCE_FIELDS.order[2]!),
+      async (picked, fields) => {
+        const variables = { ...fields, notes: picked.join(' ') };
+        const [off, on] = [await without.infer(variables), await agent.infer(variables)];
+        assert.equal(on.label, off.label);
+        assert.equal(on.confidence, off.confidence);
+        const extra = on.reviewReasons.filter((r) => !off.reviewReasons.includes(r));
+        assert.ok(
+          off.reviewReasons.every((r) => on.reviewReasons.includes(r)),
+          'no reason is lost',
+        );
+        // Its reason, and for a grounded answer under the threshold, which is no longer automated, the confidence's.
+        const own = extra.filter((r) => / in no training text of intent /.test(r));
+        assert.ok(own.length <= 1, extra.join('; '));
+        assert.ok(
+          extra.every(
+            (r) => own.includes(r) || (own.length === 1 && /^confidence \S+ is below the review threshold/.test(r)),
+          ),
+          extra.join('; '),
+        );
+        if (extra.length > 0) assert.equal(off.needsReview, false, 'only an answer that would be automated is checked');
+        if (own.length > 0) fired++;
+      },
+    ),
+    { numRuns: 40, seed: 7 },
+  );
+  assert.ok(fired > 0, 'some random notes were sent to a person by the check');
 });
 
 test('operon decide: the same note goes to a person through the CLI (a child process), with the reason', async () => {

@@ -710,6 +710,30 @@ describe('order routing', { concurrency: true }, () => {
     );
   });
 
+  it('an urgent note in words no ordinary training note has, sent over HTTP, waits for a dispatcher with the words as the reason', async () => {
+    // "chop" is only in urgent training notes; the model routes the note to the warehouse at 0.99+
+    // (nodes/decision/vouch.ts).
+    const id = await webhookOverHttp('order-routing', {
+      ...order,
+      orderId: 'ORD-E2E-8',
+      deadlineHours: 72,
+      customerTier: 'standard',
+      notes: 'Chop chop on this one',
+    });
+    const task = await openTask(id, 'ReviewRouting');
+    const routing = task.variables.routing as { label: string; needsReview: boolean; reviewReasons: string[] };
+    assert.equal(routing.label, 'warehouse');
+    assert.equal(routing.needsReview, true);
+    assert.ok(
+      routing.reviewReasons.includes(
+        "notes has 'chop', in no training text of intent bulky or neutral: the model cannot vouch that the text is not urgent, which rules out warehouse for this case: a person checks the answer warehouse",
+      ),
+      routing.reviewReasons.join('; '),
+    );
+    const [decision] = await decisionsOverHttp<{ reviewReasons: string[] }>(id);
+    assert.deepEqual(decision?.reviewReasons, routing.reviewReasons, 'the API shows the reasons the task carries');
+  });
+
   it('takes the late-delivery path when "delivered" does not arrive before deliveryDeadline', async () => {
     const id = await webhook('order-routing', { ...order, orderId: 'ORD-E2E-2', deliveryDeadline: 'PT1S' });
     const view = await ended(id);
