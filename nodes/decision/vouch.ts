@@ -34,6 +34,7 @@
  * words in the reason.
  */
 import { textWords } from './familiarity.ts';
+import { MAX_READ_CHARS } from './neighbours.ts';
 import { Requirements, requiresError } from './requires.ts';
 
 export interface VouchSettings {
@@ -154,7 +155,9 @@ export class Vouch {
     };
     const out: Unvouched[] = [];
     for (const [field, text] of Object.entries(fields)) {
-      const words = [...new Set(textWords(text))].filter((word) => {
+      // The start of a longer text, as the nearest-texts check reads it: each unvouched word costs a
+      // few hundred lookups (its one-typo spellings).
+      const words = [...new Set(textWords(text.slice(0, MAX_READ_CHARS)))].filter((word) => {
         if (vouches(word) || (word.endsWith("'s") && vouches(word.slice(0, -2)))) return false;
         // A word the file lists (a training word, or an English word one typo from one) is itself.
         if (this.#counts.has(word)) return true;

@@ -19,6 +19,7 @@ import fc from 'fast-check';
 import { DecisionAgent } from '../../nodes/decision/agent.ts';
 import { loadDecisionModel, readModelConfig } from '../../nodes/decision/model.ts';
 import { Vouch, vouchError, type VouchSettings } from '../../nodes/decision/vouch.ts';
+import { MAX_READ_CHARS } from '../../nodes/decision/neighbours.ts';
 import { policyVouch } from '../../models/data/policy.ts';
 import { REFERENCE_FIELDS } from '../../models/neighbours.ts';
 import { trainingTexts, WORDS_FILE, wordCounts } from '../../models/vouch.ts';
@@ -94,6 +95,11 @@ test('a word counts only in texts of the intents that allow the answer, and only
   assert.deepEqual(typos.unvouched('warehouse', near, { notes: 'sleeve it, noww, nw' }), [
     { field: 'notes', words: ['sleeve', 'noww', 'nw'], allowed: ['neutral'] },
   ]);
+  // A long text is read to MAX_READ_CHARS, as the nearest-texts check reads it.
+  const long = `${'leave it in the porch '.repeat(Math.ceil(MAX_READ_CHARS / 22))}snappy`;
+  assert.ok(long.length > MAX_READ_CHARS);
+  assert.deepEqual(typos.unvouched('warehouse', near, { notes: long }), []);
+  assert.deepEqual(typos.unvouched('warehouse', near, { notes: `snappy ${long}` })[0]?.words, ['snappy']);
   const unless = Vouch.parse('word\turgent\n', { ...SETTINGS, unless: ['soon = "warehouse"'] });
   assert.equal(unless.stands({ later: 'warehouse', soon: 'warehouse' }), true);
   assert.equal(unless.stands({ later: 'warehouse', soon: 'courier' }), false);
