@@ -80,6 +80,9 @@ export function vouchError(
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
+/** The longest word read as a misspelling of a vouched one. */
+export const MAX_TYPO_LETTERS = 24;
+
 /** Every string one typo from `word`: a letter inserted, deleted or changed, or two neighbours swapped. */
 export function oneTypo(word: string): Set<string> {
   const out = new Set<string>();
@@ -161,7 +164,9 @@ export class Vouch {
         if (vouches(word) || (word.endsWith("'s") && vouches(word.slice(0, -2)))) return false;
         // A word the file lists (a training word, or an English word one typo from one) is itself.
         if (this.#counts.has(word)) return true;
-        return word.length < 4 || ![...oneTypo(word)].some(vouches);
+        // No word of the training texts is longer than MAX_TYPO_LETTERS, and a long run of letters
+        // would cost 52 spellings a letter, each as long as the run.
+        return word.length < 4 || word.length > MAX_TYPO_LETTERS || ![...oneTypo(word)].some(vouches);
       });
       if (words.length > 0) out.push({ field, words, allowed: allowed.map((i) => this.#intents[i]!) });
     }

@@ -100,6 +100,12 @@ test('a word counts only in texts of the intents that allow the answer, and only
   assert.ok(long.length > MAX_READ_CHARS);
   assert.deepEqual(typos.unvouched('warehouse', near, { notes: long }), []);
   assert.deepEqual(typos.unvouched('warehouse', near, { notes: `snappy ${long}` })[0]?.words, ['snappy']);
+  // A run of letters longer than any word is not read as a misspelling (its one-typo spellings
+  // would be 52 per letter, each as long as the run).
+  assert.deepEqual(
+    typos.unvouched('warehouse', near, { notes: 'e'.repeat(MAX_READ_CHARS - 1) })[0]?.words.map((w) => w.length),
+    [MAX_READ_CHARS - 1],
+  );
   const unless = Vouch.parse('word\turgent\n', { ...SETTINGS, unless: ['soon = "warehouse"'] });
   assert.equal(unless.stands({ later: 'warehouse', soon: 'warehouse' }), true);
   assert.equal(unless.stands({ later: 'warehouse', soon: 'courier' }), false);
