@@ -33,14 +33,13 @@
  * Usage: tsx models/eval.ts [--model loan|order] [--json FILE] [--write-cards] [--models-dir DIR]
  *        [--natural-dir DIR] [--seed N]
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DecisionAgent, DEFAULT_MODELS_DIR, readLabelledCases, type LabelledCase } from '../nodes/decision/agent.ts';
 import { fileURLToPath } from 'node:url';
 import { loadDecisionModel } from '../nodes/decision/model.ts';
-import { DEFAULT_GENERATE, generate, rng } from './data/generate.ts';
+import { defaultSplitFile, rng } from './data/generate.ts';
 import type { DomainName } from './data/domains.ts';
 import { writeModelCard } from './card.ts';
 import {
@@ -66,14 +65,8 @@ interface Row extends LabelledCase {
 }
 
 export function splits(domain: DomainName): { test: Row[]; shifted: Row[] } {
-  let dir = join(DEFAULT_GENERATE.out, domain);
-  if (!existsSync(join(dir, 'test.jsonl'))) {
-    const out = mkdtempSync(join(tmpdir(), 'operon-eval-'));
-    generate({ ...DEFAULT_GENERATE, out, domains: [domain] });
-    dir = join(out, domain);
-  }
-  const read = (split: string): Row[] =>
-    readFileSync(join(dir, `${split}.jsonl`), 'utf8')
+  const read = (split: 'test' | 'shifted'): Row[] =>
+    readFileSync(defaultSplitFile(domain, split), 'utf8')
       .trim()
       .split('\n')
       .map((line) => {

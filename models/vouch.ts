@@ -12,15 +12,14 @@
  *
  * Usage: tsx models/vouch.ts [--model order] [--models-dir DIR] [--min N] [--write]
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_MODELS_DIR } from '../nodes/decision/agent.ts';
 import { textWords } from '../nodes/decision/familiarity.ts';
 import { oneTypo, vouchError, type VouchSettings } from '../nodes/decision/vouch.ts';
 import type { DomainName } from './data/domains.ts';
-import { DEFAULT_GENERATE, generate } from './data/generate.ts';
+import { defaultSplitFile } from './data/generate.ts';
 import { TEXT_VARIABLE } from './data/perturb.ts';
 import { policyVouch } from './data/policy.ts';
 import { writeConfigLine } from './config-line.ts';
@@ -30,14 +29,8 @@ export const WORDS_FILE = 'words.tsv';
 
 /** The training texts of a domain with their intents, from models/.work or regenerated from the seed. */
 export function trainingTexts(domain: DomainName): { text: string; intent: string }[] {
-  let dir = join(DEFAULT_GENERATE.out, domain);
-  if (!existsSync(join(dir, 'train.jsonl'))) {
-    const out = mkdtempSync(join(tmpdir(), 'operon-vouch-'));
-    generate({ ...DEFAULT_GENERATE, out, domains: [domain] });
-    dir = join(out, domain);
-  }
   const variable = TEXT_VARIABLE[domain];
-  return readFileSync(join(dir, 'train.jsonl'), 'utf8')
+  return readFileSync(defaultSplitFile(domain, 'train'), 'utf8')
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => {

@@ -9,7 +9,8 @@
  * Usage: tsx models/data/generate.ts [--out DIR] [--seed N] [--train N] [--val N] [--test N]
  *        [--shifted N] [--noise P] [--domain loan|order|all]
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -378,6 +379,26 @@ export const DEFAULT_GENERATE: GenerateOptions = {
   noise: 0.02,
   domains: ['loan', 'order'],
 };
+
+/** Per domain, the temporary folder it was generated into again (once a process). */
+const regenerated = new Map<DomainName, string>();
+
+/**
+ * The file of one split of the shipped corpus (DEFAULT_GENERATE): models/.work/<domain>/<split>.jsonl
+ * after `npm run models:data`, else the domain generated again from the seed into a temporary folder
+ * (once a process, for every split).
+ */
+export function defaultSplitFile(domain: DomainName, split: 'train' | 'val' | 'test' | 'shifted'): string {
+  const file = join(DEFAULT_GENERATE.out, domain, `${split}.jsonl`);
+  if (existsSync(file)) return file;
+  let out = regenerated.get(domain);
+  if (!out) {
+    out = mkdtempSync(join(tmpdir(), 'operon-corpus-'));
+    generate({ ...DEFAULT_GENERATE, out, domains: [domain] });
+    regenerated.set(domain, out);
+  }
+  return join(out, domain, `${split}.jsonl`);
+}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({

@@ -172,9 +172,4 @@ export class Grounding {
       }),
     );
   }
-
-  /** The readings' names. */
-  get names(): string[] {
-    return this.#readings.map(([name]) => name);
-  }
 }
