@@ -24,6 +24,8 @@
  *   p50, what the required conditions cost (requires.ts);
  * - withoutParts: the same with config.json `parts` off, where the model has it (order): what the
  *   mixed-signals check costs (parts.ts; its parts go to the model in the case's own batch);
+ * - withoutVouch: the same with config.json `vouch` off, where the model has it (order): what the
+ *   unvouched-words check costs an ordinary case (vouch.ts: word lookups, no forward pass);
  * - grounded: single decisions of the natural and holdout cases the agent grounds (grounding.ts: an
  *   answer under the threshold, its reference readings scored in one more batch), p50 over the bare
  *   p50 on the same cases: what a grounded decision costs;
@@ -31,7 +33,9 @@
  *   overlapping windows (windows.ts: one more run per window, one after another);
  * - onEdge and misspelt: the same for natural and holdout cases moved onto a policy edge (edges.ts)
  *   and with one decisive word misspelt (familiarity.ts), kept where the check ran (the answer
- *   would be automated): one more run for the copy.
+ *   would be automated): one more run for the copy;
+ * - unvouched: the same for the natural and holdout cases the unvouched-words check sends to a
+ *   person (vouch.ts: the grounding readings scored in one more batch, unless already scored).
  *
  * Then the decision node inside a process on PostgreSQL (bench/decision-process.ts): instances of
  * start -> `decision:loan` -> end, a worker process with concurrency 128 (jobs waiting for the model
@@ -203,6 +207,8 @@ interface ModelReport {
   withoutRequirements: { p50Ms: number; p50Overhead: number };
   /** Single decisions with the mixed-signals check off (a model whose config.json has `parts`): the same. */
   withoutParts?: { p50Ms: number; p50Overhead: number };
+  /** Single decisions with the unvouched-words check off (a model whose config.json has `vouch`): the same. */
+  withoutVouch?: { p50Ms: number; p50Overhead: number };
   /** Single grounded decisions (natural and holdout cases the agent grounds): p50, the bare p50 on them, and the ratio. */
   grounded: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
   /** Single decisions of the natural and holdout cases whose text the agent reads in windows: the same measures. */
@@ -211,6 +217,8 @@ interface ModelReport {
   onEdge: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
   /** Single decisions with a misspelt decisive word, where the re-reading ran: the same. */
   misspelt: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
+  /** Single decisions the unvouched-words check sends to a person: the same. */
+  unvouched: { cases: number; p50Ms: number; bareP50Ms: number; p50Overhead: number };
 }
 
 /** The in-process run against the bare batched rate: overhead = bare rate / rate; net = net of the noop process's cost. */
@@ -262,8 +270,10 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
   const bareSingle: number[] = [];
   const withoutRequirements: number[] = [];
   const withoutParts: number[] = [];
+  const withoutVouch: number[] = [];
   const shippedRequirements = agent.model.requirements;
   const shippedParts = agent.model.config.parts;
+  const shippedVouch = agent.model.vouch;
   for (const c of cases.slice(0, singleCount)) {
     agentSingle.push(await elapsed(() => agent.infer(c)));
     bareSingle.push(await elapsed(() => bare.decide([c])));
@@ -274,6 +284,11 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
       agent.model.config.parts = undefined;
       withoutParts.push(await elapsed(() => agent.infer(c)));
       agent.model.config.parts = shippedParts;
+    }
+    if (shippedVouch) {
+      agent.model.vouch = null;
+      withoutVouch.push(await elapsed(() => agent.infer(c)));
+      agent.model.vouch = shippedVouch;
     }
   }
 
@@ -345,6 +360,10 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
       'one letter from',
     ),
   );
+  // The unvouched-words check (vouch.ts) on the cases it sends to a person: the readings it scores.
+  const unvouched = await againstBare(
+    natural.filter((_, i) => naturalResults[i]!.reviewReasons.some((r) => r.includes('in no training text of intent'))),
+  );
 
   const agentRate: Record<string, number> = {};
   const bareRate: Record<string, number> = {};
@@ -382,6 +401,11 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
 
   const agentP50 = percentile(agentSingle, 0.5);
   const bareP50 = percentile(bareSingle, 0.5);
+  /** The p50 of single decisions timed in the loop above, and its ratio to the bare p50; undefined when none were. */
+  const againstBareP50 = (times: number[]) =>
+    times.length
+      ? { p50Ms: round(percentile(times, 0.5), 2), p50Overhead: round(percentile(times, 0.5) / bareP50, 2) }
+      : undefined;
   report.models[model] = {
     coldLoadMs: Math.round(cold.loadMs),
     firstDecisionMs: round(cold.firstDecisionMs, 1),
@@ -399,26 +423,15 @@ for (const model of quick ? (['loan'] as const) : (['loan', 'order'] as const)) 
       inRuns: round(bareInRuns / agentHeadline, 2),
     },
     eventLoopDelayMaxMs: round(loop.max / 1e6, 1),
-    boundaryCheck: {
-      p50Ms: round(percentile(boundarySingle, 0.5), 2),
-      p50Overhead: round(percentile(boundarySingle, 0.5) / bareP50, 2),
-    },
-    withoutRequirements: {
-      p50Ms: round(percentile(withoutRequirements, 0.5), 2),
-      p50Overhead: round(percentile(withoutRequirements, 0.5) / bareP50, 2),
-    },
-    ...(withoutParts.length
-      ? {
-          withoutParts: {
-            p50Ms: round(percentile(withoutParts, 0.5), 2),
-            p50Overhead: round(percentile(withoutParts, 0.5) / bareP50, 2),
-          },
-        }
-      : {}),
+    boundaryCheck: againstBareP50(boundarySingle)!,
+    withoutRequirements: againstBareP50(withoutRequirements)!,
+    withoutParts: againstBareP50(withoutParts),
+    withoutVouch: againstBareP50(withoutVouch),
     grounded,
     windowed,
     onEdge,
     misspelt,
+    unvouched,
   };
   log(`${model} ${JSON.stringify(report.models[model])}`);
   await bare.session.release();
