@@ -392,6 +392,8 @@ const CONTRAST_HEADINGS: Record<ContrastSet, string> = {
     'Idioms set (models/data/natural/*.idioms.txt: urgency or its absence in an idiom, alone and before each of seven ordinary endings, "Time is of the essence, drop it in the porch"; never trained on)',
   wording:
     'Wording set (models/data/natural/*.wording.txt: urgency or its absence in everyday wording, alone and before each of three ordinary endings, "Please don\'t let this one sit in a queue, the side gate is open"; never trained on)',
+  everyday:
+    'Everyday set (models/data/natural/*.everyday.txt: notes in everyday words a delivery note seldom uses, unhurried or urgent, "The greenhouse is unlocked, pop it on the potting bench", "Please dispatch this posthaste"; never trained on)',
 };
 
 /** The contrast sets: ordinary texts in the words of another meaning, meaning-first notes; on the reference field sets. */

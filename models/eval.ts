@@ -153,9 +153,11 @@ export async function evaluateHoldout(
  * short opening that decides (urgent or plainly ordinary) alone and before ordinary endings
  * ("Emergency order, leave it behind the bins"); `idioms`, urgency or its absence in an idiom with
  * no urgency word ("Time is of the essence, drop it in the porch"); `wording`, urgency or its absence in
-everyday wording ("Please don't let this one sit in a queue, the side gate is open").
+ * everyday wording ("Please don't let this one sit in a queue, the side gate is open"); `everyday`,
+ * notes in everyday words a delivery note seldom uses, unhurried or urgent ("The greenhouse is
+ * unlocked, pop it on the potting bench", "Please dispatch this posthaste").
  */
-export const CONTRAST_SETS = ['contrast', 'meaning-first', 'openings', 'idioms', 'wording'] as const;
+export const CONTRAST_SETS = ['contrast', 'meaning-first', 'openings', 'idioms', 'wording', 'everyday'] as const;
 export type ContrastSet = (typeof CONTRAST_SETS)[number];
 
 /** A contrast set's texts, each on the domain's reference field sets with the policy's label; null without the file. */
