@@ -21,7 +21,6 @@ import type { DomainName } from './data/domains.ts';
 import { isDecisive } from './data/perturb.ts';
 import { writeConfigLine } from './config-line.ts';
 import { oneEditApart } from '../nodes/decision/familiarity.ts';
-import { englishStems } from '../nodes/decision/vouch.ts';
 
 /** The shortest decisive word listed by default: one letter from "court" is "count". */
 export const MIN_LETTERS = 6;
@@ -55,7 +54,15 @@ export function wordnetWords(dir = WORDNET_DIR): Set<string> {
 
 /** English for this check: a WordNet word, or one with a regular ending ("fridays", "stopped", "staring", "parties"). */
 export function isEnglish(word: string, english: ReadonlySet<string>): boolean {
-  return englishStems(word).some((stem) => english.has(stem));
+  if (english.has(word)) return true;
+  for (const end of ["'s", 's', 'es', 'ed', 'd', 'ing', 'er', 'ers', 'est', 'ly']) {
+    if (!word.endsWith(end) || word.length - end.length < 2) continue;
+    const stem = word.slice(0, -end.length);
+    if (english.has(stem) || english.has(`${stem}e`)) return true;
+    if (stem.length > 2 && stem.at(-1) === stem.at(-2) && english.has(stem.slice(0, -1))) return true; // stopped
+    if (stem.endsWith('i') && english.has(`${stem.slice(0, -1)}y`)) return true; // parties, tried
+  }
+  return false;
 }
 
 /** The lexicon words one typo from a decisive word that are not English (isEnglish), sorted. */

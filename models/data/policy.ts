@@ -254,52 +254,12 @@ export function policyNever(domain: 'loan' | 'order'): Record<string, Record<str
  * without it. Order: an urgent note the model cannot read ("Make it snappy") would send a parcel
  * within 300 km by courier, so the warehouse there needs a note of known ordinary or bulky words,
  * unless the model reads it as bulky (`soon` = warehouse: a bulky parcel goes from the warehouse
- * whatever else the note says). `concepts`: per intent, the words a dictionary definition of a
- * word meaning it would use (URGENT_CONCEPTS). Loan: not measured, so not set.
+ * whatever else the note says). Loan: not measured, so not set.
  */
-export function policyVouch(
-  domain: 'loan' | 'order',
-): { against: Record<string, string[]>; unless: string[]; concepts: Record<string, string[]> } | null {
+export function policyVouch(domain: 'loan' | 'order'): { against: Record<string, string[]>; unless: string[] } | null {
   if (domain === 'loan') return null;
-  return {
-    against: { warehouse: ['urgent'] },
-    unless: ['soon = "warehouse"'],
-    concepts: { urgent: URGENT_CONCEPTS },
-  };
+  return { against: { warehouse: ['urgent'] }, unless: ['soon = "warehouse"'] };
 }
-
-/**
- * What `urgent` means in this policy, as words a dictionary definition would use: time, and speed
- * or its lack. An English word no training text holds vouches for an ordinary note (models/vouch.ts)
- * only when none of its WordNet senses' definitions or synonyms uses one of these, in any regular
- * form ("quickly", "hurried", "waiting"). Written from the policy's meaning, not from any test set.
- */
-export const URGENT_CONCEPTS = [
-  'soon',
-  'quick',
-  'fast',
-  'speed',
-  'speedy',
-  'swift',
-  'rapid',
-  'hurry',
-  'haste',
-  'hasty',
-  'hasten',
-  'rush',
-  'urgent',
-  'urgency',
-  'emergency',
-  'expedite',
-  'prompt',
-  'immediate',
-  'delay',
-  'late',
-  'wait',
-  'slow',
-  'time',
-  'deadline',
-];
 
 /**
  * Reference cases on which each meaning of a text gets its own answer under the policies above,

@@ -261,18 +261,7 @@ export async function loadDecisionModel(
     }
   };
   const neighbours = await checkFile('neighbours', (text) => TextNeighbours.parse(text, config.neighbours!));
-  const englishFile = config.vouch?.english;
-  if (englishFile !== undefined && !existsSync(join(dir, englishFile))) {
-    await close();
-    throw unknownModel(name, `vouch.english ${englishFile} is missing`);
-  }
-  const vouch = await checkFile('vouch', (text) =>
-    Vouch.parse(
-      text,
-      config.vouch!,
-      englishFile === undefined ? undefined : readFileSync(join(dir, englishFile), 'utf8'),
-    ),
-  );
+  const vouch = await checkFile('vouch', (text) => Vouch.parse(text, config.vouch!));
   const tail = config.template.slice(config.template.lastIndexOf('}') + 1);
   const suffixTokens = (await tokenizer.encode(tail)).getIds().length;
   return {

@@ -46,12 +46,6 @@ export interface VouchSettings {
   against: Record<string, string[]>;
   /** FEEL conditions over the grounding readings under which the answer stands anyway. */
   unless?: string[];
-  /**
-   * A file in the model folder of English words no training text holds whose every dictionary
-   * sense is free of what the `against` intents mean (models/vouch.ts: WordNet's definitions and
-   * the policy's concept words); they vouch as a training word of every intent would.
-   */
-  english?: string;
 }
 
 /** Why `settings` cannot be used, or null when it can (checked when the model folder loads). */
@@ -67,11 +61,6 @@ export function vouchError(
   if (typeof s.file !== 'string' || !/^[\w.-]+$/.test(s.file) || s.file.startsWith('.'))
     return 'vouch.file must be a file name in the model folder';
   if (!Number.isInteger(s.min) || s.min! < 1) return 'vouch.min must be a whole number of at least 1';
-  if (
-    s.english !== undefined &&
-    (typeof s.english !== 'string' || !/^[\w.-]+$/.test(s.english) || s.english.startsWith('.'))
-  )
-    return 'vouch.english must be a file name in the model folder';
   if (typeof s.against !== 'object' || s.against === null || Array.isArray(s.against) || !Object.keys(s.against).length)
     return 'vouch.against must map answers to the intents whose ruling them out calls for the check';
   for (const [label, intents] of Object.entries(s.against)) {
@@ -93,22 +82,6 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyz';
 
 /** The longest word read as a misspelling of a vouched one. */
 export const MAX_TYPO_LETTERS = 24;
-
-/**
- * A word and the stems its regular English endings leave ("fridays" friday, "stopped" stop,
- * "staring" stare, "parties" party): how a WordNet lemma is found from a word of a text.
- */
-export function englishStems(word: string): string[] {
-  const out = [word];
-  for (const end of ["'s", 's', 'es', 'ed', 'd', 'ing', 'er', 'ers', 'est', 'ly']) {
-    if (!word.endsWith(end) || word.length - end.length < 2) continue;
-    const stem = word.slice(0, -end.length);
-    out.push(stem, `${stem}e`);
-    if (stem.length > 2 && stem.at(-1) === stem.at(-2)) out.push(stem.slice(0, -1)); // stopped
-    if (stem.endsWith('i')) out.push(`${stem.slice(0, -1)}y`); // parties, tried
-  }
-  return out;
-}
 
 /** Every string one typo from `word`: a letter inserted, deleted or changed, or two neighbours swapped. */
 export function oneTypo(word: string): Set<string> {
@@ -137,28 +110,17 @@ export class Vouch {
   readonly settings: VouchSettings;
   readonly #intents: string[];
   readonly #counts: Map<string, number[]>;
-  readonly #english: ReadonlySet<string>;
   readonly #unless: Requirements | null;
 
-  constructor(
-    intents: string[],
-    counts: Map<string, number[]>,
-    settings: VouchSettings,
-    english: ReadonlySet<string> = new Set(),
-  ) {
+  constructor(intents: string[], counts: Map<string, number[]>, settings: VouchSettings) {
     this.settings = settings;
     this.#intents = intents;
     this.#counts = counts;
-    this.#english = english;
     this.#unless = settings.unless ? new Requirements({ stands: settings.unless }) : null;
   }
 
-  /**
-   * Reads the words file (a header `word<TAB>intent...`, then a word and whole counts per line, or a
-   * word alone for none) and, with `vouch.english`, that file's words (one a line); throws with the
-   * line number on a bad one.
-   */
-  static parse(tsv: string, settings: VouchSettings, englishText?: string): Vouch {
+  /** Reads the words file (a header `word<TAB>intent...`, then a word and whole counts per line, or a word alone for none); throws with the line number on a bad one. */
+  static parse(tsv: string, settings: VouchSettings): Vouch {
     const lines = tsv.split('\n').filter((line) => line.trim());
     const header = lines[0]?.split('\t') ?? [];
     if (header[0] !== 'word' || header.length < 2)
@@ -176,17 +138,7 @@ export class Vouch {
         throw new Error(`${settings.file}:${i + 2} needs a word and ${intents.length} whole counts, or a word alone`);
       counts.set(word, numbers);
     });
-    if ((englishText === undefined) !== (settings.english === undefined))
-      throw new Error('vouch.english and its file come together');
-    const english = new Set<string>();
-    englishText
-      ?.split('\n')
-      .filter((line) => line.trim())
-      .forEach((line, i) => {
-        if (!/^[a-z']+$/.test(line)) throw new Error(`${settings.english}:${i + 1} must be one lower-case word`);
-        english.add(line);
-      });
-    return new Vouch(intents, counts, settings, english);
+    return new Vouch(intents, counts, settings);
   }
 
   get words(): number {
@@ -202,11 +154,7 @@ export class Vouch {
     const allowed = this.#intents.flatMap((intent, i) => (ruledOut.includes(intent) ? [] : [i]));
     const vouches = (word: string) => {
       const counts = this.#counts.get(word);
-      if (counts !== undefined) return allowed.reduce((sum, i) => sum + counts[i]!, 0) >= this.settings.min;
-      // An English word no training text holds and the file does not list, read through its regular
-      // endings ("greenhouses"); the words file lists every English word whose senses bear on an
-      // `against` intent, so "shortly" is not read as "short".
-      return englishStems(word).some((stem) => this.#english.has(stem));
+      return counts !== undefined && allowed.reduce((sum, i) => sum + counts[i]!, 0) >= this.settings.min;
     };
     const out: Unvouched[] = [];
     for (const [field, text] of Object.entries(fields)) {
