@@ -15,10 +15,12 @@
  * it, written later by other hands, never trained or tuned on) give one line each per model and one
  * pooled line each (`holdout: ...`, `third: ...` to `sixth: ...`) before the last.
  *
- * Contrast sets (CONTRAST_SETS: <domain>.contrast.txt and <domain>.meaning-first.txt beside them,
- * hand-written, never trained on): texts that use the words of one meaning in another sense, and
- * texts that say a meaning first and an ordinary instruction after it; each text on the reference
- * field sets where the text alone decides. One line per model and set: `<domain> <set>: <texts>
+ * Contrast sets (CONTRAST_SETS: <domain>.contrast.txt, .meaning-first.txt, .openings.txt,
+ * .idioms.txt, .wording.txt and .everyday.txt beside them, hand-written, never trained on; a
+ * domain without a file skips that set): texts that use the words of one meaning in another sense,
+ * a meaning said first, a short opening that decides, urgency in idioms and in everyday wording, and
+ * notes in everyday words a delivery note seldom uses; each text on the reference field sets where
+ * the text alone decides. One line per model and set: `<domain> <set>: <texts>
  * texts on <n> field sets, <automated> of <cases> automated, <wrong> wrong (<texts> texts)`.
  *
  * Misspelt decisions: each natural and holdout case with a decisive word of five letters or more
