@@ -115,11 +115,27 @@ export class TextNeighbours {
     const df = new Map<string, number>();
     for (const c of counts) for (const term of c.keys()) df.set(term, (df.get(term) ?? 0) + 1);
     for (const [term, n] of df) this.#idf.set(term, Math.log((texts.length + 1) / (n + 1)));
+    // Each text's unit vector as #vector makes it, written straight into the postings.
+    const terms: string[] = [];
+    const weights: number[] = [];
     counts.forEach((c, doc) => {
-      for (const [term, weight] of this.#vector(c)) {
-        const list = this.#postings.get(term);
+      terms.length = 0;
+      weights.length = 0;
+      let norm = 0;
+      for (const [term, count] of c) {
+        const idf = this.#idf.get(term)!;
+        if (!idf) continue;
+        const weight = (1 + Math.log(count)) * idf;
+        terms.push(term);
+        weights.push(weight);
+        norm += weight * weight;
+      }
+      norm = Math.sqrt(norm);
+      for (let i = 0; i < terms.length; i++) {
+        const weight = weights[i]! / norm;
+        const list = this.#postings.get(terms[i]!);
         if (list) list.docs.push(doc), list.weights.push(weight);
-        else this.#postings.set(term, { docs: [doc], weights: [weight] });
+        else this.#postings.set(terms[i]!, { docs: [doc], weights: [weight] });
       }
     });
   }
