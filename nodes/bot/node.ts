@@ -358,6 +358,7 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
               page && context
                 ? await saveArtifacts(runDir, page, context, tracing, [...filled, page.locator(PASSWORD_FIELDS)])
                 : {};
+            tracing = false; // saveArtifacts stopped it (or gave up on it)
             const where = [
               artifacts.screenshotPath && `screenshot: ${artifacts.screenshotPath}`,
               artifacts.tracePath && `trace: ${artifacts.tracePath}`,
@@ -400,6 +401,9 @@ export function createBotNode(options: BotNodeOptions): NodeType & { readonly br
           } finally {
             clearTimeout(timer);
             ctx.signal.removeEventListener('abort', onOuterAbort);
+            // A trace nobody keeps is discarded before the context closes: closing it while tracing
+            // leaves Playwright's temporary folder (playwright-tracing-*) behind, one per run.
+            if (context && tracing) await within(context.tracing.stop(), 2_000, undefined);
             if (context) await within(context.close(), 5_000, undefined);
           }
         }, ctx.signal);

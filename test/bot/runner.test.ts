@@ -383,6 +383,33 @@ describe('bot runner', () => {
     assert.equal(row.error_code, 'APPLICANT_NOT_FOUND');
   });
 
+  test("no run leaves Playwright's temporary tracing folder behind: succeeded, business error, failed, aborted", {
+    timeout: 120_000,
+  }, async () => {
+    // Playwright makes a playwright-tracing-* folder under os.tmpdir() for each trace it starts and
+    // removes it only when the trace is stopped: a run that closed its context while tracing left
+    // one behind, an empty folder in /tmp for every bot job a worker ever ran.
+    const before = process.env.TMPDIR;
+    const tmp = mkdtempSync(join(tmpdir(), 'operon-bot-tmp-'));
+    process.env.TMPDIR = tmp;
+    try {
+      assert.deepEqual(await node.run({}, ctx('sign-in')), { greeting: 'Welcome back' });
+      await assert.rejects(node.run({ applicant: 'Nobody' }, ctx('lookup')));
+      await assert.rejects(node.run({ then: 'broken' }, ctx('sign-in')));
+      const controller = new AbortController();
+      const running = node.run({ url: '/never' }, ctx('visit', { signal: controller.signal }));
+      setTimeout(() => controller.abort(new Error('instance cancelled')), 300);
+      await assert.rejects(running);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = before;
+    }
+    assert.deepEqual(
+      readdirSync(tmp).filter((name) => name.startsWith('playwright-tracing-')),
+      [],
+    );
+  });
+
   test('after a browser crash the next job relaunches Chromium', { timeout: 60_000 }, async () => {
     const browser = await node.browser.browser();
     const launches = node.browser.launches;
