@@ -115,27 +115,12 @@ export class TextNeighbours {
     const df = new Map<string, number>();
     for (const c of counts) for (const term of c.keys()) df.set(term, (df.get(term) ?? 0) + 1);
     for (const [term, n] of df) this.#idf.set(term, Math.log((texts.length + 1) / (n + 1)));
-    // Each text's unit vector as #vector makes it, written straight into the postings.
-    const terms: string[] = [];
-    const weights: number[] = [];
     counts.forEach((c, doc) => {
-      terms.length = 0;
-      weights.length = 0;
-      let norm = 0;
-      for (const [term, count] of c) {
-        const idf = this.#idf.get(term)!;
-        if (!idf) continue;
-        const weight = (1 + Math.log(count)) * idf;
-        terms.push(term);
-        weights.push(weight);
-        norm += weight * weight;
-      }
-      norm = Math.sqrt(norm);
+      const { terms, weights } = this.#vector(c);
       for (let i = 0; i < terms.length; i++) {
-        const weight = weights[i]! / norm;
         const list = this.#postings.get(terms[i]!);
-        if (list) list.docs.push(doc), list.weights.push(weight);
-        else this.#postings.set(terms[i]!, { docs: [doc], weights: [weight] });
+        if (list) list.docs.push(doc), list.weights.push(weights[i]!);
+        else this.#postings.set(terms[i]!, { docs: [doc], weights: [weights[i]!] });
       }
     });
   }
@@ -166,36 +151,42 @@ export class TextNeighbours {
     return this.#texts.length;
   }
 
-  /** The unit TF-IDF vector of term counts; terms the labelled texts never have weigh nothing. */
-  #vector(counts: Map<string, number>): Map<string, number> {
-    const vector = new Map<string, number>();
+  /**
+   * The unit TF-IDF vector of term counts, as its terms and their weights (two arrays of one
+   * length, no Map per text); terms the labelled texts never have weigh nothing.
+   */
+  #vector(counts: Map<string, number>): { terms: string[]; weights: number[] } {
+    const terms: string[] = [];
+    const weights: number[] = [];
     let norm = 0;
     for (const [term, count] of counts) {
       const idf = this.#idf.get(term);
       if (!idf) continue;
       const weight = (1 + Math.log(count)) * idf;
-      vector.set(term, weight);
+      terms.push(term);
+      weights.push(weight);
       norm += weight * weight;
     }
     norm = Math.sqrt(norm);
-    for (const [term, weight] of vector) vector.set(term, weight / norm);
-    return vector;
+    for (let i = 0; i < weights.length; i++) weights[i] = weights[i]! / norm;
+    return { terms, weights };
   }
 
   /** The `k` labelled texts most like `text`, most similar first (fewer when fewer share a term). */
   nearest(text: string, k = this.settings.k): Neighbour[] {
     const scores = new Float64Array(this.#texts.length);
     const touched: number[] = [];
-    for (const [term, weight] of this.#vector(termCounts(text))) {
+    const query = this.#vector(termCounts(text));
+    query.terms.forEach((term, t) => {
       const list = this.#postings.get(term);
-      if (!list) continue;
-      const { docs, weights } = list;
-      for (let i = 0; i < docs.length; i++) {
-        const doc = docs[i]!;
+      if (!list) return;
+      const weight = query.weights[t]!;
+      for (let i = 0; i < list.docs.length; i++) {
+        const doc = list.docs[i]!;
         if (scores[doc] === 0) touched.push(doc);
-        scores[doc]! += weight * weights[i]!;
+        scores[doc]! += weight * list.weights[i]!;
       }
-    }
+    });
     // The k best of the touched texts, kept sorted (best first; on a tie, the earlier text).
     const best: number[] = [];
     const before = (a: number, b: number) => scores[a]! > scores[b]! || (scores[a] === scores[b] && a < b);
