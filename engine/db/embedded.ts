@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -174,14 +174,30 @@ async function serverControl(
   const ids: { uid?: number; gid?: number } =
     userInfo().uid === 0 ? { uid: await idOf('-u'), gid: await idOf('-g') } : {};
   const logFile = join(dataDir, 'log', 'postgres.log');
+  // pg_ctl starts the server through a shell command line: paths relative to the data directory's
+  // parent keep a `$` or quote in the working directory's path out of it.
   const pgCtlRun = (args: string[]) =>
-    runFile(pgCtl, ['-D', dataDir, ...args], { ...ids, env: { ...process.env, LC_MESSAGES: 'C' } });
+    runFile(pgCtl, ['-D', basename(dataDir), ...args], {
+      ...ids,
+      cwd: dirname(dataDir),
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    });
   return {
     async start() {
       await mkdir(dirname(logFile), { recursive: true });
       if (ids.uid !== undefined && ids.gid !== undefined) await chown(dirname(logFile), ids.uid, ids.gid);
       try {
-        await pgCtlRun(['start', '-w', '-t', '120', '-s', '-l', logFile, '-o', `-p ${port}`]);
+        await pgCtlRun([
+          'start',
+          '-w',
+          '-t',
+          '120',
+          '-s',
+          '-l',
+          relative(dirname(dataDir), logFile),
+          '-o',
+          `-p ${port}`,
+        ]);
       } catch (error) {
         const tail = await readFile(logFile, 'utf8').then(
           (text) => text.trim().split('\n').slice(-10).join('\n'),

@@ -22,7 +22,8 @@ let cwd: string;
 let user: { uid: number; gid: number };
 
 before(async () => {
-  cwd = await mkdtemp(join(tmpdir(), 'operon-embedded-user-'));
+  // A path with a space, quotes and a `$`: pg_ctl starts the server through a shell command line.
+  cwd = await mkdtemp(join(tmpdir(), `operon embedded user's "$HOME"-`));
   if (!asRoot) return;
   user = {
     uid: Number((await run('id', ['-u', 'nobody'])).stdout),
@@ -43,7 +44,7 @@ after(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-it('as a user other than root, `operon run` creates the embedded database as that user, runs an instance and stops it', async () => {
+it('as a user other than root, in a folder whose path has a space, quotes and a $, `operon run` creates the embedded database as that user, runs an instance and stops it', async () => {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error', HOME: cwd };
   delete env.DATABASE_URL;
   if (asRoot) env.TMPDIR = join(cwd, 'tmp');
