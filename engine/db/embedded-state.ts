@@ -66,7 +66,9 @@ export interface EmbeddedServer {
 
 /**
  * The embedded server running on the data directory `dir/pg`, from its postmaster.pid: undefined
- * when there is none, or its process is gone (a server that was killed leaves the file behind).
+ * when there is none, or its process is gone (a server that was killed leaves the file behind), or
+ * the pid now belongs to a process that is not PostgreSQL (after a reboot or a container restart
+ * the old pid is often someone else's; where /proc cannot tell, such a pid counts as running).
  */
 export async function runningEmbeddedServer(dir = DEFAULT_DIR): Promise<EmbeddedServer | undefined> {
   let lines: string[];
@@ -84,5 +86,7 @@ export async function runningEmbeddedServer(dir = DEFAULT_DIR): Promise<Embedded
     // EPERM: alive, but another user's (the postgres user runs the server when operon runs as root).
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
   }
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  if (command !== undefined && !/postgres/.test(command.split('\0')[0] ?? '')) return undefined;
   return { pid, port };
 }

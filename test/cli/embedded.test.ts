@@ -4,8 +4,8 @@
  */
 import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -42,4 +42,24 @@ it('runs an instance on the embedded database and keeps its data for the next co
   assert.equal(instances.length, 2, "the second command saw the first one's data");
   const url = (await operon('db-url')).trim();
   assert.match(url, new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${config.port}/operon$`));
+});
+
+it('a postmaster.pid left by a server that died, whose pid is now another process, is not taken for a running server', async () => {
+  const { runningEmbeddedServer } = await import('../../engine/db/embedded-state.ts');
+  const config = JSON.parse(await readFile(join(cwd, '.operon', 'embedded-postgres.json'), 'utf8')) as { port: number };
+  // As after a reboot or a container restart: the file names the old port, and its pid is alive.
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    const pidFile = join(cwd, '.operon', 'pg', 'postmaster.pid');
+    await writeFile(
+      pidFile,
+      `${other.pid}\n${join(cwd, '.operon', 'pg')}\n1796600000\n${config.port}\n/tmp\nlocalhost\n  1  2\nready   \n`,
+    );
+    assert.equal(await runningEmbeddedServer(join(cwd, '.operon')), undefined);
+    assert.equal((JSON.parse(await operon('run', 'fork-join', '--json')) as { state: string }).state, 'completed');
+    const instances = JSON.parse(await operon('instances', '--json')) as unknown[];
+    assert.equal(instances.length, 3, 'the same data directory, started again');
+  } finally {
+    other.kill();
+  }
 });
