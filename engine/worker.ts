@@ -15,6 +15,7 @@ import { type BpmnError, isBpmnError, isOperonError } from './errors.ts';
 import type { Knex } from 'knex';
 import type { ActionOptions, Applied, JobLease } from './api.ts';
 import type { JobRecord, Logger, NodeContext, SecretStore, Variables } from './nodes/types.ts';
+import { FailureLog } from './telemetry/failure-log.ts';
 import type { NodeRegistry } from './nodes/registry.ts';
 import type { Notifications } from './jobs/notifications.ts';
 import type { GraphCache } from './store/graph-cache.ts';
@@ -363,12 +364,18 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
   }
 
   async function jobLoop(pool: JobPool): Promise<void> {
+    const claimFailures = new FailureLog(
+      logger,
+      { failed: 'claiming jobs failed', recovered: 'claiming jobs works again' },
+      { pool: pool.name },
+    );
     while (!stopping.signal.aborted) {
       let claimed = 0;
       const free = pool.capacity - pool.busy;
       if (free > 0) {
         try {
           const jobs = await engine.claimNodeJobs(pool.nodeNames, workerId, free, lockMs);
+          claimFailures.succeeded();
           claimed = jobs.length;
           const claimedAt = Date.now();
           for (const job of jobs) {
@@ -383,7 +390,7 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
             });
           }
         } catch (error) {
-          if (!stopping.signal.aborted) logger.error({ err: error, pool: pool.name }, 'claiming jobs failed');
+          if (!stopping.signal.aborted) claimFailures.failed(error);
         }
       }
       if (claimed > 0 && claimed === free) continue;
@@ -410,6 +417,10 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
   async function timerLoop(): Promise<void> {
     let partitionsCheckedAt = 0;
     let messageIdsSweptAt = 0;
+    const timerFailures = new FailureLog(logger, {
+      failed: 'firing timers failed',
+      recovered: 'firing timers works again',
+    });
     while (!stopping.signal.aborted) {
       let waitMs = pollMs;
       clockJumped = false;
@@ -430,6 +441,7 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
           clock: engine.clock,
         };
         const fired = await fireDueTimers(engine.db, engine.graphs, logger, firing);
+        timerFailures.succeeded();
         if (fired > 0) continue;
         // Batch operations ride on this loop too (store/batch-process.ts).
         if ((await processBatchOperations(engine)) > 0) continue;
@@ -446,7 +458,7 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
         // At least a short pause: a due timer whose instance is busy is retried, not spun on.
         if (next) waitMs = Math.max(25, Math.min(pollMs, next.getTime() - engine.clock.now().getTime()));
       } catch (error) {
-        if (!stopping.signal.aborted) logger.error({ err: error }, 'firing timers failed');
+        if (!stopping.signal.aborted) timerFailures.failed(error);
       }
       if (clockJumped) continue;
       const waitEnded = new AbortController();
@@ -471,6 +483,10 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
   /** Retention and erasure: batched, SKIP LOCKED, in their own loop so timers never wait for them. */
   async function maintenanceLoop(): Promise<void> {
     let sweptAt = 0;
+    const maintenanceFailures = new FailureLog(logger, {
+      failed: 'retention or erasure failed',
+      recovered: 'retention and erasure work again',
+    });
     while (!stopping.signal.aborted) {
       try {
         await runPendingErasures(engine.db, { owner: workerId, artifactsDir });
@@ -479,8 +495,9 @@ export function startWorker(engine: WorkerHost, options: WorkerOptions = {}): Wo
           const swept = await sweepExpiredInstances(engine.db, { defaultRetention: defaultTtl, artifactsDir });
           if (swept.instances > 0) logger.info(swept, 'expired instances deleted (retention)');
         }
+        maintenanceFailures.succeeded();
       } catch (error) {
-        if (!stopping.signal.aborted) logger.error({ err: error }, 'retention or erasure failed');
+        if (!stopping.signal.aborted) maintenanceFailures.failed(error);
       }
       await sleep(Math.min(erasurePollMs, retentionSweepMs), undefined, { signal: stopping.signal }).catch(
         () => undefined,

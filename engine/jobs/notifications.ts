@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import type { Logger } from '../nodes/types.ts';
+import { FailureLog } from '../telemetry/failure-log.ts';
 import { CHANNELS } from '../store/notify.ts';
 
 type Listener = (channel: string, payload: string) => void;
@@ -28,10 +29,15 @@ export class Notifications {
   #connecting: Promise<void> | undefined;
   #closed = false;
   #retry: NodeJS.Timeout | undefined;
+  readonly #failures: FailureLog;
 
   constructor(db: Knex, logger: Logger) {
     this.#db = db;
     this.#logger = logger;
+    this.#failures = new FailureLog(logger, {
+      failed: 'LISTEN connection lost; polling until it is back',
+      recovered: 'LISTEN connection back',
+    });
   }
 
   /**
@@ -44,7 +50,8 @@ export class Notifications {
     const fresh = channels.filter((channel) => !this.#channels.has(channel));
     for (const channel of fresh) this.#channels.add(channel);
     if (this.#client && fresh.length > 0) void this.#listen(this.#client, fresh);
-    else void this.connect();
+    // While the connection is away, the scheduled reconnect (every second) tries again, not every wait.
+    else if (!this.#retry) void this.connect();
     return () => this.#listeners.delete(listener);
   }
 
@@ -124,11 +131,12 @@ export class Notifications {
       const listened = new Set(this.#channels);
       for (const channel of listened) await client.query(`LISTEN ${channel}`);
       this.#use(client, listened);
+      this.#failures.succeeded();
       // Channels asked for while LISTEN ran above.
       const late = [...this.#channels].filter((channel) => !listened.has(channel));
       if (late.length > 0) await this.#listen(client, late);
     } catch (error) {
-      this.#logger.warn({ err: error }, 'LISTEN connection failed; polling until it is back');
+      this.#failures.failed(error, 'warn');
       this.#scheduleReconnect();
     }
   }
@@ -137,7 +145,7 @@ export class Notifications {
     if (this.#client !== client) return;
     this.#use(undefined);
     if (this.#closed) return;
-    this.#logger.warn({ err: error }, 'LISTEN connection lost; polling until it is back');
+    this.#failures.failed(error ?? new Error('the LISTEN connection ended'), 'warn');
     this.#scheduleReconnect();
   }
 

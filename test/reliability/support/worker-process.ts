@@ -28,14 +28,15 @@ const work: NodeType = {
 const tracing = await startTracing({ scheduleDelayMs: 100 });
 const knex = createKnex(url!, { poolMax: 6, applicationName: `operon-test-${workerId}` });
 const nodes = await createNodeRegistry({ extra: [work], decision: process.env.DECISION === '1' });
-// OPERON_TEST_LOG=1: the engine's warnings and errors go to stderr (for debugging a failing test).
+// OPERON_TEST_LOG=1: the engine's warnings and errors go to stderr (for debugging a failing test);
+// OPERON_TEST_LOG=info: its info lines too.
 const log = (level: string) => (obj: unknown, msg?: string) =>
   process.stderr.write(
     `${level} ${msg ?? ''} ${JSON.stringify(obj, (_key, value) => (value instanceof Error ? value.message : value))}\n`,
   );
 const stderrLogger: Logger = {
   debug() {},
-  info() {},
+  info: process.env.OPERON_TEST_LOG === 'info' ? log('info') : () => undefined,
   warn: log('warn'),
   error: log('error'),
   child: () => stderrLogger,
