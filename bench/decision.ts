@@ -66,6 +66,7 @@ import { calibratedLogits, softmax, toScored, type Scored } from '../nodes/decis
 import { makeCase, rng } from '../models/data/generate.ts';
 import { perturbText, TEXT_VARIABLE } from '../models/data/perturb.ts';
 import { withValueAt } from '../nodes/decision/inputs.ts';
+import { disableOnnxTelemetry } from '../nodes/decision/session.ts';
 import { runDecisionProcess, type DecisionProcessResult } from './decision-process.ts';
 import { elapsed, percentile, round } from './lib.ts';
 
@@ -103,6 +104,7 @@ class BareDecision {
   static async load(name: string): Promise<BareDecision> {
     const dir = join(DEFAULT_MODELS_DIR, name);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as DecisionModelConfig;
+    disableOnnxTelemetry();
     const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
       intraOpNumThreads: Number(process.env.OPERON_DECISION_THREADS) || 1,
       interOpNumThreads: 1,

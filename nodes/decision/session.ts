@@ -34,12 +34,24 @@ type WorkerMessage =
 
 const WORKER_URL = new URL('./session-worker.mjs', import.meta.url);
 
+/**
+ * ONNX Runtime for Linux (1.30) has usage telemetry on by default: every session it creates is
+ * recorded, with a device id, in an event store under ~/.cache/Microsoft/DeveloperTools/.onnxruntime
+ * (its binary names a Microsoft collector URL), and each process leaves /tmp/mat-debug-<pid>.log.
+ * Operon turns it off before the first session unless ORT_DISABLE_TELEMETRY is set already; the
+ * variable is read when a session is created, and a worker thread's environment is copied from here.
+ */
+export function disableOnnxTelemetry(env: NodeJS.ProcessEnv = process.env): void {
+  env.ORT_DISABLE_TELEMETRY ??= '1';
+}
+
 /** The same options for the worker thread's session and the inline one. */
 function sessionOptions(threads = 1): InferenceSession.SessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
 }
 
 export function startSession(modelPath: string, options: { threads?: number } = {}): Promise<ModelSession> {
+  disableOnnxTelemetry();
   const worker = new Worker(WORKER_URL, {
     workerData: { modelPath, options: sessionOptions(options.threads) },
     execArgv: [],
@@ -99,6 +111,7 @@ export function startSession(modelPath: string, options: { threads?: number } = 
 
 /** The model on the calling thread: each run blocks the event loop for as long as it takes. */
 export async function startInlineSession(modelPath: string, options: { threads?: number } = {}): Promise<ModelSession> {
+  disableOnnxTelemetry();
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(modelPath, sessionOptions(options.threads));
   return {

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -59,6 +59,34 @@ describe('operon decide: which database', () => {
     assert.equal(typeof result.needsReview, 'boolean');
     assert.deepEqual(Object.keys(result.scores as object).sort(), ['approve', 'reject', 'review']);
     assert.equal(existsSync(join(cwd, '.operon')), false, 'no embedded PostgreSQL was created');
+  });
+
+  it("runs the model without ONNX Runtime's telemetry: no event store in the cache folder, no /tmp log", async () => {
+    const home = mkdtempSync(join(tmpdir(), 'operon-decide-home-'));
+    try {
+      const env = { XDG_CACHE_HOME: join(home, 'cache'), HOME: home, TMPDIR: join(home, 'tmp') };
+      mkdirSync(env.XDG_CACHE_HOME);
+      mkdirSync(env.TMPDIR);
+      const saved = process.env.ORT_DISABLE_TELEMETRY;
+      delete process.env.ORT_DISABLE_TELEMETRY;
+      try {
+        const { stdout } = await decide(env);
+        assert.equal((JSON.parse(stdout) as { label: string }).label, 'approve');
+      } finally {
+        if (saved !== undefined) process.env.ORT_DISABLE_TELEMETRY = saved;
+      }
+      assert.deepEqual(
+        readdirSync(env.XDG_CACHE_HOME),
+        [],
+        'nothing under the cache folder (ONNX Runtime keeps its events in Microsoft/)',
+      );
+      assert.deepEqual(
+        readdirSync(env.TMPDIR).filter((name) => name.startsWith('mat-debug-')),
+        [],
+      );
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('OPERON_DATABASE_URL wins over DATABASE_URL, and the decision is recorded there', async () => {
