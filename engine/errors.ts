@@ -89,6 +89,7 @@ export const ERROR_CODES = {
   },
   OPERON_ERR_BOT_SECRET_MISSING: { status: 500, message: 'A secret a bot needs is not configured' },
   OPERON_ERR_BROWSER_NOT_FOUND: { status: 500, message: 'No Chromium executable was found for bot nodes' },
+  OPERON_ERR_PORT_IN_USE: { status: 500, message: 'The port the HTTP API should listen on is in use' },
   // registries
   OPERON_ERR_NODE_ALREADY_REGISTERED: { status: 500, message: 'A node type with this name is already registered' },
   OPERON_ERR_UNKNOWN_NODE_TYPE: { status: 500, message: 'No node type with this name is registered' },

@@ -12,6 +12,7 @@ import { deployFiles } from './commands/deploy.ts';
 import { warmBpmnParser } from '../model/safe-parse.ts';
 import type { WorkerOptions } from '../worker.ts';
 import { composition, type DemoAppsServer } from './composition.ts';
+import { OperonError } from '../errors.ts';
 
 /** Processes whose webhooks `operon start` configures (open, or signed with OPERON_WEBHOOK_SECRET). */
 export const SHIPPED_WEBHOOK_PROCESSES = ['loan-approval', 'order-routing'];
@@ -138,7 +139,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       apiToken,
       notifications: context.engine.notifications,
     });
-    await app.listen({ port: options.port, host: options.host });
+    await app.listen({ port: options.port, host: options.host }).catch(async (error: NodeJS.ErrnoException) => {
+      await app.close();
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new OperonError(
+        'OPERON_ERR_PORT_IN_USE',
+        `Port ${options.port} (${options.host}) is in use by another process: start with --port <another> or PORT=<another>`,
+        { details: { host: options.host, port: options.port } },
+      );
+    });
     // The thread large uploads are parsed in starts now, not on the first such upload.
     warmBpmnParser();
     const address = app.server.address();

@@ -59,7 +59,8 @@ export class Notifications {
     for (const channel of channels) {
       await client.query(`LISTEN ${channel}`).then(
         () => client === this.#client && this.#active.add(channel),
-        (error: unknown) => this.#logger.warn({ err: error, channel }, 'LISTEN failed'),
+        // A LISTEN cut short by close() (a start that failed, a shutdown) is no failure.
+        (error: unknown) => !this.#closed && this.#logger.warn({ err: error, channel }, 'LISTEN failed'),
       );
     }
   }

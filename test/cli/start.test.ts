@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
@@ -68,5 +69,26 @@ it('serves the API, deploys processes/ and runs instances with its workers until
   } finally {
     child.kill('SIGKILL');
     await client.close();
+  }
+});
+
+it('a port in use: exit 1 with OPERON_ERR_PORT_IN_USE naming it, and no warning on the way out', async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const child = spawn(process.execPath, [BIN, 'start', '--no-deploy'], {
+      cwd,
+      env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (exit) => resolve(exit)));
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, new RegExp(`error OPERON_ERR_PORT_IN_USE: Port ${port} .*--port`));
+    assert.doesNotMatch(stderr, /"level":[45]0/, 'no warning or error logged while giving up');
+  } finally {
+    busy.close();
   }
 });
