@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { execFile } from 'node:child_process';
-import { chmod, chown, mkdir, readFile, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { userInfo } from 'node:os';
@@ -110,7 +110,13 @@ export async function startEmbeddedPostgres(
   const stored = await readEmbeddedConfig(dir);
   const config: EmbeddedConfig = stored ?? newEmbeddedConfig();
 
-  if (stored && (await joinRunning(dir, stored))) return { url: embeddedUrl(stored), stop: async () => undefined };
+  if (stored && (await joinRunning(dir, stored))) {
+    // A server whose starter was killed (SIGKILL, a crash) has no one to stop it: the first command
+    // that joins it takes it over and stops it when it ends, as if it had started it.
+    if (!(await adoptOrphan(dir))) return { url: embeddedUrl(stored), stop: async () => undefined };
+    const control = await serverControl(dataDir, stored.port);
+    return { url: embeddedUrl(stored), stop: () => stopOnce(control, dir) };
+  }
 
   if (!config.port || !(await portIsFree(config.port))) config.port = await freePort();
   if (userInfo().uid === 0) {
@@ -135,6 +141,7 @@ export async function startEmbeddedPostgres(
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   const control = await serverControl(dataDir, config.port);
   await control.start();
+  await writeFile(ownerFile(dir), `${process.pid}\n`);
   await writeEmbeddedConfig(dir, config);
 
   const admin = new pg.Client({ connectionString: embeddedUrl({ ...config, database: 'postgres' }) });
@@ -145,15 +152,46 @@ export async function startEmbeddedPostgres(
   } finally {
     await admin.end();
   }
-  let stopped = false;
-  return {
-    url: embeddedUrl(config),
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await control.stop();
-    },
-  };
+  return { url: embeddedUrl(config), stop: () => stopOnce(control, dir) };
+}
+
+/** The pid of the process that started (or took over) the server, which stops it when it ends. */
+const ownerFile = (dir: string) => join(dir, 'pg-owner.pid');
+
+const stopping = new Map<string, Promise<void>>();
+
+function stopOnce(control: { stop(): Promise<void> }, dir: string): Promise<void> {
+  let stop = stopping.get(dir);
+  if (!stop) {
+    stop = control.stop().then(() => rm(ownerFile(dir), { force: true }));
+    stopping.set(dir, stop);
+  }
+  return stop;
+}
+
+/**
+ * Takes over a running server whose starter is gone: true when this process is its owner now. Two
+ * commands joining such a server at the same moment may both take it over; the first to end stops it.
+ */
+async function adoptOrphan(dir: string): Promise<boolean> {
+  const owner = Number((await readFile(ownerFile(dir), 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) return false;
+  await rm(ownerFile(dir), { force: true });
+  try {
+    await writeFile(ownerFile(dir), `${process.pid}\n`, { flag: 'wx' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /**

@@ -128,3 +128,44 @@ it("a terminal's Ctrl-C (SIGINT to operon start's process group) stops the worke
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
   }
 });
+
+it('a server whose operon start was SIGKILLed keeps running; the next command takes it over and stops it when it ends', async () => {
+  const cwd = join(dir, 'killed');
+  await mkdir(join(cwd, 'processes'), { recursive: true });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: 'error',
+    HOST: '127.0.0.1',
+    PORT: String(await freePort()),
+  };
+  delete env.DATABASE_URL;
+  const bin = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
+  const child = spawn(process.execPath, [bin, 'start', '--demo-port', String(await freePort())], {
+    cwd,
+    env: { ...env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const deadline = Date.now() + 90_000;
+  while (!stderr.includes('Ctrl-C stops it')) {
+    assert.ok(Date.now() < deadline, `operon start did not come up:\n${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const pidFile = join(cwd, '.operon', 'pg', 'postmaster.pid');
+  const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  child.kill('SIGKILL');
+  await exited;
+  assert.ok(alive(postmaster), 'the server outlives a SIGKILLed operon start');
+
+  const fixture = fileURLToPath(new URL('../engine/fixtures/fork-join.bpmn', import.meta.url));
+  const run = spawn(process.execPath, [bin, 'run', fixture, '--json'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  run.stdout.on('data', (chunk) => (stdout += chunk));
+  assert.equal(await new Promise((resolve) => run.once('exit', resolve)), 0);
+  assert.equal((JSON.parse(stdout) as { state: string }).state, 'completed');
+  for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(!alive(postmaster), 'operon run, which took the server over, stopped it');
+  assert.ok(!existsSync(pidFile));
+});
