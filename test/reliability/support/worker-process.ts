@@ -30,21 +30,23 @@ const knex = createKnex(url!, { poolMax: 6, applicationName: `operon-test-${work
 const nodes = await createNodeRegistry({ extra: [work], decision: process.env.DECISION === '1' });
 // OPERON_TEST_LOG=1: the engine's warnings and errors go to stderr (for debugging a failing test);
 // OPERON_TEST_LOG=info: its info lines too.
-const log = (level: string) => (obj: unknown, msg?: string) =>
-  process.stderr.write(
-    `${level} ${msg ?? ''} ${JSON.stringify(obj, (_key, value) => (value instanceof Error ? value.message : value))}\n`,
-  );
-const stderrLogger: Logger = {
-  debug() {},
-  info: process.env.OPERON_TEST_LOG === 'info' ? log('info') : () => undefined,
-  warn: log('warn'),
-  error: log('error'),
-  child: () => stderrLogger,
-};
+function stderrLogger(bindings: Record<string, unknown> = {}): Logger {
+  const log = (level: string) => (obj: unknown, msg?: string) =>
+    process.stderr.write(
+      `${level} ${msg ?? ''} ${JSON.stringify({ ...bindings, ...(obj as object) }, (_key, value) => (value instanceof Error ? value.message : value))}\n`,
+    );
+  return {
+    debug() {},
+    info: process.env.OPERON_TEST_LOG === 'info' ? log('info') : () => undefined,
+    warn: log('warn'),
+    error: log('error'),
+    child: (more) => stderrLogger({ ...bindings, ...more }),
+  };
+}
 const engine = createEngine({
   db: knex,
   nodes,
-  ...(process.env.OPERON_TEST_LOG ? { logger: stderrLogger } : {}),
+  ...(process.env.OPERON_TEST_LOG ? { logger: stderrLogger() } : {}),
   worker: {
     workerId,
     concurrency: Number(process.env.CONCURRENCY ?? 8),
