@@ -82,6 +82,11 @@ export class BrowserHost {
         executablePath,
         headless: this.options.headless ?? true,
         args: CHROMIUM_ARGS,
+        // Playwright's own handlers would close the browser under running bots on Ctrl-C or SIGTERM
+        // and then exit the process (130) in the middle of the worker's shutdown, before its jobs are
+        // handed back and the database is stopped. The worker's shutdown closes the browser itself.
+        handleSIGINT: false,
+        handleSIGTERM: false,
       });
       this.#browser = launching;
       this.launches += 1;

@@ -62,16 +62,19 @@ it('stop() returns when the server was already stopped by a signal', async () =>
   await client.end().catch(() => undefined);
 });
 
-it("a terminal's Ctrl-C (SIGINT to operon start's process group) stops the workers first, then the database; nothing loses its connection", async () => {
+it("a terminal's Ctrl-C (SIGINT to operon start's process group) after a bot ran stops the workers first, then the database; nothing loses its connection", async () => {
   const cwd = join(dir, 'start');
-  await mkdir(join(cwd, 'processes'), { recursive: true });
+  await mkdir(cwd, { recursive: true });
+  const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOG_LEVEL: 'info',
     HOST: '127.0.0.1',
-    PORT: String(await freePort()),
+    PORT: String(port),
+    OPERON_API_TOKEN: 'ctrl-c-token',
   };
   delete env.DATABASE_URL;
+  delete env.OPERON_WEBHOOK_SECRET;
   const bin = fileURLToPath(new URL('../../bin/operon.js', import.meta.url));
   // A process group of its own, like a command started from a shell: the signal goes to the group.
   const child = spawn(process.execPath, [bin, 'start', '--demo-port', String(await freePort())], {
@@ -89,6 +92,34 @@ it("a terminal's Ctrl-C (SIGINT to operon start's process group) stops the worke
       assert.ok(Date.now() < deadline, `operon start did not come up:\n${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // A loan application through the shipped process: its core-banking bot launches Chromium, whose
+    // Playwright launcher would otherwise take SIGINT over and exit the process half-way through.
+    const started = await fetch(`http://127.0.0.1:${port}/webhooks/loan-approval`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        applicationId: 'APP-CTRL-C',
+        applicantId: 'AP-10004',
+        applicantName: 'Thomas Müller',
+        income: 72000,
+        amount: 15000,
+        termMonths: 48,
+        employment: 'permanent',
+        purpose: 'a new kitchen for our flat',
+      }),
+    });
+    assert.equal(started.status, 202);
+    const { instanceId } = (await started.json()) as { instanceId: string };
+    let instance: { state: string; variables: Record<string, unknown> } = { state: '', variables: {} };
+    while (instance.state !== 'completed') {
+      assert.ok(Date.now() < deadline + 90_000, `the loan did not complete (${instance.state}):\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const response = await fetch(`http://127.0.0.1:${port}/api/instances/${instanceId}`, {
+        headers: { authorization: 'Bearer ctrl-c-token' },
+      });
+      instance = (await response.json()) as typeof instance;
+    }
+    assert.equal(typeof instance.variables.creditScore, 'number', 'the credit-bureau bot ran');
     const postmaster = Number((await readFile(join(cwd, '.operon', 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
     assert.ok(alive(postmaster));
     assert.notEqual(
@@ -114,6 +145,7 @@ it("a terminal's Ctrl-C (SIGINT to operon start's process group) stops the worke
     for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     assert.ok(!alive(postmaster), 'the database stopped with operon start');
     assert.ok(!existsSync(join(cwd, '.operon', 'pg', 'postmaster.pid')));
+    assert.ok(!existsSync(join(cwd, '.operon', 'pg-owner.pid')), 'the shutdown ran to its end');
     // The server's own log: one shutdown request, and it came after the worker had stopped.
     const log = await readFile(join(cwd, '.operon', 'pg', 'log', 'postgres.log'), 'utf8');
     const requests = log.split('\n').filter((line) => line.includes('shutdown request'));
