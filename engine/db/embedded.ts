@@ -184,6 +184,9 @@ function stopOnce(control: ServerControl, dir: string): Promise<void> {
  * would stop it. (A SIGKILL leaves it to the next command; see adoptOrphan.)
  */
 function stopAtExit(control: ServerControl, dir: string): void {
+  // A server started again in the same folder by this process (after stopping the last) is stopped again.
+  stopping.delete(dir);
+  stopped.delete(dir);
   process.once('exit', () => {
     if (stopped.has(dir)) return;
     control.stopNow();

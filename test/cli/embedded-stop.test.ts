@@ -217,3 +217,14 @@ it('Ctrl-C on a command that started the server and does not handle signals itse
   assert.ok(!alive(postmaster), 'the server stopped with the process that started it');
   assert.ok(!existsSync(join(folder, 'pg-owner.pid')));
 });
+
+it('a server started, stopped and started again by one process is stopped by the second stop() too', async () => {
+  const folder = join(dir, 'twice', '.operon');
+  for (let round = 1; round <= 2; round++) {
+    const database = await startEmbeddedPostgres({ dir: folder });
+    const postmaster = Number((await readFile(join(folder, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    await database.stop();
+    for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(!alive(postmaster), `round ${round}: stopped`);
+  }
+});
