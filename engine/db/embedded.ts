@@ -142,6 +142,7 @@ export async function startEmbeddedPostgres(
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   const control = await serverControl(dataDir, config.port);
   await control.start();
+  stopAtExit(control, dir);
   await writeFile(ownerFile(dir), `${process.pid}\n`);
   await writeEmbeddedConfig(dir, config);
 
@@ -153,7 +154,6 @@ export async function startEmbeddedPostgres(
   } finally {
     await admin.end();
   }
-  stopAtExit(control, dir);
   return { url: embeddedUrl(config), stop: () => stopOnce(control, dir) };
 }
 
