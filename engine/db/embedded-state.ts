@@ -79,14 +79,18 @@ export async function runningEmbeddedServer(dir = DEFAULT_DIR): Promise<Embedded
   }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return undefined;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: alive, but another user's (the postgres user runs the server when operon runs as root).
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || !processAlive(pid)) return undefined;
   const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
   if (command !== undefined && !/postgres/.test(command.split('\0')[0] ?? '')) return undefined;
   return { pid, port };
+}
+
+/** Whether a process with this pid exists (EPERM: it does, but it is another user's, as the server is when operon runs as root). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

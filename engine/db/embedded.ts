@@ -16,6 +16,7 @@ import {
   DEFAULT_DIR,
   embeddedUrl,
   freePort,
+  processAlive,
   newEmbeddedConfig,
   readEmbeddedConfig,
   runningEmbeddedServer,
@@ -72,7 +73,7 @@ async function canLogIn(config: EmbeddedConfig): Promise<boolean> {
  * every directory above the data directory (a 0700 home or temp directory blocks it). Adds only the
  * search (x) bit for others where it is missing.
  */
-async function letPostgresUserReach(dir: string, log?: (line: string) => void): Promise<void> {
+export async function letPostgresUserReach(dir: string, log?: (line: string) => void): Promise<void> {
   for (let current = dir; ; current = dirname(current)) {
     const mode = (await stat(current)).mode;
     if ((mode & 0o001) === 0) {
@@ -200,22 +201,13 @@ function stopAtExit(control: ServerControl, dir: string): void {
  */
 async function adoptOrphan(dir: string): Promise<boolean> {
   const owner = Number((await readFile(ownerFile(dir), 'utf8').catch(() => '')).trim());
-  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) return false;
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) return false;
   await rm(ownerFile(dir), { force: true });
   try {
     await writeFile(ownerFile(dir), `${process.pid}\n`, { flag: 'wx' });
     return true;
   } catch {
     return false;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -26,11 +26,6 @@ export class FailureLog {
     this.#fields = fields;
   }
 
-  /** Whether the last attempt failed. */
-  get failing(): boolean {
-    return this.#since !== undefined;
-  }
-
   failed(error: unknown, level: 'warn' | 'error' = 'error'): void {
     const now = Date.now();
     this.#failures++;

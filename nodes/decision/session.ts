@@ -41,8 +41,8 @@ const WORKER_URL = new URL('./session-worker.mjs', import.meta.url);
  * Operon turns it off before the first session unless ORT_DISABLE_TELEMETRY is set already; the
  * variable is read when a session is created, and a worker thread's environment is copied from here.
  */
-export function disableOnnxTelemetry(env: NodeJS.ProcessEnv = process.env): void {
-  env.ORT_DISABLE_TELEMETRY ??= '1';
+export function disableOnnxTelemetry(): void {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
 }
 
 /** The same options for the worker thread's session and the inline one. */
