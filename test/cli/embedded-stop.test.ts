@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../engine/db/embedded.ts';
+import { processAlive } from '../../engine/db/embedded-state.ts';
 import { SAMPLE_APPLICATION } from '../../engine/cli/stack.ts';
 import { freePort } from '../support/operon-server.ts';
 
@@ -30,14 +31,26 @@ async function processGroup(pid: number): Promise<number> {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+const alive = processAlive;
+
+/** The postmaster's pid, from the data directory under the `.operon` folder given. */
+async function postmasterOf(folder: string): Promise<number> {
+  return Number((await readFile(join(folder, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+}
+
+/** Waits up to 5 s for `pid` to end: pg_ctl returns once postmaster.pid is gone, a moment before the postmaster exits. */
+async function untilGone(pid: number): Promise<void> {
+  for (let i = 0; i < 100 && alive(pid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Waits up to 90 s for `done`, failing with `why()` once the time is up or `done` can no longer come. */
+async function until(done: () => boolean, why: () => string, possible: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  while (!done()) {
+    assert.ok(Date.now() < deadline && possible(), why());
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-};
+}
 
 it('stop() returns when the server was already stopped by a signal', async () => {
   const database = await startEmbeddedPostgres({ dir: join(dir, '.operon') });
@@ -45,7 +58,7 @@ it('stop() returns when the server was already stopped by a signal', async () =>
   await client.connect();
   await client.query('SELECT 1');
   client.on('error', () => undefined);
-  const postmaster = Number((await readFile(join(dir, '.operon', 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  const postmaster = await postmasterOf(join(dir, '.operon'));
   assert.ok(alive(postmaster), 'the server runs');
   process.kill(postmaster, 'SIGINT');
   while (alive(postmaster)) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -89,11 +102,11 @@ it("a terminal's Ctrl-C (SIGINT to operon start's process group) after a bot ran
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
     const deadline = Date.now() + 90_000;
-    while (!stderr.includes('Ctrl-C stops it')) {
-      assert.ok(Date.now() < deadline, `operon start did not come up:\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    // A loan application through the shipped process: its core-banking bot launches Chromium, whose
+    await until(
+      () => stderr.includes('Ctrl-C stops it'),
+      () => `operon start did not come up:\n${stderr}`,
+    );
+    // A loan application through the shipped process: its bots launch Chromium, whose
     // Playwright launcher would otherwise take SIGINT over and exit the process half-way through.
     const started = await fetch(`http://127.0.0.1:${port}/webhooks/loan-approval`, {
       method: 'POST',
@@ -112,7 +125,7 @@ it("a terminal's Ctrl-C (SIGINT to operon start's process group) after a bot ran
       instance = (await response.json()) as typeof instance;
     }
     assert.equal(typeof instance.variables.creditScore, 'number', 'the credit-bureau bot ran');
-    const postmaster = Number((await readFile(join(cwd, '.operon', 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const postmaster = await postmasterOf(join(cwd, '.operon'));
     assert.ok(alive(postmaster));
     assert.notEqual(
       await processGroup(postmaster),
@@ -133,8 +146,7 @@ it("a terminal's Ctrl-C (SIGINT to operon start's process group) after a bot ran
     );
     const workerStopped = lines.find((line) => line.msg === 'worker stopped');
     assert.ok(workerStopped, 'the worker stopped');
-    // pg_ctl returns once postmaster.pid is gone, a moment before the postmaster exits.
-    for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilGone(postmaster);
     assert.ok(!alive(postmaster), 'the database stopped with operon start');
     assert.ok(!existsSync(join(cwd, '.operon', 'pg', 'postmaster.pid')));
     assert.ok(!existsSync(join(cwd, '.operon', 'pg-owner.pid')), 'the shutdown ran to its end');
@@ -172,13 +184,12 @@ it('a server whose operon start was SIGKILLed keeps running; the next command ta
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const deadline = Date.now() + 90_000;
-  while (!stderr.includes('Ctrl-C stops it')) {
-    assert.ok(Date.now() < deadline, `operon start did not come up:\n${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await until(
+    () => stderr.includes('Ctrl-C stops it'),
+    () => `operon start did not come up:\n${stderr}`,
+  );
   const pidFile = join(cwd, '.operon', 'pg', 'postmaster.pid');
-  const postmaster = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  const postmaster = await postmasterOf(join(cwd, '.operon'));
   child.kill('SIGKILL');
   await exited;
   assert.ok(alive(postmaster), 'the server outlives a SIGKILLed operon start');
@@ -189,7 +200,7 @@ it('a server whose operon start was SIGKILLed keeps running; the next command ta
   run.stdout.on('data', (chunk) => (stdout += chunk));
   assert.equal(await new Promise((resolve) => run.once('exit', resolve)), 0);
   assert.equal((JSON.parse(stdout) as { state: string }).state, 'completed');
-  for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  await untilGone(postmaster);
   assert.ok(!alive(postmaster), 'operon run, which took the server over, stopped it');
   assert.ok(!existsSync(pidFile));
 });
@@ -205,15 +216,15 @@ it('Ctrl-C on a command that started the server and does not handle signals itse
   holder.stdout.on('data', (chunk) => (output += chunk));
   holder.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise((resolve) => holder.once('exit', resolve));
-  const deadline = Date.now() + 90_000;
-  while (!output.includes('up')) {
-    assert.ok(Date.now() < deadline && holder.exitCode === null, output);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const postmaster = Number((await readFile(join(folder, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+  await until(
+    () => output.includes('up'),
+    () => output,
+    () => holder.exitCode === null,
+  );
+  const postmaster = await postmasterOf(folder);
   holder.kill('SIGINT');
   await exited;
-  for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  await untilGone(postmaster);
   assert.ok(!alive(postmaster), 'the server stopped with the process that started it');
   assert.ok(!existsSync(join(folder, 'pg-owner.pid')));
 });
@@ -222,9 +233,9 @@ it('a server started, stopped and started again by one process is stopped by the
   const folder = join(dir, 'twice', '.operon');
   for (let round = 1; round <= 2; round++) {
     const database = await startEmbeddedPostgres({ dir: folder });
-    const postmaster = Number((await readFile(join(folder, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    const postmaster = await postmasterOf(folder);
     await database.stop();
-    for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilGone(postmaster);
     assert.ok(!alive(postmaster), `round ${round}: stopped`);
   }
 });

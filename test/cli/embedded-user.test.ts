@@ -7,11 +7,12 @@ import { after, before, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { letPostgresUserReach } from '../../engine/db/embedded.ts';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -32,13 +33,9 @@ before(async () => {
   await mkdir(join(cwd, 'tmp'));
   await chown(cwd, user.uid, user.gid);
   await chown(join(cwd, 'tmp'), user.uid, user.gid);
-  // nobody must reach the checkout and this folder (a fresh clone or mktemp folder may be 0700).
-  for (const start of [ROOT, cwd]) {
-    for (let current = start; current !== dirname(current); current = dirname(current)) {
-      const { mode } = await stat(current);
-      if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
-    }
-  }
+  // nobody must reach the checkout and this folder (a fresh clone or mktemp folder may be 0700), as
+  // the postgres user must reach the data directory: the same search bit up the tree.
+  for (const start of [ROOT, cwd]) await letPostgresUserReach(start);
 });
 after(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
