@@ -42,13 +42,14 @@ interface Row {
   style: string;
 }
 const INTENTS = { loan: LOAN_INTENTS, order: ORDER_INTENTS } as const;
-/** The measured sets beside the natural test set: the holdout, and the third, fourth, fifth and sixth written later still. */
+/** The measured sets beside the natural test set: the holdout, and the third, fourth, fifth, sixth and seventh written later still. */
 const SETS = {
   holdout: { seed: 26, loanPrefix: 'hold-loan', orderPrefix: 'hold-order', minCases: 170, minPerIntent: 25 },
   third: { seed: 35, loanPrefix: 'third-loan', orderPrefix: 'third-order', minCases: 120, minPerIntent: 15 },
   fourth: { seed: 44, loanPrefix: 'fourth-loan', orderPrefix: 'fourth-order', minCases: 80, minPerIntent: 15 },
   fifth: { seed: 53, loanPrefix: 'fifth-loan', orderPrefix: 'fifth-order', minCases: 80, minPerIntent: 15 },
   sixth: { seed: 62, loanPrefix: 'sixth-loan', orderPrefix: 'sixth-order', minCases: 80, minPerIntent: 15 },
+  seventh: { seed: 71, loanPrefix: 'seventh-loan', orderPrefix: 'seventh-order', minCases: 80, minPerIntent: 15 },
 } as const;
 type SetName = keyof typeof SETS;
 const measured = (domain: 'loan' | 'order', set: SetName) =>

@@ -9,6 +9,7 @@
  * - models/data/natural/order.fourth.draft.txt -> order.fourth.jsonl, the fourth measured set (seed 44).
  * - models/data/natural/order.fifth.draft.txt -> order.fifth.jsonl, the fifth measured set (seed 53).
  * - models/data/natural/order.sixth.draft.txt -> order.sixth.jsonl, the sixth measured set (seed 62).
+ * - models/data/natural/order.seventh.draft.txt -> order.seventh.jsonl, the seventh measured set (seed 71).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -160,6 +161,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const sixth = labelTestSet(parseDraft(readFileSync(here('./order.sixth.draft.txt'), 'utf8')), 62, 'sixth-order');
   writeFileSync(here('./order.sixth.jsonl'), toJsonl(sixth));
   console.log(`order.sixth.jsonl: ${sixth.length} cases`);
+  const seventh = labelTestSet(
+    parseDraft(readFileSync(here('./order.seventh.draft.txt'), 'utf8')),
+    71,
+    'seventh-order',
+  );
+  writeFileSync(here('./order.seventh.jsonl'), toJsonl(seventh));
+  console.log(`order.seventh.jsonl: ${seventh.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
