@@ -42,7 +42,7 @@ interface Row {
   style: string;
 }
 const INTENTS = { loan: LOAN_INTENTS, order: ORDER_INTENTS } as const;
-/** The measured sets beside the natural test set: the holdout, and the third, fourth, fifth, sixth and seventh written later still. */
+/** The measured sets beside the natural test set: the holdout, and the third to the eighth written later still (the eighth: loan only). */
 const SETS = {
   holdout: { seed: 26, loanPrefix: 'hold-loan', orderPrefix: 'hold-order', minCases: 170, minPerIntent: 25 },
   third: { seed: 35, loanPrefix: 'third-loan', orderPrefix: 'third-order', minCases: 120, minPerIntent: 15 },
@@ -50,6 +50,8 @@ const SETS = {
   fifth: { seed: 53, loanPrefix: 'fifth-loan', orderPrefix: 'fifth-order', minCases: 80, minPerIntent: 15 },
   sixth: { seed: 62, loanPrefix: 'sixth-loan', orderPrefix: 'sixth-order', minCases: 80, minPerIntent: 15 },
   seventh: { seed: 71, loanPrefix: 'seventh-loan', orderPrefix: 'seventh-order', minCases: 80, minPerIntent: 15 },
+  // Loan only: written to measure a loan model continued on new training texts.
+  eighth: { seed: 0, loanPrefix: 'eighth-loan', orderPrefix: null, minCases: 80, minPerIntent: 15 },
 } as const;
 type SetName = keyof typeof SETS;
 const measured = (domain: 'loan' | 'order', set: SetName) =>
@@ -61,11 +63,12 @@ for (const set of Object.keys(SETS) as SetName[]) {
   test(`each ${set} set is what its label script makes from its draft, labelled by the written policy`, () => {
     const loan = measured('loan', set);
     assert.deepEqual(loan, labelCases(readDraft(`models/data/natural/loan.${set}.draft.txt`), loanPrefix));
-    const order = measured('order', set);
-    assert.deepEqual(
-      order,
-      labelTestSet(parseDraft(readFileSync(`models/data/natural/order.${set}.draft.txt`, 'utf8')), seed, orderPrefix),
-    );
+    const order = orderPrefix === null ? [] : measured('order', set);
+    if (orderPrefix !== null)
+      assert.deepEqual(
+        order,
+        labelTestSet(parseDraft(readFileSync(`models/data/natural/order.${set}.draft.txt`, 'utf8')), seed, orderPrefix),
+      );
     for (const row of loan) assert.equal(row.policyLabel, loanPolicy(row.vars as never, row.intent as never), row.id);
     for (const row of order)
       assert.equal(row.policyLabel, orderPolicy(row.vars as unknown as OrderCase, row.intent as never), row.id);
@@ -73,6 +76,7 @@ for (const set of Object.keys(SETS) as SetName[]) {
       ['loan', loan],
       ['order', order],
     ] as const) {
+      if (domain === 'order' && orderPrefix === null) continue;
       assert.ok(rows.length >= minCases, `${domain}: ${rows.length} cases`);
       assert.equal(new Set(rows.map((r) => normal(textOf(r)))).size, rows.length, `${domain}: no text twice`);
       for (const intent of INTENTS[domain])
@@ -121,9 +125,10 @@ for (const domain of ['loan', 'order'] as const) {
         set,
       );
     }
-    for (const set of Object.keys(SETS) as SetName[]) {
+    const has = (set: SetName) => domain === 'loan' || SETS[set].orderPrefix !== null;
+    for (const set of (Object.keys(SETS) as SetName[]).filter(has)) {
       // A later set is measured on wording no earlier set has either.
-      const order = Object.keys(SETS) as SetName[];
+      const order = (Object.keys(SETS) as SetName[]).filter(has);
       const earlier = order.slice(0, order.indexOf(set)).flatMap((s) => measured(domain, s).map(textOf));
       const seenExactly = new Set([...training, ...generated, ...natural, ...earlier].map(normal));
       const rows = measured(domain, set);

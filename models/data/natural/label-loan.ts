@@ -12,7 +12,7 @@
  * - `third`: models/data/natural/loan.third.draft.txt -> loan.third.jsonl, the same way.
  * - `fourth`: models/data/natural/loan.fourth.draft.txt -> loan.fourth.jsonl, the same way.
  *
- * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|third|fourth|fifth|sixth|seventh|train
+ * Usage: npx tsx models/data/natural/label-loan.ts test|holdout|third|fourth|fifth|sixth|seventh|eighth|train
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -166,7 +166,7 @@ export function labelCases(lines: DraftLine[], prefix: string): object[] {
   });
 }
 
-/** The measured sets: the natural test set, the holdout written later by another hand, and a third, fourth, fifth, sixth and seventh written later still. */
+/** The measured sets: the natural test set, the holdout written later by another hand, and a third to an eighth written later still (the eighth is loan only). */
 const SETS = {
   test: {
     draft: 'models/data/natural/loan.test.draft.txt',
@@ -203,6 +203,11 @@ const SETS = {
     out: 'models/data/natural/loan.seventh.jsonl',
     prefix: 'seventh-loan',
   },
+  eighth: {
+    draft: 'models/data/natural/loan.eighth.draft.txt',
+    out: 'models/data/natural/loan.eighth.jsonl',
+    prefix: 'eighth-loan',
+  },
 } as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -214,7 +219,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     which === 'fourth' ||
     which === 'fifth' ||
     which === 'sixth' ||
-    which === 'seventh'
+    which === 'seventh' ||
+    which === 'eighth'
   ) {
     const { draft, out, prefix } = SETS[which];
     const rows = labelCases(readDraft(draft), prefix).map((row) => JSON.stringify(row));
@@ -226,7 +232,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeFileSync('models/data/handwritten/loan.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} texts to models/data/handwritten/loan.jsonl`);
   } else {
-    console.error('usage: label-loan.ts test|holdout|third|fourth|fifth|sixth|seventh|train');
+    console.error('usage: label-loan.ts test|holdout|third|fourth|fifth|sixth|seventh|eighth|train');
     process.exit(2);
   }
 }
