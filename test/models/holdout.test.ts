@@ -125,11 +125,10 @@ for (const domain of ['loan', 'order'] as const) {
         set,
       );
     }
-    const has = (set: SetName) => domain === 'loan' || SETS[set].orderPrefix !== null;
-    for (const set of (Object.keys(SETS) as SetName[]).filter(has)) {
+    const sets = (Object.keys(SETS) as SetName[]).filter((set) => domain === 'loan' || SETS[set].orderPrefix !== null);
+    for (const set of sets) {
       // A later set is measured on wording no earlier set has either.
-      const order = (Object.keys(SETS) as SetName[]).filter(has);
-      const earlier = order.slice(0, order.indexOf(set)).flatMap((s) => measured(domain, s).map(textOf));
+      const earlier = sets.slice(0, sets.indexOf(set)).flatMap((s) => measured(domain, s).map(textOf));
       const seenExactly = new Set([...training, ...generated, ...natural, ...earlier].map(normal));
       const rows = measured(domain, set);
       assert.deepEqual(
