@@ -66,7 +66,7 @@ import { calibratedLogits, softmax, toScored, type Scored } from '../nodes/decis
 import { makeCase, rng } from '../models/data/generate.ts';
 import { perturbText, TEXT_VARIABLE } from '../models/data/perturb.ts';
 import { withValueAt } from '../nodes/decision/inputs.ts';
-import { disableOnnxTelemetry } from '../nodes/decision/session.ts';
+import { disableOnnxTelemetry, sessionOptions } from '../nodes/decision/session.ts';
 import { runDecisionProcess, type DecisionProcessResult } from './decision-process.ts';
 import { elapsed, percentile, round } from './lib.ts';
 
@@ -105,11 +105,10 @@ class BareDecision {
     const dir = join(DEFAULT_MODELS_DIR, name);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as DecisionModelConfig;
     disableOnnxTelemetry();
-    const session = await ort.InferenceSession.create(join(dir, 'model.onnx'), {
-      intraOpNumThreads: Number(process.env.OPERON_DECISION_THREADS) || 1,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
+    const session = await ort.InferenceSession.create(
+      join(dir, 'model.onnx'),
+      sessionOptions(Number(process.env.OPERON_DECISION_THREADS) || 1),
+    );
     const tokenizer = Tokenizer.fromFile(join(dir, 'tokenizer.json'));
     const verbalizerIds = await Promise.all(
       config.verbalizers.map(async (word) => (await tokenizer.encode(` ${word}`)).getIds()[0]!),

@@ -45,8 +45,8 @@ export function disableOnnxTelemetry(): void {
   process.env.ORT_DISABLE_TELEMETRY ??= '1';
 }
 
-/** The same options for the worker thread's session and the inline one. */
-function sessionOptions(threads = 1): InferenceSession.SessionOptions {
+/** The same options for the worker thread's session, the inline one and the bare session of bench/decision.ts. */
+export function sessionOptions(threads = 1): InferenceSession.SessionOptions {
   return { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
 }
 
