@@ -10,6 +10,7 @@
  * - models/data/natural/order.fifth.draft.txt -> order.fifth.jsonl, the fifth measured set (seed 53).
  * - models/data/natural/order.sixth.draft.txt -> order.sixth.jsonl, the sixth measured set (seed 62).
  * - models/data/natural/order.seventh.draft.txt -> order.seventh.jsonl, the seventh measured set (seed 71).
+ * - models/data/natural/order.ninth.draft.txt -> order.ninth.jsonl, the ninth measured set (seed 80; the eighth is loan only).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -168,6 +169,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   );
   writeFileSync(here('./order.seventh.jsonl'), toJsonl(seventh));
   console.log(`order.seventh.jsonl: ${seventh.length} cases`);
+  const ninth = labelTestSet(parseDraft(readFileSync(here('./order.ninth.draft.txt'), 'utf8')), 80, 'ninth-order');
+  writeFileSync(here('./order.ninth.jsonl'), toJsonl(ninth));
+  console.log(`order.ninth.jsonl: ${ninth.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
