@@ -2,7 +2,7 @@
  * `npm run models:compare` — compares model folders at equal thresholds on the hand-written sets:
  * for each folder and threshold, the answers automated and how many of them are wrong, on the
  * natural set (models/data/natural/<domain>.test.jsonl) and on the later sets pooled (LATER_SETS:
- * holdout, third to ninth), and on the contrast sets (CONTRAST_SETS: each text of
+ * holdout, third to tenth), and on the contrast sets (CONTRAST_SETS: each text of
  * <domain>.contrast.txt, .meaning-first.txt, .openings.txt, .idioms.txt, .wording.txt and .everyday.txt on the reference field sets, as `eval:model`
  * reads them). A candidate is better than the shipped model when it automates as much with no more
  * wrong on the later sets and the contrast sets, at the same threshold or at matched precision

@@ -11,9 +11,9 @@
  * (models/checklist.ts): flips under meaning-preserving perturbations, directional failures across
  * policy thresholds and departures from the policy in number sweeps.
  *
- * The later measured sets (LATER_SETS: <domain>.holdout.jsonl and .third.jsonl to .ninth.jsonl beside
+ * The later measured sets (LATER_SETS: <domain>.holdout.jsonl and .third.jsonl to .tenth.jsonl beside
  * it, written later by other hands, never trained or tuned on) give one line each per model and one
- * pooled line each (`holdout: ...`, `third: ...` to `ninth: ...`; a set only one domain has pools
+ * pooled line each (`holdout: ...`, `third: ...` to `tenth: ...`; a set only one domain has pools
  * that domain) before the last.
  *
  * Contrast sets (CONTRAST_SETS: <domain>.contrast.txt, .meaning-first.txt, .openings.txt,
@@ -118,12 +118,12 @@ async function evaluateNatural(agent: DecisionAgent, domain: DomainName, natural
 }
 
 /** The measured sets beside the natural set, in the order they were written. */
-export const LATER_SETS = ['holdout', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth'] as const;
+export const LATER_SETS = ['holdout', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth'] as const;
 export type LaterSet = (typeof LATER_SETS)[number];
 
 /**
  * A measured set of a domain beside the natural set (<domain>.holdout.jsonl: written later, by
- * another hand, never trained or tuned on; <domain>.third.jsonl to .ninth.jsonl: written later
+ * another hand, never trained or tuned on; <domain>.third.jsonl to .tenth.jsonl: written later
  * still): accuracy, automation and precision, no suite. Null when absent.
  */
 export async function evaluateHoldout(

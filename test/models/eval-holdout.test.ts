@@ -26,12 +26,12 @@ import { loanPolicy, type LoanCase } from '../../models/data/policy.ts';
 
 after(() => DecisionAgent.closeAll());
 
-/** The later sets written for the order domain (the eighth is loan only, the ninth order only). */
+/** The later sets written for the order domain (the eighth is loan only, the ninth and tenth order only). */
 const orderLaterSets = LATER_SETS.filter((set) => existsSync(join(DEFAULT_NATURAL_DIR, `order.${set}.jsonl`)));
 
 for (const set of LATER_SETS) {
   test(`the ${set} numbers are the model answers recounted, and a missing ${set} file reports nothing`, async () => {
-    // A set written for one domain only (the eighth: loan, the ninth: order) is counted on that domain.
+    // A set written for one domain only (the eighth: loan, the ninth and tenth: order) is counted on that domain.
     const domain = orderLaterSets.includes(set) ? 'order' : 'loan';
     const agent = await DecisionAgent.load(domain);
     const reported = await evaluateHoldout(agent, domain, DEFAULT_NATURAL_DIR, set);

@@ -11,6 +11,7 @@
  * - models/data/natural/order.sixth.draft.txt -> order.sixth.jsonl, the sixth measured set (seed 62).
  * - models/data/natural/order.seventh.draft.txt -> order.seventh.jsonl, the seventh measured set (seed 71).
  * - models/data/natural/order.ninth.draft.txt -> order.ninth.jsonl, the ninth measured set (seed 80; the eighth is loan only).
+ * - models/data/natural/order.tenth.draft.txt -> order.tenth.jsonl, the tenth measured set (seed 89).
  * - models/data/handwritten/order.draft.txt -> models/data/handwritten/order.jsonl, training texts.
  *
  * Draft line: `<intent> <style> [w=KG d=KM h=HOURS s=LEEDS,BRISTOL,GLASGOW t=TIER] :: <notes>`.
@@ -172,6 +173,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const ninth = labelTestSet(parseDraft(readFileSync(here('./order.ninth.draft.txt'), 'utf8')), 80, 'ninth-order');
   writeFileSync(here('./order.ninth.jsonl'), toJsonl(ninth));
   console.log(`order.ninth.jsonl: ${ninth.length} cases`);
+  const tenth = labelTestSet(parseDraft(readFileSync(here('./order.tenth.draft.txt'), 'utf8')), 89, 'tenth-order');
+  writeFileSync(here('./order.tenth.jsonl'), toJsonl(tenth));
+  console.log(`order.tenth.jsonl: ${tenth.length} cases`);
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
