@@ -118,7 +118,17 @@ async function evaluateNatural(agent: DecisionAgent, domain: DomainName, natural
 }
 
 /** The measured sets beside the natural set, in the order they were written. */
-export const LATER_SETS = ['holdout', 'third', 'fourth', 'fifth', 'sixth', 'seventh', 'eighth', 'ninth', 'tenth'] as const;
+export const LATER_SETS = [
+  'holdout',
+  'third',
+  'fourth',
+  'fifth',
+  'sixth',
+  'seventh',
+  'eighth',
+  'ninth',
+  'tenth',
+] as const;
 export type LaterSet = (typeof LATER_SETS)[number];
 
 /**

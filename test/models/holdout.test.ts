@@ -58,6 +58,9 @@ const SETS = {
   tenth: { seed: 89, loanPrefix: null, orderPrefix: 'tenth-order', minCases: 80, minPerIntent: 15 },
 } as const;
 type SetName = keyof typeof SETS;
+/** The id prefix of a set's cases in a domain, null when the set was not written for it. */
+const prefixOf = (domain: 'loan' | 'order', set: SetName) =>
+  domain === 'loan' ? SETS[set].loanPrefix : SETS[set].orderPrefix;
 const measured = (domain: 'loan' | 'order', set: SetName) =>
   jsonl(`models/data/natural/${domain}.${set}.jsonl`) as Row[];
 const textOf = (row: Row) => String(row.vars.purpose ?? row.vars.notes);
@@ -81,7 +84,7 @@ for (const set of Object.keys(SETS) as SetName[]) {
       ['loan', loan],
       ['order', order],
     ] as const) {
-      if ((domain === 'order' ? orderPrefix : loanPrefix) === null) continue;
+      if (prefixOf(domain, set) === null) continue;
       assert.ok(rows.length >= minCases, `${domain}: ${rows.length} cases`);
       assert.equal(new Set(rows.map((r) => normal(textOf(r)))).size, rows.length, `${domain}: no text twice`);
       for (const intent of INTENTS[domain])
@@ -130,9 +133,7 @@ for (const domain of ['loan', 'order'] as const) {
         set,
       );
     }
-    const sets = (Object.keys(SETS) as SetName[]).filter(
-      (set) => (domain === 'loan' ? SETS[set].loanPrefix : SETS[set].orderPrefix) !== null,
-    );
+    const sets = (Object.keys(SETS) as SetName[]).filter((set) => prefixOf(domain, set) !== null);
     for (const set of sets) {
       // A later set is measured on wording no earlier set has either.
       const earlier = sets.slice(0, sets.indexOf(set)).flatMap((s) => measured(domain, s).map(textOf));
