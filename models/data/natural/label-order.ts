@@ -141,41 +141,29 @@ export function labelTestSet(lines: DraftLine[], seed = 16, prefix = 'nat-order'
   });
 }
 
+/** The seed of each later set's field draws (the eighth set is loan only). */
+const SET_SEEDS = { third: 35, fourth: 44, fifth: 53, sixth: 62, seventh: 71, ninth: 80, tenth: 89 } as const;
+
 const toJsonl = (rows: object[]) => `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`;
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-  const test = labelTestSet(parseDraft(readFileSync(here('./order.draft.txt'), 'utf8')));
-  writeFileSync(here('./order.test.jsonl'), toJsonl(test));
-  console.log(`order.test.jsonl: ${test.length} cases`);
-  const holdout = labelTestSet(parseDraft(readFileSync(here('./order.holdout.draft.txt'), 'utf8')), 26, 'hold-order');
-  writeFileSync(here('./order.holdout.jsonl'), toJsonl(holdout));
-  console.log(`order.holdout.jsonl: ${holdout.length} cases`);
-  const third = labelTestSet(parseDraft(readFileSync(here('./order.third.draft.txt'), 'utf8')), 35, 'third-order');
-  writeFileSync(here('./order.third.jsonl'), toJsonl(third));
-  console.log(`order.third.jsonl: ${third.length} cases`);
-  const fourth = labelTestSet(parseDraft(readFileSync(here('./order.fourth.draft.txt'), 'utf8')), 44, 'fourth-order');
-  writeFileSync(here('./order.fourth.jsonl'), toJsonl(fourth));
-  console.log(`order.fourth.jsonl: ${fourth.length} cases`);
-  const fifth = labelTestSet(parseDraft(readFileSync(here('./order.fifth.draft.txt'), 'utf8')), 53, 'fifth-order');
-  writeFileSync(here('./order.fifth.jsonl'), toJsonl(fifth));
-  console.log(`order.fifth.jsonl: ${fifth.length} cases`);
-  const sixth = labelTestSet(parseDraft(readFileSync(here('./order.sixth.draft.txt'), 'utf8')), 62, 'sixth-order');
-  writeFileSync(here('./order.sixth.jsonl'), toJsonl(sixth));
-  console.log(`order.sixth.jsonl: ${sixth.length} cases`);
-  const seventh = labelTestSet(
-    parseDraft(readFileSync(here('./order.seventh.draft.txt'), 'utf8')),
-    71,
-    'seventh-order',
-  );
-  writeFileSync(here('./order.seventh.jsonl'), toJsonl(seventh));
-  console.log(`order.seventh.jsonl: ${seventh.length} cases`);
-  const ninth = labelTestSet(parseDraft(readFileSync(here('./order.ninth.draft.txt'), 'utf8')), 80, 'ninth-order');
-  writeFileSync(here('./order.ninth.jsonl'), toJsonl(ninth));
-  console.log(`order.ninth.jsonl: ${ninth.length} cases`);
-  const tenth = labelTestSet(parseDraft(readFileSync(here('./order.tenth.draft.txt'), 'utf8')), 89, 'tenth-order');
-  writeFileSync(here('./order.tenth.jsonl'), toJsonl(tenth));
-  console.log(`order.tenth.jsonl: ${tenth.length} cases`);
+  // Each measured set: its draft, the seed of its field draws, its id prefix and its output.
+  const sets = [
+    { draft: 'order.draft.txt', seed: 16, prefix: 'nat-order', out: 'order.test.jsonl' },
+    { draft: 'order.holdout.draft.txt', seed: 26, prefix: 'hold-order', out: 'order.holdout.jsonl' },
+    ...Object.entries(SET_SEEDS).map(([name, seed]) => ({
+      draft: `order.${name}.draft.txt`,
+      seed,
+      prefix: `${name}-order`,
+      out: `order.${name}.jsonl`,
+    })),
+  ];
+  for (const { draft, seed, prefix, out } of sets) {
+    const rows = labelTestSet(parseDraft(readFileSync(here(`./${draft}`), 'utf8')), seed, prefix);
+    writeFileSync(here(`./${out}`), toJsonl(rows));
+    console.log(`${out}: ${rows.length} cases`);
+  }
   let train: DraftLine[] = [];
   try {
     train = parseDraft(readFileSync(here('../handwritten/order.draft.txt'), 'utf8'));
