@@ -212,17 +212,8 @@ const SETS = {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const which = process.argv[2];
-  if (
-    which === 'test' ||
-    which === 'holdout' ||
-    which === 'third' ||
-    which === 'fourth' ||
-    which === 'fifth' ||
-    which === 'sixth' ||
-    which === 'seventh' ||
-    which === 'eighth'
-  ) {
-    const { draft, out, prefix } = SETS[which];
+  if (which !== undefined && Object.hasOwn(SETS, which)) {
+    const { draft, out, prefix } = SETS[which as keyof typeof SETS];
     const rows = labelCases(readDraft(draft), prefix).map((row) => JSON.stringify(row));
     writeFileSync(out, `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} cases to ${out}`);
@@ -232,7 +223,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     writeFileSync('models/data/handwritten/loan.jsonl', `${rows.join('\n')}\n`);
     console.log(`wrote ${rows.length} texts to models/data/handwritten/loan.jsonl`);
   } else {
-    console.error('usage: label-loan.ts test|holdout|third|fourth|fifth|sixth|seventh|eighth|train');
+    console.error(`usage: label-loan.ts ${[...Object.keys(SETS), 'train'].join('|')}`);
     process.exit(2);
   }
 }
