@@ -129,6 +129,12 @@ async function instance(
 
 /** Bots run in Chromium on every path; bounds are generous so a busy machine (load 20+) still passes. */
 const BOUND_MS = 240_000;
+/**
+ * How often a wait reads the instance again. Each read is an API call and a few queries, and up to
+ * twelve cases wait side by side for seconds to minutes: polled every 50 ms, the reads took more CPU
+ * than the bots and the models they waited for.
+ */
+const POLL_MS = 400;
 
 async function ended(
   id: string,
@@ -143,6 +149,7 @@ async function ended(
     },
     timeoutMs,
     `instance ${id} to end`,
+    POLL_MS,
   );
 }
 
@@ -179,6 +186,7 @@ async function openTask(instanceId: string, elementId: string, timeoutMs = BOUND
     },
     timeoutMs,
     `an open ${elementId} task`,
+    POLL_MS,
   );
 }
 
@@ -503,6 +511,7 @@ describe('order routing', { concurrency: true }, () => {
       },
       BOUND_MS,
       'the order to wait for delivery',
+      POLL_MS,
     );
     const message = await inject({
       method: 'POST',
@@ -612,6 +621,7 @@ describe('order routing', { concurrency: true }, () => {
       },
       BOUND_MS,
       'the reviewed order to wait for delivery',
+      POLL_MS,
     );
     const message = await inject({
       method: 'POST',

@@ -28,6 +28,8 @@ import { SAMPLE_APPLICATION } from '../../engine/cli/stack.ts';
 const TOKEN = 'tracing-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const BOUND_MS = 240_000;
+/** How often a wait for a bot-driven instance reads it again (each read is an API call): test/e2e/processes.test.ts. */
+const POLL_MS = 400;
 const KIND = { internal: 1, server: 2, client: 3, consumer: 5 };
 
 let db: TestDatabase;
@@ -157,6 +159,7 @@ async function ended(id: string): Promise<InstanceView> {
     },
     BOUND_MS,
     `instance ${id} to end`,
+    POLL_MS,
   );
 }
 
@@ -325,6 +328,7 @@ describe('tracing and metrics', { concurrency: true }, () => {
       },
       BOUND_MS,
       'the review task',
+      POLL_MS,
     );
     // The reviewer answers other than the model's best answer.
     const decision = await db.knex('decisions').where({ process_instance_id: instanceId }).first('scores');
@@ -474,6 +478,7 @@ describe('decision metrics', () => {
       },
       BOUND_MS,
       'the review task',
+      POLL_MS,
     );
     const decision = await db
       .knex('decisions')

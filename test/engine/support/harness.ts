@@ -57,18 +57,23 @@ export async function openEngine(
   };
 }
 
-/** Polls `probe` until it returns a truthy value (or throws after `timeoutMs`). */
+/**
+ * Polls `probe` every `intervalMs` until it returns a truthy value (or throws after `timeoutMs`).
+ * A probe that reads an instance over the API costs milliseconds of CPU: a wait that lasts minutes
+ * (bots in Chromium) polls less often, or its probes take the CPU the work it waits for needs.
+ */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | false | null>,
   timeoutMs = 10_000,
   label = 'condition',
+  intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
